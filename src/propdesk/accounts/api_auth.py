@@ -1,0 +1,36 @@
+"""How API callers prove who they are: a bearer token, or the browser's session (with CSRF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from propdesk.accounts.models import User
+from propdesk.accounts.services import user_for_token
+from propdesk.core.errors import Forbidden
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        if not token or len(token) > 200:
+            return None
+        return user_for_token(token)
+
+
+api_auth: list[Any] = [BearerToken(), SessionAuth()]
+
+
+def current_user(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    if not isinstance(user, User):
+        raise Forbidden()
+    return user
+
+
+def current_staff(request: HttpRequest) -> User:
+    user = current_user(request)
+    if not user.is_staff_user:
+        raise Forbidden("This endpoint is for the firm's staff.")
+    return user

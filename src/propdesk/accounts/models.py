@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from propdesk.accounts import permissions
+
+
+class Role(models.Model):
+    """A named set of staff permissions. The Administrator role holds every permission."""
+
+    ADMINISTRATOR = "Administrator"
+
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    permissions = models.JSONField(default=list, blank=True)
+    grants_all = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_permission(self, code: str) -> bool:
+        return self.grants_all or code in self.permissions
+
+    def permission_codes(self) -> list[str]:
+        if self.grants_all:
+            return list(permissions.catalogue())
+        return sorted(self.permissions)
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username or "")
+
+
+class User(AbstractBaseUser):
+    """Anyone who logs in: firm staff (back office) or clients (portal), by email."""
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", "Staff"
+        CLIENT = "client", "Client"
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    role = models.ForeignKey(Role, null=True, blank=True, on_delete=models.PROTECT)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_staff_user(self) -> bool:
+        return self.kind == self.Kind.STAFF
+
+    @property
+    def is_client(self) -> bool:
+        return self.kind == self.Kind.CLIENT
+
+    def has_permission(self, code: str) -> bool:
+        return (
+            self.is_active
+            and self.is_staff_user
+            and self.role is not None
+            and self.role.has_permission(code)
+        )
+
+
+class Client(models.Model):
+    """A trader or an introducing broker, with their portal login in `user`."""
+
+    class Kind(models.TextChoices):
+        TRADER = "trader", "Trader"
+        IB = "ib", "IB"
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        SUSPENDED = "suspended", "Suspended"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED}),
+        Status.ACTIVE: frozenset({Status.SUSPENDED}),
+        Status.SUSPENDED: frozenset({Status.ACTIVE}),
+        Status.REJECTED: frozenset(),
+    }
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="client")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    nationality = CountryField()
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +420601234567")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
+    )
+    rejection_reason = models.TextField(blank=True)
+    referral_code_used = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user.name} <{self.user.email}>"
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"status": self.status, "rejection_reason": self.rejection_reason}
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def issue(self, user: User, *, label: str = "") -> tuple[ApiToken, str]:
+        raw = "pd_" + secrets.token_urlsafe(32)
+        token = self.create(user=user, key_hash=_hash_token(raw), prefix=raw[:10], label=label)
+        return token, raw
+
+    def find(self, raw: str) -> ApiToken | None:
+        return (
+            self.select_related("user", "user__role")
+            .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
+            .first()
+        )
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts; only its hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[ApiTokenManager] = ApiTokenManager()
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user.email})"
+
+
+class LoginAttempt(models.Model):
+    """One try to log in; the failures in a window decide the throttle."""
+
+    email = models.CharField(max_length=254)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "at"]), models.Index(fields=["ip", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,242 @@
+"""Use cases for people: logging in, tokens, staff users and roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from propdesk.accounts import permissions, throttle
+from propdesk.accounts.models import ApiToken, Client, Role, User
+from propdesk.core import audit
+from propdesk.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidCredentials,
+    NotFound,
+    ValidationFailed,
+)
+from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
+
+
+class RegistrationPending(DomainError):
+    status = 403
+    code = "registration_pending"
+    default_message = "Your registration is awaiting approval. We will email you once it is reviewed."
+
+
+class RegistrationRejected(DomainError):
+    status = 403
+    code = "registration_rejected"
+    default_message = "Your registration was not approved."
+
+
+class AccountSuspended(DomainError):
+    status = 403
+    code = "account_suspended"
+    default_message = "Your account is suspended. Please contact the firm's support."
+
+
+def client_login_block(client: Client) -> DomainError | None:
+    """Why this client may not use the portal now, if anything stops them."""
+    if client.status == Client.Status.PENDING_APPROVAL:
+        return RegistrationPending()
+    if client.status == Client.Status.REJECTED:
+        reason = client.rejection_reason
+        message = "Your registration was not approved"
+        message += f": {reason}" if reason else "."
+        return RegistrationRejected(message, extra={"reason": reason})
+    if client.status == Client.Status.SUSPENDED:
+        return AccountSuspended()
+    return None
+
+
+def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
+    """Check the credentials, throttled; a client must also be allowed into the portal."""
+    address = email.strip().lower() if isinstance(email, str) else ""
+    if not address or not isinstance(password, str) or not password:
+        raise ValidationFailed(
+            "Enter your email and password.",
+            fields={
+                **({"email": "Email is required."} if not address else {}),
+                **({"password": "Password is required."} if not password else {}),
+            },
+        )
+    throttle.check(address[:254], ip)
+    user = (
+        User.objects.select_related("role", "client").filter(email__iexact=address[:254]).first()
+    )
+    if user is None:
+        make_password(password)  # spend the same time as a real check: no probing for accounts
+        ok = False
+    else:
+        ok = user.check_password(password) and user.is_active
+    throttle.note(address, ip, succeeded=ok)
+    if not ok or user is None:
+        raise InvalidCredentials()
+    if user.is_client:
+        block = client_login_block(user.client)
+        if block is not None:
+            raise block
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return user
+
+
+def issue_token(user: User, *, label: str = "") -> str:
+    _token, raw = ApiToken.objects.issue(user, label=label)
+    return raw
+
+
+def user_for_token(raw: str) -> User | None:
+    token = ApiToken.objects.find(raw)
+    if token is None or not token.user.is_active:
+        return None
+    user = token.user
+    if user.is_client and client_login_block(Client.objects.get(user=user)) is not None:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: a busy script should not write on every call.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return user
+
+
+def require_permission(actor: User, code: str) -> None:
+    if not actor.has_permission(code):
+        label = permissions.catalogue().get(code, code)
+        raise Forbidden(f"Your role does not allow this ({label}).")
+
+
+def _staff_snapshot(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.name if user.role else None,
+        "is_active": user.is_active,
+    }
+
+
+@transaction.atomic
+def create_staff_user(
+    *, email: Any, name: Any, role_name: Any, password: Any, actor: User | None
+) -> User:
+    """Add a back-office user. `actor` None is the installer's first administrator (CLI)."""
+    if actor is not None:
+        require_permission(actor, permissions.STAFF_MANAGE)
+    errors = FieldErrors()
+    address = clean_email(errors, "email", email)
+    display = clean_text(errors, "name", name, label="Name", max_length=150, required=False)
+    role = Role.objects.filter(name__iexact=str(role_name or "").strip()).first()
+    if role is None:
+        names = ", ".join(Role.objects.values_list("name", flat=True))
+        errors.add("role", f"Unknown role. Choose one of: {names}.")
+    if "email" not in errors and User.objects.filter(email__iexact=address).exists():
+        errors.add("email", "A user with this email already exists.")
+    check_password(errors, "password", password, User(email=address, name=display))
+    errors.raise_if_any()
+    user = User(email=address, name=display or address.split("@")[0], kind=User.Kind.STAFF)
+    user.role = role
+    user.set_password(password)
+    user.save()
+    audit.record(
+        actor=actor,
+        action="staff.create",
+        object_type="user",
+        object_id=user.pk,
+        summary=f"Staff user {user.email} created with role {role}",
+        after=_staff_snapshot(user),
+    )
+    return user
+
+
+@transaction.atomic
+def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: User) -> User:
+    require_permission(actor, permissions.STAFF_MANAGE)
+    user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.STAFF).first()
+    if user is None:
+        raise NotFound("No such staff user.")
+    role = Role.objects.filter(pk=role_id).first() if str(role_id or "").isdigit() else None
+    if role is None:
+        raise ValidationFailed(fields={"role": "Choose a role."})
+    if user.pk == actor.pk and (not is_active or not role.has_permission(permissions.STAFF_MANAGE)):
+        raise ValidationFailed(
+            "You cannot lock yourself out: another administrator must do this.",
+            fields={"role": "You cannot remove your own staff management."},
+        )
+    before = _staff_snapshot(user)
+    user.role = role
+    user.is_active = is_active
+    user.save(update_fields=["role", "is_active"])
+    after = _staff_snapshot(user)
+    if before != after:
+        audit.record(
+            actor=actor,
+            action="staff.update",
+            object_type="user",
+            object_id=user.pk,
+            summary=f"Staff user {user.email} changed",
+            before=before,
+            after=after,
+        )
+    return user
+
+
+def _role_snapshot(role: Role) -> dict[str, Any]:
+    return {"name": role.name, "description": role.description, "permissions": role.permission_codes()}
+
+
+@transaction.atomic
+def save_role(
+    role_id: int | None,
+    *,
+    name: Any,
+    description: Any,
+    permission_codes: list[str],
+    actor: User,
+) -> Role:
+    """Create a role (role_id None) or change one. The Administrator role always holds everything."""
+    require_permission(actor, permissions.STAFF_MANAGE)
+    errors = FieldErrors()
+    clean_name = clean_text(errors, "name", name, label="Name", max_length=60)
+    clean_description = clean_text(
+        errors, "description", description, label="Description", max_length=200, required=False
+    )
+    unknown = [code for code in permission_codes if not permissions.is_known(code)]
+    if unknown:
+        errors.add("permissions", f"Unknown permissions: {', '.join(sorted(unknown))}.")
+    role = None
+    if role_id is not None:
+        role = Role.objects.select_for_update().filter(pk=role_id).first()
+        if role is None:
+            raise NotFound("No such role.")
+        if role.grants_all:
+            raise ValidationFailed(
+                "The Administrator role always holds every permission and keeps its name."
+            )
+    clash = Role.objects.filter(name__iexact=clean_name)
+    if role is not None:
+        clash = clash.exclude(pk=role.pk)
+    if clean_name and clash.exists():
+        errors.add("name", "A role with this name already exists.")
+    errors.raise_if_any()
+    before = _role_snapshot(role) if role is not None else None
+    if role is None:
+        role = Role()
+    role.name = clean_name
+    role.description = clean_description
+    role.permissions = sorted(set(permission_codes))
+    role.save()
+    after = _role_snapshot(role)
+    if before != after:
+        audit.record(
+            actor=actor,
+            action="role.create" if before is None else "role.update",
+            object_type="role",
+            object_id=role.pk,
+            summary=f"Role {role.name} {'created' if before is None else 'changed'}",
+            before=before,
+            after=after,
+        )
+    return role

@@ -1,0 +1,192 @@
+"""Back office: clients, staff users and roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from propdesk.accounts import permissions
+from propdesk.accounts import services as accounts
+from propdesk.accounts.models import Client, Role, User
+from propdesk.approvals import services as approvals
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.web import actor, apply_errors, staff_view
+
+
+@staff_view(permissions.CLIENTS_VIEW)
+def clients(request: HttpRequest) -> HttpResponse:
+    rows = Client.objects.select_related("user")
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    query = request.GET.get("q", "").strip()[:100]
+    if status in Client.Status.values:
+        rows = rows.filter(status=status)
+    if kind in Client.Kind.values:
+        rows = rows.filter(kind=kind)
+    if query:
+        rows = rows.filter(
+            Q(user__email__icontains=query) | Q(user__name__icontains=query) | Q(phone__contains=query)
+        )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/clients.html",
+        {
+            "page": page,
+            "status": status,
+            "kind": kind,
+            "q": query,
+            "statuses": Client.Status.choices,
+            "kinds": Client.Kind.choices,
+        },
+    )
+
+
+@staff_view(permissions.CLIENTS_VIEW)
+def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
+    me = actor(request)
+    requests = (
+        approvals.visible_requests(me).filter(client=client)
+        if me.has_permission(permissions.APPROVALS_VIEW)
+        else None
+    )
+    return render(request, "accounts/client_detail.html", {"client": client, "requests": requests})
+
+
+# --- staff users ---------------------------------------------------------------------------
+
+
+class StaffCreateForm(forms.Form):
+    email = forms.CharField(max_length=254)
+    name = forms.CharField(max_length=150, required=False)
+    role = forms.ModelChoiceField(queryset=Role.objects.all(), to_field_name="name")
+    password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput)
+
+
+class StaffEditForm(forms.Form):
+    role = forms.ModelChoiceField(queryset=Role.objects.all())
+    is_active = forms.BooleanField(required=False, label="Active (may log in)")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(permissions.STAFF_MANAGE)
+def staff(request: HttpRequest) -> HttpResponse:
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = accounts.create_staff_user(
+                email=data["email"],
+                name=data["name"],
+                role_name=data["role"].name,
+                password=data["password"],
+                actor=actor(request),
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Staff user {user.email} created.")
+            return redirect("backoffice:staff")
+    users = User.objects.filter(kind=User.Kind.STAFF).select_related("role")
+    return render(
+        request,
+        "accounts/staff.html",
+        {"users": users, "form": form, "roles": Role.objects.all()},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(permissions.STAFF_MANAGE)
+def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=user_id, kind=User.Kind.STAFF)
+    form = StaffEditForm(
+        request.POST or None, initial={"role": user.role_id, "is_active": user.is_active}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            accounts.update_staff_user(
+                user.pk,
+                role_id=form.cleaned_data["role"].pk,
+                is_active=form.cleaned_data["is_active"],
+                actor=actor(request),
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"{user.email} saved.")
+            return redirect("backoffice:staff")
+    return render(
+        request,
+        "accounts/staff_edit.html",
+        {"staff_user": user, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+class RoleForm(forms.Form):
+    name = forms.CharField(max_length=60)
+    description = forms.CharField(max_length=200, required=False)
+    permissions = forms.MultipleChoiceField(
+        choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["permissions"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(code, f"{label} ({code})") for code, label in permissions.catalogue().items()]
+
+
+@staff_view(permissions.STAFF_MANAGE)
+def roles(request: HttpRequest) -> HttpResponse:
+    catalogue = permissions.catalogue()
+    return render(
+        request,
+        "accounts/roles.html",
+        {"roles": Role.objects.all(), "catalogue": catalogue},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(permissions.STAFF_MANAGE)
+def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
+    role = None
+    initial: dict[str, Any] = {}
+    if role_id is not None:
+        role = Role.objects.filter(pk=role_id).first()
+        if role is None:
+            raise Http404("No such role")
+        initial = {"name": role.name, "description": role.description, "permissions": role.permission_codes()}
+    form = RoleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = accounts.save_role(
+                role.pk if role else None,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                permission_codes=form.cleaned_data["permissions"],
+                actor=actor(request),
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Role {saved.name} saved.")
+            return redirect("backoffice:roles")
+    return render(
+        request,
+        "accounts/role_edit.html",
+        {"role": role, "form": form},
+        status=422 if form.errors else 200,
+    )

@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from propdesk.accounts.api_auth import current_staff
+from propdesk.accounts.models import User
+from propdesk.approvals import registry
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.errors import ValidationFailed
+
+router = Router(tags=["approvals"])
+settings_router = Router(tags=["settings"])
+
+MAX_PAGE = 200
+
+
+class ClientRef(Schema):
+    id: int
+    name: str
+    email: str
+    status: str
+
+
+class RequestOut(Schema):
+    id: int
+    type: str
+    type_label: str
+    status: str
+    client: ClientRef
+    amount: Decimal | None
+    currency: str
+    method: str
+    current_level: int
+    levels_total: int
+    awaiting_role: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_comment: str
+    rejection_reason: str
+
+
+class Detail(Schema):
+    label: str
+    value: str
+
+
+class ActionOut(Schema):
+    kind: str
+    actor: str | None
+    level: int | None
+    text: str
+    at: datetime
+
+
+class RequestDetailOut(RequestOut):
+    details: list[Detail]
+    history: list[ActionOut]
+    can_decide: bool
+    decision_block: str | None
+
+
+class RequestPage(Schema):
+    items: list[RequestOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class ApproveIn(Schema):
+    comment: str | None = None
+
+
+class RejectIn(Schema):
+    reason: str | None = None
+
+
+class NoteIn(Schema):
+    text: str
+
+
+def _out(request: ApprovalRequest) -> RequestOut:
+    rtype = registry.get(request.type_key)
+    client = request.client
+    return RequestOut(
+        id=request.pk,
+        type=request.type_key,
+        type_label=rtype.label if rtype else request.type_key,
+        status=request.status,
+        client=ClientRef(
+            id=client.pk, name=client.user.name, email=client.user.email, status=client.status
+        ),
+        amount=request.amount,
+        currency=request.currency,
+        method=request.method,
+        current_level=request.current_level,
+        levels_total=request.levels_total,
+        awaiting_role=request.awaiting_role.name if request.awaiting_role else None,
+        created_at=request.created_at,
+        decided_at=request.decided_at,
+        decided_by=request.decided_by.email if request.decided_by else None,
+        decision_comment=request.decision_comment,
+        rejection_reason=request.rejection_reason,
+    )
+
+
+def _detail(actor: User, request: ApprovalRequest) -> RequestDetailOut:
+    rtype = approvals.request_type(request.type_key)
+    block = approvals.decision_block(actor, request)
+    return RequestDetailOut(
+        **_out(request).dict(),
+        details=[Detail(label=k, value=v) for k, v in rtype.details(request)],
+        history=[
+            ActionOut(
+                kind=a.kind,
+                actor=a.actor.email if a.actor else None,
+                level=a.level,
+                text=a.text,
+                at=a.created_at,
+            )
+            for a in approvals.history(request)
+        ],
+        can_decide=block is None,
+        decision_block=block,
+    )
+
+
+@router.get("", response=RequestPage, summary="List requests")
+def list_requests(
+    request: HttpRequest,
+    type: str | None = None,
+    status: str | None = None,
+    mine: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> RequestPage:
+    actor = current_staff(request)
+    errors: dict[str, str] = {}
+    if type is not None and registry.get(type) is None:
+        errors["type"] = "Unknown request type."
+    if status is not None and status not in ApprovalRequest.Status.values:
+        errors["status"] = f"Status is one of: {', '.join(ApprovalRequest.Status.values)}."
+    if not 1 <= limit <= MAX_PAGE:
+        errors["limit"] = f"Limit is between 1 and {MAX_PAGE}."
+    if offset < 0:
+        errors["offset"] = "Offset cannot be negative."
+    if errors:
+        raise ValidationFailed(fields=errors)
+    qs = approvals.todo(actor) if mine else approvals.visible_requests(actor)
+    if type:
+        qs = qs.filter(type_key=type)
+    if status:
+        qs = qs.filter(status=status)
+    items = [_out(r) for r in qs[offset : offset + limit]]
+    return RequestPage(items=items, count=qs.count(), limit=limit, offset=offset)
+
+
+@router.get("/counts", response=dict[str, int], summary="Pending requests per type")
+def counts(request: HttpRequest) -> dict[str, int]:
+    return approvals.pending_counts(current_staff(request))
+
+
+@router.get("/{int:request_id}", response=RequestDetailOut, summary="One request, with history")
+def get_request(request: HttpRequest, request_id: int) -> RequestDetailOut:
+    actor = current_staff(request)
+    return _detail(actor, approvals.get_request(actor, request_id))
+
+
+@router.post("/{int:request_id}/approve", response=RequestDetailOut, summary="Approve")
+def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> RequestDetailOut:
+    actor = current_staff(request)
+    approvals.get_request(actor, request_id)
+    approvals.approve(request_id, actor=actor, comment=payload.comment or "")
+    return _detail(actor, approvals.get_request(actor, request_id))
+
+
+@router.post("/{int:request_id}/reject", response=RequestDetailOut, summary="Reject")
+def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestDetailOut:
+    actor = current_staff(request)
+    approvals.get_request(actor, request_id)
+    approvals.reject(request_id, actor=actor, reason=payload.reason)
+    return _detail(actor, approvals.get_request(actor, request_id))
+
+
+@router.post(
+    "/{int:request_id}/notes", response={201: RequestDetailOut}, summary="Add a note to the log"
+)
+def add_note(request: HttpRequest, request_id: int, payload: NoteIn) -> tuple[int, RequestDetailOut]:
+    actor = current_staff(request)
+    approvals.get_request(actor, request_id)
+    approvals.add_note(request_id, actor=actor, text=payload.text)
+    return 201, _detail(actor, approvals.get_request(actor, request_id))
+
+
+class PolicyOut(Schema):
+    type: str
+    label: str
+    method: str
+    threshold: Decimal | None
+    levels: list[str]
+    allowed_methods: list[str]
+
+
+class PolicyIn(Schema):
+    method: str
+    threshold: Decimal | None = None
+    levels: list[str | int] | None = None
+
+
+def _policy_out(type_key: str) -> PolicyOut:
+    rtype = approvals.request_type(type_key)
+    policy = approvals.policy_for(type_key)
+    snapshot = approvals.policy_snapshot(policy)
+    return PolicyOut(
+        type=type_key,
+        label=rtype.label,
+        method=policy.method,
+        threshold=policy.threshold,
+        levels=snapshot["levels"],
+        allowed_methods=list(rtype.allowed_methods),
+    )
+
+
+@settings_router.get("/approval-methods", response=list[PolicyOut], summary="Approval methods")
+def list_policies(request: HttpRequest) -> list[PolicyOut]:
+    current_staff(request)
+    return [_policy_out(t.key) for t in registry.all_types()]
+
+
+@settings_router.get("/approval-methods/{type_key}", response=PolicyOut, summary="One type's")
+def get_policy(request: HttpRequest, type_key: str) -> PolicyOut:
+    current_staff(request)
+    return _policy_out(type_key)
+
+
+@settings_router.put("/approval-methods/{type_key}", response=PolicyOut, summary="Change it")
+def put_policy(request: HttpRequest, type_key: str, payload: PolicyIn) -> PolicyOut:
+    actor = current_staff(request)
+    approvals.set_policy(
+        type_key,
+        method=payload.method,
+        threshold=payload.threshold,
+        level_roles=list(payload.levels) if payload.levels is not None else None,
+        actor=actor,
+    )
+    return _policy_out(type_key)
+
+
+

@@ -1,0 +1,77 @@
+"""Request types are registered here by their domains; the engine knows them only through this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from propdesk.accounts.models import User
+    from propdesk.approvals.models import ApprovalRequest
+
+
+class Method:
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+    PARTIAL = "partial"
+
+    ALL = (AUTOMATIC, MANUAL, PARTIAL)
+    LABELS = {
+        AUTOMATIC: "Automatic",
+        MANUAL: "Manual",
+        PARTIAL: "Partial (automatic below a threshold)",
+    }
+
+
+def _nothing(request: ApprovalRequest, actor: User | None) -> None:
+    return None
+
+
+def _no_details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class RequestType:
+    """What a domain tells the engine about one kind of request."""
+
+    key: str
+    label: str
+    review_permission: str
+    default_method: str = Method.MANUAL
+    allowed_methods: tuple[str, ...] = (Method.AUTOMATIC, Method.MANUAL)
+    # Called inside the deciding transaction, after the request's status has moved.
+    on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
+    on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
+    details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
+    order: int = 100
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.allowed_methods) - set(Method.ALL)
+        if unknown or self.default_method not in self.allowed_methods:
+            raise ValueError(f"request type {self.key}: bad methods {self.allowed_methods}")
+
+    @property
+    def carries_amount(self) -> bool:
+        return Method.PARTIAL in self.allowed_methods
+
+
+_TYPES: dict[str, RequestType] = {}
+
+
+def register(request_type: RequestType) -> RequestType:
+    if request_type.key in _TYPES and _TYPES[request_type.key] != request_type:
+        raise ValueError(f"request type {request_type.key!r} is already registered")
+    _TYPES[request_type.key] = request_type
+    return request_type
+
+
+def get(key: str) -> RequestType | None:
+    return _TYPES.get(key)
+
+
+def all_types() -> list[RequestType]:
+    return sorted(_TYPES.values(), key=lambda t: (t.order, t.label))

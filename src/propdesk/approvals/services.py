@@ -1,0 +1,414 @@
+"""The approval engine: submit, approve (level by level), reject, note, and the policies.
+
+It knows request types only through `approvals.registry`; what approval *means* for a
+deposit or a registration is the registering domain's business.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from propdesk.accounts import permissions
+from propdesk.accounts.models import Client, Role, User
+from propdesk.accounts.services import require_permission
+from propdesk.approvals import registry
+from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
+from propdesk.approvals.registry import Method, RequestType
+from propdesk.core import audit
+from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from propdesk.core.status import move_status
+from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
+from propdesk.notifications.models import Notification
+from propdesk.notifications.services import notify
+
+MAX_LEVELS = 5
+MAX_TEXT = 2000
+
+
+def request_type(key: str) -> RequestType:
+    rtype = registry.get(key)
+    if rtype is None:
+        raise NotFound(f"There is no request type {key!r}.")
+    return rtype
+
+
+def policy_for(type_key: str) -> ApprovalPolicy:
+    """The stored policy, or the type's default one (unsaved) while staff have set none."""
+    policy = ApprovalPolicy.objects.filter(type_key=type_key).first()
+    if policy is None:
+        policy = ApprovalPolicy(type_key=type_key, method=request_type(type_key).default_method)
+    return policy
+
+
+def _level_roles(policy: ApprovalPolicy) -> list[int]:
+    if policy.pk is None:
+        return []
+    return list(policy.levels.order_by("position").values_list("role_id", flat=True))
+
+
+def _is_automatic(policy: ApprovalPolicy, amount: Decimal | None) -> bool:
+    if policy.method == Method.AUTOMATIC:
+        return True
+    if policy.method == Method.PARTIAL:
+        return amount is not None and policy.threshold is not None and amount < policy.threshold
+    return False
+
+
+def submit(
+    type_key: str,
+    *,
+    client: Client,
+    payload: dict[str, Any] | None = None,
+    amount: Decimal | None = None,
+    currency: str = "",
+) -> ApprovalRequest:
+    """Open a request for the client; an automatic policy decides it on the spot."""
+    rtype = request_type(type_key)
+    with transaction.atomic():
+        policy = policy_for(type_key)
+        if policy.method not in rtype.allowed_methods:
+            # A method the type does not allow can only come from old settings: be strict.
+            policy.method = Method.MANUAL
+        level_roles = _level_roles(policy)
+        request = ApprovalRequest.objects.create(
+            type_key=type_key,
+            client=client,
+            payload=payload or {},
+            amount=amount,
+            currency=currency,
+            method=policy.method,
+            level_role_ids=level_roles,
+            awaiting_role_id=level_roles[0] if level_roles else None,
+        )
+        ApprovalAction.objects.create(request=request, kind=ApprovalAction.Kind.SUBMITTED)
+        if _is_automatic(policy, amount):
+            _finish(request, rtype, approved=True, actor=None, text="")
+    return request
+
+
+def _lock(request_id: int) -> ApprovalRequest:
+    request = (
+        ApprovalRequest.objects.select_for_update()
+        .select_related("client__user")
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None:
+        raise NotFound("No such request.")
+    return request
+
+
+def approved_levels_by(request: ApprovalRequest, actor: User) -> bool:
+    return request.actions.filter(kind=ApprovalAction.Kind.LEVEL_APPROVED, actor=actor).exists()
+
+
+def decision_block(actor: User, request: ApprovalRequest) -> str | None:
+    """Why `actor` cannot approve or reject `request` now; None when they can."""
+    if not request.is_pending:
+        return f"This request is already {request.get_status_display().lower()}."
+    if not actor.is_staff_user or not actor.is_active:
+        return "Only staff decide requests."
+    if request.awaiting_role_id is not None:
+        if actor.role_id != request.awaiting_role_id:
+            role = Role.objects.filter(pk=request.awaiting_role_id).first()
+            return (
+                f"Level {request.current_level} of {request.levels_total} "
+                f"is for the {role} role."
+            )
+        if approved_levels_by(request, actor):
+            return "You approved an earlier level of this request; another person must decide this one."
+        return None
+    rtype = request_type(request.type_key)
+    if not actor.has_permission(rtype.review_permission):
+        return "Your role does not allow deciding this type of request."
+    return None
+
+
+def _raise_block(actor: User, request: ApprovalRequest, expected_level: int | None) -> None:
+    if expected_level is not None and request.is_pending and expected_level != request.current_level:
+        raise Conflict(
+            "Someone decided this level while you were looking at it; review the request again.",
+            code="stale_level",
+        )
+    block = decision_block(actor, request)
+    if block is None:
+        return
+    if not request.is_pending:
+        raise Conflict(block, code="already_decided")
+    raise Forbidden(block)
+
+
+def _finish(
+    request: ApprovalRequest,
+    rtype: RequestType,
+    *,
+    approved: bool,
+    actor: User | None,
+    text: str,
+) -> None:
+    """Decide the request: move its status, run the domain's handler, tell the client, audit."""
+    before = {"status": request.status, "level": request.current_level}
+    new = ApprovalRequest.Status.APPROVED if approved else ApprovalRequest.Status.REJECTED
+    move_status(request, new, ApprovalRequest.TRANSITIONS, what="request")
+    request.decided_at = timezone.now()
+    request.decided_by = actor
+    request.awaiting_role = None
+    if approved:
+        request.decision_comment = text
+        kind = ApprovalAction.Kind.APPROVED if actor else ApprovalAction.Kind.AUTO_APPROVED
+    else:
+        request.rejection_reason = text
+        kind = ApprovalAction.Kind.REJECTED
+    request.save()
+    ApprovalAction.objects.create(
+        request=request, kind=kind, actor=actor, level=request.current_level, text=text
+    )
+    (rtype.on_approve if approved else rtype.on_reject)(request, actor)
+    label = rtype.label[0].lower() + rtype.label[1:]
+    if approved:
+        notify(
+            request.client.user,
+            title=f"Your {label} was approved",
+            body=f"Your {label} (request #{request.pk}) was approved."
+            + (f"\n\n{text}" if text else ""),
+            level=Notification.Level.SUCCESS,
+        )
+    else:
+        notify(
+            request.client.user,
+            title=f"Your {label} was rejected",
+            body=f"Your {label} (request #{request.pk}) was rejected.\n\nReason: {text}",
+            level=Notification.Level.WARNING,
+        )
+    audit.record(
+        actor=actor,
+        action=f"approval.{'approve' if approved else 'reject'}",
+        object_type="approval_request",
+        object_id=request.pk,
+        summary=f"{rtype.label} #{request.pk} for {request.client.user.email} "
+        + ("approved" if approved else "rejected")
+        + ("" if actor else " automatically"),
+        before=before,
+        after={"status": request.status, "level": request.current_level, "text": text},
+    )
+
+
+def approve(
+    request_id: int, *, actor: User, comment: Any = "", expected_level: int | None = None
+) -> ApprovalRequest:
+    """Approve the current level; the last level approves the request itself."""
+    errors = FieldErrors()
+    text = clean_text(
+        errors, "comment", comment, label="Comment", max_length=MAX_TEXT, required=False
+    )
+    errors.raise_if_any()
+    with transaction.atomic():
+        request = _lock(request_id)
+        _raise_block(actor, request, expected_level)
+        rtype = request_type(request.type_key)
+        if request.current_level < request.levels_total:
+            level = request.current_level
+            ApprovalAction.objects.create(
+                request=request,
+                kind=ApprovalAction.Kind.LEVEL_APPROVED,
+                actor=actor,
+                level=level,
+                text=text,
+            )
+            request.current_level = level + 1
+            request.awaiting_role_id = request.level_role_ids[level]
+            request.save(update_fields=["current_level", "awaiting_role"])
+            audit.record(
+                actor=actor,
+                action="approval.approve_level",
+                object_type="approval_request",
+                object_id=request.pk,
+                summary=f"{rtype.label} #{request.pk}: level {level} of "
+                f"{request.levels_total} approved",
+                before={"level": level},
+                after={"level": level + 1, "text": text},
+            )
+        else:
+            _finish(request, rtype, approved=True, actor=actor, text=text)
+    return request
+
+
+def reject(
+    request_id: int, *, actor: User, reason: Any, expected_level: int | None = None
+) -> ApprovalRequest:
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, label="Reason", max_length=MAX_TEXT)
+    errors.raise_if_any("Give the client a reason for the rejection.")
+    with transaction.atomic():
+        request = _lock(request_id)
+        _raise_block(actor, request, expected_level)
+        _finish(request, request_type(request.type_key), approved=False, actor=actor, text=text)
+    return request
+
+
+def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
+    require_permission(actor, permissions.APPROVALS_NOTE)
+    errors = FieldErrors()
+    note = clean_text(errors, "text", text, label="Note", max_length=MAX_TEXT)
+    errors.raise_if_any()
+    with transaction.atomic():
+        request = _lock(request_id)
+        action = ApprovalAction.objects.create(
+            request=request, kind=ApprovalAction.Kind.NOTE, actor=actor, text=note
+        )
+        audit.record(
+            actor=actor,
+            action="approval.note",
+            object_type="approval_request",
+            object_id=request.pk,
+            summary=f"Note on request #{request.pk}",
+            after={"text": note},
+        )
+    return action
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def visible_requests(actor: User) -> QuerySet[ApprovalRequest]:
+    require_permission(actor, permissions.APPROVALS_VIEW)
+    known = [t.key for t in registry.all_types()]
+    return ApprovalRequest.objects.filter(type_key__in=known).select_related(
+        "client__user", "awaiting_role", "decided_by"
+    )
+
+
+def get_request(actor: User, request_id: int) -> ApprovalRequest:
+    request = visible_requests(actor).filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such request.")
+    return request
+
+
+def todo(actor: User) -> QuerySet[ApprovalRequest]:
+    """What `actor` can decide now: their role's level, or their permission where no levels."""
+    reviewable = [
+        t.key for t in registry.all_types() if actor.has_permission(t.review_permission)
+    ]
+    mine = Q(awaiting_role__isnull=True, type_key__in=reviewable)
+    if actor.role_id is not None:
+        mine |= Q(awaiting_role_id=actor.role_id)
+    already = ApprovalAction.objects.filter(
+        request=OuterRef("pk"), kind=ApprovalAction.Kind.LEVEL_APPROVED, actor=actor
+    )
+    return (
+        visible_requests(actor)
+        .filter(mine, status=ApprovalRequest.Status.PENDING)
+        .exclude(Exists(already))
+        .order_by("created_at", "id")
+    )
+
+
+def pending_counts(actor: User) -> dict[str, int]:
+    """Pending requests per type key, every registered type present."""
+    counts = {t.key: 0 for t in registry.all_types()}
+    rows = (
+        visible_requests(actor)
+        .filter(status=ApprovalRequest.Status.PENDING)
+        .values("type_key")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["type_key"]] = row["n"]
+    return counts
+
+
+def history(request: ApprovalRequest) -> QuerySet[ApprovalAction]:
+    return request.actions.select_related("actor")
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def policy_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
+    return {
+        "method": policy.method,
+        "threshold": str(policy.threshold) if policy.threshold is not None else None,
+        "levels": [
+            Role.objects.get(pk=role_id).name for role_id in _level_roles(policy)
+        ],
+    }
+
+
+def set_policy(
+    type_key: str,
+    *,
+    method: Any,
+    threshold: Any = None,
+    level_roles: list[Any] | None = None,
+    actor: User,
+) -> ApprovalPolicy:
+    """Change how a request type is approved. `level_roles` are role names or ids, in order."""
+    require_permission(actor, permissions.SETTINGS_MANAGE)
+    rtype = request_type(type_key)
+    errors = FieldErrors()
+    if method not in rtype.allowed_methods:
+        allowed = ", ".join(rtype.allowed_methods)
+        errors.add("method", f"{rtype.label} can only be approved by: {allowed}.")
+    amount: Decimal | None = None
+    if method == Method.PARTIAL:
+        amount = parse_decimal(errors, "threshold", threshold, label="Threshold", places=2)
+        if amount is not None and amount <= 0:
+            errors.add("threshold", "Threshold must be more than zero.")
+    roles: list[Role] = []
+    if level_roles is not None:
+        if not isinstance(level_roles, list):
+            errors.add("levels", "Levels must be a list of roles.")
+        elif len(level_roles) > MAX_LEVELS:
+            errors.add("levels", f"At most {MAX_LEVELS} levels.")
+        else:
+            for item in level_roles:
+                role = _find_role(item)
+                if role is None:
+                    errors.add("levels", f"Unknown role: {item!r}.")
+                    break
+                roles.append(role)
+    errors.raise_if_any()
+    with transaction.atomic():
+        policy, _created = ApprovalPolicy.objects.select_for_update().get_or_create(
+            type_key=type_key, defaults={"method": rtype.default_method}
+        )
+        before = policy_snapshot(policy)
+        policy.method = method
+        policy.threshold = amount
+        policy.save()
+        if level_roles is not None:
+            policy.levels.all().delete()
+            ApprovalLevel.objects.bulk_create(
+                ApprovalLevel(policy=policy, position=i, role=role)
+                for i, role in enumerate(roles, start=1)
+            )
+        after = policy_snapshot(policy)
+        if before != after:
+            audit.record(
+                actor=actor,
+                action="settings.approval_method",
+                object_type="approval_policy",
+                object_id=type_key,
+                summary=f"Approval method of {rtype.label} changed",
+                before=before,
+                after=after,
+            )
+    return policy
+
+
+def _find_role(item: Any) -> Role | None:
+    if isinstance(item, int) and not isinstance(item, bool):
+        return Role.objects.filter(pk=item).first()
+    if isinstance(item, str) and item.strip():
+        text = item.strip()
+        if text.isdigit():
+            return Role.objects.filter(pk=int(text)).first()
+        return Role.objects.filter(name__iexact=text).first()
+    return None

@@ -1,0 +1,263 @@
+"""Back office: the approvals queues, the review page and the approval-method settings."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from propdesk.accounts import permissions
+from propdesk.accounts.models import Role
+from propdesk.approvals import registry
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.registry import Method
+from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.models import AuditRecord
+from propdesk.core.web import actor, apply_errors, staff_view
+
+MAX_TEXT = approvals.MAX_TEXT
+
+
+class ApproveForm(forms.Form):
+    comment = forms.CharField(required=False, max_length=MAX_TEXT, widget=forms.Textarea)
+    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea)
+    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@staff_view(permissions.APPROVALS_VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    me = actor(request)
+    counts = approvals.pending_counts(me)
+    queues = [(t, counts.get(t.key, 0)) for t in registry.all_types()]
+    todo = approvals.todo(me)[:10]
+    recent = AuditRecord.objects.select_related("actor")[:10]
+    return render(
+        request,
+        "approvals/dashboard.html",
+        {"queues": queues, "todo": todo, "recent": recent if me.has_permission(permissions.AUDIT_VIEW) else []},
+    )
+
+
+@staff_view(permissions.APPROVALS_VIEW)
+def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
+    me = actor(request)
+    rtype = None
+    status = request.GET.get("status", "")
+    if scope == "todo":
+        requests = approvals.todo(me)
+        title = "My to-do"
+    elif scope == "all":
+        requests = approvals.visible_requests(me)
+        title = "All requests"
+    else:
+        rtype = registry.get(scope)
+        if rtype is None:
+            raise Http404("No such queue")
+        requests = approvals.visible_requests(me).filter(type_key=scope)
+        title = rtype.label
+        status = request.GET.get("status", ApprovalRequest.Status.PENDING)
+    if status in ApprovalRequest.Status.values:
+        requests = requests.filter(status=status)
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        requests = requests.filter(client__user__email__icontains=query) | requests.filter(
+            client__user__name__icontains=query
+        )
+    page = Paginator(requests, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "title": title,
+            "scope": scope,
+            "rtype": rtype,
+            "page": page,
+            "status": status,
+            "statuses": ApprovalRequest.Status.choices,
+            "q": query,
+            "types": {t.key: t.label for t in registry.all_types()},
+        },
+    )
+
+
+def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, object]:
+    me = actor(request)
+    rtype = approvals.request_type(req.type_key)
+    level_roles = {r.pk: r.name for r in Role.objects.filter(pk__in=req.level_role_ids)}
+    return {
+        "req": req,
+        "rtype": rtype,
+        "details": rtype.details(req),
+        "history": approvals.history(req),
+        "block": approvals.decision_block(me, req),
+        "levels": [level_roles.get(pk, "?") for pk in req.level_role_ids],
+        "approve_form": ApproveForm(initial={"level": req.current_level}),
+        "reject_form": RejectForm(initial={"level": req.current_level}),
+        "note_form": NoteForm(),
+        "can_note": me.has_permission(permissions.APPROVALS_NOTE),
+        "other_requests": approvals.visible_requests(me)
+        .filter(client=req.client)
+        .exclude(pk=req.pk)[:10],
+    }
+
+
+@staff_view(permissions.APPROVALS_VIEW)
+def review(request: HttpRequest, request_id: int) -> HttpResponse:
+    req = approvals.get_request(actor(request), request_id)
+    return render(request, "approvals/review.html", _review_context(request, req))
+
+
+def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpResponse:
+    req = approvals.get_request(actor(request), req_id)
+    context = _review_context(request, req)
+    context.update(forms_)
+    return render(request, "approvals/review.html", context, status=422)
+
+
+@require_POST
+@staff_view(permissions.APPROVALS_VIEW)
+def approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    me = actor(request)
+    approvals.get_request(me, request_id)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, request_id, approve_form=form)
+    try:
+        req = approvals.approve(
+            request_id,
+            actor=me,
+            comment=form.cleaned_data["comment"],
+            expected_level=form.cleaned_data["level"],
+        )
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _rerender(request, request_id, approve_form=form)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if req.is_pending:
+            messages.success(
+                request, f"Level {req.current_level - 1} approved; the request moves to level {req.current_level}."
+            )
+        else:
+            messages.success(request, f"Request #{req.pk} approved.")
+    return redirect("backoffice:approval_review", request_id=request_id)
+
+
+@require_POST
+@staff_view(permissions.APPROVALS_VIEW)
+def reject(request: HttpRequest, request_id: int) -> HttpResponse:
+    me = actor(request)
+    approvals.get_request(me, request_id)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, request_id, reject_form=form)
+    try:
+        req = approvals.reject(
+            request_id,
+            actor=me,
+            reason=form.cleaned_data["reason"],
+            expected_level=form.cleaned_data["level"],
+        )
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _rerender(request, request_id, reject_form=form)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{req.pk} rejected.")
+    return redirect("backoffice:approval_review", request_id=request_id)
+
+
+@require_POST
+@staff_view(permissions.APPROVALS_NOTE)
+def add_note(request: HttpRequest, request_id: int) -> HttpResponse:
+    me = actor(request)
+    approvals.get_request(me, request_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, request_id, note_form=form)
+    try:
+        approvals.add_note(request_id, actor=me, text=form.cleaned_data["text"])
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _rerender(request, request_id, note_form=form)
+    messages.success(request, "Note added.")
+    return redirect("backoffice:approval_review", request_id=request_id)
+
+
+# --- Settings > Approval methods -----------------------------------------------------------
+
+
+@staff_view(permissions.APPROVALS_VIEW)
+def policies(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for rtype in registry.all_types():
+        policy = approvals.policy_for(rtype.key)
+        rows.append((rtype, policy, approvals.policy_snapshot(policy)["levels"]))
+    can_edit = actor(request).has_permission(permissions.SETTINGS_MANAGE)
+    return render(request, "approvals/policies.html", {"rows": rows, "can_edit": can_edit})
+
+
+class PolicyForm(forms.Form):
+    method = forms.ChoiceField(widget=forms.RadioSelect)
+    threshold = forms.CharField(required=False, max_length=30)
+
+    def __init__(self, *args: object, allowed: tuple[str, ...], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["method"].choices = [(m, Method.LABELS[m]) for m in allowed]  # type: ignore[attr-defined]
+        role_choices = [("", "—")] + [(str(r.pk), r.name) for r in Role.objects.all()]
+        for i in range(1, approvals.MAX_LEVELS + 1):
+            self.fields[f"level_{i}"] = forms.ChoiceField(
+                choices=role_choices, required=False, label=f"Level {i}"
+            )
+
+    def level_fields(self) -> list[forms.BoundField]:
+        return [self[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(permissions.SETTINGS_MANAGE)
+def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
+    rtype = registry.get(type_key)
+    if rtype is None:
+        raise Http404("No such request type")
+    policy = approvals.policy_for(type_key)
+    level_ids = [str(pk) for pk in policy.levels.values_list("role_id", flat=True)] if policy.pk else []
+    initial: dict[str, object] = {"method": policy.method, "threshold": policy.threshold or ""}
+    initial.update({f"level_{i}": pk for i, pk in enumerate(level_ids, start=1)})
+    form = PolicyForm(request.POST or None, initial=initial, allowed=rtype.allowed_methods)
+    if request.method == "POST" and form.is_valid():
+        chosen = [form.cleaned_data[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
+        try:
+            approvals.set_policy(
+                type_key,
+                method=form.cleaned_data["method"],
+                threshold=form.cleaned_data["threshold"] or None,
+                level_roles=[c for c in chosen if c],
+                actor=actor(request),
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Approval method of {rtype.label} saved.")
+            return redirect(reverse("backoffice:policies"))
+    return render(
+        request,
+        "approvals/policy_edit.html",
+        {"rtype": rtype, "form": form},
+        status=422 if form.errors else 200,
+    )

@@ -1,0 +1,213 @@
+"""The `propdesk` command: demo, serve, staff, rules, worker, and Django's own commands."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "propdesk.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(args: Sequence[str]) -> int:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["propdesk manage", *args])
+    return 0
+
+
+def _cmd_manage(ns: argparse.Namespace) -> int:
+    return _manage(ns.args)
+
+
+def _gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "propdesk.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
+
+
+def _worker_argv() -> list[str]:
+    return [sys.executable, "-m", "propdesk.cli", "worker"]
+
+
+def _run_together(commands: list[list[str]]) -> int:
+    """Run the processes side by side; when one stops (or on Ctrl-C) stop the rest."""
+    procs = [subprocess.Popen(cmd) for cmd in commands]  # noqa: S603
+    try:
+        while True:
+            for proc in procs:
+                code = proc.poll()
+                if code is not None:
+                    return code
+            try:
+                procs[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _cmd_serve(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    commands = [_gunicorn_argv(ns.host, ns.port, ns.workers)]
+    if not ns.no_worker:
+        commands.append(_worker_argv())
+    return _run_together(commands)
+
+
+def _cmd_demo(ns: argparse.Namespace) -> int:
+    os.environ.setdefault("PROPDESK_DEMO", "1")
+    _setup_django()
+    from django.core.management import call_command
+
+    from propdesk.demo import seed_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    logins = seed_demo()
+    url = f"http://{ns.host}:{ns.port}"
+    print(f"\npropdesk demo at {url}")
+    print(f"  client portal: {url}/portal/   back office: {url}/backoffice/")
+    print("  demo staff logins (email / password / role):")
+    for email, password, role in logins.staff:
+        print(f"    {email:32} {password:20} {role}")
+    print("  demo client logins:")
+    for email, password, state in logins.clients:
+        print(f"    {email:32} {password:20} {state}")
+    print("Press Ctrl-C to stop.\n", flush=True)
+    return _run_together([_gunicorn_argv(ns.host, ns.port, 2), _worker_argv()])
+
+
+def _cmd_worker(ns: argparse.Namespace) -> int:
+    return _manage(["db_worker", "--interval", str(ns.interval)])
+
+
+def _cmd_staff_create(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.accounts.services import create_staff_user
+    from propdesk.core.errors import DomainError
+
+    password = ns.password
+    if password is None:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            print("error: the passwords do not match", file=sys.stderr)
+            return 2
+    try:
+        user = create_staff_user(
+            email=ns.email, name=ns.name or "", role_name=ns.role, password=password, actor=None
+        )
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for field, message in exc.fields.items():
+            print(f"  {field}: {message}", file=sys.stderr)
+        return 2
+    print(f"created staff user {user.email} with role {ns.role}")
+    return 0
+
+
+def _cmd_rules_replay(ns: argparse.Namespace) -> int:
+    from propdesk.challenges.rules.replay import main as replay_main
+
+    argv = [ns.rules, ns.events]
+    if ns.until is not None:
+        argv += ["--until", ns.until]
+    if ns.explain:
+        argv.append("--explain")
+    return replay_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="propdesk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="migrate, load demo data and start the demo site")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser("serve", help="run the production server on a migrated database")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
+    serve.add_argument("--no-worker", action="store_true", help="do not start the job worker")
+    serve.set_defaults(func=_cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background jobs (emails and the like)")
+    worker.add_argument("--interval", type=float, default=1.0)
+    worker.set_defaults(func=_cmd_worker)
+
+    staff = sub.add_parser("staff", help="manage staff users")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    create = staff_sub.add_parser("create", help="create a staff user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, help="Administrator, Compliance, Finance, ...")
+    create.add_argument("--name", default=None)
+    create.add_argument("--password", default=None, help="prompted for when not given")
+    create.set_defaults(func=_cmd_staff_create)
+
+    rules = sub.add_parser("rules", help="challenge rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    replay = rules_sub.add_parser("replay", help="replay an account's events against rules")
+    replay.add_argument("rules")
+    replay.add_argument("events")
+    replay.add_argument("--until", default=None)
+    replay.add_argument("--explain", action="store_true")
+    replay.set_defaults(func=_cmd_rules_replay)
+
+    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=_cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["manage"]:
+        # Hand everything after `manage` to Django untouched, --help included.
+        return _manage(args[1:])
+    if args[:2] == ["rules", "replay"]:
+        # The replay has its own exact exit-status contract (2 for any bad input).
+        from propdesk.challenges.rules.replay import main as replay_main
+
+        return replay_main(args[2:])
+    ns = build_parser().parse_args(args)
+    result: int = ns.func(ns)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""What every HTML view shares: who may see it, and one way to show a user's error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from propdesk.accounts.models import User
+from propdesk.core.errors import DomainError, Forbidden, NotAuthenticated, ValidationFailed
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def staff_view(permission: str | None = None) -> Callable[[View], View]:
+    """Back-office pages: staff only, and holding `permission` when one is named."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not isinstance(user, User) or not user.is_staff_user:
+                raise Forbidden("The back office is for the firm's staff.")
+            if permission is not None and not user.has_permission(permission):
+                raise Forbidden("Your role does not allow you to see this page.")
+            return view(request, *args, **kwargs)
+
+        return cast(View, wrapper)
+
+    return decorate
+
+
+def client_view(view: View) -> View:
+    """Portal pages: an active client's own."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not isinstance(user, User) or not user.is_client:
+            raise Forbidden("The portal is for clients; staff use the back office.")
+        return view(request, *args, **kwargs)
+
+    return cast(View, wrapper)
+
+
+def apply_errors(form: forms.Form, error: ValidationFailed) -> None:
+    """Put a service's field errors on the form; the rest go to the form as a whole."""
+    for field, message in error.fields.items():
+        form.add_error(field if field in form.fields else None, message)
+    if not error.fields:
+        form.add_error(None, error.message)
+
+
+class DomainErrorMiddleware:
+    """Render an uncaught `DomainError` as a page with its status (JSON has its own handler)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, NotAuthenticated):
+            return redirect_to_login(request.get_full_path())
+        return render(
+            request, "core/error.html", {"error": exception}, status=exception.status
+        )

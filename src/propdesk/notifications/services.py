@@ -1,0 +1,42 @@
+"""Telling a person something: a portal notification now, an email once the transaction commits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from propdesk.accounts.models import User
+from propdesk.notifications.models import Notification
+from propdesk.notifications.tasks import send_email
+
+
+def notify(
+    user: User,
+    *,
+    title: str,
+    body: str = "",
+    level: str = Notification.Level.INFO,
+    email: bool = True,
+) -> Notification:
+    """Store the notification and enqueue its email in the caller's transaction.
+
+    The job row is written by the same transaction: if the business change rolls back, the
+    email never existed; if it commits, a worker sends it.
+    """
+    with transaction.atomic():
+        notification = Notification.objects.create(user=user, title=title, body=body, level=level)
+        if email:
+            text = f"{body}\n\n{settings.PROPDESK_FIRM_NAME}\n{settings.PROPDESK_SITE_URL}/portal/"
+            send_email.enqueue(user.email, title, text)
+    return notification
+
+
+def unread_count(user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def mark_all_read(user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

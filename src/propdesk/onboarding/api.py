@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from propdesk.accounts import services as accounts
+from propdesk.core.net import client_ip
+from propdesk.onboarding.services import register_client
+
+router = Router(tags=["auth"])
+
+
+class RegisterIn(Schema):
+    type: str
+    name: str
+    email: str
+    password: str
+    nationality: str
+    phone: str
+    referral_code: str | None = None
+
+
+class RegisterOut(Schema):
+    id: int
+    status: str
+
+
+class TokenIn(Schema):
+    email: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+
+
+@router.post("/register", auth=None, response={201: RegisterOut}, summary="Register a client")
+def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOut]:
+    client, _ = register_client(
+        kind=payload.type,
+        name=payload.name,
+        email=payload.email,
+        password=payload.password,
+        nationality=payload.nationality,
+        phone=payload.phone,
+        referral_code=payload.referral_code,
+    )
+    return 201, RegisterOut(id=client.pk, status=client.status)
+
+
+@router.post("/token", auth=None, response=TokenOut, summary="Get a bearer token")
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    user = accounts.authenticate(
+        email=payload.email, password=payload.password, ip=client_ip(request)
+    )
+    return TokenOut(token=accounts.issue_token(user, label="api"))

@@ -1,0 +1,98 @@
+"""Client registration: the portal form and the API both come here."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import phonenumbers
+from django.db import IntegrityError, transaction
+from django_countries import countries
+
+from propdesk.accounts.models import Client, User
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
+from propdesk.onboarding.request_types import TYPE_FOR_KIND
+
+REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def clean_phone(errors: FieldErrors, field: str, value: Any) -> str:
+    raw = clean_text(errors, field, value, label="Phone", max_length=32)
+    if field in errors:
+        return raw
+    if not raw.startswith("+"):
+        errors.add(field, "Start the phone number with + and the country code, e.g. +420 601 234 567.")
+        return raw
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        errors.add(field, "Enter a valid phone number with its country code.")
+        return raw
+    if not phonenumbers.is_valid_number(number):
+        errors.add(field, "This phone number is not valid for its country code.")
+        return raw
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def register_client(
+    *,
+    kind: Any,
+    name: Any,
+    email: Any,
+    password: Any,
+    nationality: Any,
+    phone: Any,
+    referral_code: Any = None,
+) -> tuple[Client, ApprovalRequest]:
+    """Register a trader or an IB and submit their registration for approval.
+
+    Bad input raises `ValidationFailed` naming each field, and nothing is created.
+    """
+    errors = FieldErrors()
+    if kind not in Client.Kind.values:
+        errors.add("type", "Choose trader or IB.")
+    clean_name = clean_text(errors, "name", name, label="Name", max_length=150)
+    address = clean_email(errors, "email", email)
+    code = str(nationality).strip().upper() if isinstance(nationality, str) else ""
+    if not code:
+        errors.add("nationality", "Nationality is required.")
+    elif code not in countries:
+        errors.add("nationality", "Choose a country from the list (ISO code such as CZ or GB).")
+    number = clean_phone(errors, "phone", phone)
+    referral = clean_text(
+        errors, "referral_code", referral_code, label="Referral code", max_length=40, required=False
+    )
+    if referral and "referral_code" not in errors and not REFERRAL_CODE.match(referral):
+        errors.add("referral_code", "A referral code has only letters, digits, - and _.")
+    check_password(errors, "password", password, User(email=address, name=clean_name))
+    if "email" not in errors and User.objects.filter(email__iexact=address).exists():
+        errors.add("email", "An account with this email already exists. Log in instead.")
+    if "phone" not in errors and Client.objects.filter(phone=number).exists():
+        errors.add("phone", "This phone number is already registered.")
+    errors.raise_if_any("Please correct the marked fields.")
+
+    try:
+        with transaction.atomic():
+            user = User(email=address, name=clean_name, kind=User.Kind.CLIENT)
+            user.set_password(password)
+            user.save()
+            client = Client.objects.create(
+                user=user,
+                kind=kind,
+                nationality=code,
+                phone=number,
+                referral_code_used=referral,
+            )
+            request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
+    except IntegrityError as exc:
+        # Two registrations raced past the checks above; the unique index decided.
+        field = "phone" if "phone" in str(exc).lower() else "email"
+        raise ValidationFailed(
+            "Please correct the marked fields.",
+            fields={field: f"This {field} is already registered."},
+        ) from exc
+    client.refresh_from_db()
+    return client, request

@@ -1,0 +1,56 @@
+from django.urls import include, path
+
+from propdesk.accounts import portal_views
+from propdesk.accounts import views as accounts_views
+from propdesk.api import api
+from propdesk.approvals import views as approvals_views
+from propdesk.core import views as core_views
+from propdesk.onboarding import views as onboarding_views
+
+backoffice = (
+    [
+        path("", approvals_views.dashboard, name="dashboard"),
+        path("approvals/", approvals_views.queue, {"scope": "todo"}, name="approvals_todo"),
+        path("approvals/all/", approvals_views.queue, {"scope": "all"}, name="approvals_all"),
+        path("approvals/queue/<slug:scope>/", approvals_views.queue, name="approvals_queue"),
+        path("approvals/<int:request_id>/", approvals_views.review, name="approval_review"),
+        path("approvals/<int:request_id>/approve/", approvals_views.approve, name="approval_approve"),
+        path("approvals/<int:request_id>/reject/", approvals_views.reject, name="approval_reject"),
+        path("approvals/<int:request_id>/note/", approvals_views.add_note, name="approval_note"),
+        path("clients/", accounts_views.clients, name="clients"),
+        path("clients/<int:client_id>/", accounts_views.client_detail, name="client"),
+        path("settings/approval-methods/", approvals_views.policies, name="policies"),
+        path(
+            "settings/approval-methods/<slug:type_key>/",
+            approvals_views.policy_edit,
+            name="policy_edit",
+        ),
+        path("staff/", accounts_views.staff, name="staff"),
+        path("staff/<int:user_id>/", accounts_views.staff_edit, name="staff_edit"),
+        path("roles/", accounts_views.roles, name="roles"),
+        path("roles/new/", accounts_views.role_edit, name="role_new"),
+        path("roles/<int:role_id>/", accounts_views.role_edit, name="role_edit"),
+        path("audit/", core_views.audit_log, name="audit"),
+    ],
+    "backoffice",
+)
+
+portal = (
+    [
+        path("", portal_views.home, name="home"),
+        path("register/", onboarding_views.register, name="register"),
+        path("register/done/", onboarding_views.registered, name="registered"),
+        path("notifications/", portal_views.notifications, name="notifications"),
+        path("notifications/read/", portal_views.notifications_read, name="notifications_read"),
+    ],
+    "portal",
+)
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("login/", core_views.login_view, name="login"),
+    path("logout/", core_views.logout_view, name="logout"),
+    path("backoffice/", include(backoffice)),
+    path("portal/", include(portal)),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,110 @@
+"""Fixtures and factories. Everything goes through the real use cases, on a real database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client as HttpClient
+
+from propdesk.accounts.models import Client, User
+from propdesk.accounts.services import create_staff_user
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.onboarding.services import register_client
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM guards against
+# that. The test thread never shares a connection with the loop, so the guard is lifted.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-9"
+_sequence = iter(range(1, 10**9))
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(settings: Any) -> None:
+    # Still argon2, with small cost parameters so that the suite does not spend minutes hashing.
+    settings.PASSWORD_HASHERS = ["tests.support.FastArgon2PasswordHasher"]
+
+
+@pytest.fixture
+def staff_factory(db: None) -> Callable[..., User]:
+    def make(role: str = "Compliance", email: str | None = None) -> User:
+        n = next(_sequence)
+        return create_staff_user(
+            email=email or f"{role.lower()}{n}@firm.test",
+            name=f"{role} {n}",
+            role_name=role,
+            password=PASSWORD,
+            actor=None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin(staff_factory: Callable[..., User]) -> User:
+    return staff_factory("Administrator")
+
+
+@pytest.fixture
+def compliance(staff_factory: Callable[..., User]) -> User:
+    return staff_factory("Compliance")
+
+
+@pytest.fixture
+def support(staff_factory: Callable[..., User]) -> User:
+    return staff_factory("Support")
+
+
+def unique_phone() -> str:
+    # Czech mobile numbers: +420 6xx xxx xxx are valid for any last six digits.
+    return f"+420601{next(_sequence) % 1_000_000:06d}"
+
+
+def registration(**overrides: Any) -> dict[str, Any]:
+    n = next(_sequence)
+    data: dict[str, Any] = {
+        "kind": "trader",
+        "name": f"Trader {n}",
+        "email": f"trader{n}@example.com",
+        "password": PASSWORD,
+        "nationality": "CZ",
+        "phone": unique_phone(),
+        "referral_code": None,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def register(db: None) -> Callable[..., tuple[Client, ApprovalRequest]]:
+    def make(**overrides: Any) -> tuple[Client, ApprovalRequest]:
+        return register_client(**registration(**overrides))
+
+    return make
+
+
+@pytest.fixture
+def set_method(admin: User) -> Callable[..., None]:
+    def apply(type_key: str, method: str, levels: list[str] | None = None, **kw: Any) -> None:
+        approvals.set_policy(type_key, method=method, level_roles=levels or [], actor=admin, **kw)
+
+    return apply
+
+
+@pytest.fixture
+def run_jobs() -> Callable[[], None]:
+    def run() -> None:
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+    return run
+
+
+def logged_in(user: User) -> HttpClient:
+    client = HttpClient(enforce_csrf_checks=True)
+    client.force_login(user, backend="propdesk.accounts.backends.EmailBackend")
+    return client
