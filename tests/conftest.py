@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,9 +25,14 @@ _sequence = iter(range(1, 10**9))
 
 
 @pytest.fixture(autouse=True)
-def _cheap_argon2(settings: Any) -> None:
+def _test_settings(settings: Any) -> None:
     # Still argon2, with small cost parameters so that the suite does not spend minutes hashing.
     settings.PASSWORD_HASHERS = ["tests.support.FastArgon2PasswordHasher"]
+    # Pages find static files without a collectstatic run.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

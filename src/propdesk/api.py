@@ -76,7 +76,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     status = exc.status_code
-    return _error(request, status, {"code": _STATUS_CODES.get(status, "error"), "message": str(exc)})
+    return _error(
+        request, status, {"code": _STATUS_CODES.get(status, "error"), "message": str(exc)}
+    )
 
 
 @api.exception_handler(Http404)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def _setup_django() -> None:
@@ -24,10 +25,6 @@ def _manage(args: Sequence[str]) -> int:
 
     execute_from_command_line(["propdesk manage", *args])
     return 0
-
-
-def _cmd_manage(ns: argparse.Namespace) -> int:
-    return _manage(ns.args)
 
 
 def _gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
@@ -51,8 +48,13 @@ def _worker_argv() -> list[str]:
     return [sys.executable, "-m", "propdesk.cli", "worker"]
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _run_together(commands: list[list[str]]) -> int:
-    """Run the processes side by side; when one stops (or on Ctrl-C) stop the rest."""
+    """Run the processes side by side; when one stops, or we are told to stop, stop the rest."""
+    signal.signal(signal.SIGTERM, _stop)
     procs = [subprocess.Popen(cmd) for cmd in commands]  # noqa: S603
     try:
         while True:
@@ -60,10 +62,8 @@ def _run_together(commands: list[list[str]]) -> int:
                 code = proc.poll()
                 if code is not None:
                     return code
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 procs[0].wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
     except KeyboardInterrupt:
         return 0
     finally:
@@ -135,19 +135,22 @@ def _cmd_staff_create(ns: argparse.Namespace) -> int:
         for field, message in exc.fields.items():
             print(f"  {field}: {message}", file=sys.stderr)
         return 2
-    print(f"created staff user {user.email} with role {ns.role}")
+    print(f"created staff user {user.email} with role {user.role}")
     return 0
 
 
-def _cmd_rules_replay(ns: argparse.Namespace) -> int:
+def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
-    argv = [ns.rules, ns.events]
-    if ns.until is not None:
-        argv += ["--until", ns.until]
-    if ns.explain:
-        argv.append("--explain")
-    return replay_main(argv)
+    return replay_main(list(args))
+
+
+# Commands whose arguments belong to someone else (Django, the replay's own exact contract):
+# everything after their name is handed over untouched, --help included.
+PASSTHROUGH: dict[tuple[str, ...], Callable[[Sequence[str]], int]] = {
+    ("manage",): _manage,
+    ("rules", "replay"): _rules_replay,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,29 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = sub.add_parser("rules", help="challenge rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    replay = rules_sub.add_parser("replay", help="replay an account's events against rules")
-    replay.add_argument("rules")
-    replay.add_argument("events")
-    replay.add_argument("--until", default=None)
-    replay.add_argument("--explain", action="store_true")
-    replay.set_defaults(func=_cmd_rules_replay)
-
-    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
-    manage.add_argument("args", nargs=argparse.REMAINDER)
-    manage.set_defaults(func=_cmd_manage)
+    rules_sub.add_parser(
+        "replay", help="RULES.json EVENTS.jsonl [--until TIME] [--explain]: replay an account"
+    )
+    sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["manage"]:
-        # Hand everything after `manage` to Django untouched, --help included.
-        return _manage(args[1:])
-    if args[:2] == ["rules", "replay"]:
-        # The replay has its own exact exit-status contract (2 for any bad input).
-        from propdesk.challenges.rules.replay import main as replay_main
-
-        return replay_main(args[2:])
+    for prefix, command in PASSTHROUGH.items():
+        if tuple(args[: len(prefix)]) == prefix:
+            return command(args[len(prefix) :])
     ns = build_parser().parse_args(args)
     result: int = ns.func(ns)
     return result

@@ -14,7 +14,9 @@ backoffice = (
         path("approvals/all/", approvals_views.queue, {"scope": "all"}, name="approvals_all"),
         path("approvals/queue/<slug:scope>/", approvals_views.queue, name="approvals_queue"),
         path("approvals/<int:request_id>/", approvals_views.review, name="approval_review"),
-        path("approvals/<int:request_id>/approve/", approvals_views.approve, name="approval_approve"),
+        path(
+            "approvals/<int:request_id>/approve/", approvals_views.approve, name="approval_approve"
+        ),
         path("approvals/<int:request_id>/reject/", approvals_views.reject, name="approval_reject"),
         path("approvals/<int:request_id>/note/", approvals_views.add_note, name="approval_note"),
         path("clients/", accounts_views.clients, name="clients"),

@@ -130,9 +130,7 @@ def test_a_stale_review_page_cannot_approve_a_level_it_did_not_see(
     assert fresh(request).current_level == 2
 
 
-def test_levels_in_force_at_submission_stay_with_the_request(
-    register, set_method, compliance
-):
+def test_levels_in_force_at_submission_stay_with_the_request(register, set_method, compliance):
     set_method(TRADER_REGISTRATION, "manual", ["Compliance", "Administrator"])
     _, request = register()
     set_method(TRADER_REGISTRATION, "manual", [])
@@ -140,9 +138,7 @@ def test_levels_in_force_at_submission_stay_with_the_request(
     assert fresh(request).status == ApprovalRequest.Status.PENDING
 
 
-def test_todo_lists_what_my_role_can_decide_now(
-    register, set_method, compliance, admin, support
-):
+def test_todo_lists_what_my_role_can_decide_now(register, set_method, compliance, admin, support):
     set_method(IB_REGISTRATION, "manual", ["Compliance", "Administrator"])
     _, trader = register()
     _, ib = register(kind="ib")
@@ -248,8 +244,12 @@ def amount_type():
 def test_partial_method_approves_below_the_threshold_only(amount_type, admin, register):
     client, _ = register()
     approvals.set_policy(amount_type.key, method="partial", threshold="500.00", actor=admin)
-    small = approvals.submit(amount_type.key, client=client, amount=Decimal("499.99"), currency="USD")
-    equal = approvals.submit(amount_type.key, client=client, amount=Decimal("500.00"), currency="USD")
+    small = approvals.submit(
+        amount_type.key, client=client, amount=Decimal("499.99"), currency="USD"
+    )
+    equal = approvals.submit(
+        amount_type.key, client=client, amount=Decimal("500.00"), currency="USD"
+    )
     assert small.status == ApprovalRequest.Status.APPROVED
     assert equal.status == ApprovalRequest.Status.PENDING
 

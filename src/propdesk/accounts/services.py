@@ -24,7 +24,9 @@ from propdesk.core.validation import FieldErrors, check_password, clean_email, c
 class RegistrationPending(DomainError):
     status = 403
     code = "registration_pending"
-    default_message = "Your registration is awaiting approval. We will email you once it is reviewed."
+    default_message = (
+        "Your registration is awaiting approval. We will email you once it is reviewed."
+    )
 
 
 class RegistrationRejected(DomainError):
@@ -65,9 +67,7 @@ def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
             },
         )
     throttle.check(address[:254], ip)
-    user = (
-        User.objects.select_related("role", "client").filter(email__iexact=address[:254]).first()
-    )
+    user = User.objects.select_related("role", "client").filter(email__iexact=address[:254]).first()
     if user is None:
         make_password(password)  # spend the same time as a real check: no probing for accounts
         ok = False
@@ -184,7 +184,11 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
 
 
 def _role_snapshot(role: Role) -> dict[str, Any]:
-    return {"name": role.name, "description": role.description, "permissions": role.permission_codes()}
+    return {
+        "name": role.name,
+        "description": role.description,
+        "permissions": role.permission_codes(),
+    }
 
 
 @transaction.atomic
@@ -196,7 +200,7 @@ def save_role(
     permission_codes: list[str],
     actor: User,
 ) -> Role:
-    """Create a role (role_id None) or change one. The Administrator role always holds everything."""
+    """Create a role (role_id None) or change one; the Administrator role holds everything."""
     require_permission(actor, permissions.STAFF_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=60)

@@ -32,7 +32,9 @@ def clients(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(kind=kind)
     if query:
         rows = rows.filter(
-            Q(user__email__icontains=query) | Q(user__name__icontains=query) | Q(phone__contains=query)
+            Q(user__email__icontains=query)
+            | Q(user__name__icontains=query)
+            | Q(phone__contains=query)
         )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
@@ -146,7 +148,9 @@ class RoleForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["permissions"]
         assert isinstance(field, forms.MultipleChoiceField)
-        field.choices = [(code, f"{label} ({code})") for code, label in permissions.catalogue().items()]
+        field.choices = [
+            (code, f"{label} ({code})") for code, label in permissions.catalogue().items()
+        ]
 
 
 @staff_view(permissions.STAFF_MANAGE)
@@ -168,7 +172,11 @@ def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
         role = Role.objects.filter(pk=role_id).first()
         if role is None:
             raise Http404("No such role")
-        initial = {"name": role.name, "description": role.description, "permissions": role.permission_codes()}
+        initial = {
+            "name": role.name,
+            "description": role.description,
+            "permissions": role.permission_codes(),
+        }
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

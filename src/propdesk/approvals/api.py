@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_staff
 from propdesk.accounts.models import User
@@ -190,11 +190,11 @@ def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestD
 @router.post(
     "/{int:request_id}/notes", response={201: RequestDetailOut}, summary="Add a note to the log"
 )
-def add_note(request: HttpRequest, request_id: int, payload: NoteIn) -> tuple[int, RequestDetailOut]:
+def add_note(request: HttpRequest, request_id: int, payload: NoteIn) -> Status[RequestDetailOut]:
     actor = current_staff(request)
     approvals.get_request(actor, request_id)
     approvals.add_note(request_id, actor=actor, text=payload.text)
-    return 201, _detail(actor, approvals.get_request(actor, request_id))
+    return Status(201, _detail(actor, approvals.get_request(actor, request_id)))
 
 
 class PolicyOut(Schema):
@@ -249,6 +249,3 @@ def put_policy(request: HttpRequest, type_key: str, payload: PolicyIn) -> Policy
         actor=actor,
     )
     return _policy_out(type_key)
-
-
-

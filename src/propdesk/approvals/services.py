@@ -20,7 +20,7 @@ from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.core import audit
-from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from propdesk.core.errors import Conflict, Forbidden, NotFound
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
 from propdesk.notifications.models import Notification
@@ -117,11 +117,13 @@ def decision_block(actor: User, request: ApprovalRequest) -> str | None:
         if actor.role_id != request.awaiting_role_id:
             role = Role.objects.filter(pk=request.awaiting_role_id).first()
             return (
-                f"Level {request.current_level} of {request.levels_total} "
-                f"is for the {role} role."
+                f"Level {request.current_level} of {request.levels_total} is for the {role} role."
             )
         if approved_levels_by(request, actor):
-            return "You approved an earlier level of this request; another person must decide this one."
+            return (
+                "You approved an earlier level of this request; "
+                "another person must decide this one."
+            )
         return None
     rtype = request_type(request.type_key)
     if not actor.has_permission(rtype.review_permission):
@@ -130,7 +132,11 @@ def decision_block(actor: User, request: ApprovalRequest) -> str | None:
 
 
 def _raise_block(actor: User, request: ApprovalRequest, expected_level: int | None) -> None:
-    if expected_level is not None and request.is_pending and expected_level != request.current_level:
+    if (
+        expected_level is not None
+        and request.is_pending
+        and expected_level != request.current_level
+    ):
         raise Conflict(
             "Someone decided this level while you were looking at it; review the request again.",
             code="stale_level",
@@ -292,9 +298,7 @@ def get_request(actor: User, request_id: int) -> ApprovalRequest:
 
 def todo(actor: User) -> QuerySet[ApprovalRequest]:
     """What `actor` can decide now: their role's level, or their permission where no levels."""
-    reviewable = [
-        t.key for t in registry.all_types() if actor.has_permission(t.review_permission)
-    ]
+    reviewable = [t.key for t in registry.all_types() if actor.has_permission(t.review_permission)]
     mine = Q(awaiting_role__isnull=True, type_key__in=reviewable)
     if actor.role_id is not None:
         mine |= Q(awaiting_role_id=actor.role_id)
@@ -335,9 +339,7 @@ def policy_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
     return {
         "method": policy.method,
         "threshold": str(policy.threshold) if policy.threshold is not None else None,
-        "levels": [
-            Role.objects.get(pk=role_id).name for role_id in _level_roles(policy)
-        ],
+        "levels": [Role.objects.get(pk=role_id).name for role_id in _level_roles(policy)],
     }
 
 

@@ -24,17 +24,21 @@ MAX_TEXT = approvals.MAX_TEXT
 
 
 class ApproveForm(forms.Form):
-    comment = forms.CharField(required=False, max_length=MAX_TEXT, widget=forms.Textarea)
+    comment = forms.CharField(
+        required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+    )
     level = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea)
+    reason = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
     level = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(
+        max_length=MAX_TEXT, label="Note", widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 @staff_view(permissions.APPROVALS_VIEW)
@@ -47,7 +51,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "approvals/dashboard.html",
-        {"queues": queues, "todo": todo, "recent": recent if me.has_permission(permissions.AUDIT_VIEW) else []},
+        {
+            "queues": queues,
+            "todo": todo,
+            "recent": recent if me.has_permission(permissions.AUDIT_VIEW) else [],
+        },
     )
 
 
@@ -102,7 +110,7 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
         "rtype": rtype,
         "details": rtype.details(req),
         "history": approvals.history(req),
-        "block": approvals.decision_block(me, req),
+        "decision_block": approvals.decision_block(me, req),
         "levels": [level_roles.get(pk, "?") for pk in req.level_role_ids],
         "approve_form": ApproveForm(initial={"level": req.current_level}),
         "reject_form": RejectForm(initial={"level": req.current_level}),
@@ -150,7 +158,9 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         if req.is_pending:
             messages.success(
-                request, f"Level {req.current_level - 1} approved; the request moves to level {req.current_level}."
+                request,
+                f"Level {req.current_level - 1} approved; "
+                f"the request moves to level {req.current_level}.",
             )
         else:
             messages.success(request, f"Request #{req.pk} approved.")
@@ -236,7 +246,9 @@ def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
     if rtype is None:
         raise Http404("No such request type")
     policy = approvals.policy_for(type_key)
-    level_ids = [str(pk) for pk in policy.levels.values_list("role_id", flat=True)] if policy.pk else []
+    level_ids = (
+        [str(pk) for pk in policy.levels.values_list("role_id", flat=True)] if policy.pk else []
+    )
     initial: dict[str, object] = {"method": policy.method, "threshold": policy.threshold or ""}
     initial.update({f"level_{i}": pk for i, pk in enumerate(level_ids, start=1)})
     form = PolicyForm(request.POST or None, initial=initial, allowed=rtype.allowed_methods)

@@ -1,4 +1,4 @@
-"""Errors a user can cause: typed, with a message and an HTTP status, rendered once for HTML and JSON."""
+"""Errors a user can cause: typed, with a message and an HTTP status; rendered once."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ def move_status(
     old: str = getattr(obj, field)
     if new not in transitions.get(old, frozenset()):
         label = what or obj._meta.verbose_name
-        raise InvalidTransition(f"The {label} is {old.replace('_', ' ')}; it cannot become {new.replace('_', ' ')}.")
+        raise InvalidTransition(
+            f"The {label} is {old.replace('_', ' ')}; it cannot become {new.replace('_', ' ')}."
+        )
     setattr(obj, field, new)
     return old

@@ -80,7 +80,7 @@ def parse_decimal(
             errors.add(field, f"{label} is required.")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        errors.add(field, f"{label} must be a number written as text, e.g. \"1000.00\".")
+        errors.add(field, f'{label} must be a number written as text, e.g. "1000.00".')
         return None
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)

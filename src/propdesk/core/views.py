@@ -32,9 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def _landing(request: HttpRequest, user: User) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     wanted_prefix = "/backoffice/" if user.is_staff_user else "/portal/"
-    if (
-        target.startswith(wanted_prefix)
-        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    if target.startswith(wanted_prefix) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
     ):
         return target
     return wanted_prefix
@@ -81,5 +80,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/audit.html",
-        {"page": page, "action": action, "who": who, "actions": list(actions), "me": actor(request)},
+        {
+            "page": page,
+            "action": action,
+            "who": who,
+            "actions": list(actions),
+            "me": actor(request),
+        },
     )

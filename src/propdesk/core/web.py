@@ -78,6 +78,8 @@ class DomainErrorMiddleware:
             return None
         if isinstance(exception, NotAuthenticated):
             return redirect_to_login(request.get_full_path())
-        return render(
-            request, "core/error.html", {"error": exception}, status=exception.status
-        )
+        user = request.user
+        staff = isinstance(user, User) and user.is_staff_user
+        layout = "backoffice/base.html" if staff else "portal/base.html"
+        context = {"error": exception, "layout": layout}
+        return render(request, "core/error.html", context, status=exception.status)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from propdesk.accounts import services as accounts
 from propdesk.core.net import client_ip
@@ -35,7 +35,7 @@ class TokenOut(Schema):
 
 
 @router.post("/register", auth=None, response={201: RegisterOut}, summary="Register a client")
-def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOut]:
+def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
     client, _ = register_client(
         kind=payload.type,
         name=payload.name,
@@ -45,7 +45,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, RegisterOu
         phone=payload.phone,
         referral_code=payload.referral_code,
     )
-    return 201, RegisterOut(id=client.pk, status=client.status)
+    return Status(201, RegisterOut(id=client.pk, status=client.status))
 
 
 @router.post("/token", auth=None, response=TokenOut, summary="Get a bearer token")

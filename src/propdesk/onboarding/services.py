@@ -24,7 +24,9 @@ def clean_phone(errors: FieldErrors, field: str, value: Any) -> str:
     if field in errors:
         return raw
     if not raw.startswith("+"):
-        errors.add(field, "Start the phone number with + and the country code, e.g. +420 601 234 567.")
+        errors.add(
+            field, "Start the phone number with + and the country code, e.g. +420 601 234 567."
+        )
         return raw
     try:
         number = phonenumbers.parse(raw, None)

@@ -14,22 +14,29 @@ from propdesk.onboarding.services import register_client
 
 class RegistrationForm(forms.Form):
     type = forms.ChoiceField(
-        choices=Client.Kind.choices, widget=forms.RadioSelect, initial=Client.Kind.TRADER,
+        choices=Client.Kind.choices,
+        widget=forms.RadioSelect,
+        initial=Client.Kind.TRADER,
         label="I register as",
     )
     name = forms.CharField(max_length=150, label="Full name")
     email = forms.CharField(max_length=254, widget=forms.EmailInput)
     phone = forms.CharField(
-        max_length=32, help_text="With the country code, e.g. +420 601 234 567",
+        max_length=32,
+        help_text="With the country code, e.g. +420 601 234 567",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     nationality = forms.ChoiceField(choices=[("", "Choose…"), *countries])
     password = forms.CharField(
-        max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters; not a common password and not only digits.",
     )
     password_again = forms.CharField(
-        max_length=1024, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         label="Password (again)",
     )
     referral_code = forms.CharField(max_length=40, required=False, label="Referral code (optional)")

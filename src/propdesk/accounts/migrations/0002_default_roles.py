@@ -15,7 +15,12 @@ ROLES = [
         False,
         ["approvals.view", "approvals.note", "clients.view"],
     ),
-    ("Support", "Sees clients and requests; changes nothing.", False, ["approvals.view", "clients.view"]),
+    (
+        "Support",
+        "Sees clients and requests; changes nothing.",
+        False,
+        ["approvals.view", "clients.view"],
+    ),
 ]
 
 
@@ -24,7 +29,11 @@ def create_roles(apps, schema_editor):
     for name, description, grants_all, permissions in ROLES:
         Role.objects.get_or_create(
             name=name,
-            defaults={"description": description, "grants_all": grants_all, "permissions": permissions},
+            defaults={
+                "description": description,
+                "grants_all": grants_all,
+                "permissions": permissions,
+            },
         )
 
 

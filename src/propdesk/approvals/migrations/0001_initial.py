@@ -6,79 +6,202 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalPolicy',
+            name="ApprovalPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type_key', models.CharField(max_length=50, unique=True)),
-                ('method', models.CharField(choices=[('automatic', 'Automatic'), ('manual', 'Manual'), ('partial', 'Partial (automatic below a threshold)')], max_length=20)),
-                ('threshold', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type_key", models.CharField(max_length=50, unique=True)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("automatic", "Automatic"),
+                            ("manual", "Manual"),
+                            ("partial", "Partial (automatic below a threshold)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type_key', models.CharField(db_index=True, max_length=50)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled')], db_index=True, default='pending', max_length=12)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('level_role_ids', models.JSONField(blank=True, default=list)),
-                ('current_level', models.PositiveSmallIntegerField(default=1)),
-                ('method', models.CharField(max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_comment', models.TextField(blank=True)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('awaiting_role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.role')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_requests', to='accounts.client')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type_key", models.CharField(db_index=True, max_length=50)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=20, null=True),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                ("level_role_ids", models.JSONField(blank=True, default=list)),
+                ("current_level", models.PositiveSmallIntegerField(default=1)),
+                ("method", models.CharField(max_length=20)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_comment", models.TextField(blank=True)),
+                ("rejection_reason", models.TextField(blank=True)),
+                (
+                    "awaiting_role",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.role",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_requests",
+                        to="accounts.client",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAction',
+            name="ApprovalAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submitted', 'Submitted'), ('auto_approved', 'Approved automatically'), ('level_approved', 'Level approved'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('note', 'Note')], max_length=20)),
-                ('level', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('text', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='approvals.approvalrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("auto_approved", "Approved automatically"),
+                            ("level_approved", "Level approved"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("note", "Note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("text", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="approvals.approvalrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalLevel',
+            name="ApprovalLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.role')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='levels', to='approvals.approvalpolicy')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.role",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="levels",
+                        to="approvals.approvalpolicy",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
-                'constraints': [models.UniqueConstraint(fields=('policy', 'position'), name='approval_level_position')],
+                "ordering": ["position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("policy", "position"), name="approval_level_position"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['type_key', 'status', 'created_at'], name='approvals_a_type_ke_8610dc_idx'),
+            model_name="approvalrequest",
+            index=models.Index(
+                fields=["type_key", "status", "created_at"], name="approvals_a_type_ke_8610dc_idx"
+            ),
         ),
     ]

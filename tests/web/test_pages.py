@@ -1,0 +1,231 @@
+"""The HTML side through Django's test client: who sees what, CSRF, and forms that refuse."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+
+from propdesk.accounts.models import Client, Role, User
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.models import AuditRecord
+from tests.conftest import PASSWORD, logged_in, registration
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PAGES = [
+    "/backoffice/",
+    "/backoffice/approvals/",
+    "/backoffice/approvals/all/",
+    "/backoffice/approvals/queue/trader_registration/",
+    "/backoffice/clients/",
+    "/backoffice/settings/approval-methods/",
+]
+ADMIN_PAGES = [
+    "/backoffice/settings/approval-methods/trader_registration/",
+    "/backoffice/staff/",
+    "/backoffice/roles/",
+    "/backoffice/roles/new/",
+    "/backoffice/audit/",
+]
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES + ADMIN_PAGES)
+def test_administrator_sees_every_back_office_page(admin, register, path):
+    register()
+    assert logged_in(admin).get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_support_sees_queues_and_clients(support, register, path):
+    register()
+    assert logged_in(support).get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_support_is_kept_out_of_settings_staff_and_audit(support, path):
+    response = logged_in(support).get(path)
+    assert response.status_code == 403
+    assert b"Not allowed" in response.content
+
+
+def test_review_page_shows_the_request_and_why_support_cannot_decide(support, register):
+    client, request = register()
+    page = logged_in(support).get(f"/backoffice/approvals/{request.pk}/").content.decode()
+    assert client.user.email in page
+    assert "Your role does not allow deciding" in page
+    assert 'name="decision"' not in page
+
+
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_clients_cannot_open_the_back_office(register, set_method, path):
+    set_method("trader_registration", "automatic")
+    client, _ = register()
+    assert logged_in(client.user).get(path).status_code == 403
+
+
+def test_anonymous_visitor_is_sent_to_login():
+    response = HttpClient().get("/backoffice/approvals/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_staff_cannot_use_the_portal(compliance):
+    assert logged_in(compliance).get("/portal/").status_code == 403
+
+
+def test_approve_form_without_csrf_token_is_refused(compliance, register):
+    _, request = register()
+    response = logged_in(compliance).post(f"/backoffice/approvals/{request.pk}/approve/", {})
+    assert response.status_code == 403
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def post_with_csrf(http: HttpClient, path: str, data: dict[str, object]):
+    http.get("/login/")  # sets the CSRF cookie
+    return http.post(path, {**data, "csrfmiddlewaretoken": http.cookies["csrftoken"].value})
+
+
+def test_reject_form_needs_a_reason(compliance, register):
+    _, request = register()
+    http = logged_in(compliance)
+    response = post_with_csrf(http, f"/backoffice/approvals/{request.pk}/reject/", {"reason": " "})
+    assert response.status_code == 422
+    assert b"This field is required." in response.content
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_approve_form_approves_and_redirects_to_the_review(compliance, register):
+    client, request = register()
+    http = logged_in(compliance)
+    response = post_with_csrf(
+        http, f"/backoffice/approvals/{request.pk}/approve/", {"comment": "ok", "level": 1}
+    )
+    assert response.status_code == 302
+    assert Client.objects.get(pk=client.pk).status == "active"
+
+
+def test_login_page_logs_a_staff_member_into_the_back_office(compliance):
+    http = HttpClient()
+    response = post_with_csrf(http, "/login/", {"email": compliance.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/backoffice/"
+
+
+def test_login_ignores_a_next_url_off_site(compliance):
+    http = HttpClient()
+    response = post_with_csrf(
+        http,
+        "/login/",
+        {"email": compliance.email, "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/backoffice/"
+
+
+def test_login_page_is_throttled(register, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = 2
+    client, _ = register()
+    http = HttpClient()
+    for _ in range(2):
+        post_with_csrf(http, "/login/", {"email": client.user.email, "password": "wrong"})
+    response = post_with_csrf(http, "/login/", {"email": client.user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert b"Too many failed logins" in response.content
+
+
+def test_throttle_by_address_stops_guessing_across_many_emails(register, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 3
+    client, _ = register()
+    http = HttpClient()
+    for n in range(3):
+        post_with_csrf(http, "/login/", {"email": f"guess{n}@example.com", "password": "x"})
+    response = post_with_csrf(http, "/login/", {"email": client.user.email, "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_a_suspended_client_loses_the_session(register, set_method):
+    set_method("trader_registration", "automatic")
+    client, _ = register()
+    http = logged_in(client.user)
+    assert http.get("/portal/").status_code == 200
+    Client.objects.filter(pk=client.pk).update(status=Client.Status.SUSPENDED)
+    response = http.get("/portal/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_registration_form_refuses_mismatched_passwords(db):
+    http = HttpClient()
+    data = registration()
+    data["type"] = data.pop("kind")
+    data.pop("referral_code")
+    data["password_again"] = data["password"] + "x"
+    response = post_with_csrf(http, "/portal/register/", data)
+    assert response.status_code == 422
+    assert b"The two passwords are not the same." in response.content
+    assert User.objects.count() == 0
+
+
+def test_staff_and_roles_are_managed_by_an_administrator(admin):
+    http = logged_in(admin)
+    created = post_with_csrf(
+        http,
+        "/backoffice/roles/new/",
+        {"name": "Auditor", "description": "Reads the log", "permissions": ["audit.view"]},
+    )
+    assert created.status_code == 302
+    role = Role.objects.get(name="Auditor")
+    assert role.permissions == ["audit.view"]
+    response = post_with_csrf(
+        http,
+        "/backoffice/staff/",
+        {"email": "auditor@firm.test", "name": "Audi", "role": "Auditor", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    auditor = User.objects.get(email="auditor@firm.test")
+    assert auditor.has_permission("audit.view")
+    assert not auditor.has_permission("approvals.view")
+    assert AuditRecord.objects.filter(action="role.create").exists()
+    assert AuditRecord.objects.filter(action="staff.create", actor=admin).exists()
+
+
+def test_role_form_refuses_unknown_permissions_and_duplicate_names(admin):
+    http = logged_in(admin)
+    response = post_with_csrf(
+        http, "/backoffice/roles/new/", {"name": "compliance", "permissions": ["approvals.view"]}
+    )
+    assert response.status_code == 422
+    assert b"already exists" in response.content
+    response = post_with_csrf(
+        http, "/backoffice/roles/new/", {"name": "Hacker", "permissions": ["root.everything"]}
+    )
+    assert response.status_code == 422
+    assert not Role.objects.filter(name="Hacker").exists()
+
+
+def test_administrator_role_cannot_be_edited(admin):
+    role = Role.objects.get(name="Administrator")
+    response = post_with_csrf(
+        logged_in(admin), f"/backoffice/roles/{role.pk}/", {"name": "Nobody", "permissions": []}
+    )
+    assert response.status_code == 422
+    assert Role.objects.get(pk=role.pk).name == "Administrator"
+
+
+def test_administrator_cannot_lock_themself_out(admin):
+    support = Role.objects.get(name="Support")
+    response = post_with_csrf(
+        logged_in(admin), f"/backoffice/staff/{admin.pk}/", {"role": support.pk, "is_active": ""}
+    )
+    assert response.status_code == 422
+    admin.refresh_from_db()
+    assert admin.role.name == "Administrator"
+    assert admin.is_active
+
+
+def test_portal_shows_the_clients_own_notifications_only(register, set_method, compliance):
+    set_method("trader_registration", "automatic")
+    mine, _ = register()
+    _, other_request = register(email="other@example.com")
+    page = logged_in(mine.user).get("/portal/notifications/").content.decode()
+    assert "Your trader registration was approved" in page
+    assert f"request #{other_request.pk}" not in page
