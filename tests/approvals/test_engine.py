@@ -159,6 +159,7 @@ def test_pending_counts_per_type(register, support):
     assert counts[IB_REGISTRATION] == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the worker reads committed jobs, as in production
 def test_decision_notifies_the_client_in_portal_and_by_email(register, compliance, run_jobs):
     client, request = register()
     approvals.reject(request.pk, actor=compliance, reason="Blurry details")

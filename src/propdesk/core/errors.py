@@ -23,7 +23,7 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.extra = dict(extra or {})
-        super().__init__(self.message)
+        super().__init__(f"{self.message} {self.fields}" if self.fields else self.message)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
