@@ -77,10 +77,26 @@ def _run_together(commands: list[list[str]]) -> int:
                 proc.kill()
 
 
+def _unapplied_migrations() -> int:
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 def _cmd_serve(ns: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import call_command
 
+    pending = _unapplied_migrations()
+    if pending:
+        print(
+            f"error: the database has {pending} unapplied migrations; "
+            "run `propdesk manage migrate` first",
+            file=sys.stderr,
+        )
+        return 2
     call_command("collectstatic", interactive=False, verbosity=0)
     commands = [_gunicorn_argv(ns.host, ns.port, ns.workers)]
     if not ns.no_worker:

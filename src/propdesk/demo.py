@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from propdesk.accounts.models import User
-from propdesk.accounts.services import create_staff_user
+from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
 from propdesk.approvals.registry import Method
 from propdesk.onboarding.request_types import IB_REGISTRATION, TRADER_REGISTRATION
@@ -24,7 +24,7 @@ STAFF = [
 # (email, name, kind, nationality, phone, what happens to the registration)
 CLIENTS = [
     ("alice@example.com", "Alice Novak", "trader", "CZ", "+420601234501", "approve"),
-    ("bruno@example.com", "Bruno Rossi", "trader", "IT", "+393471234502", "approve"),
+    ("bruno@example.com", "Bruno Rossi", "trader", "IT", "+393471234502", "suspend"),
     ("ivan@example.com", "Ivan Ibsen", "ib", "NO", "+4741234503", "approve"),
     ("carla@example.com", "Carla Mendes", "trader", "PT", "+351912345604", "pending"),
     ("dmitri@example.com", "Dmitri Volkov", "trader", "CY", "+35799123405", "pending"),
@@ -49,6 +49,7 @@ def _logins() -> DemoLogins:
         "pending": "awaiting approval",
         "pending-level-2": "awaiting level 2",
         "reject": "rejected",
+        "suspend": "suspended",
     }
     logins.clients = [(c[0], CLIENT_PASSWORD, states[c[5]]) for c in CLIENTS]
     return logins
@@ -74,7 +75,7 @@ def seed_demo() -> DemoLogins:
             actor=admin,
         )
         for email, name, kind, nationality, phone, fate in CLIENTS:
-            _client, request = register_client(
+            client, request = register_client(
                 kind=kind,
                 name=name,
                 email=email,
@@ -83,10 +84,14 @@ def seed_demo() -> DemoLogins:
                 phone=phone,
                 referral_code="IVAN2026" if kind == "trader" and fate == "pending" else None,
             )
-            if fate == "approve":
+            if fate in ("approve", "suspend"):
                 approvals.approve(request.pk, actor=compliance, comment="Documents look fine.")
                 if request.levels_total > 1:
                     approvals.approve(request.pk, actor=admin)
+            if fate == "suspend":
+                set_client_suspended(
+                    client.pk, suspended=True, actor=compliance, reason="Payment chargeback."
+                )
             elif fate == "pending-level-2":
                 approvals.approve(request.pk, actor=compliance, comment="Checked the IB agreement.")
             elif fate == "reject":

@@ -21,6 +21,11 @@ backoffice = (
         path("approvals/<int:request_id>/note/", approvals_views.add_note, name="approval_note"),
         path("clients/", accounts_views.clients, name="clients"),
         path("clients/<int:client_id>/", accounts_views.client_detail, name="client"),
+        path(
+            "clients/<int:client_id>/<str:action>/",
+            accounts_views.client_status,
+            name="client_status",
+        ),
         path("settings/approval-methods/", approvals_views.policies, name="policies"),
         path(
             "settings/approval-methods/<slug:type_key>/",

@@ -299,3 +299,23 @@ def test_openapi_schema_is_served(api):
     paths = response.json()["paths"]
     assert "/api/v1/auth/register" in paths
     assert "/api/v1/approvals/{request_id}/approve" in paths
+
+
+def test_a_revoked_token_stops_working(api, compliance):
+    token = api.token(compliance.email, PASSWORD)
+    assert api.call("GET", "/me", token=token).status_code == 200
+    assert api.call("DELETE", "/auth/token", token=token).status_code == 204
+    assert api.call("GET", "/me", token=token).status_code == 401
+
+
+def test_a_suspended_clients_tokens_stop_working(api, register, set_method, compliance):
+    from propdesk.accounts.services import set_client_suspended
+
+    set_method(TRADER_REGISTRATION, "automatic")
+    client, _ = register()
+    token = api.token(client.user.email, PASSWORD)
+    set_client_suspended(client.pk, suspended=True, actor=compliance, reason="Chargeback")
+    assert api.call("GET", "/me", token=token).status_code == 401
+    denied = api.call("POST", "/auth/token", {"email": client.user.email, "password": PASSWORD})
+    assert denied.status_code == 403
+    assert denied.json()["code"] == "account_suspended"

@@ -105,3 +105,50 @@ def test_unknown_command_is_a_usage_error(var):
     result = propdesk("fly", var=var)
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    result = propdesk("serve", "--port", "8799", var=tmp_path)
+    assert result.returncode == 2
+    assert "unapplied migrations" in result.stderr
+    assert "propdesk manage migrate" in result.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_and_stops_with_its_children(var):
+    import signal
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "PROPDESK_VAR_DIR": str(var)}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2)

@@ -229,3 +229,38 @@ def test_portal_shows_the_clients_own_notifications_only(register, set_method, c
     page = logged_in(mine.user).get("/portal/notifications/").content.decode()
     assert "Your trader registration was approved" in page
     assert f"request #{other_request.pk}" not in page
+
+
+def test_compliance_suspends_and_reactivates_a_client_with_audit(register, set_method, compliance):
+    set_method("trader_registration", "automatic")
+    client, _ = register()
+    http = logged_in(compliance)
+    refused = post_with_csrf(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": ""})
+    assert refused.status_code == 302
+    assert Client.objects.get(pk=client.pk).status == "active"
+    post_with_csrf(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": "Chargeback"})
+    assert Client.objects.get(pk=client.pk).status == "suspended"
+    post_with_csrf(http, f"/backoffice/clients/{client.pk}/reactivate/", {})
+    assert Client.objects.get(pk=client.pk).status == "active"
+    actions = list(
+        AuditRecord.objects.filter(object_type="client").values_list("action", flat=True)
+    )
+    assert sorted(actions) == ["client.reactivate", "client.suspend"]
+
+
+def test_support_cannot_suspend_clients(register, set_method, support):
+    set_method("trader_registration", "automatic")
+    client, _ = register()
+    response = post_with_csrf(
+        logged_in(support), f"/backoffice/clients/{client.pk}/suspend/", {"reason": "x"}
+    )
+    assert response.status_code == 403
+    assert Client.objects.get(pk=client.pk).status == "active"
+
+
+def test_a_pending_client_cannot_be_suspended(register, compliance):
+    client, _ = register()
+    post_with_csrf(
+        logged_in(compliance), f"/backoffice/clients/{client.pk}/suspend/", {"reason": "x"}
+    )
+    assert Client.objects.get(pk=client.pk).status == "pending_approval"

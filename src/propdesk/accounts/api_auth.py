@@ -16,7 +16,10 @@ class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token or len(token) > 200:
             return None
-        return user_for_token(token)
+        user = user_for_token(token)
+        if user is not None:
+            request.bearer_token = token  # type: ignore[attr-defined]
+        return user
 
 
 api_auth: list[Any] = [BearerToken(), SessionAuth()]

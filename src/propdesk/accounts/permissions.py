@@ -24,6 +24,7 @@ def is_known(code: str) -> bool:
 APPROVALS_VIEW = register("approvals.view", "See approval queues and requests")
 APPROVALS_NOTE = register("approvals.note", "Add notes to requests")
 CLIENTS_VIEW = register("clients.view", "See clients")
+CLIENTS_MANAGE = register("clients.manage", "Suspend and reactivate clients")
 SETTINGS_MANAGE = register("settings.manage", "Change settings (approval methods and the like)")
 STAFF_MANAGE = register("staff.manage", "Manage staff users and roles")
 AUDIT_VIEW = register("audit.view", "See the audit log")

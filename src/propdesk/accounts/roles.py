@@ -12,7 +12,14 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
         "Compliance",
         "Reviews registrations and identity; sees the audit log.",
         False,
-        [p.APPROVALS_VIEW, p.APPROVALS_NOTE, p.REGISTRATIONS_REVIEW, p.CLIENTS_VIEW, p.AUDIT_VIEW],
+        [
+            p.APPROVALS_VIEW,
+            p.APPROVALS_NOTE,
+            p.REGISTRATIONS_REVIEW,
+            p.CLIENTS_VIEW,
+            p.CLIENTS_MANAGE,
+            p.AUDIT_VIEW,
+        ],
     ),
     (
         "Finance",

@@ -18,7 +18,9 @@ from propdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
+from propdesk.notifications.services import notify
 
 
 class RegistrationPending(DomainError):
@@ -87,6 +89,12 @@ def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
 def issue_token(user: User, *, label: str = "") -> str:
     _token, raw = ApiToken.objects.issue(user, label=label)
     return raw
+
+
+def revoke_token(raw: str) -> None:
+    token = ApiToken.objects.find(raw)
+    if token is not None:
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
 
 
 def user_for_token(raw: str) -> User | None:
@@ -244,3 +252,40 @@ def save_role(
             after=after,
         )
     return role
+
+
+@transaction.atomic
+def set_client_suspended(
+    client_id: int, *, suspended: bool, actor: User, reason: Any = ""
+) -> Client:
+    """Suspend an active client (they are logged out at once) or reactivate a suspended one."""
+    require_permission(actor, permissions.CLIENTS_MANAGE)
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, label="Reason", max_length=500, required=suspended)
+    errors.raise_if_any("Say why the client is suspended.")
+    client = Client.objects.select_for_update().select_related("user").filter(pk=client_id).first()
+    if client is None:
+        raise NotFound("No such client.")
+    before = client.snapshot()
+    new = Client.Status.SUSPENDED if suspended else Client.Status.ACTIVE
+    move_status(client, new, Client.TRANSITIONS, what="client")
+    client.save(update_fields=["status"])
+    if suspended:
+        ApiToken.objects.filter(user=client.user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    audit.record(
+        actor=actor,
+        action="client.suspend" if suspended else "client.reactivate",
+        object_type="client",
+        object_id=client.pk,
+        summary=f"Client {client.user.email} {'suspended' if suspended else 'reactivated'}"
+        + (f": {text}" if text else ""),
+        before=before,
+        after={**client.snapshot(), "reason": text},
+    )
+    if suspended:
+        notify(client.user, title="Your account is suspended", body=f"Reason: {text}")
+    else:
+        notify(client.user, title="Your account is active again", body="You can log in again.")
+    return client

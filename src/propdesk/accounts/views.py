@@ -10,13 +10,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import Client, Role, User
 from propdesk.approvals import services as approvals
-from propdesk.core.errors import ValidationFailed
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.web import actor, apply_errors, staff_view
 
 
@@ -60,7 +60,40 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
         if me.has_permission(permissions.APPROVALS_VIEW)
         else None
     )
-    return render(request, "accounts/client_detail.html", {"client": client, "requests": requests})
+    return render(
+        request,
+        "accounts/client_detail.html",
+        {
+            "client": client,
+            "requests": requests,
+            "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
+            "status_form": ClientStatusForm(),
+        },
+    )
+
+
+class ClientStatusForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False, label="Reason (told to the client)")
+
+
+@require_POST
+@staff_view(permissions.CLIENTS_MANAGE)
+def client_status(request: HttpRequest, client_id: int, action: str) -> HttpResponse:
+    if action not in ("suspend", "reactivate"):
+        raise Http404("No such action")
+    form = ClientStatusForm(request.POST)
+    reason = form.data.get("reason", "")
+    try:
+        client = accounts.set_client_suspended(
+            client_id, suspended=action == "suspend", actor=actor(request), reason=reason
+        )
+    except DomainError as exc:
+        messages.error(request, exc.fields.get("reason") or exc.message)
+    else:
+        messages.success(
+            request, f"{client.user.name} is now {client.get_status_display().lower()}."
+        )
+    return redirect("backoffice:client", client_id=client_id)
 
 
 # --- staff users ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from propdesk.accounts import services as accounts
+from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.onboarding.services import register_client
 
@@ -46,6 +47,15 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
         referral_code=payload.referral_code,
     )
     return Status(201, RegisterOut(id=client.pk, status=client.status))
+
+
+@router.delete("/token", response={204: None}, summary="Revoke the bearer token used")
+def revoke_token(request: HttpRequest) -> Status[None]:
+    token = getattr(request, "bearer_token", None)
+    if token is None:
+        raise ValidationFailed("Call this with the bearer token to revoke, not a session.")
+    accounts.revoke_token(token)
+    return Status(204, None)
 
 
 @router.post("/token", auth=None, response=TokenOut, summary="Get a bearer token")

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from propdesk.accounts.models import Client, User
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.demo import seed_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seeds_staff_per_role_clients_in_each_state_and_a_living_queue():
+    logins = seed_demo()
+    roles = {role for _, _, role in logins.staff}
+    assert roles == {"Administrator", "Compliance", "Finance", "Support"}
+    for email, password, _ in logins.staff + logins.clients:
+        assert User.objects.get(email=email).check_password(password)
+    statuses = set(Client.objects.values_list("status", flat=True))
+    assert statuses == {"active", "pending_approval", "rejected", "suspended"}
+    pending = ApprovalRequest.objects.filter(status="pending")
+    assert pending.filter(type_key="trader_registration").exists()
+    assert pending.filter(type_key="ib_registration", current_level=2).exists()
+
+
+def test_demo_seeding_twice_changes_nothing():
+    seed_demo()
+    counts = (User.objects.count(), ApprovalRequest.objects.count())
+    seed_demo()
+    assert (User.objects.count(), ApprovalRequest.objects.count()) == counts
