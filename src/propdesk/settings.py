@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_countries",
+    "ninja",  # serves the API docs page from its own static files, not a CDN
     "propdesk.core",
     "propdesk.accounts",
     "propdesk.approvals",

@@ -319,3 +319,11 @@ def test_a_suspended_clients_tokens_stop_working(api, register, set_method, comp
     denied = api.call("POST", "/auth/token", {"email": client.user.email, "password": PASSWORD})
     assert denied.status_code == 403
     assert denied.json()["code"] == "account_suspended"
+
+
+def test_api_docs_page_uses_local_files_not_a_cdn(api):
+    response = api.call("GET", "/docs")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui-bundle" in page
+    assert "cdn" not in page.lower()
