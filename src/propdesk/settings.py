@@ -142,6 +142,11 @@ LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("PROPDESK_LOGIN_THROTTLE_WIND
 LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = int(os.environ.get("PROPDESK_LOGIN_MAX_FAILURES", 5))
 LOGIN_THROTTLE_MAX_FAILURES_PER_IP = int(os.environ.get("PROPDESK_LOGIN_MAX_FAILURES_IP", 30))
 
+# Behind a reverse proxy every request comes from the proxy's address; name the header in
+# which the proxy passes the client's own (e.g. X-Real-IP) so that throttling sees people.
+CLIENT_IP_HEADER = os.environ.get("PROPDESK_CLIENT_IP_HEADER", "").strip()
+API_TOKEN_DAYS = int(os.environ.get("PROPDESK_API_TOKEN_DAYS", 30))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12

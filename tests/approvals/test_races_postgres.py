@@ -61,7 +61,10 @@ def test_approve_and_reject_racing_decide_once(register, staff_factory, attempt)
     )
     assert final.count() == 1
     assert Notification.objects.filter(user=client.user).count() == 1
-    assert AuditRecord.objects.filter(object_id=str(request.pk)).count() == 1
+    decisions = AuditRecord.objects.filter(
+        object_type="approval_request", object_id=str(request.pk)
+    )
+    assert decisions.count() == 1
     client.refresh_from_db()
     assert client.status == ("active" if decided.status == "approved" else "rejected")
 

@@ -142,12 +142,14 @@ def test_throttle_by_address_stops_guessing_across_many_emails(register, setting
     assert response.status_code == 429
 
 
-def test_a_suspended_client_loses_the_session(register, set_method):
+def test_a_suspended_client_loses_the_session(register, set_method, compliance):
+    from propdesk.accounts.services import set_client_suspended
+
     set_method("trader_registration", "automatic")
     client, _ = register()
     http = logged_in(client.user)
     assert http.get("/portal/").status_code == 200
-    Client.objects.filter(pk=client.pk).update(status=Client.Status.SUSPENDED)
+    set_client_suspended(client.pk, suspended=True, actor=compliance, reason="Chargeback")
     response = http.get("/portal/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")

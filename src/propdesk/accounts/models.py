@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
@@ -145,9 +147,11 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         return token, raw
 
     def find(self, raw: str) -> ApiToken | None:
+        """The live token for `raw`: neither revoked nor older than API_TOKEN_DAYS."""
+        oldest = timezone.now() - timedelta(days=settings.API_TOKEN_DAYS)
         return (
             self.select_related("user", "user__role")
-            .filter(key_hash=_hash_token(raw), revoked_at__isnull=True)
+            .filter(key_hash=_hash_token(raw), revoked_at__isnull=True, created_at__gte=oldest)
             .first()
         )
 

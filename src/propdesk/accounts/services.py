@@ -68,16 +68,16 @@ def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
                 **({"password": "Password is required."} if not password else {}),
             },
         )
-    throttle.check(address[:254], ip)
-    user = User.objects.select_related("role", "client").filter(email__iexact=address[:254]).first()
+    if not address.isprintable() or len(address) > 254 or len(password) > 4096:
+        raise InvalidCredentials()
+    attempt = throttle.begin(address, ip)
+    user = User.objects.select_related("role", "client").filter(email__iexact=address).first()
     if user is None:
         make_password(password)  # spend the same time as a real check: no probing for accounts
-        ok = False
-    else:
-        ok = user.check_password(password) and user.is_active
-    throttle.note(address, ip, succeeded=ok)
-    if not ok or user is None:
         raise InvalidCredentials()
+    if not (user.check_password(password) and user.is_active):
+        raise InvalidCredentials()
+    throttle.succeeded(attempt)
     if user.is_client:
         block = client_login_block(user.client)
         if block is not None:
@@ -117,6 +117,21 @@ def require_permission(actor: User, code: str) -> None:
         raise Forbidden(f"Your role does not allow this ({label}).")
 
 
+def _check_can_grant(actor: User | None, role: Role | None, codes: list[str] | None = None) -> None:
+    """Nobody hands out more than they hold: no climbing to Administrator through staff.manage."""
+    if actor is None or (actor.role is not None and actor.role.grants_all):
+        return
+    mine = set(actor.role.permission_codes()) if actor.role else set()
+    wanted = set(codes or [])
+    if role is not None:
+        if role.grants_all:
+            raise Forbidden("Only an Administrator can give the Administrator role.")
+        wanted |= set(role.permission_codes())
+    if not wanted <= mine:
+        missing = ", ".join(sorted(wanted - mine))
+        raise Forbidden(f"You cannot give permissions you do not hold yourself ({missing}).")
+
+
 def _staff_snapshot(user: User) -> dict[str, Any]:
     return {
         "email": user.email,
@@ -144,6 +159,7 @@ def create_staff_user(
         errors.add("email", "A user with this email already exists.")
     check_password(errors, "password", password, User(email=address, name=display))
     errors.raise_if_any()
+    _check_can_grant(actor, role)
     user = User(email=address, name=display or address.split("@")[0], kind=User.Kind.STAFF)
     user.role = role
     user.set_password(password)
@@ -168,6 +184,8 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
     role = Role.objects.filter(pk=role_id).first() if str(role_id or "").isdigit() else None
     if role is None:
         raise ValidationFailed(fields={"role": "Choose a role."})
+    _check_can_grant(actor, role)
+    _check_can_grant(actor, user.role)
     if user.pk == actor.pk and (not is_active or not role.has_permission(permissions.STAFF_MANAGE)):
         raise ValidationFailed(
             "You cannot lock yourself out: another administrator must do this.",
@@ -233,6 +251,16 @@ def save_role(
     if clean_name and clash.exists():
         errors.add("name", "A role with this name already exists.")
     errors.raise_if_any()
+    _check_can_grant(actor, role, permission_codes)
+    if (
+        role is not None
+        and role.pk == actor.role_id
+        and permissions.STAFF_MANAGE not in permission_codes
+    ):
+        raise ValidationFailed(
+            "You cannot lock yourself out: another administrator must do this.",
+            fields={"permissions": "Your own role must keep staff management."},
+        )
     before = _role_snapshot(role) if role is not None else None
     if role is None:
         role = Role()

@@ -17,6 +17,7 @@ from propdesk.accounts import services as accounts
 from propdesk.accounts.models import Client, Role, User
 from propdesk.approvals import services as approvals
 from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
 
 
@@ -25,7 +26,7 @@ def clients(request: HttpRequest) -> HttpResponse:
     rows = Client.objects.select_related("user")
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     if status in Client.Status.values:
         rows = rows.filter(status=status)
     if kind in Client.Kind.values:

@@ -4,10 +4,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt, StrictStr
 
+from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_staff
 from propdesk.accounts.models import User
+from propdesk.accounts.services import require_permission
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -17,6 +20,7 @@ router = Router(tags=["approvals"])
 settings_router = Router(tags=["settings"])
 
 MAX_PAGE = 200
+MAX_OFFSET = 10**9
 
 
 class ClientRef(Schema):
@@ -74,10 +78,16 @@ class RequestPage(Schema):
 
 class ApproveIn(Schema):
     comment: str | None = None
+    level: StrictInt | None = Field(
+        None, description="The level you reviewed; refused with 409 if the request moved on."
+    )
 
 
 class RejectIn(Schema):
     reason: str | None = None
+    level: StrictInt | None = Field(
+        None, description="The level you reviewed; refused with 409 if the request moved on."
+    )
 
 
 class NoteIn(Schema):
@@ -147,8 +157,8 @@ def list_requests(
         errors["status"] = f"Status is one of: {', '.join(ApprovalRequest.Status.values)}."
     if not 1 <= limit <= MAX_PAGE:
         errors["limit"] = f"Limit is between 1 and {MAX_PAGE}."
-    if offset < 0:
-        errors["offset"] = "Offset cannot be negative."
+    if not 0 <= offset <= MAX_OFFSET:
+        errors["offset"] = f"Offset is between 0 and {MAX_OFFSET}."
     if errors:
         raise ValidationFailed(fields=errors)
     qs = approvals.todo(actor) if mine else approvals.visible_requests(actor)
@@ -175,7 +185,9 @@ def get_request(request: HttpRequest, request_id: int) -> RequestDetailOut:
 def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> RequestDetailOut:
     actor = current_staff(request)
     approvals.get_request(actor, request_id)
-    approvals.approve(request_id, actor=actor, comment=payload.comment or "")
+    approvals.approve(
+        request_id, actor=actor, comment=payload.comment or "", expected_level=payload.level
+    )
     return _detail(actor, approvals.get_request(actor, request_id))
 
 
@@ -183,7 +195,7 @@ def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> Reques
 def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestDetailOut:
     actor = current_staff(request)
     approvals.get_request(actor, request_id)
-    approvals.reject(request_id, actor=actor, reason=payload.reason)
+    approvals.reject(request_id, actor=actor, reason=payload.reason, expected_level=payload.level)
     return _detail(actor, approvals.get_request(actor, request_id))
 
 
@@ -209,7 +221,7 @@ class PolicyOut(Schema):
 class PolicyIn(Schema):
     method: str
     threshold: Decimal | None = None
-    levels: list[str | int] | None = None
+    levels: list[StrictStr | StrictInt] | None = None
 
 
 def _policy_out(type_key: str) -> PolicyOut:
@@ -228,13 +240,13 @@ def _policy_out(type_key: str) -> PolicyOut:
 
 @settings_router.get("/approval-methods", response=list[PolicyOut], summary="Approval methods")
 def list_policies(request: HttpRequest) -> list[PolicyOut]:
-    current_staff(request)
+    require_permission(current_staff(request), permissions.APPROVALS_VIEW)
     return [_policy_out(t.key) for t in registry.all_types()]
 
 
 @settings_router.get("/approval-methods/{type_key}", response=PolicyOut, summary="One type's")
 def get_policy(request: HttpRequest, type_key: str) -> PolicyOut:
-    current_staff(request)
+    require_permission(current_staff(request), permissions.APPROVALS_VIEW)
     return _policy_out(type_key)
 
 

@@ -113,6 +113,9 @@ def decision_block(actor: User, request: ApprovalRequest) -> str | None:
         return f"This request is already {request.get_status_display().lower()}."
     if not actor.is_staff_user or not actor.is_active:
         return "Only staff decide requests."
+    rtype = request_type(request.type_key)
+    if not actor.has_permission(rtype.review_permission):
+        return "Your role does not allow deciding this type of request."
     if request.awaiting_role_id is not None:
         if actor.role_id != request.awaiting_role_id:
             role = Role.objects.filter(pk=request.awaiting_role_id).first()
@@ -124,10 +127,6 @@ def decision_block(actor: User, request: ApprovalRequest) -> str | None:
                 "You approved an earlier level of this request; "
                 "another person must decide this one."
             )
-        return None
-    rtype = request_type(request.type_key)
-    if not actor.has_permission(rtype.review_permission):
-        return "Your role does not allow deciding this type of request."
     return None
 
 
@@ -210,7 +209,13 @@ def approve(
     """Approve the current level; the last level approves the request itself."""
     errors = FieldErrors()
     text = clean_text(
-        errors, "comment", comment, label="Comment", max_length=MAX_TEXT, required=False
+        errors,
+        "comment",
+        comment,
+        label="Comment",
+        max_length=MAX_TEXT,
+        required=False,
+        multiline=True,
     )
     errors.raise_if_any()
     with transaction.atomic():
@@ -248,7 +253,7 @@ def reject(
     request_id: int, *, actor: User, reason: Any, expected_level: int | None = None
 ) -> ApprovalRequest:
     errors = FieldErrors()
-    text = clean_text(errors, "reason", reason, label="Reason", max_length=MAX_TEXT)
+    text = clean_text(errors, "reason", reason, label="Reason", max_length=MAX_TEXT, multiline=True)
     errors.raise_if_any("Give the client a reason for the rejection.")
     with transaction.atomic():
         request = _lock(request_id)
@@ -260,7 +265,7 @@ def reject(
 def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
     require_permission(actor, permissions.APPROVALS_NOTE)
     errors = FieldErrors()
-    note = clean_text(errors, "text", text, label="Note", max_length=MAX_TEXT)
+    note = clean_text(errors, "text", text, label="Note", max_length=MAX_TEXT, multiline=True)
     errors.raise_if_any()
     with transaction.atomic():
         request = _lock(request_id)
@@ -299,7 +304,7 @@ def get_request(actor: User, request_id: int) -> ApprovalRequest:
 def todo(actor: User) -> QuerySet[ApprovalRequest]:
     """What `actor` can decide now: their role's level, or their permission where no levels."""
     reviewable = [t.key for t in registry.all_types() if actor.has_permission(t.review_permission)]
-    mine = Q(awaiting_role__isnull=True, type_key__in=reviewable)
+    mine = Q(awaiting_role__isnull=True)
     if actor.role_id is not None:
         mine |= Q(awaiting_role_id=actor.role_id)
     already = ApprovalAction.objects.filter(
@@ -307,7 +312,7 @@ def todo(actor: User) -> QuerySet[ApprovalRequest]:
     )
     return (
         visible_requests(actor)
-        .filter(mine, status=ApprovalRequest.Status.PENDING)
+        .filter(mine, type_key__in=reviewable, status=ApprovalRequest.Status.PENDING)
         .exclude(Exists(already))
         .order_by("created_at", "id")
     )
@@ -339,7 +344,9 @@ def policy_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
     return {
         "method": policy.method,
         "threshold": str(policy.threshold) if policy.threshold is not None else None,
-        "levels": [Role.objects.get(pk=role_id).name for role_id in _level_roles(policy)],
+        "levels": (
+            [level.role.name for level in policy.levels.select_related("role")] if policy.pk else []
+        ),
     }
 
 
@@ -375,6 +382,13 @@ def set_policy(
                 if role is None:
                     errors.add("levels", f"Unknown role: {item!r}.")
                     break
+                if not role.has_permission(rtype.review_permission):
+                    errors.add(
+                        "levels",
+                        f"The {role} role may not review {rtype.label.lower()} requests; "
+                        "give it that permission first or choose another role.",
+                    )
+                    break
                 roles.append(role)
     errors.raise_if_any()
     with transaction.atomic():
@@ -407,10 +421,10 @@ def set_policy(
 
 def _find_role(item: Any) -> Role | None:
     if isinstance(item, int) and not isinstance(item, bool):
-        return Role.objects.filter(pk=item).first()
-    if isinstance(item, str) and item.strip():
+        return Role.objects.filter(pk=item).first() if 0 < item < 2**31 else None
+    if isinstance(item, str) and item.strip() and item.isprintable() and len(item) <= 60:
         text = item.strip()
-        if text.isdigit():
-            return Role.objects.filter(pk=int(text)).first()
+        if text.isascii() and text.isdigit():
+            return _find_role(int(text))
         return Role.objects.filter(name__iexact=text).first()
     return None

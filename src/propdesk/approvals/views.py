@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.models import AuditRecord
+from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
 
 MAX_TEXT = approvals.MAX_TEXT
@@ -79,10 +81,10 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
         status = request.GET.get("status", ApprovalRequest.Status.PENDING)
     if status in ApprovalRequest.Status.values:
         requests = requests.filter(status=status)
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request.GET.get("q"))
     if query:
-        requests = requests.filter(client__user__email__icontains=query) | requests.filter(
-            client__user__name__icontains=query
+        requests = requests.filter(
+            Q(client__user__email__icontains=query) | Q(client__user__name__icontains=query)
         )
     page = Paginator(requests, 50).get_page(request.GET.get("page"))
     return render(

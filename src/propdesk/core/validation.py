@@ -37,15 +37,20 @@ def clean_text(
     label: str,
     max_length: int,
     required: bool = True,
+    multiline: bool = False,
 ) -> str:
+    """Trimmed text; line breaks and tabs only where `multiline`, no other control characters."""
     text = value.strip() if isinstance(value, str) else ""
+    if multiline:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    allowed = "\n\t" if multiline else ""
     if value is not None and not isinstance(value, str):
         errors.add(field, f"{label} must be text.")
     elif required and not text:
         errors.add(field, f"{label} is required.")
     elif len(text) > max_length:
         errors.add(field, f"{label} can have at most {max_length} characters.")
-    elif any(ord(ch) < 32 for ch in text):
+    elif any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in text):
         errors.add(field, f"{label} cannot contain control characters.")
     return text
 
@@ -98,3 +103,10 @@ def parse_decimal(
         errors.add(field, f"{label} is too large.")
         return None
     return number
+
+
+def search_text(value: Any, *, max_length: int = 100) -> str:
+    """A search box's text: trimmed, bounded, without control characters (NUL breaks queries)."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(ch for ch in value if ch.isprintable()).strip()[:max_length]

@@ -14,6 +14,7 @@ from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError
 from propdesk.core.models import AuditRecord
 from propdesk.core.net import client_ip
+from propdesk.core.validation import search_text
 from propdesk.core.web import actor, staff_view
 
 
@@ -56,7 +57,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="propdesk.accounts.backends.EmailBackend")
             return HttpResponseRedirect(_landing(request, user))
-    context = {"form": form, "next": request.GET.get("next", "")}
+    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "core/login.html", context, status=status)
 
 
@@ -69,8 +70,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @staff_view(permissions.AUDIT_VIEW)
 def audit_log(request: HttpRequest) -> HttpResponse:
     records = AuditRecord.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
-    who = request.GET.get("actor", "").strip()
+    action = search_text(request.GET.get("action"))
+    who = search_text(request.GET.get("actor"))
     if action:
         records = records.filter(action__startswith=action)
     if who:

@@ -1,0 +1,169 @@
+"""Hostile and odd input gets a clear 4xx and changes nothing (never a 500)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from propdesk.accounts.models import LoginAttempt
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.errors import ValidationFailed
+from propdesk.onboarding.request_types import TRADER_REGISTRATION
+from tests.conftest import PASSWORD, logged_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_huge_offset_is_refused(api, compliance):
+    token = api.token(compliance.email, PASSWORD)
+    response = api.call("GET", "/approvals?offset=9223372036854775808", token=token)
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize("level", ["²", "Compli\x00ance", True, 2**40, "x" * 500, None])
+def test_odd_level_roles_are_refused(api, admin, level):
+    token = api.token(admin.email, PASSWORD)
+    response = api.call(
+        "PUT",
+        "/settings/approval-methods/trader_registration",
+        {"method": "manual", "levels": [level]},
+        token=token,
+    )
+    assert response.status_code == 422
+    assert approvals.policy_snapshot(approvals.policy_for(TRADER_REGISTRATION))["levels"] == []
+
+
+@pytest.mark.parametrize("email", ["a\x00b@example.com", "x" * 5000, "\u202e@example.com"])
+def test_odd_login_emails_are_plain_wrong_credentials(api, email):
+    response = api.call("POST", "/auth/token", {"email": email, "password": "whatever"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/backoffice/approvals/all/?q=%00",
+        "/backoffice/approvals/queue/trader_registration/?q=%00&status=%00",
+        "/backoffice/clients/?q=%00&status=%00&kind=%00",
+        "/backoffice/audit/?actor=%00&action=%00",
+        "/backoffice/approvals/all/?page=%00",
+    ],
+)
+def test_search_boxes_survive_nul_characters(admin, path):
+    assert logged_in(admin).get(path).status_code == 200
+
+
+def test_comments_and_reasons_may_span_lines(api, register, compliance):
+    _, request = register()
+    token = api.token(compliance.email, PASSWORD)
+    response = api.call(
+        "POST",
+        f"/approvals/{request.pk}/reject",
+        {"reason": "Blurry ID.\r\nPlease resend\tboth sides."},
+        token=token,
+    )
+    assert response.status_code == 200
+    assert response.json()["rejection_reason"] == "Blurry ID.\nPlease resend\tboth sides."
+
+
+def test_other_control_characters_are_refused_in_reasons(api, register, compliance):
+    _, request = register()
+    token = api.token(compliance.email, PASSWORD)
+    response = api.call(
+        "POST", f"/approvals/{request.pk}/reject", {"reason": "a\x00b"}, token=token
+    )
+    assert response.status_code == 422
+    assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
+
+
+def test_api_decision_with_a_stale_level_is_409(api, register, set_method, staff_factory):
+    set_method(TRADER_REGISTRATION, "manual", ["Compliance", "Compliance"])
+    _, request = register()
+    first, second = staff_factory("Compliance"), staff_factory("Compliance")
+    approvals.approve(request.pk, actor=first)
+    token = api.token(second.email, PASSWORD)
+    stale = api.call("POST", f"/approvals/{request.pk}/approve", {"level": 1}, token=token)
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "stale_level"
+    fresh = api.call("POST", f"/approvals/{request.pk}/approve", {"level": 2}, token=token)
+    assert fresh.json()["status"] == "approved"
+
+
+def test_a_read_only_role_cannot_become_an_approval_level(admin):
+    with pytest.raises(ValidationFailed) as caught:
+        approvals.set_policy(
+            TRADER_REGISTRATION, method="manual", level_roles=["Support"], actor=admin
+        )
+    assert "may not review" in caught.value.fields["levels"]
+
+
+def test_a_level_role_that_loses_the_permission_can_no_longer_decide(
+    register, set_method, compliance, admin
+):
+    from propdesk.accounts.services import save_role
+
+    set_method(TRADER_REGISTRATION, "manual", ["Compliance"])
+    _, request = register()
+    save_role(
+        compliance.role_id,
+        name="Compliance",
+        description="",
+        permission_codes=["approvals.view"],
+        actor=admin,
+    )
+    compliance.refresh_from_db()
+    assert approvals.decision_block(compliance, request) is not None
+    assert not approvals.todo(compliance).exists()
+
+
+def test_expired_tokens_stop_working(api, compliance, settings):
+    token = api.token(compliance.email, PASSWORD)
+    settings.API_TOKEN_DAYS = 0
+    assert api.call("GET", "/me", token=token).status_code == 401
+
+
+def test_client_address_comes_from_the_configured_proxy_header(api, register, settings):
+    settings.CLIENT_IP_HEADER = "X-Real-IP"
+    client, _ = register()
+    api.call(
+        "POST",
+        "/auth/token",
+        {"email": client.user.email, "password": "wrong"},
+        HTTP_X_REAL_IP="203.0.113.9",
+    )
+    assert LoginAttempt.objects.get().ip == "203.0.113.9"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL")
+def test_parallel_password_guesses_cannot_outrun_the_throttle(register, settings):
+    from tests.api.conftest import Api
+
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = 5
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 1000
+    client, _ = register()
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def guess() -> None:
+        try:
+            barrier.wait()
+            response = Api().call(
+                "POST", "/auth/token", {"email": client.user.email, "password": "wrong"}
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(statuses) == 20
+    assert statuses.count(401) <= 5  # only these got as far as a password check
+    assert statuses.count(429) >= 15
