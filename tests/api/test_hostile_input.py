@@ -167,3 +167,18 @@ def test_parallel_password_guesses_cannot_outrun_the_throttle(register, settings
     assert len(statuses) == 20
     assert statuses.count(401) <= 5  # only these got as far as a password check
     assert statuses.count(429) >= 15
+
+
+def test_one_address_cannot_register_without_limit(api, settings):
+    from propdesk.accounts.models import Client
+    from tests.conftest import registration
+
+    settings.REGISTRATIONS_PER_IP_PER_HOUR = 2
+    statuses = []
+    for _ in range(3):
+        data = registration()
+        data["type"] = data.pop("kind")
+        data.pop("referral_code")
+        statuses.append(api.call("POST", "/auth/register", data).status_code)
+    assert statuses == [201, 201, 429]
+    assert Client.objects.count() == 2

@@ -116,6 +116,7 @@ class Client(models.Model):
     )
     rejection_reason = models.TextField(blank=True)
     referral_code_used = models.CharField(max_length=40, blank=True)
+    registration_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

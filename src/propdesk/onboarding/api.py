@@ -45,6 +45,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
         nationality=payload.nationality,
         phone=payload.phone,
         referral_code=payload.referral_code,
+        ip=client_ip(request),
     )
     return Status(201, RegisterOut(id=client.pk, status=client.status))
 

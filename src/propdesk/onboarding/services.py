@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_countries import countries
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.core.errors import ValidationFailed
+from propdesk.core.errors import Throttled, ValidationFailed
 from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
 from propdesk.onboarding.request_types import TYPE_FOR_KIND
 
@@ -48,11 +51,18 @@ def register_client(
     nationality: Any,
     phone: Any,
     referral_code: Any = None,
+    ip: str | None = None,
 ) -> tuple[Client, ApprovalRequest]:
     """Register a trader or an IB and submit their registration for approval.
 
-    Bad input raises `ValidationFailed` naming each field, and nothing is created.
+    Bad input raises `ValidationFailed` naming each field, and nothing is created. One address
+    may register only so many clients an hour (bots, and probing for taken emails).
     """
+    if ip is not None:
+        since = timezone.now() - timedelta(hours=1)
+        recent = Client.objects.filter(registration_ip=ip, created_at__gte=since).count()
+        if recent >= settings.REGISTRATIONS_PER_IP_PER_HOUR:
+            raise Throttled("Too many registrations from your address. Try again later.")
     errors = FieldErrors()
     if kind not in Client.Kind.values:
         errors.add("type", "Choose trader or IB.")
@@ -87,6 +97,7 @@ def register_client(
                 nationality=code,
                 phone=number,
                 referral_code_used=referral,
+                registration_ip=ip,
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
     except IntegrityError as exc:

@@ -7,7 +7,8 @@ from django.views.decorators.http import require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
-from propdesk.core.errors import ValidationFailed
+from propdesk.core.errors import Throttled, ValidationFailed
+from propdesk.core.net import client_ip
 from propdesk.core.web import apply_errors
 from propdesk.onboarding.services import register_client
 
@@ -63,9 +64,12 @@ def register(request: HttpRequest) -> HttpResponse:
                 nationality=data["nationality"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
+                ip=client_ip(request),
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
+        except Throttled as exc:
+            form.add_error(None, exc.message)
         else:
             request.session["registered_status"] = client.status
             return redirect("portal:registered")
