@@ -327,3 +327,21 @@ def test_api_docs_page_uses_local_files_not_a_cdn(api):
     page = response.content.decode()
     assert "swagger-ui-bundle" in page
     assert "cdn" not in page.lower()
+
+
+def test_approve_needs_no_body_at_all(api, register, compliance):
+    _, request = register()
+    token = api.token(compliance.email, PASSWORD)
+    response = api.http.generic(
+        "POST", f"/api/v1/approvals/{request.pk}/approve", b"", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "approved"
+
+
+def test_register_with_an_empty_body_names_the_missing_fields(api):
+    response = api.http.post("/api/v1/auth/register", content_type="application/json")
+    assert response.status_code == 422
+    assert {"type", "name", "email", "password", "nationality", "phone"} <= set(
+        response.json()["fields"]
+    )

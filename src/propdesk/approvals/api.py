@@ -182,8 +182,11 @@ def get_request(request: HttpRequest, request_id: int) -> RequestDetailOut:
 
 
 @router.post("/{int:request_id}/approve", response=RequestDetailOut, summary="Approve")
-def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> RequestDetailOut:
+def approve(
+    request: HttpRequest, request_id: int, payload: ApproveIn | None = None
+) -> RequestDetailOut:
     actor = current_staff(request)
+    payload = payload or ApproveIn()
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id, actor=actor, comment=payload.comment or "", expected_level=payload.level
