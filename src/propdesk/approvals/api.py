@@ -186,7 +186,7 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn()
+    payload = payload or ApproveIn(comment=None, level=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id, actor=actor, comment=payload.comment or "", expected_level=payload.level
