@@ -14,6 +14,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.onboarding import kyc
 from propdesk.onboarding.services import register_client
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guards against
@@ -25,7 +26,8 @@ _sequence = iter(range(1, 10**9))
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings: Any) -> None:
+def _test_settings(settings: Any, tmp_path: Any) -> None:
+    settings.PRIVATE_ROOT = tmp_path / "private"
     # Still argon2, with small cost parameters so that the suite does not spend minutes hashing.
     settings.PASSWORD_HASHERS = ["tests.support.FastArgon2PasswordHasher"]
     # Pages find static files without a collectstatic run.
@@ -109,7 +111,46 @@ def run_jobs() -> Callable[[], None]:
     return run
 
 
+def post_form(http: HttpClient, path: str, data: dict[str, Any]) -> Any:
+    """Post a form as a browser does, with the CSRF token from the cookie."""
+    http.get("/login/")  # sets the CSRF cookie
+    return http.post(path, {**data, "csrfmiddlewaretoken": http.cookies["csrftoken"].value})
+
+
 def logged_in(user: User) -> HttpClient:
     client = HttpClient(enforce_csrf_checks=True)
     client.force_login(user, backend="propdesk.accounts.backends.EmailBackend")
+    return client
+
+
+@pytest.fixture
+def kyc_form(admin: User) -> Any:
+    return kyc.save_form(
+        None,
+        name="Individual",
+        description="For private persons",
+        is_default=True,
+        fields=[
+            {"key": "date_of_birth", "label": "Date of birth", "kind": "date"},
+            {"key": "residence", "label": "Country of residence", "kind": "country"},
+            {
+                "key": "id_type",
+                "label": "Identity document type",
+                "kind": "choice",
+                "choices": ["Passport", "ID card"],
+            },
+            {"key": "middle_name", "label": "Middle name", "kind": "text", "required": False},
+        ],
+        documents=[
+            {"key": "identity_document", "label": "Identity document"},
+            {"key": "proof_of_address", "label": "Proof of address"},
+        ],
+        actor=admin,
+    )
+
+
+@pytest.fixture
+def active_client(register: Callable[..., Any], set_method: Callable[..., None]) -> Client:
+    set_method("trader_registration", "automatic")
+    client, _ = register()
     return client

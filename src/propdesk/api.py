@@ -15,6 +15,7 @@ from propdesk.approvals.api import router as approvals_router
 from propdesk.approvals.api import settings_router as approval_settings_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
+from propdesk.onboarding.kyc_api import router as kyc_router
 
 api = NinjaAPI(
     title="propdesk API",
@@ -90,3 +91,4 @@ api.add_router("/auth", onboarding_router)
 api.add_router("/", accounts_router)
 api.add_router("/approvals", approvals_router)
 api.add_router("/settings", approval_settings_router)
+api.add_router("/kyc", kyc_router)

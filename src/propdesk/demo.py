@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass, field
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
 from propdesk.approvals.registry import Method
-from propdesk.onboarding.request_types import IB_REGISTRATION, TRADER_REGISTRATION
+from propdesk.onboarding import kyc
+from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
 
 STAFF_PASSWORD = "demo-staff-2026"
@@ -100,9 +104,125 @@ def seed_demo() -> DemoLogins:
                     actor=compliance,
                     reason="We cannot accept clients whose phone number we cannot verify.",
                 )
-        pending = approvals.todo(compliance).first()
+        _seed_kyc(admin, compliance)
+        pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(
                 pending.pk, actor=compliance, text="Called the client; waiting for a call back."
             )
     return _logins()
+
+
+def sample_png(width: int = 320, height: int = 200) -> bytes:
+    """A plain card-like picture, so the review page has an image to show."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = []
+    for y in range(height):
+        band = (40, 90, 160) if y < height // 4 else (235, 238, 242)
+        row = bytearray(b"\x00")
+        for x in range(width):
+            photo = 20 <= x < 110 and 70 <= y < 180
+            row += bytes((150, 150, 160) if photo else band)
+        rows.append(bytes(row))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"".join(rows))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def sample_pdf(text: str) -> bytes:
+    """A one-page PDF saying `text` (a stand-in for a utility bill)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj".encode() + body + b"endobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _seed_kyc(admin: User, compliance: User) -> None:
+    individual = kyc.save_form(
+        None,
+        name="Individual",
+        description="For private persons trading in their own name.",
+        is_default=True,
+        fields=[
+            {"key": "date_of_birth", "label": "Date of birth", "kind": "date"},
+            {"key": "residence", "label": "Country of residence", "kind": "country"},
+            {"key": "address", "label": "Street address", "kind": "text"},
+            {
+                "key": "id_type",
+                "label": "Identity document type",
+                "kind": "choice",
+                "choices": ["Passport", "National ID card", "Driving licence"],
+            },
+        ],
+        documents=[
+            {"key": "identity_document", "label": "Identity document"},
+            {"key": "proof_of_address", "label": "Proof of address"},
+        ],
+        actor=admin,
+    )
+    kyc.save_form(
+        None,
+        name="Corporate",
+        description="For companies trading through a corporate account.",
+        fields=[
+            {"key": "company_name", "label": "Company name", "kind": "text"},
+            {"key": "registration_number", "label": "Registration number", "kind": "text"},
+            {
+                "key": "incorporation_country",
+                "label": "Country of incorporation",
+                "kind": "country",
+            },
+        ],
+        documents=[
+            {"key": "certificate", "label": "Certificate of incorporation"},
+            {"key": "director_id", "label": "Director's identity document"},
+        ],
+        actor=admin,
+    )
+    kyc.set_policy(["deposit", "withdraw", "join_challenge", "request_payout"], actor=admin)
+    approvals.set_policy(KYC, method="manual", level_roles=[], actor=admin)
+
+    def send(email: str, residence: str) -> None:
+        client = Client.objects.get(user__email=email)
+        kyc.submit(
+            client,
+            form_id=individual.pk,
+            values={
+                "date_of_birth": "1988-04-12",
+                "residence": residence,
+                "address": "Vinohradská 12, Praha",
+                "id_type": "Passport",
+            },
+            files={
+                "identity_document": SimpleUploadedFile("passport.png", sample_png()),
+                "proof_of_address": SimpleUploadedFile(
+                    "electricity-bill.pdf", sample_pdf("Electricity bill - Vinohradska 12")
+                ),
+            },
+        )
+
+    send("ivan@example.com", "NO")
+    ivan = approvals.todo(compliance).filter(type_key=KYC).get()
+    approvals.approve(ivan.pk, actor=compliance, comment="Passport and bill match.")
+    send("alice@example.com", "CZ")

@@ -163,6 +163,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Identity documents live here: outside every served path, handed out only by a view that
+# checks who is asking.
+PRIVATE_ROOT = Path(os.environ.get("PROPDESK_PRIVATE_DIR", VAR_DIR / "private")).resolve()
+KYC_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]

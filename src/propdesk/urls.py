@@ -5,6 +5,7 @@ from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
 from propdesk.core import views as core_views
+from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
 
 backoffice = (
@@ -38,6 +39,9 @@ backoffice = (
         path("roles/new/", accounts_views.role_edit, name="role_new"),
         path("roles/<int:role_id>/", accounts_views.role_edit, name="role_edit"),
         path("audit/", core_views.audit_log, name="audit"),
+        path("settings/kyc/", kyc_views.kyc_settings, name="kyc_settings"),
+        path("settings/kyc/forms/new/", kyc_views.kyc_form_edit, name="kyc_form_new"),
+        path("settings/kyc/forms/<int:form_id>/", kyc_views.kyc_form_edit, name="kyc_form_edit"),
     ],
     "backoffice",
 )
@@ -48,6 +52,8 @@ portal = (
         path("register/", onboarding_views.register, name="register"),
         path("register/done/", onboarding_views.registered, name="registered"),
         path("notifications/", portal_views.notifications, name="notifications"),
+        path("kyc/", kyc_views.kyc_home, name="kyc"),
+        path("kyc/<int:form_id>/", kyc_views.kyc_submit, name="kyc_submit"),
         path("notifications/read/", portal_views.notifications_read, name="notifications_read"),
     ],
     "portal",
@@ -59,5 +65,6 @@ urlpatterns = [
     path("logout/", core_views.logout_view, name="logout"),
     path("backoffice/", include(backoffice)),
     path("portal/", include(portal)),
+    path("documents/kyc/<uuid:token>/", kyc_views.kyc_document, name="kyc_document"),
     path("api/v1/", api.urls),
 ]

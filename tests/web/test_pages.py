@@ -8,7 +8,7 @@ from django.test import Client as HttpClient
 from propdesk.accounts.models import Client, Role, User
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core.models import AuditRecord
-from tests.conftest import PASSWORD, logged_in, registration
+from tests.conftest import PASSWORD, logged_in, post_form, registration
 
 pytestmark = pytest.mark.django_db
 
@@ -80,15 +80,10 @@ def test_approve_form_without_csrf_token_is_refused(compliance, register):
     assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
 
 
-def post_with_csrf(http: HttpClient, path: str, data: dict[str, object]):
-    http.get("/login/")  # sets the CSRF cookie
-    return http.post(path, {**data, "csrfmiddlewaretoken": http.cookies["csrftoken"].value})
-
-
 def test_reject_form_needs_a_reason(compliance, register):
     _, request = register()
     http = logged_in(compliance)
-    response = post_with_csrf(http, f"/backoffice/approvals/{request.pk}/reject/", {"reason": " "})
+    response = post_form(http, f"/backoffice/approvals/{request.pk}/reject/", {"reason": " "})
     assert response.status_code == 422
     assert b"This field is required." in response.content
     assert ApprovalRequest.objects.get(pk=request.pk).status == "pending"
@@ -97,7 +92,7 @@ def test_reject_form_needs_a_reason(compliance, register):
 def test_approve_form_approves_and_redirects_to_the_review(compliance, register):
     client, request = register()
     http = logged_in(compliance)
-    response = post_with_csrf(
+    response = post_form(
         http, f"/backoffice/approvals/{request.pk}/approve/", {"comment": "ok", "level": 1}
     )
     assert response.status_code == 302
@@ -106,14 +101,14 @@ def test_approve_form_approves_and_redirects_to_the_review(compliance, register)
 
 def test_login_page_logs_a_staff_member_into_the_back_office(compliance):
     http = HttpClient()
-    response = post_with_csrf(http, "/login/", {"email": compliance.email, "password": PASSWORD})
+    response = post_form(http, "/login/", {"email": compliance.email, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/backoffice/"
 
 
 def test_login_ignores_a_next_url_off_site(compliance):
     http = HttpClient()
-    response = post_with_csrf(
+    response = post_form(
         http,
         "/login/",
         {"email": compliance.email, "password": PASSWORD, "next": "https://evil.example/"},
@@ -126,8 +121,8 @@ def test_login_page_is_throttled(register, settings):
     client, _ = register()
     http = HttpClient()
     for _ in range(2):
-        post_with_csrf(http, "/login/", {"email": client.user.email, "password": "wrong"})
-    response = post_with_csrf(http, "/login/", {"email": client.user.email, "password": PASSWORD})
+        post_form(http, "/login/", {"email": client.user.email, "password": "wrong"})
+    response = post_form(http, "/login/", {"email": client.user.email, "password": PASSWORD})
     assert response.status_code == 429
     assert b"Too many failed logins" in response.content
 
@@ -137,8 +132,8 @@ def test_throttle_by_address_stops_guessing_across_many_emails(register, setting
     client, _ = register()
     http = HttpClient()
     for n in range(3):
-        post_with_csrf(http, "/login/", {"email": f"guess{n}@example.com", "password": "x"})
-    response = post_with_csrf(http, "/login/", {"email": client.user.email, "password": PASSWORD})
+        post_form(http, "/login/", {"email": f"guess{n}@example.com", "password": "x"})
+    response = post_form(http, "/login/", {"email": client.user.email, "password": PASSWORD})
     assert response.status_code == 429
 
 
@@ -161,7 +156,7 @@ def test_registration_form_refuses_mismatched_passwords(db):
     data["type"] = data.pop("kind")
     data.pop("referral_code")
     data["password_again"] = data["password"] + "x"
-    response = post_with_csrf(http, "/portal/register/", data)
+    response = post_form(http, "/portal/register/", data)
     assert response.status_code == 422
     assert b"The two passwords are not the same." in response.content
     assert User.objects.count() == 0
@@ -169,7 +164,7 @@ def test_registration_form_refuses_mismatched_passwords(db):
 
 def test_staff_and_roles_are_managed_by_an_administrator(admin):
     http = logged_in(admin)
-    created = post_with_csrf(
+    created = post_form(
         http,
         "/backoffice/roles/new/",
         {"name": "Auditor", "description": "Reads the log", "permissions": ["audit.view"]},
@@ -177,7 +172,7 @@ def test_staff_and_roles_are_managed_by_an_administrator(admin):
     assert created.status_code == 302
     role = Role.objects.get(name="Auditor")
     assert role.permissions == ["audit.view"]
-    response = post_with_csrf(
+    response = post_form(
         http,
         "/backoffice/staff/",
         {"email": "auditor@firm.test", "name": "Audi", "role": "Auditor", "password": PASSWORD},
@@ -192,12 +187,12 @@ def test_staff_and_roles_are_managed_by_an_administrator(admin):
 
 def test_role_form_refuses_unknown_permissions_and_duplicate_names(admin):
     http = logged_in(admin)
-    response = post_with_csrf(
+    response = post_form(
         http, "/backoffice/roles/new/", {"name": "compliance", "permissions": ["approvals.view"]}
     )
     assert response.status_code == 422
     assert b"already exists" in response.content
-    response = post_with_csrf(
+    response = post_form(
         http, "/backoffice/roles/new/", {"name": "Hacker", "permissions": ["root.everything"]}
     )
     assert response.status_code == 422
@@ -206,7 +201,7 @@ def test_role_form_refuses_unknown_permissions_and_duplicate_names(admin):
 
 def test_administrator_role_cannot_be_edited(admin):
     role = Role.objects.get(name="Administrator")
-    response = post_with_csrf(
+    response = post_form(
         logged_in(admin), f"/backoffice/roles/{role.pk}/", {"name": "Nobody", "permissions": []}
     )
     assert response.status_code == 422
@@ -215,7 +210,7 @@ def test_administrator_role_cannot_be_edited(admin):
 
 def test_administrator_cannot_lock_themself_out(admin):
     support = Role.objects.get(name="Support")
-    response = post_with_csrf(
+    response = post_form(
         logged_in(admin), f"/backoffice/staff/{admin.pk}/", {"role": support.pk, "is_active": ""}
     )
     assert response.status_code == 422
@@ -237,12 +232,12 @@ def test_compliance_suspends_and_reactivates_a_client_with_audit(register, set_m
     set_method("trader_registration", "automatic")
     client, _ = register()
     http = logged_in(compliance)
-    refused = post_with_csrf(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": ""})
+    refused = post_form(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": ""})
     assert refused.status_code == 302
     assert Client.objects.get(pk=client.pk).status == "active"
-    post_with_csrf(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": "Chargeback"})
+    post_form(http, f"/backoffice/clients/{client.pk}/suspend/", {"reason": "Chargeback"})
     assert Client.objects.get(pk=client.pk).status == "suspended"
-    post_with_csrf(http, f"/backoffice/clients/{client.pk}/reactivate/", {})
+    post_form(http, f"/backoffice/clients/{client.pk}/reactivate/", {})
     assert Client.objects.get(pk=client.pk).status == "active"
     actions = list(
         AuditRecord.objects.filter(object_type="client").values_list("action", flat=True)
@@ -253,7 +248,7 @@ def test_compliance_suspends_and_reactivates_a_client_with_audit(register, set_m
 def test_support_cannot_suspend_clients(register, set_method, support):
     set_method("trader_registration", "automatic")
     client, _ = register()
-    response = post_with_csrf(
+    response = post_form(
         logged_in(support), f"/backoffice/clients/{client.pk}/suspend/", {"reason": "x"}
     )
     assert response.status_code == 403
@@ -262,7 +257,5 @@ def test_support_cannot_suspend_clients(register, set_method, support):
 
 def test_a_pending_client_cannot_be_suspended(register, compliance):
     client, _ = register()
-    post_with_csrf(
-        logged_in(compliance), f"/backoffice/clients/{client.pk}/suspend/", {"reason": "x"}
-    )
+    post_form(logged_in(compliance), f"/backoffice/clients/{client.pk}/suspend/", {"reason": "x"})
     assert Client.objects.get(pk=client.pk).status == "pending_approval"

@@ -107,6 +107,19 @@ class Client(models.Model):
         Status.REJECTED: frozenset(),
     }
 
+    class KycStatus(models.TextChoices):
+        NOT_SUBMITTED = "not_submitted", "Not submitted"
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    KYC_TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        KycStatus.NOT_SUBMITTED: frozenset({KycStatus.PENDING}),
+        KycStatus.PENDING: frozenset({KycStatus.APPROVED, KycStatus.REJECTED}),
+        KycStatus.REJECTED: frozenset({KycStatus.PENDING}),
+        KycStatus.APPROVED: frozenset(),
+    }
+
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="client")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     nationality = CountryField()
@@ -115,6 +128,9 @@ class Client(models.Model):
         max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL, db_index=True
     )
     rejection_reason = models.TextField(blank=True)
+    kyc_status = models.CharField(
+        max_length=20, choices=KycStatus.choices, default=KycStatus.NOT_SUBMITTED, db_index=True
+    )
     referral_code_used = models.CharField(max_length=40, blank=True)
     registration_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -18,6 +18,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             p.REGISTRATIONS_REVIEW,
             p.CLIENTS_VIEW,
             p.CLIENTS_MANAGE,
+            p.KYC_REVIEW,
             p.AUDIT_VIEW,
         ],
     ),

@@ -26,11 +26,14 @@ def clients(request: HttpRequest) -> HttpResponse:
     rows = Client.objects.select_related("user")
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
+    kyc_status = request.GET.get("kyc", "")
     query = search_text(request.GET.get("q"))
     if status in Client.Status.values:
         rows = rows.filter(status=status)
     if kind in Client.Kind.values:
         rows = rows.filter(kind=kind)
+    if kyc_status in Client.KycStatus.values:
+        rows = rows.filter(kyc_status=kyc_status)
     if query:
         rows = rows.filter(
             Q(user__email__icontains=query)
@@ -48,6 +51,8 @@ def clients(request: HttpRequest) -> HttpResponse:
             "q": query,
             "statuses": Client.Status.choices,
             "kinds": Client.Kind.choices,
+            "kyc_status": kyc_status,
+            "kyc_statuses": Client.KycStatus.choices,
         },
     )
 
@@ -68,6 +73,9 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "client": client,
             "requests": requests,
             "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
+            "kyc_submissions": client.kyc_submissions.all()
+            if me.has_permission(permissions.KYC_REVIEW)
+            else None,
             "status_form": ClientStatusForm(),
         },
     )

@@ -45,6 +45,9 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
+    # A type may show more on the review page (documents, say) with a template of its own.
+    review_template: str = ""
+    review_context: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}
     order: int = 100
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)

@@ -108,6 +108,7 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
     rtype = approvals.request_type(req.type_key)
     level_roles = {r.pk: r.name for r in Role.objects.filter(pk__in=req.level_role_ids)}
     return {
+        **rtype.review_context(req),
         "req": req,
         "rtype": rtype,
         "details": rtype.details(req),

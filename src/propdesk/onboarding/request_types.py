@@ -1,6 +1,8 @@
-"""Trader and IB registration, as request types of the approval engine."""
+"""Trader and IB registration, and KYC, as request types of the approval engine."""
 
 from __future__ import annotations
+
+from django_countries import countries
 
 from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
@@ -8,6 +10,7 @@ from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.core.status import move_status
+from propdesk.onboarding.models import KycSubmission
 
 TRADER_REGISTRATION = "trader_registration"
 IB_REGISTRATION = "ib_registration"
@@ -57,3 +60,60 @@ for kind, key, label, order in (
             description=f"A new {kind.label.lower()} asks to open an account in the portal.",
         )
     )
+
+
+# --- KYC -------------------------------------------------------------------------------------
+
+KYC = "kyc"
+
+
+def _kyc_submission(request: ApprovalRequest) -> KycSubmission:
+    return KycSubmission.objects.select_for_update().get(pk=request.payload["submission_id"])
+
+
+def _kyc_decided(request: ApprovalRequest, *, approved: bool) -> None:
+    submission = _kyc_submission(request)
+    client = Client.objects.select_for_update().get(pk=request.client_id)
+    new = KycSubmission.Status.APPROVED if approved else KycSubmission.Status.REJECTED
+    move_status(submission, new, KycSubmission.TRANSITIONS, what="KYC submission")
+    submission.rejection_reason = "" if approved else request.rejection_reason
+    submission.save(update_fields=["status", "rejection_reason"])
+    move_status(client, new, Client.KYC_TRANSITIONS, field="kyc_status", what="KYC")
+    client.save(update_fields=["kyc_status"])
+
+
+def _kyc_details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    submission = KycSubmission.objects.get(pk=request.payload["submission_id"])
+    rows = [("Form", submission.form_snapshot["name"])]
+    for field in submission.form_snapshot["fields"]:
+        value = submission.values.get(field["key"], "")
+        if field["kind"] == "country" and value:
+            value = f"{countries.name(value)} ({value})"
+        rows.append((field["label"], value or "—"))
+    return rows
+
+
+def _kyc_review_context(request: ApprovalRequest) -> dict[str, object]:
+    submission = KycSubmission.objects.prefetch_related("documents").get(
+        pk=request.payload["submission_id"]
+    )
+    earlier = KycSubmission.objects.filter(client_id=request.client_id).exclude(pk=submission.pk)
+    return {"submission": submission, "earlier_submissions": earlier}
+
+
+registry.register(
+    RequestType(
+        key=KYC,
+        label="KYC",
+        review_permission=permissions.KYC_REVIEW,
+        default_method=Method.MANUAL,
+        allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
+        on_approve=lambda request, actor: _kyc_decided(request, approved=True),
+        on_reject=lambda request, actor: _kyc_decided(request, approved=False),
+        details=_kyc_details,
+        review_template="onboarding/kyc_review.html",
+        review_context=_kyc_review_context,
+        order=30,
+        description="A client's identity details and documents.",
+    )
+)

@@ -1,0 +1,342 @@
+"""KYC use cases: the policy, the forms, a client's submission, and who may see a document."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+from typing import IO, Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django_countries import countries
+
+from propdesk.accounts import permissions
+from propdesk.accounts.models import Client, User
+from propdesk.accounts.services import require_permission
+from propdesk.approvals import services as approvals
+from propdesk.core import audit
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
+from propdesk.core.status import move_status
+from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.onboarding import documents, kyc_actions
+from propdesk.onboarding.kyc_actions import KycRequired
+from propdesk.onboarding.models import (
+    KycDocument,
+    KycDocumentType,
+    KycField,
+    KycForm,
+    KycPolicy,
+    KycSubmission,
+)
+
+KYC = "kyc"
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_FIELDS = 40
+RESERVED_KEYS = frozenset({"form", "confirm", "csrfmiddlewaretoken"})
+
+
+# --- the policy ----------------------------------------------------------------------------
+
+
+def policy() -> KycPolicy:
+    found, _ = KycPolicy.objects.get_or_create(pk=1)
+    return found
+
+
+def set_policy(blocked_actions: Any, *, actor: User) -> KycPolicy:
+    require_permission(actor, permissions.SETTINGS_MANAGE)
+    known = kyc_actions.catalogue()
+    chosen = blocked_actions if isinstance(blocked_actions, list) else None
+    if chosen is None or any(not isinstance(a, str) or a not in known for a in chosen):
+        raise ValidationFailed(
+            fields={"blocked_actions": f"Choose among: {', '.join(known)}."},
+        )
+    with transaction.atomic():
+        current = KycPolicy.objects.select_for_update().get_or_create(pk=1)[0]
+        before = {"blocked_actions": current.blocked_actions}
+        current.blocked_actions = sorted(set(chosen))
+        current.save()
+        if before["blocked_actions"] != current.blocked_actions:
+            audit.record(
+                actor=actor,
+                action="settings.kyc_policy",
+                object_type="kyc_policy",
+                object_id=1,
+                summary="Actions blocked until KYC changed",
+                before=before,
+                after={"blocked_actions": current.blocked_actions},
+            )
+    return current
+
+
+def require_kyc(client: Client, action: str) -> None:
+    """Refuse `action` while the firm's policy wants an approved KYC and the client has none."""
+    if action not in kyc_actions.catalogue():
+        raise ValueError(f"unknown KYC action {action!r}")
+    if client.kyc_status == Client.KycStatus.APPROVED:
+        return
+    if action in policy().blocked_actions:
+        label = kyc_actions.catalogue()[action].lower()
+        raise KycRequired(
+            f"Verify your identity before you {label}: your KYC is "
+            f"{client.get_kyc_status_display().lower()}.",
+            extra={"action": action, "kyc_status": client.kyc_status},
+        )
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+def active_forms() -> QuerySet[KycForm]:
+    return KycForm.objects.filter(is_active=True).prefetch_related("fields", "documents")
+
+
+def snapshot(form: KycForm) -> dict[str, Any]:
+    return {
+        "name": form.name,
+        "fields": [
+            {
+                "key": f.key,
+                "label": f.label,
+                "kind": f.kind,
+                "required": f.required,
+                "choices": list(f.choices),
+            }
+            for f in form.fields.all()
+        ],
+        "documents": [
+            {"key": d.key, "label": d.label, "required": d.required} for d in form.documents.all()
+        ],
+    }
+
+
+def _clean_items(
+    errors: FieldErrors, name: str, items: Any, *, with_kind: bool
+) -> list[dict[str, Any]]:
+    if not isinstance(items, list) or len(items) > MAX_FIELDS:
+        errors.add(name, f"Give a list of at most {MAX_FIELDS}.")
+        return []
+    cleaned: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            errors.add(name, f"Item {n} is not an object.")
+            continue
+        key = item.get("key")
+        if not isinstance(key, str) or not KEY.match(key) or key in seen:
+            errors.add(name, f"Item {n}: key must be unique, lowercase letters, digits and _.")
+            continue
+        seen.add(key)
+        label = clean_text(errors, name, item.get("label"), label=f"Item {n} label", max_length=100)
+        entry: dict[str, Any] = {
+            "key": key,
+            "label": label,
+            "required": bool(item.get("required", True)),
+        }
+        if with_kind:
+            kind = item.get("kind")
+            if kind not in KycField.Kind.values:
+                errors.add(name, f"Item {n}: kind is one of {', '.join(KycField.Kind.values)}.")
+            choices = item.get("choices") or []
+            if kind == KycField.Kind.CHOICE and (
+                not isinstance(choices, list)
+                or not choices
+                or any(not isinstance(c, str) or not c.strip() or len(c) > 100 for c in choices)
+            ):
+                errors.add(name, f"Item {n}: a choice field needs a list of choices.")
+            entry.update(
+                kind=kind, choices=[c.strip() for c in choices] if kind == "choice" else []
+            )
+        cleaned.append(entry)
+    return cleaned
+
+
+def save_form(
+    form_id: int | None,
+    *,
+    name: Any,
+    description: Any = "",
+    is_default: bool = False,
+    is_active: bool = True,
+    fields: Any,
+    documents: Any,
+    actor: User,
+) -> KycForm:
+    """Create or replace a KYC form. Past submissions keep the questions they answered."""
+    require_permission(actor, permissions.SETTINGS_MANAGE)
+    errors = FieldErrors()
+    clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
+    clean_description = clean_text(
+        errors, "description", description, label="Description", max_length=300, required=False
+    )
+    field_items = _clean_items(errors, "fields", fields, with_kind=True)
+    document_items = _clean_items(errors, "documents", documents, with_kind=False)
+    keys = [item["key"] for item in field_items + document_items]
+    if len(set(keys)) != len(keys) or RESERVED_KEYS & set(keys):
+        errors.add("fields", "Every field and document needs its own key (not form or confirm).")
+    clash = KycForm.objects.filter(name__iexact=clean_name)
+    if form_id is not None:
+        clash = clash.exclude(pk=form_id)
+    if clean_name and clash.exists():
+        errors.add("name", "A KYC form with this name already exists.")
+    errors.raise_if_any()
+    with transaction.atomic():
+        form = (
+            KycForm()
+            if form_id is None
+            else KycForm.objects.select_for_update().filter(pk=form_id).first()
+        )
+        if form is None:
+            raise NotFound("No such KYC form.")
+        before = snapshot(form) if form.pk else None
+        form.name, form.description = clean_name, clean_description
+        form.is_default, form.is_active = bool(is_default), bool(is_active)
+        form.save()
+        if form.is_default:
+            KycForm.objects.exclude(pk=form.pk).update(is_default=False)
+        form.fields.all().delete()
+        form.documents.all().delete()
+        KycField.objects.bulk_create(
+            KycField(form=form, position=i, **item) for i, item in enumerate(field_items)
+        )
+        KycDocumentType.objects.bulk_create(
+            KycDocumentType(form=form, position=i, **item) for i, item in enumerate(document_items)
+        )
+        audit.record(
+            actor=actor,
+            action="settings.kyc_form",
+            object_type="kyc_form",
+            object_id=form.pk,
+            summary=f"KYC form {form.name} {'created' if before is None else 'changed'}",
+            before=before,
+            after=snapshot(form),
+        )
+    return form
+
+
+# --- submitting ------------------------------------------------------------------------------
+
+
+def submission_block(client: Client) -> str | None:
+    if client.status != Client.Status.ACTIVE:
+        return "Your account is not active."
+    if client.kyc_status == Client.KycStatus.PENDING:
+        return "Your KYC is being reviewed; we will tell you the outcome."
+    if client.kyc_status == Client.KycStatus.APPROVED:
+        return "Your identity is already verified."
+    return None
+
+
+def _clean_value(errors: FieldErrors, spec: dict[str, Any], raw: Any) -> str:
+    key, label = spec["key"], spec["label"]
+    text = clean_text(errors, key, raw, label=label, max_length=200, required=spec["required"])
+    if key in errors or not text:
+        return text
+    if spec["kind"] == KycField.Kind.DATE:
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            errors.add(key, f"{label}: enter a date as YYYY-MM-DD.")
+            return text
+        if not date(1900, 1, 1) <= value <= date(2100, 12, 31):
+            errors.add(key, f"{label}: this date is out of range.")
+    elif spec["kind"] == KycField.Kind.CHOICE and text not in spec["choices"]:
+        errors.add(key, f"{label}: choose one of {', '.join(spec['choices'])}.")
+    elif spec["kind"] == KycField.Kind.COUNTRY:
+        text = text.upper()
+        if text not in countries:
+            errors.add(key, f"{label}: choose a country (ISO code such as CZ).")
+    return text
+
+
+def submit(
+    client: Client, *, form_id: Any, values: dict[str, Any], files: dict[str, Any]
+) -> KycSubmission:
+    """Check the answers and documents, store them, and open a `kyc` request.
+
+    Anything wrong raises `ValidationFailed` naming the field or document; nothing is stored.
+    """
+    block = submission_block(client)
+    if block is not None:
+        raise Conflict(block, code="kyc_not_open")
+    form = active_forms().filter(pk=form_id).first() if str(form_id).isdigit() else None
+    if form is None:
+        raise ValidationFailed(fields={"form": "Choose one of the KYC forms."})
+    spec = snapshot(form)
+    errors = FieldErrors()
+    answers = {f["key"]: _clean_value(errors, f, values.get(f["key"])) for f in spec["fields"]}
+    checked: list[tuple[dict[str, Any], IO[bytes], str, str, str]] = []
+    for doc in spec["documents"]:
+        upload = files.get(doc["key"])
+        if upload is None:
+            if doc["required"]:
+                errors.add(doc["key"], f"{doc['label']}: please upload it.")
+            continue
+        try:
+            content_type, suffix = documents.check(
+                doc["key"], doc["label"], upload, getattr(upload, "size", None)
+            )
+        except ValidationFailed as exc:
+            for field, message in exc.fields.items():
+                errors.add(field, message)
+            continue
+        name = str(getattr(upload, "name", "") or "document")[-255:]
+        checked.append((doc, upload, content_type, suffix, name))
+    errors.raise_if_any("Please correct the marked fields and documents.")
+
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            locked = Client.objects.select_for_update().get(pk=client.pk)
+            if submission_block(locked) is not None:
+                raise Conflict(submission_block(locked) or "", code="kyc_not_open")
+            submission = KycSubmission.objects.create(
+                client=locked, form=form, form_snapshot=spec, values=answers
+            )
+            for doc, upload, content_type, suffix, name in checked:
+                saved = documents.store(upload, suffix, content_type)
+                stored.append(saved.stored_name)
+                KycDocument.objects.create(
+                    submission=submission,
+                    document_key=doc["key"],
+                    label=doc["label"],
+                    stored_name=saved.stored_name,
+                    original_name=name,
+                    content_type=saved.content_type,
+                    size=saved.size,
+                    sha256=saved.sha256,
+                )
+            move_status(
+                locked,
+                Client.KycStatus.PENDING,
+                Client.KYC_TRANSITIONS,
+                field="kyc_status",
+                what="KYC",
+            )
+            locked.save(update_fields=["kyc_status"])
+            approvals.submit(KYC, client=locked, payload={"submission_id": submission.pk})
+    except BaseException:
+        documents.discard(stored)  # the rows rolled back; the files must go too
+        raise
+    submission.refresh_from_db()
+    return submission
+
+
+def history(client: Client) -> QuerySet[KycSubmission]:
+    return client.kyc_submissions.prefetch_related("documents")
+
+
+def document_for(user: User, token: Any) -> KycDocument:
+    """The document, if `user` owns it or may review KYC; otherwise it does not exist for them."""
+    try:
+        key = uuid.UUID(str(token))
+    except ValueError:
+        raise NotFound("No such document.") from None
+    document = KycDocument.objects.select_related("submission__client").filter(token=key).first()
+    if document is None:
+        raise NotFound("No such document.")
+    owner = document.submission.client.user_id == user.pk
+    if not owner and not user.has_permission(permissions.KYC_REVIEW):
+        raise NotFound("No such document.")
+    return document

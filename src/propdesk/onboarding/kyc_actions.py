@@ -1,0 +1,28 @@
+"""Client actions the firm may block until KYC is approved. Later domains add theirs."""
+
+from __future__ import annotations
+
+from propdesk.core.errors import DomainError
+
+_ACTIONS: dict[str, str] = {}
+
+
+def register(key: str, label: str) -> str:
+    _ACTIONS[key] = label
+    return key
+
+
+def catalogue() -> dict[str, str]:
+    return dict(_ACTIONS)
+
+
+DEPOSIT = register("deposit", "Deposit")
+WITHDRAW = register("withdraw", "Withdraw")
+JOIN_CHALLENGE = register("join_challenge", "Join a challenge")
+REQUEST_PAYOUT = register("request_payout", "Request a payout")
+
+
+class KycRequired(DomainError):
+    status = 403
+    code = "kyc_required"
+    default_message = "Verify your identity first: this action needs an approved KYC."

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.db import models
+
+
+class KycPolicy(models.Model):
+    """One row: which client actions wait for an approved KYC."""
+
+    blocked_actions = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"KYC blocks {', '.join(self.blocked_actions) or 'nothing'}"
+
+
+class KycForm(models.Model):
+    """A questionnaire with required documents, e.g. "Individual" or "Corporate"."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KycField(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+        COUNTRY = "country", "Country"
+
+    form = models.ForeignKey(KycForm, on_delete=models.CASCADE, related_name="fields")
+    position = models.PositiveSmallIntegerField()
+    key = models.SlugField(max_length=40)
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    required = models.BooleanField(default=True)
+    choices = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["form", "key"], name="kyc_field_key")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class KycDocumentType(models.Model):
+    """A document the form asks for, e.g. an identity document or a proof of address."""
+
+    form = models.ForeignKey(KycForm, on_delete=models.CASCADE, related_name="documents")
+    position = models.PositiveSmallIntegerField()
+    key = models.SlugField(max_length=40)
+    label = models.CharField(max_length=100)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["form", "key"], name="kyc_document_key")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class KycSubmission(models.Model):
+    """One filled form; a rejected client submits again, and every submission is kept."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+    }
+
+    client = models.ForeignKey(
+        "accounts.Client", on_delete=models.PROTECT, related_name="kyc_submissions"
+    )
+    form = models.ForeignKey(KycForm, on_delete=models.PROTECT, related_name="+")
+    # The questions as they were asked: editing the form later does not rewrite history.
+    form_snapshot = models.JSONField()
+    values = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rejection_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"KYC #{self.pk} of {self.client_id} ({self.status})"
+
+
+class KycDocument(models.Model):
+    submission = models.ForeignKey(
+        KycSubmission, on_delete=models.PROTECT, related_name="documents"
+    )
+    document_key = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)
+    # Unguessable public handle; the file on disk has another random name.
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stored_name = models.CharField(max_length=100, unique=True)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.original_name}"
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

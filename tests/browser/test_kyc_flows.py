@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import log_in
+from tests.conftest import PASSWORD
+from tests.onboarding.kyc_support import PDF, png_bytes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def fill_kyc(page: Page, *, identity: bytes) -> None:
+    page.goto("/portal/kyc/")
+    page.get_by_role("button", name="Start with Individual").click()
+    page.get_by_label("Date of birth").fill("1990-05-17")
+    page.get_by_label("Country of residence").select_option("CZ")
+    page.get_by_label("Identity document type").select_option("Passport")
+    page.get_by_label("Identity document", exact=True).set_input_files(
+        files=[{"name": "passport.png", "mimeType": "image/png", "buffer": identity}]
+    )
+    page.get_by_label("Proof of address").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.get_by_label("I have reviewed these details").check()
+    page.get_by_role("button", name="Submit for review").click()
+
+
+def review_latest_kyc(staff: Page) -> None:
+    staff.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name=re.compile("^KYC")
+    ).first.click()
+    staff.get_by_role("link", name="Review").first.click()
+
+
+def test_client_verifies_identity_and_staff_approve_seeing_the_documents(
+    new_page, active_client, kyc_form, compliance
+):
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    fill_kyc(client, identity=png_bytes())
+    expect(client.get_by_text("submitted for review")).to_be_visible()
+    expect(client.locator("#kyc-status")).to_have_text("Pending review")
+
+    staff = new_page()
+    log_in(staff, compliance.email, PASSWORD)
+    review_latest_kyc(staff)
+    image = staff.locator("#kyc-documents img")
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.naturalWidth") == 4  # the real file, served to staff
+    expect(staff.get_by_text("Czechia (CZ)")).to_be_visible()
+    staff.get_by_role("button", name="Approve").click()
+    expect(staff.locator("#request-status")).to_have_text("Approved")
+
+    client.goto("/portal/kyc/")
+    expect(client.locator("#kyc-status")).to_have_text("Approved")
+
+
+def test_rejected_kyc_is_corrected_and_resubmitted(new_page, active_client, kyc_form, compliance):
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    fill_kyc(client, identity=png_bytes())
+
+    staff = new_page()
+    log_in(staff, compliance.email, PASSWORD)
+    review_latest_kyc(staff)
+    staff.get_by_label("Reason").fill("The passport photo is cut off.")
+    staff.get_by_role("button", name="Reject").click()
+    expect(staff.locator("#request-status")).to_have_text("Rejected")
+
+    client.goto("/portal/kyc/")
+    expect(client.get_by_role("alert")).to_contain_text("The passport photo is cut off.")
+    fill_kyc(client, identity=png_bytes(8, 8))
+    expect(client.locator("#kyc-status")).to_have_text("Pending review")
+    expect(client.locator("table tbody tr")).to_have_count(2)
+
+
+def test_a_text_file_named_png_is_refused_in_the_browser(new_page, active_client, kyc_form):
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    fill_kyc(client, identity=b"I am not a picture")
+    expect(client.get_by_text("upload a PDF, JPEG or PNG")).to_be_visible()

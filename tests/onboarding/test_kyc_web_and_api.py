@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.onboarding import kyc
+from tests.api.conftest import Api
+from tests.conftest import PASSWORD, logged_in, post_form
+from tests.onboarding.kyc_support import PDF, answers, documents, png_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def submitted(client, form):
+    return kyc.submit(client, form_id=form.pk, values=answers(), files=documents())
+
+
+def test_document_url_serves_the_owner_and_reviewers_only(
+    active_client, kyc_form, register, compliance, support
+):
+    document = submitted(active_client, kyc_form).documents.get(document_key="identity_document")
+    url = f"/documents/kyc/{document.token}/"
+    mine = logged_in(active_client.user).get(url)
+    assert mine.status_code == 200
+    assert mine["Content-Type"] == "image/png"
+    assert mine["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(mine.streaming_content) == png_bytes()
+    assert logged_in(compliance).get(url).status_code == 200
+    other, _ = register()
+    assert logged_in(other.user).get(url).status_code == 404
+    assert logged_in(support).get(url).status_code == 404
+    anonymous = HttpClient().get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/login/")
+
+
+def test_review_page_shows_fields_and_documents_side_by_side(active_client, kyc_form, compliance):
+    submission = submitted(active_client, kyc_form)
+    request = ApprovalRequest.objects.get(type_key="kyc")
+    page = logged_in(compliance).get(f"/backoffice/approvals/{request.pk}/").content.decode()
+    assert "Czechia (CZ)" in page
+    assert "1990-05-17" in page
+    for document in submission.documents.all():
+        assert f"/documents/kyc/{document.token}/" in page
+    assert "<img" in page
+    assert 'type="application/pdf"' in page
+
+
+def test_portal_submission_with_files(active_client, kyc_form):
+    http = logged_in(active_client.user)
+    http.get("/portal/kyc/")
+    data = {
+        **answers(),
+        "confirm": "on",
+        "identity_document": upload("passport.png", png_bytes()),
+        "proof_of_address": upload("bill.pdf", PDF),
+    }
+    response = post_form(http, f"/portal/kyc/{kyc_form.pk}/", data)
+    assert response.status_code == 302
+    active_client.refresh_from_db()
+    assert active_client.kyc_status == "pending"
+    assert "Pending review" in http.get("/portal/kyc/").content.decode()
+
+
+def test_portal_shows_a_clear_message_for_a_renamed_text_file(active_client, kyc_form):
+    http = logged_in(active_client.user)
+    data = {
+        **answers(),
+        "confirm": "on",
+        "identity_document": upload("id.png", b"hello, I am text"),
+        "proof_of_address": upload("bill.pdf", PDF),
+    }
+    response = post_form(http, f"/portal/kyc/{kyc_form.pk}/", data)
+    assert response.status_code == 422
+    assert b"upload a PDF, JPEG or PNG" in response.content
+
+
+def test_blocked_action_page_links_to_kyc(active_client, admin):
+    from propdesk.core.web import DomainErrorMiddleware
+    from propdesk.onboarding.kyc_actions import KycRequired
+
+    kyc.set_policy(["deposit"], actor=admin)
+    http = logged_in(active_client.user)
+    request = http.get("/portal/").wsgi_request
+    try:
+        kyc.require_kyc(active_client, "deposit")
+    except KycRequired as exc:
+        response = DomainErrorMiddleware(lambda r: None).process_exception(request, exc)
+    assert response is not None
+    assert response.status_code == 403
+    assert b"Verify my identity" in response.content
+    assert b"/portal/kyc/" in response.content
+
+
+def test_kyc_api_lists_forms_accepts_multipart_and_reports_status(active_client, kyc_form):
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    forms = api.http.get("/api/v1/kyc/forms", **auth).json()
+    assert forms[0]["name"] == "Individual"
+    assert [d["key"] for d in forms[0]["documents"]] == ["identity_document", "proof_of_address"]
+    data = {"form": str(kyc_form.pk), **answers(), **documents()}
+    created = api.http.post("/api/v1/kyc", data, **auth)
+    assert created.status_code == 201
+    assert created.json()["status"] == "pending"
+    state = api.http.get("/api/v1/kyc", **auth).json()
+    assert state["status"] == "pending"
+    [submission] = state["submissions"]
+    assert {d["content_type"] for d in submission["documents"]} == {"image/png", "application/pdf"}
+
+
+def test_kyc_api_names_bad_files(active_client, kyc_form):
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    data = {
+        "form": str(kyc_form.pk),
+        **answers(),
+        **documents(proof_of_address=upload("bill.pdf", b"")),
+    }
+    response = api.http.post("/api/v1/kyc", data, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 422
+    assert "proof_of_address" in response.json()["fields"]
+
+
+def test_staff_have_no_kyc_of_their_own(compliance):
+    api = Api()
+    token = api.token(compliance.email, PASSWORD)
+    assert api.http.get("/api/v1/kyc", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
+
+
+def test_settings_page_edits_the_policy_and_forms(admin, kyc_form):
+    http = logged_in(admin)
+    assert http.get("/backoffice/settings/kyc/").status_code == 200
+    assert http.get(f"/backoffice/settings/kyc/forms/{kyc_form.pk}/").status_code == 200
+    response = post_form(
+        http, "/backoffice/settings/kyc/", {"blocked_actions": ["deposit", "withdraw"]}
+    )
+    assert response.status_code == 302
+    assert kyc.policy().blocked_actions == ["deposit", "withdraw"]
+
+
+def test_support_cannot_change_the_kyc_policy(support):
+    http = logged_in(support)
+    response = post_form(http, "/backoffice/settings/kyc/", {"blocked_actions": ["deposit"]})
+    assert response.status_code == 403
+    assert kyc.policy().blocked_actions == []
