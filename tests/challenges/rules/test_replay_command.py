@@ -355,3 +355,19 @@ def test_the_real_command_on_bad_input(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert "line 2:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_period_reaching_past_the_calendar_is_simply_never_over(
+    tmp_path: Path, capsys: Any
+) -> None:
+    rules = {"initial_balance": "100000", "timezone": "UTC", "trading_period_days": 3_000_000}
+    line = {"t": "2026-03-02T07:00:00Z", "type": "equity", "balance": "1", "equity": "1"}
+    assert main(write(tmp_path, rules, [line])) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {
+        "status": "in_progress",
+        "rule": None,
+        "at": None,
+        "trading_days": 0,
+        "events": [],
+    }

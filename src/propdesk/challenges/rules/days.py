@@ -8,6 +8,16 @@ from zoneinfo import ZoneInfo
 from .model import UTC
 
 ONE_DAY = timedelta(days=1)
+
+
+def period_last_day(start: date, period_days: int | None) -> date | None:
+    """The trading period's last day; None when unlimited or past the calendar's end (a period
+    that long can never end, since no event can be that late)."""
+    if period_days is None or start.toordinal() + period_days - 1 > date.max.toordinal():
+        return None
+    return date.fromordinal(start.toordinal() + period_days - 1)
+
+
 # Stand-ins for the ends of days that `datetime` cannot hold (day 9999-12-31 never ends).
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 START_OF_TIME = datetime.min.replace(tzinfo=UTC)

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .days import ONE_DAY, START_OF_TIME, Calendar
+from .days import ONE_DAY, START_OF_TIME, Calendar, period_last_day
 from .errors import EventError, shown
 from .figures import Figures, compute_figures
 from .model import (
@@ -208,9 +208,7 @@ class Evaluator:
             raise EventError("the first event must be an equity snapshot (it starts the stage)")
         day = self._cal.day_of(event.t)
         self._start_day = day
-        period = self.rules.trading_period_days
-        if period is not None:
-            self._last_day = day + (period - 1) * ONE_DAY
+        self._last_day = period_last_day(day, self.rules.trading_period_days)
         self._enter_day(day)
 
     def _check_deal(self, deal: Deal) -> None:

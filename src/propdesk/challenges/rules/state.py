@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .days import period_last_day
 from .model import FAILED, IN_PROGRESS, NEG_INF, PASSED, Outcome
 
 if TYPE_CHECKING:
@@ -81,9 +82,8 @@ def load_state(ev: Evaluator, state: dict[str, Any]) -> None:
             Outcome(datetime.fromisoformat(o["at"]), o["kind"], o["rule"], o["explanation"])
             for o in state["outcomes"]
         ]
-        period = ev.rules.trading_period_days
-        if ev._start_day is not None and period is not None:
-            ev._last_day = ev._start_day.fromordinal(ev._start_day.toordinal() + period - 1)
+        if ev._start_day is not None:
+            ev._last_day = period_last_day(ev._start_day, ev.rules.trading_period_days)
         ev._ml_floor = ev._max_loss_floor()
         day = _parse_day(state["day"])
         if day is not None:
