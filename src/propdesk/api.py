@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -80,6 +81,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(
         request, status, {"code": _STATUS_CODES.get(status, "error"), "message": str(exc)}
     )
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    body = {"code": "bad_request", "message": "The request is malformed or too large."}
+    return _error(request, 400, body)
 
 
 @api.exception_handler(Http404)

@@ -166,7 +166,14 @@ STATIC_URL = "/static/"
 # Identity documents live here: outside every served path, handed out only by a view that
 # checks who is asking.
 PRIVATE_ROOT = Path(os.environ.get("PROPDESK_PRIVATE_DIR", VAR_DIR / "private")).resolve()
-KYC_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+KYC_MAX_DOCUMENT_BYTES = UPLOAD_MAX_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "propdesk.core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]

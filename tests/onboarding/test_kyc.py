@@ -11,7 +11,7 @@ from propdesk.onboarding import documents as stored_files
 from propdesk.onboarding import kyc
 from propdesk.onboarding.kyc_actions import KycRequired
 from propdesk.onboarding.models import KycDocument, KycSubmission
-from tests.onboarding.kyc_support import JPEG, PDF, answers, documents, png_bytes, upload
+from tests.onboarding.kyc_support import JPEG, PDF, answers, documents, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -225,5 +225,33 @@ def test_the_file_on_disk_has_an_unguessable_name(active_client, kyc_form):
     assert len(document.stored_name) >= 40
 
 
-def test_png_helper_makes_a_real_png():
-    assert png_bytes().startswith(b"\x89PNG")
+def test_pdf_with_scripts_is_refused(active_client, kyc_form):
+    scripted = PDF.replace(b"/Type/Catalog", b"/Type/Catalog/OpenAction<</S/JavaScript/JS(x)>>")
+    fields = refused_documents(
+        active_client, kyc_form, proof_of_address=upload("bill.pdf", scripted)
+    )
+    assert "scripts" in fields["proof_of_address"]
+
+
+@pytest.mark.parametrize("form_id", ["\u00b2", "1e3", "-1", "", None, "9" * 40])
+def test_odd_form_ids_are_refused_cleanly(active_client, kyc_form, form_id):
+    with pytest.raises(ValidationFailed) as caught:
+        kyc.submit(active_client, form_id=form_id, values=answers(), files=documents())
+    assert "form" in caught.value.fields
+
+
+def test_storing_an_oversized_stream_leaves_no_file(settings):
+    settings.KYC_MAX_DOCUMENT_BYTES = 1000
+    with pytest.raises(ValidationFailed):
+        stored_files.store(upload("big.pdf", PDF + b"0" * 5000), ".pdf", "application/pdf")
+    assert list(stored_files.root().iterdir()) == []
+
+
+def test_kyc_decisions_are_told_to_the_client_in_plain_words(active_client, kyc_form, compliance):
+    from propdesk.notifications.models import Notification
+
+    submit(active_client, kyc_form)
+    approvals.approve(kyc_request(active_client).pk, actor=compliance)
+    assert Notification.objects.filter(user=active_client.user).latest("id").title == (
+        "Your KYC was approved"
+    )

@@ -145,3 +145,70 @@ def test_support_cannot_change_the_kyc_policy(support):
     response = post_form(http, "/backoffice/settings/kyc/", {"blocked_actions": ["deposit"]})
     assert response.status_code == 403
     assert kyc.policy().blocked_actions == []
+
+
+def test_support_sees_no_kyc_answers_or_documents(active_client, kyc_form, support):
+    submitted(active_client, kyc_form)
+    request = ApprovalRequest.objects.get(type_key="kyc")
+    page = logged_in(support).get(f"/backoffice/approvals/{request.pk}/").content.decode()
+    assert "1990-05-17" not in page
+    assert "/documents/kyc/" not in page
+    assert "personal data" in page
+    api = Api()
+    token = api.token(support.email, PASSWORD)
+    detail = api.http.get(f"/api/v1/approvals/{request.pk}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert detail.json()["details"] == []
+
+
+def test_documents_are_served_with_a_locked_down_policy_and_a_safe_name(
+    active_client, kyc_form, compliance
+):
+    from propdesk.core.models import AuditRecord
+
+    document = submitted(active_client, kyc_form).documents.get(document_key="proof_of_address")
+    response = logged_in(compliance).get(f"/documents/kyc/{document.token}/")
+    assert "default-src 'none'" in response["Content-Security-Policy"]
+    assert response["Content-Disposition"] == 'inline; filename="proof-of-address.pdf"'
+    viewed = AuditRecord.objects.get(action="kyc.document_view")
+    assert viewed.actor == compliance
+    assert viewed.object_id == str(document.pk)
+
+
+def test_an_upload_over_ten_megabytes_is_dropped_while_streaming(active_client, kyc_form):
+    http = logged_in(active_client.user)
+    data = {
+        **answers(),
+        "confirm": "on",
+        "identity_document": upload("passport.png", png_bytes()),
+        "proof_of_address": upload("huge.pdf", PDF + b"0" * (11 * 1024 * 1024)),
+    }
+    response = post_form(http, f"/portal/kyc/{kyc_form.pk}/", data)
+    assert response.status_code == 422
+    assert b"larger than 10 MB" in response.content
+
+
+def test_too_many_fields_get_a_json_400(active_client):
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    data = {f"f{n}": "x" for n in range(1200)}
+    response = api.http.post("/api/v1/kyc", data, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
+def test_form_editor_reports_a_bad_row(admin, kyc_form):
+    http = logged_in(admin)
+    data = {
+        "name": "Individual",
+        "is_active": "on",
+        "fields-TOTAL_FORMS": "1",
+        "fields-INITIAL_FORMS": "0",
+        "fields-0-key": "k" * 41,
+        "fields-0-label": "Too long a key",
+        "fields-0-kind": "text",
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
+    }
+    response = post_form(http, f"/backoffice/settings/kyc/forms/{kyc_form.pk}/", data)
+    assert response.status_code == 422
+    assert b"Field 1, key" in response.content

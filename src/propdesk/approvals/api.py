@@ -124,7 +124,9 @@ def _detail(actor: User, request: ApprovalRequest) -> RequestDetailOut:
     block = approvals.decision_block(actor, request)
     return RequestDetailOut(
         **_out(request).dict(),
-        details=[Detail(label=k, value=v) for k, v in rtype.details(request)],
+        details=[Detail(label=k, value=v) for k, v in rtype.details(request)]
+        if approvals.may_see_details(actor, request)
+        else [],
         history=[
             ActionOut(
                 kind=a.kind,

@@ -48,6 +48,8 @@ class RequestType:
     # A type may show more on the review page (documents, say) with a template of its own.
     review_template: str = ""
     review_context: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}
+    # Personal data (KYC answers, documents) is shown only to those who may review the type.
+    details_are_private: bool = False
     order: int = 100
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)

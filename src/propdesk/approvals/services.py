@@ -174,7 +174,8 @@ def _finish(
         request=request, kind=kind, actor=actor, level=request.current_level, text=text
     )
     (rtype.on_approve if approved else rtype.on_reject)(request, actor)
-    label = rtype.label[0].lower() + rtype.label[1:]
+    # "Trader registration" reads "your trader registration"; an acronym such as KYC stays.
+    label = rtype.label[0].lower() + rtype.label[1:] if rtype.label[1:2].islower() else rtype.label
     if approved:
         notify(
             request.client.user,
@@ -331,6 +332,11 @@ def pending_counts(actor: User) -> dict[str, int]:
     for row in rows:
         counts[row["type_key"]] = row["n"]
     return counts
+
+
+def may_see_details(actor: User, request: ApprovalRequest) -> bool:
+    rtype = request_type(request.type_key)
+    return not rtype.details_are_private or actor.has_permission(rtype.review_permission)
 
 
 def history(request: ApprovalRequest) -> QuerySet[ApprovalAction]:

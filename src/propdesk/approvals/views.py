@@ -107,11 +107,13 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
     me = actor(request)
     rtype = approvals.request_type(req.type_key)
     level_roles = {r.pk: r.name for r in Role.objects.filter(pk__in=req.level_role_ids)}
+    private = not approvals.may_see_details(me, req)
     return {
-        **rtype.review_context(req),
+        **({} if private else rtype.review_context(req)),
         "req": req,
         "rtype": rtype,
-        "details": rtype.details(req),
+        "details_hidden": private,
+        "details": [] if private else rtype.details(req),
         "history": approvals.history(req),
         "decision_block": approvals.decision_block(me, req),
         "levels": [level_roles.get(pk, "?") for pk in req.level_role_ids],

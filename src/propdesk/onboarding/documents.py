@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,31 @@ def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[
         raise ValidationFailed(
             fields={field: f"{label}: upload a PDF, JPEG or PNG (this file is none of them)."}
         )
+    if kind[0] == "application/pdf" and _has_active_content(upload):
+        raise ValidationFailed(
+            fields={
+                field: f"{label}: this PDF carries scripts or actions; "
+                "please upload a plain scan or a printed-to-PDF copy."
+            }
+        )
     return kind
+
+
+# A reviewer opens these files in the firm's own browser: no PDF that can run anything.
+ACTIVE_PDF = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)(?![A-Za-z])")
+
+
+def _has_active_content(upload: IO[bytes]) -> bool:
+    upload.seek(0)
+    tail = b""
+    found = False
+    while chunk := upload.read(CHUNK):
+        if ACTIVE_PDF.search(tail + chunk):
+            found = True
+            break
+        tail = chunk[-16:]
+    upload.seek(0)
+    return found
 
 
 def root() -> Path:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from datetime import date
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django_countries import countries
@@ -33,6 +35,7 @@ from propdesk.onboarding.models import (
 KYC = "kyc"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_FIELDS = 40
+DIGITS = re.compile(r"^[0-9]{1,18}$")
 RESERVED_KEYS = frozenset({"form", "confirm", "csrfmiddlewaretoken"})
 
 
@@ -251,7 +254,12 @@ def _clean_value(errors: FieldErrors, spec: dict[str, Any], raw: Any) -> str:
 
 
 def submit(
-    client: Client, *, form_id: Any, values: dict[str, Any], files: dict[str, Any]
+    client: Client,
+    *,
+    form_id: Any,
+    values: dict[str, Any],
+    files: dict[str, Any],
+    too_large: Collection[str] = (),
 ) -> KycSubmission:
     """Check the answers and documents, store them, and open a `kyc` request.
 
@@ -260,7 +268,7 @@ def submit(
     block = submission_block(client)
     if block is not None:
         raise Conflict(block, code="kyc_not_open")
-    form = active_forms().filter(pk=form_id).first() if str(form_id).isdigit() else None
+    form = active_forms().filter(pk=int(form_id)).first() if DIGITS.match(str(form_id)) else None
     if form is None:
         raise ValidationFailed(fields={"form": "Choose one of the KYC forms."})
     spec = snapshot(form)
@@ -269,6 +277,10 @@ def submit(
     checked: list[tuple[dict[str, Any], IO[bytes], str, str, str]] = []
     for doc in spec["documents"]:
         upload = files.get(doc["key"])
+        if doc["key"] in too_large:
+            limit = settings.KYC_MAX_DOCUMENT_BYTES // (1024 * 1024)
+            errors.add(doc["key"], f"{doc['label']}: the file is larger than {limit} MB.")
+            continue
         if upload is None:
             if doc["required"]:
                 errors.add(doc["key"], f"{doc['label']}: please upload it.")
@@ -287,6 +299,13 @@ def submit(
 
     stored: list[str] = []
     try:
+        # Copy the files first, outside the transaction: no row lock is held while megabytes
+        # move, and if anything after this fails, the copies are removed below.
+        saved_files = []
+        for doc, upload, content_type, suffix, name in checked:
+            saved = documents.store(upload, suffix, content_type)
+            stored.append(saved.stored_name)
+            saved_files.append((doc, name, saved))
         with transaction.atomic():
             locked = Client.objects.select_for_update().get(pk=client.pk)
             if submission_block(locked) is not None:
@@ -294,9 +313,7 @@ def submit(
             submission = KycSubmission.objects.create(
                 client=locked, form=form, form_snapshot=spec, values=answers
             )
-            for doc, upload, content_type, suffix, name in checked:
-                saved = documents.store(upload, suffix, content_type)
-                stored.append(saved.stored_name)
+            for doc, name, saved in saved_files:
                 KycDocument.objects.create(
                     submission=submission,
                     document_key=doc["key"],
@@ -325,6 +342,21 @@ def submit(
 
 def history(client: Client) -> QuerySet[KycSubmission]:
     return client.kyc_submissions.prefetch_related("documents")
+
+
+def view_document(user: User, token: Any) -> KycDocument:
+    """`document_for`, and a staff member's look at someone's document goes in the audit log."""
+    document = document_for(user, token)
+    if document.submission.client.user_id != user.pk:
+        with transaction.atomic():
+            audit.record(
+                actor=user,
+                action="kyc.document_view",
+                object_type="kyc_document",
+                object_id=document.pk,
+                summary=f"Viewed {document.label} of client {document.submission.client_id}",
+            )
+    return document
 
 
 def document_for(user: User, token: Any) -> KycDocument:

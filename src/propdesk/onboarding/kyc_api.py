@@ -10,6 +10,7 @@ from ninja import Router, Schema, Status
 from propdesk.accounts.api_auth import current_user
 from propdesk.accounts.models import Client
 from propdesk.core.errors import Forbidden
+from propdesk.core.uploads import too_large
 from propdesk.onboarding import kyc
 
 router = Router(tags=["kyc"])
@@ -93,7 +94,11 @@ def submit(request: HttpRequest) -> Status[SubmittedOut]:
     client = _client(request)
     values: dict[str, Any] = {k: v for k, v in request.POST.items() if k != "form"}
     submission = kyc.submit(
-        client, form_id=request.POST.get("form", ""), values=values, files=request.FILES
+        client,
+        form_id=request.POST.get("form", ""),
+        values=values,
+        files=request.FILES,
+        too_large=too_large(request),
     )
     return Status(201, SubmittedOut(id=submission.pk, status=submission.status))
 

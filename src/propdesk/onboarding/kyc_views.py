@@ -8,12 +8,14 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import slugify
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts import permissions
 from propdesk.core.errors import DomainError, NotAuthenticated, ValidationFailed
+from propdesk.core.uploads import too_large
 from propdesk.core.web import actor, apply_errors, client_view, staff_view
 from propdesk.onboarding import documents, kyc, kyc_actions
 from propdesk.onboarding.models import KycField, KycForm
@@ -89,7 +91,13 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if isinstance(v, str)}
         try:
-            kyc.submit(client, form_id=kyc_form.pk, values=values, files=request.FILES)
+            kyc.submit(
+                client,
+                form_id=kyc_form.pk,
+                values=values,
+                files=request.FILES,
+                too_large=too_large(request),
+            )
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except DomainError as exc:
@@ -106,18 +114,28 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @xframe_options_sameorigin  # the review page shows PDFs inline
 def kyc_document(request: HttpRequest, token: str) -> FileResponse:
     if not request.user.is_authenticated:
         raise NotAuthenticated()
-    document = kyc.document_for(actor(request), token)
+    document = kyc.view_document(actor(request), token)
     path = documents.path_of(document.stored_name)
     if not path.exists():
         raise Http404("The file is missing")
-    response = FileResponse(path.open("rb"), content_type=document.content_type)
-    response["Content-Disposition"] = f'inline; filename="{document.label}{path.suffix}"'
+    response = FileResponse(
+        path.open("rb"),
+        content_type=document.content_type,
+        filename=slugify(document.label) + path.suffix,
+    )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    # Served from our own origin, so it may never run or load anything itself.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+        "object-src 'self'; frame-ancestors 'self'"
+    )
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 
@@ -262,5 +280,5 @@ def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpRespo
             "field_rows": field_rows,
             "document_rows": document_rows,
         },
-        status=422 if meta.errors else 200,
+        status=422 if request.method == "POST" else 200,  # a valid POST has redirected
     )

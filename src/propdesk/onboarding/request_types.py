@@ -113,6 +113,7 @@ registry.register(
         details=_kyc_details,
         review_template="onboarding/kyc_review.html",
         review_context=_kyc_review_context,
+        details_are_private=True,
         order=30,
         description="A client's identity details and documents.",
     )
