@@ -155,6 +155,22 @@ def _cmd_staff_create(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ledger_check(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.wallet import ledger
+    from propdesk.wallet.models import JournalEntry, LedgerAccount
+
+    problems = ledger.check()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"ledger check FAILED: {len(problems)} problems", file=sys.stderr)
+        return 1
+    accounts, entries = LedgerAccount.objects.count(), JournalEntry.objects.count()
+    print(f"ledger ok: {accounts} accounts match their postings; {entries} entries balance")
+    return 0
+
+
 def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
@@ -203,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     rules_sub.add_parser(
         "replay", help="RULES.json EVENTS.jsonl [--until TIME] [--explain]: replay an account"
     )
+    ledger = sub.add_parser("ledger", help="the books")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    check = ledger_sub.add_parser("check", help="prove every balance and every entry")
+    check.set_defaults(func=_cmd_ledger_check)
+
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser
 

@@ -16,6 +16,7 @@ from propdesk.approvals.registry import Method
 from propdesk.onboarding import kyc
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.wallet import services as wallet_services
 
 STAFF_PASSWORD = "demo-staff-2026"
 CLIENT_PASSWORD = "demo-client-2026"
@@ -105,6 +106,16 @@ def seed_demo() -> DemoLogins:
                     reason="We cannot accept clients whose phone number we cannot verify.",
                 )
         _seed_kyc(admin, compliance)
+        finance = staff["Finance"]
+        for email, amount in (("ivan@example.com", "2500.00"), ("alice@example.com", "150.00")):
+            wallet_services.adjust(
+                Client.objects.get(user__email=email).pk,
+                direction="credit",
+                amount=amount,
+                currency="USD",
+                comment="Opening balance moved from the old CRM",
+                actor=finance,
+            )
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(

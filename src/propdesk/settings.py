@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "propdesk.approvals",
     "propdesk.notifications",
     "propdesk.onboarding",
+    "propdesk.wallet",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from propdesk.accounts import portal_views
 from propdesk.accounts import views as accounts_views
@@ -7,6 +7,7 @@ from propdesk.approvals import views as approvals_views
 from propdesk.core import views as core_views
 from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
+from propdesk.wallet import views as wallet_views
 
 backoffice = (
     [
@@ -22,8 +23,8 @@ backoffice = (
         path("approvals/<int:request_id>/note/", approvals_views.add_note, name="approval_note"),
         path("clients/", accounts_views.clients, name="clients"),
         path("clients/<int:client_id>/", accounts_views.client_detail, name="client"),
-        path(
-            "clients/<int:client_id>/<str:action>/",
+        re_path(
+            r"^clients/(?P<client_id>[0-9]+)/(?P<action>suspend|reactivate)/$",
             accounts_views.client_status,
             name="client_status",
         ),
@@ -39,6 +40,7 @@ backoffice = (
         path("roles/new/", accounts_views.role_edit, name="role_new"),
         path("roles/<int:role_id>/", accounts_views.role_edit, name="role_edit"),
         path("audit/", core_views.audit_log, name="audit"),
+        path("clients/<int:client_id>/adjust/", wallet_views.adjust, name="wallet_adjust"),
         path("settings/kyc/", kyc_views.kyc_settings, name="kyc_settings"),
         path("settings/kyc/forms/new/", kyc_views.kyc_form_edit, name="kyc_form_new"),
         path("settings/kyc/forms/<int:form_id>/", kyc_views.kyc_form_edit, name="kyc_form_edit"),
@@ -53,6 +55,7 @@ portal = (
         path("register/done/", onboarding_views.registered, name="registered"),
         path("notifications/", portal_views.notifications, name="notifications"),
         path("kyc/", kyc_views.kyc_home, name="kyc"),
+        path("wallet/", wallet_views.wallet, name="wallet"),
         path("kyc/<int:form_id>/", kyc_views.kyc_submit, name="kyc_submit"),
         path("notifications/read/", portal_views.notifications_read, name="notifications_read"),
     ],

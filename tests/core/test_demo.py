@@ -30,3 +30,12 @@ def test_demo_seeding_twice_changes_nothing():
     counts = (User.objects.count(), ApprovalRequest.objects.count())
     seed_demo()
     assert (User.objects.count(), ApprovalRequest.objects.count()) == counts
+
+
+def test_demo_books_balance():
+    from propdesk.wallet import ledger
+
+    seed_demo()
+    assert ledger.check() == []
+    ivan = Client.objects.get(user__email="ivan@example.com")
+    assert ledger.balances(ivan)["USD"] > 0

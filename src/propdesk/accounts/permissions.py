@@ -28,6 +28,8 @@ CLIENTS_MANAGE = register("clients.manage", "Suspend and reactivate clients")
 SETTINGS_MANAGE = register("settings.manage", "Change settings (approval methods and the like)")
 STAFF_MANAGE = register("staff.manage", "Manage staff users and roles")
 AUDIT_VIEW = register("audit.view", "See the audit log")
+WALLET_VIEW = register("wallet.view", "See clients' wallets and ledger entries")
+WALLET_ADJUST = register("wallet.adjust", "Credit or debit a client's wallet by hand")
 KYC_REVIEW = register("kyc.review", "Review identity (KYC) submissions and their documents")
 REGISTRATIONS_REVIEW = register(
     "registrations.review", "Approve or reject trader and IB registrations"

@@ -19,20 +19,21 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             p.CLIENTS_VIEW,
             p.CLIENTS_MANAGE,
             p.KYC_REVIEW,
+            p.WALLET_VIEW,
             p.AUDIT_VIEW,
         ],
     ),
     (
         "Finance",
-        "Reviews money movements.",
+        "Reviews money movements and adjusts wallets.",
         False,
-        [p.APPROVALS_VIEW, p.APPROVALS_NOTE, p.CLIENTS_VIEW],
+        [p.APPROVALS_VIEW, p.APPROVALS_NOTE, p.CLIENTS_VIEW, p.WALLET_VIEW, p.WALLET_ADJUST],
     ),
     (
         "Support",
-        "Sees clients and requests; changes nothing.",
+        "Sees clients, requests and wallets; changes nothing.",
         False,
-        [p.APPROVALS_VIEW, p.CLIENTS_VIEW],
+        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW],
     ),
 ]
 

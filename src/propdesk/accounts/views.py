@@ -19,6 +19,9 @@ from propdesk.approvals import services as approvals
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.wallet import ledger
+from propdesk.wallet import services as wallet_services
+from propdesk.wallet.views import adjustment_form
 
 
 @staff_view(permissions.CLIENTS_VIEW)
@@ -73,6 +76,15 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "client": client,
             "requests": requests,
             "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
+            "wallet": {
+                "balances": ledger.balances(client),
+                "lines": wallet_services.wallet_lines(client, limit=20),
+            }
+            if me.has_permission(permissions.WALLET_VIEW)
+            else None,
+            "adjustment_form": adjustment_form()
+            if me.has_permission(permissions.WALLET_ADJUST)
+            else None,
             "kyc_submissions": client.kyc_submissions.all()
             if me.has_permission(permissions.KYC_REVIEW)
             else None,

@@ -1,0 +1,70 @@
+"""Money is `Decimal`, quantised to its currency's minor unit; never float."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from propdesk.core.validation import FieldErrors
+
+# ISO 4217 minor units of the currencies a firm may hold wallets in.
+MINOR_UNITS: dict[str, int] = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CHF": 2,
+    "CZK": 2,
+    "PLN": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "JPY": 0,
+}
+MAX_AMOUNT = Decimal("1000000000000")  # a trillion: beyond any wallet, short of any column
+
+
+def is_currency(code: Any) -> bool:
+    return isinstance(code, str) and code in MINOR_UNITS
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-MINOR_UNITS[currency])
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """The amount in the currency's minor unit; refuses rather than rounds away any cents."""
+    exact = amount.quantize(quantum(currency))
+    if exact != amount:
+        raise ValueError(f"{amount} has more decimals than {currency} allows")
+    return exact
+
+
+def parse_amount(
+    errors: FieldErrors, field: str, value: Any, currency: str, *, label: str = "Amount"
+) -> Decimal | None:
+    """A positive amount from text (or an int/Decimal), exact in `currency`; errors name it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors.add(field, f"{label} is required.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        errors.add(field, f'{label} must be a number written as text, e.g. "100.00".')
+        return None
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        errors.add(field, f"{label} must be a number.")
+        return None
+    if not amount.is_finite():
+        errors.add(field, f"{label} must be a number.")
+        return None
+    if amount <= 0:
+        errors.add(field, f"{label} must be more than zero.")
+        return None
+    if amount > MAX_AMOUNT:
+        errors.add(field, f"{label} is too large.")
+        return None
+    try:
+        return quantize(amount, currency)
+    except ValueError:
+        places = MINOR_UNITS[currency]
+        errors.add(field, f"{label} can have at most {places} decimal places in {currency}.")
+        return None

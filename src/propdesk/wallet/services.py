@@ -1,0 +1,109 @@
+"""Wallet use cases. (Deposits, withdrawals and payment methods come with their own modules.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from propdesk.accounts import permissions
+from propdesk.accounts.models import Client, User
+from propdesk.accounts.services import require_permission
+from propdesk.core import audit
+from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.money import is_currency, parse_amount
+from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.wallet import ledger
+from propdesk.wallet.models import JournalEntry
+
+MAX_KEY = 200
+
+
+def clean_idempotency_key(actor: User, key: Any) -> str | None:
+    """Keys are the caller's own: two callers may pick the same key without colliding."""
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > 100 or not key.isprintable():
+        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
+    return f"user:{actor.pk}:{key}"
+
+
+def adjust(
+    client_id: int,
+    *,
+    direction: Any,
+    amount: Any,
+    currency: Any,
+    comment: Any,
+    actor: User,
+    idempotency_key: Any = None,
+) -> JournalEntry:
+    """A Finance credit or debit of a client's wallet, with the reason, audited.
+
+    A retry with the same Idempotency-Key returns the first entry and moves nothing.
+    """
+    require_permission(actor, permissions.WALLET_ADJUST)
+    errors = FieldErrors()
+    if direction not in ("credit", "debit"):
+        errors.add("direction", "Choose credit or debit.")
+    if not is_currency(currency):
+        errors.add("currency", "Unknown currency.")
+    value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
+    text = clean_text(errors, "comment", comment, label="Comment", max_length=500)
+    key = clean_idempotency_key(actor, idempotency_key)
+    errors.raise_if_any()
+    assert value is not None
+    client = Client.objects.select_related("user").filter(pk=client_id).first()
+    if client is None:
+        raise NotFound("No such client.")
+    request_fingerprint = ledger.fingerprint(
+        "adjustment", client.pk, direction, str(value), currency
+    )
+    with transaction.atomic():
+        earlier = ledger.replay(key, request_fingerprint)
+        if earlier is not None:
+            return earlier
+        signed = value if direction == "credit" else -value
+        wallet = ledger.wallet(client, currency)
+        firm = ledger.firm_account("adjustments", currency, "Staff adjustments")
+        entry = ledger.post(
+            JournalEntry.Type.ADJUSTMENT,
+            [ledger.Line(wallet, signed), ledger.Line(firm, -signed)],
+            memo=text,
+            client=client,
+            actor=actor,
+            idempotency_key=key,
+            request_fingerprint=request_fingerprint,
+        )
+        audit.record(
+            actor=actor,
+            action="wallet.adjust",
+            object_type="client",
+            object_id=client.pk,
+            summary=f"{direction.title()} {value} {currency} to {client.user.email}: {text}",
+            after={"entry": entry.pk, "amount": str(signed), "currency": currency},
+        )
+    return entry
+
+
+def wallet_lines(client: Client, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The client's own wallet movements, newest first."""
+    rows = (
+        ledger.Posting.objects.filter(account__client=client, account__kind="client_wallet")
+        .select_related("entry")
+        .order_by("-id")[:limit]
+    )
+    return [
+        {
+            "entry": p.entry_id,
+            "type": p.entry.type,
+            "type_label": JournalEntry.Type(p.entry.type).label
+            if p.entry.type in JournalEntry.Type.values
+            else p.entry.type,
+            "amount": ledger.quantize(p.amount, p.currency),
+            "currency": p.currency,
+            "memo": p.entry.memo,
+            "at": p.entry.created_at,
+        }
+        for p in rows
+    ]

@@ -1,0 +1,104 @@
+"""The books under PostgreSQL: the trigger's second guard, and wallets under concurrent debits."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from propdesk.core.errors import DomainError
+from propdesk.wallet import ledger, services
+from propdesk.wallet.models import JournalEntry, Posting
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own guards"),
+]
+
+
+@pytest.fixture
+def funded(active_client, staff_factory):
+    finance = staff_factory("Finance")
+    services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="100.00",
+        currency="USD",
+        comment="Funding",
+        actor=finance,
+    )
+    return active_client, finance
+
+
+@pytest.mark.django_db
+def test_an_unbalanced_entry_inserted_by_hand_is_refused(funded):
+    client, _ = funded
+    wallet = ledger.wallet(client, "USD")
+
+    def insert_one_sided_entry() -> None:
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(type="adjustment", memo="by hand")
+            Posting.objects.create(entry=entry, account=wallet, amount=Decimal(5), currency="USD")
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check now, not at commit
+
+    with pytest.raises(DatabaseError, match="unbalanced"):
+        insert_one_sided_entry()
+    assert not JournalEntry.objects.filter(memo="by hand").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE wallet_posting SET amount = 0",
+        "DELETE FROM wallet_posting",
+        "UPDATE wallet_journalentry SET memo = 'x'",
+        "DELETE FROM wallet_journalentry",
+    ],
+)
+def test_posted_rows_cannot_be_changed_or_deleted(funded, statement):
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert ledger.check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_debits_racing_for_one_balance_never_overdraw(funded, attempt):
+    client, finance = funded
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def debit() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(
+                services.adjust(
+                    client.pk,
+                    direction="debit",
+                    amount="70.00",
+                    currency="USD",
+                    comment="race",
+                    actor=finance,
+                )
+            )
+        except DomainError as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=debit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["InsufficientFunds", "JournalEntry"]
+    assert ledger.balances(client) == {"USD": Decimal("30.00")}
+    assert ledger.check() == []

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from propdesk.wallet import ledger
+from propdesk.wallet.models import JournalEntry
+from tests.api.conftest import Api
+from tests.conftest import PASSWORD, logged_in, post_form
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def finance(staff_factory):
+    return staff_factory("Finance")
+
+
+def test_staff_adjust_through_the_api_once_per_idempotency_key(active_client, finance):
+    api = Api()
+    token = api.token(finance.email, PASSWORD)
+    body = {"direction": "credit", "amount": "250.00", "currency": "EUR", "comment": "Refund"}
+    path = f"/wallets/{active_client.pk}/adjustments"
+    first = api.call("POST", path, body, token=token, HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.call("POST", path, body, token=token, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["balances"] == [{"currency": "EUR", "balance": "250.00"}]
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.parametrize("amount", ["-1", "0", "abc", "1.234", ""])
+def test_bad_api_amounts_are_422_and_post_nothing(active_client, finance, amount):
+    api = Api()
+    token = api.token(finance.email, PASSWORD)
+    body = {"direction": "credit", "amount": amount, "currency": "USD", "comment": "x"}
+    response = api.call("POST", f"/wallets/{active_client.pk}/adjustments", body, token=token)
+    assert response.status_code == 422
+    assert "amount" in response.json()["fields"]
+    assert not JournalEntry.objects.exists()
+
+
+def test_client_reads_own_wallet_and_movements_but_cannot_adjust(active_client, finance):
+    from propdesk.wallet import services
+
+    services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="12.34",
+        currency="USD",
+        comment="Promo",
+        actor=finance,
+    )
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    assert api.call("GET", "/wallet", token=token).json() == {
+        "balances": [{"currency": "USD", "balance": "12.34"}]
+    }
+    [line] = api.call("GET", "/wallet/transactions", token=token).json()
+    assert line["amount"] == "12.34"
+    assert line["type"] == "adjustment"
+    body = {"direction": "credit", "amount": "1", "currency": "USD", "comment": "me"}
+    forbidden = api.call("POST", f"/wallets/{active_client.pk}/adjustments", body, token=token)
+    assert forbidden.status_code == 403
+
+
+def test_finance_adjusts_from_the_client_page_and_a_double_click_posts_once(active_client, finance):
+    http = logged_in(finance)
+    page = http.get(f"/backoffice/clients/{active_client.pk}/").content.decode()
+    assert "Adjust the wallet" in page
+    data = {
+        "direction": "credit",
+        "amount": "99.99",
+        "currency": "USD",
+        "comment": "Compensation",
+        "idempotency_key": "form-abc",
+    }
+    for _ in range(2):
+        response = post_form(http, f"/backoffice/clients/{active_client.pk}/adjust/", data)
+        assert response.status_code == 302
+    assert ledger.balances(active_client) == {"USD": Decimal("99.99")}
+    assert "99.99 USD" in http.get(f"/backoffice/clients/{active_client.pk}/").content.decode()
+
+
+def test_portal_wallet_page_shows_balance(active_client, finance):
+    from propdesk.wallet import services
+
+    services.adjust(
+        active_client.pk, direction="credit", amount="5", currency="USD", comment="x", actor=finance
+    )
+    page = logged_in(active_client.user).get("/portal/wallet/").content.decode()
+    assert 'data-balance="USD">5.00<' in page
