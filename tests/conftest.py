@@ -154,3 +154,24 @@ def active_client(register: Callable[..., Any], set_method: Callable[..., None])
     set_method("trader_registration", "automatic")
     client, _ = register()
     return client
+
+
+@pytest.fixture
+def bank_transfer(admin: User) -> Any:
+    from propdesk.wallet import deposits
+
+    return deposits.save_payment_method(
+        None,
+        name="Bank transfer",
+        kind="offline",
+        currencies=["USD", "EUR"],
+        min_amount="50",
+        max_amount="10000",
+        instructions="IBAN CZ65 0800 0000 1920 0014 5399, reference: your email",
+        actor=admin,
+    )
+
+
+@pytest.fixture
+def finance(staff_factory: Callable[..., User]) -> User:
+    return staff_factory("Finance")

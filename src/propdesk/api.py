@@ -17,6 +17,7 @@ from propdesk.approvals.api import settings_router as approval_settings_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
 from propdesk.onboarding.kyc_api import router as kyc_router
+from propdesk.wallet.api import methods_router as payment_methods_router
 from propdesk.wallet.api import router as wallet_router
 from propdesk.wallet.api import staff_router as wallets_staff_router
 
@@ -103,3 +104,4 @@ api.add_router("/settings", approval_settings_router)
 api.add_router("/kyc", kyc_router)
 api.add_router("/wallet", wallet_router)
 api.add_router("/wallets", wallets_staff_router)
+api.add_router("/payment-methods", payment_methods_router)

@@ -16,6 +16,7 @@ from propdesk.approvals.registry import Method
 from propdesk.onboarding import kyc
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.wallet import deposits
 from propdesk.wallet import services as wallet_services
 
 STAFF_PASSWORD = "demo-staff-2026"
@@ -107,6 +108,16 @@ def seed_demo() -> DemoLogins:
                 )
         _seed_kyc(admin, compliance)
         finance = staff["Finance"]
+        bank = deposits.save_payment_method(
+            None,
+            name="Bank transfer",
+            kind="offline",
+            currencies=["USD", "EUR"],
+            min_amount="50",
+            max_amount="100000",
+            instructions="IBAN CZ65 0800 0000 1920 0014 5399 (demo). Reference: your email.",
+            actor=admin,
+        )
         for email, amount in (("ivan@example.com", "2500.00"), ("alice@example.com", "150.00")):
             wallet_services.adjust(
                 Client.objects.get(user__email=email).pk,
@@ -116,6 +127,8 @@ def seed_demo() -> DemoLogins:
                 comment="Opening balance moved from the old CRM",
                 actor=finance,
             )
+        ivan = Client.objects.get(user__email="ivan@example.com")
+        deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(

@@ -147,6 +147,7 @@ LOGIN_THROTTLE_MAX_FAILURES_PER_IP = int(os.environ.get("PROPDESK_LOGIN_MAX_FAIL
 # which the proxy passes the client's own (e.g. X-Real-IP) so that throttling sees people.
 CLIENT_IP_HEADER = os.environ.get("PROPDESK_CLIENT_IP_HEADER", "").strip()
 API_TOKEN_DAYS = int(os.environ.get("PROPDESK_API_TOKEN_DAYS", 30))
+MAX_PENDING_DEPOSITS = int(os.environ.get("PROPDESK_MAX_PENDING_DEPOSITS", 3))
 REGISTRATIONS_PER_IP_PER_HOUR = int(os.environ.get("PROPDESK_REGISTRATIONS_PER_IP_HOUR", 20))
 
 SESSION_COOKIE_HTTPONLY = True

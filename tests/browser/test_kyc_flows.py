@@ -82,3 +82,31 @@ def test_a_text_file_named_png_is_refused_in_the_browser(new_page, active_client
     log_in(client, active_client.user.email, PASSWORD)
     fill_kyc(client, identity=b"I am not a picture")
     expect(client.get_by_text("upload a PDF, JPEG or PNG")).to_be_visible()
+
+
+def test_a_client_without_kyc_is_stopped_at_deposit_and_sent_to_kyc(
+    new_page, active_client, kyc_form, compliance, admin, bank_transfer
+):
+    from propdesk.onboarding import kyc
+
+    kyc.set_policy(["deposit"], actor=admin)
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    client.get_by_role("link", name="Wallet").click()
+    client.get_by_role("button", name="Deposit").click()
+    expect(client.get_by_role("alert")).to_contain_text("Verify your identity before you deposit")
+    client.get_by_role("button", name="Verify my identity").click()
+    expect(client).to_have_url(re.compile(r"/portal/kyc/$"))
+    fill_kyc(client, identity=png_bytes())
+
+    staff = new_page()
+    log_in(staff, compliance.email, PASSWORD)
+    review_latest_kyc(staff)
+    staff.get_by_role("button", name="Approve").click()
+    expect(staff.locator("#request-status")).to_have_text("Approved")
+
+    client.goto("/portal/wallet/deposit/")
+    client.get_by_label("Method").select_option(label="Bank transfer")
+    client.get_by_label("Amount").fill("300.00")
+    client.get_by_role("button", name="Request deposit").click()
+    expect(client.get_by_text("Deposit of 300.00 USD requested")).to_be_visible()

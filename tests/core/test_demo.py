@@ -21,6 +21,7 @@ def test_demo_seeds_staff_per_role_clients_in_each_state_and_a_living_queue():
     assert pending.filter(type_key="trader_registration").exists()
     assert pending.filter(type_key="ib_registration", current_level=2).exists()
     assert pending.filter(type_key="kyc").exists()
+    assert pending.filter(type_key="deposit").exists()
     kyc_states = set(Client.objects.values_list("kyc_status", flat=True))
     assert {"approved", "pending", "not_submitted"} <= kyc_states
 

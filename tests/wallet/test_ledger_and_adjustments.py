@@ -14,11 +14,6 @@ from propdesk.wallet.models import JournalEntry, LedgerAccount, Posting
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def finance(staff_factory):
-    return staff_factory("Finance")
-
-
 def adjust(client, actor, amount="100.00", direction="credit", currency="USD", **kw):
     return services.adjust(
         client.pk,

@@ -12,11 +12,6 @@ from tests.conftest import PASSWORD, logged_in, post_form
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def finance(staff_factory):
-    return staff_factory("Finance")
-
-
 def test_staff_adjust_through_the_api_once_per_idempotency_key(active_client, finance):
     api = Api()
     token = api.token(finance.email, PASSWORD)

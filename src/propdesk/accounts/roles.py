@@ -27,7 +27,14 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
         "Finance",
         "Reviews money movements and adjusts wallets.",
         False,
-        [p.APPROVALS_VIEW, p.APPROVALS_NOTE, p.CLIENTS_VIEW, p.WALLET_VIEW, p.WALLET_ADJUST],
+        [
+            p.APPROVALS_VIEW,
+            p.APPROVALS_NOTE,
+            p.CLIENTS_VIEW,
+            p.WALLET_VIEW,
+            p.WALLET_ADJUST,
+            "deposits.review",
+        ],
     ),
     (
         "Support",

@@ -78,6 +78,7 @@ class RequestPage(Schema):
 
 class ApproveIn(Schema):
     comment: str | None = None
+    amount: str | None = Field(None, description="Amend the amount (requests that carry one)")
     level: StrictInt | None = Field(
         None, description="The level you reviewed; refused with 409 if the request moved on."
     )
@@ -188,10 +189,14 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn(comment=None, level=None)
+    payload = payload or ApproveIn(comment=None, level=None, amount=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
-        request_id, actor=actor, comment=payload.comment or "", expected_level=payload.level
+        request_id,
+        actor=actor,
+        comment=payload.comment or "",
+        expected_level=payload.level,
+        amount=payload.amount,
     )
     return _detail(actor, approvals.get_request(actor, request_id))
 

@@ -20,7 +20,8 @@ from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.core import audit
-from propdesk.core.errors import Conflict, Forbidden, NotFound
+from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
 from propdesk.notifications.models import Notification
@@ -66,12 +67,17 @@ def submit(
     payload: dict[str, Any] | None = None,
     amount: Decimal | None = None,
     currency: str = "",
+    manual_only: bool = False,
 ) -> ApprovalRequest:
-    """Open a request for the client; an automatic policy decides it on the spot."""
+    """Open a request for the client; an automatic policy decides it on the spot.
+
+    `manual_only`: the domain wants a person to look at this one whatever the policy (a bank
+    transfer whose receipt someone must verify, say).
+    """
     rtype = request_type(type_key)
     with transaction.atomic():
         policy = policy_for(type_key)
-        if policy.method not in rtype.allowed_methods:
+        if manual_only or policy.method not in rtype.allowed_methods:
             # A method the type does not allow can only come from old settings: be strict.
             policy.method = Method.MANUAL
         level_roles = _level_roles(policy)
@@ -205,9 +211,17 @@ def _finish(
 
 
 def approve(
-    request_id: int, *, actor: User, comment: Any = "", expected_level: int | None = None
+    request_id: int,
+    *,
+    actor: User,
+    comment: Any = "",
+    expected_level: int | None = None,
+    amount: Any = None,
 ) -> ApprovalRequest:
-    """Approve the current level; the last level approves the request itself."""
+    """Approve the current level; the last level approves the request itself.
+
+    For a request that carries an amount, the reviewer may amend it (`amount`) as they approve.
+    """
     errors = FieldErrors()
     text = clean_text(
         errors,
@@ -223,6 +237,8 @@ def approve(
         request = _lock(request_id)
         _raise_block(actor, request, expected_level)
         rtype = request_type(request.type_key)
+        if amount not in (None, ""):
+            _amend_amount(request, amount, actor=actor)
         if request.current_level < request.levels_total:
             level = request.current_level
             ApprovalAction.objects.create(
@@ -248,6 +264,32 @@ def approve(
         else:
             _finish(request, rtype, approved=True, actor=actor, text=text)
     return request
+
+
+def _amend_amount(request: ApprovalRequest, amount: Any, *, actor: User) -> None:
+    if request.amount is None or not is_currency(request.currency):
+        raise ValidationFailed(fields={"amount": "This request carries no amount to amend."})
+    errors = FieldErrors()
+    new = parse_amount(errors, "amount", amount, request.currency)
+    errors.raise_if_any()
+    if new is None or new == request.amount:
+        return
+    old = request.amount
+    request.amount = new
+    request.save(update_fields=["amount"])
+    text = f"Amount amended from {old} to {new} {request.currency}."
+    ApprovalAction.objects.create(
+        request=request, kind=ApprovalAction.Kind.NOTE, actor=actor, text=text
+    )
+    audit.record(
+        actor=actor,
+        action="approval.amend_amount",
+        object_type="approval_request",
+        object_id=request.pk,
+        summary=f"Request #{request.pk}: {text}",
+        before={"amount": str(old)},
+        after={"amount": str(new)},
+    )
 
 
 def reject(

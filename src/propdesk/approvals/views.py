@@ -26,6 +26,12 @@ MAX_TEXT = approvals.MAX_TEXT
 
 
 class ApproveForm(forms.Form):
+    amount = forms.CharField(
+        required=False,
+        max_length=30,
+        label="Amount to approve",
+        help_text="Change it if what arrived differs from what was requested.",
+    )
     comment = forms.CharField(
         required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -103,6 +109,13 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
     )
 
 
+def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
+    form = ApproveForm(data, initial={"level": req.current_level, "amount": req.amount})  # type: ignore[arg-type]
+    if req.amount is None:
+        del form.fields["amount"]  # only requests that carry an amount can amend one
+    return form
+
+
 def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, object]:
     me = actor(request)
     rtype = approvals.request_type(req.type_key)
@@ -117,7 +130,7 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
         "history": approvals.history(req),
         "decision_block": approvals.decision_block(me, req),
         "levels": [level_roles.get(pk, "?") for pk in req.level_role_ids],
-        "approve_form": ApproveForm(initial={"level": req.current_level}),
+        "approve_form": _approve_form(req),
         "reject_form": RejectForm(initial={"level": req.current_level}),
         "note_form": NoteForm(),
         "can_note": me.has_permission(permissions.APPROVALS_NOTE),
@@ -144,8 +157,7 @@ def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpRe
 @staff_view(permissions.APPROVALS_VIEW)
 def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
-    approvals.get_request(me, request_id)
-    form = ApproveForm(request.POST)
+    form = _approve_form(approvals.get_request(me, request_id), request.POST)
     if not form.is_valid():
         return _rerender(request, request_id, approve_form=form)
     try:
@@ -154,6 +166,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
             actor=me,
             comment=form.cleaned_data["comment"],
             expected_level=form.cleaned_data["level"],
+            amount=form.cleaned_data.get("amount") or None,
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)

@@ -8,8 +8,8 @@ from ninja import Header, Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_staff, current_user
 from propdesk.accounts.models import Client
-from propdesk.core.errors import Forbidden
-from propdesk.wallet import ledger, services
+from propdesk.core.errors import Forbidden, ValidationFailed
+from propdesk.wallet import deposits, ledger, services
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -95,5 +95,83 @@ def adjust(
         201,
         EntryOut(
             id=entry.pk, type=entry.type, client_id=entry.client_id, balances=_balances(client)
+        ),
+    )
+
+
+methods_router = Router(tags=["wallet"])
+
+
+class MethodOut(Schema):
+    id: int
+    name: str
+    kind: str
+    currencies: list[str]
+    min_amount: Decimal
+    max_amount: Decimal
+    instructions: str
+
+
+class DepositIn(Schema):
+    amount: str | int
+    currency: str
+    method: str | int
+
+
+class DepositOut(Schema):
+    id: int
+    status: str
+    amount: Decimal
+    currency: str
+    method: str
+    credited_amount: Decimal | None
+
+
+@methods_router.get("", response=list[MethodOut], summary="Payment methods open to clients")
+def payment_methods(request: HttpRequest) -> list[MethodOut]:
+    current_user(request)
+    return [
+        MethodOut(
+            id=m.pk,
+            name=m.name,
+            kind=m.kind,
+            currencies=m.currencies,
+            min_amount=m.min_amount,
+            max_amount=m.max_amount,
+            instructions=m.instructions,
+        )
+        for m in deposits.enabled_methods()
+    ]
+
+
+@router.post(
+    "/deposits", response={201: DepositOut}, summary="Ask for a deposit (Idempotency-Key honoured)"
+)
+def deposit(
+    request: HttpRequest,
+    payload: DepositIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[DepositOut]:
+    client = _client(request)
+    if idempotency_key is not None and (
+        len(idempotency_key) > 100 or not idempotency_key.isprintable()
+    ):
+        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
+    made = deposits.request_deposit(
+        client,
+        method=payload.method,
+        amount=payload.amount,
+        currency=payload.currency,
+        idempotency_key=idempotency_key,
+    )
+    return Status(
+        201,
+        DepositOut(
+            id=made.pk,
+            status=made.status,
+            amount=made.amount,
+            currency=made.currency,
+            method=made.method.name,
+            credited_amount=made.credited_amount,
         ),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -95,3 +96,59 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} → {self.account_id}"
+
+
+class PaymentMethod(models.Model):
+    """A way money comes in or goes out: a bank transfer (offline) or a provider (online)."""
+
+    class Kind(models.TextChoices):
+        OFFLINE = "offline", "Offline (e.g. bank transfer)"
+        ONLINE = "online", "Online (payment provider)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    currencies = models.JSONField(default=list)
+    min_amount = models.DecimalField(max_digits=20, decimal_places=2)
+    max_amount = models.DecimalField(max_digits=20, decimal_places=2)
+    instructions = models.TextField(blank=True, help_text="Shown to the client, e.g. bank details")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Deposit(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+    }
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="deposits")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="deposits")
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # What was credited: the reviewer may amend the amount (the transfer that arrived).
+    credited_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Deposit #{self.pk} {self.amount} {self.currency} ({self.status})"

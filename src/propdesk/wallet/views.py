@@ -8,14 +8,16 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions
 from propdesk.accounts.models import Client
-from propdesk.core.errors import DomainError
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.web import actor, client_view, staff_view
-from propdesk.wallet import ledger, services
+from propdesk.core.web import actor, apply_errors, client_view, staff_view
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.wallet import deposits, ledger, services
+from propdesk.wallet.models import PaymentMethod
 
 
 class AdjustmentForm(forms.Form):
@@ -37,7 +39,118 @@ def wallet(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "wallet/portal_wallet.html",
-        {"balances": ledger.balances(client), "lines": services.wallet_lines(client)},
+        {
+            "balances": ledger.balances(client),
+            "lines": services.wallet_lines(client),
+            "deposits": deposits.client_deposits(client)[:20],
+        },
+    )
+
+
+class DepositForm(forms.Form):
+    method = forms.ModelChoiceField(queryset=deposits.enabled_methods(), empty_label="Choose…")
+    amount = forms.CharField(max_length=30)
+    currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def deposit(request: HttpRequest) -> HttpResponse:
+    client = actor(request).client
+    kyc.require_kyc(client, kyc_actions.DEPOSIT)  # stopped here, with a way to KYC
+    form = DepositForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = deposits.request_deposit(
+                client,
+                method=data["method"].pk,
+                amount=data["amount"],
+                currency=data["currency"],
+                idempotency_key=data["idempotency_key"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Deposit of {made.amount} {made.currency} requested"
+                + (" and credited." if made.status == "approved" else "; we will confirm it."),
+            )
+            return redirect("portal:wallet")
+    return render(
+        request,
+        "wallet/portal_deposit.html",
+        {"form": form, "methods": deposits.enabled_methods()},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Settings > Payment methods ----------------------------------------------------------------
+
+
+class PaymentMethodForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=PaymentMethod.Kind.choices)
+    currencies = forms.MultipleChoiceField(
+        choices=[(c, c) for c in MINOR_UNITS], widget=forms.CheckboxSelectMultiple
+    )
+    min_amount = forms.CharField(max_length=30, label="Minimum amount")
+    max_amount = forms.CharField(max_length=30, label="Maximum amount")
+    instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+
+@staff_view(permissions.APPROVALS_VIEW)
+def payment_methods(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "wallet/payment_methods.html",
+        {
+            "methods": PaymentMethod.objects.all(),
+            "can_edit": actor(request).has_permission(permissions.SETTINGS_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(permissions.SETTINGS_MANAGE)
+def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> HttpResponse:
+    method = get_object_or_404(PaymentMethod, pk=method_id) if method_id is not None else None
+    initial = (
+        {
+            "name": method.name,
+            "kind": method.kind,
+            "currencies": method.currencies,
+            "min_amount": method.min_amount,
+            "max_amount": method.max_amount,
+            "instructions": method.instructions,
+            "enabled": method.enabled,
+        }
+        if method
+        else {"enabled": True}
+    )
+    form = PaymentMethodForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = deposits.save_payment_method(
+                method.pk if method else None, actor=actor(request), **form.cleaned_data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Payment method {saved.name} saved.")
+            return redirect("backoffice:payment_methods")
+    return render(
+        request,
+        "wallet/payment_method_edit.html",
+        {"method": method, "form": form},
+        status=422 if form.errors else 200,
     )
 
 

@@ -1,0 +1,241 @@
+"""Payment methods and deposits: a client asks, staff (or the policy) approve, the wallet is
+credited in one ledger entry."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+
+from propdesk.accounts import permissions
+from propdesk.accounts.models import Client, User
+from propdesk.accounts.services import require_permission
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core import audit
+from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
+from propdesk.core.status import move_status
+from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.wallet import ledger
+from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
+
+DEPOSIT = "deposit"
+
+
+# --- payment methods -------------------------------------------------------------------------
+
+
+def enabled_methods() -> QuerySet[PaymentMethod]:
+    return PaymentMethod.objects.filter(enabled=True)
+
+
+def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
+    return {
+        "name": method.name,
+        "kind": method.kind,
+        "currencies": method.currencies,
+        "min_amount": str(method.min_amount),
+        "max_amount": str(method.max_amount),
+        "enabled": method.enabled,
+    }
+
+
+def save_payment_method(
+    method_id: int | None,
+    *,
+    name: Any,
+    kind: Any,
+    currencies: Any,
+    min_amount: Any,
+    max_amount: Any,
+    instructions: Any = "",
+    enabled: bool = True,
+    actor: User,
+) -> PaymentMethod:
+    require_permission(actor, permissions.SETTINGS_MANAGE)
+    errors = FieldErrors()
+    clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
+    text = clean_text(
+        errors,
+        "instructions",
+        instructions,
+        label="Instructions",
+        max_length=2000,
+        required=False,
+        multiline=True,
+    )
+    if kind not in PaymentMethod.Kind.values:
+        errors.add("kind", "Choose online or offline.")
+    chosen = currencies if isinstance(currencies, list) else []
+    if not chosen or any(not is_currency(c) for c in chosen):
+        errors.add("currencies", f"Choose among: {', '.join(MINOR_UNITS)}.")
+    low = parse_amount(errors, "min_amount", min_amount, "USD", label="Minimum")
+    high = parse_amount(errors, "max_amount", max_amount, "USD", label="Maximum")
+    if low is not None and high is not None and low > high:
+        errors.add("max_amount", "The maximum is below the minimum.")
+    clash = PaymentMethod.objects.filter(name__iexact=clean_name)
+    if method_id is not None:
+        clash = clash.exclude(pk=method_id)
+    if clean_name and clash.exists():
+        errors.add("name", "A payment method with this name already exists.")
+    errors.raise_if_any()
+    assert low is not None
+    assert high is not None
+    with transaction.atomic():
+        method = (
+            PaymentMethod.objects.select_for_update().filter(pk=method_id).first()
+            if method_id is not None
+            else PaymentMethod()
+        )
+        if method is None:
+            raise NotFound("No such payment method.")
+        before = _method_snapshot(method) if method.pk else None
+        method.name, method.kind, method.currencies = clean_name, kind, sorted(set(chosen))
+        method.min_amount, method.max_amount = low, high
+        method.instructions, method.enabled = text, bool(enabled)
+        method.save()
+        audit.record(
+            actor=actor,
+            action="settings.payment_method",
+            object_type="payment_method",
+            object_id=method.pk,
+            summary=f"Payment method {method.name} {'created' if before is None else 'changed'}",
+            before=before,
+            after=_method_snapshot(method),
+        )
+    return method
+
+
+# --- deposits --------------------------------------------------------------------------------
+
+
+def request_deposit(
+    client: Client,
+    *,
+    method: Any,
+    amount: Any,
+    currency: Any,
+    idempotency_key: str | None = None,
+) -> Deposit:
+    """Ask for a deposit; offline methods always wait for a person to verify the funds.
+
+    The same Idempotency-Key returns the first deposit; nothing is asked twice.
+    """
+    kyc.require_kyc(client, kyc_actions.DEPOSIT)
+    errors = FieldErrors()
+    chosen = _find_method(method)
+    if chosen is None:
+        errors.add("method", "Choose one of the payment methods.")
+    if not is_currency(currency):
+        errors.add("currency", "Unknown currency.")
+    elif chosen is not None and currency not in chosen.currencies:
+        errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
+    value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
+    if (
+        chosen is not None
+        and value is not None
+        and not (chosen.min_amount <= value <= chosen.max_amount)
+    ):
+        errors.add(
+            "amount",
+            f"{chosen.name} takes between {chosen.min_amount} and {chosen.max_amount}.",
+        )
+    errors.raise_if_any("Please correct the deposit.")
+    assert chosen is not None
+    assert value is not None
+    key = f"client:{client.pk}:{idempotency_key}" if idempotency_key else None
+    fingerprint = ledger.fingerprint("deposit", chosen.pk, str(value), currency)
+    with transaction.atomic():
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        if key is not None:
+            earlier = Deposit.objects.filter(idempotency_key=key).first()
+            if earlier is not None:
+                if earlier.fingerprint != fingerprint:
+                    raise ledger.IdempotencyConflict()
+                return earlier
+        pending = Deposit.objects.filter(client=locked, status=Deposit.Status.PENDING).count()
+        if pending >= settings.MAX_PENDING_DEPOSITS:
+            raise Conflict(
+                f"You already have {pending} deposits waiting; wait until they are reviewed.",
+                code="too_many_pending",
+            )
+        deposit = Deposit.objects.create(
+            client=locked,
+            method=chosen,
+            amount=value,
+            currency=currency,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+        )
+        approvals.submit(
+            DEPOSIT,
+            client=locked,
+            payload={"deposit_id": deposit.pk},
+            amount=value,
+            currency=currency,
+            manual_only=chosen.kind == PaymentMethod.Kind.OFFLINE,
+        )
+    deposit.refresh_from_db()
+    return deposit
+
+
+def _find_method(value: Any) -> PaymentMethod | None:
+    methods = enabled_methods()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return methods.filter(pk=value).first() if 0 < value < 2**31 else None
+    if isinstance(value, str) and value.strip() and value.isprintable() and len(value) <= 100:
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) < 10:
+            return methods.filter(pk=int(text)).first()
+        return methods.filter(name__iexact=text).first()
+    return None
+
+
+def credit(request: ApprovalRequest, actor: User | None) -> None:
+    """The `deposit` type's approval: credit the (possibly amended) amount in one entry."""
+    deposit = (
+        Deposit.objects.select_for_update()
+        .select_related("method")
+        .get(pk=request.payload["deposit_id"])
+    )
+    move_status(deposit, Deposit.Status.APPROVED, Deposit.TRANSITIONS, what="deposit")
+    amount = Decimal(request.amount if request.amount is not None else deposit.amount)
+    wallet = ledger.wallet(request.client, deposit.currency)
+    cash = ledger.firm_account(
+        f"cash:{deposit.method_id}", deposit.currency, f"Cash at {deposit.method.name}"
+    )
+    deposit.entry = ledger.post(
+        JournalEntry.Type.DEPOSIT,
+        [ledger.Line(wallet, amount), ledger.Line(cash, -amount)],
+        memo=f"Deposit #{deposit.pk} by {deposit.method.name}",
+        client=request.client,
+        actor=actor,
+    )
+    deposit.credited_amount = amount
+    deposit.save(update_fields=["status", "entry", "credited_amount"])
+
+
+def refuse(request: ApprovalRequest, actor: User | None) -> None:
+    deposit = Deposit.objects.select_for_update().get(pk=request.payload["deposit_id"])
+    move_status(deposit, Deposit.Status.REJECTED, Deposit.TRANSITIONS, what="deposit")
+    deposit.save(update_fields=["status"])
+
+
+def details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    deposit = Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
+    rows = [
+        ("Method", f"{deposit.method.name} ({deposit.method.get_kind_display()})"),
+        ("Requested", f"{deposit.amount} {deposit.currency}"),
+    ]
+    if deposit.method.kind == PaymentMethod.Kind.OFFLINE:
+        rows.append(("Check", "Verify that the funds arrived before approving."))
+    return rows
+
+
+def client_deposits(client: Client) -> QuerySet[Deposit]:
+    return Deposit.objects.filter(client=client).select_related("method")

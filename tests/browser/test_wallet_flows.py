@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import log_in
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
+    new_page, active_client, bank_transfer, finance
+):
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    client.goto("/portal/wallet/deposit/")
+    client.get_by_label("Method").select_option(label="Bank transfer")
+    client.get_by_label("Amount").fill("1000.00")
+    client.get_by_label("Currency").select_option("EUR")
+    client.get_by_role("button", name="Request deposit").click()
+    expect(client.get_by_text("we will confirm it")).to_be_visible()
+
+    staff = new_page()
+    log_in(staff, finance.email, PASSWORD)
+    staff.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name=re.compile("^Deposit")
+    ).click()
+    staff.get_by_role("link", name="Review").first.click()
+    expect(staff.get_by_text("Verify that the funds arrived")).to_be_visible()
+    staff.get_by_label("Amount to approve").fill("990.00")
+    staff.get_by_label("Comment").fill("Bank charged 10 EUR")
+    staff.get_by_role("button", name="Approve").click()
+    expect(staff.locator("#request-status")).to_have_text("Approved")
+    expect(staff.get_by_text("Amount amended from 1000.00 to 990.00 EUR.")).to_be_visible()
+
+    client.goto("/portal/wallet/")
+    expect(client.locator('[data-balance="EUR"]')).to_have_text("990.00")
