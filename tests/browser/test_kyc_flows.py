@@ -110,3 +110,14 @@ def test_a_client_without_kyc_is_stopped_at_deposit_and_sent_to_kyc(
     client.get_by_label("Amount").fill("300.00")
     client.get_by_role("button", name="Request deposit").click()
     expect(client.get_by_text("Deposit of 300.00 USD requested")).to_be_visible()
+
+
+def test_automatic_kyc_is_approved_as_soon_as_it_is_submitted(
+    new_page, active_client, kyc_form, set_method
+):
+    set_method("kyc", "automatic")
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    fill_kyc(client, identity=png_bytes())
+    expect(client.locator("#kyc-status")).to_have_text("Approved")
+    expect(client.get_by_text("Your identity is already verified.")).to_be_visible()
