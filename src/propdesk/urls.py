@@ -68,6 +68,7 @@ portal = (
         path("kyc/", kyc_views.kyc_home, name="kyc"),
         path("wallet/", wallet_views.wallet, name="wallet"),
         path("wallet/deposit/", wallet_views.deposit, name="deposit"),
+        path("wallet/withdraw/", wallet_views.withdraw, name="withdraw"),
         path("kyc/<int:form_id>/", kyc_views.kyc_submit, name="kyc_submit"),
         path("notifications/read/", portal_views.notifications_read, name="notifications_read"),
     ],

@@ -102,3 +102,34 @@ def test_two_debits_racing_for_one_balance_never_overdraw(funded, attempt):
     assert sorted(type(o).__name__ for o in outcomes) == ["InsufficientFunds", "JournalEntry"]
     assert ledger.balances(client) == {"USD": Decimal("30.00")}
     assert ledger.check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_withdrawals_racing_never_overdraw(funded, bank_transfer, attempt):
+    from propdesk.wallet import withdrawals
+
+    client, _ = funded
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def ask() -> None:
+        try:
+            barrier.wait()
+            withdrawals.request_withdrawal(
+                client, method=bank_transfer.pk, amount="60.00", currency="USD"
+            )
+            outcomes.append("held")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["held", "insufficient_funds"]
+    assert ledger.balances(client) == {"USD": Decimal("40.00")}
+    assert ledger.check() == []

@@ -34,6 +34,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             p.WALLET_VIEW,
             p.WALLET_ADJUST,
             "deposits.review",
+            "withdrawals.review",
         ],
     ),
     (

@@ -9,7 +9,7 @@ from ninja import Header, Router, Schema, Status
 from propdesk.accounts.api_auth import current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.core.errors import Forbidden, ValidationFailed
-from propdesk.wallet import deposits, ledger, services
+from propdesk.wallet import deposits, ledger, services, withdrawals
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -53,6 +53,13 @@ def _client(request: HttpRequest) -> Client:
     if not user.is_client:
         raise Forbidden("Wallets are clients'; staff read them on the client's page.")
     return user.client
+
+
+def _check_key(idempotency_key: str | None) -> None:
+    if idempotency_key is not None and (
+        len(idempotency_key) > 100 or not idempotency_key.isprintable()
+    ):
+        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
 
 
 def _balances(client: Client) -> list[BalanceOut]:
@@ -153,10 +160,7 @@ def deposit(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[DepositOut]:
     client = _client(request)
-    if idempotency_key is not None and (
-        len(idempotency_key) > 100 or not idempotency_key.isprintable()
-    ):
-        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
+    _check_key(idempotency_key)
     made = deposits.request_deposit(
         client,
         method=payload.method,
@@ -173,5 +177,44 @@ def deposit(
             currency=made.currency,
             method=made.method.name,
             credited_amount=made.credited_amount,
+        ),
+    )
+
+
+class WithdrawalOut(Schema):
+    id: int
+    status: str
+    amount: Decimal
+    currency: str
+    method: str
+
+
+@router.post(
+    "/withdrawals",
+    response={201: WithdrawalOut},
+    summary="Ask for a withdrawal; the amount is held at once (Idempotency-Key honoured)",
+)
+def withdraw(
+    request: HttpRequest,
+    payload: DepositIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[WithdrawalOut]:
+    client = _client(request)
+    _check_key(idempotency_key)
+    made = withdrawals.request_withdrawal(
+        client,
+        method=payload.method,
+        amount=payload.amount,
+        currency=payload.currency,
+        idempotency_key=idempotency_key,
+    )
+    return Status(
+        201,
+        WithdrawalOut(
+            id=made.pk,
+            status=made.status,
+            amount=made.amount,
+            currency=made.currency,
+            method=made.method.name,
         ),
     )

@@ -127,27 +127,7 @@ def request_deposit(
     The same Idempotency-Key returns the first deposit; nothing is asked twice.
     """
     kyc.require_kyc(client, kyc_actions.DEPOSIT)
-    errors = FieldErrors()
-    chosen = _find_method(method)
-    if chosen is None:
-        errors.add("method", "Choose one of the payment methods.")
-    if not is_currency(currency):
-        errors.add("currency", "Unknown currency.")
-    elif chosen is not None and currency not in chosen.currencies:
-        errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
-    value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
-    if (
-        chosen is not None
-        and value is not None
-        and not (chosen.min_amount <= value <= chosen.max_amount)
-    ):
-        errors.add(
-            "amount",
-            f"{chosen.name} takes between {chosen.min_amount} and {chosen.max_amount}.",
-        )
-    errors.raise_if_any("Please correct the deposit.")
-    assert chosen is not None
-    assert value is not None
+    chosen, value = clean_money_request(method, amount, currency, what="deposit")
     key = f"client:{client.pk}:{idempotency_key}" if idempotency_key else None
     fingerprint = ledger.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
@@ -182,6 +162,34 @@ def request_deposit(
         )
     deposit.refresh_from_db()
     return deposit
+
+
+def clean_money_request(
+    method: Any, amount: Any, currency: Any, *, what: str
+) -> tuple[PaymentMethod, Decimal]:
+    """The enabled method and the exact amount, within the method's currencies and limits."""
+    errors = FieldErrors()
+    chosen = _find_method(method)
+    if chosen is None:
+        errors.add("method", "Choose one of the payment methods.")
+    if not is_currency(currency):
+        errors.add("currency", "Unknown currency.")
+    elif chosen is not None and currency not in chosen.currencies:
+        errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
+    value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
+    if (
+        chosen is not None
+        and value is not None
+        and not (chosen.min_amount <= value <= chosen.max_amount)
+    ):
+        errors.add(
+            "amount",
+            f"{chosen.name} takes between {chosen.min_amount} and {chosen.max_amount}.",
+        )
+    errors.raise_if_any(f"Please correct the {what}.")
+    assert chosen is not None
+    assert value is not None
+    return chosen, value
 
 
 def _find_method(value: Any) -> PaymentMethod | None:

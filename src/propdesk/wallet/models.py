@@ -54,6 +54,8 @@ class JournalEntry(models.Model):
     class Type(models.TextChoices):
         DEPOSIT = "deposit", "Deposit"
         WITHDRAWAL = "withdrawal", "Withdrawal"
+        WITHDRAWAL_HOLD = "withdrawal_hold", "Withdrawal held"
+        WITHDRAWAL_RELEASE = "withdrawal_release", "Withdrawal released"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
 
@@ -152,3 +154,45 @@ class Deposit(models.Model):
 
     def __str__(self) -> str:
         return f"Deposit #{self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+class Withdrawal(models.Model):
+    """Money out: held from the wallet when asked, paid out or released when decided."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Paid out"
+        REJECTED = "rejected", "Rejected"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),
+        Status.APPROVED: frozenset(),
+        Status.REJECTED: frozenset(),
+    }
+
+    client = models.ForeignKey(
+        "accounts.Client", on_delete=models.PROTECT, related_name="withdrawals"
+    )
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="withdrawals")
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hold_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, related_name="withdrawal_hold"
+    )
+    settle_entry = models.OneToOneField(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="withdrawal_settlement",
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Withdrawal #{self.pk} {self.amount} {self.currency} ({self.status})"

@@ -5,9 +5,12 @@ from __future__ import annotations
 from propdesk.accounts import permissions
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
-from propdesk.wallet import deposits
+from propdesk.wallet import deposits, withdrawals
 
 DEPOSITS_REVIEW = permissions.register("deposits.review", "Approve or reject deposits")
+WITHDRAWALS_REVIEW = permissions.register(
+    "withdrawals.review", "Approve (pay out) or reject withdrawals"
+)
 
 registry.register(
     RequestType(
@@ -21,5 +24,20 @@ registry.register(
         details=deposits.details,
         order=40,
         description="A client's deposit into the wallet; offline ones are always checked by hand.",
+    )
+)
+
+registry.register(
+    RequestType(
+        key=withdrawals.WITHDRAWAL,
+        label="Withdrawal",
+        review_permission=WITHDRAWALS_REVIEW,
+        default_method=Method.MANUAL,
+        allowed_methods=(Method.MANUAL,),
+        on_approve=withdrawals.pay_out,
+        on_reject=withdrawals.release,
+        details=withdrawals.details,
+        order=50,
+        description="A client's withdrawal; always approved by a person.",
     )
 )

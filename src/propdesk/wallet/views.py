@@ -16,7 +16,7 @@ from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.web import actor, apply_errors, client_view, staff_view
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import deposits, ledger, services
+from propdesk.wallet import deposits, ledger, services, withdrawals
 from propdesk.wallet.models import PaymentMethod
 
 
@@ -43,11 +43,12 @@ def wallet(request: HttpRequest) -> HttpResponse:
             "balances": ledger.balances(client),
             "lines": services.wallet_lines(client),
             "deposits": deposits.client_deposits(client)[:20],
+            "withdrawals": withdrawals.client_withdrawals(client)[:20],
         },
     )
 
 
-class DepositForm(forms.Form):
+class MoneyRequestForm(forms.Form):
     method = forms.ModelChoiceField(queryset=deposits.enabled_methods(), empty_label="Choose…")
     amount = forms.CharField(max_length=30)
     currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
@@ -59,7 +60,7 @@ class DepositForm(forms.Form):
 def deposit(request: HttpRequest) -> HttpResponse:
     client = actor(request).client
     kyc.require_kyc(client, kyc_actions.DEPOSIT)  # stopped here, with a way to KYC
-    form = DepositForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
+    form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -85,6 +86,41 @@ def deposit(request: HttpRequest) -> HttpResponse:
         request,
         "wallet/portal_deposit.html",
         {"form": form, "methods": deposits.enabled_methods()},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def withdraw(request: HttpRequest) -> HttpResponse:
+    client = actor(request).client
+    kyc.require_kyc(client, kyc_actions.WITHDRAW)
+    form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = withdrawals.request_withdrawal(
+                client,
+                method=data["method"].pk,
+                amount=data["amount"],
+                currency=data["currency"],
+                idempotency_key=data["idempotency_key"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Withdrawal of {made.amount} {made.currency} requested; the amount is held "
+                "until we pay it out.",
+            )
+            return redirect("portal:wallet")
+    return render(
+        request,
+        "wallet/portal_withdraw.html",
+        {"form": form, "balances": ledger.balances(client)},
         status=422 if form.errors else 200,
     )
 

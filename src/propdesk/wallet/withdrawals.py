@@ -1,0 +1,125 @@
+"""Withdrawals: the amount is held at once (wallet → pending withdrawals); a person pays it
+out or releases it. Only manual approval is allowed for this type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from propdesk.accounts.models import Client, User
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.status import move_status
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.wallet import ledger
+from propdesk.wallet.deposits import clean_money_request
+from propdesk.wallet.models import JournalEntry, LedgerAccount, Withdrawal
+
+WITHDRAWAL = "withdrawal"
+
+
+def _pending_account(currency: str) -> LedgerAccount:
+    return ledger.firm_account("pending_withdrawals", currency, "Withdrawals awaiting payout")
+
+
+def request_withdrawal(
+    client: Client,
+    *,
+    method: Any,
+    amount: Any,
+    currency: Any,
+    idempotency_key: str | None = None,
+) -> Withdrawal:
+    """Hold the amount and open the request; more than the wallet holds is refused."""
+    kyc.require_kyc(client, kyc_actions.WITHDRAW)
+    chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
+    key = f"client:{client.pk}:withdrawal:{idempotency_key}" if idempotency_key else None
+    fingerprint = ledger.fingerprint("withdrawal", chosen.pk, str(value), currency)
+    with transaction.atomic():
+        if key is not None:
+            earlier = Withdrawal.objects.filter(idempotency_key=key).first()
+            if earlier is not None:
+                if earlier.fingerprint != fingerprint:
+                    raise ledger.IdempotencyConflict()
+                return earlier
+        wallet = ledger.wallet(client, currency)
+        hold = ledger.post(
+            JournalEntry.Type.WITHDRAWAL_HOLD,
+            [ledger.Line(wallet, -value), ledger.Line(_pending_account(currency), value)],
+            memo=f"Held for a withdrawal by {chosen.name}",
+            client=client,
+        )
+        withdrawal = Withdrawal.objects.create(
+            client=client,
+            method=chosen,
+            amount=value,
+            currency=currency,
+            hold_entry=hold,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+        )
+        approvals.submit(
+            WITHDRAWAL,
+            client=client,
+            payload={"withdrawal_id": withdrawal.pk},
+            amount=value,
+            currency=currency,
+            manual_only=True,
+        )
+    return withdrawal
+
+
+def pay_out(request: ApprovalRequest, actor: User | None) -> None:
+    withdrawal = (
+        Withdrawal.objects.select_for_update()
+        .select_related("method")
+        .get(pk=request.payload["withdrawal_id"])
+    )
+    move_status(withdrawal, Withdrawal.Status.APPROVED, Withdrawal.TRANSITIONS, what="withdrawal")
+    cash = ledger.firm_account(
+        f"cash:{withdrawal.method_id}", withdrawal.currency, f"Cash at {withdrawal.method.name}"
+    )
+    withdrawal.settle_entry = ledger.post(
+        JournalEntry.Type.WITHDRAWAL,
+        [
+            ledger.Line(_pending_account(withdrawal.currency), -withdrawal.amount),
+            ledger.Line(cash, withdrawal.amount),
+        ],
+        memo=f"Withdrawal #{withdrawal.pk} paid by {withdrawal.method.name}",
+        client=withdrawal.client,
+        actor=actor,
+    )
+    withdrawal.save(update_fields=["status", "settle_entry"])
+
+
+def release(request: ApprovalRequest, actor: User | None) -> None:
+    withdrawal = Withdrawal.objects.select_for_update().get(pk=request.payload["withdrawal_id"])
+    move_status(withdrawal, Withdrawal.Status.REJECTED, Withdrawal.TRANSITIONS, what="withdrawal")
+    wallet = ledger.wallet(withdrawal.client, withdrawal.currency)
+    withdrawal.settle_entry = ledger.post(
+        JournalEntry.Type.WITHDRAWAL_RELEASE,
+        [
+            ledger.Line(_pending_account(withdrawal.currency), -withdrawal.amount),
+            ledger.Line(wallet, withdrawal.amount),
+        ],
+        memo=f"Withdrawal #{withdrawal.pk} rejected: the amount is back in the wallet",
+        client=withdrawal.client,
+        actor=actor,
+    )
+    withdrawal.save(update_fields=["status", "settle_entry"])
+
+
+def details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    withdrawal = Withdrawal.objects.select_related("method").get(
+        pk=request.payload["withdrawal_id"]
+    )
+    return [
+        ("Method", withdrawal.method.name),
+        ("Amount", f"{withdrawal.amount} {withdrawal.currency} (held from the wallet)"),
+    ]
+
+
+def client_withdrawals(client: Client) -> QuerySet[Withdrawal]:
+    return Withdrawal.objects.filter(client=client).select_related("method")
