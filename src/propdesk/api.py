@@ -18,6 +18,7 @@ from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
 from propdesk.onboarding.kyc_api import router as kyc_router
 from propdesk.wallet.api import methods_router as payment_methods_router
+from propdesk.wallet.api import reports_router
 from propdesk.wallet.api import router as wallet_router
 from propdesk.wallet.api import staff_router as wallets_staff_router
 
@@ -105,3 +106,4 @@ api.add_router("/kyc", kyc_router)
 api.add_router("/wallet", wallet_router)
 api.add_router("/wallets", wallets_staff_router)
 api.add_router("/payment-methods", payment_methods_router)
+api.add_router("/reports", reports_router)

@@ -44,6 +44,11 @@ backoffice = (
         path("settings/kyc/", kyc_views.kyc_settings, name="kyc_settings"),
         path("settings/payment-methods/", wallet_views.payment_methods, name="payment_methods"),
         path(
+            "reports/transactions/",
+            wallet_views.transactions_report,
+            name="transactions_report",
+        ),
+        path(
             "settings/payment-methods/new/",
             wallet_views.payment_method_edit,
             name="payment_method_new",

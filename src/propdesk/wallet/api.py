@@ -4,12 +4,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Header, Router, Schema, Status
 
+from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_staff, current_user
 from propdesk.accounts.models import Client
+from propdesk.accounts.services import require_permission
 from propdesk.core.errors import Forbidden, ValidationFailed
-from propdesk.wallet import deposits, ledger, services, withdrawals
+from propdesk.core.money import quantize
+from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.wallet.views import csv_response
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -217,4 +222,69 @@ def withdraw(
             currency=made.currency,
             method=made.method.name,
         ),
+    )
+
+
+reports_router = Router(tags=["reports"])
+
+
+class TransactionOut(Schema):
+    posting: int
+    entry: int
+    at: datetime
+    type: str
+    client_id: int
+    client: str
+    email: str
+    amount: Decimal
+    currency: str
+    memo: str
+
+
+class TotalOut(Schema):
+    currency: str
+    count: int
+    credits: Decimal
+    debits: Decimal
+    net: Decimal
+
+
+class TransactionPage(Schema):
+    items: list[TransactionOut]
+    next: int | None
+    totals: list[TotalOut]
+
+
+@reports_router.get(
+    "/transactions",
+    response=TransactionPage,
+    summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
+)
+def transactions_report(request: HttpRequest) -> TransactionPage | HttpResponseBase:
+    require_permission(current_staff(request), permissions.WALLET_VIEW)
+    filters = reports.parse_filters(request.GET)
+    rows = reports.transactions(filters)
+    if request.GET.get("format") == "csv":
+        return csv_response(rows)
+    items, next_cursor = reports.page(
+        rows, after=request.GET.get("after"), size=request.GET.get("limit", reports.PAGE_SIZE)
+    )
+    return TransactionPage(
+        items=[
+            TransactionOut(
+                posting=p.pk,
+                entry=p.entry_id,
+                at=p.entry.created_at,
+                type=p.entry.type,
+                client_id=p.account.client_id or 0,
+                client=p.account.client.user.name if p.account.client else "",
+                email=p.account.client.user.email if p.account.client else "",
+                amount=quantize(p.amount, p.currency),
+                currency=p.currency,
+                memo=p.entry.memo,
+            )
+            for p in items
+        ],
+        next=next_cursor,
+        totals=[TotalOut(**t) for t in reports.totals(rows)],
     )

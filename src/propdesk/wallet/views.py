@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions
@@ -16,8 +20,8 @@ from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.web import actor, apply_errors, client_view, staff_view
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import deposits, ledger, services, withdrawals
-from propdesk.wallet.models import PaymentMethod
+from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
 
 
 class AdjustmentForm(forms.Form):
@@ -212,3 +216,43 @@ def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Adjustment posted (entry #{entry.pk}).")
     return redirect("backoffice:client", client_id=client.pk)
+
+
+# --- Reports > Transactions ----------------------------------------------------------------------
+
+
+def csv_response(rows: QuerySet[Posting]) -> StreamingHttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(reports.csv_lines(rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="transactions-{stamp}.csv"'
+    return response
+
+
+@staff_view(permissions.WALLET_VIEW)
+def transactions_report(request: HttpRequest) -> HttpResponseBase:
+    try:
+        filters = reports.parse_filters(request.GET)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
+        filters = reports.Filters()
+    rows = reports.transactions(filters)
+    if request.GET.get("format") == "csv":
+        return csv_response(rows)
+    try:
+        items, next_cursor = reports.page(rows, after=request.GET.get("after"))
+    except ValidationFailed:
+        items, next_cursor = reports.page(rows)
+    return render(
+        request,
+        "wallet/transactions_report.html",
+        {
+            "filters": filters,
+            "items": items,
+            "next_cursor": next_cursor,
+            "totals": reports.totals(rows),
+            "types": JournalEntry.Type.choices,
+            "currencies": list(MINOR_UNITS),
+            "statuses": reports.STATUSES,
+            "query": urlencode(filters.as_query()),
+        },
+    )
