@@ -175,3 +175,19 @@ def bank_transfer(admin: User) -> Any:
 @pytest.fixture
 def finance(staff_factory: Callable[..., User]) -> User:
     return staff_factory("Finance")
+
+
+@pytest.fixture
+def sandbox_card(admin: User) -> Any:
+    from propdesk.wallet import deposits
+
+    return deposits.save_payment_method(
+        None,
+        name="Card (sandbox)",
+        kind="online",
+        provider="sandbox",
+        currencies=["USD", "EUR"],
+        min_amount="10",
+        max_amount="5000",
+        actor=admin,
+    )

@@ -127,6 +127,18 @@ def seed_demo() -> DemoLogins:
                 comment="Opening balance moved from the old CRM",
                 actor=finance,
             )
+        deposits.save_payment_method(
+            None,
+            name="Card (sandbox)",
+            kind="online",
+            provider="sandbox",
+            currencies=["USD", "EUR"],
+            min_amount="10",
+            max_amount="5000",
+            instructions="The sandbox provider's checkout: press Pay, no real money moves.",
+            actor=admin,
+        )
+        approvals.set_policy(deposits.DEPOSIT, method="partial", threshold="500", actor=admin)
         ivan = Client.objects.get(user__email="ivan@example.com")
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()

@@ -87,5 +87,7 @@ urlpatterns = [
     path("backoffice/", include(backoffice)),
     path("portal/", include(portal)),
     path("documents/kyc/<uuid:token>/", kyc_views.kyc_document, name="kyc_document"),
+    path("pay/sandbox/<uuid:token>/", wallet_views.sandbox_checkout, name="sandbox_checkout"),
+    path("webhooks/sandbox-payments/", wallet_views.sandbox_webhook, name="sandbox_webhook"),
     path("api/v1/", api.urls),
 ]

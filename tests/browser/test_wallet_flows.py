@@ -38,3 +38,32 @@ def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
 
     client.goto("/portal/wallet/")
     expect(client.locator('[data-balance="EUR"]')).to_have_text("990.00")
+
+
+def test_sandbox_card_with_a_partial_threshold_credits_small_and_queues_large(
+    new_page, active_client, sandbox_card, admin, finance, live_server, settings, run_jobs
+):
+    from propdesk.approvals import services as approvals
+
+    settings.PROPDESK_SITE_URL = live_server.url
+    approvals.set_policy("deposit", method="partial", threshold="500", actor=admin)
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    for amount in ("100.00", "800.00"):
+        client.goto("/portal/wallet/deposit/")
+        client.get_by_label("Method").select_option(label="Card (sandbox)")
+        client.get_by_label("Amount").fill(amount)
+        client.get_by_role("button", name="Request deposit").click()
+        expect(client.locator("#checkout-amount")).to_have_text(f"{amount} USD")
+        client.get_by_role("button", name=f"Pay {amount} USD").click()
+        expect(client.get_by_text("Payment of")).to_be_visible()
+        run_jobs()  # the provider's webhook goes out over HTTP to the live server
+
+    client.goto("/portal/wallet/")
+    expect(client.locator('[data-balance="USD"]')).to_have_text("100.00")
+    staff = new_page()
+    log_in(staff, finance.email, PASSWORD)
+    queue = staff.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name=re.compile("^Deposit")
+    )
+    expect(queue).to_contain_text("1")

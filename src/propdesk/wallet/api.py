@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.urls import reverse
 from ninja import Header, Router, Schema, Status
 
 from propdesk.accounts import permissions
@@ -137,6 +138,7 @@ class DepositOut(Schema):
     currency: str
     method: str
     credited_amount: Decimal | None
+    checkout_url: str | None = None
 
 
 @methods_router.get("", response=list[MethodOut], summary="Payment methods open to clients")
@@ -182,6 +184,11 @@ def deposit(
             currency=made.currency,
             method=made.method.name,
             credited_amount=made.credited_amount,
+            checkout_url=request.build_absolute_uri(
+                reverse("sandbox_checkout", args=[made.checkout_token])
+            )
+            if made.checkout_token
+            else None,
         ),
     )
 

@@ -3,6 +3,7 @@ credited in one ledger entry."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,7 @@ def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
         "min_amount": str(method.min_amount),
         "max_amount": str(method.max_amount),
         "enabled": method.enabled,
+        "provider": method.provider,
     }
 
 
@@ -55,6 +57,7 @@ def save_payment_method(
     max_amount: Any,
     instructions: Any = "",
     enabled: bool = True,
+    provider: Any = "",
     actor: User,
 ) -> PaymentMethod:
     require_permission(actor, permissions.SETTINGS_MANAGE)
@@ -71,6 +74,10 @@ def save_payment_method(
     )
     if kind not in PaymentMethod.Kind.values:
         errors.add("kind", "Choose online or offline.")
+    if provider not in PaymentMethod.Provider.values:
+        errors.add("provider", "Unknown payment provider.")
+    elif provider and kind != PaymentMethod.Kind.ONLINE:
+        errors.add("provider", "Only an online method has a payment provider.")
     chosen = currencies if isinstance(currencies, list) else []
     if not chosen or any(not is_currency(c) for c in chosen):
         errors.add("currencies", f"Choose among: {', '.join(MINOR_UNITS)}.")
@@ -98,6 +105,7 @@ def save_payment_method(
         method.name, method.kind, method.currencies = clean_name, kind, sorted(set(chosen))
         method.min_amount, method.max_amount = low, high
         method.instructions, method.enabled = text, bool(enabled)
+        method.provider = provider
         method.save()
         audit.record(
             actor=actor,
@@ -144,6 +152,7 @@ def request_deposit(
                 f"You already have {pending} deposits waiting; wait until they are reviewed.",
                 code="too_many_pending",
             )
+        paid_online = chosen.provider == PaymentMethod.Provider.SANDBOX
         deposit = Deposit.objects.create(
             client=locked,
             method=chosen,
@@ -151,17 +160,45 @@ def request_deposit(
             currency=currency,
             idempotency_key=key,
             fingerprint=fingerprint,
+            status=Deposit.Status.AWAITING_PAYMENT if paid_online else Deposit.Status.PENDING,
+            checkout_token=uuid.uuid4() if paid_online else None,
         )
-        approvals.submit(
-            DEPOSIT,
-            client=locked,
-            payload={"deposit_id": deposit.pk},
-            amount=value,
-            currency=currency,
-            manual_only=chosen.kind == PaymentMethod.Kind.OFFLINE,
-        )
+        if not paid_online:
+            _submit(deposit)
     deposit.refresh_from_db()
     return deposit
+
+
+def _submit(deposit: Deposit) -> None:
+    approvals.submit(
+        DEPOSIT,
+        client=deposit.client,
+        payload={"deposit_id": deposit.pk},
+        amount=deposit.amount,
+        currency=deposit.currency,
+        manual_only=deposit.method.kind == PaymentMethod.Kind.OFFLINE,
+    )
+
+
+def payment_received(deposit: Deposit, *, payment_id: str) -> None:
+    """The provider confirmed the payment: the deposit goes to approval (or straight through)."""
+    locked = (
+        Deposit.objects.select_for_update().select_related("method", "client").get(pk=deposit.pk)
+    )
+    if locked.status != Deposit.Status.AWAITING_PAYMENT:
+        return
+    move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
+    locked.provider_payment_id = payment_id
+    locked.save(update_fields=["status", "provider_payment_id"])
+    _submit(locked)
+
+
+def payment_cancelled(deposit: Deposit) -> None:
+    locked = Deposit.objects.select_for_update().get(pk=deposit.pk)
+    if locked.status != Deposit.Status.AWAITING_PAYMENT:
+        return
+    move_status(locked, Deposit.Status.CANCELLED, Deposit.TRANSITIONS, what="deposit")
+    locked.save(update_fields=["status"])
 
 
 def clean_money_request(

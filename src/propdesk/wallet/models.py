@@ -112,6 +112,12 @@ class PaymentMethod(models.Model):
     currencies = models.JSONField(default=list)
     min_amount = models.DecimalField(max_digits=20, decimal_places=2)
     max_amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Provider(models.TextChoices):
+        NONE = "", "None (staff confirm receipt)"
+        SANDBOX = "sandbox", "Sandbox payment provider"
+
+    provider = models.CharField(max_length=20, choices=Provider.choices, blank=True, default="")
     instructions = models.TextField(blank=True, help_text="Shown to the client, e.g. bank details")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -125,21 +131,28 @@ class PaymentMethod(models.Model):
 
 class Deposit(models.Model):
     class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.AWAITING_PAYMENT: frozenset({Status.PENDING, Status.CANCELLED}),
         Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),
         Status.APPROVED: frozenset(),
         Status.REJECTED: frozenset(),
+        Status.CANCELLED: frozenset(),
     }
 
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="deposits")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="deposits")
     amount = models.DecimalField(max_digits=20, decimal_places=2)
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # The provider's handle for an online payment (the checkout page's address).
+    checkout_token = models.UUIDField(null=True, blank=True, unique=True)
+    provider_payment_id = models.CharField(max_length=100, blank=True)
     # What was credited: the reviewer may amend the amount (the transfer that arrived).
     credited_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     entry = models.OneToOneField(
@@ -196,3 +209,19 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"Withdrawal #{self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """Each provider event handled once: a replayed webhook finds its id here and does nothing."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id}"

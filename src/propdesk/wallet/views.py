@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions
@@ -20,7 +21,14 @@ from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.web import actor, apply_errors, client_view, staff_view
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.wallet import (
+    deposits,
+    ledger,
+    reports,
+    sandbox_payments,
+    services,
+    withdrawals,
+)
 from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
 
 
@@ -80,6 +88,8 @@ def deposit(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
+            if made.status == made.Status.AWAITING_PAYMENT:
+                return redirect("sandbox_checkout", token=made.checkout_token)
             messages.success(
                 request,
                 f"Deposit of {made.amount} {made.currency} requested"
@@ -143,6 +153,7 @@ class PaymentMethodForm(forms.Form):
     instructions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
+    provider = forms.ChoiceField(choices=PaymentMethod.Provider.choices, required=False)
     enabled = forms.BooleanField(required=False, initial=True)
 
 
@@ -170,6 +181,7 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
             "min_amount": method.min_amount,
             "max_amount": method.max_amount,
             "instructions": method.instructions,
+            "provider": method.provider,
             "enabled": method.enabled,
         }
         if method
@@ -256,3 +268,37 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
             "query": urlencode(filters.as_query()),
         },
     )
+
+
+# --- the sandbox payment provider's pages, and its webhook ---------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
+    """The provider's hosted checkout (it stands apart from the portal: a link is enough)."""
+    deposit = sandbox_payments.checkout(token)
+    if request.method == "POST":
+        paid = request.POST.get("action") == "pay"
+        sandbox_payments.finish_checkout(token, paid=paid)
+        if paid:
+            messages.success(
+                request,
+                f"Payment of {deposit.amount} {deposit.currency} sent. "
+                "Your deposit appears as soon as the payment is confirmed.",
+            )
+        else:
+            messages.info(request, "Payment cancelled; nothing was charged.")
+        return redirect("portal:wallet")
+    return render(request, "wallet/sandbox_checkout.html", {"deposit": deposit})
+
+
+@csrf_exempt  # authenticated by its HMAC signature, not by a browser session
+@require_POST
+def sandbox_webhook(request: HttpRequest) -> JsonResponse:
+    try:
+        outcome = sandbox_payments.handle_webhook(
+            request.body, request.headers.get(sandbox_payments.HEADER)
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_json(), status=exc.status)
+    return JsonResponse({"ok": True, "outcome": outcome})

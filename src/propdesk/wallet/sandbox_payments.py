@@ -1,0 +1,146 @@
+"""The built-in sandbox payment provider: a hosted checkout page the client "pays" on, and the
+HMAC-signed webhook it sends back to propdesk, exactly as a real provider (Stripe and the like)
+would. A real provider plugs in beside it with its own `verify` and event shape.
+
+Signature: header `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django_tasks import task
+
+from propdesk.core.errors import DomainError, NotFound, ValidationFailed
+from propdesk.wallet.models import Deposit, WebhookEvent
+
+PROVIDER = "sandbox"
+HEADER = "Sandbox-Signature"
+TOLERANCE_SECONDS = 300
+WEBHOOK_PATH = "/webhooks/sandbox-payments/"
+
+
+class BadSignature(DomainError):
+    status = 400
+    code = "bad_signature"
+    default_message = "The webhook signature does not verify."
+
+
+def secret() -> bytes:
+    configured = getattr(settings, "SANDBOX_PAYMENTS_SECRET", "")
+    if configured:
+        return str(configured).encode()
+    # Derived, not stored: each install has its own without a secret in the repository.
+    return hmac.new(settings.SECRET_KEY.encode(), b"sandbox-payments", hashlib.sha256).digest()
+
+
+def sign(body: bytes, *, at: int | None = None) -> str:
+    stamp = int(time.time()) if at is None else at
+    mac = hmac.new(secret(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
+
+
+def verify(body: bytes, header: str | None, *, now: float | None = None) -> None:
+    parts = dict(p.split("=", 1) for p in (header or "").split(",") if "=" in p)
+    stamp, given = parts.get("t", ""), parts.get("v1", "")
+    if not stamp.isdigit() or not given:
+        raise BadSignature()
+    if abs((time.time() if now is None else now) - int(stamp)) > TOLERANCE_SECONDS:
+        raise BadSignature("The webhook is too old (or from the future).")
+    expected = hmac.new(secret(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, given):
+        raise BadSignature()
+
+
+# --- the provider's side: checkout and sending the webhook -------------------------------------
+
+
+def checkout(token: Any) -> Deposit:
+    try:
+        key = uuid.UUID(str(token))
+    except ValueError:
+        raise NotFound("No such checkout.") from None
+    deposit = (
+        Deposit.objects.select_related("method", "client__user").filter(checkout_token=key).first()
+    )
+    if deposit is None:
+        raise NotFound("No such checkout.")
+    return deposit
+
+
+def event_for(deposit: Deposit, *, paid: bool) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": "payment.succeeded" if paid else "payment.cancelled",
+        "data": {
+            "reference": str(deposit.checkout_token),
+            "payment_id": f"pay_{uuid.uuid4().hex[:16]}",
+            "amount": str(deposit.amount),
+            "currency": deposit.currency,
+        },
+    }
+
+
+def finish_checkout(token: Any, *, paid: bool) -> Deposit:
+    """The client pressed Pay (or Cancel): the provider tells propdesk by webhook, after commit."""
+    deposit = checkout(token)
+    if deposit.status != Deposit.Status.AWAITING_PAYMENT:
+        return deposit
+    body = json.dumps(event_for(deposit, paid=paid))
+    deliver_webhook.enqueue(settings.PROPDESK_SITE_URL.rstrip("/") + WEBHOOK_PATH, body)
+    return deposit
+
+
+@task()
+def deliver_webhook(url: str, body: str) -> int:
+    data = body.encode()
+    request = urllib.request.Request(  # noqa: S310  (our own configured site URL)
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", HEADER: sign(data)},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return int(response.status)
+
+
+# --- propdesk's side: receiving it --------------------------------------------------------------
+
+
+def handle_webhook(body: bytes, signature: str | None) -> str:
+    """Verify, then apply the event once. Returns what happened, for the response and logs."""
+    verify(body, signature)
+    try:
+        event = json.loads(body)
+        event_id = str(event["id"])[:100]
+        kind = event["type"]
+        data = event["data"]
+        reference, amount, currency = data["reference"], data["amount"], data["currency"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed("The event is not in the sandbox provider's shape.") from exc
+    from propdesk.wallet import deposits
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.create(provider=PROVIDER, event_id=event_id)
+        except IntegrityError:
+            return "duplicate"  # a replay: the first delivery already did the work
+        deposit = checkout(reference)
+        if str(deposit.amount) != str(amount) or deposit.currency != currency:
+            raise ValidationFailed("The payment does not match the deposit it names.")
+        if kind == "payment.succeeded":
+            deposits.payment_received(deposit, payment_id=str(data.get("payment_id", ""))[:100])
+            return "paid"
+        if kind == "payment.cancelled":
+            deposits.payment_cancelled(deposit)
+            return "cancelled"
+        raise ValidationFailed(f"Unknown event type {kind!r}.")
