@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,6 +35,21 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _books_balance_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test did with money, the ledger proves itself afterwards (`ledger check`)."""
+    names = request.fixturenames
+    uses_db = "db" in names or "transactional_db" in names
+    if uses_db:
+        # Set the database up from here, so that this check runs before it is rolled back.
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    yield
+    if uses_db and not request.node.get_closest_marker("books_tampered"):
+        from propdesk.wallet import ledger
+
+        assert ledger.check() == [], "the books do not balance after this test"
 
 
 @pytest.fixture

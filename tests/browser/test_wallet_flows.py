@@ -39,6 +39,13 @@ def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
     client.goto("/portal/wallet/")
     expect(client.locator('[data-balance="EUR"]')).to_have_text("990.00")
 
+    staff.get_by_role("link", name="Transactions").click()
+    staff.get_by_label("Type").select_option(label="Deposit")
+    staff.get_by_role("button", name="Filter").click()
+    expect(staff.locator("#transactions tbody tr")).to_have_count(1)
+    expect(staff.locator("#transactions")).to_contain_text("990.00 EUR")
+    expect(staff.locator('#totals [data-currency="EUR"]')).to_contain_text("990.00")
+
 
 def test_sandbox_card_with_a_partial_threshold_credits_small_and_queues_large(
     new_page, active_client, sandbox_card, admin, finance, live_server, settings, run_jobs

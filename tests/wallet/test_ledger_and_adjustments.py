@@ -136,6 +136,7 @@ def test_postings_outside_a_transaction_are_refused(active_client):
         ledger.post("adjustment", [ledger.Line(wallet, Decimal(5)), ledger.Line(firm, Decimal(-5))])
 
 
+@pytest.mark.books_tampered
 def test_ledger_check_names_a_balance_that_drifted(active_client, finance, capsys):
     adjust(active_client, finance, "10.00")
     assert propdesk(["ledger", "check"]) == 0
