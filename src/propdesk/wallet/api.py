@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -15,6 +17,7 @@ from propdesk.accounts.services import require_permission
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.money import quantize
 from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.wallet.models import Deposit, Withdrawal
 from propdesk.wallet.views import csv_response
 
 router = Router(tags=["wallet"])
@@ -158,6 +161,27 @@ def payment_methods(request: HttpRequest) -> list[MethodOut]:
     ]
 
 
+def _ask(request: HttpRequest, ask: Callable[..., Any], payload: DepositIn, key: str | None) -> Any:
+    _check_key(key)
+    return ask(
+        _client(request),
+        method=payload.method,
+        amount=payload.amount,
+        currency=payload.currency,
+        idempotency_key=key,
+    )
+
+
+def _request_out(made: Deposit | Withdrawal) -> dict[str, Any]:
+    return {
+        "id": made.pk,
+        "status": made.status,
+        "amount": made.amount,
+        "currency": made.currency,
+        "method": made.method.name,
+    }
+
+
 @router.post(
     "/deposits", response={201: DepositOut}, summary="Ask for a deposit (Idempotency-Key honoured)"
 )
@@ -166,29 +190,16 @@ def deposit(
     payload: DepositIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[DepositOut]:
-    client = _client(request)
-    _check_key(idempotency_key)
-    made = deposits.request_deposit(
-        client,
-        method=payload.method,
-        amount=payload.amount,
-        currency=payload.currency,
-        idempotency_key=idempotency_key,
+    made: Deposit = _ask(request, deposits.request_deposit, payload, idempotency_key)
+    checkout = (
+        request.build_absolute_uri(reverse("sandbox_checkout", args=[made.checkout_token]))
+        if made.checkout_token
+        else None
     )
     return Status(
         201,
         DepositOut(
-            id=made.pk,
-            status=made.status,
-            amount=made.amount,
-            currency=made.currency,
-            method=made.method.name,
-            credited_amount=made.credited_amount,
-            checkout_url=request.build_absolute_uri(
-                reverse("sandbox_checkout", args=[made.checkout_token])
-            )
-            if made.checkout_token
-            else None,
+            **_request_out(made), credited_amount=made.credited_amount, checkout_url=checkout
         ),
     )
 
@@ -211,25 +222,8 @@ def withdraw(
     payload: DepositIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[WithdrawalOut]:
-    client = _client(request)
-    _check_key(idempotency_key)
-    made = withdrawals.request_withdrawal(
-        client,
-        method=payload.method,
-        amount=payload.amount,
-        currency=payload.currency,
-        idempotency_key=idempotency_key,
-    )
-    return Status(
-        201,
-        WithdrawalOut(
-            id=made.pk,
-            status=made.status,
-            amount=made.amount,
-            currency=made.currency,
-            method=made.method.name,
-        ),
-    )
+    made = _ask(request, withdrawals.request_withdrawal, payload, idempotency_key)
+    return Status(201, WithdrawalOut(**_request_out(made)))
 
 
 reports_router = Router(tags=["reports"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django import forms
@@ -29,7 +30,7 @@ from propdesk.wallet import (
     services,
     withdrawals,
 )
-from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
+from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod, Posting, Withdrawal
 
 
 class AdjustmentForm(forms.Form):
@@ -67,16 +68,23 @@ class MoneyRequestForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
 
-@require_http_methods(["GET", "POST"])
-@client_view
-def deposit(request: HttpRequest) -> HttpResponse:
+def _money_request_page(
+    request: HttpRequest,
+    *,
+    action: str,
+    ask: Callable[..., Deposit | Withdrawal],
+    done: Callable[[Deposit | Withdrawal], HttpResponse],
+    template: str,
+    context: dict[str, object],
+) -> HttpResponse:
+    """The portal's deposit and withdrawal pages: one form, KYC first, each service's reply."""
     client = actor(request).client
-    kyc.require_kyc(client, kyc_actions.DEPOSIT)  # stopped here, with a way to KYC
+    kyc.require_kyc(client, action)  # stopped here, with a way to KYC
     form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            made = deposits.request_deposit(
+            made = ask(
                 client,
                 method=data["method"].pk,
                 amount=data["amount"],
@@ -88,54 +96,52 @@ def deposit(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            if made.status == made.Status.AWAITING_PAYMENT:
-                return redirect("sandbox_checkout", token=made.checkout_token)
-            messages.success(
-                request,
-                f"Deposit of {made.amount} {made.currency} requested"
-                + (" and credited." if made.status == "approved" else "; we will confirm it."),
-            )
-            return redirect("portal:wallet")
-    return render(
+            return done(made)
+    return render(request, template, {"form": form, **context}, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def deposit(request: HttpRequest) -> HttpResponse:
+    def done(made: Deposit | Withdrawal) -> HttpResponse:
+        if isinstance(made, Deposit) and made.status == Deposit.Status.AWAITING_PAYMENT:
+            return redirect("sandbox_checkout", token=made.checkout_token)
+        credited = made.status == Deposit.Status.APPROVED
+        messages.success(
+            request,
+            f"Deposit of {made.amount} {made.currency} requested"
+            + (" and credited." if credited else "; we will confirm it."),
+        )
+        return redirect("portal:wallet")
+
+    return _money_request_page(
         request,
-        "wallet/portal_deposit.html",
-        {"form": form, "methods": deposits.enabled_methods()},
-        status=422 if form.errors else 200,
+        action=kyc_actions.DEPOSIT,
+        ask=deposits.request_deposit,
+        done=done,
+        template="wallet/portal_deposit.html",
+        context={"methods": deposits.enabled_methods()},
     )
 
 
 @require_http_methods(["GET", "POST"])
 @client_view
 def withdraw(request: HttpRequest) -> HttpResponse:
-    client = actor(request).client
-    kyc.require_kyc(client, kyc_actions.WITHDRAW)
-    form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            made = withdrawals.request_withdrawal(
-                client,
-                method=data["method"].pk,
-                amount=data["amount"],
-                currency=data["currency"],
-                idempotency_key=data["idempotency_key"],
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(
-                request,
-                f"Withdrawal of {made.amount} {made.currency} requested; the amount is held "
-                "until we pay it out.",
-            )
-            return redirect("portal:wallet")
-    return render(
+    def done(made: Deposit | Withdrawal) -> HttpResponse:
+        messages.success(
+            request,
+            f"Withdrawal of {made.amount} {made.currency} requested; the amount is held "
+            "until we pay it out.",
+        )
+        return redirect("portal:wallet")
+
+    return _money_request_page(
         request,
-        "wallet/portal_withdraw.html",
-        {"form": form, "balances": ledger.balances(client)},
-        status=422 if form.errors else 200,
+        action=kyc_actions.WITHDRAW,
+        ask=withdrawals.request_withdrawal,
+        done=done,
+        template="wallet/portal_withdraw.html",
+        context={"balances": ledger.balances(actor(request).client)},
     )
 
 
