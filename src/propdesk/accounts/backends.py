@@ -15,4 +15,7 @@ class EmailBackend(BaseBackend):
         return None
 
     def get_user(self, user_id: int) -> User | None:
-        return User.objects.select_related("role").filter(pk=user_id, is_active=True).first()
+        # The client row comes along: every portal request checks the client's status.
+        return (
+            User.objects.select_related("role", "client").filter(pk=user_id, is_active=True).first()
+        )

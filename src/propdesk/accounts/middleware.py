@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from propdesk.accounts.models import Client, User
+from propdesk.accounts.models import User
 from propdesk.accounts.services import client_login_block
 
 
@@ -19,7 +19,7 @@ class ActiveAccountMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if isinstance(user, User) and user.is_client:
-            client = Client.objects.filter(user=user).first()
+            client = getattr(user, "client", None)
             block = client_login_block(client) if client else None
             if client is None or block is not None:
                 logout(request)

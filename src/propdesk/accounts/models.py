@@ -167,7 +167,7 @@ class ApiTokenManager(models.Manager["ApiToken"]):
         """The live token for `raw`: neither revoked nor older than API_TOKEN_DAYS."""
         oldest = timezone.now() - timedelta(days=settings.API_TOKEN_DAYS)
         return (
-            self.select_related("user", "user__role")
+            self.select_related("user", "user__role", "user__client")
             .filter(key_hash=_hash_token(raw), revoked_at__isnull=True, created_at__gte=oldest)
             .first()
         )

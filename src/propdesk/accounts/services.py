@@ -102,7 +102,7 @@ def user_for_token(raw: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     user = token.user
-    if user.is_client and client_login_block(Client.objects.get(user=user)) is not None:
+    if user.is_client and client_login_block(user.client) is not None:
         return None
     now = timezone.now()
     # Touch at most once a minute: a busy script should not write on every call.

@@ -308,8 +308,9 @@ def submit(
             saved_files.append((doc, name, saved))
         with transaction.atomic():
             locked = Client.objects.select_for_update().get(pk=client.pk)
-            if submission_block(locked) is not None:
-                raise Conflict(submission_block(locked) or "", code="kyc_not_open")
+            block = submission_block(locked)
+            if block is not None:
+                raise Conflict(block, code="kyc_not_open")
             submission = KycSubmission.objects.create(
                 client=locked, form=form, form_snapshot=spec, values=answers
             )

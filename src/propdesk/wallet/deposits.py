@@ -140,12 +140,9 @@ def request_deposit(
     fingerprint = ledger.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
-        if key is not None:
-            earlier = Deposit.objects.filter(idempotency_key=key).first()
-            if earlier is not None:
-                if earlier.fingerprint != fingerprint:
-                    raise ledger.IdempotencyConflict()
-                return earlier
+        earlier = ledger.replay(key, fingerprint, Deposit)
+        if earlier is not None:
+            return earlier
         pending = Deposit.objects.filter(client=locked, status=Deposit.Status.PENDING).count()
         if pending >= settings.MAX_PENDING_DEPOSITS:
             raise Conflict(

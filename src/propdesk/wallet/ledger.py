@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Sum
 
 from propdesk.accounts.models import Client, User
@@ -83,14 +84,20 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def replay(idempotency_key: str | None, request_fingerprint: str) -> JournalEntry | None:
-    """The entry already posted under this key, if any; a different request under it is refused."""
+Keyed = TypeVar("Keyed", bound=models.Model)
+
+
+def replay(
+    idempotency_key: str | None, request_fingerprint: str, model: type[Keyed]
+) -> Keyed | None:
+    """What was already made under this key (an entry, a deposit...), if anything; a different
+    request under the same key is refused."""
     if not idempotency_key:
         return None
-    entry = JournalEntry.objects.filter(idempotency_key=idempotency_key).first()
-    if entry is not None and entry.fingerprint != request_fingerprint:
+    earlier = model._default_manager.filter(idempotency_key=idempotency_key).first()
+    if earlier is not None and getattr(earlier, "fingerprint", None) != request_fingerprint:
         raise IdempotencyConflict()
-    return entry
+    return earlier
 
 
 def post(

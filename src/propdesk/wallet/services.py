@@ -60,7 +60,7 @@ def adjust(
         "adjustment", client.pk, direction, str(value), currency
     )
     with transaction.atomic():
-        earlier = ledger.replay(key, request_fingerprint)
+        earlier = ledger.replay(key, request_fingerprint, JournalEntry)
         if earlier is not None:
             return earlier
         signed = value if direction == "credit" else -value
@@ -97,9 +97,7 @@ def wallet_lines(client: Client, *, limit: int = 100) -> list[dict[str, Any]]:
         {
             "entry": p.entry_id,
             "type": p.entry.type,
-            "type_label": JournalEntry.Type(p.entry.type).label
-            if p.entry.type in JournalEntry.Type.values
-            else p.entry.type,
+            "type_label": p.entry.get_type_display(),
             "amount": ledger.quantize(p.amount, p.currency),
             "currency": p.currency,
             "memo": p.entry.memo,

@@ -38,12 +38,9 @@ def request_withdrawal(
     key = f"client:{client.pk}:withdrawal:{idempotency_key}" if idempotency_key else None
     fingerprint = ledger.fingerprint("withdrawal", chosen.pk, str(value), currency)
     with transaction.atomic():
-        if key is not None:
-            earlier = Withdrawal.objects.filter(idempotency_key=key).first()
-            if earlier is not None:
-                if earlier.fingerprint != fingerprint:
-                    raise ledger.IdempotencyConflict()
-                return earlier
+        earlier = ledger.replay(key, fingerprint, Withdrawal)
+        if earlier is not None:
+            return earlier
         wallet = ledger.wallet(client, currency)
         hold = ledger.post(
             JournalEntry.Type.WITHDRAWAL_HOLD,
