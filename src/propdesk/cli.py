@@ -171,6 +171,15 @@ def _cmd_ledger_check(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ledger_rebuild_totals(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.wallet import ledger
+
+    rows = ledger.rebuild_day_totals()
+    print(f"day totals rebuilt from the postings: {rows} rows")
+    return 0
+
+
 def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
@@ -223,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     check = ledger_sub.add_parser("check", help="prove every balance and every entry")
     check.set_defaults(func=_cmd_ledger_check)
+    rebuild = ledger_sub.add_parser(
+        "rebuild-totals", help="sum the report's day totals afresh (after a time zone change)"
+    )
+    rebuild.set_defaults(func=_cmd_ledger_rebuild_totals)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

@@ -40,7 +40,15 @@ def test_an_unbalanced_entry_inserted_by_hand_is_refused(funded):
     def insert_one_sided_entry() -> None:
         with transaction.atomic():
             entry = JournalEntry.objects.create(type="adjustment", memo="by hand")
-            Posting.objects.create(entry=entry, account=wallet, amount=Decimal(5), currency="USD")
+            Posting.objects.create(
+                entry=entry,
+                account=wallet,
+                amount=Decimal(5),
+                currency="USD",
+                created_at=entry.created_at,
+                entry_type=entry.type,
+                client=client,
+            )
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check now, not at commit
 
@@ -133,3 +141,38 @@ def test_two_withdrawals_racing_never_overdraw(funded, bank_transfer, attempt):
     assert sorted(outcomes) == ["held", "insufficient_funds"]
     assert ledger.balances(client) == {"USD": Decimal("40.00")}
     assert ledger.check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_retries_under_one_key_at_once_post_one_entry_and_both_get_it(funded):
+    client, finance = funded
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def credit() -> None:
+        try:
+            barrier.wait()
+            entry = services.adjust(
+                client.pk,
+                direction="credit",
+                amount="5.00",
+                currency="USD",
+                comment="retried",
+                actor=finance,
+                idempotency_key="same-key",
+            )
+            outcomes.append(entry.pk)
+        except Exception as exc:  # any error is the failure this test looks for
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=credit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(outcomes) == 2
+    assert outcomes[0] == outcomes[1]
+    assert isinstance(outcomes[0], int)
+    assert ledger.balances(client) == {"USD": Decimal("105.00")}

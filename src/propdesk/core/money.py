@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from propdesk.core.validation import FieldErrors
@@ -36,6 +36,24 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     if exact != amount:
         raise ValueError(f"{amount} has more decimals than {currency} allows")
     return exact
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An exact amount as a count of the currency's minor units (cents)."""
+    return int(quantize(amount, currency).scaleb(MINOR_UNITS[currency]))
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    return Decimal(int(units)).scaleb(-MINOR_UNITS[currency]).quantize(quantum(currency))
+
+
+def from_database_sum(value: Any, currency: str) -> Decimal:
+    """A SUM of money columns as the database returns it, in the currency's minor unit.
+
+    PostgreSQL adds decimals exactly; SQLite (the demo database) adds them as binary floats, so
+    a large sum can come back as 6431379.69999999: the nearest cent is the exact sum as long as
+    the float error stays under half a cent (sums below about a trillion)."""
+    return Decimal(str(value or 0)).quantize(quantum(currency), rounding=ROUND_HALF_EVEN)
 
 
 def parse_amount(

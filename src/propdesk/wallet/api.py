@@ -275,11 +275,11 @@ def transactions_report(request: HttpRequest) -> TransactionPage | HttpResponseB
             TransactionOut(
                 posting=p.pk,
                 entry=p.entry_id,
-                at=p.entry.created_at,
-                type=p.entry.type,
-                client_id=p.account.client_id or 0,
-                client=p.account.client.user.name if p.account.client else "",
-                email=p.account.client.user.email if p.account.client else "",
+                at=p.created_at,
+                type=p.entry_type,
+                client_id=p.client_id or 0,
+                client=p.client.user.name if p.client else "",
+                email=p.client.user.email if p.client else "",
                 amount=quantize(p.amount, p.currency),
                 currency=p.currency,
                 memo=p.entry.memo,
@@ -287,5 +287,5 @@ def transactions_report(request: HttpRequest) -> TransactionPage | HttpResponseB
             for p in items
         ],
         next=next_cursor,
-        totals=[TotalOut(**t) for t in reports.totals(rows)],
+        totals=[TotalOut(**t) for t in reports.totals(filters, rows)],
     )

@@ -4,23 +4,26 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
-from propdesk.core.money import MINOR_UNITS, quantize
+from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
 from propdesk.core.validation import search_text
-from propdesk.wallet.models import JournalEntry, LedgerAccount, Posting
+from propdesk.wallet.models import DayTotal, JournalEntry, Posting
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 STATUSES = {"posted": "Posted", "reversed": "Reversed"}
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # a day's start and end stay in range
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ def parse_filters(params: Any) -> Filters:
         except ValueError:
             errors[name] = "Give a date as YYYY-MM-DD."
             dates[name] = None
+        found = dates[name]
+        if found is not None and not EARLIEST <= found <= LATEST:
+            errors[name] = f"Give a date between {EARLIEST} and {LATEST}."
+            dates[name] = None
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = "The end is before the start."
     if errors:
@@ -71,65 +78,139 @@ def parse_filters(params: Any) -> Filters:
 
 
 def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
 
 
 def transactions(filters: Filters) -> QuerySet[Posting]:
-    rows = Posting.objects.filter(account__kind=LedgerAccount.Kind.CLIENT_WALLET)
+    """The filtered wallet postings (the posting carries its entry's time and type)."""
+    rows = Posting.objects.filter(client__isnull=False)
     if filters.type:
-        rows = rows.filter(entry__type=filters.type)
+        rows = rows.filter(entry_type=filters.type)
     if filters.currency:
         rows = rows.filter(currency=filters.currency)
     if filters.date_from:
-        rows = rows.filter(entry__created_at__gte=_day_start(filters.date_from))
+        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
     if filters.date_to:
-        rows = rows.filter(entry__created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+        rows = rows.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
     if filters.client:
-        rows = rows.filter(
-            Q(account__client__user__email__icontains=filters.client)
-            | Q(account__client__user__name__icontains=filters.client)
-        )
+        rows = rows.filter(client__in=matching_clients(filters.client))
     if filters.status:
         reversed_ = Exists(JournalEntry.objects.filter(reverses=OuterRef("entry")))
         rows = rows.filter(reversed_) if filters.status == "reversed" else rows.exclude(reversed_)
     return rows
 
 
-def totals(rows: QuerySet[Posting]) -> list[dict[str, Any]]:
-    """Count, money in, money out and net per currency for the whole filtered set."""
-    found = (
-        rows.values("currency")
-        .annotate(
-            count=Count("id"),
-            credits=Sum("amount", filter=Q(amount__gt=0)),
-            debits=Sum("amount", filter=Q(amount__lt=0)),
-            net=Sum("amount"),
+MAX_LISTED_CLIENTS = 5000
+
+
+def matching_clients(text: str) -> list[int] | QuerySet[Client, int]:
+    """The ids of the clients whose name or email contains `text`. Up to a few thousand
+    come as a list, which the database checks by hash while it walks the report's index; a
+    search that matches more stays a subquery (most postings then match anyway). The users
+    are found first, by their own (trigram) indexes, then their clients by key."""
+    users = User.objects.filter(
+        Q(email__icontains=text) | Q(name__icontains=text), kind=User.Kind.CLIENT
+    ).values_list("pk", flat=True)
+    listed = list(users.order_by()[: MAX_LISTED_CLIENTS + 1])
+    if len(listed) > MAX_LISTED_CLIENTS:
+        return Client.objects.filter(user__in=users).values_list("pk", flat=True)
+    return list(Client.objects.filter(user__in=listed).order_by().values_list("pk", flat=True))
+
+
+def totals(filters: Filters, rows: QuerySet[Posting] | None = None) -> list[dict[str, Any]]:
+    """Count, money in, money out and net per currency for the whole filtered set.
+
+    Without a client filter they come from the day totals the ledger keeps (a few rows a day);
+    a client's postings are few enough to sum directly (`rows`, when the caller has them)."""
+    found: Iterable[dict[str, Any]]
+    if filters.client:
+        found = (
+            (transactions(filters) if rows is None else rows)
+            .values("currency")
+            .annotate(
+                n=Count("id"),
+                cr=Sum("amount", filter=Q(amount__gt=0)),
+                dr=Sum("amount", filter=Q(amount__lt=0)),
+            )
+            .order_by("currency")
         )
-        .order_by("currency")
-    )
-    return [
-        {
-            "currency": row["currency"],
-            "count": row["count"],
-            "credits": quantize(row["credits"] or Decimal(0), row["currency"]),
-            "debits": quantize(row["debits"] or Decimal(0), row["currency"]),
-            "net": quantize(row["net"] or Decimal(0), row["currency"]),
-        }
-        for row in found
-    ]
+    else:
+        days = DayTotal.objects.all()
+        if filters.type:
+            days = days.filter(entry_type=filters.type)
+        if filters.currency:
+            days = days.filter(currency=filters.currency)
+        if filters.date_from:
+            days = days.filter(day__gte=filters.date_from)
+        if filters.date_to:
+            days = days.filter(day__lte=filters.date_to)
+        parts = {
+            "": (F("count"), F("credits_minor"), F("debits_minor")),
+            "reversed": (
+                F("reversed_count"),
+                F("reversed_credits_minor"),
+                F("reversed_debits_minor"),
+            ),
+            "posted": (
+                F("count") - F("reversed_count"),
+                F("credits_minor") - F("reversed_credits_minor"),
+                F("debits_minor") - F("reversed_debits_minor"),
+            ),
+        }[filters.status]
+        found = [
+            {
+                **row,
+                "cr": from_minor(row["cr"], row["currency"]),
+                "dr": from_minor(row["dr"], row["currency"]),
+            }
+            for row in days.values("currency")
+            .annotate(n=Sum(parts[0]), cr=Sum(parts[1]), dr=Sum(parts[2]))
+            .filter(n__gt=0)
+            .order_by("currency")
+        ]
+    result = []
+    for row in found:
+        currency = row["currency"]
+        credits = from_database_sum(row["cr"], currency)
+        debits = from_database_sum(row["dr"], currency)
+        result.append(
+            {
+                "currency": currency,
+                "count": int(row["n"]),
+                "credits": credits,
+                "debits": debits,
+                "net": credits + debits,
+            }
+        )
+    return result
+
+
+NEWEST_FIRST = ("-created_at", "-id")
+
+
+def _before(rows: QuerySet[Posting], at: datetime, posting_id: int) -> QuerySet[Posting]:
+    """The rows after (at, posting_id) in newest-first order; the first condition alone is
+    what the index range uses."""
+    return rows.filter(created_at__lte=at).filter(Q(created_at__lt=at) | Q(id__lt=posting_id))
 
 
 def page(
     rows: QuerySet[Posting], *, after: Any = None, size: Any = PAGE_SIZE
 ) -> tuple[list[Posting], int | None]:
-    """One page, newest first, and the cursor for the next (None at the end)."""
+    """One page, newest first, and the cursor for the next (None at the end). The cursor is
+    the last posting's id; the page after it starts just past that posting's place."""
     errors: dict[str, str] = {}
     cursor = None
     if after not in (None, ""):
-        if not (isinstance(after, str | int) and str(after).isascii() and str(after).isdigit()):
+        text = str(after)
+        if isinstance(after, str | int) and text.isascii() and text.isdigit() and len(text) < 19:
+            cursor = (
+                Posting.objects.filter(pk=int(text), client__isnull=False)
+                .values_list("created_at", "id")
+                .first()
+            )
+        if cursor is None:
             errors["after"] = "The cursor is the `next` value of the previous page."
-        else:
-            cursor = int(after)
     try:
         limit = int(size)
     except (TypeError, ValueError):
@@ -139,8 +220,9 @@ def page(
     if errors:
         raise ValidationFailed(fields=errors)
     if cursor is not None:
-        rows = rows.filter(id__lt=cursor)
-    chunk = list(rows.select_related("entry", "account__client__user").order_by("-id")[: limit + 1])
+        rows = _before(rows, *cursor)
+    query = rows.select_related("entry", "client__user").order_by(*NEWEST_FIRST)
+    chunk = list(query[: limit + 1])
     more = len(chunk) > limit
     chunk = chunk[:limit]
     return chunk, (chunk[-1].pk if more and chunk else None)
@@ -154,36 +236,65 @@ class _Echo:
 CSV_HEADER = ["posting", "entry", "at", "type", "client", "email", "amount", "currency", "memo"]
 
 
-def csv_lines(rows: QuerySet[Posting]) -> Iterator[str]:
-    """The filtered set as CSV lines, read from the database in chunks, never all at once."""
+def csv_lines(rows: QuerySet[Posting], *, chunk: int = 2000) -> Iterator[str]:
+    """The filtered set as CSV lines, newest first, read by key in chunks of `chunk` rows: each
+    chunk is one short indexed query, so the first line leaves at once and memory stays flat."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
     fields = (
         "id",
         "entry_id",
-        "entry__created_at",
-        "entry__type",
-        "account__client__user__name",
-        "account__client__user__email",
+        "created_at",
+        "entry_type",
+        "client__user__name",
+        "client__user__email",
         "amount",
         "currency",
         "entry__memo",
     )
-    for row in rows.order_by("-id").values_list(*fields).iterator(chunk_size=2000):
-        posting, entry, at, kind, name, email, amount, currency, memo = row
-        yield writer.writerow(
-            [
-                posting,
-                entry,
-                at.isoformat(),
-                kind,
-                _safe(name),
-                _safe(email),
-                quantize(amount, currency),
-                currency,
-                _safe(memo),
-            ]
-        )
+    ordered = rows.order_by(*NEWEST_FIRST)
+    with _snapshot():
+        yield from _csv_rows(writer, ordered, fields, chunk)
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """On PostgreSQL, every chunk reads the same snapshot (REPEATABLE READ, read only), so a
+    post that commits during the export is either wholly in the file or wholly out. SQLite's
+    transactions here take the write lock, so there the chunks read the books as they stand
+    (as they do inside a caller's transaction, where the snapshot is the caller's to choose)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def _csv_rows(
+    writer: Any, ordered: QuerySet[Posting], fields: tuple[str, ...], chunk: int
+) -> Iterator[str]:
+    batch = list(ordered.values_list(*fields)[:chunk])
+    while batch:
+        for posting, entry, at, kind, name, email, amount, currency, memo in batch:
+            yield writer.writerow(
+                [
+                    posting,
+                    entry,
+                    at.isoformat(),
+                    kind,
+                    _safe(name),
+                    _safe(email),
+                    quantize(amount, currency),
+                    currency,
+                    _safe(memo),
+                ]
+            )
+        if len(batch) < chunk:
+            return
+        last = batch[-1]
+        batch = list(_before(ordered, last[2], last[0]).values_list(*fields)[:chunk])
 
 
 def _safe(text: str | None) -> str:

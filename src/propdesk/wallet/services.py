@@ -60,6 +60,8 @@ def adjust(
         "adjustment", client.pk, direction, str(value), currency
     )
     with transaction.atomic():
+        # A retry sent while the first is still running waits here, then finds its entry.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
         earlier = ledger.replay(key, request_fingerprint, JournalEntry)
         if earlier is not None:
             return earlier
@@ -89,19 +91,19 @@ def adjust(
 def wallet_lines(client: Client, *, limit: int = 100) -> list[dict[str, Any]]:
     """The client's own wallet movements, newest first."""
     rows = (
-        ledger.Posting.objects.filter(account__client=client, account__kind="client_wallet")
+        ledger.Posting.objects.filter(client=client)
         .select_related("entry")
-        .order_by("-id")[:limit]
+        .order_by("-created_at", "-id")[:limit]
     )
     return [
         {
             "entry": p.entry_id,
-            "type": p.entry.type,
-            "type_label": p.entry.get_type_display(),
+            "type": p.entry_type,
+            "type_label": p.get_entry_type_display(),
             "amount": ledger.quantize(p.amount, p.currency),
             "currency": p.currency,
             "memo": p.entry.memo,
-            "at": p.entry.created_at,
+            "at": p.created_at,
         }
         for p in rows
     ]

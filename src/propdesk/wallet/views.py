@@ -267,7 +267,7 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
             "filters": filters,
             "items": items,
             "next_cursor": next_cursor,
-            "totals": reports.totals(rows),
+            "totals": reports.totals(filters, rows),
             "types": JournalEntry.Type.choices,
             "currencies": list(MINOR_UNITS),
             "statuses": reports.STATUSES,

@@ -38,6 +38,8 @@ def request_withdrawal(
     key = f"client:{client.pk}:withdrawal:{idempotency_key}" if idempotency_key else None
     fingerprint = ledger.fingerprint("withdrawal", chosen.pk, str(value), currency)
     with transaction.atomic():
+        # A retry sent while the first is still running waits here, then finds its withdrawal.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
         earlier = ledger.replay(key, fingerprint, Withdrawal)
         if earlier is not None:
             return earlier
