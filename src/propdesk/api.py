@@ -17,6 +17,7 @@ from propdesk.approvals.api import settings_router as approval_settings_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
 from propdesk.onboarding.kyc_api import router as kyc_router
+from propdesk.platforms.sandbox.api import router as sandbox_router
 from propdesk.wallet.api import methods_router as payment_methods_router
 from propdesk.wallet.api import reports_router
 from propdesk.wallet.api import router as wallet_router
@@ -107,3 +108,4 @@ api.add_router("/wallet", wallet_router)
 api.add_router("/wallets", wallets_staff_router)
 api.add_router("/payment-methods", payment_methods_router)
 api.add_router("/reports", reports_router)
+api.add_router("/sandbox", sandbox_router)

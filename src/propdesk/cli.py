@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import json
 import os
 import signal
 import subprocess
@@ -180,6 +181,28 @@ def _cmd_ledger_rebuild_totals(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.core.errors import DomainError
+    from propdesk.platforms import adapters
+    from propdesk.platforms.sandbox import services
+
+    try:
+        if ns.server:
+            platform = adapters.platform_named(ns.server)
+        else:
+            platform = adapters.platform(services.default_server())
+        credentials = platform.create_account(
+            group=ns.group, leverage=ns.leverage, balance=ns.balance, currency=ns.currency
+        )
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        print(f"refused: {exc.message}{' ' + details if details else ''}", file=sys.stderr)
+        return 2
+    print(json.dumps(credentials.as_dict()))
+    return 0
+
+
 def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
@@ -236,6 +259,18 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild-totals", help="sum the report's day totals afresh (after a time zone change)"
     )
     rebuild.set_defaults(func=_cmd_ledger_rebuild_totals)
+
+    sandbox = sub.add_parser("sandbox", help="the built-in sandbox trading platform")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    create = sandbox_sub.add_parser(
+        "create-account", help="open a sandbox account; prints its credentials as JSON"
+    )
+    create.add_argument("--balance", required=True, help="starting balance, e.g. 100000")
+    create.add_argument("--leverage", default="100", help="e.g. 100 for 1:100")
+    create.add_argument("--group", default="demo")
+    create.add_argument("--currency", default="USD")
+    create.add_argument("--server", default="", help="a trading server's name (Sandbox)")
+    create.set_defaults(func=_cmd_sandbox_create_account)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "propdesk.notifications",
     "propdesk.onboarding",
     "propdesk.wallet",
+    "propdesk.platforms",
+    "propdesk.platforms.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +117,9 @@ def _database() -> dict[str, object]:
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A covering index's extra columns (INCLUDE) serve PostgreSQL; SQLite keeps the index without
+# them, which is all a demo needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["propdesk.accounts.backends.EmailBackend"]

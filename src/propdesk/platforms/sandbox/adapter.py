@@ -1,0 +1,69 @@
+"""The sandbox behind the trading-platform protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from propdesk.core.errors import NotFound
+from propdesk.platforms.models import TradingServer
+from propdesk.platforms.protocol import AccountEvent, AccountState, Credentials, DealRecord
+from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox.models import Account, Deal
+
+
+class SandboxPlatform:
+    def __init__(self, server: TradingServer) -> None:
+        self.server = server
+
+    def _account(self, login: str) -> Account:
+        account = Account.objects.filter(login=login, server=self.server).first()
+        if account is None:
+            raise NotFound(f"No account {login} on {self.server.name}.")
+        return account
+
+    def create_account(
+        self, *, group: str, leverage: int, balance: Decimal, currency: str, comment: str = ""
+    ) -> Credentials:
+        account, password = services.create_account(
+            self.server,
+            group=group,
+            leverage=leverage,
+            balance=balance,
+            currency=currency,
+            comment=comment,
+        )
+        return Credentials(login=account.login, password=password, server=self.server.name)
+
+    def set_trading_enabled(self, login: str, enabled: bool, *, reason: str = "") -> None:
+        services.set_trading_enabled(self._account(login), enabled, reason=reason)
+
+    def balance_operation(self, login: str, amount: Decimal, comment: str) -> DealRecord:
+        return record(services.balance_operation(self._account(login), amount, comment))
+
+    def account_state(self, login: str) -> AccountState:
+        return services.state(self._account(login))
+
+    def trade_history(self, login: str) -> Sequence[DealRecord]:
+        return [record(d) for d in services.history(self._account(login))]
+
+    def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AccountEvent]:
+        return [
+            AccountEvent(cursor=e.pk, login=e.account.login, payload=e.payload)
+            for e in services.events(after=after, limit=limit, server=self.server)
+        ]
+
+
+def record(deal: Deal) -> DealRecord:
+    return DealRecord(
+        deal=str(deal.pk),
+        at=deal.at,
+        kind=deal.kind,
+        entry=deal.entry,
+        position=str(deal.position_id or ""),
+        symbol=deal.symbol,
+        volume=deal.volume,
+        price=deal.price,
+        profit=deal.profit,
+        comment=deal.comment,
+    )

@@ -1,0 +1,229 @@
+"""The sandbox's trading API: an account's own login and password, over HTTP Basic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.security import HttpBasicAuth
+
+from propdesk.core.net import client_ip
+from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox.models import Account, Deal, Position
+
+
+class AccountAuth(HttpBasicAuth):
+    def authenticate(self, request: HttpRequest, username: str, password: str) -> Account:
+        return services.authenticate(username, password, ip=client_ip(request))
+
+
+router = Router(tags=["sandbox trading"], auth=AccountAuth())
+
+
+def me(request: HttpRequest) -> Account:
+    account = request.auth  # type: ignore[attr-defined]
+    assert isinstance(account, Account)
+    return Account.objects.get(pk=account.pk)  # fresh: a balance may have moved since
+
+
+class PositionOut(Schema):
+    id: int
+    symbol: str
+    side: str
+    volume: str
+    open_price: str
+    current_price: str
+    sl: str | None
+    tp: str | None
+    profit: str
+    opened_at: datetime
+
+
+class AccountOut(Schema):
+    login: str
+    server: str
+    group: str
+    currency: str
+    leverage: int
+    balance: str
+    equity: str
+    margin: str
+    free_margin: str
+    margin_level: str | None
+    trading_enabled: bool
+    positions: list[PositionOut]
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+def _account_out(account: Account) -> AccountOut:
+    state = services.state(account)
+    return AccountOut(
+        login=account.login,
+        server=account.server.name,
+        group=account.group,
+        currency=account.currency,
+        leverage=account.leverage,
+        balance=f"{state.balance}",
+        equity=f"{state.equity}",
+        margin=f"{state.margin}",
+        free_margin=f"{state.free_margin}",
+        margin_level=_text(state.margin_level),
+        trading_enabled=state.trading_enabled,
+        positions=_account_positions(state),
+    )
+
+
+@router.get("/account", response=AccountOut, summary="Balance, equity, margin and positions")
+def account(request: HttpRequest) -> AccountOut:
+    return _account_out(me(request))
+
+
+class QuoteOut(Schema):
+    symbol: str
+    bid: str
+    ask: str
+    digits: int
+    at: datetime
+
+
+@router.get("/quotes", response=list[QuoteOut], summary="The latest quote of every instrument")
+def quotes(request: HttpRequest) -> list[QuoteOut]:
+    return [
+        QuoteOut(
+            symbol=symbol,
+            bid=f"{q.bid:.{q.instrument.digits}f}",
+            ask=f"{q.ask:.{q.instrument.digits}f}",
+            digits=q.instrument.digits,
+            at=q.at,
+        )
+        for symbol, q in sorted(services.latest_quotes().items())
+    ]
+
+
+class OrderIn(Schema):
+    symbol: Any = None
+    side: Any = None
+    volume: Any = None
+    sl: Any = None
+    tp: Any = None
+
+
+@router.post(
+    "/orders",
+    response={201: PositionOut},
+    summary="A market order; refused orders say why and change nothing",
+)
+def order(request: HttpRequest, payload: OrderIn) -> Status:
+    account = me(request)
+    position = services.place_order(
+        account,
+        symbol=payload.symbol,
+        side=payload.side,
+        volume=payload.volume,
+        sl=payload.sl,
+        tp=payload.tp,
+    )
+    return Status(201, _position_out(account, position))
+
+
+def _position_out(account: Account, position: Position) -> PositionOut:
+    state = services.state(Account.objects.get(pk=account.pk))
+    for found in _account_positions(state):
+        if found.id == position.pk:
+            return found
+    raise AssertionError("the position just opened is not open")  # pragma: no cover
+
+
+def _account_positions(state: Any) -> list[PositionOut]:
+    return [
+        PositionOut(
+            id=int(p.position),
+            symbol=p.symbol,
+            side=p.side,
+            volume=f"{p.volume}",
+            open_price=f"{p.open_price}",
+            current_price=_text(p.current_price) or "",
+            sl=_text(p.sl),
+            tp=_text(p.tp),
+            profit=f"{p.profit}",
+            opened_at=p.opened_at,
+        )
+        for p in state.positions
+    ]
+
+
+@router.get("/positions", response=list[PositionOut], summary="Open positions")
+def positions(request: HttpRequest) -> list[PositionOut]:
+    return _account_positions(services.state(me(request)))
+
+
+class CloseIn(Schema):
+    volume: Any = None
+
+
+class DealOut(Schema):
+    id: int
+    at: datetime
+    kind: str
+    entry: str
+    reason: str
+    position: int | None
+    symbol: str
+    volume: str
+    price: str
+    profit: str
+    balance_after: str
+    comment: str
+
+
+def _deal_out(deal: Deal) -> DealOut:
+    return DealOut(
+        id=deal.pk,
+        at=deal.at,
+        kind=deal.kind,
+        entry=deal.entry,
+        reason=deal.reason,
+        position=deal.position_id,
+        symbol=deal.symbol,
+        volume=f"{deal.volume}",
+        price=_text(deal.price) or "0",
+        profit=f"{deal.profit}",
+        balance_after=f"{deal.balance_after}",
+        comment=deal.comment,
+    )
+
+
+@router.post(
+    "/positions/{position_id}/close",
+    response=DealOut,
+    summary="Close a position, or `volume` of it, at the market",
+)
+def close(request: HttpRequest, position_id: str, payload: CloseIn | None = None) -> DealOut:
+    volume = payload.volume if payload is not None else None
+    return _deal_out(services.close_position(me(request), position_id, volume=volume))
+
+
+@router.get("/deals", response=list[DealOut], summary="Every deal, newest first")
+def deals(request: HttpRequest) -> list[DealOut]:
+    return [_deal_out(d) for d in services.history(me(request))]
+
+
+class EventOut(Schema):
+    cursor: int
+    event: dict[str, Any]
+
+
+@router.get(
+    "/events",
+    response=list[EventOut],
+    summary="This account's events after the cursor `after` (equity snapshots and deals)",
+)
+def events(request: HttpRequest, after: str = "0", limit: str = "1000") -> list[EventOut]:
+    rows = services.events(after=after, limit=limit, account=me(request))
+    return [EventOut(cursor=e.pk, event=e.payload) for e in rows]

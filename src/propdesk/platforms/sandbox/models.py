@@ -1,0 +1,184 @@
+"""The sandbox trading platform's books: instruments and their quotes, accounts, positions,
+deals, and the stream of account events consumers read from a cursor."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+from propdesk.platforms.sandbox.pricing import Spec
+
+
+class Instrument(models.Model):
+    symbol = models.CharField(max_length=20, unique=True)
+    description = models.CharField(max_length=100, blank=True)
+    base_currency = models.CharField(max_length=3, blank=True)
+    quote_currency = models.CharField(max_length=3)
+    digits = models.PositiveSmallIntegerField()
+    contract_size = models.PositiveIntegerField()
+    spread_points = models.PositiveIntegerField()
+    min_volume = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.01"))
+    max_volume = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("100"))
+    volume_step = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.01"))
+    # The synthetic feed: yearly volatility (0.08 = 8%) and where prices start.
+    volatility = models.DecimalField(max_digits=6, decimal_places=4)
+    start_price = models.DecimalField(max_digits=20, decimal_places=8)
+    # Weekly windows in UTC, [{"days": "mon-fri", "open": "00:00", "close": "24:00"}]; empty:
+    # open around the clock, so a demo works at any hour of any day.
+    trading_hours = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    @property
+    def spec(self) -> Spec:
+        return Spec(
+            symbol=self.symbol,
+            base_currency=self.base_currency,
+            quote_currency=self.quote_currency,
+            digits=self.digits,
+            contract_size=self.contract_size,
+        )
+
+
+class Quote(models.Model):
+    """The latest price of an instrument; the feed moves it, orders fill at it."""
+
+    instrument = models.OneToOneField(
+        Instrument, primary_key=True, on_delete=models.CASCADE, related_name="quote"
+    )
+    bid = models.DecimalField(max_digits=20, decimal_places=8)
+    ask = models.DecimalField(max_digits=20, decimal_places=8)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.bid}/{self.ask}"
+
+
+class Account(models.Model):
+    server = models.ForeignKey(
+        "platforms.TradingServer", on_delete=models.PROTECT, related_name="sandbox_accounts"
+    )
+    login = models.CharField(max_length=20, unique=True)
+    password = models.CharField(max_length=200)  # a hash, as for people
+    group = models.CharField(max_length=60)
+    leverage = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    balance = models.DecimalField(max_digits=20, decimal_places=2)
+    trading_enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    stopout_level = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal(50), help_text="Margin level, percent"
+    )
+    comment = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The time of the account's latest event: its events never go back in time.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["login"]
+
+    def __str__(self) -> str:
+        return f"{self.login} ({self.group})"
+
+
+class Position(models.Model):
+    class Side(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    volume = models.DecimalField(max_digits=8, decimal_places=2)  # still open
+    open_price = models.DecimalField(max_digits=20, decimal_places=8)
+    sl = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    tp = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    margin = models.DecimalField(max_digits=20, decimal_places=2)  # for the open volume
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "closed_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.side} {self.volume} {self.instrument_id}"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == self.Side.BUY else -1
+
+
+class Deal(models.Model):
+    """Every fill, and every balance operation, as the account's history shows it."""
+
+    class Kind(models.TextChoices):
+        BUY = "buy", "Buy"
+        SELL = "sell", "Sell"
+        BALANCE = "balance", "Balance"
+
+    class Entry(models.TextChoices):
+        IN = "in", "In"
+        OUT = "out", "Out"
+        NONE = "", "—"
+
+    class Reason(models.TextChoices):
+        CLIENT = "client", "Client"
+        STOP_LOSS = "sl", "Stop loss"
+        TAKE_PROFIT = "tp", "Take profit"
+        STOP_OUT = "stopout", "Stop out"
+        STAFF = "staff", "Staff"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
+    position = models.ForeignKey(
+        Position, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    entry = models.CharField(max_length=3, choices=Entry.choices, blank=True)
+    reason = models.CharField(max_length=7, choices=Reason.choices, default=Reason.CLIENT)
+    symbol = models.CharField(max_length=20, blank=True)
+    volume = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal(0))
+    price = models.DecimalField(max_digits=20, decimal_places=8, default=Decimal(0))
+    profit = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal(0))
+    balance_after = models.DecimalField(max_digits=20, decimal_places=2)
+    comment = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "id"])]
+
+    def __str__(self) -> str:
+        return f"deal #{self.pk} {self.kind} {self.entry}"
+
+
+class Event(models.Model):
+    """The account event stream. The id is the cursor: writers take the stream's lock before
+    they insert, so ids are handed out in commit order and a reader that has seen id N has
+    seen everything below it."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
+    payload = models.JSONField()
+    from_feed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"event #{self.pk} {self.payload.get('type')}"
+
+
+class StreamLock(models.Model):
+    """One row; held while events are written, so the stream's ids follow commit order."""
+
+    class Meta:
+        verbose_name = "stream lock"
+
+    def __str__(self) -> str:
+        return "the event stream's lock"

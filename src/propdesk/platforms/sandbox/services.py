@@ -1,0 +1,716 @@
+"""The sandbox's use cases: accounts, orders, closes, balance operations and the event stream.
+
+Every change runs in one transaction under the account's row lock and writes its deals and
+events with it; prices come from the latest quotes the feed keeps.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from propdesk.accounts import throttle
+from propdesk.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from propdesk.core.money import MINOR_UNITS, from_minor, quantize
+from propdesk.core.validation import FieldErrors
+from propdesk.platforms.models import TradingServer
+from propdesk.platforms.protocol import AccountState, OpenPosition
+from propdesk.platforms.sandbox import pricing
+from propdesk.platforms.sandbox.models import (
+    Account,
+    Deal,
+    Event,
+    Instrument,
+    Position,
+    Quote,
+    StreamLock,
+)
+
+DEFAULT_SERVER = "Sandbox"
+LOGIN_OFFSET = 700_000
+MAX_LEVERAGE = 1000
+MAX_BALANCE = Decimal("1000000000")
+
+
+class OrderRefused(Conflict):
+    code = "order_refused"
+    default_message = "The order was refused."
+
+
+class MarketClosed(OrderRefused):
+    code = "market_closed"
+    default_message = "The market is closed for this instrument."
+
+
+class TradingDisabled(OrderRefused):
+    code = "trading_disabled"
+    default_message = "Trading is disabled on this account."
+
+
+class NotEnoughMargin(OrderRefused):
+    code = "not_enough_margin"
+    default_message = "Not enough free margin for this order."
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+
+def default_server() -> TradingServer:
+    server, _ = TradingServer.objects.get_or_create(
+        name=DEFAULT_SERVER,
+        defaults={"kind": "sandbox", "demo_groups": ["demo"], "live_groups": ["live"]},
+    )
+    return server
+
+
+def create_account(
+    server: TradingServer,
+    *,
+    group: str,
+    leverage: Any,
+    balance: Any,
+    currency: str = "USD",
+    comment: str = "",
+) -> tuple[Account, str]:
+    """Open an account (and fund it with a balance operation); returns it and its password,
+    which is shown once and kept only as a hash."""
+    errors = FieldErrors()
+    if group not in server.groups:
+        errors.add("group", f"Group is one of: {', '.join(server.groups) or '(none set)'}.")
+    lev = _int_in(errors, "leverage", leverage, 1, MAX_LEVERAGE)
+    if currency not in MINOR_UNITS:
+        errors.add("currency", "Unknown currency.")
+    amount = _decimal(errors, "balance", balance)
+    if amount is not None and not (0 <= amount <= MAX_BALANCE):
+        errors.add("balance", f"Balance is between 0 and {MAX_BALANCE}.")
+    if (
+        amount is not None
+        and currency in MINOR_UNITS
+        and amount != amount.quantize(Decimal(1).scaleb(-MINOR_UNITS[currency]))
+    ):
+        errors.add("balance", f"{currency} has {MINOR_UNITS[currency]} decimals.")
+    errors.raise_if_any()
+    assert lev is not None
+    assert amount is not None
+    password = secrets.token_urlsafe(9)
+    with transaction.atomic():
+        account = Account.objects.create(
+            server=server,
+            login=f"new-{secrets.token_hex(8)}",
+            password=make_password(password),
+            group=group,
+            leverage=lev,
+            currency=currency,
+            balance=Decimal(0),
+            comment=comment[:200],
+        )
+        account.login = str(LOGIN_OFFSET + account.pk)
+        account.save(update_fields=["login"])
+        if amount:
+            _balance_operation(account, amount, "Initial deposit", reason=Deal.Reason.STAFF)
+        else:
+            emit(account, [_snapshot(account, timezone.now())])
+    return account, password
+
+
+def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account:
+    """The account for trading-API credentials; throttled like people's logins."""
+    if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
+        raise NotAuthenticated("Give the account's login and password.")
+    if len(login) > 20 or len(password) > 200 or not login.isascii():
+        raise NotAuthenticated("Wrong login or password.")
+    attempt = throttle.begin(f"sandbox:{login}", ip)
+    account = Account.objects.filter(login=login).first()
+    if account is None:
+        make_password(password)  # the same time as a real check
+        raise NotAuthenticated("Wrong login or password.")
+    if not check_password(password, account.password):
+        raise NotAuthenticated("Wrong login or password.")
+    throttle.succeeded(attempt)
+    return account
+
+
+def account_by_login(login: str) -> Account:
+    account = Account.objects.filter(login=login).first()
+    if account is None:
+        raise NotFound(f"No sandbox account {login}.")
+    return account
+
+
+def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") -> Account:
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked.trading_enabled = enabled
+        locked.disabled_reason = "" if enabled else reason[:200]
+        locked.save(update_fields=["trading_enabled", "disabled_reason"])
+    return locked
+
+
+def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
+    """Credit (positive) or debit (negative) the balance; a debit may not exceed free margin."""
+    errors = FieldErrors()
+    value = _decimal(errors, "amount", amount)
+    if value is not None and (value == 0 or abs(value) > MAX_BALANCE):
+        errors.add("amount", "The amount is non-zero and at most a billion.")
+    if not comment.strip():
+        errors.add("comment", "Say why.")
+    errors.raise_if_any()
+    assert value is not None
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        try:
+            quantize(value, locked.currency)
+        except ValueError:
+            raise ValidationFailed(
+                fields={"amount": f"{locked.currency} has {MINOR_UNITS[locked.currency]} decimals."}
+            ) from None
+        if value < 0 and -value > state(locked).free_margin:
+            raise Conflict("The debit is more than the account's free margin.")
+        return _balance_operation(locked, value, comment.strip(), reason=Deal.Reason.STAFF)
+
+
+def _balance_operation(account: Account, value: Decimal, comment: str, *, reason: str) -> Deal:
+    now = timezone.now()
+    account.balance += value
+    account.save(update_fields=["balance"])
+    deal = Deal.objects.create(
+        account=account,
+        kind=Deal.Kind.BALANCE,
+        entry=Deal.Entry.NONE,
+        reason=reason,
+        profit=value,
+        balance_after=account.balance,
+        comment=comment[:200],
+        at=now,
+    )
+    emit(account, [_snapshot(account, now)])
+    return deal
+
+
+# --- prices and valuation ------------------------------------------------------------------------
+
+
+def latest_quotes() -> dict[str, Quote]:
+    return {q.instrument.symbol: q for q in Quote.objects.select_related("instrument")}
+
+
+@dataclass(frozen=True)
+class Valuation:
+    equity: Decimal
+    margin: Decimal
+    profits: dict[int, Decimal]  # position id -> floating profit
+    prices: dict[int, Decimal]  # position id -> the price it would close at
+
+
+def value(account: Account, positions: Sequence[Position], quotes: dict[str, Quote]) -> Valuation:
+    """Equity and floating profit at the latest quotes, exact to the account currency's unit."""
+    bids = {symbol: q.bid for symbol, q in quotes.items()}
+    minor = MINOR_UNITS[account.currency]
+    total = 0
+    margin = Decimal(0)
+    profits: dict[int, Decimal] = {}
+    prices: dict[int, Decimal] = {}
+    for position in positions:
+        spec = position.instrument.spec
+        quote = quotes[spec.symbol]
+        close = quote.bid if position.side == Position.Side.BUY else quote.ask
+        units = pricing.profit_minor(
+            spec,
+            side=position.sign,
+            volume=pricing.centi_lots(position.volume),
+            open_points=spec.points(position.open_price),
+            close_points=spec.points(close),
+            rate=pricing.conversion(spec.quote_currency, account.currency, bids),
+            minor_digits=minor,
+        )
+        total += units
+        profits[position.pk] = from_minor(units, account.currency)
+        prices[position.pk] = close
+        margin += position.margin
+    equity = account.balance + from_minor(total, account.currency)
+    return Valuation(equity=equity, margin=margin, profits=profits, prices=prices)
+
+
+def open_positions(account: Account) -> list[Position]:
+    return list(
+        account.positions.filter(closed_at__isnull=True).select_related("instrument").order_by("id")
+    )
+
+
+def state(account: Account) -> AccountState:
+    positions = open_positions(account)
+    valuation = value(account, positions, latest_quotes())
+    return AccountState(
+        login=account.login,
+        currency=account.currency,
+        balance=account.balance,
+        equity=valuation.equity,
+        margin=valuation.margin,
+        free_margin=valuation.equity - valuation.margin,
+        trading_enabled=account.trading_enabled,
+        positions=tuple(
+            OpenPosition(
+                position=str(p.pk),
+                symbol=p.instrument.symbol,
+                side=p.side,
+                volume=p.volume,
+                open_price=p.instrument.spec.price(p.instrument.spec.points(p.open_price)),
+                current_price=valuation.prices[p.pk],
+                sl=p.sl,
+                tp=p.tp,
+                profit=valuation.profits[p.pk],
+                opened_at=p.opened_at,
+            )
+            for p in positions
+        ),
+    )
+
+
+# --- orders --------------------------------------------------------------------------------------
+
+
+def place_order(
+    account: Account,
+    *,
+    symbol: Any,
+    side: Any,
+    volume: Any,
+    sl: Any = None,
+    tp: Any = None,
+    now: datetime | None = None,
+) -> Position:
+    """A market order: buys fill at the ask, sells at the bid. Refusals change nothing."""
+    errors = FieldErrors()
+    instrument = (
+        Instrument.objects.filter(symbol=symbol, enabled=True).first()
+        if isinstance(symbol, str)
+        else None
+    )
+    if instrument is None:
+        errors.add("symbol", "Unknown symbol.")
+    if side not in Position.Side.values:
+        errors.add("side", 'Side is "buy" or "sell".')
+    lots = _decimal(errors, "volume", volume)
+    stop = _decimal(errors, "sl", sl, required=False)
+    take = _decimal(errors, "tp", tp, required=False)
+    errors.raise_if_any()
+    assert instrument is not None
+    assert lots is not None
+    _check_volume(errors, instrument, lots)
+    for name, level in (("sl", stop), ("tp", take)):
+        if level is not None and (level <= 0 or _digits_beyond(level, instrument.digits)):
+            errors.add(name, f"A positive price with at most {instrument.digits} decimals.")
+    errors.raise_if_any()
+    moment = now or timezone.now()
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        if not locked.trading_enabled:
+            raise TradingDisabled()
+        if not pricing.market_open(instrument.trading_hours, moment):
+            raise MarketClosed()
+        quotes = latest_quotes()
+        if symbol not in quotes:
+            raise MarketClosed("No price yet for this instrument.")
+        quote = quotes[symbol]
+        buying = side == Position.Side.BUY
+        price = quote.ask if buying else quote.bid
+        market = quote.bid if buying else quote.ask  # where the position is valued
+        under, over = ("below", "above") if buying else ("above", "below")
+        if stop is not None and (stop >= market if buying else stop <= market):
+            raise ValidationFailed(fields={"sl": f"A {side}'s stop loss is {under} {market}."})
+        if take is not None and (take <= market if buying else take >= market):
+            raise ValidationFailed(fields={"tp": f"A {side}'s take profit is {over} {market}."})
+        spec = instrument.spec
+        rate = _rate(spec, locked.currency, quotes)
+        needed = from_minor(
+            pricing.margin_minor(
+                spec,
+                volume=pricing.centi_lots(lots),
+                price_points=spec.points(price),
+                leverage=locked.leverage,
+                rate=rate,
+                minor_digits=MINOR_UNITS[locked.currency],
+            ),
+            locked.currency,
+        )
+        current = state(locked)
+        if needed > current.free_margin:
+            raise NotEnoughMargin(
+                f"This order needs {needed} {locked.currency} of margin; "
+                f"the free margin is {current.free_margin}."
+            )
+        position = Position.objects.create(
+            account=locked,
+            instrument=instrument,
+            side=side,
+            volume=lots,
+            open_price=price,
+            sl=stop,
+            tp=take,
+            margin=needed,
+            opened_at=moment,
+        )
+        deal = Deal.objects.create(
+            account=locked,
+            position=position,
+            kind=side,
+            entry=Deal.Entry.IN,
+            symbol=symbol,
+            volume=lots,
+            price=price,
+            balance_after=locked.balance,
+            at=moment,
+        )
+        emit(locked, [_deal_payload(deal, moment), _snapshot(locked, moment)])
+    return position
+
+
+def close_position(
+    account: Account,
+    position_id: Any,
+    *,
+    volume: Any = None,
+    reason: str = Deal.Reason.CLIENT,
+    now: datetime | None = None,
+) -> Deal:
+    """Close a position, or part of it, at the market; the profit goes to the balance."""
+    errors = FieldErrors()
+    lots = _decimal(errors, "volume", volume, required=False)
+    errors.raise_if_any()
+    moment = now or timezone.now()
+    wanted = _int_or_none(position_id)
+    if wanted is None:
+        raise NotFound("No such open position.")
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        position = (
+            Position.objects.select_for_update()
+            .select_related("instrument")
+            .filter(pk=wanted, account=locked, closed_at__isnull=True)
+            .first()
+        )
+        if position is None:
+            raise NotFound("No such open position.")
+        instrument = position.instrument
+        if lots is None:
+            lots = position.volume
+        _check_volume(errors, instrument, lots, at_most=position.volume)
+        errors.raise_if_any()
+        if reason == Deal.Reason.CLIENT and not pricing.market_open(
+            instrument.trading_hours, moment
+        ):
+            raise MarketClosed()
+        return _close(locked, position, lots, reason=reason, at=moment, quotes=latest_quotes())
+
+
+def _close(
+    account: Account,
+    position: Position,
+    lots: Decimal,
+    *,
+    reason: str,
+    at: datetime,
+    quotes: dict[str, Quote],
+) -> Deal:
+    spec = position.instrument.spec
+    quote = quotes[spec.symbol]
+    price = quote.bid if position.side == Position.Side.BUY else quote.ask
+    units = pricing.profit_minor(
+        spec,
+        side=position.sign,
+        volume=pricing.centi_lots(lots),
+        open_points=spec.points(position.open_price),
+        close_points=spec.points(price),
+        rate=_rate(spec, account.currency, quotes),
+        minor_digits=MINOR_UNITS[account.currency],
+    )
+    profit = from_minor(units, account.currency)
+    remaining = position.volume - lots
+    if remaining:
+        released = quantize(
+            (position.margin * lots / position.volume).quantize(Decimal("0.01")),
+            account.currency,
+        )
+        position.margin -= released
+        position.volume = remaining
+        position.save(update_fields=["margin", "volume"])
+    else:
+        position.volume = Decimal(0)
+        position.margin = Decimal(0)
+        position.closed_at = at
+        position.save(update_fields=["margin", "volume", "closed_at"])
+    account.balance += profit
+    account.save(update_fields=["balance"])
+    deal = Deal.objects.create(
+        account=account,
+        position=position,
+        kind=Deal.Kind.SELL if position.side == Position.Side.BUY else Deal.Kind.BUY,
+        entry=Deal.Entry.OUT,
+        reason=reason,
+        symbol=spec.symbol,
+        volume=lots,
+        price=price,
+        profit=profit,
+        balance_after=account.balance,
+        at=at,
+    )
+    payload = _deal_payload(deal, at)
+    if remaining:
+        payload["remaining"] = f"{remaining:.2f}"
+    emit(account, [payload, _snapshot(account, at)])
+    return deal
+
+
+# --- the feed's tick -----------------------------------------------------------------------------
+
+
+def apply_tick(
+    symbol: str, bid: Decimal, ask: Decimal, *, at: datetime | None = None
+) -> list[Deal]:
+    """Move an instrument's price, then act on it at once: stop losses and take profits the
+    tick crosses are filled, and accounts below their stop-out level are closed out, worst
+    position first. Returns the deals it made."""
+    moment = at or timezone.now()
+    instrument = Instrument.objects.get(symbol=symbol)
+    if bid <= 0 or ask < bid:
+        raise ValueError(f"bad quote {bid}/{ask} for {symbol}")
+    spec = instrument.spec
+    spec.points(bid), spec.points(ask)  # refuses a price finer than the instrument's digits
+    Quote.objects.update_or_create(
+        instrument=instrument, defaults={"bid": bid, "ask": ask, "at": moment}
+    )
+    deals: list[Deal] = []
+    crossed = Position.objects.filter(instrument=instrument, closed_at__isnull=True).filter(
+        _crossing(bid, ask)
+    )
+    for position_id, account_id, reason in _triggers(crossed, bid, ask):
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=account_id)
+            position = (
+                Position.objects.select_for_update()
+                .select_related("instrument")
+                .filter(pk=position_id, closed_at__isnull=True)
+                .first()
+            )
+            if position is not None:
+                deals.append(
+                    _close(
+                        account,
+                        position,
+                        position.volume,
+                        reason=reason,
+                        at=moment,
+                        quotes=latest_quotes(),
+                    )
+                )
+    affected = Account.objects.filter(
+        positions__closed_at__isnull=True, positions__instrument__in=_valued_by(instrument)
+    ).distinct()
+    for account_id in affected.values_list("id", flat=True):
+        deals.extend(stop_out(account_id, at=moment))
+    return deals
+
+
+def stop_out(account_id: int, *, at: datetime | None = None) -> list[Deal]:
+    """Close the worst position while the margin level is under the account's stop-out level."""
+    moment = at or timezone.now()
+    deals: list[Deal] = []
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        quotes = latest_quotes()
+        while True:
+            positions = open_positions(account)
+            if not positions:
+                break
+            valuation = value(account, positions, quotes)
+            if valuation.equity * 100 >= account.stopout_level * valuation.margin:
+                break
+            worst = min(positions, key=lambda p: (valuation.profits[p.pk], p.pk))
+            deals.append(
+                _close(
+                    account,
+                    worst,
+                    worst.volume,
+                    reason=Deal.Reason.STOP_OUT,
+                    at=moment,
+                    quotes=quotes,
+                )
+            )
+    return deals
+
+
+def _crossing(bid: Decimal, ask: Decimal) -> Any:
+    from django.db.models import Q
+
+    buy, sell = Position.Side.BUY, Position.Side.SELL
+    return (
+        Q(side=buy, sl__gte=bid)
+        | Q(side=buy, tp__lte=bid)
+        | Q(side=sell, sl__lte=ask)
+        | Q(side=sell, tp__gte=ask)
+    )
+
+
+def _triggers(positions: Any, bid: Decimal, ask: Decimal) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for p in positions.order_by("id"):
+        market = bid if p.side == Position.Side.BUY else ask
+        hit_sl = p.sl is not None and (market <= p.sl if p.side == "buy" else market >= p.sl)
+        reason = Deal.Reason.STOP_LOSS if hit_sl else Deal.Reason.TAKE_PROFIT
+        found.append((p.pk, p.account_id, str(reason)))
+    return found
+
+
+def _valued_by(instrument: Instrument) -> Iterable[Instrument]:
+    """The instruments whose profit moves with this one's price: itself, and those whose quote
+    currency it converts (USDJPY values every JPY-quoted instrument for a USD account)."""
+    currencies = {instrument.base_currency, instrument.quote_currency} - {""}
+    return Instrument.objects.filter(quote_currency__in=currencies) | Instrument.objects.filter(
+        pk=instrument.pk
+    )
+
+
+# --- the event stream ----------------------------------------------------------------------------
+
+
+def emit(account: Account, payloads: list[dict[str, Any]], *, from_feed: bool = False) -> None:
+    """Append events under the stream's lock, so their ids follow commit order."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events are written inside the change's transaction")
+    StreamLock.objects.select_for_update().get_or_create(pk=1)
+    latest = account.last_event_at
+    for payload in payloads:
+        at = datetime.fromisoformat(payload["t"])
+        if latest is not None and at < latest:
+            payload["t"] = latest.isoformat()
+        else:
+            latest = at
+    Event.objects.bulk_create(
+        Event(account=account, payload=p, from_feed=from_feed) for p in payloads
+    )
+    Account.objects.filter(pk=account.pk).update(last_event_at=latest)
+    account.last_event_at = latest
+
+
+def events(
+    *,
+    after: Any = 0,
+    limit: Any = 1000,
+    server: TradingServer | None = None,
+    account: Account | None = None,
+) -> list[Event]:
+    """The events after the cursor `after`, oldest first (of one server or one account)."""
+    errors = FieldErrors()
+    cursor = _int_in(errors, "after", after, 0, 2**62)
+    size = _int_in(errors, "limit", limit, 1, 10_000)
+    errors.raise_if_any()
+    rows = Event.objects.filter(id__gt=cursor)
+    if server is not None:
+        rows = rows.filter(account__server=server)
+    if account is not None:
+        rows = rows.filter(account=account)
+    return list(rows.select_related("account").order_by("id")[:size])
+
+
+def history(account: Account, *, limit: int = 500) -> list[Deal]:
+    return list(account.deals.order_by("-id")[:limit])
+
+
+def _snapshot(account: Account, at: datetime) -> dict[str, Any]:
+    current = state(account)
+    return {
+        "t": at.isoformat(),
+        "type": "equity",
+        "balance": f"{current.balance}",
+        "equity": f"{current.equity}",
+    }
+
+
+def _deal_payload(deal: Deal, at: datetime) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "t": at.isoformat(),
+        "type": "deal",
+        "position": str(deal.position_id),
+        "entry": deal.entry,
+        "symbol": deal.symbol,
+        "volume": f"{deal.volume:.2f}",
+    }
+    if deal.entry == Deal.Entry.OUT:
+        payload["profit"] = f"{deal.profit}"
+    return payload
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def _rate(spec: pricing.Spec, currency: str, quotes: dict[str, Quote]) -> Fraction:
+    try:
+        return pricing.conversion(
+            spec.quote_currency, currency, {s: q.bid for s, q in quotes.items()}
+        )
+    except LookupError:
+        raise OrderRefused(
+            f"No price converts {spec.quote_currency} to the account's {currency}."
+        ) from None
+
+
+def _check_volume(
+    errors: FieldErrors, instrument: Instrument, lots: Decimal, *, at_most: Decimal | None = None
+) -> None:
+    top = instrument.max_volume if at_most is None else min(at_most, instrument.max_volume)
+    if at_most is not None and lots == at_most:
+        return  # closing all of a position is always allowed
+    if not instrument.min_volume <= lots <= top:
+        errors.add("volume", f"Volume is between {instrument.min_volume} and {top}.")
+    elif (lots / instrument.volume_step) % 1:
+        errors.add("volume", f"Volume is a multiple of {instrument.volume_step}.")
+
+
+def _digits_beyond(value: Decimal, digits: int) -> bool:
+    return value != value.quantize(Decimal(1).scaleb(-digits))
+
+
+def _decimal(errors: FieldErrors, field: str, raw: Any, *, required: bool = True) -> Decimal | None:
+    if raw is None or raw == "":
+        if required:
+            errors.add(field, "Required.")
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal | float):
+        errors.add(field, "A number.")
+        return None
+    try:
+        number = Decimal(str(raw).strip())
+    except InvalidOperation:
+        errors.add(field, "A number.")
+        return None
+    if not number.is_finite() or abs(number) >= Decimal("1e12"):
+        errors.add(field, "A number.")
+        return None
+    return number
+
+
+def _int_in(errors: FieldErrors, field: str, raw: Any, low: int, high: int) -> int | None:
+    number = _int_or_none(raw)
+    if number is None or not low <= number <= high:
+        errors.add(field, f"A whole number from {low} to {high}.")
+        return None
+    return number
+
+
+def _int_or_none(raw: Any) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw) < 19:
+        return int(raw)
+    return None
