@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 
@@ -47,6 +48,10 @@ def _gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
 
 def _worker_argv() -> list[str]:
     return [sys.executable, "-m", "propdesk.cli", "worker"]
+
+
+def _feed_argv() -> list[str]:
+    return [sys.executable, "-m", "propdesk.cli", "sandbox", "feed", "--rate", "10"]
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -125,7 +130,7 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
     for email, password, state in logins.clients:
         print(f"    {email:32} {password:20} {state}")
     print("Press Ctrl-C to stop.\n", flush=True)
-    return _run_together([_gunicorn_argv(ns.host, ns.port, 2), _worker_argv()])
+    return _run_together([_gunicorn_argv(ns.host, ns.port, 2), _worker_argv(), _feed_argv()])
 
 
 def _cmd_worker(ns: argparse.Namespace) -> int:
@@ -203,6 +208,39 @@ def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from pathlib import Path
+
+    from propdesk.platforms.sandbox import feed
+    from propdesk.platforms.sandbox.models import Instrument
+
+    if ns.rate <= 0 or ns.speed <= 0:
+        print("--rate and --speed are more than zero", file=sys.stderr)
+        return 2
+    if ns.replay:
+        try:
+            rows = feed.read_quotes_csv(Path(ns.replay))
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        source = feed.replay(rows, speed=ns.speed, loop=ns.loop)
+        print(f"sandbox feed: replaying {len(rows)} quotes from {ns.replay}", flush=True)
+    else:
+        instruments = list(Instrument.objects.filter(enabled=True))
+        synthetic = feed.Synthetic(instruments, rate=ns.rate, seed=ns.seed)
+        source = feed.paced(iter(synthetic), ns.rate)
+        print(f"sandbox feed: {ns.rate:g} ticks/s over {len(instruments)} instruments", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        count = feed.run(source, stop=stop)
+    except KeyboardInterrupt:
+        return 0
+    print(f"sandbox feed: stopped after {count} ticks", flush=True)
+    return 0
+
+
 def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
@@ -271,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--currency", default="USD")
     create.add_argument("--server", default="", help="a trading server's name (Sandbox)")
     create.set_defaults(func=_cmd_sandbox_create_account)
+    run_feed = sandbox_sub.add_parser("feed", help="move the sandbox's prices (runs until stopped)")
+    run_feed.add_argument("--rate", type=float, default=50.0, help="ticks a second, in all")
+    run_feed.add_argument("--seed", type=int, default=1, help="the synthetic feed's seed")
+    run_feed.add_argument("--replay", default="", help="a CSV of time,symbol,bid,ask to replay")
+    run_feed.add_argument("--speed", type=float, default=1.0, help="2: twice as fast")
+    run_feed.add_argument("--loop", action="store_true", help="replay the CSV over and over")
+    run_feed.set_defaults(func=_cmd_sandbox_feed)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

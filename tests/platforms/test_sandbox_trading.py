@@ -267,3 +267,12 @@ def test_the_cli_prints_credentials_that_open_the_trading_api(client, capsys):
 def test_the_cli_refuses_bad_accounts(args, capsys):
     assert propdesk(["sandbox", "create-account", *args]) == 2
     assert "refused" in capsys.readouterr().err
+
+
+def test_an_instrument_no_price_converts_to_the_account_currency_is_refused():
+    euro, _ = services.create_account(
+        services.default_server(), group="demo", leverage=100, balance="1000", currency="EUR"
+    )
+    with pytest.raises(Conflict, match="No price converts JPY"):
+        services.place_order(euro, symbol="USDJPY", side="buy", volume="0.10")
+    assert not Position.objects.exists()

@@ -77,8 +77,6 @@ class Account(models.Model):
     )
     comment = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # The time of the account's latest event: its events never go back in time.
-    last_event_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["login"]
@@ -169,6 +167,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["account", "id"])]
 
     def __str__(self) -> str:
         return f"event #{self.pk} {self.payload.get('type')}"

@@ -492,26 +492,8 @@ def apply_tick(
     crossed = Position.objects.filter(instrument=instrument, closed_at__isnull=True).filter(
         _crossing(bid, ask)
     )
-    for position_id, account_id, reason in _triggers(crossed, bid, ask):
-        with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=account_id)
-            position = (
-                Position.objects.select_for_update()
-                .select_related("instrument")
-                .filter(pk=position_id, closed_at__isnull=True)
-                .first()
-            )
-            if position is not None:
-                deals.append(
-                    _close(
-                        account,
-                        position,
-                        position.volume,
-                        reason=reason,
-                        at=moment,
-                        quotes=latest_quotes(),
-                    )
-                )
+    for position_id in crossed.order_by("id").values_list("id", flat=True):
+        deals.extend(trigger(position_id, at=moment))
     affected = Account.objects.filter(
         positions__closed_at__isnull=True, positions__instrument__in=_valued_by(instrument)
     ).distinct()
@@ -560,14 +542,37 @@ def _crossing(bid: Decimal, ask: Decimal) -> Any:
     )
 
 
-def _triggers(positions: Any, bid: Decimal, ask: Decimal) -> list[tuple[int, int, str]]:
-    found: list[tuple[int, int, str]] = []
-    for p in positions.order_by("id"):
-        market = bid if p.side == Position.Side.BUY else ask
-        hit_sl = p.sl is not None and (market <= p.sl if p.side == "buy" else market >= p.sl)
-        reason = Deal.Reason.STOP_LOSS if hit_sl else Deal.Reason.TAKE_PROFIT
-        found.append((p.pk, p.account_id, str(reason)))
-    return found
+def trigger(position_id: int, *, at: datetime | None = None) -> list[Deal]:
+    """Fill a position's stop loss or take profit if the latest quote crosses it (checked
+    again under the locks: a close may have come first)."""
+    moment = at or timezone.now()
+    with transaction.atomic():
+        account_id = (
+            Position.objects.filter(pk=position_id).values_list("account_id", flat=True).first()
+        )
+        if account_id is None:
+            return []
+        account = Account.objects.select_for_update().get(pk=account_id)
+        position = (
+            Position.objects.select_for_update()
+            .select_related("instrument")
+            .filter(pk=position_id, closed_at__isnull=True)
+            .first()
+        )
+        if position is None:
+            return []
+        quotes = latest_quotes()
+        quote = quotes[position.instrument.symbol]
+        buying = position.side == Position.Side.BUY
+        market = quote.bid if buying else quote.ask
+        stop, take = position.sl, position.tp
+        if stop is not None and (market <= stop if buying else market >= stop):
+            reason = Deal.Reason.STOP_LOSS
+        elif take is not None and (market >= take if buying else market <= take):
+            reason = Deal.Reason.TAKE_PROFIT
+        else:
+            return []
+        return [_close(account, position, position.volume, reason=reason, at=moment, quotes=quotes)]
 
 
 def _valued_by(instrument: Instrument) -> Iterable[Instrument]:
@@ -587,7 +592,11 @@ def emit(account: Account, payloads: list[dict[str, Any]], *, from_feed: bool = 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are written inside the change's transaction")
     StreamLock.objects.select_for_update().get_or_create(pk=1)
-    latest = account.last_event_at
+    # An account's events never go back in time: a change timed before its account's latest
+    # event (the feed's, say) is stamped at that event's time.
+    last = Event.objects.filter(account=account).order_by("-id").values_list("payload", flat=True)
+    previous = last.first()
+    latest = datetime.fromisoformat(previous["t"]) if previous else None
     for payload in payloads:
         at = datetime.fromisoformat(payload["t"])
         if latest is not None and at < latest:
@@ -597,8 +606,6 @@ def emit(account: Account, payloads: list[dict[str, Any]], *, from_feed: bool = 
     Event.objects.bulk_create(
         Event(account=account, payload=p, from_feed=from_feed) for p in payloads
     )
-    Account.objects.filter(pk=account.pk).update(last_event_at=latest)
-    account.last_event_at = latest
 
 
 def events(

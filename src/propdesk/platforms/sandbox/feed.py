@@ -1,0 +1,373 @@
+"""The sandbox's price feed: where prices come from, and the process that moves them.
+
+Prices come from a seeded synthetic generator (a random walk with each instrument's yearly
+volatility, livelier in the London and New York hours and quieter, with wider spreads, around
+the daily rollover) or from a CSV of historical quotes replayed at their own pace.
+
+`Feed.step()` takes one tick: the book (engine.Book) revalues every open position it moves at
+once, stop losses and take profits it crosses are filled and accounts below their stop-out level
+are closed out through the same use cases as a trader's own close, and equity snapshots are
+written to the event stream as engine.Watch decides. Quotes and snapshots are written in small
+batches (`flush`), so the feed keeps pace with many ticks a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from propdesk.core.money import MINOR_UNITS, to_minor
+from propdesk.platforms.sandbox import engine, pricing, services
+from propdesk.platforms.sandbox.models import (
+    Account,
+    Deal,
+    Event,
+    Instrument,
+    Position,
+    Quote,
+    StreamLock,
+)
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Tick:
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+
+
+# --- where prices come from ----------------------------------------------------------------------
+
+
+def rhythm(hour: int) -> tuple[float, int]:
+    """(volatility factor, spread factor) by UTC hour: busy London and New York hours, the
+    quiet Asian night, and the rollover when spreads widen."""
+    if hour in (21, 22):
+        return 0.5, 3
+    if 7 <= hour < 17:
+        return 1.5, 1
+    return 0.8, 1
+
+
+class Synthetic:
+    """A seeded random walk per instrument, starting from the latest quotes."""
+
+    def __init__(self, instruments: list[Instrument], *, rate: float, seed: int = 1) -> None:
+        self.instruments = instruments
+        self.random = random.Random(seed)  # noqa: S311  (a simulation, not a secret)
+        self.step_seconds = len(instruments) / rate  # each instrument's time between ticks
+        self.mid: dict[str, float] = {}
+        for instrument in instruments:
+            quote = Quote.objects.filter(instrument=instrument).first()
+            start = (quote.bid + quote.ask) / 2 if quote else instrument.start_price
+            self.mid[instrument.symbol] = float(start)
+
+    def __iter__(self) -> Iterator[Tick]:
+        while True:
+            instrument = self.random.choice(self.instruments)
+            yield self.next_for(instrument, datetime.now(UTC))
+
+    def next_for(self, instrument: Instrument, now: datetime) -> Tick:
+        busy, wide = rhythm(now.hour)
+        years = self.step_seconds / SECONDS_PER_YEAR
+        sigma = float(instrument.volatility) * busy * math.sqrt(years)
+        mid = self.mid[instrument.symbol] * math.exp(self.random.gauss(0.0, sigma))
+        self.mid[instrument.symbol] = mid
+        spread = instrument.spread_points * wide
+        bid_points = max(1, round(mid * 10**instrument.digits - spread / 2))
+        return Tick(
+            instrument.symbol,
+            Decimal(bid_points).scaleb(-instrument.digits),
+            Decimal(bid_points + spread).scaleb(-instrument.digits),
+        )
+
+
+def read_quotes_csv(path: Path) -> list[tuple[datetime, Tick]]:
+    """`time,symbol,bid,ask` rows (ISO times with an offset), in time order; errors name the
+    line."""
+    known = {i.symbol: i for i in Instrument.objects.all()}
+    rows: list[tuple[datetime, Tick]] = []
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or set(reader.fieldnames) < {"time", "symbol", "bid", "ask"}:
+            raise ValueError(f"{path}: the header is time,symbol,bid,ask")
+        for number, row in enumerate(reader, start=2):
+            try:
+                at = datetime.fromisoformat(row["time"])
+                if at.tzinfo is None:
+                    raise ValueError("the time has no offset")
+                instrument = known.get(row["symbol"])
+                if instrument is None:
+                    raise ValueError(f"unknown symbol {row['symbol']!r}")
+                bid, ask = Decimal(row["bid"]), Decimal(row["ask"])
+                instrument.spec.points(bid), instrument.spec.points(ask)
+                if not 0 < bid <= ask:
+                    raise ValueError("a quote has 0 < bid <= ask")
+                if rows and at < rows[-1][0]:
+                    raise ValueError("the times go back")
+            except (ValueError, ArithmeticError) as exc:
+                raise ValueError(f"{path}, line {number}: {exc}") from None
+            rows.append((at, Tick(instrument.symbol, bid, ask)))
+    return rows
+
+
+def replay(rows: list[tuple[datetime, Tick]], *, speed: float, loop: bool) -> Iterator[Tick]:
+    """The quotes at their own pace (speed 2: twice as fast), once or over and over."""
+    while True:
+        began = time.monotonic()
+        first = rows[0][0] if rows else None
+        for at, tick in rows:
+            assert first is not None
+            due = began + (at - first).total_seconds() / speed
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            yield tick
+        if not loop or not rows:
+            return
+
+
+# --- the feed ------------------------------------------------------------------------------------
+
+
+class Feed:
+    def __init__(self) -> None:
+        instruments = list(Instrument.objects.filter(enabled=True))
+        self.instruments = {i.symbol: i for i in instruments}
+        self.book = engine.Book(
+            {i.symbol: i.spec for i in instruments}, {c: d for c, d in MINOR_UNITS.items()}
+        )
+        self.watch = engine.Watch()
+        self.pending_quotes: dict[str, Tick] = {}
+        # (slot, t, equity, balance, extreme?) in order; see `collapse`
+        self.pending_snapshots: list[tuple[int, float, int, int, bool]] = []
+        self.seen = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        for quote in Quote.objects.select_related("instrument"):
+            spec = quote.instrument.spec
+            self.book.set_price(spec.symbol, spec.points(quote.bid), spec.points(quote.ask))
+        accounts = Account.objects.filter(positions__closed_at__isnull=True).distinct()
+        for account in accounts:
+            self.load(account)
+        self.book.revalue_all()
+        now = time.time()
+        for slot in range(len(self.book.account_ids)):  # the feed's first word on each account
+            self.watch.written(slot, *self._figures_at(slot))
+            self._queue(slot, now, extreme=False)
+
+    def load(self, account: Account) -> int:
+        """(Re)read an account's balance and open positions."""
+        positions = Position.objects.filter(account=account, closed_at__isnull=True)
+        holdings = [self._holding(p) for p in positions.select_related("instrument")]
+        slot = self.book.put_account(
+            account.pk,
+            currency=account.currency,
+            balance=to_minor(account.balance, account.currency),
+            stopout_pct=int(account.stopout_level),
+            holdings=holdings,
+        )
+        self.watch.grow(slot + 1)
+        return slot
+
+    def _holding(self, position: Position) -> engine.Holding:
+        spec = position.instrument.spec
+        return engine.Holding(
+            position=position.pk,
+            account=position.account_id,
+            symbol=spec.symbol,
+            side=position.sign,
+            volume=pricing.centi_lots(position.volume),
+            open_points=spec.points(position.open_price),
+            sl_points=spec.points(position.sl) if position.sl is not None else 0,
+            tp_points=spec.points(position.tp) if position.tp is not None else 0,
+            margin=to_minor(position.margin, position.account.currency),
+        )
+
+    def step(self, tick: Tick) -> list[Deal]:
+        """One tick: revalue, then act on what it crossed at once (the quote is written first,
+        so fills happen at this tick's price)."""
+        instrument = self.instruments[tick.symbol]
+        spec = instrument.spec
+        now = time.time()
+        if not pricing.market_open(instrument.trading_hours, datetime.fromtimestamp(now, UTC)):
+            return []
+        result = self.book.tick(tick.symbol, spec.points(tick.bid), spec.points(tick.ask))
+        self.pending_quotes[tick.symbol] = tick
+        deals: list[Deal] = []
+        if result.crossed or result.stop_outs:
+            self.flush()
+            deals = self._act(result)
+        for slot in self.watch.due(self.book, result.touched, now).tolist():
+            self._queue(slot, now, extreme=True)
+        return deals
+
+    def _act(self, result: engine.TickResult) -> list[Deal]:
+        deals: list[Deal] = []
+        for position in Position.objects.filter(pk__in=result.crossed, closed_at__isnull=True):
+            deals.extend(services.trigger(position.pk))
+        for account_id in result.stop_outs:
+            deals.extend(services.stop_out(account_id))
+        self._reload({d.account_id for d in deals})
+        self.seen = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        return deals
+
+    def _queue(self, slot: int, at: float, *, extreme: bool) -> None:
+        equity, balance = self._figures_at(slot)
+        self.pending_snapshots.append((slot, at, equity, balance, extreme))
+
+    def _figures_at(self, slot: int) -> tuple[int, int]:
+        return int(self.book.balance[slot] + self.book.floating[slot]), int(self.book.balance[slot])
+
+    def boundary(self) -> None:
+        slots, moments = self.watch.boundary(self.book, time.time())
+        for slot, at in zip(slots.tolist(), moments.tolist(), strict=True):
+            self._queue(slot, at or time.time(), extreme=False)
+
+    def flush(self) -> int:
+        """Write the latest quotes and the queued snapshots; accounts that changed under the
+        feed (a trader's order, a balance operation) are re-read instead. Returns the number of
+        events written."""
+        quotes, snapshots = self.pending_quotes, self.pending_snapshots
+        self.pending_quotes, self.pending_snapshots = {}, []
+        stamp = timezone.now()
+        written = 0
+        with transaction.atomic():
+            for symbol, tick in quotes.items():
+                Quote.objects.filter(instrument=self.instruments[symbol]).update(
+                    bid=tick.bid, ask=tick.ask, at=stamp
+                )
+            StreamLock.objects.select_for_update().get_or_create(pk=1)
+            changed = set(
+                Event.objects.filter(id__gt=self.seen, from_feed=False).values_list(
+                    "account_id", flat=True
+                )
+            )
+            rows: list[tuple[int, str]] = []
+            for slot, at, equity, balance in collapse(snapshots):
+                account_id = self.book.account_ids[slot]
+                if account_id in changed:
+                    continue
+                digits = MINOR_UNITS[self.book.currencies[slot]]
+                moment = datetime.fromtimestamp(at, UTC)
+                rows.append(
+                    (
+                        account_id,
+                        f'{{"t": "{moment.isoformat()}", "type": "equity", '
+                        f'"balance": "{minor_text(balance, digits)}", '
+                        f'"equity": "{minor_text(equity, digits)}"}}',
+                    )
+                )
+            written = _insert_events(rows)
+            newest = Event.objects.order_by("-id").values_list("id", flat=True).first()
+            self.seen = newest or self.seen
+        self._reload(changed)
+        return written
+
+    def _reload(self, account_ids: set[int]) -> None:
+        """Re-read accounts changed by a deal or a balance operation, which wrote their own
+        snapshot: the window goes on from that."""
+        slots = [self.load(a) for a in Account.objects.filter(pk__in=account_ids)]
+        self.book.refresh()
+        for slot in slots:
+            self.watch.written(slot, *self._figures_at(slot))
+
+
+def collapse(
+    snapshots: list[tuple[int, float, int, int, bool]],
+) -> list[tuple[int, float, int, int]]:
+    """Per account, a run of new lows and highs queued between two writes shrinks to its
+    lowest and its highest, in the order they came: a low followed by a lower low (or a high
+    by a higher) says nothing a rule could act on that the later one does not say more
+    strongly. Other snapshots (first words, quarter-hour closes) are kept as they are."""
+    by_slot: dict[int, list[tuple[float, int, int, bool]]] = {}
+    for slot, at, equity, balance, extreme in snapshots:
+        by_slot.setdefault(slot, []).append((at, equity, balance, extreme))
+    kept: list[tuple[int, float, int, int]] = []
+    for slot, items in by_slot.items():
+        run: list[tuple[float, int, int, bool]] = []
+
+        def close_run(slot: int = slot, run: list[tuple[float, int, int, bool]] = run) -> None:
+            if run:
+                ends = {min(run, key=lambda r: r[1]), max(run, key=lambda r: r[1])}
+                kept.extend((slot, at, eq, bal) for at, eq, bal, _ in sorted(ends, key=run.index))
+                run.clear()
+
+        for item in items:
+            if item[3]:
+                run.append(item)
+            else:
+                close_run()
+                kept.append((slot, item[0], item[1], item[2]))
+        close_run()
+    return kept
+
+
+def minor_text(units: int, digits: int) -> str:
+    """A count of minor units as the decimal text the stream carries ("-1234.05")."""
+    sign = "-" if units < 0 else ""
+    whole, part = divmod(abs(units), 10**digits)
+    return f"{sign}{whole}.{part:0{digits}d}" if digits else f"{sign}{whole}"
+
+
+def _insert_events(rows: list[tuple[int, str]]) -> int:
+    """Append the feed's snapshots (JSON text) to the stream: COPY on PostgreSQL."""
+    if not rows:
+        return 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            statement = "COPY sandbox_event (account_id, payload, from_feed) FROM STDIN"
+            with cursor.cursor.copy(statement) as copy:
+                for account_id, payload in rows:
+                    copy.write_row((account_id, payload, True))
+        return len(rows)
+    made = Event.objects.bulk_create(
+        (Event(account_id=a, payload=json.loads(p), from_feed=True) for a, p in rows),
+        batch_size=2000,
+    )
+    return len(made)
+
+
+def run(
+    source: Iterator[Tick], *, flush_every: float = 0.1, stop: Any = None, limit: int = 0
+) -> int:
+    """Feed ticks until `stop` is set (a threading.Event) or `limit` ticks; returns the count."""
+    feed = Feed()
+    count = 0
+    last = time.monotonic()
+    for tick in source:
+        feed.step(tick)
+        count += 1
+        now = time.monotonic()
+        if now - last >= flush_every:
+            feed.boundary()
+            feed.flush()
+            last = now
+        if (stop is not None and stop.is_set()) or (limit and count >= limit):
+            break
+    feed.flush()
+    return count
+
+
+def paced(source: Iterator[Tick], rate: float) -> Iterator[Tick]:
+    """At most `rate` ticks a second."""
+    gap = 1.0 / rate
+    due = time.monotonic()
+    for tick in source:
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        due = max(due + gap, time.monotonic() - 1.0)
+        yield tick
