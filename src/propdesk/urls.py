@@ -7,6 +7,8 @@ from propdesk.approvals import views as approvals_views
 from propdesk.core import views as core_views
 from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
+from propdesk.platforms import terminal
+from propdesk.platforms import views as platforms_views
 from propdesk.wallet import views as wallet_views
 
 backoffice = (
@@ -60,6 +62,37 @@ backoffice = (
         ),
         path("settings/kyc/forms/new/", kyc_views.kyc_form_edit, name="kyc_form_new"),
         path("settings/kyc/forms/<int:form_id>/", kyc_views.kyc_form_edit, name="kyc_form_edit"),
+        path(
+            "settings/trading-platforms/",
+            platforms_views.trading_servers,
+            name="trading_servers",
+        ),
+        path(
+            "settings/trading-platforms/new/",
+            platforms_views.trading_server_edit,
+            name="trading_server_new",
+        ),
+        path(
+            "settings/trading-platforms/<int:server_id>/",
+            platforms_views.trading_server_edit,
+            name="trading_server_edit",
+        ),
+        path("trading/accounts/", platforms_views.trading_accounts, name="trading_accounts"),
+        path(
+            "trading/accounts/<str:login>/",
+            platforms_views.trading_account,
+            name="trading_account",
+        ),
+        re_path(
+            r"^trading/accounts/(?P<login>[^/]+)/(?P<action>disable|enable)/$",
+            platforms_views.trading_account_status,
+            name="trading_account_status",
+        ),
+        path(
+            "trading/accounts/<str:login>/balance/",
+            platforms_views.trading_account_balance,
+            name="trading_account_balance",
+        ),
     ],
     "backoffice",
 )
@@ -86,6 +119,7 @@ urlpatterns = [
     path("logout/", core_views.logout_view, name="logout"),
     path("backoffice/", include(backoffice)),
     path("portal/", include(portal)),
+    path("terminal/", include((terminal.urlpatterns, "terminal"))),
     path("documents/kyc/<uuid:token>/", kyc_views.kyc_document, name="kyc_document"),
     path("pay/sandbox/<uuid:token>/", wallet_views.sandbox_checkout, name="sandbox_checkout"),
     path("webhooks/sandbox-payments/", wallet_views.sandbox_webhook, name="sandbox_webhook"),

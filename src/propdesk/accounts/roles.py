@@ -35,13 +35,14 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             p.WALLET_ADJUST,
             "deposits.review",
             "withdrawals.review",
+            "platforms.view",
         ],
     ),
     (
         "Support",
-        "Sees clients, requests and wallets; changes nothing.",
+        "Sees clients, requests, wallets and trading accounts; changes nothing.",
         False,
-        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW],
+        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW, "platforms.view"],
     ),
 ]
 

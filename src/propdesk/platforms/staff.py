@@ -1,0 +1,288 @@
+"""The staff's use cases on trading platforms: Settings > Trading platforms, and the back
+office's view of sandbox accounts (disable or enable trading, balance operations).
+
+The sandbox's own services do the trading work; these functions add what a staff action needs
+around them: the permission, the checks a person's input gets, and the audit record, all in the
+one transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from propdesk.accounts.models import User
+from propdesk.accounts.services import require_permission
+from propdesk.core import audit
+from propdesk.core.errors import Conflict, InvalidTransition, NotFound
+from propdesk.core.models import AuditRecord
+from propdesk.core.validation import FieldErrors, clean_text, search_text
+from propdesk.platforms.models import TradingServer
+from propdesk.platforms.permissions import PLATFORMS_MANAGE
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position
+
+GROUP_MAX = 60
+REASON_MAX = 200  # what the account keeps (Account.disabled_reason, Deal.comment)
+KEY_MAX = 100
+
+# --- Settings > Trading platforms ----------------------------------------------------------------
+
+
+def server_snapshot(server: TradingServer) -> dict[str, Any]:
+    return {
+        "name": server.name,
+        "kind": server.kind,
+        "demo_groups": list(server.demo_groups),
+        "live_groups": list(server.live_groups),
+        "enabled": server.enabled,
+    }
+
+
+def save_server(
+    server_id: int | None,
+    *,
+    name: Any,
+    kind: Any,
+    demo_groups: Any,
+    live_groups: Any,
+    enabled: bool = True,
+    actor: User,
+) -> TradingServer:
+    """Create (`server_id` None) or change a trading server. Groups come as comma-separated
+    text or as a list; a server has at least one group, and no group is both demo and live."""
+    require_permission(actor, PLATFORMS_MANAGE)
+    errors = FieldErrors()
+    clean_name = clean_text(errors, "name", name, label="Name", max_length=60)
+    if kind not in TradingServer.Kind.values:
+        errors.add("kind", f"Choose among: {', '.join(TradingServer.Kind.labels)}.")
+    demo = _groups(errors, "demo_groups", demo_groups)
+    live = _groups(errors, "live_groups", live_groups)
+    both = {g.casefold() for g in demo} & {g.casefold() for g in live}
+    if both:
+        shared = [g for g in live if g.casefold() in both]
+        errors.add("live_groups", f"{', '.join(shared)}: a group is either demo or live, not both.")
+    if not demo and not live and "demo_groups" not in errors and "live_groups" not in errors:
+        errors.add("demo_groups", "Give at least one group, for demo or for live stages.")
+    clash = TradingServer.objects.filter(name__iexact=clean_name)
+    if server_id is not None:
+        clash = clash.exclude(pk=server_id)
+    if clean_name and clash.exists():
+        errors.add("name", "A trading server with this name already exists.")
+    errors.raise_if_any()
+    with transaction.atomic():
+        server = (
+            TradingServer.objects.select_for_update().filter(pk=server_id).first()
+            if server_id is not None
+            else TradingServer()
+        )
+        if server is None:
+            raise NotFound("No such trading server.")
+        before = server_snapshot(server) if server.pk else None
+        server.name, server.kind = clean_name, kind
+        server.demo_groups, server.live_groups = demo, live
+        server.enabled = bool(enabled)
+        server.save()
+        audit.record(
+            actor=actor,
+            action="settings.trading_server",
+            object_type="trading_server",
+            object_id=server.pk,
+            summary=f"Trading server {server.name} {'created' if before is None else 'changed'}",
+            before=before,
+            after=server_snapshot(server),
+        )
+    return server
+
+
+def _groups(errors: FieldErrors, field: str, raw: Any) -> list[str]:
+    """Group names in the order given; blanks between commas are dropped, repeats refused."""
+    if raw is None:
+        items: list[Any] = []
+    elif isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:
+        items = [raw]
+    if any(not isinstance(item, str) for item in items):
+        errors.add(field, "Group names are text, separated by commas.")
+        return []
+    names = [item.strip() for item in items if item.strip()]
+    seen: set[str] = set()
+    for name in names:
+        if len(name) > GROUP_MAX:
+            errors.add(field, f"A group name has at most {GROUP_MAX} characters ({name[:20]}…).")
+        elif not name.isprintable():
+            errors.add(field, "Group names cannot contain control characters.")
+        elif name.casefold() in seen:
+            errors.add(field, f"{name} is listed twice.")
+        seen.add(name.casefold())
+    return names
+
+
+# --- Trading accounts ----------------------------------------------------------------------------
+
+
+def find_accounts(query: Any = "") -> QuerySet[Account]:
+    """Sandbox accounts, newest first; a search matches logins that start with the text."""
+    rows = Account.objects.select_related("server").order_by("-id")
+    text = search_text(query, max_length=20)
+    if text:
+        rows = rows.filter(login__startswith=text)
+    return rows
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    account: Account
+    equity: Decimal
+
+
+def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
+    """A page of accounts with their equity, from one read of the quotes and of the positions."""
+    page = list(accounts)
+    quotes = sandbox.latest_quotes()
+    open_by_account: dict[int, list[Position]] = defaultdict(list)
+    for position in (
+        Position.objects.filter(account__in=page, closed_at__isnull=True)
+        .select_related("instrument")
+        .order_by("id")
+    ):
+        open_by_account[position.account_id].append(position)
+    return [AccountRow(a, sandbox.value(a, open_by_account[a.pk], quotes).equity) for a in page]
+
+
+def find_account(login: str) -> Account:
+    found = Account.objects.select_related("server").filter(login=login).first()
+    if found is None:
+        raise NotFound(f"No trading account {login}.")
+    return found
+
+
+def price_digits() -> dict[str, int]:
+    """How many decimals each instrument's prices are shown with."""
+    return dict(Instrument.objects.values_list("symbol", "digits"))
+
+
+def deal_history(account: Account) -> QuerySet[Deal]:
+    """The account's deals, newest first (to page through)."""
+    return account.deals.order_by("-id")
+
+
+def _account_snapshot(account: Account) -> dict[str, Any]:
+    return {
+        "login": account.login,
+        "trading_enabled": account.trading_enabled,
+        "disabled_reason": account.disabled_reason,
+        "balance": str(account.balance),
+    }
+
+
+def set_trading(login: str, *, enabled: bool, reason: Any = "", actor: User) -> Account:
+    """Disable trading (the reason is required, and kept on the account) or enable it again.
+    Open positions stay open either way; a disabled account cannot place orders."""
+    require_permission(actor, PLATFORMS_MANAGE)
+    errors = FieldErrors()
+    text = clean_text(
+        errors, "reason", reason, label="Reason", max_length=REASON_MAX, required=not enabled
+    )
+    errors.raise_if_any("Say why trading is disabled." if not enabled else None)
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().filter(login=login).first()
+        if locked is None:
+            raise NotFound(f"No trading account {login}.")
+        if locked.trading_enabled == enabled:
+            state = "enabled" if enabled else "disabled"
+            raise InvalidTransition(f"Trading on account {login} is already {state}.")
+        before = _account_snapshot(locked)
+        changed = sandbox.set_trading_enabled(locked, enabled, reason=text)
+        audit.record(
+            actor=actor,
+            action="sandbox.trading_enabled" if enabled else "sandbox.trading_disabled",
+            object_type="sandbox_account",
+            object_id=login,
+            summary=f"Trading on {login} {'enabled' if enabled else 'disabled'}"
+            + (f": {text}" if text else ""),
+            before=before,
+            after={**_account_snapshot(changed), "reason": text},
+        )
+    return changed
+
+
+def balance_operation(
+    login: str, *, amount: Any, comment: Any, actor: User, idempotency_key: Any = None
+) -> Deal:
+    """Credit (a positive amount) or debit (a negative one) a trading account's balance.
+
+    A debit may not take more than the free margin. The same idempotency key (one per rendered
+    form) returns the first deal: a double click or a resubmitted page moves the money once.
+    """
+    require_permission(actor, PLATFORMS_MANAGE)
+    errors = FieldErrors()
+    text = clean_text(errors, "comment", comment, label="Comment", max_length=REASON_MAX)
+    if amount is not None and not isinstance(amount, str | int | Decimal):
+        errors.add("amount", 'A number written as text, e.g. "-250.00".')
+    key = _idempotency_key(errors, idempotency_key)
+    errors.raise_if_any()
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().filter(login=login).first()
+        if locked is None:
+            raise NotFound(f"No trading account {login}.")
+        if key is not None:
+            earlier = _earlier_balance_deal(locked, key, actor=actor, amount=amount)
+            if earlier is not None:
+                return earlier
+        deal = sandbox.balance_operation(locked, amount, text)
+        audit.record(
+            actor=actor,
+            action="sandbox.balance",
+            object_type="sandbox_account",
+            object_id=login,
+            summary=f"Balance operation on {login}: {deal.profit:+} {locked.currency}: {text}",
+            before={"balance": str(deal.balance_after - deal.profit)},
+            after={
+                "balance": str(deal.balance_after),
+                "amount": str(deal.profit),
+                "comment": text,
+                "deal": deal.pk,
+                "idempotency_key": key,
+            },
+        )
+    return deal
+
+
+def _idempotency_key(errors: FieldErrors, raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > KEY_MAX or not raw.isprintable():
+        errors.add("idempotency_key", f"At most {KEY_MAX} printable characters.")
+        return None
+    return raw
+
+
+def _earlier_balance_deal(account: Account, key: str, *, actor: User, amount: Any) -> Deal | None:
+    """The deal this actor's earlier submission with this key made (read under the account
+    lock, so a racing twin waits for the first and then finds its record)."""
+    earlier = AuditRecord.objects.filter(
+        object_type="sandbox_account",
+        object_id=account.login,
+        action="sandbox.balance",
+        actor=actor,
+        after__idempotency_key=key,
+    ).first()
+    if earlier is None or earlier.after is None:
+        return None
+    deal = Deal.objects.filter(pk=earlier.after.get("deal"), account=account).first()
+    try:
+        same = deal is not None and Decimal(str(amount).strip()) == deal.profit
+    except InvalidOperation:
+        same = False
+    if deal is None or not same:
+        raise Conflict("This form was already used for another balance operation; reload it.")
+    return deal

@@ -1,0 +1,377 @@
+"""The trader's web terminal: a trading account's own login (not the portal's), live quotes,
+market orders with SL/TP, open positions with their floating profit, and the deal history.
+
+The session holds the account's id and a digest of its password hash (as Django does for
+people), so a new password ends every terminal session of the account. Every view works on the
+session's account only. Money and prices leave here as text, exactly as the services give them;
+the page's script shows that text and never does arithmetic on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import rotate_token
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from propdesk.core.errors import DomainError, NotAuthenticated, ValidationFailed
+from propdesk.core.money import quantize
+from propdesk.core.net import client_ip
+from propdesk.core.web import apply_errors
+from propdesk.platforms.protocol import AccountState, OpenPosition
+from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Quote
+
+SESSION_KEY = "propdesk_terminal"
+HISTORY_LIMIT = 100
+DEFAULT_VOLUME = "0.10"
+
+P = ParamSpec("P")
+AccountView = Callable[Concatenate[HttpRequest, Account, P], HttpResponse]
+RequestView = Callable[Concatenate[HttpRequest, P], HttpResponse]
+
+
+# --- the terminal session ------------------------------------------------------------------------
+
+
+def _digest(account: Account) -> str:
+    return salted_hmac("propdesk.platforms.terminal", account.password).hexdigest()
+
+
+def _start_session(request: HttpRequest, account: Account) -> None:
+    request.session.cycle_key()  # a session id known before the login is worthless after it
+    rotate_token(request)
+    request.session[SESSION_KEY] = {"account": account.pk, "digest": _digest(account)}
+
+
+def _end_session(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)
+    request.session.cycle_key()
+
+
+def session_account(request: HttpRequest) -> Account | None:
+    """The account this browser logged into the terminal with, or None."""
+    held = request.session.get(SESSION_KEY)
+    if not isinstance(held, dict) or not isinstance(held.get("account"), int):
+        return None
+    account = Account.objects.select_related("server").filter(pk=held["account"]).first()
+    digest = held.get("digest")
+    if account is None or not isinstance(digest, str):
+        request.session.pop(SESSION_KEY, None)
+        return None
+    if not constant_time_compare(digest, _digest(account)):
+        request.session.pop(SESSION_KEY, None)
+        return None
+    return account
+
+
+def terminal_view(*, api: bool = False) -> Callable[[AccountView[P]], RequestView[P]]:
+    """Views of a logged-in terminal: they get the session's account. Without one, pages go to
+    the terminal's login and the script's endpoints answer 401."""
+
+    def decorate(view: AccountView[P]) -> RequestView[P]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            account = session_account(request)
+            if account is None:
+                if api:
+                    error = NotAuthenticated("Log in to the terminal first.")
+                    return JsonResponse(error.as_json(), status=error.status)
+                return redirect("terminal:login")
+            return view(request, account, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+# --- what the terminal shows ---------------------------------------------------------------------
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{quantize(amount, currency)}"  # refuses, never rounds, an amount finer than cents
+
+
+def _price(price: Decimal | None, digits: int | None) -> str:
+    if price is None:
+        return ""
+    if digits is None:
+        return f"{price.normalize():f}"
+    return f"{price:.{digits}f}"
+
+
+def _trend(amount: Decimal) -> str:
+    return "loss" if amount < 0 else "gain" if amount > 0 else ""
+
+
+def _digits(quotes: dict[str, Quote]) -> dict[str, int]:
+    return {symbol: q.instrument.digits for symbol, q in quotes.items()}
+
+
+def _figures(account: Account, state: AccountState) -> dict[str, Any]:
+    currency = state.currency
+    level = state.margin_level
+    return {
+        "login": account.login,
+        "server": account.server.name,
+        "currency": currency,
+        "leverage": account.leverage,
+        "balance": _money(state.balance, currency),
+        "equity": _money(state.equity, currency),
+        "profit": _money(state.equity - state.balance, currency),
+        "margin": _money(state.margin, currency),
+        "free_margin": _money(state.free_margin, currency),
+        "margin_level": "" if level is None else f"{level}",
+        "trading_enabled": state.trading_enabled,
+    }
+
+
+def _position(p: OpenPosition, currency: str, digits: dict[str, int]) -> dict[str, Any]:
+    places = digits.get(p.symbol)
+    return {
+        "id": p.position,
+        "symbol": p.symbol,
+        "side": p.side,
+        "volume": f"{p.volume}",
+        "open_price": _price(p.open_price, places),
+        "current_price": _price(p.current_price, places),
+        "sl": _price(p.sl, places),
+        "tp": _price(p.tp, places),
+        "profit": _money(p.profit, currency),
+        "trend": _trend(p.profit),
+        "opened_at": p.opened_at,
+    }
+
+
+def _quote(symbol: str, quote: Quote) -> dict[str, str]:
+    digits = quote.instrument.digits
+    return {"symbol": symbol, "bid": _price(quote.bid, digits), "ask": _price(quote.ask, digits)}
+
+
+def _deal(deal: Deal, currency: str, digits: dict[str, int]) -> dict[str, Any]:
+    traded = bool(deal.symbol)
+    notes = [deal.get_reason_display()] if traded and deal.reason != Deal.Reason.CLIENT else []
+    if deal.comment:
+        notes.append(deal.comment)
+    return {
+        "id": deal.pk,
+        "at": deal.at,
+        "position": deal.position_id or "",
+        "symbol": deal.symbol,
+        "kind": deal.get_kind_display(),
+        "entry": deal.entry,
+        "entry_label": deal.get_entry_display() if deal.entry else "",
+        "volume": f"{deal.volume}" if traded else "",
+        "price": _price(deal.price, digits.get(deal.symbol)) if traded else "",
+        "profit": _money(deal.profit, currency),
+        "trend": _trend(deal.profit),
+        "balance_after": _money(deal.balance_after, currency),
+        "comment": " · ".join(notes),
+    }
+
+
+def _tables(account: Account, state: AccountState, quotes: dict[str, Quote]) -> dict[str, Any]:
+    digits = _digits(quotes)
+    deals = services.history(account, limit=HISTORY_LIMIT)
+    return {
+        "positions": [_position(p, state.currency, digits) for p in state.positions],
+        "deals": [_deal(d, state.currency, digits) for d in deals],
+        "last_deal": deals[0].pk if deals else None,
+        "history_limit": HISTORY_LIMIT,
+    }
+
+
+def _live(account: Account) -> dict[str, Any]:
+    """What the page's script polls: the figures, the quotes and the open positions."""
+    state = services.state(account)
+    quotes = services.latest_quotes()
+    digits = _digits(quotes)
+    return {
+        "account": _figures(account, state),
+        "quotes": [_quote(symbol, q) for symbol, q in sorted(quotes.items())],
+        "positions": [_position(p, state.currency, digits) for p in state.positions],
+        "last_deal": account.deals.order_by("-id").values_list("id", flat=True).first(),
+    }
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+class TerminalLoginForm(forms.Form):
+    # Both optional here: the service answers an empty field with its own message.
+    login = forms.CharField(
+        label="Login",
+        required=False,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class OrderForm(forms.Form):
+    # Checked by the service alone, so that a refusal reads the same here and in the API.
+    symbol = forms.CharField(label="Symbol", required=False, max_length=20, widget=forms.Select)
+    volume = forms.CharField(label="Volume (lots)", required=False, max_length=30)
+    sl = forms.CharField(label="Stop loss", required=False, max_length=30)
+    tp = forms.CharField(label="Take profit", required=False, max_length=30)
+
+    def __init__(self, *args: Any, symbols: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["symbol"].widget
+        assert isinstance(widget, forms.Select)
+        widget.choices = [(s, s) for s in symbols]
+        for name in ("volume", "sl", "tp"):
+            self.fields[name].widget.attrs["inputmode"] = "decimal"
+        self.fields["sl"].widget.attrs["placeholder"] = "optional"
+        self.fields["tp"].widget.attrs["placeholder"] = "optional"
+
+
+def _symbols() -> list[str]:
+    return list(Instrument.objects.filter(enabled=True).values_list("symbol", flat=True))
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def login(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" and session_account(request) is not None:
+        return redirect("terminal:home")
+    form = TerminalLoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.authenticate(
+                form.cleaned_data["login"], form.cleaned_data["password"], ip=client_ip(request)
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            _start_session(request, account)
+            return redirect("terminal:home")
+    return render(request, "platforms/terminal_login.html", {"form": form}, status=status)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    _end_session(request)
+    messages.info(request, "You are logged out of the terminal.")
+    return redirect("terminal:login")
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@terminal_view()
+def terminal(request: HttpRequest, account: Account) -> HttpResponse:
+    """The terminal; a POST here is a market order (the button pressed is its side)."""
+    symbols = _symbols()
+    status = 200
+    if request.method == "POST":
+        form = OrderForm(request.POST, symbols=symbols)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                position = services.place_order(
+                    account,
+                    symbol=data["symbol"],
+                    side=request.POST.get("side"),
+                    volume=data["volume"],
+                    sl=data["sl"] or None,
+                    tp=data["tp"] or None,
+                )
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+                status = exc.status
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                spec = position.instrument.spec
+                messages.success(
+                    request,
+                    f"{'Bought' if position.side == 'buy' else 'Sold'} {position.volume} "
+                    f"{spec.symbol} at {_price(position.open_price, spec.digits)} "
+                    f"(position #{position.pk}).",
+                )
+                again = urlencode({"symbol": spec.symbol, "volume": f"{position.volume}"})
+                return redirect(f"{reverse('terminal:home')}?{again}")
+        else:
+            status = 422
+    else:
+        wanted = request.GET.get("symbol")
+        volume = request.GET.get("volume", "")
+        form = OrderForm(
+            symbols=symbols,
+            initial={
+                "symbol": wanted if wanted in symbols else None,
+                "volume": volume if 0 < len(volume) <= 12 else DEFAULT_VOLUME,
+            },
+        )
+    state = services.state(account)
+    quotes = services.latest_quotes()
+    context = {
+        "account": _figures(account, state),
+        "disabled_reason": account.disabled_reason,
+        "quotes": [_quote(symbol, q) for symbol, q in sorted(quotes.items())],
+        "form": form,
+        **_tables(account, state, quotes),
+    }
+    return render(request, "platforms/terminal.html", context, status=status)
+
+
+@require_POST
+@terminal_view()
+def close(request: HttpRequest, account: Account, position_id: int) -> HttpResponse:
+    try:
+        deal = services.close_position(account, position_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        digits = deal.position.instrument.digits if deal.position else None
+        messages.success(
+            request,
+            f"Position #{position_id} closed at {_price(deal.price, digits)}: "
+            f"profit {_money(deal.profit, account.currency)} {account.currency}.",
+        )
+    return redirect("terminal:home")
+
+
+@require_GET
+@never_cache
+@terminal_view(api=True)
+def live_state(request: HttpRequest, account: Account) -> HttpResponse:
+    return JsonResponse(_live(account))
+
+
+@require_GET
+@never_cache
+@terminal_view(api=True)
+def tables(request: HttpRequest, account: Account) -> HttpResponse:
+    """The positions and history tables, for the script to swap in when either changed."""
+    state = services.state(account)
+    context = _tables(account, state, services.latest_quotes())
+    return render(request, "platforms/terminal_tables.html", context)
+
+
+urlpatterns = [
+    path("", terminal, name="home"),
+    path("login/", login, name="login"),
+    path("logout/", logout, name="logout"),
+    path("state/", live_state, name="state"),
+    path("tables/", tables, name="tables"),
+    path("positions/<int:position_id>/close/", close, name="close"),
+]

@@ -1,0 +1,186 @@
+"""Back-office pages: Settings > Trading platforms, and Trading > Trading accounts."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.validation import search_text
+from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.platforms import staff
+from propdesk.platforms.forms import (
+    BalanceOperationForm,
+    TradingServerForm,
+    TradingStatusForm,
+    balance_operation_form,
+)
+from propdesk.platforms.models import TradingServer
+from propdesk.platforms.permissions import PLATFORMS_MANAGE, PLATFORMS_VIEW
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox.models import Account
+
+PAGE_SIZE = 50
+
+# --- Settings > Trading platforms ----------------------------------------------------------------
+
+
+@staff_view(PLATFORMS_VIEW)
+def trading_servers(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "platforms/trading_servers.html",
+        {
+            "servers": TradingServer.objects.all(),
+            "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(PLATFORMS_MANAGE)
+def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> HttpResponse:
+    server = get_object_or_404(TradingServer, pk=server_id) if server_id is not None else None
+    initial = (
+        {
+            "name": server.name,
+            "kind": server.kind,
+            "demo_groups": ", ".join(server.demo_groups),
+            "live_groups": ", ".join(server.live_groups),
+            "enabled": server.enabled,
+        }
+        if server
+        else {"enabled": True}
+    )
+    form = TradingServerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = staff.save_server(
+                server.pk if server else None, actor=actor(request), **form.cleaned_data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Trading server {saved.name} saved.")
+            return redirect("backoffice:trading_servers")
+    return render(
+        request,
+        "platforms/trading_server_edit.html",
+        {"server": server, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Trading > Trading accounts ------------------------------------------------------------------
+
+
+@staff_view(PLATFORMS_VIEW)
+def trading_accounts(request: HttpRequest) -> HttpResponse:
+    query = search_text(request.GET.get("q"), max_length=20)
+    page = Paginator(staff.find_accounts(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "platforms/trading_accounts.html",
+        {"page": page, "rows": staff.with_equity(page.object_list), "q": query},
+    )
+
+
+def _account_page(
+    request: HttpRequest,
+    account: Account,
+    *,
+    status_form: TradingStatusForm | None = None,
+    balance_form: BalanceOperationForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    can_manage = actor(request).has_permission(PLATFORMS_MANAGE)
+    history = Paginator(staff.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
+    state = sandbox.state(account)
+    digits = staff.price_digits()
+    return render(
+        request,
+        "platforms/trading_account.html",
+        {
+            "account": account,
+            "state": state,
+            "positions": [(p, digits.get(p.symbol, 5)) for p in state.positions],
+            "page": history,
+            "deals": [(d, digits.get(d.symbol, 5)) for d in history.object_list],
+            "can_manage": can_manage,
+            "status_form": (status_form or TradingStatusForm()) if can_manage else None,
+            "balance_form": (balance_form or balance_operation_form()) if can_manage else None,
+        },
+        status=status,
+    )
+
+
+def _refused(form: forms.Form, exc: DomainError) -> int:
+    """Show a service's refusal on the form; the page's status says what kind it was."""
+    if isinstance(exc, ValidationFailed):
+        apply_errors(form, exc)
+        return 422
+    form.add_error(None, exc.message)
+    return exc.status
+
+
+@staff_view(PLATFORMS_VIEW)
+def trading_account(request: HttpRequest, login: str) -> HttpResponse:
+    return _account_page(request, staff.find_account(login))
+
+
+@require_POST
+@staff_view(PLATFORMS_MANAGE)
+def trading_account_status(request: HttpRequest, login: str, action: str) -> HttpResponse:
+    if action not in ("disable", "enable"):
+        raise Http404("No such action")
+    account = staff.find_account(login)
+    form = TradingStatusForm(request.POST)
+    enabled = action == "enable"
+    status = 422
+    if form.is_valid():
+        try:
+            staff.set_trading(
+                account.login,
+                enabled=enabled,
+                reason=form.cleaned_data["reason"],
+                actor=actor(request),
+            )
+        except DomainError as exc:
+            status = _refused(form, exc)
+        else:
+            done = "enabled" if enabled else "disabled"
+            messages.success(request, f"Trading on {account.login} {done}.")
+            return redirect("backoffice:trading_account", login=account.login)
+    return _account_page(request, account, status_form=form, status=status)
+
+
+@require_POST
+@staff_view(PLATFORMS_MANAGE)
+def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
+    account = staff.find_account(login)
+    form = BalanceOperationForm(request.POST)
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            deal = staff.balance_operation(
+                account.login,
+                amount=data["amount"],
+                comment=data["comment"],
+                actor=actor(request),
+                idempotency_key=data["idempotency_key"] or None,
+            )
+        except DomainError as exc:
+            status = _refused(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Balance operation of {deal.profit:+} {account.currency} made on "
+                f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}.",
+            )
+            return redirect("backoffice:trading_account", login=account.login)
+    return _account_page(request, account, balance_form=form, status=status)
