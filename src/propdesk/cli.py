@@ -129,6 +129,9 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
     print("  demo client logins:")
     for email, password, state in logins.clients:
         print(f"    {email:32} {password:20} {state}")
+    print(f"  sandbox trading accounts ({url}/terminal/ and the trading API):")
+    for login, password, note in logins.trading:
+        print(f"    {login:32} {password:20} {note}")
     print("Press Ctrl-C to stop.\n", flush=True)
     return _run_together([_gunicorn_argv(ns.host, ns.port, 2), _worker_argv(), _feed_argv()])
 

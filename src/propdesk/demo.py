@@ -6,6 +6,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
@@ -16,11 +17,15 @@ from propdesk.approvals.registry import Method
 from propdesk.onboarding import kyc
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox.models import Account
 from propdesk.wallet import deposits
 from propdesk.wallet import services as wallet_services
 
 STAFF_PASSWORD = "demo-staff-2026"
 CLIENT_PASSWORD = "demo-client-2026"
+TRADER_PASSWORD = "demo-trader-2026"  # the sandbox trading accounts' (terminal and trading API)
+DEMO_ACCOUNT = "Demo account"
 STAFF = [
     ("admin@propdesk.demo", "Ada Admin", "Administrator"),
     ("compliance@propdesk.demo", "Cora Compliance", "Compliance"),
@@ -45,6 +50,7 @@ CLIENTS = [
 class DemoLogins:
     staff: list[tuple[str, str, str]] = field(default_factory=list)
     clients: list[tuple[str, str, str]] = field(default_factory=list)
+    trading: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _logins() -> DemoLogins:
@@ -58,6 +64,11 @@ def _logins() -> DemoLogins:
         "suspend": "suspended",
     }
     logins.clients = [(c[0], CLIENT_PASSWORD, states[c[5]]) for c in CLIENTS]
+    demo_accounts = Account.objects.filter(comment__startswith=DEMO_ACCOUNT).order_by("login")
+    logins.trading = [
+        (a.login, TRADER_PASSWORD, a.comment.removeprefix(DEMO_ACCOUNT).strip(" :"))
+        for a in demo_accounts
+    ]
     return logins
 
 
@@ -107,6 +118,7 @@ def seed_demo() -> DemoLogins:
                     reason="We cannot accept clients whose phone number we cannot verify.",
                 )
         _seed_kyc(admin, compliance)
+        _seed_trading()
         finance = staff["Finance"]
         bank = deposits.save_payment_method(
             None,
@@ -262,3 +274,22 @@ def _seed_kyc(admin: User, compliance: User) -> None:
     ivan = approvals.todo(compliance).filter(type_key=KYC).get()
     approvals.approve(ivan.pk, actor=compliance, comment="Passport and bill match.")
     send("alice@example.com", "CZ")
+
+
+def _seed_trading() -> None:
+    """Two sandbox accounts with a known password: one trading, one fresh."""
+    server = sandbox.default_server()
+    for balance, note, orders in [
+        (
+            "100000",
+            "two open positions",
+            [("EURUSD", "buy", "1.00"), ("XAUUSD", "sell", "0.20")],
+        ),
+        ("10000", "fresh", []),
+    ]:
+        account, _ = sandbox.create_account(
+            server, group="demo", leverage=100, balance=balance, comment=f"{DEMO_ACCOUNT}: {note}"
+        )
+        Account.objects.filter(pk=account.pk).update(password=make_password(TRADER_PASSWORD))
+        for symbol, side, volume in orders:
+            sandbox.place_order(account, symbol=symbol, side=side, volume=volume)

@@ -40,3 +40,15 @@ def test_demo_books_balance():
     assert ledger.check() == []
     ivan = Client.objects.get(user__email="ivan@example.com")
     assert ledger.balances(ivan)["USD"] > 0
+
+
+def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
+    from propdesk.platforms.sandbox import services as sandbox
+
+    logins = seed_demo()
+    assert len(logins.trading) == 2
+    for login, password, _ in logins.trading:
+        account = sandbox.authenticate(login, password)
+        assert account.group == "demo"
+    busy = sandbox.account_by_login(logins.trading[0][0])
+    assert len(sandbox.state(busy).positions) == 2
