@@ -12,7 +12,8 @@ instruments (bulk inserts; every position is a real row the feed loads).
    updates a second (each tick revalues every account holding the ticked instrument, or one
    whose profit it converts).
 2. The whole feed at `--rate` ticks a second (default 50) for `--seconds`: ticks, fills, quotes
-   and snapshots written in batches every `--flush` seconds, while a separate process reads the
+   and snapshots written in batches every `--flush` seconds by the feed's writer thread (as
+   `propdesk sandbox feed` runs), while a separate process reads the
    stream from its cursor as a consumer would. For each equity event it prints the delay from
    the tick that made the value (the event's `t`) to the moment the consumer read it: median
    and 99th percentile. Also the feed's own busy share of the wall clock.
@@ -193,17 +194,20 @@ def whole_feed(url: str, rate: float, seconds: float, flush: float) -> None:
     written = 0
     last = time.monotonic()
     deadline = began + seconds
+    running.start_writer()  # as `propdesk sandbox feed` runs it: writes beside the ticks
     for tick in source:
         running.step(tick)
         ticks += 1
         now = time.monotonic()
         if now - last >= flush:
             running.boundary()
-            written += running.flush()
+            running.flush_soon()
             last = now
         if time.perf_counter() >= deadline:
             break
-    written += running.flush()
+    running.stop_writer()
+    running.flush()
+    written = running.events_written
     elapsed = time.perf_counter() - began
     busy = time.process_time() - cpu
     delays = sorted(results.get())

@@ -52,10 +52,12 @@ def _seed_sandbox() -> None:
 def _books_balance_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Whatever a test did with money, the ledger proves itself afterwards (`ledger check`)."""
     names = request.fixturenames
-    uses_db = "db" in names or "transactional_db" in names
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    uses_db = "db" in names or transactional or marker is not None
     if uses_db:
         # Set the database up from here, so that this check runs before it is rolled back.
-        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+        request.getfixturevalue("transactional_db" if transactional else "db")
         _seed_sandbox()
     yield
     if uses_db and not request.node.get_closest_marker("books_tampered"):

@@ -231,6 +231,9 @@ def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
         print(f"sandbox feed: replaying {len(rows)} quotes from {ns.replay}", flush=True)
     else:
         instruments = list(Instrument.objects.filter(enabled=True))
+        if not instruments:
+            print("error: no enabled instruments to move", file=sys.stderr)
+            return 2
         synthetic = feed.Synthetic(instruments, rate=ns.rate, seed=ns.seed)
         source = feed.paced(iter(synthetic), ns.rate)
         print(f"sandbox feed: {ns.rate:g} ticks/s over {len(instruments)} instruments", flush=True)

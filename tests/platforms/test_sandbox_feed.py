@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from propdesk.platforms.sandbox import engine, feed, services
 from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Quote
@@ -129,7 +131,7 @@ def test_the_watch_writes_at_a_quarter_hour_what_moved_since_with_its_own_moment
     book.set_price("EURUSD", 108500, 108512)
     holding = engine.Holding(1, 7, "EURUSD", 1, 100, 108512)
     slot = book.put_account(
-        7, currency="USD", balance=10_000_000, stopout_pct=50, holdings=[holding]
+        7, currency="USD", balance=10_000_000, stopout_bp=5000, holdings=[holding]
     )
     book.refresh()
     watch = engine.Watch()
@@ -158,6 +160,7 @@ def test_the_synthetic_feed_is_repeatable_with_a_seed_and_keeps_to_the_digits():
         assert -tick.bid.as_tuple().exponent <= digits[tick.symbol]
 
 
+@pytest.mark.django_db(transaction=True)  # the feed writes from a thread of its own
 def test_a_quotes_csv_replays_and_bad_lines_are_named(tmp_path):
     good = tmp_path / "quotes.csv"
     good.write_text(
@@ -184,6 +187,7 @@ def test_a_quotes_csv_replays_and_bad_lines_are_named(tmp_path):
         assert problem in str(refused.value)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_feed_runs_until_told_to_stop():
     instruments = list(Instrument.objects.all())
     stop = threading.Event()
@@ -215,3 +219,76 @@ def test_a_run_of_extremes_between_writes_keeps_its_low_and_high_in_order():
         (0, 6.0, 70, 100),
         (1, 1.0, 50, 50),
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_the_feeds_write_and_a_traders_change_do_not_deadlock():
+    """A change holds its account's row, then waits for the stream's lock; the feed holds that
+    lock and writes a snapshot pointing at the same row. Neither may wait for the other."""
+    account = open_account()
+    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    running = feed.Feed()
+    running.flush()
+    running.step(feed.Tick("EURUSD", D("1.08300"), D("1.08312")))  # queues a new low
+    locked, go = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def trader_change() -> None:
+        try:
+            with transaction.atomic():
+                held = services.lock_account(account.pk)  # as every change takes it
+                locked.set()
+                go.wait(10)
+                services.emit(
+                    held,
+                    [
+                        {
+                            "t": "2026-11-24T00:00:00+00:00",
+                            "type": "equity",
+                            "balance": "100000.00",
+                            "equity": "100000.00",
+                        }
+                    ],
+                )
+        except BaseException as exc:  # the failure this test looks for
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    change = threading.Thread(target=trader_change)
+    change.start()
+    assert locked.wait(10)
+    threading.Timer(0.3, go.set).start()
+    running.flush()  # must not wait for the trader's row lock
+    change.join(20)
+    assert not change.is_alive()
+    assert failures == []
+
+
+def test_a_quarter_hour_closes_on_the_equity_before_the_tick_that_opens_the_next():
+    account = open_account()
+    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    now = [datetime(2026, 11, 24, 8, 0, tzinfo=UTC).timestamp()]
+    running = feed.Feed(clock=lambda: now[0])
+    running.flush()
+    start = Event.objects.order_by("-id").first().pk
+    now[0] += 60
+    running.step(feed.Tick("EURUSD", D("1.08400"), D("1.08412")))  # a new low: 99888.00
+    now[0] += 60
+    running.step(feed.Tick("EURUSD", D("1.08450"), D("1.08462")))  # inside: 99938.00
+    closing_moment = now[0]
+    now[0] = datetime(2026, 11, 24, 8, 15, 0, 20_000, tzinfo=UTC).timestamp()
+    running.step(feed.Tick("EURUSD", D("1.08600"), D("1.08612")))  # after 08:15: 100088.00
+    running.flush()
+    written = [
+        (e.payload["t"], e.payload["equity"])
+        for e in Event.objects.filter(pk__gt=start, account=account)
+    ]
+    close = datetime.fromtimestamp(closing_moment, UTC).isoformat()
+    assert (close, "99938.00") in written  # the value the window closed on, when it arose
+    assert written[-1][1] == "100088.00"
+    before_quarter = [e for e in written if e[0] < "2026-11-24T08:15"]
+    assert before_quarter[-1] == (close, "99938.00")

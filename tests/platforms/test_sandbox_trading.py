@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 
 from propdesk.cli import main as propdesk
-from propdesk.core.errors import Conflict, NotFound, ValidationFailed
+from propdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from propdesk.platforms import adapters
 from propdesk.platforms.sandbox import services
 from propdesk.platforms.sandbox.models import Deal, Event, Instrument, Position
@@ -82,11 +82,15 @@ def test_a_partial_close_books_its_share_and_keeps_the_rest_open(account):
     assert position.volume == D("0.60")
     assert position.closed_at is None
     assert position.margin == margin - (margin * D("0.4")).quantize(D("0.01"))
-    last_deal_event = Event.objects.filter(payload__type="deal").order_by("-id").first()
-    assert last_deal_event.payload["remaining"] == "0.60"
+    last_event = Event.objects.order_by("-id").first()
+    assert last_event.payload["type"] == "equity"  # the part shows in the balance only
+    assert last_event.payload["balance"] == "100080.00"
     rest = services.close_position(account, position.pk)
     assert rest.profit == D("120.00")
     assert fresh(account).balance == D("100200.00")
+    out = Event.objects.filter(payload__type="deal", payload__entry="out").get()
+    assert out.payload["volume"] == "1.00"  # the trade's end: its whole volume...
+    assert out.payload["profit"] == "200.00"  # ...and its net result, the part included
 
 
 def test_a_stop_loss_fills_on_the_tick_that_crosses_it_and_not_before(account):
@@ -232,6 +236,7 @@ def test_the_stream_is_valid_input_for_the_rule_evaluator(account, tmp_path, cap
     """What the sandbox streams, the rule evaluator reads as spec/rules.md's events."""
     position = services.place_order(account, symbol="EURUSD", side="buy", volume="0.50")
     tick("EURUSD", "1.08600", "1.08612")
+    services.close_position(account, position.pk, volume="0.20")  # a part first
     services.close_position(account, position.pk)
     lines = [json.dumps(e.payload) for e in services.events(account=account)]
     events_file = tmp_path / "events.jsonl"
@@ -276,3 +281,26 @@ def test_an_instrument_no_price_converts_to_the_account_currency_is_refused():
     with pytest.raises(Conflict, match="No price converts JPY"):
         services.place_order(euro, symbol="USDJPY", side="buy", volume="0.10")
     assert not Position.objects.exists()
+
+
+def test_a_yen_account_closes_part_of_a_position_in_whole_yen():
+    yen, _ = services.create_account(
+        services.default_server(), group="demo", leverage=100, balance="20000000", currency="JPY"
+    )
+    position = services.place_order(yen, symbol="USDJPY", side="buy", volume="1.00")
+    assert position.margin == position.margin.to_integral_value()
+    services.close_position(yen, position.pk, volume="0.01")
+    position.refresh_from_db()
+    assert position.margin == position.margin.to_integral_value()
+    assert position.volume == D("0.99")
+
+
+def test_failed_logins_from_elsewhere_do_not_lock_the_trader_out(account):
+    _, password = services.create_account(
+        services.default_server(), group="demo", leverage=100, balance="1000"
+    )
+    login = type(account).objects.order_by("-id").first().login
+    for _ in range(8):
+        with pytest.raises(DomainError):
+            services.authenticate(login, "guessing", ip="203.0.113.9")
+    assert services.authenticate(login, password, ip="198.51.100.7").login == login

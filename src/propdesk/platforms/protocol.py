@@ -12,10 +12,11 @@ Money crosses the protocol as `Decimal`. Events come in the shapes of spec/rules
     {"t": "...", "type": "deal", "position": "p1", "entry": "out", "symbol": "EURUSD",
      "volume": "1.00", "profit": "-150.00"}
 
-A platform that closes part of a position reports an `out` deal for the part closed, with
-`"remaining"` set to the volume still open; the trade's net result is the sum of its `out`
-deals' profits. Consumers read the stream from a cursor they keep: `events(after=cursor)`
-returns what came after it, in order, each event exactly once.
+A position closed in parts shows each part in the balance of the next `equity` snapshot; its one
+`out` deal comes when the last part closes, with the whole volume and the trade's net result
+(every part's profit), so the stream stays valid input for the rule evaluator. Consumers read the
+stream from a cursor they keep: `events(after=cursor)` returns what came after it, in order, each
+event exactly once.
 """
 
 from __future__ import annotations

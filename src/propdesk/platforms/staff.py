@@ -194,7 +194,7 @@ def set_trading(login: str, *, enabled: bool, reason: Any = "", actor: User) -> 
     )
     errors.raise_if_any("Say why trading is disabled." if not enabled else None)
     with transaction.atomic():
-        locked = Account.objects.select_for_update().filter(login=login).first()
+        locked = Account.objects.select_for_update(no_key=True).filter(login=login).first()
         if locked is None:
             raise NotFound(f"No trading account {login}.")
         if locked.trading_enabled == enabled:
@@ -231,7 +231,7 @@ def balance_operation(
     key = _idempotency_key(errors, idempotency_key)
     errors.raise_if_any()
     with transaction.atomic():
-        locked = Account.objects.select_for_update().filter(login=login).first()
+        locked = Account.objects.select_for_update(no_key=True).filter(login=login).first()
         if locked is None:
             raise NotFound(f"No trading account {login}.")
         if key is not None:

@@ -93,7 +93,7 @@ class Book:
         self.balance: Ints = np.zeros(0, dtype=np.int64)
         self.floating: Ints = np.zeros(0, dtype=np.int64)
         self.margin: Ints = np.zeros(0, dtype=np.int64)
-        self.stopout_bp: Ints = np.zeros(0, dtype=np.int64)  # stop-out level x 100
+        self.stopout_bp: Ints = np.zeros(0, dtype=np.int64)  # stop-out level in 0.01 %
         self.holdings: dict[int, dict[int, Holding]] = {}  # account -> position -> holding
         self._groups: dict[tuple[str, str], _Group] = {}
         self._dirty: set[tuple[str, str]] = set()
@@ -110,7 +110,7 @@ class Book:
         *,
         currency: str,
         balance: int,
-        stopout_pct: int,
+        stopout_bp: int,
         holdings: Sequence[Holding],
     ) -> int:
         """Add an account, or replace what the book knew of it (after a deal or a balance
@@ -129,7 +129,7 @@ class Book:
             self._dirty.add((new.symbol, currency))
         self.balance[slot] = balance
         self.margin[slot] = sum(h.margin for h in holdings)
-        self.stopout_bp[slot] = stopout_pct * 100
+        self.stopout_bp[slot] = stopout_bp
         return slot
 
     def _grow(self, size: int) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import csv
 import json
 import math
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,13 +147,19 @@ def replay(rows: list[tuple[datetime, Tick]], *, speed: float, loop: bool) -> It
 
 
 class Feed:
-    def __init__(self) -> None:
-        instruments = list(Instrument.objects.filter(enabled=True))
+    def __init__(self, *, clock: Any = time.time) -> None:
+        self.clock = clock  # seconds since the epoch; a replay of the past may bring its own
+        instruments = list(Instrument.objects.all())  # a disabled one may still hold positions
         self.instruments = {i.symbol: i for i in instruments}
         self.book = engine.Book(
             {i.symbol: i.spec for i in instruments}, {c: d for c, d in MINOR_UNITS.items()}
         )
         self.watch = engine.Watch()
+        self._thread: threading.Thread | None = None
+        self._batches: queue.Queue[Any] = queue.Queue(maxsize=2)  # a slow database holds ticks
+        self._changed: queue.Queue[tuple[int, set[int]]] = queue.Queue()
+        self._failure: Exception | None = None
+        self.events_written = 0
         self.pending_quotes: dict[str, Tick] = {}
         # (slot, t, equity, balance, extreme?) in order; see `collapse`
         self.pending_snapshots: list[tuple[int, float, int, int, bool]] = []
@@ -163,7 +171,7 @@ class Feed:
         for account in accounts:
             self.load(account)
         self.book.revalue_all()
-        now = time.time()
+        now = self.clock()
         for slot in range(len(self.book.account_ids)):  # the feed's first word on each account
             self.watch.written(slot, *self._figures_at(slot))
             self._queue(slot, now, extreme=False)
@@ -176,7 +184,7 @@ class Feed:
             account.pk,
             currency=account.currency,
             balance=to_minor(account.balance, account.currency),
-            stopout_pct=int(account.stopout_level),
+            stopout_bp=int(account.stopout_level * 100),
             holdings=holdings,
         )
         self.watch.grow(slot + 1)
@@ -201,14 +209,15 @@ class Feed:
         so fills happen at this tick's price)."""
         instrument = self.instruments[tick.symbol]
         spec = instrument.spec
-        now = time.time()
+        self.boundary()  # a new quarter hour closes on the figures before this tick
+        now = self.clock()
         if not pricing.market_open(instrument.trading_hours, datetime.fromtimestamp(now, UTC)):
             return []
         result = self.book.tick(tick.symbol, spec.points(tick.bid), spec.points(tick.ask))
         self.pending_quotes[tick.symbol] = tick
         deals: list[Deal] = []
         if result.crossed or result.stop_outs:
-            self.flush()
+            self.flush()  # waits for the writer: fills see this tick's quote
             deals = self._act(result)
         for slot in self.watch.due(self.book, result.touched, now).tolist():
             self._queue(slot, now, extreme=True)
@@ -220,8 +229,9 @@ class Feed:
             deals.extend(services.trigger(position.pk))
         for account_id in result.stop_outs:
             deals.extend(services.stop_out(account_id))
+        # The cursor stays: the next write finds these accounts (and any a trader changed
+        # meanwhile) changed, and re-reads them.
         self._reload({d.account_id for d in deals})
-        self.seen = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         return deals
 
     def _queue(self, slot: int, at: float, *, extreme: bool) -> None:
@@ -232,22 +242,46 @@ class Feed:
         return int(self.book.balance[slot] + self.book.floating[slot]), int(self.book.balance[slot])
 
     def boundary(self) -> None:
-        slots, moments = self.watch.boundary(self.book, time.time())
+        slots, moments = self.watch.boundary(self.book, self.clock())
         for slot, at in zip(slots.tolist(), moments.tolist(), strict=True):
-            self._queue(slot, at or time.time(), extreme=False)
+            self._queue(slot, at or self.clock(), extreme=False)
 
     def flush(self) -> int:
-        """Write the latest quotes and the queued snapshots; accounts that changed under the
-        feed (a trader's order, a balance operation) are re-read instead. Returns the number of
-        events written."""
+        """Write the latest quotes and the queued snapshots now; accounts that changed under
+        the feed (a trader's order, a balance operation) are re-read instead of written.
+        Returns the number of events written."""
+        self.wait()
+        written, changed = self._write(*self._prepare())
+        self._reload(changed)
+        self.events_written += written
+        return written
+
+    def _prepare(self) -> tuple[dict[str, Tick], list[tuple[int, str]]]:
         quotes, snapshots = self.pending_quotes, self.pending_snapshots
         self.pending_quotes, self.pending_snapshots = {}, []
+        rows: list[tuple[int, str]] = []
+        for slot, at, equity, balance in collapse(snapshots):
+            digits = MINOR_UNITS[self.book.currencies[slot]]
+            moment = datetime.fromtimestamp(at, UTC)
+            rows.append(
+                (
+                    self.book.account_ids[slot],
+                    f'{{"t": "{moment.isoformat()}", "type": "equity", '
+                    f'"balance": "{minor_text(balance, digits)}", '
+                    f'"equity": "{minor_text(equity, digits)}"}}',
+                )
+            )
+        return quotes, rows
+
+    def _write(self, quotes: dict[str, Tick], rows: list[tuple[int, str]]) -> tuple[int, set[int]]:
+        """One transaction: the quotes, then, under the stream's lock, the snapshots of every
+        account no deal or balance operation has touched since the feed last looked."""
         stamp = timezone.now()
-        written = 0
         with transaction.atomic():
             for symbol, tick in quotes.items():
-                Quote.objects.filter(instrument=self.instruments[symbol]).update(
-                    bid=tick.bid, ask=tick.ask, at=stamp
+                Quote.objects.update_or_create(
+                    instrument=self.instruments[symbol],
+                    defaults={"bid": tick.bid, "ask": tick.ask, "at": stamp},
                 )
             StreamLock.objects.select_for_update().get_or_create(pk=1)
             changed = set(
@@ -255,26 +289,68 @@ class Feed:
                     "account_id", flat=True
                 )
             )
-            rows: list[tuple[int, str]] = []
-            for slot, at, equity, balance in collapse(snapshots):
-                account_id = self.book.account_ids[slot]
-                if account_id in changed:
-                    continue
-                digits = MINOR_UNITS[self.book.currencies[slot]]
-                moment = datetime.fromtimestamp(at, UTC)
-                rows.append(
-                    (
-                        account_id,
-                        f'{{"t": "{moment.isoformat()}", "type": "equity", '
-                        f'"balance": "{minor_text(balance, digits)}", '
-                        f'"equity": "{minor_text(equity, digits)}"}}',
-                    )
-                )
-            written = _insert_events(rows)
+            written = _insert_events([row for row in rows if row[0] not in changed])
             newest = Event.objects.order_by("-id").values_list("id", flat=True).first()
             self.seen = newest or self.seen
-        self._reload(changed)
+        return written, changed
+
+    # --- writing beside the ticks ---------------------------------------------------------------
+
+    def start_writer(self) -> None:
+        """From now on `flush_soon` hands the writes to a thread of their own (with its own
+        database connection), so ticks keep coming while the database works."""
+        self._thread = threading.Thread(target=self._writer, name="sandbox-feed-writer")
+        self._thread.start()
+
+    def _writer(self) -> None:
+        try:
+            while (batch := self._batches.get()) is not None:
+                try:
+                    self._changed.put(self._write(*batch))
+                except Exception as exc:  # handed to the tick thread, which stops the feed
+                    self._failure = exc
+                finally:
+                    self._batches.task_done()
+        finally:
+            connection.close()
+
+    def flush_soon(self) -> None:
+        if self._thread is None:
+            self.flush()
+            return
+        self._batches.put(self._prepare())
+        self.take_changes()
+
+    def take_changes(self) -> int:
+        """Re-read the accounts the writer found changed; returns the events it wrote."""
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise RuntimeError("the feed's writer failed") from failure
+        written = 0
+        changed: set[int] = set()
+        while self._thread is not None and not self._changed.empty():
+            count, found = self._changed.get()
+            written += count
+            changed |= found
+        if changed:
+            self._reload(changed)
+        self.events_written += written
         return written
+
+    def wait(self) -> None:
+        """Let the writer finish what it was given (before writing from this thread)."""
+        if self._thread is not None:
+            self._batches.join()
+            self.take_changes()
+
+    def stop_writer(self) -> int:
+        if self._thread is None:
+            return 0
+        self.wait()
+        self._batches.put(None)
+        self._thread.join()
+        self._thread = None
+        return self.take_changes()
 
     def _reload(self, account_ids: set[int]) -> None:
         """Re-read accounts changed by a deal or a balance operation, which wrote their own
@@ -343,21 +419,26 @@ def _insert_events(rows: list[tuple[int, str]]) -> int:
 def run(
     source: Iterator[Tick], *, flush_every: float = 0.1, stop: Any = None, limit: int = 0
 ) -> int:
-    """Feed ticks until `stop` is set (a threading.Event) or `limit` ticks; returns the count."""
+    """Feed ticks until `stop` is set (a threading.Event) or `limit` ticks; returns the count.
+    Writes go to a thread of their own every `flush_every` seconds."""
     feed = Feed()
+    feed.start_writer()
     count = 0
     last = time.monotonic()
-    for tick in source:
-        feed.step(tick)
-        count += 1
-        now = time.monotonic()
-        if now - last >= flush_every:
-            feed.boundary()
-            feed.flush()
-            last = now
-        if (stop is not None and stop.is_set()) or (limit and count >= limit):
-            break
-    feed.flush()
+    try:
+        for tick in source:
+            feed.step(tick)
+            count += 1
+            now = time.monotonic()
+            if now - last >= flush_every:
+                feed.boundary()
+                feed.flush_soon()
+                last = now
+            if (stop is not None and stop.is_set()) or (limit and count >= limit):
+                break
+    finally:
+        feed.stop_writer()
+        feed.flush()
     return count
 
 

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from propdesk.accounts import throttle
 from propdesk.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
-from propdesk.core.money import MINOR_UNITS, from_minor, quantize
+from propdesk.core.money import MINOR_UNITS, from_minor, quantize, quantum
 from propdesk.core.validation import FieldErrors
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountState, OpenPosition
@@ -128,7 +128,9 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account
         raise NotAuthenticated("Give the account's login and password.")
     if len(login) > 20 or len(password) > 200 or not login.isascii():
         raise NotAuthenticated("Wrong login or password.")
-    attempt = throttle.begin(f"sandbox:{login}", ip)
+    # Counted per login and address: nobody can lock a trader out from elsewhere by failing
+    # on purpose (the address's own limit still holds).
+    attempt = throttle.begin(f"sandbox:{login}:{ip or '-'}", ip)
     account = Account.objects.filter(login=login).first()
     if account is None:
         make_password(password)  # the same time as a real check
@@ -137,6 +139,12 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account
         raise NotAuthenticated("Wrong login or password.")
     throttle.succeeded(attempt)
     return account
+
+
+def lock_account(account_id: int) -> Account:
+    """The account's row, locked for the change at hand. FOR NO KEY UPDATE: the feed's
+    snapshots, which only point at the row, are not held up by it (nor it by them)."""
+    return Account.objects.select_for_update(no_key=True).get(pk=account_id)
 
 
 def account_by_login(login: str) -> Account:
@@ -148,7 +156,7 @@ def account_by_login(login: str) -> Account:
 
 def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") -> Account:
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked = lock_account(account.pk)
         locked.trading_enabled = enabled
         locked.disabled_reason = "" if enabled else reason[:200]
         locked.save(update_fields=["trading_enabled", "disabled_reason"])
@@ -166,7 +174,7 @@ def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
     errors.raise_if_any()
     assert value is not None
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked = lock_account(account.pk)
         try:
             quantize(value, locked.currency)
         except ValueError:
@@ -312,7 +320,7 @@ def place_order(
     errors.raise_if_any()
     moment = now or timezone.now()
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked = lock_account(account.pk)
         if not locked.trading_enabled:
             raise TradingDisabled()
         if not pricing.market_open(instrument.trading_hours, moment):
@@ -391,7 +399,7 @@ def close_position(
     if wanted is None:
         raise NotFound("No such open position.")
     with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
+        locked = lock_account(account.pk)
         position = (
             Position.objects.select_for_update()
             .select_related("instrument")
@@ -436,9 +444,8 @@ def _close(
     profit = from_minor(units, account.currency)
     remaining = position.volume - lots
     if remaining:
-        released = quantize(
-            (position.margin * lots / position.volume).quantize(Decimal("0.01")),
-            account.currency,
+        released = (position.margin * lots / position.volume).quantize(
+            quantum(account.currency), rounding=ROUND_HALF_EVEN
         )
         position.margin -= released
         position.volume = remaining
@@ -463,9 +470,14 @@ def _close(
         balance_after=account.balance,
         at=at,
     )
+    if remaining:  # a part: the balance moves (the snapshot says so); the trade goes on
+        emit(account, [_snapshot(account, at)])
+        return deal
+    # The trade's end: one `out` with its whole volume and its net result, parts included.
+    outs = Deal.objects.filter(position=position, entry=Deal.Entry.OUT)
     payload = _deal_payload(deal, at)
-    if remaining:
-        payload["remaining"] = f"{remaining:.2f}"
+    payload["volume"] = f"{sum(d.volume for d in outs):.2f}"
+    payload["profit"] = f"{sum(d.profit for d in outs)}"
     emit(account, [payload, _snapshot(account, at)])
     return deal
 
@@ -507,7 +519,7 @@ def stop_out(account_id: int, *, at: datetime | None = None) -> list[Deal]:
     moment = at or timezone.now()
     deals: list[Deal] = []
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = lock_account(account_id)
         quotes = latest_quotes()
         while True:
             positions = open_positions(account)
@@ -552,7 +564,7 @@ def trigger(position_id: int, *, at: datetime | None = None) -> list[Deal]:
         )
         if account_id is None:
             return []
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = lock_account(account_id)
         position = (
             Position.objects.select_for_update()
             .select_related("instrument")
