@@ -118,7 +118,12 @@ def book_alone(ticks: int) -> None:
     from propdesk.platforms.sandbox import feed
     from propdesk.platforms.sandbox.models import Instrument
 
+    began = time.perf_counter()
     running = feed.Feed()
+    say(
+        f"feed start: {len(running.book.account_ids):,} accounts and their positions loaded "
+        f"and valued in {time.perf_counter() - began:.1f} s"
+    )
     running.pending_snapshots.clear()
     instruments = list(Instrument.objects.all())
     source = iter(feed.Synthetic(instruments, rate=50, seed=2))

@@ -77,6 +77,16 @@ backoffice = (
             platforms_views.trading_server_edit,
             name="trading_server_edit",
         ),
+        path(
+            "settings/trading-platforms/sandbox-instruments/",
+            platforms_views.sandbox_instruments,
+            name="sandbox_instruments",
+        ),
+        path(
+            "settings/trading-platforms/sandbox-instruments/<str:symbol>/",
+            platforms_views.sandbox_instrument_edit,
+            name="sandbox_instrument_edit",
+        ),
         path("trading/accounts/", platforms_views.trading_accounts, name="trading_accounts"),
         path(
             "trading/accounts/<str:login>/",

@@ -42,3 +42,28 @@ class BalanceOperationForm(forms.Form):
 
 def balance_operation_form() -> BalanceOperationForm:
     return BalanceOperationForm(initial={"idempotency_key": uuid.uuid4().hex})
+
+
+class SandboxInstrumentForm(forms.Form):
+    description = forms.CharField(max_length=100, required=False)
+    spread_points = forms.CharField(
+        max_length=20,
+        label="Spread (points)",
+        help_text="A whole number from 0 to 100000; the price feed widens it in quiet hours",
+    )
+    min_volume = forms.CharField(max_length=20, label="Minimum volume (lots)")
+    max_volume = forms.CharField(max_length=20, label="Maximum volume (lots)")
+    volume_step = forms.CharField(
+        max_length=20,
+        label="Volume step (lots)",
+        help_text="From 0.01; the minimum and the maximum are multiples of it",
+    )
+    trading_hours = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Trading hours (UTC)",
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": "mon-fri 00:00-24:00"}),
+        help_text="One window a line, days then times, e.g. mon-fri 13:30-20:00 or "
+        "sat 08:00-12:00; a window past midnight is two lines. Empty: around the clock.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True, label="Enabled (open to orders)")

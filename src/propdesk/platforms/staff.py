@@ -1,5 +1,6 @@
-"""The staff's use cases on trading platforms: Settings > Trading platforms, and the back
-office's view of sandbox accounts (disable or enable trading, balance operations).
+"""The staff's use cases on trading platforms: Settings > Trading platforms (servers, and the
+sandbox's instruments), and the back office's view of sandbox accounts (disable or enable
+trading, balance operations).
 
 The sandbox's own services do the trading work; these functions add what a staff action needs
 around them: the permission, the checks a person's input gets, and the audit record, all in the
@@ -7,6 +8,7 @@ one transaction."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,9 +23,10 @@ from propdesk.accounts.services import require_permission
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, InvalidTransition, NotFound
 from propdesk.core.models import AuditRecord
-from propdesk.core.validation import FieldErrors, clean_text, search_text
+from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
+from propdesk.platforms.sandbox import pricing
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position
 
@@ -124,6 +127,205 @@ def _groups(errors: FieldErrors, field: str, raw: Any) -> list[str]:
             errors.add(field, f"{name} is listed twice.")
         seen.add(name.casefold())
     return names
+
+
+# --- Settings > Trading platforms > Sandbox instruments ------------------------------------------
+
+SPREAD_MAX = 100_000  # points
+VOLUME_MIN, VOLUME_MAX = Decimal("0.01"), Decimal("1000")  # lots
+HOURS_MAX_WINDOWS = 50
+_WINDOW = re.compile(
+    r"(?P<first>[a-z]+)(?:\s*-\s*(?P<last>[a-z]+))?"
+    r"\s+(?P<open>[0-9]{1,2}:[0-9]{2})\s*-\s*(?P<close>[0-9]{1,2}:[0-9]{2})"
+)
+
+
+def find_instruments() -> QuerySet[Instrument]:
+    return Instrument.objects.order_by("symbol")
+
+
+def find_instrument(symbol: str) -> Instrument:
+    found = Instrument.objects.filter(symbol=symbol).first()
+    if found is None:
+        raise NotFound(f"No sandbox instrument {symbol}.")
+    return found
+
+
+def describe_hours(hours: list[dict[str, str]]) -> str:
+    """Trading hours for people: "Around the clock", or "Mon–Fri 13:30–20:00 UTC"."""
+    if not hours:
+        return "Around the clock"
+    windows = [
+        f"{'–'.join(d.capitalize() for d in w['days'].split('-'))} {w['open']}–{w['close']}"
+        for w in hours
+    ]
+    return f"{', '.join(windows)} UTC"
+
+
+def hours_text(hours: list[dict[str, str]]) -> str:
+    """Trading hours as the edit form writes them: one window a line, `mon-fri 00:00-24:00`."""
+    return "\n".join(f"{w['days']} {w['open']}-{w['close']}" for w in hours)
+
+
+def instrument_snapshot(instrument: Instrument) -> dict[str, Any]:
+    return {
+        "description": instrument.description,
+        "spread_points": instrument.spread_points,
+        "min_volume": str(instrument.min_volume),
+        "max_volume": str(instrument.max_volume),
+        "volume_step": str(instrument.volume_step),
+        "trading_hours": list(instrument.trading_hours),
+        "enabled": instrument.enabled,
+    }
+
+
+def save_instrument(
+    symbol: str,
+    *,
+    description: Any,
+    spread_points: Any,
+    min_volume: Any,
+    max_volume: Any,
+    volume_step: Any,
+    trading_hours: Any,
+    enabled: bool = True,
+    actor: User,
+) -> Instrument:
+    """Change what a firm tunes on a sandbox instrument: its description, spread, volume
+    limits, trading hours (one window a line, or the stored list; empty: around the clock) and
+    whether it trades. The symbol, digits, contract size and currencies stay: open positions
+    are valued by them. Orders see the change at once; a running price feed reads spreads and
+    hours when it starts."""
+    require_permission(actor, PLATFORMS_MANAGE)
+    errors = FieldErrors()
+    text = clean_text(
+        errors, "description", description, label="Description", max_length=100, required=False
+    )
+    spread = _whole(errors, "spread_points", spread_points, label="Spread", high=SPREAD_MAX)
+    low = _lots(errors, "min_volume", min_volume, label="Minimum volume")
+    high = _lots(errors, "max_volume", max_volume, label="Maximum volume")
+    step = _lots(errors, "volume_step", volume_step, label="Volume step")
+    if low is not None and high is not None and low > high:
+        errors.add("max_volume", "The maximum volume is below the minimum.")
+    if step is not None:
+        for field, lots, label in (("min_volume", low, "minimum"), ("max_volume", high, "maximum")):
+            if lots is not None and lots % step:
+                errors.add(field, f"The {label} volume is a multiple of the volume step ({step}).")
+    windows = _trading_hours(errors, "trading_hours", trading_hours)
+    errors.raise_if_any()
+    assert spread is not None and low is not None and high is not None and step is not None
+    with transaction.atomic():
+        instrument = Instrument.objects.select_for_update().filter(symbol=symbol).first()
+        if instrument is None:
+            raise NotFound(f"No sandbox instrument {symbol}.")
+        before = instrument_snapshot(instrument)
+        instrument.description, instrument.spread_points = text, spread
+        instrument.min_volume, instrument.max_volume, instrument.volume_step = low, high, step
+        instrument.trading_hours, instrument.enabled = windows, bool(enabled)
+        instrument.save()
+        audit.record(
+            actor=actor,
+            action="sandbox.instrument",
+            object_type="sandbox_instrument",
+            object_id=instrument.symbol,
+            summary=f"Sandbox instrument {instrument.symbol} changed",
+            before=before,
+            after=instrument_snapshot(instrument),
+        )
+    return instrument
+
+
+def _whole(errors: FieldErrors, field: str, raw: Any, *, label: str, high: int) -> int | None:
+    message = f"{label} is a whole number of points, from 0 to {high}."
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        number = raw
+    elif isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]{1,12}", raw.strip()):
+        number = int(raw.strip())
+    else:
+        errors.add(field, message)
+        return None
+    if not 0 <= number <= high:
+        errors.add(field, message)
+        return None
+    return number
+
+
+def _lots(errors: FieldErrors, field: str, raw: Any, *, label: str) -> Decimal | None:
+    lots = parse_decimal(errors, field, raw, label=label, places=2)
+    if lots is None:
+        return None
+    if not VOLUME_MIN <= lots <= VOLUME_MAX:
+        errors.add(field, f"{label} is from {VOLUME_MIN} to {VOLUME_MAX} lots.")
+        return None
+    return lots.quantize(VOLUME_MIN)
+
+
+def _trading_hours(errors: FieldErrors, field: str, raw: Any) -> list[dict[str, str]]:
+    """Weekly windows in UTC from text, one a line (`mon-fri 00:00-24:00`, `sat 08:00-12:00`),
+    or from the stored list form; the message names the first bad line (or window)."""
+    if isinstance(raw, list):
+        if any(not isinstance(w, dict) or set(w) != {"days", "open", "close"} for w in raw):
+            errors.add(field, 'Each window is {"days": "mon-fri", "open": "HH:MM", "close": ...}.')
+            return []
+        lines = [f"{w['days']} {w['open']}-{w['close']}" for w in raw]
+        label = "Window"
+    else:
+        text = clean_text(
+            errors,
+            field,
+            raw,
+            label="Trading hours",
+            max_length=2000,
+            required=False,
+            multiline=True,
+        )
+        if field in errors:
+            return []
+        lines, label = text.split("\n"), "Line"
+    windows: list[dict[str, str]] = []
+    for number, line in enumerate((line.strip() for line in lines), start=1):
+        if not line:
+            continue
+        try:
+            windows.append(_window(line))
+        except ValueError as exc:
+            shown = line if len(line) <= 40 else f"{line[:40]}…"
+            errors.add(field, f"{label} {number} ({shown}): {exc}")
+            return []
+    if len(windows) > HOURS_MAX_WINDOWS:
+        errors.add(field, f"At most {HOURS_MAX_WINDOWS} windows.")
+        return []
+    try:
+        return pricing.check_hours(windows)
+    except ValueError as exc:  # a second guard: what the sandbox itself accepts
+        errors.add(field, f"Trading hours: {exc}.")
+        return []
+
+
+def _window(line: str) -> dict[str, str]:
+    found = _WINDOW.fullmatch(line.lower().replace("–", "-").replace("—", "-"))
+    if found is None:
+        raise ValueError(
+            "write a window as days and UTC times, e.g. mon-fri 00:00-24:00 or sat 08:00-12:00."
+        )
+    days = [d for d in (found["first"], found["last"]) if d]
+    for day in days:
+        if day not in pricing.DAYS:
+            raise ValueError(f"{day} is not a day; use {', '.join(pricing.DAYS)}.")
+    opens, closes = _time_of_day(found["open"]), _time_of_day(found["close"])
+    if opens >= closes:
+        raise ValueError(
+            f"the window opens at {opens} and closes at {closes}; it must open before it closes "
+            "(a window past midnight is two lines)."
+        )
+    return {"days": "-".join(dict.fromkeys(days)), "open": opens, "close": closes}
+
+
+def _time_of_day(text: str) -> str:
+    hours, _, minutes = text.partition(":")
+    if int(minutes) > 59 or int(hours) * 60 + int(minutes) > 24 * 60:
+        raise ValueError(f"{text} is not a time of day (00:00 to 24:00).")
+    return f"{int(hours):02d}:{minutes}"
 
 
 # --- Trading accounts ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Back-office pages: Settings > Trading platforms, and Trading > Trading accounts."""
+"""Back-office pages: Settings > Trading platforms (servers, sandbox instruments), and
+Trading > Trading accounts."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from propdesk.core.web import actor, apply_errors, staff_view
 from propdesk.platforms import staff
 from propdesk.platforms.forms import (
     BalanceOperationForm,
+    SandboxInstrumentForm,
     TradingServerForm,
     TradingStatusForm,
     balance_operation_form,
@@ -71,6 +73,57 @@ def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> H
         request,
         "platforms/trading_server_edit.html",
         {"server": server, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- Settings > Trading platforms > Sandbox instruments ------------------------------------------
+
+
+@staff_view(PLATFORMS_VIEW)
+def sandbox_instruments(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "platforms/sandbox_instruments.html",
+        {
+            "rows": [(i, staff.describe_hours(i.trading_hours)) for i in staff.find_instruments()],
+            "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(PLATFORMS_MANAGE)
+def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
+    instrument = staff.find_instrument(symbol)
+    initial = {
+        "description": instrument.description,
+        "spread_points": instrument.spread_points,
+        "min_volume": instrument.min_volume,
+        "max_volume": instrument.max_volume,
+        "volume_step": instrument.volume_step,
+        "trading_hours": staff.hours_text(instrument.trading_hours),
+        "enabled": instrument.enabled,
+    }
+    form = SandboxInstrumentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = staff.save_instrument(
+                instrument.symbol, actor=actor(request), **form.cleaned_data
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Sandbox instrument {saved.symbol} saved.")
+            return redirect("backoffice:sandbox_instruments")
+    return render(
+        request,
+        "platforms/sandbox_instrument_edit.html",
+        {
+            "instrument": instrument,
+            "hours": staff.describe_hours(instrument.trading_hours),
+            "form": form,
+        },
         status=422 if form.errors else 200,
     )
 

@@ -20,7 +20,8 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -167,30 +168,35 @@ class Feed:
         for quote in Quote.objects.select_related("instrument"):
             spec = quote.instrument.spec
             self.book.set_price(spec.symbol, spec.points(quote.bid), spec.points(quote.ask))
-        accounts = Account.objects.filter(positions__closed_at__isnull=True).distinct()
-        for account in accounts:
-            self.load(account)
+        self.load_many(Account.objects.filter(positions__closed_at__isnull=True).distinct())
         self.book.revalue_all()
         now = self.clock()
         for slot in range(len(self.book.account_ids)):  # the feed's first word on each account
             self.watch.written(slot, *self._figures_at(slot))
             self._queue(slot, now, extreme=False)
 
-    def load(self, account: Account) -> int:
-        """(Re)read an account's balance and open positions."""
-        positions = Position.objects.filter(account=account, closed_at__isnull=True)
-        holdings = [self._holding(p) for p in positions.select_related("instrument")]
-        slot = self.book.put_account(
-            account.pk,
-            currency=account.currency,
-            balance=to_minor(account.balance, account.currency),
-            stopout_bp=int(account.stopout_level * 100),
-            holdings=holdings,
-        )
-        self.watch.grow(slot + 1)
-        return slot
+    def load_many(self, accounts: Iterable[Account]) -> list[int]:
+        """(Re)read accounts' balances and open positions (two queries); returns their slots."""
+        chosen = {account.pk: account for account in accounts}
+        positions: dict[int, list[Position]] = defaultdict(list)
+        open_positions = Position.objects.filter(account__in=list(chosen), closed_at__isnull=True)
+        for position in open_positions.select_related("instrument"):
+            positions[position.account_id].append(position)
+        slots = []
+        for account in chosen.values():
+            currency = account.currency
+            slot = self.book.put_account(
+                account.pk,
+                currency=currency,
+                balance=to_minor(account.balance, currency),
+                stopout_bp=int(account.stopout_level * 100),
+                holdings=[self._holding(p, currency) for p in positions[account.pk]],
+            )
+            self.watch.grow(slot + 1)
+            slots.append(slot)
+        return slots
 
-    def _holding(self, position: Position) -> engine.Holding:
+    def _holding(self, position: Position, currency: str) -> engine.Holding:
         spec = position.instrument.spec
         return engine.Holding(
             position=position.pk,
@@ -201,7 +207,7 @@ class Feed:
             open_points=spec.points(position.open_price),
             sl_points=spec.points(position.sl) if position.sl is not None else 0,
             tp_points=spec.points(position.tp) if position.tp is not None else 0,
-            margin=to_minor(position.margin, position.account.currency),
+            margin=to_minor(position.margin, currency),
         )
 
     def step(self, tick: Tick) -> list[Deal]:
@@ -355,7 +361,7 @@ class Feed:
     def _reload(self, account_ids: set[int]) -> None:
         """Re-read accounts changed by a deal or a balance operation, which wrote their own
         snapshot: the window goes on from that."""
-        slots = [self.load(a) for a in Account.objects.filter(pk__in=account_ids)]
+        slots = self.load_many(Account.objects.filter(pk__in=account_ids))
         self.book.refresh()
         for slot in slots:
             self.watch.written(slot, *self._figures_at(slot))
