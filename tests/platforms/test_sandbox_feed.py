@@ -292,3 +292,14 @@ def test_a_quarter_hour_closes_on_the_equity_before_the_tick_that_opens_the_next
     assert written[-1][1] == "100088.00"
     before_quarter = [e for e in written if e[0] < "2026-11-24T08:15"]
     assert before_quarter[-1] == (close, "99938.00")
+
+
+def test_a_running_feed_takes_in_staffs_changes_to_an_instrument():
+    instruments = list(Instrument.objects.filter(symbol__in=["EURUSD", "XAUUSD"]))
+    Instrument.objects.filter(symbol="XAUUSD").update(
+        spread_points=99, trading_hours=[{"days": "sat", "open": "00:00", "close": "01:00"}]
+    )
+    feed.refresh(instruments)
+    gold = next(i for i in instruments if i.symbol == "XAUUSD")
+    assert gold.spread_points == 99
+    assert gold.trading_hours == [{"days": "sat", "open": "00:00", "close": "01:00"}]

@@ -134,6 +134,7 @@ def _groups(errors: FieldErrors, field: str, raw: Any) -> list[str]:
 SPREAD_MAX = 100_000  # points
 VOLUME_MIN, VOLUME_MAX = Decimal("0.01"), Decimal("1000")  # lots
 HOURS_MAX_WINDOWS = 50
+EN_DASH, EM_DASH = "\u2013", "\u2014"
 _WINDOW = re.compile(
     r"(?P<first>[a-z]+)(?:\s*-\s*(?P<last>[a-z]+))?"
     r"\s+(?P<open>[0-9]{1,2}:[0-9]{2})\s*-\s*(?P<close>[0-9]{1,2}:[0-9]{2})"
@@ -152,11 +153,13 @@ def find_instrument(symbol: str) -> Instrument:
 
 
 def describe_hours(hours: list[dict[str, str]]) -> str:
-    """Trading hours for people: "Around the clock", or "Mon–Fri 13:30–20:00 UTC"."""
+    """Trading hours for people: "Around the clock", or "Mon-Fri 13:30-20:00 UTC" (with en
+    dashes)."""
     if not hours:
         return "Around the clock"
     windows = [
-        f"{'–'.join(d.capitalize() for d in w['days'].split('-'))} {w['open']}–{w['close']}"
+        f"{EN_DASH.join(d.capitalize() for d in w['days'].split('-'))} "
+        f"{w['open']}{EN_DASH}{w['close']}"
         for w in hours
     ]
     return f"{', '.join(windows)} UTC"
@@ -213,7 +216,10 @@ def save_instrument(
                 errors.add(field, f"The {label} volume is a multiple of the volume step ({step}).")
     windows = _trading_hours(errors, "trading_hours", trading_hours)
     errors.raise_if_any()
-    assert spread is not None and low is not None and high is not None and step is not None
+    assert spread is not None
+    assert low is not None
+    assert high is not None
+    assert step is not None
     with transaction.atomic():
         instrument = Instrument.objects.select_for_update().filter(symbol=symbol).first()
         if instrument is None:
@@ -303,7 +309,7 @@ def _trading_hours(errors: FieldErrors, field: str, raw: Any) -> list[dict[str, 
 
 
 def _window(line: str) -> dict[str, str]:
-    found = _WINDOW.fullmatch(line.lower().replace("–", "-").replace("—", "-"))
+    found = _WINDOW.fullmatch(line.lower().replace(EN_DASH, "-").replace(EM_DASH, "-"))
     if found is None:
         raise ValueError(
             "write a window as days and UTC times, e.g. mon-fri 00:00-24:00 or sat 08:00-12:00."

@@ -44,6 +44,17 @@ from propdesk.platforms.sandbox.models import (
 )
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
+SETTINGS_SECONDS = 5.0  # how soon a running feed sees staff's changes to an instrument
+
+
+def refresh(instruments: Iterable[Instrument]) -> None:
+    """Re-read instruments' settings (spread, hours, enabled) that staff may have changed."""
+    fresh = Instrument.objects.in_bulk([i.pk for i in instruments])
+    for instrument in instruments:
+        found = fresh.get(instrument.pk)
+        if found is not None:
+            for name in ("spread_points", "trading_hours", "enabled", "volatility"):
+                setattr(instrument, name, getattr(found, name))
 
 
 @dataclass(frozen=True)
@@ -80,8 +91,13 @@ class Synthetic:
             self.mid[instrument.symbol] = float(start)
 
     def __iter__(self) -> Iterator[Tick]:
+        checked = time.monotonic()
         while True:
-            instrument = self.random.choice(self.instruments)
+            if time.monotonic() - checked >= SETTINGS_SECONDS:
+                refresh(self.instruments)
+                checked = time.monotonic()
+            live = [i for i in self.instruments if i.enabled] or self.instruments
+            instrument = self.random.choice(live)
             yield self.next_for(instrument, datetime.now(UTC))
 
     def next_for(self, instrument: Instrument, now: datetime) -> Tick:
@@ -411,9 +427,10 @@ def _insert_events(rows: list[tuple[int, str]]) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             statement = "COPY sandbox_event (account_id, payload, from_feed) FROM STDIN"
+            # One block of COPY text: the payloads hold no tab, newline or backslash.
+            block = "".join(f"{account_id}\t{payload}\tt\n" for account_id, payload in rows)
             with cursor.cursor.copy(statement) as copy:
-                for account_id, payload in rows:
-                    copy.write_row((account_id, payload, True))
+                copy.write(block.encode())
         return len(rows)
     made = Event.objects.bulk_create(
         (Event(account_id=a, payload=json.loads(p), from_feed=True) for a, p in rows),
@@ -430,12 +447,15 @@ def run(
     feed = Feed()
     feed.start_writer()
     count = 0
-    last = time.monotonic()
+    last = checked = time.monotonic()
     try:
         for tick in source:
             feed.step(tick)
             count += 1
             now = time.monotonic()
+            if now - checked >= SETTINGS_SECONDS:
+                refresh(feed.instruments.values())
+                checked = now
             if now - last >= flush_every:
                 feed.boundary()
                 feed.flush_soon()
