@@ -39,6 +39,23 @@ class Role(models.Model):
         return sorted(self.permissions)
 
 
+class OfferedPermission(models.Model):
+    """A default permission already given to a default role once. A permission a later
+    release adds to a default role reaches existing installs once, and one an Administrator
+    took away stays away."""
+
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="offered")
+    code = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "code"], name="permission_offered_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.code}"
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username or "")

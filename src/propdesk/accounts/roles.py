@@ -47,15 +47,34 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
 ]
 
 
-def ensure_default_roles(**kwargs: Any) -> None:
-    """Create the missing default roles; an existing role (perhaps edited) is left alone.
+def ensure_default_roles(
+    defaults: list[tuple[str, str, bool, list[str]]] | None = None, **kwargs: Any
+) -> None:
+    """Create the missing default roles, and give each default role, once, the default
+    permissions it has not been offered before; an edited role keeps its edits.
 
-    Runs after every `migrate` (and after a test flush), like Django's own content types.
+    Runs after every `migrate` (and after a test flush), like Django's own content types. An
+    install that predates this bookkeeping counts what its default roles hold as offered.
     """
-    from propdesk.accounts.models import Role
+    from propdesk.accounts.models import OfferedPermission, Role
 
-    for name, description, grants_all, codes in DEFAULT_ROLES:
-        Role.objects.get_or_create(
+    for name, description, grants_all, codes in DEFAULT_ROLES if defaults is None else defaults:
+        role, made = Role.objects.get_or_create(
             name=name,
             defaults={"description": description, "grants_all": grants_all, "permissions": codes},
         )
+        offered = set(role.offered.values_list("code", flat=True))
+        if not made and not offered:  # the first sync of an older install
+            offered = set(codes)
+            OfferedPermission.objects.bulk_create(
+                OfferedPermission(role=role, code=c) for c in sorted(offered)
+            )
+            continue
+        new = [c for c in codes if c not in offered]
+        if not new:
+            continue
+        missing = [c for c in new if c not in role.permissions]
+        if missing:
+            role.permissions = [*role.permissions, *missing]
+            role.save(update_fields=["permissions"])
+        OfferedPermission.objects.bulk_create(OfferedPermission(role=role, code=c) for c in new)
