@@ -7,10 +7,11 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError, Forbidden, NotAuthenticated, ValidationFailed
@@ -63,6 +64,30 @@ def apply_errors(form: forms.Form, error: ValidationFailed) -> None:
         form.add_error(field if field in form.fields else None, message)
     if not error.fields:
         form.add_error(None, error.message)
+
+
+def settings_form(
+    request: HttpRequest,
+    form: forms.Form,
+    save: Callable[[dict[str, Any]], Any],
+    *,
+    saved: Callable[[Any], str],
+    then: str,
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    """The flow of a settings page: a valid POST goes to the use case `save`; its field
+    errors land on the form (422, nothing saved); success says `saved(result)` and goes to the
+    page named `then`."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = save(form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, saved(result))
+            return redirect(then)
+    return render(request, template, {**context, "form": form}, status=422 if form.errors else 200)
 
 
 class DomainErrorMiddleware:

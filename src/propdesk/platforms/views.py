@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.web import actor, apply_errors, settings_form, staff_view
 from propdesk.platforms import staff
 from propdesk.platforms.forms import (
     BalanceOperationForm,
@@ -58,22 +58,14 @@ def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> H
         if server
         else {"enabled": True}
     )
-    form = TradingServerForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = staff.save_server(
-                server.pk if server else None, actor=actor(request), **form.cleaned_data
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Trading server {saved.name} saved.")
-            return redirect("backoffice:trading_servers")
-    return render(
+    return settings_form(
         request,
-        "platforms/trading_server_edit.html",
-        {"server": server, "form": form},
-        status=422 if form.errors else 200,
+        TradingServerForm(request.POST or None, initial=initial),
+        lambda data: staff.save_server(server.pk if server else None, actor=actor(request), **data),
+        saved=lambda saved: f"Trading server {saved.name} saved.",
+        then="backoffice:trading_servers",
+        template="platforms/trading_server_edit.html",
+        context={"server": server},
     )
 
 
@@ -105,26 +97,14 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
         "trading_hours": staff.hours_text(instrument.trading_hours),
         "enabled": instrument.enabled,
     }
-    form = SandboxInstrumentForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = staff.save_instrument(
-                instrument.symbol, actor=actor(request), **form.cleaned_data
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Sandbox instrument {saved.symbol} saved.")
-            return redirect("backoffice:sandbox_instruments")
-    return render(
+    return settings_form(
         request,
-        "platforms/sandbox_instrument_edit.html",
-        {
-            "instrument": instrument,
-            "hours": staff.describe_hours(instrument.trading_hours),
-            "form": form,
-        },
-        status=422 if form.errors else 200,
+        SandboxInstrumentForm(request.POST or None, initial=initial),
+        lambda data: staff.save_instrument(instrument.symbol, actor=actor(request), **data),
+        saved=lambda saved: f"Sandbox instrument {saved.symbol} saved.",
+        then="backoffice:sandbox_instruments",
+        template="platforms/sandbox_instrument_edit.html",
+        context={"instrument": instrument, "hours": staff.describe_hours(instrument.trading_hours)},
     )
 
 

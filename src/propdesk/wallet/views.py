@@ -20,7 +20,7 @@ from propdesk.accounts import permissions
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.web import actor, apply_errors, client_view, staff_view
+from propdesk.core.web import actor, apply_errors, client_view, settings_form, staff_view
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import (
     deposits,
@@ -193,22 +193,16 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
         if method
         else {"enabled": True}
     )
-    form = PaymentMethodForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = deposits.save_payment_method(
-                method.pk if method else None, actor=actor(request), **form.cleaned_data
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Payment method {saved.name} saved.")
-            return redirect("backoffice:payment_methods")
-    return render(
+    return settings_form(
         request,
-        "wallet/payment_method_edit.html",
-        {"method": method, "form": form},
-        status=422 if form.errors else 200,
+        PaymentMethodForm(request.POST or None, initial=initial),
+        lambda data: deposits.save_payment_method(
+            method.pk if method else None, actor=actor(request), **data
+        ),
+        saved=lambda saved: f"Payment method {saved.name} saved.",
+        then="backoffice:payment_methods",
+        template="wallet/payment_method_edit.html",
+        context={"method": method},
     )
 
 
