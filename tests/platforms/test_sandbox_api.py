@@ -96,3 +96,47 @@ def test_one_account_cannot_close_anothers_position(trader, capsys):
     assert response.status_code == 404
     assert Position.objects.get().closed_at is None
     assert intruder.get("/events").json()[-1]["event"]["type"] == "equity"
+
+
+def test_an_order_retried_under_one_key_opens_one_position(trader):
+    body = {"symbol": "EURUSD", "side": "buy", "volume": "0.30"}
+    key = {"HTTP_IDEMPOTENCY_KEY": "order-1"}
+    first = trader.http.post(
+        "/api/v1/sandbox/orders",
+        data=json.dumps(body),
+        content_type="application/json",
+        **trader.auth,
+        **key,
+    )
+    again = trader.http.post(
+        "/api/v1/sandbox/orders",
+        data=json.dumps(body),
+        content_type="application/json",
+        **trader.auth,
+        **key,
+    )
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert Position.objects.count() == 1
+    other = trader.http.post(
+        "/api/v1/sandbox/orders",
+        data=json.dumps({**body, "volume": "0.40"}),
+        content_type="application/json",
+        **trader.auth,
+        **key,
+    )
+    assert other.status_code == 409
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert Position.objects.count() == 1
+
+
+def test_a_close_retried_under_one_key_returns_the_first_deal(trader):
+    position = trader.post("/orders", {"symbol": "EURUSD", "side": "sell", "volume": "0.10"})
+    path = f"/api/v1/sandbox/positions/{position.json()['id']}/close"
+    key = {"HTTP_IDEMPOTENCY_KEY": "close-1"}
+    first = trader.http.post(path, data="{}", content_type="application/json", **trader.auth, **key)
+    again = trader.http.post(path, data="{}", content_type="application/json", **trader.auth, **key)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    without_key = trader.http.post(path, data="{}", content_type="application/json", **trader.auth)
+    assert without_key.status_code == 404  # closed: only the keyed retry gets the first answer

@@ -16,7 +16,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.core import audit
+from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.status import move_status
@@ -137,10 +137,10 @@ def request_deposit(
     kyc.require_kyc(client, kyc_actions.DEPOSIT)
     chosen, value = clean_money_request(method, amount, currency, what="deposit")
     key = f"client:{client.pk}:{idempotency_key}" if idempotency_key else None
-    fingerprint = ledger.fingerprint("deposit", chosen.pk, str(value), currency)
+    fingerprint = idempotency.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
-        earlier = ledger.replay(key, fingerprint, Deposit)
+        earlier = idempotency.replay(key, fingerprint, Deposit)
         if earlier is not None:
             return earlier
         pending = Deposit.objects.filter(client=locked, status=Deposit.Status.PENDING).count()

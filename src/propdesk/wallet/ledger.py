@@ -6,16 +6,13 @@ balances, the audit record and any job commit together or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -31,11 +28,6 @@ from propdesk.wallet.models import DayTotal, JournalEntry, LedgerAccount, Postin
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
     default_message = "The wallet does not hold enough for this."
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_key_reused"
-    default_message = "This Idempotency-Key was already used for a different request."
 
 
 @dataclass(frozen=True)
@@ -81,26 +73,6 @@ def _account(
             )
     except IntegrityError:  # opened at the same moment by another request
         return LedgerAccount.objects.get(code=code)
-
-
-def fingerprint(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
-
-
-Keyed = TypeVar("Keyed", bound=models.Model)
-
-
-def replay(
-    idempotency_key: str | None, request_fingerprint: str, model: type[Keyed]
-) -> Keyed | None:
-    """What was already made under this key (an entry, a deposit...), if anything; a different
-    request under the same key is refused."""
-    if not idempotency_key:
-        return None
-    earlier = model._default_manager.filter(idempotency_key=idempotency_key).first()
-    if earlier is not None and getattr(earlier, "fingerprint", None) != request_fingerprint:
-        raise IdempotencyConflict()
-    return earlier
 
 
 def post(

@@ -9,8 +9,9 @@ from django.db import transaction
 from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
-from propdesk.core import audit
-from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core import audit, idempotency
+from propdesk.core.errors import NotFound
+from propdesk.core.idempotency import owned_key
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.wallet import ledger
@@ -21,11 +22,7 @@ MAX_KEY = 200
 
 def clean_idempotency_key(actor: User, key: Any) -> str | None:
     """Keys are the caller's own: two callers may pick the same key without colliding."""
-    if key is None or key == "":
-        return None
-    if not isinstance(key, str) or len(key) > 100 or not key.isprintable():
-        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
-    return f"user:{actor.pk}:{key}"
+    return owned_key(f"user:{actor.pk}", key)
 
 
 def adjust(
@@ -56,13 +53,13 @@ def adjust(
     client = Client.objects.select_related("user").filter(pk=client_id).first()
     if client is None:
         raise NotFound("No such client.")
-    request_fingerprint = ledger.fingerprint(
+    request_fingerprint = idempotency.fingerprint(
         "adjustment", client.pk, direction, str(value), currency
     )
     with transaction.atomic():
         # A retry sent while the first is still running waits here, then finds its entry.
         Client.objects.select_for_update().filter(pk=client.pk).first()
-        earlier = ledger.replay(key, request_fingerprint, JournalEntry)
+        earlier = idempotency.replay(key, request_fingerprint, JournalEntry)
         if earlier is not None:
             return earlier
         signed = value if direction == "credit" else -value

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core import idempotency
 from propdesk.core.status import move_status
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import ledger
@@ -36,11 +37,11 @@ def request_withdrawal(
     kyc.require_kyc(client, kyc_actions.WITHDRAW)
     chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
     key = f"client:{client.pk}:withdrawal:{idempotency_key}" if idempotency_key else None
-    fingerprint = ledger.fingerprint("withdrawal", chosen.pk, str(value), currency)
+    fingerprint = idempotency.fingerprint("withdrawal", chosen.pk, str(value), currency)
     with transaction.atomic():
         # A retry sent while the first is still running waits here, then finds its withdrawal.
         Client.objects.select_for_update().filter(pk=client.pk).first()
-        earlier = ledger.replay(key, fingerprint, Withdrawal)
+        earlier = idempotency.replay(key, fingerprint, Withdrawal)
         if earlier is not None:
             return earlier
         wallet = ledger.wallet(client, currency)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Header, Router, Schema, Status
 from ninja.security import HttpBasicAuth
 
 from propdesk.core.net import client_ip
@@ -117,9 +117,13 @@ class OrderIn(Schema):
 @router.post(
     "/orders",
     response={201: PositionOut},
-    summary="A market order; refused orders say why and change nothing",
+    summary="A market order (Idempotency-Key honoured); refused orders say why and change nothing",
 )
-def order(request: HttpRequest, payload: OrderIn) -> Status:
+def order(
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status:
     account = me(request)
     position = services.place_order(
         account,
@@ -128,6 +132,7 @@ def order(request: HttpRequest, payload: OrderIn) -> Status:
         volume=payload.volume,
         sl=payload.sl,
         tp=payload.tp,
+        idempotency_key=idempotency_key,
     )
     return Status(201, _position_out(account, position))
 
@@ -204,9 +209,17 @@ def _deal_out(deal: Deal) -> DealOut:
     response=DealOut,
     summary="Close a position, or `volume` of it, at the market",
 )
-def close(request: HttpRequest, position_id: str, payload: CloseIn | None = None) -> DealOut:
+def close(
+    request: HttpRequest,
+    position_id: str,
+    payload: CloseIn | None = None,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> DealOut:
     volume = payload.volume if payload is not None else None
-    return _deal_out(services.close_position(me(request), position_id, volume=volume))
+    deal = services.close_position(
+        me(request), position_id, volume=volume, idempotency_key=idempotency_key
+    )
+    return _deal_out(deal)
 
 
 @router.get("/deals", response=list[DealOut], summary="Every deal, newest first")

@@ -100,6 +100,9 @@ class Position(models.Model):
     margin = models.DecimalField(max_digits=20, decimal_places=2)  # for the open volume
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The order's Idempotency-Key (scoped to the account): a retried order opens nothing more.
+    idempotency_key = models.CharField(max_length=140, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -147,6 +150,9 @@ class Deal(models.Model):
     balance_after = models.DecimalField(max_digits=20, decimal_places=2)
     comment = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField()
+    # A close's Idempotency-Key (scoped to the account): a retried close closes nothing more.
+    idempotency_key = models.CharField(max_length=140, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]

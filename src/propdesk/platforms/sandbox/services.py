@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts import throttle
+from propdesk.core import idempotency
 from propdesk.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_minor, quantize, quantum
 from propdesk.core.validation import FieldErrors
@@ -295,8 +296,11 @@ def place_order(
     sl: Any = None,
     tp: Any = None,
     now: datetime | None = None,
+    idempotency_key: Any = None,
 ) -> Position:
-    """A market order: buys fill at the ask, sells at the bid. Refusals change nothing."""
+    """A market order: buys fill at the ask, sells at the bid. Refusals change nothing; a
+    retry under the same Idempotency-Key returns the first order's position."""
+    key = idempotency.owned_key(f"account:{account.pk}:order", idempotency_key)
     errors = FieldErrors()
     instrument = (
         Instrument.objects.filter(symbol=symbol, enabled=True).first()
@@ -319,8 +323,12 @@ def place_order(
             errors.add(name, f"A positive price with at most {instrument.digits} decimals.")
     errors.raise_if_any()
     moment = now or timezone.now()
+    asked = idempotency.fingerprint(symbol, side, str(lots), str(stop), str(take))
     with transaction.atomic():
         locked = lock_account(account.pk)
+        earlier = idempotency.replay(key, asked, Position)
+        if earlier is not None:
+            return earlier
         if not locked.trading_enabled:
             raise TradingDisabled()
         if not pricing.market_open(instrument.trading_hours, moment):
@@ -366,6 +374,8 @@ def place_order(
             tp=take,
             margin=needed,
             opened_at=moment,
+            idempotency_key=key,
+            fingerprint=asked,
         )
         deal = Deal.objects.create(
             account=locked,
@@ -389,8 +399,11 @@ def close_position(
     volume: Any = None,
     reason: str = Deal.Reason.CLIENT,
     now: datetime | None = None,
+    idempotency_key: Any = None,
 ) -> Deal:
-    """Close a position, or part of it, at the market; the profit goes to the balance."""
+    """Close a position, or part of it, at the market; the profit goes to the balance. A retry
+    under the same Idempotency-Key returns the first close's deal."""
+    key = idempotency.owned_key(f"account:{account.pk}:close", idempotency_key)
     errors = FieldErrors()
     lots = _decimal(errors, "volume", volume, required=False)
     errors.raise_if_any()
@@ -398,8 +411,12 @@ def close_position(
     wanted = _int_or_none(position_id)
     if wanted is None:
         raise NotFound("No such open position.")
+    asked = idempotency.fingerprint(wanted, str(lots))
     with transaction.atomic():
         locked = lock_account(account.pk)
+        earlier = idempotency.replay(key, asked, Deal)
+        if earlier is not None:
+            return earlier
         position = (
             Position.objects.select_for_update()
             .select_related("instrument")
@@ -417,7 +434,10 @@ def close_position(
             instrument.trading_hours, moment
         ):
             raise MarketClosed()
-        return _close(locked, position, lots, reason=reason, at=moment, quotes=latest_quotes())
+        deal = _close(locked, position, lots, reason=reason, at=moment, quotes=latest_quotes())
+        if key is not None:
+            Deal.objects.filter(pk=deal.pk).update(idempotency_key=key, fingerprint=asked)
+        return deal
 
 
 def _close(
