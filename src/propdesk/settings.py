@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "propdesk.wallet",
     "propdesk.platforms",
     "propdesk.platforms.sandbox",
+    "propdesk.challenges",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             p.KYC_REVIEW,
             p.WALLET_VIEW,
             p.AUDIT_VIEW,
+            "challenges.view",
         ],
     ),
     (
@@ -36,13 +37,14 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "deposits.review",
             "withdrawals.review",
             "platforms.view",
+            "challenges.view",
         ],
     ),
     (
         "Support",
         "Sees clients, requests, wallets and trading accounts; changes nothing.",
         False,
-        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW, "platforms.view"],
+        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW, "platforms.view", "challenges.view"],
     ),
 ]
 

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ChallengesConfig(AppConfig):
+    name = "propdesk.challenges"
+    label = "challenges"
+    verbose_name = "Prop trading"
+
+    def ready(self) -> None:
+        from propdesk.challenges import permissions  # noqa: F401  (registers the codes)

@@ -1,0 +1,10 @@
+"""Prop trading's staff permissions (registered with the catalogue when the app loads)."""
+
+from __future__ import annotations
+
+from propdesk.accounts.permissions import register
+
+CHALLENGES_VIEW = register("challenges.view", "See the challenge catalogue and participants")
+CHALLENGES_MANAGE = register(
+    "challenges.manage", "Create, edit, publish, duplicate and end challenges"
+)
