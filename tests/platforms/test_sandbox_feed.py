@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from propdesk.platforms.sandbox import engine, feed, services
+from propdesk.platforms.sandbox import engine, feed, services, stream
 from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Quote
 
 pytestmark = pytest.mark.django_db
@@ -241,7 +241,7 @@ def test_the_feeds_write_and_a_traders_change_do_not_deadlock():
                 held = services.lock_account(account.pk)  # as every change takes it
                 locked.set()
                 go.wait(10)
-                services.emit(
+                stream.emit(
                     held,
                     [
                         {

@@ -13,7 +13,7 @@ import pytest
 from propdesk.cli import main as propdesk
 from propdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from propdesk.platforms import adapters
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import services, stream
 from propdesk.platforms.sandbox.models import Deal, Event, Instrument, Position
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +238,7 @@ def test_the_stream_is_valid_input_for_the_rule_evaluator(account, tmp_path, cap
     tick("EURUSD", "1.08600", "1.08612")
     services.close_position(account, position.pk, volume="0.20")  # a part first
     services.close_position(account, position.pk)
-    lines = [json.dumps(e.payload) for e in services.events(account=account)]
+    lines = [json.dumps(e.payload) for e in stream.events(account=account)]
     events_file = tmp_path / "events.jsonl"
     events_file.write_text("\n".join(lines) + "\n")
     rules_file = tmp_path / "rules.json"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountEvent, AccountState, Credentials, DealRecord
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import services, stream
 from propdesk.platforms.sandbox.models import Account, Deal
 
 
@@ -50,7 +50,7 @@ class SandboxPlatform:
     def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AccountEvent]:
         return [
             AccountEvent(cursor=e.pk, login=e.account.login, payload=e.payload)
-            for e in services.events(after=after, limit=limit, server=self.server)
+            for e in stream.events(after=after, limit=limit, server=self.server)
         ]
 
 

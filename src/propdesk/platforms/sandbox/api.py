@@ -11,7 +11,7 @@ from ninja import Header, Router, Schema, Status
 from ninja.security import HttpBasicAuth
 
 from propdesk.core.net import client_ip
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import services, stream
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
 
@@ -238,5 +238,5 @@ class EventOut(Schema):
     summary="This account's events after the cursor `after` (equity snapshots and deals)",
 )
 def events(request: HttpRequest, after: str = "0", limit: str = "1000") -> list[EventOut]:
-    rows = services.events(after=after, limit=limit, account=me(request))
+    rows = stream.events(after=after, limit=limit, account=me(request))
     return [EventOut(cursor=e.pk, event=e.payload) for e in rows]

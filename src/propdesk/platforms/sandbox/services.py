@@ -10,12 +10,13 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from propdesk.accounts import throttle
@@ -26,15 +27,15 @@ from propdesk.core.validation import FieldErrors
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountState, OpenPosition
 from propdesk.platforms.sandbox import pricing
+from propdesk.platforms.sandbox.inputs import number, whole_in, whole_or_none
 from propdesk.platforms.sandbox.models import (
     Account,
     Deal,
-    Event,
     Instrument,
     Position,
     Quote,
-    StreamLock,
 )
+from propdesk.platforms.sandbox.stream import emit
 
 DEFAULT_SERVER = "Sandbox"
 LOGIN_OFFSET = 700_000
@@ -87,10 +88,10 @@ def create_account(
     errors = FieldErrors()
     if group not in server.groups:
         errors.add("group", f"Group is one of: {', '.join(server.groups) or '(none set)'}.")
-    lev = _int_in(errors, "leverage", leverage, 1, MAX_LEVERAGE)
+    lev = whole_in(errors, "leverage", leverage, 1, MAX_LEVERAGE)
     if currency not in MINOR_UNITS:
         errors.add("currency", "Unknown currency.")
-    amount = _decimal(errors, "balance", balance)
+    amount = number(errors, "balance", balance)
     if amount is not None and not (0 <= amount <= MAX_BALANCE):
         errors.add("balance", f"Balance is between 0 and {MAX_BALANCE}.")
     if (
@@ -167,7 +168,7 @@ def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") ->
 def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
     """Credit (positive) or debit (negative) the balance; a debit may not exceed free margin."""
     errors = FieldErrors()
-    value = _decimal(errors, "amount", amount)
+    value = number(errors, "amount", amount)
     if value is not None and (value == 0 or abs(value) > MAX_BALANCE):
         errors.add("amount", "The amount is non-zero and at most a billion.")
     if not comment.strip():
@@ -311,9 +312,9 @@ def place_order(
         errors.add("symbol", "Unknown symbol.")
     if side not in Position.Side.values:
         errors.add("side", 'Side is "buy" or "sell".')
-    lots = _decimal(errors, "volume", volume)
-    stop = _decimal(errors, "sl", sl, required=False)
-    take = _decimal(errors, "tp", tp, required=False)
+    lots = number(errors, "volume", volume)
+    stop = number(errors, "sl", sl, required=False)
+    take = number(errors, "tp", tp, required=False)
     errors.raise_if_any()
     assert instrument is not None
     assert lots is not None
@@ -405,10 +406,10 @@ def close_position(
     under the same Idempotency-Key returns the first close's deal."""
     key = idempotency.owned_key(f"account:{account.pk}:close", idempotency_key)
     errors = FieldErrors()
-    lots = _decimal(errors, "volume", volume, required=False)
+    lots = number(errors, "volume", volume, required=False)
     errors.raise_if_any()
     moment = now or timezone.now()
-    wanted = _int_or_none(position_id)
+    wanted = whole_or_none(position_id)
     if wanted is None:
         raise NotFound("No such open position.")
     asked = idempotency.fingerprint(wanted, str(lots))
@@ -563,8 +564,6 @@ def stop_out(account_id: int, *, at: datetime | None = None) -> list[Deal]:
 
 
 def _crossing(bid: Decimal, ask: Decimal) -> Any:
-    from django.db.models import Q
-
     buy, sell = Position.Side.BUY, Position.Side.SELL
     return (
         Q(side=buy, sl__gte=bid)
@@ -616,48 +615,7 @@ def _valued_by(instrument: Instrument) -> Iterable[Instrument]:
     )
 
 
-# --- the event stream ----------------------------------------------------------------------------
-
-
-def emit(account: Account, payloads: list[dict[str, Any]], *, from_feed: bool = False) -> None:
-    """Append events under the stream's lock, so their ids follow commit order."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("events are written inside the change's transaction")
-    StreamLock.objects.select_for_update().get_or_create(pk=1)
-    # An account's events never go back in time: a change timed before its account's latest
-    # event (the feed's, say) is stamped at that event's time.
-    last = Event.objects.filter(account=account).order_by("-id").values_list("payload", flat=True)
-    previous = last.first()
-    latest = datetime.fromisoformat(previous["t"]) if previous else None
-    for payload in payloads:
-        at = datetime.fromisoformat(payload["t"])
-        if latest is not None and at < latest:
-            payload["t"] = latest.isoformat()
-        else:
-            latest = at
-    Event.objects.bulk_create(
-        Event(account=account, payload=p, from_feed=from_feed) for p in payloads
-    )
-
-
-def events(
-    *,
-    after: Any = 0,
-    limit: Any = 1000,
-    server: TradingServer | None = None,
-    account: Account | None = None,
-) -> list[Event]:
-    """The events after the cursor `after`, oldest first (of one server or one account)."""
-    errors = FieldErrors()
-    cursor = _int_in(errors, "after", after, 0, 2**62)
-    size = _int_in(errors, "limit", limit, 1, 10_000)
-    errors.raise_if_any()
-    rows = Event.objects.filter(id__gt=cursor)
-    if server is not None:
-        rows = rows.filter(account__server=server)
-    if account is not None:
-        rows = rows.filter(account=account)
-    return list(rows.select_related("account").order_by("id")[:size])
+# --- history and the stream's payloads ---------------------------------------------------------
 
 
 def history(account: Account, *, limit: int = 500) -> list[Deal]:
@@ -716,40 +674,3 @@ def _check_volume(
 
 def _digits_beyond(value: Decimal, digits: int) -> bool:
     return value != value.quantize(Decimal(1).scaleb(-digits))
-
-
-def _decimal(errors: FieldErrors, field: str, raw: Any, *, required: bool = True) -> Decimal | None:
-    if raw is None or raw == "":
-        if required:
-            errors.add(field, "Required.")
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal | float):
-        errors.add(field, "A number.")
-        return None
-    try:
-        number = Decimal(str(raw).strip())
-    except InvalidOperation:
-        errors.add(field, "A number.")
-        return None
-    if not number.is_finite() or abs(number) >= Decimal("1e12"):
-        errors.add(field, "A number.")
-        return None
-    return number
-
-
-def _int_in(errors: FieldErrors, field: str, raw: Any, low: int, high: int) -> int | None:
-    number = _int_or_none(raw)
-    if number is None or not low <= number <= high:
-        errors.add(field, f"A whole number from {low} to {high}.")
-        return None
-    return number
-
-
-def _int_or_none(raw: Any) -> int | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw) < 19:
-        return int(raw)
-    return None
