@@ -14,6 +14,7 @@ from propdesk.accounts.api import router as accounts_router
 from propdesk.accounts.api_auth import api_auth
 from propdesk.approvals.api import router as approvals_router
 from propdesk.approvals.api import settings_router as approval_settings_router
+from propdesk.challenges.api import participations_router
 from propdesk.challenges.api import router as challenges_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
@@ -111,3 +112,4 @@ api.add_router("/payment-methods", payment_methods_router)
 api.add_router("/reports", reports_router)
 api.add_router("/sandbox", sandbox_router)
 api.add_router("/challenges", challenges_router)
+api.add_router("/participations", participations_router)

@@ -38,6 +38,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "withdrawals.review",
             "platforms.view",
             "challenges.view",
+            "participations.review",
         ],
     ),
     (

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Body, Router, Schema, Status
+from ninja import Body, Header, Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_staff, current_user
+from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
-from propdesk.challenges import catalogue
-from propdesk.challenges.models import Challenge
+from propdesk.challenges import catalogue, participation
+from propdesk.challenges.models import Challenge, Participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
-from propdesk.core.errors import NotFound
+from propdesk.core.errors import Forbidden, NotFound
 
 router = Router(tags=["challenges"])
 
@@ -131,3 +132,96 @@ def detail(request: HttpRequest, challenge_id: str) -> ChallengeOut:
     ):
         raise NotFound("No such challenge.")
     return _out(challenge, staff=False)
+
+
+# --- participations ------------------------------------------------------------------------------
+
+participations_router = Router(tags=["challenges"])
+
+
+class StartIn(Schema):
+    payment: Any = None
+    method: Any = None
+
+
+class CredentialsOut(Schema):
+    login: str
+    password: str
+    server: str
+
+
+class ParticipationOut(Schema):
+    id: int
+    challenge: int
+    name: str
+    version: int
+    status: str
+    payment: str
+    fee: str
+    currency: str
+    stage: int | None
+    stage_name: str | None
+    credentials: CredentialsOut | None
+
+
+def _participation_out(item: Participation, client: Client) -> ParticipationOut:
+    attempt = item.current_attempt()
+    stages = item.version.definition["stages"]
+    found = participation.credentials(item, client)
+    return ParticipationOut(
+        id=item.pk,
+        challenge=item.challenge_id,
+        name=item.version.definition["name"],
+        version=item.version.number,
+        status=item.status,
+        payment=item.payment,
+        fee=f"{item.fee}",
+        currency=item.currency,
+        stage=attempt.stage + 1 if attempt else None,
+        stage_name=stages[attempt.stage]["name"] if attempt else None,
+        credentials=CredentialsOut(**found) if found else None,
+    )
+
+
+def _own_client(request: HttpRequest) -> Client:
+    user = current_user(request)
+    client = getattr(user, "client", None) if user.is_client else None
+    if client is None:
+        raise Forbidden("This endpoint is for clients.")
+    return client
+
+
+@router.post(
+    "/{challenge_id}/participations",
+    response={201: ParticipationOut},
+    summary="Start a challenge, paying its fee (Idempotency-Key honoured)",
+)
+def start(
+    request: HttpRequest,
+    challenge_id: str,
+    payload: StartIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status:
+    client = _own_client(request)
+    made = participation.start(
+        client, challenge_id, payment=payload.payment, idempotency_key=idempotency_key
+    )
+    return Status(201, _participation_out(made, client))
+
+
+@participations_router.get(
+    "", response=list[ParticipationOut], summary="My participations, newest first"
+)
+def my_participations(request: HttpRequest) -> list[ParticipationOut]:
+    client = _own_client(request)
+    return [_participation_out(p, client) for p in participation.for_client(client)]
+
+
+@participations_router.get(
+    "/{participation_id}",
+    response=ParticipationOut,
+    summary="One of my participations, with the current stage's credentials",
+)
+def my_participation(request: HttpRequest, participation_id: str) -> ParticipationOut:
+    client = _own_client(request)
+    return _participation_out(participation.get_own(client, participation_id), client)

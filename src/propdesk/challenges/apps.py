@@ -7,4 +7,7 @@ class ChallengesConfig(AppConfig):
     verbose_name = "Prop trading"
 
     def ready(self) -> None:
-        from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
+        from propdesk.challenges import (  # noqa: F401  (registers the codes and the types)
+            permissions,
+            request_types,
+        )

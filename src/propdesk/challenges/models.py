@@ -87,3 +87,95 @@ class ChallengeVersion(models.Model):
     def stages(self) -> list[dict[str, Any]]:
         stages: list[dict[str, Any]] = self.definition["stages"]
         return stages
+
+
+class Participation(models.Model):
+    """A client's run of one challenge version: paid, approved, then stage after stage."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Waiting for payment"
+        PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+        ACTIVE = "active", "Active"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING_PAYMENT: frozenset({Status.PENDING_APPROVAL, Status.CANCELLED}),
+        Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED}),
+        Status.ACTIVE: frozenset({Status.PASSED, Status.FAILED, Status.CANCELLED}),
+        Status.PASSED: frozenset(),
+        Status.FAILED: frozenset({Status.ACTIVE}),  # a stage failed in error is reinstated
+        Status.REJECTED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+
+    class Payment(models.TextChoices):
+        WALLET = "wallet", "Wallet"
+        DIRECT = "direct", "Direct purchase"
+
+    client = models.ForeignKey(
+        "accounts.Client", on_delete=models.PROTECT, related_name="participations"
+    )
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.PROTECT, related_name="participations"
+    )
+    version = models.ForeignKey(
+        ChallengeVersion, on_delete=models.PROTECT, related_name="participations"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    payment = models.CharField(max_length=10, choices=Payment.choices)
+    fee = models.DecimalField(max_digits=20, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    fee_entry = models.OneToOneField(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund_entry = models.OneToOneField(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.challenge} ({self.status})"
+
+    def current_attempt(self) -> StageAttempt | None:
+        return self.attempts.order_by("-stage", "-id").first()
+
+
+class StageAttempt(models.Model):
+    """One stage of a participation on its own trading account."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    participation = models.ForeignKey(
+        Participation, on_delete=models.PROTECT, related_name="attempts"
+    )
+    stage = models.PositiveSmallIntegerField()  # index into the version's stages
+    kind = models.CharField(max_length=4)  # demo or live
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    server = models.ForeignKey(
+        "platforms.TradingServer", on_delete=models.PROTECT, related_name="+"
+    )
+    login = models.CharField(max_length=40)
+    sealed_password = models.TextField()  # core.vault: shown to the owner only
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participation", "stage", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "login"], name="one_attempt_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participation} stage {self.stage + 1} ({self.status})"

@@ -58,6 +58,7 @@ class JournalEntry(models.Model):
         WITHDRAWAL_RELEASE = "withdrawal_release", "Withdrawal released"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        PROP_TRADING_FEE = "prop_trading_fee", "Prop Trading Fee"
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     memo = models.CharField(max_length=500, blank=True)

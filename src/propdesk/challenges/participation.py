@@ -1,0 +1,202 @@
+"""Starting a challenge: the fee, the `prop_participation` request, and the first stage's account.
+
+Paying from the wallet is one ledger entry of type *Prop Trading Fee* (wallet → the firm's fee
+revenue) made with the participation, under the client's row lock, so a double click or a
+retried request (`Idempotency-Key`) charges once and two purchases racing for one balance never
+overdraw. A rejected participation gets its fee back by a reversing entry. On approval the
+stage-1 account is opened on the challenge's trading platform with the stage's balance and
+leverage; its credentials are shown to the owner only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from propdesk.accounts.models import Client, User
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import catalogue
+from propdesk.challenges.models import Challenge, Participation, StageAttempt
+from propdesk.core import idempotency, vault
+from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.status import move_status
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.platforms import adapters
+from propdesk.platforms.models import TradingServer
+from propdesk.wallet import ledger
+from propdesk.wallet.models import JournalEntry
+
+PARTICIPATION = "prop_participation"
+
+
+def fee_revenue(currency: str) -> Any:
+    return ledger.firm_account("fee_revenue", currency, "Prop trading fee revenue")
+
+
+def start(
+    client: Client, challenge_id: Any, *, payment: Any, idempotency_key: Any = None
+) -> Participation:
+    """Join a published challenge, paying its fee; refused requests charge nothing."""
+    kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
+    challenge = catalogue.get(challenge_id)
+    version = challenge.published()
+    if challenge.status != Challenge.Status.PUBLISHED or version is None:
+        raise NotFound("No such challenge.")
+    if not any(v.pk == version.pk for v in catalogue.published_catalogue()):
+        raise NotFound("No such challenge.")
+    ways = version.definition["payment_ways"]
+    if payment not in Participation.Payment.values or payment not in ways:
+        raise ValidationFailed(fields={"payment": f"This challenge is paid by: {', '.join(ways)}."})
+    if payment == Participation.Payment.DIRECT:
+        raise ValidationFailed(
+            fields={"payment": "Direct purchase is not open yet; pay from the wallet."}
+        )
+    key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
+    asked = idempotency.fingerprint(challenge.pk, payment)
+    currency = version.definition["currency"]
+    fee = Decimal(version.definition["fee"])
+    with transaction.atomic():
+        # Purchases by one client queue here: a retry finds the first, and two purchases can
+        # never both spend the same balance.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        earlier = idempotency.replay(key, asked, Participation)
+        if earlier is not None:
+            return earlier
+        entry = ledger.post(
+            JournalEntry.Type.PROP_TRADING_FEE,
+            [
+                ledger.Line(ledger.wallet(client, currency), -fee),
+                ledger.Line(fee_revenue(currency), fee),
+            ],
+            memo=f"Fee for {version.definition['name']}",
+            client=client,
+        )
+        participation = Participation.objects.create(
+            client=client,
+            challenge=challenge,
+            version=version,
+            status=Participation.Status.PENDING_APPROVAL,
+            payment=payment,
+            fee=fee,
+            currency=currency,
+            fee_entry=entry,
+            idempotency_key=key,
+            fingerprint=asked,
+        )
+        approvals.submit(
+            PARTICIPATION,
+            client=client,
+            payload={"participation_id": participation.pk},
+            amount=fee,
+            currency=currency,
+        )
+    participation.refresh_from_db()
+    return participation
+
+
+def approve(request: ApprovalRequest, actor: User | None) -> None:
+    """The `prop_participation` type's approval: open the first stage's account."""
+    participation = _locked(request)
+    move_status(
+        participation, Participation.Status.ACTIVE, Participation.TRANSITIONS, what="participation"
+    )
+    participation.save(update_fields=["status"])
+    open_stage(participation, 0)
+
+
+def reject(request: ApprovalRequest, actor: User | None) -> None:
+    """Rejected: the fee goes back by a reversing entry."""
+    participation = _locked(request)
+    move_status(
+        participation,
+        Participation.Status.REJECTED,
+        Participation.TRANSITIONS,
+        what="participation",
+    )
+    if participation.fee_entry is not None and participation.refund_entry is None:
+        participation.refund_entry = ledger.reverse(
+            participation.fee_entry,
+            actor=actor,
+            memo=f"Refund of the fee for participation #{participation.pk}",
+        )
+    participation.save(update_fields=["status", "refund_entry"])
+
+
+def details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    participation = Participation.objects.select_related("client", "fee_entry").get(
+        pk=request.payload["participation_id"]
+    )
+    definition = participation.version.definition
+    stages = " → ".join(f"{s['kind'].title()} {s['balance']}" for s in definition["stages"])
+    return [
+        ("Challenge", f"{definition['name']} (v{participation.version.number})"),
+        ("Stages", stages),
+        ("KYC", participation.client.get_kyc_status_display()),
+        (
+            "Fee",
+            f"{participation.fee} {participation.currency} paid from the wallet"
+            f" (entry #{participation.fee_entry_id})",
+        ),
+    ]
+
+
+def _locked(request: ApprovalRequest) -> Participation:
+    return (
+        Participation.objects.select_for_update()
+        .select_related("version", "client")
+        .get(pk=request.payload["participation_id"])
+    )
+
+
+def open_stage(participation: Participation, index: int) -> StageAttempt:
+    """The stage's account on the challenge's platform, with its balance and leverage."""
+    definition = participation.version.definition
+    stage = definition["stages"][index]
+    server = TradingServer.objects.get(name=definition["platform"])
+    credentials = adapters.platform(server).create_account(
+        group=stage["group"],
+        leverage=stage["leverage"],
+        balance=Decimal(stage["balance"]),
+        currency=definition["currency"],
+        comment=f"Participation #{participation.pk}, stage {index + 1}",
+    )
+    return StageAttempt.objects.create(
+        participation=participation,
+        stage=index,
+        kind=stage["kind"],
+        server=server,
+        login=credentials.login,
+        sealed_password=vault.seal(credentials.password),
+    )
+
+
+def credentials(participation: Participation, viewer: Client) -> dict[str, str] | None:
+    """The current stage's login, password and server, for the participation's owner only."""
+    if participation.client_id != viewer.pk:
+        raise NotFound("No such participation.")
+    attempt = participation.current_attempt()
+    if attempt is None:
+        return None
+    password = vault.open_sealed(attempt.sealed_password)
+    return {
+        "login": attempt.login,
+        "password": password if password is not None else "(ask support to reset it)",
+        "server": attempt.server.name,
+    }
+
+
+def for_client(client: Client) -> list[Participation]:
+    return list(Participation.objects.filter(client=client).select_related("challenge", "version"))
+
+
+def get_own(client: Client, participation_id: Any) -> Participation:
+    wanted = str(participation_id)
+    found = None
+    if wanted.isascii() and wanted.isdigit() and len(wanted) < 19:
+        found = Participation.objects.filter(pk=int(wanted), client=client).first()
+    if found is None:
+        raise NotFound("No such participation.")
+    return found
