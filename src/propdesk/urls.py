@@ -4,6 +4,7 @@ from propdesk.accounts import portal_views
 from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
+from propdesk.challenges import views as challenges_views
 from propdesk.core import views as core_views
 from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
@@ -102,6 +103,33 @@ backoffice = (
             "trading/accounts/<str:login>/balance/",
             platforms_views.trading_account_balance,
             name="trading_account_balance",
+        ),
+        path("prop-trading/challenges/", challenges_views.challenges, name="challenges"),
+        path("prop-trading/challenges/new/", challenges_views.challenge_new, name="challenge_new"),
+        path(
+            "prop-trading/challenges/<int:challenge_id>/",
+            challenges_views.challenge,
+            name="challenge",
+        ),
+        path(
+            "prop-trading/challenges/<int:challenge_id>/edit/",
+            challenges_views.challenge_edit,
+            name="challenge_edit",
+        ),
+        path(
+            "prop-trading/challenges/<int:challenge_id>/publish/",
+            challenges_views.challenge_publish,
+            name="challenge_publish",
+        ),
+        path(
+            "prop-trading/challenges/<int:challenge_id>/duplicate/",
+            challenges_views.challenge_duplicate,
+            name="challenge_duplicate",
+        ),
+        path(
+            "prop-trading/challenges/<int:challenge_id>/end/",
+            challenges_views.challenge_end,
+            name="challenge_end",
         ),
     ],
     "backoffice",

@@ -236,3 +236,23 @@ def test_clients_do_not_see_drafts(admin, active_client):
     token = api.token(active_client.user.email, PASSWORD)
     assert api.call("GET", f"/challenges/{draft.pk}", token=token).status_code == 404
     assert api.call("GET", "/challenges/abc", token=token).status_code == 404
+
+
+def test_an_ended_draft_keeps_its_definition_and_can_be_duplicated(admin):
+    draft = catalogue.create(definition(), actor=admin)
+    catalogue.end(draft.pk, actor=admin)
+    draft.refresh_from_db()
+    assert draft.status == "ended"
+    assert draft.versions.count() == 1
+    assert catalogue.duplicate(draft.pk, actor=admin).name == "Copy of 2-Step 100K"
+
+
+def test_publishing_refuses_a_draft_changed_since_it_was_reviewed(admin):
+    challenge = catalogue.create(definition(), actor=admin)
+    seen = catalogue.draft_digest(challenge.draft())
+    catalogue.save_draft(challenge.pk, definition(fee="450.00"), actor=admin)
+    with pytest.raises(Conflict):
+        catalogue.publish(challenge.pk, actor=admin, expected=seen)
+    fresh = catalogue.draft_digest(challenge.draft())
+    version, _ = catalogue.publish(challenge.pk, actor=admin, expected=fresh)
+    assert version.definition["fee"] == "450.00"

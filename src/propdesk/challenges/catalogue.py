@@ -32,7 +32,7 @@ from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.challenges.rules.errors import RulesError
 from propdesk.challenges.rules.model import Rules
-from propdesk.core import audit
+from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, parse_amount
 from propdesk.core.status import move_status
@@ -374,9 +374,18 @@ def pending_changes(challenge: Challenge) -> list[Change]:
     return compare(published.definition if published else None, draft.definition)
 
 
-def publish(challenge_id: Any, *, actor: User) -> tuple[ChallengeVersion, list[Change]]:
+def draft_digest(draft: ChallengeVersion | None) -> str:
+    """A draft as a reviewer saw it: `publish(expected=...)` refuses one changed since."""
+    if draft is None:
+        return ""
+    return idempotency.fingerprint(draft.definition)[:32]
+
+
+def publish(
+    challenge_id: Any, *, actor: User, expected: str | None = None
+) -> tuple[ChallengeVersion, list[Change]]:
     """The draft becomes the published version; the one before is superseded (its
-    participants keep it)."""
+    participants keep it). `expected`: the draft_digest of the draft the reviewer compared."""
     require_permission(actor, CHALLENGES_MANAGE)
     with transaction.atomic():
         challenge = Challenge.objects.select_for_update().filter(pk=get(challenge_id).pk).get()
@@ -385,6 +394,10 @@ def publish(challenge_id: Any, *, actor: User) -> tuple[ChallengeVersion, list[C
         draft = challenge.draft()
         if draft is None:
             raise Conflict("There is no draft to publish.")
+        if expected is not None and expected != draft_digest(draft):
+            raise Conflict(
+                "The draft changed since the comparison was shown: review it again, then publish."
+            )
         previous = challenge.published()
         changes = compare(previous.definition if previous else None, draft.definition)
         now = timezone.now()
@@ -429,9 +442,10 @@ def end(challenge_id: Any, *, actor: User) -> Challenge:
         move_status(challenge, Challenge.Status.ENDED, Challenge.TRANSITIONS)
         challenge.ended_at = timezone.now()
         challenge.save()
-        ChallengeVersion.objects.filter(
-            challenge=challenge, state=ChallengeVersion.State.DRAFT
-        ).delete()
+        if challenge.published() is not None:  # a never-published one keeps its only version
+            ChallengeVersion.objects.filter(
+                challenge=challenge, state=ChallengeVersion.State.DRAFT
+            ).delete()
         audit.record(
             actor=actor,
             action="challenges.end",
