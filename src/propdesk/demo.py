@@ -14,6 +14,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
 from propdesk.approvals.registry import Method
+from propdesk.challenges import catalogue, participation
 from propdesk.onboarding import kyc
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
@@ -153,6 +154,7 @@ def seed_demo() -> DemoLogins:
         approvals.set_policy(deposits.DEPOSIT, method="partial", threshold="500", actor=admin)
         ivan = Client.objects.get(user__email="ivan@example.com")
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
+        _seed_challenges(admin, ivan)
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(
@@ -293,3 +295,75 @@ def _seed_trading() -> None:
         Account.objects.filter(pk=account.pk).update(password=make_password(TRADER_PASSWORD))
         for symbol, side, volume in orders:
             sandbox.place_order(account, symbol=symbol, side=side, volume=volume)
+
+
+DEMO_RULES = {
+    "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
+    "max_loss": {"pct": "10", "mode": "static"},
+}
+
+
+def _seed_challenges(admin: User, buyer: Client) -> None:
+    """Two published challenges, a 2-step and a 1-step instant-funded; Ivan runs the first."""
+    two_step = catalogue.create(
+        {
+            "name": "2-Step Challenge 100K",
+            "currency": "USD",
+            "tags": ["2-step"],
+            "time_zone": "Europe/Prague",
+            "fee": "499.00",
+            "payment_ways": ["wallet"],
+            "progression": "automatic",
+            "stages": [
+                {
+                    "name": "Challenge",
+                    "kind": "demo",
+                    "balance": "100000",
+                    "leverage": 100,
+                    "rules": {**DEMO_RULES, "profit_target_pct": "8", "min_trading_days": 4},
+                },
+                {
+                    "name": "Verification",
+                    "kind": "demo",
+                    "balance": "100000",
+                    "leverage": 100,
+                    "rules": {**DEMO_RULES, "profit_target_pct": "5", "min_trading_days": 4},
+                },
+                {
+                    "name": "Funded",
+                    "kind": "live",
+                    "balance": "100000",
+                    "leverage": 100,
+                    "profit_share_pct": "80",
+                    "rules": DEMO_RULES,
+                },
+            ],
+        },
+        actor=admin,
+    )
+    instant = catalogue.create(
+        {
+            "name": "Instant Funding 25K",
+            "currency": "USD",
+            "tags": ["1-step", "instant"],
+            "time_zone": "UTC",
+            "fee": "249.00",
+            "fee_refundable": True,
+            "payment_ways": ["wallet"],
+            "progression": "approved",
+            "stages": [
+                {
+                    "name": "Funded",
+                    "kind": "live",
+                    "balance": "25000",
+                    "leverage": 30,
+                    "profit_share_pct": "70",
+                    "rules": {"max_loss": {"pct": "6", "mode": "trailing_eod"}},
+                }
+            ],
+        },
+        actor=admin,
+    )
+    for challenge in (two_step, instant):
+        catalogue.publish(challenge.pk, actor=admin)
+    participation.start(buyer, two_step.pk, payment="wallet", idempotency_key="demo")

@@ -52,3 +52,15 @@ def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
         assert account.group == "demo"
     busy = sandbox.account_by_login(logins.trading[0][0])
     assert len(sandbox.state(busy).positions) == 2
+
+
+def test_demo_publishes_two_challenges_and_one_client_runs_one():
+    from propdesk.challenges import catalogue
+    from propdesk.challenges.models import Participation
+
+    seed_demo()
+    names = sorted(v.definition["name"] for v in catalogue.published_catalogue())
+    assert names == ["2-Step Challenge 100K", "Instant Funding 25K"]
+    running = Participation.objects.get()
+    assert running.status == "active"
+    assert running.client.user.email == "ivan@example.com"
