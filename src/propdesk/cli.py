@@ -54,6 +54,10 @@ def _feed_argv() -> list[str]:
     return [sys.executable, "-m", "propdesk.cli", "sandbox", "feed", "--rate", "10"]
 
 
+def _monitor_argv() -> list[str]:
+    return [sys.executable, "-m", "propdesk.cli", "monitor"]
+
+
 def _stop(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -133,7 +137,9 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
     for login, password, note in logins.trading:
         print(f"    {login:32} {password:20} {note}")
     print("Press Ctrl-C to stop.\n", flush=True)
-    return _run_together([_gunicorn_argv(ns.host, ns.port, 2), _worker_argv(), _feed_argv()])
+    return _run_together(
+        [_gunicorn_argv(ns.host, ns.port, 2), _worker_argv(), _feed_argv(), _monitor_argv()]
+    )
 
 
 def _cmd_worker(ns: argparse.Namespace) -> int:
@@ -247,6 +253,20 @@ def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_monitor(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.challenges import monitor
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("monitor: reading the trading servers' account events", flush=True)
+    try:
+        monitor.run(stop=stop)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
 def _rules_replay(args: Sequence[str]) -> int:
     from propdesk.challenges.rules.replay import main as replay_main
 
@@ -303,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild-totals", help="sum the report's day totals afresh (after a time zone change)"
     )
     rebuild.set_defaults(func=_cmd_ledger_rebuild_totals)
+
+    monitor = sub.add_parser("monitor", help="watch running challenge stages (long-running)")
+    monitor.set_defaults(func=_cmd_monitor)
 
     sandbox = sub.add_parser("sandbox", help="the built-in sandbox trading platform")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -170,6 +170,12 @@ class StageAttempt(models.Model):
     sealed_password = models.TextField()  # core.vault: shown to the owner only
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The monitor's: the evaluator's state (so a restart resumes exactly), the verdict in the
+    # spec's form and the evaluator's explanation of it, and whether a pause holds trading.
+    evaluator_state = models.JSONField(null=True, blank=True)
+    verdict = models.JSONField(null=True, blank=True)
+    explanation = models.TextField(blank=True)
+    paused = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["participation", "stage", "id"]
@@ -179,3 +185,16 @@ class StageAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participation} stage {self.stage + 1} ({self.status})"
+
+
+class MonitorCursor(models.Model):
+    """How far the monitor has read a trading server's event stream; moved in the same
+    transaction as what the events caused, so a restart neither misses nor repeats."""
+
+    server = models.OneToOneField(
+        "platforms.TradingServer", on_delete=models.CASCADE, related_name="+"
+    )
+    position = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.server}: {self.position}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from propdesk.accounts import permissions
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
-from propdesk.challenges import participation
+from propdesk.challenges import monitor, participation
 
 PARTICIPATIONS_REVIEW = permissions.register(
     "participations.review", "Approve or reject challenge participations"
@@ -24,5 +24,36 @@ registry.register(
         order=60,
         description="A client starts a challenge; approval opens the first stage's account, "
         "rejection refunds the fee.",
+    )
+)
+
+registry.register(
+    RequestType(
+        key=monitor.STAGE_PROGRESSION,
+        label="Next challenge stage",
+        review_permission=PARTICIPATIONS_REVIEW,
+        default_method=Method.MANUAL,
+        allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
+        on_approve=monitor.advance,
+        on_reject=monitor.refuse,
+        details=monitor.step_details,
+        order=61,
+        description="A stage passed under approved progression: approval opens the next one.",
+    )
+)
+
+registry.register(
+    RequestType(
+        key=monitor.LIVE_STEP,
+        label="Live step",
+        review_permission=PARTICIPATIONS_REVIEW,
+        default_method=Method.MANUAL,
+        allowed_methods=(Method.MANUAL,),
+        on_approve=monitor.advance,
+        on_reject=monitor.refuse,
+        details=monitor.step_details,
+        order=62,
+        description="A trader reached a live stage: approval issues live credentials, "
+        "rejection fails the challenge.",
     )
 )

@@ -1,0 +1,168 @@
+"""The monitor: a breach fails the stage and disables the account, a pass opens the next
+stage (or asks for the live step), days close on the clock, and a restart neither misses nor
+repeats a verdict."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import catalogue, monitor, participation
+from propdesk.challenges.models import MonitorCursor, StageAttempt
+from propdesk.platforms.sandbox import feed
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox.models import Event
+from propdesk.wallet import services
+from tests.challenges.test_catalogue import definition
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+RULES = {
+    "profit_target_pct": "8",
+    "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
+    "max_loss": {"pct": "10", "mode": "static"},
+}
+
+
+def running(client, finance, admin, *, stages):
+    services.adjust(
+        client.pk,
+        direction="credit",
+        amount="1000.00",
+        currency="USD",
+        comment="Top up",
+        actor=finance,
+    )
+    made = catalogue.create(definition(stages=stages), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    joined = participation.start(client, made.pk, payment="wallet")
+    return joined, joined.current_attempt()
+
+
+def stage(kind="demo", **rules):
+    made = {"kind": kind, "balance": "100000", "leverage": 100, "rules": {**RULES, **rules}}
+    if kind == "live":
+        made["profit_share_pct"] = "80"
+    return made
+
+
+def move(price_feed, bid, ask):
+    price_feed.step(feed.Tick("EURUSD", D(bid), D(ask)))
+    price_feed.flush()
+
+
+def server():
+    return sandbox.default_server()
+
+
+def test_a_breach_fails_the_stage_disables_the_account_and_is_explained(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")  # -5,120: equity 94,880 < the daily floor 95,000
+    monitor.process(server())
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert attempt.status == "failed"
+    assert joined.status == "failed"
+    assert attempt.verdict["rule"] == "max_daily_loss"
+    assert "95000" in attempt.explanation.replace(",", "")
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+
+
+def test_a_pass_at_the_day_close_opens_the_next_demo_stage(active_client, finance, admin):
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(), stage(), stage("live")]
+    )
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    move(price_feed, "1.09400", "1.09412")  # +8,880
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"  # a pass waits for the day's close
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert attempt.status == "passed"
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    following = joined.current_attempt()
+    assert following.stage == 1
+    assert following.status == "in_progress"
+    assert sandbox.account_by_login(following.login).balance == D("100000.00")
+
+
+def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_credentials(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    move(price_feed, "1.09400", "1.09412")
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    assert request.status == "pending"
+    assert joined.current_attempt().stage == 0
+    approvals.approve(request.pk, actor=admin)
+    live = joined.current_attempt()
+    assert (live.stage, live.kind) == (1, "live")
+    shown = participation.credentials(joined, active_client)
+    assert sandbox.authenticate(shown["login"], shown["password"]).group == "live"
+
+
+def test_rejecting_the_live_step_fails_the_challenge(active_client, finance, admin):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    approvals.reject(request.pk, actor=admin, reason="Trading style not accepted")
+    joined.refresh_from_db()
+    assert joined.status == "failed"
+
+
+def test_a_restart_mid_stream_neither_misses_nor_repeats_a_verdict(active_client, finance, admin):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    for bid in ("1.08400", "1.08300", "1.08200", "1.08000", "1.07900"):
+        move(price_feed, bid, str(D(bid) + D("0.00012")))
+    read = 0
+    while batch := monitor.process(server(), limit=2):  # a restart after every two events
+        read += batch
+    assert read == Event.objects.count()  # every event read, once
+    assert MonitorCursor.objects.get().position == Event.objects.order_by("-id").first().pk
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert len([e for e in attempt.verdict["events"] if e["kind"] == "failed"]) == 1
+    assert monitor.process(server()) == 0  # nothing read twice
+    assert StageAttempt.objects.filter(status="failed").count() == 1
+
+
+def test_events_of_accounts_that_run_no_stage_are_passed_over(active_client, finance, admin):
+    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    assert monitor.process(server()) >= 1
+    assert monitor.process(server()) == 0
