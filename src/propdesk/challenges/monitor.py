@@ -47,6 +47,9 @@ BATCH = 2000
 def process(server: TradingServer, *, limit: int = BATCH) -> int:
     """Read one batch of the server's events and act on them; returns how many were read."""
     platform = adapters.platform(server)
+    seen = MonitorCursor.objects.filter(server=server).values_list("position", flat=True).first()
+    if not platform.events(after=seen or 0, limit=1):
+        return 0  # nothing new: no write transaction (on SQLite that would take the lock)
     with transaction.atomic():
         cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server=server)
         events = platform.events(after=cursor.position, limit=limit)
