@@ -4,6 +4,7 @@ from propdesk.accounts import portal_views
 from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
+from propdesk.challenges import portal as challenges_portal
 from propdesk.challenges import views as challenges_views
 from propdesk.core import views as core_views
 from propdesk.onboarding import kyc_views
@@ -147,6 +148,14 @@ portal = (
         path("wallet/withdraw/", wallet_views.withdraw, name="withdraw"),
         path("kyc/<int:form_id>/", kyc_views.kyc_submit, name="kyc_submit"),
         path("notifications/read/", portal_views.notifications_read, name="notifications_read"),
+        path("challenges/", challenges_portal.challenges, name="challenges"),
+        path("challenges/<int:challenge_id>/", challenges_portal.challenge, name="challenge"),
+        path("my-challenges/", challenges_portal.my_challenges, name="my_challenges"),
+        path(
+            "my-challenges/<int:participation_id>/",
+            challenges_portal.my_challenge,
+            name="my_challenge",
+        ),
     ],
     "portal",
 )
