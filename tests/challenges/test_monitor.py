@@ -166,3 +166,43 @@ def test_events_of_accounts_that_run_no_stage_are_passed_over(active_client, fin
     sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
     assert monitor.process(server()) >= 1
     assert monitor.process(server()) == 0
+
+
+def test_a_live_stage_is_watched_for_breaches_but_never_passes(active_client, finance, admin):
+    joined, attempt = running(active_client, finance, admin, stages=[stage("live")])
+    assert attempt is None  # a first stage that is live waits for the live step
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    approvals.approve(request.pk, actor=admin)
+    live = joined.current_attempt()
+    account = sandbox.account_by_login(live.login)
+    assert account.group == "live"
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")  # past the 8% target
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=3))
+    live.refresh_from_db()
+    assert live.status == "in_progress"
+    assert sandbox.account_by_login(live.login).trading_enabled is True
+
+
+def test_a_stage_the_monitor_cannot_evaluate_is_set_aside_and_the_others_go_on(
+    active_client, register, finance, admin
+):
+    _, broken = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    other, _ = register(email="other@example.com")
+    _, healthy = running(other, finance, admin, stages=[stage(), stage("live")])
+    StageAttempt.objects.filter(pk=broken.pk).update(evaluator_state={"not": "a state"})
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    for attempt in (broken, healthy):
+        sandbox.place_order(
+            sandbox.account_by_login(attempt.login), symbol="EURUSD", side="buy", volume="10.00"
+        )
+    move(feed.Feed(), "1.08000", "1.08012")
+    monitor.process(server())
+    broken.refresh_from_db()
+    healthy.refresh_from_db()
+    assert broken.monitor_error  # set aside, with the reason, for staff
+    assert broken.status == "in_progress"
+    assert healthy.status == "failed"  # the breach next to it was acted on

@@ -104,9 +104,9 @@ class Participation(models.Model):
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING_PAYMENT: frozenset({Status.PENDING_APPROVAL, Status.CANCELLED}),
         Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED}),
-        Status.ACTIVE: frozenset({Status.PASSED, Status.FAILED, Status.CANCELLED}),
+        Status.ACTIVE: frozenset({Status.PASSED, Status.FAILED}),
         Status.PASSED: frozenset(),
-        Status.FAILED: frozenset({Status.ACTIVE}),  # a stage failed in error is reinstated
+        Status.FAILED: frozenset(),
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),
     }
@@ -176,6 +176,8 @@ class StageAttempt(models.Model):
     verdict = models.JSONField(null=True, blank=True)
     explanation = models.TextField(blank=True)
     paused = models.BooleanField(default=False)
+    # Set when the monitor could not apply this stage's events: it is left for staff.
+    monitor_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["participation", "stage", "id"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +33,7 @@ from propdesk.challenges.rules.evaluator import Evaluator
 from propdesk.challenges.rules.explain import explain
 from propdesk.challenges.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome, Rules
 from propdesk.challenges.rules.parse import parse_event
+from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
 from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
@@ -42,6 +43,9 @@ logger = logging.getLogger(__name__)
 STAGE_PROGRESSION = "prop_stage_progression"
 LIVE_STEP = "prop_live_step"
 BATCH = 2000
+
+
+Opening = tuple[Participation, int]  # a next stage to open once the batch's disables are done
 
 
 def process(server: TradingServer, *, limit: int = BATCH) -> int:
@@ -58,65 +62,136 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         by_login: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for event in events:
             by_login[event.login].append(event.payload)
-        attempts = StageAttempt.objects.select_for_update().filter(
-            server=server, login__in=list(by_login), status=StageAttempt.Status.IN_PROGRESS
+        attempts = (
+            StageAttempt.objects.select_for_update(of=("self",))
+            .filter(
+                server=server,
+                login__in=list(by_login),
+                status=StageAttempt.Status.IN_PROGRESS,
+                monitor_error="",
+            )
+            .select_related("participation__version")
         )
-        for attempt in attempts.select_related("participation__version"):
-            evaluator = _evaluator(attempt)
-            for payload in by_login[attempt.login]:
-                try:
-                    outcomes = evaluator.feed(parse_event(payload))
-                except InputError as exc:  # the platform sent what the rules cannot read
-                    logger.warning("attempt %s: event skipped: %s", attempt.pk, exc)
-                    continue
-                _act(attempt, evaluator, outcomes, platform)
-                if attempt.status != StageAttempt.Status.IN_PROGRESS:
-                    break
-            _keep(attempt, evaluator)
+        openings: list[Opening] = []
+        for attempt in attempts:
+            _guarded(attempt, lambda a=attempt: _feed(a, by_login[a.login], platform, openings))
+        _open(openings)
         cursor.position = events[-1].cursor
         cursor.save(update_fields=["position"])
     return len(events)
 
 
+def _feed(
+    attempt: StageAttempt,
+    payloads: list[dict[str, Any]],
+    platform: Any,
+    openings: list[Opening],
+) -> None:
+    evaluator = _evaluator(attempt)
+    for payload in payloads:
+        try:
+            outcomes = evaluator.feed(parse_event(payload))
+        except InputError as exc:  # the platform sent what the rules cannot read
+            logger.warning("attempt %s: event skipped: %s", attempt.pk, exc)
+            continue
+        _act(attempt, evaluator, outcomes, platform, openings)
+        if attempt.status != StageAttempt.Status.IN_PROGRESS:
+            break
+    _keep(attempt, evaluator)
+
+
+def _guarded(attempt: StageAttempt, work: Any) -> None:
+    """One attempt's fault stays its own (a savepoint): it is set aside with the reason for
+    staff to see, and the monitor goes on with every other stage."""
+    try:
+        with transaction.atomic():
+            work()
+    except Exception as exc:
+        logger.exception("attempt %s set aside", attempt.pk)
+        StageAttempt.objects.filter(pk=attempt.pk).update(
+            monitor_error=f"{type(exc).__name__}: {exc}"[:500]
+        )
+
+
+def _open(openings: list[Opening]) -> None:
+    """Next stages, opened after every account the batch disabled: an account row is never
+    waited for while the stream's lock (taken by opening an account) is held."""
+    for participation, index in openings:
+        try:
+            with transaction.atomic():
+                participations.open_stage(participation, index)
+        except Exception as exc:  # e.g. the platform refused: staff see it on the passed stage
+            logger.exception("participation %s: stage %s not opened", participation.pk, index)
+            StageAttempt.objects.filter(participation=participation, stage=index - 1).update(
+                monitor_error=f"The next stage could not be opened: {exc}"[:500]
+            )
+
+
 def close_days(now: datetime | None = None) -> int:
-    """Close the days that ended on the clock for every running stage; returns the verdicts
-    and pauses this caused."""
+    """Close the days that ended by `now` for every running stage; returns the verdicts and
+    pauses this caused. Call it only when the streams have been read up to `now` (run() does)."""
     moment = now or timezone.now()
     acted = 0
     running = StageAttempt.objects.filter(
-        status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False
+        status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False, monitor_error=""
     )
     for attempt_id in running.values_list("id", flat=True):
         with transaction.atomic():
             attempt = (
-                StageAttempt.objects.select_for_update()
+                StageAttempt.objects.select_for_update(of=("self",))
                 .select_related("participation__version", "server")
                 .filter(pk=attempt_id, status=StageAttempt.Status.IN_PROGRESS)
                 .first()
             )
             if attempt is None:
                 continue
-            evaluator = _evaluator(attempt)
-            try:
-                outcomes = evaluator.close_until(moment)
-            except InputError:
-                continue  # the clock is behind the account's last event: nothing to close
-            if outcomes:
-                acted += len(outcomes)
-                _act(attempt, evaluator, outcomes, adapters.platform(attempt.server))
-                _keep(attempt, evaluator)
+            acted += _close_guarded(attempt, moment)
     return acted
 
 
+def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
+    openings: list[Opening] = []
+    found: list[int] = []
+    _guarded(attempt, lambda: found.append(_close_day(attempt, moment, openings)))
+    _open(openings)
+    return sum(found)
+
+
+def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening]) -> int:
+    evaluator = _evaluator(attempt)
+    before = attempt.evaluator_state
+    try:
+        outcomes = evaluator.close_until(moment)
+    except InputError:
+        return 0  # the clock is behind the account's last event: nothing to close
+    if outcomes:
+        _act(attempt, evaluator, outcomes, adapters.platform(attempt.server), openings)
+    if outcomes or evaluator.state() != before:
+        _keep(attempt, evaluator)
+    return len(outcomes)
+
+
+GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
+
+
 def run(*, every: float = 0.05, days_every: float = 5.0, stop: Any = None) -> None:
-    """`propdesk monitor`: read every enabled server's stream, close days on the clock."""
+    """`propdesk monitor`: read every enabled server's stream; when every stream is read up to
+    now, close the days that ended (a little behind the clock). A failing server is logged and
+    tried again, never the end of the monitor."""
     last_days = 0.0
     while stop is None or not stop.is_set():
         read = 0
         for server in TradingServer.objects.filter(enabled=True):
-            read += process(server)
-        if time.monotonic() - last_days >= days_every:
-            close_days()
+            try:
+                read += process(server)
+            except Exception:
+                logger.exception("monitor: server %s", server.name)
+                time.sleep(1.0)
+        if not read and time.monotonic() - last_days >= days_every:
+            try:
+                close_days(timezone.now() - timedelta(seconds=GRACE_SECONDS))
+            except Exception:
+                logger.exception("monitor: closing days")
             last_days = time.monotonic()
         if not read:
             time.sleep(every)
@@ -125,8 +200,14 @@ def run(*, every: float = 0.05, days_every: float = 5.0, stop: Any = None) -> No
 # --- what a verdict does -------------------------------------------------------------------------
 
 
+NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, and never passes
+
+
 def _evaluator(attempt: StageAttempt) -> Evaluator:
-    rules = Rules.parse(attempt.participation.version.stages[attempt.stage]["rules"])
+    given = attempt.participation.version.stages[attempt.stage]["rules"]
+    if attempt.kind == "live":
+        given = {**given, "min_trading_days": NEVER}
+    rules = Rules.parse(given)
     if attempt.evaluator_state is None:
         return Evaluator(rules)
     return Evaluator.from_state(rules, attempt.evaluator_state)
@@ -137,7 +218,13 @@ def _keep(attempt: StageAttempt, evaluator: Evaluator) -> None:
     attempt.save()
 
 
-def _act(attempt: StageAttempt, evaluator: Evaluator, outcomes: Any, platform: Any) -> None:
+def _act(
+    attempt: StageAttempt,
+    evaluator: Evaluator,
+    outcomes: Any,
+    platform: Any,
+    openings: list[Opening],
+) -> None:
     for outcome in outcomes:
         if outcome.kind == PAUSED:
             attempt.paused = True
@@ -146,14 +233,20 @@ def _act(attempt: StageAttempt, evaluator: Evaluator, outcomes: Any, platform: A
             attempt.paused = False
             platform.set_trading_enabled(attempt.login, True)
         elif outcome.kind in (FAILED, PASSED):
-            _conclude(attempt, evaluator, outcome, platform)
+            _conclude(attempt, evaluator, outcome, platform, openings)
 
 
 def _why(outcome: Outcome) -> str:
     return f"{outcome.kind} ({outcome.rule}) at {outcome.at.isoformat()}"
 
 
-def _conclude(attempt: StageAttempt, evaluator: Evaluator, outcome: Outcome, platform: Any) -> None:
+def _conclude(
+    attempt: StageAttempt,
+    evaluator: Evaluator,
+    outcome: Outcome,
+    platform: Any,
+    openings: list[Opening],
+) -> None:
     platform.set_trading_enabled(attempt.login, False, reason=_why(outcome))
     attempt.verdict = evaluator.verdict()
     attempt.explanation = explain(evaluator)
@@ -181,11 +274,10 @@ def _conclude(attempt: StageAttempt, evaluator: Evaluator, outcome: Outcome, pla
         )
         participation.save(update_fields=["status"])
         return
-    attempt.save()  # the next stage's account is opened after this one is closed
     live = stages[following]["kind"] == "live"
     automatic = participation.version.definition["progression"] == "automatic"
     if not live and automatic:
-        participations.open_stage(participation, following)
+        openings.append((participation, following))
         return
     approvals.submit(
         LIVE_STEP if live else STAGE_PROGRESSION,
@@ -200,9 +292,14 @@ def advance(request: ApprovalRequest, actor: Any) -> None:
     participation = Participation.objects.select_for_update().get(
         pk=request.payload["participation_id"]
     )
-    if participation.status != Participation.Status.ACTIVE:
-        return
-    participations.open_stage(participation, int(request.payload["stage"]))
+    wanted = int(request.payload["stage"])
+    attempts = participation.attempts.all()
+    passed = [a.stage for a in attempts if a.status == StageAttempt.Status.PASSED]
+    running = [a for a in attempts if a.status == StageAttempt.Status.IN_PROGRESS]
+    expected = max(passed) + 1 if passed else 0
+    if participation.status != Participation.Status.ACTIVE or running or wanted != expected:
+        raise Conflict("This stage is not the next one to open (the challenge moved on).")
+    participations.open_stage(participation, wanted)
 
 
 def refuse(request: ApprovalRequest, actor: Any) -> None:

@@ -65,6 +65,9 @@ def start(
         earlier = idempotency.replay(key, asked, Participation)
         if earlier is not None:
             return earlier
+        still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
+        if still is None or still.status != Challenge.Status.PUBLISHED:
+            raise NotFound("This challenge is no longer open.")  # ended meanwhile
         entry = ledger.post(
             JournalEntry.Type.PROP_TRADING_FEE,
             [
@@ -86,12 +89,8 @@ def start(
             idempotency_key=key,
             fingerprint=asked,
         )
-        approvals.submit(
-            PARTICIPATION,
-            client=client,
-            payload={"participation_id": participation.pk},
-            amount=fee,
-            currency=currency,
+        approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
+            PARTICIPATION, client=client, payload={"participation_id": participation.pk}
         )
     participation.refresh_from_db()
     return participation
@@ -104,6 +103,15 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
         participation, Participation.Status.ACTIVE, Participation.TRANSITIONS, what="participation"
     )
     participation.save(update_fields=["status"])
+    if participation.version.stages[0]["kind"] == "live":
+        # Live credentials are always a person's decision: the live step comes first.
+        approvals.submit(
+            "prop_live_step",
+            client=participation.client,
+            payload={"participation_id": participation.pk, "stage": 0},
+            manual_only=True,
+        )
+        return
     open_stage(participation, 0)
 
 
