@@ -254,25 +254,13 @@ def _conclude(
     participation = Participation.objects.select_for_update().get(pk=attempt.participation_id)
     if outcome.kind == FAILED:
         attempt.status = StageAttempt.Status.FAILED
-        move_status(
-            participation,
-            Participation.Status.FAILED,
-            Participation.TRANSITIONS,
-            what="participation",
-        )
-        participation.save(update_fields=["status"])
+        _settle(participation, Participation.Status.FAILED)
         return
     attempt.status = StageAttempt.Status.PASSED
     stages = participation.version.stages
     following = attempt.stage + 1
     if following >= len(stages):
-        move_status(
-            participation,
-            Participation.Status.PASSED,
-            Participation.TRANSITIONS,
-            what="participation",
-        )
-        participation.save(update_fields=["status"])
+        _settle(participation, Participation.Status.PASSED)
         return
     live = stages[following]["kind"] == "live"
     automatic = participation.version.definition["progression"] == "automatic"
@@ -285,6 +273,11 @@ def _conclude(
         payload={"participation_id": participation.pk, "stage": following},
         manual_only=live,
     )
+
+
+def _settle(participation: Participation, status: str) -> None:
+    move_status(participation, status, Participation.TRANSITIONS, what="participation")
+    participation.save(update_fields=["status"])
 
 
 def advance(request: ApprovalRequest, actor: Any) -> None:
@@ -308,13 +301,7 @@ def refuse(request: ApprovalRequest, actor: Any) -> None:
         pk=request.payload["participation_id"]
     )
     if participation.status == Participation.Status.ACTIVE:
-        move_status(
-            participation,
-            Participation.Status.FAILED,
-            Participation.TRANSITIONS,
-            what="participation",
-        )
-        participation.save(update_fields=["status"])
+        _settle(participation, Participation.Status.FAILED)
 
 
 def step_details(request: ApprovalRequest) -> list[tuple[str, str]]:
