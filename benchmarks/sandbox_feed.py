@@ -205,7 +205,6 @@ def whole_feed(url: str, rate: float, seconds: float, flush: float) -> None:
         ticks += 1
         now = time.monotonic()
         if now - last >= flush:
-            running.boundary()
             running.flush_soon()
             last = now
         if time.perf_counter() >= deadline:

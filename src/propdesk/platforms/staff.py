@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -21,8 +21,7 @@ from django.db.models import QuerySet
 from propdesk.accounts.models import User
 from propdesk.accounts.services import require_permission
 from propdesk.core import audit
-from propdesk.core.errors import Conflict, InvalidTransition, NotFound
-from propdesk.core.models import AuditRecord
+from propdesk.core.errors import InvalidTransition, NotFound
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
@@ -442,11 +441,10 @@ def balance_operation(
         locked = Account.objects.select_for_update(no_key=True).filter(login=login).first()
         if locked is None:
             raise NotFound(f"No trading account {login}.")
-        if key is not None:
-            earlier = _earlier_balance_deal(locked, key, actor=actor, amount=amount)
-            if earlier is not None:
-                return earlier
-        deal = sandbox.balance_operation(locked, amount, text)
+        scoped = f"staff:{actor.pk}:{key}" if key is not None else None
+        deal, moved = sandbox.balance_operation_once(locked, amount, text, idempotency_key=scoped)
+        if not moved:
+            return deal  # a retry: the first submission's deal, recorded once
         audit.record(
             actor=actor,
             action="sandbox.balance",
@@ -472,25 +470,3 @@ def _idempotency_key(errors: FieldErrors, raw: Any) -> str | None:
         errors.add("idempotency_key", f"At most {KEY_MAX} printable characters.")
         return None
     return raw
-
-
-def _earlier_balance_deal(account: Account, key: str, *, actor: User, amount: Any) -> Deal | None:
-    """The deal this actor's earlier submission with this key made (read under the account
-    lock, so a racing twin waits for the first and then finds its record)."""
-    earlier = AuditRecord.objects.filter(
-        object_type="sandbox_account",
-        object_id=account.login,
-        action="sandbox.balance",
-        actor=actor,
-        after__idempotency_key=key,
-    ).first()
-    if earlier is None or earlier.after is None:
-        return None
-    deal = Deal.objects.filter(pk=earlier.after.get("deal"), account=account).first()
-    try:
-        same = deal is not None and Decimal(str(amount).strip()) == deal.profit
-    except InvalidOperation:
-        same = False
-    if deal is None or not same:
-        raise Conflict("This form was already used for another balance operation; reload it.")
-    return deal

@@ -18,7 +18,7 @@ from math import gcd
 import numpy as np
 import numpy.typing as npt
 
-from propdesk.platforms.sandbox.pricing import VOLUME_SCALE, Spec
+from propdesk.platforms.sandbox.pricing import VOLUME_SCALE, Spec, round_half_even
 
 Ints = npt.NDArray[np.int64]
 SAFE = 2**62  # products stay below this in int64, or the group is computed with Python ints
@@ -146,13 +146,6 @@ class Book:
         slot = self.slot_of[account]
         return int(self.balance[slot] + self.floating[slot])
 
-    def profit(self, position: int) -> int:
-        for group in self._groups.values():
-            found = np.nonzero(group.positions == position)[0]
-            if len(found):
-                return int(group.profit[found[0]])
-        raise KeyError(position)
-
     # --- a tick ---------------------------------------------------------------------------------
 
     def tick(self, symbol: str, bid: int, ask: int) -> TickResult:
@@ -251,7 +244,7 @@ class Book:
             profit = quotient + up
         else:  # too large for int64: the same rounding with Python's unbounded integers
             profit = np.array(
-                [_half_even(int(r) * numerator, denominator) for r in raw.tolist()],
+                [round_half_even(int(r) * numerator, denominator) for r in raw.tolist()],
                 dtype=np.int64,
             )
         np.add.at(self.floating, group.slots, profit - group.profit)
@@ -265,13 +258,6 @@ class Book:
         hit_sl = has_sl & np.where(buy, market <= group.sl, market >= group.sl)
         hit_tp = has_tp & np.where(buy, market >= group.tp, market <= group.tp)
         return [int(p) for p in group.positions[hit_sl | hit_tp].tolist()]
-
-
-def _half_even(numerator: int, denominator: int) -> int:
-    quotient, remainder = divmod(numerator, denominator)
-    if 2 * remainder > denominator or (2 * remainder == denominator and quotient % 2):
-        quotient += 1
-    return quotient
 
 
 class Watch:

@@ -31,7 +31,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from propdesk.core.money import MINOR_UNITS, to_minor
+from propdesk.core.money import MINOR_UNITS, from_minor, to_minor
 from propdesk.platforms.sandbox import engine, pricing, services
 from propdesk.platforms.sandbox.models import (
     Account,
@@ -283,14 +283,14 @@ class Feed:
         self.pending_quotes, self.pending_snapshots = {}, []
         rows: list[tuple[int, str]] = []
         for slot, at, equity, balance in collapse(snapshots):
-            digits = MINOR_UNITS[self.book.currencies[slot]]
+            currency = self.book.currencies[slot]
             moment = datetime.fromtimestamp(at, UTC)
             rows.append(
                 (
                     self.book.account_ids[slot],
                     f'{{"t": "{moment.isoformat()}", "type": "equity", '
-                    f'"balance": "{minor_text(balance, digits)}", '
-                    f'"equity": "{minor_text(equity, digits)}"}}',
+                    f'"balance": "{from_minor(balance, currency)}", '
+                    f'"equity": "{from_minor(equity, currency)}"}}',
                 )
             )
         return quotes, rows
@@ -413,13 +413,6 @@ def collapse(
     return kept
 
 
-def minor_text(units: int, digits: int) -> str:
-    """A count of minor units as the decimal text the stream carries ("-1234.05")."""
-    sign = "-" if units < 0 else ""
-    whole, part = divmod(abs(units), 10**digits)
-    return f"{sign}{whole}.{part:0{digits}d}" if digits else f"{sign}{whole}"
-
-
 def _insert_events(rows: list[tuple[int, str]]) -> int:
     """Append the feed's snapshots (JSON text) to the stream: COPY on PostgreSQL."""
     if not rows:
@@ -457,8 +450,7 @@ def run(
                 refresh(feed.instruments.values())
                 checked = now
             if now - last >= flush_every:
-                feed.boundary()
-                feed.flush_soon()
+                feed.flush_soon()  # step() has already closed any quarter hour
                 last = now
             if (stop is not None and stop.is_set()) or (limit and count >= limit):
                 break

@@ -167,6 +167,21 @@ def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") ->
 
 def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
     """Credit (positive) or debit (negative) the balance; a debit may not exceed free margin."""
+    deal, _ = balance_operation_once(account, amount, comment)
+    return deal
+
+
+def balance_operation_once(
+    account: Account, amount: Any, comment: str, *, idempotency_key: str | None = None
+) -> tuple[Deal, bool]:
+    """`balance_operation`, and whether it moved money now: a retry under the caller's
+    `idempotency_key` returns the first deal (False); the same key for another amount is
+    refused."""
+    key = (
+        None
+        if not idempotency_key
+        else "balance:" + idempotency.fingerprint(account.pk, idempotency_key)
+    )
     errors = FieldErrors()
     value = number(errors, "amount", amount)
     if value is not None and (value == 0 or abs(value) > MAX_BALANCE):
@@ -178,14 +193,21 @@ def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
     with transaction.atomic():
         locked = lock_account(account.pk)
         try:
-            quantize(value, locked.currency)
+            exact = quantize(value, locked.currency)
         except ValueError:
             raise ValidationFailed(
                 fields={"amount": f"{locked.currency} has {MINOR_UNITS[locked.currency]} decimals."}
             ) from None
+        asked = idempotency.fingerprint(str(exact))
+        earlier = idempotency.replay(key, asked, Deal)
+        if earlier is not None:
+            return earlier, False
         if value < 0 and -value > state(locked).free_margin:
             raise Conflict("The debit is more than the account's free margin.")
-        return _balance_operation(locked, value, comment.strip(), reason=Deal.Reason.STAFF)
+        deal = _balance_operation(locked, value, comment.strip(), reason=Deal.Reason.STAFF)
+        if key is not None:
+            Deal.objects.filter(pk=deal.pk).update(idempotency_key=key, fingerprint=asked)
+        return deal, True
 
 
 def _balance_operation(account: Account, value: Decimal, comment: str, *, reason: str) -> Deal:
@@ -359,11 +381,11 @@ def place_order(
             ),
             locked.currency,
         )
-        current = state(locked)
-        if needed > current.free_margin:
+        current = value(locked, open_positions(locked), quotes)
+        free = current.equity - current.margin
+        if needed > free:
             raise NotEnoughMargin(
-                f"This order needs {needed} {locked.currency} of margin; "
-                f"the free margin is {current.free_margin}."
+                f"This order needs {needed} {locked.currency} of margin; the free margin is {free}."
             )
         position = Position.objects.create(
             account=locked,
@@ -623,12 +645,13 @@ def history(account: Account, *, limit: int = 500) -> list[Deal]:
 
 
 def _snapshot(account: Account, at: datetime) -> dict[str, Any]:
-    current = state(account)
+    """The account's equity snapshot (the valuation alone: no position list is built)."""
+    equity = value(account, open_positions(account), latest_quotes()).equity
     return {
         "t": at.isoformat(),
         "type": "equity",
-        "balance": f"{current.balance}",
-        "equity": f"{current.equity}",
+        "balance": f"{account.balance}",
+        "equity": f"{equity}",
     }
 
 
