@@ -202,7 +202,7 @@ def small_rows() -> tuple[int, int, int, int, int]:
         method = PaymentMethod.objects.create(
             name=name, kind=kind, currencies=["USD"], min_amount=10, max_amount=1_000_000
         )
-        methods.append(ledger.firm_account(f"cash:{method.pk}", "USD", f"Cash at {name}"))
+        methods.append(ledger.cash_account(method, "USD"))
     adjustments = ledger.firm_account("adjustments", "USD", "Staff adjustments")
     pending = ledger.firm_account("pending_withdrawals", "USD", "Withdrawals awaiting payout")
     return staff.pk, methods[0].pk, methods[1].pk, adjustments.pk, pending.pk
@@ -210,7 +210,7 @@ def small_rows() -> tuple[int, int, int, int, int]:
 
 def fill(args: argparse.Namespace) -> float:
     """Fill the freshly migrated database; returns the seconds it took."""
-    from django.conf import settings
+    from propdesk.wallet import ledger
 
     n, e = args.clients, args.entries
     rounds = max(1, math.ceil(e / n))
@@ -386,23 +386,12 @@ def fill(args: argparse.Namespace) -> float:
              WHERE a.id = s.account_id
             """
         )
-        # The day totals ledger.post keeps, summed once (days in the settings' time zone).
-        conn.execute(
-            """
-            INSERT INTO wallet_daytotal
-                (day, entry_type, currency, count, credits_minor, debits_minor,
-                 reversed_count, reversed_credits_minor, reversed_debits_minor)
-            SELECT (created_at AT TIME ZONE %s)::date, entry_type, currency, count(*),
-                   coalesce(sum(amount * 100) FILTER (WHERE amount > 0), 0),
-                   coalesce(sum(amount * 100) FILTER (WHERE amount < 0), 0), 0, 0, 0
-              FROM wallet_posting WHERE client_id IS NOT NULL GROUP BY 1, 2, 3
-            """,
-            (settings.TIME_ZONE,),
-        )
-        move_sequences(conn, ("wallet_journalentry", "wallet_posting", "wallet_daytotal"))
+        move_sequences(conn, ("wallet_journalentry", "wallet_posting"))
         conn.execute("DROP TABLE bench_moves")
         conn.commit()
-        watch.lap("balances and day totals set from the postings; sequences moved")
+        watch.lap("balances set to the sums of the postings; sequences moved")
+        rows = ledger.rebuild_day_totals()  # what ledger.post keeps, summed once
+        watch.lap(f"day totals rebuilt from the postings ({rows} rows)")
 
         conn.autocommit = True
         conn.execute("VACUUM (ANALYZE)")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def _setup_django() -> None:
@@ -46,16 +47,13 @@ def _gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
     ]
 
 
+def _propdesk_argv(*args: str) -> list[str]:
+    """This same command in a child process, e.g. ("worker",)."""
+    return [sys.executable, "-m", "propdesk.cli", *args]
+
+
 def _worker_argv() -> list[str]:
-    return [sys.executable, "-m", "propdesk.cli", "worker"]
-
-
-def _feed_argv() -> list[str]:
-    return [sys.executable, "-m", "propdesk.cli", "sandbox", "feed", "--rate", "10"]
-
-
-def _monitor_argv() -> list[str]:
-    return [sys.executable, "-m", "propdesk.cli", "monitor"]
+    return _propdesk_argv("worker")
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -138,7 +136,12 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
         print(f"    {login:32} {password:20} {note}")
     print("Press Ctrl-C to stop.\n", flush=True)
     return _run_together(
-        [_gunicorn_argv(ns.host, ns.port, 2), _worker_argv(), _feed_argv(), _monitor_argv()]
+        [
+            _gunicorn_argv(ns.host, ns.port, 2),
+            _worker_argv(),
+            _propdesk_argv("sandbox", "feed", "--rate", "10"),
+            _propdesk_argv("monitor"),
+        ]
     )
 
 
@@ -243,27 +246,28 @@ def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
         synthetic = feed.Synthetic(instruments, rate=ns.rate, seed=ns.seed)
         source = feed.paced(iter(synthetic), ns.rate)
         print(f"sandbox feed: {ns.rate:g} ticks/s over {len(instruments)} instruments", flush=True)
+    count = _until_stopped(lambda stop: feed.run(source, stop=stop))
+    if count is not None:
+        print(f"sandbox feed: stopped after {count} ticks", flush=True)
+    return 0
+
+
+def _until_stopped(work: Callable[[threading.Event], Any]) -> Any:
+    """Run a long-running loop that watches `stop`: SIGTERM sets it; Ctrl-C ends it (None)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        count = feed.run(source, stop=stop)
+        return work(stop)
     except KeyboardInterrupt:
-        return 0
-    print(f"sandbox feed: stopped after {count} ticks", flush=True)
-    return 0
+        return None
 
 
 def _cmd_monitor(ns: argparse.Namespace) -> int:
     _setup_django()
     from propdesk.challenges import monitor
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("monitor: reading the trading servers' account events", flush=True)
-    try:
-        monitor.run(stop=stop)
-    except KeyboardInterrupt:
-        return 0
+    _until_stopped(lambda stop: monitor.run(stop=stop))
     return 0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import user_for_token
 from propdesk.core.errors import Forbidden
 
@@ -30,6 +30,14 @@ def current_user(request: HttpRequest) -> User:
     if not isinstance(user, User):
         raise Forbidden()
     return user
+
+
+def current_client(request: HttpRequest, refusal: str = "This endpoint is for clients.") -> Client:
+    """The calling client; staff (and anyone else) get 403 with `refusal`."""
+    user = current_user(request)
+    if not user.is_client:
+        raise Forbidden(refusal)
+    return user.client
 
 
 def current_staff(request: HttpRequest) -> User:

@@ -19,6 +19,7 @@ from propdesk.approvals import services as approvals
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.onboarding import kyc
 from propdesk.wallet import ledger
 from propdesk.wallet import services as wallet_services
 from propdesk.wallet.views import adjustment_form
@@ -85,7 +86,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "adjustment_form": adjustment_form()
             if me.has_permission(permissions.WALLET_ADJUST)
             else None,
-            "kyc_submissions": client.kyc_submissions.all()
+            "kyc_submissions": kyc.history(client)
             if me.has_permission(permissions.KYC_REVIEW)
             else None,
             "status_form": ClientStatusForm(),

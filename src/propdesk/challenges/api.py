@@ -9,13 +9,12 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Body, Header, Router, Schema, Status
 
-from propdesk.accounts.api_auth import current_staff, current_user
+from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
 from propdesk.challenges import catalogue, participation
-from propdesk.challenges.models import Challenge, Participation
+from propdesk.challenges.models import Challenge, ChallengeVersion, Participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
-from propdesk.core.errors import Forbidden, NotFound
 
 router = Router(tags=["challenges"])
 
@@ -36,8 +35,10 @@ class ChallengeOut(Schema):
     draft: dict[str, Any] | None = None
 
 
-def _out(challenge: Challenge, *, staff: bool) -> ChallengeOut:
-    published = challenge.published()
+def _out(
+    challenge: Challenge, *, staff: bool, published: ChallengeVersion | None = None
+) -> ChallengeOut:
+    published = published or challenge.published()
     draft = challenge.draft() if staff else None
     shown = published or draft
     assert shown is not None
@@ -110,14 +111,14 @@ def listing(request: HttpRequest, tag: str = "", status: str = "") -> list[Chall
     user = current_user(request)
     if user.is_staff_user:
         require_permission(user, CHALLENGES_VIEW)
-        rows = Challenge.objects.all()
+        rows = Challenge.objects.prefetch_related("versions")
         if status:
             rows = rows.filter(status=status)
         found = [_out(c, staff=True) for c in rows]
         wanted = tag.strip().lower()
         return [c for c in found if not wanted or wanted in map(str.lower, c.definition["tags"])]
     versions = catalogue.published_catalogue(tag=tag.strip()[:30])
-    return [_out(v.challenge, staff=False) for v in versions]
+    return [_out(v.challenge, staff=False, published=v) for v in versions]
 
 
 @router.get("/{challenge_id}", response=ChallengeOut, summary="One challenge")
@@ -127,11 +128,7 @@ def detail(request: HttpRequest, challenge_id: str) -> ChallengeOut:
     if user.is_staff_user:
         require_permission(user, CHALLENGES_VIEW)
         return _out(challenge, staff=True)
-    if challenge.status != Challenge.Status.PUBLISHED or not any(
-        v.challenge_id == challenge.pk for v in catalogue.published_catalogue()
-    ):
-        raise NotFound("No such challenge.")
-    return _out(challenge, staff=False)
+    return _out(catalogue.offered(challenge.pk).challenge, staff=False)
 
 
 # --- participations ------------------------------------------------------------------------------
@@ -183,14 +180,6 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
     )
 
 
-def _own_client(request: HttpRequest) -> Client:
-    user = current_user(request)
-    client = getattr(user, "client", None) if user.is_client else None
-    if client is None:
-        raise Forbidden("This endpoint is for clients.")
-    return client
-
-
 @router.post(
     "/{challenge_id}/participations",
     response={201: ParticipationOut},
@@ -202,7 +191,7 @@ def start(
     payload: StartIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status:
-    client = _own_client(request)
+    client = current_client(request)
     made = participation.start(
         client, challenge_id, payment=payload.payment, idempotency_key=idempotency_key
     )
@@ -213,7 +202,7 @@ def start(
     "", response=list[ParticipationOut], summary="My participations, newest first"
 )
 def my_participations(request: HttpRequest) -> list[ParticipationOut]:
-    client = _own_client(request)
+    client = current_client(request)
     return [_participation_out(p, client) for p in participation.for_client(client)]
 
 
@@ -223,5 +212,5 @@ def my_participations(request: HttpRequest) -> list[ParticipationOut]:
     summary="One of my participations, with the current stage's credentials",
 )
 def my_participation(request: HttpRequest, participation_id: str) -> ParticipationOut:
-    client = _own_client(request)
+    client = current_client(request)
     return _participation_out(participation.get_own(client, participation_id), client)

@@ -36,7 +36,7 @@ from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, parse_amount
 from propdesk.core.status import move_status
-from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms.models import TradingServer
 
 PAYMENT_WAYS = ("wallet", "direct")
@@ -303,10 +303,8 @@ def compare(before: dict[str, Any] | None, after: dict[str, Any]) -> list[Change
 
 
 def get(challenge_id: Any) -> Challenge:
-    wanted = str(challenge_id)
-    found = None
-    if wanted.isascii() and wanted.isdigit() and len(wanted) < 19:
-        found = Challenge.objects.filter(pk=int(wanted)).first()
+    wanted = parse_id(challenge_id)
+    found = None if wanted is None else Challenge.objects.filter(pk=wanted).first()
     if found is None:
         raise NotFound("No such challenge.")
     return found
@@ -456,20 +454,36 @@ def end(challenge_id: Any, *, actor: User) -> Challenge:
     return challenge
 
 
+def is_offered(
+    version: ChallengeVersion | None, *, tag: str = "", groups: list[str] | None = None
+) -> bool:
+    """Whether clients (of `groups`) may start this version: the published version of a
+    published challenge, meant for everyone or for one of their groups (and with `tag`)."""
+    if version is None or version.state != ChallengeVersion.State.PUBLISHED:
+        return False
+    if version.challenge.status != Challenge.Status.PUBLISHED:
+        return False
+    audience = version.definition.get("client_groups") or []
+    if audience and not set(audience) & set(groups or []):
+        return False
+    return not tag or tag.lower() in (t.lower() for t in version.definition.get("tags", []))
+
+
+def offered(challenge_id: Any, *, groups: list[str] | None = None) -> ChallengeVersion:
+    """The version of this challenge clients may start; anything else is not found."""
+    version = get(challenge_id).published()
+    if version is None or not is_offered(version, groups=groups):
+        raise NotFound("No such challenge.")
+    return version
+
+
 def published_catalogue(
     *, tag: str = "", groups: list[str] | None = None
 ) -> list[ChallengeVersion]:
-    """What clients may start: published, not ended, visible to their groups (a challenge
-    with no groups is for everyone), optionally with a tag."""
+    """What clients may start (see `is_offered`), optionally with a tag."""
     versions = ChallengeVersion.objects.filter(
         state=ChallengeVersion.State.PUBLISHED, challenge__status=Challenge.Status.PUBLISHED
     ).select_related("challenge")
-    chosen = []
-    for version in versions.order_by("challenge__name"):
-        audience = version.definition.get("client_groups") or []
-        if audience and not set(audience) & set(groups or []):
-            continue
-        if tag and tag.lower() not in (t.lower() for t in version.definition.get("tags", [])):
-            continue
-        chosen.append(version)
-    return chosen
+    return [
+        v for v in versions.order_by("challenge__name") if is_offered(v, tag=tag, groups=groups)
+    ]

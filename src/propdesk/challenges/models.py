@@ -37,10 +37,14 @@ class Challenge(models.Model):
         return self.name
 
     def published(self) -> ChallengeVersion | None:
-        return self.versions.filter(state=ChallengeVersion.State.PUBLISHED).first()
+        return self._version_in(ChallengeVersion.State.PUBLISHED)
 
     def draft(self) -> ChallengeVersion | None:
-        return self.versions.filter(state=ChallengeVersion.State.DRAFT).first()
+        return self._version_in(ChallengeVersion.State.DRAFT)
+
+    def _version_in(self, state: str) -> ChallengeVersion | None:
+        # Over all the versions (a handful), so that a list prefetching them asks nothing more.
+        return next((v for v in self.versions.all() if v.state == state), None)
 
 
 class ChallengeVersion(models.Model):
@@ -145,7 +149,8 @@ class Participation(models.Model):
         return f"#{self.pk} {self.challenge} ({self.status})"
 
     def current_attempt(self) -> StageAttempt | None:
-        return self.attempts.order_by("-stage", "-id").first()
+        # Over all the attempts (a few), so that a list prefetching them asks nothing more.
+        return max(self.attempts.all(), key=lambda a: (a.stage, a.pk), default=None)
 
 
 class StageAttempt(models.Model):

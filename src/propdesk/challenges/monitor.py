@@ -34,7 +34,6 @@ from propdesk.challenges.rules.explain import explain
 from propdesk.challenges.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome, Rules
 from propdesk.challenges.rules.parse import parse_event
 from propdesk.core.errors import Conflict
-from propdesk.core.status import move_status
 from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
 
@@ -100,17 +99,19 @@ def _feed(
     _keep(attempt, evaluator)
 
 
-def _guarded(attempt: StageAttempt, work: Any) -> None:
+def _guarded(attempt: StageAttempt, work: Any) -> Any:
     """One attempt's fault stays its own (a savepoint): it is set aside with the reason for
-    staff to see, and the monitor goes on with every other stage."""
+    staff to see, and the monitor goes on with every other stage. Returns what `work` did
+    (None after a fault)."""
     try:
         with transaction.atomic():
-            work()
+            return work()
     except Exception as exc:
         logger.exception("attempt %s set aside", attempt.pk)
         StageAttempt.objects.filter(pk=attempt.pk).update(
             monitor_error=f"{type(exc).__name__}: {exc}"[:500]
         )
+        return None
 
 
 def _open(openings: list[Opening]) -> None:
@@ -151,10 +152,9 @@ def close_days(now: datetime | None = None) -> int:
 
 def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
     openings: list[Opening] = []
-    found: list[int] = []
-    _guarded(attempt, lambda: found.append(_close_day(attempt, moment, openings)))
+    acted = _guarded(attempt, lambda: _close_day(attempt, moment, openings))
     _open(openings)
-    return sum(found)
+    return acted or 0
 
 
 def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening]) -> int:
@@ -251,16 +251,20 @@ def _conclude(
     attempt.verdict = evaluator.verdict()
     attempt.explanation = explain(evaluator)
     attempt.ended_at = timezone.now()
-    participation = Participation.objects.select_for_update().get(pk=attempt.participation_id)
+    participation = (
+        Participation.objects.select_for_update(of=("self",))
+        .select_related("version", "client")
+        .get(pk=attempt.participation_id)
+    )
     if outcome.kind == FAILED:
         attempt.status = StageAttempt.Status.FAILED
-        _settle(participation, Participation.Status.FAILED)
+        participations.settle(participation, Participation.Status.FAILED)
         return
     attempt.status = StageAttempt.Status.PASSED
     stages = participation.version.stages
     following = attempt.stage + 1
     if following >= len(stages):
-        _settle(participation, Participation.Status.PASSED)
+        participations.settle(participation, Participation.Status.PASSED)
         return
     live = stages[following]["kind"] == "live"
     automatic = participation.version.definition["progression"] == "automatic"
@@ -273,11 +277,6 @@ def _conclude(
         payload={"participation_id": participation.pk, "stage": following},
         manual_only=live,
     )
-
-
-def _settle(participation: Participation, status: str) -> None:
-    move_status(participation, status, Participation.TRANSITIONS, what="participation")
-    participation.save(update_fields=["status"])
 
 
 def advance(request: ApprovalRequest, actor: Any) -> None:
@@ -301,7 +300,7 @@ def refuse(request: ApprovalRequest, actor: Any) -> None:
         pk=request.payload["participation_id"]
     )
     if participation.status == Participation.Status.ACTIVE:
-        _settle(participation, Participation.Status.FAILED)
+        participations.settle(participation, Participation.Status.FAILED)
 
 
 def step_details(request: ApprovalRequest) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -23,6 +24,7 @@ from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.core import idempotency, vault
 from propdesk.core.errors import NotFound, ValidationFailed
 from propdesk.core.status import move_status
+from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
@@ -41,12 +43,8 @@ def start(
 ) -> Participation:
     """Join a published challenge, paying its fee; refused requests charge nothing."""
     kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
-    challenge = catalogue.get(challenge_id)
-    version = challenge.published()
-    if challenge.status != Challenge.Status.PUBLISHED or version is None:
-        raise NotFound("No such challenge.")
-    if not any(v.pk == version.pk for v in catalogue.published_catalogue()):
-        raise NotFound("No such challenge.")
+    version = catalogue.offered(challenge_id)
+    challenge = version.challenge
     ways = version.definition["payment_ways"]
     if payment not in Participation.Payment.values or payment not in ways:
         raise ValidationFailed(fields={"payment": f"This challenge is paid by: {', '.join(ways)}."})
@@ -96,13 +94,17 @@ def start(
     return participation
 
 
-def approve(request: ApprovalRequest, actor: User | None) -> None:
-    """The `prop_participation` type's approval: open the first stage's account."""
-    participation = _locked(request)
-    move_status(
-        participation, Participation.Status.ACTIVE, Participation.TRANSITIONS, what="participation"
-    )
+def settle(participation: Participation, status: str) -> None:
+    """Move a participation's status (refusing an illegal move) and keep it."""
+    move_status(participation, status, Participation.TRANSITIONS, what="participation")
     participation.save(update_fields=["status"])
+
+
+def approve(request: ApprovalRequest, actor: User | None) -> None:
+    """The `prop_participation` type's approval: open the first stage's account (a live first
+    stage waits for the live step)."""
+    participation = _locked(request)
+    settle(participation, Participation.Status.ACTIVE)
     if participation.version.stages[0]["kind"] == "live":
         # Live credentials are always a person's decision: the live step comes first.
         approvals.submit(
@@ -196,15 +198,19 @@ def credentials(participation: Participation, viewer: Client) -> dict[str, str] 
     }
 
 
+def _with_attempts() -> Any:
+    return Participation.objects.select_related("challenge", "version").prefetch_related(
+        Prefetch("attempts", queryset=StageAttempt.objects.select_related("server"))
+    )
+
+
 def for_client(client: Client) -> list[Participation]:
-    return list(Participation.objects.filter(client=client).select_related("challenge", "version"))
+    return list(_with_attempts().filter(client=client))
 
 
 def get_own(client: Client, participation_id: Any) -> Participation:
-    wanted = str(participation_id)
-    found = None
-    if wanted.isascii() and wanted.isdigit() and len(wanted) < 19:
-        found = Participation.objects.filter(pk=int(wanted), client=client).first()
+    wanted = parse_id(participation_id)
+    found = None if wanted is None else _with_attempts().filter(pk=wanted, client=client).first()
     if found is None:
         raise NotFound("No such participation.")
     return found

@@ -19,7 +19,7 @@ from propdesk.challenges import catalogue, participation
 from propdesk.challenges.catalogue import PAYMENT_WAYS
 from propdesk.challenges.models import ChallengeVersion, Participation
 from propdesk.challenges.wording import amount_text, rule_lines
-from propdesk.core.errors import DomainError, NotFound, ValidationFailed
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import quantize
 from propdesk.core.web import actor, apply_errors, client_view
 from propdesk.wallet import ledger
@@ -61,16 +61,6 @@ def card(version: ChallengeVersion) -> dict[str, Any]:
     }
 
 
-def offered(challenge_id: Any) -> ChallengeVersion:
-    """The published version of a challenge this client may start; anything else is not found
-    (a draft or an ended challenge is not shown to clients)."""
-    wanted = catalogue.get(challenge_id).pk
-    for version in catalogue.published_catalogue():
-        if version.challenge_id == wanted:
-            return version
-    raise NotFound("No such challenge.")
-
-
 def all_tags(versions: list[ChallengeVersion]) -> list[str]:
     seen: dict[str, str] = {}
     for version in versions:
@@ -85,15 +75,12 @@ def all_tags(versions: list[ChallengeVersion]) -> list[str]:
 @client_view
 def challenges(request: HttpRequest) -> HttpResponse:
     tag = request.GET.get("tag", "").strip()[:TAG_LONGEST]
-    shown = catalogue.published_catalogue(tag=tag)
+    every = catalogue.published_catalogue()
+    shown = [version for version in every if catalogue.is_offered(version, tag=tag)]
     return render(
         request,
         "challenges/portal_challenges.html",
-        {
-            "cards": [card(version) for version in shown],
-            "tags": all_tags(catalogue.published_catalogue()),
-            "tag": tag,
-        },
+        {"cards": [card(version) for version in shown], "tags": all_tags(every), "tag": tag},
     )
 
 
@@ -157,7 +144,7 @@ def _detail_page(
 @require_http_methods(["GET", "POST"])
 @client_view
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
-    version = offered(challenge_id)
+    version = catalogue.offered(challenge_id)
     if request.method != "POST":
         form = StartForm(initial={"idempotency_key": uuid.uuid4().hex, "payment": "wallet"})
         return _detail_page(request, version, form)

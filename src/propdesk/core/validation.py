@@ -29,6 +29,16 @@ class FieldErrors:
             raise ValidationFailed(message, fields=self.errors)
 
 
+def parse_id(raw: Any) -> int | None:
+    """A database id from a URL or a body ("12" or 12), or None for anything else."""
+    if isinstance(raw, bool):
+        return None
+    text = str(raw)
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return int(text)
+    return None
+
+
 def clean_text(
     errors: FieldErrors,
     field: str,

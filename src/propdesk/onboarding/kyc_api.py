@@ -7,9 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router, Schema, Status
 
-from propdesk.accounts.api_auth import current_user
+from propdesk.accounts.api_auth import current_client, current_user
 from propdesk.accounts.models import Client
-from propdesk.core.errors import Forbidden
 from propdesk.core.uploads import too_large
 from propdesk.onboarding import kyc
 
@@ -70,10 +69,7 @@ class KycStatusOut(Schema):
 
 
 def _client(request: HttpRequest) -> Client:
-    user = current_user(request)
-    if not user.is_client:
-        raise Forbidden("KYC is a client's own; staff review it under Approvals.")
-    return user.client
+    return current_client(request, "KYC is a client's own; staff review it under Approvals.")
 
 
 @router.get("/forms", response=list[FormOut], summary="The KYC forms a client may fill")

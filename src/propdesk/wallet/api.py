@@ -11,10 +11,9 @@ from django.urls import reverse
 from ninja import Header, Router, Schema, Status
 
 from propdesk.accounts import permissions
-from propdesk.accounts.api_auth import current_staff, current_user
+from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
-from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.money import quantize
 from propdesk.wallet import deposits, ledger, reports, services, withdrawals
 from propdesk.wallet.models import Deposit, Withdrawal
@@ -58,17 +57,7 @@ class EntryOut(Schema):
 
 
 def _client(request: HttpRequest) -> Client:
-    user = current_user(request)
-    if not user.is_client:
-        raise Forbidden("Wallets are clients'; staff read them on the client's page.")
-    return user.client
-
-
-def _check_key(idempotency_key: str | None) -> None:
-    if idempotency_key is not None and (
-        len(idempotency_key) > 100 or not idempotency_key.isprintable()
-    ):
-        raise ValidationFailed(fields={"Idempotency-Key": "At most 100 printable characters."})
+    return current_client(request, "Wallets are clients'; staff read them on the client's page.")
 
 
 def _balances(client: Client) -> list[BalanceOut]:
@@ -162,7 +151,6 @@ def payment_methods(request: HttpRequest) -> list[MethodOut]:
 
 
 def _ask(request: HttpRequest, ask: Callable[..., Any], payload: DepositIn, key: str | None) -> Any:
-    _check_key(key)
     return ask(
         _client(request),
         method=payload.method,

@@ -134,9 +134,9 @@ def request_deposit(
 
     The same Idempotency-Key returns the first deposit; nothing is asked twice.
     """
+    key = idempotency.owned_key(f"client:{client.pk}", idempotency_key)
     kyc.require_kyc(client, kyc_actions.DEPOSIT)
     chosen, value = clean_money_request(method, amount, currency, what="deposit")
-    key = f"client:{client.pk}:{idempotency_key}" if idempotency_key else None
     fingerprint = idempotency.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -248,9 +248,7 @@ def credit(request: ApprovalRequest, actor: User | None) -> None:
     move_status(deposit, Deposit.Status.APPROVED, Deposit.TRANSITIONS, what="deposit")
     amount = Decimal(request.amount if request.amount is not None else deposit.amount)
     wallet = ledger.wallet(request.client, deposit.currency)
-    cash = ledger.firm_account(
-        f"cash:{deposit.method_id}", deposit.currency, f"Cash at {deposit.method.name}"
-    )
+    cash = ledger.cash_account(deposit.method, deposit.currency)
     deposit.entry = ledger.post(
         JournalEntry.Type.DEPOSIT,
         [ledger.Line(wallet, amount), ledger.Line(cash, -amount)],

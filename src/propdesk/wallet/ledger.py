@@ -22,7 +22,7 @@ from propdesk.core.errors import Conflict
 from propdesk.core.money import MINOR_UNITS, from_database_sum, quantize, to_minor
 
 __all__ = ["Line", "Posting", "check", "post", "quantize", "reverse", "wallet"]
-from propdesk.wallet.models import DayTotal, JournalEntry, LedgerAccount, Posting
+from propdesk.wallet.models import DayTotal, JournalEntry, LedgerAccount, PaymentMethod, Posting
 
 
 class InsufficientFunds(Conflict):
@@ -56,6 +56,11 @@ def firm_account(purpose: str, currency: str, name: str) -> LedgerAccount:
         currency=currency,
         client=None,
     )
+
+
+def cash_account(method: PaymentMethod, currency: str) -> LedgerAccount:
+    """The firm's cash held at a payment method (where deposits arrive, payouts leave)."""
+    return firm_account(f"cash:{method.pk}", currency, f"Cash at {method.name}")
 
 
 def _account(

@@ -34,9 +34,9 @@ def request_withdrawal(
     idempotency_key: str | None = None,
 ) -> Withdrawal:
     """Hold the amount and open the request; more than the wallet holds is refused."""
+    key = idempotency.owned_key(f"client:{client.pk}:withdrawal", idempotency_key)
     kyc.require_kyc(client, kyc_actions.WITHDRAW)
     chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
-    key = f"client:{client.pk}:withdrawal:{idempotency_key}" if idempotency_key else None
     fingerprint = idempotency.fingerprint("withdrawal", chosen.pk, str(value), currency)
     with transaction.atomic():
         # A retry sent while the first is still running waits here, then finds its withdrawal.
@@ -78,9 +78,7 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
         .get(pk=request.payload["withdrawal_id"])
     )
     move_status(withdrawal, Withdrawal.Status.APPROVED, Withdrawal.TRANSITIONS, what="withdrawal")
-    cash = ledger.firm_account(
-        f"cash:{withdrawal.method_id}", withdrawal.currency, f"Cash at {withdrawal.method.name}"
-    )
+    cash = ledger.cash_account(withdrawal.method, withdrawal.currency)
     withdrawal.settle_entry = ledger.post(
         JournalEntry.Type.WITHDRAWAL,
         [

@@ -54,6 +54,7 @@ class _Group:
     sl: Ints
     tp: Ints
     profit: Ints
+    conversion: str | None = None  # the pair converting its profit, found once when built
 
     @classmethod
     def of(cls, symbol: str, currency: str, rows: Sequence[tuple[Holding, int]]) -> _Group:
@@ -157,7 +158,7 @@ class Book:
         crossed: list[int] = []
         for group in self._groups.values():
             own = group.symbol == symbol
-            if not own and self._conversion_symbol(group) != symbol:
+            if not own and group.conversion != symbol:
                 continue
             self._revalue(group)
             touched.append(group.slots)
@@ -195,6 +196,7 @@ class Book:
                 np.subtract.at(self.floating, old.slots, old.profit)
             if members:
                 group = _Group.of(key[0], key[1], members)
+                group.conversion = self._conversion_symbol(group)
                 self._groups[key] = group
                 self._revalue(group)
         self._dirty.clear()
@@ -213,7 +215,7 @@ class Book:
         quote = self.specs[group.symbol].quote_currency
         if quote == group.currency:
             return 1, 1
-        pair = self._conversion_symbol(group)
+        pair = group.conversion
         if pair is None or pair not in self.bids:
             return None
         scale = 10 ** self.specs[pair].digits
