@@ -292,6 +292,27 @@ def _amend_amount(request: ApprovalRequest, amount: Any, *, actor: User) -> None
     )
 
 
+def cancel_pending(requests: QuerySet[ApprovalRequest], *, actor: User | None, text: str) -> int:
+    """Withdraw the still-pending requests among `requests` (what they asked for no longer
+    applies: its participation was cancelled, say). No handler runs; returns how many."""
+    withdrawn = 0
+    for request in requests.select_for_update().filter(status=ApprovalRequest.Status.PENDING):
+        move_status(request, ApprovalRequest.Status.CANCELLED, ApprovalRequest.TRANSITIONS)
+        request.decided_at = timezone.now()
+        request.decided_by = actor
+        request.awaiting_role = None
+        request.save()
+        ApprovalAction.objects.create(
+            request=request,
+            kind=ApprovalAction.Kind.CANCELLED,
+            actor=actor,
+            level=request.current_level,
+            text=text,
+        )
+        withdrawn += 1
+    return withdrawn
+
+
 def reject(
     request_id: int, *, actor: User, reason: Any, expected_level: int | None = None
 ) -> ApprovalRequest:

@@ -107,10 +107,10 @@ class Participation(models.Model):
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING_PAYMENT: frozenset({Status.PENDING_APPROVAL, Status.CANCELLED}),
-        Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED}),
-        Status.ACTIVE: frozenset({Status.PASSED, Status.FAILED}),
+        Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED, Status.CANCELLED}),
+        Status.ACTIVE: frozenset({Status.PASSED, Status.FAILED, Status.CANCELLED}),
         Status.PASSED: frozenset(),
-        Status.FAILED: frozenset(),
+        Status.FAILED: frozenset({Status.ACTIVE}),  # a failure in error, reinstated by staff
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),
     }
@@ -183,6 +183,8 @@ class StageAttempt(models.Model):
     paused = models.BooleanField(default=False)
     # Set when the monitor could not apply this stage's events: it is left for staff.
     monitor_error = models.CharField(max_length=500, blank=True)
+    # The equity curve's bucket still open (challenges.curve); closed ones are CurvePoints.
+    curve_open = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["participation", "stage", "id"]
@@ -192,6 +194,25 @@ class StageAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participation} stage {self.stage + 1} ({self.status})"
+
+
+class CurvePoint(models.Model):
+    """One closed bucket of a stage's equity curve (challenges.curve): the lowest and highest
+    equity in it, and the equity and balance it ended on."""
+
+    attempt = models.ForeignKey(StageAttempt, on_delete=models.CASCADE, related_name="curve")
+    t = models.DateTimeField()  # the bucket's start
+    low = models.DecimalField(max_digits=20, decimal_places=2)
+    high = models.DecimalField(max_digits=20, decimal_places=2)
+    equity = models.DecimalField(max_digits=20, decimal_places=2)
+    balance = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        ordering = ["attempt", "t"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "t"], name="curve_bucket_once")]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id} at {self.t:%Y-%m-%d %H:%M}"
 
 
 class MonitorCursor(models.Model):

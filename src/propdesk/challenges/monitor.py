@@ -26,12 +26,14 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import curve
 from propdesk.challenges import participation as participations
-from propdesk.challenges.models import MonitorCursor, Participation, StageAttempt
+from propdesk.challenges.models import CurvePoint, MonitorCursor, Participation, StageAttempt
+from propdesk.challenges.progress import evaluator_for
 from propdesk.challenges.rules.errors import InputError
 from propdesk.challenges.rules.evaluator import Evaluator
 from propdesk.challenges.rules.explain import explain
-from propdesk.challenges.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome, Rules
+from propdesk.challenges.rules.model import FAILED, PASSED, PAUSED, RESUMED, Equity, Outcome
 from propdesk.challenges.rules.parse import parse_event
 from propdesk.core.errors import Conflict
 from propdesk.platforms import adapters
@@ -86,16 +88,21 @@ def _feed(
     platform: Any,
     openings: list[Opening],
 ) -> None:
-    evaluator = _evaluator(attempt)
+    evaluator = evaluator_for(attempt)
+    snaps: list[Equity] = []
     for payload in payloads:
         try:
-            outcomes = evaluator.feed(parse_event(payload))
+            event = parse_event(payload)
+            outcomes = evaluator.feed(event)
         except InputError as exc:  # the platform sent what the rules cannot read
             logger.warning("attempt %s: event skipped: %s", attempt.pk, exc)
             continue
+        if isinstance(event, Equity):
+            snaps.append(event)
         _act(attempt, evaluator, outcomes, platform, openings)
         if attempt.status != StageAttempt.Status.IN_PROGRESS:
             break
+    CurvePoint.objects.bulk_create(curve.take(attempt, snaps))
     _keep(attempt, evaluator)
 
 
@@ -158,7 +165,7 @@ def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
 
 
 def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening]) -> int:
-    evaluator = _evaluator(attempt)
+    evaluator = evaluator_for(attempt)
     before = attempt.evaluator_state
     try:
         outcomes = evaluator.close_until(moment)
@@ -198,19 +205,6 @@ def run(*, every: float = 0.05, days_every: float = 5.0, stop: Any = None) -> No
 
 
 # --- what a verdict does -------------------------------------------------------------------------
-
-
-NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, and never passes
-
-
-def _evaluator(attempt: StageAttempt) -> Evaluator:
-    given = attempt.participation.version.stages[attempt.stage]["rules"]
-    if attempt.kind == "live":
-        given = {**given, "min_trading_days": NEVER}
-    rules = Rules.parse(given)
-    if attempt.evaluator_state is None:
-        return Evaluator(rules)
-    return Evaluator.from_state(rules, attempt.evaluator_state)
 
 
 def _keep(attempt: StageAttempt, evaluator: Evaluator) -> None:
@@ -261,22 +255,31 @@ def _conclude(
         participations.settle(participation, Participation.Status.FAILED)
         return
     attempt.status = StageAttempt.Status.PASSED
+    following = proceed(participation, attempt.stage)
+    if following is not None:
+        openings.append((participation, following))
+
+
+def proceed(participation: Participation, passed: int, *, approved: bool = False) -> int | None:
+    """After stage `passed` passed: the last one completes the participation; a live stage is
+    requested (`prop_live_step`); a demo stage is requested under approved progression unless
+    already `approved` (a staff member's advancement). Returns the demo stage to open now."""
     stages = participation.version.stages
-    following = attempt.stage + 1
+    following = passed + 1
     if following >= len(stages):
         participations.settle(participation, Participation.Status.PASSED)
-        return
+        return None
     live = stages[following]["kind"] == "live"
     automatic = participation.version.definition["progression"] == "automatic"
-    if not live and automatic:
-        openings.append((participation, following))
-        return
+    if not live and (automatic or approved):
+        return following
     approvals.submit(
         LIVE_STEP if live else STAGE_PROGRESSION,
         client=participation.client,
         payload={"participation_id": participation.pk, "stage": following},
         manual_only=live,
     )
+    return None
 
 
 def advance(request: ApprovalRequest, actor: Any) -> None:

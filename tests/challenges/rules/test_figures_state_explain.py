@@ -48,6 +48,9 @@ def test_figures_in_the_middle_of_a_day() -> None:
     assert figures.daily_loss_distance == 3500
     assert figures.max_loss_floor == 94000  # peak equity 104000, less 10% of 100000
     assert figures.max_loss_distance == 7500
+    # The bars: 1,500 of the day's 5,000 and 2,500 of the 10,000 overall are used.
+    assert (figures.daily_loss_allowed, figures.daily_loss_used_pct) == (5000, Decimal("30.00"))
+    assert (figures.max_loss_allowed, figures.max_loss_used_pct) == (10000, Decimal("25.00"))
     assert figures.profit == 3000
     assert figures.target_balance == 110000
     assert figures.target_progress_pct == Decimal("30.00")

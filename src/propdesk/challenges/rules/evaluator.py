@@ -203,6 +203,16 @@ class Evaluator:
             self._last_t = self._day_start
         return outcomes
 
+    def reinstate(self) -> Outcome:
+        """Take back a failure found to be in error (a bad price, say): the stage is in progress
+        again from where it stood, and the failure it forgets is returned. The next snapshot is
+        judged as usual, so one still below a floor fails the stage again."""
+        if self._status is not FAILED:
+            raise EventError(f"only a failed stage can be reinstated; this one is {self._status}")
+        self._status = IN_PROGRESS
+        self._live_end = self._day_end
+        return self._outcomes.pop()
+
     def _begin(self, event: Event) -> None:
         if not isinstance(event, Equity):
             raise EventError("the first event must be an equity snapshot (it starts the stage)")

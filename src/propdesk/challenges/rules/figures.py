@@ -21,7 +21,8 @@ _CENT = Decimal("0.01")
 class Figures:
     """Where the account stands against each rule. Exact figures, except the two ratios.
 
-    Distances are `equity - floor`: positive is room left, negative a breach. The best-day
+    Distances are `equity - floor`: positive is room left, negative a breach; `*_used_pct` is
+    how much of the allowed loss is used (`100 - distance / allowed`, 0 to 100). The best-day
     figures count the current day's profit so far, which the next closing will count too.
     """
 
@@ -35,8 +36,12 @@ class Figures:
     equity: Decimal
     daily_loss_floor: Decimal | None
     daily_loss_distance: Decimal | None
+    daily_loss_allowed: Decimal | None
+    daily_loss_used_pct: Decimal | None
     max_loss_floor: Decimal | None
     max_loss_distance: Decimal | None
+    max_loss_allowed: Decimal | None
+    max_loss_used_pct: Decimal | None
     profit: Decimal
     target_balance: Decimal | None
     target_progress_pct: Decimal | None
@@ -68,16 +73,27 @@ def _ratio_pct(part: Decimal, whole: Decimal) -> Decimal:
     return _DISPLAY.divide(part * 100, whole).quantize(_CENT, context=_DISPLAY)
 
 
+def _used_pct(equity: Decimal, floor: Decimal | None, allowed: Decimal | None) -> Decimal | None:
+    """How much of an allowed loss is used, 0 to 100 (a bar's length)."""
+    if floor is None or allowed is None or allowed <= ZERO:
+        return None
+    used = _ratio_pct(sub(allowed, sub(equity, floor)), allowed)
+    return min(max(used, ZERO.quantize(_CENT)), Decimal(100).quantize(_CENT))
+
+
 def compute_figures(ev: Evaluator) -> Figures:
     rules = ev.rules
     initial = rules.initial_balance
     started = ev._day is not None
     balance, equity = ev._balance, ev._equity
 
-    daily_floor: Decimal | None = None
+    daily_floor = daily_allowed = None
     if rules.max_daily_loss is not None and started:
         daily_floor = ev._daily_floor()
-    max_floor = None if ev._ml_floor == NEG_INF else ev._ml_floor
+        daily_allowed = ev._daily_basis()[1]
+    max_floor = max_allowed = None
+    if ev._ml_floor != NEG_INF:
+        max_floor, max_allowed = ev._ml_floor, ev._ml_allowed
 
     profit = sub(balance, initial)
     progress = None
@@ -108,8 +124,12 @@ def compute_figures(ev: Evaluator) -> Figures:
         equity=equity,
         daily_loss_floor=daily_floor,
         daily_loss_distance=None if daily_floor is None else sub(equity, daily_floor),
+        daily_loss_allowed=daily_allowed,
+        daily_loss_used_pct=_used_pct(equity, daily_floor, daily_allowed),
         max_loss_floor=max_floor,
         max_loss_distance=None if max_floor is None else sub(equity, max_floor),
+        max_loss_allowed=max_allowed,
+        max_loss_used_pct=_used_pct(equity, max_floor, max_allowed),
         profit=profit,
         target_balance=ev._target,
         target_progress_pct=progress,
