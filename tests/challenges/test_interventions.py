@@ -1,0 +1,161 @@
+"""Staff interventions: advance (only a stage in progress with no open positions), reinstate a
+stage failed in error, cancel (refunding the fee if asked); each needs a reason and the
+permission, and is audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import interventions, monitor
+from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from propdesk.core.models import AuditRecord
+from propdesk.platforms.sandbox import feed
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.wallet import ledger
+from tests.challenges.test_monitor import move, running, server, stage
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def breached(client, finance, admin):
+    """A stage failed by a real breach: equity 94,880 fell below the daily floor 95,000."""
+    joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    return joined, attempt, account, position, price_feed
+
+
+def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_after(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    with pytest.raises(Conflict, match="1 open position"):
+        interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    sandbox.close_position(account, position.pk)
+    interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    attempt.refresh_from_db()
+    assert attempt.status == "passed"
+    assert "Passed on the old server" in attempt.explanation
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    following = joined.current_attempt()
+    assert (following.stage, following.status) == (1, "in_progress")
+    record = AuditRecord.objects.get(action="participant.advance")
+    assert record.actor == admin
+    assert "Passed on the old server" in record.summary
+
+
+def test_advancing_into_a_live_stage_still_takes_the_live_step(active_client, finance, admin):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    interventions.advance(attempt.pk, actor=admin, reason="Manual review passed")
+    assert joined.current_attempt().stage == 0
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    assert request.status == "pending"
+
+
+def test_only_a_stage_in_progress_can_be_advanced(active_client, finance, admin):
+    _, attempt, *_ = breached(active_client, finance, admin)
+    with pytest.raises(Conflict, match="failed"):
+        interventions.advance(attempt.pk, actor=admin, reason="Try")
+
+
+def test_reinstating_a_failure_in_error_resumes_the_stage_where_it_stood(
+    active_client, finance, admin
+):
+    joined, attempt, account, position, price_feed = breached(active_client, finance, admin)
+    move(price_feed, "1.08500", "1.08512")  # the bad price is gone
+    interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick from the price source")
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert (attempt.status, joined.status) == ("in_progress", "active")
+    assert attempt.explanation == ""
+    assert attempt.verdict is None
+    assert sandbox.account_by_login(attempt.login).trading_enabled is True
+    record = AuditRecord.objects.get(action="participant.reinstate")
+    assert "95000.00" in record.before["explanation"].replace(
+        ",", ""
+    )  # the failure taken back is kept
+    # The evaluator goes on from where it stood: the same position, the same floors.
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    # A real breach afterwards fails the stage again, as usual.
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.07900", "1.07912")  # a feed that knows the new position
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+
+
+def test_reinstating_needs_a_failed_last_stage(active_client, finance, admin):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    with pytest.raises(Conflict, match="failed"):
+        interventions.reinstate(attempt.pk, actor=admin, reason="Nothing to undo")
+
+
+def test_cancelling_disables_the_account_withdraws_requests_and_refunds_if_asked(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    fee_paid = ledger.balances(active_client)["USD"]
+    interventions.cancel(joined.pk, actor=admin, reason="Chargeback on the card", refund=True)
+    joined.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (joined.status, attempt.status) == ("cancelled", "cancelled")
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert joined.refund_entry is not None
+    assert ledger.balances(active_client)["USD"] == fee_paid + joined.fee
+    with pytest.raises(Conflict):
+        interventions.cancel(joined.pk, actor=admin, reason="Again", refund=True)
+    assert ledger.balances(active_client)["USD"] == fee_paid + joined.fee
+
+
+def test_cancelling_withdraws_a_pending_live_step(active_client, finance, admin):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    interventions.advance(attempt.pk, actor=admin, reason="Manual review passed")
+    interventions.cancel(joined.pk, actor=admin, reason="Client asked to stop")
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    assert request.status == "cancelled"
+    assert request.actions.filter(kind="cancelled").exists()
+    joined.refresh_from_db()
+    assert joined.refund_entry is None  # no refund unless asked
+    with pytest.raises(Conflict):
+        approvals.approve(request.pk, actor=admin)
+
+
+def test_interventions_need_a_reason_and_the_permission(active_client, finance, admin, support):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    for reason in ("", "   ", None, 7, "x" * 501, "bad\x00text"):
+        with pytest.raises(ValidationFailed) as failed:
+            interventions.advance(attempt.pk, actor=admin, reason=reason)
+        assert "reason" in failed.value.fields
+    with pytest.raises(Forbidden):
+        interventions.cancel(joined.pk, actor=support, reason="Not mine to do")
+    with pytest.raises(Forbidden):
+        interventions.advance(attempt.pk, actor=support, reason="Not mine to do")
+    for wrong in ("abc", "-1", 10**12, None):
+        with pytest.raises(NotFound):
+            interventions.cancel(wrong, actor=admin, reason="Which one?")
+        with pytest.raises(NotFound):
+            interventions.reinstate(wrong, actor=admin, reason="Which one?")
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert (attempt.status, joined.status) == ("in_progress", "active")
+    assert not AuditRecord.objects.filter(action__startswith="participant.").exists()
