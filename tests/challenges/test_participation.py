@@ -126,7 +126,7 @@ def test_a_manual_approval_opens_the_account(active_client, finance, challenge, 
 
 
 @pytest.mark.parametrize(
-    ("payment", "field"), [("card", "payment"), (None, "payment"), ("direct", "payment")]
+    ("payment", "field"), [("card", "payment"), (None, "payment"), ("direct", "method")]
 )
 def test_an_unknown_or_unopened_payment_way_is_refused(
     active_client, finance, challenge, payment, field

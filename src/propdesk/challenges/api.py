@@ -193,7 +193,11 @@ def start(
 ) -> Status:
     client = current_client(request)
     made = participation.start(
-        client, challenge_id, payment=payload.payment, idempotency_key=idempotency_key
+        client,
+        challenge_id,
+        payment=payload.payment,
+        method=payload.method,
+        idempotency_key=idempotency_key,
     )
     return Status(201, _participation_out(made, client))
 

@@ -11,3 +11,7 @@ class ChallengesConfig(AppConfig):
             permissions,
             request_types,
         )
+        from propdesk.challenges.participation import checkout
+        from propdesk.wallet import sandbox_payments
+
+        sandbox_payments.register(checkout)  # direct purchases are paid at its checkout

@@ -138,6 +138,12 @@ class Participation(models.Model):
     refund_entry = models.OneToOneField(
         "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A direct purchase: the payment method, the provider's checkout and its payment id.
+    method = models.ForeignKey(
+        "wallet.PaymentMethod", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    checkout_token = models.UUIDField(null=True, blank=True, unique=True)
+    provider_payment_id = models.CharField(max_length=100, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ leverage; its credentials are shown to the owner only.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +29,8 @@ from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
-from propdesk.wallet import ledger
-from propdesk.wallet.models import JournalEntry
+from propdesk.wallet import deposits, ledger, sandbox_payments
+from propdesk.wallet.models import JournalEntry, PaymentMethod
 
 PARTICIPATION = "prop_participation"
 
@@ -39,23 +40,30 @@ def fee_revenue(currency: str) -> Any:
 
 
 def start(
-    client: Client, challenge_id: Any, *, payment: Any, idempotency_key: Any = None
+    client: Client,
+    challenge_id: Any,
+    *,
+    payment: Any,
+    method: Any = None,
+    idempotency_key: Any = None,
 ) -> Participation:
-    """Join a published challenge, paying its fee; refused requests charge nothing."""
+    """Join a published challenge, paying its fee; refused requests charge nothing.
+
+    From the wallet the fee is taken at once. A direct purchase waits in `pending_payment` for
+    the payment provider's webhook (`payment_received`), which takes the fee then.
+    """
     kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
     version = catalogue.offered(challenge_id)
     challenge = version.challenge
     ways = version.definition["payment_ways"]
     if payment not in Participation.Payment.values or payment not in ways:
         raise ValidationFailed(fields={"payment": f"This challenge is paid by: {', '.join(ways)}."})
-    if payment == Participation.Payment.DIRECT:
-        raise ValidationFailed(
-            fields={"payment": "Direct purchase is not open yet; pay from the wallet."}
-        )
-    key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
-    asked = idempotency.fingerprint(challenge.pk, payment)
     currency = version.definition["currency"]
     fee = Decimal(version.definition["fee"])
+    direct = payment == Participation.Payment.DIRECT
+    chosen = _online_method(method, currency) if direct else None
+    key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
+    asked = idempotency.fingerprint(challenge.pk, payment, chosen.pk if chosen else None)
     with transaction.atomic():
         # Purchases by one client queue here: a retry finds the first, and two purchases can
         # never both spend the same balance.
@@ -66,32 +74,111 @@ def start(
         still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
             raise NotFound("This challenge is no longer open.")  # ended meanwhile
-        entry = ledger.post(
-            JournalEntry.Type.PROP_TRADING_FEE,
-            [
-                ledger.Line(ledger.wallet(client, currency), -fee),
-                ledger.Line(fee_revenue(currency), fee),
-            ],
-            memo=f"Fee for {version.definition['name']}",
-            client=client,
-        )
         participation = Participation.objects.create(
             client=client,
             challenge=challenge,
             version=version,
-            status=Participation.Status.PENDING_APPROVAL,
+            status=Participation.Status.PENDING_PAYMENT
+            if direct
+            else Participation.Status.PENDING_APPROVAL,
             payment=payment,
             fee=fee,
             currency=currency,
-            fee_entry=entry,
+            method=chosen,
+            checkout_token=uuid.uuid4() if direct else None,
             idempotency_key=key,
             fingerprint=asked,
         )
-        approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
-            PARTICIPATION, client=client, payload={"participation_id": participation.pk}
-        )
+        if not direct:
+            _take_fee(participation, ledger.wallet(client, currency))
     participation.refresh_from_db()
     return participation
+
+
+def _online_method(method: Any, currency: str) -> PaymentMethod:
+    chosen = deposits.find_method(method)
+    if chosen is None or chosen.provider != PaymentMethod.Provider.SANDBOX:
+        raise ValidationFailed(fields={"method": "Choose one of the online payment methods."})
+    if currency not in chosen.currencies:
+        raise ValidationFailed(
+            fields={"method": f"{chosen.name} takes {', '.join(chosen.currencies)}."}
+        )
+    return chosen
+
+
+def _take_fee(participation: Participation, wallet: Any) -> None:
+    """One Prop Trading Fee entry (the wallet → the firm's fee revenue), then the
+    `prop_participation` request."""
+    participation.fee_entry = ledger.post(
+        JournalEntry.Type.PROP_TRADING_FEE,
+        [
+            ledger.Line(wallet, -participation.fee),
+            ledger.Line(fee_revenue(participation.currency), participation.fee),
+        ],
+        memo=f"Fee for {participation.version.definition['name']}"
+        + (f" paid by {participation.method.name}" if participation.method else ""),
+        client=participation.client,
+    )
+    participation.save(update_fields=["fee_entry"])
+    approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
+        PARTICIPATION,
+        client=participation.client,
+        payload={"participation_id": participation.pk},
+    )
+
+
+def payment_received(participation_id: int, *, payment_id: str) -> None:
+    """The provider confirmed a direct purchase: the fee is taken and the request made. A
+    confirmation for a purchase no longer waiting changes nothing."""
+    locked = (
+        Participation.objects.select_for_update()
+        .select_related("version", "client", "method")
+        .get(pk=participation_id)
+    )
+    if locked.status != Participation.Status.PENDING_PAYMENT:
+        return
+    settle(locked, Participation.Status.PENDING_APPROVAL)
+    locked.provider_payment_id = payment_id
+    locked.save(update_fields=["provider_payment_id"])
+    assert locked.method is not None
+    # The payment goes through the wallet (in, then out as the fee, together), so the fee is
+    # one Prop Trading Fee entry like any other and the client's history shows both.
+    wallet = ledger.wallet(locked.client, locked.currency)
+    ledger.post(
+        JournalEntry.Type.DEPOSIT,
+        [
+            ledger.Line(wallet, locked.fee),
+            ledger.Line(ledger.cash_account(locked.method, locked.currency), -locked.fee),
+        ],
+        memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}",
+        client=locked.client,
+    )
+    _take_fee(locked, wallet)
+
+
+def payment_cancelled(participation_id: int) -> None:
+    locked = Participation.objects.select_for_update().get(pk=participation_id)
+    if locked.status == Participation.Status.PENDING_PAYMENT:
+        settle(locked, Participation.Status.CANCELLED)
+
+
+def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
+    """A direct purchase as the sandbox payment provider's checkout sees it."""
+    found = Participation.objects.select_related("version").filter(checkout_token=token).first()
+    if found is None:
+        return None
+    return sandbox_payments.Checkout(
+        token=token,
+        amount=found.fee,
+        currency=found.currency,
+        purpose=f"the fee of {found.version.definition['name']}",
+        waiting=found.status == Participation.Status.PENDING_PAYMENT,
+        state=found.get_status_display().lower(),
+        after_payment="Your challenge starts as soon as the payment is confirmed and approved.",
+        return_to="portal:my_challenges",
+        paid=lambda payment_id: payment_received(found.pk, payment_id=payment_id),
+        cancelled=lambda: payment_cancelled(found.pk),
+    )
 
 
 def settle(participation: Participation, status: str) -> None:
@@ -136,18 +223,19 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
 
 
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
-    participation = Participation.objects.select_related("client", "fee_entry").get(
+    participation = Participation.objects.select_related("client", "fee_entry", "method").get(
         pk=request.payload["participation_id"]
     )
     definition = participation.version.definition
     stages = " → ".join(f"{s['kind'].title()} {s['balance']}" for s in definition["stages"])
+    paid_by = participation.method.name if participation.method else "the wallet"
     return [
         ("Challenge", f"{definition['name']} (v{participation.version.number})"),
         ("Stages", stages),
         ("KYC", participation.client.get_kyc_status_display()),
         (
             "Fee",
-            f"{participation.fee} {participation.currency} paid from the wallet"
+            f"{participation.fee} {participation.currency} paid by {paid_by}"
             f" (entry #{participation.fee_entry_id})",
         ),
     ]

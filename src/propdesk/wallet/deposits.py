@@ -203,7 +203,7 @@ def clean_money_request(
 ) -> tuple[PaymentMethod, Decimal]:
     """The enabled method and the exact amount, within the method's currencies and limits."""
     errors = FieldErrors()
-    chosen = _find_method(method)
+    chosen = find_method(method)
     if chosen is None:
         errors.add("method", "Choose one of the payment methods.")
     if not is_currency(currency):
@@ -226,7 +226,7 @@ def clean_money_request(
     return chosen, value
 
 
-def _find_method(value: Any) -> PaymentMethod | None:
+def find_method(value: Any) -> PaymentMethod | None:
     methods = enabled_methods()
     if isinstance(value, int) and not isinstance(value, bool):
         return methods.filter(pk=value).first() if 0 < value < 2**31 else None

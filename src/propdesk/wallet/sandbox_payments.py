@@ -13,6 +13,9 @@ import json
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -61,43 +64,94 @@ def verify(body: bytes, header: str | None, *, now: float | None = None) -> None
         raise BadSignature()
 
 
+# --- what can be paid: a deposit, or another domain's purchase (a challenge's fee) -------------
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """One payment the provider collects, whatever it is for."""
+
+    token: uuid.UUID
+    amount: Decimal
+    currency: str
+    purpose: str  # "a wallet deposit", "the fee of 2-Step 100K"
+    waiting: bool  # still awaiting payment
+    state: str  # what it is now, in words, once it no longer waits
+    after_payment: str  # what the client is told after pressing Pay
+    return_to: str  # the URL name the client goes back to
+    paid: Callable[[str], None]  # the provider confirmed (the payment id): inside the webhook
+    cancelled: Callable[[], None]
+
+
+Finder = Callable[[uuid.UUID], "Checkout | None"]
+_finders: list[Finder] = []
+
+
+def register(finder: Finder) -> Finder:
+    """Let another domain's purchases be paid here (challenges register theirs on start-up)."""
+    if finder not in _finders:
+        _finders.append(finder)
+    return finder
+
+
+@register
+def _deposit(token: uuid.UUID) -> Checkout | None:
+    from propdesk.wallet import deposits
+
+    deposit = Deposit.objects.filter(checkout_token=token).first()
+    if deposit is None:
+        return None
+    return Checkout(
+        token=token,
+        amount=deposit.amount,
+        currency=deposit.currency,
+        purpose="a wallet deposit",
+        waiting=deposit.status == Deposit.Status.AWAITING_PAYMENT,
+        state=deposit.get_status_display().lower(),
+        after_payment="Your deposit appears as soon as the payment is confirmed.",
+        return_to="portal:wallet",
+        paid=lambda payment_id: deposits.payment_received(deposit, payment_id=payment_id),
+        cancelled=lambda: deposits.payment_cancelled(deposit),
+    )
+
+
 # --- the provider's side: checkout and sending the webhook -------------------------------------
 
 
-def checkout(token: Any) -> Deposit:
+def checkout(token: Any) -> Checkout:
     try:
         key = uuid.UUID(str(token))
     except ValueError:
         raise NotFound("No such checkout.") from None
-    deposit = (
-        Deposit.objects.select_related("method", "client__user").filter(checkout_token=key).first()
-    )
-    if deposit is None:
-        raise NotFound("No such checkout.")
-    return deposit
+    for finder in _finders:
+        found = finder(key)
+        if found is not None:
+            return found
+    raise NotFound("No such checkout.")
 
 
-def event_for(deposit: Deposit, *, paid: bool) -> dict[str, Any]:
+def event_for(payable: Checkout | Deposit, *, paid: bool) -> dict[str, Any]:
+    token = payable.token if isinstance(payable, Checkout) else payable.checkout_token
     return {
         "id": f"evt_{uuid.uuid4().hex}",
         "type": "payment.succeeded" if paid else "payment.cancelled",
         "data": {
-            "reference": str(deposit.checkout_token),
+            "reference": str(token),
             "payment_id": f"pay_{uuid.uuid4().hex[:16]}",
-            "amount": str(deposit.amount),
-            "currency": deposit.currency,
+            "amount": str(payable.amount),
+            "currency": payable.currency,
         },
     }
 
 
-def finish_checkout(token: Any, *, paid: bool) -> Deposit:
+def finish_checkout(token: Any, *, paid: bool) -> Checkout:
     """The client pressed Pay (or Cancel): the provider tells propdesk by webhook, after commit."""
-    deposit = checkout(token)
-    if deposit.status != Deposit.Status.AWAITING_PAYMENT:
-        return deposit
-    body = json.dumps(event_for(deposit, paid=paid))
+    found = checkout(token)
+    if not found.waiting:
+        return found
+    body = json.dumps(event_for(found, paid=paid))
     deliver_webhook.enqueue(settings.PROPDESK_SITE_URL.rstrip("/") + WEBHOOK_PATH, body)
-    return deposit
+    return found
 
 
 @task()
@@ -127,21 +181,19 @@ def handle_webhook(body: bytes, signature: str | None) -> str:
         reference, amount, currency = data["reference"], data["amount"], data["currency"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ValidationFailed("The event is not in the sandbox provider's shape.") from exc
-    from propdesk.wallet import deposits
-
     with transaction.atomic():
         try:
             with transaction.atomic():
                 WebhookEvent.objects.create(provider=PROVIDER, event_id=event_id)
         except IntegrityError:
             return "duplicate"  # a replay: the first delivery already did the work
-        deposit = checkout(reference)
-        if str(deposit.amount) != str(amount) or deposit.currency != currency:
-            raise ValidationFailed("The payment does not match the deposit it names.")
+        found = checkout(reference)
+        if str(found.amount) != str(amount) or found.currency != currency:
+            raise ValidationFailed("The payment does not match the purchase it names.")
         if kind == "payment.succeeded":
-            deposits.payment_received(deposit, payment_id=str(data.get("payment_id", ""))[:100])
+            found.paid(str(data.get("payment_id", ""))[:100])
             return "paid"
         if kind == "payment.cancelled":
-            deposits.payment_cancelled(deposit)
+            found.cancelled()
             return "cancelled"
         raise ValidationFailed(f"Unknown event type {kind!r}.")

@@ -276,20 +276,19 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
     """The provider's hosted checkout (it stands apart from the portal: a link is enough)."""
-    deposit = sandbox_payments.checkout(token)
+    found = sandbox_payments.checkout(token)
     if request.method == "POST":
         paid = request.POST.get("action") == "pay"
         sandbox_payments.finish_checkout(token, paid=paid)
         if paid:
             messages.success(
                 request,
-                f"Payment of {deposit.amount} {deposit.currency} sent. "
-                "Your deposit appears as soon as the payment is confirmed.",
+                f"Payment of {found.amount} {found.currency} sent. {found.after_payment}",
             )
         else:
             messages.info(request, "Payment cancelled; nothing was charged.")
-        return redirect("portal:wallet")
-    return render(request, "wallet/sandbox_checkout.html", {"deposit": deposit})
+        return redirect(found.return_to)
+    return render(request, "wallet/sandbox_checkout.html", {"checkout": found})
 
 
 @csrf_exempt  # authenticated by its HMAC signature, not by a browser session

@@ -1,0 +1,155 @@
+"""A direct purchase: the participation waits in `pending_payment` for the payment provider's
+signed webhook, which takes the fee (through the wallet, one Prop Trading Fee entry) and makes
+the request; a cancelled or replayed payment changes nothing more."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import catalogue, participation
+from propdesk.challenges.models import Participation
+from propdesk.core.errors import ValidationFailed
+from propdesk.wallet import ledger, reports, sandbox_payments
+from propdesk.wallet.models import JournalEntry
+from tests.challenges.test_catalogue import definition
+from tests.conftest import logged_in, post_form
+from tests.wallet.test_sandbox_payments import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def challenge(admin):
+    made = catalogue.create(definition(), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    return made
+
+
+def buy(client, challenge, method, key=None):
+    return participation.start(
+        client, challenge.pk, payment="direct", method=method.pk, idempotency_key=key
+    )
+
+
+def test_a_direct_purchase_waits_for_the_payment_and_charges_nothing_before(
+    active_client, challenge, sandbox_card
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    assert joined.status == "pending_payment"
+    assert joined.fee_entry is None
+    assert joined.checkout_token is not None
+    assert ledger.balances(active_client) == {}
+    assert not ApprovalRequest.objects.filter(type_key="prop_participation").exists()
+
+
+def test_the_providers_webhook_takes_the_fee_once_and_the_challenge_starts_on_approval(
+    active_client, challenge, sandbox_card, admin, set_method
+):
+    set_method("prop_participation", "manual")
+    joined = buy(active_client, challenge, sandbox_card)
+    found = sandbox_payments.checkout(joined.checkout_token)
+    assert (found.amount, found.currency, found.waiting) == (Decimal("499.00"), "USD", True)
+    event = sandbox_payments.event_for(found, paid=True)
+    assert deliver(event).json()["outcome"] == "paid"
+    assert deliver(event).json()["outcome"] == "duplicate"  # a replay changes nothing
+    again = sandbox_payments.event_for(found, paid=True)  # a second, different confirmation
+    assert deliver(again).json()["outcome"] == "paid"
+    joined.refresh_from_db()
+    assert joined.status == "pending_approval"
+    assert joined.provider_payment_id == event["data"]["payment_id"]
+    fees = JournalEntry.objects.filter(type="prop_trading_fee")
+    assert fees.count() == 1
+    assert ledger.balances(active_client) == {"USD": Decimal("0.00")}  # in by card, out as fee
+    # The fee is in Reports > Transactions under Prop Trading Fee, like a wallet-paid one.
+    listed = reports.transactions(reports.Filters(type="prop_trading_fee"))
+    assert [row.entry_id for row in listed] == [joined.fee_entry_id]
+    request = ApprovalRequest.objects.get(type_key="prop_participation")
+    assert ("Fee", f"499.00 USD paid by Card (sandbox) (entry #{joined.fee_entry_id})") in (
+        participation.details(request)
+    )
+    approvals.approve(request.pk, actor=admin)
+    joined.refresh_from_db()
+    assert joined.status == "active"
+    assert joined.current_attempt().stage == 0
+    assert ledger.check() == []
+
+
+def test_a_cancelled_payment_cancels_the_purchase_and_its_checkout_closes(
+    active_client, challenge, sandbox_card
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    event = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=False)
+    assert deliver(event).json()["outcome"] == "cancelled"
+    joined.refresh_from_db()
+    assert joined.status == "cancelled"
+    assert ledger.balances(active_client) == {}
+    assert sandbox_payments.checkout(joined.checkout_token).waiting is False
+    late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    deliver(late)  # a payment after the cancel takes nothing
+    joined.refresh_from_db()
+    assert joined.status == "cancelled"
+    assert not JournalEntry.objects.filter(type="prop_trading_fee").exists()
+
+
+def test_a_payment_for_another_amount_is_refused(active_client, challenge, sandbox_card):
+    joined = buy(active_client, challenge, sandbox_card)
+    event = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    event["data"]["amount"] = "1.00"
+    assert deliver(event).status_code == 422
+    joined.refresh_from_db()
+    assert joined.status == "pending_payment"
+
+
+def test_a_rejected_direct_purchase_refunds_the_fee_to_the_wallet(
+    active_client, challenge, sandbox_card, admin, set_method
+):
+    set_method("prop_participation", "manual")
+    joined = buy(active_client, challenge, sandbox_card)
+    deliver(sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True))
+    request = ApprovalRequest.objects.get(type_key="prop_participation")
+    approvals.reject(request.pk, actor=admin, reason="Duplicate account")
+    joined.refresh_from_db()
+    assert joined.status == "rejected"
+    assert ledger.balances(active_client) == {"USD": Decimal("499.00")}
+
+
+def test_a_retried_direct_purchase_makes_one_checkout(active_client, challenge, sandbox_card):
+    first = buy(active_client, challenge, sandbox_card, key="buy-1")
+    second = buy(active_client, challenge, sandbox_card, key="buy-1")
+    assert first.pk == second.pk
+    assert Participation.objects.count() == 1
+
+
+@pytest.mark.parametrize("method", [None, "", "nope", 10**12, "Bank transfer"])
+def test_a_direct_purchase_needs_an_online_method(
+    active_client, challenge, sandbox_card, bank_transfer, method
+):
+    with pytest.raises(ValidationFailed) as refused:
+        participation.start(active_client, challenge.pk, payment="direct", method=method)
+    assert "method" in refused.value.fields
+    assert not Participation.objects.exists()
+
+
+def test_a_method_without_the_challenges_currency_is_refused(active_client, admin, sandbox_card):
+    made = catalogue.create(definition(currency="GBP"), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    with pytest.raises(ValidationFailed) as refused:
+        participation.start(active_client, made.pk, payment="direct", method=sandbox_card.pk)
+    assert "EUR, USD" in refused.value.fields["method"]
+
+
+def test_the_checkout_page_names_the_challenge_and_paying_sends_the_webhook(
+    active_client, challenge, sandbox_card
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    http = logged_in(active_client.user)
+    page = http.get(f"/pay/sandbox/{joined.checkout_token}/")
+    assert "499.00 USD" in page.text
+    assert "the fee of 2-Step" in page.text
+    response = post_form(http, f"/pay/sandbox/{joined.checkout_token}/", {"action": "pay"})
+    assert response.status_code == 302
+    assert response["Location"] == "/portal/my-challenges/"
