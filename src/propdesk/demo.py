@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,15 +15,20 @@ from django.db import transaction
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method
-from propdesk.challenges import catalogue, participation
+from propdesk.challenges import catalogue, interventions, monitor, participation
+from propdesk.challenges.models import Participation
 from propdesk.onboarding import kyc
+from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
-from propdesk.platforms.sandbox.models import Account
+from propdesk.platforms.sandbox.models import Account, Quote
 from propdesk.wallet import deposits
 from propdesk.wallet import services as wallet_services
+from propdesk.wallet.models import PaymentMethod
 
 STAFF_PASSWORD = "demo-staff-2026"
 CLIENT_PASSWORD = "demo-client-2026"
@@ -65,6 +72,9 @@ def _logins() -> DemoLogins:
         "suspend": "suspended",
     }
     logins.clients = [(c[0], CLIENT_PASSWORD, states[c[5]]) for c in CLIENTS]
+    logins.clients += [
+        (p[0], CLIENT_PASSWORD, f"challenge {p[5].replace('_', ' ')}") for p in PARTICIPANTS
+    ]
     demo_accounts = Account.objects.filter(comment__startswith=DEMO_ACCOUNT).order_by("login")
     logins.trading = [
         (a.login, TRADER_PASSWORD, a.comment.removeprefix(DEMO_ACCOUNT).strip(" :"))
@@ -253,29 +263,29 @@ def _seed_kyc(admin: User, compliance: User) -> None:
     kyc.set_policy(["deposit", "withdraw", "join_challenge", "request_payout"], actor=admin)
     approvals.set_policy(KYC, method="manual", level_roles=[], actor=admin)
 
-    def send(email: str, residence: str) -> None:
-        client = Client.objects.get(user__email=email)
-        kyc.submit(
-            client,
-            form_id=individual.pk,
-            values={
-                "date_of_birth": "1988-04-12",
-                "residence": residence,
-                "address": "Vinohradská 12, Praha",
-                "id_type": "Passport",
-            },
-            files={
-                "identity_document": SimpleUploadedFile("passport.png", sample_png()),
-                "proof_of_address": SimpleUploadedFile(
-                    "electricity-bill.pdf", sample_pdf("Electricity bill - Vinohradska 12")
-                ),
-            },
-        )
-
-    send("ivan@example.com", "NO")
+    _send_kyc(individual, "ivan@example.com", "NO")
     ivan = approvals.todo(compliance).filter(type_key=KYC).get()
     approvals.approve(ivan.pk, actor=compliance, comment="Passport and bill match.")
-    send("alice@example.com", "CZ")
+    _send_kyc(individual, "alice@example.com", "CZ")
+
+
+def _send_kyc(form: KycForm, email: str, residence: str) -> None:
+    kyc.submit(
+        Client.objects.get(user__email=email),
+        form_id=form.pk,
+        values={
+            "date_of_birth": "1988-04-12",
+            "residence": residence,
+            "address": "Vinohradská 12, Praha",
+            "id_type": "Passport",
+        },
+        files={
+            "identity_document": SimpleUploadedFile("passport.png", sample_png()),
+            "proof_of_address": SimpleUploadedFile(
+                "electricity-bill.pdf", sample_pdf("Electricity bill - Vinohradska 12")
+            ),
+        },
+    )
 
 
 def _seed_trading() -> None:
@@ -312,7 +322,7 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
             "tags": ["2-step"],
             "time_zone": "Europe/Prague",
             "fee": "499.00",
-            "payment_ways": ["wallet"],
+            "payment_ways": ["wallet", "direct"],
             "progression": "automatic",
             "stages": [
                 {
@@ -349,7 +359,7 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
             "time_zone": "UTC",
             "fee": "249.00",
             "fee_refundable": True,
-            "payment_ways": ["wallet"],
+            "payment_ways": ["wallet", "direct"],
             "progression": "approved",
             "stages": [
                 {
@@ -366,4 +376,121 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
     )
     for challenge in (two_step, instant):
         catalogue.publish(challenge.pk, actor=admin)
-    participation.start(buyer, two_step.pk, payment="wallet", idempotency_key="demo")
+    # The firm reviews every purchase: one waits in the queue below.
+    approvals.set_policy(participation.PARTICIPATION, method="manual", level_roles=[], actor=admin)
+    ivans = participation.start(buyer, two_step.pk, payment="wallet", idempotency_key="demo")
+    _approve_purchase(ivans, admin)
+    _trade(ivans, [("EURUSD", "buy", "2.00")])
+    _seed_participants(admin, two_step, instant)
+
+
+# (email, name, nationality, phone, challenge, what happens)
+PARTICIPANTS = [
+    ("jonas@example.com", "Jonas Berg", "SE", "+46701234510", "two_step", "failed"),
+    ("kemal@example.com", "Kemal Aydin", "TR", "+905321234511", "two_step", "verification"),
+    ("lena@example.com", "Lena Fischer", "AT", "+436641234512", "instant", "funded"),
+    ("marco@example.com", "Marco Silva", "BR", "+5511912345613", "two_step", "live_step"),
+    ("nora@example.com", "Nora Lind", "FI", "+358401234514", "instant", "awaiting_approval"),
+    ("oscar@example.com", "Oscar Vidal", "ES", "+34612345615", "two_step", "awaiting_payment"),
+    ("pia@example.com", "Pia Moreau", "BE", "+32471234516", "instant", "rejected"),
+    ("quinn@example.com", "Quinn Byrne", "IE", "+353861234517", "two_step", "cancelled"),
+]
+
+
+def _seed_participants(admin: User, two_step: Any, instant: Any) -> None:
+    """Traders in every state a participation can be in, each reached the way it is for real
+    (the monitor's own verdict for the failure, staff decisions for the rest)."""
+    compliance = User.objects.get(email=STAFF[1][0])
+    finance = User.objects.get(email=STAFF[2][0])
+    card = PaymentMethod.objects.get(name="Card (sandbox)")
+    form = KycForm.objects.get(name="Individual")
+    challenges = {"two_step": two_step, "instant": instant}
+    for email, name, nationality, phone, which, fate in PARTICIPANTS:
+        client, request = register_client(
+            kind="trader",
+            name=name,
+            email=email,
+            password=CLIENT_PASSWORD,
+            nationality=nationality,
+            phone=phone,
+        )
+        approvals.approve(request.pk, actor=compliance, comment="Documents look fine.")
+        _send_kyc(form, email, nationality)
+        check = approvals.todo(compliance).filter(type_key=KYC, client=client).get()
+        approvals.approve(check.pk, actor=compliance, comment="Passport and bill match.")
+        wallet_services.adjust(
+            client.pk,
+            direction="credit",
+            amount="600.00",
+            currency="USD",
+            comment="Opening balance moved from the old CRM",
+            actor=finance,
+        )
+        client = Client.objects.get(pk=client.pk)  # verified now
+        challenge = challenges[which]
+        if fate == "awaiting_payment":
+            participation.start(client, challenge.pk, payment="direct", method=card.pk)
+            continue
+        joined = participation.start(client, challenge.pk, payment="wallet")
+        if fate == "awaiting_approval":
+            continue
+        if fate == "rejected":
+            pending = _purchase_request(joined)
+            approvals.reject(
+                pending.pk, actor=admin, reason="One challenge at a time per household."
+            )
+            continue
+        _approve_purchase(joined, admin)
+        if fate == "cancelled":
+            interventions.cancel(
+                joined.pk, actor=admin, reason="The client asked to stop.", refund=True
+            )
+        elif fate == "failed":
+            _breach(joined)
+        elif fate in ("verification", "live_step"):
+            for _ in range(1 if fate == "verification" else 2):
+                attempt = joined.current_attempt()
+                assert attempt is not None
+                interventions.advance(
+                    attempt.pk, actor=admin, reason="Stage passed on the old CRM (migrated)."
+                )
+                joined = Participation.objects.get(pk=joined.pk)
+            if fate == "verification":
+                _trade(joined, [("GBPUSD", "sell", "1.00")])
+        elif fate == "funded":
+            step = approvals.todo(admin).filter(type_key=monitor.LIVE_STEP, client=client).get()
+            approvals.approve(step.pk, actor=admin, comment="Trading history reviewed.")
+            _trade(Participation.objects.get(pk=joined.pk), [("XAUUSD", "buy", "0.10")])
+
+
+def _purchase_request(joined: Participation) -> Any:
+    return ApprovalRequest.objects.get(
+        type_key=participation.PARTICIPATION, payload__participation_id=joined.pk
+    )
+
+
+def _approve_purchase(joined: Participation, admin: User) -> None:
+    approvals.approve(_purchase_request(joined).pk, actor=admin, comment="Fee received.")
+
+
+def _trade(joined: Participation, orders: list[tuple[str, str, str]]) -> None:
+    """Open positions on the participation's current account, so its curve moves in the demo."""
+    attempt = Participation.objects.get(pk=joined.pk).current_attempt()
+    assert attempt is not None
+    account = sandbox.account_by_login(attempt.login)
+    for symbol, side, volume in orders:
+        sandbox.place_order(account, symbol=symbol, side=side, volume=volume)
+
+
+def _breach(joined: Participation) -> None:
+    """A real breach: a large position, a price drop past the daily floor the monitor sees, and
+    the price back where it was."""
+    _trade(joined, [("EURUSD", "buy", "10.00")])
+    quote = Quote.objects.select_related("instrument").get(instrument__symbol="EURUSD")
+    prices = feed.Feed()
+    drop = Decimal("0.00700")  # 10 lots: -7,000 on 100,000, past the 5% daily floor
+    for bid, ask in ((quote.bid - drop, quote.ask - drop), (quote.bid, quote.ask)):
+        monitor.process(sandbox.default_server())
+        prices.step(feed.Tick("EURUSD", bid, ask))
+        prices.flush()
+    monitor.process(sandbox.default_server())

@@ -54,13 +54,30 @@ def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
     assert len(sandbox.state(busy).positions) == 2
 
 
-def test_demo_publishes_two_challenges_and_one_client_runs_one():
+def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
     from propdesk.challenges import catalogue
-    from propdesk.challenges.models import Participation
+    from propdesk.challenges.models import Participation, StageAttempt
 
     seed_demo()
     names = sorted(v.definition["name"] for v in catalogue.published_catalogue())
     assert names == ["2-Step Challenge 100K", "Instant Funding 25K"]
-    running = Participation.objects.get()
-    assert running.status == "active"
-    assert running.client.user.email == "ivan@example.com"
+    ivans = Participation.objects.get(client__user__email="ivan@example.com")
+    assert ivans.status == "active"
+    statuses = set(Participation.objects.values_list("status", flat=True))
+    # Passed needs a last stage that is a demo one; both demo challenges end funded (live).
+    assert statuses == {
+        "pending_payment",
+        "pending_approval",
+        "active",
+        "failed",
+        "rejected",
+        "cancelled",
+    }
+    failed = StageAttempt.objects.get(status="failed")
+    assert failed.verdict["rule"] == "max_daily_loss"  # the monitor's own verdict
+    assert "daily" in failed.explanation
+    assert StageAttempt.objects.filter(stage=1, status="in_progress").exists()  # verification
+    assert StageAttempt.objects.filter(kind="live", status="in_progress").exists()  # funded
+    pending = ApprovalRequest.objects.filter(status="pending")
+    assert pending.filter(type_key="prop_participation").exists()
+    assert pending.filter(type_key="prop_live_step").exists()
