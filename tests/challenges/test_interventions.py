@@ -159,3 +159,18 @@ def test_interventions_need_a_reason_and_the_permission(active_client, finance, 
     joined.refresh_from_db()
     assert (attempt.status, joined.status) == ("in_progress", "active")
     assert not AuditRecord.objects.filter(action__startswith="participant.").exists()
+
+
+def test_a_failed_stage_reads_as_one_sentence_with_its_figures(active_client, finance, admin):
+    from propdesk.challenges import progress
+
+    _, attempt, *_ = breached(active_client, finance, admin)
+    sentence = progress.headline(attempt)
+    assert sentence.startswith("Equity 94,880.00 at ")
+    assert sentence.endswith(
+        "(Europe/Prague) fell below the daily floor 95,000.00 = yesterday's closing balance "
+        "100,000.00 \u2212 5% of 100,000.00."
+    )
+    interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
+    attempt.refresh_from_db()
+    assert progress.headline(attempt) == ""  # in progress again: nothing to say

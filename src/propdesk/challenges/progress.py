@@ -7,7 +7,9 @@ Reading never changes anything: the monitor alone feeds evaluators and saves the
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -15,8 +17,19 @@ from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.rules.days import Calendar
 from propdesk.challenges.rules.evaluator import Evaluator
 from propdesk.challenges.rules.figures import Figures
-from propdesk.challenges.rules.model import Rules
+from propdesk.challenges.rules.model import (
+    INACTIVITY,
+    MAX_DAILY_LOSS,
+    MAX_LOSS,
+    MAX_LOSS_PER_TRADE,
+    PASSED,
+    PAUSED,
+    TRADING_PERIOD,
+    Outcome,
+    Rules,
+)
 
+MINUS = "\u2212"  # as people write a subtraction
 NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, and never passes
 
 
@@ -48,6 +61,85 @@ def next_day_reset(attempt: StageAttempt, now: datetime | None = None) -> dateti
     return calendar.end(calendar.day_of(now or timezone.now()))
 
 
+def headline(attempt: StageAttempt) -> str:
+    """The stage's verdict (or pause) in one sentence for people, the figures that decided it
+    written out: "Equity 94,870.20 at 2026-03-02 14:02:11 (Europe/Prague) fell below the daily
+    floor 95,000.00 = yesterday's closing balance 100,000.00 - 5% of 100,000.00" (with a true
+    minus sign). Empty while
+    nothing has happened; a staff decision reads as its explanation."""
+    if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
+        return attempt.explanation if attempt.status != StageAttempt.Status.FAILED else ""
+    rules = rules_for(attempt)
+    outcome = Evaluator.from_state(rules, attempt.evaluator_state).outcomes[-1]
+    if attempt.status == StageAttempt.Status.IN_PROGRESS and outcome.kind != PAUSED:
+        return ""
+    if attempt.status in (StageAttempt.Status.PASSED, StageAttempt.Status.CANCELLED) and (
+        outcome.kind != PASSED
+    ):
+        return attempt.explanation  # advanced or cancelled by staff: their words
+    return _sentence(outcome, rules.zone)
+
+
+def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
+    why = outcome.explanation
+    at = outcome.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") + f" ({zone.key})"
+    if outcome.kind == PASSED:
+        return f"Passed at the close of {why.get('day', 'the day')}: every objective was met."
+    if outcome.rule == MAX_DAILY_LOSS:
+        source = _BASIS_WORDS.get(why["basis"], why["basis"])
+        text = (
+            f"Equity {_money(why['snapshot']['equity'])} at {at} fell below the daily floor "
+            f"{_money(why['floor'])} = {source} {_money(why['basis_value'])} "
+            f"{MINUS} {_pct(why['pct'])} of {_money(why['of_value'])}"
+        )
+        if outcome.kind == PAUSED:
+            return f"{text}: trading is paused until the day resets."
+        return text + "."
+    if outcome.rule == MAX_LOSS:
+        peak = _PEAK_WORDS.get(why["mode"], "the peak")
+        text = (
+            f"Equity {_money(why['snapshot']['equity'])} at {at} fell below the maximum-loss "
+            f"floor {_money(why['floor'])} = {peak} {_money(why['peak'])} {MINUS} "
+            f"{_pct(why['pct'])} of the initial balance {_money(why['initial_balance'])}"
+        )
+        return text + (", kept at the initial balance." if why["locked_at_initial"] else ".")
+    if outcome.rule == MAX_LOSS_PER_TRADE:
+        return (
+            f"A trade closed at {at} with {_money(why['deal']['profit'])}, beyond the "
+            f"{_pct(why['pct'])} of {_money(why['initial_balance'])} = "
+            f"{_money(why['allowed_loss'])} a single trade may lose."
+        )
+    if outcome.rule == TRADING_PERIOD:
+        return f"The trading period ended on {why.get('last_day')} with objectives not met."
+    if outcome.rule == INACTIVITY:
+        return (
+            f"No position was opened for {why.get('inactivity_days')} days, from "
+            f"{why.get('inactive_since')} to {why.get('day')}."
+        )
+    return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
+
+
+_BASIS_WORDS = {
+    "prev_day_balance": "yesterday's closing balance",
+    "prev_day_equity": "yesterday's closing equity",
+    "prev_day_max_balance_equity": "the larger of yesterday's closing balance and equity",
+    "initial_balance": "the initial balance",
+}
+_PEAK_WORDS = {
+    "static": "the initial balance",
+    "trailing_intraday": "the highest equity so far",
+    "trailing_eod": "the highest closing balance so far",
+}
+
+
+def _money(text: str) -> str:
+    return f"{Decimal(text):,.2f}"
+
+
+def _pct(text: str) -> str:
+    return f"{Decimal(text).normalize():f}%"
+
+
 def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any]:
     """What a participant row and the API show of a stage: its figures (JSON-ready), the
     next day reset, and the explanation of its verdict."""
@@ -60,6 +152,7 @@ def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any
         "paused": attempt.paused,
         "figures": figures(attempt).to_dict(),
         "next_day_reset": next_day_reset(attempt, now).isoformat().replace("+00:00", "Z"),
+        "headline": headline(attempt),
         "explanation": attempt.explanation,
         "monitor_error": attempt.monitor_error,
     }
