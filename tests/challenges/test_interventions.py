@@ -174,3 +174,37 @@ def test_a_failed_stage_reads_as_one_sentence_with_its_figures(active_client, fi
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
     attempt.refresh_from_db()
     assert progress.headline(attempt) == ""  # in progress again: nothing to say
+
+
+def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, finance, admin):
+    from propdesk.challenges.models import StageAttempt
+
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    attempt.refresh_from_db()
+    good = attempt.evaluator_state
+    StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state={"not": "a state"})
+    move(price_feed, "1.08000", "1.08012")  # the breach, while the stage cannot be read
+    monitor.process(server())
+    move(price_feed, "1.08100", "1.08112")  # and more events it misses
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.monitor_error
+    assert attempt.status == "in_progress"
+    with pytest.raises(Conflict, match="still cannot be evaluated"):
+        interventions.retry(attempt.pk, actor=admin)
+    attempt.refresh_from_db()
+    assert attempt.monitor_error  # nothing changed
+    StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state=good)  # put right
+    assert interventions.retry(attempt.pk, actor=admin) >= 2
+    attempt.refresh_from_db()
+    assert attempt.monitor_error == ""
+    assert attempt.status == "failed"  # the missed breach, applied at last
+    assert attempt.verdict["rule"] == "max_daily_loss"
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    with pytest.raises(Conflict, match="not set this stage aside"):
+        interventions.retry(attempt.pk, actor=admin)

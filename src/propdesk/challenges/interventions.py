@@ -100,6 +100,28 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     return attempt
 
 
+def retry(attempt_id: Any, *, actor: User) -> int:
+    """Watch a stage the monitor set aside again, once what made it fail is put right: the
+    events it missed are applied first. If it still fails, nothing changes and the reason is
+    given."""
+    require_permission(actor, PARTICIPANTS_MANAGE)
+    try:
+        with transaction.atomic():
+            attempt = _locked_attempt(attempt_id)
+            if not attempt.monitor_error:
+                raise Conflict("The monitor has not set this stage aside.")
+            before = {"monitor_error": attempt.monitor_error}
+            applied = monitor.retry(attempt)
+            _audit(
+                actor, "participant.retry", attempt, f"{applied} missed event(s) applied", before
+            )
+    except (Conflict, NotFound):
+        raise
+    except Exception as exc:
+        raise Conflict(f"The stage still cannot be evaluated: {type(exc).__name__}: {exc}") from exc
+    return applied
+
+
 def cancel(
     participation_id: Any, *, actor: User, reason: Any, refund: bool = False
 ) -> Participation:

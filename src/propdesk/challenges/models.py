@@ -189,6 +189,8 @@ class StageAttempt(models.Model):
     paused = models.BooleanField(default=False)
     # Set when the monitor could not apply this stage's events: it is left for staff.
     monitor_error = models.CharField(max_length=500, blank=True)
+    # The stream position after which its events went unapplied (staff retry from there).
+    set_aside_after = models.BigIntegerField(null=True, blank=True)
     # The equity curve's bucket still open (challenges.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
 

@@ -75,7 +75,11 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         )
         openings: list[Opening] = []
         for attempt in attempts:
-            _guarded(attempt, lambda a=attempt: _feed(a, by_login[a.login], platform, openings))
+            _guarded(
+                attempt,
+                lambda a=attempt: _feed(a, by_login[a.login], platform, openings),
+                after=cursor.position,
+            )
         _open(openings)
         cursor.position = events[-1].cursor
         cursor.save(update_fields=["position"])
@@ -106,19 +110,42 @@ def _feed(
     _keep(attempt, evaluator)
 
 
-def _guarded(attempt: StageAttempt, work: Any) -> Any:
+def _guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
     """One attempt's fault stays its own (a savepoint): it is set aside with the reason for
-    staff to see, and the monitor goes on with every other stage. Returns what `work` did
-    (None after a fault)."""
+    staff to see (and the stream position `after` which its events went unapplied, for a
+    retry), and the monitor goes on with every other stage. Returns what `work` did (None
+    after a fault)."""
     try:
         with transaction.atomic():
             return work()
     except Exception as exc:
         logger.exception("attempt %s set aside", attempt.pk)
         StageAttempt.objects.filter(pk=attempt.pk).update(
-            monitor_error=f"{type(exc).__name__}: {exc}"[:500]
+            monitor_error=f"{type(exc).__name__}: {exc}"[:500], set_aside_after=after
         )
         return None
+
+
+def retry(attempt: StageAttempt) -> int:
+    """Apply, at last, the events a set-aside stage missed (after staff put right what made it
+    fail) and watch it again; returns how many were applied. Raises what still goes wrong,
+    changing nothing. Call it in a transaction, with the attempt locked."""
+    cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server=attempt.server)
+    platform = adapters.platform(attempt.server)
+    missed: list[dict[str, Any]] = []
+    after = cursor.position if attempt.set_aside_after is None else attempt.set_aside_after
+    while after < cursor.position:
+        page = platform.events(after=after, limit=BATCH, login=attempt.login)
+        missed += [e.payload for e in page if e.cursor <= cursor.position]
+        if not page or page[-1].cursor >= cursor.position:
+            break
+        after = page[-1].cursor
+    attempt.monitor_error = ""
+    attempt.set_aside_after = None
+    openings: list[Opening] = []
+    _feed(attempt, missed, platform, openings)
+    _open(openings)
+    return len(missed)
 
 
 def _open(openings: list[Opening]) -> None:
@@ -159,7 +186,10 @@ def close_days(now: datetime | None = None) -> int:
 
 def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
     openings: list[Opening] = []
-    acted = _guarded(attempt, lambda: _close_day(attempt, moment, openings))
+    seen = MonitorCursor.objects.filter(server=attempt.server_id).values_list("position", flat=True)
+    acted = _guarded(
+        attempt, lambda: _close_day(attempt, moment, openings), after=seen.first() or 0
+    )
     _open(openings)
     return acted or 0
 

@@ -47,10 +47,13 @@ class SandboxPlatform:
     def trade_history(self, login: str) -> Sequence[DealRecord]:
         return [record(d) for d in services.history(self._account(login))]
 
-    def events(self, *, after: int = 0, limit: int = 1000) -> Sequence[AccountEvent]:
+    def events(
+        self, *, after: int = 0, limit: int = 1000, login: str | None = None
+    ) -> Sequence[AccountEvent]:
+        one = None if login is None else self._account(login)
         return [
             AccountEvent(cursor=e.pk, login=e.account.login, payload=e.payload)
-            for e in stream.events(after=after, limit=limit, server=self.server)
+            for e in stream.events(after=after, limit=limit, server=self.server, account=one)
         ]
 
 
