@@ -1,21 +1,30 @@
 """The portal's Prop Trading pages: the catalogue a client may start (with a tag filter), a
 challenge's details and Start now (paid once from the wallet, refused with a clear message and
-nothing charged), and My challenges with the credentials for the owner only."""
+nothing charged), and My challenges with the credentials for the owner only, the current
+stage's live figures and bars, the next day reset, and why a stage failed."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone
+from django.utils.html import escape
 
-from propdesk.challenges import catalogue, participation
-from propdesk.challenges.models import Participation
+from propdesk.challenges import catalogue, monitor, participation, progress
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc
+from propdesk.platforms.sandbox import feed
+from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.test_catalogue import definition
+from tests.challenges.test_monitor import move, running, server, stage
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
@@ -153,8 +162,10 @@ def test_direct_purchase_is_refused_on_the_form(active_client, finance, challeng
         http, f"/portal/challenges/{challenge.pk}/", {"payment": "direct", "idempotency_key": "k"}
     )
     assert response.status_code == 422
-    assert "Direct purchase is not open yet" in response.content.decode()
+    # The portal's form offers no online payment method yet; the use case asks for one.
+    assert "Choose one of the online payment methods." in response.content.decode()
     assert ledger.balances(active_client) == {"USD": Decimal("1000.00")}
+    assert not Participation.objects.exists()
 
 
 def test_a_post_without_the_one_time_key_charges_nothing(active_client, finance, challenge):
@@ -219,3 +230,274 @@ def test_the_portal_nav_links_to_prop_trading(active_client):
     page = logged_in(active_client.user).get("/portal/").content.decode()
     assert 'href="/portal/challenges/">Prop Trading<' in page
     assert 'href="/portal/my-challenges/">My challenges<' in page
+
+
+# --- My challenges: the current stage's figures --------------------------------------------------
+
+D = Decimal
+PRAGUE = ZoneInfo("Europe/Prague")  # the test challenge's time zone
+
+
+def trading(client, finance, admin, **rules):
+    """A participation whose first stage runs (day reset 17:00 Prague, at least 4 days)."""
+    rules = {"day_reset": "17:00", "min_trading_days": 4, **rules}
+    return running(client, finance, admin, stages=[stage(**rules), stage("live")])
+
+
+def profit_then_loss(attempt):
+    """+2,880 closed, then a position losing 5,120: balance 102,880, equity 97,760."""
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    first = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08800", "1.08812")
+    sandbox.close_position(account, first.pk)
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08300", "1.08312")
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def breach(attempt):
+    """-5,120 on the day: equity 94,880, under the daily floor of 95,000."""
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def usd(amount):
+    return f"{money(amount, 'USD')} USD"
+
+
+def figure(page, name):
+    found = re.search(rf'data-figure="{name}">([^<]*)<', page)
+    assert found, f"the page shows the {name}"
+    return found.group(1)
+
+
+def bar(page, key):
+    """The bar's value and max, and the words beside it."""
+    found = re.search(
+        rf'<li data-bar="{key}">.*?<progress value="([^"]+)" max="([^"]+)"'
+        r'.*?<span class="bar-words"[^>]*>([^<]*)</span>',
+        page,
+        re.S,
+    )
+    assert found, f"the page shows the {key} bar"
+    return found.groups()
+
+
+def next_reset_17_prague(now: datetime) -> datetime:
+    local = now.astimezone(PRAGUE)
+    reset = local.replace(hour=17, minute=0, second=0, microsecond=0)
+    if local >= reset:
+        reset = (local + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+    return reset
+
+
+def reset_shown(reset: datetime) -> str:
+    at = reset.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f'<time datetime="{at}">{reset:%Y-%m-%d %H:%M} {reset.tzname()} (Europe/Prague)</time>'
+
+
+def test_my_challenges_lists_each_running_stages_figures_and_bars(active_client, finance, admin):
+    joined, attempt = trading(active_client, finance, admin)
+    profit_then_loss(attempt)
+    f = progress.figures(attempt)
+    page = logged_in(active_client.user).get("/portal/my-challenges/").content.decode()
+    assert figure(page, "equity") == usd(f.equity) == "97760.00 USD"
+    assert figure(page, "balance") == usd(f.balance) == "102880.00 USD"
+    assert bar(page, "target") == (
+        str(f.target_progress_pct),
+        "100",
+        "36.00%: profit 2880.00 USD of 8000.00 USD",
+    )
+    assert bar(page, "daily_loss") == (
+        str(f.daily_loss_used_pct),
+        "100",
+        "44.80% of the 5000.00 USD allowed is used",
+    )
+    assert bar(page, "max_loss") == (
+        str(f.max_loss_used_pct),
+        "100",
+        "22.40% of the 10000.00 USD allowed is used",
+    )
+    assert bar(page, "days") == ("1", "4", "1 of 4 trading days")
+    assert "data-stage-status>In progress<" in page
+    assert (
+        f'hx-get="/portal/my-challenges/{joined.pk}/figures/?shown={attempt.pk}&amp;compact=1"'
+        in page
+    )
+
+
+def test_the_bars_are_labelled_for_screen_readers(active_client, finance, admin):
+    joined, attempt = trading(active_client, finance, admin)
+    profit_then_loss(attempt)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    for key in ("target", "daily_loss", "max_loss", "days"):
+        label = f"bar-{joined.pk}-{key}"
+        assert f'aria-labelledby="{label}" aria-describedby="{label}-words"' in page
+        assert f'id="{label}"' in page
+        assert f'id="{label}-words"' in page
+
+
+def test_the_participation_page_shows_the_floors_and_the_next_day_reset_in_the_stages_zone(
+    active_client, finance, admin
+):
+    joined, attempt = trading(active_client, finance, admin)
+    profit_then_loss(attempt)
+    f = progress.figures(attempt)
+    before = timezone.now()
+    response = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/")
+    after = timezone.now()
+    page = response.content.decode()
+    assert figure(page, "equity") == usd(f.equity)
+    assert figure(page, "balance") == usd(f.balance)
+    assert figure(page, "profit") == usd(f.profit) == "2880.00 USD"
+    assert figure(page, "target_balance") == usd(f.target_balance) == "108000.00 USD"
+    assert figure(page, "daily_loss_floor") == usd(f.daily_loss_floor) == "95000.00 USD"
+    assert figure(page, "max_loss_floor") == usd(f.max_loss_floor) == "90000.00 USD"
+    assert figure(page, "open_positions") == "1"
+    assert bar(page, "daily_loss")[0] == "44.80"
+    # Rendered by the server in the stage's zone: the page reads right without JavaScript.
+    shown = {reset_shown(next_reset_17_prague(before)), reset_shown(next_reset_17_prague(after))}
+    assert any(text in page for text in shown)
+    countdown = int(re.search(r'data-countdown="(\d+)"', page).group(1))
+    assert 0 < countdown <= 24 * 3600
+    assert "<span data-countdown-left></span>" in page
+    assert "resets in" in page  # the script that fills it in
+    assert f'hx-get="/portal/my-challenges/{joined.pk}/figures/?shown={attempt.pk}"' in page
+    assert 'hx-trigger="every 5s"' in page
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_before_the_first_figures_a_stage_shows_its_starting_balance(active_client, finance, admin):
+    joined, _ = trading(active_client, finance, admin)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert figure(page, "equity") == figure(page, "balance") == "100000.00 USD"
+    assert bar(page, "target")[0] == "0.00"
+    assert bar(page, "daily_loss") == (
+        "0.00",
+        "100",
+        "Nothing used yet: the limit applies from the first figures of your account",
+    )
+    assert bar(page, "days") == ("0", "4", "0 of 4 trading days")
+    assert "No figures from the account yet" in page
+
+
+def test_a_failed_stage_shows_why_and_stops_refreshing(active_client, finance, admin):
+    joined, attempt = trading(active_client, finance, admin)
+    breach(attempt)
+    assert attempt.status == "failed"
+    assert attempt.explanation
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert 'id="participation-status">Failed<' in page
+    assert "data-stage-status>Failed<" in page
+    headline = progress.headline(attempt)
+    assert "fell below the daily floor" in headline
+    assert f'<p class="headline" data-headline>{escape(headline)}</p>' in page
+    assert f'<pre class="explanation" data-explanation>{escape(attempt.explanation)}</pre>' in page
+    assert figure(page, "equity") == usd(progress.figures(attempt).equity) == "94880.00 USD"
+    assert bar(page, "daily_loss")[0] == "100.00"
+    assert "hx-get" not in page  # a decided stage no longer moves
+    assert "data-countdown=" not in page
+    assert f'<tr data-attempt="{attempt.pk}">' in page  # the history
+    listing = logged_in(active_client.user).get("/portal/my-challenges/").content.decode()
+    assert f'href="/portal/my-challenges/{joined.pk}/#why">Why this stage failed<' in listing
+    assert f"<span data-headline>{escape(headline)}</span>" in listing
+
+
+def test_a_paused_stage_says_trading_is_paused_until_the_day_reset(active_client, finance, admin):
+    daily = {"pct": "5", "basis": "prev_day_balance", "action": "pause"}
+    joined, attempt = trading(active_client, finance, admin, max_daily_loss=daily)
+    breach(attempt)
+    assert (attempt.status, attempt.paused) == ("in_progress", True)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    notice = re.search(r"<p class=\"notice\" data-paused>([^<]*)<", page)
+    assert notice, "the page says the stage is paused"
+    assert notice.group(1).startswith("Trading is paused until the day reset (")
+    assert "17:00 CE" in notice.group(1)  # CET or CEST, in the stage's zone
+    assert '<span class="status status-paused">Paused</span>' in page
+    assert f"<span data-headline>{escape(progress.headline(attempt))}</span>" in page
+
+
+def test_the_stage_history_explains_a_passed_stage(active_client, finance, admin):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")  # +8,880: past the 8% target
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    attempt.refresh_from_db()
+    following = StageAttempt.objects.get(participation=joined, stage=1)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert f'<tr data-attempt="{attempt.pk}">' in page
+    assert f'<tr data-attempt="{following.pk}">' in page
+    assert f'<tr data-explanation-of="{attempt.pk}">' in page
+    assert escape(attempt.explanation) in page
+    assert figure(page, "equity") == "100000.00 USD"  # the new stage's figures
+    assert f"<code data-login>{following.login}</code>" in page
+
+
+def test_the_figures_fragment_is_the_owners_only(active_client, register, finance, admin):
+    joined, attempt = trading(active_client, finance, admin)
+    profit_then_loss(attempt)
+    path = f"/portal/my-challenges/{joined.pk}/figures/"
+    response = logged_in(active_client.user).get(path)
+    fragment = response.content.decode()
+    assert response.status_code == 200
+    assert fragment.lstrip().startswith('<div class="stage-figures"')
+    assert "<html" not in fragment
+    assert figure(fragment, "equity") == "97760.00 USD"
+    assert figure(fragment, "max_loss_floor") == "90000.00 USD"
+    assert "no-store" in response["Cache-Control"]
+    compact = logged_in(active_client.user).get(f"{path}?compact=1").content.decode()
+    assert 'data-figure="max_loss_floor"' not in compact
+    other, _ = register(email="other@example.com")
+    assert logged_in(other.user).get(path).status_code == 404
+    missing = "/portal/my-challenges/999999/figures/"
+    assert logged_in(active_client.user).get(missing).status_code == 404
+    assert logged_in(admin).get(path).status_code == 403  # staff use the back office
+    assert HttpClient().get(path).status_code == 302
+
+
+def test_staff_are_refused_on_my_challenges(active_client, finance, admin):
+    joined, _ = trading(active_client, finance, admin)
+    for path in ("/portal/my-challenges/", f"/portal/my-challenges/{joined.pk}/"):
+        assert logged_in(admin).get(path).status_code == 403
+
+
+def test_the_fragment_reloads_the_page_once_the_stage_it_showed_is_decided(
+    active_client, finance, admin
+):
+    joined, attempt = trading(active_client, finance, admin)
+    http = logged_in(active_client.user)
+    path = f"/portal/my-challenges/{joined.pk}/figures/?shown={attempt.pk}"
+    assert http.get(path).status_code == 200
+    assert "HX-Refresh" not in http.get(path)
+    breach(attempt)
+    response = http.get(path)
+    assert response.status_code == 204
+    assert response["HX-Refresh"] == "true"  # for the verdict, the history and the status
+
+
+def test_a_stage_whose_figures_cannot_be_read_says_so(active_client, finance, admin):
+    joined, attempt = trading(active_client, finance, admin)
+    StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state={"not": "a state"})
+    http = logged_in(active_client.user)
+    for path in (
+        "/portal/my-challenges/",
+        f"/portal/my-challenges/{joined.pk}/",
+        f"/portal/my-challenges/{joined.pk}/figures/",
+    ):
+        response = http.get(path)
+        assert response.status_code == 200
+        assert "The figures of this stage are not available at the moment." in (
+            response.content.decode()
+        )
