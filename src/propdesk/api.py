@@ -14,7 +14,7 @@ from propdesk.accounts.api import router as accounts_router
 from propdesk.accounts.api_auth import api_auth
 from propdesk.approvals.api import router as approvals_router
 from propdesk.approvals.api import settings_router as approval_settings_router
-from propdesk.challenges.api import participations_router
+from propdesk.challenges.api import participants_router, participations_router
 from propdesk.challenges.api import router as challenges_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
@@ -113,3 +113,4 @@ api.add_router("/reports", reports_router)
 api.add_router("/sandbox", sandbox_router)
 api.add_router("/challenges", challenges_router)
 api.add_router("/participations", participations_router)
+api.add_router("/participants", participants_router)

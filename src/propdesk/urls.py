@@ -4,6 +4,8 @@ from propdesk.accounts import portal_views
 from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
+from propdesk.challenges import dashboard as challenges_dashboard
+from propdesk.challenges import participants as challenges_participants
 from propdesk.challenges import portal as challenges_portal
 from propdesk.challenges import views as challenges_views
 from propdesk.core import views as core_views
@@ -132,6 +134,47 @@ backoffice = (
             challenges_views.challenge_end,
             name="challenge_end",
         ),
+        path(
+            "prop-trading/participants/",
+            challenges_participants.participants,
+            name="participants",
+        ),
+        path(
+            "prop-trading/participants/rows/",
+            challenges_participants.participant_rows,
+            name="participant_rows",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/",
+            challenges_participants.participant,
+            name="participant",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/figures/",
+            challenges_participants.participant_figures,
+            name="participant_figures",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/advance/",
+            challenges_participants.participant_advance,
+            name="participant_advance",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/reinstate/",
+            challenges_participants.participant_reinstate,
+            name="participant_reinstate",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/retry/",
+            challenges_participants.participant_retry,
+            name="participant_retry",
+        ),
+        path(
+            "prop-trading/participants/<int:participation_id>/cancel/",
+            challenges_participants.participant_cancel,
+            name="participant_cancel",
+        ),
+        path("prop-trading/dashboard/", challenges_dashboard.dashboard, name="prop_dashboard"),
     ],
     "backoffice",
 )
@@ -155,6 +198,11 @@ portal = (
             "my-challenges/<int:participation_id>/",
             challenges_portal.my_challenge,
             name="my_challenge",
+        ),
+        path(
+            "my-challenges/<int:participation_id>/figures/",
+            challenges_portal.my_challenge_figures,
+            name="my_challenge_figures",
         ),
     ],
     "portal",

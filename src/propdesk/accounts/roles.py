@@ -39,6 +39,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "platforms.view",
             "challenges.view",
             "participations.review",
+            "participants.manage",
         ],
     ),
     (
