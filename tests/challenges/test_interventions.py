@@ -196,15 +196,15 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
     assert attempt.monitor_error
     assert attempt.status == "in_progress"
     with pytest.raises(Conflict, match="still cannot be evaluated"):
-        interventions.retry(attempt.pk, actor=admin)
+        interventions.retry(attempt.pk, actor=admin, reason="State restored from backup")
     attempt.refresh_from_db()
     assert attempt.monitor_error  # nothing changed
     StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state=good)  # put right
-    assert interventions.retry(attempt.pk, actor=admin) >= 2
+    assert interventions.retry(attempt.pk, actor=admin, reason="State restored from backup") >= 2
     attempt.refresh_from_db()
     assert attempt.monitor_error == ""
     assert attempt.status == "failed"  # the missed breach, applied at last
     assert attempt.verdict["rule"] == "max_daily_loss"
     assert sandbox.account_by_login(attempt.login).trading_enabled is False
     with pytest.raises(Conflict, match="not set this stage aside"):
-        interventions.retry(attempt.pk, actor=admin)
+        interventions.retry(attempt.pk, actor=admin, reason="State restored from backup")

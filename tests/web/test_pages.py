@@ -69,6 +69,15 @@ def test_anonymous_visitor_is_sent_to_login():
     assert response["Location"].startswith("/login/?next=")
 
 
+@pytest.mark.parametrize("path", ["/backoffice/prop-trading/participants/", "/portal/wallet/"])
+def test_a_part_refreshing_itself_after_the_session_ended_sends_the_page_to_login(path):
+    response = HttpClient().get(
+        path, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{path}?page=2"
+    )
+    assert response.status_code == 204  # nothing swapped into the part
+    assert response["HX-Redirect"] == f"/login/?next={path}%3Fpage%3D2"
+
+
 def test_staff_cannot_use_the_portal(compliance):
     assert logged_in(compliance).get("/portal/").status_code == 403
 

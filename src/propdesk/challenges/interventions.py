@@ -16,13 +16,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from propdesk.accounts.models import User
-from propdesk.accounts.permissions import register
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges import monitor
 from propdesk.challenges import participation as participations
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.challenges.progress import evaluator_for
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, NotFound
@@ -30,9 +30,6 @@ from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms import adapters
 from propdesk.wallet import ledger
 
-PARTICIPANTS_MANAGE = register(
-    "participants.manage", "Advance, reinstate and cancel challenge participants"
-)
 REASON_LONGEST = 500
 STEP_TYPES = (participations.PARTICIPATION, monitor.STAGE_PROGRESSION, monitor.LIVE_STEP)
 
@@ -100,11 +97,12 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     return attempt
 
 
-def retry(attempt_id: Any, *, actor: User) -> int:
+def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
     """Watch a stage the monitor set aside again, once what made it fail is put right: the
     events it missed are applied first. If it still fails, nothing changes and the reason is
     given."""
     require_permission(actor, PARTICIPANTS_MANAGE)
+    why = _reason(reason)
     try:
         with transaction.atomic():
             attempt = _locked_attempt(attempt_id)
@@ -113,7 +111,7 @@ def retry(attempt_id: Any, *, actor: User) -> int:
             before = {"monitor_error": attempt.monitor_error}
             applied = monitor.retry(attempt)
             _audit(
-                actor, "participant.retry", attempt, f"{applied} missed event(s) applied", before
+                actor, "participant.retry", attempt, f"{why} ({applied} event(s) applied)", before
             )
     except (Conflict, NotFound):
         raise

@@ -8,3 +8,6 @@ CHALLENGES_VIEW = register("challenges.view", "See the challenge catalogue and p
 CHALLENGES_MANAGE = register(
     "challenges.manage", "Create, edit, publish, duplicate and end challenges"
 )
+PARTICIPANTS_MANAGE = register(
+    "participants.manage", "Advance, reinstate, retry and cancel challenge participants"
+)

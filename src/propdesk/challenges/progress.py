@@ -6,6 +6,7 @@ Reading never changes anything: the monitor alone feeds evaluators and saves the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,10 +49,21 @@ def evaluator_for(attempt: StageAttempt) -> Evaluator:
     return Evaluator.from_state(rules, attempt.evaluator_state)
 
 
-def figures(attempt: StageAttempt) -> Figures:
+UNREADABLE = (ValueError, KeyError, TypeError)  # a saved state the evaluator cannot take
+
+
+def figures(attempt: StageAttempt) -> Figures | None:
     """The stage's figures as of the last event the monitor read (the initial balance before
-    the first one)."""
-    return evaluator_for(attempt).figures()
+    the first one); None when its saved state cannot be read (the monitor set the stage aside
+    and says why in `monitor_error`)."""
+    try:
+        shown = evaluator_for(attempt).figures()
+    except UNREADABLE:
+        return None
+    if attempt.kind == "live":  # watched as never passing; people see the stage's own minimum
+        given = attempt.participation.version.stages[attempt.stage]["rules"]
+        return replace(shown, min_trading_days=int(given.get("min_trading_days") or 0))
+    return shown
 
 
 def next_day_reset(attempt: StageAttempt, now: datetime | None = None) -> datetime:
@@ -65,12 +77,15 @@ def headline(attempt: StageAttempt) -> str:
     """The stage's verdict (or pause) in one sentence for people, the figures that decided it
     written out: "Equity 94,870.20 at 2026-03-02 14:02:11 (Europe/Prague) fell below the daily
     floor 95,000.00 = yesterday's closing balance 100,000.00 - 5% of 100,000.00" (with a true
-    minus sign). Empty while
-    nothing has happened; a staff decision reads as its explanation."""
+    minus sign). Empty while nothing has happened; a staff decision reads as its explanation,
+    and so does a stage whose saved state cannot be read."""
     if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
         return attempt.explanation if attempt.status != StageAttempt.Status.FAILED else ""
     rules = rules_for(attempt)
-    outcome = Evaluator.from_state(rules, attempt.evaluator_state).outcomes[-1]
+    try:
+        outcome = Evaluator.from_state(rules, attempt.evaluator_state).outcomes[-1]
+    except UNREADABLE:
+        return attempt.explanation
     if attempt.status == StageAttempt.Status.IN_PROGRESS and outcome.kind != PAUSED:
         return ""
     if attempt.status in (StageAttempt.Status.PASSED, StageAttempt.Status.CANCELLED) and (
@@ -143,6 +158,7 @@ def _pct(text: str) -> str:
 def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any]:
     """What a participant row and the API show of a stage: its figures (JSON-ready), the
     next day reset, and the explanation of its verdict."""
+    shown = figures(attempt)
     return {
         "stage": attempt.stage + 1,
         "stage_name": attempt.participation.version.stages[attempt.stage]["name"],
@@ -150,7 +166,7 @@ def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any
         "status": attempt.status,
         "login": attempt.login,
         "paused": attempt.paused,
-        "figures": figures(attempt).to_dict(),
+        "figures": None if shown is None else shown.to_dict(),
         "next_day_reset": next_day_reset(attempt, now).isoformat().replace("+00:00", "Z"),
         "headline": headline(attempt),
         "explanation": attempt.explanation,

@@ -120,3 +120,10 @@ def search_text(value: Any, *, max_length: int = 100) -> str:
     if not isinstance(value, str):
         return ""
     return "".join(ch for ch in value if ch.isprintable()).strip()[:max_length]
+
+
+def spreadsheet_safe(text: str | None) -> str:
+    """Free text for a CSV cell, with spreadsheet formulas neutralised (=, +, -, @, a tab or a
+    carriage return at the start of a cell)."""
+    value = text or ""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

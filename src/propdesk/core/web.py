@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -23,6 +24,18 @@ def actor(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+def to_login(request: HttpRequest) -> HttpResponseBase:
+    """To the login page, and back here after. A part of a page refreshing itself (htmx) asks
+    the browser to go, so the login page never lands inside the part."""
+    if request.headers.get("HX-Request"):
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = (page.path + (f"?{page.query}" if page.query else "")) or "/"
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(back)["Location"]
+        return response
+    return redirect_to_login(request.get_full_path())
+
+
 def staff_view(permission: str | None = None) -> Callable[[View], View]:
     """Back-office pages: staff only, and holding `permission` when one is named."""
 
@@ -31,7 +44,7 @@ def staff_view(permission: str | None = None) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return to_login(request)
             if not isinstance(user, User) or not user.is_staff_user:
                 raise Forbidden("The back office is for the firm's staff.")
             if permission is not None and not user.has_permission(permission):
@@ -50,7 +63,7 @@ def client_view(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return to_login(request)
         if not isinstance(user, User) or not user.is_client:
             raise Forbidden("The portal is for clients; staff use the back office.")
         return view(request, *args, **kwargs)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
-from propdesk.core.validation import search_text
+from propdesk.core.validation import search_text, spreadsheet_safe
 from propdesk.wallet.models import DayTotal, JournalEntry, Posting
 
 PAGE_SIZE = 50
@@ -284,20 +284,14 @@ def _csv_rows(
                     entry,
                     at.isoformat(),
                     kind,
-                    _safe(name),
-                    _safe(email),
+                    spreadsheet_safe(name),
+                    spreadsheet_safe(email),
                     quantize(amount, currency),
                     currency,
-                    _safe(memo),
+                    spreadsheet_safe(memo),
                 ]
             )
         if len(batch) < chunk:
             return
         last = batch[-1]
         batch = list(_before(ordered, last[2], last[0]).values_list(*fields)[:chunk])
-
-
-def _safe(text: str | None) -> str:
-    """Neutralise spreadsheet formulas in free text (=, +, -, @ at the start of a cell)."""
-    value = text or ""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

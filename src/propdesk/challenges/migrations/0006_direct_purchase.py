@@ -5,26 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('challenges', '0005_equity_curve'),
-        ('wallet', '0009_prop_trading_fee'),
+        ("challenges", "0005_equity_curve"),
+        ("wallet", "0009_prop_trading_fee"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='participation',
-            name='checkout_token',
+            model_name="participation",
+            name="checkout_token",
             field=models.UUIDField(blank=True, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='participation',
-            name='method',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='wallet.paymentmethod'),
+            model_name="participation",
+            name="method",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="wallet.paymentmethod",
+            ),
         ),
         migrations.AddField(
-            model_name='participation',
-            name='provider_payment_id',
+            model_name="participation",
+            name="provider_payment_id",
             field=models.CharField(blank=True, max_length=100),
         ),
     ]
