@@ -15,8 +15,9 @@ from propdesk.challenges.models import Participation
 from propdesk.core.errors import ValidationFailed
 from propdesk.wallet import ledger, reports, sandbox_payments
 from propdesk.wallet.models import JournalEntry
+from tests.api.conftest import Api
 from tests.challenges.test_catalogue import definition
-from tests.conftest import logged_in, post_form
+from tests.conftest import PASSWORD, logged_in, post_form
 from tests.wallet.test_sandbox_payments import deliver
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,23 @@ def test_the_checkout_page_names_the_challenge_and_paying_sends_the_webhook(
     response = post_form(http, f"/pay/sandbox/{joined.checkout_token}/", {"action": "pay"})
     assert response.status_code == 302
     assert response["Location"] == "/portal/my-challenges/"
+
+
+def test_the_api_starts_a_direct_purchase_and_gives_the_checkout(
+    active_client, challenge, sandbox_card
+):
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    response = api.call(
+        "POST",
+        f"/challenges/{challenge.pk}/participations",
+        {"payment": "direct", "method": sandbox_card.pk},
+        token=token,
+        HTTP_IDEMPOTENCY_KEY="api-1",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    joined = Participation.objects.get()
+    assert body["status"] == "pending_payment"
+    assert body["checkout_url"] == f"/pay/sandbox/{joined.checkout_token}/"
+    assert body["credentials"] is None

@@ -96,8 +96,30 @@ def test_the_details_page_shows_the_rules_fee_and_payment_ways(active_client, fi
     assert "you keep 80% of the profit" in page
     assert "499.00 USD, not refundable" in page
     assert 'data-balance="USD">12.50 USD<' in page
-    assert re.search(r'value="direct" disabled>', page)
-    assert "coming soon" in page
+    assert re.search(r'value="direct" disabled>', page)  # no online method takes USD yet
+    assert "no online payment method takes USD" in page
+
+
+def test_a_direct_purchase_goes_to_the_checkout_and_waits_for_the_payment(
+    active_client, challenge, sandbox_card
+):
+    http = logged_in(active_client.user)
+    page = http.get(f"/portal/challenges/{challenge.pk}/").content.decode()
+    assert not re.search(r'value="direct" disabled>', page)
+    assert "Card (sandbox)" in page
+    response = post_form(
+        http,
+        f"/portal/challenges/{challenge.pk}/",
+        {"payment": "direct", "method": sandbox_card.pk, "idempotency_key": "k1"},
+    )
+    joined = Participation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/pay/sandbox/{joined.checkout_token}/"
+    assert joined.status == "pending_payment"
+    assert ledger.balances(active_client) == {}  # nothing taken before the payment
+    mine = http.get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert f'href="/pay/sandbox/{joined.checkout_token}/"' in mine
+    assert "waits for your payment of 499.00 USD by Card (sandbox)" in mine
 
 
 def test_a_draft_challenge_has_no_details_page(active_client, admin):
@@ -155,14 +177,14 @@ def test_a_missing_kyc_is_shown_with_a_way_to_verify(active_client, finance, cha
     assert ledger.balances(active_client) == {"USD": Decimal("1000.00")}
 
 
-def test_direct_purchase_is_refused_on_the_form(active_client, finance, challenge):
+def test_a_direct_purchase_without_an_online_method_is_refused(active_client, finance, challenge):
     fund(active_client, finance)
     http = logged_in(active_client.user)
     response = post_form(
         http, f"/portal/challenges/{challenge.pk}/", {"payment": "direct", "idempotency_key": "k"}
     )
     assert response.status_code == 422
-    # The portal's form offers no online payment method yet; the use case asks for one.
+    # No online method chosen (none is set up): the use case asks for one.
     assert "Choose one of the online payment methods." in response.content.decode()
     assert ledger.balances(active_client) == {"USD": Decimal("1000.00")}
     assert not Participation.objects.exists()

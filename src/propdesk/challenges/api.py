@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Body, Header, Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
@@ -207,6 +208,7 @@ class ParticipationOut(Schema):
     stage_status: str | None = None
     paused: bool = False
     credentials: CredentialsOut | None
+    checkout_url: str | None = None  # a direct purchase waiting for its payment
     figures: FiguresOut | None = None
     next_day_reset: datetime | None = None
     headline: str | None = None
@@ -251,6 +253,11 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
         stage_status=attempt.status if attempt else None,
         paused=bool(attempt and running and attempt.paused),
         credentials=CredentialsOut(**found) if found else None,
+        checkout_url=(
+            reverse("sandbox_checkout", kwargs={"token": item.checkout_token})
+            if item.status == Participation.Status.PENDING_PAYMENT
+            else None
+        ),
         figures=_figures_out(attempt) if attempt else None,
         next_day_reset=progress.next_day_reset(attempt) if attempt and running else None,
         headline=(progress.headline(attempt) or None) if attempt else None,

@@ -27,14 +27,13 @@ from propdesk.challenges.wording import amount_text, rule_lines
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
 from propdesk.core.web import actor, apply_errors, client_view
-from propdesk.wallet import ledger
+from propdesk.wallet import deposits, ledger
+from propdesk.wallet.models import PaymentMethod
 
 PAYMENT_WAY_WORDS = {
     "wallet": "Wallet deduction: the fee is taken from your wallet",
-    "direct": "Direct purchase",
+    "direct": "Direct purchase: pay the fee by card at the checkout",
 }
-# Only the wallet is open today; the others are shown, disabled, as coming soon.
-OPEN_PAYMENT_WAYS = ("wallet",)
 TAG_LONGEST = 30
 
 
@@ -91,8 +90,16 @@ def challenges(request: HttpRequest) -> HttpResponse:
 
 class StartForm(forms.Form):
     payment = forms.ChoiceField(choices=[(way, way) for way in PAYMENT_WAYS])
+    # A direct purchase's online method (the use case checks it).
+    method = forms.CharField(required=False, max_length=20)
     # One key per rendered form: a double click or a resubmitted page charges once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
+def online_methods(currency: str) -> list[PaymentMethod]:
+    """The payment methods a challenge in `currency` can be bought with directly."""
+    found = deposits.enabled_methods().filter(provider=PaymentMethod.Provider.SANDBOX)
+    return [method for method in found if currency in method.currencies]
 
 
 def _detail_page(
@@ -106,11 +113,12 @@ def _detail_page(
     currency = definition["currency"]
     held = ledger.balances(actor(request).client).get(currency, Decimal(0))
     fee = Decimal(definition["fee"])
+    methods = online_methods(currency)
     ways = [
         {
             "value": way,
             "label": PAYMENT_WAY_WORDS.get(way, way),
-            "open": way in OPEN_PAYMENT_WAYS,
+            "open": way == Participation.Payment.WALLET or bool(methods),
         }
         for way in definition["payment_ways"]
     ]
@@ -140,6 +148,8 @@ def _detail_page(
             "short_by": quantize(fee - held, currency) if held < fee else None,
             "form": form,
             "chosen": form["payment"].value() or "wallet",
+            "methods": methods,
+            "chosen_method": str(form["method"].value() or ""),
             "error": error,
         },
         status=status,
@@ -161,6 +171,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
             actor(request).client,
             version.challenge_id,
             payment=form.cleaned_data["payment"],
+            method=form.cleaned_data["method"] or None,
             idempotency_key=form.cleaned_data["idempotency_key"],
         )
     except ValidationFailed as exc:
@@ -168,6 +179,9 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
         return _detail_page(request, version, form)
     except DomainError as exc:
         return _detail_page(request, version, form, error=exc)
+    if made.status == Participation.Status.PENDING_PAYMENT:
+        # Paid at the provider's checkout; the provider's webhook takes the fee.
+        return redirect("sandbox_checkout", token=made.checkout_token)
     messages.success(
         request,
         f"You joined {made.version.definition['name']}: {made.fee} {made.currency} was paid "
