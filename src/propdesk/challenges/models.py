@@ -150,6 +150,11 @@ class Participation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Prop Trading > Participants: a status (or a challenge), newest first, by id.
+        indexes = [
+            models.Index(fields=["status", "id"], name="participation_status_id"),
+            models.Index(fields=["challenge", "id"], name="participation_challenge_id"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.challenge} ({self.status})"
@@ -199,6 +204,8 @@ class StageAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["server", "login"], name="one_attempt_per_account")
         ]
+        # The dashboard's stages ended in a period; the monitor's running stages.
+        indexes = [models.Index(fields=["status", "ended_at"], name="attempt_status_ended")]
 
     def __str__(self) -> str:
         return f"{self.participation} stage {self.stage + 1} ({self.status})"
