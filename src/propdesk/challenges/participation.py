@@ -131,7 +131,7 @@ def payment_received(participation_id: int, *, payment_id: str) -> None:
     """The provider confirmed a direct purchase: the fee is taken and the request made. A
     confirmation for a purchase no longer waiting changes nothing."""
     locked = (
-        Participation.objects.select_for_update()
+        Participation.objects.select_for_update(of=("self",))
         .select_related("version", "client", "method")
         .get(pk=participation_id)
     )
