@@ -114,6 +114,8 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
 
 def _cmd_demo(ns: argparse.Namespace) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
+    # Links in emails and the sandbox provider's webhooks go to where the demo serves.
+    os.environ.setdefault("PROPDESK_SITE_URL", f"http://{ns.host}:{ns.port}")
     _setup_django()
     from django.core.management import call_command
 
