@@ -196,6 +196,8 @@ class StageAttempt(models.Model):
     monitor_error = models.CharField(max_length=500, blank=True)
     # The stream position after which its events went unapplied (staff retry from there).
     set_aside_after = models.BigIntegerField(null=True, blank=True)
+    # When its current trading day ends (the evaluator's): the monitor closes only the days due.
+    day_end = models.DateTimeField(null=True, blank=True)
     # The equity curve's bucket still open (challenges.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
 
@@ -205,7 +207,10 @@ class StageAttempt(models.Model):
             models.UniqueConstraint(fields=["server", "login"], name="one_attempt_per_account")
         ]
         # The dashboard's stages ended in a period; the monitor's running stages.
-        indexes = [models.Index(fields=["status", "ended_at"], name="attempt_status_ended")]
+        indexes = [
+            models.Index(fields=["status", "ended_at"], name="attempt_status_ended"),
+            models.Index(fields=["status", "day_end"], name="attempt_status_day_end"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participation} stage {self.stage + 1} ({self.status})"

@@ -22,18 +22,32 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import curve
+from propdesk.challenges import curve, progress
 from propdesk.challenges import participation as participations
-from propdesk.challenges.models import CurvePoint, MonitorCursor, Participation, StageAttempt
-from propdesk.challenges.progress import evaluator_for
+from propdesk.challenges.models import (
+    CurvePoint,
+    MonitorCursor,
+    Participation,
+    StageAttempt,
+)
 from propdesk.challenges.rules.errors import InputError
 from propdesk.challenges.rules.evaluator import Evaluator
 from propdesk.challenges.rules.explain import explain
-from propdesk.challenges.rules.model import FAILED, PASSED, PAUSED, RESUMED, Equity, Outcome
+from propdesk.challenges.rules.model import (
+    FAILED,
+    IN_PROGRESS,
+    PASSED,
+    PAUSED,
+    RESUMED,
+    Equity,
+    Outcome,
+    Rules,
+)
 from propdesk.challenges.rules.parse import parse_event
 from propdesk.core.errors import Conflict
 from propdesk.platforms import adapters
@@ -49,8 +63,18 @@ BATCH = 2000
 Opening = tuple[Participation, int]  # a next stage to open once the batch's disables are done
 
 
+# What a batch reads of a running stage (not the participation's whole definition: the rules
+# come from a cache, since a published version never changes).
+_ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status")
+_ROW_STATE = ("evaluator_state", "curve_open", "paused", "day_end")
+
+
 def process(server: TradingServer, *, limit: int = BATCH) -> int:
-    """Read one batch of the server's events and act on them; returns how many were read."""
+    """Read one batch of the server's events and act on them; returns how many were read.
+
+    The evaluators are pure: a stage that only took its snapshots is written back with every
+    other such stage in one statement; only a stage whose rules acted (a verdict, a pause) runs
+    its effects in a savepoint of its own, so that its fault stays its own."""
     platform = adapters.platform(server)
     seen = MonitorCursor.objects.filter(server=server).values_list("position", flat=True).first()
     if not platform.events(after=seen or 0, limit=1):
@@ -71,19 +95,72 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
                 status=StageAttempt.Status.IN_PROGRESS,
                 monitor_error="",
             )
-            .select_related("participation__version")
+            .annotate(version_id=F("participation__version_id"))
+            .only(*_ROW, *_ROW_STATE)
         )
         openings: list[Opening] = []
+        quiet: list[StageAttempt] = []
+        points: list[CurvePoint] = []
+        known: RulesCache = {}
         for attempt in attempts:
+            try:
+                evaluator, outcomes, snaps = _run(attempt, by_login[attempt.login], known)
+            except Exception as exc:  # the saved state or the rules cannot be read
+                _set_aside(attempt, exc, after=cursor.position)
+                continue
+            points += curve.take(attempt, snaps)
+            if not outcomes:
+                attempt.evaluator_state = evaluator.state()
+                attempt.day_end = evaluator.day_end
+                quiet.append(attempt)
+                continue
             _guarded(
                 attempt,
-                lambda a=attempt: _feed(a, by_login[a.login], platform, openings),
+                lambda a=attempt, e=evaluator, o=outcomes: _conclude_batch(
+                    a, e, o, platform, openings
+                ),
                 after=cursor.position,
             )
+        StageAttempt.objects.bulk_update(quiet, ["evaluator_state", "curve_open", "day_end"])
+        CurvePoint.objects.bulk_create(points)
         _open(openings)
         cursor.position = events[-1].cursor
         cursor.save(update_fields=["position"])
     return len(events)
+
+
+def _run(
+    attempt: StageAttempt, payloads: list[dict[str, Any]], known: RulesCache | None = None
+) -> tuple[Evaluator, list[Outcome], list[Equity]]:
+    """Feed the stage's evaluator (pure: nothing is written); the outcomes it gave, in order,
+    up to a verdict, and the snapshots for the curve."""
+    evaluator = _evaluator(attempt, known)
+    outcomes: list[Outcome] = []
+    snaps: list[Equity] = []
+    for payload in payloads:
+        try:
+            event = parse_event(payload)
+            given = evaluator.feed(event)
+        except InputError as exc:  # the platform sent what the rules cannot read
+            logger.warning("attempt %s: event skipped: %s", attempt.pk, exc)
+            continue
+        if isinstance(event, Equity):
+            snaps.append(event)
+        outcomes += given
+        if evaluator.status != IN_PROGRESS:
+            break
+    return evaluator, outcomes, snaps
+
+
+def _conclude_batch(
+    attempt: StageAttempt,
+    evaluator: Evaluator,
+    outcomes: list[Outcome],
+    platform: Any,
+    openings: list[Opening],
+) -> None:
+    _act(attempt, evaluator, outcomes, platform, openings)
+    _keep(attempt, evaluator)
 
 
 def _feed(
@@ -92,22 +169,35 @@ def _feed(
     platform: Any,
     openings: list[Opening],
 ) -> None:
-    evaluator = evaluator_for(attempt)
-    snaps: list[Equity] = []
-    for payload in payloads:
-        try:
-            event = parse_event(payload)
-            outcomes = evaluator.feed(event)
-        except InputError as exc:  # the platform sent what the rules cannot read
-            logger.warning("attempt %s: event skipped: %s", attempt.pk, exc)
-            continue
-        if isinstance(event, Equity):
-            snaps.append(event)
-        _act(attempt, evaluator, outcomes, platform, openings)
-        if attempt.status != StageAttempt.Status.IN_PROGRESS:
-            break
+    """One stage's events, its effects and its state (a retry; the batch does the same in bulk)."""
+    evaluator, outcomes, snaps = _run(attempt, payloads)
     CurvePoint.objects.bulk_create(curve.take(attempt, snaps))
-    _keep(attempt, evaluator)
+    _conclude_batch(attempt, evaluator, outcomes, platform, openings)
+
+
+def _set_aside(attempt: StageAttempt, exc: Exception, *, after: int) -> None:
+    logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        monitor_error=f"{type(exc).__name__}: {exc}"[:500], set_aside_after=after
+    )
+
+
+RulesCache = dict[tuple[int, int, str], Rules]
+
+
+def _evaluator(attempt: StageAttempt, known: RulesCache | None = None) -> Evaluator:
+    """The stage's evaluator from its saved state; `known` keeps the rules a batch has parsed
+    (by version, stage and kind: a published version never changes)."""
+    version_id = getattr(attempt, "version_id", None) or attempt.participation.version_id
+    key = (version_id, attempt.stage, attempt.kind)
+    rules = None if known is None else known.get(key)
+    if rules is None:
+        rules = progress.rules_for(attempt)
+        if known is not None:
+            known[key] = rules
+    if attempt.evaluator_state is None:
+        return Evaluator(rules)
+    return Evaluator.from_state(rules, attempt.evaluator_state)
 
 
 def _guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
@@ -119,10 +209,7 @@ def _guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
         with transaction.atomic():
             return work()
     except Exception as exc:
-        logger.exception("attempt %s set aside", attempt.pk)
-        StageAttempt.objects.filter(pk=attempt.pk).update(
-            monitor_error=f"{type(exc).__name__}: {exc}"[:500], set_aside_after=after
-        )
+        _set_aside(attempt, exc, after=after)
         return None
 
 
@@ -162,15 +249,20 @@ def _open(openings: list[Opening]) -> None:
             )
 
 
-def close_days(now: datetime | None = None) -> int:
-    """Close the days that ended by `now` for every running stage; returns the verdicts and
-    pauses this caused. Call it only when the streams have been read up to `now` (run() does)."""
+def close_days(now: datetime | None = None, *, limit: int | None = None) -> int:
+    """Close the days that ended by `now` for the running stages whose day is due (each stage
+    keeps when its day ends), at most `limit` of them; returns the verdicts and pauses this
+    caused. Call it only when the streams have been read up to `now` (run() does)."""
     moment = now or timezone.now()
     acted = 0
-    running = StageAttempt.objects.filter(
-        status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False, monitor_error=""
+    due = (
+        StageAttempt.objects.filter(
+            status=StageAttempt.Status.IN_PROGRESS, day_end__lte=moment, monitor_error=""
+        )
+        .order_by("day_end", "id")
+        .values_list("id", flat=True)
     )
-    for attempt_id in running.values_list("id", flat=True):
+    for attempt_id in due[:limit] if limit is not None else due:
         with transaction.atomic():
             attempt = (
                 StageAttempt.objects.select_for_update(of=("self",))
@@ -195,7 +287,7 @@ def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
 
 
 def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening]) -> int:
-    evaluator = evaluator_for(attempt)
+    evaluator = _evaluator(attempt)
     before = attempt.evaluator_state
     try:
         outcomes = evaluator.close_until(moment)
@@ -211,25 +303,35 @@ def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening])
 GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
 
 
-def run(*, every: float = 0.05, days_every: float = 5.0, stop: Any = None) -> None:
-    """`propdesk monitor`: read every enabled server's stream; when every stream is read up to
-    now, close the days that ended (a little behind the clock). A failing server is logged and
-    tried again, never the end of the monitor."""
-    last_days = 0.0
+DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of the streams
+
+
+def run(*, every: float = 0.01, stop: Any = None) -> None:
+    """`propdesk monitor`: read every enabled server's stream; between reads, close the days
+    that ended (a few stages at a time, so that a reset at midnight never holds up a breach),
+    up to the last moment every stream was read to its end (a little behind it). A failing
+    server is logged and tried again, never the end of the monitor."""
+    drained_at: datetime | None = None
     while stop is None or not stop.is_set():
-        read = 0
+        read, drained = 0, True
+        started = timezone.now()
         for server in TradingServer.objects.filter(enabled=True):
             try:
-                read += process(server)
+                batch = process(server)
             except Exception:
                 logger.exception("monitor: server %s", server.name)
+                drained = False
                 time.sleep(1.0)
-        if not read and time.monotonic() - last_days >= days_every:
+                continue
+            read += batch
+            drained = drained and batch < BATCH
+        if drained:
+            drained_at = started
+        if drained_at is not None:
             try:
-                close_days(timezone.now() - timedelta(seconds=GRACE_SECONDS))
+                close_days(drained_at - timedelta(seconds=GRACE_SECONDS), limit=DAYS_AT_ONCE)
             except Exception:
                 logger.exception("monitor: closing days")
-            last_days = time.monotonic()
         if not read:
             time.sleep(every)
 
@@ -239,6 +341,7 @@ def run(*, every: float = 0.05, days_every: float = 5.0, stop: Any = None) -> No
 
 def _keep(attempt: StageAttempt, evaluator: Evaluator) -> None:
     attempt.evaluator_state = evaluator.state()
+    attempt.day_end = evaluator.day_end
     attempt.save()
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from propdesk.challenges.models import StageAttempt
+from propdesk.challenges.models import ChallengeVersion, StageAttempt
 from propdesk.challenges.rules.days import Calendar
 from propdesk.challenges.rules.evaluator import Evaluator
 from propdesk.challenges.rules.figures import Figures
@@ -36,7 +36,12 @@ NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, an
 
 def rules_for(attempt: StageAttempt) -> Rules:
     """The stage's rules, as its participation's version has them (a live stage never passes)."""
-    given = attempt.participation.version.stages[attempt.stage]["rules"]
+    version_id = getattr(attempt, "version_id", None)
+    if version_id is not None:  # a monitor's row knows only its version's id (an annotation)
+        version = ChallengeVersion.objects.only("definition").get(pk=version_id)
+        given = version.stages[attempt.stage]["rules"]
+    else:
+        given = attempt.participation.version.stages[attempt.stage]["rules"]
     if attempt.kind == "live":
         given = {**given, "min_trading_days": NEVER}
     return Rules.parse(given)

@@ -522,6 +522,14 @@ class Evaluator:
         return tuple(self._outcomes)
 
     @property
+    def day_end(self) -> datetime | None:
+        """When the current trading day ends, while the stage is in progress and has begun (a
+        monitor closes the day then, if no event has done it)."""
+        if self._status is not IN_PROGRESS or self._last_t is None:
+            return None
+        return self._day_end
+
+    @property
     def trading_days(self) -> int:
         return self._active_days
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from propdesk.core.money import MINOR_UNITS, from_minor, to_minor
@@ -184,7 +185,8 @@ class Feed:
         for quote in Quote.objects.select_related("instrument"):
             spec = quote.instrument.spec
             self.book.set_price(spec.symbol, spec.points(quote.bid), spec.points(quote.ask))
-        self.load_many(Account.objects.filter(positions__closed_at__isnull=True).distinct())
+        holding = Position.objects.filter(account=OuterRef("pk"), closed_at__isnull=True)
+        self.load_many(Account.objects.filter(Exists(holding)))  # equity moves only with positions
         self.book.revalue_all()
         now = self.clock()
         for slot in range(len(self.book.account_ids)):  # the feed's first word on each account
@@ -433,7 +435,7 @@ def _insert_events(rows: list[tuple[int, str]]) -> int:
 
 
 def run(
-    source: Iterator[Tick], *, flush_every: float = 0.1, stop: Any = None, limit: int = 0
+    source: Iterator[Tick], *, flush_every: float = 0.02, stop: Any = None, limit: int = 0
 ) -> int:
     """Feed ticks until `stop` is set (a threading.Event) or `limit` ticks; returns the count.
     Writes go to a thread of their own every `flush_every` seconds."""
