@@ -57,8 +57,6 @@ def test_the_providers_webhook_takes_the_fee_once_and_the_challenge_starts_on_ap
     event = sandbox_payments.event_for(found, paid=True)
     assert deliver(event).json()["outcome"] == "paid"
     assert deliver(event).json()["outcome"] == "duplicate"  # a replay changes nothing
-    again = sandbox_payments.event_for(found, paid=True)  # a second, different confirmation
-    assert deliver(again).json()["outcome"] == "paid"
     joined.refresh_from_db()
     assert joined.status == "pending_approval"
     assert joined.provider_payment_id == event["data"]["payment_id"]
@@ -79,6 +77,38 @@ def test_the_providers_webhook_takes_the_fee_once_and_the_challenge_starts_on_ap
     assert ledger.check() == []
 
 
+def test_a_second_payment_is_kept_in_the_wallet_never_dropped(
+    active_client, challenge, sandbox_card
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    found = sandbox_payments.checkout(joined.checkout_token)
+    first = sandbox_payments.event_for(found, paid=True)
+    assert deliver(first).json()["outcome"] == "paid"
+    again = sandbox_payments.event_for(found, paid=True)  # the same payment, told again
+    again["data"]["payment_id"] = first["data"]["payment_id"]
+    assert deliver(again).json()["outcome"] == "duplicate"
+    other = sandbox_payments.event_for(found, paid=True)  # a second payment, really made
+    assert deliver(other).json()["outcome"] == "credited to the wallet"
+    assert JournalEntry.objects.filter(type="prop_trading_fee").count() == 1
+    assert ledger.balances(active_client) == {"USD": Decimal("499.00")}
+    assert ledger.check() == []
+
+
+def test_a_payment_after_staff_cancelled_the_purchase_is_kept_in_the_wallet(
+    active_client, challenge, sandbox_card, admin
+):
+    from propdesk.challenges import interventions
+
+    joined = buy(active_client, challenge, sandbox_card)
+    interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    assert deliver(late).json()["outcome"] == "credited to the wallet"
+    joined.refresh_from_db()
+    assert joined.status == "cancelled"
+    assert ledger.balances(active_client) == {"USD": Decimal("499.00")}
+    assert not JournalEntry.objects.filter(type="prop_trading_fee").exists()
+
+
 def test_a_cancelled_payment_cancels_the_purchase_and_its_checkout_closes(
     active_client, challenge, sandbox_card
 ):
@@ -90,10 +120,11 @@ def test_a_cancelled_payment_cancels_the_purchase_and_its_checkout_closes(
     assert ledger.balances(active_client) == {}
     assert sandbox_payments.checkout(joined.checkout_token).waiting is False
     late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
-    deliver(late)  # a payment after the cancel takes nothing
+    deliver(late)  # a payment after the cancel takes no fee: it waits in the wallet
     joined.refresh_from_db()
     assert joined.status == "cancelled"
     assert not JournalEntry.objects.filter(type="prop_trading_fee").exists()
+    assert ledger.balances(active_client) == {"USD": Decimal("499.00")}
 
 
 def test_a_payment_for_another_amount_is_refused(active_client, challenge, sandbox_card):

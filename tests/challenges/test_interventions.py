@@ -208,3 +208,82 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
     assert sandbox.account_by_login(attempt.login).trading_enabled is False
     with pytest.raises(Conflict, match="not set this stage aside"):
         interventions.retry(attempt.pk, actor=admin, reason="State restored from backup")
+
+
+def test_a_live_stage_is_never_advanced(active_client, finance, admin):
+    joined, _ = running(active_client, finance, admin, stages=[stage("live")])
+    approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    live = joined.current_attempt()
+    with pytest.raises(Conflict, match="never passed"):
+        interventions.advance(live.pk, actor=admin, reason="Promote")
+    live.refresh_from_db()
+    assert live.status == "in_progress"
+    assert sandbox.account_by_login(live.login).trading_enabled is True
+
+
+def test_a_reinstated_stage_takes_the_events_of_its_time_out(active_client, finance, admin):
+    from propdesk.challenges import progress
+
+    _, attempt, account, position, price_feed = breached(active_client, finance, admin)
+    move(price_feed, "1.08500", "1.08512")  # the bad price is gone
+    sandbox.close_position(account, position.pk)  # and the position closed meanwhile
+    monitor.process(server())  # the monitor reads past it: the stage is failed
+    interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick\nfrom the price source")
+    attempt.refresh_from_db()
+    figures = progress.figures(attempt)
+    assert figures.open_positions == 0  # the close reached the rules
+    assert figures.balance == sandbox.account_by_login(attempt.login).balance
+    assert attempt.status == "in_progress"
+
+
+def test_a_stage_paused_before_its_breach_stays_paused_when_reinstated(
+    active_client, finance, admin
+):
+    daily = {"pct": "5", "basis": "prev_day_balance", "action": "pause"}
+    _, attempt = running(
+        active_client, finance, admin, stages=[stage(max_daily_loss=daily), stage("live")]
+    )
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")  # -5,120: paused
+    monitor.process(server())
+    move(price_feed, "1.07400", "1.07412")  # -11,120: the max loss, while paused
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.verdict["rule"] == "max_loss"
+    interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
+    attempt.refresh_from_db()
+    assert attempt.paused is True
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+
+
+def test_a_retry_of_a_stage_that_ended_applies_nothing(active_client, finance, admin):
+    from propdesk.challenges.models import StageAttempt
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        evaluator_state={"not": "a state"}, monitor_error="ValueError: not a state"
+    )
+    interventions.cancel(joined.pk, actor=admin, reason="Client asked to stop")
+    attempt.refresh_from_db()
+    assert attempt.monitor_error == ""  # an ended stage is no longer the monitor's
+    StageAttempt.objects.filter(pk=attempt.pk).update(monitor_error="ValueError: not a state")
+    assert interventions.retry(attempt.pk, actor=admin, reason="Look again") == 0
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.monitor_error) == ("cancelled", "")
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+
+
+def test_a_retry_opens_the_next_stage_that_could_not_be_opened(active_client, finance, admin):
+    from propdesk.challenges.models import StageAttempt
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        status="passed", monitor_error="The next stage could not be opened: platform down"
+    )
+    interventions.retry(attempt.pk, actor=admin, reason="Platform back")
+    following = joined.current_attempt()
+    assert (following.stage, following.status) == (1, "in_progress")

@@ -24,6 +24,7 @@ from propdesk.challenges import participation as participations
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.challenges.progress import evaluator_for
+from propdesk.challenges.rules.model import MAX_DAILY_LOSS, MAX_LOSS, MAX_LOSS_PER_TRADE
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
@@ -35,8 +36,9 @@ STEP_TYPES = (participations.PARTICIPATION, monitor.STAGE_PROGRESSION, monitor.L
 
 
 def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
-    """Pass a stage in progress by hand: its account is disabled and the challenge goes on as
-    after a pass (the next demo stage opens at once; a live stage still takes the live step)."""
+    """Pass a demo stage in progress by hand: its account is disabled and the challenge goes on
+    as after a pass (the next demo stage opens at once; a live stage still takes the live
+    step). A live (funded) stage never passes."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     with transaction.atomic():
@@ -45,18 +47,22 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             raise Conflict(
                 f"Only a stage in progress can be advanced; this one is {_said(attempt)}."
             )
+        if attempt.kind == "live":
+            raise Conflict("A live (funded) stage is never passed; cancel it to end it.")
         participation = _locked_participation(attempt)
         platform = adapters.platform(attempt.server)
+        # Disabled first (the account's row lock): no order can slip in after the look.
+        platform.set_trading_enabled(attempt.login, False, reason="advanced by staff")
         positions = platform.account_state(attempt.login).positions
         if positions:
-            raise Conflict(
+            raise Conflict(  # the rollback enables it again
                 f"Account {attempt.login} has {len(positions)} open position(s): they must be "
                 "closed before the stage can be advanced."
             )
-        platform.set_trading_enabled(attempt.login, False, reason="advanced by staff")
         attempt.status = StageAttempt.Status.PASSED
         attempt.ended_at = timezone.now()
         attempt.explanation = f"Advanced by {actor.email}: {why}"
+        attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.save()
         following = monitor.proceed(participation, attempt.stage, approved=True)
         if following is not None:
@@ -65,13 +71,21 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     return attempt
 
 
+# Failures a reinstatement can take back: breaches an event caused (a bad price, say). A day's
+# close that failed the stage (inactivity, the trading period) is the calendar's, not an error.
+REINSTATABLE = frozenset({MAX_LOSS, MAX_DAILY_LOSS, MAX_LOSS_PER_TRADE})
+
+
 def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
-    """Take back a stage's failure found to be in error: the stage is in progress again where it
-    stood, its participation active and its account enabled. A snapshot still below a floor
-    fails it again, so put the account right first."""
+    """Take back a stage's breach found to be in error: the stage is in progress again where it
+    stood, the events of its account since the breach are applied (a position closed meanwhile
+    is closed for the rules too), its participation is active and its account enabled unless
+    the rules still pause it. A snapshot still below a floor fails it again, so put the account
+    right first."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     with transaction.atomic():
+        monitor.lock_cursor(_server_of(attempt_id))  # the monitor's order: cursor, stage
         attempt = _locked_attempt(attempt_id)
         participation = _locked_participation(attempt)
         latest = participation.attempts.order_by("-stage", "-id").first()
@@ -79,37 +93,62 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             raise Conflict("Only the last stage of a challenge, failed, can be reinstated.")
         if participation.status != Participation.Status.FAILED:
             raise Conflict(f"The participation is {participation.get_status_display().lower()}.")
-        before = {"explanation": attempt.explanation, "verdict": attempt.verdict}
         evaluator = evaluator_for(attempt)
-        if attempt.evaluator_state is not None and evaluator.status == "failed":
-            evaluator.reinstate()
-            attempt.evaluator_state = evaluator.state()
+        if attempt.evaluator_state is None or evaluator.status != "failed":
+            raise Conflict("This stage was not failed by its rules: there is nothing to undo.")
+        if evaluator.outcomes[-1].rule not in REINSTATABLE:
+            raise Conflict(
+                "Only a breach can be reinstated; a failure at a day's close (inactivity, the "
+                "trading period) is the calendar's."
+            )
+        before = {"explanation": attempt.explanation, "verdict": attempt.verdict}
+        evaluator.reinstate()
+        attempt.evaluator_state = evaluator.state()
+        attempt.day_end = evaluator.day_end
         attempt.status = StageAttempt.Status.IN_PROGRESS
         attempt.ended_at = None
         attempt.verdict = None
         attempt.explanation = ""
-        attempt.monitor_error = ""
-        attempt.paused = False
-        attempt.save()
+        attempt.monitor_error, attempt.set_aside_after = "", None
+        attempt.paused = evaluator.figures().paused  # a pause the breach cut short still holds
         participations.settle(participation, Participation.Status.ACTIVE)
-        adapters.platform(attempt.server).set_trading_enabled(attempt.login, True)
+        since, attempt.concluded_after = attempt.concluded_after, None
+        attempt.save()
+        if not attempt.paused:
+            adapters.platform(attempt.server).set_trading_enabled(attempt.login, True)
+        if since is not None:
+            monitor.catch_up(attempt, since)
         _audit(actor, "participant.reinstate", attempt, why, before)
     return attempt
 
 
 def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
     """Watch a stage the monitor set aside again, once what made it fail is put right: the
-    events it missed are applied first. If it still fails, nothing changes and the reason is
-    given."""
+    events it missed are applied first (a stage that has ended since takes none; a passed one
+    whose next stage could not be opened has it opened). If it still fails, nothing changes and
+    the reason is given."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     try:
         with transaction.atomic():
+            monitor.lock_cursor(_server_of(attempt_id))
             attempt = _locked_attempt(attempt_id)
             if not attempt.monitor_error:
                 raise Conflict("The monitor has not set this stage aside.")
+            participation = _locked_participation(attempt)
             before = {"monitor_error": attempt.monitor_error}
-            applied = monitor.retry(attempt)
+            since = attempt.set_aside_after
+            attempt.monitor_error, attempt.set_aside_after = "", None
+            attempt.save(update_fields=["monitor_error", "set_aside_after"])
+            applied = 0
+            active = participation.status == Participation.Status.ACTIVE
+            if active and attempt.status == StageAttempt.Status.IN_PROGRESS:
+                applied = monitor.catch_up(attempt, since)
+            elif active and attempt.status == StageAttempt.Status.PASSED:
+                following = attempt.stage + 1
+                opened = participation.attempts.filter(stage__gte=following).exists()
+                if not opened and following < len(participation.version.stages):
+                    participations.open_stage(participation, following)
             _audit(
                 actor, "participant.retry", attempt, f"{why} ({applied} event(s) applied)", before
             )
@@ -124,19 +163,23 @@ def cancel(
     participation_id: Any, *, actor: User, reason: Any, refund: bool = False
 ) -> Participation:
     """End a participation that is waiting or active: its running stage's account is
-    disabled, its pending requests withdrawn, and its fee refunded if asked."""
+    disabled, its pending requests withdrawn, and its fee refunded if asked.
+
+    Locks in the order an approval takes them (its requests, then the participation), and the
+    running stages are read after both: a stage an approval or the monitor opened meanwhile is
+    cancelled too."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     wanted = parse_id(participation_id)
     if wanted is None:
         raise NotFound("No such participation.")
     with transaction.atomic():
-        running = StageAttempt.objects.select_for_update().filter(
-            participation_id=wanted, status=StageAttempt.Status.IN_PROGRESS
+        steps = ApprovalRequest.objects.filter(
+            Q(type_key__in=STEP_TYPES), payload__participation_id=wanted
         )
-        attempts = list(running.select_related("server"))
+        list(steps.select_for_update().filter(status=ApprovalRequest.Status.PENDING))
         participation = (
-            Participation.objects.select_for_update()
+            Participation.objects.select_for_update(of=("self",))
             .select_related("version", "client")
             .filter(pk=wanted)
             .first()
@@ -145,21 +188,19 @@ def cancel(
             raise NotFound("No such participation.")
         before = {"status": participation.status}
         participations.settle(participation, Participation.Status.CANCELLED)
-        for attempt in attempts:
+        running = StageAttempt.objects.select_for_update(of=("self",)).filter(
+            participation_id=wanted, status=StageAttempt.Status.IN_PROGRESS
+        )
+        for attempt in running.select_related("server"):
             adapters.platform(attempt.server).set_trading_enabled(
                 attempt.login, False, reason="challenge cancelled"
             )
             attempt.status = StageAttempt.Status.CANCELLED
             attempt.ended_at = timezone.now()
             attempt.explanation = f"Cancelled by {actor.email}: {why}"
+            attempt.monitor_error, attempt.set_aside_after = "", None
             attempt.save()
-        approvals.cancel_pending(
-            ApprovalRequest.objects.filter(
-                Q(type_key__in=STEP_TYPES), payload__participation_id=participation.pk
-            ),
-            actor=actor,
-            text=f"The participation was cancelled: {why}",
-        )
+        approvals.cancel_pending(steps, actor=actor, text=f"The participation was cancelled: {why}")
         if refund and participation.fee_entry and participation.refund_entry_id is None:
             participation.refund_entry = ledger.reverse(
                 participation.fee_entry,
@@ -181,9 +222,19 @@ def cancel(
     return participation
 
 
+def _server_of(attempt_id: Any) -> int:
+    wanted = parse_id(attempt_id)
+    found = None if wanted is None else StageAttempt.objects.filter(pk=wanted).first()
+    if found is None:
+        raise NotFound("No such stage.")
+    return found.server_id
+
+
 def _reason(reason: Any) -> str:
     errors = FieldErrors()
-    text = clean_text(errors, "reason", reason, label="The reason", max_length=REASON_LONGEST)
+    text = clean_text(
+        errors, "reason", reason, label="The reason", max_length=REASON_LONGEST, multiline=True
+    )
     errors.raise_if_any()
     return text
 

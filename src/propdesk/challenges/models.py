@@ -196,6 +196,9 @@ class StageAttempt(models.Model):
     monitor_error = models.CharField(max_length=500, blank=True)
     # The stream position after which its events went unapplied (staff retry from there).
     set_aside_after = models.BigIntegerField(null=True, blank=True)
+    # The stream position of the event (or the cursor at the day close) that decided it: a
+    # reinstated stage reads on from there.
+    concluded_after = models.BigIntegerField(null=True, blank=True)
     # When its current trading day ends (the evaluator's): the monitor closes only the days due.
     day_end = models.DateTimeField(null=True, blank=True)
     # The equity curve's bucket still open (challenges.curve); closed ones are CurvePoints.

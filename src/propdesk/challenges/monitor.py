@@ -15,13 +15,14 @@ Days end on the clock (`close_days`), so day-end rules need no events.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -84,9 +85,9 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         events = platform.events(after=cursor.position, limit=limit)
         if not events:
             return 0
-        by_login: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        by_login: dict[str, list[Seen]] = defaultdict(list)
         for event in events:
-            by_login[event.login].append(event.payload)
+            by_login[event.login].append((event.cursor, event.payload))
         attempts = (
             StageAttempt.objects.select_for_update(of=("self",))
             .filter(
@@ -104,7 +105,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         known: RulesCache = {}
         for attempt in attempts:
             try:
-                evaluator, outcomes, snaps = _run(attempt, by_login[attempt.login], known)
+                evaluator, outcomes, snaps, last = _run(attempt, by_login[attempt.login], known)
             except Exception as exc:  # the saved state or the rules cannot be read
                 _set_aside(attempt, exc, after=cursor.position)
                 continue
@@ -114,14 +115,15 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
                 attempt.day_end = evaluator.day_end
                 quiet.append(attempt)
                 continue
-            _guarded(
+            opened = _guarded(
                 attempt,
-                lambda a=attempt, e=evaluator, o=outcomes: _conclude_batch(
-                    a, e, o, platform, openings
+                lambda a=attempt, e=evaluator, o=outcomes, n=last: _conclude_batch(
+                    a, e, o, platform, n
                 ),
                 after=cursor.position,
             )
-        StageAttempt.objects.bulk_update(quiet, ["evaluator_state", "curve_open", "day_end"])
+            openings += opened or []  # a stage undone by its savepoint opens nothing
+        _write_states(quiet)
         CurvePoint.objects.bulk_create(points)
         _open(openings)
         cursor.position = events[-1].cursor
@@ -129,15 +131,53 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
     return len(events)
 
 
+def _write_states(attempts: list[StageAttempt]) -> None:
+    """Every quiet stage's state, curve bucket and day end, in one statement (PostgreSQL) or
+    one prepared statement run for each (SQLite): the batch's largest cost otherwise."""
+    if not attempts:
+        return
+    day_end = StageAttempt._meta.get_field("day_end")
+    rows = [
+        (
+            a.pk,
+            json.dumps(a.evaluator_state),
+            None if a.curve_open is None else json.dumps(a.curve_open),
+            day_end.get_db_prep_value(a.day_end, connection),
+        )
+        for a in attempts
+    ]
+    table = StageAttempt._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = ", ".join(["(%s, %s::jsonb, %s::jsonb, %s::timestamptz)"] * len(rows))
+            cursor.execute(
+                f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
+                f"day_end = v.day_end FROM (VALUES {values}) AS v(id, state, bucket, day_end) "
+                "WHERE a.id = v.id",
+                [field for row in rows for field in row],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
+                "WHERE id = %s",
+                [(state, bucket, day_end, pk) for pk, state, bucket, day_end in rows],
+            )
+
+
+Seen = tuple[int, dict[str, Any]]  # an event's stream position and its payload
+
+
 def _run(
-    attempt: StageAttempt, payloads: list[dict[str, Any]], known: RulesCache | None = None
-) -> tuple[Evaluator, list[Outcome], list[Equity]]:
+    attempt: StageAttempt, events: list[Seen], known: RulesCache | None = None
+) -> tuple[Evaluator, list[Outcome], list[Equity], int | None]:
     """Feed the stage's evaluator (pure: nothing is written); the outcomes it gave, in order,
-    up to a verdict, and the snapshots for the curve."""
+    up to a verdict, the snapshots for the curve, and the position of the last event read."""
     evaluator = _evaluator(attempt, known)
     outcomes: list[Outcome] = []
     snaps: list[Equity] = []
-    for payload in payloads:
+    last = None
+    for position, payload in events:
+        last = position
         try:
             event = parse_event(payload)
             given = evaluator.feed(event)
@@ -149,7 +189,7 @@ def _run(
         outcomes += given
         if evaluator.status != IN_PROGRESS:
             break
-    return evaluator, outcomes, snaps
+    return evaluator, outcomes, snaps, last
 
 
 def _conclude_batch(
@@ -157,22 +197,16 @@ def _conclude_batch(
     evaluator: Evaluator,
     outcomes: list[Outcome],
     platform: Any,
-    openings: list[Opening],
-) -> None:
+    last: int | None,
+) -> list[Opening]:
+    """A stage whose rules acted: the effects, its state, and where in the stream a verdict
+    fell (a reinstatement reads on from there). Returns the next stage to open, if any."""
+    openings: list[Opening] = []
     _act(attempt, evaluator, outcomes, platform, openings)
+    if attempt.status != StageAttempt.Status.IN_PROGRESS:
+        attempt.concluded_after = last
     _keep(attempt, evaluator)
-
-
-def _feed(
-    attempt: StageAttempt,
-    payloads: list[dict[str, Any]],
-    platform: Any,
-    openings: list[Opening],
-) -> None:
-    """One stage's events, its effects and its state (a retry; the batch does the same in bulk)."""
-    evaluator, outcomes, snaps = _run(attempt, payloads)
-    CurvePoint.objects.bulk_create(curve.take(attempt, snaps))
-    _conclude_batch(attempt, evaluator, outcomes, platform, openings)
+    return openings
 
 
 def _set_aside(attempt: StageAttempt, exc: Exception, *, after: int) -> None:
@@ -213,26 +247,31 @@ def _guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
         return None
 
 
-def retry(attempt: StageAttempt) -> int:
-    """Apply, at last, the events a set-aside stage missed (after staff put right what made it
-    fail) and watch it again; returns how many were applied. Raises what still goes wrong,
-    changing nothing. Call it in a transaction, with the attempt locked."""
-    cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server=attempt.server)
+def catch_up(attempt: StageAttempt, after: int | None) -> int:
+    """Feed a stage the events of its account the monitor did not apply to it, those after
+    stream position `after` up to the monitor's cursor (none when `after` is None), with their
+    effects; returns how many. Call it in a transaction, with the server's cursor locked first
+    (`lock_cursor`), then the stage."""
+    cursor = lock_cursor(attempt.server_id)
     platform = adapters.platform(attempt.server)
-    missed: list[dict[str, Any]] = []
-    after = cursor.position if attempt.set_aside_after is None else attempt.set_aside_after
-    while after < cursor.position:
-        page = platform.events(after=after, limit=BATCH, login=attempt.login)
-        missed += [e.payload for e in page if e.cursor <= cursor.position]
+    missed: list[Seen] = []
+    start = cursor.position if after is None else after
+    while start < cursor.position:
+        page = platform.events(after=start, limit=BATCH, login=attempt.login)
+        missed += [(e.cursor, e.payload) for e in page if e.cursor <= cursor.position]
         if not page or page[-1].cursor >= cursor.position:
             break
-        after = page[-1].cursor
-    attempt.monitor_error = ""
-    attempt.set_aside_after = None
-    openings: list[Opening] = []
-    _feed(attempt, missed, platform, openings)
-    _open(openings)
+        start = page[-1].cursor
+    evaluator, outcomes, snaps, last = _run(attempt, missed)
+    CurvePoint.objects.bulk_create(curve.take(attempt, snaps))
+    _open(_conclude_batch(attempt, evaluator, outcomes, platform, last))
     return len(missed)
+
+
+def lock_cursor(server_id: int) -> MonitorCursor:
+    """The server's monitor cursor, locked: the monitor's batches wait (they take it first)."""
+    cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server_id=server_id)
+    return cursor
 
 
 def _open(openings: list[Opening]) -> None:
@@ -277,27 +316,29 @@ def close_days(now: datetime | None = None, *, limit: int | None = None) -> int:
 
 
 def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
-    openings: list[Opening] = []
     seen = MonitorCursor.objects.filter(server=attempt.server_id).values_list("position", flat=True)
-    acted = _guarded(
-        attempt, lambda: _close_day(attempt, moment, openings), after=seen.first() or 0
-    )
+    at = seen.first() or 0
+    done = _guarded(attempt, lambda: _close_day(attempt, moment, at), after=at)
+    if done is None:
+        return 0
+    acted, openings = done
     _open(openings)
-    return acted or 0
+    return acted
 
 
-def _close_day(attempt: StageAttempt, moment: datetime, openings: list[Opening]) -> int:
+def _close_day(attempt: StageAttempt, moment: datetime, at: int) -> tuple[int, list[Opening]]:
     evaluator = _evaluator(attempt)
     before = attempt.evaluator_state
     try:
         outcomes = evaluator.close_until(moment)
     except InputError:
-        return 0  # the clock is behind the account's last event: nothing to close
+        return 0, []  # the clock is behind the account's last event: nothing to close
     if outcomes:
-        _act(attempt, evaluator, outcomes, adapters.platform(attempt.server), openings)
-    if outcomes or evaluator.state() != before:
+        platform = adapters.platform(attempt.server)
+        return len(outcomes), _conclude_batch(attempt, evaluator, list(outcomes), platform, at)
+    if evaluator.state() != before:
         _keep(attempt, evaluator)
-    return len(outcomes)
+    return 0, []
 
 
 GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind

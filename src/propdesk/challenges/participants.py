@@ -541,7 +541,11 @@ def _page(
             "deals": [(d, digits.get(d.symbol, 5)) for d in trades.object_list],
             "stages": [_stage_entry(item, a) for a in item.attempts.all()],
             "can_manage": can_manage,
-            "can_advance": can_manage and running and open_positions == 0,
+            "can_advance": can_manage
+            and running
+            and open_positions == 0
+            and current is not None
+            and current.kind != "live",  # a funded stage never passes
             "open_positions": open_positions if can_manage and running else 0,
             "can_reinstate": can_manage and reinstatable,
             "can_retry": can_manage and shown is not None and bool(shown.monitor_error),

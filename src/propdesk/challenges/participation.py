@@ -23,7 +23,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges import catalogue
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.core import idempotency, vault
-from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.status import move_status
 from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
@@ -127,33 +127,41 @@ def _take_fee(participation: Participation, wallet: Any) -> None:
     )
 
 
-def payment_received(participation_id: int, *, payment_id: str) -> None:
-    """The provider confirmed a direct purchase: the fee is taken and the request made. A
-    confirmation for a purchase no longer waiting changes nothing."""
+def payment_received(participation_id: int, *, payment_id: str) -> str:
+    """The provider confirmed a direct purchase: the fee is taken and the request made.
+
+    The money is never dropped: a payment for a purchase no longer waiting (cancelled, or
+    paid twice) stays in the client's wallet, to be used or withdrawn. The same payment told
+    twice changes nothing."""
     locked = (
         Participation.objects.select_for_update(of=("self",))
         .select_related("version", "client", "method")
         .get(pk=participation_id)
     )
-    if locked.status != Participation.Status.PENDING_PAYMENT:
-        return
-    settle(locked, Participation.Status.PENDING_APPROVAL)
-    locked.provider_payment_id = payment_id
-    locked.save(update_fields=["provider_payment_id"])
+    if payment_id and payment_id == locked.provider_payment_id:
+        return "duplicate"
     assert locked.method is not None
     # The payment goes through the wallet (in, then out as the fee, together), so the fee is
     # one Prop Trading Fee entry like any other and the client's history shows both.
     wallet = ledger.wallet(locked.client, locked.currency)
+    waiting = locked.status == Participation.Status.PENDING_PAYMENT
     ledger.post(
         JournalEntry.Type.DEPOSIT,
         [
             ledger.Line(wallet, locked.fee),
             ledger.Line(ledger.cash_account(locked.method, locked.currency), -locked.fee),
         ],
-        memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}",
+        memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}"
+        + ("" if waiting else " (no longer waiting: kept in the wallet)"),
         client=locked.client,
     )
+    if not waiting:
+        return "credited to the wallet"
+    settle(locked, Participation.Status.PENDING_APPROVAL)
+    locked.provider_payment_id = payment_id
+    locked.save(update_fields=["provider_payment_id"])
     _take_fee(locked, wallet)
+    return "paid"
 
 
 def payment_cancelled(participation_id: int) -> None:
@@ -250,7 +258,11 @@ def _locked(request: ApprovalRequest) -> Participation:
 
 
 def open_stage(participation: Participation, index: int) -> StageAttempt:
-    """The stage's account on the challenge's platform, with its balance and leverage."""
+    """The stage's account on the challenge's platform, with its balance and leverage; only
+    for a participation still active (under its lock: a cancel may have come first)."""
+    still = Participation.objects.select_for_update().filter(pk=participation.pk)
+    if not still.filter(status=Participation.Status.ACTIVE).exists():
+        raise Conflict("The participation is no longer active: no stage opens.")
     definition = participation.version.definition
     stage = definition["stages"][index]
     server = TradingServer.objects.get(name=definition["platform"])

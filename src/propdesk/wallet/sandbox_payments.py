@@ -79,7 +79,8 @@ class Checkout:
     state: str  # what it is now, in words, once it no longer waits
     after_payment: str  # what the client is told after pressing Pay
     return_to: str  # the URL name the client goes back to
-    paid: Callable[[str], None]  # the provider confirmed (the payment id): inside the webhook
+    # The provider confirmed (the payment id), inside the webhook; says what became of it.
+    paid: Callable[[str], str | None]
     cancelled: Callable[[], None]
 
 
@@ -191,8 +192,7 @@ def handle_webhook(body: bytes, signature: str | None) -> str:
         if str(found.amount) != str(amount) or found.currency != currency:
             raise ValidationFailed("The payment does not match the purchase it names.")
         if kind == "payment.succeeded":
-            found.paid(str(data.get("payment_id", ""))[:100])
-            return "paid"
+            return found.paid(str(data.get("payment_id", ""))[:100]) or "paid"
         if kind == "payment.cancelled":
             found.cancelled()
             return "cancelled"

@@ -1,0 +1,1071 @@
+"""How soon a breach stops trading: from the tick that takes an account below its daily-loss
+floor to the moment its account is disabled and its stage (and participation) failed, as another
+database connection sees it, with thousands of running stages loading the monitor.
+
+    .venv/bin/python benchmarks/breach_latency.py [--stages 10000] [--samples 200] [--rate 50]
+
+Drops and re-creates its own PostgreSQL database (`propdesk_bench_breach` on 127.0.0.1:5432 as
+`postgres`) and migrates it. One challenge is created and published through the catalogue's use
+cases (one demo stage: daily loss 5% of the previous day's balance, max loss 10% static, target
+8%); then, in bulk, N clients, each with an active participation and a running first stage on
+its own funded sandbox account (the funding deal, the opening deals and the stream events an
+order would have written, so the monitor starts from a real backlog).
+
+- The background load: every account but the samples' (or a `--holding` share of them: the
+  others are between trades) holds `--positions` open positions over EURUSD, GBPUSD, USDJPY and
+  US500, which the feed moves at `--rate` ticks a second (its synthetic walk, flushed by its
+  writer thread every `--flush` seconds as `propdesk sandbox feed` does), so thousands of
+  accounts receive equity snapshots continuously.
+- The samples: S accounts hold one 10-lot XAUUSD buy each, opened 0.02 apart, so that each
+  XAUUSD tick of a falling ladder takes exactly one more of them below its 95,000 floor (to
+  94,990) and none other. Nobody else holds XAUUSD and only these ticks move it.
+- The feed and the monitor (`monitor.run`, as `propdesk monitor` runs it) are processes of their
+  own; this one orders a ladder tick every `--gap` seconds (+-50%, so ticks fall at every phase
+  of the flush) and polls the pending stages every `--poll` seconds on its own connection.
+
+The monitor first reads the stream's history alone (as one running all along would have);
+then the feed starts and the monitor is given `--warmup` seconds at most to catch up.
+
+It prints the latency's median, p90, p99 and max (aim: p99 under 100 ms), where the time goes
+(tick -> batch handed to the feed's writer -> committed -> the monitor's batch that read it
+began -> the stage concluded (`ended_at`) -> the batch's commit returned -> seen), the
+background load (ticks/s, snapshots/s written, events/s the monitor consumed, how far behind it
+was) and the monitor's batch and day-closing (`close_days`) times. When the aim is missed (or
+with `--profile`) the monitor is stopped, the feed alone builds a backlog, and
+`monitor.process` is profiled on a few real batches (cProfile, SQL time by statement), then
+close_days' per-stage step, and the per-stage unit costs of what a batch repeats.
+
+What-ifs, named as such in the output, never the default: `--monitor-batch N` (the monitor's
+batch size), `--no-close-days` (the monitor closes no days), `--flush` (the feed's writes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import cProfile
+import io
+import json
+import math
+import multiprocessing
+import os
+import pstats
+import random
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sized
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+AIM_P99_MS = 100.0
+BREACH_SYMBOL = "XAUUSD"  # the samples' instrument: only the ladder's ticks move it
+BACKGROUND_SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "US500")
+BALANCE = Decimal("100000.00")
+FLOOR = Decimal("95000.00")  # 5% of the previous day's balance
+LADDER_LOTS = Decimal("10.00")  # 10 lots of 100 oz: 1,000 USD a dollar
+LADDER_STEP = Decimal("0.02")  # between two samples' opening prices: 20 USD of equity
+BELOW = Decimal("5.01")  # the breaching bid, under the opening price: equity 94,990.00
+
+DEFINITION: dict[str, Any] = {
+    "name": "Breach benchmark 100K",
+    "currency": "USD",
+    "tags": ["benchmark"],
+    "time_zone": "Europe/Prague",
+    "fee": "499.00",
+    "payment_ways": ["wallet"],
+    "progression": "automatic",
+    "stages": [
+        {
+            "name": "Challenge",
+            "kind": "demo",
+            "balance": "100000",
+            "leverage": 100,
+            "rules": {
+                "profit_target_pct": "8",
+                "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
+                "max_loss": {"pct": "10", "mode": "static"},
+            },
+        },
+        {
+            "name": "Funded",
+            "kind": "live",
+            "balance": "100000",
+            "leverage": 50,
+            "profit_share_pct": "80",
+            "rules": {"max_loss": {"pct": "10", "mode": "static"}},
+        },
+    ],
+}
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def spread(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:
+    if not values:
+        return "(none)"
+    v = [x * scale for x in values]
+    return (
+        f"median {statistics.median(v):8.1f}  p90 {pct(v, 0.9):8.1f}  p99 {pct(v, 0.99):8.1f}"
+        f"  max {max(v):8.1f} {unit}"
+    )
+
+
+# --- the database -------------------------------------------------------------------------------
+
+
+def recreate(args: argparse.Namespace) -> str:
+    with psycopg.connect(
+        host=args.host, port=args.port, user=args.user, dbname="postgres", autocommit=True
+    ) as admin:
+        name = sql.Identifier(args.db)
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    return f"postgres://{args.user}@{args.host}:{args.port}/{args.db}"
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "propdesk.settings"
+    # The same key in every process (the vault), and the settings' files out of the tree.
+    os.environ.setdefault("PROPDESK_SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ.setdefault("PROPDESK_VAR_DIR", str(Path(tempfile.gettempdir()) / "propdesk-bench"))
+    os.environ.setdefault("PROPDESK_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+@dataclass
+class Sample:
+    attempt: int
+    account: int
+    login: str
+    bid: Decimal
+    ask: Decimal
+
+
+def fill(args: argparse.Namespace) -> list[Sample]:
+    """The challenge through its use cases; the clients, stages, accounts, positions, deals and
+    stream events in bulk. Returns the ladder, in the order its ticks breach it."""
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from propdesk.accounts.models import Client, User
+    from propdesk.accounts.services import create_staff_user
+    from propdesk.challenges import catalogue
+    from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
+    from propdesk.core import vault
+    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Position
+
+    n, s = args.stages, args.samples
+    rng = random.Random(17)
+    admin = create_staff_user(
+        email="admin@bench.example",
+        name="Bench Admin",
+        role_name="Administrator",
+        password=secrets.token_urlsafe(16),
+        actor=None,
+    )
+    challenge = catalogue.create(DEFINITION, actor=admin)
+    catalogue.publish(challenge.pk, actor=admin)
+    version = ChallengeVersion.objects.get(challenge=challenge, state="published")
+    fee = Decimal(version.definition["fee"])
+    server = services.default_server()
+    instruments = {i.symbol: i for i in Instrument.objects.select_related("quote")}
+    quotes = services.latest_quotes()
+    background = [instruments[symbol] for symbol in BACKGROUND_SYMBOLS]
+    gold = instruments[BREACH_SYMBOL]
+    base = gold.quote.bid
+    every = n // s
+    ladder = {k * every: k for k in range(s)}  # account index -> rung, spread over the rows
+
+    users = User.objects.bulk_create(
+        (
+            User(
+                email=f"trader{i}@bench.example",
+                name=f"Trader {i}",
+                kind="client",
+                password=make_password(None),  # unusable: they never log in here
+            )
+            for i in range(n)
+        ),
+        batch_size=2000,
+    )
+    clients = Client.objects.bulk_create(
+        (
+            Client(
+                user=user,
+                kind="trader",
+                nationality="CZ",
+                phone=f"+420{600_000_000 + i}",
+                status="active",
+                kyc_status="approved",
+            )
+            for i, user in enumerate(users)
+        ),
+        batch_size=2000,
+    )
+    participations = Participation.objects.bulk_create(
+        (
+            Participation(
+                client=client,
+                challenge=challenge,
+                version=version,
+                status=Participation.Status.ACTIVE,
+                payment=Participation.Payment.WALLET,
+                fee=fee,
+                currency="USD",
+            )
+            for client in clients
+        ),
+        batch_size=2000,
+    )
+    password = secrets.token_urlsafe(9)
+    hashed = make_password(password)
+    accounts = Account.objects.bulk_create(
+        (
+            Account(
+                server=server,
+                login=str(800_000 + i),
+                password=hashed,
+                group="demo",
+                leverage=100,
+                currency="USD",
+                balance=BALANCE,
+                comment=f"Participation #{p.pk}, stage 1",
+            )
+            for i, p in enumerate(participations)
+        ),
+        batch_size=2000,
+    )
+    sealed = vault.seal(password)
+    attempts = StageAttempt.objects.bulk_create(
+        (
+            StageAttempt(
+                participation=p,
+                stage=0,
+                kind="demo",
+                server=server,
+                login=account.login,
+                sealed_password=sealed,
+            )
+            for p, account in zip(participations, accounts, strict=True)
+        ),
+        batch_size=2000,
+    )
+
+    funded = timezone.now().replace(microsecond=0) - timedelta(seconds=120)
+    opened = funded + timedelta(seconds=60)
+    held: list[list[Position]] = []
+    for i, account in enumerate(accounts):
+        rung = ladder.get(i)
+        if rung is not None:
+            chosen = [(gold, "buy", LADDER_LOTS, base - LADDER_STEP * rung)]
+        else:
+            chosen = []
+            flat = rng.random() >= args.holding  # a stage between trades holds nothing
+            picked = [] if flat else rng.sample(background, k=min(args.positions, len(background)))
+            for instrument in picked:
+                side = rng.choice(("buy", "sell"))
+                price = instrument.quote.ask if side == "buy" else instrument.quote.bid
+                chosen.append((instrument, side, Decimal(rng.randint(1, 100)).scaleb(-2), price))
+        mine = []
+        for instrument, side, volume, price in chosen:
+            margin = (volume * instrument.contract_size * price / 100).quantize(Decimal("0.01"))
+            if instrument.quote_currency == "JPY":
+                margin = (margin / price).quantize(Decimal("0.01"))
+            mine.append(
+                Position(
+                    account=account,
+                    instrument=instrument,
+                    side=side,
+                    volume=volume,
+                    open_price=price,
+                    margin=margin,
+                    opened_at=opened,
+                )
+            )
+        held.append(mine)
+    Position.objects.bulk_create((p for mine in held for p in mine), batch_size=5000)
+
+    deals: list[Deal] = []
+    events: list[Event] = []
+    for account, mine in zip(accounts, held, strict=True):
+        deals.append(
+            Deal(
+                account=account,
+                kind=Deal.Kind.BALANCE,
+                reason=Deal.Reason.STAFF,
+                profit=BALANCE,
+                balance_after=BALANCE,
+                comment="Initial deposit",
+                at=funded,
+            )
+        )
+        events.append(Event(account=account, payload=snapshot(funded, BALANCE, BALANCE)))
+        for position in mine:
+            deals.append(
+                Deal(
+                    account=account,
+                    position=position,
+                    kind=position.side,
+                    entry=Deal.Entry.IN,
+                    symbol=position.instrument.symbol,
+                    volume=position.volume,
+                    price=position.open_price,
+                    balance_after=BALANCE,
+                    at=opened,
+                )
+            )
+            payload = {"t": opened.isoformat(), "type": "deal", "position": str(position.pk)}
+            payload.update(entry="in", symbol=position.instrument.symbol)
+            payload["volume"] = f"{position.volume:.2f}"
+            events.append(Event(account=account, payload=payload))
+        equity = services.value(account, mine, quotes).equity
+        events.append(Event(account=account, payload=snapshot(opened, BALANCE, equity)))
+    Deal.objects.bulk_create(deals, batch_size=5000)
+    Event.objects.bulk_create(events, batch_size=5000)
+
+    spread_points = Decimal(gold.spread_points).scaleb(-gold.digits)
+    samples = []
+    for i, k in sorted(ladder.items(), key=lambda item: item[1]):
+        bid = base - LADDER_STEP * k - BELOW
+        samples.append(
+            Sample(attempts[i].pk, accounts[i].pk, accounts[i].login, bid, bid + spread_points)
+        )
+    return samples
+
+
+def snapshot(at: Any, balance: Decimal, equity: Decimal) -> dict[str, str]:
+    return {"t": at.isoformat(), "type": "equity", "balance": f"{balance}", "equity": f"{equity}"}
+
+
+def vacuum(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
+# --- the feed and the monitor, each a process of its own ----------------------------------------
+
+
+def feed_role(
+    url: str, rate: float, flush: float, ladder: list[tuple[str, str]], pipe: Any
+) -> None:
+    """`propdesk sandbox feed`'s loop (feed.run), with the ladder's ticks put in on request and
+    the moment each batch is handed to the writer and committed noted."""
+    setup_django(url)
+    from propdesk.platforms.sandbox import feed
+    from propdesk.platforms.sandbox.models import Instrument
+
+    class Noted(feed.Feed):
+        def __init__(self) -> None:
+            self.handed: list[float] = []
+            self.committed: list[float] = []
+            super().__init__()
+
+        def _prepare(self) -> Any:
+            prepared = super()._prepare()
+            self.handed.append(time.time())
+            return prepared
+
+        def _write(self, quotes: Any, rows: Any) -> Any:
+            written = super()._write(quotes, rows)
+            self.committed.append(time.time())
+            return written
+
+    began = time.perf_counter()
+    running = Noted()
+    running.flush()
+    pipe.send(("ready", len(running.book.account_ids), time.perf_counter() - began))
+    instruments = list(Instrument.objects.filter(symbol__in=BACKGROUND_SYMBOLS))
+    source = feed.paced(iter(feed.Synthetic(instruments, rate=rate, seed=3)), rate)
+    breaches: list[tuple[int, float, int]] = []  # rung, tick time, index of its batch
+    ticks = 0
+    running.start_writer()
+    written_before = running.events_written
+    wall, cpu = time.time(), time.process_time()
+    last = time.monotonic()
+    stopping = False
+    for tick in source:
+        running.step(tick)
+        ticks += 1
+        while pipe.poll():
+            rung = pipe.recv()
+            if rung is None:
+                stopping = True
+                break
+            bid, ask = ladder[rung]
+            at = time.time()
+            running.step(feed.Tick(BREACH_SYMBOL, Decimal(bid), Decimal(ask)))
+            breaches.append((rung, at, len(running.handed)))
+        now = time.monotonic()
+        if now - last >= flush:
+            running.flush_soon()
+            last = now
+        if stopping:
+            break
+    running.stop_writer()
+    running.flush()
+    elapsed = time.time() - wall
+    pipe.send(
+        {
+            "ticks": ticks,
+            "seconds": elapsed,
+            "cpu": time.process_time() - cpu,
+            "written": running.events_written - written_before,
+            "breaches": breaches,
+            "handed": running.handed,
+            "committed": running.committed,
+        }
+    )
+
+
+def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool) -> None:
+    """`propdesk monitor` (monitor.run), each batch and each day-closing pass timed. `limit`
+    and `close` are what-ifs: another batch size, no day closing at all."""
+    setup_django(url)
+    from propdesk.challenges import monitor
+    from propdesk.challenges.models import MonitorCursor
+
+    batches: list[tuple[float, float, float, int, int]] = []  # start, end, cpu, events, cursor
+    closings: list[tuple[float, float, int]] = []
+    process, close_days = monitor.process, monitor.close_days
+
+    def timed_process(server: Any, **kwargs: Any) -> int:
+        start, cpu = time.time(), time.process_time()
+        count = process(server, limit=limit)
+        end = time.time()
+        if count:
+            position = (
+                MonitorCursor.objects.filter(server=server)
+                .values_list("position", flat=True)
+                .first()
+            )
+            batches.append((start, end, time.process_time() - cpu, count, position or 0))
+        return count
+
+    def timed_close_days(now: Any = None, **kwargs: Any) -> int:
+        if not close:
+            return 0
+        start = time.time()
+        acted = close_days(now, **kwargs)
+        if acted or time.time() - start > 0.005:  # a pass that closed days, not a look
+            closings.append((start, time.time(), acted))
+        return acted
+
+    monitor.process = timed_process
+    monitor.close_days = timed_close_days
+    monitor.run(stop=stop)
+    pipe.send({"batches": batches, "closings": closings})
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+SEEN = """
+SELECT a.id FROM challenges_stageattempt a
+  JOIN challenges_participation p ON p.id = a.participation_id
+  JOIN sandbox_account s ON s.login = a.login
+ WHERE a.id = ANY(%s) AND a.status = 'failed' AND p.status = 'failed' AND NOT s.trading_enabled
+"""
+LAG = "SELECT (SELECT max(id) FROM sandbox_event), (SELECT position FROM challenges_monitorcursor)"
+
+
+@dataclass
+class Run:
+    sent: dict[int, float]
+    seen: dict[int, float]
+    lags: list[tuple[float, int]]  # (time, events the monitor is behind) during the samples
+    warm_lag: int
+    feed: dict[str, Any]
+    monitor: dict[str, Any]
+    sampling: tuple[float, float]
+    cursor: int  # where the monitor stopped reading
+
+
+def behind(poll: psycopg.Connection[Any]) -> int:
+    row = poll.execute(LAG).fetchone()
+    assert row is not None
+    return max(0, (row[0] or 0) - (row[1] or 0))
+
+
+def receive(pipe: Any, process: Any, what: str, seconds: float = 600.0) -> Any:
+    """What a child sends, or the end of the run if it died or went quiet."""
+    waited = time.time()
+    while not pipe.poll(1.0):
+        if not process.is_alive() or time.time() - waited > seconds:
+            process.kill()
+            raise SystemExit(f"{what}: the {process.name} process died or hung (see above)")
+    return pipe.recv()
+
+
+def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
+    """Start the monitor, let it read the history, start the feed, warm up, take the samples;
+    then stop the monitor and (when a profile will follow) let the feed build a backlog."""
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    monitor_end, monitor_here = ctx.Pipe()
+    feed_end, feed_here = ctx.Pipe()
+    watcher = ctx.Process(
+        target=monitor_role,
+        args=(url, stop, monitor_end, args.batch, not args.no_close_days),
+        name="monitor",
+    )
+    rungs = [(str(s.bid), str(s.ask)) for s in ladder]
+    ticker = ctx.Process(
+        target=feed_role, args=(url, args.rate, args.flush, rungs, feed_end), name="feed"
+    )
+    watcher.start()
+    rng = random.Random(23)
+    with psycopg.connect(url, autocommit=True) as poll:
+        # The stream's history (fundings, orders) first, as a monitor running all along had.
+        began = time.time()
+        history = behind(poll)
+        while behind(poll) > 0 and time.time() - began < args.warmup:
+            time.sleep(0.2)
+        took = time.time() - began
+        say(
+            f"monitor: the stream's history ({history:,} events) read in {took:.1f} s "
+            f"({history / took:,.0f} events/s); {behind(poll):,} left"
+        )
+        ticker.start()
+        _, accounts, loaded = receive(feed_here, ticker, "the feed's start")
+        say(f"feed: {accounts:,} accounts loaded and first snapshots written in {loaded:.1f} s")
+        began = time.time()
+        lag = behind(poll)
+        while time.time() - began < args.warmup:
+            time.sleep(1.0)
+            lag = behind(poll)
+            waited = time.time() - began
+            if lag <= args.caught_up and waited >= 5:
+                break
+            if round(waited) % 5 == 0:
+                say(f"  warm-up {waited:5.0f} s: the monitor is {lag:,} events behind")
+        say(f"  warm-up over after {time.time() - began:.0f} s: {lag:,} events behind")
+        warm_lag = lag
+        sent: dict[int, float] = {}
+        seen: dict[int, float] = {}
+        pending: dict[int, int] = {}  # attempt -> rung
+        lags: list[tuple[float, int]] = []
+        rung = 0
+        start = next_send = next_lag = time.time()
+        deadline = float("inf")
+        while True:
+            now = time.time()
+            if rung < len(ladder) and now >= next_send:
+                feed_here.send(rung)
+                sent[rung] = now
+                pending[ladder[rung].attempt] = rung
+                rung += 1
+                next_send = now + args.gap * rng.uniform(0.5, 1.5)
+                if rung == len(ladder):
+                    deadline = now + args.timeout
+            if pending:
+                asked = time.time()
+                for (attempt,) in poll.execute(SEEN, (list(pending),)).fetchall():
+                    seen[pending.pop(attempt)] = asked
+            if now >= next_lag:
+                lags.append((now, behind(poll)))
+                next_lag = now + 1.0
+            if rung == len(ladder) and (not pending or now > deadline):
+                break
+            time.sleep(args.poll)
+        sampling = (start, time.time())
+        stop.set()
+        monitor = receive(monitor_here, watcher, "the monitor's figures")
+        watcher.join()
+        final = poll.execute(LAG).fetchone()[1] or 0  # type: ignore[index]
+        # The feed goes on alone: a backlog of real batches for the profile, which follows when
+        # the aim may be missed (seen - sent is never less than the latency).
+        bounds = [seen[k] - sent[k] for k in seen]
+        doubt = len(seen) < len(ladder) or pct(bounds, 0.99) * 1000 >= AIM_P99_MS
+        waited = time.time()
+        while (args.profile or doubt) and behind(poll) < args.backlog_events:
+            if time.time() - waited > args.backlog:
+                break
+            time.sleep(0.5)
+        feed_here.send(None)
+        fed = receive(feed_here, ticker, "the feed's figures")
+        ticker.join()
+    return Run(sent, seen, lags, warm_lag, fed, monitor, sampling, final)
+
+
+def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -> float:
+    """Print the figures; returns the p99 in ms (infinity when a sample was never seen)."""
+    fed, batches = run.feed, run.monitor["batches"]
+    t0 = {rung: at for rung, at, _ in fed["breaches"]}
+    batch_of = {rung: index for rung, _, index in fed["breaches"]}
+    latency = {k: run.seen[k] - t0[k] for k in run.seen if k in t0}
+    missed = len(ladder) - len(latency)
+    values = list(latency.values())
+    with psycopg.connect(url, autocommit=True) as conn:
+        first: dict[int, int] = dict(
+            conn.execute(
+                "SELECT DISTINCT ON (account_id) account_id, id FROM sandbox_event"
+                " WHERE account_id = ANY(%s) AND payload->>'type' = 'equity'"
+                " AND (payload->>'equity')::numeric < %s ORDER BY account_id, id",
+                ([s.account for s in ladder], FLOOR),
+            ).fetchall()
+        )
+        row = conn.execute(
+            "SELECT count(DISTINCT account_id) FROM sandbox_position WHERE closed_at IS NULL"
+        ).fetchone()
+        holding = (row[0] if row else 0) - len(ladder)
+        ended: dict[int, float | None] = dict(
+            conn.execute(
+                "SELECT id, extract(epoch FROM ended_at)::float8 FROM challenges_stageattempt"
+                " WHERE id = ANY(%s)",
+                ([s.attempt for s in ladder],),
+            ).fetchall()
+        )
+    positions = [b[4] for b in batches]
+    parts: dict[str, list[float]] = defaultdict(list)
+    for k, total in latency.items():
+        sample = ladder[k]
+        index = batch_of[k]
+        event = first.get(sample.account)
+        if index >= len(fed["committed"]) or event is None or ended.get(sample.attempt) is None:
+            continue
+        handed, committed = fed["handed"][index], fed["committed"][index]
+        at = bisect.bisect_left(positions, event)  # the batch whose cursor passed it
+        if at == len(positions):
+            continue
+        start, end = batches[at][0], batches[at][1]
+        parts["tick -> batch handed to the feed's writer"].append(handed - t0[k])
+        parts["handed -> committed (the feed's write)"].append(committed - handed)
+        parts["committed -> the monitor's batch began"].append(start - committed)
+        parts["batch began -> stage concluded (ended_at)"].append(ended[sample.attempt] - start)
+        parts["concluded -> the batch's commit returned"].append(end - ended[sample.attempt])
+        parts["returned -> seen here (query start)"].append(run.seen[k] - end)
+        parts["(total)"].append(total)
+
+    say("")
+    say(
+        f"breach latency, tick -> account disabled + stage and participation failed "
+        f"(seen from another connection, polled every {args.poll * 1000:g} ms):"
+    )
+    if values:
+        p99 = pct(values, 0.99) * 1000 if not missed else float("inf")
+        verdict = "ok" if p99 < AIM_P99_MS else "MISSED"
+        say(f"  {spread(values)}   n={len(values)}, {missed} never seen within {args.timeout:g} s")
+        say(f"  aim: p99 < {AIM_P99_MS:g} ms: {verdict}")
+        ordered = [latency[k] for k in sorted(latency)]
+        quarter = max(1, len(ordered) // 4)
+        early, late = statistics.median(ordered[:quarter]), statistics.median(ordered[-quarter:])
+        say(
+            f"  median of the first quarter of the samples {early * 1000:.1f} ms,"
+            f" of the last quarter {late * 1000:.1f} ms"
+        )
+    else:
+        p99 = float("inf")
+        say(f"  no sample was seen within {args.timeout:g} s")
+    short = sorted(first[s.account] - run.cursor for k, s in enumerate(ladder) if k not in latency)
+    if short:
+        say(
+            f"  the {len(short)} never seen: the monitor stopped {short[0]:,} to {short[-1]:,} "
+            f"events short of their breaching snapshots"
+        )
+    say(f"  where it goes (n={len(parts['(total)'])}):")
+    for label, part in parts.items():
+        say(f"    {label:<44} {spread(part)}")
+
+    start, end = run.sampling
+    during = [b for b in batches if start <= b[0] <= end]
+    consumed = sum(b[3] for b in during)
+    say("")
+    say(
+        f"background: {fed['ticks'] / fed['seconds']:.1f} ticks/s (asked {args.rate:g}) over "
+        f"{len(BACKGROUND_SYMBOLS)} instruments, {holding:,} of {args.stages - len(ladder):,} "
+        f"accounts holding {args.positions} positions; the feed wrote "
+        f"{fed['written'] / fed['seconds']:,.0f} snapshots/s (flush every {args.flush * 1000:g} "
+        f"ms); feed CPU {fed['cpu'] / fed['seconds']:.0%} of a core; {os.cpu_count()} CPUs"
+    )
+    behind_now = [lag for _, lag in run.lags]
+    say(
+        f"monitor: consumed {consumed / (end - start):,.0f} events/s while sampling "
+        f"({len(during)} batches in {end - start:.0f} s); events behind the stream head at the "
+        f"start {run.warm_lag:,}, while sampling median {statistics.median(behind_now or [0]):,.0f}"
+        f" max {max(behind_now or [0]):,}"
+    )
+    if during:
+        say(f"  batch time        {spread([b[1] - b[0] for b in during])}")
+        say(f"  batch CPU         {spread([b[2] for b in during])}")
+        sizes = [float(b[3]) for b in during]
+        say(
+            f"  events per batch  median {statistics.median(sizes):,.0f}  max {max(sizes):,.0f}; "
+            f"{sum(b[1] - b[0] for b in during) / consumed * 1e6:,.0f} us of batch per event"
+        )
+    closings = run.monitor["closings"]
+    if closings:
+        took = [c[1] - c[0] for c in closings]
+        say(
+            f"  close_days passes {spread(took)}  n={len(closings)}; "
+            f"{statistics.median(took) / args.stages * 1e6:,.0f} us a running stage (median)"
+        )
+    else:
+        say("  close_days: never ran (the monitor never found the stream empty)")
+    return p99
+
+
+# --- where the monitor's time goes --------------------------------------------------------------
+
+
+def profile(batches: int) -> None:
+    """`monitor.process` on real batches of the backlog the feed left: cProfile, SQL time by
+    statement, and the per-stage unit costs a batch repeats."""
+    from django.db import connection, transaction
+
+    from propdesk.challenges import monitor
+    from propdesk.challenges.models import StageAttempt
+    from propdesk.challenges.progress import evaluator_for, rules_for
+    from propdesk.challenges.rules.evaluator import Evaluator
+    from propdesk.platforms import adapters
+    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox.models import Event
+
+    server = services.default_server()
+    by_kind: dict[str, list[float]] = defaultdict(list)
+
+    say("")
+    say(
+        f"profile: monitor.process on the backlog: 2 batches under cProfile, then {batches} "
+        f"timed (the feed and the monitor stopped; {load_average()})"
+    )
+    monitor.process(server)  # warm: the first batch's imports and caches stay out
+    profiler = cProfile.Profile()
+    for _ in range(2):
+        profiler.enable()
+        monitor.process(server)
+        profiler.disable()
+    walls: list[float] = []
+    events = 0
+    with connection.execute_wrapper(timed(by_kind)):
+        for _ in range(batches):
+            start = time.perf_counter()
+            read = monitor.process(server)
+            walls.append(time.perf_counter() - start)
+            events += read
+            if not read:
+                break
+    if events:
+        summarise(walls, events, by_kind, profiler)
+    else:
+        say("  the backlog ran out: nothing left to time (try a longer --backlog)")
+
+    close_days_step(by_kind, 300)
+    say("  unit costs per running stage (200 stages with saved state; means):")
+    chosen = list(
+        StageAttempt.objects.filter(
+            status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False
+        ).select_related("participation__version")[:200]
+    )
+    if not chosen:
+        return
+    rules = [rules_for(a) for a in chosen]
+    states: list[dict[str, Any]] = [a.evaluator_state or {} for a in chosen]
+    evaluators = [evaluator_for(a) for a in chosen]
+
+    def unit(label: str, work: Callable[[int], Any]) -> None:
+        start = time.perf_counter()
+        for i in range(len(chosen)):
+            work(i)
+        say(f"    {label:<62} {(time.perf_counter() - start) / len(chosen) * 1e6:7.0f} us")
+
+    unit("Rules.parse of the stage's rules (progress.rules_for)", lambda i: rules_for(chosen[i]))
+    unit("Evaluator.from_state (rules parsed)", lambda i: Evaluator.from_state(rules[i], states[i]))
+    unit("evaluator.state() (dump_state)", lambda i: evaluators[i].state())
+    size = statistics.mean(len(str(s)) for s in states)
+    with transaction.atomic():
+        locked = list(
+            StageAttempt.objects.select_for_update(of=("self",))
+            .filter(pk__in=[a.pk for a in chosen])
+            .select_related("participation__version")
+        )
+        unit(f"attempt.save(), every field (state ~{size:,.0f} chars)", lambda i: locked[i].save())
+        unit(
+            "attempt.save(update_fields=[evaluator_state, curve_open])",
+            lambda i: locked[i].save(update_fields=["evaluator_state", "curve_open"]),
+        )
+
+        def savepoint(_: int) -> None:
+            with transaction.atomic():
+                pass
+
+        unit("an empty savepoint (monitor._guarded's per stage)", savepoint)
+        logins = [a.login for a in chosen]
+
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            list(
+                StageAttempt.objects.select_for_update(of=("self",))
+                .filter(server=server, login__in=logins, status="in_progress", monitor_error="")
+                .select_related("participation__version")
+            )
+            best = min(best, time.perf_counter() - start)
+        label = "the batch query, a row (select_for_update + the version)"
+        say(f"    {label:<62} {best / len(logins) * 1e6:7.0f} us")
+
+        # What one statement for the whole batch's states would cost (the JSON included).
+        start = time.perf_counter()
+        rows = [
+            (a.pk, json.dumps(evaluators[i].state()), json.dumps(a.curve_open))
+            for i, a in enumerate(locked)
+        ]
+        values = ", ".join(["(%s, %s::jsonb, %s::jsonb)"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE challenges_stageattempt AS a SET evaluator_state = v.s, curve_open = v.c"
+                f" FROM (VALUES {values}) AS v (id, s, c) WHERE a.id = v.id",
+                [value for row in rows for value in row],
+            )
+        each = (time.perf_counter() - start) / len(rows)
+        label = "one UPDATE ... FROM (VALUES ...) for all 200 (state + curve)"
+        say(f"    {label:<62} {each * 1e6:7.0f} us")
+        transaction.set_rollback(True)
+
+    say("  reading a batch of the stream (2,000 events), per event:")
+    newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    after = max(0, newest - 2000)
+    platform = adapters.platform(server)
+    readers: list[tuple[str, Callable[[], Sized]]] = [
+        (
+            "the adapter's events() (Event and Account models)",
+            lambda: platform.events(after=after, limit=2000),
+        ),
+        (
+            "values_list(id, account__login, payload)",
+            lambda: list(
+                Event.objects.filter(id__gt=after, account__server=server)
+                .order_by("id")
+                .values_list("id", "account__login", "payload")[:2000]
+            ),
+        ),
+    ]
+    for label, reader in readers:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            count = len(reader())
+            best = min(best, time.perf_counter() - start)
+        say(f"    {label:<62} {best / max(1, count) * 1e6:7.1f} us")
+
+
+def summarise(
+    walls: list[float], events: int, by_kind: dict[str, list[float]], profiler: cProfile.Profile
+) -> None:
+    """The timed batches' figures and SQL by statement, then the profiled batches' top calls."""
+    total = sum(walls)
+    attempts = len(by_kind.get("UPDATE challenges_stageattempt", []))
+    say(
+        f"  {len(walls)} batches, {events:,} events, {attempts:,} stages saved: "
+        f"{total / len(walls) * 1000:.0f} ms a batch, {total / max(1, events) * 1e6:.0f} us an "
+        f"event, {total / max(1, attempts) * 1e6:.0f} us a stage"
+    )
+    say("  SQL by statement (wall time in this process, round trips included):")
+    sql_total = 0.0
+    for kind, times in sorted(by_kind.items(), key=lambda item: -sum(item[1])):
+        sql_total += sum(times)
+        say(
+            f"    {kind:<52} {len(times):6,} x {statistics.mean(times) * 1e6:6.0f} us"
+            f" = {sum(times) * 1000:7.0f} ms ({sum(times) / total:4.0%})"
+        )
+    say(
+        f"    all SQL: {sql_total * 1000:.0f} ms of {total * 1000:.0f} ms ({sql_total / total:.0%})"
+        "; the rest is Python (the ORM building each query, the evaluator, JSON)"
+    )
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(25)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    say("\n".join("    " + line for line in lines if not line.startswith(("Ordered", "   List"))))
+
+
+def close_days_step(by_kind: dict[str, list[float]], count: int) -> None:
+    """`monitor.close_days`' step (its loop body: a transaction, the stage locked, its days
+    closed) on `count` stages, timed with its SQL; again with synchronous_commit off, which
+    shows what each stage's commit waits for."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from propdesk.challenges import monitor
+    from propdesk.challenges.models import StageAttempt
+
+    moment = timezone.now() - timedelta(seconds=monitor.GRACE_SECONDS)
+    running = StageAttempt.objects.filter(
+        status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False, monitor_error=""
+    )
+    total = running.count()
+    ids = list(running.order_by("id").values_list("id", flat=True)[: 2 * count])
+    say(f"  close_days' step (the loop body), per stage; at a day reset {total:,} stages run it:")
+
+    def step(chosen: list[int]) -> float:
+        by_kind.clear()
+        start = time.perf_counter()
+        with connection.execute_wrapper(timed(by_kind)):
+            for attempt_id in chosen:
+                with transaction.atomic():
+                    attempt = (
+                        StageAttempt.objects.select_for_update(of=("self",))
+                        .select_related("participation__version", "server")
+                        .filter(pk=attempt_id, status=StageAttempt.Status.IN_PROGRESS)
+                        .first()
+                    )
+                    if attempt is not None:
+                        monitor._close_guarded(attempt, moment)
+        return (time.perf_counter() - start) / max(1, len(chosen))
+
+    each = step(ids[:count])
+    in_sql = {kind: sum(times) / max(1, len(ids[:count])) for kind, times in by_kind.items()}
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+    unflushed = step(ids[count:])
+    with connection.cursor() as cursor:
+        cursor.execute("RESET synchronous_commit")
+    sql_each = sum(in_sql.values())
+    say(
+        f"    {each * 1e6:,.0f} us a stage ({sql_each * 1e6:,.0f} us in SQL: "
+        + ", ".join(f"{k} {v * 1e6:,.0f}" for k, v in sorted(in_sql.items(), key=lambda i: -i[1]))
+        + f"; the rest is the commit and Python) -> {each * total:,.1f} s a pass"
+    )
+    say(f"    with synchronous_commit off: {unflushed * 1e6:,.0f} us a stage")
+
+
+def timed(by_kind: dict[str, list[float]]) -> Callable[..., Any]:
+    def wrapper(execute: Callable[..., Any], text: str, params: Any, many: bool, ctx: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(text, params, many, ctx)
+        finally:
+            by_kind[statement_kind(text)].append(time.perf_counter() - start)
+
+    return wrapper
+
+
+def statement_kind(text: str) -> str:
+    words = text.split()
+    verb = words[0].upper() if words else "?"
+    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?([a-z_]+)"?', text, re.IGNORECASE)
+    name = table.group(1) if table else ""
+    if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+        return f"{verb} (savepoints)"
+    if verb == "SELECT" and "FOR UPDATE" in text.upper():
+        return f"SELECT {name} FOR UPDATE"
+    return f"{verb} {name}".strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stages", type=int, default=10_000, help="running stages (accounts)")
+    parser.add_argument("--samples", type=int, default=200, help="breaches measured")
+    parser.add_argument("--positions", type=int, default=3, help="per background account (1-4)")
+    parser.add_argument(
+        "--holding", type=float, default=1.0, help="share of the other accounts holding positions"
+    )
+    parser.add_argument("--rate", type=float, default=50.0, help="background ticks a second")
+    parser.add_argument("--flush", type=float, default=0.02, help="the feed's writes, seconds")
+    parser.add_argument("--gap", type=float, default=0.25, help="seconds between breaches")
+    parser.add_argument("--poll", type=float, default=0.002, help="seconds between polls")
+    parser.add_argument("--warmup", type=float, default=60.0, help="most seconds to catch up")
+    parser.add_argument("--caught-up", type=int, default=2000, help="events behind: caught up")
+    parser.add_argument("--timeout", type=float, default=30.0, help="after the last breach")
+    parser.add_argument("--profile", action="store_true", help="profile even if the aim is met")
+    parser.add_argument("--profile-batches", type=int, default=5)
+    parser.add_argument("--backlog", type=float, default=60.0, help="most seconds of feed alone")
+    parser.add_argument(
+        "--monitor-batch", type=int, default=0, help="what-if: the monitor's batch size"
+    )
+    parser.add_argument(
+        "--no-close-days", action="store_true", help="what-if: the monitor closes no days"
+    )
+    parser.add_argument("--db", default="propdesk_bench_breach", help="dropped and re-created")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--user", default="postgres")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop it at the end")
+    args = parser.parse_args()
+    if not 1 <= args.samples <= args.stages // 2:
+        parser.error("--samples is between 1 and half of --stages")
+    if args.db in ("postgres", "test", "template0", "template1"):
+        parser.error("--db names the benchmark's own database")
+
+    began = time.perf_counter()
+    url = recreate(args)
+    setup_django(url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    ladder = fill(args)
+    from propdesk.challenges.monitor import BATCH
+
+    args.batch = args.monitor_batch or BATCH
+    args.backlog_events = (args.profile_batches + 3) * BATCH  # warm, timed, profiled
+    args.monitor_batch = args.batch if args.monitor_batch else 0
+    connection.close()
+    vacuum(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_setting('server_version'), current_setting('shared_buffers'),"
+            " current_setting('synchronous_commit'), current_setting('fsync')"
+        ).fetchone()
+    assert row is not None
+    say(
+        f"PostgreSQL {row[0]} (shared_buffers {row[1]}, synchronous_commit {row[2]}, "
+        f"fsync {row[3]}); {load_average()}"
+    )
+    whatifs = [
+        f"the monitor's batches of {args.monitor_batch} events" if args.monitor_batch else "",
+        "no day closing (close_days off)" if args.no_close_days else "",
+    ]
+    if any(whatifs):
+        say("WHAT-IF, not the monitor as it ships: " + "; ".join(w for w in whatifs if w))
+    say(
+        f"filled {args.stages:,} running stages ({len(ladder)} on the breach ladder) in "
+        f"{time.perf_counter() - began:.0f} s (with migrate); {os.cpu_count()} CPUs"
+    )
+    try:
+        run = measure(args, url, ladder)
+        p99 = report(args, url, ladder, run)
+        if args.profile or p99 >= AIM_P99_MS:
+            profile(args.profile_batches)
+    finally:
+        connection.close()
+        if not args.keep_db:
+            with psycopg.connect(
+                host=args.host, port=args.port, user=args.user, dbname="postgres", autocommit=True
+            ) as admin:
+                name = sql.Identifier(args.db)
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+    say(f"whole run: {time.perf_counter() - began:.0f} s; {load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
