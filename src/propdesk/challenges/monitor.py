@@ -132,36 +132,45 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
 
 
 def _write_states(attempts: list[StageAttempt]) -> None:
-    """Every quiet stage's state, curve bucket and day end, in one statement (PostgreSQL) or
-    one prepared statement run for each (SQLite): the batch's largest cost otherwise."""
+    """Every quiet stage's state, curve bucket and day end, in one statement (PostgreSQL: the
+    rows as one JSON parameter) or one prepared statement run for each (SQLite): the batch's
+    largest cost otherwise."""
     if not attempts:
         return
-    day_end = StageAttempt._meta.get_field("day_end")
-    rows = [
-        (
-            a.pk,
-            json.dumps(a.evaluator_state),
-            None if a.curve_open is None else json.dumps(a.curve_open),
-            day_end.get_db_prep_value(a.day_end, connection),
-        )
-        for a in attempts
-    ]
     table = StageAttempt._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            values = ", ".join(["(%s, %s::jsonb, %s::jsonb, %s::timestamptz)"] * len(rows))
+            given = [
+                {
+                    "id": a.pk,
+                    "state": a.evaluator_state,
+                    "bucket": a.curve_open,
+                    "day_end": None if a.day_end is None else a.day_end.isoformat(),
+                }
+                for a in attempts
+            ]
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
-                f"day_end = v.day_end FROM (VALUES {values}) AS v(id, state, bucket, day_end) "
+                "day_end = v.day_end FROM jsonb_to_recordset(%s::jsonb) "
+                "AS v(id bigint, state jsonb, bucket jsonb, day_end timestamptz) "
                 "WHERE a.id = v.id",
-                [field for row in rows for field in row],
+                [json.dumps(given)],
             )
-        else:
-            cursor.executemany(
-                f"UPDATE {table} SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
-                "WHERE id = %s",
-                [(state, bucket, day_end, pk) for pk, state, bucket, day_end in rows],
-            )
+            return
+        day_end = StageAttempt._meta.get_field("day_end")
+        cursor.executemany(
+            f"UPDATE {table} SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
+            "WHERE id = %s",
+            [
+                (
+                    json.dumps(a.evaluator_state),
+                    None if a.curve_open is None else json.dumps(a.curve_open),
+                    day_end.get_db_prep_value(a.day_end, connection),
+                    a.pk,
+                )
+                for a in attempts
+            ],
+        )
 
 
 Seen = tuple[int, dict[str, Any]]  # an event's stream position and its payload

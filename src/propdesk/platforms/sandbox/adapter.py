@@ -52,8 +52,10 @@ class SandboxPlatform:
     ) -> Sequence[AccountEvent]:
         one = None if login is None else self._account(login)
         return [
-            AccountEvent(cursor=e.pk, login=e.account.login, payload=e.payload)
-            for e in stream.events(after=after, limit=limit, server=self.server, account=one)
+            AccountEvent(cursor=cursor, login=owner, payload=payload)
+            for cursor, owner, payload in stream.rows(
+                after=after, limit=limit, server=self.server, account=one
+            )
         ]
 
 

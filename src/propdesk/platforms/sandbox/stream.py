@@ -47,9 +47,29 @@ def events(
     cursor = whole_in(errors, "after", after, 0, 2**62)
     size = whole_in(errors, "limit", limit, 1, 10_000)
     errors.raise_if_any()
-    rows = Event.objects.filter(id__gt=cursor)
+    return list(_after(cursor, server, account).select_related("account").order_by("id")[:size])
+
+
+def rows(
+    *,
+    after: Any = 0,
+    limit: Any = 1000,
+    server: TradingServer | None = None,
+    account: Account | None = None,
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """`events` as (cursor, login, payload), without building models: what a monitor reads."""
+    errors = FieldErrors()
+    cursor = whole_in(errors, "after", after, 0, 2**62)
+    size = whole_in(errors, "limit", limit, 1, 10_000)
+    errors.raise_if_any()
+    found = _after(cursor, server, account).order_by("id")
+    return list(found.values_list("id", "account__login", "payload")[:size])
+
+
+def _after(cursor: int | None, server: TradingServer | None, account: Account | None) -> Any:
+    found = Event.objects.filter(id__gt=cursor)
     if server is not None:
-        rows = rows.filter(account__server=server)
+        found = found.filter(account__server=server)
     if account is not None:
-        rows = rows.filter(account=account)
-    return list(rows.select_related("account").order_by("id")[:size])
+        found = found.filter(account=account)
+    return found
