@@ -4,9 +4,12 @@ permission, and is audited."""
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -287,3 +290,47 @@ def test_a_retry_opens_the_next_stage_that_could_not_be_opened(active_client, fi
     interventions.retry(attempt.pk, actor=admin, reason="Platform back")
     following = joined.current_attempt()
     assert (following.stage, following.status) == (1, "in_progress")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_racing_the_live_step_approval_cancels_the_stage_it_opened(
+    active_client, finance, admin
+):
+    from propdesk.challenges.models import StageAttempt
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    request = ApprovalRequest.objects.get(type_key="prop_live_step")
+    approving = threading.Event()
+    outcomes: list[str] = []
+
+    def approve() -> None:
+        try:
+            with transaction.atomic():
+                approvals.approve(request.pk, actor=admin)  # opens the live stage
+                approving.set()
+                time.sleep(0.5)  # the cancel arrives while this has not committed
+            outcomes.append("approved")
+        finally:
+            connection.close()
+
+    def cancel() -> None:
+        try:
+            approving.wait(10)
+            interventions.cancel(joined.pk, actor=admin, reason="Chargeback", refund=True)
+            outcomes.append("cancelled")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=cancel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes == ["approved", "cancelled"]  # the cancel waited for the approval
+    joined.refresh_from_db()
+    live = StageAttempt.objects.get(participation=joined, stage=1)
+    assert (joined.status, live.status) == ("cancelled", "cancelled")
+    assert sandbox.account_by_login(live.login).trading_enabled is False
