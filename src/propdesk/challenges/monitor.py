@@ -88,9 +88,11 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         by_login: dict[str, list[Seen]] = defaultdict(list)
         for event in events:
             by_login[event.login].append((event.cursor, event.payload))
+        # Not locked: a quiet stage's write below re-checks that it is still running, and a
+        # stage whose rules acted is locked before it acts. Staff reinstating or retrying a
+        # stage wait on the cursor; one advancing or cancelling one is seen by those checks.
         attempts = (
-            StageAttempt.objects.select_for_update(of=("self",))
-            .filter(
+            StageAttempt.objects.filter(
                 server=server,
                 login__in=list(by_login),
                 status=StageAttempt.Status.IN_PROGRESS,
@@ -131,6 +133,10 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
     return len(events)
 
 
+# A quiet stage's state is written only while it runs: staff may have ended it meanwhile.
+STILL_RUNNING = "a.status = 'in_progress' AND a.monitor_error = ''"
+
+
 def _write_states(attempts: list[StageAttempt]) -> None:
     """Every quiet stage's state, curve bucket and day end, in one statement (PostgreSQL: the
     rows as one JSON parameter) or one prepared statement run for each (SQLite): the batch's
@@ -153,14 +159,14 @@ def _write_states(attempts: list[StageAttempt]) -> None:
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
                 "day_end = v.day_end FROM jsonb_to_recordset(%s::jsonb) "
                 "AS v(id bigint, state jsonb, bucket jsonb, day_end timestamptz) "
-                "WHERE a.id = v.id",
+                f"WHERE a.id = v.id AND {STILL_RUNNING}",
                 [json.dumps(given)],
             )
             return
         day_end = StageAttempt._meta.get_field("day_end")
         cursor.executemany(
-            f"UPDATE {table} SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
-            "WHERE id = %s",
+            f"UPDATE {table} AS a SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
+            f"WHERE a.id = %s AND {STILL_RUNNING}",
             [
                 (
                     json.dumps(a.evaluator_state),
@@ -209,8 +215,14 @@ def _conclude_batch(
     last: int | None,
 ) -> list[Opening]:
     """A stage whose rules acted: the effects, its state, and where in the stream a verdict
-    fell (a reinstatement reads on from there). Returns the next stage to open, if any."""
+    fell (a reinstatement reads on from there). Returns the next stage to open, if any. A
+    stage that staff ended meanwhile (advanced, cancelled) is left as they left it."""
     openings: list[Opening] = []
+    still = StageAttempt.objects.select_for_update(of=("self",)).filter(
+        pk=attempt.pk, status=StageAttempt.Status.IN_PROGRESS, monitor_error=""
+    )
+    if not still.exists():
+        return openings
     _act(attempt, evaluator, outcomes, platform, openings)
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         attempt.concluded_after = last
