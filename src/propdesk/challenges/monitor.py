@@ -4,7 +4,8 @@ feeds every running stage's evaluator, and acts on a verdict at once.
 One batch is one transaction: the events' effects (accounts disabled, stages failed or passed,
 the next stage opened or requested), every evaluator's state and the cursor move together, so a
 restart resumes exactly where the last commit left off and neither misses nor repeats a verdict.
-Days end on the clock (`close_days`), so day-end rules need no events.
+Days end on the clock (`close_days`), so day-end rules need no events. One monitor runs per
+install: batches wait on each server's cursor, and closing days is done between them.
 
 - a breach: the account is disabled, the stage and the participation fail;
 - a pause: trading is disabled until the evaluator resumes it at a day's close;
