@@ -205,3 +205,21 @@ def test_the_api_starts_a_direct_purchase_and_gives_the_checkout(
     assert body["status"] == "pending_payment"
     assert body["checkout_url"] == f"/pay/sandbox/{joined.checkout_token}/"
     assert body["credentials"] is None
+
+
+def test_a_late_payment_told_twice_is_kept_once_and_a_payment_without_an_id_is_refused(
+    active_client, challenge, sandbox_card, admin
+):
+    from propdesk.challenges import interventions
+
+    joined = buy(active_client, challenge, sandbox_card)
+    interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    assert deliver(late).json()["outcome"] == "credited to the wallet"
+    again = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    again["data"]["payment_id"] = late["data"]["payment_id"]  # the same payment, a new event
+    assert deliver(again).json()["outcome"] == "duplicate"
+    blank = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
+    blank["data"]["payment_id"] = ""
+    assert deliver(blank).status_code == 422
+    assert ledger.balances(active_client) == {"USD": Decimal("499.00")}

@@ -334,3 +334,34 @@ def test_a_cancel_racing_the_live_step_approval_cancels_the_stage_it_opened(
     live = StageAttempt.objects.get(participation=joined, stage=1)
     assert (joined.status, live.status) == ("cancelled", "cancelled")
     assert sandbox.account_by_login(live.login).trading_enabled is False
+
+
+def test_a_verdict_set_aside_midway_keeps_nothing_and_its_retry_applies_it(
+    active_client, finance, admin
+):
+    from propdesk.challenges.models import CurvePoint, Participation, StageAttempt
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    attempt.refresh_from_db()
+    earlier = {**attempt.curve_open, "t": "2020-01-01T00:00:00Z"}  # a bucket the breach closes
+    StageAttempt.objects.filter(pk=attempt.pk).update(curve_open=earlier)
+    # Acting on the breach fails: the participation is not in a state that can fail.
+    Participation.objects.filter(pk=joined.pk).update(status="pending_approval")
+    move(price_feed, "1.08000", "1.08012")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.monitor_error
+    assert attempt.status == "in_progress"
+    assert not CurvePoint.objects.filter(attempt=attempt).exists()  # undone with the verdict
+    assert sandbox.account_by_login(attempt.login).trading_enabled is True
+    Participation.objects.filter(pk=joined.pk).update(status="active")  # put right
+    interventions.retry(attempt.pk, actor=admin, reason="Participation repaired")
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert CurvePoint.objects.filter(attempt=attempt).count() == 1

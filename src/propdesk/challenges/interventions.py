@@ -165,9 +165,9 @@ def cancel(
     """End a participation that is waiting or active: its running stage's account is
     disabled, its pending requests withdrawn, and its fee refunded if asked.
 
-    Locks in the order an approval takes them (its requests, then the participation), and the
-    running stages are read after both: a stage an approval or the monitor opened meanwhile is
-    cancelled too."""
+    Locks in the order an approval and the monitor take them (the requests, the running stages,
+    then the participation), and the running stages are read again after: a stage an approval
+    or the monitor opened meanwhile is cancelled too."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     wanted = parse_id(participation_id)
@@ -178,6 +178,10 @@ def cancel(
             Q(type_key__in=STEP_TYPES), payload__participation_id=wanted
         )
         list(steps.select_for_update().filter(status=ApprovalRequest.Status.PENDING))
+        running = StageAttempt.objects.select_for_update(of=("self",)).filter(
+            participation_id=wanted, status=StageAttempt.Status.IN_PROGRESS
+        )
+        list(running)  # the monitor's order: a stage, then its participation
         participation = (
             Participation.objects.select_for_update(of=("self",))
             .select_related("version", "client")
@@ -188,10 +192,7 @@ def cancel(
             raise NotFound("No such participation.")
         before = {"status": participation.status}
         participations.settle(participation, Participation.Status.CANCELLED)
-        running = StageAttempt.objects.select_for_update(of=("self",)).filter(
-            participation_id=wanted, status=StageAttempt.Status.IN_PROGRESS
-        )
-        for attempt in running.select_related("server"):
+        for attempt in running.select_related("server"):  # read again: one opened meanwhile
             adapters.platform(attempt.server).set_trading_enabled(
                 attempt.login, False, reason="challenge cancelled"
             )

@@ -109,23 +109,24 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
         for attempt in attempts:
             try:
                 evaluator, outcomes, snaps, last = _run(attempt, by_login[attempt.login], known)
-            except Exception as exc:  # the saved state or the rules cannot be read
+                closed = curve.take(attempt, snaps)
+            except Exception as exc:  # the saved state, the rules or the curve cannot be read
                 _set_aside(attempt, exc, after=cursor.position)
                 continue
-            points += curve.take(attempt, snaps)
             if not outcomes:
                 attempt.evaluator_state = evaluator.state()
                 attempt.day_end = evaluator.day_end
                 quiet.append(attempt)
+                points += closed
                 continue
-            opened = _guarded(
+            opened = _guarded(  # its curve too: a stage undone by its savepoint keeps nothing
                 attempt,
-                lambda a=attempt, e=evaluator, o=outcomes, n=last: _conclude_batch(
-                    a, e, o, platform, n
+                lambda a=attempt, e=evaluator, o=outcomes, n=last, c=closed: _conclude_batch(
+                    a, e, o, platform, n, closed=c
                 ),
                 after=cursor.position,
             )
-            openings += opened or []  # a stage undone by its savepoint opens nothing
+            openings += opened or []  # nor opens anything
         _write_states(quiet)
         CurvePoint.objects.bulk_create(points)
         _open(openings)
@@ -214,6 +215,8 @@ def _conclude_batch(
     outcomes: list[Outcome],
     platform: Any,
     last: int | None,
+    *,
+    closed: list[CurvePoint] | None = None,
 ) -> list[Opening]:
     """A stage whose rules acted: the effects, its state, and where in the stream a verdict
     fell (a reinstatement reads on from there). Returns the next stage to open, if any. A
@@ -224,6 +227,7 @@ def _conclude_batch(
     )
     if not still.exists():
         return openings
+    CurvePoint.objects.bulk_create(closed or [], ignore_conflicts=True)
     _act(attempt, evaluator, outcomes, platform, openings)
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         attempt.concluded_after = last
@@ -285,8 +289,8 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
             break
         start = page[-1].cursor
     evaluator, outcomes, snaps, last = _run(attempt, missed)
-    CurvePoint.objects.bulk_create(curve.take(attempt, snaps))
-    _open(_conclude_batch(attempt, evaluator, outcomes, platform, last))
+    closed = curve.take(attempt, snaps)
+    _open(_conclude_batch(attempt, evaluator, outcomes, platform, last, closed=closed))
     return len(missed)
 
 
@@ -310,19 +314,21 @@ def _open(openings: list[Opening]) -> None:
             )
 
 
-def close_days(now: datetime | None = None, *, limit: int | None = None) -> int:
+def close_days(
+    now: datetime | None = None, *, limit: int | None = None, server: TradingServer | None = None
+) -> int:
     """Close the days that ended by `now` for the running stages whose day is due (each stage
-    keeps when its day ends), at most `limit` of them; returns the verdicts and pauses this
-    caused. Call it only when the streams have been read up to `now` (run() does)."""
+    keeps when its day ends), at most `limit` of them, of one `server` or all; returns the
+    verdicts and pauses this caused. Call it only when the streams have been read up to `now`
+    (run() does, server by server)."""
     moment = now or timezone.now()
     acted = 0
-    due = (
-        StageAttempt.objects.filter(
-            status=StageAttempt.Status.IN_PROGRESS, day_end__lte=moment, monitor_error=""
-        )
-        .order_by("day_end", "id")
-        .values_list("id", flat=True)
+    stages = StageAttempt.objects.filter(
+        status=StageAttempt.Status.IN_PROGRESS, day_end__lte=moment, monitor_error=""
     )
+    if server is not None:
+        stages = stages.filter(server=server)
+    due = stages.order_by("day_end", "id").values_list("id", flat=True)
     for attempt_id in due[:limit] if limit is not None else due:
         with transaction.atomic():
             attempt = (
@@ -372,31 +378,49 @@ DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of the stream
 def run(*, every: float = 0.01, stop: Any = None) -> None:
     """`propdesk monitor`: read every enabled server's stream; between reads, close the days
     that ended (a few stages at a time, so that a reset at midnight never holds up a breach),
-    up to the last moment every stream was read to its end (a little behind it). A failing
-    server is logged and tried again, never the end of the monitor."""
-    drained_at: datetime | None = None
+    each server's up to the last moment its stream was read to its end (a little behind it).
+    A failing server is logged and tried again, never the end of the monitor, and holds up
+    only its own days. One monitor runs at a time (on PostgreSQL a second one stops at once)."""
+    _only_monitor()
+    drained_at: dict[int, datetime] = {}
     while stop is None or not stop.is_set():
-        read, drained = 0, True
-        started = timezone.now()
+        read = 0
         for server in TradingServer.objects.filter(enabled=True):
+            started = timezone.now()
             try:
                 batch = process(server)
             except Exception:
                 logger.exception("monitor: server %s", server.name)
-                drained = False
                 time.sleep(1.0)
                 continue
             read += batch
-            drained = drained and batch < BATCH
-        if drained:
-            drained_at = started
-        if drained_at is not None:
-            try:
-                close_days(drained_at - timedelta(seconds=GRACE_SECONDS), limit=DAYS_AT_ONCE)
-            except Exception:
-                logger.exception("monitor: closing days")
+            if batch < BATCH:
+                drained_at[server.pk] = started
+            if server.pk in drained_at:
+                try:
+                    close_days(
+                        drained_at[server.pk] - timedelta(seconds=GRACE_SECONDS),
+                        limit=DAYS_AT_ONCE,
+                        server=server,
+                    )
+                except Exception:
+                    logger.exception("monitor: closing days of server %s", server.name)
         if not read:
             time.sleep(every)
+
+
+MONITOR_LOCK = 0x70726F70  # an advisory lock's key: "prop"
+
+
+def _only_monitor() -> None:
+    """Refuse to run beside another monitor: two would write the same stages' states."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers; the demo runs one monitor
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [MONITOR_LOCK])
+        (alone,) = cursor.fetchone()
+    if not alone:
+        raise RuntimeError("Another propdesk monitor is running on this database.")
 
 
 # --- what a verdict does -------------------------------------------------------------------------

@@ -133,12 +133,15 @@ def payment_received(participation_id: int, *, payment_id: str) -> str:
     The money is never dropped: a payment for a purchase no longer waiting (cancelled, or
     paid twice) stays in the client's wallet, to be used or withdrawn. The same payment told
     twice changes nothing."""
+    if not payment_id:
+        raise ValidationFailed("The payment has no id.")
     locked = (
         Participation.objects.select_for_update(of=("self",))
         .select_related("version", "client", "method")
         .get(pk=participation_id)
     )
-    if payment_id and payment_id == locked.provider_payment_id:
+    received = f"payment:{locked.method_id}:{payment_id}"  # each payment is counted once
+    if JournalEntry.objects.filter(idempotency_key=received).exists():
         return "duplicate"
     assert locked.method is not None
     # The payment goes through the wallet (in, then out as the fee, together), so the fee is
@@ -154,6 +157,7 @@ def payment_received(participation_id: int, *, payment_id: str) -> str:
         memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}"
         + ("" if waiting else " (no longer waiting: kept in the wallet)"),
         client=locked.client,
+        idempotency_key=received,
     )
     if not waiting:
         return "credited to the wallet"
