@@ -22,7 +22,7 @@ from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import services
 from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, server, stage
+from tests.challenges.test_monitor import move, pass_stage, server, stage
 from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -57,13 +57,7 @@ def join(client, finance, challenge, currency="USD"):
 
 def pass_first_stage(joined, admin):
     """+8,880 on 100,000 closed, the day closed: passed; the live step approved."""
-    account = sandbox.account_by_login(joined.current_attempt().login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
+    pass_stage(joined.current_attempt())
     step = ApprovalRequest.objects.get(type_key="prop_live_step", status="pending")
     approvals.approve(step.pk, actor=admin)
 

@@ -23,13 +23,6 @@ from tests.wallet.test_sandbox_payments import deliver
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def challenge(admin):
-    made = catalogue.create(definition(), actor=admin)
-    catalogue.publish(made.pk, actor=admin)
-    return made
-
-
 def buy(client, challenge, method, key=None):
     return participation.start(
         client, challenge.pk, payment="direct", method=method.pk, idempotency_key=key

@@ -57,6 +57,17 @@ def move(price_feed, bid, ask):
     price_feed.flush()
 
 
+def pass_stage(attempt):
+    """+8,880 on 100,000 closed, then the day closes: a stage with an 8% target passes."""
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+
+
 def server():
     return sandbox.default_server()
 
@@ -109,14 +120,7 @@ def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_creden
     active_client, finance, admin
 ):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    price_feed = feed.Feed()
-    move(price_feed, "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
+    pass_stage(attempt)
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     assert request.status == "pending"
     assert joined.current_attempt().stage == 0
@@ -129,13 +133,7 @@ def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_creden
 
 def test_rejecting_the_live_step_fails_the_challenge(active_client, finance, admin):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
+    pass_stage(attempt)
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     approvals.reject(request.pk, actor=admin, reason="Trading style not accepted")
     joined.refresh_from_db()

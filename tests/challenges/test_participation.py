@@ -26,13 +26,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def challenge(admin):
-    made = catalogue.create(definition(), actor=admin)
-    catalogue.publish(made.pk, actor=admin)
-    return made
-
-
 def fund(client, finance, amount="1000.00"):
     services.adjust(
         client.pk,

@@ -4,19 +4,17 @@ another client's participation does not exist for them."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 
 import pytest
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import monitor, progress
+from propdesk.challenges import progress
 from propdesk.challenges.models import StageAttempt
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
 from tests.api.conftest import Api
-from tests.challenges.test_monitor import D, move, running, server, stage
+from tests.challenges.test_monitor import pass_stage, running, stage
 from tests.challenges.test_portal_pages import (
     breach,
     next_reset_17_prague,
@@ -112,13 +110,7 @@ def test_a_paused_stage_says_so(active_client, finance, admin):
 
 def test_every_stage_so_far_is_listed_with_how_it_was_decided(active_client, finance, admin):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
+    pass_stage(attempt)
     attempt.refresh_from_db()
     following = StageAttempt.objects.get(participation=joined, stage=1)
     api, token = as_owner(active_client)

@@ -24,17 +24,10 @@ from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.test_monitor import move, pass_stage, running, server, stage
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def challenge(admin):
-    made = catalogue.create(definition(), actor=admin)
-    catalogue.publish(made.pk, actor=admin)
-    return made
 
 
 @pytest.fixture
@@ -449,13 +442,7 @@ def test_a_paused_stage_says_trading_is_paused_until_the_day_reset(active_client
 
 def test_the_stage_history_explains_a_passed_stage(active_client, finance, admin):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")  # +8,880: past the 8% target
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
+    pass_stage(attempt)
     attempt.refresh_from_db()
     following = StageAttempt.objects.get(participation=joined, stage=1)
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
