@@ -610,37 +610,58 @@ def _act(
     return redirect("backoffice:participant", participation_id=item.pk)
 
 
+def _on_stage(
+    request: HttpRequest,
+    participation_id: int,
+    key: str,
+    use_case: Callable[..., Any],
+    said: Callable[[int, Any], str],
+) -> HttpResponseBase:
+    """An intervention on one stage of the participation (the form names it): `said` words
+    the stage number and what the use case returned."""
+
+    def act(item: Participation, data: dict[str, Any]) -> str:
+        attempt = _attempt_of(item, data.get("attempt"))
+        done = use_case(attempt.pk, actor=actor(request), reason=data["reason"])
+        return said(attempt.stage + 1, done)
+
+    return _act(request, participation_id, key, ReasonForm(request.POST), act)
+
+
 @require_POST
 @staff_view(PARTICIPANTS_MANAGE)
 def participant_advance(request: HttpRequest, participation_id: int) -> HttpResponseBase:
-    def act(item: Participation, data: dict[str, Any]) -> str:
-        attempt = _attempt_of(item, data.get("attempt"))
-        interventions.advance(attempt.pk, actor=actor(request), reason=data["reason"])
-        return f"Stage {attempt.stage + 1} advanced."
-
-    return _act(request, participation_id, "advance", ReasonForm(request.POST), act)
+    return _on_stage(
+        request,
+        participation_id,
+        "advance",
+        interventions.advance,
+        lambda n, _: f"Stage {n} advanced.",
+    )
 
 
 @require_POST
 @staff_view(PARTICIPANTS_MANAGE)
 def participant_reinstate(request: HttpRequest, participation_id: int) -> HttpResponseBase:
-    def act(item: Participation, data: dict[str, Any]) -> str:
-        attempt = _attempt_of(item, data.get("attempt"))
-        interventions.reinstate(attempt.pk, actor=actor(request), reason=data["reason"])
-        return f"Stage {attempt.stage + 1} reinstated: it is in progress again."
-
-    return _act(request, participation_id, "reinstate", ReasonForm(request.POST), act)
+    return _on_stage(
+        request,
+        participation_id,
+        "reinstate",
+        interventions.reinstate,
+        lambda n, _: f"Stage {n} reinstated: it is in progress again.",
+    )
 
 
 @require_POST
 @staff_view(PARTICIPANTS_MANAGE)
 def participant_retry(request: HttpRequest, participation_id: int) -> HttpResponseBase:
-    def act(item: Participation, data: dict[str, Any]) -> str:
-        attempt = _attempt_of(item, data.get("attempt"))
-        applied = interventions.retry(attempt.pk, actor=actor(request), reason=data["reason"])
-        return f"Stage {attempt.stage + 1} is watched again; {applied} missed event(s) applied."
-
-    return _act(request, participation_id, "retry", ReasonForm(request.POST), act)
+    return _on_stage(
+        request,
+        participation_id,
+        "retry",
+        interventions.retry,
+        lambda n, applied: f"Stage {n} is watched again; {applied} missed event(s) applied.",
+    )
 
 
 @require_POST

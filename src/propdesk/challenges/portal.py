@@ -248,7 +248,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
     """The four bars: profit target, daily loss used, max loss used, trading days."""
     f = figures
     rules = attempt.participation.version.stages[attempt.stage]["rules"]
-    initial = progress.rules_for(attempt).initial_balance
+    initial = f.balance - f.profit  # the stage's initial balance
     if f.target_balance is None or f.target_progress_pct is None:
         target: dict[str, Any] = {
             "key": "target",
@@ -265,8 +265,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
             "words": f"{_pct(f.target_progress_pct)}%: profit {money_text(f.profit, currency)}"
             f" of {money_text(f.target_balance - initial, currency)}",
         }
-    # The definition's minimum (a live stage's evaluator is given one it can never reach).
-    least = int(rules.get("min_trading_days") or 0)
+    least = f.min_trading_days
     days: dict[str, Any] = {"key": "days", "label": "Trading days"}
     if least:
         days.update(
