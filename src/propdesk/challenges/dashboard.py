@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -165,20 +165,6 @@ def parse_filters(params: Any) -> Filters:
     return Filters(dates.date_from, dates.date_to, challenge_id)
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
-
-
-def _within(field: str, date_from: date | None, date_to: date | None) -> Q:
-    """`field` on the days from `date_from` to `date_to` inclusive, in the firm's time zone."""
-    found = Q()
-    if date_from is not None:
-        found &= Q(**{f"{field}__gte": _day_start(date_from)})
-    if date_to is not None:
-        found &= Q(**{f"{field}__lt": _day_start(date_to + timedelta(days=1))})
-    return found
-
-
 # --- the figures -----------------------------------------------------------------------------
 
 
@@ -192,7 +178,7 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
         attempts = attempts.filter(participation__challenge_id=challenge_id)
     concluded = list(
         attempts.filter(
-            _within("ended_at", date_from, date_to),
+            reports.within_days("ended_at", date_from, date_to),
             status__in=[StageAttempt.Status.PASSED, StageAttempt.Status.FAILED],
         )
         # The challenge's name rides along (a version is of one challenge: no more groups).
@@ -223,7 +209,9 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
         date_to=date_to,
         challenge_id=challenge_id,
         fees=_fees(participations, date_from, date_to),
-        statuses=_statuses(participations.filter(_within("created_at", date_from, date_to))),
+        statuses=_statuses(
+            participations.filter(reports.within_days("created_at", date_from, date_to))
+        ),
         stages=_stage_rates(concluded, versions),
         funded=_funded(funded, versions),
         losses=_losses(concluded, versions),
@@ -242,12 +230,14 @@ def _fees(
 ) -> list[FeeLine]:
     paid = _sums(
         participations.filter(
-            _within("fee_entry__created_at", date_from, date_to), fee_entry__isnull=False
+            reports.within_days("fee_entry__created_at", date_from, date_to),
+            fee_entry__isnull=False,
         )
     )
     refunded = _sums(
         participations.filter(
-            _within("refund_entry__created_at", date_from, date_to), refund_entry__isnull=False
+            reports.within_days("refund_entry__created_at", date_from, date_to),
+            refund_entry__isnull=False,
         )
     )
     return [

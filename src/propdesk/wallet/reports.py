@@ -81,6 +81,17 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
 
 
+def within_days(field: str, date_from: date | None, date_to: date | None) -> Q:
+    """`field` on the days from `date_from` to `date_to` inclusive (either open), in the firm's
+    time zone."""
+    found = Q()
+    if date_from is not None:
+        found &= Q(**{f"{field}__gte": _day_start(date_from)})
+    if date_to is not None:
+        found &= Q(**{f"{field}__lt": _day_start(date_to + timedelta(days=1))})
+    return found
+
+
 def transactions(filters: Filters) -> QuerySet[Posting]:
     """The filtered wallet postings (the posting carries its entry's time and type)."""
     rows = Posting.objects.filter(client__isnull=False)
@@ -88,10 +99,7 @@ def transactions(filters: Filters) -> QuerySet[Posting]:
         rows = rows.filter(entry_type=filters.type)
     if filters.currency:
         rows = rows.filter(currency=filters.currency)
-    if filters.date_from:
-        rows = rows.filter(created_at__gte=_day_start(filters.date_from))
-    if filters.date_to:
-        rows = rows.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    rows = rows.filter(within_days("created_at", filters.date_from, filters.date_to))
     if filters.client:
         rows = rows.filter(client__in=matching_clients(filters.client))
     if filters.status:
