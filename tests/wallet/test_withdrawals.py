@@ -100,3 +100,88 @@ def test_api_withdrawal_holds_once_per_key(funded, bank_transfer):
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"
     assert ledger.balances(funded) == {"USD": Decimal("900.00")}
+
+
+def _cash_paid(method) -> Decimal:
+    return ledger.cash_account(method, "USD").balance
+
+
+def test_a_withdrawal_approved_for_less_pays_exactly_that_and_gives_back_the_rest(
+    funded, bank_transfer, finance
+):
+    withdrawal = withdraw(funded, bank_transfer, "400.00")
+    approvals.approve(request_of(withdrawal).pk, actor=finance, amount="150.00")
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "approved"
+    assert withdrawal.paid_amount == Decimal("150.00")
+    assert _cash_paid(bank_transfer) == Decimal("150.00")
+    assert ledger.balances(funded) == {"USD": Decimal("850.00")}  # 1000 - 150 paid
+    assert ledger.firm_account("pending_withdrawals", "USD", "x").balance == 0
+    assert ledger.check() == []
+
+
+def test_a_withdrawal_cannot_be_approved_for_more_than_was_asked(funded, bank_transfer, finance):
+    withdrawal = withdraw(funded, bank_transfer, "100.00")
+    with pytest.raises(ValidationFailed) as caught:
+        approvals.approve(request_of(withdrawal).pk, actor=finance, amount="5000.00")
+    assert "at most 100.00 USD" in caught.value.fields["amount"]
+    request = request_of(withdrawal)
+    assert request.status == "pending" and request.amount == Decimal("100.00")
+    assert _cash_paid(bank_transfer) == 0
+    assert ledger.balances(funded) == {"USD": Decimal("900.00")}
+
+
+def test_a_withdrawal_approved_as_asked_pays_the_whole_hold(funded, bank_transfer, finance):
+    withdrawal = withdraw(funded, bank_transfer, "100.00")
+    approvals.approve(request_of(withdrawal).pk, actor=finance, amount="100.00")
+    withdrawal.refresh_from_db()
+    assert withdrawal.paid_amount == Decimal("100.00") and withdrawal.release_entry is None
+    assert _cash_paid(bank_transfer) == Decimal("100.00")
+
+
+def test_an_amount_cannot_be_amended_where_the_request_type_does_not_allow_it(
+    funded, bank_transfer, finance, admin
+):
+    from propdesk.approvals import registry
+
+    # A request type carrying an amount that a reviewer may not change.
+    fixed = registry.register(
+        registry.RequestType(key="test_fixed_amount", label="Fixed", review_permission="x")
+    )
+    try:
+        request = approvals.submit(
+            fixed.key, client=funded, amount=Decimal("10.00"), currency="USD"
+        )
+        with pytest.raises(ValidationFailed) as caught:
+            approvals.approve(request.pk, actor=admin, amount="20.00")
+        assert "cannot be changed" in caught.value.fields["amount"]
+        request.refresh_from_db()
+        assert request.status == "pending" and request.amount == Decimal("10.00")
+    finally:
+        registry._TYPES.pop(fixed.key)
+
+
+def test_the_api_refuses_paying_out_more_than_a_withdrawal_asked(funded, bank_transfer, finance):
+    withdrawal = withdraw(funded, bank_transfer, "100.00")
+    api = Api()
+    token = api.token(finance.email, PASSWORD)
+    response = api.call(
+        "POST",
+        f"/approvals/{request_of(withdrawal).pk}/approve",
+        {"amount": "5000.00"},
+        token=token,
+    )
+    assert response.status_code == 422
+    assert "amount" in response.json()["fields"]
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == "pending"
+    assert _cash_paid(bank_transfer) == 0
+
+
+def test_the_review_page_offers_the_payout_amount_for_a_withdrawal(
+    funded, bank_transfer, finance, client
+):
+    withdrawal = withdraw(funded, bank_transfer, "100.00")
+    client.force_login(finance)
+    page = client.get(f"/backoffice/approvals/{request_of(withdrawal).pk}/").content.decode()
+    assert "Amount to pay out" in page

@@ -78,7 +78,12 @@ class RequestPage(Schema):
 
 class ApproveIn(Schema):
     comment: str | None = None
-    amount: str | None = Field(None, description="Amend the amount (requests that carry one)")
+    amount: str | None = Field(
+        None,
+        description="The amount to move instead of the one asked, where the request type "
+        "allows it: a deposit credits what arrived; a withdrawal pays out at most what was asked "
+        "(the rest goes back to the wallet). Other types refuse it (422).",
+    )
     level: StrictInt | None = Field(
         None, description="The level you reviewed; refused with 409 if the request moved on."
     )

@@ -24,6 +24,14 @@ class Method:
     }
 
 
+class Amend:
+    """Whether a reviewer may change a request's amount as they approve it."""
+
+    NEVER = "never"  # the amount is what the client asked for (the default)
+    ANY = "any"  # any positive amount: a deposit credits what actually arrived
+    DOWN = "down"  # at most the amount asked: a withdrawal may pay out less, never more
+
+
 def _nothing(request: ApprovalRequest, actor: User | None) -> None:
     return None
 
@@ -40,6 +48,10 @@ class RequestType:
     label: str
     review_permission: str
     default_method: str = Method.MANUAL
+    # Whether the reviewer may change the amount (`Amend`), and what the field means to them.
+    amend: str = Amend.NEVER
+    amend_label: str = "Amount to approve"
+    amend_help: str = ""
     allowed_methods: tuple[str, ...] = (Method.AUTOMATIC, Method.MANUAL)
     # Called inside the deciding transaction, after the request's status has moved.
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
@@ -58,6 +70,8 @@ class RequestType:
         unknown = set(self.allowed_methods) - set(Method.ALL)
         if unknown or self.default_method not in self.allowed_methods:
             raise ValueError(f"request type {self.key}: bad methods {self.allowed_methods}")
+        if self.amend not in (Amend.NEVER, Amend.ANY, Amend.DOWN):
+            raise ValueError(f"request type {self.key}: bad amend {self.amend!r}")
 
     @property
     def carries_amount(self) -> bool:

@@ -18,7 +18,7 @@ from propdesk.accounts.models import Client, Role, User
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
-from propdesk.approvals.registry import Method, RequestType
+from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.money import is_currency, parse_amount
@@ -186,8 +186,8 @@ def _finish(
         notify(
             request.client.user,
             title=f"Your {label} was approved",
-            body=f"Your {label} (request #{request.pk}) was approved."
-            + (f"\n\n{text}" if text else ""),
+            # The reviewer's comment is internal: it stays with the request.
+            body=f"Your {label} (request #{request.pk}) was approved.",
             level=Notification.Level.SUCCESS,
         )
     else:
@@ -238,7 +238,7 @@ def approve(
         _raise_block(actor, request, expected_level)
         rtype = request_type(request.type_key)
         if amount not in (None, ""):
-            _amend_amount(request, amount, actor=actor)
+            _amend_amount(request, rtype, amount, actor=actor)
         if request.current_level < request.levels_total:
             level = request.current_level
             ApprovalAction.objects.create(
@@ -266,14 +266,30 @@ def approve(
     return request
 
 
-def _amend_amount(request: ApprovalRequest, amount: Any, *, actor: User) -> None:
+def _amend_amount(
+    request: ApprovalRequest, rtype: RequestType, amount: Any, *, actor: User
+) -> None:
+    """Change the amount the approval moves, where the request type allows it: a deposit
+    credits what arrived; a withdrawal pays out at most what was held. Nothing is changed
+    when the new amount is refused."""
     if request.amount is None or not is_currency(request.currency):
         raise ValidationFailed(fields={"amount": "This request carries no amount to amend."})
+    if rtype.amend == Amend.NEVER:
+        raise ValidationFailed(
+            fields={"amount": f"The amount of a {rtype.label.lower()} request cannot be changed."}
+        )
     errors = FieldErrors()
     new = parse_amount(errors, "amount", amount, request.currency)
     errors.raise_if_any()
     if new is None or new == request.amount:
         return
+    if rtype.amend == Amend.DOWN and new > request.amount:
+        raise ValidationFailed(
+            fields={
+                "amount": f"This request can be approved for at most {request.amount} "
+                f"{request.currency}."
+            }
+        )
     old = request.amount
     request.amount = new
     request.save(update_fields=["amount"])

@@ -16,7 +16,7 @@ from propdesk.accounts.models import Role
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.approvals.registry import Method
+from propdesk.approvals.registry import Amend, Method
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.core.validation import search_text
@@ -26,20 +26,22 @@ MAX_TEXT = approvals.MAX_TEXT
 
 
 class ApproveForm(forms.Form):
-    amount = forms.CharField(
-        required=False,
-        max_length=30,
-        label="Amount to approve",
-        help_text="Change it if what arrived differs from what was requested.",
-    )
+    amount = forms.CharField(required=False, max_length=30, label="Amount to approve")
     comment = forms.CharField(
-        required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
+        required=False,
+        max_length=MAX_TEXT,
+        label="Comment (internal: kept with the request, not sent to the client)",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     level = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        max_length=MAX_TEXT,
+        label="Reason (sent to the client)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     level = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
@@ -111,8 +113,12 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
 
 def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
     form = ApproveForm(data, initial={"level": req.current_level, "amount": req.amount})  # type: ignore[arg-type]
-    if req.amount is None:
-        del form.fields["amount"]  # only requests that carry an amount can amend one
+    rtype = approvals.request_type(req.type_key)
+    if req.amount is None or rtype.amend == Amend.NEVER:
+        del form.fields["amount"]  # only types whose amount a reviewer may change show it
+    else:
+        form.fields["amount"].label = rtype.amend_label
+        form.fields["amount"].help_text = rtype.amend_help
     return form
 
 

@@ -198,6 +198,9 @@ class WithdrawalOut(Schema):
     amount: Decimal
     currency: str
     method: str
+    # Once paid: the amount paid out (less than `amount` when the firm paid part of it; the
+    # rest went back to the wallet).
+    paid_amount: Decimal | None = None
 
 
 @router.post(
@@ -211,7 +214,7 @@ def withdraw(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[WithdrawalOut]:
     made = _ask(request, withdrawals.request_withdrawal, payload, idempotency_key)
-    return Status(201, WithdrawalOut(**_request_out(made)))
+    return Status(201, WithdrawalOut(**_request_out(made), paid_amount=made.paid_amount))
 
 
 reports_router = Router(tags=["reports"])

@@ -265,6 +265,16 @@ class Withdrawal(models.Model):
         on_delete=models.PROTECT,
         related_name="withdrawal_settlement",
     )
+    # What was paid out: the amount asked, or less when the reviewer lowered it; the rest of
+    # the hold went back to the wallet in `release_entry`.
+    paid_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    release_entry = models.OneToOneField(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="withdrawal_release",
+    )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

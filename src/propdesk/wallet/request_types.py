@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from propdesk.accounts import permissions
 from propdesk.approvals import registry
-from propdesk.approvals.registry import Method, RequestType
+from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.wallet import deposits, withdrawals
 
 DEPOSITS_REVIEW = permissions.register("deposits.review", "Approve or reject deposits")
@@ -19,6 +19,9 @@ registry.register(
         review_permission=DEPOSITS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL, Method.PARTIAL),
+        amend=Amend.ANY,
+        amend_label="Amount to credit",
+        amend_help="Change it if what arrived differs from what was requested.",
         on_approve=deposits.credit,
         on_reject=deposits.refuse,
         details=deposits.details,
@@ -34,6 +37,10 @@ registry.register(
         review_permission=WITHDRAWALS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.MANUAL,),
+        amend=Amend.DOWN,
+        amend_label="Amount to pay out",
+        amend_help="Pay out less than was asked and the rest goes back to the client's wallet; "
+        "never more.",
         on_approve=withdrawals.pay_out,
         on_reject=withdrawals.release,
         details=withdrawals.details,

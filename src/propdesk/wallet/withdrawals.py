@@ -12,6 +12,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import idempotency
+from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import ledger
@@ -72,24 +73,41 @@ def request_withdrawal(
 
 
 def pay_out(request: ApprovalRequest, actor: User | None) -> None:
+    """Pay out exactly the approved amount (the reviewer may have lowered it); whatever was
+    held beyond it goes back to the wallet in an entry of its own."""
     withdrawal = (
         Withdrawal.objects.select_for_update()
         .select_related("method")
         .get(pk=request.payload["withdrawal_id"])
     )
     move_status(withdrawal, Withdrawal.Status.APPROVED, Withdrawal.TRANSITIONS, what="withdrawal")
+    paid = withdrawal.amount if request.amount is None else request.amount
+    if not 0 < paid <= withdrawal.amount:  # the engine refuses such amendments: never pay them
+        raise Conflict(f"Withdrawal #{withdrawal.pk} cannot pay out {paid} {withdrawal.currency}.")
+    pending = _pending_account(withdrawal.currency)
     cash = ledger.cash_account(withdrawal.method, withdrawal.currency)
     withdrawal.settle_entry = ledger.post(
         JournalEntry.Type.WITHDRAWAL,
-        [
-            ledger.Line(_pending_account(withdrawal.currency), -withdrawal.amount),
-            ledger.Line(cash, withdrawal.amount),
-        ],
+        [ledger.Line(pending, -paid), ledger.Line(cash, paid)],
         memo=f"Withdrawal #{withdrawal.pk} paid by {withdrawal.method.name}",
         client=withdrawal.client,
         actor=actor,
     )
-    withdrawal.save(update_fields=["status", "settle_entry"])
+    withdrawal.paid_amount = paid
+    rest = withdrawal.amount - paid
+    if rest:
+        withdrawal.release_entry = ledger.post(
+            JournalEntry.Type.WITHDRAWAL_RELEASE,
+            [
+                ledger.Line(pending, -rest),
+                ledger.Line(ledger.wallet(withdrawal.client, withdrawal.currency), rest),
+            ],
+            memo=f"Withdrawal #{withdrawal.pk}: {rest} {withdrawal.currency} of the "
+            f"{withdrawal.amount} held not paid out, back in the wallet",
+            client=withdrawal.client,
+            actor=actor,
+        )
+    withdrawal.save(update_fields=["status", "settle_entry", "paid_amount", "release_entry"])
 
 
 def release(request: ApprovalRequest, actor: User | None) -> None:
@@ -113,10 +131,13 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     withdrawal = Withdrawal.objects.select_related("method").get(
         pk=request.payload["withdrawal_id"]
     )
-    return [
+    rows = [
         ("Method", withdrawal.method.name),
-        ("Amount", f"{withdrawal.amount} {withdrawal.currency} (held from the wallet)"),
+        ("Requested", f"{withdrawal.amount} {withdrawal.currency} (held from the wallet)"),
     ]
+    if withdrawal.paid_amount is not None:
+        rows.append(("Paid out", f"{withdrawal.paid_amount} {withdrawal.currency}"))
+    return rows
 
 
 def client_withdrawals(client: Client) -> QuerySet[Withdrawal]:
