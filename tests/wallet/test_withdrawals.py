@@ -126,7 +126,8 @@ def test_a_withdrawal_cannot_be_approved_for_more_than_was_asked(funded, bank_tr
         approvals.approve(request_of(withdrawal).pk, actor=finance, amount="5000.00")
     assert "at most 100.00 USD" in caught.value.fields["amount"]
     request = request_of(withdrawal)
-    assert request.status == "pending" and request.amount == Decimal("100.00")
+    assert request.status == "pending"
+    assert request.amount == Decimal("100.00")
     assert _cash_paid(bank_transfer) == 0
     assert ledger.balances(funded) == {"USD": Decimal("900.00")}
 
@@ -135,7 +136,8 @@ def test_a_withdrawal_approved_as_asked_pays_the_whole_hold(funded, bank_transfe
     withdrawal = withdraw(funded, bank_transfer, "100.00")
     approvals.approve(request_of(withdrawal).pk, actor=finance, amount="100.00")
     withdrawal.refresh_from_db()
-    assert withdrawal.paid_amount == Decimal("100.00") and withdrawal.release_entry is None
+    assert withdrawal.paid_amount == Decimal("100.00")
+    assert withdrawal.release_entry is None
     assert _cash_paid(bank_transfer) == Decimal("100.00")
 
 
@@ -156,7 +158,8 @@ def test_an_amount_cannot_be_amended_where_the_request_type_does_not_allow_it(
             approvals.approve(request.pk, actor=admin, amount="20.00")
         assert "cannot be changed" in caught.value.fields["amount"]
         request.refresh_from_db()
-        assert request.status == "pending" and request.amount == Decimal("10.00")
+        assert request.status == "pending"
+        assert request.amount == Decimal("10.00")
     finally:
         registry._TYPES.pop(fixed.key)
 
