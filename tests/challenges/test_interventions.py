@@ -55,7 +55,7 @@ def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_
     interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
     attempt.refresh_from_db()
     assert attempt.status == "passed"
-    assert "Passed on the old server" in attempt.explanation
+    assert "Passed on the old server" in attempt.staff_note
     assert sandbox.account_by_login(attempt.login).trading_enabled is False
     following = joined.current_attempt()
     assert (following.stage, following.status) == (1, "in_progress")

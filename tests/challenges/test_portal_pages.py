@@ -510,3 +510,28 @@ def test_a_stage_whose_figures_cannot_be_read_says_so(active_client, finance, ad
         assert "The figures of this stage are not available at the moment." in (
             response.content.decode()
         )
+
+
+def test_the_trader_never_reads_the_staffs_reason_or_email(active_client, finance, admin):
+    """Advancing and cancelling take a reason "kept in the audit log": the trader's pages and
+    the API say the firm decided, never who or why."""
+    from propdesk.challenges import interventions
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    interventions.advance(attempt.pk, actor=admin, reason="Internal: arbitrage suspected")
+    interventions.cancel(joined.pk, actor=admin, reason="Internal: duplicate identity")
+    http = logged_in(active_client.user)
+    seen = [
+        http.get("/portal/my-challenges/").content.decode(),
+        http.get(f"/portal/my-challenges/{joined.pk}/").content.decode(),
+        http.get(f"/portal/my-challenges/{joined.pk}/figures/").content.decode(),
+        http.get(f"/api/v1/participations/{joined.pk}").content.decode(),
+        http.get("/api/v1/participations").content.decode(),
+    ]
+    for page in seen:
+        assert "Internal:" not in page
+        assert admin.email not in page
+    assert "The firm passed this stage by hand." in seen[1]
+    assert "The firm cancelled this challenge." in seen[1]
+    staff_page = logged_in(admin).get(f"/backoffice/prop-trading/participants/{joined.pk}/")
+    assert "Internal: arbitrage suspected" in staff_page.content.decode()

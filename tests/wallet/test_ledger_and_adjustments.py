@@ -155,5 +155,7 @@ def test_wallet_lines_show_the_clients_own_movements(active_client, register, fi
     adjust(other, finance, "7.00")
     [line] = services.wallet_lines(active_client)
     assert line["amount"] == Decimal("5.00")
-    assert line["memo"] == "Welcome bonus"
+    # The staff's comment is internal: the client reads that the firm adjusted the wallet.
+    assert line["memo"] == "Adjustment by the firm"
+    assert services.wallet_lines(active_client, for_staff=True)[0]["memo"] == "Welcome bonus"
     assert Posting.objects.count() == 4

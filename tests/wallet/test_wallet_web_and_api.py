@@ -86,3 +86,52 @@ def test_portal_wallet_page_shows_balance(active_client, finance):
     )
     page = logged_in(active_client.user).get("/portal/wallet/").content.decode()
     assert 'data-balance="USD">5.00<' in page
+
+
+def test_the_client_reads_the_note_meant_for_them_never_the_internal_reason(active_client, finance):
+    from propdesk.wallet import services
+
+    services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="50.00",
+        currency="USD",
+        comment="Internal: goodwill after complaint #88",
+        actor=finance,
+    )
+    services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="10.00",
+        currency="USD",
+        comment="Internal: campaign Q4",
+        client_note="Welcome bonus",
+        actor=finance,
+    )
+    page = logged_in(active_client.user).get("/portal/wallet/").content.decode()
+    api = Api()
+    lines = api.call(
+        "GET", "/wallet/transactions", token=api.token(active_client.user.email, PASSWORD)
+    ).json()
+    for seen in (page, str(lines)):
+        assert "Internal:" not in seen
+        assert finance.email not in seen
+    assert [line["memo"] for line in lines] == ["Welcome bonus", "Adjustment by the firm"]
+    assert "Welcome bonus" in page
+    staff_page = logged_in(finance).get(f"/backoffice/clients/{active_client.pk}/")
+    assert "Internal: goodwill after complaint #88" in staff_page.content.decode()
+
+
+def test_the_adjustment_form_posts_the_note_for_the_client(active_client, finance):
+    http = logged_in(finance)
+    data = {
+        "direction": "credit",
+        "amount": "5.00",
+        "currency": "USD",
+        "comment": "Internal reason",
+        "client_note": "Refund of a card fee",
+        "idempotency_key": "form-note",
+    }
+    assert post_form(http, f"/backoffice/clients/{active_client.pk}/adjust/", data).status_code
+    entry = JournalEntry.objects.get(type="adjustment")
+    assert (entry.memo, entry.client_memo) == ("Internal reason", "Refund of a card fee")

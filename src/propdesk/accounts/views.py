@@ -79,7 +79,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
             "wallet": {
                 "balances": ledger.balances(client),
-                "lines": wallet_services.wallet_lines(client, limit=20),
+                "lines": wallet_services.wallet_lines(client, limit=20, for_staff=True),
             }
             if me.has_permission(permissions.WALLET_VIEW)
             else None,

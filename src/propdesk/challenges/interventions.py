@@ -32,6 +32,9 @@ from propdesk.platforms import adapters
 from propdesk.wallet import ledger
 
 REASON_LONGEST = 500
+# What the trader reads of a staff decision: the staff member and their reason stay internal.
+ADVANCED = "The firm passed this stage by hand."
+CANCELLED = "The firm cancelled this challenge."
 STEP_TYPES = (participations.PARTICIPATION, monitor.STAGE_PROGRESSION, monitor.LIVE_STEP)
 
 
@@ -61,7 +64,8 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             )
         attempt.status = StageAttempt.Status.PASSED
         attempt.ended_at = timezone.now()
-        attempt.explanation = f"Advanced by {actor.email}: {why}"
+        attempt.explanation = ADVANCED
+        attempt.staff_note = f"Advanced by {actor.email}: {why}"
         attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.save()
         following = monitor.proceed(participation, attempt.stage, approved=True)
@@ -108,7 +112,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         attempt.status = StageAttempt.Status.IN_PROGRESS
         attempt.ended_at = None
         attempt.verdict = None
-        attempt.explanation = ""
+        attempt.explanation = attempt.staff_note = ""
         attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.paused = evaluator.figures().paused  # a pause the breach cut short still holds
         participations.settle(participation, Participation.Status.ACTIVE)
@@ -198,7 +202,8 @@ def cancel(
             )
             attempt.status = StageAttempt.Status.CANCELLED
             attempt.ended_at = timezone.now()
-            attempt.explanation = f"Cancelled by {actor.email}: {why}"
+            attempt.explanation = CANCELLED
+            attempt.staff_note = f"Cancelled by {actor.email}: {why}"
             attempt.monitor_error, attempt.set_aside_after = "", None
             attempt.save()
         approvals.cancel_pending(steps, actor=actor, text=f"The participation was cancelled: {why}")

@@ -190,7 +190,9 @@ class StageAttempt(models.Model):
     # spec's form and the evaluator's explanation of it, and whether a pause holds trading.
     evaluator_state = models.JSONField(null=True, blank=True)
     verdict = models.JSONField(null=True, blank=True)
-    explanation = models.TextField(blank=True)
+    explanation = models.TextField(blank=True)  # shown to the trader
+    # Who on the staff ended the stage by hand and why: for staff only (the audit log too).
+    staff_note = models.TextField(blank=True)
     paused = models.BooleanField(default=False)
     # Set when the monitor could not apply this stage's events: it is left for staff.
     monitor_error = models.CharField(max_length=500, blank=True)

@@ -468,7 +468,8 @@ def _stage_entry(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
         "number": number,
         "title": f"Stage {number}: {item.version.stages[attempt.stage]['name']}",
         "look": STAGE_LOOK.get(attempt.status, "cancelled"),
-        "note": progress.headline(attempt),
+        # Staff read who ended a stage by hand and why; the trader reads the headline only.
+        "note": attempt.staff_note or progress.headline(attempt),
     }
 
 

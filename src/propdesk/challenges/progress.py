@@ -96,7 +96,7 @@ def headline(attempt: StageAttempt) -> str:
     if attempt.status in (StageAttempt.Status.PASSED, StageAttempt.Status.CANCELLED) and (
         outcome.kind != PASSED
     ):
-        return attempt.explanation  # advanced or cancelled by staff: their words
+        return attempt.explanation  # advanced or cancelled by staff: said for the trader
     return _sentence(outcome, rules.zone)
 
 

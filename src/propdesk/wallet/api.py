@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
-from ninja import Header, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
@@ -46,7 +46,8 @@ class AdjustmentIn(Schema):
     direction: str
     amount: str | int
     currency: str
-    comment: str
+    comment: str = Field(description="The reason: internal (audit log, transactions report)")
+    client_note: str = Field("", description="What the client reads in their wallet (optional)")
 
 
 class EntryOut(Schema):
@@ -92,6 +93,7 @@ def adjust(
         amount=payload.amount,
         currency=payload.currency,
         comment=payload.comment,
+        client_note=payload.client_note,
         actor=actor,
         idempotency_key=idempotency_key,
     )

@@ -85,6 +85,7 @@ def post(
     lines: Sequence[Line],
     *,
     memo: str = "",
+    client_memo: str = "",
     client: Client | None = None,
     actor: User | None = None,
     idempotency_key: str | None = None,
@@ -122,6 +123,7 @@ def post(
     entry = JournalEntry.objects.create(
         type=entry_type,
         memo=memo[:500],
+        client_memo=client_memo[:200],
         client=client,
         created_by=actor,
         idempotency_key=idempotency_key or None,

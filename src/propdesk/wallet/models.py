@@ -61,7 +61,9 @@ class JournalEntry(models.Model):
         PROP_TRADING_FEE = "prop_trading_fee", "Prop Trading Fee"
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
-    memo = models.CharField(max_length=500, blank=True)
+    memo = models.CharField(max_length=500, blank=True)  # for staff: the report, the audit
+    # What the client reads of a staff-made entry (an adjustment); the memo stays internal.
+    client_memo = models.CharField(max_length=200, blank=True)
     client = models.ForeignKey(
         "accounts.Client",
         null=True,

@@ -34,8 +34,10 @@ def adjust(
     comment: Any,
     actor: User,
     idempotency_key: Any = None,
+    client_note: Any = "",
 ) -> JournalEntry:
-    """A Finance credit or debit of a client's wallet, with the reason, audited.
+    """A Finance credit or debit of a client's wallet, with the reason, audited. The reason
+    (`comment`) is internal; the client reads `client_note`, or that the firm adjusted it.
 
     A retry with the same Idempotency-Key returns the first entry and moves nothing.
     """
@@ -47,6 +49,9 @@ def adjust(
         errors.add("currency", "Unknown currency.")
     value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
     text = clean_text(errors, "comment", comment, label="Comment", max_length=500)
+    note = clean_text(
+        errors, "client_note", client_note, label="The note", max_length=200, required=False
+    )
     key = clean_idempotency_key(actor, idempotency_key)
     errors.raise_if_any()
     assert value is not None
@@ -54,7 +59,7 @@ def adjust(
     if client is None:
         raise NotFound("No such client.")
     request_fingerprint = idempotency.fingerprint(
-        "adjustment", client.pk, direction, str(value), currency
+        "adjustment", client.pk, direction, str(value), currency, note
     )
     with transaction.atomic():
         # A retry sent while the first is still running waits here, then finds its entry.
@@ -69,6 +74,7 @@ def adjust(
             JournalEntry.Type.ADJUSTMENT,
             [ledger.Line(wallet, signed), ledger.Line(firm, -signed)],
             memo=text,
+            client_memo=note,
             client=client,
             actor=actor,
             idempotency_key=key,
@@ -85,8 +91,24 @@ def adjust(
     return entry
 
 
-def wallet_lines(client: Client, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The client's own wallet movements, newest first."""
+ADJUSTED_BY_THE_FIRM = "Adjustment by the firm"
+
+
+def client_memo(entry: JournalEntry) -> str:
+    """What the client reads of an entry: the words propdesk wrote for it, never a staff
+    member's internal reason (an adjustment shows its note to the client, if any)."""
+    if entry.client_memo:
+        return entry.client_memo
+    if entry.type == JournalEntry.Type.ADJUSTMENT:
+        return ADJUSTED_BY_THE_FIRM
+    return entry.memo
+
+
+def wallet_lines(
+    client: Client, *, limit: int = 100, for_staff: bool = False
+) -> list[dict[str, Any]]:
+    """The client's wallet movements, newest first: as the client reads them, or with the
+    staff's own memos (`for_staff`)."""
     rows = (
         ledger.Posting.objects.filter(client=client)
         .select_related("entry")
@@ -99,7 +121,7 @@ def wallet_lines(client: Client, *, limit: int = 100) -> list[dict[str, Any]]:
             "type_label": p.get_entry_type_display(),
             "amount": ledger.quantize(p.amount, p.currency),
             "currency": p.currency,
-            "memo": p.entry.memo,
+            "memo": p.entry.memo if for_staff else client_memo(p.entry),
             "at": p.created_at,
         }
         for p in rows

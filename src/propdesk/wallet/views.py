@@ -37,7 +37,14 @@ class AdjustmentForm(forms.Form):
     direction = forms.ChoiceField(choices=[("credit", "Credit"), ("debit", "Debit")])
     amount = forms.CharField(max_length=30)
     currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
-    comment = forms.CharField(max_length=500, label="Comment (why)")
+    comment = forms.CharField(
+        max_length=500, label="Reason (internal: the audit log and the transactions report)"
+    )
+    client_note = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Note to the client (optional: shown in their wallet)",
+    )
     # One key per rendered form: a double click or a resubmitted page posts once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
@@ -219,6 +226,7 @@ def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
             amount=data.get("amount"),
             currency=data.get("currency"),
             comment=data.get("comment"),
+            client_note=data.get("client_note", ""),
             actor=actor(request),
             idempotency_key=data.get("idempotency_key") or None,
         )
