@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
@@ -41,6 +42,18 @@ class AccountSuspended(DomainError):
     status = 403
     code = "account_suspended"
     default_message = "Your account is suspended. Please contact the firm's support."
+
+
+# What other apps do when a client is suspended (True) or reactivated (False), in the same
+# transaction: challenges hold the client's running stages. Each says what it did, for the audit.
+ClientStatusHook = Callable[[Client, bool], str]
+_client_status_hooks: list[ClientStatusHook] = []
+
+
+def on_client_status(hook: ClientStatusHook) -> ClientStatusHook:
+    if hook not in _client_status_hooks:
+        _client_status_hooks.append(hook)
+    return hook
 
 
 def client_login_block(client: Client) -> DomainError | None:
@@ -302,18 +315,30 @@ def set_client_suspended(
         ApiToken.objects.filter(user=client.user, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+    effects = [said for hook in _client_status_hooks if (said := hook(client, suspended))]
     audit.record(
         actor=actor,
         action="client.suspend" if suspended else "client.reactivate",
         object_type="client",
         object_id=client.pk,
         summary=f"Client {client.user.email} {'suspended' if suspended else 'reactivated'}"
-        + (f": {text}" if text else ""),
+        + (f": {text}" if text else "")
+        + "".join(f"; {said}" for said in effects),
         before=before,
-        after={**client.snapshot(), "reason": text},
+        after={**client.snapshot(), "reason": text, "effects": effects},
     )
     if suspended:
-        notify(client.user, title="Your account is suspended", body=f"Reason: {text}")
+        notify(
+            client.user,
+            title="Your account is suspended",
+            body=f"Reason: {text}\n\nUntil the firm reactivates your account you cannot log "
+            "in, and your trading accounts can neither trade nor log in; your challenges are "
+            "on hold.",
+        )
     else:
-        notify(client.user, title="Your account is active again", body="You can log in again.")
+        notify(
+            client.user,
+            title="Your account is active again",
+            body="You can log in again, and your trading accounts and challenges are open again.",
+        )
     return client

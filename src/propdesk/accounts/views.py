@@ -112,8 +112,14 @@ def client_status(request: HttpRequest, client_id: int, action: str) -> HttpResp
     except DomainError as exc:
         messages.error(request, exc.fields.get("reason") or exc.message)
     else:
+        said = (
+            " They are logged out; their trading accounts can neither trade nor log in and "
+            "their challenges are on hold until they are reactivated."
+            if client.status == Client.Status.SUSPENDED
+            else " Their trading accounts and challenges are open again."
+        )
         messages.success(
-            request, f"{client.user.name} is now {client.get_status_display().lower()}."
+            request, f"{client.user.name} is now {client.get_status_display().lower()}.{said}"
         )
     return redirect("backoffice:client", client_id=client_id)
 

@@ -7,11 +7,15 @@ class ChallengesConfig(AppConfig):
     verbose_name = "Prop trading"
 
     def ready(self) -> None:
+        from propdesk.accounts import services as accounts
         from propdesk.challenges import (  # noqa: F401  (registers the codes and the types)
             permissions,
             request_types,
+            suspension,
         )
         from propdesk.challenges.participation import checkout
         from propdesk.wallet import sandbox_payments
+
+        accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout

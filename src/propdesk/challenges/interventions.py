@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -261,11 +261,17 @@ def _locked_attempt(attempt_id: Any) -> StageAttempt:
 
 
 def _locked_participation(attempt: StageAttempt) -> Participation:
+    """The stage's participation, locked; a suspended client's challenges are on hold, and
+    only cancelling touches them until the client is reactivated."""
     participation = (
         Participation.objects.select_for_update(of=("self",))
         .select_related("version", "client")
         .get(pk=attempt.participation_id)
     )
+    if participation.client.status == Client.Status.SUSPENDED:
+        raise Conflict(
+            "The client is suspended: their challenges are on hold until they are reactivated."
+        )
     attempt.participation = participation
     return participation
 

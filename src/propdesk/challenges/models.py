@@ -198,6 +198,10 @@ class StageAttempt(models.Model):
     monitor_error = models.CharField(max_length=500, blank=True)
     # The stream position after which its events went unapplied (staff retry from there).
     set_aside_after = models.BigIntegerField(null=True, blank=True)
+    # Set while the client is suspended: the stage is on hold (its account neither trades nor
+    # logs in, the monitor leaves it alone) and on reactivation the events after this stream
+    # position are applied.
+    held_after = models.BigIntegerField(null=True, blank=True)
     # The stream position of the event (or the cursor at the day close) that decided it: a
     # reinstated stage reads on from there.
     concluded_after = models.BigIntegerField(null=True, blank=True)

@@ -98,6 +98,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
                 login__in=list(by_login),
                 status=StageAttempt.Status.IN_PROGRESS,
                 monitor_error="",
+                held_after__isnull=True,
             )
             .annotate(version_id=F("participation__version_id"))
             .only(*_ROW, *_ROW_STATE)
@@ -136,7 +137,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
 
 
 # A quiet stage's state is written only while it runs: staff may have ended it meanwhile.
-STILL_RUNNING = "a.status = 'in_progress' AND a.monitor_error = ''"
+STILL_RUNNING = "a.status = 'in_progress' AND a.monitor_error = '' AND a.held_after IS NULL"
 
 
 def _write_states(attempts: list[StageAttempt]) -> None:
@@ -223,7 +224,7 @@ def _conclude_batch(
     stage that staff ended meanwhile (advanced, cancelled) is left as they left it."""
     openings: list[Opening] = []
     still = StageAttempt.objects.select_for_update(of=("self",)).filter(
-        pk=attempt.pk, status=StageAttempt.Status.IN_PROGRESS, monitor_error=""
+        pk=attempt.pk, status=StageAttempt.Status.IN_PROGRESS, monitor_error="", held_after=None
     )
     if not still.exists():
         return openings
@@ -324,7 +325,10 @@ def close_days(
     moment = now or timezone.now()
     acted = 0
     stages = StageAttempt.objects.filter(
-        status=StageAttempt.Status.IN_PROGRESS, day_end__lte=moment, monitor_error=""
+        status=StageAttempt.Status.IN_PROGRESS,
+        day_end__lte=moment,
+        monitor_error="",
+        held_after__isnull=True,
     )
     if server is not None:
         stages = stages.filter(server=server)
@@ -334,7 +338,7 @@ def close_days(
             attempt = (
                 StageAttempt.objects.select_for_update(of=("self",))
                 .select_related("participation__version", "server")
-                .filter(pk=attempt_id, status=StageAttempt.Status.IN_PROGRESS)
+                .filter(pk=attempt_id, status=StageAttempt.Status.IN_PROGRESS, held_after=None)
                 .first()
             )
             if attempt is None:

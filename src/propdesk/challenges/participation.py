@@ -277,7 +277,7 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
         currency=definition["currency"],
         comment=f"Participation #{participation.pk}, stage {index + 1}",
     )
-    return StageAttempt.objects.create(
+    attempt = StageAttempt.objects.create(
         participation=participation,
         stage=index,
         kind=stage["kind"],
@@ -285,6 +285,10 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
         login=credentials.login,
         sealed_password=vault.seal(credentials.password),
     )
+    from propdesk.challenges import suspension  # it builds on the monitor, which opens stages
+
+    suspension.hold_if_suspended(attempt)
+    return attempt
 
 
 def credentials(participation: Participation, viewer: Client) -> dict[str, str] | None:

@@ -28,14 +28,18 @@ class TradingServerForm(forms.Form):
 
 
 class TradingStatusForm(forms.Form):
-    reason = forms.CharField(max_length=200, required=False, label="Reason")
+    reason = forms.CharField(
+        max_length=200, required=False, label="Reason (internal: the trader is not shown it)"
+    )
 
 
 class BalanceOperationForm(forms.Form):
     amount = forms.CharField(
         max_length=30, help_text="Positive to credit, negative to debit, e.g. -250.00"
     )
-    comment = forms.CharField(max_length=200, label="Comment (why)")
+    comment = forms.CharField(
+        max_length=200, label="Comment on the deal (the trader sees it in their history)"
+    )
     # One key per rendered form: a double click or a resubmitted page moves the money once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
 

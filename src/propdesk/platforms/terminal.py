@@ -70,8 +70,8 @@ def session_account(request: HttpRequest) -> Account | None:
     if account is None or not isinstance(digest, str):
         request.session.pop(SESSION_KEY, None)
         return None
-    if not constant_time_compare(digest, _digest(account)):
-        request.session.pop(SESSION_KEY, None)
+    if not constant_time_compare(digest, _digest(account)) or not account.login_enabled:
+        request.session.pop(SESSION_KEY, None)  # a new password, or the firm blocked it
         return None
     return account
 
@@ -325,7 +325,6 @@ def terminal(request: HttpRequest, account: Account) -> HttpResponse:
     quotes = services.latest_quotes()
     context = {
         "account": _figures(account, state),
-        "disabled_reason": account.disabled_reason,
         "quotes": [_quote(symbol, q) for symbol, q in sorted(quotes.items())],
         "form": form,
         **_tables(account, state, quotes),

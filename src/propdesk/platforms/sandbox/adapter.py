@@ -35,6 +35,9 @@ class SandboxPlatform:
         )
         return Credentials(login=account.login, password=password, server=self.server.name)
 
+    def set_login_enabled(self, login: str, enabled: bool) -> None:
+        services.set_login_enabled(self._account(login), enabled)
+
     def set_trading_enabled(self, login: str, enabled: bool, *, reason: str = "") -> None:
         services.set_trading_enabled(self._account(login), enabled, reason=reason)
 

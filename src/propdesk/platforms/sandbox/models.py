@@ -72,6 +72,9 @@ class Account(models.Model):
     balance = models.DecimalField(max_digits=20, decimal_places=2)
     trading_enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    # Whether the account may log in at all (the terminal, the trading API): the firm blocks
+    # it while its owner is suspended.
+    login_enabled = models.BooleanField(default=True)
     stopout_level = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal(50), help_text="Margin level, percent"
     )

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from propdesk.accounts import throttle
 from propdesk.core import idempotency
-from propdesk.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
+from propdesk.core.errors import Conflict, DomainError, NotAuthenticated, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_minor, quantize, quantum
 from propdesk.core.validation import FieldErrors
 from propdesk.platforms.models import TradingServer
@@ -140,6 +140,8 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account
     if not check_password(password, account.password):
         raise NotAuthenticated("Wrong login or password.")
     throttle.succeeded(attempt)
+    if not account.login_enabled:
+        raise AccountBlocked()
     return account
 
 
@@ -154,6 +156,22 @@ def account_by_login(login: str) -> Account:
     if account is None:
         raise NotFound(f"No sandbox account {login}.")
     return account
+
+
+class AccountBlocked(DomainError):
+    status = 403
+    code = "account_blocked"
+    default_message = "This trading account is blocked by the firm; its client portal says why."
+
+
+def set_login_enabled(account: Account, enabled: bool) -> Account:
+    """Let the account log in (the terminal, the trading API) or not; a blocked account's
+    terminal sessions end at their next request."""
+    with transaction.atomic():
+        locked = lock_account(account.pk)
+        locked.login_enabled = enabled
+        locked.save(update_fields=["login_enabled"])
+    return locked
 
 
 def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") -> Account:

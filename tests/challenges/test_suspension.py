@@ -1,0 +1,185 @@
+"""A suspended client's challenges are on hold: their accounts neither trade nor log in, the
+monitor decides nothing for them, and reactivation opens the accounts again and applies what
+happened meanwhile."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client as HttpClient
+from django.utils import timezone
+
+from propdesk.accounts import services as accounts
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges import catalogue, interventions, monitor, participation
+from propdesk.challenges.models import StageAttempt
+from propdesk.core.errors import Conflict
+from propdesk.core.models import AuditRecord
+from propdesk.notifications.models import Notification
+from propdesk.platforms.sandbox import feed
+from propdesk.platforms.sandbox import services as sandbox
+from propdesk.wallet import services
+from tests.challenges.test_catalogue import definition
+from tests.challenges.test_monitor import move, pass_stage, running, server, stage
+from tests.conftest import logged_in, post_form
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def suspend(client, admin):
+    return accounts.set_client_suspended(
+        client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+
+
+def reactivate(client, admin):
+    return accounts.set_client_suspended(client.pk, suspended=False, actor=admin)
+
+
+def basic(login: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def terminal_login(login: str, password: str) -> tuple[HttpClient, int]:
+    http = HttpClient()
+    response = http.post("/terminal/login/", {"login": login, "password": password})
+    return http, response.status_code
+
+
+def test_suspension_blocks_the_clients_trading_accounts_and_reactivation_opens_them(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    creds = participation.credentials(joined, active_client)
+    assert creds is not None
+    http, status = terminal_login(creds["login"], creds["password"])
+    assert status == 302
+    assert http.get("/terminal/").status_code == 200
+
+    suspend(active_client, admin)
+    account = sandbox.account_by_login(attempt.login)
+    assert (account.trading_enabled, account.login_enabled) == (False, False)
+    with pytest.raises(sandbox.TradingDisabled):
+        sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    assert http.get("/terminal/").status_code == 302  # the open terminal session ended
+    _, status = terminal_login(creds["login"], creds["password"])
+    assert status != 302
+    api = HttpClient().get("/api/v1/sandbox/account", **basic(creds["login"], creds["password"]))
+    assert api.status_code == 403
+    assert api.json()["code"] == "account_blocked"
+    attempt.refresh_from_db()
+    assert attempt.held_after is not None
+
+    reactivate(active_client, admin)
+    account = sandbox.account_by_login(attempt.login)
+    assert (account.trading_enabled, account.login_enabled) == (True, True)
+    _, status = terminal_login(creds["login"], creds["password"])
+    assert status == 302
+    attempt.refresh_from_db()
+    assert attempt.held_after is None
+
+
+def test_the_monitor_decides_nothing_while_the_client_is_suspended_and_catches_up_after(
+    active_client, finance, admin
+):
+    """A floor crossed while suspended fails the stage at reactivation, at the moment it was
+    crossed; meanwhile the stage stays in progress and nothing is opened or failed."""
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    suspend(active_client, admin)
+    crossed_at = timezone.now()
+    move(price_feed, "1.08000", "1.08012")  # equity 94,880: below the daily floor 95,000
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert joined.status == "active"
+
+    reactivated_at = timezone.now()
+    reactivate(active_client, admin)
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert attempt.status == "failed"
+    assert joined.status == "failed"
+    assert attempt.verdict["rule"] == "max_daily_loss"
+    # Decided at the tick that crossed the floor, not at the reactivation.
+    assert crossed_at <= datetime.fromisoformat(attempt.verdict["at"]) < reactivated_at
+    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+
+
+def test_a_stage_approved_while_the_client_is_suspended_opens_on_hold(
+    active_client, finance, admin
+):
+    services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="1000.00",
+        currency="USD",
+        comment="Top up",
+        actor=finance,
+    )
+    made = catalogue.create(
+        definition(stages=[stage(), stage()], progression="approved"), actor=admin
+    )
+    catalogue.publish(made.pk, actor=admin)
+    joined = participation.start(active_client, made.pk, payment="wallet")
+    # The stage passes under approved progression, then the client is suspended.
+    pass_stage(joined.current_attempt())
+    step = ApprovalRequest.objects.get(type_key="prop_stage_progression")
+    suspend(active_client, admin)
+    approvals.approve(step.pk, actor=admin)
+    opened = joined.current_attempt()
+    assert opened.stage == 1
+    assert opened.held_after is not None
+    account = sandbox.account_by_login(opened.login)
+    assert (account.trading_enabled, account.login_enabled) == (False, False)
+
+    reactivate(active_client, admin)
+    account = sandbox.account_by_login(opened.login)
+    assert (account.trading_enabled, account.login_enabled) == (True, True)
+
+
+def test_staff_cannot_advance_reinstate_or_retry_while_the_client_is_suspended(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    suspend(active_client, admin)
+    with pytest.raises(Conflict, match="suspended"):
+        interventions.advance(attempt.pk, actor=admin, reason="Passed elsewhere")
+    StageAttempt.objects.filter(pk=attempt.pk).update(monitor_error="x", set_aside_after=0)
+    with pytest.raises(Conflict, match="suspended"):
+        interventions.retry(attempt.pk, actor=admin, reason="Fixed")
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert attempt.monitor_error == "x"
+    interventions.cancel(joined.pk, actor=admin, reason="Closing the account")
+    attempt.refresh_from_db()
+    assert attempt.status == "cancelled"
+
+
+def test_suspension_is_told_to_the_client_and_to_staff(active_client, finance, admin):
+    joined, _ = running(active_client, finance, admin, stages=[stage(), stage()])
+    http = logged_in(admin)
+    response = post_form(
+        http, f"/backoffice/clients/{active_client.pk}/suspend/", {"reason": "KYC expired"}
+    )
+    assert response.status_code == 302
+    page = http.get(response["Location"]).content.decode()
+    assert "their challenges are on hold" in page
+    notice = Notification.objects.filter(user=active_client.user).latest("id")
+    assert "your trading accounts can neither trade nor log in" in notice.body
+    record = AuditRecord.objects.get(action="client.suspend")
+    assert "1 running challenge stage(s) on hold" in record.summary
+    participant = http.get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
+    assert 'id="on-hold"' in participant
