@@ -264,6 +264,56 @@ def _until_stopped(work: Callable[[threading.Event], Any]) -> Any:
         return None
 
 
+def _cmd_vault_new_key(ns: argparse.Namespace) -> int:
+    """A new newest key: put in front of the key file (a local install) or printed for the
+    environment (PROPDESK_VAULT_KEYS). Then `propdesk vault reseal`, then drop the old key."""
+    _setup_django()
+    from django.conf import settings
+
+    from propdesk.core import vault
+
+    key = vault.new_key()
+    if os.environ.get("PROPDESK_VAULT_KEYS"):
+        keys = ",".join([key, *settings.VAULT_KEYS])
+        print(f"Set PROPDESK_VAULT_KEYS={keys} on every process, restart them, then run")
+        print("`propdesk vault reseal`; after it, the old keys can be dropped from the list.")
+        return 0
+    path = settings.VAR_DIR / "vault_keys"
+    path.write_text("\n".join([key, *settings.VAULT_KEYS]) + "\n")
+    path.chmod(0o600)
+    print(
+        f"A new vault key is first in {path}. Restart propdesk, then run `propdesk vault reseal`."
+    )
+    return 0
+
+
+def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from django.conf import settings
+
+    from propdesk.core import vault
+
+    problems = vault.key_problems(settings.VAULT_KEYS)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    done = vault.reseal(dry_run=ns.dry_run)
+    verb = "would reseal" if ns.dry_run else "resealed"
+    print(
+        f"{verb} {done.resealed}, already under the newest key {done.current}, "
+        f"unreadable {done.unreadable}"
+    )
+    if done.unreadable:
+        print(
+            "Unreadable secrets were sealed under a key no longer configured: put that key (or "
+            "the old secret key, in PROPDESK_SECRET_KEY_FALLBACKS) back and reseal, or reset "
+            "those passwords at the trading platform.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _cmd_monitor(ns: argparse.Namespace) -> int:
     _setup_django()
     from propdesk.challenges import monitor
@@ -351,6 +401,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_feed.add_argument("--speed", type=float, default=1.0, help="2: twice as fast")
     run_feed.add_argument("--loop", action="store_true", help="replay the CSV over and over")
     run_feed.set_defaults(func=_cmd_sandbox_feed)
+
+    vault = sub.add_parser("vault", help="the keys that seal stored secrets")
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True)
+    vault_sub.add_parser("new-key", help="add a new newest key (then reseal)").set_defaults(
+        func=_cmd_vault_new_key
+    )
+    reseal = vault_sub.add_parser(
+        "reseal", help="seal every stored secret again under the newest key"
+    )
+    reseal.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    reseal.set_defaults(func=_cmd_vault_reseal)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

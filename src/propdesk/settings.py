@@ -32,6 +32,37 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Earlier secret keys, still accepted for sessions and signatures while they run out (rotation).
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in os.environ.get("PROPDESK_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()
+]
+
+
+def _vault_keys() -> list[str]:
+    """The vault's Fernet keys, newest first: from the environment, or a local install keeps
+    generated ones under var/ (one a line). Not the secret key: rotating that one must not make
+    the stored trading passwords unreadable."""
+    if keys := os.environ.get("PROPDESK_VAULT_KEYS"):
+        return [k.strip() for k in keys.split(",") if k.strip()]
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "vault_keys"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        # Written aside and linked into place: processes starting together agree on one key.
+        spare = VAR_DIR / f".vault_keys.{os.getpid()}"
+        spare.write_text(Fernet.generate_key().decode() + "\n")
+        spare.chmod(0o600)
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass
+        finally:
+            spare.unlink()
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+VAULT_KEYS = _vault_keys()
 DEBUG = _env_bool("PROPDESK_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip()

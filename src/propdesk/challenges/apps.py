@@ -14,8 +14,10 @@ class ChallengesConfig(AppConfig):
             suspension,
         )
         from propdesk.challenges.participation import checkout
+        from propdesk.core import vault
         from propdesk.wallet import sandbox_payments
 
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
+        vault.register("challenges.StageAttempt", "sealed_password")

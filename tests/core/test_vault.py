@@ -1,0 +1,121 @@
+"""The vault seals trading passwords under keys of its own: rotating the site's secret key
+leaves them readable, vault keys rotate (a new key in front, reseal, drop the old one), and
+values sealed under the old secret-key-derived key still open until they are resealed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core import checks
+from django.test import override_settings
+
+from propdesk.challenges.models import StageAttempt
+from propdesk.core import vault
+from tests.challenges.test_monitor import running, stage
+
+pytestmark = pytest.mark.django_db
+
+OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def test_rotating_the_secret_key_leaves_sealed_secrets_readable(settings):
+    with override_settings(VAULT_KEYS=[OLD]):
+        token = vault.seal("trader-password")
+        with override_settings(SECRET_KEY="a-brand-new-secret-key-" + "x" * 40):
+            assert vault.open_sealed(token) == "trader-password"
+
+
+def test_a_new_vault_key_opens_old_values_and_reseal_moves_them_under_it(
+    active_client, finance, admin
+):
+    with override_settings(VAULT_KEYS=[OLD]):
+        _, attempt = running(active_client, finance, admin, stages=[stage()])
+        sealed = StageAttempt.objects.get(pk=attempt.pk).sealed_password
+        password = vault.open_sealed(sealed)
+        assert password
+    with override_settings(VAULT_KEYS=[NEW, OLD]):
+        assert vault.open_sealed(sealed) == password  # the old key still opens
+        done = vault.reseal()
+        assert (done.resealed, done.unreadable) == (1, 0)
+        again = vault.reseal()
+        assert (again.resealed, again.current) == (0, 1)
+    resealed = StageAttempt.objects.get(pk=attempt.pk).sealed_password
+    assert resealed != sealed
+    with override_settings(VAULT_KEYS=[NEW]):  # the old key dropped after the reseal
+        assert vault.open_sealed(resealed) == password
+        assert vault.open_sealed(sealed) is None
+
+
+def test_values_sealed_under_the_secret_key_open_until_resealed(
+    active_client, finance, admin, settings
+):
+    """Before the vault had keys of its own it sealed under a key derived from SECRET_KEY."""
+    _, attempt = running(active_client, finance, admin, stages=[stage()])
+    legacy = vault._derived(settings.SECRET_KEY).encrypt(b"from-before").decode()
+    StageAttempt.objects.filter(pk=attempt.pk).update(sealed_password=legacy)
+    assert vault.open_sealed(legacy) == "from-before"
+    old_secret = settings.SECRET_KEY
+    with override_settings(SECRET_KEY="rotated-" + "y" * 50, SECRET_KEY_FALLBACKS=[old_secret]):
+        assert vault.open_sealed(legacy) == "from-before"  # the old secret as a fallback
+        assert vault.reseal().resealed == 1
+    with override_settings(SECRET_KEY="rotated-" + "y" * 50, SECRET_KEY_FALLBACKS=[]):
+        resealed = StageAttempt.objects.get(pk=attempt.pk).sealed_password
+        assert vault.open_sealed(resealed) == "from-before"
+
+
+def test_a_value_no_key_opens_is_counted_and_left_as_it_is(active_client, finance, admin):
+    _, attempt = running(active_client, finance, admin, stages=[stage()])
+    lost = Fernet(Fernet.generate_key()).encrypt(b"lost").decode()
+    StageAttempt.objects.filter(pk=attempt.pk).update(sealed_password=lost)
+    done = vault.reseal()
+    assert done.unreadable == 1
+    assert StageAttempt.objects.get(pk=attempt.pk).sealed_password == lost
+
+
+def test_a_bad_vault_key_is_a_check_error():
+    with override_settings(VAULT_KEYS=["not-a-key"]):
+        found = [m for m in checks.run_checks() if m.id == "propdesk.E001"]
+    assert len(found) == 1
+    assert "Vault key 1 is not a Fernet key" in found[0].msg
+    with override_settings(VAULT_KEYS=[OLD]):
+        assert not [m for m in checks.run_checks() if m.id == "propdesk.E001"]
+
+
+def propdesk(*args: str, var: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "PROPDESK_VAR_DIR": str(var), **env}
+    environment.pop("DATABASE_URL", None)
+    environment.pop("PROPDESK_VAULT_KEYS", None)
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "propdesk.cli", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_vault_commands_add_a_key_and_reseal(tmp_path):
+    assert propdesk("manage", "migrate", "--verbosity", "0", var=tmp_path).returncode == 0
+    keys = tmp_path / "vault_keys"
+    first = keys.read_text().split()
+    assert len(first) == 1
+    assert oct(keys.stat().st_mode & 0o777) == "0o600"
+    added = propdesk("vault", "new-key", var=tmp_path)
+    assert added.returncode == 0, added.stderr
+    now = keys.read_text().split()
+    assert len(now) == 2
+    assert now[1] == first[0]
+    resealed = propdesk("vault", "reseal", var=tmp_path)
+    assert resealed.returncode == 0, resealed.stderr
+    assert "resealed 0, already under the newest key 0, unreadable 0" in resealed.stdout
+    bad = propdesk("vault", "reseal", var=tmp_path, PROPDESK_VAULT_KEYS="nonsense")
+    assert bad.returncode == 1
+    assert "not a Fernet key" in bad.stderr
