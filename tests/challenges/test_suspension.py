@@ -5,10 +5,13 @@ happened meanwhile."""
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client as HttpClient
 from django.utils import timezone
 
@@ -183,3 +186,50 @@ def test_suspension_is_told_to_the_client_and_to_staff(active_client, finance, a
     assert "1 running challenge stage(s) on hold" in record.summary
     participant = http.get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
     assert 'id="on-hold"' in participant
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_after(
+    active_client, finance, admin
+):
+    """The batch applies its events (a breach here) and the hold takes the stream from where
+    the batch left it: nothing is applied twice or lost, whichever comes first."""
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    monitor.process(server())
+    move(feed.Feed(), "1.08000", "1.08012")  # the breach, not yet read by the monitor
+    reading = threading.Event()
+    order: list[str] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                monitor.process(server())
+                reading.set()
+                time.sleep(0.5)  # the suspension arrives while the batch has not committed
+            order.append("batch")
+        finally:
+            connection.close()
+
+    def suspension() -> None:
+        try:
+            reading.wait(10)
+            suspend(active_client, admin)
+            order.append("suspended")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=suspension)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert order == ["batch", "suspended"]
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"  # the batch's verdict stands
+    assert attempt.held_after is None  # an ended stage is not held
+    assert AuditRecord.objects.get(action="client.suspend").after["effects"] == []
