@@ -17,7 +17,9 @@ from tests.support import CountingPasswordHasher
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL"
+    ),
 ]
 
 
@@ -49,9 +51,7 @@ def token_call(email: str, password: str, ip: str) -> Callable[[], int]:
     return call
 
 
-def test_parallel_wrong_guesses_from_many_addresses_reach_few_password_checks(
-    compliance, settings
-):
+def test_parallel_wrong_guesses_from_many_addresses_reach_few_password_checks(compliance, settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES_PER_ACCOUNT = 5
     settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     settings.PASSWORD_HASHERS = ["tests.support.CountingPasswordHasher"]
