@@ -162,7 +162,9 @@ def test_the_token_endpoint_slows_down_repeated_failures(trading, settings):
     refused = ask_token({"login": account.login, "password": password})
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 60
-    assert ask_token({"login": account.login, "password": password}, ip=ELSEWHERE).status_code == 200
+    assert (
+        ask_token({"login": account.login, "password": password}, ip=ELSEWHERE).status_code == 200
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,9 +230,28 @@ def test_a_wrong_basic_password_is_not_remembered_as_right(trading, counting):
     assert LoginAttempt.objects.filter(email=account.login).count() == 2
 
 
-def test_basic_failures_do_not_slow_peoples_logins_from_that_address(
-    trading, compliance, settings
-):
+def test_a_remembered_password_is_no_way_around_a_back_off(trading, settings):
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
+    account, password = trading
+    assert get("/account", basic(account.login, password)).status_code == 200  # remembered
+    for _ in range(5):
+        assert get("/account", basic(account.login, "guess")).status_code == 401
+    assert get("/account", basic(account.login, password)).status_code == 429
+    assert get("/account", basic(account.login, password), ip=ELSEWHERE).status_code == 200
+
+
+def test_a_token_is_not_slowed_by_failures_at_its_address(trading, settings):
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 3
+    account, password = trading
+    raw = issued(account, password)
+    for n in range(5):
+        get("/account", basic(f"70{n}", "guess"))
+    assert get("/account", basic(account.login, password)).status_code == 429
+    assert get("/account", bearer(raw)).status_code == 200
+
+
+def test_basic_failures_do_not_slow_peoples_logins_from_that_address(trading, compliance, settings):
     from tests.conftest import PASSWORD
 
     settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 3
@@ -255,7 +276,9 @@ def test_the_terminal_slows_down_failures_per_login_and_address(trading, setting
     settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     account, password = trading
     for _ in range(5):
-        assert terminal_log_in(HttpClient(), account.login, "wrong", ip=ELSEWHERE).status_code == 401
+        assert (
+            terminal_log_in(HttpClient(), account.login, "wrong", ip=ELSEWHERE).status_code == 401
+        )
     refused = terminal_log_in(HttpClient(), account.login, password, ip=ELSEWHERE)
     assert refused.status_code == 429
     assert 0 < int(refused["Retry-After"]) <= 60

@@ -19,7 +19,9 @@ from tests.support import CountingPasswordHasher
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL"
+    ),
 ]
 
 BOT = "198.51.100.7"  # the bot's address, and the office's (or the proxy everyone shares)
