@@ -126,6 +126,14 @@ def test_revoking_asks_for_the_token_itself(trading):
     assert get("/account", bearer(raw)).status_code == 200
 
 
+def test_an_account_keeps_at_most_twenty_live_tokens(trading):
+    tokens = [issued(*trading) for _ in range(21)]
+    assert get("/account", bearer(tokens[0])).status_code == 401
+    assert all(get("/account", bearer(t)).status_code == 200 for t in tokens[1:])
+    issued(*trading)  # the revoked one goes for good
+    assert TradingToken.objects.count() == 21
+
+
 def test_a_password_change_ends_the_tokens_and_the_remembered_credentials(trading):
     account, password = trading
     raw = issued(account, password)

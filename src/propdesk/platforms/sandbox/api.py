@@ -17,7 +17,7 @@ from propdesk.platforms.sandbox import auth, services, stream
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
 
-class TokenAuth(HttpBearer):
+class TradingTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Account | None:
         account = auth.account_for_token(token)
         if account is not None:
@@ -30,7 +30,7 @@ class AccountAuth(HttpBasicAuth):
         return auth.authenticate(username, password, ip=client_ip(request))
 
 
-router = Router(tags=["sandbox trading"], auth=[TokenAuth(), AccountAuth()])
+router = Router(tags=["sandbox trading"], auth=[TradingTokenAuth(), AccountAuth()])
 
 
 class TokenIn(Schema):
