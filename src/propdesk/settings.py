@@ -175,15 +175,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "propdesk.accounts.passwords.MaximumLengthValidator"},
 ]
 
-# Login throttling: failures counted per email and per client address over a sliding window.
+# Login throttling (accounts/throttle.py): failed logins in a sliding window, counted per
+# account and address, per address, and per account from anywhere; past a limit each attempt
+# waits a back-off that doubles with every further failure. Known devices (a signed cookie set
+# at a successful login) are held only to their own failures.
 LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("PROPDESK_LOGIN_THROTTLE_WINDOW", 900))
-LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = int(os.environ.get("PROPDESK_LOGIN_MAX_FAILURES", 5))
+LOGIN_THROTTLE_MAX_FAILURES = int(os.environ.get("PROPDESK_LOGIN_MAX_FAILURES", 5))
 LOGIN_THROTTLE_MAX_FAILURES_PER_IP = int(os.environ.get("PROPDESK_LOGIN_MAX_FAILURES_IP", 30))
+LOGIN_THROTTLE_MAX_FAILURES_PER_ACCOUNT = int(
+    os.environ.get("PROPDESK_LOGIN_MAX_FAILURES_EMAIL", 20)
+)
+LOGIN_THROTTLE_BACKOFF_SECONDS = int(os.environ.get("PROPDESK_LOGIN_BACKOFF", 1))
+LOGIN_THROTTLE_PRUNE_SECONDS = 60  # prune old failures at most this often per process
+LOGIN_DEVICE_DAYS = int(os.environ.get("PROPDESK_LOGIN_DEVICE_DAYS", 180))
 
 # Behind a reverse proxy every request comes from the proxy's address; name the header in
 # which the proxy passes the client's own (e.g. X-Real-IP) so that throttling sees people.
 CLIENT_IP_HEADER = os.environ.get("PROPDESK_CLIENT_IP_HEADER", "").strip()
 API_TOKEN_DAYS = int(os.environ.get("PROPDESK_API_TOKEN_DAYS", 30))
+TRADING_TOKEN_DAYS = int(os.environ.get("PROPDESK_TRADING_TOKEN_DAYS", 7))
 MAX_PENDING_DEPOSITS = int(os.environ.get("PROPDESK_MAX_PENDING_DEPOSITS", 3))
 REGISTRATIONS_PER_IP_PER_HOUR = int(os.environ.get("PROPDESK_REGISTRATIONS_PER_IP_HOUR", 20))
 

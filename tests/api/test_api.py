@@ -94,7 +94,8 @@ def test_wrong_password_is_401(api, register):
 
 
 def test_login_is_throttled_after_repeated_failures(api, register, settings):
-    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = 3
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     client, _ = register()
     for _ in range(3):
         api.call("POST", "/auth/token", {"email": client.user.email, "password": "wrong"})

@@ -143,7 +143,8 @@ def test_client_address_comes_from_the_configured_proxy_header(api, register, se
 def test_parallel_password_guesses_cannot_outrun_the_throttle(register, settings):
     from tests.api.conftest import Api
 
-    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = 5
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 5
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 1000
     client, _ = register()
     barrier = threading.Barrier(20)

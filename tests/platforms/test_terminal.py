@@ -123,7 +123,10 @@ def test_an_empty_form_is_asked_for_both_fields(account):
     assert "Give the account&#x27;s login and password." in response.content.decode()
 
 
-def test_the_login_throttle_refuses_even_the_right_password_after_repeated_failures(account):
+def test_the_login_throttle_refuses_even_the_right_password_after_repeated_failures(
+    account, settings
+):
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     trading, password = account
     browser = Terminal()
     for _ in range(5):

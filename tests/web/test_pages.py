@@ -126,7 +126,8 @@ def test_login_ignores_a_next_url_off_site(compliance):
 
 
 def test_login_page_is_throttled(register, settings):
-    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_EMAIL = 2
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 2
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     client, _ = register()
     http = HttpClient()
     for _ in range(2):
@@ -138,6 +139,7 @@ def test_login_page_is_throttled(register, settings):
 
 def test_throttle_by_address_stops_guessing_across_many_emails(register, settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 3
+    settings.LOGIN_THROTTLE_BACKOFF_SECONDS = 60
     client, _ = register()
     http = HttpClient()
     for n in range(3):

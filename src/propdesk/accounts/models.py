@@ -208,15 +208,23 @@ class ApiToken(models.Model):
 
 
 class LoginAttempt(models.Model):
-    """One try to log in; the failures in a window decide the throttle."""
+    """A failed try to log in (a wrong password or an unknown account); successes are not
+    written down. The failures in a window decide the throttle (`accounts.throttle`); older
+    ones are pruned."""
 
-    email = models.CharField(max_length=254)
+    # Whose login: people (by email) or trading accounts (by login); counted apart.
+    realm = models.CharField(max_length=10, default="people")
+    email = models.CharField(max_length=254)  # the account tried: an email, or a login
     ip = models.GenericIPAddressField(null=True, blank=True)
-    succeeded = models.BooleanField()
+    device = models.CharField(max_length=32, blank=True)  # the known device it came from
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["email", "at"]), models.Index(fields=["ip", "at"])]
+        indexes = [
+            models.Index(fields=["realm", "email", "at"], name="login_failures_by_account"),
+            models.Index(fields=["realm", "ip", "at"], name="login_failures_by_address"),
+            models.Index(fields=["at"], name="login_failures_by_age"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.email} {'ok' if self.succeeded else 'failed'} {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.email} failed {self.at:%Y-%m-%d %H:%M:%S}"

@@ -70,8 +70,9 @@ def client_login_block(client: Client) -> DomainError | None:
     return None
 
 
-def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
-    """Check the credentials, throttled; a client must also be allowed into the portal."""
+def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "") -> User:
+    """Check the credentials under the login throttle (`device`: the id of the known device the
+    browser presented for this email, if any); a client must also be allowed into the portal."""
     address = email.strip().lower() if isinstance(email, str) else ""
     if not address or not isinstance(password, str) or not password:
         raise ValidationFailed(
@@ -83,20 +84,26 @@ def authenticate(*, email: Any, password: Any, ip: str | None) -> User:
         )
     if not address.isprintable() or len(address) > 254 or len(password) > 4096:
         raise InvalidCredentials()
-    attempt = throttle.begin(address, ip)
     user = User.objects.select_related("role", "client").filter(email__iexact=address).first()
-    if user is None:
-        make_password(password)  # spend the same time as a real check: no probing for accounts
+
+    def verify() -> User | None:
+        if user is None:
+            make_password(password)  # spend the same time as a real check: no probing for accounts
+            return None
+        return user if user.check_password(password) and user.is_active else None
+
+    # second_factor: staff two-factor login (added separately) sets it for accounts that have
+    # a second factor, so that guessers from everywhere cannot slow their owners down.
+    attempt = throttle.Attempt(account=address, ip=ip, device=device, second_factor=False)
+    found = throttle.guarded(attempt, verify)
+    if found is None:
         raise InvalidCredentials()
-    if not (user.check_password(password) and user.is_active):
-        raise InvalidCredentials()
-    throttle.succeeded(attempt)
-    if user.is_client:
-        block = client_login_block(user.client)
+    if found.is_client:
+        block = client_login_block(found.client)
         if block is not None:
             raise block
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    return user
+    User.objects.filter(pk=found.pk).update(last_login=timezone.now())
+    return found
 
 
 def issue_token(user: User, *, label: str = "") -> str:

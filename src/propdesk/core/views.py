@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions
+from propdesk.accounts import devices, permissions, throttle
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError
@@ -44,21 +44,30 @@ def _landing(request: HttpRequest, user: User) -> str:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
+    retry_after = None
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].strip().lower()
         try:
             user = accounts.authenticate(
-                email=form.cleaned_data["email"],
+                email=email,
                 password=form.cleaned_data["password"],
                 ip=client_ip(request),
+                device=devices.known_device(request, throttle.PEOPLE, email),
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = exc.status
+            retry_after = exc.extra.get("retry_after")
         else:
             login(request, user, backend="propdesk.accounts.backends.EmailBackend")
-            return HttpResponseRedirect(_landing(request, user))
+            landing = HttpResponseRedirect(_landing(request, user))
+            devices.remember_device(request, landing, throttle.PEOPLE, email)
+            return landing
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
-    return render(request, "core/login.html", context, status=status)
+    response = render(request, "core/login.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

@@ -25,6 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from propdesk.accounts import devices, throttle
 from propdesk.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from propdesk.core.money import quantize
 from propdesk.core.net import client_ip
@@ -252,18 +253,29 @@ def login(request: HttpRequest) -> HttpResponse:
         return redirect("terminal:home")
     form = TerminalLoginForm(request.POST or None)
     status = 200
+    retry_after = None
     if request.method == "POST" and form.is_valid():
+        login_name = form.cleaned_data["login"]
         try:
             account = services.authenticate(
-                form.cleaned_data["login"], form.cleaned_data["password"], ip=client_ip(request)
+                login_name,
+                form.cleaned_data["password"],
+                ip=client_ip(request),
+                device=devices.known_device(request, throttle.TRADING, login_name),
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = exc.status
+            retry_after = exc.extra.get("retry_after")
         else:
             _start_session(request, account)
-            return redirect("terminal:home")
-    return render(request, "platforms/terminal_login.html", {"form": form}, status=status)
+            home = redirect("terminal:home")
+            devices.remember_device(request, home, throttle.TRADING, account.login)
+            return home
+    response = render(request, "platforms/terminal_login.html", {"form": form}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

@@ -1,4 +1,5 @@
-"""The sandbox's trading API: an account's own login and password, over HTTP Basic."""
+"""The sandbox's trading API: an account's own login and password, sent once for a bearer token
+(`POST /token`) or with every call over HTTP Basic."""
 
 from __future__ import annotations
 
@@ -8,19 +9,59 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
-from ninja.security import HttpBasicAuth
+from ninja.security import HttpBasicAuth, HttpBearer
 
+from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
-from propdesk.platforms.sandbox import services, stream
+from propdesk.platforms.sandbox import auth, services, stream
 from propdesk.platforms.sandbox.models import Account, Deal, Position
+
+
+class TradingTokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Account | None:
+        account = auth.account_for_token(token)
+        if account is not None:
+            request.trading_token = token  # type: ignore[attr-defined]
+        return account
 
 
 class AccountAuth(HttpBasicAuth):
     def authenticate(self, request: HttpRequest, username: str, password: str) -> Account:
-        return services.authenticate(username, password, ip=client_ip(request))
+        return auth.authenticate(username, password, ip=client_ip(request))
 
 
-router = Router(tags=["sandbox trading"], auth=AccountAuth())
+router = Router(tags=["sandbox trading"], auth=[TradingTokenAuth(), AccountAuth()])
+
+
+class TokenIn(Schema):
+    login: Any = None
+    password: Any = None
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: datetime
+
+
+@router.post(
+    "/token",
+    auth=None,
+    response=TokenOut,
+    summary="A bearer token for the account's login and password (send it as "
+    "`Authorization: Bearer <token>`; it ends at `expires_at` or when the password changes)",
+)
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    issued, raw = auth.issue_token(payload.login, payload.password, ip=client_ip(request))
+    return TokenOut(token=raw, expires_at=issued.expires_at)
+
+
+@router.delete("/token", response={204: None}, summary="Revoke the bearer token used")
+def revoke_token(request: HttpRequest) -> Status[None]:
+    raw = getattr(request, "trading_token", None)
+    if raw is None:
+        raise ValidationFailed("Call this with the bearer token to revoke, not a password.")
+    auth.revoke_token(raw)
+    return Status(204, None)
 
 
 def me(request: HttpRequest) -> Account:

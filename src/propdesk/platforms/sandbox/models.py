@@ -190,3 +190,22 @@ class StreamLock(models.Model):
 
     def __str__(self) -> str:
         return "the event stream's lock"
+
+
+class TradingToken(models.Model):
+    """A bearer token for the trading API, got once for an account's login and password. Only
+    its hash is kept. It ends at `expires_at`, when revoked, or when the account's password
+    changes (`password_digest` is a digest of the password hash it was issued under)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    password_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"trading token #{self.pk} of {self.account_id}"

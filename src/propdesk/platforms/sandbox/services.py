@@ -14,19 +14,22 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from propdesk.accounts import throttle
 from propdesk.core import idempotency
-from propdesk.core.errors import Conflict, DomainError, NotAuthenticated, NotFound, ValidationFailed
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_minor, quantize, quantum
 from propdesk.core.validation import FieldErrors
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountState, OpenPosition
 from propdesk.platforms.sandbox import pricing
+
+# Logging in lives in `auth` (with the trading API's tokens); callers keep this name.
+from propdesk.platforms.sandbox.auth import AccountBlocked as AccountBlocked
+from propdesk.platforms.sandbox.auth import authenticate as authenticate
 from propdesk.platforms.sandbox.inputs import number, whole_in, whole_or_none
 from propdesk.platforms.sandbox.models import (
     Account,
@@ -124,27 +127,6 @@ def create_account(
     return account, password
 
 
-def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account:
-    """The account for trading-API credentials; throttled like people's logins."""
-    if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
-        raise NotAuthenticated("Give the account's login and password.")
-    if len(login) > 20 or len(password) > 200 or not login.isascii():
-        raise NotAuthenticated("Wrong login or password.")
-    # Counted per login and address: nobody can lock a trader out from elsewhere by failing
-    # on purpose (the address's own limit still holds).
-    attempt = throttle.begin(f"sandbox:{login}:{ip or '-'}", ip)
-    account = Account.objects.filter(login=login).first()
-    if account is None:
-        make_password(password)  # the same time as a real check
-        raise NotAuthenticated("Wrong login or password.")
-    if not check_password(password, account.password):
-        raise NotAuthenticated("Wrong login or password.")
-    throttle.succeeded(attempt)
-    if not account.login_enabled:
-        raise AccountBlocked()
-    return account
-
-
 def lock_account(account_id: int) -> Account:
     """The account's row, locked for the change at hand. FOR NO KEY UPDATE: the feed's
     snapshots, which only point at the row, are not held up by it (nor it by them)."""
@@ -156,12 +138,6 @@ def account_by_login(login: str) -> Account:
     if account is None:
         raise NotFound(f"No sandbox account {login}.")
     return account
-
-
-class AccountBlocked(DomainError):
-    status = 403
-    code = "account_blocked"
-    default_message = "This trading account is blocked by the firm; its client portal says why."
 
 
 def set_login_enabled(account: Account, enabled: bool) -> Account:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sandbox", "0004_idempotency_keys"),
+        ("sandbox", "0005_trading_tokens"),
     ]
 
     operations = [
