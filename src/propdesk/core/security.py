@@ -9,8 +9,14 @@ their long caching)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.checks import CheckMessage, Tags, register
+from django.core.checks import Warning as CheckWarning
 from django.http import HttpRequest, HttpResponse
+from django.http.request import validate_host
 
 # Scripts and styles come only from our own static files: no inline code, no eval, so markup
 # slipped into a page cannot run. The rest closes what a page never needs.
@@ -60,3 +66,32 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cache-Control", NO_STORE)
         return response
+
+
+@register(Tags.security, deploy=True)
+def check_site_url(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """PROPDESK_SITE_URL is where emails' links and the payment provider's webhooks go: it must
+    be the site as it is served, or those links break and webhooks bounce."""
+    site = urlsplit(settings.PROPDESK_SITE_URL)
+    problems: list[CheckMessage] = []
+    if settings.SECURE_SSL_REDIRECT and site.scheme != "https":
+        problems.append(
+            CheckWarning(
+                f"PROPDESK_SITE_URL ({settings.PROPDESK_SITE_URL}) is not https:// but the site "
+                "redirects every request to HTTPS.",
+                hint="A webhook posted to http:// is redirected and arrives without its body. "
+                "Set PROPDESK_SITE_URL to the https:// address of the site.",
+                id="propdesk.W001",
+            )
+        )
+    if not validate_host(site.hostname or "", settings.ALLOWED_HOSTS):
+        problems.append(
+            CheckWarning(
+                f"The host of PROPDESK_SITE_URL ({site.hostname}) is not in "
+                "PROPDESK_ALLOWED_HOSTS.",
+                hint="The site refuses requests for that host: links in emails and webhooks "
+                "would get 400 Bad Request.",
+                id="propdesk.W002",
+            )
+        )
+    return problems
