@@ -154,3 +154,14 @@ def test_behind_the_proxy_https_gets_hsts_and_plain_http_a_redirect(settings, ad
     secure = http.get("/login/", HTTP_X_FORWARDED_PROTO="https")
     assert secure.status_code == 200
     assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_the_csrf_failure_page_needs_no_inline_style():
+    """Django's own page styles itself inline, which the policy refuses; ours uses the site's
+    style sheets and says what to do."""
+    response = HttpClient(enforce_csrf_checks=True).post("/login/", {"email": "a@b.example"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "<style" not in page
+    assert "style=" not in page
+    assert "reload the page" in page
