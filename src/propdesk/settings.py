@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PROPDESK_VAR_DIR", Path.cwd() / "var")).resolve()
@@ -69,9 +71,6 @@ ALLOWED_HOSTS = [
     for h in os.environ.get("PROPDESK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
     if h.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("PROPDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -98,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "propdesk.core.security.SecurityHeadersMiddleware",  # below WhiteNoise: not static files
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -197,14 +197,78 @@ TRADING_TOKEN_DAYS = int(os.environ.get("PROPDESK_TRADING_TOKEN_DAYS", 7))
 MAX_PENDING_DEPOSITS = int(os.environ.get("PROPDESK_MAX_PENDING_DEPOSITS", 3))
 REGISTRATIONS_PER_IP_PER_HOUR = int(os.environ.get("PROPDESK_REGISTRATIONS_PER_IP_HOUR", 20))
 
+# --- Deployment: HTTPS, the reverse proxy, HSTS, cookies (docs/deployment.md) ----------------
+# Nothing here changes the demo on http://127.0.0.1:8000. Behind HTTPS, PROPDESK_HTTPS=1 turns the
+# safe settings on together; each has its own variable too. `propdesk manage check --deploy` is
+# clean with PROPDESK_HTTPS=1, a long PROPDESK_SECRET_KEY and PROPDESK_ALLOWED_HOSTS.
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    """A yes/no variable; a value that is neither stops the start instead of meaning "no"."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def _env_seconds(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds (got {value!r}).")
+    return int(value)
+
+
+def _proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` (meaning the value `https`) or `Header=value`, as Django wants it."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, wanted = value.partition("=")
+    header, wanted = header.strip(), (wanted.strip() if "=" in value else "https")
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header) or not re.fullmatch(r"[!-~]+", wanted):
+        raise ImproperlyConfigured(
+            f"{name} must be a header name such as X-Forwarded-Proto, or Header=value "
+            f"(got {value!r})."
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), wanted
+
+
+HTTPS = _env_flag("PROPDESK_HTTPS", False)
+SESSION_COOKIE_SECURE = _env_flag("PROPDESK_SECURE_COOKIES", HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_flag("PROPDESK_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = _env_seconds("PROPDESK_HSTS_SECONDS", 365 * 24 * 60 * 60 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("PROPDESK_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_flag("PROPDESK_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is the decision of whoever owns the registered domain: once the domain is on
+    # the browsers' list, it and every subdomain are HTTPS-only for months. An install can't
+    # decide that for the firm, so check --deploy does not ask for it (security.W021);
+    # PROPDESK_HSTS_PRELOAD=1 adds the directive when the firm does.
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
+# Only when the proxy sets this header itself on every request (and drops a client's own):
+# then Django knows a request came over HTTPS (cookies, redirect, HSTS, CSRF's origin check).
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header("PROPDESK_PROXY_SSL_HEADER")
+# Origins allowed to post forms besides the site's own, e.g. https://crm.firm.example when the
+# proxy changes the Host header; each with its scheme.
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("PROPDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 60 * 60 * 12
-SESSION_COOKIE_SECURE = _env_bool("PROPDESK_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = 60 * 60 * 12  # a working day: a login ends 12 hours after it began
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The Content-Security-Policy, Permissions-Policy and no-store caching: propdesk.core.security.
+# --- end of deployment settings ------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("PROPDESK_TIME_ZONE", "UTC")

@@ -10,6 +10,8 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from propdesk.core import security  # noqa: F401  (registers the deployment checks)
+
         checks.register(vault_keys_check)
 
 
