@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
+    "propdesk.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]
