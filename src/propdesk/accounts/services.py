@@ -233,7 +233,7 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
     errors.raise_if_any("Say why the two-factor login is reset.")
     user = (
-        User.objects.select_for_update()
+        User.objects.select_for_update(of=("self",))
         .select_related("role")
         .filter(pk=user_id, kind=User.Kind.STAFF)
         .first()
