@@ -6,8 +6,9 @@ import time
 
 from django_otp.oath import totp
 
+from propdesk.accounts import services as accounts
 from propdesk.accounts import two_factor
-from propdesk.accounts.models import Authenticator, User
+from propdesk.accounts.models import Authenticator, Role, User
 
 
 def app_code(key: bytes, *, last_t: int = -1, drift: int = 0, step: int = 30) -> str:
@@ -33,3 +34,16 @@ def enrol(user: User) -> list[str]:
     device = two_factor.begin_enrolment(actor=user)
     _device, codes = two_factor.confirm_enrolment(actor=user, code=code_for(device))
     return codes
+
+
+def require_two_factor(role_name: str, admin: User) -> Role:
+    """The firm requires two-factor login of everyone with this role."""
+    role = Role.objects.get(name=role_name)
+    return accounts.save_role(
+        role.pk,
+        name=role.name,
+        description=role.description,
+        permission_codes=role.permission_codes(),
+        requires_two_factor=True,
+        actor=admin,
+    )

@@ -12,7 +12,7 @@ from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, RecoveryCodes, Role
 from propdesk.core.errors import Forbidden, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.models import AuditRecord
-from tests.accounts.factories import code_for, enrol, next_code
+from tests.accounts.factories import code_for, enrol, next_code, require_two_factor
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -23,18 +23,6 @@ def no_code_waits(settings):
     """A right code straight after a wrong one: django-otp's waits off (tested on their own)."""
     settings.OTP_TOTP_THROTTLE_FACTOR = 0
     settings.OTP_STATIC_THROTTLE_FACTOR = 0
-
-
-def require_two_factor(role_name: str, admin) -> Role:
-    role = Role.objects.get(name=role_name)
-    return accounts.save_role(
-        role.pk,
-        name=role.name,
-        description=role.description,
-        permission_codes=role.permission_codes(),
-        requires_two_factor=True,
-        actor=admin,
-    )
 
 
 # --- enrolment -------------------------------------------------------------------------------

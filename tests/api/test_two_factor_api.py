@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from propdesk.accounts import services as accounts
-from propdesk.accounts.models import ApiToken, Role
-from tests.accounts.factories import enrol, next_code
+from propdesk.accounts.models import ApiToken
+from tests.accounts.factories import enrol, next_code, require_two_factor
 from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -15,18 +14,6 @@ pytestmark = pytest.mark.django_db
 
 def token_call(api, user, **extra):
     return api.call("POST", "/auth/token", {"email": user.email, "password": PASSWORD, **extra})
-
-
-def require_for(role_name: str, admin) -> None:
-    role = Role.objects.get(name=role_name)
-    accounts.save_role(
-        role.pk,
-        name=role.name,
-        description=role.description,
-        permission_codes=role.permission_codes(),
-        requires_two_factor=True,
-        actor=admin,
-    )
 
 
 def test_an_enrolled_staff_member_gets_no_token_without_the_code(api, compliance):
@@ -76,7 +63,7 @@ def test_a_recovery_code_gets_one_token_only(api, compliance):
 
 
 def test_a_role_that_requires_it_gets_no_token_before_enrolment(api, compliance, admin):
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     response = token_call(api, compliance)
     assert response.status_code == 403
     assert response.json()["code"] == "two_factor_setup_required"
@@ -97,7 +84,7 @@ def test_a_token_got_without_the_code_stops_working_once_the_role_requires_it(
     api, compliance, admin
 ):
     token = api.token(compliance.email, PASSWORD)
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     refused = api.call("GET", "/approvals", token=token)
     assert refused.status_code == 403
     assert refused.json()["code"] == "two_factor_setup_required"
@@ -111,7 +98,7 @@ def test_client_tokens_are_not_concerned(api, active_client):
 def test_the_session_api_refuses_a_staff_session_without_the_second_factor(compliance, admin):
     session = logged_in(compliance)
     assert session.get("/api/v1/me").status_code == 200
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     refused = session.get("/api/v1/approvals")
     assert refused.status_code == 403
     assert refused.json()["code"] == "two_factor_setup_required"
@@ -122,7 +109,7 @@ def test_a_token_got_with_the_code_keeps_working_when_the_role_then_requires_it(
 ):
     enrol(compliance)
     token = token_call(api, compliance, otp=next_code(compliance)).json()["token"]
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     assert api.call("GET", "/me", token=token).status_code == 200
 
 
@@ -131,7 +118,7 @@ def test_a_bearer_token_is_judged_on_its_own_beside_a_session_in_enrolment(
 ):
     """A script's token is not held up by the browser session it happens to run beside."""
     token = token_call(api, compliance).json()["token"]
-    require_for("Support", admin)
+    require_two_factor("Support", admin)
     session_in_enrolment = logged_in(support)
     assert session_in_enrolment.get("/api/v1/me").status_code == 403
     response = session_in_enrolment.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})

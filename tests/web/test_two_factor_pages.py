@@ -8,12 +8,11 @@ import re
 import pytest
 from django.test import Client as HttpClient
 
-from propdesk.accounts import services as accounts
 from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, Role
 from propdesk.core.models import AuditRecord
 from propdesk.onboarding import kyc
-from tests.accounts.factories import app_code, code_for, enrol, next_code
+from tests.accounts.factories import app_code, code_for, enrol, next_code, require_two_factor
 from tests.conftest import PASSWORD, logged_in, post_form
 from tests.onboarding.kyc_support import answers, documents
 
@@ -35,18 +34,6 @@ def log_in_with_code(user) -> HttpClient:
     response = post_form(http, "/login/code/", {"code": next_code(user)})
     assert response.status_code == 302, response.content
     return http
-
-
-def require_for(role_name: str, admin) -> None:
-    role = Role.objects.get(name=role_name)
-    accounts.save_role(
-        role.pk,
-        name=role.name,
-        description=role.description,
-        permission_codes=role.permission_codes(),
-        requires_two_factor=True,
-        actor=admin,
-    )
 
 
 # --- logging in ------------------------------------------------------------------------------
@@ -173,7 +160,7 @@ def test_a_kyc_document_is_not_served_to_a_session_without_the_second_factor(
     assert before.get(path)["Location"].startswith("/login/")
 
     two_factor.disable(actor=compliance, code=next_code(compliance))
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     unenrolled = HttpClient(enforce_csrf_checks=True)
     password_step(unenrolled, compliance)
     assert unenrolled.get(path)["Location"] == "/backoffice/account/security/"
@@ -183,7 +170,7 @@ def test_a_kyc_document_is_not_served_to_a_session_without_the_second_factor(
 
 
 def test_a_role_requirement_sends_staff_to_enrolment_and_nowhere_else(compliance, admin):
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     http = HttpClient(enforce_csrf_checks=True)
     assert password_step(http, compliance)["Location"] == "/backoffice/"
     for path in [*BACK_OFFICE, "/backoffice/settings/approval-methods/"]:
@@ -202,7 +189,7 @@ def test_a_role_requirement_sends_staff_to_enrolment_and_nowhere_else(compliance
 
 
 def test_after_enrolling_the_required_factor_the_back_office_opens(compliance, admin):
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     http = HttpClient(enforce_csrf_checks=True)
     password_step(http, compliance)
     post_form(http, "/backoffice/account/security/begin/", {})
@@ -219,7 +206,7 @@ def test_after_enrolling_the_required_factor_the_back_office_opens(compliance, a
 def test_a_requirement_set_while_logged_in_takes_effect_at_once(compliance, admin):
     http = logged_in(compliance)
     assert http.get("/backoffice/").status_code == 200
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     assert http.get("/backoffice/")["Location"] == "/backoffice/account/security/"
 
 
@@ -317,7 +304,7 @@ def test_turning_off_from_the_page_needs_a_code(compliance):
 
 def test_turning_off_is_not_offered_nor_done_when_the_role_requires_it(compliance, admin):
     enrol(compliance)
-    require_for("Compliance", admin)
+    require_two_factor("Compliance", admin)
     http = log_in_with_code(compliance)
     page = http.get("/backoffice/account/security/")
     assert b"Turn two-factor login off" not in page.content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from base64 import b32encode
+from collections.abc import Callable
 from typing import Any
 
 import django_otp
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 from django_otp.models import Device
 
 from propdesk.accounts import two_factor
-from propdesk.accounts.models import Authenticator, User
+from propdesk.accounts.models import Authenticator
 from propdesk.core.errors import DomainError
 from propdesk.core.web import actor, staff_view
 
@@ -125,50 +126,52 @@ def begin(request: HttpRequest) -> HttpResponse:
     return redirect("backoffice:security")
 
 
+def _code_action(
+    request: HttpRequest, name: str, act: Callable[[str], HttpResponse]
+) -> HttpResponse:
+    """The flow of a form with one code: malformed, 422; refused by the use case, its status
+    and message on the form; otherwise what `act` answers."""
+    form = _bound(request, name)
+    if not form.is_valid():
+        return _page(request, bound=(name, form), status=422)
+    try:
+        return act(form.cleaned_data["code"])
+    except DomainError as exc:
+        return _refused(request, name, form, exc)
+
+
 @require_POST
 @never_cache
 @staff_view()
 def confirm(request: HttpRequest) -> HttpResponse:
-    form = _bound(request, "confirm")
-    if not form.is_valid():
-        return _page(request, bound=("confirm", form), status=422)
-    me: User = actor(request)
-    try:
-        device, codes = two_factor.confirm_enrolment(actor=me, code=form.cleaned_data["code"])
-    except DomainError as exc:
-        return _refused(request, "confirm", form, exc)
-    _mark_session(request, device)
-    messages.success(request, "Two-factor login is on. Every login now asks for a code.")
-    return _page(request, recovery_codes=codes)
+    def act(code: str) -> HttpResponse:
+        device, codes = two_factor.confirm_enrolment(actor=actor(request), code=code)
+        _mark_session(request, device)
+        messages.success(request, "Two-factor login is on. Every login now asks for a code.")
+        return _page(request, recovery_codes=codes)
+
+    return _code_action(request, "confirm", act)
 
 
 @require_POST
 @never_cache
 @staff_view()
 def regenerate(request: HttpRequest) -> HttpResponse:
-    form = _bound(request, "regenerate")
-    if not form.is_valid():
-        return _page(request, bound=("regenerate", form), status=422)
-    try:
-        codes = two_factor.regenerate_recovery_codes(
-            actor=actor(request), code=form.cleaned_data["code"]
-        )
-    except DomainError as exc:
-        return _refused(request, "regenerate", form, exc)
-    messages.success(request, "New recovery codes made; the old ones no longer work.")
-    return _page(request, recovery_codes=codes)
+    def act(code: str) -> HttpResponse:
+        codes = two_factor.regenerate_recovery_codes(actor=actor(request), code=code)
+        messages.success(request, "New recovery codes made; the old ones no longer work.")
+        return _page(request, recovery_codes=codes)
+
+    return _code_action(request, "regenerate", act)
 
 
 @require_POST
 @never_cache
 @staff_view()
 def disable(request: HttpRequest) -> HttpResponse:
-    form = _bound(request, "disable")
-    if not form.is_valid():
-        return _page(request, bound=("disable", form), status=422)
-    try:
-        two_factor.disable(actor=actor(request), code=form.cleaned_data["code"])
-    except DomainError as exc:
-        return _refused(request, "disable", form, exc)
-    messages.success(request, "Two-factor login is off.")
-    return redirect("backoffice:security")
+    def act(code: str) -> HttpResponse:
+        two_factor.disable(actor=actor(request), code=code)
+        messages.success(request, "Two-factor login is off.")
+        return redirect("backoffice:security")
+
+    return _code_action(request, "disable", act)
