@@ -29,7 +29,10 @@ api = NinjaAPI(
     title="propdesk API",
     version="1",
     description="Back office and client portal of a prop-trading firm. Authenticate with "
-    "`Authorization: Bearer <token>` (from `POST /api/v1/auth/token`) or a browser session.",
+    "`Authorization: Bearer <token>` (from `POST /api/v1/auth/token`) or a browser session. "
+    "Staff who owe a second factor are refused everywhere: 401 `two_factor_required` (a token "
+    "got without the code) or 403 `two_factor_setup_required` (their role requires two-factor "
+    "login and none is set up).",
     urls_namespace="api",
     auth=api_auth,
 )

@@ -175,6 +175,29 @@ def _cmd_staff_create(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_staff_reset_two_factor(ns: argparse.Namespace) -> int:
+    """For a locked-out sole administrator: turn their two-factor login off from the server."""
+    _setup_django()
+    from propdesk.accounts.models import User
+    from propdesk.accounts.services import reset_two_factor
+    from propdesk.core.errors import DomainError
+
+    user = User.objects.filter(email__iexact=ns.email.strip(), kind=User.Kind.STAFF).first()
+    if user is None:
+        print(f"error: no staff user with the email {ns.email}", file=sys.stderr)
+        return 2
+    try:
+        reset_two_factor(user.pk, actor=None, reason=ns.reason)
+    except DomainError as exc:
+        print(f"error: {exc.fields.get('reason') or exc.message}", file=sys.stderr)
+        return 2
+    print(
+        f"two-factor login of {user.email} reset: they log in with their password and "
+        "set it up again"
+    )
+    return 0
+
+
 def _cmd_ledger_check(ns: argparse.Namespace) -> int:
     _setup_django()
     from propdesk.wallet import ledger
@@ -365,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default=None)
     create.add_argument("--password", default=None, help="prompted for when not given")
     create.set_defaults(func=_cmd_staff_create)
+    reset_2fa = staff_sub.add_parser(
+        "reset-2fa", help="turn off a staff user's two-factor login (lost phone), audited"
+    )
+    reset_2fa.add_argument("--email", required=True)
+    reset_2fa.add_argument(
+        "--reason", default="Reset on the server with `propdesk staff reset-2fa`."
+    )
+    reset_2fa.set_defaults(func=_cmd_staff_reset_two_factor)
 
     rules = sub.add_parser("rules", help="challenge rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)

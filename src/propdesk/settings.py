@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_countries",
     "ninja",  # serves the API docs page from its own static files, not a CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "propdesk.core",
     "propdesk.accounts",
     "propdesk.approvals",
@@ -104,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
+    "propdesk.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]
@@ -192,6 +196,12 @@ LOGIN_DEVICE_DAYS = int(os.environ.get("PROPDESK_LOGIN_DEVICE_DAYS", 180))
 # Behind a reverse proxy every request comes from the proxy's address; name the header in
 # which the proxy passes the client's own (e.g. X-Real-IP) so that throttling sees people.
 CLIENT_IP_HEADER = os.environ.get("PROPDESK_CLIENT_IP_HEADER", "").strip()
+# Two-factor login (TOTP, django-otp). After a wrong code the next try waits 1 s, 2 s, 4 s, ...
+# (django-otp's throttle), never longer than TWO_FACTOR_MAX_WAIT; a right code clears it.
+TWO_FACTOR_MAX_WAIT_SECONDS = int(os.environ.get("PROPDESK_TWO_FACTOR_MAX_WAIT", 900))
+# How long the code step of a login waits after the right password, and an enrolment its code.
+TWO_FACTOR_LOGIN_SECONDS = 300
+TWO_FACTOR_ENROLMENT_SECONDS = 900
 API_TOKEN_DAYS = int(os.environ.get("PROPDESK_API_TOKEN_DAYS", 30))
 TRADING_TOKEN_DAYS = int(os.environ.get("PROPDESK_TRADING_TOKEN_DAYS", 7))
 MAX_PENDING_DEPOSITS = int(os.environ.get("PROPDESK_MAX_PENDING_DEPOSITS", 3))
@@ -306,6 +316,7 @@ EMAIL_HOST_PASSWORD = os.environ.get("PROPDESK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("PROPDESK_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("PROPDESK_FROM_EMAIL", "propdesk <no-reply@localhost>")
 PROPDESK_FIRM_NAME = os.environ.get("PROPDESK_FIRM_NAME", "propdesk demo firm")
+OTP_TOTP_ISSUER = PROPDESK_FIRM_NAME  # what authenticator apps show beside the code
 PROPDESK_SITE_URL = os.environ.get("PROPDESK_SITE_URL", "http://127.0.0.1:8000")
 
 TASKS = {

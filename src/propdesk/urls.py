@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from propdesk.accounts import portal_views
+from propdesk.accounts import portal_views, security_views
 from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
@@ -42,6 +42,20 @@ backoffice = (
         ),
         path("staff/", accounts_views.staff, name="staff"),
         path("staff/<int:user_id>/", accounts_views.staff_edit, name="staff_edit"),
+        path(
+            "staff/<int:user_id>/reset-two-factor/",
+            accounts_views.staff_reset_two_factor,
+            name="staff_reset_two_factor",
+        ),
+        path("account/security/", security_views.security, name="security"),
+        path("account/security/begin/", security_views.begin, name="security_begin"),
+        path("account/security/confirm/", security_views.confirm, name="security_confirm"),
+        path(
+            "account/security/recovery-codes/",
+            security_views.regenerate,
+            name="security_regenerate",
+        ),
+        path("account/security/disable/", security_views.disable, name="security_disable"),
         path("roles/", accounts_views.roles, name="roles"),
         path("roles/new/", accounts_views.role_edit, name="role_new"),
         path("roles/<int:role_id>/", accounts_views.role_edit, name="role_edit"),
@@ -211,6 +225,7 @@ portal = (
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("login/", core_views.login_view, name="login"),
+    path("login/code/", core_views.login_code, name="login_code"),
     path("logout/", core_views.logout_view, name="logout"),
     path("backoffice/", include(backoffice)),
     path("portal/", include(portal)),

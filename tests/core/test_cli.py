@@ -95,6 +95,64 @@ def test_staff_create_prompts_for_the_password_when_not_given(var):
     assert result.returncode == 0, result.stderr
 
 
+def test_staff_reset_2fa_lets_a_locked_out_sole_administrator_in_again(var):
+    created = propdesk(
+        "staff", "create", "--email", "sole@firm.test", "--role", "Administrator",
+        "--password", PASSWORD, var=var,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    enrolled = propdesk(
+        "manage",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django_otp.oath import totp; from propdesk.accounts import two_factor;"
+        "from propdesk.accounts.models import User; u = User.objects.get(email='sole@firm.test');"
+        "d = two_factor.begin_enrolment(actor=u);"
+        "two_factor.confirm_enrolment(actor=u, code='%06d' % totp(d.bin_key));"
+        "print(two_factor.is_enrolled(u))",
+        var=var,
+    )
+    assert enrolled.stdout.split() == ["True"], enrolled.stderr
+
+    result = propdesk(
+        "staff", "reset-2fa", "--email", "Sole@Firm.test", "--reason", "Phone in the lake",
+        var=var,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "two-factor login of sole@firm.test reset" in result.stdout
+    shell = propdesk(
+        "manage",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from propdesk.accounts import two_factor; from propdesk.accounts.models import User;"
+        "from propdesk.core.models import AuditRecord;"
+        "r = AuditRecord.objects.get(action='staff.two_factor_reset');"
+        "print(two_factor.is_enrolled(User.objects.get(email='sole@firm.test')), r.actor_label,"
+        "r.after['reason'].replace(' ', '_'))",
+        var=var,
+    )
+    assert shell.stdout.split() == ["False", "system", "Phone_in_the_lake"], shell.stderr
+
+
+def test_staff_reset_2fa_refuses_an_unknown_email_or_nothing_to_reset(var):
+    unknown = propdesk("staff", "reset-2fa", "--email", "ghost@firm.test", var=var)
+    assert unknown.returncode == 2
+    assert "no staff user with the email ghost@firm.test" in unknown.stderr
+    propdesk(
+        "staff", "create", "--email", "plain@firm.test", "--role", "Support",
+        "--password", PASSWORD, var=var,
+    )  # fmt: skip
+    nothing = propdesk("staff", "reset-2fa", "--email", "plain@firm.test", var=var)
+    assert nothing.returncode == 2
+    assert "has no two-factor login to reset" in nothing.stderr
+    assert "Traceback" not in nothing.stderr
+
+
 def test_manage_passes_everything_to_django(var):
     result = propdesk("manage", "check", var=var)
     assert result.returncode == 0

@@ -81,3 +81,17 @@ def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
     pending = ApprovalRequest.objects.filter(status="pending")
     assert pending.filter(type_key="prop_participation").exists()
     assert pending.filter(type_key="prop_live_step").exists()
+
+
+def test_demo_staff_log_in_with_their_printed_password_alone():
+    """Two-factor login is the firm's choice: the demo requires it of no role."""
+    from django.test import Client as HttpClient
+
+    from tests.conftest import post_form
+
+    logins = seed_demo()
+    for email, password, _ in logins.staff:
+        http = HttpClient(enforce_csrf_checks=True)
+        response = post_form(http, "/login/", {"email": email, "password": password})
+        assert response["Location"] == "/backoffice/", email
+        assert http.get("/backoffice/").status_code == 200

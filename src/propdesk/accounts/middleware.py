@@ -4,8 +4,11 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
+from propdesk.accounts import two_factor
 from propdesk.accounts.models import User
 from propdesk.accounts.services import client_login_block
 
@@ -26,3 +29,49 @@ class ActiveAccountMiddleware:
                 if block is not None and hasattr(request, "_messages"):
                     messages.error(request, block.message)
         return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """A staff session that owes a second factor gets nowhere, whatever the path (back office,
+    documents, the API with the session): one that never gave the code though the user has
+    two-factor login (turned on in another browser, say) is logged out; one whose role requires
+    it with nothing set up reaches only the enrolment page and logout."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if isinstance(user, User) and user.is_staff_user:
+            gate = two_factor.session_gate(request.session, user)
+            if gate is two_factor.Gate.VERIFY:
+                logout(request)
+                if hasattr(request, "_messages"):
+                    messages.info(request, "Log in again, with the code from your app.")
+            elif gate is two_factor.Gate.ENROL and not _open_while_enrolling(request):
+                return _to_enrolment(request)
+        return self.get_response(request)
+
+
+def _open_while_enrolling(request: HttpRequest) -> bool:
+    path = request.path
+    if path.startswith("/api/") and "authorization" in request.headers:
+        return True  # a bearer token speaks for itself (and is refused on its own terms)
+    return (
+        path.startswith(reverse("backoffice:security"))
+        or path == reverse("logout")
+        or path.startswith(reverse("login"))
+    )
+
+
+def _to_enrolment(request: HttpRequest) -> HttpResponse:
+    refusal = two_factor.TwoFactorSetupRequired()
+    if request.path.startswith("/api/"):
+        return JsonResponse(refusal.as_json(), status=refusal.status)
+    target = reverse("backoffice:security")
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    messages.warning(request, "Your role requires two-factor login. Set it up to go on.")
+    return redirect(target)

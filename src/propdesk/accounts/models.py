@@ -10,6 +10,9 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
+from django_otp.models import VerifyNotAllowed
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from propdesk.accounts import permissions
 
@@ -23,6 +26,9 @@ class Role(models.Model):
     description = models.CharField(max_length=200, blank=True)
     permissions = models.JSONField(default=list, blank=True)
     grants_all = models.BooleanField(default=False)
+    requires_two_factor = models.BooleanField(
+        default=False, help_text="Staff with this role must log in with a second factor."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -175,9 +181,17 @@ def _hash_token(raw: str) -> str:
 
 
 class ApiTokenManager(models.Manager["ApiToken"]):
-    def issue(self, user: User, *, label: str = "") -> tuple[ApiToken, str]:
+    def issue(
+        self, user: User, *, label: str = "", two_factor: bool = False
+    ) -> tuple[ApiToken, str]:
         raw = "pd_" + secrets.token_urlsafe(32)
-        token = self.create(user=user, key_hash=_hash_token(raw), prefix=raw[:10], label=label)
+        token = self.create(
+            user=user,
+            key_hash=_hash_token(raw),
+            prefix=raw[:10],
+            label=label,
+            two_factor=two_factor,
+        )
         return token, raw
 
     def find(self, raw: str) -> ApiToken | None:
@@ -200,6 +214,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Whether the second factor was given when the token was issued: a staff token issued
+    # without it stops working once its user has a second factor or their role requires one.
+    two_factor = models.BooleanField(default=False)
 
     objects: ClassVar[ApiTokenManager] = ApiTokenManager()
 
@@ -228,3 +245,37 @@ class LoginAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} failed {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CappedWait:
+    """django-otp's throttle, with its waits capped: after n wrong codes in a row the next try
+    waits 2**(n-1) seconds, never more than TWO_FACTOR_MAX_WAIT_SECONDS, so that wrong codes
+    (typed by someone holding the password) never lock the owner out for days."""
+
+    throttling_failure_timestamp: Any
+
+    def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
+        allowed, info = super().verify_is_allowed()  # type: ignore[misc]
+        if allowed or not info or info.get("reason") != VerifyNotAllowed.N_FAILED_ATTEMPTS:
+            return allowed, info
+        cap = self.throttling_failure_timestamp + timedelta(
+            seconds=settings.TWO_FACTOR_MAX_WAIT_SECONDS
+        )
+        locked_until = min(info["locked_until"], cap)
+        if timezone.now() >= locked_until:
+            return True, None
+        return False, {**info, "locked_until": locked_until}
+
+
+class Authenticator(CappedWait, TOTPDevice):
+    """A staff member's authenticator app (TOTP). Unconfirmed until its first right code."""
+
+    class Meta:
+        proxy = True
+
+
+class RecoveryCodes(CappedWait, StaticDevice):
+    """A staff member's one-time recovery codes; each code is deleted as it is used."""
+
+    class Meta:
+        proxy = True

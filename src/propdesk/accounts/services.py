@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from propdesk.accounts import permissions, throttle
+from propdesk.accounts import permissions, throttle, two_factor
 from propdesk.accounts.models import ApiToken, Client, Role, User
 from propdesk.core import audit
 from propdesk.core.errors import (
@@ -92,9 +92,10 @@ def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "")
             return None
         return user if user.check_password(password) and user.is_active else None
 
-    # second_factor: staff two-factor login (added separately) sets it for accounts that have
-    # a second factor, so that guessers from everywhere cannot slow their owners down.
-    attempt = throttle.Attempt(account=address, ip=ip, device=device, second_factor=False)
+    # An account with a second factor is not slowed down by failures from everywhere: a right
+    # password alone does not open it, so guessers cannot keep its owner out either.
+    enrolled = user is not None and two_factor.is_enrolled(user)
+    attempt = throttle.Attempt(account=address, ip=ip, device=device, second_factor=enrolled)
     found = throttle.guarded(attempt, verify)
     if found is None:
         raise InvalidCredentials()
@@ -106,8 +107,11 @@ def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "")
     return found
 
 
-def issue_token(user: User, *, label: str = "") -> str:
-    _token, raw = ApiToken.objects.issue(user, label=label)
+def issue_token(user: User, *, label: str = "", otp: Any = None) -> str:
+    """A bearer token for `user`, whose password was right. Staff with two-factor login give
+    its code as `otp`; the token remembers whether they did."""
+    passed = two_factor.token_second_factor(user, otp)
+    _token, raw = ApiToken.objects.issue(user, label=label, two_factor=passed)
     return raw
 
 
@@ -118,12 +122,23 @@ def revoke_token(raw: str) -> None:
 
 
 def user_for_token(raw: str) -> User | None:
+    """The user of a live token; a staff token issued without the second factor is refused
+    (401 two_factor_required / 403 two_factor_setup_required) once one is owed."""
     token = ApiToken.objects.find(raw)
     if token is None or not token.user.is_active:
         return None
     user = token.user
     if user.is_client and client_login_block(user.client) is not None:
         return None
+    if user.is_staff_user and not token.two_factor:
+        # Issued without the second factor: good only while none is owed.
+        if two_factor.is_enrolled(user):
+            raise two_factor.TwoFactorRequired(
+                "This token was issued without the second factor. Get a new one from "
+                "POST /api/v1/auth/token with your code as `otp`."
+            )
+        if two_factor.is_required(user):
+            raise two_factor.TwoFactorSetupRequired()
     now = timezone.now()
     # Touch at most once a minute: a busy script should not write on every call.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
@@ -229,11 +244,48 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
     return user
 
 
+@transaction.atomic
+def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
+    """Turn off another staff member's two-factor login (a lost phone) so they can log in with
+    the password and enrol again. `actor` None is the server's operator (CLI)."""
+    if actor is not None:
+        require_permission(actor, permissions.STAFF_MANAGE)
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
+    errors.raise_if_any("Say why the two-factor login is reset.")
+    user = (
+        User.objects.select_for_update(of=("self",))
+        .select_related("role")
+        .filter(pk=user_id, kind=User.Kind.STAFF)
+        .first()
+    )
+    if user is None:
+        raise NotFound("No such staff user.")
+    if actor is not None and user.pk == actor.pk:
+        raise Forbidden(
+            "You cannot reset your own two-factor login: another administrator must do it."
+        )
+    _check_can_grant(actor, user.role)
+    if not two_factor.remove_devices(user):
+        raise ValidationFailed(f"{user.email} has no two-factor login to reset.")
+    audit.record(
+        actor=actor,
+        action="staff.two_factor_reset",
+        object_type="user",
+        object_id=user.pk,
+        summary=f"Two-factor login of {user.email} reset: {text}",
+        before={"two_factor": True},
+        after={"two_factor": False, "reason": text},
+    )
+    return user
+
+
 def _role_snapshot(role: Role) -> dict[str, Any]:
     return {
         "name": role.name,
         "description": role.description,
         "permissions": role.permission_codes(),
+        "requires_two_factor": role.requires_two_factor,
     }
 
 
@@ -245,8 +297,11 @@ def save_role(
     description: Any,
     permission_codes: list[str],
     actor: User,
+    requires_two_factor: bool | None = None,
 ) -> Role:
-    """Create a role (role_id None) or change one; the Administrator role holds everything."""
+    """Create a role (role_id None) or change one; the Administrator role holds everything and
+    keeps its name, and only its description and two-factor requirement change.
+    `requires_two_factor` None leaves the requirement as it is (off for a new role)."""
     require_permission(actor, permissions.STAFF_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=60)
@@ -261,7 +316,9 @@ def save_role(
         role = Role.objects.select_for_update().filter(pk=role_id).first()
         if role is None:
             raise NotFound("No such role.")
-        if role.grants_all:
+        if role.grants_all and (
+            clean_name != role.name or set(permission_codes) != set(permissions.catalogue())
+        ):
             raise ValidationFailed(
                 "The Administrator role always holds every permission and keeps its name."
             )
@@ -286,7 +343,10 @@ def save_role(
         role = Role()
     role.name = clean_name
     role.description = clean_description
-    role.permissions = sorted(set(permission_codes))
+    if not role.grants_all:
+        role.permissions = sorted(set(permission_codes))
+    if requires_two_factor is not None:
+        role.requires_two_factor = bool(requires_two_factor)
     role.save()
     after = _role_snapshot(role)
     if before != after:

@@ -7,14 +7,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions
+from propdesk.accounts import permissions, two_factor
 from propdesk.accounts import services as accounts
-from propdesk.accounts.models import Client, Role, User
+from propdesk.accounts.models import Authenticator, Client, Role, User
 from propdesk.approvals import services as approvals
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
@@ -158,7 +158,13 @@ def staff(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Staff user {user.email} created.")
             return redirect("backoffice:staff")
-    users = User.objects.filter(kind=User.Kind.STAFF).select_related("role")
+    users = (
+        User.objects.filter(kind=User.Kind.STAFF)
+        .select_related("role")
+        .annotate(
+            two_factor=Exists(Authenticator.objects.filter(user=OuterRef("pk"), confirmed=True))
+        )
+    )
     return render(
         request,
         "accounts/staff.html",
@@ -190,9 +196,40 @@ def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request,
         "accounts/staff_edit.html",
-        {"staff_user": user, "form": form},
+        {
+            "staff_user": user,
+            "form": form,
+            "two_factor_on": two_factor.is_enrolled(user),
+            "is_me": user.pk == actor(request).pk,
+            "reset_form": TwoFactorResetForm(),
+        },
         status=422 if form.errors else 200,
     )
+
+
+class TwoFactorResetForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="Reason (kept in the audit log)")
+
+
+@require_POST
+@staff_view(permissions.STAFF_MANAGE)
+def staff_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A staff member lost their phone: their two-factor login is turned off, so they log in
+    with the password and set it up again."""
+    form = TwoFactorResetForm(request.POST)
+    try:
+        user = accounts.reset_two_factor(
+            user_id, actor=actor(request), reason=form.data.get("reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.fields.get("reason") or exc.message)
+    else:
+        messages.success(
+            request,
+            f"Two-factor login of {user.email} reset: they log in with their password and "
+            "set it up again.",
+        )
+    return redirect("backoffice:staff_edit", user_id=user_id)
 
 
 # --- roles ---------------------------------------------------------------------------------
@@ -203,6 +240,12 @@ class RoleForm(forms.Form):
     description = forms.CharField(max_length=200, required=False)
     permissions = forms.MultipleChoiceField(
         choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    requires_two_factor = forms.BooleanField(
+        required=False,
+        label="Staff with this role must use two-factor login",
+        help_text="Those who have not set it up are taken to the set-up page after their "
+        "password, and can do nothing else until it is done.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -237,6 +280,7 @@ def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
             "name": role.name,
             "description": role.description,
             "permissions": role.permission_codes(),
+            "requires_two_factor": role.requires_two_factor,
         }
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -246,6 +290,7 @@ def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 permission_codes=form.cleaned_data["permissions"],
+                requires_two_factor=form.cleaned_data["requires_two_factor"],
                 actor=actor(request),
             )
         except ValidationFailed as exc:
