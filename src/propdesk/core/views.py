@@ -85,6 +85,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             landing = _landing(request, user)
             # The password was right from this browser: it is a known device for the login
             # throttle whether or not a code follows (the code has a throttle of its own).
+            response: HttpResponse
             if two_factor.is_enrolled(user):
                 _await_code(request, user, landing)
                 response = redirect("login_code")

@@ -33,12 +33,12 @@ class AccountAuth(HttpBasicAuth):
 router = Router(tags=["sandbox trading"], auth=[TradingTokenAuth(), AccountAuth()])
 
 
-class TokenIn(Schema):
+class TradingTokenIn(Schema):
     login: Any = None
     password: Any = None
 
 
-class TokenOut(Schema):
+class TradingTokenOut(Schema):
     token: str
     expires_at: datetime
 
@@ -46,13 +46,13 @@ class TokenOut(Schema):
 @router.post(
     "/token",
     auth=None,
-    response=TokenOut,
+    response=TradingTokenOut,
     summary="A bearer token for the account's login and password (send it as "
     "`Authorization: Bearer <token>`; it ends at `expires_at` or when the password changes)",
 )
-def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+def token(request: HttpRequest, payload: TradingTokenIn) -> TradingTokenOut:
     issued, raw = auth.issue_token(payload.login, payload.password, ip=client_ip(request))
-    return TokenOut(token=raw, expires_at=issued.expires_at)
+    return TradingTokenOut(token=raw, expires_at=issued.expires_at)
 
 
 @router.delete("/token", response={204: None}, summary="Revoke the bearer token used")
