@@ -100,6 +100,7 @@ def test_the_back_office_pages_break_no_content_security_policy(watched):
         "/backoffice/settings/payment-methods/new/",
         "/backoffice/settings/kyc/forms/new/",
         "/backoffice/settings/trading-platforms/new/",
+        "/backoffice/account/security/",
     ):
         staff.visit(path)
     staff.visit("/backoffice/trading/accounts/")
