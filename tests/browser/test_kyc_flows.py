@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -50,6 +51,10 @@ def test_client_verifies_identity_and_staff_approve_seeing_the_documents(
     image = staff.locator("#kyc-documents img")
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == 4  # the real file, served to staff
+    with staff.expect_download() as download:  # a PDF is never opened in the browser
+        staff.get_by_role("link", name="Download bill.pdf").click()
+    assert download.value.suggested_filename == "proof-of-address.pdf"
+    assert Path(download.value.path()).read_bytes() == PDF
     expect(staff.get_by_text("Czechia (CZ)")).to_be_visible()
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
