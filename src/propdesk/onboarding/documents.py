@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 
+import propdesk
 from propdesk.core.errors import ValidationFailed
 from propdesk.onboarding import document_checks
 
@@ -30,8 +31,7 @@ SIGNATURES: list[tuple[bytes, str, str]] = [
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
 ]
 CHUNK = 64 * 1024
-
-log = logging.getLogger(__name__)
+PACKAGE_ROOT = Path(propdesk.__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -86,20 +86,29 @@ def inspect(data: bytes, content_type: str) -> str | None:
     cpu = settings.KYC_DOCUMENT_CHECK_CPU_SECONDS
     command = [
         sys.executable,
-        "-I",  # no environment variables, no user site, no current folder on the path
+        "-s",  # no user site
+        "-P",  # no current folder on the path
         "-m",
         document_checks.__name__,
         str(settings.KYC_DOCUMENT_CHECK_MEMORY_MB * 1024 * 1024),
         str(cpu),
         content_type,
     ]
+    # Nothing of our environment (the secret key, the database's password) goes to the process
+    # that reads hostile bytes: only where to find this package.
+    environment = {"PYTHONPATH": str(PACKAGE_ROOT)}
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-            command, input=data, capture_output=True, timeout=3 * cpu + 5, check=False
+            command,
+            input=data,
+            capture_output=True,
+            timeout=3 * cpu + 5,
+            check=False,
+            env=environment,
         )
     except subprocess.TimeoutExpired:
         return document_checks.TOO_COMPLEX
-    if done.returncode < 0:  # killed: over its CPU time (SIGXCPU) or memory
+    if done.returncode < 0:  # killed by a signal: over its CPU time, or out of memory
         return document_checks.TOO_COMPLEX
     try:
         verdict = json.loads(done.stdout)
@@ -139,7 +148,10 @@ def store(upload: IO[bytes], suffix: str, content_type: str) -> StoredFile:
 
 def read(stored_name: str) -> bytes:
     """The stored file's bytes (at most one more than any upload may have, so that a file
-    swapped in the storage cannot be huge). `FileNotFoundError` when it is not there."""
+    swapped in the storage cannot be huge). `FileNotFoundError` when it is not there, whatever
+    the storage (they differ in what opening a missing file raises)."""
+    if not storage().exists(stored_name):
+        raise FileNotFoundError(stored_name)
     with storage().open(stored_name, "rb") as stored:
         return stored.read(settings.KYC_MAX_DOCUMENT_BYTES + 1)
 
