@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import stat
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.base import ContentFile
 
 from propdesk.core.errors import Conflict
 from propdesk.core.models import AuditRecord
@@ -24,6 +22,7 @@ from tests.onboarding.kyc_support import (
     kyc_storage,
     png_bomb,
     png_bytes,
+    replace_stored_file,
     stored_names,
 )
 
@@ -42,18 +41,6 @@ def document(client, form, key: str) -> KycDocument:
 
 def fetch(user, document: KycDocument, query: str = ""):
     return logged_in(user).get(f"/documents/kyc/{document.token}/{query}")
-
-
-def replace_stored_file(document: KycDocument, content: bytes, *, record: bool = True) -> None:
-    """Put other bytes under the document's name, as a file kept before the checks existed
-    (`record`: the row describes them) or one changed behind the application's back."""
-    storage = kyc_storage()
-    storage.delete(document.stored_name)
-    storage.save(document.stored_name, ContentFile(content))
-    if record:
-        document.sha256 = hashlib.sha256(content).hexdigest()
-        document.size = len(content)
-        document.save()
 
 
 def test_a_document_goes_out_as_an_attachment_with_a_locked_down_policy(
@@ -140,7 +127,8 @@ def test_the_review_page_previews_pictures_and_offers_pdfs_for_download(
     pdf = submission.documents.get(document_key="proof_of_address")
     assert f'<img src="/documents/kyc/{picture.token}/?preview=1"' in page
     assert "<object" not in page
-    assert f'href="/documents/kyc/{pdf.token}/" download' in page
+    # A plain link: the file arrives as a download, and a withheld one shows why, in the tab.
+    assert f'<a href="/documents/kyc/{pdf.token}/">Download bill.pdf</a>' in page
 
 
 # --- where documents are kept --------------------------------------------------------------
