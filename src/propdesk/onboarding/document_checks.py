@@ -36,6 +36,7 @@ MAX_NESTING = 200
 
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
+# What a client whose PDF is refused can do (pictures' reasons carry their own advice).
 INSTEAD = "please upload a plain scan or photo of the document instead"
 TOO_COMPLEX = "this file is too large or too complex to check"
 
@@ -300,10 +301,7 @@ def check(data: bytes, content_type: str) -> str | None:
     """Why the document is refused, or None when it is fine."""
     try:
         if content_type == "application/pdf":
-            try:
-                check_pdf(data)
-            except Refused as refused:
-                raise Refused(f"{refused}; {INSTEAD}") from None
+            check_pdf(data)
         else:
             check_image(data, content_type)
     except Refused as refused:

@@ -75,6 +75,8 @@ def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[
             fields={field: f"{label}: upload a PDF, JPEG or PNG (this file is none of them)."}
         )
     reason = inspect(data, kind[0])
+    if reason is not None and kind[0] == "application/pdf":
+        reason = f"{reason}; {document_checks.INSTEAD}"
     if reason is not None:
         raise ValidationFailed(fields={field: f"{label}: {reason}."})
     return kind

@@ -379,8 +379,8 @@ def hand_out(user: User, token: Any, *, preview: bool = False) -> Handout:
         reason = documents.inspect(content, document.content_type)
     if reason is not None:
         raise Conflict(
-            f"{document.label}: {reason}. It does not pass the document checks, "
-            "so it is not handed out.",
+            f"{document.label}: {reason}. This file, stored before the current checks, does "
+            "not pass them and is not handed out; ask the client for another copy.",
             code="document_refused",
         )
     if document.submission.client.user_id != user.pk:
