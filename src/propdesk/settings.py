@@ -183,7 +183,7 @@ KYC_MAX_DOCUMENT_BYTES = UPLOAD_MAX_BYTES
 # Each uploaded document is parsed in a child process held to this much memory (beyond what
 # it starts with) and CPU time: a hostile file is refused, it cannot stall or swell a worker.
 KYC_DOCUMENT_CHECK_MEMORY_MB = int(os.environ.get("PROPDESK_KYC_CHECK_MEMORY_MB", 512))
-KYC_DOCUMENT_CHECK_CPU_SECONDS = int(os.environ.get("PROPDESK_KYC_CHECK_CPU_SECONDS", 15))
+KYC_DOCUMENT_CHECK_CPU_SECONDS = int(os.environ.get("PROPDESK_KYC_CHECK_CPU_SECONDS", 10))
 FILE_UPLOAD_HANDLERS = [
     "propdesk.core.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
