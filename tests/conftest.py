@@ -17,6 +17,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.onboarding import kyc
 from propdesk.onboarding.services import register_client
+from propdesk.settings import kyc_storage_setting
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guards against
 # that. The test thread never shares a connection with the loop, so the guard is lifted.
@@ -35,6 +36,8 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        # Identity documents as a firm keeps them by default, in this test's own folder.
+        "kyc_documents": kyc_storage_setting({}, settings.PRIVATE_ROOT),
     }
 
 

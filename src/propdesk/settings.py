@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -291,6 +294,10 @@ STATIC_URL = "/static/"
 PRIVATE_ROOT = Path(os.environ.get("PROPDESK_PRIVATE_DIR", VAR_DIR / "private")).resolve()
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 KYC_MAX_DOCUMENT_BYTES = UPLOAD_MAX_BYTES
+# Each uploaded document is parsed in a child process held to this much memory (beyond what
+# it starts with) and CPU time: a hostile file is refused, it cannot stall or swell a worker.
+KYC_DOCUMENT_CHECK_MEMORY_MB = int(os.environ.get("PROPDESK_KYC_CHECK_MEMORY_MB", 512))
+KYC_DOCUMENT_CHECK_CPU_SECONDS = int(os.environ.get("PROPDESK_KYC_CHECK_CPU_SECONDS", 10))
 FILE_UPLOAD_HANDLERS = [
     "propdesk.core.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
@@ -300,9 +307,42 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 20
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def kyc_storage_setting(environ: Mapping[str, str], private_root: Path) -> dict[str, Any]:
+    """Where identity documents are kept: `PROPDESK_KYC_STORAGE_BACKEND` (a Django storage
+    class; by default the private folder) with `PROPDESK_KYC_STORAGE_OPTIONS` (a JSON object)
+    as its options, e.g. django-storages' `storages.backends.s3.S3Storage` and a bucket."""
+    backend = environ.get("PROPDESK_KYC_STORAGE_BACKEND", "").strip() or FILE_SYSTEM_STORAGE
+    raw = environ.get("PROPDESK_KYC_STORAGE_OPTIONS", "").strip() or "{}"
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured("PROPDESK_KYC_STORAGE_OPTIONS must be a JSON object.")
+    if backend == FILE_SYSTEM_STORAGE:
+        # Owner-only files and folders, whatever the process's umask.
+        options = {
+            "location": str(private_root / "kyc"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+            **options,
+        }
+        location = Path(options["location"]).resolve()
+        if location.is_relative_to(STATIC_ROOT.resolve()):
+            raise ImproperlyConfigured(
+                f"KYC documents may not be kept in {location}: it is served as static files."
+            )
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": FILE_SYSTEM_STORAGE},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Identity documents, used through `storages["kyc_documents"]` only (never by URL).
+    "kyc_documents": kyc_storage_setting(os.environ, PRIVATE_ROOT),
 }
 WHITENOISE_USE_FINDERS = True
 

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import PDF, png_bytes
+from tests.onboarding.kyc_support import (
+    PDF,
+    answers,
+    build_pdf,
+    documents,
+    png_bytes,
+    replace_stored_file,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,12 +58,32 @@ def test_client_verifies_identity_and_staff_approve_seeing_the_documents(
     image = staff.locator("#kyc-documents img")
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == 4  # the real file, served to staff
+    with staff.expect_download() as download:  # a PDF is never opened in the browser
+        staff.get_by_role("link", name="Download bill.pdf").click()
+    assert download.value.suggested_filename == "proof-of-address.pdf"
+    assert Path(download.value.path()).read_bytes() == PDF
     expect(staff.get_by_text("Czechia (CZ)")).to_be_visible()
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
 
     client.goto("/portal/kyc/")
     expect(client.locator("#kyc-status")).to_have_text("Approved")
+
+
+def test_a_pdf_stored_before_the_checks_is_withheld_with_the_reason(
+    new_page, active_client, kyc_form, compliance
+):
+    from propdesk.onboarding import kyc
+
+    submission = kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
+    pdf = submission.documents.get(document_key="proof_of_address")
+    replace_stored_file(pdf, build_pdf(catalog=b"/OpenAction<</S/JavaScript/JS(app.alert(1))>>"))
+
+    staff = new_page()
+    log_in(staff, compliance.email, PASSWORD)
+    review_latest_kyc(staff)
+    staff.get_by_role("link", name="Download bill.pdf").click()
+    expect(staff.get_by_text("Proof of address: this PDF contains JavaScript")).to_be_visible()
 
 
 def test_rejected_kyc_is_corrected_and_resubmitted(new_page, active_client, kyc_form, compliance):

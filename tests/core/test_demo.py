@@ -95,3 +95,20 @@ def test_demo_staff_log_in_with_their_printed_password_alone():
         response = post_form(http, "/login/", {"email": email, "password": password})
         assert response["Location"] == "/backoffice/", email
         assert http.get("/backoffice/").status_code == 200
+
+
+def test_demo_kyc_documents_are_kept_and_handed_to_the_compliance_officer():
+    import hashlib
+
+    from propdesk.onboarding.models import KycDocument
+    from tests.conftest import logged_in
+
+    seed_demo()
+    http = logged_in(User.objects.get(email="compliance@propdesk.demo"))
+    kept = KycDocument.objects.all()
+    assert {d.content_type for d in kept} == {"image/png", "application/pdf"}
+    for document in kept:
+        response = http.get(f"/documents/kyc/{document.token}/")
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content)
+        assert hashlib.sha256(body).hexdigest() == document.sha256

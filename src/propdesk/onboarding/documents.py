@@ -1,18 +1,29 @@
-"""Identity documents on disk: judged by their content, stored under random names, private."""
+"""Identity documents: judged by their content, kept under random names in a private storage.
+
+The storage is Django's `STORAGES["kyc_documents"]` (the private folder by default, or any
+storage a firm configures, such as an S3 bucket); nothing here touches a path of its own.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import re
+import json
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 
+import propdesk
 from propdesk.core.errors import ValidationFailed
+from propdesk.onboarding import document_checks
 
+STORAGE = "kyc_documents"
 # What a file *is*, by its first bytes; its name and the browser's word count for nothing.
 SIGNATURES: list[tuple[bytes, str, str]] = [
     (b"%PDF-", "application/pdf", ".pdf"),
@@ -20,6 +31,7 @@ SIGNATURES: list[tuple[bytes, str, str]] = [
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
 ]
 CHUNK = 64 * 1024
+PACKAGE_ROOT = Path(propdesk.__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,10 @@ class StoredFile:
     sha256: str
 
 
+def storage() -> Storage:
+    return storages[STORAGE]
+
+
 def sniff(head: bytes) -> tuple[str, str] | None:
     for magic, content_type, suffix in SIGNATURES:
         if head.startswith(magic):
@@ -38,53 +54,83 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 
 
 def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[str, str]:
-    """The file's content type and suffix, or a clear error naming the document."""
+    """The file's content type and suffix, or a clear error naming the document.
+
+    The first bytes say what the file claims to be; the parsers then say whether it is that,
+    within the limits, and inert (see `document_checks`)."""
     limit = settings.KYC_MAX_DOCUMENT_BYTES
+    too_large = f"{label}: the file is larger than {limit // (1024 * 1024)} MB."
     if size is not None and size > limit:
-        raise ValidationFailed(
-            fields={field: f"{label}: the file is larger than {limit // (1024 * 1024)} MB."}
-        )
+        raise ValidationFailed(fields={field: too_large})
     upload.seek(0)
-    head = upload.read(16)
+    data = upload.read(limit + 1)
     upload.seek(0)
-    if not head:
+    if len(data) > limit:
+        raise ValidationFailed(fields={field: too_large})
+    if not data:
         raise ValidationFailed(fields={field: f"{label}: the file is empty."})
-    kind = sniff(head)
+    kind = sniff(data[:16])
     if kind is None:
         raise ValidationFailed(
             fields={field: f"{label}: upload a PDF, JPEG or PNG (this file is none of them)."}
         )
-    if kind[0] == "application/pdf" and _has_active_content(upload):
-        raise ValidationFailed(
-            fields={
-                field: f"{label}: this PDF carries scripts or actions; "
-                "please upload a plain scan or a printed-to-PDF copy."
-            }
-        )
+    reason = inspect(data, kind[0])
+    if reason is not None and kind[0] == "application/pdf":
+        reason = f"{reason}; {document_checks.INSTEAD}"
+    if reason is not None:
+        raise ValidationFailed(fields={field: f"{label}: {reason}."})
     return kind
 
 
-# A reviewer opens these files in the firm's own browser: no PDF that can run anything.
-ACTIVE_PDF = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFile|RichMedia|XFA)(?![A-Za-z])")
+def inspect(data: bytes, content_type: str) -> str | None:
+    """Why the file is refused, or None: the parsers run in a child process held to
+    `KYC_DOCUMENT_CHECK_MEMORY_MB` and `KYC_DOCUMENT_CHECK_CPU_SECONDS`."""
+    cpu = settings.KYC_DOCUMENT_CHECK_CPU_SECONDS
+    command = [
+        sys.executable,
+        "-s",  # no user site
+        "-P",  # no current folder on the path
+        "-m",
+        document_checks.__name__,
+        str(settings.KYC_DOCUMENT_CHECK_MEMORY_MB * 1024 * 1024),
+        str(cpu),
+        content_type,
+    ]
+    # Nothing of our environment (the secret key, the database's password) goes to the process
+    # that reads hostile bytes: only where to find this package.
+    environment = {"PYTHONPATH": str(PACKAGE_ROOT)}
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+            command,
+            input=data,
+            capture_output=True,
+            timeout=3 * cpu + 5,
+            check=False,
+            env=environment,
+        )
+    except subprocess.TimeoutExpired:
+        return document_checks.TOO_COMPLEX
+    if done.returncode < 0:  # killed by a signal: over its CPU time, or out of memory
+        return document_checks.TOO_COMPLEX
+    try:
+        verdict = json.loads(done.stdout)
+    except ValueError:
+        verdict = None
+    if done.returncode != 0 or not isinstance(verdict, dict):
+        # Not the file's fault but the installation's: say so loudly rather than refuse it.
+        raise RuntimeError(f"the document check failed: {done.stderr.decode()[-2000:]}")
+    refused = verdict.get("refused")
+    return refused if isinstance(refused, str) else None
 
 
-def _has_active_content(upload: IO[bytes]) -> bool:
-    upload.seek(0)
-    tail = b""
-    found = False
-    while chunk := upload.read(CHUNK):
-        if ACTIVE_PDF.search(tail + chunk):
-            found = True
-            break
-        tail = chunk[-16:]
-    upload.seek(0)
-    return found
-
-
-def root() -> Path:
-    path = Path(settings.PRIVATE_ROOT) / "kyc"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+def picture_reason(data: bytes, content_type: str) -> str | None:
+    """Why a stored picture may not be shown, from its header alone (cheap enough to run on
+    every view): not what it claims to be, or too many pixels."""
+    try:
+        document_checks.image_size(data, content_type)
+    except document_checks.Refused as refused:
+        return str(refused)
+    return None
 
 
 def store(upload: IO[bytes], suffix: str, content_type: str) -> StoredFile:
@@ -92,22 +138,26 @@ def store(upload: IO[bytes], suffix: str, content_type: str) -> StoredFile:
     digest = hashlib.sha256()
     size = 0
     upload.seek(0)
-    with (root() / name).open("xb") as out:
-        while chunk := upload.read(CHUNK):
-            size += len(chunk)
-            if size > settings.KYC_MAX_DOCUMENT_BYTES:
-                out.close()
-                (root() / name).unlink(missing_ok=True)
-                raise ValidationFailed("The file is too large.")
-            digest.update(chunk)
-            out.write(chunk)
-    return StoredFile(name, content_type, size, digest.hexdigest())
+    while chunk := upload.read(CHUNK):
+        size += len(chunk)
+        if size > settings.KYC_MAX_DOCUMENT_BYTES:
+            raise ValidationFailed("The file is too large.")
+        digest.update(chunk)
+    upload.seek(0)
+    saved = storage().save(name, File(upload, name=name))
+    return StoredFile(saved, content_type, size, digest.hexdigest())
 
 
-def path_of(stored_name: str) -> Path:
-    return root() / Path(stored_name).name
+def read(stored_name: str) -> bytes:
+    """The stored file's bytes (at most one more than any upload may have, so that a file
+    swapped in the storage cannot be huge). `FileNotFoundError` when it is not there, whatever
+    the storage (they differ in what opening a missing file raises)."""
+    if not storage().exists(stored_name):
+        raise FileNotFoundError(stored_name)
+    with storage().open(stored_name, "rb") as stored:
+        return stored.read(settings.KYC_MAX_DOCUMENT_BYTES + 1)
 
 
 def discard(names: list[str]) -> None:
     for name in names:
-        path_of(name).unlink(missing_ok=True)
+        storage().delete(name)

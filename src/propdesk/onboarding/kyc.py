@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
@@ -345,9 +347,42 @@ def history(client: Client) -> QuerySet[KycSubmission]:
     return client.kyc_submissions.prefetch_related("documents")
 
 
-def view_document(user: User, token: Any) -> KycDocument:
-    """`document_for`, and a staff member's look at someone's document goes in the audit log."""
+@dataclass(frozen=True)
+class Handout:
+    """A document's bytes as they go out, and whether they may be shown inline."""
+
+    document: KycDocument
+    content: bytes
+    inline: bool
+
+
+def hand_out(user: User, token: Any, *, preview: bool = False) -> Handout:
+    """The document's file for `user` (see `document_for`), checked again on the way out.
+
+    A file kept before today's checks existed, or changed in the storage since its upload, is
+    withheld. Only a picture that passes is ever shown inline (`preview`); a PDF always goes
+    out as a download. A staff member's look at someone's document goes in the audit log."""
     document = document_for(user, token)
+    try:
+        content = documents.read(document.stored_name)
+    except FileNotFoundError:
+        raise NotFound("The file of this document is missing.") from None
+    if hashlib.sha256(content).hexdigest() != document.sha256:
+        raise Conflict(
+            f"{document.label}: the stored file has changed since it was uploaded, "
+            "so it is not handed out.",
+            code="document_changed",
+        )
+    if document.is_image:
+        reason = documents.picture_reason(content, document.content_type)
+    else:
+        reason = documents.inspect(content, document.content_type)
+    if reason is not None:
+        raise Conflict(
+            f"{document.label}: {reason}. This file, stored before the current checks, does "
+            "not pass them and is not handed out; ask the client for another copy.",
+            code="document_refused",
+        )
     if document.submission.client.user_id != user.pk:
         with transaction.atomic():
             audit.record(
@@ -357,7 +392,7 @@ def view_document(user: User, token: Any) -> KycDocument:
                 object_id=document.pk,
                 summary=f"Viewed {document.label} of client {document.submission.client_id}",
             )
-    return document
+    return Handout(document, content, inline=preview and document.is_image)
 
 
 def document_for(user: User, token: Any) -> KycDocument:

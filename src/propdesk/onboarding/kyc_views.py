@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+from pathlib import PurePath
 from typing import Any
 
 from django import forms
@@ -9,7 +11,6 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
@@ -17,7 +18,7 @@ from propdesk.accounts import permissions
 from propdesk.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from propdesk.core.uploads import too_large
 from propdesk.core.web import actor, apply_errors, client_view, staff_view
-from propdesk.onboarding import documents, kyc, kyc_actions
+from propdesk.onboarding import kyc, kyc_actions
 from propdesk.onboarding.models import KycField, KycForm
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
@@ -115,25 +116,24 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
 
 
 @require_GET
-@xframe_options_sameorigin  # the review page shows PDFs inline
 def kyc_document(request: HttpRequest, token: str) -> FileResponse:
     if not request.user.is_authenticated:
         raise NotAuthenticated()
-    document = kyc.view_document(actor(request), token)
-    path = documents.path_of(document.stored_name)
-    if not path.exists():
-        raise Http404("The file is missing")
+    handout = kyc.hand_out(actor(request), token, preview=request.GET.get("preview") == "1")
+    document = handout.document
     response = FileResponse(
-        path.open("rb"),
+        BytesIO(handout.content),
         content_type=document.content_type,
-        filename=slugify(document.label) + path.suffix,
+        as_attachment=not handout.inline,
+        filename=(slugify(document.label) or "document") + PurePath(document.stored_name).suffix,
     )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    # Served from our own origin, so it may never run or load anything itself.
+    # Served from our own origin, so it may never run or load anything itself, nor be framed;
+    # a picture opened on its own is a sandboxed page with no origin.
     response["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-        "object-src 'self'; frame-ancestors 'self'"
+        "frame-ancestors 'none'; sandbox"
     )
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response

@@ -1,0 +1,242 @@
+"""What a KYC document may be: an inert PDF or a sane JPEG/PNG, judged by parsing it."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from propdesk.accounts.models import Client
+from propdesk.core.errors import ValidationFailed
+from propdesk.onboarding import kyc
+from propdesk.onboarding.models import KycDocument, KycSubmission
+from tests.onboarding.kyc_support import (
+    JPEG,
+    answers,
+    build_pdf,
+    documents,
+    jpeg_bytes,
+    png_bomb,
+    png_bytes,
+    stored_names,
+    upload,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(client, form, **files):
+    return kyc.submit(client, form_id=form.pk, values=answers(), files=documents(**files))
+
+
+def refusal(client, form, **files) -> dict[str, str]:
+    """The messages of a refused submission, after checking that nothing at all was kept."""
+    with pytest.raises(ValidationFailed) as caught:
+        submit(client, form, **files)
+    assert not KycSubmission.objects.exists()
+    assert not KycDocument.objects.exists()
+    assert stored_names() == []
+    client.refresh_from_db()
+    assert client.kyc_status == Client.KycStatus.NOT_SUBMITTED
+    return caught.value.fields
+
+
+def refused_pdf(client, form, pdf: bytes) -> str:
+    message = refusal(client, form, proof_of_address=upload("bill.pdf", pdf))["proof_of_address"]
+    assert message.startswith("Proof of address: ")
+    return message
+
+
+LINK = b"/Annots[6 0 R]"
+
+
+def link(action: bytes) -> bytes:
+    return b"<</Type/Annot/Subtype/Link/Rect[0 0 100 100]/A<<" + action + b">>>>"
+
+
+@pytest.mark.parametrize(
+    ("pdf", "reason"),
+    [
+        pytest.param(
+            build_pdf(page=LINK, extra=(link(b"/S/J#61vaScript/J#53(app.alert(1))"),)),
+            "contains JavaScript",
+            id="a name spelled with #-escapes",
+        ),
+        pytest.param(
+            build_pdf(page=LINK, packed=(link(b"/S/JavaScript/JS(app.alert(1))"),)),
+            "contains JavaScript",
+            id="a script only inside a compressed object stream",
+        ),
+        pytest.param(
+            build_pdf(catalog=b"/Names<</JavaScript 6 0 R>>", extra=(b"<</Names[(a)7 0 R]>>",)),
+            "contains JavaScript",
+            id="a document-level script",
+        ),
+        pytest.param(
+            build_pdf(page=LINK, extra=(link(b"/S/SubmitForm/F(https://evil.test/)"),)),
+            "send form data",
+            id="a form that posts its fields",
+        ),
+        pytest.param(
+            build_pdf(page=LINK, extra=(link(b"/S/URI/URI(https://evil.test/verify)"),)),
+            "links to web addresses",
+            id="a link to a web address",
+        ),
+        pytest.param(
+            build_pdf(page=LINK, extra=(link(b"/S/Launch/F(cmd.exe)"),)),
+            "start a program",
+            id="a program to launch",
+        ),
+        pytest.param(
+            build_pdf(catalog=b"/OpenAction<</S/Named/N/Print>>"),
+            "when it is opened",
+            id="an action run on opening",
+        ),
+        pytest.param(
+            build_pdf(catalog=b"/OpenAction 6 0 R", packed=(b"<</S/Hide/T(x)>>",)),
+            "hide or show",
+            id="an action run on opening, packed and referred to",
+        ),
+        pytest.param(
+            build_pdf(page=b"/AA<</O<</S/GoTo/D[3 0 R/Fit]>>>>"),
+            "runs actions when",
+            id="additional actions on the page",
+        ),
+        pytest.param(
+            build_pdf(
+                catalog=b"/Names<</EmbeddedFiles<</Names[(a.exe)6 0 R]>>>>",
+                extra=(
+                    b"<</Type/Filespec/F(a.exe)/EF<</F 7 0 R>>>>",
+                    b"<</Type/EmbeddedFile/Length 2>>stream\nMZ\nendstream",
+                ),
+            ),
+            "files embedded",
+            id="an embedded file",
+        ),
+        pytest.param(
+            build_pdf(catalog=b"/AcroForm<</Fields[]/XFA 6 0 R>>", extra=(b"<</Length 0>>",)),
+            "XFA",
+            id="an XFA form",
+        ),
+        pytest.param(
+            build_pdf(catalog=b"/OpenAction 9 0 R")
+            + b"9 0 obj\n<</S/Launch/F(calc.exe)>>\nendobj\n",
+            "start a program",
+            id="an object the cross-reference table leaves out",
+        ),
+    ],
+)
+def test_a_pdf_that_can_act_is_refused_naming_the_document(active_client, kyc_form, pdf, reason):
+    assert reason in refused_pdf(active_client, kyc_form, pdf)
+
+
+def test_an_encrypted_pdf_is_refused(active_client, kyc_form):
+    encrypted = build_pdf(trailer=b"/Encrypt<</Filter/Standard/V 1/R 2/O<00>/U<00>/P -4>>")
+    assert "encrypted" in refused_pdf(active_client, kyc_form, encrypted)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"%PDF-1.7\nnot a PDF at all", b"%PDF-1.4\n" + b"\x00" * 5000, build_pdf()[:400]],
+)
+def test_a_pdf_that_cannot_be_read_is_refused(active_client, kyc_form, garbage):
+    assert "cannot be read" in refused_pdf(active_client, kyc_form, garbage)
+
+
+def test_an_object_stream_that_inflates_beyond_the_limit_is_refused(active_client, kyc_form):
+    bomb = build_pdf(packed=(b"(" + b"0" * (40 * 1024 * 1024) + b")",))
+    assert len(bomb) < 200_000
+    assert "too large or too complex" in refused_pdf(active_client, kyc_form, bomb)
+
+
+def test_a_pdf_of_too_many_objects_is_refused(active_client, kyc_form):
+    crowded = build_pdf(extra=(b"null",) * 20_001)
+    assert "objects" in refused_pdf(active_client, kyc_form, crowded)
+
+
+def test_a_pdf_that_would_keep_the_parser_busy_for_minutes_is_stopped(
+    active_client, kyc_form, settings
+):
+    """Each stream's length points at an object that is nowhere: the parser searches the whole
+    file for each of them. The check runs under a CPU limit and gives up, refusing the file."""
+    settings.KYC_DOCUMENT_CHECK_CPU_SECONDS = 1
+    slow = tuple(
+        f"<</Length {100_000 + n} 0 R>>stream\n".encode() + b"x" * 4000 + b"\nendstream"
+        for n in range(2000)
+    )
+    assert "too large or too complex" in refused_pdf(active_client, kyc_form, build_pdf(extra=slow))
+
+
+@pytest.mark.parametrize(
+    "pdf",
+    [
+        build_pdf(),
+        build_pdf(catalog=b"/OpenAction[3 0 R/Fit]"),
+        build_pdf(catalog=b"/OpenAction<</S/GoTo/D[3 0 R/Fit]>>"),
+        build_pdf(page=LINK, packed=(link(b"/S/GoTo/D[3 0 R/XYZ 0 792 0]"),)),
+        build_pdf(catalog=b"/AcroForm<</Fields[6 0 R]>>", extra=(b"<</FT/Tx/T(name)>>",)),
+    ],
+    ids=["plain", "opens at a page", "goes to a page", "packed inner link", "plain form"],
+)
+def test_an_inert_pdf_is_accepted(active_client, kyc_form, pdf):
+    submission = submit(active_client, kyc_form, proof_of_address=upload("bill.pdf", pdf))
+    assert submission.documents.get(document_key="proof_of_address").size == len(pdf)
+
+
+def test_a_png_bomb_is_refused_before_a_pixel_is_decoded(active_client, kyc_form):
+    bomb = png_bomb(20_000)
+    assert len(bomb) < 400_000
+    message = refusal(active_client, kyc_form, identity_document=upload("id.png", bomb))
+    assert "50 megapixels" in message["identity_document"]
+    assert message["identity_document"].startswith("Identity document: ")
+
+
+def test_a_picture_wider_than_the_limit_is_refused(active_client, kyc_form):
+    wide = png_bomb(20_001, 10)
+    message = refusal(active_client, kyc_form, identity_document=upload("id.png", wide))
+    assert "20001 by 10 pixels" in message["identity_document"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [png_bytes(300, 200)[:-300], jpeg_bytes(400, 300)[:-3000], b"\x89PNG\r\n\x1a\n<html>hi</html>"],
+    ids=["cut-short PNG", "cut-short JPEG", "PNG signature on something else"],
+)
+def test_a_damaged_or_cut_short_picture_is_refused(active_client, kyc_form, broken):
+    message = refusal(active_client, kyc_form, identity_document=upload("id.png", broken))
+    assert "damaged" in message["identity_document"]
+
+
+def test_an_animated_png_is_refused(active_client, kyc_form):
+    frames = [Image.new("L", (40, 30), shade) for shade in (0, 255)]
+    out = BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
+    message = refusal(active_client, kyc_form, identity_document=upload("id.png", out.getvalue()))
+    assert "animated" in message["identity_document"]
+
+
+@pytest.mark.parametrize("picture", [png_bytes(64, 48), JPEG], ids=["PNG", "JPEG"])
+def test_a_normal_picture_is_accepted(active_client, kyc_form, picture):
+    submission = submit(active_client, kyc_form, identity_document=upload("scan", picture))
+    assert submission.documents.get(document_key="identity_document").size == len(picture)
+
+
+def test_the_check_may_use_only_the_memory_it_is_given(active_client, kyc_form, settings):
+    """A 49-megapixel picture passes the size limits and decodes within the normal budget;
+    with a budget smaller than its pixels it is refused instead of swelling the process."""
+    picture = png_bomb(7000)
+    settings.KYC_DOCUMENT_CHECK_MEMORY_MB = 16
+    message = refusal(active_client, kyc_form, identity_document=upload("id.png", picture))
+    assert "too large or too complex" in message["identity_document"]
+    settings.KYC_DOCUMENT_CHECK_MEMORY_MB = 512
+    submit(active_client, kyc_form, identity_document=upload("id.png", picture))
+
+
+def test_a_bad_document_is_named_while_the_good_one_is_not_kept(active_client, kyc_form):
+    fields = refusal(
+        active_client,
+        kyc_form,
+        proof_of_address=upload("bill.pdf", build_pdf(catalog=b"/OpenAction<</S/Launch>>")),
+    )
+    assert set(fields) == {"proof_of_address"}
