@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -20,15 +21,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django_tasks import task
 
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
+from propdesk.jobs.retries import PermanentFailure, job
 from propdesk.wallet.models import Deposit, WebhookEvent
 
 PROVIDER = "sandbox"
 HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 WEBHOOK_PATH = "/webhooks/sandbox-payments/"
+# With the default back-off (30 s doubling up to an hour, jittered) 6½ to 13 hours of tries:
+# a site down for a night still gets its payments; after that, staff retry by hand.
+WEBHOOK_ATTEMPTS = 20
 
 
 class BadSignature(DomainError):
@@ -155,8 +159,14 @@ def finish_checkout(token: Any, *, paid: bool) -> Checkout:
     return found
 
 
-@task()
+@job(max_attempts=WEBHOOK_ATTEMPTS)
 def deliver_webhook(url: str, body: str) -> int:
+    """POST the event, signed now (a retry's signature is fresh; the event id is the same, so
+    the receiver applies it once).
+
+    Like a real provider, a refused connection, a timeout or a 5xx is tried again later with
+    back-off; a 4xx means our endpoint refused the event itself (bad signature, unknown
+    checkout), which no retry mends."""
     data = body.encode()
     request = urllib.request.Request(  # noqa: S310  (our own configured site URL)
         url,
@@ -164,8 +174,16 @@ def deliver_webhook(url: str, body: str) -> int:
         method="POST",
         headers={"Content-Type": "application/json", HEADER: sign(data)},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return int(response.status)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        if 400 <= refused.code < 500 and refused.code not in (408, 425, 429):
+            raise PermanentFailure(
+                f"The webhook endpoint refused the event: HTTP {refused.code} "
+                f"{refused.read(500).decode(errors='replace')}"
+            ) from refused
+        raise
 
 
 # --- propdesk's side: receiving it --------------------------------------------------------------
