@@ -100,3 +100,18 @@ def test_api_withdrawal_holds_once_per_key(funded, bank_transfer):
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"
     assert ledger.balances(funded) == {"USD": Decimal("900.00")}
+
+
+def test_a_client_has_at_most_three_withdrawals_pending_and_more_are_refused(
+    funded, bank_transfer, finance
+):
+    """Each one opens a request in Finance's queue: a client with a balance must not be able
+    to fill it with a thousand small ones."""
+    made = [withdraw(funded, bank_transfer, "60.00") for _ in range(3)]
+    with pytest.raises(Conflict) as refused:
+        withdraw(funded, bank_transfer, "60.00")
+    assert refused.value.code == "too_many_pending"
+    assert Withdrawal.objects.count() == 3
+    assert ledger.balances(funded) == {"USD": Decimal("820.00")}  # nothing more held
+    approvals.reject(request_of(made[0]).pk, actor=finance, reason="Wrong account")
+    assert withdraw(funded, bank_transfer, "60.00").status == "pending"  # a place is free

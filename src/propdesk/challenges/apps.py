@@ -11,7 +11,12 @@ class ChallengesConfig(AppConfig):
             permissions,
             request_types,
         )
-        from propdesk.challenges.participation import checkout
+        from propdesk.challenges.participation import checkout, lapse_unpaid
+        from propdesk.jobs import housekeeping
         from propdesk.wallet import sandbox_payments
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
+        lapse = housekeeping.register(
+            "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
+        )
+        lapse(lapse_unpaid)

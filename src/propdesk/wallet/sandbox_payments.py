@@ -16,11 +16,13 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.jobs.retries import PermanentFailure, job
@@ -33,6 +35,11 @@ WEBHOOK_PATH = "/webhooks/sandbox-payments/"
 # With the default back-off (30 s doubling up to an hour, jittered) 6½ to 13 hours of tries:
 # a site down for a night still gets its payments; after that, staff retry by hand.
 WEBHOOK_ATTEMPTS = 20
+
+
+# Replays are refused by event id for this long; an older event cannot come back anyway: its
+# signature would be refused (TOLERANCE_SECONDS), and providers stop resending within days.
+EVENTS_KEEP_DAYS = 30
 
 
 class BadSignature(DomainError):
@@ -106,13 +113,16 @@ def _deposit(token: uuid.UUID) -> Checkout | None:
     deposit = Deposit.objects.filter(checkout_token=token).first()
     if deposit is None:
         return None
+    # A lapsed checkout is closed at once, whether or not the sweep has cancelled it yet.
+    awaiting = deposit.status == Deposit.Status.AWAITING_PAYMENT
+    lapsed = deposits.has_lapsed(deposit.created_at)
     return Checkout(
         token=token,
         amount=deposit.amount,
         currency=deposit.currency,
         purpose="a wallet deposit",
-        waiting=deposit.status == Deposit.Status.AWAITING_PAYMENT,
-        state=deposit.get_status_display().lower(),
+        waiting=awaiting and not lapsed,
+        state="expired" if awaiting and lapsed else deposit.get_status_display().lower(),
         after_payment="Your deposit appears as soon as the payment is confirmed.",
         return_to="portal:wallet",
         paid=lambda payment_id: deposits.payment_received(deposit, payment_id=payment_id),
@@ -215,3 +225,10 @@ def handle_webhook(body: bytes, signature: str | None) -> str:
             found.cancelled()
             return "cancelled"
         raise ValidationFailed(f"Unknown event type {kind!r}.")
+
+
+def prune_events() -> int:
+    """Forget handled events older than EVENTS_KEEP_DAYS (the table grew with every payment)."""
+    cutoff = timezone.now() - timedelta(days=EVENTS_KEEP_DAYS)
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
