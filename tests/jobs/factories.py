@@ -52,3 +52,21 @@ def waits_for_a_heartbeat() -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@job()
+def loses_its_database_connection() -> str:
+    """Does its work, but the worker's database connection is cut under it (a database
+    restart, a failover): the worker must record the outcome once the database answers."""
+    from django.db import connection, connections
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    return "done"

@@ -75,3 +75,30 @@ def test_a_worker_keeps_beating_while_a_long_job_runs_so_it_is_not_taken(setting
     done = DBTaskResult.objects.get(pk=result.id)
     assert (done.status, done.return_value) == ("SUCCESSFUL", True)
     assert not Attempt.objects.exists()
+
+
+def test_a_worker_outlives_a_cut_database_connection_and_records_the_outcome_after():
+    result = factories.loses_its_database_connection.enqueue()
+    stop = threading.Event()
+    worker = Worker(heartbeat=False, interval=0.1, stop=stop)
+
+    def run() -> None:
+        try:
+            worker.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        for _ in range(600):  # at most a minute
+            done = DBTaskResult.objects.get(pk=result.id)
+            if done.status != "RUNNING" and done.status != "READY":
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert (done.status, done.return_value) == ("SUCCESSFUL", "done")
+    assert len(done.worker_ids) == 1  # recorded by the worker that ran it, not run again

@@ -8,14 +8,16 @@ sweeps (expired checkouts, old rows) run between jobs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, transaction
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.utils import timezone
 from django_tasks import TaskContext
 from django_tasks_db.compat import TaskResultStatus, normalize_json, task_finished, task_started
@@ -27,6 +29,20 @@ from propdesk.jobs.attempts import Failure
 from propdesk.jobs.models import Attempt
 
 logger = logging.getLogger("propdesk.jobs")
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Failed:
+    failure: Failure
+    retry_in: float | None = None
+
+
+Outcome = Succeeded | Failed
 
 
 class Worker:
@@ -46,11 +62,13 @@ class Worker:
         self.interval = interval
         self.heartbeat = heartbeat
         self.stop = stop or threading.Event()
+        self._unsettled: list[tuple[Any, datetime, Outcome]] = []
 
     def run(self, *, batch: bool = False) -> int:
         """Run jobs until stopped (or, in a batch, until none is due); returns how many ran.
 
-        A stop request lets the job in hand finish first."""
+        A stop request lets the job in hand finish first. The database going away does not
+        stop a long-running worker: it waits and tries again."""
         ran = 0
         leases.sign_in(self.worker_id)
         beating = leases.Heartbeat(self.worker_id) if self.heartbeat else None
@@ -60,25 +78,43 @@ class Worker:
         try:
             housekeeping.run_due(force=True)  # first of all: what a dead worker left behind
             while not self.stop.is_set():
-                close_old_connections()
-                if beating is None:
-                    leases.beat(self.worker_id)
-                else:
-                    housekeeping.run_due()
-                row = self.claim()
-                if row is None:
+                try:
+                    done = self._turn(batch=batch, beating=beating is not None)
+                except DatabaseError:
                     if batch:
-                        break
-                    self.stop.wait(self.interval)
+                        raise
+                    logger.exception("job worker %s: database error; trying again", self.worker_id)
+                    close_old_connections()
+                    self.stop.wait(max(self.interval, 1.0))
                     continue
-                self.run_one(row)
-                ran += 1
+                if done is None:
+                    break
+                ran += done
         finally:
             if beating is not None:
                 beating.stop()
-            leases.sign_out(self.worker_id)
+            with contextlib.suppress(DatabaseError):  # its jobs come back after the lease
+                leases.sign_out(self.worker_id)
             close_old_connections()
         return ran
+
+    def _turn(self, *, batch: bool, beating: bool) -> int | None:
+        """One look at the queue: 1 if a job ran, 0 if none was due, None when a batch is
+        done."""
+        close_old_connections()
+        self._settle_unsettled()
+        if beating:
+            housekeeping.run_due()
+        else:
+            leases.beat(self.worker_id)
+        row = self.claim()
+        if row is None:
+            if batch:
+                return None
+            self.stop.wait(self.interval)
+            return 0
+        self.run_one(row)
+        return 1
 
     def claim(self) -> DBTaskResult | None:
         """The next due job, marked RUNNING under this worker (SKIP LOCKED: two workers never
@@ -100,6 +136,7 @@ class Worker:
     def run_one(self, row: DBTaskResult) -> None:
         claimed_at = row.started_at
         assert claimed_at is not None
+        outcome: Outcome
         try:
             task = row.task
             result = row.task_result
@@ -108,17 +145,33 @@ class Worker:
                 value = task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
             else:
                 value = task.call(*result.args, **result.kwargs)
-            stored = normalize_json(value)
+            outcome = Succeeded(normalize_json(value))
         except (KeyboardInterrupt, SystemExit) as stopped:
-            # Told to stop at once (a second Ctrl-C): the job goes back to the queue now.
-            self._after_failure(row.pk, claimed_at, Failure.of(stopped), retry_in=0)
+            # Told to stop at once (Ctrl-C): the job goes back to the queue now.
+            self._record(row.pk, claimed_at, Failed(Failure.of(stopped), retry_in=0))
             raise
         except Exception as error:
-            self._after_failure(row.pk, claimed_at, Failure.of(error))
-        else:
-            self._succeeded(row.pk, claimed_at, stored)
+            outcome = Failed(Failure.of(error))
+        self._record(row.pk, claimed_at, outcome)
+
+    def _record(self, pk: Any, claimed_at: datetime, outcome: Outcome) -> None:
+        """Write the attempt's outcome. If the database refuses, it is kept and written at the
+        next turn: the job stays this live worker's meanwhile, so nobody else runs it."""
+        try:
+            if isinstance(outcome, Succeeded):
+                self._succeeded(pk, claimed_at, outcome.value)
+            else:
+                self._after_failure(pk, claimed_at, outcome.failure, outcome.retry_in)
+        except DatabaseError:
+            self._unsettled.append((pk, claimed_at, outcome))
+            raise
         finally:
             close_old_connections()
+
+    def _settle_unsettled(self) -> None:
+        while self._unsettled:
+            pk, claimed_at, outcome = self._unsettled.pop(0)
+            self._record(pk, claimed_at, outcome)
 
     def _mine(self, pk: Any, claimed_at: datetime) -> DBTaskResult | None:
         """The job's row if it is still this attempt's (a reaper may have put it back after
