@@ -147,13 +147,25 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
     )
 
 
+def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
+    """An argparse type: a number more than zero and at most `cap` (a usage error otherwise)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value <= cap:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"more than 0 and at most {cap:g}")
+        return value
+
+    return parse
+
+
 def _cmd_worker(ns: argparse.Namespace) -> int:
     _setup_django()
     from propdesk.jobs.worker import Worker
 
-    if not ns.interval > 0:
-        print("error: --interval is more than zero", file=sys.stderr)
-        return 2
     print("worker: running background jobs", flush=True)
     _until_stopped(lambda stop: Worker(interval=ns.interval, stop=stop).run())
     return 0
@@ -352,13 +364,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     worker = sub.add_parser("worker", help="run background jobs (emails and the like)")
-    worker.add_argument("--interval", type=float, default=1.0, help="seconds between looks")
+    worker.add_argument(
+        "--interval", type=_positive(float, 3600), default=1.0, help="seconds between looks"
+    )
     worker.set_defaults(func=_cmd_worker)
 
     jobs = sub.add_parser("jobs", help="background jobs that failed or wait to retry")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     jobs_list = jobs_sub.add_parser("list", help="the jobs that gave up or wait to retry")
-    jobs_list.add_argument("--limit", type=int, default=200)
+    jobs_list.add_argument("--limit", type=_positive(int, 10_000), default=200)
     jobs_list.set_defaults(func=_cmd_jobs_list)
     jobs_retry = jobs_sub.add_parser("retry", help="run a failed job again at once")
     jobs_retry.add_argument("job_id")

@@ -215,3 +215,18 @@ def test_the_worker_runs_jobs_until_told_to_stop_and_signs_out(var):
     assert code == 0
     assert database.execute("SELECT count(*) FROM jobs_workerprocess").fetchone() == (0,)
     database.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("worker", "--interval", "nan"),
+        ("worker", "--interval", "0"),
+        ("jobs", "list", "--limit", "-1"),
+    ],
+)
+def test_worker_and_jobs_refuse_bad_numbers_with_a_usage_error(var, args):
+    result = propdesk(*args, var=var)
+    assert result.returncode == 2
+    assert "more than 0" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -136,3 +136,15 @@ def test_the_lapse_is_a_setting(active_client, sandbox_card, settings):
     housekeeping.run_due(force=True)
     assert Deposit.objects.get(pk=deposit.pk).status == "cancelled"
     assert deposit.created_at < timezone.now()
+
+
+def test_the_wallet_page_leads_back_to_an_unpaid_checkout_to_pay_or_cancel_it(
+    active_client, sandbox_card
+):
+    from tests.conftest import logged_in
+
+    deposit = open_card_deposit(active_client, sandbox_card)
+    page = logged_in(active_client.user).get("/portal/wallet/").content.decode()
+    assert f'href="/pay/sandbox/{deposit.checkout_token}/" class="pay-deposit"' in page
+    HttpClient().post(f"/pay/sandbox/{deposit.checkout_token}/", {"action": "cancel"})
+    assert webhooks_sent()  # the provider tells us of the cancel
