@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.utils import DatabaseError, OperationalError
 from django.utils import timezone
 from django_tasks import TaskContext
@@ -29,6 +29,15 @@ from propdesk.jobs.attempts import Failure
 from propdesk.jobs.models import Attempt
 
 logger = logging.getLogger("propdesk.jobs")
+
+
+def _refresh_connections() -> None:
+    """Drop a broken or too old database connection between jobs, as a request's end does.
+
+    Never inside a caller's transaction (a batch run from a test or a shell): closing the
+    connection would end it. A worker of its own is never inside one."""
+    if not any(c.in_atomic_block for c in connections.all(initialized_only=True)):
+        close_old_connections()
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ class Worker:
                     if batch:
                         raise
                     logger.exception("job worker %s: database error; trying again", self.worker_id)
-                    close_old_connections()
+                    _refresh_connections()
                     self.stop.wait(max(self.interval, 1.0))
                     continue
                 if done is None:
@@ -95,13 +104,13 @@ class Worker:
                 beating.stop()
             with contextlib.suppress(DatabaseError):  # its jobs come back after the lease
                 leases.sign_out(self.worker_id)
-            close_old_connections()
+            _refresh_connections()
         return ran
 
     def _turn(self, *, batch: bool, beating: bool) -> int | None:
         """One look at the queue: 1 if a job ran, 0 if none was due, None when a batch is
         done."""
-        close_old_connections()
+        _refresh_connections()
         self._settle_unsettled()
         if beating:
             housekeeping.run_due()
@@ -166,7 +175,7 @@ class Worker:
             self._unsettled.append((pk, claimed_at, outcome))
             raise
         finally:
-            close_old_connections()
+            _refresh_connections()
 
     def _settle_unsettled(self) -> None:
         while self._unsettled:
