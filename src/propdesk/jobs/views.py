@@ -23,6 +23,9 @@ def jobs(request: HttpRequest) -> HttpResponse:
         {
             "gave_up": found[services.GAVE_UP],
             "waiting": found[services.WAITING],
+            # The lists stop at 200 each; the headings count them all.
+            "gave_up_total": services.gave_up().count(),
+            "waiting_total": services.waiting_to_retry().count(),
             "can_manage": me.has_permission(JOBS_MANAGE),
         },
     )
