@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.test import Client as HttpClient
 
 from propdesk.accounts.models import Client, User
@@ -136,11 +135,11 @@ def set_method(admin: User) -> Callable[..., None]:
 
 
 @pytest.fixture
-def run_jobs() -> Callable[[], None]:
-    def run() -> None:
-        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+def run_jobs() -> Callable[[], int]:
+    """Run every background job due now, as `propdesk worker` would (retries included)."""
+    from propdesk.jobs.worker import run_batch
 
-    return run
+    return run_batch
 
 
 def post_form(http: HttpClient, path: str, data: dict[str, Any]) -> Any:

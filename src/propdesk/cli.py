@@ -1,4 +1,4 @@
-"""The `propdesk` command: demo, serve, staff, rules, worker, and Django's own commands."""
+"""The `propdesk` command: demo, serve, staff, rules, worker, jobs, and Django's own commands."""
 
 from __future__ import annotations
 
@@ -147,8 +147,68 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
     )
 
 
+def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
+    """An argparse type: a number more than zero and at most `cap` (a usage error otherwise)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not 0 < value <= cap:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"more than 0 and at most {cap:g}")
+        return value
+
+    return parse
+
+
 def _cmd_worker(ns: argparse.Namespace) -> int:
-    return _manage(["db_worker", "--interval", str(ns.interval)])
+    _setup_django()
+    from propdesk.jobs.worker import Worker
+
+    print("worker: running background jobs", flush=True)
+    _until_stopped(lambda stop: Worker(interval=ns.interval, stop=stop).run())
+    return 0
+
+
+def _cmd_jobs_list(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.jobs import services
+
+    found = services.problems(None, limit=ns.limit)
+    for state, title in ((services.GAVE_UP, "gave up"), (services.WAITING, "waiting to retry")):
+        rows = found[state]
+        print(f"{title}: {len(rows)}")
+        for row in rows:
+            when = row.finished_at if state == services.GAVE_UP else row.next_try_at
+            stamp = when.isoformat(timespec="seconds") if when else "-"
+            print(
+                f"  {row.id}  {row.task_path}  attempts {row.attempts}/{row.max_attempts}"
+                f"  {stamp}  {row.error_class}: {row.message}"
+            )
+    return 0
+
+
+def _cmd_jobs_retry(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.core.errors import DomainError
+    from propdesk.jobs import services
+
+    try:
+        row = services.retry_now(ns.job_id, actor=None)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"job {row.id} ({row.task_path}) runs again at a worker's next turn")
+    return 0
+
+
+def _cmd_jobs_run(ns: argparse.Namespace) -> int:
+    _setup_django()
+    from propdesk.jobs.worker import run_batch
+
+    print(f"ran {run_batch()} jobs")
+    return 0
 
 
 def _cmd_staff_create(ns: argparse.Namespace) -> int:
@@ -377,8 +437,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     worker = sub.add_parser("worker", help="run background jobs (emails and the like)")
-    worker.add_argument("--interval", type=float, default=1.0)
+    worker.add_argument(
+        "--interval", type=_positive(float, 3600), default=1.0, help="seconds between looks"
+    )
     worker.set_defaults(func=_cmd_worker)
+
+    jobs = sub.add_parser("jobs", help="background jobs that failed or wait to retry")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_list = jobs_sub.add_parser("list", help="the jobs that gave up or wait to retry")
+    jobs_list.add_argument("--limit", type=_positive(int, 10_000), default=200)
+    jobs_list.set_defaults(func=_cmd_jobs_list)
+    jobs_retry = jobs_sub.add_parser("retry", help="run a failed job again at once")
+    jobs_retry.add_argument("job_id")
+    jobs_retry.set_defaults(func=_cmd_jobs_retry)
+    jobs_run = jobs_sub.add_parser("run", help="run every job due now, then stop")
+    jobs_run.set_defaults(func=_cmd_jobs_run)
 
     staff = sub.add_parser("staff", help="manage staff users")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)

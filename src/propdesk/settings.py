@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "propdesk.core",
+    "propdesk.jobs",
     "propdesk.accounts",
     "propdesk.approvals",
     "propdesk.notifications",
@@ -208,6 +209,13 @@ TWO_FACTOR_ENROLMENT_SECONDS = 900
 API_TOKEN_DAYS = int(os.environ.get("PROPDESK_API_TOKEN_DAYS", 30))
 TRADING_TOKEN_DAYS = int(os.environ.get("PROPDESK_TRADING_TOKEN_DAYS", 7))
 MAX_PENDING_DEPOSITS = int(os.environ.get("PROPDESK_MAX_PENDING_DEPOSITS", 3))
+MAX_PENDING_WITHDRAWALS = int(os.environ.get("PROPDESK_MAX_PENDING_WITHDRAWALS", 3))
+# Online payments (card deposits, direct challenge purchases) a client may have open at once,
+# each kind; an unpaid checkout lapses (cancelled, cannot be paid) after CHECKOUT_EXPIRY_HOURS.
+MAX_AWAITING_PAYMENT = int(os.environ.get("PROPDESK_MAX_AWAITING_PAYMENT", 3))
+CHECKOUT_EXPIRY_HOURS = float(os.environ.get("PROPDESK_CHECKOUT_EXPIRY_HOURS", 24))
+# Live API tokens a user may hold; a new one beyond that retires the oldest.
+API_TOKENS_PER_USER = int(os.environ.get("PROPDESK_API_TOKENS_PER_USER", 20))
 REGISTRATIONS_PER_IP_PER_HOUR = int(os.environ.get("PROPDESK_REGISTRATIONS_PER_IP_HOUR", 20))
 
 # --- Deployment: HTTPS, the reverse proxy, HSTS, cookies (docs/deployment.md) ----------------
@@ -354,6 +362,8 @@ EMAIL_PORT = int(os.environ.get("PROPDESK_EMAIL_PORT", 25))
 EMAIL_HOST_USER = os.environ.get("PROPDESK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("PROPDESK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("PROPDESK_EMAIL_TLS", False)
+# Without a timeout a mail server that stops answering holds a job worker for ever.
+EMAIL_TIMEOUT = int(os.environ.get("PROPDESK_EMAIL_TIMEOUT", 30))
 DEFAULT_FROM_EMAIL = os.environ.get("PROPDESK_FROM_EMAIL", "propdesk <no-reply@localhost>")
 PROPDESK_FIRM_NAME = os.environ.get("PROPDESK_FIRM_NAME", "propdesk demo firm")
 OTP_TOTP_ISSUER = PROPDESK_FIRM_NAME  # what authenticator apps show beside the code
@@ -365,6 +375,14 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# Background jobs (docs/background-jobs.md): a job RUNNING under a worker not seen for the
+# lease is put back; a failure is retried after 30 s, 60 s, 120 s... (at most the cap, with
+# jitter) until its last attempt, then waits for staff in Settings > Background jobs.
+JOBS_LEASE_SECONDS = int(os.environ.get("PROPDESK_JOB_LEASE_SECONDS", 300))
+JOBS_MAX_ATTEMPTS = int(os.environ.get("PROPDESK_JOB_MAX_ATTEMPTS", 8))
+JOBS_RETRY_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_SECONDS", 30))
+JOBS_RETRY_MAX_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_MAX_SECONDS", 3600))
+JOBS_KEEP_DAYS = int(os.environ.get("PROPDESK_JOB_KEEP_DAYS", 14))
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ from propdesk.challenges import participants as challenges_participants
 from propdesk.challenges import portal as challenges_portal
 from propdesk.challenges import views as challenges_views
 from propdesk.core import views as core_views
+from propdesk.jobs import views as jobs_views
 from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
 from propdesk.platforms import terminal
@@ -60,6 +61,18 @@ backoffice = (
         path("roles/new/", accounts_views.role_edit, name="role_new"),
         path("roles/<int:role_id>/", accounts_views.role_edit, name="role_edit"),
         path("audit/", core_views.audit_log, name="audit"),
+        path("settings/background-jobs/", jobs_views.jobs, name="jobs"),
+        path("settings/background-jobs/<uuid:job_id>/", jobs_views.job, name="job"),
+        path(
+            "settings/background-jobs/<uuid:job_id>/retry/",
+            jobs_views.job_retry,
+            name="job_retry",
+        ),
+        path(
+            "settings/background-jobs/<uuid:job_id>/dismiss/",
+            jobs_views.job_dismiss,
+            name="job_dismiss",
+        ),
         path("clients/<int:client_id>/adjust/", wallet_views.adjust, name="wallet_adjust"),
         path("settings/kyc/", kyc_views.kyc_settings, name="kyc_settings"),
         path("settings/payment-methods/", wallet_views.payment_methods, name="payment_methods"),

@@ -210,3 +210,81 @@ def test_serve_answers_and_stops_with_its_children(var):
     time.sleep(0.5)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2)
+
+
+def shell(code: str, *, var: Path) -> str:
+    result = propdesk("manage", "shell", "-v", "0", "-c", code, var=var)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_jobs_list_shows_a_job_that_gave_up_and_retry_puts_it_back(var):
+    job_id = shell("from tests.jobs.factories import refuse; print(refuse.enqueue().id)", var=var)
+    assert propdesk("jobs", "run", var=var).returncode == 0
+    listed = propdesk("jobs", "list", var=var)
+    assert listed.returncode == 0
+    line = next(x for x in listed.stdout.splitlines() if job_id in x)
+    assert "tests.jobs.factories.refuse  attempts 1/8" in line
+    assert "PermanentFailure: the other side said no for good" in line
+    retried = propdesk("jobs", "retry", job_id, var=var)
+    assert retried.returncode == 0, retried.stderr
+    assert "runs again" in retried.stdout
+    audited = shell(
+        "from propdesk.core.models import AuditRecord;"
+        "print(AuditRecord.objects.filter(action='jobs.retry').last().actor_label)",
+        var=var,
+    )
+    assert audited == "system"
+    unknown = propdesk("jobs", "retry", "not-a-job", var=var)
+    assert unknown.returncode == 2
+    assert "No such job." in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_the_worker_runs_jobs_until_told_to_stop_and_signs_out(var):
+    import signal
+    import sqlite3
+    import time
+
+    job_id = shell("from tests.jobs.factories import add; print(add.enqueue(2, 3).id)", var=var)
+    env = {**os.environ, "PROPDESK_VAR_DIR": str(var)}
+    env.pop("DATABASE_URL", None)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "propdesk.cli", "worker", "--interval", "0.2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    database = sqlite3.connect(var / "propdesk.sqlite3", timeout=20)
+    try:
+        status = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and status != "SUCCESSFUL":
+            time.sleep(0.2)
+            row = database.execute(
+                "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = ?",
+                (job_id.replace("-", ""),),
+            ).fetchone()
+            status = row[0] if row else None
+        assert status == "SUCCESSFUL"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=30)
+    assert code == 0
+    assert database.execute("SELECT count(*) FROM jobs_workerprocess").fetchone() == (0,)
+    database.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("worker", "--interval", "nan"),
+        ("worker", "--interval", "0"),
+        ("jobs", "list", "--limit", "-1"),
+    ],
+)
+def test_worker_and_jobs_refuse_bad_numbers_with_a_usage_error(var, args):
+    result = propdesk(*args, var=var)
+    assert result.returncode == 2
+    assert "more than 0" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -188,3 +188,18 @@ def test_the_review_page_offers_the_payout_amount_for_a_withdrawal(
     client.force_login(finance)
     page = client.get(f"/backoffice/approvals/{request_of(withdrawal).pk}/").content.decode()
     assert "Amount to pay out" in page
+
+
+def test_a_client_has_at_most_three_withdrawals_pending_and_more_are_refused(
+    funded, bank_transfer, finance
+):
+    """Each one opens a request in Finance's queue: a client with a balance must not be able
+    to fill it with a thousand small ones."""
+    made = [withdraw(funded, bank_transfer, "60.00") for _ in range(3)]
+    with pytest.raises(Conflict) as refused:
+        withdraw(funded, bank_transfer, "60.00")
+    assert refused.value.code == "too_many_pending"
+    assert Withdrawal.objects.count() == 3
+    assert ledger.balances(funded) == {"USD": Decimal("820.00")}  # nothing more held
+    approvals.reject(request_of(made[0]).pk, actor=finance, reason="Wrong account")
+    assert withdraw(funded, bank_transfer, "60.00").status == "pending"  # a place is free

@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        from propdesk.accounts import housekeeping
         from propdesk.accounts.roles import ensure_default_roles
 
         post_migrate.connect(ensure_default_roles, sender=self)
+        housekeeping.register()

@@ -184,6 +184,8 @@ class ApiTokenManager(models.Manager["ApiToken"]):
     def issue(
         self, user: User, *, label: str = "", two_factor: bool = False
     ) -> tuple[ApiToken, str]:
+        """A new token; beyond API_TOKENS_PER_USER live ones the oldest are retired (a script
+        that logs in on every run must not pile up tokens, nor be locked out)."""
         raw = "pd_" + secrets.token_urlsafe(32)
         token = self.create(
             user=user,
@@ -192,6 +194,12 @@ class ApiTokenManager(models.Manager["ApiToken"]):
             label=label,
             two_factor=two_factor,
         )
+        keep = max(1, settings.API_TOKENS_PER_USER)
+        oldest = timezone.now() - timedelta(days=settings.API_TOKEN_DAYS)
+        live = self.filter(user=user, revoked_at__isnull=True, created_at__gte=oldest)
+        surplus = list(live.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:])
+        if surplus:
+            self.filter(pk__in=surplus).update(revoked_at=timezone.now())
         return token, raw
 
     def find(self, raw: str) -> ApiToken | None:

@@ -13,11 +13,16 @@ class ChallengesConfig(AppConfig):
             request_types,
             suspension,
         )
-        from propdesk.challenges.participation import checkout
+        from propdesk.challenges.participation import checkout, lapse_unpaid
         from propdesk.core import vault
+        from propdesk.jobs import housekeeping
         from propdesk.wallet import sandbox_payments
 
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
         vault.register("challenges.StageAttempt", "sealed_password")
+        lapse = housekeeping.register(
+            "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
+        )
+        lapse(lapse_unpaid)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -71,6 +71,11 @@ def start(
         earlier = idempotency.replay(key, asked, Participation)
         if earlier is not None:
             return earlier
+        if direct:
+            mine = Participation.objects.filter(client=client)
+            lapse_unpaid(mine)  # the client's lapsed checkouts close now, sweep or not
+            waiting = mine.filter(status=Participation.Status.PENDING_PAYMENT).count()
+            deposits.refuse_too_many_unpaid(waiting, "challenge purchases")
         still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
             raise NotFound("This challenge is no longer open.")  # ended meanwhile
@@ -168,6 +173,26 @@ def payment_received(participation_id: int, *, payment_id: str) -> str:
     return "paid"
 
 
+def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit: int = 500) -> int:
+    """Cancel the direct purchases left unpaid past the deadline; returns how many. A payment
+    that comes for one after all is kept in the client's wallet (`payment_received`)."""
+    stale = (Participation.objects.all() if participations is None else participations).filter(
+        status=Participation.Status.PENDING_PAYMENT, created_at__lte=deposits.payment_deadline()
+    )
+    lapsed = 0
+    for pk in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            locked = (
+                Participation.objects.select_for_update()
+                .filter(pk=pk, status=Participation.Status.PENDING_PAYMENT)
+                .first()
+            )
+            if locked is not None:
+                settle(locked, Participation.Status.CANCELLED)
+                lapsed += 1
+    return lapsed
+
+
 def payment_cancelled(participation_id: int) -> None:
     locked = Participation.objects.select_for_update().get(pk=participation_id)
     if locked.status == Participation.Status.PENDING_PAYMENT:
@@ -179,13 +204,15 @@ def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
     found = Participation.objects.select_related("version").filter(checkout_token=token).first()
     if found is None:
         return None
+    awaiting = found.status == Participation.Status.PENDING_PAYMENT
+    lapsed = deposits.has_lapsed(found.created_at)  # closed at once, swept or not
     return sandbox_payments.Checkout(
         token=token,
         amount=found.fee,
         currency=found.currency,
         purpose=f"the fee of {found.version.definition['name']}",
-        waiting=found.status == Participation.Status.PENDING_PAYMENT,
-        state=found.get_status_display().lower(),
+        waiting=awaiting and not lapsed,
+        state="expired" if awaiting and lapsed else found.get_status_display().lower(),
         after_payment="Your challenge starts as soon as the payment is confirmed and approved.",
         return_to="portal:my_challenges",
         paid=lambda payment_id: payment_received(found.pk, payment_id=payment_id),

@@ -6,4 +6,14 @@ class WalletConfig(AppConfig):
     label = "wallet"
 
     def ready(self) -> None:
-        from propdesk.wallet import request_types  # noqa: F401  (registers the types)
+        from propdesk.jobs import housekeeping
+        from propdesk.wallet import (  # noqa: F401  (request_types registers the types)
+            deposits,
+            request_types,
+            sandbox_payments,
+        )
+
+        lapse = housekeeping.register("wallet.lapse_unpaid_deposits", every=housekeeping.MINUTE)
+        lapse(deposits.lapse_unpaid)
+        prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
+        prune(sandbox_payments.prune_events)

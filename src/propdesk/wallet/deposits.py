@@ -4,12 +4,14 @@ credited in one ledger entry."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
@@ -150,6 +152,8 @@ def request_deposit(
                 code="too_many_pending",
             )
         paid_online = chosen.provider == PaymentMethod.Provider.SANDBOX
+        if paid_online:
+            _refuse_too_many_unpaid(locked)
         deposit = Deposit.objects.create(
             client=locked,
             method=chosen,
@@ -166,6 +170,65 @@ def request_deposit(
     return deposit
 
 
+def payment_deadline(now: datetime | None = None) -> datetime:
+    """An online payment opened before this and still unpaid has lapsed: its checkout is
+    closed (the client starts again)."""
+    hours = max(0.0, float(settings.CHECKOUT_EXPIRY_HOURS))
+    return (now or timezone.now()) - timedelta(hours=hours)
+
+
+def has_lapsed(opened_at: datetime) -> bool:
+    return opened_at <= payment_deadline()
+
+
+class TooManyUnpaid(Conflict):
+    code = "too_many_awaiting_payment"
+
+
+def refuse_too_many_unpaid(waiting: int, what: str) -> None:
+    """The per-client cap on online payments opened and not paid (each kind on its own)."""
+    limit = settings.MAX_AWAITING_PAYMENT
+    if waiting >= limit:
+        hours = f"{float(settings.CHECKOUT_EXPIRY_HOURS):g}"
+        raise TooManyUnpaid(
+            f"You already have {waiting} {what} waiting for payment (at most {limit}). "
+            f"Pay or cancel one of them first; unpaid ones lapse after {hours} hours."
+        )
+
+
+def _refuse_too_many_unpaid(client: Client) -> None:
+    """Under the client's lock: their lapsed checkouts close now (the sweep may not have run
+    yet), then the ones still open are counted."""
+    mine = Deposit.objects.filter(client=client)
+    lapse_unpaid(mine)
+    waiting = mine.filter(status=Deposit.Status.AWAITING_PAYMENT).count()
+    refuse_too_many_unpaid(waiting, "card payments")
+
+
+def lapse_unpaid(deposits: QuerySet[Deposit] | None = None, *, limit: int = 500) -> int:
+    """Cancel the online deposits left unpaid past the deadline; returns how many.
+
+    A payment that still comes for one (made in time, told late) is not lost: see
+    `payment_received`."""
+    stale = (Deposit.objects.all() if deposits is None else deposits).filter(
+        status=Deposit.Status.AWAITING_PAYMENT, created_at__lte=payment_deadline()
+    )
+    lapsed = 0
+    for pk in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            locked = (
+                Deposit.objects.select_for_update()
+                .filter(pk=pk, status=Deposit.Status.AWAITING_PAYMENT)
+                .first()
+            )
+            if locked is None:
+                continue  # paid or cancelled meanwhile
+            move_status(locked, Deposit.Status.CANCELLED, Deposit.TRANSITIONS, what="deposit")
+            locked.save(update_fields=["status"])
+            lapsed += 1
+    return lapsed
+
+
 def _submit(deposit: Deposit) -> None:
     approvals.submit(
         DEPOSIT,
@@ -177,17 +240,23 @@ def _submit(deposit: Deposit) -> None:
     )
 
 
-def payment_received(deposit: Deposit, *, payment_id: str) -> None:
-    """The provider confirmed the payment: the deposit goes to approval (or straight through)."""
+def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
+    """The provider confirmed the payment: the deposit goes to approval (or straight through).
+
+    A payment for a deposit cancelled meanwhile (it lapsed while the confirmation was on its
+    way, e.g. our site was down) still arrived: the deposit is reopened and goes to approval
+    like any other, rather than the money being dropped."""
     locked = (
         Deposit.objects.select_for_update().select_related("method", "client").get(pk=deposit.pk)
     )
-    if locked.status != Deposit.Status.AWAITING_PAYMENT:
-        return
+    late = locked.status == Deposit.Status.CANCELLED and not locked.provider_payment_id
+    if locked.status != Deposit.Status.AWAITING_PAYMENT and not late:
+        return None
     move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
     locked.provider_payment_id = payment_id
     locked.save(update_fields=["status", "provider_payment_id"])
     _submit(locked)
+    return "paid after the checkout closed: reopened" if late else None
 
 
 def payment_cancelled(deposit: Deposit) -> None:

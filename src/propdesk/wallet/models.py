@@ -209,7 +209,8 @@ class Deposit(models.Model):
         Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),
         Status.APPROVED: frozenset(),
         Status.REJECTED: frozenset(),
-        Status.CANCELLED: frozenset(),
+        # Only when its payment arrives after all (made in time, confirmed late).
+        Status.CANCELLED: frozenset({Status.PENDING}),
     }
 
     client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="deposits")
@@ -231,6 +232,14 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The lapse sweep, every minute: the few unpaid among all deposits.
+            models.Index(
+                fields=["created_at"],
+                name="wallet_deposit_unpaid",
+                condition=models.Q(status="awaiting_payment"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Deposit #{self.pk} {self.amount} {self.currency} ({self.status})"

@@ -11,24 +11,35 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django_tasks import task
+from django.utils import timezone
 
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
+from propdesk.jobs.retries import PermanentFailure, job
 from propdesk.wallet.models import Deposit, WebhookEvent
 
 PROVIDER = "sandbox"
 HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 WEBHOOK_PATH = "/webhooks/sandbox-payments/"
+# With the default back-off (30 s doubling up to an hour, jittered) 6½ to 13 hours of tries:
+# a site down for a night still gets its payments; after that, staff retry by hand.
+WEBHOOK_ATTEMPTS = 20
+
+
+# Replays are refused by event id for this long; an older event cannot come back anyway: its
+# signature would be refused (TOLERANCE_SECONDS), and providers stop resending within days.
+EVENTS_KEEP_DAYS = 30
 
 
 class BadSignature(DomainError):
@@ -102,13 +113,16 @@ def _deposit(token: uuid.UUID) -> Checkout | None:
     deposit = Deposit.objects.filter(checkout_token=token).first()
     if deposit is None:
         return None
+    # A lapsed checkout is closed at once, whether or not the sweep has cancelled it yet.
+    awaiting = deposit.status == Deposit.Status.AWAITING_PAYMENT
+    lapsed = deposits.has_lapsed(deposit.created_at)
     return Checkout(
         token=token,
         amount=deposit.amount,
         currency=deposit.currency,
         purpose="a wallet deposit",
-        waiting=deposit.status == Deposit.Status.AWAITING_PAYMENT,
-        state=deposit.get_status_display().lower(),
+        waiting=awaiting and not lapsed,
+        state="expired" if awaiting and lapsed else deposit.get_status_display().lower(),
         after_payment="Your deposit appears as soon as the payment is confirmed.",
         return_to="portal:wallet",
         paid=lambda payment_id: deposits.payment_received(deposit, payment_id=payment_id),
@@ -155,8 +169,14 @@ def finish_checkout(token: Any, *, paid: bool) -> Checkout:
     return found
 
 
-@task()
+@job(max_attempts=WEBHOOK_ATTEMPTS)
 def deliver_webhook(url: str, body: str) -> int:
+    """POST the event, signed now (a retry's signature is fresh; the event id is the same, so
+    the receiver applies it once).
+
+    Like a real provider, a refused connection, a timeout or a 5xx is tried again later with
+    back-off; a 4xx means our endpoint refused the event itself (bad signature, unknown
+    checkout), which no retry mends."""
     data = body.encode()
     request = urllib.request.Request(  # noqa: S310  (our own configured site URL)
         url,
@@ -164,8 +184,16 @@ def deliver_webhook(url: str, body: str) -> int:
         method="POST",
         headers={"Content-Type": "application/json", HEADER: sign(data)},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return int(response.status)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as refused:
+        if 400 <= refused.code < 500 and refused.code not in (408, 425, 429):
+            raise PermanentFailure(
+                f"The webhook endpoint refused the event: HTTP {refused.code} "
+                f"{refused.read(500).decode(errors='replace')}"
+            ) from refused
+        raise
 
 
 # --- propdesk's side: receiving it --------------------------------------------------------------
@@ -197,3 +225,10 @@ def handle_webhook(body: bytes, signature: str | None) -> str:
             found.cancelled()
             return "cancelled"
         raise ValidationFailed(f"Unknown event type {kind!r}.")
+
+
+def prune_events() -> int:
+    """Forget handled events older than EVENTS_KEEP_DAYS (the table grew with every payment)."""
+    cutoff = timezone.now() - timedelta(days=EVENTS_KEEP_DAYS)
+    deleted, _ = WebhookEvent.objects.filter(received_at__lt=cutoff).delete()
+    return deleted

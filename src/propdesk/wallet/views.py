@@ -286,6 +286,11 @@ def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
     """The provider's hosted checkout (it stands apart from the portal: a link is enough)."""
     found = sandbox_payments.checkout(token)
     if request.method == "POST":
+        if not found.waiting:  # paid, cancelled or lapsed: nothing is sent
+            messages.error(
+                request, f"This checkout is closed ({found.state}); nothing was charged."
+            )
+            return redirect(found.return_to)
         paid = request.POST.get("action") == "pay"
         sandbox_payments.finish_checkout(token, paid=paid)
         if paid:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -45,6 +46,14 @@ def request_withdrawal(
         earlier = idempotency.replay(key, fingerprint, Withdrawal)
         if earlier is not None:
             return earlier
+        pending = Withdrawal.objects.filter(client=client, status=Withdrawal.Status.PENDING)
+        if pending.count() >= settings.MAX_PENDING_WITHDRAWALS:
+            # Each opens a request in Finance's queue: a few at a time per client.
+            raise Conflict(
+                f"You already have {pending.count()} withdrawals waiting; wait until they are "
+                "paid out or rejected.",
+                code="too_many_pending",
+            )
         wallet = ledger.wallet(client, currency)
         hold = ledger.post(
             JournalEntry.Type.WITHDRAWAL_HOLD,
