@@ -12,7 +12,7 @@ A definition is one JSON object (the API takes it as is; the back office builds 
                 {"name": "Funded", "kind": "live", "balance": "100000", "leverage": 100,
                  "group": "live", "profit_share_pct": "80", "rules": {...}}]}
 
-A stage's rules are spec/rules.md's object; its `initial_balance` and `timezone` come from the
+A stage's rules are docs/rules.md's object; its `initial_balance` and `timezone` come from the
 stage's balance and the challenge's time zone (given, they must agree).
 """
 
@@ -242,7 +242,7 @@ def _rules(
     errors: FieldErrors, field: str, raw: Any, balance: Decimal | None, zone: str
 ) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        errors.add(field, "The stage's rules, an object (spec/rules.md).")
+        errors.add(field, "The stage's rules, an object (docs/rules.md).")
         return {}
     if balance is None:
         return {}

@@ -342,7 +342,7 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
 
 # --- the catalogue's faults, back on the form ----------------------------------------------------
 
-# A rules fault's message starts with the key at fault (spec/rules.md's names); longest first,
+# A rules fault's message starts with the key at fault (docs/rules.md's names); longest first,
 # so that max_loss_per_trade_pct is not taken for max_loss.
 RULE_FIELDS = (
     ("max_loss_per_trade_pct", "max_loss_per_trade_pct"),

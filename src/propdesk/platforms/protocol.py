@@ -4,7 +4,7 @@ Challenge accounts live behind this protocol so that a firm is never tied to one
 built-in sandbox is one implementation, MT5 and others plug in the same way (see `adapters`).
 Nothing here knows how a platform keeps its accounts.
 
-Money crosses the protocol as `Decimal`. Events come in the shapes of spec/rules.md:
+Money crosses the protocol as `Decimal`. Events come in the shapes of docs/rules.md:
 
     {"t": "...+00:00", "type": "equity", "balance": "100000.00", "equity": "99850.00"}
     {"t": "...", "type": "deal", "position": "p1", "entry": "in", "symbol": "EURUSD",
@@ -89,7 +89,7 @@ class DealRecord:
 class AccountEvent:
     cursor: int
     login: str
-    payload: dict[str, Any]  # one line of spec/rules.md's Input 2
+    payload: dict[str, Any]  # one line of docs/rules.md's Input 2
 
 
 class TradingPlatform(Protocol):

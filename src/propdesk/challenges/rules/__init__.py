@@ -1,4 +1,4 @@
-"""The challenge rule evaluator (spec/rules.md): pure Python, no Django, no other propdesk app.
+"""The challenge rule evaluator (docs/rules.md): pure Python, no Django, no other propdesk app.
 
 rules = Rules.from_json(text)            # or Rules.parse(obj); RulesError if unusable
 evaluator = Evaluator(rules)             # or Evaluator.from_state(rules, saved)

@@ -1,4 +1,4 @@
-"""Trading days: when each one ends, and which one holds an instant (spec/rules.md)."""
+"""Trading days: when each one ends, and which one holds an instant (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rule evaluator: spec/rules.md, fed one event at a time.
+"""The rule evaluator: docs/rules.md, fed one event at a time.
 
 One `Evaluator` follows one stage attempt. `feed(event)` returns what the event caused (day
 closings come first, then the event's own checks); `close_until(t)` closes the days that end by

@@ -1,4 +1,4 @@
-"""Rules, events and outcomes: the evaluator's vocabulary (spec/rules.md)."""
+"""Rules, events and outcomes: the evaluator's vocabulary (docs/rules.md)."""
 
 from __future__ import annotations
 
