@@ -51,6 +51,54 @@ def refused_pdf(client, form, pdf: bytes) -> str:
 LINK = b"/Annots[6 0 R]"
 
 
+def catalog_packed_under_an_indirect_type() -> bytes:
+    """The catalog, opening with a script, packed in an object stream whose /Type is a
+    reference to the name /ObjStm: readers resolve it, a check reading /Type literally not."""
+    import struct
+    import zlib
+
+    parts = [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"]
+    offsets: dict[int, int] = {}
+
+    def add(number: int, body: bytes) -> None:
+        offsets[number] = sum(len(p) for p in parts)
+        parts.append(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    add(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    add(3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>")
+    add(6, b"/ObjStm")
+    header = b"1 0 "
+    inner = b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>"
+    body = zlib.compress(header + inner)
+    add(
+        7,
+        b"<< /Type 6 0 R /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (len(header), len(body))
+        + body
+        + b"\nendstream",
+    )
+    xref_at = sum(len(p) for p in parts)
+    rows = [struct.pack(">BIH", 0, 0, 65535)]
+    for number in range(1, 9):
+        if number == 1:
+            rows.append(struct.pack(">BIH", 2, 7, 0))
+        elif number in (4, 5):
+            rows.append(struct.pack(">BIH", 0, 0, 0))
+        elif number == 8:
+            rows.append(struct.pack(">BIH", 1, xref_at, 0))
+        else:
+            rows.append(struct.pack(">BIH", 1, offsets[number], 0))
+    table = b"".join(rows)
+    parts.append(
+        b"8 0 obj\n<< /Type /XRef /Size 9 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % len(table)
+        + table
+        + b"\nendstream\nendobj\n"
+    )
+    parts.append(b"startxref\n%d\n%%%%EOF\n" % xref_at)
+    return b"".join(parts)
+
+
 def link(action: bytes) -> bytes:
     return b"<</Type/Annot/Subtype/Link/Rect[0 0 100 100]/A<<" + action + b">>>>"
 
@@ -67,6 +115,19 @@ def link(action: bytes) -> bytes:
             build_pdf(page=LINK, packed=(link(b"/S/JavaScript/JS(app.alert(1))"),)),
             "contains JavaScript",
             id="a script only inside a compressed object stream",
+        ),
+        pytest.param(
+            build_pdf(page=LINK, packed=(link(b"/S/JavaScript/JS(app.alert(1))"),)).replace(
+                b"/Type/ObjStm",
+                b" " * len(b"/Type/ObjStm"),  # same length: offsets hold
+            ),
+            "contains JavaScript",
+            id="a script inside an object stream that does not call itself one",
+        ),
+        pytest.param(
+            catalog_packed_under_an_indirect_type(),
+            "contains JavaScript",
+            id="the catalog packed in a stream whose /Type is a reference",
         ),
         pytest.param(
             build_pdf(catalog=b"/Names<</JavaScript 6 0 R>>", extra=(b"<</Names[(a)7 0 R]>>",)),

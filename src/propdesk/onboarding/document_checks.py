@@ -185,16 +185,41 @@ def _check_objects(reader: Any, data: bytes) -> None:
             for number in table:
                 if not reader.xref_free_entry.get(generation, {}).get(number):
                     yield reader.get_object(IndirectObject(number, generation, reader))
+        # Objects the cross-reference streams say are packed in object streams, as pypdf
+        # itself resolves them (whatever the packing stream calls itself).
+        for number in list(getattr(reader, "xref_objStm", {})):
+            yield reader.get_object(IndirectObject(number, 0, reader))
 
     seen = 0
     for found in chain(listed(), _objects_by_scanning(reader, data)):
         seen = _count(seen)
         _check_value(reader, found)
-        if isinstance(found, StreamObject) and found.get("/Type") == "/ObjStm":
-            for packed in _unpack_object_stream(reader, found):
+        if isinstance(found, StreamObject):
+            for packed in _packed_objects(reader, found):
                 seen = _count(seen)
                 _check_value(reader, packed)
         reader.resolved_objects.clear()  # checked; memory stays flat
+
+
+def _packed_objects(reader: Any, stream: Any) -> Iterator[Any]:
+    """The objects packed in `stream` if it is an object stream. A reader takes a stream as one
+    by its use, not its name: one without `/Type /ObjStm` (or naming its type through a
+    reference) is still unpacked when it has the `/N` and `/First` an object stream needs."""
+    from pypdf.generic import NumberObject
+
+    kind = stream.get("/Type")
+    kind = kind.get_object() if kind is not None else None
+    if kind == "/ObjStm":
+        yield from _unpack_object_stream(reader, stream)
+        return
+    if isinstance(stream.get("/N"), NumberObject) and isinstance(
+        stream.get("/First"), NumberObject
+    ):
+        try:
+            packed = list(_unpack_object_stream(reader, stream))
+        except Refused:
+            return  # an image or a profile that merely has /N and /First: nothing packed
+        yield from packed
 
 
 def _count(seen: int) -> int:
