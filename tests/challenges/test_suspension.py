@@ -67,9 +67,16 @@ def test_suspension_blocks_the_clients_trading_accounts_and_reactivation_opens_t
 
     suspend(active_client, admin)
     account = sandbox.account_by_login(attempt.login)
-    assert (account.trading_enabled, account.login_enabled) == (False, False)
-    with pytest.raises(sandbox.TradingDisabled):
-        sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    assert account.login_enabled is False
+    order = {"symbol": "EURUSD", "side": "buy", "volume": "1.00"}
+    refused = HttpClient().post(
+        "/api/v1/sandbox/orders",
+        order,
+        content_type="application/json",
+        **basic(creds["login"], creds["password"]),
+    )
+    assert refused.status_code == 403
+    assert not account.positions.filter(closed_at=None).exists()
     assert http.get("/terminal/").status_code == 302  # the open terminal session ended
     _, status = terminal_login(creds["login"], creds["password"])
     assert status != 302
@@ -145,8 +152,7 @@ def test_a_stage_approved_while_the_client_is_suspended_opens_on_hold(
     opened = joined.current_attempt()
     assert opened.stage == 1
     assert opened.held_after is not None
-    account = sandbox.account_by_login(opened.login)
-    assert (account.trading_enabled, account.login_enabled) == (False, False)
+    assert sandbox.account_by_login(opened.login).login_enabled is False
 
     reactivate(active_client, admin)
     account = sandbox.account_by_login(opened.login)
@@ -233,3 +239,134 @@ def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_a
     assert attempt.status == "failed"  # the batch's verdict stands
     assert attempt.held_after is None  # an ended stage is not held
     assert AuditRecord.objects.get(action="client.suspend").after["effects"] == []
+
+
+def test_every_account_of_a_suspended_client_is_blocked_and_staff_blocks_outlive_it(
+    active_client, finance, admin
+):
+    """An account of an ended stage cannot log in either while the client is suspended; the
+    accounts' trading permissions are left as staff and the rules set them."""
+    from propdesk.platforms import staff
+
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    interventions.advance(attempt.pk, actor=admin, reason="Passed elsewhere")
+    following = joined.current_attempt()
+    staff.set_trading(following.login, enabled=False, reason="Copy-trading check", actor=admin)
+    suspend(active_client, admin)
+    for login in (attempt.login, following.login):
+        assert sandbox.account_by_login(login).login_enabled is False
+    reactivate(active_client, admin)
+    first = sandbox.account_by_login(attempt.login)
+    second = sandbox.account_by_login(following.login)
+    assert first.login_enabled is True
+    assert first.trading_enabled is False  # a passed stage stays closed
+    assert second.login_enabled is True
+    assert second.trading_enabled is False  # staff's own block stands
+    assert second.disabled_reason == "Copy-trading check"
+
+
+def test_a_stage_whose_events_cannot_be_applied_is_set_aside_and_the_client_reactivated(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    suspend(active_client, admin)
+    move(feed.Feed(), "1.08400", "1.08412")  # its equity still moves while it is held
+    StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state={"not": "a state"})
+    reactivate(active_client, admin)
+    active_client.refresh_from_db()
+    attempt.refresh_from_db()
+    assert active_client.status == "active"
+    assert attempt.held_after is None
+    assert attempt.monitor_error  # for staff to put right and retry
+    assert attempt.set_aside_after is not None
+    assert sandbox.account_by_login(attempt.login).login_enabled is True
+
+
+def _race(first, second) -> list[str]:
+    """Run `first` in a transaction held open a moment after it acted, and `second` meanwhile;
+    returns the order in which they finished."""
+    acting = threading.Event()
+    order: list[str] = []
+
+    def one() -> None:
+        try:
+            with transaction.atomic():
+                first()
+                acting.set()
+                time.sleep(0.5)
+            order.append("first")
+        finally:
+            acting.set()
+            connection.close()
+
+    def two() -> None:
+        try:
+            acting.wait(10)
+            second()
+            order.append("second")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one), threading.Thread(target=two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return order
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_stage_a_day_close_opens_while_the_client_is_being_suspended_is_held(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())  # +8,880: the pass comes at the day's close
+
+    order = _race(
+        lambda: monitor.close_days(timezone.now() + timedelta(days=1)),
+        lambda: suspend(active_client, admin),
+    )
+    assert order == ["first", "second"]
+    opened = StageAttempt.objects.get(participation=joined, stage=1)
+    assert opened.status == "in_progress"
+    assert opened.held_after is not None
+    assert sandbox.account_by_login(opened.login).login_enabled is False
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_reinstatement_racing_a_suspension_leaves_the_stage_held(active_client, finance, admin):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    account = sandbox.account_by_login(attempt.login)
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")  # the breach
+    monitor.process(server())
+    move(price_feed, "1.08500", "1.08512")
+    sandbox.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+
+    order = _race(
+        lambda: interventions.reinstate(attempt.pk, actor=admin, reason="A bad price"),
+        lambda: suspend(active_client, admin),
+    )
+    assert order == ["first", "second"]
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert attempt.held_after is not None
+    assert sandbox.account_by_login(attempt.login).login_enabled is False

@@ -268,7 +268,9 @@ def _locked_participation(attempt: StageAttempt) -> Participation:
         .select_related("version", "client")
         .get(pk=attempt.participation_id)
     )
-    if participation.client.status == Client.Status.SUSPENDED:
+    # Read afresh, under the participation's lock: a suspension that committed meanwhile counts.
+    status = Client.objects.filter(pk=participation.client_id).values_list("status", flat=True)
+    if status.first() == Client.Status.SUSPENDED:
         raise Conflict(
             "The client is suspended: their challenges are on hold until they are reactivated."
         )

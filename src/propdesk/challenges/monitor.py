@@ -120,7 +120,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
                 quiet.append(attempt)
                 points += closed
                 continue
-            opened = _guarded(  # its curve too: a stage undone by its savepoint keeps nothing
+            opened = guarded(  # its curve too: a stage undone by its savepoint keeps nothing
                 attempt,
                 lambda a=attempt, e=evaluator, o=outcomes, n=last, c=closed: _conclude_batch(
                     a, e, o, platform, n, closed=c
@@ -261,7 +261,7 @@ def _evaluator(attempt: StageAttempt, known: RulesCache | None = None) -> Evalua
     return Evaluator.from_state(rules, attempt.evaluator_state)
 
 
-def _guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
+def guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
     """One attempt's fault stays its own (a savepoint): it is set aside with the reason for
     staff to see (and the stream position `after` which its events went unapplied, for a
     retry), and the monitor goes on with every other stage. Returns what `work` did (None
@@ -350,7 +350,7 @@ def close_days(
 def _close_guarded(attempt: StageAttempt, moment: datetime) -> int:
     seen = MonitorCursor.objects.filter(server=attempt.server_id).values_list("position", flat=True)
     at = seen.first() or 0
-    done = _guarded(attempt, lambda: _close_day(attempt, moment, at), after=at)
+    done = guarded(attempt, lambda: _close_day(attempt, moment, at), after=at)
     if done is None:
         return 0
     acted, openings = done
