@@ -1,4 +1,4 @@
-"""A suspended client's challenges are on hold: their accounts neither trade nor log in, the
+"""A suspended client's challenges are on hold: their accounts cannot log in (so nobody trades on them), the
 monitor decides nothing for them, and reactivation opens the accounts again and applies what
 happened meanwhile."""
 
@@ -187,7 +187,7 @@ def test_suspension_is_told_to_the_client_and_to_staff(active_client, finance, a
     page = http.get(response["Location"]).content.decode()
     assert "their challenges are on hold" in page
     notice = Notification.objects.filter(user=active_client.user).latest("id")
-    assert "your trading accounts can neither trade nor log in" in notice.body
+    assert "your trading accounts cannot log in" in notice.body
     record = AuditRecord.objects.get(action="client.suspend")
     assert "1 running challenge stage(s) on hold" in record.summary
     participant = http.get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
