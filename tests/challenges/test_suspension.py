@@ -1,6 +1,6 @@
-"""A suspended client's challenges are on hold: their accounts cannot log in (so nobody trades on them), the
-monitor decides nothing for them, and reactivation opens the accounts again and applies what
-happened meanwhile."""
+"""A suspended client's challenges are on hold: their accounts cannot log in (so nobody trades
+on them), the monitor decides nothing for them, and reactivation opens the accounts again and
+applies what happened meanwhile."""
 
 from __future__ import annotations
 

@@ -399,8 +399,8 @@ def set_client_suspended(
             client.user,
             title="Your account is suspended",
             body=f"Reason: {text}\n\nUntil the firm reactivates your account you cannot log "
-            "in, and your trading accounts cannot log in (so nobody trades on them); your challenges are "
-            "on hold.",
+            "in, and your trading accounts cannot log in (so nobody trades on them); your "
+            "challenges are on hold.",
         )
     else:
         notify(

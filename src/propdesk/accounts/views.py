@@ -113,8 +113,8 @@ def client_status(request: HttpRequest, client_id: int, action: str) -> HttpResp
         messages.error(request, exc.fields.get("reason") or exc.message)
     else:
         said = (
-            " They are logged out; their trading accounts cannot log in (so nobody trades on them) and "
-            "their challenges are on hold until they are reactivated."
+            " They are logged out; their trading accounts cannot log in (so nobody trades on "
+            "them) and their challenges are on hold until they are reactivated."
             if client.status == Client.Status.SUSPENDED
             else " Their trading accounts and challenges are open again."
         )
