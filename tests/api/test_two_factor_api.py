@@ -126,6 +126,27 @@ def test_a_bearer_token_is_judged_on_its_own_beside_a_session_in_enrolment(
     assert response.json()["email"] == compliance.email
 
 
+@pytest.mark.parametrize("header", ["Bearer nonsense", "Bearer ", "x"])
+def test_a_session_owing_its_second_factor_gets_nothing_by_adding_a_bogus_token(
+    compliance, admin, header
+):
+    """ninja falls back to the session when a token is no good: that session is gated too."""
+    require_two_factor("Compliance", admin)
+    session = logged_in(compliance)
+    for path in ("/api/v1/approvals", "/api/v1/me"):
+        response = session.get(path, headers={"Authorization": header})
+        assert response.status_code in (401, 403), path
+
+
+def test_an_enrolled_staff_session_that_never_gave_its_code_gets_nothing_with_a_bogus_token(
+    compliance,
+):
+    enrol(compliance)
+    session = logged_in(compliance)  # a password-only session (the code never given)
+    response = session.get("/api/v1/approvals", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code in (401, 403)
+
+
 def test_the_schema_declares_the_token_errors_and_the_otp_field(api):
     schema = api.call("GET", "/openapi.json").json()
     operation = schema["paths"]["/api/v1/auth/token"]["post"]

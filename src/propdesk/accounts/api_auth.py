@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from propdesk.accounts import two_factor
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import user_for_token
 from propdesk.core.errors import Forbidden
@@ -22,7 +23,20 @@ class BearerToken(HttpBearer):
         return user
 
 
-api_auth: list[Any] = [BearerToken(), SessionAuth()]
+class StaffGatedSession(SessionAuth):
+    """The browser's session, unless it is a staff session that still owes its second factor.
+    The middleware lets an API call carrying a token past its own check, and ninja falls back
+    to the session when the token is no good: the gate must hold here too."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        user = super().authenticate(request, key)
+        if isinstance(user, User) and user.is_staff_user:
+            if two_factor.session_gate(request.session, user) is not two_factor.Gate.OPEN:
+                return None
+        return user if isinstance(user, User) else None
+
+
+api_auth: list[Any] = [BearerToken(), StaffGatedSession()]
 
 
 def current_user(request: HttpRequest) -> User:
