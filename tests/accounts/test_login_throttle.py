@@ -209,3 +209,41 @@ def test_a_failure_prunes_old_failures_when_a_pruning_is_due(api, slow):
     age_failures(slow.LOGIN_THROTTLE_WINDOW_SECONDS + 1)
     token(api, "new@example.com", "wrong")
     assert list(LoginAttempt.objects.values_list("email", flat=True)) == ["new@example.com"]
+
+
+def test_one_ipv6_network_counts_as_one_address(settings):
+    """A subscriber's /64 holds more addresses than anyone could try: it is one address here."""
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 3
+    statuses = [
+        Api()
+        .call(
+            "POST",
+            "/auth/token",
+            {"email": f"u{n}@example.com", "password": "Summer2024!"},
+            REMOTE_ADDR=f"2001:db8:1:2::{n:x}",
+        )
+        .status_code
+        for n in range(1, 8)
+    ]
+    assert statuses[:3] == [401, 401, 401]
+    assert 429 in statuses
+    other = Api().call(
+        "POST",
+        "/auth/token",
+        {"email": "u1@example.com", "password": "Summer2024!"},
+        REMOTE_ADDR="2001:db8:1:3::1",  # the next /64 is someone else
+    )
+    assert other.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("given", "counted"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        (None, None),
+    ],
+)
+def test_addresses_are_counted_by_ipv4_address_or_ipv6_network(given, counted):
+    assert throttle.Attempt(account="a@b.test", ip=given).ip == counted

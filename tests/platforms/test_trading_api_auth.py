@@ -303,3 +303,9 @@ def test_the_terminal_knows_its_traders_device(trading, settings):
         terminal_log_in(HttpClient(), account.login, "wrong")
     assert terminal_log_in(HttpClient(), account.login, password).status_code == 429
     assert terminal_log_in(trader, account.login, password).status_code == 302
+
+
+@pytest.mark.parametrize(("login", "password"), [("7000\x0001", "pw"), ("\x00", "pw")])
+def test_a_nul_in_the_basic_credentials_is_a_plain_refusal(login, password):
+    response = HttpClient().get("/api/v1/sandbox/account", **basic(login, password))
+    assert response.status_code == 401

@@ -26,6 +26,7 @@ being refused.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import threading
 import time
@@ -76,6 +77,25 @@ class Attempt:
     # Limit (c). Trading accounts go without it: their passwords are generated (72 random
     # bits), so distributed guessing is hopeless, while the limit would let anyone stall a bot.
     account_limit: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ip", address_bucket(self.ip))
+
+
+def address_bucket(ip: str | None) -> str | None:
+    """The address an attempt is counted against: an IPv4 address as it is, an IPv6 one by its
+    /64 network (one subscriber's, which holds more addresses than anyone could try)."""
+    if ip is None:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
 
 
 def guarded(

@@ -97,8 +97,9 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None, device: st
     presented, if any). Credentials verified lately pass without a hash."""
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
         raise NotAuthenticated("Give the account's login and password.")
-    if len(login) > MAX_LOGIN or len(password) > MAX_PASSWORD or not login.isascii():
-        raise NotAuthenticated("Wrong login or password.")
+    too_long = len(login) > MAX_LOGIN or len(password) > MAX_PASSWORD
+    if too_long or not (login.isascii() and login.isprintable()):
+        raise NotAuthenticated("Wrong login or password.")  # NUL and the like never reach SQL
     account = Account.objects.select_related("server").filter(login=login).first()
 
     def proven() -> Account | None:
