@@ -356,14 +356,19 @@ def _cmd_vault_new_key(ns: argparse.Namespace) -> int:
     from propdesk.core import vault
 
     key = vault.new_key()
-    if os.environ.get("PROPDESK_VAULT_KEYS"):
+    if os.environ.get("PROPDESK_VAULT_KEYS") or os.environ.get("PROPDESK_SECRET_KEY"):
         keys = ",".join([key, *settings.VAULT_KEYS])
         print(f"Set PROPDESK_VAULT_KEYS={keys} on every process, restart them, then run")
         print("`propdesk vault reseal`; after it, the old keys can be dropped from the list.")
         return 0
     path = settings.VAR_DIR / "vault_keys"
-    path.write_text("\n".join([key, *settings.VAULT_KEYS]) + "\n")
-    path.chmod(0o600)
+    # Written aside, readable by its owner only, and moved into place in one step: a process
+    # starting meanwhile reads the old list or the new one, never half of either.
+    spare = settings.VAR_DIR / f".vault_keys.new.{os.getpid()}"
+    descriptor = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write("\n".join([key, *settings.VAULT_KEYS]) + "\n")
+    os.replace(spare, path)
     print(
         f"A new vault key is first in {path}. Restart propdesk, then run `propdesk vault reseal`."
     )
@@ -376,7 +381,11 @@ def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
 
     from propdesk.core import vault
 
-    problems = vault.key_problems(settings.VAULT_KEYS)
+    problems = vault.key_problems(settings.VAULT_KEYS) or (
+        []
+        if settings.VAULT_KEYS
+        else ["The vault has no keys of its own: set PROPDESK_VAULT_KEYS."]
+    )
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1

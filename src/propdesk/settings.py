@@ -44,20 +44,41 @@ SECRET_KEY_FALLBACKS = [
 
 
 def _vault_keys() -> list[str]:
-    """The vault's Fernet keys, newest first: from the environment, or a local install keeps
-    generated ones under var/ (one a line). Not the secret key: rotating that one must not make
-    the stored trading passwords unreadable."""
+    """The vault's Fernet keys, newest first (docs/keys.md). From PROPDESK_VAULT_KEYS; an
+    install that sets its secret key in the environment but no vault keys keeps sealing under
+    a key derived from the secret key, as before (`check --deploy` says to set them: a key file
+    under var/ would differ between hosts); a local install keeps generated keys in var/."""
     if keys := os.environ.get("PROPDESK_VAULT_KEYS"):
-        return [k.strip() for k in keys.split(",") if k.strip()]
+        found = [k.strip() for k in keys.split(",") if k.strip()]
+    elif os.environ.get("PROPDESK_SECRET_KEY"):
+        return []
+    else:
+        found = _local_vault_keys()
+    from cryptography.fernet import Fernet
+
+    for number, key in enumerate(found, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"Vault key {number} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                "see docs/keys.md."
+            ) from None
+    return found
+
+
+def _local_vault_keys() -> list[str]:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "vault_keys"
     if not path.exists():
         from cryptography.fernet import Fernet
 
-        # Written aside and linked into place: processes starting together agree on one key.
+        # Written aside (readable by its owner only) and linked into place: processes starting
+        # together agree on one key.
         spare = VAR_DIR / f".vault_keys.{os.getpid()}"
-        spare.write_text(Fernet.generate_key().decode() + "\n")
-        spare.chmod(0o600)
+        descriptor = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(Fernet.generate_key().decode() + "\n")
         try:
             os.link(spare, path)
         except FileExistsError:

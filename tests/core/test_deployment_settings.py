@@ -20,6 +20,7 @@ PRODUCTION = {
     "PROPDESK_SECRET_KEY": "k3y-" + "Zq8rT2vLw9" * 6,
     "PROPDESK_ALLOWED_HOSTS": "crm.firm.example",
     "PROPDESK_SITE_URL": "https://crm.firm.example",
+    "PROPDESK_VAULT_KEYS": "Dx3uV0kq0Yl1mW3CqXq0cJ1wqv9ZP1zK8H1yB3c5d7E=",
 }
 SHOWN = [
     "SESSION_COOKIE_SECURE",

@@ -119,3 +119,44 @@ def test_the_vault_commands_add_a_key_and_reseal(tmp_path):
     bad = propdesk("vault", "reseal", var=tmp_path, PROPDESK_VAULT_KEYS="nonsense")
     assert bad.returncode == 1
     assert "not a Fernet key" in bad.stderr
+
+
+def test_an_install_with_its_secret_key_in_the_environment_and_no_vault_keys_seals_as_before(
+    tmp_path,
+):
+    """Every host of such an install shares the secret key, not a var/ folder: the vault seals
+    under the secret-key-derived key (readable on every host) and the deployment check warns."""
+    secret = "s" * 60
+    sealed = propdesk(
+        "manage",
+        "shell",
+        "-c",
+        "from propdesk.core import vault; print(vault.seal('pw'))",
+        "-v",
+        "0",
+        var=tmp_path / "host-a",
+        PROPDESK_SECRET_KEY=secret,
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    assert not (tmp_path / "host-a" / "vault_keys").exists()
+    opened = propdesk(
+        "manage",
+        "shell",
+        "-c",
+        f"from propdesk.core import vault; print(vault.open_sealed({sealed.stdout.strip()!r}))",
+        "-v",
+        "0",
+        var=tmp_path / "host-b",
+        PROPDESK_SECRET_KEY=secret,
+    )
+    assert opened.stdout.strip().splitlines()[-1] == "pw", opened.stderr
+    check = propdesk(
+        "manage", "check", "--deploy", var=tmp_path / "host-a", PROPDESK_SECRET_KEY=secret
+    )
+    assert "propdesk.W003" in check.stderr + check.stdout
+
+
+def test_a_malformed_vault_key_stops_the_start(tmp_path):
+    bad = propdesk("manage", "check", var=tmp_path, PROPDESK_VAULT_KEYS=f"{OLD},not-a-key")
+    assert bad.returncode != 0
+    assert "Vault key 2 is not a Fernet key" in bad.stderr

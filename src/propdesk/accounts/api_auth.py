@@ -30,10 +30,10 @@ class StaffGatedSession(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         user = super().authenticate(request, key)
-        if isinstance(user, User) and user.is_staff_user:
-            if two_factor.session_gate(request.session, user) is not two_factor.Gate.OPEN:
-                return None
-        return user if isinstance(user, User) else None
+        if not isinstance(user, User):
+            return None
+        owing = two_factor.session_gate(request.session, user) is not two_factor.Gate.OPEN
+        return None if user.is_staff_user and owing else user
 
 
 api_auth: list[Any] = [BearerToken(), StaffGatedSession()]

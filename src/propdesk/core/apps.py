@@ -13,6 +13,7 @@ class CoreConfig(AppConfig):
         from propdesk.core import security  # noqa: F401  (registers the deployment checks)
 
         checks.register(vault_keys_check)
+        checks.register(vault_keys_deploy_check, deploy=True)
 
 
 def vault_keys_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -22,4 +23,19 @@ def vault_keys_check(app_configs: Any = None, **kwargs: Any) -> list[checks.Chec
     return [
         checks.Error(problem, hint="See docs/keys.md.", id="propdesk.E001")
         for problem in vault.key_problems(settings.VAULT_KEYS)
+    ]
+
+
+def vault_keys_deploy_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """In production the vault has keys of its own, the same on every host."""
+    if settings.VAULT_KEYS:
+        return []
+    return [
+        checks.Warning(
+            "The vault seals trading passwords under a key derived from the secret key: "
+            "rotating the secret key would make them unreadable.",
+            hint="Set PROPDESK_VAULT_KEYS (the same on every host), then run "
+            "`propdesk vault reseal`; see docs/keys.md.",
+            id="propdesk.W003",
+        )
     ]

@@ -42,18 +42,16 @@ def _box(keys: tuple[str, ...], secret_keys: tuple[str, ...]) -> MultiFernet:
 
 
 def box() -> MultiFernet:
-    """Seals with the newest key; opens with any key, then the secret keys' derived ones."""
+    """Seals with the newest key; opens with any key, then the secret keys' derived ones.
+    Without vault keys of its own (an install from before them that has not set them yet) it
+    seals under the key derived from the secret key, as it always did."""
     keys = tuple(settings.VAULT_KEYS)
-    if not keys:
-        raise RuntimeError("the vault has no keys: set PROPDESK_VAULT_KEYS (see docs/keys.md)")
     secret_keys = (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
     return _box(keys, tuple(secret_keys))
 
 
 def key_problems(keys: Sequence[str]) -> list[str]:
-    """What is wrong with the configured keys, for `manage check` and `vault check`."""
-    if not keys:
-        return ["The vault has no keys (PROPDESK_VAULT_KEYS, or the generated var/vault_keys)."]
+    """What is wrong with the configured keys, for `manage check` and `vault reseal`."""
     problems = []
     for number, key in enumerate(keys, start=1):
         try:
@@ -102,6 +100,8 @@ def _values() -> Iterator[tuple[type[models.Model], str]]:
 
 def reseal(*, dry_run: bool = False, batch: int = 500) -> Resealed:
     """Seal every stored secret again under the newest key (one transaction per batch)."""
+    if not settings.VAULT_KEYS:
+        raise RuntimeError("the vault has no keys of its own: set PROPDESK_VAULT_KEYS first")
     vault = box()
     newest = Fernet(settings.VAULT_KEYS[0])
     done = Resealed()
