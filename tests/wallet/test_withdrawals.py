@@ -203,3 +203,20 @@ def test_a_client_has_at_most_three_withdrawals_pending_and_more_are_refused(
     assert ledger.balances(funded) == {"USD": Decimal("820.00")}  # nothing more held
     approvals.reject(request_of(made[0]).pk, actor=finance, reason="Wrong account")
     assert withdraw(funded, bank_transfer, "60.00").status == "pending"  # a place is free
+
+
+def test_a_later_level_may_pay_up_to_the_hold_whatever_an_earlier_level_amended(
+    funded, bank_transfer, finance, admin
+):
+    approvals.set_policy(
+        "withdrawal", method="manual", level_roles=["Finance", "Administrator"], actor=admin
+    )
+    withdrawal = withdraw(funded, bank_transfer, "400.00")
+    approvals.approve(request_of(withdrawal).pk, actor=finance, amount="40.00")  # a slip
+    with pytest.raises(ValidationFailed):
+        approvals.approve(request_of(withdrawal).pk, actor=admin, amount="400.01")
+    approvals.approve(request_of(withdrawal).pk, actor=admin, amount="400.00")
+    withdrawal.refresh_from_db()
+    assert withdrawal.paid_amount == Decimal("400.00")
+    assert _cash_paid(bank_transfer) == Decimal("400.00")
+    assert ledger.balances(funded) == {"USD": Decimal("600.00")}

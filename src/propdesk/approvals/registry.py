@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +53,9 @@ class RequestType:
     amend: str = Amend.NEVER
     amend_label: str = "Amount to approve"
     amend_help: str = ""
+    # With Amend.DOWN: the most the request may be approved for (a withdrawal's hold), whatever
+    # an earlier level amended it to; by default the amount it was submitted with.
+    amend_ceiling: Callable[[ApprovalRequest], Decimal] | None = None
     allowed_methods: tuple[str, ...] = (Method.AUTOMATIC, Method.MANUAL)
     # Called inside the deciding transaction, after the request's status has moved.
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing

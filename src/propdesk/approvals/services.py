@@ -283,11 +283,11 @@ def _amend_amount(
     errors.raise_if_any()
     if new is None or new == request.amount:
         return
-    if rtype.amend == Amend.DOWN and new > request.amount:
+    ceiling = request.amount if rtype.amend_ceiling is None else rtype.amend_ceiling(request)
+    if rtype.amend == Amend.DOWN and new > ceiling:
         raise ValidationFailed(
             fields={
-                "amount": f"This request can be approved for at most {request.amount} "
-                f"{request.currency}."
+                "amount": f"This request can be approved for at most {ceiling} {request.currency}."
             }
         )
     old = request.amount

@@ -41,6 +41,7 @@ registry.register(
         amend_label="Amount to pay out",
         amend_help="Pay out less than was asked and the rest goes back to the client's wallet; "
         "never more.",
+        amend_ceiling=withdrawals.held,
         on_approve=withdrawals.pay_out,
         on_reject=withdrawals.release,
         details=withdrawals.details,

@@ -3,6 +3,7 @@ out or releases it. Only manual approval is allowed for this type."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -134,6 +135,12 @@ def release(request: ApprovalRequest, actor: User | None) -> None:
         actor=actor,
     )
     withdrawal.save(update_fields=["status", "settle_entry"])
+
+
+def held(request: ApprovalRequest) -> Decimal:
+    """The most a withdrawal request may pay out: what was held for it."""
+    amount: Decimal = Withdrawal.objects.get(pk=request.payload["withdrawal_id"]).amount
+    return amount
 
 
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
