@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client as HttpClient
+from django_tasks_db.models import DBTaskResult
 
 from propdesk.approvals import services as approvals
 from propdesk.wallet import deposits, ledger, sandbox_payments
@@ -147,3 +148,29 @@ def test_pressing_pay_sends_a_real_signed_webhook_over_http(
     run_jobs()
     assert Deposit.objects.get(pk=deposit.pk).status == "approved"
     assert ledger.balances(active_client) == {"USD": Decimal("42.00")}
+
+
+def test_a_second_payment_for_a_paid_checkout_is_a_deposit_of_its_own(
+    active_client, sandbox_card, set_method
+):
+    """Money that arrived is never dropped: a second charge for the same checkout is reviewed
+    and credited like any deposit; the same charge told again changes nothing."""
+    set_method("deposit", "automatic")
+    deposit = start(active_client, sandbox_card, "100.00")
+    first = sandbox_payments.event_for(deposit, paid=True)
+    second = sandbox_payments.event_for(deposit, paid=True)  # another charge, another id
+    assert deliver(first).json()["outcome"] == "paid"
+    assert deliver(second).json()["outcome"].startswith("paid again: deposit #")
+    retold = {**second, "id": "evt_retold"}  # the same charge under a new event id
+    assert deliver(retold).json()["outcome"] == "duplicate"
+    assert ledger.balances(active_client) == {"USD": Decimal("200.00")}
+    assert Deposit.objects.filter(client=active_client, status="approved").count() == 2
+
+
+def test_pressing_pay_twice_charges_once(active_client, sandbox_card):
+    deposit = start(active_client, sandbox_card, "42.00")
+    page = f"/pay/sandbox/{deposit.checkout_token}/"
+    HttpClient().post(page, {"action": "pay"})
+    HttpClient().post(page, {"action": "pay"})  # a double click, or Back and Pay again
+    queued = DBTaskResult.objects.filter(task_path=sandbox_payments.deliver_webhook.module_path)
+    assert queued.count() == 1

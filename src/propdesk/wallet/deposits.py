@@ -249,9 +249,25 @@ def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
     locked = (
         Deposit.objects.select_for_update().select_related("method", "client").get(pk=deposit.pk)
     )
+    told = Deposit.objects.filter(method=locked.method, provider_payment_id=payment_id)
+    if payment_id and told.exists():
+        return "duplicate"  # the same payment, told again under another event id
     late = locked.status == Deposit.Status.CANCELLED and not locked.provider_payment_id
     if locked.status != Deposit.Status.AWAITING_PAYMENT and not late:
-        return None
+        if not payment_id:
+            return None
+        # A second payment for a checkout already paid: the money arrived all the same, so it
+        # is a deposit of its own, reviewed like any other, never dropped.
+        again = Deposit.objects.create(
+            client=locked.client,
+            method=locked.method,
+            amount=locked.amount,
+            currency=locked.currency,
+            status=Deposit.Status.PENDING,
+            provider_payment_id=payment_id,
+        )
+        _submit(again)
+        return f"paid again: deposit #{again.pk} opened for the second payment"
     move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
     locked.provider_payment_id = payment_id
     locked.save(update_fields=["status", "provider_payment_id"])

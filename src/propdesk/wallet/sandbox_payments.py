@@ -32,6 +32,7 @@ PROVIDER = "sandbox"
 HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 WEBHOOK_PATH = "/webhooks/sandbox-payments/"
+CHECKOUT_DONE = "sandbox:checkout"  # the provider's own record of a completed checkout
 # With the default back-off (30 s doubling up to an hour, jittered) 6½ to 13 hours of tries:
 # a site down for a night still gets its payments; after that, staff retry by hand.
 WEBHOOK_ATTEMPTS = 20
@@ -163,6 +164,13 @@ def finish_checkout(token: Any, *, paid: bool) -> Checkout:
     """The client pressed Pay (or Cancel): the provider tells propdesk by webhook, after commit."""
     found = checkout(token)
     if not found.waiting:
+        return found
+    # The provider's side: a checkout is completed once, as a hosted checkout session is (a
+    # double click, or Back and Pay again, charges nothing more).
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.create(provider=CHECKOUT_DONE, event_id=str(found.token))
+    except IntegrityError:
         return found
     body = json.dumps(event_for(found, paid=paid))
     deliver_webhook.enqueue(settings.PROPDESK_SITE_URL.rstrip("/") + WEBHOOK_PATH, body)
