@@ -205,9 +205,10 @@ def _cmd_jobs_retry(ns: argparse.Namespace) -> int:
 
 def _cmd_jobs_run(ns: argparse.Namespace) -> int:
     _setup_django()
-    from propdesk.jobs.worker import run_batch
+    from propdesk.jobs.worker import Worker
 
-    print(f"ran {run_batch()} jobs")
+    # With its heartbeat: a long job run here is not taken for an abandoned one meanwhile.
+    print(f"ran {Worker(heartbeat=True).run(batch=True)} jobs")
     return 0
 
 

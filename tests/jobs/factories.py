@@ -70,3 +70,13 @@ def loses_its_database_connection() -> str:
     finally:
         other.close()
     return "done"
+
+
+@job(max_attempts=1)
+def fails_quoting_a_nul() -> None:
+    raise ValueError("the other side answered b'bad\x00reply'")
+
+
+@job()
+def returns_a_nul() -> str:
+    return "done\x00"

@@ -182,3 +182,28 @@ def test_workers_not_seen_for_a_day_are_forgotten():
     WorkerProcess.objects.create(worker_id="new", seen_at=timezone.now())
     assert leases.prune_workers() == 1
     assert list(WorkerProcess.objects.values_list("worker_id", flat=True)) == ["new"]
+
+
+def test_an_error_quoting_a_nul_is_kept_and_the_worker_goes_on(run_jobs):
+    """PostgreSQL keeps no NUL in text: the error is kept with it escaped, and the next job
+    runs (a stored outcome that failed once used to wedge the worker for good)."""
+    bad = factories.fails_quoting_a_nul.enqueue()
+    later = factories.add.enqueue(1, 1)
+    assert run_jobs() == 2
+    gave_up = row(bad)
+    assert gave_up.status == "FAILED"
+    assert "bad\\x00reply" in Attempt.objects.get(result_id=bad.id).message
+    assert row(later).status == "SUCCESSFUL"
+
+
+def test_a_result_the_database_cannot_keep_is_a_failure_and_never_run_again(run_jobs):
+    done = factories.returns_a_nul.enqueue()
+    later = factories.add.enqueue(2, 2)
+    assert run_jobs() == 2
+    assert row(later).status == "SUCCESSFUL"
+    kept = row(done)
+    if kept.status == "SUCCESSFUL":  # SQLite keeps the NUL
+        assert kept.return_value == "done\x00"
+    else:  # PostgreSQL refuses it: the job ran, so it gives up rather than run twice
+        assert kept.status == "FAILED"
+        assert "could not be stored" in Attempt.objects.get(result_id=done.id).message

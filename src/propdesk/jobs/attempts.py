@@ -29,10 +29,15 @@ class Failure:
         kind = type(error)
         return cls(
             error_class=f"{kind.__module__}.{kind.__qualname__}",
-            message=(str(error) or kind.__name__)[:500],
-            traceback="".join(tb.format_exception(error))[-TRACEBACK_LIMIT:],
+            message=storable(str(error) or kind.__name__)[:500],
+            traceback=storable("".join(tb.format_exception(error)))[-TRACEBACK_LIMIT:],
             permanent=retries.is_permanent(error),
         )
+
+
+def storable(text: str) -> str:
+    """Text any database keeps: an error may quote bytes with a NUL, which PostgreSQL refuses."""
+    return text.replace("\x00", "\\x00")
 
 
 def attempts_made(row: DBTaskResult) -> int:

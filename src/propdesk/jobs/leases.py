@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.compat import TaskResultStatus
@@ -53,13 +54,13 @@ def sign_in(worker_id: str) -> None:
         defaults={
             "hostname": socket.gethostname()[:255],
             "pid": os.getpid(),
-            "seen_at": timezone.now(),
+            "seen_at": Now(),  # the database's clock: hosts' clocks may disagree
         },
     )
 
 
 def beat(worker_id: str) -> None:
-    if not WorkerProcess.objects.filter(worker_id=worker_id).update(seen_at=timezone.now()):
+    if not WorkerProcess.objects.filter(worker_id=worker_id).update(seen_at=Now()):
         sign_in(worker_id)  # pruned as dead meanwhile (a long stall): here again
 
 
@@ -100,10 +101,13 @@ def reap_abandoned(*, now: datetime | None = None) -> int:
 
     Safe with several workers reaping at once: the rows are taken with SKIP LOCKED, so each
     abandoned job is put back by one of them, once."""
+    # Signs of life are judged by the database's clock, which wrote them: a reaper on a host
+    # whose clock runs ahead never takes a live worker for a dead one.
+    recent = Now() - lease() if now is None else now - lease()
     now = now or timezone.now()
     cutoff = now - lease()
     alive = set(
-        WorkerProcess.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True)
+        WorkerProcess.objects.filter(seen_at__gte=recent).values_list("worker_id", flat=True)
     )
     reaped = 0
     with transaction.atomic():

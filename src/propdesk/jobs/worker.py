@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, connections, transaction
-from django.db.utils import DatabaseError, OperationalError
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from django_tasks import TaskContext
 from django_tasks_db.compat import TaskResultStatus, normalize_json, task_finished, task_started
@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from propdesk.jobs import attempts, housekeeping, leases
-from propdesk.jobs.attempts import Failure
+from propdesk.jobs.attempts import Failure, storable
 from propdesk.jobs.models import Attempt
 
 logger = logging.getLogger("propdesk.jobs")
@@ -164,16 +164,29 @@ class Worker:
         self._record(row.pk, claimed_at, outcome)
 
     def _record(self, pk: Any, claimed_at: datetime, outcome: Outcome) -> None:
-        """Write the attempt's outcome. If the database refuses, it is kept and written at the
-        next turn: the job stays this live worker's meanwhile, so nobody else runs it."""
+        """Write the attempt's outcome. If the database is away, it is kept and written at the
+        next turn: the job stays this live worker's meanwhile, so nobody else runs it. If the
+        database refuses the outcome itself (a value it cannot store), a plain failure saying
+        so is written instead: one bad outcome never wedges the worker."""
         try:
             if isinstance(outcome, Succeeded):
                 self._succeeded(pk, claimed_at, outcome.value)
             else:
                 self._after_failure(pk, claimed_at, outcome.failure, outcome.retry_in)
-        except DatabaseError:
+        except (OperationalError, InterfaceError):
             self._unsettled.append((pk, claimed_at, outcome))
             raise
+        except DatabaseError as refused:
+            logger.exception("job %s: its outcome could not be stored", pk)
+            _refresh_connections()
+            plain = Failure(
+                error_class=f"{type(refused).__module__}.{type(refused).__qualname__}",
+                message="The job's outcome could not be stored: "
+                + storable(str(refused).splitlines()[0] if str(refused) else "")[:300],
+                traceback="",
+                permanent=isinstance(outcome, Succeeded),  # it ran: never run it again
+            )
+            self._after_failure(pk, claimed_at, plain)
         finally:
             _refresh_connections()
 
