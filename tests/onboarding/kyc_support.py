@@ -165,4 +165,5 @@ def replace_stored_file(document: Any, content: bytes, *, record: bool = True) -
     if record:
         document.sha256 = hashlib.sha256(content).hexdigest()
         document.size = len(content)
+        document.checked_with = ""  # kept from before the checks: never checked
         document.save()

@@ -89,6 +89,24 @@ def test_a_pdf_kept_from_before_the_checks_is_checked_again_and_withheld(
         kyc.hand_out(active_client.user, pdf.token)
 
 
+def test_a_pdf_is_checked_once_per_version_of_the_checks(active_client, kyc_form, compliance):
+    """Every hand-out checked a PDF again in a process of its own (a second of CPU a download):
+    a file that passed today's checks is not checked again until they change."""
+    from propdesk.onboarding import documents
+
+    pdf = document(active_client, kyc_form, "proof_of_address")
+    assert pdf.checked_with == documents.CHECKS_VERSION  # checked as it was uploaded
+    replace_stored_file(pdf, build_pdf())  # an inert file kept from before the checks
+    pdf.refresh_from_db()
+    assert pdf.checked_with == ""
+    assert fetch(compliance, pdf).status_code == 200
+    pdf.refresh_from_db()
+    assert pdf.checked_with == documents.CHECKS_VERSION
+    KycDocument.objects.filter(pk=pdf.pk).update(checked_with="an-older-version")
+    replace_stored_file(pdf, build_pdf(catalog=b"/OpenAction<</S/JavaScript/JS(x)>>"))
+    assert fetch(compliance, pdf).status_code == 409  # checked again under today's checks
+
+
 def test_a_picture_bomb_kept_from_before_the_checks_is_not_shown(
     active_client, kyc_form, compliance
 ):

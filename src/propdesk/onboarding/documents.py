@@ -82,6 +82,11 @@ def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[
     return kind
 
 
+# Raise it whenever what the checks refuse changes: every stored file is checked again, once,
+# the next time it is handed out.
+CHECKS_VERSION = "2026-12-1"
+
+
 def inspect(data: bytes, content_type: str) -> str | None:
     """Why the file is refused, or None: the parsers run in a child process held to
     `KYC_DOCUMENT_CHECK_MEMORY_MB` and `KYC_DOCUMENT_CHECK_CPU_SECONDS`."""

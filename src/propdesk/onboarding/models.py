@@ -117,6 +117,9 @@ class KycDocument(models.Model):
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+    # The version of the document checks this very file (by its sha256) passed: checked again
+    # on the way out only when the checks have changed since (documents.CHECKS_VERSION).
+    checked_with = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
