@@ -294,6 +294,17 @@ def test_an_administrator_resets_a_lost_phone_with_a_reason(admin, compliance):
     assert compliance.email in record.summary
 
 
+def test_a_reset_revokes_the_tokens_got_with_the_lost_phone(admin, compliance):
+    from propdesk.accounts.models import ApiToken
+
+    enrol(compliance)
+    raw = accounts.issue_token(compliance, otp=next_code(compliance))
+    assert accounts.user_for_token(raw) == compliance
+    accounts.reset_two_factor(compliance.pk, actor=admin, reason="Phone and laptop stolen")
+    assert accounts.user_for_token(raw) is None
+    assert not ApiToken.objects.filter(user=compliance, revoked_at__isnull=True).exists()
+
+
 def test_nobody_resets_their_own_two_factor_this_way(admin):
     enrol(admin)
     with pytest.raises(Forbidden):

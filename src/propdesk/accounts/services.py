@@ -268,6 +268,10 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
     _check_can_grant(actor, user.role)
     if not two_factor.remove_devices(user):
         raise ValidationFailed(f"{user.email} has no two-factor login to reset.")
+    # The phone may have gone with a laptop: the tokens got with its codes go with it.
+    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     audit.record(
         actor=actor,
         action="staff.two_factor_reset",
@@ -275,7 +279,7 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
         object_id=user.pk,
         summary=f"Two-factor login of {user.email} reset: {text}",
         before={"two_factor": True},
-        after={"two_factor": False, "reason": text},
+        after={"two_factor": False, "reason": text, "api_tokens_revoked": revoked},
     )
     return user
 
