@@ -30,7 +30,7 @@ def test_forwarded_for_counts_the_address_the_proxy_appended(settings):
     assert LoginAttempt.objects.get().ip == "198.51.100.20"
 
 
-def test_an_ipv6_client_is_counted_by_its_address(settings):
+def test_an_ipv6_client_is_counted_by_its_network(settings):
     settings.CLIENT_IP_HEADER = "X-Real-IP"
-    assert fail_login(HTTP_X_REAL_IP="2001:db8::1") == 401
-    assert LoginAttempt.objects.get().ip == "2001:db8::1"
+    assert fail_login(HTTP_X_REAL_IP="2001:db8::1:2:3:4") == 401
+    assert LoginAttempt.objects.get().ip == "2001:db8::"  # its /64: one subscriber
