@@ -18,6 +18,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method
 from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
@@ -35,12 +36,12 @@ class ApproveForm(forms.Form):
     comment = forms.CharField(
         required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
     )
-    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
-    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
 class NoteForm(forms.Form):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
-from propdesk.core.validation import search_text, spreadsheet_safe
+from propdesk.core.validation import read_day, search_text, spreadsheet_safe
 from propdesk.wallet.models import DayTotal, JournalEntry, Posting
 
 PAGE_SIZE = 50
@@ -54,11 +54,9 @@ def parse_filters(params: Any) -> Filters:
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = search_text(params.get(name), max_length=10)
-        try:
-            dates[name] = date.fromisoformat(raw) if raw else None
-        except ValueError:
+        dates[name] = read_day(raw) if raw else None
+        if raw and dates[name] is None:
             errors[name] = "Give a date as YYYY-MM-DD."
-            dates[name] = None
         found = dates[name]
         if found is not None and not EARLIEST <= found <= LATEST:
             errors[name] = f"Give a date between {EARLIEST} and {LATEST}."

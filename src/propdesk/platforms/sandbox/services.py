@@ -128,7 +128,7 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None) -> Account
     """The account for trading-API credentials; throttled like people's logins."""
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
         raise NotAuthenticated("Give the account's login and password.")
-    if len(login) > 20 or len(password) > 200 or not login.isascii():
+    if len(login) > 20 or len(password) > 200 or not (login.isascii() and login.isprintable()):
         raise NotAuthenticated("Wrong login or password.")
     # Counted per login and address: nobody can lock a trader out from elsewhere by failing
     # on purpose (the address's own limit still holds).
@@ -183,7 +183,7 @@ def balance_operation_once(
         else "balance:" + idempotency.fingerprint(account.pk, idempotency_key)
     )
     errors = FieldErrors()
-    value = number(errors, "amount", amount)
+    value = number(errors, "amount", amount)  # a debit is negative
     if value is not None and (value == 0 or abs(value) > MAX_BALANCE):
         errors.add("amount", "The amount is non-zero and at most a billion.")
     if not comment.strip():
