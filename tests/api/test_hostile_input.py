@@ -316,3 +316,17 @@ def test_a_trading_login_with_a_nul_is_wrong_credentials():
 )
 def test_odd_filter_values_on_pages_are_ignored_or_explained(admin, path):
     assert logged_in(admin).get(path).status_code in (200, 422)  # 422: the page says why
+
+
+def test_a_json_body_too_deep_to_read_is_a_400(api, admin):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = api.call("POST", "/challenges", deep, token=api.token(admin.email, PASSWORD))
+    assert response.status_code == 400
+
+
+def test_an_oversized_json_body_is_a_400_in_the_api_shape(api, admin, settings):
+    token = api.token(admin.email, PASSWORD)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.call("POST", "/challenges", {"name": "x" * 2000}, token=token)
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"

@@ -1,5 +1,6 @@
 """A safety net under the per-field checks: a request carrying a NUL character (or, in JSON, a
 lone surrogate) anywhere we read is refused before any view, session or login sees it.
+(Multipart bodies excepted: see _FORM.)
 
 No field takes these characters, PostgreSQL refuses NUL in text and no database stores a lone
 surrogate: left to reach a query they turn a harmless typo into a 500, and a session cookie
@@ -16,10 +17,12 @@ from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.http.multipartparser import MultiPartParserError
 
 NUL = "\x00"
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# Multipart bodies are left to their views: parsing one here would consume the upload stream
+# (and a view that reads the raw body, the payment webhook, could no longer); their text fields
+# go through the forms' and clean_text's own checks.
+_FORM = "application/x-www-form-urlencoded"
 
 
 def _bad_text(text: str, *, surrogates: bool) -> bool:
@@ -28,18 +31,21 @@ def _bad_text(text: str, *, surrogates: bool) -> bool:
     return surrogates and any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
-def _json_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every string in a JSON document (keys too), with where it is ("stages.0.name")."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            yield where, str(key)
-            yield from _json_strings(item, where)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_strings(item, f"{path}.{index}" if path else str(index))
+def _json_strings(document: Any) -> Iterator[tuple[str, str]]:
+    """Every string in a JSON document (keys too), with where it is ("stages.0.name"); walked
+    without recursion, however deep the document."""
+    pending: list[tuple[str, Any]] = [("", document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                yield where, str(key)
+                pending.append((where, item))
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
 
 
 def _safe_name(name: str) -> str:
@@ -50,7 +56,8 @@ def _safe_name(name: str) -> str:
 
 def find_bad_input(request: HttpRequest) -> str | None:
     """The name of the first place in the request holding a NUL (or, in JSON, a lone
-    surrogate): a header, the path, a query parameter, a form field or a JSON value."""
+    surrogate): a header, a cookie, the path, a query parameter, a form field (urlencoded) or
+    a JSON value."""
     for key, value in request.META.items():
         if key.startswith("HTTP_") and isinstance(value, str) and NUL in value:
             return key.removeprefix("HTTP_").replace("_", "-").title()
@@ -64,16 +71,16 @@ def find_bad_input(request: HttpRequest) -> str | None:
             return _safe_name(key)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    if request.content_type in _FORM_TYPES:
+    if request.content_type == _FORM:
         for key, values in request.POST.lists():
             if NUL in key or any(NUL in v for v in values):
                 return _safe_name(key)
-    elif request.path.startswith("/api/"):
+    elif request.path.startswith("/api/") and request.content_type != "multipart/form-data":
         try:
             document = json.loads(request.body)
-        except ValueError:  # not JSON: the endpoint says what it expects
+        except (ValueError, RecursionError):  # not JSON: the endpoint says what it expects
             return None
-        for where, text in _json_strings(document, ""):
+        for where, text in _json_strings(document):
             if _bad_text(text, surrogates=True):
                 return _safe_name(where)
     return None
@@ -99,7 +106,7 @@ class InputGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             field = find_bad_input(request)
-        except (SuspiciousOperation, MultiPartParserError):
+        except SuspiciousOperation:
             if not request.path.startswith("/api/"):
                 raise  # Django answers 400
             body = {"code": "bad_request", "message": "The request is malformed or too large."}

@@ -9,7 +9,6 @@ from typing import Any
 from propdesk.core.numbers import NotANumber, read_decimal, read_whole
 from propdesk.core.validation import FieldErrors
 
-
 HOW = 'A number. Write it as text with the digits 0-9 and an optional ".", e.g. "1.00".'
 
 
