@@ -71,8 +71,10 @@ def read_whole(value: object, *, low: int, high: int) -> int:
         number = value
     elif isinstance(value, str):
         text = value.strip(_SPACE)
-        if len(text) > 19 or not _WHOLE.fullmatch(text) or (text[0] == "-" and low >= 0):
+        if not _WHOLE.fullmatch(text) or (text[0] == "-" and low >= 0):
             raise NotANumber(f"{WHOLE_SPELLING}, from {low} to {high}.")
+        if len(text.lstrip("-")) > 19:  # past any bound we use, and not worth converting
+            raise NotANumber(f"must be from {low} to {high}.")
         number = int(text)
     else:
         raise NotANumber(f"{WHOLE_SPELLING}, from {low} to {high}.")

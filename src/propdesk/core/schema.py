@@ -20,7 +20,9 @@ _DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 def _whole(value: Any) -> int:
     try:
         return read_whole(value, low=-(10**18), high=10**18)  # the parameter has its bounds
-    except NotANumber:
+    except NotANumber as exc:
+        if exc.reason.startswith("must be from"):
+            raise ValueError("Too large.") from None
         raise ValueError("Must be a whole number written with the digits 0-9.") from None
 
 
