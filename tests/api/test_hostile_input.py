@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -13,9 +14,10 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core.errors import ValidationFailed
 from propdesk.onboarding.request_types import TRADER_REGISTRATION
-from tests.conftest import PASSWORD, logged_in, post_form
+from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
+URLENCODED = "application/x-www-form-urlencoded"
 
 
 def test_huge_offset_is_refused(api, compliance):
@@ -273,8 +275,11 @@ def test_a_session_cookie_with_a_nul_is_refused_not_a_500(api, admin):
 
 
 def test_a_form_field_with_a_nul_is_refused_with_a_400(admin):
-    http = HttpClient()
-    response = post_form(http, "/login/", {"email": "a\x00@example.com", "password": "x"})
+    http = HttpClient(enforce_csrf_checks=True)
+    http.get("/login/")
+    form = {"email": "a\x00@example.com", "password": "x"}
+    form["csrfmiddlewaretoken"] = http.cookies["csrftoken"].value
+    response = http.post("/login/", urlencode(form), content_type=URLENCODED)  # as browsers do
     assert response.status_code == 400
     assert not LoginAttempt.objects.exists()
 

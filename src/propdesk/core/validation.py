@@ -44,28 +44,6 @@ def parse_id(raw: Any) -> int | None:
         return None
 
 
-def parse_whole(
-    errors: FieldErrors,
-    field: str,
-    value: Any,
-    *,
-    label: str,
-    low: int,
-    high: int,
-    required: bool = True,
-) -> int | None:
-    """A whole number from `low` to `high` (core.numbers: ASCII digits or a JSON integer)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            errors.add(field, f"{label} is required.")
-        return None
-    try:
-        return read_whole(value, low=low, high=high)
-    except NotANumber as exc:
-        errors.add(field, f"{label} {exc.reason}")
-        return None
-
-
 def clean_text(
     errors: FieldErrors,
     field: str,
