@@ -74,6 +74,8 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpRe
         message = str(error.get("msg", "Invalid value."))
         if error.get("type") == "missing":
             message = "This field is required."
+        elif error.get("type") == "value_error":
+            message = message.removeprefix("Value error, ")  # our own validators' words
         fields.setdefault(name, message)
     body = {"code": "validation_error", "message": "Some fields are not valid.", "fields": fields}
     return _error(request, 422, body)

@@ -20,6 +20,7 @@ from propdesk.core.errors import (
     ValidationFailed,
 )
 from propdesk.core.status import move_status
+from propdesk.core.text import email_key
 from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
 from propdesk.notifications.services import notify
 
@@ -73,7 +74,7 @@ def client_login_block(client: Client) -> DomainError | None:
 def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "") -> User:
     """Check the credentials under the login throttle (`device`: the id of the known device the
     browser presented for this email, if any); a client must also be allowed into the portal."""
-    address = email.strip().lower() if isinstance(email, str) else ""
+    address = email_key(email) if isinstance(email, str) else ""  # as clean_email stores it
     if not address or not isinstance(password, str) or not password:
         raise ValidationFailed(
             "Enter your email and password.",
@@ -186,7 +187,8 @@ def create_staff_user(
     errors = FieldErrors()
     address = clean_email(errors, "email", email)
     display = clean_text(errors, "name", name, label="Name", max_length=150, required=False)
-    role = Role.objects.filter(name__iexact=str(role_name or "").strip()).first()
+    wanted = role_name.strip() if isinstance(role_name, str) and role_name.isprintable() else ""
+    role = Role.objects.filter(name__iexact=wanted).first() if wanted else None
     if role is None:
         names = ", ".join(Role.objects.values_list("name", flat=True))
         errors.add("role", f"Unknown role. Choose one of: {names}.")

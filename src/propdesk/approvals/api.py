@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
+from annotated_types import Interval
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from pydantic import StrictInt, StrictStr
+from pydantic import AfterValidator, StrictInt, StrictStr
 
 from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_staff
@@ -14,7 +16,7 @@ from propdesk.accounts.services import require_permission
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.core.errors import ValidationFailed
+from propdesk.core.schema import WHOLE, Blank, DecimalText, OneOf
 
 router = Router(tags=["approvals"])
 settings_router = Router(tags=["settings"])
@@ -78,7 +80,7 @@ class RequestPage(Schema):
 
 class ApproveIn(Schema):
     comment: str | None = None
-    amount: str | None = Field(
+    amount: DecimalText = Field(
         None,
         description="The amount to move instead of the one asked, where the request type "
         "allows it: a deposit credits what arrived; a withdrawal pays out at most what was asked "
@@ -148,27 +150,22 @@ def _detail(actor: User, request: ApprovalRequest) -> RequestDetailOut:
     )
 
 
+def _known_type(value: str) -> str:
+    if registry.get(value) is None:
+        raise ValueError("Unknown request type.")
+    return value
+
+
 @router.get("", response=RequestPage, summary="List requests")
 def list_requests(
     request: HttpRequest,
-    type: str | None = None,
-    status: str | None = None,
+    type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
+    status: Annotated[Annotated[str, OneOf(ApprovalRequest.Status.values)] | None, Blank] = None,
     mine: bool = False,
-    limit: int = 50,
-    offset: int = 0,
+    limit: Annotated[int, Interval(ge=1, le=MAX_PAGE), WHOLE] = 50,
+    offset: Annotated[int, Interval(ge=0, le=MAX_OFFSET), WHOLE] = 0,
 ) -> RequestPage:
     actor = current_staff(request)
-    errors: dict[str, str] = {}
-    if type is not None and registry.get(type) is None:
-        errors["type"] = "Unknown request type."
-    if status is not None and status not in ApprovalRequest.Status.values:
-        errors["status"] = f"Status is one of: {', '.join(ApprovalRequest.Status.values)}."
-    if not 1 <= limit <= MAX_PAGE:
-        errors["limit"] = f"Limit is between 1 and {MAX_PAGE}."
-    if not 0 <= offset <= MAX_OFFSET:
-        errors["offset"] = f"Offset is between 0 and {MAX_OFFSET}."
-    if errors:
-        raise ValidationFailed(fields=errors)
     qs = approvals.todo(actor) if mine else approvals.visible_requests(actor)
     if type:
         qs = qs.filter(type_key=type)
@@ -235,7 +232,7 @@ class PolicyOut(Schema):
 
 class PolicyIn(Schema):
     method: str
-    threshold: Decimal | None = None
+    threshold: DecimalText = None
     levels: list[StrictStr | StrictInt] | None = None
 
 

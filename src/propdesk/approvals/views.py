@@ -18,6 +18,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Amend, Method
 from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
@@ -33,7 +34,7 @@ class ApproveForm(forms.Form):
         label="Comment (internal: kept with the request, not sent to the client)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
 class RejectForm(forms.Form):
@@ -42,7 +43,7 @@ class RejectForm(forms.Form):
         label="Reason (sent to the client)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    level = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
 class NoteForm(forms.Form):

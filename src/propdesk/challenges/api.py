@@ -4,8 +4,9 @@ start."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge, Interval
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Body, Header, Router, Schema, Status
@@ -16,6 +17,7 @@ from propdesk.accounts.services import require_permission
 from propdesk.challenges import catalogue, participants, participation, progress
 from propdesk.challenges.models import Challenge, ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.schema import WHOLE, Blank, FilterText, OneOf
 
 router = Router(tags=["challenges"])
 
@@ -108,12 +110,16 @@ def duplicate(request: HttpRequest, challenge_id: str) -> Status:
     response=list[ChallengeOut],
     summary="Clients: the published challenges open to them (`tag=` filters). Staff: all",
 )
-def listing(request: HttpRequest, tag: str = "", status: str = "") -> list[ChallengeOut]:
+def listing(
+    request: HttpRequest,
+    tag: FilterText = "",
+    status: Annotated[Annotated[str, OneOf(Challenge.Status.values)] | None, Blank] = None,
+) -> list[ChallengeOut]:
     user = current_user(request)
     if user.is_staff_user:
         require_permission(user, CHALLENGES_VIEW)
         rows = Challenge.objects.prefetch_related("versions")
-        if status:
+        if status is not None:
             rows = rows.filter(status=status)
         found = [_out(c, staff=True) for c in rows]
         wanted = tag.strip().lower()
@@ -310,6 +316,7 @@ def my_participation(request: HttpRequest, participation_id: str) -> Participati
 # --- participants (staff) ------------------------------------------------------------------------
 
 participants_router = Router(tags=["challenges"])
+STAGE_MOST, MAX_PAGE_SIZE = participants.STAGE_MOST, participants.MAX_PAGE_SIZE
 
 
 class ParticipantClientOut(Schema):
@@ -369,13 +376,19 @@ def _participant_out(item: Participation) -> ParticipantOut:
 )
 def participants_listing(
     request: HttpRequest,
-    challenge: str = "",
-    status: str = "",
-    stage: str = "",
-    after: str = "",
-    limit: str = str(participants.PAGE_SIZE),
+    challenge: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    status: Annotated[Annotated[str, OneOf(Participation.Status.values)] | None, Blank] = None,
+    stage: Annotated[Annotated[int, Interval(ge=1, le=STAGE_MOST), WHOLE] | None, Blank] = None,
+    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    limit: Annotated[int, Interval(ge=1, le=MAX_PAGE_SIZE), WHOLE] = participants.PAGE_SIZE,
 ) -> ParticipantPage:
     require_permission(current_staff(request), CHALLENGES_VIEW)
-    filters = participants.parse_filters({"challenge": challenge, "status": status, "stage": stage})
+    filters = participants.parse_filters(
+        {
+            "challenge": "" if challenge is None else str(challenge),
+            "status": status or "",
+            "stage": "" if stage is None else str(stage),
+        }
+    )
     items, next_cursor = participants.page(participants.listing(filters), after=after, size=limit)
     return ParticipantPage(items=[_participant_out(p) for p in items], next=next_cursor)

@@ -35,7 +35,9 @@ from propdesk.challenges.rules.model import Rules
 from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, parse_amount
+from propdesk.core.numbers import NotANumber, read_decimal
 from propdesk.core.status import move_status
+from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms.models import TradingServer
 
@@ -129,7 +131,7 @@ def _names(errors: FieldErrors, field: str, raw: Any, *, most: int, longest: int
         return []
     names: list[str] = []
     for item in raw:
-        text = item.strip() if isinstance(item, str) else ""
+        text = tidy(item) if isinstance(item, str) else ""  # NFC, no invisible characters
         if not text or len(text) > longest or not text.isprintable():
             errors.add(field, f"Each is 1 to {longest} printable characters.")
             return []
@@ -227,15 +229,39 @@ def _first(items: list[str]) -> str:
 
 
 def _percent(raw: Any) -> Decimal | None:
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return None
     try:
-        value = Decimal(str(raw))
-    except ArithmeticError:
+        value = read_decimal(raw)
+    except NotANumber:
         return None
-    if not value.is_finite() or not 0 < value <= 100:
-        return None
-    return value
+    return value if 0 < value <= 100 else None
+
+
+# The rules' decimal values (spec/rules.md), read as every number people send us is read
+# (core.numbers) before the evaluator's own parse, which also takes "1E+1", "+5" and ".5".
+RULE_DECIMALS = (
+    ("profit_target_pct",),
+    ("max_loss_per_trade_pct",),
+    ("best_day_max_pct",),
+    ("max_open_volume",),
+    ("max_daily_loss", "pct"),
+    ("max_loss", "pct"),
+    ("max_loss", "lock_offset"),
+    ("trading_day", "min_profit_pct"),
+)
+
+
+def _rule_decimal_fault(rules: dict[str, Any]) -> str | None:
+    for path in RULE_DECIMALS:
+        value: Any = rules
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        try:
+            read_decimal(value)
+        except NotANumber as exc:
+            return f"{'.'.join(path)} {exc.reason}"
+    return None
 
 
 def _rules(
@@ -252,6 +278,10 @@ def _rules(
             errors.add(field, f"{key} comes from the stage ({value}); leave it out.")
             return {}
         given[key] = str(value)
+    fault = _rule_decimal_fault(given)
+    if fault is not None:
+        errors.add(field, fault)
+        return {}
     try:
         return Rules.parse(given).to_dict()
     except RulesError as exc:
@@ -261,8 +291,8 @@ def _rules(
 
 def _same_amount(given: Any, value: Any) -> bool:
     try:
-        return Decimal(str(given)) == Decimal(str(value))
-    except ArithmeticError:
+        return read_decimal(given) == read_decimal(value)
+    except NotANumber:
         return False
 
 

@@ -13,6 +13,7 @@ from django import forms
 from propdesk.challenges.catalogue import MAX_STAGES, PAYMENT_WAYS, PROGRESSIONS, STAGE_KINDS
 from propdesk.challenges.rules.model import ACTIONS, BASES, MODES, OF_VALUES
 from propdesk.core.errors import ValidationFailed
+from propdesk.core.forms import WholeNumberField
 from propdesk.core.money import MINOR_UNITS
 from propdesk.platforms.models import TradingServer
 
@@ -122,7 +123,7 @@ class StageForm(forms.Form):
         max_length=60, required=False, help_text="Empty: Stage N, or Funded for live"
     )
     balance = forms.CharField(max_length=30, required=False, label="Account size")
-    leverage = forms.IntegerField(required=False, initial=100, label="Leverage (1:N)")
+    leverage = WholeNumberField(required=False, initial=100, label="Leverage (1:N)")
     group = forms.ChoiceField(choices=(), required=False, label="Platform group")
     profit_share_pct = PercentField(
         max_length=20, required=False, label="Profit share %", help_text="Live stages only"
@@ -154,11 +155,11 @@ class StageForm(forms.Form):
     max_loss_per_trade_pct = PercentField(
         max_length=20, required=False, label="Max loss per trade %"
     )
-    min_trading_days = forms.IntegerField(required=False, label="Min trading days")
-    trading_period_days = forms.IntegerField(
+    min_trading_days = WholeNumberField(required=False, label="Min trading days")
+    trading_period_days = WholeNumberField(
         required=False, label="Trading period (days)", help_text="Empty: unlimited"
     )
-    inactivity_days = forms.IntegerField(
+    inactivity_days = WholeNumberField(
         required=False, label="Inactivity limit (days)", help_text="Empty: none"
     )
     best_day_max_pct = PercentField(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from propdesk.core.numbers import NotANumber, read_decimal
 from propdesk.core.validation import FieldErrors
 
 # ISO 4217 minor units of the currencies a firm may hold wallets in.
@@ -59,20 +60,15 @@ def from_database_sum(value: Any, currency: str) -> Decimal:
 def parse_amount(
     errors: FieldErrors, field: str, value: Any, currency: str, *, label: str = "Amount"
 ) -> Decimal | None:
-    """A positive amount from text (or an int/Decimal), exact in `currency`; errors name it."""
+    """A positive amount, exact in `currency`, spelled as core.numbers reads numbers ("100.00",
+    or the JSON integer 100); errors name the field."""
     if value is None or (isinstance(value, str) and not value.strip()):
         errors.add(field, f"{label} is required.")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        errors.add(field, f'{label} must be a number written as text, e.g. "100.00".')
-        return None
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        errors.add(field, f"{label} must be a number.")
-        return None
-    if not amount.is_finite():
-        errors.add(field, f"{label} must be a number.")
+        amount = read_decimal(value, signed=True)  # "-5" reads, and is then "more than zero"
+    except NotANumber as exc:
+        errors.add(field, f"{label} {exc.reason}")
         return None
     if amount <= 0:
         errors.add(field, f"{label} must be more than zero.")

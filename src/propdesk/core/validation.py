@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -10,6 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from propdesk.core.errors import ValidationFailed
+from propdesk.core.numbers import NotANumber, read_decimal, read_whole
+from propdesk.core.text import email_key, forbidden_character, tidy
+
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class FieldErrors:
@@ -31,12 +38,10 @@ class FieldErrors:
 
 def parse_id(raw: Any) -> int | None:
     """A database id from a URL or a body ("12" or 12), or None for anything else."""
-    if isinstance(raw, bool):
+    try:
+        return read_whole(raw, low=0, high=10**18)
+    except NotANumber:
         return None
-    text = str(raw)
-    if text.isascii() and text.isdigit() and len(text) < 19:
-        return int(text)
-    return None
 
 
 def clean_text(
@@ -49,31 +54,32 @@ def clean_text(
     required: bool = True,
     multiline: bool = False,
 ) -> str:
-    """Trimmed text; line breaks and tabs only where `multiline`, no other control characters."""
-    text = value.strip() if isinstance(value, str) else ""
-    if multiline:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    allowed = "\n\t" if multiline else ""
+    """Trimmed NFC text without invisible formatting characters (core.text); line breaks and
+    tabs only where `multiline`, no other control characters. Empty once cleaned is empty."""
     if value is not None and not isinstance(value, str):
         errors.add(field, f"{label} must be text.")
-    elif required and not text:
+        return ""
+    raw = (value or "").strip()
+    if forbidden_character(raw, allowed="\n\r\t" if multiline else "") is not None:
+        errors.add(field, f"{label} cannot contain control characters.")
+        return ""
+    text = tidy(raw, multiline=multiline)
+    if required and not text:
         errors.add(field, f"{label} is required.")
     elif len(text) > max_length:
         errors.add(field, f"{label} can have at most {max_length} characters.")
-    elif any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in text):
-        errors.add(field, f"{label} cannot contain control characters.")
     return text
 
 
 def clean_email(errors: FieldErrors, field: str, value: Any) -> str:
-    email = clean_text(errors, field, value, label="Email", max_length=254)
+    email = email_key(clean_text(errors, field, value, label="Email", max_length=254))
     if field in errors:
         return email
     try:
         validate_email(email)
     except ValidationError:
         errors.add(field, "Enter a valid email address.")
-    return email.lower()
+    return email
 
 
 def check_password(errors: FieldErrors, field: str, password: Any, user: Any = None) -> str:
@@ -88,22 +94,24 @@ def check_password(errors: FieldErrors, field: str, password: Any, user: Any = N
 
 
 def parse_decimal(
-    errors: FieldErrors, field: str, value: Any, *, label: str, places: int, required: bool = True
+    errors: FieldErrors,
+    field: str,
+    value: Any,
+    *,
+    label: str,
+    places: int,
+    required: bool = True,
 ) -> Decimal | None:
+    """A decimal as core.numbers reads it, with at most `places` decimals. A "-" reads: the
+    caller's range check says what the value may be, in its own words."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             errors.add(field, f"{label} is required.")
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        errors.add(field, f'{label} must be a number written as text, e.g. "1000.00".')
-        return None
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        errors.add(field, f"{label} must be a number.")
-        return None
-    if not number.is_finite():
-        errors.add(field, f"{label} must be a number.")
+        number = read_decimal(value, signed=True)
+    except NotANumber as exc:
+        errors.add(field, f"{label} {exc.reason}")
         return None
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
@@ -115,11 +123,23 @@ def parse_decimal(
     return number
 
 
+def read_day(text: str) -> date | None:
+    """A day written YYYY-MM-DD, or None. (`date.fromisoformat` also takes "20260101" and
+    week dates such as "2026-W01-1", which nobody means.)"""
+    if not (isinstance(text, str) and DAY.fullmatch(text)):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def search_text(value: Any, *, max_length: int = 100) -> str:
     """A search box's text: trimmed, bounded, without control characters (NUL breaks queries)."""
     if not isinstance(value, str):
         return ""
-    return "".join(ch for ch in value if ch.isprintable()).strip()[:max_length]
+    text = unicodedata.normalize("NFC", value)  # as names are stored (core.text)
+    return "".join(ch for ch in text if ch.isprintable()).strip()[:max_length]
 
 
 def spreadsheet_safe(text: str | None) -> str:

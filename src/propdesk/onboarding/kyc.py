@@ -22,7 +22,7 @@ from propdesk.approvals import services as approvals
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.status import move_status
-from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.core.validation import FieldErrors, clean_text, parse_id, read_day
 from propdesk.onboarding import documents, kyc_actions
 from propdesk.onboarding.kyc_actions import KycRequired
 from propdesk.onboarding.models import (
@@ -37,7 +37,6 @@ from propdesk.onboarding.models import (
 KYC = "kyc"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_FIELDS = 40
-DIGITS = re.compile(r"^[0-9]{1,18}$")
 RESERVED_KEYS = frozenset({"form", "confirm", "csrfmiddlewaretoken"})
 
 
@@ -129,7 +128,7 @@ def _clean_items(
             errors.add(name, f"Item {n} is not an object.")
             continue
         key = item.get("key")
-        if not isinstance(key, str) or not KEY.match(key) or key in seen:
+        if not isinstance(key, str) or not KEY.fullmatch(key) or key in seen:
             errors.add(name, f"Item {n}: key must be unique, lowercase letters, digits and _.")
             continue
         seen.add(key)
@@ -144,15 +143,16 @@ def _clean_items(
             if kind not in KycField.Kind.values:
                 errors.add(name, f"Item {n}: kind is one of {', '.join(KycField.Kind.values)}.")
             choices = item.get("choices") or []
-            if kind == KycField.Kind.CHOICE and (
-                not isinstance(choices, list)
-                or not choices
-                or any(not isinstance(c, str) or not c.strip() or len(c) > 100 for c in choices)
-            ):
-                errors.add(name, f"Item {n}: a choice field needs a list of choices.")
-            entry.update(
-                kind=kind, choices=[c.strip() for c in choices] if kind == "choice" else []
-            )
+            kept: list[str] = []
+            if kind == KycField.Kind.CHOICE:
+                if not isinstance(choices, list) or not choices:
+                    errors.add(name, f"Item {n}: a choice field needs a list of choices.")
+                else:
+                    kept = [
+                        clean_text(errors, name, c, label=f"Item {n} choice", max_length=100)
+                        for c in choices
+                    ]
+            entry.update(kind=kind, choices=kept)
         cleaned.append(entry)
     return cleaned
 
@@ -239,9 +239,8 @@ def _clean_value(errors: FieldErrors, spec: dict[str, Any], raw: Any) -> str:
     if key in errors or not text:
         return text
     if spec["kind"] == KycField.Kind.DATE:
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
+        value = read_day(text)
+        if value is None:
             errors.add(key, f"{label}: enter a date as YYYY-MM-DD.")
             return text
         if not date(1900, 1, 1) <= value <= date(2100, 12, 31):
@@ -270,7 +269,8 @@ def submit(
     block = submission_block(client)
     if block is not None:
         raise Conflict(block, code="kyc_not_open")
-    form = active_forms().filter(pk=int(form_id)).first() if DIGITS.match(str(form_id)) else None
+    wanted = parse_id(form_id)
+    form = active_forms().filter(pk=wanted).first() if wanted is not None else None
     if form is None:
         raise ValidationFailed(fields={"form": "Choose one of the KYC forms."})
     spec = snapshot(form)

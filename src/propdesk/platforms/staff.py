@@ -22,6 +22,7 @@ from propdesk.accounts.models import User
 from propdesk.accounts.services import require_permission
 from propdesk.core import audit
 from propdesk.core.errors import InvalidTransition, NotFound
+from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
@@ -241,18 +242,11 @@ def save_instrument(
 
 
 def _whole(errors: FieldErrors, field: str, raw: Any, *, label: str, high: int) -> int | None:
-    message = f"{label} is a whole number of points, from 0 to {high}."
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        number = raw
-    elif isinstance(raw, str) and re.fullmatch(r"[+-]?[0-9]{1,12}", raw.strip()):
-        number = int(raw.strip())
-    else:
-        errors.add(field, message)
+    try:
+        return read_whole(raw, low=0, high=high)
+    except NotANumber:
+        errors.add(field, f"{label} is a whole number of points, from 0 to {high}.")
         return None
-    if not 0 <= number <= high:
-        errors.add(field, message)
-        return None
-    return number
 
 
 def _lots(errors: FieldErrors, field: str, raw: Any, *, label: str) -> Decimal | None:

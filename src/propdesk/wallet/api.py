@@ -3,20 +3,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Interval
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from ninja import Field, Header, Router, Schema, Status
+from pydantic import StrictInt, StrictStr
 
 from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
-from propdesk.core.money import quantize
+from propdesk.core.money import MINOR_UNITS, quantize
+from propdesk.core.schema import WHOLE, Blank, Day, DecimalText, FilterText, OneOf
 from propdesk.wallet import deposits, ledger, reports, services, withdrawals
-from propdesk.wallet.models import Deposit, Withdrawal
+from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
 from propdesk.wallet.views import csv_response
 
 router = Router(tags=["wallet"])
@@ -43,8 +46,8 @@ class LineOut(Schema):
 
 
 class AdjustmentIn(Schema):
-    direction: str
-    amount: str | int
+    direction: Literal["credit", "debit"]
+    amount: DecimalText = Field(..., description="Positive; the direction says which way.")
     currency: str
     comment: str = Field(description="The reason: internal (audit log, transactions report)")
     client_note: str = Field("", description="What the client reads in their wallet (optional)")
@@ -120,9 +123,9 @@ class MethodOut(Schema):
 
 
 class DepositIn(Schema):
-    amount: str | int
+    amount: DecimalText = Field(...)
     currency: str
-    method: str | int
+    method: StrictStr | StrictInt = Field(..., description="The payment method's id or name")
 
 
 class DepositOut(Schema):
@@ -254,15 +257,28 @@ class TransactionPage(Schema):
     response=TransactionPage,
     summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
 )
-def transactions_report(request: HttpRequest) -> TransactionPage | HttpResponseBase:
+def transactions_report(
+    request: HttpRequest,
+    type: Annotated[Annotated[str, OneOf(JournalEntry.Type.values)] | None, Blank] = None,
+    date_from: Annotated[Day | None, Blank] = None,
+    date_to: Annotated[Day | None, Blank] = None,
+    client: FilterText = "",
+    currency: Annotated[Annotated[str, OneOf(MINOR_UNITS)] | None, Blank] = None,
+    status: Annotated[Annotated[str, OneOf(reports.STATUSES)] | None, Blank] = None,
+    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    limit: Annotated[int, Interval(ge=1, le=reports.MAX_PAGE_SIZE), WHOLE] = reports.PAGE_SIZE,
+    format: Annotated[Literal["json", "csv"] | None, Blank] = None,
+) -> TransactionPage | HttpResponseBase:
     require_permission(current_staff(request), permissions.WALLET_VIEW)
-    filters = reports.parse_filters(request.GET)
-    rows = reports.transactions(filters)
-    if request.GET.get("format") == "csv":
-        return csv_response(rows)
-    items, next_cursor = reports.page(
-        rows, after=request.GET.get("after"), size=request.GET.get("limit", reports.PAGE_SIZE)
+    given = {"type": type, "currency": currency, "status": status, "client": client}
+    days = {"date_from": date_from, "date_to": date_to}
+    filters = reports.parse_filters(
+        {**{k: v or "" for k, v in given.items()}, **{k: f"{v or ''}" for k, v in days.items()}}
     )
+    rows = reports.transactions(filters)
+    if format == "csv":
+        return csv_response(rows)
+    items, next_cursor = reports.page(rows, after=after, size=limit)
     return TransactionPage(
         items=[
             TransactionOut(

@@ -22,7 +22,7 @@ from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.status import move_status
-from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import ledger
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
@@ -317,8 +317,9 @@ def find_method(value: Any) -> PaymentMethod | None:
         return methods.filter(pk=value).first() if 0 < value < 2**31 else None
     if isinstance(value, str) and value.strip() and value.isprintable() and len(value) <= 100:
         text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) < 10:
-            return methods.filter(pk=int(text)).first()
+        wanted = parse_id(text)
+        if wanted is not None:
+            return methods.filter(pk=wanted).first() if wanted < 2**31 else None
         return methods.filter(name__iexact=text).first()
     return None
 

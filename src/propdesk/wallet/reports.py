@@ -17,7 +17,7 @@ from django.utils import timezone
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
-from propdesk.core.validation import search_text, spreadsheet_safe
+from propdesk.core.validation import parse_id, read_day, search_text, spreadsheet_safe
 from propdesk.wallet.models import DayTotal, JournalEntry, Posting
 
 PAGE_SIZE = 50
@@ -54,11 +54,9 @@ def parse_filters(params: Any) -> Filters:
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = search_text(params.get(name), max_length=10)
-        try:
-            dates[name] = date.fromisoformat(raw) if raw else None
-        except ValueError:
+        dates[name] = read_day(raw) if raw else None
+        if raw and dates[name] is None:
             errors[name] = "Give a date as YYYY-MM-DD."
-            dates[name] = None
         found = dates[name]
         if found is not None and not EARLIEST <= found <= LATEST:
             errors[name] = f"Give a date between {EARLIEST} and {LATEST}."
@@ -210,21 +208,19 @@ def page(
     errors: dict[str, str] = {}
     cursor = None
     if after not in (None, ""):
-        text = str(after)
-        if isinstance(after, str | int) and text.isascii() and text.isdigit() and len(text) < 19:
+        wanted = parse_id(after)
+        if wanted is not None:
             cursor = (
-                Posting.objects.filter(pk=int(text), client__isnull=False)
+                Posting.objects.filter(pk=wanted, client__isnull=False)
                 .values_list("created_at", "id")
                 .first()
             )
         if cursor is None:
             errors["after"] = "The cursor is the `next` value of the previous page."
-    try:
-        limit = int(size)
-    except (TypeError, ValueError):
-        limit = -1
-    if not 1 <= limit <= MAX_PAGE_SIZE:
+    limit = parse_id(size)
+    if limit is None or not 1 <= limit <= MAX_PAGE_SIZE:
         errors["limit"] = f"Between 1 and {MAX_PAGE_SIZE}."
+        limit = PAGE_SIZE
     if errors:
         raise ValidationFailed(fields=errors)
     if cursor is not None:

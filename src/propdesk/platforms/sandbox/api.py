@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 from ninja.security import HttpBasicAuth, HttpBearer
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
+from propdesk.core.schema import WHOLE
 from propdesk.platforms.sandbox import auth, services, stream
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
@@ -278,6 +280,10 @@ class EventOut(Schema):
     response=list[EventOut],
     summary="This account's events after the cursor `after` (equity snapshots and deals)",
 )
-def events(request: HttpRequest, after: str = "0", limit: str = "1000") -> list[EventOut]:
+def events(
+    request: HttpRequest,
+    after: Annotated[int, Interval(ge=0, le=2**62), WHOLE] = 0,
+    limit: Annotated[int, Interval(ge=1, le=10_000), WHOLE] = 1000,
+) -> list[EventOut]:
     rows = stream.events(after=after, limit=limit, account=me(request))
     return [EventOut(cursor=e.pk, event=e.payload) for e in rows]

@@ -1,45 +1,45 @@
-"""Reading numbers people and scripts send to the sandbox: clear errors, never a 500."""
+"""Reading numbers people and scripts send to the sandbox: clear errors, never a 500. Numbers
+are read as everywhere else (core.numbers): "1.00" or 1, never "1E+0", other digits or true."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from propdesk.core.numbers import NotANumber, read_decimal, read_whole
 from propdesk.core.validation import FieldErrors
+
+HOW = 'A number. Write it as text with the digits 0-9 and an optional ".", e.g. "1.00".'
 
 
 def number(errors: FieldErrors, field: str, raw: Any, *, required: bool = True) -> Decimal | None:
-    if raw is None or raw == "":
+    """A decimal, possibly negative: the caller's own check says what range it takes (a
+    balance operation's debit is negative, a volume is not)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             errors.add(field, "Required.")
         return None
-    if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal | float):
-        errors.add(field, "A number.")
-        return None
     try:
-        number = Decimal(str(raw).strip())
-    except InvalidOperation:
-        errors.add(field, "A number.")
+        value = read_decimal(raw, signed=True)
+    except NotANumber as exc:
+        errors.add(field, HOW if "fraction" not in exc.reason else f"{HOW} ({exc.reason})")
         return None
-    if not number.is_finite() or abs(number) >= Decimal("1e12"):
-        errors.add(field, "A number.")
+    if abs(value) >= Decimal("1e12"):
+        errors.add(field, "Too large.")
         return None
-    return number
+    return value
 
 
 def whole_in(errors: FieldErrors, field: str, raw: Any, low: int, high: int) -> int | None:
-    number = whole_or_none(raw)
-    if number is None or not low <= number <= high:
+    try:
+        return read_whole(raw, low=low, high=high)
+    except NotANumber:
         errors.add(field, f"A whole number from {low} to {high}.")
         return None
-    return number
 
 
 def whole_or_none(raw: Any) -> int | None:
-    if isinstance(raw, bool):
+    try:
+        return read_whole(raw, low=0, high=10**18)
+    except NotANumber:
         return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit() and len(raw) < 19:
-        return int(raw)
-    return None

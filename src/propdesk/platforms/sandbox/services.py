@@ -177,7 +177,7 @@ def balance_operation_once(
         else "balance:" + idempotency.fingerprint(account.pk, idempotency_key)
     )
     errors = FieldErrors()
-    value = number(errors, "amount", amount)
+    value = number(errors, "amount", amount)  # a debit is negative
     if value is not None and (value == 0 or abs(value) > MAX_BALANCE):
         errors.add("amount", "The amount is non-zero and at most a billion.")
     if not comment.strip():

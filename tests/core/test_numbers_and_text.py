@@ -1,0 +1,91 @@
+"""The one grammar for numbers people send, and the one cleaning of the text they type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from propdesk.core.numbers import NotANumber, read_decimal, read_whole
+from propdesk.core.text import email_key, tidy
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("100", "100"), ("100.50", "100.50"), (" 7 \n", "7"), ("007", "7"), (100, "100")],
+)
+def test_plain_ascii_decimals_and_json_integers_read_exactly(raw, expected):
+    assert str(read_decimal(raw)) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\uff11\uff10\uff10",  # full-width
+        "\u0661\u0660\u0660",  # Arabic-Indic
+        "1_000",
+        "1,000",
+        "1E+2",
+        "1e2",
+        "+5",
+        ".5",
+        "5.",
+        "NaN",
+        "Infinity",
+        "",
+        "1 000",
+        "\u200b1",
+        "9" * 41,
+        True,
+        False,
+        None,
+        1.5,
+        [1],
+        Decimal("NaN"),
+    ],
+)
+def test_every_other_spelling_is_refused(raw):
+    with pytest.raises(NotANumber):
+        read_decimal(raw)
+
+
+def test_a_sign_reads_only_where_it_is_meant():
+    assert read_decimal("-250.00", signed=True) == Decimal("-250.00")
+    with pytest.raises(NotANumber, match="negative"):
+        read_decimal("-250.00")
+
+
+@pytest.mark.parametrize("raw", ["1_0", "+5", "5.0", "\u0661", "1e1", True, "", "-", 2.0])
+def test_whole_numbers_are_ascii_digits_or_json_integers(raw):
+    assert read_whole("12", low=0, high=99) == read_whole(12, low=0, high=99) == 12
+    with pytest.raises(NotANumber):
+        read_whole(raw, low=0, high=99)
+
+
+def test_a_whole_number_out_of_range_says_the_range():
+    with pytest.raises(NotANumber, match="from 1 to 500"):
+        read_whole("9" * 30, low=1, high=500)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("\u202eeoD enaJ", "eoD enaJ"),
+        ("\u2067Jane\u2069 \u200eDoe\u200f\u061c", "Jane Doe"),
+        ("Ja\u200b\u200c\u200dne\u2060\ufeff", "Jane"),
+        ("Jane\u00adDoe", "JaneDoe"),  # the soft hyphen too (format category)
+        ("\u3164Jane", "Jane"),  # a letter that draws nothing
+        ("  Jane \u3000\u00a0 Doe  ", "Jane Doe"),
+        ("e\u0301", "\u00e9"),
+    ],
+)
+def test_names_lose_invisible_characters_and_are_nfc(typed, kept):
+    assert tidy(typed) == kept
+
+
+def test_multiline_text_keeps_its_lines_and_tabs():
+    assert tidy("a\r\n\tb\u202e\rc", multiline=True) == "a\n\tb\nc"
+
+
+def test_an_email_is_nfkc_lowercase_without_invisible_characters():
+    assert email_key(" \uff2a\uff41ne\u200b@Example.COM ") == "jane@example.com"
