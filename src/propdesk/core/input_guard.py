@@ -12,7 +12,7 @@ with a NUL in it broke every page. Each parameter and field still has its own ty
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
@@ -31,21 +31,36 @@ def _bad_text(text: str, *, surrogates: bool) -> bool:
     return surrogates and any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
-def _json_strings(document: Any) -> Iterator[tuple[str, str]]:
-    """Every string in a JSON document (keys too), with where it is ("stages.0.name"); walked
-    without recursion, however deep the document."""
-    pending: list[tuple[str, Any]] = [("", document)]
+# Where a value sits, as a chain of (key, parent) links: a name is spelt out only for the value
+# refused, so a huge or deep document costs no more than its own size to walk.
+Where = tuple[str, "Where"] | None
+
+
+def _spelt(where: Where) -> str:
+    keys: list[str] = []
+    while where is not None:
+        key, where = where
+        keys.append(key)
+    return ".".join(reversed(keys))
+
+
+def _first_bad_string(document: Any) -> str | None:
+    """Where the first string (or key) holding a NUL or a lone surrogate is ("stages.0.name"),
+    walked without recursion, however deep the document."""
+    pending: list[tuple[Any, Where]] = [(document, None)]
     while pending:
-        path, value = pending.pop()
+        value, where = pending.pop()
         if isinstance(value, str):
-            yield path, value
+            if _bad_text(value, surrogates=True):
+                return _spelt(where) or "body"
         elif isinstance(value, dict):
             for key, item in value.items():
-                where = f"{path}.{key}" if path else str(key)
-                yield where, str(key)
-                pending.append((where, item))
+                if _bad_text(str(key), surrogates=True):
+                    return _spelt((str(key), where))
+                pending.append((item, (str(key), where)))
         elif isinstance(value, list):
-            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+            pending.extend((item, (str(i), where)) for i, item in enumerate(value))
+    return None
 
 
 def _safe_name(name: str) -> str:
@@ -75,20 +90,27 @@ def find_bad_input(request: HttpRequest) -> str | None:
         for key, values in request.POST.lists():
             if NUL in key or any(NUL in v for v in values):
                 return _safe_name(key)
-    elif request.path.startswith("/api/") and request.content_type != "multipart/form-data":
+    elif _is_api(request) and request.content_type != "multipart/form-data":
+        # In valid JSON a NUL or a surrogate can only be written as a \u escape: without one
+        # there is nothing to look for (and a body that is not JSON is the endpoint's to refuse).
+        if b"\\u" not in request.body:
+            return None
         try:
             document = json.loads(request.body)
         except (ValueError, RecursionError):  # not JSON: the endpoint says what it expects
             return None
-        for where, text in _json_strings(document):
-            if _bad_text(text, surrogates=True):
-                return _safe_name(where)
+        where = _first_bad_string(document)
+        return None if where is None else _safe_name(where)
     return None
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
 
 
 def _refusal(request: HttpRequest, field: str) -> HttpResponse:
     message = "The character NUL (and, in JSON, lone surrogates) is not accepted anywhere."
-    if request.path.startswith("/api/"):
+    if _is_api(request):
         body = {
             "code": "validation_error",
             "message": "Some fields are not valid.",
@@ -107,7 +129,7 @@ class InputGuardMiddleware:
         try:
             field = find_bad_input(request)
         except SuspiciousOperation:
-            if not request.path.startswith("/api/"):
+            if not _is_api(request):
                 raise  # Django answers 400
             body = {"code": "bad_request", "message": "The request is malformed or too large."}
             return JsonResponse(body, status=400)
