@@ -50,6 +50,8 @@ def _vault_keys() -> list[str]:
     under var/ would differ between hosts); a local install keeps generated keys in var/."""
     if keys := os.environ.get("PROPDESK_VAULT_KEYS"):
         found = [k.strip() for k in keys.split(",") if k.strip()]
+    elif (VAR_DIR / "vault_keys").exists():
+        found = _local_vault_keys()  # keys generated here once: what they sealed stays readable
     elif os.environ.get("PROPDESK_SECRET_KEY"):
         return []
     else:

@@ -160,3 +160,30 @@ def test_a_malformed_vault_key_stops_the_start(tmp_path):
     bad = propdesk("manage", "check", var=tmp_path, PROPDESK_VAULT_KEYS=f"{OLD},not-a-key")
     assert bad.returncode != 0
     assert "Vault key 2 is not a Fernet key" in bad.stderr
+
+
+def test_keys_generated_under_var_keep_opening_what_they_sealed_once_a_secret_key_is_set(
+    tmp_path,
+):
+    """A local install that later sets PROPDESK_SECRET_KEY keeps its generated vault keys."""
+    sealed = propdesk(
+        "manage",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from propdesk.core import vault; print(vault.seal('pw'))",
+        var=tmp_path,
+    )
+    assert (tmp_path / "vault_keys").exists()
+    opened = propdesk(
+        "manage",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        f"from propdesk.core import vault; print(vault.open_sealed({sealed.stdout.strip()!r}))",
+        var=tmp_path,
+        PROPDESK_SECRET_KEY="s" * 60,
+    )
+    assert opened.stdout.strip().splitlines()[-1] == "pw", opened.stderr

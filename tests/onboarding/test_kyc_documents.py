@@ -229,6 +229,71 @@ def test_a_pdf_that_would_keep_the_parser_busy_for_minutes_is_stopped(
     assert "too large or too complex" in refused_pdf(active_client, kyc_form, build_pdf(extra=slow))
 
 
+def test_a_pdf_of_many_packed_objects_is_checked_within_the_cpu_limit(
+    active_client, kyc_form, settings
+):
+    """Each object stream is unpacked once: resolving its objects one by one inflated the whole
+    stream again for each, and a 30 KB statement took over a minute."""
+    settings.KYC_DOCUMENT_CHECK_CPU_SECONDS = 2
+    statement = tuple(b"<</K %d/V(a line of the statement)>>" % n for n in range(2000))
+    submit(
+        active_client, kyc_form, proof_of_address=upload("bill.pdf", build_pdf(packed=statement))
+    )
+
+
+def shadowed_by_an_update() -> bytes:
+    """Object 5 runs JavaScript on opening; an incremental update packs an inert object 5 in an
+    object stream. pypdf reads the update's; a reader rebuilding the file reads the first."""
+    import struct
+
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+
+    def add(number: int, body: bytes) -> None:
+        offsets[number] = len(out)
+        out.extend(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    add(1, b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>")
+    add(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    add(3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>")
+    add(4, b"<< /Length 0 >>\nstream\n\nendstream")
+    add(5, b"<< /S /JavaScript /JS (app.alert(1)) >>")
+    first_xref = len(out)
+    out.extend(b"xref\n0 6\n0000000000 65535 f \n")
+    for number in range(1, 6):
+        out.extend(b"%010d 00000 n \n" % offsets[number])
+    out.extend(b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % first_xref)
+    header, inner = b"5 0 ", b"<< /S /GoTo /D [3 0 R /Fit] >>"
+    add(
+        6,
+        b"<< /Type /ObjStm /N 1 /First %d /Length %d >>\nstream\n"
+        % (len(header), len(header + inner))
+        + header
+        + inner
+        + b"\nendstream",
+    )
+    offsets[7] = len(out)
+    rows = b"".join(
+        [
+            struct.pack(">BIH", 2, 6, 0),
+            struct.pack(">BIH", 1, offsets[6], 0),
+            struct.pack(">BIH", 1, offsets[7], 0),
+        ]
+    )
+    out.extend(
+        b"7 0 obj\n<< /Type /XRef /Size 8 /Index [5 3] /W [1 4 2] /Root 1 0 R /Prev %d "
+        b"/Length %d >>\nstream\n"
+        % (first_xref, len(rows))
+        + rows
+        + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % offsets[7]
+    )
+    return bytes(out)
+
+
+def test_an_object_an_update_shadows_is_checked_too(active_client, kyc_form):
+    assert "contains JavaScript" in refused_pdf(active_client, kyc_form, shadowed_by_an_update())
+
+
 @pytest.mark.parametrize(
     "pdf",
     [

@@ -185,10 +185,6 @@ def _check_objects(reader: Any, data: bytes) -> None:
             for number in table:
                 if not reader.xref_free_entry.get(generation, {}).get(number):
                     yield reader.get_object(IndirectObject(number, generation, reader))
-        # Objects the cross-reference streams say are packed in object streams, as pypdf
-        # itself resolves them (whatever the packing stream calls itself).
-        for number in list(getattr(reader, "xref_objStm", {})):
-            yield reader.get_object(IndirectObject(number, 0, reader))
 
     seen = 0
     for found in chain(listed(), _objects_by_scanning(reader, data)):
@@ -199,6 +195,16 @@ def _check_objects(reader: Any, data: bytes) -> None:
                 seen = _count(seen)
                 _check_value(reader, packed)
         reader.resolved_objects.clear()  # checked; memory stays flat
+    # The streams the cross-reference streams say hold packed objects, each unpacked once
+    # whatever it calls itself (resolving the packed objects one by one would inflate the
+    # whole stream again for each).
+    for number in sorted({holder for holder, _ in getattr(reader, "xref_objStm", {}).values()}):
+        holder = reader.get_object(IndirectObject(number, 0, reader))
+        if isinstance(holder, StreamObject):
+            for packed in _unpack_object_stream(reader, holder):
+                seen = _count(seen)
+                _check_value(reader, packed)
+        reader.resolved_objects.clear()
 
 
 def _packed_objects(reader: Any, stream: Any) -> Iterator[Any]:
@@ -245,14 +251,22 @@ def _object_starts(data: bytes) -> Iterator[tuple[int, int, int, int]]:
         at = data.find(b"obj", at + 3)
 
 
+PDF_WHITESPACE = frozenset({b"\x00", b"\t", b"\n", b"\f", b"\r", b" "})
+
+
 def _objects_by_scanning(reader: Any, data: bytes) -> Iterator[Any]:
     from pypdf.generic import read_object
 
     stream = BytesIO(data)
+    packed = getattr(reader, "xref_objStm", {})
     for number, generation, start, value in _object_starts(data):
-        if reader.xref.get(generation, {}).get(number) == start:
-            continue  # the very object the tables list, already checked
+        if reader.xref.get(generation, {}).get(number) == start and number not in packed:
+            continue  # the very object the tables list, already checked (unless a later
+            # update packed another object under its number: pypdf read that one)
         stream.seek(value)
+        while stream.read(1) in PDF_WHITESPACE:  # "obj" is followed by white space
+            pass
+        stream.seek(-1, 1)
         try:
             found = read_object(stream, reader)
         except (MemoryError, RecursionError):
