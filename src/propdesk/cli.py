@@ -242,8 +242,9 @@ def _cmd_staff_reset_two_factor(ns: argparse.Namespace) -> int:
     from propdesk.accounts.models import User
     from propdesk.accounts.services import reset_two_factor
     from propdesk.core.errors import DomainError
+    from propdesk.core.text import email_key
 
-    user = User.objects.filter(email__iexact=ns.email.strip(), kind=User.Kind.STAFF).first()
+    user = User.objects.filter(email__iexact=email_key(ns.email), kind=User.Kind.STAFF).first()
     if user is None:
         print(f"error: no staff user with the email {ns.email}", file=sys.stderr)
         return 2

@@ -247,3 +247,30 @@ def test_one_ipv6_network_counts_as_one_address(settings):
 )
 def test_addresses_are_counted_by_ipv4_address_or_ipv6_network(given, counted):
     assert throttle.Attempt(account="a@b.test", ip=given).ip == counted
+
+
+def test_emails_stored_before_the_cleaning_are_rewritten_so_their_owners_log_in(register):
+    """An address stored as typed (full-width letters from an input method) is rewritten to the
+    form logins look up; two that meet in one form are left for staff."""
+    import importlib
+
+    from django.apps import apps
+
+    from propdesk.accounts.models import User
+
+    typed = "taro@\uff45\uff58\uff41\uff4d\uff50le.jp"
+    client, _ = register()
+    User.objects.filter(pk=client.user.pk).update(email=typed)
+    with pytest.raises(InvalidCredentials):  # looked up as "taro@example.jp": not found
+        accounts.authenticate(email=typed, password=PASSWORD, ip="192.0.2.1")
+    one, _ = register()
+    two, _ = register()
+    User.objects.filter(pk=one.user.pk).update(email="Twin@Example.com")
+    User.objects.filter(pk=two.user.pk).update(email="twin@\uff45xample.com")
+    migration = importlib.import_module("propdesk.accounts.migrations.0008_normalise_emails")
+    migration.normalise(apps, None)
+    assert User.objects.get(pk=client.user.pk).email == "taro@example.jp"
+    with pytest.raises(accounts.RegistrationPending):  # found: the password was right
+        accounts.authenticate(email=typed, password=PASSWORD, ip="192.0.2.1")
+    assert User.objects.get(pk=one.user.pk).email == "Twin@Example.com"
+    assert User.objects.get(pk=two.user.pk).email == "twin@\uff45xample.com"

@@ -209,3 +209,18 @@ def test_an_email_is_kept_in_its_plain_form(api, set_method):
     assert api.token(full_width, PASSWORD)
     again = _register(api, email="ja\u200bne@example.com")
     _refused(again, "email")
+
+
+def test_an_email_that_normalising_makes_too_long_is_refused_not_a_500(api):
+    lengthens = "a@" + ".".join(["\u3316" * 10] * 5) + ".jp"  # 59 typed, 309 after NFKC
+    body = {
+        "type": "trader",
+        "name": "Jane Doe",
+        "email": lengthens,
+        "password": "a-long-passphrase",
+        "nationality": "CZ",
+        "phone": "+420601234599",
+    }
+    response = api.call("POST", "/auth/register", body)
+    assert response.status_code == 422
+    assert "254" in response.json()["fields"]["email"]

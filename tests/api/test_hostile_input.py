@@ -354,3 +354,12 @@ def test_a_nul_deep_in_a_large_body_is_found_and_named(api, admin):
     response = api.call("POST", "/challenges", body, token=api.token(admin.email, PASSWORD))
     assert response.status_code == 422
     assert list(response.json()["fields"]) == ["name.50000"]
+
+
+@pytest.mark.parametrize(
+    "query", ["status=pending&status=approved", "limit=x&limit=1", "limit=1&limit=x"]
+)
+def test_a_query_parameter_given_twice_is_refused_naming_it(api, admin, query):
+    response = api.call("GET", f"/approvals?{query}", token=api.token(admin.email, PASSWORD))
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == [query.split("=")[0]]

@@ -370,3 +370,15 @@ def test_a_reinstatement_racing_a_suspension_leaves_the_stage_held(active_client
     assert attempt.status == "in_progress"
     assert attempt.held_after is not None
     assert sandbox.account_by_login(attempt.login).login_enabled is False
+
+
+def test_an_order_signed_in_before_the_suspension_is_refused_after_it(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    signed_in = sandbox.account_by_login(attempt.login)  # the call authenticated, then...
+    suspend(active_client, admin)
+    with pytest.raises(sandbox.AccountBlocked):
+        sandbox.place_order(signed_in, symbol="EURUSD", side="buy", volume="1.00")
+    assert not signed_in.positions.exists()

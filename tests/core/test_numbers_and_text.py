@@ -89,3 +89,28 @@ def test_multiline_text_keeps_its_lines_and_tabs():
 
 def test_an_email_is_nfkc_lowercase_without_invisible_characters():
     assert email_key(" \uff2a\uff41ne\u200b@Example.COM ") == "jane@example.com"
+
+
+@pytest.mark.parametrize(
+    "spelt",
+    [
+        "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",  # Persian: a ZWNJ between letters
+        "\u0915\u094d\u200d\u0937",  # Devanagari: a ZWJ after the virama (half form)
+        "\u0dc1\u0dca\u200d\u0dbb\u0dd3",  # Sinhala "Sri"
+        "\U0001f468\u200d\U0001f469",  # an emoji sequence
+    ],
+)
+def test_joiners_that_spell_a_script_are_kept(spelt):
+    assert tidy(spelt) == spelt
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [("Ja\u200dne", "Jane"), ("J\u200cane", "Jane"), ("a\u200d\u0645", "a\u0645")],
+)
+def test_joiners_beside_latin_letters_are_stripped(typed, kept):
+    assert tidy(typed) == kept
+
+
+def test_the_cleaned_text_is_nfc_even_when_a_mark_was_kept_apart():
+    assert tidy("e\u200b\u0301") == "\u00e9"

@@ -255,3 +255,20 @@ def test_kyc_decisions_are_told_to_the_client_in_plain_words(active_client, kyc_
     assert Notification.objects.filter(user=active_client.user).latest("id").title == (
         "Your KYC was approved"
     )
+
+
+def test_a_choice_saved_before_choices_were_cleaned_can_still_be_chosen(active_client, kyc_form):
+    """Forms saved before text was cleaned keep their choices as typed (a no-break space here);
+    the client's answer, cleaned, still matches, and is stored as the form spells it."""
+    from propdesk.onboarding.models import KycField
+
+    KycField.objects.filter(form=kyc_form, key="id_type").update(
+        choices=["Passport", "ID\u00a0card"]
+    )
+    submission = kyc.submit(
+        active_client,
+        form_id=kyc_form.pk,
+        values=answers(id_type="ID\u00a0card"),
+        files=documents(),
+    )
+    assert submission.values["id_type"] == "ID\u00a0card"

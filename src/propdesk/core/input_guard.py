@@ -135,4 +135,20 @@ class InputGuardMiddleware:
             return JsonResponse(body, status=400)
         if field is not None:
             return _refusal(request, field)
+        if _is_api(request) and (repeated := _repeated_parameter(request)) is not None:
+            said: dict[str, object] = {
+                "code": "validation_error",
+                "message": "Some fields are not valid.",
+                "fields": {repeated: "Give this parameter once."},
+            }
+            return JsonResponse(said, status=422)
         return self.get_response(request)
+
+
+def _repeated_parameter(request: HttpRequest) -> str | None:
+    """A query parameter given twice (`?status=a&status=b`): no parameter of the API takes a
+    list, and the framework would silently keep the last one."""
+    for key, values in request.GET.lists():
+        if len(values) > 1:
+            return _safe_name(key)
+    return None

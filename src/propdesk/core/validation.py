@@ -75,6 +75,9 @@ def clean_email(errors: FieldErrors, field: str, value: Any) -> str:
     email = email_key(clean_text(errors, field, value, label="Email", max_length=254))
     if field in errors:
         return email
+    if len(email) > 254:  # NFKC can lengthen it ("\u3316" is six letters)
+        errors.add(field, "Email can have at most 254 characters.")
+        return email
     try:
         validate_email(email)
     except ValidationError:

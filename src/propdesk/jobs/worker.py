@@ -186,7 +186,11 @@ class Worker:
                 traceback="",
                 permanent=isinstance(outcome, Succeeded),  # it ran: never run it again
             )
-            self._after_failure(pk, claimed_at, plain)
+            try:
+                self._after_failure(pk, claimed_at, plain)
+            except (OperationalError, InterfaceError):  # and now the database is away too
+                self._unsettled.append((pk, claimed_at, Failed(plain)))
+                raise
         finally:
             _refresh_connections()
 

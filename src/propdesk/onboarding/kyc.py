@@ -22,6 +22,7 @@ from propdesk.approvals import services as approvals
 from propdesk.core import audit
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.status import move_status
+from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id, read_day
 from propdesk.onboarding import documents, kyc_actions
 from propdesk.onboarding.kyc_actions import KycRequired
@@ -245,8 +246,14 @@ def _clean_value(errors: FieldErrors, spec: dict[str, Any], raw: Any) -> str:
             return text
         if not date(1900, 1, 1) <= value <= date(2100, 12, 31):
             errors.add(key, f"{label}: this date is out of range.")
-    elif spec["kind"] == KycField.Kind.CHOICE and text not in spec["choices"]:
-        errors.add(key, f"{label}: choose one of {', '.join(spec['choices'])}.")
+    elif spec["kind"] == KycField.Kind.CHOICE:
+        # A form saved before choices were cleaned keeps them as typed: compare them cleaned,
+        # and store the choice as the form spells it.
+        spelt = {tidy(choice): choice for choice in spec["choices"]}
+        if text not in spelt:
+            errors.add(key, f"{label}: choose one of {', '.join(spec['choices'])}.")
+        else:
+            text = spelt[text]
     elif spec["kind"] == KycField.Kind.COUNTRY:
         text = text.upper()
         if text not in countries:

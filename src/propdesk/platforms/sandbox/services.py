@@ -346,6 +346,8 @@ def place_order(
         earlier = idempotency.replay(key, asked, Position)
         if earlier is not None:
             return earlier
+        if not locked.login_enabled:  # blocked after this call signed in: read under the lock
+            raise AccountBlocked()
         if not locked.trading_enabled:
             raise TradingDisabled()
         if not pricing.market_open(instrument.trading_hours, moment):
