@@ -1,7 +1,11 @@
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.db import connection
+
+from propdesk.core.errors import DomainError
 
 
 class FastArgon2PasswordHasher(Argon2PasswordHasher):
@@ -32,3 +36,28 @@ class CountingPasswordHasher(FastArgon2PasswordHasher):
     def verify(self, password: str, encoded: str) -> bool:
         self._count()
         return super().verify(password, encoded)
+
+
+def at_once(*calls: Callable[[], object], timeout: float = 120) -> list[object]:
+    """Start every call at the same instant, each on its own thread and database connection;
+    what each returned (or the `DomainError` it raised), in the calls' order. Every call must
+    finish within `timeout`."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            outcomes[i] = call()
+        except DomainError as refused:
+            outcomes[i] = refused
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a call did not finish"
+    return outcomes

@@ -3,7 +3,6 @@ guesses reach only a few password checks, parallel right passwords all get in.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +11,7 @@ from django.test import Client as HttpClient
 
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD
-from tests.support import CountingPasswordHasher
+from tests.support import CountingPasswordHasher, at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -21,26 +20,6 @@ pytestmark = [
         connection.vendor != "postgresql", reason="parallel sessions need PostgreSQL"
     ),
 ]
-
-
-def at_once(calls: list[Callable[[], int]]) -> list[int]:
-    """Start every call at the same instant, each on its own connection; their statuses."""
-    barrier = threading.Barrier(len(calls))
-    statuses: list[int] = []
-
-    def run(call: Callable[[], int]) -> None:
-        try:
-            barrier.wait()
-            statuses.append(call())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return statuses
 
 
 def token_call(email: str, password: str, ip: str) -> Callable[[], int]:
@@ -57,7 +36,7 @@ def test_parallel_wrong_guesses_from_many_addresses_reach_few_password_checks(co
     settings.PASSWORD_HASHERS = ["tests.support.CountingPasswordHasher"]
     CountingPasswordHasher.calls = 0
     guesses = [token_call(compliance.email, "wrong", f"203.0.113.{n}") for n in range(40)]
-    statuses = at_once(guesses)
+    statuses = at_once(*guesses)
     assert len(statuses) == 40
     assert CountingPasswordHasher.calls <= 5
     assert statuses.count(401) <= 5
@@ -67,7 +46,7 @@ def test_parallel_wrong_guesses_from_many_addresses_reach_few_password_checks(co
 def test_parallel_logins_with_the_right_password_all_get_in(compliance, support, settings):
     settings.LOGIN_THROTTLE_MAX_FAILURES = 5
     settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 5
-    statuses = at_once([token_call(compliance.email, PASSWORD, "198.51.100.7")] * 12)
+    statuses = at_once(*[token_call(compliance.email, PASSWORD, "198.51.100.7")] * 12)
     assert statuses == [200] * 12
     page = HttpClient().post(
         "/login/", {"email": support.email, "password": PASSWORD}, REMOTE_ADDR="198.51.100.7"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -11,6 +9,7 @@ from propdesk.accounts import two_factor
 from propdesk.core.errors import DomainError
 from propdesk.core.models import AuditRecord
 from tests.accounts.factories import enrol, next_code
+from tests.support import at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -19,31 +18,10 @@ pytestmark = [
 ]
 
 
-def twice_at_once(user_id: int, code: str) -> list[object]:
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = [None, None]
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = two_factor.verify_login(user_id, code)
-        except DomainError as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.parametrize("attempt", range(3))
 def test_a_recovery_code_used_twice_at_once_logs_in_once(compliance, attempt):
     codes = enrol(compliance)
-    outcomes = twice_at_once(compliance.pk, codes[0])
+    outcomes = at_once(*[lambda: two_factor.verify_login(compliance.pk, codes[0])] * 2)
     passed = [o for o in outcomes if isinstance(o, two_factor.SecondFactor)]
     refused = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(passed) == 1
@@ -55,6 +33,7 @@ def test_a_recovery_code_used_twice_at_once_logs_in_once(compliance, attempt):
 @pytest.mark.parametrize("attempt", range(3))
 def test_an_app_code_used_twice_at_once_logs_in_once(compliance, attempt):
     enrol(compliance)
-    outcomes = twice_at_once(compliance.pk, next_code(compliance))
+    code = next_code(compliance)
+    outcomes = at_once(*[lambda: two_factor.verify_login(compliance.pk, code)] * 2)
     assert sum(isinstance(o, two_factor.SecondFactor) for o in outcomes) == 1
     assert sum(isinstance(o, DomainError) for o in outcomes) == 1

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from django.db import connection
 
@@ -14,6 +11,7 @@ from propdesk.core.errors import DomainError
 from propdesk.core.models import AuditRecord
 from propdesk.notifications.models import Notification
 from propdesk.onboarding.request_types import TRADER_REGISTRATION
+from tests.support import at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -22,33 +20,11 @@ pytestmark = [
 ]
 
 
-def race(*calls: Callable[[], object]) -> list[object]:
-    """Start every call at the same instant, each on its own connection; return outcomes."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        except DomainError as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
-
-
 @pytest.mark.parametrize("attempt", range(5))
 def test_approve_and_reject_racing_decide_once(register, staff_factory, attempt):
     client, request = register()
     a, b = staff_factory("Compliance"), staff_factory("Compliance")
-    outcomes = race(
+    outcomes = at_once(
         lambda: approvals.approve(request.pk, actor=a),
         lambda: approvals.reject(request.pk, actor=b, reason="duplicate"),
     )
@@ -76,7 +52,7 @@ def test_two_people_approving_the_same_level_move_it_once(
     set_method(TRADER_REGISTRATION, "manual", ["Compliance", "Administrator"])
     _, request = register()
     a, b = staff_factory("Compliance"), staff_factory("Compliance")
-    outcomes = race(
+    outcomes = at_once(
         lambda: approvals.approve(request.pk, actor=a, expected_level=1),
         lambda: approvals.approve(request.pk, actor=b, expected_level=1),
     )

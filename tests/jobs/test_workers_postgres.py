@@ -4,7 +4,6 @@ job put back once; a live worker's heartbeat keeps its long job its own."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from propdesk.jobs import leases
 from propdesk.jobs.models import Attempt
 from propdesk.jobs.worker import Worker
 from tests.jobs import factories
+from tests.support import at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,33 +24,13 @@ pytestmark = [
 ]
 
 
-def together(*calls: Callable[[], object]) -> list[object]:
-    """Start every call at the same instant, each on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return outcomes
-
-
 @pytest.mark.parametrize("attempt", range(3))
 def test_reapers_running_at_once_put_each_abandoned_job_back_once(attempt):
     made = [factories.add.enqueue(n, n) for n in range(30)]
     DBTaskResult.objects.update(
         status="RUNNING", started_at=timezone.now() - timedelta(hours=1), worker_ids=["dead"]
     )
-    outcomes = together(leases.reap_abandoned, leases.reap_abandoned, leases.reap_abandoned)
+    outcomes = at_once(leases.reap_abandoned, leases.reap_abandoned, leases.reap_abandoned)
     assert sum(outcomes) == 30  # type: ignore[arg-type]
     assert Attempt.objects.count() == 30
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"READY"}
@@ -61,7 +41,7 @@ def test_reapers_running_at_once_put_each_abandoned_job_back_once(attempt):
 def test_workers_running_at_once_each_take_different_jobs(attempt):
     for n in range(20):
         factories.add.enqueue(n, 1)
-    outcomes = together(*(lambda: Worker(heartbeat=False).run(batch=True) for _ in range(3)))
+    outcomes = at_once(*(lambda: Worker(heartbeat=False).run(batch=True) for _ in range(3)))
     assert sum(outcomes) == 20  # type: ignore[arg-type]
     done = DBTaskResult.objects.all()
     assert {j.status for j in done} == {"SUCCESSFUL"}

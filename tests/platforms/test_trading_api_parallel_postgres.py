@@ -5,7 +5,6 @@ nobody at the bot's address is slowed down afterwards."""
 from __future__ import annotations
 
 import base64
-import threading
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from django.test import Client as HttpClient
 from propdesk.accounts.models import LoginAttempt
 from propdesk.platforms.sandbox import services
 from tests.conftest import PASSWORD
-from tests.support import CountingPasswordHasher
+from tests.support import CountingPasswordHasher, at_once
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,24 +34,14 @@ def test_a_bots_parallel_calls_with_the_right_password_all_succeed(compliance, s
     )
     pair = base64.b64encode(f"{account.login}:{password}".encode()).decode()
     CountingPasswordHasher.calls = 0
-    barrier = threading.Barrier(calls)
-    statuses: list[int] = []
 
-    def call() -> None:
-        try:
-            barrier.wait()
-            response = HttpClient().get(
-                "/api/v1/sandbox/account", HTTP_AUTHORIZATION=f"Basic {pair}", REMOTE_ADDR=BOT
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def call() -> int:
+        response = HttpClient().get(
+            "/api/v1/sandbox/account", HTTP_AUTHORIZATION=f"Basic {pair}", REMOTE_ADDR=BOT
+        )
+        return int(response.status_code)
 
-    threads = [threading.Thread(target=call) for _ in range(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    statuses = at_once(*[call] * calls)
     assert statuses == [200] * calls
     assert CountingPasswordHasher.calls == 1  # one process: one check, then remembered
     assert not LoginAttempt.objects.exists()
