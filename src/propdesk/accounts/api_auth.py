@@ -32,7 +32,11 @@ class StaffGatedSession(SessionAuth):
         user = super().authenticate(request, key)
         if not isinstance(user, User):
             return None
-        owing = two_factor.session_gate(request.session, user) is not two_factor.Gate.OPEN
+        # Judged once a request: the middleware has already looked (behind it, look here).
+        gate = getattr(request, "two_factor_gate", None) or two_factor.session_gate(
+            request.session, user
+        )
+        owing = gate is not two_factor.Gate.OPEN
         return None if user.is_staff_user and owing else user
 
 

@@ -44,6 +44,8 @@ class TwoFactorMiddleware:
         user = request.user
         if isinstance(user, User) and user.is_staff_user:
             gate = two_factor.session_gate(request.session, user)
+            # The API's session authentication reads it rather than asking again.
+            request.two_factor_gate = gate  # type: ignore[attr-defined]
             if gate is two_factor.Gate.VERIFY:
                 logout(request)
                 if hasattr(request, "_messages"):
