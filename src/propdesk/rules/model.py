@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, DivisionByZero, Overflow
 from decimal import InvalidOperation as DecimalInvalid
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,10 +40,43 @@ PASSED = "passed"
 FAILED = "failed"
 IN_PROGRESS = "in_progress"
 
-BASES = ("prev_day_balance", "prev_day_equity", "prev_day_max_balance_equity", "initial_balance")
-OF_VALUES = ("initial", "basis")
-ACTIONS = ("fail", "pause")
-MODES = ("static", "trailing_intraday", "trailing_eod")
+
+class DailyLossBasis(StrEnum):
+    """What a day's loss is measured from (`max_daily_loss.basis`)."""
+
+    PREV_DAY_BALANCE = "prev_day_balance"
+    PREV_DAY_EQUITY = "prev_day_equity"
+    PREV_DAY_MAX_BALANCE_EQUITY = "prev_day_max_balance_equity"
+    INITIAL_BALANCE = "initial_balance"
+
+
+class DailyLossOf(StrEnum):
+    """What the daily loss percentage is of (`max_daily_loss.of`)."""
+
+    INITIAL = "initial"
+    BASIS = "basis"
+
+
+class BreachAction(StrEnum):
+    """What a daily loss breach does (`max_daily_loss.action`)."""
+
+    FAIL = "fail"
+    PAUSE = "pause"
+
+
+class MaxLossMode(StrEnum):
+    """How the maximum-loss floor moves (`max_loss.mode`)."""
+
+    STATIC = "static"
+    TRAILING_INTRADAY = "trailing_intraday"
+    TRAILING_EOD = "trailing_eod"
+
+
+# The values as the parser checks them (plain strings, in the spec's order).
+BASES = tuple(b.value for b in DailyLossBasis)
+OF_VALUES = tuple(o.value for o in DailyLossOf)
+ACTIONS = tuple(a.value for a in BreachAction)
+MODES = tuple(m.value for m in MaxLossMode)
 
 IN = "in"
 OUT = "out"
