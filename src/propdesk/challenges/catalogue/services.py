@@ -32,7 +32,7 @@ from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit, idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
-from propdesk.core.money import MINOR_UNITS, parse_amount
+from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.numbers import NotANumber, read_decimal
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
@@ -74,10 +74,10 @@ def clean_definition(raw: Any) -> dict[str, Any]:
     for key in sorted(set(raw) - known):
         errors.add(str(key)[:60], "Unknown field.")
     name = clean_text(errors, "name", raw.get("name"), label="Name", max_length=100)
-    currency = raw.get("currency")
-    if currency not in MINOR_UNITS:
+    given = raw.get("currency")
+    currency = given if isinstance(given, str) and is_currency(given) else "USD"
+    if currency != given:  # an object or a list is no currency either (nor a dict's key)
         errors.add("currency", f"Currency is one of: {', '.join(MINOR_UNITS)}.")
-        currency = "USD"
     zone = raw.get("time_zone", "UTC")
     try:
         if not isinstance(zone, str) or not zone or len(zone) > 60:
