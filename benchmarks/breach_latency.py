@@ -178,6 +178,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     from propdesk.accounts.models import Client, User
     from propdesk.accounts.services import create_staff_user
     from propdesk.challenges.catalogue import services as catalogue
+    from propdesk.challenges.catalogue.definition import StageKind
     from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
     from propdesk.core import vault
     from propdesk.platforms.sandbox import services
@@ -195,7 +196,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     challenge = catalogue.create(DEFINITION, actor=admin)
     catalogue.publish(challenge.pk, actor=admin)
     version = ChallengeVersion.objects.get(challenge=challenge, state="published")
-    fee = Decimal(version.definition["fee"])
+    fee = version.spec.fee
     server = services.default_server()
     instruments = {i.symbol: i for i in Instrument.objects.select_related("quote")}
     quotes = services.latest_quotes()
@@ -270,7 +271,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
             StageAttempt(
                 participation=p,
                 stage=0,
-                kind="demo",
+                kind=StageKind.DEMO,
                 server=server,
                 login=account.login,
                 sealed_password=sealed,

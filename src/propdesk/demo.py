@@ -18,6 +18,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions, lifecycle
@@ -330,21 +331,21 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
             "stages": [
                 {
                     "name": "Challenge",
-                    "kind": "demo",
+                    "kind": StageKind.DEMO,
                     "balance": "100000",
                     "leverage": 100,
                     "rules": {**DEMO_RULES, "profit_target_pct": "8", "min_trading_days": 4},
                 },
                 {
                     "name": "Verification",
-                    "kind": "demo",
+                    "kind": StageKind.DEMO,
                     "balance": "100000",
                     "leverage": 100,
                     "rules": {**DEMO_RULES, "profit_target_pct": "5", "min_trading_days": 4},
                 },
                 {
                     "name": "Funded",
-                    "kind": "live",
+                    "kind": StageKind.LIVE,
                     "balance": "100000",
                     "leverage": 100,
                     "profit_share_pct": "80",
@@ -367,7 +368,7 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
             "stages": [
                 {
                     "name": "Funded",
-                    "kind": "live",
+                    "kind": StageKind.LIVE,
                     "balance": "25000",
                     "leverage": 30,
                     "profit_share_pct": "70",

@@ -66,12 +66,12 @@ def test_a_definition_is_kept_in_canonical_form_with_the_stage_filling_the_rules
     challenge = catalogue.create(definition(), actor=admin)
     draft = challenge.draft()
     assert challenge.status == "draft"
-    first = draft.stages[0]
+    first = draft.definition["stages"][0]
     assert first["rules"]["initial_balance"] == "100000.00"
     assert first["rules"]["timezone"] == "Europe/Prague"
     assert first["rules"]["max_daily_loss"]["action"] == "fail"  # the spec's default, spelled out
     assert first["group"] == "demo"
-    assert draft.stages[2]["group"] == "live"
+    assert draft.definition["stages"][2]["group"] == "live"
     assert draft.definition["platform"] == "Sandbox"
     assert AuditRecord.objects.filter(action="challenges.create").exists()
 

@@ -3,10 +3,13 @@ are the version's, and a published version is never changed, only superseded).""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from functools import cached_property
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+
+from propdesk.challenges.catalogue.definition import ChallengeDefinition, StageKind
 
 
 class Challenge(models.Model):
@@ -87,10 +90,16 @@ class ChallengeVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.challenge} v{self.number} ({self.state})"
 
-    @property
-    def stages(self) -> list[dict[str, Any]]:
-        stages: list[dict[str, Any]] = self.definition["stages"]
-        return stages
+    @cached_property
+    def spec(self) -> ChallengeDefinition:
+        """The definition, typed (read once per instance: a version's definition is kept, and
+        only a draft's is replaced, through `keep`)."""
+        return ChallengeDefinition.model_validate(self.definition)
+
+    def keep(self, spec: ChallengeDefinition) -> None:
+        """Make `spec` this version's definition (the caller saves)."""
+        self.definition = spec.to_json()
+        self.__dict__["spec"] = spec
 
 
 class Participation(models.Model):
@@ -186,7 +195,7 @@ class StageAttempt(models.Model):
         Participation, on_delete=models.PROTECT, related_name="attempts"
     )
     stage = models.PositiveSmallIntegerField()  # index into the version's stages
-    kind = models.CharField(max_length=4)  # demo or live
+    kind = models.CharField(max_length=4, choices=StageKind.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     server = models.ForeignKey(
         "platforms.TradingServer", on_delete=models.PROTECT, related_name="+"

@@ -35,6 +35,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Challenge, ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.errors import ValidationFailed
@@ -79,7 +80,7 @@ class StageRate:
     challenge: str  # its name
     stage: int  # the index into the version's stages
     stage_name: str
-    kind: str
+    kind: StageKind
     passed: int
     failed: int
 
@@ -95,7 +96,7 @@ class StageRate:
     @property
     def rate_pct(self) -> Decimal | None:
         """Passed per hundred concluded; none for a live stage, which never passes."""
-        if self.kind == "live" or not self.concluded:
+        if self.kind == StageKind.LIVE or not self.concluded:
             return None
         return (Decimal(self.passed * 100) / self.concluded).quantize(_PCT, ROUND_HALF_EVEN)
 
@@ -196,7 +197,7 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
         )
     )
     funded = list(
-        attempts.filter(kind="live", status=StageAttempt.Status.IN_PROGRESS)
+        attempts.filter(kind=StageKind.LIVE, status=StageAttempt.Status.IN_PROGRESS)
         .values("participation__version_id", "stage")
         .annotate(n=Count("id"))
     )
@@ -269,14 +270,12 @@ def _statuses(participations: QuerySet[Participation]) -> list[StatusCount]:
     ]
 
 
-def _stage(versions: dict[int, ChallengeVersion], version_id: int, index: int) -> dict[str, Any]:
-    stage: dict[str, Any] = versions[version_id].stages[index]
-    return stage
+def _stage(versions: dict[int, ChallengeVersion], version_id: int, index: int) -> StageDefinition:
+    return versions[version_id].spec.stages[index]
 
 
 def _currency(versions: dict[int, ChallengeVersion], version_id: int) -> str:
-    currency: str = versions[version_id].definition["currency"]
-    return currency
+    return versions[version_id].spec.currency
 
 
 def _stage_rates(
@@ -284,10 +283,10 @@ def _stage_rates(
 ) -> list[StageRate]:
     """One line per challenge and stage, its versions together (a stage that is demo in one
     version and live in another makes two lines), named as the newest of them names it."""
-    lines: dict[tuple[int, int, str], dict[str, Any]] = {}
+    lines: dict[tuple[int, int, StageKind], dict[str, Any]] = {}
     for row in concluded:
         version = versions[row["participation__version_id"]]
-        key = (version.challenge_id, row["stage"], row["kind"])
+        key = (version.challenge_id, row["stage"], StageKind(row["kind"]))
         line = lines.setdefault(
             key, {"name": row["participation__challenge__name"], "version": version, "n": [0, 0]}
         )
@@ -300,7 +299,7 @@ def _stage_rates(
             challenge_id,
             line["name"],
             index,
-            line["version"].stages[index]["name"],
+            line["version"].spec.stages[index].name,
             kind,
             *line["n"],
         )
@@ -318,7 +317,7 @@ def _funded(
         currency = _currency(versions, version_id)
         tally = totals.setdefault(currency, [0, Decimal(0)])
         tally[0] += row["n"]
-        tally[1] += row["n"] * Decimal(_stage(versions, version_id, index)["balance"])
+        tally[1] += row["n"] * _stage(versions, version_id, index).balance
     return [
         FundedLine(currency, accounts, quantize(amount, currency))
         for currency, (accounts, amount) in sorted(totals.items())
@@ -334,17 +333,19 @@ def _losses(
             continue
         version_id = row["participation__version_id"]
         currency = _currency(versions, version_id)
-        balance = Decimal(_stage(versions, version_id, row["stage"])["balance"])
+        balance = _stage(versions, version_id, row["stage"]).balance
         loss = from_database_sum(row["equity"], currency) - row["measured"] * balance
-        tally = totals.setdefault(currency, {"failures": 0, "demo": Decimal(0), "live": Decimal(0)})
+        tally = totals.setdefault(
+            currency, {"failures": 0, StageKind.DEMO: Decimal(0), StageKind.LIVE: Decimal(0)}
+        )
         tally["failures"] += row["failed"]
-        tally["live" if row["kind"] == "live" else "demo"] += loss
+        tally[StageKind.LIVE if row["kind"] == StageKind.LIVE else StageKind.DEMO] += loss
     return [
         LossLine(
             currency,
             tally["failures"],
-            quantize(tally["demo"], currency),
-            quantize(tally["live"], currency),
+            quantize(tally[StageKind.DEMO], currency),
+            quantize(tally[StageKind.LIVE], currency),
         )
         for currency, tally in sorted(totals.items())
     ]

@@ -12,6 +12,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.definition import (
+    ChallengeDefinition,
+    DailyLossLimit,
+    MaxLossLimit,
+    StageDefinition,
+    StageRules,
+)
 from propdesk.challenges.catalogue.forms import (
     ACTION_LABELS,
     BASIS_LABELS,
@@ -116,15 +123,16 @@ def value_lines(value: Any, path: str = "") -> list[str]:
         if value and all(isinstance(item, dict) for item in value):
             return [line for item in value for line in value_lines(item)]
         return [", ".join(str(item) for item in value) or "none"]
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # a part of a kept definition, read as what it is
         if "kind" in value and "rules" in value:  # a whole stage
-            return [stage_line(value), *(f"· {line}" for line in rule_lines(value["rules"]))]
+            stage = StageDefinition.model_validate(value)
+            return [stage_line(stage), *(f"· {line}" for line in rule_lines(stage.rules))]
         if "initial_balance" in value:  # a stage's whole rules
-            return rule_lines(value)
+            return rule_lines(StageRules.model_validate(value))
         if path.endswith("max_daily_loss"):
-            return [daily_loss_text(value)]
+            return [daily_loss_text(DailyLossLimit.model_validate(value))]
         if path.endswith("max_loss"):
-            return [max_loss_text(value)]
+            return [max_loss_text(MaxLossLimit.model_validate(value))]
         parts = (
             f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k)[0]}"
             for k, v in value.items()
@@ -141,10 +149,10 @@ def value_lines(value: Any, path: str = "") -> list[str]:
 def comparison(challenge: Challenge, draft: ChallengeVersion | None) -> list[dict[str, Any]]:
     if draft is None:
         return []
-    names = {n: s["name"] for n, s in enumerate(draft.stages)}
+    names = {n: s.name for n, s in enumerate(draft.spec.stages)}
     published = challenge.published()
     if published is not None:
-        names = {**{n: s["name"] for n, s in enumerate(published.stages)}, **names}
+        names = {**{n: s.name for n, s in enumerate(published.spec.stages)}, **names}
     return [
         {
             "path": change.path,
@@ -160,21 +168,21 @@ def version_view(version: ChallengeVersion | None) -> dict[str, Any] | None:
     """A version as the page shows it."""
     if version is None:
         return None
-    definition = version.definition
+    definition = version.spec
     return {
         "version": version,
         "d": definition,
-        "payment_ways": [PAYMENT_WAY_LABELS.get(w, w) for w in definition["payment_ways"]],
-        "progression": PROGRESSION_LABELS.get(definition["progression"], ""),
+        "payment_ways": [PAYMENT_WAY_LABELS[w] for w in definition.payment_ways],
+        "progression": PROGRESSION_LABELS[definition.progression],
         "stages": [
             {
                 "number": number,
                 "s": stage,
-                "kind": KIND_LABELS.get(stage["kind"], stage["kind"]),
-                "balance": amount_text(stage["balance"]),
-                "rules": rule_lines(stage["rules"]),
+                "kind": KIND_LABELS[stage.kind],
+                "balance": amount_text(stage.balance),
+                "rules": rule_lines(stage.rules),
             }
-            for number, stage in enumerate(definition["stages"], start=1)
+            for number, stage in enumerate(definition.stages, start=1)
         ],
     }
 
@@ -190,16 +198,16 @@ def challenges(request: HttpRequest) -> HttpResponse:
         published = next((v for v in versions if v.state == "published"), None)
         draft = next((v for v in versions if v.state == "draft"), None)
         shown = published or draft or (versions[-1] if versions else None)
-        definition = shown.definition if shown else {}
+        definition = shown.spec if shown else None
         rows.append(
             {
                 "challenge": challenge,
                 "look": STATUS_LOOK.get(challenge.status, ""),
-                "tags": definition.get("tags", []),
-                "fee": definition.get("fee"),
-                "currency": definition.get("currency", ""),
-                "refundable": definition.get("fee_refundable", False),
-                "stages": stages_summary(definition),
+                "tags": definition.tags if definition else (),
+                "fee": definition.fee if definition else None,
+                "currency": definition.currency if definition else "",
+                "refundable": definition.fee_refundable if definition else False,
+                "stages": stages_summary(definition) if definition else "",
                 "published": published,
                 "draft": draft,
             }
@@ -250,13 +258,13 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
 def _form_page(
     request: HttpRequest,
     existing: Challenge | None,
-    definition: dict[str, Any] | None,
+    definition: ChallengeDefinition | None,
     *,
     source: ChallengeVersion | None = None,
 ) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ChallengeForm(data, initial=challenge_initial(definition))
-    stages = stage_forms(data, definition["stages"] if definition else None)
+    stages = stage_forms(data, definition.stages if definition else None)
     status = 200
     if data is not None:
         status = 422
@@ -296,7 +304,7 @@ def _save(
             draft = catalogue.save_draft(existing.pk, definition, actor=actor(request))
             messages.success(
                 request,
-                f"Draft v{draft.number} of {definition['name']} saved. "
+                f"Draft v{draft.number} of {draft.spec.name} saved. "
                 "Compare it with the published version, then publish it.",
             )
     except ValidationFailed as exc:
@@ -322,7 +330,7 @@ def challenge_edit(request: HttpRequest, challenge_id: int) -> HttpResponse:
         messages.error(request, "An ended challenge is not edited; duplicate it instead.")
         return redirect("backoffice:challenge", challenge_id=challenge.pk)
     source = challenge.draft() or challenge.published()
-    return _form_page(request, challenge, source.definition if source else None, source=source)
+    return _form_page(request, challenge, source.spec if source else None, source=source)
 
 
 @require_POST
@@ -338,7 +346,7 @@ def challenge_publish(request: HttpRequest, challenge_id: int) -> HttpResponse:
     count = len(changes)
     messages.success(
         request,
-        f"Version {version.number} of {version.definition['name']} is published "
+        f"Version {version.number} of {version.spec.name} is published "
         f"({count} change{'' if count == 1 else 's'}). Participants who started an earlier "
         "version keep their rules.",
     )

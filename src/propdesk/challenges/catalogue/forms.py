@@ -10,47 +10,49 @@ from zoneinfo import available_timezones
 
 from django import forms
 
-from propdesk.challenges.catalogue.services import (
+from propdesk.challenges.catalogue.definition import (
     MAX_STAGES,
-    PAYMENT_WAYS,
-    PROGRESSIONS,
-    STAGE_KINDS,
+    BreachAction,
+    ChallengeDefinition,
+    DailyLossBasis,
+    DailyLossOf,
+    MaxLossMode,
+    PaymentWay,
+    Progression,
+    StageDefinition,
+    StageKind,
 )
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.forms import WholeNumberField
 from propdesk.core.money import MINOR_UNITS
 from propdesk.platforms.models import TradingServer
-from propdesk.rules.model import ACTIONS, BASES, MODES, OF_VALUES
 
-PAYMENT_WAY_LABELS = {
-    "wallet": "Wallet deduction (from the client's wallet)",
-    "direct": "Direct purchase (through a payment method)",
+PAYMENT_WAY_LABELS: dict[str, str] = dict(PaymentWay.choices)
+PROGRESSION_LABELS: dict[str, str] = dict(Progression.choices)
+KIND_LABELS: dict[str, str] = dict(StageKind.choices)
+BASIS_LABELS: dict[str, str] = {
+    DailyLossBasis.PREV_DAY_BALANCE: "Previous day's balance",
+    DailyLossBasis.PREV_DAY_EQUITY: "Previous day's equity",
+    DailyLossBasis.PREV_DAY_MAX_BALANCE_EQUITY: "Previous day's higher of balance and equity",
+    DailyLossBasis.INITIAL_BALANCE: "Initial balance",
 }
-PROGRESSION_LABELS = {
-    "automatic": "Automatic: a passed demo stage opens the next one",
-    "approved": "Approved: staff approve the move to the next demo stage",
+OF_LABELS: dict[str, str] = {
+    DailyLossOf.INITIAL: "of the initial balance",
+    DailyLossOf.BASIS: "of the basis",
 }
-KIND_LABELS = {"demo": "Demo", "live": "Live"}
-BASIS_LABELS = {
-    "prev_day_balance": "Previous day's balance",
-    "prev_day_equity": "Previous day's equity",
-    "prev_day_max_balance_equity": "Previous day's higher of balance and equity",
-    "initial_balance": "Initial balance",
+ACTION_LABELS: dict[str, str] = {
+    BreachAction.FAIL: "Fail the stage",
+    BreachAction.PAUSE: "Pause until the day ends",
 }
-OF_LABELS = {"initial": "of the initial balance", "basis": "of the basis"}
-ACTION_LABELS = {"fail": "Fail the stage", "pause": "Pause until the day ends"}
-MODE_LABELS = {
-    "static": "Static (from the initial balance)",
-    "trailing_intraday": "Trailing (highest equity, intraday)",
-    "trailing_eod": "Trailing (highest end-of-day balance)",
+MODE_LABELS: dict[str, str] = {
+    MaxLossMode.STATIC: "Static (from the initial balance)",
+    MaxLossMode.TRAILING_INTRADAY: "Trailing (highest equity, intraday)",
+    MaxLossMode.TRAILING_EOD: "Trailing (highest end-of-day balance)",
 }
-assert set(PAYMENT_WAY_LABELS) == set(PAYMENT_WAYS)
-assert set(PROGRESSION_LABELS) == set(PROGRESSIONS)
-assert set(KIND_LABELS) == set(STAGE_KINDS)
-assert set(BASIS_LABELS) == set(BASES)
-assert set(ACTION_LABELS) == set(ACTIONS)
-assert set(MODE_LABELS) == set(MODES)
-assert set(OF_LABELS) == set(OF_VALUES)
+assert set(BASIS_LABELS) == set(DailyLossBasis)
+assert set(ACTION_LABELS) == set(BreachAction)
+assert set(MODE_LABELS) == set(MaxLossMode)
+assert set(OF_LABELS) == set(DailyLossOf)
 TIME_ZONES = sorted(available_timezones())
 
 
@@ -93,7 +95,7 @@ class ChallengeForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Accepted payment ways",
-        initial=list(PAYMENT_WAYS),
+        initial=list(PaymentWay.values),
     )
     client_groups = forms.CharField(
         max_length=3000,
@@ -103,7 +105,7 @@ class ChallengeForm(forms.Form):
     )
     progression = forms.ChoiceField(
         choices=_choices(PROGRESSION_LABELS),
-        initial="automatic",
+        initial=Progression.AUTOMATIC.value,
         widget=forms.RadioSelect,
         label="Progression to the next demo stage",
     )
@@ -137,22 +139,28 @@ class StageForm(forms.Form):
     daily_loss_pct = PercentField(max_length=20, required=False, label="Max daily loss %")
     daily_loss_basis = forms.ChoiceField(
         choices=_choices(BASIS_LABELS),
-        initial="prev_day_balance",
+        initial=DailyLossBasis.PREV_DAY_BALANCE.value,
         required=False,
         label="Daily loss basis",
     )
     daily_loss_of = forms.ChoiceField(
-        choices=_choices(OF_LABELS), initial="initial", required=False, label="Daily loss % is"
+        choices=_choices(OF_LABELS),
+        initial=DailyLossOf.INITIAL.value,
+        required=False,
+        label="Daily loss % is",
     )
     daily_loss_action = forms.ChoiceField(
         choices=_choices(ACTION_LABELS),
-        initial="fail",
+        initial=BreachAction.FAIL.value,
         required=False,
         label="On a daily loss breach",
     )
     max_loss_pct = PercentField(max_length=20, required=False, label="Max loss %")
     max_loss_mode = forms.ChoiceField(
-        choices=_choices(MODE_LABELS), initial="static", required=False, label="Max loss mode"
+        choices=_choices(MODE_LABELS),
+        initial=MaxLossMode.STATIC.value,
+        required=False,
+        label="Max loss mode",
     )
     max_loss_lock = forms.BooleanField(
         required=False, initial=True, label="Trailing floor stops at the initial balance"
@@ -203,7 +211,10 @@ class StageForm(forms.Form):
         choices: list[Any] = [("", "The platform's first group for the kind")]
         known: set[str] = set()
         for server in TradingServer.objects.filter(enabled=True):
-            for kind, groups in (("demo", server.demo_groups), ("live", server.live_groups)):
+            for kind, groups in (
+                (StageKind.DEMO, server.demo_groups),
+                (StageKind.LIVE, server.live_groups),
+            ):
                 if groups:
                     choices.append((f"{server.name}: {kind}", [(g, g) for g in groups]))
                     known.update(groups)
@@ -223,8 +234,10 @@ class StageForm(forms.Form):
         return f"Stage {number}" + (f" ({name})" if name else "")
 
 
-def stage_forms(data: Any = None, stages: list[dict[str, Any]] | None = None) -> list[StageForm]:
-    stages = stages or []
+def stage_forms(
+    data: Any = None, stages: tuple[StageDefinition, ...] | None = None
+) -> list[StageForm]:
+    stages = stages or ()
     return [
         StageForm(
             data,
@@ -238,49 +251,54 @@ def stage_forms(data: Any = None, stages: list[dict[str, Any]] | None = None) ->
 # --- definition <-> form -------------------------------------------------------------------------
 
 
-def challenge_initial(definition: dict[str, Any] | None) -> dict[str, Any]:
+def _text(value: Any) -> str:
+    """A kept value as its field shows it; nothing is empty."""
+    return "" if value is None else str(value)
+
+
+def challenge_initial(definition: ChallengeDefinition | None) -> dict[str, Any]:
     if definition is None:
         return {}
     return {
-        "name": definition["name"],
-        "currency": definition["currency"],
-        "tags": ", ".join(definition["tags"]),
-        "time_zone": definition["time_zone"],
-        "fee": definition["fee"],
-        "fee_refundable": definition["fee_refundable"],
-        "payment_ways": definition["payment_ways"],
-        "client_groups": ", ".join(definition["client_groups"]),
-        "progression": definition["progression"],
-        "platform": definition["platform"],
+        "name": definition.name,
+        "currency": definition.currency,
+        "tags": ", ".join(definition.tags),
+        "time_zone": definition.time_zone,
+        "fee": str(definition.fee),
+        "fee_refundable": definition.fee_refundable,
+        "payment_ways": [way.value for way in definition.payment_ways],
+        "client_groups": ", ".join(definition.client_groups),
+        "progression": definition.progression.value,
+        "platform": definition.platform,
     }
 
 
-def stage_initial(stage: dict[str, Any]) -> dict[str, Any]:
-    rules = stage["rules"]
-    daily = rules.get("max_daily_loss") or {}
-    max_loss = rules.get("max_loss") or {}
+def stage_initial(stage: StageDefinition) -> dict[str, Any]:
+    rules = stage.rules
+    daily = rules.max_daily_loss
+    max_loss = rules.max_loss
     initial = {
-        "kind": stage["kind"],
-        "name": stage["name"],
-        "balance": stage["balance"],
-        "leverage": stage["leverage"],
-        "group": stage["group"],
-        "profit_share_pct": stage.get("profit_share_pct") or "",
-        "profit_target_pct": rules.get("profit_target_pct") or "",
-        "daily_loss_pct": daily.get("pct", ""),
-        "daily_loss_basis": daily.get("basis", "prev_day_balance"),
-        "daily_loss_of": daily.get("of", "initial"),
-        "daily_loss_action": daily.get("action", "fail"),
-        "max_loss_pct": max_loss.get("pct", ""),
-        "max_loss_mode": max_loss.get("mode", "static"),
-        "max_loss_lock": max_loss.get("lock_at_initial", True),
-        "max_loss_per_trade_pct": rules.get("max_loss_per_trade_pct") or "",
-        "min_trading_days": rules.get("min_trading_days") or None,
-        "trading_period_days": rules.get("trading_period_days"),
-        "inactivity_days": rules.get("inactivity_days"),
-        "best_day_max_pct": rules.get("best_day_max_pct") or "",
-        "day_reset": rules.get("day_reset", "00:00"),
-        "upgrade_immediately": rules.get("upgrade_immediately", True),
+        "kind": stage.kind.value,
+        "name": stage.name,
+        "balance": str(stage.balance),
+        "leverage": stage.leverage,
+        "group": stage.group,
+        "profit_share_pct": _text(stage.profit_share_pct),
+        "profit_target_pct": _text(rules.profit_target_pct),
+        "daily_loss_pct": str(daily.pct) if daily else "",
+        "daily_loss_basis": (daily.basis if daily else DailyLossBasis.PREV_DAY_BALANCE).value,
+        "daily_loss_of": (daily.of if daily else DailyLossOf.INITIAL).value,
+        "daily_loss_action": (daily.action if daily else BreachAction.FAIL).value,
+        "max_loss_pct": str(max_loss.pct) if max_loss else "",
+        "max_loss_mode": (max_loss.mode if max_loss else MaxLossMode.STATIC).value,
+        "max_loss_lock": max_loss.lock_at_initial if max_loss else True,
+        "max_loss_per_trade_pct": _text(rules.max_loss_per_trade_pct),
+        "min_trading_days": rules.min_trading_days or None,
+        "trading_period_days": rules.trading_period_days,
+        "inactivity_days": rules.inactivity_days,
+        "best_day_max_pct": _text(rules.best_day_max_pct),
+        "day_reset": rules.day_reset,
+        "upgrade_immediately": rules.upgrade_immediately,
     }
     return initial
 
@@ -330,14 +348,14 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
     if data["daily_loss_pct"]:
         rules["max_daily_loss"] = {
             "pct": data["daily_loss_pct"],
-            "basis": data["daily_loss_basis"] or "prev_day_balance",
-            "of": data["daily_loss_of"] or "initial",
-            "action": data["daily_loss_action"] or "fail",
+            "basis": data["daily_loss_basis"] or DailyLossBasis.PREV_DAY_BALANCE.value,
+            "of": data["daily_loss_of"] or DailyLossOf.INITIAL.value,
+            "action": data["daily_loss_action"] or BreachAction.FAIL.value,
         }
     if data["max_loss_pct"]:
         rules["max_loss"] = {
             "pct": data["max_loss_pct"],
-            "mode": data["max_loss_mode"] or "static",
+            "mode": data["max_loss_mode"] or MaxLossMode.STATIC.value,
             "lock_at_initial": data["max_loss_lock"],
         }
     for key in ("min_trading_days", "trading_period_days", "inactivity_days"):

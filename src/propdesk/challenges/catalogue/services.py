@@ -14,6 +14,9 @@ A definition is one JSON object (the API takes it as is; the back office builds 
 
 A stage's rules are docs/rules.md's object; its `initial_balance` and `timezone` come from the
 stage's balance and the challenge's time zone (given, they must agree).
+
+`clean_definition` is the one place a definition is checked: it answers the typed
+`ChallengeDefinition` (catalogue.definition), whose JSON form the version keeps.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ from django.utils import timezone
 
 from propdesk.accounts.models import User
 from propdesk.accounts.services import require_permission
+from propdesk.challenges.catalogue.definition import (
+    MAX_STAGES,
+    ChallengeDefinition,
+    PaymentWay,
+    Progression,
+    StageKind,
+)
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit, idempotency
@@ -41,10 +51,9 @@ from propdesk.platforms.models import TradingServer
 from propdesk.rules.errors import RulesError
 from propdesk.rules.model import Rules
 
-PAYMENT_WAYS = ("wallet", "direct")
-PROGRESSIONS = ("automatic", "approved")
-STAGE_KINDS = ("demo", "live")
-MAX_STAGES = 5
+PAYMENT_WAYS = tuple(PaymentWay.values)
+PROGRESSIONS = tuple(Progression.values)
+STAGE_KINDS = tuple(StageKind.values)
 MAX_FEE = Decimal("1000000")
 MAX_BALANCE = Decimal("100000000")
 
@@ -52,7 +61,7 @@ MAX_BALANCE = Decimal("100000000")
 # --- the definition ------------------------------------------------------------------------------
 
 
-def clean_definition(raw: Any) -> dict[str, Any]:
+def clean_definition(raw: Any) -> ChallengeDefinition:
     """The definition, checked and in canonical form; every fault is named by its path
     (`stages.1.rules`) and nothing is kept."""
     errors = FieldErrors()
@@ -95,7 +104,7 @@ def clean_definition(raw: Any) -> dict[str, Any]:
     ways = _choices(errors, "payment_ways", raw.get("payment_ways"), PAYMENT_WAYS)
     if "payment_ways" not in errors and not ways:
         errors.add("payment_ways", "At least one of: wallet, direct.")
-    progression = raw.get("progression", "automatic")
+    progression = raw.get("progression", Progression.AUTOMATIC)
     if progression not in PROGRESSIONS:
         errors.add("progression", "automatic or approved.")
     tags = _names(errors, "tags", raw.get("tags", []), most=10, longest=30)
@@ -103,19 +112,21 @@ def clean_definition(raw: Any) -> dict[str, Any]:
     server = _server(errors, raw.get("platform"))
     stages = _stages(errors, raw.get("stages"), zone, server, currency)
     errors.raise_if_any("The challenge's definition has faults.")
-    return {
-        "name": name,
-        "currency": currency,
-        "tags": tags,
-        "time_zone": zone,
-        "fee": str(fee),
-        "fee_refundable": refundable,
-        "payment_ways": ways,
-        "client_groups": groups,
-        "progression": progression,
-        "platform": server.name if server else "",
-        "stages": stages,
-    }
+    return ChallengeDefinition.model_validate(
+        {
+            "name": name,
+            "currency": currency,
+            "tags": tags,
+            "time_zone": zone,
+            "fee": str(fee),
+            "fee_refundable": refundable,
+            "payment_ways": ways,
+            "client_groups": groups,
+            "progression": progression,
+            "platform": server.name if server else "",
+            "stages": stages,
+        }
+    )
 
 
 def _choices(errors: FieldErrors, field: str, raw: Any, allowed: tuple[str, ...]) -> list[str]:
@@ -175,14 +186,15 @@ def _stages(
         }
         for key in sorted(unknown):
             errors.add(f"{at}.{str(key)[:40]}", "Unknown field.")
-        kind = stage.get("kind")
-        if kind not in STAGE_KINDS:
+        given = stage.get("kind")
+        kind = StageKind(given) if given in STAGE_KINDS else StageKind.DEMO
+        if given not in STAGE_KINDS:
             errors.add(f"{at}.kind", "demo or live.")
-            kind = "demo"
-        if kind == "demo" and seen_live:
+        live = kind == StageKind.LIVE
+        if not live and seen_live:
             errors.add(f"{at}.kind", "Demo stages come before the live ones.")
-        seen_live = seen_live or kind == "live"
-        default_name = "Funded" if kind == "live" else f"Stage {number + 1}"
+        seen_live = seen_live or live
+        default_name = "Funded" if live else f"Stage {number + 1}"
         name = clean_text(
             errors, f"{at}.name", stage.get("name") or default_name, label="Name", max_length=60
         )
@@ -193,16 +205,16 @@ def _stages(
         if isinstance(leverage, bool) or not isinstance(leverage, int) or not 1 <= leverage <= 1000:
             errors.add(f"{at}.leverage", "A whole number from 1 to 1000.")
         group = stage.get("group") or (
-            _first(server.live_groups if kind == "live" else server.demo_groups) if server else ""
+            _first(server.live_groups if live else server.demo_groups) if server else ""
         )
         if server is not None:
-            allowed = server.live_groups if kind == "live" else server.demo_groups
+            allowed = server.live_groups if live else server.demo_groups
             if group not in allowed:
                 errors.add(
                     f"{at}.group", f"One of {server.name}'s {kind} groups: {', '.join(allowed)}."
                 )
         share = stage.get("profit_share_pct")
-        if kind == "live":
+        if live:
             parsed = _percent(share)
             if parsed is None:
                 errors.add(f"{at}.profit_share_pct", "More than 0, at most 100.")
@@ -217,7 +229,7 @@ def _stages(
                 "balance": str(balance),
                 "leverage": leverage,
                 "group": group,
-                "profit_share_pct": share if kind == "live" else None,
+                "profit_share_pct": share if live else None,
                 "rules": rules,
             }
         )
@@ -343,9 +355,10 @@ def get(challenge_id: Any) -> Challenge:
 def create(definition: Any, *, actor: User) -> Challenge:
     """A new challenge, as a draft (version 1)."""
     require_permission(actor, CHALLENGES_MANAGE)
-    clean = clean_definition(definition)
+    spec = clean_definition(definition)
+    clean = spec.to_json()
     with transaction.atomic():
-        challenge = Challenge.objects.create(name=clean["name"], created_by=actor)
+        challenge = Challenge.objects.create(name=spec.name, created_by=actor)
         ChallengeVersion.objects.create(
             challenge=challenge, number=1, definition=clean, created_by=actor
         )
@@ -364,7 +377,8 @@ def save_draft(challenge_id: Any, definition: Any, *, actor: User) -> ChallengeV
     """Edit the challenge's draft; a published challenge gets a new draft (the published
     version, and everyone running it, stays as it is until the draft is published)."""
     require_permission(actor, CHALLENGES_MANAGE)
-    clean = clean_definition(definition)
+    spec = clean_definition(definition)
+    clean = spec.to_json()
     with transaction.atomic():
         challenge = Challenge.objects.select_for_update().filter(pk=get(challenge_id).pk).get()
         if challenge.status == Challenge.Status.ENDED:
@@ -376,10 +390,10 @@ def save_draft(challenge_id: Any, definition: Any, *, actor: User) -> ChallengeV
             draft = ChallengeVersion(
                 challenge=challenge, number=(latest.number if latest else 0) + 1, created_by=actor
             )
-        draft.definition = clean
+        draft.keep(spec)
         draft.save()
         if challenge.status == Challenge.Status.DRAFT:
-            challenge.name = clean["name"]
+            challenge.name = spec.name
             challenge.save(update_fields=["name"])
         audit.record(
             actor=actor,
@@ -438,7 +452,7 @@ def publish(
         if challenge.status == Challenge.Status.DRAFT:
             move_status(challenge, Challenge.Status.PUBLISHED, Challenge.TRANSITIONS)
             challenge.published_at = now
-        challenge.name = draft.definition["name"]
+        challenge.name = draft.spec.name
         challenge.save()
         audit.record(
             actor=actor,
@@ -457,9 +471,8 @@ def duplicate(challenge_id: Any, *, actor: User) -> Challenge:
     source = get(challenge_id)
     latest = source.versions.order_by("-number").first()
     assert latest is not None
-    definition = dict(latest.definition)
-    definition["name"] = f"Copy of {definition['name']}"[:100]
-    return create(definition, actor=actor)
+    copied = latest.spec.model_copy(update={"name": f"Copy of {latest.spec.name}"[:100]})
+    return create(copied.to_json(), actor=actor)
 
 
 def end(challenge_id: Any, *, actor: User) -> Challenge:
@@ -493,10 +506,10 @@ def is_offered(
         return False
     if version.challenge.status != Challenge.Status.PUBLISHED:
         return False
-    audience = version.definition.get("client_groups") or []
+    audience = version.spec.client_groups
     if audience and not set(audience) & set(groups or []):
         return False
-    return not tag or tag.lower() in (t.lower() for t in version.definition.get("tags", []))
+    return not tag or tag.lower() in (t.lower() for t in version.spec.tags)
 
 
 def offered(challenge_id: Any, *, groups: list[str] | None = None) -> ChallengeVersion:

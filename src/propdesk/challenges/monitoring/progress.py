@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import ChallengeVersion, StageAttempt
 from propdesk.rules.days import Calendar
 from propdesk.rules.evaluator import Evaluator
@@ -34,17 +35,22 @@ MINUS = "\u2212"  # as people write a subtraction
 NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, and never passes
 
 
-def rules_for(attempt: StageAttempt) -> Rules:
-    """The stage's rules, as its participation's version has them (a live stage never passes)."""
+def stage_of(attempt: StageAttempt) -> StageDefinition:
+    """The attempt's stage, as its participation's version defines it."""
     version_id = getattr(attempt, "version_id", None)
     if version_id is not None:  # a monitor's row knows only its version's id (an annotation)
         version = ChallengeVersion.objects.only("definition").get(pk=version_id)
-        given = version.stages[attempt.stage]["rules"]
     else:
-        given = attempt.participation.version.stages[attempt.stage]["rules"]
-    if attempt.kind == "live":
-        given = {**given, "min_trading_days": NEVER}
-    return Rules.parse(given)
+        version = attempt.participation.version
+    return version.spec.stages[attempt.stage]
+
+
+def rules_for(attempt: StageAttempt) -> Rules:
+    """The stage's rules, as its participation's version has them (a live stage never passes)."""
+    given = stage_of(attempt).rules
+    if attempt.kind == StageKind.LIVE:
+        given = given.model_copy(update={"min_trading_days": NEVER})
+    return given.to_rules()
 
 
 def evaluator_for(attempt: StageAttempt) -> Evaluator:
@@ -65,9 +71,9 @@ def figures(attempt: StageAttempt) -> Figures | None:
         shown = evaluator_for(attempt).figures()
     except UNREADABLE:
         return None
-    if attempt.kind == "live":  # watched as never passing; people see the stage's own minimum
-        given = attempt.participation.version.stages[attempt.stage]["rules"]
-        return replace(shown, min_trading_days=int(given.get("min_trading_days") or 0))
+    if attempt.kind == StageKind.LIVE:  # watched as never passing; people see its own minimum
+        given = attempt.participation.version.spec.stages[attempt.stage].rules
+        return replace(shown, min_trading_days=given.min_trading_days)
     return shown
 
 
@@ -166,7 +172,7 @@ def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any
     shown = figures(attempt)
     return {
         "stage": attempt.stage + 1,
-        "stage_name": attempt.participation.version.stages[attempt.stage]["name"],
+        "stage_name": attempt.participation.version.spec.stages[attempt.stage].name,
         "kind": attempt.kind,
         "status": attempt.status,
         "login": attempt.login,

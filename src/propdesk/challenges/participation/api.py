@@ -14,6 +14,7 @@ from ninja import Header, Router, Schema, Status
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
+from propdesk.challenges.catalogue.definition import StageDefinition
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import participants
@@ -112,10 +113,10 @@ def _figures_out(attempt: StageAttempt) -> FiguresOut | None:
     return None if shown is None else FiguresOut(**shown.to_dict())
 
 
-def _stage_out(attempt: StageAttempt, stages: list[dict[str, Any]]) -> StageOut:
+def _stage_out(attempt: StageAttempt, stages: tuple[StageDefinition, ...]) -> StageOut:
     return StageOut(
         stage=attempt.stage + 1,
-        name=stages[attempt.stage]["name"],
+        name=stages[attempt.stage].name,
         kind=attempt.kind,
         status=attempt.status,
         started_at=attempt.started_at,
@@ -126,20 +127,20 @@ def _stage_out(attempt: StageAttempt, stages: list[dict[str, Any]]) -> StageOut:
 
 def _participation_out(item: Participation, client: Client) -> ParticipationOut:
     attempt = item.current_attempt()
-    stages = item.version.definition["stages"]
+    stages = item.version.spec.stages
     found = participation.credentials(item, client)
     running = attempt is not None and attempt.status == StageAttempt.Status.IN_PROGRESS
     return ParticipationOut(
         id=item.pk,
         challenge=item.challenge_id,
-        name=item.version.definition["name"],
+        name=item.version.spec.name,
         version=item.version.number,
         status=item.status,
         payment=item.payment,
         fee=f"{item.fee}",
         currency=item.currency,
         stage=attempt.stage + 1 if attempt else None,
-        stage_name=stages[attempt.stage]["name"] if attempt else None,
+        stage_name=stages[attempt.stage].name if attempt else None,
         stage_kind=attempt.kind if attempt else None,
         stage_status=attempt.status if attempt else None,
         paused=bool(attempt and running and attempt.paused),
@@ -243,12 +244,12 @@ def _participant_out(item: Participation) -> ParticipantOut:
         id=item.pk,
         client=ParticipantClientOut(id=item.client_id, name=user.name, email=user.email),
         challenge=item.challenge_id,
-        name=item.version.definition["name"],
+        name=item.version.spec.name,
         version=item.version.number,
         status=item.status,
-        currency=item.version.definition["currency"],
+        currency=item.version.spec.currency,
         created_at=item.created_at,
-        stage_count=len(item.version.stages),
+        stage_count=len(item.version.spec.stages),
         current_stage=_current_stage(attempt),
     )
 

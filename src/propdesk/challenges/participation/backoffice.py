@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import curve, progress
 from propdesk.challenges.participation import interventions
@@ -208,7 +209,7 @@ def _stage_entry(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
     return {
         "a": attempt,
         "number": number,
-        "title": f"Stage {number}: {item.version.stages[attempt.stage]['name']}",
+        "title": f"Stage {number}: {item.version.spec.stages[attempt.stage].name}",
         "look": STAGE_LOOK.get(attempt.status, "cancelled"),
         # Staff read who ended a stage by hand and why; the trader reads the headline only.
         "note": attempt.staff_note or progress.headline(attempt),
@@ -262,11 +263,11 @@ def _page(
         "challenges/participant.html",
         {
             "p": item,
-            "name": item.version.definition["name"],
+            "name": item.version.spec.name,
             "look": STATUS_LOOK.get(item.status, ""),
             "error": error,
             "current": current,
-            "stage_count": len(item.version.stages),
+            "stage_count": len(item.version.spec.stages),
             "shown": _stage_entry(item, shown) if shown is not None else None,
             "currency": currency,
             "figures": figures,
@@ -288,7 +289,7 @@ def _page(
             and running
             and open_positions == 0
             and current is not None
-            and current.kind != "live",  # a funded stage never passes
+            and current.kind != StageKind.LIVE,  # a funded stage never passes
             "open_positions": open_positions if can_manage and running else 0,
             "can_reinstate": can_manage and reinstatable,
             "can_retry": can_manage and shown is not None and bool(shown.monitor_error),

@@ -18,6 +18,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
@@ -50,7 +51,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             raise Conflict(
                 f"Only a stage in progress can be advanced; this one is {_said(attempt)}."
             )
-        if attempt.kind == "live":
+        if attempt.kind == StageKind.LIVE:
             raise Conflict("A live (funded) stage is never passed; cancel it to end it.")
         participation = _locked_participation(attempt)
         platform = adapters.platform(attempt.server)
@@ -149,7 +150,7 @@ def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
             elif active and attempt.status == StageAttempt.Status.PASSED:
                 following = attempt.stage + 1
                 opened = participation.attempts.filter(stage__gte=following).exists()
-                if not opened and following < len(participation.version.stages):
+                if not opened and following < len(participation.version.spec.stages):
                     lifecycle.open_stage(participation, following)
             _audit(
                 actor, "participant.retry", attempt, f"{why} ({applied} event(s) applied)", before

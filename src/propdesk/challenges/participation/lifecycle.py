@@ -11,13 +11,13 @@ status moves only through `move_stage`, along `StageAttempt.TRANSITIONS`.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue.definition import Progression
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.core import vault
 from propdesk.core.errors import Conflict
@@ -54,20 +54,20 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
     still = Participation.objects.select_for_update().filter(pk=participation.pk)
     if not still.filter(status=Participation.Status.ACTIVE).exists():
         raise Conflict("The participation is no longer active: no stage opens.")
-    definition = participation.version.definition
-    stage = definition["stages"][index]
-    server = TradingServer.objects.get(name=definition["platform"])
+    definition = participation.version.spec
+    stage = definition.stages[index]
+    server = TradingServer.objects.get(name=definition.platform)
     credentials = adapters.platform(server).create_account(
-        group=stage["group"],
-        leverage=stage["leverage"],
-        balance=Decimal(stage["balance"]),
-        currency=definition["currency"],
+        group=stage.group,
+        leverage=stage.leverage,
+        balance=stage.balance,
+        currency=definition.currency,
         comment=f"Participation #{participation.pk}, stage {index + 1}",
     )
     attempt = StageAttempt.objects.create(
         participation=participation,
         stage=index,
-        kind=stage["kind"],
+        kind=stage.kind,
         server=server,
         login=credentials.login,
         sealed_password=vault.seal(credentials.password),
@@ -137,13 +137,13 @@ def proceed(participation: Participation, passed: int, *, approved: bool = False
     """After stage `passed` passed: the last one completes the participation; a live stage is
     requested (`prop_live_step`); a demo stage is requested under approved progression unless
     already `approved` (a staff member's advancement). Returns the demo stage to open now."""
-    stages = participation.version.stages
+    definition = participation.version.spec
     following = passed + 1
-    if following >= len(stages):
+    if following >= len(definition.stages):
         settle(participation, Participation.Status.PASSED)
         return None
-    live = stages[following]["kind"] == "live"
-    automatic = participation.version.definition["progression"] == "automatic"
+    live = definition.stages[following].is_live
+    automatic = definition.progression == Progression.AUTOMATIC
     if not live and (automatic or approved):
         return following
     approvals.submit(
@@ -186,10 +186,10 @@ def requested_stage_details(request: ApprovalRequest) -> list[tuple[str, str]]:
     participation = Participation.objects.select_related("client__user", "version").get(
         pk=request.payload["participation_id"]
     )
-    stage = participation.version.stages[int(request.payload["stage"])]
+    stage = participation.version.spec.stages[int(request.payload["stage"])]
     passed = participation.attempts.filter(status=StageAttempt.Status.PASSED).count()
     return [
-        ("Challenge", participation.version.definition["name"]),
+        ("Challenge", participation.version.spec.name),
         ("Stages passed", str(passed)),
-        ("Next stage", f"{stage['name']} ({stage['kind']}, {stage['balance']})"),
+        ("Next stage", f"{stage.name} ({stage.kind.value}, {stage.balance})"),
     ]

@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.core.errors import ValidationFailed
@@ -179,7 +180,7 @@ def bars(figures: Figures | None, attempt: StageAttempt | None, currency: str) -
         ),
         "days": None,
     }
-    if attempt.kind != "live":  # a live stage never passes: its days count toward nothing
+    if attempt.kind != StageKind.LIVE:  # a live stage never passes: its days count for nothing
         needed = f.min_trading_days
         done = Decimal(100) if needed == 0 else Decimal(min(f.trading_days, needed) * 100) / needed
         found["days"] = {
@@ -194,13 +195,13 @@ def bars(figures: Figures | None, attempt: StageAttempt | None, currency: str) -
 
 def row(item: Participation) -> dict[str, Any]:
     attempt = item.current_attempt()
-    stages = item.version.stages
-    currency = item.version.definition["currency"]
+    stages = item.version.spec.stages
+    currency = item.version.spec.currency
     figures = figures_of(attempt)
     return {
         "p": item,
         "look": STATUS_LOOK.get(item.status, ""),
-        "name": item.version.definition["name"],
+        "name": item.version.spec.name,
         "currency": currency,
         "attempt": attempt,
         "stage": stages[attempt.stage] if attempt else None,
@@ -236,7 +237,7 @@ def csv_cells(item: Participation) -> list[Any]:
     shown = row(item)
     attempt: StageAttempt | None = shown["attempt"]
     f: Figures | None = shown["figures"]
-    stage = shown["stage"] or {}
+    stage: StageDefinition | None = shown["stage"]
     user = item.client.user
     return [
         item.pk,
@@ -247,7 +248,7 @@ def csv_cells(item: Participation) -> list[Any]:
         item.version.number,
         item.status,
         shown["stage_number"] or "",
-        spreadsheet_safe(stage.get("name", "")),
+        spreadsheet_safe(stage.name if stage else ""),
         attempt.kind if attempt else "",
         attempt.status if attempt else "",
         spreadsheet_safe(attempt.login) if attempt else "",

@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from propdesk.challenges.catalogue import services as catalogue
-from propdesk.challenges.catalogue.services import PAYMENT_WAYS
+from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
 from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
@@ -33,8 +33,8 @@ from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
 
 PAYMENT_WAY_WORDS = {
-    "wallet": "Wallet deduction: the fee is taken from your wallet",
-    "direct": "Direct purchase: pay the fee by card at the checkout",
+    PaymentWay.WALLET: "Wallet deduction: the fee is taken from your wallet",
+    PaymentWay.DIRECT: "Direct purchase: pay the fee by card at the checkout",
 }
 TAG_LONGEST = 30
 
@@ -42,35 +42,35 @@ TAG_LONGEST = 30
 # --- how a challenge reads to a client -----------------------------------------------------------
 
 
-def stage_summary(stage: dict[str, Any]) -> str:
+def stage_summary(stage: StageDefinition) -> str:
     """One line a stage: "Challenge · demo · 100,000 · target 8% · daily loss 5% · max loss
     10%", "Funded · live · 100,000 · max loss 10% · 80% profit share"."""
-    rules = stage.get("rules") or {}
-    parts = [str(stage.get("name")), str(stage.get("kind")), amount_text(stage.get("balance"))]
-    if rules.get("profit_target_pct"):
-        parts.append(f"target {rules['profit_target_pct']}%")
-    if rules.get("max_daily_loss"):
-        parts.append(f"daily loss {rules['max_daily_loss'].get('pct')}%")
-    if rules.get("max_loss"):
-        parts.append(f"max loss {rules['max_loss'].get('pct')}%")
-    if stage.get("profit_share_pct"):
-        parts.append(f"{stage['profit_share_pct']}% profit share")
+    rules = stage.rules
+    parts = [stage.name, stage.kind.value, amount_text(stage.balance)]
+    if rules.profit_target_pct:
+        parts.append(f"target {rules.profit_target_pct}%")
+    if rules.max_daily_loss:
+        parts.append(f"daily loss {rules.max_daily_loss.pct}%")
+    if rules.max_loss:
+        parts.append(f"max loss {rules.max_loss.pct}%")
+    if stage.profit_share_pct:
+        parts.append(f"{stage.profit_share_pct}% profit share")
     return " · ".join(parts)
 
 
 def card(version: ChallengeVersion) -> dict[str, Any]:
-    definition = version.definition
+    definition = version.spec
     return {
         "challenge_id": version.challenge_id,
         "d": definition,
-        "stages": [stage_summary(stage) for stage in definition["stages"]],
+        "stages": [stage_summary(stage) for stage in definition.stages],
     }
 
 
 def all_tags(versions: list[ChallengeVersion]) -> list[str]:
     seen: dict[str, str] = {}
     for version in versions:
-        for tag in version.definition.get("tags", []):
+        for tag in version.spec.tags:
             seen.setdefault(tag.lower(), tag)
     return sorted(seen.values(), key=str.lower)
 
@@ -91,7 +91,7 @@ def challenges(request: HttpRequest) -> HttpResponse:
 
 
 class StartForm(forms.Form):
-    payment = forms.ChoiceField(choices=[(way, way) for way in PAYMENT_WAYS])
+    payment = forms.ChoiceField(choices=[(way, way) for way in PaymentWay.values])
     # A direct purchase's online method (the use case checks it).
     method = forms.CharField(required=False, max_length=20)
     # One key per rendered form: a double click or a resubmitted page charges once.
@@ -111,18 +111,18 @@ def _detail_page(
     *,
     error: DomainError | None = None,
 ) -> HttpResponse:
-    definition = version.definition
-    currency = definition["currency"]
+    definition = version.spec
+    currency = definition.currency
     held = ledger.balances(actor(request).client).get(currency, Decimal(0))
-    fee = Decimal(definition["fee"])
+    fee = definition.fee
     methods = online_methods(currency)
     ways = [
         {
-            "value": way,
-            "label": PAYMENT_WAY_WORDS.get(way, way),
-            "open": way == Participation.Payment.WALLET or bool(methods),
+            "value": way.value,
+            "label": PAYMENT_WAY_WORDS[way],
+            "open": way == PaymentWay.WALLET or bool(methods),
         }
-        for way in definition["payment_ways"]
+        for way in definition.payment_ways
     ]
     status = 200
     if error is not None:
@@ -139,17 +139,17 @@ def _detail_page(
                 {
                     "number": number,
                     "s": stage,
-                    "balance": amount_text(stage["balance"]),
-                    "rules": rule_lines(stage["rules"]),
+                    "balance": amount_text(stage.balance),
+                    "rules": rule_lines(stage.rules),
                 }
-                for number, stage in enumerate(definition["stages"], start=1)
+                for number, stage in enumerate(definition.stages, start=1)
             ],
             "ways": ways,
             "can_start": any(way["open"] for way in ways),
             "balance": quantize(held, currency),
             "short_by": quantize(fee - held, currency) if held < fee else None,
             "form": form,
-            "chosen": form["payment"].value() or "wallet",
+            "chosen": form["payment"].value() or PaymentWay.WALLET.value,
             "methods": methods,
             "chosen_method": str(form["method"].value() or ""),
             "error": error,
@@ -163,7 +163,9 @@ def _detail_page(
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     version = catalogue.offered(challenge_id)
     if request.method != "POST":
-        form = StartForm(initial={"idempotency_key": uuid.uuid4().hex, "payment": "wallet"})
+        form = StartForm(
+            initial={"idempotency_key": uuid.uuid4().hex, "payment": PaymentWay.WALLET.value}
+        )
         return _detail_page(request, version, form)
     form = StartForm(request.POST)
     if not form.is_valid():
@@ -186,7 +188,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
         return redirect("sandbox_checkout", token=made.checkout_token)
     messages.success(
         request,
-        f"You joined {made.version.definition['name']}: {made.fee} {made.currency} was paid "
+        f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
         "from your wallet.",
     )
     return redirect("portal:my_challenge", participation_id=made.pk)
@@ -249,7 +251,7 @@ def _loss_bar(
 def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[str, Any]]:
     """The four bars: profit target, daily loss used, max loss used, trading days."""
     f = figures
-    rules = attempt.participation.version.stages[attempt.stage]["rules"]
+    rules = attempt.participation.version.spec.stages[attempt.stage].rules
     initial = f.balance - f.profit  # the stage's initial balance
     if f.target_balance is None or f.target_progress_pct is None:
         target: dict[str, Any] = {
@@ -282,7 +284,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         _loss_bar(
             "daily_loss",
             "Daily loss",
-            ruled=bool(rules.get("max_daily_loss")),
+            ruled=rules.max_daily_loss is not None,
             used_pct=f.daily_loss_used_pct,
             allowed=f.daily_loss_allowed,
             currency=currency,
@@ -290,7 +292,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         _loss_bar(
             "max_loss",
             "Max loss",
-            ruled=bool(rules.get("max_loss")),
+            ruled=rules.max_loss is not None,
             used_pct=f.max_loss_used_pct,
             allowed=f.max_loss_allowed,
             currency=currency,
@@ -348,11 +350,11 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
 
 
 def row(item: Participation) -> dict[str, Any]:
-    stages = item.version.definition["stages"]
+    stages = item.version.spec.stages
     attempt = item.current_attempt()
     return {
         "p": item,
-        "name": item.version.definition["name"],
+        "name": item.version.spec.name,
         "stage_count": len(stages),
         "attempt": attempt,
         "stage": stages[attempt.stage] if attempt else None,
@@ -364,13 +366,13 @@ def row(item: Participation) -> dict[str, Any]:
 def history(item: Participation) -> list[dict[str, Any]]:
     """Every stage attempt so far, with how each ended was decided (the current stage's
     failure is explained beside its figures already)."""
-    stages = item.version.stages
+    stages = item.version.spec.stages
     current = item.current_attempt()
     return [
         {
             "a": attempt,
             "number": attempt.stage + 1,
-            "name": stages[attempt.stage]["name"],
+            "name": stages[attempt.stage].name,
             "headline": progress.headline(attempt),
             "explain": bool(attempt.explanation)
             and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
@@ -396,7 +398,7 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
         "challenges/portal_my_challenge.html",
         {
             **shown,
-            "rules": rule_lines(shown["stage"]["rules"]) if shown["stage"] else [],
+            "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
             "credentials": participation.credentials(item, client),
             "history": history(item),
         },

@@ -11,7 +11,6 @@ leverage; its credentials are shown to the owner only.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -54,11 +53,11 @@ def start(
     kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
     version = catalogue.offered(challenge_id)
     challenge = version.challenge
-    ways = version.definition["payment_ways"]
+    ways = version.spec.payment_ways
     if payment not in Participation.Payment.values or payment not in ways:
         raise ValidationFailed(fields={"payment": f"This challenge is paid by: {', '.join(ways)}."})
-    currency = version.definition["currency"]
-    fee = Decimal(version.definition["fee"])
+    currency = version.spec.currency
+    fee = version.spec.fee
     direct = payment == Participation.Payment.DIRECT
     chosen = _online_method(method, currency) if direct else None
     key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
@@ -119,7 +118,7 @@ def _take_fee(participation: Participation, wallet: Any) -> None:
             ledger.Line(wallet, -participation.fee),
             ledger.Line(fee_revenue(participation.currency), participation.fee),
         ],
-        memo=f"Fee for {participation.version.definition['name']}"
+        memo=f"Fee for {participation.version.spec.name}"
         + (f" paid by {participation.method.name}" if participation.method else ""),
         client=participation.client,
     )
@@ -209,7 +208,7 @@ def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
         token=token,
         amount=found.fee,
         currency=found.currency,
-        purpose=f"the fee of {found.version.definition['name']}",
+        purpose=f"the fee of {found.version.spec.name}",
         waiting=awaiting and not lapsed,
         state="expired" if awaiting and lapsed else found.get_status_display().lower(),
         after_payment="Your challenge starts as soon as the payment is confirmed and approved.",
@@ -224,7 +223,7 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
     stage waits for the live step)."""
     participation = _locked(request)
     lifecycle.settle(participation, Participation.Status.ACTIVE)
-    if participation.version.stages[0]["kind"] == "live":
+    if participation.version.spec.stages[0].is_live:
         # Live credentials are always a person's decision: the live step comes first.
         approvals.submit(
             lifecycle.LIVE_STEP,
@@ -258,11 +257,11 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     participation = Participation.objects.select_related("client", "fee_entry", "method").get(
         pk=request.payload["participation_id"]
     )
-    definition = participation.version.definition
-    stages = " → ".join(f"{s['kind'].title()} {s['balance']}" for s in definition["stages"])
+    definition = participation.version.spec
+    stages = " → ".join(f"{s.kind.label} {s.balance}" for s in definition.stages)
     paid_by = participation.method.name if participation.method else "the wallet"
     return [
-        ("Challenge", f"{definition['name']} (v{participation.version.number})"),
+        ("Challenge", f"{definition.name} (v{participation.version.number})"),
         ("Stages", stages),
         ("KYC", participation.client.get_kyc_status_display()),
         (

@@ -1,0 +1,159 @@
+"""A challenge's definition, typed.
+
+`ChallengeDefinition` is what `catalogue.services.clean_definition` makes of the JSON a firm
+sends (the API takes it as is; the back office's form builds it), the one place it is checked.
+`ChallengeVersion.definition` keeps its JSON form (`to_json`), unchanged from the canonical
+dict the catalogue has always stored, and `ChallengeVersion.spec` reads it back: the rest of
+the code reads typed attributes, never the dict.
+
+A stage's rules are the rule contract's object (docs/rules.md) in its canonical form
+(`propdesk.rules.Rules.to_dict`): `StageRules` types it for reading, and `to_rules` hands the
+evaluator its own `Rules`, parsed by the contract's own parser.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.db import models
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+from propdesk.core.money import MINOR_UNITS
+from propdesk.rules.model import (
+    BreachAction,
+    DailyLossBasis,
+    DailyLossOf,
+    MaxLossMode,
+    Rules,
+)
+
+__all__ = [
+    "MAX_STAGES",
+    "BreachAction",
+    "ChallengeDefinition",
+    "DailyLossBasis",
+    "DailyLossLimit",
+    "DailyLossOf",
+    "MaxLossLimit",
+    "MaxLossMode",
+    "PaymentWay",
+    "Progression",
+    "StageDefinition",
+    "StageKind",
+    "StageRules",
+]
+
+
+MAX_STAGES = 5
+
+
+class StageKind(models.TextChoices):
+    """A demo stage trades the firm's demo books; a live (funded) one its money, and never
+    passes."""
+
+    DEMO = "demo", "Demo"
+    LIVE = "live", "Live"
+
+
+class Progression(models.TextChoices):
+    """How a passed demo stage leads to the next demo stage (a live stage always takes the
+    live step, a person's decision)."""
+
+    AUTOMATIC = "automatic", "Automatic: a passed demo stage opens the next one"
+    APPROVED = "approved", "Approved: staff approve the move to the next demo stage"
+
+
+class PaymentWay(models.TextChoices):
+    """How a client may pay the fee (`Participation.Payment` records the one they chose)."""
+
+    WALLET = "wallet", "Wallet deduction (from the client's wallet)"
+    DIRECT = "direct", "Direct purchase (through a payment method)"
+
+
+# A decimal kept as its own text ("499.00", "8"): read back exactly as it was written.
+DecimalStr = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "description": 'A decimal number as text, e.g. "100.00"'}),
+]
+Currency = Literal["USD", "EUR", "GBP", "CHF", "CZK", "PLN", "AUD", "CAD", "JPY"]
+assert set(Currency.__args__) == set(MINOR_UNITS)  # type: ignore[attr-defined]
+
+
+class _Kept(BaseModel):
+    # Exactly the keys the catalogue stores; a version never changes once made.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form kept in the database (and shown by the API)."""
+        return self.model_dump(mode="json")
+
+
+# --- as kept (and read back) ---------------------------------------------------------------------
+
+
+class DailyLossLimit(_Kept):
+    """The rules' `max_daily_loss`."""
+
+    pct: DecimalStr
+    basis: DailyLossBasis
+    of: DailyLossOf
+    action: BreachAction
+
+
+class MaxLossLimit(_Kept):
+    """The rules' `max_loss`."""
+
+    pct: DecimalStr
+    mode: MaxLossMode
+    lock_at_initial: bool
+
+
+class StageRules(_Kept):
+    """A stage's rules in the contract's canonical form (every key present)."""
+
+    initial_balance: DecimalStr
+    timezone: str
+    day_reset: str
+    profit_target_pct: DecimalStr | None
+    max_daily_loss: DailyLossLimit | None
+    max_loss: MaxLossLimit | None
+    max_loss_per_trade_pct: DecimalStr | None
+    min_trading_days: int
+    trading_period_days: int | None
+    inactivity_days: int | None
+    best_day_max_pct: DecimalStr | None
+    upgrade_immediately: bool
+
+    def to_rules(self) -> Rules:
+        """The evaluator's rules (the contract's parser reads its own canonical form)."""
+        return Rules.parse(self.to_json())
+
+
+class StageDefinition(_Kept):
+    name: str
+    kind: StageKind
+    balance: DecimalStr  # the account's starting balance, in the challenge's currency
+    leverage: int
+    group: str  # the trading platform's group the account opens in
+    profit_share_pct: DecimalStr | None  # a live stage's; None on a demo stage
+    rules: StageRules
+
+    @property
+    def is_live(self) -> bool:
+        return self.kind == StageKind.LIVE
+
+
+class ChallengeDefinition(_Kept):
+    name: str
+    currency: Currency
+    tags: tuple[str, ...]
+    time_zone: str  # the trading days' (each stage's rules have it as their `timezone`)
+    fee: DecimalStr
+    fee_refundable: bool
+    payment_ways: tuple[PaymentWay, ...]
+    client_groups: tuple[str, ...]  # empty: every client may start it
+    progression: Progression
+    platform: str  # the trading server's name
+    stages: tuple[StageDefinition, ...]
