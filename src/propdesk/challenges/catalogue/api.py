@@ -8,15 +8,33 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
+from pydantic import PlainValidator
+from pydantic_core import PydanticCustomError
 
 from propdesk.accounts.api_auth import current_staff, current_user
 from propdesk.accounts.services import require_permission
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.definition import ChallengeDefinition, ChallengeDefinitionIn
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.schema import Blank, FilterText, OneOf
 
 router = Router(tags=["challenges"])
+
+
+def _as_sent(value: Any) -> dict[str, Any]:
+    """The body as sent, for the catalogue to check: it names every fault by its path
+    (`stages.1.rules`) in its own words, which a check by the schema would answer first."""
+    if not isinstance(value, dict):
+        raise PydanticCustomError("dict_type", "Input should be a valid dictionary")
+    return value
+
+
+# The OpenAPI shows the definition's fields (ChallengeDefinitionIn); catalogue.clean_definition
+# is what checks them.
+DefinitionBody = Annotated[
+    dict[str, Any], PlainValidator(_as_sent, json_schema_input_type=ChallengeDefinitionIn)
+]
 
 
 class ChangeOut(Schema):
@@ -30,9 +48,9 @@ class ChallengeOut(Schema):
     status: str
     version: int | None
     published_at: datetime | None
-    definition: dict[str, Any]
+    definition: ChallengeDefinition
     draft_version: int | None = None
-    draft: dict[str, Any] | None = None
+    draft: ChallengeDefinition | None = None
 
 
 def _out(
@@ -47,9 +65,9 @@ def _out(
         status=challenge.status,
         version=published.number if published else None,
         published_at=published.published_at if published else None,
-        definition=shown.definition,
+        definition=shown.spec,
         draft_version=draft.number if draft else None,
-        draft=draft.definition if draft else None,
+        draft=draft.spec if draft else None,
     )
 
 
@@ -58,7 +76,7 @@ def _out(
     response={201: ChallengeOut},
     summary="Define a challenge (a draft): the whole definition as JSON",
 )
-def create(request: HttpRequest, definition: dict[str, Any] = Body(...)) -> Status:  # noqa: B008
+def create(request: HttpRequest, definition: DefinitionBody = Body(...)) -> Status:  # noqa: B008
     challenge = catalogue.create(definition, actor=current_staff(request))
     return Status(201, _out(challenge, staff=True))
 
@@ -67,7 +85,7 @@ def create(request: HttpRequest, definition: dict[str, Any] = Body(...)) -> Stat
 def save_draft(
     request: HttpRequest,
     challenge_id: str,
-    definition: dict[str, Any] = Body(...),  # noqa: B008
+    definition: DefinitionBody = Body(...),  # noqa: B008
 ) -> ChallengeOut:
     catalogue.save_draft(challenge_id, definition, actor=current_staff(request))
     return _out(catalogue.get(challenge_id), staff=True)
@@ -120,7 +138,7 @@ def listing(
             rows = rows.filter(status=status)
         found = [_out(c, staff=True) for c in rows]
         wanted = tag.strip().lower()
-        return [c for c in found if not wanted or wanted in map(str.lower, c.definition["tags"])]
+        return [c for c in found if not wanted or wanted in map(str.lower, c.definition.tags)]
     versions = catalogue.published_catalogue(tag=tag.strip()[:30])
     return [_out(v.challenge, staff=False, published=v) for v in versions]
 

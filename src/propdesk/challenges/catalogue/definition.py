@@ -9,6 +9,10 @@ the code reads typed attributes, never the dict.
 A stage's rules are the rule contract's object (docs/rules.md) in its canonical form
 (`propdesk.rules.Rules.to_dict`): `StageRules` types it for reading, and `to_rules` hands the
 evaluator its own `Rules`, parsed by the contract's own parser.
+
+`ChallengeDefinitionIn` and its parts document the body the API takes (every field the
+catalogue fills in when left out is optional there); they describe, they do not check: the
+catalogue's checks name each fault by its path (`stages.1.rules`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.db import models
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from propdesk.core.money import MINOR_UNITS
+from propdesk.core.schema import DecimalText
 from propdesk.rules.model import (
     BreachAction,
     DailyLossBasis,
@@ -32,6 +37,7 @@ __all__ = [
     "MAX_STAGES",
     "BreachAction",
     "ChallengeDefinition",
+    "ChallengeDefinitionIn",
     "DailyLossBasis",
     "DailyLossLimit",
     "DailyLossOf",
@@ -157,3 +163,77 @@ class ChallengeDefinition(_Kept):
     progression: Progression
     platform: str  # the trading server's name
     stages: tuple[StageDefinition, ...]
+
+
+# --- as the API takes it (documentation only: catalogue.clean_definition checks it) -------------
+
+
+class _Taken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DailyLossLimitIn(_Taken):
+    pct: DecimalText = Field(description="More than 0, less than 100")
+    basis: DailyLossBasis
+    of: DailyLossOf = DailyLossOf.INITIAL
+    action: BreachAction = BreachAction.FAIL
+
+
+class MaxLossLimitIn(_Taken):
+    pct: DecimalText = Field(description="More than 0, less than 100")
+    mode: MaxLossMode
+    lock_at_initial: bool = True
+
+
+class StageRulesIn(_Taken):
+    """The rule contract's object (docs/rules.md). `initial_balance` and `timezone` come from
+    the stage's balance and the challenge's time zone: leave them out (given, they must agree)."""
+
+    initial_balance: DecimalText | None = None
+    timezone: str | None = None
+    day_reset: str = Field(default="00:00", description="HH:MM, in the challenge's time zone")
+    profit_target_pct: DecimalText | None = None
+    max_daily_loss: DailyLossLimitIn | None = None
+    max_loss: MaxLossLimitIn | None = None
+    max_loss_per_trade_pct: DecimalText | None = None
+    min_trading_days: int = Field(default=0, ge=0)
+    trading_period_days: int | None = Field(default=None, ge=1, description="None: unlimited")
+    inactivity_days: int | None = Field(default=None, ge=1)
+    best_day_max_pct: DecimalText | None = None
+    upgrade_immediately: bool = True
+
+
+class StageDefinitionIn(_Taken):
+    name: str | None = Field(
+        default=None, max_length=60, description='Left out: "Stage N", or "Funded" for live'
+    )
+    kind: StageKind = Field(description="Demo stages come before the live ones")
+    balance: DecimalText = Field(description="The account size, in the challenge's currency")
+    leverage: int = Field(default=100, ge=1, le=1000)
+    group: str | None = Field(
+        default=None, description="Left out: the platform's first group for the kind"
+    )
+    profit_share_pct: DecimalText | None = Field(
+        default=None, description="A live stage's (more than 0, at most 100); only live"
+    )
+    rules: StageRulesIn
+
+
+class ChallengeDefinitionIn(_Taken):
+    """A challenge's whole definition, as a firm sends it."""
+
+    name: str = Field(max_length=100)
+    currency: Currency
+    tags: list[str] = Field(default=[], max_length=10, description="Each 1 to 30 characters")
+    time_zone: str = Field(default="UTC", description="Defines the trading days")
+    fee: DecimalText
+    fee_refundable: bool = False
+    payment_ways: list[PaymentWay] = Field(min_length=1)
+    client_groups: list[str] = Field(
+        default=[], max_length=50, description="The client groups that see it; empty: everyone"
+    )
+    progression: Progression = Progression.AUTOMATIC
+    platform: str | None = Field(
+        default=None, description="An enabled trading server's name; left out: the first one"
+    )
+    stages: list[StageDefinitionIn] = Field(min_length=1, max_length=MAX_STAGES)

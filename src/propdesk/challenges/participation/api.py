@@ -14,7 +14,7 @@ from ninja import Header, Router, Schema, Status
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
-from propdesk.challenges.catalogue.definition import StageDefinition
+from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import participants
@@ -78,7 +78,7 @@ class FiguresOut(Schema):
 class StageOut(Schema):
     stage: int
     name: str
-    kind: str
+    kind: StageKind
     status: str
     started_at: datetime
     ended_at: datetime | None
@@ -96,7 +96,7 @@ class ParticipationOut(Schema):
     currency: str
     stage: int | None
     stage_name: str | None
-    stage_kind: str | None = None
+    stage_kind: StageKind | None = None
     stage_status: str | None = None
     paused: bool = False
     credentials: CredentialsOut | None
@@ -117,7 +117,7 @@ def _stage_out(attempt: StageAttempt, stages: tuple[StageDefinition, ...]) -> St
     return StageOut(
         stage=attempt.stage + 1,
         name=stages[attempt.stage].name,
-        kind=attempt.kind,
+        kind=StageKind(attempt.kind),
         status=attempt.status,
         started_at=attempt.started_at,
         ended_at=attempt.ended_at,
@@ -141,7 +141,7 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
         currency=item.currency,
         stage=attempt.stage + 1 if attempt else None,
         stage_name=stages[attempt.stage].name if attempt else None,
-        stage_kind=attempt.kind if attempt else None,
+        stage_kind=StageKind(attempt.kind) if attempt else None,
         stage_status=attempt.status if attempt else None,
         paused=bool(attempt and running and attempt.paused),
         credentials=CredentialsOut(**found) if found else None,
