@@ -21,8 +21,7 @@ from propdesk.core.errors import ValidationFailed
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, server, stage
+from tests.challenges.factories import definition, move, pass_stage, server, stage
 from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from propdesk.core.errors import ValidationFailed
 from propdesk.wallet import ledger, reports, sandbox_payments
 from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, post_form
 from tests.wallet.test_sandbox_payments import deliver
 

@@ -20,7 +20,7 @@ from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger, reports, services
 from propdesk.wallet.ledger import InsufficientFunds
 from tests.api.conftest import Api
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
