@@ -18,7 +18,7 @@ from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
 from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.wallet.test_sandbox_payments import deliver
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 
