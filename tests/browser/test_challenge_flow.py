@@ -28,7 +28,7 @@ from tests.browser.test_kyc_flows import fill_kyc, review_latest_kyc
 from tests.browser.test_registration_flows import open_first_in_queue, register_in_portal
 from tests.browser.test_terminal_flow import log_in as terminal_log_in
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import png_bytes
+from tests.onboarding.factories import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import (
+from tests.onboarding.factories import (
     PDF,
     answers,
     build_pdf,
