@@ -17,7 +17,7 @@ from propdesk.platforms.sandbox.models import Position
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet import services as wallet
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, registration
 
 pytestmark = pytest.mark.django_db

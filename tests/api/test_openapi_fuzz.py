@@ -37,7 +37,7 @@ from propdesk.accounts.services import issue_token
 from propdesk.api import api as ninja_api
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.platforms.sandbox import services as sandbox
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 
 pytestmark = pytest.mark.django_db
 

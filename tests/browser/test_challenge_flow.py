@@ -24,12 +24,16 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
-from tests.browser.conftest import log_in
-from tests.browser.test_kyc_flows import fill_kyc, review_latest_kyc
-from tests.browser.test_registration_flows import open_first_in_queue, register_in_portal
-from tests.browser.test_terminal_flow import log_in as terminal_log_in
+from tests.browser.flows import (
+    fill_kyc,
+    log_in,
+    open_first_in_queue,
+    register_in_portal,
+    review_latest_kyc,
+    terminal_log_in,
+)
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import png_bytes
+from tests.onboarding.factories import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,10 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from propdesk.platforms.sandbox import services
 from propdesk.platforms.sandbox.models import Account
+from tests.browser.flows import terminal_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,19 +27,11 @@ def new_account() -> tuple[Account, str]:
     )
 
 
-def log_in(page: Page, login: str, password: str) -> None:
-    page.goto("/terminal/")
-    expect(page).to_have_url(re.compile(r"/terminal/login/$"))
-    page.get_by_label("Login", exact=True).fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
     services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, password)
+    terminal_log_in(page, account.login, password)
 
     balance = page.locator('[data-account="balance"]')
     equity = page.locator('[data-account="equity"]')
@@ -86,7 +79,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 def test_a_wrong_password_and_a_refused_order_say_why(new_page):
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, "not-the-password")
+    terminal_log_in(page, account.login, "not-the-password")
     expect(page.get_by_role("alert")).to_have_text("Wrong login or password.")
 
     page.get_by_label("Password").fill(password)
@@ -105,7 +98,7 @@ def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_pa
     services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, password)
+    terminal_log_in(page, account.login, password)
     page.get_by_label("Volume").fill("1.00")
     page.get_by_label("Stop loss").fill("1.08400")
     page.get_by_role("button", name="Buy", exact=True).click()

@@ -13,7 +13,7 @@ from propdesk.challenges.monitoring import curve, monitor
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.rules.model import Equity
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.factories import move, running, server, stage
 
 D = Decimal
 

@@ -20,25 +20,10 @@ from propdesk.core.models import AuditRecord
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.factories import breached, move, running, server, stage
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def breached(client, finance, admin):
-    """A stage failed by a real breach: equity 94,880 fell below the daily floor 95,000."""
-    joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    price_feed = feed.Feed()
-    monitor.process(server())
-    move(price_feed, "1.08000", "1.08012")
-    monitor.process(server())
-    attempt.refresh_from_db()
-    assert attempt.status == "failed"
-    return joined, attempt, account, position, price_feed
 
 
 def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_after(

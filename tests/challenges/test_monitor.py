@@ -12,66 +12,16 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import MonitorCursor, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.platforms.sandbox.models import Event
-from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import move, pass_stage, running, server, stage
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-RULES = {
-    "profit_target_pct": "8",
-    "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
-    "max_loss": {"pct": "10", "mode": "static"},
-}
-
-
-def running(client, finance, admin, *, stages):
-    services.adjust(
-        client.pk,
-        direction="credit",
-        amount="1000.00",
-        currency="USD",
-        comment="Top up",
-        actor=finance,
-    )
-    made = catalogue.create(definition(stages=stages), actor=admin)
-    catalogue.publish(made.pk, actor=admin)
-    joined = participation.start(client, made.pk, payment="wallet")
-    return joined, joined.current_attempt()
-
-
-def stage(kind="demo", **rules):
-    made = {"kind": kind, "balance": "100000", "leverage": 100, "rules": {**RULES, **rules}}
-    if kind == "live":
-        made["profit_share_pct"] = "80"
-    return made
-
-
-def move(price_feed, bid, ask):
-    price_feed.step(feed.Tick("EURUSD", D(bid), D(ask)))
-    price_feed.flush()
-
-
-def pass_stage(attempt):
-    """+8,880 on 100,000 closed, then the day closes: a stage with an 8% target passes."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
-
-
-def server():
-    return sandbox.default_server()
 
 
 def test_a_breach_fails_the_stage_disables_the_account_and_is_explained(

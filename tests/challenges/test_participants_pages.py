@@ -25,8 +25,7 @@ from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger
 from propdesk.wallet.models import JournalEntry
-from tests.challenges.test_interventions import breached
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.factories import breached, move, running, server, stage
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ from propdesk.reports import transactions as reports
 from propdesk.wallet import ledger, services
 from propdesk.wallet.ledger import InsufficientFunds
 from tests.api.conftest import Api
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

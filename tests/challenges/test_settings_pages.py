@@ -14,7 +14,7 @@ from django.test import Client as HttpClient
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.models import AuditRecord
-from tests.challenges.test_catalogue import TWO_STEP
+from tests.challenges.factories import TWO_STEP
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db

@@ -29,8 +29,7 @@ from propdesk.notifications.models import Notification
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, running, server, stage
+from tests.challenges.factories import definition, move, pass_stage, running, server, stage
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from propdesk.onboarding import documents as stored_files
 from propdesk.onboarding import kyc
 from propdesk.onboarding.kyc_actions import KycRequired
 from propdesk.onboarding.models import KycDocument, KycSubmission
-from tests.onboarding.kyc_support import JPEG, PDF, answers, documents, stored_names, upload
+from tests.onboarding.factories import JPEG, PDF, answers, documents, stored_names, upload
 
 pytestmark = pytest.mark.django_db
 

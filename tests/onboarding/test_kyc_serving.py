@@ -14,7 +14,7 @@ from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycDocument
 from propdesk.settings import kyc_storage_setting
 from tests.conftest import logged_in
-from tests.onboarding.kyc_support import (
+from tests.onboarding.factories import (
     PDF,
     answers,
     build_pdf,

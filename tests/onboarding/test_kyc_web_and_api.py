@@ -7,7 +7,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.onboarding import kyc
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.onboarding.kyc_support import PDF, answers, documents, png_bytes, upload
+from tests.onboarding.factories import PDF, answers, documents, png_bytes, upload
 
 pytestmark = pytest.mark.django_db
 

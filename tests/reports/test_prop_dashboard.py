@@ -24,8 +24,7 @@ from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.reports import prop_dashboard as dashboard
 from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, server, stage
+from tests.challenges.factories import definition, move, pass_stage, server, stage
 from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db

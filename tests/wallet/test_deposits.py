@@ -147,7 +147,7 @@ def test_at_most_a_few_deposits_wait_at_once(active_client, bank_transfer, setti
 def test_kyc_policy_blocks_deposits_until_kyc_is_approved(
     active_client, bank_transfer, admin, kyc_form, compliance
 ):
-    from tests.onboarding.kyc_support import answers, documents
+    from tests.onboarding.factories import answers, documents
 
     kyc.set_policy(["deposit"], actor=admin)
     with pytest.raises(KycRequired):

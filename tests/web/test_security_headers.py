@@ -17,7 +17,7 @@ from propdesk.onboarding import kyc
 from propdesk.platforms.sandbox import services as sandbox
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in
-from tests.onboarding.kyc_support import answers, documents
+from tests.onboarding.factories import answers, documents
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from propdesk.core.models import AuditRecord
 from propdesk.onboarding import kyc
 from tests.accounts.factories import app_code, code_for, enrol, next_code, require_two_factor
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.onboarding.kyc_support import answers, documents
+from tests.onboarding.factories import answers, documents
 
 pytestmark = pytest.mark.django_db
 
