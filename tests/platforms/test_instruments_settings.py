@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.platforms import staff
@@ -103,7 +104,7 @@ def test_staff_without_platforms_manage_cannot_open_or_post_the_edit_form(staff_
     assert response.status_code == 403
     assert b"Not allowed" in response.content
     assert all_instruments() == before
-    assert not AuditRecord.objects.filter(action="sandbox.instrument").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).exists()
 
 
 def test_staff_without_platforms_view_are_kept_out_of_the_list(compliance):
@@ -160,7 +161,7 @@ def test_editing_spread_volumes_and_hours_saves_them_and_is_audited(admin):
     assert not instrument.enabled
     assert instrument.digits == 5
     assert instrument.contract_size == 100_000
-    record = AuditRecord.objects.get(action="sandbox.instrument")
+    record = AuditRecord.objects.get(action=AuditAction.INSTRUMENT_UPDATE)
     assert record.actor == admin
     assert record.object_id == "EURUSD"
     assert record.before["spread_points"] == 12
@@ -288,4 +289,4 @@ def test_bad_input_shows_a_field_error_and_changes_nothing(admin, overrides, fie
     assert message in " ".join(errors[field])
     assert message in response.content.decode().replace("&#x27;", "'")
     assert all_instruments() == before
-    assert not AuditRecord.objects.filter(action="sandbox.instrument").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).exists()
