@@ -177,7 +177,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
 
     from propdesk.accounts.models import Client, User
     from propdesk.accounts.services import create_staff_user
-    from propdesk.challenges import catalogue
+    from propdesk.challenges.catalogue import services as catalogue
     from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
     from propdesk.core import vault
     from propdesk.platforms.sandbox import services
@@ -450,8 +450,8 @@ def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool) -> Non
     """`propdesk monitor` (monitor.run), each batch and each day-closing pass timed. `limit`
     and `close` are what-ifs: another batch size, no day closing at all."""
     setup_django(url)
-    from propdesk.challenges import monitor
     from propdesk.challenges.models import MonitorCursor
+    from propdesk.challenges.monitoring import monitor
 
     batches: list[tuple[float, float, float, int, int]] = []  # start, end, cpu, events, cursor
     closings: list[tuple[float, float, int]] = []
@@ -740,13 +740,13 @@ def profile(batches: int) -> None:
     statement, and the per-stage unit costs a batch repeats."""
     from django.db import connection, transaction
 
-    from propdesk.challenges import monitor
     from propdesk.challenges.models import StageAttempt
-    from propdesk.challenges.progress import evaluator_for, rules_for
-    from propdesk.challenges.rules.evaluator import Evaluator
+    from propdesk.challenges.monitoring import monitor
+    from propdesk.challenges.monitoring.progress import evaluator_for, rules_for
     from propdesk.platforms import adapters
     from propdesk.platforms.sandbox import services
     from propdesk.platforms.sandbox.models import Event
+    from propdesk.rules.evaluator import Evaluator
 
     server = services.default_server()
     by_kind: dict[str, list[float]] = defaultdict(list)
@@ -914,8 +914,8 @@ def close_days_step(by_kind: dict[str, list[float]], count: int) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from propdesk.challenges import monitor
     from propdesk.challenges.models import StageAttempt
+    from propdesk.challenges.monitoring import monitor
 
     moment = timezone.now() - timedelta(seconds=monitor.GRACE_SECONDS)
     running = StageAttempt.objects.filter(
@@ -1023,7 +1023,7 @@ def main() -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     ladder = fill(args)
-    from propdesk.challenges.monitor import BATCH
+    from propdesk.challenges.monitoring.monitor import BATCH
 
     args.batch = args.monitor_batch or BATCH
     args.backlog_events = (args.profile_batches + 3) * BATCH  # warm, timed, profiled

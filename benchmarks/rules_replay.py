@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from propdesk.challenges.rules import Evaluator, Rules, parse_line
-from propdesk.challenges.rules.replay import main as replay_main
+from propdesk.rules import Evaluator, Rules, parse_line
+from propdesk.rules.replay import main as replay_main
 
 RULES = {
     "initial_balance": "100000.00",

@@ -510,7 +510,8 @@ def measure(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from propdesk.accounts.models import Client
-    from propdesk.wallet import ledger, reports
+    from propdesk.reports import transactions as reports
+    from propdesk.wallet import ledger
     from propdesk.wallet.models import Posting
 
     rng = random.Random(7)

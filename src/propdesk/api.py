@@ -14,8 +14,12 @@ from propdesk.accounts.api import router as accounts_router
 from propdesk.accounts.api_auth import api_auth
 from propdesk.approvals.api import router as approvals_router
 from propdesk.approvals.api import settings_router as approval_settings_router
-from propdesk.challenges.api import participants_router, participations_router
-from propdesk.challenges.api import router as challenges_router
+from propdesk.challenges.catalogue.api import router as challenges_router
+from propdesk.challenges.participation.api import (
+    participants_router,
+    participations_router,
+    start_router,
+)
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api import router as onboarding_router
 from propdesk.onboarding.kyc_api import router as kyc_router
@@ -117,5 +121,6 @@ api.add_router("/payment-methods", payment_methods_router)
 api.add_router("/reports", reports_router)
 api.add_router("/sandbox", sandbox_router)
 api.add_router("/challenges", challenges_router)
+api.add_router("/challenges", start_router)
 api.add_router("/participations", participations_router)
 api.add_router("/participants", participants_router)

@@ -410,7 +410,7 @@ def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
 
 def _cmd_monitor(ns: argparse.Namespace) -> int:
     _setup_django()
-    from propdesk.challenges import monitor
+    from propdesk.challenges.monitoring import monitor
 
     print("monitor: reading the trading servers' account events", flush=True)
     _until_stopped(lambda stop: monitor.run(stop=stop))
@@ -418,7 +418,7 @@ def _cmd_monitor(ns: argparse.Namespace) -> int:
 
 
 def _rules_replay(args: Sequence[str]) -> int:
-    from propdesk.challenges.rules.replay import main as replay_main
+    from propdesk.rules.replay import main as replay_main
 
     return replay_main(list(args))
 

@@ -17,8 +17,11 @@ from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method
-from propdesk.challenges import catalogue, interventions, monitor, participation
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import interventions, lifecycle
+from propdesk.challenges.participation import services as participation
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
@@ -458,7 +461,7 @@ def _seed_participants(admin: User, two_step: Any, instant: Any) -> None:
             if fate == "verification":
                 _trade(joined, [("GBPUSD", "sell", "1.00")])
         elif fate == "funded":
-            step = approvals.todo(admin).filter(type_key=monitor.LIVE_STEP, client=client).get()
+            step = approvals.todo(admin).filter(type_key=lifecycle.LIVE_STEP, client=client).get()
             approvals.approve(step.pk, actor=admin, comment="Trading history reviewed.")
             _trade(Participation.objects.get(pk=joined.pk), [("XAUUSD", "buy", "0.10")])
 

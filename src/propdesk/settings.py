@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "propdesk.platforms",
     "propdesk.platforms.sandbox",
     "propdesk.challenges",
+    "propdesk.reports",
 ]
 
 MIDDLEWARE = [

@@ -4,16 +4,16 @@ from propdesk.accounts import portal_views, security_views
 from propdesk.accounts import views as accounts_views
 from propdesk.api import api
 from propdesk.approvals import views as approvals_views
-from propdesk.challenges import dashboard as challenges_dashboard
-from propdesk.challenges import participants as challenges_participants
-from propdesk.challenges import portal as challenges_portal
-from propdesk.challenges import views as challenges_views
+from propdesk.challenges.catalogue import backoffice as challenges_views
+from propdesk.challenges.participation import backoffice as challenges_participants
+from propdesk.challenges.participation import portal as challenges_portal
 from propdesk.core import views as core_views
 from propdesk.jobs import views as jobs_views
 from propdesk.onboarding import kyc_views
 from propdesk.onboarding import views as onboarding_views
 from propdesk.platforms import terminal
 from propdesk.platforms import views as platforms_views
+from propdesk.reports import prop_dashboard as challenges_dashboard
 from propdesk.wallet import views as wallet_views
 
 backoffice = (

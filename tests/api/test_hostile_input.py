@@ -231,7 +231,7 @@ def test_a_query_parameter_of_the_wrong_type_is_a_422_naming_it(api, admin, path
 
 
 def test_a_staff_challenge_list_filters_by_a_known_status(api, admin):
-    from propdesk.challenges import catalogue
+    from propdesk.challenges.catalogue import services as catalogue
     from tests.challenges.test_catalogue import definition
 
     catalogue.create(definition(), actor=admin)

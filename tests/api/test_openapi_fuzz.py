@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from propdesk.accounts.services import issue_token
 from propdesk.api import api as ninja_api
-from propdesk.challenges import catalogue
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.platforms.sandbox import services as sandbox
 from tests.challenges.test_catalogue import definition
 

@@ -19,8 +19,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from propdesk.challenges import catalogue, monitor
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import monitor
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from tests.browser.conftest import log_in
@@ -212,7 +213,7 @@ def test_a_breach_disables_the_account_within_a_second_and_is_explained(
     new_page, active_client, admin, finance
 ):
     from propdesk.approvals.models import ApprovalRequest
-    from propdesk.challenges import participation
+    from propdesk.challenges.participation import services as participation
     from propdesk.wallet import services
 
     services.adjust(

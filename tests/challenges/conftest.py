@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from propdesk.challenges import catalogue
+from propdesk.challenges.catalogue import services as catalogue
 from tests.challenges.test_catalogue import definition
 
 

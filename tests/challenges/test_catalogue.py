@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from propdesk.challenges import catalogue
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord

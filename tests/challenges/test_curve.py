@@ -8,11 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from propdesk.challenges import curve, monitor
 from propdesk.challenges.models import CurvePoint, StageAttempt
-from propdesk.challenges.rules.model import Equity
+from propdesk.challenges.monitoring import curve, monitor
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
+from propdesk.rules.model import Equity
 from tests.challenges.test_monitor import move, running, server, stage
 
 D = Decimal

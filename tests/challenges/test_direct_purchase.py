@@ -10,10 +10,12 @@ import pytest
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import catalogue, participation
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import ValidationFailed
-from propdesk.wallet import ledger, reports, sandbox_payments
+from propdesk.reports import transactions as reports
+from propdesk.wallet import ledger, sandbox_payments
 from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
 from tests.challenges.test_catalogue import definition
@@ -90,7 +92,7 @@ def test_a_second_payment_is_kept_in_the_wallet_never_dropped(
 def test_a_payment_after_staff_cancelled_the_purchase_is_kept_in_the_wallet(
     active_client, challenge, sandbox_card, admin
 ):
-    from propdesk.challenges import interventions
+    from propdesk.challenges.participation import interventions
 
     joined = buy(active_client, challenge, sandbox_card)
     interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
@@ -203,7 +205,7 @@ def test_the_api_starts_a_direct_purchase_and_gives_the_checkout(
 def test_a_late_payment_told_twice_is_kept_once_and_a_payment_without_an_id_is_refused(
     active_client, challenge, sandbox_card, admin
 ):
-    from propdesk.challenges import interventions
+    from propdesk.challenges.participation import interventions
 
     joined = buy(active_client, challenge, sandbox_card)
     interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")

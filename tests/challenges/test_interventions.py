@@ -13,7 +13,8 @@ from django.db import connection, transaction
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import interventions, monitor
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import interventions
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.platforms.sandbox import feed
@@ -165,7 +166,7 @@ def test_interventions_need_a_reason_and_the_permission(active_client, finance, 
 
 
 def test_a_failed_stage_reads_as_one_sentence_with_its_figures(active_client, finance, admin):
-    from propdesk.challenges import progress
+    from propdesk.challenges.monitoring import progress
 
     _, attempt, *_ = breached(active_client, finance, admin)
     sentence = progress.headline(attempt)
@@ -225,7 +226,7 @@ def test_a_live_stage_is_never_advanced(active_client, finance, admin):
 
 
 def test_a_reinstated_stage_takes_the_events_of_its_time_out(active_client, finance, admin):
-    from propdesk.challenges import progress
+    from propdesk.challenges.monitoring import progress
 
     _, attempt, account, position, price_feed = breached(active_client, finance, admin)
     move(price_feed, "1.08500", "1.08512")  # the bad price is gone

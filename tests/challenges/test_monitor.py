@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import catalogue, monitor, participation
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import MonitorCursor, StageAttempt
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox
 from propdesk.platforms.sandbox.models import Event

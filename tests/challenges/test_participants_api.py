@@ -8,8 +8,8 @@ import pytest
 from propdesk.accounts.services import save_role
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import interventions
 from propdesk.challenges.models import StageAttempt
+from propdesk.challenges.participation import interventions
 from tests.api.conftest import Api
 from tests.challenges.test_interventions import breached
 from tests.challenges.test_monitor import running, stage

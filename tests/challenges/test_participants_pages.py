@@ -17,8 +17,9 @@ from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
 from propdesk.accounts.services import save_role
-from propdesk.challenges import interventions, monitor
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import interventions
 from propdesk.core.models import AuditRecord
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import services as sandbox

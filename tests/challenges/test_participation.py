@@ -12,12 +12,14 @@ from django.db import connection
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import catalogue, participation
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.onboarding import kyc
 from propdesk.platforms.sandbox import services as sandbox
-from propdesk.wallet import ledger, reports, services
+from propdesk.reports import transactions as reports
+from propdesk.wallet import ledger, services
 from propdesk.wallet.ledger import InsufficientFunds
 from tests.api.conftest import Api
 from tests.challenges.test_catalogue import definition

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import progress
 from propdesk.challenges.models import StageAttempt
+from propdesk.challenges.monitoring import progress
 from tests.api.conftest import Api
 from tests.challenges.test_monitor import pass_stage, running, stage
 from tests.challenges.test_portal_pages import (

@@ -15,8 +15,10 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from django.utils.html import escape
 
-from propdesk.challenges import catalogue, monitor, participation, progress
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import monitor, progress
+from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc
 from propdesk.platforms.sandbox import feed
@@ -515,7 +517,7 @@ def test_a_stage_whose_figures_cannot_be_read_says_so(active_client, finance, ad
 def test_the_trader_never_reads_the_staffs_reason_or_email(active_client, finance, admin):
     """Advancing and cancelling take a reason "kept in the audit log": the trader's pages and
     the API say the firm decided, never who or why."""
-    from propdesk.challenges import interventions
+    from propdesk.challenges.participation import interventions
 
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
     interventions.advance(attempt.pk, actor=admin, reason="Internal: arbitrage suspected")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client as HttpClient
 
-from propdesk.challenges import catalogue
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.models import AuditRecord
 from tests.challenges.test_catalogue import TWO_STEP

@@ -18,8 +18,11 @@ from django.utils import timezone
 from propdesk.accounts import services as accounts
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges import catalogue, interventions, monitor, participation
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import StageAttempt
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import interventions
+from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import Conflict
 from propdesk.core.models import AuditRecord
 from propdesk.notifications.models import Notification

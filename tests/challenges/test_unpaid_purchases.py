@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from propdesk.challenges import participation
 from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import Conflict
 from propdesk.jobs import housekeeping
 from propdesk.wallet import ledger, sandbox_payments

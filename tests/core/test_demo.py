@@ -55,7 +55,7 @@ def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
 
 
 def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
-    from propdesk.challenges import catalogue
+    from propdesk.challenges.catalogue import services as catalogue
     from propdesk.challenges.models import Participation, StageAttempt
 
     seed_demo()

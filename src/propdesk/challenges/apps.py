@@ -8,12 +8,12 @@ class ChallengesConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
-        from propdesk.challenges import (  # noqa: F401  (registers the codes and the types)
-            permissions,
+        from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
+        from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
             suspension,
         )
-        from propdesk.challenges.participation import checkout, lapse_unpaid
+        from propdesk.challenges.participation.services import checkout, lapse_unpaid
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
         from propdesk.wallet import sandbox_payments

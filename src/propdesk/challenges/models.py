@@ -173,6 +173,15 @@ class StageAttempt(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Moved only by participation.lifecycle.move_stage. A failure found to be in error is
+    # reinstated by staff; a pass and a cancellation are final.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.IN_PROGRESS: frozenset({Status.PASSED, Status.FAILED, Status.CANCELLED}),
+        Status.PASSED: frozenset(),
+        Status.FAILED: frozenset({Status.IN_PROGRESS}),
+        Status.CANCELLED: frozenset(),
+    }
+
     participation = models.ForeignKey(
         Participation, on_delete=models.PROTECT, related_name="attempts"
     )

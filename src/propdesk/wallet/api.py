@@ -18,7 +18,8 @@ from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
 from propdesk.core.money import MINOR_UNITS, quantize
 from propdesk.core.schema import WHOLE, Blank, Day, DecimalText, FilterText, OneOf
-from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.reports import transactions as reports
+from propdesk.wallet import deposits, ledger, services, withdrawals
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
 from propdesk.wallet.views import csv_response
 

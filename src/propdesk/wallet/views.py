@@ -22,14 +22,8 @@ from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.web import actor, apply_errors, client_view, settings_form, staff_view
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import (
-    deposits,
-    ledger,
-    reports,
-    sandbox_payments,
-    services,
-    withdrawals,
-)
+from propdesk.reports import transactions as reports
+from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod, Posting, Withdrawal
 
 

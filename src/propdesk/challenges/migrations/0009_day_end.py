@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 def fill_day_ends(apps: Any, schema_editor: Any) -> None:
     """Running stages learn when their day ends, so that the monitor closes it."""
-    from propdesk.challenges.rules.evaluator import Evaluator
-    from propdesk.challenges.rules.model import Rules
+    from propdesk.rules.evaluator import Evaluator
+    from propdesk.rules.model import Rules
 
     attempts = apps.get_model("challenges", "StageAttempt")
     running = attempts.objects.filter(status="in_progress", evaluator_state__isnull=False)

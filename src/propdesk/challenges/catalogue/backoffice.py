@@ -1,0 +1,384 @@
+"""Back-office pages: Prop Trading > Challenge Settings (the catalogue: list, a challenge with
+its published version, draft and the comparison between them; new, edit, publish, duplicate,
+end). Every change goes through catalogue.py's use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.forms import (
+    ACTION_LABELS,
+    BASIS_LABELS,
+    KIND_LABELS,
+    MODE_LABELS,
+    OF_LABELS,
+    PAYMENT_WAY_LABELS,
+    PROGRESSION_LABELS,
+    TIME_ZONES,
+    ChallengeForm,
+    StageForm,
+    apply_definition_errors,
+    challenge_initial,
+    definition_from,
+    form_faults,
+    stage_forms,
+)
+from propdesk.challenges.catalogue.wording import (
+    amount_text,
+    daily_loss_text,
+    max_loss_text,
+    rule_lines,
+    stage_line,
+    stages_summary,
+)
+from propdesk.challenges.models import Challenge, ChallengeVersion
+from propdesk.challenges.permissions import CHALLENGES_MANAGE, CHALLENGES_VIEW
+from propdesk.core.errors import Conflict, DomainError, ValidationFailed
+from propdesk.core.web import actor, staff_view
+
+STATUS_LOOK = {"draft": "pending", "published": "active", "ended": "cancelled"}
+
+# --- how a definition reads ----------------------------------------------------------------------
+
+
+FIELD_LABELS = {
+    "name": "Name",
+    "currency": "Currency",
+    "tags": "Type tags",
+    "time_zone": "Time zone",
+    "fee": "Fee",
+    "fee_refundable": "Fee refundable",
+    "payment_ways": "Payment ways",
+    "client_groups": "Client groups",
+    "progression": "Progression",
+    "platform": "Trading platform",
+    "stages": "Stages",
+    "kind": "Kind",
+    "balance": "Account size",
+    "leverage": "Leverage",
+    "group": "Platform group",
+    "profit_share_pct": "Profit share %",
+    "rules": "Rules",
+    "initial_balance": "Initial balance",
+    "timezone": "Time zone",
+    "day_reset": "Day reset",
+    "profit_target_pct": "Profit target %",
+    "max_daily_loss": "Max daily loss",
+    "max_loss": "Max loss",
+    "max_loss_per_trade_pct": "Max loss per trade %",
+    "min_trading_days": "Min trading days",
+    "trading_period_days": "Trading period (days)",
+    "inactivity_days": "Inactivity limit (days)",
+    "best_day_max_pct": "Best day max %",
+    "upgrade_immediately": "Pass as soon as the objectives hold",
+    "pct": "%",
+    "basis": "basis",
+    "of": "% is of",
+    "action": "on a breach",
+    "mode": "mode",
+    "lock_at_initial": "stops at the initial balance",
+}
+
+
+def path_label(path: str, stage_names: dict[int, str]) -> list[str]:
+    """`stages.1.rules.max_loss.pct` reads Stage 2 (Verification), Rules, Max loss, %."""
+    parts = path.split(".")
+    words = []
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        if part == "stages" and index + 1 < len(parts) and parts[index + 1].isdigit():
+            number = int(parts[index + 1])
+            name = stage_names.get(number)
+            words.append(f"Stage {number + 1}" + (f" ({name})" if name else ""))
+            index += 2
+            continue
+        words.append(FIELD_LABELS.get(part, part))
+        index += 1
+    return words
+
+
+def value_lines(value: Any, path: str = "") -> list[str]:
+    """A compared value in words: nothing is "—", lists and objects one line a part."""
+    if value is None:
+        return ["—"]
+    if isinstance(value, bool):
+        return ["yes" if value else "no"]
+    if path.endswith("client_groups") and value == []:
+        return ["every client"]
+    if isinstance(value, list):
+        if value and all(isinstance(item, dict) for item in value):
+            return [line for item in value for line in value_lines(item)]
+        return [", ".join(str(item) for item in value) or "none"]
+    if isinstance(value, dict):
+        if "kind" in value and "rules" in value:  # a whole stage
+            return [stage_line(value), *(f"· {line}" for line in rule_lines(value["rules"]))]
+        if "initial_balance" in value:  # a stage's whole rules
+            return rule_lines(value)
+        if path.endswith("max_daily_loss"):
+            return [daily_loss_text(value)]
+        if path.endswith("max_loss"):
+            return [max_loss_text(value)]
+        parts = (
+            f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k)[0]}"
+            for k, v in value.items()
+        )
+        return ["; ".join(parts)]
+    labels = {**BASIS_LABELS, **OF_LABELS, **PROGRESSION_LABELS, **ACTION_LABELS, **MODE_LABELS}
+    if path.endswith(("basis", ".of", "progression", "action", "mode")) and str(value) in labels:
+        return [labels[str(value)]]
+    if path.endswith(".kind") and str(value) in KIND_LABELS:
+        return [KIND_LABELS[str(value)]]
+    return [str(value)]
+
+
+def comparison(challenge: Challenge, draft: ChallengeVersion | None) -> list[dict[str, Any]]:
+    if draft is None:
+        return []
+    names = {n: s["name"] for n, s in enumerate(draft.stages)}
+    published = challenge.published()
+    if published is not None:
+        names = {**{n: s["name"] for n, s in enumerate(published.stages)}, **names}
+    return [
+        {
+            "path": change.path,
+            "label": path_label(change.path, names),
+            "before": value_lines(change.before, change.path),
+            "after": value_lines(change.after, change.path),
+        }
+        for change in catalogue.pending_changes(challenge)
+    ]
+
+
+def version_view(version: ChallengeVersion | None) -> dict[str, Any] | None:
+    """A version as the page shows it."""
+    if version is None:
+        return None
+    definition = version.definition
+    return {
+        "version": version,
+        "d": definition,
+        "payment_ways": [PAYMENT_WAY_LABELS.get(w, w) for w in definition["payment_ways"]],
+        "progression": PROGRESSION_LABELS.get(definition["progression"], ""),
+        "stages": [
+            {
+                "number": number,
+                "s": stage,
+                "kind": KIND_LABELS.get(stage["kind"], stage["kind"]),
+                "balance": amount_text(stage["balance"]),
+                "rules": rule_lines(stage["rules"]),
+            }
+            for number, stage in enumerate(definition["stages"], start=1)
+        ],
+    }
+
+
+# --- Prop Trading > Challenge Settings -----------------------------------------------------------
+
+
+@staff_view(CHALLENGES_VIEW)
+def challenges(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for challenge in Challenge.objects.prefetch_related("versions"):
+        versions = list(challenge.versions.all())
+        published = next((v for v in versions if v.state == "published"), None)
+        draft = next((v for v in versions if v.state == "draft"), None)
+        shown = published or draft or (versions[-1] if versions else None)
+        definition = shown.definition if shown else {}
+        rows.append(
+            {
+                "challenge": challenge,
+                "look": STATUS_LOOK.get(challenge.status, ""),
+                "tags": definition.get("tags", []),
+                "fee": definition.get("fee"),
+                "currency": definition.get("currency", ""),
+                "refundable": definition.get("fee_refundable", False),
+                "stages": stages_summary(definition),
+                "published": published,
+                "draft": draft,
+            }
+        )
+    return render(
+        request,
+        "challenges/challenges.html",
+        {"rows": rows, "can_manage": actor(request).has_permission(CHALLENGES_MANAGE)},
+    )
+
+
+def _challenge_page(
+    request: HttpRequest, challenge: Challenge, *, error: DomainError | None = None
+) -> HttpResponse:
+    published = challenge.published()
+    draft = challenge.draft()
+    last = challenge.versions.order_by("-number").first()
+    return render(
+        request,
+        "challenges/challenge.html",
+        {
+            "challenge": challenge,
+            "look": STATUS_LOOK.get(challenge.status, ""),
+            "published": version_view(published),
+            "draft": version_view(draft),
+            # An ended challenge has neither a draft nor (if never published) a published
+            # version: its last definition is what it was.
+            "last": version_view(last) if not (published or draft) else None,
+            "changes": comparison(challenge, draft),
+            "digest": catalogue.draft_digest(draft),
+            "versions": challenge.versions.select_related("created_by", "published_by").order_by(
+                "-number"
+            ),
+            "can_manage": actor(request).has_permission(CHALLENGES_MANAGE),
+            # A challenge ended before it was ever published has no version left to copy.
+            "can_duplicate": last is not None,
+            "error": error,
+        },
+        status=error.status if error else 200,
+    )
+
+
+@staff_view(CHALLENGES_VIEW)
+def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    return _challenge_page(request, catalogue.get(challenge_id))
+
+
+def _form_page(
+    request: HttpRequest,
+    existing: Challenge | None,
+    definition: dict[str, Any] | None,
+    *,
+    source: ChallengeVersion | None = None,
+) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = ChallengeForm(data, initial=challenge_initial(definition))
+    stages = stage_forms(data, definition["stages"] if definition else None)
+    status = 200
+    if data is not None:
+        status = 422
+        if form.is_valid() and all([stage.is_valid() for stage in stages]):
+            saved = _save(request, existing, form, stages)
+            if isinstance(saved, Challenge):
+                return redirect("backoffice:challenge", challenge_id=saved.pk)
+            status = saved
+    return render(
+        request,
+        "challenges/challenge_form.html",
+        {
+            "existing": existing,
+            "source": source,
+            "form": form,
+            "stages": [(number, stage) for number, stage in enumerate(stages, start=1)],
+            "faults": form_faults(form, stages),
+            "time_zones": TIME_ZONES,
+        },
+        status=status,
+    )
+
+
+def _save(
+    request: HttpRequest, existing: Challenge | None, form: ChallengeForm, stages: list[StageForm]
+) -> Challenge | int:
+    """Call the use case: the challenge when saved, else the fault's status (the fault is on
+    the form, and nothing is kept)."""
+    definition = definition_from(form, stages)
+    try:
+        if existing is None:
+            existing = catalogue.create(definition, actor=actor(request))
+            messages.success(
+                request, f"Challenge {existing.name} drafted (v1). Review it, then publish it."
+            )
+        else:
+            draft = catalogue.save_draft(existing.pk, definition, actor=actor(request))
+            messages.success(
+                request,
+                f"Draft v{draft.number} of {definition['name']} saved. "
+                "Compare it with the published version, then publish it.",
+            )
+    except ValidationFailed as exc:
+        apply_definition_errors(exc, form, stages)
+        return exc.status
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return exc.status
+    return existing
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(CHALLENGES_MANAGE)
+def challenge_new(request: HttpRequest) -> HttpResponse:
+    return _form_page(request, None, None)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(CHALLENGES_MANAGE)
+def challenge_edit(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    challenge = catalogue.get(challenge_id)
+    if challenge.status == Challenge.Status.ENDED:
+        messages.error(request, "An ended challenge is not edited; duplicate it instead.")
+        return redirect("backoffice:challenge", challenge_id=challenge.pk)
+    source = challenge.draft() or challenge.published()
+    return _form_page(request, challenge, source.definition if source else None, source=source)
+
+
+@require_POST
+@staff_view(CHALLENGES_MANAGE)
+def challenge_publish(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    challenge = catalogue.get(challenge_id)
+    try:
+        version, changes = catalogue.publish(
+            challenge.pk, actor=actor(request), expected=request.POST.get("digest", "")
+        )
+    except DomainError as exc:
+        return _challenge_page(request, catalogue.get(challenge.pk), error=exc)
+    count = len(changes)
+    messages.success(
+        request,
+        f"Version {version.number} of {version.definition['name']} is published "
+        f"({count} change{'' if count == 1 else 's'}). Participants who started an earlier "
+        "version keep their rules.",
+    )
+    return redirect("backoffice:challenge", challenge_id=challenge.pk)
+
+
+@require_POST
+@staff_view(CHALLENGES_MANAGE)
+def challenge_duplicate(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    challenge = catalogue.get(challenge_id)
+    if not challenge.versions.exists():  # ended before it was published: nothing to copy
+        return _challenge_page(
+            request, challenge, error=Conflict("This challenge has no definition left to copy.")
+        )
+    try:
+        copy = catalogue.duplicate(challenge.pk, actor=actor(request))
+    except DomainError as exc:
+        return _challenge_page(request, challenge, error=exc)
+    messages.success(request, f"{copy.name} made as a draft from {challenge.name}.")
+    return redirect("backoffice:challenge", challenge_id=copy.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(CHALLENGES_MANAGE)
+def challenge_end(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    """GET asks for the confirmation; the POST ends the challenge."""
+    challenge = catalogue.get(challenge_id)
+    if request.method == "POST":
+        try:
+            catalogue.end(challenge.pk, actor=actor(request))
+        except DomainError as exc:
+            return _challenge_page(request, catalogue.get(challenge.pk), error=exc)
+        messages.success(
+            request,
+            f"{challenge.name} is ended: no new participants; those running it go on with "
+            "their version.",
+        )
+        return redirect("backoffice:challenge", challenge_id=challenge.pk)
+    return render(
+        request,
+        "challenges/challenge_end.html",
+        {"challenge": challenge, "draft": challenge.draft()},
+    )

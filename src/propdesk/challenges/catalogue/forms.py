@@ -1,0 +1,440 @@
+"""The back office's challenge form: the challenge's fields and up to five stage fieldsets,
+turned into the catalogue's definition (catalogue.py's docstring); the catalogue does the
+checks, and its field paths (`stages.1.rules`) are put back on these fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+
+from propdesk.challenges.catalogue.services import (
+    MAX_STAGES,
+    PAYMENT_WAYS,
+    PROGRESSIONS,
+    STAGE_KINDS,
+)
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.forms import WholeNumberField
+from propdesk.core.money import MINOR_UNITS
+from propdesk.platforms.models import TradingServer
+from propdesk.rules.model import ACTIONS, BASES, MODES, OF_VALUES
+
+PAYMENT_WAY_LABELS = {
+    "wallet": "Wallet deduction (from the client's wallet)",
+    "direct": "Direct purchase (through a payment method)",
+}
+PROGRESSION_LABELS = {
+    "automatic": "Automatic: a passed demo stage opens the next one",
+    "approved": "Approved: staff approve the move to the next demo stage",
+}
+KIND_LABELS = {"demo": "Demo", "live": "Live"}
+BASIS_LABELS = {
+    "prev_day_balance": "Previous day's balance",
+    "prev_day_equity": "Previous day's equity",
+    "prev_day_max_balance_equity": "Previous day's higher of balance and equity",
+    "initial_balance": "Initial balance",
+}
+OF_LABELS = {"initial": "of the initial balance", "basis": "of the basis"}
+ACTION_LABELS = {"fail": "Fail the stage", "pause": "Pause until the day ends"}
+MODE_LABELS = {
+    "static": "Static (from the initial balance)",
+    "trailing_intraday": "Trailing (highest equity, intraday)",
+    "trailing_eod": "Trailing (highest end-of-day balance)",
+}
+assert set(PAYMENT_WAY_LABELS) == set(PAYMENT_WAYS)
+assert set(PROGRESSION_LABELS) == set(PROGRESSIONS)
+assert set(KIND_LABELS) == set(STAGE_KINDS)
+assert set(BASIS_LABELS) == set(BASES)
+assert set(ACTION_LABELS) == set(ACTIONS)
+assert set(MODE_LABELS) == set(MODES)
+assert set(OF_LABELS) == set(OF_VALUES)
+TIME_ZONES = sorted(available_timezones())
+
+
+def _choices(labels: dict[str, str]) -> list[tuple[str, str]]:
+    return list(labels.items())
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class PercentField(forms.CharField):
+    """A percentage as typed; "8 %" reads "8" (the catalogue checks the number)."""
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value))
+        return text.removesuffix("%").strip()
+
+
+class ChallengeForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="As clients see it, e.g. 2-Step 100K")
+    currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS], initial="USD")
+    tags = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Type tags",
+        help_text="Comma-separated, e.g. 2-step, 100K",
+    )
+    time_zone = forms.CharField(
+        max_length=60,
+        initial="UTC",
+        label="Time zone",
+        help_text="Defines the trading days, e.g. Europe/Prague or UTC",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
+    fee = forms.CharField(max_length=30, help_text="In the challenge's currency, e.g. 499.00")
+    fee_refundable = forms.BooleanField(required=False, label="Fee is refundable")
+    payment_ways = forms.MultipleChoiceField(
+        choices=_choices(PAYMENT_WAY_LABELS),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Accepted payment ways",
+        initial=list(PAYMENT_WAYS),
+    )
+    client_groups = forms.CharField(
+        max_length=3000,
+        required=False,
+        label="Client groups that see it",
+        help_text="Comma-separated; empty: every client",
+    )
+    progression = forms.ChoiceField(
+        choices=_choices(PROGRESSION_LABELS),
+        initial="automatic",
+        widget=forms.RadioSelect,
+        label="Progression to the next demo stage",
+    )
+    platform = forms.ChoiceField(choices=(), label="Trading platform")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = list(TradingServer.objects.filter(enabled=True).values_list("name", flat=True))
+        kept = self.initial.get("platform")
+        if kept and kept not in names:  # a server disabled since: shown, and refused on save
+            names.append(kept)
+        field = self.fields["platform"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(n, n) for n in names]
+
+
+class StageForm(forms.Form):
+    """One stage; a row with no kind and nothing typed in is no stage."""
+
+    kind = forms.ChoiceField(choices=[("", "—"), *_choices(KIND_LABELS)], required=False)
+    name = forms.CharField(
+        max_length=60, required=False, help_text="Empty: Stage N, or Funded for live"
+    )
+    balance = forms.CharField(max_length=30, required=False, label="Account size")
+    leverage = WholeNumberField(required=False, initial=100, label="Leverage (1:N)")
+    group = forms.ChoiceField(choices=(), required=False, label="Platform group")
+    profit_share_pct = PercentField(
+        max_length=20, required=False, label="Profit share %", help_text="Live stages only"
+    )
+    profit_target_pct = PercentField(max_length=20, required=False, label="Profit target %")
+    daily_loss_pct = PercentField(max_length=20, required=False, label="Max daily loss %")
+    daily_loss_basis = forms.ChoiceField(
+        choices=_choices(BASIS_LABELS),
+        initial="prev_day_balance",
+        required=False,
+        label="Daily loss basis",
+    )
+    daily_loss_of = forms.ChoiceField(
+        choices=_choices(OF_LABELS), initial="initial", required=False, label="Daily loss % is"
+    )
+    daily_loss_action = forms.ChoiceField(
+        choices=_choices(ACTION_LABELS),
+        initial="fail",
+        required=False,
+        label="On a daily loss breach",
+    )
+    max_loss_pct = PercentField(max_length=20, required=False, label="Max loss %")
+    max_loss_mode = forms.ChoiceField(
+        choices=_choices(MODE_LABELS), initial="static", required=False, label="Max loss mode"
+    )
+    max_loss_lock = forms.BooleanField(
+        required=False, initial=True, label="Trailing floor stops at the initial balance"
+    )
+    max_loss_per_trade_pct = PercentField(
+        max_length=20, required=False, label="Max loss per trade %"
+    )
+    min_trading_days = WholeNumberField(required=False, label="Min trading days")
+    trading_period_days = WholeNumberField(
+        required=False, label="Trading period (days)", help_text="Empty: unlimited"
+    )
+    inactivity_days = WholeNumberField(
+        required=False, label="Inactivity limit (days)", help_text="Empty: none"
+    )
+    best_day_max_pct = PercentField(
+        max_length=20,
+        required=False,
+        label="Best day max %",
+        help_text="Of the total profit (consistency)",
+    )
+    day_reset = forms.CharField(
+        max_length=5, required=False, initial="00:00", label="Day reset (HH:MM)"
+    )
+    upgrade_immediately = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Pass as soon as every objective holds (not only at the period's end)",
+    )
+
+    # What a person types: any of these makes the row a stage.
+    TYPED = (
+        "kind",
+        "name",
+        "balance",
+        "profit_share_pct",
+        "profit_target_pct",
+        "daily_loss_pct",
+        "max_loss_pct",
+        "max_loss_per_trade_pct",
+        "min_trading_days",
+        "trading_period_days",
+        "inactivity_days",
+        "best_day_max_pct",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[Any] = [("", "The platform's first group for the kind")]
+        known: set[str] = set()
+        for server in TradingServer.objects.filter(enabled=True):
+            for kind, groups in (("demo", server.demo_groups), ("live", server.live_groups)):
+                if groups:
+                    choices.append((f"{server.name}: {kind}", [(g, g) for g in groups]))
+                    known.update(groups)
+        kept = self.initial.get("group")
+        if kept and kept not in known:
+            choices.append((kept, kept))
+        field = self.fields["group"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+    def is_stage(self) -> bool:
+        data = self.cleaned_data
+        return any(data.get(name) not in (None, "") for name in self.TYPED)
+
+    def summary_label(self, number: int) -> str:
+        name = (self.data.get(self.add_prefix("name")) or "").strip()
+        return f"Stage {number}" + (f" ({name})" if name else "")
+
+
+def stage_forms(data: Any = None, stages: list[dict[str, Any]] | None = None) -> list[StageForm]:
+    stages = stages or []
+    return [
+        StageForm(
+            data,
+            prefix=f"stage-{n}",
+            initial=stage_initial(stages[n]) if n < len(stages) else {},
+        )
+        for n in range(MAX_STAGES)
+    ]
+
+
+# --- definition <-> form -------------------------------------------------------------------------
+
+
+def challenge_initial(definition: dict[str, Any] | None) -> dict[str, Any]:
+    if definition is None:
+        return {}
+    return {
+        "name": definition["name"],
+        "currency": definition["currency"],
+        "tags": ", ".join(definition["tags"]),
+        "time_zone": definition["time_zone"],
+        "fee": definition["fee"],
+        "fee_refundable": definition["fee_refundable"],
+        "payment_ways": definition["payment_ways"],
+        "client_groups": ", ".join(definition["client_groups"]),
+        "progression": definition["progression"],
+        "platform": definition["platform"],
+    }
+
+
+def stage_initial(stage: dict[str, Any]) -> dict[str, Any]:
+    rules = stage["rules"]
+    daily = rules.get("max_daily_loss") or {}
+    max_loss = rules.get("max_loss") or {}
+    initial = {
+        "kind": stage["kind"],
+        "name": stage["name"],
+        "balance": stage["balance"],
+        "leverage": stage["leverage"],
+        "group": stage["group"],
+        "profit_share_pct": stage.get("profit_share_pct") or "",
+        "profit_target_pct": rules.get("profit_target_pct") or "",
+        "daily_loss_pct": daily.get("pct", ""),
+        "daily_loss_basis": daily.get("basis", "prev_day_balance"),
+        "daily_loss_of": daily.get("of", "initial"),
+        "daily_loss_action": daily.get("action", "fail"),
+        "max_loss_pct": max_loss.get("pct", ""),
+        "max_loss_mode": max_loss.get("mode", "static"),
+        "max_loss_lock": max_loss.get("lock_at_initial", True),
+        "max_loss_per_trade_pct": rules.get("max_loss_per_trade_pct") or "",
+        "min_trading_days": rules.get("min_trading_days") or None,
+        "trading_period_days": rules.get("trading_period_days"),
+        "inactivity_days": rules.get("inactivity_days"),
+        "best_day_max_pct": rules.get("best_day_max_pct") or "",
+        "day_reset": rules.get("day_reset", "00:00"),
+        "upgrade_immediately": rules.get("upgrade_immediately", True),
+    }
+    return initial
+
+
+def definition_from(form: ChallengeForm, stages: list[StageForm]) -> dict[str, Any]:
+    """The catalogue's definition from valid forms; only the stage rows in use, in order."""
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "currency": data["currency"],
+        "tags": _names(data["tags"]),
+        "time_zone": data["time_zone"].strip(),
+        "fee": data["fee"].strip(),
+        "fee_refundable": data["fee_refundable"],
+        "payment_ways": list(data["payment_ways"]),
+        "client_groups": _names(data["client_groups"]),
+        "progression": data["progression"],
+        "platform": data["platform"],
+        "stages": [_stage(stage.cleaned_data) for stage in stages if stage.is_stage()],
+    }
+
+
+def _stage(data: dict[str, Any]) -> dict[str, Any]:
+    stage: dict[str, Any] = {
+        "name": data["name"],
+        "kind": data["kind"],
+        "balance": data["balance"].strip(),
+        "rules": _rules(data),
+    }
+    if data["leverage"] is not None:
+        stage["leverage"] = data["leverage"]
+    if data["group"]:
+        stage["group"] = data["group"]
+    if data["profit_share_pct"]:
+        stage["profit_share_pct"] = data["profit_share_pct"]
+    return stage
+
+
+def _rules(data: dict[str, Any]) -> dict[str, Any]:
+    rules: dict[str, Any] = {
+        "day_reset": data["day_reset"].strip() or "00:00",
+        "upgrade_immediately": data["upgrade_immediately"],
+    }
+    for key in ("profit_target_pct", "max_loss_per_trade_pct", "best_day_max_pct"):
+        if data[key]:
+            rules[key] = data[key]
+    if data["daily_loss_pct"]:
+        rules["max_daily_loss"] = {
+            "pct": data["daily_loss_pct"],
+            "basis": data["daily_loss_basis"] or "prev_day_balance",
+            "of": data["daily_loss_of"] or "initial",
+            "action": data["daily_loss_action"] or "fail",
+        }
+    if data["max_loss_pct"]:
+        rules["max_loss"] = {
+            "pct": data["max_loss_pct"],
+            "mode": data["max_loss_mode"] or "static",
+            "lock_at_initial": data["max_loss_lock"],
+        }
+    for key in ("min_trading_days", "trading_period_days", "inactivity_days"):
+        if data[key] is not None:
+            rules[key] = data[key]
+    return rules
+
+
+# --- the catalogue's faults, back on the form ----------------------------------------------------
+
+# A rules fault's message starts with the key at fault (docs/rules.md's names); longest first,
+# so that max_loss_per_trade_pct is not taken for max_loss.
+RULE_FIELDS = (
+    ("max_loss_per_trade_pct", "max_loss_per_trade_pct"),
+    ("max_daily_loss", "daily_loss_pct"),
+    ("max_loss", "max_loss_pct"),
+    ("profit_target_pct", "profit_target_pct"),
+    ("min_trading_days", "min_trading_days"),
+    ("trading_period_days", "trading_period_days"),
+    ("inactivity_days", "inactivity_days"),
+    ("best_day_max_pct", "best_day_max_pct"),
+    ("day_reset", "day_reset"),
+    ("upgrade_immediately", "upgrade_immediately"),
+)
+SUB_FIELDS = {
+    ("max_daily_loss", "basis"): "daily_loss_basis",
+    ("max_daily_loss", "of"): "daily_loss_of",
+    ("max_daily_loss", "action"): "daily_loss_action",
+    ("max_loss", "mode"): "max_loss_mode",
+    ("max_loss", "lock_at_initial"): "max_loss_lock",
+}
+_STAGE_PATH = re.compile(r"stages\.([0-9]+)\.(\w+)\Z")
+
+
+def _rule_field(message: str) -> tuple[str | None, str]:
+    """The stage form's field a rules fault is about, and the message said of that field
+    ("max_loss.pct must be a percentage > 0 and < 100, got 150" is "Must be ..." on Max loss %)."""
+    for key, field in RULE_FIELDS:
+        if not message.startswith(key):
+            continue
+        rest = message[len(key) :]
+        if rest.startswith("."):  # a key inside the rule's object: pct, basis, of, action, mode
+            inner, _, rest = rest[1:].partition(" ")
+            field = SUB_FIELDS.get((key, inner), field)
+        said = rest.strip()
+        if key == "upgrade_immediately" or not said.startswith("must"):
+            return field, message
+        return field, said[:1].upper() + said[1:]
+    return None, message
+
+
+def apply_definition_errors(
+    error: ValidationFailed, form: ChallengeForm, stages: list[StageForm]
+) -> None:
+    """Put the catalogue's faults on the fields they name (stage N of the definition is the
+    N-th stage row in use); what names no field goes to the form as a whole."""
+    in_use = [n for n, stage in enumerate(stages) if stage.is_valid() and stage.is_stage()]
+    for path, message in error.fields.items():
+        match = _STAGE_PATH.match(path)
+        if match is None:
+            if path in form.fields:
+                form.add_error(path, message)
+            elif path == "stages":
+                form.add_error(None, f"Stages: {message} Fill in at least one stage.")
+            else:
+                form.add_error(None, f"{path}: {message}")
+            continue
+        number, key = int(match[1]), match[2]
+        if number >= len(in_use):
+            form.add_error(None, f"Stage {number + 1}: {message}")
+            continue
+        stage = stages[in_use[number]]
+        field: str | None = key
+        shown = message
+        if key == "rules":
+            field, shown = _rule_field(message)
+        if field in stage.fields:
+            stage.add_error(field, shown)
+        else:
+            stage.add_error(None, message)
+    if not error.fields:
+        form.add_error(None, error.message)
+
+
+def form_faults(form: ChallengeForm, stages: list[StageForm]) -> list[str]:
+    """Every fault on the page as one line, naming the stage and the field, for the list at
+    the top (the fields show theirs too)."""
+    lines = [
+        " ".join(str(e) for e in errors)
+        if name == "__all__"
+        else f"{form[name].label}: {' '.join(str(e) for e in errors)}"
+        for name, errors in form.errors.items()
+    ]
+    for number, stage in enumerate(stages, start=1):
+        for name, errors in stage.errors.items():
+            where = "" if name == "__all__" else f", {str(stage[name].label).lower()}"
+            lines.append(
+                f"{stage.summary_label(number)}{where}: {' '.join(str(e) for e in errors)}"
+            )
+    return lines

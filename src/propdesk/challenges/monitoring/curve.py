@@ -1,0 +1,77 @@
+"""A stage's equity curve, as the monitor sees it: five-minute buckets, each keeping the lowest
+and highest equity in it and the equity and balance it ended on, so a chart of a month shows
+every dip that came near a floor without a row per snapshot.
+
+The bucket still filling lives on the attempt (`curve_open`, saved with the evaluator's state);
+a bucket is written as a `CurvePoint` once a later snapshot starts the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from propdesk.challenges.models import CurvePoint, StageAttempt
+from propdesk.rules.model import Equity, format_time
+from propdesk.rules.parse import parse_time
+
+BUCKET = timedelta(minutes=5)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bucket_of(t: datetime) -> datetime:
+    return t - (t - _EPOCH) % BUCKET
+
+
+def take(attempt: StageAttempt, snaps: Iterable[Equity]) -> list[CurvePoint]:
+    """Fold snapshots into the attempt's open bucket; returns the buckets they closed (to be
+    saved by the caller, with the attempt)."""
+    closed: list[CurvePoint] = []
+    open_ = attempt.curve_open
+    for snap in snaps:
+        start = bucket_of(snap.t)
+        equity, balance = str(snap.equity), str(snap.balance)
+        if open_ is not None and parse_time(open_["t"]) < start:
+            closed.append(_point(attempt, open_))
+            open_ = None
+        if open_ is None:
+            open_ = {"t": format_time(start), "low": equity, "high": equity}
+        elif parse_time(open_["t"]) > start:
+            continue  # older than the bucket already open: platforms never go back, ignore
+        if snap.equity < Decimal(open_["low"]):
+            open_["low"] = equity
+        if snap.equity > Decimal(open_["high"]):
+            open_["high"] = equity
+        open_["equity"], open_["balance"] = equity, balance
+    attempt.curve_open = open_
+    return closed
+
+
+def _point(attempt: StageAttempt, bucket: dict[str, Any]) -> CurvePoint:
+    return CurvePoint(
+        attempt=attempt,
+        t=parse_time(bucket["t"]),
+        low=Decimal(bucket["low"]),
+        high=Decimal(bucket["high"]),
+        equity=Decimal(bucket["equity"]),
+        balance=Decimal(bucket["balance"]),
+    )
+
+
+def points(attempt: StageAttempt) -> list[dict[str, str]]:
+    """The whole curve, oldest first, JSON-ready (decimals as text, times as UTC `...Z`)."""
+    rows = [
+        {
+            "t": format_time(p.t),
+            "low": str(p.low),
+            "high": str(p.high),
+            "equity": str(p.equity),
+            "balance": str(p.balance),
+        }
+        for p in CurvePoint.objects.filter(attempt=attempt).order_by("t")
+    ]
+    if attempt.curve_open is not None:
+        rows.append(dict(attempt.curve_open))
+    return rows

@@ -1,0 +1,179 @@
+"""Where a running stage stands: its evaluator rebuilt from the monitor's saved state, the live
+figures the participant pages show (progress bars, floors, distances) and the next day reset.
+
+Reading never changes anything: the monitor alone feeds evaluators and saves their state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from propdesk.challenges.models import ChallengeVersion, StageAttempt
+from propdesk.rules.days import Calendar
+from propdesk.rules.evaluator import Evaluator
+from propdesk.rules.figures import Figures
+from propdesk.rules.model import (
+    INACTIVITY,
+    MAX_DAILY_LOSS,
+    MAX_LOSS,
+    MAX_LOSS_PER_TRADE,
+    PASSED,
+    PAUSED,
+    TRADING_PERIOD,
+    Outcome,
+    Rules,
+)
+
+MINUS = "\u2212"  # as people write a subtraction
+NEVER = 10**9  # trading days: a live (funded) stage is watched for breaches, and never passes
+
+
+def rules_for(attempt: StageAttempt) -> Rules:
+    """The stage's rules, as its participation's version has them (a live stage never passes)."""
+    version_id = getattr(attempt, "version_id", None)
+    if version_id is not None:  # a monitor's row knows only its version's id (an annotation)
+        version = ChallengeVersion.objects.only("definition").get(pk=version_id)
+        given = version.stages[attempt.stage]["rules"]
+    else:
+        given = attempt.participation.version.stages[attempt.stage]["rules"]
+    if attempt.kind == "live":
+        given = {**given, "min_trading_days": NEVER}
+    return Rules.parse(given)
+
+
+def evaluator_for(attempt: StageAttempt) -> Evaluator:
+    rules = rules_for(attempt)
+    if attempt.evaluator_state is None:
+        return Evaluator(rules)
+    return Evaluator.from_state(rules, attempt.evaluator_state)
+
+
+UNREADABLE = (ValueError, KeyError, TypeError)  # a saved state the evaluator cannot take
+
+
+def figures(attempt: StageAttempt) -> Figures | None:
+    """The stage's figures as of the last event the monitor read (the initial balance before
+    the first one); None when its saved state cannot be read (the monitor set the stage aside
+    and says why in `monitor_error`)."""
+    try:
+        shown = evaluator_for(attempt).figures()
+    except UNREADABLE:
+        return None
+    if attempt.kind == "live":  # watched as never passing; people see the stage's own minimum
+        given = attempt.participation.version.stages[attempt.stage]["rules"]
+        return replace(shown, min_trading_days=int(given.get("min_trading_days") or 0))
+    return shown
+
+
+def next_day_reset(attempt: StageAttempt, now: datetime | None = None) -> datetime:
+    """When the stage's current trading day ends (its rules' time zone and reset time)."""
+    rules = rules_for(attempt)
+    calendar = Calendar(rules.zone, rules.reset_time)
+    return calendar.end(calendar.day_of(now or timezone.now()))
+
+
+def headline(attempt: StageAttempt) -> str:
+    """The stage's verdict (or pause) in one sentence for people, the figures that decided it
+    written out: "Equity 94,870.20 at 2026-03-02 14:02:11 (Europe/Prague) fell below the daily
+    floor 95,000.00 = yesterday's closing balance 100,000.00 - 5% of 100,000.00" (with a true
+    minus sign). Empty while nothing has happened; a staff decision reads as its explanation,
+    and so does a stage whose saved state cannot be read."""
+    if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
+        return attempt.explanation if attempt.status != StageAttempt.Status.FAILED else ""
+    rules = rules_for(attempt)
+    try:
+        outcome = Evaluator.from_state(rules, attempt.evaluator_state).outcomes[-1]
+    except UNREADABLE:
+        return attempt.explanation
+    if attempt.status == StageAttempt.Status.IN_PROGRESS and outcome.kind != PAUSED:
+        return ""
+    if attempt.status in (StageAttempt.Status.PASSED, StageAttempt.Status.CANCELLED) and (
+        outcome.kind != PASSED
+    ):
+        return attempt.explanation  # advanced or cancelled by staff: said for the trader
+    return _sentence(outcome, rules.zone)
+
+
+def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
+    why = outcome.explanation
+    at = outcome.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") + f" ({zone.key})"
+    if outcome.kind == PASSED:
+        return f"Passed at the close of {why.get('day', 'the day')}: every objective was met."
+    if outcome.rule == MAX_DAILY_LOSS:
+        source = _BASIS_WORDS.get(why["basis"], why["basis"])
+        text = (
+            f"Equity {_money(why['snapshot']['equity'])} at {at} fell below the daily floor "
+            f"{_money(why['floor'])} = {source} {_money(why['basis_value'])} "
+            f"{MINUS} {_pct(why['pct'])} of {_money(why['of_value'])}"
+        )
+        if outcome.kind == PAUSED:
+            return f"{text}: trading is paused until the day resets."
+        return text + "."
+    if outcome.rule == MAX_LOSS:
+        peak = _PEAK_WORDS.get(why["mode"], "the peak")
+        text = (
+            f"Equity {_money(why['snapshot']['equity'])} at {at} fell below the maximum-loss "
+            f"floor {_money(why['floor'])} = {peak} {_money(why['peak'])} {MINUS} "
+            f"{_pct(why['pct'])} of the initial balance {_money(why['initial_balance'])}"
+        )
+        return text + (", kept at the initial balance." if why["locked_at_initial"] else ".")
+    if outcome.rule == MAX_LOSS_PER_TRADE:
+        return (
+            f"A trade closed at {at} with {_money(why['deal']['profit'])}, beyond the "
+            f"{_pct(why['pct'])} of {_money(why['initial_balance'])} = "
+            f"{_money(why['allowed_loss'])} a single trade may lose."
+        )
+    if outcome.rule == TRADING_PERIOD:
+        return f"The trading period ended on {why.get('last_day')} with objectives not met."
+    if outcome.rule == INACTIVITY:
+        return (
+            f"No position was opened for {why.get('inactivity_days')} days, from "
+            f"{why.get('inactive_since')} to {why.get('day')}."
+        )
+    return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
+
+
+_BASIS_WORDS = {
+    "prev_day_balance": "yesterday's closing balance",
+    "prev_day_equity": "yesterday's closing equity",
+    "prev_day_max_balance_equity": "the larger of yesterday's closing balance and equity",
+    "initial_balance": "the initial balance",
+}
+_PEAK_WORDS = {
+    "static": "the initial balance",
+    "trailing_intraday": "the highest equity so far",
+    "trailing_eod": "the highest closing balance so far",
+}
+
+
+def _money(text: str) -> str:
+    return f"{Decimal(text):,.2f}"
+
+
+def _pct(text: str) -> str:
+    return f"{Decimal(text).normalize():f}%"
+
+
+def summary(attempt: StageAttempt, now: datetime | None = None) -> dict[str, Any]:
+    """What a participant row and the API show of a stage: its figures (JSON-ready), the
+    next day reset, and the explanation of its verdict."""
+    shown = figures(attempt)
+    return {
+        "stage": attempt.stage + 1,
+        "stage_name": attempt.participation.version.stages[attempt.stage]["name"],
+        "kind": attempt.kind,
+        "status": attempt.status,
+        "login": attempt.login,
+        "paused": attempt.paused,
+        "figures": None if shown is None else shown.to_dict(),
+        "next_day_reset": next_day_reset(attempt, now).isoformat().replace("+00:00", "Z"),
+        "headline": headline(attempt),
+        "explanation": attempt.explanation,
+        "monitor_error": attempt.monitor_error,
+    }

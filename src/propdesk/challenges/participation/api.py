@@ -1,0 +1,279 @@
+"""Participations over the API: a client starts a challenge and follows their own; staff list
+the participants with their current stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from annotated_types import Ge, Interval
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Header, Router, Schema, Status
+
+from propdesk.accounts.api_auth import current_client, current_staff
+from propdesk.accounts.models import Client
+from propdesk.accounts.services import require_permission
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import progress
+from propdesk.challenges.participation import participants
+from propdesk.challenges.participation import services as participation
+from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.schema import WHOLE, Blank, OneOf
+
+# --- participations ------------------------------------------------------------------------------
+
+participations_router = Router(tags=["challenges"])
+# Starting a challenge is under /challenges/{id}/start, beside the catalogue's operations.
+start_router = Router(tags=["challenges"])
+
+
+class StartIn(Schema):
+    payment: Any = None
+    method: Any = None
+
+
+class CredentialsOut(Schema):
+    login: str
+    password: str
+    server: str
+
+
+class FiguresOut(Schema):
+    """Where the current stage stands, as of the last account event the monitor read (the
+    stage's starting figures before the first): money and percentages are exact decimal
+    strings, days `YYYY-MM-DD`, instants UTC `...Z`. `*_used_pct` is how much of an allowed
+    loss is used (0 to 100); distances are `equity - floor`."""
+
+    status: str
+    rule: str | None
+    as_of: str | None
+    day: str | None
+    day_end: str | None
+    paused: bool
+    balance: str
+    equity: str
+    daily_loss_floor: str | None
+    daily_loss_distance: str | None
+    daily_loss_allowed: str | None
+    daily_loss_used_pct: str | None
+    max_loss_floor: str | None
+    max_loss_distance: str | None
+    max_loss_allowed: str | None
+    max_loss_used_pct: str | None
+    profit: str
+    target_balance: str | None
+    target_progress_pct: str | None
+    trading_days: int
+    min_trading_days: int
+    best_day_profit: str | None
+    best_day_ratio_pct: str | None
+    best_day_max_pct: str | None
+    period_last_day: str | None
+    days_left: int | None
+    open_positions: int
+
+
+class StageOut(Schema):
+    stage: int
+    name: str
+    kind: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    explanation: str | None
+
+
+class ParticipationOut(Schema):
+    id: int
+    challenge: int
+    name: str
+    version: int
+    status: str
+    payment: str
+    fee: str
+    currency: str
+    stage: int | None
+    stage_name: str | None
+    stage_kind: str | None = None
+    stage_status: str | None = None
+    paused: bool = False
+    credentials: CredentialsOut | None
+    checkout_url: str | None = None  # a direct purchase waiting for its payment
+    figures: FiguresOut | None = None
+    next_day_reset: datetime | None = None
+    headline: str | None = None
+    explanation: str | None = None
+    stages: list[StageOut] = []
+
+
+def _figures_out(attempt: StageAttempt) -> FiguresOut | None:
+    shown = progress.figures(attempt)  # None: the monitor's state unreadable (it tells staff)
+    return None if shown is None else FiguresOut(**shown.to_dict())
+
+
+def _stage_out(attempt: StageAttempt, stages: list[dict[str, Any]]) -> StageOut:
+    return StageOut(
+        stage=attempt.stage + 1,
+        name=stages[attempt.stage]["name"],
+        kind=attempt.kind,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        ended_at=attempt.ended_at,
+        explanation=attempt.explanation or None,
+    )
+
+
+def _participation_out(item: Participation, client: Client) -> ParticipationOut:
+    attempt = item.current_attempt()
+    stages = item.version.definition["stages"]
+    found = participation.credentials(item, client)
+    running = attempt is not None and attempt.status == StageAttempt.Status.IN_PROGRESS
+    return ParticipationOut(
+        id=item.pk,
+        challenge=item.challenge_id,
+        name=item.version.definition["name"],
+        version=item.version.number,
+        status=item.status,
+        payment=item.payment,
+        fee=f"{item.fee}",
+        currency=item.currency,
+        stage=attempt.stage + 1 if attempt else None,
+        stage_name=stages[attempt.stage]["name"] if attempt else None,
+        stage_kind=attempt.kind if attempt else None,
+        stage_status=attempt.status if attempt else None,
+        paused=bool(attempt and running and attempt.paused),
+        credentials=CredentialsOut(**found) if found else None,
+        checkout_url=(
+            reverse("sandbox_checkout", kwargs={"token": item.checkout_token})
+            if item.status == Participation.Status.PENDING_PAYMENT
+            else None
+        ),
+        figures=_figures_out(attempt) if attempt else None,
+        next_day_reset=progress.next_day_reset(attempt) if attempt and running else None,
+        headline=(progress.headline(attempt) or None) if attempt else None,
+        explanation=(attempt.explanation or None) if attempt else None,
+        stages=[_stage_out(a, stages) for a in item.attempts.all()],
+    )
+
+
+@start_router.post(
+    "/{challenge_id}/participations",
+    response={201: ParticipationOut},
+    summary="Start a challenge, paying its fee (Idempotency-Key honoured)",
+)
+def start(
+    request: HttpRequest,
+    challenge_id: str,
+    payload: StartIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status:
+    client = current_client(request)
+    made = participation.start(
+        client,
+        challenge_id,
+        payment=payload.payment,
+        method=payload.method,
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, _participation_out(made, client))
+
+
+@participations_router.get(
+    "", response=list[ParticipationOut], summary="My participations, newest first"
+)
+def my_participations(request: HttpRequest) -> list[ParticipationOut]:
+    client = current_client(request)
+    return [_participation_out(p, client) for p in participation.for_client(client)]
+
+
+@participations_router.get(
+    "/{participation_id}",
+    response=ParticipationOut,
+    summary="One of my participations: the current stage's credentials, live figures, next day "
+    "reset and explanation, and every stage so far",
+)
+def my_participation(request: HttpRequest, participation_id: str) -> ParticipationOut:
+    client = current_client(request)
+    return _participation_out(participation.get_own(client, participation_id), client)
+
+
+# --- participants (staff) ------------------------------------------------------------------------
+
+participants_router = Router(tags=["challenges"])
+STAGE_MOST, MAX_PAGE_SIZE = participants.STAGE_MOST, participants.MAX_PAGE_SIZE
+
+
+class ParticipantClientOut(Schema):
+    id: int
+    name: str
+    email: str
+
+
+class ParticipantOut(Schema):
+    id: int
+    client: ParticipantClientOut
+    challenge: int
+    name: str
+    version: int
+    status: str
+    currency: str
+    created_at: datetime
+    stage_count: int
+    # The current stage: progress.summary (figures as exact decimal strings, the next day reset
+    # and the explanation of its verdict); null before a stage opens.
+    current_stage: dict[str, Any] | None
+
+
+class ParticipantPage(Schema):
+    items: list[ParticipantOut]
+    next: int | None
+
+
+def _current_stage(attempt: StageAttempt | None) -> dict[str, Any] | None:
+    """progress.summary (its figures None when the monitor's saved state cannot be read: the
+    monitor set the stage aside and says why in `monitor_error`)."""
+    return None if attempt is None else progress.summary(attempt)
+
+
+def _participant_out(item: Participation) -> ParticipantOut:
+    attempt = item.current_attempt()
+    user = item.client.user
+    return ParticipantOut(
+        id=item.pk,
+        client=ParticipantClientOut(id=item.client_id, name=user.name, email=user.email),
+        challenge=item.challenge_id,
+        name=item.version.definition["name"],
+        version=item.version.number,
+        status=item.status,
+        currency=item.version.definition["currency"],
+        created_at=item.created_at,
+        stage_count=len(item.version.stages),
+        current_stage=_current_stage(attempt),
+    )
+
+
+@participants_router.get(
+    "",
+    response=ParticipantPage,
+    summary="Staff: every participant with its current stage's figures, newest first; "
+    "`challenge`, `status`, `stage` (the current stage's number) filter; `after` pages by key",
+)
+def participants_listing(
+    request: HttpRequest,
+    challenge: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    status: Annotated[Annotated[str, OneOf(Participation.Status.values)] | None, Blank] = None,
+    stage: Annotated[Annotated[int, Interval(ge=1, le=STAGE_MOST), WHOLE] | None, Blank] = None,
+    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    limit: Annotated[int, Interval(ge=1, le=MAX_PAGE_SIZE), WHOLE] = participants.PAGE_SIZE,
+) -> ParticipantPage:
+    require_permission(current_staff(request), CHALLENGES_VIEW)
+    filters = participants.parse_filters(
+        {
+            "challenge": "" if challenge is None else str(challenge),
+            "status": status or "",
+            "stage": "" if stage is None else str(stage),
+        }
+    )
+    items, next_cursor = participants.page(participants.listing(filters), after=after, size=limit)
+    return ParticipantPage(items=[_participant_out(p) for p in items], next=next_cursor)

@@ -1,0 +1,195 @@
+"""A participation's stage lifecycle: a stage opens on its own trading account, is paused and
+resumed by its rules, passes or fails, and after a pass the next stage opens (at once, or on an
+approved `prop_stage_progression` request), the live step is asked for (`prop_live_step`), or
+the participation completes.
+
+The monitor decides *that* a stage's rules acted (`act`); this module decides what that means
+for the participation. Staff interventions (participation.interventions) and the approval
+handlers (participation.request_types) move stages through the same functions, and a stage's
+status moves only through `move_stage`, along `StageAttempt.TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.core import vault
+from propdesk.core.errors import Conflict
+from propdesk.core.status import move_status
+from propdesk.platforms import adapters
+from propdesk.platforms.models import TradingServer
+from propdesk.rules.evaluator import Evaluator
+from propdesk.rules.explain import explain
+from propdesk.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome
+
+STAGE_PROGRESSION = "prop_stage_progression"
+LIVE_STEP = "prop_live_step"
+
+Opening = tuple[Participation, int]  # a next stage to open once the batch's disables are done
+
+
+def move_stage(attempt: StageAttempt, status: str) -> str:
+    """Move a stage's status along the table (an illegal move is refused); the caller saves.
+    Returns the old status."""
+    old = move_status(attempt, status, StageAttempt.TRANSITIONS, what="stage")
+    attempt.ended_at = None if status == StageAttempt.Status.IN_PROGRESS else timezone.now()
+    return old
+
+
+def settle(participation: Participation, status: str) -> None:
+    """Move a participation's status (refusing an illegal move) and keep it."""
+    move_status(participation, status, Participation.TRANSITIONS, what="participation")
+    participation.save(update_fields=["status"])
+
+
+def open_stage(participation: Participation, index: int) -> StageAttempt:
+    """The stage's account on the challenge's platform, with its balance and leverage; only
+    for a participation still active (under its lock: a cancel may have come first)."""
+    still = Participation.objects.select_for_update().filter(pk=participation.pk)
+    if not still.filter(status=Participation.Status.ACTIVE).exists():
+        raise Conflict("The participation is no longer active: no stage opens.")
+    definition = participation.version.definition
+    stage = definition["stages"][index]
+    server = TradingServer.objects.get(name=definition["platform"])
+    credentials = adapters.platform(server).create_account(
+        group=stage["group"],
+        leverage=stage["leverage"],
+        balance=Decimal(stage["balance"]),
+        currency=definition["currency"],
+        comment=f"Participation #{participation.pk}, stage {index + 1}",
+    )
+    attempt = StageAttempt.objects.create(
+        participation=participation,
+        stage=index,
+        kind=stage["kind"],
+        server=server,
+        login=credentials.login,
+        sealed_password=vault.seal(credentials.password),
+    )
+    from propdesk.challenges.participation import suspension  # it builds on this module
+
+    suspension.hold_if_suspended(attempt)
+    return attempt
+
+
+# --- what the rules' outcomes do ------------------------------------------------------------
+
+
+def act(
+    attempt: StageAttempt,
+    evaluator: Evaluator,
+    outcomes: Any,
+    platform: Any,
+    openings: list[Opening],
+) -> None:
+    """A stage's rules acted: a pause stops trading until a resume; a breach or a pass ends the
+    stage (`conclude`). A next stage to open is added to `openings` (opened by the caller once
+    the batch's accounts are disabled)."""
+    for outcome in outcomes:
+        if outcome.kind == PAUSED:
+            attempt.paused = True
+            platform.set_trading_enabled(attempt.login, False, reason=_why(outcome))
+        elif outcome.kind == RESUMED:
+            attempt.paused = False
+            platform.set_trading_enabled(attempt.login, True)
+        elif outcome.kind in (FAILED, PASSED):
+            conclude(attempt, evaluator, outcome, platform, openings)
+
+
+def _why(outcome: Outcome) -> str:
+    return f"{outcome.kind} ({outcome.rule}) at {outcome.at.isoformat()}"
+
+
+def conclude(
+    attempt: StageAttempt,
+    evaluator: Evaluator,
+    outcome: Outcome,
+    platform: Any,
+    openings: list[Opening],
+) -> None:
+    """The stage's verdict: its account disabled, the verdict and its explanation kept; a
+    failure fails the participation, a pass goes on (`proceed`)."""
+    platform.set_trading_enabled(attempt.login, False, reason=_why(outcome))
+    attempt.verdict = evaluator.verdict()
+    attempt.explanation = explain(evaluator)
+    participation = (
+        Participation.objects.select_for_update(of=("self",))
+        .select_related("version", "client")
+        .get(pk=attempt.participation_id)
+    )
+    if outcome.kind == FAILED:
+        move_stage(attempt, StageAttempt.Status.FAILED)
+        settle(participation, Participation.Status.FAILED)
+        return
+    move_stage(attempt, StageAttempt.Status.PASSED)
+    following = proceed(participation, attempt.stage)
+    if following is not None:
+        openings.append((participation, following))
+
+
+def proceed(participation: Participation, passed: int, *, approved: bool = False) -> int | None:
+    """After stage `passed` passed: the last one completes the participation; a live stage is
+    requested (`prop_live_step`); a demo stage is requested under approved progression unless
+    already `approved` (a staff member's advancement). Returns the demo stage to open now."""
+    stages = participation.version.stages
+    following = passed + 1
+    if following >= len(stages):
+        settle(participation, Participation.Status.PASSED)
+        return None
+    live = stages[following]["kind"] == "live"
+    automatic = participation.version.definition["progression"] == "automatic"
+    if not live and (automatic or approved):
+        return following
+    approvals.submit(
+        LIVE_STEP if live else STAGE_PROGRESSION,
+        client=participation.client,
+        payload={"participation_id": participation.pk, "stage": following},
+        manual_only=live,
+    )
+    return None
+
+
+# --- the next-stage requests (prop_stage_progression, prop_live_step) -----------------------
+
+
+def open_requested_stage(request: ApprovalRequest, actor: Any) -> None:
+    """The `prop_stage_progression` / `prop_live_step` approval: open the next stage."""
+    participation = Participation.objects.select_for_update().get(
+        pk=request.payload["participation_id"]
+    )
+    wanted = int(request.payload["stage"])
+    attempts = participation.attempts.all()
+    passed = [a.stage for a in attempts if a.status == StageAttempt.Status.PASSED]
+    running = [a for a in attempts if a.status == StageAttempt.Status.IN_PROGRESS]
+    expected = max(passed) + 1 if passed else 0
+    if participation.status != Participation.Status.ACTIVE or running or wanted != expected:
+        raise Conflict("This stage is not the next one to open (the challenge moved on).")
+    open_stage(participation, wanted)
+
+
+def refuse_requested_stage(request: ApprovalRequest, actor: Any) -> None:
+    """Rejecting the next stage (the live step, say) ends the challenge as failed."""
+    participation = Participation.objects.select_for_update().get(
+        pk=request.payload["participation_id"]
+    )
+    if participation.status == Participation.Status.ACTIVE:
+        settle(participation, Participation.Status.FAILED)
+
+
+def requested_stage_details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    participation = Participation.objects.select_related("client__user", "version").get(
+        pk=request.payload["participation_id"]
+    )
+    stage = participation.version.stages[int(request.payload["stage"])]
+    passed = participation.attempts.filter(status=StageAttempt.Status.PASSED).count()
+    return [
+        ("Challenge", participation.version.definition["name"]),
+        ("Stages passed", str(passed)),
+        ("Next stage", f"{stage['name']} ({stage['kind']}, {stage['balance']})"),
+    ]

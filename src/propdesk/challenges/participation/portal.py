@@ -1,0 +1,431 @@
+"""Portal pages: Prop Trading > New (the published challenges a client may start, their
+details and Start now) and My challenges (the client's own participations, their trading
+credentials and the live figures of the current stage, refreshed by a fragment). Starting goes
+through participation.start, the one use case that charges; figures are only read
+(challenges.progress), never changed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.services import PAYMENT_WAYS
+from propdesk.challenges.catalogue.wording import amount_text, rule_lines
+from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
+from propdesk.challenges.monitoring import progress
+from propdesk.challenges.participation import services as participation
+from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.money import MINOR_UNITS, quantize, quantum
+from propdesk.core.web import actor, apply_errors, client_view
+from propdesk.rules.figures import Figures
+from propdesk.wallet import deposits, ledger
+from propdesk.wallet.models import PaymentMethod
+
+PAYMENT_WAY_WORDS = {
+    "wallet": "Wallet deduction: the fee is taken from your wallet",
+    "direct": "Direct purchase: pay the fee by card at the checkout",
+}
+TAG_LONGEST = 30
+
+
+# --- how a challenge reads to a client -----------------------------------------------------------
+
+
+def stage_summary(stage: dict[str, Any]) -> str:
+    """One line a stage: "Challenge · demo · 100,000 · target 8% · daily loss 5% · max loss
+    10%", "Funded · live · 100,000 · max loss 10% · 80% profit share"."""
+    rules = stage.get("rules") or {}
+    parts = [str(stage.get("name")), str(stage.get("kind")), amount_text(stage.get("balance"))]
+    if rules.get("profit_target_pct"):
+        parts.append(f"target {rules['profit_target_pct']}%")
+    if rules.get("max_daily_loss"):
+        parts.append(f"daily loss {rules['max_daily_loss'].get('pct')}%")
+    if rules.get("max_loss"):
+        parts.append(f"max loss {rules['max_loss'].get('pct')}%")
+    if stage.get("profit_share_pct"):
+        parts.append(f"{stage['profit_share_pct']}% profit share")
+    return " · ".join(parts)
+
+
+def card(version: ChallengeVersion) -> dict[str, Any]:
+    definition = version.definition
+    return {
+        "challenge_id": version.challenge_id,
+        "d": definition,
+        "stages": [stage_summary(stage) for stage in definition["stages"]],
+    }
+
+
+def all_tags(versions: list[ChallengeVersion]) -> list[str]:
+    seen: dict[str, str] = {}
+    for version in versions:
+        for tag in version.definition.get("tags", []):
+            seen.setdefault(tag.lower(), tag)
+    return sorted(seen.values(), key=str.lower)
+
+
+# --- Prop Trading > New --------------------------------------------------------------------------
+
+
+@client_view
+def challenges(request: HttpRequest) -> HttpResponse:
+    tag = request.GET.get("tag", "").strip()[:TAG_LONGEST]
+    every = catalogue.published_catalogue()
+    shown = [version for version in every if catalogue.is_offered(version, tag=tag)]
+    return render(
+        request,
+        "challenges/portal_challenges.html",
+        {"cards": [card(version) for version in shown], "tags": all_tags(every), "tag": tag},
+    )
+
+
+class StartForm(forms.Form):
+    payment = forms.ChoiceField(choices=[(way, way) for way in PAYMENT_WAYS])
+    # A direct purchase's online method (the use case checks it).
+    method = forms.CharField(required=False, max_length=20)
+    # One key per rendered form: a double click or a resubmitted page charges once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
+def online_methods(currency: str) -> list[PaymentMethod]:
+    """The payment methods a challenge in `currency` can be bought with directly."""
+    found = deposits.enabled_methods().filter(provider=PaymentMethod.Provider.SANDBOX)
+    return [method for method in found if currency in method.currencies]
+
+
+def _detail_page(
+    request: HttpRequest,
+    version: ChallengeVersion,
+    form: StartForm,
+    *,
+    error: DomainError | None = None,
+) -> HttpResponse:
+    definition = version.definition
+    currency = definition["currency"]
+    held = ledger.balances(actor(request).client).get(currency, Decimal(0))
+    fee = Decimal(definition["fee"])
+    methods = online_methods(currency)
+    ways = [
+        {
+            "value": way,
+            "label": PAYMENT_WAY_WORDS.get(way, way),
+            "open": way == Participation.Payment.WALLET or bool(methods),
+        }
+        for way in definition["payment_ways"]
+    ]
+    status = 200
+    if error is not None:
+        status = error.status
+    elif form.errors:
+        status = 422
+    return render(
+        request,
+        "challenges/portal_challenge.html",
+        {
+            "challenge_id": version.challenge_id,
+            "d": definition,
+            "stages": [
+                {
+                    "number": number,
+                    "s": stage,
+                    "balance": amount_text(stage["balance"]),
+                    "rules": rule_lines(stage["rules"]),
+                }
+                for number, stage in enumerate(definition["stages"], start=1)
+            ],
+            "ways": ways,
+            "can_start": any(way["open"] for way in ways),
+            "balance": quantize(held, currency),
+            "short_by": quantize(fee - held, currency) if held < fee else None,
+            "form": form,
+            "chosen": form["payment"].value() or "wallet",
+            "methods": methods,
+            "chosen_method": str(form["method"].value() or ""),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    version = catalogue.offered(challenge_id)
+    if request.method != "POST":
+        form = StartForm(initial={"idempotency_key": uuid.uuid4().hex, "payment": "wallet"})
+        return _detail_page(request, version, form)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, version, form)
+    try:
+        made = participation.start(
+            actor(request).client,
+            version.challenge_id,
+            payment=form.cleaned_data["payment"],
+            method=form.cleaned_data["method"] or None,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _detail_page(request, version, form)
+    except DomainError as exc:
+        return _detail_page(request, version, form, error=exc)
+    if made.status == Participation.Status.PENDING_PAYMENT:
+        # Paid at the provider's checkout; the provider's webhook takes the fee.
+        return redirect("sandbox_checkout", token=made.checkout_token)
+    messages.success(
+        request,
+        f"You joined {made.version.definition['name']}: {made.fee} {made.currency} was paid "
+        "from your wallet.",
+    )
+    return redirect("portal:my_challenge", participation_id=made.pk)
+
+
+# --- a stage's figures ---------------------------------------------------------------------------
+
+REFRESH_SECONDS = 5
+
+
+def money_text(amount: Decimal | None, currency: str) -> str:
+    """An amount as the portal writes money, 95000.00 USD; a figure finer than the currency's
+    minor unit (a floor can be: the rules never round) is written whole, never rounded."""
+    if amount is None:
+        return "—"
+    if currency in MINOR_UNITS:
+        cents = amount.quantize(quantum(currency))
+        amount = cents if cents == amount else amount.normalize()
+    return f"{amount:f} {currency}"
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _bar_value(pct: Decimal | None) -> str:
+    """A bar's length, 0 to 100 (the words beside it give the figure, overshoot included)."""
+    within = min(max(pct if pct is not None else Decimal(0), Decimal(0)), Decimal(100))
+    return _pct(within.quantize(Decimal("0.01")))
+
+
+def _loss_bar(
+    key: str,
+    label: str,
+    *,
+    ruled: bool,
+    used_pct: Decimal | None,
+    allowed: Decimal | None,
+    currency: str,
+) -> dict[str, Any]:
+    if not ruled:
+        return {"key": key, "label": label, "value": None, "words": f"No {label.lower()} limit"}
+    if used_pct is None or allowed is None:  # the daily limit is set by the first figures
+        return {
+            "key": key,
+            "label": label,
+            "value": "0.00",
+            "max": "100",
+            "words": "Nothing used yet: the limit applies from the first figures of your account",
+        }
+    return {
+        "key": key,
+        "label": label,
+        "value": _bar_value(used_pct),
+        "max": "100",
+        "words": f"{_pct(used_pct)}% of the {money_text(allowed, currency)} allowed is used",
+    }
+
+
+def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[str, Any]]:
+    """The four bars: profit target, daily loss used, max loss used, trading days."""
+    f = figures
+    rules = attempt.participation.version.stages[attempt.stage]["rules"]
+    initial = f.balance - f.profit  # the stage's initial balance
+    if f.target_balance is None or f.target_progress_pct is None:
+        target: dict[str, Any] = {
+            "key": "target",
+            "label": "Profit target",
+            "value": None,
+            "words": "No profit target in this stage",
+        }
+    else:
+        target = {
+            "key": "target",
+            "label": "Profit target",
+            "value": _bar_value(f.target_progress_pct),
+            "max": "100",
+            "words": f"{_pct(f.target_progress_pct)}%: profit {money_text(f.profit, currency)}"
+            f" of {money_text(f.target_balance - initial, currency)}",
+        }
+    least = f.min_trading_days
+    days: dict[str, Any] = {"key": "days", "label": "Trading days"}
+    if least:
+        days.update(
+            value=str(min(f.trading_days, least)),
+            max=str(least),
+            words=f"{f.trading_days} of {least} trading days",
+        )
+    else:
+        days.update(value=None, words=f"{f.trading_days} trading days (no minimum)")
+    return [
+        target,
+        _loss_bar(
+            "daily_loss",
+            "Daily loss",
+            ruled=bool(rules.get("max_daily_loss")),
+            used_pct=f.daily_loss_used_pct,
+            allowed=f.daily_loss_allowed,
+            currency=currency,
+        ),
+        _loss_bar(
+            "max_loss",
+            "Max loss",
+            ruled=bool(rules.get("max_loss")),
+            used_pct=f.max_loss_used_pct,
+            allowed=f.max_loss_allowed,
+            currency=currency,
+        ),
+        days,
+    ]
+
+
+def day_reset(attempt: StageAttempt, now: datetime) -> dict[str, Any]:
+    """The next day reset: the instant (UTC), as the stage's time zone reads it, and the
+    seconds left (the page's countdown counts from these, whatever the browser's clock)."""
+    at = progress.next_day_reset(attempt, now)
+    zone = progress.rules_for(attempt).zone
+    local = at.astimezone(zone)
+    return {
+        "iso": at.isoformat().replace("+00:00", "Z"),
+        "local": f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})",
+        "seconds": max(0, int((at - now).total_seconds())),
+    }
+
+
+def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
+    """What the figures fragment shows of the current stage."""
+    currency = item.currency
+    running = attempt.status == StageAttempt.Status.IN_PROGRESS
+    shown: dict[str, Any] = {
+        "attempt": attempt,
+        "running": running,
+        "paused": running and attempt.paused,
+        "f": None,
+        "reset": day_reset(attempt, timezone.now()) if running else None,
+        "headline": "",
+        "refresh": REFRESH_SECONDS,
+    }
+    shown["headline"] = progress.headline(attempt)
+    f = progress.figures(attempt)
+    if f is None:  # its saved state cannot be read: the page says so (staff are told why)
+        return shown
+    shown.update(
+        paused=running and (attempt.paused or f.paused),
+        f=f,
+        balance=money_text(f.balance, currency),
+        equity=money_text(f.equity, currency),
+        profit=money_text(f.profit, currency),
+        daily_loss_floor=money_text(f.daily_loss_floor, currency),
+        max_loss_floor=money_text(f.max_loss_floor, currency),
+        target_balance=money_text(f.target_balance, currency),
+        bars=bars(attempt, f, currency),
+        as_of=f"{f.as_of:%Y-%m-%d %H:%M:%S} UTC" if f.as_of else None,
+    )
+    return shown
+
+
+# --- My challenges -------------------------------------------------------------------------------
+
+
+def row(item: Participation) -> dict[str, Any]:
+    stages = item.version.definition["stages"]
+    attempt = item.current_attempt()
+    return {
+        "p": item,
+        "name": item.version.definition["name"],
+        "stage_count": len(stages),
+        "attempt": attempt,
+        "stage": stages[attempt.stage] if attempt else None,
+        "stage_number": attempt.stage + 1 if attempt else None,
+        "s": stage_figures(item, attempt) if attempt else None,
+    }
+
+
+def history(item: Participation) -> list[dict[str, Any]]:
+    """Every stage attempt so far, with how each ended was decided (the current stage's
+    failure is explained beside its figures already)."""
+    stages = item.version.stages
+    current = item.current_attempt()
+    return [
+        {
+            "a": attempt,
+            "number": attempt.stage + 1,
+            "name": stages[attempt.stage]["name"],
+            "headline": progress.headline(attempt),
+            "explain": bool(attempt.explanation)
+            and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
+        }
+        for attempt in item.attempts.all()
+    ]
+
+
+@client_view
+def my_challenges(request: HttpRequest) -> HttpResponse:
+    mine = participation.for_client(actor(request).client)
+    return render(request, "challenges/portal_my_challenges.html", {"rows": [row(p) for p in mine]})
+
+
+@never_cache  # the page shows a trading password
+@client_view
+def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
+    client = actor(request).client
+    item = participation.get_own(client, participation_id)
+    shown = row(item)
+    return render(
+        request,
+        "challenges/portal_my_challenge.html",
+        {
+            **shown,
+            "rules": rule_lines(shown["stage"]["rules"]) if shown["stage"] else [],
+            "credentials": participation.credentials(item, client),
+            "history": history(item),
+        },
+    )
+
+
+@never_cache
+@require_GET
+@client_view
+def my_challenge_figures(request: HttpRequest, participation_id: int) -> HttpResponse:
+    """The figures fragment the pages poll. Once the stage the page shows has ended or another
+    has opened, the whole page is reloaded (htmx's HX-Refresh), for the verdict, the history
+    and the new credentials."""
+    item = participation.get_own(actor(request).client, participation_id)
+    shown = row(item)
+    attempt = shown["attempt"]
+    was = request.GET.get("shown", "")
+    moved = was and (
+        attempt is None
+        or was != str(attempt.pk)
+        or attempt.status != StageAttempt.Status.IN_PROGRESS
+    )
+    if moved or attempt is None:
+        response = HttpResponse(status=204)
+        if moved:
+            response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request,
+        "challenges/_portal_figures.html",
+        {**shown, "compact": request.GET.get("compact") == "1"},
+    )

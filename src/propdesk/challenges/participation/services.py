@@ -1,0 +1,314 @@
+"""Starting a challenge: the fee, the `prop_participation` request, and the first stage's account.
+
+Paying from the wallet is one ledger entry of type *Prop Trading Fee* (wallet → the firm's fee
+revenue) made with the participation, under the client's row lock, so a double click or a
+retried request (`Idempotency-Key`) charges once and two purchases racing for one balance never
+overdraw. A rejected participation gets its fee back by a reversing entry. On approval the
+stage-1 account is opened on the challenge's trading platform with the stage's balance and
+leverage; its credentials are shown to the owner only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+
+from propdesk.accounts.models import Client, User
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.models import Challenge, Participation, StageAttempt
+from propdesk.challenges.participation import lifecycle
+from propdesk.core import idempotency, vault
+from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.status import move_status
+from propdesk.core.validation import parse_id
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.wallet import deposits, ledger, sandbox_payments
+from propdesk.wallet.models import JournalEntry, PaymentMethod
+
+PARTICIPATION = "prop_participation"
+
+
+def fee_revenue(currency: str) -> Any:
+    return ledger.firm_account("fee_revenue", currency, "Prop trading fee revenue")
+
+
+def start(
+    client: Client,
+    challenge_id: Any,
+    *,
+    payment: Any,
+    method: Any = None,
+    idempotency_key: Any = None,
+) -> Participation:
+    """Join a published challenge, paying its fee; refused requests charge nothing.
+
+    From the wallet the fee is taken at once. A direct purchase waits in `pending_payment` for
+    the payment provider's webhook (`payment_received`), which takes the fee then.
+    """
+    kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
+    version = catalogue.offered(challenge_id)
+    challenge = version.challenge
+    ways = version.definition["payment_ways"]
+    if payment not in Participation.Payment.values or payment not in ways:
+        raise ValidationFailed(fields={"payment": f"This challenge is paid by: {', '.join(ways)}."})
+    currency = version.definition["currency"]
+    fee = Decimal(version.definition["fee"])
+    direct = payment == Participation.Payment.DIRECT
+    chosen = _online_method(method, currency) if direct else None
+    key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
+    asked = idempotency.fingerprint(challenge.pk, payment, chosen.pk if chosen else None)
+    with transaction.atomic():
+        # Purchases by one client queue here: a retry finds the first, and two purchases can
+        # never both spend the same balance.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        earlier = idempotency.replay(key, asked, Participation)
+        if earlier is not None:
+            return earlier
+        if direct:
+            mine = Participation.objects.filter(client=client)
+            lapse_unpaid(mine)  # the client's lapsed checkouts close now, sweep or not
+            waiting = mine.filter(status=Participation.Status.PENDING_PAYMENT).count()
+            deposits.refuse_too_many_unpaid(waiting, "challenge purchases")
+        still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
+        if still is None or still.status != Challenge.Status.PUBLISHED:
+            raise NotFound("This challenge is no longer open.")  # ended meanwhile
+        participation = Participation.objects.create(
+            client=client,
+            challenge=challenge,
+            version=version,
+            status=Participation.Status.PENDING_PAYMENT
+            if direct
+            else Participation.Status.PENDING_APPROVAL,
+            payment=payment,
+            fee=fee,
+            currency=currency,
+            method=chosen,
+            checkout_token=uuid.uuid4() if direct else None,
+            idempotency_key=key,
+            fingerprint=asked,
+        )
+        if not direct:
+            _take_fee(participation, ledger.wallet(client, currency))
+    participation.refresh_from_db()
+    return participation
+
+
+def _online_method(method: Any, currency: str) -> PaymentMethod:
+    chosen = deposits.find_method(method)
+    if chosen is None or chosen.provider != PaymentMethod.Provider.SANDBOX:
+        raise ValidationFailed(fields={"method": "Choose one of the online payment methods."})
+    if currency not in chosen.currencies:
+        raise ValidationFailed(
+            fields={"method": f"{chosen.name} takes {', '.join(chosen.currencies)}."}
+        )
+    return chosen
+
+
+def _take_fee(participation: Participation, wallet: Any) -> None:
+    """One Prop Trading Fee entry (the wallet → the firm's fee revenue), then the
+    `prop_participation` request."""
+    participation.fee_entry = ledger.post(
+        JournalEntry.Type.PROP_TRADING_FEE,
+        [
+            ledger.Line(wallet, -participation.fee),
+            ledger.Line(fee_revenue(participation.currency), participation.fee),
+        ],
+        memo=f"Fee for {participation.version.definition['name']}"
+        + (f" paid by {participation.method.name}" if participation.method else ""),
+        client=participation.client,
+    )
+    participation.save(update_fields=["fee_entry"])
+    approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
+        PARTICIPATION,
+        client=participation.client,
+        payload={"participation_id": participation.pk},
+    )
+
+
+def payment_received(participation_id: int, *, payment_id: str) -> str:
+    """The provider confirmed a direct purchase: the fee is taken and the request made.
+
+    The money is never dropped: a payment for a purchase no longer waiting (cancelled, or
+    paid twice) stays in the client's wallet, to be used or withdrawn. The same payment told
+    twice changes nothing."""
+    if not payment_id:
+        raise ValidationFailed("The payment has no id.")
+    locked = (
+        Participation.objects.select_for_update(of=("self",))
+        .select_related("version", "client", "method")
+        .get(pk=participation_id)
+    )
+    received = f"payment:{locked.method_id}:{payment_id}"  # each payment is counted once
+    if JournalEntry.objects.filter(idempotency_key=received).exists():
+        return "duplicate"
+    assert locked.method is not None
+    # The payment goes through the wallet (in, then out as the fee, together), so the fee is
+    # one Prop Trading Fee entry like any other and the client's history shows both.
+    wallet = ledger.wallet(locked.client, locked.currency)
+    waiting = locked.status == Participation.Status.PENDING_PAYMENT
+    ledger.post(
+        JournalEntry.Type.DEPOSIT,
+        [
+            ledger.Line(wallet, locked.fee),
+            ledger.Line(ledger.cash_account(locked.method, locked.currency), -locked.fee),
+        ],
+        memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}"
+        + ("" if waiting else " (no longer waiting: kept in the wallet)"),
+        client=locked.client,
+        idempotency_key=received,
+    )
+    if not waiting:
+        return "credited to the wallet"
+    lifecycle.settle(locked, Participation.Status.PENDING_APPROVAL)
+    locked.provider_payment_id = payment_id
+    locked.save(update_fields=["provider_payment_id"])
+    _take_fee(locked, wallet)
+    return "paid"
+
+
+def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit: int = 500) -> int:
+    """Cancel the direct purchases left unpaid past the deadline; returns how many. A payment
+    that comes for one after all is kept in the client's wallet (`payment_received`)."""
+    stale = (Participation.objects.all() if participations is None else participations).filter(
+        status=Participation.Status.PENDING_PAYMENT, created_at__lte=deposits.payment_deadline()
+    )
+    lapsed = 0
+    for pk in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            locked = (
+                Participation.objects.select_for_update()
+                .filter(pk=pk, status=Participation.Status.PENDING_PAYMENT)
+                .first()
+            )
+            if locked is not None:
+                lifecycle.settle(locked, Participation.Status.CANCELLED)
+                lapsed += 1
+    return lapsed
+
+
+def payment_cancelled(participation_id: int) -> None:
+    locked = Participation.objects.select_for_update().get(pk=participation_id)
+    if locked.status == Participation.Status.PENDING_PAYMENT:
+        lifecycle.settle(locked, Participation.Status.CANCELLED)
+
+
+def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
+    """A direct purchase as the sandbox payment provider's checkout sees it."""
+    found = Participation.objects.select_related("version").filter(checkout_token=token).first()
+    if found is None:
+        return None
+    awaiting = found.status == Participation.Status.PENDING_PAYMENT
+    lapsed = deposits.has_lapsed(found.created_at)  # closed at once, swept or not
+    return sandbox_payments.Checkout(
+        token=token,
+        amount=found.fee,
+        currency=found.currency,
+        purpose=f"the fee of {found.version.definition['name']}",
+        waiting=awaiting and not lapsed,
+        state="expired" if awaiting and lapsed else found.get_status_display().lower(),
+        after_payment="Your challenge starts as soon as the payment is confirmed and approved.",
+        return_to="portal:my_challenges",
+        paid=lambda payment_id: payment_received(found.pk, payment_id=payment_id),
+        cancelled=lambda: payment_cancelled(found.pk),
+    )
+
+
+def approve(request: ApprovalRequest, actor: User | None) -> None:
+    """The `prop_participation` type's approval: open the first stage's account (a live first
+    stage waits for the live step)."""
+    participation = _locked(request)
+    lifecycle.settle(participation, Participation.Status.ACTIVE)
+    if participation.version.stages[0]["kind"] == "live":
+        # Live credentials are always a person's decision: the live step comes first.
+        approvals.submit(
+            lifecycle.LIVE_STEP,
+            client=participation.client,
+            payload={"participation_id": participation.pk, "stage": 0},
+            manual_only=True,
+        )
+        return
+    lifecycle.open_stage(participation, 0)
+
+
+def reject(request: ApprovalRequest, actor: User | None) -> None:
+    """Rejected: the fee goes back by a reversing entry."""
+    participation = _locked(request)
+    move_status(
+        participation,
+        Participation.Status.REJECTED,
+        Participation.TRANSITIONS,
+        what="participation",
+    )
+    if participation.fee_entry is not None and participation.refund_entry is None:
+        participation.refund_entry = ledger.reverse(
+            participation.fee_entry,
+            actor=actor,
+            memo=f"Refund of the fee for participation #{participation.pk}",
+        )
+    participation.save(update_fields=["status", "refund_entry"])
+
+
+def details(request: ApprovalRequest) -> list[tuple[str, str]]:
+    participation = Participation.objects.select_related("client", "fee_entry", "method").get(
+        pk=request.payload["participation_id"]
+    )
+    definition = participation.version.definition
+    stages = " → ".join(f"{s['kind'].title()} {s['balance']}" for s in definition["stages"])
+    paid_by = participation.method.name if participation.method else "the wallet"
+    return [
+        ("Challenge", f"{definition['name']} (v{participation.version.number})"),
+        ("Stages", stages),
+        ("KYC", participation.client.get_kyc_status_display()),
+        (
+            "Fee",
+            f"{participation.fee} {participation.currency} paid by {paid_by}"
+            f" (entry #{participation.fee_entry_id})",
+        ),
+    ]
+
+
+def _locked(request: ApprovalRequest) -> Participation:
+    return (
+        Participation.objects.select_for_update()
+        .select_related("version", "client")
+        .get(pk=request.payload["participation_id"])
+    )
+
+
+def credentials(participation: Participation, viewer: Client) -> dict[str, str] | None:
+    """The current stage's login, password and server, for the participation's owner only."""
+    if participation.client_id != viewer.pk:
+        raise NotFound("No such participation.")
+    attempt = participation.current_attempt()
+    if attempt is None:
+        return None
+    password = vault.open_sealed(attempt.sealed_password)
+    return {
+        "login": attempt.login,
+        "password": password if password is not None else "(ask support to reset it)",
+        "server": attempt.server.name,
+    }
+
+
+def _with_attempts() -> Any:
+    return Participation.objects.select_related("challenge", "version").prefetch_related(
+        Prefetch("attempts", queryset=StageAttempt.objects.select_related("server"))
+    )
+
+
+def for_client(client: Client) -> list[Participation]:
+    return list(_with_attempts().filter(client=client))
+
+
+def get_own(client: Client, participation_id: Any) -> Participation:
+    wanted = parse_id(participation_id)
+    found = None if wanted is None else _with_attempts().filter(pk=wanted, client=client).first()
+    if found is None:
+        raise NotFound("No such participation.")
+    return found

@@ -1,0 +1,115 @@
+"""A suspended client's challenges are on hold until the client is reactivated.
+
+On suspension every trading account of the client's challenges is blocked: it can no longer
+log in (the terminal, the trading API), so its owner can neither trade nor look. Its trading
+permission is left as it was, so whatever staff or the rules had set (a pause, a staff block)
+still holds after the reactivation. Every running stage is also held: the monitor leaves it
+alone (no verdict, no next stage, no day closes). On reactivation the accounts log in again and
+the events a held stage's account had meanwhile are applied in order, so a floor crossed or a
+target met while the client was suspended is decided then, at the moment it happened.
+
+Locks, in the order every other path takes them: the trading servers' monitor cursors, then the
+client's stages, then their participations. A monitor batch or a staff action on one of them
+therefore runs wholly before or after a suspension; a stage an approval opens meanwhile (under
+its participation's lock) is found once that lock is had, and a stage opened after it reads
+the client as suspended (`hold_if_suspended`) and starts held.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import QuerySet
+
+from propdesk.accounts.models import Client
+from propdesk.challenges.models import MonitorCursor, Participation, StageAttempt
+from propdesk.challenges.monitoring import monitor
+from propdesk.platforms import adapters
+
+logger = logging.getLogger(__name__)
+
+
+def _attempts(client: Client) -> QuerySet[StageAttempt]:
+    return StageAttempt.objects.filter(participation__client=client)
+
+
+def _lock_all(client: Client) -> list[StageAttempt]:
+    """The client's stages, locked in the shared order (cursors, stages, participations), then
+    read again: a stage an approval was opening under its participation's lock is in it."""
+    servers = sorted(set(_attempts(client).values_list("server_id", flat=True)))
+    for server_id in servers:
+        monitor.lock_cursor(server_id)
+    list(_attempts(client).select_for_update(of=("self",)).order_by("pk"))
+    list(
+        Participation.objects.select_for_update()
+        .filter(client=client)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return list(_attempts(client).select_for_update(of=("self",)).select_related("server"))
+
+
+def _position(attempt: StageAttempt) -> int:
+    """Where the monitor stands on the stage's server. Read with the stage locked: every batch
+    that applied events to it has committed its cursor, and none after can apply more."""
+    seen = MonitorCursor.objects.filter(server=attempt.server_id).values_list("position", flat=True)
+    return seen.first() or 0
+
+
+def hold(attempt: StageAttempt) -> None:
+    """Block the stage's account and, while it runs, take it out of the monitor's hands: the
+    events after the monitor's position wait for the reactivation. Call it with the stage
+    locked."""
+    adapters.platform(attempt.server).set_login_enabled(attempt.login, False)
+    if attempt.status == StageAttempt.Status.IN_PROGRESS and attempt.held_after is None:
+        attempt.held_after = _position(attempt)
+        attempt.save(update_fields=["held_after"])
+
+
+def hold_all(client: Client) -> int:
+    """Block every account of the client's challenges and hold the running stages; returns how
+    many stages were running. Call it in the suspending transaction."""
+    attempts = _lock_all(client)
+    for attempt in attempts:
+        hold(attempt)
+    return sum(1 for a in attempts if a.held_after is not None)
+
+
+def hold_if_suspended(attempt: StageAttempt) -> None:
+    """A stage just opened (under its participation's lock) for a client who is suspended
+    starts held. The client's status is read afresh: a suspension that committed while this
+    waited for the lock is seen."""
+    client_id = attempt.participation.client_id
+    status = Client.objects.filter(pk=client_id).values_list("status", flat=True).first()
+    if status == Client.Status.SUSPENDED:
+        hold(attempt)
+
+
+def release_all(client: Client) -> int:
+    """Let every account of the client's challenges log in again and apply what the held
+    stages' accounts did meanwhile; returns how many stages were held. Call it in the
+    reactivating transaction. A stage whose events cannot be applied is set aside for staff
+    (with the reason), as the monitor does, instead of stopping the reactivation."""
+    attempts = _lock_all(client)
+    held = 0
+    for attempt in attempts:
+        adapters.platform(attempt.server).set_login_enabled(attempt.login, True)
+        if attempt.held_after is None:
+            continue
+        held += 1
+        since, attempt.held_after = attempt.held_after, None
+        attempt.save(update_fields=["held_after"])
+        if attempt.status == StageAttempt.Status.IN_PROGRESS and not attempt.monitor_error:
+            # A stage set aside before stays so: staff's retry applies its events from there.
+            monitor.guarded(attempt, lambda a=attempt, s=since: monitor.catch_up(a, s), after=since)
+    return held
+
+
+def on_client_status(client: Client, suspended: bool) -> str:
+    """The accounts' hook: what suspending or reactivating did to the client's challenges, in
+    words for the audit log (empty when the client has no challenge account)."""
+    if suspended:
+        count = hold_all(client)
+        return f"{count} running challenge stage(s) on hold" if count else ""
+    count = release_all(client)
+    return f"{count} challenge stage(s) resumed" if count else ""
