@@ -23,6 +23,7 @@ from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation import services as participation
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict
 from propdesk.core.models import AuditRecord
 from propdesk.notifications.models import Notification
@@ -191,7 +192,7 @@ def test_suspension_is_told_to_the_client_and_to_staff(active_client, finance, a
     assert "their challenges are on hold" in page
     notice = Notification.objects.filter(user=active_client.user).latest("id")
     assert "your trading accounts cannot log in" in notice.body
-    record = AuditRecord.objects.get(action="client.suspend")
+    record = AuditRecord.objects.get(action=AuditAction.CLIENT_SUSPEND)
     assert "1 running challenge stage(s) on hold" in record.summary
     participant = http.get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
     assert 'id="on-hold"' in participant
@@ -241,7 +242,7 @@ def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_a
     attempt.refresh_from_db()
     assert attempt.status == "failed"  # the batch's verdict stands
     assert attempt.held_after is None  # an ended stage is not held
-    assert AuditRecord.objects.get(action="client.suspend").after["effects"] == []
+    assert AuditRecord.objects.get(action=AuditAction.CLIENT_SUSPEND).after["effects"] == []
 
 
 def test_every_account_of_a_suspended_client_is_blocked_and_staff_blocks_outlive_it(

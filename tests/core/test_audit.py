@@ -59,6 +59,14 @@ def test_a_snapshot_names_a_related_row_by_its_id(admin: User):
     assert audit.snapshot(admin, ["email", "role"]) == {"email": admin.email, "role": admin.role_id}
 
 
+def test_an_action_is_a_member_of_the_enum_never_free_text(admin: User):
+    with pytest.raises(TypeError):
+        audit.record(actor=admin, action="role.update", object_type="role", object_id=1)  # type: ignore[arg-type]
+    assert not AuditRecord.objects.filter(object_type="role").exists()
+    audit.record(actor=admin, action=AuditAction.ROLE_UPDATE, object_type="role", object_id=1)
+    assert AuditRecord.objects.get(object_type="role").action == "role.update"
+
+
 def test_records_written_under_the_old_names_are_renamed_and_found_by_the_filter(admin: User):
     def old(action: str, before: dict[str, object] | None = None) -> AuditRecord:
         return AuditRecord.objects.create(

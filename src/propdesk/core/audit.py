@@ -89,19 +89,21 @@ class AuditAction(models.TextChoices):
 def record(
     *,
     actor: User | None,
-    action: AuditAction | str,  # TODO(h-conv): AuditAction only, once challenges/ is done
+    action: AuditAction,
     object_type: str,
     object_id: object,
     summary: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditRecord:
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"an audit action is an AuditAction member, not {action!r}")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit records are written inside the acting transaction")
     return AuditRecord.objects.create(
         actor=actor,
         actor_label=actor.email if actor is not None else SYSTEM,
-        action=str(action),
+        action=action.value,
         object_type=object_type,
         object_id=str(object_id),
         summary=summary[:500],
