@@ -22,8 +22,8 @@ from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import feed, orders, ticks
 from propdesk.wallet import ledger
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.test_interventions import breached
@@ -66,9 +66,9 @@ def bar(html: str, key: str) -> str:
 def opened(client, finance, admin, *, volume="1.00"):
     """A stage in progress with one open position."""
     joined, attempt = running(client, finance, admin, stages=[stage(), stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume=volume)
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
     monitor.process(server())
     return joined, attempt, account, position
 
@@ -286,7 +286,7 @@ def test_advance_is_refused_while_a_position_is_open_and_goes_through_once_close
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
 
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     assert 'id="advance-form"' in text(http.get(page_of(joined)))
     done = post_form(
         http,
@@ -328,7 +328,7 @@ def test_a_stage_failed_in_error_is_reinstated_from_the_page(active_client, fina
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert (attempt.status, joined.status) == ("in_progress", "active")
-    assert sandbox.account_by_login(attempt.login).trading_enabled is True
+    assert sandbox_accounts.account_by_login(attempt.login).trading_enabled is True
     html = text(http.get(page_of(joined)))
     assert 'id="reinstate-form"' not in html
     assert 'id="explanation"' not in html
@@ -349,7 +349,7 @@ def test_cancel_with_a_refund_posts_a_reversing_entry(active_client, finance, ad
     refund = JournalEntry.objects.get(pk=joined.refund_entry_id)
     assert refund.reverses_id == joined.fee_entry_id
     assert ledger.balances(active_client)["USD"] == paid + joined.fee
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert sandbox_accounts.account_by_login(attempt.login).trading_enabled is False
     html = text(http.get(page_of(joined)))
     assert 'id="refunded"' in html
     assert 'id="cancel-form"' not in html  # a cancelled participation cannot be cancelled again

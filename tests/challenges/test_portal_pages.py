@@ -21,8 +21,7 @@ from propdesk.challenges.monitoring import monitor, progress
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.test_catalogue import definition
@@ -263,12 +262,12 @@ def trading(client, finance, admin, **rules):
 
 def profit_then_loss(attempt):
     """+2,880 closed, then a position losing 5,120: balance 102,880, equity 97,760."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    first = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    first = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.08800", "1.08812")
-    sandbox.close_position(account, first.pk)
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    orders.close_position(account, first.pk)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.08300", "1.08312")
     monitor.process(server())
     attempt.refresh_from_db()
@@ -276,9 +275,9 @@ def profit_then_loss(attempt):
 
 def breach(attempt):
     """-5,120 on the day: equity 94,880, under the daily floor of 95,000."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")

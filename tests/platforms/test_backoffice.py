@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, orders, ticks, valuation
 from propdesk.platforms.sandbox.models import Account, Deal
 from tests.conftest import logged_in, post_form
 
@@ -24,8 +24,8 @@ ACCOUNTS = "/backoffice/trading/accounts/"
 
 @pytest.fixture
 def account() -> Account:
-    made, _password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    made, _password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     return made
 
@@ -137,7 +137,7 @@ def test_administrator_creates_a_trading_server_and_the_save_is_audited(admin):
 
 
 def test_editing_a_server_records_before_and_after(admin):
-    server = services.default_server()
+    server = accounts.default_server()
     http = logged_in(admin)
     form = http.get(f"{SERVERS}{server.pk}/").content.decode()
     assert 'value="demo"' in form
@@ -173,7 +173,7 @@ def test_editing_a_server_records_before_and_after(admin):
     ],
 )
 def test_bad_server_input_shows_field_errors_and_saves_nothing(admin, overrides, field, message):
-    services.default_server()
+    accounts.default_server()
     before = list(TradingServer.objects.values())
     response = post_form(logged_in(admin), f"{SERVERS}new/", server_form(**overrides))
     assert response.status_code == 422
@@ -189,12 +189,12 @@ def test_bad_server_input_shows_field_errors_and_saves_nothing(admin, overrides,
 
 
 def test_the_list_shows_balance_and_equity_and_finds_a_login(support, account):
-    other, _ = services.create_account(
-        services.default_server(), group="live", leverage=50, balance="5000"
+    other, _ = accounts.create_account(
+        accounts.default_server(), group="live", leverage=50, balance="5000"
     )
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
-    services.apply_tick("EURUSD", D("1.08710"), D("1.08720"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    ticks.apply_tick("EURUSD", D("1.08710"), D("1.08720"))
     http = logged_in(support)
     response = http.get(ACCOUNTS)
     rows = {row.account.login: row for row in response.context["rows"]}
@@ -208,9 +208,9 @@ def test_the_list_shows_balance_and_equity_and_finds_a_login(support, account):
 
 
 def test_the_account_page_shows_state_positions_with_profit_and_history(support, account):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
-    services.apply_tick("EURUSD", D("1.08612"), D("1.08624"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    ticks.apply_tick("EURUSD", D("1.08612"), D("1.08624"))
     response = logged_in(support).get(page_of(account))
     assert response.status_code == 200
     state = response.context["state"]
@@ -233,8 +233,8 @@ def test_disabling_trading_stops_orders_and_is_audited_and_enabling_restores(adm
     assert response.status_code == 302
     assert not fresh(account).trading_enabled
     assert fresh(account).disabled_reason == "Hedging across accounts"
-    with pytest.raises(services.TradingDisabled):
-        services.place_order(fresh(account), symbol="EURUSD", side="buy", volume="1.00")
+    with pytest.raises(orders.TradingDisabled):
+        orders.place_order(fresh(account), symbol="EURUSD", side="buy", volume="1.00")
     record = AuditRecord.objects.get(action=AuditAction.TRADING_ACCOUNT_DISABLE)
     assert record.actor == admin
     assert record.object_id == account.login
@@ -337,9 +337,9 @@ def test_bad_balance_operations_are_refused_and_change_nothing(
 
 
 def test_a_debit_may_not_take_the_margin_of_open_positions(admin, account):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    free = services.state(fresh(account)).free_margin
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    free = valuation.state(fresh(account)).free_margin
     response = post_form(
         logged_in(admin),
         f"{page_of(account)}balance/",

@@ -12,7 +12,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.platforms import staff
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, orders
 from propdesk.platforms.sandbox.models import Account, Instrument
 from tests.conftest import logged_in, post_form
 
@@ -30,8 +30,8 @@ SUNDAY_3H = datetime(2024, 6, 9, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 def account() -> Account:
-    made, _password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    made, _password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     return made
 
@@ -188,22 +188,20 @@ def test_an_order_outside_the_new_hours_is_refused_and_one_inside_is_filled(admi
     response = post_form(logged_in(admin), EURUSD, instrument_form())
     assert response.status_code == 302
     for closed in (SATURDAY_10H.replace(hour=13), MONDAY_12H, SUNDAY_3H):
-        with pytest.raises(services.MarketClosed):
-            services.place_order(account, symbol="EURUSD", side="buy", volume="1", now=closed)
+        with pytest.raises(orders.MarketClosed):
+            orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=closed)
     assert not account.positions.exists()
-    position = services.place_order(
-        account, symbol="EURUSD", side="buy", volume="1", now=MONDAY_14H
-    )
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=MONDAY_14H)
     assert position.volume == D("1.00")
-    services.place_order(account, symbol="EURUSD", side="sell", volume="1", now=SATURDAY_10H)
+    orders.place_order(account, symbol="EURUSD", side="sell", volume="1", now=SATURDAY_10H)
 
 
 def test_the_new_volume_limits_apply_to_orders(admin, account):
     post_form(logged_in(admin), EURUSD, instrument_form(trading_hours=""))
     for volume in ("0.05", "0.15", "51"):
         with pytest.raises(ValidationFailed):
-            services.place_order(account, symbol="EURUSD", side="buy", volume=volume)
-    assert services.place_order(account, symbol="EURUSD", side="buy", volume="0.30").volume == D(
+            orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
+    assert orders.place_order(account, symbol="EURUSD", side="buy", volume="0.30").volume == D(
         "0.30"
     )
 
@@ -213,13 +211,13 @@ def test_emptying_the_hours_opens_the_market_around_the_clock_again(admin, accou
     post_form(http, EURUSD, instrument_form())
     assert post_form(http, EURUSD, instrument_form(trading_hours="")).status_code == 302
     assert eurusd().trading_hours == []
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1", now=SUNDAY_3H)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=SUNDAY_3H)
 
 
 def test_a_disabled_instrument_takes_no_orders(admin, account):
     post_form(logged_in(admin), EURUSD, instrument_form(trading_hours="", enabled=None))
     with pytest.raises(ValidationFailed):
-        services.place_order(account, symbol="EURUSD", side="buy", volume="1")
+        orders.place_order(account, symbol="EURUSD", side="buy", volume="1")
 
 
 def test_the_use_case_takes_hours_in_the_stored_list_form_too(admin):

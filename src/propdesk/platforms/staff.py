@@ -2,9 +2,9 @@
 sandbox's instruments), and the back office's view of sandbox accounts (disable or enable
 trading, balance operations).
 
-The sandbox's own services do the trading work; these functions add what a staff action needs
-around them: the permission, the checks a person's input gets, and the audit record, all in the
-one transaction."""
+The sandbox's own use cases (accounts, orders) do the trading work; these functions add what a
+staff action needs around them: the permission, the checks a person's input gets, and the audit
+record, all in the one transaction."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
-from propdesk.platforms.sandbox import pricing
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import pricing, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position
 
 GROUP_MAX = 60
@@ -350,7 +350,7 @@ class AccountRow:
 def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
     """A page of accounts with their equity, from one read of the quotes and of the positions."""
     page = list(accounts)
-    quotes = sandbox.latest_quotes()
+    quotes = valuation.latest_quotes()
     open_by_account: dict[int, list[Position]] = defaultdict(list)
     for position in (
         Position.objects.filter(account__in=page, closed_at__isnull=True)
@@ -358,7 +358,7 @@ def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
         .order_by("id")
     ):
         open_by_account[position.account_id].append(position)
-    return [AccountRow(a, sandbox.value(a, open_by_account[a.pk], quotes).equity) for a in page]
+    return [AccountRow(a, valuation.value(a, open_by_account[a.pk], quotes).equity) for a in page]
 
 
 def find_account(login: str) -> Account:
@@ -399,7 +399,7 @@ def set_trading(login: str, *, enabled: bool, reason: Any = "", actor: User) -> 
             state = "enabled" if enabled else "disabled"
             raise InvalidTransition(f"Trading on account {login} is already {state}.")
         before = _account_snapshot(locked)
-        changed = sandbox.set_trading_enabled(locked, enabled, reason=text)
+        changed = sandbox_accounts.set_trading_enabled(locked, enabled, reason=text)
         audit.record(
             actor=actor,
             action=(
@@ -437,7 +437,9 @@ def balance_operation(
         if locked is None:
             raise NotFound(f"No trading account {login}.")
         scoped = f"staff:{actor.pk}:{key}" if key is not None else None
-        deal, moved = sandbox.balance_operation_once(locked, amount, text, idempotency_key=scoped)
+        deal, moved = sandbox_accounts.balance_operation_once(
+            locked, amount, text, idempotency_key=scoped
+        )
         if not moved:
             return deal  # a retry: the first submission's deal, recorded once
         audit.record(
