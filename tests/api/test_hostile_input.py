@@ -301,10 +301,10 @@ def test_a_proxy_header_that_is_not_an_address_is_not_stored(api, register, sett
 
 def test_a_trading_login_with_a_nul_is_wrong_credentials():
     from propdesk.core.errors import NotAuthenticated
-    from propdesk.platforms.sandbox import services as sandbox
+    from propdesk.platforms.sandbox import auth
 
     with pytest.raises(NotAuthenticated):
-        sandbox.authenticate("7000\x0001", "password")
+        auth.authenticate("7000\x0001", "password")
     assert not LoginAttempt.objects.exists()
 
 

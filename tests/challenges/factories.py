@@ -13,8 +13,7 @@ from django.utils import timezone
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.wallet import services
 
 D = Decimal
@@ -105,25 +104,25 @@ def move(price_feed, bid, ask):
 
 def pass_stage(attempt):
     """+8,880 on 100,000 closed, then the day closes: a stage with an 8% target passes."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())
     monitor.close_days(timezone.now() + timedelta(days=1))
 
 
 def server():
-    return sandbox.default_server()
+    return accounts.default_server()
 
 
 def breached(client, finance, admin):
     """A stage failed by a real breach: equity 94,880 fell below the daily floor 95,000."""
     joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")
@@ -146,12 +145,12 @@ def trading(client, finance, admin, **rules):
 
 def profit_then_loss(attempt):
     """+2,880 closed, then a position losing 5,120: balance 102,880, equity 97,760."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    first = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    first = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.08800", "1.08812")
-    sandbox.close_position(account, first.pk)
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    orders.close_position(account, first.pk)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.08300", "1.08312")
     monitor.process(server())
     attempt.refresh_from_db()
@@ -159,9 +158,9 @@ def profit_then_loss(attempt):
 
 def breach(attempt):
     """-5,120 on the day: equity 94,880, under the daily floor of 95,000."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")

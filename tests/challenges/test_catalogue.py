@@ -7,6 +7,7 @@ import pytest
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from tests.api.conftest import Api
@@ -27,7 +28,7 @@ def test_a_definition_is_kept_in_canonical_form_with_the_stage_filling_the_rules
     assert first["group"] == "demo"
     assert draft.stages[2]["group"] == "live"
     assert draft.definition["platform"] == "Sandbox"
-    assert AuditRecord.objects.filter(action="challenges.create").exists()
+    assert AuditRecord.objects.filter(action=AuditAction.CHALLENGE_CREATE).exists()
 
 
 @pytest.mark.parametrize(
