@@ -181,7 +181,8 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     from propdesk.challenges.catalogue.definition import StageKind
     from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
     from propdesk.core import vault
-    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
+    from propdesk.platforms.sandbox import valuation
     from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Position
 
     n, s = args.stages, args.samples
@@ -197,9 +198,9 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     catalogue.publish(challenge.pk, actor=admin)
     version = ChallengeVersion.objects.get(challenge=challenge, state="published")
     fee = version.spec.fee
-    server = services.default_server()
+    server = sandbox_accounts.default_server()
     instruments = {i.symbol: i for i in Instrument.objects.select_related("quote")}
-    quotes = services.latest_quotes()
+    quotes = valuation.latest_quotes()
     background = [instruments[symbol] for symbol in BACKGROUND_SYMBOLS]
     gold = instruments[BREACH_SYMBOL]
     base = gold.quote.bid
@@ -348,7 +349,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
             payload.update(entry="in", symbol=position.instrument.symbol)
             payload["volume"] = f"{position.volume:.2f}"
             events.append(Event(account=account, payload=payload))
-        equity = services.value(account, mine, quotes).equity
+        equity = valuation.value(account, mine, quotes).equity
         events.append(Event(account=account, payload=snapshot(opened, BALANCE, equity)))
     Deal.objects.bulk_create(deals, batch_size=5000)
     Event.objects.bulk_create(events, batch_size=5000)
@@ -745,11 +746,11 @@ def profile(batches: int) -> None:
     from propdesk.challenges.monitoring import monitor
     from propdesk.challenges.monitoring.progress import evaluator_for, rules_for
     from propdesk.platforms import adapters
-    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
     from propdesk.platforms.sandbox.models import Event
     from propdesk.rules.evaluator import Evaluator
 
-    server = services.default_server()
+    server = sandbox_accounts.default_server()
     by_kind: dict[str, list[float]] = defaultdict(list)
 
     say("")

@@ -70,11 +70,11 @@ def fill(accounts: int, per_account: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
     from propdesk.platforms.sandbox.models import Account, Instrument, Position
 
     rng = random.Random(11)
-    server = services.default_server()
+    server = sandbox_accounts.default_server()
     instruments = list(Instrument.objects.select_related("quote"))
     password = make_password("benchmark")
     now = timezone.now()

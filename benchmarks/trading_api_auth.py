@@ -55,10 +55,11 @@ def main() -> None:
     from django.contrib.auth.hashers import check_password
     from django.test import Client
 
-    from propdesk.platforms.sandbox import auth, services
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
+    from propdesk.platforms.sandbox import auth
 
-    account, password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    account, password = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     http = Client()
     pair = base64.b64encode(f"{account.login}:{password}".encode()).decode()

@@ -289,13 +289,13 @@ def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
     _setup_django()
     from propdesk.core.errors import DomainError
     from propdesk.platforms import adapters
-    from propdesk.platforms.sandbox import services
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
 
     try:
         if ns.server:
             platform = adapters.platform_named(ns.server)
         else:
-            platform = adapters.platform(services.default_server())
+            platform = adapters.platform(sandbox_accounts.default_server())
         credentials = platform.create_account(
             group=ns.group, leverage=ns.leverage, balance=ns.balance, currency=ns.currency
         )

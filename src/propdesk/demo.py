@@ -27,8 +27,9 @@ from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import orders as sandbox_orders
 from propdesk.platforms.sandbox.models import Account, Quote
 from propdesk.wallet import deposits
 from propdesk.wallet import services as wallet_services
@@ -294,7 +295,7 @@ def _send_kyc(form: KycForm, email: str, residence: str) -> None:
 
 def _seed_trading() -> None:
     """Two sandbox accounts with a known password: one trading, one fresh."""
-    server = sandbox.default_server()
+    server = sandbox_accounts.default_server()
     for balance, note, orders in [
         (
             "100000",
@@ -303,12 +304,12 @@ def _seed_trading() -> None:
         ),
         ("10000", "fresh", []),
     ]:
-        account, _ = sandbox.create_account(
+        account, _ = sandbox_accounts.create_account(
             server, group="demo", leverage=100, balance=balance, comment=f"{DEMO_ACCOUNT}: {note}"
         )
         Account.objects.filter(pk=account.pk).update(password=make_password(TRADER_PASSWORD))
         for symbol, side, volume in orders:
-            sandbox.place_order(account, symbol=symbol, side=side, volume=volume)
+            sandbox_orders.place_order(account, symbol=symbol, side=side, volume=volume)
 
 
 DEMO_RULES = {
@@ -481,9 +482,9 @@ def _trade(joined: Participation, orders: list[tuple[str, str, str]]) -> None:
     """Open positions on the participation's current account, so its curve moves in the demo."""
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
-    account = sandbox.account_by_login(attempt.login)
+    account = sandbox_accounts.account_by_login(attempt.login)
     for symbol, side, volume in orders:
-        sandbox.place_order(account, symbol=symbol, side=side, volume=volume)
+        sandbox_orders.place_order(account, symbol=symbol, side=side, volume=volume)
 
 
 def _breach(joined: Participation) -> None:
@@ -494,7 +495,7 @@ def _breach(joined: Participation) -> None:
     prices = feed.Feed()
     drop = Decimal("0.00700")  # 10 lots: -7,000 on 100,000, past the 5% daily floor
     for bid, ask in ((quote.bid - drop, quote.ask - drop), (quote.bid, quote.ask)):
-        monitor.process(sandbox.default_server())
+        monitor.process(sandbox_accounts.default_server())
         prices.step(feed.Tick("EURUSD", bid, ask))
         prices.flush()
-    monitor.process(sandbox.default_server())
+    monitor.process(sandbox_accounts.default_server())

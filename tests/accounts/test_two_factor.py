@@ -10,6 +10,7 @@ from django.utils import timezone
 from propdesk.accounts import services as accounts
 from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, RecoveryCodes, Role
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.models import AuditRecord
 from tests.accounts.factories import code_for, enrol, next_code, require_two_factor
@@ -43,7 +44,7 @@ def test_enrolment_is_confirmed_only_by_a_right_code_and_gives_ten_recovery_code
     assert len(codes) == 10
     assert len(set(codes)) == 10
     assert two_factor.recovery_codes_left(compliance) == 10
-    record = AuditRecord.objects.get(action="two_factor.enrol")
+    record = AuditRecord.objects.get(action=AuditAction.TWO_FACTOR_ENROL)
     assert record.actor == compliance
     assert record.object_id == str(compliance.pk)
 
@@ -80,7 +81,7 @@ def test_moving_to_a_new_app_needs_a_current_code_and_retires_the_old_app(
     two_factor.confirm_enrolment(actor=compliance, code=code_for(new))
 
     assert list(Authenticator.objects.filter(user=compliance)) == [new]
-    assert AuditRecord.objects.filter(action="two_factor.replace").exists()
+    assert AuditRecord.objects.filter(action=AuditAction.TWO_FACTOR_REPLACE).exists()
     assert old.pk != new.pk
 
 
@@ -107,7 +108,7 @@ def test_a_recovery_code_logs_in_once(compliance):
     passed = two_factor.verify_login(compliance.pk, codes[3].upper().replace("-", " "))
     assert passed.recovery_codes_left == 9
     assert isinstance(passed.device, RecoveryCodes)
-    assert AuditRecord.objects.filter(action="two_factor.recovery_code_used").count() == 1
+    assert AuditRecord.objects.filter(action=AuditAction.TWO_FACTOR_USE_RECOVERY_CODE).count() == 1
     with pytest.raises(two_factor.InvalidCode):
         two_factor.verify_login(compliance.pk, codes[3])
     assert two_factor.recovery_codes_left(compliance) == 9
@@ -196,7 +197,9 @@ def test_new_recovery_codes_need_a_current_code_and_retire_the_old(compliance, n
     with pytest.raises(two_factor.InvalidCode):
         two_factor.verify_login(compliance.pk, old[0])
     assert two_factor.verify_login(compliance.pk, new[0]).recovery_codes_left == 9
-    assert AuditRecord.objects.filter(action="two_factor.recovery_codes").exists()
+    assert AuditRecord.objects.filter(
+        action=AuditAction.TWO_FACTOR_REGENERATE_RECOVERY_CODES
+    ).exists()
 
 
 def test_turning_off_needs_a_current_code(compliance, no_code_waits):
@@ -207,7 +210,9 @@ def test_turning_off_needs_a_current_code(compliance, no_code_waits):
     two_factor.disable(actor=compliance, code=next_code(compliance))
     assert not two_factor.is_enrolled(compliance)
     assert not RecoveryCodes.objects.filter(user=compliance).exists()
-    assert AuditRecord.objects.filter(action="two_factor.disable", actor=compliance).exists()
+    assert AuditRecord.objects.filter(
+        action=AuditAction.TWO_FACTOR_DISABLE, actor=compliance
+    ).exists()
 
 
 def test_turning_off_is_refused_while_the_role_requires_it(compliance, admin):
@@ -225,7 +230,7 @@ def test_turning_off_is_refused_while_the_role_requires_it(compliance, admin):
 def test_a_role_requirement_is_saved_and_audited(admin):
     role = require_two_factor("Finance", admin)
     assert role.requires_two_factor
-    record = AuditRecord.objects.filter(action="role.update").latest("pk")
+    record = AuditRecord.objects.filter(action=AuditAction.ROLE_UPDATE).latest("pk")
     assert record.before["requires_two_factor"] is False
     assert record.after["requires_two_factor"] is True
 
@@ -288,7 +293,7 @@ def test_an_administrator_resets_a_lost_phone_with_a_reason(admin, compliance):
 
     assert not two_factor.is_enrolled(compliance)
     assert not RecoveryCodes.objects.filter(user=compliance).exists()
-    record = AuditRecord.objects.get(action="staff.two_factor_reset")
+    record = AuditRecord.objects.get(action=AuditAction.STAFF_RESET_TWO_FACTOR)
     assert record.actor == admin
     assert record.after["reason"] == "Phone lost on holiday"
     assert compliance.email in record.summary
@@ -334,4 +339,4 @@ def test_a_staff_manager_cannot_reset_a_stronger_colleague(admin, staff_factory)
 def test_resetting_someone_without_two_factor_says_so(admin, compliance):
     with pytest.raises(ValidationFailed, match="no two-factor login"):
         accounts.reset_two_factor(compliance.pk, actor=admin, reason="lost it")
-    assert not AuditRecord.objects.filter(action="staff.two_factor_reset").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.STAFF_RESET_TWO_FACTOR).exists()

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from propdesk.accounts import two_factor
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import DomainError
 from propdesk.core.models import AuditRecord
 from tests.accounts.factories import enrol, next_code
@@ -27,7 +28,7 @@ def test_a_recovery_code_used_twice_at_once_logs_in_once(compliance, attempt):
     assert len(passed) == 1
     assert len(refused) == 1
     assert two_factor.recovery_codes_left(compliance) == 9
-    assert AuditRecord.objects.filter(action="two_factor.recovery_code_used").count() == 1
+    assert AuditRecord.objects.filter(action=AuditAction.TWO_FACTOR_USE_RECOVERY_CODE).count() == 1
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -12,12 +12,13 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Challenge
 from propdesk.core.errors import ValidationFailed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import orders
 from propdesk.platforms.sandbox.models import Position
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet import services as wallet
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, registration
 
 pytestmark = pytest.mark.django_db
@@ -115,11 +116,11 @@ def test_a_challenge_rule_refuses_odd_spellings(api, admin, pct):
 
 @pytest.mark.parametrize("volume", SPELLINGS)
 def test_a_sandbox_order_refuses_odd_volume_spellings(volume):
-    account, _ = sandbox.create_account(
-        sandbox.default_server(), group="demo", leverage=100, balance="100000"
+    account, _ = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     with pytest.raises(ValidationFailed) as caught:
-        sandbox.place_order(account, symbol="EURUSD", side="buy", volume=volume)
+        orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
     assert "volume" in caught.value.fields
     assert not Position.objects.exists()
 

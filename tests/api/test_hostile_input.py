@@ -232,7 +232,7 @@ def test_a_query_parameter_of_the_wrong_type_is_a_422_naming_it(api, admin, path
 
 def test_a_staff_challenge_list_filters_by_a_known_status(api, admin):
     from propdesk.challenges.catalogue import services as catalogue
-    from tests.challenges.test_catalogue import definition
+    from tests.challenges.factories import definition
 
     catalogue.create(definition(), actor=admin)
     token = api.token(admin.email, PASSWORD)
@@ -257,7 +257,7 @@ def test_a_json_string_no_database_can_store_is_a_422(api):
 
 
 def test_a_nul_in_a_challenge_definition_is_a_422_naming_the_place(api, admin):
-    from tests.challenges.test_catalogue import definition
+    from tests.challenges.factories import definition
 
     made = definition(platform="Sand\u0000box")
     made["stages"][0]["group"] = "de\u0000mo"
@@ -301,10 +301,10 @@ def test_a_proxy_header_that_is_not_an_address_is_not_stored(api, register, sett
 
 def test_a_trading_login_with_a_nul_is_wrong_credentials():
     from propdesk.core.errors import NotAuthenticated
-    from propdesk.platforms.sandbox import services as sandbox
+    from propdesk.platforms.sandbox import auth
 
     with pytest.raises(NotAuthenticated):
-        sandbox.authenticate("7000\x0001", "password")
+        auth.authenticate("7000\x0001", "password")
     assert not LoginAttempt.objects.exists()
 
 

@@ -36,8 +36,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from propdesk.accounts.services import issue_token
 from propdesk.api import api as ninja_api
 from propdesk.challenges.catalogue import services as catalogue
-from propdesk.platforms.sandbox import services as sandbox
-from tests.challenges.test_catalogue import definition
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import orders, ticks
+from tests.challenges.factories import definition
 
 pytestmark = pytest.mark.django_db
 
@@ -94,11 +95,11 @@ def world(admin: Any, active_client: Any, register: Any, bank_transfer: Any) -> 
     made = catalogue.create(definition(), actor=admin)
     catalogue.publish(made.pk, actor=admin)
     catalogue.create(definition(name="Draft"), actor=admin)
-    account, password = sandbox.create_account(
-        sandbox.default_server(), group="demo", leverage=100, balance="100000"
+    account, password = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
-    sandbox.apply_tick("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
+    ticks.apply_tick("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
     basic = base64.b64encode(f"{account.login}:{password}".encode()).decode()
     # Ids that exist, put in the path of every other example: random ones only ever find 404.
     real = {

@@ -10,6 +10,7 @@ from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalAction, ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.notifications.models import Notification
@@ -175,12 +176,12 @@ def test_decision_notifies_the_client_in_portal_and_by_email(register, complianc
 
 def test_decisions_and_settings_changes_are_audited(register, compliance, set_method):
     set_method(TRADER_REGISTRATION, "manual", ["Compliance"])
-    setting = AuditRecord.objects.get(action="settings.approval_method")
+    setting = AuditRecord.objects.get(action=AuditAction.APPROVAL_POLICY_UPDATE)
     assert setting.before["levels"] == []
     assert setting.after["levels"] == ["Compliance"]
     _, request = register()
     approvals.approve(request.pk, actor=compliance, comment="fine")
-    record = AuditRecord.objects.get(action="approval.approve", object_id=str(request.pk))
+    record = AuditRecord.objects.get(action=AuditAction.APPROVAL_APPROVE, object_id=str(request.pk))
     assert record.actor == compliance
     assert record.before["status"] == "pending"
     assert record.after["status"] == "approved"
@@ -189,7 +190,7 @@ def test_decisions_and_settings_changes_are_audited(register, compliance, set_me
 def test_automatic_approval_is_audited_as_the_system(register, set_method):
     set_method(TRADER_REGISTRATION, "automatic")
     _, request = register()
-    record = AuditRecord.objects.get(action="approval.approve", object_id=str(request.pk))
+    record = AuditRecord.objects.get(action=AuditAction.APPROVAL_APPROVE, object_id=str(request.pk))
     assert record.actor is None
     assert record.actor_label == "system"
 

@@ -46,10 +46,3 @@ def new_page(browser: Browser, live_server) -> Iterator[Callable[[], Page]]:
     yield make
     for context in contexts:
         context.close()
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()

@@ -22,14 +22,17 @@ from playwright.sync_api import Page, expect
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
-from tests.browser.conftest import log_in
-from tests.browser.test_kyc_flows import fill_kyc, review_latest_kyc
-from tests.browser.test_registration_flows import open_first_in_queue, register_in_portal
-from tests.browser.test_terminal_flow import log_in as terminal_log_in
+from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
+from tests.browser.flows import (
+    fill_kyc,
+    log_in,
+    open_first_in_queue,
+    register_in_portal,
+    review_latest_kyc,
+    terminal_log_in,
+)
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import png_bytes
+from tests.onboarding.factories import png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +75,7 @@ def watch(until: Callable[[], bool], *, within: float = 1.0) -> float:
     """Run the monitor as `propdesk monitor` does until `until()` holds; returns the seconds it
     took, failing past `within`."""
     started = time.monotonic()
-    server = sandbox.default_server()
+    server = accounts.default_server()
     while not until():
         elapsed = time.monotonic() - started
         assert elapsed < within, f"the monitor did not act within {within} s"
@@ -101,7 +104,7 @@ def credentials_on_page(page: Page) -> tuple[str, str]:
 
 def trade_to_target(page: Page, login: str, password: str, *, close_at: str) -> None:
     """In the sandbox terminal: buy 10 lots of EURUSD, the price rises, close with profit."""
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     terminal_log_in(page, login, password)
     page.get_by_label("Symbol").select_option("EURUSD")
     page.get_by_label("Volume").fill("10.00")
@@ -116,7 +119,7 @@ def trade_to_target(page: Page, login: str, password: str, *, close_at: str) -> 
 
 def end_the_day() -> None:
     """The day closes (the monitor closes days on the clock): objectives are judged."""
-    watch(lambda: not monitor.process(sandbox.default_server()))
+    watch(lambda: not monitor.process(accounts.default_server()))
     monitor.close_days(timezone.now() + timedelta(days=1))
 
 
@@ -198,7 +201,7 @@ def test_the_go_live_walk_through(
     trader.reload()
     expect(trader.locator("#stage")).to_contain_text("3 of 3: Funded (live)")
     login, password = credentials_on_page(trader)
-    assert sandbox.authenticate(login, password).group == "live"
+    assert auth.authenticate(login, password).group == "live"
 
     # The fee under Prop Trading Fee in Reports > Transactions.
     money.get_by_role("link", name="Transactions").click()
@@ -229,16 +232,16 @@ def test_a_breach_disables_the_account_within_a_second_and_is_explained(
     joined = participation.start(active_client, challenge.pk, payment="wallet")
     assert not ApprovalRequest.objects.filter(status="pending").exists()  # automatic
     attempt = current(joined)
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     prices = feed.Feed()
-    watch(lambda: not monitor.process(sandbox.default_server()))
+    watch(lambda: not monitor.process(accounts.default_server()))
 
     move(prices, "1.07950", "1.07962")  # -5,620: equity 94,380 < the daily floor 95,000
     took = watch(
         lambda: (
-            not sandbox.account_by_login(attempt.login).trading_enabled
+            not accounts.account_by_login(attempt.login).trading_enabled
             and StageAttempt.objects.get(pk=attempt.pk).status == "failed"
         )
     )

@@ -18,8 +18,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Participation
 from propdesk.demo import CLIENT_PASSWORD, STAFF_PASSWORD, seed_demo
 from propdesk.onboarding.models import KycDocument
-from tests.browser.conftest import log_in
-from tests.browser.test_terminal_flow import log_in as terminal_log_in
+from tests.browser.flows import log_in, terminal_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

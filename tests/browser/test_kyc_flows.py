@@ -4,11 +4,11 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser.flows import fill_kyc, log_in, review_latest_kyc
 from tests.conftest import PASSWORD
-from tests.onboarding.kyc_support import (
+from tests.onboarding.factories import (
     PDF,
     answers,
     build_pdf,
@@ -18,29 +18,6 @@ from tests.onboarding.kyc_support import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def fill_kyc(page: Page, *, identity: bytes) -> None:
-    page.goto("/portal/kyc/")
-    page.get_by_role("button", name="Start with Individual").click()
-    page.get_by_label("Date of birth").fill("1990-05-17")
-    page.get_by_label("Country of residence").select_option("CZ")
-    page.get_by_label("Identity document type").select_option("Passport")
-    page.get_by_label("Identity document", exact=True).set_input_files(
-        files=[{"name": "passport.png", "mimeType": "image/png", "buffer": identity}]
-    )
-    page.get_by_label("Proof of address").set_input_files(
-        files=[{"name": "bill.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
-    page.get_by_label("I have reviewed these details").check()
-    page.get_by_role("button", name="Submit for review").click()
-
-
-def review_latest_kyc(staff: Page) -> None:
-    staff.get_by_role("navigation", name="Back office").get_by_role(
-        "link", name=re.compile("^KYC")
-    ).first.click()
-    staff.get_by_role("link", name="Review").first.click()
 
 
 def test_client_verifies_identity_and_staff_approve_seeing_the_documents(

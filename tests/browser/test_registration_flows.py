@@ -3,35 +3,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from propdesk.onboarding.request_types import TRADER_REGISTRATION
-from tests.browser.conftest import log_in
+from tests.browser.flows import log_in, open_first_in_queue, register_in_portal
 from tests.conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def register_in_portal(page: Page, *, email: str, kind: str = "Trader") -> None:
-    page.goto("/portal/register/")
-    page.get_by_label(kind, exact=True).check()
-    page.get_by_label("Full name").fill("Jana Nováková")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Phone").fill("+420 601 234 567")
-    page.get_by_label("Nationality").select_option("CZ")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Register").click()
-
-
-def open_first_in_queue(page: Page, queue: str) -> None:
-    page.get_by_role("navigation", name="Back office").get_by_role(
-        "link", name=re.compile(queue)
-    ).click()
-    page.get_by_role("link", name="Review").first.click()
 
 
 def test_manual_registration_is_approved_then_the_client_logs_in(new_page, compliance):

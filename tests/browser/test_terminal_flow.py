@@ -8,10 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, ticks
 from propdesk.platforms.sandbox.models import Account
+from tests.browser.flows import terminal_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,24 +22,16 @@ START = D("100000.00")
 
 
 def new_account() -> tuple[Account, str]:
-    return services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    return accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
 
 
-def log_in(page: Page, login: str, password: str) -> None:
-    page.goto("/terminal/")
-    expect(page).to_have_url(re.compile(r"/terminal/login/$"))
-    page.get_by_label("Login", exact=True).fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, password)
+    terminal_log_in(page, account.login, password)
 
     balance = page.locator('[data-account="balance"]')
     equity = page.locator('[data-account="equity"]')
@@ -61,7 +54,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 
     expected = D(0)
     for bid, ask in (("1.08600", "1.08612"), ("1.08475", "1.08487")):
-        services.apply_tick("EURUSD", D(bid), D(ask))  # as the feed moves the price
+        ticks.apply_tick("EURUSD", D(bid), D(ask))  # as the feed moves the price
         expected = ((D(bid) - open_ask) * CONTRACT).quantize(D("0.01"))
         expect(eurusd.locator('[data-field="bid"]')).to_have_text(bid)
         expect(position.locator('[data-field="current_price"]')).to_have_text(bid)
@@ -71,7 +64,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 
     position.get_by_role("button", name="Close").click()
     expect(page.locator("#positions tr[data-position]")).to_have_count(0)
-    [deal, *_] = services.history(account)
+    [deal, *_] = accounts.history(account)
     assert (deal.entry, deal.profit) == ("out", expected)
     out = page.locator('#history tr[data-entry="out"]')
     expect(out).to_have_count(1)
@@ -86,7 +79,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 def test_a_wrong_password_and_a_refused_order_say_why(new_page):
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, "not-the-password")
+    terminal_log_in(page, account.login, "not-the-password")
     expect(page.get_by_role("alert")).to_have_text("Wrong login or password.")
 
     page.get_by_label("Password").fill(password)
@@ -102,16 +95,16 @@ def test_a_wrong_password_and_a_refused_order_say_why(new_page):
 
 
 def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_page):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     account, password = new_account()
     page = new_page()
-    log_in(page, account.login, password)
+    terminal_log_in(page, account.login, password)
     page.get_by_label("Volume").fill("1.00")
     page.get_by_label("Stop loss").fill("1.08400")
     page.get_by_role("button", name="Buy", exact=True).click()
     expect(page.locator("#positions tr[data-position]")).to_have_count(1)
 
-    services.apply_tick("EURUSD", D("1.08390"), D("1.08402"))  # through the stop: filled at the bid
+    ticks.apply_tick("EURUSD", D("1.08390"), D("1.08402"))  # through the stop: filled at the bid
 
     expect(page.locator("#positions tr[data-position]")).to_have_count(0)
     out = page.locator('#history tr[data-entry="out"]')

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from propdesk.accounts.models import Authenticator
 from tests.accounts.factories import app_code
-from tests.browser.conftest import log_in
+from tests.browser.flows import log_in
 from tests.conftest import PASSWORD
 
 pytestmark = [

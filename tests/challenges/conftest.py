@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from propdesk.challenges.catalogue import services as catalogue
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 
 
 @pytest.fixture

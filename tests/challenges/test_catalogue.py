@@ -3,63 +3,18 @@ comparison, versions that never change under a participant, duplicate and end; t
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from tests.api.conftest import Api
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-TWO_STEP = {
-    "name": "2-Step 100K",
-    "currency": "USD",
-    "tags": ["2-step"],
-    "time_zone": "Europe/Prague",
-    "fee": "499.00",
-    "payment_ways": ["wallet", "direct"],
-    "progression": "automatic",
-    "stages": [
-        {
-            "name": "Challenge",
-            "kind": "demo",
-            "balance": "100000",
-            "leverage": 100,
-            "rules": {
-                "profit_target_pct": "8",
-                "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
-                "max_loss": {"pct": "10", "mode": "static"},
-                "min_trading_days": 4,
-            },
-        },
-        {
-            "name": "Verification",
-            "kind": "demo",
-            "balance": "100000",
-            "leverage": 100,
-            "rules": {"profit_target_pct": "5", "max_loss": {"pct": "10", "mode": "static"}},
-        },
-        {
-            "name": "Funded",
-            "kind": "live",
-            "balance": "100000",
-            "leverage": 50,
-            "profit_share_pct": "80",
-            "rules": {"max_loss": {"pct": "10", "mode": "trailing_eod"}},
-        },
-    ],
-}
-
-
-def definition(**changes):
-    made = copy.deepcopy(TWO_STEP)
-    made.update(changes)
-    return made
 
 
 def test_a_definition_is_kept_in_canonical_form_with_the_stage_filling_the_rules(admin):
@@ -73,7 +28,7 @@ def test_a_definition_is_kept_in_canonical_form_with_the_stage_filling_the_rules
     assert first["group"] == "demo"
     assert draft.definition["stages"][2]["group"] == "live"
     assert draft.definition["platform"] == "Sandbox"
-    assert AuditRecord.objects.filter(action="challenges.create").exists()
+    assert AuditRecord.objects.filter(action=AuditAction.CHALLENGE_CREATE).exists()
 
 
 @pytest.mark.parametrize(

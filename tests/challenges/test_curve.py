@@ -10,10 +10,9 @@ import pytest
 
 from propdesk.challenges.models import CurvePoint, StageAttempt
 from propdesk.challenges.monitoring import curve, monitor
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.rules.model import Equity
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.factories import move, running, server, stage
 
 D = Decimal
 
@@ -54,9 +53,9 @@ def test_buckets_keep_the_low_the_high_and_the_last_figures():
 @pytest.mark.django_db
 def test_the_monitor_draws_the_curve_down_to_the_breach(active_client, finance, admin):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")  # equity 94,880: the breach

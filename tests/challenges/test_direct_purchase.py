@@ -18,9 +18,9 @@ from propdesk.reports import transactions as reports
 from propdesk.wallet import ledger, sandbox_payments
 from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.wallet.test_sandbox_payments import deliver
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 

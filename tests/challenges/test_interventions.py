@@ -15,52 +15,44 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.models import AuditRecord
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.wallet import ledger
-from tests.challenges.test_monitor import move, running, server, stage
+from tests.challenges.factories import breached, move, running, server, stage
 
 pytestmark = pytest.mark.django_db
+# What staff may do to a running challenge, each audited with the reason.
+INTERVENTIONS = [
+    AuditAction.STAGE_ADVANCE,
+    AuditAction.STAGE_REINSTATE,
+    AuditAction.STAGE_RETRY,
+    AuditAction.PARTICIPATION_CANCEL,
+]
 D = Decimal
-
-
-def breached(client, finance, admin):
-    """A stage failed by a real breach: equity 94,880 fell below the daily floor 95,000."""
-    joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    price_feed = feed.Feed()
-    monitor.process(server())
-    move(price_feed, "1.08000", "1.08012")
-    monitor.process(server())
-    attempt.refresh_from_db()
-    assert attempt.status == "failed"
-    return joined, attempt, account, position, price_feed
 
 
 def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_after(
     active_client, finance, admin
 ):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     with pytest.raises(Conflict, match="1 open position"):
         interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
     attempt.refresh_from_db()
     assert attempt.status == "passed"
     assert "Passed on the old server" in attempt.staff_note
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
     following = joined.current_attempt()
     assert (following.stage, following.status) == (1, "in_progress")
-    record = AuditRecord.objects.get(action="participant.advance")
+    record = AuditRecord.objects.get(action=AuditAction.STAGE_ADVANCE)
     assert record.actor == admin
     assert "Passed on the old server" in record.summary
 
@@ -90,18 +82,18 @@ def test_reinstating_a_failure_in_error_resumes_the_stage_where_it_stood(
     assert (attempt.status, joined.status) == ("in_progress", "active")
     assert attempt.explanation == ""
     assert attempt.verdict is None
-    assert sandbox.account_by_login(attempt.login).trading_enabled is True
-    record = AuditRecord.objects.get(action="participant.reinstate")
+    assert accounts.account_by_login(attempt.login).trading_enabled is True
+    record = AuditRecord.objects.get(action=AuditAction.STAGE_REINSTATE)
     assert "95000.00" in record.before["explanation"].replace(
         ",", ""
     )  # the failure taken back is kept
     # The evaluator goes on from where it stood: the same position, the same floors.
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
     # A real breach afterwards fails the stage again, as usual.
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.07900", "1.07912")  # a feed that knows the new position
     monitor.process(server())
     attempt.refresh_from_db()
@@ -123,7 +115,7 @@ def test_cancelling_disables_the_account_withdraws_requests_and_refunds_if_asked
     joined.refresh_from_db()
     attempt.refresh_from_db()
     assert (joined.status, attempt.status) == ("cancelled", "cancelled")
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
     assert joined.refund_entry is not None
     assert ledger.balances(active_client)["USD"] == fee_paid + joined.fee
     with pytest.raises(Conflict):
@@ -162,7 +154,7 @@ def test_interventions_need_a_reason_and_the_permission(active_client, finance, 
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert (attempt.status, joined.status) == ("in_progress", "active")
-    assert not AuditRecord.objects.filter(action__startswith="participant.").exists()
+    assert not AuditRecord.objects.filter(action__in=INTERVENTIONS).exists()
 
 
 def test_a_failed_stage_reads_as_one_sentence_with_its_figures(active_client, finance, admin):
@@ -184,9 +176,9 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
     from propdesk.challenges.models import StageAttempt
 
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     attempt.refresh_from_db()
@@ -209,7 +201,7 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
     assert attempt.monitor_error == ""
     assert attempt.status == "failed"  # the missed breach, applied at last
     assert attempt.verdict["rule"] == "max_daily_loss"
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
     with pytest.raises(Conflict, match="not set this stage aside"):
         interventions.retry(attempt.pk, actor=admin, reason="State restored from backup")
 
@@ -222,7 +214,7 @@ def test_a_live_stage_is_never_advanced(active_client, finance, admin):
         interventions.advance(live.pk, actor=admin, reason="Promote")
     live.refresh_from_db()
     assert live.status == "in_progress"
-    assert sandbox.account_by_login(live.login).trading_enabled is True
+    assert accounts.account_by_login(live.login).trading_enabled is True
 
 
 def test_a_reinstated_stage_takes_the_events_of_its_time_out(active_client, finance, admin):
@@ -230,13 +222,13 @@ def test_a_reinstated_stage_takes_the_events_of_its_time_out(active_client, fina
 
     _, attempt, account, position, price_feed = breached(active_client, finance, admin)
     move(price_feed, "1.08500", "1.08512")  # the bad price is gone
-    sandbox.close_position(account, position.pk)  # and the position closed meanwhile
+    orders.close_position(account, position.pk)  # and the position closed meanwhile
     monitor.process(server())  # the monitor reads past it: the stage is failed
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick\nfrom the price source")
     attempt.refresh_from_db()
     figures = progress.figures(attempt)
     assert figures.open_positions == 0  # the close reached the rules
-    assert figures.balance == sandbox.account_by_login(attempt.login).balance
+    assert figures.balance == accounts.account_by_login(attempt.login).balance
     assert attempt.status == "in_progress"
 
 
@@ -247,9 +239,9 @@ def test_a_stage_paused_before_its_breach_stays_paused_when_reinstated(
     _, attempt = running(
         active_client, finance, admin, stages=[stage(max_daily_loss=daily), stage("live")]
     )
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")  # -5,120: paused
@@ -261,7 +253,7 @@ def test_a_stage_paused_before_its_breach_stays_paused_when_reinstated(
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
     attempt.refresh_from_db()
     assert attempt.paused is True
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
 
 
 def test_a_retry_of_a_stage_that_ended_applies_nothing(active_client, finance, admin):
@@ -278,7 +270,7 @@ def test_a_retry_of_a_stage_that_ended_applies_nothing(active_client, finance, a
     assert interventions.retry(attempt.pk, actor=admin, reason="Look again") == 0
     attempt.refresh_from_db()
     assert (attempt.status, attempt.monitor_error) == ("cancelled", "")
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
 
 
 def test_a_retry_opens_the_next_stage_that_could_not_be_opened(active_client, finance, admin):
@@ -334,7 +326,7 @@ def test_a_cancel_racing_the_live_step_approval_cancels_the_stage_it_opened(
     joined.refresh_from_db()
     live = StageAttempt.objects.get(participation=joined, stage=1)
     assert (joined.status, live.status) == ("cancelled", "cancelled")
-    assert sandbox.account_by_login(live.login).trading_enabled is False
+    assert accounts.account_by_login(live.login).trading_enabled is False
 
 
 def test_a_verdict_set_aside_midway_keeps_nothing_and_its_retry_applies_it(
@@ -343,9 +335,9 @@ def test_a_verdict_set_aside_midway_keeps_nothing_and_its_retry_applies_it(
     from propdesk.challenges.models import CurvePoint, Participation, StageAttempt
 
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     attempt.refresh_from_db()
@@ -359,10 +351,10 @@ def test_a_verdict_set_aside_midway_keeps_nothing_and_its_retry_applies_it(
     assert attempt.monitor_error
     assert attempt.status == "in_progress"
     assert not CurvePoint.objects.filter(attempt=attempt).exists()  # undone with the verdict
-    assert sandbox.account_by_login(attempt.login).trading_enabled is True
+    assert accounts.account_by_login(attempt.login).trading_enabled is True
     Participation.objects.filter(pk=joined.pk).update(status="active")  # put right
     interventions.retry(attempt.pk, actor=admin, reason="Participation repaired")
     attempt.refresh_from_db()
     assert attempt.status == "failed"
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
     assert CurvePoint.objects.filter(attempt=attempt).count() == 1

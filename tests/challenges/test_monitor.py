@@ -12,75 +12,24 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import MonitorCursor, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
 from propdesk.platforms.sandbox.models import Event
-from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import move, pass_stage, running, server, stage
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-RULES = {
-    "profit_target_pct": "8",
-    "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
-    "max_loss": {"pct": "10", "mode": "static"},
-}
-
-
-def running(client, finance, admin, *, stages):
-    services.adjust(
-        client.pk,
-        direction="credit",
-        amount="1000.00",
-        currency="USD",
-        comment="Top up",
-        actor=finance,
-    )
-    made = catalogue.create(definition(stages=stages), actor=admin)
-    catalogue.publish(made.pk, actor=admin)
-    joined = participation.start(client, made.pk, payment="wallet")
-    return joined, joined.current_attempt()
-
-
-def stage(kind="demo", **rules):
-    made = {"kind": kind, "balance": "100000", "leverage": 100, "rules": {**RULES, **rules}}
-    if kind == "live":
-        made["profit_share_pct"] = "80"
-    return made
-
-
-def move(price_feed, bid, ask):
-    price_feed.step(feed.Tick("EURUSD", D(bid), D(ask)))
-    price_feed.flush()
-
-
-def pass_stage(attempt):
-    """+8,880 on 100,000 closed, then the day closes: a stage with an 8% target passes."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
-    monitor.process(server())
-    monitor.close_days(timezone.now() + timedelta(days=1))
-
-
-def server():
-    return sandbox.default_server()
 
 
 def test_a_breach_fails_the_stage_disables_the_account_and_is_explained(
     active_client, finance, admin
 ):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")  # -5,120: equity 94,880 < the daily floor 95,000
@@ -91,19 +40,19 @@ def test_a_breach_fails_the_stage_disables_the_account_and_is_explained(
     assert joined.status == "failed"
     assert attempt.verdict["rule"] == "max_daily_loss"
     assert "95000" in attempt.explanation.replace(",", "")
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
 
 
 def test_a_pass_at_the_day_close_opens_the_next_demo_stage(active_client, finance, admin):
     joined, attempt = running(
         active_client, finance, admin, stages=[stage(), stage(), stage("live")]
     )
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     move(price_feed, "1.09400", "1.09412")  # +8,880
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"  # a pass waits for the day's close
@@ -111,11 +60,11 @@ def test_a_pass_at_the_day_close_opens_the_next_demo_stage(active_client, financ
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert attempt.status == "passed"
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
     following = joined.current_attempt()
     assert following.stage == 1
     assert following.status == "in_progress"
-    assert sandbox.account_by_login(following.login).balance == D("100000.00")
+    assert accounts.account_by_login(following.login).balance == D("100000.00")
 
 
 def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_credentials(
@@ -130,7 +79,7 @@ def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_creden
     live = joined.current_attempt()
     assert (live.stage, live.kind) == (1, "live")
     shown = participation.credentials(joined, active_client)
-    assert sandbox.authenticate(shown["login"], shown["password"]).group == "live"
+    assert auth.authenticate(shown["login"], shown["password"]).group == "live"
 
 
 def test_rejecting_the_live_step_fails_the_challenge(active_client, finance, admin):
@@ -144,9 +93,9 @@ def test_rejecting_the_live_step_fails_the_challenge(active_client, finance, adm
 
 def test_a_restart_mid_stream_neither_misses_nor_repeats_a_verdict(active_client, finance, admin):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     for bid in ("1.08400", "1.08300", "1.08200", "1.08000", "1.07900"):
         move(price_feed, bid, str(D(bid) + D("0.00012")))
@@ -163,7 +112,7 @@ def test_a_restart_mid_stream_neither_misses_nor_repeats_a_verdict(active_client
 
 
 def test_events_of_accounts_that_run_no_stage_are_passed_over(active_client, finance, admin):
-    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     assert monitor.process(server()) >= 1
     assert monitor.process(server()) == 0
 
@@ -174,17 +123,17 @@ def test_a_live_stage_is_watched_for_breaches_but_never_passes(active_client, fi
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     approvals.approve(request.pk, actor=admin)
     live = joined.current_attempt()
-    account = sandbox.account_by_login(live.login)
+    account = accounts.account_by_login(live.login)
     assert account.group == "live"
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.09400", "1.09412")  # past the 8% target
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())
     monitor.close_days(timezone.now() + timedelta(days=3))
     live.refresh_from_db()
     assert live.status == "in_progress"
-    assert sandbox.account_by_login(live.login).trading_enabled is True
+    assert accounts.account_by_login(live.login).trading_enabled is True
 
 
 def test_a_stage_the_monitor_cannot_evaluate_is_set_aside_and_the_others_go_on(
@@ -194,10 +143,10 @@ def test_a_stage_the_monitor_cannot_evaluate_is_set_aside_and_the_others_go_on(
     other, _ = register(email="other@example.com")
     _, healthy = running(other, finance, admin, stages=[stage(), stage("live")])
     StageAttempt.objects.filter(pk=broken.pk).update(evaluator_state={"not": "a state"})
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     for attempt in (broken, healthy):
-        sandbox.place_order(
-            sandbox.account_by_login(attempt.login), symbol="EURUSD", side="buy", volume="10.00"
+        orders.place_order(
+            accounts.account_by_login(attempt.login), symbol="EURUSD", side="buy", volume="10.00"
         )
     move(feed.Feed(), "1.08000", "1.08012")
     monitor.process(server())

@@ -11,8 +11,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.participation import interventions
 from tests.api.conftest import Api
-from tests.challenges.test_interventions import breached
-from tests.challenges.test_monitor import running, stage
+from tests.challenges.factories import breached, running, stage
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

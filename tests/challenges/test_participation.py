@@ -17,12 +17,12 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.onboarding import kyc
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts, auth
 from propdesk.reports import transactions as reports
 from propdesk.wallet import ledger, services
 from propdesk.wallet.ledger import InsufficientFunds
 from tests.api.conftest import Api
-from tests.challenges.test_catalogue import definition
+from tests.challenges.factories import definition
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -50,11 +50,11 @@ def test_paying_from_the_wallet_is_one_fee_entry_and_opens_the_first_stage(
     assert entry.type == "prop_trading_fee"
     assert sorted(p.amount for p in entry.postings.all()) == [Decimal("-499"), Decimal("499")]
     attempt = StageAttempt.objects.get(participation=joined)
-    account = sandbox.account_by_login(attempt.login)
+    account = accounts.account_by_login(attempt.login)
     assert account.balance == Decimal("100000.00")
     assert account.leverage == 100
     shown = participation.credentials(joined, active_client)
-    assert sandbox.authenticate(shown["login"], shown["password"]).pk == account.pk
+    assert auth.authenticate(shown["login"], shown["password"]).pk == account.pk
     assert shown["server"] == "Sandbox"
 
 

@@ -14,11 +14,13 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import progress
 from tests.api.conftest import Api
-from tests.challenges.test_monitor import pass_stage, running, stage
-from tests.challenges.test_portal_pages import (
+from tests.challenges.factories import (
     breach,
     next_reset_17_prague,
+    pass_stage,
     profit_then_loss,
+    running,
+    stage,
     trading,
 )
 from tests.conftest import PASSWORD

@@ -6,7 +6,7 @@ stage's live figures and bars, the next day reset, and why a stage failed."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,16 +17,22 @@ from django.utils.html import escape
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
-from propdesk.challenges.monitoring import monitor, progress
+from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, running, server, stage
+from tests.challenges.factories import (
+    breach,
+    definition,
+    next_reset_17_prague,
+    pass_stage,
+    profit_then_loss,
+    running,
+    stage,
+    trading,
+)
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
@@ -251,40 +257,6 @@ def test_the_portal_nav_links_to_prop_trading(active_client):
 
 # --- My challenges: the current stage's figures --------------------------------------------------
 
-D = Decimal
-PRAGUE = ZoneInfo("Europe/Prague")  # the test challenge's time zone
-
-
-def trading(client, finance, admin, **rules):
-    """A participation whose first stage runs (day reset 17:00 Prague, at least 4 days)."""
-    rules = {"day_reset": "17:00", "min_trading_days": 4, **rules}
-    return running(client, finance, admin, stages=[stage(**rules), stage("live")])
-
-
-def profit_then_loss(attempt):
-    """+2,880 closed, then a position losing 5,120: balance 102,880, equity 97,760."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    first = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.08800", "1.08812")
-    sandbox.close_position(account, first.pk)
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    move(feed.Feed(), "1.08300", "1.08312")
-    monitor.process(server())
-    attempt.refresh_from_db()
-
-
-def breach(attempt):
-    """-5,120 on the day: equity 94,880, under the daily floor of 95,000."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    price_feed = feed.Feed()
-    monitor.process(server())
-    move(price_feed, "1.08000", "1.08012")
-    monitor.process(server())
-    attempt.refresh_from_db()
-
 
 def usd(amount):
     return f"{money(amount, 'USD')} USD"
@@ -306,14 +278,6 @@ def bar(page, key):
     )
     assert found, f"the page shows the {key} bar"
     return found.groups()
-
-
-def next_reset_17_prague(now: datetime) -> datetime:
-    local = now.astimezone(PRAGUE)
-    reset = local.replace(hour=17, minute=0, second=0, microsecond=0)
-    if local >= reset:
-        reset = (local + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
-    return reset
 
 
 def reset_shown(reset: datetime) -> str:

@@ -13,8 +13,9 @@ from django.test import Client as HttpClient
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
+from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
-from tests.challenges.test_catalogue import TWO_STEP
+from tests.challenges.factories import TWO_STEP
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
@@ -217,7 +218,7 @@ def test_an_administrator_creates_a_challenge_through_the_form(admin):
     assert funded["profit_share_pct"] == "80"
     assert funded["leverage"] == 50
     assert funded["rules"]["max_loss"]["mode"] == "trailing_eod"
-    assert AuditRecord.objects.get(action="challenges.create").actor == admin
+    assert AuditRecord.objects.get(action=AuditAction.CHALLENGE_CREATE).actor == admin
     assert "drafted (v1)" in http.get(response["Location"]).content.decode()
 
 
@@ -353,7 +354,7 @@ def test_the_first_publication_makes_the_challenge_published(admin, drafted):
     digest = digest_on(http.get(page_of(drafted)).content.decode())
     assert post_form(http, f"{page_of(drafted)}publish/", {"digest": digest}).status_code == 302
     assert fresh(drafted).status == "published"
-    assert AuditRecord.objects.filter(action="challenges.publish", actor=admin).exists()
+    assert AuditRecord.objects.filter(action=AuditAction.CHALLENGE_PUBLISH, actor=admin).exists()
 
 
 def test_publish_refuses_a_draft_changed_since_the_comparison_was_shown(admin, published):

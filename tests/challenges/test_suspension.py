@@ -23,14 +23,14 @@ from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation import services as participation
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict
 from propdesk.core.models import AuditRecord
 from propdesk.notifications.models import Notification
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import auth, feed, orders, ticks
 from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, running, server, stage
+from tests.challenges.factories import definition, move, pass_stage, running, server, stage
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_suspension_blocks_the_clients_trading_accounts_and_reactivation_opens_t
     assert http.get("/terminal/").status_code == 200
 
     suspend(active_client, admin)
-    account = sandbox.account_by_login(attempt.login)
+    account = sandbox_accounts.account_by_login(attempt.login)
     assert account.login_enabled is False
     order = {"symbol": "EURUSD", "side": "buy", "volume": "1.00"}
     refused = HttpClient().post(
@@ -90,7 +90,7 @@ def test_suspension_blocks_the_clients_trading_accounts_and_reactivation_opens_t
     assert attempt.held_after is not None
 
     reactivate(active_client, admin)
-    account = sandbox.account_by_login(attempt.login)
+    account = sandbox_accounts.account_by_login(attempt.login)
     assert (account.trading_enabled, account.login_enabled) == (True, True)
     _, status = terminal_login(creds["login"], creds["password"])
     assert status == 302
@@ -104,9 +104,9 @@ def test_the_monitor_decides_nothing_while_the_client_is_suspended_and_catches_u
     """A floor crossed while suspended fails the stage at reactivation, at the moment it was
     crossed; meanwhile the stage stays in progress and nothing is opened or failed."""
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     suspend(active_client, admin)
@@ -128,7 +128,7 @@ def test_the_monitor_decides_nothing_while_the_client_is_suspended_and_catches_u
     assert attempt.verdict["rule"] == "max_daily_loss"
     # Decided at the tick that crossed the floor, not at the reactivation.
     assert crossed_at <= datetime.fromisoformat(attempt.verdict["at"]) < reactivated_at
-    assert sandbox.account_by_login(attempt.login).trading_enabled is False
+    assert sandbox_accounts.account_by_login(attempt.login).trading_enabled is False
 
 
 def test_a_stage_approved_while_the_client_is_suspended_opens_on_hold(
@@ -155,10 +155,10 @@ def test_a_stage_approved_while_the_client_is_suspended_opens_on_hold(
     opened = joined.current_attempt()
     assert opened.stage == 1
     assert opened.held_after is not None
-    assert sandbox.account_by_login(opened.login).login_enabled is False
+    assert sandbox_accounts.account_by_login(opened.login).login_enabled is False
 
     reactivate(active_client, admin)
-    account = sandbox.account_by_login(opened.login)
+    account = sandbox_accounts.account_by_login(opened.login)
     assert (account.trading_enabled, account.login_enabled) == (True, True)
 
 
@@ -191,7 +191,7 @@ def test_suspension_is_told_to_the_client_and_to_staff(active_client, finance, a
     assert "their challenges are on hold" in page
     notice = Notification.objects.filter(user=active_client.user).latest("id")
     assert "your trading accounts cannot log in" in notice.body
-    record = AuditRecord.objects.get(action="client.suspend")
+    record = AuditRecord.objects.get(action=AuditAction.CLIENT_SUSPEND)
     assert "1 running challenge stage(s) on hold" in record.summary
     participant = http.get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
     assert 'id="on-hold"' in participant
@@ -206,9 +206,9 @@ def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_a
     """The batch applies its events (a breach here) and the hold takes the stream from where
     the batch left it: nothing is applied twice or lost, whichever comes first."""
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     monitor.process(server())
     move(feed.Feed(), "1.08000", "1.08012")  # the breach, not yet read by the monitor
     reading = threading.Event()
@@ -241,7 +241,7 @@ def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_a
     attempt.refresh_from_db()
     assert attempt.status == "failed"  # the batch's verdict stands
     assert attempt.held_after is None  # an ended stage is not held
-    assert AuditRecord.objects.get(action="client.suspend").after["effects"] == []
+    assert AuditRecord.objects.get(action=AuditAction.CLIENT_SUSPEND).after["effects"] == []
 
 
 def test_every_account_of_a_suspended_client_is_blocked_and_staff_blocks_outlive_it(
@@ -257,10 +257,10 @@ def test_every_account_of_a_suspended_client_is_blocked_and_staff_blocks_outlive
     staff.set_trading(following.login, enabled=False, reason="Copy-trading check", actor=admin)
     suspend(active_client, admin)
     for login in (attempt.login, following.login):
-        assert sandbox.account_by_login(login).login_enabled is False
+        assert sandbox_accounts.account_by_login(login).login_enabled is False
     reactivate(active_client, admin)
-    first = sandbox.account_by_login(attempt.login)
-    second = sandbox.account_by_login(following.login)
+    first = sandbox_accounts.account_by_login(attempt.login)
+    second = sandbox_accounts.account_by_login(following.login)
     assert first.login_enabled is True
     assert first.trading_enabled is False  # a passed stage stays closed
     assert second.login_enabled is True
@@ -272,9 +272,9 @@ def test_a_stage_whose_events_cannot_be_applied_is_set_aside_and_the_client_reac
     active_client, finance, admin
 ):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    account = sandbox_accounts.account_by_login(attempt.login)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     suspend(active_client, admin)
     move(feed.Feed(), "1.08400", "1.08412")  # its equity still moves while it is held
     StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state={"not": "a state"})
@@ -285,7 +285,7 @@ def test_a_stage_whose_events_cannot_be_applied_is_set_aside_and_the_client_reac
     assert attempt.held_after is None
     assert attempt.monitor_error  # for staff to put right and retry
     assert attempt.set_aside_after is not None
-    assert sandbox.account_by_login(attempt.login).login_enabled is True
+    assert sandbox_accounts.account_by_login(attempt.login).login_enabled is True
 
 
 def _race(first, second) -> list[str]:
@@ -328,11 +328,11 @@ def test_a_stage_a_day_close_opens_while_the_client_is_being_suspended_is_held(
     active_client, finance, admin
 ):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     move(feed.Feed(), "1.09400", "1.09412")
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())  # +8,880: the pass comes at the day's close
 
     order = _race(
@@ -343,7 +343,7 @@ def test_a_stage_a_day_close_opens_while_the_client_is_being_suspended_is_held(
     opened = StageAttempt.objects.get(participation=joined, stage=1)
     assert opened.status == "in_progress"
     assert opened.held_after is not None
-    assert sandbox.account_by_login(opened.login).login_enabled is False
+    assert sandbox_accounts.account_by_login(opened.login).login_enabled is False
 
 
 @pytest.mark.postgres
@@ -351,15 +351,15 @@ def test_a_stage_a_day_close_opens_while_the_client_is_being_suspended_is_held(
 @pytest.mark.django_db(transaction=True)
 def test_a_reinstatement_racing_a_suspension_leaves_the_stage_held(active_client, finance, admin):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     price_feed = feed.Feed()
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")  # the breach
     monitor.process(server())
     move(price_feed, "1.08500", "1.08512")
-    sandbox.close_position(account, position.pk)
+    orders.close_position(account, position.pk)
     monitor.process(server())
     attempt.refresh_from_db()
     assert attempt.status == "failed"
@@ -372,16 +372,16 @@ def test_a_reinstatement_racing_a_suspension_leaves_the_stage_held(active_client
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
     assert attempt.held_after is not None
-    assert sandbox.account_by_login(attempt.login).login_enabled is False
+    assert sandbox_accounts.account_by_login(attempt.login).login_enabled is False
 
 
 def test_an_order_signed_in_before_the_suspension_is_refused_after_it(
     active_client, finance, admin
 ):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    signed_in = sandbox.account_by_login(attempt.login)  # the call authenticated, then...
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    signed_in = sandbox_accounts.account_by_login(attempt.login)  # the call authenticated, then...
     suspend(active_client, admin)
-    with pytest.raises(sandbox.AccountBlocked):
-        sandbox.place_order(signed_in, symbol="EURUSD", side="buy", volume="1.00")
+    with pytest.raises(auth.AccountBlocked):
+        orders.place_order(signed_in, symbol="EURUSD", side="buy", volume="1.00")
     assert not signed_in.positions.exists()

@@ -14,7 +14,7 @@ from propdesk.core.errors import Conflict
 from propdesk.jobs import housekeeping
 from propdesk.wallet import ledger, sandbox_payments
 from propdesk.wallet.models import JournalEntry
-from tests.wallet.test_sandbox_payments import deliver
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -130,8 +130,8 @@ def test_staff_reset_2fa_lets_a_locked_out_sole_administrator_in_again(var):
         "0",
         "-c",
         "from propdesk.accounts import two_factor; from propdesk.accounts.models import User;"
-        "from propdesk.core.models import AuditRecord;"
-        "r = AuditRecord.objects.get(action='staff.two_factor_reset');"
+        "from propdesk.core.audit import AuditAction; from propdesk.core.models import AuditRecord;"
+        "r = AuditRecord.objects.get(action=AuditAction.STAFF_RESET_TWO_FACTOR);"
         "print(two_factor.is_enrolled(User.objects.get(email='sole@firm.test')), r.actor_label,"
         "r.after['reason'].replace(' ', '_'))",
         var=var,
@@ -230,8 +230,8 @@ def test_jobs_list_shows_a_job_that_gave_up_and_retry_puts_it_back(var):
     assert retried.returncode == 0, retried.stderr
     assert "runs again" in retried.stdout
     audited = shell(
-        "from propdesk.core.models import AuditRecord;"
-        "print(AuditRecord.objects.filter(action='jobs.retry').last().actor_label)",
+        "from propdesk.core.audit import AuditAction; from propdesk.core.models import AuditRecord;"
+        "print(AuditRecord.objects.filter(action=AuditAction.JOB_RETRY).last().actor_label)",
         var=var,
     )
     assert audited == "system"

@@ -43,15 +43,15 @@ def test_demo_books_balance():
 
 
 def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
-    from propdesk.platforms.sandbox import services as sandbox
+    from propdesk.platforms.sandbox import accounts, auth, valuation
 
     logins = seed_demo()
     assert len(logins.trading) == 2
     for login, password, _ in logins.trading:
-        account = sandbox.authenticate(login, password)
+        account = auth.authenticate(login, password)
         assert account.group == "demo"
-    busy = sandbox.account_by_login(logins.trading[0][0])
-    assert len(sandbox.state(busy).positions) == 2
+    busy = accounts.account_by_login(logins.trading[0][0])
+    assert len(valuation.state(busy).positions) == 2
 
 
 def test_demo_publishes_two_challenges_and_has_participants_in_every_state():

@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from propdesk.challenges.models import StageAttempt
 from propdesk.core import vault
-from tests.challenges.test_monitor import running, stage
+from tests.challenges.factories import running, stage
 
 pytestmark = pytest.mark.django_db
 

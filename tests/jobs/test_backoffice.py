@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django_tasks_db.models import DBTaskResult
 
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden
 from propdesk.core.models import AuditRecord
 from propdesk.jobs import services
@@ -55,7 +56,7 @@ def test_retry_now_runs_a_job_that_gave_up_once_more_and_is_audited(admin, gave_
     assert response.status_code == 302
     job = DBTaskResult.objects.get(pk=gave_up.id)
     assert job.status == "READY"
-    record = AuditRecord.objects.get(action="jobs.retry")
+    record = AuditRecord.objects.get(action=AuditAction.JOB_RETRY)
     assert (record.actor, record.object_id) == (admin, str(gave_up.id))
     run_jobs()  # it fails again, for good again: one more attempt, not a new series
     assert DBTaskResult.objects.get(pk=gave_up.id).status == "FAILED"
@@ -76,13 +77,13 @@ def test_a_job_that_succeeded_cannot_be_retried(admin, run_jobs):
     response = post_form(logged_in(admin), f"{PAGE}{done.id}/retry/", {})
     assert response.status_code == 302
     assert DBTaskResult.objects.get(pk=done.id).status == "SUCCESSFUL"
-    assert not AuditRecord.objects.filter(action="jobs.retry").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.JOB_RETRY).exists()
 
 
 def test_dismiss_forgets_a_job_that_gave_up_and_the_audit_keeps_its_error(admin, gave_up):
     post_form(logged_in(admin), f"{PAGE}{gave_up.id}/dismiss/", {})
     assert not DBTaskResult.objects.filter(pk=gave_up.id).exists()
-    record = AuditRecord.objects.get(action="jobs.dismiss")
+    record = AuditRecord.objects.get(action=AuditAction.JOB_DISMISS)
     assert record.before["message"] == "the other side said no for good"
 
 

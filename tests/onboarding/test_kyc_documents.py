@@ -11,7 +11,7 @@ from propdesk.accounts.models import Client
 from propdesk.core.errors import ValidationFailed
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycDocument, KycSubmission
-from tests.onboarding.kyc_support import (
+from tests.onboarding.factories import (
     JPEG,
     answers,
     build_pdf,

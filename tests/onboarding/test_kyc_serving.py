@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict
 from propdesk.core.models import AuditRecord
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycDocument
 from propdesk.settings import kyc_storage_setting
 from tests.conftest import logged_in
-from tests.onboarding.kyc_support import (
+from tests.onboarding.factories import (
     PDF,
     answers,
     build_pdf,
@@ -84,7 +85,7 @@ def test_a_pdf_kept_from_before_the_checks_is_checked_again_and_withheld(
     assert response.status_code == 409
     assert "Proof of address" in response.content.decode()
     assert "JavaScript" in response.content.decode()
-    assert not AuditRecord.objects.filter(action="kyc.document_view").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.KYC_DOCUMENT_VIEW).exists()
     with pytest.raises(Conflict):
         kyc.hand_out(active_client.user, pdf.token)
 

@@ -7,7 +7,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.onboarding import kyc
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.onboarding.kyc_support import PDF, answers, documents, png_bytes, upload
+from tests.onboarding.factories import PDF, answers, documents, png_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -163,13 +163,14 @@ def test_support_sees_no_kyc_answers_or_documents(active_client, kyc_form, suppo
 def test_documents_are_served_with_a_locked_down_policy_and_a_safe_name(
     active_client, kyc_form, compliance
 ):
+    from propdesk.core.audit import AuditAction
     from propdesk.core.models import AuditRecord
 
     document = submitted(active_client, kyc_form).documents.get(document_key="proof_of_address")
     response = logged_in(compliance).get(f"/documents/kyc/{document.token}/")
     assert "default-src 'none'" in response["Content-Security-Policy"]
     assert response["Content-Disposition"] == 'attachment; filename="proof-of-address.pdf"'
-    viewed = AuditRecord.objects.get(action="kyc.document_view")
+    viewed = AuditRecord.objects.get(action=AuditAction.KYC_DOCUMENT_VIEW)
     assert viewed.actor == compliance
     assert viewed.object_id == str(document.pk)
 

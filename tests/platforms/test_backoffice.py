@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client as HttpClient
 
+from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, orders, ticks, valuation
 from propdesk.platforms.sandbox.models import Account, Deal
 from tests.conftest import logged_in, post_form
 
@@ -23,8 +24,8 @@ ACCOUNTS = "/backoffice/trading/accounts/"
 
 @pytest.fixture
 def account() -> Account:
-    made, _password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    made, _password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     return made
 
@@ -128,7 +129,7 @@ def test_administrator_creates_a_trading_server_and_the_save_is_audited(admin):
     assert server.demo_groups == ["demo-a", "demo-b"]
     assert server.live_groups == ["funded"]
     assert server.enabled
-    record = AuditRecord.objects.get(action="settings.trading_server")
+    record = AuditRecord.objects.get(action=AuditAction.TRADING_SERVER_CREATE)
     assert record.actor == admin
     assert record.before is None
     assert record.after["demo_groups"] == ["demo-a", "demo-b"]
@@ -136,7 +137,7 @@ def test_administrator_creates_a_trading_server_and_the_save_is_audited(admin):
 
 
 def test_editing_a_server_records_before_and_after(admin):
-    server = services.default_server()
+    server = accounts.default_server()
     http = logged_in(admin)
     form = http.get(f"{SERVERS}{server.pk}/").content.decode()
     assert 'value="demo"' in form
@@ -151,7 +152,7 @@ def test_editing_a_server_records_before_and_after(admin):
     server.refresh_from_db()
     assert server.demo_groups == ["demo", "demo-2"]
     assert not server.enabled
-    record = AuditRecord.objects.get(action="settings.trading_server")
+    record = AuditRecord.objects.get(action=AuditAction.TRADING_SERVER_UPDATE)
     assert record.before["demo_groups"] == ["demo"]
     assert record.before["enabled"] is True
     assert record.after["demo_groups"] == ["demo", "demo-2"]
@@ -172,26 +173,28 @@ def test_editing_a_server_records_before_and_after(admin):
     ],
 )
 def test_bad_server_input_shows_field_errors_and_saves_nothing(admin, overrides, field, message):
-    services.default_server()
+    accounts.default_server()
     before = list(TradingServer.objects.values())
     response = post_form(logged_in(admin), f"{SERVERS}new/", server_form(**overrides))
     assert response.status_code == 422
     errors = response.context["form"].errors
     assert message in " ".join(errors[field])
     assert list(TradingServer.objects.values()) == before
-    assert not AuditRecord.objects.filter(action="settings.trading_server").exists()
+    assert not AuditRecord.objects.filter(
+        action__in=[AuditAction.TRADING_SERVER_CREATE, AuditAction.TRADING_SERVER_UPDATE]
+    ).exists()
 
 
 # --- Trading accounts: the list and the account page ---------------------------------------------
 
 
 def test_the_list_shows_balance_and_equity_and_finds_a_login(support, account):
-    other, _ = services.create_account(
-        services.default_server(), group="live", leverage=50, balance="5000"
+    other, _ = accounts.create_account(
+        accounts.default_server(), group="live", leverage=50, balance="5000"
     )
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
-    services.apply_tick("EURUSD", D("1.08710"), D("1.08720"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    ticks.apply_tick("EURUSD", D("1.08710"), D("1.08720"))
     http = logged_in(support)
     response = http.get(ACCOUNTS)
     rows = {row.account.login: row for row in response.context["rows"]}
@@ -205,9 +208,9 @@ def test_the_list_shows_balance_and_equity_and_finds_a_login(support, account):
 
 
 def test_the_account_page_shows_state_positions_with_profit_and_history(support, account):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
-    services.apply_tick("EURUSD", D("1.08612"), D("1.08624"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    ticks.apply_tick("EURUSD", D("1.08612"), D("1.08624"))
     response = logged_in(support).get(page_of(account))
     assert response.status_code == 200
     state = response.context["state"]
@@ -230,9 +233,9 @@ def test_disabling_trading_stops_orders_and_is_audited_and_enabling_restores(adm
     assert response.status_code == 302
     assert not fresh(account).trading_enabled
     assert fresh(account).disabled_reason == "Hedging across accounts"
-    with pytest.raises(services.TradingDisabled):
-        services.place_order(fresh(account), symbol="EURUSD", side="buy", volume="1.00")
-    record = AuditRecord.objects.get(action="sandbox.trading_disabled")
+    with pytest.raises(orders.TradingDisabled):
+        orders.place_order(fresh(account), symbol="EURUSD", side="buy", volume="1.00")
+    record = AuditRecord.objects.get(action=AuditAction.TRADING_ACCOUNT_DISABLE)
     assert record.actor == admin
     assert record.object_id == account.login
     assert record.before["trading_enabled"] is True
@@ -242,7 +245,7 @@ def test_disabling_trading_stops_orders_and_is_audited_and_enabling_restores(adm
     assert post_form(http, f"{page_of(account)}enable/", {"reason": ""}).status_code == 302
     assert fresh(account).trading_enabled
     assert fresh(account).disabled_reason == ""
-    assert AuditRecord.objects.filter(action="sandbox.trading_enabled").count() == 1
+    assert AuditRecord.objects.filter(action=AuditAction.TRADING_ACCOUNT_ENABLE).count() == 1
 
 
 def test_disabling_needs_a_reason_and_changes_nothing_without_one(admin, account):
@@ -260,7 +263,7 @@ def test_disabling_a_disabled_account_is_refused_with_a_clear_message(admin, acc
     assert again.status_code == 409
     assert "already disabled" in again.content.decode()
     assert fresh(account).disabled_reason == "Review"
-    assert AuditRecord.objects.filter(action="sandbox.trading_disabled").count() == 1
+    assert AuditRecord.objects.filter(action=AuditAction.TRADING_ACCOUNT_DISABLE).count() == 1
 
 
 # --- balance operations --------------------------------------------------------------------------
@@ -278,7 +281,9 @@ def test_a_credit_and_a_debit_move_the_balance_write_deals_and_are_audited(admin
     deals = list(Deal.objects.filter(account=account, kind="balance").order_by("id"))
     assert [d.profit for d in deals] == [D("100000.00"), D("250.50"), D("-1000.00")]
     assert deals[-1].reason == Deal.Reason.STAFF
-    records = list(AuditRecord.objects.filter(action="sandbox.balance").order_by("id"))
+    records = list(
+        AuditRecord.objects.filter(action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE).order_by("id")
+    )
     assert [(r.before["balance"], r.after["balance"]) for r in records] == [
         ("100000.00", "100250.50"),
         ("100250.50", "99250.50"),
@@ -296,7 +301,9 @@ def test_a_double_submitted_balance_form_moves_the_money_once(admin, account):
     again = post_form(http, f"{page_of(account)}balance/", data)
     assert first.status_code == again.status_code == 302
     assert fresh(account).balance == D("100100.00")
-    assert AuditRecord.objects.filter(action="sandbox.balance").count() == 1
+    assert (
+        AuditRecord.objects.filter(action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE).count() == 1
+    )
     reused = post_form(http, f"{page_of(account)}balance/", {**data, "amount": "999"})
     assert reused.status_code == 409
     assert fresh(account).balance == D("100100.00")
@@ -324,13 +331,15 @@ def test_bad_balance_operations_are_refused_and_change_nothing(
     assert message in response.content.decode()
     assert fresh(account).balance == D("100000.00")
     assert Deal.objects.filter(account=account).count() == 1  # the initial deposit
-    assert not AuditRecord.objects.filter(action="sandbox.balance").exists()
+    assert not AuditRecord.objects.filter(
+        action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE
+    ).exists()
 
 
 def test_a_debit_may_not_take_the_margin_of_open_positions(admin, account):
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
-    free = services.state(fresh(account)).free_margin
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08510"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    free = valuation.state(fresh(account)).free_margin
     response = post_form(
         logged_in(admin),
         f"{page_of(account)}balance/",
@@ -338,7 +347,9 @@ def test_a_debit_may_not_take_the_margin_of_open_positions(admin, account):
     )
     assert response.status_code == 409
     assert fresh(account).balance == D("100000.00")
-    assert not AuditRecord.objects.filter(action="sandbox.balance").exists()
+    assert not AuditRecord.objects.filter(
+        action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE
+    ).exists()
 
 
 def test_an_unknown_login_is_not_found(admin):

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.platforms import staff
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, orders
 from propdesk.platforms.sandbox.models import Account, Instrument
 from tests.conftest import logged_in, post_form
 
@@ -29,8 +30,8 @@ SUNDAY_3H = datetime(2024, 6, 9, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 def account() -> Account:
-    made, _password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    made, _password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     return made
 
@@ -103,7 +104,7 @@ def test_staff_without_platforms_manage_cannot_open_or_post_the_edit_form(staff_
     assert response.status_code == 403
     assert b"Not allowed" in response.content
     assert all_instruments() == before
-    assert not AuditRecord.objects.filter(action="sandbox.instrument").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).exists()
 
 
 def test_staff_without_platforms_view_are_kept_out_of_the_list(compliance):
@@ -160,7 +161,7 @@ def test_editing_spread_volumes_and_hours_saves_them_and_is_audited(admin):
     assert not instrument.enabled
     assert instrument.digits == 5
     assert instrument.contract_size == 100_000
-    record = AuditRecord.objects.get(action="sandbox.instrument")
+    record = AuditRecord.objects.get(action=AuditAction.INSTRUMENT_UPDATE)
     assert record.actor == admin
     assert record.object_id == "EURUSD"
     assert record.before["spread_points"] == 12
@@ -187,22 +188,20 @@ def test_an_order_outside_the_new_hours_is_refused_and_one_inside_is_filled(admi
     response = post_form(logged_in(admin), EURUSD, instrument_form())
     assert response.status_code == 302
     for closed in (SATURDAY_10H.replace(hour=13), MONDAY_12H, SUNDAY_3H):
-        with pytest.raises(services.MarketClosed):
-            services.place_order(account, symbol="EURUSD", side="buy", volume="1", now=closed)
+        with pytest.raises(orders.MarketClosed):
+            orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=closed)
     assert not account.positions.exists()
-    position = services.place_order(
-        account, symbol="EURUSD", side="buy", volume="1", now=MONDAY_14H
-    )
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=MONDAY_14H)
     assert position.volume == D("1.00")
-    services.place_order(account, symbol="EURUSD", side="sell", volume="1", now=SATURDAY_10H)
+    orders.place_order(account, symbol="EURUSD", side="sell", volume="1", now=SATURDAY_10H)
 
 
 def test_the_new_volume_limits_apply_to_orders(admin, account):
     post_form(logged_in(admin), EURUSD, instrument_form(trading_hours=""))
     for volume in ("0.05", "0.15", "51"):
         with pytest.raises(ValidationFailed):
-            services.place_order(account, symbol="EURUSD", side="buy", volume=volume)
-    assert services.place_order(account, symbol="EURUSD", side="buy", volume="0.30").volume == D(
+            orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
+    assert orders.place_order(account, symbol="EURUSD", side="buy", volume="0.30").volume == D(
         "0.30"
     )
 
@@ -212,13 +211,13 @@ def test_emptying_the_hours_opens_the_market_around_the_clock_again(admin, accou
     post_form(http, EURUSD, instrument_form())
     assert post_form(http, EURUSD, instrument_form(trading_hours="")).status_code == 302
     assert eurusd().trading_hours == []
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1", now=SUNDAY_3H)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1", now=SUNDAY_3H)
 
 
 def test_a_disabled_instrument_takes_no_orders(admin, account):
     post_form(logged_in(admin), EURUSD, instrument_form(trading_hours="", enabled=None))
     with pytest.raises(ValidationFailed):
-        services.place_order(account, symbol="EURUSD", side="buy", volume="1")
+        orders.place_order(account, symbol="EURUSD", side="buy", volume="1")
 
 
 def test_the_use_case_takes_hours_in_the_stored_list_form_too(admin):
@@ -288,4 +287,4 @@ def test_bad_input_shows_a_field_error_and_changes_nothing(admin, overrides, fie
     assert message in " ".join(errors[field])
     assert message in response.content.decode().replace("&#x27;", "'")
     assert all_instruments() == before
-    assert not AuditRecord.objects.filter(action="sandbox.instrument").exists()
+    assert not AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).exists()

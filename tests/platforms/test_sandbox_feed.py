@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from propdesk.platforms.sandbox import engine, feed, services, stream
+from propdesk.platforms.sandbox import accounts, engine, feed, stream, valuation
+from propdesk.platforms.sandbox import orders as sandbox_orders
+from propdesk.platforms.sandbox import ticks as sandbox_ticks
 from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Quote
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +21,8 @@ D = Decimal
 
 
 def open_account(balance="100000", currency="USD", leverage=100):
-    account, _ = services.create_account(
-        services.default_server(),
+    account, _ = accounts.create_account(
+        accounts.default_server(),
         group="demo",
         leverage=leverage,
         balance=balance,
@@ -43,7 +45,7 @@ def test_the_books_equity_is_the_use_cases_equity_to_the_cent_tick_after_tick():
         for symbol, side, volume in orders:
             if account.currency == "EUR" and symbol == "USDJPY":
                 continue
-            services.place_order(account, symbol=symbol, side=side, volume=volume)
+            sandbox_orders.place_order(account, symbol=symbol, side=side, volume=volume)
     running = feed.Feed()
     instruments = list(Instrument.objects.all())
     for _ in range(60):
@@ -54,14 +56,14 @@ def test_the_books_equity_is_the_use_cases_equity_to_the_cent_tick_after_tick():
         running.step(tick)
         running.flush()
         for account in (usd, eur):
-            exact = services.state(Account.objects.get(pk=account.pk)).equity
+            exact = valuation.state(Account.objects.get(pk=account.pk)).equity
             assert D(running.book.equity(account.pk)).scaleb(-2) == exact
 
 
 def test_a_stop_loss_is_filled_by_the_feed_at_the_crossing_ticks_price():
     account = open_account()
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    services.place_order(account, symbol="EURUSD", side="sell", volume="1.00", sl="1.08700")
+    sandbox_ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox_orders.place_order(account, symbol="EURUSD", side="sell", volume="1.00", sl="1.08700")
     running = feed.Feed()
     assert running.step(feed.Tick("EURUSD", D("1.08680"), D("1.08692"))) == []
     [deal] = running.step(feed.Tick("EURUSD", D("1.08695"), D("1.08707")))
@@ -72,8 +74,8 @@ def test_a_stop_loss_is_filled_by_the_feed_at_the_crossing_ticks_price():
 
 def test_the_feed_stops_out_an_account_below_its_level():
     account = open_account(balance="1000", leverage=500)
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="4.00")
+    sandbox_ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox_orders.place_order(account, symbol="EURUSD", side="buy", volume="4.00")
     running = feed.Feed()
     [deal] = running.step(feed.Tick("EURUSD", D("1.08360"), D("1.08372")))
     assert deal.reason == Deal.Reason.STOP_OUT
@@ -82,8 +84,8 @@ def test_the_feed_stops_out_an_account_below_its_level():
 
 def test_equity_snapshots_mark_new_lows_and_highs_and_skip_what_stays_inside():
     account = open_account()
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    sandbox_ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox_orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     running = feed.Feed()
     running.flush()
     start = Event.objects.order_by("-id").first().pk
@@ -110,11 +112,11 @@ def test_equity_snapshots_mark_new_lows_and_highs_and_skip_what_stays_inside():
 
 def test_a_snapshot_queued_before_a_traders_order_is_dropped_not_written_stale():
     account = open_account()
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    sandbox_orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     running = feed.Feed()
     running.flush()
     running.step(feed.Tick("EURUSD", D("1.08400"), D("1.08412")))  # queues a new low
-    services.balance_operation(account, "500", "Bonus")  # writes its own snapshot
+    accounts.balance_operation(account, "500", "Bonus")  # writes its own snapshot
     running.flush()
     last = Event.objects.filter(account=account).order_by("-id").first()
     assert last.from_feed is False
@@ -228,7 +230,7 @@ def test_the_feeds_write_and_a_traders_change_do_not_deadlock():
     """A change holds its account's row, then waits for the stream's lock; the feed holds that
     lock and writes a snapshot pointing at the same row. Neither may wait for the other."""
     account = open_account()
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    sandbox_orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     running = feed.Feed()
     running.flush()
     running.step(feed.Tick("EURUSD", D("1.08300"), D("1.08312")))  # queues a new low
@@ -238,7 +240,7 @@ def test_the_feeds_write_and_a_traders_change_do_not_deadlock():
     def trader_change() -> None:
         try:
             with transaction.atomic():
-                held = services.lock_account(account.pk)  # as every change takes it
+                held = accounts.lock_account(account.pk)  # as every change takes it
                 locked.set()
                 go.wait(10)
                 stream.emit(
@@ -269,8 +271,8 @@ def test_the_feeds_write_and_a_traders_change_do_not_deadlock():
 
 def test_a_quarter_hour_closes_on_the_equity_before_the_tick_that_opens_the_next():
     account = open_account()
-    services.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    sandbox_ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    sandbox_orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     now = [datetime(2026, 11, 24, 8, 0, tzinfo=UTC).timestamp()]
     running = feed.Feed(clock=lambda: now[0])
     running.flush()

@@ -13,7 +13,7 @@ import pytest
 from propdesk.cli import main as propdesk
 from propdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from propdesk.platforms import adapters
-from propdesk.platforms.sandbox import services, stream
+from propdesk.platforms.sandbox import accounts, auth, orders, stream, ticks, valuation
 from propdesk.platforms.sandbox.models import Deal, Event, Instrument, Position
 
 pytestmark = pytest.mark.django_db
@@ -22,14 +22,14 @@ D = Decimal
 
 @pytest.fixture
 def account():
-    made, _password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    made, _password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     return made
 
 
 def tick(symbol, bid, ask):
-    return services.apply_tick(symbol, D(bid), D(ask))
+    return ticks.apply_tick(symbol, D(bid), D(ask))
 
 
 def fresh(account):
@@ -38,44 +38,44 @@ def fresh(account):
 
 def test_a_eurusd_buy_makes_exactly_the_price_move_times_the_contract(account):
     tick("EURUSD", "1.08500", "1.08512")
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     assert position.open_price == D("1.08512")
     tick("EURUSD", "1.08612", "1.08624")
-    state = services.state(fresh(account))
+    state = valuation.state(fresh(account))
     assert state.positions[0].profit == D("100.00")
     assert state.equity == D("100100.00")
-    deal = services.close_position(account, position.pk)
+    deal = orders.close_position(account, position.pk)
     assert deal.profit == D("100.00")
     assert fresh(account).balance == D("100100.00")
 
 
 def test_a_jpy_pair_converts_its_profit_at_the_pairs_own_price(account):
     tick("USDJPY", "151.500", "151.514")
-    position = services.place_order(account, symbol="USDJPY", side="buy", volume="1.00")
+    position = orders.place_order(account, symbol="USDJPY", side="buy", volume="1.00")
     tick("USDJPY", "152.014", "152.028")
     # 0.5 yen x 100,000 = 50,000 JPY, in USD at 152.014, to the cent (half to even).
     exact = Fraction(50_000) / Fraction("152.014")
     expected = D(round(exact * 100)) / 100
-    deal = services.close_position(account, position.pk)
+    deal = orders.close_position(account, position.pk)
     assert deal.profit == expected == D("328.92")
 
 
 def test_a_gold_sell_gains_when_gold_falls(account):
     tick("XAUUSD", "2350.00", "2350.30")
-    position = services.place_order(account, symbol="XAUUSD", side="sell", volume="0.50")
+    position = orders.place_order(account, symbol="XAUUSD", side="sell", volume="0.50")
     assert position.open_price == D("2350.00")
     tick("XAUUSD", "2340.00", "2340.30")
-    deal = services.close_position(account, position.pk)
+    deal = orders.close_position(account, position.pk)
     assert deal.price == D("2340.30")  # a sell closes at the ask
     assert deal.profit == D("485.00")  # (2350.00 - 2340.30) x 0.5 x 100
 
 
 def test_a_partial_close_books_its_share_and_keeps_the_rest_open(account):
     tick("EURUSD", "1.08500", "1.08510")
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
     margin = position.margin
     tick("EURUSD", "1.08710", "1.08720")
-    deal = services.close_position(account, position.pk, volume="0.40")
+    deal = orders.close_position(account, position.pk, volume="0.40")
     assert deal.volume == D("0.40")
     assert deal.profit == D("80.00")  # 0.00200 x 40,000
     position.refresh_from_db()
@@ -85,7 +85,7 @@ def test_a_partial_close_books_its_share_and_keeps_the_rest_open(account):
     last_event = Event.objects.order_by("-id").first()
     assert last_event.payload["type"] == "equity"  # the part shows in the balance only
     assert last_event.payload["balance"] == "100080.00"
-    rest = services.close_position(account, position.pk)
+    rest = orders.close_position(account, position.pk)
     assert rest.profit == D("120.00")
     assert fresh(account).balance == D("100200.00")
     out = Event.objects.filter(payload__type="deal", payload__entry="out").get()
@@ -95,9 +95,7 @@ def test_a_partial_close_books_its_share_and_keeps_the_rest_open(account):
 
 def test_a_stop_loss_fills_on_the_tick_that_crosses_it_and_not_before(account):
     tick("EURUSD", "1.08500", "1.08512")
-    position = services.place_order(
-        account, symbol="EURUSD", side="buy", volume="1.00", sl="1.08400"
-    )
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00", sl="1.08400")
     assert tick("EURUSD", "1.08401", "1.08413") == []
     [deal] = tick("EURUSD", "1.08390", "1.08402")
     assert deal.reason == Deal.Reason.STOP_LOSS
@@ -109,7 +107,7 @@ def test_a_stop_loss_fills_on_the_tick_that_crosses_it_and_not_before(account):
 
 def test_a_sell_take_profit_fills_when_the_ask_reaches_it(account):
     tick("GBPUSD", "1.26500", "1.26515")
-    services.place_order(account, symbol="GBPUSD", side="sell", volume="2.00", tp="1.26300")
+    orders.place_order(account, symbol="GBPUSD", side="sell", volume="2.00", tp="1.26300")
     assert tick("GBPUSD", "1.26290", "1.26305") == []  # the ask has not reached it yet
     [deal] = tick("GBPUSD", "1.26285", "1.26300")
     assert deal.reason == Deal.Reason.TAKE_PROFIT
@@ -117,33 +115,33 @@ def test_a_sell_take_profit_fills_when_the_ask_reaches_it(account):
 
 
 def test_stop_out_closes_the_worst_position_when_margin_level_falls_below_it():
-    small, _ = services.create_account(
-        services.default_server(), group="demo", leverage=500, balance="1000"
+    small, _ = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=500, balance="1000"
     )
     tick("EURUSD", "1.08500", "1.08512")
-    services.place_order(small, symbol="EURUSD", side="buy", volume="4.00")
-    state = services.state(fresh(small))
+    orders.place_order(small, symbol="EURUSD", side="buy", volume="4.00")
+    state = valuation.state(fresh(small))
     assert state.margin == D("868.10")  # 4 x 100,000 x 1.08512 / 500
     assert tick("EURUSD", "1.08420", "1.08432") == []  # equity 632.00: level 72.8%
     [deal] = tick("EURUSD", "1.08360", "1.08372")  # equity 392.00: 45.2% < 50%
     assert deal.reason == Deal.Reason.STOP_OUT
     assert deal.profit == D("-608.00")
     assert fresh(small).balance == D("392.00")
-    assert services.state(fresh(small)).positions == ()
+    assert valuation.state(fresh(small)).positions == ()
 
 
 def test_not_enough_free_margin_is_refused_and_changes_nothing(account):
     before = (Position.objects.count(), Deal.objects.count(), Event.objects.count())
     with pytest.raises(Conflict) as refused:
-        services.place_order(account, symbol="XAUUSD", side="buy", volume="100")
+        orders.place_order(account, symbol="XAUUSD", side="buy", volume="100")
     assert refused.value.code == "not_enough_margin"
     assert (Position.objects.count(), Deal.objects.count(), Event.objects.count()) == before
 
 
 def test_a_disabled_account_cannot_open_trades(account):
-    services.set_trading_enabled(account, False, reason="breach")
+    accounts.set_trading_enabled(account, False, reason="breach")
     with pytest.raises(Conflict) as refused:
-        services.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
+        orders.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
     assert refused.value.code == "trading_disabled"
     assert not Position.objects.exists()
 
@@ -154,10 +152,10 @@ def test_a_closed_market_refuses_orders(account):
     )
     saturday = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
     with pytest.raises(Conflict) as refused:
-        services.place_order(account, symbol="US500", side="buy", volume="1", now=saturday)
+        orders.place_order(account, symbol="US500", side="buy", volume="1", now=saturday)
     assert refused.value.code == "market_closed"
     monday = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
-    assert services.place_order(account, symbol="US500", side="buy", volume="1", now=monday)
+    assert orders.place_order(account, symbol="US500", side="buy", volume="1", now=monday)
 
 
 @pytest.mark.parametrize(
@@ -181,28 +179,28 @@ def test_a_closed_market_refuses_orders(account):
 def test_bad_orders_name_the_field_and_change_nothing(account, order, field):
     wanted = {"symbol": "EURUSD", "side": "buy", "volume": "1.00", **order}
     with pytest.raises(ValidationFailed) as refused:
-        services.place_order(account, **wanted)
+        orders.place_order(account, **wanted)
     assert field in refused.value.fields
     assert not Position.objects.exists()
 
 
 def test_closing_someone_elses_or_a_closed_position_is_not_found(account):
-    other, _ = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="1000"
+    other, _ = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="1000"
     )
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="0.10")
     with pytest.raises(NotFound):
-        services.close_position(other, position.pk)
+        orders.close_position(other, position.pk)
     for too_much in ("-1", "0.11", "0.005", "many"):
         with pytest.raises(ValidationFailed):
-            services.close_position(account, position.pk, volume=too_much)
-    services.close_position(account, position.pk)
+            orders.close_position(account, position.pk, volume=too_much)
+    orders.close_position(account, position.pk)
     with pytest.raises(NotFound):
-        services.close_position(account, position.pk)
+        orders.close_position(account, position.pk)
 
 
 def test_balance_operations_credit_and_a_debit_beyond_free_margin_is_refused(account):
-    platform = adapters.platform(services.default_server())
+    platform = adapters.platform(accounts.default_server())
     record = platform.balance_operation(account.login, D("250.50"), "Bonus")
     assert record.kind == "balance"
     assert platform.account_state(account.login).balance == D("100250.50")
@@ -212,10 +210,10 @@ def test_balance_operations_credit_and_a_debit_beyond_free_margin_is_refused(acc
 
 
 def test_the_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated(account):
-    platform = adapters.platform(services.default_server())
+    platform = adapters.platform(accounts.default_server())
     for volume in ("0.10", "0.20", "0.30"):
-        position = services.place_order(account, symbol="EURUSD", side="buy", volume=volume)
-        services.close_position(account, position.pk)
+        position = orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
+        orders.close_position(account, position.pk)
     everything = platform.events(after=0, limit=10_000)
     first = platform.events(after=0, limit=4)
     rest = []
@@ -234,10 +232,10 @@ def test_the_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated(account)
 
 def test_the_stream_is_valid_input_for_the_rule_evaluator(account, tmp_path, capsys):
     """What the sandbox streams, the rule evaluator reads as spec/rules.md's events."""
-    position = services.place_order(account, symbol="EURUSD", side="buy", volume="0.50")
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="0.50")
     tick("EURUSD", "1.08600", "1.08612")
-    services.close_position(account, position.pk, volume="0.20")  # a part first
-    services.close_position(account, position.pk)
+    orders.close_position(account, position.pk, volume="0.20")  # a part first
+    orders.close_position(account, position.pk)
     lines = [json.dumps(e.payload) for e in stream.events(account=account)]
     events_file = tmp_path / "events.jsonl"
     events_file.write_text("\n".join(lines) + "\n")
@@ -263,7 +261,7 @@ def test_the_cli_prints_credentials_that_open_the_trading_api(client, capsys):
     assert propdesk(["sandbox", "create-account", "--balance", "100000", "--leverage", "50"]) == 0
     credentials = json.loads(capsys.readouterr().out)
     assert set(credentials) == {"login", "password", "server"}
-    account = services.authenticate(credentials["login"], credentials["password"])
+    account = auth.authenticate(credentials["login"], credentials["password"])
     assert account.leverage == 50
     assert account.balance == D("100000.00")
 
@@ -275,32 +273,32 @@ def test_the_cli_refuses_bad_accounts(args, capsys):
 
 
 def test_an_instrument_no_price_converts_to_the_account_currency_is_refused():
-    euro, _ = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="1000", currency="EUR"
+    euro, _ = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="1000", currency="EUR"
     )
     with pytest.raises(Conflict, match="No price converts JPY"):
-        services.place_order(euro, symbol="USDJPY", side="buy", volume="0.10")
+        orders.place_order(euro, symbol="USDJPY", side="buy", volume="0.10")
     assert not Position.objects.exists()
 
 
 def test_a_yen_account_closes_part_of_a_position_in_whole_yen():
-    yen, _ = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="20000000", currency="JPY"
+    yen, _ = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="20000000", currency="JPY"
     )
-    position = services.place_order(yen, symbol="USDJPY", side="buy", volume="1.00")
+    position = orders.place_order(yen, symbol="USDJPY", side="buy", volume="1.00")
     assert position.margin == position.margin.to_integral_value()
-    services.close_position(yen, position.pk, volume="0.01")
+    orders.close_position(yen, position.pk, volume="0.01")
     position.refresh_from_db()
     assert position.margin == position.margin.to_integral_value()
     assert position.volume == D("0.99")
 
 
 def test_failed_logins_from_elsewhere_do_not_lock_the_trader_out(account):
-    _, password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="1000"
+    _, password = accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="1000"
     )
     login = type(account).objects.order_by("-id").first().login
     for _ in range(8):
         with pytest.raises(DomainError):
-            services.authenticate(login, "guessing", ip="203.0.113.9")
-    assert services.authenticate(login, password, ip="198.51.100.7").login == login
+            auth.authenticate(login, "guessing", ip="203.0.113.9")
+    assert auth.authenticate(login, password, ip="198.51.100.7").login == login

@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client as HttpClient
 
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts, orders, ticks
 from propdesk.platforms.sandbox.models import Account, Position
 from propdesk.platforms.terminal import SESSION_KEY
 from tests.conftest import logged_in
@@ -50,13 +50,13 @@ class Terminal:
 
 
 def new_account() -> tuple[Account, str]:
-    return services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    return accounts.create_account(
+        accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
 
 
 def tick(symbol: str, bid: str, ask: str) -> None:
-    services.apply_tick(symbol, D(bid), D(ask))
+    ticks.apply_tick(symbol, D(bid), D(ask))
 
 
 @pytest.fixture
@@ -227,11 +227,11 @@ def test_a_refused_order_shows_the_services_message_and_changes_nothing(
     assert message in response.content.decode()
     assert not open_positions(account[0])
     assert fresh(account[0]).balance == D("100000.00")
-    assert [d.kind for d in services.history(account[0])] == ["balance"]
+    assert [d.kind for d in accounts.history(account[0])] == ["balance"]
 
 
 def test_an_order_on_a_disabled_account_says_so(terminal, account):
-    services.set_trading_enabled(account[0], False, reason="Daily loss limit")
+    accounts.set_trading_enabled(account[0], False, reason="Daily loss limit")
     response = terminal.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
     assert response.status_code == 409
     page = response.content.decode()
@@ -278,7 +278,7 @@ def test_closing_a_closed_position_says_it_is_not_open(terminal, account):
 
 def test_the_state_endpoint_shows_the_sessions_own_account_in_exact_text(terminal, account):
     other, _ = new_account()
-    services.place_order(other, symbol="EURUSD", side="buy", volume="2.00")
+    orders.place_order(other, symbol="EURUSD", side="buy", volume="2.00")
     state = terminal.state()
     assert state["account"]["login"] == account[0].login
     assert state["account"]["balance"] == "100000.00"
@@ -302,12 +302,12 @@ def test_the_state_endpoint_values_open_positions_at_the_latest_quote(terminal, 
     assert state["account"]["equity"] == "99938.00"
     assert state["account"]["profit"] == "-62.00"
     assert state["account"]["margin"] == "1085.12"
-    assert state["last_deal"] == services.history(account[0])[0].pk
+    assert state["last_deal"] == accounts.history(account[0])[0].pk
 
 
 def test_a_session_cannot_close_another_accounts_position(terminal, account):
     other, _ = new_account()
-    theirs = services.place_order(other, symbol="EURUSD", side="buy", volume="1.00")
+    theirs = orders.place_order(other, symbol="EURUSD", side="buy", volume="1.00")
     terminal.post(f"/terminal/positions/{theirs.pk}/close/")
     assert "No such open position." in terminal.get("/terminal/").content.decode()
     assert open_positions(other) == [theirs]
@@ -316,13 +316,13 @@ def test_a_session_cannot_close_another_accounts_position(terminal, account):
 
 def test_the_tables_fragment_lists_the_sessions_positions_and_deals(terminal, account):
     other, _ = new_account()
-    services.place_order(other, symbol="EURUSD", side="sell", volume="1.00")
+    orders.place_order(other, symbol="EURUSD", side="sell", volume="1.00")
     terminal.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
     response = terminal.get("/terminal/tables/")
     assert response.status_code == 200
     [mine] = open_positions(account[0])
     assert [p["id"] for p in response.context["positions"]] == [str(mine.pk)]
-    assert response.context["last_deal"] == services.history(account[0])[0].pk
+    assert response.context["last_deal"] == accounts.history(account[0])[0].pk
     assert 'id="history"' in response.content.decode()
 
 

@@ -15,7 +15,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from propdesk.accounts.models import LoginAttempt
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox.models import Account, TradingToken
 from tests.support import CountingPasswordHasher
 
@@ -27,8 +27,8 @@ ELSEWHERE = "203.0.113.9"
 
 @pytest.fixture
 def trading() -> tuple[Account, str]:
-    return services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    return sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
 
 
@@ -95,8 +95,8 @@ def test_only_the_tokens_hash_is_stored(trading):
 
 
 def test_a_token_opens_only_its_own_account(trading):
-    other, other_password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="5000"
+    other, other_password = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="5000"
     )
     raw = issued(other, other_password)
     assert get("/account", bearer(raw)).json()["login"] == other.login

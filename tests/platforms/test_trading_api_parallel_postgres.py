@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client as HttpClient
 
 from propdesk.accounts.models import LoginAttempt
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from tests.conftest import PASSWORD
 from tests.support import CountingPasswordHasher, at_once
 
@@ -29,8 +29,8 @@ BOT = "198.51.100.7"  # the bot's address, and the office's (or the proxy everyo
 @pytest.mark.parametrize("calls", [12, 50])
 def test_a_bots_parallel_calls_with_the_right_password_all_succeed(compliance, settings, calls):
     settings.PASSWORD_HASHERS = ["tests.support.CountingPasswordHasher"]
-    account, password = services.create_account(
-        services.default_server(), group="demo", leverage=100, balance="100000"
+    account, password = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="100000"
     )
     pair = base64.b64encode(f"{account.login}:{password}".encode()).decode()
     CountingPasswordHasher.calls = 0

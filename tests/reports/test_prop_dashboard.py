@@ -20,12 +20,11 @@ from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import figures as stage_figures
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import ValidationFailed
-from propdesk.platforms.sandbox import feed
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import feed, orders, ticks
 from propdesk.reports import prop_dashboard as dashboard
 from propdesk.wallet import services
-from tests.challenges.test_catalogue import definition
-from tests.challenges.test_monitor import move, pass_stage, server, stage
+from tests.challenges.factories import definition, move, pass_stage, server, stage
 from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +66,9 @@ def pass_first_stage(joined, admin):
 
 def breach(attempt):
     """-5,120 floating on 100,000: equity 94,880 under the daily floor of 95,000."""
-    account = sandbox.account_by_login(attempt.login)
-    sandbox.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    sandbox.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    account = sandbox_accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
     monitor.process(server())
     move(feed.Feed(), "1.08000", "1.08012")
     monitor.process(server())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from propdesk.rules import EventError, parse_time
-from tests.rules.rules_helpers import buy, eq, kinds, make_rules, run, sell, verdict
+from tests.rules.factories import buy, eq, kinds, make_rules, run, sell, verdict
 
 
 def two_good_days() -> list:

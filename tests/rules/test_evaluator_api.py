@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from propdesk.rules import Evaluator, EventError, parse_time
-from tests.rules.rules_helpers import buy, eq, make_rules, run, sell
+from tests.rules.factories import buy, eq, make_rules, run, sell
 
 PAUSE = {"pct": "5", "basis": "prev_day_balance", "action": "pause"}
 

@@ -6,7 +6,7 @@ profit target out of reach so that no day's end passes the stage.
 
 from __future__ import annotations
 
-from tests.rules.rules_helpers import buy, eq, kinds, make_rules, run, sell, verdict
+from tests.rules.factories import buy, eq, kinds, make_rules, run, sell, verdict
 
 STATIC = {"pct": "10", "mode": "static"}
 DAILY = {"pct": "5", "basis": "prev_day_balance"}

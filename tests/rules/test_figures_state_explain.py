@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from propdesk.rules import Evaluator, explain, explain_outcome
-from tests.rules.rules_helpers import buy, eq, make_rules, run, sell
+from tests.rules.factories import buy, eq, make_rules, run, sell
 
 WATCHED = {
     "profit_target_pct": "10",

@@ -6,6 +6,7 @@ import pytest
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.onboarding import kyc
@@ -51,7 +52,7 @@ def test_bank_transfer_waits_for_finance_who_may_amend_the_amount(
     assert deposit.credited_amount == Decimal("480.00")
     assert ledger.balances(active_client) == {"USD": Decimal("480.00")}
     assert deposit.entry.type == JournalEntry.Type.DEPOSIT
-    assert AuditRecord.objects.filter(action="approval.amend_amount").exists()
+    assert AuditRecord.objects.filter(action=AuditAction.APPROVAL_AMEND_AMOUNT).exists()
     assert ledger.check() == []
 
 
@@ -147,7 +148,7 @@ def test_at_most_a_few_deposits_wait_at_once(active_client, bank_transfer, setti
 def test_kyc_policy_blocks_deposits_until_kyc_is_approved(
     active_client, bank_transfer, admin, kyc_form, compliance
 ):
-    from tests.onboarding.kyc_support import answers, documents
+    from tests.onboarding.factories import answers, documents
 
     kyc.set_policy(["deposit"], actor=admin)
     with pytest.raises(KycRequired):

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 
 from propdesk.cli import main as propdesk
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.wallet import ledger, services
@@ -37,7 +38,7 @@ def test_each_adjustment_is_one_balanced_entry_with_an_audit_record(active_clien
     entry = adjust(active_client, finance, "25.50")
     amounts = sorted(p.amount for p in entry.postings.all())
     assert amounts == [Decimal("-25.50"), Decimal("25.50")]
-    record = AuditRecord.objects.get(action="wallet.adjust")
+    record = AuditRecord.objects.get(action=AuditAction.WALLET_ADJUST)
     assert record.actor == finance
     assert record.after["entry"] == entry.pk
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal
 
@@ -11,22 +10,13 @@ from django_tasks_db.models import DBTaskResult
 from propdesk.approvals import services as approvals
 from propdesk.wallet import deposits, ledger, sandbox_payments
 from propdesk.wallet.models import Deposit, WebhookEvent
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
-
-WEBHOOK = "/webhooks/sandbox-payments/"
 
 
 def start(client, method, amount="100.00"):
     return deposits.request_deposit(client, method=method.pk, amount=amount, currency="USD")
-
-
-def deliver(event, *, signature=None, at=None):
-    body = json.dumps(event).encode()
-    header = signature if signature is not None else sandbox_payments.sign(body, at=at)
-    return HttpClient().post(
-        WEBHOOK, body, content_type="application/json", HTTP_SANDBOX_SIGNATURE=header
-    )
 
 
 def test_online_deposit_waits_for_the_provider(active_client, sandbox_card):

@@ -19,7 +19,7 @@ from propdesk.wallet import deposits, ledger, sandbox_payments
 from propdesk.wallet.models import Deposit
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD
-from tests.wallet.test_sandbox_payments import deliver
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.test import Client as HttpClient
 
 from propdesk.accounts.models import Client, Role, User
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
 from tests.conftest import PASSWORD, logged_in, post_form, registration
 
@@ -192,8 +193,8 @@ def test_staff_and_roles_are_managed_by_an_administrator(admin):
     auditor = User.objects.get(email="auditor@firm.test")
     assert auditor.has_permission("audit.view")
     assert not auditor.has_permission("approvals.view")
-    assert AuditRecord.objects.filter(action="role.create").exists()
-    assert AuditRecord.objects.filter(action="staff.create", actor=admin).exists()
+    assert AuditRecord.objects.filter(action=AuditAction.ROLE_CREATE).exists()
+    assert AuditRecord.objects.filter(action=AuditAction.STAFF_CREATE, actor=admin).exists()
 
 
 def test_role_form_refuses_unknown_permissions_and_duplicate_names(admin):
@@ -253,7 +254,7 @@ def test_compliance_suspends_and_reactivates_a_client_with_audit(register, set_m
     actions = list(
         AuditRecord.objects.filter(object_type="client").values_list("action", flat=True)
     )
-    assert sorted(actions) == ["client.reactivate", "client.suspend"]
+    assert sorted(actions) == [AuditAction.CLIENT_REACTIVATE, AuditAction.CLIENT_SUSPEND]
 
 
 def test_support_cannot_suspend_clients(register, set_method, support):

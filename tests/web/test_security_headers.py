@@ -14,10 +14,10 @@ from propdesk.accounts.models import User
 from propdesk.challenges.models import Participation
 from propdesk.demo import seed_demo
 from propdesk.onboarding import kyc
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in
-from tests.onboarding.kyc_support import answers, documents
+from tests.onboarding.factories import answers, documents
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,8 @@ def test_api_responses_are_not_stored_whoever_asks(api: Api, admin: User):
 
 
 def test_the_trading_api_responses_are_not_stored(api: Api):
-    account, password = sandbox.create_account(
-        sandbox.default_server(), group="demo", leverage=100, balance="1000"
+    account, password = sandbox_accounts.create_account(
+        sandbox_accounts.default_server(), group="demo", leverage=100, balance="1000"
     )
     response = api.call(
         "GET", "/sandbox/account", HTTP_AUTHORIZATION=basic(account.login, password)

@@ -10,11 +10,12 @@ from django.test import Client as HttpClient
 
 from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, Role
+from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
 from propdesk.onboarding import kyc
 from tests.accounts.factories import app_code, code_for, enrol, next_code, require_two_factor
 from tests.conftest import PASSWORD, logged_in, post_form
-from tests.onboarding.kyc_support import answers, documents
+from tests.onboarding.factories import answers, documents
 
 pytestmark = pytest.mark.django_db
 
@@ -355,7 +356,9 @@ def test_an_administrator_resets_a_colleagues_two_factor_from_the_staff_page(adm
     )
     assert response["Location"] == f"/backoffice/staff/{compliance.pk}/"
     assert not two_factor.is_enrolled(compliance)
-    assert AuditRecord.objects.filter(action="staff.two_factor_reset", actor=admin).exists()
+    assert AuditRecord.objects.filter(
+        action=AuditAction.STAFF_RESET_TWO_FACTOR, actor=admin
+    ).exists()
     fresh = HttpClient(enforce_csrf_checks=True)
     assert password_step(fresh, compliance)["Location"] == "/backoffice/"
 

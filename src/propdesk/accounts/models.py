@@ -172,9 +172,6 @@ class Client(models.Model):
     def email(self) -> str:
         return self.user.email
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"status": self.status, "rejection_reason": self.rejection_reason}
-
 
 def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from propdesk.accounts import permissions, throttle, two_factor
 from propdesk.accounts.models import ApiToken, Client, Role, User
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import (
     DomainError,
     Forbidden,
@@ -169,12 +170,10 @@ def _check_can_grant(actor: User | None, role: Role | None, codes: list[str] | N
 
 
 def _staff_snapshot(user: User) -> dict[str, Any]:
-    return {
-        "email": user.email,
-        "name": user.name,
-        "role": user.role.name if user.role else None,
-        "is_active": user.is_active,
-    }
+    # The role by its name, which the log's reader knows (roles are renamed rarely, ids mean
+    # nothing to them).
+    role = user.role.name if user.role else None
+    return audit.snapshot(user, ["email", "name"], role=role, is_active=user.is_active)
 
 
 @transaction.atomic
@@ -203,7 +202,7 @@ def create_staff_user(
     user.save()
     audit.record(
         actor=actor,
-        action="staff.create",
+        action=AuditAction.STAFF_CREATE,
         object_type="user",
         object_id=user.pk,
         summary=f"Staff user {user.email} created with role {role}",
@@ -236,7 +235,7 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
     if before != after:
         audit.record(
             actor=actor,
-            action="staff.update",
+            action=AuditAction.STAFF_UPDATE,
             object_type="user",
             object_id=user.pk,
             summary=f"Staff user {user.email} changed",
@@ -276,7 +275,7 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
     )
     audit.record(
         actor=actor,
-        action="staff.two_factor_reset",
+        action=AuditAction.STAFF_RESET_TWO_FACTOR,
         object_type="user",
         object_id=user.pk,
         summary=f"Two-factor login of {user.email} reset: {text}",
@@ -287,12 +286,12 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
 
 
 def _role_snapshot(role: Role) -> dict[str, Any]:
-    return {
-        "name": role.name,
-        "description": role.description,
-        "permissions": role.permission_codes(),
-        "requires_two_factor": role.requires_two_factor,
-    }
+    return audit.snapshot(
+        role,
+        ["name", "description"],
+        permissions=role.permission_codes(),
+        requires_two_factor=role.requires_two_factor,
+    )
 
 
 @transaction.atomic
@@ -358,7 +357,7 @@ def save_role(
     if before != after:
         audit.record(
             actor=actor,
-            action="role.create" if before is None else "role.update",
+            action=AuditAction.ROLE_CREATE if before is None else AuditAction.ROLE_UPDATE,
             object_type="role",
             object_id=role.pk,
             summary=f"Role {role.name} {'created' if before is None else 'changed'}",
@@ -366,6 +365,10 @@ def save_role(
             after=after,
         )
     return role
+
+
+def _client_snapshot(client: Client) -> dict[str, Any]:
+    return audit.snapshot(client, ["status", "rejection_reason"])
 
 
 @transaction.atomic
@@ -380,7 +383,7 @@ def set_client_suspended(
     client = Client.objects.select_for_update().select_related("user").filter(pk=client_id).first()
     if client is None:
         raise NotFound("No such client.")
-    before = client.snapshot()
+    before = _client_snapshot(client)
     new = Client.Status.SUSPENDED if suspended else Client.Status.ACTIVE
     move_status(client, new, Client.TRANSITIONS, what="client")
     client.save(update_fields=["status"])
@@ -391,14 +394,14 @@ def set_client_suspended(
     effects = [said for hook in _client_status_hooks if (said := hook(client, suspended))]
     audit.record(
         actor=actor,
-        action="client.suspend" if suspended else "client.reactivate",
+        action=AuditAction.CLIENT_SUSPEND if suspended else AuditAction.CLIENT_REACTIVATE,
         object_type="client",
         object_id=client.pk,
         summary=f"Client {client.user.email} {'suspended' if suspended else 'reactivated'}"
         + (f": {text}" if text else "")
         + "".join(f"; {said}" for said in effects),
         before=before,
-        after={**client.snapshot(), "reason": text, "effects": effects},
+        after={**_client_snapshot(client), "reason": text, "effects": effects},
     )
     if suspended:
         notify(

@@ -26,6 +26,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 
 from propdesk.accounts.models import Authenticator, RecoveryCodes, User
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import (
     DomainError,
     Forbidden,
@@ -188,7 +189,7 @@ def _used_recovery_code(user: User, device: Device) -> None:
         left = recovery_codes_left(user)
         audit.record(
             actor=user,
-            action="two_factor.recovery_code_used",
+            action=AuditAction.TWO_FACTOR_USE_RECOVERY_CODE,
             object_type="user",
             object_id=user.pk,
             summary=f"{user.email} logged in with a recovery code ({left} left)",
@@ -302,7 +303,7 @@ def confirm_enrolment(*, actor: User, code: Any) -> tuple[Device, list[str]]:
         codes = _new_recovery_codes(actor)
         audit.record(
             actor=actor,
-            action="two_factor.replace" if replaced else "two_factor.enrol",
+            action=AuditAction.TWO_FACTOR_REPLACE if replaced else AuditAction.TWO_FACTOR_ENROL,
             object_type="user",
             object_id=actor.pk,
             summary=f"{actor.email} "
@@ -324,7 +325,7 @@ def regenerate_recovery_codes(*, actor: User, code: Any) -> list[str]:
         codes = _new_recovery_codes(actor)
         audit.record(
             actor=actor,
-            action="two_factor.recovery_codes",
+            action=AuditAction.TWO_FACTOR_REGENERATE_RECOVERY_CODES,
             object_type="user",
             object_id=actor.pk,
             summary=f"{actor.email} made new recovery codes (the old ones no longer work)",
@@ -355,7 +356,7 @@ def disable(*, actor: User, code: Any) -> None:
         remove_devices(actor)
         audit.record(
             actor=actor,
-            action="two_factor.disable",
+            action=AuditAction.TWO_FACTOR_DISABLE,
             object_type="user",
             object_id=actor.pk,
             summary=f"{actor.email} turned two-factor login off",

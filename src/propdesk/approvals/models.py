@@ -12,10 +12,8 @@ from propdesk.approvals.registry import Method
 class ApprovalPolicy(models.Model):
     """How one request type is approved: its method, threshold and levels (set by staff)."""
 
-    METHOD_CHOICES: ClassVar[list[tuple[str, str]]] = list(Method.LABELS.items())
-
     type_key = models.CharField(max_length=50, unique=True)
-    method = models.CharField(max_length=20, choices=METHOD_CHOICES)
+    method = models.CharField(max_length=20, choices=Method.choices)
     threshold = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 

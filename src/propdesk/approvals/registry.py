@@ -7,22 +7,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db import models
+
 if TYPE_CHECKING:
     from propdesk.accounts.models import User
     from propdesk.approvals.models import ApprovalRequest
 
 
-class Method:
-    AUTOMATIC = "automatic"
-    MANUAL = "manual"
-    PARTIAL = "partial"
+class Method(models.TextChoices):
+    """How a request type is approved (its policy's method)."""
 
-    ALL = (AUTOMATIC, MANUAL, PARTIAL)
-    LABELS = {
-        AUTOMATIC: "Automatic",
-        MANUAL: "Manual",
-        PARTIAL: "Partial (automatic below a threshold)",
-    }
+    AUTOMATIC = "automatic", "Automatic"
+    MANUAL = "manual", "Manual"
+    PARTIAL = "partial", "Partial (automatic below a threshold)"
 
 
 class Amend:
@@ -48,7 +45,7 @@ class RequestType:
     key: str
     label: str
     review_permission: str
-    default_method: str = Method.MANUAL
+    default_method: Method = Method.MANUAL
     # Whether the reviewer may change the amount (`Amend`), and what the field means to them.
     amend: str = Amend.NEVER
     amend_label: str = "Amount to approve"
@@ -56,7 +53,7 @@ class RequestType:
     # With Amend.DOWN: the most the request may be approved for (a withdrawal's hold), whatever
     # an earlier level amended it to; by default the amount it was submitted with.
     amend_ceiling: Callable[[ApprovalRequest], Decimal] | None = None
-    allowed_methods: tuple[str, ...] = (Method.AUTOMATIC, Method.MANUAL)
+    allowed_methods: tuple[Method, ...] = (Method.AUTOMATIC, Method.MANUAL)
     # Called inside the deciding transaction, after the request's status has moved.
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
@@ -71,9 +68,12 @@ class RequestType:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = set(self.allowed_methods) - set(Method.ALL)
+        unknown = {str(m) for m in self.allowed_methods} - set(Method.values)
         if unknown or self.default_method not in self.allowed_methods:
             raise ValueError(f"request type {self.key}: bad methods {self.allowed_methods}")
+        # Members from here on, even if the domain wrote the values.
+        object.__setattr__(self, "allowed_methods", tuple(map(Method, self.allowed_methods)))
+        object.__setattr__(self, "default_method", Method(self.default_method))
         if self.amend not in (Amend.NEVER, Amend.ANY, Amend.DOWN):
             raise ValueError(f"request type {self.key}: bad amend {self.amend!r}")
 

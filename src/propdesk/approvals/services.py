@@ -20,6 +20,7 @@ from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
 from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.status import move_status
@@ -163,7 +164,7 @@ def _finish(
     text: str,
 ) -> None:
     """Decide the request: move its status, run the domain's handler, tell the client, audit."""
-    before = {"status": request.status, "level": request.current_level}
+    before = audit.snapshot(request, ["status"], level=request.current_level)
     new = ApprovalRequest.Status.APPROVED if approved else ApprovalRequest.Status.REJECTED
     move_status(request, new, ApprovalRequest.TRANSITIONS, what="request")
     request.decided_at = timezone.now()
@@ -199,14 +200,14 @@ def _finish(
         )
     audit.record(
         actor=actor,
-        action=f"approval.{'approve' if approved else 'reject'}",
+        action=AuditAction.APPROVAL_APPROVE if approved else AuditAction.APPROVAL_REJECT,
         object_type="approval_request",
         object_id=request.pk,
         summary=f"{rtype.label} #{request.pk} for {request.client.user.email} "
         + ("approved" if approved else "rejected")
         + ("" if actor else " automatically"),
         before=before,
-        after={"status": request.status, "level": request.current_level, "text": text},
+        after=audit.snapshot(request, ["status"], level=request.current_level, text=text),
     )
 
 
@@ -253,7 +254,7 @@ def approve(
             request.save(update_fields=["current_level", "awaiting_role"])
             audit.record(
                 actor=actor,
-                action="approval.approve_level",
+                action=AuditAction.APPROVAL_APPROVE_LEVEL,
                 object_type="approval_request",
                 object_id=request.pk,
                 summary=f"{rtype.label} #{request.pk}: level {level} of "
@@ -299,7 +300,7 @@ def _amend_amount(
     )
     audit.record(
         actor=actor,
-        action="approval.amend_amount",
+        action=AuditAction.APPROVAL_AMEND_AMOUNT,
         object_type="approval_request",
         object_id=request.pk,
         summary=f"Request #{request.pk}: {text}",
@@ -354,7 +355,7 @@ def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
         )
         audit.record(
             actor=actor,
-            action="approval.note",
+            action=AuditAction.APPROVAL_NOTE,
             object_type="approval_request",
             object_id=request.pk,
             summary=f"Note on request #{request.pk}",
@@ -426,13 +427,13 @@ def history(request: ApprovalRequest) -> QuerySet[ApprovalAction]:
 
 
 def policy_snapshot(policy: ApprovalPolicy) -> dict[str, Any]:
-    return {
-        "method": policy.method,
-        "threshold": str(policy.threshold) if policy.threshold is not None else None,
-        "levels": (
+    return audit.snapshot(
+        policy,
+        ["method", "threshold"],
+        levels=(
             [level.role.name for level in policy.levels.select_related("role")] if policy.pk else []
         ),
-    }
+    )
 
 
 def set_policy(
@@ -494,7 +495,7 @@ def set_policy(
         if before != after:
             audit.record(
                 actor=actor,
-                action="settings.approval_method",
+                action=AuditAction.APPROVAL_POLICY_UPDATE,
                 object_type="approval_policy",
                 object_id=type_key,
                 summary=f"Approval method of {rtype.label} changed",

@@ -251,9 +251,9 @@ class PolicyForm(forms.Form):
     method = forms.ChoiceField(widget=forms.RadioSelect)
     threshold = forms.CharField(required=False, max_length=30)
 
-    def __init__(self, *args: object, allowed: tuple[str, ...], **kwargs: object) -> None:
+    def __init__(self, *args: object, allowed: tuple[Method, ...], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["method"].choices = [(m, Method.LABELS[m]) for m in allowed]  # type: ignore[attr-defined]
+        self.fields["method"].choices = [(m.value, m.label) for m in allowed]  # type: ignore[attr-defined]
         role_choices = [("", "—")] + [(str(r.pk), r.name) for r in Role.objects.all()]
         for i in range(1, approvals.MAX_LEVELS + 1):
             self.fields[f"level_{i}"] = forms.ChoiceField(

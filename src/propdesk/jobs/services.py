@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 from propdesk.accounts.models import User
 from propdesk.accounts.services import require_permission
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.jobs import retries
 from propdesk.jobs.models import Attempt
@@ -152,20 +153,20 @@ def retry_now(job_id: Any, *, actor: User | None) -> JobRow:
         row = _find(job_id, lock=True)
         if not _retryable(row):
             raise NotRetryable()
-        before = {"status": row.status, "run_after": row.run_after, "attempts": len(row.worker_ids)}
+        before = audit.snapshot(row, ["status", "run_after"], attempts=len(row.worker_ids))
         row.status = TaskResultStatus.READY
         row.run_after = timezone.now()
         row.finished_at = None
         row.save(update_fields=["status", "run_after", "finished_at"])
         audit.record(
             actor=actor,
-            action="jobs.retry",
+            action=AuditAction.JOB_RETRY,
             object_type="job",
             object_id=row.pk,
             summary=f"Background job {_short_name(row.task_path)} retried now "
             f"(after {len(row.worker_ids)} attempts)",
             before=before,
-            after={"status": row.status, "run_after": row.run_after},
+            after=audit.snapshot(row, ["status", "run_after"]),
         )
     return _row(row, None)
 
@@ -180,7 +181,7 @@ def dismiss(job_id: Any, *, actor: User | None) -> None:
             raise Conflict("Only a job that gave up can be dismissed.", code="job_not_failed")
         audit.record(
             actor=actor,
-            action="jobs.dismiss",
+            action=AuditAction.JOB_DISMISS,
             object_type="job",
             object_id=row.pk,
             summary=f"Background job {_short_name(row.task_path)} dismissed after "

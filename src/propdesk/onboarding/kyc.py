@@ -20,6 +20,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
@@ -59,18 +60,18 @@ def set_policy(blocked_actions: Any, *, actor: User) -> KycPolicy:
         )
     with transaction.atomic():
         current = KycPolicy.objects.select_for_update().get_or_create(pk=1)[0]
-        before = {"blocked_actions": current.blocked_actions}
+        before = audit.snapshot(current, ["blocked_actions"])
         current.blocked_actions = sorted(set(chosen))
         current.save()
         if before["blocked_actions"] != current.blocked_actions:
             audit.record(
                 actor=actor,
-                action="settings.kyc_policy",
+                action=AuditAction.KYC_POLICY_UPDATE,
                 object_type="kyc_policy",
                 object_id=1,
                 summary="Actions blocked until KYC changed",
                 before=before,
-                after={"blocked_actions": current.blocked_actions},
+                after=audit.snapshot(current, ["blocked_actions"]),
             )
     return current
 
@@ -211,7 +212,7 @@ def save_form(
         )
         audit.record(
             actor=actor,
-            action="settings.kyc_form",
+            action=(AuditAction.KYC_FORM_CREATE if before is None else AuditAction.KYC_FORM_UPDATE),
             object_type="kyc_form",
             object_id=form.pk,
             summary=f"KYC form {form.name} {'created' if before is None else 'changed'}",
@@ -399,7 +400,7 @@ def hand_out(user: User, token: Any, *, preview: bool = False) -> Handout:
         with transaction.atomic():
             audit.record(
                 actor=user,
-                action="kyc.document_view",
+                action=AuditAction.KYC_DOCUMENT_VIEW,
                 object_type="kyc_document",
                 object_id=document.pk,
                 summary=f"Viewed {document.label} of client {document.submission.client_id}",

@@ -2,9 +2,9 @@
 sandbox's instruments), and the back office's view of sandbox accounts (disable or enable
 trading, balance operations).
 
-The sandbox's own services do the trading work; these functions add what a staff action needs
-around them: the permission, the checks a person's input gets, and the audit record, all in the
-one transaction."""
+The sandbox's own use cases (accounts, orders) do the trading work; these functions add what a
+staff action needs around them: the permission, the checks a person's input gets, and the audit
+record, all in the one transaction."""
 
 from __future__ import annotations
 
@@ -21,13 +21,14 @@ from django.db.models import QuerySet
 from propdesk.accounts.models import User
 from propdesk.accounts.services import require_permission
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import InvalidTransition, NotFound
 from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
-from propdesk.platforms.sandbox import pricing
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import pricing, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position
 
 GROUP_MAX = 60
@@ -38,13 +39,7 @@ KEY_MAX = 100
 
 
 def server_snapshot(server: TradingServer) -> dict[str, Any]:
-    return {
-        "name": server.name,
-        "kind": server.kind,
-        "demo_groups": list(server.demo_groups),
-        "live_groups": list(server.live_groups),
-        "enabled": server.enabled,
-    }
+    return audit.snapshot(server, ["name", "kind", "demo_groups", "live_groups", "enabled"])
 
 
 def save_server(
@@ -93,7 +88,11 @@ def save_server(
         server.save()
         audit.record(
             actor=actor,
-            action="settings.trading_server",
+            action=(
+                AuditAction.TRADING_SERVER_CREATE
+                if before is None
+                else AuditAction.TRADING_SERVER_UPDATE
+            ),
             object_type="trading_server",
             object_id=server.pk,
             summary=f"Trading server {server.name} {'created' if before is None else 'changed'}",
@@ -171,15 +170,18 @@ def hours_text(hours: list[dict[str, str]]) -> str:
 
 
 def instrument_snapshot(instrument: Instrument) -> dict[str, Any]:
-    return {
-        "description": instrument.description,
-        "spread_points": instrument.spread_points,
-        "min_volume": str(instrument.min_volume),
-        "max_volume": str(instrument.max_volume),
-        "volume_step": str(instrument.volume_step),
-        "trading_hours": list(instrument.trading_hours),
-        "enabled": instrument.enabled,
-    }
+    return audit.snapshot(
+        instrument,
+        [
+            "description",
+            "spread_points",
+            "min_volume",
+            "max_volume",
+            "volume_step",
+            "trading_hours",
+            "enabled",
+        ],
+    )
 
 
 def save_instrument(
@@ -231,7 +233,7 @@ def save_instrument(
         instrument.save()
         audit.record(
             actor=actor,
-            action="sandbox.instrument",
+            action=AuditAction.INSTRUMENT_UPDATE,
             object_type="sandbox_instrument",
             object_id=instrument.symbol,
             summary=f"Sandbox instrument {instrument.symbol} changed",
@@ -348,7 +350,7 @@ class AccountRow:
 def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
     """A page of accounts with their equity, from one read of the quotes and of the positions."""
     page = list(accounts)
-    quotes = sandbox.latest_quotes()
+    quotes = valuation.latest_quotes()
     open_by_account: dict[int, list[Position]] = defaultdict(list)
     for position in (
         Position.objects.filter(account__in=page, closed_at__isnull=True)
@@ -356,7 +358,7 @@ def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
         .order_by("id")
     ):
         open_by_account[position.account_id].append(position)
-    return [AccountRow(a, sandbox.value(a, open_by_account[a.pk], quotes).equity) for a in page]
+    return [AccountRow(a, valuation.value(a, open_by_account[a.pk], quotes).equity) for a in page]
 
 
 def find_account(login: str) -> Account:
@@ -377,12 +379,7 @@ def deal_history(account: Account) -> QuerySet[Deal]:
 
 
 def _account_snapshot(account: Account) -> dict[str, Any]:
-    return {
-        "login": account.login,
-        "trading_enabled": account.trading_enabled,
-        "disabled_reason": account.disabled_reason,
-        "balance": str(account.balance),
-    }
+    return audit.snapshot(account, ["login", "trading_enabled", "disabled_reason", "balance"])
 
 
 def set_trading(login: str, *, enabled: bool, reason: Any = "", actor: User) -> Account:
@@ -402,10 +399,14 @@ def set_trading(login: str, *, enabled: bool, reason: Any = "", actor: User) -> 
             state = "enabled" if enabled else "disabled"
             raise InvalidTransition(f"Trading on account {login} is already {state}.")
         before = _account_snapshot(locked)
-        changed = sandbox.set_trading_enabled(locked, enabled, reason=text)
+        changed = sandbox_accounts.set_trading_enabled(locked, enabled, reason=text)
         audit.record(
             actor=actor,
-            action="sandbox.trading_enabled" if enabled else "sandbox.trading_disabled",
+            action=(
+                AuditAction.TRADING_ACCOUNT_ENABLE
+                if enabled
+                else AuditAction.TRADING_ACCOUNT_DISABLE
+            ),
             object_type="sandbox_account",
             object_id=login,
             summary=f"Trading on {login} {'enabled' if enabled else 'disabled'}"
@@ -436,12 +437,14 @@ def balance_operation(
         if locked is None:
             raise NotFound(f"No trading account {login}.")
         scoped = f"staff:{actor.pk}:{key}" if key is not None else None
-        deal, moved = sandbox.balance_operation_once(locked, amount, text, idempotency_key=scoped)
+        deal, moved = sandbox_accounts.balance_operation_once(
+            locked, amount, text, idempotency_key=scoped
+        )
         if not moved:
             return deal  # a retry: the first submission's deal, recorded once
         audit.record(
             actor=actor,
-            action="sandbox.balance",
+            action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE,
             object_type="sandbox_account",
             object_id=login,
             summary=f"Balance operation on {login}: {deal.profit:+} {locked.currency}: {text}",

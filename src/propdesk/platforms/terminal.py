@@ -31,7 +31,8 @@ from propdesk.core.money import quantize
 from propdesk.core.net import client_ip
 from propdesk.core.web import apply_errors
 from propdesk.platforms.protocol import AccountState, OpenPosition
-from propdesk.platforms.sandbox import services
+from propdesk.platforms.sandbox import accounts as sandbox_accounts
+from propdesk.platforms.sandbox import auth, orders, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Quote
 
 SESSION_KEY = "propdesk_terminal"
@@ -184,7 +185,7 @@ def _deal(deal: Deal, currency: str, digits: dict[str, int]) -> dict[str, Any]:
 
 def _tables(account: Account, state: AccountState, quotes: dict[str, Quote]) -> dict[str, Any]:
     digits = _digits(quotes)
-    deals = services.history(account, limit=HISTORY_LIMIT)
+    deals = sandbox_accounts.history(account, limit=HISTORY_LIMIT)
     return {
         "positions": [_position(p, state.currency, digits) for p in state.positions],
         "deals": [_deal(d, state.currency, digits) for d in deals],
@@ -195,8 +196,8 @@ def _tables(account: Account, state: AccountState, quotes: dict[str, Quote]) -> 
 
 def _live(account: Account) -> dict[str, Any]:
     """What the page's script polls: the figures, the quotes and the open positions."""
-    state = services.state(account)
-    quotes = services.latest_quotes()
+    state = valuation.state(account)
+    quotes = valuation.latest_quotes()
     digits = _digits(quotes)
     return {
         "account": _figures(account, state),
@@ -257,7 +258,7 @@ def login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         login_name = form.cleaned_data["login"]
         try:
-            account = services.authenticate(
+            account = auth.authenticate(
                 login_name,
                 form.cleaned_data["password"],
                 ip=client_ip(request),
@@ -297,7 +298,7 @@ def terminal(request: HttpRequest, account: Account) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                position = services.place_order(
+                position = orders.place_order(
                     account,
                     symbol=data["symbol"],
                     side=request.POST.get("side"),
@@ -333,8 +334,8 @@ def terminal(request: HttpRequest, account: Account) -> HttpResponse:
                 "volume": volume if 0 < len(volume) <= 12 else DEFAULT_VOLUME,
             },
         )
-    state = services.state(account)
-    quotes = services.latest_quotes()
+    state = valuation.state(account)
+    quotes = valuation.latest_quotes()
     context = {
         "account": _figures(account, state),
         "quotes": [_quote(symbol, q) for symbol, q in sorted(quotes.items())],
@@ -348,7 +349,7 @@ def terminal(request: HttpRequest, account: Account) -> HttpResponse:
 @terminal_view()
 def close(request: HttpRequest, account: Account, position_id: int) -> HttpResponse:
     try:
-        deal = services.close_position(account, position_id)
+        deal = orders.close_position(account, position_id)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -373,8 +374,8 @@ def live_state(request: HttpRequest, account: Account) -> HttpResponse:
 @terminal_view(api=True)
 def tables(request: HttpRequest, account: Account) -> HttpResponse:
     """The positions and history tables, for the script to swap in when either changed."""
-    state = services.state(account)
-    context = _tables(account, state, services.latest_quotes())
+    state = valuation.state(account)
+    context = _tables(account, state, valuation.latest_quotes())
     return render(request, "platforms/terminal_tables.html", context)
 
 

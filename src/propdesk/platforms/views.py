@@ -23,7 +23,7 @@ from propdesk.platforms.forms import (
 )
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE, PLATFORMS_VIEW
-from propdesk.platforms.sandbox import services as sandbox
+from propdesk.platforms.sandbox import valuation
 from propdesk.platforms.sandbox.models import Account
 
 PAGE_SIZE = 50
@@ -132,7 +132,7 @@ def _account_page(
 ) -> HttpResponse:
     can_manage = actor(request).has_permission(PLATFORMS_MANAGE)
     history = Paginator(staff.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
-    state = sandbox.state(account)
+    state = valuation.state(account)
     digits = staff.price_digits()
     return render(
         request,

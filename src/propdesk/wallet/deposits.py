@@ -19,6 +19,7 @@ from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import audit, idempotency
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.status import move_status
@@ -38,15 +39,10 @@ def enabled_methods() -> QuerySet[PaymentMethod]:
 
 
 def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
-    return {
-        "name": method.name,
-        "kind": method.kind,
-        "currencies": method.currencies,
-        "min_amount": str(method.min_amount),
-        "max_amount": str(method.max_amount),
-        "enabled": method.enabled,
-        "provider": method.provider,
-    }
+    return audit.snapshot(
+        method,
+        ["name", "kind", "currencies", "min_amount", "max_amount", "enabled", "provider"],
+    )
 
 
 def save_payment_method(
@@ -111,7 +107,11 @@ def save_payment_method(
         method.save()
         audit.record(
             actor=actor,
-            action="settings.payment_method",
+            action=(
+                AuditAction.PAYMENT_METHOD_CREATE
+                if before is None
+                else AuditAction.PAYMENT_METHOD_UPDATE
+            ),
             object_type="payment_method",
             object_id=method.pk,
             summary=f"Payment method {method.name} {'created' if before is None else 'changed'}",

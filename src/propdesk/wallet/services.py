@@ -10,6 +10,7 @@ from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import require_permission
 from propdesk.core import audit, idempotency
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import NotFound
 from propdesk.core.idempotency import owned_key
 from propdesk.core.money import is_currency, parse_amount
@@ -82,7 +83,7 @@ def adjust(
         )
         audit.record(
             actor=actor,
-            action="wallet.adjust",
+            action=AuditAction.WALLET_ADJUST,
             object_type="client",
             object_id=client.pk,
             summary=f"{direction.title()} {value} {currency} to {client.user.email}: {text}",

@@ -41,6 +41,7 @@ from propdesk.challenges.catalogue.definition import (
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit, idempotency
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.numbers import NotANumber, read_decimal
@@ -364,7 +365,7 @@ def create(definition: Any, *, actor: User) -> Challenge:
         )
         audit.record(
             actor=actor,
-            action="challenges.create",
+            action=AuditAction.CHALLENGE_CREATE,
             object_type="challenge",
             object_id=challenge.pk,
             summary=f"Challenge {challenge.name} drafted",
@@ -397,7 +398,7 @@ def save_draft(challenge_id: Any, definition: Any, *, actor: User) -> ChallengeV
             challenge.save(update_fields=["name"])
         audit.record(
             actor=actor,
-            action="challenges.draft",
+            action=AuditAction.CHALLENGE_DRAFT,
             object_type="challenge",
             object_id=challenge.pk,
             summary=f"Challenge {challenge.name}: draft v{draft.number} saved",
@@ -456,7 +457,7 @@ def publish(
         challenge.save()
         audit.record(
             actor=actor,
-            action="challenges.publish",
+            action=AuditAction.CHALLENGE_PUBLISH,
             object_type="challenge",
             object_id=challenge.pk,
             summary=f"Challenge {challenge.name}: v{draft.number} published",
@@ -489,7 +490,7 @@ def end(challenge_id: Any, *, actor: User) -> Challenge:
             ).delete()
         audit.record(
             actor=actor,
-            action="challenges.end",
+            action=AuditAction.CHALLENGE_END,
             object_type="challenge",
             object_id=challenge.pk,
             summary=f"Challenge {challenge.name} ended",

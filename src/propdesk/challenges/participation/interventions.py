@@ -26,6 +26,7 @@ from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participations
 from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.core import audit
+from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms import adapters
@@ -71,7 +72,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         following = lifecycle.proceed(participation, attempt.stage, approved=True)
         if following is not None:
             lifecycle.open_stage(participation, following)
-        _audit(actor, "participant.advance", attempt, why, {"stage": attempt.stage + 1})
+        _audit(actor, AuditAction.STAGE_ADVANCE, attempt, why, {"stage": attempt.stage + 1})
     return attempt
 
 
@@ -105,7 +106,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
                 "Only a breach can be reinstated; a failure at a day's close (inactivity, the "
                 "trading period) is the calendar's."
             )
-        before = {"explanation": attempt.explanation, "verdict": attempt.verdict}
+        before = audit.snapshot(attempt, ["explanation", "verdict"])
         evaluator.reinstate()
         attempt.evaluator_state = evaluator.state()
         attempt.day_end = evaluator.day_end
@@ -121,7 +122,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             adapters.platform(attempt.server).set_trading_enabled(attempt.login, True)
         if since is not None:
             monitor.catch_up(attempt, since)
-        _audit(actor, "participant.reinstate", attempt, why, before)
+        _audit(actor, AuditAction.STAGE_REINSTATE, attempt, why, before)
     return attempt
 
 
@@ -139,7 +140,7 @@ def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
             if not attempt.monitor_error:
                 raise Conflict("The monitor has not set this stage aside.")
             participation = _locked_participation(attempt)
-            before = {"monitor_error": attempt.monitor_error}
+            before = audit.snapshot(attempt, ["monitor_error"])
             since = attempt.set_aside_after
             attempt.monitor_error, attempt.set_aside_after = "", None
             attempt.save(update_fields=["monitor_error", "set_aside_after"])
@@ -153,7 +154,11 @@ def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
                 if not opened and following < len(participation.version.spec.stages):
                     lifecycle.open_stage(participation, following)
             _audit(
-                actor, "participant.retry", attempt, f"{why} ({applied} event(s) applied)", before
+                actor,
+                AuditAction.STAGE_RETRY,
+                attempt,
+                f"{why} ({applied} event(s) applied)",
+                before,
             )
     except (Conflict, NotFound):
         raise
@@ -193,7 +198,7 @@ def cancel(
         )
         if participation is None:
             raise NotFound("No such participation.")
-        before = {"status": participation.status}
+        before = audit.snapshot(participation, ["status"])
         lifecycle.settle(participation, Participation.Status.CANCELLED)
         for attempt in running.select_related("server"):  # read again: one opened meanwhile
             adapters.platform(attempt.server).set_trading_enabled(
@@ -214,14 +219,14 @@ def cancel(
             participation.save(update_fields=["refund_entry"])
         audit.record(
             actor=actor,
-            action="participant.cancel",
+            action=AuditAction.PARTICIPATION_CANCEL,
             object_type="participation",
             object_id=participation.pk,
             summary=f"Participation #{participation.pk} cancelled"
             + (" and its fee refunded" if participation.refund_entry_id else "")
             + f": {why}",
             before=before,
-            after={"status": participation.status, "refund_entry": participation.refund_entry_id},
+            after=audit.snapshot(participation, ["status", "refund_entry"]),
         )
     return participation
 
@@ -281,7 +286,7 @@ def _said(attempt: StageAttempt) -> str:
 
 
 def _audit(
-    actor: User, action: str, attempt: StageAttempt, why: str, before: dict[str, Any]
+    actor: User, action: AuditAction, attempt: StageAttempt, why: str, before: dict[str, Any]
 ) -> None:
     audit.record(
         actor=actor,
@@ -289,7 +294,7 @@ def _audit(
         object_type="stage_attempt",
         object_id=attempt.pk,
         summary=f"Participation #{attempt.participation_id}, stage {attempt.stage + 1} "
-        f"({attempt.login}): {action.split('.')[1]}: {why}",
+        f"({attempt.login}): {action.verb}: {why}",
         before=before,
-        after={"status": attempt.status},
+        after=audit.snapshot(attempt, ["status"]),
     )

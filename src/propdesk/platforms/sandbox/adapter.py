@@ -8,7 +8,7 @@ from decimal import Decimal
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountEvent, AccountState, Credentials, DealRecord
-from propdesk.platforms.sandbox import services, stream
+from propdesk.platforms.sandbox import accounts, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal
 
 
@@ -25,7 +25,7 @@ class SandboxPlatform:
     def create_account(
         self, *, group: str, leverage: int, balance: Decimal, currency: str, comment: str = ""
     ) -> Credentials:
-        account, password = services.create_account(
+        account, password = accounts.create_account(
             self.server,
             group=group,
             leverage=leverage,
@@ -36,19 +36,19 @@ class SandboxPlatform:
         return Credentials(login=account.login, password=password, server=self.server.name)
 
     def set_login_enabled(self, login: str, enabled: bool) -> None:
-        services.set_login_enabled(self._account(login), enabled)
+        accounts.set_login_enabled(self._account(login), enabled)
 
     def set_trading_enabled(self, login: str, enabled: bool, *, reason: str = "") -> None:
-        services.set_trading_enabled(self._account(login), enabled, reason=reason)
+        accounts.set_trading_enabled(self._account(login), enabled, reason=reason)
 
     def balance_operation(self, login: str, amount: Decimal, comment: str) -> DealRecord:
-        return record(services.balance_operation(self._account(login), amount, comment))
+        return record(accounts.balance_operation(self._account(login), amount, comment))
 
     def account_state(self, login: str) -> AccountState:
-        return services.state(self._account(login))
+        return valuation.state(self._account(login))
 
     def trade_history(self, login: str) -> Sequence[DealRecord]:
-        return [record(d) for d in services.history(self._account(login))]
+        return [record(d) for d in accounts.history(self._account(login))]
 
     def events(
         self, *, after: int = 0, limit: int = 1000, login: str | None = None

@@ -15,7 +15,7 @@ from ninja.security import HttpBasicAuth, HttpBearer
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.core.schema import WHOLE
-from propdesk.platforms.sandbox import auth, services, stream
+from propdesk.platforms.sandbox import accounts, auth, orders, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
 
@@ -105,7 +105,7 @@ def _text(value: Decimal | None) -> str | None:
 
 
 def _account_out(account: Account) -> AccountOut:
-    state = services.state(account)
+    state = valuation.state(account)
     return AccountOut(
         login=account.login,
         server=account.server.name,
@@ -145,7 +145,7 @@ def quotes(request: HttpRequest) -> list[QuoteOut]:
             digits=q.instrument.digits,
             at=q.at,
         )
-        for symbol, q in sorted(services.latest_quotes().items())
+        for symbol, q in sorted(valuation.latest_quotes().items())
     ]
 
 
@@ -168,7 +168,7 @@ def order(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status:
     account = me(request)
-    position = services.place_order(
+    position = orders.place_order(
         account,
         symbol=payload.symbol,
         side=payload.side,
@@ -181,7 +181,7 @@ def order(
 
 
 def _position_out(account: Account, position: Position) -> PositionOut:
-    state = services.state(Account.objects.get(pk=account.pk))
+    state = valuation.state(Account.objects.get(pk=account.pk))
     for found in _account_positions(state):
         if found.id == position.pk:
             return found
@@ -208,7 +208,7 @@ def _account_positions(state: Any) -> list[PositionOut]:
 
 @router.get("/positions", response=list[PositionOut], summary="Open positions")
 def positions(request: HttpRequest) -> list[PositionOut]:
-    return _account_positions(services.state(me(request)))
+    return _account_positions(valuation.state(me(request)))
 
 
 class CloseIn(Schema):
@@ -259,7 +259,7 @@ def close(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> DealOut:
     volume = payload.volume if payload is not None else None
-    deal = services.close_position(
+    deal = orders.close_position(
         me(request), position_id, volume=volume, idempotency_key=idempotency_key
     )
     return _deal_out(deal)
@@ -267,7 +267,7 @@ def close(
 
 @router.get("/deals", response=list[DealOut], summary="Every deal, newest first")
 def deals(request: HttpRequest) -> list[DealOut]:
-    return [_deal_out(d) for d in services.history(me(request))]
+    return [_deal_out(d) for d in accounts.history(me(request))]
 
 
 class EventOut(Schema):

@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from propdesk.core.money import MINOR_UNITS, from_minor, to_minor
-from propdesk.platforms.sandbox import engine, pricing, services
+from propdesk.platforms.sandbox import engine, pricing, ticks
 from propdesk.platforms.sandbox.models import (
     Account,
     Deal,
@@ -250,9 +250,9 @@ class Feed:
     def _act(self, result: engine.TickResult) -> list[Deal]:
         deals: list[Deal] = []
         for position in Position.objects.filter(pk__in=result.crossed, closed_at__isnull=True):
-            deals.extend(services.trigger(position.pk))
+            deals.extend(ticks.trigger(position.pk))
         for account_id in result.stop_outs:
-            deals.extend(services.stop_out(account_id))
+            deals.extend(ticks.stop_out(account_id))
         # The cursor stays: the next write finds these accounts (and any a trader changed
         # meanwhile) changed, and re-reads them.
         self._reload({d.account_id for d in deals})

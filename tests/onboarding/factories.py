@@ -1,4 +1,5 @@
-"""KYC test files: real PNG, PDF and JPEG bytes (documents are judged by their content)."""
+"""Onboarding for the tests: KYC answers and documents, and real PNG, PDF and JPEG bytes
+(documents are judged by their content)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,69 @@
+"""What a person does in the browser, step by step, shared by the browser tests: log in (to the
+site or to the web terminal), register in the portal, fill in KYC, open a back-office queue."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import PASSWORD
+from tests.onboarding.factories import PDF
+
+
+def log_in(page: Page, email: str, password: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def terminal_log_in(page: Page, login: str, password: str) -> None:
+    """Log in to the web terminal with a trading account's own credentials."""
+    page.goto("/terminal/")
+    expect(page).to_have_url(re.compile(r"/terminal/login/$"))
+    page.get_by_label("Login", exact=True).fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def register_in_portal(page: Page, *, email: str, kind: str = "Trader") -> None:
+    page.goto("/portal/register/")
+    page.get_by_label(kind, exact=True).check()
+    page.get_by_label("Full name").fill("Jana Nováková")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Phone").fill("+420 601 234 567")
+    page.get_by_label("Nationality").select_option("CZ")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Register").click()
+
+
+def open_first_in_queue(page: Page, queue: str) -> None:
+    page.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name=re.compile(queue)
+    ).click()
+    page.get_by_role("link", name="Review").first.click()
+
+
+def fill_kyc(page: Page, *, identity: bytes) -> None:
+    page.goto("/portal/kyc/")
+    page.get_by_role("button", name="Start with Individual").click()
+    page.get_by_label("Date of birth").fill("1990-05-17")
+    page.get_by_label("Country of residence").select_option("CZ")
+    page.get_by_label("Identity document type").select_option("Passport")
+    page.get_by_label("Identity document", exact=True).set_input_files(
+        files=[{"name": "passport.png", "mimeType": "image/png", "buffer": identity}]
+    )
+    page.get_by_label("Proof of address").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.get_by_label("I have reviewed these details").check()
+    page.get_by_role("button", name="Submit for review").click()
+
+
+def review_latest_kyc(staff: Page) -> None:
+    staff.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name=re.compile("^KYC")
+    ).first.click()
+    staff.get_by_role("link", name="Review").first.click()

@@ -1,0 +1,176 @@
+"""Challenges for the tests, built through the real use cases: a definition (the 2-step
+challenge), a participation whose stage runs, and the price moves that pass or breach it."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.participation import services as participation
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
+from propdesk.wallet import services
+
+D = Decimal
+
+# --- The catalogue: a challenge definition ------------------------------------------------------
+
+TWO_STEP = {
+    "name": "2-Step 100K",
+    "currency": "USD",
+    "tags": ["2-step"],
+    "time_zone": "Europe/Prague",
+    "fee": "499.00",
+    "payment_ways": ["wallet", "direct"],
+    "progression": "automatic",
+    "stages": [
+        {
+            "name": "Challenge",
+            "kind": "demo",
+            "balance": "100000",
+            "leverage": 100,
+            "rules": {
+                "profit_target_pct": "8",
+                "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
+                "max_loss": {"pct": "10", "mode": "static"},
+                "min_trading_days": 4,
+            },
+        },
+        {
+            "name": "Verification",
+            "kind": "demo",
+            "balance": "100000",
+            "leverage": 100,
+            "rules": {"profit_target_pct": "5", "max_loss": {"pct": "10", "mode": "static"}},
+        },
+        {
+            "name": "Funded",
+            "kind": "live",
+            "balance": "100000",
+            "leverage": 50,
+            "profit_share_pct": "80",
+            "rules": {"max_loss": {"pct": "10", "mode": "trailing_eod"}},
+        },
+    ],
+}
+
+
+def definition(**changes):
+    made = copy.deepcopy(TWO_STEP)
+    made.update(changes)
+    return made
+
+
+# --- A participation whose stage runs, and the monitor watching it -------------------------------
+
+RULES = {
+    "profit_target_pct": "8",
+    "max_daily_loss": {"pct": "5", "basis": "prev_day_balance"},
+    "max_loss": {"pct": "10", "mode": "static"},
+}
+
+
+def running(client, finance, admin, *, stages):
+    services.adjust(
+        client.pk,
+        direction="credit",
+        amount="1000.00",
+        currency="USD",
+        comment="Top up",
+        actor=finance,
+    )
+    made = catalogue.create(definition(stages=stages), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    joined = participation.start(client, made.pk, payment="wallet")
+    return joined, joined.current_attempt()
+
+
+def stage(kind="demo", **rules):
+    made = {"kind": kind, "balance": "100000", "leverage": 100, "rules": {**RULES, **rules}}
+    if kind == "live":
+        made["profit_share_pct"] = "80"
+    return made
+
+
+def move(price_feed, bid, ask):
+    price_feed.step(feed.Tick("EURUSD", D(bid), D(ask)))
+    price_feed.flush()
+
+
+def pass_stage(attempt):
+    """+8,880 on 100,000 closed, then the day closes: a stage with an 8% target passes."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.close_days(timezone.now() + timedelta(days=1))
+
+
+def server():
+    return accounts.default_server()
+
+
+def breached(client, finance, admin):
+    """A stage failed by a real breach: equity 94,880 fell below the daily floor 95,000."""
+    joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    return joined, attempt, account, position, price_feed
+
+
+# --- The current stage's figures: a day's trading and the next day reset -------------------------
+
+PRAGUE = ZoneInfo("Europe/Prague")  # the test challenge's time zone
+
+
+def trading(client, finance, admin, **rules):
+    """A participation whose first stage runs (day reset 17:00 Prague, at least 4 days)."""
+    rules = {"day_reset": "17:00", "min_trading_days": 4, **rules}
+    return running(client, finance, admin, stages=[stage(**rules), stage("live")])
+
+
+def profit_then_loss(attempt):
+    """+2,880 closed, then a position losing 5,120: balance 102,880, equity 97,760."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    first = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08800", "1.08812")
+    orders.close_position(account, first.pk)
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08300", "1.08312")
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def breach(attempt):
+    """-5,120 on the day: equity 94,880, under the daily floor of 95,000."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08000", "1.08012")
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def next_reset_17_prague(now: datetime) -> datetime:
+    local = now.astimezone(PRAGUE)
+    reset = local.replace(hour=17, minute=0, second=0, microsecond=0)
+    if local >= reset:
+        reset = (local + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+    return reset
