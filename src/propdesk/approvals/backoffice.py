@@ -53,7 +53,8 @@ class NoteForm(forms.Form):
 
 
 @staff_view(permissions.APPROVALS_VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    """The back office's home (the dashboard): the approval queues, my to-do, recent activity."""
     me = actor(request)
     counts = approvals.pending_counts(me)
     queues = [(t, counts.get(t.key, 0)) for t in registry.all_types()]

@@ -36,7 +36,8 @@ from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import parse_id, search_text, spreadsheet_safe
 from propdesk.core.web import actor, apply_errors, staff_view
-from propdesk.platforms import adapters, staff
+from propdesk.platforms import adapters
+from propdesk.platforms import services as staff
 from propdesk.platforms.protocol import AccountState, DealRecord
 
 PAGE_SIZE = 50

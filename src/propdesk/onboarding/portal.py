@@ -1,15 +1,26 @@
+"""Client portal: registering, and the client's identity verification (KYC) with its documents."""
+
 from __future__ import annotations
 
+from io import BytesIO
+from pathlib import PurePath
+from typing import Any
+
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
-from propdesk.core.errors import Throttled, ValidationFailed
+from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.net import client_ip
-from propdesk.core.web import apply_errors
+from propdesk.core.uploads import too_large
+from propdesk.core.web import actor, apply_errors, client_view
+from propdesk.onboarding import kyc
+from propdesk.onboarding.models import KycField
 from propdesk.onboarding.services import register_client
 
 
@@ -74,7 +85,7 @@ def register(request: HttpRequest) -> HttpResponse:
             request.session["registered_status"] = client.status
             return redirect("portal:registered")
     return render(
-        request, "portal/register.html", {"form": form}, status=422 if form.errors else 200
+        request, "onboarding/register.html", {"form": form}, status=422 if form.errors else 200
     )
 
 
@@ -82,4 +93,124 @@ def registered(request: HttpRequest) -> HttpResponse:
     status = request.session.pop("registered_status", None)
     if status is None:
         return redirect("login")
-    return render(request, "portal/registered.html", {"active": status == Client.Status.ACTIVE})
+    return render(request, "onboarding/registered.html", {"active": status == Client.Status.ACTIVE})
+
+
+# --- identity verification (KYC) ----------------------------------------------------------------
+
+ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+def _portal_form(spec: dict[str, Any], data: Any = None, files: Any = None) -> forms.Form:
+    """A Django form drawn from the KYC form's questions; the service does the checking."""
+    form = forms.Form(data, files)
+    for field in spec["fields"]:
+        label = field["label"] + ("" if field["required"] else " (optional)")
+        kind = field["kind"]
+        if kind == KycField.Kind.CHOICE:
+            choices = [("", "Choose…")] + [(c, c) for c in field["choices"]]
+            form.fields[field["key"]] = forms.ChoiceField(
+                label=label, choices=choices, required=False
+            )
+        elif kind == KycField.Kind.COUNTRY:
+            choices = [("", "Choose…"), *countries]
+            form.fields[field["key"]] = forms.ChoiceField(
+                label=label, choices=choices, required=False
+            )
+        elif kind == KycField.Kind.DATE:
+            form.fields[field["key"]] = forms.CharField(
+                label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+            )
+        else:
+            form.fields[field["key"]] = forms.CharField(label=label, required=False, max_length=200)
+    for doc in spec["documents"]:
+        label = doc["label"] + ("" if doc["required"] else " (optional)")
+        form.fields[doc["key"]] = forms.FileField(
+            label=label,
+            required=False,
+            widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
+            help_text="PDF, JPEG or PNG, at most 10 MB.",
+        )
+    form.fields["confirm"] = forms.BooleanField(
+        label="I have reviewed these details; they are true and the documents are mine.",
+        required=True,
+    )
+    return form
+
+
+@client_view
+def kyc_home(request: HttpRequest) -> HttpResponse:
+    client = actor(request).client
+    return render(
+        request,
+        "onboarding/kyc_home.html",
+        {
+            "client": client,
+            "kyc_block": kyc.submission_block(client),
+            "kyc_forms": kyc.active_forms(),
+            "history": kyc.history(client),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
+    client = actor(request).client
+    kyc_form = kyc.active_forms().filter(pk=form_id).first()
+    if kyc_form is None:
+        raise Http404("No such KYC form")
+    block = kyc.submission_block(client)
+    if block is not None:
+        messages.info(request, block)
+        return redirect("portal:kyc")
+    spec = kyc.snapshot(kyc_form)
+    form = _portal_form(spec, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if isinstance(v, str)}
+        try:
+            kyc.submit(
+                client,
+                form_id=kyc_form.pk,
+                values=values,
+                files=request.FILES,
+                too_large=too_large(request),
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("portal:kyc")
+        else:
+            messages.success(request, "Thank you. Your details are submitted for review.")
+            return redirect("portal:kyc")
+    return render(
+        request,
+        "onboarding/kyc_submit.html",
+        {"kyc_form": kyc_form, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@require_GET
+def kyc_document(request: HttpRequest, token: str) -> FileResponse:
+    if not request.user.is_authenticated:
+        raise NotAuthenticated()
+    handout = kyc.hand_out(actor(request), token, preview=request.GET.get("preview") == "1")
+    document = handout.document
+    response = FileResponse(
+        BytesIO(handout.content),
+        content_type=document.content_type,
+        as_attachment=not handout.inline,
+        filename=(slugify(document.label) or "document") + PurePath(document.stored_name).suffix,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    # Served from our own origin, so it may never run or load anything itself, nor be framed;
+    # a picture opened on its own is a sandboxed page with no origin.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+        "frame-ancestors 'none'; sandbox"
+    )
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

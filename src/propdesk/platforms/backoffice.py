@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, settings_form, staff_view
-from propdesk.platforms import staff
+from propdesk.platforms import services
 from propdesk.platforms.forms import (
     BalanceOperationForm,
     SandboxInstrumentForm,
@@ -61,7 +61,9 @@ def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> H
     return settings_form(
         request,
         TradingServerForm(request.POST or None, initial=initial),
-        lambda data: staff.save_server(server.pk if server else None, actor=actor(request), **data),
+        lambda data: services.save_server(
+            server.pk if server else None, actor=actor(request), **data
+        ),
         saved=lambda saved: f"Trading server {saved.name} saved.",
         then="backoffice:trading_servers",
         template="platforms/trading_server_edit.html",
@@ -78,7 +80,9 @@ def sandbox_instruments(request: HttpRequest) -> HttpResponse:
         request,
         "platforms/sandbox_instruments.html",
         {
-            "rows": [(i, staff.describe_hours(i.trading_hours)) for i in staff.find_instruments()],
+            "rows": [
+                (i, services.describe_hours(i.trading_hours)) for i in services.find_instruments()
+            ],
             "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
         },
     )
@@ -87,24 +91,27 @@ def sandbox_instruments(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_view(PLATFORMS_MANAGE)
 def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
-    instrument = staff.find_instrument(symbol)
+    instrument = services.find_instrument(symbol)
     initial = {
         "description": instrument.description,
         "spread_points": instrument.spread_points,
         "min_volume": instrument.min_volume,
         "max_volume": instrument.max_volume,
         "volume_step": instrument.volume_step,
-        "trading_hours": staff.hours_text(instrument.trading_hours),
+        "trading_hours": services.hours_text(instrument.trading_hours),
         "enabled": instrument.enabled,
     }
     return settings_form(
         request,
         SandboxInstrumentForm(request.POST or None, initial=initial),
-        lambda data: staff.save_instrument(instrument.symbol, actor=actor(request), **data),
+        lambda data: services.save_instrument(instrument.symbol, actor=actor(request), **data),
         saved=lambda saved: f"Sandbox instrument {saved.symbol} saved.",
         then="backoffice:sandbox_instruments",
         template="platforms/sandbox_instrument_edit.html",
-        context={"instrument": instrument, "hours": staff.describe_hours(instrument.trading_hours)},
+        context={
+            "instrument": instrument,
+            "hours": services.describe_hours(instrument.trading_hours),
+        },
     )
 
 
@@ -114,11 +121,11 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
 @staff_view(PLATFORMS_VIEW)
 def trading_accounts(request: HttpRequest) -> HttpResponse:
     query = search_text(request.GET.get("q"), max_length=20)
-    page = Paginator(staff.find_accounts(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(services.find_accounts(query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "platforms/trading_accounts.html",
-        {"page": page, "rows": staff.with_equity(page.object_list), "q": query},
+        {"page": page, "rows": services.with_equity(page.object_list), "q": query},
     )
 
 
@@ -131,9 +138,9 @@ def _account_page(
     status: int = 200,
 ) -> HttpResponse:
     can_manage = actor(request).has_permission(PLATFORMS_MANAGE)
-    history = Paginator(staff.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
+    history = Paginator(services.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
     state = sandbox.state(account)
-    digits = staff.price_digits()
+    digits = services.price_digits()
     return render(
         request,
         "platforms/trading_account.html",
@@ -162,7 +169,7 @@ def _refused(form: forms.Form, exc: DomainError) -> int:
 
 @staff_view(PLATFORMS_VIEW)
 def trading_account(request: HttpRequest, login: str) -> HttpResponse:
-    return _account_page(request, staff.find_account(login))
+    return _account_page(request, services.find_account(login))
 
 
 @require_POST
@@ -170,13 +177,13 @@ def trading_account(request: HttpRequest, login: str) -> HttpResponse:
 def trading_account_status(request: HttpRequest, login: str, action: str) -> HttpResponse:
     if action not in ("disable", "enable"):
         raise Http404("No such action")
-    account = staff.find_account(login)
+    account = services.find_account(login)
     form = TradingStatusForm(request.POST)
     enabled = action == "enable"
     status = 422
     if form.is_valid():
         try:
-            staff.set_trading(
+            services.set_trading(
                 account.login,
                 enabled=enabled,
                 reason=form.cleaned_data["reason"],
@@ -194,13 +201,13 @@ def trading_account_status(request: HttpRequest, login: str, action: str) -> Htt
 @require_POST
 @staff_view(PLATFORMS_MANAGE)
 def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
-    account = staff.find_account(login)
+    account = services.find_account(login)
     form = BalanceOperationForm(request.POST)
     status = 422
     if form.is_valid():
         data = form.cleaned_data
         try:
-            deal = staff.balance_operation(
+            deal = services.balance_operation(
                 account.login,
                 amount=data["amount"],
                 comment=data["comment"],

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Interval
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status
 from pydantic import StrictInt, StrictStr
 
@@ -16,11 +18,12 @@ from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.accounts.services import require_permission
+from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize
 from propdesk.core.schema import WHOLE, Blank, Day, DecimalText, FilterText, OneOf
-from propdesk.wallet import deposits, ledger, reports, services, withdrawals
+from propdesk.wallet import deposits, ledger, reports, sandbox_payments, services, withdrawals
+from propdesk.wallet.backoffice import csv_response
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
-from propdesk.wallet.views import csv_response
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -298,3 +301,18 @@ def transactions_report(
         next=next_cursor,
         totals=[TotalOut(**t) for t in reports.totals(filters, rows)],
     )
+
+
+# --- the sandbox payment provider's webhook (a plain view: the provider signs it, no session) -----
+
+
+@csrf_exempt  # authenticated by its HMAC signature, not by a browser session
+@require_POST
+def sandbox_webhook(request: HttpRequest) -> JsonResponse:
+    try:
+        outcome = sandbox_payments.handle_webhook(
+            request.body, request.headers.get(sandbox_payments.HEADER)
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_json(), status=exc.status)
+    return JsonResponse({"ok": True, "outcome": outcome})

@@ -1,36 +1,27 @@
-"""Wallet pages: the client's own in the portal; staff adjustments on the client's page."""
+"""Back office: staff adjustments on the client's page, Settings > Payment methods and Reports >
+Transactions."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.web import actor, apply_errors, client_view, settings_form, staff_view
-from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import (
-    deposits,
-    ledger,
-    reports,
-    sandbox_payments,
-    services,
-    withdrawals,
-)
-from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod, Posting, Withdrawal
+from propdesk.core.web import actor, settings_form, staff_view
+from propdesk.wallet import deposits, reports, services
+from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
 
 
 class AdjustmentForm(forms.Form):
@@ -51,105 +42,6 @@ class AdjustmentForm(forms.Form):
 
 def adjustment_form() -> AdjustmentForm:
     return AdjustmentForm(initial={"idempotency_key": uuid.uuid4().hex, "currency": "USD"})
-
-
-@client_view
-def wallet(request: HttpRequest) -> HttpResponse:
-    client = actor(request).client
-    return render(
-        request,
-        "wallet/portal_wallet.html",
-        {
-            "balances": ledger.balances(client),
-            "lines": services.wallet_lines(client),
-            "deposits": deposits.client_deposits(client)[:20],
-            "withdrawals": withdrawals.client_withdrawals(client)[:20],
-        },
-    )
-
-
-class MoneyRequestForm(forms.Form):
-    method = forms.ModelChoiceField(queryset=deposits.enabled_methods(), empty_label="Choose…")
-    amount = forms.CharField(max_length=30)
-    currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
-
-
-def _money_request_page(
-    request: HttpRequest,
-    *,
-    action: str,
-    ask: Callable[..., Deposit | Withdrawal],
-    done: Callable[[Deposit | Withdrawal], HttpResponse],
-    template: str,
-    context: dict[str, object],
-) -> HttpResponse:
-    """The portal's deposit and withdrawal pages: one form, KYC first, each service's reply."""
-    client = actor(request).client
-    kyc.require_kyc(client, action)  # stopped here, with a way to KYC
-    form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            made = ask(
-                client,
-                method=data["method"].pk,
-                amount=data["amount"],
-                currency=data["currency"],
-                idempotency_key=data["idempotency_key"],
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return done(made)
-    return render(request, template, {"form": form, **context}, status=422 if form.errors else 200)
-
-
-@require_http_methods(["GET", "POST"])
-@client_view
-def deposit(request: HttpRequest) -> HttpResponse:
-    def done(made: Deposit | Withdrawal) -> HttpResponse:
-        if isinstance(made, Deposit) and made.status == Deposit.Status.AWAITING_PAYMENT:
-            return redirect("sandbox_checkout", token=made.checkout_token)
-        credited = made.status == Deposit.Status.APPROVED
-        messages.success(
-            request,
-            f"Deposit of {made.amount} {made.currency} requested"
-            + (" and credited." if credited else "; we will confirm it."),
-        )
-        return redirect("portal:wallet")
-
-    return _money_request_page(
-        request,
-        action=kyc_actions.DEPOSIT,
-        ask=deposits.request_deposit,
-        done=done,
-        template="wallet/portal_deposit.html",
-        context={"methods": deposits.enabled_methods()},
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@client_view
-def withdraw(request: HttpRequest) -> HttpResponse:
-    def done(made: Deposit | Withdrawal) -> HttpResponse:
-        messages.success(
-            request,
-            f"Withdrawal of {made.amount} {made.currency} requested; the amount is held "
-            "until we pay it out.",
-        )
-        return redirect("portal:wallet")
-
-    return _money_request_page(
-        request,
-        action=kyc_actions.WITHDRAW,
-        ask=withdrawals.request_withdrawal,
-        done=done,
-        template="wallet/portal_withdraw.html",
-        context={"balances": ledger.balances(actor(request).client)},
-    )
 
 
 # --- Settings > Payment methods ----------------------------------------------------------------
@@ -276,41 +168,3 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
             "query": urlencode(filters.as_query()),
         },
     )
-
-
-# --- the sandbox payment provider's pages, and its webhook ---------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
-    """The provider's hosted checkout (it stands apart from the portal: a link is enough)."""
-    found = sandbox_payments.checkout(token)
-    if request.method == "POST":
-        if not found.waiting:  # paid, cancelled or lapsed: nothing is sent
-            messages.error(
-                request, f"This checkout is closed ({found.state}); nothing was charged."
-            )
-            return redirect(found.return_to)
-        paid = request.POST.get("action") == "pay"
-        sandbox_payments.finish_checkout(token, paid=paid)
-        if paid:
-            messages.success(
-                request,
-                f"Payment of {found.amount} {found.currency} sent. {found.after_payment}",
-            )
-        else:
-            messages.info(request, "Payment cancelled; nothing was charged.")
-        return redirect(found.return_to)
-    return render(request, "wallet/sandbox_checkout.html", {"checkout": found})
-
-
-@csrf_exempt  # authenticated by its HMAC signature, not by a browser session
-@require_POST
-def sandbox_webhook(request: HttpRequest) -> JsonResponse:
-    try:
-        outcome = sandbox_payments.handle_webhook(
-            request.body, request.headers.get(sandbox_payments.HEADER)
-        )
-    except DomainError as exc:
-        return JsonResponse(exc.as_json(), status=exc.status)
-    return JsonResponse({"ok": True, "outcome": outcome})

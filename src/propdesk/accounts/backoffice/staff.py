@@ -1,4 +1,4 @@
-"""Back office: clients, staff users and roles."""
+"""Back office > Settings > Staff users and Roles."""
 
 from __future__ import annotations
 
@@ -6,125 +6,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import permissions, two_factor
 from propdesk.accounts import services as accounts
-from propdesk.accounts.models import Authenticator, Client, Role, User
-from propdesk.approvals import services as approvals
+from propdesk.accounts.models import Authenticator, Role, User
 from propdesk.core.errors import DomainError, ValidationFailed
-from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
-from propdesk.onboarding import kyc
-from propdesk.wallet import ledger
-from propdesk.wallet import services as wallet_services
-from propdesk.wallet.views import adjustment_form
-
-
-@staff_view(permissions.CLIENTS_VIEW)
-def clients(request: HttpRequest) -> HttpResponse:
-    rows = Client.objects.select_related("user")
-    status = request.GET.get("status", "")
-    kind = request.GET.get("kind", "")
-    kyc_status = request.GET.get("kyc", "")
-    query = search_text(request.GET.get("q"))
-    if status in Client.Status.values:
-        rows = rows.filter(status=status)
-    if kind in Client.Kind.values:
-        rows = rows.filter(kind=kind)
-    if kyc_status in Client.KycStatus.values:
-        rows = rows.filter(kyc_status=kyc_status)
-    if query:
-        rows = rows.filter(
-            Q(user__email__icontains=query)
-            | Q(user__name__icontains=query)
-            | Q(phone__contains=query)
-        )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "accounts/clients.html",
-        {
-            "page": page,
-            "status": status,
-            "kind": kind,
-            "q": query,
-            "statuses": Client.Status.choices,
-            "kinds": Client.Kind.choices,
-            "kyc_status": kyc_status,
-            "kyc_statuses": Client.KycStatus.choices,
-        },
-    )
-
-
-@staff_view(permissions.CLIENTS_VIEW)
-def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
-    client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
-    me = actor(request)
-    requests = (
-        approvals.visible_requests(me).filter(client=client)
-        if me.has_permission(permissions.APPROVALS_VIEW)
-        else None
-    )
-    return render(
-        request,
-        "accounts/client_detail.html",
-        {
-            "client": client,
-            "requests": requests,
-            "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
-            "wallet": {
-                "balances": ledger.balances(client),
-                "lines": wallet_services.wallet_lines(client, limit=20, for_staff=True),
-            }
-            if me.has_permission(permissions.WALLET_VIEW)
-            else None,
-            "adjustment_form": adjustment_form()
-            if me.has_permission(permissions.WALLET_ADJUST)
-            else None,
-            "kyc_submissions": kyc.history(client)
-            if me.has_permission(permissions.KYC_REVIEW)
-            else None,
-            "status_form": ClientStatusForm(),
-        },
-    )
-
-
-class ClientStatusForm(forms.Form):
-    reason = forms.CharField(max_length=500, required=False, label="Reason (told to the client)")
-
-
-@require_POST
-@staff_view(permissions.CLIENTS_MANAGE)
-def client_status(request: HttpRequest, client_id: int, action: str) -> HttpResponse:
-    if action not in ("suspend", "reactivate"):
-        raise Http404("No such action")
-    form = ClientStatusForm(request.POST)
-    reason = form.data.get("reason", "")
-    try:
-        client = accounts.set_client_suspended(
-            client_id, suspended=action == "suspend", actor=actor(request), reason=reason
-        )
-    except DomainError as exc:
-        messages.error(request, exc.fields.get("reason") or exc.message)
-    else:
-        said = (
-            " They are logged out; their trading accounts cannot log in (so nobody trades on "
-            "them) and their challenges are on hold until they are reactivated."
-            if client.status == Client.Status.SUSPENDED
-            else " Their trading accounts and challenges are open again."
-        )
-        messages.success(
-            request, f"{client.user.name} is now {client.get_status_display().lower()}.{said}"
-        )
-    return redirect("backoffice:client", client_id=client_id)
-
-
-# --- staff users ---------------------------------------------------------------------------
 
 
 class StaffCreateForm(forms.Form):

@@ -1,0 +1,25 @@
+"""Client portal: the client's notifications."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from propdesk.core.web import actor, client_view
+from propdesk.notifications.models import Notification
+from propdesk.notifications.services import mark_all_read
+
+
+@client_view
+def notifications(request: HttpRequest) -> HttpResponse:
+    me = actor(request)
+    notes = list(Notification.objects.filter(user=me)[:100])
+    return render(request, "notifications/notifications.html", {"notifications": notes})
+
+
+@require_POST
+@client_view
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    mark_all_read(actor(request))
+    return redirect("portal:notifications")
