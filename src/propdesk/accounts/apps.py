@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from propdesk.accounts import housekeeping
+        from propdesk.accounts import housekeeping, permissions  # noqa: F401  (registers the codes)
         from propdesk.accounts.roles import ensure_default_roles
 
         post_migrate.connect(ensure_default_roles, sender=self)

@@ -11,15 +11,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Role
+from propdesk.accounts.permissions import AUDIT_VIEW
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
+from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
 
@@ -52,7 +54,7 @@ class NoteForm(forms.Form):
     )
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
     """The back office's home (the dashboard): the approval queues, my to-do, recent activity."""
     me = actor(request)
@@ -66,12 +68,12 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "queues": queues,
             "todo": todo,
-            "recent": recent if me.has_permission(permissions.AUDIT_VIEW) else [],
+            "recent": recent if me.has_permission(AUDIT_VIEW) else [],
         },
     )
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
     me = actor(request)
     rtype = None
@@ -141,14 +143,14 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
         "approve_form": _approve_form(req),
         "reject_form": RejectForm(initial={"level": req.current_level}),
         "note_form": NoteForm(),
-        "can_note": me.has_permission(permissions.APPROVALS_NOTE),
+        "can_note": me.has_permission(APPROVALS_NOTE),
         "other_requests": approvals.visible_requests(me)
         .filter(client=req.client)
         .exclude(pk=req.pk)[:10],
     }
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def review(request: HttpRequest, request_id: int) -> HttpResponse:
     req = approvals.get_request(actor(request), request_id)
     return render(request, "approvals/review.html", _review_context(request, req))
@@ -162,7 +164,7 @@ def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpRe
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     form = _approve_form(approvals.get_request(me, request_id), request.POST)
@@ -194,7 +196,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def reject(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     approvals.get_request(me, request_id)
@@ -219,7 +221,7 @@ def reject(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_NOTE)
+@staff_view(APPROVALS_NOTE)
 def add_note(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     approvals.get_request(me, request_id)
@@ -238,13 +240,13 @@ def add_note(request: HttpRequest, request_id: int) -> HttpResponse:
 # --- Settings > Approval methods -----------------------------------------------------------
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def policies(request: HttpRequest) -> HttpResponse:
     rows = []
     for rtype in registry.all_types():
         policy = approvals.policy_for(rtype.key)
         rows.append((rtype, policy, approvals.policy_snapshot(policy)["levels"]))
-    can_edit = actor(request).has_permission(permissions.SETTINGS_MANAGE)
+    can_edit = actor(request).has_permission(SETTINGS_MANAGE)
     return render(request, "approvals/policies.html", {"rows": rows, "can_edit": can_edit})
 
 
@@ -266,7 +268,7 @@ class PolicyForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.SETTINGS_MANAGE)
+@staff_view(SETTINGS_MANAGE)
 def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
     rtype = registry.get(type_key)
     if rtype is None:

@@ -10,7 +10,10 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from propdesk.core import security  # noqa: F401  (registers the deployment checks)
+        from propdesk.core import (  # noqa: F401  (the deployment checks, settings.manage)
+            permissions,
+            security,
+        )
 
         checks.register(vault_keys_check)
         checks.register(vault_keys_deploy_check, deploy=True)

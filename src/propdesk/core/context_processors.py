@@ -14,19 +14,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(user, User):
         return {}
     if user.is_staff_user:
-        from propdesk.accounts import permissions
         from propdesk.approvals import registry
         from propdesk.approvals import services as approvals
+        from propdesk.approvals.permissions import APPROVALS_VIEW
+        from propdesk.core.permissions import catalogue
 
-        can = {
-            code.replace(".", "_"): user.has_permission(code) for code in permissions.catalogue()
-        }
+        can = {code.replace(".", "_"): user.has_permission(code) for code in catalogue()}
         figures: dict[str, Any] = {"nav_queues": [], "can": can}
         if can.get("jobs_view"):
             from propdesk.jobs import services as jobs
 
             figures["nav_jobs_gave_up"] = jobs.gave_up_count()
-        if not user.has_permission(permissions.APPROVALS_VIEW):
+        if not user.has_permission(APPROVALS_VIEW):
             return figures
         counts = approvals.pending_counts(user)
         queues = [(t.key, t.label, counts.get(t.key, 0)) for t in registry.all_types()]

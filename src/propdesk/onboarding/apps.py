@@ -6,4 +6,7 @@ class OnboardingConfig(AppConfig):
     label = "onboarding"
 
     def ready(self) -> None:
-        from propdesk.onboarding import request_types  # noqa: F401  (registers the types)
+        from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
+            permissions,
+            request_types,
+        )

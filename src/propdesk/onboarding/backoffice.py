@@ -10,8 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from propdesk.accounts import permissions
+from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import ValidationFailed
+from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, apply_errors, staff_view
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.onboarding.models import KycField, KycForm
@@ -33,7 +34,7 @@ class PolicyForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def kyc_settings(request: HttpRequest) -> HttpResponse:
     me = actor(request)
     form = PolicyForm(
@@ -53,7 +54,7 @@ def kyc_settings(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "kyc_forms": KycForm.objects.prefetch_related("fields", "documents"),
-            "can_edit": me.has_permission(permissions.SETTINGS_MANAGE),
+            "can_edit": me.has_permission(SETTINGS_MANAGE),
         },
     )
 
@@ -103,7 +104,7 @@ def _rows(formset: forms.BaseFormSet, *, with_kind: bool) -> list[dict[str, Any]
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.SETTINGS_MANAGE)
+@staff_view(SETTINGS_MANAGE)
 def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpResponse:
     existing = KycForm.objects.filter(pk=form_id).first() if form_id is not None else None
     if form_id is not None and existing is None:

@@ -14,16 +14,16 @@ from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status
 from pydantic import StrictInt, StrictStr
 
-from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
-from propdesk.accounts.services import require_permission
 from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, Day, DecimalText, FilterText, OneOf
 from propdesk.wallet import deposits, ledger, reports, sandbox_payments, services, withdrawals
 from propdesk.wallet.backoffice import csv_response
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
+from propdesk.wallet.permissions import WALLET_VIEW
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -272,7 +272,7 @@ def transactions_report(
     limit: Annotated[int, Interval(ge=1, le=reports.MAX_PAGE_SIZE), WHOLE] = reports.PAGE_SIZE,
     format: Annotated[Literal["json", "csv"] | None, Blank] = None,
 ) -> TransactionPage | HttpResponseBase:
-    require_permission(current_staff(request), permissions.WALLET_VIEW)
+    require_permission(current_staff(request), WALLET_VIEW)
     given = {"type": type, "currency": currency, "status": status, "client": client}
     days = {"date_from": date_from, "date_to": date_to}
     filters = reports.parse_filters(

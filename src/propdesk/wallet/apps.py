@@ -7,8 +7,9 @@ class WalletConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.jobs import housekeeping
-        from propdesk.wallet import (  # noqa: F401  (request_types registers the types)
+        from propdesk.wallet import (  # noqa: F401  (registers the codes and the types)
             deposits,
+            permissions,
             request_types,
             sandbox_payments,
         )

@@ -15,13 +15,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client
+from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
+from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, settings_form, staff_view
 from propdesk.wallet import deposits, reports, services
 from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
+from propdesk.wallet.permissions import WALLET_ADJUST, WALLET_VIEW
 
 
 class AdjustmentForm(forms.Form):
@@ -62,20 +64,20 @@ class PaymentMethodForm(forms.Form):
     enabled = forms.BooleanField(required=False, initial=True)
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def payment_methods(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "wallet/payment_methods.html",
         {
             "methods": PaymentMethod.objects.all(),
-            "can_edit": actor(request).has_permission(permissions.SETTINGS_MANAGE),
+            "can_edit": actor(request).has_permission(SETTINGS_MANAGE),
         },
     )
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.SETTINGS_MANAGE)
+@staff_view(SETTINGS_MANAGE)
 def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> HttpResponse:
     method = get_object_or_404(PaymentMethod, pk=method_id) if method_id is not None else None
     initial = (
@@ -106,7 +108,7 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
 
 
 @require_POST
-@staff_view(permissions.WALLET_ADJUST)
+@staff_view(WALLET_ADJUST)
 def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client, pk=client_id)
     form = AdjustmentForm(request.POST)
@@ -140,7 +142,7 @@ def csv_response(rows: QuerySet[Posting]) -> StreamingHttpResponse:
     return response
 
 
-@staff_view(permissions.WALLET_VIEW)
+@staff_view(WALLET_VIEW)
 def transactions_report(request: HttpRequest) -> HttpResponseBase:
     try:
         filters = reports.parse_filters(request.GET)

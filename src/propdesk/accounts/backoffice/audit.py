@@ -6,13 +6,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from propdesk.accounts import permissions
+from propdesk.accounts.permissions import AUDIT_VIEW
 from propdesk.core.models import AuditRecord
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, staff_view
 
 
-@staff_view(permissions.AUDIT_VIEW)
+@staff_view(AUDIT_VIEW)
 def audit_log(request: HttpRequest) -> HttpResponse:
     records = AuditRecord.objects.select_related("actor")
     action = search_text(request.GET.get("action"))

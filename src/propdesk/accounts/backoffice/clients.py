@@ -11,20 +11,23 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from propdesk.accounts import permissions
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import Client
+from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_VIEW
 from propdesk.approvals import services as approvals
+from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import DomainError
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, staff_view
 from propdesk.onboarding import kyc
+from propdesk.onboarding.permissions import KYC_REVIEW
 from propdesk.wallet import ledger
 from propdesk.wallet import services as wallet_services
 from propdesk.wallet.backoffice import adjustment_form
+from propdesk.wallet.permissions import WALLET_ADJUST, WALLET_VIEW
 
 
-@staff_view(permissions.CLIENTS_VIEW)
+@staff_view(CLIENTS_VIEW)
 def clients(request: HttpRequest) -> HttpResponse:
     rows = Client.objects.select_related("user")
     status = request.GET.get("status", "")
@@ -60,13 +63,13 @@ def clients(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_view(permissions.CLIENTS_VIEW)
+@staff_view(CLIENTS_VIEW)
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
     me = actor(request)
     requests = (
         approvals.visible_requests(me).filter(client=client)
-        if me.has_permission(permissions.APPROVALS_VIEW)
+        if me.has_permission(APPROVALS_VIEW)
         else None
     )
     return render(
@@ -75,19 +78,15 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
         {
             "client": client,
             "requests": requests,
-            "can_manage": me.has_permission(permissions.CLIENTS_MANAGE),
+            "can_manage": me.has_permission(CLIENTS_MANAGE),
             "wallet": {
                 "balances": ledger.balances(client),
                 "lines": wallet_services.wallet_lines(client, limit=20, for_staff=True),
             }
-            if me.has_permission(permissions.WALLET_VIEW)
+            if me.has_permission(WALLET_VIEW)
             else None,
-            "adjustment_form": adjustment_form()
-            if me.has_permission(permissions.WALLET_ADJUST)
-            else None,
-            "kyc_submissions": kyc.history(client)
-            if me.has_permission(permissions.KYC_REVIEW)
-            else None,
+            "adjustment_form": adjustment_form() if me.has_permission(WALLET_ADJUST) else None,
+            "kyc_submissions": kyc.history(client) if me.has_permission(KYC_REVIEW) else None,
             "status_form": ClientStatusForm(),
         },
     )
@@ -98,7 +97,7 @@ class ClientStatusForm(forms.Form):
 
 
 @require_POST
-@staff_view(permissions.CLIENTS_MANAGE)
+@staff_view(CLIENTS_MANAGE)
 def client_status(request: HttpRequest, client_id: int, action: str) -> HttpResponse:
     if action not in ("suspend", "reactivate"):
         raise Http404("No such action")

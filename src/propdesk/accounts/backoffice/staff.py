@@ -11,9 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions, two_factor
 from propdesk.accounts import services as accounts
+from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, Role, User
+from propdesk.accounts.permissions import STAFF_MANAGE
+from propdesk.core import permissions
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.web import actor, apply_errors, staff_view
 
@@ -31,7 +33,7 @@ class StaffEditForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.STAFF_MANAGE)
+@staff_view(STAFF_MANAGE)
 def staff(request: HttpRequest) -> HttpResponse:
     form = StaffCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -65,7 +67,7 @@ def staff(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.STAFF_MANAGE)
+@staff_view(STAFF_MANAGE)
 def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id, kind=User.Kind.STAFF)
     form = StaffEditForm(
@@ -103,7 +105,7 @@ class TwoFactorResetForm(forms.Form):
 
 
 @require_POST
-@staff_view(permissions.STAFF_MANAGE)
+@staff_view(STAFF_MANAGE)
 def staff_reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
     """A staff member lost their phone: their two-factor login is turned off, so they log in
     with the password and set it up again."""
@@ -148,18 +150,18 @@ class RoleForm(forms.Form):
         ]
 
 
-@staff_view(permissions.STAFF_MANAGE)
+@staff_view(STAFF_MANAGE)
 def roles(request: HttpRequest) -> HttpResponse:
-    catalogue = permissions.catalogue()
+    codes = permissions.catalogue()
     return render(
         request,
         "accounts/roles.html",
-        {"roles": Role.objects.all(), "catalogue": catalogue},
+        {"roles": Role.objects.all(), "catalogue": codes},
     )
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.STAFF_MANAGE)
+@staff_view(STAFF_MANAGE)
 def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
     role = None
     initial: dict[str, Any] = {}
