@@ -6,4 +6,24 @@ class ApprovalsConfig(AppConfig):
     label = "approvals"
 
     def ready(self) -> None:
-        from propdesk.approvals import permissions  # noqa: F401  (registers the codes)
+        from propdesk.approvals import backoffice
+        from propdesk.approvals.permissions import APPROVALS_VIEW
+        from propdesk.core import menu
+
+        menu.section("approvals", "Approvals", order=10)
+        menu.links(
+            menu.BACKOFFICE,
+            key="approvals",
+            section="approvals",
+            order=10,
+            make=backoffice.menu_links,
+            permission=APPROVALS_VIEW,
+        )
+        menu.link(
+            menu.BACKOFFICE,
+            section="settings",
+            label="Approval methods",
+            url="backoffice:policies",
+            order=10,
+            permission=APPROVALS_VIEW,
+        )

@@ -11,19 +11,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts.models import Role
+from propdesk.accounts.models import Role, User
 from propdesk.accounts.permissions import AUDIT_VIEW
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method
+from propdesk.core import menu
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.jobs import services as jobs
+from propdesk.jobs.permissions import JOBS_VIEW
 
 MAX_TEXT = approvals.MAX_TEXT
 
@@ -54,9 +57,36 @@ class NoteForm(forms.Form):
     )
 
 
+def menu_links(user: User) -> list[menu.Link]:
+    """The menu's Approvals section: my to-do and each queue with its count, all requests."""
+    counts = approvals.pending_counts(user)
+    todo = approvals.todo(user).count()
+    return [
+        menu.Link(
+            "My to-do",
+            reverse("backoffice:approvals_todo"),
+            count=todo,
+            count_zero=True,
+            count_id="nav-todo",
+        ),
+        *(
+            menu.Link(
+                t.label,
+                reverse("backoffice:approvals_queue", kwargs={"scope": t.key}),
+                count=counts.get(t.key, 0),
+                count_zero=True,
+                data=(("queue", t.key),),
+            )
+            for t in registry.all_types()
+        ),
+        menu.Link("All requests", reverse("backoffice:approvals_all")),
+    ]
+
+
 @staff_view(APPROVALS_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
-    """The back office's home (the dashboard): the approval queues, my to-do, recent activity."""
+    """The back office's home (the dashboard): the approval queues, my to-do, recent activity,
+    and the background jobs that gave up."""
     me = actor(request)
     counts = approvals.pending_counts(me)
     queues = [(t, counts.get(t.key, 0)) for t in registry.all_types()]
@@ -69,6 +99,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "queues": queues,
             "todo": todo,
             "recent": recent if me.has_permission(AUDIT_VIEW) else [],
+            "jobs_gave_up": jobs.gave_up_count() if me.has_permission(JOBS_VIEW) else 0,
         },
     )
 

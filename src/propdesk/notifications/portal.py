@@ -8,14 +8,15 @@ from django.views.decorators.http import require_POST
 
 from propdesk.core.web import actor, client_view
 from propdesk.notifications.models import Notification
-from propdesk.notifications.services import mark_all_read
+from propdesk.notifications.services import mark_all_read, unread_count
 
 
 @client_view
 def notifications(request: HttpRequest) -> HttpResponse:
     me = actor(request)
     notes = list(Notification.objects.filter(user=me)[:100])
-    return render(request, "notifications/notifications.html", {"notifications": notes})
+    context = {"notifications": notes, "unread": unread_count(me)}
+    return render(request, "notifications/notifications.html", context)
 
 
 @require_POST

@@ -6,7 +6,19 @@ class OnboardingConfig(AppConfig):
     label = "onboarding"
 
     def ready(self) -> None:
+        from propdesk.approvals.permissions import APPROVALS_VIEW
+        from propdesk.core import menu
         from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
             permissions,
             request_types,
         )
+
+        menu.link(
+            menu.BACKOFFICE,
+            section="settings",
+            label="KYC",
+            url="backoffice:kyc_settings",
+            order=20,
+            permission=APPROVALS_VIEW,
+        )
+        menu.link(menu.PORTAL, label="Identity", url="portal:kyc", order=60)

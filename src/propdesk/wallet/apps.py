@@ -18,3 +18,29 @@ class WalletConfig(AppConfig):
         lapse(deposits.lapse_unpaid)
         prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
         prune(sandbox_payments.prune_events)
+        _menus()
+
+
+def _menus() -> None:
+    from propdesk.approvals.permissions import APPROVALS_VIEW
+    from propdesk.core import menu
+    from propdesk.wallet.permissions import WALLET_VIEW
+
+    menu.section("reports", "Reports", order=50)
+    menu.link(
+        menu.BACKOFFICE,
+        section="reports",
+        label="Transactions",
+        url="backoffice:transactions_report",
+        order=10,
+        permission=WALLET_VIEW,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Payment methods",
+        url="backoffice:payment_methods",
+        order=30,
+        permission=APPROVALS_VIEW,
+    )
+    menu.link(menu.PORTAL, label="Wallet", url="portal:wallet", order=20)
