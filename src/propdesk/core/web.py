@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
-from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError, Forbidden, NotAuthenticated, ValidationFailed
+
+if TYPE_CHECKING:  # the site's user model (AUTH_USER_MODEL) as type checkers see it
+    from django.contrib.auth.models import _User as User
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
+    return cast("User", request.user)
+
+
+def person(request: HttpRequest) -> User | None:
+    """The logged-in user, if anyone is logged in."""
+    user = request.user
+    return user if isinstance(user, get_user_model()) else None
 
 
 def to_login(request: HttpRequest) -> HttpResponseBase:
@@ -42,10 +51,10 @@ def staff_view(permission: str | None = None) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            user = request.user
-            if not user.is_authenticated:
+            if not request.user.is_authenticated:
                 return to_login(request)
-            if not isinstance(user, User) or not user.is_staff_user:
+            user = person(request)
+            if user is None or not user.is_staff_user:
                 raise Forbidden("The back office is for the firm's staff.")
             if permission is not None and not user.has_permission(permission):
                 raise Forbidden("Your role does not allow you to see this page.")
@@ -61,10 +70,10 @@ def client_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
+        if not request.user.is_authenticated:
             return to_login(request)
-        if not isinstance(user, User) or not user.is_client:
+        user = person(request)
+        if user is None or not user.is_client:
             raise Forbidden("The portal is for clients; staff use the back office.")
         return view(request, *args, **kwargs)
 
@@ -117,8 +126,8 @@ class DomainErrorMiddleware:
             return None
         if isinstance(exception, NotAuthenticated):
             return redirect_to_login(request.get_full_path())
-        user = request.user
-        staff = isinstance(user, User) and user.is_staff_user
+        user = person(request)
+        staff = user is not None and user.is_staff_user
         layout = "backoffice/base.html" if staff else "portal/base.html"
         context = {"error": exception, "layout": layout}
         return render(request, "core/error.html", context, status=exception.status)

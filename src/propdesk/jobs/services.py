@@ -21,8 +21,8 @@ from propdesk.jobs import retries
 from propdesk.jobs.models import Attempt
 from propdesk.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
 
-if TYPE_CHECKING:  # jobs sit below accounts: the type only
-    from propdesk.accounts.models import User
+if TYPE_CHECKING:  # the site's user model (AUTH_USER_MODEL) as type checkers see it
+    from django.contrib.auth.models import _User as User
 
 
 class NotRetryable(Conflict):
