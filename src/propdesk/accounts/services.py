@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -24,7 +24,6 @@ from propdesk.core.permissions import require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import email_key
 from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
-from propdesk.notifications.services import notify
 
 
 class RegistrationPending(DomainError):
@@ -57,6 +56,26 @@ def on_client_status(hook: ClientStatusHook) -> ClientStatusHook:
     if hook not in _client_status_hooks:
         _client_status_hooks.append(hook)
     return hook
+
+
+# How a person is told something (a portal notification and an email): the notifications app
+# adds its `notify` when it loads, for accounts sits below it. Called in the acting transaction.
+class Notifier(Protocol):
+    def __call__(self, user: User, *, title: str, body: str) -> object: ...
+
+
+_notifiers: list[Notifier] = []
+
+
+def add_notifier(notifier: Notifier) -> Notifier:
+    if notifier not in _notifiers:
+        _notifiers.append(notifier)
+    return notifier
+
+
+def notify(user: User, *, title: str, body: str) -> None:
+    for notifier in _notifiers:
+        notifier(user, title=title, body=body)
 
 
 def client_login_block(client: Client) -> DomainError | None:

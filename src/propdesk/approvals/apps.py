@@ -8,7 +8,7 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.approvals import backoffice
         from propdesk.approvals.permissions import APPROVALS_VIEW
-        from propdesk.core import menu
+        from propdesk.core import menu, panels
 
         menu.section("approvals", "Approvals", order=10)
         menu.links(
@@ -25,5 +25,13 @@ class ApprovalsConfig(AppConfig):
             label="Approval methods",
             url="backoffice:policies",
             order=10,
+            permission=APPROVALS_VIEW,
+        )
+        panels.register(
+            panels.CLIENT,
+            key="requests",
+            template="approvals/client_panel.html",
+            context=backoffice.client_panel,
+            order=30,
             permission=APPROVALS_VIEW,
         )

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts.models import Role, User
+from propdesk.accounts.models import Client, Role, User
 from propdesk.accounts.permissions import AUDIT_VIEW
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
@@ -81,6 +81,11 @@ def menu_links(user: User) -> list[menu.Link]:
         ),
         menu.Link("All requests", reverse("backoffice:approvals_all")),
     ]
+
+
+def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The client's page in the back office: their requests."""
+    return {"requests": approvals.visible_requests(actor(request)).filter(client=client)}
 
 
 @staff_view(APPROVALS_VIEW)

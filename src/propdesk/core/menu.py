@@ -13,11 +13,10 @@ from typing import Any
 
 from django.urls import reverse
 
+from propdesk.core.permissions import Guard, allows
+
 BACKOFFICE = "backoffice"
 PORTAL = "portal"
-
-# Who sees a link: everyone (None), the holders of a permission code, or whom a test lets in.
-Permission = str | Callable[[Any], bool] | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class Entry:
     section: str
     order: int
     links: Callable[[Any], Iterable[Link]]
-    permission: Permission = None
+    permission: Guard = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ def link(
     url: str,
     order: int,
     section: str = "",
-    permission: Permission = None,
+    permission: Guard = None,
     url_kwargs: Mapping[str, Any] | None = None,
     count: Callable[[Any], int | None] | None = None,
     count_zero: bool = False,
@@ -110,23 +109,15 @@ def links(
     order: int,
     make: Callable[[Any], Iterable[Link]],
     section: str = "",
-    permission: Permission = None,
+    permission: Guard = None,
 ) -> None:
     """Add the links `make` draws for a user (one per approval queue, say). Adding again under
     the same key replaces what was there."""
     _entries[(menu, key)] = Entry(key, menu, section, order, make, permission)
 
 
-def allowed(user: Any, permission: Permission) -> bool:
-    if permission is None:
-        return True
-    if isinstance(permission, str):
-        return bool(user.has_permission(permission))
-    return permission(user)
-
-
 def _visible(menu: str, user: Any) -> list[Entry]:
-    found = [e for e in _entries.values() if e.menu == menu and allowed(user, e.permission)]
+    found = [e for e in _entries.values() if e.menu == menu and allows(user, e.permission)]
     return sorted(found, key=lambda e: e.order)
 
 

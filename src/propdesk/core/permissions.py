@@ -3,7 +3,8 @@ own permissions.py, with `register`; a role holds their codes."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from propdesk.core.errors import Forbidden
 
@@ -12,6 +13,19 @@ class Actor(Protocol):
     """Whoever acts: a staff user's role says what they may do."""
 
     def has_permission(self, code: str) -> bool: ...
+
+
+# Who may see a thing (a menu link, a page's panel): anyone (None), the holders of a permission
+# code, or whom a test lets in.
+Guard = str | Callable[[Any], bool] | None
+
+
+def allows(user: Any, guard: Guard) -> bool:
+    if guard is None:
+        return True
+    if isinstance(guard, str):
+        return bool(user.has_permission(guard))
+    return guard(user)
 
 
 _CATALOGUE: dict[str, str] = {}

@@ -6,9 +6,11 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from propdesk.core import menu
-        from propdesk.notifications import services
+        from propdesk.accounts import services as accounts
+        from propdesk.core import menu, panels
+        from propdesk.notifications import portal, services
 
+        accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
         menu.link(
             menu.PORTAL,
             label="Notifications",
@@ -16,4 +18,11 @@ class NotificationsConfig(AppConfig):
             order=70,
             count=lambda user: services.unread_count(user) if user.is_client else None,
             count_id="unread-count",
+        )
+        panels.register(
+            panels.PORTAL_HOME,
+            key="notifications",
+            template="notifications/home_panel.html",
+            context=portal.home_panel,
+            order=10,
         )

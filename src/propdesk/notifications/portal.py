@@ -6,9 +6,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from propdesk.accounts.models import Client
 from propdesk.core.web import actor, client_view
 from propdesk.notifications.models import Notification
 from propdesk.notifications.services import mark_all_read, unread_count
+
+
+def home_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The portal's home page: the latest notifications."""
+    return {"notifications": Notification.objects.filter(user=client.user)[:5]}
 
 
 @client_view

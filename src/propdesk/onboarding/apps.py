@@ -7,11 +7,13 @@ class OnboardingConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.approvals.permissions import APPROVALS_VIEW
-        from propdesk.core import menu
+        from propdesk.core import menu, panels
         from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
+            backoffice,
             permissions,
             request_types,
         )
+        from propdesk.onboarding.permissions import KYC_REVIEW
 
         menu.link(
             menu.BACKOFFICE,
@@ -22,3 +24,11 @@ class OnboardingConfig(AppConfig):
             permission=APPROVALS_VIEW,
         )
         menu.link(menu.PORTAL, label="Identity", url="portal:kyc", order=60)
+        panels.register(
+            panels.CLIENT,
+            key="kyc",
+            template="onboarding/client_panel.html",
+            context=backoffice.client_panel,
+            order=20,
+            permission=KYC_REVIEW,
+        )

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from propdesk.accounts.models import Client
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.permissions import SETTINGS_MANAGE
@@ -158,3 +159,8 @@ def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpRespo
         },
         status=422 if request.method == "POST" else 200,  # a valid POST has redirected
     )
+
+
+def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The client's page in the back office: their KYC submissions."""
+    return {"kyc_submissions": kyc.history(client)}

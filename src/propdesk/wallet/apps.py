@@ -23,7 +23,8 @@ class WalletConfig(AppConfig):
 
 def _menus() -> None:
     from propdesk.approvals.permissions import APPROVALS_VIEW
-    from propdesk.core import menu
+    from propdesk.core import menu, panels
+    from propdesk.wallet import backoffice
     from propdesk.wallet.permissions import WALLET_VIEW
 
     menu.section("reports", "Reports", order=50)
@@ -44,3 +45,11 @@ def _menus() -> None:
         permission=APPROVALS_VIEW,
     )
     menu.link(menu.PORTAL, label="Wallet", url="portal:wallet", order=20)
+    panels.register(
+        panels.CLIENT,
+        key="wallet",
+        template="wallet/client_panel.html",
+        context=backoffice.client_panel,
+        order=10,
+        permission=WALLET_VIEW,
+    )

@@ -21,7 +21,7 @@ from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, settings_form, staff_view
-from propdesk.wallet import deposits, reports, services
+from propdesk.wallet import deposits, ledger, reports, services
 from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
 from propdesk.wallet.permissions import WALLET_ADJUST, WALLET_VIEW
 
@@ -44,6 +44,19 @@ class AdjustmentForm(forms.Form):
 
 def adjustment_form() -> AdjustmentForm:
     return AdjustmentForm(initial={"idempotency_key": uuid.uuid4().hex, "currency": "USD"})
+
+
+def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The client's page in the back office: their wallet, and the adjustment form."""
+    return {
+        "wallet": {
+            "balances": ledger.balances(client),
+            "lines": services.wallet_lines(client, limit=20, for_staff=True),
+        },
+        "adjustment_form": adjustment_form()
+        if actor(request).has_permission(WALLET_ADJUST)
+        else None,
+    }
 
 
 # --- Settings > Payment methods ----------------------------------------------------------------

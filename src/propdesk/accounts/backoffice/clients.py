@@ -14,17 +14,10 @@ from django.views.decorators.http import require_POST
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import Client
 from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_VIEW
-from propdesk.approvals import services as approvals
-from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.core import panels
 from propdesk.core.errors import DomainError
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, staff_view
-from propdesk.onboarding import kyc
-from propdesk.onboarding.permissions import KYC_REVIEW
-from propdesk.wallet import ledger
-from propdesk.wallet import services as wallet_services
-from propdesk.wallet.backoffice import adjustment_form
-from propdesk.wallet.permissions import WALLET_ADJUST, WALLET_VIEW
 
 
 @staff_view(CLIENTS_VIEW)
@@ -67,27 +60,15 @@ def clients(request: HttpRequest) -> HttpResponse:
 def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
     me = actor(request)
-    requests = (
-        approvals.visible_requests(me).filter(client=client)
-        if me.has_permission(APPROVALS_VIEW)
-        else None
-    )
     return render(
         request,
         "accounts/client_detail.html",
         {
             "client": client,
-            "requests": requests,
             "can_manage": me.has_permission(CLIENTS_MANAGE),
-            "wallet": {
-                "balances": ledger.balances(client),
-                "lines": wallet_services.wallet_lines(client, limit=20, for_staff=True),
-            }
-            if me.has_permission(WALLET_VIEW)
-            else None,
-            "adjustment_form": adjustment_form() if me.has_permission(WALLET_ADJUST) else None,
-            "kyc_submissions": kyc.history(client) if me.has_permission(KYC_REVIEW) else None,
             "status_form": ClientStatusForm(),
+            # What other apps show of the client: wallet, KYC, requests, ...
+            "panels": panels.collect(panels.CLIENT, request, client),
         },
     )
 
