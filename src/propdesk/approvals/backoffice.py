@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -24,7 +26,7 @@ from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.validation import search_text
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.web import actor, apply_errors, edit_form, staff_view
 from propdesk.jobs import services as jobs
 from propdesk.jobs.permissions import JOBS_VIEW
 
@@ -316,24 +318,23 @@ def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
     initial: dict[str, object] = {"method": policy.method, "threshold": policy.threshold or ""}
     initial.update({f"level_{i}": pk for i, pk in enumerate(level_ids, start=1)})
     form = PolicyForm(request.POST or None, initial=initial, allowed=rtype.allowed_methods)
-    if request.method == "POST" and form.is_valid():
-        chosen = [form.cleaned_data[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
-        try:
-            approvals.set_policy(
-                type_key,
-                method=form.cleaned_data["method"],
-                threshold=form.cleaned_data["threshold"] or None,
-                level_roles=[c for c in chosen if c],
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Approval method of {rtype.label} saved.")
-            return redirect(reverse("backoffice:policies"))
-    return render(
+
+    def save(data: dict[str, Any]) -> Any:
+        chosen = [data[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
+        return approvals.set_policy(
+            type_key,
+            method=data["method"],
+            threshold=data["threshold"] or None,
+            level_roles=[c for c in chosen if c],
+            actor=actor(request),
+        )
+
+    return edit_form(
         request,
-        "approvals/policy_edit.html",
-        {"rtype": rtype, "form": form},
-        status=422 if form.errors else 200,
+        form,
+        save,
+        saved=f"Approval method of {rtype.label} saved.",
+        then="backoffice:policies",
+        template="approvals/policy_edit.html",
+        context={"rtype": rtype},
     )

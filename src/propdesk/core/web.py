@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -88,28 +88,53 @@ def apply_errors(form: forms.Form, error: ValidationFailed) -> None:
         form.add_error(None, error.message)
 
 
-def settings_form(
+def edit_form(
     request: HttpRequest,
     form: forms.Form,
     save: Callable[[dict[str, Any]], Any],
     *,
-    saved: Callable[[Any], str],
-    then: str,
-    template: str,
-    context: dict[str, Any],
+    then: str | Callable[[Any], HttpResponse],
+    saved: str | Callable[[Any], str] | None = None,
+    template: str = "",
+    context: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    form_name: str = "form",
+    page: Callable[[int], HttpResponse] | None = None,
+    also: Sequence[forms.Form | forms.BaseFormSet] = (),
+    refused: tuple[type[DomainError], ...] = (),
+    refused_status: int | None = None,
 ) -> HttpResponse:
-    """The flow of a settings page: a valid POST goes to the use case `save`; its field
-    errors land on the form (422, nothing saved); success says `saved(result)` and goes to the
-    page named `then`."""
-    if request.method == "POST" and form.is_valid():
+    """The flow of a page that edits something with a form (and the forms in `also`).
+
+    A valid POST goes to the use case `save` with the form's cleaned data. Its field errors
+    (ValidationFailed) land on the form, and an error of a type in `refused` on the form as a
+    whole: nothing is saved and the page comes back, 422 (for a refusal `refused_status`, else
+    the error's own status); other errors go on up. Success says `saved` (a text, or one made
+    from the result) and answers `then`: the URL name of the page to go to, or a function of
+    the result.
+
+    The page is `template` with `context` (or what a function gives, when the page is shown)
+    and the form as `form_name`, or what `page` draws with the status. A GET, or a POST that is
+    not valid, shows it.
+    """
+    status = 200
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in also):
         try:
             result = save(form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
+        except refused as exc:
+            form.add_error(None, exc.message)
+            status = refused_status or exc.status
         else:
-            messages.success(request, saved(result))
-            return redirect(then)
-    return render(request, template, {**context, "form": form}, status=422 if form.errors else 200)
+            if saved is not None:
+                messages.success(request, saved if isinstance(saved, str) else saved(result))
+            return redirect(then) if isinstance(then, str) else then(result)
+    if status == 200 and (form.errors or any(f.is_bound and not f.is_valid() for f in also)):
+        status = 422
+    if page is not None:
+        return page(status)
+    extra = context() if callable(context) else context or {}
+    return render(request, template, {**extra, form_name: form}, status=status)
 
 
 class DomainErrorMiddleware:

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from propdesk.accounts.models import Client
 from propdesk.approvals.permissions import APPROVALS_VIEW
-from propdesk.core.errors import ValidationFailed
 from propdesk.core.permissions import SETTINGS_MANAGE
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.onboarding.models import KycField, KycForm
 
@@ -38,22 +35,14 @@ class PolicyForm(forms.Form):
 @staff_view(APPROVALS_VIEW)
 def kyc_settings(request: HttpRequest) -> HttpResponse:
     me = actor(request)
-    form = PolicyForm(
-        request.POST or None, initial={"blocked_actions": kyc.policy().blocked_actions}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            kyc.set_policy(form.cleaned_data["blocked_actions"], actor=me)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, "KYC policy saved.")
-            return redirect("backoffice:kyc_settings")
-    return render(
+    return edit_form(
         request,
-        "onboarding/kyc_settings.html",
-        {
-            "form": form,
+        PolicyForm(request.POST or None, initial={"blocked_actions": kyc.policy().blocked_actions}),
+        lambda data: kyc.set_policy(data["blocked_actions"], actor=me),
+        saved="KYC policy saved.",
+        then="backoffice:kyc_settings",
+        template="onboarding/kyc_settings.html",
+        context={
             "kyc_forms": KycForm.objects.prefetch_related("fields", "documents"),
             "can_edit": me.has_permission(SETTINGS_MANAGE),
         },
@@ -126,38 +115,25 @@ def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpRespo
     meta = FormMetaForm(data, initial=meta_initial)
     field_rows = FieldRows(data, initial=field_initial, prefix="fields")
     document_rows = DocumentRows(data, initial=spec["documents"], prefix="documents")
-    if (
-        request.method == "POST"
-        and meta.is_valid()
-        and field_rows.is_valid()
-        and document_rows.is_valid()
-    ):
-        try:
-            saved = kyc.save_form(
-                existing.pk if existing else None,
-                name=meta.cleaned_data["name"],
-                description=meta.cleaned_data["description"],
-                is_default=meta.cleaned_data["is_default"],
-                is_active=meta.cleaned_data["is_active"],
-                fields=_rows(field_rows, with_kind=True),
-                documents=_rows(document_rows, with_kind=False),
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(meta, exc)
-        else:
-            messages.success(request, f"KYC form {saved.name} saved.")
-            return redirect("backoffice:kyc_settings")
-    return render(
+    return edit_form(
         request,
-        "onboarding/kyc_form_edit.html",
-        {
-            "existing": existing,
-            "meta": meta,
-            "field_rows": field_rows,
-            "document_rows": document_rows,
-        },
-        status=422 if request.method == "POST" else 200,  # a valid POST has redirected
+        meta,
+        lambda data: kyc.save_form(
+            existing.pk if existing else None,
+            name=data["name"],
+            description=data["description"],
+            is_default=data["is_default"],
+            is_active=data["is_active"],
+            fields=_rows(field_rows, with_kind=True),
+            documents=_rows(document_rows, with_kind=False),
+            actor=actor(request),
+        ),
+        saved=lambda saved: f"KYC form {saved.name} saved.",
+        then="backoffice:kyc_settings",
+        template="onboarding/kyc_form_edit.html",
+        form_name="meta",
+        also=[field_rows, document_rows],
+        context={"existing": existing, "field_rows": field_rows, "document_rows": document_rows},
     )
 
 

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
-from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
+from propdesk.core.errors import DomainError, NotAuthenticated, Throttled
 from propdesk.core.net import client_ip
 from propdesk.core.uploads import too_large
-from propdesk.core.web import actor, apply_errors, client_view
+from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycField
 from propdesk.onboarding.services import register_client
@@ -63,29 +63,28 @@ class RegistrationForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     initial = {"referral_code": request.GET.get("ref", "")[:40]}
-    form = RegistrationForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            client, _ = register_client(
-                kind=data["type"],
-                name=data["name"],
-                email=data["email"],
-                password=data["password"],
-                nationality=data["nationality"],
-                phone=data["phone"],
-                referral_code=data["referral_code"],
-                ip=client_ip(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except Throttled as exc:
-            form.add_error(None, exc.message)
-        else:
-            request.session["registered_status"] = client.status
-            return redirect("portal:registered")
-    return render(
-        request, "onboarding/register.html", {"form": form}, status=422 if form.errors else 200
+
+    def done(made: tuple[Client, Any]) -> HttpResponse:
+        request.session["registered_status"] = made[0].status
+        return redirect("portal:registered")
+
+    return edit_form(
+        request,
+        RegistrationForm(request.POST or None, initial=initial),
+        lambda data: register_client(
+            kind=data["type"],
+            name=data["name"],
+            email=data["email"],
+            password=data["password"],
+            nationality=data["nationality"],
+            phone=data["phone"],
+            referral_code=data["referral_code"],
+            ip=client_ip(request),
+        ),
+        then=done,
+        template="onboarding/register.html",
+        refused=(Throttled,),
+        refused_status=422,
     )
 
 
@@ -165,31 +164,25 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
         messages.info(request, block)
         return redirect("portal:kyc")
     spec = kyc.snapshot(kyc_form)
-    form = _portal_form(spec, request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        values = {k: v for k, v in form.cleaned_data.items() if isinstance(v, str)}
-        try:
-            kyc.submit(
+    try:
+        return edit_form(
+            request,
+            _portal_form(spec, request.POST or None, request.FILES or None),
+            lambda data: kyc.submit(
                 client,
                 form_id=kyc_form.pk,
-                values=values,
+                values={k: v for k, v in data.items() if isinstance(v, str)},
                 files=request.FILES,
                 too_large=too_large(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("portal:kyc")
-        else:
-            messages.success(request, "Thank you. Your details are submitted for review.")
-            return redirect("portal:kyc")
-    return render(
-        request,
-        "onboarding/kyc_submit.html",
-        {"kyc_form": kyc_form, "form": form},
-        status=422 if form.errors else 200,
-    )
+            ),
+            saved="Thank you. Your details are submitted for review.",
+            then="portal:kyc",
+            template="onboarding/kyc_submit.html",
+            context={"kyc_form": kyc_form},
+        )
+    except DomainError as exc:  # a refusal other than a field's: told on the KYC page
+        messages.error(request, exc.message)
+        return redirect("portal:kyc")
 
 
 @require_GET

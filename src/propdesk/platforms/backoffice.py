@@ -3,16 +3,14 @@ Trading > Trading accounts."""
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.errors import DomainError
 from propdesk.core.validation import search_text
-from propdesk.core.web import actor, apply_errors, settings_form, staff_view
+from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import services
 from propdesk.platforms.forms import (
     BalanceOperationForm,
@@ -58,7 +56,7 @@ def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> H
         if server
         else {"enabled": True}
     )
-    return settings_form(
+    return edit_form(
         request,
         TradingServerForm(request.POST or None, initial=initial),
         lambda data: services.save_server(
@@ -101,7 +99,7 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
         "trading_hours": services.hours_text(instrument.trading_hours),
         "enabled": instrument.enabled,
     }
-    return settings_form(
+    return edit_form(
         request,
         SandboxInstrumentForm(request.POST or None, initial=initial),
         lambda data: services.save_instrument(instrument.symbol, actor=actor(request), **data),
@@ -158,15 +156,6 @@ def _account_page(
     )
 
 
-def _refused(form: forms.Form, exc: DomainError) -> int:
-    """Show a service's refusal on the form; the page's status says what kind it was."""
-    if isinstance(exc, ValidationFailed):
-        apply_errors(form, exc)
-        return 422
-    form.add_error(None, exc.message)
-    return exc.status
-
-
 @staff_view(PLATFORMS_VIEW)
 def trading_account(request: HttpRequest, login: str) -> HttpResponse:
     return _account_page(request, services.find_account(login))
@@ -180,22 +169,17 @@ def trading_account_status(request: HttpRequest, login: str, action: str) -> Htt
     account = services.find_account(login)
     form = TradingStatusForm(request.POST)
     enabled = action == "enable"
-    status = 422
-    if form.is_valid():
-        try:
-            services.set_trading(
-                account.login,
-                enabled=enabled,
-                reason=form.cleaned_data["reason"],
-                actor=actor(request),
-            )
-        except DomainError as exc:
-            status = _refused(form, exc)
-        else:
-            done = "enabled" if enabled else "disabled"
-            messages.success(request, f"Trading on {account.login} {done}.")
-            return redirect("backoffice:trading_account", login=account.login)
-    return _account_page(request, account, status_form=form, status=status)
+    return edit_form(
+        request,
+        form,
+        lambda data: services.set_trading(
+            account.login, enabled=enabled, reason=data["reason"], actor=actor(request)
+        ),
+        saved=f"Trading on {account.login} {'enabled' if enabled else 'disabled'}.",
+        then=lambda _: redirect("backoffice:trading_account", login=account.login),
+        page=lambda status: _account_page(request, account, status_form=form, status=status),
+        refused=(DomainError,),  # on the form, with its status
+    )
 
 
 @require_POST
@@ -203,24 +187,21 @@ def trading_account_status(request: HttpRequest, login: str, action: str) -> Htt
 def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
     account = services.find_account(login)
     form = BalanceOperationForm(request.POST)
-    status = 422
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            deal = services.balance_operation(
-                account.login,
-                amount=data["amount"],
-                comment=data["comment"],
-                actor=actor(request),
-                idempotency_key=data["idempotency_key"] or None,
-            )
-        except DomainError as exc:
-            status = _refused(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Balance operation of {deal.profit:+} {account.currency} made on "
-                f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}.",
-            )
-            return redirect("backoffice:trading_account", login=account.login)
-    return _account_page(request, account, balance_form=form, status=status)
+    return edit_form(
+        request,
+        form,
+        lambda data: services.balance_operation(
+            account.login,
+            amount=data["amount"],
+            comment=data["comment"],
+            actor=actor(request),
+            idempotency_key=data["idempotency_key"] or None,
+        ),
+        saved=lambda deal: (
+            f"Balance operation of {deal.profit:+} {account.currency} made on "
+            f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}."
+        ),
+        then=lambda _: redirect("backoffice:trading_account", login=account.login),
+        page=lambda status: _account_page(request, account, balance_form=form, status=status),
+        refused=(DomainError,),  # on the form, with its status
+    )

@@ -20,7 +20,7 @@ from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import SETTINGS_MANAGE
-from propdesk.core.web import actor, settings_form, staff_view
+from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.wallet import deposits, ledger, reports, services
 from propdesk.wallet.models import JournalEntry, PaymentMethod, Posting
 from propdesk.wallet.permissions import WALLET_ADJUST, WALLET_VIEW
@@ -107,7 +107,7 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
         if method
         else {"enabled": True}
     )
-    return settings_form(
+    return edit_form(
         request,
         PaymentMethodForm(request.POST or None, initial=initial),
         lambda data: deposits.save_payment_method(

@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.web import actor, apply_errors, client_view
+from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
 from propdesk.wallet.models import Deposit, Withdrawal
@@ -54,24 +54,22 @@ def _money_request_page(
     """The portal's deposit and withdrawal pages: one form, KYC first, each service's reply."""
     client = actor(request).client
     kyc.require_kyc(client, action)  # stopped here, with a way to KYC
-    form = MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            made = ask(
-                client,
-                method=data["method"].pk,
-                amount=data["amount"],
-                currency=data["currency"],
-                idempotency_key=data["idempotency_key"],
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return done(made)
-    return render(request, template, {"form": form, **context}, status=422 if form.errors else 200)
+    return edit_form(
+        request,
+        MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex}),
+        lambda data: ask(
+            client,
+            method=data["method"].pk,
+            amount=data["amount"],
+            currency=data["currency"],
+            idempotency_key=data["idempotency_key"],
+        ),
+        then=done,
+        template=template,
+        context=context,
+        refused=(DomainError,),
+        refused_status=422,
+    )
 
 
 @require_http_methods(["GET", "POST"])

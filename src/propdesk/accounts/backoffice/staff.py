@@ -16,8 +16,8 @@ from propdesk.accounts import two_factor
 from propdesk.accounts.models import Authenticator, Role, User
 from propdesk.accounts.permissions import STAFF_MANAGE
 from propdesk.core import permissions
-from propdesk.core.errors import DomainError, ValidationFailed
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.errors import DomainError
+from propdesk.core.web import actor, edit_form, staff_view
 
 
 class StaffCreateForm(forms.Form):
@@ -35,22 +35,6 @@ class StaffEditForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @staff_view(STAFF_MANAGE)
 def staff(request: HttpRequest) -> HttpResponse:
-    form = StaffCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user = accounts.create_staff_user(
-                email=data["email"],
-                name=data["name"],
-                role_name=data["role"].name,
-                password=data["password"],
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Staff user {user.email} created.")
-            return redirect("backoffice:staff")
     users = (
         User.objects.filter(kind=User.Kind.STAFF)
         .select_related("role")
@@ -58,11 +42,20 @@ def staff(request: HttpRequest) -> HttpResponse:
             two_factor=Exists(Authenticator.objects.filter(user=OuterRef("pk"), confirmed=True))
         )
     )
-    return render(
+    return edit_form(
         request,
-        "accounts/staff.html",
-        {"users": users, "form": form, "roles": Role.objects.all()},
-        status=422 if form.errors else 200,
+        StaffCreateForm(request.POST or None),
+        lambda data: accounts.create_staff_user(
+            email=data["email"],
+            name=data["name"],
+            role_name=data["role"].name,
+            password=data["password"],
+            actor=actor(request),
+        ),
+        saved=lambda user: f"Staff user {user.email} created.",
+        then="backoffice:staff",
+        template="accounts/staff.html",
+        context={"users": users, "roles": Role.objects.all()},
     )
 
 
@@ -70,33 +63,23 @@ def staff(request: HttpRequest) -> HttpResponse:
 @staff_view(STAFF_MANAGE)
 def staff_edit(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id, kind=User.Kind.STAFF)
-    form = StaffEditForm(
-        request.POST or None, initial={"role": user.role_id, "is_active": user.is_active}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            accounts.update_staff_user(
-                user.pk,
-                role_id=form.cleaned_data["role"].pk,
-                is_active=form.cleaned_data["is_active"],
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"{user.email} saved.")
-            return redirect("backoffice:staff")
-    return render(
+    return edit_form(
         request,
-        "accounts/staff_edit.html",
-        {
+        StaffEditForm(
+            request.POST or None, initial={"role": user.role_id, "is_active": user.is_active}
+        ),
+        lambda data: accounts.update_staff_user(
+            user.pk, role_id=data["role"].pk, is_active=data["is_active"], actor=actor(request)
+        ),
+        saved=f"{user.email} saved.",
+        then="backoffice:staff",
+        template="accounts/staff_edit.html",
+        context=lambda: {
             "staff_user": user,
-            "form": form,
             "two_factor_on": two_factor.is_enrolled(user),
             "is_me": user.pk == actor(request).pk,
             "reset_form": TwoFactorResetForm(),
         },
-        status=422 if form.errors else 200,
     )
 
 
@@ -175,25 +158,19 @@ def role_edit(request: HttpRequest, role_id: int | None = None) -> HttpResponse:
             "permissions": role.permission_codes(),
             "requires_two_factor": role.requires_two_factor,
         }
-    form = RoleForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = accounts.save_role(
-                role.pk if role else None,
-                name=form.cleaned_data["name"],
-                description=form.cleaned_data["description"],
-                permission_codes=form.cleaned_data["permissions"],
-                requires_two_factor=form.cleaned_data["requires_two_factor"],
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Role {saved.name} saved.")
-            return redirect("backoffice:roles")
-    return render(
+    return edit_form(
         request,
-        "accounts/role_edit.html",
-        {"role": role, "form": form},
-        status=422 if form.errors else 200,
+        RoleForm(request.POST or None, initial=initial),
+        lambda data: accounts.save_role(
+            role.pk if role else None,
+            name=data["name"],
+            description=data["description"],
+            permission_codes=data["permissions"],
+            requires_two_factor=data["requires_two_factor"],
+            actor=actor(request),
+        ),
+        saved=lambda saved: f"Role {saved.name} saved.",
+        then="backoffice:roles",
+        template="accounts/role_edit.html",
+        context={"role": role},
     )
