@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-# Other apps declare theirs with the catalogue's `register` (propdesk.core.permissions); it is
-# named here too for the apps that still import it from accounts.
 from propdesk.core.permissions import register
-
-__all__ = ["AUDIT_VIEW", "CLIENTS_MANAGE", "CLIENTS_VIEW", "STAFF_MANAGE", "register"]
 
 CLIENTS_VIEW = register("clients.view", "See clients")
 CLIENTS_MANAGE = register("clients.manage", "Suspend and reactivate clients")

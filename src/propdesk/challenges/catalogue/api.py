@@ -10,10 +10,10 @@ from django.http import HttpRequest
 from ninja import Body, Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_staff, current_user
-from propdesk.accounts.services import require_permission
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import Blank, FilterText, OneOf
 
 router = Router(tags=["challenges"])

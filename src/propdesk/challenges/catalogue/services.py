@@ -27,7 +27,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts.models import User
-from propdesk.accounts.services import require_permission
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit, idempotency
@@ -35,6 +34,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, parse_amount
 from propdesk.core.numbers import NotANumber, read_decimal
+from propdesk.core.permissions import require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
