@@ -1,9 +1,11 @@
 """The project's own shape, checked: test modules share helpers through factories, flows and
-fixtures, never by importing one another, and no module in src/ grows past 600 lines."""
+fixtures, never by importing one another; no module in src/ grows past 600 lines; and the
+architecture guide's map of where things live is true."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,7 +13,7 @@ TESTS = ROOT / "tests"
 SRC = ROOT / "src"
 MAX_LINES = 600
 
-# Modules over MAX_LINES that are being split in issue 13; empty this once they are.
+
 def _is_test_module(dotted: str) -> bool:
     """`tests.x.test_y` names a test module when tests/x/test_y.py is one."""
     parts = dotted.split(".")
@@ -90,3 +92,29 @@ def test_no_module_in_src_is_longer_than_600_lines():
         and (name := path.relative_to(ROOT).as_posix())
     }
     assert too_long == {}, f"Past {MAX_LINES} lines a concept wants its own module: {too_long}"
+
+
+def test_the_architecture_guide_names_files_and_functions_that_exist():
+    """docs/architecture.md's table of where behaviours live stays true as the code moves: every
+    path it names exists, and every function named after a path is defined there."""
+    guide = (ROOT / "docs" / "architecture.md").read_text()
+    table = guide.split("## Where the everyday behaviours live", 1)[1].split("\n## ", 1)[0]
+    wrong = []
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line]
+    for row in rows:
+        where = row.split("|")[2]
+        path = None
+        for name in re.findall(r"`([^`]+)`", where):
+            if "/" in name:
+                path = SRC / "propdesk" / name
+                if "<" not in name and not path.exists():
+                    wrong.append(name)
+            elif path is not None and path.suffix == ".py" and path.exists():
+                source = path.read_text()
+                wrong += [
+                    f"{path.name}: {function}"
+                    for function in (part.strip() for part in name.split("/"))
+                    if not re.search(rf"^def {re.escape(function)}\b", source, re.MULTILINE)
+                ]
+    assert len(rows) >= 10
+    assert wrong == []

@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from propdesk.accounts.api import auth_router as tokens_router
 from propdesk.accounts.api import router as accounts_router
 from propdesk.accounts.api_auth import api_auth
 from propdesk.approvals.api import router as approvals_router
@@ -21,11 +22,11 @@ from propdesk.challenges.participation.api import (
     start_router,
 )
 from propdesk.core.errors import DomainError
-from propdesk.onboarding.api import router as onboarding_router
-from propdesk.onboarding.kyc_api import router as kyc_router
+from propdesk.onboarding.api.kyc import router as kyc_router
+from propdesk.onboarding.api.registration import router as registration_router
 from propdesk.platforms.sandbox.api import router as sandbox_router
+from propdesk.reports.api import reports_router
 from propdesk.wallet.api import methods_router as payment_methods_router
-from propdesk.wallet.api import reports_router
 from propdesk.wallet.api import router as wallet_router
 from propdesk.wallet.api import staff_router as wallets_staff_router
 
@@ -110,7 +111,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, {"code": "not_found", "message": "Not found."})
 
 
-api.add_router("/auth", onboarding_router)
+api.add_router("/auth", registration_router)
+api.add_router("/auth", tokens_router)
 api.add_router("/", accounts_router)
 api.add_router("/approvals", approvals_router)
 api.add_router("/settings", approval_settings_router)

@@ -249,12 +249,12 @@ def test_every_account_of_a_suspended_client_is_blocked_and_staff_blocks_outlive
 ):
     """An account of an ended stage cannot log in either while the client is suspended; the
     accounts' trading permissions are left as staff and the rules set them."""
-    from propdesk.platforms import staff
+    from propdesk.platforms import services as platforms
 
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
     interventions.advance(attempt.pk, actor=admin, reason="Passed elsewhere")
     following = joined.current_attempt()
-    staff.set_trading(following.login, enabled=False, reason="Copy-trading check", actor=admin)
+    platforms.set_trading(following.login, enabled=False, reason="Copy-trading check", actor=admin)
     suspend(active_client, admin)
     for login in (attempt.login, following.login):
         assert sandbox_accounts.account_by_login(login).login_enabled is False

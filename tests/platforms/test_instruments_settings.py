@@ -11,7 +11,7 @@ import pytest
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
-from propdesk.platforms import staff
+from propdesk.platforms import services as platforms
 from propdesk.platforms.sandbox import accounts, orders
 from propdesk.platforms.sandbox.models import Account, Instrument
 from tests.conftest import logged_in, post_form
@@ -113,7 +113,7 @@ def test_staff_without_platforms_view_are_kept_out_of_the_list(compliance):
 
 def test_the_use_case_refuses_an_actor_without_platforms_manage(support):
     with pytest.raises(Forbidden):
-        staff.save_instrument(
+        platforms.save_instrument(
             "EURUSD",
             description="x",
             spread_points=1,
@@ -222,7 +222,7 @@ def test_a_disabled_instrument_takes_no_orders(admin, account):
 
 def test_the_use_case_takes_hours_in_the_stored_list_form_too(admin):
     windows = [{"days": "Mon-Fri", "open": "9:00", "close": "17:00"}]
-    staff.save_instrument(
+    platforms.save_instrument(
         "US500",
         description="US 500 stock index",
         spread_points=50,

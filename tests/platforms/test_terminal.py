@@ -347,9 +347,11 @@ def test_every_post_needs_the_csrf_token(account):
 
 
 def test_the_terminal_never_shows_the_reason_staff_gave_for_disabling(terminal, account, admin):
-    from propdesk.platforms import staff
+    from propdesk.platforms import services as platforms
 
-    staff.set_trading(account[0].login, enabled=False, reason="Suspected bonus abuse", actor=admin)
+    platforms.set_trading(
+        account[0].login, enabled=False, reason="Suspected bonus abuse", actor=admin
+    )
     page = terminal.get("/terminal/").content.decode()
     assert "Trading is disabled on this account." in page
     assert "Suspected bonus abuse" not in page

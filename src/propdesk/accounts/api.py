@@ -1,14 +1,23 @@
+"""The API's side of people: bearer tokens (/auth/token) and who am I (/me)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema, Status
 
+from propdesk.accounts import services
 from propdesk.accounts.api_auth import current_user
 from propdesk.accounts.models import User
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.net import client_ip
+from propdesk.core.schemas import ErrorOut
 
 router = Router(tags=["me"])
+# Mounted at /auth. The operation ids are the ones these endpoints had when they lived in
+# onboarding: generated clients keep their method names.
+auth_router = Router(tags=["auth"])
 
 
 class ClientOut(Schema):
@@ -58,3 +67,67 @@ def me_out(user: User) -> MeOut:
 @router.get("/me", response=MeOut, summary="Who am I")
 def me(request: HttpRequest) -> MeOut:
     return me_out(current_user(request))
+
+
+# --- bearer tokens ------------------------------------------------------------------------------
+
+
+class TokenIn(Schema):
+    email: str
+    password: str
+    otp: str | None = Field(
+        None,
+        max_length=64,
+        description="Staff with two-factor login: the code from the authenticator app, "
+        "or a recovery code (used up).",
+    )
+
+
+class TokenOut(Schema):
+    token: str
+
+
+@auth_router.delete(
+    "/token",
+    response={204: None},
+    summary="Revoke the bearer token used",
+    operation_id="propdesk_onboarding_api_revoke_token",
+)
+def revoke_token(request: HttpRequest) -> Status[None]:
+    token = getattr(request, "bearer_token", None)
+    if token is None:
+        raise ValidationFailed("Call this with the bearer token to revoke, not a session.")
+    services.revoke_token(token)
+    return Status(204, None)
+
+
+TOKEN_ERRORS = {
+    401: "`invalid_credentials`: the email or the password is wrong. `two_factor_required`: "
+    "this staff member uses two-factor login and sent no `otp`. `invalid_two_factor_code`: the "
+    "`otp` is wrong.",
+    403: "`two_factor_setup_required`: the staff member's role requires two-factor login and "
+    "none is set up yet (set it up in the back office). `registration_pending`, "
+    "`registration_rejected`, `account_suspended`: the client may not log in.",
+    422: "`validation_error`: a field is missing or malformed (`fields` says which).",
+    429: "`too_many_attempts`: too many wrong passwords or codes; `retry_after` seconds.",
+}
+
+
+@auth_router.post(
+    "/token",
+    auth=None,
+    response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Get a bearer token",
+    operation_id="propdesk_onboarding_api_token",
+    description="Staff with two-factor login send their code as `otp`. A staff token got "
+    "without it stops working once the staff member has two-factor login or their role "
+    "requires it.",
+    openapi_extra={
+        "responses": {status: {"description": text} for status, text in TOKEN_ERRORS.items()}
+    },
+)
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    user = services.authenticate(
+        email=payload.email, password=payload.password, ip=client_ip(request)
+    )
+    return TokenOut(token=services.issue_token(user, label="api", otp=payload.otp))

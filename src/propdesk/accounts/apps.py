@@ -7,8 +7,50 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from propdesk.accounts import housekeeping
+        from propdesk.accounts import housekeeping, permissions  # noqa: F401  (registers the codes)
         from propdesk.accounts.roles import ensure_default_roles
 
         post_migrate.connect(ensure_default_roles, sender=self)
         housekeeping.register()
+        _menus()
+
+
+def _menus() -> None:
+    from propdesk.accounts.permissions import AUDIT_VIEW, CLIENTS_VIEW, STAFF_MANAGE
+    from propdesk.core import menu
+
+    menu.section("clients", "Clients", order=20)
+    office = menu.BACKOFFICE
+    menu.link(
+        office,
+        section="clients",
+        label="Clients",
+        url="backoffice:clients",
+        order=10,
+        permission=CLIENTS_VIEW,
+    )
+    menu.link(
+        office,
+        section="settings",
+        label="Staff users",
+        url="backoffice:staff",
+        order=60,
+        permission=STAFF_MANAGE,
+    )
+    menu.link(
+        office,
+        section="settings",
+        label="Roles",
+        url="backoffice:roles",
+        order=70,
+        permission=STAFF_MANAGE,
+    )
+    menu.link(
+        office,
+        section="settings",
+        label="Audit log",
+        url="backoffice:audit",
+        order=80,
+        permission=AUDIT_VIEW,
+    )
+    menu.link(menu.PORTAL, label="Home", url="portal:home", order=10)

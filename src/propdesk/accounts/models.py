@@ -14,7 +14,7 @@ from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from propdesk.accounts import permissions
+from propdesk.core import permissions
 
 
 class Role(models.Model):

@@ -1,4 +1,7 @@
-"""The roles every firm starts with; an Administrator edits them (and adds others) later."""
+"""The roles every firm starts with; an Administrator edits them (and adds others) later.
+
+The permissions of the apps above accounts are named by their codes (each app declares its own).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,13 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
         "Reviews registrations and identity; sees the audit log.",
         False,
         [
-            p.APPROVALS_VIEW,
-            p.APPROVALS_NOTE,
-            p.REGISTRATIONS_REVIEW,
+            "approvals.view",
+            "approvals.note",
+            "registrations.review",
             p.CLIENTS_VIEW,
             p.CLIENTS_MANAGE,
-            p.KYC_REVIEW,
-            p.WALLET_VIEW,
+            "kyc.review",
+            "wallet.view",
             p.AUDIT_VIEW,
             "challenges.view",
         ],
@@ -29,11 +32,11 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
         "Reviews money movements and adjusts wallets.",
         False,
         [
-            p.APPROVALS_VIEW,
-            p.APPROVALS_NOTE,
+            "approvals.view",
+            "approvals.note",
             p.CLIENTS_VIEW,
-            p.WALLET_VIEW,
-            p.WALLET_ADJUST,
+            "wallet.view",
+            "wallet.adjust",
             "deposits.review",
             "withdrawals.review",
             "platforms.view",
@@ -46,7 +49,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
         "Support",
         "Sees clients, requests, wallets and trading accounts; changes nothing.",
         False,
-        [p.APPROVALS_VIEW, p.CLIENTS_VIEW, p.WALLET_VIEW, "platforms.view", "challenges.view"],
+        ["approvals.view", p.CLIENTS_VIEW, "wallet.view", "platforms.view", "challenges.view"],
     ),
 ]
 

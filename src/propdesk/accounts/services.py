@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from propdesk.accounts import permissions, throttle, two_factor
+from propdesk.accounts import throttle, two_factor
 from propdesk.accounts.models import ApiToken, Client, Role, User
-from propdesk.core import audit
+from propdesk.accounts.permissions import CLIENTS_MANAGE, STAFF_MANAGE
+from propdesk.core import audit, permissions
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import (
     DomainError,
@@ -20,10 +21,10 @@ from propdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from propdesk.core.permissions import require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import email_key
 from propdesk.core.validation import FieldErrors, check_password, clean_email, clean_text
-from propdesk.notifications.services import notify
 
 
 class RegistrationPending(DomainError):
@@ -56,6 +57,26 @@ def on_client_status(hook: ClientStatusHook) -> ClientStatusHook:
     if hook not in _client_status_hooks:
         _client_status_hooks.append(hook)
     return hook
+
+
+# How a person is told something (a portal notification and an email): the notifications app
+# adds its `notify` when it loads, for accounts sits below it. Called in the acting transaction.
+class Notifier(Protocol):
+    def __call__(self, user: User, *, title: str, body: str) -> object: ...
+
+
+_notifiers: list[Notifier] = []
+
+
+def add_notifier(notifier: Notifier) -> Notifier:
+    if notifier not in _notifiers:
+        _notifiers.append(notifier)
+    return notifier
+
+
+def notify(user: User, *, title: str, body: str) -> None:
+    for notifier in _notifiers:
+        notifier(user, title=title, body=body)
 
 
 def client_login_block(client: Client) -> DomainError | None:
@@ -148,12 +169,6 @@ def user_for_token(raw: str) -> User | None:
     return user
 
 
-def require_permission(actor: User, code: str) -> None:
-    if not actor.has_permission(code):
-        label = permissions.catalogue().get(code, code)
-        raise Forbidden(f"Your role does not allow this ({label}).")
-
-
 def _check_can_grant(actor: User | None, role: Role | None, codes: list[str] | None = None) -> None:
     """Nobody hands out more than they hold: no climbing to Administrator through staff.manage."""
     if actor is None or (actor.role is not None and actor.role.grants_all):
@@ -182,7 +197,7 @@ def create_staff_user(
 ) -> User:
     """Add a back-office user. `actor` None is the installer's first administrator (CLI)."""
     if actor is not None:
-        require_permission(actor, permissions.STAFF_MANAGE)
+        require_permission(actor, STAFF_MANAGE)
     errors = FieldErrors()
     address = clean_email(errors, "email", email)
     display = clean_text(errors, "name", name, label="Name", max_length=150, required=False)
@@ -213,7 +228,7 @@ def create_staff_user(
 
 @transaction.atomic
 def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: User) -> User:
-    require_permission(actor, permissions.STAFF_MANAGE)
+    require_permission(actor, STAFF_MANAGE)
     user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.STAFF).first()
     if user is None:
         raise NotFound("No such staff user.")
@@ -222,7 +237,7 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
         raise ValidationFailed(fields={"role": "Choose a role."})
     _check_can_grant(actor, role)
     _check_can_grant(actor, user.role)
-    if user.pk == actor.pk and (not is_active or not role.has_permission(permissions.STAFF_MANAGE)):
+    if user.pk == actor.pk and (not is_active or not role.has_permission(STAFF_MANAGE)):
         raise ValidationFailed(
             "You cannot lock yourself out: another administrator must do this.",
             fields={"role": "You cannot remove your own staff management."},
@@ -250,7 +265,7 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
     """Turn off another staff member's two-factor login (a lost phone) so they can log in with
     the password and enrol again. `actor` None is the server's operator (CLI)."""
     if actor is not None:
-        require_permission(actor, permissions.STAFF_MANAGE)
+        require_permission(actor, STAFF_MANAGE)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
     errors.raise_if_any("Say why the two-factor login is reset.")
@@ -307,7 +322,7 @@ def save_role(
     """Create a role (role_id None) or change one; the Administrator role holds everything and
     keeps its name, and only its description and two-factor requirement change.
     `requires_two_factor` None leaves the requirement as it is (off for a new role)."""
-    require_permission(actor, permissions.STAFF_MANAGE)
+    require_permission(actor, STAFF_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=60)
     clean_description = clean_text(
@@ -334,11 +349,7 @@ def save_role(
         errors.add("name", "A role with this name already exists.")
     errors.raise_if_any()
     _check_can_grant(actor, role, permission_codes)
-    if (
-        role is not None
-        and role.pk == actor.role_id
-        and permissions.STAFF_MANAGE not in permission_codes
-    ):
+    if role is not None and role.pk == actor.role_id and STAFF_MANAGE not in permission_codes:
         raise ValidationFailed(
             "You cannot lock yourself out: another administrator must do this.",
             fields={"permissions": "Your own role must keep staff management."},
@@ -376,7 +387,7 @@ def set_client_suspended(
     client_id: int, *, suspended: bool, actor: User, reason: Any = ""
 ) -> Client:
     """Suspend an active client (they are logged out at once) or reactivate a suspended one."""
-    require_permission(actor, permissions.CLIENTS_MANAGE)
+    require_permission(actor, CLIENTS_MANAGE)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500, required=suspended)
     errors.raise_if_any("Say why the client is suspended.")

@@ -9,13 +9,13 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator, StrictInt, StrictStr
 
-from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_staff
 from propdesk.accounts.models import User
-from propdesk.accounts.services import require_permission
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalText, OneOf
 
 router = Router(tags=["approvals"])
@@ -252,13 +252,13 @@ def _policy_out(type_key: str) -> PolicyOut:
 
 @settings_router.get("/approval-methods", response=list[PolicyOut], summary="Approval methods")
 def list_policies(request: HttpRequest) -> list[PolicyOut]:
-    require_permission(current_staff(request), permissions.APPROVALS_VIEW)
+    require_permission(current_staff(request), APPROVALS_VIEW)
     return [_policy_out(t.key) for t in registry.all_types()]
 
 
 @settings_router.get("/approval-methods/{type_key}", response=PolicyOut, summary="One type's")
 def get_policy(request: HttpRequest, type_key: str) -> PolicyOut:
-    require_permission(current_staff(request), permissions.APPROVALS_VIEW)
+    require_permission(current_staff(request), APPROVALS_VIEW)
     return _policy_out(type_key)
 
 

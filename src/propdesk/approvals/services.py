@@ -13,16 +13,16 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, Role, User
-from propdesk.accounts.services import require_permission
 from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
+from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.money import is_currency, parse_amount
+from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
 from propdesk.notifications.models import Notification
@@ -344,7 +344,7 @@ def reject(
 
 
 def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
-    require_permission(actor, permissions.APPROVALS_NOTE)
+    require_permission(actor, APPROVALS_NOTE)
     errors = FieldErrors()
     note = clean_text(errors, "text", text, label="Note", max_length=MAX_TEXT, multiline=True)
     errors.raise_if_any()
@@ -368,7 +368,7 @@ def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
 
 
 def visible_requests(actor: User) -> QuerySet[ApprovalRequest]:
-    require_permission(actor, permissions.APPROVALS_VIEW)
+    require_permission(actor, APPROVALS_VIEW)
     known = [t.key for t in registry.all_types()]
     return ApprovalRequest.objects.filter(type_key__in=known).select_related(
         "client__user", "awaiting_role", "decided_by"
@@ -445,7 +445,7 @@ def set_policy(
     actor: User,
 ) -> ApprovalPolicy:
     """Change how a request type is approved. `level_roles` are role names or ids, in order."""
-    require_permission(actor, permissions.SETTINGS_MANAGE)
+    require_permission(actor, SETTINGS_MANAGE)
     rtype = request_type(type_key)
     errors = FieldErrors()
     if method not in rtype.allowed_methods:

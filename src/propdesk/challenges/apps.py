@@ -26,3 +26,30 @@ class ChallengesConfig(AppConfig):
             "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
         )
         lapse(lapse_unpaid)
+        _menus()
+
+
+def _menus() -> None:
+    from propdesk.challenges.permissions import CHALLENGES_VIEW
+    from propdesk.core import menu
+
+    office = menu.BACKOFFICE
+    menu.section("prop_trading", "Prop Trading", order=40)
+    menu.link(
+        office,
+        section="prop_trading",
+        label="Challenge Settings",
+        url="backoffice:challenges",
+        order=20,
+        permission=CHALLENGES_VIEW,
+    )
+    menu.link(
+        office,
+        section="prop_trading",
+        label="Participants",
+        url="backoffice:participants",
+        order=30,
+        permission=CHALLENGES_VIEW,
+    )
+    menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
+    menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from propdesk.accounts.permissions import register
+from propdesk.core.permissions import register
 
 CHALLENGES_VIEW = register("challenges.view", "See the challenge catalogue and participants")
 CHALLENGES_MANAGE = register(

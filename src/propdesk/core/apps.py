@@ -10,7 +10,14 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from propdesk.core import security  # noqa: F401  (registers the deployment checks)
+        from propdesk.core import (  # noqa: F401  (the deployment checks, settings.manage)
+            menu,
+            permissions,
+            security,
+        )
+
+        # Every app's settings pages go under one heading, shown even to staff who see none.
+        menu.section("settings", "Settings", order=90, always_shown=True)
 
         checks.register(vault_keys_check)
         checks.register(vault_keys_deploy_check, deploy=True)

@@ -18,8 +18,8 @@ from django.db import models, transaction
 
 from propdesk.core.models import AuditRecord
 
-if TYPE_CHECKING:
-    from propdesk.accounts.models import User
+if TYPE_CHECKING:  # the site's user model (AUTH_USER_MODEL) as type checkers see it
+    from django.contrib.auth.models import _User as User
 
 SYSTEM = "system"
 

@@ -3,35 +3,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from propdesk.accounts.models import User
+from propdesk.core import menu, permissions
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """Menu figures: the approval queues' counts and the background jobs that gave up for staff,
-    unread notifications for clients."""
+    """The menus (the links each app added, with their figures: drawn only when a page shows
+    them), and for staff `can`: each permission code (dots as underscores) they hold."""
     user = getattr(request, "user", None)
-    if not isinstance(user, User):
+    if user is None or not user.is_authenticated:
         return {}
-    if user.is_staff_user:
-        from propdesk.accounts import permissions
-        from propdesk.approvals import registry
-        from propdesk.approvals import services as approvals
-
-        can = {
+    figures: dict[str, Any] = {"portal_menu": SimpleLazyObject(lambda: menu.portal(user))}
+    if getattr(user, "is_staff_user", False):
+        figures["can"] = {
             code.replace(".", "_"): user.has_permission(code) for code in permissions.catalogue()
         }
-        figures: dict[str, Any] = {"nav_queues": [], "can": can}
-        if can.get("jobs_view"):
-            from propdesk.jobs import services as jobs
-
-            figures["nav_jobs_gave_up"] = jobs.gave_up_count()
-        if not user.has_permission(permissions.APPROVALS_VIEW):
-            return figures
-        counts = approvals.pending_counts(user)
-        queues = [(t.key, t.label, counts.get(t.key, 0)) for t in registry.all_types()]
-        figures.update(nav_queues=queues, nav_todo=approvals.todo(user).count())
-        return figures
-    from propdesk.notifications.services import unread_count
-
-    return {"nav_unread": unread_count(user)}
+        figures["backoffice_menu"] = SimpleLazyObject(lambda: menu.backoffice(user))
+    return figures

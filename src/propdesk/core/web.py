@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 
-from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError, Forbidden, NotAuthenticated, ValidationFailed
+
+if TYPE_CHECKING:  # the site's user model (AUTH_USER_MODEL) as type checkers see it
+    from django.contrib.auth.models import _User as User
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
+    return cast("User", request.user)
+
+
+def person(request: HttpRequest) -> User | None:
+    """The logged-in user, if anyone is logged in."""
+    user = request.user
+    return user if isinstance(user, get_user_model()) else None
 
 
 def to_login(request: HttpRequest) -> HttpResponseBase:
@@ -42,10 +51,10 @@ def staff_view(permission: str | None = None) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            user = request.user
-            if not user.is_authenticated:
+            if not request.user.is_authenticated:
                 return to_login(request)
-            if not isinstance(user, User) or not user.is_staff_user:
+            user = person(request)
+            if user is None or not user.is_staff_user:
                 raise Forbidden("The back office is for the firm's staff.")
             if permission is not None and not user.has_permission(permission):
                 raise Forbidden("Your role does not allow you to see this page.")
@@ -61,10 +70,10 @@ def client_view(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
+        if not request.user.is_authenticated:
             return to_login(request)
-        if not isinstance(user, User) or not user.is_client:
+        user = person(request)
+        if user is None or not user.is_client:
             raise Forbidden("The portal is for clients; staff use the back office.")
         return view(request, *args, **kwargs)
 
@@ -79,28 +88,53 @@ def apply_errors(form: forms.Form, error: ValidationFailed) -> None:
         form.add_error(None, error.message)
 
 
-def settings_form(
+def edit_form(
     request: HttpRequest,
     form: forms.Form,
     save: Callable[[dict[str, Any]], Any],
     *,
-    saved: Callable[[Any], str],
-    then: str,
-    template: str,
-    context: dict[str, Any],
+    then: str | Callable[[Any], HttpResponse],
+    saved: str | Callable[[Any], str] | None = None,
+    template: str = "",
+    context: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    form_name: str = "form",
+    page: Callable[[int], HttpResponse] | None = None,
+    also: Sequence[forms.Form | forms.BaseFormSet] = (),
+    refused: tuple[type[DomainError], ...] = (),
+    refused_status: int | None = None,
 ) -> HttpResponse:
-    """The flow of a settings page: a valid POST goes to the use case `save`; its field
-    errors land on the form (422, nothing saved); success says `saved(result)` and goes to the
-    page named `then`."""
-    if request.method == "POST" and form.is_valid():
+    """The flow of a page that edits something with a form (and the forms in `also`).
+
+    A valid POST goes to the use case `save` with the form's cleaned data. Its field errors
+    (ValidationFailed) land on the form, and an error of a type in `refused` on the form as a
+    whole: nothing is saved and the page comes back, 422 (for a refusal `refused_status`, else
+    the error's own status); other errors go on up. Success says `saved` (a text, or one made
+    from the result) and answers `then`: the URL name of the page to go to, or a function of
+    the result.
+
+    The page is `template` with `context` (or what a function gives, when the page is shown)
+    and the form as `form_name`, or what `page` draws with the status. A GET, or a POST that is
+    not valid, shows it.
+    """
+    status = 200
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in also):
         try:
             result = save(form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
+        except refused as exc:
+            form.add_error(None, exc.message)
+            status = refused_status or exc.status
         else:
-            messages.success(request, saved(result))
-            return redirect(then)
-    return render(request, template, {**context, "form": form}, status=422 if form.errors else 200)
+            if saved is not None:
+                messages.success(request, saved if isinstance(saved, str) else saved(result))
+            return redirect(then) if isinstance(then, str) else then(result)
+    if status == 200 and (form.errors or any(f.is_bound and not f.is_valid() for f in also)):
+        status = 422
+    if page is not None:
+        return page(status)
+    extra = context() if callable(context) else context or {}
+    return render(request, template, {**extra, form_name: form}, status=status)
 
 
 class DomainErrorMiddleware:
@@ -117,8 +151,8 @@ class DomainErrorMiddleware:
             return None
         if isinstance(exception, NotAuthenticated):
             return redirect_to_login(request.get_full_path())
-        user = request.user
-        staff = isinstance(user, User) and user.is_staff_user
+        user = person(request)
+        staff = user is not None and user.is_staff_user
         layout = "backoffice/base.html" if staff else "portal/base.html"
         context = {"error": exception, "layout": layout}
         return render(request, "core/error.html", context, status=exception.status)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -14,14 +14,16 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from propdesk.accounts.models import User
-from propdesk.accounts.services import require_permission
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.permissions import require_permission
 from propdesk.jobs import retries
 from propdesk.jobs.models import Attempt
 from propdesk.jobs.permissions import JOBS_MANAGE, JOBS_VIEW
+
+if TYPE_CHECKING:  # the site's user model (AUTH_USER_MODEL) as type checkers see it
+    from django.contrib.auth.models import _User as User
 
 
 class NotRetryable(Conflict):

@@ -6,4 +6,29 @@ class OnboardingConfig(AppConfig):
     label = "onboarding"
 
     def ready(self) -> None:
-        from propdesk.onboarding import request_types  # noqa: F401  (registers the types)
+        from propdesk.approvals.permissions import APPROVALS_VIEW
+        from propdesk.core import menu, panels
+        from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
+            backoffice,
+            permissions,
+            request_types,
+        )
+        from propdesk.onboarding.permissions import KYC_REVIEW
+
+        menu.link(
+            menu.BACKOFFICE,
+            section="settings",
+            label="KYC",
+            url="backoffice:kyc_settings",
+            order=20,
+            permission=APPROVALS_VIEW,
+        )
+        menu.link(menu.PORTAL, label="Identity", url="portal:kyc", order=60)
+        panels.register(
+            panels.CLIENT,
+            key="kyc",
+            template="onboarding/client_panel.html",
+            context=backoffice.client_panel,
+            order=20,
+            permission=KYC_REVIEW,
+        )

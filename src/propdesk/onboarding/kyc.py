@@ -15,13 +15,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django_countries import countries
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
-from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
+from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id, read_day
@@ -35,6 +34,7 @@ from propdesk.onboarding.models import (
     KycPolicy,
     KycSubmission,
 )
+from propdesk.onboarding.permissions import KYC_REVIEW
 
 KYC = "kyc"
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -51,7 +51,7 @@ def policy() -> KycPolicy:
 
 
 def set_policy(blocked_actions: Any, *, actor: User) -> KycPolicy:
-    require_permission(actor, permissions.SETTINGS_MANAGE)
+    require_permission(actor, SETTINGS_MANAGE)
     known = kyc_actions.catalogue()
     chosen = blocked_actions if isinstance(blocked_actions, list) else None
     if chosen is None or any(not isinstance(a, str) or a not in known for a in chosen):
@@ -171,7 +171,7 @@ def save_form(
     actor: User,
 ) -> KycForm:
     """Create or replace a KYC form. Past submissions keep the questions they answered."""
-    require_permission(actor, permissions.SETTINGS_MANAGE)
+    require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
     clean_description = clean_text(
@@ -418,6 +418,6 @@ def document_for(user: User, token: Any) -> KycDocument:
     if document is None:
         raise NotFound("No such document.")
     owner = document.submission.client.user_id == user.pk
-    if not owner and not user.has_permission(permissions.KYC_REVIEW):
+    if not owner and not user.has_permission(KYC_REVIEW):
         raise NotFound("No such document.")
     return document

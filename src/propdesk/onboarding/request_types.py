@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django_countries import countries
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.core.status import move_status
 from propdesk.onboarding.models import KycSubmission
+from propdesk.onboarding.permissions import KYC_REVIEW, REGISTRATIONS_REVIEW
 
 TRADER_REGISTRATION = "trader_registration"
 IB_REGISTRATION = "ib_registration"
@@ -50,7 +50,7 @@ for kind, key, label, order in (
         RequestType(
             key=key,
             label=label,
-            review_permission=permissions.REGISTRATIONS_REVIEW,
+            review_permission=REGISTRATIONS_REVIEW,
             default_method=Method.MANUAL,
             allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
             on_approve=_activate,
@@ -105,7 +105,7 @@ registry.register(
     RequestType(
         key=KYC,
         label="KYC",
-        review_permission=permissions.KYC_REVIEW,
+        review_permission=KYC_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
         on_approve=lambda request, actor: _kyc_decided(request, approved=True),

@@ -6,4 +6,33 @@ class PlatformsConfig(AppConfig):
     label = "platforms"
 
     def ready(self) -> None:
-        from propdesk.platforms import permissions  # noqa: F401  (registers the codes)
+        from propdesk.core import menu
+        from propdesk.platforms.permissions import PLATFORMS_VIEW
+
+        office = menu.BACKOFFICE
+        menu.section("trading", "Trading", order=30)
+        menu.link(
+            office,
+            section="trading",
+            label="Trading accounts",
+            url="backoffice:trading_accounts",
+            order=10,
+            permission=PLATFORMS_VIEW,
+        )
+        menu.link(
+            office,
+            section="settings",
+            label="Trading platforms",
+            url="backoffice:trading_servers",
+            order=40,
+            permission=PLATFORMS_VIEW,
+        )
+        menu.link(
+            office,
+            section="settings",
+            label="Sandbox instruments",
+            url="backoffice:sandbox_instruments",
+            order=50,
+            permission=PLATFORMS_VIEW,
+        )
+        menu.link(menu.PORTAL, label="Trading terminal", url="terminal:home", order=50)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from propdesk.accounts.permissions import register
+from propdesk.core.permissions import register
 
 PLATFORMS_VIEW = register("platforms.view", "See trading servers and trading accounts")
 PLATFORMS_MANAGE = register(

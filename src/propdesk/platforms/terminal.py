@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -377,13 +377,3 @@ def tables(request: HttpRequest, account: Account) -> HttpResponse:
     state = valuation.state(account)
     context = _tables(account, state, valuation.latest_quotes())
     return render(request, "platforms/terminal_tables.html", context)
-
-
-urlpatterns = [
-    path("", terminal, name="home"),
-    path("login/", login, name="login"),
-    path("logout/", logout, name="logout"),
-    path("state/", live_state, name="state"),
-    path("tables/", tables, name="tables"),
-    path("positions/<int:position_id>/close/", close, name="close"),
-]

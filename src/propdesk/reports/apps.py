@@ -8,3 +8,27 @@ class ReportsConfig(AppConfig):
     name = "propdesk.reports"
     label = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from propdesk.challenges.permissions import CHALLENGES_VIEW
+        from propdesk.core import menu
+        from propdesk.wallet.permissions import WALLET_VIEW
+
+        menu.section("reports", "Reports", order=50)
+        menu.link(
+            menu.BACKOFFICE,
+            section="reports",
+            label="Transactions",
+            url="backoffice:transactions_report",
+            order=10,
+            permission=WALLET_VIEW,
+        )
+        # In the Prop Trading section (the challenges app's), first.
+        menu.link(
+            menu.BACKOFFICE,
+            section="prop_trading",
+            label="Dashboard",
+            url="backoffice:prop_dashboard",
+            order=10,
+            permission=CHALLENGES_VIEW,
+        )

@@ -24,26 +24,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import reverse
-from django.utils import timezone
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Challenge, ChallengeVersion, Participation, StageAttempt
-from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import from_database_sum, quantize
 from propdesk.core.validation import parse_id, search_text
-from propdesk.core.web import staff_view
 from propdesk.reports import transactions as reports
-from propdesk.wallet.models import JournalEntry
 
 # Equity as the evaluator state keeps it (text), read as a number; summed exactly on
 # PostgreSQL, to the cent on SQLite (core.money.from_database_sum).
@@ -352,45 +343,3 @@ def _losses(
 
 
 # --- the page --------------------------------------------------------------------------------
-
-
-@staff_view(CHALLENGES_VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    errors: dict[str, str] = {}
-    try:
-        filters = parse_filters(request.GET)
-    except ValidationFailed as exc:  # as Reports > Transactions: said, and left out
-        errors = exc.fields
-        messages.error(request, "; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
-        filters = Filters()
-    shown = figures(filters.date_from, filters.date_to, filters.challenge_id)
-    chosen = None
-    if filters.challenge_id is not None:
-        chosen = Challenge.objects.filter(pk=filters.challenge_id).first()
-    return render(
-        request,
-        "reports/prop_dashboard.html",
-        {
-            "shown": shown,
-            "chosen": chosen,
-            "challenges": Challenge.objects.exclude(status=Challenge.Status.DRAFT),
-            "errors": errors,
-            # What was typed stays in the fields, so that a mistake can be put right.
-            "typed": {
-                name: search_text(request.GET.get(name), max_length=20)
-                for name in ("date_from", "date_to", "challenge")
-            },
-            "fee_rows": [(line, _fee_link(shown, line.currency)) for line in shown.fees],
-            "time_zone": timezone.get_default_timezone_name(),
-        },
-    )
-
-
-def _fee_link(shown: Dashboard, currency: str) -> str:
-    """Reports > Transactions, filtered to the prop trading fees of the period and currency."""
-    query = {"type": JournalEntry.Type.PROP_TRADING_FEE.value, "currency": currency}
-    if shown.date_from:
-        query["date_from"] = shown.date_from.isoformat()
-    if shown.date_to:
-        query["date_to"] = shown.date_to.isoformat()
-    return f"{reverse('backoffice:transactions_report')}?{urlencode(query)}"

@@ -3,25 +3,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from annotated_types import Ge, Interval
-from django.http import HttpRequest
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status
 from pydantic import StrictInt, StrictStr
 
-from propdesk.accounts import permissions
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
-from propdesk.accounts.services import require_permission
-from propdesk.core.money import MINOR_UNITS, quantize
-from propdesk.core.schema import WHOLE, Blank, Day, DecimalText, FilterText, OneOf
-from propdesk.reports import transactions as reports
-from propdesk.wallet import deposits, ledger, services, withdrawals
-from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
-from propdesk.wallet.views import csv_response
+from propdesk.core.errors import DomainError
+from propdesk.core.schema import DecimalText
+from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
+from propdesk.wallet.models import Deposit, Withdrawal
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
@@ -223,79 +219,16 @@ def withdraw(
     return Status(201, WithdrawalOut(**_request_out(made), paid_amount=made.paid_amount))
 
 
-reports_router = Router(tags=["reports"])
+# --- the sandbox payment provider's webhook (a plain view: the provider signs it, no session) -----
 
 
-class TransactionOut(Schema):
-    posting: int
-    entry: int
-    at: datetime
-    type: str
-    client_id: int
-    client: str
-    email: str
-    amount: Decimal
-    currency: str
-    memo: str
-
-
-class TotalOut(Schema):
-    currency: str
-    count: int
-    credits: Decimal
-    debits: Decimal
-    net: Decimal
-
-
-class TransactionPage(Schema):
-    items: list[TransactionOut]
-    next: int | None
-    totals: list[TotalOut]
-
-
-@reports_router.get(
-    "/transactions",
-    response=TransactionPage,
-    summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
-)
-def transactions_report(
-    request: HttpRequest,
-    type: Annotated[Annotated[str, OneOf(JournalEntry.Type.values)] | None, Blank] = None,
-    date_from: Annotated[Day | None, Blank] = None,
-    date_to: Annotated[Day | None, Blank] = None,
-    client: FilterText = "",
-    currency: Annotated[Annotated[str, OneOf(MINOR_UNITS)] | None, Blank] = None,
-    status: Annotated[Annotated[str, OneOf(reports.STATUSES)] | None, Blank] = None,
-    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
-    limit: Annotated[int, Interval(ge=1, le=reports.MAX_PAGE_SIZE), WHOLE] = reports.PAGE_SIZE,
-    format: Annotated[Literal["json", "csv"] | None, Blank] = None,
-) -> TransactionPage | HttpResponseBase:
-    require_permission(current_staff(request), permissions.WALLET_VIEW)
-    given = {"type": type, "currency": currency, "status": status, "client": client}
-    days = {"date_from": date_from, "date_to": date_to}
-    filters = reports.parse_filters(
-        {**{k: v or "" for k, v in given.items()}, **{k: f"{v or ''}" for k, v in days.items()}}
-    )
-    rows = reports.transactions(filters)
-    if format == "csv":
-        return csv_response(rows)
-    items, next_cursor = reports.page(rows, after=after, size=limit)
-    return TransactionPage(
-        items=[
-            TransactionOut(
-                posting=p.pk,
-                entry=p.entry_id,
-                at=p.created_at,
-                type=p.entry_type,
-                client_id=p.client_id or 0,
-                client=p.client.user.name if p.client else "",
-                email=p.client.user.email if p.client else "",
-                amount=quantize(p.amount, p.currency),
-                currency=p.currency,
-                memo=p.entry.memo,
-            )
-            for p in items
-        ],
-        next=next_cursor,
-        totals=[TotalOut(**t) for t in reports.totals(filters, rows)],
-    )
+@csrf_exempt  # authenticated by its HMAC signature, not by a browser session
+@require_POST
+def sandbox_webhook(request: HttpRequest) -> JsonResponse:
+    try:
+        outcome = sandbox_payments.handle_webhook(
+            request.body, request.headers.get(sandbox_payments.HEADER)
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_json(), status=exc.status)
+    return JsonResponse({"ok": True, "outcome": outcome})

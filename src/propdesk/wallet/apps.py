@@ -7,8 +7,9 @@ class WalletConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.jobs import housekeeping
-        from propdesk.wallet import (  # noqa: F401  (request_types registers the types)
+        from propdesk.wallet import (  # noqa: F401  (registers the codes and the types)
             deposits,
+            permissions,
             request_types,
             sandbox_payments,
         )
@@ -17,3 +18,29 @@ class WalletConfig(AppConfig):
         lapse(deposits.lapse_unpaid)
         prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
         prune(sandbox_payments.prune_events)
+        _menus()
+
+
+def _menus() -> None:
+    from propdesk.approvals.permissions import APPROVALS_VIEW
+    from propdesk.core import menu, panels
+    from propdesk.wallet import backoffice
+    from propdesk.wallet.permissions import WALLET_VIEW
+
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Payment methods",
+        url="backoffice:payment_methods",
+        order=30,
+        permission=APPROVALS_VIEW,
+    )
+    menu.link(menu.PORTAL, label="Wallet", url="portal:wallet", order=20)
+    panels.register(
+        panels.CLIENT,
+        key="wallet",
+        template="wallet/client_panel.html",
+        context=backoffice.client_panel,
+        order=10,
+        permission=WALLET_VIEW,
+    )

@@ -13,15 +13,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
-from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import audit, idempotency
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
+from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
@@ -58,7 +57,7 @@ def save_payment_method(
     provider: Any = "",
     actor: User,
 ) -> PaymentMethod:
-    require_permission(actor, permissions.SETTINGS_MANAGE)
+    require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
     text = clean_text(

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from propdesk.accounts import permissions
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.wallet import deposits, withdrawals
-
-DEPOSITS_REVIEW = permissions.register("deposits.review", "Approve or reject deposits")
-WITHDRAWALS_REVIEW = permissions.register(
-    "withdrawals.review", "Approve (pay out) or reject withdrawals"
-)
+from propdesk.wallet.permissions import DEPOSITS_REVIEW, WITHDRAWALS_REVIEW
 
 registry.register(
     RequestType(

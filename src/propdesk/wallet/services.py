@@ -6,17 +6,17 @@ from typing import Any
 
 from django.db import transaction
 
-from propdesk.accounts import permissions
 from propdesk.accounts.models import Client, User
-from propdesk.accounts.services import require_permission
 from propdesk.core import audit, idempotency
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import NotFound
 from propdesk.core.idempotency import owned_key
 from propdesk.core.money import is_currency, parse_amount
+from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.wallet import ledger
 from propdesk.wallet.models import JournalEntry
+from propdesk.wallet.permissions import WALLET_ADJUST
 
 MAX_KEY = 200
 
@@ -42,7 +42,7 @@ def adjust(
 
     A retry with the same Idempotency-Key returns the first entry and moves nothing.
     """
-    require_permission(actor, permissions.WALLET_ADJUST)
+    require_permission(actor, WALLET_ADJUST)
     errors = FieldErrors()
     if direction not in ("credit", "debit"):
         errors.add("direction", "Choose credit or debit.")

@@ -12,11 +12,11 @@ from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
 
 from propdesk.accounts.api_auth import current_staff, current_user
-from propdesk.accounts.services import require_permission
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import ChallengeDefinition, ChallengeDefinitionIn
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import Blank, FilterText, OneOf
 
 router = Router(tags=["challenges"])

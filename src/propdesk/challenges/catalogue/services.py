@@ -30,7 +30,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts.models import User
-from propdesk.accounts.services import require_permission
 from propdesk.challenges.catalogue.definition import (
     MAX_STAGES,
     ChallengeDefinition,
@@ -45,6 +44,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.numbers import NotANumber, read_decimal
+from propdesk.core.permissions import require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id

@@ -13,13 +13,13 @@ from ninja import Header, Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
-from propdesk.accounts.services import require_permission
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import participants
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, OneOf
 
 # --- participations ------------------------------------------------------------------------------

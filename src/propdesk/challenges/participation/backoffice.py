@@ -43,7 +43,8 @@ from propdesk.challenges.permissions import CHALLENGES_VIEW, PARTICIPANTS_MANAGE
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.core.validation import parse_id
 from propdesk.core.web import actor, apply_errors, staff_view
-from propdesk.platforms import adapters, staff
+from propdesk.platforms import adapters
+from propdesk.platforms import services as staff
 from propdesk.platforms.protocol import AccountState, DealRecord
 from propdesk.rules.figures import Figures
 from propdesk.rules.model import decimal_text

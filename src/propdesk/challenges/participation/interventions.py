@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Q
 
 from propdesk.accounts.models import Client, User
-from propdesk.accounts.services import require_permission
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
@@ -28,6 +27,7 @@ from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms import adapters
 from propdesk.rules.model import MAX_DAILY_LOSS, MAX_LOSS, MAX_LOSS_PER_TRADE

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from propdesk.accounts import permissions
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participation
+from propdesk.core import permissions
 
 PARTICIPATIONS_REVIEW = permissions.register(
     "participations.review", "Approve or reject challenge participations"

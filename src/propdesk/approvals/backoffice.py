@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,17 +13,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import permissions
-from propdesk.accounts.models import Role
+from propdesk.accounts.models import Client, Role, User
+from propdesk.accounts.permissions import AUDIT_VIEW
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method
+from propdesk.core import menu
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.forms import WholeNumberField
 from propdesk.core.models import AuditRecord
+from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.validation import search_text
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.web import actor, apply_errors, edit_form, staff_view
+from propdesk.jobs import services as jobs
+from propdesk.jobs.permissions import JOBS_VIEW
 
 MAX_TEXT = approvals.MAX_TEXT
 
@@ -52,8 +59,41 @@ class NoteForm(forms.Form):
     )
 
 
-@staff_view(permissions.APPROVALS_VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def menu_links(user: User) -> list[menu.Link]:
+    """The menu's Approvals section: my to-do and each queue with its count, all requests."""
+    counts = approvals.pending_counts(user)
+    todo = approvals.todo(user).count()
+    return [
+        menu.Link(
+            "My to-do",
+            reverse("backoffice:approvals_todo"),
+            count=todo,
+            count_zero=True,
+            count_id="nav-todo",
+        ),
+        *(
+            menu.Link(
+                t.label,
+                reverse("backoffice:approvals_queue", kwargs={"scope": t.key}),
+                count=counts.get(t.key, 0),
+                count_zero=True,
+                data=(("queue", t.key),),
+            )
+            for t in registry.all_types()
+        ),
+        menu.Link("All requests", reverse("backoffice:approvals_all")),
+    ]
+
+
+def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The client's page in the back office: their requests."""
+    return {"requests": approvals.visible_requests(actor(request)).filter(client=client)}
+
+
+@staff_view(APPROVALS_VIEW)
+def home(request: HttpRequest) -> HttpResponse:
+    """The back office's home (the dashboard): the approval queues, my to-do, recent activity,
+    and the background jobs that gave up."""
     me = actor(request)
     counts = approvals.pending_counts(me)
     queues = [(t, counts.get(t.key, 0)) for t in registry.all_types()]
@@ -65,12 +105,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "queues": queues,
             "todo": todo,
-            "recent": recent if me.has_permission(permissions.AUDIT_VIEW) else [],
+            "recent": recent if me.has_permission(AUDIT_VIEW) else [],
+            "jobs_gave_up": jobs.gave_up_count() if me.has_permission(JOBS_VIEW) else 0,
         },
     )
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
     me = actor(request)
     rtype = None
@@ -140,14 +181,14 @@ def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, obj
         "approve_form": _approve_form(req),
         "reject_form": RejectForm(initial={"level": req.current_level}),
         "note_form": NoteForm(),
-        "can_note": me.has_permission(permissions.APPROVALS_NOTE),
+        "can_note": me.has_permission(APPROVALS_NOTE),
         "other_requests": approvals.visible_requests(me)
         .filter(client=req.client)
         .exclude(pk=req.pk)[:10],
     }
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def review(request: HttpRequest, request_id: int) -> HttpResponse:
     req = approvals.get_request(actor(request), request_id)
     return render(request, "approvals/review.html", _review_context(request, req))
@@ -161,7 +202,7 @@ def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpRe
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     form = _approve_form(approvals.get_request(me, request_id), request.POST)
@@ -193,7 +234,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def reject(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     approvals.get_request(me, request_id)
@@ -218,7 +259,7 @@ def reject(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(permissions.APPROVALS_NOTE)
+@staff_view(APPROVALS_NOTE)
 def add_note(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
     approvals.get_request(me, request_id)
@@ -237,13 +278,13 @@ def add_note(request: HttpRequest, request_id: int) -> HttpResponse:
 # --- Settings > Approval methods -----------------------------------------------------------
 
 
-@staff_view(permissions.APPROVALS_VIEW)
+@staff_view(APPROVALS_VIEW)
 def policies(request: HttpRequest) -> HttpResponse:
     rows = []
     for rtype in registry.all_types():
         policy = approvals.policy_for(rtype.key)
         rows.append((rtype, policy, approvals.policy_snapshot(policy)["levels"]))
-    can_edit = actor(request).has_permission(permissions.SETTINGS_MANAGE)
+    can_edit = actor(request).has_permission(SETTINGS_MANAGE)
     return render(request, "approvals/policies.html", {"rows": rows, "can_edit": can_edit})
 
 
@@ -265,7 +306,7 @@ class PolicyForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(permissions.SETTINGS_MANAGE)
+@staff_view(SETTINGS_MANAGE)
 def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
     rtype = registry.get(type_key)
     if rtype is None:
@@ -277,24 +318,23 @@ def policy_edit(request: HttpRequest, type_key: str) -> HttpResponse:
     initial: dict[str, object] = {"method": policy.method, "threshold": policy.threshold or ""}
     initial.update({f"level_{i}": pk for i, pk in enumerate(level_ids, start=1)})
     form = PolicyForm(request.POST or None, initial=initial, allowed=rtype.allowed_methods)
-    if request.method == "POST" and form.is_valid():
-        chosen = [form.cleaned_data[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
-        try:
-            approvals.set_policy(
-                type_key,
-                method=form.cleaned_data["method"],
-                threshold=form.cleaned_data["threshold"] or None,
-                level_roles=[c for c in chosen if c],
-                actor=actor(request),
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, f"Approval method of {rtype.label} saved.")
-            return redirect(reverse("backoffice:policies"))
-    return render(
+
+    def save(data: dict[str, Any]) -> Any:
+        chosen = [data[f"level_{i}"] for i in range(1, approvals.MAX_LEVELS + 1)]
+        return approvals.set_policy(
+            type_key,
+            method=data["method"],
+            threshold=data["threshold"] or None,
+            level_roles=[c for c in chosen if c],
+            actor=actor(request),
+        )
+
+    return edit_form(
         request,
-        "approvals/policy_edit.html",
-        {"rtype": rtype, "form": form},
-        status=422 if form.errors else 200,
+        form,
+        save,
+        saved=f"Approval method of {rtype.label} saved.",
+        then="backoffice:policies",
+        template="approvals/policy_edit.html",
+        context={"rtype": rtype},
     )

@@ -3,17 +3,15 @@ Trading > Trading accounts."""
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.errors import DomainError
 from propdesk.core.validation import search_text
-from propdesk.core.web import actor, apply_errors, settings_form, staff_view
-from propdesk.platforms import staff
+from propdesk.core.web import actor, edit_form, staff_view
+from propdesk.platforms import services
 from propdesk.platforms.forms import (
     BalanceOperationForm,
     SandboxInstrumentForm,
@@ -58,10 +56,12 @@ def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> H
         if server
         else {"enabled": True}
     )
-    return settings_form(
+    return edit_form(
         request,
         TradingServerForm(request.POST or None, initial=initial),
-        lambda data: staff.save_server(server.pk if server else None, actor=actor(request), **data),
+        lambda data: services.save_server(
+            server.pk if server else None, actor=actor(request), **data
+        ),
         saved=lambda saved: f"Trading server {saved.name} saved.",
         then="backoffice:trading_servers",
         template="platforms/trading_server_edit.html",
@@ -78,7 +78,9 @@ def sandbox_instruments(request: HttpRequest) -> HttpResponse:
         request,
         "platforms/sandbox_instruments.html",
         {
-            "rows": [(i, staff.describe_hours(i.trading_hours)) for i in staff.find_instruments()],
+            "rows": [
+                (i, services.describe_hours(i.trading_hours)) for i in services.find_instruments()
+            ],
             "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
         },
     )
@@ -87,24 +89,27 @@ def sandbox_instruments(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @staff_view(PLATFORMS_MANAGE)
 def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
-    instrument = staff.find_instrument(symbol)
+    instrument = services.find_instrument(symbol)
     initial = {
         "description": instrument.description,
         "spread_points": instrument.spread_points,
         "min_volume": instrument.min_volume,
         "max_volume": instrument.max_volume,
         "volume_step": instrument.volume_step,
-        "trading_hours": staff.hours_text(instrument.trading_hours),
+        "trading_hours": services.hours_text(instrument.trading_hours),
         "enabled": instrument.enabled,
     }
-    return settings_form(
+    return edit_form(
         request,
         SandboxInstrumentForm(request.POST or None, initial=initial),
-        lambda data: staff.save_instrument(instrument.symbol, actor=actor(request), **data),
+        lambda data: services.save_instrument(instrument.symbol, actor=actor(request), **data),
         saved=lambda saved: f"Sandbox instrument {saved.symbol} saved.",
         then="backoffice:sandbox_instruments",
         template="platforms/sandbox_instrument_edit.html",
-        context={"instrument": instrument, "hours": staff.describe_hours(instrument.trading_hours)},
+        context={
+            "instrument": instrument,
+            "hours": services.describe_hours(instrument.trading_hours),
+        },
     )
 
 
@@ -114,11 +119,11 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
 @staff_view(PLATFORMS_VIEW)
 def trading_accounts(request: HttpRequest) -> HttpResponse:
     query = search_text(request.GET.get("q"), max_length=20)
-    page = Paginator(staff.find_accounts(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(services.find_accounts(query), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "platforms/trading_accounts.html",
-        {"page": page, "rows": staff.with_equity(page.object_list), "q": query},
+        {"page": page, "rows": services.with_equity(page.object_list), "q": query},
     )
 
 
@@ -131,9 +136,9 @@ def _account_page(
     status: int = 200,
 ) -> HttpResponse:
     can_manage = actor(request).has_permission(PLATFORMS_MANAGE)
-    history = Paginator(staff.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
+    history = Paginator(services.deal_history(account), PAGE_SIZE).get_page(request.GET.get("page"))
     state = valuation.state(account)
-    digits = staff.price_digits()
+    digits = services.price_digits()
     return render(
         request,
         "platforms/trading_account.html",
@@ -151,18 +156,9 @@ def _account_page(
     )
 
 
-def _refused(form: forms.Form, exc: DomainError) -> int:
-    """Show a service's refusal on the form; the page's status says what kind it was."""
-    if isinstance(exc, ValidationFailed):
-        apply_errors(form, exc)
-        return 422
-    form.add_error(None, exc.message)
-    return exc.status
-
-
 @staff_view(PLATFORMS_VIEW)
 def trading_account(request: HttpRequest, login: str) -> HttpResponse:
-    return _account_page(request, staff.find_account(login))
+    return _account_page(request, services.find_account(login))
 
 
 @require_POST
@@ -170,50 +166,42 @@ def trading_account(request: HttpRequest, login: str) -> HttpResponse:
 def trading_account_status(request: HttpRequest, login: str, action: str) -> HttpResponse:
     if action not in ("disable", "enable"):
         raise Http404("No such action")
-    account = staff.find_account(login)
+    account = services.find_account(login)
     form = TradingStatusForm(request.POST)
     enabled = action == "enable"
-    status = 422
-    if form.is_valid():
-        try:
-            staff.set_trading(
-                account.login,
-                enabled=enabled,
-                reason=form.cleaned_data["reason"],
-                actor=actor(request),
-            )
-        except DomainError as exc:
-            status = _refused(form, exc)
-        else:
-            done = "enabled" if enabled else "disabled"
-            messages.success(request, f"Trading on {account.login} {done}.")
-            return redirect("backoffice:trading_account", login=account.login)
-    return _account_page(request, account, status_form=form, status=status)
+    return edit_form(
+        request,
+        form,
+        lambda data: services.set_trading(
+            account.login, enabled=enabled, reason=data["reason"], actor=actor(request)
+        ),
+        saved=f"Trading on {account.login} {'enabled' if enabled else 'disabled'}.",
+        then=lambda _: redirect("backoffice:trading_account", login=account.login),
+        page=lambda status: _account_page(request, account, status_form=form, status=status),
+        refused=(DomainError,),  # on the form, with its status
+    )
 
 
 @require_POST
 @staff_view(PLATFORMS_MANAGE)
 def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
-    account = staff.find_account(login)
+    account = services.find_account(login)
     form = BalanceOperationForm(request.POST)
-    status = 422
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            deal = staff.balance_operation(
-                account.login,
-                amount=data["amount"],
-                comment=data["comment"],
-                actor=actor(request),
-                idempotency_key=data["idempotency_key"] or None,
-            )
-        except DomainError as exc:
-            status = _refused(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Balance operation of {deal.profit:+} {account.currency} made on "
-                f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}.",
-            )
-            return redirect("backoffice:trading_account", login=account.login)
-    return _account_page(request, account, balance_form=form, status=status)
+    return edit_form(
+        request,
+        form,
+        lambda data: services.balance_operation(
+            account.login,
+            amount=data["amount"],
+            comment=data["comment"],
+            actor=actor(request),
+            idempotency_key=data["idempotency_key"] or None,
+        ),
+        saved=lambda deal: (
+            f"Balance operation of {deal.profit:+} {account.currency} made on "
+            f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}."
+        ),
+        then=lambda _: redirect("backoffice:trading_account", login=account.login),
+        page=lambda status: _account_page(request, account, balance_form=form, status=status),
+        refused=(DomainError,),  # on the form, with its status
+    )

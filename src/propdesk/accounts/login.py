@@ -1,3 +1,6 @@
+"""Logging in and out (the password, then the code of a two-factor login), and the site's root,
+which sends each person to their side of it."""
+
 from __future__ import annotations
 
 import time
@@ -8,20 +11,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts import devices, permissions, throttle, two_factor
+from propdesk.accounts import devices, throttle, two_factor
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError, NotAuthenticated
-from propdesk.core.models import AuditRecord
 from propdesk.core.net import client_ip
-from propdesk.core.validation import search_text
-from propdesk.core.web import actor, staff_view
 
 
 class LoginForm(forms.Form):
@@ -95,7 +94,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             devices.remember_device(request, response, throttle.PEOPLE, email)
             return response
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
-    response = render(request, "core/login.html", context, status=status)
+    response = render(request, "accounts/login.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
@@ -150,34 +149,10 @@ def login_code(request: HttpRequest) -> HttpResponse:
                     "Make new ones under Two-factor login if you are running short.",
                 )
             return HttpResponseRedirect(pending["next"])
-    return render(request, "core/login_code.html", {"form": form}, status=status)
+    return render(request, "accounts/login_code.html", {"form": form}, status=status)
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect("login")
-
-
-@staff_view(permissions.AUDIT_VIEW)
-def audit_log(request: HttpRequest) -> HttpResponse:
-    records = AuditRecord.objects.select_related("actor")
-    action = search_text(request.GET.get("action"))
-    who = search_text(request.GET.get("actor"))
-    if action:
-        records = records.filter(action__startswith=action)
-    if who:
-        records = records.filter(actor_label__icontains=who)
-    page = Paginator(records, 50).get_page(request.GET.get("page"))
-    actions = AuditRecord.objects.values_list("action", flat=True).distinct().order_by("action")
-    return render(
-        request,
-        "core/audit.html",
-        {
-            "page": page,
-            "action": action,
-            "who": who,
-            "actions": list(actions),
-            "me": actor(request),
-        },
-    )

@@ -1,4 +1,4 @@
-"""Client portal: home and notifications."""
+"""Client portal: the client's notifications."""
 
 from __future__ import annotations
 
@@ -6,23 +6,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from propdesk.accounts.models import Client
 from propdesk.core.web import actor, client_view
 from propdesk.notifications.models import Notification
-from propdesk.notifications.services import mark_all_read
+from propdesk.notifications.services import mark_all_read, unread_count
 
 
-@client_view
-def home(request: HttpRequest) -> HttpResponse:
-    me = actor(request)
-    notes = Notification.objects.filter(user=me)[:5]
-    return render(request, "portal/home.html", {"client": me.client, "notifications": notes})
+def home_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The portal's home page: the latest notifications."""
+    return {"notifications": Notification.objects.filter(user=client.user)[:5]}
 
 
 @client_view
 def notifications(request: HttpRequest) -> HttpResponse:
     me = actor(request)
     notes = list(Notification.objects.filter(user=me)[:100])
-    return render(request, "portal/notifications.html", {"notifications": notes})
+    context = {"notifications": notes, "unread": unread_count(me)}
+    return render(request, "notifications/notifications.html", context)
 
 
 @require_POST

@@ -19,11 +19,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from propdesk.accounts.models import User
-from propdesk.accounts.services import require_permission
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import InvalidTransition, NotFound
 from propdesk.core.numbers import NotANumber, read_whole
+from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE

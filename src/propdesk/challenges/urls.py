@@ -1,0 +1,96 @@
+"""Prop trading's pages: Challenge Settings and Participants under /backoffice/, the published
+challenges and the client's own under /portal/. (The dashboard is the reports app's.)"""
+
+from django.urls import path
+
+from propdesk.challenges.catalogue import backoffice as catalogue
+from propdesk.challenges.participation import backoffice as participants
+from propdesk.challenges.participation import portal
+
+# Under /backoffice/.
+backoffice_urls = [
+    path("prop-trading/challenges/", catalogue.challenges, name="challenges"),
+    path("prop-trading/challenges/new/", catalogue.challenge_new, name="challenge_new"),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/",
+        catalogue.challenge,
+        name="challenge",
+    ),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/edit/",
+        catalogue.challenge_edit,
+        name="challenge_edit",
+    ),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/publish/",
+        catalogue.challenge_publish,
+        name="challenge_publish",
+    ),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/duplicate/",
+        catalogue.challenge_duplicate,
+        name="challenge_duplicate",
+    ),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/end/",
+        catalogue.challenge_end,
+        name="challenge_end",
+    ),
+    path(
+        "prop-trading/participants/",
+        participants.participants,
+        name="participants",
+    ),
+    path(
+        "prop-trading/participants/rows/",
+        participants.participant_rows,
+        name="participant_rows",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/",
+        participants.participant,
+        name="participant",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/figures/",
+        participants.participant_figures,
+        name="participant_figures",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/advance/",
+        participants.participant_advance,
+        name="participant_advance",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/reinstate/",
+        participants.participant_reinstate,
+        name="participant_reinstate",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/retry/",
+        participants.participant_retry,
+        name="participant_retry",
+    ),
+    path(
+        "prop-trading/participants/<int:participation_id>/cancel/",
+        participants.participant_cancel,
+        name="participant_cancel",
+    ),
+]
+
+# Under /portal/.
+portal_urls = [
+    path("challenges/", portal.challenges, name="challenges"),
+    path("challenges/<int:challenge_id>/", portal.challenge, name="challenge"),
+    path("my-challenges/", portal.my_challenges, name="my_challenges"),
+    path(
+        "my-challenges/<int:participation_id>/",
+        portal.my_challenge,
+        name="my_challenge",
+    ),
+    path(
+        "my-challenges/<int:participation_id>/figures/",
+        portal.my_challenge_figures,
+        name="my_challenge_figures",
+    ),
+]

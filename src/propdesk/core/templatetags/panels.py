@@ -1,0 +1,20 @@
+"""{% panel shown %}: one of a page's panels (core.panels), its template drawn with the page's
+context and the panel's own."""
+
+from __future__ import annotations
+
+from django import template
+from django.template.context import Context
+from django.utils.safestring import SafeString
+
+from propdesk.core.panels import Shown
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def panel(context: Context, shown: Shown) -> SafeString:
+    assert context.template is not None
+    drawn = context.template.engine.get_template(shown.template)
+    with context.push(shown.context):
+        return drawn.render(context)

@@ -1,0 +1,1 @@
+"""Onboarding's API: registration (/auth/register) and the client's KYC (/kyc)."""

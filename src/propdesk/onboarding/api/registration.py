@@ -1,0 +1,47 @@
+"""POST /api/v1/auth/register: a trader or an introducing broker registers."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from propdesk.core.net import client_ip
+from propdesk.onboarding.services import register_client
+
+router = Router(tags=["auth"])
+
+
+class RegisterIn(Schema):
+    type: str
+    name: str
+    email: str
+    password: str
+    nationality: str
+    phone: str
+    referral_code: str | None = None
+
+
+class RegisterOut(Schema):
+    id: int
+    status: str
+
+
+@router.post(
+    "/register",
+    auth=None,
+    response={201: RegisterOut},
+    summary="Register a client",
+    operation_id="propdesk_onboarding_api_register",
+)
+def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
+    client, _ = register_client(
+        kind=payload.type,
+        name=payload.name,
+        email=payload.email,
+        password=payload.password,
+        nationality=payload.nationality,
+        phone=payload.phone,
+        referral_code=payload.referral_code,
+        ip=client_ip(request),
+    )
+    return Status(201, RegisterOut(id=client.pk, status=client.status))

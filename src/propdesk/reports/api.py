@@ -1,0 +1,100 @@
+"""The reports over the API: `GET /api/v1/reports/transactions` (staff)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Interval
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from ninja import Router, Schema
+
+from propdesk.accounts.api_auth import current_staff
+from propdesk.core.money import MINOR_UNITS, quantize
+from propdesk.core.permissions import require_permission
+from propdesk.core.schema import WHOLE, Blank, Day, FilterText, OneOf
+from propdesk.reports import transactions
+from propdesk.reports.backoffice import csv_response
+from propdesk.wallet.models import JournalEntry
+from propdesk.wallet.permissions import WALLET_VIEW
+
+reports_router = Router(tags=["reports"])
+
+
+class TransactionOut(Schema):
+    posting: int
+    entry: int
+    at: datetime
+    type: str
+    client_id: int
+    client: str
+    email: str
+    amount: Decimal
+    currency: str
+    memo: str
+
+
+class TotalOut(Schema):
+    currency: str
+    count: int
+    credits: Decimal
+    debits: Decimal
+    net: Decimal
+
+
+class TransactionPage(Schema):
+    items: list[TransactionOut]
+    next: int | None
+    totals: list[TotalOut]
+
+
+@reports_router.get(
+    "/transactions",
+    response=TransactionPage,
+    summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
+)
+def transactions_report(
+    request: HttpRequest,
+    type: Annotated[Annotated[str, OneOf(JournalEntry.Type.values)] | None, Blank] = None,
+    date_from: Annotated[Day | None, Blank] = None,
+    date_to: Annotated[Day | None, Blank] = None,
+    client: FilterText = "",
+    currency: Annotated[Annotated[str, OneOf(MINOR_UNITS)] | None, Blank] = None,
+    status: Annotated[Annotated[str, OneOf(transactions.STATUSES)] | None, Blank] = None,
+    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    limit: Annotated[
+        int, Interval(ge=1, le=transactions.MAX_PAGE_SIZE), WHOLE
+    ] = transactions.PAGE_SIZE,
+    format: Annotated[Literal["json", "csv"] | None, Blank] = None,
+) -> TransactionPage | HttpResponseBase:
+    require_permission(current_staff(request), WALLET_VIEW)
+    given = {"type": type, "currency": currency, "status": status, "client": client}
+    days = {"date_from": date_from, "date_to": date_to}
+    filters = transactions.parse_filters(
+        {**{k: v or "" for k, v in given.items()}, **{k: f"{v or ''}" for k, v in days.items()}}
+    )
+    rows = transactions.transactions(filters)
+    if format == "csv":
+        return csv_response(rows)
+    items, next_cursor = transactions.page(rows, after=after, size=limit)
+    return TransactionPage(
+        items=[
+            TransactionOut(
+                posting=p.pk,
+                entry=p.entry_id,
+                at=p.created_at,
+                type=p.entry_type,
+                client_id=p.client_id or 0,
+                client=p.client.user.name if p.client else "",
+                email=p.client.user.email if p.client else "",
+                amount=quantize(p.amount, p.currency),
+                currency=p.currency,
+                memo=p.entry.memo,
+            )
+            for p in items
+        ],
+        next=next_cursor,
+        totals=[TotalOut(**t) for t in transactions.totals(filters, rows)],
+    )

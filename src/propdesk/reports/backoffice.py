@@ -1,0 +1,104 @@
+"""Back-office pages of the reports: *Reports > Transactions* (every posting to a client wallet,
+filtered, paged by key, exported as CSV) and *Prop Trading > Dashboard* (what the challenges
+brought in and where they stand). The figures are transactions.py's and prop_dashboard.py's."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from propdesk.challenges.models import Challenge
+from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.money import MINOR_UNITS
+from propdesk.core.validation import search_text
+from propdesk.core.web import staff_view
+from propdesk.reports import prop_dashboard, transactions
+from propdesk.wallet.models import JournalEntry, Posting
+from propdesk.wallet.permissions import WALLET_VIEW
+
+
+def csv_response(rows: QuerySet[Posting]) -> StreamingHttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(transactions.csv_lines(rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="transactions-{stamp}.csv"'
+    return response
+
+
+@staff_view(WALLET_VIEW)
+def transactions_report(request: HttpRequest) -> HttpResponseBase:
+    try:
+        filters = transactions.parse_filters(request.GET)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
+        filters = transactions.Filters()
+    rows = transactions.transactions(filters)
+    if request.GET.get("format") == "csv":
+        return csv_response(rows)
+    try:
+        items, next_cursor = transactions.page(rows, after=request.GET.get("after"))
+    except ValidationFailed:
+        items, next_cursor = transactions.page(rows)
+    return render(
+        request,
+        "reports/transactions.html",
+        {
+            "filters": filters,
+            "items": items,
+            "next_cursor": next_cursor,
+            "totals": transactions.totals(filters, rows),
+            "types": JournalEntry.Type.choices,
+            "currencies": list(MINOR_UNITS),
+            "statuses": transactions.STATUSES,
+            "query": urlencode(filters.as_query()),
+        },
+    )
+
+
+@staff_view(CHALLENGES_VIEW)
+def prop_dashboard_page(request: HttpRequest) -> HttpResponse:
+    errors: dict[str, str] = {}
+    try:
+        filters = prop_dashboard.parse_filters(request.GET)
+    except ValidationFailed as exc:  # as Reports > Transactions: said, and left out
+        errors = exc.fields
+        messages.error(request, "; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
+        filters = prop_dashboard.Filters()
+    shown = prop_dashboard.figures(filters.date_from, filters.date_to, filters.challenge_id)
+    chosen = None
+    if filters.challenge_id is not None:
+        chosen = Challenge.objects.filter(pk=filters.challenge_id).first()
+    return render(
+        request,
+        "reports/prop_dashboard.html",
+        {
+            "shown": shown,
+            "chosen": chosen,
+            "challenges": Challenge.objects.exclude(status=Challenge.Status.DRAFT),
+            "errors": errors,
+            # What was typed stays in the fields, so that a mistake can be put right.
+            "typed": {
+                name: search_text(request.GET.get(name), max_length=20)
+                for name in ("date_from", "date_to", "challenge")
+            },
+            "fee_rows": [(line, _fee_link(shown, line.currency)) for line in shown.fees],
+            "time_zone": timezone.get_default_timezone_name(),
+        },
+    )
+
+
+def _fee_link(shown: prop_dashboard.Dashboard, currency: str) -> str:
+    """Reports > Transactions, filtered to the prop trading fees of the period and currency."""
+    query = {"type": JournalEntry.Type.PROP_TRADING_FEE.value, "currency": currency}
+    if shown.date_from:
+        query["date_from"] = shown.date_from.isoformat()
+    if shown.date_to:
+        query["date_to"] = shown.date_to.isoformat()
+    return f"{reverse('backoffice:transactions_report')}?{urlencode(query)}"

@@ -1,0 +1,141 @@
+"""Back office: staff adjustments on the client's page, Settings > Payment methods and Reports >
+Transactions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from propdesk.accounts.models import Client
+from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.core.errors import DomainError
+from propdesk.core.money import MINOR_UNITS
+from propdesk.core.permissions import SETTINGS_MANAGE
+from propdesk.core.web import actor, edit_form, staff_view
+from propdesk.wallet import deposits, ledger, services
+from propdesk.wallet.models import PaymentMethod
+from propdesk.wallet.permissions import WALLET_ADJUST
+
+
+class AdjustmentForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("credit", "Credit"), ("debit", "Debit")])
+    amount = forms.CharField(max_length=30)
+    currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
+    comment = forms.CharField(
+        max_length=500, label="Reason (internal: the audit log and the transactions report)"
+    )
+    client_note = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Note to the client (optional: shown in their wallet)",
+    )
+    # One key per rendered form: a double click or a resubmitted page posts once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+
+def adjustment_form() -> AdjustmentForm:
+    return AdjustmentForm(initial={"idempotency_key": uuid.uuid4().hex, "currency": "USD"})
+
+
+def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The client's page in the back office: their wallet, and the adjustment form."""
+    return {
+        "wallet": {
+            "balances": ledger.balances(client),
+            "lines": services.wallet_lines(client, limit=20, for_staff=True),
+        },
+        "adjustment_form": adjustment_form()
+        if actor(request).has_permission(WALLET_ADJUST)
+        else None,
+    }
+
+
+# --- Settings > Payment methods ----------------------------------------------------------------
+
+
+class PaymentMethodForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=PaymentMethod.Kind.choices)
+    currencies = forms.MultipleChoiceField(
+        choices=[(c, c) for c in MINOR_UNITS], widget=forms.CheckboxSelectMultiple
+    )
+    min_amount = forms.CharField(max_length=30, label="Minimum amount")
+    max_amount = forms.CharField(max_length=30, label="Maximum amount")
+    instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
+    provider = forms.ChoiceField(choices=PaymentMethod.Provider.choices, required=False)
+    enabled = forms.BooleanField(required=False, initial=True)
+
+
+@staff_view(APPROVALS_VIEW)
+def payment_methods(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "wallet/payment_methods.html",
+        {
+            "methods": PaymentMethod.objects.all(),
+            "can_edit": actor(request).has_permission(SETTINGS_MANAGE),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(SETTINGS_MANAGE)
+def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> HttpResponse:
+    method = get_object_or_404(PaymentMethod, pk=method_id) if method_id is not None else None
+    initial = (
+        {
+            "name": method.name,
+            "kind": method.kind,
+            "currencies": method.currencies,
+            "min_amount": method.min_amount,
+            "max_amount": method.max_amount,
+            "instructions": method.instructions,
+            "provider": method.provider,
+            "enabled": method.enabled,
+        }
+        if method
+        else {"enabled": True}
+    )
+    return edit_form(
+        request,
+        PaymentMethodForm(request.POST or None, initial=initial),
+        lambda data: deposits.save_payment_method(
+            method.pk if method else None, actor=actor(request), **data
+        ),
+        saved=lambda saved: f"Payment method {saved.name} saved.",
+        then="backoffice:payment_methods",
+        template="wallet/payment_method_edit.html",
+        context={"method": method},
+    )
+
+
+@require_POST
+@staff_view(WALLET_ADJUST)
+def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
+    client = get_object_or_404(Client, pk=client_id)
+    form = AdjustmentForm(request.POST)
+    data = form.data
+    try:
+        entry = services.adjust(
+            client.pk,
+            direction=data.get("direction"),
+            amount=data.get("amount"),
+            currency=data.get("currency"),
+            comment=data.get("comment"),
+            client_note=data.get("client_note", ""),
+            actor=actor(request),
+            idempotency_key=data.get("idempotency_key") or None,
+        )
+    except DomainError as exc:
+        detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
+        messages.error(request, f"Adjustment not made: {detail}")
+    else:
+        messages.success(request, f"Adjustment posted (entry #{entry.pk}).")
+    return redirect("backoffice:client", client_id=client.pk)

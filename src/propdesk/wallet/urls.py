@@ -1,0 +1,35 @@
+"""The wallet: the client's in the portal, staff adjustments, Settings > Payment methods and the
+sandbox payment provider's checkout and webhook."""
+
+from django.urls import path
+
+from propdesk.wallet import api, backoffice, portal
+
+# At the site's root: the sandbox payment provider's own pages.
+urlpatterns = [
+    path("pay/sandbox/<uuid:token>/", portal.sandbox_checkout, name="sandbox_checkout"),
+    path("webhooks/sandbox-payments/", api.sandbox_webhook, name="sandbox_webhook"),
+]
+
+# Under /backoffice/.
+backoffice_urls = [
+    path("clients/<int:client_id>/adjust/", backoffice.adjust, name="wallet_adjust"),
+    path("settings/payment-methods/", backoffice.payment_methods, name="payment_methods"),
+    path(
+        "settings/payment-methods/new/",
+        backoffice.payment_method_edit,
+        name="payment_method_new",
+    ),
+    path(
+        "settings/payment-methods/<int:method_id>/",
+        backoffice.payment_method_edit,
+        name="payment_method_edit",
+    ),
+]
+
+# Under /portal/.
+portal_urls = [
+    path("wallet/", portal.wallet, name="wallet"),
+    path("wallet/deposit/", portal.deposit, name="deposit"),
+    path("wallet/withdraw/", portal.withdraw, name="withdraw"),
+]
