@@ -81,13 +81,17 @@ class StageRate:
         return f"{self.challenge} · Stage {self.stage + 1} ({self.stage_name})"
 
     @property
+    def is_live(self) -> bool:
+        return self.kind == StageKind.LIVE
+
+    @property
     def concluded(self) -> int:
         return self.passed + self.failed
 
     @property
     def rate_pct(self) -> Decimal | None:
         """Passed per hundred concluded; none for a live stage, which never passes."""
-        if self.kind == StageKind.LIVE or not self.concluded:
+        if self.is_live or not self.concluded:
             return None
         return (Decimal(self.passed * 100) / self.concluded).quantize(_PCT, ROUND_HALF_EVEN)
 
