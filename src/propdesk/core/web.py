@@ -102,15 +102,18 @@ def edit_form(
     also: Sequence[forms.Form | forms.BaseFormSet] = (),
     refused: tuple[type[DomainError], ...] = (),
     refused_status: int | None = None,
+    faults: Callable[[ValidationFailed], None] | None = None,
+    refusal: Callable[[DomainError], None] | None = None,
 ) -> HttpResponse:
     """The flow of a page that edits something with a form (and the forms in `also`).
 
     A valid POST goes to the use case `save` with the form's cleaned data. Its field errors
-    (ValidationFailed) land on the form, and an error of a type in `refused` on the form as a
-    whole: nothing is saved and the page comes back, 422 (for a refusal `refused_status`, else
-    the error's own status); other errors go on up. Success says `saved` (a text, or one made
-    from the result) and answers `then`: the URL name of the page to go to, or a function of
-    the result.
+    (ValidationFailed) land on the form, or where `faults` puts them (a form with sub-forms
+    names its fields by path); an error of a type in `refused` goes on the form as a whole, or
+    where `refusal` shows it. Either way nothing is saved and the page comes back: 422, or for a
+    refusal `refused_status`, else the error's own status. Other errors go on up. Success says
+    `saved` (a text, or one made from the result) and answers `then`: the URL name of the page
+    to go to, or a function of the result.
 
     The page is `template` with `context` (or what a function gives, when the page is shown)
     and the form as `form_name`, or what `page` draws with the status. A GET, or a POST that is
@@ -121,9 +124,10 @@ def edit_form(
         try:
             result = save(form.cleaned_data)
         except ValidationFailed as exc:
-            apply_errors(form, exc)
+            (faults or (lambda error: apply_errors(form, error)))(exc)
+            status = exc.status
         except refused as exc:
-            form.add_error(None, exc.message)
+            (refusal or (lambda error: form.add_error(None, error.message)))(exc)
             status = refused_status or exc.status
         else:
             if saved is not None:

@@ -29,7 +29,6 @@ from propdesk.challenges.catalogue.forms import (
     PROGRESSION_LABELS,
     TIME_ZONES,
     ChallengeForm,
-    StageForm,
     apply_definition_errors,
     challenge_initial,
     definition_from,
@@ -46,8 +45,8 @@ from propdesk.challenges.catalogue.wording import (
 )
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE, CHALLENGES_VIEW
-from propdesk.core.errors import Conflict, DomainError, ValidationFailed
-from propdesk.core.web import actor, staff_view
+from propdesk.core.errors import Conflict, DomainError
+from propdesk.core.web import actor, edit_form, staff_view
 
 STATUS_LOOK = {"draft": "pending", "published": "active", "ended": "cancelled"}
 
@@ -265,55 +264,48 @@ def _form_page(
     data = request.POST if request.method == "POST" else None
     form = ChallengeForm(data, initial=challenge_initial(definition))
     stages = stage_forms(data, definition.stages if definition else None)
-    status = 200
-    if data is not None:
-        status = 422
-        if form.is_valid() and all([stage.is_valid() for stage in stages]):
-            saved = _save(request, existing, form, stages)
-            if isinstance(saved, Challenge):
-                return redirect("backoffice:challenge", challenge_id=saved.pk)
-            status = saved
-    return render(
-        request,
-        "challenges/challenge_form.html",
-        {
-            "existing": existing,
-            "source": source,
-            "form": form,
-            "stages": [(number, stage) for number, stage in enumerate(stages, start=1)],
-            "faults": form_faults(form, stages),
-            "time_zones": TIME_ZONES,
-        },
-        status=status,
-    )
 
-
-def _save(
-    request: HttpRequest, existing: Challenge | None, form: ChallengeForm, stages: list[StageForm]
-) -> Challenge | int:
-    """Call the use case: the challenge when saved, else the fault's status (the fault is on
-    the form, and nothing is kept)."""
-    definition = definition_from(form, stages)
-    try:
+    def save(_: dict[str, Any]) -> tuple[Challenge, str]:
+        """The use case; the page's fields name the definition's paths (`stages.1.rules`)."""
+        made = definition_from(form, stages)
         if existing is None:
-            existing = catalogue.create(definition, actor=actor(request))
-            messages.success(
-                request, f"Challenge {existing.name} drafted (v1). Review it, then publish it."
+            challenge = catalogue.create(made, actor=actor(request))
+            return (
+                challenge,
+                f"Challenge {challenge.name} drafted (v1). Review it, then publish it.",
             )
-        else:
-            draft = catalogue.save_draft(existing.pk, definition, actor=actor(request))
-            messages.success(
-                request,
-                f"Draft v{draft.number} of {draft.spec.name} saved. "
-                "Compare it with the published version, then publish it.",
-            )
-    except ValidationFailed as exc:
-        apply_definition_errors(exc, form, stages)
-        return exc.status
-    except DomainError as exc:
-        form.add_error(None, exc.message)
-        return exc.status
-    return existing
+        draft = catalogue.save_draft(existing.pk, made, actor=actor(request))
+        return existing, (
+            f"Draft v{draft.number} of {draft.spec.name} saved. "
+            "Compare it with the published version, then publish it."
+        )
+
+    def page(status: int) -> HttpResponse:
+        return render(
+            request,
+            "challenges/challenge_form.html",
+            {
+                "existing": existing,
+                "source": source,
+                "form": form,
+                "stages": [(number, stage) for number, stage in enumerate(stages, start=1)],
+                "faults": form_faults(form, stages),
+                "time_zones": TIME_ZONES,
+            },
+            status=status,
+        )
+
+    return edit_form(
+        request,
+        form,
+        save,
+        also=stages,
+        faults=lambda error: apply_definition_errors(error, form, stages),
+        refused=(DomainError,),
+        saved=lambda done: done[1],
+        then=lambda done: redirect("backoffice:challenge", challenge_id=done[0].pk),
+        page=page,
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Max, Prefetch
 from django.http import HttpRequest, HttpResponse
@@ -42,7 +41,7 @@ from propdesk.challenges.participation.participants import (
 from propdesk.challenges.permissions import CHALLENGES_VIEW, PARTICIPANTS_MANAGE
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.core.validation import parse_id
-from propdesk.core.web import actor, apply_errors, staff_view
+from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import adapters
 from propdesk.platforms import services as staff
 from propdesk.platforms.protocol import AccountState, DealRecord
@@ -342,17 +341,19 @@ def _act(
     """Run one intervention from its form: back to the page with a message when done, or the
     page again with the form's errors (422) or the refusal and its status."""
     item = _participation(participation_id)
-    if not form.is_valid():
-        return _page(request, item, given={key: form}, status=422)
-    try:
-        said = act(item, form.cleaned_data)
-    except ValidationFailed as exc:
-        apply_errors(form, exc)
-        return _page(request, item, given={key: form}, status=422)
-    except DomainError as exc:
-        return _page(request, item, given={key: form}, error=exc.message, status=exc.status)
-    messages.success(request, said)
-    return redirect("backoffice:participant", participation_id=item.pk)
+    refusal: list[str] = []
+    return edit_form(
+        request,
+        form,
+        lambda data: act(item, data),
+        refused=(DomainError,),
+        refusal=lambda error: refusal.append(error.message),
+        saved=str,
+        then=lambda _: redirect("backoffice:participant", participation_id=item.pk),
+        page=lambda status: _page(
+            request, item, given={key: form}, error=" ".join(refusal), status=status
+        ),
+    )
 
 
 def _on_stage(

@@ -25,9 +25,9 @@ from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import services as participation
-from propdesk.core.errors import DomainError, ValidationFailed
+from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
-from propdesk.core.web import actor, apply_errors, client_view
+from propdesk.core.web import actor, client_view, edit_form
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
@@ -162,36 +162,41 @@ def _detail_page(
 @client_view
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     version = catalogue.offered(challenge_id)
-    if request.method != "POST":
-        form = StartForm(
-            initial={"idempotency_key": uuid.uuid4().hex, "payment": PaymentWay.WALLET.value}
-        )
-        return _detail_page(request, version, form)
-    form = StartForm(request.POST)
-    if not form.is_valid():
-        return _detail_page(request, version, form)
-    try:
-        made = participation.start(
+    fresh = {"idempotency_key": uuid.uuid4().hex, "payment": PaymentWay.WALLET.value}
+    form = StartForm(request.POST if request.method == "POST" else None, initial=fresh)
+    refusal: list[DomainError] = []
+
+    def start(data: dict[str, Any]) -> Participation:
+        return participation.start(
             actor(request).client,
             version.challenge_id,
-            payment=form.cleaned_data["payment"],
-            method=form.cleaned_data["method"] or None,
-            idempotency_key=form.cleaned_data["idempotency_key"],
+            payment=data["payment"],
+            method=data["method"] or None,
+            idempotency_key=data["idempotency_key"],
         )
-    except ValidationFailed as exc:
-        apply_errors(form, exc)
-        return _detail_page(request, version, form)
-    except DomainError as exc:
-        return _detail_page(request, version, form, error=exc)
-    if made.status == Participation.Status.PENDING_PAYMENT:
-        # Paid at the provider's checkout; the provider's webhook takes the fee.
-        return redirect("sandbox_checkout", token=made.checkout_token)
-    messages.success(
+
+    def joined(made: Participation) -> HttpResponse:
+        if made.status == Participation.Status.PENDING_PAYMENT:
+            # Paid at the provider's checkout; the provider's webhook takes the fee.
+            return redirect("sandbox_checkout", token=made.checkout_token)
+        messages.success(
+            request,
+            f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
+            "from your wallet.",
+        )
+        return redirect("portal:my_challenge", participation_id=made.pk)
+
+    return edit_form(
         request,
-        f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
-        "from your wallet.",
+        form,
+        start,
+        refused=(DomainError,),
+        refusal=refusal.append,
+        then=joined,
+        page=lambda status: _detail_page(
+            request, version, form, error=refusal[0] if refusal else None
+        ),
     )
-    return redirect("portal:my_challenge", participation_id=made.pk)
 
 
 # --- a stage's figures ---------------------------------------------------------------------------
