@@ -1,0 +1,27 @@
+"""Review of issue 13 (behaviour unchanged): the OpenAPI operation ids that clients generate code
+from must not move with the modules. These are the ids 0d0c76b published."""
+
+from propdesk.api import api
+
+BEFORE = {
+    ("get", "/api/v1/challenges"): "propdesk_challenges_api_listing",
+    ("post", "/api/v1/challenges"): "propdesk_challenges_api_create",
+    ("get", "/api/v1/challenges/{challenge_id}"): "propdesk_challenges_api_detail",
+    ("put", "/api/v1/challenges/{challenge_id}/draft"): "propdesk_challenges_api_save_draft",
+    ("post", "/api/v1/challenges/{challenge_id}/duplicate"): "propdesk_challenges_api_duplicate",
+    ("post", "/api/v1/challenges/{challenge_id}/end"): "propdesk_challenges_api_end",
+    ("post", "/api/v1/challenges/{challenge_id}/participations"): "propdesk_challenges_api_start",
+    ("post", "/api/v1/challenges/{challenge_id}/publish"): "propdesk_challenges_api_publish",
+    ("get", "/api/v1/participants"): "propdesk_challenges_api_participants_listing",
+    ("get", "/api/v1/participations"): "propdesk_challenges_api_my_participations",
+    ("get", "/api/v1/participations/{participation_id}"): (
+        "propdesk_challenges_api_my_participation"
+    ),
+    ("get", "/api/v1/reports/transactions"): "propdesk_wallet_api_transactions_report",
+}
+
+
+def test_operation_ids_are_the_ones_published_before_the_move():
+    paths = api.get_openapi_schema()["paths"]
+    now = {key: paths[key[1]][key[0]]["operationId"] for key in BEFORE}
+    assert now == BEFORE
