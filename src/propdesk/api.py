@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import Operation
 
 from propdesk.accounts.api import auth_router as tokens_router
 from propdesk.accounts.api import router as accounts_router
@@ -30,7 +31,25 @@ from propdesk.wallet.api import methods_router as payment_methods_router
 from propdesk.wallet.api import router as wallet_router
 from propdesk.wallet.api import staff_router as wallets_staff_router
 
-api = NinjaAPI(
+
+class PropdeskAPI(NinjaAPI):
+    """The API with the operation ids it has published: a generated client names its methods by
+    them, so moving a module must not rename an operation."""
+
+    # Where operations moved to -> the module their published ids are named after.
+    PUBLISHED_AS = {
+        "propdesk.challenges.catalogue.api": "propdesk.challenges.api",
+        "propdesk.challenges.participation.api": "propdesk.challenges.api",
+        "propdesk.reports.api": "propdesk.wallet.api",
+    }
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        module = operation.view_func.__module__
+        module = self.PUBLISHED_AS.get(module, module)
+        return f"{module}_{operation.view_func.__name__}".replace(".", "_")
+
+
+api = PropdeskAPI(
     title="propdesk API",
     version="1",
     description="Back office and client portal of a prop-trading firm. Authenticate with "

@@ -11,3 +11,6 @@ CHALLENGES_MANAGE = register(
 PARTICIPANTS_MANAGE = register(
     "participants.manage", "Advance, reinstate, retry and cancel challenge participants"
 )
+PARTICIPATIONS_REVIEW = register(
+    "participations.review", "Approve or reject challenge participations"
+)

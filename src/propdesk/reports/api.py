@@ -16,7 +16,6 @@ from propdesk.core.money import MINOR_UNITS, quantize
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, Day, FilterText, OneOf
 from propdesk.reports import transactions
-from propdesk.reports.backoffice import csv_response
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
 
@@ -77,7 +76,7 @@ def transactions_report(
     )
     rows = transactions.transactions(filters)
     if format == "csv":
-        return csv_response(rows)
+        return transactions.csv_response(rows)
     items, next_cursor = transactions.page(rows, after=after, size=limit)
     return TransactionPage(
         items=[

@@ -7,8 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,15 +20,8 @@ from propdesk.core.money import MINOR_UNITS
 from propdesk.core.validation import search_text
 from propdesk.core.web import staff_view
 from propdesk.reports import prop_dashboard, transactions
-from propdesk.wallet.models import JournalEntry, Posting
+from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
-
-
-def csv_response(rows: QuerySet[Posting]) -> StreamingHttpResponse:
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(transactions.csv_lines(rows), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="transactions-{stamp}.csv"'
-    return response
 
 
 @staff_view(WALLET_VIEW)
@@ -41,7 +33,7 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
         filters = transactions.Filters()
     rows = transactions.transactions(filters)
     if request.GET.get("format") == "csv":
-        return csv_response(rows)
+        return transactions.csv_response(rows)
     try:
         items, next_cursor = transactions.page(rows, after=request.GET.get("after"))
     except ValidationFailed:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
@@ -299,3 +300,10 @@ def _csv_rows(
             return
         last = batch[-1]
         batch = list(_before(ordered, last[2], last[0]).values_list(*fields)[:chunk])
+
+
+def csv_response(rows: QuerySet[Posting]) -> StreamingHttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="transactions-{stamp}.csv"'
+    return response

@@ -6,11 +6,7 @@ from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participation
-from propdesk.core import permissions
-
-PARTICIPATIONS_REVIEW = permissions.register(
-    "participations.review", "Approve or reject challenge participations"
-)
+from propdesk.challenges.permissions import PARTICIPATIONS_REVIEW
 
 registry.register(
     RequestType(

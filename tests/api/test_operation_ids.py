@@ -1,5 +1,5 @@
-"""Review of issue 13 (behaviour unchanged): the OpenAPI operation ids that clients generate code
-from must not move with the modules. These are the ids 0d0c76b published."""
+"""The OpenAPI operation ids that clients generate code from do not move with the modules: these
+are the ids published before the challenges and the reports moved into packages and apps."""
 
 from propdesk.api import api
 
@@ -21,7 +21,7 @@ BEFORE = {
 }
 
 
-def test_operation_ids_are_the_ones_published_before_the_move():
+def test_operations_keep_the_ids_they_were_published_with_when_their_module_moves():
     paths = api.get_openapi_schema()["paths"]
     now = {key: paths[key[1]][key[0]]["operationId"] for key in BEFORE}
     assert now == BEFORE
