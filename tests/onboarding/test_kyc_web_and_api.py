@@ -213,3 +213,12 @@ def test_form_editor_reports_a_bad_row(admin, kyc_form):
     response = post_form(http, f"/backoffice/settings/kyc/forms/{kyc_form.pk}/", data)
     assert response.status_code == 422
     assert b"Field 1, key" in response.content
+
+
+def test_an_empty_post_to_the_form_editor_is_refused_and_changes_nothing(admin, kyc_form):
+    http = logged_in(admin)
+    before = kyc.snapshot(kyc_form)
+    response = post_form(http, f"/backoffice/settings/kyc/forms/{kyc_form.pk}/", {})
+    assert response.status_code == 422
+    kyc_form.refresh_from_db()
+    assert kyc.snapshot(kyc_form) == before

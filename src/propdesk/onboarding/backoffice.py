@@ -111,7 +111,7 @@ def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpRespo
         else {"is_active": True}
     )
     field_initial = [{**f, "choices": ", ".join(f["choices"])} for f in spec["fields"]]
-    data = request.POST or None
+    data = request.POST if request.method == "POST" else None  # an empty POST is a bad one
     meta = FormMetaForm(data, initial=meta_initial)
     field_rows = FieldRows(data, initial=field_initial, prefix="fields")
     document_rows = DocumentRows(data, initial=spec["documents"], prefix="documents")
