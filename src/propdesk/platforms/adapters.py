@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.protocol import TradingPlatform
+from propdesk.platforms.protocol import EventWaiter, TradingPlatform
 
 _KINDS: dict[str, Callable[[TradingServer], TradingPlatform]] = {}
 
@@ -29,3 +29,9 @@ def platform_named(name: str) -> TradingPlatform:
     if server is None:
         raise NotFound(f"No enabled trading server named {name!r}.")
     return platform(server)
+
+
+def event_waiter(platform: TradingPlatform) -> EventWaiter | None:
+    """A waiter for the platform's stream if it offers one (`WakesReaders`), else None."""
+    make = getattr(platform, "event_waiter", None)
+    return None if make is None else make()
