@@ -267,6 +267,28 @@ def test_an_idle_monitor_never_waits_past_the_next_day_end():
     assert backoff.pause(woken=False, due_in=-2.0) == 0.01  # overdue: look again soon
 
 
+def test_an_idle_look_sees_only_events_past_the_monitors_cursor():
+    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    monitor.process(server())
+    seen = {server().pk: MonitorCursor.objects.get().position}
+    assert not idle.news([server()], seen)
+    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    assert idle.news([server()], seen)
+
+
+def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polled):
+    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    monitor.process(server())
+    waits = Rounds(100)
+    looks = idle.Backoff(every=0.01)
+    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    assert len(waits.asked) > 1  # nothing came: it waited on, look after look, till the round
+    sandbox.create_account(server(), group="demo", leverage=100, balance="5000")
+    waits = Rounds(100)
+    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    assert len(waits.asked) == 1
+
+
 class Unwoken:
     """A platform's waiter that is never woken: it notes the waits asked of it and ends the
     monitor after the first (nothing here sleeps)."""
@@ -294,8 +316,9 @@ def test_an_idle_monitor_wakes_for_its_next_running_stages_day_end(
     waiter = Unwoken()
     monkeypatch.setattr(adapters, "event_waiter", lambda platform: waiter)
     monkeypatch.setattr(idle, "WOKEN_CAP", 3600.0)  # only the day end can cut the wait short
+    monkeypatch.setattr(idle, "FULL_ROUND_EVERY", 3600.0)
     monitor.run(stop=waiter.stop, clock=lambda: now)
-    assert waiter.asked == [100 + monitor.GRACE_SECONDS]
+    assert waiter.asked == [pytest.approx(100 + monitor.GRACE_SECONDS, abs=1)]
 
 
 def test_an_idle_monitor_closes_a_day_that_ended_with_no_event_after_it(
@@ -328,5 +351,6 @@ def test_a_committed_event_wakes_the_waiting_monitor_before_its_safety_look():
         waiting.wait(servers, 0)  # the first wait listens, and says "look"
         sandbox.create_account(servers[0], group="demo", leverage=100, balance="5000")
         assert waiting.wait(servers, 30.0) is True  # woken: a wait this long is never slept
+        assert idle.news(servers, {})
     finally:
         waiting.close()

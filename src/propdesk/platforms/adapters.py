@@ -31,7 +31,16 @@ def platform_named(name: str) -> TradingPlatform:
     return platform(server)
 
 
+def has_events(platform: TradingPlatform, *, after: int) -> bool:
+    """Whether the platform's stream holds events after `after` (`ForIdleReaders`' cheap look
+    if it offers one)."""
+    look = getattr(platform, "has_events", None)
+    if look is not None:
+        return bool(look(after=after))
+    return bool(platform.events(after=after, limit=1))
+
+
 def event_waiter(platform: TradingPlatform) -> EventWaiter | None:
-    """A waiter for the platform's stream if it offers one (`WakesReaders`), else None."""
+    """A waiter for the platform's stream if it offers one (`ForIdleReaders`), else None."""
     make = getattr(platform, "event_waiter", None)
     return None if make is None else make()

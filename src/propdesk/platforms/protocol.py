@@ -19,7 +19,7 @@ stream from a cursor they keep: `events(after=cursor)` returns what came after i
 event exactly once.
 
 A reader with nothing to read need not poll: a platform that can say when its stream moved
-offers `event_waiter()` (see `WakesReaders`; optional, and it may give None). The sandbox on
+offers `event_waiter()` (see `ForIdleReaders`; optional, and it may give None). The sandbox on
 PostgreSQL does (LISTEN/NOTIFY); a remote platform would long-poll or subscribe.
 """
 
@@ -134,8 +134,14 @@ class EventWaiter(Protocol):
     def close(self) -> None: ...
 
 
-class WakesReaders(Protocol):
-    """Optional beside `TradingPlatform`: a platform whose readers can wait for news."""
+class ForIdleReaders(Protocol):
+    """Optional beside `TradingPlatform`: what spares a reader with nothing to read (the
+    monitor, idle) from polling the stream itself. A platform may offer either, or neither."""
+
+    def has_events(self, *, after: int) -> bool:
+        """Whether events came after stream position `after`: a cheap look (without it a
+        reader asks `events(after=after, limit=1)`)."""
+        ...
 
     def event_waiter(self) -> EventWaiter | None:
         """A new waiter for one reader (its own resources, closed by the reader), or None when

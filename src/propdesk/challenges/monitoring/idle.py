@@ -1,16 +1,17 @@
-"""How long an idle monitor waits before it looks at the streams again, and what it waits on.
+"""How an idle monitor waits before it reads the streams again, and what it waits on.
 
-A monitor whose last look found nothing does not poll every 10 ms: it waits, and is back at
-once when a platform tells it its stream moved (the sandbox on PostgreSQL: LISTEN/NOTIFY), or
-when the next stage's day ends, whichever is first.
+A monitor whose round found nothing does not poll every 10 ms. Until events come, a stage's
+day is due or `FULL_ROUND_EVERY` passed, it only looks whether anything came (one indexed
+query a server, `news`), and between looks it waits:
 
-- Every enabled server's platform can wake it: it waits up to `WOKEN_CAP` (a safety look, for a
-  notification lost with a dropped connection). A breach is read as soon as its event commits.
-- Otherwise (SQLite; a platform that cannot tell) it backs off: it looks again after a quarter
-  of the time the streams have been quiet, at least `every` (10 ms) and at most `IDLE_CAP`.
-  While events flow (a busy install, quiet for a few milliseconds between two writes of the
-  feed) that is `every`, as before; after a long quiet a breach waits at most `IDLE_CAP` before
-  it is read, and the first batch that finds events brings the fast looks back.
+- When every enabled server's platform can wake it (the sandbox on PostgreSQL: LISTEN/NOTIFY),
+  until a platform says its stream moved, at most `WOKEN_CAP`. A breach is read as soon as its
+  event commits.
+- Otherwise (SQLite; a platform that cannot tell) it backs off: a quarter of the time the
+  streams have been quiet, at least `every` (10 ms) and at most `IDLE_CAP`. While events flow
+  (quiet for a few milliseconds between two writes of the feed) that is `every`, as before;
+  after a long quiet a breach waits at most `IDLE_CAP` before it is read, and the first batch
+  that finds events brings the fast looks back.
 - Never past the next day end of a running stage (its `day_end`, plus the grace with which days
   are closed), so that day-end rules act on time with no events at all.
 """
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 IDLE_CAP = 0.5  # seconds: the longest look-again when no platform can wake the monitor
 WOKEN_CAP = 2.0  # seconds: the safety look when every platform can
+FULL_ROUND_EVERY = 2.0  # seconds: idle, a whole round (servers, stages' days) at least this often
 QUIET_SHARE = 0.25  # idle: wait a quarter of the quiet so far (so at most a quarter is added)
 
 
@@ -82,19 +84,21 @@ class Waiting:
         """Every server's platform wakes the monitor when its stream moves."""
         return bool(servers) and all(self.waiter(server) is not None for server in servers)
 
-    def wait(self, servers: list[TradingServer], timeout: float, stop: Any = None) -> bool:
-        """Wait `timeout` seconds, or less: until a platform says its stream moved (True), or
-        `stop` is set. Several servers that can wake the monitor share the time, each waited
-        on in turn; with none, it sleeps."""
+    def wait(
+        self,
+        servers: list[TradingServer],
+        timeout: float,
+        seen: dict[int, int] | None = None,
+        stop: Any = None,
+    ) -> bool:
+        """Wait `timeout` seconds, or less: until a platform says its stream moved past the
+        monitor's cursor (`seen`, by server) (True), or `stop` is set. Several servers that can
+        wake the monitor share the time, each waited on in turn; with none, it sleeps."""
         waiting = [(s, w) for s in servers if (w := self.waiter(s)) is not None]
         if not waiting:
             sleep(timeout, stop)
             return False
-        positions = dict(
-            MonitorCursor.objects.filter(server__in=[s for s, _ in waiting]).values_list(
-                "server_id", "position"
-            )
-        )
+        positions = seen or {}
         share = timeout / len(waiting)
         for server, waiter in waiting:
             if stop is not None and stop.is_set():
@@ -114,6 +118,48 @@ class Waiting:
             except Exception:
                 logger.exception("monitor: closing a waiter")
         self._waiters.clear()
+
+
+def until_news(
+    servers: list[TradingServer],
+    *,
+    backoff: Backoff,
+    waiting: Waiting,
+    due_in: float | None,
+    stop: Any = None,
+) -> None:
+    """Idle: wait and look (`news`) until events came, the next day is due (`due_in` seconds,
+    as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set."""
+    horizon = FULL_ROUND_EVERY if due_in is None else min(FULL_ROUND_EVERY, due_in)
+    ends = time.monotonic() + horizon
+    woken = waiting.wakes(servers)
+    try:
+        seen = dict(
+            MonitorCursor.objects.filter(server__in=servers).values_list("server_id", "position")
+        )
+    except Exception:  # the database: the round that follows says what is wrong
+        logger.exception("monitor: reading the cursors")
+        sleep(backoff.pause(woken=False), stop)
+        return
+    while stop is None or not stop.is_set():
+        pause = backoff.pause(woken=woken, due_in=ends - time.monotonic())
+        waiting.wait(servers, pause, seen, stop)
+        if time.monotonic() >= ends or news(servers, seen):
+            return
+
+
+def news(servers: list[TradingServer], seen: dict[int, int]) -> bool:
+    """Whether a server's stream holds events after the monitor's cursor (`seen`, by server):
+    one indexed query each, not a batch's transaction. True on a fault too: a round looks."""
+    for server in servers:
+        try:
+            platform = adapters.platform(server)
+            if adapters.has_events(platform, after=seen.get(server.pk, 0)):
+                return True
+        except Exception:
+            logger.exception("monitor: looking at server %s", server.name)
+            return True
+    return False
 
 
 def sleep(seconds: float, stop: Any = None) -> None:

@@ -69,6 +69,9 @@ class SandboxPlatform:
             )
         ]
 
+    def has_events(self, *, after: int) -> bool:
+        return stream.any_after(after, self.server)
+
     def event_waiter(self) -> EventWaiter | None:
         """On PostgreSQL the stream's writers NOTIFY at their commit: a listener wakes the
         reader at once. SQLite cannot tell anyone: None, the reader polls."""
