@@ -62,7 +62,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
     its effects in a savepoint of its own, so that its fault stays its own."""
     platform = adapters.platform(server)
     seen = MonitorCursor.objects.filter(server=server).values_list("position", flat=True).first()
-    if not platform.events(after=seen or 0, limit=1):
+    if not adapters.has_events(platform, after=seen or 0):
         return 0  # nothing new: no write transaction (on SQLite that would take the lock)
     with transaction.atomic():
         cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server=server)
