@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from propdesk.challenges.models import MonitorCursor
@@ -112,9 +112,10 @@ class Waiting:
         return False
 
     def close(self) -> None:
-        for waiter in _present(self._waiters.values()):
+        for waiter in self._waiters.values():
             try:
-                waiter.close()
+                if waiter is not None:
+                    waiter.close()
             except Exception:
                 logger.exception("monitor: closing a waiter")
         self._waiters.clear()
@@ -168,7 +169,3 @@ def sleep(seconds: float, stop: Any = None) -> None:
         time.sleep(seconds)
     else:
         stop.wait(seconds)
-
-
-def _present(waiters: Iterable[EventWaiter | None]) -> list[EventWaiter]:
-    return [w for w in waiters if w is not None]
