@@ -21,6 +21,7 @@ Aim (issue 13): the monitor under 2% of a core.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 AIM_PCT = 2.0
+DB_FILE = "propdesk.sqlite3"  # in PROPDESK_VAR_DIR, as the settings name it
 COMMANDS = {
     "monitor": ["monitor"],
     "worker": ["worker"],
@@ -79,6 +81,23 @@ def seed(env: dict[str, str]) -> float:
     return time.perf_counter() - began
 
 
+def newest_event(env: dict[str, str]) -> int:
+    """The stream's newest event id (how many came meanwhile: the monitor's work)."""
+    query = "SELECT coalesce(max(id), 0) FROM sandbox_event"
+    url = env.get("DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            row = conn.execute(query).fetchone()
+    else:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(Path(env["PROPDESK_VAR_DIR"]) / DB_FILE)) as db:
+            row = db.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
 def measure(env: dict[str, str], names: list[str], args: argparse.Namespace) -> dict[str, float]:
     """Start the processes, let them warm up, and return each one's share of a core (%)."""
     procs = {
@@ -95,10 +114,12 @@ def measure(env: dict[str, str], names: list[str], args: argparse.Namespace) -> 
             if proc.poll() is not None:
                 raise SystemExit(f"{name} stopped during the warm-up (exit {proc.returncode})")
         before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+        first = newest_event(env)
         began = time.monotonic()
         time.sleep(args.seconds)
         after = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
         wall = time.monotonic() - began
+        say(f"  {newest_event(env) - first} account events came meanwhile")
         for name, proc in procs.items():
             if proc.poll() is not None:
                 raise SystemExit(f"{name} stopped while measured (exit {proc.returncode})")
@@ -115,7 +136,7 @@ def measure(env: dict[str, str], names: list[str], args: argparse.Namespace) -> 
 
 
 def report(where: str, shares: dict[str, float], args: argparse.Namespace) -> bool:
-    say(f"{where}: CPU over {args.seconds:g} s after a {args.warmup:g} s warm-up")
+    say(f"  CPU over {args.seconds:g} s after a {args.warmup:g} s warm-up ({where}):")
     for name, share in shares.items():
         aim = ""
         if name == "monitor":
@@ -161,7 +182,7 @@ def main() -> int:
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory(prefix="propdesk-idle-") as var_dir:
             env = environment(Path(var_dir), None)
-            say(f"SQLite: demo seeded in {seed(env):.0f} s")
+            say(f"SQLite: the demo seeded in {seed(env):.0f} s")
             met &= report("SQLite", measure(env, names, args), args)
     if url:
         if args.db in ("postgres", "template0", "template1") or urlsplit(url).path == f"/{args.db}":
@@ -170,7 +191,7 @@ def main() -> int:
         try:
             with tempfile.TemporaryDirectory(prefix="propdesk-idle-") as var_dir:
                 env = environment(Path(var_dir), own)
-                say(f"PostgreSQL: demo seeded in {seed(env):.0f} s")
+                say(f"PostgreSQL: the demo seeded in {seed(env):.0f} s")
                 met &= report("PostgreSQL", measure(env, names, args), args)
         finally:
             drop_database(url, args.db)
