@@ -8,13 +8,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import MonitorCursor, StageAttempt
-from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.monitoring import idle, monitor
 from propdesk.challenges.participation import services as participation
+from propdesk.platforms import adapters
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
 from propdesk.platforms.sandbox.models import Event
 from tests.challenges.factories import move, pass_stage, running, server, stage
@@ -155,3 +157,149 @@ def test_a_stage_the_monitor_cannot_evaluate_is_set_aside_and_the_others_go_on(
     assert broken.monitor_error  # set aside, with the reason, for staff
     assert broken.status == "in_progress"
     assert healthy.status == "failed"  # the breach next to it was acted on
+
+
+# --- an idle monitor ------------------------------------------------------------------------------
+
+
+class Rounds:
+    """A monitor's `stop` that ends it after `waits` idle waits, and notes what each asked for
+    (so nothing here sleeps)."""
+
+    def __init__(self, waits):
+        self.left = waits
+        self.asked = []
+
+    def is_set(self):
+        return self.left <= 0
+
+    def wait(self, seconds):
+        self.asked.append(seconds)
+        self.left -= 1
+        return self.is_set()
+
+
+@pytest.fixture
+def polled(monkeypatch):
+    """No platform wakes the monitor (as on SQLite): it backs off, and its waits are `Rounds`'."""
+    monkeypatch.setattr(adapters, "event_waiter", lambda platform: None)
+
+
+def test_an_idle_monitor_backs_off_to_its_cap_and_events_bring_the_fast_looks_back():
+    now = [1000.0]
+    backoff = idle.Backoff(every=0.01, clock=lambda: now[0])
+    assert backoff.pause(woken=False) == 0.01
+    now[0] += 0.03  # quiet between two of the feed's writes: the looks stay fast
+    backoff.read(0)
+    assert backoff.pause(woken=False) == 0.01
+    now[0] += 1.0
+    backoff.read(0)
+    assert 0.01 < backoff.pause(woken=False) < idle.IDLE_CAP  # backing off
+    now[0] += 600.0
+    backoff.read(0)
+    assert backoff.pause(woken=False) == idle.IDLE_CAP
+    backoff.read(3)  # a batch found events
+    assert backoff.pause(woken=False) == 0.01
+
+
+def test_a_monitor_its_platforms_wake_waits_for_them_up_to_the_safety_look():
+    backoff = idle.Backoff(every=0.01)
+    assert backoff.pause(woken=True) == idle.WOKEN_CAP
+
+
+def test_an_idle_monitor_never_waits_past_the_next_day_end():
+    now = [1000.0]
+    backoff = idle.Backoff(every=0.01, clock=lambda: now[0])
+    now[0] += 600.0
+    assert backoff.pause(woken=True, due_in=0.3) == 0.3
+    assert backoff.pause(woken=False, due_in=0.3) == 0.3
+    assert backoff.pause(woken=False, due_in=-2.0) == 0.01  # overdue: look again soon
+
+
+def test_an_idle_look_sees_only_events_past_the_monitors_cursor():
+    accounts.create_account(server(), group="demo", leverage=100, balance="5000")
+    monitor.process(server())
+    seen = {server().pk: MonitorCursor.objects.get().position}
+    assert not idle.news([server()], seen)
+    accounts.create_account(server(), group="demo", leverage=100, balance="5000")
+    assert idle.news([server()], seen)
+
+
+def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polled):
+    accounts.create_account(server(), group="demo", leverage=100, balance="5000")
+    monitor.process(server())
+    waits = Rounds(100)
+    looks = idle.Backoff(every=0.01)
+    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    assert len(waits.asked) > 1  # nothing came: it waited on, look after look, till the round
+    accounts.create_account(server(), group="demo", leverage=100, balance="5000")
+    waits = Rounds(100)
+    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    assert len(waits.asked) == 1
+
+
+class Unwoken:
+    """A platform's waiter that is never woken: it notes the waits asked of it and ends the
+    monitor after the first (nothing here sleeps)."""
+
+    def __init__(self):
+        self.asked = []
+        self.stop = Rounds(1)
+
+    def wait(self, *, after, timeout):
+        self.asked.append(timeout)
+        self.stop.left = 0
+        return False
+
+    def close(self):
+        pass
+
+
+def test_an_idle_monitor_wakes_for_its_next_running_stages_day_end(
+    active_client, finance, admin, monkeypatch
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    monitor.process(server())
+    now = timezone.now()
+    StageAttempt.objects.filter(pk=attempt.pk).update(day_end=now + timedelta(seconds=100))
+    waiter = Unwoken()
+    monkeypatch.setattr(adapters, "event_waiter", lambda platform: waiter)
+    monkeypatch.setattr(idle, "WOKEN_CAP", 3600.0)  # only the day end can cut the wait short
+    monkeypatch.setattr(idle, "FULL_ROUND_EVERY", 3600.0)
+    monitor.run(stop=waiter.stop, clock=lambda: now)
+    assert waiter.asked == [pytest.approx(100 + monitor.GRACE_SECONDS, abs=1)]
+
+
+def test_an_idle_monitor_closes_a_day_that_ended_with_no_event_after_it(
+    active_client, finance, admin, polled
+):
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(), stage(), stage("live")]
+    )
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")  # +8,880: the target, passed at the day's close
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    tomorrow = timezone.now() + timedelta(days=1)
+    monitor.run(stop=Rounds(1), clock=lambda: tomorrow)
+    attempt.refresh_from_db()
+    assert attempt.status == "passed"
+    assert joined.current_attempt().stage == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_committed_event_wakes_the_waiting_monitor_before_its_safety_look():
+    servers = [server()]
+    waiting = idle.Waiting()
+    try:
+        assert waiting.wakes(servers)
+        waiting.wait(servers, 0)  # the first wait listens, and says "look"
+        accounts.create_account(servers[0], group="demo", leverage=100, balance="5000")
+        assert waiting.wait(servers, 30.0) is True  # woken: a wait this long is never slept
+        assert idle.news(servers, {})
+    finally:
+        waiting.close()

@@ -17,6 +17,10 @@ A position closed in parts shows each part in the balance of the next `equity` s
 (every part's profit), so the stream stays valid input for the rule evaluator. Consumers read the
 stream from a cursor they keep: `events(after=cursor)` returns what came after it, in order, each
 event exactly once.
+
+A reader with nothing to read need not poll: a platform that can say when its stream moved
+offers `event_waiter()` (see `ForIdleReaders`; optional, and it may give None). The sandbox on
+PostgreSQL does (LISTEN/NOTIFY); a remote platform would long-poll or subscribe.
 """
 
 from __future__ import annotations
@@ -115,3 +119,31 @@ class TradingPlatform(Protocol):
     def events(
         self, *, after: int = 0, limit: int = 1000, login: str | None = None
     ) -> Sequence[AccountEvent]: ...
+
+
+class EventWaiter(Protocol):
+    """One reader's way to sleep until a platform's stream may have moved."""
+
+    def wait(self, *, after: int, timeout: float) -> bool:
+        """True as soon as events after stream position `after` may have come (at once if
+        they may already be there), False after `timeout` seconds without news. A True may be
+        spurious (the reader looks and finds nothing); a False never hides events that came
+        before the wait began."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ForIdleReaders(Protocol):
+    """Optional beside `TradingPlatform`: what spares a reader with nothing to read (the
+    monitor, idle) from polling the stream itself. A platform may offer either, or neither."""
+
+    def has_events(self, *, after: int) -> bool:
+        """Whether events came after stream position `after`: a cheap look (without it a
+        reader asks `events(after=after, limit=1)`)."""
+        ...
+
+    def event_waiter(self) -> EventWaiter | None:
+        """A new waiter for one reader (its own resources, closed by the reader), or None when
+        this installation of the platform cannot tell (the reader polls)."""
+        ...

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+from django.db import connection
+
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.protocol import AccountEvent, AccountState, Credentials, DealRecord
+from propdesk.platforms.protocol import (
+    AccountEvent,
+    AccountState,
+    Credentials,
+    DealRecord,
+    EventWaiter,
+)
 from propdesk.platforms.sandbox import accounts, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal
 
@@ -60,6 +68,14 @@ class SandboxPlatform:
                 after=after, limit=limit, server=self.server, account=one
             )
         ]
+
+    def has_events(self, *, after: int) -> bool:
+        return stream.any_after(after, self.server)
+
+    def event_waiter(self) -> EventWaiter | None:
+        """On PostgreSQL the stream's writers NOTIFY at their commit: a listener wakes the
+        reader at once. SQLite cannot tell anyone: None, the reader polls."""
+        return stream.Listener() if connection.vendor == "postgresql" else None
 
 
 def record(deal: Deal) -> DealRecord:

@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from propdesk.core.money import MINOR_UNITS, from_minor, to_minor
-from propdesk.platforms.sandbox import engine, pricing, ticks
+from propdesk.platforms.sandbox import engine, pricing, stream, ticks
 from propdesk.platforms.sandbox.models import (
     Account,
     Deal,
@@ -426,11 +426,13 @@ def _insert_events(rows: list[tuple[int, str]]) -> int:
             block = "".join(f"{account_id}\t{payload}\tt\n" for account_id, payload in rows)
             with cursor.cursor.copy(statement) as copy:
                 copy.write(block.encode())
+        stream.announce()
         return len(rows)
     made = Event.objects.bulk_create(
         (Event(account_id=a, payload=json.loads(p), from_feed=True) for a, p in rows),
         batch_size=2000,
     )
+    stream.announce()
     return len(made)
 
 
