@@ -373,8 +373,8 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
     Idle, it only looks whether events came (monitoring.idle), and waits between looks: on
     PostgreSQL until the sandbox's NOTIFY says events were committed (at most 2 s); on SQLite
     backing off to at most 0.5 s. Never past the next day end. So an idle demo's monitor costs
-    about 1% of a core (benchmarks/monitor_idle.py; 12% when it polled every 10 ms), and a
-    breach after a long quiet is read at once on PostgreSQL, within 0.5 s on SQLite."""
+    under 1% of a core (benchmarks/monitor_idle.py; 16-20% when it polled every 10 ms), and
+    a breach after a long quiet is read at once on PostgreSQL, within 0.5 s on SQLite."""
     _only_monitor()
     drained_at: dict[int, datetime] = {}
     backoff = idle.Backoff(every=every)
