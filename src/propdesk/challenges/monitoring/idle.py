@@ -111,6 +111,17 @@ class Waiting:
                 sleep(share, stop)
         return False
 
+    def drain(self) -> None:
+        """Take in what the waiters were told while the monitor was busy reading (it reads on
+        anyway): a listener left unread while events keep coming would fill the database's
+        notification queue."""
+        for waiter in self._waiters.values():
+            try:
+                if waiter is not None:
+                    waiter.wait(after=0, timeout=0)
+            except Exception:
+                logger.exception("monitor: draining a waiter")
+
     def close(self) -> None:
         for waiter in self._waiters.values():
             try:
@@ -151,7 +162,8 @@ def until_news(
 
 def news(servers: list[TradingServer], seen: dict[int, int]) -> bool:
     """Whether a server's stream holds events after the monitor's cursor (`seen`, by server):
-    one indexed query each, not a batch's transaction. True on a fault too: a round looks."""
+    one query each, not a batch's transaction (on the stream's id, not by server: a quiet server
+    beside a busy one reads past the busy one's events). True on a fault too: a round looks."""
     for server in servers:
         try:
             platform = adapters.platform(server)

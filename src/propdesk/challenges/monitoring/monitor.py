@@ -382,6 +382,7 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
     try:
         while stop is None or not stop.is_set():
             read = 0
+            closing: list[int] = []  # the servers whose days this round closes
             servers = list(TradingServer.objects.filter(enabled=True))
             for server in servers:
                 started = clock()
@@ -395,6 +396,7 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
                 if batch < BATCH:
                     drained_at[server.pk] = started
                 if server.pk in drained_at:
+                    closing.append(server.pk)
                     try:
                         close_days(
                             drained_at[server.pk] - timedelta(seconds=GRACE_SECONDS),
@@ -404,20 +406,24 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
                     except Exception:
                         logger.exception("monitor: closing days of server %s", server.name)
             backoff.read(read)
-            if not read:
-                due_in = _next_day_in(clock())
+            if read:
+                waiting.drain()
+            else:
+                due_in = _next_day_in(clock(), servers=closing)
                 idle.until_news(servers, backoff=backoff, waiting=waiting, due_in=due_in, stop=stop)
     finally:
         waiting.close()
 
 
-def _next_day_in(now: datetime) -> float | None:
+def _next_day_in(now: datetime, *, servers: list[int]) -> float | None:
     """Seconds until the next running stage's day is due to close (its day end, plus the grace
-    with which days are closed); None when no running stage keeps a day (or on a fault: the
-    idle monitor's whole rounds close it then)."""
+    with which days are closed), of the `servers` whose days the monitor closes (a disabled or
+    failing server's overdue stage would otherwise cut every wait short); None when no running
+    stage keeps a day (or on a fault: the idle monitor's whole rounds close it then)."""
     try:
         first = (
             StageAttempt.objects.filter(
+                server_id__in=servers,
                 status=StageAttempt.Status.IN_PROGRESS,
                 day_end__isnull=False,
                 monitor_error="",
