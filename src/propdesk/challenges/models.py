@@ -225,7 +225,7 @@ class StageAttempt(models.Model):
     concluded_after = models.BigIntegerField(null=True, blank=True)
     # When its current trading day ends (the evaluator's): the monitor closes only the days due.
     day_end = models.DateTimeField(null=True, blank=True)
-    # The equity curve's bucket still open (challenges.curve); closed ones are CurvePoints.
+    # The equity curve's bucket still open (monitoring.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -244,7 +244,7 @@ class StageAttempt(models.Model):
 
 
 class CurvePoint(models.Model):
-    """One closed bucket of a stage's equity curve (challenges.curve): the lowest and highest
+    """One closed bucket of a stage's equity curve (monitoring.curve): the lowest and highest
     equity in it, and the equity and balance it ended on."""
 
     attempt = models.ForeignKey(StageAttempt, on_delete=models.CASCADE, related_name="curve")

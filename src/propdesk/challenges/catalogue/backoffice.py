@@ -1,6 +1,6 @@
 """Back-office pages: Prop Trading > Challenge Settings (the catalogue: list, a challenge with
 its published version, draft and the comparison between them; new, edit, publish, duplicate,
-end). Every change goes through catalogue.py's use cases."""
+end). Every change goes through the catalogue's use cases (services.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The back office's challenge form: the challenge's fields and up to five stage fieldsets,
-turned into the catalogue's definition (catalogue.py's docstring); the catalogue does the
+turned into the catalogue's definition (services.py's docstring); the catalogue does the
 checks, and its field paths (`stages.1.rules`) are put back on these fields."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 details and Start now) and My challenges (the client's own participations, their trading
 credentials and the live figures of the current stage, refreshed by a fragment). Starting goes
 through participation.start, the one use case that charges; figures are only read
-(challenges.progress), never changed."""
+(challenges.monitoring.progress), never changed."""
 
 from __future__ import annotations
 
