@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from propdesk.onboarding import kyc
 from tests.browser.flows import fill_kyc, log_in, review_latest_kyc
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import (
@@ -92,8 +93,6 @@ def test_a_text_file_named_png_is_refused_in_the_browser(new_page, active_client
 def test_a_client_without_kyc_is_stopped_at_deposit_and_sent_to_kyc(
     new_page, active_client, kyc_form, compliance, admin, bank_transfer
 ):
-    from propdesk.onboarding import kyc
-
     kyc.set_policy(["deposit"], actor=admin)
     client = new_page()
     log_in(client, active_client.user.email, PASSWORD)
@@ -126,3 +125,23 @@ def test_automatic_kyc_is_approved_as_soon_as_it_is_submitted(
     fill_kyc(client, identity=png_bytes())
     expect(client.locator("#kyc-status")).to_have_text("Approved")
     expect(client.get_by_text("Your identity is already verified.")).to_be_visible()
+
+
+def test_the_kyc_policy_lists_each_action_ticked_as_it_is_and_saves_a_change(new_page, admin):
+    kyc.set_policy(["deposit", "join_challenge"], actor=admin)
+    page = new_page()
+    log_in(page, admin.email, PASSWORD)
+    page.goto("/backoffice/settings/kyc/")
+    policy = page.locator("#blocked_actions")
+    expect(policy.get_by_text("Until KYC is approved, a client may not:")).to_be_visible()
+    ticked = {"Deposit": True, "Withdraw": False, "Join a challenge": True}
+    ticked["Request a payout"] = False
+    for label, checked in ticked.items():
+        box = policy.get_by_label(label)
+        expect(box).to_be_visible()
+        (expect(box).to_be_checked if checked else expect(box).not_to_be_checked)()
+    policy.get_by_label("Withdraw").check()
+    policy.get_by_label("Deposit").uncheck()
+    page.get_by_role("button", name="Save policy").click()
+    expect(page.get_by_text("KYC policy saved.")).to_be_visible()
+    assert set(kyc.policy().blocked_actions) == {"withdraw", "join_challenge"}
