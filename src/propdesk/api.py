@@ -41,6 +41,8 @@ class PropdeskAPI(NinjaAPI):
         "propdesk.challenges.catalogue.api": "propdesk.challenges.api",
         "propdesk.challenges.participation.api": "propdesk.challenges.api",
         "propdesk.reports.api": "propdesk.wallet.api",
+        "propdesk.onboarding.api.kyc": "propdesk.onboarding.kyc_api",
+        "propdesk.onboarding.api.registration": "propdesk.onboarding.api",
     }
 
     def get_openapi_operation_id(self, operation: Operation) -> str:

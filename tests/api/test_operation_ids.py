@@ -18,6 +18,12 @@ BEFORE = {
         "propdesk_challenges_api_my_participation"
     ),
     ("get", "/api/v1/reports/transactions"): "propdesk_wallet_api_transactions_report",
+    ("get", "/api/v1/kyc/forms"): "propdesk_onboarding_kyc_api_forms",
+    ("post", "/api/v1/kyc"): "propdesk_onboarding_kyc_api_submit",
+    ("get", "/api/v1/kyc"): "propdesk_onboarding_kyc_api_status",
+    ("post", "/api/v1/auth/register"): "propdesk_onboarding_api_register",
+    ("post", "/api/v1/auth/token"): "propdesk_onboarding_api_token",
+    ("delete", "/api/v1/auth/token"): "propdesk_onboarding_api_revoke_token",
 }
 
 

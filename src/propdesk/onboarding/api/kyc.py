@@ -14,8 +14,6 @@ from propdesk.accounts.models import Client
 from propdesk.core.uploads import too_large
 from propdesk.onboarding import kyc
 
-# The operation ids are the ones these endpoints had in onboarding/kyc_api.py: generated clients
-# keep their method names.
 router = Router(tags=["kyc"])
 
 
@@ -80,7 +78,6 @@ def _client(request: HttpRequest) -> Client:
     "/forms",
     response=list[FormOut],
     summary="The KYC forms a client may fill",
-    operation_id="propdesk_onboarding_kyc_api_forms",
 )
 def forms(request: HttpRequest) -> list[FormOut]:
     current_user(request)
@@ -94,7 +91,6 @@ def forms(request: HttpRequest) -> list[FormOut]:
     "",
     response={201: SubmittedOut},
     summary="Submit KYC (multipart: `form`, the form's fields, its documents as files)",
-    operation_id="propdesk_onboarding_kyc_api_submit",
 )
 def submit(request: HttpRequest) -> Status[SubmittedOut]:
     client = _client(request)
@@ -113,7 +109,6 @@ def submit(request: HttpRequest) -> Status[SubmittedOut]:
     "",
     response=KycStatusOut,
     summary="My KYC status and every submission",
-    operation_id="propdesk_onboarding_kyc_api_status",
 )
 def status(request: HttpRequest) -> KycStatusOut:
     client = _client(request)

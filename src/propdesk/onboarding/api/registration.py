@@ -31,7 +31,6 @@ class RegisterOut(Schema):
     auth=None,
     response={201: RegisterOut},
     summary="Register a client",
-    operation_id="propdesk_onboarding_api_register",
 )
 def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
     client, _ = register_client(
