@@ -184,6 +184,54 @@ def test_bad_orders_name_the_field_and_change_nothing(account, order, field):
     assert not Position.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("symbol", "bid", "ask", "order", "field", "message"),
+    [
+        (
+            "EURUSD", "1.08320", "1.08332", {"side": "buy", "sl": "1.0845"}, "sl",
+            "Stop loss 1.08450 must be below the current bid 1.08320.",
+        ),
+        (
+            "EURUSD", "1.08320", "1.08332", {"side": "buy", "tp": "1.08"}, "tp",
+            "Take profit 1.08000 must be above the current bid 1.08320.",
+        ),
+        (
+            "EURUSD", "1.08320", "1.08332", {"side": "sell", "sl": "1.08332"}, "sl",
+            "Stop loss 1.08332 must be above the current ask 1.08332.",
+        ),
+        (
+            "EURUSD", "1.08320", "1.08332", {"side": "sell", "tp": "1.09"}, "tp",
+            "Take profit 1.09000 must be below the current ask 1.08332.",
+        ),
+        (
+            "USDJPY", "151.5", "151.514", {"side": "buy", "sl": "152"}, "sl",
+            "Stop loss 152.000 must be below the current bid 151.500.",
+        ),
+        (
+            "USDJPY", "151.5", "151.514", {"side": "sell", "tp": "151.6"}, "tp",
+            "Take profit 151.600 must be below the current ask 151.514.",
+        ),
+    ],
+)  # fmt: skip
+def test_a_level_on_the_wrong_side_says_where_it_must_be_at_the_instruments_digits(
+    account, symbol, bid, ask, order, field, message
+):
+    tick(symbol, bid, ask)
+    with pytest.raises(ValidationFailed) as refused:
+        orders.place_order(account, symbol=symbol, volume="0.10", **order)
+    assert refused.value.fields == {field: message}
+    assert not Position.objects.exists()
+
+
+def test_both_levels_on_the_wrong_side_are_reported_together(account):
+    tick("EURUSD", "1.08320", "1.08332")
+    with pytest.raises(ValidationFailed) as refused:
+        orders.place_order(
+            account, symbol="EURUSD", side="buy", volume="0.10", sl="1.09", tp="1.07"
+        )
+    assert set(refused.value.fields) == {"sl", "tp"}
+
+
 def test_closing_someone_elses_or_a_closed_position_is_not_found(account):
     other, _ = accounts.create_account(
         accounts.default_server(), group="demo", leverage=100, balance="1000"

@@ -105,11 +105,9 @@ def place_order(
         buying = side == Position.Side.BUY
         price = quote.ask if buying else quote.bid
         market = quote.bid if buying else quote.ask  # where the position is valued
-        under, over = ("below", "above") if buying else ("above", "below")
-        if stop is not None and (stop >= market if buying else stop <= market):
-            raise ValidationFailed(fields={"sl": f"A {side}'s stop loss is {under} {market}."})
-        if take is not None and (take <= market if buying else take >= market):
-            raise ValidationFailed(fields={"tp": f"A {side}'s take profit is {over} {market}."})
+        wrong = wrong_side_levels(instrument, buying=buying, market=market, sl=stop, tp=take)
+        if wrong:
+            raise ValidationFailed(fields=wrong)
         spec = instrument.spec
         rate = _rate(spec, locked.currency, quotes)
         needed = from_minor(
@@ -267,6 +265,29 @@ def close_at_market(
     payload["profit"] = f"{sum(d.profit for d in outs)}"
     emit(account, [payload, equity_snapshot(account, at)])
     return deal
+
+
+def wrong_side_levels(
+    instrument: Instrument,
+    *,
+    buying: bool,
+    market: Decimal,
+    sl: Decimal | None,
+    tp: Decimal | None,
+) -> dict[str, str]:
+    """What is wrong with a stop loss or take profit on the wrong side of the price a position
+    is valued at (a buy's bid, a sell's ask), each price at the instrument's digits: "Stop loss
+    1.08450 must be below the current bid 1.08320." Empty when both are where they belong."""
+    places = Decimal(1).scaleb(-instrument.digits)
+    quoted = "bid" if buying else "ask"
+    now = f"the current {quoted} {market.quantize(places)}"
+    below, above = ("below", "above") if buying else ("above", "below")
+    wrong: dict[str, str] = {}
+    if sl is not None and (sl >= market if buying else sl <= market):
+        wrong["sl"] = f"Stop loss {sl.quantize(places)} must be {below} {now}."
+    if tp is not None and (tp <= market if buying else tp >= market):
+        wrong["tp"] = f"Take profit {tp.quantize(places)} must be {above} {now}."
+    return wrong
 
 
 def deal_payload(deal: Deal, at: datetime) -> dict[str, Any]:
