@@ -145,3 +145,35 @@ def test_the_kyc_policy_lists_each_action_ticked_as_it_is_and_saves_a_change(new
     page.get_by_role("button", name="Save policy").click()
     expect(page.get_by_text("KYC policy saved.")).to_be_visible()
     assert set(kyc.policy().blocked_actions) == {"withdraw", "join_challenge"}
+
+
+def test_the_kyc_form_shows_all_its_errors_and_keeps_the_file_that_passed(
+    new_page, active_client, kyc_form
+):
+    client = new_page()
+    log_in(client, active_client.user.email, PASSWORD)
+    client.goto("/portal/kyc/")
+    client.get_by_role("button", name="Start with Individual").click()
+    client.get_by_label("Date of birth").fill("1990-05-17")
+    client.get_by_label("Identity document type").select_option("Passport")
+    client.get_by_label("Proof of address").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    client.get_by_role("button", name="Submit for review").click()  # three things missing
+    expect(client.locator("#residence-errors")).to_be_visible()
+    expect(client.locator("#identity_document-errors")).to_contain_text("please upload it")
+    expect(client.locator("#confirm-errors")).to_contain_text("Please confirm")
+    expect(client.get_by_text("bill.pdf (kept)")).to_be_visible()
+    expect(client.get_by_label("Date of birth")).to_have_value("1990-05-17")
+
+    client.get_by_label("Country of residence").select_option("CZ")
+    client.get_by_label("Identity document", exact=True).set_input_files(
+        files=[{"name": "passport.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    client.get_by_label("I have reviewed these details").check()
+    client.get_by_role("button", name="Submit for review").click()  # no new proof of address
+    expect(client.get_by_text("submitted for review")).to_be_visible()
+    expect(client.locator("#kyc-status")).to_have_text("Pending review")
+    [submission] = kyc.history(active_client)
+    names = sorted(d.original_name for d in submission.documents.all())
+    assert names == ["bill.pdf", "passport.png"]

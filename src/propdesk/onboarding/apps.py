@@ -8,12 +8,18 @@ class OnboardingConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.approvals.permissions import APPROVALS_VIEW
         from propdesk.core import menu, panels
+        from propdesk.jobs import housekeeping
         from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
             backoffice,
+            kept_uploads,
             permissions,
             request_types,
         )
         from propdesk.onboarding.permissions import KYC_REVIEW
+
+        housekeeping.register("onboarding.discard_kept_uploads", every=housekeeping.HOUR)(
+            kept_uploads.sweep
+        )
 
         menu.link(
             menu.BACKOFFICE,

@@ -24,13 +24,14 @@ from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.text import tidy
 from propdesk.core.validation import FieldErrors, clean_text, parse_id, read_day
-from propdesk.onboarding import documents, kyc_actions
+from propdesk.onboarding import documents, kept_uploads, kyc_actions
 from propdesk.onboarding.kyc_actions import KycRequired
 from propdesk.onboarding.models import (
     KycDocument,
     KycDocumentType,
     KycField,
     KycForm,
+    KycKeptUpload,
     KycPolicy,
     KycSubmission,
 )
@@ -269,10 +270,16 @@ def submit(
     values: dict[str, Any],
     files: dict[str, Any],
     too_large: Collection[str] = (),
+    kept: dict[str, Any] | None = None,
+    confirmed: bool = True,
+    keep: bool = False,
 ) -> KycSubmission:
     """Check the answers and documents, store them, and open a `kyc` request.
 
-    Anything wrong raises `ValidationFailed` naming the field or document; nothing is stored.
+    Everything wrong raises one `ValidationFailed` naming each field and document; nothing is
+    submitted. With `keep`, the documents that passed are kept for the client's next submit
+    (see `kept_uploads`), which names them in `kept` (document key -> token) instead of an
+    upload. `confirmed` is the client's word that the details are true (the portal asks).
     """
     block = submission_block(client)
     if block is not None:
@@ -285,6 +292,7 @@ def submit(
     errors = FieldErrors()
     answers = {f["key"]: _clean_value(errors, f, values.get(f["key"])) for f in spec["fields"]}
     checked: list[tuple[dict[str, Any], IO[bytes], str, str, str]] = []
+    reused: list[tuple[dict[str, Any], KycKeptUpload]] = []
     for doc in spec["documents"]:
         upload = files.get(doc["key"])
         if doc["key"] in too_large:
@@ -292,7 +300,15 @@ def submit(
             errors.add(doc["key"], f"{doc['label']}: the file is larger than {limit} MB.")
             continue
         if upload is None:
-            if doc["required"]:
+            try:
+                row = kept_uploads.take(client, form, doc, (kept or {}).get(doc["key"]) or "")
+            except ValidationFailed as exc:
+                for field, message in exc.fields.items():
+                    errors.add(field, message)
+                continue
+            if row is not None:
+                reused.append((doc, row))
+            elif doc["required"]:
                 errors.add(doc["key"], f"{doc['label']}: please upload it.")
             continue
         try:
@@ -305,6 +321,19 @@ def submit(
             continue
         name = str(getattr(upload, "name", "") or "document")[-255:]
         checked.append((doc, upload, content_type, suffix, name))
+    if not confirmed:
+        errors.add("confirm", "Please confirm that these details are true and the documents yours.")
+    if errors.errors and keep:
+        for doc, upload, content_type, suffix, name in checked:
+            kept_uploads.keep(
+                client,
+                form,
+                doc["key"],
+                upload,
+                content_type=content_type,
+                suffix=suffix,
+                name=name,
+            )
     errors.raise_if_any("Please correct the marked fields and documents.")
 
     stored: list[str] = []
@@ -336,6 +365,19 @@ def submit(
                     sha256=saved.sha256,
                     checked_with=documents.CHECKS_VERSION,
                 )
+            for doc, row in reused:  # its file moves from the kept row to the document
+                KycDocument.objects.create(
+                    submission=submission,
+                    document_key=doc["key"],
+                    label=doc["label"],
+                    stored_name=row.stored_name,
+                    original_name=row.original_name,
+                    content_type=row.content_type,
+                    size=row.size,
+                    sha256=row.sha256,
+                    checked_with=documents.CHECKS_VERSION,
+                )
+            KycKeptUpload.objects.filter(pk__in=[row.pk for _, row in reused]).delete()
             move_status(
                 locked,
                 Client.KycStatus.PENDING,
@@ -348,6 +390,7 @@ def submit(
     except BaseException:
         documents.discard(stored)  # the rows rolled back; the files must go too
         raise
+    kept_uploads.discard_for(client)  # what was kept and not used: no longer wanted
     submission.refresh_from_db()
     return submission
 

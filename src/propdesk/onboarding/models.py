@@ -131,3 +131,26 @@ class KycDocument(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class KycKeptUpload(models.Model):
+    """A document that passed the checks in a KYC submit that failed on something else: kept
+    for its client, so that the next submit of the same form uses it without a new upload.
+    Only that client's submit can use it; one left unused is swept with its file (KEPT_FOR)."""
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.CASCADE, related_name="+")
+    form = models.ForeignKey(KycForm, on_delete=models.CASCADE, related_name="+")
+    document_key = models.CharField(max_length=40)
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stored_name = models.CharField(max_length=100, unique=True)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} kept for client {self.client_id}"

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
-from propdesk.core.errors import DomainError, NotAuthenticated, Throttled
+from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.core.uploads import too_large
-from propdesk.core.web import actor, client_view, edit_form
-from propdesk.onboarding import kyc
-from propdesk.onboarding.models import KycField
+from propdesk.core.web import actor, apply_errors, client_view, edit_form
+from propdesk.onboarding import kept_uploads, kyc
+from propdesk.onboarding.models import KycField, KycKeptUpload
 from propdesk.onboarding.services import register_client
 
 
@@ -98,41 +98,51 @@ def registered(request: HttpRequest) -> HttpResponse:
 # --- identity verification (KYC) ----------------------------------------------------------------
 
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+KEPT = "kept_"  # the hidden field naming a kept document: kept_<document key>
 
 
-def _portal_form(spec: dict[str, Any], data: Any = None, files: Any = None) -> forms.Form:
-    """A Django form drawn from the KYC form's questions; the service does the checking."""
-    form = forms.Form(data, files)
+def _portal_form(
+    spec: dict[str, Any],
+    data: Any = None,
+    kept: dict[str, KycKeptUpload] | None = None,
+) -> forms.Form:
+    """A Django form drawn from the KYC form's questions. It checks nothing itself: the service
+    checks every answer and document at once and the page shows all it finds. A document kept
+    from a failed submit is named in a hidden field and under its input."""
+    form = forms.Form(data)
     for field in spec["fields"]:
         label = field["label"] + ("" if field["required"] else " (optional)")
         kind = field["kind"]
-        if kind == KycField.Kind.CHOICE:
-            choices = [("", "Choose…")] + [(c, c) for c in field["choices"]]
-            form.fields[field["key"]] = forms.ChoiceField(
-                label=label, choices=choices, required=False
+        if kind in (KycField.Kind.CHOICE, KycField.Kind.COUNTRY):
+            choices = (
+                [(c, c) for c in field["choices"]] if kind == KycField.Kind.CHOICE else countries
             )
-        elif kind == KycField.Kind.COUNTRY:
-            choices = [("", "Choose…"), *countries]
-            form.fields[field["key"]] = forms.ChoiceField(
-                label=label, choices=choices, required=False
-            )
+            widget: forms.Widget = forms.Select(choices=[("", "Choose…"), *choices])
         elif kind == KycField.Kind.DATE:
-            form.fields[field["key"]] = forms.CharField(
-                label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
-            )
+            widget = forms.DateInput(attrs={"type": "date"})
         else:
-            form.fields[field["key"]] = forms.CharField(label=label, required=False, max_length=200)
+            widget = forms.TextInput(attrs={"maxlength": 200})
+        form.fields[field["key"]] = forms.CharField(label=label, required=False, widget=widget)
     for doc in spec["documents"]:
         label = doc["label"] + ("" if doc["required"] else " (optional)")
+        row = (kept or {}).get(doc["key"])
         form.fields[doc["key"]] = forms.FileField(
             label=label,
             required=False,
             widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-            help_text="PDF, JPEG or PNG, at most 10 MB.",
+            help_text=(
+                f"{row.original_name} (kept); choose another file only to replace it."
+                if row is not None
+                else "PDF, JPEG or PNG, at most 10 MB."
+            ),
         )
+        if row is not None:
+            form.fields[KEPT + doc["key"]] = forms.CharField(
+                required=False, widget=forms.HiddenInput, initial=str(row.token)
+            )
     form.fields["confirm"] = forms.BooleanField(
         label="I have reviewed these details; they are true and the documents are mine.",
-        required=True,
+        required=False,
     )
     return form
 
@@ -164,25 +174,46 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
         messages.info(request, block)
         return redirect("portal:kyc")
     spec = kyc.snapshot(kyc_form)
-    try:
-        return edit_form(
-            request,
-            _portal_form(spec, request.POST or None, request.FILES or None),
-            lambda data: kyc.submit(
+    status = 200
+    data = None
+    if request.method == "POST":
+        keys = [doc["key"] for doc in spec["documents"]]
+        try:
+            kyc.submit(
                 client,
                 form_id=kyc_form.pk,
-                values={k: v for k, v in data.items() if isinstance(v, str)},
+                values={f["key"]: request.POST.get(f["key"], "") for f in spec["fields"]},
                 files=request.FILES,
                 too_large=too_large(request),
-            ),
-            saved="Thank you. Your details are submitted for review.",
-            then="portal:kyc",
-            template="onboarding/kyc_submit.html",
-            context={"kyc_form": kyc_form},
-        )
-    except DomainError as exc:  # a refusal other than a field's: told on the KYC page
-        messages.error(request, exc.message)
-        return redirect("portal:kyc")
+                kept={key: request.POST.get(KEPT + key, "") for key in keys},
+                confirmed=request.POST.get("confirm") == "on",
+                keep=True,
+            )
+        except ValidationFailed as exc:
+            # The answers come back as typed; the kept documents by their newest tokens.
+            data = request.POST.copy()
+            kept = kept_uploads.current(client, kyc_form)
+            for key in keys:
+                data.pop(KEPT + key, None)
+                if key in kept:
+                    data[KEPT + key] = str(kept[key].token)
+            form = _portal_form(spec, data, kept)
+            apply_errors(form, exc)
+            status = exc.status
+        except DomainError as exc:  # a refusal other than a field's: told on the KYC page
+            messages.error(request, exc.message)
+            return redirect("portal:kyc")
+        else:
+            messages.success(request, "Thank you. Your details are submitted for review.")
+            return redirect("portal:kyc")
+    if data is None:
+        form = _portal_form(spec, None, kept_uploads.current(client, kyc_form))
+    return render(
+        request,
+        "onboarding/kyc_submit.html",
+        {"kyc_form": kyc_form, "form": form},
+        status=status,
+    )
 
 
 @require_GET
