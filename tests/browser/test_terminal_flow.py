@@ -5,9 +5,11 @@ history and its profit, to the cent, in the balance."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from propdesk.platforms.sandbox import accounts, ticks
@@ -112,3 +114,31 @@ def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_pa
     expect(out.locator('[data-field="profit"]')).to_have_text("-122.00")
     expect(page.locator('[data-account="balance"]')).to_have_text("99878.00")
     expect(page.locator('[data-account="margin"]')).to_have_text("0.00")
+
+
+def test_the_chart_draws_the_recent_bids_and_follows_the_price(new_page):
+    now = timezone.now()
+    for seconds_ago, bid in ((90, "1.08400"), (60, "1.08450"), (30, "1.08420")):
+        ask = str(D(bid) + D("0.00012"))
+        ticks.apply_tick("EURUSD", D(bid), D(ask), at=now - timedelta(seconds=seconds_ago))
+    account, password = new_account()
+    page = new_page()
+    terminal_log_in(page, account.login, password)
+    page.get_by_label("Symbol").select_option("EURUSD")
+
+    chart = page.locator("#price-chart")
+    expect(page.locator("#chart-symbol")).to_have_text("EURUSD")
+    expect(chart).to_have_attribute("data-points", re.compile(r"^[3-9]$"))
+    expect(page.locator("#chart-high")).to_have_text("1.08450")
+    expect(page.locator("#chart-low")).to_have_text("1.08400")
+    drawn = page.locator("#chart-line").get_attribute("points")
+    assert drawn is not None
+    assert len(drawn.split()) >= 3
+
+    ticks.apply_tick("EURUSD", D("1.08600"), D("1.08612"))  # as the feed moves the price
+    expect(page.locator("#chart-last")).to_have_text("1.08600")
+    expect(page.locator("#chart-high")).to_have_text("1.08600")
+    expect(page.locator("#chart-line")).not_to_have_attribute("points", drawn)
+
+    page.locator('#quotes tr[data-symbol="USDJPY"]').click()  # another symbol: its own line
+    expect(page.locator("#chart-symbol")).to_have_text("USDJPY")

@@ -4,14 +4,16 @@ session, and CSRF on every POST."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client as HttpClient
+from django.utils import timezone
 
-from propdesk.platforms.sandbox import accounts, orders, ticks
+from propdesk.platforms.sandbox import accounts, history, orders, ticks
 from propdesk.platforms.sandbox.models import Account, Position
 from propdesk.platforms.terminal import SESSION_KEY
 from tests.conftest import logged_in
@@ -356,3 +358,24 @@ def test_the_terminal_never_shows_the_reason_staff_gave_for_disabling(terminal, 
     assert "Trading is disabled on this account." in page
     assert "Suspected bonus abuse" not in page
     assert admin.email not in page
+
+
+def test_the_chart_endpoint_gives_one_bid_per_interval_at_the_instruments_digits(terminal):
+    start = history.bucket(timezone.now()) - timedelta(minutes=2)
+    for seconds, bid in ((-15, "151.61"), (2, "151.52"), (5, "151.5"), (-31 * 60, "150")):
+        at = start + timedelta(seconds=seconds)  # the last: older than the chart shows
+        ticks.apply_tick("USDJPY", D(bid), D(bid) + D("0.014"), at=at)
+    chart = terminal.get("/terminal/chart/?symbol=USDJPY").json()
+    assert chart["digits"] == 3
+    assert [p["bid"] for p in chart["points"]] == [
+        "151.610",
+        "151.500",
+    ]  # 151.52 overwritten in its interval
+    assert history.prune() == 0
+
+
+def test_the_chart_endpoint_refuses_unknown_symbols_and_strangers(terminal):
+    for symbol in ("NOPE", "", "x" * 500, "<script>"):
+        response = terminal.get(f"/terminal/chart/?symbol={symbol}")
+        assert response.status_code == 404
+    assert Terminal().get("/terminal/chart/?symbol=EURUSD").status_code == 401

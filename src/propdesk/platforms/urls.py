@@ -3,7 +3,7 @@ Trading accounts, and the trader's web terminal."""
 
 from django.urls import path, re_path
 
-from propdesk.platforms import backoffice, terminal
+from propdesk.platforms import backoffice, terminal, terminal_chart
 
 # Under /backoffice/.
 backoffice_urls = [
@@ -49,5 +49,6 @@ terminal_urls = [
     path("logout/", terminal.logout, name="logout"),
     path("state/", terminal.live_state, name="state"),
     path("tables/", terminal.tables, name="tables"),
+    path("chart/", terminal_chart.chart, name="chart"),
     path("positions/<int:position_id>/close/", terminal.close, name="close"),
 ]

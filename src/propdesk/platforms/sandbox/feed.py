@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from propdesk.core.money import MINOR_UNITS, from_minor, to_minor
-from propdesk.platforms.sandbox import engine, pricing, stream, ticks
+from propdesk.platforms.sandbox import engine, history, pricing, stream, ticks
 from propdesk.platforms.sandbox.models import (
     Account,
     Deal,
@@ -307,6 +307,7 @@ class Feed:
                     instrument=self.instruments[symbol],
                     defaults={"bid": tick.bid, "ask": tick.ask, "at": stamp},
                 )
+            history.record(((self.instruments[s], t.bid) for s, t in quotes.items()), stamp)
             StreamLock.objects.select_for_update().get_or_create(pk=1)
             changed = set(
                 Event.objects.filter(id__gt=self.seen, from_feed=False).values_list(

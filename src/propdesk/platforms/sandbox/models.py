@@ -60,6 +60,24 @@ class Quote(models.Model):
         return f"{self.instrument_id} {self.bid}/{self.ask}"
 
 
+class PriceSample(models.Model):
+    """An instrument's bid at the end of a short interval (history.BUCKET), for the terminal's
+    chart: the feed and each tick overwrite the interval's sample, so it holds the last bid."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()  # the interval's start
+    bid = models.DecimalField(max_digits=20, decimal_places=8)
+
+    class Meta:
+        ordering = ["instrument", "at"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "at"], name="one_sample_per_interval")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id} {self.at:%H:%M:%S} {self.bid}"
+
+
 class Account(models.Model):
     server = models.ForeignKey(
         "platforms.TradingServer", on_delete=models.PROTECT, related_name="sandbox_accounts"

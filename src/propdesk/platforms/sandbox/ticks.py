@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from propdesk.platforms.sandbox import history
 from propdesk.platforms.sandbox.accounts import lock_account
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position, Quote
 from propdesk.platforms.sandbox.orders import close_at_market
@@ -33,6 +34,7 @@ def apply_tick(
     Quote.objects.update_or_create(
         instrument=instrument, defaults={"bid": bid, "ask": ask, "at": moment}
     )
+    history.record([(instrument, bid)], moment)
     deals: list[Deal] = []
     crossed = Position.objects.filter(instrument=instrument, closed_at__isnull=True).filter(
         _crossing(bid, ask)

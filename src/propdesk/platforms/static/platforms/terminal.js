@@ -72,6 +72,8 @@
       }
     }
     showOrderPrices();
+    // For the price chart (terminal_chart.js): the quotes as they just arrived.
+    root.dispatchEvent(new CustomEvent("terminal:quotes", { detail: quotes }));
   }
 
   function showOrderPrices() {
@@ -162,7 +164,7 @@
     const row = event.target.closest("tr[data-symbol]");
     if (row && symbolSelect) {
       symbolSelect.value = row.dataset.symbol;
-      showOrderPrices();
+      symbolSelect.dispatchEvent(new Event("change"));
     }
   });
   if (symbolSelect) symbolSelect.addEventListener("change", showOrderPrices);
