@@ -102,11 +102,12 @@ def test_a_reached_target_says_when_the_stage_passes(active_client, finance, adm
     assert status_line(home(active_client), joined.pk).startswith(escape(expected))
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
     outlook = re.search(r"<p class=\"notice\" data-outlook>(.*?)</p>", page, re.S)
-    assert outlook and outlook.group(1).startswith(escape(expected))
+    assert outlook, "the challenge page says the target is reached"
+    assert outlook.group(1).startswith(escape(expected))
 
 
 def test_a_reached_target_with_days_missing_says_how_many(active_client, finance, admin):
-    joined, attempt = running(active_client, finance, admin, stages=[stage(min_trading_days=3)])
+    _, attempt = running(active_client, finance, admin, stages=[stage(min_trading_days=3)])
     reach_target(attempt)
     line = progress.outlook(attempt)
     assert line.startswith("Target reached: 2 more trading days needed (at least 3)")
