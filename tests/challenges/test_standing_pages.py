@@ -152,3 +152,17 @@ def test_a_passed_stage_reads_as_the_instant_of_its_close_not_the_day_label(
     assert label not in line
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
     assert escape(line) in page
+
+
+def test_staff_read_the_next_day_reset_and_the_pass_time_as_instants(active_client, finance, admin):
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(day_reset="00:00"), stage()]
+    )
+    reach_target(attempt)
+    close = next_reset(timezone.now(), 0)
+    page = (
+        logged_in(admin).get(f"/backoffice/prop-trading/participants/{joined.pk}/").content.decode()
+    )
+    assert f"<dd data-next-reset>{when(close)}</dd>" in page
+    passes = escape(f"this stage passes at the day's close, {when(close)}, in ")
+    assert re.search(r"<dd data-outlook>Target reached: " + re.escape(passes), page)
