@@ -224,8 +224,11 @@ def waiting_of(request: ApprovalRequest, named: dict[int, Participation]) -> Wai
     key = request.type_key
     if key == participation.PARTICIPATION:
         what = f"Your participation in {name} is being reviewed"
-    elif key in NEXT_STAGE and item is not None:
-        number = int(request.payload.get("stage", 0))
+    elif (
+        key in NEXT_STAGE
+        and item is not None
+        and 0 <= (number := int(request.payload.get("stage", 0))) < len(item.version.spec.stages)
+    ):
         stage = item.version.spec.stages[number]
         step = "live step" if key == lifecycle.LIVE_STEP else "next stage"
         what = f"Your {step} in {name} (stage {number + 1}: {stage.name}) is under review"
