@@ -166,3 +166,13 @@ def test_staff_read_the_next_day_reset_and_the_pass_time_as_instants(active_clie
     assert f"<dd data-next-reset>{when(close)}</dd>" in page
     passes = escape(f"this stage passes at the day's close, {when(close)}, in ")
     assert re.search(r"<dd data-outlook>Target reached: " + re.escape(passes), page)
+
+
+def test_an_ib_sees_no_challenge_panel_until_they_run_one(register, set_method, finance, admin):
+    set_method("ib_registration", "automatic")
+    ib, _ = register(kind="ib")
+    page = home(ib)
+    assert "You are registered as an IB." in page
+    assert "data-next-step" not in page
+    joined, _ = running(ib, finance, admin, stages=[stage()])
+    assert f'<tr data-participation="{joined.pk}">' in home(ib)

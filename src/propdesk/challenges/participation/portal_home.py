@@ -117,5 +117,6 @@ def panel(request: HttpRequest, client: Client) -> dict[str, Any]:
         "step": standing.decide(facts),
         "rows": [home_row(item, reviews.get(item.pk), now) for item in mine[:SHOWN]],
         "more": max(0, len(mine) - SHOWN),
-        "trader": client.kind == Client.Kind.TRADER,
+        # An IB sees it too once they run a challenge (the demo's Ivan does).
+        "trader": client.kind == Client.Kind.TRADER or bool(mine),
     }
