@@ -122,8 +122,10 @@ def outlook(attempt: StageAttempt, now: datetime | None = None) -> str:
     now = now or timezone.now()
     rules = rules_for(attempt)
     calendar = Calendar(rules.zone, rules.reset_time)
+    # The close of the day the figures are in: already past when the monitor has still to
+    # close it (the pass then comes at its next look, dated at that close).
     close = f.day_end if f.day is not None and f.day_end is not None else None
-    if close is None or close <= now:  # no event yet, or the monitor has still to close it
+    if close is None:
         close = next_day_reset(attempt, now)
     when = f"{instant_text(close, rules.zone)}, {relative_text(close, now)}"
     reached = "Target reached"
