@@ -6,7 +6,7 @@ happen in the challenge's zone, never as the trading day's internal label."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -176,3 +176,25 @@ def test_an_ib_sees_no_challenge_panel_until_they_run_one(register, set_method, 
     assert "data-next-step" not in page
     joined, _ = running(ib, finance, admin, stages=[stage()])
     assert f'<tr data-participation="{joined.pk}">' in home(ib)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (-5, "any moment now"),
+        (0, "any moment now"),
+        (30, "in 1 min"),
+        (3 * 3600, "in 3 h"),
+        (3 * 3600 + 301, "in 3 h 6 min"),
+        (26 * 3600, "in 1 day 2 h"),
+        (3 * 86400, "in 3 days"),
+    ],
+)
+def test_the_time_left_reads_in_hours_and_minutes(seconds, words):
+    now = timezone.now()
+    assert progress.relative_text(now + timedelta(seconds=seconds), now) == words
+
+
+def test_an_instant_is_written_in_the_challenges_zone_with_its_name():
+    at = datetime(2026, 12, 4, 20, 30, tzinfo=UTC)
+    assert progress.instant_text(at, PRAGUE) == "2026-12-04 21:30 CET (Europe/Prague)"
