@@ -22,7 +22,7 @@ Reading only: nothing here changes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -91,7 +91,6 @@ class Step:
     url: str = ""
     action: str = ""  # the button's words
     since: datetime | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def since_text(at: datetime, now: datetime | None = None) -> str:
