@@ -113,6 +113,29 @@ def pass_stage(attempt):
     monitor.close_days(timezone.now() + timedelta(days=1))
 
 
+def reach_target(attempt):
+    """+8,880 on 100,000 closed, the day still open: an 8% target is reached, the stage passes
+    at the day's close."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def next_reset(now: datetime, hour: int, minute: int = 0, zone: ZoneInfo | None = None):
+    """The first wall time hour:minute in `zone` (Prague) after `now`."""
+    local = now.astimezone(zone or PRAGUE)
+    reset = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if local >= reset:
+        reset = (local + timedelta(days=1)).replace(
+            hour=hour, minute=minute, second=0, microsecond=0
+        )
+    return reset
+
+
 def server():
     return accounts.default_server()
 

@@ -27,6 +27,21 @@ class ChallengesConfig(AppConfig):
         )
         lapse(lapse_unpaid)
         _menus()
+        _panels()
+
+
+def _panels() -> None:
+    from propdesk.challenges.participation import portal_home
+    from propdesk.core import panels
+
+    # First on the portal's home: the next thing to do and where each challenge stands.
+    panels.register(
+        panels.PORTAL_HOME,
+        key="prop_trading",
+        template="challenges/portal_home_panel.html",
+        context=portal_home.panel,
+        order=0,
+    )
 
 
 def _menus() -> None:

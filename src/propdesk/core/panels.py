@@ -1,6 +1,7 @@
 """Panels: the parts of one app's page that other apps fill, so that the page does not import
 them. The back office's client page shows the client's wallet, KYC submissions and requests;
-the portal's home shows the latest notifications.
+the portal's home shows the trader's next step and challenges (challenges) and the latest
+notifications.
 
 Each app registers its panel when it loads (in its AppConfig.ready): a template, a function
 that gives the template its context from the request and the page's subject (the client), the

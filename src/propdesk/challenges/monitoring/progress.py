@@ -84,6 +84,87 @@ def next_day_reset(attempt: StageAttempt, now: datetime | None = None) -> dateti
     return calendar.end(calendar.day_of(now or timezone.now()))
 
 
+def instant_text(at: datetime, zone: ZoneInfo) -> str:
+    """An instant as the trader reads it: the date and time in the challenge's zone, which is
+    named ("2026-12-04 21:30 CET (Europe/Prague)"), never a trading day's internal label (day
+    2026-12-03 of a 21:30 reset ends on the 4th)."""
+    local = at.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})"
+
+
+def relative_text(at: datetime, now: datetime) -> str:
+    """How far off an instant is, for people: "in 3 h 5 min", "in 12 min", "in 2 days 4 h"."""
+    seconds = int((at - now).total_seconds())
+    if seconds <= 0:
+        return "any moment now"
+    minutes = -(-seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"in {days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"in {hours} h" + (f" {minutes} min" if minutes else "")
+    return f"in {minutes} min"
+
+
+def outlook(attempt: StageAttempt, now: datetime | None = None) -> str:
+    """Once a running stage's profit target is reached, what stands between it and the pass,
+    and when the pass comes: "Target reached: this stage passes at the day's close,
+    2026-12-04 21:30 CET (Europe/Prague), in 3 h." Empty while the target is not reached (or
+    the stage has none, or is not running). The pass comes at a day's close, as the rules
+    decide it: the closing balance at the target, no open position, the minimum trading days
+    and the consistency rule met (docs/rules.md)."""
+    if attempt.status != StageAttempt.Status.IN_PROGRESS or attempt.kind == StageKind.LIVE:
+        return ""
+    f = figures(attempt)
+    if f is None or f.target_balance is None or f.balance < f.target_balance:
+        return ""
+    now = now or timezone.now()
+    rules = rules_for(attempt)
+    calendar = Calendar(rules.zone, rules.reset_time)
+    # The close of the day the figures are in: already past when the monitor has still to
+    # close it (the pass then comes at its next look, dated at that close).
+    close = f.day_end if f.day is not None and f.day_end is not None else None
+    if close is None:
+        close = next_day_reset(attempt, now)
+    when = f"{instant_text(close, rules.zone)}, {relative_text(close, now)}"
+    reached = "Target reached"
+    if f.open_positions:
+        return (
+            f"{reached} on your closed balance: close your open positions ({f.open_positions}) "
+            f"before the day's close, {when}, for the stage to pass then."
+        )
+    short = f.min_trading_days - f.trading_days
+    if short > 0:
+        return (
+            f"{reached}: {short} more trading day{'s' if short > 1 else ''} needed (at least "
+            f"{f.min_trading_days}); the stage passes at the close of the day you reach them, "
+            "if the target still holds."
+        )
+    if f.best_day_max_pct is not None and (
+        f.best_day_ratio_pct is None or f.best_day_ratio_pct > f.best_day_max_pct
+    ):
+        return (
+            f"{reached}, but your best day is {f.best_day_ratio_pct or 0}% of your profit "
+            f"(at most {_pct(str(f.best_day_max_pct))} allowed): keep trading for the stage "
+            "to pass."
+        )
+    last_day, day = f.period_last_day, f.day
+    if (
+        not rules.upgrade_immediately
+        and last_day is not None
+        and day is not None
+        and last_day > day
+    ):
+        last = calendar.end(last_day)
+        return (
+            f"{reached}: this stage passes at the close of its trading period's last day, "
+            f"{instant_text(last, rules.zone)}, {relative_text(last, now)}, if the "
+            "objectives still hold."
+        )
+    return f"{reached}: this stage passes at the day's close, {when}."
+
+
 def headline(attempt: StageAttempt) -> str:
     """The stage's verdict (or pause) in one sentence for people, the figures that decided it
     written out: "Equity 94,870.20 at 2026-03-02 14:02:11 (Europe/Prague) fell below the daily
@@ -110,7 +191,9 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
     why = outcome.explanation
     at = outcome.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") + f" ({zone.key})"
     if outcome.kind == PASSED:
-        return f"Passed at the close of {why.get('day', 'the day')}: every objective was met."
+        return (
+            f"Passed at the day's close, {instant_text(outcome.at, zone)}: every objective was met."
+        )
     if outcome.rule == MAX_DAILY_LOSS:
         source = _BASIS_WORDS.get(why["basis"], why["basis"])
         text = (
@@ -136,11 +219,14 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
             f"{_money(why['allowed_loss'])} a single trade may lose."
         )
     if outcome.rule == TRADING_PERIOD:
-        return f"The trading period ended on {why.get('last_day')} with objectives not met."
+        return (
+            f"The trading period ended at the day's close, {instant_text(outcome.at, zone)}, "
+            "with the objectives not met."
+        )
     if outcome.rule == INACTIVITY:
         return (
-            f"No position was opened for {why.get('inactivity_days')} days, from "
-            f"{why.get('inactive_since')} to {why.get('day')}."
+            f"No position was opened for {why.get('inactivity_days')} days, up to the day's "
+            f"close, {instant_text(outcome.at, zone)}."
         )
     return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
 

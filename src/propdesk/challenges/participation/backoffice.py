@@ -196,6 +196,18 @@ def chart_data(
     }
 
 
+def _day_close(shown: StageAttempt | None) -> dict[str, str]:
+    """A running stage's next day reset, as the instant in the stage's zone, and once its
+    target is reached, when it passes."""
+    if shown is None or shown.status != StageAttempt.Status.IN_PROGRESS:
+        return {"next_reset": "", "outlook": ""}
+    at = progress.next_day_reset(shown)
+    return {
+        "next_reset": progress.instant_text(at, progress.rules_for(shown).zone),
+        "outlook": progress.outlook(shown),
+    }
+
+
 STAGE_LOOK = {"in_progress": "active", "passed": "approved", "failed": "rejected"}
 WAITING_OR_RUNNING = (
     Participation.Status.PENDING_PAYMENT,
@@ -272,11 +284,7 @@ def _page(
             "currency": currency,
             "figures": figures,
             "bars": bars(figures, shown, currency),
-            "next_reset": (
-                progress.next_day_reset(shown)
-                if shown is not None and shown.status == StageAttempt.Status.IN_PROGRESS
-                else None
-            ),
+            **_day_close(shown),
             "chart": chart_data(shown, figures, currency),
             "state": state,
             "platform_error": platform_error,
@@ -323,11 +331,7 @@ def participant_figures(request: HttpRequest, participation_id: int) -> HttpResp
             "currency": item.currency,
             "figures": figures,
             "bars": bars(figures, shown, item.currency),
-            "next_reset": (
-                progress.next_day_reset(shown)
-                if shown is not None and shown.status == StageAttempt.Status.IN_PROGRESS
-                else None
-            ),
+            **_day_close(shown),
         },
     )
 

@@ -19,11 +19,13 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
 from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
+from propdesk.challenges.participation import portal_home, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
@@ -311,10 +313,9 @@ def day_reset(attempt: StageAttempt, now: datetime) -> dict[str, Any]:
     seconds left (the page's countdown counts from these, whatever the browser's clock)."""
     at = progress.next_day_reset(attempt, now)
     zone = progress.rules_for(attempt).zone
-    local = at.astimezone(zone)
     return {
         "iso": at.isoformat().replace("+00:00", "Z"),
-        "local": f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})",
+        "local": progress.instant_text(at, zone),
         "seconds": max(0, int((at - now).total_seconds())),
     }
 
@@ -323,12 +324,15 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
     """What the figures fragment shows of the current stage."""
     currency = item.currency
     running = attempt.status == StageAttempt.Status.IN_PROGRESS
+    now = timezone.now()
     shown: dict[str, Any] = {
         "attempt": attempt,
         "running": running,
         "paused": running and attempt.paused,
         "f": None,
-        "reset": day_reset(attempt, timezone.now()) if running else None,
+        "reset": day_reset(attempt, now) if running else None,
+        # Target reached: when (and whether) the stage passes at a day's close.
+        "outlook": progress.outlook(attempt, now) if running else "",
         "headline": "",
         "refresh": REFRESH_SECONDS,
     }
@@ -354,10 +358,12 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
 # --- My challenges -------------------------------------------------------------------------------
 
 
-def row(item: Participation) -> dict[str, Any]:
+def row(item: Participation, review: ApprovalRequest | None = None) -> dict[str, Any]:
     stages = item.version.spec.stages
     attempt = item.current_attempt()
     return {
+        # A passed stage whose next one (the live step, say) is under review.
+        "review": portal_home.under_review(item, review) if review is not None else None,
         "p": item,
         "name": item.version.spec.name,
         "stage_count": len(stages),
@@ -388,8 +394,11 @@ def history(item: Participation) -> list[dict[str, Any]]:
 
 @client_view
 def my_challenges(request: HttpRequest) -> HttpResponse:
-    mine = participation.for_client(actor(request).client)
-    return render(request, "challenges/portal_my_challenges.html", {"rows": [row(p) for p in mine]})
+    client = actor(request).client
+    mine = participation.for_client(client)
+    reviews = portal_home.reviews_for(client)
+    rows = [row(p, reviews.get(p.pk)) for p in mine]
+    return render(request, "challenges/portal_my_challenges.html", {"rows": rows})
 
 
 @never_cache  # the page shows a trading password
@@ -397,14 +406,15 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
 def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     client = actor(request).client
     item = participation.get_own(client, participation_id)
-    shown = row(item)
+    shown = row(item, standing.pending_next_stage(item))
     return render(
         request,
         "challenges/portal_my_challenge.html",
         {
             **shown,
             "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
-            "credentials": participation.credentials(item, client),
+            # Under review, the passed stage's account is not offered for trading.
+            "credentials": None if shown["review"] else participation.credentials(item, client),
             "history": history(item),
         },
     )

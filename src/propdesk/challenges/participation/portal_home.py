@@ -1,0 +1,122 @@
+"""The portal home's panel of prop trading (registered on `panels.PORTAL_HOME`): the one next
+thing to do (participation.standing) and the client's challenges, each with its stage, status
+and a one-line summary of where it stands. The status line is shared with My challenges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from propdesk.accounts.models import Client
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import progress
+from propdesk.challenges.participation import lifecycle, standing
+from propdesk.challenges.participation import services as participation
+
+SHOWN = 10  # the latest participations on the home page (My challenges has them all)
+
+
+def under_review(item: Participation, request: ApprovalRequest) -> dict[str, str]:
+    """What a stage waiting for its next one says instead of the terminal and credentials."""
+    number = int(request.payload.get("stage", 0))
+    stages = item.version.spec.stages
+    name = stages[number].name if number < len(stages) else "the next stage"
+    if request.type_key == lifecycle.LIVE_STEP:
+        what = f"Your live step (stage {number + 1}: {name}) is under review"
+        then = (
+            "The firm reviews your results. Once approved, your live account's credentials "
+            "appear here; if not, the challenge ends."
+        )
+    else:
+        what = f"Stage {number + 1} ({name}) is under review"
+        then = "Once approved, the stage's new account and its credentials appear here."
+    return {
+        "what": what,
+        "since": standing.since_text(request.created_at),
+        "then": then,
+    }
+
+
+def status_line(
+    item: Participation,
+    attempt: StageAttempt | None,
+    review: dict[str, str] | None,
+    now: datetime,
+) -> str:
+    """Where a participation stands, in one line."""
+    if review is not None:
+        return f"{review['what']}, since {review['since']}."
+    status = item.status
+    if status == Participation.Status.PENDING_PAYMENT:
+        return f"Waiting for your payment of {item.fee} {item.currency}."
+    if status == Participation.Status.PENDING_APPROVAL:
+        return "Waiting for the firm's approval: your first stage opens then."
+    if attempt is None:
+        return item.get_status_display()
+    if attempt.status == StageAttempt.Status.IN_PROGRESS:
+        reached = progress.outlook(attempt, now)
+        if reached:
+            return reached
+        if attempt.paused:
+            return progress.headline(attempt) or "Paused until the day reset."
+        f = progress.figures(attempt)
+        if f is None:
+            return "In progress."
+        parts = []
+        if f.target_progress_pct is not None:
+            parts.append(f"{f.target_progress_pct}% of the profit target")
+        if f.min_trading_days and attempt.kind != "live":
+            parts.append(f"{f.trading_days} of {f.min_trading_days} trading days")
+        else:
+            parts.append(f"{f.trading_days} trading days")
+        return "In progress: " + ", ".join(parts) + "."
+    return progress.headline(attempt) or attempt.get_status_display() + "."
+
+
+def reviews_for(client: Client) -> dict[int, ApprovalRequest]:
+    """The client's pending next-stage and live-step requests, by participation."""
+    found: dict[int, ApprovalRequest] = {}
+    for request in ApprovalRequest.objects.filter(
+        client=client, status=ApprovalRequest.Status.PENDING, type_key__in=standing.NEXT_STAGE
+    ).order_by("created_at"):
+        pid = request.payload.get("participation_id")
+        if isinstance(pid, int):
+            found.setdefault(pid, request)
+    return found
+
+
+def home_row(item: Participation, review: ApprovalRequest | None, now: datetime) -> dict[str, Any]:
+    stages = item.version.spec.stages
+    attempt = item.current_attempt()
+    shown = under_review(item, review) if review is not None else None
+    return {
+        "p": item,
+        "name": item.version.spec.name,
+        "stage": (
+            f"{attempt.stage + 1} of {len(stages)}: {stages[attempt.stage].name}"
+            if attempt
+            else "—"
+        ),
+        "status": "Under review" if shown else item.get_status_display(),
+        "look": "pending" if shown else item.status,
+        "line": status_line(item, attempt, shown, now),
+    }
+
+
+def panel(request: HttpRequest, client: Client) -> dict[str, Any]:
+    """The home panel's context: the next step and the latest challenges."""
+    now = timezone.now()
+    mine = participation.for_client(client)
+    facts = standing.facts_for(client, mine)
+    reviews = reviews_for(client)
+    return {
+        "step": standing.decide(facts),
+        "rows": [home_row(item, reviews.get(item.pk), now) for item in mine[:SHOWN]],
+        "more": max(0, len(mine) - SHOWN),
+        # An IB sees it too once they run a challenge (the demo's Ivan does).
+        "trader": client.kind == Client.Kind.TRADER or bool(mine),
+    }

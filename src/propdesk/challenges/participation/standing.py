@@ -1,0 +1,309 @@
+"""Where a client stands, and the one next thing for them to do: the portal's home asks this.
+
+`facts_for` reads what decides it (the client's status and KYC, the firm's KYC policy, their
+participations and pending requests, the published challenges and their wallet); `decide` is
+the decision itself, a pure function of those facts, in this order:
+
+1. an account not active: wait for the registration's review, or contact the firm (suspended);
+2. a stage in progress: trade it;
+3. a direct purchase not paid yet: pay it;
+4. a participation under review (joining, the next stage, the live step): wait, saying what
+   and since when;
+5. otherwise the client would start a challenge next: if the firm's KYC policy blocks joining
+   (or the deposit they need first) and their KYC is not approved, verify identity (resubmit
+   after a rejection; wait while it is reviewed);
+6. a pending deposit they need: wait for it;
+7. no challenge published: wait for one;
+8. the wallet cannot pay any published challenge and none can be bought directly: deposit;
+9. buy a challenge.
+
+Reading only: nothing here changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from django.urls import reverse
+from django.utils import timezone
+
+from propdesk.accounts.models import Client
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue.definition import PaymentWay
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import progress
+from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation import services as participation
+from propdesk.onboarding import kyc, kyc_actions
+from propdesk.wallet import deposits, ledger
+from propdesk.wallet.models import PaymentMethod
+
+NEXT_STAGE = (lifecycle.STAGE_PROGRESSION, lifecycle.LIVE_STEP)
+ABOUT_PARTICIPATIONS = (participation.PARTICIPATION, *NEXT_STAGE)
+
+
+class Do(StrEnum):
+    TRADE = "trade"
+    PAY = "pay"
+    WAIT = "wait"
+    VERIFY = "verify"
+    RESUBMIT = "resubmit"
+    DEPOSIT = "deposit"
+    BUY = "buy"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A pending request of the client's, as they read it."""
+
+    what: str  # "Your live step in 2-Step 100K is under review"
+    since: datetime
+    kind: str  # the request type's key
+    participation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    client_status: str = Client.Status.ACTIVE
+    kyc_status: str = Client.KycStatus.NOT_SUBMITTED
+    kyc_blocks_join: bool = False
+    kyc_blocks_deposit: bool = False
+    kyc_reason: str = ""  # why the last KYC submission was rejected
+    trading: tuple[tuple[int, str], ...] = ()  # (participation, "2-Step 100K, stage 1 of 3")
+    unpaid: tuple[tuple[int, str], ...] = ()  # (participation, its challenge's name)
+    waiting: tuple[Waiting, ...] = ()  # every pending request, oldest first
+    offered: bool = True  # some challenge is published
+    direct_purchase: bool = False  # some published challenge can be paid by card
+    wallet_can_pay: bool = False  # the wallet holds the fee of one payable from it
+    any_participation: bool = False
+    kyc_since: datetime | None = None  # when the pending KYC submission came in
+
+
+@dataclass(frozen=True)
+class Step:
+    do: Do
+    title: str
+    text: str
+    url: str = ""
+    action: str = ""  # the button's words
+    since: datetime | None = None
+
+
+def since_text(at: datetime, now: datetime | None = None) -> str:
+    """ "2026-12-05 14:02 UTC (3 h ago)": in the firm's time zone (PROPDESK_TIME_ZONE), named."""
+    zone = timezone.get_current_timezone()
+    local = at.astimezone(zone)
+    ago = progress.relative_text(now or timezone.now(), at).removeprefix("in ")
+    ago = "just now" if ago == "any moment now" else f"{ago} ago"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({ago})"
+
+
+def _wait(item: Waiting) -> Step:
+    url = (
+        reverse("portal:my_challenge", kwargs={"participation_id": item.participation_id})
+        if item.participation_id
+        else ""
+    )
+    return Step(
+        Do.WAIT,
+        "Waiting for us",
+        f"{item.what}, since {since_text(item.since)}. We will tell you the outcome.",
+        url=url,
+        action="See it" if url else "",
+        since=item.since,
+    )
+
+
+def decide(f: Facts) -> Step:
+    """The one next thing the client should do (the module's docstring gives the order)."""
+    if f.client_status == Client.Status.PENDING_APPROVAL:
+        return Step(Do.WAIT, "Waiting for us", "Your registration is being reviewed.")
+    if f.client_status != Client.Status.ACTIVE:
+        return Step(
+            Do.WAIT,
+            "Your account is on hold",
+            "Trading and payments are stopped for now: contact the firm's support.",
+        )
+    if f.trading:
+        pid, what = f.trading[0]
+        return Step(
+            Do.TRADE,
+            "Trade your challenge",
+            f"{what} is in progress: trade it in the web terminal with the stage's credentials.",
+            url=reverse("portal:my_challenge", kwargs={"participation_id": pid}),
+            action="Credentials and terminal",
+        )
+    if f.unpaid:
+        pid, name = f.unpaid[0]
+        return Step(
+            Do.PAY,
+            "Pay for your challenge",
+            f"{name} waits for your payment before its first stage opens.",
+            url=reverse("portal:my_challenge", kwargs={"participation_id": pid}),
+            action="Pay now",
+        )
+    for item in f.waiting:
+        if item.kind in ABOUT_PARTICIPATIONS:
+            return _wait(item)
+    need_deposit = f.offered and not f.direct_purchase and not f.wallet_can_pay
+    kyc_needed = f.kyc_status != Client.KycStatus.APPROVED and (
+        f.kyc_blocks_join or (need_deposit and f.kyc_blocks_deposit)
+    )
+    if kyc_needed:
+        if f.kyc_status == Client.KycStatus.PENDING:
+            return _wait(
+                Waiting(
+                    "Your identity check is being reviewed", f.kyc_since or timezone.now(), "kyc"
+                )
+            )
+        if f.kyc_status == Client.KycStatus.REJECTED:
+            reason = f" ({f.kyc_reason})" if f.kyc_reason else ""
+            return Step(
+                Do.RESUBMIT,
+                "Resubmit your identity documents",
+                f"Your identity check was not approved{reason}: send it again to "
+                "start a challenge.",
+                url=reverse("portal:kyc"),
+                action="Resubmit",
+            )
+        return Step(
+            Do.VERIFY,
+            "Verify your identity",
+            "The firm verifies every trader's identity before they start a challenge.",
+            url=reverse("portal:kyc"),
+            action="Verify identity",
+        )
+    deposit_waiting = [w for w in f.waiting if w.kind == deposits.DEPOSIT]
+    if need_deposit and deposit_waiting:
+        return _wait(deposit_waiting[0])
+    if not f.offered:
+        return Step(
+            Do.WAIT,
+            "No challenge is open right now",
+            "The firm has no challenge on offer at the moment: look again soon.",
+        )
+    if need_deposit:
+        return Step(
+            Do.DEPOSIT,
+            "Deposit to your wallet",
+            "Challenge fees are paid from your wallet, and it does not hold any fee yet.",
+            url=reverse("portal:deposit"),
+            action="Deposit",
+        )
+    return Step(
+        Do.BUY,
+        "Start a new challenge" if f.any_participation else "Buy your first challenge",
+        "Choose a challenge and pay its fee"
+        + (" from your wallet." if f.wallet_can_pay else " by card."),
+        url=reverse("portal:challenges"),
+        action="See the challenges",
+    )
+
+
+# --- the facts, as the database has them ------------------------------------------------------
+
+
+def stage_text(item: Participation, attempt: StageAttempt) -> str:
+    stages = item.version.spec.stages
+    return (
+        f"{item.version.spec.name}, stage {attempt.stage + 1} of {len(stages)} "
+        f"({stages[attempt.stage].name})"
+    )
+
+
+def waiting_of(request: ApprovalRequest, named: dict[int, Participation]) -> Waiting:
+    """How a pending request reads to its client."""
+    pid = request.payload.get("participation_id") if request.payload else None
+    item = named.get(pid) if isinstance(pid, int) else None
+    name = item.version.spec.name if item else "your challenge"
+    key = request.type_key
+    if key == participation.PARTICIPATION:
+        what = f"Your participation in {name} is being reviewed"
+    elif (
+        key in NEXT_STAGE
+        and item is not None
+        and 0 <= (number := int(request.payload.get("stage", 0))) < len(item.version.spec.stages)
+    ):
+        stage = item.version.spec.stages[number]
+        step = "live step" if key == lifecycle.LIVE_STEP else "next stage"
+        what = f"Your {step} in {name} (stage {number + 1}: {stage.name}) is under review"
+    elif request.amount is not None:
+        amount = f"{request.amount} {request.currency}"
+        what = f"Your {request.type_label.lower()} of {amount} is being reviewed"
+    else:
+        what = f"Your {request.type_label.lower()} request is being reviewed"
+    return Waiting(what, request.created_at, key, item.pk if item else None)
+
+
+def pending_next_stage(item: Participation) -> ApprovalRequest | None:
+    """The participation's pending next-stage or live-step request, if one waits."""
+    return (
+        ApprovalRequest.objects.filter(
+            client_id=item.client_id,
+            status=ApprovalRequest.Status.PENDING,
+            type_key__in=NEXT_STAGE,
+            payload__participation_id=item.pk,
+        )
+        .order_by("created_at")
+        .first()
+    )
+
+
+def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
+    mine = participation.for_client(client) if mine is None else mine
+    named = {p.pk: p for p in mine}
+    pending = ApprovalRequest.objects.filter(
+        client=client, status=ApprovalRequest.Status.PENDING
+    ).order_by("created_at", "id")
+    waiting = tuple(waiting_of(r, named) for r in pending)
+    trading, unpaid = [], []
+    for item in mine:
+        attempt = item.current_attempt()
+        if (
+            item.status == Participation.Status.ACTIVE
+            and attempt is not None
+            and attempt.status == StageAttempt.Status.IN_PROGRESS
+        ):
+            trading.append((item.pk, stage_text(item, attempt)))
+        elif item.status == Participation.Status.PENDING_PAYMENT:
+            unpaid.append((item.pk, item.version.spec.name))
+    blocked = set(kyc.policy().blocked_actions)
+    held = ledger.balances(client)
+    offered = catalogue.published_catalogue()
+    card_currencies = {
+        currency
+        for method in deposits.enabled_methods().filter(provider=PaymentMethod.Provider.SANDBOX)
+        for currency in method.currencies
+    }
+    direct = any(
+        PaymentWay.DIRECT in v.spec.payment_ways and v.spec.currency in card_currencies
+        for v in offered
+    )
+    can_pay = any(
+        PaymentWay.WALLET in v.spec.payment_ways
+        and held.get(v.spec.currency, Decimal(0)) >= v.spec.fee
+        for v in offered
+    )
+    kyc_wait = [w for w in waiting if w.kind == kyc.KYC]
+    last = kyc.history(client).first()
+    return Facts(
+        client_status=client.status,
+        kyc_status=client.kyc_status,
+        kyc_blocks_join=kyc_actions.JOIN_CHALLENGE in blocked,
+        kyc_blocks_deposit=kyc_actions.DEPOSIT in blocked,
+        kyc_reason=(getattr(last, "rejection_reason", "") or "")
+        if client.kyc_status == Client.KycStatus.REJECTED
+        else "",
+        trading=tuple(trading),
+        unpaid=tuple(unpaid),
+        waiting=waiting,
+        offered=bool(offered),
+        direct_purchase=direct,
+        wallet_can_pay=can_pay,
+        any_participation=bool(mine),
+        kyc_since=kyc_wait[0].since if kyc_wait else (last.created_at if last else None),
+    )
