@@ -16,10 +16,10 @@ from tests.onboarding.factories import answers, documents
 pytestmark = pytest.mark.django_db
 
 EVERY_LINK = {
-    "Approvals": ["My to-do", "__queues__", "All requests"],
+    "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts"],
-    "Prop Trading": ["Dashboard", "Challenge Settings", "Participants"],
+    "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
     "Reports": ["Transactions"],
     "Settings": [
         "Approval methods",
@@ -51,7 +51,7 @@ def queues(menu: dict[str, list[str]]) -> dict[str, list[str]]:
     """The menu with the approval queues (one per request type) folded into one entry."""
     if "Approvals" in menu:
         links = menu["Approvals"]
-        menu["Approvals"] = [links[0], "__queues__", links[-1]]
+        menu["Approvals"] = [*links[:2], "__queues__", links[-1]]
     return menu
 
 
@@ -66,10 +66,10 @@ def test_an_administrator_sees_every_heading_and_link_in_order(admin):
 def test_support_sees_only_what_its_role_allows(support):
     html = logged_in(support).get("/backoffice/").content.decode()
     assert queues(side_menu(html)) == {
-        "Approvals": ["My to-do", "__queues__", "All requests"],
+        "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
         "Clients": ["Clients"],
         "Trading": ["Trading accounts"],
-        "Prop Trading": ["Dashboard", "Challenge Settings", "Participants"],
+        "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
         "Reports": ["Transactions"],
         "Settings": [
             "Approval methods",

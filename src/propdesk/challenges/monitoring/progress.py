@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import ChallengeVersion, StageAttempt
+from propdesk.core.text import plural
 from propdesk.rules.days import Calendar
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.figures import Figures
@@ -139,7 +140,7 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
         return f"The trading period ended on {why.get('last_day')} with objectives not met."
     if outcome.rule == INACTIVITY:
         return (
-            f"No position was opened for {why.get('inactivity_days')} days, from "
+            f"No position was opened for {plural(why.get('inactivity_days'), 'day')}, from "
             f"{why.get('inactive_since')} to {why.get('day')}."
         )
     return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
