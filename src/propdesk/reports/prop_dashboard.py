@@ -1,4 +1,4 @@
-"""Prop Trading > Dashboard: what the challenges brought in and what they stand at, over a
+"""Prop Trading > Prop Trading Dashboard: what the challenges brought in and what they stand at, over a
 period of days in the firm's time zone, for one challenge or all.
 
 - fees collected: the fee entries made in the period, and the refunds (their reversing
