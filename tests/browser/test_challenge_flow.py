@@ -24,6 +24,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
 from tests.browser.flows import (
+    credentials_on_page,
     fill_kyc,
     log_in,
     open_first_in_queue,
@@ -94,12 +95,6 @@ def current(participation: Participation) -> StageAttempt:
     attempt = Participation.objects.get(pk=participation.pk).current_attempt()
     assert attempt is not None
     return attempt
-
-
-def credentials_on_page(page: Page) -> tuple[str, str]:
-    box = page.locator("#credentials")
-    box.get_by_text("Show / hide").click()
-    return box.locator("[data-login]").inner_text(), box.locator("[data-password]").inner_text()
 
 
 def trade_to_target(page: Page, login: str, password: str, *, close_at: str) -> None:
