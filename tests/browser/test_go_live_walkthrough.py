@@ -111,7 +111,7 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
     # 7. The fee in the report.
     menu(staff, "Reports", "CRM Reports", "Transactions")
     expect(staff.get_by_role("heading", level=1)).to_have_text(
-        "Reports › CRM Reports › Transactions"
+        "Reports \u203a CRM Reports \u203a Transactions"
     )
     staff.get_by_label("Type").select_option(label="Prop Trading Fee")
     staff.get_by_role("button", name="Filter").click()

@@ -79,7 +79,7 @@ def test_the_menu_names_pages_as_the_firms_guide_does(admin):
     dashboard = logged_in(admin).get("/backoffice/prop-trading/dashboard/").content.decode()
     assert "<h1>Prop Trading Dashboard</h1>" in dashboard
     report = logged_in(admin).get("/backoffice/reports/transactions/").content.decode()
-    assert "<h1>Reports › CRM Reports › Transactions</h1>" in report
+    assert "<h1>Reports \u203a CRM Reports \u203a Transactions</h1>" in report
 
 
 def test_support_sees_only_what_its_role_allows(support):
