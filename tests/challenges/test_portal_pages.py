@@ -86,6 +86,18 @@ def test_the_tag_filter_shows_only_the_tagged_challenges(active_client, challeng
     assert "No challenges tagged nothing" in none
 
 
+def test_a_count_of_one_day_reads_in_the_singular(active_client, admin):
+    rules = {"min_trading_days": 1, "trading_period_days": 1, "inactivity_days": 1}
+    one_day = catalogue.create(
+        definition(name="One Day", stages=[stage(**rules), stage("live")]), actor=admin
+    )
+    catalogue.publish(one_day.pk, actor=admin)
+    page = logged_in(active_client.user).get(f"/portal/challenges/{one_day.pk}/").content.decode()
+    assert "At least 1 trading day<" in page
+    assert "Trading period 1 day<" in page
+    assert "Fails after 1 inactive day<" in page
+
+
 def test_the_details_page_shows_the_rules_fee_and_payment_ways(active_client, finance, challenge):
     fund(active_client, finance, "12.50")
     response = logged_in(active_client.user).get(f"/portal/challenges/{challenge.pk}/")

@@ -60,10 +60,12 @@ class NoteForm(forms.Form):
 
 
 def menu_links(user: User) -> list[menu.Link]:
-    """The menu's Approvals section: my to-do and each queue with its count, all requests."""
+    """The menu's Approvals section: the overview (the back office's home), my to-do and each
+    queue with its count, all requests."""
     counts = approvals.pending_counts(user)
     todo = approvals.todo(user).count()
     return [
+        menu.Link("Approvals overview", reverse("backoffice:dashboard")),
         menu.Link(
             "My to-do",
             reverse("backoffice:approvals_todo"),
@@ -92,7 +94,7 @@ def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
 
 @staff_view(APPROVALS_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
-    """The back office's home (the dashboard): the approval queues, my to-do, recent activity,
+    """The back office's home (Approvals overview): the approval queues, my to-do, recent activity,
     and the background jobs that gave up."""
     me = actor(request)
     counts = approvals.pending_counts(me)

@@ -13,12 +13,18 @@ class ChallengesConfig(AppConfig):
             request_types,
             suspension,
         )
-        from propdesk.challenges.participation.services import checkout, lapse_unpaid
+        from propdesk.challenges.participation.services import (
+            account_owner,
+            checkout,
+            lapse_unpaid,
+        )
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
+        from propdesk.platforms import owners
         from propdesk.wallet import sandbox_payments
 
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
+        owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
         vault.register("challenges.StageAttempt", "sealed_password")

@@ -22,6 +22,8 @@ class PolicyForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Until KYC is approved, a client may not:",
+        help_text="Trade stops new orders in the web terminal and the trading API; reading the "
+        "account and closing a position stay allowed.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

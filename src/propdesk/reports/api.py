@@ -53,6 +53,8 @@ class TransactionPage(Schema):
     "/transactions",
     response=TransactionPage,
     summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
+    description="*Reports > CRM Reports > Transactions* in the back office. `type` is an entry "
+    "type: `prop_trading_fee` is Prop Trading Fee.",
 )
 def transactions_report(
     request: HttpRequest,

@@ -29,6 +29,7 @@ from propdesk.challenges.participation import portal_home, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
+from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
@@ -282,10 +283,10 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         days.update(
             value=str(min(f.trading_days, least)),
             max=str(least),
-            words=f"{f.trading_days} of {least} trading days",
+            words=f"{f.trading_days} of {plural(least, 'trading day')}",
         )
     else:
-        days.update(value=None, words=f"{f.trading_days} trading days (no minimum)")
+        days.update(value=None, words=f"{plural(f.trading_days, 'trading day')} (no minimum)")
     return [
         target,
         _loss_bar(
