@@ -226,8 +226,8 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
         )
     if outcome.rule == INACTIVITY:
         return (
-            f"No position was opened for {plural(why.get('inactivity_days'), 'day')}, up to the day's "
-            f"close, {instant_text(outcome.at, zone)}."
+            f"No position was opened for {plural(why.get('inactivity_days'), 'day')}, "
+            f"up to the day's close, {instant_text(outcome.at, zone)}."
         )
     return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
 
