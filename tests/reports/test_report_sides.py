@@ -181,7 +181,8 @@ def test_the_client_number_keeps_to_one_client(money_moves, register, finance, s
     adjust(other, finance, "7.00")
     mine = money_moves["paid"].client
     rows = rows_of(reports.Filters(client_id=mine.pk))
-    assert rows and {r.posting.client_id for r in rows} == {mine.pk}
+    assert rows
+    assert {r.posting.client_id for r in rows} == {mine.pk}
     html = logged_in(support).get(f"{PAGE}?client_id={other.pk}").content.decode()
     assert html.count('data-status="') == 1
     assert f'name="client_id" value="{other.pk}"' in html

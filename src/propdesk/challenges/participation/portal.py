@@ -205,14 +205,14 @@ REFRESH_SECONDS = 5
 
 
 def money_text(amount: Decimal | None, currency: str) -> str:
-    """An amount as the portal writes money, 95000.00 USD; a figure finer than the currency's
+    """An amount as the portal writes money, 95,000.00 USD; a figure finer than the currency's
     minor unit (a floor can be: the rules never round) is written whole, never rounded."""
     if amount is None:
         return "—"
     if currency in MINOR_UNITS:
         cents = amount.quantize(quantum(currency))
         amount = cents if cents == amount else amount.normalize()
-    return f"{amount:f} {currency}"
+    return f"{amount:,f} {currency}"
 
 
 def _pct(value: Decimal) -> str:
