@@ -181,7 +181,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
             return redirect("sandbox_checkout", token=made.checkout_token)
         messages.success(
             request,
-            f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
+            f"You joined {made.version.spec.name}: {money_text(made.fee, made.currency)} was paid "
             "from your wallet.",
         )
         return redirect("portal:my_challenge", participation_id=made.pk)
