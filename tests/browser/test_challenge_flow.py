@@ -160,7 +160,7 @@ def test_the_go_live_walk_through(
     trader.locator(f'article[data-challenge="{challenge.pk}"]').get_by_role(
         "button", name="Details"
     ).click()
-    expect(trader.locator('[data-balance="USD"]')).to_have_text("1000.00 USD")
+    expect(trader.locator('[data-balance="USD"]')).to_have_text("1,000.00 USD")
     trader.get_by_label("Wallet deduction", exact=False).check()
     trader.get_by_role("button", name="Start now: pay 499.00 USD").click()
     expect(trader.locator("#participation-status")).to_have_text("Waiting for approval")

@@ -143,9 +143,10 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         html = logged_in(user).get(path).content.decode()
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
-    assert panels(finance) == (["Wallet", "Requests"], True)
-    assert panels(support) == (["Wallet", "Requests"], False)
-    assert panels(compliance) == (["Wallet", "Requests"], False)  # no KYC submitted yet
+    apps = ["Wallet", "Challenges", "Trading accounts"]
+    assert panels(finance) == ([*apps, "Requests", "Notes"], True)
+    assert panels(support) == ([*apps, "Requests", "Notes"], False)
+    # Compliance may suspend: the actions come last.
+    assert panels(compliance) == ([*apps[:2], "KYC", "Requests", "Notes", "Actions"], False)
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(compliance) == (["Wallet", "KYC submissions", "Requests"], False)
-    assert panels(finance) == (["Wallet", "Requests"], True)  # KYC is not Finance's to see
+    assert panels(finance) == ([*apps, "Requests", "Notes"], True)  # KYC is not Finance's

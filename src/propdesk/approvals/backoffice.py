@@ -88,8 +88,13 @@ def menu_links(user: User) -> list[menu.Link]:
 
 
 def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
-    """The client's page in the back office: their requests."""
-    return {"requests": approvals.visible_requests(actor(request)).filter(client=client)}
+    """The client's page in the back office: their requests, the pending ones first, then the
+    latest decided."""
+    mine = approvals.visible_requests(actor(request)).filter(client=client)
+    waiting = ApprovalRequest.Status.PENDING
+    pending = list(mine.filter(status=waiting).order_by("-created_at", "-id"))
+    decided = mine.exclude(status=waiting).order_by("-created_at", "-id")[:20]
+    return {"requests": [*pending, *decided], "pending_count": len(pending)}
 
 
 @staff_view(APPROVALS_VIEW)

@@ -44,7 +44,8 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
         "reports/transactions.html",
         {
             "filters": filters,
-            "items": items,
+            "items": transactions.shown(items),
+            "convention": transactions.CONVENTION,
             "next_cursor": next_cursor,
             "totals": transactions.totals(filters, rows),
             "types": JournalEntry.Type.choices,

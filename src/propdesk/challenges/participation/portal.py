@@ -184,7 +184,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
             return redirect("sandbox_checkout", token=made.checkout_token)
         messages.success(
             request,
-            f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
+            f"You joined {made.version.spec.name}: {money_text(made.fee, made.currency)} was paid "
             "from your wallet.",
         )
         return redirect("portal:my_challenge", participation_id=made.pk)
@@ -208,14 +208,14 @@ REFRESH_SECONDS = 5
 
 
 def money_text(amount: Decimal | None, currency: str) -> str:
-    """An amount as the portal writes money, 95000.00 USD; a figure finer than the currency's
+    """An amount as the portal writes money, 95,000.00 USD; a figure finer than the currency's
     minor unit (a floor can be: the rules never round) is written whole, never rounded."""
     if amount is None:
         return "—"
     if currency in MINOR_UNITS:
         cents = amount.quantize(quantum(currency))
         amount = cents if cents == amount else amount.normalize()
-    return f"{amount:f} {currency}"
+    return f"{amount:,f} {currency}"
 
 
 def _pct(value: Decimal) -> str:
