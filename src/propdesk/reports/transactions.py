@@ -16,9 +16,11 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
+from propdesk.core import references
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
 from propdesk.core.validation import parse_id, read_day, search_text, spreadsheet_safe
+from propdesk.wallet import references as entry_references
 from propdesk.wallet.models import DayTotal, JournalEntry, Posting
 
 PAGE_SIZE = 50
@@ -35,6 +37,7 @@ class Filters:
     client: str = ""
     currency: str = ""
     status: str = ""
+    reference: str = ""  # DEP-000002: the entries of that deposit (docs/references.md)
 
     def as_query(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v not in ("", None)}
@@ -52,6 +55,9 @@ def parse_filters(params: Any) -> Filters:
     status = search_text(params.get("status"), max_length=10)
     if status and status not in STATUSES:
         errors["status"] = "Status is posted or reversed."
+    reference = search_text(params.get("reference"), max_length=40)
+    if reference and references.parse(reference) is None:
+        errors["reference"] = "Give a reference such as DEP-000002."
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = search_text(params.get(name), max_length=10)
@@ -73,6 +79,7 @@ def parse_filters(params: Any) -> Filters:
         client=search_text(params.get("client")),
         currency=currency,
         status=status,
+        reference=reference if "reference" not in errors else "",
     )
 
 
@@ -101,6 +108,8 @@ def transactions(filters: Filters) -> QuerySet[Posting]:
     rows = rows.filter(within_days("created_at", filters.date_from, filters.date_to))
     if filters.client:
         rows = rows.filter(client__in=matching_clients(filters.client))
+    if filters.reference:
+        rows = rows.filter(entry_id__in=entry_references.entries_with(filters.reference) or [])
     if filters.status:
         reversed_ = Exists(JournalEntry.objects.filter(reverses=OuterRef("entry")))
         rows = rows.filter(reversed_) if filters.status == "reversed" else rows.exclude(reversed_)
@@ -130,7 +139,7 @@ def totals(filters: Filters, rows: QuerySet[Posting] | None = None) -> list[dict
     Without a client filter they come from the day totals the ledger keeps (a few rows a day);
     a client's postings are few enough to sum directly (`rows`, when the caller has them)."""
     found: Iterable[dict[str, Any]]
-    if filters.client:
+    if filters.client or filters.reference:  # a reference names a few entries: summed directly
         found = (
             (transactions(filters) if rows is None else rows)
             .values("currency")
@@ -230,6 +239,9 @@ def page(
     chunk = list(query[: limit + 1])
     more = len(chunk) > limit
     chunk = chunk[:limit]
+    named = entry_references.for_entries(p.entry_id for p in chunk)
+    for posting in chunk:
+        posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
     return chunk, (chunk[-1].pk if more and chunk else None)
 
 
@@ -238,7 +250,18 @@ class _Echo:
         return value
 
 
-CSV_HEADER = ["posting", "entry", "at", "type", "client", "email", "amount", "currency", "memo"]
+CSV_HEADER = [
+    "posting",
+    "entry",
+    "reference",
+    "at",
+    "type",
+    "client",
+    "email",
+    "amount",
+    "currency",
+    "memo",
+]
 
 
 def csv_lines(rows: QuerySet[Posting], *, chunk: int = 2000) -> Iterator[str]:
@@ -282,11 +305,13 @@ def _csv_rows(
 ) -> Iterator[str]:
     batch = list(ordered.values_list(*fields)[:chunk])
     while batch:
+        named = entry_references.for_entries(row[1] for row in batch)
         for posting, entry, at, kind, name, email, amount, currency, memo in batch:
             yield writer.writerow(
                 [
                     posting,
                     entry,
+                    named.get(entry, ""),
                     at.isoformat(),
                     kind,
                     spreadsheet_safe(name),

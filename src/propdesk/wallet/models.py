@@ -8,6 +8,8 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 
+from propdesk.core import references
+
 
 class LedgerAccount(models.Model):
     """Where money sits: a client's wallet in one currency, or one of the firm's accounts.
@@ -186,6 +188,12 @@ class PaymentMethod(models.Model):
 
     provider = models.CharField(max_length=20, choices=Provider.choices, blank=True, default="")
     instructions = models.TextField(blank=True, help_text="Shown to the client, e.g. bank details")
+    # A bank transfer's account the client pays into (an offline method's; for accounts in
+    # several currencies, one method per account). Shown after a deposit with its reference.
+    bank_beneficiary = models.CharField(max_length=100, blank=True)
+    bank_account = models.CharField(max_length=34, blank=True)  # an IBAN or an account number
+    bank_bic = models.CharField(max_length=11, blank=True)
+    bank_name = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -194,6 +202,18 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_bank_details(self) -> bool:
+        return bool(self.bank_account)
+
+    @property
+    def bank_account_shown(self) -> str:
+        """An IBAN in groups of four, as banks print it; an account number as it is."""
+        account = self.bank_account
+        if len(account) > 4 and account[:2].isalpha() and account[2:4].isdigit():
+            return " ".join(account[i : i + 4] for i in range(0, len(account), 4))
+        return account
 
 
 class Deposit(models.Model):
@@ -242,7 +262,11 @@ class Deposit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Deposit #{self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Deposit {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.DEPOSIT, self.pk)
 
 
 class Withdrawal(models.Model):
@@ -294,7 +318,11 @@ class Withdrawal(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Withdrawal #{self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Withdrawal {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.WITHDRAWAL, self.pk)
 
 
 class WebhookEvent(models.Model):
