@@ -152,5 +152,5 @@ def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
         detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
         messages.error(request, f"Adjustment not made: {detail}")
     else:
-        messages.success(request, f"Adjustment posted (entry #{entry.pk}).")
+        messages.success(request, f"Adjustment {entry.reference} posted.")
     return redirect("backoffice:client", client_id=client.pk)

@@ -88,7 +88,14 @@ class JournalEntry(models.Model):
         verbose_name_plural = "journal entries"
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.type}"
+        return f"{self.reference} {self.type}"
+
+    @property
+    def reference(self) -> str:
+        """The entry's own reference (ADJ-… for an adjustment, else TXN-…); what caused it, a
+        deposit's DEP-… say, is `wallet.references.for_entries`."""
+        own = references.ADJUSTMENT if self.type == self.Type.ADJUSTMENT else references.ENTRY
+        return references.of(own, self.pk)
 
 
 class Posting(models.Model):

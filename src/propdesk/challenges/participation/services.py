@@ -267,7 +267,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         (
             "Fee",
             f"{participation.fee} {participation.currency} paid by {paid_by}"
-            f" ({participation.reference} in the ledger)",
+            f" (in the ledger as {participation.reference})",
         ),
     ]
 
