@@ -14,7 +14,8 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.notifications.models import Notification
 from propdesk.onboarding import kyc
-from propdesk.wallet import deposits
+from propdesk.wallet import deposits, services, withdrawals
+from propdesk.wallet import references as entry_references
 from propdesk.wallet.models import Deposit
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
@@ -164,3 +165,39 @@ def test_old_links_by_number_still_open_the_request(active_client, bank_transfer
     assert staff.get(f"/backoffice/approvals/{request.pk}/").status_code == 200
     found = staff.get(reverse("backoffice:approvals_all"), {"q": f"#{request.pk}", "status": ""})
     assert f'data-request="{request.pk}"' in found.content.decode()
+
+
+def test_each_ledger_row_names_what_caused_it(active_client, bank_transfer, finance):
+    adjustment = services.adjust(
+        active_client.pk,
+        direction="credit",
+        amount="300",
+        currency="EUR",
+        comment="Goodwill",
+        actor=finance,
+    )
+    withdrawal = withdrawals.request_withdrawal(
+        active_client, method=bank_transfer.pk, amount="100", currency="EUR"
+    )
+    approvals.approve(
+        ApprovalRequest.objects.get(type_key="withdrawal").pk, actor=finance, amount="60"
+    )
+    withdrawal.refresh_from_db()
+    entries = [
+        adjustment.pk,
+        withdrawal.hold_entry_id,
+        withdrawal.settle_entry_id,
+        withdrawal.release_entry_id,
+    ]
+    named = entry_references.for_entries(entries)
+    assert named == {
+        adjustment.pk: f"ADJ-{adjustment.pk:06d}",
+        withdrawal.hold_entry_id: withdrawal.reference,
+        withdrawal.settle_entry_id: withdrawal.reference,
+        withdrawal.release_entry_id: withdrawal.reference,
+    }
+    assert sorted(entry_references.entries_with(withdrawal.reference)) == sorted(entries[1:])
+    assert entry_references.entries_with(adjustment.reference) == [adjustment.pk]
+    assert entry_references.entries_with("not a reference") is None
+    lines = services.wallet_lines(active_client)
+    assert [line["reference"] for line in lines].count(withdrawal.reference) == 2
