@@ -111,7 +111,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
         credited = made.status == Deposit.Status.APPROVED
         messages.success(
             request,
-            f"Deposit {made.reference} of {made.amount} {made.currency} requested"
+            f"Deposit of {made.amount} {made.currency} requested (reference {made.reference})"
             + (" and credited." if credited else "; we will confirm it when it arrives."),
         )
         # Its page: what to pay, where, and the reference to quote.
@@ -145,8 +145,8 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     def done(made: Deposit | Withdrawal) -> HttpResponse:
         messages.success(
             request,
-            f"Withdrawal {made.reference} of {made.amount} {made.currency} requested; the "
-            "amount is held until we pay it out.",
+            f"Withdrawal of {made.amount} {made.currency} requested (reference "
+            f"{made.reference}); the amount is held until we pay it out.",
         )
         return redirect("portal:wallet")
 
