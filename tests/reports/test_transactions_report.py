@@ -119,7 +119,7 @@ def test_csv_export_streams_the_filtered_set_and_defuses_formulas(books, support
     assert response.streaming
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["posting", "entry", "at", "type"]
+    assert rows[0][:5] == ["posting", "entry", "reference", "at", "type"]
     assert len(rows) == 3
     memos = [r[-1] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in memos

@@ -15,6 +15,7 @@ from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.core.errors import ValidationFailed
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalText, OneOf
 
@@ -34,6 +35,9 @@ class ClientRef(Schema):
 
 class RequestOut(Schema):
     id: int
+    reference: str = Field(
+        "", description="Its subject's reference, as the client sees it (e.g. DEP-000002)"
+    )
     type: str
     type_label: str
     status: str
@@ -107,6 +111,7 @@ def _out(request: ApprovalRequest) -> RequestOut:
     client = request.client
     return RequestOut(
         id=request.pk,
+        reference=request.reference,
         type=request.type_key,
         type_label=rtype.label if rtype else request.type_key,
         status=request.status,
@@ -171,6 +176,9 @@ def list_requests(
     type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
     status: Annotated[Annotated[str, OneOf(ApprovalRequest.Status.values)] | None, Blank] = None,
     mine: bool = False,
+    reference: Annotated[
+        Annotated[str, Field(max_length=40, description="e.g. DEP-000002")] | None, Blank
+    ] = None,
     limit: Annotated[int, Interval(ge=1, le=MAX_PAGE), WHOLE] = 50,
     offset: Annotated[int, Interval(ge=0, le=MAX_OFFSET), WHOLE] = 0,
 ) -> RequestPage:
@@ -180,6 +188,11 @@ def list_requests(
         qs = qs.filter(type_key=type)
     if status:
         qs = qs.filter(status=status)
+    if reference:
+        named = registry.with_reference(reference)
+        if named is None:
+            raise ValidationFailed(fields={"reference": "Give a reference such as DEP-000002."})
+        qs = qs.filter(named)
     items = [_out(r) for r in qs[offset : offset + limit]]
     return RequestPage(items=items, count=qs.count(), limit=limit, offset=offset)
 

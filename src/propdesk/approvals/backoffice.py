@@ -140,8 +140,12 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
         requests = requests.filter(status=status)
     query = search_text(request.GET.get("q"))
     if query:
+        # A reference ("DEP-000002", or an old "#41") finds its request; else a name or email.
+        by_reference = registry.with_reference(query)
         requests = requests.filter(
-            Q(client__user__email__icontains=query) | Q(client__user__name__icontains=query)
+            by_reference
+            if by_reference is not None
+            else Q(client__user__email__icontains=query) | Q(client__user__name__icontains=query)
         )
     page = Paginator(requests, 50).get_page(request.GET.get("page"))
     return render(
@@ -236,7 +240,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
                 f"the request moves to level {req.current_level}.",
             )
         else:
-            messages.success(request, f"Request #{req.pk} approved.")
+            messages.success(request, f"{req.type_label} {req.reference} approved.")
     return redirect("backoffice:approval_review", request_id=request_id)
 
 
@@ -261,7 +265,7 @@ def reject(request: HttpRequest, request_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Request #{req.pk} rejected.")
+        messages.success(request, f"{req.type_label} {req.reference} rejected.")
     return redirect("backoffice:approval_review", request_id=request_id)
 
 

@@ -8,6 +8,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import Q
+
+from propdesk.core import references
 
 if TYPE_CHECKING:
     from propdesk.accounts.models import User
@@ -65,6 +68,11 @@ class RequestType:
     details_are_private: bool = False
     order: int = 100
     description: str = ""
+    # The reference staff and the client both see (docs/references.md) is the subject's: its
+    # kind, and where the subject's id is: "pk" (the request is the thing itself),
+    # "client_id" (a registration) or "payload.<key>" (a deposit's "payload.deposit_id").
+    reference_kind: references.Kind = references.REQUEST
+    reference_id: str = "pk"
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,6 +89,18 @@ class RequestType:
     def carries_amount(self) -> bool:
         return Method.PARTIAL in self.allowed_methods
 
+    def reference(self, request: ApprovalRequest) -> str:
+        if self.reference_id.startswith("payload."):
+            number = request.payload.get(self.reference_id.removeprefix("payload."))
+        else:
+            number = getattr(request, self.reference_id)
+        return references.of(self.reference_kind, number if isinstance(number, int) else None)
+
+    def with_reference(self, number: int) -> Q:
+        """The requests of this type whose reference has this number."""
+        field = self.reference_id.replace("payload.", "payload__", 1)
+        return Q(type_key=self.key, **{field: number})
+
 
 _TYPES: dict[str, RequestType] = {}
 
@@ -94,6 +114,22 @@ def register(request_type: RequestType) -> RequestType:
 
 def get(key: str) -> RequestType | None:
     return _TYPES.get(key)
+
+
+def with_reference(text: object) -> Q | None:
+    """The requests a typed reference names ("DEP-000002", or an old "#41"), whatever their
+    type; None when the text is not a reference."""
+    if isinstance(text, str) and text.strip().startswith("#") and text.strip()[1:].isdigit():
+        number = int(text.strip()[1:])
+        return Q(pk=number) if number < 2**63 else None
+    parsed = references.parse(text)
+    if parsed is None:
+        return None
+    found = Q(pk=parsed.number) if parsed.kind == references.REQUEST else Q(pk__in=[])
+    for rtype in _TYPES.values():
+        if rtype.reference_kind == parsed.kind:
+            found |= rtype.with_reference(parsed.number)
+    return found
 
 
 def all_types() -> list[RequestType]:

@@ -189,14 +189,14 @@ def _finish(
             request.client.user,
             title=f"Your {label} was approved",
             # The reviewer's comment is internal: it stays with the request.
-            body=f"Your {label} (request #{request.pk}) was approved.",
+            body=f"Your {label} (reference {request.reference}) was approved.",
             level=Notification.Level.SUCCESS,
         )
     else:
         notify(
             request.client.user,
             title=f"Your {label} was rejected",
-            body=f"Your {label} (request #{request.pk}) was rejected.\n\nReason: {text}",
+            body=f"Your {label} (reference {request.reference}) was rejected.\n\nReason: {text}",
             level=Notification.Level.WARNING,
         )
     audit.record(
@@ -204,7 +204,7 @@ def _finish(
         action=AuditAction.APPROVAL_APPROVE if approved else AuditAction.APPROVAL_REJECT,
         object_type="approval_request",
         object_id=request.pk,
-        summary=f"{rtype.label} #{request.pk} for {request.client.user.email} "
+        summary=f"{rtype.label} {request.reference} for {request.client.user.email} "
         + ("approved" if approved else "rejected")
         + ("" if actor else " automatically"),
         before=before,
@@ -258,7 +258,7 @@ def approve(
                 action=AuditAction.APPROVAL_APPROVE_LEVEL,
                 object_type="approval_request",
                 object_id=request.pk,
-                summary=f"{rtype.label} #{request.pk}: level {level} of "
+                summary=f"{rtype.label} {request.reference}: level {level} of "
                 f"{request.levels_total} approved",
                 before={"level": level},
                 after={"level": level + 1, "text": text},
@@ -306,7 +306,7 @@ def _amend_amount(
         action=AuditAction.APPROVAL_AMEND_AMOUNT,
         object_type="approval_request",
         object_id=request.pk,
-        summary=f"Request #{request.pk}: {text}",
+        summary=f"Request {request.reference}: {text}",
         before={"amount": str(old)},
         after={"amount": str(new)},
     )
@@ -361,7 +361,7 @@ def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
             action=AuditAction.APPROVAL_NOTE,
             object_type="approval_request",
             object_id=request.pk,
-            summary=f"Note on request #{request.pk}",
+            summary=f"Note on request {request.reference}",
             after={"text": note},
         )
     return action

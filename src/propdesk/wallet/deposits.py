@@ -24,7 +24,7 @@ from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import ledger
+from propdesk.wallet import bank_details, ledger
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
 
 DEPOSIT = "deposit"
@@ -37,10 +37,33 @@ def enabled_methods() -> QuerySet[PaymentMethod]:
     return PaymentMethod.objects.filter(enabled=True)
 
 
+def accepted_currencies() -> list[str]:
+    """The currencies some enabled method takes, in the usual order (core.money)."""
+    taken = {c for m in enabled_methods() for c in m.currencies}
+    return [c for c in MINOR_UNITS if c in taken]
+
+
+def awaits_transfer(deposit: Deposit) -> bool:
+    """A bank transfer not yet confirmed: the client is shown where to pay and what to quote."""
+    return (
+        deposit.method.kind == PaymentMethod.Kind.OFFLINE
+        and deposit.status == Deposit.Status.PENDING
+    )
+
+
 def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
     return audit.snapshot(
         method,
-        ["name", "kind", "currencies", "min_amount", "max_amount", "enabled", "provider"],
+        [
+            "name",
+            "kind",
+            "currencies",
+            "min_amount",
+            "max_amount",
+            "enabled",
+            "provider",
+            *bank_details.FIELDS,
+        ],
     )
 
 
@@ -56,7 +79,10 @@ def save_payment_method(
     enabled: bool = True,
     provider: Any = "",
     actor: User,
+    **bank: Any,
 ) -> PaymentMethod:
+    """Create or change a payment method; `bank` is an offline method's bank account
+    (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py)."""
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
@@ -71,6 +97,10 @@ def save_payment_method(
     )
     if kind not in PaymentMethod.Kind.values:
         errors.add("kind", "Choose online or offline.")
+    unknown = set(bank) - set(bank_details.FIELDS)
+    if unknown:
+        raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
+    account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
     if provider not in PaymentMethod.Provider.values:
         errors.add("provider", "Unknown payment provider.")
     elif provider and kind != PaymentMethod.Kind.ONLINE:
@@ -103,6 +133,8 @@ def save_payment_method(
         method.min_amount, method.max_amount = low, high
         method.instructions, method.enabled = text, bool(enabled)
         method.provider = provider
+        for field, value in account.items():
+            setattr(method, field, value)
         method.save()
         audit.record(
             actor=actor,
@@ -266,7 +298,7 @@ def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
             provider_payment_id=payment_id,
         )
         _submit(again)
-        return f"paid again: deposit #{again.pk} opened for the second payment"
+        return f"paid again: deposit {again.reference} opened for the second payment"
     move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
     locked.provider_payment_id = payment_id
     locked.save(update_fields=["status", "provider_payment_id"])
@@ -292,6 +324,9 @@ def clean_money_request(
         errors.add("method", "Choose one of the payment methods.")
     if not is_currency(currency):
         errors.add("currency", "Unknown currency.")
+    elif currency not in accepted_currencies():
+        taken = ", ".join(accepted_currencies()) or "none yet"
+        errors.add("currency", f"No payment method takes {currency}; choose one of: {taken}.")
     elif chosen is not None and currency not in chosen.currencies:
         errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
     value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
@@ -337,7 +372,7 @@ def credit(request: ApprovalRequest, actor: User | None) -> None:
     deposit.entry = ledger.post(
         JournalEntry.Type.DEPOSIT,
         [ledger.Line(wallet, amount), ledger.Line(cash, -amount)],
-        memo=f"Deposit #{deposit.pk} by {deposit.method.name}",
+        memo=f"Deposit {deposit.reference} by {deposit.method.name}",
         client=request.client,
         actor=actor,
     )

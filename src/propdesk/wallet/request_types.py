@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Amend, Method, RequestType
+from propdesk.core import references
 from propdesk.wallet import deposits, withdrawals
 from propdesk.wallet.permissions import DEPOSITS_REVIEW, WITHDRAWALS_REVIEW
 
@@ -21,6 +22,8 @@ registry.register(
         on_reject=deposits.refuse,
         details=deposits.details,
         order=40,
+        reference_kind=references.DEPOSIT,
+        reference_id="payload.deposit_id",
         description="A client's deposit into the wallet; offline ones are always checked by hand.",
     )
 )
@@ -41,6 +44,8 @@ registry.register(
         on_reject=withdrawals.release,
         details=withdrawals.details,
         order=50,
+        reference_kind=references.WITHDRAWAL,
+        reference_id="payload.withdrawal_id",
         description="A client's withdrawal; always approved by a person.",
     )
 )

@@ -424,7 +424,7 @@ def participant_cancel(request: HttpRequest, participation_id: int) -> HttpRespo
             item.pk, actor=actor(request), reason=data["reason"], refund=data["refund"]
         )
         refunded = " and its fee refunded" if done.refund_entry_id else ""
-        return f"Participation #{done.pk} cancelled{refunded}."
+        return f"Participation {done.reference} cancelled{refunded}."
 
     return _act(request, participation_id, "cancel", CancelForm(request.POST), act)
 

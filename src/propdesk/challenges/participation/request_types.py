@@ -7,6 +7,7 @@ from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import PARTICIPATIONS_REVIEW
+from propdesk.core import references
 
 registry.register(
     RequestType(
@@ -19,6 +20,8 @@ registry.register(
         on_reject=participation.reject,
         details=participation.details,
         order=60,
+        reference_kind=references.PARTICIPATION,
+        reference_id="payload.participation_id",
         description="A client starts a challenge; approval opens the first stage's account, "
         "rejection refunds the fee.",
     )
@@ -35,6 +38,7 @@ registry.register(
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
         order=61,
+        reference_kind=references.STAGE_REQUEST,
         description="A stage passed under approved progression: approval opens the next one.",
     )
 )
@@ -50,6 +54,7 @@ registry.register(
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
         order=62,
+        reference_kind=references.LIVE_STEP,
         description="A trader reached a live stage: approval issues live credentials, "
         "rejection fails the challenge.",
     )
