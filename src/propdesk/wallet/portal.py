@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from propdesk.core.errors import DomainError
-from propdesk.core.money import MINOR_UNITS
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
