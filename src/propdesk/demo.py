@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import base_user
+from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
@@ -192,7 +193,7 @@ def _one_hash_per_password() -> Iterator[None]:
     """While the demo is seeded, every user given the same password gets the same (real,
     argon2) hash: hashing is slow on purpose (~0.2 s), and thirty users hashing the same three
     demo passwords were half the first start. Logins check the hash as usual."""
-    real = base_user.make_password
+    real = base_user.make_password  # type: ignore[attr-defined]
     kept: dict[str, str] = {}
 
     def hashed(password: str | None, salt: str | None = None, hasher: str = "default") -> str:
@@ -202,11 +203,11 @@ def _one_hash_per_password() -> Iterator[None]:
             kept[password] = real(password)
         return kept[password]
 
-    base_user.make_password = hashed  # type: ignore[assignment]
+    base_user.make_password = hashed  # type: ignore[attr-defined]
     try:
         yield
     finally:
-        base_user.make_password = real
+        base_user.make_password = real  # type: ignore[attr-defined]
 
 
 def sample_png(width: int = 320, height: int = 200) -> bytes:
@@ -338,9 +339,7 @@ def _seed_trading() -> None:
         account, _ = sandbox_accounts.create_account(
             server, group="demo", leverage=100, balance=balance, comment=f"{DEMO_ACCOUNT}: {note}"
         )
-        Account.objects.filter(pk=account.pk).update(
-            password=base_user.make_password(TRADER_PASSWORD)
-        )
+        Account.objects.filter(pk=account.pk).update(password=make_password(TRADER_PASSWORD))
         for symbol, side, volume in orders:
             sandbox_orders.place_order(account, symbol=symbol, side=side, volume=volume)
 
