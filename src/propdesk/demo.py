@@ -432,7 +432,7 @@ QUICK_TARGET_PCT = Decimal("1")
 QUICK_CHALLENGE: dict[str, Any] = {
     "name": "Quick demo challenge: reach +1% in minutes",
     "currency": "USD",
-    "tags": ["demo", "quick"],
+    "tags": ["1-step", "quick"],
     "time_zone": "UTC",
     "fee": "19.00",
     "payment_ways": ["wallet", "direct"],

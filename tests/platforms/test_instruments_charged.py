@@ -41,11 +41,16 @@ def quoted_spread(at: datetime) -> int:
 def shown_spreads(page: str, symbol: str) -> tuple[int, int, str]:
     """(points outside the rollover, points at it, the words) of a row or the edit page."""
     found = re.search(
-        r'data-spread="(\d+)" data-rollover-spread="(\d+)">([^<]*)<',
+        r'data-spread="(\d+)" data-rollover-spread="(\d+)">(.*?)</(td|dd)>',
         page.split(f'data-symbol="{symbol}"', 1)[-1],
     )
     assert found is not None
-    return int(found[1]), int(found[2]), found[3]
+    return int(found[1]), int(found[2]), words(found[3])
+
+
+def words(html: str) -> str:
+    """What a person reads in a piece of the page: no tags, one space between words."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def edit_form(**overrides: str) -> dict[str, str]:
@@ -95,8 +100,11 @@ def test_the_rollover_multiplier_is_a_setting_the_feed_and_the_page_follow(admin
 
     post_form(http, XAUUSD, edit_form(spread_points="25", rollover_spread_multiplier="4"))
     edit_page = http.get(XAUUSD).content.decode()
-    assert shown_spreads(edit_page, "XAUUSD")[:2] == (25, 100)
-    assert "25 points (0.25); 100 points (1.00) at the rollover" in edit_page
+    assert shown_spreads(edit_page, "XAUUSD") == (
+        25,
+        100,
+        "25 points (0.25); 100 points (1.00) at the rollover, 21:00\u201323:00 UTC (\u00d74)",
+    )
     assert (quoted_spread(AFTERNOON), quoted_spread(ROLLOVER)) == (25, 100)
     record = AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).order_by("id").last()
     assert record is not None
@@ -118,12 +126,12 @@ def test_volatility_is_shown_as_a_typical_hourly_move_and_is_what_the_feed_moves
     http = logged_in(admin)
     page = http.get(INSTRUMENTS).content.decode()
     row = page.split('data-symbol="XAUUSD"', 1)[1]
-    shown = re.search(r"<td data-volatility>([^<]*)<", row)
+    shown = re.search(r"<td data-volatility>(.*?)</td>", row)
     assert shown is not None
     # 15% a year at 2350.15 (the seeded mid): 0.15 x 2350.15 x sqrt(1 h / 1 year) x 1.5
-    assert shown[1] == (
-        "15% a year; a typical move in an hour: \u00b15.65 (0.24%) 07:00\u201317:00 UTC, "
-        "\u00b13.01 (0.13%) other hours, \u00b11.88 (0.08%) the rollover"
+    assert words(shown[1]) == (
+        "15% a year; \u00b15.65 (0.24%) an hour 07:00\u201317:00 UTC; "
+        "\u00b13.01 (0.13%) an hour at other times; \u00b11.88 (0.08%) an hour at the rollover"
     )
     # The feed, an hour of ticks a second apart in the afternoon: its hourly move is that.
     instrument = gold()
@@ -143,4 +151,4 @@ def test_volatility_is_shown_as_a_typical_hourly_move_and_is_what_the_feed_moves
     post_form(http, XAUUSD, edit_form(volatility_pct="30"))
     assert gold().volatility == Decimal("0.3000")
     again = http.get(XAUUSD).content.decode()
-    assert "30% a year; a typical move in an hour: \u00b111.30 (0.48%)" in again
+    assert "30% a year;<br> \u00b111.30 (0.48%) an hour 07:00\u201317:00 UTC" in again

@@ -171,10 +171,18 @@ class Charged:
 
     spread_points: int
     rollover_points: int
-    spread_price: str
-    rollover_price: str
-    spread: str  # "30 points (0.30); 90 points (0.90) at the rollover, 21:00-23:00 UTC (x3)"
-    volatility: str  # "15% a year; a typical move in an hour: +-5.65 (0.24%) 07:00-17:00 UTC, ..."
+    # ("30 points (0.30)", "90 points (0.90) at the rollover, 21:00-23:00 UTC (x3)")
+    spread_lines: tuple[str, ...]
+    # ("15% a year", "+-5.65 (0.24%) an hour 07:00-17:00 UTC", ...)
+    volatility_lines: tuple[str, ...]
+
+    @property
+    def spread(self) -> str:
+        return "; ".join(self.spread_lines)
+
+    @property
+    def volatility(self) -> str:
+        return "; ".join(self.volatility_lines)
 
 
 def _hours(pair: tuple[int, int]) -> str:
@@ -183,33 +191,31 @@ def _hours(pair: tuple[int, int]) -> str:
 
 def charged(instrument: Instrument) -> Charged:
     """The spread the feed charges, in and out of the rollover, and its volatility as a
-    typical hourly move at the latest mid price."""
+    typical (one standard deviation) move in an hour at the latest mid price."""
     spec = instrument.spec
     normal = instrument.spread_points
     wide = normal * instrument.rollover_spread_multiplier
-    at = spec.price(normal), spec.price(wide)
-    spread = f"{normal} points ({at[0]})"
-    if wide != normal:
-        spread += (
-            f"; {wide} points ({at[1]}) at the rollover, {_hours(pricing.ROLLOVER_HOURS)}"
-            f" (\u00d7{instrument.rollover_spread_multiplier})"
-        )
+    if wide == normal:
+        spread = (f"{normal} points ({spec.price(normal)}), around the clock",)
     else:
-        spread += ", around the clock"
+        spread = (
+            f"{normal} points ({spec.price(normal)})",
+            f"{wide} points ({spec.price(wide)}) at the rollover, "
+            f"{_hours(pricing.ROLLOVER_HOURS)} (\u00d7{instrument.rollover_spread_multiplier})",
+        )
     quote = Quote.objects.filter(instrument=instrument).first()
     price = (quote.bid + quote.ask) / 2 if quote else instrument.start_price
-    moves = []
+    volatility = [f"{(instrument.volatility * 100).normalize():f}% a year"]
     for part, when in (
         (pricing.BUSY, _hours(pricing.BUSY_HOURS)),
-        (pricing.QUIET, "other hours"),
-        (pricing.ROLLOVER, "the rollover"),
+        (pricing.QUIET, "at other times"),
+        (pricing.ROLLOVER, "at the rollover"),
     ):
         move = pricing.hourly_move(instrument.volatility, price, part)
         pct = (move / price * 100).quantize(Decimal("0.01"))
-        moves.append(f"\u00b1{spec.price(round(move.scaleb(spec.digits)))} ({pct}%) {when}")
-    yearly = (instrument.volatility * 100).normalize()
-    volatility = f"{yearly:f}% a year; a typical move in an hour: {', '.join(moves)}"
-    return Charged(normal, wide, str(at[0]), str(at[1]), spread, volatility)
+        shown = spec.price(round(move.scaleb(spec.digits)))
+        volatility.append(f"\u00b1{shown} ({pct}%) an hour {when}")
+    return Charged(normal, wide, spread, tuple(volatility))
 
 
 def hours_text(hours: list[dict[str, str]]) -> str:
