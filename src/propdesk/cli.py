@@ -149,7 +149,7 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
         call_command("migrate", interactive=False, verbosity=0)
     progress.step("collecting static files")
     call_command("collectstatic", interactive=False, verbosity=0)
-    progress.step("looking for the demo data")
+    progress.step("checking the demo data")
     logins = seed_demo(step=lambda text: progress.step(f"seeding: {text}"))
     progress.done()
     print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)

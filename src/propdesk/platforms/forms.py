@@ -65,7 +65,8 @@ class SandboxInstrumentForm(forms.Form):
         max_length=20,
         label="Volatility (% a year)",
         help_text="How much the feed's prices move: 15 is 15% a year, about \u00b10.16% in an "
-        "hour (\u00d71.5 in 07:00\u201317:00 UTC, \u00d70.5 at the rollover); 0.01 to 500",
+        "hour, times 1.5 in 07:00\u201317:00 UTC, 0.8 at other times and 0.5 at the rollover; "
+        "0.01 to 500",
     )
     min_volume = forms.CharField(max_length=20, label="Minimum volume (lots)")
     max_volume = forms.CharField(max_length=20, label="Maximum volume (lots)")
