@@ -195,6 +195,7 @@ def charged(instrument: Instrument) -> Charged:
     spec = instrument.spec
     normal = instrument.spread_points
     wide = normal * instrument.rollover_spread_multiplier
+    spread: tuple[str, ...]
     if wide == normal:
         spread = (f"{normal} points ({spec.price(normal)}), around the clock",)
     else:
