@@ -190,9 +190,8 @@ def seed_demo(step: Callable[[str], None] = lambda _text: None) -> DemoLogins:
 
 @contextmanager
 def _one_hash_per_password() -> Iterator[None]:
-    """While the demo is seeded, every user given the same password gets the same (real,
-    argon2) hash: hashing is slow on purpose (~0.2 s), and thirty users hashing the same three
-    demo passwords were half the first start. Logins check the hash as usual."""
+    """While seeding, users given the same password share one real (argon2) hash: hashing
+    the three demo passwords thirty times (0.2 s each) was half the first start."""
     real = base_user.make_password  # type: ignore[attr-defined]
     kept: dict[str, str] = {}
 
@@ -426,9 +425,7 @@ def _seed_challenges(admin: User, buyer: Client, step: Callable[[str], None]) ->
 
 
 QUICK_TARGET_PCT = Decimal("1")
-# A challenge to try the whole story on in a few minutes: +1% on 10,000 is 100 USD, which one
-# lot of gold (100 oz, the sandbox's liveliest instrument) makes on a 1 USD move. No minimum of
-# trading days; the rules judge the objectives at the day's close (00:00 UTC here).
+# +1% of 10,000 is 100 USD: one lot of gold (100 oz) on a 1 USD move. Passes at 00:00 UTC.
 QUICK_CHALLENGE: dict[str, Any] = {
     "name": "Quick demo challenge: reach +1% in minutes",
     "currency": "USD",
