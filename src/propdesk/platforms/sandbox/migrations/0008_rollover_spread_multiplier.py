@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sandbox", "0006_account_login_enabled"),
+        ("sandbox", "0007_price_samples"),
     ]
 
     operations = [
