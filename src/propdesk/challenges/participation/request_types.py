@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
-from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation import evidence, lifecycle
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import PARTICIPATIONS_REVIEW
 
@@ -18,6 +18,8 @@ registry.register(
         on_approve=participation.approve,
         on_reject=participation.reject,
         details=participation.details,
+        review_template="challenges/_review_fee.html",
+        review_context=evidence.fee_context,
         order=60,
         description="A client starts a challenge; approval opens the first stage's account, "
         "rejection refunds the fee.",
@@ -34,6 +36,8 @@ registry.register(
         on_approve=lifecycle.open_requested_stage,
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
+        review_template="challenges/_review_stage.html",
+        review_context=evidence.stage_request_context,
         order=61,
         description="A stage passed under approved progression: approval opens the next one.",
     )
@@ -49,6 +53,8 @@ registry.register(
         on_approve=lifecycle.open_requested_stage,
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
+        review_template="challenges/_review_stage.html",
+        review_context=evidence.stage_request_context,
         order=62,
         description="A trader reached a live stage: approval issues live credentials, "
         "rejection fails the challenge.",
