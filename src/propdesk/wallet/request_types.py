@@ -20,6 +20,9 @@ registry.register(
         on_approve=deposits.credit,
         on_reject=deposits.refuse,
         details=deposits.details,
+        decision_fields=deposits.decision_fields,
+        take_inputs=deposits.take_bank_reference,
+        decision_initial=deposits.decision_initial,
         order=40,
         description="A client's deposit into the wallet; offline ones are always checked by hand.",
     )
