@@ -72,11 +72,13 @@ def test_a_bank_transfer_is_approved_with_its_bank_reference_and_refused_without
     open_first_in_queue(staff, "^Deposit")
 
     staff.get_by_role("button", name="Approve").click()
-    expect(staff.get_by_text("Enter the transfer's bank reference")).to_be_visible()
+    expect(
+        staff.get_by_text("a bank transfer is approved only against the transfer")
+    ).to_be_visible()
     expect(staff.locator("#request-status")).to_have_text("Pending")
 
     staff.get_by_label("Bank reference").fill("  FT26339XK01 ")
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
-    expect(staff.locator("dl.details")).to_contain_text("FT26339XK01")
+    expect(staff.locator("dl.details").first).to_contain_text("Bank referenceFT26339XK01")
     expect(staff.locator("#history")).to_contain_text("Bank reference: FT26339XK01.")
