@@ -198,7 +198,7 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn(comment=None, level=None, amount=None)
+    payload = payload or ApproveIn(comment=None, level=None, amount=None, inputs=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id,

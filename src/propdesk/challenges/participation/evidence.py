@@ -103,6 +103,9 @@ def _stage(item: Participation, attempt: StageAttempt, by_hand: list[dict[str, A
         "a": attempt,
         "number": attempt.stage + 1,
         "name": stage.name,
+        # "Stage 2: Verification"; a stage without a name of its own is just "Stage 2".
+        "title": f"Stage {attempt.stage + 1}"
+        + ("" if stage.name == f"Stage {attempt.stage + 1}" else f": {stage.name}"),
         "look": LOOK.get(attempt.status, "cancelled"),
         "size": size,
         "figures": figures,
