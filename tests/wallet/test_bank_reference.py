@@ -14,7 +14,8 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalAction, ApprovalRequest
 from propdesk.core.errors import ValidationFailed
 from propdesk.wallet import deposits, ledger
-from tests.conftest import logged_in, post_form
+from tests.api.conftest import Api
+from tests.conftest import PASSWORD, logged_in, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +166,25 @@ def test_an_online_deposit_asks_no_bank_reference(active_client, sandbox_card, f
     approvals.approve(request.pk, actor=finance)
     deposit.refresh_from_db()
     assert deposit.status == "approved"
+
+
+def test_the_api_takes_the_bank_reference_and_names_it_when_missing(
+    active_client, bank_transfer, finance
+):
+    api = Api()
+    token = api.token(finance.email, PASSWORD)
+    deposit = ask(active_client, bank_transfer)
+    request = request_of(deposit)
+    missing = api.call("POST", f"/approvals/{request.pk}/approve", {}, token=token)
+    assert missing.status_code == 422
+    assert "bank_reference" in missing.json()["fields"]
+    done = api.call(
+        "POST",
+        f"/approvals/{request.pk}/approve",
+        {"inputs": {"bank_reference": "API-REF-9"}},
+        token=token,
+    )
+    assert done.status_code == 200
+    assert {"label": "Bank reference", "value": "API-REF-9"} in done.json()["details"]
+    deposit.refresh_from_db()
+    assert (deposit.status, deposit.bank_reference) == ("approved", "API-REF-9")
