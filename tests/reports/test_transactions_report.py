@@ -24,7 +24,7 @@ def books(active_client, register, set_method, finance, bank_transfer):
         active_client, method=bank_transfer.pk, amount="500.00", currency="USD"
     )
     request = ApprovalRequest.objects.get(type_key="deposit")
-    approvals.approve(request.pk, actor=finance)
+    approvals.approve(request.pk, actor=finance, inputs={"bank_reference": "FT-REPORT-1"})
     services.adjust(
         active_client.pk,
         direction="debit",

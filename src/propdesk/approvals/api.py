@@ -93,6 +93,13 @@ class ApproveIn(Schema):
     level: StrictInt | None = Field(
         None, description="The level you reviewed; refused with 409 if the request moved on."
     )
+    inputs: dict[str, str] | None = Field(
+        None,
+        description="What the request type asks of its reviewer as they approve, by key: a "
+        "bank-transfer deposit needs its `bank_reference` (the transaction reference on the "
+        "bank statement, at most 64 characters, never one already credited); refused with 422 "
+        "and the field named. Other types ask nothing.",
+    )
 
 
 class RejectIn(Schema):
@@ -218,7 +225,7 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn(comment=None, level=None, amount=None)
+    payload = payload or ApproveIn(comment=None, level=None, amount=None, inputs=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id,
@@ -226,6 +233,7 @@ def approve(
         comment=payload.comment or "",
         expected_level=payload.level,
         amount=payload.amount,
+        inputs=payload.inputs,
     )
     return _detail(actor, approvals.get_request(actor, request_id))
 

@@ -172,7 +172,22 @@ def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
     else:
         form.fields["amount"].label = rtype.amend_label
         form.fields["amount"].help_text = rtype.amend_help
+    initial = rtype.decision_initial(req)
+    for field in rtype.decision_fields(req):
+        # Not required in the browser: the type's own message says why it is needed.
+        form.fields[field.key] = forms.CharField(
+            required=False,
+            max_length=field.max_length,
+            label=field.label + (" (required)" if field.required else ""),
+            help_text=field.help,
+            initial=initial.get(field.key, ""),
+        )
     return form
+
+
+def _inputs(req: ApprovalRequest, form: ApproveForm) -> dict[str, str]:
+    rtype = approvals.request_type(req.type_key)
+    return {f.key: form.cleaned_data.get(f.key, "") for f in rtype.decision_fields(req)}
 
 
 def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, object]:
@@ -216,7 +231,8 @@ def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpRe
 @staff_view(APPROVALS_VIEW)
 def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
-    form = _approve_form(approvals.get_request(me, request_id), request.POST)
+    req = approvals.get_request(me, request_id)
+    form = _approve_form(req, request.POST)
     if not form.is_valid():
         return _rerender(request, request_id, approve_form=form)
     try:
@@ -226,6 +242,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
             comment=form.cleaned_data["comment"],
             expected_level=form.cleaned_data["level"],
             amount=form.cleaned_data.get("amount") or None,
+            inputs=_inputs(req, form),
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)

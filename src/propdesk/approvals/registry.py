@@ -37,6 +37,27 @@ def _nothing(request: ApprovalRequest, actor: User | None) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class DecisionField:
+    """Something a reviewer enters as they approve (a bank transfer's reference, say). The
+    engine trims it, refuses control characters and text longer than `max_length`; the type's
+    `take_inputs` decides the rest (required, unique) and keeps it."""
+
+    key: str
+    label: str
+    max_length: int = 100
+    help: str = ""
+    required: bool = False  # said on the form; `take_inputs` enforces it, with its own words
+
+
+def _no_fields(request: ApprovalRequest) -> tuple[DecisionField, ...]:
+    return ()
+
+
+def _no_inputs(request: ApprovalRequest, inputs: dict[str, str], actor: User) -> None:
+    return None
+
+
 def _no_details(request: ApprovalRequest) -> list[tuple[str, str]]:
     return []
 
@@ -61,6 +82,13 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
+    # What the reviewer enters as they approve this request (none by default), and the
+    # handler that checks and keeps it, called inside the deciding transaction at every level
+    # (before the last level's `on_approve`); it raises ValidationFailed to refuse, naming the
+    # field. `decision_initial` fills the form in (what an earlier level entered).
+    decision_fields: Callable[[ApprovalRequest], tuple[DecisionField, ...]] = _no_fields
+    take_inputs: Callable[[ApprovalRequest, dict[str, str], User], None] = _no_inputs
+    decision_initial: Callable[[ApprovalRequest], dict[str, str]] = lambda request: {}
     # A type may show more on the review page (documents, say) with a template of its own.
     review_template: str = ""
     review_context: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}

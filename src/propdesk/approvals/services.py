@@ -219,10 +219,12 @@ def approve(
     comment: Any = "",
     expected_level: int | None = None,
     amount: Any = None,
+    inputs: Any = None,
 ) -> ApprovalRequest:
     """Approve the current level; the last level approves the request itself.
 
     For a request that carries an amount, the reviewer may amend it (`amount`) as they approve.
+    `inputs` are the values of the type's decision fields (a bank transfer's reference), by key.
     """
     errors = FieldErrors()
     text = clean_text(
@@ -241,6 +243,7 @@ def approve(
         rtype = request_type(request.type_key)
         if amount not in (None, ""):
             _amend_amount(request, rtype, amount, actor=actor)
+        _take_inputs(request, rtype, inputs, actor=actor)
         if request.current_level < request.levels_total:
             level = request.current_level
             ApprovalAction.objects.create(
@@ -266,6 +269,33 @@ def approve(
         else:
             _finish(request, rtype, approved=True, actor=actor, text=text)
     return request
+
+
+def _take_inputs(request: ApprovalRequest, rtype: RequestType, inputs: Any, *, actor: User) -> None:
+    """Clean the decision fields' values and hand them to the type (which may refuse them);
+    each value given goes in the request's history."""
+    fields = rtype.decision_fields(request)
+    if not fields:
+        return
+    given = inputs if isinstance(inputs, dict) else {}
+    errors = FieldErrors()
+    cleaned = {
+        f.key: clean_text(
+            errors, f.key, given.get(f.key), label=f.label, max_length=f.max_length, required=False
+        )
+        for f in fields
+    }
+    errors.raise_if_any()
+    rtype.take_inputs(request, cleaned, actor)
+    said = "; ".join(f"{f.label}: {cleaned[f.key]}" for f in fields if cleaned[f.key])
+    if said:
+        ApprovalAction.objects.create(
+            request=request,
+            kind=ApprovalAction.Kind.NOTE,
+            actor=actor,
+            level=request.current_level,
+            text=f"{said}.",
+        )
 
 
 def _amend_amount(

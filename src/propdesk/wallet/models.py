@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from propdesk.core import references
 
@@ -251,6 +252,9 @@ class Deposit(models.Model):
     provider_payment_id = models.CharField(max_length=100, blank=True)
     # What was credited: the reviewer may amend the amount (the transfer that arrived).
     credited_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    # An offline deposit's transfer as the bank statement names it, entered by the reviewer who
+    # approves it; one deposit per reference (a reused one would credit a transfer twice).
+    bank_reference = models.CharField(max_length=64, blank=True, default="")
     entry = models.OneToOneField(
         JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
     )
@@ -266,6 +270,14 @@ class Deposit(models.Model):
                 fields=["created_at"],
                 name="wallet_deposit_unpaid",
                 condition=models.Q(status="awaiting_payment"),
+            )
+        ]
+        constraints = [
+            # A rejected deposit's reference is free again (its transfer was sent back).
+            models.UniqueConstraint(
+                Upper("bank_reference"),
+                condition=~models.Q(bank_reference="") & ~models.Q(status="rejected"),
+                name="wallet_deposit_bank_reference_once",
             )
         ]
 
