@@ -37,7 +37,7 @@ def test_the_live_step_review_shows_the_performance_and_the_stage_passed_by_hand
     open_first_in_queue(staff, "Live [Ss]tep")
     evidence = staff.locator("#evidence")
     expect(evidence.locator('[data-evidence="profit"]')).to_contain_text(
-        "8880.00 USD (8.88% of the account size 100000.00)"
+        "8,880.00 USD (8.88% of the account size 100,000.00)"
     )
     expect(evidence.locator('[data-evidence="days"]')).to_contain_text("1 (at least 1 needed: met)")
     # The curve, drawn by the page's chart script (no inline script under the CSP).

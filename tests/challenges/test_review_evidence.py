@@ -55,10 +55,10 @@ def test_the_live_step_review_shows_the_curve_profit_days_and_the_evaluators_ver
 
     assert 'id="evidence"' in page
     profit = re.search(r'data-evidence="profit">([^<]*)<', page).group(1)
-    assert "8880.00 USD" in profit
-    assert "8.88% of the account size 100000.00" in profit
+    assert "8,880.00 USD" in profit
+    assert "8.88% of the account size 100,000.00" in profit
     assert re.search(r'data-evidence="days">1 \(at least 1 needed: met\)', page)
-    assert "8000.00 USD (8.00%)" in page  # the target, reached
+    assert "8,000.00 USD (8.00%)" in page  # the target, reached
     verdict = re.search(r'<tr data-stage="1">(.*?)</tr>', page, re.S).group(1)
     assert 'data-verdict="passed"' in verdict
     assert "by the evaluator" in verdict

@@ -55,7 +55,7 @@ def test_a_deposit_shows_one_reference_to_the_client_and_to_staff(
     assert f'id="reference">{ref}<' in review
     assert f"#{request.pk}" not in review
 
-    approvals.approve(request.pk, actor=finance)
+    approvals.approve(request.pk, actor=finance, inputs={"bank_reference": "FT-1"})
     note = Notification.objects.filter(user=active_client.user).latest("id")
     assert ref in note.body
     movements = http.get(reverse("portal:wallet")).content.decode()
@@ -74,7 +74,7 @@ def test_staff_find_a_deposit_by_its_reference(active_client, bank_transfer, fin
         )
     first, second = Deposit.objects.order_by("pk")
     for request in ApprovalRequest.objects.filter(type_key="deposit"):
-        approvals.approve(request.pk, actor=finance)
+        approvals.approve(request.pk, actor=finance, inputs={"bank_reference": f"FT-{request.pk}"})
     staff = logged_in(finance)
     for typed in (second.reference, second.reference.lower(), f"DEP-{second.pk}"):
         found = staff.get(reverse("backoffice:approvals_all"), {"q": typed, "status": ""})
@@ -104,7 +104,11 @@ def test_a_bad_reference_in_the_report_filter_is_named_and_filters_nothing(
     active_client, bank_transfer, finance, support
 ):
     deposits.request_deposit(active_client, method=bank_transfer.pk, amount="100", currency="EUR")
-    approvals.approve(ApprovalRequest.objects.get(type_key="deposit").pk, actor=finance)
+    approvals.approve(
+        ApprovalRequest.objects.get(type_key="deposit").pk,
+        actor=finance,
+        inputs={"bank_reference": "FT-2"},
+    )
     page = logged_in(support).get(
         reverse("backoffice:transactions_report"), {"reference": "<b>DEP-x</b>"}
     )
