@@ -14,6 +14,8 @@ by hand and each step is reached by the menu names the guide gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -36,11 +38,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EMAIL = "jana@example.com"
 
 
-def approve_first(staff: Page, *path: str) -> None:
-    """Open the queue by the guide's menu path, review its first request and approve it."""
+def approve_first(
+    staff: Page,
+    *path: str,
+    bank_reference: str = "",
+    evidence: Callable[[Page], None] | None = None,
+) -> None:
+    """Open the queue by the guide's menu path, review its first request, look at the evidence
+    the decision rests on and approve it."""
     menu(staff, *path)
     expect(staff.get_by_role("heading", level=1)).to_contain_text(path[-1])
     staff.get_by_role("link", name="Review").first.click()
+    if evidence is not None:
+        evidence(staff)
+    if bank_reference:  # a bank transfer is approved against the transfer that arrived
+        staff.get_by_label("Bank reference").fill(bank_reference)
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
 
@@ -75,18 +87,24 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
     trader.get_by_label("Amount").fill("1000.00")
     trader.get_by_label("Currency").select_option("USD")
     trader.get_by_role("button", name="Request deposit").click()
-    approve_first(staff, "Approvals", "Deposit")
+    approve_first(staff, "Approvals", "Deposit", bank_reference="FT26340GL01")
 
     # 4. The challenge, bought from the wallet.
     trader.goto("/portal/challenges/")
     trader.locator(f'article[data-challenge="{challenge.pk}"]').get_by_role(
         "button", name="Details"
     ).click()
-    expect(trader.locator('[data-balance="USD"]')).to_have_text("1000.00 USD")
+    expect(trader.locator('[data-balance="USD"]')).to_have_text("1,000.00 USD")
     trader.get_by_label("Wallet deduction", exact=False).check()
     trader.get_by_role("button", name="Start now: pay 499.00 USD").click()
     expect(trader.locator("#participation-status")).to_have_text("Waiting for approval")
-    approve_first(staff, "Approvals", "Prop Trading Participation")
+
+    def fee_paid(review: Page) -> None:
+        fee = review.locator("#fee-payment")
+        expect(fee).to_contain_text("499.00")
+        expect(fee).to_contain_text("wallet")
+
+    approve_first(staff, "Approvals", "Prop Trading Participation", evidence=fee_paid)
     trader.reload()
     expect(trader.locator("#participation-status")).to_have_text("Active")
     joined = Participation.objects.get(client__user__email=EMAIL)
@@ -102,7 +120,16 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
 
     # 6. The stage passed, the live step.
     pass_stage(attempt)
-    approve_first(staff, "Approvals", "Prop Trading Live Step")
+
+    def performance(review: Page) -> None:
+        shown = review.locator("#evidence")
+        expect(shown.locator('[data-evidence="profit"]')).to_contain_text("USD")
+        expect(shown.locator('[data-evidence="days"]')).to_be_visible()
+        expect(shown.locator("#equity-chart svg")).to_be_visible()
+        expect(shown.locator("#verdicts")).to_contain_text("Passed")
+        expect(shown.locator("#participant-link")).to_be_visible()
+
+    approve_first(staff, "Approvals", "Prop Trading Live Step", evidence=performance)
     trader.reload()
     expect(trader.locator("#stage")).to_contain_text("2 of 2")
     login, password = credentials_on_page(trader)

@@ -97,6 +97,7 @@ def test_the_client_and_the_staff_member_see_the_same_deposit_reference(
     expect(row.locator(".reference")).to_have_text(reference)
     row.get_by_role("link", name="Review").click()
     expect(staff.locator("#reference")).to_have_text(reference)
+    staff.get_by_label("Bank reference").fill("FT26340RF01")
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
 
