@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from propdesk.challenges.models import Participation
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions, lifecycle
 from propdesk.challenges.participation import services as participation
+from propdesk.demo_documents import sample_pdf, sample_png
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
@@ -153,7 +152,11 @@ def seed_demo(step: Callable[[str], None] = lambda _text: None) -> DemoLogins:
             currencies=["USD", "EUR"],
             min_amount="50",
             max_amount="100000",
-            instructions="IBAN CZ65 0800 0000 1920 0014 5399 (demo). Reference: your email.",
+            instructions="A demo account: no real money moves.",
+            bank_beneficiary="Propdesk Demo s.r.o.",
+            bank_account="CZ65 0800 0000 1920 0014 5399",
+            bank_bic="GIBACZPX",
+            bank_name="Demo Bank",
             actor=admin,
         )
         for email, amount in (("ivan@example.com", "2500.00"), ("alice@example.com", "150.00")):
@@ -207,51 +210,6 @@ def _one_hash_per_password() -> Iterator[None]:
         yield
     finally:
         base_user.make_password = real  # type: ignore[attr-defined]
-
-
-def sample_png(width: int = 320, height: int = 200) -> bytes:
-    """A plain card-like picture, so the review page has an image to show."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = []
-    for y in range(height):
-        band = (40, 90, 160) if y < height // 4 else (235, 238, 242)
-        row = bytearray(b"\x00")
-        for x in range(width):
-            photo = 20 <= x < 110 and 70 <= y < 180
-            row += bytes((150, 150, 160) if photo else band)
-        rows.append(bytes(row))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"".join(rows))
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
-
-
-def sample_pdf(text: str) -> bytes:
-    """A one-page PDF saying `text` (a stand-in for a utility bill)."""
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
-        b"/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj".encode() + body + b"endobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
 
 
 def _seed_kyc(admin: User, compliance: User) -> None:

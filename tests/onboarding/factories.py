@@ -12,7 +12,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from propdesk.demo import sample_pdf, sample_png
+from propdesk.demo_documents import sample_pdf, sample_png
 
 
 def png_bytes(width: int = 4, height: int = 3) -> bytes:
