@@ -300,3 +300,13 @@ def test_bad_input_shows_a_field_error_and_changes_nothing(admin, overrides, fie
     assert message in response.content.decode().replace("&#x27;", "'")
     assert all_instruments() == before
     assert not AuditRecord.objects.filter(action=AuditAction.INSTRUMENT_UPDATE).exists()
+
+
+def test_a_round_volatility_reopens_as_a_plain_number_and_saves_again(admin):
+    http = logged_in(admin)
+    assert post_form(http, EURUSD, instrument_form(volatility_pct="20")).status_code == 302
+    form = http.get(EURUSD).content.decode()
+    assert 'name="volatility_pct" value="20"' in form
+    assert "E+" not in form
+    assert post_form(http, EURUSD, instrument_form(volatility_pct="20")).status_code == 302
+    assert eurusd().volatility == Decimal("0.2")

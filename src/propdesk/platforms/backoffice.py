@@ -95,7 +95,7 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
         "description": instrument.description,
         "spread_points": instrument.spread_points,
         "rollover_spread_multiplier": instrument.rollover_spread_multiplier,
-        "volatility_pct": (instrument.volatility * 100).normalize(),
+        "volatility_pct": f"{(instrument.volatility * 100).normalize():f}",  # 20, never 2E+1
         "min_volume": instrument.min_volume,
         "max_volume": instrument.max_volume,
         "volume_step": instrument.volume_step,
