@@ -99,6 +99,27 @@ def test_withdrawal_holds_are_out_with_the_withdrawals_status(money_moves):
     assert [r.amount for r in release] == [Decimal("50.00")]  # the refused 50 back: in
 
 
+def test_a_refused_withdrawals_release_is_rejected_with_its_hold_not_completed_money_in(
+    money_moves,
+):
+    refused = money_moves["refused"]
+    refused.refresh_from_db()
+    rejected = rows_of(reports.Filters(status="rejected"))
+    assert sorted(r.posting.entry_id for r in rejected) == sorted(
+        [refused.hold_entry_id, refused.settle_entry_id]
+    )
+    assert sum(r.amount for r in rejected) == 0  # out and back: nothing moved
+    completed = rows_of(reports.Filters(status="completed"))
+    assert refused.settle_entry_id not in {r.posting.entry_id for r in completed}
+    lines = list(
+        csv.reader(io.StringIO("".join(reports.csv_lines(reports.transactions(reports.Filters())))))
+    )
+    status = lines[0].index("status")
+    entry = lines[0].index("entry")
+    by_entry = {int(line[entry]): line[status] for line in lines[1:]}
+    assert by_entry[refused.settle_entry_id] == "rejected"
+
+
 @pytest.mark.parametrize("status", ["", "completed", "pending", "rejected", "reversed"])
 def test_each_status_filter_keeps_its_rows_and_totals_add_them_up(money_moves, status):
     chosen = reports.Filters(status=status)

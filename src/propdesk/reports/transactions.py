@@ -76,13 +76,26 @@ def status_of(posting: Posting) -> str:
     """The row's status key, from the entry and the withdrawal it held (if any)."""
     entry = posting.entry
     held = getattr(entry, "withdrawal_hold", None)
-    return _status(getattr(entry, "reversed_by", None) is not None, held and held.status)
+    settled = getattr(entry, "withdrawal_settlement", None)
+    return _status(
+        getattr(entry, "reversed_by", None) is not None,
+        held and held.status,
+        settled is not None and _refused_release(posting.entry_type, settled.status),
+    )
 
 
-def _status(reversed_: bool, held: str | None) -> str:
-    """Reversed; else what became of the withdrawal held (pending, rejected); else completed."""
+def _refused_release(entry_type: str, settled: str | None) -> bool:
+    """A rejected withdrawal's release: the hold going back to the wallet, rejected with it."""
+    return entry_type == _T.WITHDRAWAL_RELEASE and settled == Withdrawal.Status.REJECTED
+
+
+def _status(reversed_: bool, held: str | None, refused_release: bool = False) -> str:
+    """Reversed; else what became of the withdrawal held (pending, rejected), the release of a
+    rejected one being rejected too; else completed."""
     if reversed_:
         return "reversed"
+    if refused_release:
+        return "rejected"
     unfinished: dict[str, str] = {
         Withdrawal.Status.PENDING: "pending",
         Withdrawal.Status.REJECTED: "rejected",
@@ -190,9 +203,17 @@ def transactions(filters: Filters) -> QuerySet[Posting]:
 
 
 def _held_for(*statuses: str) -> Q:
-    """Postings of a withdrawal's hold whose withdrawal is in one of `statuses`."""
+    """Postings of a withdrawal's hold whose withdrawal is in one of `statuses`; for a rejected
+    one, its release (the money back in the wallet) too, so the hold and the release show
+    together under *rejected* and neither counts as completed."""
     held = Withdrawal.objects.filter(hold_entry=OuterRef("entry"), status__in=statuses)
-    return Q(entry_type=_T.WITHDRAWAL_HOLD) & Q(Exists(held))
+    found = Q(entry_type=_T.WITHDRAWAL_HOLD) & Q(Exists(held))
+    if Withdrawal.Status.REJECTED in statuses:
+        refused = Withdrawal.objects.filter(
+            settle_entry=OuterRef("entry"), status=Withdrawal.Status.REJECTED
+        )
+        found |= Q(entry_type=_T.WITHDRAWAL_RELEASE) & Q(Exists(refused))
+    return found
 
 
 UNFINISHED = (Withdrawal.Status.PENDING, Withdrawal.Status.REJECTED)
@@ -256,7 +277,11 @@ def totals(filters: Filters, rows: QuerySet[Posting] | None = None) -> list[dict
         if filters.type in ("", _T.REVERSAL):
             for summed in _summed(transactions(replace(filters, type=_T.REVERSAL))):
                 add(*summed)
-        if filters.status == "completed" and filters.type in ("", _T.WITHDRAWAL_HOLD):
+        if filters.status == "completed" and filters.type in (
+            "",
+            _T.WITHDRAWAL_HOLD,
+            _T.WITHDRAWAL_RELEASE,
+        ):
             for held in UNFINISHED:
                 for summed in _summed(transactions(replace(filters, status=held))):
                     add(*summed, times=-1)
@@ -350,6 +375,7 @@ SHOWN_WITH = (
     "entry__reverses",
     "entry__reversed_by",
     "entry__withdrawal_hold",
+    "entry__withdrawal_settlement",
     "client__user",
 )
 
@@ -450,6 +476,7 @@ def csv_lines(rows: QuerySet[Posting], *, chunk: int = 2000) -> Iterator[str]:
         "entry__reverses__type",
         "entry__reversed_by__id",
         "entry__withdrawal_hold__status",
+        "entry__withdrawal_settlement__status",
     )
     ordered = rows.order_by(*NEWEST_FIRST)
     with _snapshot():
@@ -479,8 +506,8 @@ def _csv_rows(
         named = entry_references.for_entries(row[1] for row in batch)
         for row in batch:
             posting, entry, at, kind, name, email, amount, currency, memo = row[:9]
-            reverses, reversed_by, held = row[9:]
-            status = _status(reversed_by is not None, held)
+            reverses, reversed_by, held, settled = row[9:]
+            status = _status(reversed_by is not None, held, _refused_release(kind, settled))
             yield writer.writerow(
                 [
                     posting,
