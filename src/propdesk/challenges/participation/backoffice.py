@@ -449,10 +449,20 @@ def client_trading_accounts(request: HttpRequest, client: Client) -> dict[str, A
     known = staff.accounts_by_login([a.login for a in attempts])
     return {
         "trading_rows": [
-            {"attempt": a, "account": known.get(a.login), "stage_number": a.stage + 1}
+            {
+                "attempt": a,
+                "account": _same_server(known.get(a.login), a),
+                "stage_number": a.stage + 1,
+            }
             for a in attempts
         ]
     }
+
+
+def _same_server(account: Any, attempt: StageAttempt) -> Any:
+    """The sandbox account with the stage's login, if it is on the stage's server (another
+    platform's server may use the same login)."""
+    return account if account is not None and account.server_id == attempt.server_id else None
 
 
 def client_summary(request: HttpRequest, client: Client) -> dict[str, Any]:

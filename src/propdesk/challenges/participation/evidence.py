@@ -29,6 +29,7 @@ from propdesk.rules.model import (
     TRADING_PERIOD,
 )
 from propdesk.rules.parse import parse_time
+from propdesk.wallet import references as entry_references
 from propdesk.wallet.models import JournalEntry
 
 RULE_WORDS = {
@@ -194,6 +195,12 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
             "status": status,
             "look": look,
             "payment_entry": payment_entry,
+            # what the ledger calls it (the fee and its refund carry the participation's own)
+            "payment_reference": (
+                entry_references.for_entries([payment_entry.pk]).get(payment_entry.pk, "")
+                if payment_entry
+                else ""
+            ),
             "participant_url": reverse(
                 "backoffice:participant", kwargs={"participation_id": item.pk}
             ),
