@@ -4,6 +4,7 @@ suspending or reactivating a client."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -67,6 +68,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             "client": client,
             "can_manage": me.has_permission(CLIENTS_MANAGE),
             "status_form": ClientStatusForm(),
+            "firm_zone": settings.TIME_ZONE,
             # What other apps show of the client: wallet, KYC, requests, ...
             "panels": panels.collect(panels.CLIENT, request, client),
         },
