@@ -5,6 +5,18 @@
  * Content-Security-Policy runs scripts from our origin only. */
 (function () {
   "use strict";
+  // Browsers (ICU) still name some zones by their old IANA names: the list has the new ones.
+  var RENAMED = {
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Europe/Kiev": "Europe/Kyiv",
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Atlantic/Faeroe": "Atlantic/Faroe",
+    "Pacific/Truk": "Pacific/Chuuk",
+    "Pacific/Ponape": "Pacific/Pohnpei"
+  };
   function prefill() {
     var zone = "";
     try {
@@ -12,6 +24,7 @@
     } catch (e) {
       return;
     }
+    zone = RENAMED[zone] || zone;
     if (!/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) { return; }
     document.querySelectorAll("select[data-browser-zone]").forEach(function (select) {
       if (select.value !== "") { return; }  // chosen already (or sent back with an error)
