@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from propdesk.accounts import services as accounts
-
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.onboarding import kyc
@@ -240,13 +239,12 @@ def test_the_time_waited_is_written_in_the_clients_zone(active_client, finance, 
     ), line
 
 
-def test_the_day_reset_and_the_pages_dates_are_in_the_clients_zone(
-    active_client, finance, admin
-):
+def test_the_day_reset_and_the_pages_dates_are_in_the_clients_zone(active_client, finance, admin):
     accounts.set_time_zone(active_client, "Asia/Tokyo")
     joined, _ = running(active_client, finance, admin, stages=[stage(day_reset="21:30")])
     close = next_reset(timezone.now(), 21, 30)
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
     assert f'">{when(close, TOKYO)}</time>' in page
     started = re.search(r"<dt>Participation</dt><dd>#\d+, started (.*?)</dd>", page)
-    assert started and started.group(1).endswith(" JST"), "the page's dates follow the client"
+    assert started
+    assert started.group(1).endswith(" JST"), "the page's dates follow the client"
