@@ -130,6 +130,7 @@ def test_the_profile_page_changes_the_zone(active_client):
     assert "Saved: the portal shows times in Asia/Tokyo." in page
     assert "<dd data-time-zone>Asia/Tokyo</dd>" in page
     assert '<option value="Asia/Tokyo" selected>' in page
+    assert "Times are shown in Asia/Tokyo" in me.get("/portal/wallet/").content.decode()
 
 
 @pytest.mark.parametrize("bad", HOSTILE)
