@@ -346,9 +346,9 @@ def fill(args: argparse.Namespace) -> float:
             conn.execute(
                 f"""
                 INSERT INTO wallet_journalentry
-                    (id, type, memo, client_id, idempotency_key, fingerprint, reverses_id,
-                     created_by_id, created_at)
-                SELECT i, type, memo, client_id, NULL, '', NULL, created_by, at
+                    (id, type, memo, client_memo, client_id, idempotency_key, fingerprint,
+                     reverses_id, created_by_id, created_at)
+                SELECT i, type, memo, '', client_id, NULL, '', NULL, created_by, at
                   FROM bench_moves WHERE i BETWEEN {low} AND {high} ORDER BY i
                 """
             )
@@ -536,7 +536,7 @@ def measure(args: argparse.Namespace) -> None:
     ]
     by_type_dates = reports.Filters(type="deposit", date_from=quarter[0], date_to=quarter[1])
     by_name = reports.Filters(client="novak")
-    posted_adjustments = reports.Filters(type="adjustment", status="posted")
+    posted_adjustments = reports.Filters(type="adjustment", status="completed")
 
     def first_page(_: int) -> object:
         return reports.page(reports.transactions(all_rows), size=50)
@@ -594,7 +594,7 @@ def measure(args: argparse.Namespace) -> None:
         ("page: deposit + 3-month range", dates_page, PAGE_AIM_MS),
         ("page + totals: deposit + 3-month range", dates_page_totals, PAGE_AIM_MS),
         ("page + totals: client 'novak' (name or email)", name_page_totals, PAGE_AIM_MS),
-        ("page + totals: adjustment, status posted", posted_page_totals, PAGE_AIM_MS),
+        ("page + totals: adjustment, status completed", posted_page_totals, PAGE_AIM_MS),
         ("deep page (after= a random cursor, 10-90%)", deep_page, PAGE_AIM_MS),
     ]
     say(f"(3-month range: {span}; a different client per repetition)")

@@ -261,3 +261,21 @@ def test_partial_method_needs_a_sensible_threshold(amount_type, admin, threshold
     with pytest.raises(ValidationFailed) as caught:
         approvals.set_policy(amount_type.key, method="partial", threshold=threshold, actor=admin)
     assert "threshold" in caught.value.fields
+
+
+def test_the_types_are_named_as_the_firms_guide_names_their_queues():
+    labels = {t.key: t.label for t in registry.all_types()}
+    assert labels["trader_registration"] == "Trader Registration"
+    assert labels["ib_registration"] == "IB Registration"
+    assert labels["prop_participation"] == "Prop Trading Participation"
+    assert labels["prop_live_step"] == "Prop Trading Live Step"
+    ib = registry.get(IB_REGISTRATION)
+    assert ib is not None
+    assert ib.description == "A new IB asks to open an account in the portal."
+
+
+def test_an_ib_is_told_of_their_ib_registration_with_the_acronym_kept(register, compliance):
+    client, request = register(kind="ib")
+    approvals.reject(request.pk, reason="Incomplete", actor=compliance)
+    note = Notification.objects.get(user=client.user, title__contains="rejected")
+    assert note.title == "Your IB registration was rejected"

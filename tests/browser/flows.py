@@ -1,5 +1,6 @@
 """What a person does in the browser, step by step, shared by the browser tests: log in (to the
-site or to the web terminal), register in the portal, fill in KYC, open a back-office queue."""
+site or to the web terminal), register in the portal, fill in KYC, follow the back office's menu
+(open a queue), read a stage's credentials in the portal."""
 
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ def review_latest_kyc(staff: Page) -> None:
         "link", name=re.compile("^KYC")
     ).first.click()
     staff.get_by_role("link", name="Review").first.click()
+
+
+def menu(page: Page, *path: str) -> None:
+    """Follow the back office's side menu as the firm's guide names it: `menu(page, "Approvals",
+    "KYC")`, `menu(page, "Reports", "CRM Reports", "Transactions")` (a heading, an optional
+    sub-heading, then the link, whose pending count may follow its name)."""
+    heading, *groups, label = path
+    section = page.get_by_role("navigation", name="Back office").locator(
+        f'h6:text-is("{heading}") + ul'
+    )
+    for group in groups:
+        expect(section.locator(f'li.menu-group[data-group="{group}"]')).to_be_visible()
+    section.get_by_role("link", name=re.compile(rf"^{re.escape(label)}( \d+)?$")).click()
+
+
+def credentials_on_page(page: Page) -> tuple[str, str]:
+    """The login and password of the current stage on the portal's challenge page."""
+    box = page.locator("#credentials")
+    box.get_by_text("Show / hide").click()
+    return box.locator("[data-login]").inner_text(), box.locator("[data-password]").inner_text()

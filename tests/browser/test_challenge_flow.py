@@ -24,6 +24,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
 from tests.browser.flows import (
+    credentials_on_page,
     fill_kyc,
     log_in,
     open_first_in_queue,
@@ -96,12 +97,6 @@ def current(participation: Participation) -> StageAttempt:
     return attempt
 
 
-def credentials_on_page(page: Page) -> tuple[str, str]:
-    box = page.locator("#credentials")
-    box.get_by_text("Show / hide").click()
-    return box.locator("[data-login]").inner_text(), box.locator("[data-password]").inner_text()
-
-
 def trade_to_target(page: Page, login: str, password: str, *, close_at: str) -> None:
     """In the sandbox terminal: buy 10 lots of EURUSD, the price rises, close with profit."""
     ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
@@ -135,7 +130,7 @@ def test_the_go_live_walk_through(
     register_in_portal(trader, email="jana@example.com")
     staff = new_page()
     log_in(staff, compliance.email, PASSWORD)
-    open_first_in_queue(staff, "Trader registration")
+    open_first_in_queue(staff, "Trader Registration")
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
 
@@ -165,11 +160,11 @@ def test_the_go_live_walk_through(
     trader.locator(f'article[data-challenge="{challenge.pk}"]').get_by_role(
         "button", name="Details"
     ).click()
-    expect(trader.locator('[data-balance="USD"]')).to_have_text("1000.00 USD")
+    expect(trader.locator('[data-balance="USD"]')).to_have_text("1,000.00 USD")
     trader.get_by_label("Wallet deduction", exact=False).check()
     trader.get_by_role("button", name="Start now: pay 499.00 USD").click()
     expect(trader.locator("#participation-status")).to_have_text("Waiting for approval")
-    open_first_in_queue(money, "Challenge participation")
+    open_first_in_queue(money, "Prop Trading Participation")
     expect(money.get_by_text("499.00 USD paid by the wallet", exact=False)).to_be_visible()
     money.get_by_role("button", name="Approve").click()
     expect(money.locator("#request-status")).to_have_text("Approved")
@@ -192,7 +187,7 @@ def test_the_go_live_walk_through(
     assert login == current(joined).login
     trade_to_target(new_page(), login, password, close_at="1.09100")  # +5,880
     end_the_day()
-    open_first_in_queue(money, "Live step")
+    open_first_in_queue(money, "Prop Trading Live Step")
     money.get_by_label("Comment").fill("Consistent trading, welcome aboard.")
     money.get_by_role("button", name="Approve").click()
     expect(money.locator("#request-status")).to_have_text("Approved")

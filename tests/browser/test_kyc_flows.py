@@ -135,16 +135,18 @@ def test_the_kyc_policy_lists_each_action_ticked_as_it_is_and_saves_a_change(new
     policy = page.locator("#blocked_actions")
     expect(policy.get_by_text("Until KYC is approved, a client may not:")).to_be_visible()
     ticked = {"Deposit": True, "Withdraw": False, "Join a challenge": True}
-    ticked["Request a payout"] = False
+    ticked.update({"Request a payout": False, "Trade": False})
     for label, checked in ticked.items():
         box = policy.get_by_label(label)
         expect(box).to_be_visible()
         (expect(box).to_be_checked if checked else expect(box).not_to_be_checked)()
     policy.get_by_label("Withdraw").check()
     policy.get_by_label("Deposit").uncheck()
+    policy.get_by_label("Trade").check()
     page.get_by_role("button", name="Save policy").click()
     expect(page.get_by_text("KYC policy saved.")).to_be_visible()
-    assert set(kyc.policy().blocked_actions) == {"withdraw", "join_challenge"}
+    assert set(kyc.policy().blocked_actions) == {"withdraw", "join_challenge", "trade"}
+    expect(page.locator("#blocked_actions").get_by_label("Trade")).to_be_checked()
 
 
 def test_the_kyc_form_shows_all_its_errors_and_keeps_the_file_that_passed(

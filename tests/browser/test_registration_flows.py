@@ -27,10 +27,10 @@ def test_manual_registration_is_approved_then_the_client_logs_in(new_page, compl
     staff = new_page()
     log_in(staff, compliance.email, PASSWORD)
     queue_link = staff.get_by_role("navigation", name="Back office").get_by_role(
-        "link", name=re.compile("Trader registration")
+        "link", name=re.compile("Trader Registration")
     )
     expect(queue_link).to_contain_text("1")
-    open_first_in_queue(staff, "Trader registration")
+    open_first_in_queue(staff, "Trader Registration")
     expect(staff.get_by_text("jana@example.com").first).to_be_visible()
     staff.get_by_label("Comment").fill("Welcome")
     staff.get_by_role("button", name="Approve").click()
@@ -49,7 +49,7 @@ def test_automatic_registration_set_in_settings_lets_the_client_in_at_once(new_p
     staff.locator(f"tr[data-type={TRADER_REGISTRATION}]").get_by_role("link", name="Edit").click()
     staff.get_by_label("Automatic").check()
     staff.get_by_role("button", name="Save").click()
-    expect(staff.get_by_text("Approval method of Trader registration saved.")).to_be_visible()
+    expect(staff.get_by_text("Approval method of Trader Registration saved.")).to_be_visible()
 
     client = new_page()
     register_in_portal(client, email="auto@example.com")
@@ -63,7 +63,7 @@ def test_rejected_client_is_told_the_reason(new_page, compliance):
     register_in_portal(client, email="nope@example.com", kind="IB")
     staff = new_page()
     log_in(staff, compliance.email, PASSWORD)
-    open_first_in_queue(staff, "IB registration")
+    open_first_in_queue(staff, "IB Registration")
     staff.get_by_role("button", name="Reject").click()  # no reason: the browser holds it back
     assert staff.get_by_label("Reason").evaluate("field => field.validity.valueMissing")
     expect(staff.locator("#request-status")).to_have_text("Pending")
@@ -86,7 +86,7 @@ def test_two_level_approval_needs_a_second_person(new_page, set_method, staff_fa
 
     staff = new_page()
     log_in(staff, first.email, PASSWORD)
-    open_first_in_queue(staff, "Trader registration")
+    open_first_in_queue(staff, "Trader Registration")
     expect(staff.get_by_text("level 1 of 2")).to_be_visible()
     staff.get_by_role("button", name="Approve").click()
     expect(staff.get_by_text("Level 1 approved")).to_be_visible()
@@ -100,7 +100,7 @@ def test_two_level_approval_needs_a_second_person(new_page, set_method, staff_fa
     other = new_page()
     log_in(other, second.email, PASSWORD)
     expect(other.locator("#nav-todo")).to_have_text("1")
-    open_first_in_queue(other, "Trader registration")
+    open_first_in_queue(other, "Trader Registration")
     expect(other.get_by_text("level 2 of 2")).to_be_visible()
     other.get_by_role("button", name="Approve").click()
     expect(other.locator("#request-status")).to_have_text("Approved")

@@ -23,7 +23,7 @@ pytestmark = [
 def test_staff_member_enrols_then_logs_in_with_password_and_code(new_page, compliance):
     page = new_page()
     log_in(page, compliance.email, PASSWORD)
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Approvals overview")).to_be_visible()
 
     page.get_by_role("link", name="Two-factor login").click()
     page.get_by_role("button", name="Set up two-factor login").click()
@@ -51,5 +51,5 @@ def test_staff_member_enrols_then_logs_in_with_password_and_code(new_page, compl
         app_code(key, last_t=device.last_t, drift=device.drift)
     )
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Approvals overview")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/backoffice/$"))

@@ -97,7 +97,7 @@ def test_the_list_shows_stage_status_equity_and_the_used_percentages(active_clie
     assert "2-Step 100K" in row
     assert "1 of 2" in row
     assert 'data-status="failed"' in row
-    assert "94880.00 USD" in row  # equity, as the back office writes amounts
+    assert "94,880.00 USD" in row  # equity, as the back office writes amounts
     assert bar(row, "daily") == "100.00"  # the whole daily allowance used: the breach
     assert bar(row, "max") == "51.20"  # 5,120 of the 10,000 max loss
     assert bar(row, "target") == "0.00"
@@ -137,11 +137,11 @@ def test_the_rows_refresh_themselves_with_the_monitors_latest_figures(
         r'\?status=active" hx-trigger="every \d+s"',
         page,
     )
-    assert "99880.00 USD" in row_of(text(http.get(f"{LIST}rows/?status=active")), joined)
+    assert "99,880.00 USD" in row_of(text(http.get(f"{LIST}rows/?status=active")), joined)
     move(feed.Feed(), "1.08300", "1.08312")  # -2,120 on the open position
     monitor.process(server())
     row = row_of(text(http.get(f"{LIST}rows/?status=active")), joined)
-    assert "97880.00 USD" in row
+    assert "97,880.00 USD" in row
     assert bar(row, "daily") == "42.40"  # 2,120 of the 5,000 allowed today
 
 
@@ -241,7 +241,7 @@ def test_a_failed_stage_shows_why_with_the_floor_and_how_it_is_made(active_clien
     assert "floor = 100000.00 - 5000.00 = 95000.00" in html  # the evaluator's own arithmetic
     assert 'data-stage-status="failed"' in html
     assert f'data-attempt="{attempt.pk}"' in html  # the stage history
-    assert 'data-figure="daily_floor">95000.00 USD' in html
+    assert 'data-figure="daily_floor">95,000.00 USD' in html
 
 
 def test_the_page_carries_the_curve_with_its_floors_and_target_and_the_trades(

@@ -65,9 +65,10 @@ def test_the_fee_shows_under_prop_trading_fee_in_the_transactions_report(
     participation.start(active_client, challenge.pk, payment="wallet")
     fees = reports.Filters(type="prop_trading_fee")
     [row] = reports.transactions(fees)
-    assert row.amount == Decimal("-499")
+    assert row.amount == Decimal("-499")  # out of the wallet...
+    assert reports.firm_side(row) == Decimal("499.00")  # ...and into the firm: In
     [total] = reports.totals(fees)
-    assert (total["count"], total["debits"]) == (1, Decimal("-499.00"))
+    assert (total["count"], total["credits"]) == (1, Decimal("499.00"))
 
 
 def test_not_enough_in_the_wallet_is_a_clear_refusal_and_charges_nothing(

@@ -86,6 +86,18 @@ def test_the_tag_filter_shows_only_the_tagged_challenges(active_client, challeng
     assert "No challenges tagged nothing" in none
 
 
+def test_a_count_of_one_day_reads_in_the_singular(active_client, admin):
+    rules = {"min_trading_days": 1, "trading_period_days": 1, "inactivity_days": 1}
+    one_day = catalogue.create(
+        definition(name="One Day", stages=[stage(**rules), stage("live")]), actor=admin
+    )
+    catalogue.publish(one_day.pk, actor=admin)
+    page = logged_in(active_client.user).get(f"/portal/challenges/{one_day.pk}/").content.decode()
+    assert "At least 1 trading day<" in page
+    assert "Trading period 1 day<" in page
+    assert "Fails after 1 inactive day<" in page
+
+
 def test_the_details_page_shows_the_rules_fee_and_payment_ways(active_client, finance, challenge):
     fund(active_client, finance, "12.50")
     response = logged_in(active_client.user).get(f"/portal/challenges/{challenge.pk}/")
@@ -290,22 +302,22 @@ def test_my_challenges_lists_each_running_stages_figures_and_bars(active_client,
     profit_then_loss(attempt)
     f = progress.figures(attempt)
     page = logged_in(active_client.user).get("/portal/my-challenges/").content.decode()
-    assert figure(page, "equity") == usd(f.equity) == "97760.00 USD"
-    assert figure(page, "balance") == usd(f.balance) == "102880.00 USD"
+    assert figure(page, "equity") == usd(f.equity) == "97,760.00 USD"
+    assert figure(page, "balance") == usd(f.balance) == "102,880.00 USD"
     assert bar(page, "target") == (
         str(f.target_progress_pct),
         "100",
-        "36.00%: profit 2880.00 USD of 8000.00 USD",
+        "36.00%: profit 2,880.00 USD of 8,000.00 USD",
     )
     assert bar(page, "daily_loss") == (
         str(f.daily_loss_used_pct),
         "100",
-        "44.80% of the 5000.00 USD allowed is used",
+        "44.80% of the 5,000.00 USD allowed is used",
     )
     assert bar(page, "max_loss") == (
         str(f.max_loss_used_pct),
         "100",
-        "22.40% of the 10000.00 USD allowed is used",
+        "22.40% of the 10,000.00 USD allowed is used",
     )
     assert bar(page, "days") == ("1", "4", "1 of 4 trading days")
     assert "data-stage-status>In progress<" in page
@@ -338,10 +350,10 @@ def test_the_participation_page_shows_the_floors_and_the_next_day_reset_in_the_s
     page = response.content.decode()
     assert figure(page, "equity") == usd(f.equity)
     assert figure(page, "balance") == usd(f.balance)
-    assert figure(page, "profit") == usd(f.profit) == "2880.00 USD"
-    assert figure(page, "target_balance") == usd(f.target_balance) == "108000.00 USD"
-    assert figure(page, "daily_loss_floor") == usd(f.daily_loss_floor) == "95000.00 USD"
-    assert figure(page, "max_loss_floor") == usd(f.max_loss_floor) == "90000.00 USD"
+    assert figure(page, "profit") == usd(f.profit) == "2,880.00 USD"
+    assert figure(page, "target_balance") == usd(f.target_balance) == "108,000.00 USD"
+    assert figure(page, "daily_loss_floor") == usd(f.daily_loss_floor) == "95,000.00 USD"
+    assert figure(page, "max_loss_floor") == usd(f.max_loss_floor) == "90,000.00 USD"
     assert figure(page, "open_positions") == "1"
     assert bar(page, "daily_loss")[0] == "44.80"
     # Rendered by the server in the stage's zone: the page reads right without JavaScript.
@@ -359,7 +371,7 @@ def test_the_participation_page_shows_the_floors_and_the_next_day_reset_in_the_s
 def test_before_the_first_figures_a_stage_shows_its_starting_balance(active_client, finance, admin):
     joined, _ = trading(active_client, finance, admin)
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
-    assert figure(page, "equity") == figure(page, "balance") == "100000.00 USD"
+    assert figure(page, "equity") == figure(page, "balance") == "100,000.00 USD"
     assert bar(page, "target")[0] == "0.00"
     assert bar(page, "daily_loss") == (
         "0.00",
@@ -382,7 +394,7 @@ def test_a_failed_stage_shows_why_and_stops_refreshing(active_client, finance, a
     assert "fell below the daily floor" in headline
     assert f'<p class="headline" data-headline>{escape(headline)}</p>' in page
     assert f'<pre class="explanation" data-explanation>{escape(attempt.explanation)}</pre>' in page
-    assert figure(page, "equity") == usd(progress.figures(attempt).equity) == "94880.00 USD"
+    assert figure(page, "equity") == usd(progress.figures(attempt).equity) == "94,880.00 USD"
     assert bar(page, "daily_loss")[0] == "100.00"
     assert "hx-get" not in page  # a decided stage no longer moves
     assert "data-countdown=" not in page
@@ -416,7 +428,7 @@ def test_the_stage_history_explains_a_passed_stage(active_client, finance, admin
     assert f'<tr data-attempt="{following.pk}">' in page
     assert f'<tr data-explanation-of="{attempt.pk}">' in page
     assert escape(attempt.explanation) in page
-    assert figure(page, "equity") == "100000.00 USD"  # the new stage's figures
+    assert figure(page, "equity") == "100,000.00 USD"  # the new stage's figures
     assert f"<code data-login>{following.login}</code>" in page
 
 
@@ -429,8 +441,8 @@ def test_the_figures_fragment_is_the_owners_only(active_client, register, financ
     assert response.status_code == 200
     assert fragment.lstrip().startswith('<div class="stage-figures"')
     assert "<html" not in fragment
-    assert figure(fragment, "equity") == "97760.00 USD"
-    assert figure(fragment, "max_loss_floor") == "90000.00 USD"
+    assert figure(fragment, "equity") == "97,760.00 USD"
+    assert figure(fragment, "max_loss_floor") == "90,000.00 USD"
     assert "no-store" in response["Cache-Control"]
     compact = logged_in(active_client.user).get(f"{path}?compact=1").content.decode()
     assert 'data-figure="max_loss_floor"' not in compact

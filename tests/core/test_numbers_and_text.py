@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from propdesk.core.numbers import NotANumber, read_decimal, read_whole
-from propdesk.core.text import email_key, tidy
+from propdesk.core.text import email_key, in_sentence, plural, tidy
 
 
 @pytest.mark.parametrize(
@@ -114,3 +114,23 @@ def test_joiners_beside_latin_letters_are_stripped(typed, kept):
 
 def test_the_cleaned_text_is_nfc_even_when_a_mark_was_kept_apart():
     assert tidy("e\u200b\u0301") == "\u00e9"
+
+
+@pytest.mark.parametrize(
+    ("label", "read"),
+    [
+        ("Trader Registration", "trader registration"),
+        ("IB Registration", "IB registration"),
+        ("IB", "IB"),
+        ("KYC", "KYC"),
+        ("Prop Trading Live Step", "prop trading live step"),
+    ],
+)
+def test_a_name_in_a_sentence_keeps_its_acronyms(label, read):
+    assert in_sentence(label) == read
+
+
+def test_counts_take_the_noun_in_the_right_number():
+    assert plural(1, "trading day") == "1 trading day"
+    assert plural(0, "trading day") == "0 trading days"
+    assert plural(4, "trading day") == "4 trading days"

@@ -201,7 +201,7 @@ def test_the_list_shows_balance_and_equity_and_finds_a_login(support, account):
     assert rows[account.login].equity == D("100200.00")
     assert rows[other.login].equity == D("5000.00")
     page = response.content.decode()
-    assert "100200.00" in page
+    assert "100,200.00" in page
     assert "1:50" in page
     found = http.get(ACCOUNTS, {"q": other.login}).context["rows"]
     assert [row.account.login for row in found] == [other.login]
@@ -220,7 +220,7 @@ def test_the_account_page_shows_state_positions_with_profit_and_history(support,
     assert f'data-position="{position.pk}"' in page
     assert "1.08512" in page  # the open price, in the instrument's digits
     assert "<td data-profit>100.00</td>" in page
-    assert '<dd data-state="equity">100100.00 USD</dd>' in page
+    assert '<dd data-state="equity">100,100.00 USD</dd>' in page
     assert "Initial deposit" in page  # the history's first deal
 
 

@@ -306,7 +306,11 @@ def test_the_page_shows_the_figures_and_links_the_fees_to_the_transactions_repor
     link = "/backoffice/reports/transactions/?type=prop_trading_fee&currency=USD"
     assert link in html
     report = unescape(http.get(link).content.decode())
-    assert "-499.00 USD" in report
+    # One sign on both pages: a fee is money the firm receives, "In", positive, and the
+    # report's In for the fees is what the dashboard says was collected.
+    assert "In 499.00 USD" in report
+    assert "-499.00" not in report
+    assert "<td>1,497.00</td>" in report
 
 
 def test_the_fee_link_carries_the_period(scene, admin):

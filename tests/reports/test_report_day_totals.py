@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from propdesk.cli import main as propdesk
@@ -48,25 +47,19 @@ def mixed_books(active_client, register, finance):
 
 
 def summed_directly(filters):
-    """The old way: sum the filtered postings themselves."""
-    rows = (
-        reports.transactions(filters)
-        .values("currency")
-        .annotate(
-            n=Count("id"),
-            cr=Sum("amount", filter=Q(amount__gt=0)),
-            dr=Sum("amount", filter=Q(amount__lt=0)),
+    """The plain way: each filtered posting, turned to the firm's side, added up."""
+    found = {}
+    for p in reports.transactions(filters).select_related("entry__reverses"):
+        amount = reports.firm_side(p)
+        n, money_in, money_out = found.get(p.currency, (0, Decimal(0), Decimal(0)))
+        found[p.currency] = (
+            n + 1,
+            money_in + max(amount, Decimal(0)),
+            money_out + min(amount, Decimal(0)),
         )
-        .order_by("currency")
-    )
     return [
-        (
-            r["currency"],
-            r["n"],
-            quantize(r["cr"] or Decimal(0), r["currency"]),
-            quantize(r["dr"] or Decimal(0), r["currency"]),
-        )
-        for r in rows
+        (currency, n, quantize(i, currency), quantize(o, currency))
+        for currency, (n, i, o) in sorted(found.items())
     ]
 
 
@@ -82,9 +75,9 @@ def from_day_totals(filters):
         {"type": "reversal"},
         {"type": "deposit"},
         {"currency": "EUR"},
-        {"status": "posted"},
+        {"status": "completed"},
         {"status": "reversed"},
-        {"status": "posted", "type": "adjustment", "currency": "USD"},
+        {"status": "completed", "type": "adjustment", "currency": "USD"},
         {"client": "zed"},
         {"client": "zed", "status": "reversed"},
     ],
@@ -94,12 +87,13 @@ def test_totals_from_day_totals_equal_the_postings_sum(mixed_books, filters):
     assert from_day_totals(chosen) == summed_directly(chosen)
 
 
-def test_reversed_and_posted_totals_split_the_whole(mixed_books):
+def test_reversed_and_completed_totals_split_the_whole(mixed_books):
     whole = {t["currency"]: t for t in reports.totals(reports.Filters())}
     undone = {t["currency"]: t for t in reports.totals(reports.Filters(status="reversed"))}
-    kept = {t["currency"]: t for t in reports.totals(reports.Filters(status="posted"))}
+    kept = {t["currency"]: t for t in reports.totals(reports.Filters(status="completed"))}
     assert undone["USD"]["count"] == 1
-    assert undone["USD"]["credits"] == Decimal("40.00")
+    # A credit to the client by adjustment is money the firm gives: Out, negative.
+    assert undone["USD"]["debits"] == Decimal("-40.00")
     assert kept["USD"]["count"] + undone["USD"]["count"] == whole["USD"]["count"]
     assert kept["USD"]["net"] + undone["USD"]["net"] == whole["USD"]["net"]
     assert "EUR" not in undone  # a currency with nothing reversed has no reversed line

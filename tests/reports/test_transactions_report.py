@@ -54,11 +54,13 @@ def test_report_lists_wallet_postings_with_totals(books, staff_api):
     data = staff_api().json()
     assert [i["type"] for i in data["items"]] == ["adjustment", "adjustment", "deposit"]
     totals = {t["currency"]: t for t in data["totals"]}
+    # From the firm's side: the deposit and the debit are money in, the credit money out.
     assert totals["USD"]["count"] == 2
-    assert totals["USD"]["credits"] == "500.00"
-    assert totals["USD"]["debits"] == "-20.00"
-    assert totals["USD"]["net"] == "480.00"
-    assert totals["EUR"]["net"] == "7.50"
+    assert totals["USD"]["credits"] == "520.00"
+    assert totals["USD"]["debits"] == "0.00"
+    assert totals["USD"]["net"] == "520.00"
+    assert totals["EUR"]["net"] == "-7.50"
+    assert {i["status"] for i in data["items"]} == {"completed"}
 
 
 @pytest.mark.parametrize(

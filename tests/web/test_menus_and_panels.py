@@ -16,10 +16,10 @@ from tests.onboarding.factories import answers, documents
 pytestmark = pytest.mark.django_db
 
 EVERY_LINK = {
-    "Approvals": ["My to-do", "__queues__", "All requests"],
+    "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts"],
-    "Prop Trading": ["Dashboard", "Challenge Settings", "Participants"],
+    "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
     "Reports": ["Transactions"],
     "Settings": [
         "Approval methods",
@@ -51,7 +51,7 @@ def queues(menu: dict[str, list[str]]) -> dict[str, list[str]]:
     """The menu with the approval queues (one per request type) folded into one entry."""
     if "Approvals" in menu:
         links = menu["Approvals"]
-        menu["Approvals"] = [links[0], "__queues__", links[-1]]
+        menu["Approvals"] = [*links[:2], "__queues__", links[-1]]
     return menu
 
 
@@ -63,13 +63,32 @@ def test_an_administrator_sees_every_heading_and_link_in_order(admin):
     assert 'data-queue="trader_registration"' in html
 
 
+def test_the_menu_names_pages_as_the_firms_guide_does(admin):
+    """Approvals > Prop Trading Participation and Live Step, Reports > CRM Reports >
+    Transactions, and two dashboards told apart."""
+    html = logged_in(admin).get("/backoffice/").content.decode()
+    menu = side_menu(html)
+    for queue in ("Trader Registration", "IB Registration", "KYC", "Deposit"):
+        assert queue in menu["Approvals"]
+    for queue in ("Prop Trading Participation", "Prop Trading Live Step"):
+        assert queue in menu["Approvals"]
+    reports = html[html.index("<h6>Reports</h6>") :]
+    reports = reports[: reports.index("</ul>")]
+    assert reports.index('data-group="CRM Reports"') < reports.index(">Transactions<")
+    assert "<h1>Approvals overview</h1>" in html
+    dashboard = logged_in(admin).get("/backoffice/prop-trading/dashboard/").content.decode()
+    assert "<h1>Prop Trading Dashboard</h1>" in dashboard
+    report = logged_in(admin).get("/backoffice/reports/transactions/").content.decode()
+    assert "<h1>Reports \u203a CRM Reports \u203a Transactions</h1>" in report
+
+
 def test_support_sees_only_what_its_role_allows(support):
     html = logged_in(support).get("/backoffice/").content.decode()
     assert queues(side_menu(html)) == {
-        "Approvals": ["My to-do", "__queues__", "All requests"],
+        "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
         "Clients": ["Clients"],
         "Trading": ["Trading accounts"],
-        "Prop Trading": ["Dashboard", "Challenge Settings", "Participants"],
+        "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
         "Reports": ["Transactions"],
         "Settings": [
             "Approval methods",
@@ -124,9 +143,10 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         html = logged_in(user).get(path).content.decode()
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
-    assert panels(finance) == (["Wallet", "Requests"], True)
-    assert panels(support) == (["Wallet", "Requests"], False)
-    assert panels(compliance) == (["Wallet", "Requests"], False)  # no KYC submitted yet
+    apps = ["Wallet", "Challenges", "Trading accounts"]
+    assert panels(finance) == ([*apps, "Requests", "Notes"], True)
+    assert panels(support) == ([*apps, "Requests", "Notes"], False)
+    # Compliance may suspend: the actions come last.
+    assert panels(compliance) == ([*apps[:2], "KYC", "Requests", "Notes", "Actions"], False)
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(compliance) == (["Wallet", "KYC submissions", "Requests"], False)
-    assert panels(finance) == (["Wallet", "Requests"], True)  # KYC is not Finance's to see
+    assert panels(finance) == ([*apps, "Requests", "Notes"], True)  # KYC is not Finance's

@@ -182,6 +182,22 @@ class Client(models.Model):
         return self.user.email
 
 
+class ClientNote(models.Model):
+    """A staff member's note on a client (the client never sees it); kept, never edited."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["client", "-created_at"], name="client_note_newest")]
+
+    def __str__(self) -> str:
+        return f"Note #{self.pk} on client {self.client_id}"
+
+
 def _hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -21,6 +21,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "registrations.review",
             p.CLIENTS_VIEW,
             p.CLIENTS_MANAGE,
+            p.CLIENTS_NOTE,
             "kyc.review",
             "wallet.view",
             p.AUDIT_VIEW,
@@ -35,6 +36,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "approvals.view",
             "approvals.note",
             p.CLIENTS_VIEW,
+            p.CLIENTS_NOTE,
             "wallet.view",
             "wallet.adjust",
             "deposits.review",
@@ -47,9 +49,16 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
     ),
     (
         "Support",
-        "Sees clients, requests, wallets and trading accounts; changes nothing.",
+        "Sees clients, requests, wallets and trading accounts; writes notes on clients.",
         False,
-        ["approvals.view", p.CLIENTS_VIEW, "wallet.view", "platforms.view", "challenges.view"],
+        [
+            "approvals.view",
+            p.CLIENTS_VIEW,
+            p.CLIENTS_NOTE,
+            "wallet.view",
+            "platforms.view",
+            "challenges.view",
+        ],
     ),
 ]
 

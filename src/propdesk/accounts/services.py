@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts import throttle, two_factor, zones
-from propdesk.accounts.models import ApiToken, Client, Role, User
-from propdesk.accounts.permissions import CLIENTS_MANAGE, STAFF_MANAGE
+from propdesk.accounts.models import ApiToken, Client, ClientNote, Role, User
+from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_NOTE, STAFF_MANAGE
 from propdesk.core import audit, permissions
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import (
@@ -441,3 +441,35 @@ def set_time_zone(client: Client, time_zone: Any) -> Client:
     Client.objects.filter(pk=client.pk).update(time_zone=name)
     client.time_zone = name
     return client
+
+
+NOTE_MOST = 2000
+
+
+def add_client_note(client_id: int, *, actor: User, text: Any) -> ClientNote:
+    """A staff note on a client, with its author and time; audited, never edited."""
+    require_permission(actor, CLIENTS_NOTE)
+    errors = FieldErrors()
+    said = clean_text(
+        errors, "text", text, label="Note", max_length=NOTE_MOST, required=True, multiline=True
+    )
+    errors.raise_if_any("The note is not valid.")
+    with transaction.atomic():
+        client = Client.objects.select_related("user").filter(pk=client_id).first()
+        if client is None:
+            raise NotFound("No such client.")
+        note = ClientNote.objects.create(client=client, author=actor, text=said)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLIENT_NOTE,
+            object_type="client",
+            object_id=client.pk,
+            summary=f"Note on {client.user.email}: {said[:200]}",
+            after={"note": note.pk, "text": said},
+        )
+    return note
+
+
+def client_notes(client: Client) -> list[ClientNote]:
+    """The client's notes, newest first, with their authors."""
+    return list(client.notes.select_related("author")[:50])

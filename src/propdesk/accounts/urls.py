@@ -18,6 +18,7 @@ urlpatterns = [
 backoffice_urls = [
     path("clients/", clients.clients, name="clients"),
     path("clients/<int:client_id>/", clients.client_detail, name="client"),
+    path("clients/<int:client_id>/notes/", clients.client_note, name="client_note"),
     re_path(
         r"^clients/(?P<client_id>[0-9]+)/(?P<action>suspend|reactivate)/$",
         clients.client_status,

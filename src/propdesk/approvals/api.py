@@ -156,7 +156,16 @@ def _known_type(value: str) -> str:
     return value
 
 
-@router.get("", response=RequestPage, summary="List requests")
+QUEUES = (
+    "Each request type is a queue under *Approvals* in the back office; `type` is its key: "
+    "`trader_registration` (Trader Registration), `ib_registration` (IB Registration), `kyc` "
+    "(KYC), `deposit` (Deposit), `withdrawal` (Withdrawal), `prop_participation` (Prop Trading "
+    "Participation), `prop_stage_progression` (Prop Trading Next Stage), `prop_live_step` (Prop "
+    "Trading Live Step). A request's `type_label` is its queue's name."
+)
+
+
+@router.get("", response=RequestPage, summary="List requests", description=QUEUES)
 def list_requests(
     request: HttpRequest,
     type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
@@ -175,7 +184,12 @@ def list_requests(
     return RequestPage(items=items, count=qs.count(), limit=limit, offset=offset)
 
 
-@router.get("/counts", response=dict[str, int], summary="Pending requests per type")
+@router.get(
+    "/counts",
+    response=dict[str, int],
+    summary="Pending requests per type (each Approvals queue's count)",
+    description=QUEUES,
+)
 def counts(request: HttpRequest) -> dict[str, int]:
     return approvals.pending_counts(current_staff(request))
 

@@ -32,6 +32,7 @@ class ApprovalsConfig(AppConfig):
             key="requests",
             template="approvals/client_panel.html",
             context=backoffice.client_panel,
-            order=30,
+            order=50,
             permission=APPROVALS_VIEW,
+            title="Requests",
         )

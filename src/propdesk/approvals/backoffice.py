@@ -60,10 +60,12 @@ class NoteForm(forms.Form):
 
 
 def menu_links(user: User) -> list[menu.Link]:
-    """The menu's Approvals section: my to-do and each queue with its count, all requests."""
+    """The menu's Approvals section: the overview (the back office's home), my to-do and each
+    queue with its count, all requests."""
     counts = approvals.pending_counts(user)
     todo = approvals.todo(user).count()
     return [
+        menu.Link("Approvals overview", reverse("backoffice:dashboard")),
         menu.Link(
             "My to-do",
             reverse("backoffice:approvals_todo"),
@@ -86,13 +88,18 @@ def menu_links(user: User) -> list[menu.Link]:
 
 
 def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
-    """The client's page in the back office: their requests."""
-    return {"requests": approvals.visible_requests(actor(request)).filter(client=client)}
+    """The client's page in the back office: their requests, the pending ones first, then the
+    latest decided."""
+    mine = approvals.visible_requests(actor(request)).filter(client=client)
+    waiting = ApprovalRequest.Status.PENDING
+    pending = list(mine.filter(status=waiting).order_by("-created_at", "-id"))
+    decided = mine.exclude(status=waiting).order_by("-created_at", "-id")[:20]
+    return {"requests": [*pending, *decided], "pending_count": len(pending)}
 
 
 @staff_view(APPROVALS_VIEW)
 def home(request: HttpRequest) -> HttpResponse:
-    """The back office's home (the dashboard): the approval queues, my to-do, recent activity,
+    """The back office's home (Approvals overview): the approval queues, my to-do, recent activity,
     and the background jobs that gave up."""
     me = actor(request)
     counts = approvals.pending_counts(me)

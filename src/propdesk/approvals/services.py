@@ -24,6 +24,7 @@ from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
+from propdesk.core.text import in_sentence
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
 from propdesk.notifications.models import Notification
 from propdesk.notifications.services import notify
@@ -181,8 +182,8 @@ def _finish(
         request=request, kind=kind, actor=actor, level=request.current_level, text=text
     )
     (rtype.on_approve if approved else rtype.on_reject)(request, actor)
-    # "Trader registration" reads "your trader registration"; an acronym such as KYC stays.
-    label = rtype.label[0].lower() + rtype.label[1:] if rtype.label[1:2].islower() else rtype.label
+    # "Trader Registration" reads "your trader registration"; an acronym such as KYC stays.
+    label = in_sentence(rtype.label)
     if approved:
         notify(
             request.client.user,
@@ -277,7 +278,9 @@ def _amend_amount(
         raise ValidationFailed(fields={"amount": "This request carries no amount to amend."})
     if rtype.amend == Amend.NEVER:
         raise ValidationFailed(
-            fields={"amount": f"The amount of a {rtype.label.lower()} request cannot be changed."}
+            fields={
+                "amount": f"The amount of a {in_sentence(rtype.label)} request cannot be changed."
+            }
         )
     errors = FieldErrors()
     new = parse_amount(errors, "amount", amount, request.currency)
@@ -471,7 +474,7 @@ def set_policy(
                 if not role.has_permission(rtype.review_permission):
                     errors.add(
                         "levels",
-                        f"The {role} role may not review {rtype.label.lower()} requests; "
+                        f"The {role} role may not review {in_sentence(rtype.label)} requests; "
                         "give it that permission first or choose another role.",
                     )
                     break

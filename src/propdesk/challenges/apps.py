@@ -13,12 +13,18 @@ class ChallengesConfig(AppConfig):
             request_types,
             suspension,
         )
-        from propdesk.challenges.participation.services import checkout, lapse_unpaid
+        from propdesk.challenges.participation.services import (
+            account_owner,
+            checkout,
+            lapse_unpaid,
+        )
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
+        from propdesk.platforms import owners
         from propdesk.wallet import sandbox_payments
 
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
+        owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
         vault.register("challenges.StageAttempt", "sealed_password")
@@ -45,8 +51,38 @@ def _panels() -> None:
 
 
 def _menus() -> None:
+    from propdesk.challenges.participation import backoffice
     from propdesk.challenges.permissions import CHALLENGES_VIEW
-    from propdesk.core import menu
+    from propdesk.core import menu, panels
+    from propdesk.platforms.permissions import PLATFORMS_VIEW
+
+    # The client's page in the back office: their challenges and the accounts they trade on.
+    panels.register(
+        panels.CLIENT,
+        key="challenges",
+        template="challenges/client_panel.html",
+        context=backoffice.client_challenges,
+        order=20,
+        permission=CHALLENGES_VIEW,
+        title="Challenges",
+    )
+    panels.register(
+        panels.CLIENT,
+        key="trading-accounts",
+        template="challenges/client_trading_accounts.html",
+        context=backoffice.client_trading_accounts,
+        order=30,
+        permission=PLATFORMS_VIEW,
+        title="Trading accounts",
+    )
+    panels.register(
+        panels.CLIENT_SUMMARY,
+        key="challenges",
+        template="challenges/client_summary.html",
+        context=backoffice.client_summary,
+        order=20,
+        permission=CHALLENGES_VIEW,
+    )
 
     office = menu.BACKOFFICE
     menu.section("prop_trading", "Prop Trading", order=40)

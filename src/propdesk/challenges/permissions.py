@@ -12,5 +12,6 @@ PARTICIPANTS_MANAGE = register(
     "participants.manage", "Advance, reinstate, retry and cancel challenge participants"
 )
 PARTICIPATIONS_REVIEW = register(
-    "participations.review", "Approve or reject challenge participations"
+    "participations.review",
+    "Approve or reject Prop Trading Participation, Next Stage and Live Step requests",
 )

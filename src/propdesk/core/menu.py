@@ -30,6 +30,9 @@ class Link:
     count_id: str = ""
     count_title: str = ""
     data: tuple[tuple[str, str], ...] = ()  # the link's data-* attributes
+    # A sub-heading within the section ("CRM Reports" under Reports): the links that share it
+    # follow it, and the page reads "Section > group > label".
+    group: str = ""
 
     @property
     def shows_count(self) -> bool:
@@ -83,9 +86,10 @@ def link(
     count_zero: bool = False,
     count_id: str = "",
     count_title: str = "",
+    group: str = "",
 ) -> None:
-    """Add a link to the page named `url`, under `section` in the back office; `count`, if
-    given, is the figure shown next to it for a user."""
+    """Add a link to the page named `url`, under `section` in the back office (and under the
+    sub-heading `group`, if given); `count`, if given, is the figure shown next to it."""
 
     def make(user: Any) -> list[Link]:
         return [
@@ -96,6 +100,7 @@ def link(
                 count_zero=count_zero,
                 count_id=count_id,
                 count_title=count_title,
+                group=group,
             )
         ]
 

@@ -1,7 +1,8 @@
 """Panels: the parts of one app's page that other apps fill, so that the page does not import
-them. The back office's client page shows the client's wallet, KYC submissions and requests;
-the portal's home shows the trader's next step and challenges (challenges) and the latest
-notifications.
+them. The back office's client page is a 360° view of the client: a summary line at the top
+(`CLIENT_SUMMARY`: each app adds its figure, e.g. the balance, the active challenges), then the
+sections (`CLIENT`): wallet, challenges, trading accounts, KYC, requests, notes. The portal's
+home shows the trader's next step and challenges (challenges) and the latest notifications.
 
 Each app registers its panel when it loads (in its AppConfig.ready): a template, a function
 that gives the template its context from the request and the page's subject (the client), the
@@ -20,6 +21,7 @@ from django.http import HttpRequest
 from propdesk.core.permissions import Guard, allows
 
 CLIENT = "client"  # the back office's page of a client; the subject: the Client
+CLIENT_SUMMARY = "client_summary"  # the figures at the top of that page; the subject: the Client
 PORTAL_HOME = "portal_home"  # the client's home in the portal; the subject: the Client
 
 Context = Callable[[HttpRequest, Any], dict[str, Any]]
@@ -33,6 +35,7 @@ class Panel:
     context: Context
     order: int
     permission: Guard = None
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Shown:
 
     template: str
     context: dict[str, Any]
+    key: str = ""
+    title: str = ""
 
 
 _panels: dict[tuple[str, str], Panel] = {}
@@ -54,9 +59,11 @@ def register(
     context: Context,
     order: int,
     permission: Guard = None,
+    title: str = "",
 ) -> None:
-    """Add a panel to `page` (registering the same key again replaces it)."""
-    _panels[(page, key)] = Panel(page, key, template, context, order, permission)
+    """Add a panel to `page` (registering the same key again replaces it); `title` names it in
+    the page's list of sections."""
+    _panels[(page, key)] = Panel(page, key, template, context, order, permission, title)
 
 
 def collect(page: str, request: HttpRequest, subject: Any) -> list[Shown]:
@@ -65,4 +72,4 @@ def collect(page: str, request: HttpRequest, subject: Any) -> list[Shown]:
         (p for p in _panels.values() if p.page == page and allows(request.user, p.permission)),
         key=lambda p: p.order,
     )
-    return [Shown(p.template, p.context(request, subject)) for p in found]
+    return [Shown(p.template, p.context(request, subject), p.key, p.title) for p in found]

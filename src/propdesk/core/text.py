@@ -76,3 +76,15 @@ def email_key(text: str) -> str:
     """An email address as an identifier: NFKC, without invisible characters, lowercased."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if not is_invisible(ch)).strip().lower()
+
+
+def in_sentence(label: str) -> str:
+    """A title-cased name as it reads inside a sentence: "Trader Registration" is "trader
+    registration", "Prop Trading Participation" "prop trading participation"; an acronym (KYC,
+    IB) stays as it is."""
+    return " ".join(w.lower() if w[1:].islower() or len(w) == 1 else w for w in label.split(" "))
+
+
+def plural(count: object, word: str, many: str = "") -> str:
+    """`count` and the noun that goes with it: "1 trading day", "3 trading days"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

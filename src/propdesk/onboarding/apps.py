@@ -35,6 +35,7 @@ class OnboardingConfig(AppConfig):
             key="kyc",
             template="onboarding/client_panel.html",
             context=backoffice.client_panel,
-            order=20,
+            order=40,
             permission=KYC_REVIEW,
+            title="KYC",
         )

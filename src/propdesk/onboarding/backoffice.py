@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from propdesk.accounts.models import Client
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, edit_form, staff_view
@@ -22,6 +23,8 @@ class PolicyForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Until KYC is approved, a client may not:",
+        help_text="Trade stops new orders in the web terminal and the trading API; reading the "
+        "account and closing a position stay allowed.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -138,5 +141,17 @@ def kyc_form_edit(request: HttpRequest, form_id: int | None = None) -> HttpRespo
 
 
 def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
-    """The client's page in the back office: their KYC submissions."""
-    return {"kyc_submissions": kyc.history(client)}
+    """The client's page in the back office: their KYC status, the last submission and the
+    request that reviews it, and the earlier submissions."""
+    submissions = list(kyc.history(client).order_by("-created_at", "-id"))
+    last = submissions[0] if submissions else None
+    review = None
+    if last is not None:
+        review = (
+            ApprovalRequest.objects.filter(
+                client=client, type_key=kyc.KYC, payload__submission_id=last.pk
+            )
+            .order_by("-id")
+            .first()
+        )
+    return {"kyc_submissions": submissions, "kyc_last": last, "kyc_review": review}

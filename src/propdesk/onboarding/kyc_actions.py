@@ -20,6 +20,8 @@ DEPOSIT = register("deposit", "Deposit")
 WITHDRAW = register("withdraw", "Withdraw")
 JOIN_CHALLENGE = register("join_challenge", "Join a challenge")
 REQUEST_PAYOUT = register("request_payout", "Request a payout")
+# Place a new order (the web terminal, the trading API); closing a position stays allowed.
+TRADE = register("trade", "Trade")
 
 
 class KycRequired(DomainError):

@@ -9,6 +9,7 @@ from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.core.status import move_status
+from propdesk.core.text import in_sentence
 from propdesk.onboarding.models import KycSubmission
 from propdesk.onboarding.permissions import KYC_REVIEW, REGISTRATIONS_REVIEW
 
@@ -43,8 +44,8 @@ def _details(request: ApprovalRequest) -> list[tuple[str, str]]:
 
 
 for kind, key, label, order in (
-    (Client.Kind.TRADER, TRADER_REGISTRATION, "Trader registration", 10),
-    (Client.Kind.IB, IB_REGISTRATION, "IB registration", 20),
+    (Client.Kind.TRADER, TRADER_REGISTRATION, "Trader Registration", 10),
+    (Client.Kind.IB, IB_REGISTRATION, "IB Registration", 20),
 ):
     registry.register(
         RequestType(
@@ -57,7 +58,7 @@ for kind, key, label, order in (
             on_reject=_refuse,
             details=_details,
             order=order,
-            description=f"A new {kind.label.lower()} asks to open an account in the portal.",
+            description=f"A new {in_sentence(kind.label)} asks to open an account in the portal.",
         )
     )
 

@@ -361,6 +361,11 @@ def with_equity(accounts: Iterable[Account]) -> list[AccountRow]:
     return [AccountRow(a, valuation.value(a, open_by_account[a.pk], quotes).equity) for a in page]
 
 
+def accounts_by_login(logins: Iterable[str]) -> dict[str, Account]:
+    """The sandbox accounts among `logins`, by login (one query)."""
+    return {a.login: a for a in Account.objects.select_related("server").filter(login__in=logins)}
+
+
 def find_account(login: str) -> Account:
     found = Account.objects.select_related("server").filter(login=login).first()
     if found is None:

@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from ninja import Router, Schema
 
 from propdesk.accounts.api_auth import current_staff
-from propdesk.core.money import MINOR_UNITS, quantize
+from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, Day, FilterText, OneOf
 from propdesk.reports import transactions
@@ -30,16 +30,17 @@ class TransactionOut(Schema):
     client_id: int
     client: str
     email: str
-    amount: Decimal
+    amount: Decimal  # from the firm's side: in (a deposit, a fee) positive, out negative
     currency: str
+    status: str  # completed, pending, rejected or reversed
     memo: str
 
 
 class TotalOut(Schema):
     currency: str
     count: int
-    credits: Decimal
-    debits: Decimal
+    credits: Decimal  # money in, from the firm's side
+    debits: Decimal  # money out (negative)
     net: Decimal
 
 
@@ -53,6 +54,8 @@ class TransactionPage(Schema):
     "/transactions",
     response=TransactionPage,
     summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
+    description="*Reports > CRM Reports > Transactions* in the back office. `type` is an entry "
+    "type: `prop_trading_fee` is Prop Trading Fee. " + transactions.CONVENTION,
 )
 def transactions_report(
     request: HttpRequest,
@@ -88,11 +91,13 @@ def transactions_report(
                 client_id=p.client_id or 0,
                 client=p.client.user.name if p.client else "",
                 email=p.client.user.email if p.client else "",
-                amount=quantize(p.amount, p.currency),
+                amount=row.amount,
                 currency=p.currency,
+                status=row.status,
                 memo=p.entry.memo,
             )
-            for p in items
+            for row in transactions.shown(items)
+            for p in [row.posting]
         ],
         next=next_cursor,
         totals=[TotalOut(**t) for t in transactions.totals(filters, rows)],

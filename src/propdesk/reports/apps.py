@@ -19,6 +19,7 @@ class ReportsConfig(AppConfig):
             menu.BACKOFFICE,
             section="reports",
             label="Transactions",
+            group="CRM Reports",
             url="backoffice:transactions_report",
             order=10,
             permission=WALLET_VIEW,
@@ -27,7 +28,7 @@ class ReportsConfig(AppConfig):
         menu.link(
             menu.BACKOFFICE,
             section="prop_trading",
-            label="Dashboard",
+            label="Prop Trading Dashboard",
             url="backoffice:prop_dashboard",
             order=10,
             permission=CHALLENGES_VIEW,

@@ -1,6 +1,7 @@
-"""Back-office pages of the reports: *Reports > Transactions* (every posting to a client wallet,
-filtered, paged by key, exported as CSV) and *Prop Trading > Dashboard* (what the challenges
-brought in and where they stand). The figures are transactions.py's and prop_dashboard.py's."""
+"""Back-office pages of the reports: *Reports > CRM Reports > Transactions* (every posting to a
+client wallet, filtered, paged by key, exported as CSV) and *Prop Trading > Prop Trading
+Dashboard* (what the challenges brought in and where they stand). The figures are
+transactions.py's and prop_dashboard.py's."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
         "reports/transactions.html",
         {
             "filters": filters,
-            "items": items,
+            "items": transactions.shown(items),
+            "convention": transactions.CONVENTION,
             "next_cursor": next_cursor,
             "totals": transactions.totals(filters, rows),
             "types": JournalEntry.Type.choices,

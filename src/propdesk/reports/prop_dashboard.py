@@ -1,5 +1,5 @@
-"""Prop Trading > Dashboard: what the challenges brought in and what they stand at, over a
-period of days in the firm's time zone, for one challenge or all.
+"""Prop Trading > Prop Trading Dashboard: what the challenges brought in and what they stand at,
+over a period of days in the firm's time zone, for one challenge or all.
 
 - fees collected: the fee entries made in the period, and the refunds (their reversing
   entries) made in it, whenever the fee was paid;

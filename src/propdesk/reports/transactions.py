@@ -1,13 +1,21 @@
 """Reports > Transactions: every posting to a client wallet, filtered, totalled, paged by key
-(not by offset, so page 1,000 costs what page 1 does) and exported as a stream."""
+(not by offset, so page 1,000 costs what page 1 does) and exported as a stream.
+
+Amounts are told from the firm's side, on the page, in the CSV and over the API alike: money the
+firm receives (a deposit, a fee) is positive, "In"; money it gives (a withdrawal, a refund, a
+credit by adjustment) is negative, "Out". The wallet's own movement is the other way round for
+fees and adjustments; `firm_side` turns one into the other. Each row has a status: completed,
+pending (a withdrawal held, not yet paid out), rejected (a withdrawal refused: its release gives
+the money back) or reversed (undone by a later reversal)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -19,11 +27,67 @@ from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
 from propdesk.core.validation import parse_id, read_day, search_text, spreadsheet_safe
-from propdesk.wallet.models import DayTotal, JournalEntry, Posting
+from propdesk.wallet.models import DayTotal, JournalEntry, Posting, Withdrawal
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-STATUSES = {"posted": "Posted", "reversed": "Reversed"}
+STATUSES = {
+    "completed": "Completed",
+    "pending": "Pending",
+    "rejected": "Rejected",
+    "reversed": "Reversed",
+}
+_T = JournalEntry.Type
+# +1: the wallet's movement is the firm's (money in with a deposit, out with a withdrawal);
+# -1: the other way round (a fee taken from the wallet is money the firm receives, a credit by
+# adjustment is money it gives). A reversal turns the sign of the entry it reverses.
+FIRM_SIDE: dict[str, int] = {
+    _T.DEPOSIT: 1,
+    _T.WITHDRAWAL: 1,
+    _T.WITHDRAWAL_HOLD: 1,
+    _T.WITHDRAWAL_RELEASE: 1,
+    _T.ADJUSTMENT: -1,
+    _T.PROP_TRADING_FEE: -1,
+}
+CONVENTION = (
+    "Amounts are from the firm's side: money the firm receives (deposits, fees) is positive, "
+    "In; money it pays out (withdrawals, refunds, credits) is negative, Out."
+)
+
+
+def firm_sign(entry_type: str, reversed_type: str | None = None) -> int:
+    """+1 or -1: what turns a wallet posting of `entry_type` into the firm's side."""
+    if entry_type == _T.REVERSAL:
+        return FIRM_SIDE.get(reversed_type or "", 1)
+    return FIRM_SIDE.get(entry_type, 1)
+
+
+def firm_side(posting: Posting) -> Decimal:
+    """The posting's amount from the firm's side (the page and the API; the entry and what it
+    reverses come with the page's query)."""
+    reverses = posting.entry.reverses
+    sign = firm_sign(posting.entry_type, reverses.type if reverses else None)
+    return quantize(posting.amount * sign, posting.currency)
+
+
+def status_of(posting: Posting) -> str:
+    """The row's status key, from the entry and the withdrawal it held (if any)."""
+    entry = posting.entry
+    held = getattr(entry, "withdrawal_hold", None)
+    return _status(getattr(entry, "reversed_by", None) is not None, held and held.status)
+
+
+def _status(reversed_: bool, held: str | None) -> str:
+    """Reversed; else what became of the withdrawal held (pending, rejected); else completed."""
+    if reversed_:
+        return "reversed"
+    unfinished: dict[str, str] = {
+        Withdrawal.Status.PENDING: "pending",
+        Withdrawal.Status.REJECTED: "rejected",
+    }
+    return unfinished.get(held or "", "completed")
+
+
 EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)  # a day's start and end stay in range
 
 
@@ -35,6 +99,7 @@ class Filters:
     client: str = ""
     currency: str = ""
     status: str = ""
+    client_id: int | None = None  # one client exactly (their page's "full history" link)
 
     def as_query(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v not in ("", None)}
@@ -51,7 +116,7 @@ def parse_filters(params: Any) -> Filters:
         errors["currency"] = "Unknown currency."
     status = search_text(params.get("status"), max_length=10)
     if status and status not in STATUSES:
-        errors["status"] = "Status is posted or reversed."
+        errors["status"] = f"Status is one of: {', '.join(STATUSES)}."
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = search_text(params.get(name), max_length=10)
@@ -62,6 +127,12 @@ def parse_filters(params: Any) -> Filters:
         if found is not None and not EARLIEST <= found <= LATEST:
             errors[name] = f"Give a date between {EARLIEST} and {LATEST}."
             dates[name] = None
+    client_id = None
+    raw_id = search_text(params.get("client_id"), max_length=20)
+    if raw_id:
+        client_id = parse_id(raw_id)
+        if client_id is None:
+            errors["client_id"] = "A client's number."
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = "The end is before the start."
     if errors:
@@ -73,6 +144,7 @@ def parse_filters(params: Any) -> Filters:
         client=search_text(params.get("client")),
         currency=currency,
         status=status,
+        client_id=client_id,
     )
 
 
@@ -101,10 +173,30 @@ def transactions(filters: Filters) -> QuerySet[Posting]:
     rows = rows.filter(within_days("created_at", filters.date_from, filters.date_to))
     if filters.client:
         rows = rows.filter(client__in=matching_clients(filters.client))
+    if filters.client_id is not None:
+        rows = rows.filter(client_id=filters.client_id)
     if filters.status:
-        reversed_ = Exists(JournalEntry.objects.filter(reverses=OuterRef("entry")))
-        rows = rows.filter(reversed_) if filters.status == "reversed" else rows.exclude(reversed_)
+        rows = _with_status(rows, filters.status)
     return rows
+
+
+def _held_for(*statuses: str) -> Q:
+    """Postings of a withdrawal's hold whose withdrawal is in one of `statuses`."""
+    held = Withdrawal.objects.filter(hold_entry=OuterRef("entry"), status__in=statuses)
+    return Q(entry_type=_T.WITHDRAWAL_HOLD) & Q(Exists(held))
+
+
+UNFINISHED = (Withdrawal.Status.PENDING, Withdrawal.Status.REJECTED)
+
+
+def _with_status(rows: QuerySet[Posting], status: str) -> QuerySet[Posting]:
+    reversed_ = Exists(JournalEntry.objects.filter(reverses=OuterRef("entry")))
+    if status == "reversed":
+        return rows.filter(reversed_)
+    rows = rows.exclude(reversed_)
+    if status == "completed":
+        return rows.exclude(_held_for(*UNFINISHED))
+    return rows.filter(_held_for(status))
 
 
 MAX_LISTED_CLIENTS = 5000
@@ -125,74 +217,144 @@ def matching_clients(text: str) -> list[int] | QuerySet[Client, int]:
 
 
 def totals(filters: Filters, rows: QuerySet[Posting] | None = None) -> list[dict[str, Any]]:
-    """Count, money in, money out and net per currency for the whole filtered set.
+    """Count, money in, money out and net per currency for the whole filtered set, from the
+    firm's side (`credits` is In, `debits` is Out, negative).
 
-    Without a client filter they come from the day totals the ledger keeps (a few rows a day);
-    a client's postings are few enough to sum directly (`rows`, when the caller has them)."""
-    found: Iterable[dict[str, Any]]
-    if filters.client:
-        found = (
-            (transactions(filters) if rows is None else rows)
-            .values("currency")
-            .annotate(
-                n=Count("id"),
-                cr=Sum("amount", filter=Q(amount__gt=0)),
-                dr=Sum("amount", filter=Q(amount__lt=0)),
-            )
-            .order_by("currency")
-        )
+    Without a client filter they come from the day totals the ledger keeps (a few rows a day),
+    with the few postings the day totals cannot place read directly: the reversals (whose sign
+    is the reversed entry's) and, for a status, the withdrawals still held or rejected. A
+    client's postings are few enough to sum directly (`rows`, when the caller has them)."""
+    sums: dict[str, list[Any]] = {}
+
+    def add(currency: str, n: int, cr: Decimal, dr: Decimal, sign: int, times: int = 1) -> None:
+        money_in, money_out = (cr, dr) if sign > 0 else (-dr, -cr)
+        found = sums.setdefault(currency, [0, Decimal(0), Decimal(0)])
+        found[0] += times * n
+        found[1] += times * money_in
+        found[2] += times * money_out
+
+    if filters.client or filters.client_id is not None or filters.status in UNFINISHED:
+        for summed in _summed(transactions(filters) if rows is None else rows):
+            add(*summed)
     else:
-        days = DayTotal.objects.all()
-        if filters.type:
-            days = days.filter(entry_type=filters.type)
-        if filters.currency:
-            days = days.filter(currency=filters.currency)
-        if filters.date_from:
-            days = days.filter(day__gte=filters.date_from)
-        if filters.date_to:
-            days = days.filter(day__lte=filters.date_to)
-        parts = {
-            "": (F("count"), F("credits_minor"), F("debits_minor")),
-            "reversed": (
-                F("reversed_count"),
-                F("reversed_credits_minor"),
-                F("reversed_debits_minor"),
-            ),
-            "posted": (
-                F("count") - F("reversed_count"),
-                F("credits_minor") - F("reversed_credits_minor"),
-                F("debits_minor") - F("reversed_debits_minor"),
-            ),
-        }[filters.status]
-        found = [
-            {
-                **row,
-                "cr": from_minor(row["cr"], row["currency"]),
-                "dr": from_minor(row["dr"], row["currency"]),
-            }
-            for row in days.values("currency")
-            .annotate(n=Sum(parts[0]), cr=Sum(parts[1]), dr=Sum(parts[2]))
-            .filter(n__gt=0)
-            .order_by("currency")
-        ]
+        for summed in _day_totals(filters):
+            add(*summed)
+        if filters.type in ("", _T.REVERSAL):
+            for summed in _summed(transactions(replace(filters, type=_T.REVERSAL))):
+                add(*summed)
+        if filters.status == "completed" and filters.type in ("", _T.WITHDRAWAL_HOLD):
+            for held in UNFINISHED:
+                for summed in _summed(transactions(replace(filters, status=held))):
+                    add(*summed, times=-1)
     result = []
-    for row in found:
-        currency = row["currency"]
-        credits = from_database_sum(row["cr"], currency)
-        debits = from_database_sum(row["dr"], currency)
+    for currency in sorted(sums):
+        n, money_in, money_out = sums[currency]
+        if n <= 0:
+            continue
+        money_in, money_out = quantize(money_in, currency), quantize(money_out, currency)
         result.append(
             {
                 "currency": currency,
-                "count": int(row["n"]),
-                "credits": credits,
-                "debits": debits,
-                "net": credits + debits,
+                "count": int(n),
+                "credits": money_in,
+                "debits": money_out,
+                "net": money_in + money_out,
             }
         )
     return result
 
 
+_Summed = tuple[str, int, Decimal, Decimal, int]
+
+
+def _summed(rows: QuerySet[Posting]) -> Iterator[_Summed]:
+    """The postings' count, credits and debits (the wallet's side) by currency and by the sign
+    that turns them to the firm's side. Only the reversals (few) join their entries, to learn
+    what they reverse; the rest is summed from the postings alone."""
+    sums = {
+        "n": Count("id"),
+        "cr": Sum("amount", filter=Q(amount__gt=0)),
+        "dr": Sum("amount", filter=Q(amount__lt=0)),
+    }
+    plain = rows.exclude(entry_type=_T.REVERSAL).values("currency", "entry_type")
+    undone = rows.filter(entry_type=_T.REVERSAL).values("currency", "entry__reverses__type")
+    for row in [*plain.annotate(**sums).order_by(), *undone.annotate(**sums).order_by()]:
+        currency = row["currency"]
+        yield (
+            currency,
+            int(row["n"]),
+            from_database_sum(row["cr"], currency),
+            from_database_sum(row["dr"], currency),
+            firm_sign(row.get("entry_type", _T.REVERSAL), row.get("entry__reverses__type")),
+        )
+
+
+def _day_totals(filters: Filters) -> Iterator[_Summed]:
+    """The day totals of every type but the reversal, for `filters` without a client."""
+    if filters.type == _T.REVERSAL:
+        return
+    days = DayTotal.objects.exclude(entry_type=_T.REVERSAL)
+    if filters.type:
+        days = days.filter(entry_type=filters.type)
+    if filters.currency:
+        days = days.filter(currency=filters.currency)
+    if filters.date_from:
+        days = days.filter(day__gte=filters.date_from)
+    if filters.date_to:
+        days = days.filter(day__lte=filters.date_to)
+    reversed_part = (F("reversed_count"), F("reversed_credits_minor"), F("reversed_debits_minor"))
+    parts = {
+        "": (F("count"), F("credits_minor"), F("debits_minor")),
+        "reversed": reversed_part,
+        "completed": (
+            F("count") - reversed_part[0],
+            F("credits_minor") - reversed_part[1],
+            F("debits_minor") - reversed_part[2],
+        ),
+    }[filters.status]
+    found = (
+        days.values("currency", "entry_type")
+        .annotate(n=Sum(parts[0]), cr=Sum(parts[1]), dr=Sum(parts[2]))
+        .filter(n__gt=0)
+        .order_by()
+    )
+    for row in found:
+        currency = row["currency"]
+        yield (
+            currency,
+            int(row["n"]),
+            from_minor(row["cr"] or 0, currency),
+            from_minor(row["dr"] or 0, currency),
+            firm_sign(row["entry_type"]),
+        )
+
+
 NEWEST_FIRST = ("-created_at", "-id")
+# What a row shows beside the posting: its entry, what that reverses or was reversed by, the
+# withdrawal it held (one-to-one each, so one query still reads the page).
+SHOWN_WITH = (
+    "entry__reverses",
+    "entry__reversed_by",
+    "entry__withdrawal_hold",
+    "client__user",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A posting as the page shows it: the firm's side of its amount, and its status."""
+
+    posting: Posting
+    amount: Decimal
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES[self.status]
+
+
+def shown(items: list[Posting]) -> list[Row]:
+    return [Row(p, firm_side(p), status_of(p)) for p in items]
 
 
 def _before(rows: QuerySet[Posting], at: datetime, posting_id: int) -> QuerySet[Posting]:
@@ -226,7 +388,7 @@ def page(
         raise ValidationFailed(fields=errors)
     if cursor is not None:
         rows = _before(rows, *cursor)
-    query = rows.select_related("entry", "client__user").order_by(*NEWEST_FIRST)
+    query = rows.select_related(*SHOWN_WITH).order_by(*NEWEST_FIRST)
     chunk = list(query[: limit + 1])
     more = len(chunk) > limit
     chunk = chunk[:limit]
@@ -238,7 +400,18 @@ class _Echo:
         return value
 
 
-CSV_HEADER = ["posting", "entry", "at", "type", "client", "email", "amount", "currency", "memo"]
+CSV_HEADER = [
+    "posting",
+    "entry",
+    "at",
+    "type",
+    "status",
+    "client",
+    "email",
+    "amount",
+    "currency",
+    "memo",
+]
 
 
 def csv_lines(rows: QuerySet[Posting], *, chunk: int = 2000) -> Iterator[str]:
@@ -256,6 +429,9 @@ def csv_lines(rows: QuerySet[Posting], *, chunk: int = 2000) -> Iterator[str]:
         "amount",
         "currency",
         "entry__memo",
+        "entry__reverses__type",
+        "entry__reversed_by__id",
+        "entry__withdrawal_hold__status",
     )
     ordered = rows.order_by(*NEWEST_FIRST)
     with _snapshot():
@@ -282,16 +458,20 @@ def _csv_rows(
 ) -> Iterator[str]:
     batch = list(ordered.values_list(*fields)[:chunk])
     while batch:
-        for posting, entry, at, kind, name, email, amount, currency, memo in batch:
+        for row in batch:
+            posting, entry, at, kind, name, email, amount, currency, memo = row[:9]
+            reverses, reversed_by, held = row[9:]
+            status = _status(reversed_by is not None, held)
             yield writer.writerow(
                 [
                     posting,
                     entry,
                     at.isoformat(),
                     kind,
+                    status,
                     spreadsheet_safe(name),
                     spreadsheet_safe(email),
-                    quantize(amount, currency),
+                    quantize(amount * firm_sign(kind, reverses), currency),
                     currency,
                     spreadsheet_safe(memo),
                 ]

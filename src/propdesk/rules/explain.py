@@ -52,6 +52,11 @@ def explain_outcome(outcome: Outcome) -> list[str]:
     return [head, *("  " + line for line in body)]
 
 
+def _days(count: Any, noun: str = "day") -> str:
+    """A count of days with its noun: "1 trading day", "3 days"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _n(text: str | None) -> str:
     """A decimal figure as written by people (no exponent)."""
     return "none" if text is None else decimal_text(Decimal(text))
@@ -136,7 +141,7 @@ def _day_end(why: dict[str, Any], kind: str, rule: str | None) -> list[str]:
     objectives = why["objectives"]
     if rule == "inactivity":
         lines.append(
-            f"no position was opened on the {why['inactivity_days']} days from "
+            f"no position was opened on the {_days(why['inactivity_days'])} from "
             f"{why['inactive_since']} to {why['day']} (last active day: "
             f"{why['last_active_day'] or 'none'})"
         )
@@ -193,11 +198,11 @@ def _rules_lines(rules: Rules) -> list[str]:
         lines.append(f"  max loss per trade {decimal_text(rules.max_loss_per_trade_pct)}%")
     if rules.profit_target_pct is not None:
         lines.append(f"  profit target {decimal_text(rules.profit_target_pct)}%")
-    lines.append(f"  at least {rules.min_trading_days} trading days")
+    lines.append(f"  at least {_days(rules.min_trading_days, 'trading day')}")
     if rules.trading_period_days is not None:
-        lines.append(f"  trading period {rules.trading_period_days} days")
+        lines.append(f"  trading period {_days(rules.trading_period_days)}")
     if rules.inactivity_days is not None:
-        lines.append(f"  fails after {rules.inactivity_days} days without a new position")
+        lines.append(f"  fails after {_days(rules.inactivity_days)} without a new position")
     if rules.best_day_max_pct is not None:
         lines.append(f"  best day at most {decimal_text(rules.best_day_max_pct)}% of the profit")
     when = "at the first day's end" if rules.upgrade_immediately else "at the period's end"

@@ -43,4 +43,13 @@ def _menus() -> None:
         context=backoffice.client_panel,
         order=10,
         permission=WALLET_VIEW,
+        title="Wallet",
+    )
+    panels.register(
+        panels.CLIENT_SUMMARY,
+        key="balance",
+        template="wallet/client_summary.html",
+        context=backoffice.client_summary,
+        order=10,
+        permission=WALLET_VIEW,
     )

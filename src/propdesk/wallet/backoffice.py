@@ -47,12 +47,17 @@ def client_panel(request: HttpRequest, client: Client) -> dict[str, object]:
     return {
         "wallet": {
             "balances": ledger.balances(client),
-            "lines": services.wallet_lines(client, limit=20, for_staff=True),
+            "lines": services.wallet_lines(client, limit=10, for_staff=True),
         },
         "adjustment_form": adjustment_form()
         if actor(request).has_permission(WALLET_ADJUST)
         else None,
     }
+
+
+def client_summary(request: HttpRequest, client: Client) -> dict[str, object]:
+    """The top of the client's page: their balance in each currency."""
+    return {"balances": ledger.balances(client)}
 
 
 # --- Settings > Payment methods ----------------------------------------------------------------

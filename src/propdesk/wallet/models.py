@@ -123,12 +123,13 @@ class Posting(models.Model):
                 name="wallet_posting_report_type",
                 condition=models.Q(client__isnull=False),
             ),
-            # Covering on PostgreSQL: a client's totals are summed from the index alone.
+            # Covering on PostgreSQL: a client's totals are summed from the index alone (the
+            # type tells the report which way the firm sees each amount).
             models.Index(
                 fields=["client", "created_at", "id"],
                 name="wallet_posting_report_client",
                 condition=models.Q(client__isnull=False),
-                include=["currency", "amount"],
+                include=["currency", "amount", "entry_type"],
             ),
         ]
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS
+from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
@@ -81,7 +82,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
         credited = made.status == Deposit.Status.APPROVED
         messages.success(
             request,
-            f"Deposit of {made.amount} {made.currency} requested"
+            f"Deposit of {money(made.amount, made.currency)} {made.currency} requested"
             + (" and credited." if credited else "; we will confirm it."),
         )
         return redirect("portal:wallet")
@@ -102,7 +103,8 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     def done(made: Deposit | Withdrawal) -> HttpResponse:
         messages.success(
             request,
-            f"Withdrawal of {made.amount} {made.currency} requested; the amount is held "
+            f"Withdrawal of {money(made.amount, made.currency)} {made.currency} requested; the "
+            "amount is held "
             "until we pay it out.",
         )
         return redirect("portal:wallet")
@@ -135,7 +137,8 @@ def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
         if paid:
             messages.success(
                 request,
-                f"Payment of {found.amount} {found.currency} sent. {found.after_payment}",
+                f"Payment of {money(found.amount, found.currency)} {found.currency} sent. "
+                f"{found.after_payment}",
             )
         else:
             messages.info(request, "Payment cancelled; nothing was charged.")

@@ -10,13 +10,14 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from propdesk.accounts import services as accounts
 from propdesk.accounts.models import Client
-from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_VIEW
+from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_NOTE, CLIENTS_VIEW
 from propdesk.core import panels
-from propdesk.core.errors import DomainError
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, staff_view
 
@@ -58,7 +59,11 @@ def clients(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(CLIENTS_VIEW)
-def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
+def client_detail(
+    request: HttpRequest, client_id: int, note_form: ClientNoteForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The client's 360° view: a summary, then each app's section (wallet, challenges, trading
+    accounts, KYC, requests), the staff notes, and the heavy actions (suspend) last."""
     client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
     me = actor(request)
     return render(
@@ -67,12 +72,39 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
         {
             "client": client,
             "can_manage": me.has_permission(CLIENTS_MANAGE),
+            "can_note": me.has_permission(CLIENTS_NOTE),
             "status_form": ClientStatusForm(),
             "firm_zone": settings.TIME_ZONE,
-            # What other apps show of the client: wallet, KYC, requests, ...
+            "note_form": note_form or ClientNoteForm(),
+            "notes": accounts.client_notes(client),
+            # What other apps show of the client: the summary's figures, then their sections.
+            "summary": panels.collect(panels.CLIENT_SUMMARY, request, client),
             "panels": panels.collect(panels.CLIENT, request, client),
         },
+        status=status,
     )
+
+
+class ClientNoteForm(forms.Form):
+    text = forms.CharField(
+        max_length=accounts.NOTE_MOST,
+        label="Note (for staff only)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@require_POST
+@staff_view(CLIENTS_NOTE)
+def client_note(request: HttpRequest, client_id: int) -> HttpResponse:
+    form = ClientNoteForm(request.POST)
+    try:
+        accounts.add_client_note(client_id, actor=actor(request), text=form.data.get("text", ""))
+    except ValidationFailed as exc:
+        for field, message in exc.fields.items():
+            form.add_error(field if field in form.fields else None, message)
+        return client_detail(request, client_id, note_form=form, status=400)
+    messages.success(request, "Note added.")
+    return redirect(reverse("backoffice:client", kwargs={"client_id": client_id}) + "#notes")
 
 
 class ClientStatusForm(forms.Form):

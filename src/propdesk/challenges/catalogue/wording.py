@@ -16,6 +16,7 @@ from propdesk.challenges.catalogue.definition import (
     StageRules,
 )
 from propdesk.challenges.catalogue.forms import BASIS_LABELS, KIND_LABELS, MODE_LABELS
+from propdesk.core.text import plural
 
 
 def amount_text(value: Any) -> str:
@@ -47,11 +48,13 @@ def rule_lines(rules: StageRules) -> list[str]:
     if rules.max_loss_per_trade_pct:
         lines.append(f"Max loss per trade {rules.max_loss_per_trade_pct}%")
     if rules.min_trading_days:
-        lines.append(f"At least {rules.min_trading_days} trading days")
+        lines.append(f"At least {plural(rules.min_trading_days, 'trading day')}")
     period = rules.trading_period_days
-    lines.append(f"Trading period {period} days" if period else "Unlimited trading period")
+    lines.append(
+        f"Trading period {plural(period, 'day')}" if period else "Unlimited trading period"
+    )
     if rules.inactivity_days:
-        lines.append(f"Fails after {rules.inactivity_days} inactive days")
+        lines.append(f"Fails after {plural(rules.inactivity_days, 'inactive day')}")
     if rules.best_day_max_pct:
         lines.append(f"Best day at most {rules.best_day_max_pct}% of the total profit")
     lines.append(f"Day resets at {rules.day_reset}")

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import ChallengeVersion, StageAttempt
+from propdesk.core.text import plural
 from propdesk.rules.days import Calendar
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.figures import Figures
@@ -231,8 +232,8 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
         )
     if outcome.rule == INACTIVITY:
         return (
-            f"No position was opened for {why.get('inactivity_days')} days, up to the day's "
-            f"close, {instant_text(outcome.at, zone)}."
+            f"No position was opened for {plural(why.get('inactivity_days'), 'day')}, "
+            f"up to the day's close, {instant_text(outcome.at, zone)}."
         )
     return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
 

@@ -165,6 +165,8 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
     "/{challenge_id}/participations",
     response={201: ParticipationOut},
     summary="Start a challenge, paying its fee (Idempotency-Key honoured)",
+    description="The start is a Prop Trading Participation request (*Approvals > Prop Trading "
+    "Participation*): approved by the firm's approval method, it opens the first stage.",
 )
 def start(
     request: HttpRequest,
@@ -260,7 +262,8 @@ def _participant_out(item: Participation) -> ParticipantOut:
 @participants_router.get(
     "",
     response=ParticipantPage,
-    summary="Staff: every participant with its current stage's figures, newest first; "
+    summary="Staff (Prop Trading > Participants): every participant with its current stage's "
+    "figures, newest first; "
     "`challenge`, `status`, `stage` (the current stage's number) filter; `after` pages by key",
 )
 def participants_listing(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import curve, progress
@@ -30,6 +31,7 @@ from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation.participants import (
     STAGE_MOST,
     STATUS_LOOK,
+    Filters,
     bars,
     csv_response,
     figures_of,
@@ -425,3 +427,41 @@ def participant_cancel(request: HttpRequest, participation_id: int) -> HttpRespo
         return f"Participation #{done.pk} cancelled{refunded}."
 
     return _act(request, participation_id, "cancel", CancelForm(request.POST), act)
+
+
+# --- the client's page: their challenges, their trading accounts, the summary's figure -----------
+
+CLIENT_PAGE_MOST = 20
+
+
+def client_challenges(request: HttpRequest, client: Client) -> dict[str, Any]:
+    """The client's challenges, newest first: each stage's status and account, the current
+    stage's equity and progress, and the link to the participant page."""
+    found = listing(Filters()).filter(client=client)
+    shown = [row(p) for p in found[:CLIENT_PAGE_MOST]]
+    return {"challenge_rows": shown}
+
+
+def client_trading_accounts(request: HttpRequest, client: Client) -> dict[str, Any]:
+    """The trading accounts of the client's stages: platform, login, whether it trades."""
+    attempts = list(
+        StageAttempt.objects.filter(participation__client=client)
+        .select_related("server", "participation")
+        .order_by("-id")[:CLIENT_PAGE_MOST]
+    )
+    known = staff.accounts_by_login([a.login for a in attempts])
+    return {
+        "trading_rows": [
+            {"attempt": a, "account": known.get(a.login), "stage_number": a.stage + 1}
+            for a in attempts
+        ]
+    }
+
+
+def client_summary(request: HttpRequest, client: Client) -> dict[str, Any]:
+    """The top of the client's page: how many of their challenges are active."""
+    mine = Participation.objects.filter(client=client)
+    return {
+        "active_challenges": mine.filter(status=Participation.Status.ACTIVE).count(),
+        "all_challenges": mine.count(),
+    }

@@ -18,6 +18,7 @@ from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.templatetags.money import money
+from propdesk.core.text import plural
 from propdesk.core.validation import parse_id, search_text, spreadsheet_safe
 from propdesk.rules.figures import Figures
 from propdesk.rules.model import decimal_text
@@ -188,7 +189,7 @@ def bars(figures: Figures | None, attempt: StageAttempt | None, currency: str) -
             "label": "Trading days",
             "value": f"{done:.2f}",
             "text": f"{f.trading_days} of {needed}" if needed else f"{f.trading_days}, no minimum",
-            "title": f"{f.trading_days} trading day(s); at least {needed} needed",
+            "title": f"{plural(f.trading_days, 'trading day')}; at least {needed} needed",
         }
     return found
 

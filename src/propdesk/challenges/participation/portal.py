@@ -31,6 +31,7 @@ from propdesk.challenges.participation import portal_home, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
+from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
@@ -185,7 +186,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
             return redirect("sandbox_checkout", token=made.checkout_token)
         messages.success(
             request,
-            f"You joined {made.version.spec.name}: {made.fee} {made.currency} was paid "
+            f"You joined {made.version.spec.name}: {money_text(made.fee, made.currency)} was paid "
             "from your wallet.",
         )
         return redirect("portal:my_challenge", participation_id=made.pk)
@@ -209,14 +210,14 @@ REFRESH_SECONDS = 5
 
 
 def money_text(amount: Decimal | None, currency: str) -> str:
-    """An amount as the portal writes money, 95000.00 USD; a figure finer than the currency's
+    """An amount as the portal writes money, 95,000.00 USD; a figure finer than the currency's
     minor unit (a floor can be: the rules never round) is written whole, never rounded."""
     if amount is None:
         return "—"
     if currency in MINOR_UNITS:
         cents = amount.quantize(quantum(currency))
         amount = cents if cents == amount else amount.normalize()
-    return f"{amount:f} {currency}"
+    return f"{amount:,f} {currency}"
 
 
 def _pct(value: Decimal) -> str:
@@ -284,10 +285,10 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         days.update(
             value=str(min(f.trading_days, least)),
             max=str(least),
-            words=f"{f.trading_days} of {least} trading days",
+            words=f"{f.trading_days} of {plural(least, 'trading day')}",
         )
     else:
-        days.update(value=None, words=f"{f.trading_days} trading days (no minimum)")
+        days.update(value=None, words=f"{plural(f.trading_days, 'trading day')} (no minimum)")
     return [
         target,
         _loss_bar(

@@ -11,7 +11,7 @@ from propdesk.challenges.permissions import PARTICIPATIONS_REVIEW
 registry.register(
     RequestType(
         key=participation.PARTICIPATION,
-        label="Challenge participation",
+        label="Prop Trading Participation",
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.AUTOMATIC,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
@@ -27,7 +27,7 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.STAGE_PROGRESSION,
-        label="Next challenge stage",
+        label="Prop Trading Next Stage",
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
@@ -42,7 +42,7 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.LIVE_STEP,
-        label="Live step",
+        label="Prop Trading Live Step",
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.MANUAL,),

@@ -311,3 +311,14 @@ def get_own(client: Client, participation_id: Any) -> Participation:
     if found is None:
         raise NotFound("No such participation.")
     return found
+
+
+def account_owner(server_id: int, login: str) -> Client | None:
+    """The client whose stage's account the server's login is (platforms.owners asks, so the
+    firm's KYC policy can stop them trading)."""
+    attempt = (
+        StageAttempt.objects.filter(server_id=server_id, login=login)
+        .select_related("participation__client")
+        .first()
+    )
+    return attempt.participation.client if attempt is not None else None

@@ -1,6 +1,11 @@
+"""`money`: every amount a page shows, in one format: the currency's minor units, thousands
+separated by commas, a leading "-" when negative (12,345.67 USD; -1,500 JPY). CSV files and the
+API keep plain numbers (12345.67) for machines to read."""
+
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import template
 
@@ -10,10 +15,19 @@ register = template.Library()
 
 
 @register.filter
-def money(amount: Decimal | None, currency: str) -> str:
-    """The amount in its currency's minor unit: 100.00 USD, 1500 JPY."""
-    if amount is None:
+def money(amount: Any, currency: str = "") -> str:
+    """The amount in its currency's minor unit with thousands separators: 12,345.67 for USD,
+    1,500 for JPY. Without a known currency the amount keeps its own decimals."""
+    if amount is None or amount == "":
         return ""
-    if currency not in MINOR_UNITS:
+    try:
+        value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    except (InvalidOperation, ValueError):
         return str(amount)
-    return str(amount.quantize(quantum(currency)))
+    if not value.is_finite():
+        return str(amount)
+    if currency in MINOR_UNITS:
+        value = value.quantize(quantum(currency))
+    if value == 0:
+        value = abs(value)  # never "-0.00"
+    return f"{value:,f}"

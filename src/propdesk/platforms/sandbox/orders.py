@@ -16,6 +16,7 @@ from propdesk.core import idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_minor, quantum
 from propdesk.core.validation import FieldErrors
+from propdesk.platforms import owners
 from propdesk.platforms.sandbox import pricing
 from propdesk.platforms.sandbox.accounts import lock_account
 from propdesk.platforms.sandbox.auth import AccountBlocked
@@ -96,6 +97,7 @@ def place_order(
             raise AccountBlocked()
         if not locked.trading_enabled:
             raise TradingDisabled()
+        owners.require_may_trade(locked.server_id, locked.login)  # the firm's KYC policy
         if not pricing.market_open(instrument.trading_hours, moment):
             raise MarketClosed()
         quotes = latest_quotes()

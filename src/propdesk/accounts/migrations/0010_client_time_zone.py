@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0008_normalise_emails"),
+        ("accounts", "0009_client_notes"),
     ]
 
     operations = [
