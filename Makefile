@@ -8,6 +8,7 @@ CODE := $(wildcard src tests benchmarks)
 .PHONY: demo test test-sqlite test-postgres lint format check serve clean browser
 
 $(STAMP): pyproject.toml
+	@echo "Installing propdesk and its dependencies into $(VENV) (the first time only, a minute or two)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)

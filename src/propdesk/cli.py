@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -112,18 +113,46 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
     return _run_together(commands)
 
 
+class _Progress:
+    """Says what the demo's start is doing, one line a step, with the time each took."""
+
+    def __init__(self) -> None:
+        self.began = self.mark = time.monotonic()
+        self.open = False
+
+    def step(self, text: str) -> None:
+        self.done()
+        print(f"  {text}\u2026", end="", flush=True)
+        self.open, self.mark = True, time.monotonic()
+
+    def done(self) -> None:
+        if self.open:
+            print(f" done ({time.monotonic() - self.mark:.1f} s)", flush=True)
+            self.open = False
+
+
 def _cmd_demo(ns: argparse.Namespace) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     # Links in emails and the sandbox provider's webhooks go to where the demo serves.
     os.environ.setdefault("PROPDESK_SITE_URL", f"http://{ns.host}:{ns.port}")
+    progress = _Progress()
+    print("propdesk demo: getting ready", flush=True)
+    progress.step("loading propdesk")
     _setup_django()
     from django.core.management import call_command
 
     from propdesk.demo import seed_demo
 
-    call_command("migrate", interactive=False, verbosity=0)
+    pending = _unapplied_migrations()
+    if pending:
+        progress.step(f"migrating the database ({pending} migrations)")
+        call_command("migrate", interactive=False, verbosity=0)
+    progress.step("collecting static files")
     call_command("collectstatic", interactive=False, verbosity=0)
-    logins = seed_demo()
+    progress.step("checking the demo data")
+    logins = seed_demo(step=lambda text: progress.step(f"seeding: {text}"))
+    progress.done()
+    print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
     url = f"http://{ns.host}:{ns.port}"
     print(f"\npropdesk demo at {url}")
     print(f"  client portal: {url}/portal/   back office: {url}/backoffice/")

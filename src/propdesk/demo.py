@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import base_user
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -78,7 +81,8 @@ def _logins() -> DemoLogins:
     }
     logins.clients = [(c[0], CLIENT_PASSWORD, states[c[5]]) for c in CLIENTS]
     logins.clients += [
-        (p[0], CLIENT_PASSWORD, f"challenge {p[5].replace('_', ' ')}") for p in PARTICIPANTS
+        (p[0], CLIENT_PASSWORD, FATE_LABELS.get(p[5], f"challenge {p[5].replace('_', ' ')}"))
+        for p in PARTICIPANTS
     ]
     demo_accounts = Account.objects.filter(comment__startswith=DEMO_ACCOUNT).order_by("login")
     logins.trading = [
@@ -88,11 +92,13 @@ def _logins() -> DemoLogins:
     return logins
 
 
-def seed_demo() -> DemoLogins:
-    """Create the demo firm once; running it again changes nothing."""
+def seed_demo(step: Callable[[str], None] = lambda _text: None) -> DemoLogins:
+    """Create the demo firm once; running it again changes nothing. `step` is told what
+    starts next ("seeding clients"), for the demo's first start to show its progress."""
     if User.objects.filter(email=STAFF[0][0]).exists():
         return _logins()
-    with transaction.atomic():
+    with transaction.atomic(), _one_hash_per_password():
+        step(f"creating {len(STAFF)} staff users")
         staff = {
             role: create_staff_user(
                 email=email, name=name, role_name=role, password=STAFF_PASSWORD, actor=None
@@ -107,6 +113,7 @@ def seed_demo() -> DemoLogins:
             level_roles=["Compliance", "Administrator"],
             actor=admin,
         )
+        step(f"registering {len(CLIENTS)} clients")
         for email, name, kind, nationality, phone, fate in CLIENTS:
             client, request = register_client(
                 kind=kind,
@@ -133,8 +140,11 @@ def seed_demo() -> DemoLogins:
                     actor=compliance,
                     reason="We cannot accept clients whose phone number we cannot verify.",
                 )
+        step("KYC forms and documents")
         _seed_kyc(admin, compliance)
+        step("sandbox trading accounts")
         _seed_trading()
+        step("payment methods and wallets")
         finance = staff["Finance"]
         bank = deposits.save_payment_method(
             None,
@@ -169,13 +179,34 @@ def seed_demo() -> DemoLogins:
         approvals.set_policy(deposits.DEPOSIT, method="partial", threshold="500", actor=admin)
         ivan = Client.objects.get(user__email="ivan@example.com")
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
-        _seed_challenges(admin, ivan)
+        _seed_challenges(admin, ivan, step)
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(
                 pending.pk, actor=compliance, text="Called the client; waiting for a call back."
             )
     return _logins()
+
+
+@contextmanager
+def _one_hash_per_password() -> Iterator[None]:
+    """While seeding, users given the same password share one real (argon2) hash: hashing
+    the three demo passwords thirty times (0.2 s each) was half the first start."""
+    real = base_user.make_password  # type: ignore[attr-defined]
+    kept: dict[str, str] = {}
+
+    def hashed(password: str | None, salt: str | None = None, hasher: str = "default") -> str:
+        if not isinstance(password, str) or salt is not None or hasher != "default":
+            return real(password, salt, hasher)
+        if password not in kept:
+            kept[password] = real(password)
+        return kept[password]
+
+    base_user.make_password = hashed  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        base_user.make_password = real  # type: ignore[attr-defined]
 
 
 def sample_png(width: int = 320, height: int = 200) -> bytes:
@@ -318,8 +349,10 @@ DEMO_RULES = {
 }
 
 
-def _seed_challenges(admin: User, buyer: Client) -> None:
-    """Two published challenges, a 2-step and a 1-step instant-funded; Ivan runs the first."""
+def _seed_challenges(admin: User, buyer: Client, step: Callable[[str], None]) -> None:
+    """Three published challenges, a 2-step, a 1-step instant-funded and a quick one to pass in
+    minutes; Ivan runs the first."""
+    step("challenges")
     two_step = catalogue.create(
         {
             "name": "2-Step Challenge 100K",
@@ -379,14 +412,50 @@ def _seed_challenges(admin: User, buyer: Client) -> None:
         },
         actor=admin,
     )
-    for challenge in (two_step, instant):
+    quick = catalogue.create(QUICK_CHALLENGE, actor=admin)
+    for challenge in (two_step, instant, quick):
         catalogue.publish(challenge.pk, actor=admin)
     # The firm reviews every purchase: one waits in the queue below.
     approvals.set_policy(participation.PARTICIPATION, method="manual", level_roles=[], actor=admin)
     ivans = participation.start(buyer, two_step.pk, payment="wallet", idempotency_key="demo")
     _approve_purchase(ivans, admin)
     _trade(ivans, [("EURUSD", "buy", "2.00")])
-    _seed_participants(admin, two_step, instant)
+    step(f"{len(PARTICIPANTS)} challenge participants, each bought, approved and traded")
+    _seed_participants(admin, {"two_step": two_step, "instant": instant, "quick": quick})
+
+
+QUICK_TARGET_PCT = Decimal("1")
+# +1% of 10,000 is 100 USD: one lot of gold (100 oz) on a 1 USD move. Passes at 00:00 UTC.
+QUICK_CHALLENGE: dict[str, Any] = {
+    "name": "Quick demo challenge: reach +1% in minutes",
+    "currency": "USD",
+    "tags": ["1-step", "quick"],
+    "time_zone": "UTC",
+    "fee": "19.00",
+    "payment_ways": ["wallet", "direct"],
+    "progression": "automatic",
+    "stages": [
+        {
+            "name": "Quick stage (+1%, e.g. 1 lot XAUUSD)",
+            "kind": StageKind.DEMO,
+            "balance": "10000",
+            "leverage": 100,
+            "rules": {
+                **DEMO_RULES,
+                "profit_target_pct": str(QUICK_TARGET_PCT),
+                "min_trading_days": 0,
+            },
+        },
+        {
+            "name": "Funded",
+            "kind": StageKind.LIVE,
+            "balance": "10000",
+            "leverage": 100,
+            "profit_share_pct": "80",
+            "rules": DEMO_RULES,
+        },
+    ],
+}
 
 
 # (email, name, nationality, phone, challenge, what happens)
@@ -399,17 +468,19 @@ PARTICIPANTS = [
     ("oscar@example.com", "Oscar Vidal", "ES", "+34612345615", "two_step", "awaiting_payment"),
     ("pia@example.com", "Pia Moreau", "BE", "+32471234516", "instant", "rejected"),
     ("quinn@example.com", "Quinn Byrne", "IE", "+353861234517", "two_step", "cancelled"),
+    ("rosa@example.com", "Rosa Kowalska", "PL", "+48601234518", "quick", "near_target"),
 ]
 
+FATE_LABELS = {"near_target": "quick demo challenge, 20 USD short of its +1% target"}
 
-def _seed_participants(admin: User, two_step: Any, instant: Any) -> None:
+
+def _seed_participants(admin: User, challenges: dict[str, Any]) -> None:
     """Traders in every state a participation can be in, each reached the way it is for real
     (the monitor's own verdict for the failure, staff decisions for the rest)."""
     compliance = User.objects.get(email=STAFF[1][0])
     finance = User.objects.get(email=STAFF[2][0])
     card = PaymentMethod.objects.get(name="Card (sandbox)")
     form = KycForm.objects.get(name="Individual")
-    challenges = {"two_step": two_step, "instant": instant}
     for email, name, nationality, phone, which, fate in PARTICIPANTS:
         client, request = register_client(
             kind="trader",
@@ -466,6 +537,8 @@ def _seed_participants(admin: User, two_step: Any, instant: Any) -> None:
             step = approvals.todo(admin).filter(type_key=lifecycle.LIVE_STEP, client=client).get()
             approvals.approve(step.pk, actor=admin, comment="Trading history reviewed.")
             _trade(Participation.objects.get(pk=joined.pk), [("XAUUSD", "buy", "0.10")])
+        elif fate == "near_target":
+            _near_target(joined)
 
 
 def _purchase_request(joined: Participation) -> Any:
@@ -498,4 +571,30 @@ def _breach(joined: Participation) -> None:
         monitor.process(sandbox_accounts.default_server())
         prices.step(feed.Tick("EURUSD", bid, ask))
         prices.flush()
+    monitor.process(sandbox_accounts.default_server())
+
+
+def move_price(symbol: str, by: Decimal) -> None:
+    """Move an instrument's quote by `by` through the sandbox feed (its positions revalued,
+    stop losses and take profits acted on, equity written), as a running feed would."""
+    quote = Quote.objects.get(instrument__symbol=symbol)
+    prices = feed.Feed()
+    prices.step(feed.Tick(symbol, quote.bid + by, quote.ask + by))
+    prices.flush()
+
+
+def _near_target(joined: Participation) -> None:
+    """A closed trade worth +0.8% on the quick challenge: 20 USD short of its +1% target. The
+    gold price goes back where it was, so the other demo accounts' figures stay."""
+    attempt = Participation.objects.get(pk=joined.pk).current_attempt()
+    assert attempt is not None
+    account = sandbox_accounts.account_by_login(attempt.login)
+    monitor.process(sandbox_accounts.default_server())
+    position = sandbox_orders.place_order(account, symbol="XAUUSD", side="buy", volume="1.00")
+    quote = Quote.objects.select_related("instrument").get(instrument__symbol="XAUUSD")
+    spread = quote.ask - quote.bid
+    # Closes at the bid: (bid + move - ask) x 100 oz = 80 USD.
+    move_price("XAUUSD", spread + Decimal("0.80"))
+    sandbox_orders.close_position(account, position.pk)
+    move_price("XAUUSD", -(spread + Decimal("0.80")))
     monitor.process(sandbox_accounts.default_server())

@@ -152,6 +152,7 @@ def test_the_go_live_walk_through(
     money = new_page()
     log_in(money, finance.email, PASSWORD)
     open_first_in_queue(money, "^Deposit")
+    money.get_by_label("Bank reference").fill("FT26339JN01")
     money.get_by_role("button", name="Approve").click()
     expect(money.locator("#request-status")).to_have_text("Approved")
 

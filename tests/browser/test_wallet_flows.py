@@ -32,6 +32,7 @@ def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
     expect(staff.get_by_text("Verify that the funds arrived")).to_be_visible()
     staff.get_by_label("Amount to credit").fill("990.00")
     staff.get_by_label("Comment").fill("Bank charged 10 EUR")
+    staff.get_by_label("Bank reference").fill("FT26339EU01")
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
     expect(staff.get_by_text("Amount amended from 1000.00 to 990.00 EUR.")).to_be_visible()

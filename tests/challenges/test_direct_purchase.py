@@ -62,9 +62,8 @@ def test_the_providers_webhook_takes_the_fee_once_and_the_challenge_starts_on_ap
     listed = reports.transactions(reports.Filters(type="prop_trading_fee"))
     assert [row.entry_id for row in listed] == [joined.fee_entry_id]
     request = ApprovalRequest.objects.get(type_key="prop_participation")
-    assert ("Fee", f"499.00 USD paid by Card (sandbox) (entry #{joined.fee_entry_id})") in (
-        participation.details(request)
-    )
+    fee = f"499.00 USD paid by Card (sandbox) (in the ledger as {joined.reference})"
+    assert ("Fee", fee) in participation.details(request)
     approvals.approve(request.pk, actor=admin)
     joined.refresh_from_db()
     assert joined.status == "active"

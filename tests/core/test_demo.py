@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
 import pytest
+from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals.models import ApprovalRequest
@@ -60,7 +65,11 @@ def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
 
     seed_demo()
     names = sorted(v.definition["name"] for v in catalogue.published_catalogue())
-    assert names == ["2-Step Challenge 100K", "Instant Funding 25K"]
+    assert names == [
+        "2-Step Challenge 100K",
+        "Instant Funding 25K",
+        "Quick demo challenge: reach +1% in minutes",
+    ]
     ivans = Participation.objects.get(client__user__email="ivan@example.com")
     assert ivans.status == "active"
     statuses = set(Participation.objects.values_list("status", flat=True))
@@ -112,3 +121,80 @@ def test_demo_kyc_documents_are_kept_and_handed_to_the_compliance_officer():
         assert response.status_code == 200
         body = b"".join(response.streaming_content)
         assert hashlib.sha256(body).hexdigest() == document.sha256
+
+
+def _quick_attempt(email: str = "rosa@example.com") -> Any:
+    from propdesk.challenges.models import Participation
+
+    joined = Participation.objects.get(client__user__email=email)
+    assert joined.version.definition["name"].startswith("Quick demo challenge")
+    attempt = joined.current_attempt()
+    assert attempt is not None
+    return attempt
+
+
+def test_the_demo_has_a_quick_challenge_participant_close_to_the_target():
+    from propdesk.platforms.sandbox import accounts
+
+    logins = seed_demo()
+    rosa = (
+        "rosa@example.com",
+        "demo-client-2026",
+        "quick demo challenge, 20 USD short of its +1% target",
+    )
+    assert rosa in logins.clients
+    attempt = _quick_attempt()
+    assert attempt.status == "in_progress"
+    account = accounts.account_by_login(attempt.login)
+    # +1% of 10,000 is 10,100: a closed +80 trade leaves 20 to make, and no position open.
+    assert account.balance == Decimal("10080.00")
+    assert not account.positions.filter(closed_at__isnull=True).exists()
+
+
+def test_trading_on_the_sandbox_passes_the_quick_demo_challenges_first_stage():
+    """Seeded demo data, then what a trader does in the terminal: buy one lot of gold, the feed
+    moves the price 1.50 up, close; the stage passes at the day's close (00:00 UTC)."""
+    from propdesk.challenges.models import StageAttempt
+    from propdesk.challenges.monitoring import monitor
+    from propdesk.demo import move_price
+    from propdesk.platforms.sandbox import accounts, orders
+
+    seed_demo()
+    attempt = _quick_attempt()
+    account = accounts.account_by_login(attempt.login)
+    server = accounts.default_server()
+    position = orders.place_order(account, symbol="XAUUSD", side="buy", volume="1.00")
+    move_price("XAUUSD", Decimal("1.50"))
+    deal = orders.close_position(account, position.pk)
+    assert deal.profit > Decimal("20")
+    monitor.process(server)
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"  # the day is open
+    midnight = (timezone.now() + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    monitor.close_days(midnight + timedelta(seconds=1))
+    passed = StageAttempt.objects.get(pk=attempt.pk)
+    assert passed.status == "passed"
+    assert passed.verdict["status"] == "passed"
+    following = StageAttempt.objects.filter(participation=attempt.participation, stage=1)
+    waiting = ApprovalRequest.objects.filter(
+        type_key="prop_live_step", client=attempt.participation.client, status="pending"
+    )
+    assert following.exists() or waiting.exists()  # funded next, or the firm's live step
+
+
+def test_the_quick_demo_stage_is_not_passed_while_short_of_the_target():
+    from propdesk.challenges.models import StageAttempt
+    from propdesk.challenges.monitoring import monitor
+    from propdesk.demo import move_price
+    from propdesk.platforms.sandbox import accounts, orders
+
+    seed_demo()
+    attempt = _quick_attempt()
+    account = accounts.account_by_login(attempt.login)
+    position = orders.place_order(account, symbol="XAUUSD", side="buy", volume="0.10")
+    move_price("XAUUSD", Decimal("1.00"))
+    orders.close_position(account, position.pk)  # about +7: 10,087 is short of 10,100
+    monitor.process(accounts.default_server())
+    monitor.close_days(timezone.now() + timedelta(days=1, hours=1))
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"

@@ -45,6 +45,8 @@ def instrument_form(**overrides: object) -> dict[str, object]:
         "volume_step": "0.10",
         "trading_hours": "mon-fri 13:30-20:00\r\nsat 08:00-12:00",
         "enabled": "on",
+        "rollover_spread_multiplier": "3",
+        "volatility_pct": "7",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -64,8 +66,8 @@ def all_instruments() -> list[dict[str, object]]:
 def test_the_list_shows_the_five_seeded_instruments_trading_around_the_clock(support):
     response = logged_in(support).get(INSTRUMENTS)
     assert response.status_code == 200
-    assert [i.symbol for i, _hours in response.context["rows"]] == SEEDED
-    assert {hours for _i, hours in response.context["rows"]} == {"Around the clock"}
+    assert [row[0].symbol for row in response.context["rows"]] == SEEDED
+    assert {row[1] for row in response.context["rows"]} == {"Around the clock"}
     page = response.content.decode()
     for symbol in SEEDED:
         assert f'data-symbol="{symbol}"' in page
@@ -277,6 +279,16 @@ def test_an_unknown_symbol_is_not_found(admin):
         ({"spread_points": "9" * 19}, "spread_points", "whole number of points"),
         ({"spread_points": "1.5"}, "spread_points", "whole number of points"),
         ({"description": "x" * 101}, "description", "at most 100 characters"),
+        ({"rollover_spread_multiplier": "0"}, "rollover_spread_multiplier", "from 1 (no widening)"),
+        ({"rollover_spread_multiplier": "11"}, "rollover_spread_multiplier", "to 10"),
+        ({"rollover_spread_multiplier": "2.5"}, "rollover_spread_multiplier", "whole number"),
+        ({"rollover_spread_multiplier": "x"}, "rollover_spread_multiplier", "whole number"),
+        ({"volatility_pct": "0"}, "volatility_pct", "from 0.01 to 500 percent a year"),
+        ({"volatility_pct": "501"}, "volatility_pct", "from 0.01 to 500 percent a year"),
+        ({"volatility_pct": "-5"}, "volatility_pct", "from 0.01 to 500 percent a year"),
+        ({"volatility_pct": "1e999"}, "volatility_pct", "Volatility"),
+        ({"volatility_pct": "wild"}, "volatility_pct", "must be a number"),
+        ({"volatility_pct": "7.125"}, "volatility_pct", "at most 2 decimal places"),
     ],
 )
 def test_bad_input_shows_a_field_error_and_changes_nothing(admin, overrides, field, message):

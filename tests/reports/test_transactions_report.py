@@ -24,7 +24,7 @@ def books(active_client, register, set_method, finance, bank_transfer):
         active_client, method=bank_transfer.pk, amount="500.00", currency="USD"
     )
     request = ApprovalRequest.objects.get(type_key="deposit")
-    approvals.approve(request.pk, actor=finance)
+    approvals.approve(request.pk, actor=finance, inputs={"bank_reference": "FT-REPORT-1"})
     services.adjust(
         active_client.pk,
         direction="debit",
@@ -119,7 +119,7 @@ def test_csv_export_streams_the_filtered_set_and_defuses_formulas(books, support
     assert response.streaming
     text = b"".join(response.streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["posting", "entry", "at", "type"]
+    assert rows[0][:5] == ["posting", "entry", "reference", "at", "type"]
     assert len(rows) == 3
     memos = [r[-1] for r in rows[1:]]
     assert "'=HYPERLINK(1)" in memos

@@ -46,7 +46,13 @@ def test_bank_transfer_waits_for_finance_who_may_amend_the_amount(
     deposit = ask(active_client, bank_transfer, "500.00")
     assert deposit.status == "pending"
     assert ledger.balances(active_client) == {}
-    approvals.approve(request_of(deposit).pk, actor=finance, amount="480.00", comment="Fees")
+    approvals.approve(
+        request_of(deposit).pk,
+        actor=finance,
+        amount="480.00",
+        comment="Fees",
+        inputs={"bank_reference": "FT-480"},
+    )
     deposit.refresh_from_db()
     assert deposit.status == "approved"
     assert deposit.credited_amount == Decimal("480.00")

@@ -150,7 +150,7 @@ def test_a_second_payment_for_a_paid_checkout_is_a_deposit_of_its_own(
     first = sandbox_payments.event_for(deposit, paid=True)
     second = sandbox_payments.event_for(deposit, paid=True)  # another charge, another id
     assert deliver(first).json()["outcome"] == "paid"
-    assert deliver(second).json()["outcome"].startswith("paid again: deposit #")
+    assert deliver(second).json()["outcome"].startswith("paid again: deposit DEP-")
     retold = {**second, "id": "evt_retold"}  # the same charge under a new event id
     assert deliver(retold).json()["outcome"] == "duplicate"
     assert ledger.balances(active_client) == {"USD": Decimal("200.00")}

@@ -44,6 +44,8 @@ def test_a_settings_change_shows_each_field_as_old_to_new_not_a_python_dict(admi
         "max_volume": "100",
         "volume_step": "0.01",
         "trading_hours": "mon-fri 13:30-20:00",
+        "rollover_spread_multiplier": "3",
+        "volatility_pct": "7",
     }  # "enabled" left out: unticked
     assert post_form(http, EURUSD, form).status_code == 302
     page = http.get(AUDIT).content.decode()

@@ -233,11 +233,12 @@ def test_administrator_cannot_lock_themself_out(admin):
 
 def test_portal_shows_the_clients_own_notifications_only(register, set_method, compliance):
     set_method("trader_registration", "automatic")
-    mine, _ = register()
+    mine, my_request = register()
     _, other_request = register(email="other@example.com")
     page = logged_in(mine.user).get("/portal/notifications/").content.decode()
     assert "Your trader registration was approved" in page
-    assert f"request #{other_request.pk}" not in page
+    assert f"reference {my_request.reference}" in page
+    assert other_request.reference not in page
 
 
 def test_compliance_suspends_and_reactivates_a_client_with_audit(register, set_method, compliance):

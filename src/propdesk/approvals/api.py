@@ -15,6 +15,7 @@ from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.core.errors import ValidationFailed
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalText, OneOf
 
@@ -34,6 +35,9 @@ class ClientRef(Schema):
 
 class RequestOut(Schema):
     id: int
+    reference: str = Field(
+        "", description="Its subject's reference, as the client sees it (e.g. DEP-000002)"
+    )
     type: str
     type_label: str
     status: str
@@ -89,6 +93,13 @@ class ApproveIn(Schema):
     level: StrictInt | None = Field(
         None, description="The level you reviewed; refused with 409 if the request moved on."
     )
+    inputs: dict[str, str] | None = Field(
+        None,
+        description="What the request type asks of its reviewer as they approve, by key: a "
+        "bank-transfer deposit needs its `bank_reference` (the transaction reference on the "
+        "bank statement, at most 64 characters, never one already credited); refused with 422 "
+        "and the field named. Other types ask nothing.",
+    )
 
 
 class RejectIn(Schema):
@@ -107,6 +118,7 @@ def _out(request: ApprovalRequest) -> RequestOut:
     client = request.client
     return RequestOut(
         id=request.pk,
+        reference=request.reference,
         type=request.type_key,
         type_label=rtype.label if rtype else request.type_key,
         status=request.status,
@@ -171,6 +183,9 @@ def list_requests(
     type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
     status: Annotated[Annotated[str, OneOf(ApprovalRequest.Status.values)] | None, Blank] = None,
     mine: bool = False,
+    reference: Annotated[
+        Annotated[str, Field(max_length=40, description="e.g. DEP-000002")] | None, Blank
+    ] = None,
     limit: Annotated[int, Interval(ge=1, le=MAX_PAGE), WHOLE] = 50,
     offset: Annotated[int, Interval(ge=0, le=MAX_OFFSET), WHOLE] = 0,
 ) -> RequestPage:
@@ -180,6 +195,11 @@ def list_requests(
         qs = qs.filter(type_key=type)
     if status:
         qs = qs.filter(status=status)
+    if reference:
+        named = registry.with_reference(reference)
+        if named is None:
+            raise ValidationFailed(fields={"reference": "Give a reference such as DEP-000002."})
+        qs = qs.filter(named)
     items = [_out(r) for r in qs[offset : offset + limit]]
     return RequestPage(items=items, count=qs.count(), limit=limit, offset=offset)
 
@@ -205,7 +225,7 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn(comment=None, level=None, amount=None)
+    payload = payload or ApproveIn(comment=None, level=None, amount=None, inputs=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id,
@@ -213,6 +233,7 @@ def approve(
         comment=payload.comment or "",
         expected_level=payload.level,
         amount=payload.amount,
+        inputs=payload.inputs,
     )
     return _detail(actor, approvals.get_request(actor, request_id))
 

@@ -140,8 +140,12 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
         requests = requests.filter(status=status)
     query = search_text(request.GET.get("q"))
     if query:
+        # A reference ("DEP-000002", or an old "#41") finds its request; else a name or email.
+        by_reference = registry.with_reference(query)
         requests = requests.filter(
-            Q(client__user__email__icontains=query) | Q(client__user__name__icontains=query)
+            by_reference
+            if by_reference is not None
+            else Q(client__user__email__icontains=query) | Q(client__user__name__icontains=query)
         )
     page = Paginator(requests, 50).get_page(request.GET.get("page"))
     return render(
@@ -168,7 +172,22 @@ def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
     else:
         form.fields["amount"].label = rtype.amend_label
         form.fields["amount"].help_text = rtype.amend_help
+    initial = rtype.decision_initial(req)
+    for field in rtype.decision_fields(req):
+        # Not required in the browser: the type's own message says why it is needed.
+        form.fields[field.key] = forms.CharField(
+            required=False,
+            max_length=field.max_length,
+            label=field.label + (" (required)" if field.required else ""),
+            help_text=field.help,
+            initial=initial.get(field.key, ""),
+        )
     return form
+
+
+def _inputs(req: ApprovalRequest, form: ApproveForm) -> dict[str, str]:
+    rtype = approvals.request_type(req.type_key)
+    return {f.key: form.cleaned_data.get(f.key, "") for f in rtype.decision_fields(req)}
 
 
 def _review_context(request: HttpRequest, req: ApprovalRequest) -> dict[str, object]:
@@ -212,7 +231,8 @@ def _rerender(request: HttpRequest, req_id: int, **forms_: forms.Form) -> HttpRe
 @staff_view(APPROVALS_VIEW)
 def approve(request: HttpRequest, request_id: int) -> HttpResponse:
     me = actor(request)
-    form = _approve_form(approvals.get_request(me, request_id), request.POST)
+    req = approvals.get_request(me, request_id)
+    form = _approve_form(req, request.POST)
     if not form.is_valid():
         return _rerender(request, request_id, approve_form=form)
     try:
@@ -222,6 +242,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
             comment=form.cleaned_data["comment"],
             expected_level=form.cleaned_data["level"],
             amount=form.cleaned_data.get("amount") or None,
+            inputs=_inputs(req, form),
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)
@@ -236,7 +257,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
                 f"the request moves to level {req.current_level}.",
             )
         else:
-            messages.success(request, f"Request #{req.pk} approved.")
+            messages.success(request, f"{req.type_label} {req.reference} approved.")
     return redirect("backoffice:approval_review", request_id=request_id)
 
 
@@ -261,7 +282,7 @@ def reject(request: HttpRequest, request_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Request #{req.pk} rejected.")
+        messages.success(request, f"{req.type_label} {req.reference} rejected.")
     return redirect("backoffice:approval_review", request_id=request_id)
 
 

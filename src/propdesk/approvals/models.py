@@ -7,6 +7,7 @@ from django.db import models
 
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method
+from propdesk.core import references
 
 
 class ApprovalPolicy(models.Model):
@@ -89,7 +90,15 @@ class ApprovalRequest(models.Model):
         indexes = [models.Index(fields=["type_key", "status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.type_key} ({self.status})"
+        return f"{self.reference} {self.type_key} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        """Its subject's reference (a deposit's DEP-000002): what the client also sees."""
+        rtype = registry.get(self.type_key)
+        if rtype is None:
+            return references.of(references.REQUEST, self.pk)
+        return rtype.reference(self)
 
     @property
     def type_label(self) -> str:

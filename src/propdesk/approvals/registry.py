@@ -8,6 +8,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import Q
+
+from propdesk.core import references
 
 if TYPE_CHECKING:
     from propdesk.accounts.models import User
@@ -31,6 +34,27 @@ class Amend:
 
 
 def _nothing(request: ApprovalRequest, actor: User | None) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class DecisionField:
+    """Something a reviewer enters as they approve (a bank transfer's reference, say). The
+    engine trims it, refuses control characters and text longer than `max_length`; the type's
+    `take_inputs` decides the rest (required, unique) and keeps it."""
+
+    key: str
+    label: str
+    max_length: int = 100
+    help: str = ""
+    required: bool = False  # said on the form; `take_inputs` enforces it, with its own words
+
+
+def _no_fields(request: ApprovalRequest) -> tuple[DecisionField, ...]:
+    return ()
+
+
+def _no_inputs(request: ApprovalRequest, inputs: dict[str, str], actor: User) -> None:
     return None
 
 
@@ -58,6 +82,13 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
+    # What the reviewer enters as they approve this request (none by default), and the
+    # handler that checks and keeps it, called inside the deciding transaction at every level
+    # (before the last level's `on_approve`); it raises ValidationFailed to refuse, naming the
+    # field. `decision_initial` fills the form in (what an earlier level entered).
+    decision_fields: Callable[[ApprovalRequest], tuple[DecisionField, ...]] = _no_fields
+    take_inputs: Callable[[ApprovalRequest, dict[str, str], User], None] = _no_inputs
+    decision_initial: Callable[[ApprovalRequest], dict[str, str]] = lambda request: {}
     # A type may show more on the review page (documents, say) with a template of its own.
     review_template: str = ""
     review_context: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}
@@ -65,6 +96,11 @@ class RequestType:
     details_are_private: bool = False
     order: int = 100
     description: str = ""
+    # The reference staff and the client both see (docs/references.md) is the subject's: its
+    # kind, and where the subject's id is: "pk" (the request is the thing itself),
+    # "client_id" (a registration) or "payload.<key>" (a deposit's "payload.deposit_id").
+    reference_kind: references.Kind = references.REQUEST
+    reference_id: str = "pk"
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,6 +117,18 @@ class RequestType:
     def carries_amount(self) -> bool:
         return Method.PARTIAL in self.allowed_methods
 
+    def reference(self, request: ApprovalRequest) -> str:
+        if self.reference_id.startswith("payload."):
+            number = request.payload.get(self.reference_id.removeprefix("payload."))
+        else:
+            number = getattr(request, self.reference_id)
+        return references.of(self.reference_kind, number if isinstance(number, int) else None)
+
+    def with_reference(self, number: int) -> Q:
+        """The requests of this type whose reference has this number."""
+        field = self.reference_id.replace("payload.", "payload__", 1)
+        return Q(type_key=self.key, **{field: number})
+
 
 _TYPES: dict[str, RequestType] = {}
 
@@ -94,6 +142,22 @@ def register(request_type: RequestType) -> RequestType:
 
 def get(key: str) -> RequestType | None:
     return _TYPES.get(key)
+
+
+def with_reference(text: object) -> Q | None:
+    """The requests a typed reference names ("DEP-000002", or an old "#41"), whatever their
+    type; None when the text is not a reference."""
+    if isinstance(text, str) and text.strip().startswith("#") and text.strip()[1:].isdigit():
+        number = int(text.strip()[1:])
+        return Q(pk=number) if number < 2**63 else None
+    parsed = references.parse(text)
+    if parsed is None:
+        return None
+    found = Q(pk=parsed.number) if parsed.kind == references.REQUEST else Q(pk__in=[])
+    for rtype in _TYPES.values():
+        if rtype.reference_kind == parsed.kind:
+            found |= rtype.with_reference(parsed.number)
+    return found
 
 
 def all_types() -> list[RequestType]:

@@ -189,14 +189,14 @@ def _finish(
             request.client.user,
             title=f"Your {label} was approved",
             # The reviewer's comment is internal: it stays with the request.
-            body=f"Your {label} (request #{request.pk}) was approved.",
+            body=f"Your {label} (reference {request.reference}) was approved.",
             level=Notification.Level.SUCCESS,
         )
     else:
         notify(
             request.client.user,
             title=f"Your {label} was rejected",
-            body=f"Your {label} (request #{request.pk}) was rejected.\n\nReason: {text}",
+            body=f"Your {label} (reference {request.reference}) was rejected.\n\nReason: {text}",
             level=Notification.Level.WARNING,
         )
     audit.record(
@@ -204,7 +204,7 @@ def _finish(
         action=AuditAction.APPROVAL_APPROVE if approved else AuditAction.APPROVAL_REJECT,
         object_type="approval_request",
         object_id=request.pk,
-        summary=f"{rtype.label} #{request.pk} for {request.client.user.email} "
+        summary=f"{rtype.label} {request.reference} for {request.client.user.email} "
         + ("approved" if approved else "rejected")
         + ("" if actor else " automatically"),
         before=before,
@@ -219,10 +219,12 @@ def approve(
     comment: Any = "",
     expected_level: int | None = None,
     amount: Any = None,
+    inputs: Any = None,
 ) -> ApprovalRequest:
     """Approve the current level; the last level approves the request itself.
 
     For a request that carries an amount, the reviewer may amend it (`amount`) as they approve.
+    `inputs` are the values of the type's decision fields (a bank transfer's reference), by key.
     """
     errors = FieldErrors()
     text = clean_text(
@@ -241,6 +243,7 @@ def approve(
         rtype = request_type(request.type_key)
         if amount not in (None, ""):
             _amend_amount(request, rtype, amount, actor=actor)
+        _take_inputs(request, rtype, inputs, actor=actor)
         if request.current_level < request.levels_total:
             level = request.current_level
             ApprovalAction.objects.create(
@@ -258,7 +261,7 @@ def approve(
                 action=AuditAction.APPROVAL_APPROVE_LEVEL,
                 object_type="approval_request",
                 object_id=request.pk,
-                summary=f"{rtype.label} #{request.pk}: level {level} of "
+                summary=f"{rtype.label} {request.reference}: level {level} of "
                 f"{request.levels_total} approved",
                 before={"level": level},
                 after={"level": level + 1, "text": text},
@@ -266,6 +269,33 @@ def approve(
         else:
             _finish(request, rtype, approved=True, actor=actor, text=text)
     return request
+
+
+def _take_inputs(request: ApprovalRequest, rtype: RequestType, inputs: Any, *, actor: User) -> None:
+    """Clean the decision fields' values and hand them to the type (which may refuse them);
+    each value given goes in the request's history."""
+    fields = rtype.decision_fields(request)
+    if not fields:
+        return
+    given = inputs if isinstance(inputs, dict) else {}
+    errors = FieldErrors()
+    cleaned = {
+        f.key: clean_text(
+            errors, f.key, given.get(f.key), label=f.label, max_length=f.max_length, required=False
+        )
+        for f in fields
+    }
+    errors.raise_if_any()
+    rtype.take_inputs(request, cleaned, actor)
+    said = "; ".join(f"{f.label}: {cleaned[f.key]}" for f in fields if cleaned[f.key])
+    if said:
+        ApprovalAction.objects.create(
+            request=request,
+            kind=ApprovalAction.Kind.NOTE,
+            actor=actor,
+            level=request.current_level,
+            text=f"{said}.",
+        )
 
 
 def _amend_amount(
@@ -306,7 +336,7 @@ def _amend_amount(
         action=AuditAction.APPROVAL_AMEND_AMOUNT,
         object_type="approval_request",
         object_id=request.pk,
-        summary=f"Request #{request.pk}: {text}",
+        summary=f"Request {request.reference}: {text}",
         before={"amount": str(old)},
         after={"amount": str(new)},
     )
@@ -361,7 +391,7 @@ def add_note(request_id: int, *, actor: User, text: Any) -> ApprovalAction:
             action=AuditAction.APPROVAL_NOTE,
             object_type="approval_request",
             object_id=request.pk,
-            summary=f"Note on request #{request.pk}",
+            summary=f"Note on request {request.reference}",
             after={"text": note},
         )
     return action

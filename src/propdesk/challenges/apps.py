@@ -9,6 +9,7 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
+        from propdesk.challenges.models import Participation
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
             suspension,
@@ -18,16 +19,19 @@ class ChallengesConfig(AppConfig):
             checkout,
             lapse_unpaid,
         )
+        from propdesk.core import references as kinds
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
         from propdesk.platforms import owners
-        from propdesk.wallet import sandbox_payments
+        from propdesk.wallet import references, sandbox_payments
 
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
         vault.register("challenges.StageAttempt", "sealed_password")
+        # The fee and its refund carry the participation's reference (PTP-…) in the ledger.
+        references.register(kinds.PARTICIPATION, Participation, "fee_entry", "refund_entry")
         lapse = housekeeping.register(
             "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
         )

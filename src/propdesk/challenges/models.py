@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from propdesk.challenges.catalogue.definition import ChallengeDefinition, StageKind
+from propdesk.core import references
 
 
 class Challenge(models.Model):
@@ -166,7 +167,11 @@ class Participation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.challenge} ({self.status})"
+        return f"{self.reference} {self.challenge} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.PARTICIPATION, self.pk)
 
     def current_attempt(self) -> StageAttempt | None:
         # Over all the attempts (a few), so that a list prefetching them asks nothing more.

@@ -5,6 +5,8 @@ from typing import ClassVar
 
 from django.db import models
 
+from propdesk.core import references
+
 
 class KycPolicy(models.Model):
     """One row: which client actions wait for an approved KYC."""
@@ -101,7 +103,11 @@ class KycSubmission(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"KYC #{self.pk} of {self.client_id} ({self.status})"
+        return f"{self.reference} of {self.client_id} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.KYC, self.pk)
 
 
 class KycDocument(models.Model):

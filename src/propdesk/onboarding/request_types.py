@@ -8,6 +8,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import registry
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import Method, RequestType
+from propdesk.core import references
 from propdesk.core.status import move_status
 from propdesk.core.text import in_sentence
 from propdesk.onboarding.models import KycSubmission
@@ -58,6 +59,8 @@ for kind, key, label, order in (
             on_reject=_refuse,
             details=_details,
             order=order,
+            reference_kind=references.REGISTRATION,
+            reference_id="client_id",
             description=f"A new {in_sentence(kind.label)} asks to open an account in the portal.",
         )
     )
@@ -116,6 +119,8 @@ registry.register(
         review_context=_kyc_review_context,
         details_are_private=True,
         order=30,
+        reference_kind=references.KYC,
+        reference_id="payload.submission_id",
         description="A client's identity details and documents.",
     )
 )

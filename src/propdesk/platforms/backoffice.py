@@ -79,7 +79,8 @@ def sandbox_instruments(request: HttpRequest) -> HttpResponse:
         "platforms/sandbox_instruments.html",
         {
             "rows": [
-                (i, services.describe_hours(i.trading_hours)) for i in services.find_instruments()
+                (i, services.describe_hours(i.trading_hours), services.charged(i))
+                for i in services.find_instruments()
             ],
             "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
         },
@@ -93,6 +94,8 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
     initial = {
         "description": instrument.description,
         "spread_points": instrument.spread_points,
+        "rollover_spread_multiplier": instrument.rollover_spread_multiplier,
+        "volatility_pct": (instrument.volatility * 100).normalize(),
         "min_volume": instrument.min_volume,
         "max_volume": instrument.max_volume,
         "volume_step": instrument.volume_step,
@@ -109,6 +112,7 @@ def sandbox_instrument_edit(request: HttpRequest, symbol: str) -> HttpResponse:
         context={
             "instrument": instrument,
             "hours": services.describe_hours(instrument.trading_hours),
+            "charged": services.charged(instrument),
         },
     )
 

@@ -53,7 +53,20 @@ class SandboxInstrumentForm(forms.Form):
     spread_points = forms.CharField(
         max_length=20,
         label="Spread (points)",
-        help_text="A whole number from 0 to 100000; the price feed widens it in quiet hours",
+        help_text="A whole number from 0 to 100000, what orders pay outside the rollover",
+    )
+    rollover_spread_multiplier = forms.CharField(
+        max_length=20,
+        label="Spread at the rollover (\u00d7 the spread)",
+        help_text="The price feed quotes the spread times this during the daily rollover, "
+        "21:00\u201323:00 UTC: a whole number from 1 (no widening) to 10",
+    )
+    volatility_pct = forms.CharField(
+        max_length=20,
+        label="Volatility (% a year)",
+        help_text="How much the feed's prices move: 15 is 15% a year, about \u00b10.16% in an "
+        "hour, times 1.5 in 07:00\u201317:00 UTC, 0.8 at other times and 0.5 at the rollover; "
+        "0.01 to 500",
     )
     min_volume = forms.CharField(max_length=20, label="Minimum volume (lots)")
     max_volume = forms.CharField(max_length=20, label="Maximum volume (lots)")

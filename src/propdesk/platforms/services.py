@@ -29,7 +29,7 @@ from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import pricing, valuation
-from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position
+from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position, Quote
 
 GROUP_MAX = 60
 REASON_MAX = 200  # what the account keeps (Account.disabled_reason, Deal.comment)
@@ -131,6 +131,7 @@ def _groups(errors: FieldErrors, field: str, raw: Any) -> list[str]:
 # --- Settings > Trading platforms > Sandbox instruments ------------------------------------------
 
 SPREAD_MAX = 100_000  # points
+VOLATILITY_MIN, VOLATILITY_MAX = Decimal("0.01"), Decimal("500")  # percent a year
 VOLUME_MIN, VOLUME_MAX = Decimal("0.01"), Decimal("1000")  # lots
 HOURS_MAX_WINDOWS = 50
 EN_DASH, EM_DASH = "\u2013", "\u2014"
@@ -164,6 +165,60 @@ def describe_hours(hours: list[dict[str, str]]) -> str:
     return f"{', '.join(windows)} UTC"
 
 
+@dataclass(frozen=True)
+class Charged:
+    """What the sandbox's synthetic feed quotes for an instrument, in points and in price."""
+
+    spread_points: int
+    rollover_points: int
+    # ("30 points (0.30)", "90 points (0.90) at the rollover, 21:00-23:00 UTC (x3)")
+    spread_lines: tuple[str, ...]
+    # ("15% a year", "+-5.65 (0.24%) an hour 07:00-17:00 UTC", ...)
+    volatility_lines: tuple[str, ...]
+
+    @property
+    def spread(self) -> str:
+        return "; ".join(self.spread_lines)
+
+    @property
+    def volatility(self) -> str:
+        return "; ".join(self.volatility_lines)
+
+
+def _hours(pair: tuple[int, int]) -> str:
+    return f"{pair[0]:02d}:00{EN_DASH}{pair[1]:02d}:00 UTC"
+
+
+def charged(instrument: Instrument) -> Charged:
+    """The spread the feed charges, in and out of the rollover, and its volatility as a
+    typical (one standard deviation) move in an hour at the latest mid price."""
+    spec = instrument.spec
+    normal = instrument.spread_points
+    wide = normal * instrument.rollover_spread_multiplier
+    spread: tuple[str, ...]
+    if wide == normal:
+        spread = (f"{normal} points ({spec.price(normal)}), around the clock",)
+    else:
+        spread = (
+            f"{normal} points ({spec.price(normal)})",
+            f"{wide} points ({spec.price(wide)}) at the rollover, "
+            f"{_hours(pricing.ROLLOVER_HOURS)} (\u00d7{instrument.rollover_spread_multiplier})",
+        )
+    quote = Quote.objects.filter(instrument=instrument).first()
+    price = (quote.bid + quote.ask) / 2 if quote else instrument.start_price
+    volatility = [f"{(instrument.volatility * 100).normalize():f}% a year"]
+    for part, when in (
+        (pricing.BUSY, _hours(pricing.BUSY_HOURS)),
+        (pricing.QUIET, "at other times"),
+        (pricing.ROLLOVER, "at the rollover"),
+    ):
+        move = pricing.hourly_move(instrument.volatility, price, part)
+        pct = (move / price * 100).quantize(Decimal("0.01"))
+        shown = spec.price(round(move.scaleb(spec.digits)))
+        volatility.append(f"\u00b1{shown} ({pct}%) an hour {when}")
+    return Charged(normal, wide, spread, tuple(volatility))
+
+
 def hours_text(hours: list[dict[str, str]]) -> str:
     """Trading hours as the edit form writes them: one window a line, `mon-fri 00:00-24:00`."""
     return "\n".join(f"{w['days']} {w['open']}-{w['close']}" for w in hours)
@@ -175,6 +230,8 @@ def instrument_snapshot(instrument: Instrument) -> dict[str, Any]:
         [
             "description",
             "spread_points",
+            "rollover_spread_multiplier",
+            "volatility",
             "min_volume",
             "max_volume",
             "volume_step",
@@ -194,19 +251,43 @@ def save_instrument(
     volume_step: Any,
     trading_hours: Any,
     enabled: bool = True,
+    rollover_spread_multiplier: Any = None,
+    volatility_pct: Any = None,
     actor: User,
 ) -> Instrument:
     """Change what a firm tunes on a sandbox instrument: its description, spread, volume
-    limits, trading hours (one window a line, or the stored list; empty: around the clock) and
-    whether it trades. The symbol, digits, contract size and currencies stay: open positions
-    are valued by them. Orders see the change at once; a running price feed reads spreads and
-    hours when it starts."""
+    limits, trading hours (one window a line, or the stored list; empty: around the clock),
+    whether it trades, and for the synthetic price feed the rollover's spread multiplier and the
+    yearly volatility in percent (None: unchanged). The symbol, digits, contract size and
+    currencies stay: open positions are valued by them. Orders see the change at once; a
+    running price feed within a few seconds."""
     require_permission(actor, PLATFORMS_MANAGE)
     errors = FieldErrors()
     text = clean_text(
         errors, "description", description, label="Description", max_length=100, required=False
     )
     spread = _whole(errors, "spread_points", spread_points, label="Spread", high=SPREAD_MAX)
+    multiplier = volatility = None
+    if rollover_spread_multiplier is not None:
+        try:
+            multiplier = read_whole(
+                rollover_spread_multiplier, low=1, high=pricing.ROLLOVER_MULTIPLIER_MAX
+            )
+        except NotANumber:
+            errors.add(
+                "rollover_spread_multiplier",
+                "The rollover multiplier is a whole number from 1 (no widening) "
+                f"to {pricing.ROLLOVER_MULTIPLIER_MAX}.",
+            )
+    if volatility_pct is not None:
+        pct = parse_decimal(errors, "volatility_pct", volatility_pct, label="Volatility", places=2)
+        if pct is not None and not VOLATILITY_MIN <= pct <= VOLATILITY_MAX:
+            errors.add(
+                "volatility_pct",
+                f"Volatility is from {VOLATILITY_MIN} to {VOLATILITY_MAX} percent a year.",
+            )
+        elif pct is not None:
+            volatility = pct / 100
     low = _lots(errors, "min_volume", min_volume, label="Minimum volume")
     high = _lots(errors, "max_volume", max_volume, label="Maximum volume")
     step = _lots(errors, "volume_step", volume_step, label="Volume step")
@@ -230,6 +311,10 @@ def save_instrument(
         instrument.description, instrument.spread_points = text, spread
         instrument.min_volume, instrument.max_volume, instrument.volume_step = low, high, step
         instrument.trading_hours, instrument.enabled = windows, bool(enabled)
+        if multiplier is not None:
+            instrument.rollover_spread_multiplier = multiplier
+        if volatility is not None:
+            instrument.volatility = volatility
         instrument.save()
         audit.record(
             actor=actor,

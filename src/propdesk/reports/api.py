@@ -25,6 +25,7 @@ reports_router = Router(tags=["reports"])
 class TransactionOut(Schema):
     posting: int
     entry: int
+    reference: str = ""  # of what caused the entry: DEP-000002, WDR-…, PTP-…, ADJ-…
     at: datetime
     type: str
     client_id: int
@@ -63,6 +64,7 @@ def transactions_report(
     date_from: Annotated[Day | None, Blank] = None,
     date_to: Annotated[Day | None, Blank] = None,
     client: FilterText = "",
+    reference: FilterText = "",
     currency: Annotated[Annotated[str, OneOf(MINOR_UNITS)] | None, Blank] = None,
     status: Annotated[Annotated[str, OneOf(transactions.STATUSES)] | None, Blank] = None,
     after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
@@ -72,7 +74,13 @@ def transactions_report(
     format: Annotated[Literal["json", "csv"] | None, Blank] = None,
 ) -> TransactionPage | HttpResponseBase:
     require_permission(current_staff(request), WALLET_VIEW)
-    given = {"type": type, "currency": currency, "status": status, "client": client}
+    given = {
+        "type": type,
+        "currency": currency,
+        "status": status,
+        "client": client,
+        "reference": reference,
+    }
     days = {"date_from": date_from, "date_to": date_to}
     filters = transactions.parse_filters(
         {**{k: v or "" for k, v in given.items()}, **{k: f"{v or ''}" for k, v in days.items()}}
@@ -86,6 +94,7 @@ def transactions_report(
             TransactionOut(
                 posting=p.pk,
                 entry=p.entry_id,
+                reference=getattr(p, "reference", ""),
                 at=p.created_at,
                 type=p.entry_type,
                 client_id=p.client_id or 0,

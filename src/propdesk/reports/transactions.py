@@ -24,9 +24,11 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
+from propdesk.core import references
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
 from propdesk.core.validation import parse_id, read_day, search_text, spreadsheet_safe
+from propdesk.wallet import references as entry_references
 from propdesk.wallet.models import DayTotal, JournalEntry, Posting, Withdrawal
 
 PAGE_SIZE = 50
@@ -100,6 +102,7 @@ class Filters:
     currency: str = ""
     status: str = ""
     client_id: int | None = None  # one client exactly (their page's "full history" link)
+    reference: str = ""  # DEP-000002: the entries of that deposit (docs/references.md)
 
     def as_query(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v not in ("", None)}
@@ -117,6 +120,9 @@ def parse_filters(params: Any) -> Filters:
     status = search_text(params.get("status"), max_length=10)
     if status and status not in STATUSES:
         errors["status"] = f"Status is one of: {', '.join(STATUSES)}."
+    reference = search_text(params.get("reference"), max_length=40)
+    if reference and references.parse(reference) is None:
+        errors["reference"] = "Give a reference such as DEP-000002."
     dates: dict[str, date | None] = {}
     for name in ("date_from", "date_to"):
         raw = search_text(params.get(name), max_length=10)
@@ -145,6 +151,7 @@ def parse_filters(params: Any) -> Filters:
         currency=currency,
         status=status,
         client_id=client_id,
+        reference=reference if "reference" not in errors else "",
     )
 
 
@@ -175,6 +182,8 @@ def transactions(filters: Filters) -> QuerySet[Posting]:
         rows = rows.filter(client__in=matching_clients(filters.client))
     if filters.client_id is not None:
         rows = rows.filter(client_id=filters.client_id)
+    if filters.reference:
+        rows = rows.filter(entry_id__in=entry_references.entries_with(filters.reference) or [])
     if filters.status:
         rows = _with_status(rows, filters.status)
     return rows
@@ -233,7 +242,12 @@ def totals(filters: Filters, rows: QuerySet[Posting] | None = None) -> list[dict
         found[1] += times * money_in
         found[2] += times * money_out
 
-    if filters.client or filters.client_id is not None or filters.status in UNFINISHED:
+    if (
+        filters.client
+        or filters.client_id is not None
+        or filters.reference  # a reference names a few entries: summed directly
+        or filters.status in UNFINISHED
+    ):
         for summed in _summed(transactions(filters) if rows is None else rows):
             add(*summed)
     else:
@@ -392,6 +406,9 @@ def page(
     chunk = list(query[: limit + 1])
     more = len(chunk) > limit
     chunk = chunk[:limit]
+    named = entry_references.for_entries(p.entry_id for p in chunk)
+    for posting in chunk:
+        posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
     return chunk, (chunk[-1].pk if more and chunk else None)
 
 
@@ -403,6 +420,7 @@ class _Echo:
 CSV_HEADER = [
     "posting",
     "entry",
+    "reference",
     "at",
     "type",
     "status",
@@ -458,6 +476,7 @@ def _csv_rows(
 ) -> Iterator[str]:
     batch = list(ordered.values_list(*fields)[:chunk])
     while batch:
+        named = entry_references.for_entries(row[1] for row in batch)
         for row in batch:
             posting, entry, at, kind, name, email, amount, currency, memo = row[:9]
             reverses, reversed_by, held = row[9:]
@@ -466,6 +485,7 @@ def _csv_rows(
                 [
                     posting,
                     entry,
+                    named.get(entry, ""),
                     at.isoformat(),
                     kind,
                     status,

@@ -34,6 +34,7 @@ class WalletOut(Schema):
 
 class LineOut(Schema):
     entry: int
+    reference: str = ""  # of what caused it: DEP-000002 for a deposit's credit
     type: str
     type_label: str
     amount: Decimal
@@ -127,6 +128,7 @@ class DepositIn(Schema):
 
 class DepositOut(Schema):
     id: int
+    reference: str = ""  # DEP-000002: the one to quote on a bank transfer
     status: str
     amount: Decimal
     currency: str
@@ -165,6 +167,7 @@ def _ask(request: HttpRequest, ask: Callable[..., Any], payload: DepositIn, key:
 def _request_out(made: Deposit | Withdrawal) -> dict[str, Any]:
     return {
         "id": made.pk,
+        "reference": made.reference,
         "status": made.status,
         "amount": made.amount,
         "currency": made.currency,
@@ -196,6 +199,7 @@ def deposit(
 
 class WithdrawalOut(Schema):
     id: int
+    reference: str = ""
     status: str
     amount: Decimal
     currency: str

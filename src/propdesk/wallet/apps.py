@@ -18,7 +18,17 @@ class WalletConfig(AppConfig):
         lapse(deposits.lapse_unpaid)
         prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
         prune(sandbox_payments.prune_events)
+        _references()
         _menus()
+
+
+def _references() -> None:
+    from propdesk.core import references as kinds
+    from propdesk.wallet import references
+    from propdesk.wallet.models import Deposit, Withdrawal
+
+    references.register(kinds.DEPOSIT, Deposit, "entry")
+    references.register(kinds.WITHDRAWAL, Withdrawal, "hold_entry", "settle_entry", "release_entry")
 
 
 def _menus() -> None:

@@ -75,6 +75,17 @@ class PaymentMethodForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
     provider = forms.ChoiceField(choices=PaymentMethod.Provider.choices, required=False)
+    # A bank transfer's account: shown to the client after a deposit, with the reference.
+    bank_beneficiary = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Beneficiary",
+        help_text="Bank transfer only: the account holder clients pay to. For accounts in "
+        "several currencies, make one method per account.",
+    )
+    bank_account = forms.CharField(required=False, max_length=60, label="IBAN or account number")
+    bank_bic = forms.CharField(required=False, max_length=20, label="BIC / SWIFT")
+    bank_name = forms.CharField(required=False, max_length=100, label="Bank name")
     enabled = forms.BooleanField(required=False, initial=True)
 
 
@@ -103,6 +114,10 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
             "max_amount": method.max_amount,
             "instructions": method.instructions,
             "provider": method.provider,
+            "bank_beneficiary": method.bank_beneficiary,
+            "bank_account": method.bank_account_shown,
+            "bank_bic": method.bank_bic,
+            "bank_name": method.bank_name,
             "enabled": method.enabled,
         }
         if method
@@ -142,5 +157,5 @@ def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
         detail = "; ".join(exc.fields.values()) if exc.fields else exc.message
         messages.error(request, f"Adjustment not made: {detail}")
     else:
-        messages.success(request, f"Adjustment posted (entry #{entry.pk}).")
+        messages.success(request, f"Adjustment {entry.reference} posted.")
     return redirect("backoffice:client", client_id=client.pk)

@@ -9,25 +9,34 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.registry import DecisionField
 from propdesk.core import audit, idempotency
 from propdesk.core.audit import AuditAction
-from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import ledger
+from propdesk.wallet import bank_details, ledger
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
 
 DEPOSIT = "deposit"
+BANK_REFERENCE = DecisionField(
+    key="bank_reference",
+    label="Bank reference",
+    max_length=64,
+    help="The transfer's transaction reference on the firm's bank statement: proof the money "
+    "arrived, and the guard against crediting one transfer twice.",
+    required=True,
+)
 
 
 # --- payment methods -------------------------------------------------------------------------
@@ -37,10 +46,33 @@ def enabled_methods() -> QuerySet[PaymentMethod]:
     return PaymentMethod.objects.filter(enabled=True)
 
 
+def accepted_currencies() -> list[str]:
+    """The currencies some enabled method takes, in the usual order (core.money)."""
+    taken = {c for m in enabled_methods() for c in m.currencies}
+    return [c for c in MINOR_UNITS if c in taken]
+
+
+def awaits_transfer(deposit: Deposit) -> bool:
+    """A bank transfer not yet confirmed: the client is shown where to pay and what to quote."""
+    return (
+        deposit.method.kind == PaymentMethod.Kind.OFFLINE
+        and deposit.status == Deposit.Status.PENDING
+    )
+
+
 def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
     return audit.snapshot(
         method,
-        ["name", "kind", "currencies", "min_amount", "max_amount", "enabled", "provider"],
+        [
+            "name",
+            "kind",
+            "currencies",
+            "min_amount",
+            "max_amount",
+            "enabled",
+            "provider",
+            *bank_details.FIELDS,
+        ],
     )
 
 
@@ -56,7 +88,10 @@ def save_payment_method(
     enabled: bool = True,
     provider: Any = "",
     actor: User,
+    **bank: Any,
 ) -> PaymentMethod:
+    """Create or change a payment method; `bank` is an offline method's bank account
+    (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py)."""
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
@@ -71,6 +106,10 @@ def save_payment_method(
     )
     if kind not in PaymentMethod.Kind.values:
         errors.add("kind", "Choose online or offline.")
+    unknown = set(bank) - set(bank_details.FIELDS)
+    if unknown:
+        raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
+    account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
     if provider not in PaymentMethod.Provider.values:
         errors.add("provider", "Unknown payment provider.")
     elif provider and kind != PaymentMethod.Kind.ONLINE:
@@ -103,6 +142,8 @@ def save_payment_method(
         method.min_amount, method.max_amount = low, high
         method.instructions, method.enabled = text, bool(enabled)
         method.provider = provider
+        for field, value in account.items():
+            setattr(method, field, value)
         method.save()
         audit.record(
             actor=actor,
@@ -266,7 +307,7 @@ def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
             provider_payment_id=payment_id,
         )
         _submit(again)
-        return f"paid again: deposit #{again.pk} opened for the second payment"
+        return f"paid again: deposit {again.reference} opened for the second payment"
     move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
     locked.provider_payment_id = payment_id
     locked.save(update_fields=["status", "provider_payment_id"])
@@ -292,6 +333,9 @@ def clean_money_request(
         errors.add("method", "Choose one of the payment methods.")
     if not is_currency(currency):
         errors.add("currency", "Unknown currency.")
+    elif currency not in accepted_currencies():
+        taken = ", ".join(accepted_currencies()) or "none yet"
+        errors.add("currency", f"No payment method takes {currency}; choose one of: {taken}.")
     elif chosen is not None and currency not in chosen.currencies:
         errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
     value = parse_amount(errors, "amount", amount, currency) if is_currency(currency) else None
@@ -323,6 +367,79 @@ def find_method(value: Any) -> PaymentMethod | None:
     return None
 
 
+# --- the reviewer's bank reference ----------------------------------------------------------------
+
+
+def _deposit_of(request: ApprovalRequest) -> Deposit:
+    return Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
+
+
+def decision_fields(request: ApprovalRequest) -> tuple[DecisionField, ...]:
+    """An offline deposit (a bank transfer) is approved against the transfer that arrived: the
+    reviewer enters its bank reference. An online one has the provider's payment id."""
+    offline = _deposit_of(request).method.kind == PaymentMethod.Kind.OFFLINE
+    return (BANK_REFERENCE,) if offline else ()
+
+
+def decision_initial(request: ApprovalRequest) -> dict[str, str]:
+    """What an earlier level entered, for the next level to check."""
+    return {"bank_reference": _deposit_of(request).bank_reference}
+
+
+def take_bank_reference(request: ApprovalRequest, inputs: dict[str, str], actor: User) -> None:
+    """Keep the reviewer's bank reference on the deposit (at every level of approval): required,
+    and refused when another deposit, not rejected, already has it (any case), naming it."""
+    deposit = (
+        Deposit.objects.select_for_update()
+        .select_related("method")
+        .get(pk=request.payload["deposit_id"])
+    )
+    if deposit.method.kind != PaymentMethod.Kind.OFFLINE:
+        return
+    reference = inputs.get("bank_reference", "")
+    if not reference:
+        raise ValidationFailed(
+            "Enter the bank reference.",
+            fields={
+                "bank_reference": "Enter the transfer's bank reference from the bank statement: "
+                "a bank transfer is approved only against the transfer that arrived."
+            },
+        )
+    refused = _reference_taken(deposit, reference)
+    if refused is None:
+        deposit.bank_reference = reference
+        try:
+            with transaction.atomic():  # a savepoint: a racing approval keeps the reference
+                deposit.save(update_fields=["bank_reference"])
+        except IntegrityError:
+            refused = _reference_taken(deposit, reference) or (
+                f"Bank reference {reference} is being recorded on another deposit right now; "
+                "check the bank statement."
+            )
+    if refused is not None:
+        raise ValidationFailed(
+            "This bank reference is already used.", fields={"bank_reference": refused}
+        )
+
+
+def _reference_taken(deposit: Deposit, reference: str) -> str | None:
+    other = (
+        Deposit.objects.filter(bank_reference__iexact=reference)
+        .exclude(pk=deposit.pk)
+        .exclude(status=Deposit.Status.REJECTED)
+        .select_related("client__user")
+        .first()
+    )
+    if other is None:
+        return None
+    return (
+        f"Bank reference {reference} is already recorded on deposit #{other.pk} "
+        f"({other.client.user.email}, {other.amount} {other.currency}, "
+        f"{other.get_status_display().lower()}): one transfer is credited once. Check the bank "
+        "statement for this deposit's own transfer."
+    )
+
+
 def credit(request: ApprovalRequest, actor: User | None) -> None:
     """The `deposit` type's approval: credit the (possibly amended) amount in one entry."""
     deposit = (
@@ -337,7 +454,8 @@ def credit(request: ApprovalRequest, actor: User | None) -> None:
     deposit.entry = ledger.post(
         JournalEntry.Type.DEPOSIT,
         [ledger.Line(wallet, amount), ledger.Line(cash, -amount)],
-        memo=f"Deposit #{deposit.pk} by {deposit.method.name}",
+        memo=f"Deposit {deposit.reference} by {deposit.method.name}"
+        + (f", bank reference {deposit.bank_reference}" if deposit.bank_reference else ""),
         client=request.client,
         actor=actor,
     )
@@ -357,8 +475,21 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("Method", f"{deposit.method.name} ({deposit.method.get_kind_display()})"),
         ("Requested", f"{deposit.amount} {deposit.currency}"),
     ]
-    if deposit.method.kind == PaymentMethod.Kind.OFFLINE:
-        rows.append(("Check", "Verify that the funds arrived before approving."))
+    if deposit.bank_reference:
+        rows.append(("Bank reference", deposit.bank_reference))
+    if deposit.provider_payment_id:
+        rows.append(("Provider payment", deposit.provider_payment_id))
+    if (
+        deposit.method.kind == PaymentMethod.Kind.OFFLINE
+        and deposit.status == Deposit.Status.PENDING
+    ):
+        rows.append(
+            (
+                "Check",
+                "Verify that the funds arrived before approving, and enter the transfer's bank "
+                "reference from the statement.",
+            )
+        )
     return rows
 
 

@@ -7,6 +7,9 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
+
+from propdesk.core import references
 
 
 class LedgerAccount(models.Model):
@@ -86,7 +89,14 @@ class JournalEntry(models.Model):
         verbose_name_plural = "journal entries"
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.type}"
+        return f"{self.reference} {self.type}"
+
+    @property
+    def reference(self) -> str:
+        """The entry's own reference (ADJ-… for an adjustment, else TXN-…); what caused it, a
+        deposit's DEP-… say, is `wallet.references.for_entries`."""
+        own = references.ADJUSTMENT if self.type == self.Type.ADJUSTMENT else references.ENTRY
+        return references.of(own, self.pk)
 
 
 class Posting(models.Model):
@@ -187,6 +197,12 @@ class PaymentMethod(models.Model):
 
     provider = models.CharField(max_length=20, choices=Provider.choices, blank=True, default="")
     instructions = models.TextField(blank=True, help_text="Shown to the client, e.g. bank details")
+    # A bank transfer's account the client pays into (an offline method's; for accounts in
+    # several currencies, one method per account). Shown after a deposit with its reference.
+    bank_beneficiary = models.CharField(max_length=100, blank=True)
+    bank_account = models.CharField(max_length=34, blank=True)  # an IBAN or an account number
+    bank_bic = models.CharField(max_length=11, blank=True)
+    bank_name = models.CharField(max_length=100, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -195,6 +211,18 @@ class PaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_bank_details(self) -> bool:
+        return bool(self.bank_account)
+
+    @property
+    def bank_account_shown(self) -> str:
+        """An IBAN in groups of four, as banks print it; an account number as it is."""
+        account = self.bank_account
+        if len(account) > 4 and account[:2].isalpha() and account[2:4].isdigit():
+            return " ".join(account[i : i + 4] for i in range(0, len(account), 4))
+        return account
 
 
 class Deposit(models.Model):
@@ -224,6 +252,9 @@ class Deposit(models.Model):
     provider_payment_id = models.CharField(max_length=100, blank=True)
     # What was credited: the reviewer may amend the amount (the transfer that arrived).
     credited_amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    # An offline deposit's transfer as the bank statement names it, entered by the reviewer who
+    # approves it; one deposit per reference (a reused one would credit a transfer twice).
+    bank_reference = models.CharField(max_length=64, blank=True, default="")
     entry = models.OneToOneField(
         JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
     )
@@ -241,9 +272,21 @@ class Deposit(models.Model):
                 condition=models.Q(status="awaiting_payment"),
             )
         ]
+        constraints = [
+            # A rejected deposit's reference is free again (its transfer was sent back).
+            models.UniqueConstraint(
+                Upper("bank_reference"),
+                condition=~models.Q(bank_reference="") & ~models.Q(status="rejected"),
+                name="wallet_deposit_bank_reference_once",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Deposit #{self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Deposit {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.DEPOSIT, self.pk)
 
 
 class Withdrawal(models.Model):
@@ -295,7 +338,11 @@ class Withdrawal(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"Withdrawal #{self.pk} {self.amount} {self.currency} ({self.status})"
+        return f"Withdrawal {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.WITHDRAWAL, self.pk)
 
 
 class WebhookEvent(models.Model):

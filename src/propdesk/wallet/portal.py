@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from propdesk.core.errors import DomainError
-from propdesk.core.money import MINOR_UNITS
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
-from propdesk.wallet.models import Deposit, Withdrawal
+from propdesk.wallet.models import Deposit, PaymentMethod, Withdrawal
 
 
 @client_view
@@ -36,11 +36,41 @@ def wallet(request: HttpRequest) -> HttpResponse:
     )
 
 
+class MethodSelect(forms.Select):
+    """Each method's option names the currencies it takes (`data-currencies`), so that the
+    page (wallet/money_form.js) offers only the methods that take the chosen currency."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        method = getattr(option["value"], "instance", None)
+        if isinstance(method, PaymentMethod):
+            option["attrs"]["data-currencies"] = " ".join(method.currencies)
+        return option
+
+
 class MoneyRequestForm(forms.Form):
-    method = forms.ModelChoiceField(queryset=deposits.enabled_methods(), empty_label="Choose…")
+    """The deposit and withdrawal form: only the currencies some enabled method takes."""
+
+    currency = forms.ChoiceField(choices=[])
+    method = forms.ModelChoiceField(
+        queryset=deposits.enabled_methods(), empty_label="Choose…", widget=MethodSelect
+    )
     amount = forms.CharField(max_length=30)
-    currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        taken = deposits.accepted_currencies()
+        field = self.fields["currency"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(c, c) for c in taken]
+        field.error_messages["invalid_choice"] = (
+            "No payment method takes this currency; choose one of: "
+            + (", ".join(taken) or "none yet")
+            + "."
+        )
+        if len(taken) == 1:
+            field.initial = taken[0]
 
 
 def _money_request_page(
@@ -82,10 +112,12 @@ def deposit(request: HttpRequest) -> HttpResponse:
         credited = made.status == Deposit.Status.APPROVED
         messages.success(
             request,
-            f"Deposit of {money(made.amount, made.currency)} {made.currency} requested"
-            + (" and credited." if credited else "; we will confirm it."),
+            f"Deposit of {money(made.amount, made.currency)} {made.currency} requested "
+            f"(reference {made.reference})"
+            + (" and credited." if credited else "; we will confirm it when it arrives."),
         )
-        return redirect("portal:wallet")
+        # Its page: what to pay, where, and the reference to quote.
+        return redirect("portal:deposit_detail", deposit_id=made.pk)
 
     return _money_request_page(
         request,
@@ -97,15 +129,26 @@ def deposit(request: HttpRequest) -> HttpResponse:
     )
 
 
+@client_view
+def deposit_detail(request: HttpRequest, deposit_id: int) -> HttpResponse:
+    """One deposit of the client's: its reference, where it stands and, while a bank transfer
+    is awaited, the firm's bank account and the reference to quote."""
+    found = get_object_or_404(deposits.client_deposits(actor(request).client), pk=deposit_id)
+    return render(
+        request,
+        "wallet/portal_deposit_detail.html",
+        {"deposit": found, "awaiting_transfer": deposits.awaits_transfer(found)},
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @client_view
 def withdraw(request: HttpRequest) -> HttpResponse:
     def done(made: Deposit | Withdrawal) -> HttpResponse:
         messages.success(
             request,
-            f"Withdrawal of {money(made.amount, made.currency)} {made.currency} requested; the "
-            "amount is held "
-            "until we pay it out.",
+            f"Withdrawal of {money(made.amount, made.currency)} {made.currency} requested "
+            f"(reference {made.reference}); the amount is held until we pay it out.",
         )
         return redirect("portal:wallet")
 

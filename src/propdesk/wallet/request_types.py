@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Amend, Method, RequestType
+from propdesk.core import references
 from propdesk.wallet import deposits, withdrawals
 from propdesk.wallet.permissions import DEPOSITS_REVIEW, WITHDRAWALS_REVIEW
 
@@ -20,7 +21,12 @@ registry.register(
         on_approve=deposits.credit,
         on_reject=deposits.refuse,
         details=deposits.details,
+        decision_fields=deposits.decision_fields,
+        take_inputs=deposits.take_bank_reference,
+        decision_initial=deposits.decision_initial,
         order=40,
+        reference_kind=references.DEPOSIT,
+        reference_id="payload.deposit_id",
         description="A client's deposit into the wallet; offline ones are always checked by hand.",
     )
 )
@@ -41,6 +47,8 @@ registry.register(
         on_reject=withdrawals.release,
         details=withdrawals.details,
         order=50,
+        reference_kind=references.WITHDRAWAL,
+        reference_id="payload.withdrawal_id",
         description="A client's withdrawal; always approved by a person.",
     )
 )

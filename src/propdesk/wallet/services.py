@@ -14,7 +14,7 @@ from propdesk.core.idempotency import owned_key
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text
-from propdesk.wallet import ledger
+from propdesk.wallet import ledger, references
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_ADJUST
 
@@ -115,9 +115,11 @@ def wallet_lines(
         .select_related("entry")
         .order_by("-created_at", "-id")[:limit]
     )
+    named = references.for_entries(p.entry_id for p in rows)
     return [
         {
             "entry": p.entry_id,
+            "reference": named.get(p.entry_id, ""),
             "type": p.entry_type,
             "type_label": p.get_entry_type_display(),
             "amount": ledger.quantize(p.amount, p.currency),

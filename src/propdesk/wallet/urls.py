@@ -31,5 +31,6 @@ backoffice_urls = [
 portal_urls = [
     path("wallet/", portal.wallet, name="wallet"),
     path("wallet/deposit/", portal.deposit, name="deposit"),
+    path("wallet/deposits/<int:deposit_id>/", portal.deposit_detail, name="deposit_detail"),
     path("wallet/withdraw/", portal.withdraw, name="withdraw"),
 ]

@@ -93,13 +93,15 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
     move_status(withdrawal, Withdrawal.Status.APPROVED, Withdrawal.TRANSITIONS, what="withdrawal")
     paid = withdrawal.amount if request.amount is None else request.amount
     if not 0 < paid <= withdrawal.amount:  # the engine refuses such amendments: never pay them
-        raise Conflict(f"Withdrawal #{withdrawal.pk} cannot pay out {paid} {withdrawal.currency}.")
+        raise Conflict(
+            f"Withdrawal {withdrawal.reference} cannot pay out {paid} {withdrawal.currency}."
+        )
     pending = _pending_account(withdrawal.currency)
     cash = ledger.cash_account(withdrawal.method, withdrawal.currency)
     withdrawal.settle_entry = ledger.post(
         JournalEntry.Type.WITHDRAWAL,
         [ledger.Line(pending, -paid), ledger.Line(cash, paid)],
-        memo=f"Withdrawal #{withdrawal.pk} paid by {withdrawal.method.name}",
+        memo=f"Withdrawal {withdrawal.reference} paid by {withdrawal.method.name}",
         client=withdrawal.client,
         actor=actor,
     )
@@ -112,7 +114,7 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
                 ledger.Line(pending, -rest),
                 ledger.Line(ledger.wallet(withdrawal.client, withdrawal.currency), rest),
             ],
-            memo=f"Withdrawal #{withdrawal.pk}: {rest} {withdrawal.currency} of the "
+            memo=f"Withdrawal {withdrawal.reference}: {rest} {withdrawal.currency} of the "
             f"{withdrawal.amount} held not paid out, back in the wallet",
             client=withdrawal.client,
             actor=actor,
@@ -130,7 +132,7 @@ def release(request: ApprovalRequest, actor: User | None) -> None:
             ledger.Line(_pending_account(withdrawal.currency), -withdrawal.amount),
             ledger.Line(wallet, withdrawal.amount),
         ],
-        memo=f"Withdrawal #{withdrawal.pk} rejected: the amount is back in the wallet",
+        memo=f"Withdrawal {withdrawal.reference} rejected: the amount is back in the wallet",
         client=withdrawal.client,
         actor=actor,
     )

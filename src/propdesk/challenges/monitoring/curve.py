@@ -13,8 +13,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from propdesk.challenges.models import CurvePoint, StageAttempt
-from propdesk.rules.model import Equity, format_time
+from propdesk.rules.figures import Figures
+from propdesk.rules.model import Equity, decimal_text, format_time
 from propdesk.rules.parse import parse_time
 
 BUCKET = timedelta(minutes=5)
@@ -75,3 +78,25 @@ def points(attempt: StageAttempt) -> list[dict[str, str]]:
     if attempt.curve_open is not None:
         rows.append(dict(attempt.curve_open))
     return rows
+
+
+def chart_data(
+    attempt: StageAttempt | None, figures: Figures | None, currency: str
+) -> dict[str, Any]:
+    """What chart.js draws (static/challenges/chart.js): the curve's buckets and the horizontal
+    lines of the target and the floors."""
+    lines = []
+    if figures is not None:
+        for key, label, value in (
+            ("target", "Profit target", figures.target_balance),
+            ("daily", "Daily-loss floor", figures.daily_loss_floor),
+            ("max", "Max-loss floor", figures.max_loss_floor),
+        ):
+            if value is not None:
+                lines.append({"key": key, "label": label, "value": decimal_text(value)})
+    return {
+        "currency": currency,
+        "time_zone": timezone.get_current_timezone_name(),
+        "points": points(attempt) if attempt is not None else [],
+        "lines": lines,
+    }

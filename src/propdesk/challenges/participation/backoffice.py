@@ -19,14 +19,17 @@ from django.db.models import Max, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from propdesk.accounts.models import Client
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
-from propdesk.challenges.monitoring import curve, progress
+from propdesk.challenges.monitoring import progress
+from propdesk.challenges.monitoring.curve import chart_data
 from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation.participants import (
     STAGE_MOST,
@@ -47,8 +50,6 @@ from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import adapters
 from propdesk.platforms import services as staff
 from propdesk.platforms.protocol import AccountState, DealRecord
-from propdesk.rules.figures import Figures
-from propdesk.rules.model import decimal_text
 
 TRADES_PAGE = 50
 
@@ -177,27 +178,6 @@ def _deals(attempt: StageAttempt | None) -> list[DealRecord]:
     return sorted(found, key=lambda d: (d.at, d.deal), reverse=True)
 
 
-def chart_data(
-    attempt: StageAttempt | None, figures: Figures | None, currency: str
-) -> dict[str, Any]:
-    """What chart.js draws: the curve's buckets and the horizontal lines."""
-    lines = []
-    if figures is not None:
-        for key, label, value in (
-            ("target", "Profit target", figures.target_balance),
-            ("daily", "Daily-loss floor", figures.daily_loss_floor),
-            ("max", "Max-loss floor", figures.max_loss_floor),
-        ):
-            if value is not None:
-                lines.append({"key": key, "label": label, "value": decimal_text(value)})
-    return {
-        "currency": currency,
-        "time_zone": timezone.get_current_timezone_name(),
-        "points": curve.points(attempt) if attempt is not None else [],
-        "lines": lines,
-    }
-
-
 def _day_close(shown: StageAttempt | None) -> dict[str, str]:
     """A running stage's next day reset, as the instant in the stage's zone, and once its
     target is reached, when it passes."""
@@ -228,6 +208,22 @@ def _stage_entry(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
         # Staff read who ended a stage by hand and why; the trader reads the headline only.
         "note": attempt.staff_note or progress.headline(attempt),
     }
+
+
+def _requests(request: HttpRequest, item: Participation) -> list[ApprovalRequest]:
+    """The requests about this participation (its purchase, a next stage, the live step),
+    waiting ones first, for staff who may open them."""
+    me = actor(request)
+    if not me.has_permission(APPROVALS_VIEW):
+        return []
+    found = approvals.visible_requests(me).filter(
+        type_key__in=interventions.STEP_TYPES, payload__participation_id=item.pk
+    )
+    shown = sorted(found, key=lambda r: (not r.is_pending, -r.pk))
+    for r in shown:
+        stage = r.payload.get("stage")
+        r.stage_number = stage + 1 if isinstance(stage, int) else None  # type: ignore[attr-defined]
+    return shown
 
 
 def _page(
@@ -305,6 +301,7 @@ def _page(
             "can_retry": can_manage and shown is not None and bool(shown.monitor_error),
             "can_cancel": can_manage and item.status in WAITING_OR_RUNNING,
             "forms": shown_forms,
+            "requests": _requests(request, item),
         },
         status=status,
     )
@@ -424,7 +421,7 @@ def participant_cancel(request: HttpRequest, participation_id: int) -> HttpRespo
             item.pk, actor=actor(request), reason=data["reason"], refund=data["refund"]
         )
         refunded = " and its fee refunded" if done.refund_entry_id else ""
-        return f"Participation #{done.pk} cancelled{refunded}."
+        return f"Participation {done.reference} cancelled{refunded}."
 
     return _act(request, participation_id, "cancel", CancelForm(request.POST), act)
 

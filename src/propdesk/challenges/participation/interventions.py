@@ -24,7 +24,7 @@ from propdesk.challenges.monitoring.progress import evaluator_for
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participations
 from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
-from propdesk.core import audit
+from propdesk.core import audit, references
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.permissions import require_permission
@@ -214,7 +214,7 @@ def cancel(
             participation.refund_entry = ledger.reverse(
                 participation.fee_entry,
                 actor=actor,
-                memo=f"Refund of the fee for participation #{participation.pk}",
+                memo=f"Refund of the fee for participation {participation.reference}",
             )
             participation.save(update_fields=["refund_entry"])
         audit.record(
@@ -222,7 +222,7 @@ def cancel(
             action=AuditAction.PARTICIPATION_CANCEL,
             object_type="participation",
             object_id=participation.pk,
-            summary=f"Participation #{participation.pk} cancelled"
+            summary=f"Participation {participation.reference} cancelled"
             + (" and its fee refunded" if participation.refund_entry_id else "")
             + f": {why}",
             before=before,
@@ -293,7 +293,8 @@ def _audit(
         action=action,
         object_type="stage_attempt",
         object_id=attempt.pk,
-        summary=f"Participation #{attempt.participation_id}, stage {attempt.stage + 1} "
+        summary=f"Participation {references.of(references.PARTICIPATION, attempt.participation_id)}"
+        f", stage {attempt.stage + 1} "
         f"({attempt.login}): {action.verb}: {why}",
         before=before,
         after=audit.snapshot(attempt, ["status"]),

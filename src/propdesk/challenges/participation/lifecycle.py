@@ -62,7 +62,7 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
         leverage=stage.leverage,
         balance=stage.balance,
         currency=definition.currency,
-        comment=f"Participation #{participation.pk}, stage {index + 1}",
+        comment=f"Participation {participation.reference}, stage {index + 1}",
     )
     attempt = StageAttempt.objects.create(
         participation=participation,

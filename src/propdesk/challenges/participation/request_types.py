@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
-from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation import evidence, lifecycle
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import PARTICIPATIONS_REVIEW
+from propdesk.core import references
 
 registry.register(
     RequestType(
@@ -18,7 +19,11 @@ registry.register(
         on_approve=participation.approve,
         on_reject=participation.reject,
         details=participation.details,
+        review_template="challenges/_review_fee.html",
+        review_context=evidence.fee_context,
         order=60,
+        reference_kind=references.PARTICIPATION,
+        reference_id="payload.participation_id",
         description="A client starts a challenge; approval opens the first stage's account, "
         "rejection refunds the fee.",
     )
@@ -34,7 +39,10 @@ registry.register(
         on_approve=lifecycle.open_requested_stage,
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
+        review_template="challenges/_review_stage.html",
+        review_context=evidence.stage_request_context,
         order=61,
+        reference_kind=references.STAGE_REQUEST,
         description="A stage passed under approved progression: approval opens the next one.",
     )
 )
@@ -49,7 +57,10 @@ registry.register(
         on_approve=lifecycle.open_requested_stage,
         on_reject=lifecycle.refuse_requested_stage,
         details=lifecycle.requested_stage_details,
+        review_template="challenges/_review_stage.html",
+        review_context=evidence.stage_request_context,
         order=62,
+        reference_kind=references.LIVE_STEP,
         description="A trader reached a live stage: approval issues live credentials, "
         "rejection fails the challenge.",
     )

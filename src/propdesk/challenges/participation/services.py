@@ -157,7 +157,7 @@ def payment_received(participation_id: int, *, payment_id: str) -> str:
             ledger.Line(wallet, locked.fee),
             ledger.Line(ledger.cash_account(locked.method, locked.currency), -locked.fee),
         ],
-        memo=f"Payment {payment_id} by {locked.method.name} for participation #{locked.pk}"
+        memo=f"Payment {payment_id} by {locked.method.name} for participation {locked.reference}"
         + ("" if waiting else " (no longer waiting: kept in the wallet)"),
         client=locked.client,
         idempotency_key=received,
@@ -248,7 +248,7 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
         participation.refund_entry = ledger.reverse(
             participation.fee_entry,
             actor=actor,
-            memo=f"Refund of the fee for participation #{participation.pk}",
+            memo=f"Refund of the fee for participation {participation.reference}",
         )
     participation.save(update_fields=["status", "refund_entry"])
 
@@ -267,7 +267,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         (
             "Fee",
             f"{participation.fee} {participation.currency} paid by {paid_by}"
-            f" (entry #{participation.fee_entry_id})",
+            f" (in the ledger as {participation.reference})",
         ),
     ]
 

@@ -42,6 +42,7 @@ class FormOut(Schema):
 
 class SubmittedOut(Schema):
     id: int
+    reference: str = ""  # KYC-000011: what staff see for this submission too
     status: str
 
 
@@ -56,6 +57,7 @@ class DocumentOut(Schema):
 
 class SubmissionOut(Schema):
     id: int
+    reference: str = ""
     form: str
     status: str
     rejection_reason: str
@@ -102,7 +104,10 @@ def submit(request: HttpRequest) -> Status[SubmittedOut]:
         files=request.FILES,
         too_large=too_large(request),
     )
-    return Status(201, SubmittedOut(id=submission.pk, status=submission.status))
+    return Status(
+        201,
+        SubmittedOut(id=submission.pk, reference=submission.reference, status=submission.status),
+    )
 
 
 @router.get(
@@ -115,6 +120,7 @@ def status(request: HttpRequest) -> KycStatusOut:
     submissions = [
         SubmissionOut(
             id=s.pk,
+            reference=s.reference,
             form=s.form_snapshot["name"],
             status=s.status,
             rejection_reason=s.rejection_reason,

@@ -1,8 +1,9 @@
 """The sandbox's price feed: where prices come from, and the process that moves them.
 
 Prices come from a seeded synthetic generator (a random walk with each instrument's yearly
-volatility, livelier in the London and New York hours and quieter, with wider spreads, around
-the daily rollover) or from a CSV of historical quotes replayed at their own pace.
+volatility, livelier in the London and New York hours and quieter around the daily rollover, when
+spreads widen by each instrument's rollover multiplier: pricing.part_of_day) or from a CSV of
+historical quotes replayed at their own pace.
 
 `Feed.step()` takes one tick: the book (engine.Book) revalues every open position it moves at
 once, stop losses and take profits it crosses are filled and accounts below their stop-out level
@@ -44,7 +45,7 @@ from propdesk.platforms.sandbox.models import (
     StreamLock,
 )
 
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
+SECONDS_PER_YEAR = pricing.SECONDS_PER_YEAR
 SETTINGS_SECONDS = 5.0  # how soon a running feed sees staff's changes to an instrument
 
 
@@ -54,7 +55,13 @@ def refresh(instruments: Iterable[Instrument]) -> None:
     for instrument in instruments:
         found = fresh.get(instrument.pk)
         if found is not None:
-            for name in ("spread_points", "trading_hours", "enabled", "volatility"):
+            for name in (
+                "spread_points",
+                "rollover_spread_multiplier",
+                "trading_hours",
+                "enabled",
+                "volatility",
+            ):
                 setattr(instrument, name, getattr(found, name))
 
 
@@ -66,16 +73,6 @@ class Tick:
 
 
 # --- where prices come from ----------------------------------------------------------------------
-
-
-def rhythm(hour: int) -> tuple[float, int]:
-    """(volatility factor, spread factor) by UTC hour: busy London and New York hours, the
-    quiet Asian night, and the rollover when spreads widen."""
-    if hour in (21, 22):
-        return 0.5, 3
-    if 7 <= hour < 17:
-        return 1.5, 1
-    return 0.8, 1
 
 
 class Synthetic:
@@ -102,12 +99,14 @@ class Synthetic:
             yield self.next_for(instrument, datetime.now(UTC))
 
     def next_for(self, instrument: Instrument, now: datetime) -> Tick:
-        busy, wide = rhythm(now.hour)
+        busy = pricing.VOLATILITY_FACTORS[pricing.part_of_day(now)]
         years = self.step_seconds / SECONDS_PER_YEAR
         sigma = float(instrument.volatility) * busy * math.sqrt(years)
         mid = self.mid[instrument.symbol] * math.exp(self.random.gauss(0.0, sigma))
         self.mid[instrument.symbol] = mid
-        spread = instrument.spread_points * wide
+        spread = pricing.spread_at(
+            instrument.spread_points, instrument.rollover_spread_multiplier, now
+        )
         bid_points = max(1, round(mid * 10**instrument.digits - spread / 2))
         return Tick(
             instrument.symbol,

@@ -18,6 +18,9 @@ class Instrument(models.Model):
     digits = models.PositiveSmallIntegerField()
     contract_size = models.PositiveIntegerField()
     spread_points = models.PositiveIntegerField()
+    # The synthetic feed quotes spread_points x this during the daily rollover
+    # (pricing.ROLLOVER_HOURS, UTC); 1: the same spread around the clock.
+    rollover_spread_multiplier = models.PositiveSmallIntegerField(default=3)
     min_volume = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.01"))
     max_volume = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("100"))
     volume_step = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.01"))

@@ -90,6 +90,41 @@ def margin_minor(
     return round_half_even(exact.numerator, exact.denominator)
 
 
+# The synthetic feed's day, in UTC hours [start, end): busy London and New York hours, and the
+# daily rollover, when spreads widen (by each instrument's rollover multiplier) and prices calm.
+BUSY_HOURS = (7, 17)
+ROLLOVER_HOURS = (21, 23)
+BUSY, QUIET, ROLLOVER = "busy", "quiet", "rollover"
+# How lively prices are in each part of the day, times the instrument's yearly volatility.
+VOLATILITY_FACTORS = {BUSY: 1.5, QUIET: 0.8, ROLLOVER: 0.5}
+ROLLOVER_MULTIPLIER_MAX = 10
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+
+def part_of_day(moment: datetime) -> str:
+    """BUSY, QUIET or ROLLOVER, by the moment's UTC hour."""
+    hour = moment.astimezone(UTC).hour
+    if ROLLOVER_HOURS[0] <= hour < ROLLOVER_HOURS[1]:
+        return ROLLOVER
+    if BUSY_HOURS[0] <= hour < BUSY_HOURS[1]:
+        return BUSY
+    return QUIET
+
+
+def spread_at(spread_points: int, rollover_multiplier: int, moment: datetime) -> int:
+    """The spread the synthetic feed quotes at `moment`, in points."""
+    if part_of_day(moment) == ROLLOVER:
+        return spread_points * rollover_multiplier
+    return spread_points
+
+
+def hourly_move(volatility: Decimal, price: Decimal, part: str) -> Decimal:
+    """A typical (one standard deviation) move of the price in an hour of that part of the
+    day, from the yearly volatility (0.15 = 15% a year)."""
+    factor = VOLATILITY_FACTORS[part] * (3600 / SECONDS_PER_YEAR) ** 0.5
+    return volatility * price * Decimal(repr(factor))
+
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
