@@ -245,6 +245,6 @@ def test_the_day_reset_and_the_pages_dates_are_in_the_clients_zone(active_client
     close = next_reset(timezone.now(), 21, 30)
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
     assert f'">{when(close, TOKYO)}</time>' in page
-    started = re.search(r"<dt>Participation</dt><dd>#\d+, started (.*?)</dd>", page)
+    started = re.search(r"</span>, started (.*?)</dd>", page)
     assert started
     assert started.group(1).endswith(" JST"), "the page's dates follow the client"
