@@ -137,6 +137,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
+    "propdesk.accounts.middleware.ClientTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]

@@ -1,7 +1,8 @@
 """The trader always knows where they stand, in Chromium: the portal home's next step moves
 from deposit to buy to trade; a reached target says when the stage passes (the instant in the
-challenge's zone and the time left); once it passed and the live step waits, the challenge
-page says under review and offers no terminal."""
+trader's zone, here the challenge's, and the time left); once it passed and the live step
+waits, the challenge page says under review and offers no terminal. (A trader in another zone
+than the challenge's: test_time_zone_flow.)"""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from propdesk.accounts import services as accounts
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.wallet import services
 from tests.browser.flows import log_in
@@ -31,6 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_the_trader_reads_their_next_step_and_each_stages_status(
     new_page, active_client, finance, admin
 ):
+    accounts.set_time_zone(active_client, "Europe/Prague")  # a trader in the challenge's zone
     catalogue.publish(catalogue.create(definition(), actor=admin).pk, actor=admin)
     trader = new_page()
     log_in(trader, active_client.user.email, PASSWORD)

@@ -5,10 +5,12 @@ another client's participation does not exist for them."""
 from __future__ import annotations
 
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
+from propdesk.accounts import services as accounts
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import StageAttempt
@@ -80,6 +82,7 @@ def test_the_listing_carries_the_same_figures(active_client, finance, admin):
 
 
 def test_a_failed_stage_is_explained(active_client, finance, admin):
+    accounts.set_time_zone(active_client, "Asia/Tokyo")  # the headline's instant is in it
     joined, attempt = trading(active_client, finance, admin)
     breach(attempt)
     api, token = as_owner(active_client)
@@ -88,8 +91,9 @@ def test_a_failed_stage_is_explained(active_client, finance, admin):
     assert body["stage_status"] == "failed"
     assert body["explanation"] == attempt.explanation
     assert "95000" in body["explanation"].replace(",", "")
-    assert body["headline"] == progress.headline(attempt)
+    assert body["headline"] == progress.headline(attempt, zone=ZoneInfo("Asia/Tokyo"))
     assert "fell below the daily floor" in body["headline"]
+    assert "(Asia/Tokyo)" in body["headline"]
     assert body["figures"]["equity"] == "94880.00"
     assert body["figures"]["status"] == "failed"
     assert body["next_day_reset"] is None  # a decided stage has no trading day

@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from django.utils.html import escape
 
+from propdesk.accounts import services as accounts
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
@@ -341,6 +342,7 @@ def test_the_bars_are_labelled_for_screen_readers(active_client, finance, admin)
 def test_the_participation_page_shows_the_floors_and_the_next_day_reset_in_the_stages_zone(
     active_client, finance, admin
 ):
+    accounts.set_time_zone(active_client, "Europe/Prague")  # the trader reads the stage's zone
     joined, attempt = trading(active_client, finance, admin)
     profit_then_loss(attempt)
     f = progress.figures(attempt)
@@ -356,7 +358,7 @@ def test_the_participation_page_shows_the_floors_and_the_next_day_reset_in_the_s
     assert figure(page, "max_loss_floor") == usd(f.max_loss_floor) == "90,000.00 USD"
     assert figure(page, "open_positions") == "1"
     assert bar(page, "daily_loss")[0] == "44.80"
-    # Rendered by the server in the stage's zone: the page reads right without JavaScript.
+    # Rendered by the server in the trader's zone: the page reads right without JavaScript.
     shown = {reset_shown(next_reset_17_prague(before)), reset_shown(next_reset_17_prague(after))}
     assert any(text in page for text in shown)
     countdown = int(re.search(r'data-countdown="(\d+)"', page).group(1))
@@ -383,6 +385,7 @@ def test_before_the_first_figures_a_stage_shows_its_starting_balance(active_clie
 
 
 def test_a_failed_stage_shows_why_and_stops_refreshing(active_client, finance, admin):
+    accounts.set_time_zone(active_client, "Europe/Prague")  # the trader reads the stage's zone
     joined, attempt = trading(active_client, finance, admin)
     breach(attempt)
     assert attempt.status == "failed"
@@ -405,6 +408,7 @@ def test_a_failed_stage_shows_why_and_stops_refreshing(active_client, finance, a
 
 
 def test_a_paused_stage_says_trading_is_paused_until_the_day_reset(active_client, finance, admin):
+    accounts.set_time_zone(active_client, "Europe/Prague")  # the trader reads the stage's zone
     daily = {"pct": "5", "basis": "prev_day_balance", "action": "pause"}
     joined, attempt = trading(active_client, finance, admin, max_daily_loss=daily)
     breach(attempt)

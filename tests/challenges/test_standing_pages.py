@@ -1,17 +1,20 @@
 """Where the trader stands, as the portal shows it: the home's next step and challenges, a stage
 waiting for the live step under review (no credentials offered), a reached target with the
 instant and time left until the stage passes, and day closes written as the instant they
-happen in the challenge's zone, never as the trading day's internal label."""
+happen, never as the trading day's internal label: in the client's own time zone (the firm's
+when they chose none), the zone named; staff read them in the challenge's."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 from django.utils.html import escape
 
+from propdesk.accounts import services as accounts
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.onboarding import kyc
@@ -27,6 +30,8 @@ from tests.challenges.factories import (
 from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
+
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def home(client) -> str:
@@ -49,9 +54,9 @@ def status_line(page: str, participation_id: int) -> str:
     return row.group(1)
 
 
-def when(at) -> str:
-    local = at.astimezone(PRAGUE)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} (Europe/Prague)"
+def when(at, zone: ZoneInfo = PRAGUE) -> str:
+    local = at.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})"
 
 
 def test_a_new_trader_with_an_empty_wallet_is_told_to_deposit(active_client, challenge):
@@ -92,13 +97,19 @@ def test_a_running_stage_is_listed_and_the_next_step_is_to_trade(active_client, 
     assert line == "In progress: 0.00% of the profit target, 0 of 4 trading days."
 
 
-def test_a_reached_target_says_when_the_stage_passes(active_client, finance, admin):
+def test_a_reached_target_says_when_the_stage_passes_in_the_clients_zone(
+    active_client, finance, admin
+):
+    """The challenge's day closes at midnight in Prague; the trader in Tokyo reads 08:00 JST
+    (07:00 in summer), named."""
+    accounts.set_time_zone(active_client, "Asia/Tokyo")
     joined, attempt = running(
         active_client, finance, admin, stages=[stage(day_reset="00:00"), stage()]
     )
     reach_target(attempt)
     close = next_reset(timezone.now(), 0)
-    expected = f"Target reached: this stage passes at the day's close, {when(close)}, in "
+    assert when(close, TOKYO).endswith((" 08:00 JST (Asia/Tokyo)", " 07:00 JST (Asia/Tokyo)"))
+    expected = f"Target reached: this stage passes at the day's close, {when(close, TOKYO)}, in "
     assert status_line(home(active_client), joined.pk).startswith(escape(expected))
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
     outlook = re.search(r"<p class=\"notice\" data-outlook>(.*?)</p>", page, re.S)
@@ -137,7 +148,8 @@ def test_a_passed_stage_reads_as_the_instant_of_its_close_not_the_day_label(
     active_client, finance, admin
 ):
     """A 21:30 reset: trading on the 4th before 21:30 belongs to trading day "the 3rd", which
-    closes on the 4th at 21:30; the trader reads the 4th, 21:30."""
+    closes on the 4th at 21:30; the trader (in Prague) reads the 4th, 21:30."""
+    accounts.set_time_zone(active_client, "Europe/Prague")
     started = timezone.now()
     joined, attempt = running(
         active_client, finance, admin, stages=[stage(day_reset="21:30"), stage()]
@@ -198,3 +210,41 @@ def test_the_time_left_reads_in_hours_and_minutes(seconds, words):
 def test_an_instant_is_written_in_the_challenges_zone_with_its_name():
     at = datetime(2026, 12, 4, 20, 30, tzinfo=UTC)
     assert progress.instant_text(at, PRAGUE) == "2026-12-04 21:30 CET (Europe/Prague)"
+
+
+def test_a_client_without_a_zone_of_their_own_reads_the_firms(
+    active_client, finance, admin, settings
+):
+    assert active_client.time_zone == ""
+    firm = ZoneInfo(settings.TIME_ZONE)  # the books' days are counted in it: not changed here
+    assert firm != PRAGUE
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(day_reset="00:00"), stage()]
+    )
+    reach_target(attempt)
+    close = next_reset(timezone.now(), 0)
+    expected = f"this stage passes at the day's close, {when(close, firm)}, in "
+    assert escape(expected) in status_line(home(active_client), joined.pk)
+
+
+def test_the_time_waited_is_written_in_the_clients_zone(active_client, finance, admin):
+    accounts.set_time_zone(active_client, "Asia/Tokyo")
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    pass_stage(attempt)  # the live step waits for the firm's review
+    line = status_line(home(active_client), joined.pk)
+    assert re.search(
+        r"is under review, since \d{4}-\d\d-\d\d \d\d:\d\d JST \(Asia/Tokyo\), "
+        r"(just now|\d+ min ago)\.$",
+        line,
+    ), line
+
+
+def test_the_day_reset_and_the_pages_dates_are_in_the_clients_zone(active_client, finance, admin):
+    accounts.set_time_zone(active_client, "Asia/Tokyo")
+    joined, _ = running(active_client, finance, admin, stages=[stage(day_reset="21:30")])
+    close = next_reset(timezone.now(), 21, 30)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert f'">{when(close, TOKYO)}</time>' in page
+    started = re.search(r"</span>, started (.*?)</dd>", page)
+    assert started
+    assert started.group(1).endswith(" JST"), "the page's dates follow the client"

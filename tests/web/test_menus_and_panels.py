@@ -122,6 +122,7 @@ def test_the_portal_bar_lists_the_apps_pages_and_counts_unread_notifications(act
         "Trading terminal",
         "Identity",
         "Notifications",
+        "Profile",
     ]
     assert 'id="unread-count">1</span>' in bar  # the registration's welcome
 

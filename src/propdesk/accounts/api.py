@@ -1,4 +1,5 @@
-"""The API's side of people: bearer tokens (/auth/token) and who am I (/me)."""
+"""The API's side of people: bearer tokens (/auth/token), who am I (/me) and a client's own
+settings (PATCH /me: their time zone)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from propdesk.accounts import services
-from propdesk.accounts.api_auth import current_user
+from propdesk.accounts.api_auth import current_client, current_user
 from propdesk.accounts.models import User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
@@ -27,6 +28,9 @@ class ClientOut(Schema):
     nationality: str
     phone: str
     referral_code_used: str
+    time_zone: str = Field(
+        description="The IANA zone the portal shows this client times in; empty: the firm's"
+    )
     created_at: datetime
 
 
@@ -51,6 +55,7 @@ def me_out(user: User) -> MeOut:
             nationality=c.nationality.code,
             phone=c.phone,
             referral_code_used=c.referral_code_used,
+            time_zone=c.time_zone,
             created_at=c.created_at,
         )
     return MeOut(
@@ -67,6 +72,30 @@ def me_out(user: User) -> MeOut:
 @router.get("/me", response=MeOut, summary="Who am I")
 def me(request: HttpRequest) -> MeOut:
     return me_out(current_user(request))
+
+
+class MeIn(Schema):
+    time_zone: str | None = Field(
+        None,
+        description="The IANA zone (such as Asia/Tokyo) the portal shows times in; empty: the "
+        "firm's. Omitted: unchanged.",
+    )
+
+
+@router.patch(
+    "/me",
+    response={200: MeOut, 403: ErrorOut, 422: ErrorOut},
+    summary="Change my settings (a client's time zone)",
+    description="`validation_error` (422) when the time zone is not an IANA name this server "
+    "knows; nothing changes then. Staff read times in the firm's zone (403).",
+)
+def update_me(request: HttpRequest, payload: MeIn) -> MeOut:
+    client = current_client(
+        request, "Only clients have settings here; staff read times in the firm's time zone."
+    )
+    if payload.time_zone is not None:
+        services.set_time_zone(client, payload.time_zone)
+    return me_out(client.user)
 
 
 # --- bearer tokens ------------------------------------------------------------------------------

@@ -54,3 +54,4 @@ def _menus() -> None:
         permission=AUDIT_VIEW,
     )
     menu.link(menu.PORTAL, label="Home", url="portal:home", order=10)
+    menu.link(menu.PORTAL, label="Profile", url="portal:profile", order=80)

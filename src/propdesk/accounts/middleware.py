@@ -7,8 +7,9 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
-from propdesk.accounts import two_factor
+from propdesk.accounts import two_factor, zones
 from propdesk.accounts.models import User
 from propdesk.accounts.services import client_login_block
 
@@ -77,3 +78,25 @@ def _to_enrolment(request: HttpRequest) -> HttpResponse:
         return response
     messages.warning(request, "Your role requires two-factor login. Set it up to go on.")
     return redirect(target)
+
+
+class ClientTimeZoneMiddleware:
+    """A client's pages read in their own time zone (accounts.zones): activated for the
+    request, so the templates' dates follow it, and put back afterwards (threads serve other
+    people next). Staff, and anyone not logged in, read the firm's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        is_client = isinstance(user, User) and user.is_client
+        client = getattr(user, "client", None) if is_client else None
+        if client is None:
+            timezone.deactivate()
+            return self.get_response(request)
+        timezone.activate(zones.zone_of(client))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

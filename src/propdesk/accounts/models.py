@@ -14,6 +14,8 @@ from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from propdesk.accounts.zones import MAX_LENGTH as ZONE_MAX_LENGTH
+from propdesk.accounts.zones import validate_time_zone
 from propdesk.core import permissions
 
 
@@ -156,6 +158,13 @@ class Client(models.Model):
     )
     referral_code_used = models.CharField(max_length=40, blank=True)
     registration_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    time_zone = models.CharField(
+        max_length=ZONE_MAX_LENGTH,
+        blank=True,
+        default="",
+        validators=[validate_time_zone],
+        help_text="The IANA zone their portal shows times in; empty: the firm's.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from propdesk.accounts import throttle, two_factor
+from propdesk.accounts import throttle, two_factor, zones
 from propdesk.accounts.models import ApiToken, Client, ClientNote, Role, User
 from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_NOTE, STAFF_MANAGE
 from propdesk.core import audit, permissions
@@ -428,6 +428,18 @@ def set_client_suspended(
             title="Your account is active again",
             body="You can log in again, and your trading accounts and challenges are open again.",
         )
+    return client
+
+
+def set_time_zone(client: Client, time_zone: Any) -> Client:
+    """A client chooses the time zone their portal shows times in (an IANA name; empty: the
+    firm's). A name this system does not know, or anything but text, is refused and nothing
+    changes. Their own preference: no audit row."""
+    errors = FieldErrors()
+    name = zones.clean_time_zone(errors, "time_zone", time_zone)
+    errors.raise_if_any("Please choose a time zone from the list.")
+    Client.objects.filter(pk=client.pk).update(time_zone=name)
+    client.time_zone = name
     return client
 
 

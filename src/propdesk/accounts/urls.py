@@ -45,4 +45,5 @@ backoffice_urls = [
 # Under /portal/.
 portal_urls = [
     path("", portal.home, name="home"),
+    path("profile/", portal.profile, name="profile"),
 ]

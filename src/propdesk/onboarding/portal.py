@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
+from propdesk.accounts.portal import time_zone_field
 from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.core.uploads import too_large
@@ -53,6 +54,13 @@ class RegistrationForm(forms.Form):
     )
     referral_code = forms.CharField(max_length=40, required=False, label="Referral code (optional)")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Its options as of now. On the blank form the page's script (accounts/time_zone.js)
+        # picks the browser's zone; a form sent back keeps what the person chose.
+        prefill = {} if self.is_bound else {"data-browser-zone": ""}
+        self.fields["time_zone"] = time_zone_field(**prefill)
+
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password_again"):
@@ -79,6 +87,7 @@ def register(request: HttpRequest) -> HttpResponse:
             nationality=data["nationality"],
             phone=data["phone"],
             referral_code=data["referral_code"],
+            time_zone=data["time_zone"],
             ip=client_ip(request),
         ),
         then=done,

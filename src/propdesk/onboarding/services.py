@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_countries import countries
 
+from propdesk.accounts import zones
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -51,9 +52,11 @@ def register_client(
     nationality: Any,
     phone: Any,
     referral_code: Any = None,
+    time_zone: Any = None,
     ip: str | None = None,
 ) -> tuple[Client, ApprovalRequest]:
-    """Register a trader or an IB and submit their registration for approval.
+    """Register a trader or an IB and submit their registration for approval. `time_zone` is
+    the one their portal shows times in (an IANA name; none: the firm's).
 
     Bad input raises `ValidationFailed` naming each field, and nothing is created. One address
     may register only so many clients an hour (bots, and probing for taken emails).
@@ -79,6 +82,7 @@ def register_client(
     )
     if referral and "referral_code" not in errors and not REFERRAL_CODE.match(referral):
         errors.add("referral_code", "A referral code has only letters, digits, - and _.")
+    zone = zones.clean_time_zone(errors, "time_zone", time_zone)
     check_password(errors, "password", password, User(email=address, name=clean_name))
     if "email" not in errors and User.objects.filter(email__iexact=address).exists():
         errors.add("email", "An account with this email already exists. Log in instead.")
@@ -97,6 +101,7 @@ def register_client(
                 nationality=code,
                 phone=number,
                 referral_code_used=referral,
+                time_zone=zone,
                 registration_ip=ip,
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)

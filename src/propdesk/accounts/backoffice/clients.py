@@ -4,6 +4,7 @@ suspending or reactivating a client."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -73,6 +74,7 @@ def client_detail(
             "can_manage": me.has_permission(CLIENTS_MANAGE),
             "can_note": me.has_permission(CLIENTS_NOTE),
             "status_form": ClientStatusForm(),
+            "firm_zone": settings.TIME_ZONE,
             "note_form": note_form or ClientNoteForm(),
             "notes": accounts.client_notes(client),
             # What other apps show of the client: the summary's figures, then their sections.

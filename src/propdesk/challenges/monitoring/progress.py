@@ -86,9 +86,10 @@ def next_day_reset(attempt: StageAttempt, now: datetime | None = None) -> dateti
 
 
 def instant_text(at: datetime, zone: ZoneInfo) -> str:
-    """An instant as the trader reads it: the date and time in the challenge's zone, which is
-    named ("2026-12-04 21:30 CET (Europe/Prague)"), never a trading day's internal label (day
-    2026-12-03 of a 21:30 reset ends on the 4th)."""
+    """An instant as its reader reads it: the date and time in their zone (the client's own in
+    the portal, the challenge's for staff), which is named ("2026-12-04 21:30 CET
+    (Europe/Prague)"), never a trading day's internal label (day 2026-12-03 of a 21:30 reset
+    ends on the 4th)."""
     local = at.astimezone(zone)
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})"
 
@@ -108,13 +109,16 @@ def relative_text(at: datetime, now: datetime) -> str:
     return f"in {minutes} min"
 
 
-def outlook(attempt: StageAttempt, now: datetime | None = None) -> str:
+def outlook(
+    attempt: StageAttempt, now: datetime | None = None, *, zone: ZoneInfo | None = None
+) -> str:
     """Once a running stage's profit target is reached, what stands between it and the pass,
     and when the pass comes: "Target reached: this stage passes at the day's close,
     2026-12-04 21:30 CET (Europe/Prague), in 3 h." Empty while the target is not reached (or
     the stage has none, or is not running). The pass comes at a day's close, as the rules
     decide it: the closing balance at the target, no open position, the minimum trading days
-    and the consistency rule met (docs/rules.md)."""
+    and the consistency rule met (docs/rules.md). Instants are written in `zone`, the
+    reader's (the portal's client's), by default the challenge's."""
     if attempt.status != StageAttempt.Status.IN_PROGRESS or attempt.kind == StageKind.LIVE:
         return ""
     f = figures(attempt)
@@ -123,12 +127,13 @@ def outlook(attempt: StageAttempt, now: datetime | None = None) -> str:
     now = now or timezone.now()
     rules = rules_for(attempt)
     calendar = Calendar(rules.zone, rules.reset_time)
+    shown_in = zone or rules.zone
     # The close of the day the figures are in: already past when the monitor has still to
     # close it (the pass then comes at its next look, dated at that close).
     close = f.day_end if f.day is not None and f.day_end is not None else None
     if close is None:
         close = next_day_reset(attempt, now)
-    when = f"{instant_text(close, rules.zone)}, {relative_text(close, now)}"
+    when = f"{instant_text(close, shown_in)}, {relative_text(close, now)}"
     reached = "Target reached"
     if f.open_positions:
         return (
@@ -160,18 +165,19 @@ def outlook(attempt: StageAttempt, now: datetime | None = None) -> str:
         last = calendar.end(last_day)
         return (
             f"{reached}: this stage passes at the close of its trading period's last day, "
-            f"{instant_text(last, rules.zone)}, {relative_text(last, now)}, if the "
+            f"{instant_text(last, shown_in)}, {relative_text(last, now)}, if the "
             "objectives still hold."
         )
     return f"{reached}: this stage passes at the day's close, {when}."
 
 
-def headline(attempt: StageAttempt) -> str:
+def headline(attempt: StageAttempt, *, zone: ZoneInfo | None = None) -> str:
     """The stage's verdict (or pause) in one sentence for people, the figures that decided it
     written out: "Equity 94,870.20 at 2026-03-02 14:02:11 (Europe/Prague) fell below the daily
     floor 95,000.00 = yesterday's closing balance 100,000.00 - 5% of 100,000.00" (with a true
     minus sign). Empty while nothing has happened; a staff decision reads as its explanation,
-    and so does a stage whose saved state cannot be read."""
+    and so does a stage whose saved state cannot be read. Instants are written in `zone`, the
+    reader's (the portal's client's), by default the challenge's."""
     if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
         return attempt.explanation if attempt.status != StageAttempt.Status.FAILED else ""
     rules = rules_for(attempt)
@@ -185,7 +191,7 @@ def headline(attempt: StageAttempt) -> str:
         outcome.kind != PASSED
     ):
         return attempt.explanation  # advanced or cancelled by staff: said for the trader
-    return _sentence(outcome, rules.zone)
+    return _sentence(outcome, zone or rules.zone)
 
 
 def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Header, Router, Schema, Status
 
+from propdesk.accounts import zones
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
@@ -152,7 +153,9 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
         ),
         figures=_figures_out(attempt) if attempt else None,
         next_day_reset=progress.next_day_reset(attempt) if attempt and running else None,
-        headline=(progress.headline(attempt) or None) if attempt else None,
+        headline=(progress.headline(attempt, zone=zones.zone_of(client)) or None)
+        if attempt
+        else None,
         explanation=(attempt.explanation or None) if attempt else None,
         stages=[_stage_out(a, stages) for a in item.attempts.all()],
     )

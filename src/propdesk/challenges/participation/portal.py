@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from propdesk.accounts import zones
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
@@ -309,11 +311,10 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
     ]
 
 
-def day_reset(attempt: StageAttempt, now: datetime) -> dict[str, Any]:
-    """The next day reset: the instant (UTC), as the stage's time zone reads it, and the
+def day_reset(attempt: StageAttempt, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """The next day reset: the instant (UTC), as the client's time zone reads it, and the
     seconds left (the page's countdown counts from these, whatever the browser's clock)."""
     at = progress.next_day_reset(attempt, now)
-    zone = progress.rules_for(attempt).zone
     return {
         "iso": at.isoformat().replace("+00:00", "Z"),
         "local": progress.instant_text(at, zone),
@@ -321,8 +322,9 @@ def day_reset(attempt: StageAttempt, now: datetime) -> dict[str, Any]:
     }
 
 
-def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
-    """What the figures fragment shows of the current stage."""
+def stage_figures(item: Participation, attempt: StageAttempt, zone: ZoneInfo) -> dict[str, Any]:
+    """What the figures fragment shows of the current stage, its times in `zone` (the
+    client's)."""
     currency = item.currency
     running = attempt.status == StageAttempt.Status.IN_PROGRESS
     now = timezone.now()
@@ -331,13 +333,13 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
         "running": running,
         "paused": running and attempt.paused,
         "f": None,
-        "reset": day_reset(attempt, now) if running else None,
+        "reset": day_reset(attempt, now, zone) if running else None,
         # Target reached: when (and whether) the stage passes at a day's close.
-        "outlook": progress.outlook(attempt, now) if running else "",
+        "outlook": progress.outlook(attempt, now, zone=zone) if running else "",
         "headline": "",
         "refresh": REFRESH_SECONDS,
     }
-    shown["headline"] = progress.headline(attempt)
+    shown["headline"] = progress.headline(attempt, zone=zone)
     f = progress.figures(attempt)
     if f is None:  # its saved state cannot be read: the page says so (staff are told why)
         return shown
@@ -351,7 +353,7 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
         max_loss_floor=money_text(f.max_loss_floor, currency),
         target_balance=money_text(f.target_balance, currency),
         bars=bars(attempt, f, currency),
-        as_of=f"{f.as_of:%Y-%m-%d %H:%M:%S} UTC" if f.as_of else None,
+        as_of=_seconds_text(f.as_of, zone) if f.as_of else None,
     )
     return shown
 
@@ -359,23 +361,30 @@ def stage_figures(item: Participation, attempt: StageAttempt) -> dict[str, Any]:
 # --- My challenges -------------------------------------------------------------------------------
 
 
-def row(item: Participation, review: ApprovalRequest | None = None) -> dict[str, Any]:
+def _seconds_text(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+
+
+def row(
+    item: Participation, zone: ZoneInfo, review: ApprovalRequest | None = None
+) -> dict[str, Any]:
     stages = item.version.spec.stages
     attempt = item.current_attempt()
     return {
         # A passed stage whose next one (the live step, say) is under review.
-        "review": portal_home.under_review(item, review) if review is not None else None,
+        "review": portal_home.under_review(item, review, zone) if review is not None else None,
         "p": item,
         "name": item.version.spec.name,
         "stage_count": len(stages),
         "attempt": attempt,
         "stage": stages[attempt.stage] if attempt else None,
         "stage_number": attempt.stage + 1 if attempt else None,
-        "s": stage_figures(item, attempt) if attempt else None,
+        "s": stage_figures(item, attempt, zone) if attempt else None,
     }
 
 
-def history(item: Participation) -> list[dict[str, Any]]:
+def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
     """Every stage attempt so far, with how each ended was decided (the current stage's
     failure is explained beside its figures already)."""
     stages = item.version.spec.stages
@@ -385,7 +394,7 @@ def history(item: Participation) -> list[dict[str, Any]]:
             "a": attempt,
             "number": attempt.stage + 1,
             "name": stages[attempt.stage].name,
-            "headline": progress.headline(attempt),
+            "headline": progress.headline(attempt, zone=zone),
             "explain": bool(attempt.explanation)
             and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
         }
@@ -398,7 +407,8 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
     client = actor(request).client
     mine = participation.for_client(client)
     reviews = portal_home.reviews_for(client)
-    rows = [row(p, reviews.get(p.pk)) for p in mine]
+    zone = zones.zone_of(client)
+    rows = [row(p, zone, reviews.get(p.pk)) for p in mine]
     return render(request, "challenges/portal_my_challenges.html", {"rows": rows})
 
 
@@ -407,7 +417,8 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
 def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     client = actor(request).client
     item = participation.get_own(client, participation_id)
-    shown = row(item, standing.pending_next_stage(item))
+    zone = zones.zone_of(client)
+    shown = row(item, zone, standing.pending_next_stage(item))
     return render(
         request,
         "challenges/portal_my_challenge.html",
@@ -416,7 +427,7 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
             "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
             # Under review, the passed stage's account is not offered for trading.
             "credentials": None if shown["review"] else participation.credentials(item, client),
-            "history": history(item),
+            "history": history(item, zone),
         },
     )
 
@@ -428,8 +439,9 @@ def my_challenge_figures(request: HttpRequest, participation_id: int) -> HttpRes
     """The figures fragment the pages poll. Once the stage the page shows has ended or another
     has opened, the whole page is reloaded (htmx's HX-Refresh), for the verdict, the history
     and the new credentials."""
-    item = participation.get_own(actor(request).client, participation_id)
-    shown = row(item)
+    client = actor(request).client
+    item = participation.get_own(client, participation_id)
+    shown = row(item, zones.zone_of(client))
     attempt = shown["attempt"]
     was = request.GET.get("shown", "")
     moved = was and (

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
 from django.utils import timezone
 
+from propdesk.accounts import zones
 from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Participation, StageAttempt
@@ -20,8 +22,9 @@ from propdesk.challenges.participation import services as participation
 SHOWN = 10  # the latest participations on the home page (My challenges has them all)
 
 
-def under_review(item: Participation, request: ApprovalRequest) -> dict[str, str]:
-    """What a stage waiting for its next one says instead of the terminal and credentials."""
+def under_review(item: Participation, request: ApprovalRequest, zone: ZoneInfo) -> dict[str, str]:
+    """What a stage waiting for its next one says instead of the terminal and credentials
+    (since when, in `zone`: the client's)."""
     number = int(request.payload.get("stage", 0))
     stages = item.version.spec.stages
     name = stages[number].name if number < len(stages) else "the next stage"
@@ -36,7 +39,7 @@ def under_review(item: Participation, request: ApprovalRequest) -> dict[str, str
         then = "Once approved, the stage's new account and its credentials appear here."
     return {
         "what": what,
-        "since": standing.since_text(request.created_at),
+        "since": standing.since_text(request.created_at, zone=zone),
         "then": then,
     }
 
@@ -46,8 +49,9 @@ def status_line(
     attempt: StageAttempt | None,
     review: dict[str, str] | None,
     now: datetime,
+    zone: ZoneInfo,
 ) -> str:
-    """Where a participation stands, in one line."""
+    """Where a participation stands, in one line, its times in `zone` (the client's)."""
     if review is not None:
         return f"{review['what']}, since {review['since']}."
     status = item.status
@@ -58,11 +62,11 @@ def status_line(
     if attempt is None:
         return item.get_status_display()
     if attempt.status == StageAttempt.Status.IN_PROGRESS:
-        reached = progress.outlook(attempt, now)
+        reached = progress.outlook(attempt, now, zone=zone)
         if reached:
             return reached
         if attempt.paused:
-            return progress.headline(attempt) or "Paused until the day reset."
+            return progress.headline(attempt, zone=zone) or "Paused until the day reset."
         f = progress.figures(attempt)
         if f is None:
             return "In progress."
@@ -74,7 +78,7 @@ def status_line(
         else:
             parts.append(f"{f.trading_days} trading days")
         return "In progress: " + ", ".join(parts) + "."
-    return progress.headline(attempt) or attempt.get_status_display() + "."
+    return progress.headline(attempt, zone=zone) or attempt.get_status_display() + "."
 
 
 def reviews_for(client: Client) -> dict[int, ApprovalRequest]:
@@ -89,10 +93,12 @@ def reviews_for(client: Client) -> dict[int, ApprovalRequest]:
     return found
 
 
-def home_row(item: Participation, review: ApprovalRequest | None, now: datetime) -> dict[str, Any]:
+def home_row(
+    item: Participation, review: ApprovalRequest | None, now: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
     stages = item.version.spec.stages
     attempt = item.current_attempt()
-    shown = under_review(item, review) if review is not None else None
+    shown = under_review(item, review, zone) if review is not None else None
     return {
         "p": item,
         "name": item.version.spec.name,
@@ -103,7 +109,7 @@ def home_row(item: Participation, review: ApprovalRequest | None, now: datetime)
         ),
         "status": "Under review" if shown else item.get_status_display(),
         "look": "pending" if shown else item.status,
-        "line": status_line(item, attempt, shown, now),
+        "line": status_line(item, attempt, shown, now, zone),
     }
 
 
@@ -113,9 +119,10 @@ def panel(request: HttpRequest, client: Client) -> dict[str, Any]:
     mine = participation.for_client(client)
     facts = standing.facts_for(client, mine)
     reviews = reviews_for(client)
+    zone = zones.zone_of(client)
     return {
         "step": standing.decide(facts),
-        "rows": [home_row(item, reviews.get(item.pk), now) for item in mine[:SHOWN]],
+        "rows": [home_row(item, reviews.get(item.pk), now, zone) for item in mine[:SHOWN]],
         "more": max(0, len(mine) - SHOWN),
         # An IB sees it too once they run a challenge (the demo's Ivan does).
         "trader": client.kind == Client.Kind.TRADER or bool(mine),

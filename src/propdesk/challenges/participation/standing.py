@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils import timezone
 
+from propdesk.accounts import zones
 from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
@@ -81,6 +83,7 @@ class Facts:
     wallet_can_pay: bool = False  # the wallet holds the fee of one payable from it
     any_participation: bool = False
     kyc_since: datetime | None = None  # when the pending KYC submission came in
+    zone: ZoneInfo | None = None  # the client's, their times are written in (None: the current)
 
 
 @dataclass(frozen=True)
@@ -93,16 +96,16 @@ class Step:
     since: datetime | None = None
 
 
-def since_text(at: datetime, now: datetime | None = None) -> str:
-    """ "2026-12-05 14:02 UTC (3 h ago)": in the firm's time zone (PROPDESK_TIME_ZONE), named."""
-    zone = timezone.get_current_timezone()
-    local = at.astimezone(zone)
+def since_text(at: datetime, now: datetime | None = None, *, zone: ZoneInfo | None = None) -> str:
+    """ "2026-12-05 23:02 JST (Asia/Tokyo), 3 h ago": in the reader's zone (the client's own;
+    by default the one active for the request), named."""
+    zone = zone or timezone.get_current_timezone()
     ago = progress.relative_text(now or timezone.now(), at).removeprefix("in ")
     ago = "just now" if ago == "any moment now" else f"{ago} ago"
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({ago})"
+    return f"{progress.instant_text(at, zone)}, {ago}"
 
 
-def _wait(item: Waiting) -> Step:
+def _wait(item: Waiting, zone: ZoneInfo | None) -> Step:
     url = (
         reverse("portal:my_challenge", kwargs={"participation_id": item.participation_id})
         if item.participation_id
@@ -111,7 +114,7 @@ def _wait(item: Waiting) -> Step:
     return Step(
         Do.WAIT,
         "Waiting for us",
-        f"{item.what}, since {since_text(item.since)}. We will tell you the outcome.",
+        f"{item.what}, since {since_text(item.since, zone=zone)}. We will tell you the outcome.",
         url=url,
         action="See it" if url else "",
         since=item.since,
@@ -148,7 +151,7 @@ def decide(f: Facts) -> Step:
         )
     for item in f.waiting:
         if item.kind in ABOUT_PARTICIPATIONS:
-            return _wait(item)
+            return _wait(item, f.zone)
     need_deposit = f.offered and not f.direct_purchase and not f.wallet_can_pay
     kyc_needed = f.kyc_status != Client.KycStatus.APPROVED and (
         f.kyc_blocks_join or (need_deposit and f.kyc_blocks_deposit)
@@ -158,7 +161,8 @@ def decide(f: Facts) -> Step:
             return _wait(
                 Waiting(
                     "Your identity check is being reviewed", f.kyc_since or timezone.now(), "kyc"
-                )
+                ),
+                f.zone,
             )
         if f.kyc_status == Client.KycStatus.REJECTED:
             reason = f" ({f.kyc_reason})" if f.kyc_reason else ""
@@ -179,7 +183,7 @@ def decide(f: Facts) -> Step:
         )
     deposit_waiting = [w for w in f.waiting if w.kind == deposits.DEPOSIT]
     if need_deposit and deposit_waiting:
-        return _wait(deposit_waiting[0])
+        return _wait(deposit_waiting[0], f.zone)
     if not f.offered:
         return Step(
             Do.WAIT,
@@ -306,4 +310,5 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
         wallet_can_pay=can_pay,
         any_participation=bool(mine),
         kyc_since=kyc_wait[0].since if kyc_wait else (last.created_at if last else None),
+        zone=zones.zone_of(client),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from propdesk.core.net import client_ip
 from propdesk.onboarding.services import register_client
@@ -19,6 +19,9 @@ class RegisterIn(Schema):
     nationality: str
     phone: str
     referral_code: str | None = None
+    time_zone: str | None = Field(
+        None, description="IANA name such as Asia/Tokyo; omitted or empty: the firm's time zone"
+    )
 
 
 class RegisterOut(Schema):
@@ -41,6 +44,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[RegisterOut]:
         nationality=payload.nationality,
         phone=payload.phone,
         referral_code=payload.referral_code,
+        time_zone=payload.time_zone,
         ip=client_ip(request),
     )
     return Status(201, RegisterOut(id=client.pk, status=client.status))
