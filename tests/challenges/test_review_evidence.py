@@ -147,7 +147,8 @@ def test_the_participation_review_shows_a_wallet_fee_payment(
     assert "Deducted from the client&#x27;s wallet" in fee
     assert re.search(r'data-fee="amount">499.00 USD<', fee)
     assert "Charged" in fee
-    assert f"Ledger entry #{joined.fee_entry_id} (Prop Trading Fee)" in fee
+    in_ledger = f'In the ledger as <span class="reference">{joined.reference}</span>'
+    assert f"{in_ledger} (Prop Trading Fee)" in fee
 
     approvals.reject(request.pk, actor=admin, reason="Not eligible")
     joined.refresh_from_db()
@@ -155,7 +156,7 @@ def test_the_participation_review_shows_a_wallet_fee_payment(
         r'<article id="fee-payment">(.*?)</article>', html(admin, review_of(request)), re.S
     )
     assert "Refunded to the wallet" in fee.group(1)
-    assert f"Ledger entry #{joined.refund_entry_id}" in fee.group(1)
+    assert f"{in_ledger} (a reversal)" in fee.group(1)
 
 
 def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payment(
@@ -173,4 +174,5 @@ def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payme
     ).group(1)
     assert f"Direct purchase through {sandbox_card.name} (Sandbox payment provider)" in fee
     assert "pay_7731" in fee
-    assert "received as ledger entry #" in fee
+    shown = r'received in the ledger as <span class="reference">[A-Z]{3}-\d{6}</span>'
+    assert re.search(shown, fee)

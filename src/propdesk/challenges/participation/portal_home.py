@@ -18,6 +18,8 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle, standing
 from propdesk.challenges.participation import services as participation
+from propdesk.core.templatetags.money import money
+from propdesk.core.text import plural
 
 SHOWN = 10  # the latest participations on the home page (My challenges has them all)
 
@@ -56,7 +58,7 @@ def status_line(
         return f"{review['what']}, since {review['since']}."
     status = item.status
     if status == Participation.Status.PENDING_PAYMENT:
-        return f"Waiting for your payment of {item.fee} {item.currency}."
+        return f"Waiting for your payment of {money(item.fee, item.currency)} {item.currency}."
     if status == Participation.Status.PENDING_APPROVAL:
         return "Waiting for the firm's approval: your first stage opens then."
     if attempt is None:
@@ -74,9 +76,9 @@ def status_line(
         if f.target_progress_pct is not None:
             parts.append(f"{f.target_progress_pct}% of the profit target")
         if f.min_trading_days and attempt.kind != "live":
-            parts.append(f"{f.trading_days} of {f.min_trading_days} trading days")
+            parts.append(f"{f.trading_days} of {plural(f.min_trading_days, 'trading day')}")
         else:
-            parts.append(f"{f.trading_days} trading days")
+            parts.append(plural(f.trading_days, "trading day"))
         return "In progress: " + ", ".join(parts) + "."
     return progress.headline(attempt, zone=zone) or attempt.get_status_display() + "."
 
