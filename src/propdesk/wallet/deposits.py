@@ -23,6 +23,7 @@ from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import bank_details, ledger
@@ -433,8 +434,8 @@ def _reference_taken(deposit: Deposit, reference: str) -> str | None:
     if other is None:
         return None
     return (
-        f"Bank reference {reference} is already recorded on deposit #{other.pk} "
-        f"({other.client.user.email}, {other.amount} {other.currency}, "
+        f"Bank reference {reference} is already recorded on deposit {other.reference} "
+        f"({other.client.user.email}, {money(other.amount, other.currency)} {other.currency}, "
         f"{other.get_status_display().lower()}): one transfer is credited once. Check the bank "
         "statement for this deposit's own transfer."
     )
