@@ -124,6 +124,19 @@ def test_the_participant_page_links_its_pending_requests(active_client, finance,
     )
 
 
+def test_the_participants_list_marks_a_stage_waiting_for_the_live_step_under_review(
+    active_client, finance, admin
+):
+    joined, _attempt = evaluated(active_client, finance, admin)
+    step = live_step()
+    listing = html(admin, "/backoffice/prop-trading/participants/")
+    shown = re.search(rf'<tr data-participation="{joined.pk}">(.*?)</tr>', listing, re.S)
+    assert shown, "the participant is listed"
+    assert "data-under-review>Under review</span>" in shown.group(1)
+    approvals.approve(step.pk, actor=admin)
+    assert "data-under-review" not in html(admin, "/backoffice/prop-trading/participants/")
+
+
 def test_staff_who_cannot_see_approvals_get_no_request_links(
     active_client, finance, admin, staff_factory
 ):
