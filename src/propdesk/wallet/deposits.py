@@ -473,7 +473,7 @@ def refuse(request: ApprovalRequest, actor: User | None) -> None:
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     deposit = Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
     rows = [
-        ("Method", f"{deposit.method.name} ({deposit.method.get_kind_display()})"),
+        ("Method", f"{deposit.method.name} ({deposit.method.kind})"),  # "Bank transfer (offline)"
         ("Requested", f"{deposit.amount} {deposit.currency}"),
     ]
     if deposit.bank_reference:
