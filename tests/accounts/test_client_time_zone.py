@@ -28,6 +28,9 @@ HOSTILE = [
     "Asia/" + "T" * 5000,
     "<script>alert(1)</script>",
     "europe/prague ; DROP TABLE",
+    "localtime",  # the host's own zone, whatever it is set to
+    "Factory",
+    "EST5EDT",
 ]
 
 
@@ -191,3 +194,13 @@ def test_the_api_reads_and_changes_the_clients_zone(active_client):
 def test_staff_have_no_zone_to_change_by_the_api(admin):
     token = services.issue_token(admin, label="test")
     assert _api("patch", "/me", token, {"time_zone": "Asia/Tokyo"}).status_code == 403
+
+
+def test_a_registration_sent_back_keeps_the_browsers_zone_outside_the_common_list(client):
+    response = client.post(
+        "/portal/register/",
+        {"time_zone": "Asia/Kathmandu", "email": "not an email", "name": "Ram"},
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert '<option value="Asia/Kathmandu" selected>' in page

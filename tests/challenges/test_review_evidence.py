@@ -133,6 +133,8 @@ def test_the_participants_list_marks_a_stage_waiting_for_the_live_step_under_rev
     shown = re.search(rf'<tr data-participation="{joined.pk}">(.*?)</tr>', listing, re.S)
     assert shown, "the participant is listed"
     assert "data-under-review>Under review</span>" in shown.group(1)
+    review = html(admin, review_of(step))
+    assert re.search(r"<strong>Submitted</strong>\s*—\s*system", review)  # the monitor asked
     approvals.approve(step.pk, actor=admin)
     assert "data-under-review" not in html(admin, "/backoffice/prop-trading/participants/")
 

@@ -178,6 +178,10 @@ def test_the_wallet_says_a_deposit_waits_for_kyc_and_the_deposit_page_asks_to_ve
     page = http.get("/portal/wallet/").content.decode()
     assert 'id="waits-for-kyc"' in page
     assert "Verify your identity before you deposit" in page
+    kyc.set_policy(["deposit", "withdraw"], actor=admin)
+    both = http.get("/portal/wallet/").content.decode()
+    assert "before you deposit" in both
+    assert "before you withdraw" in both
     refused = http.get("/portal/wallet/deposit/")
     assert refused.status_code == 403
     assert "Verify your identity first" in refused.content.decode()

@@ -79,9 +79,18 @@ COMMON = (
 )
 
 
+# Names the system's tz database has that are not places: the host's own zone, a placeholder.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _known() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The tz database's zones that are places (Area/Location, and UTC)."""
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in NOT_PLACES and ("/" in name or name == "UTC")
+    )
 
 
 def is_known(name: str) -> bool:

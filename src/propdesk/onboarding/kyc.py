@@ -377,13 +377,16 @@ def submit(
                     sha256=row.sha256,
                     checked_with=documents.CHECKS_VERSION,
                 )
-            taken, _ = KycKeptUpload.objects.filter(pk__in=[row.pk for _, row in reused]).delete()
+            wanted = [row.pk for _, row in reused]
+            still = set(KycKeptUpload.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+            taken, _ = KycKeptUpload.objects.filter(pk__in=wanted).delete()
             if taken != len(reused):  # swept meanwhile: its file is gone or going
                 raise ValidationFailed(
                     "A kept document has expired.",
                     fields={
                         doc["key"]: f"{doc['label']}: the kept file has expired; upload it again."
-                        for doc, _ in reused
+                        for doc, row in reused
+                        if row.pk not in still or len(still) == len(reused)
                     },
                 )
             move_status(

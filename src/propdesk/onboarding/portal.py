@@ -59,7 +59,8 @@ class RegistrationForm(forms.Form):
         # Its options as of now. On the blank form the page's script (accounts/time_zone.js)
         # picks the browser's zone; a form sent back keeps what the person chose.
         prefill = {} if self.is_bound else {"data-browser-zone": ""}
-        self.fields["time_zone"] = time_zone_field(**prefill)
+        chosen = str(self.data.get("time_zone", "")) if self.is_bound else ""
+        self.fields["time_zone"] = time_zone_field(current=chosen, **prefill)
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
