@@ -377,9 +377,9 @@ def submit(
                     sha256=row.sha256,
                     checked_with=documents.CHECKS_VERSION,
                 )
-            wanted = [row.pk for _, row in reused]
-            still = set(KycKeptUpload.objects.filter(pk__in=wanted).values_list("pk", flat=True))
-            taken, _ = KycKeptUpload.objects.filter(pk__in=wanted).delete()
+            taking = [row.pk for _, row in reused]
+            still = set(KycKeptUpload.objects.filter(pk__in=taking).values_list("pk", flat=True))
+            taken, _ = KycKeptUpload.objects.filter(pk__in=taking).delete()
             if taken != len(reused):  # swept meanwhile: its file is gone or going
                 raise ValidationFailed(
                     "A kept document has expired.",
