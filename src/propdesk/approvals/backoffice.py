@@ -22,7 +22,7 @@ from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method
 from propdesk.core import menu
 from propdesk.core.errors import DomainError, ValidationFailed
-from propdesk.core.forms import WholeNumberField
+from propdesk.core.forms import AmountField, WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.validation import search_text
@@ -34,7 +34,7 @@ MAX_TEXT = approvals.MAX_TEXT
 
 
 class ApproveForm(forms.Form):
-    amount = forms.CharField(required=False, max_length=30, label="Amount to approve")
+    amount = AmountField(required=False, label="Amount to approve")
     comment = forms.CharField(
         required=False,
         max_length=MAX_TEXT,

@@ -23,6 +23,7 @@ from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import bank_details, ledger
@@ -346,7 +347,8 @@ def clean_money_request(
     ):
         errors.add(
             "amount",
-            f"{chosen.name} takes between {chosen.min_amount} and {chosen.max_amount}.",
+            f"{chosen.name} takes between {money(chosen.min_amount)} and "
+            f"{money(chosen.max_amount)}.",
         )
     errors.raise_if_any(f"Please correct the {what}.")
     assert chosen is not None
@@ -434,7 +436,7 @@ def _reference_taken(deposit: Deposit, reference: str) -> str | None:
         return None
     return (
         f"Bank reference {reference} is already recorded on deposit #{other.pk} "
-        f"({other.client.user.email}, {other.amount} {other.currency}, "
+        f"({other.client.user.email}, {money(other.amount, other.currency)} {other.currency}, "
         f"{other.get_status_display().lower()}): one transfer is credited once. Check the bank "
         "statement for this deposit's own transfer."
     )
@@ -473,7 +475,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     deposit = Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
     rows = [
         ("Method", f"{deposit.method.name} ({deposit.method.get_kind_display()})"),
-        ("Requested", f"{deposit.amount} {deposit.currency}"),
+        ("Requested", f"{money(deposit.amount, deposit.currency)} {deposit.currency}"),
     ]
     if deposit.bank_reference:
         rows.append(("Bank reference", deposit.bank_reference))
@@ -491,6 +493,13 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def approved_note(request: ApprovalRequest) -> str:
+    """The client's notice of an approved deposit says what reached the wallet."""
+    deposit = Deposit.objects.get(pk=request.payload["deposit_id"])
+    credited = deposit.credited_amount if deposit.credited_amount is not None else deposit.amount
+    return f"{money(credited, deposit.currency)} {deposit.currency} credited to your wallet"
 
 
 def client_deposits(client: Client) -> QuerySet[Deposit]:

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from propdesk.core.errors import DomainError
+from propdesk.core.forms import AmountField
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
@@ -55,7 +56,7 @@ class MoneyRequestForm(forms.Form):
     method = forms.ModelChoiceField(
         queryset=deposits.enabled_methods(), empty_label="Choose…", widget=MethodSelect
     )
-    amount = forms.CharField(max_length=30)
+    amount = AmountField()
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,6 +18,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle, standing
 from propdesk.challenges.participation import services as participation
+from propdesk.core.templatetags.money import money
 
 SHOWN = 10  # the latest participations on the home page (My challenges has them all)
 
@@ -56,7 +57,7 @@ def status_line(
         return f"{review['what']}, since {review['since']}."
     status = item.status
     if status == Participation.Status.PENDING_PAYMENT:
-        return f"Waiting for your payment of {item.fee} {item.currency}."
+        return f"Waiting for your payment of {money(item.fee, item.currency)} {item.currency}."
     if status == Participation.Status.PENDING_APPROVAL:
         return "Waiting for the firm's approval: your first stage opens then."
     if attempt is None:

@@ -40,6 +40,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participation
+from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
@@ -236,7 +237,7 @@ def waiting_of(request: ApprovalRequest, named: dict[int, Participation]) -> Wai
         step = "live step" if key == lifecycle.LIVE_STEP else "next stage"
         what = f"Your {step} in {name} (stage {number + 1}: {stage.name}) is under review"
     elif request.amount is not None:
-        amount = f"{request.amount} {request.currency}"
+        amount = f"{money(request.amount, request.currency)} {request.currency}"
         what = f"Your {request.type_label.lower()} of {amount} is being reviewed"
     else:
         what = f"Your {request.type_label.lower()} request is being reviewed"
