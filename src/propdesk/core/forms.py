@@ -55,7 +55,7 @@ class AmountField(forms.CharField):
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> str:
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         if text in self.empty_values:
-            return text  # type: ignore[no-any-return]
-        return typed_amount(text, label=str(self.label or "Amount"))  # type: ignore[no-any-return]
+            return text
+        return str(typed_amount(text, label=str(self.label or "Amount")))

@@ -35,9 +35,7 @@ class TradingStatusForm(forms.Form):
 
 
 class BalanceOperationForm(forms.Form):
-    amount = AmountField(
-        help_text="Positive to credit, negative to debit, e.g. -250.00"
-    )
+    amount = AmountField(help_text="Positive to credit, negative to debit, e.g. -250.00")
     comment = forms.CharField(
         max_length=200, label="Comment on the deal (the trader sees it in their history)"
     )
