@@ -154,6 +154,7 @@ def test_a_reviewer_amends_a_deposit_with_separators_and_the_client_is_told_what
     review = staff.get(reverse("backoffice:approval_review", args=[request.pk])).content.decode()
     assert "2,000.00 USD" in review
     assert "2000.00 USD" not in review  # the request's detail lines too
+    assert 'name="amount" value="2,000.00"' in review  # the amount to credit, as shown
 
     bad = post_form(
         staff,
