@@ -120,7 +120,7 @@ def test_requests_list_the_pending_first(busy_client, admin, finance, bank_trans
 
     client, _, _ = busy_client
     first = ApprovalRequest.objects.filter(client=client, type_key="deposit").get()
-    approvals.approve(first.pk, actor=finance)
+    approvals.approve(first.pk, actor=finance, inputs={"bank_reference": "FT-123"})
     deposits.request_deposit(client, method=bank_transfer.pk, amount="100.00", currency="USD")
     requests = section(page_of(admin, client), "requests")
     shown = re.findall(r'<tr data-request="(\d+)">.*?status status-(\w+)', requests, re.S)

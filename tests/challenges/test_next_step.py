@@ -54,6 +54,35 @@ def test_trading_comes_before_everything_else():
     assert step.do == Do.TRADE
 
 
+@pytest.mark.parametrize(
+    ("kyc_status", "do", "says"),
+    [
+        ("not_submitted", Do.VERIFY, "before they trade your challenge"),
+        ("rejected", Do.RESUBMIT, "send it again to trade your challenge"),
+        ("pending", Do.WAIT, "Your identity check is being reviewed"),
+    ],
+)
+def test_a_running_stage_whose_trading_waits_for_kyc_means_the_identity_check_first(
+    kyc_status, do, says
+):
+    step = decide(
+        facts(
+            trading=((7, "2-Step 100K, stage 1 of 3 (Challenge)"),),
+            kyc_status=kyc_status,
+            kyc_blocks_trade=True,
+        )
+    )
+    assert step.do == do
+    assert says in step.text
+
+
+def test_a_verified_client_trades_whatever_the_policy_blocks():
+    step = decide(
+        facts(trading=((7, "2-Step 100K, stage 1 of 3 (Challenge)"),), kyc_blocks_trade=True)
+    )
+    assert step.do == Do.TRADE
+
+
 def test_an_unpaid_direct_purchase_means_pay_it():
     step = decide(facts(unpaid=((9, "2-Step 100K"),)))
     assert (step.do, step.url, step.action) == (Do.PAY, "/portal/my-challenges/9/", "Pay now")
@@ -130,3 +159,9 @@ def test_no_published_challenge_means_wait_for_one():
 def test_an_account_not_active_can_only_wait(status, title):
     step = decide(facts(client_status=status, trading=((7, "x"),)))
     assert (step.do, step.title) == (Do.WAIT, title)
+
+
+def test_a_pending_deposit_is_waited_for_even_when_a_card_could_pay():
+    step = decide(facts(wallet_can_pay=False, direct_purchase=True, waiting=(DEPOSIT,)))
+    assert step.do == Do.WAIT
+    assert "deposit" in step.text

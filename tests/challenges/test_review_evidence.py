@@ -124,6 +124,19 @@ def test_the_participant_page_links_its_pending_requests(active_client, finance,
     )
 
 
+def test_the_participants_list_marks_a_stage_waiting_for_the_live_step_under_review(
+    active_client, finance, admin
+):
+    joined, _attempt = evaluated(active_client, finance, admin)
+    step = live_step()
+    listing = html(admin, "/backoffice/prop-trading/participants/")
+    shown = re.search(rf'<tr data-participation="{joined.pk}">(.*?)</tr>', listing, re.S)
+    assert shown, "the participant is listed"
+    assert "data-under-review>Under review</span>" in shown.group(1)
+    approvals.approve(step.pk, actor=admin)
+    assert "data-under-review" not in html(admin, "/backoffice/prop-trading/participants/")
+
+
 def test_staff_who_cannot_see_approvals_get_no_request_links(
     active_client, finance, admin, staff_factory
 ):
@@ -147,7 +160,8 @@ def test_the_participation_review_shows_a_wallet_fee_payment(
     assert "Deducted from the client&#x27;s wallet" in fee
     assert re.search(r'data-fee="amount">499.00 USD<', fee)
     assert "Charged" in fee
-    assert f"Ledger entry #{joined.fee_entry_id} (Prop Trading Fee)" in fee
+    in_ledger = f'In the ledger as <span class="reference">{joined.reference}</span>'
+    assert f"{in_ledger} (Prop Trading Fee)" in fee
 
     approvals.reject(request.pk, actor=admin, reason="Not eligible")
     joined.refresh_from_db()
@@ -155,7 +169,7 @@ def test_the_participation_review_shows_a_wallet_fee_payment(
         r'<article id="fee-payment">(.*?)</article>', html(admin, review_of(request)), re.S
     )
     assert "Refunded to the wallet" in fee.group(1)
-    assert f"Ledger entry #{joined.refund_entry_id}" in fee.group(1)
+    assert f"{in_ledger} (a reversal)" in fee.group(1)
 
 
 def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payment(
@@ -173,7 +187,8 @@ def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payme
     ).group(1)
     assert f"Direct purchase through {sandbox_card.name} (Sandbox payment provider)" in fee
     assert "pay_7731" in fee
-    assert "received as ledger entry #" in fee
+    shown = r'received in the ledger as <span class="reference">[A-Z]{3}-\d{6}</span>'
+    assert re.search(shown, fee)
 
 
 def test_the_reviews_print_stage_sizes_and_the_fee_grouped_with_their_currency(

@@ -56,7 +56,8 @@ def status_line(page: str, participation_id: int) -> str:
 
 def when(at, zone: ZoneInfo = PRAGUE) -> str:
     local = at.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})"
+    named = f" ({zone.key})" if local.tzname() != zone.key else ""  # "UTC", not "UTC (UTC)"
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}{named}"
 
 
 def test_a_new_trader_with_an_empty_wallet_is_told_to_deposit(active_client, challenge):
@@ -95,6 +96,22 @@ def test_a_running_stage_is_listed_and_the_next_step_is_to_trade(active_client, 
     assert "<td data-stage>1 of 1: Stage 1</td>" in page
     line = status_line(page, joined.pk)
     assert line == "In progress: 0.00% of the profit target, 0 of 4 trading days."
+
+
+def test_a_stage_the_kyc_policy_stops_trading_sends_the_client_to_verify_not_to_the_terminal(
+    active_client, finance, admin
+):
+    joined, _ = running(active_client, finance, admin, stages=[stage()])
+    kyc.set_policy(["trade"], actor=admin)
+    assert next_step(home(active_client)) == "verify"
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert 'id="trading-blocked"' in page
+    assert "Verify your identity before you trade" in page
+    assert "Open the web terminal" not in page
+    kyc.set_policy([], actor=admin)
+    page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/").content.decode()
+    assert "Open the web terminal" in page
+    assert 'id="trading-blocked"' not in page
 
 
 def test_a_reached_target_says_when_the_stage_passes_in_the_clients_zone(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -145,6 +147,21 @@ def test_support_cannot_change_the_kyc_policy(support):
     response = post_form(http, "/backoffice/settings/kyc/", {"blocked_actions": ["deposit"]})
     assert response.status_code == 403
     assert kyc.policy().blocked_actions == []
+
+
+def test_staff_who_may_not_change_the_policy_see_it_read_only(compliance, admin):
+    kyc.set_policy(["deposit"], actor=admin)
+    http = logged_in(compliance)
+    page = http.get("/backoffice/settings/kyc/").content.decode()
+    assert 'id="read-only"' in page
+    assert "Save policy" not in page
+    boxes = re.findall(r'<input type="checkbox" name="blocked_actions"[^>]*>', page)
+    assert boxes, "the policy's actions are listed"
+    assert all("disabled" in box for box in boxes)
+    assert any('value="deposit"' in box and "checked" in box for box in boxes)
+    response = post_form(http, "/backoffice/settings/kyc/", {"blocked_actions": ["withdraw"]})
+    assert response.status_code == 403
+    assert kyc.policy().blocked_actions == ["deposit"]
 
 
 def test_support_sees_no_kyc_answers_or_documents(active_client, kyc_form, support):

@@ -311,6 +311,10 @@ def test_the_page_shows_the_figures_and_links_the_fees_to_the_transactions_repor
     assert "In 499.00 USD" in report
     assert "-499.00" not in report
     assert "<td>1,497.00</td>" in report
+    net = "/backoffice/reports/transactions/?type=prop_trading_fee&currency=USD&status=completed"
+    assert net in html
+    without_refunded = unescape(http.get(net).content.decode())
+    assert "<td>998.00</td>" in without_refunded  # the dashboard's net
 
 
 def test_the_fee_link_carries_the_period(scene, admin):

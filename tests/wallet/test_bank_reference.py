@@ -94,7 +94,7 @@ def test_a_bank_reference_already_credited_is_refused_naming_the_other_deposit(
     response = approve_on_page(finance, request_of(second), bank_reference="REF-77")
     assert response.status_code == 422
     said = response.content.decode()
-    assert f"already recorded on deposit #{first.pk}" in said
+    assert f"already recorded on deposit {first.reference}" in said
     second.refresh_from_db()
     assert (second.status, second.bank_reference) == ("pending", "")
     assert ledger.balances(active_client) == {"USD": Decimal("500.00")}

@@ -167,6 +167,23 @@ def test_kyc_policy_blocks_deposits_until_kyc_is_approved(
     assert ask(active_client, bank_transfer).status == "pending"
 
 
+def test_the_wallet_says_a_deposit_waits_for_kyc_and_the_deposit_page_asks_to_verify(
+    active_client, bank_transfer, admin
+):
+    from tests.conftest import logged_in
+
+    http = logged_in(active_client.user)
+    assert 'id="waits-for-kyc"' not in http.get("/portal/wallet/").content.decode()
+    kyc.set_policy(["deposit"], actor=admin)
+    page = http.get("/portal/wallet/").content.decode()
+    assert 'id="waits-for-kyc"' in page
+    assert "Verify your identity before you deposit" in page
+    refused = http.get("/portal/wallet/deposit/")
+    assert refused.status_code == 403
+    assert "Verify your identity first" in refused.content.decode()
+    assert 'href="/portal/kyc/"' in refused.content.decode()
+
+
 @pytest.mark.parametrize(
     ("field", "overrides"),
     [

@@ -57,6 +57,12 @@ def test_review_page_shows_the_request_and_why_support_cannot_decide(support, re
     assert 'name="decision"' not in page
 
 
+def test_the_history_names_the_client_who_submitted_not_the_system(support, register):
+    client, request = register()
+    page = logged_in(support).get(f"/backoffice/approvals/{request.pk}/").content.decode()
+    assert f"the client, {client.user.email}" in page
+
+
 @pytest.mark.parametrize("path", STAFF_PAGES)
 def test_clients_cannot_open_the_back_office(register, set_method, path):
     set_method("trader_registration", "automatic")

@@ -97,6 +97,9 @@ class RequestType:
     review_context: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}
     # Personal data (KYC answers, documents) is shown only to those who may review the type.
     details_are_private: bool = False
+    # Who submits it: the client (a registration, a deposit), or propdesk itself (a stage passed
+    # asks for the next one); the request's history names the submitter.
+    submitted_by_client: bool = True
     order: int = 100
     description: str = ""
     # The reference staff and the client both see (docs/references.md) is the subject's: its

@@ -38,16 +38,23 @@ class PolicyForm(forms.Form):
 @staff_view(APPROVALS_VIEW)
 def kyc_settings(request: HttpRequest) -> HttpResponse:
     me = actor(request)
+    can_edit = me.has_permission(SETTINGS_MANAGE)
+    form = PolicyForm(
+        request.POST or None, initial={"blocked_actions": kyc.policy().blocked_actions}
+    )
+    if not can_edit:  # shown as it is, read only (saving it is refused anyway)
+        for field in form.fields.values():
+            field.disabled = True
     return edit_form(
         request,
-        PolicyForm(request.POST or None, initial={"blocked_actions": kyc.policy().blocked_actions}),
+        form,
         lambda data: kyc.set_policy(data["blocked_actions"], actor=me),
         saved="KYC policy saved.",
         then="backoffice:kyc_settings",
         template="onboarding/kyc_settings.html",
         context={
             "kyc_forms": KycForm.objects.prefetch_related("fields", "documents"),
-            "can_edit": me.has_permission(SETTINGS_MANAGE),
+            "can_edit": can_edit,
         },
     )
 

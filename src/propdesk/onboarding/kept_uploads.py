@@ -112,7 +112,13 @@ def sweep() -> int:
 
 
 def _discard(rows: Any) -> int:
-    gone = list(rows.values_list("pk", "stored_name"))
-    KycKeptUpload.objects.filter(pk__in=[pk for pk, _ in gone]).delete()
-    documents.discard([name for _, name in gone])
+    """Delete the rows and their files. A file goes only with a row this call deleted: a submit
+    that used a kept file took its row in the same transaction that gave the file to a
+    document, so the file is then the document's and stays."""
+    gone = []
+    for pk, stored_name in rows.values_list("pk", "stored_name"):
+        deleted, _ = KycKeptUpload.objects.filter(pk=pk).delete()
+        if deleted:
+            gone.append(stored_name)
+    documents.discard(gone)
     return len(gone)

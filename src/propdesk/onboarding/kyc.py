@@ -377,7 +377,15 @@ def submit(
                     sha256=row.sha256,
                     checked_with=documents.CHECKS_VERSION,
                 )
-            KycKeptUpload.objects.filter(pk__in=[row.pk for _, row in reused]).delete()
+            taken, _ = KycKeptUpload.objects.filter(pk__in=[row.pk for _, row in reused]).delete()
+            if taken != len(reused):  # swept meanwhile: its file is gone or going
+                raise ValidationFailed(
+                    "A kept document has expired.",
+                    fields={
+                        doc["key"]: f"{doc['label']}: the kept file has expired; upload it again."
+                        for doc, _ in reused
+                    },
+                )
             move_status(
                 locked,
                 Client.KycStatus.PENDING,

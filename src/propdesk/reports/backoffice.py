@@ -82,15 +82,26 @@ def prop_dashboard_page(request: HttpRequest) -> HttpResponse:
                 name: search_text(request.GET.get(name), max_length=20)
                 for name in ("date_from", "date_to", "challenge")
             },
-            "fee_rows": [(line, _fee_link(shown, line.currency)) for line in shown.fees],
+            "fee_rows": [
+                (
+                    line,
+                    _fee_link(shown, line.currency),
+                    _fee_link(shown, line.currency, "completed"),
+                )
+                for line in shown.fees
+            ],
             "time_zone": timezone.get_default_timezone_name(),
         },
     )
 
 
-def _fee_link(shown: prop_dashboard.Dashboard, currency: str) -> str:
-    """Reports > Transactions, filtered to the prop trading fees of the period and currency."""
+def _fee_link(shown: prop_dashboard.Dashboard, currency: str, status: str = "") -> str:
+    """Reports > CRM Reports > Transactions, filtered to the prop trading fees of the period
+    and currency: all of them (their In is the fees collected), or the completed ones (the
+    refunded left out: their In is the net)."""
     query = {"type": JournalEntry.Type.PROP_TRADING_FEE.value, "currency": currency}
+    if status:
+        query["status"] = status
     if shown.date_from:
         query["date_from"] = shown.date_from.isoformat()
     if shown.date_to:

@@ -435,7 +435,7 @@ def _reference_taken(deposit: Deposit, reference: str) -> str | None:
     if other is None:
         return None
     return (
-        f"Bank reference {reference} is already recorded on deposit #{other.pk} "
+        f"Bank reference {reference} is already recorded on deposit {other.reference} "
         f"({other.client.user.email}, {money(other.amount, other.currency)} {other.currency}, "
         f"{other.get_status_display().lower()}): one transfer is credited once. Check the bank "
         "statement for this deposit's own transfer."
@@ -474,7 +474,7 @@ def refuse(request: ApprovalRequest, actor: User | None) -> None:
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     deposit = Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
     rows = [
-        ("Method", f"{deposit.method.name} ({deposit.method.get_kind_display()})"),
+        ("Method", f"{deposit.method.name} ({deposit.method.kind})"),  # "Bank transfer (offline)"
         ("Requested", f"{money(deposit.amount, deposit.currency)} {deposit.currency}"),
     ]
     if deposit.bank_reference:

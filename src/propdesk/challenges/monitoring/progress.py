@@ -91,7 +91,10 @@ def instant_text(at: datetime, zone: ZoneInfo) -> str:
     (Europe/Prague)"), never a trading day's internal label (day 2026-12-03 of a 21:30 reset
     ends on the 4th)."""
     local = at.astimezone(zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({zone.key})"
+    named = local.tzname()
+    if named == zone.key:  # UTC: "2026-12-04 21:30 UTC", not "UTC (UTC)"
+        return f"{local:%Y-%m-%d %H:%M} {named}"
+    return f"{local:%Y-%m-%d %H:%M} {named} ({zone.key})"
 
 
 def relative_text(at: datetime, now: datetime) -> str:

@@ -30,7 +30,7 @@ from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.monitoring.curve import chart_data
-from propdesk.challenges.participation import interventions
+from propdesk.challenges.participation import interventions, lifecycle
 from propdesk.challenges.participation.participants import (
     STAGE_MOST,
     STATUS_LOOK,
@@ -56,6 +56,22 @@ TRADES_PAGE = 50
 # --- Prop Trading > Participants -----------------------------------------------------------------
 
 
+def _under_review(items: list[Participation]) -> dict[int, str]:
+    """The page's participations waiting for a next-stage or live-step decision (one query):
+    participation id -> the request's type label."""
+    pending = ApprovalRequest.objects.filter(
+        status=ApprovalRequest.Status.PENDING,
+        type_key__in=(lifecycle.STAGE_PROGRESSION, lifecycle.LIVE_STEP),
+        client_id__in={p.client_id for p in items},
+    ).only("type_key", "payload")
+    wanted = {p.pk for p in items}
+    return {
+        pid: r.type_label
+        for r in pending
+        if isinstance(pid := (r.payload or {}).get("participation_id"), int) and pid in wanted
+    }
+
+
 def _list_context(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
     filters, errors = read_filters(request.GET)
     rows = listing(filters)
@@ -67,9 +83,10 @@ def _list_context(request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]
         items, next_cursor = page(rows)
     query = filters.as_query()
     here = {**query, **({"after": str(after)} if after else {})}
+    waiting = _under_review(items)
     return {
         "filters": filters,
-        "rows": [row(p) for p in items],
+        "rows": [{**row(p), "review": waiting.get(p.pk, "")} for p in items],
         "next_cursor": next_cursor,
         "query": urlencode(query),
         "here": urlencode(here),

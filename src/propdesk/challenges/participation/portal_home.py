@@ -19,6 +19,7 @@ from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
+from propdesk.core.text import plural
 
 SHOWN = 10  # the latest participations on the home page (My challenges has them all)
 
@@ -75,9 +76,9 @@ def status_line(
         if f.target_progress_pct is not None:
             parts.append(f"{f.target_progress_pct}% of the profit target")
         if f.min_trading_days and attempt.kind != "live":
-            parts.append(f"{f.trading_days} of {f.min_trading_days} trading days")
+            parts.append(f"{f.trading_days} of {plural(f.min_trading_days, 'trading day')}")
         else:
-            parts.append(f"{f.trading_days} trading days")
+            parts.append(plural(f.trading_days, "trading day"))
         return "In progress: " + ", ".join(parts) + "."
     return progress.headline(attempt, zone=zone) or attempt.get_status_display() + "."
 

@@ -32,6 +32,7 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.STAGE_PROGRESSION,
+        submitted_by_client=False,  # the monitor asks, when the stage is passed
         label="Prop Trading Next Stage",
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,
@@ -50,6 +51,7 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.LIVE_STEP,
+        submitted_by_client=False,  # the monitor asks, when the stage is passed
         label="Prop Trading Live Step",
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,

@@ -41,6 +41,7 @@ from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
+from propdesk.core.text import in_sentence
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
@@ -75,6 +76,7 @@ class Facts:
     kyc_status: str = Client.KycStatus.NOT_SUBMITTED
     kyc_blocks_join: bool = False
     kyc_blocks_deposit: bool = False
+    kyc_blocks_trade: bool = False
     kyc_reason: str = ""  # why the last KYC submission was rejected
     trading: tuple[tuple[int, str], ...] = ()  # (participation, "2-Step 100K, stage 1 of 3")
     unpaid: tuple[tuple[int, str], ...] = ()  # (participation, its challenge's name)
@@ -132,6 +134,8 @@ def decide(f: Facts) -> Step:
             "Your account is on hold",
             "Trading and payments are stopped for now: contact the firm's support.",
         )
+    if f.trading and f.kyc_blocks_trade and f.kyc_status != Client.KycStatus.APPROVED:
+        return _kyc_step(f, "trade your challenge")  # every order is refused until then
     if f.trading:
         pid, what = f.trading[0]
         return Step(
@@ -158,32 +162,9 @@ def decide(f: Facts) -> Step:
         f.kyc_blocks_join or (need_deposit and f.kyc_blocks_deposit)
     )
     if kyc_needed:
-        if f.kyc_status == Client.KycStatus.PENDING:
-            return _wait(
-                Waiting(
-                    "Your identity check is being reviewed", f.kyc_since or timezone.now(), "kyc"
-                ),
-                f.zone,
-            )
-        if f.kyc_status == Client.KycStatus.REJECTED:
-            reason = f" ({f.kyc_reason})" if f.kyc_reason else ""
-            return Step(
-                Do.RESUBMIT,
-                "Resubmit your identity documents",
-                f"Your identity check was not approved{reason}: send it again to "
-                "start a challenge.",
-                url=reverse("portal:kyc"),
-                action="Resubmit",
-            )
-        return Step(
-            Do.VERIFY,
-            "Verify your identity",
-            "The firm verifies every trader's identity before they start a challenge.",
-            url=reverse("portal:kyc"),
-            action="Verify identity",
-        )
+        return _kyc_step(f, "start a challenge")
     deposit_waiting = [w for w in f.waiting if w.kind == deposits.DEPOSIT]
-    if need_deposit and deposit_waiting:
+    if deposit_waiting and f.offered and not f.wallet_can_pay:  # the money is on its way
         return _wait(deposit_waiting[0], f.zone)
     if not f.offered:
         return Step(
@@ -206,6 +187,31 @@ def decide(f: Facts) -> Step:
         + (" from your wallet." if f.wallet_can_pay else " by card."),
         url=reverse("portal:challenges"),
         action="See the challenges",
+    )
+
+
+def _kyc_step(f: Facts, to: str) -> Step:
+    """Wait for the identity check, resubmit it or send it, so as to be allowed `to` do."""
+    if f.kyc_status == Client.KycStatus.PENDING:
+        return _wait(
+            Waiting("Your identity check is being reviewed", f.kyc_since or timezone.now(), "kyc"),
+            f.zone,
+        )
+    if f.kyc_status == Client.KycStatus.REJECTED:
+        reason = f" ({f.kyc_reason})" if f.kyc_reason else ""
+        return Step(
+            Do.RESUBMIT,
+            "Resubmit your identity documents",
+            f"Your identity check was not approved{reason}: send it again to {to}.",
+            url=reverse("portal:kyc"),
+            action="Resubmit",
+        )
+    return Step(
+        Do.VERIFY,
+        "Verify your identity",
+        f"The firm verifies every trader's identity before they {to}.",
+        url=reverse("portal:kyc"),
+        action="Verify identity",
     )
 
 
@@ -238,9 +244,9 @@ def waiting_of(request: ApprovalRequest, named: dict[int, Participation]) -> Wai
         what = f"Your {step} in {name} (stage {number + 1}: {stage.name}) is under review"
     elif request.amount is not None:
         amount = f"{money(request.amount, request.currency)} {request.currency}"
-        what = f"Your {request.type_label.lower()} of {amount} is being reviewed"
+        what = f"Your {in_sentence(request.type_label)} of {amount} is being reviewed"
     else:
-        what = f"Your {request.type_label.lower()} request is being reviewed"
+        what = f"Your {in_sentence(request.type_label)} request is being reviewed"
     return Waiting(what, request.created_at, key, item.pk if item else None)
 
 
@@ -299,6 +305,7 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
         client_status=client.status,
         kyc_status=client.kyc_status,
         kyc_blocks_join=kyc_actions.JOIN_CHALLENGE in blocked,
+        kyc_blocks_trade=kyc_actions.TRADE in blocked,
         kyc_blocks_deposit=kyc_actions.DEPOSIT in blocked,
         kyc_reason=(getattr(last, "rejection_reason", "") or "")
         if client.kyc_status == Client.KycStatus.REJECTED
