@@ -72,9 +72,9 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
     expect(out).to_have_count(1)
     expect(out.locator('[data-field="price"]')).to_have_text("1.08475")
     expect(out.locator('[data-field="profit"]')).to_have_text(f"{deal.profit}")
-    expect(out.locator('[data-field="balance_after"]')).to_have_text(f"{START + deal.profit}")
-    expect(balance).to_have_text(f"{START + deal.profit}")
-    expect(equity).to_have_text(f"{START + deal.profit}")
+    expect(out.locator('[data-field="balance_after"]')).to_have_text(f"{START + deal.profit:,}")
+    expect(balance).to_have_text(f"{START + deal.profit:,}")
+    expect(equity).to_have_text(f"{START + deal.profit:,}")
     assert Account.objects.get(pk=account.pk).balance == START + deal.profit
 
 

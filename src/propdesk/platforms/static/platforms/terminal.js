@@ -48,7 +48,7 @@
     return sign + match[2].replace(/\B(?=(?:[0-9]{3})+$)/g, ",") + (match[3] || "");
   }
 
-  function shown(element, text) {
+  function asShown(element, text) {
     return element && "money" in element.dataset ? grouped(text) : text;
   }
 
@@ -67,7 +67,7 @@
     for (const element of root.querySelectorAll("[data-account]")) {
       const value = account[element.dataset.account];
       if (typeof value === "string") {
-        setText(element, shown(element, value) || element.dataset.empty || "");
+        setText(element, asShown(element, value) || element.dataset.empty || "");
       }
     }
   }
@@ -117,7 +117,7 @@
       const row = root.querySelector(`#positions tr[data-position="${CSS.escape(position.id)}"]`);
       setText(row.querySelector('[data-field="current_price"]'), position.current_price);
       const profit = row.querySelector('[data-field="profit"]');
-      setText(profit, shown(profit, position.profit));
+      setText(profit, asShown(profit, position.profit));
       profit.classList.remove("gain", "loss");
       if (position.trend) profit.classList.add(position.trend);
     }
