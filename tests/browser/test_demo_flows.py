@@ -34,7 +34,7 @@ def test_rosa_trades_gold_in_the_terminal_and_passes_the_quick_demo_stage(new_pa
     page = new_page()
     terminal_log_in(page, shown["login"], shown["password"])
     balance = page.locator('[data-account="balance"]')
-    expect(balance).to_have_text("10080.00")
+    expect(balance).to_have_text("10,080.00")
 
     page.get_by_label("Symbol").select_option("XAUUSD")
     page.get_by_label("Volume").fill("1.00")
@@ -44,7 +44,7 @@ def test_rosa_trades_gold_in_the_terminal_and_passes_the_quick_demo_stage(new_pa
     move_price("XAUUSD", Decimal("1.00"))  # gold up a dollar: +100 on one lot, less the spread
     position.get_by_role("button", name="Close").click()
     expect(page.locator("#positions tr[data-position]")).to_have_count(0)
-    expect(balance).to_have_text("10150.00")  # (1.00 - 0.30 spread) x 100 oz = +70
+    expect(balance).to_have_text("10,150.00")  # (1.00 - 0.30 spread) x 100 oz = +70
 
     attempt = joined.current_attempt()
     assert attempt is not None

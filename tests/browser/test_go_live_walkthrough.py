@@ -84,7 +84,7 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
     # 3. A bank-transfer deposit.
     trader.goto("/portal/wallet/deposit/")
     trader.get_by_label("Method").select_option(label="Bank transfer")
-    trader.get_by_label("Amount").fill("1000.00")
+    trader.get_by_label("Amount").fill("1,000.00")  # as the page shows the method's limits
     trader.get_by_label("Currency").select_option("USD")
     trader.get_by_role("button", name="Request deposit").click()
     approve_first(staff, "Approvals", "Deposit", bank_reference="FT26340GL01")

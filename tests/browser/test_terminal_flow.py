@@ -38,7 +38,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
     balance = page.locator('[data-account="balance"]')
     equity = page.locator('[data-account="equity"]')
     eurusd = page.locator('#quotes tr[data-symbol="EURUSD"]')
-    expect(balance).to_have_text("100000.00")
+    expect(balance).to_have_text("100,000.00")  # grouped as every page groups money
     expect(page.locator('[data-account="margin"]')).to_have_text("0.00")
     expect(page.locator("#terminal-status")).to_have_text("live")
     expect(eurusd.locator('[data-field="ask"]')).to_have_text("1.08512")
@@ -52,7 +52,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
     profit = position.locator('[data-field="profit"]')
     open_ask = D("1.08512")
     expect(profit).to_have_text("-12.00")  # bought at the ask, valued at the bid
-    expect(page.locator('[data-account="margin"]')).to_have_text("1085.12")
+    expect(page.locator('[data-account="margin"]')).to_have_text("1,085.12")
 
     expected = D(0)
     for bid, ask in (("1.08600", "1.08612"), ("1.08475", "1.08487")):
@@ -61,7 +61,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
         expect(eurusd.locator('[data-field="bid"]')).to_have_text(bid)
         expect(position.locator('[data-field="current_price"]')).to_have_text(bid)
         expect(profit).to_have_text(f"{expected}")
-        expect(equity).to_have_text(f"{START + expected}")
+        expect(equity).to_have_text(f"{START + expected:,}")  # regrouped as it polls
     assert expected == D("-37.00")
 
     position.get_by_role("button", name="Close").click()
@@ -72,9 +72,9 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
     expect(out).to_have_count(1)
     expect(out.locator('[data-field="price"]')).to_have_text("1.08475")
     expect(out.locator('[data-field="profit"]')).to_have_text(f"{deal.profit}")
-    expect(out.locator('[data-field="balance_after"]')).to_have_text(f"{START + deal.profit}")
-    expect(balance).to_have_text(f"{START + deal.profit}")
-    expect(equity).to_have_text(f"{START + deal.profit}")
+    expect(out.locator('[data-field="balance_after"]')).to_have_text(f"{START + deal.profit:,}")
+    expect(balance).to_have_text(f"{START + deal.profit:,}")
+    expect(equity).to_have_text(f"{START + deal.profit:,}")
     assert Account.objects.get(pk=account.pk).balance == START + deal.profit
 
 
@@ -112,7 +112,7 @@ def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_pa
     out = page.locator('#history tr[data-entry="out"]')
     expect(out).to_contain_text("Stop loss")
     expect(out.locator('[data-field="profit"]')).to_have_text("-122.00")
-    expect(page.locator('[data-account="balance"]')).to_have_text("99878.00")
+    expect(page.locator('[data-account="balance"]')).to_have_text("99,878.00")
     expect(page.locator('[data-account="margin"]')).to_have_text("0.00")
 
 

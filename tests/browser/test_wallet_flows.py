@@ -18,7 +18,7 @@ def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
     log_in(client, active_client.user.email, PASSWORD)
     client.goto("/portal/wallet/deposit/")
     client.get_by_label("Method").select_option(label="Bank transfer")
-    client.get_by_label("Amount").fill("1000.00")
+    client.get_by_label("Amount").fill("1,000.00")  # as the page writes amounts
     client.get_by_label("Currency").select_option("EUR")
     client.get_by_role("button", name="Request deposit").click()
     expect(client.get_by_text("we will confirm it")).to_be_visible()
@@ -35,7 +35,7 @@ def test_bank_transfer_deposit_is_approved_with_an_amended_amount(
     staff.get_by_label("Bank reference").fill("FT26339EU01")
     staff.get_by_role("button", name="Approve").click()
     expect(staff.locator("#request-status")).to_have_text("Approved")
-    expect(staff.get_by_text("Amount amended from 1000.00 to 990.00 EUR.")).to_be_visible()
+    expect(staff.get_by_text("Amount amended from 1,000.00 to 990.00 EUR.")).to_be_visible()
 
     client.goto("/portal/wallet/")
     expect(client.locator('[data-balance="EUR"]')).to_have_text("990.00")

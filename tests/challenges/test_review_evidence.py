@@ -191,3 +191,23 @@ def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payme
     assert "pay_7731" in fee
     shown = r'received in the ledger as <span class="reference">[A-Z]{3}-\d{6}</span>'
     assert re.search(shown, fee)
+
+
+def test_the_reviews_print_stage_sizes_and_the_fee_grouped_with_their_currency(
+    active_client, finance, admin, set_method
+):
+    set_method("prop_participation", "manual")
+    running(active_client, finance, admin, stages=[stage(), stage("live")])
+    page = html(admin, review_of(ApprovalRequest.objects.get(type_key="prop_participation")))
+    assert "Demo 100,000.00 USD → Live 100,000.00 USD" in page
+    assert "499.00 USD paid by the wallet" in page
+    assert "100000.00" not in page
+
+
+def test_the_live_step_review_prints_the_next_stage_size_grouped_with_its_currency(
+    active_client, finance, admin
+):
+    evaluated(active_client, finance, admin)
+    step = html(admin, review_of(live_step()))
+    assert "(live, 100,000.00 USD)" in step
+    assert "100000.00" not in step

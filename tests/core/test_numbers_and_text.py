@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
-from propdesk.core.numbers import NotANumber, read_decimal, read_whole
+from propdesk.core.numbers import NotANumber, plain_typed_number, read_decimal, read_whole
 from propdesk.core.text import email_key, in_sentence, plural, tidy
 
 
@@ -53,6 +54,46 @@ def test_a_sign_reads_only_where_it_is_meant():
     assert read_decimal("-250.00", signed=True) == Decimal("-250.00")
     with pytest.raises(NotANumber, match="negative"):
         read_decimal("-250.00")
+
+
+@pytest.mark.parametrize(
+    ("typed", "plain"),
+    [
+        ("1,000.00", "1000.00"),
+        ("12,345,678.9", "12345678.9"),
+        ("-1,500", "-1500"),
+        (" 100,000 ", "100000"),
+        ("999", "999"),
+        ("1000.50", "1000.50"),
+    ],
+)
+def test_a_typed_amount_may_group_its_thousands_with_commas(typed, plain):
+    assert plain_typed_number(typed) == plain
+    assert read_decimal(plain_typed_number(typed), signed=True) == Decimal(plain)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "1,00.00",
+        "1,,000",
+        "1.000,00",
+        ",100",
+        "100,",
+        "1,0000",
+        "0,100",
+        "1,000.000,0",
+        "1, 000",
+        "\u0661,\u0660\u0660\u0660",
+        "+1,000",
+        "1,000e3",
+        "",
+        "1" + ",000" * 20,  # well formed, but longer than any amount we read
+    ],
+)
+def test_a_typed_amount_with_a_bad_grouping_is_refused_naming_the_format(typed):
+    with pytest.raises(NotANumber, match=re.escape('written like "1000.50" or "1,000.50"')):
+        plain_typed_number(typed)
 
 
 @pytest.mark.parametrize("raw", ["1_0", "+5", "5.0", "\u0661", "1e1", True, "", "-", 2.0])

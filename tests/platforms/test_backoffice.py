@@ -274,9 +274,12 @@ def test_a_credit_and_a_debit_move_the_balance_write_deals_and_are_audited(admin
     credit = post_form(http, f"{page_of(account)}balance/", balance_form(amount="250.50"))
     assert credit.status_code == 302
     debit = post_form(
-        http, f"{page_of(account)}balance/", balance_form(amount="-1000", comment="Fee")
+        http, f"{page_of(account)}balance/", balance_form(amount="-1,000", comment="Fee")
     )
     assert debit.status_code == 302
+    said = [str(m) for m in http.get(page_of(account)).context["messages"]]
+    assert any("Balance operation of -1,000.00 USD" in m for m in said)
+    assert any("the balance is 99,250.50 USD." in m for m in said)
     assert fresh(account).balance == D("99250.50")
     deals = list(Deal.objects.filter(account=account, kind="balance").order_by("id"))
     assert [d.profit for d in deals] == [D("100000.00"), D("250.50"), D("-1000.00")]
@@ -290,6 +293,7 @@ def test_a_credit_and_a_debit_move_the_balance_write_deals_and_are_audited(admin
     ]
     assert records[0].actor == admin
     assert records[1].after["comment"] == "Fee"
+    assert records[0].summary.endswith(": +250.50 USD: Goodwill credit")
     page = http.get(page_of(account)).content.decode()
     assert "Goodwill credit" in page
 
@@ -313,9 +317,10 @@ def test_a_double_submitted_balance_form_moves_the_money_once(admin, account):
     ("data", "status", "message"),
     [
         (balance_form(amount="0"), 422, "non-zero"),
-        (balance_form(amount="ten"), 422, "A number."),
+        (balance_form(amount="ten"), 422, "written like &quot;1000.50&quot; or &quot;1,000"),
         (balance_form(amount="1.005"), 422, "USD has 2 decimals."),
-        (balance_form(amount="NaN"), 422, "A number."),
+        (balance_form(amount="NaN"), 422, "Amount must be a number written like"),
+        (balance_form(amount="-1,00.00"), 422, "commas only between groups of three digits"),
         (balance_form(amount="2000000000"), 422, "at most a billion"),
         (balance_form(amount=""), 422, "This field is required."),
         (balance_form(comment="   "), 422, "This field is required."),

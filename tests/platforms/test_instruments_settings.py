@@ -72,7 +72,7 @@ def test_the_list_shows_the_five_seeded_instruments_trading_around_the_clock(sup
     for symbol in SEEDED:
         assert f'data-symbol="{symbol}"' in page
     assert "Euro vs US dollar" in page
-    assert "100000" in page  # EURUSD's contract size
+    assert "<td>100,000</td>" in page  # EURUSD's contract size, grouped
 
 
 def test_the_list_shows_edited_hours_readably(admin):

@@ -95,6 +95,8 @@ def test_a_trader_logs_in_with_the_accounts_login_and_password(account):
     assert page.status_code == 200
     assert page.context["account"]["login"] == trading.login
     assert page.context["account"]["balance"] == "100000.00"
+    # The page groups the thousands as every page does (terminal.js does the same as it polls).
+    assert '<span data-account="balance" data-money>100,000.00</span> USD' in page.content.decode()
     assert browser.http.session[SESSION_KEY]["account"] == trading.pk
 
 
@@ -263,6 +265,7 @@ def test_closing_a_position_books_its_profit_into_the_balance_and_history(termin
         "100088.00",
     )
     assert page.context["account"]["balance"] == "100088.00"
+    assert 'data-field="balance_after">100,088.00<' in text
 
 
 def test_closing_a_closed_position_says_it_is_not_open(terminal, account):

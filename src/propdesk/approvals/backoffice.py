@@ -22,9 +22,10 @@ from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method
 from propdesk.core import menu
 from propdesk.core.errors import DomainError, ValidationFailed
-from propdesk.core.forms import WholeNumberField
+from propdesk.core.forms import AmountField, WholeNumberField
 from propdesk.core.models import AuditRecord
 from propdesk.core.permissions import SETTINGS_MANAGE
+from propdesk.core.templatetags.money import money
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, apply_errors, edit_form, staff_view
 from propdesk.jobs import services as jobs
@@ -34,7 +35,7 @@ MAX_TEXT = approvals.MAX_TEXT
 
 
 class ApproveForm(forms.Form):
-    amount = forms.CharField(required=False, max_length=30, label="Amount to approve")
+    amount = AmountField(required=False, label="Amount to approve")
     comment = forms.CharField(
         required=False,
         max_length=MAX_TEXT,
@@ -165,7 +166,9 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
 
 
 def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
-    form = ApproveForm(data, initial={"level": req.current_level, "amount": req.amount})  # type: ignore[arg-type]
+    # The amount as the page shows it (1,000.00); the field reads it back either way.
+    shown = money(req.amount, req.currency) if req.amount is not None else None
+    form = ApproveForm(data, initial={"level": req.current_level, "amount": shown})  # type: ignore[arg-type]
     rtype = approvals.request_type(req.type_key)
     if req.amount is None or rtype.amend == Amend.NEVER:
         del form.fields["amount"]  # only types whose amount a reviewer may change show it

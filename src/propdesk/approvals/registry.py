@@ -82,6 +82,9 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
+    # What the client's "was approved" notification adds, after the last level's `on_approve`
+    # (e.g. "1,000.00 USD credited to your wallet"); nothing by default.
+    approved_note: Callable[[ApprovalRequest], str] = lambda request: ""
     # What the reviewer enters as they approve this request (none by default), and the
     # handler that checks and keeps it, called inside the deciding transaction at every level
     # (before the last level's `on_approve`); it raises ValidationFailed to refuse, naming the

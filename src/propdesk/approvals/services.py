@@ -24,6 +24,7 @@ from propdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.core.text import in_sentence
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
 from propdesk.notifications.models import Notification
@@ -185,11 +186,13 @@ def _finish(
     # "Trader Registration" reads "your trader registration"; an acronym such as KYC stays.
     label = in_sentence(rtype.label)
     if approved:
+        note = rtype.approved_note(request)
         notify(
             request.client.user,
             title=f"Your {label} was approved",
             # The reviewer's comment is internal: it stays with the request.
-            body=f"Your {label} (reference {request.reference}) was approved.",
+            body=f"Your {label} (reference {request.reference}) was approved"
+            + (f": {note}." if note else "."),
             level=Notification.Level.SUCCESS,
         )
     else:
@@ -321,13 +324,15 @@ def _amend_amount(
     if rtype.amend == Amend.DOWN and new > ceiling:
         raise ValidationFailed(
             fields={
-                "amount": f"This request can be approved for at most {ceiling} {request.currency}."
+                "amount": "This request can be approved for at most "
+                f"{money(ceiling, request.currency)} {request.currency}."
             }
         )
     old = request.amount
     request.amount = new
     request.save(update_fields=["amount"])
-    text = f"Amount amended from {old} to {new} {request.currency}."
+    currency = request.currency
+    text = f"Amount amended from {money(old, currency)} to {money(new, currency)} {currency}."
     ApprovalAction.objects.create(
         request=request, kind=ApprovalAction.Kind.NOTE, actor=actor, text=text
     )

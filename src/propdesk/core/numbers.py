@@ -8,6 +8,12 @@ no "+", no NaN or infinity, which `Decimal()` and `int()` alone would all let th
 integer is exact and taken as it is; a JSON number with a fraction was a binary float before we
 saw it and is refused, and so is a boolean (JSON `true` is not 1).
 
+A person typing an amount into a page may also group its whole part in threes with commas, as
+the pages show amounts (core.templatetags.money: "12,345.67"): `plain_typed_number` takes
+"1,000.00" and "12,345,678.9" and gives the plain spelling, and refuses a grouping that is not
+well formed ("1,00.00", "1,,000", "1.000,00", ",100"). Forms use it (core.forms.AmountField); the
+API and the CLI keep the plain spelling only.
+
 Pure Python: the rule evaluator's callers and the Django side share it.
 """
 
@@ -18,6 +24,8 @@ from decimal import Decimal
 
 _DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _WHOLE = re.compile(r"-?[0-9]+")
+# Commas between groups of exactly three digits, the first group 1-3 digits and not a zero.
+_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _SPACE = " \t\r\n"
 MAX_LENGTH = 40  # digits enough for any amount; a megabyte of zeros is not a number we read
 
@@ -25,6 +33,10 @@ AS_TEXT = 'must be a number written as text, e.g. "100.00"'
 DECIMAL_SPELLING = (
     'must be a number written with the digits 0-9 and an optional ".", e.g. "1000.50" '
     "(no exponent, digit separators or other digits)"
+)
+TYPED_SPELLING = (
+    'must be a number written like "1000.50" or "1,000.50": the digits 0-9, commas only '
+    'between groups of three digits, and an optional "." before the decimals'
 )
 WHOLE_SPELLING = "must be a whole number written with the digits 0-9"
 
@@ -60,6 +72,26 @@ def read_decimal(value: object, *, signed: bool = False) -> Decimal:
     if number < 0 and not signed:
         raise NotANumber("cannot be negative.")
     return number
+
+
+def plain_typed_number(text: str) -> str:
+    """What a person typed as a number, in the plain spelling `read_decimal` reads: the commas
+    of a well-formed grouping ("1,000.00", "-12,345,678.9") taken out, anything else refused
+    with TYPED_SPELLING (the sign and the range are the caller's to check, as with
+    read_decimal(signed=True))."""
+    typed = text.strip(_SPACE)
+    # 40 digits, their commas and a sign: anything longer is not a number we read.
+    if len(typed) > MAX_LENGTH + MAX_LENGTH // 3 + 1:
+        raise NotANumber(TYPED_SPELLING + ".")
+    if _DECIMAL.fullmatch(typed):
+        plain = typed
+    elif _GROUPED.fullmatch(typed):
+        plain = typed.replace(",", "")
+    else:
+        raise NotANumber(TYPED_SPELLING + ".")
+    if len(plain) > MAX_LENGTH:
+        raise NotANumber(TYPED_SPELLING + ".")
+    return plain
 
 
 def read_whole(value: object, *, low: int, high: int) -> int:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.core.errors import DomainError
+from propdesk.core.templatetags.money import money, signed_money
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import services
@@ -202,8 +203,9 @@ def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
             idempotency_key=data["idempotency_key"] or None,
         ),
         saved=lambda deal: (
-            f"Balance operation of {deal.profit:+} {account.currency} made on "
-            f"{account.login} (deal #{deal.pk}); the balance is {deal.balance_after}."
+            f"Balance operation of {signed_money(deal.profit, account.currency)} "
+            f"{account.currency} made on {account.login} (deal #{deal.pk}); the balance is "
+            f"{money(deal.balance_after, account.currency)} {account.currency}."
         ),
         then=lambda _: redirect("backoffice:trading_account", login=account.login),
         page=lambda status: _account_page(request, account, balance_form=form, status=status),

@@ -6,6 +6,7 @@ import uuid
 
 from django import forms
 
+from propdesk.core.forms import AmountField
 from propdesk.platforms.models import TradingServer
 
 
@@ -34,9 +35,7 @@ class TradingStatusForm(forms.Form):
 
 
 class BalanceOperationForm(forms.Form):
-    amount = forms.CharField(
-        max_length=30, help_text="Positive to credit, negative to debit, e.g. -250.00"
-    )
+    amount = AmountField(help_text="Positive to credit, negative to debit, e.g. -250.00")
     comment = forms.CharField(
         max_length=200, label="Comment on the deal (the trader sees it in their history)"
     )

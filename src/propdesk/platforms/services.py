@@ -24,6 +24,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import InvalidTransition, NotFound
 from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.permissions import require_permission
+from propdesk.core.templatetags.money import signed_money
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
@@ -537,7 +538,8 @@ def balance_operation(
             action=AuditAction.TRADING_ACCOUNT_ADJUST_BALANCE,
             object_type="sandbox_account",
             object_id=login,
-            summary=f"Balance operation on {login}: {deal.profit:+} {locked.currency}: {text}",
+            summary=f"Balance operation on {login}: "
+            f"{signed_money(deal.profit, locked.currency)} {locked.currency}: {text}",
             before={"balance": str(deal.balance_after - deal.profit)},
             after={
                 "balance": str(deal.balance_after),

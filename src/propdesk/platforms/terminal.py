@@ -29,6 +29,7 @@ from propdesk.accounts import devices, throttle
 from propdesk.core.errors import DomainError, NotAuthenticated, ValidationFailed
 from propdesk.core.money import quantize
 from propdesk.core.net import client_ip
+from propdesk.core.templatetags.money import money
 from propdesk.core.web import apply_errors
 from propdesk.platforms.protocol import AccountState, OpenPosition
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
@@ -357,7 +358,7 @@ def close(request: HttpRequest, account: Account, position_id: int) -> HttpRespo
         messages.success(
             request,
             f"Position #{position_id} closed at {_price(deal.price, digits)}: "
-            f"profit {_money(deal.profit, account.currency)} {account.currency}.",
+            f"profit {money(deal.profit, account.currency)} {account.currency}.",
         )
     return redirect("terminal:home")
 

@@ -7,6 +7,7 @@ import uuid
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from propdesk.accounts.models import Client
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import DomainError
+from propdesk.core.forms import AmountField, typed_amount
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, edit_form, staff_view
@@ -24,7 +26,7 @@ from propdesk.wallet.permissions import WALLET_ADJUST
 
 class AdjustmentForm(forms.Form):
     direction = forms.ChoiceField(choices=[("credit", "Credit"), ("debit", "Debit")])
-    amount = forms.CharField(max_length=30)
+    amount = AmountField()
     currency = forms.ChoiceField(choices=[(c, c) for c in MINOR_UNITS])
     comment = forms.CharField(
         max_length=500, label="Reason (internal: the audit log and the transactions report)"
@@ -69,8 +71,8 @@ class PaymentMethodForm(forms.Form):
     currencies = forms.MultipleChoiceField(
         choices=[(c, c) for c in MINOR_UNITS], widget=forms.CheckboxSelectMultiple
     )
-    min_amount = forms.CharField(max_length=30, label="Minimum amount")
-    max_amount = forms.CharField(max_length=30, label="Maximum amount")
+    min_amount = AmountField(label="Minimum amount")
+    max_amount = AmountField(label="Maximum amount")
     instructions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
@@ -143,10 +145,15 @@ def adjust(request: HttpRequest, client_id: int) -> HttpResponse:
     form = AdjustmentForm(request.POST)
     data = form.data
     try:
+        amount = typed_amount(data.get("amount"))  # "1,000.00" as the page shows amounts
+    except ValidationError as exc:
+        messages.error(request, f"Adjustment not made: {' '.join(exc.messages)}")
+        return redirect("backoffice:client", client_id=client.pk)
+    try:
         entry = services.adjust(
             client.pk,
             direction=data.get("direction"),
-            amount=data.get("amount"),
+            amount=amount,
             currency=data.get("currency"),
             comment=data.get("comment"),
             client_note=data.get("client_note", ""),

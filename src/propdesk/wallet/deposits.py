@@ -347,7 +347,8 @@ def clean_money_request(
     ):
         errors.add(
             "amount",
-            f"{chosen.name} takes between {chosen.min_amount} and {chosen.max_amount}.",
+            f"{chosen.name} takes between {money(chosen.min_amount)} and "
+            f"{money(chosen.max_amount)}.",
         )
     errors.raise_if_any(f"Please correct the {what}.")
     assert chosen is not None
@@ -474,7 +475,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     deposit = Deposit.objects.select_related("method").get(pk=request.payload["deposit_id"])
     rows = [
         ("Method", f"{deposit.method.name} ({deposit.method.kind})"),  # "Bank transfer (offline)"
-        ("Requested", f"{deposit.amount} {deposit.currency}"),
+        ("Requested", f"{money(deposit.amount, deposit.currency)} {deposit.currency}"),
     ]
     if deposit.bank_reference:
         rows.append(("Bank reference", deposit.bank_reference))
@@ -492,6 +493,13 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def approved_note(request: ApprovalRequest) -> str:
+    """The client's notice of an approved deposit says what reached the wallet."""
+    deposit = Deposit.objects.get(pk=request.payload["deposit_id"])
+    credited = deposit.credited_amount if deposit.credited_amount is not None else deposit.amount
+    return f"{money(credited, deposit.currency)} {deposit.currency} credited to your wallet"
 
 
 def client_deposits(client: Client) -> QuerySet[Deposit]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import Conflict
 from propdesk.core.money import MINOR_UNITS, from_database_sum, quantize, to_minor
+from propdesk.core.templatetags.money import money
 
 __all__ = ["Line", "Posting", "check", "post", "quantize", "reverse", "wallet"]
 from propdesk.wallet.models import DayTotal, JournalEntry, LedgerAccount, PaymentMethod, Posting
@@ -117,8 +118,8 @@ def post(
         account = locked[account_id]
         if account.kind == LedgerAccount.Kind.CLIENT_WALLET and account.balance + move < 0:
             raise InsufficientFunds(
-                f"The wallet holds {account.balance.normalize():f} {account.currency}; "
-                f"this needs {(-move).normalize():f}."
+                f"The wallet holds {money(account.balance, account.currency)} "
+                f"{account.currency}; this needs {money(-move, account.currency)}."
             )
     entry = JournalEntry.objects.create(
         type=entry_type,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError
+from propdesk.core.forms import AmountField
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
@@ -69,7 +70,7 @@ class MoneyRequestForm(forms.Form):
     method = forms.ModelChoiceField(
         queryset=deposits.enabled_methods(), empty_label="Choose…", widget=MethodSelect
     )
-    amount = forms.CharField(max_length=30)
+    amount = AmountField()
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from propdesk.core.errors import NotFound
 from propdesk.core.idempotency import owned_key
 from propdesk.core.money import is_currency, parse_amount
 from propdesk.core.permissions import require_permission
+from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.wallet import ledger, references
 from propdesk.wallet.models import JournalEntry
@@ -86,7 +87,8 @@ def adjust(
             action=AuditAction.WALLET_ADJUST,
             object_type="client",
             object_id=client.pk,
-            summary=f"{direction.title()} {value} {currency} to {client.user.email}: {text}",
+            summary=f"{direction.title()} {money(value, currency)} {currency} to "
+            f"{client.user.email}: {text}",
             after={"entry": entry.pk, "amount": str(signed), "currency": currency},
         )
     return entry

@@ -16,6 +16,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import idempotency
 from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import ledger
 from propdesk.wallet.deposits import clean_money_request
@@ -94,7 +95,7 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
     paid = withdrawal.amount if request.amount is None else request.amount
     if not 0 < paid <= withdrawal.amount:  # the engine refuses such amendments: never pay them
         raise Conflict(
-            f"Withdrawal {withdrawal.reference} cannot pay out {paid} {withdrawal.currency}."
+            f"Withdrawal {withdrawal.reference} cannot pay out {_shown(paid, withdrawal)}."
         )
     pending = _pending_account(withdrawal.currency)
     cash = ledger.cash_account(withdrawal.method, withdrawal.currency)
@@ -114,8 +115,9 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
                 ledger.Line(pending, -rest),
                 ledger.Line(ledger.wallet(withdrawal.client, withdrawal.currency), rest),
             ],
-            memo=f"Withdrawal {withdrawal.reference}: {rest} {withdrawal.currency} of the "
-            f"{withdrawal.amount} held not paid out, back in the wallet",
+            memo=f"Withdrawal {withdrawal.reference}: {money(rest, withdrawal.currency)} "
+            f"{withdrawal.currency} of the {money(withdrawal.amount, withdrawal.currency)} held "
+            "not paid out, back in the wallet",
             client=withdrawal.client,
             actor=actor,
         )
@@ -151,11 +153,26 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     )
     rows = [
         ("Method", withdrawal.method.name),
-        ("Requested", f"{withdrawal.amount} {withdrawal.currency} (held from the wallet)"),
+        ("Requested", f"{_shown(withdrawal.amount, withdrawal)} (held from the wallet)"),
     ]
     if withdrawal.paid_amount is not None:
-        rows.append(("Paid out", f"{withdrawal.paid_amount} {withdrawal.currency}"))
+        rows.append(("Paid out", _shown(withdrawal.paid_amount, withdrawal)))
     return rows
+
+
+def approved_note(request: ApprovalRequest) -> str:
+    """The client's notice of an approved withdrawal says what was paid out, and what of the
+    hold went back to the wallet."""
+    withdrawal = Withdrawal.objects.get(pk=request.payload["withdrawal_id"])
+    paid = withdrawal.paid_amount if withdrawal.paid_amount is not None else withdrawal.amount
+    note = f"{_shown(paid, withdrawal)} paid out"
+    if paid < withdrawal.amount:
+        note += f"; the other {_shown(withdrawal.amount - paid, withdrawal)} is back in your wallet"
+    return note
+
+
+def _shown(amount: Decimal, withdrawal: Withdrawal) -> str:
+    return f"{money(amount, withdrawal.currency)} {withdrawal.currency}"
 
 
 def client_withdrawals(client: Client) -> QuerySet[Withdrawal]:

@@ -23,7 +23,7 @@ from propdesk.challenges.catalogue.definition import (
     StageKind,
 )
 from propdesk.core.errors import ValidationFailed
-from propdesk.core.forms import WholeNumberField
+from propdesk.core.forms import AmountField, WholeNumberField
 from propdesk.core.money import MINOR_UNITS
 from propdesk.platforms.models import TradingServer
 
@@ -88,7 +88,7 @@ class ChallengeForm(forms.Form):
         help_text="Defines the trading days, e.g. Europe/Prague or UTC",
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
-    fee = forms.CharField(max_length=30, help_text="In the challenge's currency, e.g. 499.00")
+    fee = AmountField(label="Fee", help_text="In the challenge's currency, e.g. 499.00")
     fee_refundable = forms.BooleanField(required=False, label="Fee is refundable")
     payment_ways = forms.MultipleChoiceField(
         choices=_choices(PAYMENT_WAY_LABELS),
@@ -129,7 +129,7 @@ class StageForm(forms.Form):
     name = forms.CharField(
         max_length=60, required=False, help_text="Empty: Stage N, or Funded for live"
     )
-    balance = forms.CharField(max_length=30, required=False, label="Account size")
+    balance = AmountField(required=False, label="Account size")
     leverage = WholeNumberField(required=False, initial=100, label="Leverage (1:N)")
     group = forms.ChoiceField(choices=(), required=False, label="Platform group")
     profit_share_pct = PercentField(

@@ -22,6 +22,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.core import vault
 from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
 from propdesk.rules.evaluator import Evaluator
@@ -187,9 +188,10 @@ def requested_stage_details(request: ApprovalRequest) -> list[tuple[str, str]]:
         pk=request.payload["participation_id"]
     )
     stage = participation.version.spec.stages[int(request.payload["stage"])]
+    balance = f"{money(stage.balance, participation.currency)} {participation.currency}"
     passed = participation.attempts.filter(status=StageAttempt.Status.PASSED).count()
     return [
         ("Challenge", participation.version.spec.name),
         ("Stages passed", str(passed)),
-        ("Next stage", f"{stage.name} ({stage.kind.value}, {stage.balance})"),
+        ("Next stage", f"{stage.name} ({stage.kind.value}, {balance})"),
     ]

@@ -25,6 +25,7 @@ from propdesk.challenges.participation import lifecycle
 from propdesk.core import idempotency, vault
 from propdesk.core.errors import NotFound, ValidationFailed
 from propdesk.core.status import move_status
+from propdesk.core.templatetags.money import money
 from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import deposits, ledger, sandbox_payments
@@ -258,7 +259,10 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         pk=request.payload["participation_id"]
     )
     definition = participation.version.spec
-    stages = " → ".join(f"{s.kind.label} {s.balance}" for s in definition.stages)
+    currency = participation.currency
+    stages = " → ".join(
+        f"{s.kind.label} {money(s.balance, currency)} {currency}" for s in definition.stages
+    )
     paid_by = participation.method.name if participation.method else "the wallet"
     return [
         ("Challenge", f"{definition.name} (v{participation.version.number})"),
@@ -266,7 +270,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("KYC", participation.client.get_kyc_status_display()),
         (
             "Fee",
-            f"{participation.fee} {participation.currency} paid by {paid_by}"
+            f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
             f" (in the ledger as {participation.reference})",
         ),
     ]

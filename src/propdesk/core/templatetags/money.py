@@ -31,3 +31,9 @@ def money(amount: Any, currency: str = "") -> str:
     if value == 0:
         value = abs(value)  # never "-0.00"
     return f"{value:,f}"
+
+
+def signed_money(amount: Decimal, currency: str = "") -> str:
+    """`money` with a "+" on a credit, for a movement either way: +250.00, -1,500.00, 0.00."""
+    shown = money(amount, currency)
+    return f"+{shown}" if amount > 0 else shown

@@ -1,6 +1,8 @@
 // The web terminal's live parts. Every second it asks the state endpoint for the account's
 // figures, the quotes and the open positions, and writes them into the page. Money and prices
-// arrive as text and are shown as they are: nothing here turns them into numbers. When a
+// arrive as text and nothing here turns them into numbers: prices are shown as they are, money
+// (the elements marked data-money) with its thousands grouped as the pages show amounts
+// (12,345.67, -1,500.00). When a
 // position opens or closes, or a deal is made, it fetches the positions and history tables as
 // the server renders them and swaps them in.
 (() => {
@@ -37,6 +39,19 @@
     if (element && element.textContent !== text) element.textContent = text;
   }
 
+  // A decimal written as text, its whole part grouped in threes by commas: "-12345.60" reads
+  // "-12,345.60", never "-0.00"; anything else stays as it is.
+  function grouped(amount) {
+    const match = /^(-?)([0-9]+)(\.[0-9]+)?$/.exec(amount);
+    if (!match) return amount;
+    const sign = /[1-9]/.test(amount) ? match[1] : "";
+    return sign + match[2].replace(/\B(?=(?:[0-9]{3})+$)/g, ",") + (match[3] || "");
+  }
+
+  function asShown(element, text) {
+    return element && "money" in element.dataset ? grouped(text) : text;
+  }
+
   // The order of two non-negative decimals written with as many decimals each, as text.
   function compare(a, b) {
     if (a.length !== b.length) return a.length - b.length;
@@ -51,7 +66,9 @@
   function showAccount(account) {
     for (const element of root.querySelectorAll("[data-account]")) {
       const value = account[element.dataset.account];
-      if (typeof value === "string") setText(element, value || element.dataset.empty || "");
+      if (typeof value === "string") {
+        setText(element, asShown(element, value) || element.dataset.empty || "");
+      }
     }
   }
 
@@ -100,7 +117,7 @@
       const row = root.querySelector(`#positions tr[data-position="${CSS.escape(position.id)}"]`);
       setText(row.querySelector('[data-field="current_price"]'), position.current_price);
       const profit = row.querySelector('[data-field="profit"]');
-      setText(profit, position.profit);
+      setText(profit, asShown(profit, position.profit));
       profit.classList.remove("gain", "loss");
       if (position.trend) profit.classList.add(position.trend);
     }
