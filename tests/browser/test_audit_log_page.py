@@ -22,7 +22,7 @@ def test_the_audit_log_fits_a_1280_pixel_window_with_long_values_and_actions(new
             actor=admin,
             action=AuditAction.TWO_FACTOR_REGENERATE_RECOVERY_CODES,
             object_type="instrument",
-            object_id="EURUSD-" + "X" * 120,
+            object_id="EURUSD-" + "X" * 57,  # the longest an object id may be (64)
             summary="A summary that has no spaces: " + "y" * 200,
             before={"trading_hours": [], "spread_points": 12, "description": "z" * 300},
             after={"trading_hours": long_hours, "spread_points": 30, "description": "z" * 300},
