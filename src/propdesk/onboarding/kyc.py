@@ -92,6 +92,16 @@ def require_kyc(client: Client, action: str) -> None:
         )
 
 
+def refusal(client: Client, action: str) -> str:
+    """Why the policy refuses `action` to the client for now (what `require_kyc` would say), or
+    "" when it is allowed: for pages that say so before the client tries."""
+    try:
+        require_kyc(client, action)
+    except KycRequired as refused:
+        return refused.message
+    return ""
+
+
 # --- forms -----------------------------------------------------------------------------------
 
 

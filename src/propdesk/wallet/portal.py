@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError
 from propdesk.core.forms import AmountField
 from propdesk.core.templatetags.money import money
@@ -35,20 +34,11 @@ def wallet(request: HttpRequest) -> HttpResponse:
             "deposits": deposits.client_deposits(client)[:20],
             "withdrawals": withdrawals.client_withdrawals(client)[:20],
             "waits_for_kyc": {
-                action: _refused(client, action)
+                action: kyc.refusal(client, action)
                 for action in (kyc_actions.DEPOSIT, kyc_actions.WITHDRAW)
             },
         },
     )
-
-
-def _refused(client: Client, action: str) -> str:
-    """Why the KYC policy refuses `action` to the client for now, or nothing."""
-    try:
-        kyc.require_kyc(client, action)
-    except kyc_actions.KycRequired as refused:
-        return refused.message
-    return ""
 
 
 class MethodSelect(forms.Select):

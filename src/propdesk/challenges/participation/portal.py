@@ -21,7 +21,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from propdesk.accounts import zones
-from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
@@ -430,18 +429,9 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
             # Under review, the passed stage's account is not offered for trading.
             "credentials": None if shown["review"] else participation.credentials(item, client),
             "history": history(item, zone),
-            "trading_blocked": _trading_blocked(client),
+            "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
         },
     )
-
-
-def _trading_blocked(client: Client) -> str:
-    """Why the client's orders are refused for now (the KYC policy's Trade), or nothing."""
-    try:
-        kyc.require_kyc(client, kyc_actions.TRADE)
-    except kyc_actions.KycRequired as refused:
-        return refused.message
-    return ""
 
 
 @never_cache
