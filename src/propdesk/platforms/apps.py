@@ -7,6 +7,8 @@ class PlatformsConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.core import menu
+        from propdesk.jobs import housekeeping
+        from propdesk.platforms import outbox
         from propdesk.platforms.permissions import PLATFORMS_VIEW
 
         office = menu.BACKOFFICE
@@ -36,3 +38,5 @@ class PlatformsConfig(AppConfig):
             permission=PLATFORMS_VIEW,
         )
         menu.link(menu.PORTAL, label="Trading terminal", url="terminal:home", order=50)
+        # The worker carries out the platform commands between its jobs (platforms.outbox).
+        housekeeping.register("platforms.commands", every=0.2)(outbox.sweep)

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 
@@ -96,29 +97,106 @@ class AccountEvent:
     payload: dict[str, Any]  # one line of docs/rules.md's Input 2
 
 
+class Access(StrEnum):
+    """What an account may do on its platform, from most to least. Each adapter maps these to
+    its platform's own switches (Match-Trader's access rights, the sandbox's flags)."""
+
+    FULL = "full"  # log in, open and close positions
+    CLOSE_ONLY = "close_only"  # log in and close what is open; no new positions
+    NO_TRADING = "no_trading"  # log in and look; no order at all
+    NO_LOGIN = "no_login"  # no login at all (its sessions end)
+
+
+@dataclass(frozen=True)
+class AccountOwner:
+    """Who an account is opened for, for a platform that keeps its own users (Match-Trader's
+    user accounts are found by email)."""
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    country: str = ""  # ISO 3166 alpha-2
+
+
+class PlatformError(Exception):
+    """A platform's call did not do what was asked. `transient`: worth trying again as it is
+    (a timeout, a 5xx, a rate limit, the server away); otherwise it was refused (a 4xx) and
+    trying again changes nothing until a person puts something right. `answer` is what the
+    platform said (its error body, cut short), for staff to read."""
+
+    def __init__(self, message: str, *, transient: bool, answer: str = "") -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.answer = answer[:2000]
+
+
 class TradingPlatform(Protocol):
-    """One configured connection to a trading server."""
+    """One configured connection to a trading server.
+
+    Every call that changes something is safe to repeat: `create_account` and
+    `balance_operation` take an idempotency `key` (the same key again returns the first
+    result, never a second account or a second payment), and `set_access` and
+    `close_positions` leave the account as asked however often they run. Calls raise
+    `PlatformError`. None of them is made inside one of propdesk's transactions: the outbox
+    (platforms.outbox) carries them out after the transaction that asked for them commits."""
 
     def create_account(
-        self, *, group: str, leverage: int, balance: Decimal, currency: str, comment: str = ""
-    ) -> Credentials: ...
-
-    def set_trading_enabled(self, login: str, enabled: bool, *, reason: str = "") -> None: ...
-
-    def set_login_enabled(self, login: str, enabled: bool) -> None:
-        """Whether the account may connect at all (a terminal, the platform's API): off, its
-        owner can neither trade nor look; its sessions end."""
+        self,
+        *,
+        group: str,
+        leverage: int,
+        balance: Decimal,
+        currency: str,
+        key: str,
+        owner: AccountOwner | None = None,
+        comment: str = "",
+    ) -> Credentials:
+        """Open an account with its starting balance. The password may be "" when the
+        platform's user already had one (Match-Trader: one password per user account)."""
         ...
 
-    def balance_operation(self, login: str, amount: Decimal, comment: str) -> DealRecord: ...
+    def set_access(self, login: str, access: Access, *, reason: str = "") -> None: ...
+
+    def balance_operation(
+        self, login: str, amount: Decimal, comment: str, *, key: str
+    ) -> DealRecord: ...
+
+    def close_positions(self, login: str, *, reason: str = "") -> int:
+        """Close every open position at the market; returns how many were closed now."""
+        ...
 
     def account_state(self, login: str) -> AccountState: ...
 
     def trade_history(self, login: str) -> Sequence[DealRecord]: ...
 
-    def events(
-        self, *, after: int = 0, limit: int = 1000, login: str | None = None
-    ) -> Sequence[AccountEvent]: ...
+    def check_connection(self) -> str:
+        """Reach the platform with the configured address and key: a sentence saying what
+        answered (raises PlatformError when nothing sensible did)."""
+        ...
+
+    def ingestor(self) -> Ingestor:
+        """The one ingestor of this server's events (see `Ingestor`)."""
+        ...
+
+
+class Ingestor(Protocol):
+    """Turns a platform's pushes or polls into the account events of docs/rules.md and appends
+    them to the account-event log (platforms.eventlog), in order and once, also across
+    restarts and reconnects: what it has taken in is remembered with the log (`IngestCursor`),
+    and after a gap it reconciles from the platform's history. Equity snapshots are written at
+    each new low or high of an account's equity and at every quarter hour, so no floor is
+    missed between two snapshots."""
+
+    def pull(self) -> int:
+        """Take in what is new at the platform; returns how many events were appended. Raises
+        PlatformError when the platform cannot be read (the caller tries again later)."""
+        ...
+
+    def waiter(self) -> EventWaiter | None:
+        """A way to sleep until the platform may have news, or None (the caller polls)."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class EventWaiter(Protocol):

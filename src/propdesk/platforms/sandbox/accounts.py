@@ -43,9 +43,15 @@ def create_account(
     balance: Any,
     currency: str = "USD",
     comment: str = "",
+    key: str | None = None,
 ) -> tuple[Account, str]:
     """Open an account (and fund it with a balance operation); returns it and its password,
-    which is shown once and kept only as a hash."""
+    which is shown once and kept only as a hash. Under a `key` already used, the account it
+    opened comes back with a new password (the first one is not kept to be shown again)."""
+    if key:
+        opened = Account.objects.filter(server=server, creation_key=key).first()
+        if opened is not None:
+            return opened, _new_password(opened)
     errors = FieldErrors()
     if group not in server.groups:
         errors.add("group", f"Group is one of: {', '.join(server.groups) or '(none set)'}.")
@@ -75,6 +81,7 @@ def create_account(
             currency=currency,
             balance=Decimal(0),
             comment=comment[:200],
+            creation_key=key or None,
         )
         account.login = str(LOGIN_OFFSET + account.pk)
         account.save(update_fields=["login"])
@@ -83,6 +90,36 @@ def create_account(
         else:
             emit(account, [equity_snapshot(account, timezone.now())])
     return account, password
+
+
+def _new_password(account: Account) -> str:
+    password = secrets.token_urlsafe(9)
+    with transaction.atomic():
+        locked = lock_account(account.pk)
+        locked.password = make_password(password)
+        locked.save(update_fields=["password"])
+    return password
+
+
+ACCESS_FLAGS = {  # protocol.Access: (login_enabled, trading_enabled, may_close)
+    "full": (True, True, True),
+    "close_only": (True, False, True),
+    "no_trading": (True, False, False),
+    "no_login": (False, False, False),
+}
+
+
+def set_access(account: Account, access: str, *, reason: str = "") -> Account:
+    """One of protocol.Access's levels, as the sandbox's three switches."""
+    login, trading, closing = ACCESS_FLAGS[access]
+    with transaction.atomic():
+        locked = lock_account(account.pk)
+        locked.login_enabled, locked.trading_enabled, locked.may_close = login, trading, closing
+        locked.disabled_reason = "" if trading else reason[:200]
+        locked.save(
+            update_fields=["login_enabled", "trading_enabled", "may_close", "disabled_reason"]
+        )
+    return locked
 
 
 def lock_account(account_id: int) -> Account:

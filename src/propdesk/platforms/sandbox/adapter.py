@@ -10,13 +10,15 @@ from django.db import connection
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import (
+    Access,
     AccountEvent,
+    AccountOwner,
     AccountState,
     Credentials,
     DealRecord,
     EventWaiter,
 )
-from propdesk.platforms.sandbox import accounts, stream, valuation
+from propdesk.platforms.sandbox import accounts, orders, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal
 
 
@@ -31,7 +33,15 @@ class SandboxPlatform:
         return account
 
     def create_account(
-        self, *, group: str, leverage: int, balance: Decimal, currency: str, comment: str = ""
+        self,
+        *,
+        group: str,
+        leverage: int,
+        balance: Decimal,
+        currency: str,
+        key: str,
+        owner: AccountOwner | None = None,
+        comment: str = "",
     ) -> Credentials:
         account, password = accounts.create_account(
             self.server,
@@ -40,17 +50,27 @@ class SandboxPlatform:
             balance=balance,
             currency=currency,
             comment=comment,
+            key=key,
         )
         return Credentials(login=account.login, password=password, server=self.server.name)
 
-    def set_login_enabled(self, login: str, enabled: bool) -> None:
-        accounts.set_login_enabled(self._account(login), enabled)
+    def set_access(self, login: str, access: Access, *, reason: str = "") -> None:
+        accounts.set_access(self._account(login), Access(access).value, reason=reason)
 
-    def set_trading_enabled(self, login: str, enabled: bool, *, reason: str = "") -> None:
-        accounts.set_trading_enabled(self._account(login), enabled, reason=reason)
+    def balance_operation(
+        self, login: str, amount: Decimal, comment: str, *, key: str
+    ) -> DealRecord:
+        deal, _ = accounts.balance_operation_once(
+            self._account(login), amount, comment, idempotency_key=f"outbox:{key}"
+        )
+        return record(deal)
 
-    def balance_operation(self, login: str, amount: Decimal, comment: str) -> DealRecord:
-        return record(accounts.balance_operation(self._account(login), amount, comment))
+    def close_positions(self, login: str, *, reason: str = "") -> int:
+        return orders.close_all(self._account(login))
+
+    def check_connection(self) -> str:
+        count = Account.objects.filter(server=self.server).count()
+        return f"The built-in sandbox answers: {count} account(s) on {self.server.name}."
 
     def account_state(self, login: str) -> AccountState:
         return valuation.state(self._account(login))

@@ -96,6 +96,11 @@ class Account(models.Model):
     # Whether the account may log in at all (the terminal, the trading API): the firm blocks
     # it while its owner is suspended.
     login_enabled = models.BooleanField(default=True)
+    # Whether a disabled account may still close what it has open ("close only"); with trading
+    # disabled and this off it may do nothing but look ("no trading").
+    may_close = models.BooleanField(default=True)
+    # The key of the request that opened it (platforms.outbox): the same key opens it once.
+    creation_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     stopout_level = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal(50), help_text="Margin level, percent"
     )

@@ -182,6 +182,10 @@ def close_position(
         earlier = idempotency.replay(key, asked, Deal)
         if earlier is not None:
             return earlier
+        if reason == Deal.Reason.CLIENT and not locked.login_enabled:
+            raise AccountBlocked()
+        if reason == Deal.Reason.CLIENT and not (locked.trading_enabled or locked.may_close):
+            raise TradingDisabled("Trading is disabled on this account: not even closing.")
         position = (
             Position.objects.select_for_update()
             .select_related("instrument")
@@ -205,6 +209,35 @@ def close_position(
         if key is not None:
             Deal.objects.filter(pk=deal.pk).update(idempotency_key=key, fingerprint=asked)
         return deal
+
+
+def close_all(account: Account, *, now: datetime | None = None) -> int:
+    """Close every open position of the account at the market (the firm's doing, also when the
+    market is closed: at the last price); returns how many. Nothing open: nothing to do."""
+    moment = now or timezone.now()
+    with transaction.atomic():
+        locked = lock_account(account.pk)
+        quotes = latest_quotes()
+        closing = (
+            Position.objects.select_for_update()
+            .select_related("instrument")
+            .filter(account=locked, closed_at__isnull=True)
+            .order_by("id")
+        )
+        closed = 0
+        for position in closing:
+            if position.instrument.symbol not in quotes:
+                continue  # never priced: nothing to close it at
+            close_at_market(
+                locked,
+                position,
+                position.volume,
+                reason=Deal.Reason.STAFF,
+                at=moment,
+                quotes=quotes,
+            )
+            closed += 1
+    return closed
 
 
 def close_at_market(
