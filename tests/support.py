@@ -61,3 +61,11 @@ def at_once(*calls: Callable[[], object], timeout: float = 120) -> list[object]:
         t.join(timeout=timeout)
     assert not any(t.is_alive() for t in threads), "a call did not finish"
     return outcomes
+
+
+def carry_out_platform_commands() -> int:
+    """The worker's turn at the platform outbox: every command due now is carried out (an
+    account opened, its access set), as `propdesk worker` does after the commit."""
+    from propdesk.platforms import outbox
+
+    return outbox.run_due()

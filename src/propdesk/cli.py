@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import uuid
 import sys
 import threading
 import time
@@ -326,7 +327,11 @@ def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
         else:
             platform = adapters.platform(sandbox_accounts.default_server())
         credentials = platform.create_account(
-            group=ns.group, leverage=ns.leverage, balance=ns.balance, currency=ns.currency
+            group=ns.group,
+            leverage=ns.leverage,
+            balance=ns.balance,
+            currency=ns.currency,
+            key=f"cli:{uuid.uuid4().hex}",  # each run opens an account of its own
         )
     except DomainError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())

@@ -15,6 +15,7 @@ from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.wallet import services
+from tests.support import carry_out_platform_commands
 
 D = Decimal
 
@@ -87,6 +88,7 @@ def running(client, finance, admin, *, stages):
     made = catalogue.create(definition(stages=stages), actor=admin)
     catalogue.publish(made.pk, actor=admin)
     joined = participation.start(client, made.pk, payment="wallet")
+    carry_out_platform_commands()  # the stage's account is opened after the commit
     return joined, joined.current_attempt()
 
 
@@ -111,6 +113,7 @@ def pass_stage(attempt):
     orders.close_position(account, position.pk)
     monitor.process(server())
     monitor.close_days(timezone.now() + timedelta(days=1))
+    carry_out_platform_commands()  # the next stage's account, opened by the worker
 
 
 def reach_target(attempt):

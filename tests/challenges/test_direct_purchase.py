@@ -20,6 +20,7 @@ from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
 from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, post_form
+from tests.support import carry_out_platform_commands
 from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,7 @@ def test_the_providers_webhook_takes_the_fee_once_and_the_challenge_starts_on_ap
     fee = f"499.00 USD paid by Card (sandbox) (in the ledger as {joined.reference})"
     assert ("Fee", fee) in participation.details(request)
     approvals.approve(request.pk, actor=admin)
+    carry_out_platform_commands()
     joined.refresh_from_db()
     assert joined.status == "active"
     assert joined.current_attempt().stage == 0
@@ -95,6 +97,7 @@ def test_a_payment_after_staff_cancelled_the_purchase_is_kept_in_the_wallet(
 
     joined = buy(active_client, challenge, sandbox_card)
     interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    carry_out_platform_commands()
     late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
     assert deliver(late).json()["outcome"] == "credited to the wallet"
     joined.refresh_from_db()
@@ -208,6 +211,7 @@ def test_a_late_payment_told_twice_is_kept_once_and_a_payment_without_an_id_is_r
 
     joined = buy(active_client, challenge, sandbox_card)
     interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    carry_out_platform_commands()
     late = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)
     assert deliver(late).json()["outcome"] == "credited to the wallet"
     again = sandbox_payments.event_for(sandbox_payments.checkout(joined.checkout_token), paid=True)

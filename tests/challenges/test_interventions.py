@@ -21,6 +21,7 @@ from propdesk.core.models import AuditRecord
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.wallet import ledger
 from tests.challenges.factories import breached, move, running, server, stage
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 # What staff may do to a running challenge, each audited with the reason.
@@ -46,6 +47,7 @@ def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_
     assert attempt.status == "in_progress"
     orders.close_position(account, position.pk)
     interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert attempt.status == "passed"
     assert "Passed on the old server" in attempt.staff_note
@@ -60,6 +62,7 @@ def test_advancing_is_refused_while_positions_are_open_and_opens_the_next_stage_
 def test_advancing_into_a_live_stage_still_takes_the_live_step(active_client, finance, admin):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     interventions.advance(attempt.pk, actor=admin, reason="Manual review passed")
+    carry_out_platform_commands()
     assert joined.current_attempt().stage == 0
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     assert request.status == "pending"
@@ -77,6 +80,7 @@ def test_reinstating_a_failure_in_error_resumes_the_stage_where_it_stood(
     joined, attempt, account, position, price_feed = breached(active_client, finance, admin)
     move(price_feed, "1.08500", "1.08512")  # the bad price is gone
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick from the price source")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert (attempt.status, joined.status) == ("in_progress", "active")
@@ -112,6 +116,7 @@ def test_cancelling_disables_the_account_withdraws_requests_and_refunds_if_asked
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     fee_paid = ledger.balances(active_client)["USD"]
     interventions.cancel(joined.pk, actor=admin, reason="Chargeback on the card", refund=True)
+    carry_out_platform_commands()
     joined.refresh_from_db()
     attempt.refresh_from_db()
     assert (joined.status, attempt.status) == ("cancelled", "cancelled")
@@ -126,7 +131,9 @@ def test_cancelling_disables_the_account_withdraws_requests_and_refunds_if_asked
 def test_cancelling_withdraws_a_pending_live_step(active_client, finance, admin):
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     interventions.advance(attempt.pk, actor=admin, reason="Manual review passed")
+    carry_out_platform_commands()
     interventions.cancel(joined.pk, actor=admin, reason="Client asked to stop")
+    carry_out_platform_commands()
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     assert request.status == "cancelled"
     assert request.actions.filter(kind="cancelled").exists()
@@ -168,6 +175,7 @@ def test_a_failed_stage_reads_as_one_sentence_with_its_figures(active_client, fi
         "100,000.00 \u2212 5% of 100,000.00."
     )
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert progress.headline(attempt) == ""  # in progress again: nothing to say
 
@@ -197,6 +205,7 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
     assert attempt.monitor_error  # nothing changed
     StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state=good)  # put right
     assert interventions.retry(attempt.pk, actor=admin, reason="State restored from backup") >= 2
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert attempt.monitor_error == ""
     assert attempt.status == "failed"  # the missed breach, applied at last
@@ -209,6 +218,7 @@ def test_a_retry_applies_the_events_a_set_aside_stage_missed(active_client, fina
 def test_a_live_stage_is_never_advanced(active_client, finance, admin):
     joined, _ = running(active_client, finance, admin, stages=[stage("live")])
     approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
     live = joined.current_attempt()
     with pytest.raises(Conflict, match="never passed"):
         interventions.advance(live.pk, actor=admin, reason="Promote")
@@ -225,6 +235,7 @@ def test_a_reinstated_stage_takes_the_events_of_its_time_out(active_client, fina
     orders.close_position(account, position.pk)  # and the position closed meanwhile
     monitor.process(server())  # the monitor reads past it: the stage is failed
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick\nfrom the price source")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     figures = progress.figures(attempt)
     assert figures.open_positions == 0  # the close reached the rules
@@ -251,6 +262,7 @@ def test_a_stage_paused_before_its_breach_stays_paused_when_reinstated(
     attempt.refresh_from_db()
     assert attempt.verdict["rule"] == "max_loss"
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert attempt.paused is True
     assert accounts.account_by_login(attempt.login).trading_enabled is False
@@ -264,10 +276,12 @@ def test_a_retry_of_a_stage_that_ended_applies_nothing(active_client, finance, a
         evaluator_state={"not": "a state"}, monitor_error="ValueError: not a state"
     )
     interventions.cancel(joined.pk, actor=admin, reason="Client asked to stop")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert attempt.monitor_error == ""  # an ended stage is no longer the monitor's
     StageAttempt.objects.filter(pk=attempt.pk).update(monitor_error="ValueError: not a state")
     assert interventions.retry(attempt.pk, actor=admin, reason="Look again") == 0
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert (attempt.status, attempt.monitor_error) == ("cancelled", "")
     assert accounts.account_by_login(attempt.login).trading_enabled is False
@@ -281,6 +295,7 @@ def test_a_retry_opens_the_next_stage_that_could_not_be_opened(active_client, fi
         status="passed", monitor_error="The next stage could not be opened: platform down"
     )
     interventions.retry(attempt.pk, actor=admin, reason="Platform back")
+    carry_out_platform_commands()
     following = joined.current_attempt()
     assert (following.stage, following.status) == (1, "in_progress")
 
@@ -295,6 +310,7 @@ def test_a_cancel_racing_the_live_step_approval_cancels_the_stage_it_opened(
 
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    carry_out_platform_commands()
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     approving = threading.Event()
     outcomes: list[str] = []
@@ -354,6 +370,7 @@ def test_a_verdict_set_aside_midway_keeps_nothing_and_its_retry_applies_it(
     assert accounts.account_by_login(attempt.login).trading_enabled is True
     Participation.objects.filter(pk=joined.pk).update(status="active")  # put right
     interventions.retry(attempt.pk, actor=admin, reason="Participation repaired")
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     assert attempt.status == "failed"
     assert accounts.account_by_login(attempt.login).trading_enabled is False

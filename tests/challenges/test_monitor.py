@@ -21,6 +21,7 @@ from propdesk.platforms.models import TradingServer
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, stream, ticks
 from propdesk.platforms.sandbox.models import Event
 from tests.challenges.factories import move, pass_stage, running, server, stage
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -60,6 +61,7 @@ def test_a_pass_at_the_day_close_opens_the_next_demo_stage(active_client, financ
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"  # a pass waits for the day's close
     monitor.close_days(timezone.now() + timedelta(days=1))
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert attempt.status == "passed"
@@ -79,6 +81,7 @@ def test_reaching_a_live_stage_asks_for_the_live_step_and_approval_issues_creden
     assert request.status == "pending"
     assert joined.current_attempt().stage == 0
     approvals.approve(request.pk, actor=admin)
+    carry_out_platform_commands()
     live = joined.current_attempt()
     assert (live.stage, live.kind) == (1, "live")
     shown = participation.credentials(joined, active_client)
@@ -125,6 +128,7 @@ def test_a_live_stage_is_watched_for_breaches_but_never_passes(active_client, fi
     assert attempt is None  # a first stage that is live waits for the live step
     request = ApprovalRequest.objects.get(type_key="prop_live_step")
     approvals.approve(request.pk, actor=admin)
+    carry_out_platform_commands()
     live = joined.current_attempt()
     account = accounts.account_by_login(live.login)
     assert account.group == "live"
@@ -134,6 +138,7 @@ def test_a_live_stage_is_watched_for_breaches_but_never_passes(active_client, fi
     orders.close_position(account, position.pk)
     monitor.process(server())
     monitor.close_days(timezone.now() + timedelta(days=3))
+    carry_out_platform_commands()
     live.refresh_from_db()
     assert live.status == "in_progress"
     assert accounts.account_by_login(live.login).trading_enabled is True

@@ -13,6 +13,7 @@ from propdesk.challenges.participation import interventions
 from tests.api.conftest import Api
 from tests.challenges.factories import breached, running, stage
 from tests.conftest import PASSWORD
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,7 @@ def test_filters_by_status_challenge_and_stage(
     other, _ = register(email="other@example.com")
     moving, first = running(other, finance, admin, stages=[stage(), stage(), stage("live")])
     interventions.advance(first.pk, actor=admin, reason="Passed on the old server")
+    carry_out_platform_commands()
 
     def listed(query: str) -> list[int]:
         response = api.call("GET", f"/participants?{query}", token=staff_token)
@@ -107,6 +109,7 @@ def test_a_live_stage_shows_its_own_minimum_of_trading_days(
 ):
     running(active_client, finance, admin, stages=[stage("live", min_trading_days=3)])
     approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
     (item,) = api.call("GET", "/participants", token=staff_token).json()["items"]
     assert item["current_stage"]["kind"] == "live"
     assert item["current_stage"]["figures"]["min_trading_days"] == 3

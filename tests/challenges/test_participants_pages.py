@@ -28,6 +28,7 @@ from propdesk.wallet import ledger
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.factories import breached, move, running, server, stage
 from tests.conftest import logged_in, post_form
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 # What staff may do to a running challenge, each audited with the reason.
@@ -152,6 +153,7 @@ def test_filters_keep_only_the_status_challenge_and_stage_asked_for(
     other, _ = register(email="other@example.com")
     moving, first = running(other, finance, admin, stages=[stage(), stage(), stage("live")])
     interventions.advance(first.pk, actor=admin, reason="Passed on the old server")
+    carry_out_platform_commands()
     http = logged_in(admin)
 
     shown = text(http.get(f"{LIST}?status=failed"))
@@ -324,6 +326,7 @@ def test_a_stage_failed_in_error_is_reinstated_from_the_page(active_client, fina
         {"reason": "Bad tick from the price source", "attempt": attempt.pk},
     )
     assert response.status_code == 302
+    carry_out_platform_commands()
     attempt.refresh_from_db()
     joined.refresh_from_db()
     assert (attempt.status, joined.status) == ("in_progress", "active")
@@ -342,6 +345,7 @@ def test_cancel_with_a_refund_posts_a_reversing_entry(active_client, finance, ad
         http, f"{page_of(joined)}cancel/", {"reason": "Chargeback on the card", "refund": "on"}
     )
     assert response.status_code == 302
+    carry_out_platform_commands()
     joined.refresh_from_db()
     attempt.refresh_from_db()
     assert (joined.status, attempt.status) == ("cancelled", "cancelled")

@@ -24,6 +24,7 @@ from propdesk.wallet.ledger import InsufficientFunds
 from tests.api.conftest import Api
 from tests.challenges.factories import definition
 from tests.conftest import PASSWORD
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,7 @@ def test_paying_from_the_wallet_is_one_fee_entry_and_opens_the_first_stage(
 ):
     fund(active_client, finance)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     assert joined.status == "active"  # the default method is automatic
     assert ledger.balances(active_client) == {"USD": Decimal("501.00")}
     entry = joined.fee_entry
@@ -63,6 +65,7 @@ def test_the_fee_shows_under_prop_trading_fee_in_the_transactions_report(
 ):
     fund(active_client, finance)
     participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     fees = reports.Filters(type="prop_trading_fee")
     [row] = reports.transactions(fees)
     assert row.amount == Decimal("-499")  # out of the wallet...
@@ -85,10 +88,13 @@ def test_not_enough_in_the_wallet_is_a_clear_refusal_and_charges_nothing(
 def test_a_retry_under_one_key_charges_once(active_client, finance, challenge):
     fund(active_client, finance)
     first = participation.start(active_client, challenge.pk, payment="wallet", idempotency_key="k1")
+    carry_out_platform_commands()
     again = participation.start(active_client, challenge.pk, payment="wallet", idempotency_key="k1")
+    carry_out_platform_commands()
     assert first.pk == again.pk
     assert ledger.balances(active_client) == {"USD": Decimal("501.00")}
     second_run = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     assert second_run.pk != first.pk  # several challenges at once are allowed
     assert ledger.balances(active_client) == {"USD": Decimal("2.00")}
 
@@ -99,6 +105,7 @@ def test_a_rejected_participation_gets_its_fee_back_by_a_reversing_entry(
     set_method("prop_participation", "manual")
     fund(active_client, finance)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     assert joined.status == "pending_approval"
     assert not StageAttempt.objects.exists()
     request = ApprovalRequest.objects.get(type_key="prop_participation")
@@ -113,9 +120,11 @@ def test_a_manual_approval_opens_the_account(active_client, finance, challenge, 
     set_method("prop_participation", "manual")
     fund(active_client, finance)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     request = ApprovalRequest.objects.get(type_key="prop_participation")
     assert ("KYC", active_client.get_kyc_status_display()) in participation.details(request)
     approvals.approve(request.pk, actor=admin)
+    carry_out_platform_commands()
     joined.refresh_from_db()
     assert joined.status == "active"
     assert joined.current_attempt().stage == 0
@@ -156,6 +165,7 @@ def test_drafts_and_ended_challenges_cannot_be_started(active_client, finance, a
 def test_credentials_are_the_owners_only(active_client, register, finance, challenge):
     fund(active_client, finance)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     other, _ = register(email="other@example.com")
     with pytest.raises(NotFound):
         participation.credentials(joined, other)

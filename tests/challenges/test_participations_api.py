@@ -26,6 +26,7 @@ from tests.challenges.factories import (
     trading,
 )
 from tests.conftest import PASSWORD
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +135,7 @@ def test_every_stage_so_far_is_listed_with_how_it_was_decided(active_client, fin
 def test_a_live_stage_shows_the_definitions_minimum_of_trading_days(active_client, finance, admin):
     joined, _ = running(active_client, finance, admin, stages=[stage("live")])
     approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
     api, token = as_owner(active_client)
     body = api.call("GET", f"/participations/{joined.pk}", token=token).json()
     assert body["stage_kind"] == "live"

@@ -35,6 +35,7 @@ from tests.challenges.factories import (
     trading,
 )
 from tests.conftest import logged_in, post_form
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +219,7 @@ def test_my_challenges_shows_the_credentials_to_the_owner_only(
 ):
     fund(active_client, finance)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     shown = participation.credentials(joined, active_client)
     mine = logged_in(active_client.user)
     listing = mine.get("/portal/my-challenges/").content.decode()
@@ -501,7 +503,9 @@ def test_the_trader_never_reads_the_staffs_reason_or_email(active_client, financ
 
     joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
     interventions.advance(attempt.pk, actor=admin, reason="Internal: arbitrage suspected")
+    carry_out_platform_commands()
     interventions.cancel(joined.pk, actor=admin, reason="Internal: duplicate identity")
+    carry_out_platform_commands()
     http = logged_in(active_client.user)
     seen = [
         http.get("/portal/my-challenges/").content.decode(),

@@ -18,6 +18,7 @@ from propdesk.challenges.participation import services as participation
 from propdesk.wallet.models import PaymentMethod
 from tests.challenges.factories import pass_stage, running, stage
 from tests.conftest import logged_in
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +84,7 @@ def test_a_stage_advanced_by_hand_is_flagged_on_the_live_step_review(active_clie
         active_client, finance, admin, stages=[stage(min_trading_days=4), stage("live")]
     )
     interventions.advance(attempt.pk, actor=admin, reason="Passed on the old server")
+    carry_out_platform_commands()
     page = html(admin, review_of(live_step()))
 
     warning = re.search(
@@ -119,6 +121,7 @@ def test_the_participant_page_links_its_pending_requests(active_client, finance,
     assert f'data-pending-request="{purchase.pk}"' not in page
 
     approvals.approve(step.pk, actor=admin)
+    carry_out_platform_commands()
     assert "data-pending-request" not in html(
         admin, f"/backoffice/prop-trading/participants/{joined.pk}/"
     )
@@ -136,6 +139,7 @@ def test_the_participants_list_marks_a_stage_waiting_for_the_live_step_under_rev
     review = html(admin, review_of(step))
     assert re.search(r"<strong>Submitted</strong>\s*—\s*system", review)  # the monitor asked
     approvals.approve(step.pk, actor=admin)
+    carry_out_platform_commands()
     assert "data-under-review" not in html(admin, "/backoffice/prop-trading/participants/")
 
 
@@ -181,6 +185,7 @@ def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payme
     joined = participation.start(
         active_client, challenge.pk, payment="direct", method=sandbox_card.pk
     )
+    carry_out_platform_commands()
     assert sandbox_card.provider == PaymentMethod.Provider.SANDBOX
     participation.payment_received(joined.pk, payment_id="pay_7731")
     request = ApprovalRequest.objects.get(type_key="prop_participation")

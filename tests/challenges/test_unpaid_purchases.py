@@ -14,6 +14,7 @@ from propdesk.core.errors import Conflict
 from propdesk.jobs import housekeeping
 from propdesk.wallet import ledger, sandbox_payments
 from propdesk.wallet.models import JournalEntry
+from tests.support import carry_out_platform_commands
 from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +60,7 @@ def test_a_purchase_from_the_wallet_is_not_capped_by_unpaid_ones(
         actor=finance,
     )
     paid = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     assert paid.fee_entry is not None  # taken from the wallet: not one more unpaid checkout
 
 

@@ -12,6 +12,7 @@ class ChallengesConfig(AppConfig):
         from propdesk.challenges.models import Participation
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
+            stage_accounts,
             suspension,
         )
         from propdesk.challenges.participation.services import (
@@ -22,9 +23,10 @@ class ChallengesConfig(AppConfig):
         from propdesk.core import references as kinds
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
-        from propdesk.platforms import owners
+        from propdesk.platforms import outbox, owners
         from propdesk.wallet import references, sandbox_payments
 
+        outbox.on_done(stage_accounts.OPENED, stage_accounts.account_opened)
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 

@@ -205,8 +205,10 @@ class StageAttempt(models.Model):
     server = models.ForeignKey(
         "platforms.TradingServer", on_delete=models.PROTECT, related_name="+"
     )
-    login = models.CharField(max_length=40)
-    sealed_password = models.TextField()  # core.vault: shown to the owner only
+    # Empty while its account is being opened (a platform command after the commit that opened
+    # the stage: participation.stage_accounts).
+    login = models.CharField(max_length=40, blank=True)
+    sealed_password = models.TextField(blank=True)  # core.vault: shown to the owner only
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # The monitor's: the evaluator's state (so a restart resumes exactly), the verdict in the
@@ -236,7 +238,11 @@ class StageAttempt(models.Model):
     class Meta:
         ordering = ["participation", "stage", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["server", "login"], name="one_attempt_per_account")
+            models.UniqueConstraint(
+                fields=["server", "login"],
+                condition=~models.Q(login=""),
+                name="one_attempt_per_account",
+            )
         ]
         # The dashboard's stages ended in a period; the monitor's running stages.
         indexes = [
@@ -246,6 +252,16 @@ class StageAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participation} stage {self.stage + 1} ({self.status})"
+
+    @property
+    def account_ready(self) -> bool:
+        """Whether its trading account is open (else it is being prepared on the platform)."""
+        return bool(self.login)
+
+    @property
+    def subject(self) -> str:
+        """How its account's platform commands are named (platforms.outbox orders them by it)."""
+        return f"stage:{self.pk}"
 
 
 class CurvePoint(models.Model):

@@ -212,15 +212,33 @@ def due(now: datetime | None = None) -> Any:
 # --- carrying them out (never inside a transaction of ours) ---------------------------------------
 
 
+# What the monitor carries out itself right after a batch: quick, and what a breach needs now.
+QUICK = (Kind.SET_ACCESS, Kind.CLOSE_POSITIONS)
+
+
+def mark() -> int:
+    """The newest command's id: `run_due(since=mark())` later takes only those written after."""
+    return PlatformCommand.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 def run_due(
-    *, now: Callable[[], datetime] = timezone.now, limit: int = 200, ids: Iterable[int] = ()
+    *,
+    now: Callable[[], datetime] = timezone.now,
+    limit: int = 200,
+    ids: Iterable[int] = (),
+    since: int | None = None,
+    kinds: Iterable[str] = (),
 ) -> int:
-    """Carry out the commands due now (only `ids` when given), each once its subject's earlier
-    ones are done; returns how many were done now."""
+    """Carry out the commands due now (only `ids`, those written after `since`, of `kinds`,
+    when given), each once its subject's earlier ones are done; returns how many were done."""
     chosen = due(now())
-    wanted = list(ids)
+    wanted, only = list(ids), list(kinds)
     if wanted:
         chosen = chosen.filter(pk__in=wanted)
+    if since is not None:
+        chosen = chosen.filter(pk__gt=since)
+    if only:
+        chosen = chosen.filter(kind__in=only)
     done = 0
     blocked: set[tuple[int, str]] = set()
     for command in chosen.select_related("server")[:limit]:

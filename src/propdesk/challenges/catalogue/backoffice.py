@@ -25,6 +25,7 @@ from propdesk.challenges.catalogue.forms import (
     KIND_LABELS,
     MODE_LABELS,
     OF_LABELS,
+    ON_BREACH_LABELS,
     PAYMENT_WAY_LABELS,
     PROGRESSION_LABELS,
     TIME_ZONES,
@@ -63,6 +64,7 @@ FIELD_LABELS = {
     "payment_ways": "Payment ways",
     "client_groups": "Client groups",
     "progression": "Progression",
+    "on_breach": "Open positions when a stage ends",
     "platform": "Trading platform",
     "stages": "Stages",
     "kind": "Kind",
@@ -173,6 +175,7 @@ def version_view(version: ChallengeVersion | None) -> dict[str, Any] | None:
         "d": definition,
         "payment_ways": [PAYMENT_WAY_LABELS[w] for w in definition.payment_ways],
         "progression": PROGRESSION_LABELS[definition.progression],
+        "on_breach": ON_BREACH_LABELS[definition.on_breach],
         "stages": [
             {
                 "number": number,

@@ -70,6 +70,14 @@ class Progression(models.TextChoices):
     APPROVED = "approved", "Approved: staff approve the move to the next demo stage"
 
 
+class OnBreach(models.TextChoices):
+    """What a stage's end (a breach, a pass) does to the positions still open on its account.
+    Either way the account can no longer open positions."""
+
+    LEAVE = "leave", "Leave them: the trader may still close them"
+    CLOSE = "close", "Close them all at the market"
+
+
 class PaymentWay(models.TextChoices):
     """How a client may pay the fee (`Participation.Payment` records the one they chose)."""
 
@@ -161,6 +169,7 @@ class ChallengeDefinition(_Kept):
     payment_ways: tuple[PaymentWay, ...]
     client_groups: tuple[str, ...]  # empty: every client may start it
     progression: Progression
+    on_breach: OnBreach = OnBreach.LEAVE
     platform: str  # the trading server's name
     stages: tuple[StageDefinition, ...]
 
@@ -233,6 +242,9 @@ class ChallengeDefinitionIn(_Taken):
         default=[], max_length=50, description="The client groups that see it; empty: everyone"
     )
     progression: Progression = Progression.AUTOMATIC
+    on_breach: OnBreach = Field(
+        default=OnBreach.LEAVE, description="What a stage's end does to its open positions"
+    )
     platform: str | None = Field(
         default=None, description="An enabled trading server's name; left out: the first one"
     )

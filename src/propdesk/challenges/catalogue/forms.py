@@ -17,6 +17,7 @@ from propdesk.challenges.catalogue.definition import (
     DailyLossBasis,
     DailyLossOf,
     MaxLossMode,
+    OnBreach,
     PaymentWay,
     Progression,
     StageDefinition,
@@ -29,6 +30,7 @@ from propdesk.platforms.models import TradingServer
 
 PAYMENT_WAY_LABELS: dict[str, str] = dict(PaymentWay.choices)
 PROGRESSION_LABELS: dict[str, str] = dict(Progression.choices)
+ON_BREACH_LABELS: dict[str, str] = dict(OnBreach.choices)
 KIND_LABELS: dict[str, str] = dict(StageKind.choices)
 BASIS_LABELS: dict[str, str] = {
     DailyLossBasis.PREV_DAY_BALANCE: "Previous day's balance",
@@ -108,6 +110,13 @@ class ChallengeForm(forms.Form):
         initial=Progression.AUTOMATIC.value,
         widget=forms.RadioSelect,
         label="Progression to the next demo stage",
+    )
+    on_breach = forms.ChoiceField(
+        choices=_choices(ON_BREACH_LABELS),
+        initial=OnBreach.LEAVE.value,
+        widget=forms.RadioSelect,
+        required=False,  # left out: leave them
+        label="When a stage ends, its open positions",
     )
     platform = forms.ChoiceField(choices=(), label="Trading platform")
 
@@ -269,6 +278,7 @@ def challenge_initial(definition: ChallengeDefinition | None) -> dict[str, Any]:
         "payment_ways": [way.value for way in definition.payment_ways],
         "client_groups": ", ".join(definition.client_groups),
         "progression": definition.progression.value,
+        "on_breach": definition.on_breach.value,
         "platform": definition.platform,
     }
 
@@ -316,6 +326,7 @@ def definition_from(form: ChallengeForm, stages: list[StageForm]) -> dict[str, A
         "payment_ways": list(data["payment_ways"]),
         "client_groups": _names(data["client_groups"]),
         "progression": data["progression"],
+        "on_breach": data["on_breach"] or OnBreach.LEAVE.value,
         "platform": data["platform"],
         "stages": [_stage(stage.cleaned_data) for stage in stages if stage.is_stage()],
     }

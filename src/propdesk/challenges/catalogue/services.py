@@ -33,6 +33,7 @@ from propdesk.accounts.models import User
 from propdesk.challenges.catalogue.definition import (
     MAX_STAGES,
     ChallengeDefinition,
+    OnBreach,
     PaymentWay,
     Progression,
     StageKind,
@@ -78,6 +79,7 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
         "payment_ways",
         "client_groups",
         "progression",
+        "on_breach",
         "platform",
         "stages",
     }
@@ -108,6 +110,9 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
     progression = raw.get("progression", Progression.AUTOMATIC)
     if progression not in PROGRESSIONS:
         errors.add("progression", "automatic or approved.")
+    on_breach = raw.get("on_breach", OnBreach.LEAVE)
+    if on_breach not in OnBreach.values:
+        errors.add("on_breach", "leave or close.")
     tags = _names(errors, "tags", raw.get("tags", []), most=10, longest=30)
     groups = _names(errors, "client_groups", raw.get("client_groups", []), most=50, longest=60)
     server = _server(errors, raw.get("platform"))
@@ -124,6 +129,7 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
             "payment_ways": ways,
             "client_groups": groups,
             "progression": progression,
+            "on_breach": on_breach,
             "platform": server.name if server else "",
             "stages": stages,
         }

@@ -31,7 +31,7 @@ from propdesk.challenges.models import (
 from propdesk.challenges.monitoring import curve, idle, progress
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation.lifecycle import Opening
-from propdesk.platforms import adapters
+from propdesk.platforms import adapters, outbox
 from propdesk.platforms.models import TradingServer
 from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
@@ -55,6 +55,25 @@ _ROW_STATE = ("evaluator_state", "curve_open", "paused", "day_end")
 
 
 def process(server: TradingServer, *, limit: int = BATCH) -> int:
+    """Read one batch of the server's events and act on them (`read_batch`), then carry out
+    the access changes it decided (platform commands, after its commit); returns how many
+    events were read."""
+    since = outbox.mark()
+    read = read_batch(server, limit=limit)
+    carry_out_since(since)
+    return read
+
+
+def carry_out_since(since: int) -> None:
+    """The access changes and closings written after the mark `since`, carried out now: a
+    breach reaches the platform without waiting for the worker (which retries any fault)."""
+    try:
+        outbox.run_due(since=since, kinds=outbox.QUICK)
+    except Exception:  # the worker's sweep carries them out in its turn
+        logger.exception("monitor: carrying out platform commands")
+
+
+def read_batch(server: TradingServer, *, limit: int = BATCH) -> int:
     """Read one batch of the server's events and act on them; returns how many were read.
 
     The evaluators are pure: a stage that only took its snapshots is written back with every
@@ -106,7 +125,7 @@ def process(server: TradingServer, *, limit: int = BATCH) -> int:
             opened = guarded(  # its curve too: a stage undone by its savepoint keeps nothing
                 attempt,
                 lambda a=attempt, e=evaluator, o=outcomes, n=last, c=closed: _conclude_batch(
-                    a, e, o, platform, n, closed=c
+                    a, e, o, n, closed=c
                 ),
                 after=cursor.position,
             )
@@ -197,7 +216,6 @@ def _conclude_batch(
     attempt: StageAttempt,
     evaluator: Evaluator,
     outcomes: list[Outcome],
-    platform: Any,
     last: int | None,
     *,
     closed: list[CurvePoint] | None = None,
@@ -212,7 +230,7 @@ def _conclude_batch(
     if not still.exists():
         return openings
     CurvePoint.objects.bulk_create(closed or [], ignore_conflicts=True)
-    lifecycle.act(attempt, evaluator, outcomes, platform, openings)
+    lifecycle.act(attempt, evaluator, outcomes, openings)
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         attempt.concluded_after = last
     _keep(attempt, evaluator)
@@ -274,7 +292,7 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
         start = page[-1].cursor
     evaluator, outcomes, snaps, last = _run(attempt, missed)
     closed = curve.take(attempt, snaps)
-    _open(_conclude_batch(attempt, evaluator, outcomes, platform, last, closed=closed))
+    _open(_conclude_batch(attempt, evaluator, outcomes, last, closed=closed))
     return len(missed)
 
 
@@ -307,6 +325,7 @@ def close_days(
     (run() does, server by server)."""
     moment = now or timezone.now()
     acted = 0
+    since = outbox.mark()
     stages = StageAttempt.objects.filter(
         status=StageAttempt.Status.IN_PROGRESS,
         day_end__lte=moment,
@@ -327,6 +346,8 @@ def close_days(
             if attempt is None:
                 continue
             acted += _close_guarded(attempt, moment)
+    if acted:
+        carry_out_since(since)
     return acted
 
 
@@ -349,8 +370,7 @@ def _close_day(attempt: StageAttempt, moment: datetime, at: int) -> tuple[int, l
     except InputError:
         return 0, []  # the clock is behind the account's last event: nothing to close
     if outcomes:
-        platform = adapters.platform(attempt.server)
-        return len(outcomes), _conclude_batch(attempt, evaluator, list(outcomes), platform, at)
+        return len(outcomes), _conclude_batch(attempt, evaluator, list(outcomes), at)
     if evaluator.state() != before:
         _keep(attempt, evaluator)
     return 0, []

@@ -36,9 +36,13 @@ class StartIn(Schema):
 
 
 class CredentialsOut(Schema):
-    login: str
-    password: str
+    """The current stage's account. While the platform is still opening it, `being_prepared`
+    is true and `login` and `password` are empty: ask again in a moment."""
+
+    login: str = ""
+    password: str = ""
     server: str
+    being_prepared: bool = False
 
 
 class FiguresOut(Schema):
@@ -145,7 +149,7 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
         stage_kind=StageKind(attempt.kind) if attempt else None,
         stage_status=attempt.status if attempt else None,
         paused=bool(attempt and running and attempt.paused),
-        credentials=CredentialsOut(**found) if found else None,
+        credentials=_credentials_out(found),
         checkout_url=(
             reverse("sandbox_checkout", kwargs={"token": item.checkout_token})
             if item.status == Participation.Status.PENDING_PAYMENT
@@ -284,3 +288,11 @@ def participants_listing(
     )
     items, next_cursor = participants.page(participants.listing(filters), after=after, size=limit)
     return ParticipantPage(items=[_participant_out(p) for p in items], next=next_cursor)
+
+
+def _credentials_out(found: dict[str, str] | None) -> CredentialsOut | None:
+    if not found:
+        return None
+    if found.get("preparing"):
+        return CredentialsOut(server=found["server"], being_prepared=True)
+    return CredentialsOut(login=found["login"], password=found["password"], server=found["server"])

@@ -30,7 +30,7 @@ from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.monitoring.curve import chart_data
-from propdesk.challenges.participation import interventions, lifecycle
+from propdesk.challenges.participation import interventions, lifecycle, stage_accounts
 from propdesk.challenges.participation.participants import (
     STAGE_MOST,
     STATUS_LOOK,
@@ -49,7 +49,7 @@ from propdesk.core.validation import parse_id
 from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import adapters
 from propdesk.platforms import services as staff
-from propdesk.platforms.protocol import AccountState, DealRecord
+from propdesk.platforms.protocol import AccountState, DealRecord, PlatformError
 
 TRADES_PAGE = 50
 
@@ -176,21 +176,23 @@ def _attempt_of(item: Participation, attempt_id: Any) -> StageAttempt:
 def _account_state(attempt: StageAttempt | None) -> tuple[AccountState | None, str]:
     """The account as its trading platform has it now; a platform that does not answer
     leaves a message instead."""
-    if attempt is None:
+    if attempt is None or not attempt.login:
         return None, ""
     try:
         return adapters.platform(attempt.server).account_state(attempt.login), ""
     except DomainError as exc:
         return None, f"The trading platform did not answer: {exc.message}"
+    except PlatformError as exc:
+        return None, f"The trading platform did not answer: {exc}"
 
 
 def _deals(attempt: StageAttempt | None) -> list[DealRecord]:
     """The account's deals, newest first (none when the platform does not answer)."""
-    if attempt is None:
+    if attempt is None or not attempt.login:
         return []
     try:
         found = adapters.platform(attempt.server).trade_history(attempt.login)
-    except DomainError:
+    except (DomainError, PlatformError):
         return []
     return sorted(found, key=lambda d: (d.at, d.deal), reverse=True)
 
@@ -303,6 +305,7 @@ def _page(
             "chart": chart_data(shown, figures, currency),
             "state": state,
             "platform_error": platform_error,
+            "preparing": stage_accounts.being_prepared(shown) if shown is not None else None,
             "positions": [(o, digits.get(o.symbol, 5)) for o in state.positions] if state else [],
             "page": trades,
             "deals": [(d, digits.get(d.symbol, 5)) for d in trades.object_list],

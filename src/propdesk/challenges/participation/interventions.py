@@ -21,7 +21,7 @@ from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
-from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation import lifecycle, stage_accounts
 from propdesk.challenges.participation import services as participations
 from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.core import audit, references
@@ -30,6 +30,7 @@ from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms import adapters
+from propdesk.platforms.protocol import PlatformError
 from propdesk.rules.model import MAX_DAILY_LOSS, MAX_LOSS, MAX_LOSS_PER_TRADE
 from propdesk.wallet import ledger
 
@@ -46,6 +47,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     step). A live (funded) stage never passes."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
+    _refuse_open_positions(attempt_id)  # a look at the platform, before our transaction
     with transaction.atomic():
         attempt = _locked_attempt(attempt_id)
         if attempt.status != StageAttempt.Status.IN_PROGRESS:
@@ -55,16 +57,11 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         if attempt.kind == StageKind.LIVE:
             raise Conflict("A live (funded) stage is never passed; cancel it to end it.")
         participation = _locked_participation(attempt)
-        platform = adapters.platform(attempt.server)
-        # Disabled first (the account's row lock): no order can slip in after the look.
-        platform.set_trading_enabled(attempt.login, False, reason="advanced by staff")
-        positions = platform.account_state(attempt.login).positions
-        if positions:
-            raise Conflict(  # the rollback enables it again
-                f"Account {attempt.login} has {len(positions)} open position(s): they must be "
-                "closed before the stage can be advanced."
-            )
         lifecycle.move_stage(attempt, StageAttempt.Status.PASSED)
+        # A position opened since the look stays the trader's to close: the account opens none.
+        stage_accounts.end(
+            attempt, participation.version.spec.on_breach, reason="advanced by staff"
+        )
         attempt.explanation = ADVANCED
         attempt.staff_note = f"Advanced by {actor.email}: {why}"
         attempt.monitor_error, attempt.set_aside_after = "", None
@@ -118,8 +115,9 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         lifecycle.settle(participation, Participation.Status.ACTIVE)
         since, attempt.concluded_after = attempt.concluded_after, None
         attempt.save()
-        if not attempt.paused:
-            adapters.platform(attempt.server).set_trading_enabled(attempt.login, True)
+        stage_accounts.set_access(
+            attempt, stage_accounts.access_for(attempt), reason="reinstated by staff"
+        )
         if since is not None:
             monitor.catch_up(attempt, since)
         _audit(actor, AuditAction.STAGE_REINSTATE, attempt, why, before)
@@ -201,10 +199,10 @@ def cancel(
         before = audit.snapshot(participation, ["status"])
         lifecycle.settle(participation, Participation.Status.CANCELLED)
         for attempt in running.select_related("server"):  # read again: one opened meanwhile
-            adapters.platform(attempt.server).set_trading_enabled(
-                attempt.login, False, reason="challenge cancelled"
-            )
             lifecycle.move_stage(attempt, StageAttempt.Status.CANCELLED)
+            stage_accounts.end(
+                attempt, participation.version.spec.on_breach, reason="challenge cancelled"
+            )
             attempt.explanation = CANCELLED
             attempt.staff_note = f"Cancelled by {actor.email}: {why}"
             attempt.monitor_error, attempt.set_aside_after = "", None
@@ -229,6 +227,32 @@ def cancel(
             after=audit.snapshot(participation, ["status", "refund_entry"]),
         )
     return participation
+
+
+def _refuse_open_positions(attempt_id: Any) -> None:
+    """A stage is advanced only with nothing open on its account: asked of the platform
+    outside any transaction of ours (a slow platform holds no lock). An account still being
+    prepared has nothing open."""
+    wanted = parse_id(attempt_id)
+    attempt = (
+        None
+        if wanted is None
+        else StageAttempt.objects.select_related("server").filter(pk=wanted).first()
+    )
+    if attempt is None or not attempt.login or attempt.status != StageAttempt.Status.IN_PROGRESS:
+        return  # (a stage not in progress is refused for that, in the transaction)
+    try:
+        positions = adapters.platform(attempt.server).account_state(attempt.login).positions
+    except PlatformError as exc:
+        raise Conflict(
+            f"The trading platform cannot say whether account {attempt.login} has open "
+            f"positions ({exc}); try again."
+        ) from exc
+    if positions:
+        raise Conflict(
+            f"Account {attempt.login} has {len(positions)} open position(s): they must be "
+            "closed before the stage can be advanced."
+        )
 
 
 def _server_of(attempt_id: Any) -> int:

@@ -19,12 +19,12 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import Progression
 from propdesk.challenges.models import Participation, StageAttempt
-from propdesk.core import vault
+from propdesk.challenges.participation import stage_accounts
 from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
-from propdesk.platforms import adapters
 from propdesk.platforms.models import TradingServer
+from propdesk.platforms.protocol import Access
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.explain import explain
 from propdesk.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome
@@ -50,29 +50,20 @@ def settle(participation: Participation, status: str) -> None:
 
 
 def open_stage(participation: Participation, index: int) -> StageAttempt:
-    """The stage's account on the challenge's platform, with its balance and leverage; only
-    for a participation still active (under its lock: a cancel may have come first)."""
+    """The stage, and the command that opens its account on the challenge's platform with its
+    balance and leverage (carried out after the commit: until then the account is being
+    prepared); only for a participation still active (under its lock: a cancel may have come
+    first)."""
     still = Participation.objects.select_for_update().filter(pk=participation.pk)
     if not still.filter(status=Participation.Status.ACTIVE).exists():
         raise Conflict("The participation is no longer active: no stage opens.")
     definition = participation.version.spec
     stage = definition.stages[index]
     server = TradingServer.objects.get(name=definition.platform)
-    credentials = adapters.platform(server).create_account(
-        group=stage.group,
-        leverage=stage.leverage,
-        balance=stage.balance,
-        currency=definition.currency,
-        comment=f"Participation {participation.reference}, stage {index + 1}",
-    )
     attempt = StageAttempt.objects.create(
-        participation=participation,
-        stage=index,
-        kind=stage.kind,
-        server=server,
-        login=credentials.login,
-        sealed_password=vault.seal(credentials.password),
+        participation=participation, stage=index, kind=stage.kind, server=server
     )
+    stage_accounts.open_account(attempt, participation)
     from propdesk.challenges.participation import suspension  # it builds on this module
 
     suspension.hold_if_suspended(attempt)
@@ -83,24 +74,21 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
 
 
 def act(
-    attempt: StageAttempt,
-    evaluator: Evaluator,
-    outcomes: Any,
-    platform: Any,
-    openings: list[Opening],
+    attempt: StageAttempt, evaluator: Evaluator, outcomes: Any, openings: list[Opening]
 ) -> None:
-    """A stage's rules acted: a pause stops trading until a resume; a breach or a pass ends the
-    stage (`conclude`). A next stage to open is added to `openings` (opened by the caller once
-    the batch's accounts are disabled)."""
+    """A stage's rules acted: a pause lets the account only close positions until a resume; a
+    breach or a pass ends the stage (`conclude`). A next stage to open is added to `openings`
+    (opened by the caller once the batch's stages are decided). The accounts' access changes
+    are platform commands, carried out once the batch commits."""
     for outcome in outcomes:
         if outcome.kind == PAUSED:
             attempt.paused = True
-            platform.set_trading_enabled(attempt.login, False, reason=_why(outcome))
+            stage_accounts.set_access(attempt, Access.CLOSE_ONLY, reason=_why(outcome))
         elif outcome.kind == RESUMED:
             attempt.paused = False
-            platform.set_trading_enabled(attempt.login, True)
+            stage_accounts.set_access(attempt, Access.FULL, reason=_why(outcome))
         elif outcome.kind in (FAILED, PASSED):
-            conclude(attempt, evaluator, outcome, platform, openings)
+            conclude(attempt, evaluator, outcome, openings)
 
 
 def _why(outcome: Outcome) -> str:
@@ -108,15 +96,11 @@ def _why(outcome: Outcome) -> str:
 
 
 def conclude(
-    attempt: StageAttempt,
-    evaluator: Evaluator,
-    outcome: Outcome,
-    platform: Any,
-    openings: list[Opening],
+    attempt: StageAttempt, evaluator: Evaluator, outcome: Outcome, openings: list[Opening]
 ) -> None:
-    """The stage's verdict: its account disabled, the verdict and its explanation kept; a
-    failure fails the participation, a pass goes on (`proceed`)."""
-    platform.set_trading_enabled(attempt.login, False, reason=_why(outcome))
+    """The stage's verdict: its account opens no more positions (and its open ones are closed
+    when the challenge says so), the verdict and its explanation kept; a failure fails the
+    participation, a pass goes on (`proceed`)."""
     attempt.verdict = evaluator.verdict()
     attempt.explanation = explain(evaluator)
     participation = (
@@ -124,11 +108,12 @@ def conclude(
         .select_related("version", "client")
         .get(pk=attempt.participation_id)
     )
+    ended = StageAttempt.Status.FAILED if outcome.kind == FAILED else StageAttempt.Status.PASSED
+    move_stage(attempt, ended)
+    stage_accounts.end(attempt, participation.version.spec.on_breach, reason=_why(outcome))
     if outcome.kind == FAILED:
-        move_stage(attempt, StageAttempt.Status.FAILED)
         settle(participation, Participation.Status.FAILED)
         return
-    move_stage(attempt, StageAttempt.Status.PASSED)
     following = proceed(participation, attempt.stage)
     if following is not None:
         openings.append((participation, following))

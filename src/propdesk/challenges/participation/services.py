@@ -291,6 +291,8 @@ def credentials(participation: Participation, viewer: Client) -> dict[str, str] 
     attempt = participation.current_attempt()
     if attempt is None:
         return None
+    if not attempt.login:  # the platform command that opens it has not run yet
+        return {"preparing": "yes", "server": attempt.server.name}
     password = vault.open_sealed(attempt.sealed_password)
     return {
         "login": attempt.login,

@@ -1,9 +1,10 @@
 """A suspended client's challenges are on hold until the client is reactivated.
 
 On suspension every trading account of the client's challenges is blocked: it can no longer
-log in (the terminal, the trading API), so its owner can neither trade nor look. Its trading
-permission is left as it was, so whatever staff or the rules had set (a pause, a staff block)
-still holds after the reactivation. Every running stage is also held: the monitor leaves it
+log in (the terminal, the trading API), so its owner can neither trade nor look. On
+reactivation each account gets back the access its stage calls for (stage_accounts.access_for:
+full while it runs, close-only while paused or after its end). Both are platform commands,
+carried out after the commit. Every running stage is also held: the monitor leaves it
 alone (no verdict, no next stage, no day closes). On reactivation the accounts log in again and
 the events a held stage's account had meanwhile are applied in order, so a floor crossed or a
 target met while the client was suspended is decided then, at the moment it happened.
@@ -24,7 +25,8 @@ from django.db.models import QuerySet
 from propdesk.accounts.models import Client
 from propdesk.challenges.models import MonitorCursor, Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
-from propdesk.platforms import adapters
+from propdesk.challenges.participation import stage_accounts
+from propdesk.platforms.protocol import Access
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,11 @@ def _lock_all(client: Client) -> list[StageAttempt]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    return list(_attempts(client).select_for_update(of=("self",)).select_related("server"))
+    return list(
+        _attempts(client)
+        .select_for_update(of=("self",))
+        .select_related("server", "participation__version")
+    )
 
 
 def _position(attempt: StageAttempt) -> int:
@@ -60,7 +66,7 @@ def hold(attempt: StageAttempt) -> None:
     """Block the stage's account and, while it runs, take it out of the monitor's hands: the
     events after the monitor's position wait for the reactivation. Call it with the stage
     locked."""
-    adapters.platform(attempt.server).set_login_enabled(attempt.login, False)
+    stage_accounts.set_access(attempt, Access.NO_LOGIN, reason="client suspended")
     if attempt.status == StageAttempt.Status.IN_PROGRESS and attempt.held_after is None:
         attempt.held_after = _position(attempt)
         attempt.save(update_fields=["held_after"])
@@ -93,7 +99,10 @@ def release_all(client: Client) -> int:
     attempts = _lock_all(client)
     held = 0
     for attempt in attempts:
-        adapters.platform(attempt.server).set_login_enabled(attempt.login, True)
+        on_breach = attempt.participation.version.spec.on_breach
+        stage_accounts.set_access(
+            attempt, stage_accounts.access_for(attempt, on_breach), reason="client reactivated"
+        )
         if attempt.held_after is None:
             continue
         held += 1
