@@ -9,10 +9,10 @@ import json
 import os
 import signal
 import subprocess
-import uuid
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 

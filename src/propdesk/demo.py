@@ -29,6 +29,7 @@ from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
+from propdesk.platforms import outbox
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import orders as sandbox_orders
@@ -507,10 +508,12 @@ def _purchase_request(joined: Participation) -> Any:
 
 def _approve_purchase(joined: Participation, admin: User) -> None:
     approvals.approve(_purchase_request(joined).pk, actor=admin, comment="Fee received.")
+    outbox.run_due()  # the worker's turn: the stage's account is opened on the sandbox
 
 
 def _trade(joined: Participation, orders: list[tuple[str, str, str]]) -> None:
     """Open positions on the participation's current account, so its curve moves in the demo."""
+    outbox.run_due()  # the worker's turn: every account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)
@@ -544,6 +547,7 @@ def move_price(symbol: str, by: Decimal) -> None:
 def _near_target(joined: Participation) -> None:
     """A closed trade worth +0.8% on the quick challenge: 20 USD short of its +1% target. The
     gold price goes back where it was, so the other demo accounts' figures stay."""
+    outbox.run_due()  # the worker's turn: every account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)

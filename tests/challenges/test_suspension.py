@@ -254,7 +254,7 @@ def test_a_suspension_racing_a_monitor_batch_waits_for_it_and_holds_what_comes_a
     assert AuditRecord.objects.get(action=AuditAction.CLIENT_SUSPEND).after["effects"] == []
 
 
-def test_every_account_of_a_suspended_client_is_blocked_and_reactivation_restores_each_stages_access(
+def test_every_account_of_a_suspended_client_is_blocked_and_reactivation_gives_each_its_access(
     active_client, finance, admin
 ):
     """An account of an ended stage cannot log in either while the client is suspended; on

@@ -249,11 +249,11 @@ def test_closing_someone_elses_or_a_closed_position_is_not_found(account):
 
 def test_balance_operations_credit_and_a_debit_beyond_free_margin_is_refused(account):
     platform = adapters.platform(accounts.default_server())
-    record = platform.balance_operation(account.login, D("250.50"), "Bonus")
+    record = platform.balance_operation(account.login, D("250.50"), "Bonus", key="bonus-1")
     assert record.kind == "balance"
     assert platform.account_state(account.login).balance == D("100250.50")
     with pytest.raises(Conflict):
-        platform.balance_operation(account.login, D("-200000"), "Too much")
+        platform.balance_operation(account.login, D("-200000"), "Too much", key="debit-1")
     assert platform.account_state(account.login).balance == D("100250.50")
 
 
