@@ -26,6 +26,7 @@ from propdesk.reports import prop_dashboard as dashboard
 from propdesk.wallet import services
 from tests.challenges.factories import definition, move, pass_stage, server, stage
 from tests.conftest import PASSWORD, logged_in
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -54,7 +55,9 @@ def offer(admin, **changes):
 
 def join(client, finance, challenge, currency="USD"):
     fund(client, finance, currency)
-    return participation.start(client, challenge.pk, payment="wallet")
+    joined = participation.start(client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
+    return joined
 
 
 def pass_first_stage(joined, admin):
@@ -62,6 +65,7 @@ def pass_first_stage(joined, admin):
     pass_stage(joined.current_attempt())
     step = ApprovalRequest.objects.get(type_key="prop_live_step", status="pending")
     approvals.approve(step.pk, actor=admin)
+    carry_out_platform_commands()
 
 
 def breach(attempt):
@@ -185,6 +189,7 @@ def test_a_live_stage_failing_is_a_live_loss_with_no_pass_rate_and_is_no_longer_
     trader, _ = register()
     joined = join(trader, finance, challenge)
     approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
     assert dashboard.figures(None, None, None).funded[0].amount == D("100000.00")
     breach(joined.current_attempt())
     shown = dashboard.figures(None, None, None)
