@@ -34,6 +34,7 @@ from tests.browser.flows import (
 )
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import png_bytes
+from tests.support import carry_out_platform_commands
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -170,6 +171,7 @@ def test_the_go_live_walk_through(
     money.get_by_role("button", name="Approve").click()
     expect(money.locator("#request-status")).to_have_text("Approved")
     joined = Participation.objects.get(client__user__email="jana@example.com")
+    carry_out_platform_commands()  # the worker opens the stage's account on the platform
 
     # The trader sees the stage-1 credentials and trades to the 8% target in the terminal.
     trader.reload()
@@ -179,6 +181,7 @@ def test_the_go_live_walk_through(
     terminal = new_page()
     trade_to_target(terminal, login, password, close_at="1.09400")  # +8,880
     end_the_day()
+    carry_out_platform_commands()
     assert current(joined).stage == 1  # passed: the verification stage opened
 
     # The next stage's credentials, a second target, and the live step.
@@ -192,6 +195,7 @@ def test_the_go_live_walk_through(
     money.get_by_label("Comment").fill("Consistent trading, welcome aboard.")
     money.get_by_role("button", name="Approve").click()
     expect(money.locator("#request-status")).to_have_text("Approved")
+    carry_out_platform_commands()
 
     # Live credentials, on the live group.
     trader.reload()
@@ -226,6 +230,7 @@ def test_a_breach_disables_the_account_within_a_second_and_is_explained(
     challenge = catalogue.create(TWO_STEP, actor=admin)
     catalogue.publish(challenge.pk, actor=admin)
     joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
     assert not ApprovalRequest.objects.filter(status="pending").exists()  # automatic
     attempt = current(joined)
     account = accounts.account_by_login(attempt.login)

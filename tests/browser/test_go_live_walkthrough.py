@@ -32,6 +32,7 @@ from tests.browser.flows import (
 from tests.challenges.factories import definition, pass_stage, stage
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import png_bytes
+from tests.support import carry_out_platform_commands
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,6 +108,10 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
     approve_first(staff, "Approvals", "Prop Trading Participation", evidence=fee_paid)
     trader.reload()
     expect(trader.locator("#participation-status")).to_have_text("Active")
+    # Until the worker has opened the account on the platform, the trader is told so.
+    expect(trader.locator("#being-prepared")).to_contain_text("being prepared")
+    carry_out_platform_commands()
+    trader.reload()
     joined = Participation.objects.get(client__user__email=EMAIL)
     attempt = joined.current_attempt()
     assert attempt is not None
@@ -130,6 +135,7 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
         expect(shown.locator("#participant-link")).to_be_visible()
 
     approve_first(staff, "Approvals", "Prop Trading Live Step", evidence=performance)
+    carry_out_platform_commands()
     trader.reload()
     expect(trader.locator("#stage")).to_contain_text("2 of 2")
     login, password = credentials_on_page(trader)

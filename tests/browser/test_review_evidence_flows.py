@@ -15,6 +15,7 @@ from propdesk.wallet import deposits
 from tests.browser.flows import log_in, open_first_in_queue
 from tests.challenges.factories import pass_stage, running, stage
 from tests.conftest import PASSWORD
+from tests.support import carry_out_platform_commands
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,6 +30,7 @@ def test_the_live_step_review_shows_the_performance_and_the_stage_passed_by_hand
         stages=[stage(min_trading_days=4), stage(min_trading_days=1), stage("live")],
     )
     interventions.advance(first.pk, actor=admin, reason="Passed on the old platform")
+    carry_out_platform_commands()
     joined.refresh_from_db()
     pass_stage(joined.current_attempt())  # stage 2: +8,880 on 100,000, passed at the day's close
 
