@@ -76,7 +76,7 @@ RULES = {
 }
 
 
-def running(client, finance, admin, *, stages):
+def running(client, finance, admin, *, stages, **changes):
     services.adjust(
         client.pk,
         direction="credit",
@@ -85,7 +85,7 @@ def running(client, finance, admin, *, stages):
         comment="Top up",
         actor=finance,
     )
-    made = catalogue.create(definition(stages=stages), actor=admin)
+    made = catalogue.create(definition(stages=stages, **changes), actor=admin)
     catalogue.publish(made.pk, actor=admin)
     joined = participation.start(client, made.pk, payment="wallet")
     carry_out_platform_commands()  # the stage's account is opened after the commit

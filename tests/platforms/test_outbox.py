@@ -1,0 +1,146 @@
+"""The platform outbox with the built-in sandbox: commands written in a transaction, carried
+out after it once, in order per account, retried or stopped. (The remote faults — a platform
+down, a 500, a timeout, a worker killed mid-call — are tested against the fake Match-Trader
+server in tests/platforms/matchtrader/.)"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from propdesk.platforms import outbox
+from propdesk.platforms.models import PlatformCommand
+from propdesk.platforms.protocol import Access
+from propdesk.platforms.sandbox import accounts
+from propdesk.platforms.sandbox.models import Account, Deal
+from tests.support import at_once
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+def open_one(subject: str = "stage:1") -> PlatformCommand:
+    with transaction.atomic():
+        return outbox.open_account(
+            accounts.default_server(),
+            subject=subject,
+            group="demo",
+            leverage=100,
+            balance=D("5000"),
+            currency="USD",
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_is_written_only_inside_the_transaction_that_decides_it():
+    with pytest.raises(RuntimeError, match="inside"):
+        outbox.set_access(accounts.default_server(), subject="stage:1", access=Access.FULL)
+
+
+def test_a_command_whose_transaction_rolls_back_never_runs():
+    class Undone(Exception):
+        pass
+
+    with pytest.raises(Undone), transaction.atomic():
+        open_one()
+        raise Undone
+    assert outbox.run_due() == 0
+    assert not PlatformCommand.objects.exists()
+    assert not Account.objects.exists()
+
+
+def test_an_opening_is_carried_out_once_and_its_login_given_to_the_later_commands():
+    opening = open_one()
+    with transaction.atomic():
+        access = outbox.set_access(
+            accounts.default_server(), subject="stage:1", access=Access.CLOSE_ONLY
+        )
+    assert access.login == ""  # not known when it was written
+    assert outbox.run_due() == 2
+    assert outbox.run_due() == 0
+    opening.refresh_from_db()
+    access.refresh_from_db()
+    assert opening.status == access.status == "done"
+    assert opening.result == {"login": opening.login, "server": "Sandbox"}
+    assert "password" not in str(opening.result)
+    assert access.login == opening.login
+    account = accounts.account_by_login(opening.login)
+    assert (account.trading_enabled, account.may_close) == (False, True)
+    assert Account.objects.count() == 1
+
+
+def test_the_same_opening_written_twice_is_one_command():
+    first, again = open_one(), open_one()
+    assert first.pk == again.pk
+    outbox.run_due()
+    assert Account.objects.count() == 1
+
+
+def test_a_refused_command_stops_its_subject_and_not_the_others():
+    with transaction.atomic():
+        refused = outbox.set_access(
+            accounts.default_server(), subject="stage:9", access=Access.FULL, login="nobody"
+        )
+        later = outbox.set_access(
+            accounts.default_server(), subject="stage:9", access=Access.NO_LOGIN, login="nobody"
+        )
+    other = open_one("stage:10")
+    assert outbox.run_due() == 1  # stage:10's opening
+    refused.refresh_from_db()
+    later.refresh_from_db()
+    other.refresh_from_db()
+    assert refused.status == "failed"
+    assert "No account nobody" in refused.error
+    assert refused.attempts == 1
+    assert later.status == "pending"  # waits behind the refusal, for staff
+    assert later.attempts == 0
+    assert other.status == "done"
+    assert outbox.run_due() == 0  # nothing retries a refusal on its own
+
+
+def test_a_command_claimed_by_a_runner_that_died_is_carried_out_once_after_its_lease():
+    opening = open_one()
+    start = timezone.now()
+    assert outbox._claim(opening, start)  # a runner took it, then died before recording
+    assert outbox.run_due(now=lambda: start + timedelta(seconds=1)) == 0  # still its claim
+    later = start + timedelta(seconds=outbox.lease() + 1)
+    assert outbox.run_due(now=lambda: later) == 1
+    opening.refresh_from_db()
+    assert (opening.status, opening.attempts) == ("done", 2)
+    assert Account.objects.count() == 1
+
+
+def test_a_balance_operation_carried_out_twice_under_its_key_moves_money_once():
+    opening = open_one()
+    outbox.run_due()
+    opening.refresh_from_db()
+    with transaction.atomic():
+        paid = outbox.balance(
+            accounts.default_server(),
+            subject="stage:1",
+            amount=D("250.00"),
+            comment="Refill",
+            key="refill-1",
+        )
+    outbox.run_due()
+    # A runner that lost its claim after the call repeats it under the same key.
+    PlatformCommand.objects.filter(pk=paid.pk).update(status="pending", done_at=None)
+    outbox.run_due()
+    account = accounts.account_by_login(opening.login)
+    assert account.balance == D("5250.00")
+    assert Deal.objects.filter(account=account, comment="Refill").count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_at_once_carry_out_each_command_once():
+    for number in range(6):
+        open_one(f"stage:{number}")
+    outcomes = at_once(outbox.run_due, outbox.run_due)
+    assert sum(outcomes) == 6  # type: ignore[arg-type]
+    assert Account.objects.count() == 6
+    assert set(PlatformCommand.objects.values_list("attempts", flat=True)) == {1}
