@@ -51,15 +51,18 @@ NOT part of Match-Trader's API, the fake-only controls under `/_fake/` (no key, 
     GET  /_fake/prices                                        every bid and ask
     POST /_fake/positions/open   {"login", "symbol", "side", "volume", "price"?}   as the trader
     POST /_fake/positions/close  {"login", "positionId", "volume"?, "price"?}       as the trader
-    POST /_fake/fail             {"count", "status"?=500}     the next N API requests fail
-    POST /_fake/delay            {"count", "seconds"}         the next N API requests wait first
+    POST /_fake/fail             {"count", "status"?=500, "method"?, "path"?}
+                                 the next N API requests (of that method, path matching the
+                                 pattern) are answered with that status
+    POST /_fake/delay            {"count", "seconds", "method"?, "path"?}
+                                 the next N such requests wait first (and are carried out)
     POST /_fake/down             {"seconds"}                  stop listening for a while
     POST /_fake/reset                                         forget every account
     GET  /_fake/access-log?login=L                            each access change, timed
     GET  /_fake/settle                                        wait until no request is in flight
 """
 
-from propdesk.platforms.matchtrader.fake.book import DEFAULT_OFFERS, Offer
+from propdesk.platforms.matchtrader.fake.basics import DEFAULT_OFFERS, Offer
 from propdesk.platforms.matchtrader.fake.server import DEFAULT_API_KEY, FakeMatchTrader
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_OFFERS", "FakeMatchTrader", "Offer"]

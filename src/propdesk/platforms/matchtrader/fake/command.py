@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from propdesk.platforms.matchtrader.fake.book import DEFAULT_OFFERS, Offer
+from propdesk.platforms.matchtrader.fake.basics import DEFAULT_OFFERS, Offer
 from propdesk.platforms.matchtrader.fake.server import (
     DEFAULT_API_KEY,
     RATE_LIMIT,

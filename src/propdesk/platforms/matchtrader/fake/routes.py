@@ -13,15 +13,15 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from propdesk.platforms.matchtrader.fake.book import (
+from propdesk.platforms.matchtrader.fake.basics import (
     ACCESS_RIGHTS,
     LEDGER_TYPES,
     ApiError,
-    Book,
     bad_request,
     now_iso,
     parse_time,
 )
+from propdesk.platforms.matchtrader.fake.book import Book
 
 Answer = tuple[int, Any]
 Handler = Callable[[Book, dict[str, str], dict[str, list[str]], Any], Answer]

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from propdesk.platforms.matchtrader.fake.book import (
+from propdesk.platforms.matchtrader.fake.basics import (
     DEFAULT_OFFERS,
     ApiError,
-    Book,
     Offer,
     bad_request,
     now_iso,
 )
+from propdesk.platforms.matchtrader.fake.book import Book
 from propdesk.platforms.matchtrader.fake.market import INSTRUMENTS, Market, Walk
 from propdesk.platforms.matchtrader.fake.routes import Body, route
 
@@ -38,20 +40,51 @@ RATE_WINDOW = 60.0
 
 
 class _Faults:
-    """What the next requests suffer, as ordered through the controls."""
+    """What the next requests suffer, as ordered through the controls: each fault hits the
+    next API request that matches its method and path pattern (any, when not given)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.failures: deque[int] = deque()  # statuses to answer the next requests with
-        self.delays: deque[float] = deque()  # seconds to hold the next requests before answering
+        self.pending: list[dict[str, Any]] = []
 
-    def next_failure(self) -> int | None:
+    def add(
+        self,
+        kind: str,
+        count: int,
+        *,
+        status: int = 500,
+        seconds: float = 0.0,
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        try:
+            pattern = re.compile(path) if path else None
+        except re.error:
+            raise bad_request(f"path: not a regular expression: {path!r}") from None
+        fault = {
+            "kind": kind,
+            "status": status,
+            "seconds": seconds,
+            "method": method.upper(),
+            "pattern": pattern,
+        }
         with self.lock:
-            return self.failures.popleft() if self.failures else None
+            self.pending += [dict(fault) for _ in range(count)]
 
-    def next_delay(self) -> float:
+    def take(self, kind: str, method: str, path: str) -> dict[str, Any] | None:
         with self.lock:
-            return self.delays.popleft() if self.delays else 0.0
+            for index, fault in enumerate(self.pending):
+                if (
+                    fault["kind"] == kind
+                    and fault["method"] in ("", method)
+                    and (fault["pattern"] is None or fault["pattern"].search(path))
+                ):
+                    return self.pending.pop(index)
+        return None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pending.clear()
 
 
 class _Limiter:
@@ -232,9 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         fake._enter()
         try:
-            delay = fake.faults.next_delay()
+            delay = fake.faults.take("delay", method, path)
             if delay:
-                time.sleep(delay)  # the client may give up meanwhile; the request still runs
+                # The client may give up meanwhile; the request is carried out all the same.
+                time.sleep(delay["seconds"])
             status, payload, headers = self._api(method, path, query)
         finally:
             fake._leave()
@@ -244,16 +278,17 @@ class _Handler(BaseHTTPRequestHandler):
         self, method: str, path: str, query: dict[str, list[str]]
     ) -> tuple[int, Any, dict[str, str]]:
         fake = self.fake
-        failure = fake.faults.next_failure()
-        if failure is not None:
+        fault = fake.faults.take("fail", method, path)
+        if fault is not None:
+            failure = int(fault["status"])
             return (
                 failure,
                 _error(
                     failure,
-                    "Internal Server Error",
+                    HTTPStatus(failure).phrase,
                     "Ordered by the fake's controls",
                     path,
-                    "internal",
+                    "ordered-fault",
                 ),
                 {},
             )
@@ -402,8 +437,13 @@ def _trader_close(fake: FakeMatchTrader, body: Body, query: Any) -> tuple[int, A
 def _fail(fake: FakeMatchTrader, body: Body, query: Any) -> tuple[int, Any]:
     count = body.integer("count")
     status = int(body.data.get("status") or 500)
-    with fake.faults.lock:
-        fake.faults.failures.extend([status] * count)
+    fake.faults.add(
+        "fail",
+        count,
+        status=status,
+        method=body.optional_text("method"),
+        path=body.optional_text("path"),
+    )
     return 200, {"failing": count, "status": status}
 
 
@@ -411,8 +451,13 @@ def _delay(fake: FakeMatchTrader, body: Body, query: Any) -> tuple[int, Any]:
     count = body.integer("count")
     seconds = body.amount("seconds")
     assert seconds is not None
-    with fake.faults.lock:
-        fake.faults.delays.extend([float(seconds)] * count)
+    fake.faults.add(
+        "delay",
+        count,
+        seconds=float(seconds),
+        method=body.optional_text("method"),
+        path=body.optional_text("path"),
+    )
     return 200, {"delaying": count, "seconds": float(seconds)}
 
 
@@ -426,9 +471,7 @@ def _down(fake: FakeMatchTrader, body: Body, query: Any) -> tuple[int, Any]:
 
 def _reset(fake: FakeMatchTrader, body: Body, query: Any) -> tuple[int, Any]:
     fake.book.reset()
-    with fake.faults.lock:
-        fake.faults.failures.clear()
-        fake.faults.delays.clear()
+    fake.faults.clear()
     return 200, {"reset": True}
 
 
