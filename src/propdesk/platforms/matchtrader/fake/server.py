@@ -173,7 +173,9 @@ class FakeMatchTrader:
         httpd.fake = self  # type: ignore[attr-defined]
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="fake-mt", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, args=(0.05,), name="fake-mt", daemon=True
+        )
         self._thread.start()
 
     def _unserve(self) -> None:
