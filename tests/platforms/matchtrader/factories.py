@@ -13,7 +13,9 @@ from typing import Any
 
 from propdesk.core import vault
 from propdesk.platforms import adapters, eventlog
+from propdesk.platforms.matchtrader.adapter import MatchTraderPlatform
 from propdesk.platforms.matchtrader.fake import DEFAULT_OFFERS, FakeMatchTrader
+from propdesk.platforms.matchtrader.ingestor import MatchTraderIngestor
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import AccountOwner, Credentials
 from propdesk.rules import Evaluator, Rules, parse_event
@@ -170,3 +172,11 @@ def evaluate(payloads: list[dict[str, Any]], initial_balance: str = "100000.00")
     for payload in payloads:
         evaluator.feed(parse_event(json.loads(json.dumps(payload))))
     return evaluator
+
+
+def ingestor_for(server: TradingServer, **options: Any) -> MatchTraderIngestor:
+    """The server's ingestor as its adapter makes it, polling without a pause between pulls."""
+    platform = adapters.platform(server)
+    assert isinstance(platform, MatchTraderPlatform)
+    options.setdefault("interval", 0)
+    return MatchTraderIngestor(server, platform.api, **options)

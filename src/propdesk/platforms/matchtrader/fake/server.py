@@ -139,6 +139,7 @@ class FakeMatchTrader:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._up = threading.Event()
+        self._listening = threading.Event()
         self._serving = threading.Lock()  # serving starts and stops one at a time
         self._stopped = False
         self._busy = threading.Condition()
@@ -177,8 +178,10 @@ class FakeMatchTrader:
             target=httpd.serve_forever, args=(0.05,), name="fake-mt", daemon=True
         )
         self._thread.start()
+        self._listening.set()
 
     def _unserve(self) -> None:
+        self._listening.clear()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -190,12 +193,13 @@ class FakeMatchTrader:
     # --- downtime and quiet ------------------------------------------------------------------
 
     def go_down(self, seconds: float) -> None:
-        """Stop listening (clients are refused) for `seconds`, or until `up()`."""
+        """Stop listening now (clients are refused) for `seconds`, or until `up()`; the same
+        port is listened on again afterwards."""
         self._up.clear()
+        with self._serving:
+            self._unserve()
 
         def outage() -> None:
-            with self._serving:
-                self._unserve()
             self._up.wait(seconds)
             with self._serving:
                 if not self._stopped and self._httpd is None:
@@ -203,9 +207,10 @@ class FakeMatchTrader:
 
         threading.Thread(target=outage, name="fake-mt-outage", daemon=True).start()
 
-    def up(self) -> None:
-        """End a downtime now."""
+    def up(self, timeout: float = 10.0) -> bool:
+        """End a downtime now; True once the port is listened on again."""
         self._up.set()
+        return self._listening.wait(timeout)
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until no API request is being handled (a delayed one has finished)."""
