@@ -163,8 +163,9 @@ class MatchTraderPlatform:
         tag = marker(key)
         password = derived_password(key)
         user, created = self._user(owner.email, password)
-        accounts = self.api.get(f"/v1/user-accounts/{segment(user['uuid'])}/trading-accounts")
-        accounts = list(accounts or [])
+        listed = self.api.get(f"/v1/user-accounts/{segment(user['uuid'])}/trading-accounts")
+        # A list, or a page of one (the documentation shows neither): both are read.
+        accounts = list((listed.get("content", []) if isinstance(listed, dict) else listed) or [])
         mine = next((a for a in accounts if tag in str(a.get("remarks") or "")), None)
         if created:
             given = password
@@ -188,7 +189,7 @@ class MatchTraderPlatform:
                     "accessRight": ACCESS_RIGHTS[Access.FULL],
                     "accountType": account_type,
                     "accountDetails": _details(owner),
-                    "remarks": f"{comment} {tag}".strip(),
+                    "remarks": f"{tag} {comment}".strip(),  # the key first: never cut off
                 },
             )
         login = str(mine["login"])
@@ -251,7 +252,7 @@ class MatchTraderPlatform:
         if found is None:
             self.api.post(
                 f"/v1/trading-accounts/{segment(login)}/{kind}",
-                {"amount": amount, "comment": f"{comment} {tag}".strip()},
+                {"amount": amount, "comment": f"{tag} {comment}".strip()},
             )
             found = self._ledger_entry(login, tag)
         return found
