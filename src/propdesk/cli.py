@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from propdesk.platforms.matchtrader.fake import command as fake_platform
+
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "propdesk.settings")
@@ -561,6 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reseal.add_argument("--dry-run", action="store_true", help="count, change nothing")
     reseal.set_defaults(func=_cmd_vault_reseal)
+
+    fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

@@ -8,7 +8,8 @@ class PlatformsConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.core import menu
         from propdesk.jobs import housekeeping
-        from propdesk.platforms import outbox
+        from propdesk.platforms import adapters, outbox
+        from propdesk.platforms.matchtrader.adapter import MatchTraderPlatform
         from propdesk.platforms.permissions import PLATFORMS_VIEW
 
         office = menu.BACKOFFICE
@@ -38,5 +39,6 @@ class PlatformsConfig(AppConfig):
             permission=PLATFORMS_VIEW,
         )
         menu.link(menu.PORTAL, label="Trading terminal", url="terminal:home", order=50)
+        adapters.register("match_trader", MatchTraderPlatform)
         # The worker carries out the platform commands between its jobs (platforms.outbox).
         housekeeping.register("platforms.commands", every=0.2)(outbox.sweep)

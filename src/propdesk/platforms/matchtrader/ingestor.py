@@ -1,0 +1,302 @@
+"""Match-Trader's account events, taken in by polling the Broker API (v2) and appended to the
+account-event log (platforms.eventlog) in the shapes of docs/rules.md.
+
+One pull asks, for the whole server at once: the trading accounts with their finances (paged,
+https://app.theneo.io/match-trade/broker-api-v2/trading-accounts/get-trading-accounts) and the
+open positions of all of them (in batches of logins). From the difference with what it saw
+last it writes:
+
+- `in` deals for positions that appeared (at their open time);
+- `out` deals for positions that are gone, from the platform's closed-position history (one
+  per position, with its whole volume and its net result, parts included; at its close time);
+- equity snapshots: the first of an account before anything else; then whenever its balance
+  moves, whenever its equity makes a new low or high since the last quarter-hour boundary, and
+  at each boundary when it moved since the last snapshot (stamped with the moment the value
+  arose), as the sandbox does, so that no floor or day's close is missed.
+
+The history is asked for only where it may hold something: an account whose position vanished
+or whose balance moved, and every account after a gap (a new ingestor, or a pull that failed),
+so that a position opened and closed while nobody looked is taken in too. Closed positions
+carry no login (https://app.theneo.io/match-trade/broker-api/trading/trading-data/closed-positions-by-logins-or-groups),
+so that history is asked one login at a time.
+
+What was seen is kept in the server's ingest cursor, in the transaction that appends the
+events, and each event's `source` (`deal:<position>:in|out`, `eq:<login>:<time>#<n>`) keeps a
+repeated pull from appending anything twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from propdesk.platforms import eventlog
+from propdesk.platforms.matchtrader.client import BrokerApi
+from propdesk.platforms.models import IngestCursor, TradingServer
+from propdesk.platforms.protocol import EventWaiter, PlatformError
+
+POLL_INTERVAL = 0.2  # seconds between two pulls at most
+WINDOW = 15 * 60  # a quarter hour: every time zone's midnight falls on one
+RESERVE = 100  # requests of the minute's budget left to the commands
+PAGE_SIZE = 1000  # accounts a page (the documented ceiling)
+BATCH = 500  # logins an open-positions request
+SKEW = timedelta(minutes=1)  # history is asked for with this margin each side
+
+Event = tuple[datetime, int, dict[str, Any], str]  # (time, rank at equal times, payload, source)
+
+
+def stamp(moment: datetime) -> str:
+    """RFC 3339 with milliseconds, as the platform takes times."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(str(text))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def trading_accounts(api: BrokerApi) -> list[dict[str, Any]]:
+    """Every trading account of the server, page by page."""
+    found: list[dict[str, Any]] = []
+    page = 0
+    while True:
+        answer = api.get("/v1/trading-accounts", {"page": page, "size": PAGE_SIZE}) or {}
+        found += answer.get("content", [])
+        page += 1
+        if page >= int(answer.get("totalPages") or 0):
+            return found
+
+
+def open_positions(api: BrokerApi, logins: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The open positions of each login, in batches."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for batch in _chunks(list(logins), BATCH):
+        answer = api.post("/v1/trading-accounts/trading-data/open-positions", {"logins": batch})
+        for row in answer or []:
+            found[str(row["login"])] = list(row.get("positions") or [])
+    return found
+
+
+def closed_positions(
+    api: BrokerApi, login: str, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    answer = api.post(
+        "/v1/trading-accounts/trading-data/closed-positions",
+        {"logins": [login], "from": stamp(since), "to": stamp(until)},
+    )
+    return list((answer or {}).get("closedPositions", []))
+
+
+class MatchTraderIngestor:
+    """The one ingestor of a Match-Trader server (see the module's note)."""
+
+    def __init__(
+        self,
+        server: TradingServer,
+        api: BrokerApi,
+        *,
+        interval: float = POLL_INTERVAL,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.server = server
+        self.api = api
+        self.interval = interval
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._last: float | None = None
+        self._gap = True  # a new ingestor reconciles from the history first
+
+    def waiter(self) -> EventWaiter | None:
+        return None  # the Broker API cannot say when something changed: the caller polls
+
+    def close(self) -> None:
+        return None
+
+    def pull(self) -> int:
+        moment = time.monotonic()
+        if self._last is not None and moment - self._last < self.interval:
+            return 0
+        if self.api.budget.spare() < RESERVE:
+            return 0  # the minute's requests are nearly spent: commands go first
+        self._last = moment
+        try:
+            appended = self._pull()
+        except PlatformError:
+            self._gap = True  # whatever happened meanwhile is found in the history next time
+            raise
+        return appended
+
+    def _pull(self) -> int:
+        known = (
+            IngestCursor.objects.filter(server=self.server)
+            .values_list("position", flat=True)
+            .first()
+        ) or {}
+        seen: dict[str, Any] = known.get("accounts", {})
+        # Remote calls first, outside any transaction of ours.
+        seen_at = self.clock()
+        rows = trading_accounts(self.api)
+        logins = [str(row["login"]) for row in rows]
+        positions = open_positions(self.api, logins)
+        history: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            login = str(row["login"])
+            before = seen.get(login)
+            if before is None or not self._worth_asking(before, row, positions.get(login, [])):
+                continue
+            since = min([_time(before["h"])] + [_time(p[2]) for p in before["open"].values()])
+            history[login] = closed_positions(self.api, login, since - SKEW, seen_at + SKEW)
+        with eventlog.ingesting(self.server) as cursor:
+            if cursor.position != known:
+                return 0  # another ingestor moved meanwhile: look again at the next pull
+            events: list[tuple[str, dict[str, Any], str]] = []
+            after: dict[str, Any] = {}
+            for row in rows:
+                login = str(row["login"])
+                planned, after[login] = plan(
+                    login,
+                    row,
+                    positions.get(login, []),
+                    seen.get(login),
+                    history.get(login),
+                    seen_at,
+                )
+                events += [(login, payload, source) for payload, source in planned]
+            appended = eventlog.append(cursor, events)
+            cursor.position = {"accounts": after, "polled": stamp(seen_at)}
+        self._gap = False
+        return appended
+
+    def _worth_asking(
+        self, before: dict[str, Any], row: dict[str, Any], positions: list[dict[str, Any]]
+    ) -> bool:
+        """Whether the history may hold what the open positions and finances do not show."""
+        if self._gap:
+            return True
+        vanished = set(before["open"]) - {str(p["id"]) for p in positions}
+        balance = Decimal(str((row.get("financeInfo") or {}).get("balance") or 0))
+        return bool(vanished) or balance != Decimal(before["vb"])
+
+
+def plan(
+    login: str,
+    row: dict[str, Any],
+    positions: list[dict[str, Any]],
+    before: dict[str, Any] | None,
+    history: list[dict[str, Any]] | None,
+    seen_at: datetime,
+) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
+    """One account's new events, in order, and what to remember of it. No I/O."""
+    finance = row.get("financeInfo") or {}
+    quantum = Decimal(1).scaleb(-int(finance.get("currencyPrecision", 2)))
+    balance = Decimal(str(finance.get("balance") or 0)).quantize(quantum)
+    equity = Decimal(str(finance.get("equity") or 0)).quantize(quantum)
+    window = int(seen_at.timestamp() // WINDOW)
+    now_open = {str(p["id"]): p for p in positions}
+    events: list[Event] = []
+    state: dict[str, Any] = (
+        {
+            "e": None,
+            "b": None,
+            "lo": None,
+            "hi": None,
+            "w": window,
+            "vb": str(balance),
+            "v": str(equity),
+            "chg": stamp(seen_at),
+            "t": stamp(seen_at),
+            "n": 0,
+            "open": {},
+            "h": stamp(seen_at),
+        }
+        if before is None
+        else {**before, "open": dict(before["open"])}
+    )
+
+    def snapshot(at: datetime, rank: int) -> None:
+        state["n"] += 1
+        payload = {"type": "equity", "balance": str(balance), "equity": str(equity)}
+        events.append((at, rank, payload, f"eq:{login}:{stamp(at)}#{state['n']}"))
+        state["e"], state["b"] = str(equity), str(balance)
+        lows = [equity] + ([Decimal(state["lo"])] if state["lo"] is not None else [])
+        highs = [equity] + ([Decimal(state["hi"])] if state["hi"] is not None else [])
+        state["lo"], state["hi"] = str(min(lows)), str(max(highs))
+
+    # Finished positions, from the history: each part of a position is a record of its own.
+    if history is not None:
+        finished: dict[str, list[dict[str, Any]]] = {}
+        for part in history:
+            finished.setdefault(str(part["id"]), []).append(part)
+        for pid, parts in finished.items():
+            if pid in now_open:
+                continue  # a part closed, the rest still open: its `out` comes with its end
+            first = parts[0]
+            volume = sum((Decimal(str(p["volume"])) for p in parts), start=Decimal(0))
+            profit = sum((Decimal(str(p.get("netProfit") or 0)) for p in parts), start=Decimal(0))
+            closed_at = max(_time(p["closeTime"]) for p in parts)
+            if pid not in state["open"]:  # opened and closed while nobody looked
+                events.append(
+                    (_time(first["openTime"]), 0, _deal(pid, first, volume), f"deal:{pid}:in")
+                )
+            out = {
+                **_deal(pid, first, volume),
+                "entry": "out",
+                "profit": str(profit.quantize(quantum)),
+            }
+            events.append((closed_at, 1, out, f"deal:{pid}:out"))
+            state["open"].pop(pid, None)
+        state["h"] = stamp(seen_at)
+    # Positions that appeared.
+    for pid, position in now_open.items():
+        if pid not in state["open"]:
+            volume = Decimal(str(position["volume"]))
+            events.append(
+                (_time(position["openTime"]), 0, _deal(pid, position, volume), f"deal:{pid}:in")
+            )
+        state["open"][pid] = [
+            str(position["symbol"]),
+            str(position["volume"]),
+            str(position["openTime"]),
+        ]
+    # Equity snapshots (see the module's note); the value's moment is tracked between pulls.
+    if str(equity) != state["v"] or str(balance) != state["vb"]:
+        state["chg"] = stamp(seen_at)
+    state["v"], state["vb"] = str(equity), str(balance)
+    if before is None:
+        snapshot(seen_at, -1)
+    elif window != state["w"]:
+        if str(equity) != state["e"] or str(balance) != state["b"]:
+            snapshot(_time(state["chg"]), 2)
+        state["lo"] = state["hi"] = str(equity)
+    elif (
+        str(balance) != state["b"] or equity < Decimal(state["lo"]) or equity > Decimal(state["hi"])
+    ):
+        snapshot(seen_at, 2)
+    state["w"] = window
+    # In time order; an account's events never go back in time: one timed before the latest
+    # already written is stamped with that time (as the sandbox's stream does), and at equal
+    # times deals come before the snapshot that shows them (an account's first snapshot first).
+    start = _time(state["t"])
+    ordered: list[tuple[dict[str, Any], str]] = []
+    for at, _, payload, source in sorted(events, key=lambda e: (max(e[0], start), e[1])):
+        start = max(start, at)
+        ordered.append(({"t": start.isoformat(), **payload}, source))
+    state["t"] = start.isoformat()
+    return ordered, state
+
+
+def _deal(pid: str, position: dict[str, Any], volume: Decimal) -> dict[str, Any]:
+    return {
+        "type": "deal",
+        "position": pid,
+        "entry": "in",
+        "symbol": str(position.get("symbol", "")),
+        "volume": f"{volume:.2f}",
+    }
