@@ -114,5 +114,6 @@ def waiting_command(*, subject: str = "stage:2") -> PlatformCommand:
         )
     waiting = run(command, at=later())
     assert waiting.status == PlatformCommand.Status.PENDING
-    assert waiting.next_try_at is not None and waiting.next_try_at > timezone.now()
+    assert waiting.next_try_at is not None
+    assert waiting.next_try_at > timezone.now()
     return waiting
