@@ -68,6 +68,8 @@ class AuditAction(models.TextChoices):
         "trading_account.adjust_balance",
         "Balance operation on a trading account",
     )
+    PLATFORM_COMMAND_RETRY = "platform_command.retry", "Platform command retried now"
+    PLATFORM_COMMAND_CANCEL = "platform_command.cancel", "Platform command cancelled"
     # challenges
     CHALLENGE_CREATE = "challenge.create", "Challenge created"
     CHALLENGE_DRAFT = "challenge.draft", "Challenge draft saved"

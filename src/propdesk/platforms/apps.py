@@ -6,9 +6,9 @@ class PlatformsConfig(AppConfig):
     label = "platforms"
 
     def ready(self) -> None:
-        from propdesk.core import menu
+        from propdesk.core import menu, vault
         from propdesk.jobs import housekeeping
-        from propdesk.platforms import adapters, outbox
+        from propdesk.platforms import adapters, commands, outbox
         from propdesk.platforms.matchtrader.adapter import MatchTraderPlatform
         from propdesk.platforms.permissions import PLATFORMS_VIEW
 
@@ -21,6 +21,18 @@ class PlatformsConfig(AppConfig):
             url="backoffice:trading_accounts",
             order=10,
             permission=PLATFORMS_VIEW,
+        )
+        menu.link(
+            office,
+            section="trading",
+            label="Platform commands",
+            url="backoffice:platform_commands",
+            order=20,
+            permission=PLATFORMS_VIEW,
+            # The ones the platform refused, which wait for staff.
+            count=lambda user: commands.failed_count(),
+            count_id="nav-platform-commands-failed",
+            count_title="Refused by the platform: waiting for you",
         )
         menu.link(
             office,
@@ -40,5 +52,6 @@ class PlatformsConfig(AppConfig):
         )
         menu.link(menu.PORTAL, label="Trading terminal", url="terminal:home", order=50)
         adapters.register("match_trader", MatchTraderPlatform)
+        vault.register("platforms.TradingServer", "sealed_api_key")
         # The worker carries out the platform commands between its jobs (platforms.outbox).
         housekeeping.register("platforms.commands", every=0.2)(outbox.sweep)

@@ -1,18 +1,23 @@
-"""Back-office pages: Settings > Trading platforms (servers, sandbox instruments), and
-Trading > Trading accounts."""
+"""Back-office pages: Settings > Trading platforms (servers, Test connection, sandbox
+instruments), Trading > Trading accounts and Trading > Platform commands."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.core.errors import DomainError
+from propdesk.core.errors import Conflict, DomainError
 from propdesk.core.templatetags.money import money, signed_money
 from propdesk.core.validation import search_text
 from propdesk.core.web import actor, edit_form, staff_view
-from propdesk.platforms import services
+from propdesk.platforms import commands, servers, services
 from propdesk.platforms.forms import (
     BalanceOperationForm,
     SandboxInstrumentForm,
@@ -20,7 +25,7 @@ from propdesk.platforms.forms import (
     TradingStatusForm,
     balance_operation_form,
 )
-from propdesk.platforms.models import TradingServer
+from propdesk.platforms.models import PlatformCommand, TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE, PLATFORMS_VIEW
 from propdesk.platforms.sandbox import valuation
 from propdesk.platforms.sandbox.models import Account
@@ -42,31 +47,57 @@ def trading_servers(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
-@staff_view(PLATFORMS_MANAGE)
-def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> HttpResponse:
-    server = get_object_or_404(TradingServer, pk=server_id) if server_id is not None else None
-    initial = (
-        {
+def _server_form(server: TradingServer | None, data: QueryDict | None) -> TradingServerForm:
+    initial: dict[str, Any] = {"enabled": True}
+    if server is not None:
+        initial = {
             "name": server.name,
             "kind": server.kind,
             "demo_groups": ", ".join(server.demo_groups),
             "live_groups": ", ".join(server.live_groups),
             "enabled": server.enabled,
+            "base_url": server.base_url,
+            "offers": servers.offers_text(server) if servers.is_remote(server.kind) else "",
         }
-        if server
-        else {"enabled": True}
-    )
+    form = TradingServerForm(data, initial=initial)
+    if server is not None and server.sealed_api_key:
+        changed = server.api_key_changed_at
+        when = f" (changed {timezone.localtime(changed):%Y-%m-%d %H:%M %Z})" if changed else ""
+        form.fields[
+            "api_key"
+        ].help_text = (
+            f"A key is set{when}. Leave this blank to keep it; type a new one to replace it."
+        )
+    return form
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(PLATFORMS_MANAGE)
+def trading_server_edit(request: HttpRequest, server_id: int | None = None) -> HttpResponse:
+    server = get_object_or_404(TradingServer, pk=server_id) if server_id is not None else None
     return edit_form(
         request,
-        TradingServerForm(request.POST or None, initial=initial),
-        lambda data: services.save_server(
+        _server_form(server, request.POST or None),
+        lambda data: servers.save_server(
             server.pk if server else None, actor=actor(request), **data
         ),
         saved=lambda saved: f"Trading server {saved.name} saved.",
         then="backoffice:trading_servers",
         template="platforms/trading_server_edit.html",
         context={"server": server},
+    )
+
+
+@require_POST
+@staff_view(PLATFORMS_MANAGE)
+def trading_server_check(request: HttpRequest, server_id: int) -> HttpResponse:
+    """Test connection: the edit page again, with what the platform said (or what failed)."""
+    server = get_object_or_404(TradingServer, pk=server_id)
+    check = servers.check_connection(server.pk, actor=actor(request))
+    return render(
+        request,
+        "platforms/trading_server_edit.html",
+        {"server": server, "form": _server_form(server, None), "check": check},
     )
 
 
@@ -211,3 +242,102 @@ def trading_account_balance(request: HttpRequest, login: str) -> HttpResponse:
         page=lambda status: _account_page(request, account, balance_form=form, status=status),
         refused=(DomainError,),  # on the form, with its status
     )
+
+
+# --- Trading > Platform commands -----------------------------------------------------------------
+
+
+@staff_view(PLATFORMS_VIEW)
+def platform_commands(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or commands.ATTENTION
+    server = request.GET.get("server") or ""
+    found = commands.find_commands(status=status, server=server)
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "platforms/platform_commands.html",
+        {
+            "page": page,
+            "status": status,
+            "server": server,
+            "statuses": commands.status_filters(),
+            "servers": TradingServer.objects.all(),
+            "can_manage": actor(request).has_permission(PLATFORMS_MANAGE),
+        },
+    )
+
+
+# Keys a payload would never carry (the outbox keeps no password), hidden all the same.
+_SECRET_WORDS = ("password", "secret", "token", "api_key")
+
+
+def _shown(values: Any) -> list[tuple[str, str]]:
+    """A payload's or a result's entries as text, one a line (nested values as JSON)."""
+    if not isinstance(values, dict):
+        return [] if values in (None, "") else [("", json.dumps(values, default=str))]
+    lines = []
+    for key, value in values.items():
+        if any(word in str(key).lower() for word in _SECRET_WORDS):
+            text = "(hidden)"
+        elif isinstance(value, str):
+            text = value
+        else:
+            text = json.dumps(value, default=str, ensure_ascii=False)
+        lines.append((str(key), text))
+    return lines
+
+
+@staff_view(PLATFORMS_VIEW)
+def platform_command(request: HttpRequest, command_id: int) -> HttpResponse:
+    command = commands.find_command(command_id)
+    return render(
+        request,
+        "platforms/platform_command.html",
+        {
+            "command": command,
+            "payload": _shown(command.payload),
+            "result": _shown(command.result),
+            "account": commands.of_subject(command)[:100],
+            "retryable": command.status == PlatformCommand.Status.FAILED
+            or (
+                command.status == PlatformCommand.Status.PENDING
+                and command.next_try_at is not None
+                and command.next_try_at > timezone.now()
+            ),
+            "blocking": commands.blocking(command),
+            "waiting": commands.waiting_behind(command),
+            "can_manage": actor(request).has_permission(PLATFORMS_MANAGE),
+        },
+    )
+
+
+@require_POST
+@staff_view(PLATFORMS_MANAGE)
+def platform_command_retry(request: HttpRequest, command_id: int) -> HttpResponse:
+    try:
+        command = commands.retry_now(command_id, actor=actor(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Command #{command.pk} is due now: the worker sends it to the platform at its next "
+            "turn, within a second or so.",
+        )
+    return redirect("backoffice:platform_command", command_id=command_id)
+
+
+@require_POST
+@staff_view(PLATFORMS_MANAGE)
+def platform_command_cancel(request: HttpRequest, command_id: int) -> HttpResponse:
+    try:
+        command, later = commands.cancel(command_id, actor=actor(request))
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Command #{command.pk} is cancelled: the platform is not asked again"
+            + (f"; the {later} later command(s) of {command.subject} now run." if later else "."),
+        )
+    return redirect("backoffice:platform_command", command_id=command_id)

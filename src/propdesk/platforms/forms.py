@@ -26,6 +26,31 @@ class TradingServerForm(forms.Form):
         help_text="For live (funded) stages; comma-separated",
     )
     enabled = forms.BooleanField(required=False, initial=True)
+    # A remote platform's connection (ignored, and cleared, for the built-in sandbox).
+    base_url = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Base URL (remote platforms)",
+        help_text="The platform's API address, e.g. https://broker.example.com (https or "
+        "http; no user name or password in it)",
+    )
+    api_key = forms.CharField(
+        max_length=500,
+        required=False,
+        strip=False,
+        label="API key (remote platforms)",
+        # Never drawn back into the page, not even after an error elsewhere on the form.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored sealed, and never shown again.",
+    )
+    offers = forms.CharField(
+        max_length=5000,
+        required=False,
+        label="Offers (remote platforms)",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "demo = 3f1c2b9e-…"}),
+        help_text="The platform's offer each group's accounts are opened on: one line a group, "
+        "group = offer UUID. Every group needs one. Test connection lists the platform's offers.",
+    )
 
 
 class TradingStatusForm(forms.Form):

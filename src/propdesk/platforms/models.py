@@ -25,6 +25,7 @@ class TradingServer(models.Model):
     # and which of its offers each group's accounts are opened on ({group: offer uuid}).
     base_url = models.URLField(max_length=300, blank=True)
     sealed_api_key = models.TextField(blank=True)
+    api_key_changed_at = models.DateTimeField(null=True, blank=True)
     offers = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -1,6 +1,7 @@
-"""The staff's use cases on trading platforms: Settings > Trading platforms (servers, and the
-sandbox's instruments), and the back office's view of sandbox accounts (disable or enable
-trading, balance operations).
+"""The staff's use cases on trading platforms: Settings > Trading platforms > Sandbox
+instruments, and the back office's view of sandbox accounts (disable or enable trading, balance
+operations). The servers themselves are `platforms.servers`; the outbox's commands
+`platforms.commands`.
 
 The sandbox's own use cases (accounts, orders) do the trading work; these functions add what a
 staff action needs around them: the permission, the checks a person's input gets, and the audit
@@ -26,108 +27,13 @@ from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.permissions import require_permission
 from propdesk.core.templatetags.money import signed_money
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, search_text
-from propdesk.platforms.models import TradingServer
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import pricing, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Instrument, Position, Quote
 
-GROUP_MAX = 60
 REASON_MAX = 200  # what the account keeps (Account.disabled_reason, Deal.comment)
 KEY_MAX = 100
-
-# --- Settings > Trading platforms ----------------------------------------------------------------
-
-
-def server_snapshot(server: TradingServer) -> dict[str, Any]:
-    return audit.snapshot(server, ["name", "kind", "demo_groups", "live_groups", "enabled"])
-
-
-def save_server(
-    server_id: int | None,
-    *,
-    name: Any,
-    kind: Any,
-    demo_groups: Any,
-    live_groups: Any,
-    enabled: bool = True,
-    actor: User,
-) -> TradingServer:
-    """Create (`server_id` None) or change a trading server. Groups come as comma-separated
-    text or as a list; a server has at least one group, and no group is both demo and live."""
-    require_permission(actor, PLATFORMS_MANAGE)
-    errors = FieldErrors()
-    clean_name = clean_text(errors, "name", name, label="Name", max_length=60)
-    if kind not in TradingServer.Kind.values:
-        errors.add("kind", f"Choose among: {', '.join(TradingServer.Kind.labels)}.")
-    demo = _groups(errors, "demo_groups", demo_groups)
-    live = _groups(errors, "live_groups", live_groups)
-    both = {g.casefold() for g in demo} & {g.casefold() for g in live}
-    if both:
-        shared = [g for g in live if g.casefold() in both]
-        errors.add("live_groups", f"{', '.join(shared)}: a group is either demo or live, not both.")
-    if not demo and not live and "demo_groups" not in errors and "live_groups" not in errors:
-        errors.add("demo_groups", "Give at least one group, for demo or for live stages.")
-    clash = TradingServer.objects.filter(name__iexact=clean_name)
-    if server_id is not None:
-        clash = clash.exclude(pk=server_id)
-    if clean_name and clash.exists():
-        errors.add("name", "A trading server with this name already exists.")
-    errors.raise_if_any()
-    with transaction.atomic():
-        server = (
-            TradingServer.objects.select_for_update().filter(pk=server_id).first()
-            if server_id is not None
-            else TradingServer()
-        )
-        if server is None:
-            raise NotFound("No such trading server.")
-        before = server_snapshot(server) if server.pk else None
-        server.name, server.kind = clean_name, kind
-        server.demo_groups, server.live_groups = demo, live
-        server.enabled = bool(enabled)
-        server.save()
-        audit.record(
-            actor=actor,
-            action=(
-                AuditAction.TRADING_SERVER_CREATE
-                if before is None
-                else AuditAction.TRADING_SERVER_UPDATE
-            ),
-            object_type="trading_server",
-            object_id=server.pk,
-            summary=f"Trading server {server.name} {'created' if before is None else 'changed'}",
-            before=before,
-            after=server_snapshot(server),
-        )
-    return server
-
-
-def _groups(errors: FieldErrors, field: str, raw: Any) -> list[str]:
-    """Group names in the order given; blanks between commas are dropped, repeats refused."""
-    if raw is None:
-        items: list[Any] = []
-    elif isinstance(raw, str):
-        items = raw.split(",")
-    elif isinstance(raw, list | tuple):
-        items = list(raw)
-    else:
-        items = [raw]
-    if any(not isinstance(item, str) for item in items):
-        errors.add(field, "Group names are text, separated by commas.")
-        return []
-    names = [item.strip() for item in items if item.strip()]
-    seen: set[str] = set()
-    for name in names:
-        if len(name) > GROUP_MAX:
-            errors.add(field, f"A group name has at most {GROUP_MAX} characters ({name[:20]}…).")
-        elif not name.isprintable():
-            errors.add(field, "Group names cannot contain control characters.")
-        elif name.casefold() in seen:
-            errors.add(field, f"{name} is listed twice.")
-        seen.add(name.casefold())
-    return names
-
 
 # --- Settings > Trading platforms > Sandbox instruments ------------------------------------------
 

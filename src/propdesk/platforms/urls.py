@@ -1,5 +1,5 @@
 """Trading platforms: Settings > Trading platforms (servers, sandbox instruments), Trading >
-Trading accounts, and the trader's web terminal."""
+Trading accounts and Platform commands, and the trader's web terminal."""
 
 from django.urls import path, re_path
 
@@ -17,6 +17,11 @@ backoffice_urls = [
         "settings/trading-platforms/<int:server_id>/",
         backoffice.trading_server_edit,
         name="trading_server_edit",
+    ),
+    path(
+        "settings/trading-platforms/<int:server_id>/test-connection/",
+        backoffice.trading_server_check,
+        name="trading_server_check",
     ),
     path(
         "settings/trading-platforms/sandbox-instruments/",
@@ -39,6 +44,22 @@ backoffice_urls = [
         "trading/accounts/<str:login>/balance/",
         backoffice.trading_account_balance,
         name="trading_account_balance",
+    ),
+    path("trading/platform-commands/", backoffice.platform_commands, name="platform_commands"),
+    path(
+        "trading/platform-commands/<int:command_id>/",
+        backoffice.platform_command,
+        name="platform_command",
+    ),
+    path(
+        "trading/platform-commands/<int:command_id>/retry/",
+        backoffice.platform_command_retry,
+        name="platform_command_retry",
+    ),
+    path(
+        "trading/platform-commands/<int:command_id>/cancel/",
+        backoffice.platform_command_cancel,
+        name="platform_command_cancel",
     ),
 ]
 
