@@ -148,3 +148,28 @@ def test_two_runners_at_once_carry_out_each_command_once():
     assert sum(outcomes) == 6  # type: ignore[arg-type]
     assert Account.objects.count() == 6
     assert set(PlatformCommand.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_after_a_transient_fault_the_servers_other_commands_wait_for_the_next_turn():
+    """A platform that times out would hold the worker for each of its commands in turn."""
+    from propdesk.core import vault
+    from propdesk.platforms.models import TradingServer
+
+    away = TradingServer.objects.create(
+        name="Away",
+        kind=TradingServer.Kind.MATCH_TRADER,
+        base_url="http://127.0.0.1:9",  # nothing listens on the discard port
+        sealed_api_key=vault.seal("a-key"),
+        demo_groups=["demo"],
+        offers={"demo": "3f1c2b9e-8d4a-4c1e-9a7b-2e5d6f7a8b9c"},
+    )
+    with transaction.atomic():
+        first = outbox.set_access(away, subject="stage:1", access=Access.FULL, login="1")
+        second = outbox.set_access(away, subject="stage:2", access=Access.FULL, login="2")
+    assert outbox.run_due() == 0
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.attempts) == ("pending", 1)
+    assert first.next_try_at is not None
+    assert first.error
+    assert second.attempts == 0  # not tried this turn

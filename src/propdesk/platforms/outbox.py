@@ -241,9 +241,10 @@ def run_due(
         chosen = chosen.filter(kind__in=only)
     done = 0
     blocked: set[tuple[int, str]] = set()
+    away: set[int] = set()  # servers that just failed transiently: the rest wait for a turn
     for command in chosen.select_related("server")[:limit]:
         turn = (command.server_id, command.subject)
-        if turn in blocked or _waits_for_earlier(command):
+        if command.server_id in away or turn in blocked or _waits_for_earlier(command):
             blocked.add(turn)
             continue
         if not _claim(command, now()):
@@ -251,8 +252,10 @@ def run_due(
             continue
         if carry_out(command, now=now):
             done += 1
-        else:
-            blocked.add(turn)
+            continue
+        blocked.add(turn)
+        if command.status == Status.PENDING:  # a timeout, say: its platform's other commands
+            away.add(command.server_id)  # would each wait as long, holding up the worker
     return done
 
 
