@@ -298,6 +298,7 @@ def credentials(participation: Participation, viewer: Client) -> dict[str, str] 
         "login": attempt.login,
         "password": password if password is not None else "(ask support to reset it)",
         "server": attempt.server.name,
+        "kind": attempt.server.kind,
     }
 
 
