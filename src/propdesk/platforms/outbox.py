@@ -36,7 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.utils import OperationalError
 from django.utils import timezone
 
@@ -201,12 +201,22 @@ def pending(subject: str, *, server: TradingServer | None = None) -> bool:
 
 
 def due(now: datetime | None = None) -> Any:
+    """The commands a runner may carry out now: pending, not waiting for a retry, not held by
+    another runner, and first of their subject still to do (so that a subject stopped behind
+    a refusal never crowds the others out of a runner's turn)."""
     moment = now or timezone.now()
-    return PlatformCommand.objects.filter(
-        Q(next_try_at__isnull=True) | Q(next_try_at__lte=moment),
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment),
-        status=Status.PENDING,
-    ).order_by("id")
+    earlier = PlatformCommand.objects.filter(
+        server_id=OuterRef("server_id"), subject=OuterRef("subject"), id__lt=OuterRef("id")
+    ).exclude(status__in=(Status.DONE, Status.CANCELLED))
+    return (
+        PlatformCommand.objects.filter(
+            Q(next_try_at__isnull=True) | Q(next_try_at__lte=moment),
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment),
+            status=Status.PENDING,
+        )
+        .exclude(Exists(earlier))
+        .order_by("id")
+    )
 
 
 # --- carrying them out (never inside a transaction of ours) ---------------------------------------
@@ -230,19 +240,34 @@ def run_due(
     kinds: Iterable[str] = (),
 ) -> int:
     """Carry out the commands due now (only `ids`, those written after `since`, of `kinds`,
-    when given), each once its subject's earlier ones are done; returns how many were done."""
-    chosen = due(now())
+    when given), each once its subject's earlier ones are done; returns how many were done.
+    A command done lets the next of its subject run in the same turn (rounds until none)."""
     wanted, only = list(ids), list(kinds)
-    if wanted:
-        chosen = chosen.filter(pk__in=wanted)
-    if since is not None:
-        chosen = chosen.filter(pk__gt=since)
-    if only:
-        chosen = chosen.filter(kind__in=only)
+    done = 0
+    away: set[int] = set()
+    while done < limit:
+        chosen = due(now())
+        if wanted:
+            chosen = chosen.filter(pk__in=wanted)
+        if since is not None:
+            chosen = chosen.filter(pk__gt=since)
+        if only:
+            chosen = chosen.filter(kind__in=only)
+        if away:
+            chosen = chosen.exclude(server_id__in=away)
+        ran = _round(chosen[: limit - done], now, away)
+        done += ran
+        if not ran:
+            break
+    return done
+
+
+def _round(chosen: Any, now: Callable[[], datetime], away: set[int]) -> int:
+    """One pass over the commands due (a snapshot); returns how many were done."""
     done = 0
     blocked: set[tuple[int, str]] = set()
-    away: set[int] = set()  # servers that just failed transiently: the rest wait for a turn
-    for command in chosen.select_related("server")[:limit]:
+    # `away`: servers that just failed transiently; their other commands wait for the next turn
+    for command in chosen.select_related("server"):
         turn = (command.server_id, command.subject)
         if command.server_id in away or turn in blocked or _waits_for_earlier(command):
             blocked.add(turn)
