@@ -5,6 +5,7 @@ why not (the fake Match-Trader platform plays the other side)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -189,7 +190,8 @@ def test_a_call_that_timed_out_once_after_the_platform_did_it_is_not_done_twice(
 def test_a_worker_killed_during_the_opening_leaves_it_to_the_next_worker_done_once(
     active_client, finance, challenge, fake, tmp_path
 ):
-    control(fake, "delay", {"count": 1, "seconds": 2, "method": "POST", "path": ACCOUNT_CREATION})
+    # Long enough for the test to kill the worker before the platform answers.
+    control(fake, "delay", {"count": 1, "seconds": 3, "method": "POST", "path": ACCOUNT_CREATION})
     log = tmp_path / "workers.log"
     with database_shared_with_processes(tmp_path) as env:
         joined = started(active_client, finance, challenge)
@@ -284,3 +286,26 @@ def test_a_refused_opening_stops_its_stage_until_staff_retry_it_after_putting_th
     attempt.refresh_from_db()
     assert account(fake, attempt.login)["accessRight"] == "TRADING_AND_LOGIN_DISABLED"
     assert holdings(fake)["operations"] == [(attempt.login, "DEPOSIT", BALANCE)]
+
+
+def test_the_platforms_refusal_of_the_creation_is_kept_for_staff_and_a_retry_opens_it_once(
+    active_client, finance, admin, challenge, fake
+):
+    joined = started(active_client, finance, challenge)
+    attempt = joined.current_attempt()
+    control(fake, "fail", {"count": 1, "status": 422, "method": "POST", "path": ACCOUNT_CREATION})
+
+    outbox.run_due()
+
+    command = command_of(attempt)
+    assert command.status == Status.FAILED
+    assert "answered 422" in command.error
+    answer = json.loads(command.answer)  # the platform's body, as it sent it
+    assert (answer["status"], answer["title"]) == (422, "Unprocessable Entity")
+    assert participation.credentials(joined, active_client)["preparing"] == "yes"
+
+    commands.retry_now(command.pk, actor=admin)
+    outbox.run_due()
+
+    assert command_of(attempt).status == Status.DONE
+    opened_once(fake, active_client, attempt)
