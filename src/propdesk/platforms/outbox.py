@@ -28,6 +28,7 @@ command as done, so the result is kept exactly when the command is.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.utils import OperationalError
 from django.utils import timezone
@@ -313,6 +314,41 @@ def _claim(command: PlatformCommand, moment: datetime) -> bool:
     return bool(taken)
 
 
+class _Holding:
+    """Keeps a runner's claim alive while its call runs: an opening may make several calls,
+    each up to its timeout, longer together than the lease. The claim is renewed every third
+    of the lease, so only a runner that died (or lost its database) loses it, and no second
+    runner repeats a call still in flight."""
+
+    def __init__(self, command: PlatformCommand) -> None:
+        self.command = command
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._renew, daemon=True)
+
+    def __enter__(self) -> _Holding:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.stop.wait(lease() / 3):
+                until = timezone.now() + timedelta(seconds=lease())
+                held = PlatformCommand.objects.filter(
+                    pk=self.command.pk, claimed_until=self.command.claimed_until
+                ).update(claimed_until=until)
+                if not held:
+                    return
+                self.command.claimed_until = until
+        except Exception:  # the database away: the claim lapses; the outcome is dropped then
+            logger.warning("platform command %s: its claim could not be renewed", self.command.pk)
+        finally:
+            connections.close_all()
+
+
 def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezone.now) -> bool:
     """Make the command's call to its platform and record what came of it; True when done."""
     credentials: Credentials | None = None
@@ -322,7 +358,8 @@ def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezon
             raise PlatformError(
                 "The account is not open yet (its opening command is not done).", transient=True
             )
-        result, credentials = _call(command, login)
+        with _Holding(command):
+            result, credentials = _call(command, login)
     except PlatformError as exc:
         _failed(command, str(exc), exc.answer, transient=exc.transient, now=now())
         return False
