@@ -106,6 +106,7 @@ def test_a_call_longer_than_the_lease_keeps_its_claim_and_no_second_runner_repea
             "path": "/user-accounts/[^/]+/trading-accounts$",
         },
     )
+
     def runner() -> None:
         try:
             outbox.run_due()
