@@ -19,6 +19,7 @@ from propdesk.platforms.protocol import (
     EventWaiter,
 )
 from propdesk.platforms.sandbox import accounts, orders, stream, valuation
+from propdesk.platforms.sandbox.ingestor import SandboxIngestor
 from propdesk.platforms.sandbox.models import Account, Deal
 
 
@@ -77,6 +78,9 @@ class SandboxPlatform:
 
     def trade_history(self, login: str) -> Sequence[DealRecord]:
         return [record(d) for d in accounts.history(self._account(login))]
+
+    def ingestor(self) -> SandboxIngestor:
+        return SandboxIngestor(self.server)
 
     def events(
         self, *, after: int = 0, limit: int = 1000, login: str | None = None
