@@ -254,3 +254,20 @@ def test_the_adapter_gives_the_servers_ingestor(server):
     ingestor = adapters.platform(server).ingestor()
     assert isinstance(ingestor, MatchTraderIngestor)
     assert ingestor.waiter() is None
+
+
+def test_an_account_not_yet_funded_is_first_seen_once_its_deposit_is_made(server, fake):
+    """An opening creates the account, then deposits: a look between the two must not write
+    a snapshot of nothing (a stage reading it would fail at once on a total loss)."""
+    from tests.platforms.matchtrader.factories import control
+
+    control(fake, "fail", {"count": 1, "status": 503, "method": "POST", "path": "/deposit$"})
+    with pytest.raises(PlatformError):
+        open_account(server, key="stage:77:open", balance="100000")
+    ingestor = ingestor_for(server)
+    assert ingestor.pull() == 0
+    opened = open_account(server, key="stage:77:open", balance="100000")  # the retry
+    ingestor.pull()
+    assert [(p["type"], p["balance"]) for p in logged(server, opened.login)] == [
+        ("equity", "100000.00")
+    ]

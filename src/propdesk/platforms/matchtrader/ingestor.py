@@ -160,6 +160,10 @@ class MatchTraderIngestor:
             after: dict[str, Any] = {}
             for row in rows:
                 login = str(row["login"])
+                if login not in seen and _unfunded(row, positions.get(login)):
+                    # Opened, its first deposit not made yet: a snapshot of nothing would read
+                    # as a total loss. It is first seen once funded.
+                    continue
                 planned, after[login] = plan(
                     login,
                     row,
@@ -183,6 +187,12 @@ class MatchTraderIngestor:
         vanished = set(before["open"]) - {str(p["id"]) for p in positions}
         balance = Decimal(str((row.get("financeInfo") or {}).get("balance") or 0))
         return bool(vanished) or balance != Decimal(before["vb"])
+
+
+def _unfunded(row: dict[str, Any], positions: list[dict[str, Any]] | None) -> bool:
+    finance = row.get("financeInfo") or {}
+    money = (Decimal(str(finance.get(k) or 0)) for k in ("balance", "equity"))
+    return not positions and not any(money)
 
 
 def plan(
