@@ -398,3 +398,17 @@ def test_an_order_signed_in_before_the_suspension_is_refused_after_it(
     with pytest.raises(auth.AccountBlocked):
         orders.place_order(signed_in, symbol="EURUSD", side="buy", volume="1.00")
     assert not signed_in.positions.exists()
+
+
+def test_cancelling_a_suspended_clients_challenge_keeps_its_account_from_logging_in(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage()])
+    suspend(active_client, admin)
+    interventions.cancel(joined.pk, actor=admin, reason="Chargeback")
+    carry_out_platform_commands()
+    account = sandbox_accounts.account_by_login(attempt.login)
+    assert account.login_enabled is False  # still suspended: no login
+    reactivate(active_client, admin)
+    account.refresh_from_db()
+    assert (account.login_enabled, account.trading_enabled) == (True, False)  # ended: close only

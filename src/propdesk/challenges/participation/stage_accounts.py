@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.definition import OnBreach
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.core import vault
@@ -90,8 +91,14 @@ def set_access(attempt: StageAttempt, access: Access, *, reason: str = "") -> No
 
 def end(attempt: StageAttempt, on_breach: OnBreach | str, *, reason: str) -> None:
     """The stage ended (a verdict, staff): no new positions; the open ones closed by the firm
-    when its challenge says so."""
-    set_access(attempt, access_for(attempt, on_breach), reason=reason)
+    when its challenge says so. A suspended client's account keeps no login (staff may cancel
+    their challenge meanwhile); reactivating them gives it the access of its ended stage."""
+    client_id = attempt.participation.client_id
+    status = Client.objects.filter(pk=client_id).values_list("status", flat=True).first()
+    access = (
+        Access.NO_LOGIN if status == Client.Status.SUSPENDED else access_for(attempt, on_breach)
+    )
+    set_access(attempt, access, reason=reason)
     if on_breach == OnBreach.CLOSE:
         outbox.close_positions(
             attempt.server, subject=attempt.subject, reason=reason, login=attempt.login
