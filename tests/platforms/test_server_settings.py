@@ -364,3 +364,21 @@ def test_the_edit_page_offers_test_connection_only_for_a_saved_server(admin):
     assert 'id="check-form"' not in http.get(f"{SERVERS}new/").content.decode()
     server = accounts.default_server()
     assert 'id="check-form"' in http.get(edit_page(server)).content.decode()
+
+
+def test_a_new_address_needs_the_key_again_so_the_kept_key_never_goes_elsewhere(admin):
+    server = remote_server(admin)
+    response = post_form(
+        logged_in(admin),
+        edit_page(server),
+        remote_form(api_key="", base_url="https://collector.example.net"),
+    )
+    assert response.status_code == 422
+    assert "The address changed: enter the API key again." in response.content.decode()
+    assert TradingServer.objects.get(pk=server.pk).base_url == server.base_url
+    moved = post_form(
+        logged_in(admin),
+        edit_page(server),
+        remote_form(api_key="the-new-hosts-key", base_url="https://collector.example.net"),
+    )
+    assert moved.status_code == 302

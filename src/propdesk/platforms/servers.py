@@ -106,6 +106,16 @@ def save_server(
         new_key = _api_key(errors, api_key)
         if new_key is None and not (current and current.sealed_api_key) and "api_key" not in errors:
             errors.add("api_key", "A remote platform needs its API key.")
+        elif (
+            new_key is None
+            and current is not None
+            and "api_key" not in errors
+            and "base_url" not in errors
+            and (url != current.base_url or kind != current.kind)
+        ):
+            # The kept key goes only where it was given for: a key sent to a new address
+            # (Test connection) would be read there.
+            errors.add("api_key", "The address changed: enter the API key again.")
         groups_given = "demo_groups" not in errors and "live_groups" not in errors
         kept = offers
         if offers is None and current is not None:  # kept, for the groups it still has
