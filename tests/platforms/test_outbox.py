@@ -86,11 +86,21 @@ def test_the_same_opening_written_twice_is_one_command():
 
 def test_a_refused_command_stops_its_subject_and_not_the_others():
     with transaction.atomic():
-        refused = outbox.set_access(
-            accounts.default_server(), subject="stage:9", access=Access.FULL, login="nobody"
+        refused = outbox.balance(
+            accounts.default_server(),
+            subject="stage:9",
+            amount=D("10"),
+            comment="Refill",
+            key="r1",
+            login="nobody",
         )
-        later = outbox.set_access(
-            accounts.default_server(), subject="stage:9", access=Access.NO_LOGIN, login="nobody"
+        later = outbox.balance(
+            accounts.default_server(),
+            subject="stage:9",
+            amount=D("10"),
+            comment="Refill",
+            key="r2",
+            login="nobody",
         )
     other = open_one("stage:10")
     assert outbox.run_due() == 1  # stage:10's opening
@@ -178,11 +188,13 @@ def test_after_a_transient_fault_the_servers_other_commands_wait_for_the_next_tu
 def test_commands_stopped_behind_a_refusal_never_crowd_out_the_others():
     with transaction.atomic():
         for number in range(3):  # three accounts, each stopped behind a refused command
-            for _ in range(2):
-                outbox.set_access(
+            for step in range(2):
+                outbox.balance(
                     accounts.default_server(),
                     subject=f"stage:gone-{number}",
-                    access=Access.FULL,
+                    amount=D("10"),
+                    comment="Refill",
+                    key=f"gone-{number}-{step}",
                     login=f"gone-{number}",
                 )
     outbox.run_due()
@@ -190,3 +202,84 @@ def test_commands_stopped_behind_a_refusal_never_crowd_out_the_others():
     assert outbox.run_due(limit=2) == 1
     opening.refresh_from_db()
     assert opening.status == "done"
+
+
+def test_an_access_change_never_waits_behind_a_refused_balance_operation():
+    opening = open_one()
+    outbox.run_due()
+    opening.refresh_from_db()
+    with transaction.atomic():
+        refused = outbox.balance(
+            accounts.default_server(),
+            subject="stage:1",
+            amount=D("-999999"),  # more than the free margin: the sandbox refuses
+            comment="Too much",
+            key="too-much",
+        )
+        breach = outbox.set_access(
+            accounts.default_server(), subject="stage:1", access=Access.CLOSE_ONLY
+        )
+        refill = outbox.balance(
+            accounts.default_server(), subject="stage:1", amount=D("10"), comment="x", key="x"
+        )
+    outbox.run_due()
+    for row in (refused, breach, refill):
+        row.refresh_from_db()
+    assert refused.status == "failed"
+    assert breach.status == "done"  # the breach reached the platform
+    assert accounts.account_by_login(opening.login).trading_enabled is False
+    assert refill.status == "pending"  # money waits for staff behind the refused money
+
+
+def test_commands_for_an_account_whose_opening_staff_cancelled_are_cancelled_too(admin):
+    from propdesk.platforms import commands
+
+    with transaction.atomic():
+        opening = outbox.open_account(
+            accounts.default_server(),
+            subject="stage:5",
+            group="no-such-group",  # the sandbox refuses it
+            leverage=100,
+            balance=D("5000"),
+            currency="USD",
+        )
+        later = outbox.set_access(
+            accounts.default_server(), subject="stage:5", access=Access.NO_LOGIN
+        )
+    outbox.run_due()
+    opening.refresh_from_db()
+    assert opening.status == "failed"
+    commands.cancel(opening.pk, actor=admin)
+    outbox.run_due()
+    later.refresh_from_db()
+    assert later.status == "cancelled"
+    assert "never opened" in later.error
+
+
+def test_a_command_whose_outcome_cannot_be_recorded_is_failed_for_staff_not_lost():
+    """The caller's hook refuses (here: a hook that was never meant to take this command):
+    the platform did the thing; staff see it failed and a retry gets the same account."""
+
+    def refuse(command, credentials):
+        raise ValueError("the stage is gone")
+
+    outbox.on_done("tests.refusing", refuse)
+    with transaction.atomic():
+        opening = outbox.open_account(
+            accounts.default_server(),
+            subject="stage:6",
+            group="demo",
+            leverage=100,
+            balance=D("5000"),
+            currency="USD",
+            then="tests.refusing",
+        )
+    assert outbox.run_due() == 0
+    opening.refresh_from_db()
+    assert opening.status == "failed"
+    assert "recording it failed" in opening.error
+    assert Account.objects.count() == 1
+    outbox.on_done("tests.refusing", lambda command, credentials: None)  # put right
+    PlatformCommand.objects.filter(pk=opening.pk).update(status="pending")
+    assert outbox.run_due() == 1
+    assert Account.objects.count() == 1  # the same account, under the same key

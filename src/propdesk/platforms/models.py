@@ -58,7 +58,8 @@ class PlatformCommand(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
-        Status.PENDING: frozenset({Status.DONE, Status.FAILED}),
+        # Cancelled from pending only by the outbox: its account's opening was cancelled.
+        Status.PENDING: frozenset({Status.DONE, Status.FAILED, Status.CANCELLED}),
         Status.FAILED: frozenset({Status.PENDING, Status.CANCELLED}),
         Status.DONE: frozenset(),
         Status.CANCELLED: frozenset(),

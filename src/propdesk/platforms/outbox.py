@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 Kind = PlatformCommand.Kind
 Status = PlatformCommand.Status
 
+# What the monitor carries out itself right after a batch: quick, and what a breach needs now.
+QUICK = (Kind.SET_ACCESS, Kind.CLOSE_POSITIONS)
 BACKOFF = (1, 2, 5, 10, 30, 60, 120, 300)  # seconds before the 1st, 2nd, ... retry; then 300
 
 
@@ -208,23 +210,24 @@ def due(now: datetime | None = None) -> Any:
     moment = now or timezone.now()
     earlier = PlatformCommand.objects.filter(
         server_id=OuterRef("server_id"), subject=OuterRef("subject"), id__lt=OuterRef("id")
-    ).exclude(status__in=(Status.DONE, Status.CANCELLED))
+    )
+    # An access change or a closing never waits behind a refused balance operation (nor an
+    # older access change): a breach's or a suspension's must reach the platform. Everything
+    # waits behind what is pending, and behind an opening not done.
     return (
         PlatformCommand.objects.filter(
             Q(next_try_at__isnull=True) | Q(next_try_at__lte=moment),
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment),
             status=Status.PENDING,
         )
-        .exclude(Exists(earlier))
+        .exclude(Exists(earlier.filter(status=Status.PENDING)))
+        .exclude(Exists(earlier.filter(status=Status.FAILED, kind=Kind.OPEN_ACCOUNT)))
+        .exclude(~Q(kind__in=QUICK), Exists(earlier.filter(status=Status.FAILED)))
         .order_by("id")
     )
 
 
 # --- carrying them out (never inside a transaction of ours) ---------------------------------------
-
-
-# What the monitor carries out itself right after a batch: quick, and what a breach needs now.
-QUICK = (Kind.SET_ACCESS, Kind.CLOSE_POSITIONS)
 
 
 def mark() -> int:
@@ -244,9 +247,9 @@ def run_due(
     when given), each once its subject's earlier ones are done; returns how many were done.
     A command done lets the next of its subject run in the same turn (rounds until none)."""
     wanted, only = list(ids), list(kinds)
-    done = 0
+    done = tried = 0
     away: set[int] = set()
-    while done < limit:
+    while tried < limit:
         chosen = due(now())
         if wanted:
             chosen = chosen.filter(pk__in=wanted)
@@ -256,48 +259,39 @@ def run_due(
             chosen = chosen.filter(kind__in=only)
         if away:
             chosen = chosen.exclude(server_id__in=away)
-        ran = _round(chosen[: limit - done], now, away)
-        done += ran
-        if not ran:
+        ran, took = _round(chosen[: limit - tried], now, away)
+        done, tried = done + ran, tried + took
+        if not took:  # nothing more is due (a command tried once is not due again this turn)
             break
     return done
 
 
-def _round(chosen: Any, now: Callable[[], datetime], away: set[int]) -> int:
-    """One pass over the commands due (a snapshot); returns how many were done."""
-    done = 0
+def _round(chosen: Any, now: Callable[[], datetime], away: set[int]) -> tuple[int, int]:
+    """One pass over the commands due (a snapshot); returns how many were done and tried."""
+    done = tried = 0
     blocked: set[tuple[int, str]] = set()
     # `away`: servers that just failed transiently; their other commands wait for the next turn
     for command in chosen.select_related("server"):
         turn = (command.server_id, command.subject)
-        if command.server_id in away or turn in blocked or _waits_for_earlier(command):
+        if command.server_id in away or turn in blocked:
             blocked.add(turn)
             continue
         if not _claim(command, now()):
             blocked.add(turn)
             continue
+        tried += 1
         if carry_out(command, now=now):
             done += 1
             continue
         blocked.add(turn)
         if command.status == Status.PENDING:  # a timeout, say: its platform's other commands
             away.add(command.server_id)  # would each wait as long, holding up the worker
-    return done
+    return done, tried
 
 
 def sweep() -> int:
     """The worker's housekeeping turn (platforms.apps registers it)."""
     return run_due()
-
-
-def _waits_for_earlier(command: PlatformCommand) -> bool:
-    return (
-        PlatformCommand.objects.filter(
-            server_id=command.server_id, subject=command.subject, id__lt=command.pk
-        )
-        .exclude(status__in=(Status.DONE, Status.CANCELLED))
-        .exists()
-    )
 
 
 def _claim(command: PlatformCommand, moment: datetime) -> bool:
@@ -337,14 +331,17 @@ class _Holding:
         try:
             while not self.stop.wait(lease() / 3):
                 until = timezone.now() + timedelta(seconds=lease())
-                held = PlatformCommand.objects.filter(
-                    pk=self.command.pk, claimed_until=self.command.claimed_until
-                ).update(claimed_until=until)
+                try:
+                    held = PlatformCommand.objects.filter(
+                        pk=self.command.pk, claimed_until=self.command.claimed_until
+                    ).update(claimed_until=until)
+                except Exception:  # the database busy or away for a moment: next time
+                    logger.warning("platform command %s: claim not renewed", self.command.pk)
+                    connections.close_all()
+                    continue
                 if not held:
-                    return
+                    return  # taken over after all: the outcome of this call is dropped
                 self.command.claimed_until = until
-        except Exception:  # the database away: the claim lapses; the outcome is dropped then
-            logger.warning("platform command %s: its claim could not be renewed", self.command.pk)
         finally:
             connections.close_all()
 
@@ -355,6 +352,9 @@ def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezon
     try:
         login = command.login or _known_login(command.server, command.subject)
         if command.kind != Kind.OPEN_ACCOUNT and not login:
+            if not _opening_may_come(command):
+                _never(command, now=now())
+                return False
             raise PlatformError(
                 "The account is not open yet (its opening command is not done).", transient=True
             )
@@ -373,7 +373,42 @@ def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezon
         logger.exception("platform command %s failed", command.pk)
         _failed(command, f"{type(exc).__name__}: {exc}", "", transient=False, now=now())
         return False
-    return _done(command, result, credentials, now=now())
+    try:
+        return _done(command, result, credentials, now=now())
+    except Exception as exc:  # e.g. the caller's hook: the platform did it, propdesk did not
+        logger.exception("platform command %s: its outcome could not be recorded", command.pk)
+        _failed(
+            command,
+            f"Done on the platform, but recording it failed ({type(exc).__name__}: {exc}); "
+            "retry it (the platform gives back what it did).",
+            "",
+            transient=False,
+            now=now(),
+        )
+        return False
+
+
+def _opening_may_come(command: PlatformCommand) -> bool:
+    """Whether the subject's account may still be opened (its opening pending or failed)."""
+    return PlatformCommand.objects.filter(
+        server_id=command.server_id,
+        subject=command.subject,
+        kind=Kind.OPEN_ACCOUNT,
+        status__in=(Status.PENDING, Status.FAILED),
+    ).exists()
+
+
+def _never(command: PlatformCommand, *, now: datetime) -> None:
+    """A command for an account that will never be opened (its opening was cancelled)."""
+    with transaction.atomic():
+        row = _mine(command)
+        if row is None:
+            return
+        move_status(row, Status.CANCELLED, PlatformCommand.TRANSITIONS, what="platform command")
+        row.error = "Its account was never opened (its opening was cancelled)."
+        row.claimed_until, row.done_at = None, now
+        row.save()
+    command.status = row.status
 
 
 def _call(command: PlatformCommand, login: str) -> tuple[dict[str, Any], Credentials | None]:
