@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts.models import User
+from propdesk.core import vault
 from propdesk.platforms import outbox, servers
 from propdesk.platforms.models import PlatformCommand, TradingServer
 from propdesk.platforms.protocol import Access
@@ -102,15 +103,25 @@ def access_change(account: Account, *, subject: str, access: Access) -> Platform
 
 
 def waiting_command(*, subject: str = "stage:2") -> PlatformCommand:
-    """A balance command on an account not open yet: a transient fault, so it waits for its
-    back-off (an hour from now on the runner's clock)."""
+    """A balance command for a platform nobody answers at: a transient fault, so it waits for
+    its back-off (an hour from now on the runner's clock)."""
+    away, _ = TradingServer.objects.get_or_create(
+        name="Away",
+        defaults={
+            "kind": TradingServer.Kind.MATCH_TRADER,
+            "base_url": f"http://127.0.0.1:{closed_port()}",
+            "sealed_api_key": vault.seal("a-key"),
+            "demo_groups": ["demo"],
+        },
+    )
     with transaction.atomic():
         command = outbox.balance(
-            sandbox_accounts.default_server(),
+            away,
             subject=subject,
             amount=Decimal("10"),
             comment="Top-up",
             key=f"wait:{subject}",
+            login="1001",
         )
     waiting = run(command, at=later())
     assert waiting.status == PlatformCommand.Status.PENDING

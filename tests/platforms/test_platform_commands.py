@@ -21,6 +21,7 @@ from propdesk.platforms.sandbox.models import Account
 from tests.conftest import logged_in, post_form
 from tests.platforms.factories import (
     access_change,
+    debit,
     refused_debit,
     remote_server,
     run,
@@ -154,7 +155,7 @@ def test_hostile_text_from_the_platform_is_shown_escaped(support, account):
 
 def test_a_waiting_command_names_the_failed_one_it_waits_for(support, account):
     refused = refused_debit(account, subject="stage:1")
-    behind = access_change(account, subject="stage:1", access=Access.NO_LOGIN)
+    behind = debit(account, "10", subject="stage:1", key="after-the-refusal")
     http = logged_in(support)
     assert f'waits for <a href="{page_of(refused)}">command #{refused.pk}</a>' in (
         http.get(page_of(behind)).content.decode()
@@ -286,7 +287,7 @@ def test_retrying_a_command_behind_a_failed_one_points_to_that_one(admin, accoun
 
 def test_cancelling_a_failed_command_lets_the_later_ones_of_its_account_run(admin, account):
     refused = refused_debit(account)
-    behind = access_change(account, subject=refused.subject, access=Access.NO_LOGIN)
+    behind = debit(account, "10", subject=refused.subject, key="after-the-refusal")
     assert run(behind).status == Status.PENDING  # held up by the failed one
     http = logged_in(admin)
     page = http.get(page_of(refused)).content.decode()
@@ -297,7 +298,7 @@ def test_cancelling_a_failed_command_lets_the_later_ones_of_its_account_run(admi
     )
     assert fresh(refused).status == Status.CANCELLED
     assert run(behind).status == Status.DONE
-    assert not Account.objects.get(pk=account.pk).login_enabled
+    assert Account.objects.get(pk=account.pk).balance == account.balance + 10
 
 
 def test_a_cancel_is_audited(admin, account):

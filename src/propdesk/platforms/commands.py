@@ -20,6 +20,7 @@ from propdesk.core.errors import Conflict, InvalidTransition, NotFound
 from propdesk.core.permissions import require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import parse_id
+from propdesk.platforms import outbox
 from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.permissions import PLATFORMS_MANAGE
 
@@ -72,15 +73,16 @@ def of_subject(command: PlatformCommand) -> QuerySet[PlatformCommand]:
 
 
 def waiting_behind(command: PlatformCommand) -> int:
-    """How many later commands of its account wait for this one."""
-    return of_subject(command).filter(id__gt=command.pk, status__in=NEEDS_ATTENTION).count()
+    """How many later commands of its account wait for this one (outbox.holds_up)."""
+    later = of_subject(command).filter(id__gt=command.pk, status=PlatformCommand.Status.PENDING)
+    return sum(1 for other in later if outbox.holds_up(command, other))
 
 
 def blocking(command: PlatformCommand) -> PlatformCommand | None:
-    """The earliest command of its account that is not finished yet, if it comes before this
-    one (the outbox runs an account's commands one after another)."""
-    first = of_subject(command).filter(status__in=NEEDS_ATTENTION).first()
-    return first if first is not None and first.pk < command.pk else None
+    """The earliest command of its account that keeps this one from running, if any (the
+    outbox runs an account's commands one after another; see outbox.holds_up)."""
+    earlier = of_subject(command).filter(id__lt=command.pk, status__in=NEEDS_ATTENTION)
+    return next((other for other in earlier if outbox.holds_up(other, command)), None)
 
 
 def _locked(command_id: Any) -> PlatformCommand:

@@ -227,6 +227,17 @@ def due(now: datetime | None = None) -> Any:
     )
 
 
+def holds_up(earlier: PlatformCommand, later: PlatformCommand) -> bool:
+    """Whether `earlier`, not done, keeps `later` (of the same subject) from running: what is
+    pending holds up everything after it, a failed opening too; a failed command of another
+    kind holds up all but access changes and closings (`due`'s rule)."""
+    if earlier.status == Status.PENDING:
+        return True
+    if earlier.status != Status.FAILED:
+        return False
+    return earlier.kind == Kind.OPEN_ACCOUNT or later.kind not in QUICK
+
+
 # --- carrying them out (never inside a transaction of ours) ---------------------------------------
 
 
