@@ -275,7 +275,7 @@ def test_a_command_with_nothing_to_retry_is_refused_clearly(admin, account, stat
 
 def test_retrying_a_command_behind_a_failed_one_points_to_that_one(admin, account):
     refused = refused_debit(account)
-    behind = access_change(account, subject=refused.subject, access=Access.NO_LOGIN)
+    behind = debit(account, "10", subject=refused.subject, key="after-the-refusal")
     http = logged_in(admin)
     response = post_form(http, f"{page_of(behind)}retry/", {})
     page = http.get(response["Location"]).content.decode()

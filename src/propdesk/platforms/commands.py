@@ -159,9 +159,9 @@ def cancel(command_id: Any, *, actor: User) -> tuple[PlatformCommand, int]:
                 + (" (a pending one is still being tried)." if command.status == "pending" else ".")
             )
         before = audit.snapshot(command, SHOWN)
+        later = waiting_behind(command)  # (while it is still failed: what it held up)
         move_status(command, Status.CANCELLED, PlatformCommand.TRANSITIONS, what="command")
         command.save(update_fields=["status"])
-        later = waiting_behind(command)
         audit.record(
             actor=actor,
             action=AuditAction.PLATFORM_COMMAND_CANCEL,
