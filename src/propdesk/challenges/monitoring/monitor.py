@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -70,13 +72,16 @@ def process(server: TradingServer, *, limit: int = BATCH, ingestor: Ingestor | N
     return read(server, limit=limit)
 
 
-def read(server: TradingServer, *, limit: int = BATCH) -> int:
+def read(
+    server: TradingServer, *, limit: int = BATCH, carry: Callable[[int], object] | None = None
+) -> int:
     """Read one batch of the server's events from the log and act on them (`read_batch`), then
-    carry out the access changes it decided (platform commands, after its commit); returns how
-    many events were read."""
+    carry out the access changes it decided (platform commands, after its commit: here, or
+    handed to `carry`, as `run` does so that a slow platform never holds up reading); returns
+    how many events were read."""
     since = outbox.mark()
     count = read_batch(server, limit=limit)
-    carry_out_since(since)
+    (carry or carry_out_since)(since)
     return count
 
 
@@ -87,6 +92,29 @@ def carry_out_since(since: int) -> None:
         outbox.run_due(since=since, kinds=outbox.QUICK)
     except Exception:  # the worker's sweep carries them out in its turn
         logger.exception("monitor: carrying out platform commands")
+
+
+class Carrier:
+    """`run`'s way of carrying out a batch's access changes: on a thread of its own (its own
+    database connection), one batch's after another, so that a platform that answers slowly
+    (a timeout, its request budget spent) holds up neither the reading of events nor the other
+    servers. A batch's mark already handed over is covered by the later ones' too."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-commands")
+
+    def __call__(self, since: int) -> None:
+        self.pool.submit(self._carry, since)
+
+    @staticmethod
+    def _carry(since: int) -> None:
+        try:
+            carry_out_since(since)
+        finally:
+            connections.close_all()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def read_batch(server: TradingServer, *, limit: int = BATCH) -> int:
@@ -416,6 +444,7 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
     drained_at: dict[int, datetime] = {}
     backoff = idle.Backoff(every=every)
     ingestors = idle.Ingestors()
+    carrier = Carrier()
     try:
         while stop is None or not stop.is_set():
             count = 0
@@ -427,7 +456,7 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
                 if pulled is None:
                     continue  # its ingestor failed (logged): its events and days wait
                 try:
-                    batch = read(server)
+                    batch = read(server, carry=carrier)
                 except Exception:
                     logger.exception("monitor: server %s", server.name)
                     idle.sleep(1.0, stop)
@@ -457,6 +486,7 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
                 )
     finally:
         ingestors.close()
+        carrier.close()
 
 
 def _next_day_in(now: datetime, *, servers: list[int]) -> float | None:
