@@ -18,9 +18,10 @@ from __future__ import annotations
 from django.db import connection
 
 from propdesk.platforms import eventlog
-from propdesk.platforms.models import IngestCursor, TradingServer
+from propdesk.platforms.models import IngestCursor, LoggedEvent, TradingServer
 from propdesk.platforms.protocol import EventWaiter
 from propdesk.platforms.sandbox import stream
+from propdesk.platforms.sandbox.models import Account, Event
 
 BATCH = 5000  # stream events copied by one pull (at least the monitor's batch: see monitor.run)
 
@@ -44,6 +45,7 @@ class SandboxIngestor:
         if not stream.any_after(self._seen, self.server):
             return 0  # nothing new: no write transaction (on SQLite that would take the lock)
         with eventlog.ingesting(self.server) as cursor:
+            _commit_without_waiting_for_the_disk()
             appended = self.take(cursor)
             reached = _position(cursor.position)
         self._seen = reached  # committed
@@ -51,13 +53,37 @@ class SandboxIngestor:
 
     def take(self, cursor: IngestCursor) -> int:
         """Copy the next batch of the stream after the cursor's position into the log and move
-        the position past it, in `ingesting`'s transaction (which saves both at its end)."""
-        rows = stream.rows(after=_position(cursor.position), limit=self.batch, server=self.server)
-        appended = eventlog.append(
-            cursor, [(login, payload, f"sandbox:{i}") for i, login, payload in rows]
+        the position past it, in `ingesting`'s transaction (which saves both at its end).
+
+        What `eventlog.append` does, in the database alone: the monitor waits for every pull,
+        and with each payload decoded to Python and encoded back (and the sources looked up
+        first) a pull of 100 events took 15-20 ms, this way 5 (PostgreSQL, two busy cores).
+        The log's ids are handed out in the stream's order, and an event whose source is
+        already there is passed over (the log's unique source)."""
+        after = _position(cursor.position)
+        event, account = Event._meta.db_table, Account._meta.db_table
+        chosen = (
+            f"FROM {event} e JOIN {account} a ON a.id = e.account_id "
+            "WHERE a.server_id = %s AND e.id > %s"
         )
-        if rows:
-            cursor.position = {**cursor.position, "stream": rows[-1][0]}
+        with connection.cursor() as db:
+            db.execute(
+                f"SELECT max(id) FROM (SELECT e.id {chosen} ORDER BY e.id LIMIT %s) AS b",  # noqa: S608  (our own tables' names)
+                [self.server.pk, after, self.batch],
+            )
+            (last,) = db.fetchone() or (None,)
+            if last is None:
+                return 0
+            db.execute(
+                f"INSERT INTO {LoggedEvent._meta.db_table} (server_id, login, payload, source) "
+                f"SELECT a.server_id, a.login, e.payload, 'sandbox:' || CAST(e.id AS TEXT) "
+                f"{chosen} AND e.id <= %s ORDER BY e.id ON CONFLICT DO NOTHING",
+                [self.server.pk, after, last],
+            )
+            appended = max(0, db.rowcount)
+        cursor.position = {**cursor.position, "stream": last}
+        if appended:
+            eventlog.announce()
         return appended
 
     def waiter(self) -> EventWaiter | None:
@@ -65,6 +91,17 @@ class SandboxIngestor:
 
     def close(self) -> None:
         """Nothing to let go: each pull uses Django's connection, and a waiter is its reader's."""
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """PostgreSQL: this transaction's commit returns before its WAL is on disk (a flush wait
+    less, a few ms, on the path from a breach to its verdict). Safe for a copy: a crash loses
+    the copied events and the cursor's move together (the next pull copies them again from the
+    stream, which is kept durably), and a reader that acted on them commits durably after,
+    which flushes the WAL this commit wrote too."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _position(position: dict[str, int] | None) -> int:
