@@ -9,11 +9,10 @@ import pytest
 from playwright.sync_api import expect
 
 from propdesk.platforms.models import PlatformCommand
-from propdesk.platforms.protocol import Access
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from tests.browser.flows import log_in, menu
 from tests.conftest import PASSWORD
-from tests.platforms.factories import access_change, refused_debit, sandbox_account
+from tests.platforms.factories import debit, refused_debit, sandbox_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_staff_cancel_a_refused_command_and_the_accounts_next_one_is_released(new_page, admin):
     account = sandbox_account()
     refused = refused_debit(account, subject="stage:7")
-    behind = access_change(account, subject="stage:7", access=Access.NO_LOGIN)
+    behind = debit(account, "10", subject="stage:7", key="after-the-refusal")
     staff = new_page()
     staff.set_viewport_size({"width": 1280, "height": 900})
     log_in(staff, admin.email, PASSWORD)

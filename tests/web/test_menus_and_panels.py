@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 EVERY_LINK = {
     "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
-    "Trading": ["Trading accounts"],
+    "Trading": ["Trading accounts", "Platform commands"],
     "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
     "Reports": ["Transactions"],
     "Settings": [
@@ -87,7 +87,7 @@ def test_support_sees_only_what_its_role_allows(support):
     assert queues(side_menu(html)) == {
         "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
         "Clients": ["Clients"],
-        "Trading": ["Trading accounts"],
+        "Trading": ["Trading accounts", "Platform commands"],
         "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
         "Reports": ["Transactions"],
         "Settings": [
