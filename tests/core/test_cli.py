@@ -293,6 +293,7 @@ def test_worker_and_jobs_refuse_bad_numbers_with_a_usage_error(var, args):
 def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
     """`propdesk demo` starts the fake Match-Trader beside the site: the worker opens the demo
     participant's account there, and the demo's trader opens his positions on it."""
+    import contextlib
     import json
     import signal
     import time
@@ -336,10 +337,8 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
         held: list[str] = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not {"EURUSD", "XAUUSD"} <= set(held):
-            try:
+            with contextlib.suppress(OSError):  # not listening yet
                 held = positions()
-            except OSError:  # not listening yet
-                pass
             time.sleep(0.5)
         assert {"EURUSD", "XAUUSD"} <= set(held)
     finally:
