@@ -44,6 +44,19 @@ def test_the_first_pull_writes_one_snapshot_of_each_account(server, login):
     assert [p["balance"] for p in logged(server, other)] == ["5000.00"]
 
 
+def test_an_account_first_seen_with_a_position_open_starts_with_its_snapshot(
+    server, fake, login
+):
+    """The rules start a stage from an equity snapshot: the account's first one comes before
+    the deal of a position opened before the ingestor first saw it (the clock's microseconds
+    included)."""
+    position = trader_opens(fake, login, "XAUUSD", volume="1")
+    moment = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=123_456)
+    ingestor_for(server, clock=lambda: moment).pull()
+    assert kinds(logged(server, login)) == ["equity", f"in {position}"]
+    assert evaluate(logged(server, login)).figures().open_positions == 1
+
+
 def test_a_pull_with_nothing_new_appends_nothing(server, login):
     ingestor = ingestor_for(server)
     ingestor.pull()

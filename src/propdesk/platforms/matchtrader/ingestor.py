@@ -211,7 +211,9 @@ def plan(
             "vb": str(balance),
             "v": str(equity),
             "chg": stamp(seen_at),
-            "t": stamp(seen_at),
+            # The moment itself, not its milliseconds (`stamp`): the first snapshot, at
+            # `seen_at`, must sort before the deals of positions opened earlier.
+            "t": seen_at.isoformat(),
             "n": 0,
             "open": {},
             "h": stamp(seen_at),
