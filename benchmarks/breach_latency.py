@@ -453,15 +453,27 @@ def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool) -> Non
     and `close` are what-ifs: another batch size, no day closing at all."""
     setup_django(url)
     from propdesk.challenges.models import MonitorCursor
-    from propdesk.challenges.monitoring import monitor
+    from propdesk.challenges.monitoring import idle, monitor
 
     batches: list[tuple[float, float, float, int, int]] = []  # start, end, cpu, events, cursor
     closings: list[tuple[float, float, int]] = []
-    process, close_days = monitor.process, monitor.close_days
+    pull, read, close_days = idle.Ingestors.pull, monitor.read, monitor.close_days
+    # A batch begins with the ingestor's pull that took its events in (a round's, or an idle
+    # look's): from there to the log's read is the monitor's work.
+    began: dict[str, Any] = {}
 
-    def timed_process(server: Any, **kwargs: Any) -> int:
-        start, cpu = time.time(), time.process_time()
-        count = process(server, limit=limit)
+    def timed_pull(self: Any, server: Any) -> int | None:
+        at = (time.time(), time.process_time())
+        pulled = pull(self, server)
+        if not began.get("took"):
+            began["at"] = at
+            began["took"] = bool(pulled)
+        return pulled
+
+    def timed_read(server: Any, **kwargs: Any) -> int:
+        start, cpu = began.get("at") or (time.time(), time.process_time())
+        began.clear()
+        count = read(server, limit=limit)
         end = time.time()
         if count:
             position = (
@@ -481,7 +493,8 @@ def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool) -> Non
             closings.append((start, time.time(), acted))
         return acted
 
-    monitor.process = timed_process
+    idle.Ingestors.pull = timed_pull  # type: ignore[method-assign]
+    monitor.read = timed_read
     monitor.close_days = timed_close_days
     monitor.run(stop=stop)
     pipe.send({"batches": batches, "closings": closings})
@@ -495,7 +508,14 @@ SELECT a.id FROM challenges_stageattempt a
   JOIN sandbox_account s ON s.login = a.login
  WHERE a.id = ANY(%s) AND a.status = 'failed' AND p.status = 'failed' AND NOT s.trading_enabled
 """
-LAG = "SELECT (SELECT max(id) FROM sandbox_event), (SELECT position FROM challenges_monitorcursor)"
+# How far the monitor is behind the stream's head: the events its ingestor has yet to take in
+# (stream ids), plus those in the log it has yet to read (log ids); and its cursor in the log.
+LAG = """
+SELECT coalesce((SELECT max(id) FROM sandbox_event), 0)
+     - coalesce((SELECT (position->>'stream')::bigint FROM platforms_ingestcursor LIMIT 1), 0)
+     + coalesce((SELECT max(id) FROM platforms_loggedevent), 0),
+       (SELECT position FROM challenges_monitorcursor)
+"""
 
 
 @dataclass
@@ -626,11 +646,15 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     missed = len(ladder) - len(latency)
     values = list(latency.values())
     with psycopg.connect(url, autocommit=True) as conn:
-        first: dict[int, int] = dict(
+        # Each sample's breaching snapshot, by its id in the log (None: never taken in).
+        first: dict[int, int | None] = dict(
             conn.execute(
-                "SELECT DISTINCT ON (account_id) account_id, id FROM sandbox_event"
-                " WHERE account_id = ANY(%s) AND payload->>'type' = 'equity'"
-                " AND (payload->>'equity')::numeric < %s ORDER BY account_id, id",
+                "SELECT DISTINCT ON (e.account_id) e.account_id, l.id FROM sandbox_event e"
+                " JOIN sandbox_account a ON a.id = e.account_id"
+                " LEFT JOIN platforms_loggedevent l"
+                "   ON l.server_id = a.server_id AND l.source = 'sandbox:' || e.id"
+                " WHERE e.account_id = ANY(%s) AND e.payload->>'type' = 'equity'"
+                " AND (e.payload->>'equity')::numeric < %s ORDER BY e.account_id, e.id",
                 ([s.account for s in ladder], FLOOR),
             ).fetchall()
         )
@@ -686,12 +710,15 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     else:
         p99 = float("inf")
         say(f"  no sample was seen within {args.timeout:g} s")
-    short = sorted(first[s.account] - run.cursor for k, s in enumerate(ladder) if k not in latency)
+    unseen = [first.get(s.account) for k, s in enumerate(ladder) if k not in latency]
+    short = sorted(logged - run.cursor for logged in unseen if logged is not None)
     if short:
         say(
-            f"  the {len(short)} never seen: the monitor stopped {short[0]:,} to {short[-1]:,} "
-            f"events short of their breaching snapshots"
+            f"  {len(short)} never seen: the monitor stopped {short[0]:,} to {short[-1]:,} "
+            f"events short of their breaching snapshots in the log"
         )
+    if len(short) < len(unseen):
+        say(f"  {len(unseen) - len(short)} never seen: their snapshots never reached the log")
     say(f"  where it goes (n={len(parts['(total)'])}):")
     for label, part in parts.items():
         say(f"    {label:<44} {spread(part)}")
@@ -738,15 +765,18 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
 
 
 def profile(batches: int) -> None:
-    """`monitor.process` on real batches of the backlog the feed left: cProfile, SQL time by
-    statement, and the per-stage unit costs a batch repeats."""
+    """`monitor.process` (the ingestor's pull, then the log's batch) on real batches of the
+    backlog the feed left: cProfile, SQL time by statement, and the per-stage unit costs a
+    batch repeats."""
     from django.db import connection, transaction
 
     from propdesk.challenges.models import StageAttempt
     from propdesk.challenges.monitoring import monitor
     from propdesk.challenges.monitoring.progress import evaluator_for, rules_for
-    from propdesk.platforms import adapters
+    from propdesk.platforms import adapters, eventlog
+    from propdesk.platforms.models import LoggedEvent
     from propdesk.platforms.sandbox import accounts as sandbox_accounts
+    from propdesk.platforms.sandbox import stream
     from propdesk.platforms.sandbox.models import Event
     from propdesk.rules.evaluator import Evaluator
 
@@ -758,18 +788,20 @@ def profile(batches: int) -> None:
         f"profile: monitor.process on the backlog: 2 batches under cProfile, then {batches} "
         f"timed (the feed and the monitor stopped; {load_average()})"
     )
-    monitor.process(server)  # warm: the first batch's imports and caches stay out
+    ingestor = adapters.platform(server).ingestor()  # one, made once, as the monitor's run
+    # Warm: the first batch's imports and caches stay out.
+    monitor.process(server, ingestor=ingestor)
     profiler = cProfile.Profile()
     for _ in range(2):
         profiler.enable()
-        monitor.process(server)
+        monitor.process(server, ingestor=ingestor)
         profiler.disable()
     walls: list[float] = []
     events = 0
     with connection.execute_wrapper(timed(by_kind)):
         for _ in range(batches):
             start = time.perf_counter()
-            read = monitor.process(server)
+            read = monitor.process(server, ingestor=ingestor)
             walls.append(time.perf_counter() - start)
             events += read
             if not read:
@@ -851,22 +883,19 @@ def profile(batches: int) -> None:
         say(f"    {label:<62} {each * 1e6:7.0f} us")
         transaction.set_rollback(True)
 
-    say("  reading a batch of the stream (2,000 events), per event:")
+    say("  reading a batch (2,000 events), per event:")
     newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
     after = max(0, newest - 2000)
-    platform = adapters.platform(server)
+    logged = LoggedEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    since = max(0, logged - 2000)
     readers: list[tuple[str, Callable[[], Sized]]] = [
         (
-            "the adapter's events() (Event and Account models)",
-            lambda: platform.events(after=after, limit=2000),
+            "the log: eventlog.events() (what the monitor reads)",
+            lambda: eventlog.events(server, after=since, limit=2000),
         ),
         (
-            "values_list(id, account__login, payload)",
-            lambda: list(
-                Event.objects.filter(id__gt=after, account__server=server)
-                .order_by("id")
-                .values_list("id", "account__login", "payload")[:2000]
-            ),
+            "the sandbox's stream: stream.rows() (what its ingestor copies)",
+            lambda: stream.rows(after=after, limit=2000, server=server),
         ),
     ]
     for label, reader in readers:

@@ -409,6 +409,10 @@ JOBS_MAX_ATTEMPTS = int(os.environ.get("PROPDESK_JOB_MAX_ATTEMPTS", 8))
 JOBS_RETRY_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_SECONDS", 30))
 JOBS_RETRY_MAX_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_MAX_SECONDS", 3600))
 JOBS_KEEP_DAYS = int(os.environ.get("PROPDESK_JOB_KEEP_DAYS", 14))
+# The platform outbox (platforms/outbox.py): a runner holds a command it took for this long; a
+# runner killed mid-call loses it after, and the next one repeats the call under the same key.
+# Longer than any platform call may take.
+PLATFORM_COMMAND_LEASE = _env_seconds("PROPDESK_PLATFORM_COMMAND_LEASE", 60)
 
 LOGGING = {
     "version": 1,

@@ -3,11 +3,23 @@ challenge), a participation whose stage runs, and the price moves that pass or b
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from propdesk.challenges.catalogue import services as catalogue
@@ -200,3 +212,92 @@ def next_reset_17_prague(now: datetime) -> datetime:
     if local >= reset:
         reset = (local + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
     return reset
+
+
+# --- A challenge on a remote platform, and a real worker process beside the test -----------------
+
+
+def on_platform(server, admin, **changes):
+    """The 2-step challenge, published, its stages opened on `server` (its first demo group for
+    the demo stages, its first live group for the funded one)."""
+    made = catalogue.create(definition(platform=server.name, **changes), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    return made
+
+
+def fund(client, finance, amount="1000.00"):
+    services.adjust(
+        client.pk, direction="credit", amount=amount, currency="USD", comment="Top up",
+        actor=finance,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def database_shared_with_processes(folder: Path) -> Iterator[dict[str, str]]:
+    """The environment for a `propdesk` child process working on this test's database (the
+    test must be transactional, so that what it wrote is committed and seen).
+
+    PostgreSQL: the test database itself. SQLite: the test's database lives in memory, which
+    no other process can open, so it is copied to a file in `folder` and the test's connection
+    works on that file until the block ends (the memory one is kept open meanwhile, unchanged,
+    and is the test's again after)."""
+    env = {
+        **os.environ,
+        "PROPDESK_VAR_DIR": str(folder / "var"),
+        "PROPDESK_SECRET_KEY": settings.SECRET_KEY,
+    }
+    if settings.VAULT_KEYS:
+        env["PROPDESK_VAULT_KEYS"] = ",".join(settings.VAULT_KEYS)
+    given = connection.settings_dict
+    if connection.vendor != "sqlite":
+        who = quote(given["USER"] or "", safe="")
+        if given["PASSWORD"]:
+            who += ":" + quote(given["PASSWORD"], safe="")
+        where = f"{given['HOST'] or '127.0.0.1'}:{given['PORT'] or 5432}"
+        env["DATABASE_URL"] = f"postgres://{who}@{where}/{given['NAME']}"
+        yield env
+        return
+    path = folder / "shared.sqlite3"
+    connection.ensure_connection()
+    memory = connection.connection
+    with contextlib.closing(sqlite3.connect(path)) as copied:
+        memory.backup(copied)
+    in_memory = given["NAME"]
+    connection.connection = None  # the memory database lives on while `memory` is open
+    given["NAME"] = str(path)
+    try:
+        yield {**env, "DATABASE_URL": f"sqlite:///{path}"}
+    finally:
+        connection.close()
+        given["NAME"] = in_memory
+        connection.connection = memory
+
+
+def start_worker(env: dict[str, str], log: Path, **more: str) -> subprocess.Popen[bytes]:
+    """`propdesk worker` in a process of its own (its output in `log`), with `more` settings
+    in its environment."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "propdesk.cli", "worker", "--interval", "0.2"],
+            env={**env, **more},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def eventually(check: Callable[[], object], *, within: float = 30.0, what: str = "") -> None:
+    """Wait until `check()` is true, looking every 20 ms; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"still not so after {within:g} s: {what}"
+        time.sleep(0.02)

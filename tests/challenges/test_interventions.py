@@ -342,6 +342,8 @@ def test_a_cancel_racing_the_live_step_approval_cancels_the_stage_it_opened(
     joined.refresh_from_db()
     live = StageAttempt.objects.get(participation=joined, stage=1)
     assert (joined.status, live.status) == ("cancelled", "cancelled")
+    carry_out_platform_commands()  # opened, then closed to trading, in that order
+    live.refresh_from_db()
     assert accounts.account_by_login(live.login).trading_enabled is False
 
 

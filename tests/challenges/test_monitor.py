@@ -17,8 +17,10 @@ from propdesk.challenges.models import MonitorCursor, StageAttempt
 from propdesk.challenges.monitoring import idle, monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms import adapters
-from propdesk.platforms.models import TradingServer
+from propdesk.platforms.models import LoggedEvent, TradingServer
+from propdesk.platforms.protocol import PlatformError
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, stream, ticks
+from propdesk.platforms.sandbox.ingestor import SandboxIngestor
 from propdesk.platforms.sandbox.models import Event
 from tests.challenges.factories import move, pass_stage, running, server, stage
 from tests.support import carry_out_platform_commands
@@ -108,8 +110,8 @@ def test_a_restart_mid_stream_neither_misses_nor_repeats_a_verdict(active_client
     read = 0
     while batch := monitor.process(server(), limit=2):  # a restart after every two events
         read += batch
-    assert read == Event.objects.count()  # every event read, once
-    assert MonitorCursor.objects.get().position == Event.objects.order_by("-id").first().pk
+    assert read == LoggedEvent.objects.count() == Event.objects.count()  # every event, once
+    assert MonitorCursor.objects.get().position == LoggedEvent.objects.order_by("-id").first().pk
     attempt.refresh_from_db()
     assert attempt.status == "failed"
     assert len([e for e in attempt.verdict["events"] if e["kind"] == "failed"]) == 1
@@ -165,6 +167,100 @@ def test_a_stage_the_monitor_cannot_evaluate_is_set_aside_and_the_others_go_on(
     assert healthy.status == "failed"  # the breach next to it was acted on
 
 
+def test_the_monitor_reads_what_the_ingestor_appended_to_the_log_not_the_stream(
+    active_client, finance, admin
+):
+    """An event in the sandbox's stream that its ingestor has not taken in is not read; once
+    taken in, it is read from the log (as the log holds it)."""
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    monitor.process(server())
+    move(feed.Feed(), "1.08000", "1.08012")  # the breach, in the stream only
+    assert monitor.read(server()) == 0
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert SandboxIngestor(server()).pull() >= 1
+    assert monitor.read(server()) >= 1
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+
+
+class Away:
+    """A platform that cannot be reached: its ingestor's every pull fails as a refused
+    connection does (`asked` counts the pulls, `made` the ingestors)."""
+
+    def __init__(self):
+        self.asked = 0
+        self.made = 0
+        self.closed = 0
+
+    def __call__(self, server):  # adapters' factory: the platform for a server of this kind
+        return self
+
+    def ingestor(self):
+        self.made += 1
+        return self
+
+    def pull(self):
+        self.asked += 1
+        raise PlatformError("connection refused", transient=True)
+
+    def waiter(self):
+        return None
+
+    def close(self):
+        self.closed += 1
+
+
+@pytest.fixture
+def away(monkeypatch):
+    platform = Away()
+    monkeypatch.setitem(adapters._KINDS, "away", platform)
+    TradingServer.objects.create(name="away", kind="away", demo_groups=["demo"])
+    return platform
+
+
+def test_a_server_whose_platform_is_away_is_skipped_and_the_others_are_read(
+    active_client, finance, admin, away, polled, caplog
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08000", "1.08012")
+    monitor.run(stop=Rounds(1))
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"  # the sandbox's breach was read beside the failing server
+    assert "taking in the events of server away" in caplog.text
+    assert away.asked == 1  # resting after its failure, not asked every round
+    assert away.closed == 1  # the monitor's end closed its ingestor
+
+
+def test_a_failing_ingestor_rests_longer_after_each_failure_until_it_pulls_again(away):
+    now = [1000.0]
+    ingestors = idle.Ingestors(clock=lambda: now[0])
+    gone = TradingServer.objects.get(name="away")
+    asked = []
+    for step in (0.0, 0.5, 0.6, 1.5, 0.6, 3.0, 1.1):
+        now[0] += step
+        assert ingestors.pull(gone) is None
+        asked.append(away.asked)
+    # Failed at 0 s (rests 1 s), 1.1 s (2 s), 3.2 s (4 s), 7.3 s.
+    assert asked == [1, 1, 2, 2, 3, 3, 4]
+    assert away.made == 1
+
+
+def test_an_ingestor_is_made_again_when_staff_change_its_servers_connection(away):
+    ingestors = idle.Ingestors(clock=lambda: 0.0)
+    gone = TradingServer.objects.get(name="away")
+    ingestors.pull(gone)
+    gone.base_url = "https://broker.example.com"
+    ingestors.pull(gone)
+    assert (away.made, away.closed, away.asked) == (2, 1, 2)
+
+
 # --- an idle monitor ------------------------------------------------------------------------------
 
 
@@ -188,7 +284,7 @@ class Rounds:
 @pytest.fixture
 def polled(monkeypatch):
     """No platform wakes the monitor (as on SQLite): it backs off, and its waits are `Rounds`'."""
-    monkeypatch.setattr(adapters, "event_waiter", lambda platform: None)
+    monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: None)
 
 
 def test_an_idle_monitor_backs_off_to_its_cap_and_events_bring_the_fast_looks_back():
@@ -226,9 +322,10 @@ def test_an_idle_look_sees_only_events_past_the_monitors_cursor():
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     monitor.process(server())
     seen = {server().pk: MonitorCursor.objects.get().position}
-    assert not idle.news([server()], seen)
+    ingestors = idle.Ingestors()
+    assert not idle.news([server()], seen, ingestors=ingestors)
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
-    assert idle.news([server()], seen)
+    assert idle.news([server()], seen, ingestors=ingestors)
 
 
 def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polled):
@@ -236,11 +333,11 @@ def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polle
     monitor.process(server())
     waits = Rounds(100)
     looks = idle.Backoff(every=0.01)
-    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    idle.until_news([server()], backoff=looks, ingestors=idle.Ingestors(), due_in=None, stop=waits)
     assert len(waits.asked) > 1  # nothing came: it waited on, look after look, till the round
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     waits = Rounds(100)
-    idle.until_news([server()], backoff=looks, waiting=idle.Waiting(), due_in=None, stop=waits)
+    idle.until_news([server()], backoff=looks, ingestors=idle.Ingestors(), due_in=None, stop=waits)
     assert len(waits.asked) == 1
 
 
@@ -269,7 +366,7 @@ def test_an_idle_monitor_wakes_for_its_next_running_stages_day_end(
     now = timezone.now()
     StageAttempt.objects.filter(pk=attempt.pk).update(day_end=now + timedelta(seconds=100))
     waiter = Unwoken()
-    monkeypatch.setattr(adapters, "event_waiter", lambda platform: waiter)
+    monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: waiter)
     monkeypatch.setattr(idle, "WOKEN_CAP", 3600.0)  # only the day end can cut the wait short
     monkeypatch.setattr(idle, "FULL_ROUND_EVERY", 3600.0)
     monitor.run(stop=waiter.stop, clock=lambda: now)
@@ -302,15 +399,16 @@ def test_an_idle_monitor_closes_a_day_that_ended_with_no_event_after_it(
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
 def test_a_committed_event_wakes_the_waiting_monitor_before_its_safety_look():
     servers = [server()]
-    waiting = idle.Waiting()
+    ingestors = idle.Ingestors()
     try:
-        assert waiting.wakes(servers)
-        waiting.wait(servers, 0)  # the first wait listens, and says "look"
+        assert ingestors.wakes(servers)
+        ingestors.wait(servers, 0)  # the first wait listens, and says "look"
         accounts.create_account(servers[0], group="demo", leverage=100, balance="5000")
-        assert waiting.wait(servers, 30.0) is True  # woken: a wait this long is never slept
-        assert idle.news(servers, {})
+        assert ingestors.wait(servers, 30.0) is True  # woken: a wait this long is never slept
+        assert idle.news(servers, {}, ingestors=ingestors)
+        assert LoggedEvent.objects.filter(server=servers[0]).exists()  # the look took it in
     finally:
-        waiting.close()
+        ingestors.close()
 
 
 def test_an_overdue_stage_on_a_disabled_server_does_not_cut_the_idle_wait_short(
@@ -325,7 +423,7 @@ def test_an_overdue_stage_on_a_disabled_server_does_not_cut_the_idle_wait_short(
     TradingServer.objects.filter(pk=server().pk).update(enabled=False)
     TradingServer.objects.create(name="other", demo_groups=["demo"])  # enabled, idle
     waiter = Unwoken()
-    monkeypatch.setattr(adapters, "event_waiter", lambda platform: waiter)
+    monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: waiter)
     monitor.run(stop=waiter.stop, clock=lambda: now)
     assert waiter.asked
     assert waiter.asked[0] > 1.0, waiter.asked  # a real idle wait, not 10 ms
@@ -356,14 +454,14 @@ def test_a_listener_whose_connection_was_killed_says_look_and_listens_again():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL")
-def test_waiting_close_closes_every_listening_connection():
-    waiting = idle.Waiting()
+def test_closing_the_ingestors_closes_every_listening_connection():
+    ingestors = idle.Ingestors()
     servers = [server()]
-    waiting.wait(servers, 0)
-    conn = waiting._waiters[(server().pk, server().kind)]._conn
+    ingestors.wait(servers, 0)
+    conn = ingestors.waiter(server())._conn
     assert conn is not None
     assert not conn.closed
-    waiting.close()
+    ingestors.close()
     assert conn.closed
 
 
@@ -401,8 +499,8 @@ def test_a_busy_monitor_takes_in_what_its_waiters_were_told_without_waiting(monk
     """While events keep coming the monitor never waits, so what a listener was told would pile
     up in the database's notification queue: after each busy round it is taken in, at once."""
     told = Told()
-    monkeypatch.setattr(adapters, "event_waiter", lambda platform: told)
-    waiting = idle.Waiting()
-    assert waiting.wakes([server()])  # the monitor was idle once: its waiter exists
-    waiting.drain()
+    monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: told)
+    ingestors = idle.Ingestors()
+    assert ingestors.wakes([server()])  # the monitor was idle once: its waiter exists
+    ingestors.drain()
     assert told.asked == [0]

@@ -56,6 +56,8 @@ def test_a_started_stage_is_being_prepared_until_the_worker_opens_its_account(
     assert "Your account is being prepared on Sandbox" in page.content.decode()
     staff_page = logged_in(admin).get(f"/backoffice/prop-trading/participants/{joined.pk}/")
     assert 'id="being-prepared"' in staff_page.content.decode()
+    home = logged_in(active_client.user).get("/portal/").content.decode()
+    assert "Your account is being prepared" in home
 
     carry_out_platform_commands()
     attempt.refresh_from_db()
@@ -66,6 +68,9 @@ def test_a_started_stage_is_being_prepared_until_the_worker_opens_its_account(
     assert account.creation_key == f"open:stage:{attempt.pk}"
     page = logged_in(active_client.user).get(f"/portal/my-challenges/{joined.pk}/")
     assert f"<code data-login>{attempt.login}</code>" in page.content.decode()
+    home = logged_in(active_client.user).get("/portal/").content.decode()
+    assert "Trade your challenge" in home
+    assert "in the web terminal" in home
 
 
 def test_the_api_says_the_account_is_being_prepared_then_gives_its_credentials(

@@ -173,3 +173,20 @@ def test_after_a_transient_fault_the_servers_other_commands_wait_for_the_next_tu
     assert first.next_try_at is not None
     assert first.error
     assert second.attempts == 0  # not tried this turn
+
+
+def test_commands_stopped_behind_a_refusal_never_crowd_out_the_others():
+    with transaction.atomic():
+        for number in range(3):  # three accounts, each stopped behind a refused command
+            for _ in range(2):
+                outbox.set_access(
+                    accounts.default_server(),
+                    subject=f"stage:gone-{number}",
+                    access=Access.FULL,
+                    login=f"gone-{number}",
+                )
+    outbox.run_due()
+    opening = open_one("stage:fine")
+    assert outbox.run_due(limit=2) == 1
+    opening.refresh_from_db()
+    assert opening.status == "done"

@@ -34,8 +34,8 @@ def listening(made: stream.Listener) -> stream.Listener:
     return made
 
 
-def test_the_sandbox_hands_its_readers_a_listener_on_postgresql():
-    waiter = adapters.event_waiter(adapters.platform(accounts.default_server()))
+def test_the_sandboxs_ingestor_hands_its_reader_a_listener_on_postgresql():
+    waiter = adapters.platform(accounts.default_server()).ingestor().waiter()
     assert isinstance(waiter, stream.Listener)
     waiter.close()
 

@@ -258,19 +258,19 @@ def test_balance_operations_credit_and_a_debit_beyond_free_margin_is_refused(acc
 
 
 def test_the_stream_resumes_from_a_cursor_with_nothing_lost_or_repeated(account):
-    platform = adapters.platform(accounts.default_server())
+    server = accounts.default_server()
     for volume in ("0.10", "0.20", "0.30"):
         position = orders.place_order(account, symbol="EURUSD", side="buy", volume=volume)
         orders.close_position(account, position.pk)
-    everything = platform.events(after=0, limit=10_000)
-    first = platform.events(after=0, limit=4)
+    everything = stream.events(after=0, limit=10_000, server=server)
+    first = stream.events(after=0, limit=4, server=server)
     rest = []
-    cursor = first[-1].cursor
-    while batch := platform.events(after=cursor, limit=3):
+    cursor = first[-1].pk
+    while batch := stream.events(after=cursor, limit=3, server=server):
         rest += batch
-        cursor = batch[-1].cursor
-    assert [e.cursor for e in first + rest] == [e.cursor for e in everything]
-    assert len({e.cursor for e in everything}) == len(everything)
+        cursor = batch[-1].pk
+    assert [e.pk for e in first + rest] == [e.pk for e in everything]
+    assert len({e.pk for e in everything}) == len(everything)
     kinds = [(e.payload["type"], e.payload.get("entry")) for e in everything]
     assert kinds[0] == ("equity", None)  # the account's first event: its opening balance
     assert kinds.count(("deal", "in")) == kinds.count(("deal", "out")) == 3

@@ -4,12 +4,15 @@ shown again), its groups' offers, and Test connection."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
 from propdesk.core import vault
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
+from propdesk.platforms import servers
+from propdesk.platforms.matchtrader.fake import FakeMatchTrader, Offer
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.sandbox import accounts
 from tests.conftest import logged_in, post_form
@@ -21,6 +24,7 @@ from tests.platforms.factories import (
     remote_form,
     remote_server,
 )
+from tests.platforms.matchtrader.factories import CHALLENGE, FUNDED, start_fake
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +42,30 @@ def check_page(server: TradingServer) -> str:
 
 def audit_text() -> str:
     return json.dumps(list(AuditRecord.objects.values("summary", "before", "after")))
+
+
+HOSTILE = '<img src=x onerror="alert(1)">'
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeMatchTrader]:
+    running = start_fake()
+    yield running
+    running.stop()
+
+
+def server_on(fake: FakeMatchTrader, admin, **overrides) -> TradingServer:
+    """A Match-Trader server for the fake, saved as staff save one: two demo groups on its
+    challenge offer, the live group on its funded one."""
+    values = {
+        "base_url": fake.url,
+        "api_key": fake.api_key,
+        "demo_groups": "challenge, rapid",
+        "live_groups": "funded",
+        "offers": f"challenge = {CHALLENGE.uuid}\nrapid = {CHALLENGE.uuid}\nfunded = {FUNDED.uuid}",
+        **overrides,
+    }
+    return remote_server(admin, **values)
 
 
 # --- saving a remote server ----------------------------------------------------------------------
@@ -226,19 +254,87 @@ def test_test_connection_on_the_sandbox_shows_what_it_answered(admin):
     assert not check.lists_offers
 
 
-def test_test_connection_to_a_port_nobody_listens_on_is_a_clear_error(admin):
-    """Before the Match-Trader adapter is registered the page says there is none; once it is,
-    the refused connection. Either way a clear error on the page, never a 500."""
+def test_test_connection_to_a_port_nobody_listens_on_says_the_connection_was_refused(admin):
     server = remote_server(admin, base_url=f"http://127.0.0.1:{closed_port()}")
     response = post_form(logged_in(admin), check_page(server), {})
     assert response.status_code == 200
     check = response.context["check"]
     assert not check.ok
-    assert check.said
+    assert check.said.startswith("Match-Trader could not be reached for GET /v1/offers:")
+    assert "Connection refused" in check.said
     page = response.content.decode()
     assert 'class="form-error" role="alert"' in page
     assert "The connection failed:" in page
+    assert "Connection refused" in page
     assert API_KEY not in page
+
+
+def test_test_connection_to_match_trader_says_how_many_offers_it_answered(admin, fake):
+    server = server_on(fake, admin)
+    response = post_form(logged_in(admin), check_page(server), {})
+    assert response.status_code == 200
+    check = response.context["check"]
+    assert check.ok
+    assert check.said == "Match-Trader answered: 2 offer(s) (Challenge 100K, Funded)"
+    assert "Match-Trader answered: 2 offer(s) (Challenge 100K, Funded)" in (
+        response.content.decode()
+    )
+
+
+def test_test_connection_lists_the_offers_with_the_groups_that_use_each(admin, fake):
+    server = server_on(fake, admin)
+    response = post_form(logged_in(admin), check_page(server), {})
+    assert response.context["check"].offers == (
+        servers.Offer(CHALLENGE.uuid, "Challenge 100K", "USD", True, ("challenge", "rapid")),
+        servers.Offer(FUNDED.uuid, "Funded", "USD", False, ("funded",)),
+    )
+    page = response.content.decode()
+    assert 'id="platform-offers"' in page
+    assert (
+        f'<tr data-offer="{CHALLENGE.uuid}"><td>Challenge 100K</td>'
+        f"<td><code>{CHALLENGE.uuid}</code></td><td>USD</td><td>demo</td>"
+        "<td>challenge, rapid</td></tr>"
+    ) in page
+    assert (
+        f'<tr data-offer="{FUNDED.uuid}"><td>Funded</td><td><code>{FUNDED.uuid}</code></td>'
+        "<td>USD</td><td>live</td><td>funded</td></tr>"
+    ) in page
+
+
+def test_an_offer_the_platform_names_with_markup_is_shown_as_text(admin):
+    named = Offer(HOSTILE, "challenge-usd")
+    hostile = start_fake(offers=(named, FUNDED))
+    try:
+        server = server_on(
+            hostile,
+            admin,
+            offers=f"challenge = {named.uuid}\nrapid = {named.uuid}\nfunded = {FUNDED.uuid}",
+        )
+        response = post_form(logged_in(admin), check_page(server), {})
+    finally:
+        hostile.stop()
+    assert response.status_code == 200
+    assert response.context["check"].said.startswith(
+        f"Match-Trader answered: 2 offer(s) ({HOSTILE}"
+    )
+    page = response.content.decode()
+    assert HOSTILE not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+
+
+def test_a_refusal_whose_answer_carries_markup_is_shown_as_text(admin, fake):
+    """The platform's error body names the path asked for: markup in it stays text."""
+    script = "<script>alert(1)</script>"
+    server = server_on(fake, admin, base_url=f"{fake.url}/{script}")
+    response = post_form(logged_in(admin), check_page(server), {})
+    assert response.status_code == 200
+    check = response.context["check"]
+    assert not check.ok
+    assert check.said.startswith("Match-Trader answered 404 to GET /v1/offers: No endpoint")
+    assert f"No endpoint GET /{script}/v1/offers" in json.loads(check.answer)["detail"]
+    page = response.content.decode()
+    assert script not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;/v1/offers" in page.split('id="check-answer"')[1]
 
 
 def test_test_connection_changes_nothing_and_writes_no_audit(admin):

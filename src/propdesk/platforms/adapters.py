@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.protocol import EventWaiter, TradingPlatform
+from propdesk.platforms.protocol import TradingPlatform
 
 _KINDS: dict[str, Callable[[TradingServer], TradingPlatform]] = {}
 
@@ -29,18 +29,3 @@ def platform_named(name: str) -> TradingPlatform:
     if server is None:
         raise NotFound(f"No enabled trading server named {name!r}.")
     return platform(server)
-
-
-def has_events(platform: TradingPlatform, *, after: int) -> bool:
-    """Whether the platform's stream holds events after `after` (`ForIdleReaders`' cheap look
-    if it offers one)."""
-    look = getattr(platform, "has_events", None)
-    if look is not None:
-        return bool(look(after=after))
-    return bool(platform.events(after=after, limit=1))
-
-
-def event_waiter(platform: TradingPlatform) -> EventWaiter | None:
-    """A waiter for the platform's stream if it offers one (`ForIdleReaders`), else None."""
-    make = getattr(platform, "event_waiter", None)
-    return None if make is None else make()

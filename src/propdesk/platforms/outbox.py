@@ -28,6 +28,7 @@ command as done, so the result is kept exactly when the command is.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -35,8 +36,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.db.utils import OperationalError
 from django.utils import timezone
 
@@ -201,12 +202,22 @@ def pending(subject: str, *, server: TradingServer | None = None) -> bool:
 
 
 def due(now: datetime | None = None) -> Any:
+    """The commands a runner may carry out now: pending, not waiting for a retry, not held by
+    another runner, and first of their subject still to do (so that a subject stopped behind
+    a refusal never crowds the others out of a runner's turn)."""
     moment = now or timezone.now()
-    return PlatformCommand.objects.filter(
-        Q(next_try_at__isnull=True) | Q(next_try_at__lte=moment),
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment),
-        status=Status.PENDING,
-    ).order_by("id")
+    earlier = PlatformCommand.objects.filter(
+        server_id=OuterRef("server_id"), subject=OuterRef("subject"), id__lt=OuterRef("id")
+    ).exclude(status__in=(Status.DONE, Status.CANCELLED))
+    return (
+        PlatformCommand.objects.filter(
+            Q(next_try_at__isnull=True) | Q(next_try_at__lte=moment),
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=moment),
+            status=Status.PENDING,
+        )
+        .exclude(Exists(earlier))
+        .order_by("id")
+    )
 
 
 # --- carrying them out (never inside a transaction of ours) ---------------------------------------
@@ -230,19 +241,34 @@ def run_due(
     kinds: Iterable[str] = (),
 ) -> int:
     """Carry out the commands due now (only `ids`, those written after `since`, of `kinds`,
-    when given), each once its subject's earlier ones are done; returns how many were done."""
-    chosen = due(now())
+    when given), each once its subject's earlier ones are done; returns how many were done.
+    A command done lets the next of its subject run in the same turn (rounds until none)."""
     wanted, only = list(ids), list(kinds)
-    if wanted:
-        chosen = chosen.filter(pk__in=wanted)
-    if since is not None:
-        chosen = chosen.filter(pk__gt=since)
-    if only:
-        chosen = chosen.filter(kind__in=only)
+    done = 0
+    away: set[int] = set()
+    while done < limit:
+        chosen = due(now())
+        if wanted:
+            chosen = chosen.filter(pk__in=wanted)
+        if since is not None:
+            chosen = chosen.filter(pk__gt=since)
+        if only:
+            chosen = chosen.filter(kind__in=only)
+        if away:
+            chosen = chosen.exclude(server_id__in=away)
+        ran = _round(chosen[: limit - done], now, away)
+        done += ran
+        if not ran:
+            break
+    return done
+
+
+def _round(chosen: Any, now: Callable[[], datetime], away: set[int]) -> int:
+    """One pass over the commands due (a snapshot); returns how many were done."""
     done = 0
     blocked: set[tuple[int, str]] = set()
-    away: set[int] = set()  # servers that just failed transiently: the rest wait for a turn
-    for command in chosen.select_related("server")[:limit]:
+    # `away`: servers that just failed transiently; their other commands wait for the next turn
+    for command in chosen.select_related("server"):
         turn = (command.server_id, command.subject)
         if command.server_id in away or turn in blocked or _waits_for_earlier(command):
             blocked.add(turn)
@@ -288,6 +314,41 @@ def _claim(command: PlatformCommand, moment: datetime) -> bool:
     return bool(taken)
 
 
+class _Holding:
+    """Keeps a runner's claim alive while its call runs: an opening may make several calls,
+    each up to its timeout, longer together than the lease. The claim is renewed every third
+    of the lease, so only a runner that died (or lost its database) loses it, and no second
+    runner repeats a call still in flight."""
+
+    def __init__(self, command: PlatformCommand) -> None:
+        self.command = command
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._renew, daemon=True)
+
+    def __enter__(self) -> _Holding:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.stop.wait(lease() / 3):
+                until = timezone.now() + timedelta(seconds=lease())
+                held = PlatformCommand.objects.filter(
+                    pk=self.command.pk, claimed_until=self.command.claimed_until
+                ).update(claimed_until=until)
+                if not held:
+                    return
+                self.command.claimed_until = until
+        except Exception:  # the database away: the claim lapses; the outcome is dropped then
+            logger.warning("platform command %s: its claim could not be renewed", self.command.pk)
+        finally:
+            connections.close_all()
+
+
 def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezone.now) -> bool:
     """Make the command's call to its platform and record what came of it; True when done."""
     credentials: Credentials | None = None
@@ -297,7 +358,8 @@ def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezon
             raise PlatformError(
                 "The account is not open yet (its opening command is not done).", transient=True
             )
-        result, credentials = _call(command, login)
+        with _Holding(command):
+            result, credentials = _call(command, login)
     except PlatformError as exc:
         _failed(command, str(exc), exc.answer, transient=exc.transient, now=now())
         return False

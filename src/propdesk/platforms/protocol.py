@@ -14,13 +14,15 @@ Money crosses the protocol as `Decimal`. Events come in the shapes of docs/rules
 
 A position closed in parts shows each part in the balance of the next `equity` snapshot; its one
 `out` deal comes when the last part closes, with the whole volume and the trade's net result
-(every part's profit), so the stream stays valid input for the rule evaluator. Consumers read the
-stream from a cursor they keep: `events(after=cursor)` returns what came after it, in order, each
-event exactly once.
+(every part's profit), so the events stay valid input for the rule evaluator.
 
-A reader with nothing to read need not poll: a platform that can say when its stream moved
-offers `event_waiter()` (see `ForIdleReaders`; optional, and it may give None). The sandbox on
-PostgreSQL does (LISTEN/NOTIFY); a remote platform would long-poll or subscribe.
+Events reach propdesk through each server's `Ingestor`, which takes in what the platform pushes
+or is polled for and appends it to the account-event log (platforms.eventlog) in order, each
+event once. The monitor reads only the log, from a cursor it keeps; it asks a platform for
+nothing but new events (`Ingestor.pull`), and, when the platform can say its events moved, a
+way to sleep until they do (`Ingestor.waiter`, optional: None and the monitor polls). The
+sandbox's ingestor copies its stream and, on PostgreSQL, wakes the monitor with LISTEN/NOTIFY;
+a remote platform would long-poll or subscribe.
 """
 
 from __future__ import annotations
@@ -200,28 +202,14 @@ class Ingestor(Protocol):
 
 
 class EventWaiter(Protocol):
-    """One reader's way to sleep until a platform's stream may have moved."""
+    """One reader's way to sleep until a platform may have new events for its ingestor."""
 
     def wait(self, *, after: int, timeout: float) -> bool:
-        """True as soon as events after stream position `after` may have come (at once if
-        they may already be there), False after `timeout` seconds without news. A True may be
-        spurious (the reader looks and finds nothing); a False never hides events that came
-        before the wait began."""
+        """True as soon as the platform may have events its ingestor has not taken in (at once
+        if they may already be there), False after `timeout` seconds without news. A True may
+        be spurious (the reader pulls and finds nothing); a False never hides events that came
+        before the wait began. `after`: the reader's position in the log, for a waiter that
+        can use it."""
         ...
 
     def close(self) -> None: ...
-
-
-class ForIdleReaders(Protocol):
-    """Optional beside `TradingPlatform`: what spares a reader with nothing to read (the
-    monitor, idle) from polling the stream itself. A platform may offer either, or neither."""
-
-    def has_events(self, *, after: int) -> bool:
-        """Whether events came after stream position `after`: a cheap look (without it a
-        reader asks `events(after=after, limit=1)`)."""
-        ...
-
-    def event_waiter(self) -> EventWaiter | None:
-        """A new waiter for one reader (its own resources, closed by the reader), or None when
-        this installation of the platform cannot tell (the reader polls)."""
-        ...

@@ -4,6 +4,7 @@ for the rule evaluator."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import urllib.error
@@ -143,6 +144,30 @@ def ledger(fake: FakeMatchTrader, login: str) -> list[dict[str, Any]]:
         fake, "POST", "/v1/trading-accounts/trading-data/ledgers", {"logins": [login]}
     )
     return answer["operations"]
+
+
+def holdings(fake: FakeMatchTrader) -> dict[str, Any]:
+    """What the platform holds, read through its API: the user accounts' emails, the trading
+    accounts' logins and every balance operation as (login, type, amount)."""
+    users = call(fake, "GET", "/v1/user-accounts?size=100")[2]["content"]
+    logins = [a["login"] for a in call(fake, "GET", "/v1/trading-accounts?size=100")[2]["content"]]
+    return {
+        "users": [u["email"] for u in users],
+        "accounts": logins,
+        "operations": [
+            (e["login"], e["type"], Decimal(str(e["profit"])))
+            for login in logins
+            for e in ledger(fake, login)
+        ],
+    }
+
+
+def password_opens(fake: FakeMatchTrader, email: str, password: str) -> bool:
+    """Whether `password` is the one the platform keeps for the user account of `email`. The
+    fake has no login of its own to try it on; it keeps a digest, as a platform would, and this
+    compares with it."""
+    kept = fake.book.user_by_email(email)["password"]
+    return bool(password) and kept == hashlib.sha256(password.encode()).hexdigest()
 
 
 def logged(server: TradingServer, login: str | None = None) -> list[dict[str, Any]]:

@@ -3,10 +3,13 @@ carried out after it, retried after a transient fault, once."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from propdesk.platforms import outbox
@@ -83,3 +86,41 @@ def test_access_commands_after_the_opening_reach_the_platform_in_order(server, f
     opening.refresh_from_db()
     assert account(fake, opening.login)["accessRight"] == "TRADING_DISABLED"
     assert not PlatformCommand.objects.exclude(status=PlatformCommand.Status.DONE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_longer_than_the_lease_keeps_its_claim_and_no_second_runner_repeats_it(
+    server, fake, settings
+):
+    """An opening makes several calls; together they may outlast the lease. The runner renews
+    its claim while it calls, so a second runner never takes the command over mid-call."""
+    settings.PLATFORM_COMMAND_LEASE = 0.6
+    command = write_opening(server)
+    control(
+        fake,
+        "delay",
+        {
+            "count": 1,
+            "seconds": 2,
+            "method": "POST",
+            "path": "/user-accounts/[^/]+/trading-accounts$",
+        },
+    )
+
+    def runner() -> None:
+        try:
+            outbox.run_due()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=runner)
+    first.start()
+    second_took = []
+    for _ in range(8):  # for 1.6 s, well past the lease, another runner looks
+        time.sleep(0.2)
+        second_took.append(outbox.run_due())
+    first.join(timeout=30)
+    command.refresh_from_db()
+    assert sum(second_took) == 0
+    assert (command.status, command.attempts) == ("done", 1)
+    assert len(call(fake, "GET", "/v1/trading-accounts")[2]["content"]) == 1

@@ -1,5 +1,7 @@
-"""The real-time monitor: reads each trading server's account events from a persisted cursor,
-feeds every running stage's evaluator, and acts on a verdict at once.
+"""The real-time monitor: reads each trading server's account events from the account-event log
+(platforms.eventlog) from a persisted cursor, feeds every running stage's evaluator, and acts on
+a verdict at once. Each server's ingestor fills the log: the monitor has it pull just before it
+reads (so a platform's events reach the rules within the same round), and reads only the log.
 
 One batch is one transaction: the events' effects (accounts disabled, stages failed or passed,
 the next stage opened or requested), every evaluator's state and the cursor move together, so a
@@ -31,8 +33,9 @@ from propdesk.challenges.models import (
 from propdesk.challenges.monitoring import curve, idle, progress
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation.lifecycle import Opening
-from propdesk.platforms import adapters, outbox
+from propdesk.platforms import adapters, eventlog, outbox
 from propdesk.platforms.models import TradingServer
+from propdesk.platforms.protocol import Ingestor
 from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.model import (
@@ -54,14 +57,27 @@ _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status
 _ROW_STATE = ("evaluator_state", "curve_open", "paused", "day_end")
 
 
-def process(server: TradingServer, *, limit: int = BATCH) -> int:
-    """Read one batch of the server's events and act on them (`read_batch`), then carry out
-    the access changes it decided (platform commands, after its commit); returns how many
+def process(server: TradingServer, *, limit: int = BATCH, ingestor: Ingestor | None = None) -> int:
+    """Take in the server's new events (its `ingestor` pulls; without one, a fresh one made and
+    closed here), then read one batch of its log and act on it (`read`); returns how many
     events were read."""
+    taker = ingestor or adapters.platform(server).ingestor()
+    try:
+        taker.pull()
+    finally:
+        if ingestor is None:
+            taker.close()
+    return read(server, limit=limit)
+
+
+def read(server: TradingServer, *, limit: int = BATCH) -> int:
+    """Read one batch of the server's events from the log and act on them (`read_batch`), then
+    carry out the access changes it decided (platform commands, after its commit); returns how
+    many events were read."""
     since = outbox.mark()
-    read = read_batch(server, limit=limit)
+    count = read_batch(server, limit=limit)
     carry_out_since(since)
-    return read
+    return count
 
 
 def carry_out_since(since: int) -> None:
@@ -74,18 +90,18 @@ def carry_out_since(since: int) -> None:
 
 
 def read_batch(server: TradingServer, *, limit: int = BATCH) -> int:
-    """Read one batch of the server's events and act on them; returns how many were read.
+    """Read one batch of the server's events from the log and act on them; returns how many
+    were read.
 
     The evaluators are pure: a stage that only took its snapshots is written back with every
     other such stage in one statement; only a stage whose rules acted (a verdict, a pause) runs
     its effects in a savepoint of its own, so that its fault stays its own."""
-    platform = adapters.platform(server)
     seen = MonitorCursor.objects.filter(server=server).values_list("position", flat=True).first()
-    if not adapters.has_events(platform, after=seen or 0):
+    if not eventlog.has_events(server, after=seen or 0):
         return 0  # nothing new: no write transaction (on SQLite that would take the lock)
     with transaction.atomic():
         cursor, _ = MonitorCursor.objects.select_for_update().get_or_create(server=server)
-        events = platform.events(after=cursor.position, limit=limit)
+        events = eventlog.events(server, after=cursor.position, limit=limit)
         if not events:
             return 0
         by_login: dict[str, list[Seen]] = defaultdict(list)
@@ -184,7 +200,7 @@ def _write_states(attempts: list[StageAttempt]) -> None:
         )
 
 
-Seen = tuple[int, dict[str, Any]]  # an event's stream position and its payload
+Seen = tuple[int, dict[str, Any]]  # an event's position in the log and its payload
 
 
 def _run(
@@ -264,7 +280,7 @@ def _evaluator(attempt: StageAttempt, known: RulesCache | None = None) -> Evalua
 
 def guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
     """One attempt's fault stays its own (a savepoint): it is set aside with the reason for
-    staff to see (and the stream position `after` which its events went unapplied, for a
+    staff to see (and the log position `after` which its events went unapplied, for a
     retry), and the monitor goes on with every other stage. Returns what `work` did (None
     after a fault)."""
     try:
@@ -277,15 +293,14 @@ def guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
 
 def catch_up(attempt: StageAttempt, after: int | None) -> int:
     """Feed a stage the events of its account the monitor did not apply to it, those after
-    stream position `after` up to the monitor's cursor (none when `after` is None), with their
+    log position `after` up to the monitor's cursor (none when `after` is None), with their
     effects; returns how many. Call it in a transaction, with the server's cursor locked first
     (`lock_cursor`), then the stage."""
     cursor = lock_cursor(attempt.server_id)
-    platform = adapters.platform(attempt.server)
     missed: list[Seen] = []
     start = cursor.position if after is None else after
     while start < cursor.position:
-        page = platform.events(after=start, limit=BATCH, login=attempt.login)
+        page = eventlog.events(attempt.server_id, after=start, limit=BATCH, login=attempt.login)
         missed += [(e.cursor, e.payload) for e in page if e.cursor <= cursor.position]
         if not page or page[-1].cursor >= cursor.position:
             break
@@ -321,7 +336,7 @@ def close_days(
 ) -> int:
     """Close the days that ended by `now` for the running stages whose day is due (each stage
     keeps when its day ends), at most `limit` of them, of one `server` or all; returns the
-    verdicts and pauses this caused. Call it only when the streams have been read up to `now`
+    verdicts and pauses this caused. Call it only when the events up to `now` have been read
     (run() does, server by server)."""
     moment = now or timezone.now()
     acted = 0
@@ -379,15 +394,17 @@ def _close_day(attempt: StageAttempt, moment: datetime, at: int) -> tuple[int, l
 GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
 
 
-DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of the streams
+DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of the log
 
 
 def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> None:
-    """`propdesk monitor`: read every enabled server's stream; between reads, close the days
-    that ended (a few stages at a time, so that a reset at midnight never holds up a breach),
-    each server's up to the last moment its stream was read to its end (a little behind it).
-    A failing server is logged and tried again, never the end of the monitor, and holds up
-    only its own days. One monitor runs at a time (on PostgreSQL a second one stops at once).
+    """`propdesk monitor`: each round, every enabled server's ingestor takes in its platform's
+    new events and the monitor reads them from the log; between reads, close the days that
+    ended (a few stages at a time, so that a reset at midnight never holds up a breach), each
+    server's up to the last moment its events were read to their end (a little behind it). A
+    failing server (its ingestor, or reading its events) is logged and tried again, never the
+    end of the monitor, and holds up only its own days. One monitor runs at a time (on
+    PostgreSQL a second one stops at once).
 
     While events come it reads on without a pause (`every` after a round that found none).
     Idle, it only looks whether events came (monitoring.idle), and waits between looks: on
@@ -398,21 +415,26 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
     _only_monitor()
     drained_at: dict[int, datetime] = {}
     backoff = idle.Backoff(every=every)
-    waiting = idle.Waiting()
+    ingestors = idle.Ingestors()
     try:
         while stop is None or not stop.is_set():
-            read = 0
+            count = 0
             closing: list[int] = []  # the servers whose days this round closes
             servers = list(TradingServer.objects.filter(enabled=True))
             for server in servers:
                 started = clock()
+                pulled = ingestors.pull(server)
+                if pulled is None:
+                    continue  # its ingestor failed (logged): its events and days wait
                 try:
-                    batch = process(server)
+                    batch = read(server)
                 except Exception:
                     logger.exception("monitor: server %s", server.name)
                     idle.sleep(1.0, stop)
                     continue
-                read += batch
+                count += batch
+                # Read to its end as it was at `started`: a pull takes in all that is new, or
+                # more than a batch (the sandbox's 5,000), so a batch short of full ends it.
                 if batch < BATCH:
                     drained_at[server.pk] = started
                 if server.pk in drained_at:
@@ -425,14 +447,16 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
                         )
                     except Exception:
                         logger.exception("monitor: closing days of server %s", server.name)
-            backoff.read(read)
-            if read:
-                waiting.drain()
+            backoff.read(count)
+            if count:
+                ingestors.drain()
             else:
                 due_in = _next_day_in(clock(), servers=closing)
-                idle.until_news(servers, backoff=backoff, waiting=waiting, due_in=due_in, stop=stop)
+                idle.until_news(
+                    servers, backoff=backoff, ingestors=ingestors, due_in=due_in, stop=stop
+                )
     finally:
-        waiting.close()
+        ingestors.close()
 
 
 def _next_day_in(now: datetime, *, servers: list[int]) -> float | None:

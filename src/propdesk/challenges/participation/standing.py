@@ -22,7 +22,7 @@ Reading only: nothing here changes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -79,6 +79,10 @@ class Facts:
     kyc_blocks_trade: bool = False
     kyc_reason: str = ""  # why the last KYC submission was rejected
     trading: tuple[tuple[int, str], ...] = ()  # (participation, "2-Step 100K, stage 1 of 3")
+    # Of those, the ones whose account the platform is still opening, and where each trades
+    # when not in the sandbox's web terminal (participation: the trading server's name).
+    preparing: frozenset[int] = frozenset()
+    elsewhere: dict[int, str] = field(default_factory=dict)
     unpaid: tuple[tuple[int, str], ...] = ()  # (participation, its challenge's name)
     waiting: tuple[Waiting, ...] = ()  # every pending request, oldest first
     offered: bool = True  # some challenge is published
@@ -138,12 +142,25 @@ def decide(f: Facts) -> Step:
         return _kyc_step(f, "trade your challenge")  # every order is refused until then
     if f.trading:
         pid, what = f.trading[0]
+        url = reverse("portal:my_challenge", kwargs={"participation_id": pid})
+        if pid in f.preparing:
+            return Step(
+                Do.WAIT,
+                "Your account is being prepared",
+                f"{what}: its trading account is being opened; its credentials appear on the "
+                "challenge's page as soon as it is, usually within a minute.",
+                url=url,
+                action="See it",
+            )
+        where = f.elsewhere.get(pid)
         return Step(
             Do.TRADE,
             "Trade your challenge",
-            f"{what} is in progress: trade it in the web terminal with the stage's credentials.",
-            url=reverse("portal:my_challenge", kwargs={"participation_id": pid}),
-            action="Credentials and terminal",
+            f"{what} is in progress: trade it "
+            + (f"on {where}" if where else "in the web terminal")
+            + " with the stage's credentials.",
+            url=url,
+            action="Credentials" if where else "Credentials and terminal",
         )
     if f.unpaid:
         pid, name = f.unpaid[0]
@@ -272,6 +289,8 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
     ).order_by("created_at", "id")
     waiting = tuple(waiting_of(r, named) for r in pending)
     trading, unpaid = [], []
+    preparing: set[int] = set()
+    elsewhere: dict[int, str] = {}
     for item in mine:
         attempt = item.current_attempt()
         if (
@@ -280,6 +299,10 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
             and attempt.status == StageAttempt.Status.IN_PROGRESS
         ):
             trading.append((item.pk, stage_text(item, attempt)))
+            if not attempt.login:
+                preparing.add(item.pk)
+            if attempt.server.kind != "sandbox":
+                elsewhere[item.pk] = attempt.server.name
         elif item.status == Participation.Status.PENDING_PAYMENT:
             unpaid.append((item.pk, item.version.spec.name))
     blocked = set(kyc.policy().blocked_actions)
@@ -311,6 +334,8 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
         if client.kyc_status == Client.KycStatus.REJECTED
         else "",
         trading=tuple(trading),
+        preparing=frozenset(preparing),
+        elsewhere=elsewhere,
         unpaid=tuple(unpaid),
         waiting=waiting,
         offered=bool(offered),

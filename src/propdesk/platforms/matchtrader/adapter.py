@@ -126,12 +126,15 @@ class MatchTraderPlatform:
         wanted = (self.server.offers or {}).get(group)
         if not wanted:
             return group, "DEMO" if group in self.server.demo_groups else "REAL"
-        offer = next((o for o in self.offers() if o.uuid == wanted), None)
+        offers = self.offers()
+        offer = next((o for o in offers if o.uuid == wanted), None)
         if offer is None:
             raise PlatformError(
                 f"The offer {wanted} configured for group {group} is not among the platform's "
                 "offers.",
                 transient=False,
+                answer="The platform's offers: "
+                + "; ".join(f"{o.name} ({o.uuid})" for o in offers),
             )
         if offer.currency and offer.currency != currency:
             raise PlatformError(

@@ -5,20 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import connection
-
 from propdesk.core.errors import NotFound
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import (
     Access,
-    AccountEvent,
     AccountOwner,
     AccountState,
     Credentials,
     DealRecord,
-    EventWaiter,
 )
-from propdesk.platforms.sandbox import accounts, orders, stream, valuation
+from propdesk.platforms.sandbox import accounts, orders, valuation
+from propdesk.platforms.sandbox.ingestor import SandboxIngestor
 from propdesk.platforms.sandbox.models import Account, Deal
 
 
@@ -78,24 +75,8 @@ class SandboxPlatform:
     def trade_history(self, login: str) -> Sequence[DealRecord]:
         return [record(d) for d in accounts.history(self._account(login))]
 
-    def events(
-        self, *, after: int = 0, limit: int = 1000, login: str | None = None
-    ) -> Sequence[AccountEvent]:
-        one = None if login is None else self._account(login)
-        return [
-            AccountEvent(cursor=cursor, login=owner, payload=payload)
-            for cursor, owner, payload in stream.rows(
-                after=after, limit=limit, server=self.server, account=one
-            )
-        ]
-
-    def has_events(self, *, after: int) -> bool:
-        return stream.any_after(after, self.server)
-
-    def event_waiter(self) -> EventWaiter | None:
-        """On PostgreSQL the stream's writers NOTIFY at their commit: a listener wakes the
-        reader at once. SQLite cannot tell anyone: None, the reader polls."""
-        return stream.Listener() if connection.vendor == "postgresql" else None
+    def ingestor(self) -> SandboxIngestor:
+        return SandboxIngestor(self.server)
 
 
 def record(deal: Deal) -> DealRecord:
