@@ -152,6 +152,33 @@ def test_the_demo_trader_trades_tomass_account_on_the_fake_once_it_is_open():
         fake.stop()
 
 
+def test_tomass_trades_on_the_fake_reach_his_stage_through_the_monitor():
+    """The demo's monitor pulls the fake's events like the sandbox's: Tomas's positions and his
+    closed quick trade are in his stage's figures."""
+    import threading
+
+    from propdesk.challenges.monitoring import monitor, progress
+    from propdesk.demo_match_trader import API_KEY, tomas_account, trade_when_open
+    from tests.platforms.matchtrader.factories import start_fake
+    from tests.support import carry_out_platform_commands
+
+    fake = start_fake(api_key=API_KEY)
+    try:
+        seed_demo(match_trader_url=fake.url)
+        carry_out_platform_commands()
+        attempt = tomas_account()
+        assert attempt is not None
+        monitor.process(attempt.server)  # his first snapshot
+        trade_when_open(threading.Event(), hold=0)
+        monitor.process(attempt.server)
+        shown = progress.figures(tomas_account())
+        assert shown is not None
+        assert shown.open_positions == 2
+        assert shown.balance == Decimal("99985.00")  # the quick trade: GBPUSD's spread, 15
+    finally:
+        fake.stop()
+
+
 def test_demo_staff_log_in_with_their_printed_password_alone():
     """Two-factor login is the firm's choice: the demo requires it of no role."""
     from django.test import Client as HttpClient

@@ -44,9 +44,7 @@ def test_the_first_pull_writes_one_snapshot_of_each_account(server, login):
     assert [p["balance"] for p in logged(server, other)] == ["5000.00"]
 
 
-def test_an_account_first_seen_with_a_position_open_starts_with_its_snapshot(
-    server, fake, login
-):
+def test_an_account_first_seen_with_a_position_open_starts_with_its_snapshot(server, fake, login):
     """The rules start a stage from an equity snapshot: the account's first one comes before
     the deal of a position opened before the ingestor first saw it (the clock's microseconds
     included)."""
