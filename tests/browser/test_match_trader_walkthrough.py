@@ -24,8 +24,9 @@ from playwright.sync_api import Page, expect
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor, progress
 from propdesk.challenges.participation import services as participation
+from propdesk.platforms import adapters
 from propdesk.platforms.matchtrader.fake import FakeMatchTrader
-from propdesk.platforms.matchtrader.ingestor import POLL_INTERVAL, MatchTraderIngestor
+from propdesk.platforms.matchtrader.ingestor import MatchTraderIngestor
 from propdesk.platforms.models import TradingServer
 from tests.browser.flows import credentials_on_page, log_in, open_first_in_queue
 from tests.challenges.factories import fund, on_platform, stage
@@ -34,7 +35,6 @@ from tests.platforms.matchtrader.factories import (
     CHALLENGE,
     FUNDED,
     account,
-    ingestor_for,
     server_for,
     start_fake,
     tick,
@@ -90,7 +90,8 @@ def test_the_go_live_walk_through_on_match_trader(
     new_page, fake: FakeMatchTrader, active_client, admin, finance, set_method
 ):
     server = server_for(fake)
-    ingestor = ingestor_for(server, interval=POLL_INTERVAL)
+    ingestor = adapters.platform(server).ingestor()  # the monitor's, paced as its
+    assert isinstance(ingestor, MatchTraderIngestor)
     set_method("prop_participation", "manual")
     challenge = on_platform(server, admin, stages=[stage(), stage("live")])
     fund(active_client, finance)

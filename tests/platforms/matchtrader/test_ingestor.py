@@ -254,6 +254,20 @@ def test_pulls_come_no_closer_than_the_interval(server, fake, login):
     assert ingestor.pull() == 0
 
 
+def test_pulls_are_spread_over_the_minutes_requests(server, fake, login):
+    """The monitor's ingestor (no interval given) pulls no faster than its pulls' requests fit
+    in the minute's budget beside the commands' reserve: a steady pace, never a burst that
+    spends the minute and then sees nothing until it is over."""
+    ingestor = adapters.platform(server).ingestor()
+    assert isinstance(ingestor, MatchTraderIngestor)
+    ingestor.api.budget = Budget(limit=RESERVE + 20)
+    ingestor.pull()  # one page of accounts, one batch of open positions: 2 of the 20
+    assert ingestor.pause() == 6.0  # 2 requests x 60 s / 20
+    trader_opens(fake, login)
+    assert ingestor.pull() == 0
+    assert ingestor.api.budget.spare() == RESERVE + 18
+
+
 def test_a_pull_leaves_the_minutes_last_requests_to_the_commands(server, login):
     ingestor = ingestor_for(server)
     ingestor.api.budget = Budget(limit=RESERVE - 1)
