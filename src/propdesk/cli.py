@@ -3,105 +3,39 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from propdesk.platforms.matchtrader.fake import command as fake_platform
-
-
-def _setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "propdesk.settings")
-    import django
-
-    django.setup()
+from propdesk.processes import (
+    gunicorn_argv,
+    run_together,
+    setup_django,
+    unapplied_migrations,
+    worker_argv,
+)
 
 
 def _manage(args: Sequence[str]) -> int:
-    _setup_django()
+    setup_django()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["propdesk manage", *args])
     return 0
 
 
-def _gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "propdesk.wsgi:application",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-    ]
-
-
-def _propdesk_argv(*args: str) -> list[str]:
-    """This same command in a child process, e.g. ("worker",)."""
-    return [sys.executable, "-m", "propdesk.cli", *args]
-
-
-def _worker_argv() -> list[str]:
-    return _propdesk_argv("worker")
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-def _run_together(commands: list[list[str]]) -> int:
-    """Run the processes side by side; when one stops, or we are told to stop, stop the rest."""
-    signal.signal(signal.SIGTERM, _stop)
-    procs = [subprocess.Popen(cmd) for cmd in commands]  # noqa: S603
-    try:
-        while True:
-            for proc in procs:
-                code = proc.poll()
-                if code is not None:
-                    return code
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                procs[0].wait(timeout=0.5)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _unapplied_migrations() -> int:
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
-
-
 def _cmd_serve(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from django.core.management import call_command
 
-    pending = _unapplied_migrations()
+    pending = unapplied_migrations()
     if pending:
         print(
             f"error: the database has {pending} unapplied migrations; "
@@ -110,73 +44,16 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
         )
         return 2
     call_command("collectstatic", interactive=False, verbosity=0)
-    commands = [_gunicorn_argv(ns.host, ns.port, ns.workers)]
+    commands = [gunicorn_argv(ns.host, ns.port, ns.workers)]
     if not ns.no_worker:
-        commands.append(_worker_argv())
-    return _run_together(commands)
-
-
-class _Progress:
-    """Says what the demo's start is doing, one line a step, with the time each took."""
-
-    def __init__(self) -> None:
-        self.began = self.mark = time.monotonic()
-        self.open = False
-
-    def step(self, text: str) -> None:
-        self.done()
-        print(f"  {text}\u2026", end="", flush=True)
-        self.open, self.mark = True, time.monotonic()
-
-    def done(self) -> None:
-        if self.open:
-            print(f" done ({time.monotonic() - self.mark:.1f} s)", flush=True)
-            self.open = False
+        commands.append(worker_argv())
+    return run_together(commands)
 
 
 def _cmd_demo(ns: argparse.Namespace) -> int:
-    os.environ.setdefault("PROPDESK_DEMO", "1")
-    # Links in emails and the sandbox provider's webhooks go to where the demo serves.
-    os.environ.setdefault("PROPDESK_SITE_URL", f"http://{ns.host}:{ns.port}")
-    progress = _Progress()
-    print("propdesk demo: getting ready", flush=True)
-    progress.step("loading propdesk")
-    _setup_django()
-    from django.core.management import call_command
+    from propdesk import demo_start
 
-    from propdesk.demo import seed_demo
-
-    pending = _unapplied_migrations()
-    if pending:
-        progress.step(f"migrating the database ({pending} migrations)")
-        call_command("migrate", interactive=False, verbosity=0)
-    progress.step("collecting static files")
-    call_command("collectstatic", interactive=False, verbosity=0)
-    progress.step("checking the demo data")
-    logins = seed_demo(step=lambda text: progress.step(f"seeding: {text}"))
-    progress.done()
-    print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
-    url = f"http://{ns.host}:{ns.port}"
-    print(f"\npropdesk demo at {url}")
-    print(f"  client portal: {url}/portal/   back office: {url}/backoffice/")
-    print("  demo staff logins (email / password / role):")
-    for email, password, role in logins.staff:
-        print(f"    {email:32} {password:20} {role}")
-    print("  demo client logins:")
-    for email, password, state in logins.clients:
-        print(f"    {email:32} {password:20} {state}")
-    print(f"  sandbox trading accounts ({url}/terminal/ and the trading API):")
-    for login, password, note in logins.trading:
-        print(f"    {login:32} {password:20} {note}")
-    print("Press Ctrl-C to stop.\n", flush=True)
-    return _run_together(
-        [
-            _gunicorn_argv(ns.host, ns.port, 2),
-            _worker_argv(),
-            _propdesk_argv("sandbox", "feed", "--rate", "10"),
-            _propdesk_argv("monitor"),
-        ]
-    )
+    return demo_start.run(host=ns.host, port=ns.port, match_trader_port=ns.match_trader_port)
 
 
 def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
@@ -195,7 +72,7 @@ def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
 
 
 def _cmd_worker(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.jobs.worker import Worker
 
     print("worker: running background jobs", flush=True)
@@ -204,7 +81,7 @@ def _cmd_worker(ns: argparse.Namespace) -> int:
 
 
 def _cmd_jobs_list(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.jobs import services
 
     found = services.problems(None, limit=ns.limit)
@@ -222,7 +99,7 @@ def _cmd_jobs_list(ns: argparse.Namespace) -> int:
 
 
 def _cmd_jobs_retry(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.core.errors import DomainError
     from propdesk.jobs import services
 
@@ -236,7 +113,7 @@ def _cmd_jobs_retry(ns: argparse.Namespace) -> int:
 
 
 def _cmd_jobs_run(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.jobs.worker import Worker
 
     # With its heartbeat: a long job run here is not taken for an abandoned one meanwhile.
@@ -245,7 +122,7 @@ def _cmd_jobs_run(ns: argparse.Namespace) -> int:
 
 
 def _cmd_staff_create(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.accounts.services import create_staff_user
     from propdesk.core.errors import DomainError
 
@@ -270,7 +147,7 @@ def _cmd_staff_create(ns: argparse.Namespace) -> int:
 
 def _cmd_staff_reset_two_factor(ns: argparse.Namespace) -> int:
     """For a locked-out sole administrator: turn their two-factor login off from the server."""
-    _setup_django()
+    setup_django()
     from propdesk.accounts.models import User
     from propdesk.accounts.services import reset_two_factor
     from propdesk.core.errors import DomainError
@@ -293,7 +170,7 @@ def _cmd_staff_reset_two_factor(ns: argparse.Namespace) -> int:
 
 
 def _cmd_ledger_check(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.wallet import ledger
     from propdesk.wallet.models import JournalEntry, LedgerAccount
 
@@ -309,7 +186,7 @@ def _cmd_ledger_check(ns: argparse.Namespace) -> int:
 
 
 def _cmd_ledger_rebuild_totals(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.wallet import ledger
 
     rows = ledger.rebuild_day_totals()
@@ -318,7 +195,7 @@ def _cmd_ledger_rebuild_totals(ns: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.core.errors import DomainError
     from propdesk.platforms import adapters
     from propdesk.platforms.sandbox import accounts as sandbox_accounts
@@ -344,7 +221,7 @@ def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from pathlib import Path
 
     from propdesk.platforms.sandbox import feed
@@ -388,7 +265,7 @@ def _until_stopped(work: Callable[[threading.Event], Any]) -> Any:
 def _cmd_vault_new_key(ns: argparse.Namespace) -> int:
     """A new newest key: put in front of the key file (a local install) or printed for the
     environment (PROPDESK_VAULT_KEYS). Then `propdesk vault reseal`, then drop the old key."""
-    _setup_django()
+    setup_django()
     from django.conf import settings
 
     from propdesk.core import vault
@@ -414,7 +291,7 @@ def _cmd_vault_new_key(ns: argparse.Namespace) -> int:
 
 
 def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from django.conf import settings
 
     from propdesk.core import vault
@@ -445,7 +322,7 @@ def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
 
 
 def _cmd_monitor(ns: argparse.Namespace) -> int:
-    _setup_django()
+    setup_django()
     from propdesk.challenges.monitoring import monitor
 
     print("monitor: reading the trading servers' account events", flush=True)
@@ -474,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="migrate, load demo data and start the demo site")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument(
+        "--match-trader-port",
+        type=int,
+        default=8010,
+        help="where the demo's fake Match-Trader server listens (default 8010)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     serve = sub.add_parser("serve", help="run the production server on a migrated database")

@@ -25,11 +25,14 @@ from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions, lifecycle
 from propdesk.challenges.participation import services as participation
 from propdesk.demo_documents import sample_pdf, sample_png
+from propdesk.demo_match_trader import PORT, TRADER_EMAIL, seed_server, url_for
+from propdesk.demo_match_trader import definition as match_trader_challenge
 from propdesk.onboarding import kyc
 from propdesk.onboarding.models import KycForm
 from propdesk.onboarding.request_types import IB_REGISTRATION, KYC, TRADER_REGISTRATION
 from propdesk.onboarding.services import register_client
 from propdesk.platforms import outbox
+from propdesk.platforms.models import PlatformCommand, TradingServer
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import feed
 from propdesk.platforms.sandbox import orders as sandbox_orders
@@ -92,10 +95,17 @@ def _logins() -> DemoLogins:
     return logins
 
 
-def seed_demo(step: Callable[[str], None] = lambda _text: None) -> DemoLogins:
+def seeded() -> bool:
+    return User.objects.filter(email=STAFF[0][0]).exists()
+
+
+def seed_demo(
+    step: Callable[[str], None] = lambda _text: None, *, match_trader_url: str = url_for(PORT)
+) -> DemoLogins:
     """Create the demo firm once; running it again changes nothing. `step` is told what
-    starts next ("seeding clients"), for the demo's first start to show its progress."""
-    if User.objects.filter(email=STAFF[0][0]).exists():
+    starts next ("seeding clients"), for the demo's first start to show its progress;
+    `match_trader_url` is where the demo's fake Match-Trader server will listen."""
+    if seeded():
         return _logins()
     with transaction.atomic(), _one_hash_per_password():
         step(f"creating {len(STAFF)} staff users")
@@ -183,7 +193,7 @@ def seed_demo(step: Callable[[str], None] = lambda _text: None) -> DemoLogins:
         approvals.set_policy(deposits.DEPOSIT, method="partial", threshold="500", actor=admin)
         ivan = Client.objects.get(user__email="ivan@example.com")
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
-        _seed_challenges(admin, ivan, step)
+        _seed_challenges(admin, ivan, step, match_trader_url)
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(
@@ -308,9 +318,11 @@ DEMO_RULES = {
 }
 
 
-def _seed_challenges(admin: User, buyer: Client, step: Callable[[str], None]) -> None:
-    """Three published challenges, a 2-step, a 1-step instant-funded and a quick one to pass in
-    minutes; Ivan runs the first."""
+def _seed_challenges(
+    admin: User, buyer: Client, step: Callable[[str], None], match_trader_url: str
+) -> None:
+    """Four published challenges, a 2-step, a 1-step instant-funded and a quick one to pass in
+    minutes on the sandbox, and a 1-step on the fake Match-Trader server; Ivan runs the first."""
     step("challenges")
     two_step = catalogue.create(
         {
@@ -372,7 +384,9 @@ def _seed_challenges(admin: User, buyer: Client, step: Callable[[str], None]) ->
         actor=admin,
     )
     quick = catalogue.create(QUICK_CHALLENGE, actor=admin)
-    for challenge in (two_step, instant, quick):
+    seed_server(admin, match_trader_url)
+    match_trader = catalogue.create(match_trader_challenge(DEMO_RULES), actor=admin)
+    for challenge in (two_step, instant, quick, match_trader):
         catalogue.publish(challenge.pk, actor=admin)
     # The firm reviews every purchase: one waits in the queue below.
     approvals.set_policy(participation.PARTICIPATION, method="manual", level_roles=[], actor=admin)
@@ -380,7 +394,10 @@ def _seed_challenges(admin: User, buyer: Client, step: Callable[[str], None]) ->
     _approve_purchase(ivans, admin)
     _trade(ivans, [("EURUSD", "buy", "2.00")])
     step(f"{len(PARTICIPANTS)} challenge participants, each bought, approved and traded")
-    _seed_participants(admin, {"two_step": two_step, "instant": instant, "quick": quick})
+    _seed_participants(
+        admin,
+        {"two_step": two_step, "instant": instant, "quick": quick, "match_trader": match_trader},
+    )
 
 
 QUICK_TARGET_PCT = Decimal("1")
@@ -428,9 +445,13 @@ PARTICIPANTS = [
     ("pia@example.com", "Pia Moreau", "BE", "+32471234516", "instant", "rejected"),
     ("quinn@example.com", "Quinn Byrne", "IE", "+353861234517", "two_step", "cancelled"),
     ("rosa@example.com", "Rosa Kowalska", "PL", "+48601234518", "quick", "near_target"),
+    (TRADER_EMAIL, "Tomas Horak", "CZ", "+420601234519", "match_trader", "on_match_trader"),
 ]
 
-FATE_LABELS = {"near_target": "quick demo challenge, 20 USD short of its +1% target"}
+FATE_LABELS = {
+    "near_target": "quick demo challenge, 20 USD short of its +1% target",
+    "on_match_trader": "challenge on the fake Match-Trader server, trading",
+}
 
 
 def _seed_participants(admin: User, challenges: dict[str, Any]) -> None:
@@ -508,12 +529,24 @@ def _purchase_request(joined: Participation) -> Any:
 
 def _approve_purchase(joined: Participation, admin: User) -> None:
     approvals.approve(_purchase_request(joined).pk, actor=admin, comment="Fee received.")
-    outbox.run_due()  # the worker's turn: the stage's account is opened on the sandbox
+    _sandbox_turn()  # the stage's account is opened (on the fake: by the worker, later)
+
+
+def _sandbox_turn() -> None:
+    """The worker's turn at the outbox, for the sandbox's commands only: the demo's fake
+    Match-Trader server starts with the demo's processes, after the seed, and its commands wait
+    for the worker (a turn now would only note a refused connection and delay their retry)."""
+    waiting = PlatformCommand.objects.filter(
+        server__kind=TradingServer.Kind.SANDBOX, status=PlatformCommand.Status.PENDING
+    )
+    ids = list(waiting.values_list("pk", flat=True))
+    if ids:  # (no ids at all would mean every command)
+        outbox.run_due(ids=ids)
 
 
 def _trade(joined: Participation, orders: list[tuple[str, str, str]]) -> None:
     """Open positions on the participation's current account, so its curve moves in the demo."""
-    outbox.run_due()  # the worker's turn: every account asked for so far is opened
+    _sandbox_turn()  # every sandbox account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)
@@ -547,7 +580,7 @@ def move_price(symbol: str, by: Decimal) -> None:
 def _near_target(joined: Participation) -> None:
     """A closed trade worth +0.8% on the quick challenge: 20 USD short of its +1% target. The
     gold price goes back where it was, so the other demo accounts' figures stay."""
-    outbox.run_due()  # the worker's turn: every account asked for so far is opened
+    _sandbox_turn()  # every sandbox account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)

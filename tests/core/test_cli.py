@@ -288,3 +288,63 @@ def test_worker_and_jobs_refuse_bad_numbers_with_a_usage_error(var, args):
     assert result.returncode == 2
     assert "more than 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
+    """`propdesk demo` starts the fake Match-Trader beside the site: the worker opens the demo
+    participant's account there, and the demo's trader opens his positions on it."""
+    import contextlib
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port, fake_port = free_port(), free_port()
+    env = {**os.environ, "PROPDESK_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "propdesk.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--match-trader-port",
+            str(fake_port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    fake = f"http://127.0.0.1:{fake_port}"
+
+    def positions() -> list[str]:
+        request = urllib.request.Request(
+            f"{fake}/v1/trading-accounts/trading-data/open-positions",
+            data=json.dumps({"logins": ["410001"]}).encode(),
+            headers={
+                "Authorization": "Bearer demo-match-trader-key-2026",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            found = json.loads(answer.read())
+        return sorted(p["symbol"] for row in found for p in row["positions"])
+
+    try:
+        held: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not {"EURUSD", "XAUUSD"} <= set(held):
+            with contextlib.suppress(OSError):  # not listening yet
+                held = positions()
+            time.sleep(0.5)
+        assert {"EURUSD", "XAUUSD"} <= set(held)
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        printed, _ = demo.communicate(timeout=60)
+    assert f"fake Match-Trader server (Broker API v2) at {fake}" in printed
+    assert (tmp_path / "fake-match-trader.json").exists()  # its books, for the next start
+    with pytest.raises(OSError):
+        positions()

@@ -59,13 +59,14 @@ def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
     assert len(valuation.state(busy).positions) == 2
 
 
-def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
+def test_demo_publishes_its_challenges_and_has_participants_in_every_state():
     from propdesk.challenges.catalogue import services as catalogue
     from propdesk.challenges.models import Participation, StageAttempt
 
     seed_demo()
     names = sorted(v.definition["name"] for v in catalogue.published_catalogue())
     assert names == [
+        "1-Step 100K on Match-Trader",
         "2-Step Challenge 100K",
         "Instant Funding 25K",
         "Quick demo challenge: reach +1% in minutes",
@@ -90,6 +91,92 @@ def test_demo_publishes_two_challenges_and_has_participants_in_every_state():
     pending = ApprovalRequest.objects.filter(status="pending")
     assert pending.filter(type_key="prop_participation").exists()
     assert pending.filter(type_key="prop_live_step").exists()
+
+
+def test_demo_has_a_challenge_on_the_fake_match_trader_server_waiting_for_the_worker():
+    """The seed runs before the fake starts: Tomas's stage waits for its account, whose opening
+    command is the worker's (not yet tried, so its first try is not put off)."""
+    from propdesk.challenges.models import Participation
+    from propdesk.core import vault
+    from propdesk.demo_match_trader import API_KEY, CHALLENGE_OFFER, FUNDED_OFFER
+    from propdesk.platforms.models import PlatformCommand, TradingServer
+
+    logins = seed_demo(match_trader_url="http://127.0.0.1:8123")
+    server = TradingServer.objects.get(name="Match-Trader (demo)")
+    assert server.kind == "match_trader"
+    assert server.base_url == "http://127.0.0.1:8123"
+    assert vault.open_sealed(server.sealed_api_key) == API_KEY
+    assert server.offers == {"challenge": CHALLENGE_OFFER.uuid, "funded": FUNDED_OFFER.uuid}
+    tomas = Participation.objects.get(client__user__email="tomas@example.com")
+    assert tomas.status == "active"
+    assert tomas.version.spec.platform == "Match-Trader (demo)"
+    assert [s.kind for s in tomas.version.spec.stages] == ["demo", "live"]
+    attempt = tomas.current_attempt()
+    assert attempt is not None
+    assert (attempt.server, attempt.status, attempt.login) == (server, "in_progress", "")
+    opening = PlatformCommand.objects.get(server=server, subject=attempt.subject)
+    assert (opening.kind, opening.status, opening.attempts) == ("open_account", "pending", 0)
+    assert not PlatformCommand.objects.filter(server__kind="sandbox", status="pending").exists()
+    assert any(email == "tomas@example.com" for email, _, _ in logins.clients)
+
+
+def test_the_demo_trader_trades_tomass_account_on_the_fake_once_it_is_open():
+    """What the demo's trader process does: nothing until the worker opened the account, then
+    two positions left open and a quick trade closed; a demo started again trades no more."""
+    import threading
+
+    from propdesk.demo_match_trader import API_KEY, tomas_account, trade_when_open
+    from propdesk.platforms import adapters
+    from tests.platforms.matchtrader.factories import call, start_fake
+    from tests.support import carry_out_platform_commands
+
+    fake = start_fake(api_key=API_KEY)
+    try:
+        seed_demo(match_trader_url=fake.url)
+        assert tomas_account() is None  # being prepared
+        carry_out_platform_commands()  # the worker's turn, the fake up
+        attempt = tomas_account()
+        assert attempt is not None
+        for _ in range(2):  # the second time: the demo started again
+            trade_when_open(threading.Event(), hold=0)
+            _, _, held = call(
+                fake,
+                "POST",
+                "/v1/trading-accounts/trading-data/open-positions",
+                {"logins": [attempt.login]},
+            )
+            assert sorted(p["symbol"] for p in held[0]["positions"]) == ["EURUSD", "XAUUSD"]
+            deals = adapters.platform(attempt.server).trade_history(attempt.login)
+            assert sorted(d.symbol for d in deals if d.entry == "out") == ["GBPUSD"]
+    finally:
+        fake.stop()
+
+
+def test_tomass_trades_on_the_fake_reach_his_stage_through_the_monitor():
+    """The demo's monitor pulls the fake's events like the sandbox's: Tomas's positions and his
+    closed quick trade are in his stage's figures."""
+    import threading
+
+    from propdesk.challenges.monitoring import monitor, progress
+    from propdesk.demo_match_trader import API_KEY, tomas_account, trade_when_open
+    from tests.platforms.matchtrader.factories import start_fake
+    from tests.support import carry_out_platform_commands
+
+    fake = start_fake(api_key=API_KEY)
+    try:
+        seed_demo(match_trader_url=fake.url)
+        carry_out_platform_commands()
+        attempt = tomas_account()
+        assert attempt is not None
+        monitor.process(attempt.server)  # his first snapshot
+        trade_when_open(threading.Event(), hold=0)
+        monitor.process(attempt.server)
+        shown = progress.figures(tomas_account())
+        assert shown is not None
+        assert shown.open_positions == 2
+        assert shown.balance == Decimal("99985.00")  # the quick trade: GBPUSD's spread, 15
+    finally:
+        fake.stop()
 
 
 def test_demo_staff_log_in_with_their_printed_password_alone():

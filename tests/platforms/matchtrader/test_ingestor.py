@@ -44,6 +44,17 @@ def test_the_first_pull_writes_one_snapshot_of_each_account(server, login):
     assert [p["balance"] for p in logged(server, other)] == ["5000.00"]
 
 
+def test_an_account_first_seen_with_a_position_open_starts_with_its_snapshot(server, fake, login):
+    """The rules start a stage from an equity snapshot: the account's first one comes before
+    the deal of a position opened before the ingestor first saw it (the clock's microseconds
+    included)."""
+    position = trader_opens(fake, login, "XAUUSD", volume="1")
+    moment = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=123_456)
+    ingestor_for(server, clock=lambda: moment).pull()
+    assert kinds(logged(server, login)) == ["equity", f"in {position}"]
+    assert evaluate(logged(server, login)).figures().open_positions == 1
+
+
 def test_a_pull_with_nothing_new_appends_nothing(server, login):
     ingestor = ingestor_for(server)
     ingestor.pull()
@@ -241,6 +252,20 @@ def test_pulls_come_no_closer_than_the_interval(server, fake, login):
     ingestor.pull()
     trader_opens(fake, login)
     assert ingestor.pull() == 0
+
+
+def test_pulls_are_spread_over_the_minutes_requests(server, fake, login):
+    """The monitor's ingestor (no interval given) pulls no faster than its pulls' requests fit
+    in the minute's budget beside the commands' reserve: a steady pace, never a burst that
+    spends the minute and then sees nothing until it is over."""
+    ingestor = adapters.platform(server).ingestor()
+    assert isinstance(ingestor, MatchTraderIngestor)
+    ingestor.api.budget = Budget(limit=RESERVE + 20)
+    ingestor.pull()  # one page of accounts, one batch of open positions: 2 of the 20
+    assert ingestor.pause() == 6.0  # 2 requests x 60 s / 20
+    trader_opens(fake, login)
+    assert ingestor.pull() == 0
+    assert ingestor.api.budget.spare() == RESERVE + 18
 
 
 def test_a_pull_leaves_the_minutes_last_requests_to_the_commands(server, login):

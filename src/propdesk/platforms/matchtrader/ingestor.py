@@ -27,6 +27,7 @@ repeated pull from appending anything twice.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ from propdesk.platforms.matchtrader.client import BrokerApi
 from propdesk.platforms.models import IngestCursor, TradingServer
 from propdesk.platforms.protocol import EventWaiter, PlatformError
 
-POLL_INTERVAL = 0.2  # seconds between two pulls at most
+POLL_INTERVAL = 0.2  # seconds: the shortest time between two pulls (see `pause`)
 WINDOW = 15 * 60  # a quarter hour: every time zone's midnight falls on one
 RESERVE = 100  # requests of the minute's budget left to the commands
 PAGE_SIZE = 1000  # accounts a page (the documented ceiling)
@@ -103,15 +104,16 @@ class MatchTraderIngestor:
         server: TradingServer,
         api: BrokerApi,
         *,
-        interval: float = POLL_INTERVAL,
+        interval: float | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.server = server
         self.api = api
-        self.interval = interval
+        self.interval = interval  # None: paced to the request budget (`pause`)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._last: float | None = None
         self._gap = True  # a new ingestor reconciles from the history first
+        self._cost = 0  # the requests of the last pull's pages and batches (history apart)
 
     def waiter(self) -> EventWaiter | None:
         return None  # the Broker API cannot say when something changed: the caller polls
@@ -119,9 +121,21 @@ class MatchTraderIngestor:
     def close(self) -> None:
         return None
 
+    def pause(self) -> float:
+        """The shortest time between two pulls: the `interval` given, or else at least
+        POLL_INTERVAL and long enough that pulls at this pace, each costing what the last one's
+        pages and batches did, spend no more of the minute's requests than the budget leaves
+        beside the commands' reserve. Faster, the pulls would spend the minute in its first
+        half and then stop until the window slides: a breach then waited up to 25 s to be
+        seen, with 1,000 accounts (benchmarks/match_trader_breach_latency.py)."""
+        if self.interval is not None:
+            return self.interval
+        budget = self.api.budget
+        return max(POLL_INTERVAL, self._cost * budget.window / max(budget.limit - RESERVE, 1))
+
     def pull(self) -> int:
         moment = time.monotonic()
-        if self._last is not None and moment - self._last < self.interval:
+        if self._last is not None and moment - self._last < self.pause():
             return 0
         if self.api.budget.spare() < RESERVE:
             return 0  # the minute's requests are nearly spent: commands go first
@@ -145,6 +159,7 @@ class MatchTraderIngestor:
         rows = trading_accounts(self.api)
         logins = [str(row["login"]) for row in rows]
         positions = open_positions(self.api, logins)
+        self._cost = max(1, math.ceil(len(rows) / PAGE_SIZE)) + math.ceil(len(logins) / BATCH)
         history: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             login = str(row["login"])
@@ -221,7 +236,9 @@ def plan(
             "vb": str(balance),
             "v": str(equity),
             "chg": stamp(seen_at),
-            "t": stamp(seen_at),
+            # The moment itself, not its milliseconds (`stamp`): the first snapshot, at
+            # `seen_at`, must sort before the deals of positions opened earlier.
+            "t": seen_at.isoformat(),
             "n": 0,
             "open": {},
             "h": stamp(seen_at),

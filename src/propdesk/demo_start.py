@@ -1,0 +1,144 @@
+"""`propdesk demo`: migrate, seed the demo firm, and run its processes side by side: the site,
+the job worker, the sandbox's price feed, the monitor, the fake Match-Trader server (its books
+kept in the demo's var/ directory, beside the SQLite file) and the demo's trader on it.
+
+`python -m propdesk.demo_start trade-on-match-trader` is that last process (see
+demo_match_trader: the fake has no trader terminal)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from propdesk.processes import (
+    gunicorn_argv,
+    propdesk_argv,
+    run_together,
+    setup_django,
+    unapplied_migrations,
+    worker_argv,
+)
+
+FAKE_STATE = "fake-match-trader.json"  # in the demo's var/ directory
+TRADER = "trade-on-match-trader"
+
+
+class Progress:
+    """Says what the demo's start is doing, one line a step, with the time each took."""
+
+    def __init__(self) -> None:
+        self.began = self.mark = time.monotonic()
+        self.open = False
+
+    def step(self, text: str) -> None:
+        self.done()
+        print(f"  {text}\u2026", end="", flush=True)
+        self.open, self.mark = True, time.monotonic()
+
+    def done(self) -> None:
+        if self.open:
+            print(f" done ({time.monotonic() - self.mark:.1f} s)", flush=True)
+            self.open = False
+
+
+def run(*, host: str, port: int, match_trader_port: int) -> int:
+    os.environ.setdefault("PROPDESK_DEMO", "1")
+    # Links in emails and the sandbox provider's webhooks go to where the demo serves.
+    os.environ.setdefault("PROPDESK_SITE_URL", f"http://{host}:{port}")
+    progress = Progress()
+    print("propdesk demo: getting ready", flush=True)
+    progress.step("loading propdesk")
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from propdesk import demo_match_trader as mt
+    from propdesk.demo import STAFF, seed_demo, seeded
+
+    pending = unapplied_migrations()
+    if pending:
+        progress.step(f"migrating the database ({pending} migrations)")
+        call_command("migrate", interactive=False, verbosity=0)
+    progress.step("collecting static files")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    progress.step("checking the demo data")
+    fake_url = mt.url_for(match_trader_port)
+    fake_state = settings.VAR_DIR / FAKE_STATE
+    if not seeded():
+        # A new demo firm: the fake's books of an earlier one would hold accounts it never opened.
+        fake_state.unlink(missing_ok=True)
+    logins = seed_demo(
+        step=lambda text: progress.step(f"seeding: {text}"), match_trader_url=fake_url
+    )
+    mt.point_at(fake_url, STAFF[0][0])
+    progress.done()
+    print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
+    url = f"http://{host}:{port}"
+    print(f"\npropdesk demo at {url}")
+    print(f"  client portal: {url}/portal/   back office: {url}/backoffice/")
+    print("  demo staff logins (email / password / role):")
+    for email, password, role in logins.staff:
+        print(f"    {email:32} {password:20} {role}")
+    print("  demo client logins:")
+    for email, password, state in logins.clients:
+        print(f"    {email:32} {password:20} {state}")
+    print(f"  sandbox trading accounts ({url}/terminal/ and the trading API):")
+    for login, password, note in logins.trading:
+        print(f"    {login:32} {password:20} {note}")
+    print(f"  fake Match-Trader server (Broker API v2) at {fake_url}, API key {mt.API_KEY}:")
+    print(
+        f"    {mt.TRADER_EMAIL} trades {mt.CHALLENGE_NAME!r} there (the demo opens his "
+        "positions; prices walk by themselves)"
+    )
+    print(f"    its API:      curl -H 'Authorization: Bearer {mt.API_KEY}' {fake_url}/v1/offers")
+    print(
+        f"    a price now:  curl -X POST {fake_url}/_fake/price "
+        """-d '{"symbol": "XAUUSD", "bid": "2300"}'   (docs/match-trader.md)"""
+    )
+    print("Press Ctrl-C to stop.\n", flush=True)
+    return run_together(
+        [
+            gunicorn_argv(host, port, 2),
+            worker_argv(),
+            propdesk_argv("sandbox", "feed", "--rate", "10"),
+            propdesk_argv("monitor"),
+            propdesk_argv(
+                "fake-platform",
+                "match-trader",
+                "--port",
+                str(match_trader_port),
+                "--api-key",
+                mt.API_KEY,
+                "--state",
+                str(fake_state),
+            ),
+            [sys.executable, "-m", "propdesk.demo_start", TRADER],
+        ]
+    )
+
+
+def trade_on_match_trader() -> int:
+    """The demo's trader on the fake Match-Trader server, until told to stop."""
+    import signal
+    import threading
+
+    os.environ.setdefault("PROPDESK_DEMO", "1")
+    setup_django()
+    from propdesk import demo_match_trader as mt
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        mt.trade_when_open(stop)
+        stop.wait()  # done: it stays, as the demo stops everything once one of its processes ends
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != [TRADER]:
+        print(f"usage: python -m propdesk.demo_start {TRADER}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(trade_on_match_trader())
