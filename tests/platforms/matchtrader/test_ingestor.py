@@ -296,3 +296,26 @@ def test_an_account_not_yet_funded_is_first_seen_once_its_deposit_is_made(server
     assert [(p["type"], p["balance"]) for p in logged(server, opened.login)] == [
         ("equity", "100000.00")
     ]
+
+
+def test_after_a_restart_the_histories_are_read_a_few_accounts_a_pull(server, fake, login):
+    from propdesk.platforms.matchtrader import ingestor as ingesting
+    from propdesk.platforms.models import IngestCursor
+
+    others = [open_account(server, email=f"t{n}@example.com").login for n in range(3)]
+    ingestor_for(server).pull()
+    position = trader_opens(fake, others[-1])
+    tick(fake, "XAUUSD", "2350.30")  # closed at no profit: only its history tells
+    trader_closes(fake, others[-1], position)
+    restarted = ingestor_for(server)
+    kept = ingesting.RECONCILE_EACH_PULL
+    ingesting.RECONCILE_EACH_PULL = 2
+    try:
+        restarted.pull()
+        owed = IngestCursor.objects.get(server=server).position["reconcile"]
+        assert len(owed) == 2  # four accounts known: two read now, two owed
+        restarted.pull()
+    finally:
+        ingesting.RECONCILE_EACH_PULL = kept
+    assert "reconcile" not in IngestCursor.objects.get(server=server).position
+    assert kinds(logged(server, others[-1])) == ["equity", f"in {position}", f"out {position}"]

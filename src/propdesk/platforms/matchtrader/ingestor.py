@@ -161,13 +161,22 @@ class MatchTraderIngestor:
         positions = open_positions(self.api, logins)
         self._cost = max(1, math.ceil(len(rows) / PAGE_SIZE)) + math.ceil(len(logins) / BATCH)
         history: dict[str, list[dict[str, Any]]] = {}
+        # After a gap every known account's history is read, but a few at a time beside the
+        # changed ones (`RECONCILE_EACH_PULL`): all at once (1,000 accounts are twice the
+        # minute's request limit) would never finish, and nothing would be watched meanwhile.
+        owed = list(known.get("reconcile", [])) if not self._gap else list(seen)
+        now_owed = set(owed[:RECONCILE_EACH_PULL])
         for row in rows:
             login = str(row["login"])
             before = seen.get(login)
-            if before is None or not self._worth_asking(before, row, positions.get(login, [])):
+            if before is None:
+                continue
+            changed = self._worth_asking(before, row, positions.get(login, []))
+            if not changed and login not in now_owed:
                 continue
             since = min([_time(before["h"])] + [_time(p[2]) for p in before["open"].values()])
             history[login] = closed_positions(self.api, login, since - SKEW, seen_at + SKEW)
+        self._cost += len(history)  # the pacing counts the histories read too
         with eventlog.ingesting(self.server) as cursor:
             if cursor.position != known:
                 return 0  # another ingestor moved meanwhile: look again at the next pull
@@ -189,19 +198,24 @@ class MatchTraderIngestor:
                 )
                 events += [(login, payload, source) for payload, source in planned]
             appended = eventlog.append(cursor, events)
+            still_owed = [login for login in owed[RECONCILE_EACH_PULL:] if login in after]
             cursor.position = {"accounts": after, "polled": stamp(seen_at)}
+            if still_owed:
+                cursor.position["reconcile"] = still_owed
         self._gap = False
         return appended
 
     def _worth_asking(
         self, before: dict[str, Any], row: dict[str, Any], positions: list[dict[str, Any]]
     ) -> bool:
-        """Whether the history may hold what the open positions and finances do not show."""
-        if self._gap:
-            return True
+        """Whether the history may hold what the open positions and finances do not show: a
+        position gone, or the balance moved (a trade opened and closed meanwhile)."""
         vanished = set(before["open"]) - {str(p["id"]) for p in positions}
         balance = Decimal(str((row.get("financeInfo") or {}).get("balance") or 0))
         return bool(vanished) or balance != Decimal(before["vb"])
+
+
+RECONCILE_EACH_PULL = 25  # accounts whose history a pull reads after a gap, beside the changed
 
 
 def _unfunded(row: dict[str, Any], positions: list[dict[str, Any]] | None) -> bool:
