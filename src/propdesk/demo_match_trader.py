@@ -109,6 +109,7 @@ def point_at(url: str, admin_email: str) -> None:
         live_groups=server.live_groups,
         enabled=server.enabled,
         base_url=url,
+        api_key=API_KEY,  # a new address takes its key again (a kept key never goes elsewhere)
         actor=admin,
     )
 

@@ -120,6 +120,19 @@ def test_demo_has_a_challenge_on_the_fake_match_trader_server_waiting_for_the_wo
     assert any(email == "tomas@example.com" for email, _, _ in logins.clients)
 
 
+def test_a_demo_started_on_another_match_trader_port_moves_its_server_there():
+    from propdesk.core import vault
+    from propdesk.demo import STAFF
+    from propdesk.demo_match_trader import API_KEY, point_at
+    from propdesk.platforms.models import TradingServer
+
+    seed_demo(match_trader_url="http://127.0.0.1:8123")
+    point_at("http://127.0.0.1:8124", STAFF[0][0])
+    server = TradingServer.objects.get(name="Match-Trader (demo)")
+    assert server.base_url == "http://127.0.0.1:8124"
+    assert vault.open_sealed(server.sealed_api_key) == API_KEY
+
+
 def test_the_demo_trader_trades_tomass_account_on_the_fake_once_it_is_open():
     """What the demo's trader process does: nothing until the worker opened the account, then
     two positions left open and a quick trade closed; a demo started again trades no more."""
