@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
-from propdesk.accounts.models import Client, User
+from propdesk.accounts.models import User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
@@ -296,8 +296,7 @@ def _locked_participation(attempt: StageAttempt) -> Participation:
         .get(pk=attempt.participation_id)
     )
     # Read afresh, under the participation's lock: a suspension that committed meanwhile counts.
-    status = Client.objects.filter(pk=participation.client_id).values_list("status", flat=True)
-    if status.first() == Client.Status.SUSPENDED:
+    if stage_accounts.client_suspended(participation.client_id):
         raise Conflict(
             "The client is suspended: their challenges are on hold until they are reactivated."
         )

@@ -76,6 +76,13 @@ def _earlier_password(attempt: StageAttempt) -> str:
     return earlier or ""
 
 
+def client_suspended(client_id: int) -> bool:
+    """Whether the client is suspended, read afresh (a suspension committed while the caller
+    waited for a lock counts)."""
+    status = Client.objects.filter(pk=client_id).values_list("status", flat=True).first()
+    return status == Client.Status.SUSPENDED
+
+
 def access_for(attempt: StageAttempt, on_breach: OnBreach | str = OnBreach.LEAVE) -> Access:
     """The access the stage's account should have now (the client being active)."""
     if attempt.status == StageAttempt.Status.IN_PROGRESS:
@@ -93,11 +100,8 @@ def end(attempt: StageAttempt, on_breach: OnBreach | str, *, reason: str) -> Non
     """The stage ended (a verdict, staff): no new positions; the open ones closed by the firm
     when its challenge says so. A suspended client's account keeps no login (staff may cancel
     their challenge meanwhile); reactivating them gives it the access of its ended stage."""
-    client_id = attempt.participation.client_id
-    status = Client.objects.filter(pk=client_id).values_list("status", flat=True).first()
-    access = (
-        Access.NO_LOGIN if status == Client.Status.SUSPENDED else access_for(attempt, on_breach)
-    )
+    suspended = client_suspended(attempt.participation.client_id)
+    access = Access.NO_LOGIN if suspended else access_for(attempt, on_breach)
     set_access(attempt, access, reason=reason)
     if on_breach == OnBreach.CLOSE:
         outbox.close_positions(

@@ -43,6 +43,7 @@ from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
 from propdesk.core.text import in_sentence
 from propdesk.onboarding import kyc, kyc_actions
+from propdesk.platforms.models import TradingServer
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
 
@@ -301,7 +302,7 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
             trading.append((item.pk, stage_text(item, attempt)))
             if not attempt.login:
                 preparing.add(item.pk)
-            if attempt.server.kind != "sandbox":
+            if attempt.server.kind != TradingServer.Kind.SANDBOX:
                 elsewhere[item.pk] = attempt.server.name
         elif item.status == Participation.Status.PENDING_PAYMENT:
             unpaid.append((item.pk, item.version.spec.name))

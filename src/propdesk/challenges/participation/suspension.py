@@ -86,8 +86,7 @@ def hold_if_suspended(attempt: StageAttempt) -> None:
     starts held. The client's status is read afresh: a suspension that committed while this
     waited for the lock is seen."""
     client_id = attempt.participation.client_id
-    status = Client.objects.filter(pk=client_id).values_list("status", flat=True).first()
-    if status == Client.Status.SUSPENDED:
+    if stage_accounts.client_suspended(client_id):
         hold(attempt)
 
 
