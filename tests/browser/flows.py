@@ -1,11 +1,13 @@
 """What a person does in the browser, step by step, shared by the browser tests: log in (to the
 site or to the web terminal), register in the portal, fill in KYC, follow the back office's menu
-(open a queue), read a stage's credentials in the portal."""
+(open a queue), read a stage's credentials in the portal, reload a page that may be reloading
+itself."""
 
 from __future__ import annotations
 
 import re
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
@@ -17,6 +19,20 @@ def log_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def reload(page: Page) -> None:
+    """Reload the page, as a person presses F5. A portal page that polls its figures reloads
+    itself when the stage it shows has changed (htmx's HX-Refresh); when that reload is under
+    way, the browser aborts ours (net::ERR_ABORTED), so let the page's own finish and reload
+    once more."""
+    try:
+        page.reload()
+    except PlaywrightError as error:
+        if "ERR_ABORTED" not in str(error):
+            raise
+        page.wait_for_load_state("load")
+        page.reload()
 
 
 def terminal_log_in(page: Page, login: str, password: str) -> None:

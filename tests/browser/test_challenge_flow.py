@@ -29,6 +29,7 @@ from tests.browser.flows import (
     log_in,
     open_first_in_queue,
     register_in_portal,
+    reload,
     review_latest_kyc,
     terminal_log_in,
 )
@@ -174,7 +175,7 @@ def test_the_go_live_walk_through(
     carry_out_platform_commands()  # the worker opens the stage's account on the platform
 
     # The trader sees the stage-1 credentials and trades to the 8% target in the terminal.
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#participation-status")).to_have_text("Active")
     login, password = credentials_on_page(trader)
     assert login == current(joined).login
@@ -185,7 +186,7 @@ def test_the_go_live_walk_through(
     assert current(joined).stage == 1  # passed: the verification stage opened
 
     # The next stage's credentials, a second target, and the live step.
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#stage")).to_contain_text("2 of 3: Verification")
     login, password = credentials_on_page(trader)
     assert login == current(joined).login
@@ -198,7 +199,7 @@ def test_the_go_live_walk_through(
     carry_out_platform_commands()
 
     # Live credentials, on the live group.
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#stage")).to_contain_text("3 of 3: Funded (live)")
     login, password = credentials_on_page(trader)
     assert auth.authenticate(login, password).group == "live"

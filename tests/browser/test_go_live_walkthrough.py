@@ -28,6 +28,7 @@ from tests.browser.flows import (
     log_in,
     menu,
     register_in_portal,
+    reload,
 )
 from tests.challenges.factories import definition, pass_stage, stage
 from tests.conftest import PASSWORD
@@ -106,12 +107,12 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
         expect(fee).to_contain_text("wallet")
 
     approve_first(staff, "Approvals", "Prop Trading Participation", evidence=fee_paid)
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#participation-status")).to_have_text("Active")
     # Until the worker has opened the account on the platform, the trader is told so.
     expect(trader.locator("#being-prepared")).to_contain_text("being prepared")
     carry_out_platform_commands()
-    trader.reload()
+    reload(trader)
     joined = Participation.objects.get(client__user__email=EMAIL)
     attempt = joined.current_attempt()
     assert attempt is not None
@@ -136,7 +137,7 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
 
     approve_first(staff, "Approvals", "Prop Trading Live Step", evidence=performance)
     carry_out_platform_commands()
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#stage")).to_contain_text("2 of 2")
     login, password = credentials_on_page(trader)
     assert auth.authenticate(login, password).group == "live"

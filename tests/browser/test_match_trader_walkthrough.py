@@ -28,7 +28,7 @@ from propdesk.platforms import adapters
 from propdesk.platforms.matchtrader.fake import FakeMatchTrader
 from propdesk.platforms.matchtrader.ingestor import MatchTraderIngestor
 from propdesk.platforms.models import TradingServer
-from tests.browser.flows import credentials_on_page, log_in, open_first_in_queue
+from tests.browser.flows import credentials_on_page, log_in, open_first_in_queue, reload
 from tests.challenges.factories import fund, on_platform, stage
 from tests.conftest import PASSWORD
 from tests.platforms.matchtrader.factories import (
@@ -111,7 +111,7 @@ def test_the_go_live_walk_through_on_match_trader(
     assert opened["group"] == CHALLENGE.group  # the demo stage's group's offer
     assert opened["accountType"] == "DEMO"
     assert D(str(opened["financeInfo"]["balance"])) == D("100000")
-    trader.reload()
+    reload(trader)
     login, _ = credentials_on_page(trader)
     assert login == first.login
     expect(trader.locator("[data-server]")).to_have_text(server.name)
@@ -141,7 +141,7 @@ def test_the_go_live_walk_through_on_match_trader(
     assert funded["group"] == FUNDED.group  # the live stage's group's offer
     assert funded["accountType"] == "REAL"
     assert D(str(funded["financeInfo"]["balance"])) == D("100000")
-    trader.reload()
+    reload(trader)
     expect(trader.locator("#stage")).to_contain_text("2 of 2: Funded (live)")
     assert credentials_on_page(trader)[0] == live.login
 

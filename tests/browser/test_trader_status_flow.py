@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from propdesk.accounts import services as accounts
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.wallet import services
-from tests.browser.flows import log_in
+from tests.browser.flows import log_in, reload
 from tests.challenges.factories import (
     PRAGUE,
     definition,
@@ -52,13 +52,13 @@ def test_the_trader_reads_their_next_step_and_each_stages_status(
         comment="Top up",
         actor=finance,
     )
-    trader.reload()
+    reload(trader)
     expect(step).to_contain_text("Buy your first challenge")
 
     joined, attempt = running(
         active_client, finance, admin, stages=[stage(day_reset="00:00"), stage("live")]
     )
-    trader.reload()
+    reload(trader)
     expect(step).to_contain_text("Trade your challenge")
     step.get_by_role("button", name="Credentials and terminal").click()
     expect(trader).to_have_url(re.compile(rf"/portal/my-challenges/{joined.pk}/$"))
@@ -67,7 +67,7 @@ def test_the_trader_reads_their_next_step_and_each_stages_status(
     reach_target(attempt)
     close = next_reset(timezone.now(), 0).astimezone(PRAGUE)
     instant = f"{close:%Y-%m-%d} 00:00 {close.tzname()} (Europe/Prague)"
-    trader.reload()
+    reload(trader)
     expect(trader.locator("[data-outlook]")).to_contain_text(
         f"Target reached: this stage passes at the day's close, {instant}, in "
     )
@@ -78,7 +78,7 @@ def test_the_trader_reads_their_next_step_and_each_stages_status(
     )
 
     pass_stage(attempt)  # the day closes: the stage passes, the live step is asked for
-    trader.reload()
+    reload(trader)
     expect(step).to_contain_text("Waiting for us")
     expect(step).to_contain_text("is under review, since ")
     expect(row.locator("[data-status]")).to_have_text("Under review")
