@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.models import MonitorCursor, StageAttempt
-from propdesk.challenges.monitoring import idle, monitor
+from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
+from propdesk.challenges.monitoring import idle, monitor, runner
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms import adapters
 from propdesk.platforms.models import LoggedEvent, TradingServer
@@ -111,7 +111,10 @@ def test_a_restart_mid_stream_neither_misses_nor_repeats_a_verdict(active_client
     while batch := monitor.process(server(), limit=2):  # a restart after every two events
         read += batch
     assert read == LoggedEvent.objects.count() == Event.objects.count()  # every event, once
-    assert MonitorCursor.objects.get().position == LoggedEvent.objects.order_by("-id").first().pk
+    assert (
+        MonitorCheckpoint.objects.get(key=f"log:{server().pk}").position
+        == LoggedEvent.objects.order_by("-id").first().pk
+    )
     attempt.refresh_from_db()
     assert attempt.status == "failed"
     assert len([e for e in attempt.verdict["events"] if e["kind"] == "failed"]) == 1
@@ -321,11 +324,16 @@ def test_an_idle_monitor_never_waits_past_the_next_day_end():
 def test_an_idle_look_sees_only_events_past_the_monitors_cursor():
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     monitor.process(server())
-    seen = {server().pk: MonitorCursor.objects.get().position}
+    seen = {server().pk: MonitorCheckpoint.objects.get(key=f"log:{server().pk}").position}
     ingestors = idle.Ingestors()
     assert not idle.news([server()], seen, ingestors=ingestors)
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     assert idle.news([server()], seen, ingestors=ingestors)
+
+
+def _seen() -> dict[int, int]:
+    """Where the monitor's one-off reads left it, by server."""
+    return {server().pk: MonitorCheckpoint.objects.get(key=f"log:{server().pk}").position}
 
 
 def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polled):
@@ -333,11 +341,15 @@ def test_an_idle_monitor_stops_waiting_at_its_first_look_that_finds_events(polle
     monitor.process(server())
     waits = Rounds(100)
     looks = idle.Backoff(every=0.01)
-    idle.until_news([server()], backoff=looks, ingestors=idle.Ingestors(), due_in=None, stop=waits)
+    idle.until_news(
+        [server()], backoff=looks, ingestors=idle.Ingestors(), seen=_seen(), due_in=None, stop=waits
+    )
     assert len(waits.asked) > 1  # nothing came: it waited on, look after look, till the round
     accounts.create_account(server(), group="demo", leverage=100, balance="5000")
     waits = Rounds(100)
-    idle.until_news([server()], backoff=looks, ingestors=idle.Ingestors(), due_in=None, stop=waits)
+    idle.until_news(
+        [server()], backoff=looks, ingestors=idle.Ingestors(), seen=_seen(), due_in=None, stop=waits
+    )
     assert len(waits.asked) == 1
 
 
@@ -364,15 +376,17 @@ def test_an_idle_monitor_wakes_for_its_next_running_stages_day_end(
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     monitor.process(server())
     now = timezone.now()
-    StageAttempt.objects.filter(pk=attempt.pk).update(day_end=now + timedelta(seconds=100))
+    due = now + timedelta(seconds=0.6 - runner.GRACE_SECONDS)  # due to close in 0.6 s
+    StageAttempt.objects.filter(pk=attempt.pk).update(day_end=due)
     waiter = Unwoken()
     monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: waiter)
     monkeypatch.setattr(idle, "WOKEN_CAP", 3600.0)  # only the day end can cut the wait short
     monkeypatch.setattr(idle, "FULL_ROUND_EVERY", 3600.0)
     monitor.run(stop=waiter.stop, clock=lambda: now)
-    # The day end and its grace, less the moments the monitor took to get there.
+    # The day end and its grace (sooner than the leases' renewal), less the moments the
+    # monitor took to get there.
     (asked,) = waiter.asked
-    assert 100 + monitor.GRACE_SECONDS - 30 < asked <= 100 + monitor.GRACE_SECONDS
+    assert 0.3 < asked <= 0.6
 
 
 def test_an_idle_monitor_closes_a_day_that_ended_with_no_event_after_it(
@@ -426,7 +440,7 @@ def test_an_overdue_stage_on_a_disabled_server_does_not_cut_the_idle_wait_short(
     monkeypatch.setattr(SandboxIngestor, "waiter", lambda ingestor: waiter)
     monitor.run(stop=waiter.stop, clock=lambda: now)
     assert waiter.asked
-    assert waiter.asked[0] > 1.0, waiter.asked  # a real idle wait, not 10 ms
+    assert waiter.asked[0] > 0.5, waiter.asked  # a real idle wait (till a renewal), not 10 ms
 
 
 @pytest.mark.postgres

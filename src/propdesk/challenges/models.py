@@ -227,6 +227,11 @@ class StageAttempt(models.Model):
     # logs in, the monitor leaves it alone) and on reactivation the events after this stream
     # position are applied.
     held_after = models.BigIntegerField(null=True, blank=True)
+    # The feed position the saved evaluator state reflects, when the monitor wrote it ahead of
+    # its feed's checkpoint (a verdict, a pause): a restart skips the events up to it. Bumped
+    # `revision`: staff changed the stage under the monitor (it loads the stage again).
+    fed_through = models.BigIntegerField(null=True, blank=True)
+    revision = models.PositiveIntegerField(default=0)
     # The stream position of the event (or the cursor at the day close) that decided it: a
     # reinstated stage reads on from there.
     concluded_after = models.BigIntegerField(null=True, blank=True)
@@ -283,14 +288,28 @@ class CurvePoint(models.Model):
         return f"{self.attempt_id} at {self.t:%Y-%m-%d %H:%M}"
 
 
-class MonitorCursor(models.Model):
-    """How far the monitor has read a trading server's event stream; moved in the same
-    transaction as what the events caused, so a restart neither misses nor repeats."""
+class MonitorCheckpoint(models.Model):
+    """How far the monitor has read one feed of the account-event log (platforms.feeds: a
+    server's part of the database log, `log:<server>`, or a NATS partition, `nats:<p>`), and
+    who reads it now.
 
-    server = models.OneToOneField(
-        "platforms.TradingServer", on_delete=models.CASCADE, related_name="+"
-    )
+    The position moves with the states of the feed's running stages (a checkpoint): a restart
+    resumes from it. A monitor process reads a feed only while it holds its lease (`owner`,
+    renewed until `lease_until`); another takes a lapsed lease over. `changes` counts what staff
+    and the stages' openings did that the feed's monitor must look at again (a stage
+    reinstated, held, released, an account opened). The lag is the owner's last measure."""
+
+    key = models.CharField(max_length=40, unique=True)
     position = models.BigIntegerField(default=0)
+    owner = models.CharField(max_length=80, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    changes = models.BigIntegerField(default=0)
+    events_behind = models.BigIntegerField(default=0)
+    seconds_behind = models.FloatField(default=0.0)
+    measured_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["key"]
 
     def __str__(self) -> str:
-        return f"{self.server}: {self.position}"
+        return f"{self.key}: {self.position}"

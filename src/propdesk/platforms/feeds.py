@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -117,3 +118,28 @@ def _seconds_since(payload: dict[str, Any] | None) -> float:
     if at is None:
         return 0.0
     return max(0.0, (timezone.now() - at).total_seconds())
+
+
+def using_nats() -> bool:
+    return getattr(settings, "EVENT_LOG", "database") != "database"
+
+
+def feed_key_for(server_id: int, login: str) -> str:
+    """The key of the feed an account's events fall in."""
+    if not using_nats():
+        return f"log:{server_id}"
+    from propdesk.platforms import natslog
+
+    return f"nats:{natslog.partition_of(login)}"
+
+
+def feed_for(key: str) -> Feed:
+    """The feed a checkpoint's key names."""
+    kind, _, number = key.partition(":")
+    if kind == "log":
+        return LogFeed(int(number))
+    if kind == "nats":
+        from propdesk.platforms import natslog
+
+        return natslog.NatsFeed(int(number))  # type: ignore[no-any-return,unused-ignore]
+    raise ValueError(f"No feed of the account-event log is named {key!r}.")

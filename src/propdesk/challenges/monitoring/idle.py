@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from propdesk.challenges.models import MonitorCursor
 from propdesk.platforms import adapters, eventlog
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import EventWaiter, Ingestor
@@ -197,22 +196,16 @@ def until_news(
     *,
     backoff: Backoff,
     ingestors: Ingestors,
+    seen: dict[int, int],
     due_in: float | None,
     stop: Any = None,
 ) -> None:
     """Idle: wait and look (`news`) until events came, the next day is due (`due_in` seconds,
-    as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set."""
+    as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set. `seen`: how far
+    the monitor has read each server's log."""
     horizon = FULL_ROUND_EVERY if due_in is None else min(FULL_ROUND_EVERY, due_in)
     ends = time.monotonic() + horizon
     woken = ingestors.wakes(servers)
-    try:
-        seen = dict(
-            MonitorCursor.objects.filter(server__in=servers).values_list("server_id", "position")
-        )
-    except Exception:  # the database: the round that follows says what is wrong
-        logger.exception("monitor: reading the cursors")
-        sleep(backoff.pause(woken=False), stop)
-        return
     while stop is None or not stop.is_set():
         pause = backoff.pause(woken=woken, due_in=ends - time.monotonic())
         ingestors.wait(servers, pause, seen, stop)

@@ -19,7 +19,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation, StageAttempt
-from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
 from propdesk.challenges.participation import lifecycle, stage_accounts
 from propdesk.challenges.participation import services as participations
@@ -87,7 +87,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
     with transaction.atomic():
-        monitor.lock_cursor(_server_of(attempt_id))  # the monitor's order: cursor, stage
+        monitor.lock_cursor(_stage_of(attempt_id))  # the monitor's order: checkpoint, stage
         attempt = _locked_attempt(attempt_id)
         participation = _locked_participation(attempt)
         latest = participation.attempts.order_by("-stage", "-id").first()
@@ -120,6 +120,8 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         )
         if since is not None:
             monitor.catch_up(attempt, since)
+        else:
+            checkpoints.changed(attempt)  # the monitor takes it up again
         _audit(actor, AuditAction.STAGE_REINSTATE, attempt, why, before)
     return attempt
 
@@ -133,7 +135,7 @@ def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
     why = _reason(reason)
     try:
         with transaction.atomic():
-            monitor.lock_cursor(_server_of(attempt_id))
+            monitor.lock_cursor(_stage_of(attempt_id))
             attempt = _locked_attempt(attempt_id)
             if not attempt.monitor_error:
                 raise Conflict("The monitor has not set this stage aside.")
@@ -142,6 +144,7 @@ def retry(attempt_id: Any, *, actor: User, reason: Any) -> int:
             since = attempt.set_aside_after
             attempt.monitor_error, attempt.set_aside_after = "", None
             attempt.save(update_fields=["monitor_error", "set_aside_after"])
+            checkpoints.changed(attempt)
             applied = 0
             active = participation.status == Participation.Status.ACTIVE
             if active and attempt.status == StageAttempt.Status.IN_PROGRESS:
@@ -255,12 +258,12 @@ def _refuse_open_positions(attempt_id: Any) -> None:
         )
 
 
-def _server_of(attempt_id: Any) -> int:
+def _stage_of(attempt_id: Any) -> StageAttempt:
     wanted = parse_id(attempt_id)
     found = None if wanted is None else StageAttempt.objects.filter(pk=wanted).first()
     if found is None:
         raise NotFound("No such stage.")
-    return found.server_id
+    return found
 
 
 def _reason(reason: Any) -> str:

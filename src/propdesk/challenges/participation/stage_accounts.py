@@ -17,8 +17,9 @@ from django.db.models import Q
 from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.definition import OnBreach
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import checkpoints
 from propdesk.core import vault
-from propdesk.platforms import outbox
+from propdesk.platforms import feeds, outbox
 from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.protocol import Access, AccountOwner, Credentials
 
@@ -53,6 +54,8 @@ def account_opened(command: PlatformCommand, credentials: Credentials | None) ->
     shown for the client's earlier account on that server still opens it."""
     assert credentials is not None
     attempt_id = int(command.subject.removeprefix("stage:"))
+    # The monitor's order: the checkpoint of the feed the account falls in, then the stage.
+    checkpoints.lock(feeds.feed_key_for(command.server_id, credentials.login))
     attempt = StageAttempt.objects.select_for_update().filter(pk=attempt_id).first()
     if attempt is None or attempt.login:
         return
@@ -61,6 +64,7 @@ def account_opened(command: PlatformCommand, credentials: Credentials | None) ->
     )
     attempt.login, attempt.sealed_password = credentials.login, sealed
     attempt.save(update_fields=["login", "sealed_password"])
+    checkpoints.changed(attempt)  # the monitor reading its feed takes it up at once
 
 
 def _earlier_password(attempt: StageAttempt) -> str:

@@ -23,8 +23,8 @@ import logging
 from django.db.models import QuerySet
 
 from propdesk.accounts.models import Client
-from propdesk.challenges.models import MonitorCursor, Participation, StageAttempt
-from propdesk.challenges.monitoring import monitor
+from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.participation import stage_accounts
 from propdesk.platforms.protocol import Access
 
@@ -36,11 +36,12 @@ def _attempts(client: Client) -> QuerySet[StageAttempt]:
 
 
 def _lock_all(client: Client) -> list[StageAttempt]:
-    """The client's stages, locked in the shared order (cursors, stages, participations), then
-    read again: a stage an approval was opening under its participation's lock is in it."""
-    servers = sorted(set(_attempts(client).values_list("server_id", flat=True)))
-    for server_id in servers:
-        monitor.lock_cursor(server_id)
+    """The client's stages, locked in the shared order (the monitor's checkpoints, stages,
+    participations), then read again: a stage an approval was opening under its
+    participation's lock is in it."""
+    keys = {checkpoints.feed_key(a) for a in _attempts(client).only("server_id", "login")}
+    for key in sorted(keys):
+        checkpoints.lock(key)
     list(_attempts(client).select_for_update(of=("self",)).order_by("pk"))
     list(
         Participation.objects.select_for_update()
@@ -55,21 +56,17 @@ def _lock_all(client: Client) -> list[StageAttempt]:
     )
 
 
-def _position(attempt: StageAttempt) -> int:
-    """Where the monitor stands on the stage's server. Read with the stage locked: every batch
-    that applied events to it has committed its cursor, and none after can apply more."""
-    seen = MonitorCursor.objects.filter(server=attempt.server_id).values_list("position", flat=True)
-    return seen.first() or 0
-
-
 def hold(attempt: StageAttempt) -> None:
     """Block the stage's account and, while it runs, take it out of the monitor's hands: the
     events after the monitor's position wait for the reactivation. Call it with the stage
     locked."""
     stage_accounts.set_access(attempt, Access.NO_LOGIN, reason="client suspended")
     if attempt.status == StageAttempt.Status.IN_PROGRESS and attempt.held_after is None:
-        attempt.held_after = _position(attempt)
+        # Read with the feed's checkpoint locked: what the monitor wrote for the stage has
+        # committed, and it writes no more (`changed` has it drop the stage).
+        attempt.held_after = checkpoints.applied_through(attempt)
         attempt.save(update_fields=["held_after"])
+        checkpoints.changed(attempt)
 
 
 def hold_all(client: Client) -> int:

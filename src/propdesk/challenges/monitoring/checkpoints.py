@@ -1,0 +1,126 @@
+"""The monitor's checkpoints and leases (`MonitorCheckpoint`, one row per feed of the
+account-event log), and which feed a stage's account falls in.
+
+Leases: a monitor process reads a feed only while it holds the feed's lease. It renews its
+leases every `RENEW_EVERY` seconds for `LEASE` seconds; a process that dies (kill -9, a lost
+machine) stops renewing, and after at most `LEASE` seconds another takes its feeds over, from
+their checkpoints. Processes share the feeds evenly: each takes free or lapsed ones up to its
+share (the feeds divided by the live processes, rounded up) and gives back what it holds above
+it, so a process that joins gets some within a few renewals.
+
+Every write a monitor makes for a feed (a checkpoint, a verdict's effects) locks the feed's
+row first and checks the lease is still its own: a process that paused past its lease (and was
+taken over) writes nothing more.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
+from propdesk.platforms import feeds
+
+LEASE = 3.0  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
+RENEW_EVERY = 1.0  # seconds between renewals (and between two looks for feeds to take)
+
+
+def feed_key(attempt: StageAttempt) -> str:
+    """The key of the feed the stage's account falls in."""
+    return feeds.feed_key_for(attempt.server_id, attempt.login)
+
+
+def lock(key: str) -> MonitorCheckpoint:
+    """A feed's checkpoint, locked (created if new). The monitor's batches, staff's
+    interventions and the stages' openings take it before any stage: one order, no deadlock."""
+    MonitorCheckpoint.objects.get_or_create(key=key)
+    return MonitorCheckpoint.objects.select_for_update().get(key=key)
+
+
+def lock_for(attempt: StageAttempt) -> MonitorCheckpoint:
+    return lock(feed_key(attempt))
+
+
+def changed(attempt: StageAttempt) -> None:
+    """Tell the monitor reading the stage's feed that the stage changed under it (staff
+    reinstated, held, released or retried it; its account was opened): it looks at the stage
+    again before its next batch. Call it in the transaction that made the change (the
+    checkpoint locked first, `lock_for`)."""
+    StageAttempt.objects.filter(pk=attempt.pk).update(revision=F("revision") + 1)
+    attempt.revision += 1
+    MonitorCheckpoint.objects.filter(key=feed_key(attempt)).update(changes=F("changes") + 1)
+
+
+def applied_through(attempt: StageAttempt) -> int:
+    """The feed position up to which the stage's saved state reflects its events: the feed's
+    checkpoint, or further when the monitor wrote it ahead (a verdict, a pause). Read it with
+    the checkpoint locked."""
+    seen = MonitorCheckpoint.objects.filter(key=feed_key(attempt))
+    position = seen.values_list("position", flat=True).first() or 0
+    return max(position, attempt.fed_through or 0)
+
+
+def me() -> str:
+    """This process's name as an owner of leases: the host, the process id and a random part
+    (a restarted process with a reused id is not its predecessor)."""
+    global _ME
+    if _ME is None:
+        _ME = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return _ME
+
+
+_ME: str | None = None
+
+
+def share(keys: list[str], *, owner: str) -> list[str]:
+    """Renew this process's leases and take or give back feeds so the live processes share
+    `keys` evenly; returns the keys it holds now (sorted)."""
+    now = timezone.now()
+    until = now + timedelta(seconds=LEASE)
+    for key in keys:
+        MonitorCheckpoint.objects.get_or_create(key=key)
+    with transaction.atomic():
+        rows = list(
+            MonitorCheckpoint.objects.select_for_update()
+            .filter(key__in=keys)
+            .order_by("key")
+            .values_list("key", "owner", "lease_until")
+        )
+        live = {o for _, o, until_ in rows if o and until_ is not None and until_ > now}
+        live.add(owner)
+        fair = math.ceil(len(rows) / len(live)) if rows else 0
+        mine = [k for k, o, _ in rows if o == owner]
+        free = [k for k, o, u in rows if o != owner and (not o or u is None or u <= now)]
+        if len(mine) > fair:
+            given = mine[fair:]
+            MonitorCheckpoint.objects.filter(key__in=given, owner=owner).update(
+                owner="", lease_until=None
+            )
+            mine = mine[:fair]
+        taken = free[: max(0, fair - len(mine))]
+        mine += taken
+        MonitorCheckpoint.objects.filter(key__in=mine).filter(
+            Q(owner=owner) | Q(key__in=taken)
+        ).update(owner=owner, lease_until=until)
+    return sorted(mine)
+
+
+def release(keys: list[str], *, owner: str) -> None:
+    """Give the leases back (a monitor stopping cleanly): another takes them at once."""
+    MonitorCheckpoint.objects.filter(key__in=keys, owner=owner).update(owner="", lease_until=None)
+
+
+def all_feed_keys(server_ids: list[int]) -> list[str]:
+    """The feeds of the enabled servers' events: one per server with the database log, every
+    partition with NATS."""
+    if not feeds.using_nats():
+        return [f"log:{pk}" for pk in sorted(server_ids)]
+    return [f"nats:{p}" for p in range(settings.EVENT_PARTITIONS)]

@@ -1,0 +1,188 @@
+"""`propdesk monitor`: the long-running monitor process (`run`).
+
+It reads the feeds of the account-event log it holds the leases of (checkpoints.share: with the
+database log one feed per trading server, with NATS one per partition; any number of monitor
+processes share them, and a dead one's move to the others within seconds), each through a
+`FeedWatcher` that keeps the feed's running stages in memory and checkpoints them about every
+second. Each round:
+
+- the ingestors of the servers it takes events in for pull (the database log: the servers whose
+  feeds it holds; NATS: the servers whose `ingest:<server>` lease it holds), so a platform's
+  events reach the rules within the same round;
+- each feed is read (a batch) and its verdicts acted on at once; the access changes they decided
+  are carried out on a thread of its own (`monitor.Carrier`);
+- the days that ended are closed, a few stages at a time, up to the moment the feed was read to:
+  the last time it was read to its end, or, on a feed so busy it never is, the time of the
+  last event read (a little behind either: `GRACE_SECONDS`), so days close on the clock even
+  on a busy feed;
+- a feed whose checkpoint is due is checkpointed, with its lag (events and seconds behind its
+  end), which staff see on the monitor's page.
+
+Idle (a round read nothing), it waits as monitoring.idle says: woken by the platforms that can
+(the sandbox on PostgreSQL), polling with a back-off otherwise, never past a day's end.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from propdesk.challenges.monitoring import checkpoints, idle
+from propdesk.challenges.monitoring.monitor import BATCH, Carrier
+from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
+from propdesk.platforms import feeds, outbox
+from propdesk.platforms.models import TradingServer
+
+logger = logging.getLogger(__name__)
+
+GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
+DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of a feed
+
+
+class Monitor:
+    """One monitor process's feeds and ingestors."""
+
+    def __init__(
+        self, *, owner: str | None = None, every: float = 0.01, clock: Any = timezone.now
+    ) -> None:
+        self.owner = owner or checkpoints.me()
+        self.clock = clock
+        self.watchers: dict[str, FeedWatcher] = {}
+        self.ingest: list[TradingServer] = []  # the servers whose events this process takes in
+        self.servers: list[TradingServer] = []
+        self.ingestors = idle.Ingestors()
+        self.carrier = Carrier()
+        self.backoff = idle.Backoff(every=every)
+        self.shared_at = -1e9
+
+    def share(self) -> None:
+        """Renew the leases, take or give back feeds (loading a feed taken: its running
+        stages, from its checkpoint), and the servers to take events in for."""
+        self.servers = list(TradingServer.objects.filter(enabled=True))
+        ids = [s.pk for s in self.servers]
+        held = checkpoints.share(checkpoints.all_feed_keys(ids), owner=self.owner)
+        for key in list(self.watchers):
+            if key not in held:
+                del self.watchers[key]  # given back or taken over: its reader resumes it
+        for key in held:
+            if key not in self.watchers:
+                watcher = FeedWatcher(key, owner=self.owner)
+                watcher.load()
+                self.watchers[key] = watcher
+        if feeds.using_nats():
+            duties = checkpoints.share([f"ingest:{pk}" for pk in ids], owner=self.owner)
+            mine = {int(k.split(":")[1]) for k in duties}
+        else:
+            mine = {int(k.split(":")[1]) for k in held}
+        self.ingest = [s for s in self.servers if s.pk in mine]
+        self.shared_at = time.monotonic()
+
+    def round(self) -> int:
+        """Pull, read each feed once, close the days due, checkpoint what is due; returns how
+        many events were read."""
+        if time.monotonic() - self.shared_at >= checkpoints.RENEW_EVERY:
+            self.share()
+        began = self.clock()
+        for server in self.ingest:
+            self.ingestors.pull(server)  # a failing one is logged and rests
+        count = 0
+        for key, watcher in list(self.watchers.items()):
+            since = outbox.mark()
+            try:
+                count += watcher.step(limit=BATCH, began=began)
+                reached = _read_to(watcher)
+                if reached is not None:
+                    watcher.close_days(reached, limit=DAYS_AT_ONCE)
+                if watcher.due():
+                    watcher.checkpoint(lag=_lag(watcher))
+            except LostLease as exc:
+                logger.warning("monitor: %s", exc)
+                del self.watchers[key]
+            except Exception:
+                logger.exception("monitor: feed %s (loaded again from its checkpoint)", key)
+                del self.watchers[key]
+                self.shared_at = -1e9  # the next round takes it again
+                close_old_connections()
+            self.carrier(since)
+        self.backoff.read(count)
+        return count
+
+    def wait(self, stop: Any) -> None:
+        """Idle: until a feed may have news, a day is due or a lease needs renewing."""
+        due_in = self._next_day_in()
+        horizon = checkpoints.RENEW_EVERY - (time.monotonic() - self.shared_at)
+        due_in = horizon if due_in is None else min(due_in, horizon)
+        if feeds.using_nats():
+            idle.sleep(max(0.0, min(due_in, self.backoff.pause(woken=False))), stop)
+            return
+        seen = {w.feed.server_id: w.position for w in self._log_watchers()}
+        servers = [s for s in self.servers if s.pk in seen]
+        idle.until_news(
+            servers,
+            seen=seen,
+            backoff=self.backoff,
+            ingestors=self.ingestors,
+            due_in=due_in,
+            stop=stop,
+        )
+
+    def _log_watchers(self) -> list[Any]:
+        return [w for w in self.watchers.values() if isinstance(w.feed, feeds.LogFeed)]
+
+    def _next_day_in(self) -> float | None:
+        ends = [e for w in self.watchers.values() if (e := w.next_day_end()) is not None]
+        if not ends:
+            return None
+        return (min(ends) - self.clock()).total_seconds() + GRACE_SECONDS
+
+    def close(self) -> None:
+        """Checkpoint every feed held and give the leases back (another process takes them
+        at once), then close the ingestors and the carrier."""
+        for key, watcher in self.watchers.items():
+            try:
+                watcher.checkpoint()
+            except Exception:
+                logger.exception("monitor: last checkpoint of %s", key)
+        try:
+            checkpoints.release(list(self.watchers), owner=self.owner)
+            checkpoints.release([f"ingest:{s.pk}" for s in self.ingest], owner=self.owner)
+        except Exception:
+            logger.exception("monitor: giving the leases back")
+        self.ingestors.close()
+        self.carrier.close()
+
+
+def _read_to(watcher: FeedWatcher) -> datetime | None:
+    """The moment up to which the feed's days may close: read to its end then (or its events
+    read up to then), less the grace."""
+    marks = [m for m in (watcher.drained_at, watcher.read_to) if m is not None]
+    if not marks:
+        return None
+    return max(marks) - timedelta(seconds=GRACE_SECONDS)
+
+
+def _lag(watcher: FeedWatcher) -> feeds.Lag | None:
+    try:
+        return watcher.feed.lag(after=watcher.position)
+    except Exception:
+        logger.exception("monitor: measuring the lag of %s", watcher.key)
+        return None
+
+
+def run(
+    *, every: float = 0.01, stop: Any = None, owner: str | None = None, clock: Any = timezone.now
+) -> None:
+    """`propdesk monitor`, until `stop` (a threading.Event) is set. `clock`: the time days
+    close by (the tests' own)."""
+    monitor = Monitor(owner=owner, every=every, clock=clock)
+    try:
+        while stop is None or not stop.is_set():
+            if not monitor.round():
+                monitor.wait(stop)
+    finally:
+        monitor.close()

@@ -1,0 +1,356 @@
+"""One feed's running stages in memory (`FeedWatcher`): each stage's evaluator is loaded once,
+fed the feed's events as they are read, and written back with the feed's position in a
+checkpoint (`checkpoint`, about every second), not at every batch: a batch then costs the
+reading and the rules, not a JSON round trip of every stage's state and a commit.
+
+What a verdict or a pause does is written at once, in a transaction of its own with the stage's
+state and the position of the event that caused it (`fed_through`); a restart from the last
+checkpoint reads the events after it again and skips, for such a stage, those up to its
+`fed_through`, so nothing is applied twice and nothing is missed. A verdict's effects are
+idempotent on the stage's status besides: a stage that is no longer running takes no events.
+
+Staff act on stages in the database (monitor.catch_up, suspension, interventions); each such
+change counts on the feed's checkpoint row (`checkpoints.changed`), and before its next batch
+the watcher compares its stages with the running ones and loads again any that staff changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from propdesk.challenges.models import CurvePoint, MonitorCheckpoint, StageAttempt
+from propdesk.challenges.monitoring import checkpoints, curve
+from propdesk.challenges.monitoring.monitor import (
+    RulesCache,
+    _conclude,
+    _evaluator,
+    _open,
+    _run,
+    write_states,
+)
+from propdesk.challenges.participation.lifecycle import Opening
+from propdesk.platforms import feeds
+from propdesk.platforms.feeds import FeedEvent
+from propdesk.rules.errors import InputError
+from propdesk.rules.evaluator import Evaluator
+from propdesk.rules.model import Outcome
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints of a busy feed
+ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
+
+_ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status", "revision")
+_STATE = ("evaluator_state", "curve_open", "paused", "day_end", "fed_through")
+
+Account = tuple[int, str]  # (server id, login)
+
+
+class LostLease(Exception):
+    """Another monitor process holds the feed now: this one stops reading it."""
+
+
+class Entry:
+    """A running stage as the watcher holds it."""
+
+    __slots__ = ("attempt", "dirty", "evaluator", "points", "skip_to")
+
+    def __init__(self, attempt: StageAttempt, evaluator: Evaluator) -> None:
+        self.attempt = attempt
+        self.evaluator = evaluator
+        self.dirty = False
+        self.points: list[CurvePoint] = []  # closed curve buckets not written yet
+        self.skip_to = attempt.fed_through or 0  # events up to here are in its state
+
+
+class FeedWatcher:
+    """A feed's running stages, in memory, read on from the feed's checkpoint. `owner`: the
+    lease holder this process is (None: a one-off read, as `monitor.read` and the tests do,
+    which takes no lease)."""
+
+    def __init__(self, key: str, *, owner: str | None = None) -> None:
+        self.key = key
+        self.owner = owner
+        self.feed = feeds.feed_for(key)
+        self.entries: dict[Account, Entry] = {}
+        self.absent: dict[Account, float] = {}
+        self.known: RulesCache = {}
+        self.position = self.saved = 0
+        self.changes = 0
+        self.saved_at = time.monotonic()
+        self.read_to: datetime | None = None  # the time of the last event read
+        self.drained_at: datetime | None = None  # when a read last found the feed's end
+
+    # --- loading ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Every running stage of the feed, from the checkpoint on."""
+        checkpoint, _ = MonitorCheckpoint.objects.get_or_create(key=self.key)
+        self.position = self.saved = checkpoint.position
+        self.changes = checkpoint.changes
+        self.entries.clear()
+        self.absent.clear()
+        for attempt in self._running():
+            self._hold(attempt)
+
+    def _running(self, accounts: Iterable[Account] | None = None) -> list[StageAttempt]:
+        """The feed's running stages (of those `accounts`), with their states."""
+        found = StageAttempt.objects.filter(
+            status=StageAttempt.Status.IN_PROGRESS, monitor_error="", held_after__isnull=True
+        ).exclude(login="")
+        if isinstance(self.feed, feeds.LogFeed):
+            found = found.filter(server_id=self.feed.server_id)
+        if accounts is not None:
+            by_server: dict[int, list[str]] = defaultdict(list)
+            for server_id, login in accounts:
+                by_server[server_id].append(login)
+            rows: list[StageAttempt] = []
+            for server_id, logins in by_server.items():
+                rows += self._rows(found.filter(server_id=server_id, login__in=logins))
+            return rows
+        return self._rows(found)
+
+    def _rows(self, query: Any) -> list[StageAttempt]:
+        rows = query.annotate(version_id=F("participation__version_id")).only(*_ROW, *_STATE)
+        return [a for a in rows if feeds.feed_key_for(a.server_id, a.login) == self.key]
+
+    def _hold(self, attempt: StageAttempt) -> Entry | None:
+        account = (attempt.server_id, attempt.login)
+        try:
+            entry = Entry(attempt, _evaluator(attempt, self.known))
+        except Exception as exc:  # its saved state or its rules cannot be read
+            self._set_aside(attempt, exc)
+            return None
+        self.entries[account] = entry
+        self.absent.pop(account, None)
+        return entry
+
+    def _catch_up(self, entry: Entry) -> None:
+        """A stage loaded while the watcher runs: feed it the events the watcher read after its
+        saved state (since the checkpoint, or its `fed_through`) before the next batch's."""
+        attempt = entry.attempt
+        after = max(self.saved, entry.skip_to)
+        if after >= self.position:
+            return
+        missed = self.feed.account_events(
+            attempt.server_id, attempt.login, after=after, upto=self.position
+        )
+        if missed:
+            self._apply({(attempt.server_id, attempt.login): missed})
+
+    def refresh(self) -> None:
+        """Look again at the stages staff changed since the last look (the checkpoint's
+        `changes`): drop those no longer running, load again those they changed."""
+        changes = (
+            MonitorCheckpoint.objects.filter(key=self.key).values_list("changes", flat=True).first()
+        )
+        if changes is None or changes == self.changes:
+            return
+        self.changes = changes
+        self.absent.clear()
+        current = {
+            (a.server_id, a.login): a
+            for a in self._running_rows(
+                StageAttempt.objects.filter(
+                    status=StageAttempt.Status.IN_PROGRESS,
+                    monitor_error="",
+                    held_after__isnull=True,
+                ).exclude(login="")
+            )
+        }
+        for account in list(self.entries):
+            row = current.get(account)
+            entry = self.entries[account]
+            if row is None or row.pk != entry.attempt.pk or row.revision != entry.attempt.revision:
+                del self.entries[account]
+        fresh = [a for a in current if a not in self.entries]
+        for attempt in self._running(fresh) if fresh else []:
+            taken = self._hold(attempt)
+            if taken is not None:
+                self._catch_up(taken)
+
+    def _running_rows(self, query: Any) -> list[StageAttempt]:
+        if isinstance(self.feed, feeds.LogFeed):
+            query = query.filter(server_id=self.feed.server_id)
+        rows = query.only("id", "server_id", "login", "revision")
+        return [a for a in rows if feeds.feed_key_for(a.server_id, a.login) == self.key]
+
+    # --- reading ------------------------------------------------------------------------
+
+    def step(self, *, limit: int, began: datetime | None = None) -> int:
+        """Read the next events (about `limit`) and apply them; returns how many were read.
+        `began`: when the events this read may find were taken in (the ingestors' pull), for
+        `drained_at`."""
+        started = began or timezone.now()
+        events = self.feed.read(after=self.position, limit=limit)
+        if len(events) < limit:
+            self.drained_at = started
+        if not events:
+            return 0
+        self.refresh()
+        by_account: dict[Account, list[FeedEvent]] = defaultdict(list)
+        for event in events:
+            by_account[(event.server_id, event.login)].append(event)
+        now = time.monotonic()
+        unknown = [
+            a
+            for a in by_account
+            if a not in self.entries and now - self.absent.get(a, -ABSENT_FOR) >= ABSENT_FOR
+        ]
+        if unknown:
+            for attempt in self._running(unknown):
+                entry = self._hold(attempt)
+                if entry is not None:
+                    self._catch_up(entry)
+            for account in unknown:
+                if account not in self.entries:
+                    self.absent[account] = now
+        self._apply(by_account)
+        self.position = events[-1].position
+        at = parse_datetime(str(events[-1].payload.get("at") or ""))
+        if at is not None:
+            self.read_to = at
+        return len(events)
+
+    def _apply(self, by_account: dict[Account, list[FeedEvent]]) -> None:
+        acting: list[tuple[Entry, list[Outcome], int | None]] = []
+        for account, events in by_account.items():
+            entry = self.entries.get(account)
+            if entry is None:
+                continue
+            seen = [(e.position, e.payload) for e in events if e.position > entry.skip_to]
+            if not seen:
+                continue
+            try:
+                outcomes, snaps, last = _run(entry.evaluator, seen)
+                entry.points += curve.take(entry.attempt, snaps)
+            except Exception as exc:  # the rules, the state or the curve cannot go on
+                del self.entries[account]
+                self._set_aside(entry.attempt, exc)
+                continue
+            entry.dirty = True
+            if outcomes:
+                acting.append((entry, outcomes, last))
+        if acting:
+            self._act(acting)
+
+    def _act(self, acting: list[tuple[Entry, list[Outcome], int | None]]) -> None:
+        """The stages whose rules acted: their effects and states, written now (a transaction
+        with the feed's checkpoint locked; each stage in a savepoint of its own)."""
+        openings: list[Opening] = []
+        with transaction.atomic():
+            self._lock()
+            for entry, outcomes, last in acting:
+                attempt = entry.attempt
+                try:
+                    with transaction.atomic():
+                        opened = _conclude(
+                            attempt, entry.evaluator, outcomes, last, closed=entry.points
+                        )
+                except Exception as exc:
+                    self.entries.pop((attempt.server_id, attempt.login), None)
+                    self._set_aside(attempt, exc, locked=True)
+                    continue
+                if opened is None or attempt.status != StageAttempt.Status.IN_PROGRESS:
+                    # ended (by its rules now, or by staff meanwhile): no longer watched
+                    self.entries.pop((attempt.server_id, attempt.login), None)
+                else:
+                    entry.dirty, entry.points = False, []
+                    entry.skip_to = attempt.fed_through or 0
+                openings += opened or []
+        _open(openings)
+
+    def close_days(self, moment: datetime, *, limit: int | None = None) -> int:
+        """Close the days that ended by `moment` of the stages whose day is due; returns the
+        verdicts and pauses that caused."""
+        due = [
+            e
+            for e in self.entries.values()
+            if e.attempt.day_end is not None and e.attempt.day_end <= moment
+        ]
+        due.sort(key=lambda e: (e.attempt.day_end, e.attempt.pk))
+        acting: list[tuple[Entry, list[Outcome], int | None]] = []
+        for entry in due[:limit] if limit is not None else due:
+            before = entry.evaluator.day_end
+            try:
+                outcomes = list(entry.evaluator.close_until(moment))
+            except InputError:
+                continue  # the clock is behind the account's last event: nothing to close
+            except Exception as exc:
+                self.entries.pop((entry.attempt.server_id, entry.attempt.login), None)
+                self._set_aside(entry.attempt, exc)
+                continue
+            entry.attempt.day_end = entry.evaluator.day_end
+            if outcomes:
+                acting.append((entry, outcomes, self.position))
+            elif entry.evaluator.day_end != before:
+                entry.dirty = True
+        if acting:
+            self._act(acting)
+        return sum(len(o) for _, o, _ in acting)
+
+    def next_day_end(self) -> datetime | None:
+        ends = [e.attempt.day_end for e in self.entries.values() if e.attempt.day_end]
+        return min(ends) if ends else None
+
+    # --- writing ------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        """Whether a checkpoint is due (a second since the last, with something to write)."""
+        return time.monotonic() - self.saved_at >= CHECKPOINT_EVERY and (
+            self.position != self.saved or any(e.dirty for e in self.entries.values())
+        )
+
+    def checkpoint(self, *, lag: feeds.Lag | None = None) -> None:
+        """Write every changed stage's state with the feed's position, in one transaction."""
+        dirty = [e for e in self.entries.values() if e.dirty]
+        with transaction.atomic():
+            checkpoint = self._lock()
+            for entry in dirty:
+                entry.attempt.evaluator_state = entry.evaluator.state()
+                entry.attempt.day_end = entry.evaluator.day_end
+            written = write_states([e.attempt for e in dirty])
+            points = [p for e in dirty if e.attempt.pk in written for p in e.points]
+            CurvePoint.objects.bulk_create(points, ignore_conflicts=True)
+            checkpoint.position = self.position
+            fields = ["position"]
+            if lag is not None:
+                checkpoint.events_behind, checkpoint.seconds_behind = lag.events, lag.seconds
+                checkpoint.measured_at = timezone.now()
+                fields += ["events_behind", "seconds_behind", "measured_at"]
+            checkpoint.save(update_fields=fields)
+        for entry in dirty:
+            if entry.attempt.pk in written:
+                entry.dirty, entry.points = False, []
+            else:  # staff changed or ended it meanwhile: `refresh` loads it again
+                self.entries.pop((entry.attempt.server_id, entry.attempt.login), None)
+        self.saved = self.position
+        self.saved_at = time.monotonic()
+
+    def _lock(self) -> MonitorCheckpoint:
+        checkpoint = checkpoints.lock(self.key)
+        if self.owner is not None and checkpoint.owner != self.owner:
+            raise LostLease(f"{self.key} is read by {checkpoint.owner or 'nobody'} now")
+        return checkpoint
+
+    def _set_aside(self, attempt: StageAttempt, exc: Exception, *, locked: bool = False) -> None:
+        """Leave the stage for staff, with the reason and the position its saved state
+        reflects (their retry applies the events after it)."""
+        logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+        with transaction.atomic():
+            if not locked:
+                self._lock()
+            StageAttempt.objects.filter(pk=attempt.pk).update(
+                monitor_error=f"{type(exc).__name__}: {exc}"[:500],
+                set_aside_after=max(self.saved, attempt.fed_through or 0),
+            )
