@@ -108,5 +108,13 @@ def _menus() -> None:
         order=30,
         permission=CHALLENGES_VIEW,
     )
+    menu.link(
+        office,
+        section="prop_trading",
+        label="Monitor",
+        url="backoffice:monitor_status",
+        order=40,
+        permission=CHALLENGES_VIEW,
+    )
     menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
     menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)

@@ -4,6 +4,7 @@ challenges and the client's own under /portal/. (The dashboard is the reports ap
 from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
+from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal
 
@@ -36,6 +37,7 @@ backoffice_urls = [
         catalogue.challenge_end,
         name="challenge_end",
     ),
+    path("prop-trading/monitor/", monitoring.monitor_status, name="monitor_status"),
     path(
         "prop-trading/participants/",
         participants.participants,

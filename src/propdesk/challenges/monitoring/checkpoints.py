@@ -15,6 +15,7 @@ taken over) writes nothing more.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
@@ -81,10 +82,18 @@ _ME: str | None = None
 
 
 def share(keys: list[str], *, owner: str) -> list[str]:
-    """Renew this process's leases and take or give back feeds so the live processes share
-    `keys` evenly; returns the keys it holds now (sorted)."""
+    """Say this process is alive, renew its leases and take or give back feeds so the live
+    processes share `keys` evenly; returns the keys it holds now (sorted). A process is live
+    while its own `monitor:` row's lease runs (renewed here), so one that has just joined, and
+    holds nothing yet, counts: the others give it its share at their next renewal."""
     now = timezone.now()
     until = now + timedelta(seconds=LEASE)
+    MonitorCheckpoint.objects.update_or_create(
+        key=_presence(owner), defaults={"owner": owner, "lease_until": until}
+    )
+    MonitorCheckpoint.objects.filter(
+        key__startswith=PRESENCE, lease_until__lt=now - timedelta(hours=1)
+    ).delete()  # processes long gone
     for key in keys:
         MonitorCheckpoint.objects.get_or_create(key=key)
     with transaction.atomic():
@@ -94,14 +103,17 @@ def share(keys: list[str], *, owner: str) -> list[str]:
             .order_by("key")
             .values_list("key", "owner", "lease_until")
         )
-        live = {o for _, o, until_ in rows if o and until_ is not None and until_ > now}
+        live = set(
+            MonitorCheckpoint.objects.filter(
+                key__startswith=PRESENCE, lease_until__gt=now
+            ).values_list("owner", flat=True)
+        )
         live.add(owner)
         fair = math.ceil(len(rows) / len(live)) if rows else 0
         mine = [k for k, o, _ in rows if o == owner]
         free = [k for k, o, u in rows if o != owner and (not o or u is None or u <= now)]
         if len(mine) > fair:
-            given = mine[fair:]
-            MonitorCheckpoint.objects.filter(key__in=given, owner=owner).update(
+            MonitorCheckpoint.objects.filter(key__in=mine[fair:], owner=owner).update(
                 owner="", lease_until=None
             )
             mine = mine[:fair]
@@ -113,9 +125,17 @@ def share(keys: list[str], *, owner: str) -> list[str]:
     return sorted(mine)
 
 
+PRESENCE = "monitor:"  # a live process's own row: `monitor:<a digest of its name>`
+
+
+def _presence(owner: str) -> str:
+    return PRESENCE + hashlib.sha256(owner.encode()).hexdigest()[:24]
+
+
 def release(keys: list[str], *, owner: str) -> None:
     """Give the leases back (a monitor stopping cleanly): another takes them at once."""
     MonitorCheckpoint.objects.filter(key__in=keys, owner=owner).update(owner="", lease_until=None)
+    MonitorCheckpoint.objects.filter(key=_presence(owner)).delete()
 
 
 def all_feed_keys(server_ids: list[int]) -> list[str]:

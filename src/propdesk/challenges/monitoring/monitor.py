@@ -175,7 +175,7 @@ def _run(
             event = parse_event(payload)
             given = evaluator.feed(event)
         except InputError as exc:  # the platform sent what the rules cannot read
-            logger.warning("login %s: event skipped: %s", payload.get("login", "?"), exc)
+            logger.warning("event %s skipped: %s", position, exc)
             continue
         if isinstance(event, Equity):
             snaps.append(event)
@@ -272,7 +272,9 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
     outcomes, snaps, last = _run(evaluator, missed)
     closed = curve.take(attempt, snaps)
     checkpoints.changed(attempt)
-    attempt.fed_through = checkpoint.position
+    # Its state reflects the events up to here now (the checkpoint's position, or further
+    # when the monitor wrote the stage ahead of it).
+    attempt.fed_through = max(start, checkpoint.position, attempt.fed_through or 0)
     opened = _conclude(attempt, evaluator, outcomes, last, closed=closed)
     _open(opened or [])
     return len(missed)

@@ -192,12 +192,12 @@ class FeedWatcher:
         `began`: when the events this read may find were taken in (the ingestors' pull), for
         `drained_at`."""
         started = began or timezone.now()
+        self.refresh()
         events = self.feed.read(after=self.position, limit=limit)
         if len(events) < limit:
             self.drained_at = started
         if not events:
             return 0
-        self.refresh()
         by_account: dict[Account, list[FeedEvent]] = defaultdict(list)
         for event in events:
             by_account[(event.server_id, event.login)].append(event)

@@ -1,0 +1,194 @@
+"""The monitor's stages in memory (monitoring.watcher): states written at checkpoints, verdicts
+at once; a restart from a checkpoint applies every event once; staff's changes reach a running
+watcher; feeds shared between monitor processes by leases, a dead one's taken over."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
+from propdesk.challenges.monitoring import checkpoints, runner
+from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
+from propdesk.challenges.participation import interventions
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
+from propdesk.platforms.sandbox.ingestor import SandboxIngestor
+from tests.challenges.factories import move, running, server, stage
+from tests.support import carry_out_platform_commands
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def key() -> str:
+    return f"log:{server().pk}"
+
+
+def watching(owner: str | None = None) -> FeedWatcher:
+    watcher = FeedWatcher(key(), owner=owner)
+    watcher.load()
+    return watcher
+
+
+def take_in() -> None:
+    SandboxIngestor(server()).pull()
+
+
+def open_position(attempt: StageAttempt) -> feed.Feed:
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    return feed.Feed()
+
+
+def test_a_watcher_keeps_states_in_memory_and_writes_them_at_its_checkpoint(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    move(price_feed, "1.08300", "1.08312")  # -2,120: no floor reached
+    take_in()
+    watcher = watching()
+    before = StageAttempt.objects.get(pk=attempt.pk).evaluator_state
+    assert watcher.step(limit=1000) > 0
+    assert StageAttempt.objects.get(pk=attempt.pk).evaluator_state == before  # not yet written
+    held = watcher.entries[(attempt.server_id, attempt.login)].evaluator.state()
+    watcher.checkpoint()
+    assert StageAttempt.objects.get(pk=attempt.pk).evaluator_state == held
+    assert MonitorCheckpoint.objects.get(key=key()).position == watcher.position
+
+
+def test_a_breach_is_written_at_once_and_a_restart_from_the_checkpoint_does_not_repeat_it(
+    active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    take_in()
+    first = watching()
+    first.step(limit=1000)
+    first.checkpoint()
+    saved = first.position
+    move(price_feed, "1.08000", "1.08012")  # -5,120: below the daily floor
+    take_in()
+    first.step(limit=1000)  # the breach: acted on at once, no checkpoint after it
+    carry_out_platform_commands()
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
+    assert MonitorCheckpoint.objects.get(key=key()).position == saved
+    assert attempt.fed_through == attempt.concluded_after > saved
+    # A restart (the first watcher died before its checkpoint) reads the breach again.
+    again = watching()
+    assert again.position == saved
+    assert again.step(limit=1000) > 0
+    again.checkpoint()
+    attempt.refresh_from_db()
+    assert [e["kind"] for e in attempt.verdict["events"]].count("failed") == 1
+    assert (attempt.server_id, attempt.login) not in again.entries
+
+
+def test_a_restart_from_an_old_checkpoint_ends_with_the_states_of_an_unbroken_run(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    unbroken = watching()
+    for bid in ("1.08400", "1.08300", "1.08450", "1.08350"):
+        move(price_feed, bid, str(D(bid) + D("0.00012")))
+        take_in()
+        unbroken.step(limit=2)  # small batches: the stream is read over several steps
+    while unbroken.step(limit=2):
+        pass
+    expected = unbroken.entries[(attempt.server_id, attempt.login)].evaluator.state()
+    restarted = watching()  # nothing was checkpointed: it reads everything again
+    while restarted.step(limit=3):
+        pass
+    restarted.checkpoint()
+    assert StageAttempt.objects.get(pk=attempt.pk).evaluator_state == expected
+
+
+def test_staff_reinstating_a_stage_reaches_the_running_watcher_that_dropped_it(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    move(price_feed, "1.08000", "1.08012")  # the breach
+    take_in()
+    watcher.step(limit=1000)
+    assert (attempt.server_id, attempt.login) not in watcher.entries
+    interventions.reinstate(attempt.pk, actor=admin, reason="A price spike, agreed")
+    watcher.step(limit=1000)  # no event yet: the watcher takes the stage up all the same
+    assert (attempt.server_id, attempt.login) in watcher.entries
+    move(price_feed, "1.08600", "1.08612")  # a new high: an event for the reinstated stage
+    take_in()
+    assert watcher.step(limit=1000) > 0
+    assert (attempt.server_id, attempt.login) in watcher.entries
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    watcher.checkpoint()  # its state, as loaded after the reinstatement, is written
+    attempt.refresh_from_db()
+    held = watcher.entries[(attempt.server_id, attempt.login)]
+    assert attempt.evaluator_state == held.evaluator.state()
+    assert held.attempt.revision == attempt.revision > 0
+
+
+def test_a_stage_staff_changed_under_the_watcher_is_not_overwritten_by_its_checkpoint(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    move(price_feed, "1.08300", "1.08312")
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    with_staff = StageAttempt.objects.get(pk=attempt.pk)
+    checkpoints.changed(with_staff)  # as a staff intervention does, with its own state
+    StageAttempt.objects.filter(pk=attempt.pk).update(evaluator_state={"by": "staff"})
+    watcher.checkpoint()
+    assert StageAttempt.objects.get(pk=attempt.pk).evaluator_state == {"by": "staff"}
+    assert (attempt.server_id, attempt.login) not in watcher.entries  # loaded again next time
+
+
+def test_monitor_processes_share_the_feeds_evenly_and_take_over_a_dead_ones():
+    keys = [f"nats:{p}" for p in range(4)]
+    assert checkpoints.share(keys, owner="a") == keys  # alone: every feed
+    assert checkpoints.share(keys, owner="b") == []  # joined: nothing free yet
+    assert len(checkpoints.share(keys, owner="a")) == 2  # a gives back what is above its share
+    held_by_b = checkpoints.share(keys, owner="b")
+    assert len(held_by_b) == 2
+    assert set(held_by_b).isdisjoint(checkpoints.share(keys, owner="a"))
+    # b dies: its leases (and its presence) lapse, a takes everything at its next renewal.
+    lapsed = timezone.now() - timedelta(seconds=1)
+    MonitorCheckpoint.objects.filter(owner="b").update(lease_until=lapsed)
+    assert checkpoints.share(keys, owner="a") == keys
+
+
+def test_a_monitor_that_lost_its_lease_writes_nothing_more(active_client, finance, admin):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    move(price_feed, "1.08300", "1.08312")
+    take_in()
+    checkpoints.share([key()], owner="a")
+    watcher = watching(owner="a")
+    watcher.step(limit=1000)
+    MonitorCheckpoint.objects.filter(key=key()).update(owner="b")  # taken over meanwhile
+    before = StageAttempt.objects.get(pk=attempt.pk).evaluator_state
+    with pytest.raises(LostLease):
+        watcher.checkpoint()
+    assert StageAttempt.objects.get(pk=attempt.pk).evaluator_state == before
+    assert MonitorCheckpoint.objects.get(key=key()).position == 0
+
+
+def test_days_close_up_to_the_last_event_read_on_a_feed_too_busy_to_reach_its_end():
+    watcher = FeedWatcher(key())
+    now = timezone.now()
+    watcher.read_to = now  # never drained: read to the time of its last event
+    assert runner._read_to(watcher) == now - timedelta(seconds=runner.GRACE_SECONDS)
+    watcher.drained_at = now + timedelta(seconds=3)
+    assert runner._read_to(watcher) == now + timedelta(seconds=3 - runner.GRACE_SECONDS)
