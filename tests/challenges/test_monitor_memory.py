@@ -64,7 +64,7 @@ def test_a_watcher_keeps_states_in_memory_and_writes_them_at_its_checkpoint(
 def test_a_breach_is_written_at_once_and_a_restart_from_the_checkpoint_does_not_repeat_it(
     active_client, finance, admin
 ):
-    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    _joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     price_feed = open_position(attempt)
     take_in()
     first = watching()

@@ -45,7 +45,8 @@ def test_a_feed_no_process_reads_says_so():
     from propdesk.challenges.monitoring import status
 
     (feed,) = status.feeds()
-    assert feed.reader == "" and feed.stale
+    assert feed.reader == ""
+    assert feed.stale
     assert status.processes() == []
 
 
