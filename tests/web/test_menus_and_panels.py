@@ -19,7 +19,7 @@ EVERY_LINK = {
     "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
-    "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
+    "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
     "Reports": ["Transactions"],
     "Settings": [
         "Approval methods",
@@ -88,7 +88,7 @@ def test_support_sees_only_what_its_role_allows(support):
         "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
         "Clients": ["Clients"],
         "Trading": ["Trading accounts", "Platform commands"],
-        "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants"],
+        "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
         "Reports": ["Transactions"],
         "Settings": [
             "Approval methods",
