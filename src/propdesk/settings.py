@@ -426,10 +426,12 @@ def event_log_setting(environ: Mapping[str, str]) -> dict[str, Any]:
     stops the start with what was expected."""
     log = environ.get("PROPDESK_EVENT_LOG", "").strip() or "database"
     if log != "database":
-        found = re.fullmatch(r"nats://(?:[^@/\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", log)
+        found = re.fullmatch(
+            r"nats://(?:[^@/\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", log
+        )
         if found is None or not 0 < int(found.group(1)) < 65536:
             raise ImproperlyConfigured(
-                "PROPDESK_EVENT_LOG must be \"database\" or a NATS server's URL, "
+                'PROPDESK_EVENT_LOG must be "database" or a NATS server\'s URL, '
                 f"nats://host:port (got {log!r})."
             )
     partitions = environ.get("PROPDESK_EVENT_PARTITIONS", "").strip() or "8"

@@ -41,7 +41,8 @@ def test_accounts_spread_over_every_partition(settings):
     counts = [0] * 8
     for login in range(100_000, 108_000):
         counts[natslog.partition_of(str(login))] += 1
-    assert min(counts) > 800 and max(counts) < 1200
+    assert min(counts) > 800
+    assert max(counts) < 1200
 
 
 def test_a_feed_key_names_the_partition_in_nats_mode_and_the_server_otherwise(settings):
@@ -65,16 +66,19 @@ def test_a_published_batch_is_read_back_in_order(nats_log):
     assert natslog.publish(7, events) == 50
     feed = NatsFeed(natslog.partition_of("1001"))
     read = read_all(feed, limit=20)
-    assert [(e.server_id, e.login, e.payload) for e in read] == [(7, "1001", p) for _, p, _ in events]
+    assert [(e.server_id, e.login, e.payload) for e in read] == [
+        (7, "1001", p) for _, p, _ in events
+    ]
     positions = [e.position for e in read]
-    assert positions == sorted(positions) and len(set(positions)) == 50
+    assert positions == sorted(positions)
+    assert len(set(positions)) == 50
     feed.close()
 
 
 def test_a_batch_published_again_is_stored_once(nats_log):
     events = [equity(n) for n in range(10)]
     assert natslog.publish(7, events) == 10
-    assert natslog.publish(7, events[5:] + [equity(10)]) == 1  # after a crash: the tail again
+    assert natslog.publish(7, [*events[5:], equity(10)]) == 1  # after a crash: the tail again
     feed = NatsFeed(natslog.partition_of("1001"))
     assert [e.payload["equity"] for e in read_all(feed)] == [str(n) for n in range(11)]
     feed.close()
@@ -110,12 +114,19 @@ def test_a_partition_holds_only_its_own_accounts(nats_log):
     for partition in range(8):
         with NatsFeed(partition) as feed:
             read = read_all(feed)
-        assert {e.login for e in read} == {x for x in logins if natslog.partition_of(x) == partition}
+        assert {e.login for e in read} == {
+            x for x in logins if natslog.partition_of(x) == partition
+        }
 
 
 def test_an_accounts_events_are_read_by_its_subject_within_the_bounds(nats_log):
-    mine, other = "5001", next(
-        str(n) for n in range(5002, 6000) if natslog.partition_of(str(n)) == natslog.partition_of("5001")
+    mine, other = (
+        "5001",
+        next(
+            str(n)
+            for n in range(5002, 6000)
+            if natslog.partition_of(str(n)) == natslog.partition_of("5001")
+        ),
     )
     natslog.publish(1, [equity(n, mine if n % 2 else other) for n in range(20)])
     natslog.publish(2, [equity(99, mine)])  # the same login on another server
@@ -134,7 +145,8 @@ def test_the_lag_counts_what_is_left_and_reads_zero_at_the_end(nats_log):
     assert feed.lag(after=0).events == 0
     natslog.publish(7, [equity(n) for n in range(12)])
     lag = feed.lag(after=0)
-    assert lag.events == 12 and 0 <= lag.seconds < 60
+    assert lag.events == 12
+    assert 0 <= lag.seconds < 60
     read = feed.read(after=0, limit=5)
     assert feed.lag(after=read[-1].position).events == 7
     rest = read_all(feed, after=read[-1].position)

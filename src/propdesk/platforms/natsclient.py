@@ -62,6 +62,9 @@ class Connection:
         self._js: JetStreamContext | None = None
         self._connecting: asyncio.Lock | None = None
         self.streams_ensured: set[str] = set()  # stream names checked by this connection
+        # Counts the reconnections: a consumer of ours made before one may be gone with the
+        # server (natsfeed makes its own again rather than wait for a pull to go unanswered).
+        self.generation = 0
 
     def run(
         self,
@@ -95,21 +98,28 @@ class Connection:
                         name=f"propdesk-{os.getpid()}",
                         connect_timeout=CONNECT_TIMEOUT,
                         allow_reconnect=True,
-                        max_reconnect_attempts=-1,  # for ever: the server comes back
+                        max_reconnect_attempts=1,  # at the first connect: fail soon
                         reconnect_time_wait=0.5,
                         error_cb=_ignore,
                         disconnected_cb=_quiet,
-                        reconnected_cb=_quiet,
+                        reconnected_cb=self._reconnected,
                         closed_cb=_quiet,
                     )
                 except Exception as error:
                     raise NatsLogError(
                         f"NATS at {self.url} is not reachable ({error or type(error).__name__})"
                     ) from error
+                # Connected once: from now on reconnect for ever, the server comes back.
+                self._nc.options["max_reconnect_attempts"] = -1
                 self._js = self._nc.jetstream(timeout=REQUEST_TIMEOUT)
                 self.streams_ensured.clear()
-            assert self._nc is not None and self._js is not None
+            assert self._nc is not None
+            assert self._js is not None
             return self._nc, self._js
+
+    async def _reconnected(self) -> None:
+        self.generation += 1
+        self.streams_ensured.clear()
 
     def close(self) -> None:
         async def closing() -> None:
@@ -141,6 +151,15 @@ def connection(url: str) -> Connection:
         if key not in _connections:
             _connections[key] = Connection(url)
         return _connections[key]
+
+
+def disconnect(url: str) -> None:
+    """Close this process's connection to `url`, if it has one (a server that is going away
+    for good; the next use connects again)."""
+    with _connections_lock:
+        found = _connections.pop((os.getpid(), url), None)
+    if found is not None:
+        found.close()
 
 
 class Delivered(NamedTuple):

@@ -12,6 +12,7 @@ short-lived consumer each, filtered on one account's subject or on the partition
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -31,7 +32,9 @@ def decode(message: Delivered) -> FeedEvent:
     """A delivered message as a feed event: server and login from its subject, the payload from
     its body."""
     _, _, server, token = message.subject.split(".", 3)
-    return FeedEvent(message.sequence, int(server), natslog.login_of(token), json.loads(message.data))
+    return FeedEvent(
+        message.sequence, int(server), natslog.login_of(token), json.loads(message.data)
+    )
 
 
 class NatsFeed:
@@ -47,13 +50,19 @@ class NatsFeed:
         self._subject = natslog.partition_subject(partition)
         self._puller: Puller | None = None
         self._at = 0  # the position the puller's buffer follows on from
+        self._generation = 0  # the connection's when the puller was made
 
     # --- reading on --------------------------------------------------------------------------
 
     async def _positioned(self, nc: Client, js: JetStreamContext, after: int) -> Puller:
         """The puller, its buffer starting right after `after` (a new one when it cannot)."""
         puller = self._puller
-        if puller is not None and puller.broken is None and self._at <= after <= puller.last:
+        if (
+            puller is not None
+            and puller.broken is None
+            and self._generation == self._conn.generation
+            and self._at <= after <= puller.last
+        ):
             while puller.buffer and puller.buffer[0].sequence <= after:
                 puller.buffer.popleft()
             self._at = after
@@ -61,7 +70,7 @@ class NatsFeed:
         if puller is not None:
             await puller.stop(js)
         puller = self._puller = Puller(self._stream, self._subject)
-        self._at = after
+        self._at, self._generation = after, self._conn.generation
         await puller.start(nc, js, after=after)
         return puller
 
@@ -162,10 +171,8 @@ class NatsFeed:
         async def work(nc: Client, js: JetStreamContext) -> None:
             await puller.stop(js)
 
-        try:
+        with contextlib.suppress(NatsLogError):
             self._conn.run(work, timeout=10)
-        except NatsLogError:
-            pass
 
     def __enter__(self) -> NatsFeed:
         return self

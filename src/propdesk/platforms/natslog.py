@@ -36,6 +36,7 @@ The NATS documentation this follows:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import zlib
@@ -173,10 +174,8 @@ def delete_stream(name: str) -> None:
     conn = client()
 
     async def work(nc: Client, js: JetStreamContext) -> None:
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(name)
-        except nats.js.errors.NotFoundError:
-            pass
         conn.streams_ensured.discard(name)
 
     conn.run(work)
@@ -203,12 +202,10 @@ def publish(server_id: int, events: Sequence[Published]) -> int:
     async def work(nc: Client, js: JetStreamContext) -> int:
         await _ensure(js, conn)
         futures = [
-            await js.publish_async(
-                to, body, headers={"Nats-Msg-Id": msg_id, "Nats-Expected-Stream": name}
-            )
+            await js.publish_async(to, body, headers={"Nats-Msg-Id": msg_id})
             for to, body, msg_id in messages
         ]
-        done, missing = await asyncio.wait(futures, timeout=ACK_TIMEOUT)
+        _, missing = await asyncio.wait(futures, timeout=ACK_TIMEOUT)
         for future in missing:
             future.cancel()
         if missing:
