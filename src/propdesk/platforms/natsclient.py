@@ -13,9 +13,10 @@ into one inbox whose callback only keeps what arrives: measured on this machine 
 events, nats-py's own `fetch` (and an ordered push consumer read with `next_msg`) gave about
 30,000 messages a second, the raw pull with a callback 100,000, JSON decoding included, because
 `next_msg` costs a future and a queue round per message. A message's stream sequence, time and
-the consumer's own sequence are read from its reply subject (the `$JS.ACK` subject JetStream
-gives every delivered message, https://docs.nats.io/reference/reference-protocols/nats_api_reference),
-not through `msg.metadata`.
+the consumer's own sequence are read from its reply subject, the `$JS.ACK` subject JetStream
+gives every delivered message (its two forms, with and without a domain, as the Ruby client
+documents them: https://www.rubydoc.info/gems/nats-pure/NATS/JetStream/Msg/Ack), not through
+`msg.metadata`.
 """
 
 from __future__ import annotations

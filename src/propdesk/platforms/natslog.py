@@ -19,8 +19,8 @@ the stream's duplicate window. An ingestor publishes a batch, waits for every ac
 and only then commits its own position (`eventlog.ingesting`): a crash in between re-publishes
 the batch at the next pull, and the copies are dropped. The limit: a re-publication later than
 the window (two minutes) would be stored again, so an ingestor must not stay down with an
-uncommitted batch longer than that; readers may also skip an event whose (server, source) they
-already applied.
+uncommitted batch longer than that (a copy keeps its `Nats-Msg-Id`, which a reader could
+check; natsfeed does not).
 
 The NATS documentation this follows:
 - de-duplication by `Nats-Msg-Id` within the duplicate window:
