@@ -38,7 +38,9 @@ def decode(message: Delivered) -> FeedEvent:
 
 
 class NatsFeed:
-    """One partition of the NATS event log (see the module's note)."""
+    """One partition of the NATS event log (see the module's note). A feed is read by one
+    thread at a time (its consumer's position is the feed's); feeds share the process's
+    connection."""
 
     def __init__(self, partition: int) -> None:
         if not 0 <= partition < settings.EVENT_PARTITIONS:
