@@ -414,6 +414,57 @@ JOBS_KEEP_DAYS = int(os.environ.get("PROPDESK_JOB_KEEP_DAYS", 14))
 # Longer than any platform call may take.
 PLATFORM_COMMAND_LEASE = _env_seconds("PROPDESK_PLATFORM_COMMAND_LEASE", 60)
 
+# The account-event log (docs/event-log.md): "database" (the default: the platforms app's table)
+# or a NATS JetStream server, `nats://host:port`, whose stream EVENT_STREAM keeps the events in
+# EVENT_PARTITIONS partitions of the accounts for EVENT_RETENTION_DAYS days (then JetStream drops
+# them: a reader further behind than that has lost events). Changing the partitions moves
+# accounts between partitions: only with the stream emptied and the monitor's checkpoints reset.
+
+
+def event_log_setting(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The event log's settings from the environment, checked: a value that means nothing
+    stops the start with what was expected."""
+    log = environ.get("PROPDESK_EVENT_LOG", "").strip() or "database"
+    if log != "database":
+        found = re.fullmatch(
+            r"nats://(?:[^@/\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})", log
+        )
+        if found is None or not 0 < int(found.group(1)) < 65536:
+            raise ImproperlyConfigured(
+                'PROPDESK_EVENT_LOG must be "database" or a NATS server\'s URL, '
+                f"nats://host:port (got {log!r})."
+            )
+    partitions = environ.get("PROPDESK_EVENT_PARTITIONS", "").strip() or "8"
+    if not partitions.isdigit() or not 1 <= int(partitions) <= 1024:
+        raise ImproperlyConfigured(
+            f"PROPDESK_EVENT_PARTITIONS must be a whole number from 1 to 1024 (got {partitions!r})."
+        )
+    stream = environ.get("PROPDESK_EVENT_STREAM", "").strip() or "PROPDESK_EVENTS"
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stream):
+        raise ImproperlyConfigured(
+            "PROPDESK_EVENT_STREAM must be 1 to 64 letters, digits, _ or - "
+            f"(a JetStream stream's name; got {stream!r})."
+        )
+    days = environ.get("PROPDESK_EVENT_RETENTION_DAYS", "").strip() or "7"
+    if not days.isdigit() or not 1 <= int(days) <= 3650:
+        raise ImproperlyConfigured(
+            f"PROPDESK_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650 "
+            f"(got {days!r})."
+        )
+    return {
+        "EVENT_LOG": log,
+        "EVENT_PARTITIONS": int(partitions),
+        "EVENT_STREAM": stream,
+        "EVENT_RETENTION_DAYS": int(days),
+    }
+
+
+_event_log = event_log_setting(os.environ)
+EVENT_LOG: str = _event_log["EVENT_LOG"]
+EVENT_PARTITIONS: int = _event_log["EVENT_PARTITIONS"]
+EVENT_STREAM: str = _event_log["EVENT_STREAM"]
+EVENT_RETENTION_DAYS: int = _event_log["EVENT_RETENTION_DAYS"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,6 +7,10 @@ row, so one ingestor at a time appends a server's events, ids follow commit orde
 server, and the ingestor's own position at the platform moves with what it appended (a crash
 loses neither, and repeats nothing). An event appended twice (the same `source`) is kept once.
 
+With `PROPDESK_EVENT_LOG=nats://...` the events go to NATS JetStream instead (natslog.py):
+`append` publishes them, and `ingesting` still holds and saves the ingestor's position in the
+database, after the stream acknowledged the events (which keeps each once by its source).
+
 On PostgreSQL an append NOTIFYs `CHANNEL` at its commit, so a reader waiting on a `Listener`
 wakes at once; SQLite readers poll.
 """
@@ -19,6 +23,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from propdesk.platforms import natslog
 from propdesk.platforms.models import IngestCursor, LoggedEvent, TradingServer
 from propdesk.platforms.protocol import AccountEvent
 
@@ -41,12 +46,16 @@ def ingesting(server: TradingServer | int) -> Iterator[IngestCursor]:
 
 def append(cursor: IngestCursor, events: Sequence[Appended]) -> int:
     """Append events (in the order given) to the cursor's server's log, inside `ingesting`;
-    those whose source is already there are skipped. Returns how many were appended."""
+    those whose source is already there are skipped. Returns how many were appended.
+    In NATS mode they are published, each acknowledged before this returns (the ones whose
+    source the stream saw within its duplicate window are not counted)."""
     if not events:
         return 0
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are appended inside `ingesting`")
     server_id = cursor.server_id
+    if natslog.enabled():
+        return natslog.publish(server_id, events)
     sources = [source for _, _, source in events]
     seen = set(
         LoggedEvent.objects.filter(server_id=server_id, source__in=sources).values_list(

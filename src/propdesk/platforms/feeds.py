@@ -5,7 +5,7 @@ feed's `key`.
 - The database log (the default): one feed per trading server (`LogFeed`, key `log:<server>`),
   its positions the log's ids.
 - NATS JetStream (`PROPDESK_EVENT_LOG=nats://...`): one feed per partition of the accounts
-  (`natslog.NatsFeed`, key `nats:<partition>`), its positions the stream's sequence numbers;
+  (`natsfeed.NatsFeed`, key `nats:<partition>`), its positions the stream's sequence numbers;
   an account's events all fall in the partition `natslog.partition_of(login)`.
 
 A feed gives its events in order, each with its position (increasing within the feed), its
@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from propdesk.platforms import eventlog
+from propdesk.platforms import eventlog, natslog
 from propdesk.platforms.models import LoggedEvent, TradingServer
 
 
@@ -58,6 +58,14 @@ class Feed(Protocol):
     def lag(self, *, after: int) -> Lag: ...
 
     def close(self) -> None: ...
+
+
+def feed_key_for(server_id: int, login: str) -> str:
+    """The key of the feed that carries an account's events, with the event log configured
+    (settings.EVENT_LOG): its partition's in NATS mode, else its server's."""
+    if natslog.enabled():
+        return natslog.feed_key(server_id, login)
+    return f"log:{server_id}"
 
 
 LAG_CAP = 1_000_000  # events counted at most when the lag is asked

@@ -9,6 +9,11 @@ in is a copy: the events after the stream id the server's `IngestCursor` keeps
 the next pull copies it again; `source` ("sandbox:<stream id>") keeps an event from being
 logged twice even so.
 
+With the event log on NATS (natslog.py) a pull reads the same stream rows after the cursor (their
+ids follow commit order within a server) and publishes them, with the same sources, before the
+cursor's move commits: a crash between the two publishes the batch again, and JetStream's
+de-duplication (the sources are the messages' ids) keeps each event once.
+
 Waiting: on PostgreSQL the stream's writers NOTIFY at their commit, and its `Listener` wakes
 the reader at once; SQLite cannot tell anyone (None: the reader polls).
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from propdesk.platforms import eventlog
+from propdesk.platforms import eventlog, natslog
 from propdesk.platforms.models import IngestCursor, LoggedEvent, TradingServer
 from propdesk.platforms.protocol import EventWaiter
 from propdesk.platforms.sandbox import stream
@@ -61,6 +66,8 @@ class SandboxIngestor:
         The log's ids are handed out in the stream's order, and an event whose source is
         already there is passed over (the log's unique source)."""
         after = _position(cursor.position)
+        if natslog.enabled():
+            return self.publish(cursor, after)
         event, account = Event._meta.db_table, Account._meta.db_table
         chosen = (
             f"FROM {event} e JOIN {account} a ON a.id = e.account_id "
@@ -85,6 +92,18 @@ class SandboxIngestor:
         if appended:
             eventlog.announce()
         return appended
+
+    def publish(self, cursor: IngestCursor, after: int) -> int:
+        """The next batch of the stream after `after`, published to the NATS event log (each
+        acknowledged), the cursor moved past it."""
+        rows = stream.rows(after=after, limit=self.batch, server=self.server)
+        if not rows:
+            return 0
+        published = natslog.publish(
+            self.server.pk, [(login, payload, f"sandbox:{i}") for i, login, payload in rows]
+        )
+        cursor.position = {**cursor.position, "stream": rows[-1][0]}
+        return published
 
     def waiter(self) -> EventWaiter | None:
         return stream.Listener() if connection.vendor == "postgresql" else None
