@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.onboarding import kyc
 from propdesk.onboarding.services import register_client
+from propdesk.platforms import natslog
 from propdesk.settings import kyc_storage_setting
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM guards against
@@ -222,3 +224,19 @@ def sandbox_card(admin: User) -> Any:
         max_amount="5000",
         actor=admin,
     )
+
+
+# The NATS server the event log's tests use (CI runs one; without it those tests fail).
+NATS_URL = os.environ.get("PROPDESK_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture
+def nats_log(settings: Any) -> Iterator[str]:
+    """The account-event log on NATS, in a stream of this test's own (deleted after it): the
+    stream's name."""
+    settings.EVENT_LOG = NATS_URL
+    settings.EVENT_PARTITIONS = 8
+    settings.EVENT_STREAM = f"T_{uuid.uuid4().hex[:16].upper()}"
+    natslog.ensure_stream()
+    yield settings.EVENT_STREAM
+    natslog.delete_stream(settings.EVENT_STREAM)

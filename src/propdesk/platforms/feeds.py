@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -129,16 +128,7 @@ def _seconds_since(payload: dict[str, Any] | None) -> float:
 
 
 def using_nats() -> bool:
-    return getattr(settings, "EVENT_LOG", "database") != "database"
-
-
-def feed_key_for(server_id: int, login: str) -> str:
-    """The key of the feed an account's events fall in."""
-    if not using_nats():
-        return f"log:{server_id}"
-    from propdesk.platforms import natslog
-
-    return f"nats:{natslog.partition_of(login)}"
+    return natslog.enabled()
 
 
 def feed_for(key: str) -> Feed:
@@ -147,7 +137,7 @@ def feed_for(key: str) -> Feed:
     if kind == "log":
         return LogFeed(int(number))
     if kind == "nats":
-        from propdesk.platforms import natslog
+        from propdesk.platforms.natsfeed import NatsFeed
 
-        return natslog.NatsFeed(int(number))  # type: ignore[no-any-return,unused-ignore]
+        return NatsFeed(int(number))
     raise ValueError(f"No feed of the account-event log is named {key!r}.")

@@ -60,19 +60,27 @@ def process(server: TradingServer, *, limit: int = BATCH, ingestor: Ingestor | N
 def read(
     server: TradingServer, *, limit: int = BATCH, carry: Callable[[int], object] | None = None
 ) -> int:
-    """One read of the server's events from the database log, on its own (no lease; the
-    tests' and the demo's way): its running stages are loaded, one batch is read and applied,
-    and a checkpoint is written. Then the access changes it decided are carried out (platform
+    """One read of the server's events, on its own (no lease; the tests' and the demo's way):
+    the running stages of its feed (with NATS, of every partition) are loaded, one batch is read
+    and applied, and a checkpoint is written. Then the access changes it decided are carried out (platform
     commands, after the commit: here, or handed to `carry`); returns how many events were
     read."""
     from propdesk.challenges.monitoring.watcher import FeedWatcher
 
     since = outbox.mark()
-    watcher = FeedWatcher(feeds.LogFeed(server).key)
-    watcher.load()
-    count = watcher.step(limit=limit)
-    if count:
-        watcher.checkpoint()
+    if feeds.using_nats():  # the server's accounts are in every partition
+        keys = checkpoints.all_feed_keys([server.pk])
+    else:
+        keys = [feeds.LogFeed(server).key]
+    count = 0
+    for key in keys:
+        watcher = FeedWatcher(key)
+        watcher.load()
+        read = watcher.step(limit=limit)
+        if read:
+            watcher.checkpoint()
+        watcher.feed.close()
+        count += read
     (carry or carry_out_since)(since)
     return count
 
@@ -323,6 +331,7 @@ def close_days(
         acted += watcher.close_days(moment, limit=limit)
         if any(e.dirty for e in watcher.entries.values()):
             watcher.checkpoint()
+        watcher.feed.close()
     if acted:
         carry_out_since(since)
     return acted

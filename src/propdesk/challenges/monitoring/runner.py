@@ -68,7 +68,7 @@ class Monitor:
         held = checkpoints.share(checkpoints.all_feed_keys(ids), owner=self.owner)
         for key in list(self.watchers):
             if key not in held:
-                del self.watchers[key]  # given back or taken over: its reader resumes it
+                self._drop(key)  # given back or taken over: its reader resumes it
         for key in held:
             if key not in self.watchers:
                 watcher = FeedWatcher(key, owner=self.owner)
@@ -102,10 +102,10 @@ class Monitor:
                     watcher.checkpoint(lag=_lag(watcher))
             except LostLease as exc:
                 logger.warning("monitor: %s", exc)
-                del self.watchers[key]
+                self._drop(key)
             except Exception:
                 logger.exception("monitor: feed %s (loaded again from its checkpoint)", key)
-                del self.watchers[key]
+                self._drop(key)
                 self.shared_at = -1e9  # the next round takes it again
                 close_old_connections()
             self.carrier(since)
@@ -118,7 +118,7 @@ class Monitor:
         horizon = checkpoints.RENEW_EVERY - (time.monotonic() - self.shared_at)
         due_in = horizon if due_in is None else min(due_in, horizon)
         if feeds.using_nats():
-            idle.sleep(max(0.0, min(due_in, self.backoff.pause(woken=False))), stop)
+            self._wait_on_partitions(max(self.backoff.every, due_in), stop)
             return
         seen = {w.feed.server_id: w.position for w in self._log_watchers()}
         servers = [s for s in self.servers if s.pk in seen]
@@ -130,6 +130,31 @@ class Monitor:
             due_in=due_in,
             stop=stop,
         )
+
+    def _drop(self, key: str) -> None:
+        watcher = self.watchers.pop(key)
+        try:
+            watcher.feed.close()
+        except Exception:
+            logger.exception("monitor: closing feed %s", key)
+
+    def _wait_on_partitions(self, timeout: float, stop: Any) -> None:
+        """NATS: wait in the server for the next event of a partition held (each in turn, the
+        time shared), or sleep when none is held."""
+        held = list(self.watchers.values())
+        if not held:
+            idle.sleep(timeout, stop)
+            return
+        each = timeout / len(held)
+        for watcher in held:
+            if stop is not None and stop.is_set():
+                return
+            try:
+                if watcher.feed.wait(after=watcher.position, timeout=each):  # type: ignore[attr-defined]
+                    return
+            except Exception:
+                logger.exception("monitor: waiting on %s", watcher.key)
+                idle.sleep(each, stop)
 
     def _log_watchers(self) -> list[Any]:
         return [w for w in self.watchers.values() if isinstance(w.feed, feeds.LogFeed)]
@@ -146,6 +171,7 @@ class Monitor:
         for key, watcher in self.watchers.items():
             try:
                 watcher.checkpoint()
+                watcher.feed.close()
             except Exception:
                 logger.exception("monitor: last checkpoint of %s", key)
         try:

@@ -1,0 +1,108 @@
+"""The monitor on the NATS account-event log (against the real NATS server): the sandbox's
+events are published to their account's partition, a monitor process reads the partitions it
+holds, two share them, and a dead one's partitions are read by the other from their
+checkpoints; staff's reinstatement reads the account's events from its partition."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
+from propdesk.challenges.monitoring import checkpoints, monitor, runner
+from propdesk.challenges.participation import interventions
+from propdesk.platforms import natslog
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
+from tests.challenges.factories import move, running, stage
+from tests.support import carry_out_platform_commands
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def rounds(*monitors: runner.Monitor, times: int = 3) -> None:
+    for _ in range(times):
+        for each in monitors:
+            each.round()
+
+
+def open_position(attempt: StageAttempt) -> feed.Feed:
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    return feed.Feed()
+
+
+def test_a_breach_published_to_nats_fails_the_stage_and_disables_the_account(
+    nats_log, active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    watching = runner.Monitor(owner="only")
+    try:
+        rounds(watching)
+        move(price_feed, "1.08000", "1.08012")  # below the daily floor
+        rounds(watching)
+    finally:
+        watching.close()
+    carry_out_platform_commands()
+    attempt.refresh_from_db()
+    joined.refresh_from_db()
+    assert (attempt.status, joined.status) == ("failed", "failed")
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
+    partition = f"nats:{natslog.partition_of(attempt.login)}"
+    assert MonitorCheckpoint.objects.get(key=partition).position >= attempt.concluded_after > 0
+    assert not StageAttempt.objects.filter(pk=attempt.pk, concluded_after=None).exists()
+
+
+def test_two_monitor_processes_share_the_partitions_and_one_takes_over_a_dead_ones(
+    nats_log, active_client, finance, admin
+):
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    first, second = runner.Monitor(owner="first"), runner.Monitor(owner="second")
+    first.share()
+    second.share()
+    first.share()  # gives back what is above its share
+    second.share()
+    assert len(first.watchers) == len(second.watchers) == 4
+    assert set(first.watchers).isdisjoint(second.watchers)
+    partition = f"nats:{natslog.partition_of(attempt.login)}"
+    holder, other = (first, second) if partition in first.watchers else (second, first)
+    rounds(holder, other)
+    # The holder dies (kill -9: no last checkpoint, no leases given back) just before the
+    # breach; once its leases lapse, the other reads its partitions from their checkpoints.
+    move(price_feed, "1.08000", "1.08012")
+    lapsed = timezone.now() - timedelta(seconds=1)
+    MonitorCheckpoint.objects.filter(owner=holder.owner).update(lease_until=lapsed)
+    other.shared_at = -1e9  # its next round renews (every second in real time)
+    try:
+        rounds(other)
+        assert partition in other.watchers
+        assert len(other.watchers) == 8
+    finally:
+        other.close()
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert [e["kind"] for e in attempt.verdict["events"]].count("failed") == 1
+
+
+def test_reinstating_reads_the_accounts_missed_events_from_its_partition(
+    nats_log, active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    monitor.process(attempt.server)
+    move(price_feed, "1.08000", "1.08012")  # the breach
+    monitor.process(attempt.server)
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    move(price_feed, "1.07900", "1.07912")  # a new low while it stood failed
+    monitor.process(attempt.server)  # read past it: the failed stage takes none
+    reinstated = interventions.reinstate(attempt.pk, actor=admin, reason="A bad price, agreed")
+    assert reinstated.status == "failed"  # the missed low breaks the floor again
+    assert "93880" in reinstated.explanation.replace(",", "")  # -6,120: the low it missed
+    assert checkpoints.applied_through(reinstated) >= reinstated.concluded_after
