@@ -61,7 +61,7 @@ def test_a_breach_published_to_nats_fails_the_stage_and_disables_the_account(
 def test_two_monitor_processes_share_the_partitions_and_one_takes_over_a_dead_ones(
     nats_log, active_client, finance, admin
 ):
-    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     price_feed = open_position(attempt)
     first, second = runner.Monitor(owner="first"), runner.Monitor(owner="second")
     first.share()

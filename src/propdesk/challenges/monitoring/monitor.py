@@ -61,10 +61,10 @@ def read(
     server: TradingServer, *, limit: int = BATCH, carry: Callable[[int], object] | None = None
 ) -> int:
     """One read of the server's events, on its own (no lease; the tests' and the demo's way):
-    the running stages of its feed (with NATS, of every partition) are loaded, one batch is read
-    and applied, and a checkpoint is written. Then the access changes it decided are carried out (platform
-    commands, after the commit: here, or handed to `carry`); returns how many events were
-    read."""
+    the running stages of its feed (with NATS, of every partition) are loaded, one batch is
+    read and applied, and a checkpoint is written. Then the access changes it decided are
+    carried out (platform commands, after the commit: here, or handed to `carry`); returns how
+    many events were read."""
     from propdesk.challenges.monitoring.watcher import FeedWatcher
 
     since = outbox.mark()
