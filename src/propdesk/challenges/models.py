@@ -232,6 +232,9 @@ class StageAttempt(models.Model):
     # `revision`: staff changed the stage under the monitor (it loads the stage again).
     fed_through = models.BigIntegerField(null=True, blank=True)
     revision = models.PositiveIntegerField(default=0)
+    # The feed checkpoint's `changes` count at staff's last change of it: the monitor looks up
+    # only the stages changed since it last looked.
+    changed_mark = models.BigIntegerField(default=0, db_index=True)
     # The stream position of the event (or the cursor at the day close) that decided it: a
     # reinstated stage reads on from there.
     concluded_after = models.BigIntegerField(null=True, blank=True)

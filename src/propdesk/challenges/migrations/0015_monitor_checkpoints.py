@@ -58,6 +58,11 @@ class Migration(migrations.Migration):
             name="revision",
             field=models.PositiveIntegerField(default=0),
         ),
+        migrations.AddField(
+            model_name="stageattempt",
+            name="changed_mark",
+            field=models.BigIntegerField(db_index=True, default=0),
+        ),
         migrations.RunPython(cursors_to_checkpoints, checkpoints_to_cursors),
         migrations.DeleteModel(
             name="MonitorCursor",

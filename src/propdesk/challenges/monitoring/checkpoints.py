@@ -53,11 +53,16 @@ def lock_for(attempt: StageAttempt) -> MonitorCheckpoint:
 def changed(attempt: StageAttempt) -> None:
     """Tell the monitor reading the stage's feed that the stage changed under it (staff
     reinstated, held, released or retried it; its account was opened): it looks at the stage
-    again before its next batch. Call it in the transaction that made the change (the
-    checkpoint locked first, `lock_for`)."""
-    StageAttempt.objects.filter(pk=attempt.pk).update(revision=F("revision") + 1)
+    again before its next batch. Call it in the transaction that made the change; it locks
+    the feed's checkpoint (callers that lock stages take it first: `lock_for`)."""
+    checkpoint = lock_for(attempt)
+    checkpoint.changes += 1
+    checkpoint.save(update_fields=["changes"])
     attempt.revision += 1
-    MonitorCheckpoint.objects.filter(key=feed_key(attempt)).update(changes=F("changes") + 1)
+    attempt.changed_mark = checkpoint.changes
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        revision=F("revision") + 1, changed_mark=checkpoint.changes
+    )
 
 
 def applied_through(attempt: StageAttempt) -> int:
@@ -123,6 +128,15 @@ def share(keys: list[str], *, owner: str) -> list[str]:
             Q(owner=owner) | Q(key__in=taken)
         ).update(owner=owner, lease_until=until)
     return sorted(mine)
+
+
+def renew(*, owner: str) -> None:
+    """Renew this process's leases (and presence) without taking or giving any: between the
+    loads of feeds just taken, which may take longer than a lease lasts."""
+    until = timezone.now() + timedelta(seconds=LEASE)
+    MonitorCheckpoint.objects.filter(owner=owner, lease_until__isnull=False).update(
+        lease_until=until
+    )
 
 
 PRESENCE = "monitor:"  # a live process's own row: `monitor:<a digest of its name>`

@@ -74,6 +74,7 @@ class Monitor:
                 watcher = FeedWatcher(key, owner=self.owner)
                 watcher.load()
                 self.watchers[key] = watcher
+                checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
         if feeds.using_nats():
             duties = checkpoints.share([f"ingest:{pk}" for pk in ids], owner=self.owner)
             mine = {int(k.split(":")[1]) for k in duties}

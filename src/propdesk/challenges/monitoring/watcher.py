@@ -150,40 +150,37 @@ class FeedWatcher:
 
     def refresh(self) -> None:
         """Look again at the stages staff changed since the last look (the checkpoint's
-        `changes`): drop those no longer running, load again those they changed."""
+        `changes`, and each changed stage's `changed_mark`): drop those no longer running,
+        load again those changed."""
         changes = (
             MonitorCheckpoint.objects.filter(key=self.key).values_list("changes", flat=True).first()
         )
-        if changes is None or changes == self.changes:
+        if changes is None or changes <= self.changes:
             return
+        changed = StageAttempt.objects.filter(
+            changed_mark__gt=self.changes, changed_mark__lte=changes
+        ).exclude(login="")
         self.changes = changes
         self.absent.clear()
-        current = {
-            (a.server_id, a.login): a
-            for a in self._running_rows(
-                StageAttempt.objects.filter(
-                    status=StageAttempt.Status.IN_PROGRESS,
-                    monitor_error="",
-                    held_after__isnull=True,
-                ).exclude(login="")
-            )
-        }
-        for account in list(self.entries):
-            row = current.get(account)
-            entry = self.entries[account]
-            if row is None or row.pk != entry.attempt.pk or row.revision != entry.attempt.revision:
+        fresh: list[Account] = []
+        for row in self._mine(changed.only("id", "server_id", "login", "revision")):
+            account = (row.server_id, row.login)
+            held = self.entries.get(account)
+            if held is not None and (
+                held.attempt.pk != row.pk or held.attempt.revision != row.revision
+            ):
                 del self.entries[account]
-        fresh = [a for a in current if a not in self.entries]
+            if account not in self.entries:
+                fresh.append(account)
         for attempt in self._running(fresh) if fresh else []:
             taken = self._hold(attempt)
             if taken is not None:
                 self._catch_up(taken)
 
-    def _running_rows(self, query: Any) -> list[StageAttempt]:
+    def _mine(self, query: Any) -> list[StageAttempt]:
         if isinstance(self.feed, feeds.LogFeed):
             query = query.filter(server_id=self.feed.server_id)
-        rows = query.only("id", "server_id", "login", "revision")
-        return [a for a in rows if feeds.feed_key_for(a.server_id, a.login) == self.key]
+        return [a for a in query if feeds.feed_key_for(a.server_id, a.login) == self.key]
 
     # --- reading ------------------------------------------------------------------------
 
