@@ -48,6 +48,7 @@ from propdesk.rules.model import Outcome
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints of a busy feed
+LOAD_AT_ONCE = 2000  # stages whose states one query loads
 ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
 
 _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status", "revision")
@@ -118,7 +119,13 @@ class FeedWatcher:
             for server_id, logins in by_server.items():
                 rows += self._rows(found.filter(server_id=server_id, login__in=logins))
             return rows
-        return self._rows(found)
+        # Every running stage: which are this feed's is read first (ids and logins alone:
+        # with NATS a partition holds a share of every server's), then their states.
+        ids = [a.pk for a in self._mine(found.only("id", "server_id", "login"))]
+        rows = []
+        for start in range(0, len(ids), LOAD_AT_ONCE):
+            rows += self._rows(found.filter(pk__in=ids[start : start + LOAD_AT_ONCE]))
+        return rows
 
     def _rows(self, query: Any) -> list[StageAttempt]:
         rows = query.annotate(version_id=F("participation__version_id")).only(*_ROW, *_STATE)
