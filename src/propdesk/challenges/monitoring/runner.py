@@ -87,7 +87,13 @@ class Monitor:
         """Pull, read each feed once, close the days due, checkpoint what is due; returns how
         many events were read."""
         if time.monotonic() - self.shared_at >= checkpoints.RENEW_EVERY:
-            self.share()
+            try:
+                self.share()
+            except Exception:  # the database is away: its feeds wait, the monitor goes on
+                logger.exception("monitor: renewing the leases")
+                close_old_connections()
+                time.sleep(1.0)
+                return 0
         began = self.clock()
         for server in self.ingest:
             self.ingestors.pull(server)  # a failing one is logged and rests
