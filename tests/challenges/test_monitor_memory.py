@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from propdesk.accounts import services as accounts_services
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, runner
 from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
@@ -192,3 +193,44 @@ def test_days_close_up_to_the_last_event_read_on_a_feed_too_busy_to_reach_its_en
     assert runner._read_to(watcher) == now - timedelta(seconds=runner.GRACE_SECONDS)
     watcher.drained_at = now + timedelta(seconds=3)
     assert runner._read_to(watcher) == now + timedelta(seconds=3 - runner.GRACE_SECONDS)
+
+
+def test_a_suspension_takes_the_stage_from_a_running_watcher_and_reactivation_gives_it_back(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    price_feed = open_position(attempt)
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    accounts_services.set_client_suspended(
+        active_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    watcher.step(limit=1000)
+    assert (attempt.server_id, attempt.login) not in watcher.entries  # on hold
+    move(price_feed, "1.08000", "1.08012")  # below the floor while on hold (the platform's
+    take_in()  # own fault: the positions stay open), read past by the watcher
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+    # What the account did meanwhile is applied at the reactivation (up to the checkpoint).
+    accounts_services.set_client_suspended(active_client.pk, suspended=False, actor=admin)
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "failed"
+    watcher.step(limit=1000)
+    assert (attempt.server_id, attempt.login) not in watcher.entries
+
+
+def test_a_monitor_stopping_cleanly_checkpoints_and_gives_its_feeds_back(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    open_position(attempt)
+    stopping = runner.Monitor(owner="stopping")
+    stopping.round()
+    position = stopping.watchers[key()].position
+    stopping.close()
+    checkpoint = MonitorCheckpoint.objects.get(key=key())
+    assert (checkpoint.owner, checkpoint.lease_until) == ("", None)
+    assert checkpoint.position == position > 0
+    assert not MonitorCheckpoint.objects.filter(owner="stopping").exists()
+    assert checkpoints.share([key()], owner="next") == [key()]  # at once, no lease to wait out
