@@ -28,12 +28,13 @@ then the feed starts and the monitor is given `--warmup` seconds at most to catc
 
 It prints the latency's median, p90, p99 and max (aim: p99 under 100 ms), where the time goes
 (tick -> batch handed to the feed's writer -> committed -> the monitor's batch that read it
-began -> the stage concluded (`ended_at`) -> the batch's commit returned -> seen), the
-background load (ticks/s, snapshots/s written, events/s the monitor consumed, how far behind it
-was) and the monitor's batch and day-closing (`close_days`) times. When the aim is missed (or
-with `--profile`) the monitor is stopped, the feed alone builds a backlog, and
-`monitor.process` is profiled on a few real batches (cProfile, SQL time by statement), then
-close_days' per-stage step, and the per-stage unit costs of what a batch repeats.
+began (the ingestor's pull that took it in) -> the stage concluded (`ended_at`) -> the batch's
+`FeedWatcher.step` returned -> seen), the background load (ticks/s, snapshots/s written,
+events/s the monitor consumed, how far behind it was in events and seconds) and the monitor's
+batch, checkpoint and day-closing times. When the aim is missed (or with `--profile`) the
+monitor is stopped, the feed alone builds a backlog, and `FeedWatcher.step` is profiled on a
+few real batches of it (cProfile, SQL time by statement), then its checkpoint, a day's reset,
+and the unit costs of what a batch and a checkpoint repeat.
 
 What-ifs, named as such in the output, never the default: `--monitor-batch N` (the monitor's
 batch size), `--no-close-days` (the monitor closes no days), `--flush` (the feed's writes).
@@ -58,9 +59,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sized
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     from propdesk.challenges.catalogue.definition import StageKind
     from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
     from propdesk.core import vault
+    from propdesk.platforms.models import TradingServer
     from propdesk.platforms.sandbox import accounts as sandbox_accounts
     from propdesk.platforms.sandbox import valuation
     from propdesk.platforms.sandbox.models import Account, Deal, Event, Instrument, Position
@@ -198,7 +200,16 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     catalogue.publish(challenge.pk, actor=admin)
     version = ChallengeVersion.objects.get(challenge=challenge, state="published")
     fee = version.spec.fee
-    server = sandbox_accounts.default_server()
+    servers = [sandbox_accounts.default_server()]
+    for k in range(1, getattr(args, "servers", 1)):  # more sandbox servers (monitor_throughput)
+        servers.append(
+            TradingServer.objects.create(
+                name=f"Bench sandbox {k + 1}",
+                kind="sandbox",
+                demo_groups=["demo"],
+                live_groups=["live"],
+            )
+        )
     instruments = {i.symbol: i for i in Instrument.objects.select_related("quote")}
     quotes = valuation.latest_quotes()
     background = [instruments[symbol] for symbol in BACKGROUND_SYMBOLS]
@@ -253,7 +264,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
     accounts = Account.objects.bulk_create(
         (
             Account(
-                server=server,
+                server=servers[i * len(servers) // n],  # the first n/k on the first, and so on
                 login=str(800_000 + i),
                 password=hashed,
                 group="demo",
@@ -273,7 +284,7 @@ def fill(args: argparse.Namespace) -> list[Sample]:
                 participation=p,
                 stage=0,
                 kind=StageKind.DEMO,
-                server=server,
+                server_id=account.server_id,
                 login=account.login,
                 sealed_password=sealed,
             )
@@ -448,56 +459,107 @@ def feed_role(
     )
 
 
-def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool) -> None:
-    """`propdesk monitor` (monitor.run), each batch and each day-closing pass timed. `limit`
-    and `close` are what-ifs: another batch size, no day closing at all."""
+def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool, reached: Any) -> None:
+    """`propdesk monitor` (runner.run), each `FeedWatcher.step` that read events timed (wall and
+    CPU, from the ingestor's pull that took them in), each checkpoint and day-closing pass too.
+    `reached` (a shared integer) is the position the monitor has read to, for the lag measured
+    outside. `limit` and `close` are what-ifs: another batch size, no day closing at all."""
     setup_django(url)
-    from propdesk.challenges.models import MonitorCursor
-    from propdesk.challenges.monitoring import idle, monitor
+    from propdesk.challenges.monitoring import idle, runner
+    from propdesk.challenges.monitoring.watcher import FeedWatcher
 
-    batches: list[tuple[float, float, float, int, int]] = []  # start, end, cpu, events, cursor
-    closings: list[tuple[float, float, int]] = []
-    pull, read, close_days = idle.Ingestors.pull, monitor.read, monitor.close_days
+    marks = Marks()
+    pull, step, checkpoint = idle.Ingestors.pull, FeedWatcher.step, FeedWatcher.checkpoint
+    close_days, lag = FeedWatcher.close_days, runner._lag
     # A batch begins with the ingestor's pull that took its events in (a round's, or an idle
-    # look's): from there to the log's read is the monitor's work.
-    began: dict[str, Any] = {}
+    # look's): from there to the end of the step is the monitor's work.
+    pulled: dict[str, Any] = {}
 
     def timed_pull(self: Any, server: Any) -> int | None:
         at = (time.time(), time.process_time())
-        pulled = pull(self, server)
-        if not began.get("took"):
-            began["at"] = at
-            began["took"] = bool(pulled)
-        return pulled
+        taken = pull(self, server)
+        if not pulled.get("took"):
+            pulled["at"] = at
+            pulled["took"] = bool(taken)
+        return taken
 
-    def timed_read(server: Any, **kwargs: Any) -> int:
-        start, cpu = began.get("at") or (time.time(), time.process_time())
-        began.clear()
-        count = read(server, limit=limit)
-        end = time.time()
+    def timed_step(self: FeedWatcher, *, limit: int, began: Any = None) -> int:
+        start, cpu = pulled.get("at") or (time.time(), time.process_time())
+        pulled.clear()
+        count = step(self, limit=wanted or limit, began=began)
         if count:
-            position = (
-                MonitorCursor.objects.filter(server=server)
-                .values_list("position", flat=True)
-                .first()
-            )
-            batches.append((start, end, time.process_time() - cpu, count, position or 0))
+            reached.value = max(reached.value, self.position)
+            marks.batch(start, cpu, count, self.position)
         return count
 
-    def timed_close_days(now: Any = None, **kwargs: Any) -> int:
+    def timed_checkpoint(self: FeedWatcher, *, lag: Any = None) -> None:
+        dirty = sum(1 for e in self.entries.values() if e.dirty)
+        start = time.time()
+        checkpoint(self, lag=lag)
+        marks.checkpoints.append((start, time.time(), dirty, -1 if lag is None else lag.events))
+
+    def timed_lag(watcher: FeedWatcher) -> Any:
+        start = time.time()
+        measured = lag(watcher)
+        marks.lags.append((start, time.time()))
+        return measured
+
+    def timed_close_days(self: FeedWatcher, moment: Any, *, limit: int | None = None) -> int:
         if not close:
             return 0
         start = time.time()
-        acted = close_days(now, **kwargs)
+        acted = close_days(self, moment, limit=limit)
         if acted or time.time() - start > 0.005:  # a pass that closed days, not a look
-            closings.append((start, time.time(), acted))
+            marks.closings.append((start, time.time(), acted))
         return acted
 
+    wanted = limit if limit != runner.BATCH else 0
     idle.Ingestors.pull = timed_pull  # type: ignore[method-assign]
-    monitor.read = timed_read
-    monitor.close_days = timed_close_days
-    monitor.run(stop=stop)
-    pipe.send({"batches": batches, "closings": closings})
+    FeedWatcher.step = timed_step  # type: ignore[method-assign]
+    FeedWatcher.checkpoint = timed_checkpoint  # type: ignore[method-assign]
+    FeedWatcher.close_days = timed_close_days  # type: ignore[method-assign]
+    runner._lag = timed_lag
+    runner.run(stop=stop)
+    pipe.send(marks.figures())
+
+
+class Marks:
+    """What a monitor process notes of its work (see `monitor_role`)."""
+
+    def __init__(self) -> None:
+        # start, end, CPU, events, position read to, age of the newest event read (s)
+        self.batches: list[tuple[float, float, float, int, int, float]] = []
+        self.checkpoints: list[tuple[float, float, int, int]] = []  # start, end, stages, lag
+        self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
+        self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
+        self.newest: dict[str, Any] = {}
+        from propdesk.platforms import feeds
+
+        read = feeds.LogFeed.read
+
+        def noted(feed: Any, *, after: int, limit: int) -> list[Any]:
+            found = read(feed, after=after, limit=limit)
+            if found:
+                self.newest["t"] = found[-1].payload.get("t")
+            return found
+
+        feeds.LogFeed.read = noted  # type: ignore[method-assign,assignment]
+
+    def batch(self, start: float, cpu: float, count: int, position: int) -> None:
+        end = time.time()
+        try:
+            age = end - datetime.fromisoformat(str(self.newest.get("t"))).timestamp()
+        except ValueError:
+            age = float("nan")
+        self.batches.append((start, end, time.process_time() - cpu, count, position, age))
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "batches": self.batches,
+            "checkpoints": self.checkpoints,
+            "lags": self.lags,
+            "closings": self.closings,
+        }
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -509,12 +571,12 @@ SELECT a.id FROM challenges_stageattempt a
  WHERE a.id = ANY(%s) AND a.status = 'failed' AND p.status = 'failed' AND NOT s.trading_enabled
 """
 # How far the monitor is behind the stream's head: the events its ingestor has yet to take in
-# (stream ids), plus those in the log it has yet to read (log ids); and its cursor in the log.
-LAG = """
+# (stream ids), plus those in the log it has yet to read (log ids, less the position it has read
+# to, which the monitor process shares as it reads: its checkpoint is written only every second).
+HEAD = """
 SELECT coalesce((SELECT max(id) FROM sandbox_event), 0)
      - coalesce((SELECT (position->>'stream')::bigint FROM platforms_ingestcursor LIMIT 1), 0)
-     + coalesce((SELECT max(id) FROM platforms_loggedevent), 0),
-       (SELECT position FROM challenges_monitorcursor)
+     + coalesce((SELECT max(id) FROM platforms_loggedevent), 0)
 """
 
 
@@ -530,10 +592,10 @@ class Run:
     cursor: int  # where the monitor stopped reading
 
 
-def behind(poll: psycopg.Connection[Any]) -> int:
-    row = poll.execute(LAG).fetchone()
+def behind(poll: psycopg.Connection[Any], reached: Any) -> int:
+    row = poll.execute(HEAD).fetchone()
     assert row is not None
-    return max(0, (row[0] or 0) - (row[1] or 0))
+    return max(0, (row[0] or 0) - reached.value)
 
 
 def receive(pipe: Any, process: Any, what: str, seconds: float = 600.0) -> Any:
@@ -551,11 +613,12 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
     then stop the monitor and (when a profile will follow) let the feed build a backlog."""
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
+    reached = ctx.Value("q", 0)  # the log position the monitor has read to
     monitor_end, monitor_here = ctx.Pipe()
     feed_end, feed_here = ctx.Pipe()
     watcher = ctx.Process(
         target=monitor_role,
-        args=(url, stop, monitor_end, args.batch, not args.no_close_days),
+        args=(url, stop, monitor_end, args.batch, not args.no_close_days, reached),
         name="monitor",
     )
     rungs = [(str(s.bid), str(s.ask)) for s in ladder]
@@ -567,22 +630,22 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
     with psycopg.connect(url, autocommit=True) as poll:
         # The stream's history (fundings, orders) first, as a monitor running all along had.
         began = time.time()
-        history = behind(poll)
-        while behind(poll) > 0 and time.time() - began < args.warmup:
+        history = behind(poll, reached)
+        while behind(poll, reached) > 0 and time.time() - began < args.warmup:
             time.sleep(0.2)
         took = time.time() - began
         say(
             f"monitor: the stream's history ({history:,} events) read in {took:.1f} s "
-            f"({history / took:,.0f} events/s); {behind(poll):,} left"
+            f"({history / took:,.0f} events/s); {behind(poll, reached):,} left"
         )
         ticker.start()
         _, accounts, loaded = receive(feed_here, ticker, "the feed's start")
         say(f"feed: {accounts:,} accounts loaded and first snapshots written in {loaded:.1f} s")
         began = time.time()
-        lag = behind(poll)
+        lag = behind(poll, reached)
         while time.time() - began < args.warmup:
             time.sleep(1.0)
-            lag = behind(poll)
+            lag = behind(poll, reached)
             waited = time.time() - began
             if lag <= args.caught_up and waited >= 5:
                 break
@@ -612,7 +675,7 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
                 for (attempt,) in poll.execute(SEEN, (list(pending),)).fetchall():
                     seen[pending.pop(attempt)] = asked
             if now >= next_lag:
-                lags.append((now, behind(poll)))
+                lags.append((now, behind(poll, reached)))
                 next_lag = now + 1.0
             if rung == len(ladder) and (not pending or now > deadline):
                 break
@@ -621,13 +684,13 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
         stop.set()
         monitor = receive(monitor_here, watcher, "the monitor's figures")
         watcher.join()
-        final = poll.execute(LAG).fetchone()[1] or 0  # type: ignore[index]
+        final = reached.value
         # The feed goes on alone: a backlog of real batches for the profile, which follows when
         # the aim may be missed (seen - sent is never less than the latency).
         bounds = [seen[k] - sent[k] for k in seen]
         doubt = len(seen) < len(ladder) or pct(bounds, 0.99) * 1000 >= AIM_P99_MS
         waited = time.time()
-        while (args.profile or doubt) and behind(poll) < args.backlog_events:
+        while (args.profile or doubt) and behind(poll, reached) < args.backlog_events:
             if time.time() - waited > args.backlog:
                 break
             time.sleep(0.5)
@@ -749,6 +812,23 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
             f"  events per batch  median {statistics.median(sizes):,.0f}  max {max(sizes):,.0f}; "
             f"{sum(b[1] - b[0] for b in during) / consumed * 1e6:,.0f} us of batch per event"
         )
+        ages = [b[5] for b in during if not math.isnan(b[5])]
+        say(
+            f"  seconds behind: the newest event a batch read, its age at the batch's end "
+            f"(its platform time to read and applied): {spread(ages)}"
+        )
+    marks = [c for c in run.monitor["checkpoints"] if start <= c[0] <= end]
+    if marks:
+        say(
+            f"  checkpoints       {spread([c[1] - c[0] for c in marks])}  n={len(marks)}, "
+            f"{statistics.median([c[2] for c in marks]):,.0f} stages written (median); lag the "
+            f"monitor measured and saved: median {statistics.median([c[3] for c in marks]):,.0f}"
+            f" max {max(c[3] for c in marks):,} events behind"
+        )
+    looks = [m for m in run.monitor["lags"] if start <= m[0] <= end]
+    if looks:
+        looked = spread([m[1] - m[0] for m in looks])
+        say(f"  measuring the lag {looked}  (runner._lag, before each checkpoint)")
     closings = run.monitor["closings"]
     if closings:
         took = [c[1] - c[0] for c in closings]
@@ -765,43 +845,68 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
 
 
 def profile(batches: int) -> None:
-    """`monitor.process` (the ingestor's pull, then the log's batch) on real batches of the
-    backlog the feed left: cProfile, SQL time by statement, and the per-stage unit costs a
-    batch repeats."""
-    from django.db import connection, transaction
+    """`FeedWatcher.step` on real batches of the backlog the feed left (the stopped monitor's
+    feed, loaded from its checkpoint as a monitor taking it over would): cProfile and SQL time
+    by statement; then the checkpoint that follows them, a day's reset (every stage's day
+    closed, then the checkpoint that writes them all) and the unit costs a batch repeats."""
+    from django.db import connection
 
-    from propdesk.challenges.models import StageAttempt
-    from propdesk.challenges.monitoring import monitor
-    from propdesk.challenges.monitoring.progress import evaluator_for, rules_for
-    from propdesk.platforms import adapters, eventlog
-    from propdesk.platforms.models import LoggedEvent
+    from propdesk.challenges.monitoring import idle
+    from propdesk.challenges.monitoring.monitor import BATCH
+    from propdesk.challenges.monitoring.watcher import FeedWatcher
+    from propdesk.platforms import feeds
     from propdesk.platforms.sandbox import accounts as sandbox_accounts
-    from propdesk.platforms.sandbox import stream
-    from propdesk.platforms.sandbox.models import Event
-    from propdesk.rules.evaluator import Evaluator
 
     server = sandbox_accounts.default_server()
     by_kind: dict[str, list[float]] = defaultdict(list)
 
     say("")
     say(
-        f"profile: monitor.process on the backlog: 2 batches under cProfile, then {batches} "
-        f"timed (the feed and the monitor stopped; {load_average()})"
+        f"profile: FeedWatcher.step on the backlog: 1 batch to warm, 2 under cProfile, then "
+        f"{batches} timed (the feed and the monitor stopped; {load_average()})"
     )
-    ingestor = adapters.platform(server).ingestor()  # one, made once, as the monitor's run
-    # Warm: the first batch's imports and caches stay out.
-    monitor.process(server, ingestor=ingestor)
+    # The backlog is in the sandbox's stream: the ingestor's pulls take it into the log first
+    # (in the monitor's rounds they come before each read).
+    ingestors, pulls, taken = idle.Ingestors(), [], 0
+    while taken < (batches + 4) * BATCH:  # a batch left for the unit costs
+        start = time.perf_counter()
+        count = ingestors.pull(server) or 0
+        pulls.append(time.perf_counter() - start)
+        taken += count
+        if not count:
+            break
+    ingestors.close()
+    say(
+        f"  the ingestor's pulls: {len(pulls)} took {taken:,} events into the log, "
+        f"{statistics.mean(pulls) * 1000:.0f} ms a pull, "
+        f"{sum(pulls) / max(1, taken) * 1e6:.1f} us an event"
+    )
+    watcher = FeedWatcher(feeds.LogFeed(server).key)
+    start = time.perf_counter()
+    watcher.load()
+    took = time.perf_counter() - start
+    say(
+        f"  load(): {len(watcher.entries):,} running stages in {took:.1f} s "
+        f"({took / max(1, len(watcher.entries)) * 1e6:.0f} us a stage; a feed taken over)"
+    )
+    start = time.perf_counter()
+    lag = watcher.feed.lag(after=watcher.position)
+    say(
+        f"  feed.lag() {lag.events:,} events behind: {(time.perf_counter() - start) * 1000:.1f} "
+        f"ms (runner._lag, before each checkpoint)"
+    )
+    watcher.step(limit=BATCH)  # warm: the first batch's imports and caches stay out
     profiler = cProfile.Profile()
     for _ in range(2):
         profiler.enable()
-        monitor.process(server, ingestor=ingestor)
+        watcher.step(limit=BATCH)
         profiler.disable()
     walls: list[float] = []
     events = 0
     with connection.execute_wrapper(timed(by_kind)):
         for _ in range(batches):
             start = time.perf_counter()
-            read = monitor.process(server, ingestor=ingestor)
+            read = watcher.step(limit=BATCH)
             walls.append(time.perf_counter() - start)
             events += read
             if not read:
@@ -810,101 +915,110 @@ def profile(batches: int) -> None:
         summarise(walls, events, by_kind, profiler)
     else:
         say("  the backlog ran out: nothing left to time (try a longer --backlog)")
+    checkpoint_cost(watcher, by_kind)
+    unit_costs(watcher)
+    day_reset(watcher, by_kind)
 
-    close_days_step(by_kind, 300)
-    say("  unit costs per running stage (200 stages with saved state; means):")
-    chosen = list(
-        StageAttempt.objects.filter(
-            status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False
-        ).select_related("participation__version")[:200]
+
+def checkpoint_cost(watcher: Any, by_kind: dict[str, list[float]]) -> None:
+    """The checkpoint after the profiled batches: every stage they changed, written."""
+    from django.db import connection
+
+    dirty = sum(1 for e in watcher.entries.values() if e.dirty)
+    by_kind.clear()
+    start = time.perf_counter()
+    with connection.execute_wrapper(timed(by_kind)):
+        watcher.checkpoint()
+    took = time.perf_counter() - start
+    say(
+        f"  checkpoint(): {dirty:,} stages changed since the last, written in "
+        f"{took * 1000:.0f} ms ({took / max(1, dirty) * 1e6:.0f} us a stage); SQL "
+        + ", ".join(f"{k} {sum(v) * 1000:.0f} ms" for k, v in sorted(by_kind.items()))
     )
-    if not chosen:
+
+
+def day_reset(watcher: Any, by_kind: dict[str, list[float]]) -> None:
+    """A day's end: every stage's day closed at once (`close_days`, in memory; the running
+    monitor does it `runner.DAYS_AT_ONCE` a round), then the checkpoint writing them all; rolled
+    back."""
+    from django.db import connection, transaction
+
+    ends = [e.evaluator.day_end for e in watcher.entries.values() if e.evaluator.day_end]
+    if not ends:
+        say("  day reset: no stage has a day end yet")
         return
-    rules = [rules_for(a) for a in chosen]
-    states: list[dict[str, Any]] = [a.evaluator_state or {} for a in chosen]
-    evaluators = [evaluator_for(a) for a in chosen]
-
-    def unit(label: str, work: Callable[[int], Any]) -> None:
-        start = time.perf_counter()
-        for i in range(len(chosen)):
-            work(i)
-        say(f"    {label:<62} {(time.perf_counter() - start) / len(chosen) * 1e6:7.0f} us")
-
-    unit("Rules.parse of the stage's rules (progress.rules_for)", lambda i: rules_for(chosen[i]))
-    unit("Evaluator.from_state (rules parsed)", lambda i: Evaluator.from_state(rules[i], states[i]))
-    unit("evaluator.state() (dump_state)", lambda i: evaluators[i].state())
-    size = statistics.mean(len(str(s)) for s in states)
+    for entry in watcher.entries.values():
+        entry.attempt.day_end = entry.evaluator.day_end
+    moment = max(ends) + timedelta(seconds=1)
     with transaction.atomic():
-        locked = list(
-            StageAttempt.objects.select_for_update(of=("self",))
-            .filter(pk__in=[a.pk for a in chosen])
-            .select_related("participation__version")
-        )
-        unit(f"attempt.save(), every field (state ~{size:,.0f} chars)", lambda i: locked[i].save())
-        unit(
-            "attempt.save(update_fields=[evaluator_state, curve_open])",
-            lambda i: locked[i].save(update_fields=["evaluator_state", "curve_open"]),
-        )
-
-        def savepoint(_: int) -> None:
-            with transaction.atomic():
-                pass
-
-        unit("an empty savepoint (monitor._guarded's per stage)", savepoint)
-        logins = [a.login for a in chosen]
-
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            list(
-                StageAttempt.objects.select_for_update(of=("self",))
-                .filter(server=server, login__in=logins, status="in_progress", monitor_error="")
-                .select_related("participation__version")
-            )
-            best = min(best, time.perf_counter() - start)
-        label = "the batch query, a row (select_for_update + the version)"
-        say(f"    {label:<62} {best / len(logins) * 1e6:7.0f} us")
-
-        # What one statement for the whole batch's states would cost (the JSON included).
         start = time.perf_counter()
-        rows = [
-            (a.pk, json.dumps(evaluators[i].state()), json.dumps(a.curve_open))
-            for i, a in enumerate(locked)
-        ]
-        values = ", ".join(["(%s, %s::jsonb, %s::jsonb)"] * len(rows))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE challenges_stageattempt AS a SET evaluator_state = v.s, curve_open = v.c"
-                f" FROM (VALUES {values}) AS v (id, s, c) WHERE a.id = v.id",
-                [value for row in rows for value in row],
-            )
-        each = (time.perf_counter() - start) / len(rows)
-        label = "one UPDATE ... FROM (VALUES ...) for all 200 (state + curve)"
-        say(f"    {label:<62} {each * 1e6:7.0f} us")
+        acted = watcher.close_days(moment)
+        closing = time.perf_counter() - start
+        dirty = sum(1 for e in watcher.entries.values() if e.dirty)
+        by_kind.clear()
+        start = time.perf_counter()
+        with connection.execute_wrapper(timed(by_kind)):
+            watcher.checkpoint()
+        writing = time.perf_counter() - start
         transaction.set_rollback(True)
+    say(
+        f"  day reset: close_days() of {len(ends):,} stages {closing * 1000:.0f} ms "
+        f"({closing / len(ends) * 1e6:.0f} us a stage, {acted} verdicts or pauses), then the "
+        f"checkpoint of {dirty:,} stages {writing * 1000:.0f} ms "
+        f"({writing / max(1, dirty) * 1e6:.0f} us a stage)"
+    )
 
-    say("  reading a batch (2,000 events), per event:")
-    newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    after = max(0, newest - 2000)
-    logged = LoggedEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    since = max(0, logged - 2000)
-    readers: list[tuple[str, Callable[[], Sized]]] = [
-        (
-            "the log: eventlog.events() (what the monitor reads)",
-            lambda: eventlog.events(server, after=since, limit=2000),
-        ),
-        (
-            "the sandbox's stream: stream.rows() (what its ingestor copies)",
-            lambda: stream.rows(after=after, limit=2000, server=server),
-        ),
-    ]
-    for label, reader in readers:
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            count = len(reader())
-            best = min(best, time.perf_counter() - start)
-        say(f"    {label:<62} {best / max(1, count) * 1e6:7.1f} us")
+
+def unit_costs(watcher: Any) -> None:
+    """What a batch and a checkpoint repeat, per event or per stage (means)."""
+    from django.db import transaction
+
+    from propdesk.challenges.monitoring.monitor import _run, write_states
+    from propdesk.rules.evaluator import Evaluator
+    from propdesk.rules.parse import parse_event
+
+    entries = list(watcher.entries.values())[:200]
+    if not entries:
+        return
+    say("  unit costs (means):")
+
+    def unit(label: str, count: int, work: Callable[[], Any]) -> None:
+        start = time.perf_counter()
+        work()
+        say(f"    {label:<66} {(time.perf_counter() - start) / max(1, count) * 1e6:7.1f} us")
+
+    found = watcher.feed.read(after=watcher.position, limit=2000)  # not applied yet
+    unit(
+        f"feed.read(), an event of a batch of {len(found):,}",
+        len(found),
+        lambda: watcher.feed.read(after=watcher.position, limit=2000),
+    )
+    unit("parse_event(), an event", len(found), lambda: [parse_event(e.payload) for e in found])
+    by_login: dict[str, list[Any]] = defaultdict(list)
+    for event in found:
+        by_login[event.login].append((event.position, event.payload))
+    copies = {}
+    for (_, login), entry in watcher.entries.items():
+        if login in by_login:
+            copies[login] = Evaluator.from_state(entry.evaluator.rules, entry.evaluator.state())
+    fed = sum(len(by_login[login]) for login in copies)
+    unit(
+        "_run(): an event through its stage's rules (parse, feed)",
+        fed,
+        lambda: [_run(copies[login], by_login[login]) for login in copies],
+    )
+    states = [e.evaluator.state() for e in entries]
+    unit("evaluator.state(), a stage", len(entries), lambda: [e.evaluator.state() for e in entries])
+    unit("json.dumps of a state, a stage", len(states), lambda: [json.dumps(x) for x in states])
+    for entry, state in zip(entries, states, strict=True):
+        entry.attempt.evaluator_state = state
+    with transaction.atomic():
+        unit(
+            f"write_states() of {len(entries)}, a stage",
+            len(entries),
+            lambda: write_states([e.attempt for e in entries]),
+        )
+        transaction.set_rollback(True)
 
 
 def summarise(
@@ -912,11 +1026,9 @@ def summarise(
 ) -> None:
     """The timed batches' figures and SQL by statement, then the profiled batches' top calls."""
     total = sum(walls)
-    attempts = len(by_kind.get("UPDATE challenges_stageattempt", []))
     say(
-        f"  {len(walls)} batches, {events:,} events, {attempts:,} stages saved: "
-        f"{total / len(walls) * 1000:.0f} ms a batch, {total / max(1, events) * 1e6:.0f} us an "
-        f"event, {total / max(1, attempts) * 1e6:.0f} us a stage"
+        f"  {len(walls)} batches, {events:,} events: {total / len(walls) * 1000:.0f} ms a batch, "
+        f"{total / max(1, events) * 1e6:.0f} us an event ({events / total:,.0f} events/s)"
     )
     say("  SQL by statement (wall time in this process, round trips included):")
     sql_total = 0.0
@@ -928,7 +1040,7 @@ def summarise(
         )
     say(
         f"    all SQL: {sql_total * 1000:.0f} ms of {total * 1000:.0f} ms ({sql_total / total:.0%})"
-        "; the rest is Python (the ORM building each query, the evaluator, JSON)"
+        "; the rest is Python (decoding the payloads, the rules, the curve)"
     )
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
@@ -936,56 +1048,6 @@ def summarise(
     stats.sort_stats("cumulative").print_stats(25)
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     say("\n".join("    " + line for line in lines if not line.startswith(("Ordered", "   List"))))
-
-
-def close_days_step(by_kind: dict[str, list[float]], count: int) -> None:
-    """`monitor.close_days`' step (its loop body: a transaction, the stage locked, its days
-    closed) on `count` stages, timed with its SQL; again with synchronous_commit off, which
-    shows what each stage's commit waits for."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from propdesk.challenges.models import StageAttempt
-    from propdesk.challenges.monitoring import monitor
-
-    moment = timezone.now() - timedelta(seconds=monitor.GRACE_SECONDS)
-    running = StageAttempt.objects.filter(
-        status=StageAttempt.Status.IN_PROGRESS, evaluator_state__isnull=False, monitor_error=""
-    )
-    total = running.count()
-    ids = list(running.order_by("id").values_list("id", flat=True)[: 2 * count])
-    say(f"  close_days' step (the loop body), per stage; at a day reset {total:,} stages run it:")
-
-    def step(chosen: list[int]) -> float:
-        by_kind.clear()
-        start = time.perf_counter()
-        with connection.execute_wrapper(timed(by_kind)):
-            for attempt_id in chosen:
-                with transaction.atomic():
-                    attempt = (
-                        StageAttempt.objects.select_for_update(of=("self",))
-                        .select_related("participation__version", "server")
-                        .filter(pk=attempt_id, status=StageAttempt.Status.IN_PROGRESS)
-                        .first()
-                    )
-                    if attempt is not None:
-                        monitor._close_guarded(attempt, moment)
-        return (time.perf_counter() - start) / max(1, len(chosen))
-
-    each = step(ids[:count])
-    in_sql = {kind: sum(times) / max(1, len(ids[:count])) for kind, times in by_kind.items()}
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit = off")
-    unflushed = step(ids[count:])
-    with connection.cursor() as cursor:
-        cursor.execute("RESET synchronous_commit")
-    sql_each = sum(in_sql.values())
-    say(
-        f"    {each * 1e6:,.0f} us a stage ({sql_each * 1e6:,.0f} us in SQL: "
-        + ", ".join(f"{k} {v * 1e6:,.0f}" for k, v in sorted(in_sql.items(), key=lambda i: -i[1]))
-        + f"; the rest is the commit and Python) -> {each * total:,.1f} s a pass"
-    )
-    say(f"    with synchronous_commit off: {unflushed * 1e6:,.0f} us a stage")
 
 
 def timed(by_kind: dict[str, list[float]]) -> Callable[..., Any]:
@@ -1057,7 +1119,7 @@ def main() -> int:
     from propdesk.challenges.monitoring.monitor import BATCH
 
     args.batch = args.monitor_batch or BATCH
-    args.backlog_events = (args.profile_batches + 3) * BATCH  # warm, timed, profiled
+    args.backlog_events = (args.profile_batches + 4) * BATCH  # warm, profiled, timed, units
     args.monitor_batch = args.batch if args.monitor_batch else 0
     connection.close()
     vacuum(url)
