@@ -19,7 +19,7 @@ order would have written, so the monitor starts from a real backlog).
 - The samples: S accounts hold one 10-lot XAUUSD buy each, opened 0.02 apart, so that each
   XAUUSD tick of a falling ladder takes exactly one more of them below its 95,000 floor (to
   94,990) and none other. Nobody else holds XAUUSD and only these ticks move it.
-- The feed and the monitor (`monitor.run`, as `propdesk monitor` runs it) are processes of their
+- The feed and the monitor (`runner.run`, as `propdesk monitor` runs it) are processes of their
   own; this one orders a ladder tick every `--gap` seconds (+-50%, so ticks fall at every phase
   of the flush) and polls the pending stages every `--poll` seconds on its own connection.
 
@@ -37,7 +37,9 @@ few real batches of it (cProfile, SQL time by statement), then its checkpoint, a
 and the unit costs of what a batch and a checkpoint repeat.
 
 What-ifs, named as such in the output, never the default: `--monitor-batch N` (the monitor's
-batch size), `--no-close-days` (the monitor closes no days), `--flush` (the feed's writes).
+batch size), `--no-close-days` (the monitor closes no days), `--no-checkpoints` (the monitor
+writes no checkpoint while it runs: what the reading costs without them), `--flush` (the feed's
+writes).
 """
 
 from __future__ import annotations
@@ -459,11 +461,18 @@ def feed_role(
     )
 
 
-def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool, reached: Any) -> None:
+def whatif(args: argparse.Namespace) -> dict[str, bool]:
+    return {"close": not args.no_close_days, "checkpoint": not args.no_checkpoints}
+
+
+def monitor_role(
+    url: str, stop: Any, pipe: Any, limit: int, whatifs: dict[str, bool], reached: Any
+) -> None:
     """`propdesk monitor` (runner.run), each `FeedWatcher.step` that read events timed (wall and
     CPU, from the ingestor's pull that took them in), each checkpoint and day-closing pass too.
     `reached` (a shared integer) is the position the monitor has read to, for the lag measured
-    outside. `limit` and `close` are what-ifs: another batch size, no day closing at all."""
+    outside. `limit` and `whatifs` are what-ifs: another batch size, no day closing at all, no
+    checkpoint while it runs."""
     setup_django(url)
     from propdesk.challenges.monitoring import idle, runner
     from propdesk.challenges.monitoring.watcher import FeedWatcher
@@ -505,7 +514,7 @@ def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool, reache
         return measured
 
     def timed_close_days(self: FeedWatcher, moment: Any, *, limit: int | None = None) -> int:
-        if not close:
+        if not whatifs["close"]:
             return 0
         start = time.time()
         acted = close_days(self, moment, limit=limit)
@@ -519,6 +528,8 @@ def monitor_role(url: str, stop: Any, pipe: Any, limit: int, close: bool, reache
     FeedWatcher.checkpoint = timed_checkpoint  # type: ignore[method-assign]
     FeedWatcher.close_days = timed_close_days  # type: ignore[method-assign]
     runner._lag = timed_lag
+    if not whatifs["checkpoint"]:
+        FeedWatcher.due = lambda self: False  # type: ignore[method-assign]
     runner.run(stop=stop)
     pipe.send(marks.figures())
 
@@ -618,7 +629,7 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
     feed_end, feed_here = ctx.Pipe()
     watcher = ctx.Process(
         target=monitor_role,
-        args=(url, stop, monitor_end, args.batch, not args.no_close_days, reached),
+        args=(url, stop, monitor_end, args.batch, whatif(args), reached),
         name="monitor",
     )
     rungs = [(str(s.bid), str(s.ask)) for s in ladder]
@@ -818,6 +829,21 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
             f"(its platform time to read and applied): {spread(ages)}"
         )
     marks = [c for c in run.monitor["checkpoints"] if start <= c[0] <= end]
+    looks = [m for m in run.monitor["lags"] if start <= m[0] <= end]
+    closed = [c for c in run.monitor["closings"] if start <= c[0] <= end]
+    window = end - start
+    shares = [
+        ("batches (from the pull)", sum(b[1] - b[0] for b in during)),
+        ("checkpoints", sum(c[1] - c[0] for c in marks)),
+        ("measuring the lag", sum(m[1] - m[0] for m in looks)),
+        ("closing days", sum(c[1] - c[0] for c in closed)),
+    ]
+    rest = window - sum(x for _, x in shares)
+    say(
+        f"  the monitor's {window:.0f} s while sampling: "
+        + ", ".join(f"{name} {x:.1f} s ({x / window:.0%})" for name, x in shares)
+        + f", the rest (idle, rounds) {rest:.1f} s ({rest / window:.0%})"
+    )
     if marks:
         say(
             f"  checkpoints       {spread([c[1] - c[0] for c in marks])}  n={len(marks)}, "
@@ -825,7 +851,6 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
             f"monitor measured and saved: median {statistics.median([c[3] for c in marks]):,.0f}"
             f" max {max(c[3] for c in marks):,} events behind"
         )
-    looks = [m for m in run.monitor["lags"] if start <= m[0] <= end]
     if looks:
         looked = spread([m[1] - m[0] for m in looks])
         say(f"  measuring the lag {looked}  (runner._lag, before each checkpoint)")
@@ -1097,6 +1122,11 @@ def main() -> int:
     parser.add_argument(
         "--no-close-days", action="store_true", help="what-if: the monitor closes no days"
     )
+    parser.add_argument(
+        "--no-checkpoints",
+        action="store_true",
+        help="what-if: the monitor writes no checkpoint while it runs",
+    )
     parser.add_argument("--db", default="propdesk_bench_breach", help="dropped and re-created")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -1136,6 +1166,7 @@ def main() -> int:
     whatifs = [
         f"the monitor's batches of {args.monitor_batch} events" if args.monitor_batch else "",
         "no day closing (close_days off)" if args.no_close_days else "",
+        "no checkpoints while running" if args.no_checkpoints else "",
     ]
     if any(whatifs):
         say("WHAT-IF, not the monitor as it ships: " + "; ".join(w for w in whatifs if w))

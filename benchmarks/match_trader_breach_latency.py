@@ -463,12 +463,15 @@ def at(text: str) -> float:
 def read_all(url: str, logins: list[str], timeout: float) -> float:
     """Wait until the monitor has read an equity snapshot of every account (the first pull
     took them in); the seconds it took."""
-    from propdesk.challenges.models import MonitorCursor
+    from django.db.models import Max
+
+    from propdesk.challenges.models import MonitorCheckpoint
     from propdesk.platforms.models import LoggedEvent
 
     began = time.time()
     while time.time() - began < timeout:
-        cursor = MonitorCursor.objects.values_list("position", flat=True).first() or 0
+        # The feeds' checkpoints (one a server, written about every second as it reads).
+        cursor = MonitorCheckpoint.objects.aggregate(read=Max("position"))["read"] or 0
         seen = LoggedEvent.objects.filter(id__lte=cursor).values("login").distinct().count()
         if seen >= len(logins):
             return time.time() - began
