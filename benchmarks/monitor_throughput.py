@@ -299,7 +299,7 @@ def report(figures: list[dict[str, Any]], processes: int) -> float:
         rules = in_steps - spent["read"]
         other = window - in_steps - spent["checkpoint"] - spent["lag"] - spent["days"]
         starts.append(start)
-        ends_.append(end)
+        ends_.append(start + window)
         total += events
         loads = ", ".join(f"{k} {n:,} stages in {s:.1f} s" for k, n, s in f["loads"])
         say(
