@@ -28,8 +28,8 @@ then the feed starts and the monitor is given `--warmup` seconds at most to catc
 
 It prints the latency's median, p90, p99 and max (aim: p99 under 100 ms), where the time goes
 (tick -> batch handed to the feed's writer -> committed -> the monitor's batch that read it
-began (the ingestor's pull that took it in) -> the stage concluded (`ended_at`) -> the batch's
-`FeedWatcher.step` returned -> seen), the background load (ticks/s, snapshots/s written,
+began (the ingestor's pull that took it in) -> its `FeedWatcher.step` began -> the stage
+concluded (`ended_at`) -> the step returned -> seen), the background load (ticks/s, snapshots/s written,
 events/s the monitor consumed, how far behind it was in events and seconds) and the monitor's
 batch, checkpoint and day-closing times. When the aim is missed (or with `--profile`) the
 monitor is stopped, the feed alone builds a backlog, and `FeedWatcher.step` is profiled on a
@@ -495,10 +495,11 @@ def monitor_role(
     def timed_step(self: FeedWatcher, *, limit: int, began: Any = None) -> int:
         start, cpu = pulled.get("at") or (time.time(), time.process_time())
         pulled.clear()
+        stepped = time.time()
         count = step(self, limit=wanted or limit, began=began)
         if count:
             reached.value = max(reached.value, self.position)
-            marks.batch(start, cpu, count, self.position)
+            marks.batch(start, cpu, count, self.position, stepped)
         return count
 
     def timed_checkpoint(self: FeedWatcher, *, lag: Any = None) -> None:
@@ -538,8 +539,9 @@ class Marks:
     """What a monitor process notes of its work (see `monitor_role`)."""
 
     def __init__(self) -> None:
-        # start, end, CPU, events, position read to, age of the newest event read (s)
-        self.batches: list[tuple[float, float, float, int, int, float]] = []
+        # start, end, CPU, events, position read to, age of the newest event read (s), the
+        # moment the step itself began (after the pulls)
+        self.batches: list[tuple[float, float, float, int, int, float, float]] = []
         self.checkpoints: list[tuple[float, float, int, int]] = []  # start, end, stages, lag
         self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
         self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
@@ -556,13 +558,13 @@ class Marks:
 
         feeds.LogFeed.read = noted  # type: ignore[method-assign,assignment]
 
-    def batch(self, start: float, cpu: float, count: int, position: int) -> None:
+    def batch(self, start: float, cpu: float, count: int, position: int, stepped: float) -> None:
         end = time.time()
         try:
             age = end - datetime.fromisoformat(str(self.newest.get("t"))).timestamp()
         except ValueError:
             age = float("nan")
-        self.batches.append((start, end, time.process_time() - cpu, count, position, age))
+        self.batches.append((start, end, time.process_time() - cpu, count, position, age, stepped))
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -755,11 +757,12 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         at = bisect.bisect_left(positions, event)  # the batch whose cursor passed it
         if at == len(positions):
             continue
-        start, end = batches[at][0], batches[at][1]
+        start, end, stepped = batches[at][0], batches[at][1], batches[at][6]
         parts["tick -> batch handed to the feed's writer"].append(handed - t0[k])
         parts["handed -> committed (the feed's write)"].append(committed - handed)
         parts["committed -> the monitor's batch began"].append(start - committed)
-        parts["batch began -> stage concluded (ended_at)"].append(ended[sample.attempt] - start)
+        parts["batch began -> its step began (the pulls)"].append(stepped - start)
+        parts["step began -> stage concluded (ended_at)"].append(ended[sample.attempt] - stepped)
         parts["concluded -> the batch's commit returned"].append(end - ended[sample.attempt])
         parts["returned -> seen here (query start)"].append(run.seen[k] - end)
         parts["(total)"].append(total)
@@ -818,6 +821,7 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     if during:
         say(f"  batch time        {spread([b[1] - b[0] for b in during])}")
         say(f"  batch CPU         {spread([b[2] for b in during])}")
+        say(f"  of which the pulls {spread([b[6] - b[0] for b in during])}  (before the step)")
         sizes = [float(b[3]) for b in during]
         say(
             f"  events per batch  median {statistics.median(sizes):,.0f}  max {max(sizes):,.0f}; "
