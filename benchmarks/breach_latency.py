@@ -29,12 +29,13 @@ then the feed starts and the monitor is given `--warmup` seconds at most to catc
 It prints the latency's median, p90, p99 and max (aim: p99 under 100 ms), where the time goes
 (tick -> batch handed to the feed's writer -> committed -> the monitor's batch that read it
 began (the ingestor's pull that took it in) -> its `FeedWatcher.step` began -> the stage
-concluded (`ended_at`) -> the step returned -> seen), the background load (ticks/s, snapshots/s written,
-events/s the monitor consumed, how far behind it was in events and seconds) and the monitor's
-batch, checkpoint and day-closing times. When the aim is missed (or with `--profile`) the
-monitor is stopped, the feed alone builds a backlog, and `FeedWatcher.step` is profiled on a
-few real batches of it (cProfile, SQL time by statement), then its checkpoint, a day's reset,
-and the unit costs of what a batch and a checkpoint repeat.
+concluded (`ended_at`) -> the step returned -> seen), how many slow samples waited for a
+checkpoint, the background load (ticks/s, snapshots/s written, events/s the monitor consumed,
+how far behind it was in events and seconds) and the monitor's batch, checkpoint and
+day-closing times. When the aim is missed (or with `--profile`) the monitor is stopped, the
+feed alone builds a backlog, and `FeedWatcher.step` is profiled on a few real batches of it
+(cProfile, SQL time by statement), then its checkpoint, a day's reset, and the unit costs of
+what a batch and a checkpoint repeat.
 
 What-ifs, named as such in the output, never the default: `--monitor-batch N` (the monitor's
 batch size), `--no-close-days` (the monitor closes no days), `--no-checkpoints` (the monitor
@@ -506,7 +507,9 @@ def monitor_role(
         dirty = sum(1 for e in self.entries.values() if e.dirty)
         start = time.time()
         checkpoint(self, lag=lag)
-        marks.checkpoints.append((start, time.time(), dirty, -1 if lag is None else lag.events))
+        marks.checkpoints.append(
+            (start, time.time(), dirty, -1 if lag is None else lag.events, lag and lag.seconds)
+        )
 
     def timed_lag(watcher: FeedWatcher) -> Any:
         start = time.time()
@@ -542,7 +545,8 @@ class Marks:
         # start, end, CPU, events, position read to, age of the newest event read (s), the
         # moment the step itself began (after the pulls)
         self.batches: list[tuple[float, float, float, int, int, float, float]] = []
-        self.checkpoints: list[tuple[float, float, int, int]] = []  # start, end, stages, lag
+        # start, end, stages, lag (events, seconds: as saved)
+        self.checkpoints: list[tuple[float, float, int, int, float | None]] = []
         self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
         self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
         self.newest: dict[str, Any] = {}
@@ -747,6 +751,8 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         )
     positions = [b[4] for b in batches]
     parts: dict[str, list[float]] = defaultdict(list)
+    stalled: list[float] = []
+    slow = 0
     for k, total in latency.items():
         sample = ladder[k]
         index = batch_of[k]
@@ -766,6 +772,15 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         parts["concluded -> the batch's commit returned"].append(end - ended[sample.attempt])
         parts["returned -> seen here (query start)"].append(run.seen[k] - end)
         parts["(total)"].append(total)
+        # How much of its wait for the monitor's batch the monitor spent in checkpoints.
+        if total * 1000 >= AIM_P99_MS:
+            stalled.append(
+                sum(
+                    max(0.0, min(c[1], start) - max(c[0], committed))
+                    for c in run.monitor["checkpoints"]
+                )
+            )
+            slow += 1
 
     say("")
     say(
@@ -799,6 +814,12 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     say(f"  where it goes (n={len(parts['(total)'])}):")
     for label, part in parts.items():
         say(f"    {label:<44} {spread(part)}")
+    if slow:
+        hit = [x for x in stalled if x > 0]
+        say(
+            f"  of the {slow} samples over {AIM_P99_MS:g} ms, {len(hit)} waited (committed -> "
+            f"batch began) while the monitor wrote a checkpoint: {spread(hit)} of such waiting"
+        )
 
     start, end = run.sampling
     during = [b for b in batches if start <= b[0] <= end]
@@ -853,7 +874,8 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
             f"  checkpoints       {spread([c[1] - c[0] for c in marks])}  n={len(marks)}, "
             f"{statistics.median([c[2] for c in marks]):,.0f} stages written (median); lag the "
             f"monitor measured and saved: median {statistics.median([c[3] for c in marks]):,.0f}"
-            f" max {max(c[3] for c in marks):,} events behind"
+            f" max {max(c[3] for c in marks):,} events behind, "
+            f"max {max(c[4] or 0.0 for c in marks):.3f} s behind"
         )
     if looks:
         looked = spread([m[1] - m[0] for m in looks])
