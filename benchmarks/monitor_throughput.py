@@ -26,6 +26,9 @@ per process: events consumed, events/s (aim: 50,000 on one core), CPU share of a
 split of the window (read from the log, the rules: the rest of the steps, checkpoints, other);
 then the total events/s over all processes and its growth from the first count to the others.
 
+What-if, named as such in the output, never the default: `--checkpoint-every S` (the seconds
+between two checkpoints of a busy feed).
+
 The log's backend is a function (`BACKENDS`): only the database log here; a NATS JetStream one
 (`--log nats`, PROPDESK_EVENT_LOG=nats://...) can be added beside it.
 """
@@ -115,12 +118,18 @@ def append_to_database(url: str, count: int) -> dict[str, int]:
 # --- a monitor process --------------------------------------------------------------------------
 
 
-def monitor_role(url: str, environment: dict[str, str], owner: str, stop: Any, pipe: Any) -> None:
-    """`propdesk monitor` (runner.run) as `owner`, its work timed (see the module's doc)."""
+def monitor_role(
+    url: str, environment: dict[str, str], owner: str, every: float, stop: Any, pipe: Any
+) -> None:
+    """`propdesk monitor` (runner.run) as `owner`, its work timed (see the module's doc);
+    `every`, a what-if when not 0: the seconds between two checkpoints of a busy feed."""
     os.environ.update(environment)
     setup_django(url)
-    from propdesk.challenges.monitoring import idle, runner
+    from propdesk.challenges.monitoring import idle, runner, watcher
     from propdesk.challenges.monitoring.watcher import FeedWatcher
+
+    if every:
+        watcher.CHECKPOINT_EVERY = every
 
     steps: list[tuple[float, float, float, int, str]] = []  # start, end, CPU, events, feed
     spent: list[tuple[str, float, float]] = []  # what, start, end
@@ -248,7 +257,9 @@ def consume(
     for owner in owners:
         here, there = ctx.Pipe()
         child = ctx.Process(
-            target=monitor_role, args=(url, backend.environment, owner, stop, there), name=owner
+            target=monitor_role,
+            args=(url, backend.environment, owner, args.checkpoint_every, stop, there),
+            name=owner,
         )
         child.start()
         pipes.append(here)
@@ -349,6 +360,12 @@ def main() -> int:
         help="do not hand each process a feed's lease first (checkpoints.share alone decides)",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a run may take")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=0.0,
+        help="what-if: seconds between two checkpoints of a busy feed (watcher.CHECKPOINT_EVERY)",
+    )
     parser.add_argument("--db", default="propdesk_bench_throughput", help="dropped, re-created")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -374,6 +391,8 @@ def main() -> int:
         f"filled {args.stages:,} running stages on {SERVERS} sandbox servers in "
         f"{time.perf_counter() - began:.0f} s (with migrate); log: {args.log}; {load_average()}"
     )
+    if args.checkpoint_every:
+        say(f"WHAT-IF, not the monitor as it ships: a checkpoint every {args.checkpoint_every:g} s")
     backend = BACKENDS[args.log](url)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
