@@ -1039,8 +1039,10 @@ def unit_costs(watcher: Any) -> None:
         say(f"    {label:<66} {(time.perf_counter() - start) / max(1, count) * 1e6:7.1f} us")
 
     found = watcher.feed.read(after=watcher.position, limit=2000)  # not applied yet
+    if not found:
+        say("    (no events left after the timed batches: no per-event costs; a longer --backlog)")
     unit(
-        f"feed.read(), an event of a batch of {len(found):,}",
+        f"feed.read(), an event of a batch of {len(found):,}" if found else "feed.read(), empty",
         len(found),
         lambda: watcher.feed.read(after=watcher.position, limit=2000),
     )
