@@ -13,6 +13,7 @@ from django.utils import timezone
 from propdesk.accounts import services as accounts_services
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, runner
+from propdesk.challenges.monitoring import watcher as watcher_module
 from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
 from propdesk.challenges.participation import interventions
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
@@ -234,3 +235,38 @@ def test_a_monitor_stopping_cleanly_checkpoints_and_gives_its_feeds_back(
     assert checkpoint.position == position > 0
     assert not MonitorCheckpoint.objects.filter(owner="stopping").exists()
     assert checkpoints.share([key()], owner="next") == [key()]  # at once, no lease to wait out
+
+
+def test_a_checkpoint_written_a_few_stages_a_round_moves_only_once_all_are_written(
+    active_client, register, finance, admin, monkeypatch
+):
+    monkeypatch.setattr(watcher_module, "WRITE_AT_ONCE", 1)
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 0.0)
+    other, _ = register(email="second@example.com")
+    stages = [stage(), stage("live")]
+    attempts = [running(c, finance, admin, stages=stages)[1] for c in (active_client, other)]
+    price_feed = feed.Feed()
+    for attempt in attempts:
+        open_position(attempt)
+    move(price_feed, "1.08300", "1.08312")  # a snapshot for both accounts
+    take_in()
+    first = watching()
+    first.step(limit=1000)
+    first.write_some()  # one stage written, with the position its state reached
+    assert MonitorCheckpoint.objects.get(key=key()).position == 0  # not moved yet
+    fed = sorted(
+        StageAttempt.objects.filter(pk__in=[a.pk for a in attempts]).values_list(
+            "fed_through", flat=True
+        ),
+        key=lambda f: f or 0,
+    )
+    assert fed == [None, first.position]
+    expected = {k: e.evaluator.state() for k, e in first.entries.items()}
+    # The process dies here: the next reads from the old checkpoint, skipping for the stage
+    # already written the events its state holds.
+    again = watching()
+    while again.step(limit=1000):
+        pass
+    assert {k: e.evaluator.state() for k, e in again.entries.items()} == expected
+    again.write_some()  # the stage not written yet: with it the checkpoint moves
+    assert MonitorCheckpoint.objects.get(key=key()).position == again.position

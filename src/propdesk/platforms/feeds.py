@@ -121,7 +121,7 @@ class LogFeed:
 def _seconds_since(payload: dict[str, Any] | None) -> float:
     """Seconds since the event's own time (the log keeps no time of its own; an event is taken
     in within moments of it)."""
-    at = parse_datetime(str((payload or {}).get("at") or ""))
+    at = parse_datetime(str((payload or {}).get("t") or ""))
     if at is None:
         return 0.0
     return max(0.0, (timezone.now() - at).total_seconds())

@@ -116,12 +116,15 @@ class Carrier:
 # A stage's state is written only while it runs: staff may have ended it meanwhile; and only as
 # the monitor loaded it: staff may have changed it (`revision`).
 STILL_RUNNING = "a.status = 'in_progress' AND a.monitor_error = '' AND a.held_after IS NULL"
+# ... and never with a state older than the one saved (a verdict's or a pause's, further on).
+NOT_BEHIND = "(a.fed_through IS NULL OR v.fed IS NULL OR a.fed_through <= v.fed)"
 
 
 def write_states(attempts: list[StageAttempt]) -> set[int]:
-    """The stages' states, curve buckets and day ends, where each still runs as loaded (its
-    `revision`), in one statement (PostgreSQL: the rows as one JSON parameter) or one prepared
-    statement a stage (SQLite); returns the ids written."""
+    """The stages' states, curve buckets, day ends and `fed_through`, where each still runs as
+    loaded (its `revision`) and no later state was saved, in one statement (PostgreSQL: the
+    rows as one JSON parameter) or one prepared statement a stage (SQLite); returns the ids
+    written."""
     if not attempts:
         return set()
     table = StageAttempt._meta.db_table
@@ -134,16 +137,17 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
                     "state": a.evaluator_state,
                     "bucket": a.curve_open,
                     "day_end": None if a.day_end is None else a.day_end.isoformat(),
+                    "fed": a.fed_through,
                 }
                 for a in attempts
             ]
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
-                "day_end = v.day_end FROM jsonb_to_recordset(%s::jsonb) "
+                "day_end = v.day_end, fed_through = v.fed FROM jsonb_to_recordset(%s::jsonb) "
                 "AS v(id bigint, revision integer, state jsonb, bucket jsonb, "
-                "day_end timestamptz) "
+                "day_end timestamptz, fed bigint) "
                 f"WHERE a.id = v.id AND a.revision = v.revision AND {STILL_RUNNING} "
-                "RETURNING a.id",
+                f"AND {NOT_BEHIND} RETURNING a.id",
                 [json.dumps(given)],
             )
             return {row[0] for row in cursor.fetchall()}
@@ -151,14 +155,18 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
         written: set[int] = set()
         for a in attempts:
             cursor.execute(
-                f"UPDATE {table} AS a SET evaluator_state = %s, curve_open = %s, day_end = %s "  # noqa: S608
-                f"WHERE a.id = %s AND a.revision = %s AND {STILL_RUNNING}",
+                f"UPDATE {table} AS a SET evaluator_state = %s, curve_open = %s, day_end = %s, "  # noqa: S608
+                f"fed_through = %s WHERE a.id = %s AND a.revision = %s AND {STILL_RUNNING} "
+                f"AND {NOT_BEHIND.replace('v.fed', '%s')}",
                 [
                     json.dumps(a.evaluator_state),
                     None if a.curve_open is None else json.dumps(a.curve_open),
                     day_end.get_db_prep_value(a.day_end, connection),
+                    a.fed_through,
                     a.pk,
                     a.revision,
+                    a.fed_through,
+                    a.fed_through,
                 ],
             )
             if cursor.rowcount:

@@ -15,8 +15,9 @@ second. Each round:
   the last time it was read to its end, or, on a feed so busy it never is, the time of the
   last event read (a little behind either: `GRACE_SECONDS`), so days close on the clock even
   on a busy feed;
-- a feed whose checkpoint is due is checkpointed, with its lag (events and seconds behind its
-  end), which staff see on the monitor's page.
+- a feed whose checkpoint is due is checkpointed, a few hundred stages a round so that no
+  round stalls on it, then its position and lag (events and seconds behind its end, which
+  staff see on the monitor's page).
 
 Idle (a round read nothing), it waits as monitoring.idle says: woken by the platforms that can
 (the sandbox on PostgreSQL), polling with a back-off otherwise, never past a day's end.
@@ -24,6 +25,7 @@ Idle (a round read nothing), it waits as monitoring.idle says: woken by the plat
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import datetime, timedelta
@@ -105,8 +107,7 @@ class Monitor:
                 reached = _read_to(watcher)
                 if reached is not None:
                     watcher.close_days(reached, limit=DAYS_AT_ONCE)
-                if watcher.due():
-                    watcher.checkpoint(lag=_lag(watcher))
+                watcher.write_some(measure=functools.partial(_lag, watcher))
             except LostLease as exc:
                 logger.warning("monitor: %s", exc)
                 self._drop(key)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,7 @@ from propdesk.rules.model import Outcome
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints of a busy feed
+WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
 LOAD_AT_ONCE = 2000  # stages whose states one query loads
 ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
 
@@ -87,6 +88,8 @@ class FeedWatcher:
         self.absent: dict[Account, float] = {}
         self.known: RulesCache = {}
         self.position = self.saved = 0
+        self.cycle: list[Entry] | None = None  # a checkpoint's stages still to write
+        self.target = 0  # ... and the position it moves to once they are
         self.changes = 0
         self.saved_at = time.monotonic()
         self.read_to: datetime | None = None  # the time of the last event read
@@ -221,7 +224,7 @@ class FeedWatcher:
                     self.absent[account] = now
         self._apply(by_account)
         self.position = events[-1].position
-        at = parse_datetime(str(events[-1].payload.get("at") or ""))
+        at = parse_datetime(str(events[-1].payload.get("t") or ""))
         if at is not None:
             self.read_to = at
         return len(events)
@@ -252,8 +255,8 @@ class FeedWatcher:
         """The stages whose rules acted: their effects and states, written now (a transaction
         with the feed's checkpoint locked; each stage in a savepoint of its own)."""
         openings: list[Opening] = []
+        self._check_lease()
         with transaction.atomic():
-            self._lock()
             for entry, outcomes, last in acting:
                 attempt = entry.attempt
                 try:
@@ -263,7 +266,7 @@ class FeedWatcher:
                         )
                 except Exception as exc:
                     self.entries.pop((attempt.server_id, attempt.login), None)
-                    self._set_aside(attempt, exc, locked=True)
+                    self._set_aside(attempt, exc)
                     continue
                 if opened is None or attempt.status != StageAttempt.Status.IN_PROGRESS:
                     # ended (by its rules now, or by staff meanwhile): no longer watched
@@ -315,31 +318,79 @@ class FeedWatcher:
             self.position != self.saved or any(e.dirty for e in self.entries.values())
         )
 
+    def write_some(self, *, measure: Callable[[], feeds.Lag | None] | None = None) -> None:
+        """The running monitor's checkpoint, a little at a time, so that no round stalls on
+        it: when one is due, the stages changed so far are queued and the feed's position
+        noted; each call writes the next `WRITE_AT_ONCE` of them (each stage with the position
+        its state has reached, its `fed_through`), and once all are written the checkpoint
+        moves to the noted position (every running stage's saved state has reached it), with
+        the lag `measure` gives."""
+        if self.cycle is None:
+            if not self.due():
+                return
+            self.cycle = [e for e in self.entries.values() if e.dirty]
+            self.target = self.position
+        some, self.cycle = self.cycle[:WRITE_AT_ONCE], self.cycle[WRITE_AT_ONCE:]
+        self._write(some)
+        if not self.cycle:
+            self._move(self.target, None if measure is None else measure())
+
     def checkpoint(self, *, lag: feeds.Lag | None = None) -> None:
-        """Write every changed stage's state with the feed's position, in one transaction."""
-        dirty = [e for e in self.entries.values() if e.dirty]
+        """Write every changed stage's state and move the checkpoint to the feed's position,
+        at once (a one-off read, a monitor stopping, the tests)."""
+        self._write([e for e in self.entries.values() if e.dirty])
+        self._move(self.position, lag)
+
+    def _write(self, entries: list[Entry]) -> None:
+        """The stages' states as they are now (those still changed: a verdict or a pause may
+        have written one since it was queued), with the feed's position as their
+        `fed_through`, in one short transaction. A stage staff changed or ended meanwhile is
+        not written (`write_states`) and is dropped: `refresh` loads it again if it runs."""
+        held = self.entries
+        entries = [
+            e for e in entries if e.dirty and held.get((e.attempt.server_id, e.attempt.login)) is e
+        ]
+        if not entries:
+            return
+        self._check_lease()
+        position = self.position
+        for entry in entries:
+            entry.attempt.evaluator_state = entry.evaluator.state()
+            entry.attempt.day_end = entry.evaluator.day_end
+            entry.attempt.fed_through = position
+        with transaction.atomic():
+            written = write_states([e.attempt for e in entries])
+            points = [p for e in entries if e.attempt.pk in written for p in e.points]
+            CurvePoint.objects.bulk_create(points, ignore_conflicts=True)
+        for entry in entries:
+            if entry.attempt.pk in written:
+                entry.dirty, entry.points, entry.skip_to = False, [], position
+            else:
+                self.entries.pop((entry.attempt.server_id, entry.attempt.login), None)
+
+    def _move(self, position: int, lag: feeds.Lag | None) -> None:
         with transaction.atomic():
             checkpoint = self._lock()
-            for entry in dirty:
-                entry.attempt.evaluator_state = entry.evaluator.state()
-                entry.attempt.day_end = entry.evaluator.day_end
-            written = write_states([e.attempt for e in dirty])
-            points = [p for e in dirty if e.attempt.pk in written for p in e.points]
-            CurvePoint.objects.bulk_create(points, ignore_conflicts=True)
-            checkpoint.position = self.position
+            checkpoint.position = position
             fields = ["position"]
             if lag is not None:
                 checkpoint.events_behind, checkpoint.seconds_behind = lag.events, lag.seconds
                 checkpoint.measured_at = timezone.now()
                 fields += ["events_behind", "seconds_behind", "measured_at"]
             checkpoint.save(update_fields=fields)
-        for entry in dirty:
-            if entry.attempt.pk in written:
-                entry.dirty, entry.points = False, []
-            else:  # staff changed or ended it meanwhile: `refresh` loads it again
-                self.entries.pop((entry.attempt.server_id, entry.attempt.login), None)
-        self.saved = self.position
+        self.cycle = None
+        self.saved = position
         self.saved_at = time.monotonic()
+
+    def _check_lease(self) -> None:
+        """A look (no lock) that the lease is still this process's: a stage's own write is
+        safe either way (it checks the stage still runs as loaded), but a process that was
+        taken over should stop at once."""
+        if self.owner is None:
+            return
+        owner = MonitorCheckpoint.objects.filter(key=self.key).values_list("owner", flat=True)
+        if owner.first() != self.owner:
+            raise LostLease(f"{self.key} is read by another monitor now")
 
     def _lock(self) -> MonitorCheckpoint:
         checkpoint = checkpoints.lock(self.key)
@@ -347,13 +398,12 @@ class FeedWatcher:
             raise LostLease(f"{self.key} is read by {checkpoint.owner or 'nobody'} now")
         return checkpoint
 
-    def _set_aside(self, attempt: StageAttempt, exc: Exception, *, locked: bool = False) -> None:
+    def _set_aside(self, attempt: StageAttempt, exc: Exception) -> None:
         """Leave the stage for staff, with the reason and the position its saved state
         reflects (their retry applies the events after it)."""
         logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+        self._check_lease()
         with transaction.atomic():
-            if not locked:
-                self._lock()
             StageAttempt.objects.filter(pk=attempt.pk).update(
                 monitor_error=f"{type(exc).__name__}: {exc}"[:500],
                 set_aside_after=max(self.saved, attempt.fed_through or 0),
