@@ -176,6 +176,8 @@ def traced_monitor() -> None:
     noted(watcher.FeedWatcher, "step", lambda w, n: f"read {n} to {w.position}" if n else None)
     noted(watcher.FeedWatcher, "checkpoint", lambda w, _: f"at {w.position}")
     noted(idle.Ingestors, "pull", lambda i, n: f"took {n}" if n else None)
+    noted(runner.Monitor, "round", lambda m, n: f"read {n}")
+    noted(runner.Monitor, "wait", lambda m, _: "")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner.run(stop=stop)

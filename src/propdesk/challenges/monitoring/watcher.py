@@ -118,9 +118,20 @@ class FeedWatcher:
             for server_id, logins in by_server.items():
                 rows += self._rows(found.filter(server_id=server_id, login__in=logins))
             return rows
-        return self._rows(found)
+        return self._rows(found, pick=not isinstance(self.feed, feeds.LogFeed))
 
-    def _rows(self, query: Any) -> list[StageAttempt]:
+    def _rows(self, query: Any, *, pick: bool = False) -> list[StageAttempt]:
+        """The stages `query` finds that fall in this feed, with their states. `pick`: a NATS
+        partition's stages cannot be told apart in SQL (the partition is a hash of the login),
+        so loading one picks their ids from light rows first: the states (most of a row) of
+        the other partitions' stages are not read too (a takeover loads several at once)."""
+        if pick:
+            ids = [
+                pk
+                for pk, server_id, login in query.values_list("id", "server_id", "login")
+                if feeds.feed_key_for(server_id, login) == self.key
+            ]
+            query = query.filter(pk__in=ids)
         rows = query.annotate(version_id=F("participation__version_id")).only(*_ROW, *_STATE)
         return [a for a in rows if feeds.feed_key_for(a.server_id, a.login) == self.key]
 
