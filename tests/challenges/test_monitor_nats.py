@@ -9,10 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor, runner
+from propdesk.challenges.monitoring.watcher import FeedWatcher
 from propdesk.challenges.participation import interventions
 from propdesk.platforms import natslog
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
@@ -106,3 +109,43 @@ def test_reinstating_reads_the_accounts_missed_events_from_its_partition(
     assert reinstated.status == "failed"  # the missed low breaks the floor again
     assert "93880" in reinstated.explanation.replace(",", "")  # -6,120: the low it missed
     assert checkpoints.applied_through(reinstated) >= reinstated.concluded_after
+
+
+def test_a_monitor_renews_its_ingest_lease_before_its_partitions_so_a_takeover_moves_both(
+    nats_log, active_client, finance, admin
+):
+    # A dead process's ingest lease lapses no later than its partitions': whoever takes the
+    # partitions over takes in their events in the same renewal, not one later (kill -9 drill,
+    # benchmarks/monitor_failover.py).
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    only = runner.Monitor(owner="only")
+    try:
+        only.share()
+        only.share()
+        ingest = MonitorCheckpoint.objects.get(key=f"ingest:{attempt.server_id}")
+        partitions = MonitorCheckpoint.objects.filter(key__startswith="nats:")
+        assert ingest.owner == "only"
+        assert [s.pk for s in only.ingest] == [attempt.server_id]
+        assert ingest.lease_until <= min(p.lease_until for p in partitions)
+    finally:
+        only.close()
+
+
+def test_loading_a_partition_reads_the_states_of_its_own_stages_only(
+    nats_log, active_client, finance, admin
+):
+    # A takeover loads several partitions at once: none reads every running stage's state.
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    mine = f"nats:{natslog.partition_of(attempt.login)}"
+    other = next(k for k in checkpoints.all_feed_keys([attempt.server_id]) if k != mine)
+    elsewhere, own = FeedWatcher(other), FeedWatcher(mine)
+    try:
+        with CaptureQueriesContext(connection) as read:
+            elsewhere.load()
+        assert not elsewhere.entries
+        assert not [q for q in read.captured_queries if "evaluator_state" in q["sql"]]
+        own.load()
+        assert list(own.entries) == [(attempt.server_id, attempt.login)]
+    finally:
+        elsewhere.feed.close()
+        own.feed.close()

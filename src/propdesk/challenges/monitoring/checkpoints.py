@@ -30,8 +30,8 @@ from django.utils import timezone
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.platforms import feeds
 
-LEASE = 3.0  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
-RENEW_EVERY = 1.0  # seconds between renewals (and between two looks for feeds to take)
+LEASE = 2.5  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
+RENEW_EVERY = 0.5  # seconds between renewals (and between two looks for feeds to take)
 
 
 def feed_key(attempt: StageAttempt) -> str:
@@ -99,8 +99,10 @@ def share(keys: list[str], *, owner: str) -> list[str]:
     MonitorCheckpoint.objects.filter(
         key__startswith=PRESENCE, lease_until__lt=now - timedelta(hours=1)
     ).delete()  # processes long gone
-    for key in keys:
-        MonitorCheckpoint.objects.get_or_create(key=key)
+    known = set(MonitorCheckpoint.objects.filter(key__in=keys).values_list("key", flat=True))
+    MonitorCheckpoint.objects.bulk_create(
+        [MonitorCheckpoint(key=k) for k in keys if k not in known], ignore_conflicts=True
+    )
     with transaction.atomic():
         rows = list(
             MonitorCheckpoint.objects.select_for_update()

@@ -64,10 +64,20 @@ class Monitor:
 
     def share(self) -> None:
         """Renew the leases, take or give back feeds (loading a feed taken: its running
-        stages, from its checkpoint), and the servers to take events in for."""
+        stages, from its checkpoint), and the servers to take events in for.
+
+        With NATS the ingest duties' leases are renewed first and the feeds' loaded last: a dead
+        process's ingest lease lapses no later than its feeds', so the process that takes its
+        feeds over takes its ingestors in the same renewal, and takes events in again without
+        waiting for the feeds' loading (every feed's events, its own ones' too, wait for it)."""
         self.servers = list(TradingServer.objects.filter(enabled=True))
         ids = [s.pk for s in self.servers]
+        duties: list[str] | None = None
+        if feeds.using_nats():
+            duties = checkpoints.share([f"ingest:{pk}" for pk in ids], owner=self.owner)
         held = checkpoints.share(checkpoints.all_feed_keys(ids), owner=self.owner)
+        mine = {int(k.split(":")[1]) for k in (held if duties is None else duties)}
+        self.ingest = [s for s in self.servers if s.pk in mine]
         for key in list(self.watchers):
             if key not in held:
                 self._drop(key)  # given back or taken over: its reader resumes it
@@ -77,12 +87,6 @@ class Monitor:
                 watcher.load()
                 self.watchers[key] = watcher
                 checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
-        if feeds.using_nats():
-            duties = checkpoints.share([f"ingest:{pk}" for pk in ids], owner=self.owner)
-            mine = {int(k.split(":")[1]) for k in duties}
-        else:
-            mine = {int(k.split(":")[1]) for k in held}
-        self.ingest = [s for s in self.servers if s.pk in mine]
         self.shared_at = time.monotonic()
 
     def round(self) -> int:

@@ -102,6 +102,8 @@ class FeedWatcher:
         checkpoint, _ = MonitorCheckpoint.objects.get_or_create(key=self.key)
         self.position = self.saved = checkpoint.position
         self.changes = checkpoint.changes
+        # Its first checkpoint at its first read: a feed taken over says soon that it moves.
+        self.saved_at = time.monotonic() - CHECKPOINT_EVERY
         self.entries.clear()
         self.absent.clear()
         for attempt in self._running():
