@@ -50,6 +50,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints of a busy feed
 WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
 LOAD_AT_ONCE = 2000  # stages whose states one query loads
+DAYS_LOOKED_EVERY = 0.25  # seconds: how stale the next day end a watcher knows may be
 ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
 
 _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status", "revision")
@@ -92,6 +93,8 @@ class FeedWatcher:
         self.target = 0  # ... and the position it moves to once they are
         self.changes = 0
         self.saved_at = time.monotonic()
+        self.next_due: datetime | None = None  # the next day end of its stages, as last seen
+        self.days_looked = 0.0
         self.read_to: datetime | None = None  # the time of the last event read
         self.drained_at: datetime | None = None  # when a read last found the feed's end
 
@@ -254,8 +257,9 @@ class FeedWatcher:
             self._act(acting)
 
     def _act(self, acting: list[tuple[Entry, list[Outcome], int | None]]) -> None:
-        """The stages whose rules acted: their effects and states, written now (a transaction
-        with the feed's checkpoint locked; each stage in a savepoint of its own)."""
+        """The stages whose rules acted: their effects and states, written now (one
+        transaction, each stage in a savepoint of its own), each with the position of the
+        event that made them act (`fed_through`)."""
         openings: list[Opening] = []
         self._check_lease()
         with transaction.atomic():
@@ -281,16 +285,24 @@ class FeedWatcher:
 
     def close_days(self, moment: datetime, *, limit: int | None = None) -> int:
         """Close the days that ended by `moment` of the stages whose day is due; returns the
-        verdicts and pauses that caused."""
-        due = [
-            e
-            for e in self.entries.values()
-            if e.attempt.day_end is not None and e.attempt.day_end <= moment
-        ]
-        due.sort(key=lambda e: (e.attempt.day_end, e.attempt.pk))
+        verdicts and pauses that caused. The stages are looked through at most every
+        `DAYS_LOOKED_EVERY` seconds while none is due (days close five seconds behind anyway)."""
+        if (
+            self.next_due is not None
+            and moment < self.next_due
+            and time.monotonic() - self.days_looked < DAYS_LOOKED_EVERY
+        ):
+            return 0
+        self.days_looked = time.monotonic()
+        ends = [(e.evaluator.day_end, e) for e in self.entries.values()]
+        due = sorted(
+            ((end, e.attempt.pk, e) for end, e in ends if end is not None and end <= moment),
+            key=lambda d: (d[0], d[1]),
+        )
+        later = [end for end, _ in ends if end is not None and end > moment]
+        self.next_due = min(later) if later else None
         acting: list[tuple[Entry, list[Outcome], int | None]] = []
-        for entry in due[:limit] if limit is not None else due:
-            before = entry.evaluator.day_end
+        for _, _, entry in due[:limit] if limit is not None else due:
             try:
                 outcomes = list(entry.evaluator.close_until(moment))
             except InputError:
@@ -300,16 +312,17 @@ class FeedWatcher:
                 self._set_aside(entry.attempt, exc)
                 continue
             entry.attempt.day_end = entry.evaluator.day_end
+            entry.dirty = True
             if outcomes:
                 acting.append((entry, outcomes, self.position))
-            elif entry.evaluator.day_end != before:
-                entry.dirty = True
+        if limit is not None and len(due) > limit:
+            self.next_due = None  # more are due: look again at the next round
         if acting:
             self._act(acting)
         return sum(len(o) for _, o, _ in acting)
 
     def next_day_end(self) -> datetime | None:
-        ends = [e.attempt.day_end for e in self.entries.values() if e.attempt.day_end]
+        ends = [e.evaluator.day_end for e in self.entries.values() if e.evaluator.day_end]
         return min(ends) if ends else None
 
     # --- writing ------------------------------------------------------------------------
