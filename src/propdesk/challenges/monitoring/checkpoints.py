@@ -31,7 +31,8 @@ from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.platforms import feeds
 
 LEASE = 2.5  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
-RENEW_EVERY = 0.5  # seconds between renewals (and between two looks for feeds to take)
+RENEW_EVERY = 0.5  # seconds between renewals of the leases held (one UPDATE)
+SHARE_EVERY = 1.0  # seconds between two looks for feeds to take or give back
 
 
 def feed_key(attempt: StageAttempt) -> str:

@@ -47,6 +47,7 @@ class Backoff:
         self.every = every
         self.clock = clock
         self.quiet_since = clock()
+        self.looked_at = time.monotonic()  # the last look whether events came (`news`)
 
     def read(self, count: int) -> None:
         """A round read `count` events: any at all make the servers busy again."""
@@ -199,18 +200,26 @@ def until_news(
     seen: dict[int, int],
     due_in: float | None,
     stop: Any = None,
-) -> None:
-    """Idle: wait and look (`news`) until events came, the next day is due (`due_in` seconds,
-    as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set. `seen`: how far
-    the monitor has read each server's log."""
+) -> bool:
+    """Idle: wait and look (`news`) until events came (True), the next day is due (`due_in`
+    seconds, as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set.
+    `seen`: how far the monitor has read each server's log."""
     horizon = FULL_ROUND_EVERY if due_in is None else min(FULL_ROUND_EVERY, due_in)
     ends = time.monotonic() + horizon
     woken = ingestors.wakes(servers)
     while stop is None or not stop.is_set():
         pause = backoff.pause(woken=woken, due_in=ends - time.monotonic())
-        ingestors.wait(servers, pause, seen, stop)
-        if time.monotonic() >= ends or news(servers, seen, ingestors=ingestors):
-            return
+        woke = ingestors.wait(servers, pause, seen, stop)
+        now = time.monotonic()
+        # Platforms that wake the monitor are looked at when they do, and as a safety every
+        # WOKEN_CAP (a wait cut short by a lease renewal is no reason to look).
+        if woke or not woken or now - backoff.looked_at >= WOKEN_CAP:
+            backoff.looked_at = now
+            if news(servers, seen, ingestors=ingestors):
+                return True
+        if now >= ends:
+            return False
+    return False
 
 
 def news(servers: list[TradingServer], seen: dict[int, int], *, ingestors: Ingestors) -> bool:

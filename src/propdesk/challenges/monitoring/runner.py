@@ -60,7 +60,7 @@ class Monitor:
         self.ingestors = idle.Ingestors()
         self.carrier = Carrier()
         self.backoff = idle.Backoff(every=every)
-        self.shared_at = -1e9
+        self.shared_at = self.renewed_at = -1e9
 
     def share(self) -> None:
         """Renew the leases, take or give back feeds (loading a feed taken: its running
@@ -87,19 +87,13 @@ class Monitor:
                 watcher.load()
                 self.watchers[key] = watcher
                 checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
-        self.shared_at = time.monotonic()
+        self.shared_at = self.renewed_at = time.monotonic()
 
     def round(self) -> int:
         """Pull, read each feed once, close the days due, checkpoint what is due; returns how
         many events were read."""
-        if time.monotonic() - self.shared_at >= checkpoints.RENEW_EVERY:
-            try:
-                self.share()
-            except Exception:  # the database is away: its feeds wait, the monitor goes on
-                logger.exception("monitor: renewing the leases")
-                close_old_connections()
-                time.sleep(1.0)
-                return 0
+        if not self._keep_leases():
+            return 0
         began = self.clock()
         for server in self.ingest:
             self.ingestors.pull(server)  # a failing one is logged and rests
@@ -124,22 +118,60 @@ class Monitor:
         self.backoff.read(count)
         return count
 
+    def _keep_leases(self) -> bool:
+        """Share the feeds again every `SHARE_EVERY` seconds (a dead process's to take over, a
+        newcomer's to give), and between two, renew the leases held every `RENEW_EVERY` (one
+        UPDATE). False when the database is away (logged; a second's pause)."""
+        now = time.monotonic()
+        try:
+            if now - self.shared_at >= checkpoints.SHARE_EVERY:
+                self.share()
+            elif now - self.renewed_at >= checkpoints.RENEW_EVERY:
+                checkpoints.renew(owner=self.owner)
+                self.renewed_at = now
+        except Exception:  # the database is away: its feeds wait, the monitor goes on
+            logger.exception("monitor: renewing the leases")
+            close_old_connections()
+            time.sleep(1.0)
+            return False
+        return True
+
     def wait(self, stop: Any) -> None:
-        """Idle: until a feed may have news, a day is due or a lease needs renewing."""
-        due_in = self._next_day_in()
-        horizon = checkpoints.RENEW_EVERY - (time.monotonic() - self.shared_at)
-        due_in = horizon if due_in is None else min(due_in, horizon)
+        """Idle: until a feed may have news, a day is due, the feeds held change or a whole
+        round is due (`idle.FULL_ROUND_EVERY`), keeping the leases meanwhile (a quiet monitor's
+        feeds are not taken from it; a dead one's are taken over)."""
+        started = time.monotonic()
+        while stop is None or not stop.is_set():
+            now = time.monotonic()
+            lease_in = min(
+                checkpoints.SHARE_EVERY - (now - self.shared_at),
+                checkpoints.RENEW_EVERY - (now - self.renewed_at),
+            )
+            round_in = idle.FULL_ROUND_EVERY - (now - started)
+            due_in = self._next_day_in()
+            until = min(lease_in, round_in, round_in if due_in is None else due_in)
+            if self._wait_once(max(self.backoff.every, until), stop):
+                return
+            if time.monotonic() - started >= idle.FULL_ROUND_EVERY:
+                return
+            if due_in is not None and due_in <= until:
+                return  # a day is due
+            held = set(self.watchers)
+            if not self._keep_leases() or set(self.watchers) != held:
+                return  # the feeds held changed: a round now
+
+    def _wait_once(self, timeout: float, stop: Any) -> bool:
+        """Wait up to `timeout` seconds; True when a feed may have news."""
         if feeds.using_nats():
-            self._wait_on_partitions(max(self.backoff.every, due_in), stop)
-            return
+            return self._wait_on_partitions(timeout, stop)
         seen = {w.feed.server_id: w.position for w in self._log_watchers()}
         servers = [s for s in self.servers if s.pk in seen]
-        idle.until_news(
+        return idle.until_news(
             servers,
             seen=seen,
             backoff=self.backoff,
             ingestors=self.ingestors,
-            due_in=due_in,
+            due_in=timeout,
             stop=stop,
         )
 
@@ -150,23 +182,24 @@ class Monitor:
         except Exception:
             logger.exception("monitor: closing feed %s", key)
 
-    def _wait_on_partitions(self, timeout: float, stop: Any) -> None:
+    def _wait_on_partitions(self, timeout: float, stop: Any) -> bool:
         """NATS: wait in the server for the next event of a partition held (each in turn, the
-        time shared), or sleep when none is held."""
+        time shared), or sleep when none is held; True when one has news."""
         held = list(self.watchers.values())
         if not held:
             idle.sleep(timeout, stop)
-            return
+            return False
         each = timeout / len(held)
         for watcher in held:
             if stop is not None and stop.is_set():
-                return
+                return False
             try:
                 if watcher.feed.wait(after=watcher.position, timeout=each):  # type: ignore[attr-defined]
-                    return
+                    return True
             except Exception:
                 logger.exception("monitor: waiting on %s", watcher.key)
                 idle.sleep(each, stop)
+        return False
 
     def _log_watchers(self) -> list[Any]:
         return [w for w in self.watchers.values() if isinstance(w.feed, feeds.LogFeed)]
@@ -205,6 +238,10 @@ def _read_to(watcher: FeedWatcher) -> datetime | None:
 
 
 def _lag(watcher: FeedWatcher) -> feeds.Lag | None:
+    """The feed's lag, measured only when its last read was a full batch: one that came back
+    short read the feed to its end a moment ago."""
+    if not watcher.behind:
+        return feeds.Lag(0, 0.0)
     try:
         return watcher.feed.lag(after=watcher.position)
     except Exception:

@@ -97,6 +97,7 @@ class FeedWatcher:
         self.days_looked = 0.0
         self.read_to: datetime | None = None  # the time of the last event read
         self.drained_at: datetime | None = None  # when a read last found the feed's end
+        self.behind = True  # its last read was a full batch: more may be waiting
 
     # --- loading ------------------------------------------------------------------------
 
@@ -206,7 +207,8 @@ class FeedWatcher:
         started = began or timezone.now()
         self.refresh()
         events = self.feed.read(after=self.position, limit=limit)
-        if len(events) < limit:
+        self.behind = len(events) >= limit
+        if not self.behind:
             self.drained_at = started
         if not events:
             return 0
