@@ -413,6 +413,10 @@ JOBS_KEEP_DAYS = int(os.environ.get("PROPDESK_JOB_KEEP_DAYS", 14))
 # runner killed mid-call loses it after, and the next one repeats the call under the same key.
 # Longer than any platform call may take.
 PLATFORM_COMMAND_LEASE = _env_seconds("PROPDESK_PLATFORM_COMMAND_LEASE", 60)
+# The monitor (docs/monitor.md) checkpoints a busy feed's stages this often: each running stage
+# that changed is written once a checkpoint. A firm with very many accounts writes less often
+# (a restart then reads more events again: never any twice).
+MONITOR_CHECKPOINT_SECONDS = _env_seconds("PROPDESK_MONITOR_CHECKPOINT_SECONDS", 1) or 1
 
 # The account-event log (docs/event-log.md): "database" (the default: the platforms app's table)
 # or a NATS JetStream server, `nats://host:port`, whose stream EVENT_STREAM keeps the events in

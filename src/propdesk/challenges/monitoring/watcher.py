@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -47,7 +48,7 @@ from propdesk.rules.model import Outcome
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints of a busy feed
+CHECKPOINT_EVERY: float | None = None  # seconds between two checkpoints (None: the setting's)
 WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
 LOAD_AT_ONCE = 2000  # stages whose states one query loads
 DAYS_LOOKED_EVERY = 0.25  # seconds: how stale the next day end a watcher knows may be
@@ -57,6 +58,13 @@ _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status
 _STATE = ("evaluator_state", "curve_open", "paused", "day_end", "fed_through")
 
 Account = tuple[int, str]  # (server id, login)
+
+
+def checkpoint_every() -> float:
+    """Seconds between two checkpoints of a busy feed (PROPDESK_MONITOR_CHECKPOINT_SECONDS)."""
+    if CHECKPOINT_EVERY is not None:
+        return CHECKPOINT_EVERY
+    return float(settings.MONITOR_CHECKPOINT_SECONDS)
 
 
 class LostLease(Exception):
@@ -107,7 +115,7 @@ class FeedWatcher:
         self.position = self.saved = checkpoint.position
         self.changes = checkpoint.changes
         # Its first checkpoint at its first read: a feed taken over says soon that it moves.
-        self.saved_at = time.monotonic() - CHECKPOINT_EVERY
+        self.saved_at = time.monotonic() - checkpoint_every()
         self.entries.clear()
         self.absent.clear()
         for attempt in self._running():
@@ -330,8 +338,9 @@ class FeedWatcher:
     # --- writing ------------------------------------------------------------------------
 
     def due(self) -> bool:
-        """Whether a checkpoint is due (a second since the last, with something to write)."""
-        return time.monotonic() - self.saved_at >= CHECKPOINT_EVERY and (
+        """Whether a checkpoint is due (`checkpoint_every()` since the last, with something to
+        write)."""
+        return time.monotonic() - self.saved_at >= checkpoint_every() and (
             self.position != self.saved or any(e.dirty for e in self.entries.values())
         )
 
