@@ -149,6 +149,10 @@ class FeedWatcher:
             return None
         self.entries[account] = entry
         self.absent.pop(account, None)
+        if self.cycle is not None:
+            # Taken up while a checkpoint is under way: its state may hold events before the
+            # checkpoint's position (`_catch_up`), so it is written before the checkpoint moves.
+            self.cycle.append(entry)
         return entry
 
     def _catch_up(self, entry: Entry) -> None:
