@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from propdesk.accounts import services as accounts
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import lifecycle
+from propdesk.platforms.sandbox import feed
 from tests.challenges.factories import running, stage
 from tests.support import carry_out_platform_commands
 
@@ -75,3 +76,70 @@ def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_react
     # reads the stages again once it has the participation's lock.
     assert opened.status == "in_progress"
     assert opened.held_after is None
+
+
+def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_order(
+    active_client, finance, admin
+):
+    """The watcher writes the stages its rules acted on in one transaction; a suspension
+    (suspension._lock_all) locks the client's stages by id after the feeds' checkpoints. A
+    batch that met the later stage's breach first and took its row first would wait for the
+    earlier stage while the suspension, holding it, waits for the later: a deadlock, and a
+    stage set aside or a suspension refused for it."""
+    from propdesk.challenges.monitoring import checkpoints
+    from propdesk.challenges.monitoring.watcher import FeedWatcher
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
+    from propdesk.platforms.sandbox import orders, ticks
+    from propdesk.platforms.sandbox.ingestor import SandboxIngestor
+    from tests.challenges.factories import D, move, server
+
+    _, first = running(active_client, finance, admin, stages=[stage(), stage()])
+    _, second = running(active_client, finance, admin, stages=[stage(), stage()], name="Other")
+    assert first.pk < second.pk
+    key = f"log:{server().pk}"
+    watcher = FeedWatcher(key)
+    watcher.load()
+    SandboxIngestor(server()).pull()
+    watcher.step(limit=1000)  # the accounts' openings
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    second_account = sandbox_accounts.account_by_login(second.login)
+    orders.place_order(second_account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.08000", "1.08012")  # the second stage's breach, first in the feed
+    first_account = sandbox_accounts.account_by_login(first.login)
+    orders.place_order(first_account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.07500", "1.07512")  # then the first's
+    SandboxIngestor(server()).pull()
+    staff_locked = threading.Event()
+    failures: list[BaseException] = []
+
+    def suspension_order() -> None:
+        try:
+            with transaction.atomic():
+                checkpoints.lock(key)
+                StageAttempt.objects.select_for_update().get(pk=first.pk)
+                staff_locked.set()
+                time.sleep(0.5)  # the batch has taken what it takes meanwhile
+                StageAttempt.objects.select_for_update().get(pk=second.pk)
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def batch() -> None:
+        try:
+            staff_locked.wait(10)
+            watcher.step(limit=1000)
+        except BaseException as exc:  # noqa: BLE001
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=suspension_order), threading.Thread(target=batch)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert failures == []
+    for attempt in (first, second):
+        attempt.refresh_from_db()
+        assert (attempt.status, attempt.monitor_error) == ("failed", "")

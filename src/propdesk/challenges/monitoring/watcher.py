@@ -269,7 +269,9 @@ class FeedWatcher:
         openings: list[Opening] = []
         self._check_lease()
         with transaction.atomic():
-            for entry, outcomes, last in acting:
+            # By id: the order a suspension locks a client's stages in (suspension._lock_all),
+            # so the two never wait for each other.
+            for entry, outcomes, last in sorted(acting, key=lambda a: a[0].attempt.pk):
                 attempt = entry.attempt
                 try:
                     with transaction.atomic():
