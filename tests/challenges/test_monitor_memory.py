@@ -314,3 +314,39 @@ def test_a_stage_taken_up_while_a_checkpoint_is_under_way_is_written_before_it_m
     while again.step(limit=1000):
         pass
     assert again.entries[account].evaluator.state() == expected
+
+
+def test_a_stage_staff_hand_back_just_before_a_checkpoint_moves_misses_no_event(
+    active_client, register, finance, admin
+):
+    """Staff apply a stage's missed events up to the feed's checkpoint (a reactivation here; a
+    retry and a reinstatement alike) and hand it back to the watcher. When the watcher's
+    checkpoint then moves on before it has looked at staff's change (the change commits in
+    the middle of its round), the stage it takes up next must still get the events between the
+    checkpoint staff read and the one the watcher wrote."""
+    from propdesk.platforms import eventlog
+
+    held_client, _ = register(email="held@example.com")
+    stages = [stage(), stage("live")]
+    _, attempt = running(active_client, finance, admin, stages=stages)
+    _, held = running(held_client, finance, admin, stages=stages)
+    open_position(attempt)
+    price_feed = open_position(held)
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    accounts_services.set_client_suspended(
+        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    move(price_feed, "1.08300", "1.08312")  # a snapshot for both accounts, the held one's too
+    take_in()
+    watcher.step(limit=1000)
+    account = (held.server_id, held.login)
+    assert account not in watcher.entries
+    # The reactivation commits while the watcher's round goes on: its checkpoint moves next.
+    accounts_services.set_client_suspended(held_client.pk, suspended=False, actor=admin)
+    watcher.checkpoint()
+    watcher.step(limit=1000)  # staff's change taken up: the stage loaded again
+    logged = eventlog.events(held.server_id, login=held.login, limit=10_000)
+    assert watcher.entries[account].evaluator.state()["events"] == len(logged)

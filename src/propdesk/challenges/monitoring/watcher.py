@@ -394,6 +394,8 @@ class FeedWatcher:
     def _move(self, position: int, lag: feeds.Lag | None) -> None:
         with transaction.atomic():
             checkpoint = self._lock()
+            if checkpoint.changes != self.changes:
+                self._take_up_before_moving()
             checkpoint.position = position
             fields = ["position"]
             if lag is not None:
@@ -404,6 +406,16 @@ class FeedWatcher:
         self.cycle = None
         self.saved = position
         self.saved_at = time.monotonic()
+
+    def _take_up_before_moving(self) -> None:
+        """Staff changed stages since the last look (`refresh`), and with the checkpoint row
+        locked no more change comes: staff brought such a stage's state up to the checkpoint
+        as it is still (before the move), so it is taken up and written now. Taken up after
+        the move, it would be fed the events after the new position only, and those between
+        the two would be missed."""
+        before = {id(e) for e in self.entries.values()}
+        self.refresh()
+        self._write([e for e in self.entries.values() if e.dirty and id(e) not in before])
 
     def _check_lease(self) -> None:
         """A look (no lock) that the lease is still this process's: a stage's own write is
