@@ -149,3 +149,31 @@ def test_loading_a_partition_reads_the_states_of_its_own_stages_only(
     finally:
         elsewhere.feed.close()
         own.feed.close()
+
+
+def test_a_stage_reactivated_before_its_account_is_opened_is_not_set_aside(
+    nats_log, active_client, finance, admin
+):
+    """A stage opened while its client is suspended starts held, before its account exists
+    (the platform opens it after the commit, or later when it was away). Reactivated then,
+    there is no account whose events to apply: the stage runs on, it is not set aside for an
+    account with no login."""
+    from django.db import transaction
+
+    from propdesk.accounts import services as accounts_services
+    from propdesk.challenges.participation import lifecycle
+
+    joined, _ = running(active_client, finance, admin, stages=[stage(), stage(), stage()])
+    accounts_services.set_client_suspended(
+        active_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    carry_out_platform_commands()
+    with transaction.atomic():
+        opened = lifecycle.open_stage(joined, 1)
+    assert (opened.login, opened.held_after is not None) == ("", True)
+    # The partition an account with no login would fall in is read on meanwhile.
+    key = f"nats:{natslog.partition_of('')}"
+    MonitorCheckpoint.objects.update_or_create(key=key, defaults={"position": 5})
+    accounts_services.set_client_suspended(active_client.pk, suspended=False, actor=admin)
+    opened.refresh_from_db()
+    assert (opened.status, opened.held_after, opened.monitor_error) == ("in_progress", None, "")

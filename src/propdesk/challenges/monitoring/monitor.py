@@ -275,7 +275,7 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
     checkpoint = checkpoints.lock_for(attempt)
     start = checkpoint.position if after is None else after
     missed: list[Seen] = []
-    if start < checkpoint.position:
+    if start < checkpoint.position and attempt.login:  # no login: no account, no event yet
         feed = feeds.feed_for(checkpoint.key)
         try:
             found = feed.account_events(
