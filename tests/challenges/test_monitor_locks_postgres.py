@@ -50,7 +50,7 @@ def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_react
                 reactivating.wait(10)
                 time.sleep(0.3)  # the reactivation holds the checkpoints and waits for us
                 lifecycle.open_stage(joined, 1)
-        except BaseException as exc:  # noqa: BLE001  (what the thread met, for the assert)
+        except BaseException as exc:  # what the thread met, for the assert
             failures.append(exc)
         finally:
             connection.close()
@@ -60,7 +60,7 @@ def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_react
             opening_locked.wait(10)
             reactivating.set()
             accounts.set_client_suspended(active_client.pk, suspended=False, actor=admin)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connection.close()
@@ -120,7 +120,7 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
                 staff_locked.set()
                 time.sleep(0.5)  # the batch has taken what it takes meanwhile
                 StageAttempt.objects.select_for_update().get(pk=second.pk)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connection.close()
@@ -129,7 +129,7 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
         try:
             staff_locked.wait(10)
             watcher.step(limit=1000)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connection.close()

@@ -200,7 +200,7 @@ def test_a_firm_switching_its_log_to_nats_has_its_running_stages_breach_on_the_n
     monitor.process(attempt.server)  # read to its end and checkpointed
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
-    assert attempt.fed_through is not None and attempt.fed_through > 3
+    assert (attempt.fed_through or 0) > 3  # a position in the database log
     settings.EVENT_LOG = NATS_URL  # the switch; the monitor restarted on NATS
     move(price_feed, "1.08000", "1.08012")  # below the daily floor: the first events on NATS
     watching = runner.Monitor(owner="only")
