@@ -13,7 +13,7 @@ from propdesk.accounts import services as accounts
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import lifecycle
 from propdesk.platforms.sandbox import feed
-from tests.challenges.factories import running, stage
+from tests.challenges.factories import D, running, stage
 from tests.support import carry_out_platform_commands
 
 pytestmark = [
@@ -143,3 +143,69 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
     for attempt in (first, second):
         attempt.refresh_from_db()
         assert (attempt.status, attempt.monitor_error) == ("failed", "")
+
+
+def test_a_checkpoint_writing_two_stages_of_a_client_takes_them_in_the_suspensions_order(
+    active_client, finance, admin
+):
+    """A checkpoint writes its stages' states in one UPDATE; a suspension locks the client's
+    stages by id. Rows the UPDATE takes in another order (the watcher holds its stages in the
+    order it loaded them) deadlock with it."""
+    from propdesk.challenges.monitoring import checkpoints
+    from propdesk.challenges.monitoring.watcher import FeedWatcher
+    from propdesk.platforms.sandbox import accounts as sandbox_accounts
+    from propdesk.platforms.sandbox import orders, ticks
+    from propdesk.platforms.sandbox.ingestor import SandboxIngestor
+    from tests.challenges.factories import move, server
+
+    _, first = running(active_client, finance, admin, stages=[stage(), stage()])
+    _, second = running(active_client, finance, admin, stages=[stage(), stage()], name="Other")
+    key = f"log:{server().pk}"
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    for attempt in (first, second):
+        account = sandbox_accounts.account_by_login(attempt.login)
+        orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    SandboxIngestor(server()).pull()
+    watcher = FeedWatcher(key)
+    watcher.load()
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    with transaction.atomic():  # staff touched the first: the watcher loads it again, last
+        checkpoints.lock(key)
+        checkpoints.changed(StageAttempt.objects.select_for_update().get(pk=first.pk))
+    watcher.step(limit=1000)
+    assert [e.attempt.pk for e in watcher.entries.values()] == [second.pk, first.pk]
+    move(feed.Feed(), "1.08400", "1.08412")  # both stages change
+    SandboxIngestor(server()).pull()
+    watcher.step(limit=1000)
+    staff_locked = threading.Event()
+    failures: list[BaseException] = []
+
+    def suspension_order() -> None:
+        try:
+            with transaction.atomic():
+                checkpoints.lock(key)
+                StageAttempt.objects.select_for_update().get(pk=first.pk)
+                staff_locked.set()
+                time.sleep(0.5)
+                StageAttempt.objects.select_for_update().get(pk=second.pk)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def checkpoint() -> None:
+        try:
+            staff_locked.wait(10)
+            watcher.checkpoint()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=suspension_order), threading.Thread(target=checkpoint)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert failures == []
