@@ -270,3 +270,83 @@ def test_a_checkpoint_written_a_few_stages_a_round_moves_only_once_all_are_writt
     assert {k: e.evaluator.state() for k, e in again.entries.items()} == expected
     again.write_some()  # the stage not written yet: with it the checkpoint moves
     assert MonitorCheckpoint.objects.get(key=key()).position == again.position
+
+
+def test_a_stage_taken_up_while_a_checkpoint_is_under_way_is_written_before_it_moves(
+    active_client, register, finance, admin, monkeypatch
+):
+    """A stage the watcher loads between two rounds of a checkpoint (a reactivation, a retry,
+    an account opened) and feeds the events it read since the last checkpoint: the checkpoint
+    may not move past those events before the stage's state holding them is written, or a
+    restart from it never applies them to the stage."""
+    monkeypatch.setattr(watcher_module, "WRITE_AT_ONCE", 1)
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 0.0)
+    held_client, _ = register(email="held@example.com")
+    third, _ = register(email="third@example.com")
+    stages = [stage(), stage("live")]
+    attempts = [running(c, finance, admin, stages=stages)[1] for c in (active_client, third)]
+    _, held = running(held_client, finance, admin, stages=stages)
+    for attempt in [*attempts, held]:
+        price_feed = open_position(attempt)
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    accounts_services.set_client_suspended(
+        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    move(price_feed, "1.08300", "1.08312")  # a snapshot for every account, the held one's too
+    take_in()
+    watcher.step(limit=1000)
+    account = (held.server_id, held.login)
+    assert account not in watcher.entries
+    watcher.write_some()  # a checkpoint of two stages begins: one is written
+    assert watcher.cycle
+    accounts_services.set_client_suspended(held_client.pk, suspended=False, actor=admin)
+    watcher.step(limit=1000)  # the reactivated stage is taken up, fed what was read meanwhile
+    expected = watcher.entries[account].evaluator.state()
+    watcher.write_some()
+    while watcher.cycle:  # the checkpoint's last stages: it moves
+        watcher.write_some()
+    assert MonitorCheckpoint.objects.get(key=key()).position == watcher.position
+    # The process dies here: the next reads on from the checkpoint.
+    again = watching()
+    while again.step(limit=1000):
+        pass
+    assert again.entries[account].evaluator.state() == expected
+
+
+def test_a_stage_staff_hand_back_just_before_a_checkpoint_moves_misses_no_event(
+    active_client, register, finance, admin
+):
+    """Staff apply a stage's missed events up to the feed's checkpoint (a reactivation here; a
+    retry and a reinstatement alike) and hand it back to the watcher. When the watcher's
+    checkpoint then moves on before it has looked at staff's change (the change commits in
+    the middle of its round), the stage it takes up next must still get the events between the
+    checkpoint staff read and the one the watcher wrote."""
+    from propdesk.platforms import eventlog
+
+    held_client, _ = register(email="held@example.com")
+    stages = [stage(), stage("live")]
+    _, attempt = running(active_client, finance, admin, stages=stages)
+    _, held = running(held_client, finance, admin, stages=stages)
+    open_position(attempt)
+    price_feed = open_position(held)
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    accounts_services.set_client_suspended(
+        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    move(price_feed, "1.08300", "1.08312")  # a snapshot for both accounts, the held one's too
+    take_in()
+    watcher.step(limit=1000)
+    account = (held.server_id, held.login)
+    assert account not in watcher.entries
+    # The reactivation commits while the watcher's round goes on: its checkpoint moves next.
+    accounts_services.set_client_suspended(held_client.pk, suspended=False, actor=admin)
+    watcher.checkpoint()
+    watcher.step(limit=1000)  # staff's change taken up: the stage loaded again
+    logged = eventlog.events(held.server_id, login=held.login, limit=10_000)
+    assert watcher.entries[account].evaluator.state()["events"] == len(logged)

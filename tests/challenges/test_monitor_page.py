@@ -65,3 +65,18 @@ def test_clients_and_staff_without_the_permission_get_nothing(active_client, onb
         response = logged_in(user).get(PAGE)
         assert response.status_code == 403
         assert b"host-a:1:x" not in response.content
+
+
+def test_a_passed_stage_whose_next_stage_could_not_be_opened_is_among_those_set_aside(
+    active_client, finance, admin
+):
+    """The monitor's `_open` leaves the reason on the passed stage, and staff's retry opens
+    the next stage from it: the page lists it with the running stages set aside."""
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        status=StageAttempt.Status.PASSED,
+        monitor_error="The next stage could not be opened: the platform refused",
+    )
+    html = logged_in(admin).get(PAGE).content.decode()
+    assert f'data-attempt="{attempt.pk}"' in html
+    assert "the platform refused" in html

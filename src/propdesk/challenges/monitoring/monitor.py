@@ -123,8 +123,8 @@ NOT_BEHIND = "(a.fed_through IS NULL OR v.fed IS NULL OR a.fed_through <= v.fed)
 def write_states(attempts: list[StageAttempt]) -> set[int]:
     """The stages' states, curve buckets, day ends and `fed_through`, where each still runs as
     loaded (its `revision`) and no later state was saved, in one statement (PostgreSQL: the
-    rows as one JSON parameter) or one prepared statement a stage (SQLite); returns the ids
-    written."""
+    rows as one JSON parameter, once they are locked by id) or one prepared statement a stage
+    (SQLite); call it in a transaction; returns the ids written."""
     if not attempts:
         return set()
     table = StageAttempt._meta.db_table
@@ -141,6 +141,13 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
                 }
                 for a in attempts
             ]
+            # The rows locked by id first: the order a suspension takes a client's stages in
+            # (suspension._lock_all); the UPDATE alone takes them in its plan's order, and two
+            # stages of one client taken the other way round deadlock with it.
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+                [sorted(a.pk for a in attempts)],
+            )
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
                 "day_end = v.day_end, fed_through = v.fed FROM jsonb_to_recordset(%s::jsonb) "
@@ -275,7 +282,7 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
     checkpoint = checkpoints.lock_for(attempt)
     start = checkpoint.position if after is None else after
     missed: list[Seen] = []
-    if start < checkpoint.position:
+    if start < checkpoint.position and attempt.login:  # no login: no account, no event yet
         feed = feeds.feed_for(checkpoint.key)
         try:
             found = feed.account_events(

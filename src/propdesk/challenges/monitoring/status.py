@@ -70,10 +70,11 @@ def processes() -> list[tuple[str, datetime]]:
 
 
 def set_aside() -> QuerySet[StageAttempt]:
-    """The stages the monitor set aside (staff retry them once the cause is put right)."""
+    """The stages the monitor set aside (staff retry them once the cause is put right): running
+    ones whose events it could not apply, and passed ones whose next stage it could not open."""
     return (
         StageAttempt.objects.exclude(monitor_error="")
-        .filter(status=StageAttempt.Status.IN_PROGRESS)
+        .filter(status__in=[StageAttempt.Status.IN_PROGRESS, StageAttempt.Status.PASSED])
         .select_related("participation__client__user", "server")
         .order_by("id")
     )

@@ -157,6 +157,10 @@ class FeedWatcher:
             return None
         self.entries[account] = entry
         self.absent.pop(account, None)
+        if self.cycle is not None:
+            # Taken up while a checkpoint is under way: its state may hold events before the
+            # checkpoint's position (`_catch_up`), so it is written before the checkpoint moves.
+            self.cycle.append(entry)
         return entry
 
     def _catch_up(self, entry: Entry) -> None:
@@ -273,7 +277,9 @@ class FeedWatcher:
         openings: list[Opening] = []
         self._check_lease()
         with transaction.atomic():
-            for entry, outcomes, last in acting:
+            # By id: the order a suspension locks a client's stages in (suspension._lock_all),
+            # so the two never wait for each other.
+            for entry, outcomes, last in sorted(acting, key=lambda a: a[0].attempt.pk):
                 attempt = entry.attempt
                 try:
                     with transaction.atomic():
@@ -397,6 +403,8 @@ class FeedWatcher:
     def _move(self, position: int, lag: feeds.Lag | None) -> None:
         with transaction.atomic():
             checkpoint = self._lock()
+            if checkpoint.changes != self.changes:
+                self._take_up_before_moving()
             checkpoint.position = position
             fields = ["position"]
             if lag is not None:
@@ -407,6 +415,16 @@ class FeedWatcher:
         self.cycle = None
         self.saved = position
         self.saved_at = time.monotonic()
+
+    def _take_up_before_moving(self) -> None:
+        """Staff changed stages since the last look (`refresh`), and with the checkpoint row
+        locked no more change comes: staff brought such a stage's state up to the checkpoint
+        as it is still (before the move), so it is taken up and written now. Taken up after
+        the move, it would be fed the events after the new position only, and those between
+        the two would be missed."""
+        before = {id(e) for e in self.entries.values()}
+        self.refresh()
+        self._write([e for e in self.entries.values() if e.dirty and id(e) not in before])
 
     def _check_lease(self) -> None:
         """A look (no lock) that the lease is still this process's: a stage's own write is

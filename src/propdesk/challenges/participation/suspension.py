@@ -62,6 +62,14 @@ def hold(attempt: StageAttempt) -> None:
     locked."""
     stage_accounts.set_access(attempt, Access.NO_LOGIN, reason="client suspended")
     if attempt.status == StageAttempt.Status.IN_PROGRESS and attempt.held_after is None:
+        if not attempt.login:
+            # Its account is still being opened (a stage opening, under its participation's
+            # lock): no monitor holds it and no event of it is in a feed yet, so no checkpoint
+            # is locked (after the participation's, against the shared order: a reactivation
+            # waiting for the participation would deadlock with it).
+            attempt.held_after = checkpoints.applied_through(attempt)
+            attempt.save(update_fields=["held_after"])
+            return
         # Read with the feed's checkpoint locked: what the monitor wrote for the stage has
         # committed, and it writes no more (`changed` has it drop the stage).
         attempt.held_after = checkpoints.applied_through(attempt)
