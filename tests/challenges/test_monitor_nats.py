@@ -179,10 +179,6 @@ def test_a_stage_reactivated_before_its_account_is_opened_is_not_set_aside(
     assert (opened.status, opened.held_after, opened.monitor_error) == ("in_progress", None, "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: fed_through keeps the old log's positions across the switch (not fixed)",
-)
 def test_a_firm_switching_its_log_to_nats_has_its_running_stages_breach_on_the_new_log(
     nats_log, settings, active_client, finance, admin
 ):

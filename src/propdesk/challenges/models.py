@@ -231,6 +231,7 @@ class StageAttempt(models.Model):
     # its feed's checkpoint (a verdict, a pause): a restart skips the events up to it. Bumped
     # `revision`: staff changed the stage under the monitor (it loads the stage again).
     fed_through = models.BigIntegerField(null=True, blank=True)
+    fed_feed = models.CharField(max_length=40, blank=True)  # the feed `fed_through` is in
     revision = models.PositiveIntegerField(default=0)
     # The feed checkpoint's `changes` count at staff's last change of it: the monitor looks up
     # only the stages changed since it last looked.

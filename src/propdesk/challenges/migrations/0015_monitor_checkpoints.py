@@ -60,6 +60,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="stageattempt",
+            name="fed_feed",
+            field=models.CharField(blank=True, max_length=40),
+        ),
+        migrations.AddField(
+            model_name="stageattempt",
             name="changed_mark",
             field=models.BigIntegerField(db_index=True, default=0),
         ),

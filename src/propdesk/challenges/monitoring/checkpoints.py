@@ -72,7 +72,22 @@ def applied_through(attempt: StageAttempt) -> int:
     the checkpoint locked."""
     seen = MonitorCheckpoint.objects.filter(key=feed_key(attempt))
     position = seen.values_list("position", flat=True).first() or 0
-    return max(position, attempt.fed_through or 0)
+    return max(position, fed(attempt))
+
+
+def fed(attempt: StageAttempt) -> int:
+    """The stage's `fed_through`, when it is a position in the feed its account falls in now
+    (0 otherwise): a firm that moved its event log (the database's to NATS, another stream)
+    starts the new feeds from their beginning, and positions in the old one mean nothing
+    there."""
+    if attempt.fed_through is None or attempt.fed_feed != feed_key(attempt):
+        return 0
+    return attempt.fed_through
+
+
+def set_fed(attempt: StageAttempt, position: int) -> None:
+    """The stage's saved state reflects its events up to `position` of its feed."""
+    attempt.fed_through, attempt.fed_feed = position, feed_key(attempt)
 
 
 def me() -> str:

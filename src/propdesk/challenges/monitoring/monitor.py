@@ -117,7 +117,12 @@ class Carrier:
 # the monitor loaded it: staff may have changed it (`revision`).
 STILL_RUNNING = "a.status = 'in_progress' AND a.monitor_error = '' AND a.held_after IS NULL"
 # ... and never with a state older than the one saved (a verdict's or a pause's, further on).
-NOT_BEHIND = "(a.fed_through IS NULL OR v.fed IS NULL OR a.fed_through <= v.fed)"
+NOT_BEHIND = (
+    "(a.fed_through IS NULL OR v.fed IS NULL OR a.fed_feed <> v.feed OR a.fed_through <= v.fed)"
+)
+_NOT_BEHIND_SQLITE = (
+    "(a.fed_through IS NULL OR %s IS NULL OR a.fed_feed <> %s OR a.fed_through <= %s)"
+)
 
 
 def write_states(attempts: list[StageAttempt]) -> set[int]:
@@ -138,6 +143,7 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
                     "bucket": a.curve_open,
                     "day_end": None if a.day_end is None else a.day_end.isoformat(),
                     "fed": a.fed_through,
+                    "feed": a.fed_feed,
                 }
                 for a in attempts
             ]
@@ -150,9 +156,10 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
             )
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
-                "day_end = v.day_end, fed_through = v.fed FROM jsonb_to_recordset(%s::jsonb) "
+                "day_end = v.day_end, fed_through = v.fed, fed_feed = v.feed "
+                "FROM jsonb_to_recordset(%s::jsonb) "
                 "AS v(id bigint, revision integer, state jsonb, bucket jsonb, "
-                "day_end timestamptz, fed bigint) "
+                "day_end timestamptz, fed bigint, feed text) "
                 f"WHERE a.id = v.id AND a.revision = v.revision AND {STILL_RUNNING} "
                 f"AND {NOT_BEHIND} RETURNING a.id",
                 [json.dumps(given)],
@@ -163,16 +170,18 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
         for a in attempts:
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = %s, curve_open = %s, day_end = %s, "  # noqa: S608
-                f"fed_through = %s WHERE a.id = %s AND a.revision = %s AND {STILL_RUNNING} "
-                f"AND {NOT_BEHIND.replace('v.fed', '%s')}",
+                f"fed_through = %s, fed_feed = %s WHERE a.id = %s AND a.revision = %s "
+                f"AND {STILL_RUNNING} AND {_NOT_BEHIND_SQLITE}",
                 [
                     json.dumps(a.evaluator_state),
                     None if a.curve_open is None else json.dumps(a.curve_open),
                     day_end.get_db_prep_value(a.day_end, connection),
                     a.fed_through,
+                    a.fed_feed,
                     a.pk,
                     a.revision,
                     a.fed_through,
+                    a.fed_feed,
                     a.fed_through,
                 ],
             )
@@ -235,7 +244,7 @@ def _conclude(
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         attempt.concluded_after = last
     if last is not None:
-        attempt.fed_through = max(last, attempt.fed_through or 0)
+        checkpoints.set_fed(attempt, max(last, checkpoints.fed(attempt)))
     _keep(attempt, evaluator)
     return openings
 
@@ -297,7 +306,7 @@ def catch_up(attempt: StageAttempt, after: int | None) -> int:
     checkpoints.changed(attempt)
     # Its state reflects the events up to here now (the checkpoint's position, or further
     # when the monitor wrote the stage ahead of it).
-    attempt.fed_through = max(start, checkpoint.position, attempt.fed_through or 0)
+    checkpoints.set_fed(attempt, max(start, checkpoint.position, checkpoints.fed(attempt)))
     opened = _conclude(attempt, evaluator, outcomes, last, closed=closed)
     _open(opened or [])
     return len(missed)

@@ -55,7 +55,7 @@ DAYS_LOOKED_EVERY = 0.25  # seconds: how stale the next day end a watcher knows 
 ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
 
 _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status", "revision")
-_STATE = ("evaluator_state", "curve_open", "paused", "day_end", "fed_through")
+_STATE = ("evaluator_state", "curve_open", "paused", "day_end", "fed_through", "fed_feed")
 
 Account = tuple[int, str]  # (server id, login)
 
@@ -81,7 +81,7 @@ class Entry:
         self.evaluator = evaluator
         self.dirty = False
         self.points: list[CurvePoint] = []  # closed curve buckets not written yet
-        self.skip_to = attempt.fed_through or 0  # events up to here are in its state
+        self.skip_to = checkpoints.fed(attempt)  # events up to here are in its state
 
 
 class FeedWatcher:
@@ -295,7 +295,7 @@ class FeedWatcher:
                     self.entries.pop((attempt.server_id, attempt.login), None)
                 else:
                     entry.dirty, entry.points = False, []
-                    entry.skip_to = attempt.fed_through or 0
+                    entry.skip_to = checkpoints.fed(attempt)
                 openings += opened or []
         _open(openings)
 
@@ -389,7 +389,7 @@ class FeedWatcher:
         for entry in entries:
             entry.attempt.evaluator_state = entry.evaluator.state()
             entry.attempt.day_end = entry.evaluator.day_end
-            entry.attempt.fed_through = position
+            checkpoints.set_fed(entry.attempt, position)
         with transaction.atomic():
             written = write_states([e.attempt for e in entries])
             points = [p for e in entries if e.attempt.pk in written for p in e.points]
@@ -450,5 +450,5 @@ class FeedWatcher:
         with transaction.atomic():
             StageAttempt.objects.filter(pk=attempt.pk).update(
                 monitor_error=f"{type(exc).__name__}: {exc}"[:500],
-                set_aside_after=max(self.saved, attempt.fed_through or 0),
+                set_aside_after=max(self.saved, checkpoints.fed(attempt)),
             )
