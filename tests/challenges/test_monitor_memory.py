@@ -16,9 +16,10 @@ from propdesk.challenges.monitoring import checkpoints, runner
 from propdesk.challenges.monitoring import watcher as watcher_module
 from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
 from propdesk.challenges.participation import interventions
+from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.platforms.sandbox.ingestor import SandboxIngestor
-from tests.challenges.factories import move, running, server, stage
+from tests.challenges.factories import move, running, server, stage, trading
 from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +351,26 @@ def test_a_stage_staff_hand_back_just_before_a_checkpoint_moves_misses_no_event(
     watcher.step(limit=1000)  # staff's change taken up: the stage loaded again
     logged = eventlog.events(held.server_id, login=held.login, limit=10_000)
     assert watcher.entries[account].evaluator.state()["events"] == len(logged)
+
+
+def test_a_pause_another_process_wrote_already_is_not_acted_on_twice(active_client, finance, admin):
+    """Two processes may read one feed for a moment (one stalled past its lease): the second to
+    reach a pause (the stage runs on, so its status does not stop it) finds the first's
+    position saved and leaves the stage alone."""
+    daily = {"pct": "5", "basis": "prev_day_balance", "action": "pause"}
+    _, attempt = trading(active_client, finance, admin, max_daily_loss=daily)
+    price_feed = open_position(attempt)
+    take_in()
+    stalled, taker = watching(), watching()
+    stalled.step(limit=1000)
+    taker.step(limit=1000)
+    move(price_feed, "1.08000", "1.08012")  # below the daily floor: trading paused
+    take_in()
+    accesses = PlatformCommand.objects.filter(subject=attempt.subject, kind="set_access")
+    before = accesses.count()
+    taker.step(limit=1000)  # the process that took the feed over acts
+    assert StageAttempt.objects.get(pk=attempt.pk).paused
+    assert accesses.count() == before + 1
+    stalled.step(limit=1000)  # the stalled one reaches the same pause
+    assert accesses.count() == before + 1
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"

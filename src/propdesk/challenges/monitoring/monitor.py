@@ -224,11 +224,14 @@ def _conclude(
     last: int | None,
     *,
     closed: list[CurvePoint] | None = None,
+    after_event: bool = False,
 ) -> list[Opening] | None:
     """A stage whose rules acted: the effects, its state (reflecting the events up to `last`,
     its `fed_through`), and where in the feed a verdict fell (a reinstatement reads on from
     there). Returns the next stages to open, or None when staff ended or changed the stage
-    meanwhile (it is left as they left it)."""
+    meanwhile (it is left as they left it), or, `after_event` (the event at `last` made its
+    rules act), when another monitor process saved its state at or past that event: two
+    processes reading a feed for a moment (one stalled past its lease) act once."""
     openings: list[Opening] = []
     still = StageAttempt.objects.select_for_update(of=("self",)).filter(
         pk=attempt.pk,
@@ -237,8 +240,18 @@ def _conclude(
         held_after=None,
         revision=attempt.revision,
     )
-    if not still.exists():
+    saved = still.values_list("fed_through", "fed_feed").first()
+    if saved is None:
         return None
+    fed, feed = saved
+    if (
+        after_event
+        and last is not None
+        and fed is not None
+        and feed == checkpoints.feed_key(attempt)
+        and fed >= last
+    ):
+        return None  # another monitor process (this feed's reader a moment ago) acted already
     CurvePoint.objects.bulk_create(closed or [], ignore_conflicts=True)
     lifecycle.act(attempt, evaluator, outcomes, openings)
     if attempt.status != StageAttempt.Status.IN_PROGRESS:

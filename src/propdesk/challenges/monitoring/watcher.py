@@ -270,7 +270,9 @@ class FeedWatcher:
         if acting:
             self._act(acting)
 
-    def _act(self, acting: list[tuple[Entry, list[Outcome], int | None]]) -> None:
+    def _act(
+        self, acting: list[tuple[Entry, list[Outcome], int | None]], *, after_event: bool = True
+    ) -> None:
         """The stages whose rules acted: their effects and states, written now (one
         transaction, each stage in a savepoint of its own), each with the position of the
         event that made them act (`fed_through`)."""
@@ -284,7 +286,12 @@ class FeedWatcher:
                 try:
                     with transaction.atomic():
                         opened = _conclude(
-                            attempt, entry.evaluator, outcomes, last, closed=entry.points
+                            attempt,
+                            entry.evaluator,
+                            outcomes,
+                            last,
+                            closed=entry.points,
+                            after_event=after_event,
                         )
                 except Exception as exc:
                     self.entries.pop((attempt.server_id, attempt.login), None)
@@ -334,7 +341,7 @@ class FeedWatcher:
         if limit is not None and len(due) > limit:
             self.next_due = None  # more are due: look again at the next round
         if acting:
-            self._act(acting)
+            self._act(acting, after_event=False)
         return sum(len(o) for _, o, _ in acting)
 
     def next_day_end(self) -> datetime | None:
