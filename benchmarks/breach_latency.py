@@ -507,7 +507,7 @@ def monitor_role(
     from propdesk.challenges.monitoring.watcher import FeedWatcher
 
     marks = Marks()
-    pull, step = idle.Ingestors.pull, FeedWatcher.step
+    pull, step, load, drop = idle.Ingestors.pull, FeedWatcher.step, FeedWatcher.load, None
     write, move = FeedWatcher._write, FeedWatcher._move
     close_days, lag = FeedWatcher.close_days, runner._lag
     # A batch begins with the ingestor's pull that took its events in (a round's, or an idle
@@ -557,6 +557,22 @@ def monitor_role(
             )
         )
 
+    def timed_load(self: FeedWatcher) -> None:
+        start = time.time()
+        load(self)
+        marks.moves.append((start, time.time(), self.key, "taken", len(self.entries)))
+
+    def timed_round(self: runner.Monitor) -> int:
+        start = time.time()
+        count = round_(self)
+        marks.rounds.append((start, time.time(), count))
+        return count
+
+    def noted_drop(self: runner.Monitor, key: str) -> None:
+        marks.moves.append((time.time(), time.time(), key, "dropped", 0))
+        assert drop is not None
+        drop(self, key)
+
     def timed_lag(watcher: FeedWatcher) -> Any:
         start = time.time()
         measured = lag(watcher)
@@ -576,6 +592,10 @@ def monitor_role(
     idle.Ingestors.pull = timed_pull  # type: ignore[method-assign]
     FeedWatcher.step = timed_step  # type: ignore[method-assign]
     FeedWatcher._write = timed_write  # type: ignore[method-assign]
+    FeedWatcher.load = timed_load  # type: ignore[method-assign]
+    drop, round_ = runner.Monitor._drop, runner.Monitor.round
+    runner.Monitor.round = timed_round  # type: ignore[method-assign]
+    runner.Monitor._drop = noted_drop  # type: ignore[method-assign]
     FeedWatcher._move = timed_move  # type: ignore[method-assign]
     FeedWatcher.close_days = timed_close_days  # type: ignore[method-assign]
     runner._lag = timed_lag
@@ -598,6 +618,9 @@ class Marks:
         # (events, seconds: as saved; -1 events when not measured)
         self.checkpoints: list[tuple[float, float, int, int, float | None]] = []
         self.writes: list[tuple[float, float, int]] = []  # a piece written: start, end, stages
+        # a feed taken (loaded) or dropped (given back, lost): start, end, key, what, stages
+        self.moves: list[tuple[float, float, str, str, int]] = []
+        self.rounds: list[tuple[float, float, int]] = []  # start, end, events read
         self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
         self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
         self.pulls: list[tuple[float, float, int]] = []  # start, end, events taken in (> 0)
@@ -641,6 +664,8 @@ class Marks:
             "closings": self.closings,
             "pulls": self.pulls,
             "writes": self.writes,
+            "moves": self.moves,
+            "rounds": self.rounds,
         }
 
 
@@ -1057,6 +1082,26 @@ def monitor_report(args: argparse.Namespace, monitor: dict[str, Any], run: Run) 
         say(
             f"  seconds behind: the newest event a batch read, its age at the batch's end "
             f"(its platform time to read and applied): {spread(ages)}"
+        )
+    moved = [m for m in monitor["moves"] if start <= m[0] <= end]
+    if moved:
+        say(
+            f"  feeds taken or dropped while sampling ({len(moved)}; seconds from the start): "
+            + ", ".join(
+                f"{key} {what} +{at - start:.1f} s"
+                + (f" ({n:,} stages, {took - at:.2f} s)" if what == "taken" else "")
+                for at, took, key, what, n in moved[:24]
+            )
+        )
+    rounds = [r[1] - r[0] for r in monitor["rounds"] if start <= r[0] <= end]
+    if rounds:
+        from propdesk.challenges.monitoring import checkpoints
+
+        say(
+            f"  rounds (Monitor.round: pulls, every feed's step, days, checkpoint pieces) "
+            f"{spread(rounds)}  n={len(rounds)}, {sum(1 for r in rounds if r >= 0.5)} of 0.5 s "
+            f"or more, {sum(1 for r in rounds if r >= checkpoints.LEASE)} as long as a lease "
+            f"({checkpoints.LEASE:g} s) or more"
         )
     pulls = [p for p in monitor["pulls"] if start <= p[0] <= end]
     if pulls:
