@@ -487,6 +487,19 @@ def slot(key: str) -> int:
     return int(number) if kind == "nats" else 0
 
 
+def ingested(server: Any) -> int:
+    """The sandbox stream's id up to which the server's ingestor has taken events in."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (position->>'stream')::bigint FROM platforms_ingestcursor WHERE server_id = %s",
+            [server.pk],
+        )
+        row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 def monitor_role(
     url: str,
     stop: Any,
@@ -505,8 +518,10 @@ def monitor_role(
     setup_django(url)
     from propdesk.challenges.monitoring import idle, runner
     from propdesk.challenges.monitoring.watcher import FeedWatcher
+    from propdesk.platforms import feeds
 
     marks = Marks()
+    nats = feeds.using_nats()  # then each pull's stream position is noted (one more query)
     pull, step, load, drop = idle.Ingestors.pull, FeedWatcher.step, FeedWatcher.load, None
     write, move = FeedWatcher._write, FeedWatcher._move
     close_days, lag = FeedWatcher.close_days, runner._lag
@@ -518,7 +533,8 @@ def monitor_role(
         at = (time.time(), time.process_time())
         taken = pull(self, server)
         if taken:
-            marks.pulls.append((at[0], time.time(), taken))
+            end = time.time()
+            marks.pulls.append((at[0], end, taken, ingested(server) if nats else 0))
         if not pulled.get("took"):
             pulled["at"] = at
             pulled["took"] = bool(taken)
@@ -623,7 +639,8 @@ class Marks:
         self.rounds: list[tuple[float, float, int]] = []  # start, end, events read
         self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
         self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
-        self.pulls: list[tuple[float, float, int]] = []  # start, end, events taken in (> 0)
+        # a pull that took events in: start, end, how many, the stream id it took in up to
+        self.pulls: list[tuple[float, float, int, int]] = []
         self.newest: dict[str, Any] = {}
         from propdesk.platforms import feeds
 
@@ -883,6 +900,14 @@ SELECT DISTINCT ON (e.account_id) e.account_id, 'log:' || a.server_id, l.id FROM
 """
 
 
+BREACHING_IN_STREAM = """
+SELECT DISTINCT ON (e.account_id) e.account_id, 0, e.id FROM sandbox_event e
+ WHERE e.account_id = ANY(%s) AND e.payload->>'type' = 'equity'
+   AND (e.payload->>'equity')::numeric < %s
+ ORDER BY e.account_id, e.id
+"""
+
+
 def breaching(
     conn: psycopg.Connection[Any], ladder: list[Sample], nats: bool
 ) -> dict[int, tuple[str, int] | None]:
@@ -923,6 +948,12 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     values = list(latency.values())
     with psycopg.connect(url, autocommit=True) as conn:
         first = breaching(conn, ladder, nats)
+        in_stream = {
+            a: id_
+            for a, _, id_ in conn.execute(
+                BREACHING_IN_STREAM, ([s.account for s in ladder], FLOOR)
+            ).fetchall()
+        }
         row = conn.execute(
             "SELECT count(DISTINCT account_id) FROM sandbox_position WHERE closed_at IS NULL"
         ).fetchone()
@@ -942,8 +973,9 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
     for rows in by_key.values():
         rows.sort(key=lambda r: r[0])
     positions = {key: [r[0] for r in rows] for key, rows in by_key.items()}
-    pulls = sorted(p for m in run.monitors for p in m["pulls"])
-    pulled = [p[0] for p in pulls]
+    # The pull that took a snapshot in: the first whose stream position reached its id.
+    pulls = sorted((p for m in run.monitors for p in m["pulls"]), key=lambda p: p[3])
+    pulled = [p[3] for p in pulls]
     parts: dict[str, list[float]] = defaultdict(list)
     stalled: list[float] = []
     slow = 0
@@ -963,7 +995,7 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         parts["tick -> batch handed to the feed's writer"].append(handed - t0[k])
         parts["handed -> committed (the feed's write)"].append(committed - handed)
         if nats:  # the pull (by the ingest lease's holder) and the read may be two processes
-            taken = bisect.bisect_left(pulled, committed)
+            taken = bisect.bisect_left(pulled, in_stream.get(sample.account) or 2**62)
             if taken < len(pulls):
                 began_, done = pulls[taken][0], pulls[taken][1]
                 parts["committed -> the pull that took it in began"].append(began_ - committed)
