@@ -3,6 +3,7 @@ floor to the moment its account is disabled and its stage (and participation) fa
 database connection sees it, with thousands of running stages loading the monitor.
 
     .venv/bin/python benchmarks/breach_latency.py [--stages 10000] [--samples 200] [--rate 50]
+        [--log nats --monitors 2]
 
 Drops and re-creates its own PostgreSQL database (`propdesk_bench_breach` on 127.0.0.1:5432 as
 `postgres`) and migrates it. One challenge is created and published through the catalogue's use
@@ -26,16 +27,28 @@ order would have written, so the monitor starts from a real backlog).
 The monitor first reads the stream's history alone (as one running all along would have);
 then the feed starts and the monitor is given `--warmup` seconds at most to catch up.
 
+The account-event log (`--log`): the database's (one feed, one monitor process), or NATS
+JetStream (`--log nats`: a stream of the run's own, `BENCH_BREACH_...`, deleted at the end; every
+process the run starts has `PROPDESK_EVENT_LOG`, `PROPDESK_EVENT_STREAM` and
+`PROPDESK_EVENT_PARTITIONS` in its environment, so the sandbox's ingestor, pulled by whichever
+monitor holds its `ingest:` lease, publishes there), read by `--monitors` processes, each its own
+lease holder (`bench-monitor-<k>`), sharing the `--partitions` partitions by their leases.
+
 It prints the latency's median, p90, p99 and max (aim: p99 under 100 ms), where the time goes
 (tick -> batch handed to the feed's writer -> committed -> the monitor's batch that read it
 began (the ingestor's pull that took it in) -> its `FeedWatcher.step` began -> the stage
 concluded (`ended_at`) -> the step returned -> seen), how many slow samples waited for a
-checkpoint, the background load (ticks/s, snapshots/s written, events/s the monitor consumed,
-how far behind it was in events and seconds) and the monitor's batch, checkpoint and
-day-closing times. When the aim is missed (or with `--profile`) the monitor is stopped, the
-feed alone builds a backlog, and `FeedWatcher.step` is profiled on a few real batches of it
-(cProfile, SQL time by statement), then its checkpoint, a day's reset, and the unit costs of
-what a batch and a checkpoint repeat.
+checkpoint, the background load (ticks/s, snapshots/s written), and for each monitor process
+the events/s it consumed, how far behind it was (its feeds' unread events, measured here every
+second from the positions the processes share as they read; the age of the newest event each
+batch read; the lag it saved with its checkpoints), its batch, checkpoint and day-closing times.
+With NATS the path of a breach goes through the ingestor's pull (published to NATS and
+acknowledged), which may run in another monitor process than the read.
+
+When the aim is missed (or with `--profile`) the monitors are stopped, the feed alone builds a
+backlog, and `FeedWatcher.step` is profiled on a few real batches of it (cProfile, SQL time by
+statement; with NATS on the partition furthest behind), then its checkpoint, a day's reset, and
+the unit costs of what a batch and a checkpoint repeat.
 
 What-ifs, named as such in the output, never the default: `--monitor-batch N` (the monitor's
 batch size), `--no-close-days` (the monitor closes no days), `--no-checkpoints` (the monitor
@@ -61,6 +74,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +89,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 AIM_P99_MS = 100.0
+NATS_URL = "nats://127.0.0.1:4222"
 BREACH_SYMBOL = "XAUUSD"  # the samples' instrument: only the ladder's ticks move it
 BACKGROUND_SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "US500")
 BALANCE = Decimal("100000.00")
@@ -466,20 +481,49 @@ def whatif(args: argparse.Namespace) -> dict[str, bool]:
     return {"close": not args.no_close_days, "checkpoint": not args.no_checkpoints}
 
 
+def slot(key: str) -> int:
+    """A feed's place in the shared positions (`reached`): its partition with NATS, else 0."""
+    kind, _, number = key.partition(":")
+    return int(number) if kind == "nats" else 0
+
+
+def ingested(server: Any) -> int:
+    """The sandbox stream's id up to which the server's ingestor has taken events in."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (position->>'stream')::bigint FROM platforms_ingestcursor WHERE server_id = %s",
+            [server.pk],
+        )
+        row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 def monitor_role(
-    url: str, stop: Any, pipe: Any, limit: int, whatifs: dict[str, bool], reached: Any
+    url: str,
+    stop: Any,
+    pipe: Any,
+    limit: int,
+    whatifs: dict[str, bool],
+    reached: Any,
+    owner: str,
 ) -> None:
-    """`propdesk monitor` (runner.run), each `FeedWatcher.step` that read events timed (wall and
-    CPU, from the ingestor's pull that took them in), each checkpoint and day-closing pass too.
-    `reached` (a shared integer) is the position the monitor has read to, for the lag measured
-    outside. `limit` and `whatifs` are what-ifs: another batch size, no day closing at all, no
-    checkpoint while it runs."""
+    """`propdesk monitor` (runner.run) as lease holder `owner`, each `FeedWatcher.step` that
+    read events timed (wall and CPU, from the ingestor's pull that took them in), each
+    checkpoint, day-closing pass and ingestor's pull that took events in too. `reached` (shared
+    integers, one a feed: `slot`) holds the positions the monitors have read to, for the lag
+    measured outside. `limit` and `whatifs` are what-ifs: another batch size, no day closing at
+    all, no checkpoint while it runs."""
     setup_django(url)
     from propdesk.challenges.monitoring import idle, runner
     from propdesk.challenges.monitoring.watcher import FeedWatcher
+    from propdesk.platforms import feeds
 
     marks = Marks()
-    pull, step, checkpoint = idle.Ingestors.pull, FeedWatcher.step, FeedWatcher.checkpoint
+    nats = feeds.using_nats()  # then each pull's stream position is noted (one more query)
+    pull, step, load, drop = idle.Ingestors.pull, FeedWatcher.step, FeedWatcher.load, None
+    write, move = FeedWatcher._write, FeedWatcher._move
     close_days, lag = FeedWatcher.close_days, runner._lag
     # A batch begins with the ingestor's pull that took its events in (a round's, or an idle
     # look's): from there to the end of the step is the monitor's work.
@@ -488,6 +532,9 @@ def monitor_role(
     def timed_pull(self: Any, server: Any) -> int | None:
         at = (time.time(), time.process_time())
         taken = pull(self, server)
+        if taken:
+            end = time.time()
+            marks.pulls.append((at[0], end, taken, ingested(server) if nats else 0))
         if not pulled.get("took"):
             pulled["at"] = at
             pulled["took"] = bool(taken)
@@ -499,17 +546,48 @@ def monitor_role(
         stepped = time.time()
         count = step(self, limit=wanted or limit, began=began)
         if count:
-            reached.value = max(reached.value, self.position)
-            marks.batch(start, cpu, count, self.position, stepped)
+            reached[slot(self.key)] = max(reached[slot(self.key)], self.position)
+            marks.batch(start, cpu, count, self.position, stepped, self.key)
         return count
 
-    def timed_checkpoint(self: FeedWatcher, *, lag: Any = None) -> None:
-        dirty = sum(1 for e in self.entries.values() if e.dirty)
+    # A checkpoint is written a piece a round (`write_some`: `_write`), then moved (`_move`).
+    cycle: dict[str, list[float]] = defaultdict(list)  # feed -> its pieces' starts, sizes
+
+    def timed_write(self: FeedWatcher, entries: list[Any]) -> None:
         start = time.time()
-        checkpoint(self, lag=lag)
+        write(self, entries)
+        marks.writes.append((start, time.time(), len(entries)))
+        cycle[self.key] += [start, len(entries)]
+
+    def timed_move(self: FeedWatcher, position: int, lag: Any) -> None:
+        done = cycle.pop(self.key, [])
+        start = done[0] if done else time.time()
+        move(self, position, lag)
         marks.checkpoints.append(
-            (start, time.time(), dirty, -1 if lag is None else lag.events, lag and lag.seconds)
+            (
+                start,
+                time.time(),
+                int(sum(done[1::2])),
+                -1 if lag is None else lag.events,
+                lag and lag.seconds,
+            )
         )
+
+    def timed_load(self: FeedWatcher) -> None:
+        start = time.time()
+        load(self)
+        marks.moves.append((start, time.time(), self.key, "taken", len(self.entries)))
+
+    def timed_round(self: runner.Monitor) -> int:
+        start = time.time()
+        count = round_(self)
+        marks.rounds.append((start, time.time(), count))
+        return count
+
+    def noted_drop(self: runner.Monitor, key: str) -> None:
+        marks.moves.append((time.time(), time.time(), key, "dropped", 0))
+        assert drop is not None
+        drop(self, key)
 
     def timed_lag(watcher: FeedWatcher) -> Any:
         start = time.time()
@@ -529,13 +607,20 @@ def monitor_role(
     wanted = limit if limit != runner.BATCH else 0
     idle.Ingestors.pull = timed_pull  # type: ignore[method-assign]
     FeedWatcher.step = timed_step  # type: ignore[method-assign]
-    FeedWatcher.checkpoint = timed_checkpoint  # type: ignore[method-assign]
+    FeedWatcher._write = timed_write  # type: ignore[method-assign]
+    FeedWatcher.load = timed_load  # type: ignore[method-assign]
+    drop, round_ = runner.Monitor._drop, runner.Monitor.round
+    runner.Monitor.round = timed_round  # type: ignore[method-assign]
+    runner.Monitor._drop = noted_drop  # type: ignore[method-assign]
+    FeedWatcher._move = timed_move  # type: ignore[method-assign]
     FeedWatcher.close_days = timed_close_days  # type: ignore[method-assign]
     runner._lag = timed_lag
     if not whatifs["checkpoint"]:
         FeedWatcher.due = lambda self: False  # type: ignore[method-assign]
-    runner.run(stop=stop)
-    pipe.send(marks.figures())
+    runner.run(stop=stop, owner=owner)
+    figures = marks.figures()
+    figures["owner"] = owner
+    pipe.send(figures)
 
 
 class Marks:
@@ -543,32 +628,50 @@ class Marks:
 
     def __init__(self) -> None:
         # start, end, CPU, events, position read to, age of the newest event read (s), the
-        # moment the step itself began (after the pulls)
-        self.batches: list[tuple[float, float, float, int, int, float, float]] = []
-        # start, end, stages, lag (events, seconds: as saved)
+        # moment the step itself began (after the pulls), the feed's key
+        self.batches: list[tuple[float, float, float, int, int, float, float, str]] = []
+        # a checkpoint moved: its first piece's start, the move's end, stages written, lag
+        # (events, seconds: as saved; -1 events when not measured)
         self.checkpoints: list[tuple[float, float, int, int, float | None]] = []
+        self.writes: list[tuple[float, float, int]] = []  # a piece written: start, end, stages
+        # a feed taken (loaded) or dropped (given back, lost): start, end, key, what, stages
+        self.moves: list[tuple[float, float, str, str, int]] = []
+        self.rounds: list[tuple[float, float, int]] = []  # start, end, events read
         self.lags: list[tuple[float, float]] = []  # measuring the lag: start, end
         self.closings: list[tuple[float, float, int]] = []  # start, end, verdicts
+        # a pull that took events in: start, end, how many, the stream id it took in up to
+        self.pulls: list[tuple[float, float, int, int]] = []
         self.newest: dict[str, Any] = {}
         from propdesk.platforms import feeds
 
-        read = feeds.LogFeed.read
+        kinds: list[Any] = [feeds.LogFeed]
+        if feeds.using_nats():
+            from propdesk.platforms.natsfeed import NatsFeed
 
+            kinds.append(NatsFeed)
+        for kind in kinds:
+            kind.read = self.noting(kind.read)
+
+    def noting(self, read: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         def noted(feed: Any, *, after: int, limit: int) -> list[Any]:
             found = read(feed, after=after, limit=limit)
             if found:
                 self.newest["t"] = found[-1].payload.get("t")
             return found
 
-        feeds.LogFeed.read = noted  # type: ignore[method-assign,assignment]
+        return noted
 
-    def batch(self, start: float, cpu: float, count: int, position: int, stepped: float) -> None:
+    def batch(
+        self, start: float, cpu: float, count: int, position: int, stepped: float, key: str
+    ) -> None:
         end = time.time()
         try:
             age = end - datetime.fromisoformat(str(self.newest.get("t"))).timestamp()
         except ValueError:
             age = float("nan")
-        self.batches.append((start, end, time.process_time() - cpu, count, position, age, stepped))
+        self.batches.append(
+            (start, end, time.process_time() - cpu, count, position, age, stepped, key)
+        )
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -576,6 +679,10 @@ class Marks:
             "checkpoints": self.checkpoints,
             "lags": self.lags,
             "closings": self.closings,
+            "pulls": self.pulls,
+            "writes": self.writes,
+            "moves": self.moves,
+            "rounds": self.rounds,
         }
 
 
@@ -595,24 +702,76 @@ SELECT coalesce((SELECT max(id) FROM sandbox_event), 0)
      - coalesce((SELECT (position->>'stream')::bigint FROM platforms_ingestcursor LIMIT 1), 0)
      + coalesce((SELECT max(id) FROM platforms_loggedevent), 0)
 """
+# With NATS: the events the ingestor has yet to take in (published), and each partition's.
+NOT_TAKEN_IN = """
+SELECT coalesce((SELECT max(id) FROM sandbox_event), 0)
+     - coalesce((SELECT (position->>'stream')::bigint FROM platforms_ingestcursor LIMIT 1), 0)
+"""
+OWNERS = (
+    "SELECT key, owner FROM challenges_monitorcheckpoint"
+    " WHERE key LIKE 'log:%' OR key LIKE 'nats:%'"
+)
+
+
+@dataclass
+class Behind:
+    """How far the monitors are behind the stream's head, in events: `total` (not taken in,
+    plus not read), `ingest` (the sandbox's events not taken in yet; with the database log
+    counted in `by_owner` too) and `by_owner` (the feeds' unread events, by the process holding
+    each feed's lease)."""
+
+    total: int
+    ingest: int
+    by_owner: dict[str, int]
+
+
+class Head:
+    """Measures `Behind` on this process's connection (`poll`), from the positions the monitor
+    processes share as they read (`reached`), with NATS one partition's lag at a time."""
+
+    def __init__(self, poll: psycopg.Connection[Any], reached: Any, partitions: int) -> None:
+        self.poll = poll
+        self.reached = reached
+        self.partitions: list[Any] = []
+        if partitions:
+            from propdesk.platforms.natsfeed import NatsFeed
+
+            self.partitions = [NatsFeed(p) for p in range(partitions)]
+
+    def __call__(self) -> int:
+        return self.measure().total
+
+    def measure(self) -> Behind:
+        owners = dict(self.poll.execute(OWNERS).fetchall())
+        if not self.partitions:
+            row = self.poll.execute(HEAD).fetchone()
+            assert row is not None
+            total = max(0, (row[0] or 0) - self.reached[0])
+            owner = next(iter(owners.values()), "") or ""
+            return Behind(total, 0, {owner: total})
+        row = self.poll.execute(NOT_TAKEN_IN).fetchone()
+        ingest = max(0, int(row[0] if row else 0))
+        by_owner: dict[str, int] = defaultdict(int)
+        for p, feed in enumerate(self.partitions):
+            unread = feed.lag(after=self.reached[p]).events
+            by_owner[owners.get(f"nats:{p}") or ""] += unread
+        return Behind(ingest + sum(by_owner.values()), ingest, dict(by_owner))
+
+    def close(self) -> None:
+        for feed in self.partitions:
+            feed.close()
 
 
 @dataclass
 class Run:
     sent: dict[int, float]
     seen: dict[int, float]
-    lags: list[tuple[float, int]]  # (time, events the monitor is behind) during the samples
+    lags: list[tuple[float, Behind]]  # (time, how far behind) during the samples
     warm_lag: int
     feed: dict[str, Any]
-    monitor: dict[str, Any]
+    monitors: list[dict[str, Any]]  # each monitor process's figures (Marks.figures, its owner)
     sampling: tuple[float, float]
-    cursor: int  # where the monitor stopped reading
-
-
-def behind(poll: psycopg.Connection[Any], reached: Any) -> int:
-    row = poll.execute(HEAD).fetchone()
-    assert row is not None
-    return max(0, (row[0] or 0) - reached.value)
+    cursor: list[int]  # where the monitors stopped reading, by feed (`slot`)
 
 
 def receive(pipe: Any, process: Any, what: str, seconds: float = 600.0) -> Any:
@@ -626,43 +785,52 @@ def receive(pipe: Any, process: Any, what: str, seconds: float = 600.0) -> Any:
 
 
 def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
-    """Start the monitor, let it read the history, start the feed, warm up, take the samples;
-    then stop the monitor and (when a profile will follow) let the feed build a backlog."""
+    """Start the monitors, let them read the history, start the feed, warm up, take the samples;
+    then stop the monitors and (when a profile will follow) let the feed build a backlog."""
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    reached = ctx.Value("q", 0)  # the log position the monitor has read to
-    monitor_end, monitor_here = ctx.Pipe()
+    partitions = args.partitions if args.log == "nats" else 0
+    reached = ctx.Array("q", max(1, partitions))  # the positions read to, by feed (`slot`)
+    pipes, watchers = [], []
+    for k in range(args.monitors):
+        monitor_end, monitor_here = ctx.Pipe()
+        owner = f"bench-monitor-{k + 1}"
+        watchers.append(
+            ctx.Process(
+                target=monitor_role,
+                args=(url, stop, monitor_end, args.batch, whatif(args), reached, owner),
+                name=owner,
+            )
+        )
+        pipes.append(monitor_here)
     feed_end, feed_here = ctx.Pipe()
-    watcher = ctx.Process(
-        target=monitor_role,
-        args=(url, stop, monitor_end, args.batch, whatif(args), reached),
-        name="monitor",
-    )
     rungs = [(str(s.bid), str(s.ask)) for s in ladder]
     ticker = ctx.Process(
         target=feed_role, args=(url, args.rate, args.flush, rungs, feed_end), name="feed"
     )
-    watcher.start()
+    for watcher in watchers:
+        watcher.start()
     rng = random.Random(23)
     with psycopg.connect(url, autocommit=True) as poll:
+        behind = Head(poll, reached, partitions)
         # The stream's history (fundings, orders) first, as a monitor running all along had.
         began = time.time()
-        history = behind(poll, reached)
-        while behind(poll, reached) > 0 and time.time() - began < args.warmup:
+        history = behind()
+        while behind() > 0 and time.time() - began < args.warmup:
             time.sleep(0.2)
         took = time.time() - began
         say(
             f"monitor: the stream's history ({history:,} events) read in {took:.1f} s "
-            f"({history / took:,.0f} events/s); {behind(poll, reached):,} left"
+            f"({history / took:,.0f} events/s); {behind():,} left"
         )
         ticker.start()
         _, accounts, loaded = receive(feed_here, ticker, "the feed's start")
         say(f"feed: {accounts:,} accounts loaded and first snapshots written in {loaded:.1f} s")
         began = time.time()
-        lag = behind(poll, reached)
+        lag = behind()
         while time.time() - began < args.warmup:
             time.sleep(1.0)
-            lag = behind(poll, reached)
+            lag = behind()
             waited = time.time() - began
             if lag <= args.caught_up and waited >= 5:
                 break
@@ -673,7 +841,7 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
         sent: dict[int, float] = {}
         seen: dict[int, float] = {}
         pending: dict[int, int] = {}  # attempt -> rung
-        lags: list[tuple[float, int]] = []
+        lags: list[tuple[float, Behind]] = []
         rung = 0
         start = next_send = next_lag = time.time()
         deadline = float("inf")
@@ -692,52 +860,100 @@ def measure(args: argparse.Namespace, url: str, ladder: list[Sample]) -> Run:
                 for (attempt,) in poll.execute(SEEN, (list(pending),)).fetchall():
                     seen[pending.pop(attempt)] = asked
             if now >= next_lag:
-                lags.append((now, behind(poll, reached)))
+                lags.append((now, behind.measure()))
                 next_lag = now + 1.0
             if rung == len(ladder) and (not pending or now > deadline):
                 break
             time.sleep(args.poll)
         sampling = (start, time.time())
         stop.set()
-        monitor = receive(monitor_here, watcher, "the monitor's figures")
-        watcher.join()
-        final = reached.value
+        monitors = [
+            receive(here, watcher, "the monitor's figures")
+            for here, watcher in zip(pipes, watchers, strict=True)
+        ]
+        for watcher in watchers:
+            watcher.join()
+        final = [int(reached[k]) for k in range(max(1, partitions))]
         # The feed goes on alone: a backlog of real batches for the profile, which follows when
         # the aim may be missed (seen - sent is never less than the latency).
         bounds = [seen[k] - sent[k] for k in seen]
         doubt = len(seen) < len(ladder) or pct(bounds, 0.99) * 1000 >= AIM_P99_MS
         waited = time.time()
-        while (args.profile or doubt) and behind(poll, reached) < args.backlog_events:
+        while (args.profile or doubt) and behind() < args.backlog_events:
             if time.time() - waited > args.backlog:
                 break
             time.sleep(0.5)
         feed_here.send(None)
         fed = receive(feed_here, ticker, "the feed's figures")
         ticker.join()
-    return Run(sent, seen, lags, warm_lag, fed, monitor, sampling, final)
+        behind.close()
+    return Run(sent, seen, lags, warm_lag, fed, monitors, sampling, final)
+
+
+BREACHING_IN_LOG = """
+SELECT DISTINCT ON (e.account_id) e.account_id, 'log:' || a.server_id, l.id FROM sandbox_event e
+  JOIN sandbox_account a ON a.id = e.account_id
+  LEFT JOIN platforms_loggedevent l ON l.server_id = a.server_id AND l.source = 'sandbox:' || e.id
+ WHERE e.account_id = ANY(%s) AND e.payload->>'type' = 'equity'
+   AND (e.payload->>'equity')::numeric < %s
+ ORDER BY e.account_id, e.id
+"""
+
+
+BREACHING_IN_STREAM = """
+SELECT DISTINCT ON (e.account_id) e.account_id, 0, e.id FROM sandbox_event e
+ WHERE e.account_id = ANY(%s) AND e.payload->>'type' = 'equity'
+   AND (e.payload->>'equity')::numeric < %s
+ ORDER BY e.account_id, e.id
+"""
+
+
+def breaching(
+    conn: psycopg.Connection[Any], ladder: list[Sample], nats: bool
+) -> dict[int, tuple[str, int] | None]:
+    """Each sample's breaching snapshot (by account): its feed's key and its position there
+    (None: never taken in). With NATS, read from its account's subject."""
+    if not nats:
+        rows = conn.execute(BREACHING_IN_LOG, ([s.account for s in ladder], FLOOR)).fetchall()
+        return {account: (key, id_) if id_ is not None else None for account, key, id_ in rows}
+    from propdesk.platforms import natslog
+    from propdesk.platforms.natsfeed import NatsFeed
+
+    servers = dict(
+        conn.execute(
+            "SELECT id, server_id FROM sandbox_account WHERE id = ANY(%s)",
+            ([s.account for s in ladder],),
+        ).fetchall()
+    )
+    found: dict[int, tuple[str, int] | None] = {}
+    for sample in ladder:
+        with NatsFeed(natslog.partition_of(sample.login)) as feed:
+            events = feed.account_events(servers[sample.account], sample.login, after=0, upto=2**62)
+        below = [
+            e
+            for e in events
+            if e.payload.get("type") == "equity" and Decimal(str(e.payload["equity"])) < FLOOR
+        ]
+        found[sample.account] = (feed.key, below[0].position) if below else None
+    return found
 
 
 def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -> float:
     """Print the figures; returns the p99 in ms (infinity when a sample was never seen)."""
-    fed, batches = run.feed, run.monitor["batches"]
+    fed, nats = run.feed, args.log == "nats"
     t0 = {rung: at for rung, at, _ in fed["breaches"]}
     batch_of = {rung: index for rung, _, index in fed["breaches"]}
     latency = {k: run.seen[k] - t0[k] for k in run.seen if k in t0}
     missed = len(ladder) - len(latency)
     values = list(latency.values())
     with psycopg.connect(url, autocommit=True) as conn:
-        # Each sample's breaching snapshot, by its id in the log (None: never taken in).
-        first: dict[int, int | None] = dict(
-            conn.execute(
-                "SELECT DISTINCT ON (e.account_id) e.account_id, l.id FROM sandbox_event e"
-                " JOIN sandbox_account a ON a.id = e.account_id"
-                " LEFT JOIN platforms_loggedevent l"
-                "   ON l.server_id = a.server_id AND l.source = 'sandbox:' || e.id"
-                " WHERE e.account_id = ANY(%s) AND e.payload->>'type' = 'equity'"
-                " AND (e.payload->>'equity')::numeric < %s ORDER BY e.account_id, e.id",
-                ([s.account for s in ladder], FLOOR),
+        first = breaching(conn, ladder, nats)
+        in_stream = {
+            a: id_
+            for a, _, id_ in conn.execute(
+                BREACHING_IN_STREAM, ([s.account for s in ladder], FLOOR)
             ).fetchall()
-        )
+        }
         row = conn.execute(
             "SELECT count(DISTINCT account_id) FROM sandbox_position WHERE closed_at IS NULL"
         ).fetchone()
@@ -749,7 +965,17 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
                 ([s.attempt for s in ladder],),
             ).fetchall()
         )
-    positions = [b[4] for b in batches]
+    # Every process's batches by feed, in the order of the positions they read to.
+    by_key: dict[str, list[tuple[int, int, Any]]] = defaultdict(list)
+    for who, monitor in enumerate(run.monitors):
+        for b in monitor["batches"]:
+            by_key[b[7]].append((b[4], who, b))
+    for rows in by_key.values():
+        rows.sort(key=lambda r: r[0])
+    positions = {key: [r[0] for r in rows] for key, rows in by_key.items()}
+    # The pull that took a snapshot in: the first whose stream position reached its id.
+    pulls = sorted((p for m in run.monitors for p in m["pulls"]), key=lambda p: p[3])
+    pulled = [p[3] for p in pulls]
     parts: dict[str, list[float]] = defaultdict(list)
     stalled: list[float] = []
     slow = 0
@@ -759,25 +985,35 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         event = first.get(sample.account)
         if index >= len(fed["committed"]) or event is None or ended.get(sample.attempt) is None:
             continue
+        key, position = event
         handed, committed = fed["handed"][index], fed["committed"][index]
-        at = bisect.bisect_left(positions, event)  # the batch whose cursor passed it
-        if at == len(positions):
+        at = bisect.bisect_left(positions.get(key, []), position)  # the batch that passed it
+        if at == len(positions.get(key, [])):
             continue
-        start, end, stepped = batches[at][0], batches[at][1], batches[at][6]
+        _, who, batch = by_key[key][at]
+        start, end, stepped = batch[0], batch[1], batch[6]
         parts["tick -> batch handed to the feed's writer"].append(handed - t0[k])
         parts["handed -> committed (the feed's write)"].append(committed - handed)
-        parts["committed -> the monitor's batch began"].append(start - committed)
-        parts["batch began -> its step began (the pulls)"].append(stepped - start)
+        if nats:  # the pull (by the ingest lease's holder) and the read may be two processes
+            taken = bisect.bisect_left(pulled, in_stream.get(sample.account) or 2**62)
+            if taken < len(pulls):
+                began_, done = pulls[taken][0], pulls[taken][1]
+                parts["committed -> the pull that took it in began"].append(began_ - committed)
+                parts["the pull (published to NATS, acknowledged)"].append(done - began_)
+                parts["pull returned -> the step that read it began"].append(stepped - done)
+        else:
+            parts["committed -> the monitor's batch began"].append(start - committed)
+            parts["batch began -> its step began (the pulls)"].append(stepped - start)
         parts["step began -> stage concluded (ended_at)"].append(ended[sample.attempt] - stepped)
         parts["concluded -> the batch's commit returned"].append(end - ended[sample.attempt])
         parts["returned -> seen here (query start)"].append(run.seen[k] - end)
         parts["(total)"].append(total)
-        # How much of its wait for the monitor's batch the monitor spent in checkpoints.
+        # How much of its wait for the monitor's batch the monitor spent writing checkpoints.
         if total * 1000 >= AIM_P99_MS:
             stalled.append(
                 sum(
-                    max(0.0, min(c[1], start) - max(c[0], committed))
-                    for c in run.monitor["checkpoints"]
+                    max(0.0, min(w[1], start) - max(w[0], committed))
+                    for w in run.monitors[who]["writes"]
                 )
             )
             slow += 1
@@ -803,27 +1039,25 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         p99 = float("inf")
         say(f"  no sample was seen within {args.timeout:g} s")
     unseen = [first.get(s.account) for k, s in enumerate(ladder) if k not in latency]
-    short = sorted(logged - run.cursor for logged in unseen if logged is not None)
+    short = sorted(pos - run.cursor[slot(key)] for key, pos in filter(None, unseen))
     if short:
         say(
-            f"  {len(short)} never seen: the monitor stopped {short[0]:,} to {short[-1]:,} "
-            f"events short of their breaching snapshots in the log"
+            f"  {len(short)} never seen: the monitors stopped {short[0]:,} to {short[-1]:,} "
+            f"positions short of their breaching snapshots in their feeds"
         )
     if len(short) < len(unseen):
         say(f"  {len(unseen) - len(short)} never seen: their snapshots never reached the log")
     say(f"  where it goes (n={len(parts['(total)'])}):")
     for label, part in parts.items():
-        say(f"    {label:<44} {spread(part)}")
+        say(f"    {label:<46} {spread(part)}")
     if slow:
         hit = [x for x in stalled if x > 0]
         say(
             f"  of the {slow} samples over {AIM_P99_MS:g} ms, {len(hit)} waited (committed -> "
-            f"batch began) while the monitor wrote a checkpoint: {spread(hit)} of such waiting"
+            f"batch began) while their monitor wrote a checkpoint: {spread(hit)} of such waiting"
         )
 
     start, end = run.sampling
-    during = [b for b in batches if start <= b[0] <= end]
-    consumed = sum(b[3] for b in during)
     say("")
     say(
         f"background: {fed['ticks'] / fed['seconds']:.1f} ticks/s (asked {args.rate:g}) over "
@@ -832,12 +1066,40 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         f"{fed['written'] / fed['seconds']:,.0f} snapshots/s (flush every {args.flush * 1000:g} "
         f"ms); feed CPU {fed['cpu'] / fed['seconds']:.0%} of a core; {os.cpu_count()} CPUs"
     )
-    behind_now = [lag for _, lag in run.lags]
+    totals = [b.total for _, b in run.lags] or [0]
+    consumed = sum(b[3] for m in run.monitors for b in m["batches"] if start <= b[0] <= end)
     say(
-        f"monitor: consumed {consumed / (end - start):,.0f} events/s while sampling "
-        f"({len(during)} batches in {end - start:.0f} s); events behind the stream head at the "
-        f"start {run.warm_lag:,}, while sampling median {statistics.median(behind_now or [0]):,.0f}"
-        f" max {max(behind_now or [0]):,}"
+        f"monitors ({len(run.monitors)} process(es), log: {args.log}): consumed "
+        f"{consumed / (end - start):,.0f} events/s in all while sampling; events behind the "
+        f"stream head at the start {run.warm_lag:,}, while sampling median "
+        f"{statistics.median(totals):,.0f} max {max(totals):,}"
+        + (
+            f" (of which not taken in from the sandbox yet: median "
+            f"{statistics.median([b.ingest for _, b in run.lags] or [0]):,.0f} max "
+            f"{max([b.ingest for _, b in run.lags] or [0]):,})"
+            if nats
+            else ""
+        )
+    )
+    for monitor in run.monitors:
+        monitor_report(args, monitor, run)
+    return p99
+
+
+def monitor_report(args: argparse.Namespace, monitor: dict[str, Any], run: Run) -> None:
+    """One monitor process's figures while sampling."""
+    start, end = run.sampling
+    window = end - start
+    owner = monitor["owner"]
+    during = [b for b in monitor["batches"] if start <= b[0] <= end]
+    consumed = sum(b[3] for b in during)
+    unread = [b.by_owner.get(owner, 0) for _, b in run.lags] or [0]
+    held = sorted({b[7] for b in during}, key=slot)
+    say(
+        f"{owner} (feeds {', '.join(held) or 'none'}): consumed {consumed / window:,.0f} events/s "
+        f"while sampling ({len(during)} batches in {window:.0f} s); its feeds' unread events "
+        f"(measured here every second) median {statistics.median(unread):,.0f} max "
+        f"{max(unread):,}"
     )
     if during:
         say(f"  batch time        {spread([b[1] - b[0] for b in during])}")
@@ -853,34 +1115,74 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
             f"  seconds behind: the newest event a batch read, its age at the batch's end "
             f"(its platform time to read and applied): {spread(ages)}"
         )
-    marks = [c for c in run.monitor["checkpoints"] if start <= c[0] <= end]
-    looks = [m for m in run.monitor["lags"] if start <= m[0] <= end]
-    closed = [c for c in run.monitor["closings"] if start <= c[0] <= end]
-    window = end - start
+    moved = [m for m in monitor["moves"] if start <= m[0] <= end]
+    if moved:
+        say(
+            f"  feeds taken or dropped while sampling ({len(moved)}; seconds from the start): "
+            + ", ".join(
+                f"{key} {what} +{at - start:.1f} s"
+                + (f" ({n:,} stages, {took - at:.2f} s)" if what == "taken" else "")
+                for at, took, key, what, n in moved[:24]
+            )
+        )
+    rounds = [r[1] - r[0] for r in monitor["rounds"] if start <= r[0] <= end]
+    if rounds:
+        from propdesk.challenges.monitoring import checkpoints
+
+        say(
+            f"  rounds (Monitor.round: pulls, every feed's step, days, checkpoint pieces) "
+            f"{spread(rounds)}  n={len(rounds)}, {sum(1 for r in rounds if r >= 0.5)} of 0.5 s "
+            f"or more, {sum(1 for r in rounds if r >= checkpoints.LEASE)} as long as a lease "
+            f"({checkpoints.LEASE:g} s) or more"
+        )
+    pulls = [p for p in monitor["pulls"] if start <= p[0] <= end]
+    if pulls:
+        say(
+            f"  the ingestor's pulls that took events in: {spread([p[1] - p[0] for p in pulls])}"
+            f"  n={len(pulls)}, {sum(p[2] for p in pulls) / window:,.0f} events/s taken in"
+        )
+    writes = [w for w in monitor["writes"] if start <= w[0] <= end]
+    moves = [c for c in monitor["checkpoints"] if start <= c[1] <= end]
+    looks = [m for m in monitor["lags"] if start <= m[0] <= end]
+    closed = [c for c in monitor["closings"] if start <= c[0] <= end]
     shares = [
         ("batches (from the pull)", sum(b[1] - b[0] for b in during)),
-        ("checkpoints", sum(c[1] - c[0] for c in marks)),
+        ("checkpoints' writes", sum(w[1] - w[0] for w in writes)),
         ("measuring the lag", sum(m[1] - m[0] for m in looks)),
         ("closing days", sum(c[1] - c[0] for c in closed)),
     ]
     rest = window - sum(x for _, x in shares)
     say(
-        f"  the monitor's {window:.0f} s while sampling: "
+        f"  its {window:.0f} s while sampling: "
         + ", ".join(f"{name} {x:.1f} s ({x / window:.0%})" for name, x in shares)
         + f", the rest (idle, rounds) {rest:.1f} s ({rest / window:.0%})"
     )
-    if marks:
+    if writes:
         say(
-            f"  checkpoints       {spread([c[1] - c[0] for c in marks])}  n={len(marks)}, "
-            f"{statistics.median([c[2] for c in marks]):,.0f} stages written (median); lag the "
-            f"monitor measured and saved: median {statistics.median([c[3] for c in marks]):,.0f}"
-            f" max {max(c[3] for c in marks):,} events behind, "
-            f"max {max(c[4] or 0.0 for c in marks):.3f} s behind"
+            f"  checkpoints' writes (write_some, a piece a round) "
+            f"{spread([w[1] - w[0] for w in writes])}"
+            f"  n={len(writes)}, {statistics.median([w[2] for w in writes]):,.0f} stages a piece "
+            f"(median)"
+        )
+    if moves:
+        saved = [c for c in moves if c[3] >= 0]
+        say(
+            f"  checkpoints moved {len(moves)} times ({len(moves) / window:.1f} a second); a cycle "
+            f"(first write -> moved) {spread([c[1] - c[0] for c in moves])}, "
+            f"{statistics.median([c[2] for c in moves]):,.0f} stages written (median)"
+            + (
+                f"; lag it measured and saved: median "
+                f"{statistics.median([c[3] for c in saved]):,.0f} max "
+                f"{max(c[3] for c in saved):,} events behind, max "
+                f"{max(c[4] or 0.0 for c in saved):.3f} s behind"
+                if saved
+                else ""
+            )
         )
     if looks:
         looked = spread([m[1] - m[0] for m in looks])
-        say(f"  measuring the lag {looked}  (runner._lag, before each checkpoint)")
-    closings = run.monitor["closings"]
+        say(f"  measuring the lag {looked}  (runner._lag, before each checkpoint moves)")
+    closings = monitor["closings"]
     if closings:
         took = [c[1] - c[0] for c in closings]
         say(
@@ -889,17 +1191,17 @@ def report(args: argparse.Namespace, url: str, ladder: list[Sample], run: Run) -
         )
     else:
         say("  close_days: no day came due (each look for due stages is one indexed query)")
-    return p99
 
 
 # --- where the monitor's time goes --------------------------------------------------------------
 
 
-def profile(batches: int) -> None:
+def profile(batches: int, partitions: int) -> None:
     """`FeedWatcher.step` on real batches of the backlog the feed left (the stopped monitor's
-    feed, loaded from its checkpoint as a monitor taking it over would): cProfile and SQL time
-    by statement; then the checkpoint that follows them, a day's reset (every stage's day
-    closed, then the checkpoint that writes them all) and the unit costs a batch repeats."""
+    feed, loaded from its checkpoint as a monitor taking it over would; with NATS, the
+    partition furthest behind): cProfile and SQL time by statement; then the checkpoint that
+    follows them, a day's reset (every stage's day closed, then the checkpoint that writes them
+    all) and the unit costs a batch repeats."""
     from django.db import connection
 
     from propdesk.challenges.monitoring import idle
@@ -919,7 +1221,7 @@ def profile(batches: int) -> None:
     # The backlog is in the sandbox's stream: the ingestor's pulls take it into the log first
     # (in the monitor's rounds they come before each read).
     ingestors, pulls, taken = idle.Ingestors(), [], 0
-    while taken < (batches + 4) * BATCH:  # a batch left for the unit costs
+    while taken < (batches + 4) * BATCH * max(1, partitions):  # a batch left for the unit costs
         start = time.perf_counter()
         count = ingestors.pull(server) or 0
         pulls.append(time.perf_counter() - start)
@@ -932,7 +1234,10 @@ def profile(batches: int) -> None:
         f"{statistics.mean(pulls) * 1000:.0f} ms a pull, "
         f"{sum(pulls) / max(1, taken) * 1e6:.1f} us an event"
     )
-    watcher = FeedWatcher(feeds.LogFeed(server).key)
+    key = feeds.LogFeed(server).key
+    if partitions:
+        key = furthest_behind(partitions)
+    watcher = FeedWatcher(key)
     start = time.perf_counter()
     watcher.load()
     took = time.perf_counter() - start
@@ -943,8 +1248,8 @@ def profile(batches: int) -> None:
     start = time.perf_counter()
     lag = watcher.feed.lag(after=watcher.position)
     say(
-        f"  feed.lag() {lag.events:,} events behind: {(time.perf_counter() - start) * 1000:.1f} "
-        f"ms (runner._lag, before each checkpoint)"
+        f"  {key}: feed.lag() {lag.events:,} events behind: "
+        f"{(time.perf_counter() - start) * 1000:.1f} ms (runner._lag, before each checkpoint)"
     )
     watcher.step(limit=BATCH)  # warm: the first batch's imports and caches stay out
     profiler = cProfile.Profile()
@@ -969,6 +1274,19 @@ def profile(batches: int) -> None:
     checkpoint_cost(watcher, by_kind)
     unit_costs(watcher)
     day_reset(watcher, by_kind)
+
+
+def furthest_behind(partitions: int) -> str:
+    """The NATS partition with the most events after its checkpoint."""
+    from propdesk.challenges.models import MonitorCheckpoint
+    from propdesk.platforms.natsfeed import NatsFeed
+
+    saved = dict(MonitorCheckpoint.objects.values_list("key", "position"))
+    behind: dict[str, int] = {}
+    for p in range(partitions):
+        with NatsFeed(p) as feed:
+            behind[feed.key] = feed.lag(after=saved.get(feed.key, 0)).events
+    return max(behind, key=lambda k: behind[k])
 
 
 def checkpoint_cost(watcher: Any, by_kind: dict[str, list[float]]) -> None:
@@ -1155,6 +1473,12 @@ def main() -> int:
         action="store_true",
         help="what-if: the monitor writes no checkpoint while it runs",
     )
+    parser.add_argument(
+        "--log", choices=("database", "nats"), default="database", help="the account-event log"
+    )
+    parser.add_argument("--monitors", type=int, default=1, help="monitor processes (NATS: > 1)")
+    parser.add_argument("--partitions", type=int, default=8, help="PROPDESK_EVENT_PARTITIONS")
+    parser.add_argument("--nats", default=NATS_URL, help="the NATS server (--log nats)")
     parser.add_argument("--db", default="propdesk_bench_breach", help="dropped and re-created")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -1165,10 +1489,35 @@ def main() -> int:
         parser.error("--samples is between 1 and half of --stages")
     if args.db in ("postgres", "test", "template0", "template1"):
         parser.error("--db names the benchmark's own database")
+    if args.monitors < 1 or (args.monitors > 1 and args.log != "nats"):
+        parser.error("--monitors: 1, or more with --log nats (the database log is one feed here)")
 
     began = time.perf_counter()
+    stream = use_nats(args) if args.log == "nats" else ""
     url = recreate(args)
-    setup_django(url)
+    setup_django(url)  # the settings in os.environ: every process started inherits them
+    from propdesk.platforms import natslog
+
+    if stream:
+        natslog.ensure_stream()
+    try:
+        return run_benchmark(args, url, began, stream)
+    finally:
+        if stream and not args.keep_db:
+            natslog.delete_stream(stream)
+
+
+def use_nats(args: argparse.Namespace) -> str:
+    """The log on NATS for this process and every one it starts, in a stream of the run's own
+    (deleted at the end); returns its name."""
+    stream = f"BENCH_BREACH_{uuid.uuid4().hex[:12].upper()}"
+    os.environ["PROPDESK_EVENT_LOG"] = args.nats
+    os.environ["PROPDESK_EVENT_STREAM"] = stream
+    os.environ["PROPDESK_EVENT_PARTITIONS"] = str(args.partitions)
+    return stream
+
+
+def run_benchmark(args: argparse.Namespace, url: str, began: float, stream: str) -> int:
     from django.core.management import call_command
     from django.db import connection
 
@@ -1177,7 +1526,10 @@ def main() -> int:
     from propdesk.challenges.monitoring.monitor import BATCH
 
     args.batch = args.monitor_batch or BATCH
-    args.backlog_events = (args.profile_batches + 4) * BATCH  # warm, profiled, timed, units
+    # warm, profiled, timed, units (with NATS, in the partition furthest behind of them all)
+    args.backlog_events = (args.profile_batches + 4) * BATCH
+    if stream:
+        args.backlog_events *= args.partitions
     args.monitor_batch = args.batch if args.monitor_batch else 0
     connection.close()
     vacuum(url)
@@ -1200,13 +1552,15 @@ def main() -> int:
         say("WHAT-IF, not the monitor as it ships: " + "; ".join(w for w in whatifs if w))
     say(
         f"filled {args.stages:,} running stages ({len(ladder)} on the breach ladder) in "
-        f"{time.perf_counter() - began:.0f} s (with migrate); {os.cpu_count()} CPUs"
+        f"{time.perf_counter() - began:.0f} s (with migrate); {os.cpu_count()} CPUs; log: "
+        + (f"NATS stream {stream}, {args.partitions} partitions" if stream else "database")
+        + f"; {args.monitors} monitor process(es)"
     )
     try:
         run = measure(args, url, ladder)
         p99 = report(args, url, ladder, run)
         if args.profile or p99 >= AIM_P99_MS:
-            profile(args.profile_batches)
+            profile(args.profile_batches, args.partitions if args.log == "nats" else 0)
     finally:
         connection.close()
         if not args.keep_db:

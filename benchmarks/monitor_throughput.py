@@ -29,8 +29,13 @@ then the total events/s over all processes and its growth from the first count t
 What-if, named as such in the output, never the default: `--checkpoint-every S` (the seconds
 between two checkpoints of a busy feed).
 
-The log's backend is a function (`BACKENDS`): only the database log here; a NATS JetStream one
-(`--log nats`, PROPDESK_EVENT_LOG=nats://...) can be added beside it.
+The log's backend (`--log`, `BACKENDS`): the database's, or NATS JetStream (`--log nats`: a
+stream of the run's own, `BENCH_THROUGHPUT_...`, deleted at the end, with `--partitions`
+partitions; this process and every monitor process have `PROPDESK_EVENT_LOG`,
+`PROPDESK_EVENT_STREAM` and `PROPDESK_EVENT_PARTITIONS` in their environment). With NATS the
+backlog is the same snapshots published with `natslog.publish` (a server's events 5,000 at a
+time, as an ingestor does), a feed is a partition, and with two processes each is handed half
+the partitions' leases; the ingestors publish the stream's history there first.
 """
 
 from __future__ import annotations
@@ -38,11 +43,15 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import time
+import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +63,7 @@ from breach_latency import fill, load_average, recreate, say, setup_django, vacu
 
 AIM_PER_PROCESS = 50_000.0  # events/s on one core
 SERVERS = 2
+NATS_URL = "nats://127.0.0.1:4222"
 
 
 # --- the log's backends -------------------------------------------------------------------------
@@ -62,19 +72,32 @@ SERVERS = 2
 @dataclass
 class Backend:
     """What the benchmark needs of an account-event log: put a backlog in (returns the end
-    position of each feed, by checkpoint key) and the environment of the monitor processes."""
+    position of each feed, by checkpoint key), whether the stream's history was taken in and
+    read, and the environment of the monitor processes."""
 
     name: str
     append: Callable[[str, int], dict[str, int]]
+    history_read: Callable[[str], bool]
     environment: dict[str, str]
 
 
 def database_log(url: str) -> Backend:
     """The database log (platforms.eventlog): one feed per trading server."""
-    return Backend("database", lambda url_, count: append_to_database(url_, count), {})
+    return Backend(
+        "database", lambda url_, count: append_to_database(url_, count), history_read, {}
+    )
 
 
-BACKENDS: dict[str, Callable[[str], Backend]] = {"database": database_log}
+def nats_log(url: str) -> Backend:
+    """NATS JetStream (platforms.natslog): one feed per partition, in a stream of the run's
+    own (`use_nats`, before Django is set up: this process publishes too)."""
+    names = ("PROPDESK_EVENT_LOG", "PROPDESK_EVENT_STREAM", "PROPDESK_EVENT_PARTITIONS")
+    return Backend(
+        "nats", append_to_nats, history_read_nats, {name: os.environ[name] for name in names}
+    )
+
+
+BACKENDS: dict[str, Callable[[str], Backend]] = {"database": database_log, "nats": nats_log}
 
 # Equity snapshots, in the log's ids' order, the accounts taken in turn; their times follow the
 # newest already in the log (or start 30 seconds ago), 30 seconds in all, and increase with the
@@ -115,6 +138,83 @@ def append_to_database(url: str, count: int) -> dict[str, int]:
     return {key: end for key, end in rows}
 
 
+def append_to_nats(url: str, count: int) -> dict[str, int]:
+    """The same backlog as BACKLOG, published (`natslog.publish`, a server's events 5,000 at a
+    time, each acknowledged); returns each partition's last sequence, by feed key."""
+    from propdesk.platforms import natslog
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        accounts = conn.execute(
+            "SELECT server_id, login FROM sandbox_account ORDER BY id"
+        ).fetchall()
+    since = max(datetime.now(UTC) - timedelta(seconds=30), PUBLISHED["until"])
+    step, run = timedelta(seconds=30.0 / count), time.time_ns()
+    by_server: dict[int, list[tuple[str, dict[str, Any], str]]] = defaultdict(list)
+    for g in range(1, count + 1):
+        server_id, login = accounts[g % len(accounts)]
+        payload = {
+            "t": (since + g * step).isoformat(),
+            "type": "equity",
+            "balance": "100000.00",
+            "equity": f"{97000 + 6000 * random.random():.2f}",
+        }
+        by_server[server_id].append((login, payload, f"bench:{run}:{g}"))
+    PUBLISHED["until"] = since + count * step
+    start = time.perf_counter()
+    for server_id, events in by_server.items():
+        for at in range(0, len(events), 5000):
+            natslog.publish(server_id, events[at : at + 5000])
+    say(
+        f"  published {count:,} events to NATS in {time.perf_counter() - start:.1f} s "
+        f"({count / (time.perf_counter() - start):,.0f} events/s)"
+    )
+    return partition_ends()
+
+
+PUBLISHED = {"until": datetime.now(UTC) - timedelta(days=1)}  # the newest backlog time so far
+
+
+def partition_ends() -> dict[str, int]:
+    """Each partition's last sequence in the stream (partitions with no event left out)."""
+    import nats.js.errors
+    from django.conf import settings
+
+    from propdesk.platforms import natslog
+
+    conn = natslog.client()
+
+    async def work(nc: Any, js: Any) -> dict[str, int]:
+        ends = {}
+        for p in range(int(settings.EVENT_PARTITIONS)):
+            try:
+                last = await js.get_last_msg(natslog.stream_name(), natslog.partition_subject(p))
+            except nats.js.errors.NotFoundError:
+                continue
+            ends[f"nats:{p}"] = int(last.seq)
+        return ends
+
+    result: dict[str, int] = conn.run(work)
+    return result
+
+
+INGESTED = """
+SELECT (SELECT max(e.id) FROM sandbox_event e JOIN sandbox_account a ON a.id = e.account_id
+         WHERE a.server_id = s.id),
+       (SELECT (position->>'stream')::bigint FROM platforms_ingestcursor WHERE server_id = s.id)
+  FROM platforms_tradingserver s WHERE s.enabled
+"""
+
+
+def history_read_nats(url: str) -> bool:
+    """Whether the ingestors published the sandbox's whole stream to NATS and the monitor's
+    checkpoints reached every partition's end."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(INGESTED).fetchall()
+    if not all(last is None or (taken or 0) >= last for last, taken in rows):
+        return False
+    return reached(url, partition_ends())()
+
+
 # --- a monitor process --------------------------------------------------------------------------
 
 
@@ -134,7 +234,9 @@ def monitor_role(
     steps: list[tuple[float, float, float, int, str]] = []  # start, end, CPU, events, feed
     spent: list[tuple[str, float, float]] = []  # what, start, end
     loads: list[tuple[str, int, float]] = []
-    step, checkpoint, load = FeedWatcher.step, FeedWatcher.checkpoint, FeedWatcher.load
+    step, load = FeedWatcher.step, FeedWatcher.load
+    write, move, close = FeedWatcher._write, FeedWatcher._move, runner.Monitor.close
+    closing: list[float] = []
     close_days, lag, pull = FeedWatcher.close_days, runner._lag, idle.Ingestors.pull
 
     def timing(name: str, work: Callable[[], Any]) -> Any:
@@ -166,9 +268,20 @@ def monitor_role(
 
     FeedWatcher.step = timed_step  # type: ignore[method-assign]
     FeedWatcher.load = timed_load  # type: ignore[method-assign]
-    FeedWatcher.checkpoint = lambda self, *, lag=None: timing(  # type: ignore[method-assign]
-        "checkpoint", lambda: checkpoint(self, lag=lag)
+    # The running monitor writes a checkpoint a piece a round (write_some: `_write`), then moves
+    # it (`_move`); stopping, it checkpoints every feed at once (`close`: not counted).
+    FeedWatcher._write = lambda self, entries: timing(  # type: ignore[method-assign]
+        "checkpoint", lambda: write(self, entries)
     )
+    FeedWatcher._move = lambda self, position, lag: timing(  # type: ignore[method-assign]
+        "checkpoint", lambda: move(self, position, lag)
+    )
+
+    def timed_close(self: runner.Monitor) -> None:
+        closing.append(time.perf_counter())
+        close(self)
+
+    runner.Monitor.close = timed_close  # type: ignore[method-assign]
     FeedWatcher.close_days = lambda self, moment, *, limit=None: timing(  # type: ignore[method-assign]
         "days", lambda: close_days(self, moment, limit=limit)
     )
@@ -185,6 +298,7 @@ def monitor_role(
             "spent": spent,
             "loads": loads,
             "cpu": time.process_time() - cpu,
+            "closing": closing[0] if closing else float("inf"),
         }
     )
 
@@ -295,10 +409,13 @@ def report(figures: list[dict[str, Any]], processes: int) -> float:
         start, end = steps[0][0], steps[-1][1]
         events = sum(s[3] for s in steps)
         # The window: from the first read to the last, and the checkpoint that saved the end
-        # (its time only: the process may wait idle up to a second before it, in `wait`).
-        last = [(b, d) for name, b, d in f["spent"] if name == "checkpoint" and b >= steps[-1][0]]
-        saved = (last[0][1] - last[0][0]) if last else 0.0
-        window = end - start + saved
+        # (its pieces' and its lag's time only: the process may wait idle up to a second before
+        # it, in `wait`), not the one written when it stops.
+        after = {"checkpoint": 0.0, "lag": 0.0}
+        for name, b, d in f["spent"]:
+            if name in after and steps[-1][1] <= b < f["closing"]:
+                after[name] += d - b
+        window = end - start + after["checkpoint"] + after["lag"]
         cpu = sum(s[2] for s in steps)
         feeds = sorted({s[4] for s in steps})
         in_steps = sum(s[1] - s[0] for s in steps)
@@ -306,7 +423,8 @@ def report(figures: list[dict[str, Any]], processes: int) -> float:
         for name, begun, done in f["spent"]:
             if start <= begun <= end:  # within the window (not the last checkpoint, say)
                 spent[name] += done - begun
-        spent["checkpoint"] += saved
+        spent["checkpoint"] += after["checkpoint"]
+        spent["lag"] += after["lag"]
         rules = in_steps - spent["read"]
         other = window - in_steps - spent["checkpoint"] - spent["lag"] - spent["days"]
         starts.append(start)
@@ -366,6 +484,8 @@ def main() -> int:
         default=0.0,
         help="what-if: seconds between two checkpoints of a busy feed (watcher.CHECKPOINT_EVERY)",
     )
+    parser.add_argument("--partitions", type=int, default=8, help="PROPDESK_EVENT_PARTITIONS")
+    parser.add_argument("--nats", default=NATS_URL, help="the NATS server (--log nats)")
     parser.add_argument("--db", default="propdesk_bench_throughput", help="dropped, re-created")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -378,8 +498,18 @@ def main() -> int:
     args.samples, args.servers = 1, SERVERS  # breach_latency's fill: one ladder rung, 2 servers
 
     began = time.perf_counter()
+    stream = ""
+    if args.log == "nats":  # this process publishes, the monitor processes read: all on NATS
+        stream = f"BENCH_THROUGHPUT_{uuid.uuid4().hex[:12].upper()}"
+        os.environ["PROPDESK_EVENT_LOG"] = args.nats
+        os.environ["PROPDESK_EVENT_STREAM"] = stream
+        os.environ["PROPDESK_EVENT_PARTITIONS"] = str(args.partitions)
     url = recreate(args)
     setup_django(url)
+    from propdesk.platforms import natslog
+
+    if stream:
+        natslog.ensure_stream()
     from django.core.management import call_command
     from django.db import connection
 
@@ -389,7 +519,9 @@ def main() -> int:
     vacuum(url)
     say(
         f"filled {args.stages:,} running stages on {SERVERS} sandbox servers in "
-        f"{time.perf_counter() - began:.0f} s (with migrate); log: {args.log}; {load_average()}"
+        f"{time.perf_counter() - began:.0f} s (with migrate); log: {args.log}"
+        + (f" (stream {stream}, {args.partitions} partitions)" if stream else "")
+        + f"; {load_average()}"
     )
     if args.checkpoint_every:
         say(f"WHAT-IF, not the monitor as it ships: a checkpoint every {args.checkpoint_every:g} s")
@@ -401,7 +533,16 @@ def main() -> int:
                 " ON a.id = e.account_id GROUP BY server_id"
             ).fetchall()
         start = time.perf_counter()
-        consume(args, url, backend, 1, lambda: history_read(url), feeds=[], assign=False, label="h")
+        consume(
+            args,
+            url,
+            backend,
+            1,
+            lambda: backend.history_read(url),
+            feeds=[],
+            assign=False,
+            label="h",
+        )
         say(
             f"history: {sum(n for _, n in rows):,} stream events taken in and read by one "
             f"process in {time.perf_counter() - start:.1f} s (its start included)"
@@ -435,6 +576,8 @@ def main() -> int:
                         f"x{rate / rates[first]:.2f} of {first}'s {rates[first]:,.0f}"
                     )
     finally:
+        if stream and not args.keep_db:
+            natslog.delete_stream(stream)
         if not args.keep_db:
             with psycopg.connect(
                 host=args.host, port=args.port, user=args.user, dbname="postgres", autocommit=True
