@@ -97,6 +97,7 @@ class Monitor:
         began = self.clock()
         for server in self.ingest:
             self.ingestors.pull(server)  # a failing one is logged and rests
+            self._renew_if_due()
         count = 0
         for key, watcher in list(self.watchers.items()):
             since = outbox.mark()
@@ -106,6 +107,7 @@ class Monitor:
                 if reached is not None:
                     watcher.close_days(reached, limit=DAYS_AT_ONCE)
                 watcher.write_some(measure=functools.partial(_lag, watcher))
+                self._renew_if_due()  # a long round keeps its leases too
             except LostLease as exc:
                 logger.warning("monitor: %s", exc)
                 self._drop(key)
@@ -117,6 +119,11 @@ class Monitor:
             self.carrier(since)
         self.backoff.read(count)
         return count
+
+    def _renew_if_due(self) -> None:
+        if time.monotonic() - self.renewed_at >= checkpoints.RENEW_EVERY:
+            checkpoints.renew(owner=self.owner)
+            self.renewed_at = time.monotonic()
 
     def _keep_leases(self) -> bool:
         """Share the feeds again every `SHARE_EVERY` seconds (a dead process's to take over, a
