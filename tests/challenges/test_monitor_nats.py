@@ -206,3 +206,19 @@ def test_a_firm_switching_its_log_to_nats_has_its_running_stages_breach_on_the_n
         watching.close()
     attempt.refresh_from_db()
     assert attempt.status == "failed"
+
+
+def test_an_idle_monitor_taking_a_servers_events_in_wakes_for_that_platforms_news(
+    nats_log, active_client, finance, admin
+):
+    """Its events reach the partitions only through this process's own pull: waiting on the
+    partitions alone, it would sleep through them (until a lease renewal, each time)."""
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    watching = runner.Monitor(owner="only")
+    try:
+        rounds(watching)  # everything so far taken in and read
+        assert watching.ingest
+        open_position(attempt)  # news at the platform, not yet in any partition
+        assert watching._wait_once(30.0, None) is True
+    finally:
+        watching.close()

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
 DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of a feed
+NATS_SLICE = 0.025  # seconds: an idle NATS monitor's turns between its partitions and platforms
 
 
 class Monitor:
@@ -170,7 +171,7 @@ class Monitor:
     def _wait_once(self, timeout: float, stop: Any) -> bool:
         """Wait up to `timeout` seconds; True when a feed may have news."""
         if feeds.using_nats():
-            return self._wait_on_partitions(timeout, stop)
+            return self._wait_on_nats(timeout, stop)
         seen = {w.feed.server_id: w.position for w in self._log_watchers()}
         servers = [s for s in self.servers if s.pk in seen]
         return idle.until_news(
@@ -188,6 +189,24 @@ class Monitor:
             watcher.feed.close()
         except Exception:
             logger.exception("monitor: closing feed %s", key)
+
+    def _wait_on_nats(self, timeout: float, stop: Any) -> bool:
+        """NATS: a process that takes a server's events in must also wake when that platform
+        has news (its events reach the partitions only through this process's pull): it
+        waits on its partitions and on those platforms in turn, a few tens of milliseconds
+        each; a platform that cannot wake it is pulled at the next round."""
+        if not self.ingest:
+            return self._wait_on_partitions(timeout, stop)
+        wakes = self.ingestors.wakes(self.ingest)
+        ends = time.monotonic() + timeout
+        while (left := ends - time.monotonic()) > 0 and (stop is None or not stop.is_set()):
+            if self._wait_on_partitions(min(NATS_SLICE, left), stop):
+                return True
+            if not wakes:
+                return True  # a round pulls the platforms that cannot say they have news
+            if self.ingestors.wait(self.ingest, min(NATS_SLICE, left), None, stop):
+                return True
+        return False
 
     def _wait_on_partitions(self, timeout: float, stop: Any) -> bool:
         """NATS: wait in the server for the next event of a partition held (each in turn, the
