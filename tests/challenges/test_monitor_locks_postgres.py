@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from django.db import connection, transaction
@@ -23,6 +24,27 @@ pytestmark = [
 ]
 
 
+def together(*work: Callable[[], None]) -> list[BaseException]:
+    """Run each on a thread of its own (its own database connection, closed after), and
+    return what they raised (a deadlock PostgreSQL broke, for one)."""
+    failures: list[BaseException] = []
+
+    def run(one: Callable[[], None]) -> None:
+        try:
+            one()
+        except BaseException as exc:  # what the thread met, for the assert
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(one,)) for one in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return failures
+
+
 def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_reactivation(
     active_client, finance, admin
 ):
@@ -38,39 +60,23 @@ def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_react
     carry_out_platform_commands()
     opening_locked = threading.Event()
     reactivating = threading.Event()
-    failures: list[BaseException] = []
 
     def opening() -> None:
-        try:
-            with transaction.atomic():
-                # An approval's or the monitor's opening: the participation first, as
-                # open_stage takes it (and the approval's request before it).
-                Participation.objects.select_for_update().get(pk=joined.pk)
-                opening_locked.set()
-                reactivating.wait(10)
-                time.sleep(0.3)  # the reactivation holds the checkpoints and waits for us
-                lifecycle.open_stage(joined, 1)
-        except BaseException as exc:  # what the thread met, for the assert
-            failures.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            # An approval's or the monitor's opening: the participation first, as
+            # open_stage takes it (and the approval's request before it).
+            Participation.objects.select_for_update().get(pk=joined.pk)
+            opening_locked.set()
+            reactivating.wait(10)
+            time.sleep(0.3)  # the reactivation holds the checkpoints and waits for us
+            lifecycle.open_stage(joined, 1)
 
     def reactivation() -> None:
-        try:
-            opening_locked.wait(10)
-            reactivating.set()
-            accounts.set_client_suspended(active_client.pk, suspended=False, actor=admin)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        opening_locked.wait(10)
+        reactivating.set()
+        accounts.set_client_suspended(active_client.pk, suspended=False, actor=admin)
 
-    threads = [threading.Thread(target=opening), threading.Thread(target=reactivation)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert failures == []
+    assert together(opening, reactivation) == []
     opened = StageAttempt.objects.get(participation=joined, stage=1)
     # Opened held (the client was suspended then), and released by the reactivation, which
     # reads the stages again once it has the participation's lock.
@@ -110,36 +116,20 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
     move(feed.Feed(), "1.07500", "1.07512")  # then the first's
     SandboxIngestor(server()).pull()
     staff_locked = threading.Event()
-    failures: list[BaseException] = []
 
     def suspension_order() -> None:
-        try:
-            with transaction.atomic():
-                checkpoints.lock(key)
-                StageAttempt.objects.select_for_update().get(pk=first.pk)
-                staff_locked.set()
-                time.sleep(0.5)  # the batch has taken what it takes meanwhile
-                StageAttempt.objects.select_for_update().get(pk=second.pk)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            checkpoints.lock(key)
+            StageAttempt.objects.select_for_update().get(pk=first.pk)
+            staff_locked.set()
+            time.sleep(0.5)  # the batch has taken what it takes meanwhile
+            StageAttempt.objects.select_for_update().get(pk=second.pk)
 
     def batch() -> None:
-        try:
-            staff_locked.wait(10)
-            watcher.step(limit=1000)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        staff_locked.wait(10)
+        watcher.step(limit=1000)
 
-    threads = [threading.Thread(target=suspension_order), threading.Thread(target=batch)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert failures == []
+    assert together(suspension_order, batch) == []
     for attempt in (first, second):
         attempt.refresh_from_db()
         assert (attempt.status, attempt.monitor_error) == ("failed", "")
@@ -179,33 +169,17 @@ def test_a_checkpoint_writing_two_stages_of_a_client_takes_them_in_the_suspensio
     SandboxIngestor(server()).pull()
     watcher.step(limit=1000)
     staff_locked = threading.Event()
-    failures: list[BaseException] = []
 
     def suspension_order() -> None:
-        try:
-            with transaction.atomic():
-                checkpoints.lock(key)
-                StageAttempt.objects.select_for_update().get(pk=first.pk)
-                staff_locked.set()
-                time.sleep(0.5)
-                StageAttempt.objects.select_for_update().get(pk=second.pk)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            checkpoints.lock(key)
+            StageAttempt.objects.select_for_update().get(pk=first.pk)
+            staff_locked.set()
+            time.sleep(0.5)
+            StageAttempt.objects.select_for_update().get(pk=second.pk)
 
     def checkpoint() -> None:
-        try:
-            staff_locked.wait(10)
-            watcher.checkpoint()
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
+        staff_locked.wait(10)
+        watcher.checkpoint()
 
-    threads = [threading.Thread(target=suspension_order), threading.Thread(target=checkpoint)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert failures == []
+    assert together(suspension_order, checkpoint) == []

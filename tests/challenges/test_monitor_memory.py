@@ -374,3 +374,17 @@ def test_a_pause_another_process_wrote_already_is_not_acted_on_twice(active_clie
     stalled.step(limit=1000)  # the stalled one reaches the same pause
     assert accesses.count() == before + 1
     assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+
+
+def test_a_lease_keeper_renews_while_its_monitor_shows_life_and_not_once_it_is_stuck():
+    lapsing = timezone.now() + timedelta(seconds=0.5)
+    checkpoints.share([key()], owner="a")
+    MonitorCheckpoint.objects.filter(key=key()).update(lease_until=lapsing)
+    keeper = runner.LeaseKeeper("a")
+    keeper.beat()
+    assert keeper.renew_once()
+    renewed = MonitorCheckpoint.objects.get(key=key()).lease_until
+    assert renewed > lapsing
+    keeper.alive_at -= runner.STUCK_AFTER + 1  # the monitor's loop has not beaten since
+    assert not keeper.renew_once()
+    assert MonitorCheckpoint.objects.get(key=key()).lease_until == renewed

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from propdesk.challenges.monitoring import checkpoints, idle
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 GRACE_SECONDS = 5.0  # snapshots are stamped before they commit: days close this much behind
 DAYS_AT_ONCE = 100  # stages whose day is closed between two reads of a feed
+STUCK_AFTER = 10.0  # seconds without a sign of life from a monitor's loop: its leases lapse
 NATS_SLICE = 0.025  # seconds: an idle NATS monitor's turns between its partitions and platforms
 
 
@@ -62,6 +64,7 @@ class Monitor:
         self.carrier = Carrier()
         self.backoff = idle.Backoff(every=every)
         self.shared_at = self.renewed_at = -1e9
+        self.keeper: LeaseKeeper | None = None  # `run`'s: renews the leases on its own thread
 
     def share(self) -> None:
         """Renew the leases, take or give back feeds (loading a feed taken: its running
@@ -122,9 +125,13 @@ class Monitor:
         return count
 
     def _renew_if_due(self) -> None:
-        if time.monotonic() - self.renewed_at >= checkpoints.RENEW_EVERY:
+        if time.monotonic() - self.renewed_at < checkpoints.RENEW_EVERY:
+            return
+        if self.keeper is not None:
+            self.keeper.beat()  # the keeper renews them, while it hears from this loop
+        else:
             checkpoints.renew(owner=self.owner)
-            self.renewed_at = time.monotonic()
+        self.renewed_at = time.monotonic()
 
     def _keep_leases(self) -> bool:
         """Share the feeds again every `SHARE_EVERY` seconds (a dead process's to take over, a
@@ -134,9 +141,8 @@ class Monitor:
         try:
             if now - self.shared_at >= checkpoints.SHARE_EVERY:
                 self.share()
-            elif now - self.renewed_at >= checkpoints.RENEW_EVERY:
-                checkpoints.renew(owner=self.owner)
-                self.renewed_at = now
+            else:
+                self._renew_if_due()
         except Exception:  # the database is away: its feeds wait, the monitor goes on
             logger.exception("monitor: renewing the leases")
             close_old_connections()
@@ -275,15 +281,58 @@ def _lag(watcher: FeedWatcher) -> feeds.Lag | None:
         return None
 
 
+class LeaseKeeper(threading.Thread):
+    """Renews a monitor process's leases every `RENEW_EVERY` on a thread (and a database
+    connection) of its own, so that a round or a wait held up by a slow call (a NATS server
+    that answers late, a long query) does not lose them; but only while the process's loop
+    shows life (`beat`) within `STUCK_AFTER` seconds: a stuck process lets its feeds go."""
+
+    def __init__(self, owner: str) -> None:
+        super().__init__(name="monitor-leases", daemon=True)
+        self.owner = owner
+        self.alive_at = time.monotonic()
+        self.stopping = threading.Event()
+
+    def beat(self) -> None:
+        self.alive_at = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.wait(checkpoints.RENEW_EVERY):
+                try:
+                    self.renew_once()
+                except Exception:
+                    logger.exception("monitor: renewing the leases")
+                    close_old_connections()
+        finally:
+            connections.close_all()
+
+    def renew_once(self) -> bool:
+        """Renew the leases unless the loop has not been heard from lately; whether it did."""
+        if time.monotonic() - self.alive_at > STUCK_AFTER:
+            return False
+        checkpoints.renew(owner=self.owner)
+        return True
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+
+
 def run(
     *, every: float = 0.01, stop: Any = None, owner: str | None = None, clock: Any = timezone.now
 ) -> None:
     """`propdesk monitor`, until `stop` (a threading.Event) is set. `clock`: the time days
     close by (the tests' own)."""
     monitor = Monitor(owner=owner, every=every, clock=clock)
+    keeper = LeaseKeeper(monitor.owner)
+    monitor.keeper = keeper
+    keeper.start()
     try:
         while stop is None or not stop.is_set():
+            keeper.beat()
             if not monitor.round():
                 monitor.wait(stop)
     finally:
+        keeper.stop()
         monitor.close()
