@@ -5,6 +5,7 @@ checkpoints; staff's reinstatement reads the account's events from its partition
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints, monitor, runner
+from propdesk.challenges.monitoring import checkpoints, idle, monitor, runner
 from propdesk.challenges.monitoring.watcher import FeedWatcher
 from propdesk.challenges.participation import interventions
 from propdesk.platforms import natslog
@@ -220,5 +221,25 @@ def test_an_idle_monitor_taking_a_servers_events_in_wakes_for_that_platforms_new
         assert watching.ingest
         open_position(attempt)  # news at the platform, not yet in any partition
         assert watching._wait_once(30.0, None) is True
+    finally:
+        watching.close()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the sandbox wakes no one on SQLite")
+def test_an_idle_monitor_on_nats_whose_platform_cannot_wake_it_looks_at_the_backoffs_pace(
+    nats_log, active_client, finance, admin
+):
+    """A platform that cannot say it has news is looked at after the back-off's pause (at most
+    `IDLE_CAP`), as with the database log: not a whole round every few tens of milliseconds."""
+    running(active_client, finance, admin, stages=[stage(), stage("live")])
+    watching = runner.Monitor(owner="only")
+    try:
+        rounds(watching)
+        assert watching.ingest
+        assert not watching.ingestors.wakes(watching.ingest)
+        watching.backoff.quiet_since -= 60  # quiet for a minute
+        began = time.monotonic()
+        assert watching._wait_once(idle.IDLE_CAP, None) is False  # nothing came
+        assert time.monotonic() - began >= idle.IDLE_CAP * 0.9
     finally:
         watching.close()

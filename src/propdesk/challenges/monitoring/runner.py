@@ -200,16 +200,23 @@ class Monitor:
         """NATS: a process that takes a server's events in must also wake when that platform
         has news (its events reach the partitions only through this process's pull): it
         waits on its partitions and on those platforms in turn, a few tens of milliseconds
-        each; a platform that cannot wake it is pulled at the next round."""
+        each; platforms that cannot wake it are pulled after each back-off's pause (as
+        `idle.news` does with the database log: at most `IDLE_CAP` apart, not a whole round
+        every slice)."""
         if not self.ingest:
             return self._wait_on_partitions(timeout, stop)
         wakes = self.ingestors.wakes(self.ingest)
         ends = time.monotonic() + timeout
         while (left := ends - time.monotonic()) > 0 and (stop is None or not stop.is_set()):
+            if not wakes:
+                pause = self.backoff.pause(woken=False, due_in=left)
+                if self._wait_on_partitions(pause, stop):
+                    return True
+                if any(self.ingestors.pull(server) for server in self.ingest):
+                    return True  # events taken in (a failing ingestor's None is no news)
+                continue
             if self._wait_on_partitions(min(NATS_SLICE, left), stop):
                 return True
-            if not wakes:
-                return True  # a round pulls the platforms that cannot say they have news
             if self.ingestors.wait(self.ingest, min(NATS_SLICE, left), None, stop):
                 return True
         return False
