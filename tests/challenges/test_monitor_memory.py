@@ -388,3 +388,15 @@ def test_a_lease_keeper_renews_while_its_monitor_shows_life_and_not_once_it_is_s
     keeper.alive_at -= runner.STUCK_AFTER + 1  # the monitor's loop has not beaten since
     assert not keeper.renew_once()
     assert MonitorCheckpoint.objects.get(key=key()).lease_until == renewed
+
+
+def test_a_monitor_loading_the_feeds_it_takes_shows_life_to_its_lease_keeper():
+    """A takeover's loads may take longer than `STUCK_AFTER` all told (a second or more a
+    feed at firm scale): loading is the loop's work, so the keeper goes on renewing."""
+    server()
+    monitor = runner.Monitor(owner="a")
+    keeper = monitor.keeper = runner.LeaseKeeper("a")
+    keeper.alive_at -= runner.STUCK_AFTER + 1  # the loads so far took that long
+    monitor.share()  # takes and loads its feed
+    assert monitor.watchers
+    assert keeper.renew_once()

@@ -91,6 +91,8 @@ class Monitor:
                 watcher.load()
                 self.watchers[key] = watcher
                 checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
+                if self.keeper is not None:
+                    self.keeper.beat()  # ... and the loads, all told, than `STUCK_AFTER`
         self.shared_at = self.renewed_at = time.monotonic()
 
     def round(self) -> int:
