@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from propdesk.accounts import services as accounts
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import checkpoints
 from propdesk.challenges.participation import lifecycle
 from propdesk.platforms.sandbox import feed
 from tests.challenges.factories import D, running, stage
@@ -183,3 +184,22 @@ def test_a_checkpoint_writing_two_stages_of_a_client_takes_them_in_the_suspensio
         watcher.checkpoint()
 
     assert together(suspension_order, checkpoint) == []
+
+
+def test_a_monitors_lease_keeper_renewing_while_its_loop_shares_the_feeds_does_not_deadlock():
+    """The keeper renews on a thread of its own while the loop shares: both lock the feeds'
+    rows in the order of their keys (an UPDATE alone took them in the order it found them,
+    and PostgreSQL broke a deadlock within a few seconds of the two in a loop)."""
+    keys = [f"nats:{p}" for p in range(32)]
+    checkpoints.share(keys, owner="a")
+    ends = time.monotonic() + 3.0
+
+    def sharing() -> None:
+        while time.monotonic() < ends:
+            checkpoints.share(keys, owner="a")
+
+    def renewing() -> None:
+        while time.monotonic() < ends:
+            checkpoints.renew(owner="a")
+
+    assert together(sharing, renewing) == []

@@ -31,7 +31,7 @@ from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.platforms import feeds
 
 LEASE = 2.5  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
-RENEW_EVERY = 0.5  # seconds between renewals of the leases held (one UPDATE)
+RENEW_EVERY = 0.5  # seconds between renewals of the leases held (one short transaction)
 SHARE_EVERY = 1.0  # seconds between two looks for feeds to take or give back
 
 
@@ -150,11 +150,17 @@ def share(keys: list[str], *, owner: str) -> list[str]:
 
 def renew(*, owner: str) -> None:
     """Renew this process's leases (and presence) without taking or giving any: between the
-    loads of feeds just taken, which may take longer than a lease lasts."""
+    loads of feeds just taken, which may take longer than a lease lasts. The rows are locked in
+    the order of their keys, as `share` locks them: the monitor's lease keeper renews on a
+    thread of its own while its loop shares, and an UPDATE alone locks the rows in the order
+    it finds them (PostgreSQL broke such a deadlock every few seconds of the two in a loop)."""
     until = timezone.now() + timedelta(seconds=LEASE)
-    MonitorCheckpoint.objects.filter(owner=owner, lease_until__isnull=False).update(
-        lease_until=until
-    )
+    with transaction.atomic():
+        held = MonitorCheckpoint.objects.select_for_update().filter(
+            owner=owner, lease_until__isnull=False
+        )
+        keys = list(held.order_by("key").values_list("key", flat=True))
+        MonitorCheckpoint.objects.filter(key__in=keys, owner=owner).update(lease_until=until)
 
 
 PRESENCE = "monitor:"  # a live process's own row: `monitor:<a digest of its name>`
