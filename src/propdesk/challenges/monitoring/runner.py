@@ -124,6 +124,10 @@ class Monitor:
                 close_old_connections()
             self.carrier(since)
         self.backoff.read(count)
+        if count:
+            # What the platforms' waiters were told while this read on anyway: a listener
+            # left unread while events keep coming fills the database's notification queue.
+            self.ingestors.drain()
         return count
 
     def _renew_if_due(self) -> None:
@@ -343,5 +347,5 @@ def run(
             if not monitor.round():
                 monitor.wait(stop)
     finally:
+        monitor.close()  # its last checkpoints, its leases renewed meanwhile; then given back
         keeper.stop()
-        monitor.close()
