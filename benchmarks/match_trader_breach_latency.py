@@ -80,6 +80,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from breach_latency import load_average, say, spread
 
 API_KEY = "benchmark-match-trader-key"
 BREACH_SYMBOL = "XAUUSD"  # the samples' instrument: only the ladder's ticks move it
@@ -120,30 +123,6 @@ DEFINITION: dict[str, Any] = {
         },
     ],
 }
-
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def spread(values: list[float], unit: str = "ms", scale: float = 1000.0) -> str:
-    if not values:
-        return "(none)"
-    v = [x * scale for x in values]
-    return (
-        f"median {statistics.median(v):8.1f}  p90 {pct(v, 0.9):8.1f}  p99 {pct(v, 0.99):8.1f}"
-        f"  max {max(v):8.1f} {unit}"
-    )
-
-
-def load_average() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
 # --- the database -------------------------------------------------------------------------------

@@ -273,6 +273,25 @@ def test_a_checkpoint_written_a_few_stages_a_round_moves_only_once_all_are_writt
     assert MonitorCheckpoint.objects.get(key=key()).position == again.position
 
 
+def held_through_a_snapshot(held_client, held, price_feed, admin):
+    """A watcher that has read everything so far and checkpointed; then the client of `held` is
+    suspended and a snapshot comes for every account, the held one's too, which the watcher
+    reads past (the stage is on hold). Returns the watcher and the held stage's account."""
+    take_in()
+    watcher = watching()
+    watcher.step(limit=1000)
+    watcher.checkpoint()
+    accounts_services.set_client_suspended(
+        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
+    )
+    move(price_feed, "1.08300", "1.08312")
+    take_in()
+    watcher.step(limit=1000)
+    account = (held.server_id, held.login)
+    assert account not in watcher.entries
+    return watcher, account
+
+
 def test_a_stage_taken_up_while_a_checkpoint_is_under_way_is_written_before_it_moves(
     active_client, register, finance, admin, monkeypatch
 ):
@@ -289,18 +308,7 @@ def test_a_stage_taken_up_while_a_checkpoint_is_under_way_is_written_before_it_m
     _, held = running(held_client, finance, admin, stages=stages)
     for attempt in [*attempts, held]:
         price_feed = open_position(attempt)
-    take_in()
-    watcher = watching()
-    watcher.step(limit=1000)
-    watcher.checkpoint()
-    accounts_services.set_client_suspended(
-        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
-    )
-    move(price_feed, "1.08300", "1.08312")  # a snapshot for every account, the held one's too
-    take_in()
-    watcher.step(limit=1000)
-    account = (held.server_id, held.login)
-    assert account not in watcher.entries
+    watcher, account = held_through_a_snapshot(held_client, held, price_feed, admin)
     watcher.write_some()  # a checkpoint of two stages begins: one is written
     assert watcher.cycle
     accounts_services.set_client_suspended(held_client.pk, suspended=False, actor=admin)
@@ -333,18 +341,7 @@ def test_a_stage_staff_hand_back_just_before_a_checkpoint_moves_misses_no_event(
     _, held = running(held_client, finance, admin, stages=stages)
     open_position(attempt)
     price_feed = open_position(held)
-    take_in()
-    watcher = watching()
-    watcher.step(limit=1000)
-    watcher.checkpoint()
-    accounts_services.set_client_suspended(
-        held_client.pk, suspended=True, actor=admin, reason="Documents under review"
-    )
-    move(price_feed, "1.08300", "1.08312")  # a snapshot for both accounts, the held one's too
-    take_in()
-    watcher.step(limit=1000)
-    account = (held.server_id, held.login)
-    assert account not in watcher.entries
+    watcher, account = held_through_a_snapshot(held_client, held, price_feed, admin)
     # The reactivation commits while the watcher's round goes on: its checkpoint moves next.
     accounts_services.set_client_suspended(held_client.pk, suspended=False, actor=admin)
     watcher.checkpoint()
