@@ -11,6 +11,7 @@ from propdesk.rules import (
     Balance,
     Deal,
     Evaluator,
+    Event,
     EventError,
     Rules,
     RulesError,
@@ -40,7 +41,7 @@ def prague(**rules: Any) -> Rules:
 def test_a_position_open_at_the_weekend_cutoff_fails_the_stage_at_the_cutoff() -> None:
     rules = prague(weekend_close=PRAGUE_FRIDAY_CUTOFF)
     # Friday 6 March 2026, 21:00 in Prague (UTC+1) is 20:00 UTC.
-    events = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-06T10:00Z")]
+    events: list[Event] = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-06T10:00Z")]
     assert kinds(rules, events, until="2026-03-07T00:00Z") == [
         ("2026-03-06T20:00:00Z", "failed", "weekend_holding")
     ]
@@ -58,7 +59,7 @@ def test_a_position_open_at_the_weekend_cutoff_fails_the_stage_at_the_cutoff() -
 
 def test_a_flat_book_at_the_cutoff_goes_on_and_the_next_cutoff_is_a_week_later() -> None:
     rules = prague(weekend_close=PRAGUE_FRIDAY_CUTOFF)
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-06T10:00Z"),
         sell("2026-03-06T19:59Z"),
@@ -72,7 +73,11 @@ def test_a_flat_book_at_the_cutoff_goes_on_and_the_next_cutoff_is_a_week_later()
 
 def test_an_event_at_the_cutoff_instant_comes_after_the_cutoff() -> None:
     rules = prague(weekend_close=PRAGUE_FRIDAY_CUTOFF)
-    events = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-06T10:00Z"), sell("2026-03-06T20:00Z")]
+    events: list[Event] = [
+        eq("2026-03-02T08:00Z", 100000),
+        buy("2026-03-06T10:00Z"),
+        sell("2026-03-06T20:00Z"),
+    ]
     assert kinds(rules, events) == [("2026-03-06T20:00:00Z", "failed", "weekend_holding")]
 
 
@@ -80,7 +85,7 @@ def test_a_day_end_at_the_same_instant_as_the_cutoff_comes_first() -> None:
     # The day resets at 21:00, so Friday's trading day ends at the cutoff; it is the period's
     # last day and a position is open: the period fails the stage, not the weekend rule.
     rules = prague(weekend_close=PRAGUE_FRIDAY_CUTOFF, day_reset="21:00", trading_period_days=5)
-    events = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-02T09:00Z")]
+    events: list[Event] = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-02T09:00Z")]
     assert kinds(rules, events, until="2026-03-08T00:00Z") == [
         ("2026-03-06T20:00:00Z", "failed", "trading_period")
     ]
@@ -100,7 +105,7 @@ def test_a_cutoff_inside_a_daylight_saving_gap_resolves_as_a_day_end_does() -> N
     rules = make_rules(
         timezone="America/New_York", weekend_close={"day": "sunday", "time": "02:30"}
     )
-    events = [eq("2026-03-02T15:00Z", 100000), buy("2026-03-06T15:00Z")]
+    events: list[Event] = [eq("2026-03-02T15:00Z", 100000), buy("2026-03-06T15:00Z")]
     assert kinds(rules, events, until="2026-03-09T00:00Z") == [
         ("2026-03-08T07:30:00Z", "failed", "weekend_holding")
     ]
@@ -111,7 +116,7 @@ def test_quiet_weeks_are_skipped_but_not_past_a_cutoff_with_a_position_open() ->
     flat = run(rules, [eq("2026-03-02T08:00Z", 100000)], until="2027-03-01T00:00Z")
     assert flat.status == "in_progress"
     assert flat.weekend_cutoff == parse_time("2027-03-05T20:00Z")
-    held = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-02T09:00Z")]
+    held: list[Event] = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-02T09:00Z")]
     assert kinds(rules, held, until="2027-03-01T00:00Z") == [
         ("2026-03-06T20:00:00Z", "failed", "weekend_holding")
     ]
@@ -126,7 +131,7 @@ def test_a_payout_at_a_trailing_high_neither_fails_the_stage_nor_moves_its_targe
         max_loss={"pct": "10", "mode": "trailing_intraday", "lock_at_initial": False},
         max_daily_loss={"pct": "5", "basis": "prev_day_balance"},
     )
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z"),
         sell("2026-03-02T10:00Z", profit="9000"),
@@ -171,7 +176,7 @@ def test_a_payout_without_a_following_snapshot_is_not_a_loss_at_the_day_end() ->
         best_day_max_pct="80",
         max_loss={"pct": "10", "mode": "trailing_eod", "lock_at_initial": False},
     )
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z"),
         sell("2026-03-02T10:00Z", profit="6000"),
@@ -192,12 +197,12 @@ def test_a_payout_without_a_following_snapshot_is_not_a_loss_at_the_day_end() ->
 
 def test_a_deposit_moves_the_daily_basis_for_the_rest_of_the_day() -> None:
     rules = make_rules(max_daily_loss={"pct": "5", "basis": "prev_day_equity"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         moved("2026-03-02T09:00Z", "20000"),
         eq("2026-03-02T09:00:01Z", 120000),
         eq("2026-03-02T10:00Z", 115001),  # floor 120000 - 5000 = 115000
-        eq("2026-03-02T11:00Z", 114999.99),
+        eq("2026-03-02T11:00Z", "114999.99"),
     ]
     assert kinds(rules, events) == [("2026-03-02T11:00:00Z", "failed", "max_daily_loss")]
 
@@ -207,7 +212,7 @@ def test_a_deposit_moves_the_daily_basis_for_the_rest_of_the_day() -> None:
 
 def test_opened_and_closed_counts_only_a_position_opened_and_closed_the_same_day() -> None:
     rules = make_rules(trading_day={"counts": "opened_and_closed"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z", "overnight"),
         sell("2026-03-03T09:00Z", "overnight"),  # opened the day before: does not count
@@ -221,14 +226,14 @@ def test_opened_and_closed_counts_only_a_position_opened_and_closed_the_same_day
 
 def test_a_least_day_profit_counts_a_day_only_at_its_close() -> None:
     rules = make_rules(trading_day={"counts": "opened", "min_profit_pct": "0.5"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z"),
         sell("2026-03-02T10:00Z", profit="500"),
         eq("2026-03-02T10:00Z", 100500),  # exactly 0.5% of 100000: counts at the close
         buy("2026-03-03T09:00Z"),
         sell("2026-03-03T10:00Z", profit="499.99"),
-        eq("2026-03-03T10:00Z", 100999.99),  # 499.99: does not count
+        eq("2026-03-03T10:00Z", "100999.99"),  # 499.99: does not count
     ]
     assert run(rules, events[:4]).trading_days == 0  # Monday has not closed yet
     assert run(rules, events[:4], until="2026-03-03T00:00Z").trading_days == 1
@@ -238,7 +243,7 @@ def test_a_least_day_profit_counts_a_day_only_at_its_close() -> None:
 
 def test_a_deal_that_fails_the_stage_still_counts_its_day() -> None:
     rules = make_rules(max_loss_per_trade_pct="1", trading_day={"counts": "opened_and_closed"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z"),
         sell("2026-03-02T10:00Z", profit="-1000.01"),
@@ -251,7 +256,7 @@ def test_a_deal_that_fails_the_stage_still_counts_its_day() -> None:
 
 def test_one_position_too_many_fails_at_its_in_deal() -> None:
     rules = make_rules(max_open_positions=2)
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z", "a"),
         buy("2026-03-02T09:01Z", "b"),
@@ -265,7 +270,7 @@ def test_one_position_too_many_fails_at_its_in_deal() -> None:
 
 def test_lots_over_the_limit_fail_at_the_in_deal_that_adds_them() -> None:
     rules = make_rules(max_open_volume="3")
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         buy("2026-03-02T09:00Z", "a", "1.00"),
         buy("2026-03-02T09:01Z", "b", "2.00"),  # 3.00: at the limit
@@ -288,13 +293,13 @@ def test_an_in_deal_without_volume_is_refused_when_lots_are_limited() -> None:
 
 def test_the_day_peak_basis_measures_from_the_days_highest_equity() -> None:
     rules = make_rules(max_daily_loss={"pct": "5", "basis": "day_peak_equity"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         eq("2026-03-02T09:00Z", 100000, 104000),  # peak 104000: floor 99000
         eq("2026-03-02T10:00Z", 100000, 99000),
         eq("2026-03-02T20:00Z", 100000, 101000),  # closes with equity 101000
         eq("2026-03-03T09:00Z", 100000, 96000),  # floor 101000 - 5000
-        eq("2026-03-03T10:00Z", 100000, 95999.99),
+        eq("2026-03-03T10:00Z", 100000, "95999.99"),
     ]
     assert kinds(rules, events) == [("2026-03-03T10:00:00Z", "failed", "max_daily_loss")]
     assert run(rules, events[:3]).figures().daily_loss_floor == Decimal("99000")
@@ -302,11 +307,11 @@ def test_the_day_peak_basis_measures_from_the_days_highest_equity() -> None:
 
 def test_a_lock_offset_stops_the_trailing_floor_above_the_start() -> None:
     rules = make_rules(max_loss={"pct": "2", "mode": "trailing_eod", "lock_offset": "100"})
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         eq("2026-03-02T20:00Z", 105000),  # closes at 105000: floor min(103000, 100100)
         eq("2026-03-03T09:00Z", 100100),
-        eq("2026-03-03T10:00Z", 100099.99),
+        eq("2026-03-03T10:00Z", "100099.99"),
     ]
     assert kinds(rules, events) == [("2026-03-03T10:00:00Z", "failed", "max_loss")]
     assert "locked at the initial balance + 100 = 100100" in explain(run(rules, events))
@@ -380,7 +385,7 @@ def test_a_resumed_evaluator_keeps_the_cutoff_the_payout_and_the_open_lots() -> 
         max_daily_loss={"pct": "5", "basis": "day_peak_equity"},
         trading_day={"counts": "opened_and_closed"},
     )
-    events = [
+    events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),
         eq("2026-03-02T08:30Z", 100000, 102000),
         buy("2026-03-02T09:00Z", "a", "2"),
@@ -389,7 +394,10 @@ def test_a_resumed_evaluator_keeps_the_cutoff_the_payout_and_the_open_lots() -> 
     evaluator = run(rules, events)
     resumed = Evaluator.from_state(rules, evaluator.state())
     assert resumed.state() == evaluator.state()
-    later = [buy("2026-03-02T10:00Z", "b", "3.5"), eq("2026-03-02T10:30Z", 99000, 96000)]
+    later: list[Event] = [
+        buy("2026-03-02T10:00Z", "b", "3.5"),
+        eq("2026-03-02T10:30Z", 99000, 96000),
+    ]
     assert [o.to_dict() for e in later for o in resumed.feed(e)] == [
         o.to_dict() for e in later for o in evaluator.feed(e)
     ]
