@@ -186,7 +186,7 @@ class StageForm(forms.Form):
     )
     max_loss_lock_offset = AmountField(
         required=False,
-        label="…plus (lock offset)",
+        label="Lock offset",
         help_text="The trailing floor stops this much above the initial balance; empty: 0",
     )
     max_loss_per_trade_pct = PercentField(
@@ -238,11 +238,14 @@ class StageForm(forms.Form):
     weekend_close_day = forms.ChoiceField(
         choices=[("", "—"), *_choices(WEEKDAY_LABELS)],
         required=False,
-        label="Positions closed by (day)",
-        help_text="Every week; empty: positions may be held over the weekend",
+        label="Weekend close day",
+        help_text="Every position closed by this day each week; empty: none",
     )
     weekend_close_time = forms.CharField(
-        max_length=5, required=False, label="…at (HH:MM)", help_text="In the time zone above"
+        max_length=5,
+        required=False,
+        label="Weekend close time (HH:MM)",
+        help_text="In the time zone above",
     )
 
     # What a person types: any of these makes the row a stage.
