@@ -238,7 +238,9 @@ def test_a_least_day_profit_counts_a_day_only_at_its_close() -> None:
     assert run(rules, events[:4]).trading_days == 0  # Monday has not closed yet
     assert run(rules, events[:4], until="2026-03-03T00:00Z").trading_days == 1
     assert run(rules, events).trading_days == 1  # Tuesday's deals closed Monday
-    assert run(rules, events, until="2026-03-04T00:00Z").trading_days == 1
+    closed = run(rules, events, until="2026-03-04T00:00Z")
+    assert closed.trading_days == 1
+    assert "counted: 2026-03-02 (profit 500)" in explain(closed)
 
 
 def test_a_deal_that_fails_the_stage_still_counts_its_day() -> None:

@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from .closing import trading_day_figures
 from .evaluator import Evaluator
 from .model import Outcome, Rules, decimal_text, format_time
 
@@ -26,6 +27,10 @@ def explain(evaluator: Evaluator) -> str:
         lines.extend(explain_outcome(outcome))
     for move in evaluator.moves:
         lines.extend(explain_move(move))
+    day = evaluator.rules.trading_day
+    if day.counts != "opened" or day.min_profit_pct is not None:
+        lines.append(f"Trading days so far: {evaluator.trading_days}")
+        lines.extend("  " + line for line in _trading_day_lines(trading_day_figures(evaluator)))
     lines.append("")
     lines.extend(_figures_lines(evaluator))
     return "\n".join(lines)
