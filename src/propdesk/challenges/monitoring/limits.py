@@ -175,7 +175,7 @@ def moves(attempt: StageAttempt, currency: str, zone: ZoneInfo | None = None) ->
                 "name": name,
                 "before": exact(before.get(key), currency),
                 "after": exact(after.get(key), currency),
-                "moved": before.get(key) != after.get(key),
+                "moved": _value(before.get(key)) != _value(after.get(key)),
             }
             for key, name in REFERENCES.items()
             if before.get(key) is not None or after.get(key) is not None
@@ -192,3 +192,8 @@ def moves(attempt: StageAttempt, currency: str, zone: ZoneInfo | None = None) ->
             }
         )
     return found
+
+
+def _value(text: str | None) -> Decimal | None:
+    """A reference as a number (100000 and 100000.00 are the same floor)."""
+    return None if text is None else Decimal(text)
