@@ -106,7 +106,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         before = audit.snapshot(attempt, ["explanation", "verdict"])
         evaluator.reinstate()
         attempt.evaluator_state = evaluator.state()
-        attempt.day_end = evaluator.day_end
+        monitor.keep_due(attempt, evaluator)
         lifecycle.move_stage(attempt, StageAttempt.Status.IN_PROGRESS)
         attempt.verdict = None
         attempt.explanation = attempt.staff_note = ""
