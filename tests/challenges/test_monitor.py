@@ -565,6 +565,7 @@ def test_a_stage_holding_a_position_at_the_weekend_cutoff_fails_then_by_the_cloc
     assert attempt.status == "failed"
     assert attempt.verdict["rule"] == "weekend_holding"
     assert attempt.verdict["at"] == format_time(cutoff)  # at the cutoff instant
+    carry_out_platform_commands()  # what the breach decided for the account (the worker's)
     assert accounts.account_by_login(attempt.login).trading_enabled is False
 
 
