@@ -617,11 +617,9 @@ def test_a_5000_debit_at_a_funded_stages_trailing_high_neither_fails_it_nor_move
     assert accounts.account_by_login(funded.login).trading_enabled is True
     after = progress.figures(funded)
     assert (after.balance, after.equity, after.moved) == (D("103880"), D("103880"), D("-5000"))
-    assert (after.profit, after.target_balance, after.target_progress_pct) == (
-        high.profit,
-        high.target_balance,
-        high.target_progress_pct,
-    )  # the target is the trading profit's: not moved
+    # The target is a trading profit: no nearer (as a balance to reach, it moved with the money).
+    assert (after.profit, after.target_progress_pct) == (high.profit, high.target_progress_pct)
+    assert after.target_balance == high.target_balance - 5000
     assert after.max_loss_floor == D("99880")  # the trailing high moved with the money
     assert after.daily_loss_floor == high.daily_loss_floor - 5000
     evaluator = progress.evaluator_for(funded)
@@ -630,5 +628,11 @@ def test_a_5000_debit_at_a_funded_stages_trailing_high_neither_fails_it_nor_move
     assert D(moved["before"]["max_loss_floor"]) == D("104880")
     assert D(moved["after"]["max_loss_floor"]) == D("99880")
     told = explain(evaluator)
-    for shown in (D("-5000"), after.max_loss_floor, after.daily_loss_floor):
+    for shown in (
+        D("5000"),
+        high.max_loss_floor,
+        after.max_loss_floor,
+        high.daily_loss_floor,
+        after.daily_loss_floor,
+    ):
         assert decimal_text(shown) in told, (shown, told)
