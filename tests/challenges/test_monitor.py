@@ -4,10 +4,12 @@ repeats a verdict."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
@@ -636,3 +638,17 @@ def test_a_5000_debit_at_a_funded_stages_trailing_high_neither_fails_it_nor_move
         after.daily_loss_floor,
     ):
         assert decimal_text(shown) in told, (shown, told)
+
+
+def test_the_migration_gives_a_stage_saved_before_weekend_cutoffs_its_day_end_as_next_due(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.day_end is not None
+    StageAttempt.objects.filter(pk=attempt.pk).update(next_due=None)  # as saved before 0017
+    migration = importlib.import_module("propdesk.challenges.migrations.0017_next_due")
+    migration.fill_next_due(apps, None)
+    attempt.refresh_from_db()
+    assert attempt.next_due == attempt.day_end
