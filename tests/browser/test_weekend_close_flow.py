@@ -81,12 +81,13 @@ def test_a_position_held_at_the_weekend_cutoff_fails_the_stage_and_the_pages_exp
     expect(staff.locator("[data-weekend-close]")).to_contain_text("1 open now")
     fits(staff)
 
-    # The clock passes the cutoff with the position open: no event came from the account.
+    # The clock reaches the cutoff with the position open, before the day's end: no event came
+    # from the account.
     monitor.close_days(cutoff - timedelta(seconds=1))
     attempt.refresh_from_db()
     assert attempt.status == "in_progress"
     assert cutoff < attempt.day_end
-    monitor.close_days(attempt.day_end)
+    monitor.close_days(cutoff)
     attempt.refresh_from_db()
     assert attempt.status == "failed"
     assert attempt.verdict["rule"] == "weekend_holding"
