@@ -16,13 +16,8 @@ from propdesk.challenges.models import Challenge
 from propdesk.core.errors import NotFound
 from propdesk.core.models import AuditRecord
 from propdesk.rules.model import Rules
-from tests.challenges.test_settings_pages import (
-    LIST,
-    NEW,
-    TWO_STEP,
-    challenge_form,
-    with_row,
-)
+from tests.challenges.factories import TWO_STEP
+from tests.challenges.form_data import LIST, NEW, challenge_form, with_row
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
