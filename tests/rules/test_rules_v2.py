@@ -404,3 +404,41 @@ def test_a_resumed_evaluator_keeps_the_cutoff_the_payout_and_the_open_lots() -> 
         o.to_dict() for e in later for o in evaluator.feed(e)
     ]
     assert evaluator.outcomes[-1].rule == "max_open_volume"
+
+
+def test_a_resumed_evaluator_words_the_open_lots_as_the_running_one_does() -> None:
+    rules = make_rules(max_open_volume="1.5")
+    events: list[Event] = [
+        eq("2026-03-02T08:00Z", 100000),
+        buy("2026-03-02T09:00Z", "a", "0.5"),
+        buy("2026-03-02T09:01Z", "b", "1"),
+        sell("2026-03-02T09:01:30Z", "a"),  # 1.5 - 0.5 = 1.0 lots open
+    ]
+    running = run(rules, events)
+    resumed = Evaluator.from_state(rules, running.state())
+    third = buy("2026-03-02T09:02Z", "c", "1")
+    assert [o.explanation for o in resumed.feed(third)] == [
+        o.explanation for o in running.feed(third)
+    ]
+    assert running.outcomes[-1].explanation["open_volume"] == "2.0"
+
+
+def test_a_deposit_and_its_reversal_leave_the_snapshots_judged_as_before() -> None:
+    rules = make_rules(max_daily_loss={"pct": "5", "basis": "prev_day_balance"})
+    events: list[Event] = [
+        eq("2026-03-02T08:00Z", 100000),
+        moved("2026-03-02T09:00Z", "1000"),
+        moved("2026-03-02T09:01Z", "-1000"),
+        eq("2026-03-02T10:00Z", 100000, 95000),
+        eq("2026-03-02T11:00Z", 100000, "94999.99"),
+    ]
+    assert kinds(rules, events) == [("2026-03-02T11:00:00Z", "failed", "max_daily_loss")]
+
+
+def test_a_version_1_rule_set_is_explained_without_the_version_2_figures() -> None:
+    text = explain(run(make_rules(max_loss={"pct": "10", "mode": "static"}), [eq(T0, 100000)]))
+    for figure in ("weekend cutoff", "open volume", "moved", "trading day counts"):
+        assert f"  {figure}:" not in text
+
+
+T0 = "2026-03-02T08:00Z"

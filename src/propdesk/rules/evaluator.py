@@ -305,7 +305,7 @@ class Evaluator:
     def _on_equity(
         self, snap: Equity, outcomes: list[Outcome] | tuple[Outcome, ...]
     ) -> Sequence[Outcome]:
-        if self._pending:
+        if self._live_end is START_OF_TIME:
             self._pending = ZERO  # the snapshot carries the money moved
             self._set_live()
         equity = snap.equity

@@ -12,6 +12,7 @@ from typing import Any
 
 from .closing import trading_day_figures
 from .evaluator import Evaluator
+from .figures import Figures
 from .model import Outcome, Rules, decimal_text, format_time
 
 
@@ -329,10 +330,28 @@ def _rules_lines(rules: Rules) -> list[str]:
     return lines
 
 
+def _unused_figures(rules: Rules, figures: Figures) -> list[str]:
+    """The version-2 figures of rules that are not set: a version-1 rule set is explained as
+    it always was."""
+    unused = []
+    day = rules.trading_day
+    if day.counts == "opened" and day.min_profit_pct is None:
+        unused += ["trading_day_counts", "trading_day_min_profit_pct"]
+    if rules.max_open_positions is None and rules.max_open_volume is None:
+        unused += ["open_volume", "max_open_positions", "max_open_volume"]
+    if rules.weekend_close is None:
+        unused.append("weekend_cutoff")
+    if not figures.moved:
+        unused.append("moved")
+    return unused
+
+
 def _figures_lines(evaluator: Evaluator) -> list[str]:
     figures = evaluator.figures()
     shown = figures.to_dict()
     lines = [f"Figures as of {shown.pop('as_of') or 'the start'}:"]
+    for name in _unused_figures(evaluator.rules, figures):
+        shown.pop(name)
     for name, text in shown.items():
         value = getattr(figures, name)
         if isinstance(value, Decimal):

@@ -71,6 +71,7 @@ def _v2_state(ev: Evaluator) -> dict[str, Any]:
         "counted": ev._counted,
         "opened_today": sorted(ev._opened_today, key=_position_order),
         "volumes": sorted(volumes, key=lambda pv: _position_order(pv[0])),
+        "open_volume": str(ev._open_volume),
         "day_peak": str(ev._day_peak),
         "moved": str(ev._moved),
         "pending": str(ev._pending),
@@ -83,7 +84,9 @@ def _v2_state(ev: Evaluator) -> dict[str, Any]:
 def _load_v2(ev: Evaluator, state: dict[str, Any]) -> None:
     for position, volume in state.get("volumes", []):
         ev._positions[position] = Decimal(volume)
-    ev._open_volume = sum((v for v in ev._positions.values() if v is not None), ZERO)
+    summed = sum((v for v in ev._positions.values() if v is not None), ZERO)
+    # The running sum as it was (its digits too: 0.5 + 0.5 + 1 reads 2.0 in explanations).
+    ev._open_volume = Decimal(state.get("open_volume", summed))
     ev._trading_days = int(state.get("trading_days", ev._active_days))
     ev._counted = [list(entry) for entry in state.get("counted", [])]
     ev._moved = Decimal(state.get("moved", "0"))

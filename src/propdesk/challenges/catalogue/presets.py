@@ -144,7 +144,8 @@ FUTURES = _challenge(
 )
 
 # (d) Intraday: the daily loss measured from the day's highest equity, a max loss trailing
-# equity, trading days that close a position at a profit, flat by Friday evening.
+# equity, trading days with a position opened and closed and a day profit of at least 0.5% of
+# the balance, flat by Friday evening.
 _INTRADAY_LIMITS = {
     "max_daily_loss": {"pct": "3", "basis": "day_peak_equity"},
     "max_loss": {"pct": "6", "mode": "trailing_intraday"},

@@ -326,6 +326,13 @@ def _bounds_fault(rules: Rules, balance: Decimal) -> str | None:
         return f"max_open_volume must be more than 0 and at most {MAX_OPEN_VOLUME} lots."
     if rules.max_loss is not None and rules.max_loss.lock_offset > balance:
         return f"max_loss.lock_offset must be at most the stage's account size ({balance})."
+    period = rules.trading_period_days
+    if period is not None and rules.min_trading_days > period:
+        # The contract still reads such rules (as its first version did): nobody could pass.
+        return (
+            f"min_trading_days ({rules.min_trading_days}) may not exceed trading_period_days "
+            f"({period}): nobody could pass the stage."
+        )
     return None
 
 

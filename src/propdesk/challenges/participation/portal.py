@@ -265,7 +265,9 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
     limits where the stage sets them."""
     f = figures
     rules = attempt.participation.version.spec.stages[attempt.stage].rules
-    initial = f.balance - f.profit  # the stage's initial balance
+    # The initial balance plus the money the firm moved: the target's balance less it is the
+    # trading profit the target asks for.
+    initial = f.balance - f.profit
     if f.target_balance is None or f.target_progress_pct is None:
         target: dict[str, Any] = {
             "key": "target",
