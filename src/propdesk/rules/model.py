@@ -1,11 +1,12 @@
-"""Rules, events and outcomes: the evaluator's vocabulary (docs/rules.md)."""
+"""Rules, and the names and arithmetic the evaluator shares (docs/rules.md); the events and
+outcomes are in `events`, and also importable from here."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, time
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, DivisionByZero, Overflow
 from decimal import InvalidOperation as DecimalInvalid
 from enum import StrEnum
@@ -13,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import RulesError, shown
+from .events import Balance, Deal, Equity, Event, Outcome, format_time
 
 # Every figure the spec defines is exact: this context never rounds (precision is only a cap, and
 # the figures are sums and products of the input's own digits).
@@ -32,6 +34,9 @@ MAX_DAILY_LOSS = "max_daily_loss"
 MAX_LOSS_PER_TRADE = "max_loss_per_trade"
 TRADING_PERIOD = "trading_period"
 INACTIVITY = "inactivity"
+MAX_OPEN_POSITIONS = "max_open_positions"
+MAX_OPEN_VOLUME = "max_open_volume"
+WEEKEND_HOLDING = "weekend_holding"
 
 # Outcome kinds.
 PAUSED = "paused"
@@ -48,6 +53,7 @@ class DailyLossBasis(StrEnum):
     PREV_DAY_EQUITY = "prev_day_equity"
     PREV_DAY_MAX_BALANCE_EQUITY = "prev_day_max_balance_equity"
     INITIAL_BALANCE = "initial_balance"
+    DAY_PEAK_EQUITY = "day_peak_equity"
 
 
 class DailyLossOf(StrEnum):
@@ -72,11 +78,32 @@ class MaxLossMode(StrEnum):
     TRAILING_EOD = "trailing_eod"
 
 
+class TradingDayCounts(StrEnum):
+    """Which days count as trading days (`trading_day.counts`)."""
+
+    OPENED = "opened"
+    OPENED_AND_CLOSED = "opened_and_closed"
+
+
+class Weekday(StrEnum):
+    """A day of the week (`weekend_close.day`), Monday first as `date.weekday()` counts."""
+
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
 # The values as the parser checks them (plain strings, in the spec's order).
 BASES = tuple(b.value for b in DailyLossBasis)
 OF_VALUES = tuple(o.value for o in DailyLossOf)
 ACTIONS = tuple(a.value for a in BreachAction)
 MODES = tuple(m.value for m in MaxLossMode)
+COUNTS = tuple(c.value for c in TradingDayCounts)
+WEEKDAYS = tuple(w.value for w in Weekday)
 
 IN = "in"
 OUT = "out"
@@ -84,6 +111,9 @@ OUT = "out"
 # A decimal string: what JSON allows for a number, plus a leading "+" and a bare "." side. No
 # whitespace, underscores, NaN or infinities, which Decimal() alone would let through.
 DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+# The values version 2 added are held to its limits: at most 15 digits before the point and 8
+# after, no exponent (version-1 values keep version 1's wider reading, docs/rules.md section 1).
+LIMITED_TEXT = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})\Z")
 _RESET_TEXT = re.compile(r"([0-9]{2}):([0-9]{2})\Z")
 
 
@@ -112,15 +142,6 @@ def decimal_text(value: Decimal) -> str:
     return f"{value:f}"
 
 
-def format_time(t: datetime) -> str:
-    """UTC, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the fraction without trailing zeros."""
-    u = t.astimezone(UTC)
-    text = f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-    if u.microsecond:
-        text += "." + f"{u.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
 # ---------------------------------------------------------------------------------------- rules
 
 
@@ -137,6 +158,32 @@ class MaxLossRule:
     pct: Decimal
     mode: str
     lock_at_initial: bool = True
+    lock_offset: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class TradingDayRule:
+    """Which days count as trading days: `counts` and, optionally, a least day profit."""
+
+    counts: str = "opened"
+    min_profit_pct: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekendCloseRule:
+    """Every position closed by this local weekday and time each week."""
+
+    day: str
+    time: str
+
+    @property
+    def weekday(self) -> int:
+        """Monday 0 ... Sunday 6, as `date.weekday()`."""
+        return WEEKDAYS.index(self.day)
+
+    @property
+    def at(self) -> time:
+        return _reset(self.time, "weekend_close.time")
 
 
 _TOP_KEYS = frozenset(
@@ -155,8 +202,13 @@ _TOP_KEYS = frozenset(
         "upgrade_immediately",
     }
 )
+_V2_KEYS = ("trading_day", "max_open_positions", "max_open_volume", "weekend_close")
+_TOP_KEYS = _TOP_KEYS | frozenset(_V2_KEYS)
 _DAILY_KEYS = frozenset({"pct", "basis", "of", "action"})
-_MAX_LOSS_KEYS = frozenset({"pct", "mode", "lock_at_initial"})
+_MAX_LOSS_KEYS = frozenset({"pct", "mode", "lock_at_initial", "lock_offset"})
+_TRADING_DAY_KEYS = frozenset({"counts", "min_profit_pct"})
+_WEEKEND_KEYS = frozenset({"day", "time"})
+_EVERY_DAY = TradingDayRule()
 _ABSENT = object()
 
 
@@ -176,13 +228,19 @@ class Rules:
     inactivity_days: int | None = None
     best_day_max_pct: Decimal | None = None
     upgrade_immediately: bool = True
+    trading_day: TradingDayRule = _EVERY_DAY
+    max_open_positions: int | None = None
+    max_open_volume: Decimal | None = None
+    weekend_close: WeekendCloseRule | None = None
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
     reset_time: time = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Validates what a direct construction could get wrong, so an Evaluator never sees it.
         object.__setattr__(self, "zone", _zone(self.timezone))
-        object.__setattr__(self, "reset_time", _reset(self.day_reset))
+        object.__setattr__(self, "reset_time", _reset(self.day_reset, "day_reset"))
+        if self.weekend_close is not None:
+            self.weekend_close.at  # noqa: B018 - validates the time
         if not self.initial_balance > 0:
             raise RulesError(f"initial_balance must be > 0, got {self.initial_balance}")
         if not self.upgrade_immediately and self.trading_period_days is None:
@@ -237,6 +295,10 @@ class Rules:
             inactivity_days=_integer(obj, "inactivity_days", minimum=1, nullable=True),
             best_day_max_pct=_pct(obj, "best_day_max_pct"),
             upgrade_immediately=upgrade,
+            trading_day=_trading_day_rule(obj.get("trading_day", _ABSENT)),
+            max_open_positions=_integer(obj, "max_open_positions", minimum=1, nullable=True),
+            max_open_volume=_limited(obj, "max_open_volume", positive=True),
+            weekend_close=_weekend_rule(obj.get("weekend_close")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,6 +324,7 @@ class Rules:
                 "pct": str(max_loss.pct),
                 "mode": max_loss.mode,
                 "lock_at_initial": max_loss.lock_at_initial,
+                **({"lock_offset": str(max_loss.lock_offset)} if max_loss.lock_offset else {}),
             },
             "max_loss_per_trade_pct": _opt_str(self.max_loss_per_trade_pct),
             "min_trading_days": self.min_trading_days,
@@ -269,7 +332,26 @@ class Rules:
             "inactivity_days": self.inactivity_days,
             "best_day_max_pct": _opt_str(self.best_day_max_pct),
             "upgrade_immediately": self.upgrade_immediately,
+            **self._v2_dict(),
         }
+
+    def _v2_dict(self) -> dict[str, Any]:
+        """Version 2's keys, those that differ from their default only: a version-1 rule set
+        keeps the canonical form it always had (stored definitions and states compare equal)."""
+        out: dict[str, Any] = {}
+        day = self.trading_day
+        if day != _EVERY_DAY:
+            out["trading_day"] = {
+                "counts": day.counts,
+                "min_profit_pct": _opt_str(day.min_profit_pct),
+            }
+        if self.max_open_positions is not None:
+            out["max_open_positions"] = self.max_open_positions
+        if self.max_open_volume is not None:
+            out["max_open_volume"] = str(self.max_open_volume)
+        if self.weekend_close is not None:
+            out["weekend_close"] = {"day": self.weekend_close.day, "time": self.weekend_close.time}
+        return out
 
 
 def _no_constant(name: str) -> Any:
@@ -287,10 +369,10 @@ def _zone(name: str) -> ZoneInfo:
         raise RulesError(f"timezone: unknown time zone {shown(name)}") from None
 
 
-def _reset(text: str) -> time:
+def _reset(text: str, key: str) -> time:
     match = _RESET_TEXT.match(text)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise RulesError(f'day_reset must be "HH:MM" (00:00 to 23:59), got {shown(text)}')
+        raise RulesError(f'{key} must be "HH:MM" (00:00 to 23:59), got {shown(text)}')
     return time(int(match[1]), int(match[2]))
 
 
@@ -311,6 +393,45 @@ def parse_decimal(value: Any) -> Decimal | None:
     if isinstance(value, Decimal) and value.is_finite():
         return value
     return None
+
+
+def limited_decimal(value: Any) -> Decimal | None:
+    """A version-2 value: as `parse_decimal`, within 15 digits before the point and 8 after, no
+    exponent (a JSON number is held to the same through its digits); None if not one."""
+    if isinstance(value, str):
+        return Decimal(value) if LIMITED_TEXT.match(value) else None
+    number = parse_decimal(value)
+    if number is None:
+        return None
+    _sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent > 0 or len(digits) + exponent > 15 or -exponent > 8:
+        return None
+    return number
+
+
+def _limited(
+    obj: dict[str, Any], key: str, *, where: str = "", positive: bool, nullable: bool = True
+) -> Decimal | None:
+    """A version-2 decimal rule value (`limited_decimal`), > 0 or >= 0."""
+    value = obj.get(key, _ABSENT)
+    if value is _ABSENT:
+        return None
+    if value is None:
+        if nullable:
+            return None
+        raise RulesError(f"{where}{key} may be absent but not null")
+    number = limited_decimal(value)
+    if number is None:
+        raise RulesError(
+            f"{where}{key} must be a decimal string (at most 15 digits before the point and 8 "
+            f"after, no exponent), got {shown(value)}"
+        )
+    if positive and not number > 0:
+        raise RulesError(f"{where}{key} must be > 0, got {shown(value)}")
+    if not number >= 0:
+        raise RulesError(f"{where}{key} must be >= 0, got {shown(value)}")
+    return number
 
 
 def _decimal(obj: dict[str, Any], key: str, *, where: str = "", required: bool) -> Decimal | None:
@@ -408,43 +529,44 @@ def _max_loss_rule(obj: Any) -> MaxLossRule | None:
         pct=pct,
         mode=_choice(obj, "mode", MODES, where, None),
         lock_at_initial=_boolean(obj, "lock_at_initial", default=True, where=where),
+        lock_offset=_limited(obj, "lock_offset", where=where, positive=False, nullable=False)
+        or ZERO,
     )
 
 
-# --------------------------------------------------------------------------- events, outcomes
+def _trading_day_rule(obj: Any) -> TradingDayRule:
+    if obj is _ABSENT:
+        return _EVERY_DAY
+    where = "trading_day."
+    if not isinstance(obj, dict):
+        raise RulesError(
+            f"trading_day must be an object (it may be absent, not null), got {shown(obj)}"
+        )
+    _no_unknown(obj, _TRADING_DAY_KEYS, where)
+    least = _limited(obj, "min_profit_pct", where=where, positive=True)
+    if least is not None and not least < 100:
+        raise RulesError(f"{where}min_profit_pct must be a percentage > 0 and < 100, got {least}")
+    return TradingDayRule(
+        counts=_choice(obj, "counts", COUNTS, where, "opened"), min_profit_pct=least
+    )
 
 
-@dataclass(slots=True)
-class Equity:
-    """The platform's snapshot of the account: balance (closed P/L) and equity (with floating)."""
-
-    t: datetime
-    balance: Decimal
-    equity: Decimal
-
-
-@dataclass(slots=True)
-class Deal:
-    """A deal: `entry` "in" opens `position`, "out" closes it with the trade's net `profit`."""
-
-    t: datetime
-    position: str | int
-    entry: str
-    profit: Decimal | None = None
-
-
-Event = Equity | Deal
+def _weekend_rule(obj: Any) -> WeekendCloseRule | None:
+    if obj is None:
+        return None
+    where = "weekend_close."
+    if not isinstance(obj, dict):
+        raise RulesError(f"weekend_close must be an object or null, got {shown(obj)}")
+    _no_unknown(obj, _WEEKEND_KEYS, where)
+    day = _choice(obj, "day", WEEKDAYS, where, None)
+    at = obj.get("time", _ABSENT)
+    if at is _ABSENT:
+        raise RulesError(f"{where}time is required")
+    if not isinstance(at, str):
+        raise RulesError(f'{where}time must be "HH:MM", got {shown(at)}')
+    rule = WeekendCloseRule(day=day, time=at)
+    rule.at  # noqa: B018 - refuses a time that does not exist
+    return rule
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """Something the rules did: a pause, a resume or the final verdict, and why."""
-
-    at: datetime
-    kind: str
-    rule: str | None
-    explanation: dict[str, Any] = field(compare=False, default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The spec's form: exactly `at`, `kind` and `rule`."""
-        return {"at": format_time(self.at), "kind": self.kind, "rule": self.rule}
+__all__ = ["UTC", "Balance", "Deal", "Equity", "Event", "Outcome", "format_time"]

@@ -1,7 +1,8 @@
 """Reading events: one JSON line into an `Equity` or a `Deal`, or an error saying what is wrong.
 
 Only the fields the spec gives a meaning to are read and checked (`t`, `type`, `balance`,
-`equity`, `position`, `entry`, and `profit` on an `out`); anything else on a line is ignored.
+`equity`, `position`, `entry`, `profit` on an `out`, `volume`, and a balance event's `amount`);
+anything else on a line is ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import EventError, shown
-from .model import DECIMAL_TEXT, IN, OUT, Deal, Equity, Event
+from .model import DECIMAL_TEXT, IN, OUT, Balance, Deal, Equity, Event, limited_decimal
 
 _ABSENT = object()
 
@@ -122,13 +123,43 @@ def parse_event(obj: Any) -> Event:
         position = _position(obj)
         entry = obj.get("entry", _ABSENT)
         if entry == "in":
-            return Deal(when, position, IN)
+            return Deal(when, position, IN, None, _volume(obj))
         if entry == "out":
-            return Deal(when, position, OUT, _money(obj.get("profit", _ABSENT), "profit", "out"))
+            profit = _money(obj.get("profit", _ABSENT), "profit", "out")
+            return Deal(when, position, OUT, profit, _volume(obj))
         if entry is _ABSENT:
             raise EventError('deal without "entry"')
         raise EventError(f'"entry" must be "in" or "out", got {shown(entry)}')
-    raise EventError(f'unknown event type {shown(kind)} (expected "equity" or "deal")')
+    if kind == "balance":
+        return Balance(when, _amount(obj))
+    raise EventError(f'unknown event type {shown(kind)} (expected "equity", "deal" or "balance")')
+
+
+_LIMITS = "at most 15 digits before the point and 8 after, no exponent"
+
+
+def _volume(obj: dict[str, Any]) -> Decimal | None:
+    value = obj.get("volume", _ABSENT)
+    if value is _ABSENT:
+        return None
+    volume = limited_decimal(value)
+    if volume is None:
+        raise EventError(f'"volume" must be a decimal string ({_LIMITS}), got {shown(value)}')
+    if not volume > 0:
+        raise EventError(f'"volume" must be > 0 (lots), got {shown(value)}')
+    return volume
+
+
+def _amount(obj: dict[str, Any]) -> Decimal:
+    value = obj.get("amount", _ABSENT)
+    if value is _ABSENT:
+        raise EventError('balance event without "amount"')
+    amount = limited_decimal(value)
+    if amount is None:
+        raise EventError(f'"amount" must be a decimal string ({_LIMITS}), got {shown(value)}')
+    if not amount:
+        raise EventError('"amount" may not be zero: a balance event moves money')
+    return amount
 
 
 def _money(value: Any, key: str, kind: str) -> Decimal:
