@@ -343,7 +343,8 @@ class Reference:
         # A balance event is only logged: every figure reads it from the log.
 
     def run(self, events: list[Ev], until: datetime | None) -> dict[str, Any]:
-        assert events and events[0].type == "equity"
+        assert events
+        assert events[0].type == "equity"
         self.start_t = events[0].t
         self.start = self.current = self.cal.day_of(self.start_t)
         self.next_cutoff = self.cal.cutoffs_after(self.start_t)
