@@ -5,8 +5,9 @@ closings come first, then the event's own checks); `close_until(t)` closes the d
 `t` when no event comes (the `--until` of a replay, the clock of the live monitor). `state()` and
 `Evaluator.from_state()` persist and resume it exactly; `figures()` and `verdict()` read it.
 
-The hot path is an equity snapshot inside the current day: a few comparisons against floors that
-are computed only when they move (a new day, a new peak), never arithmetic.
+The hot path is an equity snapshot inside the current day and before the next weekend cutoff: a
+few comparisons against floors that are computed only when they move (a new day, a new peak, a
+balance event), never arithmetic. Day ends and cutoffs are processed by `closing`.
 """
 
 from __future__ import annotations
@@ -16,24 +17,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .days import ONE_DAY, START_OF_TIME, Calendar, period_last_day
+from . import closing
+from . import why as figures_of
+from .days import END_OF_TIME, START_OF_TIME, Calendar, period_last_day
 from .errors import EventError, shown
 from .figures import Figures, compute_figures
 from .model import (
     FAILED,
     IN,
     IN_PROGRESS,
-    INACTIVITY,
     MAX_DAILY_LOSS,
     MAX_LOSS,
     MAX_LOSS_PER_TRADE,
+    MAX_OPEN_POSITIONS,
+    MAX_OPEN_VOLUME,
     NEG_INF,
+    OPENED_AND_CLOSED,
     PASSED,
     PAUSED,
-    RESUMED,
-    TRADING_PERIOD,
     UTC,
     ZERO,
+    Balance,
     Deal,
     Equity,
     Event,
@@ -57,12 +61,19 @@ class Evaluator:
         "_balance",
         "_best_day",
         "_cal",
+        "_counted",
+        "_cut_done",
+        "_cutoff",
         "_day",
         "_day_active",
+        "_day_counted",
         "_day_end",
         "_day_has_events",
+        "_day_peak",
         "_day_start",
+        "_day_traded",
         "_dl_floor",
+        "_dl_peak",
         "_equity",
         "_events",
         "_inactive_streak",
@@ -73,9 +84,15 @@ class Evaluator:
         "_ml_allowed",
         "_ml_floor",
         "_ml_intraday",
+        "_ml_trailing",
+        "_moved",
+        "_moves",
+        "_open_volume",
+        "_opened_today",
         "_outcomes",
         "_paused_at",
         "_peak",
+        "_pending",
         "_positions",
         "_prev_balance",
         "_prev_equity",
@@ -83,6 +100,7 @@ class Evaluator:
         "_status",
         "_target",
         "_trade_floor",
+        "_trading_days",
         "rules",
     )
 
@@ -98,6 +116,9 @@ class Evaluator:
         max_loss = rules.max_loss
         self._ml_allowed = ZERO if max_loss is None else pct_of(max_loss.pct, initial)
         self._ml_intraday = max_loss is not None and max_loss.mode == "trailing_intraday"
+        self._ml_trailing = max_loss is not None and max_loss.mode != "static"
+        daily = rules.max_daily_loss
+        self._dl_peak = daily is not None and daily.basis == "day_peak_equity"
         per_trade = rules.max_loss_per_trade_pct
         self._trade_floor = NEG_INF if per_trade is None else -pct_of(per_trade, initial)
         target = rules.profit_target_pct
@@ -112,17 +133,31 @@ class Evaluator:
         self._day: date | None = None
         self._day_start = START_OF_TIME
         self._day_end = START_OF_TIME
-        # The current day's end while the stage is in progress, else before any time: one
+        # The next weekend cutoff (never, without the rule), and the last one passed.
+        self._cutoff = END_OF_TIME
+        self._cut_done: datetime | None = None
+        # The earlier of the current day's end and the next cutoff while the stage is in
+        # progress (and no balance event awaits its snapshot), else before any time: one
         # comparison tells the hot path that the snapshot needs nothing else.
         self._live_end = START_OF_TIME
         self._day_has_events = False
         self._day_active = False
+        self._day_traded = False
+        self._day_counted = False
+        self._opened_today: set[str | int] = set()
         self._balance = self._equity = initial
         self._prev_balance = self._prev_equity = initial
         self._peak = initial
+        self._day_peak = initial
+        self._moved = ZERO
+        self._pending = ZERO
+        self._moves: list[dict[str, Any]] = []
         self._paused_at: datetime | None = None
-        self._positions: set[str | int] = set()
+        self._positions: dict[str | int, Decimal | None] = {}
+        self._open_volume = ZERO
         self._active_days = 0
+        self._trading_days = 0
+        self._counted: list[list[str | None]] = []
         self._inactive_streak = 0
         self._last_active_day: date | None = None
         self._best_day: Decimal | None = None
@@ -155,13 +190,15 @@ class Evaluator:
             if self._ml_intraday and equity > self._peak:
                 self._peak = equity
                 self._ml_floor = self._max_loss_floor()
+            if self._dl_peak and equity > self._day_peak:
+                self._new_day_peak(equity)
             if equity < self._ml_floor or equity < self._dl_floor:
                 return self._breach(event, _NOTHING)
             return _NOTHING
         return self._feed_other(event)
 
     def _feed_other(self, event: Event) -> Sequence[Outcome]:
-        deal = None if isinstance(event, Equity) else event
+        deal = event if isinstance(event, Deal) else None
         if deal is not None:
             self._check_deal(deal)
         t = event.t
@@ -172,23 +209,27 @@ class Evaluator:
                 self._move_position(deal)
             return _NOTHING
         outcomes: list[Outcome] | tuple[Outcome, ...] = _NOTHING
-        if t >= self._day_end:
-            outcomes = self._close_through(t)
+        if t >= self._day_end or t >= self._cutoff:
+            outcomes = closing.close_through(self, t)
         if deal is not None:
             self._move_position(deal)
         if self._status is not IN_PROGRESS:
             return outcomes
         self._day_has_events = True
-        if deal is None:
-            assert isinstance(event, Equity)
-            return self._on_equity(event, outcomes)
-        return self._on_deal(deal, outcomes)
+        if deal is not None:
+            return self._on_deal(deal, outcomes)
+        if isinstance(event, Balance):
+            self._on_balance(event)
+            return outcomes
+        assert isinstance(event, Equity)
+        return self._on_equity(event, outcomes)
 
     def close_until(self, t: datetime) -> Sequence[Outcome]:
-        """Close every day that ends at or before `t` (no event has come since the last one).
+        """Close every day that ends, and pass every weekend cutoff, at or before `t` (no event
+        has come since the last one).
 
         `t` may not be earlier than the last event. Events fed afterwards may not fall in a day
-        this closed.
+        this closed, nor before a cutoff it passed.
         """
         if self._last_t is None:
             return _NOTHING
@@ -196,11 +237,13 @@ class Evaluator:
             raise EventError(
                 f"{format_time(t)} is before the last event ({format_time(self._last_t)})"
             )
-        if self._status is not IN_PROGRESS or t < self._day_end:
+        if self._status is not IN_PROGRESS or (t < self._day_end and t < self._cutoff):
             return _NOTHING
-        outcomes = self._close_through(t)
-        if self._status is IN_PROGRESS and self._day_start > self._last_t:
-            self._last_t = self._day_start
+        outcomes = closing.close_through(self, t)
+        if self._status is IN_PROGRESS:
+            passed = max(self._day_start, self._cut_done or self._day_start)
+            if passed > self._last_t:
+                self._last_t = passed
         return outcomes
 
     def reinstate(self) -> Outcome:
@@ -210,8 +253,13 @@ class Evaluator:
         if self._status is not FAILED:
             raise EventError(f"only a failed stage can be reinstated; this one is {self._status}")
         self._status = IN_PROGRESS
-        self._live_end = self._day_end
-        return self._outcomes.pop()
+        taken = self._outcomes.pop()
+        if taken.at >= self._cutoff:
+            # A weekend failure taken back: that cutoff is passed.
+            self._cut_done = self._cutoff
+            self._cutoff = self._next_cutoff(self._cutoff)
+        self._set_live()
+        return taken
 
     def _begin(self, event: Event) -> None:
         if not isinstance(event, Equity):
@@ -219,40 +267,101 @@ class Evaluator:
         day = self._cal.day_of(event.t)
         self._start_day = day
         self._last_day = period_last_day(day, self.rules.trading_period_days)
+        self._cutoff = self._next_cutoff(event.t)
         self._enter_day(day)
+
+    def _next_cutoff(self, t: datetime) -> datetime:
+        """The first weekend cutoff strictly after `t` (never, without the rule)."""
+        rule = self.rules.weekend_close
+        if rule is None:
+            return END_OF_TIME
+        return closing.cutoff_after(self.rules.zone, rule.weekday, rule.at, t)
+
+    def _set_live(self) -> None:
+        if self._status is IN_PROGRESS and not self._pending:
+            self._live_end = min(self._day_end, self._cutoff)
+        else:
+            self._live_end = START_OF_TIME
 
     def _check_deal(self, deal: Deal) -> None:
         if deal.entry == IN:
             if deal.position in self._positions:
                 raise EventError(f"in deal for position {shown(deal.position)}, already open")
+            if deal.volume is None and self.rules.max_open_volume is not None:
+                raise EventError('in deal without "volume" (the rules set max_open_volume)')
         elif deal.position not in self._positions:
             raise EventError(f"out deal for position {shown(deal.position)}, which is not open")
 
     def _move_position(self, deal: Deal) -> None:
         if deal.entry == IN:
-            self._positions.add(deal.position)
+            self._positions[deal.position] = deal.volume
+            if deal.volume is not None:
+                self._open_volume = add(self._open_volume, deal.volume)
         else:
-            self._positions.discard(deal.position)
+            volume = self._positions.pop(deal.position, None)
+            if volume is not None:
+                self._open_volume = sub(self._open_volume, volume)
 
     def _on_equity(
         self, snap: Equity, outcomes: list[Outcome] | tuple[Outcome, ...]
     ) -> Sequence[Outcome]:
+        if self._pending:
+            self._pending = ZERO  # the snapshot carries the money moved
+            self._set_live()
         equity = snap.equity
         self._balance = snap.balance
         self._equity = equity
         if self._ml_intraday and equity > self._peak:
             self._peak = equity
             self._ml_floor = self._max_loss_floor()
+        if self._dl_peak and equity > self._day_peak:
+            self._new_day_peak(equity)
         if equity < self._ml_floor or equity < self._dl_floor:
             return self._breach(snap, outcomes)
         return outcomes
 
+    def _new_day_peak(self, equity: Decimal) -> None:
+        self._day_peak = equity
+        if self._paused_at is None:
+            self._dl_floor = self._daily_floor()
+
+    def _on_balance(self, move: Balance) -> None:
+        """Money the firm moved: every reference measured from moves with it (docs/rules.md,
+        "Money moved by the firm"); nothing is checked until the next snapshot."""
+        amount = move.amount
+        before = figures_of.references(self)
+        self._moved = add(self._moved, amount)
+        self._pending = add(self._pending, amount)
+        self._prev_balance = add(self._prev_balance, amount)
+        self._prev_equity = add(self._prev_equity, amount)
+        self._day_peak = add(self._day_peak, amount)
+        if self._ml_trailing:
+            self._peak = add(self._peak, amount)
+            self._ml_floor = self._max_loss_floor()
+        if self._paused_at is None:
+            self._dl_floor = self._daily_floor()
+        self._live_end = START_OF_TIME  # the next snapshot takes the slow path
+        self._moves.append(
+            {
+                "event": self._events,
+                "t": format_time(move.t),
+                "amount": str(amount),
+                "before": before,
+                "after": figures_of.references(self),
+            }
+        )
+
     def _breach(self, snap: Equity, outcomes: list[Outcome] | tuple[Outcome, ...]) -> list[Outcome]:
         """The snapshot is below a floor: max loss first, then the daily loss (spec order)."""
         if snap.equity < self._ml_floor:
-            why = {"event": self._events, "snapshot": _snapshot(snap), **self._max_loss_figures()}
+            why = {
+                "event": self._events,
+                "snapshot": _snapshot(snap),
+                **figures_of.max_loss_figures(self),
+            }
             return self._conclude(outcomes, Outcome(_utc(snap.t), FAILED, MAX_LOSS, why))
-        why = {"event": self._events, "snapshot": _snapshot(snap), **self._daily_figures()}
+        figures = figures_of.daily_figures(self)
+        why = {"event": self._events, "snapshot": _snapshot(snap), **figures}
         rule = self.rules.max_daily_loss
         assert rule is not None
         if rule.action == "fail":
@@ -265,13 +374,33 @@ class Evaluator:
     def _on_deal(
         self, deal: Deal, outcomes: list[Outcome] | tuple[Outcome, ...]
     ) -> Sequence[Outcome]:
+        # A deal that fails the stage still counts for its day: count first, then check.
+        rules = self.rules
         if deal.entry == IN:
+            self._opened_today.add(deal.position)
             if not self._day_active:
                 self._day_active = True
                 self._active_days += 1
                 self._last_active_day = self._day
-        elif deal.profit is not None and deal.profit < self._trade_floor:
-            pct = self.rules.max_loss_per_trade_pct
+                if rules.trading_day.counts != OPENED_AND_CLOSED:
+                    self._day_qualifies()
+            limit = rules.max_open_positions
+            if limit is not None and len(self._positions) > limit:
+                why = {**figures_of.open_figures(self, deal), "max_open_positions": limit}
+                return self._conclude(
+                    outcomes, Outcome(_utc(deal.t), FAILED, MAX_OPEN_POSITIONS, why)
+                )
+            lots = rules.max_open_volume
+            if lots is not None and self._open_volume > lots:
+                why = {**figures_of.open_figures(self, deal), "max_open_volume": str(lots)}
+                return self._conclude(outcomes, Outcome(_utc(deal.t), FAILED, MAX_OPEN_VOLUME, why))
+            return outcomes
+        if deal.position in self._opened_today:
+            self._opened_today.discard(deal.position)
+            if rules.trading_day.counts == OPENED_AND_CLOSED:
+                self._day_qualifies()
+        if deal.profit is not None and deal.profit < self._trade_floor:
+            pct = rules.max_loss_per_trade_pct
             why = {
                 "event": self._events,
                 "deal": {
@@ -280,13 +409,29 @@ class Evaluator:
                     "profit": str(deal.profit),
                 },
                 "pct": str(pct),
-                "initial_balance": str(self.rules.initial_balance),
+                "initial_balance": str(rules.initial_balance),
                 "allowed_loss": str(-self._trade_floor),
                 "floor": str(self._trade_floor),
             }
             verdict = Outcome(_utc(deal.t), FAILED, MAX_LOSS_PER_TRADE, why)
             return self._conclude(outcomes, verdict)
         return outcomes
+
+    def _day_qualifies(self) -> None:
+        """The day's deals make it a trading day: it counts now, or (with a least day profit)
+        at its close if the profit is there."""
+        if self._day_traded:
+            return
+        self._day_traded = True
+        if self.rules.trading_day.min_profit_pct is None:
+            self._count_trading_day(None)
+
+    def _count_trading_day(self, profit: Decimal | None) -> None:
+        if self._day_counted:
+            return
+        self._day_counted = True
+        self._trading_days += 1
+        self._counted.append([_iso(self._day), None if profit is None else str(profit)])
 
     def _record(
         self, outcomes: list[Outcome] | tuple[Outcome, ...], outcome: Outcome
@@ -308,9 +453,10 @@ class Evaluator:
         if max_loss is None:
             return NEG_INF
         floor = sub(self._peak, self._ml_allowed)
-        initial = self.rules.initial_balance
-        if max_loss.lock_at_initial and floor > initial:
-            return initial
+        if max_loss.lock_at_initial:
+            lock = add(self.rules.initial_balance, max_loss.lock_offset)
+            if floor > lock:
+                return lock
         return floor
 
     def _daily_basis(self) -> tuple[Decimal, Decimal]:
@@ -323,6 +469,8 @@ class Evaluator:
             basis = self._prev_equity
         elif rule.basis == "prev_day_max_balance_equity":
             basis = max(self._prev_balance, self._prev_equity)
+        elif rule.basis == "day_peak_equity":
+            basis = self._day_peak
         else:
             basis = self.rules.initial_balance
         of = self.rules.initial_balance if rule.of == "initial" else basis
@@ -334,180 +482,20 @@ class Evaluator:
         basis, allowed = self._daily_basis()
         return sub(basis, allowed)
 
-    def _max_loss_figures(self) -> dict[str, Any]:
-        max_loss = self.rules.max_loss
-        assert max_loss is not None
-        unlocked = sub(self._peak, self._ml_allowed)
-        return {
-            "mode": max_loss.mode,
-            "pct": str(max_loss.pct),
-            "initial_balance": str(self.rules.initial_balance),
-            "peak": str(self._peak),
-            "allowed_loss": str(self._ml_allowed),
-            "floor": str(self._ml_floor),
-            "locked_at_initial": unlocked != self._ml_floor,
-        }
-
-    def _daily_figures(self) -> dict[str, Any]:
-        rule = self.rules.max_daily_loss
-        assert rule is not None
-        basis, allowed = self._daily_basis()
-        return {
-            "day": _iso(self._day),
-            "basis": rule.basis,
-            "basis_value": str(basis),
-            "prev_day_balance": str(self._prev_balance),
-            "prev_day_equity": str(self._prev_equity),
-            "of": rule.of,
-            "of_value": str(self.rules.initial_balance if rule.of == "initial" else basis),
-            "pct": str(rule.pct),
-            "allowed_loss": str(allowed),
-            "floor": str(sub(basis, allowed)),
-            "action": rule.action,
-        }
-
     # ------------------------------------------------------------------------------- days
 
     def _enter_day(self, day: date) -> None:
         self._day = day
         self._day_start = self._cal.start(day)
         self._day_end = self._cal.end(day)
-        self._live_end = self._day_end if self._status is IN_PROGRESS else START_OF_TIME
+        self._set_live()
         self._day_has_events = False
         self._day_active = False
+        self._day_traded = False
+        self._day_counted = False
+        self._opened_today = set()
+        self._day_peak = self._prev_equity
         self._dl_floor = NEG_INF if self._paused_at is not None else self._daily_floor()
-
-    def _close_through(self, t: datetime) -> list[Outcome]:
-        """Close, oldest first, every day that ends at or before `t`, stopping at a verdict."""
-        outcomes: list[Outcome] = []
-        while self._status is IN_PROGRESS and t >= self._day_end:
-            if self.skip_quiet_days and not self._day_has_events and self._paused_at is None:
-                self._skip_quiet_days(t)
-                if t < self._day_end:
-                    break
-            self._close_day(outcomes)
-        return outcomes
-
-    def _close_day(self, outcomes: list[Outcome]) -> None:
-        day = self._day
-        assert day is not None
-        end = self._day_end
-        closing = self._balance
-        profit = sub(closing, self._prev_balance)
-        if self._best_day is None or profit > self._best_day:
-            self._best_day = profit
-        self._inactive_streak = 0 if self._day_active else self._inactive_streak + 1
-        max_loss = self.rules.max_loss
-        if max_loss is not None and max_loss.mode == "trailing_eod" and closing > self._peak:
-            self._peak = closing
-            self._ml_floor = self._max_loss_floor()
-        rules = self.rules
-        last = day == self._last_day
-        verdict = None
-        if self._objectives_hold() and (rules.upgrade_immediately or last):
-            verdict = Outcome(end, PASSED, None, self._day_figures(day, end))
-        elif last:
-            why = {**self._day_figures(day, end), "last_day": day.isoformat()}
-            verdict = Outcome(end, FAILED, TRADING_PERIOD, why)
-        elif rules.inactivity_days is not None and self._inactive_streak >= rules.inactivity_days:
-            limit = rules.inactivity_days
-            why = {
-                **self._day_figures(day, end),
-                "inactivity_days": limit,
-                "inactive_since": (day - (limit - 1) * ONE_DAY).isoformat(),
-                "last_active_day": _iso(self._last_active_day),
-            }
-            verdict = Outcome(end, FAILED, INACTIVITY, why)
-        if verdict is not None:
-            outcomes.append(verdict)
-            self._conclude((), verdict)
-            return
-        self._prev_balance = closing
-        self._prev_equity = self._equity
-        if self._paused_at is not None:
-            why = {
-                "day": day.isoformat(),
-                "day_end": format_time(end),
-                "paused_at": format_time(self._paused_at),
-            }
-            self._paused_at = None
-            outcomes.append(Outcome(end, RESUMED, MAX_DAILY_LOSS, why))
-            self._outcomes.append(outcomes[-1])
-        self._enter_day(day + ONE_DAY)
-
-    def _skip_quiet_days(self, t: datetime) -> None:
-        """Close at once the days without events that would each close with no outcome.
-
-        A day without events closes with its predecessor's closing values, so each such closing
-        sees the same objectives; only the period's last day or the day inactivity is reached
-        can differ.
-        """
-        if self.rules.upgrade_immediately and self._objectives_hold():
-            return
-        day = self._day
-        assert day is not None
-        count = (self._cal.day_of(t) - day).days
-        if self._last_day is not None:
-            count = min(count, (self._last_day - day).days)
-        limit = self.rules.inactivity_days
-        if limit is not None:
-            count = min(count, limit - self._inactive_streak - 1)
-        if count < 1:
-            return
-        self._inactive_streak += count
-        quiet_profit = sub(self._balance, self._prev_balance)  # zero, in the account's digits
-        if self._best_day is None or quiet_profit > self._best_day:
-            self._best_day = quiet_profit
-        self._enter_day(day + count * ONE_DAY)
-
-    def _objectives_hold(self) -> bool:
-        rules = self.rules
-        closing = self._balance
-        if self._positions:
-            return False
-        if self._target is not None and closing < self._target:
-            return False
-        if self._active_days < rules.min_trading_days:
-            return False
-        if rules.best_day_max_pct is not None:
-            total = sub(closing, rules.initial_balance)
-            if not total > ZERO:
-                return False
-            best = self._best_day
-            if best is None or best > pct_of(rules.best_day_max_pct, total):
-                return False
-        return True
-
-    def _day_figures(self, day: date, end: datetime) -> dict[str, Any]:
-        """The closing and the objectives as they stood, for a day-end verdict."""
-        rules = self.rules
-        closing = self._balance
-        total = sub(closing, rules.initial_balance)
-        consistency: dict[str, Any] | None = None
-        if rules.best_day_max_pct is not None:
-            limit = pct_of(rules.best_day_max_pct, total)
-            consistency = {
-                "best_day_max_pct": str(rules.best_day_max_pct),
-                "best_day_profit": _opt(self._best_day),
-                "total_profit": str(total),
-                "limit": str(limit),
-                "met": total > ZERO and self._best_day is not None and self._best_day <= limit,
-            }
-        return {
-            "day": day.isoformat(),
-            "day_end": format_time(end),
-            "closing_balance": str(closing),
-            "closing_equity": str(self._equity),
-            "objectives": {
-                "hold": self._objectives_hold(),
-                "open_positions": len(self._positions),
-                "target_balance": _opt(self._target),
-                "target_met": None if self._target is None else closing >= self._target,
-                "trading_days": self._active_days,
-                "min_trading_days": rules.min_trading_days,
-                "consistency": consistency,
-            },
-        }
 
     # ------------------------------------------------------------------------------- reading
 
@@ -522,16 +510,37 @@ class Evaluator:
         return tuple(self._outcomes)
 
     @property
+    def moves(self) -> tuple[dict[str, Any], ...]:
+        """Every balance event so far, with the references before and after it."""
+        return tuple(self._moves)
+
+    @property
     def day_end(self) -> datetime | None:
-        """When the current trading day ends, while the stage is in progress and has begun (a
-        monitor closes the day then, if no event has done it)."""
+        """When the current trading day ends, while the stage is in progress and has begun."""
         if self._status is not IN_PROGRESS or self._last_t is None:
             return None
         return self._day_end
 
     @property
+    def next_due(self) -> datetime | None:
+        """The next instant at which the clock alone can change the stage: the current day's
+        end or the next weekend cutoff, whichever is first (a monitor calls `close_until` then
+        if no event has come); None unless in progress and begun."""
+        if self._status is not IN_PROGRESS or self._last_t is None:
+            return None
+        return min(self._day_end, self._cutoff)
+
+    @property
+    def weekend_cutoff(self) -> datetime | None:
+        """The next weekend cutoff, while in progress (None without the rule)."""
+        if self._status is not IN_PROGRESS or self._cutoff == END_OF_TIME:
+            return None
+        return self._cutoff
+
+    @property
     def trading_days(self) -> int:
-        return self._active_days
+        """Trading days as the rules count them (docs/rules.md, "Trading days")."""
+        return self._trading_days
 
     def verdict(self) -> dict[str, Any]:
         """The spec's output object, as of now."""
@@ -540,7 +549,7 @@ class Evaluator:
             "status": self._status,
             "rule": final.rule if final is not None else None,
             "at": format_time(final.at) if final is not None else None,
-            "trading_days": self._active_days,
+            "trading_days": self._trading_days,
             "events": [outcome.to_dict() for outcome in self._outcomes],
         }
 
@@ -572,10 +581,6 @@ def _snapshot(snap: Equity) -> dict[str, str]:
         "balance": str(snap.balance),
         "equity": str(snap.equity),
     }
-
-
-def _opt(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 def _iso(day: date | None) -> str | None:

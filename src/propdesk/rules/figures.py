@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import IN_PROGRESS, NEG_INF, ZERO, format_time, sub
+from .model import IN_PROGRESS, NEG_INF, ZERO, add, format_time, sub
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
@@ -24,6 +24,8 @@ class Figures:
     Distances are `equity - floor`: positive is room left, negative a breach; `*_used_pct` is
     how much of the allowed loss is used (`100 - distance / allowed`, 0 to 100). The best-day
     figures count the current day's profit so far, which the next closing will count too.
+    Balance and equity include money the firm moved since the last snapshot (`moved` is all
+    of it); profit is trading profit (without `moved`).
     """
 
     status: str
@@ -53,6 +55,13 @@ class Figures:
     period_last_day: date | None
     days_left: int | None
     open_positions: int
+    trading_day_counts: str
+    trading_day_min_profit_pct: Decimal | None
+    open_volume: Decimal
+    max_open_positions: int | None
+    max_open_volume: Decimal | None
+    weekend_cutoff: datetime | None
+    moved: Decimal
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: decimals as strings, days as `YYYY-MM-DD`, instants as UTC `...Z`."""
@@ -85,7 +94,7 @@ def compute_figures(ev: Evaluator) -> Figures:
     rules = ev.rules
     initial = rules.initial_balance
     started = ev._day is not None
-    balance, equity = ev._balance, ev._equity
+    balance, equity = add(ev._balance, ev._pending), add(ev._equity, ev._pending)
 
     daily_floor = daily_allowed = None
     if rules.max_daily_loss is not None and started:
@@ -95,7 +104,7 @@ def compute_figures(ev: Evaluator) -> Figures:
     if ev._ml_floor != NEG_INF:
         max_floor, max_allowed = ev._ml_floor, ev._ml_allowed
 
-    profit = sub(balance, initial)
+    profit = sub(sub(balance, initial), ev._moved)
     progress = None
     if ev._target is not None:
         progress = _ratio_pct(profit, sub(ev._target, initial))
@@ -133,7 +142,7 @@ def compute_figures(ev: Evaluator) -> Figures:
         profit=profit,
         target_balance=ev._target,
         target_progress_pct=progress,
-        trading_days=ev._active_days,
+        trading_days=ev._trading_days,
         min_trading_days=rules.min_trading_days,
         best_day_profit=best,
         best_day_ratio_pct=ratio,
@@ -141,4 +150,11 @@ def compute_figures(ev: Evaluator) -> Figures:
         period_last_day=ev._last_day,
         days_left=days_left,
         open_positions=len(ev._positions),
+        trading_day_counts=rules.trading_day.counts,
+        trading_day_min_profit_pct=rules.trading_day.min_profit_pct,
+        open_volume=ev._open_volume,
+        max_open_positions=rules.max_open_positions,
+        max_open_volume=rules.max_open_volume,
+        weekend_cutoff=ev.weekend_cutoff,
+        moved=ev._moved,
     )

@@ -103,6 +103,7 @@ OF_VALUES = tuple(o.value for o in DailyLossOf)
 ACTIONS = tuple(a.value for a in BreachAction)
 MODES = tuple(m.value for m in MaxLossMode)
 COUNTS = tuple(c.value for c in TradingDayCounts)
+OPENED_AND_CLOSED = TradingDayCounts.OPENED_AND_CLOSED.value
 WEEKDAYS = tuple(w.value for w in Weekday)
 
 IN = "in"
@@ -169,6 +170,9 @@ class TradingDayRule:
     min_profit_pct: Decimal | None = None
 
 
+_TimeOfDay = time  # WeekendCloseRule's field `time` hides the type inside its class
+
+
 @dataclass(frozen=True, slots=True)
 class WeekendCloseRule:
     """Every position closed by this local weekday and time each week."""
@@ -182,7 +186,7 @@ class WeekendCloseRule:
         return WEEKDAYS.index(self.day)
 
     @property
-    def at(self) -> time:
+    def at(self) -> _TimeOfDay:
         return _reset(self.time, "weekend_close.time")
 
 

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .days import period_last_day
-from .model import FAILED, IN_PROGRESS, NEG_INF, PASSED, Outcome
+from .days import END_OF_TIME, period_last_day
+from .model import FAILED, IN_PROGRESS, NEG_INF, PASSED, ZERO, Outcome
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
@@ -38,11 +38,12 @@ def dump_state(ev: Evaluator) -> dict[str, Any]:
         "prev_equity": str(ev._prev_equity),
         "peak": str(ev._peak),
         "paused_at": _time(ev._paused_at),
-        "positions": sorted(ev._positions, key=lambda p: (isinstance(p, str), p)),
+        "positions": sorted(ev._positions, key=_position_order),
         "active_days": ev._active_days,
         "inactive_streak": ev._inactive_streak,
         "last_active_day": _day(ev._last_active_day),
         "best_day": None if ev._best_day is None else str(ev._best_day),
+        **_v2_state(ev),
         "outcomes": [
             {
                 "at": o.at.isoformat(),
@@ -53,6 +54,56 @@ def dump_state(ev: Evaluator) -> dict[str, Any]:
             for o in ev._outcomes
         ],
     }
+
+
+def _position_order(position: str | int) -> tuple[bool, str | int]:
+    return (isinstance(position, str), position)
+
+
+def _v2_state(ev: Evaluator) -> dict[str, Any]:
+    """What version 2 of the rules added; a state saved before it has none of these keys and
+    loads with their defaults (and its trading days counted as its active days, as then)."""
+    volumes = [[p, str(v)] for p, v in ev._positions.items() if v is not None]
+    return {
+        "trading_days": ev._trading_days,
+        "day_traded": ev._day_traded,
+        "day_counted": ev._day_counted,
+        "counted": ev._counted,
+        "opened_today": sorted(ev._opened_today, key=_position_order),
+        "volumes": sorted(volumes, key=lambda pv: _position_order(pv[0])),
+        "day_peak": str(ev._day_peak),
+        "moved": str(ev._moved),
+        "pending": str(ev._pending),
+        "moves": ev._moves,
+        "cutoff": _time(None if ev._cutoff == END_OF_TIME else ev._cutoff),
+        "cut_done": _time(ev._cut_done),
+    }
+
+
+def _load_v2(ev: Evaluator, state: dict[str, Any]) -> None:
+    for position, volume in state.get("volumes", []):
+        ev._positions[position] = Decimal(volume)
+    ev._open_volume = sum((v for v in ev._positions.values() if v is not None), ZERO)
+    ev._trading_days = int(state.get("trading_days", ev._active_days))
+    ev._counted = [list(entry) for entry in state.get("counted", [])]
+    ev._moved = Decimal(state.get("moved", "0"))
+    ev._pending = Decimal(state.get("pending", "0"))
+    ev._moves = list(state.get("moves", []))
+    cutoff = _parse_time(state.get("cutoff"))
+    if ev._start_day is not None and ev.rules.weekend_close is not None:
+        ev._cutoff = cutoff if cutoff is not None else ev._next_cutoff(ev._last_t or END_OF_TIME)
+    ev._cut_done = _parse_time(state.get("cut_done"))
+
+
+def _load_v2_day(ev: Evaluator, state: dict[str, Any]) -> None:
+    """The current day's version-2 fields, after `_enter_day` has reset them."""
+    if "day_peak" in state:
+        ev._day_peak = Decimal(state["day_peak"])
+    ev._day_traded = bool(state.get("day_traded", ev._day_active))
+    ev._day_counted = bool(state.get("day_counted", ev._day_active))
+    ev._opened_today = set(state.get("opened_today", []))
+    ev._set_live()
+    ev._dl_floor = NEG_INF if ev._paused_at is not None else ev._daily_floor()
 
 
 def load_state(ev: Evaluator, state: dict[str, Any]) -> None:
@@ -72,7 +123,7 @@ def load_state(ev: Evaluator, state: dict[str, Any]) -> None:
         ev._prev_equity = Decimal(state["prev_equity"])
         ev._peak = Decimal(state["peak"])
         ev._paused_at = _parse_time(state["paused_at"])
-        ev._positions = set(state["positions"])
+        ev._positions = dict.fromkeys(state["positions"])
         ev._active_days = int(state["active_days"])
         ev._inactive_streak = int(state["inactive_streak"])
         ev._last_active_day = _parse_day(state["last_active_day"])
@@ -84,12 +135,14 @@ def load_state(ev: Evaluator, state: dict[str, Any]) -> None:
         ]
         if ev._start_day is not None:
             ev._last_day = period_last_day(ev._start_day, ev.rules.trading_period_days)
+        _load_v2(ev, state)
         ev._ml_floor = ev._max_loss_floor()
         day = _parse_day(state["day"])
         if day is not None:
             ev._enter_day(day)
             ev._day_has_events = bool(state["day_has_events"])
             ev._day_active = bool(state["day_active"])
+            _load_v2_day(ev, state)
         else:
             ev._dl_floor = NEG_INF
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
