@@ -148,6 +148,7 @@ class Reference:
 
         # What happened, in processing order: ("event", Ev) or ("close", day, balance, equity).
         self.log: list[tuple[Any, ...]] = []
+        self.events: list[Ev] = []  # the log's events alone, in the same order
         self.closed: dict[date, tuple[Decimal, Decimal]] = {}
         self.open: dict[Any, tuple[date, Decimal | None]] = {}  # position -> (day opened, volume)
         self.active: set[date] = set()
@@ -159,7 +160,7 @@ class Reference:
     # -- figures, recomputed from the whole log ------------------------------------------------
 
     def logged_events(self) -> list[Ev]:
-        return [item[1] for item in self.log if item[0] == "event"]
+        return self.events
 
     def balance_events(self, day: date | None = None) -> list[Ev]:
         return [
@@ -300,6 +301,7 @@ class Reference:
         assert self.cal.day_of(e.t) == d
         e.day = d
         self.log.append(("event", e))
+        self.events.append(e)
         if e.type == "equity":
             assert e.equity is not None
             ml = self.max_loss

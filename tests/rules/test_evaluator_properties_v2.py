@@ -21,20 +21,30 @@ from hypothesis import strategies as st
 from propdesk.rules import Evaluator, Rules, parse_line
 from tests.rules.reference_v2 import WEEKDAYS, Calendar, reference_verdict_v2
 
-ZONES = ["UTC", "Europe/Prague", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
+# Each zone starts near its daylight-saving changes (UTC and Kolkata have none: any start).
+STARTS = {
+    "UTC": [datetime(2026, 3, 27, 12, tzinfo=UTC)],
+    "Asia/Kolkata": [datetime(2026, 10, 23, 12, tzinfo=UTC)],
+    "Europe/Prague": [
+        datetime(2026, 3, 27, 12, tzinfo=UTC),  # springs forward on Sunday the 29th
+        datetime(2026, 10, 23, 12, tzinfo=UTC),  # and falls back on the 25th
+    ],
+    "America/New_York": [
+        datetime(2026, 3, 6, 12, tzinfo=UTC),  # springs forward on the 8th
+        datetime(2026, 10, 30, 12, tzinfo=UTC),  # and falls back on 1 November
+    ],
+    "Australia/Lord_Howe": [
+        datetime(2026, 4, 3, 12, tzinfo=UTC),  # falls back half an hour on the 5th
+        datetime(2026, 10, 2, 12, tzinfo=UTC),  # and springs forward half an hour on the 4th
+    ],
+}
+ZONES = [*STARTS, "Europe/Prague", "America/New_York", "Australia/Lord_Howe"]
 # 02:30 is in the spring gap of Prague and New York and in Prague's autumn fold; 02:15 is in Lord
 # Howe's spring gap (02:00 -> 02:30); 01:45 is in Lord Howe's and New York's autumn folds.
 TIMES = ["00:00", "17:00", "02:30", "23:59", "01:00", "02:15", "01:45"]
-STARTS = [
-    datetime(2026, 3, 27, 12, tzinfo=UTC),  # Prague springs forward on Sunday the 29th
-    datetime(2026, 10, 23, 12, tzinfo=UTC),  # and falls back on the 25th
-    datetime(2026, 3, 6, 12, tzinfo=UTC),  # New York springs forward on the 8th
-    datetime(2026, 10, 30, 12, tzinfo=UTC),  # and falls back on 1 November
-    datetime(2026, 4, 3, 12, tzinfo=UTC),  # Lord Howe falls back half an hour on the 5th
-    datetime(2026, 10, 2, 12, tzinfo=UTC),  # and springs forward half an hour on the 4th
-]
 STEPS = [0, 0, 1, 59, 600, 3600, 3 * 3600, 7 * 3600, 23 * 3600, 86400, 90000, 2 * 86400]
 JUMPS = ["day_end", "day_end", "before_day_end", "cutoff", "before_cutoff"]
+BEFORE_DAY_END = ["day_end", "before_day_end", "before_day_end"]
 OFFSETS = [timedelta(0), timedelta(hours=1), timedelta(hours=-5), timedelta(hours=5, minutes=30)]
 VOLUMES = ["0.01", "0.5", "1", "1.00", "1.5", "2.5"]
 BASES = [
@@ -45,7 +55,8 @@ BASES = [
     "day_peak_equity",
     "day_peak_equity",
 ]
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FOCUSED = settings(SETTINGS, max_examples=150)
 
 Scenario = tuple[dict[str, Any], list[str], datetime | None]
 
@@ -60,8 +71,36 @@ def maybe(draw: Any, strategy: Any) -> Any:
     return draw(st.one_of(st.none(), strategy))
 
 
+# What a scenario stresses. "mixed" draws every rule about half the time; the others always set
+# the rules they are about (and leave out those that would end the stage before they matter), and
+# weight the events and time steps towards them.
+E, B = "equity", "balance"
+FOCUS: dict[str, dict[str, list[Any]]] = {
+    "mixed": {
+        "kinds": [E, E, E, "in", "in", "out", "out", B],
+        "walk": [0, 0, 1, -1, 2, -2, 4, -4, 8, -8],
+        "jumps": JUMPS,
+    },
+    "money": {
+        "kinds": [E, E, E, E, B, B, "in", "out"],
+        "walk": [0, 1, -1, 2, -2, 3, -3, 1, 2],
+        "jumps": JUMPS,
+    },
+    "weekend": {
+        "kinds": [E, "in", "in", "out", "out", B],
+        "walk": [0, 1, -1, 2, -2],
+        "jumps": ["cutoff", "cutoff", "before_cutoff", "day_end", "before_day_end"],
+    },
+    "days": {
+        "kinds": [E, E, "in", "in", "out", "out", B],
+        "walk": [0, 1, -1, 2, 3, 4, -2],
+        "jumps": ["day_end", "day_end", "before_day_end"],
+    },
+}
+
+
 @st.composite
-def rules_v2(draw: Any, v2: bool = True) -> dict[str, Any]:
+def rules_v2(draw: Any, v2: bool = True, focus: str = "mixed") -> dict[str, Any]:
     period = maybe(draw, st.integers(1, 8))
     rules: dict[str, Any] = {
         "initial_balance": draw(st.sampled_from(["100000", "100000.00", "50000"])),
@@ -75,16 +114,16 @@ def rules_v2(draw: Any, v2: bool = True) -> dict[str, Any]:
         "best_day_max_pct": maybe(draw, st.sampled_from(["30", "50", "80"])),
         "upgrade_immediately": True if period is None else draw(st.booleans()),
     }
-    if draw(st.booleans()):
+    if focus in ("mixed", "money") and (focus == "money" or draw(st.booleans())):
         rules["max_daily_loss"] = {
             "pct": draw(st.sampled_from(["2", "5"])),
             "basis": draw(st.sampled_from(BASES if v2 else BASES[:4])),
             "of": draw(st.sampled_from(["initial", "basis"])),
             "action": draw(st.sampled_from(["fail", "pause"])),
         }
-    if draw(st.booleans()):
+    if focus in ("mixed", "money") and (focus == "money" or draw(st.booleans())):
         rules["max_loss"] = {
-            "pct": draw(st.sampled_from(["5", "10"])),
+            "pct": draw(st.sampled_from(["2", "5", "10"] if focus == "money" else ["5", "10"])),
             "mode": draw(st.sampled_from(["static", "trailing_intraday", "trailing_eod"])),
             "lock_at_initial": draw(st.booleans()),
         }
@@ -92,32 +131,40 @@ def rules_v2(draw: Any, v2: bool = True) -> dict[str, Any]:
             rules["max_loss"]["lock_offset"] = draw(st.sampled_from(["0", "500", "1000.5", "2500"]))
     if not v2:
         return rules
-    if draw(st.booleans()):
+    if focus == "days":
+        rules["min_trading_days"] = draw(st.integers(1, 3))
+    if focus == "days" or draw(st.booleans()):
         trading_day: dict[str, Any] = {}
         if draw(st.booleans()):
             trading_day["counts"] = draw(st.sampled_from(["opened", "opened_and_closed"]))
         if draw(st.booleans()):
             trading_day["min_profit_pct"] = maybe(draw, st.sampled_from(["0.5", "1", "0.25"]))
         rules["trading_day"] = trading_day
-    if draw(st.booleans()):
+    if focus in ("mixed", "weekend") and draw(st.booleans()):
         rules["max_open_positions"] = maybe(draw, st.integers(1, 3))
-    if draw(st.booleans()):
+    if focus in ("mixed", "weekend") and draw(st.booleans()):
         rules["max_open_volume"] = maybe(draw, st.sampled_from(["1", "2", "2.5", "3.01"]))
-    if draw(st.booleans()):
+    if focus == "weekend":
+        # The starts are Fridays: the cutoffs that come first are Friday's to Sunday's.
+        rules["weekend_close"] = {
+            "day": draw(st.sampled_from(["friday", "saturday", "sunday", "monday"])),
+            "time": draw(st.sampled_from([rules["day_reset"], *TIMES])),
+        }
+    elif focus == "mixed" and draw(st.booleans()):
+        # Often at the day reset's time, so that a cutoff and a day end fall on one instant.
+        at = st.sampled_from([rules["day_reset"], *TIMES])
         rules["weekend_close"] = maybe(
-            draw,
-            st.fixed_dictionaries(
-                {"day": st.sampled_from(WEEKDAYS), "time": st.sampled_from(TIMES)}
-            ),
+            draw, st.fixed_dictionaries({"day": st.sampled_from(WEEKDAYS), "time": at})
         )
     return rules
 
 
-def step(draw: Any, cal: Calendar, t: datetime) -> datetime:
-    """A later (or equal) time: a plain step, or exactly at / just before a day end or cutoff."""
-    if draw(st.integers(0, 3)):
+def step(draw: Any, cal: Calendar, t: datetime, jumps: list[str] = JUMPS) -> datetime:
+    """A later (or equal) time: a plain step, or exactly at / just before a day end or cutoff
+    (half the time after a balance event, else a quarter of the time)."""
+    if draw(st.integers(0, 1 if jumps is BEFORE_DAY_END else 3)):
         return t + timedelta(seconds=draw(st.sampled_from(STEPS)))
-    jump = draw(st.sampled_from(JUMPS))
+    jump = draw(st.sampled_from(jumps))
     target = cal.cutoffs_after(t) if "cutoff" in jump else cal.end(cal.day_of(t))
     if target is None:
         target = cal.end(cal.day_of(t))
@@ -127,33 +174,36 @@ def step(draw: Any, cal: Calendar, t: datetime) -> datetime:
 
 
 @st.composite
-def scenarios(draw: Any, v2: bool = True) -> Scenario:
-    rules = draw(rules_v2(v2))
+def scenarios(draw: Any, v2: bool = True, focus: str = "mixed") -> Scenario:
+    rules = draw(rules_v2(v2, focus))
+    weights = FOCUS[focus]
     cal = Calendar(rules["timezone"], rules["day_reset"], rules.get("weekend_close"))
     volume_needed = rules.get("max_open_volume") is not None
     base = 200 if Decimal(rules["initial_balance"]) == 100000 else 100
-    t = draw(st.sampled_from(STARTS)) + timedelta(minutes=draw(st.integers(0, 12 * 60)))
-    kinds = ["equity", "equity", "equity", "in", "in", "out", "out"]
-    if v2:
-        kinds.append("balance")
+    t = draw(st.sampled_from(STARTS[rules["timezone"]]))
+    t += timedelta(minutes=draw(st.integers(0, 12 * 60)))
+    kinds = weights["kinds"] if v2 else [k for k in weights["kinds"] if k != B]
     lines: list[str] = []
     open_positions: list[str] = []
     serial = 0
     level = base
+    kind = "equity"
     for n in range(draw(st.integers(1, 30))):
         if n:
-            t = step(draw, cal, t)
+            # Money moved just before a day's end (with no snapshot after it) is what the
+            # closing values and the next day's references are most sensitive to.
+            t = step(draw, cal, t, BEFORE_DAY_END if kind == B else weights["jumps"])
         stamp = t.astimezone(timezone(draw(st.sampled_from(OFFSETS)))).isoformat()
         kind = "equity" if n == 0 else draw(st.sampled_from(kinds))
         if kind == "out" and not open_positions:
             kind = "in"
         event: dict[str, Any] = {"t": stamp, "type": kind}
         if kind == "equity":
-            level += draw(st.integers(-8, 8))
+            level += draw(st.sampled_from(weights["walk"]))
             event["balance"] = money(draw, level)
             event["equity"] = money(draw, level + draw(st.integers(-12, 6)))
         elif kind == "balance":
-            units = draw(st.sampled_from([-6, -3, -2, -1, 1, 2, 4]))
+            units = draw(st.sampled_from([-20, -10, -4, -1, 1, 4, 10, 20]))
             amount = Decimal(units * 500) + Decimal(draw(st.sampled_from([0, 0, 1, -1]))) / 100
             event["amount"] = str(amount)
             if draw(st.integers(0, 3)):  # the platform's next snapshot usually carries it
@@ -184,7 +234,7 @@ def scenarios(draw: Any, v2: bool = True) -> Scenario:
         if choice == "far":
             until = t + timedelta(days=draw(st.sampled_from([10, 40, 400])))
         else:
-            until = step(draw, cal, t)
+            until = step(draw, cal, t, weights["jumps"])
     return rules, lines, until
 
 
@@ -197,11 +247,33 @@ def replay(rules: dict[str, Any], lines: list[str], until: datetime | None) -> E
     return evaluator
 
 
+def agrees(scenario: Scenario) -> None:
+    rules, lines, until = scenario
+    assert replay(rules, lines, until).verdict() == reference_verdict_v2(rules, lines, until)
+
+
 @SETTINGS
 @given(scenarios())
 def test_the_evaluator_agrees_with_the_naive_reading_of_version_2(scenario: Scenario) -> None:
-    rules, lines, until = scenario
-    assert replay(rules, lines, until).verdict() == reference_verdict_v2(rules, lines, until)
+    agrees(scenario)
+
+
+@FOCUSED
+@given(scenarios(focus="money"))
+def test_agreement_where_the_firm_moves_money_under_every_reference(scenario: Scenario) -> None:
+    agrees(scenario)
+
+
+@FOCUSED
+@given(scenarios(focus="weekend"))
+def test_agreement_where_positions_meet_weekend_cutoffs(scenario: Scenario) -> None:
+    agrees(scenario)
+
+
+@FOCUSED
+@given(scenarios(focus="days"))
+def test_agreement_on_which_days_count_as_trading_days(scenario: Scenario) -> None:
+    agrees(scenario)
 
 
 @SETTINGS
