@@ -65,8 +65,8 @@ BASES = [
     "day_peak_equity",
     "day_peak_equity",
 ]
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FOCUSED = settings(SETTINGS, max_examples=200)
+SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FOCUSED = settings(SETTINGS, max_examples=400)
 
 Scenario = tuple[dict[str, Any], list[str], datetime | None]
 
@@ -300,7 +300,7 @@ def test_agreement_on_which_days_count_as_trading_days(scenario: Scenario) -> No
 
 
 @SETTINGS
-@given(scenarios(), st.data())
+@given(st.sampled_from(list(FOCUS)).flatmap(lambda focus: scenarios(focus=focus)), st.data())
 def test_resuming_a_version_2_stage_from_saved_state_anywhere_changes_nothing(
     scenario: Scenario, data: st.DataObject
 ) -> None:
