@@ -104,6 +104,28 @@ def test_reinstating_a_failure_in_error_resumes_the_stage_where_it_stood(
     assert attempt.status == "failed"
 
 
+def test_a_position_limit_breach_can_be_reinstated_and_the_limit_still_holds(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(max_open_positions=1)])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    second = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.verdict["rule"]) == ("failed", "max_open_positions")
+    orders.close_position(account, second.pk)  # the second order was the platform's error
+    interventions.reinstate(attempt.pk, actor=admin, reason="Duplicate order from the bridge")
+    carry_out_platform_commands()
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.verdict["rule"]) == ("failed", "max_open_positions")
+
+
 def test_reinstating_needs_a_failed_last_stage(active_client, finance, admin):
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
     with pytest.raises(Conflict, match="failed"):

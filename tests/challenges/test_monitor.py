@@ -4,25 +4,30 @@ repeats a verdict."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import importlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import idle, monitor, runner
+from propdesk.challenges.monitoring import idle, monitor, progress, runner
+from propdesk.challenges.monitoring.watcher import FeedWatcher
 from propdesk.challenges.participation import services as participation
-from propdesk.platforms import adapters
+from propdesk.platforms import adapters, services
 from propdesk.platforms.models import LoggedEvent, TradingServer
 from propdesk.platforms.protocol import PlatformError
 from propdesk.platforms.sandbox import accounts, auth, feed, orders, stream, ticks
 from propdesk.platforms.sandbox.ingestor import SandboxIngestor
 from propdesk.platforms.sandbox.models import Event
-from tests.challenges.factories import move, pass_stage, running, server, stage
+from propdesk.rules.explain import explain
+from propdesk.rules.model import decimal_text, format_time
+from tests.challenges.factories import PRAGUE, move, pass_stage, running, server, stage
 from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
@@ -518,3 +523,132 @@ def test_a_busy_monitor_takes_in_what_its_waiters_were_told_without_waiting(monk
     assert ingestors.wakes([server()])  # the monitor was idle once: its waiter exists
     ingestors.drain()
     assert told.asked == [0]
+
+
+# --- version 2 on the clock and with money moved: weekend cutoffs, balance operations ----------
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekend_close_soon() -> tuple[dict, datetime]:
+    """Rules whose weekend cutoff falls about two hours from now (Prague, whole minutes), their
+    day reset an hour ago (the day ends almost a day later, after the cutoff), and the cutoff."""
+    now = timezone.now().astimezone(PRAGUE)
+    local = (now + timedelta(hours=2, minutes=1)).replace(second=0, microsecond=0)
+    rules = {
+        "day_reset": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "weekend_close": {"day": WEEKDAYS[local.weekday()], "time": local.strftime("%H:%M")},
+    }
+    return rules, local.astimezone(UTC)
+
+
+def test_a_stage_holding_a_position_at_the_weekend_cutoff_fails_then_by_the_clock_alone(
+    active_client, finance, admin, polled
+):
+    rules, cutoff = weekend_close_soon()
+    _, attempt = running(active_client, finance, admin, stages=[stage(**rules), stage("live")])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.next_due == cutoff < attempt.day_end  # saved: the cutoff comes first
+    watcher = FeedWatcher(f"log:{server().pk}")
+    watcher.load()
+    assert watcher.soonest_due() == cutoff  # what the idle monitor waits for
+    events = Event.objects.count()
+    grace = timedelta(seconds=runner.GRACE_SECONDS)
+    monitor.run(stop=Rounds(1), clock=lambda: cutoff + grace - timedelta(seconds=1))
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"  # a second before the cutoff
+    monitor.run(stop=Rounds(1), clock=lambda: cutoff + grace)
+    attempt.refresh_from_db()
+    assert Event.objects.count() == events  # no event came: the clock alone
+    assert attempt.status == "failed"
+    assert attempt.verdict["rule"] == "weekend_holding"
+    assert attempt.verdict["at"] == format_time(cutoff)  # at the cutoff instant
+    carry_out_platform_commands()  # what the breach decided for the account (the worker's)
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
+
+
+def test_a_stage_flat_at_the_weekend_cutoff_goes_on_and_is_next_due_at_its_days_end(
+    active_client, finance, admin, polled
+):
+    rules, cutoff = weekend_close_soon()
+    _, attempt = running(active_client, finance, admin, stages=[stage(**rules), stage("live")])
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00")
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    monitor.run(stop=Rounds(1), clock=lambda: cutoff + timedelta(seconds=runner.GRACE_SECONDS))
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert attempt.next_due == attempt.day_end  # the next cutoff is a week away
+
+
+def test_a_5000_debit_at_a_funded_stages_trailing_high_neither_fails_it_nor_moves_its_target(
+    active_client, finance, admin
+):
+    """The issue's own check: a staff balance operation of -5,000 on a funded sandbox account at
+    a trailing high. Read as a loss it would breach (equity 103,880 under the trailing floor
+    104,880); read as money moved, the references move with it, and the explanation shows them
+    moved."""
+    trailing = {"max_loss": {"pct": "4", "mode": "trailing_intraday", "lock_at_initial": False}}
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(), stage("live", **trailing)]
+    )
+    pass_stage(attempt)
+    approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
+    funded = joined.current_attempt()
+    assert funded.kind == "live"
+    account = accounts.account_by_login(funded.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.09400", "1.09412")
+    orders.close_position(account, position.pk)  # +8,880: the trailing high is 108,880
+    monitor.process(server())
+    funded.refresh_from_db()
+    high = progress.figures(funded)
+    assert high.max_loss_floor == D("104880")
+    services.balance_operation(funded.login, amount="-5000", comment="Profit share", actor=admin)
+    monitor.process(server())
+    funded.refresh_from_db()
+    assert funded.status == "in_progress"
+    assert accounts.account_by_login(funded.login).trading_enabled is True
+    after = progress.figures(funded)
+    assert (after.balance, after.equity, after.moved) == (D("103880"), D("103880"), D("-5000"))
+    # The target is a trading profit: no nearer (as a balance to reach, it moved with the money).
+    assert (after.profit, after.target_progress_pct) == (high.profit, high.target_progress_pct)
+    assert after.target_balance == high.target_balance - 5000
+    assert after.max_loss_floor == D("99880")  # the trailing high moved with the money
+    assert after.daily_loss_floor == high.daily_loss_floor - 5000
+    evaluator = progress.evaluator_for(funded)
+    (moved,) = evaluator.moves
+    assert moved["amount"] == "-5000.00"
+    assert D(moved["before"]["max_loss_floor"]) == D("104880")
+    assert D(moved["after"]["max_loss_floor"]) == D("99880")
+    told = explain(evaluator)
+    for shown in (
+        D("5000"),
+        high.max_loss_floor,
+        after.max_loss_floor,
+        high.daily_loss_floor,
+        after.daily_loss_floor,
+    ):
+        assert decimal_text(shown) in told, (shown, told)
+
+
+def test_the_migration_gives_a_stage_saved_before_weekend_cutoffs_its_day_end_as_next_due(
+    active_client, finance, admin
+):
+    _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.day_end is not None
+    StageAttempt.objects.filter(pk=attempt.pk).update(next_due=None)  # as saved before 0017
+    migration = importlib.import_module("propdesk.challenges.migrations.0017_next_due")
+    migration.fill_next_due(apps, None)
+    attempt.refresh_from_db()
+    assert attempt.next_due == attempt.day_end

@@ -239,8 +239,11 @@ class StageAttempt(models.Model):
     # The stream position of the event (or the cursor at the day close) that decided it: a
     # reinstated stage reads on from there.
     concluded_after = models.BigIntegerField(null=True, blank=True)
-    # When its current trading day ends (the evaluator's): the monitor closes only the days due.
+    # When its current trading day ends (the evaluator's).
     day_end = models.DateTimeField(null=True, blank=True)
+    # When the clock alone next acts on it (the evaluator's `next_due`: its day's end, or a
+    # weekend cutoff before it): the monitor closes days and cutoffs only as they fall due.
+    next_due = models.DateTimeField(null=True, blank=True)
     # The equity curve's bucket still open (monitoring.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
 

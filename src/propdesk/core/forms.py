@@ -25,7 +25,11 @@ class WholeNumberField(forms.CharField):
             return None
         try:
             number = read_whole(text, low=-(10**18), high=10**18)
-        except NotANumber:
+        except NotANumber as exc:
+            if exc.reason.startswith("must be from"):  # digits, far too many of them
+                raise ValidationError(
+                    f"Enter a whole number from {self.low} to {self.high}."
+                ) from None
             raise ValidationError("Enter a whole number.") from None  # Django's words
         if not self.low <= number <= self.high:
             raise ValidationError(f"Enter a whole number from {self.low} to {self.high}.")

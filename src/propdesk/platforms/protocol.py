@@ -11,6 +11,11 @@ Money crosses the protocol as `Decimal`. Events come in the shapes of docs/rules
      "volume": "1.00"}
     {"t": "...", "type": "deal", "position": "p1", "entry": "out", "symbol": "EURUSD",
      "volume": "1.00", "profit": "-150.00"}
+    {"t": "...", "type": "balance", "amount": "-5000.00"}
+
+A `balance` event is money the firm moved in or out (a balance operation, a payout), followed by
+the snapshot that shows it; a platform whose ingestor cannot tell one (Match-Trader's today)
+shows it in the next snapshot's balance only.
 
 A position closed in parts shows each part in the balance of the next `equity` snapshot; its one
 `out` deal comes when the last part closes, with the whole volume and the trade's net result

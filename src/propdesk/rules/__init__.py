@@ -11,9 +11,10 @@ evaluator.verdict(), evaluator.figures(), evaluator.state(), explain(evaluator)
 from .days import Calendar
 from .errors import EventError, InputError, RulesError
 from .evaluator import Evaluator
-from .explain import explain, explain_outcome
+from .explain import explain, explain_move, explain_outcome
 from .figures import Figures
 from .model import (
+    Balance,
     DailyLossRule,
     Deal,
     Equity,
@@ -21,11 +22,14 @@ from .model import (
     MaxLossRule,
     Outcome,
     Rules,
+    TradingDayRule,
+    WeekendCloseRule,
     format_time,
 )
 from .parse import parse_event, parse_line, parse_time
 
 __all__ = [
+    "Balance",
     "Calendar",
     "DailyLossRule",
     "Deal",
@@ -39,7 +43,10 @@ __all__ = [
     "Outcome",
     "Rules",
     "RulesError",
+    "TradingDayRule",
+    "WeekendCloseRule",
     "explain",
+    "explain_move",
     "explain_outcome",
     "format_time",
     "parse_event",

@@ -221,7 +221,8 @@ def day_figures(ev: Evaluator, day: date, end: datetime) -> dict[str, Any]:
     objectives: dict[str, Any] = {
         "hold": objectives_hold(ev),
         "open_positions": len(ev._positions),
-        "target_balance": None if ev._target is None else str(ev._target),
+        # The target as a balance: where trading profit reaches it, with the money moved.
+        "target_balance": None if ev._target is None else str(add(ev._target, ev._moved)),
         "target_met": None if ev._target is None else sub(closing, ev._moved) >= ev._target,
         "trading_days": ev._trading_days,
         "min_trading_days": rules.min_trading_days,

@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from .closing import trading_day_figures
 from .evaluator import Evaluator
 from .model import Outcome, Rules, decimal_text, format_time
 
@@ -24,6 +25,12 @@ def explain(evaluator: Evaluator) -> str:
         )
     for outcome in outcomes:
         lines.extend(explain_outcome(outcome))
+    for move in evaluator.moves:
+        lines.extend(explain_move(move))
+    day = evaluator.rules.trading_day
+    if day.counts != "opened" or day.min_profit_pct is not None:
+        lines.append(f"Trading days so far: {evaluator.trading_days}")
+        lines.extend("  " + line for line in _trading_day_lines(trading_day_figures(evaluator)))
     lines.append("")
     lines.extend(_figures_lines(evaluator))
     return "\n".join(lines)
@@ -47,9 +54,75 @@ def explain_outcome(outcome: Outcome) -> list[str]:
         body = _daily(why, outcome.kind)
     elif rule == "max_loss_per_trade":
         body = _per_trade(why)
+    elif rule in ("max_open_positions", "max_open_volume"):
+        body = _open(why, rule)
+    elif rule == "weekend_holding":
+        body = _weekend(why)
     else:
         body = _day_end(why, outcome.kind, rule)
     return [head, *("  " + line for line in body)]
+
+
+_REFERENCES = {
+    "moved": "money moved so far",
+    "prev_day_balance": "previous day's closing balance (daily basis)",
+    "prev_day_equity": "previous day's closing equity (daily basis)",
+    "day_peak_equity": "the day's peak equity",
+    "peak": "max loss peak",
+    "max_loss_floor": "max loss floor",
+    "daily_loss_floor": "daily loss floor",
+    "target_balance": "target, as a balance",
+}
+
+
+def explain_move(move: dict[str, Any]) -> list[str]:
+    """A balance event: the amount, then each reference it moved, before and after."""
+    amount = Decimal(move["amount"])
+    way = "paid into" if amount > 0 else "taken out of"
+    lines = [
+        f"{move['t']}  balance event at line {move['event']}: {_n(str(abs(amount)))} {way} the "
+        "account by the firm (not a trading result)"
+    ]
+    before, after = move["before"], move["after"]
+    for key, label in _REFERENCES.items():
+        if after.get(key) is None:
+            continue
+        if before.get(key) == after[key]:
+            lines.append(f"  {label}: {_n(after[key])} (does not move)")
+        else:
+            lines.append(f"  {label}: {_n(before.get(key))} -> {_n(after[key])}")
+    return lines
+
+
+def _open(why: dict[str, Any], rule: str) -> list[str]:
+    deal = why["deal"]
+    lots = "" if deal["volume"] is None else f", {_n(deal['volume'])} lots"
+    head = (
+        f"in deal at line {why['event']} ({deal['t']}): position "
+        f"{json.dumps(deal['position'])} opened{lots}"
+    )
+    if rule == "max_open_positions":
+        return [
+            head,
+            f"open positions with it: {why['open_positions']} > the limit "
+            f"{why['max_open_positions']}",
+        ]
+    return [
+        head,
+        f"open lots with it: {_n(why['open_volume'])} > the limit {_n(why['max_open_volume'])} "
+        f"({why['open_positions']} positions open)",
+    ]
+
+
+def _weekend(why: dict[str, Any]) -> list[str]:
+    count = why["open_positions"]
+    named = ", ".join(json.dumps(p) for p in why["positions"])
+    more = "" if count <= len(why["positions"]) else f" and {count - len(why['positions'])} more"
+    return [
+        f"weekend cutoff: {why['weekday']} {why['time']} in {why['timezone']} = {why['cutoff']}",
+        f"{count} position{'' if count == 1 else 's'} open at the cutoff ({named}{more}; "
+        f"{_n(why['open_volume'])} lots): every position must be closed by then",
+    ]
 
 
 def _days(count: Any, noun: str = "day") -> str:
@@ -84,7 +157,14 @@ def _max_loss(why: dict[str, Any]) -> list[str]:
         f"allowed loss = {_n(why['pct'])}% of the initial balance "
         f"{_n(why['initial_balance'])} = {_n(why['allowed_loss'])}",
     ]
-    if why["locked_at_initial"]:
+    if "moved" in why and mode != "static":
+        lines.append(f"(the peak has moved with the {_n(why['moved'])} moved by the firm)")
+    if why["locked_at_initial"] and "lock_offset" in why:
+        lines.append(
+            f"floor = {_n(why['peak'])} - {_n(why['allowed_loss'])}, locked at the initial "
+            f"balance + {_n(why['lock_offset'])} = {floor}"
+        )
+    elif why["locked_at_initial"]:
         lines.append(
             f"floor = {_n(why['peak'])} - {_n(why['allowed_loss'])}, locked at the initial "
             f"balance = {floor}"
@@ -103,6 +183,8 @@ def _daily(why: dict[str, Any], kind: str) -> list[str]:
         "prev_day_max_balance_equity": "the larger of the previous day's closing balance and "
         "equity",
         "initial_balance": "the initial balance",
+        "day_peak_equity": "the highest of the previous day's closing equity and every equity "
+        "seen today",
     }[basis]
     of = "the initial balance" if why["of"] == "initial" else "the basis"
     floor = _n(why["floor"])
@@ -115,6 +197,8 @@ def _daily(why: dict[str, Any], kind: str) -> list[str]:
         f"{_n(why['allowed_loss'])}",
         f"floor = {_n(why['basis_value'])} - {_n(why['allowed_loss'])} = {floor}",
     ]
+    if "moved" in why:
+        lines.insert(2, f"(these references include the {_n(why['moved'])} moved by the firm)")
     result = f"equity {_n(why['snapshot']['equity'])} < floor {floor}"
     if kind == "paused":
         result += f": trading is paused until the day ends at {why['paused_until']}"
@@ -169,6 +253,8 @@ def _objective_lines(objectives: dict[str, Any]) -> list[str]:
         )
     days, needed = objectives["trading_days"], objectives["min_trading_days"]
     lines.append(f"trading days: {days} of at least {needed} ({mark(days >= needed)})")
+    if objectives.get("trading_day") is not None:
+        lines.extend("  " + line for line in _trading_day_lines(objectives["trading_day"]))
     consistency = objectives["consistency"]
     if consistency is not None:
         lines.append(
@@ -179,6 +265,24 @@ def _objective_lines(objectives: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _trading_day_lines(day: dict[str, Any]) -> list[str]:
+    what = (
+        "a day with at least one position opened"
+        if day["counts"] == "opened"
+        else "a day with at least one position opened and closed within it"
+    )
+    if day["min_profit_pct"] is not None:
+        what += (
+            f", and a day profit of at least {_n(day['min_profit_pct'])}% of the initial "
+            f"balance = {_n(day['min_profit'])} (counted at the day's close)"
+        )
+    counted = [
+        entry[0] if entry[1] is None else f"{entry[0]} (profit {_n(entry[1])})"
+        for entry in day["counted"]
+    ]
+    return [f"a trading day is {what}", f"counted: {', '.join(counted) or 'none'}"]
+
+
 def _rules_lines(rules: Rules) -> list[str]:
     lines = [
         f"Rules: initial balance {decimal_text(rules.initial_balance)}; trading days in "
@@ -187,6 +291,8 @@ def _rules_lines(rules: Rules) -> list[str]:
     if rules.max_loss is not None:
         ml = rules.max_loss
         lock = ", locked at the initial balance" if ml.lock_at_initial else ""
+        if ml.lock_at_initial and ml.lock_offset:
+            lock += f" + {decimal_text(ml.lock_offset)}"
         lines.append(f"  max loss {decimal_text(ml.pct)}% ({ml.mode}{lock})")
     if rules.max_daily_loss is not None:
         dl = rules.max_daily_loss
@@ -205,6 +311,19 @@ def _rules_lines(rules: Rules) -> list[str]:
         lines.append(f"  fails after {_days(rules.inactivity_days)} without a new position")
     if rules.best_day_max_pct is not None:
         lines.append(f"  best day at most {decimal_text(rules.best_day_max_pct)}% of the profit")
+    day = rules.trading_day
+    if day.counts != "opened" or day.min_profit_pct is not None:
+        counts = "opened and closed the same day" if day.counts != "opened" else "opened"
+        least = day.min_profit_pct
+        profit = "" if least is None else f", with at least {decimal_text(least)}% day profit"
+        lines.append(f"  a trading day needs a position {counts}{profit}")
+    if rules.max_open_positions is not None:
+        lines.append(f"  at most {rules.max_open_positions} positions open at once")
+    if rules.max_open_volume is not None:
+        lines.append(f"  at most {decimal_text(rules.max_open_volume)} lots open at once")
+    if rules.weekend_close is not None:
+        wc = rules.weekend_close
+        lines.append(f"  every position closed by {wc.day} {wc.time} each week")
     when = "at the first day's end" if rules.upgrade_immediately else "at the period's end"
     lines.append(f"  passes {when} where every objective holds")
     return lines

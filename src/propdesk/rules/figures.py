@@ -140,7 +140,7 @@ def compute_figures(ev: Evaluator) -> Figures:
         max_loss_allowed=max_allowed,
         max_loss_used_pct=_used_pct(equity, max_floor, max_allowed),
         profit=profit,
-        target_balance=ev._target,
+        target_balance=None if ev._target is None else add(ev._target, ev._moved),
         target_progress_pct=progress,
         trading_days=ev._trading_days,
         min_trading_days=rules.min_trading_days,

@@ -4,6 +4,7 @@ end). Every change goes through the catalogue's use cases (services.py)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -18,10 +19,13 @@ from propdesk.challenges.catalogue.definition import (
     MaxLossLimit,
     StageDefinition,
     StageRules,
+    TradingDayLimit,
+    WeekendClose,
 )
 from propdesk.challenges.catalogue.forms import (
     ACTION_LABELS,
     BASIS_LABELS,
+    COUNTS_LABELS,
     KIND_LABELS,
     MODE_LABELS,
     OF_LABELS,
@@ -29,6 +33,7 @@ from propdesk.challenges.catalogue.forms import (
     PAYMENT_WAY_LABELS,
     PROGRESSION_LABELS,
     TIME_ZONES,
+    WEEKDAY_LABELS,
     ChallengeForm,
     apply_definition_errors,
     challenge_initial,
@@ -36,13 +41,17 @@ from propdesk.challenges.catalogue.forms import (
     form_faults,
     stage_forms,
 )
+from propdesk.challenges.catalogue.presets import PRESETS, preset_spec
 from propdesk.challenges.catalogue.wording import (
     amount_text,
     daily_loss_text,
     max_loss_text,
+    open_limit_text,
     rule_lines,
     stage_line,
     stages_summary,
+    trading_day_text,
+    weekend_close_text,
 )
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE, CHALLENGES_VIEW
@@ -91,6 +100,15 @@ FIELD_LABELS = {
     "action": "on a breach",
     "mode": "mode",
     "lock_at_initial": "stops at the initial balance",
+    "lock_offset": "lock offset",
+    "trading_day": "Trading day",
+    "counts": "counts",
+    "min_profit_pct": "min profit %",
+    "max_open_positions": "Max open positions",
+    "max_open_volume": "Max open volume (lots)",
+    "weekend_close": "Weekend close",
+    "day": "day",
+    "time": "time",
 }
 
 
@@ -112,8 +130,9 @@ def path_label(path: str, stage_names: dict[int, str]) -> list[str]:
     return words
 
 
-def value_lines(value: Any, path: str = "") -> list[str]:
-    """A compared value in words: nothing is "—", lists and objects one line a part."""
+def value_lines(value: Any, path: str = "", zone: str = "") -> list[str]:
+    """A compared value in words: nothing is "—", lists and objects one line a part; `zone`
+    is the challenge's time zone (a weekend close is said in it)."""
     if value is None:
         return ["—"]
     if isinstance(value, bool):
@@ -122,29 +141,52 @@ def value_lines(value: Any, path: str = "") -> list[str]:
         return ["every client"]
     if isinstance(value, list):
         if value and all(isinstance(item, dict) for item in value):
-            return [line for item in value for line in value_lines(item)]
+            return [line for item in value for line in value_lines(item, zone=zone)]
         return [", ".join(str(item) for item in value) or "none"]
-    if isinstance(value, dict):  # a part of a kept definition, read as what it is
-        if "kind" in value and "rules" in value:  # a whole stage
-            stage = StageDefinition.model_validate(value)
-            return [stage_line(stage), *(f"· {line}" for line in rule_lines(stage.rules))]
-        if "initial_balance" in value:  # a stage's whole rules
-            return rule_lines(StageRules.model_validate(value))
-        if path.endswith("max_daily_loss"):
-            return [daily_loss_text(DailyLossLimit.model_validate(value))]
-        if path.endswith("max_loss"):
-            return [max_loss_text(MaxLossLimit.model_validate(value))]
-        parts = (
-            f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k)[0]}"
-            for k, v in value.items()
-        )
-        return ["; ".join(parts)]
-    labels = {**BASIS_LABELS, **OF_LABELS, **PROGRESSION_LABELS, **ACTION_LABELS, **MODE_LABELS}
-    if path.endswith(("basis", ".of", "progression", "action", "mode")) and str(value) in labels:
+    if isinstance(value, dict):
+        return _object_lines(value, path, zone)
+    if path.endswith("max_open_positions") and isinstance(value, int):
+        return [open_limit_text(value, None)]
+    if path.endswith("max_open_volume"):
+        return [open_limit_text(None, Decimal(str(value)))]
+    labels = {
+        **BASIS_LABELS,
+        **OF_LABELS,
+        **PROGRESSION_LABELS,
+        **ACTION_LABELS,
+        **MODE_LABELS,
+        **COUNTS_LABELS,
+    }
+    worded = path.endswith(("basis", ".of", "progression", "action", "mode", "counts"))
+    if worded and str(value) in labels:
         return [labels[str(value)]]
+    if path.endswith(".day") and str(value) in WEEKDAY_LABELS:
+        return [WEEKDAY_LABELS[str(value)]]
     if path.endswith(".kind") and str(value) in KIND_LABELS:
         return [KIND_LABELS[str(value)]]
     return [str(value)]
+
+
+def _object_lines(value: dict[str, Any], path: str, zone: str) -> list[str]:
+    """A part of a kept definition, read as what it is."""
+    if "kind" in value and "rules" in value:  # a whole stage
+        stage = StageDefinition.model_validate(value)
+        return [stage_line(stage), *(f"· {line}" for line in rule_lines(stage.rules))]
+    if "initial_balance" in value:  # a stage's whole rules
+        return rule_lines(StageRules.model_validate(value))
+    if path.endswith("max_daily_loss"):
+        return [daily_loss_text(DailyLossLimit.model_validate(value))]
+    if path.endswith("max_loss"):
+        return [max_loss_text(MaxLossLimit.model_validate(value))]
+    if path.endswith("trading_day"):
+        return [trading_day_text(TradingDayLimit.model_validate(value))]
+    if path.endswith("weekend_close"):
+        return [weekend_close_text(WeekendClose.model_validate(value), zone)]
+    parts = (
+        f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k, zone)[0]}"
+        for k, v in value.items()
+    )
+    return ["; ".join(parts)]
 
 
 def comparison(challenge: Challenge, draft: ChallengeVersion | None) -> list[dict[str, Any]]:
@@ -154,12 +196,14 @@ def comparison(challenge: Challenge, draft: ChallengeVersion | None) -> list[dic
     published = challenge.published()
     if published is not None:
         names = {**{n: s.name for n, s in enumerate(published.spec.stages)}, **names}
+    after_zone = draft.spec.time_zone
+    before_zone = published.spec.time_zone if published else after_zone
     return [
         {
             "path": change.path,
             "label": path_label(change.path, names),
-            "before": value_lines(change.before, change.path),
-            "after": value_lines(change.after, change.path),
+            "before": value_lines(change.before, change.path, before_zone),
+            "after": value_lines(change.after, change.path, after_zone),
         }
         for change in catalogue.pending_changes(challenge)
     ]
@@ -263,6 +307,8 @@ def _form_page(
     definition: ChallengeDefinition | None,
     *,
     source: ChallengeVersion | None = None,
+    preset: str = "",
+    unknown_preset: DomainError | None = None,
 ) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ChallengeForm(data, initial=challenge_initial(definition))
@@ -294,8 +340,11 @@ def _form_page(
                 "stages": [(number, stage) for number, stage in enumerate(stages, start=1)],
                 "faults": form_faults(form, stages),
                 "time_zones": TIME_ZONES,
+                "presets": PRESETS.values() if existing is None else (),
+                "preset": preset,
+                "preset_error": unknown_preset,
             },
-            status=status,
+            status=unknown_preset.status if unknown_preset and status == 200 else status,
         )
 
     return edit_form(
@@ -314,7 +363,14 @@ def _form_page(
 @require_http_methods(["GET", "POST"])
 @staff_view(CHALLENGES_MANAGE)
 def challenge_new(request: HttpRequest) -> HttpResponse:
-    return _form_page(request, None, None)
+    """`?preset=futures` fills the form with a preset (presets.py) to edit before saving."""
+    key = request.GET.get("preset", "") if request.method == "GET" else ""
+    if not key:
+        return _form_page(request, None, None)
+    try:
+        return _form_page(request, None, preset_spec(key), preset=key)
+    except DomainError as exc:  # not a preset: the empty form, saying so
+        return _form_page(request, None, None, unknown_preset=exc)
 
 
 @require_http_methods(["GET", "POST"])

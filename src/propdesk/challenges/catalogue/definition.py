@@ -31,9 +31,13 @@ from propdesk.rules.model import (
     DailyLossOf,
     MaxLossMode,
     Rules,
+    TradingDayCounts,
+    Weekday,
 )
 
 __all__ = [
+    "MAX_OPEN_POSITIONS",
+    "MAX_OPEN_VOLUME",
     "MAX_STAGES",
     "BreachAction",
     "ChallengeDefinition",
@@ -48,10 +52,18 @@ __all__ = [
     "StageDefinition",
     "StageKind",
     "StageRules",
+    "TradingDayCounts",
+    "TradingDayLimit",
+    "Weekday",
+    "WeekendClose",
 ]
 
 
 MAX_STAGES = 5
+# The catalogue's own bounds on version 2's limits (the contract has none above): a firm's
+# rule book, not a typing accident, sets them.
+MAX_OPEN_POSITIONS = 10_000
+MAX_OPEN_VOLUME = Decimal("100000")
 
 
 class StageKind(models.TextChoices):
@@ -116,16 +128,42 @@ class DailyLossLimit(_Kept):
     action: BreachAction
 
 
+def _zero(value: Decimal) -> bool:
+    return value == 0
+
+
+def _none(value: object) -> bool:
+    return value is None
+
+
 class MaxLossLimit(_Kept):
-    """The rules' `max_loss`."""
+    """The rules' `max_loss`; `lock_offset` is kept only when not 0, as the contract's
+    canonical form writes it (a version-1 definition reads back unchanged)."""
 
     pct: DecimalStr
     mode: MaxLossMode
     lock_at_initial: bool
+    lock_offset: DecimalStr = Field(default=Decimal(0), exclude_if=_zero)
+
+
+class TradingDayLimit(_Kept):
+    """The rules' `trading_day` (kept only when it is not the default: any day with a position
+    opened counts)."""
+
+    counts: TradingDayCounts
+    min_profit_pct: DecimalStr | None
+
+
+class WeekendClose(_Kept):
+    """The rules' `weekend_close`: every position closed by this local weekday and time."""
+
+    day: Weekday
+    time: str
 
 
 class StageRules(_Kept):
-    """A stage's rules in the contract's canonical form (every key present)."""
+    """A stage's rules in the contract's canonical form: every version-1 key present, version
+    2's only when set (`Rules.to_dict` writes them only when they differ from the default)."""
 
     initial_balance: DecimalStr
     timezone: str
@@ -139,6 +177,10 @@ class StageRules(_Kept):
     inactivity_days: int | None
     best_day_max_pct: DecimalStr | None
     upgrade_immediately: bool
+    trading_day: TradingDayLimit | None = Field(default=None, exclude_if=_none)
+    max_open_positions: int | None = Field(default=None, exclude_if=_none)
+    max_open_volume: DecimalStr | None = Field(default=None, exclude_if=_none)
+    weekend_close: WeekendClose | None = Field(default=None, exclude_if=_none)
 
     def to_rules(self) -> Rules:
         """The evaluator's rules (the contract's parser reads its own canonical form)."""
@@ -192,6 +234,29 @@ class MaxLossLimitIn(_Taken):
     pct: DecimalText = Field(description="More than 0, less than 100")
     mode: MaxLossMode
     lock_at_initial: bool = True
+    lock_offset: DecimalText = Field(
+        default="0",
+        description="At least 0: with lock_at_initial the floor stops this much above the "
+        "initial balance",
+    )
+
+
+class TradingDayLimitIn(_Taken):
+    counts: TradingDayCounts = Field(
+        default=TradingDayCounts.OPENED,
+        description="opened: a day with a position opened; opened_and_closed: a day with a "
+        "position opened and closed within it",
+    )
+    min_profit_pct: DecimalText | None = Field(
+        default=None,
+        description="More than 0, less than 100: the day counts only with at least this profit "
+        "(% of the initial balance)",
+    )
+
+
+class WeekendCloseIn(_Taken):
+    day: Weekday
+    time: str = Field(description="HH:MM, in the challenge's time zone")
 
 
 class StageRulesIn(_Taken):
@@ -210,6 +275,19 @@ class StageRulesIn(_Taken):
     inactivity_days: int | None = Field(default=None, ge=1)
     best_day_max_pct: DecimalText | None = None
     upgrade_immediately: bool = True
+    trading_day: TradingDayLimitIn = Field(
+        default_factory=TradingDayLimitIn, description="Which days count as trading days"
+    )
+    max_open_positions: int | None = Field(
+        default=None, ge=1, le=MAX_OPEN_POSITIONS, description="None: no limit"
+    )
+    max_open_volume: DecimalText | None = Field(
+        default=None,
+        description=f"Lots open at once: more than 0, at most {MAX_OPEN_VOLUME}; None: no limit",
+    )
+    weekend_close: WeekendCloseIn | None = Field(
+        default=None, description="Every position closed by this weekday and time each week"
+    )
 
 
 class StageDefinitionIn(_Taken):

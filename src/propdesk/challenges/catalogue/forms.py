@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from propdesk.challenges.catalogue.definition import (
+    MAX_OPEN_POSITIONS,
     MAX_STAGES,
     BreachAction,
     ChallengeDefinition,
@@ -22,6 +23,8 @@ from propdesk.challenges.catalogue.definition import (
     Progression,
     StageDefinition,
     StageKind,
+    TradingDayCounts,
+    Weekday,
 )
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.forms import AmountField, WholeNumberField
@@ -37,6 +40,7 @@ BASIS_LABELS: dict[str, str] = {
     DailyLossBasis.PREV_DAY_EQUITY: "Previous day's equity",
     DailyLossBasis.PREV_DAY_MAX_BALANCE_EQUITY: "Previous day's higher of balance and equity",
     DailyLossBasis.INITIAL_BALANCE: "Initial balance",
+    DailyLossBasis.DAY_PEAK_EQUITY: "Day's highest equity",
 }
 OF_LABELS: dict[str, str] = {
     DailyLossOf.INITIAL: "of the initial balance",
@@ -51,7 +55,13 @@ MODE_LABELS: dict[str, str] = {
     MaxLossMode.TRAILING_INTRADAY: "Trailing (highest equity, intraday)",
     MaxLossMode.TRAILING_EOD: "Trailing (highest end-of-day balance)",
 }
+COUNTS_LABELS: dict[str, str] = {
+    TradingDayCounts.OPENED: "A day with a position opened",
+    TradingDayCounts.OPENED_AND_CLOSED: "A day with a position opened and closed the same day",
+}
+WEEKDAY_LABELS: dict[str, str] = {day: day.value.capitalize() for day in Weekday}
 assert set(BASIS_LABELS) == set(DailyLossBasis)
+assert set(COUNTS_LABELS) == set(TradingDayCounts)
 assert set(ACTION_LABELS) == set(BreachAction)
 assert set(MODE_LABELS) == set(MaxLossMode)
 assert set(OF_LABELS) == set(DailyLossOf)
@@ -174,6 +184,11 @@ class StageForm(forms.Form):
     max_loss_lock = forms.BooleanField(
         required=False, initial=True, label="Trailing floor stops at the initial balance"
     )
+    max_loss_lock_offset = AmountField(
+        required=False,
+        label="Lock offset",
+        help_text="The trailing floor stops this much above the initial balance; empty: 0",
+    )
     max_loss_per_trade_pct = PercentField(
         max_length=20, required=False, label="Max loss per trade %"
     )
@@ -198,6 +213,40 @@ class StageForm(forms.Form):
         initial=True,
         label="Pass as soon as every objective holds (not only at the period's end)",
     )
+    trading_day_counts = forms.ChoiceField(
+        choices=_choices(COUNTS_LABELS),
+        initial=TradingDayCounts.OPENED.value,
+        required=False,  # left out: opened
+        label="A trading day is",
+    )
+    trading_day_min_profit_pct = PercentField(
+        max_length=20,
+        required=False,
+        label="Trading day min profit %",
+        help_text="Of the initial balance; empty: any day counts",
+    )
+    max_open_positions = WholeNumberField(
+        required=False,
+        low=1,
+        high=MAX_OPEN_POSITIONS,
+        label="Max open positions",
+        help_text="At once; empty: no limit",
+    )
+    max_open_volume = AmountField(
+        required=False, label="Max open volume (lots)", help_text="At once; empty: no limit"
+    )
+    weekend_close_day = forms.ChoiceField(
+        choices=[("", "—"), *_choices(WEEKDAY_LABELS)],
+        required=False,
+        label="Weekend close day",
+        help_text="Every position closed by this day each week; empty: none",
+    )
+    weekend_close_time = forms.CharField(
+        max_length=5,
+        required=False,
+        label="Weekend close time (HH:MM)",
+        help_text="In the time zone above",
+    )
 
     # What a person types: any of these makes the row a stage.
     TYPED = (
@@ -213,6 +262,12 @@ class StageForm(forms.Form):
         "trading_period_days",
         "inactivity_days",
         "best_day_max_pct",
+        "max_loss_lock_offset",
+        "trading_day_min_profit_pct",
+        "max_open_positions",
+        "max_open_volume",
+        "weekend_close_day",
+        "weekend_close_time",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -287,6 +342,8 @@ def stage_initial(stage: StageDefinition) -> dict[str, Any]:
     rules = stage.rules
     daily = rules.max_daily_loss
     max_loss = rules.max_loss
+    day = rules.trading_day
+    weekend = rules.weekend_close
     initial = {
         "kind": stage.kind.value,
         "name": stage.name,
@@ -302,6 +359,9 @@ def stage_initial(stage: StageDefinition) -> dict[str, Any]:
         "max_loss_pct": str(max_loss.pct) if max_loss else "",
         "max_loss_mode": (max_loss.mode if max_loss else MaxLossMode.STATIC).value,
         "max_loss_lock": max_loss.lock_at_initial if max_loss else True,
+        "max_loss_lock_offset": str(max_loss.lock_offset)
+        if max_loss and max_loss.lock_offset
+        else "",
         "max_loss_per_trade_pct": _text(rules.max_loss_per_trade_pct),
         "min_trading_days": rules.min_trading_days or None,
         "trading_period_days": rules.trading_period_days,
@@ -309,6 +369,12 @@ def stage_initial(stage: StageDefinition) -> dict[str, Any]:
         "best_day_max_pct": _text(rules.best_day_max_pct),
         "day_reset": rules.day_reset,
         "upgrade_immediately": rules.upgrade_immediately,
+        "trading_day_counts": (day.counts if day else TradingDayCounts.OPENED).value,
+        "trading_day_min_profit_pct": _text(day.min_profit_pct if day else None),
+        "max_open_positions": rules.max_open_positions,
+        "max_open_volume": _text(rules.max_open_volume),
+        "weekend_close_day": weekend.day.value if weekend else "",
+        "weekend_close_time": weekend.time if weekend else "",
     }
     return initial
 
@@ -363,15 +429,32 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
             "of": data["daily_loss_of"] or DailyLossOf.INITIAL.value,
             "action": data["daily_loss_action"] or BreachAction.FAIL.value,
         }
-    if data["max_loss_pct"]:
+    if data["max_loss_pct"] or data["max_loss_lock_offset"]:
+        # An offset without a max loss % is sent as it is: the contract names what is missing.
         rules["max_loss"] = {
-            "pct": data["max_loss_pct"],
             "mode": data["max_loss_mode"] or MaxLossMode.STATIC.value,
             "lock_at_initial": data["max_loss_lock"],
         }
-    for key in ("min_trading_days", "trading_period_days", "inactivity_days"):
+        if data["max_loss_pct"]:
+            rules["max_loss"]["pct"] = data["max_loss_pct"]
+        if data["max_loss_lock_offset"]:
+            rules["max_loss"]["lock_offset"] = data["max_loss_lock_offset"]
+    for key in ("min_trading_days", "trading_period_days", "inactivity_days", "max_open_positions"):
         if data[key] is not None:
             rules[key] = data[key]
+    if data["max_open_volume"]:
+        rules["max_open_volume"] = data["max_open_volume"]
+    counts = data["trading_day_counts"] or TradingDayCounts.OPENED.value
+    if counts != TradingDayCounts.OPENED or data["trading_day_min_profit_pct"]:
+        rules["trading_day"] = {"counts": counts}
+        if data["trading_day_min_profit_pct"]:
+            rules["trading_day"]["min_profit_pct"] = data["trading_day_min_profit_pct"]
+    day, at = data["weekend_close_day"], data["weekend_close_time"].strip()
+    if day or at:  # one without the other: the contract names the one missing
+        rules["weekend_close"] = {
+            **({"day": day} if day else {}),
+            **({"time": at} if at else {}),
+        }
     return rules
 
 
@@ -381,6 +464,8 @@ def _rules(data: dict[str, Any]) -> dict[str, Any]:
 # so that max_loss_per_trade_pct is not taken for max_loss.
 RULE_FIELDS = (
     ("max_loss_per_trade_pct", "max_loss_per_trade_pct"),
+    ("max_open_positions", "max_open_positions"),
+    ("max_open_volume", "max_open_volume"),
     ("max_daily_loss", "daily_loss_pct"),
     ("max_loss", "max_loss_pct"),
     ("profit_target_pct", "profit_target_pct"),
@@ -390,6 +475,8 @@ RULE_FIELDS = (
     ("best_day_max_pct", "best_day_max_pct"),
     ("day_reset", "day_reset"),
     ("upgrade_immediately", "upgrade_immediately"),
+    ("trading_day", "trading_day_counts"),
+    ("weekend_close", "weekend_close_day"),
 )
 SUB_FIELDS = {
     ("max_daily_loss", "basis"): "daily_loss_basis",
@@ -397,6 +484,9 @@ SUB_FIELDS = {
     ("max_daily_loss", "action"): "daily_loss_action",
     ("max_loss", "mode"): "max_loss_mode",
     ("max_loss", "lock_at_initial"): "max_loss_lock",
+    ("max_loss", "lock_offset"): "max_loss_lock_offset",
+    ("trading_day", "min_profit_pct"): "trading_day_min_profit_pct",
+    ("weekend_close", "time"): "weekend_close_time",
 }
 _STAGE_PATH = re.compile(r"stages\.([0-9]+)\.(\w+)\Z")
 
@@ -412,7 +502,11 @@ def _rule_field(message: str) -> tuple[str | None, str]:
             inner, _, rest = rest[1:].partition(" ")
             field = SUB_FIELDS.get((key, inner), field)
         said = rest.strip()
-        if key == "upgrade_immediately" or not said.startswith("must"):
+        if key == "upgrade_immediately":
+            return field, message
+        if said == "is required":  # a part of a rule given without the rest
+            return field, "Required with this rule's other fields: fill it in, or empty them."
+        if not said.startswith(("must", "cannot")):
             return field, message
         return field, said[:1].upper() + said[1:]
     return None, message

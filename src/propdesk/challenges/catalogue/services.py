@@ -31,6 +31,8 @@ from django.utils import timezone
 
 from propdesk.accounts.models import User
 from propdesk.challenges.catalogue.definition import (
+    MAX_OPEN_POSITIONS,
+    MAX_OPEN_VOLUME,
     MAX_STAGES,
     ChallengeDefinition,
     OnBreach,
@@ -302,10 +304,29 @@ def _rules(
         errors.add(field, fault)
         return {}
     try:
-        return Rules.parse(given).to_dict()
+        parsed = Rules.parse(given)
     except RulesError as exc:
         errors.add(field, exc.message)
         return {}
+    fault = _bounds_fault(parsed, balance)
+    if fault is not None:
+        errors.add(field, fault)
+        return {}
+    return parsed.to_dict()
+
+
+def _bounds_fault(rules: Rules, balance: Decimal) -> str | None:
+    """The catalogue's own bounds on what the contract leaves open above, worded as the
+    contract's faults are (the key first)."""
+    positions = rules.max_open_positions
+    if positions is not None and positions > MAX_OPEN_POSITIONS:
+        return f"max_open_positions must be a whole number from 1 to {MAX_OPEN_POSITIONS}."
+    volume = rules.max_open_volume
+    if volume is not None and volume > MAX_OPEN_VOLUME:
+        return f"max_open_volume must be more than 0 and at most {MAX_OPEN_VOLUME} lots."
+    if rules.max_loss is not None and rules.max_loss.lock_offset > balance:
+        return f"max_loss.lock_offset must be at most the stage's account size ({balance})."
+    return None
 
 
 def _same_amount(given: Any, value: Any) -> bool:

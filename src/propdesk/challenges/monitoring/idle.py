@@ -2,9 +2,9 @@
 the ingestors that fill the log for it (`Ingestors`).
 
 A monitor whose round found nothing does not poll every 10 ms. Until events come, a stage's
-day is due or `FULL_ROUND_EVERY` passed, it only looks whether anything came (`news`: each
-server's ingestor pulls, a cheap look at its platform when nothing is new, and one indexed query
-of the log a server), and between looks it waits:
+day or weekend cutoff is due or `FULL_ROUND_EVERY` passed, it only looks whether anything came
+(`news`: each server's ingestor pulls, a cheap look at its platform when nothing is new, and one
+indexed query of the log a server), and between looks it waits:
 
 - When every enabled server's ingestor can wake it (the sandbox on PostgreSQL: LISTEN/NOTIFY),
   until a platform says it has news, at most `WOKEN_CAP`. A breach is read as soon as its
@@ -14,8 +14,9 @@ of the log a server), and between looks it waits:
   (quiet for a few milliseconds between two writes of the feed) that is `every`, as before;
   after a long quiet a breach waits at most `IDLE_CAP` before it is read, and the first batch
   that finds events brings the fast looks back.
-- Never past the next day end of a running stage (its `day_end`, plus the grace with which days
-  are closed), so that day-end rules act on time with no events at all.
+- Never past the next instant the clock alone acts on a running stage (its evaluator's
+  `next_due`: its day's end or a weekend cutoff, plus the grace with which days are closed), so
+  that day-end rules and weekend cutoffs act on time with no events at all.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ class Backoff:
 
     def pause(self, *, woken: bool, due_in: float | None = None) -> float:
         """Seconds to wait: see the module's note. `woken`: every platform wakes the monitor
-        when it has news. `due_in`: seconds until the next stage's day is due to close
-        (negative: overdue), None when no running stage keeps a day."""
+        when it has news. `due_in`: seconds until the clock next acts on a stage (its day's
+        close, a weekend cutoff; negative: overdue), None when no running stage keeps a day."""
         if woken:
             pause = WOKEN_CAP
         else:
@@ -201,7 +202,7 @@ def until_news(
     due_in: float | None,
     stop: Any = None,
 ) -> bool:
-    """Idle: wait and look (`news`) until events came (True), the next day is due (`due_in`
+    """Idle: wait and look (`news`) until events came (True), a stage is due (`due_in`
     seconds, as `Backoff.pause` takes it), `FULL_ROUND_EVERY` passed, or `stop` is set.
     `seen`: how far the monitor has read each server's log."""
     horizon = FULL_ROUND_EVERY if due_in is None else min(FULL_ROUND_EVERY, due_in)

@@ -126,10 +126,10 @@ _NOT_BEHIND_SQLITE = (
 
 
 def write_states(attempts: list[StageAttempt]) -> set[int]:
-    """The stages' states, curve buckets, day ends and `fed_through`, where each still runs as
-    loaded (its `revision`) and no later state was saved, in one statement (PostgreSQL: the
-    rows as one JSON parameter, once they are locked by id) or one prepared statement a stage
-    (SQLite); call it in a transaction; returns the ids written."""
+    """The stages' states, curve buckets, day ends, due times (`next_due`) and `fed_through`,
+    where each still runs as loaded (its `revision`) and no later state was saved, in one
+    statement (PostgreSQL: the rows as one JSON parameter, once they are locked by id) or one
+    prepared statement a stage (SQLite); call it in a transaction; returns the ids written."""
     if not attempts:
         return set()
     table = StageAttempt._meta.db_table
@@ -142,6 +142,7 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
                     "state": a.evaluator_state,
                     "bucket": a.curve_open,
                     "day_end": None if a.day_end is None else a.day_end.isoformat(),
+                    "next_due": None if a.next_due is None else a.next_due.isoformat(),
                     "fed": a.fed_through,
                     "feed": a.fed_feed,
                 }
@@ -156,26 +157,28 @@ def write_states(attempts: list[StageAttempt]) -> set[int]:
             )
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = v.state, curve_open = v.bucket, "  # noqa: S608  (our own table's name)
-                "day_end = v.day_end, fed_through = v.fed, fed_feed = v.feed "
-                "FROM jsonb_to_recordset(%s::jsonb) "
+                "day_end = v.day_end, next_due = v.next_due, fed_through = v.fed, "
+                "fed_feed = v.feed FROM jsonb_to_recordset(%s::jsonb) "
                 "AS v(id bigint, revision integer, state jsonb, bucket jsonb, "
-                "day_end timestamptz, fed bigint, feed text) "
+                "day_end timestamptz, next_due timestamptz, fed bigint, feed text) "
                 f"WHERE a.id = v.id AND a.revision = v.revision AND {STILL_RUNNING} "
                 f"AND {NOT_BEHIND} RETURNING a.id",
                 [json.dumps(given)],
             )
             return {row[0] for row in cursor.fetchall()}
-        day_end = StageAttempt._meta.get_field("day_end")
+        moment = StageAttempt._meta.get_field("day_end")  # a DateTimeField, as `next_due`
         written: set[int] = set()
         for a in attempts:
             cursor.execute(
                 f"UPDATE {table} AS a SET evaluator_state = %s, curve_open = %s, day_end = %s, "  # noqa: S608
-                f"fed_through = %s, fed_feed = %s WHERE a.id = %s AND a.revision = %s "
+                f"next_due = %s, fed_through = %s, fed_feed = %s "
+                f"WHERE a.id = %s AND a.revision = %s "
                 f"AND {STILL_RUNNING} AND {_NOT_BEHIND_SQLITE}",
                 [
                     json.dumps(a.evaluator_state),
                     None if a.curve_open is None else json.dumps(a.curve_open),
-                    day_end.get_db_prep_value(a.day_end, connection),
+                    moment.get_db_prep_value(a.day_end, connection),
+                    moment.get_db_prep_value(a.next_due, connection),
                     a.fed_through,
                     a.fed_feed,
                     a.pk,
@@ -348,10 +351,10 @@ def _open(openings: list[Opening]) -> None:
 def close_days(
     now: datetime | None = None, *, limit: int | None = None, server: TradingServer | None = None
 ) -> int:
-    """Close the days that ended by `now` for the running stages whose day is due, at most
-    `limit` of them a feed, of one `server`'s feed or all; returns the verdicts and pauses this
-    caused. On its own (no lease): the tests' and the demo's way; a running monitor closes
-    its feeds' days itself."""
+    """Close the days that ended and the weekend cutoffs that passed by `now` for the running
+    stages that are due (`Evaluator.next_due`), at most `limit` of them a feed, of one
+    `server`'s feed or all; returns the verdicts and pauses this caused. On its own (no
+    lease): the tests' and the demo's way; a running monitor closes its feeds' days itself."""
     from propdesk.challenges.monitoring.watcher import FeedWatcher
 
     moment = now or timezone.now()
@@ -383,5 +386,13 @@ def run(*, every: float = 0.01, stop: Any = None, clock: Any = timezone.now) -> 
 
 def _keep(attempt: StageAttempt, evaluator: Evaluator) -> None:
     attempt.evaluator_state = evaluator.state()
-    attempt.day_end = evaluator.day_end
+    keep_due(attempt, evaluator)
     attempt.save()
+
+
+def keep_due(attempt: StageAttempt, evaluator: Evaluator) -> None:
+    """The stage's day end and the next instant the clock alone acts on it (`next_due`: the
+    day end, or a weekend cutoff before it), as its evaluator has them, to be saved with its
+    state."""
+    attempt.day_end = evaluator.day_end
+    attempt.next_due = evaluator.next_due

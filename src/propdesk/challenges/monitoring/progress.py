@@ -25,11 +25,15 @@ from propdesk.rules.model import (
     MAX_DAILY_LOSS,
     MAX_LOSS,
     MAX_LOSS_PER_TRADE,
+    MAX_OPEN_POSITIONS,
+    MAX_OPEN_VOLUME,
     PASSED,
     PAUSED,
     TRADING_PERIOD,
+    WEEKEND_HOLDING,
     Outcome,
     Rules,
+    decimal_text,
 )
 
 MINUS = "\u2212"  # as people write a subtraction
@@ -221,7 +225,11 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
             f"floor {_money(why['floor'])} = {peak} {_money(why['peak'])} {MINUS} "
             f"{_pct(why['pct'])} of the initial balance {_money(why['initial_balance'])}"
         )
-        return text + (", kept at the initial balance." if why["locked_at_initial"] else ".")
+        if not why["locked_at_initial"]:
+            return text + "."
+        if why.get("lock_offset"):
+            return f"{text}, kept at the initial balance + {_money(why['lock_offset'])}."
+        return text + ", kept at the initial balance."
     if outcome.rule == MAX_LOSS_PER_TRADE:
         return (
             f"A trade closed at {at} with {_money(why['deal']['profit'])}, beyond the "
@@ -238,7 +246,48 @@ def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
             f"No position was opened for {plural(why.get('inactivity_days'), 'day')}, "
             f"up to the day's close, {instant_text(outcome.at, zone)}."
         )
+    if outcome.rule == WEEKEND_HOLDING:
+        return _weekend(why, outcome.at, zone)
+    if outcome.rule in (MAX_OPEN_POSITIONS, MAX_OPEN_VOLUME):
+        return _open_limit(outcome.rule, why, at)
     return f"{outcome.kind.title()} ({outcome.rule}) at {at}."
+
+
+def _weekend(why: dict[str, Any], at: datetime, zone: ZoneInfo) -> str:
+    """A weekend-holding failure for people: the cutoff, its rule and the positions open."""
+    count = why["open_positions"]
+    named = ", ".join(f"#{p}" for p in why["positions"])
+    if count > len(why["positions"]):
+        named += f" and {count - len(why['positions'])} more"
+    volume = Decimal(why["open_volume"])
+    held = f"{named}; {lots(volume)} lots" if volume else named
+    return (
+        f"The weekend cutoff came at {instant_text(at, zone)} with "
+        f"{plural(count, 'position')} still open ({held}): every position must be closed by "
+        f"{why['weekday'].title()} {why['time']} ({why['timezone']}) each week."
+    )
+
+
+def _open_limit(rule: str, why: dict[str, Any], at_text: str) -> str:
+    """A failure on opening one position too many, or too many lots."""
+    deal = why["deal"]
+    if rule == MAX_OPEN_POSITIONS:
+        return (
+            f"Opening position #{deal['position']} at {at_text} made "
+            f"{why['open_positions']} positions open at once, more than the "
+            f"{why['max_open_positions']} allowed."
+        )
+    size = f", {lots(deal['volume'])} lots" if deal.get("volume") else ""
+    return (
+        f"Opening position #{deal['position']}{size} at {at_text} made "
+        f"{lots(why['open_volume'])} lots open at once, more than the "
+        f"{lots(why['max_open_volume'])} allowed."
+    )
+
+
+def lots(volume: Decimal | str) -> str:
+    """A volume in lots as traders write it: 1.5, 10.00."""
+    return decimal_text(Decimal(volume))
 
 
 _BASIS_WORDS = {
@@ -246,6 +295,7 @@ _BASIS_WORDS = {
     "prev_day_equity": "yesterday's closing equity",
     "prev_day_max_balance_equity": "the larger of yesterday's closing balance and equity",
     "initial_balance": "the initial balance",
+    "day_peak_equity": "the day's highest equity",
 }
 _PEAK_WORDS = {
     "static": "the initial balance",

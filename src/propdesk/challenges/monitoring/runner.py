@@ -11,16 +11,17 @@ second. Each round:
   events reach the rules within the same round;
 - each feed is read (a batch) and its verdicts acted on at once; the access changes they decided
   are carried out on a thread of its own (`monitor.Carrier`);
-- the days that ended are closed, a few stages at a time, up to the moment the feed was read to:
-  the last time it was read to its end, or, on a feed so busy it never is, the time of the
-  last event read (a little behind either: `GRACE_SECONDS`), so days close on the clock even
-  on a busy feed;
+- the days that ended (and the weekend cutoffs that passed) are closed, a few stages at a time,
+  up to the moment the feed was read to: the last time it was read to its end, or, on a feed
+  so busy it never is, the time of the last event read (a little behind either:
+  `GRACE_SECONDS`), so the clock acts even on a busy feed;
 - a feed whose checkpoint is due is checkpointed, a few hundred stages a round so that no
   round stalls on it, then its position and lag (events and seconds behind its end, which
   staff see on the monitor's page).
 
 Idle (a round read nothing), it waits as monitoring.idle says: woken by the platforms that can
-(the sandbox on PostgreSQL), polling with a back-off otherwise, never past a day's end.
+(the sandbox on PostgreSQL), polling with a back-off otherwise, never past a stage's next due
+time (a day's end, a weekend cutoff).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class Monitor:
         return True
 
     def wait(self, stop: Any) -> None:
-        """Idle: until a feed may have news, a day is due, the feeds held change or a whole
+        """Idle: until a feed may have news, a stage is due, the feeds held change or a whole
         round is due (`idle.FULL_ROUND_EVERY`), keeping the leases meanwhile (a quiet monitor's
         feeds are not taken from it; a dead one's are taken over)."""
         started = time.monotonic()
@@ -168,14 +169,14 @@ class Monitor:
                 checkpoints.RENEW_EVERY - (now - self.renewed_at),
             )
             round_in = idle.FULL_ROUND_EVERY - (now - started)
-            due_in = self._next_day_in()
+            due_in = self._next_due_in()
             until = min(lease_in, round_in, round_in if due_in is None else due_in)
             if self._wait_once(max(self.backoff.every, until), stop):
                 return
             if time.monotonic() - started >= idle.FULL_ROUND_EVERY:
                 return
             if due_in is not None and due_in <= until:
-                return  # a day is due
+                return  # a stage is due (a day end, a weekend cutoff)
             held = set(self.watchers)
             if not self._keep_leases() or set(self.watchers) != held:
                 return  # the feeds held changed: a round now
@@ -249,8 +250,10 @@ class Monitor:
     def _log_watchers(self) -> list[Any]:
         return [w for w in self.watchers.values() if isinstance(w.feed, feeds.LogFeed)]
 
-    def _next_day_in(self) -> float | None:
-        ends = [e for w in self.watchers.values() if (e := w.next_day_end()) is not None]
+    def _next_due_in(self) -> float | None:
+        """Seconds until the clock alone next acts on a stage held (a day end, a weekend
+        cutoff), with the grace days close behind; None when no stage keeps one."""
+        ends = [e for w in self.watchers.values() if (e := w.soonest_due()) is not None]
         if not ends:
             return None
         return (min(ends) - self.clock()).total_seconds() + GRACE_SECONDS

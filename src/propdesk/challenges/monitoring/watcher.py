@@ -37,6 +37,7 @@ from propdesk.challenges.monitoring.monitor import (
     _evaluator,
     _open,
     _run,
+    keep_due,
     write_states,
 )
 from propdesk.challenges.participation.lifecycle import Opening
@@ -51,11 +52,19 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_EVERY: float | None = None  # seconds between two checkpoints (None: the setting's)
 WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
 LOAD_AT_ONCE = 2000  # stages whose states one query loads
-DAYS_LOOKED_EVERY = 0.25  # seconds: how stale the next day end a watcher knows may be
+DAYS_LOOKED_EVERY = 0.25  # seconds: how stale the next due time a watcher knows may be
 ABSENT_FOR = 5.0  # seconds an account with no running stage is not looked up again
 
 _ROW = ("id", "participation_id", "stage", "kind", "login", "server_id", "status", "revision")
-_STATE = ("evaluator_state", "curve_open", "paused", "day_end", "fed_through", "fed_feed")
+_STATE = (
+    "evaluator_state",
+    "curve_open",
+    "paused",
+    "day_end",
+    "next_due",
+    "fed_through",
+    "fed_feed",
+)
 
 Account = tuple[int, str]  # (server id, login)
 
@@ -101,7 +110,9 @@ class FeedWatcher:
         self.target = 0  # ... and the position it moves to once they are
         self.changes = 0
         self.saved_at = time.monotonic()
-        self.next_due: datetime | None = None  # the next day end of its stages, as last seen
+        # The next instant the clock alone acts on one of its stages (a day end, a weekend
+        # cutoff), as last seen.
+        self.next_due: datetime | None = None
         self.days_looked = 0.0
         self.read_to: datetime | None = None  # the time of the last event read
         self.drained_at: datetime | None = None  # when a read last found the feed's end
@@ -307,9 +318,11 @@ class FeedWatcher:
         _open(openings)
 
     def close_days(self, moment: datetime, *, limit: int | None = None) -> int:
-        """Close the days that ended by `moment` of the stages whose day is due; returns the
-        verdicts and pauses that caused. The stages are looked through at most every
-        `DAYS_LOOKED_EVERY` seconds while none is due (days close five seconds behind anyway)."""
+        """Bring the stages that are due (`Evaluator.next_due`: a day that ended, a weekend
+        cutoff that passed, by `moment`) up to `moment` (`close_until`); returns the verdicts
+        and pauses that caused. The stages are looked through at most every
+        `DAYS_LOOKED_EVERY` seconds while none is due (the clock acts five seconds behind
+        anyway)."""
         if (
             self.next_due is not None
             and moment < self.next_due
@@ -317,7 +330,7 @@ class FeedWatcher:
         ):
             return 0
         self.days_looked = time.monotonic()
-        ends = [(e.evaluator.day_end, e) for e in self.entries.values()]
+        ends = [(e.evaluator.next_due, e) for e in self.entries.values()]
         due = sorted(
             ((end, e.attempt.pk, e) for end, e in ends if end is not None and end <= moment),
             key=lambda d: (d[0], d[1]),
@@ -334,7 +347,7 @@ class FeedWatcher:
                 self.entries.pop((entry.attempt.server_id, entry.attempt.login), None)
                 self._set_aside(entry.attempt, exc)
                 continue
-            entry.attempt.day_end = entry.evaluator.day_end
+            keep_due(entry.attempt, entry.evaluator)
             entry.dirty = True
             if outcomes:
                 acting.append((entry, outcomes, self.position))
@@ -344,8 +357,10 @@ class FeedWatcher:
             self._act(acting, after_event=False)
         return sum(len(o) for _, o, _ in acting)
 
-    def next_day_end(self) -> datetime | None:
-        ends = [e.evaluator.day_end for e in self.entries.values() if e.evaluator.day_end]
+    def soonest_due(self) -> datetime | None:
+        """The next instant the clock alone acts on one of its stages (`Evaluator.next_due`:
+        a day end or a weekend cutoff), None when none runs."""
+        ends = [e.evaluator.next_due for e in self.entries.values() if e.evaluator.next_due]
         return min(ends) if ends else None
 
     # --- writing ------------------------------------------------------------------------
@@ -395,7 +410,7 @@ class FeedWatcher:
         position = self.position
         for entry in entries:
             entry.attempt.evaluator_state = entry.evaluator.state()
-            entry.attempt.day_end = entry.evaluator.day_end
+            keep_due(entry.attempt, entry.evaluator)
             checkpoints.set_fed(entry.attempt, position)
         with transaction.atomic():
             written = write_states([e.attempt for e in entries])

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from annotated_types import Ge, Interval
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Header, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from propdesk.accounts import zones
 from propdesk.accounts.api_auth import current_client, current_staff
@@ -78,6 +78,22 @@ class FiguresOut(Schema):
     period_last_day: str | None
     days_left: int | None
     open_positions: int
+    trading_day_counts: str = Field(
+        description='How trading days are counted: "opened" or "opened_and_closed".'
+    )
+    trading_day_min_profit_pct: str | None = Field(
+        description="The least day profit (% of the initial balance) a trading day needs."
+    )
+    open_volume: str = Field(description="Lots open now (the sum of the open positions' volumes).")
+    max_open_positions: int | None
+    max_open_volume: str | None
+    weekend_cutoff: str | None = Field(
+        description="The next weekend cutoff (UTC), by which every position must be closed."
+    )
+    moved: str = Field(
+        description="Money the firm moved into (+) or out of (-) the account, e.g. payouts; "
+        "profit leaves it out."
+    )
 
 
 class StageOut(Schema):

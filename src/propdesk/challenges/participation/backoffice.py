@@ -28,7 +28,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
-from propdesk.challenges.monitoring import progress
+from propdesk.challenges.monitoring import limits, progress
 from propdesk.challenges.monitoring.curve import chart_data
 from propdesk.challenges.participation import interventions, lifecycle, stage_accounts
 from propdesk.challenges.participation.participants import (
@@ -50,6 +50,7 @@ from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import adapters
 from propdesk.platforms import services as staff
 from propdesk.platforms.protocol import AccountState, DealRecord, PlatformError
+from propdesk.rules.figures import Figures
 
 TRADES_PAGE = 50
 
@@ -197,15 +198,21 @@ def _deals(attempt: StageAttempt | None) -> list[DealRecord]:
     return sorted(found, key=lambda d: (d.at, d.deal), reverse=True)
 
 
-def _day_close(shown: StageAttempt | None) -> dict[str, str]:
-    """A running stage's next day reset, as the instant in the stage's zone, and once its
-    target is reached, when it passes."""
-    if shown is None or shown.status != StageAttempt.Status.IN_PROGRESS:
-        return {"next_reset": "", "outlook": ""}
+def _day_close(shown: StageAttempt | None, figures: Figures | None) -> dict[str, Any]:
+    """A running stage's next day reset, as the instant in the stage's zone, once its target
+    is reached, when it passes, and with a weekend close, the next cutoff; and how its
+    trading days are counted when not the default."""
+    if shown is None:
+        return {"next_reset": "", "outlook": "", "weekend": None, "counted": ""}
+    counted = limits.trading_day_words(figures, shown.participation.currency) if figures else ""
+    if shown.status != StageAttempt.Status.IN_PROGRESS:
+        return {"next_reset": "", "outlook": "", "weekend": None, "counted": counted}
     at = progress.next_day_reset(shown)
     return {
         "next_reset": progress.instant_text(at, progress.rules_for(shown).zone),
         "outlook": progress.outlook(shown),
+        "weekend": limits.weekend_close(shown, figures) if figures else None,
+        "counted": counted,
     }
 
 
@@ -301,8 +308,9 @@ def _page(
             "currency": currency,
             "figures": figures,
             "bars": bars(figures, shown, currency),
-            **_day_close(shown),
+            **_day_close(shown, figures),
             "chart": chart_data(shown, figures, currency),
+            "moves": limits.moves(shown, currency) if shown is not None else [],
             "state": state,
             "platform_error": platform_error,
             "preparing": stage_accounts.being_prepared(shown) if shown is not None else None,
@@ -350,7 +358,7 @@ def participant_figures(request: HttpRequest, participation_id: int) -> HttpResp
             "currency": item.currency,
             "figures": figures,
             "bars": bars(figures, shown, item.currency),
-            **_day_close(shown),
+            **_day_close(shown, figures),
         },
     )
 

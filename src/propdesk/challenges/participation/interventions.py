@@ -31,7 +31,14 @@ from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms import adapters
 from propdesk.platforms.protocol import PlatformError
-from propdesk.rules.model import MAX_DAILY_LOSS, MAX_LOSS, MAX_LOSS_PER_TRADE
+from propdesk.rules.model import (
+    MAX_DAILY_LOSS,
+    MAX_LOSS,
+    MAX_LOSS_PER_TRADE,
+    MAX_OPEN_POSITIONS,
+    MAX_OPEN_VOLUME,
+    WEEKEND_HOLDING,
+)
 from propdesk.wallet import ledger
 
 REASON_LONGEST = 500
@@ -73,9 +80,19 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
     return attempt
 
 
-# Failures a reinstatement can take back: breaches an event caused (a bad price, say). A day's
-# close that failed the stage (inactivity, the trading period) is the calendar's, not an error.
-REINSTATABLE = frozenset({MAX_LOSS, MAX_DAILY_LOSS, MAX_LOSS_PER_TRADE})
+# Failures a reinstatement can take back: breaches the account's events caused (a bad price, a
+# position the platform reported open in error). A day's close that failed the stage
+# (inactivity, the trading period) is the calendar's, not an error.
+REINSTATABLE = frozenset(
+    {
+        MAX_LOSS,
+        MAX_DAILY_LOSS,
+        MAX_LOSS_PER_TRADE,
+        MAX_OPEN_POSITIONS,
+        MAX_OPEN_VOLUME,
+        WEEKEND_HOLDING,
+    }
+)
 
 
 def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
@@ -106,7 +123,7 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         before = audit.snapshot(attempt, ["explanation", "verdict"])
         evaluator.reinstate()
         attempt.evaluator_state = evaluator.state()
-        attempt.day_end = evaluator.day_end
+        monitor.keep_due(attempt, evaluator)
         lifecycle.move_stage(attempt, StageAttempt.Status.IN_PROGRESS)
         attempt.verdict = None
         attempt.explanation = attempt.staff_note = ""

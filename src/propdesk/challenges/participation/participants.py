@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
-from propdesk.challenges.monitoring import progress
+from propdesk.challenges.monitoring import limits, progress
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.templatetags.money import money
 from propdesk.core.text import plural
@@ -152,8 +152,9 @@ def _bar(key: str, label: str, pct: Decimal | None, title: str) -> dict[str, str
 
 
 def bars(figures: Figures | None, attempt: StageAttempt | None, currency: str) -> dict[str, Any]:
-    """The progress bars: how far to the target, how much of each allowed loss is used, and
-    trading days against the minimum (a live stage has no target and no minimum)."""
+    """The progress bars: how far to the target, how much of each allowed loss is used,
+    trading days against the minimum (a live stage has no target and no minimum), and where
+    the stage limits them, the open positions and open lots against their limits."""
     if figures is None or attempt is None:
         return {}
     f = figures
@@ -184,12 +185,22 @@ def bars(figures: Figures | None, attempt: StageAttempt | None, currency: str) -
     if attempt.kind != StageKind.LIVE:  # a live stage never passes: its days count for nothing
         needed = f.min_trading_days
         done = Decimal(100) if needed == 0 else Decimal(min(f.trading_days, needed) * 100) / needed
+        counted = limits.trading_day_words(f, currency)
         found["days"] = {
             "key": "days",
             "label": "Trading days",
             "value": f"{done:.2f}",
             "text": f"{f.trading_days} of {needed}" if needed else f"{f.trading_days}, no minimum",
-            "title": f"{plural(f.trading_days, 'trading day')}; at least {needed} needed",
+            "title": f"{plural(f.trading_days, 'trading day')}; at least {needed} needed"
+            + (f"; a trading day is {counted}" if counted else ""),
+        }
+    for limit in limits.open_limits(f):  # only where the stage sets the limit
+        found[limit["key"]] = {
+            "key": limit["key"],
+            "label": limit["label"],
+            "value": f"{limit['pct']:f}",
+            "text": f"{limit['count']} of {limit['limit']}",
+            "title": limit["words"],
         }
     return found
 

@@ -26,7 +26,7 @@ from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
 from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
-from propdesk.challenges.monitoring import progress
+from propdesk.challenges.monitoring import limits, progress
 from propdesk.challenges.participation import portal_home, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError
@@ -260,7 +260,9 @@ def _loss_bar(
 
 
 def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[str, Any]]:
-    """The four bars: profit target, daily loss used, max loss used, trading days."""
+    """The bars: profit target, daily loss used, max loss used, trading days (with how they
+    are counted when not the default), and the open positions and open lots against their
+    limits where the stage sets them."""
     f = figures
     rules = attempt.participation.version.spec.stages[attempt.stage].rules
     initial = f.balance - f.profit  # the stage's initial balance
@@ -290,6 +292,19 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         )
     else:
         days.update(value=None, words=f"{plural(f.trading_days, 'trading day')} (no minimum)")
+    counted = limits.trading_day_words(f, currency)
+    if counted:  # not the default (any day with a position opened)
+        days["words"] += f"; a trading day is {counted}"
+    open_limits = [
+        {
+            "key": limit["key"],
+            "label": limit["label"],
+            "value": _bar_value(limit["pct"]),
+            "max": "100",
+            "words": limit["words"],
+        }
+        for limit in limits.open_limits(f)
+    ]
     return [
         target,
         _loss_bar(
@@ -309,6 +324,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
             currency=currency,
         ),
         days,
+        *open_limits,
     ]
 
 
@@ -339,6 +355,8 @@ def stage_figures(item: Participation, attempt: StageAttempt, zone: ZoneInfo) ->
         "outlook": progress.outlook(attempt, now, zone=zone) if running else "",
         "headline": "",
         "refresh": REFRESH_SECONDS,
+        "moved": "",
+        "weekend": None,
     }
     shown["headline"] = progress.headline(attempt, zone=zone)
     f = progress.figures(attempt)
@@ -355,6 +373,8 @@ def stage_figures(item: Participation, attempt: StageAttempt, zone: ZoneInfo) ->
         target_balance=money_text(f.target_balance, currency),
         bars=bars(attempt, f, currency),
         as_of=_seconds_text(f.as_of, zone) if f.as_of else None,
+        moved=money_text(f.moved, currency) if f.moved else "",
+        weekend=limits.weekend_close(attempt, f, now, zone=zone) if running else None,
     )
     return shown
 

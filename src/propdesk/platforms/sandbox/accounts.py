@@ -1,9 +1,17 @@
 """The sandbox's trading accounts: opening one, looking it up, letting it log in and trade, and
-moving its balance (balance operations), each under the account's row lock with its events."""
+moving its balance (balance operations), each under the account's row lock with its events.
+
+A balance operation (staff's credit or debit, a platform command's, later a profit-share
+payout's: `balance_operation_once` is the one way in) writes, with the money's move and in its
+transaction, a `balance` event (`{"t", "type": "balance", "amount"}`, docs/rules.md) and then
+the account's equity snapshot, which carries the new balance: the rules move their references by
+the amount instead of reading it as a trading result. The deposit that opens an account writes
+its snapshot alone (an account's first event is its opening balance)."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -86,7 +94,9 @@ def create_account(
         account.login = str(LOGIN_OFFSET + account.pk)
         account.save(update_fields=["login"])
         if amount:
-            _balance_operation(account, amount, "Initial deposit", reason=Deal.Reason.STAFF)
+            _balance_operation(
+                account, amount, "Initial deposit", reason=Deal.Reason.STAFF, opening=True
+            )
         else:
             emit(account, [equity_snapshot(account, timezone.now())])
     return account, password
@@ -155,7 +165,8 @@ def set_trading_enabled(account: Account, enabled: bool, *, reason: str = "") ->
 
 
 def balance_operation(account: Account, amount: Any, comment: str) -> Deal:
-    """Credit (positive) or debit (negative) the balance; a debit may not exceed free margin."""
+    """Credit (positive) or debit (negative) the balance; a debit may not exceed free margin.
+    The account's event stream gets a `balance` event and the snapshot after it."""
     deal, _ = balance_operation_once(account, amount, comment)
     return deal
 
@@ -164,8 +175,9 @@ def balance_operation_once(
     account: Account, amount: Any, comment: str, *, idempotency_key: str | None = None
 ) -> tuple[Deal, bool]:
     """`balance_operation`, and whether it moved money now: a retry under the caller's
-    `idempotency_key` returns the first deal (False); the same key for another amount is
-    refused."""
+    `idempotency_key` returns the first deal (False, and no second event); the same key for
+    another amount is refused. What staff's balance operations, the platform commands (the
+    adapter's `balance_operation`) and profit-share payouts call."""
     key = (
         None
         if not idempotency_key
@@ -199,22 +211,35 @@ def balance_operation_once(
         return deal, True
 
 
-def _balance_operation(account: Account, value: Decimal, comment: str, *, reason: str) -> Deal:
+def _balance_operation(
+    account: Account, value: Decimal, comment: str, *, reason: str, opening: bool = False
+) -> Deal:
+    """Move the (locked) account's balance, with its deal and its events: the `balance` event
+    (not for the `opening` deposit) and the snapshot that shows the new balance, in that
+    order."""
     now = timezone.now()
-    account.balance += value
+    amount = quantize(value, account.currency)
+    account.balance += amount
     account.save(update_fields=["balance"])
     deal = Deal.objects.create(
         account=account,
         kind=Deal.Kind.BALANCE,
         entry=Deal.Entry.NONE,
         reason=reason,
-        profit=value,
+        profit=amount,
         balance_after=account.balance,
         comment=comment[:200],
         at=now,
     )
-    emit(account, [equity_snapshot(account, now)])
+    snapshot = equity_snapshot(account, now)
+    emit(account, [snapshot] if opening else [balance_payload(amount, now), snapshot])
     return deal
+
+
+def balance_payload(amount: Decimal, at: datetime) -> dict[str, Any]:
+    """The stream's event for money moved in (positive) or out (negative) that is not a
+    trading result: `{"t", "type": "balance", "amount": "-5000.00"}` (docs/rules.md)."""
+    return {"t": at.isoformat(), "type": "balance", "amount": f"{amount}"}
 
 
 def history(account: Account, *, limit: int = 500) -> list[Deal]:

@@ -278,7 +278,10 @@ class EventOut(Schema):
 @router.get(
     "/events",
     response=list[EventOut],
-    summary="This account's events after the cursor `after` (equity snapshots and deals)",
+    summary=(
+        "This account's events after the cursor `after` (equity snapshots, deals, money moved "
+        "by the firm)"
+    ),
 )
 def events(
     request: HttpRequest,
