@@ -10,6 +10,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue.presets import PRESETS
 from tests.browser.flows import log_in
 from tests.challenges.factories import pass_stage, running, stage
 from tests.conftest import PASSWORD
@@ -98,3 +99,13 @@ def test_the_live_step_review_fits_a_1366_pixel_window_with_the_client_box_in_vi
     box = client_box.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= 1366
+
+
+def test_the_new_challenge_page_and_each_preset_fit_a_1024_pixel_window(new_page, admin):
+    staff = new_page()
+    staff.set_viewport_size({"width": 1024, "height": 768})
+    log_in(staff, admin.email, PASSWORD)
+    new = "/backoffice/prop-trading/challenges/new/"
+    assert_fits(staff, new)
+    for key in PRESETS:
+        assert_fits(staff, f"{new}?preset={key}")

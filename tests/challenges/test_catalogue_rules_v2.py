@@ -140,6 +140,18 @@ def test_rules_at_their_defaults_are_not_kept(admin):
         ({"trading_day": {"count": "opened"}}, "trading_day.count"),
         ({"max_daily_loss": {"pct": "5", "basis": "day_peak"}}, "max_daily_loss.basis"),
         ({"min_trading_days": 31, "trading_period_days": 30}, "min_trading_days"),
+        ({"max_loss": {"pct": "10", "mode": "static", "lock_offset": "100"}}, "lock_offset"),
+        (
+            {
+                "max_loss": {
+                    "pct": "10",
+                    "mode": "trailing_eod",
+                    "lock_at_initial": False,
+                    "lock_offset": "100",
+                }
+            },
+            "lock_offset",
+        ),
     ],
 )
 def test_a_bad_version_2_rule_is_refused_naming_its_key_and_nothing_is_kept(admin, rules, named):

@@ -190,7 +190,7 @@ def test_money_moved_is_shown_apart_from_profit_with_the_references_it_moved(
     move = re.search(
         rf'<article data-move="{evaluator_move["event"]}">(.*?)</article>', staff, re.S
     ).group(1)
-    assert "<strong>-5,000.00 USD</strong> moved out at " in move
+    assert "<strong>5,000.00 USD</strong> taken out by the firm at " in move
 
     def reference(key: str) -> tuple[str, str]:
         found = re.search(rf'<tr data-reference="{key}"><td>[^<]*</td><td>([^<]*)</td><td>(.*?)'

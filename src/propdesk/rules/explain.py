@@ -324,7 +324,9 @@ def _rules_lines(rules: Rules) -> list[str]:
         lines.append(f"  at most {decimal_text(rules.max_open_volume)} lots open at once")
     if rules.weekend_close is not None:
         wc = rules.weekend_close
-        lines.append(f"  every position closed by {wc.day} {wc.time} each week")
+        lines.append(
+            f"  every position closed by {wc.day.title()} {wc.time} ({rules.timezone}) each week"
+        )
     when = "at the first day's end" if rules.upgrade_immediately else "at the period's end"
     lines.append(f"  passes {when} where every objective holds")
     return lines
@@ -339,7 +341,7 @@ def _unused_figures(rules: Rules, figures: Figures) -> list[str]:
         unused += ["trading_day_counts", "trading_day_min_profit_pct"]
     if rules.max_open_positions is None and rules.max_open_volume is None:
         unused += ["open_volume", "max_open_positions", "max_open_volume"]
-    if rules.weekend_close is None:
+    if rules.weekend_close is None or figures.weekend_cutoff is None:
         unused.append("weekend_cutoff")
     if not figures.moved:
         unused.append("moved")

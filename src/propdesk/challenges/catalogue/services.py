@@ -324,8 +324,19 @@ def _bounds_fault(rules: Rules, balance: Decimal) -> str | None:
     volume = rules.max_open_volume
     if volume is not None and volume > MAX_OPEN_VOLUME:
         return f"max_open_volume must be more than 0 and at most {MAX_OPEN_VOLUME} lots."
-    if rules.max_loss is not None and rules.max_loss.lock_offset > balance:
+    max_loss = rules.max_loss
+    if max_loss is not None and max_loss.lock_offset > balance:
         return f"max_loss.lock_offset must be at most the stage's account size ({balance})."
+    if (
+        max_loss is not None
+        and max_loss.lock_offset
+        and (max_loss.mode == "static" or not max_loss.lock_at_initial)
+    ):
+        # The contract reads it and ignores it; a firm setting it means something it would not do.
+        return (
+            "max_loss.lock_offset applies only to a trailing max loss whose floor stops at the "
+            "initial balance (lock_at_initial): leave it out, or change the mode."
+        )
     period = rules.trading_period_days
     if period is not None and rules.min_trading_days > period:
         # The contract still reads such rules (as its first version did): nobody could pass.

@@ -144,8 +144,8 @@ def weekend_close(
 
 REFERENCES = {  # what a balance event moves, as the participant page names it
     "moved": "Moved so far",
-    "prev_day_balance": "Previous day's closing balance (the day's basis)",
-    "prev_day_equity": "Previous day's closing equity (the day's basis)",
+    "prev_day_balance": "Previous day's closing balance",
+    "prev_day_equity": "Previous day's closing equity",
     "day_peak_equity": "The day's highest equity",
     "peak": "Max-loss peak",
     "max_loss_floor": "Max-loss floor",
@@ -187,6 +187,7 @@ def moves(attempt: StageAttempt, currency: str, zone: ZoneInfo | None = None) ->
                 "event": move["event"],
                 "at": progress.instant_text(at, shown_in),
                 "amount": ("+" if amount > 0 else "") + exact(amount, currency),
+                "size": exact(abs(amount), currency),
                 "direction": "in" if amount > 0 else "out",
                 "rows": rows,
             }
