@@ -46,6 +46,7 @@ from propdesk.challenges.catalogue.wording import (
     amount_text,
     daily_loss_text,
     max_loss_text,
+    money_text,
     open_limit_text,
     rule_lines,
     stage_line,
@@ -130,11 +131,23 @@ def path_label(path: str, stage_names: dict[int, str]) -> list[str]:
     return words
 
 
+# A version-2 rule left out of one version: what its absence means, in words.
+_ABSENT_WORDS = {
+    "lock_offset": "Trailing stops at the start",
+    "trading_day": "any day with a position opened",
+    "max_open_positions": "no limit",
+    "max_open_volume": "no limit",
+    "weekend_close": "no weekend close",
+}
+
+
 def value_lines(value: Any, path: str = "", zone: str = "") -> list[str]:
     """A compared value in words: nothing is "—", lists and objects one line a part; `zone`
     is the challenge's time zone (a weekend close is said in it)."""
     if value is None:
-        return ["—"]
+        return [_ABSENT_WORDS.get(path.rsplit(".", 1)[-1], "—")]
+    if path.endswith("lock_offset"):
+        return [f"Trailing stops {money_text(Decimal(str(value)))} above the start"]
     if isinstance(value, bool):
         return ["yes" if value else "no"]
     if path.endswith("client_groups") and value == []:
