@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from propdesk.rules import Deal, Equity, Evaluator, Event, Rules, parse_time
@@ -54,3 +55,15 @@ def verdict(rules: Rules, events: Iterable[Event], until: str | None = None) -> 
 def kinds(rules: Rules, events: Iterable[Event], until: str | None = None) -> list[tuple]:
     """The outcomes as (at, kind, rule) triples, for short assertions."""
     return [(o["at"], o["kind"], o["rule"]) for o in verdict(rules, events, until)["events"]]
+
+
+def write_files(tmp_path: Path, rules: Any, lines: list[Any]) -> list[str]:
+    """A rules file and an events file for `propdesk rules replay` (text is written as is, other
+    values as JSON); returns the two paths as its arguments."""
+    rules_path = tmp_path / "rules.json"
+    rules_path.write_text(rules if isinstance(rules, str) else json.dumps(rules))
+    events_path = tmp_path / "events.jsonl"
+    events_path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+    return [str(rules_path), str(events_path)]

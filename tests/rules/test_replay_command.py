@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from propdesk.rules.replay import main
+from tests.rules.factories import write_files
 
 RULES = {
     "initial_balance": "100000.00",
@@ -79,14 +80,7 @@ EXPECTED = {
 
 
 def write(tmp_path: Path, rules: Any = RULES, lines: list[Any] | None = None) -> list[str]:
-    rules_path = tmp_path / "rules.json"
-    rules_path.write_text(rules if isinstance(rules, str) else json.dumps(rules))
-    events_path = tmp_path / "events.jsonl"
-    lines = EVENTS if lines is None else lines
-    events_path.write_text(
-        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
-    )
-    return [str(rules_path), str(events_path)]
+    return write_files(tmp_path, rules, EVENTS if lines is None else lines)
 
 
 def refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

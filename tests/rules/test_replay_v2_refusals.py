@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from propdesk.rules.replay import main
+from tests.rules.factories import write_files
 
 RULES: dict[str, Any] = {"initial_balance": "100000", "timezone": "Europe/Prague"}
 WEEKEND = {"day": "friday", "time": "22:00"}
@@ -25,13 +26,7 @@ OUT = {"type": "deal", "position": "p1", "entry": "out", "profit": "1"}
 
 
 def write(tmp_path: Path, rules: Any, lines: list[Any]) -> list[str]:
-    rules_path = tmp_path / "rules.json"
-    rules_path.write_text(rules if isinstance(rules, str) else json.dumps(rules))
-    events_path = tmp_path / "events.jsonl"
-    events_path.write_text(
-        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
-    )
-    return [str(rules_path), str(events_path)]
+    return write_files(tmp_path, rules, lines)
 
 
 def refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
