@@ -311,7 +311,7 @@ def test_the_published_definition_shows_each_new_rule_as_a_line(admin):
     assert max_loss.endswith("Trailing stops 100.00 above the start")
 
 
-def test_a_new_rule_compared_with_its_absence_says_what_the_absence_means(admin, challenge):
+def test_a_new_rule_compared_with_its_absence_says_it_is_not_set(admin, challenge):
     made = copy.deepcopy(challenge.published().definition)
     made["stages"][0]["rules"].update(copy.deepcopy(V2_RULES))
     catalogue.save_draft(challenge.pk, made, actor=admin)
@@ -320,5 +320,5 @@ def test_a_new_rule_compared_with_its_absence_says_what_the_absence_means(admin,
     assert "<td>no limit</td>" in row(page, "stages.0.rules.max_open_positions")
     assert "<td>no weekend close</td>" in row(page, "stages.0.rules.weekend_close")
     offset = row(page, "stages.0.rules.max_loss.lock_offset")
-    assert "<td>Trailing stops at the start</td>" in offset
+    assert "<td>no lock offset</td>" in offset
     assert "Trailing stops 100.00 above the start" in offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -120,6 +121,25 @@ def test_quiet_weeks_are_skipped_but_not_past_a_cutoff_with_a_position_open() ->
     assert kinds(rules, held, until="2027-03-01T00:00Z") == [
         ("2026-03-06T20:00:00Z", "failed", "weekend_holding")
     ]
+
+
+class OneDayAtATime(Evaluator):
+    __slots__ = ()
+    skip_quiet_days = False
+
+
+def test_a_quiet_run_with_a_position_open_stops_at_the_cutoff_as_closing_day_by_day_does() -> None:
+    rules = prague(weekend_close=PRAGUE_FRIDAY_CUTOFF, inactivity_days=30)
+    events: list[Event] = [eq("2026-03-02T08:00Z", 100000), buy("2026-03-02T09:00Z")]
+    until = parse_time("2026-03-20T00:00Z")
+    slow = OneDayAtATime(rules)
+    for event in events:
+        slow.feed(event)
+    slow.close_until(until)
+    fast = run(rules, events, until="2026-03-20T00:00Z")
+    assert fast.verdict()["rule"] == "weekend_holding"
+    assert fast.state() == slow.state()  # the same day, the same inactive streak
+    assert fast.figures().day == slow.figures().day == date(2026, 3, 6)
 
 
 # ---------------------------------------------------------------------------- balance events
@@ -423,7 +443,7 @@ def test_a_resumed_evaluator_words_the_open_lots_as_the_running_one_does() -> No
     assert running.outcomes[-1].explanation["open_volume"] == "2.0"
 
 
-def test_a_deposit_and_its_reversal_leave_the_snapshots_judged_as_before() -> None:
+def test_a_deposit_and_its_reversal_move_no_floor() -> None:
     rules = make_rules(max_daily_loss={"pct": "5", "basis": "prev_day_balance"})
     events: list[Event] = [
         eq("2026-03-02T08:00Z", 100000),

@@ -332,9 +332,10 @@ def _rules_lines(rules: Rules) -> list[str]:
     return lines
 
 
-def _unused_figures(rules: Rules, figures: Figures) -> list[str]:
+def _unused_figures(evaluator: Evaluator, figures: Figures) -> list[str]:
     """The version-2 figures of rules that are not set: a version-1 rule set is explained as
     it always was."""
+    rules = evaluator.rules
     unused = []
     day = rules.trading_day
     if day.counts == "opened" and day.min_profit_pct is None:
@@ -343,7 +344,7 @@ def _unused_figures(rules: Rules, figures: Figures) -> list[str]:
         unused += ["open_volume", "max_open_positions", "max_open_volume"]
     if rules.weekend_close is None or figures.weekend_cutoff is None:
         unused.append("weekend_cutoff")
-    if not figures.moved:
+    if not evaluator.moves:
         unused.append("moved")
     return unused
 
@@ -352,7 +353,7 @@ def _figures_lines(evaluator: Evaluator) -> list[str]:
     figures = evaluator.figures()
     shown = figures.to_dict()
     lines = [f"Figures as of {shown.pop('as_of') or 'the start'}:"]
-    for name in _unused_figures(evaluator.rules, figures):
+    for name in _unused_figures(evaluator, figures):
         shown.pop(name)
     for name, text in shown.items():
         value = getattr(figures, name)

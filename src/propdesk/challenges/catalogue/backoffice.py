@@ -133,7 +133,7 @@ def path_label(path: str, stage_names: dict[int, str]) -> list[str]:
 
 # A version-2 rule left out of one version: what its absence means, in words.
 _ABSENT_WORDS = {
-    "lock_offset": "Trailing stops at the start",
+    "lock_offset": "no lock offset",
     "trading_day": "any day with a position opened",
     "max_open_positions": "no limit",
     "max_open_volume": "no limit",
