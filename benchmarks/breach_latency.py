@@ -76,7 +76,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -405,6 +405,40 @@ def vacuum(url: str) -> None:
 # --- the feed and the monitor, each a process of its own ----------------------------------------
 
 
+def feed_ladder(
+    running: Any,
+    source: Iterator[Any],
+    pipe: Any,
+    ladder: list[tuple[str, str]],
+    flush: float,
+    noted: Callable[[int, float], None],
+) -> int:
+    """`propdesk sandbox feed`'s loop (feed.run) stepping `running` through `source`, with a
+    ladder rung's tick put in whenever the pipe asks for one (`noted(rung, time)`, the time
+    taken just before), flushed every `flush` seconds, until the pipe sends None; returns the
+    ticks of `source` stepped."""
+    from propdesk.platforms.sandbox import feed
+
+    ticks = 0
+    last = time.monotonic()
+    for tick in source:
+        running.step(tick)
+        ticks += 1
+        while pipe.poll():
+            rung = pipe.recv()
+            if rung is None:
+                return ticks
+            bid, ask = ladder[rung]
+            at = time.time()
+            running.step(feed.Tick(BREACH_SYMBOL, Decimal(bid), Decimal(ask)))
+            noted(rung, at)
+        now = time.monotonic()
+        if now - last >= flush:
+            running.flush_soon()
+            last = now
+    return ticks
+
+
 def feed_role(
     url: str, rate: float, flush: float, ladder: list[tuple[str, str]], pipe: Any
 ) -> None:
@@ -437,30 +471,17 @@ def feed_role(
     instruments = list(Instrument.objects.filter(symbol__in=BACKGROUND_SYMBOLS))
     source = feed.paced(iter(feed.Synthetic(instruments, rate=rate, seed=3)), rate)
     breaches: list[tuple[int, float, int]] = []  # rung, tick time, index of its batch
-    ticks = 0
     running.start_writer()
     written_before = running.events_written
     wall, cpu = time.time(), time.process_time()
-    last = time.monotonic()
-    stopping = False
-    for tick in source:
-        running.step(tick)
-        ticks += 1
-        while pipe.poll():
-            rung = pipe.recv()
-            if rung is None:
-                stopping = True
-                break
-            bid, ask = ladder[rung]
-            at = time.time()
-            running.step(feed.Tick(BREACH_SYMBOL, Decimal(bid), Decimal(ask)))
-            breaches.append((rung, at, len(running.handed)))
-        now = time.monotonic()
-        if now - last >= flush:
-            running.flush_soon()
-            last = now
-        if stopping:
-            break
+    ticks = feed_ladder(
+        running,
+        source,
+        pipe,
+        ladder,
+        flush,
+        lambda rung, at: breaches.append((rung, at, len(running.handed))),
+    )
     running.stop_writer()
     running.flush()
     elapsed = time.time() - wall

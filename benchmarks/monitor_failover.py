@@ -55,7 +55,6 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +66,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from breach_latency import (  # the paths above first
     BACKGROUND_SYMBOLS,
-    BREACH_SYMBOL,
     Sample,
+    feed_ladder,
     fill,
     load_average,
     recreate,
@@ -100,26 +99,9 @@ def feed_role(
     instruments = list(Instrument.objects.filter(symbol__in=BACKGROUND_SYMBOLS))
     source = feed.paced(iter(feed.Synthetic(instruments, rate=rate, seed=3)), rate)
     ticked: dict[int, float] = {}
-    ticks, began, written = 0, time.time(), running.events_written
+    began, written = time.time(), running.events_written
     running.start_writer()
-    last = time.monotonic()
-    stopping = False
-    for tick in source:
-        running.step(tick)
-        ticks += 1
-        while pipe.poll():
-            rung = pipe.recv()
-            if rung is None:
-                stopping = True
-                break
-            bid, ask = ladder[rung]
-            ticked[rung] = time.time()
-            running.step(feed.Tick(BREACH_SYMBOL, Decimal(bid), Decimal(ask)))
-        if time.monotonic() - last >= flush:
-            running.flush_soon()
-            last = time.monotonic()
-        if stopping:
-            break
+    ticks = feed_ladder(running, source, pipe, ladder, flush, ticked.__setitem__)
     running.stop_writer()
     running.flush()
     pipe.send(

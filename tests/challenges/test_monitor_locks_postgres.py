@@ -46,6 +46,23 @@ def together(*work: Callable[[], None]) -> list[BaseException]:
     return failures
 
 
+def suspension_order(
+    key: str, first: StageAttempt, second: StageAttempt, staff_locked: threading.Event
+) -> Callable[[], None]:
+    """A suspension's locks: the feed's row, then the client's stages by id, the first one
+    held half a second (the monitor takes what it takes meanwhile)."""
+
+    def work() -> None:
+        with transaction.atomic():
+            checkpoints.lock(key)
+            StageAttempt.objects.select_for_update().get(pk=first.pk)
+            staff_locked.set()
+            time.sleep(0.5)
+            StageAttempt.objects.select_for_update().get(pk=second.pk)
+
+    return work
+
+
 def test_a_stage_opening_for_a_suspended_client_does_not_deadlock_with_the_reactivation(
     active_client, finance, admin
 ):
@@ -93,7 +110,6 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
     batch that met the later stage's breach first and took its row first would wait for the
     earlier stage while the suspension, holding it, waits for the later: a deadlock, and a
     stage set aside or a suspension refused for it."""
-    from propdesk.challenges.monitoring import checkpoints
     from propdesk.challenges.monitoring.watcher import FeedWatcher
     from propdesk.platforms.sandbox import accounts as sandbox_accounts
     from propdesk.platforms.sandbox import orders, ticks
@@ -118,19 +134,11 @@ def test_a_batch_acting_on_two_stages_of_a_client_takes_them_in_the_suspensions_
     SandboxIngestor(server()).pull()
     staff_locked = threading.Event()
 
-    def suspension_order() -> None:
-        with transaction.atomic():
-            checkpoints.lock(key)
-            StageAttempt.objects.select_for_update().get(pk=first.pk)
-            staff_locked.set()
-            time.sleep(0.5)  # the batch has taken what it takes meanwhile
-            StageAttempt.objects.select_for_update().get(pk=second.pk)
-
     def batch() -> None:
         staff_locked.wait(10)
         watcher.step(limit=1000)
 
-    assert together(suspension_order, batch) == []
+    assert together(suspension_order(key, first, second, staff_locked), batch) == []
     for attempt in (first, second):
         attempt.refresh_from_db()
         assert (attempt.status, attempt.monitor_error) == ("failed", "")
@@ -171,19 +179,11 @@ def test_a_checkpoint_writing_two_stages_of_a_client_takes_them_in_the_suspensio
     watcher.step(limit=1000)
     staff_locked = threading.Event()
 
-    def suspension_order() -> None:
-        with transaction.atomic():
-            checkpoints.lock(key)
-            StageAttempt.objects.select_for_update().get(pk=first.pk)
-            staff_locked.set()
-            time.sleep(0.5)
-            StageAttempt.objects.select_for_update().get(pk=second.pk)
-
     def checkpoint() -> None:
         staff_locked.wait(10)
         watcher.checkpoint()
 
-    assert together(suspension_order, checkpoint) == []
+    assert together(suspension_order(key, first, second, staff_locked), checkpoint) == []
 
 
 def test_a_monitors_lease_keeper_renewing_while_its_loop_shares_the_feeds_does_not_deadlock():

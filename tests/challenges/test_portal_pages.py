@@ -34,6 +34,7 @@ from tests.challenges.factories import (
     stage,
     trading,
 )
+from tests.challenges.pages import bar
 from tests.conftest import logged_in, post_form
 from tests.support import carry_out_platform_commands
 
@@ -281,18 +282,6 @@ def figure(page, name):
     found = re.search(rf'data-figure="{name}">([^<]*)<', page)
     assert found, f"the page shows the {name}"
     return found.group(1)
-
-
-def bar(page, key):
-    """The bar's value and max, and the words beside it."""
-    found = re.search(
-        rf'<li data-bar="{key}">.*?<progress value="([^"]+)" max="([^"]+)"'
-        r'.*?<span class="bar-words"[^>]*>([^<]*)</span>',
-        page,
-        re.S,
-    )
-    assert found, f"the page shows the {key} bar"
-    return found.groups()
 
 
 def reset_shown(reset: datetime) -> str:

@@ -20,6 +20,7 @@ from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import orders, ticks
 from propdesk.rules.model import format_time
 from tests.challenges.factories import PRAGUE, D, profit_then_loss, running, server, stage, trading
+from tests.challenges.pages import bar
 from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -56,18 +57,6 @@ def staff_page(admin, joined) -> str:
     response = logged_in(admin).get(f"/backoffice/prop-trading/participants/{joined.pk}/")
     assert response.status_code == 200
     return response.content.decode()
-
-
-def portal_bar(page: str, key: str) -> tuple[str, ...]:
-    """The portal bar's value and max, and the words beside it."""
-    found = re.search(
-        rf'<li data-bar="{key}">.*?<progress value="([^"]+)" max="([^"]+)"'
-        r'.*?<span class="bar-words"[^>]*>([^<]*)</span>',
-        page,
-        re.S,
-    )
-    assert found, f"the page shows the {key} bar"
-    return found.groups()
 
 
 def staff_bar(page: str, key: str) -> tuple[str, str]:
@@ -108,12 +97,12 @@ def test_the_portal_shows_open_positions_and_lots_against_their_limits_and_how_d
     f = progress.figures(attempt)
     assert (f.open_positions, f.open_volume, f.trading_days) == (1, D("10.00"), 0)
     page = portal_page(active_client, joined)
-    assert portal_bar(page, "open_positions") == ("33.33", "100", "1 of at most 3 open")
-    assert portal_bar(page, "open_volume") == ("40.00", "100", "10.00 of at most 25 lots open")
+    assert bar(page, "open_positions") == ("33.33", "100", "1 of at most 3 open")
+    assert bar(page, "open_volume") == ("40.00", "100", "10.00 of at most 25 lots open")
     assert 'data-figure="open_positions">1 of at most 3<' in page
     assert 'data-figure="open_volume">10.00 of at most 25<' in page
     # The day's closed trade made 2,880 but counts only at the day's close (a least profit).
-    assert portal_bar(page, "days") == (
+    assert bar(page, "days") == (
         "0",
         "4",
         "0 of 4 trading days; a trading day is a day with a position opened and closed, "
@@ -142,7 +131,7 @@ def test_a_stage_without_the_new_rules_shows_none_of_their_figures(active_client
     for absent in ('data-bar="open_positions"', 'data-bar="open_volume"', "data-weekend-close"):
         assert absent not in page
     assert "a trading day is" not in page
-    assert portal_bar(page, "days")[2] == "1 of 4 trading days"
+    assert bar(page, "days")[2] == "1 of 4 trading days"
     staff = staff_page(admin, joined)
     for absent in ("data-weekend-close", 'data-figure="trading_day"', 'data-figure="moved"'):
         assert absent not in staff

@@ -19,6 +19,13 @@ BASE_RULES: dict[str, Any] = {
 }
 
 
+class OneDayAtATime(Evaluator):
+    """An evaluator that closes days without events one by one (no quiet-day skipping)."""
+
+    __slots__ = ()
+    skip_quiet_days = False
+
+
 def make_rules(**overrides: Any) -> Rules:
     """Rules from BASE_RULES with overrides, decoded as the replay decodes a rules file."""
     obj = {**BASE_RULES, **overrides}

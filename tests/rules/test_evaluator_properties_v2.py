@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from propdesk.rules import Evaluator, Rules, parse_line
+from tests.rules.factories import OneDayAtATime
 from tests.rules.reference_v2 import WEEKDAYS, Calendar, reference_verdict_v2
 
 # Each zone starts near its daylight-saving changes (UTC and Kolkata have none: any start).
@@ -321,11 +322,6 @@ def test_resuming_a_version_2_stage_from_saved_state_anywhere_changes_nothing(
     assert resumed.verdict() == whole.verdict()
     assert resumed.state() == whole.state()
     assert resumed.figures() == whole.figures()
-
-
-class OneDayAtATime(Evaluator):
-    __slots__ = ()
-    skip_quiet_days = False
 
 
 @SETTINGS

@@ -19,7 +19,7 @@ from propdesk.rules import (
     explain,
     parse_time,
 )
-from tests.rules.factories import eq, kinds, make_rules, run, sell
+from tests.rules.factories import OneDayAtATime, eq, kinds, make_rules, run, sell
 
 PRAGUE_FRIDAY_CUTOFF = {"day": "friday", "time": "21:00"}
 
@@ -121,11 +121,6 @@ def test_quiet_weeks_are_skipped_but_not_past_a_cutoff_with_a_position_open() ->
     assert kinds(rules, held, until="2027-03-01T00:00Z") == [
         ("2026-03-06T20:00:00Z", "failed", "weekend_holding")
     ]
-
-
-class OneDayAtATime(Evaluator):
-    __slots__ = ()
-    skip_quiet_days = False
 
 
 def test_a_quiet_run_with_a_position_open_stops_at_the_cutoff_as_closing_day_by_day_does() -> None:

@@ -28,6 +28,7 @@ from .model import (
     add,
     format_time,
     pct_of,
+    position_order,
     sub,
 )
 
@@ -78,7 +79,7 @@ def at_cutoff(ev: Evaluator, outcomes: list[Outcome]) -> None:
     if ev._positions:
         rule = ev.rules.weekend_close
         assert rule is not None
-        named = sorted(ev._positions, key=lambda p: (isinstance(p, str), p))[:NAMED_POSITIONS]
+        named = sorted(ev._positions, key=position_order)[:NAMED_POSITIONS]
         why = {
             "cutoff": format_time(cut),
             "weekday": rule.day,

@@ -66,7 +66,6 @@ class Evaluator:
         "_cutoff",
         "_day",
         "_day_active",
-        "_day_counted",
         "_day_end",
         "_day_has_events",
         "_day_peak",
@@ -143,7 +142,6 @@ class Evaluator:
         self._day_has_events = False
         self._day_active = False
         self._day_traded = False
-        self._day_counted = False
         self._opened_today: set[str | int] = set()
         self._balance = self._equity = initial
         self._prev_balance = self._prev_equity = initial
@@ -427,9 +425,7 @@ class Evaluator:
             self._count_trading_day(None)
 
     def _count_trading_day(self, profit: Decimal | None) -> None:
-        if self._day_counted:
-            return
-        self._day_counted = True
+        """Count the current day (once: when its deals first qualify it, or at its close)."""
         self._trading_days += 1
         self._counted.append([_iso(self._day), None if profit is None else str(profit)])
 
@@ -492,7 +488,6 @@ class Evaluator:
         self._day_has_events = False
         self._day_active = False
         self._day_traded = False
-        self._day_counted = False
         self._opened_today = set()
         self._day_peak = self._prev_equity
         self._dl_floor = NEG_INF if self._paused_at is not None else self._daily_floor()

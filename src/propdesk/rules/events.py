@@ -49,6 +49,11 @@ class Balance:
 Event = Equity | Deal | Balance
 
 
+def position_order(position: str | int) -> tuple[bool, str | int]:
+    """A sort key for position ids, which may be numbers and text (numbers first)."""
+    return (isinstance(position, str), position)
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """Something the rules did: a pause, a resume or the final verdict, and why."""

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import RulesError, shown
-from .events import Balance, Deal, Equity, Event, Outcome, format_time
+from .events import Balance, Deal, Equity, Event, Outcome, format_time, position_order
 
 # Every figure the spec defines is exact: this context never rounds (precision is only a cap, and
 # the figures are sums and products of the input's own digits).
@@ -573,4 +573,13 @@ def _weekend_rule(obj: Any) -> WeekendCloseRule | None:
     return rule
 
 
-__all__ = ["UTC", "Balance", "Deal", "Equity", "Event", "Outcome", "format_time"]
+__all__ = [
+    "UTC",
+    "Balance",
+    "Deal",
+    "Equity",
+    "Event",
+    "Outcome",
+    "format_time",
+    "position_order",
+]

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .days import END_OF_TIME, period_last_day
-from .model import FAILED, IN_PROGRESS, NEG_INF, PASSED, ZERO, Outcome
+from .model import FAILED, IN_PROGRESS, NEG_INF, PASSED, ZERO, Outcome, position_order
 
 if TYPE_CHECKING:
     from .evaluator import Evaluator
@@ -38,7 +38,7 @@ def dump_state(ev: Evaluator) -> dict[str, Any]:
         "prev_equity": str(ev._prev_equity),
         "peak": str(ev._peak),
         "paused_at": _time(ev._paused_at),
-        "positions": sorted(ev._positions, key=_position_order),
+        "positions": sorted(ev._positions, key=position_order),
         "active_days": ev._active_days,
         "inactive_streak": ev._inactive_streak,
         "last_active_day": _day(ev._last_active_day),
@@ -56,10 +56,6 @@ def dump_state(ev: Evaluator) -> dict[str, Any]:
     }
 
 
-def _position_order(position: str | int) -> tuple[bool, str | int]:
-    return (isinstance(position, str), position)
-
-
 def _v2_state(ev: Evaluator) -> dict[str, Any]:
     """What version 2 of the rules added; a state saved before it has none of these keys and
     loads with their defaults (and its trading days counted as its active days, as then)."""
@@ -67,10 +63,9 @@ def _v2_state(ev: Evaluator) -> dict[str, Any]:
     return {
         "trading_days": ev._trading_days,
         "day_traded": ev._day_traded,
-        "day_counted": ev._day_counted,
         "counted": ev._counted,
-        "opened_today": sorted(ev._opened_today, key=_position_order),
-        "volumes": sorted(volumes, key=lambda pv: _position_order(pv[0])),
+        "opened_today": sorted(ev._opened_today, key=position_order),
+        "volumes": sorted(volumes, key=lambda pv: position_order(pv[0])),
         "open_volume": str(ev._open_volume),
         "day_peak": str(ev._day_peak),
         "moved": str(ev._moved),
@@ -103,7 +98,6 @@ def _load_v2_day(ev: Evaluator, state: dict[str, Any]) -> None:
     if "day_peak" in state:
         ev._day_peak = Decimal(state["day_peak"])
     ev._day_traded = bool(state.get("day_traded", ev._day_active))
-    ev._day_counted = bool(state.get("day_counted", ev._day_active))
     ev._opened_today = set(state.get("opened_today", []))
     ev._set_live()
     ev._dl_floor = NEG_INF if ev._paused_at is not None else ev._daily_floor()
