@@ -157,6 +157,11 @@ class Participation(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A paid retry: the failed participation this one tries again (once: a double submit finds
+    # the retry already made). Its fee entry is a Prop Retry Fee.
+    retry_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="retried_by"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -246,6 +251,13 @@ class StageAttempt(models.Model):
     next_due = models.DateTimeField(null=True, blank=True)
     # The equity curve's bucket still open (monitoring.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
+    # A paid reset: the stage this one starts over (once), cancelled by it, and the fee paid.
+    reset_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reset_by"
+    )
+    reset_fee_entry = models.OneToOneField(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["participation", "stage", "id"]
@@ -320,3 +332,107 @@ class MonitorCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.position}"
+
+
+class Payout(models.Model):
+    """A funded trader's payout from a live stage: the profit since the previous payout (or the
+    live start) taken off the trading account by a balance operation, the trader's share of it
+    credited to their wallet as one Profit Share entry, the firm's share recorded here.
+
+    `figures` keeps what the decision was made on (the eligibility's conditions, each with its
+    figure), so the trader and staff read the same stated rule later."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"  # its approval request is pending
+        APPROVED = "approved", "Approved"  # the balance operation is on its way to the platform
+        PAID = "paid", "Paid"  # taken off the account; the share is in the wallet
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"  # the stage ended before a decision
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.REQUESTED: frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED}),
+        Status.APPROVED: frozenset({Status.PAID}),
+        Status.PAID: frozenset(),
+        Status.REJECTED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
+    OPEN: ClassVar[tuple[str, ...]] = (Status.REQUESTED, Status.APPROVED)
+
+    attempt = models.ForeignKey(StageAttempt, on_delete=models.PROTECT, related_name="payouts")
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    currency = models.CharField(max_length=3)
+    # The trading profit taken off the account, and how it is split.
+    profit = models.DecimalField(max_digits=20, decimal_places=2)
+    share_pct = models.DecimalField(max_digits=6, decimal_places=2)
+    trader_share = models.DecimalField(max_digits=20, decimal_places=2)
+    firm_share = models.DecimalField(max_digits=20, decimal_places=2)
+    # The balance the profit is measured from (the stage's starting balance).
+    base_balance = models.DecimalField(max_digits=20, decimal_places=2)
+    period_start = models.DateTimeField()
+    figures = models.JSONField(default=dict)
+    reason = models.TextField(blank=True)  # a rejection's, shown to the trader
+    entry = models.OneToOneField(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One payout at a time per stage: a second request waits for the first's end.
+            models.UniqueConstraint(
+                fields=["attempt"],
+                condition=models.Q(status__in=("requested", "approved")),
+                name="payout_one_open_per_stage",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="payout_status_time")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.profit} {self.currency} ({self.status})"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.PAYOUT, self.pk)
+
+
+class Certificate(models.Model):
+    """A certificate the trader may show: a stage passed, or a payout made. Its `code` is
+    unguessable; anyone with it can check it at its public address."""
+
+    class Kind(models.TextChoices):
+        STAGE_PASSED = "stage_passed", "Stage passed"
+        PAYOUT = "payout", "Payout"
+
+    code = models.CharField(max_length=40, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    attempt = models.ForeignKey(StageAttempt, on_delete=models.PROTECT, related_name="certificates")
+    payout = models.OneToOneField(
+        Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="certificate"
+    )
+    # What it says, fixed when issued: the firm's and the trader's names, the figures.
+    figures = models.JSONField(default=dict)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt"],
+                condition=models.Q(kind="stage_passed"),
+                name="certificate_one_per_stage_pass",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.kind}"
+
+    @property
+    def reference(self) -> str:
+        return references.of(references.CERTIFICATE, self.pk)

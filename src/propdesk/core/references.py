@@ -29,6 +29,8 @@ REGISTRATION = Kind("REG", "Registration")
 LIVE_STEP = Kind("LSR", "Live step request")
 STAGE_REQUEST = Kind("STG", "Next stage request")
 ADJUSTMENT = Kind("ADJ", "Wallet adjustment")
+PAYOUT = Kind("PAY", "Payout")
+CERTIFICATE = Kind("CRT", "Certificate")
 REQUEST = Kind("REQ", "Request")  # an approval request of a type without a kind of its own
 ENTRY = Kind("TXN", "Ledger entry")  # an entry that nothing else caused
 

@@ -50,10 +50,13 @@ FIRM_SIDE: dict[str, int] = {
     _T.WITHDRAWAL_RELEASE: 1,
     _T.ADJUSTMENT: -1,
     _T.PROP_TRADING_FEE: -1,
+    _T.PROP_RETRY_FEE: -1,
+    _T.PROP_RESET_FEE: -1,
+    _T.PROFIT_SHARE: -1,
 }
 CONVENTION = (
     "Amounts are from the firm's side: money the firm receives (deposits, fees) is positive, "
-    "In; money it pays out (withdrawals, refunds, credits) is negative, Out."
+    "In; money it pays out (withdrawals, refunds, credits, profit shares) is negative, Out."
 )
 
 

@@ -62,6 +62,9 @@ class JournalEntry(models.Model):
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
         PROP_TRADING_FEE = "prop_trading_fee", "Prop Trading Fee"
+        PROFIT_SHARE = "profit_share", "Profit Share"  # a funded trader's share of a payout
+        PROP_RETRY_FEE = "prop_retry_fee", "Prop Retry Fee"  # a failed challenge tried again
+        PROP_RESET_FEE = "prop_reset_fee", "Prop Reset Fee"  # a running stage started over
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     memo = models.CharField(max_length=500, blank=True)  # for staff: the report, the audit

@@ -48,7 +48,11 @@ __all__ = [
     "MaxLossLimit",
     "MaxLossMode",
     "PaymentWay",
+    "PayoutSchedule",
+    "PayoutTiming",
     "Progression",
+    "ResetOffer",
+    "RetryOffer",
     "StageDefinition",
     "StageKind",
     "StageRules",
@@ -88,6 +92,13 @@ class OnBreach(models.TextChoices):
 
     LEAVE = "leave", "Leave them: the trader may still close them"
     CLOSE = "close", "Close them all at the market"
+
+
+class PayoutTiming(models.TextChoices):
+    """When a funded trader may ask for a payout."""
+
+    ON_REQUEST = "on_request", "On request: after N days from the live start, then every M days"
+    FIXED_DAYS = "fixed_days", "On fixed days of the month"
 
 
 class PaymentWay(models.TextChoices):
@@ -187,6 +198,45 @@ class StageRules(_Kept):
         return Rules.parse(self.to_json())
 
 
+class PayoutSchedule(_Kept):
+    """When and how a live stage's trader is paid their share of the profit (the share itself
+    is each live stage's `profit_share_pct`).
+
+    `on_request`: the first payout may be asked for `first_after_days` after the live stage
+    started, each later one `every_days` after the previous payout was asked for. `fixed_days`:
+    on or after the next of these days of the month (1 to 28, in the challenge's time zone)
+    that falls after the live start plus `first_after_days` and after the previous payout.
+    `min_payout`: the trader's share must reach it. The conditions are over the period since
+    the previous payout (or the live start): at least `min_trading_days` trading days (as the
+    stage's rules count them), no day's profit above `consistency_pct` % of the period's
+    profit, and, with `no_open_positions`, nothing open when the trader asks."""
+
+    timing: PayoutTiming
+    first_after_days: int
+    every_days: int | None  # on_request's
+    fixed_days: tuple[int, ...] = Field(default=(), exclude_if=lambda days: not days)
+    min_payout: DecimalStr
+    min_trading_days: int = Field(default=0, exclude_if=_zero)
+    consistency_pct: DecimalStr | None = Field(default=None, exclude_if=_none)
+    no_open_positions: bool = Field(default=False, exclude_if=lambda value: not value)
+
+
+class RetryOffer(_Kept):
+    """A failed participation may be tried again, from the first stage on a fresh account, for
+    `fee`; within `discount_days` of the failure the fee is `discount_pct` % lower."""
+
+    fee: DecimalStr
+    discount_pct: DecimalStr | None = Field(default=None, exclude_if=_none)
+    discount_days: int | None = Field(default=None, exclude_if=_none)
+
+
+class ResetOffer(_Kept):
+    """A running demo stage may be started over on a fresh account at its starting balance,
+    for `fee`."""
+
+    fee: DecimalStr
+
+
 class StageDefinition(_Kept):
     name: str
     kind: StageKind
@@ -214,6 +264,10 @@ class ChallengeDefinition(_Kept):
     on_breach: OnBreach = OnBreach.LEAVE
     platform: str  # the trading server's name
     stages: tuple[StageDefinition, ...]
+    # Kept only when set (a definition without them reads back as it always did).
+    payouts: PayoutSchedule | None = Field(default=None, exclude_if=_none)
+    retry: RetryOffer | None = Field(default=None, exclude_if=_none)
+    reset: ResetOffer | None = Field(default=None, exclude_if=_none)
 
 
 # --- as the API takes it (documentation only: catalogue.clean_definition checks it) -------------
@@ -306,6 +360,47 @@ class StageDefinitionIn(_Taken):
     rules: StageRulesIn
 
 
+class PayoutScheduleIn(_Taken):
+    timing: PayoutTiming = PayoutTiming.ON_REQUEST
+    first_after_days: int = Field(
+        default=14, ge=0, le=365, description="Days from the live start to the first payout"
+    )
+    every_days: int | None = Field(
+        default=14, ge=1, le=365, description="on_request: days between two payout requests"
+    )
+    fixed_days: list[int] = Field(
+        default=[], max_length=28, description="fixed_days: days of the month, each 1 to 28"
+    )
+    min_payout: DecimalText = Field(
+        default="0", description="The least trader's share paid out, in the challenge's currency"
+    )
+    min_trading_days: int = Field(
+        default=0, ge=0, le=365, description="Trading days in the period since the last payout"
+    )
+    consistency_pct: DecimalText | None = Field(
+        default=None,
+        description="More than 0, at most 100: no day's profit above this share of the "
+        "period's profit",
+    )
+    no_open_positions: bool = Field(
+        default=False, description="Nothing may be open when the trader asks"
+    )
+
+
+class RetryOfferIn(_Taken):
+    fee: DecimalText = Field(description="What a retry costs, in the challenge's currency")
+    discount_pct: DecimalText | None = Field(
+        default=None, description="More than 0, less than 100: off the fee for an early retry"
+    )
+    discount_days: int | None = Field(
+        default=None, ge=1, le=365, description="Days after the failure the discount lasts"
+    )
+
+
+class ResetOfferIn(_Taken):
+    fee: DecimalText = Field(description="What a reset costs, in the challenge's currency")
+
+
 class ChallengeDefinitionIn(_Taken):
     """A challenge's whole definition, as a firm sends it."""
 
@@ -327,3 +422,8 @@ class ChallengeDefinitionIn(_Taken):
         default=None, description="An enabled trading server's name; left out: the first one"
     )
     stages: list[StageDefinitionIn] = Field(min_length=1, max_length=MAX_STAGES)
+    payouts: PayoutScheduleIn | None = Field(
+        default=None, description="The live stages' payouts; required with a live stage"
+    )
+    retry: RetryOfferIn | None = Field(default=None, description="None: no paid retry")
+    reset: ResetOfferIn | None = Field(default=None, description="None: no paid reset")
