@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk.accounts.models import User
+from propdesk.challenges.catalogue import offers
 from propdesk.challenges.catalogue.definition import (
     MAX_OPEN_POSITIONS,
     MAX_OPEN_VOLUME,
@@ -84,6 +85,9 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
         "on_breach",
         "platform",
         "stages",
+        "payouts",
+        "retry",
+        "reset",
     }
     for key in sorted(set(raw) - known):
         errors.add(str(key)[:60], "Unknown field.")
@@ -119,6 +123,10 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
     groups = _names(errors, "client_groups", raw.get("client_groups", []), most=50, longest=60)
     server = _server(errors, raw.get("platform"))
     stages = _stages(errors, raw.get("stages"), zone, server, currency)
+    has_live = any(stage.get("kind") == StageKind.LIVE for stage in stages)
+    payouts = offers.clean_payouts(errors, raw.get("payouts"), currency=currency, has_live=has_live)
+    retry = offers.clean_retry(errors, raw.get("retry"), currency=currency)
+    reset = offers.clean_reset(errors, raw.get("reset"), currency=currency)
     errors.raise_if_any("The challenge's definition has faults.")
     return ChallengeDefinition.model_validate(
         {
@@ -134,6 +142,9 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
             "on_breach": on_breach,
             "platform": server.name if server else "",
             "stages": stages,
+            "payouts": payouts,
+            "retry": retry,
+            "reset": reset,
         }
     )
 
