@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -47,15 +46,13 @@ def test_a_payout_asked_too_early_is_refused_with_the_date_and_nothing_is_kept(
     take_profit(live)
     with pytest.raises(payouts.NotEligible) as refused:
         payouts.request_payout(active_client, live.participation_id)
-    due = (live.started_at + timedelta(days=14)).astimezone(timezone.get_current_timezone())
     assert "Payout date: from " in refused.value.message
     conditions = {c["key"]: c for c in refused.value.extra["eligibility"]["conditions"]}
     assert conditions["date"]["met"] is False
-    assert conditions["profit"]["met"] is True and conditions["profit"]["figure"] == "2,880.00 USD"
+    assert (conditions["profit"]["met"], conditions["profit"]["figure"]) == (True, "2,880.00 USD")
     assert refused.value.extra["eligibility"]["next_date"] == (
         live.started_at + timedelta(days=14)
     ).isoformat()
-    assert due.year >= 2026
     assert not Payout.objects.exists()
     assert not ApprovalRequest.objects.filter(type_key=payouts.PAYOUT).exists()
 
