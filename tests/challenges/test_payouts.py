@@ -50,9 +50,10 @@ def test_a_payout_asked_too_early_is_refused_with_the_date_and_nothing_is_kept(
     conditions = {c["key"]: c for c in refused.value.extra["eligibility"]["conditions"]}
     assert conditions["date"]["met"] is False
     assert (conditions["profit"]["met"], conditions["profit"]["figure"]) == (True, "2,880.00 USD")
-    assert refused.value.extra["eligibility"]["next_date"] == (
-        live.started_at + timedelta(days=14)
-    ).isoformat()
+    assert (
+        refused.value.extra["eligibility"]["next_date"]
+        == (live.started_at + timedelta(days=14)).isoformat()
+    )
     assert not Payout.objects.exists()
     assert not ApprovalRequest.objects.filter(type_key=payouts.PAYOUT).exists()
 
