@@ -109,3 +109,19 @@ def test_the_api_answers_the_eligibility_and_refuses_an_early_request_with_it(
     assert body["eligibility"]["conditions"][0]["key"] == "date"
     assert http.get(f"/api/v1/participations/{10**12}/payouts").status_code == 404
     assert http.get("/api/v1/participations/x/payouts").status_code == 404
+
+
+def test_the_participant_page_lists_the_payouts_with_their_split_and_request(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    payout = payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    page = logged_in(admin).get(
+        reverse("backoffice:participant", kwargs={"participation_id": live.participation_id})
+    )
+    text = page.content.decode()
+    assert f'data-payout="{payout.reference}"' in text
+    assert "2,304.00 (80%)" in text
+    assert reverse("backoffice:approval_review", kwargs={"request_id": request.pk}) in text

@@ -15,6 +15,7 @@ from propdesk.challenges.payouts import eligibility
 from propdesk.challenges.payouts import services as payouts
 from propdesk.core.templatetags.money import money
 from propdesk.platforms import adapters
+from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.protocol import PlatformError
 
 HISTORY_SHOWN = 200  # the newest deals on the review page
@@ -83,3 +84,31 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
             ),
         }
     }
+
+
+def of_participation(participation_id: int) -> list[dict[str, Any]]:
+    """The participation's payouts for its page in the back office, newest first, each with
+    its approval request (to open it) and the platform command that takes the profit off."""
+    found = list(
+        Payout.objects.filter(attempt__participation_id=participation_id).order_by(
+            "-requested_at", "-id"
+        )
+    )
+    requests = dict(
+        ApprovalRequest.objects.filter(
+            type_key=payouts.PAYOUT, payload__payout_id__in=[p.pk for p in found]
+        ).values_list("payload__payout_id", "pk")
+    )
+    commands = dict(
+        PlatformCommand.objects.filter(
+            key__in=[f"balance:payout:{p.pk}" for p in found]
+        ).values_list("key", "status")
+    )
+    return [
+        {
+            "p": payout,
+            "request_id": requests.get(payout.pk),
+            "command": commands.get(f"balance:payout:{payout.pk}", ""),
+        }
+        for payout in found
+    ]
