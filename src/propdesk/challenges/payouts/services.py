@@ -269,8 +269,10 @@ def _payout_of(request: ApprovalRequest) -> Payout:
 def approve(request: ApprovalRequest, actor: User | None) -> None:
     """Pay out the profit as the stage shows it now, at most what was asked: the balance
     operation goes to the platform after the commit; the share is credited once it is done."""
-    payout = _payout_of(request)
-    attempt = _locked(payout.attempt_id)
+    attempt_id = Payout.objects.values_list("attempt_id", flat=True).get(
+        pk=request.payload["payout_id"]
+    )
+    attempt = _locked(attempt_id)
     payout = _payout_of(request)  # (locked after the stage: the monitor's order)
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         raise Conflict(
