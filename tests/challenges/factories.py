@@ -170,6 +170,43 @@ def breached(client, finance, admin):
     return joined, attempt, account, position, price_feed
 
 
+# --- A stage's equity curve, drawn ------------------------------------------------------------
+
+# Twelve hours of a stage's curve, one bucket a quarter hour: equity rises from 100,000.00 to
+# 101,175.00 by 25.00 a bucket (its bucket's low and high 150.00 either side), the balance
+# follows in steps of 500.00.
+CURVE_BUCKETS = 48
+
+
+def curve_of(attempt, *, start: datetime | None = None) -> list[dict[str, str]]:
+    """Write CURVE_BUCKETS closed buckets of the stage's curve, as the monitor writes them,
+    from `start` (by default 24 hours ago, so the monitor's own open bucket of now comes after
+    them); their times, equity and balance as the chart's JSON writes them."""
+    from propdesk.challenges.models import CurvePoint
+    from propdesk.rules.model import format_time
+
+    first = start or (timezone.now() - timedelta(hours=24)).replace(second=0, microsecond=0)
+    first -= timedelta(minutes=first.minute % 5)
+    made = []
+    for i in range(CURVE_BUCKETS):
+        equity = D(100000) + 25 * i
+        made.append(
+            CurvePoint(
+                attempt=attempt,
+                t=first + timedelta(minutes=15 * i),
+                low=equity - 150,
+                high=equity + 150,
+                equity=equity,
+                balance=D(100000) + 500 * (i // 12),
+            )
+        )
+    CurvePoint.objects.bulk_create(made)
+    return [
+        {"t": format_time(p.t), "equity": f"{p.equity:.2f}", "balance": f"{p.balance:.2f}"}
+        for p in made
+    ]
+
+
 # --- The current stage's figures: a day's trading and the next day reset -------------------------
 
 PRAGUE = ZoneInfo("Europe/Prague")  # the test challenge's time zone

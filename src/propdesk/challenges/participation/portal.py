@@ -1,8 +1,9 @@
 """Portal pages: Prop Trading > New (the published challenges a client may start, their
-details and Start now) and My challenges (the client's own participations, their trading
-credentials and the live figures of the current stage, refreshed by a fragment). Starting goes
-through participation.start, the one use case that charges; figures are only read
-(challenges.monitoring.progress), never changed."""
+details and Start now) and My challenges (the client's own participations; one participation's
+page in tabs: Overview with the trading credentials and the live figures of the current stage,
+refreshed by a fragment, Chart with its equity curve, Trades with its account's deals as the
+platform has them, and Payouts). Starting goes through participation.start, the one use case
+that charges; figures are only read (challenges.monitoring.progress), never changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,19 +23,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from propdesk.accounts import zones
+from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
 from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
-from propdesk.challenges.monitoring import limits, progress
-from propdesk.challenges.participation import portal_home, standing
+from propdesk.challenges.monitoring import curve, limits, progress
+from propdesk.challenges.participation import portal_home, standing, trade_history
 from propdesk.challenges.participation import services as participation
-from propdesk.core.errors import DomainError
+from propdesk.core.errors import DomainError, NotFound
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
 from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
+from propdesk.platforms import services as platform_services
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
@@ -435,25 +439,77 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
     return render(request, "challenges/portal_my_challenges.html", {"rows": rows})
 
 
+# The page's tabs (?tab=...): each reads only what it shows, so a slow trading platform holds up
+# the Trades tab alone. Payouts is challenges/_portal_payouts.html (the payouts package's).
+TABS = {"overview": "Overview", "chart": "Chart", "trades": "Trades", "payouts": "Payouts"}
+TRADES_PAGE = 50
+HISTORY_UNAVAILABLE = (
+    "Your trade history is unavailable right now: the trading platform did not answer. "
+    "Your account and its figures are not affected; try again in a minute."
+)
+
+
+def _tab(request: HttpRequest) -> str:
+    tab = request.GET.get("tab") or "overview"
+    if tab not in TABS:
+        raise NotFound("No such tab on this page.")
+    return tab
+
+
+def _overview(
+    item: Participation, client: Client, shown: dict[str, Any], zone: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
+        # Under review, the passed stage's account is not offered for trading.
+        "credentials": None if shown["review"] else participation.credentials(item, client),
+        "history": history(item, zone),
+        "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
+    }
+
+
+def _chart(item: Participation, shown: dict[str, Any]) -> dict[str, Any]:
+    """The current stage's equity curve with its floors and target, as staff see it."""
+    attempt = shown["attempt"]
+    figures = progress.figures(attempt) if attempt is not None else None
+    chart = curve.chart_data(attempt, figures, item.currency)
+    label = f"Equity and balance of stage {shown['stage_number']}: {shown['stage'].name}"
+    return {
+        "chart": chart,
+        "chart_words": curve.in_words(chart),
+        "chart_label": label if attempt is not None else "",
+    }
+
+
+def _trades(request: HttpRequest, attempt: StageAttempt | None) -> dict[str, Any]:
+    """The deals of the current stage's account, from its platform (asked here, outside any
+    transaction), a page at a time."""
+    found = trade_history.read(attempt)
+    page = Paginator(found.deals, TRADES_PAGE).get_page(request.GET.get("page"))
+    digits = platform_services.price_digits() if page.object_list else {}
+    return {
+        "history_error": HISTORY_UNAVAILABLE if found.unavailable else "",
+        "page": page,
+        "deals": [(d, digits.get(d.symbol, 5)) for d in page.object_list],
+    }
+
+
 @never_cache  # the page shows a trading password
 @client_view
 def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     client = actor(request).client
     item = participation.get_own(client, participation_id)
+    tab = _tab(request)
     zone = zones.zone_of(client)
     shown = row(item, zone, standing.pending_next_stage(item))
-    return render(
-        request,
-        "challenges/portal_my_challenge.html",
-        {
-            **shown,
-            "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
-            # Under review, the passed stage's account is not offered for trading.
-            "credentials": None if shown["review"] else participation.credentials(item, client),
-            "history": history(item, zone),
-            "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
-        },
-    )
+    context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS}
+    if tab == "overview":
+        context.update(_overview(item, client, shown, zone))
+    elif tab == "chart":
+        context.update(_chart(item, shown))
+    elif tab == "trades":
+        context.update(_trades(request, shown["attempt"]))
+    return render(request, "challenges/portal_my_challenge.html", context)
 
 
 @never_cache
