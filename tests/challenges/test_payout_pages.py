@@ -16,7 +16,13 @@ from tests.conftest import PASSWORD, logged_in, post_form
 pytestmark = pytest.mark.django_db
 
 
+def _tab(participation_id: int) -> str:
+    url = reverse("portal:my_challenge", kwargs={"participation_id": participation_id})
+    return f"{url}?tab=payouts"
+
+
 def _page(participation_id: int) -> str:
+    """Where the tab's form posts."""
     return reverse("portal:my_challenge_payouts", kwargs={"participation_id": participation_id})
 
 
@@ -25,7 +31,7 @@ def test_the_payouts_page_says_the_next_date_and_each_condition_before_it_comes(
 ):
     _, live = funded(active_client, finance, admin, days_ago=2)
     take_profit(live)
-    page = logged_in(active_client.user).get(_page(live.participation_id))
+    page = logged_in(active_client.user).get(_tab(live.participation_id))
     text = page.content.decode()
     assert page.status_code == 200
     assert 'id="payout-not-yet"' in text
@@ -36,17 +42,22 @@ def test_the_payouts_page_says_the_next_date_and_each_condition_before_it_comes(
     http = logged_in(active_client.user)
     asked = post_form(http, _page(live.participation_id), {"idempotency_key": "x1"})
     assert asked.status_code == 409
-    assert "A payout cannot be requested yet: Payout date: from" in asked.content.decode()
+    refused = asked.content.decode()
+    assert "A payout cannot be requested yet: Payout date: from" in refused
+    assert 'id="tab-payouts"' in refused  # the tab again, with the reason
     assert not Payout.objects.exists()
+    # Its address alone leads to the tab.
+    assert http.get(_page(live.participation_id))["Location"] == _tab(live.participation_id)
 
 
 def test_asking_when_eligible_makes_the_request_and_lists_it(active_client, finance, admin):
     _, live = funded(active_client, finance, admin)
     take_profit(live)
     http = logged_in(active_client.user)
-    assert 'id="payout-eligible"' in http.get(_page(live.participation_id)).content.decode()
+    assert 'id="payout-eligible"' in http.get(_tab(live.participation_id)).content.decode()
     asked = post_form(http, _page(live.participation_id), {"idempotency_key": "x1"})
     assert asked.status_code == 302
+    assert asked["Location"] == _tab(live.participation_id)
     text = http.get(asked["Location"]).content.decode()
     payout = Payout.objects.get()
     assert f"Payout {payout.reference} requested: 2,304.00 USD" in text
@@ -61,6 +72,7 @@ def test_another_clients_payouts_page_is_not_found(
     set_method("trader_registration", "automatic")
     other, _ = register(email="someone-else@example.com")
     http = logged_in(other.user)
+    assert http.get(_tab(live.participation_id)).status_code == 404
     assert http.get(_page(live.participation_id)).status_code == 404
     refused = post_form(http, _page(live.participation_id), {"idempotency_key": "z"})
     assert refused.status_code == 404

@@ -32,6 +32,7 @@ from propdesk.challenges.models import ChallengeVersion, Participation, StageAtt
 from propdesk.challenges.monitoring import curve, limits, progress
 from propdesk.challenges.participation import portal_home, standing, trade_history
 from propdesk.challenges.participation import services as participation
+from propdesk.challenges.payouts import tab as payout_tab
 from propdesk.core.errors import DomainError, NotFound
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
 from propdesk.core.text import plural
@@ -500,16 +501,30 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     client = actor(request).client
     item = participation.get_own(client, participation_id)
     tab = _tab(request)
+    return page(request, item, tab, payout_tab.context(client, item) if tab == "payouts" else {})
+
+
+def page(
+    request: HttpRequest,
+    item: Participation,
+    tab: str,
+    extra: dict[str, Any],
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """The participation's page on `tab`, with what that tab shows (`extra`: the Payouts
+    tab's, from challenges/payouts/tab.py, for this page and for a refused payout request)."""
+    client = actor(request).client
     zone = zones.zone_of(client)
     shown = row(item, zone, standing.pending_next_stage(item))
-    context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS}
+    context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS, **extra}
     if tab == "overview":
         context.update(_overview(item, client, shown, zone))
     elif tab == "chart":
         context.update(_chart(item, shown))
     elif tab == "trades":
         context.update(_trades(request, shown["attempt"]))
-    return render(request, "challenges/portal_my_challenge.html", context)
+    return render(request, "challenges/portal_my_challenge.html", context, status=status)
 
 
 @never_cache

@@ -70,6 +70,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
     except PlatformError as exc:
         deals, unavailable = [], f"The platform cannot give the trade history right now ({exc})."
     figures = progress.figures(attempt)
+    chart = curve.chart_data(attempt, figures, payout.currency)
     return {
         "payout": {
             "p": payout,
@@ -78,7 +79,8 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
             "now": now,
             "deals": deals,
             "history_unavailable": unavailable,
-            "chart": curve.chart_data(attempt, figures, payout.currency),
+            "chart": chart,
+            "chart_words": curve.in_words(chart),
             "participant_url": reverse(
                 "backoffice:participant", kwargs={"participation_id": attempt.participation_id}
             ),
