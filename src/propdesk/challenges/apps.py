@@ -9,7 +9,7 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
-        from propdesk.challenges.models import Participation
+        from propdesk.challenges.models import Participation, StageAttempt
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
             stage_accounts,
@@ -34,6 +34,10 @@ class ChallengesConfig(AppConfig):
         vault.register("challenges.StageAttempt", "sealed_password")
         # The fee and its refund carry the participation's reference (PTP-…) in the ledger.
         references.register(kinds.PARTICIPATION, Participation, "fee_entry", "refund_entry")
+        # A stage's paid reset bears the reference of its participation.
+        references.register(
+            kinds.PARTICIPATION, StageAttempt, "reset_fee_entry", number="participation_id"
+        )
         lapse = housekeeping.register(
             "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
         )
