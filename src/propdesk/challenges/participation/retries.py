@@ -126,6 +126,60 @@ def retried(participations: list[Participation]) -> dict[int, Participation]:
     return {p.retry_of_id: p for p in found if p.retry_of_id is not None}
 
 
+@dataclass(frozen=True)
+class Offers:
+    """What the client may buy for a participation now, for its pages: a retry (its price) or
+    a reset of the running stage (its fee); and the retry made of it, if any."""
+
+    retry: RetryPrice | None = None
+    reset_fee: Decimal | None = None
+    retried_by: Participation | None = None
+
+
+def offers_for(participation: Participation, retried_by: Participation | None) -> Offers:
+    """The participation's offers now (`retried_by` from `retried`)."""
+    retry = None
+    if not retry_refusal(participation, retried_by is not None):
+        retry = retry_price(participation)
+    offer = participation.version.spec.reset
+    attempt = participation.current_attempt()
+    fee = offer.fee if offer is not None and not reset_refusal(participation, attempt) else None
+    return Offers(retry=retry, reset_fee=fee, retried_by=retried_by)
+
+
+@dataclass(frozen=True)
+class Reset:
+    """A stage of the participation reset by its client: the attempt cancelled, the one that
+    started over, when, and the fee paid."""
+
+    number: int
+    cancelled: StageAttempt
+    fresh: StageAttempt
+    fee: Decimal
+
+
+def resets_of(participation: Participation) -> list[Reset]:
+    """The participation's paid resets, oldest first (its attempts prefetched, one query for
+    the fees)."""
+    attempts = {a.pk: a for a in participation.attempts.all()}
+    fresh = [a for a in attempts.values() if a.reset_of_id in attempts]
+    paid = dict(
+        ledger.Posting.objects.filter(
+            entry_id__in=[a.reset_fee_entry_id for a in fresh], client__isnull=False
+        ).values_list("entry_id", "amount")
+    )
+    return [
+        Reset(
+            number=a.stage + 1,
+            cancelled=attempts[a.reset_of_id],
+            fresh=a,
+            fee=-paid.get(a.reset_fee_entry_id or 0, Decimal(0)),
+        )
+        for a in sorted(fresh, key=lambda a: a.pk)
+        if a.reset_of_id is not None
+    ]
+
+
 # --- retrying a failed participation --------------------------------------------------------
 
 
