@@ -98,10 +98,11 @@ def test_a_double_submit_retries_once_and_charges_once(active_client, finance, a
 
 
 def test_a_key_used_for_a_purchase_is_not_taken_for_a_retry(active_client, finance, admin):
+    from propdesk.challenges.participation import services as participation
+
     failed, _ = failed_with_offers(active_client, finance, admin)
-    Participation.objects.filter(pk=failed.pk).update(
-        idempotency_key=f"client:{active_client.pk}:participation:k"
-    )
+    fund(active_client, finance)
+    participation.start(active_client, failed.challenge_id, payment="wallet", idempotency_key="k")
     before = books(active_client)
     with pytest.raises(IdempotencyConflict):
         retries.retry(active_client, failed.pk, idempotency_key="k")
