@@ -328,3 +328,39 @@ def platform_commands(subject, kind=None):
 
     found = PlatformCommand.objects.filter(subject=subject)
     return list(found.filter(kind=kind) if kind else found)
+
+
+# --- A funded (live) stage and its payouts -------------------------------------------------------
+
+
+def funded(client, finance, admin, *, payouts=None, days_ago=30, **changes):
+    """A challenge of one live stage (80% profit share), its live step approved and its
+    account open, started `days_ago` days ago (so the payout schedule's first date is past)."""
+    from propdesk.approvals import services as approvals
+    from propdesk.approvals.models import ApprovalRequest
+    from propdesk.challenges.models import StageAttempt
+
+    if payouts is not None:
+        changes["payouts"] = payouts
+    joined, _ = running(client, finance, admin, stages=[stage("live")], **changes)
+    approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
+    live = joined.current_attempt()
+    StageAttempt.objects.filter(pk=live.pk).update(
+        started_at=timezone.now() - timedelta(days=days_ago)
+    )
+    live.refresh_from_db()
+    return joined, live
+
+
+def take_profit(attempt, bid="1.08800"):
+    """Buy 10 lots at 1.08512 and close at `bid` (+2,880.00 at 1.08800), then the monitor
+    reads it."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    ask = str(D(bid) + D("0.00012"))
+    move(feed.Feed(), bid, ask)
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()

@@ -298,3 +298,23 @@ def test_the_quick_demo_stage_is_not_passed_while_short_of_the_target():
     monitor.process(accounts.default_server())
     monitor.close_days(timezone.now() + timedelta(days=1, hours=1))
     assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+
+
+def test_the_demo_funded_trader_was_paid_a_payout_as_profit_share():
+    from propdesk.challenges.models import Payout
+    from propdesk.platforms.sandbox import accounts
+    from propdesk.wallet import ledger
+    from propdesk.wallet.models import JournalEntry
+
+    seed_demo()
+    payout = Payout.objects.get(client__user__email="lena@example.com")
+    assert (payout.status, payout.profit, payout.trader_share) == (
+        "paid",
+        Decimal("200.00"),
+        Decimal("140.00"),
+    )
+    assert payout.entry.type == JournalEntry.Type.PROFIT_SHARE
+    account = accounts.account_by_login(payout.attempt.login)
+    assert account.balance == Decimal("25000.00")  # the profit is off the funded account
+    assert ledger.wallet(payout.client, "USD").balance >= Decimal("140.00")
+    assert payout.attempt.status == "in_progress"

@@ -7,6 +7,7 @@ from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_retries
+from propdesk.challenges.payouts import portal as payouts_portal
 
 # Under /backoffice/.
 backoffice_urls = [
@@ -89,6 +90,11 @@ portal_urls = [
         "my-challenges/<int:participation_id>/",
         portal.my_challenge,
         name="my_challenge",
+    ),
+    path(
+        "my-challenges/<int:participation_id>/payouts/",
+        payouts_portal.payouts_page,
+        name="my_challenge_payouts",
     ),
     path(
         "my-challenges/<int:participation_id>/figures/",

@@ -43,6 +43,7 @@ from propdesk.challenges.participation.participants import (
     read_filters,
     row,
 )
+from propdesk.challenges.payouts import review as payout_review
 from propdesk.challenges.permissions import CHALLENGES_VIEW, PARTICIPANTS_MANAGE
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.core.validation import parse_id
@@ -336,6 +337,7 @@ def _page(
             "can_cancel": can_manage and item.status in WAITING_OR_RUNNING,
             "forms": shown_forms,
             "requests": _requests(request, item),
+            "payouts": payout_review.of_participation(item.pk),
         },
         status=status,
     )

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue.definition import Progression
+from propdesk.challenges.catalogue.definition import Progression, StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import stage_accounts
 from propdesk.core.errors import Conflict
@@ -41,6 +42,12 @@ def move_stage(attempt: StageAttempt, status: str) -> str:
     Returns the old status."""
     old = move_status(attempt, status, StageAttempt.TRANSITIONS, what="stage")
     attempt.ended_at = None if status == StageAttempt.Status.IN_PROGRESS else timezone.now()
+    if attempt.kind == StageKind.LIVE and old == StageAttempt.Status.IN_PROGRESS:
+        # Its payout requests still waiting for a decision go, once the ending commits.
+        from propdesk.challenges.payouts import services as payouts  # (it builds on this one)
+
+        ended = attempt.pk
+        transaction.on_commit(lambda: payouts.withdraw_for_ended(ended))
     return old
 
 
