@@ -340,6 +340,33 @@ def eventually(check: Callable[[], object], *, within: float = 30.0, what: str =
         time.sleep(0.02)
 
 
+# --- Paid second chances: a challenge with a retry and a reset offer ----------------------------
+
+OFFERS = {"retry": {"fee": "99"}, "reset": {"fee": "49"}}
+
+
+def with_offers(client, finance, admin, **changes):
+    """A participation (499 paid of 1,000) whose demo stage 1 runs, its challenge offering a
+    retry for 99 and a reset for 49 unless `changes` say otherwise."""
+    return running(client, finance, admin, stages=[stage(), stage("live")], **{**OFFERS, **changes})
+
+
+def failed_with_offers(client, finance, admin, **changes):
+    """The same, its stage 1 failed by a breach (the participation failed)."""
+    joined, attempt = with_offers(client, finance, admin, **changes)
+    breach(attempt)
+    assert attempt.status == "failed"
+    joined.refresh_from_db()
+    return joined, attempt
+
+
+def platform_commands(subject, kind=None):
+    from propdesk.platforms.models import PlatformCommand
+
+    found = PlatformCommand.objects.filter(subject=subject)
+    return list(found.filter(kind=kind) if kind else found)
+
+
 # --- A funded (live) stage and its payouts -------------------------------------------------------
 
 

@@ -318,3 +318,20 @@ def test_the_demo_funded_trader_was_paid_a_payout_as_profit_share():
     assert account.balance == Decimal("25000.00")  # the profit is off the funded account
     assert ledger.wallet(payout.client, "USD").balance >= Decimal("140.00")
     assert payout.attempt.status == "in_progress"
+
+
+def test_the_demo_offers_jonas_a_retry_and_ivan_a_reset():
+    from propdesk.challenges.models import Participation
+    from propdesk.challenges.participation import retries
+
+    seed_demo()
+    failed = Participation.objects.get(client__user__email="jonas@example.com")
+    offers = retries.offers_for(failed, None)
+    assert offers.retry is not None
+    assert offers.retry.fee > 0
+    running = Participation.objects.get(
+        client__user__email="ivan@example.com",
+        status="active",
+        challenge__name="2-Step Challenge 100K",
+    )
+    assert retries.offers_for(running, None).reset_fee is not None

@@ -9,7 +9,7 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
-        from propdesk.challenges.models import Participation, Payout
+        from propdesk.challenges.models import Participation, Payout, StageAttempt
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
             stage_accounts,
@@ -39,6 +39,10 @@ class ChallengesConfig(AppConfig):
         vault.register("challenges.StageAttempt", "sealed_password")
         # The fee and its refund carry the participation's reference (PTP-…) in the ledger.
         references.register(kinds.PARTICIPATION, Participation, "fee_entry", "refund_entry")
+        # A stage's paid reset bears the reference of its participation.
+        references.register(
+            kinds.PARTICIPATION, StageAttempt, "reset_fee_entry", number="participation_id"
+        )
         references.register(kinds.PAYOUT, Payout, "entry")
         lapse = housekeeping.register(
             "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE

@@ -33,6 +33,7 @@ from propdesk.challenges.monitoring.curve import chart_data, in_words
 from propdesk.challenges.participation import (
     interventions,
     lifecycle,
+    retries,
     stage_accounts,
     trade_history,
 )
@@ -283,10 +284,12 @@ def _page(
         now, _ = (state, "") if shown == current else _account_state(current)
         open_positions = len(now.positions) if now is not None else 0
         running = now is not None  # a platform that does not answer cannot be checked
+    retried_by = retries.retried([item]).get(item.pk)
     reinstatable = (
         current is not None
         and current.status == StageAttempt.Status.FAILED
         and item.status == Participation.Status.FAILED
+        and retried_by is None  # the client paid to start again: not reinstated too
     )
     chosen = {"attempt": current.pk} if current is not None else {}
     shown_forms: dict[str, forms.Form] = {
@@ -321,6 +324,10 @@ def _page(
             "deals": [(d, digits.get(d.symbol, 5)) for d in trades.object_list],
             "history_error": history.unavailable,
             "stages": [_stage_entry(item, a) for a in item.attempts.all()],
+            # Paid second chances: the participation it retries, its retry, its stages reset.
+            "retry_of": item.retry_of,
+            "retried_by": retried_by,
+            "resets": retries.resets_of(item),
             "can_manage": can_manage,
             "can_advance": can_manage
             and running

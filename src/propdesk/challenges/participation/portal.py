@@ -30,7 +30,7 @@ from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
 from propdesk.challenges.catalogue.wording import amount_text, rule_lines
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import curve, limits, progress
-from propdesk.challenges.participation import portal_home, standing, trade_history
+from propdesk.challenges.participation import portal_home, retries, standing, trade_history
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.payouts import tab as payout_tab
 from propdesk.core.errors import DomainError, NotFound
@@ -395,11 +395,21 @@ def _seconds_text(at: datetime, zone: ZoneInfo) -> str:
 
 
 def row(
-    item: Participation, zone: ZoneInfo, review: ApprovalRequest | None = None
+    item: Participation,
+    zone: ZoneInfo,
+    review: ApprovalRequest | None = None,
+    retried: Participation | None = None,
 ) -> dict[str, Any]:
     stages = item.version.spec.stages
     attempt = item.current_attempt()
+    offers = retries.offers_for(item, retried)
+    until = offers.retry.discount_until if offers.retry else None
     return {
+        # A retry or a reset the client may buy now (participation.retries), each form with
+        # its own key: a double click or a resubmitted page charges once.
+        "offers": offers,
+        "retry_until": progress.instant_text(until, zone) if until else "",
+        "form_key": uuid.uuid4().hex,
         # A passed stage whose next one (the live step, say) is under review.
         "review": portal_home.under_review(item, review, zone) if review is not None else None,
         "p": item,
@@ -417,9 +427,11 @@ def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
     failure is explained beside its figures already)."""
     stages = item.version.spec.stages
     current = item.current_attempt()
+    started_over = {a.reset_of_id for a in item.attempts.all()}
     return [
         {
             "a": attempt,
+            "reset": attempt.pk in started_over,  # cancelled by the client's paid reset
             "number": attempt.stage + 1,
             "name": stages[attempt.stage].name,
             "headline": progress.headline(attempt, zone=zone),
@@ -436,7 +448,8 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
     mine = participation.for_client(client)
     reviews = portal_home.reviews_for(client)
     zone = zones.zone_of(client)
-    rows = [row(p, zone, reviews.get(p.pk)) for p in mine]
+    retried = retries.retried(mine)
+    rows = [row(p, zone, reviews.get(p.pk), retried.get(p.pk)) for p in mine]
     return render(request, "challenges/portal_my_challenges.html", {"rows": rows})
 
 
@@ -466,6 +479,7 @@ def _overview(
         "credentials": None if shown["review"] else participation.credentials(item, client),
         "history": history(item, zone),
         "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
+        "wallet": quantize(ledger.balances(client).get(item.currency, Decimal(0)), item.currency),
     }
 
 
@@ -504,6 +518,19 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     return page(request, item, tab, payout_tab.context(client, item) if tab == "payouts" else {})
 
 
+def challenge_page(
+    request: HttpRequest,
+    item: Participation,
+    *,
+    error: DomainError | None = None,
+    status: int = 200,
+    given: forms.Form | None = None,
+) -> HttpResponse:
+    """The page's Overview again: `error` a refused retry or reset, `given` the retry's or the
+    reset's form that came back with its errors."""
+    return page(request, item, "overview", {"error": error, "given": given}, status=status)
+
+
 def page(
     request: HttpRequest,
     item: Participation,
@@ -513,10 +540,10 @@ def page(
     status: int = 200,
 ) -> HttpResponse:
     """The participation's page on `tab`, with what that tab shows (`extra`: the Payouts
-    tab's, from challenges/payouts/tab.py, for this page and for a refused payout request)."""
+    tab's, from challenges/payouts/tab.py, or a refused retry or reset)."""
     client = actor(request).client
     zone = zones.zone_of(client)
-    shown = row(item, zone, standing.pending_next_stage(item))
+    shown = row(item, zone, standing.pending_next_stage(item), retries.retried([item]).get(item.pk))
     context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS, **extra}
     if tab == "overview":
         context.update(_overview(item, client, shown, zone))
