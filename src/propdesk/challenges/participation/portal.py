@@ -26,8 +26,19 @@ from propdesk.accounts import zones
 from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
-from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
-from propdesk.challenges.catalogue.wording import amount_text, rule_lines
+from propdesk.challenges.catalogue.definition import (
+    ChallengeDefinition,
+    PaymentWay,
+    StageDefinition,
+)
+from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
+from propdesk.challenges.catalogue.wording import (
+    amount_text,
+    payout_schedule_text,
+    reset_terms,
+    retry_terms,
+    rule_lines,
+)
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import curve, limits, progress
 from propdesk.challenges.participation import portal_home, retries, standing, trade_history
@@ -67,6 +78,24 @@ def stage_summary(stage: StageDefinition) -> str:
     if stage.profit_share_pct:
         parts.append(f"{stage.profit_share_pct}% profit share")
     return " · ".join(parts)
+
+
+def offers_words(definition: ChallengeDefinition) -> dict[str, str | None]:
+    """The payout terms (the share kept, the schedule) and the paid retry and reset, briefly,
+    as a client reads them before buying; None: not offered."""
+    live = [stage for stage in definition.stages if stage.is_live]
+    currency = definition.currency
+    shares = list(dict.fromkeys(f"{stage.profit_share_pct}%" for stage in live))
+    if len(shares) > 1:
+        shares = [f"{stage.profit_share_pct}% on {stage.name}" for stage in live]
+    schedule = definition.payouts or DEFAULT_SCHEDULE
+    retry, reset = definition.retry, definition.reset
+    return {
+        "share": f"You keep {', '.join(shares)} of the profit" if live else None,
+        "schedule": payout_schedule_text(schedule, currency) if live else None,
+        "retry": retry_terms(retry, currency) if retry else None,
+        "reset": reset_terms(reset, currency) if reset else None,
+    }
 
 
 def card(version: ChallengeVersion) -> dict[str, Any]:
@@ -155,6 +184,7 @@ def _detail_page(
                 }
                 for number, stage in enumerate(definition.stages, start=1)
             ],
+            "offers": offers_words(definition),
             "ways": ways,
             "can_start": any(way["open"] for way in ways),
             "balance": quantize(held, currency),
