@@ -22,7 +22,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.models import Payout
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
@@ -301,3 +304,37 @@ def eventually(check: Callable[[], object], *, within: float = 30.0, what: str =
     while not check():
         assert time.monotonic() < deadline, f"still not so after {within:g} s: {what}"
         time.sleep(0.02)
+
+
+# --- Certificates: a funded stage and a payout paid from it ---------------------------------------
+
+
+def funded(client, finance, admin):
+    """A participation on its funded (live) stage: the live step approved, the account open."""
+    joined, _ = running(client, finance, admin, stages=[stage("live")])
+    step = ApprovalRequest.objects.get(type_key="prop_live_step", status="pending", client=client)
+    approvals.approve(step.pk, actor=admin)
+    carry_out_platform_commands()
+    return joined, joined.current_attempt()
+
+
+def paid_payout(attempt, *, profit="1000.00", share_pct="80.00", status="paid"):
+    """A payout of `attempt` (a live stage) as the payouts code leaves it once paid: the row
+    only (its ledger entry is the payouts code's business)."""
+    profit, share = D(profit), D(share_pct)
+    trader_share = (profit * share / 100).quantize(D("0.01"))
+    now = timezone.now()
+    return Payout.objects.create(
+        attempt=attempt,
+        client=attempt.participation.client,
+        status=status,
+        currency="USD",
+        profit=profit,
+        share_pct=share,
+        trader_share=trader_share,
+        firm_share=profit - trader_share,
+        base_balance=D("100000.00"),
+        period_start=attempt.started_at,
+        decided_at=now,
+        paid_at=now if status == "paid" else None,
+    )

@@ -4,6 +4,7 @@ challenges and the client's own under /portal/. (The dashboard is the reports ap
 from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
+from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal
@@ -78,6 +79,7 @@ backoffice_urls = [
         participants.participant_cancel,
         name="participant_cancel",
     ),
+    *certificates.backoffice_urls,
 ]
 
 # Under /portal/.
@@ -95,4 +97,8 @@ portal_urls = [
         portal.my_challenge_figures,
         name="my_challenge_figures",
     ),
+    *certificates.portal_urls,
 ]
+
+# At the root: the certificates' public pages.
+urlpatterns = [*certificates.urlpatterns]
