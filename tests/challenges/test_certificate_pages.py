@@ -69,7 +69,7 @@ def test_the_public_pdf_is_the_certificate(certificate):
     assert answer.status_code == 200
     assert answer["Content-Type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-")
-    assert answer["Content-Disposition"].startswith("inline;")
+    assert answer["Content-Disposition"] == f'attachment; filename="{certificate.reference}.pdf"'
     text = PdfReader(io.BytesIO(answer.content)).pages[0].extract_text()
     assert certificate.reference in text
     assert certificate.code in text

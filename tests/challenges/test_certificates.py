@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from pypdf import PdfReader
 
 from propdesk.accounts.models import User
@@ -73,7 +78,16 @@ def test_a_stage_the_monitor_passes_earns_a_certificate_with_its_figures(
     assert (f["stage"], f["stage_number"], f["stage_count"]) == ("Stage 1", 1, 2)
     assert (f["account_size"], f["currency"]) == ("100000.00", "USD")
     assert (f["profit"], f["profit_pct"]) == ("8880.00", "8.88")
-    assert f["started_on"] <= f["passed_on"] == f["issued_on"]
+    # The day its rules passed it (the day's close), in the firm's time zone.
+    at = datetime.fromisoformat(attempt.verdict["at"].replace("Z", "+00:00"))
+    assert (
+        f["passed_on"] == timezone.localtime(at, timezone.get_default_timezone()).date().isoformat()
+    )
+    assert f["started_on"] <= f["passed_on"]
+    assert (
+        f["issued_on"]
+        == timezone.localdate(made.issued_at, timezone.get_default_timezone()).isoformat()
+    )
     assert f["reference"] == made.reference
     assert made.reference.startswith("CRT-")
 
@@ -143,6 +157,48 @@ def test_a_paid_payout_earns_one_certificate_with_the_traders_share(active_clien
     said = wording.of(made)
     assert said.title == "Payout certificate"
     assert ("Paid to the trader", "2,000.00 USD") in said.rows
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's unique index waits")
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_issuing_at_once_give_back_one_certificate(active_client, finance, admin):
+    """The second, not seeing the first's uncommitted row, inserts and waits on the unique
+    index; once the first commits it finds that one, and its own transaction goes on."""
+    _, live = funded(active_client, finance, admin)
+    payout = paid_payout(live)
+    first_issued = threading.Event()
+    got: dict[str, int] = {}
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        with transaction.atomic():
+            got["first"] = services.issue_for_payout(payout).pk
+            first_issued.set()
+            time.sleep(0.5)  # the second one reaches the unique index meanwhile
+
+    def second() -> None:
+        first_issued.wait(10)
+        with transaction.atomic():
+            got["second"] = services.issue_for_payout(payout).pk
+            Certificate.objects.count()  # the transaction is still usable
+
+    def run(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # what the thread met, for the assert
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert got["first"] == got["second"]
+    assert Certificate.objects.filter(payout=payout).count() == 1
 
 
 def test_a_payout_not_yet_paid_earns_none(active_client, finance, admin):

@@ -65,11 +65,10 @@ _PLAIN = str.maketrans(
 )
 
 
-def response(certificate: Certificate, *, inline: bool = False) -> HttpResponse:
-    """The PDF as a download (`inline`: to be shown in the browser)."""
+def response(certificate: Certificate) -> HttpResponse:
+    """The PDF as a download (named by its reference)."""
     made = HttpResponse(render(certificate), content_type="application/pdf")
-    disposition = "inline" if inline else "attachment"
-    made["Content-Disposition"] = f'{disposition}; filename="{certificate.reference}.pdf"'
+    made["Content-Disposition"] = f'attachment; filename="{certificate.reference}.pdf"'
     made["X-Robots-Tag"] = "noindex, nofollow"
     return made
 
@@ -179,7 +178,12 @@ def _fonts(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
                 covered.update(getattr(pdf.fonts[family], "cmap", {}))
             pdf.set_fallback_fonts(families[1:])
             return families[0], lambda text: _within(text, covered.__contains__)
-    return CORE, lambda text: _within(text, lambda code: 32 <= code <= 255 and code != 127)
+    return CORE, lambda text: _within(text, _latin_1)
+
+
+def _latin_1(code: int) -> bool:
+    """Whether the core font writes the character: Latin-1's printable ones."""
+    return 32 <= code < 127 or 160 <= code <= 255
 
 
 def _within(text: str, has: Callable[[int], bool]) -> str:

@@ -55,4 +55,4 @@ def certificate_pdf(request: HttpRequest, code: str) -> HttpResponse:
     found = _verified(request, code)
     if isinstance(found, HttpResponse):
         return found
-    return document.response(found, inline=True)
+    return document.response(found)

@@ -56,10 +56,13 @@ def is_code(text: object) -> bool:
 # --- issuing --------------------------------------------------------------------------------------
 
 
-def issue_for_stage(attempt: StageAttempt, *, reached: Figures | None = None) -> Certificate:
+def issue_for_stage(
+    attempt: StageAttempt, *, reached: Figures | None = None, passed_at: datetime | None = None
+) -> Certificate:
     """The certificate of a passed stage: the first one if it has one. `reached` are the
-    stage's figures at its pass (the monitor's evaluator); without them, those of its saved
-    state. Call it in the transaction that passes the stage."""
+    stage's figures at its pass and `passed_at` the instant its rules passed it (the monitor's
+    evaluator: a day's close); without them, those of its saved state and the stage's end.
+    Call it in the transaction that passes the stage."""
     found = _stage_certificate(attempt.pk)
     if found is not None:
         return found
@@ -70,7 +73,7 @@ def issue_for_stage(attempt: StageAttempt, *, reached: Figures | None = None) ->
     balance = definition.stages[attempt.stage].balance
     said = _common(participation, attempt)
     said["started_on"] = _day(attempt.started_at)
-    said["passed_on"] = _day(attempt.ended_at or timezone.now())
+    said["passed_on"] = _day(passed_at or attempt.ended_at or timezone.now())
     if reached is None:
         reached = progress.figures(attempt)  # None: its saved state cannot be read
     if reached is not None and reached.as_of is not None:  # else no figures were ever read

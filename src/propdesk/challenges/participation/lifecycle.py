@@ -116,7 +116,7 @@ def conclude(
     if outcome.kind == FAILED:
         settle(participation, Participation.Status.FAILED)
         return
-    certificates.issue_for_stage(attempt, reached=evaluator.figures())
+    certificates.issue_for_stage(attempt, reached=evaluator.figures(), passed_at=outcome.at)
     following = proceed(participation, attempt.stage)
     if following is not None:
         openings.append((participation, following))
