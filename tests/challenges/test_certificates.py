@@ -216,7 +216,8 @@ def test_codes_are_random_url_safe_and_not_made_from_ids(active_client, finance,
     assert len(set(codes)) == 3
     for certificate in made:
         assert CODE.match(certificate.code)
-        assert str(certificate.pk) not in certificate.code[:4]
+        assert f"{certificate.pk:06d}" not in certificate.code
+        assert certificate.reference not in certificate.code
     assert all(services.is_code(code) for code in codes)
     assert not services.is_code(codes[0][:-1])
     assert not services.is_code(codes[0] + "A")
