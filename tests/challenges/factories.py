@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.models import Payout
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
@@ -401,3 +402,25 @@ def take_profit(attempt, bid="1.08800"):
     orders.close_position(account, position.pk)
     monitor.process(server())
     attempt.refresh_from_db()
+
+
+def paid_payout(attempt, *, profit="1000.00", share_pct="80.00", status="paid"):
+    """A payout of `attempt` (a live stage) as the payouts code leaves it once paid: the row
+    only (its ledger entry is the payouts code's business)."""
+    profit, share = D(profit), D(share_pct)
+    trader_share = (profit * share / 100).quantize(D("0.01"))
+    now = timezone.now()
+    return Payout.objects.create(
+        attempt=attempt,
+        client=attempt.participation.client,
+        status=status,
+        currency="USD",
+        profit=profit,
+        share_pct=share,
+        trader_share=trader_share,
+        firm_share=profit - trader_share,
+        base_balance=D("100000.00"),
+        period_start=attempt.started_at,
+        decided_at=now,
+        paid_at=now if status == "paid" else None,
+    )

@@ -4,6 +4,7 @@ challenges and the client's own under /portal/. (The dashboard is the reports ap
 from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
+from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_retries
@@ -79,6 +80,7 @@ backoffice_urls = [
         participants.participant_cancel,
         name="participant_cancel",
     ),
+    *certificates.backoffice_urls,
 ]
 
 # Under /portal/.
@@ -111,4 +113,8 @@ portal_urls = [
         portal_retries.my_challenge_reset,
         name="my_challenge_reset",
     ),
+    *certificates.portal_urls,
 ]
+
+# At the root: the certificates' public pages.
+urlpatterns = [*certificates.urlpatterns]

@@ -18,6 +18,7 @@ from propdesk.accounts.models import User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
+from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
@@ -73,6 +74,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         attempt.staff_note = f"Advanced by {actor.email}: {why}"
         attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.save()
+        certificates.issue_for_stage(attempt)  # passed is passed: the figures it stood at
         following = lifecycle.proceed(participation, attempt.stage, approved=True)
         if following is not None:
             lifecycle.open_stage(participation, following)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import Progression, StageKind
+from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import stage_accounts
 from propdesk.core.errors import Conflict
@@ -120,7 +121,8 @@ def conclude(
 ) -> None:
     """The stage's verdict: its account opens no more positions (and its open ones are closed
     when the challenge says so), the verdict and its explanation kept; a failure fails the
-    participation, a pass goes on (`proceed`)."""
+    participation, a pass earns its certificate (with the figures it passed on) and goes on
+    (`proceed`)."""
     attempt.verdict = evaluator.verdict()
     attempt.explanation = explain(evaluator)
     participation = (
@@ -134,6 +136,7 @@ def conclude(
     if outcome.kind == FAILED:
         settle(participation, Participation.Status.FAILED)
         return
+    certificates.issue_for_stage(attempt, reached=evaluator.figures(), passed_at=outcome.at)
     following = proceed(participation, attempt.stage)
     if following is not None:
         openings.append((participation, following))
