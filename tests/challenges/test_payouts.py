@@ -12,7 +12,7 @@ import pytest
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.models import Payout, StageAttempt
+from propdesk.challenges.models import Certificate, Payout, StageAttempt
 from propdesk.challenges.monitoring import monitor, progress
 from propdesk.challenges.payouts import services as payouts
 from propdesk.core.errors import Conflict, NotFound
@@ -78,6 +78,8 @@ def test_an_approved_payout_takes_the_profit_off_the_account_and_pays_the_share_
     entry = payout.entry
     assert entry.type == JournalEntry.Type.PROFIT_SHARE
     assert ledger.wallet(active_client, "USD").balance == wallet_before + D("2304.00")
+    certificate = Certificate.objects.get(payout=payout)  # the trader's proof of payment
+    assert (certificate.kind, certificate.figures["amount"]) == ("payout", "2304.00")
     # Carried out again, nothing moves twice.
     command = PlatformCommand.objects.get(key=f"balance:payout:{payout.pk}")
     assert command.status == "done"

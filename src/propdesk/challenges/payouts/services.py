@@ -35,6 +35,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import PayoutSchedule, StageKind
 from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
+from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, Payout, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, progress
 from propdesk.challenges.participation import stage_accounts
@@ -355,6 +356,7 @@ def taken(command: PlatformCommand, credentials: object) -> None:
     move_status(payout, Payout.Status.PAID, Payout.TRANSITIONS, what="payout")
     payout.entry, payout.paid_at = entry, timezone.now()
     payout.save(update_fields=["status", "entry", "paid_at"])
+    certificates.issue_for_payout(payout)  # the trader's proof of being paid
     notify(
         payout.client.user,
         title="Your payout was paid",
