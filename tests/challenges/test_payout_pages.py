@@ -137,3 +137,28 @@ def test_the_participant_page_lists_the_payouts_with_their_split_and_request(
     assert f'data-payout="{payout.reference}"' in text
     assert "2,304.00 (80%)" in text
     assert reverse("backoffice:approval_review", kwargs={"request_id": request.pk}) in text
+
+
+def test_a_payout_has_one_reference_for_the_trader_and_staff_who_find_it_by_it(
+    active_client, finance, admin
+):
+    from propdesk.approvals import services as approvals
+    from tests.support import carry_out_platform_commands
+
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    payout = payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    assert request.reference == payout.reference  # PAY-..., not the request's own number
+    staff = logged_in(finance)
+    found = staff.get(reverse("backoffice:approvals_all"), {"q": payout.reference, "status": ""})
+    assert reverse("backoffice:approval_review", args=[request.pk]) in found.content.decode()
+    approvals.approve(request.pk, actor=finance)
+    carry_out_platform_commands()
+    report = staff.get(reverse("backoffice:transactions_report"), {"reference": payout.reference})
+    text = report.content.decode()
+    assert "Profit Share" in text
+    assert 'data-amount="-2304.00">Out -2,304.00 USD' in text  # paid out, from the firm's side
+    assert f'<td class="reference">{payout.reference}</td>' in text
+    wallet = logged_in(active_client.user).get(reverse("portal:wallet")).content.decode()
+    assert payout.reference in wallet

@@ -348,7 +348,7 @@ def taken(command: PlatformCommand, credentials: object) -> None:
             ledger.Line(ledger.wallet(payout.client, payout.currency), payout.trader_share),
         ],
         memo=f"Payout {payout.reference}: {payout.share_pct.normalize():f}% of "
-        f"{payout.profit} {payout.currency} (stage {command.subject})",
+        f"{payout.profit} {payout.currency} profit on account {command.login}",
         client_memo=f"Profit share, payout {payout.reference}",
         client=payout.client,
         idempotency_key=f"payout:{payout.pk}",
