@@ -1,5 +1,5 @@
 """Wallet helpers for the tests: the sandbox payment provider's webhook, delivered as the
-provider sends it."""
+provider sends it; where a withdrawal is paid."""
 
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ from django.test import Client as HttpClient
 from propdesk.wallet import sandbox_payments
 
 WEBHOOK = "/webhooks/sandbox-payments/"
+
+
+# A German IBAN (the registry's example) at Commerzbank: a bank destination that passes.
+IBAN = "DE89370400440532013000"
+
+
+def bank_destination(**changes):
+    """A bank account's fields as a client gives them (the IBAN in groups, as printed)."""
+    return {
+        "account_holder": "Jane Doe",
+        "account": "DE89 3704 0044 0532 0130 00",
+        "bic": "COBADEFFXXX",
+        "bank_name": "Commerzbank",
+        **changes,
+    }
 
 
 def deliver(event, *, signature=None, at=None):
