@@ -7,7 +7,7 @@ import json
 
 from django.test import Client as HttpClient
 
-from propdesk.wallet import sandbox_payments
+from propdesk.wallet import deposits, sandbox_payments, services
 
 WEBHOOK = "/webhooks/sandbox-payments/"
 
@@ -25,6 +25,37 @@ def bank_destination(**changes):
         "bank_name": "Commerzbank",
         **changes,
     }
+
+
+# Tether's USDT contract on Tron: a TRC20 address whose checksum holds.
+TRON = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+
+
+def usdt_method(admin, networks=("TRC20", "ERC20")):
+    """An offline method paying withdrawals in USDT on the networks named."""
+    return deposits.save_payment_method(
+        None,
+        name="USDT",
+        kind="offline",
+        currencies=["USD"],
+        min_amount="20",
+        max_amount="50000",
+        payout_to="crypto",
+        networks=list(networks),
+        actor=admin,
+    )
+
+
+def fund(client, actor, amount="1000.00", currency="USD"):
+    services.adjust(
+        client.pk,
+        direction="credit",
+        amount=amount,
+        currency=currency,
+        comment="Funding",
+        actor=actor,
+    )
+    return client
 
 
 def deliver(event, *, signature=None, at=None):

@@ -256,8 +256,8 @@ def _crypto(errors: FieldErrors, method: PaymentMethod, given: Mapping[str, Any]
     offered = [n for n in method.networks if n in crypto_addresses.NETWORKS]
     choices = ", ".join(offered) or "none yet"
     raw = given.get("network")
-    network = raw.strip().upper() if isinstance(raw, str) else ""
-    if not network:
+    network = raw.strip().upper() if isinstance(raw, str) else str(raw)[:20]
+    if raw is None or not network:
         errors.add("destination.network", f"Choose the network: {choices}.")
     elif network not in offered:
         errors.add(
