@@ -30,9 +30,7 @@ def test_a_crypto_withdrawal_from_the_form_to_its_payment(
     log_in(client, active_client.user.email, PASSWORD)
     client.goto("/portal/wallet/withdraw/")
     # The bank transfer used last is chosen, with its account filled in; no crypto fields.
-    expect(client.get_by_label("IBAN or account number")).to_have_value(
-        "DE89370400440532013000"
-    )
+    expect(client.get_by_label("IBAN or account number")).to_have_value("DE89370400440532013000")
     expect(client.locator("#pay-to-crypto")).to_be_hidden()
 
     client.get_by_label("Method").select_option(label="USDT")
