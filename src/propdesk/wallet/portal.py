@@ -125,10 +125,8 @@ class WithdrawalForm(MoneyRequestForm):
     def destination(self) -> dict[str, str]:
         """The fields of the chosen method's kind of destination (a form with both filled in,
         without JavaScript, sends only the ones that count)."""
-        method = self.cleaned_data["method"]
-        return {
-            key: self.cleaned_data.get(key, "") for key in destinations.FIELDS[method.payout_to]
-        }
+        wanted = destinations.FIELDS.get(self.cleaned_data["method"].payout_to, ())
+        return {key: self.cleaned_data.get(key, "") for key in wanted}
 
 
 def _money_request_page(
