@@ -112,6 +112,11 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             raise Conflict("Only the last stage of a challenge, failed, can be reinstated.")
         if participation.status != Participation.Status.FAILED:
             raise Conflict(f"The participation is {participation.get_status_display().lower()}.")
+        retried = Participation.objects.filter(retry_of=participation).first()
+        if retried is not None:  # the client paid to start again: one run goes on, not two
+            raise Conflict(
+                f"The client retried this challenge as {retried.reference}: it is not reinstated."
+            )
         evaluator = evaluator_for(attempt)
         if attempt.evaluator_state is None or evaluator.status != "failed":
             raise Conflict("This stage was not failed by its rules: there is nothing to undo.")
