@@ -201,6 +201,7 @@ def bank_transfer(admin: User) -> Any:
         min_amount="50",
         max_amount="10000",
         instructions="IBAN CZ65 0800 0000 1920 0014 5399, reference: your email",
+        payout_to="bank",
         actor=admin,
     )
 

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from propdesk import demo_funded as funded
+from propdesk import demo_wallet
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
@@ -156,45 +157,11 @@ def seed_demo(
         step("sandbox trading accounts")
         _seed_trading()
         step("payment methods and wallets")
-        finance = staff["Finance"]
-        bank = deposits.save_payment_method(
-            None,
-            name="Bank transfer",
-            kind="offline",
-            currencies=["USD", "EUR"],
-            min_amount="50",
-            max_amount="100000",
-            instructions="A demo account: no real money moves.",
-            bank_beneficiary="Propdesk Demo s.r.o.",
-            bank_account="CZ65 0800 0000 1920 0014 5399",
-            bank_bic="GIBACZPX",
-            bank_name="Demo Bank",
-            actor=admin,
-        )
-        for email, amount in (("ivan@example.com", "2500.00"), ("alice@example.com", "150.00")):
-            wallet_services.adjust(
-                Client.objects.get(user__email=email).pk,
-                direction="credit",
-                amount=amount,
-                currency="USD",
-                comment="Opening balance moved from the old CRM",
-                actor=finance,
-            )
-        deposits.save_payment_method(
-            None,
-            name="Card (sandbox)",
-            kind="online",
-            provider="sandbox",
-            currencies=["USD", "EUR"],
-            min_amount="10",
-            max_amount="5000",
-            instructions="The sandbox provider's checkout: press Pay, no real money moves.",
-            actor=admin,
-        )
-        approvals.set_policy(deposits.DEPOSIT, method="partial", threshold="500", actor=admin)
+        bank = demo_wallet.seed_payment_methods(admin, staff["Finance"])
         ivan = Client.objects.get(user__email="ivan@example.com")
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
         _seed_challenges(admin, ivan, step, match_trader_url)
+        demo_wallet.seed_withdrawal(bank)
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(

@@ -20,6 +20,7 @@ from propdesk.wallet import services as wallet
 from propdesk.wallet.models import Deposit, JournalEntry, Withdrawal
 from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in, registration
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ def cash_desk(admin):
         currencies=["USD"],
         min_amount="1",
         max_amount="100000",
+        payout_to="bank",
         actor=admin,
     )
 
@@ -77,7 +79,12 @@ def test_a_deposit_refuses_odd_amount_spellings(api, active_client, cash_desk, a
 def test_a_withdrawal_refuses_odd_amount_spellings(api, admin, active_client, cash_desk, amount):
     _credit(active_client, admin)
     token = api.token(active_client.user.email, PASSWORD)
-    body = {"amount": amount, "currency": "USD", "method": cash_desk.pk}
+    body = {
+        "amount": amount,
+        "currency": "USD",
+        "method": cash_desk.pk,
+        "destination": bank_destination(),
+    }
     _refused(api.call("POST", "/wallet/withdrawals", body, token=token), "amount")
     assert not Withdrawal.objects.exists()
     assert ledger.balances(active_client) == {"USD": Decimal("5000.00")}

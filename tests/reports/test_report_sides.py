@@ -16,6 +16,7 @@ from propdesk.reports import transactions as reports
 from propdesk.wallet import ledger, services, withdrawals
 from propdesk.wallet.models import JournalEntry, Posting
 from tests.conftest import logged_in
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +44,16 @@ def money_moves(active_client, finance, bank_transfer):
     paid out, one refused; and a refunded fee."""
     adjust(active_client, finance, "1000.00")
     adjust(active_client, finance, "15.00", direction="debit", comment="Late fee")
+    to = bank_destination()
     waiting = withdrawals.request_withdrawal(
-        active_client, method=bank_transfer.pk, amount="100.00", currency="USD"
+        active_client, method=bank_transfer.pk, amount="100.00", currency="USD", destination=to
     )
     paid = withdrawals.request_withdrawal(
-        active_client, method=bank_transfer.pk, amount="200.00", currency="USD"
+        active_client, method=bank_transfer.pk, amount="200.00", currency="USD", destination=to
     )
     approvals.approve(request_of(paid).pk, actor=finance)
     refused = withdrawals.request_withdrawal(
-        active_client, method=bank_transfer.pk, amount="50.00", currency="USD"
+        active_client, method=bank_transfer.pk, amount="50.00", currency="USD", destination=to
     )
     approvals.reject(request_of(refused).pk, actor=finance, reason="Name mismatch")
     return {"waiting": waiting, "paid": paid, "refused": refused}

@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 from propdesk.core.errors import DomainError
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry, Posting
+from tests.wallet.factories import bank_destination
 
 pytestmark = [
     pytest.mark.postgres,
@@ -125,7 +126,11 @@ def test_two_withdrawals_racing_never_overdraw(funded, bank_transfer, attempt):
         try:
             barrier.wait()
             withdrawals.request_withdrawal(
-                client, method=bank_transfer.pk, amount="60.00", currency="USD"
+                client,
+                method=bank_transfer.pk,
+                amount="60.00",
+                currency="USD",
+                destination=bank_destination(),
             )
             outcomes.append("held")
         except DomainError as exc:

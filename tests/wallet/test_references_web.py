@@ -20,6 +20,7 @@ from propdesk.wallet.models import Deposit
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
 from tests.onboarding.factories import answers, documents
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +182,11 @@ def test_each_ledger_row_names_what_caused_it(active_client, bank_transfer, fina
         actor=finance,
     )
     withdrawal = withdrawals.request_withdrawal(
-        active_client, method=bank_transfer.pk, amount="100", currency="EUR"
+        active_client,
+        method=bank_transfer.pk,
+        amount="100",
+        currency="EUR",
+        destination=bank_destination(),
     )
     approvals.approve(
         ApprovalRequest.objects.get(type_key="withdrawal").pk, actor=finance, amount="60"

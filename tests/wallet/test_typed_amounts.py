@@ -17,6 +17,7 @@ from propdesk.wallet import deposits, ledger, services, withdrawals
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -108,10 +109,17 @@ def test_a_withdrawal_typed_with_separators_holds_that_amount(active_client, fin
         currencies=["USD"],
         min_amount="10",
         max_amount="100000",
+        payout_to="bank",
         actor=admin,
     )
     http = logged_in(active_client.user)
-    data = {"method": method.pk, "amount": "1,250.00", "currency": "USD", "idempotency_key": "w"}
+    data = {
+        "method": method.pk,
+        "amount": "1,250.00",
+        "currency": "USD",
+        "idempotency_key": "w",
+        **bank_destination(),
+    }
     response = post_form(http, reverse("portal:withdraw"), data)
     assert response.status_code == 302
     assert ledger.balances(active_client) == {"USD": Decimal("3750.00")}
@@ -191,10 +199,20 @@ def test_a_withdrawal_paid_in_part_tells_the_client_what_came_back(active_client
         actor=finance,
     )
     method = PaymentMethod.objects.create(
-        name="Payout", kind="offline", currencies=["USD"], min_amount=1, max_amount=100000
+        name="Payout",
+        kind="offline",
+        currencies=["USD"],
+        min_amount=1,
+        max_amount=100000,
+        payout_to="bank",
     )
     made = withdrawals.request_withdrawal(
-        active_client, method=method.pk, amount="2500", currency="USD", idempotency_key="w"
+        active_client,
+        method=method.pk,
+        amount="2500",
+        currency="USD",
+        destination=bank_destination(),
+        idempotency_key="w",
     )
     request = ApprovalRequest.objects.get(type_key="withdrawal")
     review = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
@@ -202,6 +220,6 @@ def test_a_withdrawal_paid_in_part_tells_the_client_what_came_back(active_client
     approvals.approve(request.pk, actor=finance, amount="2000")
     note = Notification.objects.filter(user=active_client.user).latest("id")
     assert note.body == (
-        f"Your withdrawal (reference {made.reference}) was approved: 2,000.00 USD paid out; "
-        "the other 500.00 USD is back in your wallet."
+        f"Your withdrawal (reference {made.reference}) was approved: 2,000.00 USD paid out to "
+        "IBAN DE89 •••• 3000; the other 500.00 USD is back in your wallet."
     )

@@ -13,6 +13,7 @@ from propdesk.wallet import ledger, services, withdrawals
 from propdesk.wallet.models import Withdrawal
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,7 @@ def funded(active_client, finance):
 
 
 def withdraw(client, method, amount="400.00", **kw):
+    kw.setdefault("destination", bank_destination())
     return withdrawals.request_withdrawal(
         client, method=method.pk, amount=amount, currency="USD", **kw
     )
@@ -90,12 +92,17 @@ def test_kyc_policy_applies_to_withdrawals(funded, bank_transfer, admin):
 def test_api_withdrawal_holds_once_per_key(funded, bank_transfer):
     api = Api()
     token = api.token(funded.user.email, PASSWORD)
-    body = {"amount": "100.00", "currency": "USD", "method": "Bank transfer"}
+    body = {
+        "amount": "100.00",
+        "currency": "USD",
+        "method": "Bank transfer",
+        "destination": bank_destination(),
+    }
     first = api.call("POST", "/wallet/withdrawals", body, token=token, HTTP_IDEMPOTENCY_KEY="z")
     again = api.call("POST", "/wallet/withdrawals", body, token=token, HTTP_IDEMPOTENCY_KEY="z")
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
-    too_much = {"amount": "5000.00", "currency": "USD", "method": "Bank transfer"}
+    too_much = {**body, "amount": "5000.00"}
     refused = api.call("POST", "/wallet/withdrawals", too_much, token=token)
     assert refused.status_code == 409
     assert refused.json()["code"] == "insufficient_funds"

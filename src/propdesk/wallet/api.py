@@ -3,20 +3,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status
-from pydantic import StrictInt, StrictStr
+from pydantic import ConfigDict, StrictInt, StrictStr
 
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
-from propdesk.core.errors import DomainError
-from propdesk.core.schema import DecimalText
-from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
+from propdesk.core.errors import DomainError, NotFound
+from propdesk.core.schema import WHOLE, DecimalText
+from propdesk.wallet import (
+    deposits,
+    destinations,
+    ledger,
+    sandbox_payments,
+    services,
+    withdrawals,
+)
 from propdesk.wallet.models import Deposit, Withdrawal
 
 router = Router(tags=["wallet"])
@@ -118,6 +126,14 @@ class MethodOut(Schema):
     min_amount: Decimal
     max_amount: Decimal
     instructions: str
+    payout_to: str = Field(
+        "",
+        description="Where its withdrawals are paid: a `bank` account or a `crypto` wallet "
+        "(the withdrawal's `destination` gives its fields); empty: it takes no withdrawals.",
+    )
+    networks: list[str] = Field(
+        default_factory=list, description="A crypto payout's networks, e.g. TRC20, ERC20, BTC."
+    )
 
 
 class DepositIn(Schema):
@@ -149,6 +165,8 @@ def payment_methods(request: HttpRequest) -> list[MethodOut]:
             min_amount=m.min_amount,
             max_amount=m.max_amount,
             instructions=m.instructions,
+            payout_to=m.payout_to,
+            networks=m.networks,
         )
         for m in deposits.enabled_methods()
     ]
@@ -197,6 +215,55 @@ def deposit(
     )
 
 
+class DestinationIn(Schema):
+    """Where to pay: a bank account's fields or a crypto wallet's, as the method's `payout_to`
+    says (`GET /payment-methods`); each is checked and a fault named `destination.<field>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["bank", "crypto"] | None = Field(
+        None, description="Optional: the kind the method pays to, said again."
+    )
+    account_holder: StrictStr | None = Field(None, description="Bank: the account's holder.")
+    account: StrictStr | None = Field(
+        None,
+        description="Bank: an IBAN (its country's length and check digits are checked; spaces "
+        "allowed) or an account number.",
+    )
+    bic: StrictStr | None = Field(
+        None,
+        description="Bank: the BIC (SWIFT code), 8 or 11 characters; may be left out for a "
+        "payout in EUR to an IBAN of a SEPA country.",
+    )
+    bank_name: StrictStr | None = Field(None, description="Bank: the bank's name.")
+    network: StrictStr | None = Field(
+        None, description="Crypto: one of the method's `networks` (ERC20, TRC20, BTC)."
+    )
+    address: StrictStr | None = Field(
+        None, description="Crypto: the wallet address, of the network's shape and checksum."
+    )
+
+
+class WithdrawalIn(DepositIn):
+    destination: DestinationIn | None = Field(
+        None, description="Where to pay; required by every method that pays withdrawals."
+    )
+
+
+class BankAccountOut(Schema):
+    type: Literal["bank"]
+    account_holder: str
+    account: str = Field(description="The IBAN or account number, without spaces")
+    bic: str = Field(description="Empty for a payout in EUR to a SEPA IBAN given without one")
+    bank_name: str
+
+
+class CryptoWalletOut(Schema):
+    type: Literal["crypto"]
+    network: str
+    address: str
+
+
 class WithdrawalOut(Schema):
     id: int
     reference: str = ""
@@ -207,6 +274,35 @@ class WithdrawalOut(Schema):
     # Once paid: the amount paid out (less than `amount` when the firm paid part of it; the
     # rest went back to the wallet).
     paid_amount: Decimal | None = None
+    destination: Annotated[BankAccountOut | CryptoWalletOut, Field(discriminator="type")] | None = (
+        Field(
+            None,
+            description="Where it is paid, as asked (never changed); null for a withdrawal asked "
+            "before destinations were kept.",
+        )
+    )
+    created_at: datetime | None = None
+
+
+def _withdrawal_out(made: Withdrawal) -> WithdrawalOut:
+    where = made.paid_to
+    shown: BankAccountOut | CryptoWalletOut | None = None
+    if isinstance(where, destinations.BankAccount):
+        shown = BankAccountOut(
+            type="bank",
+            account_holder=where.account_holder,
+            account=where.account,
+            bic=where.bic,
+            bank_name=where.bank_name,
+        )
+    elif isinstance(where, destinations.CryptoWallet):
+        shown = CryptoWalletOut(type="crypto", network=where.network, address=where.address)
+    return WithdrawalOut(
+        **_request_out(made),
+        paid_amount=made.paid_amount,
+        destination=shown,
+        created_at=made.created_at,
+    )
 
 
 @router.post(
@@ -216,11 +312,40 @@ class WithdrawalOut(Schema):
 )
 def withdraw(
     request: HttpRequest,
-    payload: DepositIn,
+    payload: WithdrawalIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[WithdrawalOut]:
-    made = _ask(request, withdrawals.request_withdrawal, payload, idempotency_key)
-    return Status(201, WithdrawalOut(**_request_out(made), paid_amount=made.paid_amount))
+    made = withdrawals.request_withdrawal(
+        _client(request),
+        method=payload.method,
+        amount=payload.amount,
+        currency=payload.currency,
+        destination=(payload.destination.dict(exclude_none=True) if payload.destination else None),
+        idempotency_key=idempotency_key,
+    )
+    return Status(201, _withdrawal_out(made))
+
+
+@router.get("/withdrawals", response=list[WithdrawalOut], summary="My withdrawals, newest first")
+def my_withdrawals(
+    request: HttpRequest,
+    limit: Annotated[int, Interval(ge=1, le=100), WHOLE] = 50,
+    offset: Annotated[int, Interval(ge=0, le=10**6), WHOLE] = 0,
+) -> list[WithdrawalOut]:
+    mine = withdrawals.client_withdrawals(_client(request))
+    return [_withdrawal_out(w) for w in mine[offset : offset + limit]]
+
+
+@router.get(
+    "/withdrawals/{int:withdrawal_id}",
+    response=WithdrawalOut,
+    summary="One of my withdrawals, with where it is paid",
+)
+def my_withdrawal(request: HttpRequest, withdrawal_id: int) -> WithdrawalOut:
+    found = withdrawals.client_withdrawals(_client(request)).filter(pk=withdrawal_id).first()
+    if found is None:
+        raise NotFound("No such withdrawal.")
+    return _withdrawal_out(found)
 
 
 # --- the sandbox payment provider's webhook (a plain view: the provider signs it, no session) -----

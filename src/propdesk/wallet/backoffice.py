@@ -19,7 +19,7 @@ from propdesk.core.forms import AmountField, typed_amount
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, edit_form, staff_view
-from propdesk.wallet import deposits, ledger, services
+from propdesk.wallet import crypto_addresses, deposits, ledger, services
 from propdesk.wallet.models import PaymentMethod
 from propdesk.wallet.permissions import WALLET_ADJUST
 
@@ -88,6 +88,20 @@ class PaymentMethodForm(forms.Form):
     bank_account = forms.CharField(required=False, max_length=60, label="IBAN or account number")
     bank_bic = forms.CharField(required=False, max_length=20, label="BIC / SWIFT")
     bank_name = forms.CharField(required=False, max_length=100, label="Bank name")
+    # Where its withdrawals are paid: the client gives that destination's fields as they ask.
+    payout_to = forms.ChoiceField(
+        choices=PaymentMethod.PayoutTo.choices,
+        required=False,
+        label="Pays withdrawals to",
+        help_text="The client names a bank account or a crypto wallet as they withdraw; "
+        '"Not for withdrawals": the method takes deposits only.',
+    )
+    networks = forms.MultipleChoiceField(
+        choices=[(n.code, n.label) for n in crypto_addresses.NETWORKS.values()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Crypto networks it pays on (crypto wallet only)",
+    )
     enabled = forms.BooleanField(required=False, initial=True)
 
 
@@ -120,6 +134,8 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
             "bank_account": method.bank_account_shown,
             "bank_bic": method.bank_bic,
             "bank_name": method.bank_name,
+            "payout_to": method.payout_to,
+            "networks": method.networks,
             "enabled": method.enabled,
         }
         if method

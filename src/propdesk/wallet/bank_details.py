@@ -1,29 +1,23 @@
 """The firm's bank account on a bank-transfer (offline) payment method, checked as a bank would:
-an IBAN by its check digits (ISO 13616, mod 97), a BIC by its shape (ISO 9362), the rest
-required together so a client is never shown half an account."""
+an IBAN by its country's length and its check digits (ISO 13616, mod 97), a BIC by its shape
+(ISO 9362; iban.py), the rest required together so a client is never shown half an account."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from propdesk.core.validation import FieldErrors, clean_text
+from propdesk.wallet import iban
 
-BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-ACCOUNT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9/-]{3,33}$")
 FIELDS = ("bank_beneficiary", "bank_account", "bank_bic", "bank_name")
 
 
-def iban_is_valid(iban: str) -> bool:
-    if not IBAN.match(iban):
-        return False
-    moved = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+def iban_is_valid(account: str) -> bool:
+    return iban.iban_fault(account) is None
 
 
 def _compact(value: Any) -> str:
-    return "".join(value.split()).upper() if isinstance(value, str) else ""
+    return iban.compact(value)
 
 
 def clean(errors: FieldErrors, *, offline: bool, **given: Any) -> dict[str, str]:
@@ -62,12 +56,13 @@ def clean(errors: FieldErrors, *, offline: bool, **given: Any) -> dict[str, str]
         errors.add("bank_account", "An IBAN or account number has at most 34 characters.")
     elif not account:
         errors.add("bank_account", "Give the IBAN or account number clients pay into.")
-    elif IBAN.match(account) or (account[:2].isalpha() and account[2:4].isdigit()):
-        if not iban_is_valid(account):
-            errors.add("bank_account", "This IBAN is not valid: check it, its check digits fail.")
-    elif not ACCOUNT_NUMBER.match(account):
+    elif iban.looks_like_iban(account):
+        fault = iban.iban_fault(account)
+        if fault:
+            errors.add("bank_account", fault)
+    elif not iban.ACCOUNT_NUMBER.match(account):
         errors.add("bank_account", "An account number has only letters, digits, / and -.")
-    if bic and not BIC.match(bic):
+    if bic and not iban.BIC.match(bic):
         errors.add("bank_bic", "A BIC (SWIFT code) has 8 or 11 letters and digits, e.g. DEUTDEFF.")
     if not beneficiary and "bank_beneficiary" not in errors:
         errors.add("bank_beneficiary", "Give the account holder's name clients pay to.")

@@ -26,7 +26,7 @@ from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import bank_details, ledger
+from propdesk.wallet import bank_details, destinations, ledger
 from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
 
 DEPOSIT = "deposit"
@@ -73,6 +73,8 @@ def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
             "enabled",
             "provider",
             *bank_details.FIELDS,
+            "payout_to",
+            "networks",
         ],
     )
 
@@ -88,11 +90,15 @@ def save_payment_method(
     instructions: Any = "",
     enabled: bool = True,
     provider: Any = "",
+    payout_to: Any = "",
+    networks: Any = (),
     actor: User,
     **bank: Any,
 ) -> PaymentMethod:
     """Create or change a payment method; `bank` is an offline method's bank account
-    (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py)."""
+    (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py), into
+    which clients pay. `payout_to` is where its withdrawals are paid ("bank", "crypto" on the
+    `networks` named, or "": it pays none; see destinations.py)."""
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
@@ -111,6 +117,7 @@ def save_payment_method(
     if unknown:
         raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
     account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
+    payout = destinations.clean_payout(errors, payout_to, networks)
     if provider not in PaymentMethod.Provider.values:
         errors.add("provider", "Unknown payment provider.")
     elif provider and kind != PaymentMethod.Kind.ONLINE:
@@ -143,6 +150,7 @@ def save_payment_method(
         method.min_amount, method.max_amount = low, high
         method.instructions, method.enabled = text, bool(enabled)
         method.provider = provider
+        method.payout_to, method.networks = payout
         for field, value in account.items():
             setattr(method, field, value)
         method.save()

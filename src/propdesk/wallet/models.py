@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
 
 from propdesk.core import references
+from propdesk.wallet import destinations
 
 
 class LedgerAccount(models.Model):
@@ -206,6 +207,17 @@ class PaymentMethod(models.Model):
     bank_account = models.CharField(max_length=34, blank=True)  # an IBAN or an account number
     bank_bic = models.CharField(max_length=11, blank=True)
     bank_name = models.CharField(max_length=100, blank=True)
+
+    class PayoutTo(models.TextChoices):
+        NONE = "", "Not for withdrawals"
+        BANK = "bank", "Bank account"
+        CRYPTO = "crypto", "Crypto wallet"
+
+    # Where a withdrawal by this method is paid: the client names a bank account or a crypto
+    # wallet (on one of `networks`) as they ask (wallet/destinations.py); none, and the method
+    # takes deposits only.
+    payout_to = models.CharField(max_length=10, choices=PayoutTo.choices, blank=True, default="")
+    networks = models.JSONField(default=list, blank=True)  # a crypto payout's: ["ERC20", ...]
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -333,6 +345,9 @@ class Withdrawal(models.Model):
         on_delete=models.PROTECT,
         related_name="withdrawal_release",
     )
+    # Where it is paid, as the client named it (wallet/destinations.py): kept as submitted and
+    # never changed; empty on withdrawals asked before destinations were kept ("not recorded").
+    destination = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -342,6 +357,20 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"Withdrawal {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A submitted withdrawal's destination is what the client asked to be paid to: a save
+        after the first names its fields, and never the destination."""
+        fields = kwargs.get("update_fields")
+        changing = fields is None or "destination" in fields
+        if self.pk is not None and not kwargs.get("force_insert") and changing:
+            raise ValueError("a withdrawal's destination is never changed once submitted")
+        super().save(*args, **kwargs)
+
+    @property
+    def paid_to(self) -> destinations.Destination | None:
+        """The destination, read (None: not recorded)."""
+        return destinations.read(self.destination)
 
     @property
     def reference(self) -> str:

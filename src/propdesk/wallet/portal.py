@@ -13,12 +13,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from propdesk.core.errors import DomainError
+from propdesk.accounts.models import Client
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.forms import AmountField
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import deposits, ledger, sandbox_payments, services, withdrawals
+from propdesk.wallet import (
+    crypto_addresses,
+    deposits,
+    destinations,
+    ledger,
+    sandbox_payments,
+    services,
+    withdrawals,
+)
 from propdesk.wallet.models import Deposit, PaymentMethod, Withdrawal
 
 
@@ -43,13 +52,16 @@ def wallet(request: HttpRequest) -> HttpResponse:
 
 class MethodSelect(forms.Select):
     """Each method's option names the currencies it takes (`data-currencies`), so that the
-    page (wallet/money_form.js) offers only the methods that take the chosen currency."""
+    page (wallet/money_form.js) offers only the methods that take the chosen currency; and
+    where it pays withdrawals (`data-payout-to`, `data-networks`, for wallet/withdraw_form.js)."""
 
     def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(*args, **kwargs)
         method = getattr(option["value"], "instance", None)
         if isinstance(method, PaymentMethod):
             option["attrs"]["data-currencies"] = " ".join(method.currencies)
+            option["attrs"]["data-payout-to"] = method.payout_to
+            option["attrs"]["data-networks"] = " ".join(method.networks)
         return option
 
 
@@ -78,34 +90,93 @@ class MoneyRequestForm(forms.Form):
             field.initial = taken[0]
 
 
+class WithdrawalForm(MoneyRequestForm):
+    """The withdrawal form: a method that pays withdrawals, and where to pay, a bank account's
+    fields or a crypto wallet's (the page shows the ones the chosen method needs; the use case
+    checks them: wallet/destinations.py)."""
+
+    method = forms.ModelChoiceField(
+        queryset=withdrawals.payout_methods(), empty_label="Choose…", widget=MethodSelect
+    )
+    account_holder = forms.CharField(
+        required=False, label="Account holder", help_text="The name the account is held in."
+    )
+    account = forms.CharField(required=False, label="IBAN or account number")
+    bic = forms.CharField(
+        required=False,
+        label="BIC / SWIFT",
+        help_text="Not needed for a payout in euros to an IBAN in the SEPA area (the EU, the "
+        "UK, Switzerland, ...).",
+    )
+    bank_name = forms.CharField(required=False, label="Bank name")
+    network = forms.CharField(
+        required=False,
+        label="Network",
+        widget=forms.Select(
+            choices=[("", "Choose…")]
+            + [(n.code, n.label) for n in crypto_addresses.NETWORKS.values()]
+        ),
+    )
+    address = forms.CharField(required=False, label="Wallet address")
+
+    BANK = destinations.FIELDS[destinations.BANK]
+    CRYPTO = destinations.FIELDS[destinations.CRYPTO]
+
+    def destination(self) -> dict[str, str]:
+        """The fields of the chosen method's kind of destination (a form with both filled in,
+        without JavaScript, sends only the ones that count)."""
+        wanted = destinations.FIELDS.get(self.cleaned_data["method"].payout_to, ())
+        return {key: self.cleaned_data.get(key, "") for key in wanted}
+
+
 def _money_request_page(
     request: HttpRequest,
     *,
     action: str,
+    form: MoneyRequestForm,
     ask: Callable[..., Deposit | Withdrawal],
     done: Callable[[Deposit | Withdrawal], HttpResponse],
     template: str,
     context: dict[str, object],
 ) -> HttpResponse:
-    """The portal's deposit and withdrawal pages: one form, KYC first, each service's reply."""
+    """The portal's deposit and withdrawal pages: one form, KYC first, each service's reply;
+    a fault of the destination (`destination.account`) lands on its own field."""
     client = actor(request).client
     kyc.require_kyc(client, action)  # stopped here, with a way to KYC
-    return edit_form(
-        request,
-        MoneyRequestForm(request.POST or None, initial={"idempotency_key": uuid.uuid4().hex}),
-        lambda data: ask(
+
+    def faults(error: ValidationFailed) -> None:
+        for field, message in error.fields.items():
+            name = field.removeprefix("destination.")
+            form.add_error(name if name in form.fields else None, message)
+        if not error.fields:
+            form.add_error(None, error.message)
+
+    def save(data: dict[str, Any]) -> Deposit | Withdrawal:
+        extra = {"destination": form.destination()} if isinstance(form, WithdrawalForm) else {}
+        return ask(
             client,
             method=data["method"].pk,
             amount=data["amount"],
             currency=data["currency"],
             idempotency_key=data["idempotency_key"],
-        ),
+            **extra,
+        )
+
+    return edit_form(
+        request,
+        form,
+        save,
         then=done,
         template=template,
         context=context,
         refused=(DomainError,),
         refused_status=422,
+        faults=faults,
     )
+
+
+def _new_key() -> dict[str, object]:
+    return {"idempotency_key": uuid.uuid4().hex}
 
 
 @require_http_methods(["GET", "POST"])
@@ -127,6 +198,7 @@ def deposit(request: HttpRequest) -> HttpResponse:
     return _money_request_page(
         request,
         action=kyc_actions.DEPOSIT,
+        form=MoneyRequestForm(request.POST or None, initial=_new_key()),
         ask=deposits.request_deposit,
         done=done,
         template="wallet/portal_deposit.html",
@@ -146,6 +218,21 @@ def deposit_detail(request: HttpRequest, deposit_id: int) -> HttpResponse:
     )
 
 
+def _withdrawal_initial(client: Client, last: dict[int, dict[str, str]]) -> dict[str, object]:
+    """The form as the client last filled it: the method and currency of their latest
+    withdrawal by a method that still pays out, and where it paid to."""
+    latest = (
+        withdrawals.client_withdrawals(client)
+        .filter(method__in=withdrawals.payout_methods())
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return _new_key()
+    where = {k: v for k, v in last.get(latest.method_id, {}).items() if k != "type"}
+    return {**_new_key(), "method": latest.method_id, "currency": latest.currency, **where}
+
+
 @require_http_methods(["GET", "POST"])
 @client_view
 def withdraw(request: HttpRequest) -> HttpResponse:
@@ -155,15 +242,39 @@ def withdraw(request: HttpRequest) -> HttpResponse:
             f"Withdrawal of {money(made.amount, made.currency)} {made.currency} requested "
             f"(reference {made.reference}); the amount is held until we pay it out.",
         )
-        return redirect("portal:wallet")
+        return redirect("portal:withdrawal_detail", withdrawal_id=made.pk)
 
+    client = actor(request).client
+    last = withdrawals.last_destinations(client)
+    form = WithdrawalForm(request.POST or None, initial=_withdrawal_initial(client, last))
     return _money_request_page(
         request,
         action=kyc_actions.WITHDRAW,
+        form=form,
         ask=withdrawals.request_withdrawal,
         done=done,
         template="wallet/portal_withdraw.html",
-        context={"balances": ledger.balances(actor(request).client)},
+        context={
+            "balances": ledger.balances(client),
+            "last_destinations": {str(pk): where for pk, where in last.items()},
+            "bank_fields": [form[name] for name in WithdrawalForm.BANK],
+            "crypto_fields": [form[name] for name in WithdrawalForm.CRYPTO],
+            "money_fields": [form[name] for name in ("currency", "method", "amount")],
+        },
+    )
+
+
+@client_view
+def withdrawal_detail(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
+    """One withdrawal of the client's: where it stands and where it is paid, in full (it is
+    their own account)."""
+    found = get_object_or_404(
+        withdrawals.client_withdrawals(actor(request).client), pk=withdrawal_id
+    )
+    return render(
+        request,
+        "wallet/portal_withdrawal_detail.html",
+        {"withdrawal": found, "not_recorded": destinations.NOT_RECORDED},
     )
 
 

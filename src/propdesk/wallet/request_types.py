@@ -47,6 +47,9 @@ registry.register(
         on_approve=withdrawals.pay_out,
         on_reject=withdrawals.release,
         details=withdrawals.details,
+        # Where to pay (a bank account and its holder, a wallet address) is personal data:
+        # only those who may pay withdrawals out see it.
+        details_are_private=True,
         approved_note=withdrawals.approved_note,
         order=50,
         reference_kind=references.WITHDRAWAL,

@@ -33,4 +33,9 @@ portal_urls = [
     path("wallet/deposit/", portal.deposit, name="deposit"),
     path("wallet/deposits/<int:deposit_id>/", portal.deposit_detail, name="deposit_detail"),
     path("wallet/withdraw/", portal.withdraw, name="withdraw"),
+    path(
+        "wallet/withdrawals/<int:withdrawal_id>/",
+        portal.withdrawal_detail,
+        name="withdrawal_detail",
+    ),
 ]

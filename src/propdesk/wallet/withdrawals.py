@@ -14,13 +14,14 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import idempotency
-from propdesk.core.errors import Conflict
+from propdesk.core.errors import Conflict, ValidationFailed
 from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
+from propdesk.core.validation import FieldErrors
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import ledger
-from propdesk.wallet.deposits import clean_money_request
-from propdesk.wallet.models import JournalEntry, LedgerAccount, Withdrawal
+from propdesk.wallet import destinations, ledger
+from propdesk.wallet.deposits import clean_money_request, enabled_methods, find_method
+from propdesk.wallet.models import JournalEntry, LedgerAccount, PaymentMethod, Withdrawal
 
 WITHDRAWAL = "withdrawal"
 
@@ -29,19 +30,52 @@ def _pending_account(currency: str) -> LedgerAccount:
     return ledger.firm_account("pending_withdrawals", currency, "Withdrawals awaiting payout")
 
 
+def payout_methods() -> QuerySet[PaymentMethod]:
+    """The enabled methods that pay out withdrawals (to a bank account or a crypto wallet)."""
+    return enabled_methods().exclude(payout_to=PaymentMethod.PayoutTo.NONE)
+
+
+def _clean_request(
+    method: Any, amount: Any, currency: Any, destination: Any
+) -> tuple[PaymentMethod, Decimal, destinations.Destination]:
+    """The method, the amount and where to pay, every fault named together."""
+    errors = FieldErrors()
+    found = find_method(method)
+    where = None
+    if found is not None and not found.payout_to:
+        paying = ", ".join(m.name for m in payout_methods()) or "none yet"
+        errors.add("method", f"{found.name} does not pay out withdrawals; choose one of: {paying}.")
+    elif found is not None:
+        where = destinations.clean(errors, found, destination, currency=currency)
+    try:
+        chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
+    except ValidationFailed as exc:
+        for field, message in errors.errors.items():
+            exc.fields.setdefault(field, message)
+        raise
+    errors.raise_if_any("Please correct the withdrawal.")
+    assert where is not None
+    return chosen, value, where
+
+
 def request_withdrawal(
     client: Client,
     *,
     method: Any,
     amount: Any,
     currency: Any,
+    destination: Any = None,
     idempotency_key: str | None = None,
 ) -> Withdrawal:
-    """Hold the amount and open the request; more than the wallet holds is refused."""
+    """Hold the amount and open the request to pay it to `destination` (the fields the
+    method's `payout_to` asks for, see destinations.py; kept as given, never changed); more
+    than the wallet holds is refused."""
     key = idempotency.owned_key(f"client:{client.pk}:withdrawal", idempotency_key)
     kyc.require_kyc(client, kyc_actions.WITHDRAW)
-    chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
-    fingerprint = idempotency.fingerprint("withdrawal", chosen.pk, str(value), currency)
+    chosen, value, where = _clean_request(method, amount, currency, destination)
+    fingerprint = idempotency.fingerprint(
+        "withdrawal", chosen.pk, str(value), currency, where.as_json()
+    )
     with transaction.atomic():
         # A retry sent while the first is still running waits here, then finds its withdrawal.
         Client.objects.select_for_update().filter(pk=client.pk).first()
@@ -69,6 +103,7 @@ def request_withdrawal(
             amount=value,
             currency=currency,
             hold_entry=hold,
+            destination=where.as_json(),
             idempotency_key=key,
             fingerprint=fingerprint,
         )
@@ -102,7 +137,8 @@ def pay_out(request: ApprovalRequest, actor: User | None) -> None:
     withdrawal.settle_entry = ledger.post(
         JournalEntry.Type.WITHDRAWAL,
         [ledger.Line(pending, -paid), ledger.Line(cash, paid)],
-        memo=f"Withdrawal {withdrawal.reference} paid by {withdrawal.method.name}",
+        memo=f"Withdrawal {withdrawal.reference} paid by {withdrawal.method.name} to "
+        f"{_to(withdrawal)}",
         client=withdrawal.client,
         actor=actor,
     )
@@ -148,7 +184,9 @@ def held(request: ApprovalRequest) -> Decimal:
 
 
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
-    withdrawal = Withdrawal.objects.select_related("method").get(
+    """What the reviewer pays: the amount, and the destination in full (the type's details are
+    private: only those who may review withdrawals see them)."""
+    withdrawal = Withdrawal.objects.select_related("method", "client__user").get(
         pk=request.payload["withdrawal_id"]
     )
     rows = [
@@ -157,15 +195,35 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     ]
     if withdrawal.paid_amount is not None:
         rows.append(("Paid out", _shown(withdrawal.paid_amount, withdrawal)))
+    where = withdrawal.paid_to
+    if where is None:
+        rows.append(("Pay to", destinations.NOT_RECORDED))
+        if withdrawal.status == Withdrawal.Status.PENDING:
+            rows.append(("Check", "Confirm with the client where to pay before paying out."))
+        return rows
+    rows += where.lines()
+    name = withdrawal.client.user.name
+    if isinstance(where, destinations.BankAccount) and not destinations.same_person(
+        where.account_holder, name
+    ):
+        rows.append(
+            (
+                "Check",
+                f"The account holder is not named as the client ({name}): make sure the "
+                "account is theirs before paying out.",
+            )
+        )
     return rows
 
 
 def approved_note(request: ApprovalRequest) -> str:
-    """The client's notice of an approved withdrawal says what was paid out, and what of the
-    hold went back to the wallet."""
+    """The client's notice of an approved withdrawal says what was paid out and where (masked:
+    a notice may travel by email), and what of the hold went back to the wallet."""
     withdrawal = Withdrawal.objects.get(pk=request.payload["withdrawal_id"])
     paid = withdrawal.paid_amount if withdrawal.paid_amount is not None else withdrawal.amount
     note = f"{_shown(paid, withdrawal)} paid out"
+    if withdrawal.paid_to is not None:
+        note += f" to {withdrawal.paid_to.masked}"
     if paid < withdrawal.amount:
         note += f"; the other {_shown(withdrawal.amount - paid, withdrawal)} is back in your wallet"
     return note
@@ -175,5 +233,31 @@ def _shown(amount: Decimal, withdrawal: Withdrawal) -> str:
     return f"{money(amount, withdrawal.currency)} {withdrawal.currency}"
 
 
+def _to(withdrawal: Withdrawal) -> str:
+    where = withdrawal.paid_to
+    return where.masked if where is not None else "a destination not recorded"
+
+
 def client_withdrawals(client: Client) -> QuerySet[Withdrawal]:
     return Withdrawal.objects.filter(client=client).select_related("method")
+
+
+def last_destinations(client: Client, *, looked_at: int = 50) -> dict[int, dict[str, str]]:
+    """The destination the client last asked each method to pay to (among their latest
+    withdrawals), for the form to offer again; only where the method still pays there (the
+    same kind, and for crypto a network it still offers)."""
+    found: dict[int, dict[str, str]] = {}
+    latest = (
+        Withdrawal.objects.filter(client=client)
+        .exclude(destination={})
+        .select_related("method")
+        .order_by("-created_at", "-id")[:looked_at]
+    )
+    for withdrawal in latest:
+        where, method = withdrawal.paid_to, withdrawal.method
+        if where is None or method.pk in found or where.kind != method.payout_to:
+            continue
+        if isinstance(where, destinations.CryptoWallet) and where.network not in method.networks:
+            continue
+        found[method.pk] = where.as_json()
+    return found
