@@ -7,7 +7,7 @@ from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
-from propdesk.challenges.participation import portal, portal_retries
+from propdesk.challenges.participation import portal, portal_challenge, portal_retries
 from propdesk.challenges.payouts import portal as payouts_portal
 
 # Under /backoffice/.
@@ -90,7 +90,7 @@ portal_urls = [
     path("my-challenges/", portal.my_challenges, name="my_challenges"),
     path(
         "my-challenges/<int:participation_id>/",
-        portal.my_challenge,
+        portal_challenge.my_challenge,
         name="my_challenge",
     ),
     path(

@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from propdesk.challenges.models import Participation, StageAttempt
-from propdesk.challenges.participation import portal, retries
+from propdesk.challenges.participation import portal, portal_challenge, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError
 from propdesk.core.web import actor, client_view, edit_form
@@ -48,7 +48,7 @@ def _submit(
         refused=(DomainError,),
         refusal=refusal.append,
         then=done,
-        page=lambda status: portal.challenge_page(
+        page=lambda status: portal_challenge.challenge_page(
             request,
             item,
             error=refusal[0] if refusal else None,

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from propdesk.challenges.models import Payout
-from propdesk.challenges.participation import portal as participation_portal
+from propdesk.challenges.participation import portal_challenge as participation_portal
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.payouts import services as payouts
 from propdesk.challenges.payouts import tab
