@@ -22,6 +22,7 @@ from propdesk.challenges.participation.api import (
     participations_router,
     start_router,
 )
+from propdesk.challenges.payouts.api import payouts_router
 from propdesk.core.errors import DomainError
 from propdesk.onboarding.api.kyc import router as kyc_router
 from propdesk.onboarding.api.registration import router as registration_router
@@ -146,4 +147,5 @@ api.add_router("/sandbox", sandbox_router)
 api.add_router("/challenges", challenges_router)
 api.add_router("/challenges", start_router)
 api.add_router("/participations", participations_router)
+api.add_router("/participations", payouts_router)
 api.add_router("/participants", participants_router)

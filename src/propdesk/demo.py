@@ -13,6 +13,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from propdesk import demo_funded as funded
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
@@ -333,6 +334,9 @@ def _seed_challenges(
             "fee": "499.00",
             "payment_ways": ["wallet", "direct"],
             "progression": "automatic",
+            "payouts": funded.TWICE_MONTHLY,
+            "retry": funded.RETRY,
+            "reset": funded.RESET,
             "stages": [
                 {
                     "name": "Challenge",
@@ -370,6 +374,7 @@ def _seed_challenges(
             "fee_refundable": True,
             "payment_ways": ["wallet", "direct"],
             "progression": "approved",
+            "payouts": funded.TWO_WEEKLY,
             "stages": [
                 {
                     "name": "Funded",
@@ -516,6 +521,7 @@ def _seed_participants(admin: User, challenges: dict[str, Any]) -> None:
         elif fate == "funded":
             step = approvals.todo(admin).filter(type_key=lifecycle.LIVE_STEP, client=client).get()
             approvals.approve(step.pk, actor=admin, comment="Trading history reviewed.")
+            funded.paid_payout(Participation.objects.get(pk=joined.pk), finance)
             _trade(Participation.objects.get(pk=joined.pk), [("XAUUSD", "buy", "0.10")])
         elif fate == "near_target":
             _near_target(joined)
@@ -529,13 +535,12 @@ def _purchase_request(joined: Participation) -> Any:
 
 def _approve_purchase(joined: Participation, admin: User) -> None:
     approvals.approve(_purchase_request(joined).pk, actor=admin, comment="Fee received.")
-    _sandbox_turn()  # the stage's account is opened (on the fake: by the worker, later)
+    sandbox_turn()  # the stage's account is opened (on the fake: by the worker, later)
 
 
-def _sandbox_turn() -> None:
-    """The worker's turn at the outbox, for the sandbox's commands only: the demo's fake
-    Match-Trader server starts with the demo's processes, after the seed, and its commands wait
-    for the worker (a turn now would only note a refused connection and delay their retry)."""
+def sandbox_turn() -> None:
+    """The worker's turn at the outbox, for the sandbox's commands only (the fake Match-Trader
+    starts after the seed: a turn now would only delay its commands' retry)."""
     waiting = PlatformCommand.objects.filter(
         server__kind=TradingServer.Kind.SANDBOX, status=PlatformCommand.Status.PENDING
     )
@@ -546,7 +551,7 @@ def _sandbox_turn() -> None:
 
 def _trade(joined: Participation, orders: list[tuple[str, str, str]]) -> None:
     """Open positions on the participation's current account, so its curve moves in the demo."""
-    _sandbox_turn()  # every sandbox account asked for so far is opened
+    sandbox_turn()  # every sandbox account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)
@@ -580,7 +585,7 @@ def move_price(symbol: str, by: Decimal) -> None:
 def _near_target(joined: Participation) -> None:
     """A closed trade worth +0.8% on the quick challenge: 20 USD short of its +1% target. The
     gold price goes back where it was, so the other demo accounts' figures stay."""
-    _sandbox_turn()  # every sandbox account asked for so far is opened
+    sandbox_turn()  # every sandbox account asked for so far is opened
     attempt = Participation.objects.get(pk=joined.pk).current_attempt()
     assert attempt is not None
     account = sandbox_accounts.account_by_login(attempt.login)

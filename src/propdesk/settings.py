@@ -394,6 +394,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("PROPDESK_FROM_EMAIL", "propdesk <no-reply@l
 PROPDESK_FIRM_NAME = os.environ.get("PROPDESK_FIRM_NAME", "propdesk demo firm")
 OTP_TOTP_ISSUER = PROPDESK_FIRM_NAME  # what authenticator apps show beside the code
 PROPDESK_SITE_URL = os.environ.get("PROPDESK_SITE_URL", "http://127.0.0.1:8000")
+# Certificates' PDFs are set in the core Helvetica (Latin-1: other scripts are written as near
+# as it comes) unless TrueType font files are named here, separated by ":" (the first for the
+# text, the others for the characters it lacks): see docs/certificates.md.
+PROPDESK_CERTIFICATE_FONTS = [
+    path.strip()
+    for path in os.environ.get("PROPDESK_CERTIFICATE_FONTS", "").split(os.pathsep)
+    if path.strip()
+]
 
 TASKS = {
     "default": {

@@ -39,6 +39,7 @@ urlpatterns = [
     path("portal/", include((portal, "portal"))),
     path("terminal/", include((platforms.terminal_urls, "terminal"))),
     *onboarding.urlpatterns,
+    *challenges.urlpatterns,
     *wallet.urlpatterns,
     path("api/v1/", api.urls),
 ]

@@ -131,7 +131,7 @@ def test_the_go_live_guide_with_every_request_approved_by_hand(
         shown = review.locator("#evidence")
         expect(shown.locator('[data-evidence="profit"]')).to_contain_text("USD")
         expect(shown.locator('[data-evidence="days"]')).to_be_visible()
-        expect(shown.locator("#equity-chart svg")).to_be_visible()
+        expect(shown.locator("#equity-chart canvas")).to_be_visible()
         expect(shown.locator("#verdicts")).to_contain_text("Passed")
         expect(shown.locator("#participant-link")).to_be_visible()
 

@@ -128,7 +128,7 @@ def test_the_go_live_walk_through_on_match_trader(
     trades = staff.locator("#trades")
     expect(trades.locator("tr[data-deal]", has_text="XAUUSD")).to_have_count(2)  # in and out
     expect(trades).to_contain_text("9,000.00")
-    expect(staff.locator("figure[data-chart] svg polyline").first).to_be_attached()
+    expect(staff.locator("#equity-chart")).to_have_attribute("data-drawn", "chart")
 
     # The day closes with the target reached: the stage passes, the firm approves the live step.
     monitor.close_days(timezone.now() + timedelta(days=1))

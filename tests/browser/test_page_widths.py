@@ -1,7 +1,7 @@
 """No page is wider than its window, in Chromium: the portal on a 390-pixel phone (its menu wraps,
-its tables scroll in their own box), the back office's lists and client page at 1024 pixels, and
-the live step's review with its evidence (the verdicts' table, the chart) at 1366 pixels, the
-Client box in view."""
+its tables scroll in their own box, a challenge's equity curve is drawn to the screen's width),
+the back office's lists and client page at 1024 pixels, and the live step's review with its
+evidence (the verdicts' table, the chart) at 1366 pixels, the Client box in view."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ def test_the_portal_fits_a_390_pixel_phone_with_its_menu_wrapped(
         reverse("portal:my_challenges"),
         reverse("portal:my_challenge", kwargs={"participation_id": live_step.pk}),
     ]
+    mine = pages[-1]
+    pages += [f"{mine}?tab={tab}" for tab in ("chart", "trades", "payouts")]
     for path in pages:
         assert_fits(trader, path)
     # Every menu link is still there, on the page rather than beyond its right edge.
@@ -91,7 +93,7 @@ def test_the_live_step_review_fits_a_1366_pixel_window_with_the_client_box_in_vi
     path = reverse("backoffice:approval_review", kwargs={"request_id": request.pk})
     assert_fits(staff, path)
     expect(staff.locator('#verdicts tr[data-stage="1"]')).to_contain_text("by the evaluator")
-    expect(staff.locator('#equity-chart svg [data-series="equity"]')).to_be_attached()
+    expect(staff.locator('#equity-chart .u-legend [data-series="equity"]')).to_be_visible()
     page_width, window = staff.evaluate(FITS)
     assert page_width <= window, f"with the chart drawn the review is {page_width} px wide"
     client_box = staff.locator("aside article").first

@@ -42,9 +42,12 @@ def test_the_live_step_review_shows_the_performance_and_the_stage_passed_by_hand
         "8,880.00 USD (8.88% of the account size 100,000.00)"
     )
     expect(evidence.locator('[data-evidence="days"]')).to_contain_text("1 (at least 1 needed: met)")
-    # The curve, drawn by the page's chart script (no inline script under the CSP).
-    expect(staff.locator('#equity-chart svg [data-series="equity"]')).to_be_attached()
-    expect(staff.locator('#equity-chart svg [data-line="target"]')).to_be_attached()
+    # The curve, drawn by the page's chart script with uPlot (no inline script under the CSP),
+    # its legend naming the equity line and the target's.
+    chart = staff.locator("#equity-chart")
+    expect(chart).to_have_attribute("data-drawn", "chart")
+    expect(chart.locator('.u-legend [data-series="equity"]')).to_be_visible()
+    expect(chart.locator('.u-legend [data-series="target"]')).to_contain_text("108,000.00")
     # Each stage's verdict, and the warning for the one staff passed by hand.
     expect(staff.locator('#verdicts tr[data-stage="1"]')).to_contain_text("by hand (staff)")
     expect(staff.locator('#verdicts tr[data-stage="2"]')).to_contain_text("by the evaluator")

@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.models import Payout
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
@@ -170,6 +171,43 @@ def breached(client, finance, admin):
     return joined, attempt, account, position, price_feed
 
 
+# --- A stage's equity curve, drawn ------------------------------------------------------------
+
+# Twelve hours of a stage's curve, one bucket a quarter hour: equity rises from 100,000.00 to
+# 101,175.00 by 25.00 a bucket (its bucket's low and high 150.00 either side), the balance
+# follows in steps of 500.00.
+CURVE_BUCKETS = 48
+
+
+def curve_of(attempt, *, start: datetime | None = None) -> list[dict[str, str]]:
+    """Write CURVE_BUCKETS closed buckets of the stage's curve, as the monitor writes them,
+    from `start` (by default 24 hours ago, so the monitor's own open bucket of now comes after
+    them); their times, equity and balance as the chart's JSON writes them."""
+    from propdesk.challenges.models import CurvePoint
+    from propdesk.rules.model import format_time
+
+    first = start or (timezone.now() - timedelta(hours=24)).replace(second=0, microsecond=0)
+    first -= timedelta(minutes=first.minute % 5)
+    made = []
+    for i in range(CURVE_BUCKETS):
+        equity = D(100000) + 25 * i
+        made.append(
+            CurvePoint(
+                attempt=attempt,
+                t=first + timedelta(minutes=15 * i),
+                low=equity - 150,
+                high=equity + 150,
+                equity=equity,
+                balance=D(100000) + 500 * (i // 12),
+            )
+        )
+    CurvePoint.objects.bulk_create(made)
+    return [
+        {"t": format_time(p.t), "equity": f"{p.equity:.2f}", "balance": f"{p.balance:.2f}"}
+        for p in made
+    ]
+
+
 # --- The current stage's figures: a day's trading and the next day reset -------------------------
 
 PRAGUE = ZoneInfo("Europe/Prague")  # the test challenge's time zone
@@ -301,3 +339,88 @@ def eventually(check: Callable[[], object], *, within: float = 30.0, what: str =
     while not check():
         assert time.monotonic() < deadline, f"still not so after {within:g} s: {what}"
         time.sleep(0.02)
+
+
+# --- Paid second chances: a challenge with a retry and a reset offer ----------------------------
+
+OFFERS = {"retry": {"fee": "99"}, "reset": {"fee": "49"}}
+
+
+def with_offers(client, finance, admin, **changes):
+    """A participation (499 paid of 1,000) whose demo stage 1 runs, its challenge offering a
+    retry for 99 and a reset for 49 unless `changes` say otherwise."""
+    return running(client, finance, admin, stages=[stage(), stage("live")], **{**OFFERS, **changes})
+
+
+def failed_with_offers(client, finance, admin, **changes):
+    """The same, its stage 1 failed by a breach (the participation failed)."""
+    joined, attempt = with_offers(client, finance, admin, **changes)
+    breach(attempt)
+    assert attempt.status == "failed"
+    joined.refresh_from_db()
+    return joined, attempt
+
+
+def platform_commands(subject, kind=None):
+    from propdesk.platforms.models import PlatformCommand
+
+    found = PlatformCommand.objects.filter(subject=subject)
+    return list(found.filter(kind=kind) if kind else found)
+
+
+# --- A funded (live) stage and its payouts -------------------------------------------------------
+
+
+def funded(client, finance, admin, *, payouts=None, days_ago=30, **changes):
+    """A challenge of one live stage (80% profit share), its live step approved and its
+    account open, started `days_ago` days ago (so the payout schedule's first date is past)."""
+    from propdesk.approvals import services as approvals
+    from propdesk.approvals.models import ApprovalRequest
+    from propdesk.challenges.models import StageAttempt
+
+    if payouts is not None:
+        changes["payouts"] = payouts
+    joined, _ = running(client, finance, admin, stages=[stage("live")], **changes)
+    approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    carry_out_platform_commands()
+    live = joined.current_attempt()
+    StageAttempt.objects.filter(pk=live.pk).update(
+        started_at=timezone.now() - timedelta(days=days_ago)
+    )
+    live.refresh_from_db()
+    return joined, live
+
+
+def take_profit(attempt, bid="1.08800"):
+    """Buy 10 lots at 1.08512 and close at `bid` (+2,880.00 at 1.08800), then the monitor
+    reads it."""
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    position = orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    ask = str(D(bid) + D("0.00012"))
+    move(feed.Feed(), bid, ask)
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    attempt.refresh_from_db()
+
+
+def paid_payout(attempt, *, profit="1000.00", share_pct="80.00", status="paid"):
+    """A payout of `attempt` (a live stage) as the payouts code leaves it once paid: the row
+    only (its ledger entry is the payouts code's business)."""
+    profit, share = D(profit), D(share_pct)
+    trader_share = (profit * share / 100).quantize(D("0.01"))
+    now = timezone.now()
+    return Payout.objects.create(
+        attempt=attempt,
+        client=attempt.participation.client,
+        status=status,
+        currency="USD",
+        profit=profit,
+        share_pct=share,
+        trader_share=trader_share,
+        firm_share=profit - trader_share,
+        base_balance=D("100000.00"),
+        period_start=attempt.started_at,
+        decided_at=now,
+        paid_at=now if status == "paid" else None,
+    )

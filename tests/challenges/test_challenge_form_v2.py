@@ -17,7 +17,7 @@ from propdesk.core.errors import NotFound
 from propdesk.core.models import AuditRecord
 from propdesk.rules.model import Rules
 from tests.challenges.factories import TWO_STEP
-from tests.challenges.form_data import LIST, NEW, challenge_form, with_row
+from tests.challenges.form_data import LIST, NEW, SHOWN_SCHEDULE, challenge_form, with_row
 from tests.conftest import logged_in, post_form
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,7 @@ def test_the_form_takes_every_version_2_rule_as_the_api_does(admin):
     by_form = Challenge.objects.get().draft().definition
     made = copy.deepcopy(TWO_STEP)
     made["tags"] = ["2-step", "100K"]
+    made["payouts"] = SHOWN_SCHEDULE  # with a live stage, the form keeps the schedule shown
     made["stages"][0]["rules"].update(
         {
             "max_daily_loss": {"pct": "5", "basis": "day_peak_equity"},

@@ -66,3 +66,46 @@ def test_the_monitor_draws_the_curve_down_to_the_breach(active_client, finance, 
     assert min(D(p["low"]) for p in points) == D("94880.00")
     assert D(points[-1]["equity"]) == D("94880.00")
     assert len(points) == CurvePoint.objects.filter(attempt=attempt).count() + 1
+
+
+def bucket(t: str, low: str, high: str, equity: str, balance: str = "100000.00") -> dict:
+    return {"t": t, "low": low, "high": high, "equity": equity, "balance": balance}
+
+
+def test_the_curve_in_words_gives_its_range_and_each_day_of_the_zone_it_is_read_in():
+    chart = {
+        "currency": "USD",
+        "time_zone": "Asia/Tokyo",  # UTC+9: 14:55 UTC is 23:55 there, 15:00 UTC the next day
+        "points": [
+            bucket("2026-03-02T14:50:00Z", "99900.00", "100100.00", "100000.00"),
+            bucket("2026-03-02T14:55:00Z", "99500.25", "100050.00", "99600.00", "99700.00"),
+            bucket("2026-03-02T15:00:00Z", "99600.00", "101200.00", "101000.00", "101000.00"),
+        ],
+        "lines": [{"key": "max", "label": "Max-loss floor", "value": "90000.00"}],
+    }
+    words = curve.in_words(chart)
+    assert words is not None
+    assert (words["start"], words["end"], words["zone"]) == (
+        "2026-03-02 23:50",
+        "2026-03-03 00:00",
+        "Asia/Tokyo",
+    )
+    assert (words["opened"], words["equity"], words["balance"]) == (
+        D("100000.00"),
+        D("101000.00"),
+        D("101000.00"),
+    )
+    assert (words["lowest"], words["highest"]) == (D("99500.25"), D("101200.00"))
+    assert words["lines"] == [{"label": "Max-loss floor", "value": D("90000.00")}]
+    assert [
+        (str(d["day"]), d["low"], d["high"], d["equity"], d["balance"]) for d in words["days"]
+    ] == [
+        ("2026-03-02", D("99500.25"), D("100100.00"), D("99600.00"), D("99700.00")),
+        ("2026-03-03", D("99600.00"), D("101200.00"), D("101000.00"), D("101000.00")),
+    ]
+
+
+def test_a_curve_without_points_has_no_words():
+    assert (
+        curve.in_words({"currency": "USD", "time_zone": "UTC", "points": [], "lines": []}) is None
+    )

@@ -1,14 +1,17 @@
 """A challenge on the fake Match-Trader server, end to end without a browser: the account
 opened there with the stage's balance and offer, the trader's trades reaching the stage through
-the ingestor and the account-event log, a breach setting the account's access there, and the
-live step opening a live account on the live offer."""
+the ingestor and the account-event log, money moved there by the firm reaching the stage as
+such (not as a trading result), a breach setting the account's access there, and the live step
+opening a live account on the live offer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -17,6 +20,7 @@ from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import figures
 from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation import services as participation
+from propdesk.platforms import adapters
 from propdesk.platforms.matchtrader.fake import FakeMatchTrader
 from propdesk.platforms.models import LoggedEvent, TradingServer
 from tests.challenges.factories import fund, on_platform, stage
@@ -84,6 +88,28 @@ def test_the_traders_trades_on_the_platform_reach_the_stage(
     shown = figures(attempt)
     assert shown.balance > D("100000")
     assert attempt.status == StageAttempt.Status.IN_PROGRESS
+
+
+def test_money_moved_into_the_account_on_the_platform_does_not_pass_the_stage(
+    active_client, finance, admin, server, fake
+):
+    """+9,000 on 100,000 would reach the 8% target if it were profit: moved by the firm, it
+    moves the stage's references instead, and the stage goes on."""
+    _, attempt = started(  # no minimum of trading days: the target alone would pass it
+        active_client, finance, admin, server, stages=[stage(), stage("live")]
+    )
+    tick(fake, "XAUUSD", "2350.00")
+    position = trader_opens(fake, attempt.login, "XAUUSD", volume="0.01")  # a trading day
+    trader_closes(fake, attempt.login, position)  # -0.30, the spread
+    monitor.process(server)
+    platform = adapters.platform(server)
+    platform.balance_operation(attempt.login, D("9000"), "Correction", key="correction:1")
+    monitor.process(server)
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    attempt.refresh_from_db()
+    shown = figures(attempt)
+    assert attempt.status == StageAttempt.Status.IN_PROGRESS
+    assert (shown.balance, shown.moved, shown.profit) == (D("108999.70"), D("9000"), D("-0.30"))
 
 
 def test_a_breach_sets_the_accounts_access_on_the_platform(

@@ -18,6 +18,7 @@ from tests.challenges.factories import TWO_STEP
 from tests.challenges.form_data import (
     LIST,
     NEW,
+    SHOWN_SCHEDULE,
     TWO_STEP_ROWS,
     challenge_form,
     with_row,
@@ -158,7 +159,8 @@ def test_an_administrator_creates_a_challenge_through_the_form(admin):
 
 def test_the_form_builds_the_same_definition_as_the_api_takes(admin):
     post_form(logged_in(admin), NEW, challenge_form())
-    by_api = catalogue.clean_definition(copy.deepcopy(TWO_STEP)).to_json()
+    with_schedule = {**copy.deepcopy(TWO_STEP), "payouts": SHOWN_SCHEDULE}
+    by_api = catalogue.clean_definition(with_schedule).to_json()
     by_form = Challenge.objects.get().draft().definition
     assert by_form == {**by_api, "tags": ["2-step", "100K"]}
 

@@ -298,3 +298,40 @@ def test_the_quick_demo_stage_is_not_passed_while_short_of_the_target():
     monitor.process(accounts.default_server())
     monitor.close_days(timezone.now() + timedelta(days=1, hours=1))
     assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+
+
+def test_the_demo_funded_trader_was_paid_a_payout_as_profit_share():
+    from propdesk.challenges.models import Payout
+    from propdesk.platforms.sandbox import accounts
+    from propdesk.wallet import ledger
+    from propdesk.wallet.models import JournalEntry
+
+    seed_demo()
+    payout = Payout.objects.get(client__user__email="lena@example.com")
+    assert (payout.status, payout.profit, payout.trader_share) == (
+        "paid",
+        Decimal("200.00"),
+        Decimal("140.00"),
+    )
+    assert payout.entry.type == JournalEntry.Type.PROFIT_SHARE
+    account = accounts.account_by_login(payout.attempt.login)
+    assert account.balance == Decimal("25000.00")  # the profit is off the funded account
+    assert ledger.wallet(payout.client, "USD").balance >= Decimal("140.00")
+    assert payout.attempt.status == "in_progress"
+
+
+def test_the_demo_offers_jonas_a_retry_and_ivan_a_reset():
+    from propdesk.challenges.models import Participation
+    from propdesk.challenges.participation import retries
+
+    seed_demo()
+    failed = Participation.objects.get(client__user__email="jonas@example.com")
+    offers = retries.offers_for(failed, None)
+    assert offers.retry is not None
+    assert offers.retry.fee > 0
+    running = Participation.objects.get(
+        client__user__email="ivan@example.com",
+        status="active",
+        challenge__name="2-Step Challenge 100K",
+    )
+    assert retries.offers_for(running, None).reset_fee is not None

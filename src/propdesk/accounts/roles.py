@@ -45,6 +45,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "challenges.view",
             "participations.review",
             "participants.manage",
+            "payouts.review",
         ],
     ),
     (

@@ -9,7 +9,7 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
-        from propdesk.challenges.models import Participation
+        from propdesk.challenges.models import Participation, Payout, StageAttempt
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
             stage_accounts,
@@ -20,6 +20,10 @@ class ChallengesConfig(AppConfig):
             checkout,
             lapse_unpaid,
         )
+        from propdesk.challenges.payouts import (  # noqa: F401  (registers the type)
+            request_types as payout_types,
+        )
+        from propdesk.challenges.payouts import services as payouts
         from propdesk.core import references as kinds
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
@@ -27,6 +31,7 @@ class ChallengesConfig(AppConfig):
         from propdesk.wallet import references, sandbox_payments
 
         outbox.on_done(stage_accounts.OPENED, stage_accounts.account_opened)
+        outbox.on_done(payouts.TAKEN, payouts.taken)  # the profit is off: the share is paid
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
@@ -34,6 +39,11 @@ class ChallengesConfig(AppConfig):
         vault.register("challenges.StageAttempt", "sealed_password")
         # The fee and its refund carry the participation's reference (PTP-…) in the ledger.
         references.register(kinds.PARTICIPATION, Participation, "fee_entry", "refund_entry")
+        # A stage's paid reset bears the reference of its participation.
+        references.register(
+            kinds.PARTICIPATION, StageAttempt, "reset_fee_entry", number="participation_id"
+        )
+        references.register(kinds.PAYOUT, Payout, "entry")
         lapse = housekeeping.register(
             "challenges.lapse_unpaid_purchases", every=housekeeping.MINUTE
         )

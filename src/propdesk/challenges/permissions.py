@@ -11,6 +11,9 @@ CHALLENGES_MANAGE = register(
 PARTICIPANTS_MANAGE = register(
     "participants.manage", "Advance, reinstate, retry and cancel challenge participants"
 )
+PAYOUTS_REVIEW = register(
+    "payouts.review", "Approve or reject funded traders' payout requests (Prop Trading Payout)"
+)
 PARTICIPATIONS_REVIEW = register(
     "participations.review",
     "Approve or reject Prop Trading Participation, Next Stage and Live Step requests",

@@ -4,9 +4,11 @@ challenges and the client's own under /portal/. (The dashboard is the reports ap
 from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
+from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
-from propdesk.challenges.participation import portal
+from propdesk.challenges.participation import portal, portal_retries
+from propdesk.challenges.payouts import portal as payouts_portal
 
 # Under /backoffice/.
 backoffice_urls = [
@@ -78,6 +80,7 @@ backoffice_urls = [
         participants.participant_cancel,
         name="participant_cancel",
     ),
+    *certificates.backoffice_urls,
 ]
 
 # Under /portal/.
@@ -91,8 +94,27 @@ portal_urls = [
         name="my_challenge",
     ),
     path(
+        "my-challenges/<int:participation_id>/payouts/",
+        payouts_portal.payouts_page,
+        name="my_challenge_payouts",
+    ),
+    path(
         "my-challenges/<int:participation_id>/figures/",
         portal.my_challenge_figures,
         name="my_challenge_figures",
     ),
+    path(
+        "my-challenges/<int:participation_id>/retry/",
+        portal_retries.my_challenge_retry,
+        name="my_challenge_retry",
+    ),
+    path(
+        "my-challenges/<int:participation_id>/reset/",
+        portal_retries.my_challenge_reset,
+        name="my_challenge_reset",
+    ),
+    *certificates.portal_urls,
 ]
+
+# At the root: the certificates' public pages.
+urlpatterns = [*certificates.urlpatterns]

@@ -45,6 +45,8 @@ KINDS: dict[str, Kind] = {
         LIVE_STEP,
         STAGE_REQUEST,
         ADJUSTMENT,
+        PAYOUT,
+        CERTIFICATE,
         REQUEST,
         ENTRY,
     )

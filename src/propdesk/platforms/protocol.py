@@ -14,8 +14,9 @@ Money crosses the protocol as `Decimal`. Events come in the shapes of docs/rules
     {"t": "...", "type": "balance", "amount": "-5000.00"}
 
 A `balance` event is money the firm moved in or out (a balance operation, a payout), followed by
-the snapshot that shows it; a platform whose ingestor cannot tell one (Match-Trader's today)
-shows it in the next snapshot's balance only.
+the snapshot that shows it. The sandbox writes it with the operation; Match-Trader's ingestor
+finds it in the account's ledger (each deposit and withdrawal, once). A platform whose ingestor
+cannot tell one would show it in the next snapshot's balance only, as a trade's result.
 
 A position closed in parts shows each part in the balance of the next `equity` snapshot; its one
 `out` deal comes when the last part closes, with the whole volume and the trade's net result

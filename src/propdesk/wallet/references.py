@@ -2,7 +2,9 @@
 withdrawal's hold and payout WDR-000005, a challenge fee and its refund PTP-000007; a reversal
 the reference of the entry it reverses; a staff adjustment ADJ-<entry>; anything else
 TXN-<entry>. The owners of entries say which of their fields point at one (`register`, from
-their `AppConfig.ready()`), so a page of entries is named in a few queries, one per field.
+their `AppConfig.ready()`), so a page of entries is named in a few queries, one per field. A
+thing may carry an entry that bears another's reference (a stage's reset fee bears its
+participation's PTP-…): `number` names the field that holds that reference's number.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ class Source:
     kind: references.Kind
     model: type[Model]
     field: str  # the model's one-to-one or foreign key to JournalEntry
+    number: str = "pk"  # the field holding the reference's number
 
 
 _SOURCES: list[Source] = []
 
 
-def register(kind: references.Kind, model: type[Model], *fields: str) -> None:
+def register(kind: references.Kind, model: type[Model], *fields: str, number: str = "pk") -> None:
     for field in fields:
-        source = Source(kind, model, field)
+        source = Source(kind, model, field, number)
         if source not in _SOURCES:
             _SOURCES.append(source)
 
@@ -48,7 +51,7 @@ def for_entries(entry_ids: Iterable[int]) -> dict[int, str]:
     for source in _SOURCES:
         column = f"{source.field}_id"
         found = source.model._default_manager.filter(**{f"{column}__in": wanted})
-        for pk, entry_id in found.values_list("pk", column):
+        for pk, entry_id in found.values_list(source.number, column):
             caused[entry_id] = references.of(source.kind, pk)
     named = {}
     for pk, kind, reverses in rows:
@@ -69,7 +72,7 @@ def entries_with(text: str) -> list[int] | None:
         for source in _SOURCES:
             if source.kind == parsed.kind:
                 column = f"{source.field}_id"
-                found = source.model._default_manager.filter(pk=parsed.number)
+                found = source.model._default_manager.filter(**{source.number: parsed.number})
                 direct += [e for e in found.values_list(column, flat=True) if e is not None]
     reversals = JournalEntry.objects.filter(reverses_id__in=direct).values_list("pk", flat=True)
     return sorted(set(direct) | set(reversals))

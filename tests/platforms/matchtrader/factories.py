@@ -176,14 +176,22 @@ def logged(server: TradingServer, login: str | None = None) -> list[dict[str, An
 
 
 def kinds(payloads: list[dict[str, Any]]) -> list[str]:
-    """Each event in short: "equity", "in p1", "out p1"."""
+    """Each event in short: "equity", "in p1", "out p1", "balance -5000.00"."""
     return [
-        p["type"] if p["type"] == "equity" else f"{p['entry']} {p['position']}" for p in payloads
+        p["type"]
+        if p["type"] == "equity"
+        else f"balance {p['amount']}"
+        if p["type"] == "balance"
+        else f"{p['entry']} {p['position']}"
+        for p in payloads
     ]
 
 
-def evaluate(payloads: list[dict[str, Any]], initial_balance: str = "100000.00") -> Evaluator:
-    """Feed one account's events to the rule evaluator (it refuses an invalid stream)."""
+def evaluate(
+    payloads: list[dict[str, Any]], initial_balance: str = "100000.00", **rules: Any
+) -> Evaluator:
+    """Feed one account's events to the rule evaluator (it refuses an invalid stream): a 10%
+    target and a static 10% max loss unless `rules` say otherwise."""
     evaluator = Evaluator(
         Rules.parse(
             {
@@ -191,6 +199,7 @@ def evaluate(payloads: list[dict[str, Any]], initial_balance: str = "100000.00")
                 "timezone": "UTC",
                 "profit_target_pct": "10",
                 "max_loss": {"pct": "10", "mode": "static"},
+                **rules,
             }
         )
     )

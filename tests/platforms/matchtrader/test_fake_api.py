@@ -248,6 +248,53 @@ def test_a_deposit_moves_the_balance_and_is_in_the_ledger(fake):
     ]
 
 
+def ledger_of(fake, body):
+    status, _, answer = call(fake, "POST", "/v1/trading-accounts/trading-data/ledgers", body)
+    return status, answer
+
+
+def test_a_withdrawal_is_in_the_ledger_with_its_type_negative_amount_and_login(fake):
+    login = trading_account(fake, deposit="1000")["login"]
+    status, _, _ = call(
+        fake,
+        "POST",
+        f"/v1/trading-accounts/{login}/withdraw",
+        {"amount": 250.5, "comment": "Payout", "additionalType": "REVENUE_SHARE"},
+    )
+    _, answer = ledger_of(fake, {"logins": [login], "types": ["WITHDRAWAL"]})
+    [entry] = answer["operations"]
+    assert status == 204
+    assert (entry["type"], entry["additionalType"], entry["profit"], entry["comment"]) == (
+        "WITHDRAWAL",
+        "REVENUE_SHARE",
+        -250.5,
+        "Payout",
+    )
+    assert (entry["login"], bool(entry["id"]), entry["time"][-1]) == (login, True, "Z")
+    balance = call(fake, "GET", f"/v1/trading-accounts/{login}")[2]["financeInfo"]["balance"]
+    assert balance == 749.5
+
+
+def test_the_ledger_of_several_logins_names_each_entrys_login_and_keeps_to_the_times_asked(fake):
+    first = trading_account(fake, deposit="100")["login"]
+    second = trading_account(fake, email="bob@example.com", deposit="200")["login"]
+    _, both = ledger_of(fake, {"logins": [first, second], "types": ["DEPOSIT", "WITHDRAWAL"]})
+    _, later = ledger_of(
+        fake, {"logins": [first, second], "types": ["DEPOSIT"], "from": "2100-01-01T00:00:00Z"}
+    )
+    assert [(e["login"], e["profit"]) for e in both["operations"]] == [(first, 100), (second, 200)]
+    assert later["operations"] == []
+
+
+def test_every_documented_ledger_type_filters_and_another_is_refused(fake):
+    login = trading_account(fake, deposit="100")["login"]
+    documented = ["AGENT_COMMISSION", "COMMISSIONS", "SWAPS", "CREDIT_IN", "CLOSED_POSITION"]
+    status, answer = ledger_of(fake, {"logins": [login], "types": documented})
+    refused, error = ledger_of(fake, {"logins": [login], "types": ["BONUS"]})
+    assert (status, answer["operations"]) == (200, [])
+    assert (refused, error["detail"].startswith("types")) == (400, True)
+
+
 def test_a_withdrawal_larger_than_the_balance_is_refused(fake):
     login = trading_account(fake, deposit="100")["login"]
     status, _, answer = call(

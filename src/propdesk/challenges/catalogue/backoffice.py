@@ -17,6 +17,10 @@ from propdesk.challenges.catalogue.definition import (
     ChallengeDefinition,
     DailyLossLimit,
     MaxLossLimit,
+    PayoutSchedule,
+    PayoutTiming,
+    ResetOffer,
+    RetryOffer,
     StageDefinition,
     StageRules,
     TradingDayLimit,
@@ -41,13 +45,27 @@ from propdesk.challenges.catalogue.forms import (
     form_faults,
     stage_forms,
 )
+from propdesk.challenges.catalogue.offer_forms import (
+    apply_offer_errors,
+    offer_faults,
+    offer_forms,
+    with_offers,
+)
 from propdesk.challenges.catalogue.presets import PRESETS, preset_spec
 from propdesk.challenges.catalogue.wording import (
     amount_text,
     daily_loss_text,
     max_loss_text,
     money_text,
+    offer_absent_text,
     open_limit_text,
+    payout_schedule_text,
+    payouts_text,
+    priced,
+    reset_terms,
+    reset_text,
+    retry_terms,
+    retry_text,
     rule_lines,
     stage_line,
     stages_summary,
@@ -56,7 +74,7 @@ from propdesk.challenges.catalogue.wording import (
 )
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE, CHALLENGES_VIEW
-from propdesk.core.errors import Conflict, DomainError
+from propdesk.core.errors import Conflict, DomainError, ValidationFailed
 from propdesk.core.web import actor, edit_form, staff_view
 
 STATUS_LOOK = {"draft": "pending", "published": "active", "ended": "cancelled"}
@@ -110,7 +128,20 @@ FIELD_LABELS = {
     "weekend_close": "Weekend close",
     "day": "day",
     "time": "time",
+    "payouts": "Payouts",
+    "retry": "Paid retry",
+    "reset": "Paid reset",
+    "timing": "timing",
+    "first_after_days": "first payout after (days)",
+    "every_days": "every (days)",
+    "fixed_days": "days of the month",
+    "min_payout": "minimum payout",
+    "consistency_pct": "consistency %",
+    "no_open_positions": "no open positions",
+    "discount_pct": "discount %",
+    "discount_days": "discount lasts (days)",
 }
+OFFERS = ("payouts", "retry", "reset")
 
 
 def path_label(path: str, stage_names: dict[int, str]) -> list[str]:
@@ -139,13 +170,32 @@ _ABSENT_WORDS = {
     "max_open_volume": "no limit",
     "weekend_close": "no weekend close",
 }
+# A part of an offer left out of one version (kept only when set).
+_ABSENT_OFFER_WORDS = {
+    "payouts.every_days": "— (paid on fixed days)",
+    "payouts.fixed_days": "— (paid on request)",
+    "payouts.min_trading_days": "no minimum",
+    "payouts.consistency_pct": "no consistency condition",
+    "payouts.no_open_positions": "positions may be open",
+    "retry.discount_pct": "no discount",
+    "retry.discount_days": "no discount",
+}
 
 
-def value_lines(value: Any, path: str = "", zone: str = "") -> list[str]:
+def value_lines(value: Any, path: str = "", zone: str = "", currency: str = "") -> list[str]:
     """A compared value in words: nothing is "—", lists and objects one line a part; `zone`
-    is the challenge's time zone (a weekend close is said in it)."""
+    is the challenge's time zone (a weekend close is said in it), `currency` its currency."""
     if value is None:
+        if path in _ABSENT_OFFER_WORDS:
+            return [_ABSENT_OFFER_WORDS[path]]
         return [_ABSENT_WORDS.get(path.rsplit(".", 1)[-1], "—")]
+    if path in ("payouts.min_payout", "retry.fee", "reset.fee"):
+        amount = Decimal(str(value))
+        return [priced(amount, currency) if amount else "no minimum"]
+    if path == "payouts.timing" and str(value) in PayoutTiming.values:
+        return [PayoutTiming(str(value)).label]
+    if path == "payouts.no_open_positions" and value is True:
+        return ["nothing may be open when the trader asks"]
     if path.endswith("lock_offset"):
         return [f"Trailing stops {money_text(Decimal(str(value)))} above the start"]
     if isinstance(value, bool):
@@ -157,7 +207,7 @@ def value_lines(value: Any, path: str = "", zone: str = "") -> list[str]:
             return [line for item in value for line in value_lines(item, zone=zone)]
         return [", ".join(str(item) for item in value) or "none"]
     if isinstance(value, dict):
-        return _object_lines(value, path, zone)
+        return _object_lines(value, path, zone, currency)
     if path.endswith("max_open_positions") and isinstance(value, int):
         return [open_limit_text(value, None)]
     if path.endswith("max_open_volume"):
@@ -180,8 +230,14 @@ def value_lines(value: Any, path: str = "", zone: str = "") -> list[str]:
     return [str(value)]
 
 
-def _object_lines(value: dict[str, Any], path: str, zone: str) -> list[str]:
+def _object_lines(value: dict[str, Any], path: str, zone: str, currency: str) -> list[str]:
     """A part of a kept definition, read as what it is."""
+    if path == "payouts":
+        return [payout_schedule_text(PayoutSchedule.model_validate(value), currency)]
+    if path == "retry":
+        return [f"Retry: {retry_terms(RetryOffer.model_validate(value), currency)}"]
+    if path == "reset":
+        return [f"Reset: {reset_terms(ResetOffer.model_validate(value), currency)}"]
     if "kind" in value and "rules" in value:  # a whole stage
         stage = StageDefinition.model_validate(value)
         return [stage_line(stage), *(f"· {line}" for line in rule_lines(stage.rules))]
@@ -196,7 +252,7 @@ def _object_lines(value: dict[str, Any], path: str, zone: str) -> list[str]:
     if path.endswith("weekend_close"):
         return [weekend_close_text(WeekendClose.model_validate(value), zone)]
     parts = (
-        f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k, zone)[0]}"
+        f"{FIELD_LABELS.get(k, k)} {value_lines(v, path + '.' + k, zone, currency)[0]}"
         for k, v in value.items()
     )
     return ["; ".join(parts)]
@@ -209,14 +265,21 @@ def comparison(challenge: Challenge, draft: ChallengeVersion | None) -> list[dic
     published = challenge.published()
     if published is not None:
         names = {**{n: s.name for n, s in enumerate(published.spec.stages)}, **names}
-    after_zone = draft.spec.time_zone
-    before_zone = published.spec.time_zone if published else after_zone
+    after = draft.spec
+    before = published.spec if published else None
+
+    def lines(value: Any, path: str, spec: ChallengeDefinition | None) -> list[str]:
+        if value is None and path in OFFERS:  # what the version offers without one
+            return [offer_absent_text(path, spec)]
+        shown = spec or after
+        return value_lines(value, path, shown.time_zone, shown.currency)
+
     return [
         {
             "path": change.path,
             "label": path_label(change.path, names),
-            "before": value_lines(change.before, change.path, before_zone),
-            "after": value_lines(change.after, change.path, after_zone),
+            "before": lines(change.before, change.path, before),
+            "after": lines(change.after, change.path, after),
         }
         for change in catalogue.pending_changes(challenge)
     ]
@@ -243,6 +306,9 @@ def version_view(version: ChallengeVersion | None) -> dict[str, Any] | None:
             }
             for number, stage in enumerate(definition.stages, start=1)
         ],
+        "payouts": payouts_text(definition),
+        "retry": retry_text(definition),
+        "reset": reset_text(definition),
     }
 
 
@@ -326,10 +392,11 @@ def _form_page(
     data = request.POST if request.method == "POST" else None
     form = ChallengeForm(data, initial=challenge_initial(definition))
     stages = stage_forms(data, definition.stages if definition else None)
+    sections = offer_forms(data, definition)
 
     def save(_: dict[str, Any]) -> tuple[Challenge, str]:
         """The use case; the page's fields name the definition's paths (`stages.1.rules`)."""
-        made = definition_from(form, stages)
+        made = with_offers(definition_from(form, stages), sections)
         if existing is None:
             challenge = catalogue.create(made, actor=actor(request))
             return (
@@ -351,7 +418,10 @@ def _form_page(
                 "source": source,
                 "form": form,
                 "stages": [(number, stage) for number, stage in enumerate(stages, start=1)],
-                "faults": form_faults(form, stages),
+                "faults": form_faults(form, stages) + offer_faults(sections),
+                "payouts": sections["payouts"],
+                "retry": sections["retry"],
+                "reset": sections["reset"],
                 "time_zones": TIME_ZONES,
                 "presets": PRESETS.values() if existing is None else (),
                 "preset": preset,
@@ -360,12 +430,17 @@ def _form_page(
             status=unknown_preset.status if unknown_preset and status == 200 else status,
         )
 
+    def faults(error: ValidationFailed) -> None:
+        rest = apply_offer_errors(error, sections)
+        if rest.fields or not error.fields:  # not only the offers' faults
+            apply_definition_errors(rest, form, stages)
+
     return edit_form(
         request,
         form,
         save,
-        also=stages,
-        faults=lambda error: apply_definition_errors(error, form, stages),
+        also=[*stages, *sections.values()],
+        faults=faults,
         refused=(DomainError,),
         saved=lambda done: done[1],
         then=lambda done: redirect("backoffice:challenge", challenge_id=done[0].pk),

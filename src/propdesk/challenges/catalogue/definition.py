@@ -366,13 +366,19 @@ class PayoutScheduleIn(_Taken):
         default=14, ge=0, le=365, description="Days from the live start to the first payout"
     )
     every_days: int | None = Field(
-        default=14, ge=1, le=365, description="on_request: days between two payout requests"
+        default=None,
+        ge=1,
+        le=365,
+        description="on_request only: days between two payout requests (left out: 14)",
     )
     fixed_days: list[int] = Field(
-        default=[], max_length=28, description="fixed_days: days of the month, each 1 to 28"
+        default=[],
+        max_length=28,
+        description="fixed_days only (and then required): days of the month, each 1 to 28",
     )
     min_payout: DecimalText = Field(
-        default="0", description="The least trader's share paid out, in the challenge's currency"
+        default="0",
+        description="The least trader's share paid out, in the challenge's currency; 0: none",
     )
     min_trading_days: int = Field(
         default=0, ge=0, le=365, description="Trading days in the period since the last payout"

@@ -71,6 +71,20 @@ def _fee(errors: FieldErrors, field: str, raw: Any, currency: str, label: str) -
     return fee or Decimal(1)
 
 
+def _min_payout(errors: FieldErrors, raw: Any, currency: str) -> Decimal:
+    """0 (none) when left out; any spelling of zero is zero, a boolean is no amount."""
+    if raw is None or raw == "":
+        return Decimal(0)
+    try:
+        zero = read_decimal(raw) == 0
+    except NotANumber as exc:
+        errors.add("payouts.min_payout", f"The minimum payout {exc.reason}")
+        return Decimal(0)
+    if zero:
+        return Decimal(0)
+    return _fee(errors, "payouts.min_payout", raw, currency, "The minimum payout")
+
+
 def clean_payouts(
     errors: FieldErrors, raw: Any, *, currency: str, has_live: bool
 ) -> PayoutSchedule | None:
@@ -92,6 +106,11 @@ def clean_payouts(
     )
     every: int | None = None
     fixed: list[int] = []
+    # The other timing's field, given, is a contradiction, not a value to drop.
+    if timing == PayoutTiming.ON_REQUEST and raw.get("fixed_days") not in (None, []):
+        errors.add("payouts.fixed_days", "Only with timing fixed_days.")
+    if timing == PayoutTiming.FIXED_DAYS and raw.get("every_days") is not None:
+        errors.add("payouts.every_days", "Only with timing on_request.")
     if timing == PayoutTiming.ON_REQUEST:
         every = _days(errors, "payouts.every_days", raw.get("every_days"), low=1, default=14)
     else:
@@ -105,11 +124,7 @@ def clean_payouts(
                 "payouts.fixed_days",
                 f"One or more days of the month, each from 1 to {LAST_FIXED_DAY}.",
             )
-    least = raw.get("min_payout", "0")
-    if least in (0, "0", "0.00", None, ""):
-        min_payout = Decimal(0)
-    else:
-        min_payout = _fee(errors, "payouts.min_payout", least, currency, "The minimum payout")
+    min_payout = _min_payout(errors, raw.get("min_payout"), currency)
     trading_days = _days(
         errors, "payouts.min_trading_days", raw.get("min_trading_days"), low=0, default=0
     )
@@ -148,7 +163,8 @@ def clean_retry(errors: FieldErrors, raw: Any, *, currency: str) -> RetryOffer |
         None if days is None else _days(errors, "retry.discount_days", days, low=1, default=None)
     )
     if (discount is None) != (lasting is None) and "retry.discount_pct" not in errors:
-        errors.add("retry.discount_days", "A discount needs both its percentage and its days.")
+        missing = "retry.discount_days" if lasting is None else "retry.discount_pct"
+        errors.add(missing, "A discount needs both its percentage and its days.")
     if any(key.startswith("retry") for key in errors.errors):
         return None
     return RetryOffer(fee=fee, discount_pct=discount, discount_days=lasting)

@@ -3,8 +3,10 @@
 
 Each is a definition as the API takes it (services.py's docstring), without a platform (the
 first enabled one) or groups (the platform's first for the kind); its rules are the contract's
-(docs/rules.md), so that every preset is what `Rules.parse` reads. They are named by their
-style, not after a firm. docs/catalogue.md describes them.
+(docs/rules.md), so that every preset is what `Rules.parse` reads. Each pays its live stage on a
+schedule of its style, and the 2-step one also offers a paid retry and a paid reset
+(catalogue/offers.py). They are named by their style, not after a firm. docs/catalogue.md
+describes them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from propdesk.challenges.catalogue import offers
 from propdesk.challenges.catalogue.definition import (
     ChallengeDefinition,
     StageDefinition,
@@ -20,6 +23,7 @@ from propdesk.challenges.catalogue.definition import (
     StageRules,
 )
 from propdesk.core.errors import NotFound
+from propdesk.core.validation import FieldErrors
 from propdesk.rules.model import Rules
 
 
@@ -32,7 +36,14 @@ class Preset:
 
 
 def _challenge(
-    name: str, tags: list[str], zone: str, fee: str, stages: list[dict[str, Any]]
+    name: str,
+    tags: list[str],
+    zone: str,
+    fee: str,
+    stages: list[dict[str, Any]],
+    *,
+    payouts: dict[str, Any],
+    **offered: Any,
 ) -> dict[str, Any]:
     return {
         "name": name,
@@ -46,6 +57,8 @@ def _challenge(
         "progression": "automatic",
         "on_breach": "leave",
         "stages": stages,
+        "payouts": payouts,
+        **offered,
     }
 
 
@@ -87,6 +100,15 @@ TWO_STEP = _challenge(
         ),
         _funded("100000", _TWO_STEP_LOSSES),
     ],
+    # Every 14 days on request; a failed trader may retry (20% off within a week) or reset.
+    payouts={
+        "timing": "on_request",
+        "first_after_days": 14,
+        "every_days": 14,
+        "min_payout": "50.00",
+    },
+    retry={"fee": "449.00", "discount_pct": "20", "discount_days": 7},
+    reset={"fee": "299.00"},
 )
 
 # (b) One stage, a max loss trailing the end-of-day balance, and best-day consistency.
@@ -112,6 +134,13 @@ ONE_STEP = _challenge(
         ),
         _funded("100000", {**_ONE_STEP_LOSSES, "best_day_max_pct": "50"}),
     ],
+    payouts={
+        "timing": "on_request",
+        "first_after_days": 14,
+        "every_days": 14,
+        "min_payout": "100.00",
+        "min_trading_days": 5,
+    },
 )
 
 # (c) Futures style: an end-of-day trailing drawdown that stops 100 above the start, a session
@@ -141,6 +170,16 @@ FUTURES = _challenge(
         ),
         _funded("50000", _FUTURES_LIMITS),
     ],
+    # Twice a month, with winning-day and consistency conditions and nothing left open.
+    payouts={
+        "timing": "fixed_days",
+        "first_after_days": 14,
+        "fixed_days": [1, 15],
+        "min_payout": "250.00",
+        "min_trading_days": 5,
+        "consistency_pct": "40",
+        "no_open_positions": True,
+    },
 )
 
 # (d) Intraday: the daily loss measured from the day's highest equity, a max loss trailing
@@ -170,6 +209,14 @@ INTRADAY = _challenge(
         ),
         _funded("100000", _INTRADAY_LIMITS),
     ],
+    # Weekly, flat when asking.
+    payouts={
+        "timing": "on_request",
+        "first_after_days": 7,
+        "every_days": 7,
+        "min_payout": "50.00",
+        "no_open_positions": True,
+    },
 )
 
 PRESETS: dict[str, Preset] = {
@@ -219,6 +266,18 @@ def preset_spec(key: Any) -> ChallengeDefinition:
     """A preset typed as a definition, for the form to show (no platform nor groups yet: the
     form offers them); its rules are the contract's canonical form (`Rules.parse`)."""
     made = preset_definition(key)
+    # The offers typed by the catalogue's own checks (a preset is ours: it has no faults).
+    errors = FieldErrors()
+    currency = made["currency"]
+    made["payouts"] = offers.clean_payouts(
+        errors,
+        made.get("payouts"),
+        currency=currency,
+        has_live=any(stage["kind"] == StageKind.LIVE for stage in made["stages"]),
+    )
+    made["retry"] = offers.clean_retry(errors, made.get("retry"), currency=currency)
+    made["reset"] = offers.clean_reset(errors, made.get("reset"), currency=currency)
+    assert not errors.errors, errors.errors
     stages = []
     for stage in made.pop("stages"):
         rules = {

@@ -13,6 +13,10 @@ from propdesk.challenges.catalogue.definition import (
     DailyLossOf,
     MaxLossLimit,
     MaxLossMode,
+    PayoutSchedule,
+    PayoutTiming,
+    ResetOffer,
+    RetryOffer,
     StageDefinition,
     StageRules,
     TradingDayCounts,
@@ -25,6 +29,8 @@ from propdesk.challenges.catalogue.forms import (
     MODE_LABELS,
     WEEKDAY_LABELS,
 )
+from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
+from propdesk.core.templatetags.money import money
 from propdesk.core.text import plural
 
 
@@ -143,3 +149,108 @@ def stage_line(stage: StageDefinition, currency: str = "") -> str:
     if stage.profit_share_pct:
         text += f", profit share {stage.profit_share_pct}%"
     return text
+
+
+# --- the money offers beside the stages: payouts, retry, reset -----------------------------------
+
+
+def priced(amount: Decimal, currency: str) -> str:
+    """An offer's amount in its currency: 1,000.00 USD, 5,000 JPY."""
+    return f"{money(amount, currency)} {currency}".strip()
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _listed(items: list[str]) -> str:
+    """ "1st", "1st and 15th", "1st, 10th and 20th"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def payout_conditions(schedule: PayoutSchedule) -> list[str]:
+    """What a payout period must meet besides the minimum, each in a few words."""
+    conditions = []
+    if schedule.min_trading_days:
+        conditions.append(
+            f"at least {plural(schedule.min_trading_days, 'trading day')} in the period"
+        )
+    if schedule.consistency_pct is not None:
+        conditions.append(f"no day above {schedule.consistency_pct}% of the period's profit")
+    if schedule.no_open_positions:
+        conditions.append("no open positions")
+    return conditions
+
+
+def payout_schedule_text(schedule: PayoutSchedule, currency: str) -> str:
+    """ "First payout 14 days after the live start, then every 14 days; minimum 50.00 USD;
+    conditions: at least 5 trading days in the period, no open positions"."""
+    first = schedule.first_after_days
+    after = f"{plural(first, 'day')} after the live start" if first else "from the live start"
+    if schedule.timing == PayoutTiming.FIXED_DAYS:
+        days = _listed([_ordinal(day) for day in schedule.fixed_days])
+        text = f"Payouts on the {days} of the month, the first {'at least ' if first else ''}"
+        text += after
+    else:
+        every = schedule.every_days
+        text = f"First payout {after}, then every {'day' if every == 1 else f'{every} days'}"
+    least = schedule.min_payout
+    text += f"; minimum {priced(least, currency)}" if least else "; no minimum"
+    conditions = payout_conditions(schedule)
+    if conditions:
+        text += f"; conditions: {', '.join(conditions)}"
+    return text
+
+
+def retry_terms(retry: RetryOffer, currency: str) -> str:
+    """ "99.00 USD, 20% off within 7 days of the failure"."""
+    text = priced(retry.fee, currency)
+    if retry.discount_pct is not None and retry.discount_days is not None:
+        text += (
+            f", {retry.discount_pct}% off within {plural(retry.discount_days, 'day')} "
+            "of the failure"
+        )
+    return text
+
+
+def reset_terms(reset: ResetOffer, currency: str) -> str:
+    return priced(reset.fee, currency)
+
+
+def has_live(definition: ChallengeDefinition) -> bool:
+    return any(stage.is_live for stage in definition.stages)
+
+
+def payouts_text(definition: ChallengeDefinition) -> str:
+    """The schedule a challenge pays on, in words; a live challenge without one pays on the
+    default schedule, and says so."""
+    if definition.payouts is not None:
+        return payout_schedule_text(definition.payouts, definition.currency)
+    if has_live(definition):
+        default = payout_schedule_text(DEFAULT_SCHEDULE, definition.currency)
+        return f"{default} (the default schedule)"
+    return "No payouts: the challenge has no live stage"
+
+
+def retry_text(definition: ChallengeDefinition) -> str:
+    """ "Retry: 99.00 USD, 20% off within 7 days of the failure", or "No paid retry"."""
+    if definition.retry is None:
+        return "No paid retry"
+    return f"Retry: {retry_terms(definition.retry, definition.currency)}"
+
+
+def reset_text(definition: ChallengeDefinition) -> str:
+    """ "Reset: 49.00 USD", or "No paid reset"."""
+    if definition.reset is None:
+        return "No paid reset"
+    return f"Reset: {reset_terms(definition.reset, definition.currency)}"
+
+
+def offer_absent_text(key: str, definition: ChallengeDefinition | None) -> str:
+    """What a version without `key` (payouts, retry, reset) offers; "—" with no version."""
+    if definition is None:
+        return "—"
+    if key == "payouts":
+        return payouts_text(definition)
+    return retry_text(definition) if key == "retry" else reset_text(definition)

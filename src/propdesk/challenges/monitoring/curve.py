@@ -9,9 +9,10 @@ a bucket is written as a `CurvePoint` once a later snapshot starts the next one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -83,8 +84,8 @@ def points(attempt: StageAttempt) -> list[dict[str, str]]:
 def chart_data(
     attempt: StageAttempt | None, figures: Figures | None, currency: str
 ) -> dict[str, Any]:
-    """What chart.js draws (static/challenges/chart.js): the curve's buckets and the horizontal
-    lines of the target and the floors."""
+    """What chart.js draws with uPlot (static/challenges/chart.js): the curve's buckets and the
+    horizontal lines of the target and the floors, the times read in the current time zone."""
     lines = []
     if figures is not None:
         for key, label, value in (
@@ -100,3 +101,41 @@ def chart_data(
         "points": points(attempt) if attempt is not None else [],
         "lines": lines,
     }
+
+
+def in_words(chart: dict[str, Any]) -> dict[str, Any] | None:
+    """The curve of `chart_data` for whoever cannot see the chart: its first and last bucket,
+    where equity began and ended, its lowest and highest, and one row per calendar day (in the
+    chart's time zone) with that day's lowest, highest and closing figures. None without a
+    point yet."""
+    points = chart["points"]
+    if not points:
+        return None
+    zone = ZoneInfo(chart["time_zone"])
+    days: dict[date, dict[str, Any]] = {}
+    for p in points:
+        low, high = Decimal(p["low"]), Decimal(p["high"])
+        day = days.setdefault(
+            parse_time(p["t"]).astimezone(zone).date(), {"low": low, "high": high}
+        )
+        day["low"], day["high"] = min(day["low"], low), max(day["high"], high)
+        day["equity"], day["balance"] = Decimal(p["equity"]), Decimal(p["balance"])
+    first, last = points[0], points[-1]
+    return {
+        "start": _local(first["t"], zone),
+        "end": _local(last["t"], zone),
+        "zone": chart["time_zone"],
+        "opened": Decimal(first["equity"]),
+        "equity": Decimal(last["equity"]),
+        "balance": Decimal(last["balance"]),
+        "lowest": min(row["low"] for row in days.values()),
+        "highest": max(row["high"] for row in days.values()),
+        "lines": [
+            {"label": line["label"], "value": Decimal(line["value"])} for line in chart["lines"]
+        ],
+        "days": [{"day": day, **row} for day, row in days.items()],
+    }
+
+
+def _local(t: str, zone: ZoneInfo) -> str:
+    return f"{parse_time(t).astimezone(zone):%Y-%m-%d %H:%M}"

@@ -1,5 +1,6 @@
-"""Participations over the API: a client starts a challenge and follows their own; staff list
-the participants with their current stage."""
+"""Participations over the API: a client starts a challenge, follows their own, retries a
+failed one and resets a running stage (participation.retries); staff list the participants with
+their current stage."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
-from propdesk.challenges.participation import participants
+from propdesk.challenges.participation import participants, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.permissions import require_permission
@@ -104,6 +105,27 @@ class StageOut(Schema):
     started_at: datetime
     ended_at: datetime | None
     explanation: str | None
+    reset: bool = Field(
+        False, description="This attempt was cancelled by a paid reset: the stage started over."
+    )
+
+
+class RetryOut(Schema):
+    """What retrying this failed challenge costs now (`POST .../retry`). While the discount
+    lasts, `fee` is `full_fee` less `discount_pct` %, until `discount_until`."""
+
+    fee: str
+    full_fee: str
+    currency: str
+    discount_pct: str | None = None
+    discount_until: datetime | None = None
+
+
+class ResetOut(Schema):
+    """What resetting the running stage costs (`POST .../reset`)."""
+
+    fee: str
+    currency: str
 
 
 class ParticipationOut(Schema):
@@ -127,6 +149,10 @@ class ParticipationOut(Schema):
     headline: str | None = None
     explanation: str | None = None
     stages: list[StageOut] = []
+    retry_of: int | None = Field(None, description="The failed participation this one retries.")
+    retried_by: int | None = Field(None, description="The participation that retried this one.")
+    retry: RetryOut | None = Field(None, description="Set when this can be retried now.")
+    reset: ResetOut | None = Field(None, description="Set when the running stage can be reset.")
 
 
 def _figures_out(attempt: StageAttempt) -> FiguresOut | None:
@@ -134,7 +160,9 @@ def _figures_out(attempt: StageAttempt) -> FiguresOut | None:
     return None if shown is None else FiguresOut(**shown.to_dict())
 
 
-def _stage_out(attempt: StageAttempt, stages: tuple[StageDefinition, ...]) -> StageOut:
+def _stage_out(
+    attempt: StageAttempt, stages: tuple[StageDefinition, ...], reset: set[int | None]
+) -> StageOut:
     return StageOut(
         stage=attempt.stage + 1,
         name=stages[attempt.stage].name,
@@ -143,13 +171,39 @@ def _stage_out(attempt: StageAttempt, stages: tuple[StageDefinition, ...]) -> St
         started_at=attempt.started_at,
         ended_at=attempt.ended_at,
         explanation=attempt.explanation or None,
+        reset=attempt.pk in reset,
     )
 
 
-def _participation_out(item: Participation, client: Client) -> ParticipationOut:
+def _retry_out(item: Participation, retried: Participation | None) -> RetryOut | None:
+    if retries.retry_refusal(item, retried is not None):
+        return None
+    price = retries.retry_price(item)
+    if price is None:
+        return None
+    return RetryOut(
+        fee=f"{price.fee}",
+        full_fee=f"{price.full_fee}",
+        currency=price.currency,
+        discount_pct=None if price.discount_pct is None else f"{price.discount_pct}",
+        discount_until=price.discount_until,
+    )
+
+
+def _reset_out(item: Participation, attempt: StageAttempt | None) -> ResetOut | None:
+    offer = item.version.spec.reset
+    if offer is None or retries.reset_refusal(item, attempt):
+        return None
+    return ResetOut(fee=f"{offer.fee}", currency=item.currency)
+
+
+def _participation_out(
+    item: Participation, client: Client, retried: Participation | None = None
+) -> ParticipationOut:
     attempt = item.current_attempt()
     stages = item.version.spec.stages
     found = participation.credentials(item, client)
+    started_over = {a.reset_of_id for a in item.attempts.all()}  # the attempts reset
     running = attempt is not None and attempt.status == StageAttempt.Status.IN_PROGRESS
     return ParticipationOut(
         id=item.pk,
@@ -177,7 +231,11 @@ def _participation_out(item: Participation, client: Client) -> ParticipationOut:
         if attempt
         else None,
         explanation=(attempt.explanation or None) if attempt else None,
-        stages=[_stage_out(a, stages) for a in item.attempts.all()],
+        stages=[_stage_out(a, stages, started_over) for a in item.attempts.all()],
+        retry_of=item.retry_of_id,
+        retried_by=retried.pk if retried is not None else None,
+        retry=_retry_out(item, retried),
+        reset=_reset_out(item, attempt),
     )
 
 
@@ -210,7 +268,9 @@ def start(
 )
 def my_participations(request: HttpRequest) -> list[ParticipationOut]:
     client = current_client(request)
-    return [_participation_out(p, client) for p in participation.for_client(client)]
+    mine = participation.for_client(client)
+    retried = retries.retried(mine)
+    return [_participation_out(p, client, retried.get(p.pk)) for p in mine]
 
 
 @participations_router.get(
@@ -221,7 +281,56 @@ def my_participations(request: HttpRequest) -> list[ParticipationOut]:
 )
 def my_participation(request: HttpRequest, participation_id: str) -> ParticipationOut:
     client = current_client(request)
-    return _participation_out(participation.get_own(client, participation_id), client)
+    return _own_out(participation.get_own(client, participation_id), client)
+
+
+def _own_out(item: Participation, client: Client) -> ParticipationOut:
+    return _participation_out(item, client, retries.retried([item]).get(item.pk))
+
+
+@participations_router.post(
+    "/{participation_id}/retry",
+    response={201: ParticipationOut},
+    summary="Retry a failed participation, paying its retry fee from the wallet "
+    "(Idempotency-Key honoured)",
+    description="Once per failed participation whose challenge offers a retry (`retry` in the "
+    "participation says the price now, discounted for a while after the failure). The retry is "
+    "a new participation of the same challenge version, active at once, its first stage on a "
+    "fresh account. Refused (409): not failed (`not_failed`), retried already "
+    "(`already_retried`, with `retry`), no offer (`no_retry_offer`), the challenge ended "
+    "(`challenge_ended`), short of money (`insufficient_funds`); 403 `kyc_required` under "
+    "the firm's KYC policy.",
+)
+def retry(
+    request: HttpRequest,
+    participation_id: str,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status:
+    client = current_client(request)
+    made = retries.retry(client, participation_id, idempotency_key=idempotency_key)
+    return Status(201, _own_out(participation.get_own(client, made.pk), client))
+
+
+@participations_router.post(
+    "/{participation_id}/reset",
+    response=ParticipationOut,
+    summary="Reset the running stage, paying its reset fee from the wallet "
+    "(Idempotency-Key honoured)",
+    description="The running demo stage's account is closed (no trading, its positions "
+    "closed) and the stage starts over on a fresh account at its starting balance; `reset` in "
+    "the participation says the price. Send an Idempotency-Key: a repeated request with it "
+    "gets the first reset back, never a second one. Refused (409): no offer "
+    "(`no_reset_offer`), the stage not running, live, on hold, set aside or its account "
+    "still being prepared (`not_resettable`), short of money (`insufficient_funds`).",
+)
+def reset(
+    request: HttpRequest,
+    participation_id: str,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> ParticipationOut:
+    client = current_client(request)
+    retries.reset(client, participation_id, idempotency_key=idempotency_key)
+    return _own_out(participation.get_own(client, participation_id), client)
 
 
 # --- participants (staff) ------------------------------------------------------------------------

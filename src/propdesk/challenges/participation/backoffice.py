@@ -29,8 +29,14 @@ from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import limits, progress
-from propdesk.challenges.monitoring.curve import chart_data
-from propdesk.challenges.participation import interventions, lifecycle, stage_accounts
+from propdesk.challenges.monitoring.curve import chart_data, in_words
+from propdesk.challenges.participation import (
+    interventions,
+    lifecycle,
+    retries,
+    stage_accounts,
+    trade_history,
+)
 from propdesk.challenges.participation.participants import (
     STAGE_MOST,
     STATUS_LOOK,
@@ -43,13 +49,14 @@ from propdesk.challenges.participation.participants import (
     read_filters,
     row,
 )
+from propdesk.challenges.payouts import review as payout_review
 from propdesk.challenges.permissions import CHALLENGES_VIEW, PARTICIPANTS_MANAGE
 from propdesk.core.errors import DomainError, NotFound, ValidationFailed
 from propdesk.core.validation import parse_id
 from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.platforms import adapters
 from propdesk.platforms import services as staff
-from propdesk.platforms.protocol import AccountState, DealRecord, PlatformError
+from propdesk.platforms.protocol import AccountState, PlatformError
 from propdesk.rules.figures import Figures
 
 TRADES_PAGE = 50
@@ -187,17 +194,6 @@ def _account_state(attempt: StageAttempt | None) -> tuple[AccountState | None, s
         return None, f"The trading platform did not answer: {exc}"
 
 
-def _deals(attempt: StageAttempt | None) -> list[DealRecord]:
-    """The account's deals, newest first (none when the platform does not answer)."""
-    if attempt is None or not attempt.login:
-        return []
-    try:
-        found = adapters.platform(attempt.server).trade_history(attempt.login)
-    except (DomainError, PlatformError):
-        return []
-    return sorted(found, key=lambda d: (d.at, d.deal), reverse=True)
-
-
 def _day_close(shown: StageAttempt | None, figures: Figures | None) -> dict[str, Any]:
     """A running stage's next day reset, as the instant in the stage's zone, once its target
     is reached, when it passes, and with a weekend close, the next cutoff; and how its
@@ -214,6 +210,12 @@ def _day_close(shown: StageAttempt | None, figures: Figures | None) -> dict[str,
         "weekend": limits.weekend_close(shown, figures) if figures else None,
         "counted": counted,
     }
+
+
+def _curve(shown: StageAttempt | None, figures: Figures | None, currency: str) -> dict[str, Any]:
+    """The shown stage's equity curve (the chart's JSON) and the same in words."""
+    chart = chart_data(shown, figures, currency)
+    return {"chart": chart, "chart_words": in_words(chart)}
 
 
 STAGE_LOOK = {"in_progress": "active", "passed": "approved", "failed": "rejected"}
@@ -269,7 +271,8 @@ def _page(
     figures = figures_of(shown)
     state, platform_error = _account_state(shown)
     digits = staff.price_digits()
-    trades = Paginator(_deals(shown), TRADES_PAGE).get_page(request.GET.get("page"))
+    history = trade_history.read(shown)
+    trades = Paginator(history.deals, TRADES_PAGE).get_page(request.GET.get("page"))
     can_manage = actor(request).has_permission(PARTICIPANTS_MANAGE)
     running = (
         current is not None
@@ -281,10 +284,12 @@ def _page(
         now, _ = (state, "") if shown == current else _account_state(current)
         open_positions = len(now.positions) if now is not None else 0
         running = now is not None  # a platform that does not answer cannot be checked
+    retried_by = retries.retried([item]).get(item.pk)
     reinstatable = (
         current is not None
         and current.status == StageAttempt.Status.FAILED
         and item.status == Participation.Status.FAILED
+        and retried_by is None  # the client paid to start again: not reinstated too
     )
     chosen = {"attempt": current.pk} if current is not None else {}
     shown_forms: dict[str, forms.Form] = {
@@ -309,7 +314,7 @@ def _page(
             "figures": figures,
             "bars": bars(figures, shown, currency),
             **_day_close(shown, figures),
-            "chart": chart_data(shown, figures, currency),
+            **_curve(shown, figures, currency),
             "moves": limits.moves(shown, currency) if shown is not None else [],
             "state": state,
             "platform_error": platform_error,
@@ -317,7 +322,12 @@ def _page(
             "positions": [(o, digits.get(o.symbol, 5)) for o in state.positions] if state else [],
             "page": trades,
             "deals": [(d, digits.get(d.symbol, 5)) for d in trades.object_list],
+            "history_error": history.unavailable,
             "stages": [_stage_entry(item, a) for a in item.attempts.all()],
+            # Paid second chances: the participation it retries, its retry, its stages reset.
+            "retry_of": item.retry_of,
+            "retried_by": retried_by,
+            "resets": retries.resets_of(item),
             "can_manage": can_manage,
             "can_advance": can_manage
             and running
@@ -330,6 +340,7 @@ def _page(
             "can_cancel": can_manage and item.status in WAITING_OR_RUNNING,
             "forms": shown_forms,
             "requests": _requests(request, item),
+            "payouts": payout_review.of_participation(item.pk),
         },
         status=status,
     )

@@ -18,7 +18,7 @@ from django.urls import reverse
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import CurvePoint, Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
-from propdesk.challenges.monitoring.curve import chart_data
+from propdesk.challenges.monitoring.curve import chart_data, in_words
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
 from propdesk.rules.model import (
@@ -139,6 +139,9 @@ def stage_request_context(request: ApprovalRequest) -> dict[str, Any]:
     stages = [_stage(item, a, by_hand[a.pk]) for a in attempts]
     latest = stages[-1] if stages else None
     currency = item.currency
+    chart = chart_data(
+        latest["a"] if latest else None, latest["figures"] if latest else None, currency
+    )
     return {
         "evidence": {
             "p": item,
@@ -150,9 +153,8 @@ def stage_request_context(request: ApprovalRequest) -> dict[str, Any]:
             "stages": stages,
             "latest": latest,
             "by_hand": [s for s in stages if s["advanced_by_hand"] or s["interventions"]],
-            "chart": chart_data(
-                latest["a"] if latest else None, latest["figures"] if latest else None, currency
-            ),
+            "chart": chart,
+            "chart_words": in_words(chart),
         }
     }
 

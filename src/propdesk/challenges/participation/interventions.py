@@ -18,6 +18,7 @@ from propdesk.accounts.models import User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
+from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
@@ -73,6 +74,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         attempt.staff_note = f"Advanced by {actor.email}: {why}"
         attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.save()
+        certificates.issue_for_stage(attempt)  # passed is passed: the figures it stood at
         following = lifecycle.proceed(participation, attempt.stage, approved=True)
         if following is not None:
             lifecycle.open_stage(participation, following)
@@ -112,6 +114,11 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
             raise Conflict("Only the last stage of a challenge, failed, can be reinstated.")
         if participation.status != Participation.Status.FAILED:
             raise Conflict(f"The participation is {participation.get_status_display().lower()}.")
+        retried = Participation.objects.filter(retry_of=participation).first()
+        if retried is not None:  # the client paid to start again: one run goes on, not two
+            raise Conflict(
+                f"The client retried this challenge as {retried.reference}: it is not reinstated."
+            )
         evaluator = evaluator_for(attempt)
         if attempt.evaluator_state is None or evaluator.status != "failed":
             raise Conflict("This stage was not failed by its rules: there is nothing to undo.")

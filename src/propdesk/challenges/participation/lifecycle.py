@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue.definition import Progression
+from propdesk.challenges.catalogue.definition import Progression, StageKind
+from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.participation import stage_accounts
 from propdesk.core.errors import Conflict
@@ -28,6 +30,7 @@ from propdesk.platforms.protocol import Access
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.explain import explain
 from propdesk.rules.model import FAILED, PASSED, PAUSED, RESUMED, Outcome
+from propdesk.wallet.models import JournalEntry
 
 STAGE_PROGRESSION = "prop_stage_progression"
 LIVE_STEP = "prop_live_step"
@@ -40,6 +43,12 @@ def move_stage(attempt: StageAttempt, status: str) -> str:
     Returns the old status."""
     old = move_status(attempt, status, StageAttempt.TRANSITIONS, what="stage")
     attempt.ended_at = None if status == StageAttempt.Status.IN_PROGRESS else timezone.now()
+    if attempt.kind == StageKind.LIVE and old == StageAttempt.Status.IN_PROGRESS:
+        # Its payout requests still waiting for a decision go, once the ending commits.
+        from propdesk.challenges.payouts import services as payouts  # (it builds on this one)
+
+        ended = attempt.pk
+        transaction.on_commit(lambda: payouts.withdraw_for_ended(ended))
     return old
 
 
@@ -49,11 +58,18 @@ def settle(participation: Participation, status: str) -> None:
     participation.save(update_fields=["status"])
 
 
-def open_stage(participation: Participation, index: int) -> StageAttempt:
+def open_stage(
+    participation: Participation,
+    index: int,
+    *,
+    reset_of: StageAttempt | None = None,
+    reset_fee_entry: JournalEntry | None = None,
+) -> StageAttempt:
     """The stage, and the command that opens its account on the challenge's platform with its
     balance and leverage (carried out after the commit: until then the account is being
     prepared); only for a participation still active (under its lock: a cancel may have come
-    first)."""
+    first). A paid reset (participation.retries) opens the stage again on a fresh account,
+    naming the attempt it starts over and the fee paid."""
     still = Participation.objects.select_for_update().filter(pk=participation.pk)
     if not still.filter(status=Participation.Status.ACTIVE).exists():
         raise Conflict("The participation is no longer active: no stage opens.")
@@ -61,7 +77,12 @@ def open_stage(participation: Participation, index: int) -> StageAttempt:
     stage = definition.stages[index]
     server = TradingServer.objects.get(name=definition.platform)
     attempt = StageAttempt.objects.create(
-        participation=participation, stage=index, kind=stage.kind, server=server
+        participation=participation,
+        stage=index,
+        kind=stage.kind,
+        server=server,
+        reset_of=reset_of,
+        reset_fee_entry=reset_fee_entry,
     )
     stage_accounts.open_account(attempt, participation)
     from propdesk.challenges.participation import suspension  # it builds on this module
@@ -100,7 +121,8 @@ def conclude(
 ) -> None:
     """The stage's verdict: its account opens no more positions (and its open ones are closed
     when the challenge says so), the verdict and its explanation kept; a failure fails the
-    participation, a pass goes on (`proceed`)."""
+    participation, a pass earns its certificate (with the figures it passed on) and goes on
+    (`proceed`)."""
     attempt.verdict = evaluator.verdict()
     attempt.explanation = explain(evaluator)
     participation = (
@@ -114,6 +136,7 @@ def conclude(
     if outcome.kind == FAILED:
         settle(participation, Participation.Status.FAILED)
         return
+    certificates.issue_for_stage(attempt, reached=evaluator.figures(), passed_at=outcome.at)
     following = proceed(participation, attempt.stage)
     if following is not None:
         openings.append((participation, following))

@@ -1,8 +1,9 @@
 """Portal pages: Prop Trading > New (the published challenges a client may start, their
-details and Start now) and My challenges (the client's own participations, their trading
-credentials and the live figures of the current stage, refreshed by a fragment). Starting goes
-through participation.start, the one use case that charges; figures are only read
-(challenges.monitoring.progress), never changed."""
+details and Start now) and My challenges (the client's own participations; one participation's
+page in tabs: Overview with the trading credentials and the live figures of the current stage,
+refreshed by a fragment, Chart with its equity curve, Trades with its account's deals as the
+platform has them, and Payouts). Starting goes through participation.start, the one use case
+that charges; figures are only read (challenges.monitoring.progress), never changed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,19 +23,33 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from propdesk.accounts import zones
+from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
-from propdesk.challenges.catalogue.definition import PaymentWay, StageDefinition
-from propdesk.challenges.catalogue.wording import amount_text, rule_lines
+from propdesk.challenges.catalogue.definition import (
+    ChallengeDefinition,
+    PaymentWay,
+    StageDefinition,
+)
+from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
+from propdesk.challenges.catalogue.wording import (
+    amount_text,
+    payout_schedule_text,
+    reset_terms,
+    retry_terms,
+    rule_lines,
+)
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
-from propdesk.challenges.monitoring import limits, progress
-from propdesk.challenges.participation import portal_home, standing
+from propdesk.challenges.monitoring import curve, limits, progress
+from propdesk.challenges.participation import portal_home, retries, standing, trade_history
 from propdesk.challenges.participation import services as participation
-from propdesk.core.errors import DomainError
+from propdesk.challenges.payouts import tab as payout_tab
+from propdesk.core.errors import DomainError, NotFound
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
 from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.onboarding import kyc, kyc_actions
+from propdesk.platforms import services as platform_services
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
@@ -62,6 +78,24 @@ def stage_summary(stage: StageDefinition) -> str:
     if stage.profit_share_pct:
         parts.append(f"{stage.profit_share_pct}% profit share")
     return " · ".join(parts)
+
+
+def offers_words(definition: ChallengeDefinition) -> dict[str, str | None]:
+    """The payout terms (the share kept, the schedule) and the paid retry and reset, briefly,
+    as a client reads them before buying; None: not offered."""
+    live = [stage for stage in definition.stages if stage.is_live]
+    currency = definition.currency
+    shares = list(dict.fromkeys(f"{stage.profit_share_pct}%" for stage in live))
+    if len(shares) > 1:
+        shares = [f"{stage.profit_share_pct}% on {stage.name}" for stage in live]
+    schedule = definition.payouts or DEFAULT_SCHEDULE
+    retry, reset = definition.retry, definition.reset
+    return {
+        "share": f"You keep {', '.join(shares)} of the profit" if live else None,
+        "schedule": payout_schedule_text(schedule, currency) if live else None,
+        "retry": retry_terms(retry, currency) if retry else None,
+        "reset": reset_terms(reset, currency) if reset else None,
+    }
 
 
 def card(version: ChallengeVersion) -> dict[str, Any]:
@@ -150,6 +184,7 @@ def _detail_page(
                 }
                 for number, stage in enumerate(definition.stages, start=1)
             ],
+            "offers": offers_words(definition),
             "ways": ways,
             "can_start": any(way["open"] for way in ways),
             "balance": quantize(held, currency),
@@ -390,11 +425,21 @@ def _seconds_text(at: datetime, zone: ZoneInfo) -> str:
 
 
 def row(
-    item: Participation, zone: ZoneInfo, review: ApprovalRequest | None = None
+    item: Participation,
+    zone: ZoneInfo,
+    review: ApprovalRequest | None = None,
+    retried: Participation | None = None,
 ) -> dict[str, Any]:
     stages = item.version.spec.stages
     attempt = item.current_attempt()
+    offers = retries.offers_for(item, retried)
+    until = offers.retry.discount_until if offers.retry else None
     return {
+        # A retry or a reset the client may buy now (participation.retries), each form with
+        # its own key: a double click or a resubmitted page charges once.
+        "offers": offers,
+        "retry_until": progress.instant_text(until, zone) if until else "",
+        "form_key": uuid.uuid4().hex,
         # A passed stage whose next one (the live step, say) is under review.
         "review": portal_home.under_review(item, review, zone) if review is not None else None,
         "p": item,
@@ -412,9 +457,11 @@ def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
     failure is explained beside its figures already)."""
     stages = item.version.spec.stages
     current = item.current_attempt()
+    started_over = {a.reset_of_id for a in item.attempts.all()}
     return [
         {
             "a": attempt,
+            "reset": attempt.pk in started_over,  # cancelled by the client's paid reset
             "number": attempt.stage + 1,
             "name": stages[attempt.stage].name,
             "headline": progress.headline(attempt, zone=zone),
@@ -431,8 +478,65 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
     mine = participation.for_client(client)
     reviews = portal_home.reviews_for(client)
     zone = zones.zone_of(client)
-    rows = [row(p, zone, reviews.get(p.pk)) for p in mine]
+    retried = retries.retried(mine)
+    rows = [row(p, zone, reviews.get(p.pk), retried.get(p.pk)) for p in mine]
     return render(request, "challenges/portal_my_challenges.html", {"rows": rows})
+
+
+# The page's tabs (?tab=...): each reads only what it shows, so a slow trading platform holds up
+# the Trades tab alone. Payouts is challenges/_portal_payouts.html (the payouts package's).
+TABS = {"overview": "Overview", "chart": "Chart", "trades": "Trades", "payouts": "Payouts"}
+TRADES_PAGE = 50
+HISTORY_UNAVAILABLE = (
+    "Your trade history is unavailable right now: the trading platform did not answer. "
+    "Your account and its figures are not affected; try again in a minute."
+)
+
+
+def _tab(request: HttpRequest) -> str:
+    tab = request.GET.get("tab") or "overview"
+    if tab not in TABS:
+        raise NotFound("No such tab on this page.")
+    return tab
+
+
+def _overview(
+    item: Participation, client: Client, shown: dict[str, Any], zone: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
+        # Under review, the passed stage's account is not offered for trading.
+        "credentials": None if shown["review"] else participation.credentials(item, client),
+        "history": history(item, zone),
+        "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
+        "wallet": quantize(ledger.balances(client).get(item.currency, Decimal(0)), item.currency),
+    }
+
+
+def _chart(item: Participation, shown: dict[str, Any]) -> dict[str, Any]:
+    """The current stage's equity curve with its floors and target, as staff see it."""
+    attempt = shown["attempt"]
+    figures = progress.figures(attempt) if attempt is not None else None
+    chart = curve.chart_data(attempt, figures, item.currency)
+    label = f"Equity and balance of stage {shown['stage_number']}: {shown['stage'].name}"
+    return {
+        "chart": chart,
+        "chart_words": curve.in_words(chart),
+        "chart_label": label if attempt is not None else "",
+    }
+
+
+def _trades(request: HttpRequest, attempt: StageAttempt | None) -> dict[str, Any]:
+    """The deals of the current stage's account, from its platform (asked here, outside any
+    transaction), a page at a time."""
+    found = trade_history.read(attempt)
+    page = Paginator(found.deals, TRADES_PAGE).get_page(request.GET.get("page"))
+    digits = platform_services.price_digits() if page.object_list else {}
+    return {
+        "history_error": HISTORY_UNAVAILABLE if found.unavailable else "",
+        "page": page,
+        "deals": [(d, digits.get(d.symbol, 5)) for d in page.object_list],
+    }
 
 
 @never_cache  # the page shows a trading password
@@ -440,20 +544,44 @@ def my_challenges(request: HttpRequest) -> HttpResponse:
 def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     client = actor(request).client
     item = participation.get_own(client, participation_id)
+    tab = _tab(request)
+    return page(request, item, tab, payout_tab.context(client, item) if tab == "payouts" else {})
+
+
+def challenge_page(
+    request: HttpRequest,
+    item: Participation,
+    *,
+    error: DomainError | None = None,
+    status: int = 200,
+    given: forms.Form | None = None,
+) -> HttpResponse:
+    """The page's Overview again: `error` a refused retry or reset, `given` the retry's or the
+    reset's form that came back with its errors."""
+    return page(request, item, "overview", {"error": error, "given": given}, status=status)
+
+
+def page(
+    request: HttpRequest,
+    item: Participation,
+    tab: str,
+    extra: dict[str, Any],
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """The participation's page on `tab`, with what that tab shows (`extra`: the Payouts
+    tab's, from challenges/payouts/tab.py, or a refused retry or reset)."""
+    client = actor(request).client
     zone = zones.zone_of(client)
-    shown = row(item, zone, standing.pending_next_stage(item))
-    return render(
-        request,
-        "challenges/portal_my_challenge.html",
-        {
-            **shown,
-            "rules": rule_lines(shown["stage"].rules) if shown["stage"] else [],
-            # Under review, the passed stage's account is not offered for trading.
-            "credentials": None if shown["review"] else participation.credentials(item, client),
-            "history": history(item, zone),
-            "trading_blocked": kyc.refusal(client, kyc_actions.TRADE),
-        },
-    )
+    shown = row(item, zone, standing.pending_next_stage(item), retries.retried([item]).get(item.pk))
+    context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS, **extra}
+    if tab == "overview":
+        context.update(_overview(item, client, shown, zone))
+    elif tab == "chart":
+        context.update(_chart(item, shown))
+    elif tab == "trades":
+        context.update(_trades(request, shown["attempt"]))
+    return render(request, "challenges/portal_my_challenge.html", context, status=status)
 
 
 @never_cache

@@ -37,7 +37,13 @@ from django.utils import timezone
 
 from propdesk.core import vault
 from propdesk.platforms.matchtrader.client import TIMEOUT, ApiError, BrokerApi, segment
-from propdesk.platforms.matchtrader.ingestor import MatchTraderIngestor, open_positions, stamp
+from propdesk.platforms.matchtrader.ingestor import (
+    BALANCE_TYPES,
+    MatchTraderIngestor,
+    ledger_entries,
+    open_positions,
+    stamp,
+)
 from propdesk.platforms.models import TradingServer
 from propdesk.platforms.protocol import (
     Access,
@@ -261,16 +267,13 @@ class MatchTraderPlatform:
         return found
 
     def _ledger_entry(self, login: str, tag: str) -> dict[str, Any] | None:
-        for entry in self._ledger(login, ("DEPOSIT", "WITHDRAWAL")):
+        for entry in self._ledger(login, BALANCE_TYPES):
             if tag in str(entry.get("comment") or ""):
                 return entry
         return None
 
     def _ledger(self, login: str, types: Sequence[str]) -> list[dict[str, Any]]:
-        answer = self.api.post(
-            "/v1/trading-accounts/trading-data/ledgers", {"logins": [login], "types": list(types)}
-        )
-        return list((answer or {}).get("operations", []))
+        return ledger_entries(self.api, [login], types).get(login, [])
 
     # --- access and positions ----------------------------------------------------------------
 
@@ -355,7 +358,7 @@ class MatchTraderPlatform:
             if account.get("created")
             else BEGINNING
         )
-        records = [_balance_record(e) for e in self._ledger(login, ("DEPOSIT", "WITHDRAWAL"))]
+        records = [_balance_record(e) for e in self._ledger(login, BALANCE_TYPES)]
         closed = self.api.post(
             "/v1/trading-accounts/trading-data/closed-positions",
             {

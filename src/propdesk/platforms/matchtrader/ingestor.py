@@ -9,6 +9,10 @@ last it writes:
 - `in` deals for positions that appeared (at their open time);
 - `out` deals for positions that are gone, from the platform's closed-position history (one
   per position, with its whole volume and its net result, parts included; at its close time);
+- a `balance` event for each deposit or withdrawal in the account's ledger (money the firm
+  moved, not a trading result: docs/rules.md, "Money moved by the firm"), before the snapshot
+  that shows it; never for what the account already held when it was first seen (its opening
+  deposit is its first snapshot, as on the sandbox);
 - equity snapshots: the first of an account before anything else; then whenever its balance
   moves, whenever its equity makes a new low or high since the last quarter-hour boundary, and
   at each boundary when it moved since the last snapshot (stamped with the moment the value
@@ -16,13 +20,18 @@ last it writes:
 
 The history is asked for only where it may hold something: an account whose position vanished
 or whose balance moved, and every account after a gap (a new ingestor, or a pull that failed),
-so that a position opened and closed while nobody looked is taken in too. Closed positions
-carry no login (https://app.theneo.io/match-trade/broker-api/trading/trading-data/closed-positions-by-logins-or-groups),
-so that history is asked one login at a time.
+so that a position opened and closed, or money moved, while nobody looked is taken in too.
+Closed positions carry no login (https://app.theneo.io/match-trade/broker-api/trading/trading-data/closed-positions-by-logins-or-groups),
+so that history is asked one login at a time; the ledger's entries name theirs (the ledger
+stream's do: https://app.theneo.io/match-trade/broker-api/grpc/ledgers/ledgers-by-login), so
+the ledger of every account that needs it is asked at once, after the accounts were read (an
+operation the balance shows is then listed too).
 
 What was seen is kept in the server's ingest cursor, in the transaction that appends the
-events, and each event's `source` (`deal:<position>:in|out`, `eq:<login>:<time>#<n>`) keeps a
-repeated pull from appending anything twice.
+events, and each event's `source` (`deal:<position>:in|out`, `bal:<login>:<ledger entry>`,
+`eq:<login>:<time>#<n>`) keeps a repeated pull from appending anything twice. Of the ledger it
+keeps the entries its last read returned, so the next read, which overlaps it, takes in only
+what is new.
 """
 
 from __future__ import annotations
@@ -45,6 +54,10 @@ RESERVE = 100  # requests of the minute's budget left to the commands
 PAGE_SIZE = 1000  # accounts a page (the documented ceiling)
 BATCH = 500  # logins an open-positions request
 SKEW = timedelta(minutes=1)  # history is asked for with this margin each side
+LEDGER = "/v1/trading-accounts/trading-data/ledgers"
+# The ledger's money moved in or out of the balance by the firm. Not CREDIT_IN / CREDIT_OUT:
+# credit moves the equity but not the balance, which the rules' `balance` event cannot say.
+BALANCE_TYPES = ("DEPOSIT", "WITHDRAWAL")
 
 Event = tuple[datetime, int, dict[str, Any], str]  # (time, rank at equal times, payload, source)
 
@@ -94,6 +107,46 @@ def closed_positions(
         {"logins": [login], "from": stamp(since), "to": stamp(until)},
     )
     return list((answer or {}).get("closedPositions", []))
+
+
+def ledger_entries(
+    api: BrokerApi,
+    logins: Sequence[str],
+    types: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The ledger entries of each login (of `types`, between `since` and `until` when given),
+    in batches of logins (https://app.theneo.io/match-trade/broker-api/trading/trading-data/ledgers-by-logins-or-groups)."""
+    found: dict[str, list[dict[str, Any]]] = {str(login): [] for login in logins}
+    for batch in _chunks([str(login) for login in logins], BATCH):
+        body: dict[str, Any] = {"logins": batch, "types": list(types)}
+        if since is not None:
+            body["from"] = stamp(since)
+        if until is not None:
+            body["to"] = stamp(until)
+        for login, entry in _entries(api.post(LEDGER, body), batch):
+            found.setdefault(login, []).append(entry)
+    return found
+
+
+def _entries(answer: Any, asked: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each entry of a ledger answer with its login: `{"operations": [...]}`, each entry naming
+    its login (as the ledger stream's do), or one `{"login", "operations"}` per login (as the
+    older REST page lists the answer's attributes); both are read."""
+    groups = answer if isinstance(answer, list) else [answer or {}]
+    for group in groups:
+        for entry in (group or {}).get("operations") or []:
+            login = (
+                entry.get("login") or group.get("login") or (asked[0] if len(asked) == 1 else "")
+            )
+            if not login or not entry.get("time"):
+                raise PlatformError(
+                    "Match-Trader's ledger answered an entry without its login or its time.",
+                    transient=False,
+                    answer=str(entry)[:2000],
+                )
+            yield str(login), entry
 
 
 class MatchTraderIngestor:
@@ -176,7 +229,25 @@ class MatchTraderIngestor:
                 continue
             since = min([_time(before["h"])] + [_time(p[2]) for p in before["open"].values()])
             history[login] = closed_positions(self.api, login, since - SKEW, seen_at + SKEW)
-        self._cost += len(history)  # the pacing counts the histories read too
+        # The ledger of the accounts whose history is read (money moved by the firm), and of
+        # those seen for the first time (what they already hold is not a move), all at once.
+        fresh = [
+            str(row["login"])
+            for row in rows
+            if str(row["login"]) not in seen
+            and not _unfunded(row, positions.get(str(row["login"])))
+        ]
+        wanted = {login: _time(seen[login]["h"]) - SKEW for login in history}
+        wanted.update({login: seen_at - SKEW for login in fresh})
+        operations = (
+            ledger_entries(
+                self.api, list(wanted), BALANCE_TYPES, min(wanted.values()), seen_at + SKEW
+            )
+            if wanted
+            else {}
+        )
+        # The pacing counts the histories and ledgers read too.
+        self._cost += len(history) + math.ceil(len(wanted) / BATCH)
         with eventlog.ingesting(self.server) as cursor:
             if cursor.position != known:
                 return 0  # another ingestor moved meanwhile: look again at the next pull
@@ -195,6 +266,7 @@ class MatchTraderIngestor:
                     seen.get(login),
                     history.get(login),
                     seen_at,
+                    operations.get(login) if login in wanted else None,
                 )
                 events += [(login, payload, source) for payload, source in planned]
             appended = eventlog.append(cursor, events)
@@ -231,8 +303,15 @@ def plan(
     before: dict[str, Any] | None,
     history: list[dict[str, Any]] | None,
     seen_at: datetime,
+    operations: list[dict[str, Any]] | None = None,
 ) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
-    """One account's new events, in order, and what to remember of it. No I/O."""
+    """One account's new events, in order, and what to remember of it. No I/O.
+
+    `history` (its closed positions) and `operations` (its ledger's deposits and withdrawals)
+    are None when they were not read this pull. The ledger is read from the account's `h`
+    (when its history was last read) less SKEW, or, the first time it is seen, from `seen_at`
+    less SKEW; entries older than that are left out here too (a read of several accounts at
+    once reaches as far back as the earliest of them)."""
     finance = row.get("financeInfo") or {}
     quantum = Decimal(1).scaleb(-int(finance.get("currencyPrecision", 2)))
     balance = Decimal(str(finance.get("balance") or 0)).quantize(quantum)
@@ -270,6 +349,26 @@ def plan(
         highs = [equity] + ([Decimal(state["hi"])] if state["hi"] is not None else [])
         state["lo"], state["hi"] = str(min(lows)), str(max(highs))
 
+    # Money moved by the firm, from the ledger: a `balance` event for each operation not in
+    # the last read (which this one overlaps). What the ledger holds when the account is first
+    # seen is in its first snapshot already (its opening deposit): kept, not written. So is
+    # what it holds at the first read by an ingestor whose cursor kept no ledger (older ones).
+    if operations is not None:
+        since = _time(state["h"]) - SKEW
+        listed = {_operation_id(op): op for op in operations if _time(op["time"]) >= since}
+        if before is not None and "ops" in before:
+            # Never after the moment the snapshot of this pull is stamped with (its
+            # milliseconds): an operation listed is in the balance the accounts showed.
+            latest = _time(stamp(seen_at))
+            known = set(before["ops"])
+            for key, op in listed.items():
+                amount = _moved(op).quantize(quantum)
+                if key in known or not amount:
+                    continue
+                payload = {"type": "balance", "amount": str(amount)}
+                at = min(_time(op["time"]), latest)
+                events.append((at, 1, payload, f"bal:{login}:{key}"))
+        state["ops"] = sorted(listed)
     # Finished positions, from the history: each part of a position is a record of its own.
     if history is not None:
         finished: dict[str, list[dict[str, Any]]] = {}
@@ -331,6 +430,21 @@ def plan(
         ordered.append(({"t": start.isoformat(), **payload}, source))
     state["t"] = start.isoformat()
     return ordered, state
+
+
+def _operation_id(op: dict[str, Any]) -> str:
+    """A ledger entry's id (or, should an entry have none, what tells it from the others)."""
+    given = op.get("id") or op.get("uid")
+    if given:
+        return str(given)
+    return f"{op.get('type')}@{op.get('time')}:{op.get('profit')}"
+
+
+def _moved(op: dict[str, Any]) -> Decimal:
+    """The signed amount of a deposit (in) or withdrawal (out), whatever sign the entry's
+    `profit` carries."""
+    amount = abs(Decimal(str(op.get("profit") or 0)))
+    return -amount if str(op.get("type")) == "WITHDRAWAL" else amount
 
 
 def _deal(pid: str, position: dict[str, Any], volume: Decimal) -> dict[str, Any]:

@@ -1,258 +1,311 @@
-/* A stage's equity curve, drawn as SVG without a library.
+/* A stage's equity curve, drawn by uPlot (vendored: static/vendor/uplot/, see its README).
  *
- * <figure data-chart="ID"> reads the JSON in <script id="ID" type="application/json">:
- *   {"currency": "USD", "time_zone": "UTC",
+ * <figure data-chart="ID"> reads the JSON in <script id="ID" type="application/json">
+ * (challenges.monitoring.curve.chart_data):
+ *   {"currency": "USD", "time_zone": "Europe/Prague",
  *    "points": [{"t": "...Z", "low": "99500.00", "high": "100200.00",
  *                "equity": "100100.00", "balance": "100000.00"}, ...],   (5-minute buckets)
  *    "lines": [{"key": "daily", "label": "Daily-loss floor", "value": "95000.00"}, ...]}
- * and draws the equity line over its bucket's low-high band, the balance line, and one
- * horizontal line per floor and target, with labelled axes and a legend. Amounts come as text
- * (exact decimals); they become numbers here only to be placed on the screen.
+ * and draws the equity line over its bucket's low-high band, the balance line, and one dashed
+ * horizontal line per floor and target, each named in the legend. The legend reads the figures
+ * under the pointer (the latest ones when the pointer is elsewhere); dragging across the chart
+ * zooms in on that time, a double-click (or the "whole curve" button) shows it all again. The
+ * chart follows its box's width, down to a phone's.
+ *
+ * Amounts come as text (exact decimals): the legend shows that text, only the drawing turns it
+ * into numbers. The figure's caption and table (rendered by the server) say the same in words
+ * for whoever cannot see the chart. A file of its own, not an inline script: the
+ * Content-Security-Policy runs scripts from our origin only.
  */
 (function () {
   "use strict";
 
-  var NS = "http://www.w3.org/2000/svg";
-  var W = 900;
-  var H = 380;
-  var M = { top: 44, right: 150, bottom: 52, left: 92 };
-  var BUCKET_MS = 5 * 60 * 1000;
+  var BUCKET_SECONDS = 5 * 60;
   var COLOURS = {
     equity: "#1f6feb",
-    band: "rgba(31, 111, 235, 0.18)",
+    band: "rgba(31, 111, 235, 0.16)",
+    bandEdge: "rgba(31, 111, 235, 0.45)",
     balance: "#57606a",
     target: "#1a7f37",
     daily: "#bc4c00",
     max: "#cf222e",
-    grid: "#d0d7de",
+    grid: "#d8dee4",
     text: "#424a53",
   };
+  // The time axis' steps: a minute at the finest (the curve's buckets are five minutes).
+  var DAY = 86400;
+  var TIME_STEPS = [
+    60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600,
+    DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 180 * DAY, 365 * DAY,
+  ];
+  var SMALLEST_HEIGHT = 220;
+  var LARGEST_HEIGHT = 380;
 
-  function node(name, attrs, text) {
-    var made = document.createElementNS(NS, name);
-    Object.keys(attrs || {}).forEach(function (key) {
-      made.setAttribute(key, attrs[key]);
-    });
-    if (text !== undefined) {
-      made.textContent = text;
+  // "100000.50" -> "100,000.50": the exact decimal, grouped as the back office writes money.
+  function grouped(text) {
+    if (text === null || text === undefined || text === "") {
+      return "—";
     }
-    return made;
+    var negative = text.charAt(0) === "-";
+    var bare = negative ? text.slice(1) : text;
+    var dot = bare.indexOf(".");
+    var whole = dot < 0 ? bare : bare.slice(0, dot);
+    var rest = dot < 0 ? "" : bare.slice(dot);
+    whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (negative ? "-" : "") + whole + rest;
   }
 
-  function niceStep(span, count) {
-    var raw = span / count;
-    var magnitude = Math.pow(10, Math.floor(Math.log10(raw)));
-    var norm = raw / magnitude;
-    var step = norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10;
-    return step * magnitude;
-  }
+  var axisAmount = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 
-  function amount(value) {
-    return value.toLocaleString("en-US", { minimumFractionDigits: 0, maximumFractionDigits: 2 });
-  }
-
-  // Times read as the back office writes them ("11-20 08:00", or "08:00" within a day), in
-  // the firm's time zone (UTC when the browser does not know it).
-  function timeFormat(zone, withDate) {
-    var options = {
-      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-      hourCycle: "h23", timeZone: zone,
-    };
-    var format;
+  // The zone the page writes times in; a zone the browser does not know reads as UTC.
+  function knownZone(zone) {
     try {
-      format = new Intl.DateTimeFormat("en-GB", options);
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone });
+      return zone;
     } catch (e) {
-      options.timeZone = "UTC";
-      format = new Intl.DateTimeFormat("en-GB", options);
+      return "UTC";
     }
-    return function (date) {
+  }
+
+  // Times as the pages write them: "2026-11-20 08:05", "2026-11", "11-20" or "08:05".
+  function timeParts(zone) {
+    var format = new Intl.DateTimeFormat("en-GB", {
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZone: zone,
+    });
+    return function (seconds) {
       var parts = {};
-      format.formatToParts(date).forEach(function (part) {
+      format.formatToParts(new Date(seconds * 1000)).forEach(function (part) {
         parts[part.type] = part.value;
       });
-      var time = parts.hour + ":" + parts.minute;
-      return withDate ? parts.month + "-" + parts.day + " " + time : time;
+      return {
+        month: parts.year + "-" + parts.month,
+        day: parts.month + "-" + parts.day,
+        full: parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute,
+        time: parts.hour + ":" + parts.minute,
+      };
     };
   }
 
-  function polyline(points, x, y, key, colour, width) {
-    var path = points.map(function (p) {
-      return x(p.t).toFixed(1) + "," + y(p[key]).toFixed(1);
+  function read(data) {
+    var points = (data.points || []).filter(function (p) {
+      return !isNaN(Date.parse(p.t));
     });
-    return node("polyline", {
-      points: path.join(" "),
-      fill: "none",
-      stroke: colour,
-      "stroke-width": width,
-      "stroke-linejoin": "round",
-      "data-series": key,
+    if (points.length === 1) {
+      // One bucket: drawn across its five minutes (to where it ends), so its lines show.
+      var end = new Date(Date.parse(points[0].t) + BUCKET_SECONDS * 1000).toISOString();
+      points = [points[0], Object.assign({}, points[0], { t: end })];
+    }
+    var lines = (data.lines || []).filter(function (l) {
+      return l && l.value !== null && l.value !== undefined && !isNaN(Number(l.value));
     });
+    return { points: points, lines: lines };
   }
 
-  function legend(svg, entries) {
-    var left = M.left;
-    entries.forEach(function (entry) {
-      var group = node("g", { "data-legend": entry.key });
-      if (entry.band) {
-        group.appendChild(node("rect", { x: left, y: 14, width: 18, height: 10, fill: entry.colour }));
-      } else {
-        group.appendChild(
-          node("line", {
-            x1: left, y1: 19, x2: left + 18, y2: 19,
-            stroke: entry.colour, "stroke-width": 2.5,
-            "stroke-dasharray": entry.dashed ? "6 4" : "none",
-          })
-        );
-      }
-      group.appendChild(node("text", { x: left + 24, y: 23, "font-size": 12, fill: COLOURS.text }, entry.label));
-      svg.appendChild(group);
-      left += 34 + entry.label.length * 6.6;
+  // The columns uPlot draws, and beside each the text its legend shows.
+  function columns(points, lines) {
+    var names = ["equity", "balance", "low", "high"];
+    var numbers = [points.map(function (p) { return Date.parse(p.t) / 1000; })];
+    var texts = [null];
+    names.forEach(function (name) {
+      numbers.push(points.map(function (p) { return Number(p[name]); }));
+      texts.push(points.map(function (p) { return p[name]; }));
     });
+    lines.forEach(function (l) {
+      var value = Number(l.value);
+      numbers.push(points.map(function () { return value; }));
+      texts.push(points.map(function () { return l.value; }));
+    });
+    return { numbers: numbers, texts: texts };
+  }
+
+  function heightFor(width) {
+    return Math.round(Math.max(SMALLEST_HEIGHT, Math.min(LARGEST_HEIGHT, width * 0.5)));
   }
 
   function draw(figure, data) {
-    var points = (data.points || []).map(function (p) {
-      return {
-        t: Date.parse(p.t),
-        low: Number(p.low),
-        high: Number(p.high),
-        equity: Number(p.equity),
-        balance: Number(p.balance),
-      };
-    });
-    var lines = (data.lines || []).map(function (l) {
-      return { key: l.key, label: l.label, value: Number(l.value) };
-    });
-    figure.textContent = "";
+    var plot = figure.querySelector("[data-chart-plot]") || figure;
+    var found = read(data);
+    var points = found.points;
+    var lines = found.lines;
+    plot.textContent = "";
     if (!points.length) {
       var empty = document.createElement("p");
       empty.className = "muted";
-      empty.textContent = "No equity snapshots yet: the curve starts with the account's first event.";
-      figure.appendChild(empty);
+      empty.setAttribute("data-chart-empty", "");
+      empty.textContent = "No equity figures yet: the curve starts with the account's first event.";
+      plot.appendChild(empty);
+      figure.setAttribute("data-drawn", "empty");
+      return null;
+    }
+    var zone = knownZone(data.time_zone || "UTC");
+    var when = timeParts(zone);
+    var currency = data.currency ? " (" + data.currency + ")" : "";
+    var cols = columns(points, lines);
+    var last = points.length - 1;
+
+    // The figure under the pointer, or the latest one with the pointer elsewhere.
+    function shown(texts) {
+      return function (u, raw, seriesIdx, idx) {
+        return grouped(texts[idx === null || idx === undefined ? last : idx]);
+      };
+    }
+
+    var keys = ["time", "equity", "balance", "low", "high"];
+    var series = [
+      {
+        label: "Time (" + zone + ")",
+        value: function (u, raw, seriesIdx, idx) {
+          return when(cols.numbers[0][idx === null || idx === undefined ? last : idx]).full;
+        },
+      },
+      { label: "Equity" + currency, stroke: COLOURS.equity, width: 2, value: shown(cols.texts[1]) },
+      {
+        label: "Balance", stroke: COLOURS.balance, width: 1.5,
+        points: { show: false }, value: shown(cols.texts[2]),
+      },
+      {
+        label: "Lowest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
+        points: { show: false }, value: shown(cols.texts[3]),
+      },
+      {
+        label: "Highest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
+        points: { show: false }, value: shown(cols.texts[4]),
+      },
+    ];
+    lines.forEach(function (l, i) {
+      keys.push(l.key);
+      series.push({
+        label: l.label,
+        stroke: COLOURS[l.key] || COLOURS.text,
+        width: 1.5,
+        dash: [6, 4],
+        points: { show: false },
+        value: shown(cols.texts[5 + i]),
+      });
+    });
+
+    var width = Math.max(plot.clientWidth, 200);
+    var options = {
+      width: width,
+      height: heightFor(width),
+      series: series,
+      bands: [{ series: [4, 3], fill: COLOURS.band }],
+      tzDate: function (seconds) {
+        return uPlot.tzDate(new Date(seconds * 1000), zone);
+      },
+      scales: {
+        x: { time: true },
+      },
+      axes: [
+        {
+          stroke: COLOURS.text,
+          grid: { stroke: COLOURS.grid, width: 1 },
+          ticks: { stroke: COLOURS.grid, width: 1 },
+          space: 70,
+          incrs: TIME_STEPS,
+          // "08:00", and the day under the first time of each day; days alone when ticks are
+          // a day or more apart, months when a month or more.
+          values: function (u, splits, axisIdx, space, incr) {
+            var previous = "";
+            return splits.map(function (seconds) {
+              var at = when(seconds);
+              if (incr >= 28 * DAY) {
+                return at.month;
+              }
+              if (incr >= DAY) {
+                return at.day;
+              }
+              var label = at.day !== previous ? at.time + "\n" + at.day : at.time;
+              previous = at.day;
+              return label;
+            });
+          },
+        },
+        {
+          stroke: COLOURS.text,
+          grid: { stroke: COLOURS.grid, width: 1 },
+          ticks: { stroke: COLOURS.grid, width: 1 },
+          size: 78,
+          values: function (u, splits) {
+            return splits.map(function (v) { return axisAmount.format(v); });
+          },
+        },
+      ],
+      cursor: { drag: { x: true, y: false, setScale: true } },
+      legend: { live: true },
+      hooks: {
+        setScale: [
+          function (u, key) {
+            if (key === "x") {
+              zoomed(figure, u, cols.numbers[0], when);
+            }
+          },
+        ],
+      },
+    };
+
+    var chart = new uPlot(options, cols.numbers, plot);
+    chart.root.setAttribute("aria-hidden", "true"); // the caption and the table say it in words
+    chart.root.querySelectorAll(".u-legend .u-series").forEach(function (row, i) {
+      row.setAttribute("data-series", keys[i]);
+    });
+    figure.setAttribute("data-drawn", "chart");
+    zoomed(figure, chart, cols.numbers[0], when);
+    follow(plot, chart);
+    var whole = figure.querySelector("[data-chart-reset]");
+    if (whole) {
+      whole.addEventListener("click", function () {
+        chart.setScale("x", { min: cols.numbers[0][0], max: cols.numbers[0][last] });
+      });
+    }
+    return chart;
+  }
+
+  // Says which stretch of time is shown once zoomed in, and offers the whole curve back.
+  function zoomed(figure, u, times, when) {
+    var first = times[0];
+    var lastTime = times[times.length - 1];
+    var min = u.scales.x.min;
+    var max = u.scales.x.max;
+    var isZoomed = min !== null && max !== null && (min > first + 1 || max < lastTime - 1);
+    figure.setAttribute("data-zoomed", isZoomed ? "true" : "false");
+    var note = figure.querySelector("[data-chart-zoom]");
+    var reset = figure.querySelector("[data-chart-reset]");
+    if (note) {
+      note.hidden = !isZoomed;
+      var words = note.querySelector("[data-chart-zoom-range]");
+      if (words && isZoomed) {
+        words.textContent = when(min).full + " to " + when(max).full;
+      }
+    }
+    if (reset) {
+      reset.hidden = !isZoomed;
+    }
+  }
+
+  // Resize with the box the chart sits in (a phone turned, a window narrowed).
+  function follow(box, chart) {
+    if (typeof ResizeObserver === "undefined") {
       return;
     }
-    var currency = data.currency || "";
-    var zone = data.time_zone || "UTC";
-
-    var values = [];
-    points.forEach(function (p) {
-      values.push(p.low, p.high, p.balance, p.equity);
-    });
-    lines.forEach(function (l) {
-      values.push(l.value);
-    });
-    var low = Math.min.apply(null, values);
-    var high = Math.max.apply(null, values);
-    if (high === low) {
-      high += 1;
-      low -= 1;
-    }
-    var pad = (high - low) * 0.06;
-    var step = niceStep(high - low + 2 * pad, 6);
-    var yMin = Math.floor((low - pad) / step) * step;
-    var yMax = Math.ceil((high + pad) / step) * step;
-    var tMin = points[0].t;
-    var tMax = Math.max(points[points.length - 1].t + BUCKET_MS, tMin + BUCKET_MS);
-
-    var plotW = W - M.left - M.right;
-    var plotH = H - M.top - M.bottom;
-    var x = function (t) {
-      return M.left + ((t - tMin) / (tMax - tMin)) * plotW;
-    };
-    var y = function (v) {
-      return M.top + (1 - (v - yMin) / (yMax - yMin)) * plotH;
-    };
-
-    var svg = node("svg", {
-      viewBox: "0 0 " + W + " " + H,
-      width: "100%",
-      role: "img",
-      "aria-label": figure.getAttribute("aria-label") || "Equity curve",
-      "font-family": "system-ui, sans-serif",
-    });
-
-    // The amount axis, with its grid.
-    for (var v = yMin; v <= yMax + step / 2; v += step) {
-      svg.appendChild(node("line", { x1: M.left, x2: M.left + plotW, y1: y(v), y2: y(v), stroke: COLOURS.grid, "stroke-width": 1 }));
-      svg.appendChild(node("text", { x: M.left - 8, y: y(v) + 4, "text-anchor": "end", "font-size": 11, fill: COLOURS.text }, amount(v)));
-    }
-    svg.appendChild(
-      node("text", {
-        x: 16, y: M.top + plotH / 2, "text-anchor": "middle", "font-size": 12, fill: COLOURS.text,
-        transform: "rotate(-90 16 " + (M.top + plotH / 2) + ")",
-      }, "Equity and balance" + (currency ? " (" + currency + ")" : ""))
-    );
-
-    // The time axis: about six ticks, with the date when the curve spans more than a day.
-    var withDate = tMax - tMin > 20 * 60 * 60 * 1000;
-    var format = timeFormat(zone, withDate);
-    var ticks = Math.min(6, Math.max(1, Math.round(plotW / 140)));
-    for (var i = 0; i <= ticks; i++) {
-      var t = tMin + ((tMax - tMin) * i) / ticks;
-      svg.appendChild(node("line", { x1: x(t), x2: x(t), y1: M.top + plotH, y2: M.top + plotH + 5, stroke: COLOURS.text }));
-      svg.appendChild(node("text", { x: x(t), y: M.top + plotH + 18, "text-anchor": "middle", "font-size": 11, fill: COLOURS.text }, format(new Date(t))));
-    }
-    svg.appendChild(node("line", { x1: M.left, x2: M.left + plotW, y1: M.top + plotH, y2: M.top + plotH, stroke: COLOURS.text }));
-    svg.appendChild(node("line", { x1: M.left, x2: M.left, y1: M.top, y2: M.top + plotH, stroke: COLOURS.text }));
-    svg.appendChild(node("text", { x: M.left + plotW / 2, y: H - 8, "text-anchor": "middle", "font-size": 12, fill: COLOURS.text }, "Time (" + zone + ")"));
-
-    // Each bucket's low-high band, then the balance and equity lines.
-    var band = points.map(function (p) {
-      return x(p.t).toFixed(1) + "," + y(p.high).toFixed(1);
-    });
-    points.slice().reverse().forEach(function (p) {
-      band.push(x(p.t).toFixed(1) + "," + y(p.low).toFixed(1));
-    });
-    if (points.length === 1) {
-      // One bucket: give it its width, so its band and lines show.
-      var only = points[0];
-      points = [only, { t: only.t + BUCKET_MS, low: only.low, high: only.high, equity: only.equity, balance: only.balance }];
-      band = [
-        x(only.t) + "," + y(only.high), x(only.t + BUCKET_MS) + "," + y(only.high),
-        x(only.t + BUCKET_MS) + "," + y(only.low), x(only.t) + "," + y(only.low),
-      ];
-    }
-    svg.appendChild(node("polygon", { points: band.join(" "), fill: COLOURS.band, stroke: "none", "data-series": "band" }));
-    svg.appendChild(polyline(points, x, y, "balance", COLOURS.balance, 1.5));
-    svg.appendChild(polyline(points, x, y, "equity", COLOURS.equity, 2));
-
-    // The floors and the target, labelled at the right (labels kept apart when lines are close).
-    var labels = lines
-      .map(function (l) {
-        return { line: l, at: y(l.value) };
-      })
-      .sort(function (a, b) {
-        return a.at - b.at;
-      });
-    var previous = -Infinity;
-    labels.forEach(function (item) {
-      var l = item.line;
-      var colour = COLOURS[l.key] || COLOURS.text;
-      svg.appendChild(node("line", {
-        x1: M.left, x2: M.left + plotW, y1: item.at, y2: item.at,
-        stroke: colour, "stroke-width": 1.5, "stroke-dasharray": "6 4", "data-line": l.key,
-      }));
-      var labelY = Math.max(item.at + 4, previous + 13);
-      previous = labelY;
-      svg.appendChild(node("text", { x: M.left + plotW + 6, y: labelY, "font-size": 11, fill: colour }, l.label + " " + amount(l.value)));
-    });
-
-    var entries = [
-      { key: "equity", label: "Equity", colour: COLOURS.equity },
-      { key: "band", label: "Equity low\u2013high (5 min)", colour: COLOURS.band, band: true },
-      { key: "balance", label: "Balance", colour: COLOURS.balance },
-    ];
-    lines.forEach(function (l) {
-      entries.push({ key: l.key, label: l.label, colour: COLOURS[l.key] || COLOURS.text, dashed: true });
-    });
-    legend(svg, entries);
-    figure.appendChild(svg);
+    var seen = box.clientWidth;
+    new ResizeObserver(function () {
+      var width = Math.max(box.clientWidth, 200);
+      if (width !== seen) {
+        seen = width;
+        chart.setSize({ width: width, height: heightFor(width) });
+      }
+    }).observe(box);
   }
 
   function start() {
+    if (typeof uPlot === "undefined") {
+      return; // the library did not load: the caption and the table still say it all
+    }
     document.querySelectorAll("figure[data-chart]").forEach(function (figure) {
       var source = document.getElementById(figure.getAttribute("data-chart"));
-      if (!source) {
+      if (!source || figure.getAttribute("data-drawn")) {
         return;
       }
       draw(figure, JSON.parse(source.textContent));

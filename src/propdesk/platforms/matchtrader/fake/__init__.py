@@ -25,9 +25,12 @@ import outside this package. What it answers follows the documentation (read in 
   https://app.theneo.io/match-trade/broker-api-v2/trading-accounts/get-trading-accounts
   https://app.theneo.io/match-trade/broker-api-v2/trading-accounts/get-trading-account-by-uuid
   https://app.theneo.io/match-trade/broker-api-v2/trading-accounts/update-trading-account
-- Balance operations (deposit, withdraw, credit-in, credit-out; 204):
+- Balance operations (deposit, withdraw, credit-in, credit-out; amount, comment and
+  additionalType; 204), each an entry of the account's ledger (DEPOSIT, WITHDRAWAL, CREDIT_IN,
+  CREDIT_OUT) with its type, additionalType, time, signed profit, comment and login:
   https://app.theneo.io/match-trade/broker-api-v2/balance-operations
   https://app.theneo.io/match-trade/broker-api-v2/balance-operations/deposit
+  https://app.theneo.io/match-trade/broker-api/grpc/ledgers/ledgers-by-login  (an entry's fields)
 - Trading (open, close, close-partially, close-all; acknowledgements, not fills):
   https://app.theneo.io/match-trade/broker-api-v2/trading
   https://app.theneo.io/match-trade/broker-api-v2/trading/open-position
@@ -36,14 +39,16 @@ import outside this package. What it answers follows the documentation (read in 
 - Open and closed positions, ledgers and their fields (the older pages, v2 being silent):
   https://app.theneo.io/match-trade/broker-api/trading/trading-data/closed-positions-by-logins-or-groups
   https://app.theneo.io/match-trade/broker-api/trading/trading-data/ledgers
+  https://app.theneo.io/match-trade/broker-api/trading/trading-data/ledgers-by-logins-or-groups
   https://app.theneo.io/match-trade/broker-api/accounts/trading-accounts/logins  (financeInfo)
 - Offers, pre-configured and never created through the API, each tied to a group:
   https://app.theneo.io/match-trade/broker-api/branches-offers-roles/get-offers
   https://app.theneo.io/match-trade/broker-api/introduction/crm-integration/architecture
 
 Where the documentation is silent the fake chooses, and says so where it does (a stale
-`version` is a 409; close-all's per-login answer; closed positions carry no login; 429s carry
-`Retry-After`).
+`version` is a 409; close-all's per-login answer; closed positions carry no login; the ledger
+answers `{"operations": [...]}` for all the logins asked, each entry naming its login, with an
+`id`; a withdrawal's `profit` is negative; 429s carry `Retry-After`).
 
 NOT part of Match-Trader's API, the fake-only controls under `/_fake/` (no key, no limit):
 

@@ -19,7 +19,18 @@ ACCESS_RIGHTS = (
 # What a trader (the fake-only trading controls) may still do under each access right.
 MAY_OPEN = {"FULL"}
 MAY_CLOSE = {"FULL", "CLOSE_ONLY", "LOCKED_CLOSE_ONLY"}
-LEDGER_TYPES = ("DEPOSIT", "WITHDRAWAL", "CREDIT_IN", "CREDIT_OUT", "CLOSED_POSITION")
+# The ledger's entry types (the Get Ledgers page); the fake writes the first five (a balance
+# operation's, a close's) and takes every one as a filter.
+LEDGER_TYPES = (
+    "DEPOSIT",
+    "WITHDRAWAL",
+    "CREDIT_IN",
+    "CREDIT_OUT",
+    "CLOSED_POSITION",
+    "AGENT_COMMISSION",
+    "COMMISSIONS",
+    "SWAPS",
+)
 CENT = Decimal("0.01")
 FIRST_LOGIN = 410001
 

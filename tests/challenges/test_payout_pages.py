@@ -1,0 +1,139 @@
+"""The payout's pages and API: the trader's Payouts page (the next date, each condition with its
+figure, the request), the reviewer's evidence, and the API's refusals."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.models import Payout
+from propdesk.challenges.payouts import services as payouts
+from tests.challenges.factories import funded, take_profit
+from tests.conftest import PASSWORD, logged_in, post_form
+
+pytestmark = pytest.mark.django_db
+
+
+def _tab(participation_id: int) -> str:
+    url = reverse("portal:my_challenge", kwargs={"participation_id": participation_id})
+    return f"{url}?tab=payouts"
+
+
+def _page(participation_id: int) -> str:
+    """Where the tab's form posts."""
+    return reverse("portal:my_challenge_payouts", kwargs={"participation_id": participation_id})
+
+
+def test_the_payouts_page_says_the_next_date_and_each_condition_before_it_comes(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin, days_ago=2)
+    take_profit(live)
+    page = logged_in(active_client.user).get(_tab(live.participation_id))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="payout-not-yet"' in text
+    assert 'data-condition="date" data-met="no"' in text
+    assert 'data-condition="profit" data-met="yes"' in text
+    assert "2,880.00 USD" in text
+    # Asking anyway: refused with the reason, nothing kept.
+    http = logged_in(active_client.user)
+    asked = post_form(http, _page(live.participation_id), {"idempotency_key": "x1"})
+    assert asked.status_code == 409
+    refused = asked.content.decode()
+    assert "A payout cannot be requested yet: Payout date: from" in refused
+    assert 'id="tab-payouts"' in refused  # the tab again, with the reason
+    assert not Payout.objects.exists()
+    # Its address alone leads to the tab.
+    assert http.get(_page(live.participation_id))["Location"] == _tab(live.participation_id)
+
+
+def test_asking_when_eligible_makes_the_request_and_lists_it(active_client, finance, admin):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    http = logged_in(active_client.user)
+    assert 'id="payout-eligible"' in http.get(_tab(live.participation_id)).content.decode()
+    asked = post_form(http, _page(live.participation_id), {"idempotency_key": "x1"})
+    assert asked.status_code == 302
+    assert asked["Location"] == _tab(live.participation_id)
+    text = http.get(asked["Location"]).content.decode()
+    payout = Payout.objects.get()
+    assert f"Payout {payout.reference} requested: 2,304.00 USD" in text
+    assert f'data-payout-row="{payout.reference}"' in text
+    assert "One at a time" not in text
+
+
+def test_another_clients_payouts_page_is_not_found(
+    active_client, finance, admin, register, set_method
+):
+    _, live = funded(active_client, finance, admin)
+    set_method("trader_registration", "automatic")
+    other, _ = register(email="someone-else@example.com")
+    http = logged_in(other.user)
+    assert http.get(_tab(live.participation_id)).status_code == 404
+    assert http.get(_page(live.participation_id)).status_code == 404
+    refused = post_form(http, _page(live.participation_id), {"idempotency_key": "z"})
+    assert refused.status_code == 404
+    assert not Payout.objects.exists()
+
+
+def test_the_reviewer_sees_the_split_the_conditions_and_the_trade_history(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    page = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Prop Trading Payout" in text
+    assert 'data-payout="trader">2,304.00 USD' in text
+    assert 'data-payout="firm">576.00 USD' in text
+    assert 'data-condition="date"' in text
+    assert 'id="payout-trades"' in text
+    assert "EURUSD" in text
+
+
+def test_the_api_answers_the_eligibility_and_refuses_an_early_request_with_it(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin, days_ago=1)
+    take_profit(live)
+    http = HttpClient()
+    token = http.post(
+        "/api/v1/auth/token",
+        {"email": active_client.user.email, "password": PASSWORD},
+        content_type="application/json",
+    ).json()["token"]
+    http.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    url = f"/api/v1/participations/{live.participation_id}/payouts"
+    shown = http.get(url).json()
+    assert shown["refused"] == ""
+    assert shown["eligibility"]["eligible"] is False
+    assert shown["eligibility"]["profit"] == "2880.00"
+    refused = http.post(url, HTTP_IDEMPOTENCY_KEY="k1")
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["code"] == "payout_not_eligible"
+    assert body["eligibility"]["conditions"][0]["key"] == "date"
+    assert http.get(f"/api/v1/participations/{10**12}/payouts").status_code == 404
+    assert http.get("/api/v1/participations/x/payouts").status_code == 404
+
+
+def test_the_participant_page_lists_the_payouts_with_their_split_and_request(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    payout = payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    page = logged_in(admin).get(
+        reverse("backoffice:participant", kwargs={"participation_id": live.participation_id})
+    )
+    text = page.content.decode()
+    assert f'data-payout="{payout.reference}"' in text
+    assert "2,304.00 (80%)" in text
+    assert reverse("backoffice:approval_review", kwargs={"request_id": request.pk}) in text
