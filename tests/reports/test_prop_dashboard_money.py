@@ -11,15 +11,22 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from propdesk.accounts import services as accounts
+from propdesk.approvals import services as approvals
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.participation import retries
+from propdesk.challenges.payouts import services as payouts
 from propdesk.reports import prop_dashboard as dashboard
 from propdesk.wallet import services
 from tests.api.conftest import Api
+from tests.challenges import factories as challenges
 from tests.challenges.factories import definition
 from tests.conftest import PASSWORD, logged_in
 from tests.reports.factories import bought, live_stage, payout, refund, reset, undo
+from tests.support import carry_out_platform_commands
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -305,6 +312,46 @@ def test_the_challenge_filter_keeps_payouts_and_profit_to_that_challenge(firm):
     assert [(t.currency, t.requested.profit) for t in eur.payout_totals] == [("EUR", D("2000.00"))]
     assert [(p.currency, p.profit) for p in eur.profit_totals] == [("EUR", D("299.00"))]
     assert figures(challenge=firm["small"]).payouts == []
+
+
+def test_the_figures_read_what_the_payout_retry_and_reset_use_cases_write(
+    active_client, finance, admin
+):
+    failed, _ = challenges.failed_with_offers(active_client, finance, admin)  # 499; 99; 49
+    retried = retries.retry(active_client, failed.pk)
+    carry_out_platform_commands()
+    retries.reset(active_client, retried.pk)
+    _, live = challenges.funded(active_client, finance, admin)  # 499
+    challenges.take_profit(live)  # +2,880.00
+    asked = payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT, payload__payout_id=asked.pk)
+    approvals.approve(request.pk, actor=admin)
+    carry_out_platform_commands()  # the balance operation; the Profit Share entry
+    asked.refresh_from_db()
+    assert asked.status == "paid"
+    today = timezone.localdate()
+    shown = dashboard.figures(today - timedelta(days=1), today, None)  # a midnight between
+    assert [(f.type, f.paid, f.collected) for f in shown.fees] == [
+        ("prop_trading_fee", 2, D("998.00")),
+        ("prop_retry_fee", 1, D("99.00")),
+        ("prop_reset_fee", 1, D("49.00")),
+    ]
+    profit = lines_of(shown.profit)
+    offers = profit[failed.challenge_id, "USD"]
+    assert (offers.fees, offers.shares_paid, offers.profit) == (D("647.00"), D("0.00"), D("647.00"))
+    paying = profit[live.participation.challenge_id, "USD"]
+    assert (paying.fees, paying.shares_paid, paying.profit) == (
+        D("499.00"),
+        D("2304.00"),
+        D("-1805.00"),
+    )
+    [line] = shown.payouts
+    assert steps(line) == {
+        step: (1, D("2880.00"), D("2304.00"), D("576.00"))
+        for step in ("requested", "approved", "paid")
+    } | {"rejected": 0}
+    [total] = shown.profit_totals
+    assert total.profit == D("1146.00") - D("2304.00")
 
 
 def test_the_figures_with_payouts_still_take_a_fixed_number_of_queries(
