@@ -391,7 +391,12 @@ class Payout(models.Model):
                 name="payout_one_open_per_stage",
             )
         ]
-        indexes = [models.Index(fields=["status", "requested_at"], name="payout_status_time")]
+        indexes = [
+            models.Index(fields=["status", "requested_at"], name="payout_status_time"),
+            # The Prop Trading Dashboard counts each step on its own day.
+            models.Index(fields=["decided_at"], name="payout_decided_at"),
+            models.Index(fields=["paid_at"], name="payout_paid_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.profit} {self.currency} ({self.status})"

@@ -1,8 +1,9 @@
-"""The reports over the API: `GET /api/v1/reports/transactions` (staff)."""
+"""The reports over the API (staff): `GET /api/v1/reports/transactions` and
+`GET /api/v1/reports/prop-dashboard`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -12,10 +13,11 @@ from django.http.response import HttpResponseBase
 from ninja import Router, Schema
 
 from propdesk.accounts.api_auth import current_staff
+from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, Day, FilterText, OneOf
-from propdesk.reports import transactions
+from propdesk.reports import prop_dashboard, transactions
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
 
@@ -111,3 +113,118 @@ def transactions_report(
         next=next_cursor,
         totals=[TotalOut(**t) for t in transactions.totals(filters, rows)],
     )
+
+
+# --- Prop Trading > Prop Trading Dashboard -------------------------------------------------------
+
+
+class FeeOut(Schema):
+    currency: str
+    type: str  # prop_trading_fee, prop_retry_fee or prop_reset_fee
+    label: str
+    paid: int  # fee entries made in the period
+    collected: Decimal
+    refunds: int  # refunds (reversals of fees) made in the period
+    refunded: Decimal
+    net: Decimal
+
+
+class StatusCountOut(Schema):
+    status: str
+    label: str
+    count: int
+
+
+class StageRateOut(Schema):
+    challenge_id: int
+    challenge: str
+    stage: int  # the index into the version's stages, from 0
+    stage_name: str
+    kind: str  # demo or live
+    label: str
+    passed: int
+    failed: int
+    rate_pct: Decimal | None  # none for a live stage, or when none concluded
+
+
+class FundedOut(Schema):
+    currency: str
+    accounts: int
+    amount: Decimal
+
+
+class LossOut(Schema):
+    currency: str
+    failures: int
+    demo: Decimal
+    live: Decimal
+    total: Decimal
+
+
+class PayoutStepOut(Schema):
+    count: int
+    profit: Decimal  # taken off the trading accounts
+    trader_share: Decimal  # paid to the traders' wallets (Profit Share entries) once paid
+    firm_share: Decimal
+
+
+class PayoutOut(Schema):
+    challenge_id: int | None  # null on a currency's total
+    challenge: str
+    currency: str
+    requested: PayoutStepOut  # by the time requested, whatever became of them
+    approved: PayoutStepOut  # by the time decided, paid since or not
+    paid: PayoutStepOut  # by the time paid
+    rejected: int  # by the time decided
+
+
+class ProfitOut(Schema):
+    challenge_id: int | None  # null on a currency's total
+    challenge: str
+    currency: str
+    fees: Decimal  # collected: Prop Trading, Prop Retry and Prop Reset Fee entries
+    refunded: Decimal  # refunds of fees made in the period
+    shares_paid: Decimal  # profit shares paid (Profit Share entries)
+    shares_reversed: Decimal  # profit shares taken back (their reversals)
+    profit: Decimal  # fees - refunded - shares_paid + shares_reversed
+
+
+class PropDashboardOut(Schema):
+    date_from: date | None
+    date_to: date | None
+    challenge_id: int | None
+    fees: list[FeeOut]
+    participants: int
+    statuses: list[StatusCountOut]
+    stages: list[StageRateOut]
+    funded: list[FundedOut]
+    losses: list[LossOut]
+    payouts: list[PayoutOut]  # per challenge and currency
+    payout_totals: list[PayoutOut]  # per currency
+    profit: list[ProfitOut]  # the broker's, per challenge and currency
+    profit_totals: list[ProfitOut]  # per currency
+
+
+@reports_router.get(
+    "/prop-dashboard",
+    response=PropDashboardOut,
+    summary="Prop Trading Dashboard: fees, participants, pass rates, funded amount, losses, "
+    "payouts and the broker's profit for a period and a challenge",
+    description="*Prop Trading > Prop Trading Dashboard* in the back office, for staff who may "
+    "see the challenges. The days are in the firm's time zone, both ends included, either "
+    "open; `challenge` is a challenge's id (none: all). Money is per currency, never added "
+    "across currencies. Each figure counts by its own time: a fee by its entry, a refund by "
+    "its reversal, a payout's request, decision and payment each by theirs, a profit share "
+    "by its Profit Share entry. The broker's profit is the fees collected less the refunds "
+    "less the profit shares paid (plus those taken back), per challenge and in total.",
+)
+def prop_dashboard_report(
+    request: HttpRequest,
+    date_from: Annotated[Day | None, Blank] = None,
+    date_to: Annotated[Day | None, Blank] = None,
+    challenge: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+) -> prop_dashboard.Dashboard:
+    require_permission(current_staff(request), CHALLENGES_VIEW)
+    given = {"date_from": date_from, "date_to": date_to, "challenge": challenge}
+    filters = prop_dashboard.parse_filters({k: f"{v or ''}" for k, v in given.items()})
+    return prop_dashboard.figures(filters.date_from, filters.date_to, filters.challenge_id)

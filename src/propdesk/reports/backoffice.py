@@ -1,6 +1,6 @@
 """Back-office pages of the reports: *Reports > CRM Reports > Transactions* (every posting to a
 client wallet, filtered, paged by key, exported as CSV) and *Prop Trading > Prop Trading
-Dashboard* (what the challenges brought in and where they stand). The figures are
+Dashboard* (what the challenges brought in, paid out and where they stand). The figures are
 transactions.py's and prop_dashboard.py's."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from propdesk.core.money import MINOR_UNITS
 from propdesk.core.validation import search_text
 from propdesk.core.web import staff_view
 from propdesk.reports import prop_dashboard, transactions
+from propdesk.reports.prop_money import FeeLine
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
 
@@ -83,11 +84,7 @@ def prop_dashboard_page(request: HttpRequest) -> HttpResponse:
                 for name in ("date_from", "date_to", "challenge")
             },
             "fee_rows": [
-                (
-                    line,
-                    _fee_link(shown, line.currency),
-                    _fee_link(shown, line.currency, "completed"),
-                )
+                (line, _fee_link(shown, line), _fee_link(shown, line, "completed"))
                 for line in shown.fees
             ],
             "time_zone": timezone.get_default_timezone_name(),
@@ -95,11 +92,11 @@ def prop_dashboard_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _fee_link(shown: prop_dashboard.Dashboard, currency: str, status: str = "") -> str:
-    """Reports > CRM Reports > Transactions, filtered to the prop trading fees of the period
-    and currency: all of them (their In is the fees collected), or the completed ones (the
-    refunded left out: their In is the net)."""
-    query = {"type": JournalEntry.Type.PROP_TRADING_FEE.value, "currency": currency}
+def _fee_link(shown: prop_dashboard.Dashboard, line: FeeLine, status: str = "") -> str:
+    """Reports > CRM Reports > Transactions, filtered to the fees of the line's type and
+    currency in the period: all of them (their In is the fees collected), or the completed ones
+    (the refunded left out: their In is the net)."""
+    query = {"type": line.type, "currency": line.currency}
     if status:
         query["status"] = status
     if shown.date_from:

@@ -1,8 +1,11 @@
-"""Prop Trading > Prop Trading Dashboard: what the challenges brought in and what they stand at,
+"""Prop Trading > Prop Trading Dashboard: what the challenges brought in, paid out and stand at,
 over a period of days in the firm's time zone, for one challenge or all.
 
-- fees collected: the fee entries made in the period, and the refunds (their reversing
-  entries) made in it, whenever the fee was paid;
+- fees collected: the fee entries (Prop Trading, Prop Retry and Prop Reset Fee) made in the
+  period, and the refunds (their reversing entries) made in it, whenever the fee was paid;
+- payouts requested, approved and paid in the period, each by its own time, and the broker's
+  profit (the fees less the refunds less the profit shares paid), per challenge and in total:
+  prop_money.py;
 - participants by status: the participations that started in the period, as they stand now;
 - pass rate per stage: the stage attempts concluded in the period, passed / (passed + failed);
 - funded amount: the account sizes of the live stages in progress now (whatever the dates);
@@ -30,11 +33,19 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
-from propdesk.challenges.models import Challenge, ChallengeVersion, Participation, StageAttempt
+from propdesk.challenges.models import (
+    Challenge,
+    ChallengeVersion,
+    Participation,
+    Payout,
+    StageAttempt,
+)
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import from_database_sum, quantize
 from propdesk.core.validation import parse_id, search_text
+from propdesk.reports import prop_money
 from propdesk.reports import transactions as reports
+from propdesk.reports.prop_money import FeeLine, PayoutLine, ProfitLine
 
 # Equity as the evaluator state keeps it (text), read as a number; summed exactly on
 # PostgreSQL, to the cent on SQLite (core.money.from_database_sum).
@@ -43,19 +54,6 @@ _EQUITY = Cast(
     DecimalField(max_digits=30, decimal_places=8),
 )
 _PCT = Decimal("0.1")
-
-
-@dataclass(frozen=True)
-class FeeLine:
-    currency: str
-    paid: int  # fee entries in the period
-    collected: Decimal
-    refunds: int  # refund entries in the period
-    refunded: Decimal
-
-    @property
-    def net(self) -> Decimal:
-        return self.collected - self.refunded
 
 
 @dataclass(frozen=True)
@@ -125,6 +123,10 @@ class Dashboard:
     stages: list[StageRate]
     funded: list[FundedLine]
     losses: list[LossLine]
+    payouts: list[PayoutLine]  # per challenge and currency
+    payout_totals: list[PayoutLine]  # per currency
+    profit: list[ProfitLine]  # the broker's, per challenge and currency
+    profit_totals: list[ProfitLine]  # per currency
 
     @property
     def participants(self) -> int:
@@ -169,9 +171,11 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
     open) and one challenge (None: all). Reads only."""
     participations = Participation.objects.order_by()
     attempts = StageAttempt.objects.order_by()
+    payouts = Payout.objects.order_by()
     if challenge_id is not None:
         participations = participations.filter(challenge_id=challenge_id)
         attempts = attempts.filter(participation__challenge_id=challenge_id)
+        payouts = payouts.filter(attempt__participation__challenge_id=challenge_id)
     concluded = list(
         attempts.filter(
             reports.within_days("ended_at", date_from, date_to),
@@ -200,17 +204,22 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
         [row["participation__version_id"] for row in concluded]
         + [row["participation__version_id"] for row in funded]
     )
+    money = prop_money.money(participations, attempts, payouts, date_from, date_to)
     return Dashboard(
         date_from=date_from,
         date_to=date_to,
         challenge_id=challenge_id,
-        fees=_fees(participations, date_from, date_to),
+        fees=money.fees,
         statuses=_statuses(
             participations.filter(reports.within_days("created_at", date_from, date_to))
         ),
         stages=_stage_rates(concluded, versions),
         funded=_funded(funded, versions),
         losses=_losses(concluded, versions),
+        payouts=money.payouts,
+        payout_totals=money.payout_totals,
+        profit=money.profit,
+        profit_totals=money.profit_totals,
     )
 
 
@@ -219,42 +228,6 @@ def _versions(ids: Iterable[int]) -> dict[int, ChallengeVersion]:
     if not wanted:
         return {}
     return {v.pk: v for v in ChallengeVersion.objects.filter(pk__in=wanted).order_by()}
-
-
-def _fees(
-    participations: QuerySet[Participation], date_from: date | None, date_to: date | None
-) -> list[FeeLine]:
-    paid = _sums(
-        participations.filter(
-            reports.within_days("fee_entry__created_at", date_from, date_to),
-            fee_entry__isnull=False,
-        )
-    )
-    refunded = _sums(
-        participations.filter(
-            reports.within_days("refund_entry__created_at", date_from, date_to),
-            refund_entry__isnull=False,
-        )
-    )
-    return [
-        FeeLine(
-            currency=currency,
-            paid=paid.get(currency, (0, Decimal(0)))[0],
-            collected=quantize(paid.get(currency, (0, Decimal(0)))[1], currency),
-            refunds=refunded.get(currency, (0, Decimal(0)))[0],
-            refunded=quantize(refunded.get(currency, (0, Decimal(0)))[1], currency),
-        )
-        for currency in sorted(set(paid) | set(refunded))
-    ]
-
-
-def _sums(participations: QuerySet[Participation]) -> dict[str, tuple[int, Decimal]]:
-    """Count and sum of the fees, per currency."""
-    rows = participations.values("currency").annotate(n=Count("id"), total=Sum("fee"))
-    return {
-        row["currency"]: (row["n"], from_database_sum(row["total"], row["currency"]))
-        for row in rows
-    }
 
 
 def _statuses(participations: QuerySet[Participation]) -> list[StatusCount]:
