@@ -6,10 +6,13 @@ itself."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
+from propdesk.platforms.sandbox import feed, ticks
+from tests.challenges.factories import move
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import PDF
 
@@ -42,6 +45,22 @@ def terminal_log_in(page: Page, login: str, password: str) -> None:
     page.get_by_label("Login", exact=True).fill(login)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def trade_in_terminal(page: Page, login: str, password: str, *, close_at: str) -> None:
+    """In the sandbox terminal: buy 10 lots of EURUSD at 1.08512, the price rises, close with
+    profit at the bid `close_at` (+8,880 at 1.09400)."""
+    ticks.apply_tick("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
+    terminal_log_in(page, login, password)
+    page.get_by_label("Symbol").select_option("EURUSD")
+    page.get_by_label("Volume").fill("10.00")
+    page.get_by_role("button", name="Buy", exact=True).click()
+    expect(page.get_by_text("Bought 10.00 EURUSD at 1.08512")).to_be_visible()
+    move(feed.Feed(), close_at, str(Decimal(close_at) + Decimal("0.00012")))
+    position = page.locator("#positions tr[data-position]")
+    expect(position.locator('[data-field="current_price"]')).to_have_text(close_at)
+    position.get_by_role("button", name="Close").click()
+    expect(page.locator("#positions tr[data-position]")).to_have_count(0)
 
 
 def register_in_portal(page: Page, *, email: str, kind: str = "Trader") -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
@@ -31,7 +31,7 @@ from tests.browser.flows import (
     register_in_portal,
     reload,
     review_latest_kyc,
-    terminal_log_in,
+    trade_in_terminal,
 )
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import png_bytes
@@ -97,21 +97,6 @@ def current(participation: Participation) -> StageAttempt:
     attempt = Participation.objects.get(pk=participation.pk).current_attempt()
     assert attempt is not None
     return attempt
-
-
-def trade_to_target(page: Page, login: str, password: str, *, close_at: str) -> None:
-    """In the sandbox terminal: buy 10 lots of EURUSD, the price rises, close with profit."""
-    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
-    terminal_log_in(page, login, password)
-    page.get_by_label("Symbol").select_option("EURUSD")
-    page.get_by_label("Volume").fill("10.00")
-    page.get_by_role("button", name="Buy", exact=True).click()
-    expect(page.get_by_text("Bought 10.00 EURUSD at 1.08512")).to_be_visible()
-    move(feed.Feed(), close_at, str(D(close_at) + D("0.00012")))
-    position = page.locator("#positions tr[data-position]")
-    expect(position.locator('[data-field="current_price"]')).to_have_text(close_at)
-    position.get_by_role("button", name="Close").click()
-    expect(page.locator("#positions tr[data-position]")).to_have_count(0)
 
 
 def end_the_day() -> None:
@@ -180,7 +165,7 @@ def test_the_go_live_walk_through(
     login, password = credentials_on_page(trader)
     assert login == current(joined).login
     terminal = new_page()
-    trade_to_target(terminal, login, password, close_at="1.09400")  # +8,880
+    trade_in_terminal(terminal, login, password, close_at="1.09400")  # +8,880
     end_the_day()
     carry_out_platform_commands()
     assert current(joined).stage == 1  # passed: the verification stage opened
@@ -190,7 +175,7 @@ def test_the_go_live_walk_through(
     expect(trader.locator("#stage")).to_contain_text("2 of 3: Verification")
     login, password = credentials_on_page(trader)
     assert login == current(joined).login
-    trade_to_target(new_page(), login, password, close_at="1.09100")  # +5,880
+    trade_in_terminal(new_page(), login, password, close_at="1.09100")  # +5,880
     end_the_day()
     open_first_in_queue(money, "Prop Trading Live Step")
     money.get_by_label("Comment").fill("Consistent trading, welcome aboard.")
