@@ -16,7 +16,7 @@ from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import interventions, retries
-from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.idempotency import IdempotencyConflict
 from propdesk.onboarding import kyc
 from propdesk.onboarding.kyc_actions import KycRequired
@@ -128,6 +128,37 @@ def test_after_the_discount_the_full_fee_is_charged(active_client, finance, admi
     StageAttempt.objects.filter(pk=attempt.pk).update(ended_at=timezone.now() - timedelta(days=2))
     made = retries.retry(active_client, failed.pk)
     assert made.fee == D("100.00")
+
+
+def test_a_retry_at_the_price_shown_is_refused_once_that_price_has_changed(
+    active_client, finance, admin
+):
+    offer = {"fee": "100", "discount_pct": "20", "discount_days": 3}
+    failed, attempt = failed_with_offers(active_client, finance, admin, retry=offer)
+    assert retries.retry_price(failed).fee == D("80.00")  # what the page shows
+    # The discount ends before the client presses the button.
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        ended_at=attempt.ended_at - timedelta(days=3, minutes=1)
+    )
+    before = books(active_client)
+    with pytest.raises(Conflict) as refused:
+        retries.retry(active_client, failed.pk, fee="80.00", idempotency_key="shown")
+    assert refused.value.code == "price_changed"
+    assert "100.00 USD" in refused.value.message
+    assert refused.value.extra["fee"] == "100.00"
+    assert books(active_client) == before
+    made = retries.retry(active_client, failed.pk, fee="100.00", idempotency_key="agreed")
+    assert made.fee == D("100.00")
+
+
+def test_a_retry_price_that_is_no_amount_changes_nothing(active_client, finance, admin):
+    failed, _ = failed_with_offers(active_client, finance, admin)
+    before = books(active_client)
+    for given in ("eighty", "-99", "1e2", "9" * 100, True, 99.0):
+        with pytest.raises(ValidationFailed) as refused:
+            retries.retry(active_client, failed.pk, fee=given)
+        assert "fee" in refused.value.fields
+    assert books(active_client) == before
 
 
 def test_a_discounted_fee_never_falls_below_a_cent(active_client, finance, admin):

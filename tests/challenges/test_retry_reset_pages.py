@@ -5,6 +5,7 @@ Idempotency-Key, and the participant page telling staff what was retried and res
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -74,6 +75,40 @@ def test_retrying_from_my_challenges_charges_once_and_opens_the_new_challenge(
     listing = http.get(MINE).content.decode()
     assert f'data-retry-for="{failed.pk}"' not in listing
     assert f'Retried as <a href="{MINE}{made.pk}/">{made.reference}</a>' in listing
+
+
+def hidden_fields(page: str, action: str) -> dict[str, str]:
+    """What the form posting to `action` sends without the person typing anything."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
+    assert form, f"a form posts to {action}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+def test_a_retry_pressed_after_its_discount_ended_charges_nothing_and_shows_the_new_price(
+    active_client, finance, admin
+):
+    offer = {"fee": "100", "discount_pct": "20", "discount_days": 3}
+    failed, attempt = failed_with_offers(active_client, finance, admin, retry=offer)
+    http = logged_in(active_client.user)
+    action = f"{MINE}{failed.pk}/retry/"
+    page = http.get(MINE).content.decode()
+    assert "Retry for 80.00 USD" in page
+    # The page stays open while the discount ends.
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        ended_at=attempt.ended_at - timedelta(days=3, minutes=1)
+    )
+    response = post_form(http, action, hidden_fields(page, action))
+    assert response.status_code == 409
+    shown = response.content.decode()
+    assert 'id="action-error"' in shown
+    assert "now costs 100.00 USD" in shown
+    assert "Retry for 100.00 USD" in shown
+    assert not Participation.objects.filter(retry_of=failed).exists()
+    assert ledger.balances(active_client) == {"USD": D("501.00")}
+    done = post_form(http, action, hidden_fields(shown, action))  # at the price now shown
+    assert done.status_code == 302
+    assert Participation.objects.get(retry_of=failed).fee == D("100.00")
+    assert ledger.balances(active_client) == {"USD": D("401.00")}
 
 
 def test_a_retry_short_of_money_says_so_and_charges_nothing(active_client, finance, admin):
@@ -209,6 +244,29 @@ def test_the_api_retries_once_per_failed_participation(active_client, register, 
     assert api.call("POST", path, token=other_token).status_code == 404
     assert api.call("POST", "/participations/abc/retry", token=other_token).status_code == 404
     assert api.call("POST", path).status_code == 401
+
+
+def test_the_api_retries_at_the_price_it_was_shown_or_not_at_all(active_client, finance, admin):
+    offer = {"fee": "100", "discount_pct": "20", "discount_days": 3}
+    failed, attempt = failed_with_offers(active_client, finance, admin, retry=offer)
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    shown = api.call("GET", f"/participations/{failed.pk}", token=token).json()["retry"]
+    assert shown["fee"] == "80.00"
+    StageAttempt.objects.filter(pk=attempt.pk).update(
+        ended_at=attempt.ended_at - timedelta(days=3, minutes=1)
+    )
+    path = f"/participations/{failed.pk}/retry"
+    for wrong in ("eighty", "-80", "8e1", "9" * 5000):
+        assert api.call("POST", f"{path}?fee={wrong}", token=token).status_code == 422, wrong
+    late = api.call("POST", f"{path}?fee={shown['fee']}", token=token, HTTP_IDEMPOTENCY_KEY="p1")
+    assert late.status_code == 409
+    assert (late.json()["code"], late.json()["fee"]) == ("price_changed", "100.00")
+    assert not Participation.objects.filter(retry_of=failed).exists()
+    assert ledger.balances(active_client) == {"USD": D("501.00")}
+    paid = api.call("POST", f"{path}?fee=100.00", token=token, HTTP_IDEMPOTENCY_KEY="p2")
+    assert paid.status_code == 201, paid.content
+    assert paid.json()["fee"] == "100.00"
 
 
 def test_the_api_refuses_a_retry_with_a_hostile_key(active_client, finance, admin):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from annotated_types import Ge, Interval
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Field, Header, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from propdesk.accounts import zones
 from propdesk.accounts.api_auth import current_client, current_staff
@@ -298,16 +298,24 @@ def _own_out(item: Participation, client: Client) -> ParticipationOut:
     "a new participation of the same challenge version, active at once, its first stage on a "
     "fresh account. Refused (409): not failed (`not_failed`), retried already "
     "(`already_retried`, with `retry`), no offer (`no_retry_offer`), the challenge ended "
-    "(`challenge_ended`), short of money (`insufficient_funds`); 403 `kyc_required` under "
-    "the firm's KYC policy.",
+    "(`challenge_ended`), the price no longer the `fee` given (`price_changed`), short of money "
+    "(`insufficient_funds`); 403 `kyc_required` under the firm's KYC policy.",
 )
 def retry(
     request: HttpRequest,
     participation_id: str,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    fee: Annotated[
+        str | None,
+        Query(
+            description="Optional: the price shown (`retry.fee`). If the retry costs anything "
+            "else now (its discount ended meanwhile), nothing is charged: 409 `price_changed`, "
+            "with the `fee` now."
+        ),
+    ] = None,
 ) -> Status:
     client = current_client(request)
-    made = retries.retry(client, participation_id, idempotency_key=idempotency_key)
+    made = retries.retry(client, participation_id, fee=fee, idempotency_key=idempotency_key)
     return Status(201, _own_out(participation.get_own(client, made.pk), client))
 
 

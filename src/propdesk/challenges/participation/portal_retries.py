@@ -22,6 +22,9 @@ from propdesk.core.web import actor, client_view, edit_form
 
 class RetryForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+    # The price on the button: a retry whose price changed since (its discount ended) is not
+    # charged at the new one unseen.
+    fee = forms.CharField(widget=forms.HiddenInput, max_length=30, required=False)
 
 
 class ResetForm(forms.Form):
@@ -65,7 +68,9 @@ def my_challenge_retry(request: HttpRequest, participation_id: int) -> HttpRespo
     item = participation.get_own(client, participation_id)  # another's: not found
 
     def act(data: dict[str, Any]) -> Participation:
-        return retries.retry(client, item.pk, idempotency_key=data["idempotency_key"])
+        return retries.retry(
+            client, item.pk, fee=data["fee"], idempotency_key=data["idempotency_key"]
+        )
 
     def done(made: Participation) -> HttpResponse:
         messages.success(

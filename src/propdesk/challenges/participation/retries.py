@@ -42,8 +42,9 @@ from propdesk.challenges.monitoring import checkpoints
 from propdesk.challenges.participation import lifecycle, stage_accounts
 from propdesk.challenges.participation.services import fee_revenue
 from propdesk.core import idempotency
-from propdesk.core.errors import Conflict, NotFound
+from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.money import quantum
+from propdesk.core.numbers import NotANumber, read_decimal
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
@@ -183,12 +184,17 @@ def resets_of(participation: Participation) -> list[Reset]:
 # --- retrying a failed participation --------------------------------------------------------
 
 
-def retry(client: Client, participation_id: Any, *, idempotency_key: Any = None) -> Participation:
+def retry(
+    client: Client, participation_id: Any, *, fee: Any = None, idempotency_key: Any = None
+) -> Participation:
     """Try a failed participation again, once, paying the retry fee from the wallet; returns
-    the new participation (the first one again for a repeated `idempotency_key`)."""
+    the new participation (the first one again for a repeated `idempotency_key`). `fee` is the
+    price the client was shown (the portal's button, the API's `retry.fee`): when the price is
+    no longer that (the discount ended meanwhile) nothing is charged (`price_changed`)."""
     wanted = parse_id(participation_id)
     if wanted is None:
         raise NotFound("No such participation.")
+    agreed = _agreed_fee(fee)
     # The same keys as a purchase: a key reused for anything else is refused.
     key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
     asked = idempotency.fingerprint("retry", wanted)
@@ -224,6 +230,16 @@ def retry(client: Client, participation_id: Any, *, idempotency_key: Any = None)
         price = retry_price(failed)
         if price is None:
             raise Conflict("This challenge offers no retry.", code="no_retry_offer")
+        if agreed is not None and agreed != price.fee:
+            now = f"{money(price.fee, price.currency)} {price.currency}"
+            raise Conflict(
+                f"The retry now costs {now}, not the "
+                f"{money(agreed, price.currency)} {price.currency} shown"
+                + (" (its discount has ended)" if price.discount_pct is None else "")
+                + f": nothing was charged. Retry again to pay {now}.",
+                code="price_changed",
+                extra={"fee": str(price.fee)},
+            )
         challenge = Challenge.objects.select_for_update().get(pk=failed.challenge_id)
         if challenge.status != Challenge.Status.PUBLISHED:
             raise Conflict(
@@ -265,6 +281,16 @@ def retry(client: Client, participation_id: Any, *, idempotency_key: Any = None)
             lifecycle.open_stage(made, 0)
     made.refresh_from_db()
     return made
+
+
+def _agreed_fee(fee: Any) -> Decimal | None:
+    """The price the client agreed to (None: not said), read before anything is locked."""
+    if fee is None or fee == "":
+        return None
+    try:
+        return read_decimal(fee)
+    except NotANumber as exc:
+        raise ValidationFailed(fields={"fee": f"The retry's price {exc.reason}"}) from exc
 
 
 def _refuse_inactive(client: Client) -> None:
