@@ -46,6 +46,22 @@ def test_wrong_ibans_say_what_is_wrong(account, words):
     assert words in fault
 
 
+@pytest.mark.parametrize(
+    ("valid", "alias"),
+    [
+        # Check digits run from 02 to 98: 00, 01 and 99 are never issued, yet pass mod 97 where
+        # 97, 98 and 02 do (they leave the same remainder).
+        ("GB02WEST00000000000029", "GB99WEST00000000000029"),
+        ("GB98WEST00000000000047", "GB01WEST00000000000047"),
+        ("DE97100100100000000067", "DE00100100100000000067"),
+    ],
+)
+def test_check_digits_no_iban_can_have_are_refused(valid, alias):
+    assert iban.iban_fault(valid) is None
+    assert iban.check_digits_hold(alias)  # the remainder alone would take it
+    assert "check digits" in (iban.iban_fault(alias) or "")
+
+
 def test_an_iban_of_the_right_length_and_digits_for_another_country_is_refused():
     # Norway's 15 characters under Germany's code: the length of DE is 22.
     assert "22 characters" in (iban.iban_fault("DE9386011117947") or "")

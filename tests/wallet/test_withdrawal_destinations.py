@@ -111,6 +111,30 @@ def test_a_wrong_account_is_refused_naming_it(funded, bank_transfer, account, wo
     nothing_held(funded)
 
 
+@pytest.mark.parametrize(
+    "account",
+    [
+        "DEB9 3704 0044 0532 0130 00",  # a check digit mistyped as a letter
+        "DE8O 3704 0044 0532 0130 00",  # a zero typed as the letter O
+        "GBX9NWBK60161331926819",
+        "IBAN DE89 3704 0044 0532 0130 00",  # pasted with the word before it
+    ],
+)
+def test_a_mistyped_iban_is_not_taken_as_an_account_number(funded, bank_transfer, account):
+    fields = refused(funded, bank_transfer, bank_destination(account=account, bic="COBADEFFXXX"))
+    assert set(fields) == {"destination.account"}
+    assert "IBAN" in fields["destination.account"]
+    nothing_held(funded)
+
+
+@pytest.mark.parametrize(
+    "account", ["000123456789", "12-3456-7890123-00", "ABC1234567", "021000021/123456"]
+)
+def test_account_numbers_of_countries_without_ibans_are_still_taken(funded, bank_transfer, account):
+    made = ask(funded, bank_transfer, bank_destination(account=account, bic="CHASUS33"))
+    assert made.paid_to.account_label == "Account number"
+
+
 def test_an_account_number_without_an_iban_needs_a_bic(funded, bank_transfer):
     fields = refused(funded, bank_transfer, bank_destination(account="123456789", bic=""))
     assert "BIC" in fields["destination.bic"]

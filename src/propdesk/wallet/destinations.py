@@ -229,7 +229,9 @@ def _bank(errors: FieldErrors, given: Mapping[str, Any], *, euros: bool) -> Bank
                 "destination.account",
                 f"An IBAN or account number has at most {iban.MAX_LENGTH} characters.",
             )
-        elif iban.looks_like_iban(account):
+        elif account.startswith("IBAN"):
+            errors.add("destination.account", "Give the IBAN without the word IBAN before it.")
+        elif iban.meant_as_iban(account):
             fault = iban.iban_fault(account)
             if fault:
                 errors.add("destination.account", fault)

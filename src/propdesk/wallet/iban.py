@@ -56,6 +56,14 @@ def looks_like_iban(account: str) -> bool:
     return len(account) >= 4 and account[:2].isalpha() and account[2:4].isdigit()
 
 
+def meant_as_iban(account: str) -> bool:
+    """Whether an account as given is to be checked as an IBAN: it looks like one, or it
+    starts with the code of a country that has IBANs (a check digit mistyped, "DEB9 ...", is
+    a wrong IBAN, not an account number). No bank outside the registry numbers its accounts
+    with such a country code first."""
+    return looks_like_iban(account) or account[:2] in LENGTHS
+
+
 def check_digits_hold(iban: str) -> bool:
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
@@ -76,7 +84,8 @@ def iban_fault(iban: str) -> str | None:
         )
     if len(iban) != length:
         return f"An IBAN from {country} has {length} characters; this one has {len(iban)}."
-    if not check_digits_hold(iban):
+    if not "02" <= iban[2:4] <= "98" or not check_digits_hold(iban):
+        # 00, 01 and 99 are never issued, though they pass mod 97 where 97, 98 and 02 do.
         return "This IBAN is not valid: its check digits do not match (a character is wrong)."
     return None
 
