@@ -118,6 +118,10 @@ def test_wrong_codes_from_one_address_are_throttled_right_ones_too(certificate, 
     refused = http.get(public(certificate.code))
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
+    said = refused.content.decode()
+    assert "Too many wrong certificate codes from your address" in said
+    assert "failed logins" not in said  # nobody tried to log in
+    assert http.get(f"{public(certificate.code)}pdf/").status_code == 429
     # Another address is not held back by them.
     assert HttpClient(REMOTE_ADDR="198.51.100.9").get(public(certificate.code)).status_code == 200
 

@@ -25,13 +25,20 @@ def my_certificate_pdf(request: HttpRequest, certificate_id: int) -> HttpRespons
 def _verified(request: HttpRequest, code: str) -> Certificate | HttpResponse:
     try:
         return services.verify(code, ip=client_ip(request))
-    except Throttled as refused:
+    except Throttled as throttled:
+        wait = int(throttled.extra.get("retry_after", 1))
+        # The login throttle counts the wrong codes, but nobody here tried to log in.
+        refused = Throttled(
+            f"Too many wrong certificate codes from your address. Try again in {wait} "
+            f"second{'' if wait == 1 else 's'}.",
+            extra={"retry_after": wait},
+        )
         user = person(request)
         layout = "backoffice/base.html" if user and user.is_staff_user else "portal/base.html"
         response = render(
             request, "core/error.html", {"error": refused, "layout": layout}, status=429
         )
-        response["Retry-After"] = str(refused.extra.get("retry_after", 1))
+        response["Retry-After"] = str(wait)
         return response
 
 
