@@ -287,6 +287,10 @@ def test_the_api_resets_the_running_stage(active_client, finance, admin):
     assert shown["reset"] == {"fee": "49.00", "currency": "USD"}
     assert shown["retry"] is None
     path = f"/participations/{joined.pk}/reset"
+    unkeyed = api.call("POST", path, token=token)  # a repeatable call needs its key
+    assert unkeyed.status_code == 422
+    assert unkeyed.json()["fields"] == {"Idempotency-Key": "Required."}
+    assert ledger.balances(active_client) == {"USD": D("501.00")}
     first = api.call("POST", path, token=token, HTTP_IDEMPOTENCY_KEY="z1")
     again = api.call("POST", path, token=token, HTTP_IDEMPOTENCY_KEY="z1")
     assert first.status_code == again.status_code == 200, first.content
@@ -295,9 +299,9 @@ def test_the_api_resets_the_running_stage(active_client, finance, admin):
     assert body["credentials"]["being_prepared"] is True
     assert body["reset"] is None  # the new account is not open yet
     assert again.json()["stages"] == body["stages"]
-    unkeyed = api.call("POST", path, token=token)
-    assert unkeyed.status_code == 409
-    assert unkeyed.json()["code"] == "not_resettable"
+    other = api.call("POST", path, token=token, HTTP_IDEMPOTENCY_KEY="z2")
+    assert other.status_code == 409
+    assert other.json()["code"] == "not_resettable"
     assert ledger.balances(active_client) == {"USD": D("452.00")}
     fresh = StageAttempt.objects.get(reset_of=attempt)
     carry_out_platform_commands()

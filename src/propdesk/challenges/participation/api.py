@@ -21,6 +21,7 @@ from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import participants, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.errors import ValidationFailed
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, OneOf
 
@@ -326,9 +327,9 @@ def retry(
     "(Idempotency-Key honoured)",
     description="The running demo stage's account is closed (no trading, its positions "
     "closed) and the stage starts over on a fresh account at its starting balance; `reset` in "
-    "the participation says the price. Send an Idempotency-Key: a repeated request with it "
-    "gets the first reset back, never a second one. Refused (409): no offer "
-    "(`no_reset_offer`), the stage not running, live, on hold, set aside or its account "
+    "the participation says the price. The Idempotency-Key is required (422 without it): a "
+    "repeated request with it gets the first reset back, never a second one. Refused (409): "
+    "no offer (`no_reset_offer`), the stage not running, live, on hold, set aside or its account "
     "still being prepared (`not_resettable`), short of money (`insufficient_funds`).",
 )
 def reset(
@@ -337,6 +338,12 @@ def reset(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> ParticipationOut:
     client = current_client(request)
+    if not idempotency_key:  # a repeated call without one could reset (and charge) twice
+        raise ValidationFailed(
+            "A reset charges a fee: send an Idempotency-Key, so that a repeated request "
+            "resets once.",
+            fields={"Idempotency-Key": "Required."},
+        )
     retries.reset(client, participation_id, idempotency_key=idempotency_key)
     return _own_out(participation.get_own(client, participation_id), client)
 
