@@ -15,6 +15,7 @@ from propdesk.challenges.payouts import eligibility
 from propdesk.challenges.payouts import services as payouts
 from propdesk.core.templatetags.money import money
 from propdesk.platforms import adapters
+from propdesk.platforms import services as platform_services
 from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.protocol import PlatformError
 
@@ -69,6 +70,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
         unavailable = ""
     except PlatformError as exc:
         deals, unavailable = [], f"The platform cannot give the trade history right now ({exc})."
+    digits = platform_services.price_digits() if deals else {}
     figures = progress.figures(attempt)
     chart = curve.chart_data(attempt, figures, payout.currency)
     return {
@@ -77,7 +79,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
             "asked": payout.figures.get("conditions", []),
             "asked_profit": payout.figures.get("asked_profit"),
             "now": now,
-            "deals": deals,
+            "deals": [(d, digits.get(d.symbol, 5)) for d in deals],  # prices to its digits
             "history_unavailable": unavailable,
             "chart": chart,
             "chart_words": curve.in_words(chart),
