@@ -114,6 +114,21 @@ def test_the_reviewers_trade_history_reads_as_the_traders_prices_to_their_digits
     assert "<td></td><td></td><td>" in balance  # nor volume
 
 
+def test_the_reviewer_reads_the_conditions_said_of_the_trader_not_to_them(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin, payouts={"no_open_positions": True})
+    take_profit(live)
+    payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    text = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
+    conditions = text.content.decode().split('id="payout-conditions"')[1].split("</table>")[0]
+    assert "The trader&#x27;s share (80% of the profit)" in conditions
+    assert "No open positions when the trader asked" in conditions
+    assert "Your share" not in conditions
+    assert "when you ask" not in conditions
+
+
 def test_the_api_answers_the_eligibility_and_refuses_an_early_request_with_it(
     active_client, finance, admin
 ):

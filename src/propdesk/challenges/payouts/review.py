@@ -55,6 +55,17 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     ]
 
 
+def _of_the_trader(condition: dict[str, Any]) -> dict[str, Any]:
+    """A condition as the trader read it ("Your share ...", "... when you ask"), said of the
+    trader for the reviewer."""
+    label = str(condition.get("label", ""))
+    if label.startswith("Your share"):
+        label = "The trader's share" + label.removeprefix("Your share")
+    elif condition.get("key") == eligibility.NO_OPEN_POSITIONS:
+        label = "No open positions when the trader asked"
+    return {**condition, "label": label}
+
+
 def context(request: ApprovalRequest) -> dict[str, Any]:
     payout = _payout(request)
     if payout is None:
@@ -76,7 +87,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
     return {
         "payout": {
             "p": payout,
-            "asked": payout.figures.get("conditions", []),
+            "asked": [_of_the_trader(c) for c in payout.figures.get("conditions", [])],
             "asked_profit": payout.figures.get("asked_profit"),
             "now": now,
             "deals": [(d, digits.get(d.symbol, 5)) for d in deals],  # prices to its digits
