@@ -109,6 +109,8 @@ def test_the_reviewers_trade_history_reads_as_the_traders_prices_to_their_digits
     assert "<td>Buy</td><td>Open</td><td>EURUSD</td>" in trades
     assert "<td>Sell</td><td>Close</td><td>EURUSD</td>" in trades
     assert "<td>1.08512</td>" in trades  # EURUSD's five digits, not the platform's raw 1.08512000
+    newest_first = [trades.index(f"<td>{kind}</td>") for kind in ("Sell", "Buy", "Balance")]
+    assert newest_first == sorted(newest_first), "the close, the open, then the deposit"
     assert "0.00000000" not in trades  # a balance operation has no price
     balance = trades.split("<td>Balance</td>")[1].split("</tr>")[0]
     assert "<td></td><td></td><td>" in balance  # nor volume
