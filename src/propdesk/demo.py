@@ -449,7 +449,8 @@ def _seed_participants(admin: User, challenges: dict[str, Any]) -> None:
         wallet_services.adjust(
             client.pk,
             direction="credit",
-            amount="600.00",
+            # Jonas, who fails, keeps enough after the fee to pay the retry he is offered.
+            amount="1000.00" if fate == "failed" else "600.00",
             currency="USD",
             comment="Opening balance moved from the old CRM",
             actor=finance,

@@ -157,6 +157,7 @@ def test_a_paid_payout_earns_one_certificate_with_the_traders_share(active_clien
     said = wording.of(made)
     assert said.title == "Payout certificate"
     assert ("Paid to the trader", "2,000.00 USD") in said.rows
+    assert ("Stage", "Stage 1 of 1 (Funded)") in said.rows  # not "Account": it names the stage
 
 
 @pytest.mark.postgres

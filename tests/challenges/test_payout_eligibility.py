@@ -198,3 +198,14 @@ def test_no_open_positions_when_the_firm_asks_for_it(positions, expected):
 def test_unused_conditions_are_not_listed():
     keys = [c.key for c in check(now=START + timedelta(days=30)).conditions]
     assert keys == ["date", "profit", "min_payout"]
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [([1], "the 1st"), ([1, 15], "the 1st and 15th"), ([1, 10, 20], "the 1st, 10th and 20th")],
+)
+def test_fixed_days_are_listed_as_a_sentence_says_them(days, said):
+    plan = schedule(timing=PayoutTiming.FIXED_DAYS, fixed_days=tuple(days), first_after_days=7)
+    assert eligibility.timing_words(plan) == (
+        f"on {said} of the month, from 7 days after the live start"
+    )

@@ -97,6 +97,40 @@ def test_the_reviewer_sees_the_split_the_conditions_and_the_trade_history(
     assert "EURUSD" in text
 
 
+def test_the_reviewers_trade_history_reads_as_the_traders_prices_to_their_digits(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    text = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
+    trades = text.content.decode().split('id="payout-trades"')[1].split("</table>")[0]
+    assert "<td>Buy</td><td>Open</td><td>EURUSD</td>" in trades
+    assert "<td>Sell</td><td>Close</td><td>EURUSD</td>" in trades
+    assert "<td>1.08512</td>" in trades  # EURUSD's five digits, not the platform's raw 1.08512000
+    newest_first = [trades.index(f"<td>{kind}</td>") for kind in ("Sell", "Buy", "Balance")]
+    assert newest_first == sorted(newest_first), "the close, the open, then the deposit"
+    assert "0.00000000" not in trades  # a balance operation has no price
+    balance = trades.split("<td>Balance</td>")[1].split("</tr>")[0]
+    assert "<td></td><td></td><td>" in balance  # nor volume
+
+
+def test_the_reviewer_reads_the_conditions_said_of_the_trader_not_to_them(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin, payouts={"no_open_positions": True})
+    take_profit(live)
+    payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT)
+    text = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
+    conditions = text.content.decode().split('id="payout-conditions"')[1].split("</table>")[0]
+    assert "The trader&#x27;s share (80% of the profit)" in conditions
+    assert "No open positions when the trader asked" in conditions
+    assert "Your share" not in conditions
+    assert "when you ask" not in conditions
+
+
 def test_the_api_answers_the_eligibility_and_refuses_an_early_request_with_it(
     active_client, finance, admin
 ):

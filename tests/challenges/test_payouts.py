@@ -148,6 +148,10 @@ def test_one_payout_at_a_time_and_a_retry_with_the_same_key_answers_the_first(
     with pytest.raises(Conflict, match=f"Payout {first.reference} is requested"):
         payouts.request_payout(active_client, live.participation_id, idempotency_key="k2")
     assert Payout.objects.count() == 1
+    assert payouts.refusal(live) == (
+        f"Payout {first.reference} is requested: one at a time, so the next one can be asked "
+        "for once it is paid or rejected."
+    )
     assert ApprovalRequest.objects.filter(type_key=payouts.PAYOUT).count() == 1
 
 

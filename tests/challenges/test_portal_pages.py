@@ -174,7 +174,7 @@ def test_not_enough_in_the_wallet_is_shown_and_charges_nothing(active_client, fi
     )
     page = response.content.decode()
     assert response.status_code == 409
-    assert "The wallet holds 100.00 USD; this needs 499.00." in page
+    assert "The wallet holds 100.00 USD; this needs 499.00 USD." in page
     assert "Nothing was charged." in page
     assert ledger.balances(active_client) == {"USD": Decimal("100.00")}
     assert not Participation.objects.exists()

@@ -155,7 +155,8 @@ def test_the_chart_tab_carries_the_curve_with_the_floors_and_target_as_staff_see
     assert "/static/vendor/uplot/uPlot.min.css" in html
     assert not re.search(r"<script(?![^>]*(src=|application/json))[^>]*>", html)
     caption = re.search(r"<figcaption[^>]*>(.*?)</figcaption>", html, re.S).group(1)
-    assert "equity 100,000.00 at first" in caption
+    assert "five-minute buckets, amounts in USD): equity 100,000.00 at first, " in caption
+    assert " USD at the last" not in caption  # the currency is said once, not for one figure
     assert "Profit target 108,000.00." in caption
     assert "Daily-loss floor 95,000.00." in caption
     assert "Max-loss floor 90,000.00." in caption

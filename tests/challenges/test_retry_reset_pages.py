@@ -187,6 +187,16 @@ def test_a_running_stage_offers_a_reset_that_must_be_confirmed(active_client, fi
     assert retries.RESET_EXPLANATION in page
 
 
+def test_a_reset_stage_is_said_once_in_the_stage_history(active_client, finance, admin):
+    joined, attempt = with_offers(active_client, finance, admin)
+    retries.reset(active_client, joined.pk)
+    carry_out_platform_commands()
+    page = logged_in(active_client.user).get(f"{MINE}{joined.pk}/").content.decode()
+    history = page.split('id="stage-history"')[1].split("</table>")[0]
+    assert history.count(retries.RESET_EXPLANATION) == 1  # its result, no "How ... decided"
+    assert f'data-explanation-of="{attempt.pk}"' not in history
+
+
 def test_a_reset_of_a_stage_reset_already_is_refused_on_the_page(active_client, finance, admin):
     joined, attempt = with_offers(active_client, finance, admin)
     retries.reset(active_client, joined.pk)

@@ -323,12 +323,14 @@ def test_the_demo_funded_trader_was_paid_a_payout_as_profit_share():
 def test_the_demo_offers_jonas_a_retry_and_ivan_a_reset():
     from propdesk.challenges.models import Participation
     from propdesk.challenges.participation import retries
+    from propdesk.wallet import ledger
 
     seed_demo()
     failed = Participation.objects.get(client__user__email="jonas@example.com")
     offers = retries.offers_for(failed, None)
     assert offers.retry is not None
     assert offers.retry.fee > 0
+    assert ledger.wallet(failed.client, "USD").balance >= offers.retry.fee  # he can take it
     running = Participation.objects.get(
         client__user__email="ivan@example.com",
         status="active",

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.wallet import ledger, withdrawals
 from propdesk.wallet.models import PaymentMethod, Withdrawal
@@ -75,6 +76,16 @@ def test_the_owner_sees_it_masked_in_the_wallet_and_whole_on_its_page(asked, fun
     assert GROUPED in text
     assert "&lt;b&gt;Jane&lt;/b&gt; Doe" in text
     assert asked.reference in text
+
+
+def test_the_owners_page_says_to_be_paid_to_until_it_is_paid(asked, funded, finance):
+    http = logged_in(funded.user)
+    page = reverse("portal:withdrawal_detail", args=[asked.pk])
+    heading = '<strong id="destination-heading">{}</strong>'
+    assert heading.format("To be paid to") in http.get(page).content.decode()
+    request = ApprovalRequest.objects.get(payload__withdrawal_id=asked.pk)
+    approvals.approve(request.pk, actor=finance)
+    assert heading.format("Paid to") in http.get(page).content.decode()
 
 
 def test_another_client_cannot_see_it(asked, register):

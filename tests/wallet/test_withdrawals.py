@@ -197,6 +197,16 @@ def test_the_review_page_offers_the_payout_amount_for_a_withdrawal(
     assert "Amount to pay out" in page
 
 
+def test_the_review_page_names_the_payment_method_apart_from_the_approval_method(
+    funded, bank_transfer, finance, client
+):
+    withdrawal = withdraw(funded, bank_transfer, "100.00")
+    client.force_login(finance)
+    page = client.get(f"/backoffice/approvals/{request_of(withdrawal).pk}/").content.decode()
+    assert page.count("<dt>Method</dt>") == 1  # the payment method, Bank transfer
+    assert "<dt>Approval method</dt><dd>Manual</dd>" in page
+
+
 def test_a_client_has_at_most_three_withdrawals_pending_and_more_are_refused(
     funded, bank_transfer, finance
 ):

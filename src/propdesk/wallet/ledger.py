@@ -119,7 +119,8 @@ def post(
         if account.kind == LedgerAccount.Kind.CLIENT_WALLET and account.balance + move < 0:
             raise InsufficientFunds(
                 f"The wallet holds {money(account.balance, account.currency)} "
-                f"{account.currency}; this needs {money(-move, account.currency)}."
+                f"{account.currency}; this needs {money(-move, account.currency)} "
+                f"{account.currency}."
             )
     entry = JournalEntry.objects.create(
         type=entry_type,

@@ -44,7 +44,7 @@ def of(certificate: Certificate) -> Wording:
         achievement = f"received a payout of {paid} as a funded trader in {challenge}."
         subject = f"Payout of {paid}"
         rows += [
-            ("Account", which),
+            ("Stage", which),  # the stage paid from, as an achievement certificate says it
             ("Account size", _amount(f.get("account_size"), currency)),
             ("Paid to the trader", paid),
             ("Profit share", f"{_pct(f.get('share_pct'))}%"),

@@ -449,22 +449,27 @@ def row(
 
 def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
     """Every stage attempt so far, with how each ended was decided (the current stage's
-    failure is explained beside its figures already)."""
+    failure is explained beside its figures already; a reset or a staff decision, whose
+    explanation is its result line already, is not said twice)."""
     stages = item.version.spec.stages
     current = item.current_attempt()
     started_over = {a.reset_of_id for a in item.attempts.all()}
-    return [
-        {
-            "a": attempt,
-            "reset": attempt.pk in started_over,  # cancelled by the client's paid reset
-            "number": attempt.stage + 1,
-            "name": stages[attempt.stage].name,
-            "headline": progress.headline(attempt, zone=zone),
-            "explain": bool(attempt.explanation)
-            and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
-        }
-        for attempt in item.attempts.all()
-    ]
+    rows = []
+    for attempt in item.attempts.all():
+        headline = progress.headline(attempt, zone=zone)
+        rows.append(
+            {
+                "a": attempt,
+                "reset": attempt.pk in started_over,  # cancelled by the client's paid reset
+                "number": attempt.stage + 1,
+                "name": stages[attempt.stage].name,
+                "headline": headline,
+                "explain": bool(attempt.explanation)
+                and attempt.explanation != headline
+                and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
+            }
+        )
+    return rows
 
 
 @client_view

@@ -11,12 +11,12 @@ from django.urls import reverse
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Payout
 from propdesk.challenges.monitoring import curve, progress
+from propdesk.challenges.participation import trade_history
 from propdesk.challenges.payouts import eligibility
 from propdesk.challenges.payouts import services as payouts
 from propdesk.core.templatetags.money import money
-from propdesk.platforms import adapters
+from propdesk.platforms import services as platform_services
 from propdesk.platforms.models import PlatformCommand
-from propdesk.platforms.protocol import PlatformError
 
 HISTORY_SHOWN = 200  # the newest deals on the review page
 
@@ -54,6 +54,17 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     ]
 
 
+def _of_the_trader(condition: dict[str, Any]) -> dict[str, Any]:
+    """A condition as the trader read it ("Your share ...", "... when you ask"), said of the
+    trader for the reviewer."""
+    label = str(condition.get("label", ""))
+    if label.startswith("Your share"):
+        label = "The trader's share" + label.removeprefix("Your share")
+    elif condition.get("key") == eligibility.NO_OPEN_POSITIONS:
+        label = "No open positions when the trader asked"
+    return {**condition, "label": label}
+
+
 def context(request: ApprovalRequest) -> dict[str, Any]:
     payout = _payout(request)
     if payout is None:
@@ -62,22 +73,21 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
     now = None
     if request.is_pending:
         now = payouts.check(attempt, payouts.read_account(attempt))
-    try:
-        deals = list(adapters.platform(attempt.server).trade_history(attempt.login))[
-            -HISTORY_SHOWN:
-        ][::-1]
-        unavailable = ""
-    except PlatformError as exc:
-        deals, unavailable = [], f"The platform cannot give the trade history right now ({exc})."
+    # Newest first whatever order the platform gives them in (the sandbox's newest first,
+    # Match-Trader's oldest first), as the participant page and the trader's Trades tab.
+    history = trade_history.read(attempt)
+    deals = history.deals[:HISTORY_SHOWN]
+    unavailable = history.unavailable
+    digits = platform_services.price_digits() if deals else {}
     figures = progress.figures(attempt)
     chart = curve.chart_data(attempt, figures, payout.currency)
     return {
         "payout": {
             "p": payout,
-            "asked": payout.figures.get("conditions", []),
+            "asked": [_of_the_trader(c) for c in payout.figures.get("conditions", [])],
             "asked_profit": payout.figures.get("asked_profit"),
             "now": now,
-            "deals": deals,
+            "deals": [(d, digits.get(d.symbol, 5)) for d in deals],  # prices to its digits
             "history_unavailable": unavailable,
             "chart": chart,
             "chart_words": curve.in_words(chart),

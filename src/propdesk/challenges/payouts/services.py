@@ -186,8 +186,10 @@ def refusal(attempt: StageAttempt) -> str:
         return "Your account is suspended: payouts wait until it is reactivated."
     pending = attempt.payouts.filter(status__in=Payout.OPEN).first()
     if pending is not None:
+        then = "paid" if pending.status == Payout.Status.APPROVED else "paid or rejected"
         return (
-            f"Payout {pending.reference} is {pending.get_status_display().lower()}: one at a time."
+            f"Payout {pending.reference} is {pending.get_status_display().lower()}: one at a "
+            f"time, so the next one can be asked for once it is {then}."
         )
     return kyc.refusal(attempt.participation.client, kyc_actions.REQUEST_PAYOUT)
 
