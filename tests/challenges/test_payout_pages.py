@@ -169,7 +169,7 @@ def test_the_participant_page_lists_the_payouts_with_their_split_and_request(
     )
     text = page.content.decode()
     assert f'data-payout="{payout.reference}"' in text
-    assert "2,304.00 (80%)" in text
+    assert "2,304.00 USD (80%)" in text
     assert reverse("backoffice:approval_review", kwargs={"request_id": request.pk}) in text
 
 

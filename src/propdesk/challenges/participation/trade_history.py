@@ -37,4 +37,11 @@ def read(attempt: StageAttempt | None) -> TradeHistory:
         return TradeHistory(unavailable=f"The trading platform did not answer: {exc.message}")
     except PlatformError as exc:
         return TradeHistory(unavailable=f"The trading platform did not answer: {exc}")
-    return TradeHistory(deals=sorted(found, key=lambda d: (d.at, d.deal), reverse=True))
+    # Deal ids are the platform's text: a number sorts as a number ("10" after "9").
+    return TradeHistory(
+        deals=sorted(found, key=lambda d: (d.at, _deal_order(d.deal)), reverse=True)
+    )
+
+
+def _deal_order(deal: str) -> tuple[int, int, str]:
+    return (1, int(deal), "") if deal.isdigit() else (0, 0, deal)
