@@ -60,7 +60,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
         return {}
     attempt = payout.attempt
     now = None
-    if request.is_pending:
+    if request.is_pending and payouts.measured(attempt):
         now = payouts.check(attempt, payouts.read_account(attempt))
     try:
         deals = list(adapters.platform(attempt.server).trade_history(attempt.login))[

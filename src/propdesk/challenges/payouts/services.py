@@ -174,6 +174,15 @@ def live_stage(client: Client, participation_id: Any) -> StageAttempt:
     return attempt
 
 
+SET_ASIDE = "This stage is being checked by the firm: payouts wait until it is done."
+
+
+def measured(attempt: StageAttempt) -> bool:
+    """Whether the stage's payout figures can be shown: a live stage the monitor reads (one it
+    set aside may have a state it cannot read, and its figures stand still)."""
+    return attempt.kind == StageKind.LIVE and not attempt.monitor_error
+
+
 def refusal(attempt: StageAttempt) -> str:
     """Why no payout can be asked for on this stage at all ("" when one can)."""
     if attempt.kind != StageKind.LIVE:
@@ -182,8 +191,12 @@ def refusal(attempt: StageAttempt) -> str:
         return f"The stage is {attempt.get_status_display().lower()}: it pays out no more."
     if not attempt.login:
         return "The stage's account is being prepared."
-    if stage_accounts.client_suspended(attempt.participation.client_id):
+    if attempt.held_after is not None or stage_accounts.client_suspended(
+        attempt.participation.client_id
+    ):
         return "Your account is suspended: payouts wait until it is reactivated."
+    if attempt.monitor_error:
+        return SET_ASIDE
     pending = attempt.payouts.filter(status__in=Payout.OPEN).first()
     if pending is not None:
         return (
@@ -282,6 +295,18 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
         )
     if payout.status != Payout.Status.REQUESTED:
         raise Conflict(f"Payout {payout.reference} is {payout.get_status_display().lower()}.")
+    # The monitor does not read a held or set-aside stage: its figures stand still, and a
+    # breach found once it reads it again may date from before this decision.
+    if attempt.held_after is not None:
+        raise Conflict(
+            "The client is suspended: the stage is on hold and its figures stand still. "
+            "Decide once the client is reactivated."
+        )
+    if attempt.monitor_error:
+        raise Conflict(
+            "The monitor set the stage aside (Prop Trading > Monitor says why): its "
+            "figures are being checked. Decide once it is watched again."
+        )
     paid_out = attempt.payouts.filter(status__in=APPROVED).aggregate(total=Sum("profit"))
     now_profit = eligibility.unpaid_profit(
         standing(attempt), paid_out["total"] or Decimal(0), payout.currency
