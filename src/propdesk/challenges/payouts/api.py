@@ -46,7 +46,7 @@ class PayoutOut(Schema):
     requested_at: datetime
     decided_at: datetime | None
     paid_at: datetime | None
-    reason: str  # a rejection's
+    reason: str  # why it was rejected or cancelled ("" otherwise)
 
 
 class PayoutsOut(Schema):

@@ -12,6 +12,9 @@ trader's share to their wallet.
   it), the trader's share is credited to the wallet as one Profit Share entry and the payout is
   paid.
 - A rejection keeps its reason for the trader; nothing moves.
+- A balance operation the platform refused and staff cancelled (`untaken`, the outbox's hook):
+  nothing was taken off, so nothing is paid; the payout is cancelled and the trader may ask
+  again.
 
 Locks follow the monitor's order: the stage's feed checkpoint, then the stage, then the payout.
 A payout racing a breach: whichever commits first wins; an approval after the breach is refused,
@@ -389,6 +392,31 @@ def taken(command: PlatformCommand, credentials: object) -> None:
         f"{payout.currency} (your share of {money(payout.profit, payout.currency)} "
         f"{payout.currency} profit) was credited to your wallet as Profit Share.",
         level=Notification.Level.SUCCESS,
+    )
+
+
+def untaken(command: PlatformCommand) -> None:
+    """The outbox's hook for a balance operation given up (staff cancelled it after the
+    platform refused it): the profit was never taken off the account, so nothing is paid and
+    the payout is cancelled; its profit counts as unpaid again and the trader may ask again."""
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("client__user")
+        .get(pk=int(command.key.removeprefix("balance:payout:")))
+    )
+    if payout.status != Payout.Status.APPROVED:
+        return
+    move_status(payout, Payout.Status.CANCELLED, Payout.TRANSITIONS, what="payout")
+    payout.reason = (
+        "The platform did not take the profit off the trading account (its balance operation "
+        "was cancelled): nothing was paid. You may ask again."
+    )
+    payout.save(update_fields=["status", "reason"])
+    notify(
+        payout.client.user,
+        title="Your payout was not made",
+        body=f"Payout {payout.reference}: {payout.reason}",
+        level=Notification.Level.WARNING,
     )
 
 
