@@ -80,6 +80,11 @@ class Eligibility:
     def unmet(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.met is not True)
 
+    @property
+    def date_come(self) -> bool:
+        """Whether the payout date has come (other conditions may still be unmet)."""
+        return all(c.met is True for c in self.conditions if c.key == DATE)
+
     def why_not(self) -> str:
         """The unmet conditions in one sentence (empty when eligible)."""
         return "; ".join(f"{c.label}: {c.figure}" for c in self.unmet)
