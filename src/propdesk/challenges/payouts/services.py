@@ -141,6 +141,7 @@ def _history(attempt: StageAttempt, account: Account) -> History:
         paid_out=paid_out,
         open_positions=account.open_positions,
         day_profits=days,
+        period_day=calendar.day_of(since),  # a day ends at the rules' reset, not at midnight
     )
 
 
