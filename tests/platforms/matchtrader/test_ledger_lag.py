@@ -18,6 +18,7 @@ from propdesk.platforms import outbox
 from propdesk.platforms.matchtrader.adapter import marker
 from propdesk.platforms.matchtrader.ingestor import LEDGER, marked
 from tests.platforms.matchtrader.factories import (
+    call,
     evaluate,
     ingestor_for,
     kinds,
@@ -119,3 +120,30 @@ def test_the_ledger_comments_marker_names_the_commands_key():
     assert marked(f"{marker('balance:payout:12')} Payout PAY-000012") == "balance:payout:12"
     assert marked("Correction by the dealing desk") is None
     assert marked("[propdesk ]") is None
+
+
+def test_two_withdrawals_carrying_one_commands_key_are_both_money_moved(server, fake):
+    """A retry after a lost answer while the ledger lagged withdraws again under the same
+    key: the account lost both, and the rules must not read the second as a trading loss."""
+    tick(fake, "XAUUSD", "2350.00")
+    login = open_account(server, balance="100000").login
+    ingestor = ingestor_for(server)
+    ingestor.pull()
+    _payout(server, login, "-1000", "payout:3")
+    ingestor.pull()
+    status, _, _ = call(
+        fake,
+        "POST",
+        f"/v1/trading-accounts/{login}/withdraw",
+        {"amount": 1000.0, "comment": f"{marker('balance:payout:3')} Payout"},
+    )
+    assert status == 204
+    ingestor.pull()
+    ingestor_for(server).pull()
+    assert kinds(logged(server, login)) == [
+        "equity",
+        "balance -1000.00",
+        "equity",
+        "balance -1000.00",
+        "equity",
+    ]

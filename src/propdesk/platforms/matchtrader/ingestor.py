@@ -410,9 +410,16 @@ def plan(
     if operations is not None:
         since = _time(state["h"]) - SKEW
         listed: dict[str, dict[str, Any]] = {}
-        for op in operations:  # the ledger's first: its time is the platform's
-            if _time(op["time"]) >= since:
-                listed.setdefault(_operation_id(op), op)
+        # The ledger's entries first (their time is the platform's), oldest first: the first
+        # entry of a command's key is the same event in every read, a command's own the last.
+        for op in sorted(operations, key=lambda op: (not _given(op), _time(op["time"]))):
+            if _time(op["time"]) < since:
+                continue
+            key = _operation_id(op)
+            first = listed.get(key)
+            if first is not None and _given(first) and _given(op) not in ("", _given(first)):
+                key = _given(op)  # another entry under one command's key: moved again
+            listed.setdefault(key, op)
         if before is not None and "ops" in before:
             # Never after the moment the snapshot of this pull is stamped with (its
             # milliseconds): an operation listed is in the balance the accounts showed.
@@ -420,7 +427,7 @@ def plan(
             known = set(before["ops"])
             for key, op in listed.items():
                 amount = _moved(op).quantize(quantum)
-                if key in known or str(op.get("id") or "") in known or not amount:
+                if key in known or (_given(op) or key) in known or not amount:
                     continue  # (an entry of ours, kept by its ledger id before)
                 payload = {"type": "balance", "amount": str(amount)}
                 at = min(_time(op["time"]), latest)
@@ -489,6 +496,11 @@ def plan(
     return ordered, state
 
 
+def _given(op: dict[str, Any]) -> str:
+    """The platform's own id of a ledger entry ("" for a command's, not listed yet)."""
+    return str(op.get("id") or op.get("uid") or "")
+
+
 def _operation_id(op: dict[str, Any]) -> str:
     """A ledger entry's id: the key of the command of propdesk's that made it (the same for
     the command and the entry, whichever is read first), else the platform's id (or, should an
@@ -496,9 +508,9 @@ def _operation_id(op: dict[str, Any]) -> str:
     command = marked(op.get("comment"))
     if command is not None:
         return f"cmd:{command}"
-    given = op.get("id") or op.get("uid")
+    given = _given(op)
     if given:
-        return str(given)
+        return given
     return f"{op.get('type')}@{op.get('time')}:{op.get('profit')}"
 
 
