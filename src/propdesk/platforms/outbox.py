@@ -88,6 +88,11 @@ def on_cancelled(name: str, hook: Callable[[PlatformCommand], None]) -> None:
     _CANCELLED[name] = hook
 
 
+def told_when_given_up(command: PlatformCommand) -> bool:
+    """Whether the command's caller learns that it was given up (`on_cancelled`)."""
+    return bool(command.then) and command.then in _CANCELLED
+
+
 def given_up(command: PlatformCommand) -> None:
     """The command was cancelled (in the caller's transaction): its `then` learns it."""
     hook = _CANCELLED.get(command.then) if command.then else None
