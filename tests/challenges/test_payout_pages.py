@@ -196,3 +196,15 @@ def test_a_payout_has_one_reference_for_the_trader_and_staff_who_find_it_by_it(
     assert f'<td class="reference">{payout.reference}</td>' in text
     wallet = logged_in(active_client.user).get(reverse("portal:wallet")).content.decode()
     assert payout.reference in wallet
+
+
+def test_past_its_date_the_payouts_tab_does_not_announce_a_next_date_already_gone(
+    active_client, finance, admin
+):
+    _, live = funded(active_client, finance, admin)  # the date came 16 days ago; no profit
+    text = logged_in(active_client.user).get(_tab(live.participation_id)).content.decode()
+    assert 'data-condition="date" data-met="yes"' in text
+    assert 'data-condition="profit" data-met="no"' in text
+    assert "Next payout date" not in text
+    assert 'id="payout-not-yet"' in text
+    assert "Not yet: Profit since the last payout" in text

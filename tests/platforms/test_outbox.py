@@ -283,3 +283,27 @@ def test_a_command_whose_outcome_cannot_be_recorded_is_failed_for_staff_not_lost
     PlatformCommand.objects.filter(pk=opening.pk).update(status="pending")
     assert outbox.run_due() == 1
     assert Account.objects.count() == 1  # the same account, under the same key
+
+
+def test_an_opening_whose_outcome_cannot_be_recorded_may_still_be_cancelled(admin):
+    """Only a command whose caller is told of its cancelling (a payout's) must be retried
+    instead: an opening's caller is not told, and staff may give it up as before."""
+    from propdesk.platforms import commands
+
+    outbox.on_done("tests.refusing_again", lambda command, credentials: 1 / 0)
+    with transaction.atomic():
+        opening = outbox.open_account(
+            accounts.default_server(),
+            subject="stage:7",
+            group="demo",
+            leverage=100,
+            balance=D("5000"),
+            currency="USD",
+            then="tests.refusing_again",
+        )
+    outbox.run_due()
+    opening.refresh_from_db()
+    assert opening.error.startswith(outbox.RECORDING_FAILED)
+    commands.cancel(opening.pk, actor=admin)
+    opening.refresh_from_db()
+    assert opening.status == "cancelled"

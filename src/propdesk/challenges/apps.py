@@ -32,6 +32,7 @@ class ChallengesConfig(AppConfig):
 
         outbox.on_done(stage_accounts.OPENED, stage_accounts.account_opened)
         outbox.on_done(payouts.TAKEN, payouts.taken)  # the profit is off: the share is paid
+        outbox.on_cancelled(payouts.TAKEN, payouts.untaken)  # never taken off: nothing paid
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 

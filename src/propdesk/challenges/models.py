@@ -347,11 +347,12 @@ class Payout(models.Model):
         APPROVED = "approved", "Approved"  # the balance operation is on its way to the platform
         PAID = "paid", "Paid"  # taken off the account; the share is in the wallet
         REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"  # the stage ended before a decision
+        # The stage ended before a decision, or the balance operation was given up.
+        CANCELLED = "cancelled", "Cancelled"
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.REQUESTED: frozenset({Status.APPROVED, Status.REJECTED, Status.CANCELLED}),
-        Status.APPROVED: frozenset({Status.PAID}),
+        Status.APPROVED: frozenset({Status.PAID, Status.CANCELLED}),
         Status.PAID: frozenset(),
         Status.REJECTED: frozenset(),
         Status.CANCELLED: frozenset(),

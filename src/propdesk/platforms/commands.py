@@ -148,7 +148,10 @@ def retry_now(command_id: Any, *, actor: User) -> PlatformCommand:
 
 def cancel(command_id: Any, *, actor: User) -> tuple[PlatformCommand, int]:
     """Give up a failed command: the platform is not asked again, and the later commands of
-    its account may run. Returns it and how many later commands of its account were waiting."""
+    its account may run (what waited for its result is told: `outbox.on_cancelled`). One the
+    platform did, whose outcome could not be recorded, is retried instead when its caller
+    would be told it never happened. Returns it and how many later commands of its account
+    were waiting."""
     require_permission(actor, PLATFORMS_MANAGE)
     with transaction.atomic():
         command = _locked(command_id)
@@ -158,10 +161,18 @@ def cancel(command_id: Any, *, actor: User) -> tuple[PlatformCommand, int]:
                 "failed command can be cancelled"
                 + (" (a pending one is still being tried)." if command.status == "pending" else ".")
             )
+        if outbox.told_when_given_up(command) and command.error.startswith(
+            outbox.RECORDING_FAILED
+        ):  # its caller would take it for never done (a payout: cancelled, profit unpaid)
+            raise Conflict(
+                f"Command #{command.pk} was done on the platform; only recording its outcome "
+                "failed: retry it (the platform gives back what it did), do not cancel it."
+            )
         before = audit.snapshot(command, SHOWN)
         later = waiting_behind(command)  # (while it is still failed: what it held up)
         move_status(command, Status.CANCELLED, PlatformCommand.TRANSITIONS, what="command")
         command.save(update_fields=["status"])
+        outbox.given_up(command)  # what waited for its result learns it will not come
         audit.record(
             actor=actor,
             action=AuditAction.PLATFORM_COMMAND_CANCEL,

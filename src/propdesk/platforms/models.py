@@ -91,6 +91,9 @@ class PlatformCommand(models.Model):
         indexes = [
             models.Index(fields=["status", "next_try_at"]),
             models.Index(fields=["server", "subject", "id"]),
+            # The balance operations done lately: an ingestor writes them as money moved even
+            # while the platform's ledger does not list them yet (matchtrader.ingestor).
+            models.Index(fields=["kind", "done_at"], name="platform_command_kind_done"),
         ]
 
     def __str__(self) -> str:

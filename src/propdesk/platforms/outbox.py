@@ -22,7 +22,10 @@ commands out:
 
 A caller that must learn the result (the opened account's login and password) names a `then`
 hook registered here by its app (`on_done`); it runs in the transaction that records the
-command as done, so the result is kept exactly when the command is.
+command as done, so the result is kept exactly when the command is. The same name may have a
+hook for a command given up (`on_cancelled`: staff cancelled it, or its account was never
+opened), run in the transaction that cancels it: what waited for the result learns that it
+will never come.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ def lease() -> float:
 
 Hook = Callable[[PlatformCommand, Credentials | None], None]
 _HOOKS: dict[str, Hook] = {}
+_CANCELLED: dict[str, Callable[[PlatformCommand], None]] = {}
+# How a command begins its error when the platform did it but its hook failed: it is retried
+# (the platform gives back what it did), never cancelled.
+RECORDING_FAILED = "Done on the platform, but recording it failed"
 
 
 def on_done(name: str, hook: Hook) -> None:
@@ -73,6 +80,24 @@ def on_done(name: str, hook: Hook) -> None:
     transaction that records it, with the command (its `result`, `login`) and, for an opened
     account, its credentials (the password is given only to the hook, never stored here)."""
     _HOOKS[name] = hook
+
+
+def on_cancelled(name: str, hook: Callable[[PlatformCommand], None]) -> None:
+    """Register what a command written with `then=name` does when it is given up (cancelled
+    by staff, or its account never opened): called in the transaction that cancels it."""
+    _CANCELLED[name] = hook
+
+
+def told_when_given_up(command: PlatformCommand) -> bool:
+    """Whether the command's caller learns that it was given up (`on_cancelled`)."""
+    return bool(command.then) and command.then in _CANCELLED
+
+
+def given_up(command: PlatformCommand) -> None:
+    """The command was cancelled (in the caller's transaction): its `then` learns it."""
+    hook = _CANCELLED.get(command.then) if command.then else None
+    if hook is not None:
+        hook(command)
 
 
 # --- writing commands (in the caller's transaction) ----------------------------------------------
@@ -390,7 +415,7 @@ def carry_out(command: PlatformCommand, *, now: Callable[[], datetime] = timezon
         logger.exception("platform command %s: its outcome could not be recorded", command.pk)
         _failed(
             command,
-            f"Done on the platform, but recording it failed ({type(exc).__name__}: {exc}); "
+            f"{RECORDING_FAILED} ({type(exc).__name__}: {exc}); "
             "retry it (the platform gives back what it did).",
             "",
             transient=False,
@@ -419,6 +444,7 @@ def _never(command: PlatformCommand, *, now: datetime) -> None:
         row.error = "Its account was never opened (its opening was cancelled)."
         row.claimed_until, row.done_at = None, now
         row.save()
+        given_up(row)
     command.status = row.status
 
 

@@ -46,12 +46,13 @@ class PayoutOut(Schema):
     requested_at: datetime
     decided_at: datetime | None
     paid_at: datetime | None
-    reason: str  # a rejection's
+    reason: str  # why it was rejected or cancelled ("" otherwise)
 
 
 class PayoutsOut(Schema):
     """`refused`: why no payout can be asked for on this participation at all ("" when one
-    can); `eligibility` is null then when the stage is not a live one."""
+    can); `eligibility` is null then when the stage is not a live one, or one the firm is
+    checking (its figures cannot be measured)."""
 
     refused: str
     eligibility: EligibilityOut | None
@@ -82,7 +83,7 @@ def my_payouts(request: HttpRequest, participation_id: str) -> PayoutsOut:
     client = current_client(request)
     attempt = payouts.live_stage(client, participation_id)
     found = None
-    if attempt.kind == "live":
+    if payouts.measured(attempt):
         found = payouts.check(attempt, payouts.read_account(attempt)).to_json()
     return PayoutsOut(
         refused=payouts.refusal(attempt),

@@ -54,6 +54,8 @@ class History:
     paid_out: Decimal  # the profit of the payouts approved so far
     open_positions: int | None = None
     day_profits: Mapping[date, Decimal] | None = None  # closed trades' profit per trading day
+    # The trading day (as the stage's rules name days) the period starts in; None: its date.
+    period_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class Eligibility:
     @property
     def unmet(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.met is not True)
+
+    @property
+    def date_come(self) -> bool:
+        """Whether the payout date has come (other conditions may still be unmet)."""
+        return all(c.met is True for c in self.conditions if c.key == DATE)
 
     def why_not(self) -> str:
         """The unmet conditions in one sentence (empty when eligible)."""
@@ -194,7 +201,7 @@ def evaluate(
         ),
     ]
     if schedule.min_trading_days:
-        since = start.astimezone(zone).date()
+        since = history.period_day or start.astimezone(zone).date()
         days = sum(1 for day in standing.counted_days if day >= since)
         conditions.append(
             Condition(

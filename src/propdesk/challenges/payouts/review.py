@@ -71,7 +71,7 @@ def context(request: ApprovalRequest) -> dict[str, Any]:
         return {}
     attempt = payout.attempt
     now = None
-    if request.is_pending:
+    if request.is_pending and payouts.measured(attempt):
         now = payouts.check(attempt, payouts.read_account(attempt))
     # Newest first whatever order the platform gives them in (the sandbox's newest first,
     # Match-Trader's oldest first), as the participant page and the trader's Trades tab.

@@ -12,6 +12,9 @@ trader's share to their wallet.
   it), the trader's share is credited to the wallet as one Profit Share entry and the payout is
   paid.
 - A rejection keeps its reason for the trader; nothing moves.
+- A balance operation the platform refused and staff cancelled (`untaken`, the outbox's hook):
+  nothing was taken off, so nothing is paid; the payout is cancelled and the trader may ask
+  again.
 
 Locks follow the monitor's order: the stage's feed checkpoint, then the stage, then the payout.
 A payout racing a breach: whichever commits first wins; an approval after the breach is refused,
@@ -138,6 +141,7 @@ def _history(attempt: StageAttempt, account: Account) -> History:
         paid_out=paid_out,
         open_positions=account.open_positions,
         day_profits=days,
+        period_day=calendar.day_of(since),  # a day ends at the rules' reset, not at midnight
     )
 
 
@@ -174,6 +178,15 @@ def live_stage(client: Client, participation_id: Any) -> StageAttempt:
     return attempt
 
 
+SET_ASIDE = "This stage is being checked by the firm: payouts wait until it is done."
+
+
+def measured(attempt: StageAttempt) -> bool:
+    """Whether the stage's payout figures can be shown: a live stage the monitor reads (one it
+    set aside may have a state it cannot read, and its figures stand still)."""
+    return attempt.kind == StageKind.LIVE and not attempt.monitor_error
+
+
 def refusal(attempt: StageAttempt) -> str:
     """Why no payout can be asked for on this stage at all ("" when one can)."""
     if attempt.kind != StageKind.LIVE:
@@ -182,8 +195,12 @@ def refusal(attempt: StageAttempt) -> str:
         return f"The stage is {attempt.get_status_display().lower()}: it pays out no more."
     if not attempt.login:
         return "The stage's account is being prepared."
-    if stage_accounts.client_suspended(attempt.participation.client_id):
+    if attempt.held_after is not None or stage_accounts.client_suspended(
+        attempt.participation.client_id
+    ):
         return "Your account is suspended: payouts wait until it is reactivated."
+    if attempt.monitor_error:
+        return SET_ASIDE
     pending = attempt.payouts.filter(status__in=Payout.OPEN).first()
     if pending is not None:
         then = "paid" if pending.status == Payout.Status.APPROVED else "paid or rejected"
@@ -284,6 +301,18 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
         )
     if payout.status != Payout.Status.REQUESTED:
         raise Conflict(f"Payout {payout.reference} is {payout.get_status_display().lower()}.")
+    # The monitor does not read a held or set-aside stage: its figures stand still, and a
+    # breach found once it reads it again may date from before this decision.
+    if attempt.held_after is not None:
+        raise Conflict(
+            "The client is suspended: the stage is on hold and its figures stand still. "
+            "Decide once the client is reactivated."
+        )
+    if attempt.monitor_error:
+        raise Conflict(
+            "The monitor set the stage aside (Prop Trading > Monitor says why): its "
+            "figures are being checked. Decide once it is watched again."
+        )
     paid_out = attempt.payouts.filter(status__in=APPROVED).aggregate(total=Sum("profit"))
     now_profit = eligibility.unpaid_profit(
         standing(attempt), paid_out["total"] or Decimal(0), payout.currency
@@ -366,6 +395,31 @@ def taken(command: PlatformCommand, credentials: object) -> None:
         f"{payout.currency} (your share of {money(payout.profit, payout.currency)} "
         f"{payout.currency} profit) was credited to your wallet as Profit Share.",
         level=Notification.Level.SUCCESS,
+    )
+
+
+def untaken(command: PlatformCommand) -> None:
+    """The outbox's hook for a balance operation given up (staff cancelled it after the
+    platform refused it): the profit was never taken off the account, so nothing is paid and
+    the payout is cancelled; its profit counts as unpaid again and the trader may ask again."""
+    payout = (
+        Payout.objects.select_for_update()
+        .select_related("client__user")
+        .get(pk=int(command.key.removeprefix("balance:payout:")))
+    )
+    if payout.status != Payout.Status.APPROVED:
+        return
+    move_status(payout, Payout.Status.CANCELLED, Payout.TRANSITIONS, what="payout")
+    payout.reason = (
+        "The platform did not take the profit off the trading account (its balance operation "
+        "was cancelled): nothing was paid. You may ask again."
+    )
+    payout.save(update_fields=["status", "reason"])
+    notify(
+        payout.client.user,
+        title="Your payout was not made",
+        body=f"Payout {payout.reference}: {payout.reason}",
+        level=Notification.Level.WARNING,
     )
 
 

@@ -11,7 +11,6 @@ from django import forms
 from django.urls import reverse
 
 from propdesk.accounts.models import Client
-from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation, Payout
 from propdesk.challenges.payouts import eligibility
 from propdesk.challenges.payouts import services as payouts
@@ -37,7 +36,7 @@ def context(
     refused = "This challenge has no funded stage yet." if attempt is None else ""
     if attempt is not None:
         refused = payouts.refusal(attempt)
-        if attempt.kind == StageKind.LIVE:
+        if payouts.measured(attempt):
             found = payouts.check(attempt, payouts.read_account(attempt))
     return {
         "payout_tab": {

@@ -27,16 +27,25 @@ stream's do: https://app.theneo.io/match-trade/broker-api/grpc/ledgers/ledgers-b
 the ledger of every account that needs it is asked at once, after the accounts were read (an
 operation the balance shows is then listed too).
 
+The ledger may list an operation a moment after the balance shows it (the adapter allows for
+it too). A balance operation propdesk made (a platform command: a payout's, a correction's) is
+therefore taken from the command as soon as it is done, as the ledger entry it will be (the
+command's key, in the entry's comment, names both), and the account whose command was done is
+read again even if its balance did not move in that pull: the payout is money moved before the
+snapshot that shows it, never a trading loss, and once only when the ledger lists it later.
+What the platform's own staff move is known from the ledger alone.
+
 What was seen is kept in the server's ingest cursor, in the transaction that appends the
-events, and each event's `source` (`deal:<position>:in|out`, `bal:<login>:<ledger entry>`,
-`eq:<login>:<time>#<n>`) keeps a repeated pull from appending anything twice. Of the ledger it
-keeps the entries its last read returned, so the next read, which overlaps it, takes in only
-what is new.
+events, and each event's `source` (`deal:<position>:in|out`, `bal:<login>:<ledger entry>`, or
+`bal:<login>:cmd:<command key>` for propdesk's own, `eq:<login>:<time>#<n>`) keeps a repeated
+pull from appending anything twice. Of the ledger it keeps the entries its last read returned,
+so the next read, which overlaps it, takes in only what is new.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -45,7 +54,7 @@ from typing import Any
 
 from propdesk.platforms import eventlog
 from propdesk.platforms.matchtrader.client import BrokerApi
-from propdesk.platforms.models import IngestCursor, TradingServer
+from propdesk.platforms.models import IngestCursor, PlatformCommand, TradingServer
 from propdesk.platforms.protocol import EventWaiter, PlatformError
 
 POLL_INTERVAL = 0.2  # seconds: the shortest time between two pulls (see `pause`)
@@ -60,6 +69,7 @@ LEDGER = "/v1/trading-accounts/trading-data/ledgers"
 BALANCE_TYPES = ("DEPOSIT", "WITHDRAWAL")
 
 Event = tuple[datetime, int, dict[str, Any], str]  # (time, rank at equal times, payload, source)
+_MARKED = re.compile(r"\[propdesk ([^\]\s]+)\]")  # adapter.marker(key), in a comment
 
 
 def stamp(moment: datetime) -> str:
@@ -149,6 +159,38 @@ def _entries(answer: Any, asked: list[str]) -> Iterator[tuple[str, dict[str, Any
             yield str(login), entry
 
 
+def marked(comment: Any) -> str | None:
+    """The key of the platform command whose work a ledger entry is (`adapter.marker` in its
+    comment), if any."""
+    found = _MARKED.search(str(comment or ""))
+    return found.group(1) if found else None
+
+
+def own_operations(server: TradingServer, since: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The balance operations propdesk's commands did on the server's accounts since `since`,
+    per login, as the ledger entries they are (the ledger may not list them yet)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    done = PlatformCommand.objects.filter(
+        kind=PlatformCommand.Kind.BALANCE,
+        done_at__gte=since,
+        server=server,
+        status=PlatformCommand.Status.DONE,
+    ).exclude(login="")
+    for login, key, payload, done_at in done.values_list("login", "key", "payload", "done_at"):
+        if done_at is None:  # (never: done_at__gte)
+            continue
+        amount = Decimal(str(payload.get("amount") or 0))
+        found.setdefault(login, []).append(
+            {
+                "type": "WITHDRAWAL" if amount < 0 else "DEPOSIT",
+                "profit": str(abs(amount)),
+                "time": stamp(done_at),
+                "comment": f"[propdesk {key}]",
+            }
+        )
+    return found
+
+
 class MatchTraderIngestor:
     """The one ingestor of a Match-Trader server (see the module's note)."""
 
@@ -219,12 +261,20 @@ class MatchTraderIngestor:
         # minute's request limit) would never finish, and nothing would be watched meanwhile.
         owed = list(known.get("reconcile", [])) if not self._gap else list(seen)
         now_owed = set(owed[:RECONCILE_EACH_PULL])
+        # propdesk's balance operations done since the last pull (less SKEW): their accounts
+        # are read again, whether or not the balance moved in this pull (it may have shown the
+        # operation already in the last one, before the command was recorded as done).
+        polled = _time(known["polled"]) if "polled" in known else seen_at
+        ours = own_operations(self.server, polled - SKEW)
         for row in rows:
             login = str(row["login"])
             before = seen.get(login)
             if before is None:
                 continue
             changed = self._worth_asking(before, row, positions.get(login, []))
+            done = {_operation_id(op) for op in ours.get(login, [])}
+            if not done <= set(before.get("ops", [])):
+                changed = True
             if not changed and login not in now_owed:
                 continue
             since = min([_time(before["h"])] + [_time(p[2]) for p in before["open"].values()])
@@ -246,6 +296,10 @@ class MatchTraderIngestor:
             if wanted
             else {}
         )
+        if wanted:  # and the commands' operations, listed in the ledger or not yet
+            for login, made in own_operations(self.server, min(wanted.values())).items():
+                if login in wanted:
+                    operations.setdefault(login, []).extend(made)
         # The pacing counts the histories and ledgers read too.
         self._cost += len(history) + math.ceil(len(wanted) / BATCH)
         with eventlog.ingesting(self.server) as cursor:
@@ -355,7 +409,17 @@ def plan(
     # what it holds at the first read by an ingestor whose cursor kept no ledger (older ones).
     if operations is not None:
         since = _time(state["h"]) - SKEW
-        listed = {_operation_id(op): op for op in operations if _time(op["time"]) >= since}
+        listed: dict[str, dict[str, Any]] = {}
+        # The ledger's entries first (their time is the platform's), oldest first: the first
+        # entry of a command's key is the same event in every read, a command's own the last.
+        for op in sorted(operations, key=lambda op: (not _given(op), _time(op["time"]))):
+            if _time(op["time"]) < since:
+                continue
+            key = _operation_id(op)
+            first = listed.get(key)
+            if first is not None and _given(first) and _given(op) not in ("", _given(first)):
+                key = _given(op)  # another entry under one command's key: moved again
+            listed.setdefault(key, op)
         if before is not None and "ops" in before:
             # Never after the moment the snapshot of this pull is stamped with (its
             # milliseconds): an operation listed is in the balance the accounts showed.
@@ -363,8 +427,8 @@ def plan(
             known = set(before["ops"])
             for key, op in listed.items():
                 amount = _moved(op).quantize(quantum)
-                if key in known or not amount:
-                    continue
+                if key in known or (_given(op) or key) in known or not amount:
+                    continue  # (an entry of ours, kept by its ledger id before)
                 payload = {"type": "balance", "amount": str(amount)}
                 at = min(_time(op["time"]), latest)
                 events.append((at, 1, payload, f"bal:{login}:{key}"))
@@ -432,11 +496,21 @@ def plan(
     return ordered, state
 
 
+def _given(op: dict[str, Any]) -> str:
+    """The platform's own id of a ledger entry ("" for a command's, not listed yet)."""
+    return str(op.get("id") or op.get("uid") or "")
+
+
 def _operation_id(op: dict[str, Any]) -> str:
-    """A ledger entry's id (or, should an entry have none, what tells it from the others)."""
-    given = op.get("id") or op.get("uid")
+    """A ledger entry's id: the key of the command of propdesk's that made it (the same for
+    the command and the entry, whichever is read first), else the platform's id (or, should an
+    entry have none, what tells it from the others)."""
+    command = marked(op.get("comment"))
+    if command is not None:
+        return f"cmd:{command}"
+    given = _given(op)
     if given:
-        return str(given)
+        return given
     return f"{op.get('type')}@{op.get('time')}:{op.get('profit')}"
 
 
