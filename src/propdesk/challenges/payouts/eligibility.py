@@ -149,9 +149,7 @@ def timing_words(schedule: PayoutSchedule) -> str:
             f"{schedule.first_after_days} days after the live start, then every "
             f"{schedule.every_days} days after the previous request"
         )
-    named = [
-        _ordinal(d) for d in schedule.fixed_days
-    ]  # "1st", "1st and 15th", "1st, 10th and 20th"
+    named = [_ordinal(d) for d in schedule.fixed_days]  # "1st and 15th", "1st, 10th and 20th"
     days = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
     return f"on the {days} of the month, from {schedule.first_after_days} days after the live start"
 
