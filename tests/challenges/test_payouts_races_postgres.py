@@ -4,10 +4,12 @@ the breach came first)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -85,3 +87,46 @@ def test_an_approval_racing_a_breach_moves_money_at_most_once(
         assert (payout.status, balance_ops, shares) == ("cancelled", 0, 0)  # withdrawn
     else:  # approved first: paid once, the breach after it
         assert (payout.status, balance_ops, shares) == ("paid", 1, 1)
+
+
+def test_a_payout_request_committing_while_the_client_is_suspended_never_deadlocks(
+    active_client, finance, admin
+):
+    """The request's transaction is held open a moment after it acted, and the suspension comes
+    meanwhile: the request commits (its keys check the client's row), then the suspension."""
+    from propdesk.accounts import services as accounts_services
+
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)
+    acted, order = threading.Event(), []
+
+    def ask() -> None:
+        try:
+            with transaction.atomic():
+                payouts.request_payout(active_client, live.participation_id)
+                acted.set()
+                time.sleep(0.5)  # the suspension arrives before this commits
+            order.append("asked")
+        finally:
+            acted.set()
+            connection.close()
+
+    def suspend() -> None:
+        try:
+            acted.wait(10)
+            accounts_services.set_client_suspended(
+                active_client.pk, suspended=True, actor=admin, reason="Documents under review"
+            )
+            order.append("suspended")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask), threading.Thread(target=suspend)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert order == ["asked", "suspended"]  # neither was the victim of a deadlock
+    live.refresh_from_db()
+    assert live.held_after is not None
+    assert Payout.objects.get().status == "requested"

@@ -417,7 +417,13 @@ class Certificate(models.Model):
 
     code = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    # The stage's participation's client (whose own key is checked). Without a database
+    # constraint: a stage's certificate is issued in the monitor's transaction, and PostgreSQL
+    # checks a deferred key at the commit by locking the client's row, after the monitor's
+    # stage locks: the inverse of a suspension's order (the client, then its stages).
+    client = models.ForeignKey(
+        "accounts.Client", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     attempt = models.ForeignKey(StageAttempt, on_delete=models.PROTECT, related_name="certificates")
     payout = models.OneToOneField(
         Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="certificate"

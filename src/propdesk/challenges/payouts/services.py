@@ -219,6 +219,9 @@ def request_payout(client: Client, participation_id: Any, *, idempotency_key: An
     asked = idempotency.fingerprint(attempt.participation_id)
     account = read_account(attempt)  # before the transaction: the platform holds no lock
     with transaction.atomic():
+        # A suspension's order: the client, then its stages (the payout's and its request's
+        # keys lock the client's row at the commit: taken first, it is never the other way).
+        Client.objects.select_for_update().filter(pk=client.pk).first()
         attempt = _locked(attempt.pk)
         earlier = idempotency.replay(key, asked, Payout)
         if earlier is not None:
