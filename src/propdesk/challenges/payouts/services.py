@@ -363,13 +363,18 @@ def approved_note(request: ApprovalRequest) -> str:
     )
 
 
-def taken(command: PlatformCommand, credentials: object) -> None:
-    """The outbox's hook: the platform took the profit off; the share goes to the wallet."""
-    payout = (
+def _payout_of_command(command: PlatformCommand) -> Payout:
+    """The payout whose balance operation `command` is (its key: `balance:payout:<id>`), locked."""
+    return (
         Payout.objects.select_for_update()
         .select_related("client__user", "attempt__participation")
         .get(pk=int(command.key.removeprefix("balance:payout:")))
     )
+
+
+def taken(command: PlatformCommand, credentials: object) -> None:
+    """The outbox's hook: the platform took the profit off; the share goes to the wallet."""
+    payout = _payout_of_command(command)
     if payout.status != Payout.Status.APPROVED:
         return
     entry = ledger.post(
@@ -405,11 +410,7 @@ def untaken(command: PlatformCommand) -> None:
     """The outbox's hook for a balance operation given up (staff cancelled it after the
     platform refused it): the profit was never taken off the account, so nothing is paid and
     the payout is cancelled; its profit counts as unpaid again and the trader may ask again."""
-    payout = (
-        Payout.objects.select_for_update()
-        .select_related("client__user")
-        .get(pk=int(command.key.removeprefix("balance:payout:")))
-    )
+    payout = _payout_of_command(command)
     if payout.status != Payout.Status.APPROVED:
         return
     move_status(payout, Payout.Status.CANCELLED, Payout.TRANSITIONS, what="payout")
