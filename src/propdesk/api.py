@@ -34,22 +34,73 @@ from propdesk.wallet.api import staff_router as wallets_staff_router
 
 
 class PropdeskAPI(NinjaAPI):
-    """The API with the operation ids it has published: a generated client names its methods by
-    them, so moving a module must not rename an operation."""
+    """The API with readable, stable operation ids: a generated client names its methods by them
+    (`listChallenges` becomes `list_challenges`), so they are written down here once, never
+    derived from where the code lives. An operation missing from the table is a programming
+    error that the schema's generation reports at once."""
 
-    # Where operations moved to -> the module their published ids are named after.
-    PUBLISHED_AS = {
-        "propdesk.challenges.catalogue.api": "propdesk.challenges.api",
-        "propdesk.challenges.participation.api": "propdesk.challenges.api",
-        "propdesk.reports.api": "propdesk.wallet.api",
-        "propdesk.onboarding.api.kyc": "propdesk.onboarding.kyc_api",
-        "propdesk.onboarding.api.registration": "propdesk.onboarding.api",
+    # The view function (module.name) -> its published operation id.
+    OPERATION_IDS = {
+        "propdesk.onboarding.api.registration.register": "registerClient",
+        "propdesk.accounts.api.revoke_token": "revokeToken",
+        "propdesk.accounts.api.token": "createToken",
+        "propdesk.accounts.api.me": "getMe",
+        "propdesk.accounts.api.update_me": "updateMe",
+        "propdesk.approvals.api.list_requests": "listApprovalRequests",
+        "propdesk.approvals.api.counts": "countApprovalRequests",
+        "propdesk.approvals.api.get_request": "getApprovalRequest",
+        "propdesk.approvals.api.approve": "approveRequest",
+        "propdesk.approvals.api.reject": "rejectRequest",
+        "propdesk.approvals.api.add_note": "addApprovalNote",
+        "propdesk.approvals.api.list_policies": "listApprovalMethods",
+        "propdesk.approvals.api.get_policy": "getApprovalMethod",
+        "propdesk.approvals.api.put_policy": "setApprovalMethod",
+        "propdesk.onboarding.api.kyc.forms": "listKycForms",
+        "propdesk.onboarding.api.kyc.submit": "submitKyc",
+        "propdesk.onboarding.api.kyc.status": "getKycStatus",
+        "propdesk.wallet.api.wallet": "getWallet",
+        "propdesk.wallet.api.transactions": "listWalletTransactions",
+        "propdesk.wallet.api.deposit": "requestDeposit",
+        "propdesk.wallet.api.withdraw": "requestWithdrawal",
+        "propdesk.wallet.api.my_withdrawals": "listWithdrawals",
+        "propdesk.wallet.api.my_withdrawal": "getWithdrawal",
+        "propdesk.wallet.api.adjust": "adjustWallet",
+        "propdesk.wallet.api.payment_methods": "listPaymentMethods",
+        "propdesk.reports.api.transactions_report": "reportTransactions",
+        "propdesk.reports.api.prop_dashboard_report": "reportPropDashboard",
+        "propdesk.platforms.sandbox.api.token": "sandboxCreateToken",
+        "propdesk.platforms.sandbox.api.revoke_token": "sandboxRevokeToken",
+        "propdesk.platforms.sandbox.api.account": "sandboxGetAccount",
+        "propdesk.platforms.sandbox.api.quotes": "sandboxListQuotes",
+        "propdesk.platforms.sandbox.api.order": "sandboxPlaceOrder",
+        "propdesk.platforms.sandbox.api.positions": "sandboxListPositions",
+        "propdesk.platforms.sandbox.api.close": "sandboxClosePosition",
+        "propdesk.platforms.sandbox.api.deals": "sandboxListDeals",
+        "propdesk.platforms.sandbox.api.events": "sandboxListEvents",
+        "propdesk.challenges.catalogue.api.create": "createChallenge",
+        "propdesk.challenges.catalogue.api.listing": "listChallenges",
+        "propdesk.challenges.catalogue.api.save_draft": "saveChallengeDraft",
+        "propdesk.challenges.catalogue.api.publish": "publishChallenge",
+        "propdesk.challenges.catalogue.api.end": "endChallenge",
+        "propdesk.challenges.catalogue.api.duplicate": "duplicateChallenge",
+        "propdesk.challenges.catalogue.api.detail": "getChallenge",
+        "propdesk.challenges.participation.api.start": "joinChallenge",
+        "propdesk.challenges.participation.api.my_participations": "listParticipations",
+        "propdesk.challenges.participation.api.my_participation": "getParticipation",
+        "propdesk.challenges.participation.api.retry": "retryParticipation",
+        "propdesk.challenges.participation.api.reset": "resetParticipation",
+        "propdesk.challenges.payouts.api.my_payouts": "listPayouts",
+        "propdesk.challenges.payouts.api.request_payout": "requestPayout",
+        "propdesk.challenges.participation.api.participants_listing": "listParticipants",
     }
 
     def get_openapi_operation_id(self, operation: Operation) -> str:
-        module = operation.view_func.__module__
-        module = self.PUBLISHED_AS.get(module, module)
-        return f"{module}_{operation.view_func.__name__}".replace(".", "_")
+        view = operation.view_func
+        name = f"{view.__module__}.{view.__name__}"
+        try:
+            return self.OPERATION_IDS[name]
+        except KeyError:
+            raise LookupError(f"{name} has no operation id in PropdeskAPI.OPERATION_IDS") from None
 
 
 api = PropdeskAPI(

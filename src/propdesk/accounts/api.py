@@ -120,7 +120,6 @@ class TokenOut(Schema):
     "/token",
     response={204: None},
     summary="Revoke the bearer token used",
-    operation_id="propdesk_onboarding_api_revoke_token",
 )
 def revoke_token(request: HttpRequest) -> Status[None]:
     token = getattr(request, "bearer_token", None)
@@ -147,7 +146,6 @@ TOKEN_ERRORS = {
     auth=None,
     response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     summary="Get a bearer token",
-    operation_id="propdesk_onboarding_api_token",
     description="Staff with two-factor login send their code as `otp`. A staff token got "
     "without it stops working once the staff member has two-factor login or their role "
     "requires it.",
