@@ -15,11 +15,11 @@ from typing import Any
 
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
-    gunicorn_argv,
+    collect_static,
     run_together,
+    serve_commands,
     setup_django,
     unapplied_migrations,
-    worker_argv,
 )
 
 
@@ -33,8 +33,6 @@ def _manage(args: Sequence[str]) -> int:
 
 def _cmd_serve(ns: argparse.Namespace) -> int:
     setup_django()
-    from django.core.management import call_command
-
     pending = unapplied_migrations()
     if pending:
         print(
@@ -43,11 +41,20 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    call_command("collectstatic", interactive=False, verbosity=0)
-    commands = [gunicorn_argv(ns.host, ns.port, ns.workers)]
-    if not ns.no_worker:
-        commands.append(worker_argv())
-    return run_together(commands)
+    problem = collect_static()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    return run_together(
+        serve_commands(
+            ns.host,
+            ns.port,
+            ns.workers,
+            worker=not ns.no_worker,
+            monitor=not ns.no_monitor,
+            feed=ns.feed,
+        )
+    )
 
 
 def _cmd_demo(ns: argparse.Namespace) -> int:
@@ -324,7 +331,17 @@ def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
 def _cmd_monitor(ns: argparse.Namespace) -> int:
     setup_django()
     from propdesk.challenges.monitoring import monitor
+    from propdesk.platforms import natslog
+    from propdesk.platforms.natsclient import NatsLogError
 
+    if natslog.enabled():
+        # A new install's stream does not exist until its first event is published, and every
+        # read of a feed would fail until then: the monitor makes it, as a publisher would.
+        try:
+            natslog.ensure_stream()
+        except NatsLogError as exc:
+            print(f"error: the account-event log (PROPDESK_EVENT_LOG): {exc}", file=sys.stderr)
+            return 1
     print("monitor: reading the trading servers' account events", flush=True)
     _until_stopped(lambda stop: monitor.run(stop=stop))
     return 0
@@ -359,11 +376,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=_cmd_demo)
 
-    serve = sub.add_parser("serve", help="run the production server on a migrated database")
+    serve = sub.add_parser(
+        "serve", help="run the site, the job worker and the monitor on a migrated database"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
     serve.add_argument("--no-worker", action="store_true", help="do not start the job worker")
+    serve.add_argument("--no-monitor", action="store_true", help="do not start the monitor")
+    serve.add_argument(
+        "--feed", action="store_true", help="also move the sandbox's prices (sandbox feed)"
+    )
     serve.set_defaults(func=_cmd_serve)
 
     worker = sub.add_parser("worker", help="run background jobs (emails and the like)")

@@ -1,6 +1,7 @@
 """What the `propdesk` command's long-running forms share: Django set up on demand, the
-migrations still to apply, and processes run side by side (`serve`: the site and the worker;
-`demo`: those, the sandbox's feed, the monitor and the fake Match-Trader server)."""
+migrations still to apply, static files, and processes run side by side (`serve`: the site, the
+worker, the monitor and, when asked, the sandbox's feed; `demo`: those and the fake Match-Trader
+server)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 
 def setup_django() -> None:
@@ -40,6 +42,9 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         "4",
         "--access-logfile",
         "-",
+        # gunicorn's control socket (for its gunicornc tool) would sit in $HOME, shared by every
+        # server of the user (in the image, the data volume): propdesk does not use it.
+        "--no-control-socket",
     ]
 
 
@@ -50,6 +55,52 @@ def propdesk_argv(*args: str) -> list[str]:
 
 def worker_argv() -> list[str]:
     return propdesk_argv("worker")
+
+
+def monitor_argv() -> list[str]:
+    return propdesk_argv("monitor")
+
+
+def feed_argv(rate: float = 50.0) -> list[str]:
+    return propdesk_argv("sandbox", "feed", "--rate", f"{rate:g}")
+
+
+def serve_commands(
+    host: str, port: int, workers: int, *, worker: bool, monitor: bool, feed: bool
+) -> list[list[str]]:
+    """`propdesk serve`'s processes: the site, then those asked for. One machine runs the whole
+    firm from this one command; a larger install runs each as its own service (compose.yaml)
+    and leaves them out here."""
+    commands = [gunicorn_argv(host, port, workers)]
+    if worker:
+        commands.append(worker_argv())
+    if monitor:
+        commands.append(monitor_argv())
+    if feed:
+        commands.append(feed_argv())
+    return commands
+
+
+def collect_static() -> str | None:
+    """Static files for the site, or why there are none (an error message).
+
+    Collected at every start where the static folder can be written (an install from source:
+    an upgrade brings its own files). The container image collects them when it is built, into
+    a folder its user cannot write: those are used as they are, the same in every container of
+    the image and never mixed with another version's in a shared volume."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    root = Path(settings.STATIC_ROOT)
+    if os.access(root, os.W_OK):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        return None
+    if (root / "staticfiles.json").exists():
+        return None
+    return (
+        f"error: the static folder {root} is read-only and holds no collected files; run "
+        "`propdesk manage collectstatic` as its owner (or set PROPDESK_STATIC_DIR)"
+    )
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -338,7 +338,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
-STATIC_ROOT = VAR_DIR / "static"
+# Collected static files; the container image keeps them in the image (PROPDESK_STATIC_DIR).
+STATIC_ROOT = Path(os.environ.get("PROPDESK_STATIC_DIR") or VAR_DIR / "static").resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"

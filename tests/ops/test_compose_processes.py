@@ -1,0 +1,158 @@
+"""compose.yaml's services, run as the processes their containers would run, with the env file
+an operator starts from, and a firm going live on them over HTTP.
+
+Docker is not on every machine that runs the suite, so the test reads what Docker would:
+compose.yaml (each service's command and env file), deploy/propdesk.env.example (what an
+operator copies to deploy/propdesk.env, the file compose.yaml names) and the Dockerfile (the
+entrypoint, the image's environment, the health check). It then runs `migrate` to its end,
+creates the first administrator as docs/operations.md says, starts `web`, `worker` and
+`monitor` as real processes of `propdesk` from this virtualenv, and walks through going live.
+
+Only what must point at this machine is changed, each for its reason:
+
+- DATABASE_URL: a database of the test's own (the env file names compose's `postgres`); on
+  SQLite runs, one SQLite file the processes share.
+- PROPDESK_EVENT_LOG: the NATS server of this machine (the env file names compose's `nats`),
+  with a stream of the test's own (PROPDESK_EVENT_STREAM), dropped after.
+- PROPDESK_VAR_DIR, PROPDESK_STATIC_DIR and HOME: a folder of the test's own instead of the
+  image's volume and folders. The static files are collected beforehand and made read-only,
+  as the image's build does.
+- web's --host and --port: 127.0.0.1 (nothing outside this machine reaches a test server) and a
+  free port.
+
+The production settings of the env file stay as they are, HTTPS included: the test speaks to
+web through a stand-in for the firm's TLS proxy, which sets Host, X-Forwarded-Proto and
+X-Real-IP as the nginx example of docs/deployment.md does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from propdesk.platforms import natslog
+from tests.conftest import NATS_URL
+from tests.ops.compose_processes import (
+    ROOT,
+    Processes,
+    ProxyStandIn,
+    compose_services,
+    env_files,
+    free_port,
+    fresh_database,
+    go_live_over_http,
+    read_env_file,
+    read_image,
+    wait_for,
+    wait_for_text,
+    with_option,
+)
+
+STAFF_EMAIL = "operator@firm.example"
+STAFF_PASSWORD = "first-administrator-passphrase"
+
+
+def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them(
+    tmp_path, settings
+):
+    services = compose_services()
+    image = read_image()
+    named = {
+        env for name in ("migrate", "web", "worker", "monitor") for env in env_files(services[name])
+    }
+    assert named == {ROOT / "deploy" / "propdesk.env"}
+    settings_file = read_env_file(ROOT / "deploy" / "propdesk.env.example")
+    bin_dir = Path(sys.executable).parent
+
+    def argv(service: str, *command: str) -> list[str]:
+        """The container's command line: the image's entrypoint, then the service's command
+        (or the one given, as `docker compose exec`/`run` would)."""
+        first, *more = image.entrypoint
+        return [str(bin_dir / first), *more, *(command or services[service]["command"])]
+
+    var, static = tmp_path / "var", tmp_path / "static"
+    var.mkdir()
+    stream = f"T_{uuid.uuid4().hex[:16].upper()}"
+    port = free_port()
+    processes = Processes(tmp_path)
+    proxy = None
+    with fresh_database(tmp_path) as database_url:
+        env = {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "LANG": "C.UTF-8",
+            **{k: v for k, v in image.env.items() if k != "PATH"},
+            **settings_file,
+            "DATABASE_URL": database_url,
+            "PROPDESK_EVENT_LOG": NATS_URL,
+            "PROPDESK_EVENT_STREAM": stream,
+            "PROPDESK_VAR_DIR": str(var),
+            "PROPDESK_STATIC_DIR": str(static),
+            "HOME": str(var),
+        }
+        try:
+            # The image's build collects the static files; compose runs migrate first.
+            collect = subprocess.Popen(
+                argv("web", "manage", "collectstatic", "--noinput", "--verbosity", "0"),
+                env={**env, "PROPDESK_VAR_DIR": str(tmp_path / "build")},
+            )
+            migrated = subprocess.run(
+                argv("migrate"), env=env, capture_output=True, text=True, timeout=300
+            )
+            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+            assert collect.wait(timeout=300) == 0
+            for folder in [static, *static.rglob("*")]:
+                folder.chmod(folder.stat().st_mode & ~0o222)  # the image's files: read-only
+
+            created = subprocess.run(
+                argv(
+                    "web", "staff", "create", "--email", STAFF_EMAIL, "--role", "Administrator",
+                    "--password", STAFF_PASSWORD,
+                ),
+                env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert created.returncode == 0, created.stderr
+
+            web = argv("web")
+            assert {"--no-worker", "--no-monitor"} <= set(web)  # they run on their own
+            web = with_option(with_option(web, "--host", "127.0.0.1"), "--port", str(port))
+            processes.start("web", web, env)
+            worker = processes.start("worker", argv("worker"), env)
+            processes.start("monitor", argv("monitor"), env)
+            proxy = ProxyStandIn(
+                port,
+                settings_file["PROPDESK_ALLOWED_HOSTS"].split(",")[0],
+                {settings_file["PROPDESK_PROXY_SSL_HEADER"]: "https"},
+            )
+
+            alive, _ = wait_for(proxy.url, "/healthz", processes=processes)
+            if alive == 404:  # before /healthz: the API's schema says the site is up
+                assert wait_for(proxy.url, "/api/v1/openapi.json", processes=processes)[0] == 200
+            else:  # the image's health check, as Docker runs it inside the web container
+                probe = [sys.executable, *image.healthcheck[1:]]
+                probe[-1] = probe[-1].replace(":8000/", f":{port}/")
+                checked = subprocess.run(probe, env=env, capture_output=True, text=True)
+                assert checked.returncode == 0, checked.stderr
+            ready, body = wait_for(proxy.url, "/readyz", processes=processes)
+            assert ready in (200, 404), body  # 200: the worker and the monitor are seen
+
+            me = go_live_over_http(
+                proxy.url, staff_email=STAFF_EMAIL, staff_password=STAFF_PASSWORD
+            )
+            assert me["kind"] == "client"
+            assert me["client"]["status"] == "active"
+            # The worker sent the trader their emails (the console backend writes them to its
+            # output, as the env file leaves email unset).
+            wait_for_text(worker.log, me["email"], processes=processes)
+            processes.check_alive()
+            assert processes.with_tracebacks() == {}
+        finally:
+            if proxy is not None:
+                proxy.close()
+            codes = processes.stop()
+            settings.EVENT_LOG = NATS_URL
+            natslog.delete_stream(stream)
+    # Each stopped cleanly on SIGTERM, as on `docker compose stop`.
+    assert codes == {"web": 0, "worker": 0, "monitor": 0}

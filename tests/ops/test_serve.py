@@ -1,0 +1,89 @@
+"""`propdesk serve` runs a whole firm on one machine from one command: the site, the job worker
+and the monitor, and the sandbox's feed when asked; each can be left out when it runs as a
+service of its own (compose.yaml's web runs `serve --no-worker --no-monitor`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.ops.compose_processes import free_port
+
+
+def _env(var: Path) -> dict[str, str]:
+    env = {**os.environ, "PROPDESK_VAR_DIR": str(var)}
+    for name in ("DATABASE_URL", "PROPDESK_EVENT_LOG", "PROPDESK_STATIC_DIR"):
+        env.pop(name, None)  # SQLite and the database log: what serve starts is the point here
+    return env
+
+
+@pytest.fixture(scope="module")
+def var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("var")
+    migrated = subprocess.run(
+        [sys.executable, "-m", "propdesk.cli", "manage", "migrate", "--verbosity", "0"],
+        env=_env(path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    return path
+
+
+def _children(pid: int) -> list[str]:
+    """What each child process of `pid` is: "site" for gunicorn, else its propdesk command."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")[:-1]
+        if "gunicorn" in argv:
+            found.append("site")
+        else:
+            found.append(" ".join(argv[argv.index("propdesk.cli") + 1 :]))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ((), ["monitor", "site", "worker"]),
+        (("--no-worker", "--no-monitor", "--feed"), ["sandbox feed --rate 50", "site"]),
+    ],
+    ids=["site-worker-monitor", "site-and-feed"],
+)
+def test_serve_starts_the_site_the_worker_the_monitor_and_the_feed_as_asked(var, options, expected):
+    port = free_port()
+    serve = [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(port), "--workers", "1"]
+    server = subprocess.Popen(
+        [*serve, *options],
+        env=_env(var),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 60
+        while status is None:
+            assert server.poll() is None, "serve stopped"
+            assert time.monotonic() < deadline, "the site did not answer"
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r,
+            ):
+                status = r.status
+            time.sleep(0.2)
+        assert status == 200
+        # All are started together before the site can answer.
+        assert _children(server.pid) == expected
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+    assert code == 0
