@@ -62,6 +62,13 @@ LABEL org.opencontainers.image.title="propdesk" \
       org.opencontainers.image.description="Back office and client portal for proprietary-trading firms" \
       org.opencontainers.image.licenses="AGPL-3.0-or-later"
 
+# pg_dump and pg_restore, for `propdesk backup` and `propdesk restore` (docs/backups.md): Debian
+# 12's, of PostgreSQL 15, the major version of compose.yaml's server (pg_dump must be at least
+# as new as the server it dumps).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 # A user of its own, without a login shell, owning only the data folder.
 RUN groupadd --system --gid 10001 propdesk \
     && useradd --system --uid 10001 --gid propdesk --home-dir /var/lib/propdesk \
