@@ -6,7 +6,7 @@
 # docs/operations.md.
 #
 #   docker build -t propdesk .
-#   docker run --rm -p 127.0.0.1:8000:8000 -v propdesk-var:/var/lib/propdesk propdesk manage migrate
+#   docker run --rm propdesk --help
 #
 # Two stages: the first builds wheels (it may compile) and installs them into a virtualenv; the
 # second is a clean slim Python with that virtualenv copied in: no compilers, no pip cache, no
