@@ -6,7 +6,9 @@ compose.yaml (each service's command and env file), deploy/propdesk.env.example 
 operator copies to deploy/propdesk.env, the file compose.yaml names) and the Dockerfile (the
 entrypoint, the image's environment, the health check). It then runs `migrate` to its end,
 creates the first administrator as docs/operations.md says, starts `web`, `worker` and
-`monitor` as real processes of `propdesk` from this virtualenv, and walks through going live.
+`monitor` as real processes of `propdesk` from this virtualenv, and walks through going live:
+the site answers (and the image's health check passes), the worker sends the trader's emails,
+no process prints a traceback, and each stops with 0 on SIGTERM, as `docker compose stop` sends.
 
 Only what must point at this machine is changed, each for its reason:
 
@@ -138,6 +140,8 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
             ready, body = wait_for(proxy.url, "/readyz", processes=processes)
             assert ready in (200, 404), body  # 200: the worker and the monitor are seen
 
+            # The guide's first step through the API: registration and its approval. The
+            # generated client's whole walk-through (tests/api/go_live.py) takes proxy.url.
             me = go_live_over_http(
                 proxy.url, staff_email=STAFF_EMAIL, staff_password=STAFF_PASSWORD
             )
