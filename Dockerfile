@@ -47,9 +47,9 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 # Static files are collected here, at build time, into the image (not the data volume): every
 # container of one image serves the same files, the final image can run read-only, and an
-# upgrade never finds an older version's files in the volume. `propdesk serve` sees that it
-# cannot write them and uses them as they are. Settings need a secret key and a folder to load;
-# both are thrown away.
+# upgrade never finds an older version's files in the volume. With PROPDESK_STATIC_DIR set,
+# `propdesk serve` uses them as they are. Settings need a secret key and a folder to load; both
+# are thrown away.
 ENV PROPDESK_STATIC_DIR=/opt/propdesk/static
 RUN PROPDESK_SECRET_KEY=only-to-collect-static-files PROPDESK_VAR_DIR=/tmp/collect \
     /opt/propdesk/bin/propdesk manage collectstatic --noinput --verbosity 0 \

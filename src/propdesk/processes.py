@@ -84,22 +84,21 @@ def serve_commands(
 def collect_static() -> str | None:
     """Static files for the site, or why there are none (an error message).
 
-    Collected at every start where the static folder can be written (an install from source:
-    an upgrade brings its own files). The container image collects them when it is built, into
-    a folder its user cannot write: those are used as they are, the same in every container of
-    the image and never mixed with another version's in a shared volume."""
+    Collected at every start into var/ (an install from source: an upgrade brings its own
+    files). With PROPDESK_STATIC_DIR they were collected beforehand, as the container image does
+    when it is built, into a folder its user cannot write: those are used as they are, the same
+    in every container of the image and never mixed with another version's."""
     from django.conf import settings
     from django.core.management import call_command
 
-    root = Path(settings.STATIC_ROOT)
-    if os.access(root, os.W_OK):
+    if not settings.STATIC_COLLECTED_BEFOREHAND:
         call_command("collectstatic", interactive=False, verbosity=0)
         return None
-    if (root / "staticfiles.json").exists():
+    if (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         return None
     return (
-        f"error: the static folder {root} is read-only and holds no collected files; run "
-        "`propdesk manage collectstatic` as its owner (or set PROPDESK_STATIC_DIR)"
+        f"error: PROPDESK_STATIC_DIR ({settings.STATIC_ROOT}) holds no collected static files; "
+        "collect them there first (`propdesk manage collectstatic`), or unset it"
     )
 
 

@@ -338,7 +338,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
-# Collected static files; the container image keeps them in the image (PROPDESK_STATIC_DIR).
+# Collected static files: by `propdesk serve` at each start into var/, or beforehand into
+# PROPDESK_STATIC_DIR (the container image's, collected when it is built) and used as they are.
+STATIC_COLLECTED_BEFOREHAND = bool(os.environ.get("PROPDESK_STATIC_DIR"))
 STATIC_ROOT = Path(os.environ.get("PROPDESK_STATIC_DIR") or VAR_DIR / "static").resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -282,6 +282,18 @@ class ProxyStandIn:
 # --- over HTTP ----------------------------------------------------------------------------------
 
 
+def page(base: str, path: str) -> tuple[int, str]:
+    """GET a page: its status and text."""
+    parts = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
 def call(
     base: str, method: str, path: str, body: Any = None, token: str | None = None
 ) -> tuple[int, Any]:

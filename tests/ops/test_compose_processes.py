@@ -30,6 +30,7 @@ X-Real-IP as the nginx example of docs/deployment.md does.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -46,6 +47,7 @@ from tests.ops.compose_processes import (
     free_port,
     fresh_database,
     go_live_over_http,
+    page,
     read_env_file,
     read_image,
     wait_for,
@@ -107,6 +109,7 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
             assert collect.wait(timeout=300) == 0
             for folder in [static, *static.rglob("*")]:
                 folder.chmod(folder.stat().st_mode & ~0o222)  # the image's files: read-only
+            collected = (static / "staticfiles.json").stat().st_mtime_ns
 
             created = subprocess.run(
                 argv(
@@ -152,6 +155,13 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
             wait_for_text(worker.log, me["email"], processes=processes)
             processes.check_alive()
             assert processes.with_tracebacks() == {}
+            # web served the files collected beforehand, as they were.
+            status, login = page(proxy.url, "/login/")
+            assert status == 200
+            stylesheet = re.search(r'href="(/static/propdesk\.[0-9a-f]+\.css)"', login)
+            assert stylesheet is not None, login
+            assert page(proxy.url, stylesheet[1])[0] == 200
+            assert (static / "staticfiles.json").stat().st_mtime_ns == collected
         finally:
             if proxy is not None:
                 proxy.close()

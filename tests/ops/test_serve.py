@@ -87,3 +87,18 @@ def test_serve_starts_the_site_the_worker_the_monitor_and_the_feed_as_asked(var,
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=60)
     assert code == 0
+
+
+def test_serve_refuses_a_static_folder_given_without_collected_files(var, tmp_path):
+    static = tmp_path / "static"
+    result = subprocess.run(
+        [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(free_port())],
+        env={**_env(var), "PROPDESK_STATIC_DIR": str(static)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"PROPDESK_STATIC_DIR ({static}) holds no collected static files" in result.stderr
+    assert "propdesk manage collectstatic" in result.stderr
+    assert "Traceback" not in result.stderr
