@@ -17,6 +17,7 @@ shapes change, those two are the places to adapt.
 from __future__ import annotations
 
 import enum
+import hashlib
 import importlib
 import inspect
 import json
@@ -40,15 +41,24 @@ BANK_REFERENCE_PREFIX = "FT26GL"
 # --- The generated client ------------------------------------------------------------------------
 
 
+_generated: dict[str, ModuleType] = {}  # the schema's digest -> its client, one per process
+
+
 def generate_client(schema: dict[str, Any], folder: Path) -> ModuleType:
-    """Generate the client from `schema` into `folder` and import it (as `propdesk_client`).
+    """Generate the client from `schema` into `folder` and import it (as `propdesk_client`);
+    once per process (a second call with the same schema returns the same package).
 
     Any warning of the generator fails (an operation or a model it had to leave out is a client
     that cannot do what the schema promises). Its formatting hooks are off: nothing depends on
     the generated code's layout."""
+    text = json.dumps(schema, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if digest in _generated:
+        return _generated[digest]
+    assert not _generated, "one generated client per process: the schema changed"
     folder.mkdir(parents=True, exist_ok=True)
     schema_file = folder / "openapi.json"
-    schema_file.write_text(json.dumps(schema))
+    schema_file.write_text(text)
     config = folder / "generator.yaml"
     config.write_text("post_hooks: []\n")
     argv = [sys.executable, "-m", "openapi_python_client", "generate"]
@@ -60,7 +70,8 @@ def generate_client(schema: dict[str, Any], folder: Path) -> ModuleType:
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
     importlib.invalidate_caches()
-    return importlib.import_module(PACKAGE)
+    _generated[digest] = importlib.import_module(PACKAGE)
+    return _generated[digest]
 
 
 def snake(operation_id: str) -> str:
@@ -255,16 +266,20 @@ def _answer_for(field: Any) -> str:
     return "Go Live"
 
 
-def _pending(api: Api, staff: Any, type_key: str, email: str) -> Any:
-    """The one pending request of this type for this client, as staff find it in its queue."""
-    listed = api.call(staff, "listApprovalRequests", type_=type_key, status="pending")
+def _pending(api: Api, staff: Any, type_key: str, email: str, reference: str = "") -> Any:
+    """The one pending request of this type for this client, as staff find it in its queue (by
+    the reference the client was given, where there is one)."""
+    found = {"reference": reference} if reference else {}
+    listed = api.call(staff, "listApprovalRequests", type_=type_key, status="pending", **found)
     mine = [r for r in items_of(listed) if r.client.email == email]
     assert len(mine) == 1, f"{type_key}: {len(mine)} pending requests for {email}"
     return mine[0]
 
 
-def _approve(api: Api, staff: Any, type_key: str, email: str, **approval: Any) -> Any:
-    request = _pending(api, staff, type_key, email)
+def _approve(
+    api: Api, staff: Any, type_key: str, email: str, reference: str = "", **approval: Any
+) -> Any:
+    request = _pending(api, staff, type_key, email, reference)
     decided = api.call(staff, "approveRequest", request.id, body=approval)
     assert f"{decided.status}" == "approved", decided
     return decided
@@ -324,7 +339,7 @@ def walk_through(package: ModuleType, base_url: str, given: GoLive) -> WentLive:
     documents = {d.key: given.document for d in form.documents}
     submitted = api.submit_kyc(trader, form, answers, documents)
     assert f"{submitted.status}" == "pending"
-    _approve(api, staff, "kyc", email)
+    _approve(api, staff, "kyc", email, submitted.reference)
 
     # 3. A bank-transfer deposit, approved against the transfer that arrived.
     methods = items_of(api.call(trader, "listPaymentMethods"))
@@ -332,8 +347,8 @@ def walk_through(package: ModuleType, base_url: str, given: GoLive) -> WentLive:
     deposit = {"amount": f"{DEPOSIT}", "currency": "USD", "method": bank.id}
     asked = api.call(trader, "requestDeposit", body=deposit, expect=201)
     assert f"{asked.status}" == "pending"
-    reference = f"{BANK_REFERENCE_PREFIX}{tag}".upper()
-    _approve(api, staff, "deposit", email, inputs={"bank_reference": reference})
+    transfer = f"{BANK_REFERENCE_PREFIX}{tag}".upper()  # on the bank statement
+    _approve(api, staff, "deposit", email, asked.reference, inputs={"bank_reference": transfer})
     balances = {b.currency: money(b.balance) for b in api.call(trader, "getWallet").balances}
     assert balances == {"USD": DEPOSIT}, balances
 
