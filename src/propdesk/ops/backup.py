@@ -147,7 +147,7 @@ def backup(target: Path, *, say: Say) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
         raise
     total = sum(facts["bytes"] for facts in files.values())
-    say(f"backup written to {target} ({len(files)} files, {total} bytes)")
+    say(f"backup written to {target} ({_many(len(files), 'file')}, {total} bytes)")
     say(
         "not in the backup: the vault keys and the secret key; keep them apart from it "
         "(docs/backups.md)"
@@ -235,7 +235,7 @@ def _pack_documents(out: Path) -> dict[str, Any]:
         "file": DOCUMENTS_FILE,
         "storage": DOCUMENTS_STORAGE,
         "count": count,
-        "summary": f"{count} files from {folder} ({DOCUMENTS_FILE})",
+        "summary": f"{_many(count, 'file')} from {folder} ({DOCUMENTS_FILE})",
     }
 
 
@@ -262,7 +262,7 @@ def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
     source = source.absolute()
     manifest = read_manifest(source)
     _verify_files(source, manifest)
-    say(f"checked {len(manifest['files'])} files against the manifest's SHA-256 sums")
+    say(f"checked {_many(len(manifest['files']), 'file')} against the manifest's SHA-256 sums")
     connection = connections["default"]
     kind = manifest["database"]["kind"]
     if kind != connection.vendor:
@@ -298,13 +298,14 @@ def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
         )
     else:
         count = _unpack_documents(source / DOCUMENTS_FILE, folder)
-        say(f"documents: {count} files restored into {folder}")
+        say(f"documents: {_many(count, 'file')} restored into {folder}")
     pending = unapplied_migrations()
     if pending:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=0)
-        say(f"migrations: the backup is older than this propdesk; applied {pending} migrations")
+        applied = _many(pending, "migration")
+        say(f"migrations: the backup is older than this propdesk; applied {applied}")
     else:
         say("migrations: the backup matches this propdesk's migrations")
     _check_vault(say)
@@ -503,6 +504,10 @@ def _run(argv: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise BackupError(f"{what} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+
+def _many(count: int, thing: str) -> str:
+    return f"{count} {thing}{'' if count == 1 else 's'}"
 
 
 def _sha256(path: Path) -> str:
