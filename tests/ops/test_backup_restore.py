@@ -288,7 +288,6 @@ def test_a_backup_older_than_the_code_is_migrated_after_the_restore(
     assert int(applied.group(1)) >= 1
     plan = target.propdesk("manage", "migrate", "--plan")
     assert "No planned migration operations." in plan.stdout
-    assert target.propdesk("ledger", "check").returncode == 0
 
 
 def test_documents_in_a_storage_that_is_not_a_folder_are_left_to_the_store(

@@ -84,10 +84,15 @@ def _print(line: str) -> None:
 
 
 def _reported(work: Callable[[], object]) -> int:
+    from django.db import Error as DatabaseError
+
     try:
         work()
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:
+        print(f"error: the database refused or could not be reached: {exc}", file=sys.stderr)
         return 2
     return 0
 
@@ -297,7 +302,13 @@ def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
             "under the same names"
         )
     else:
-        count = _unpack_documents(source / DOCUMENTS_FILE, folder)
+        try:
+            count = _unpack_documents(source / DOCUMENTS_FILE, folder)
+        except (tarfile.TarError, OSError) as exc:
+            raise BackupError(
+                f"the database was restored but the documents were not: {exc}. Fix that and "
+                "run the restore again with --force."
+            ) from None
         say(f"documents: {_many(count, 'file')} restored into {folder}")
     pending = unapplied_migrations()
     if pending:
@@ -327,6 +338,8 @@ def read_manifest(source: Path) -> dict[str, Any]:
     for key in ("files", "database", "migrations", "documents"):
         if not isinstance(manifest.get(key), dict):
             raise BackupError(f"{path} has no {key!r}: the backup is damaged.")
+    if not all(isinstance(name, str) for name in manifest["migrations"].values()):
+        raise BackupError(f"{path} names its migrations wrongly: the backup is damaged.")
     return manifest
 
 
