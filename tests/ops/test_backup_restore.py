@@ -263,6 +263,21 @@ def test_a_backup_made_by_a_newer_propdesk_is_refused(install, fresh, tmp_path, 
     assert target.documents() == []
 
 
+def test_a_backup_of_another_kind_of_database_is_refused(install, fresh, tmp_path, capsys):
+    back_up(tmp_path / "backup", capsys)
+    path = tmp_path / "backup" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    other = "sqlite" if POSTGRES else "postgresql"
+    manifest["database"]["kind"] = other
+    path.write_text(json.dumps(manifest))
+    target = fresh()
+
+    restored = target.propdesk("restore", "--from", str(tmp_path / "backup"))
+    assert restored.returncode == 2
+    assert f"this is a {other} backup and this install's database is" in restored.stderr
+    assert target.tables() == []
+
+
 def test_a_backup_older_than_the_code_is_migrated_after_the_restore(
     install, fresh, tmp_path, capsys
 ):
