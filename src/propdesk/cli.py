@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     gunicorn_argv,
@@ -448,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser
