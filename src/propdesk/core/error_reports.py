@@ -1,9 +1,10 @@
 """Optional error reporting to Sentry (or a server speaking its protocol, e.g. GlitchTip):
 started by settings.py in every process (web, worker, monitor, feed) when PROPDESK_SENTRY_DSN
 is set, and never sending what may identify or authenticate a person: no request bodies, no
-cookies, no Authorization or CSRF headers, no local variables, no user's email or address
-(`send_default_pii` off). A report carries the request id and the actor (core.logs) as tags,
-so that it can be found in the logs."""
+cookies, no Authorization or CSRF headers, no query strings, no local variables, no user's
+email or address (the SDK's `data_collection`, the successor of `send_default_pii=False`).
+A report carries the request id and the actor (core.logs) as tags, so that it can be found
+in the logs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from propdesk.core import logs
 
 # Headers never sent, whatever their case (the request's body and cookies are dropped whole).
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrftoken"}
+# ... and those naming the caller's address (the SDK's own list when personal data is off).
+HEADER_TERMS = [*sorted(SECRET_HEADERS), "forwarded", "-ip", "remote-", "via", "-user"]
 
 
 def sentry_options(environ: Mapping[str, str]) -> dict[str, Any] | None:
@@ -43,9 +46,21 @@ def sentry_options(environ: Mapping[str, str]) -> dict[str, Any] | None:
         "environment": environ.get("PROPDESK_SENTRY_ENVIRONMENT", "").strip() or "production",
         "release": f"propdesk@{__version__}",
         "traces_sample_rate": rate,
-        "send_default_pii": False,
+        # The SDK's successor of `send_default_pii=False` (which it now deprecates), stricter:
+        # no user, cookies, bodies, query strings, SQL parameters or local variables.
+        "data_collection": {
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "denylist", "terms": HEADER_TERMS}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "graphql": {"document": False, "variables": False},
+            "gen_ai": {"inputs": False, "outputs": False},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
         "max_request_body_size": "never",
-        "include_local_variables": False,
         "before_send": scrub,
         "before_send_transaction": scrub,
     }

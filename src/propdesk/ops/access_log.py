@@ -18,7 +18,7 @@ from propdesk.core import logs
 from propdesk.core.request_ids import ENVIRON_ACTOR, ENVIRON_REQUEST_ID, HEADER
 
 
-class GunicornLogger(glogging.Logger):  # type: ignore[misc]
+class GunicornLogger(glogging.Logger):
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         # The same configuration as Django's LOGGING (the master loads no settings; a worker
