@@ -85,6 +85,13 @@ def test_a_json_line_has_the_same_as_fields(written):
     }
 
 
+def test_exc_info_without_an_exception_adds_no_empty_traceback(written):
+    logger, readable, as_json = written
+    logger.error("task failed", exc_info=True)  # as django-tasks logs a failure, later
+    assert readable.getvalue().count("\n") == 1
+    assert "exception" not in json.loads(as_json.getvalue())
+
+
 def test_a_line_outside_a_request_has_no_request_id_or_actor(written):
     logger, readable, as_json = written
     logger.info("worker started")

@@ -54,6 +54,10 @@ def test_the_web_servers_lines_are_json_and_its_access_line_carries_the_request_
         status, made = get(f"http://127.0.0.1:{port}/no-such-page/")
         assert status == 404
         assert len(made) == 32
+        # The access line is written once the answer is sent: wait for the second one.
+        deadline = time.monotonic() + 30
+        while log.read_text().count("gunicorn.access") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

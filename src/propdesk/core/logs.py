@@ -168,7 +168,7 @@ class JsonFormatter(logging.Formatter):
 
 def _trace(formatter: logging.Formatter, record: logging.LogRecord) -> str:
     text = ""
-    if record.exc_info:
+    if record.exc_info and record.exc_info[0] is not None:  # exc_info=True outside an except
         text = formatter.formatException(record.exc_info)
     elif record.exc_text:
         text = record.exc_text
@@ -224,6 +224,8 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
             "django": {"handlers": [], "propagate": True},
             "django.server": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
+            # django-tasks' own line for each job's start and end: propdesk.worker says more.
+            "django_tasks": {"level": "WARNING"},
         },
     }
 
