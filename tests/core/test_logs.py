@@ -132,7 +132,9 @@ def test_the_defaults_are_readable_lines_from_info():
 SAY = (
     "from propdesk.processes import setup_django; setup_django(); import logging; "
     "logging.getLogger('propdesk.monitor').info('stage passed', extra={'attempt': 5}); "
-    "logging.getLogger('propdesk.worker').warning('job failed', extra={'job': '9'})"
+    "logging.getLogger('propdesk.worker').warning('job failed', extra={'job': '9'}); "
+    "access = logging.getLogger('gunicorn.access'); access.setLevel(logging.INFO); "
+    "access.info('GET / 200')"
 )
 
 
@@ -149,7 +151,7 @@ def _process(tmp_path: Path, **given: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_process_writes_json_lines_from_the_level_asked(tmp_path):
+def test_a_process_writes_json_lines_from_the_level_asked_whatever_a_loggers_own(tmp_path):
     done = _process(tmp_path, PROPDESK_LOG_FORMAT="json", PROPDESK_LOG_LEVEL="WARNING")
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
@@ -162,7 +164,8 @@ def test_a_process_writes_readable_lines_by_default(tmp_path):
     done = _process(tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
+    assert lines[2].endswith(" INFO gunicorn.access GET / 200")
     assert LINE.fullmatch(lines[0])["rest"] == "stage passed attempt=5"  # type: ignore[index]
     assert lines[1].split(" ", 1)[1] == "WARNING propdesk.worker job failed job=9"
 

@@ -215,6 +215,8 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
                 "class": "logging.StreamHandler",
                 "formatter": "propdesk",
                 "filters": ["context"],
+                # Here too: a logger with a level of its own (gunicorn's) passes lower records.
+                "level": level,
             }
         },
         "root": {"handlers": ["console"], "level": level},
