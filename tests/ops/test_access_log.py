@@ -4,6 +4,7 @@ format: each request's access line carries the request's id, as the application'
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from propdesk.ops.access_log import access_level
 from propdesk.processes import gunicorn_argv
 
 
@@ -73,3 +75,10 @@ def test_the_web_servers_lines_are_json_and_its_access_line_carries_the_request_
         "django.request",
         "gunicorn.access",
     ]
+
+
+def test_probes_answered_well_are_debug_lines_and_their_failures_are_not() -> None:
+    assert access_level("/readyz", 200) == logging.DEBUG
+    assert access_level("/metrics", 200) == logging.DEBUG
+    assert access_level("/readyz", 503) == logging.INFO
+    assert access_level("/backoffice/", 200) == logging.INFO

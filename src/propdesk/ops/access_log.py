@@ -35,9 +35,21 @@ class GunicornLogger(glogging.Logger):
         try:
             fields = access_fields(resp, environ, request_time)
             method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-            self.access_log.info("%s %s %s", method, path, fields["status"], extra=fields)
+            level = access_level(path, fields["status"])
+            self.access_log.log(level, "%s %s %s", method, path, fields["status"], extra=fields)
         except Exception:
             self.error_log.exception("the access line could not be written")
+
+
+# Asked every few seconds by a load balancer or Prometheus: their answers that went well are
+# DEBUG lines, so that they do not bury the requests of people.
+PROBES = {"/healthz", "/readyz", "/metrics"}
+
+
+def access_level(path: str | None, status: Any) -> int:
+    if path in PROBES and isinstance(status, int) and status < 400:
+        return logging.DEBUG
+    return logging.INFO
 
 
 def access_fields(resp: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
