@@ -40,6 +40,9 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         "4",
         "--access-logfile",
         "-",
+        # Its lines in propdesk's format, each request's with its id (docs/logging.md).
+        "--logger-class",
+        "propdesk.ops.access_log.GunicornLogger",
     ]
 
 

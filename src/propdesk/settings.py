@@ -13,6 +13,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from propdesk.core import error_reports, logs
+
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PROPDESK_VAR_DIR", Path.cwd() / "var")).resolve()
 
@@ -126,6 +128,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "propdesk.core.request_ids.RequestIdMiddleware",  # first: every line has its request id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "propdesk.core.security.SecurityHeadersMiddleware",  # below WhiteNoise: not static files
@@ -134,6 +137,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "propdesk.core.request_ids.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
@@ -477,10 +481,6 @@ EVENT_PARTITIONS: int = _event_log["EVENT_PARTITIONS"]
 EVENT_STREAM: str = _event_log["EVENT_STREAM"]
 EVENT_RETENTION_DAYS: int = _event_log["EVENT_RETENTION_DAYS"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PROPDESK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs (docs/logging.md): PROPDESK_LOG_FORMAT, PROPDESK_LOG_LEVEL; Sentry when PROPDESK_SENTRY_DSN.
+LOGGING = logs.logging_setting(os.environ)
+SENTRY = error_reports.start(os.environ)

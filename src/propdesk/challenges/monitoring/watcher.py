@@ -16,7 +16,6 @@ the watcher compares its stages with the running ones and loads again any that s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -30,7 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from propdesk.challenges.models import CurvePoint, MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints, curve
+from propdesk.challenges.monitoring import checkpoints, curve, decisions
 from propdesk.challenges.monitoring.monitor import (
     RulesCache,
     _conclude,
@@ -46,8 +45,6 @@ from propdesk.platforms.feeds import FeedEvent
 from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.model import Outcome
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY: float | None = None  # seconds between two checkpoints (None: the setting's)
 WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
@@ -355,6 +352,7 @@ class FeedWatcher:
             self.next_due = None  # more are due: look again at the next round
         if acting:
             self._act(acting, after_event=False)
+            decisions.days_closed(self.key, moment, sum(len(o) for _, o, _ in acting))
         return sum(len(o) for _, o, _ in acting)
 
     def soonest_due(self) -> datetime | None:
@@ -467,7 +465,7 @@ class FeedWatcher:
     def _set_aside(self, attempt: StageAttempt, exc: Exception) -> None:
         """Leave the stage for staff, with the reason and the position its saved state
         reflects (their retry applies the events after it)."""
-        logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+        decisions.set_aside(attempt, exc)
         self._check_lease()
         with transaction.atomic():
             StageAttempt.objects.filter(pk=attempt.pk).update(
