@@ -1,0 +1,65 @@
+"""/metrics under gunicorn with several worker processes (as `propdesk serve` runs the site):
+with PROMETHEUS_MULTIPROC_DIR set, a scrape counts the requests every process answered."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import urllib.request
+
+import pytest
+
+from propdesk.processes import gunicorn_argv
+from tests.challenges.factories import database_shared_with_processes, eventually
+from tests.ops.probes import TOKEN, families, parse, value
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get(url: str, token: str | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, ""
+    except OSError:
+        return 0, ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_counts_the_requests_of_every_gunicorn_worker(tmp_path):
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "gunicorn.log"
+    with database_shared_with_processes(tmp_path) as env, log.open("ab") as out:
+        env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(folder), "PROPDESK_METRICS_TOKEN": TOKEN}
+        server = subprocess.Popen(
+            gunicorn_argv("127.0.0.1", port, 2), env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            eventually(lambda: get(f"{base}/healthz")[0] == 200, what="gunicorn answering")
+            sent = 1
+            # Until both workers have answered some (each keeps its counts in files of its own).
+            while len(list(folder.glob("counter_*.db"))) < 2 and sent < 400:
+                assert get(f"{base}/healthz")[0] == 200
+                sent += 1
+            assert len(list(folder.glob("counter_*.db"))) >= 2, "one worker answered everything"
+            status, text = get(f"{base}/metrics", TOKEN)
+            assert status == 200
+            found = parse(text)
+            healthz = {"method": "GET", "route": "healthz", "status": "200"}
+            assert value(found, "propdesk_http_requests_total", **healthz) == sent
+            assert families(text)["propdesk_jobs"] == "gauge"  # the database's, at the scrape
+            assert get(f"{base}/metrics")[0] == 401
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
