@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('challenges', '0020_certificate_client_unchecked'),
+        ("challenges", "0020_certificate_client_unchecked"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='monitorcheckpoint',
-            name='events_read',
+            model_name="monitorcheckpoint",
+            name="events_read",
             field=models.BigIntegerField(default=0),
         ),
     ]
