@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -42,16 +44,24 @@ def test_a_scrape_counts_the_requests_of_every_gunicorn_worker(tmp_path):
     log = tmp_path / "gunicorn.log"
     with database_shared_with_processes(tmp_path) as env, log.open("ab") as out:
         env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(folder), "PROPDESK_METRICS_TOKEN": TOKEN}
-        server = subprocess.Popen(
-            gunicorn_argv("127.0.0.1", port, 2), env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        # `propdesk serve`'s gunicorn, one thread a worker: a worker answering cannot take
+        # the next connection, so requests sent at once reach both.
+        argv = gunicorn_argv("127.0.0.1", port, 2)
+        argv[argv.index("--threads") + 1] = "1"
+        server = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             eventually(lambda: get(f"{base}/healthz")[0] == 200, what="gunicorn answering")
             sent = 1
-            # Until both workers have answered some (each keeps its counts in files of its own).
-            while len(list(folder.glob("counter_*.db"))) < 2 and sent < 400:
-                assert get(f"{base}/healthz")[0] == 200
-                sent += 1
+            # Until both workers have answered some (each keeps its counts in files of its own;
+            # the second may still be starting): bursts a tenth of a second apart, a minute
+            # at most.
+            until = time.monotonic() + 60
+            with ThreadPoolExecutor(4) as pool:
+                while len(list(folder.glob("counter_*.db"))) < 2 and time.monotonic() < until:
+                    answers = list(pool.map(get, [f"{base}/healthz"] * 8))
+                    assert answers == [(200, '{"status": "ok"}')] * 8
+                    sent += 8
+                    time.sleep(0.1)
             assert len(list(folder.glob("counter_*.db"))) >= 2, "one worker answered everything"
             status, text = get(f"{base}/metrics", TOKEN)
             assert status == 200
