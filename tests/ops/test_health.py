@@ -224,3 +224,30 @@ def test_readyz_fails_when_the_monitor_stops_past_its_threshold_and_recovers_whe
             if monitor.poll() is None:
                 monitor.kill()
                 monitor.wait()
+
+
+@pytest.mark.django_db
+def test_a_probe_may_require_less_than_the_setting_for_itself(settings):
+    """A load balancer asks whether this process can serve (`?require=none`): the database
+    and the migrations; the same install's /readyz still fails on its missing monitor."""
+    leases.sign_in("host-b:202:worker01")
+    assert ready()[1]["failing"] == ["monitor"]
+    status, body = ready_with("?require=none")
+    assert status == 200, body
+    assert body["checks"]["monitor"]["required"] is False
+    assert ready_with("?require=worker")[0] == 200
+    assert ready_with("?require=monitor")[0] == 503
+
+
+@pytest.mark.django_db
+def test_a_requirement_that_means_nothing_is_refused_naming_it():
+    status, body = ready_with("?require=monitor,everything")
+    assert status == 400
+    assert body["code"] == "validation_error"
+    assert "everything" in body["fields"]["require"]
+    assert "checks" not in body
+
+
+def ready_with(query):
+    response = HttpClient().get("/readyz" + query)
+    return response.status_code, json.loads(response.content)

@@ -39,21 +39,31 @@ def _seconds(environ: Mapping[str, str], name: str, default: int, *, least: int 
     return int(value)
 
 
-def _require(environ: Mapping[str, str]) -> frozenset[str]:
-    name = "PROPDESK_READY_REQUIRE"
-    value = environ.get(name, "").strip().lower()
-    if not value:
-        return frozenset(PARTS)
+def parts(value: str) -> frozenset[str]:
+    """The parts of the install named in `value` ("monitor,worker", "worker", "none"); raises
+    ValueError naming what it does not know."""
+    value = value.strip().lower()
     if value == "none":
         return frozenset()
-    parts = {p.strip() for p in value.split(",") if p.strip()}
-    unknown = sorted(parts - set(PARTS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"{name} must name some of {', '.join(PARTS)} separated by commas, or be none "
-            f"(got {', '.join(unknown)})."
+    named = {p.strip() for p in value.split(",") if p.strip()}
+    unknown = sorted(named - set(PARTS))
+    if unknown or not named:
+        raise ValueError(
+            f"must name some of {', '.join(PARTS)} separated by commas, or be none "
+            f"(got {(', '.join(unknown) or repr(value))[:60]})"
         )
-    return frozenset(parts)
+    return frozenset(named)
+
+
+def _require(environ: Mapping[str, str]) -> frozenset[str]:
+    name = "PROPDESK_READY_REQUIRE"
+    value = environ.get(name, "").strip()
+    if not value:
+        return frozenset(PARTS)
+    try:
+        return parts(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} {exc}.") from None
 
 
 def _token(environ: Mapping[str, str]) -> str:

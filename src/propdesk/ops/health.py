@@ -13,7 +13,7 @@ nothing of a client's.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,9 +55,12 @@ def alive() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def ready() -> tuple[bool, dict[str, Any]]:
-    """Every check with its figures, and whether all the required ones pass."""
+def ready(require: frozenset[str] | None = None) -> tuple[bool, dict[str, Any]]:
+    """Every check with its figures, and whether all the required ones pass. `require`: the
+    parts of the install required this time (`/readyz?require=`), instead of the setting's."""
     ops = config()
+    if require is not None:
+        ops = replace(ops, require=require)
     checks = [_database()]
     if checks[0].ok:
         checks += [_migrations(), *_monitor(ops), _worker(ops)]

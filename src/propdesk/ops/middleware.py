@@ -19,7 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from propdesk.ops import health, metrics
+from propdesk.ops import config, health, metrics
 
 HEALTH = "/healthz"
 READY = "/readyz"
@@ -68,7 +68,14 @@ def _answer(request: HttpRequest, route: str) -> HttpResponse:
     if route == "healthz":
         return _json(health.alive(), 200)
     if route == "readyz":
-        ok, body = health.ready()
+        asked = request.GET.get("require")
+        try:
+            require = None if asked is None else config.parts(asked)
+        except ValueError as exc:
+            message = f"require {exc}."
+            body = {"code": "validation_error", "message": message, "fields": {"require": message}}
+            return _json(body, 400)
+        ok, body = health.ready(require)
         response = _json(body, 200 if ok else 503)
         # Not logged as a server error at every probe: the body names what fails.
         response._has_been_logged = True  # type: ignore[attr-defined]
