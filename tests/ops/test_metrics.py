@@ -9,12 +9,16 @@ from django.test import Client as HttpClient
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints
+from propdesk.challenges.monitoring import checkpoints, monitor
+from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation import services as participation
+from propdesk.platforms.sandbox import feed, orders
 from tests.challenges.factories import (
     breach,
+    breached,
     definition,
     fund,
+    move,
     pass_stage,
     running,
     server,
@@ -124,11 +128,35 @@ def test_a_breach_seen_by_the_monitor_adds_one_to_the_breaches_and_its_events_ar
     assert value(after, "propdesk_stage_passes_total") == value(
         before, "propdesk_stage_passes_total"
     )
-    feed = f"log:{server().pk}"
-    read = value(after, "propdesk_monitor_events_read_total", feed=feed)
-    assert read > value(before, "propdesk_monitor_events_read_total", feed=feed)
-    assert read == MonitorCheckpoint.objects.get(key=feed).events_read
+    key = f"log:{server().pk}"
+    read = value(after, "propdesk_monitor_events_read_total", feed=key)
+    assert read > value(before, "propdesk_monitor_events_read_total", feed=key)
+    assert read == MonitorCheckpoint.objects.get(key=key).events_read
     assert value(after, "propdesk_database_up") == 1
+
+
+@pytest.mark.django_db
+def test_a_breach_staff_reinstate_stays_counted_and_the_next_one_adds_one(
+    token, active_client, finance, admin
+):
+    """The counter never goes down: Prometheus would take a drop for a restart."""
+    http = HttpClient()
+    _, attempt, account, position, price_feed = breached(active_client, finance, admin)
+    counted = value(scrape(http), "propdesk_stage_breaches_total")
+    move(price_feed, "1.08500", "1.08512")  # the bad price is gone
+    interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick from the price source")
+    carry_out_platform_commands()  # its account enabled again
+    attempt.refresh_from_db()
+    assert attempt.status == "in_progress"
+    assert value(scrape(http), "propdesk_stage_breaches_total") == counted
+    orders.close_position(account, position.pk)
+    monitor.process(server())
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    move(feed.Feed(), "1.07900", "1.07912")  # a real breach this time
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert value(scrape(http), "propdesk_stage_breaches_total") == counted + 1
 
 
 @pytest.mark.django_db
@@ -144,19 +172,19 @@ def test_a_pass_adds_one_to_the_passes(token, active_client, finance, admin):
 def test_the_monitor_feeds_lag_readers_and_stages_set_aside(token, active_client, finance, admin):
     http = HttpClient()
     _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
-    feed = f"log:{server().pk}"
-    checkpoints.share([feed], owner="host-a:101:abcd")
-    MonitorCheckpoint.objects.filter(key=feed).update(seconds_behind=2.5, events_behind=1234)
+    key = f"log:{server().pk}"
+    checkpoints.share([key], owner="host-a:101:abcd")
+    MonitorCheckpoint.objects.filter(key=key).update(seconds_behind=2.5, events_behind=1234)
     StageAttempt.objects.filter(pk=attempt.pk).update(monitor_error="ValueError: bad state")
     found = scrape(http)
-    assert value(found, "propdesk_monitor_lag_seconds", feed=feed) == 2.5
-    assert value(found, "propdesk_monitor_lag_events", feed=feed) == 1234
-    assert value(found, "propdesk_monitor_feed_read", feed=feed) == 1
+    assert value(found, "propdesk_monitor_lag_seconds", feed=key) == 2.5
+    assert value(found, "propdesk_monitor_lag_events", feed=key) == 1234
+    assert value(found, "propdesk_monitor_feed_read", feed=key) == 1
     assert value(found, "propdesk_monitor_processes") == 1
     assert value(found, "propdesk_monitor_stages_set_aside") == 1
-    checkpoints.release([feed], owner="host-a:101:abcd")  # the monitor stops
+    checkpoints.release([key], owner="host-a:101:abcd")  # the monitor stops
     found = scrape(http)
-    assert value(found, "propdesk_monitor_feed_read", feed=feed) == 0
+    assert value(found, "propdesk_monitor_feed_read", feed=key) == 0
     assert value(found, "propdesk_monitor_processes") == 0
 
 

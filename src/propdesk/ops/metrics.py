@@ -34,6 +34,8 @@ from prometheus_client.registry import Collector
 
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints
+from propdesk.core.audit import AuditAction
+from propdesk.core.models import AuditRecord
 from propdesk.platforms.models import PlatformCommand
 
 logger = logging.getLogger(__name__)
@@ -198,7 +200,10 @@ def _monitor() -> list[Metric]:
 
 def _stages() -> list[Metric]:
     """The stages set aside (the monitor could not apply their events or open the next one:
-    Prop Trading > Monitor), and the stages failed by a breach and passed, one query."""
+    Prop Trading > Monitor), and the stages failed by their rules and passed, one query; and
+    the failures staff took back (each reinstatement's audit record, one indexed count): a
+    reinstated stage is no longer failed, but its breach was found, and a counter never goes
+    down (Prometheus would take the drop for a restart and count the whole total again)."""
     rows = (
         StageAttempt.objects.filter(
             status__in=[
@@ -224,10 +229,13 @@ def _stages() -> list[Metric]:
     aside.add_metric(
         [], of(StageAttempt.Status.IN_PROGRESS, "aside") + of(StageAttempt.Status.PASSED, "aside")
     )
+    reinstated = AuditRecord.objects.filter(action=AuditAction.STAGE_REINSTATE).count()
     breaches = CounterMetricFamily(
-        "propdesk_stage_breaches", "Stages failed (a rule breached), counted from the database."
+        "propdesk_stage_breaches",
+        "Stages failed by their rules (a breach, or a day's close), those staff reinstated "
+        "since included; from the database.",
     )
-    breaches.add_metric([], of(StageAttempt.Status.FAILED))
+    breaches.add_metric([], of(StageAttempt.Status.FAILED) + reinstated)
     passes = CounterMetricFamily(
         "propdesk_stage_passes", "Stages passed (by the monitor or by staff), from the database."
     )
