@@ -10,7 +10,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
+from propdesk.ops import metrics
 from propdesk.processes import gunicorn_argv
 from tests.challenges.factories import database_shared_with_processes, eventually
 from tests.ops.probes import TOKEN, families, parse, value
@@ -73,3 +75,11 @@ def test_a_scrape_counts_the_requests_of_every_gunicorn_worker(tmp_path):
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def test_a_multiprocess_directory_that_is_not_there_stops_the_web_process_naming_it(tmp_path):
+    missing = str(tmp_path / "nowhere")
+    with pytest.raises(ImproperlyConfigured, match="PROMETHEUS_MULTIPROC_DIR"):
+        metrics.check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": missing})
+    metrics.check_multiprocess_dir({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    metrics.check_multiprocess_dir({})

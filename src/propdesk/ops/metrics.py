@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -41,6 +42,18 @@ from propdesk.platforms.models import PlatformCommand
 logger = logging.getLogger(__name__)
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def check_multiprocess_dir(environ: Mapping[str, str]) -> None:
+    """A web process starting in multiprocess mode needs the directory, writable: without it
+    every request would fail as it is counted. Stops the start naming the variable."""
+    folder = environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if folder and not (os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK)):
+        raise ImproperlyConfigured(
+            f"PROMETHEUS_MULTIPROC_DIR must be a directory this process may write ({folder!r} "
+            "is not); see docs/observability.md."
+        )
+
 
 # Not registered anywhere by themselves: the scrape's registry takes them in one process, the
 # files in PROMETHEUS_MULTIPROC_DIR carry them in many.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ _ROUTES = {HEALTH: "healthz", READY: "readyz", METRICS: "metrics"}
 
 class ServiceMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        metrics.check_multiprocess_dir(os.environ)
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
