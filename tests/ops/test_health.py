@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -205,6 +206,8 @@ def test_readyz_fails_when_the_monitor_stops_past_its_threshold_and_recovers_whe
         monitor = start_monitor(env, log)
         try:
             eventually(lambda: ready()[0] == 200, what=f"ready; the monitor's log:\n{log}")
+            time.sleep(4)  # idle past its threshold: it still renews its leases
+            assert ready()[0] == 200
             monitor.kill()  # SIGKILL
             monitor.wait()
             eventually(lambda: ready()[0] == 503, what="unready once the monitor was killed")
