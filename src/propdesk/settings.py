@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from propdesk.core import error_reports, logs
+from propdesk.ops.config import ops_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PROPDESK_VAR_DIR", Path.cwd() / "var")).resolve()
@@ -129,6 +130,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "propdesk.core.request_ids.RequestIdMiddleware",  # first: every line has its request id
+    "propdesk.ops.middleware.ServiceMiddleware",  # /healthz, /readyz, /metrics; times the rest
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "propdesk.core.security.SecurityHeadersMiddleware",  # below WhiteNoise: not static files
@@ -429,6 +431,8 @@ PLATFORM_COMMAND_LEASE = _env_seconds("PROPDESK_PLATFORM_COMMAND_LEASE", 60)
 # that changed is written once a checkpoint. A firm with very many accounts writes less often
 # (a restart then reads more events again: never any twice).
 MONITOR_CHECKPOINT_SECONDS = _env_seconds("PROPDESK_MONITOR_CHECKPOINT_SECONDS", 1) or 1
+# /readyz's thresholds and what it requires, /metrics' token (docs/observability.md).
+OPS = ops_settings(os.environ, job_lease_seconds=JOBS_LEASE_SECONDS)
 
 # The account-event log (docs/event-log.md): "database" (the default: the platforms app's table)
 # or a NATS JetStream server, `nats://host:port`, whose stream EVENT_STREAM keeps the events in

@@ -114,6 +114,7 @@ class FeedWatcher:
         self.read_to: datetime | None = None  # the time of the last event read
         self.drained_at: datetime | None = None  # when a read last found the feed's end
         self.behind = True  # its last read was a full batch: more may be waiting
+        self.unsaved_reads = 0  # events read since the checkpoint last moved (`events_read`)
 
     # --- loading ------------------------------------------------------------------------
 
@@ -121,6 +122,7 @@ class FeedWatcher:
         """Every running stage of the feed, from the checkpoint on."""
         checkpoint, _ = MonitorCheckpoint.objects.get_or_create(key=self.key)
         self.position = self.saved = checkpoint.position
+        self.unsaved_reads = 0
         self.changes = checkpoint.changes
         # Its first checkpoint at its first read: a feed taken over says soon that it moves.
         self.saved_at = time.monotonic() - checkpoint_every()
@@ -251,6 +253,7 @@ class FeedWatcher:
                     self.absent[account] = now
         self._apply(by_account)
         self.position = events[-1].position
+        self.unsaved_reads += len(events)
         at = parse_datetime(str(events[-1].payload.get("t") or ""))
         if at is not None:
             self.read_to = at
@@ -426,7 +429,8 @@ class FeedWatcher:
             if checkpoint.changes != self.changes:
                 self._take_up_before_moving()
             checkpoint.position = position
-            fields = ["position"]
+            checkpoint.events_read += self.unsaved_reads
+            fields = ["position", "events_read"]
             if lag is not None:
                 checkpoint.events_behind, checkpoint.seconds_behind = lag.events, lag.seconds
                 checkpoint.measured_at = timezone.now()
@@ -435,6 +439,7 @@ class FeedWatcher:
         self.cycle = None
         self.saved = position
         self.saved_at = time.monotonic()
+        self.unsaved_reads = 0
 
     def _take_up_before_moving(self) -> None:
         """Staff changed stages since the last look (`refresh`), and with the checkpoint row
