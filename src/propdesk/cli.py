@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     collect_static,
@@ -82,7 +84,6 @@ def _cmd_worker(ns: argparse.Namespace) -> int:
     setup_django()
     from propdesk.jobs.worker import Worker
 
-    print("worker: running background jobs", flush=True)
     _until_stopped(lambda stop: Worker(interval=ns.interval, stop=stop).run())
     return 0
 
@@ -244,7 +245,7 @@ def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         source = feed.replay(rows, speed=ns.speed, loop=ns.loop)
-        print(f"sandbox feed: replaying {len(rows)} quotes from {ns.replay}", flush=True)
+        _feed_log.info("sandbox feed started", extra={"replay": ns.replay, "quotes": len(rows)})
     else:
         instruments = list(Instrument.objects.filter(enabled=True))
         if not instruments:
@@ -252,11 +253,16 @@ def _cmd_sandbox_feed(ns: argparse.Namespace) -> int:
             return 2
         synthetic = feed.Synthetic(instruments, rate=ns.rate, seed=ns.seed)
         source = feed.paced(iter(synthetic), ns.rate)
-        print(f"sandbox feed: {ns.rate:g} ticks/s over {len(instruments)} instruments", flush=True)
+        _feed_log.info(
+            "sandbox feed started", extra={"rate": ns.rate, "instruments": len(instruments)}
+        )
     count = _until_stopped(lambda stop: feed.run(source, stop=stop))
     if count is not None:
-        print(f"sandbox feed: stopped after {count} ticks", flush=True)
+        _feed_log.info("sandbox feed stopped", extra={"ticks": count})
     return 0
+
+
+_feed_log = logging.getLogger("propdesk.feed")  # the long-running commands log (docs/logging.md)
 
 
 def _until_stopped(work: Callable[[threading.Event], Any]) -> Any:
@@ -342,8 +348,9 @@ def _cmd_monitor(ns: argparse.Namespace) -> int:
         except NatsLogError as exc:
             print(f"error: the account-event log (PROPDESK_EVENT_LOG): {exc}", file=sys.stderr)
             return 1
-    print("monitor: reading the trading servers' account events", flush=True)
+    logging.getLogger("propdesk.monitor").info("monitor started")
     _until_stopped(lambda stop: monitor.run(stop=stop))
+    logging.getLogger("propdesk.monitor").info("monitor stopped")
     return 0
 
 
@@ -471,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
     return parser

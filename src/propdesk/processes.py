@@ -45,6 +45,9 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         # gunicorn's control socket (for its gunicornc tool) would sit in $HOME, shared by every
         # server of the user (in the image, the data volume): propdesk does not use it.
         "--no-control-socket",
+        # Its lines in propdesk's format, each request's with its id (docs/logging.md).
+        "--logger-class",
+        "propdesk.ops.access_log.GunicornLogger",
     ]
 
 

@@ -13,6 +13,9 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from propdesk.core import error_reports, logs
+from propdesk.ops.config import ops_settings
+
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("PROPDESK_VAR_DIR", Path.cwd() / "var")).resolve()
 
@@ -126,6 +129,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "propdesk.core.request_ids.RequestIdMiddleware",  # first: every line has its request id
+    "propdesk.ops.middleware.ServiceMiddleware",  # /healthz, /readyz, /metrics; times the rest
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "propdesk.core.security.SecurityHeadersMiddleware",  # below WhiteNoise: not static files
@@ -134,6 +139,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "propdesk.core.request_ids.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
@@ -428,6 +434,8 @@ PLATFORM_COMMAND_LEASE = _env_seconds("PROPDESK_PLATFORM_COMMAND_LEASE", 60)
 # that changed is written once a checkpoint. A firm with very many accounts writes less often
 # (a restart then reads more events again: never any twice).
 MONITOR_CHECKPOINT_SECONDS = _env_seconds("PROPDESK_MONITOR_CHECKPOINT_SECONDS", 1) or 1
+# /readyz's thresholds and what it requires, /metrics' token (docs/observability.md).
+OPS = ops_settings(os.environ, job_lease_seconds=JOBS_LEASE_SECONDS)
 
 # The account-event log (docs/event-log.md): "database" (the default: the platforms app's table)
 # or a NATS JetStream server, `nats://host:port`, whose stream EVENT_STREAM keeps the events in
@@ -480,10 +488,6 @@ EVENT_PARTITIONS: int = _event_log["EVENT_PARTITIONS"]
 EVENT_STREAM: str = _event_log["EVENT_STREAM"]
 EVENT_RETENTION_DAYS: int = _event_log["EVENT_RETENTION_DAYS"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PROPDESK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs (docs/logging.md): PROPDESK_LOG_FORMAT, PROPDESK_LOG_LEVEL; Sentry when PROPDESK_SENTRY_DSN.
+LOGGING = logs.logging_setting(os.environ)
+SENTRY = error_reports.start(os.environ)

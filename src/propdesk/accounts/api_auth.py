@@ -10,6 +10,7 @@ from ninja.security import HttpBearer, SessionAuth
 from propdesk.accounts import two_factor
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import user_for_token
+from propdesk.core import request_ids
 from propdesk.core.errors import Forbidden
 
 
@@ -20,6 +21,7 @@ class BearerToken(HttpBearer):
         user = user_for_token(token)
         if user is not None:
             request.bearer_token = token  # type: ignore[attr-defined]
+            request_ids.bind_actor(request, user)  # the log lines' actor (core.logs)
         return user
 
 

@@ -316,7 +316,9 @@ class MonitorCheckpoint(models.Model):
     resumes from it. A monitor process reads a feed only while it holds its lease (`owner`,
     renewed until `lease_until`); another takes a lapsed lease over. `changes` counts what staff
     and the stages' openings did that the feed's monitor must look at again (a stage
-    reinstated, held, released, an account opened). The lag is the owner's last measure."""
+    reinstated, held, released, an account opened). The lag is the owner's last measure;
+    `events_read` counts the events read past the checkpoint, added as it moves (a metric's
+    counter: its rate is the monitor's events per second)."""
 
     key = models.CharField(max_length=40, unique=True)
     position = models.BigIntegerField(default=0)
@@ -326,6 +328,7 @@ class MonitorCheckpoint(models.Model):
     events_behind = models.BigIntegerField(default=0)
     seconds_behind = models.FloatField(default=0.0)
     measured_at = models.DateTimeField(null=True, blank=True)
+    events_read = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["key"]

@@ -30,6 +30,7 @@ from propdesk.jobs.attempts import Failure
 from propdesk.jobs.models import Attempt, WorkerProcess
 
 logger = logging.getLogger("propdesk.jobs")
+reclaimed = logging.getLogger("propdesk.worker")  # a decision of the worker's (docs/logging.md)
 
 REAP_BATCH = 100
 
@@ -138,7 +139,11 @@ def reap_abandoned(*, now: datetime | None = None) -> int:
                 now=now,
                 retry_in=0,
             )
-            logger.warning("job %s (%s) re-queued: %s", row.pk, row.task_path, gone)
+            reclaimed.warning(
+                "abandoned job reclaimed: %s",
+                gone,
+                extra={"job": str(row.pk), "task": row.task_path, "worker": worker or "-"},
+            )
             reaped += 1
     return reaped
 

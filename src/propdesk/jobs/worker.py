@@ -28,7 +28,8 @@ from propdesk.jobs import attempts, housekeeping, leases
 from propdesk.jobs.attempts import Failure, storable
 from propdesk.jobs.models import Attempt
 
-logger = logging.getLogger("propdesk.jobs")
+# What the worker decides, with the job as fields (docs/logging.md).
+logger = logging.getLogger("propdesk.worker")
 
 
 def _refresh_connections() -> None:
@@ -83,7 +84,9 @@ class Worker:
         beating = leases.Heartbeat(self.worker_id) if self.heartbeat else None
         if beating is not None:
             beating.start()
-        logger.info("job worker %s started (queues %s)", self.worker_id, ",".join(self.queues))
+        logger.info(
+            "worker started", extra={"worker": self.worker_id, "queues": ",".join(self.queues)}
+        )
         try:
             housekeeping.run_due(force=True)  # first of all: what a dead worker left behind
             while not self.stop.is_set():
@@ -145,6 +148,7 @@ class Worker:
     def run_one(self, row: DBTaskResult) -> None:
         claimed_at = row.started_at
         assert claimed_at is not None
+        logger.info("job started", extra=_fields(row, attempt=attempts.attempts_made(row)))
         outcome: Outcome
         try:
             task = row.task
@@ -230,6 +234,8 @@ class Worker:
                     "traceback",
                 ]
             )
+        took = (row.finished_at - claimed_at).total_seconds()
+        logger.info("job succeeded", extra=_fields(row, duration_s=round(took, 3)))
         self._finished(row)
 
     def _after_failure(
@@ -247,23 +253,21 @@ class Worker:
                 now=timezone.now(),
                 retry_in=retry_in,
             )
+        fields = _fields(row, attempt=attempt.number, error=failure.error_class)
         if attempt.retry_at is None:
             logger.error(
-                "job %s (%s) gave up after attempt %s: %s",
-                row.pk,
-                row.task_path,
+                "job failed, gave up after %s attempts: %s",
                 attempt.number,
                 failure.message,
+                extra={**fields, "permanent": failure.permanent},
             )
             self._finished(row)
         else:
             logger.warning(
-                "job %s (%s) attempt %s failed (%s); next try at %s",
-                row.pk,
-                row.task_path,
-                attempt.number,
-                failure.message,
+                "job failed, will retry at %s: %s",
                 attempt.retry_at.isoformat(),
+                failure.message,
+                extra={**fields, "retry_at": attempt.retry_at.isoformat()},
             )
 
     def _finished(self, row: DBTaskResult) -> None:
@@ -271,6 +275,10 @@ class Worker:
             task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
         except Exception:  # a listener's fault is not the job's
             logger.exception("job %s: a task_finished listener failed", row.pk)
+
+
+def _fields(row: DBTaskResult, **more: Any) -> dict[str, Any]:
+    return {"job": str(row.pk), "task": row.task_path, "queue": row.queue_name, **more}
 
 
 def run_batch(**options: object) -> int:

@@ -511,8 +511,21 @@ def _done(
         row.save()
         if row.then:
             _HOOKS[row.then](row, credentials)
+    logger.info("platform command done", extra=_fields(row))
     command.status, command.result, command.login = row.status, row.result, row.login
     return True
+
+
+def _fields(row: PlatformCommand, **more: Any) -> dict[str, Any]:
+    """A command's log fields (docs/logging.md): never its payload, which may hold a name."""
+    return {
+        "command": row.pk,
+        "kind": row.kind,
+        "server": row.server_id,
+        "login": row.login or "-",
+        "attempts": row.attempts,
+        **more,
+    }
 
 
 def _failed(
@@ -527,10 +540,13 @@ def _failed(
             wait = BACKOFF[min(row.attempts, len(BACKOFF)) - 1] if row.attempts else BACKOFF[0]
             row.next_try_at = now + timedelta(seconds=wait)
             logger.warning(
-                "platform command %s (%s) failed, again in %ss: %s", row.pk, row.kind, wait, message
+                "platform command failed, again in %ss: %s",
+                wait,
+                message,
+                extra=_fields(row, retry_at=row.next_try_at.isoformat()),
             )
         else:
             move_status(row, Status.FAILED, PlatformCommand.TRANSITIONS, what="platform command")
-            logger.error("platform command %s (%s) refused: %s", row.pk, row.kind, message)
+            logger.error("platform command refused: %s", message, extra=_fields(row))
         row.save()
     command.status = row.status

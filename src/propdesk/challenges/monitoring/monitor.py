@@ -23,7 +23,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from propdesk.challenges.models import CurvePoint, MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints, curve, progress
+from propdesk.challenges.monitoring import checkpoints, curve, decisions, progress
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation.lifecycle import Opening
 from propdesk.platforms import adapters, feeds, outbox
@@ -257,6 +257,7 @@ def _conclude(
         return None  # another monitor process (this feed's reader a moment ago) acted already
     CurvePoint.objects.bulk_create(closed or [], ignore_conflicts=True)
     lifecycle.act(attempt, evaluator, outcomes, openings)
+    decisions.acted(attempt, outcomes)  # logged once committed
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
         attempt.concluded_after = last
     if last is not None:
@@ -291,7 +292,7 @@ def guarded(attempt: StageAttempt, work: Any, *, after: int) -> Any:
         with transaction.atomic():
             return work()
     except Exception as exc:
-        logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+        decisions.set_aside(attempt, exc)
         StageAttempt.objects.filter(pk=attempt.pk).update(
             monitor_error=f"{type(exc).__name__}: {exc}"[:500], set_aside_after=after
         )

@@ -36,7 +36,7 @@ from typing import Any
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from propdesk.challenges.monitoring import checkpoints, idle
+from propdesk.challenges.monitoring import checkpoints, decisions, idle
 from propdesk.challenges.monitoring.monitor import BATCH, Carrier
 from propdesk.challenges.monitoring.watcher import FeedWatcher, LostLease
 from propdesk.platforms import feeds, outbox
@@ -83,17 +83,18 @@ class Monitor:
         held = checkpoints.share(checkpoints.all_feed_keys(ids), owner=self.owner)
         mine = {int(k.split(":")[1]) for k in (held if duties is None else duties)}
         self.ingest = [s for s in self.servers if s.pk in mine]
-        for key in list(self.watchers):
-            if key not in held:
-                self._drop(key)  # given back or taken over: its reader resumes it
-        for key in held:
-            if key not in self.watchers:
-                watcher = FeedWatcher(key, owner=self.owner)
-                watcher.load()
-                self.watchers[key] = watcher
-                checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
-                if self.keeper is not None:
-                    self.keeper.beat()  # ... and the loads, all told, than `STUCK_AFTER`
+        dropped = [key for key in self.watchers if key not in held]
+        for key in dropped:
+            self._drop(key)  # given back or taken over: its reader resumes it
+        taken = [key for key in held if key not in self.watchers]
+        decisions.feeds_changed(self.owner, taken, dropped)
+        for key in taken:
+            watcher = FeedWatcher(key, owner=self.owner)
+            watcher.load()
+            self.watchers[key] = watcher
+            checkpoints.renew(owner=self.owner)  # a load may take longer than a lease
+            if self.keeper is not None:
+                self.keeper.beat()  # ... and the loads, all told, than `STUCK_AFTER`
         self.shared_at = self.renewed_at = time.monotonic()
 
     def round(self) -> int:
@@ -116,7 +117,7 @@ class Monitor:
                 watcher.write_some(measure=functools.partial(_lag, watcher))
                 self._renew_if_due()  # a long round keeps its leases too
             except LostLease as exc:
-                logger.warning("monitor: %s", exc)
+                decisions.lease_lost(key, self.owner, exc)
                 self._drop(key)
             except Exception:
                 logger.exception("monitor: feed %s (loaded again from its checkpoint)", key)

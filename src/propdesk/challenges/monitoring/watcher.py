@@ -16,7 +16,6 @@ the watcher compares its stages with the running ones and loads again any that s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -30,7 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from propdesk.challenges.models import CurvePoint, MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints, curve
+from propdesk.challenges.monitoring import checkpoints, curve, decisions
 from propdesk.challenges.monitoring.monitor import (
     RulesCache,
     _conclude,
@@ -46,8 +45,6 @@ from propdesk.platforms.feeds import FeedEvent
 from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.model import Outcome
-
-logger = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY: float | None = None  # seconds between two checkpoints (None: the setting's)
 WRITE_AT_ONCE = 300  # changed stages a round writes of a checkpoint under way
@@ -117,6 +114,7 @@ class FeedWatcher:
         self.read_to: datetime | None = None  # the time of the last event read
         self.drained_at: datetime | None = None  # when a read last found the feed's end
         self.behind = True  # its last read was a full batch: more may be waiting
+        self.unsaved_reads = 0  # events read since the checkpoint last moved (`events_read`)
 
     # --- loading ------------------------------------------------------------------------
 
@@ -124,6 +122,7 @@ class FeedWatcher:
         """Every running stage of the feed, from the checkpoint on."""
         checkpoint, _ = MonitorCheckpoint.objects.get_or_create(key=self.key)
         self.position = self.saved = checkpoint.position
+        self.unsaved_reads = 0
         self.changes = checkpoint.changes
         # Its first checkpoint at its first read: a feed taken over says soon that it moves.
         self.saved_at = time.monotonic() - checkpoint_every()
@@ -254,6 +253,7 @@ class FeedWatcher:
                     self.absent[account] = now
         self._apply(by_account)
         self.position = events[-1].position
+        self.unsaved_reads += len(events)
         at = parse_datetime(str(events[-1].payload.get("t") or ""))
         if at is not None:
             self.read_to = at
@@ -355,6 +355,7 @@ class FeedWatcher:
             self.next_due = None  # more are due: look again at the next round
         if acting:
             self._act(acting, after_event=False)
+            decisions.days_closed(self.key, moment, sum(len(o) for _, o, _ in acting))
         return sum(len(o) for _, o, _ in acting)
 
     def soonest_due(self) -> datetime | None:
@@ -428,7 +429,8 @@ class FeedWatcher:
             if checkpoint.changes != self.changes:
                 self._take_up_before_moving()
             checkpoint.position = position
-            fields = ["position"]
+            checkpoint.events_read += self.unsaved_reads
+            fields = ["position", "events_read"]
             if lag is not None:
                 checkpoint.events_behind, checkpoint.seconds_behind = lag.events, lag.seconds
                 checkpoint.measured_at = timezone.now()
@@ -437,6 +439,7 @@ class FeedWatcher:
         self.cycle = None
         self.saved = position
         self.saved_at = time.monotonic()
+        self.unsaved_reads = 0
 
     def _take_up_before_moving(self) -> None:
         """Staff changed stages since the last look (`refresh`), and with the checkpoint row
@@ -467,7 +470,7 @@ class FeedWatcher:
     def _set_aside(self, attempt: StageAttempt, exc: Exception) -> None:
         """Leave the stage for staff, with the reason and the position its saved state
         reflects (their retry applies the events after it)."""
-        logger.error("attempt %s set aside: %s", attempt.pk, exc, exc_info=exc)
+        decisions.set_aside(attempt, exc)
         self._check_lease()
         with transaction.atomic():
             StageAttempt.objects.filter(pk=attempt.pk).update(
