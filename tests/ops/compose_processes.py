@@ -47,6 +47,15 @@ def env_files(service: Mapping[str, Any], base: Path = ROOT) -> list[Path]:
     return [base / (e["path"] if isinstance(e, dict) else e) for e in entries]
 
 
+def service_environment(service: Mapping[str, Any]) -> dict[str, str]:
+    """A service's own `environment` (a mapping or a list of NAME=value), which Compose puts
+    over its env files."""
+    given = service.get("environment") or {}
+    if isinstance(given, list):
+        given = dict(item.split("=", 1) for item in given)
+    return {name: str(value) for name, value in given.items()}
+
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

@@ -16,9 +16,9 @@ Only what must point at this machine is changed, each for its reason:
   SQLite runs, one SQLite file the processes share.
 - PROPDESK_EVENT_LOG: the NATS server of this machine (the env file names compose's `nats`),
   with a stream of the test's own (PROPDESK_EVENT_STREAM), dropped after.
-- PROPDESK_VAR_DIR, PROPDESK_STATIC_DIR and HOME: a folder of the test's own instead of the
-  image's volume and folders. The static files are collected beforehand and made read-only,
-  as the image's build does.
+- PROPDESK_VAR_DIR, PROPDESK_STATIC_DIR, HOME and PROMETHEUS_MULTIPROC_DIR: folders of the
+  test's own instead of the image's volume and folders and web's in-memory one. The static
+  files are collected beforehand and made read-only, as the image's build does.
 - web's --host and --port: 127.0.0.1 (nothing outside this machine reaches a test server) and a
   free port.
 
@@ -50,6 +50,7 @@ from tests.ops.compose_processes import (
     page,
     read_env_file,
     read_image,
+    service_environment,
     wait_for,
     wait_for_text,
     with_option,
@@ -84,11 +85,7 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
     processes = Processes(tmp_path)
     proxy = None
     with fresh_database(tmp_path) as database_url:
-        env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "LANG": "C.UTF-8",
-            **{k: v for k, v in image.env.items() if k != "PATH"},
-            **settings_file,
+        here = {  # what must point at this machine (the module's docstring says why)
             "DATABASE_URL": database_url,
             "PROPDESK_EVENT_LOG": NATS_URL,
             "PROPDESK_EVENT_STREAM": stream,
@@ -96,14 +93,31 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
             "PROPDESK_STATIC_DIR": str(static),
             "HOME": str(var),
         }
+
+        def env_for(service: str) -> dict[str, str]:
+            """The container's environment: the image's, the env file, the service's own."""
+            env = {
+                "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+                "LANG": "C.UTF-8",
+                **{k: v for k, v in image.env.items() if k != "PATH"},
+                **settings_file,
+                **service_environment(services[service]),
+                **here,
+            }
+            if "PROMETHEUS_MULTIPROC_DIR" in env:  # a tmpfs of the container
+                folder = tmp_path / f"metrics-{service}"
+                folder.mkdir(exist_ok=True)
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+            return env
+
         try:
             # The image's build collects the static files; compose runs migrate first.
             collect = subprocess.Popen(
                 argv("web", "manage", "collectstatic", "--noinput", "--verbosity", "0"),
-                env={**env, "PROPDESK_VAR_DIR": str(tmp_path / "build")},
+                env={**env_for("web"), "PROPDESK_VAR_DIR": str(tmp_path / "build")},
             )
             migrated = subprocess.run(
-                argv("migrate"), env=env, capture_output=True, text=True, timeout=300
+                argv("migrate"), env=env_for("migrate"), capture_output=True, text=True, timeout=300
             )
             assert migrated.returncode == 0, migrated.stdout + migrated.stderr
             assert collect.wait(timeout=300) == 0
@@ -116,16 +130,16 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
                     "web", "staff", "create", "--email", STAFF_EMAIL, "--role", "Administrator",
                     "--password", STAFF_PASSWORD,
                 ),
-                env=env, capture_output=True, text=True, timeout=120,
+                env=env_for("web"), capture_output=True, text=True, timeout=120,
             )  # fmt: skip
             assert created.returncode == 0, created.stderr
 
             web = argv("web")
             assert {"--no-worker", "--no-monitor"} <= set(web)  # they run on their own
             web = with_option(with_option(web, "--host", "127.0.0.1"), "--port", str(port))
-            processes.start("web", web, env)
-            worker = processes.start("worker", argv("worker"), env)
-            processes.start("monitor", argv("monitor"), env)
+            processes.start("web", web, env_for("web"))
+            worker = processes.start("worker", argv("worker"), env_for("worker"))
+            processes.start("monitor", argv("monitor"), env_for("monitor"))
             proxy = ProxyStandIn(
                 port,
                 settings_file["PROPDESK_ALLOWED_HOSTS"].split(",")[0],
@@ -138,7 +152,7 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
             else:  # the image's health check, as Docker runs it inside the web container
                 probe = [sys.executable, *image.healthcheck[1:]]
                 probe[-1] = probe[-1].replace(":8000/", f":{port}/")
-                checked = subprocess.run(probe, env=env, capture_output=True, text=True)
+                checked = subprocess.run(probe, env=env_for("web"), capture_output=True, text=True)
                 assert checked.returncode == 0, checked.stderr
             ready, body = wait_for(proxy.url, "/readyz", processes=processes)
             assert ready in (200, 404), body  # 200: the worker and the monitor are seen
