@@ -1,7 +1,7 @@
 """What tests/ops/test_compose_processes.py needs to run compose.yaml's services as processes
 on this machine: the compose file, the env file and the image's Dockerfile read as Docker reads
-them; a database of the test's own; the processes started and stopped as containers are; a
-stand-in for the firm's TLS proxy; and the go-live walk-through over HTTP."""
+them; a database of the test's own; the processes started and stopped as containers are; and a
+stand-in for the firm's TLS proxy."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -152,6 +152,22 @@ def fresh_database(folder: Path) -> Iterator[str]:
     finally:
         server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         server.close()
+
+
+def count_rows(database_url: str, sql: str) -> int:
+    """One count from the processes' database, on a connection of its own (the test's Django
+    connection is to the suite's database, not theirs)."""
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(database_url[len("sqlite:///") :])) as db:
+            return int(db.execute(sql).fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(database_url) as db:
+        row = db.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 # --- processes, started and stopped as containers are --------------------------------------------
@@ -328,19 +344,30 @@ def call(
         return answer.status, None
 
 
-def wait_for(base: str, path: str, *, processes: Processes, within: float = 90) -> tuple[int, Any]:
-    """Ask `path` until it answers 200 or 404 (an endpoint this version does not have); fail
-    when a process exits meanwhile or after `within` seconds. The last answer."""
+def wait_for(base: str, path: str, *, processes: Processes, within: float = 90) -> Any:
+    """Ask `path` until it answers 200; fail when a process exits meanwhile or after `within`
+    seconds. The answer's body."""
     deadline = time.monotonic() + within
     answer: tuple[int, Any] = (0, None)
     while True:
         processes.check_alive()
         with contextlib.suppress(OSError):  # not listening yet
             answer = call(base, "GET", path)
-            if answer[0] in (200, 404):
-                return answer
+            if answer[0] == 200:
+                return answer[1]
         assert time.monotonic() < deadline, f"{path} still answers {answer} after {within:g} s"
         time.sleep(0.25)
+
+
+def eventually(
+    check: Callable[[], bool], *, processes: Processes, what: str, within: float = 60
+) -> None:
+    """Wait until `check()` holds; fail when a process exits meanwhile or after `within` s."""
+    deadline = time.monotonic() + within
+    while not check():
+        processes.check_alive()
+        assert time.monotonic() < deadline, f"still not done after {within:g} s: {what}"
+        time.sleep(0.2)
 
 
 def wait_for_text(log: Path, text: str, *, processes: Processes, within: float = 60) -> None:
@@ -350,56 +377,3 @@ def wait_for_text(log: Path, text: str, *, processes: Processes, within: float =
         processes.check_alive()
         assert time.monotonic() < deadline, f"{text!r} not in {log.name} after {within:g} s"
         time.sleep(0.25)
-
-
-def go_live_over_http(base: str, *, staff_email: str, staff_password: str) -> dict[str, Any]:
-    """The go-live walk-through through the API, as a firm's integration does it: staff get a
-    token; a trader registers and may not log in yet; staff find the registration in the queue
-    and approve it; the trader gets a token and sees themselves active. What GET /me said."""
-    status, body = call(
-        base, "POST", "/api/v1/auth/token", {"email": staff_email, "password": staff_password}
-    )
-    assert status == 200, body
-    staff = body["token"]
-
-    email = f"trader-{uuid.uuid4().hex[:8]}@example.com"
-    trader = {"email": email, "password": "a-long-trader-passphrase"}
-    status, body = call(
-        base,
-        "POST",
-        "/api/v1/auth/register",
-        {
-            "type": "trader",
-            "name": "Jana Nováková",
-            **trader,
-            "nationality": "CZ",
-            "phone": "+420601234567",
-        },
-    )
-    assert (status, body["status"]) == (201, "pending_approval"), body
-    status, body = call(base, "POST", "/api/v1/auth/token", trader)
-    assert (status, body["code"]) == (403, "registration_pending"), body
-
-    status, body = call(
-        base,
-        "GET",
-        "/api/v1/approvals?type=trader_registration&status=pending",
-        token=staff,
-    )
-    assert status == 200, body
-    items = body["items"] if isinstance(body, dict) else body
-    request_id = next(r["id"] for r in items if r["client"]["email"] == email)
-    status, body = call(
-        base,
-        "POST",
-        f"/api/v1/approvals/{request_id}/approve",
-        {"comment": "Documents checked"},
-        token=staff,
-    )
-    assert (status, body["status"]) == (200, "approved"), body
-
-    status, body = call(base, "POST", "/api/v1/auth/token", trader)
-    assert status == 200, body
-    status, me = call(base, "GET", "/api/v1/me", token=body["token"])
-    assert status == 200, me
-    return dict(me)

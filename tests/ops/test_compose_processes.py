@@ -6,9 +6,14 @@ compose.yaml (each service's command and env file), deploy/propdesk.env.example 
 operator copies to deploy/propdesk.env, the file compose.yaml names) and the Dockerfile (the
 entrypoint, the image's environment, the health check). It then runs `migrate` to its end,
 creates the first administrator as docs/operations.md says, starts `web`, `worker` and
-`monitor` as real processes of `propdesk` from this virtualenv, and walks through going live:
-the site answers (and the image's health check passes), the worker sends the trader's emails,
-no process prints a traceback, and each stops with 0 on SIGTERM, as `docker compose stop` sends.
+`monitor` as real processes of `propdesk` from this virtualenv, and waits until the image's
+health check passes and /readyz sees the worker and the monitor. Then the go-live guide, through
+the client a firm generates from the OpenAPI (tests/api/go_live.py): registration, KYC, a bank
+deposit, a challenge bought from the wallet, its account opened by the running worker, the
+stage passed (advanced by staff: the running monitor would pass it at the day's close), the
+live step and its account, the fee in the report. Also: the worker sent the trader's emails,
+web served the static files collected beforehand untouched, no process printed a traceback, and
+each stopped with 0 on SIGTERM, as `docker compose stop` sends.
 
 Only what must point at this machine is changed, each for its reason:
 
@@ -35,18 +40,25 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import ModuleType
 
+import pytest
+
+from propdesk.api import api as propdesk_api
 from propdesk.platforms import natslog
+from tests.api import go_live
 from tests.conftest import NATS_URL
+from tests.onboarding.factories import png_bytes
 from tests.ops.compose_processes import (
     ROOT,
     Processes,
     ProxyStandIn,
     compose_services,
+    count_rows,
     env_files,
+    eventually,
     free_port,
     fresh_database,
-    go_live_over_http,
     page,
     read_env_file,
     read_image,
@@ -58,10 +70,54 @@ from tests.ops.compose_processes import (
 
 STAFF_EMAIL = "operator@firm.example"
 STAFF_PASSWORD = "first-administrator-passphrase"
+PENDING_COMMANDS = "SELECT count(*) FROM platforms_platformcommand WHERE status = 'pending'"
+
+# What the go-live walk-through expects staff to have set up in the back office (*Settings >
+# KYC*, *Settings > Payment methods*), done through the same use cases.
+FIRM_SETUP = """
+from propdesk.accounts.models import User
+from propdesk.onboarding import kyc
+from propdesk.wallet import deposits
+staff = User.objects.get(email="{staff}")
+kyc.save_form(
+    None, name="Individual", description="For private persons", is_default=True,
+    fields=[
+        {{"key": "date_of_birth", "label": "Date of birth", "kind": "date"}},
+        {{"key": "residence", "label": "Country of residence", "kind": "country"}},
+    ],
+    documents=[{{"key": "identity_document", "label": "Identity document"}}],
+    actor=staff,
+)
+deposits.save_payment_method(
+    None, name="Bank transfer", kind="offline", currencies=["USD"], min_amount="50",
+    max_amount="10000", instructions="IBAN CZ65 0800 0000 1920 0014 5399", payout_to="bank",
+    actor=staff,
+)
+"""
+
+# The stage passed: here staff advance it by hand (*Prop Trading > Participants*, *Advance*), as
+# a running monitor would pass it only at the day's close.
+ADVANCE = """
+from propdesk.accounts.models import User
+from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import interventions
+attempt = Participation.objects.get(pk={participation}).current_attempt()
+interventions.advance(
+    attempt.pk, actor=User.objects.get(email="{staff}"), reason="Passed for the go-live check"
+)
+"""
+
+
+@pytest.fixture(scope="session")
+def generated_client(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The client a firm generates from the schema the server publishes (tests/api/go_live.py),
+    once per session."""
+    schema = propdesk_api.get_openapi_schema()
+    return go_live.generate_client(schema, tmp_path_factory.mktemp("generated_client"))
 
 
 def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them(
-    tmp_path, settings
+    tmp_path, settings, generated_client
 ):
     services = compose_services()
     image = read_image()
@@ -146,27 +202,47 @@ def test_the_compose_services_run_with_the_env_file_and_a_firm_goes_live_on_them
                 {settings_file["PROPDESK_PROXY_SSL_HEADER"]: "https"},
             )
 
-            alive, _ = wait_for(proxy.url, "/healthz", processes=processes)
-            if alive == 404:  # before /healthz: the API's schema says the site is up
-                assert wait_for(proxy.url, "/api/v1/openapi.json", processes=processes)[0] == 200
-            else:  # the image's health check, as Docker runs it inside the web container
-                probe = [sys.executable, *image.healthcheck[1:]]
-                probe[-1] = probe[-1].replace(":8000/", f":{port}/")
-                checked = subprocess.run(probe, env=env_for("web"), capture_output=True, text=True)
-                assert checked.returncode == 0, checked.stderr
-            ready, body = wait_for(proxy.url, "/readyz", processes=processes)
-            assert ready in (200, 404), body  # 200: the worker and the monitor are seen
+            wait_for(proxy.url, "/healthz", processes=processes)
+            # The image's health check, as Docker runs it inside the web container.
+            probe = [sys.executable, *image.healthcheck[1:]]
+            probe[-1] = probe[-1].replace(":8000/", f":{port}/")
+            checked = subprocess.run(probe, env=env_for("web"), capture_output=True, text=True)
+            assert checked.returncode == 0, checked.stderr
+            wait_for(proxy.url, "/readyz", processes=processes)  # the worker and the monitor seen
 
-            # The guide's first step through the API: registration and its approval. The
-            # generated client's whole walk-through (tests/api/go_live.py) takes proxy.url.
-            me = go_live_over_http(
-                proxy.url, staff_email=STAFF_EMAIL, staff_password=STAFF_PASSWORD
+            def shell(code: str) -> None:
+                """`docker compose exec web propdesk manage shell -c CODE`."""
+                done = subprocess.run(
+                    argv("web", "manage", "shell", "--verbosity", "0", "--command", code),
+                    env=env_for("web"), capture_output=True, text=True, timeout=120,
+                )  # fmt: skip
+                assert done.returncode == 0, done.stdout + done.stderr
+
+            def carried_out() -> None:
+                """The running worker has carried out every platform command due."""
+                eventually(
+                    lambda: count_rows(database_url, PENDING_COMMANDS) == 0,
+                    processes=processes,
+                    what="the worker carrying out the platform commands",
+                )
+
+            shell(FIRM_SETUP.format(staff=STAFF_EMAIL))  # what staff set up in the back office
+            went = go_live.walk_through(
+                generated_client,
+                proxy.url,
+                go_live.GoLive(
+                    staff_email=STAFF_EMAIL,
+                    staff_password=STAFF_PASSWORD,
+                    document=("passport.png", png_bytes(), "image/png"),
+                    carry_out_commands=carried_out,
+                    pass_stage=lambda joined: shell(
+                        ADVANCE.format(participation=joined, staff=STAFF_EMAIL)
+                    ),
+                ),
             )
-            assert me["kind"] == "client"
-            assert me["client"]["status"] == "active"
             # The worker sent the trader their emails (the console backend writes them to its
             # output, as the env file leaves email unset).
-            wait_for_text(worker.log, me["email"], processes=processes)
+            wait_for_text(worker.log, went.trader_email, processes=processes)
             processes.check_alive()
             assert processes.with_tracebacks() == {}
             # web served the files collected beforehand, as they were.
