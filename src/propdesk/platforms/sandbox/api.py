@@ -14,7 +14,7 @@ from ninja.security import HttpBasicAuth, HttpBearer
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
-from propdesk.core.schema import WHOLE
+from propdesk.core.schema import WHOLE, DecimalString, Money, OneOf
 from propdesk.platforms.sandbox import accounts, auth, orders, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
@@ -75,13 +75,13 @@ def me(request: HttpRequest) -> Account:
 class PositionOut(Schema):
     id: int
     symbol: str
-    side: str
-    volume: str
-    open_price: str
-    current_price: str
-    sl: str | None
-    tp: str | None
-    profit: str
+    side: Annotated[str, OneOf(Position.Side.values)]
+    volume: DecimalString
+    open_price: DecimalString
+    current_price: DecimalString | None
+    sl: DecimalString | None
+    tp: DecimalString | None
+    profit: Money
     opened_at: datetime
 
 
@@ -91,11 +91,11 @@ class AccountOut(Schema):
     group: str
     currency: str
     leverage: int
-    balance: str
-    equity: str
-    margin: str
-    free_margin: str
-    margin_level: str | None
+    balance: Money
+    equity: Money
+    margin: Money
+    free_margin: Money
+    margin_level: DecimalString | None
     trading_enabled: bool
     positions: list[PositionOut]
 
@@ -129,8 +129,8 @@ def account(request: HttpRequest) -> AccountOut:
 
 class QuoteOut(Schema):
     symbol: str
-    bid: str
-    ask: str
+    bid: DecimalString
+    ask: DecimalString
     digits: int
     at: datetime
 
@@ -196,7 +196,7 @@ def _account_positions(state: Any) -> list[PositionOut]:
             side=p.side,
             volume=f"{p.volume}",
             open_price=f"{p.open_price}",
-            current_price=_text(p.current_price) or "",
+            current_price=_text(p.current_price),
             sl=_text(p.sl),
             tp=_text(p.tp),
             profit=f"{p.profit}",
@@ -218,15 +218,15 @@ class CloseIn(Schema):
 class DealOut(Schema):
     id: int
     at: datetime
-    kind: str
-    entry: str
-    reason: str
+    kind: Annotated[str, OneOf(Deal.Kind.values)]
+    entry: Annotated[str, OneOf(Deal.Entry.values)]
+    reason: Annotated[str, OneOf(Deal.Reason.values)]
     position: int | None
     symbol: str
-    volume: str
-    price: str
-    profit: str
-    balance_after: str
+    volume: DecimalString
+    price: DecimalString
+    profit: Money
+    balance_after: Money
     comment: str
 
 
