@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.errors import ValidationError as NinjaValidationError
@@ -95,6 +95,7 @@ class PropdeskAPI(NinjaAPI):
         "propdesk.challenges.payouts.api.my_payouts": "listPayouts",
         "propdesk.challenges.payouts.api.request_payout": "requestPayout",
         "propdesk.challenges.participation.api.participants_listing": "listParticipants",
+        "propdesk.api.no_such_operation": "noSuchOperation",  # not in the schema
     }
 
     IDEMPOTENT = "`idempotency_key_reused` (the Idempotency-Key was used for another request)"
@@ -264,3 +265,18 @@ api.add_router("/challenges", start_router)
 api.add_router("/participations", participations_router)
 api.add_router("/participations", payouts_router)
 api.add_router("/participants", participants_router)
+
+# Last, so that it matches only what nothing else does: a path under /api/v1/ that names no
+# operation (`/approvals/AAA`, where an id is a number) answers the API's JSON 404, never the
+# site's HTML page.
+nowhere = Router()
+
+
+@nowhere.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def no_such_operation(request: HttpRequest, rest: str) -> HttpResponse:
+    return _error(request, 404, {"code": "not_found", "message": "No such API operation."})
+
+
+api.add_router("", nowhere)

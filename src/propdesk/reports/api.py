@@ -59,6 +59,21 @@ class TransactionPage(Page[TransactionOut]):
     summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
     description="*Reports > CRM Reports > Transactions* in the back office. `type` is an entry "
     "type: `prop_trading_fee` is Prop Trading Fee. " + transactions.CONVENTION,
+    openapi_extra={
+        "responses": {
+            200: {
+                "content": {
+                    "text/csv": {
+                        "schema": {
+                            "type": "string",
+                            "description": "`format=csv`: every row, its header "
+                            + ",".join(transactions.CSV_HEADER),
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
 def transactions_report(
     request: HttpRequest,
