@@ -116,7 +116,8 @@ def test_money_is_a_decimal_string_with_a_pattern() -> None:
         assert shape.get("pattern") == r"^-?[0-9]+(\.[0-9]+)?$", (name, field)
     # inputs show what they take, too
     amount = _properties("DepositIn")["amount"]["anyOf"][0]
-    assert amount["format"] == "decimal" and amount["pattern"]
+    assert amount["format"] == "decimal"
+    assert amount["pattern"]
 
 
 def test_every_paged_list_has_one_shape_and_takes_after_and_limit() -> None:

@@ -13,11 +13,11 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalAction, ApprovalRequest
-from propdesk.approvals.registry import Method
 from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.approvals.registry import Method
 from propdesk.core.errors import ValidationFailed
-from propdesk.core.permissions import require_permission
 from propdesk.core.pagination import After, Page, by_key
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalText, Money, OneOf
 
 router = Router(tags=["approvals"])

@@ -78,9 +78,9 @@ def declare_errors(
             for status, text in sorted(statuses.items()):
                 declared = responses.setdefault(str(status), {})
                 declared.setdefault("description", text)
-            for status, declared in responses.items():
-                if status[:1] in "45":
-                    declared.setdefault("description", STATUS_TEXT.get(int(status), "Error."))
+            for code, declared in responses.items():
+                if code[:1] in "45":
+                    declared.setdefault("description", STATUS_TEXT.get(int(code), "Error."))
                     declared["content"] = content
             operation["responses"] = dict(sorted(responses.items()))
     return schema

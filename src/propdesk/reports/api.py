@@ -12,12 +12,12 @@ from django.http.response import HttpResponseBase
 from ninja import Router, Schema
 
 from propdesk.accounts.api_auth import current_staff
-from propdesk.challenges.permissions import CHALLENGES_VIEW
-from propdesk.core.money import MINOR_UNITS
-from propdesk.core.permissions import require_permission
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.models import Participation
+from propdesk.challenges.permissions import CHALLENGES_VIEW
+from propdesk.core.money import MINOR_UNITS
 from propdesk.core.pagination import After, Page, decode_id, encode_id
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, Day, FilterText, Money, OneOf
 from propdesk.reports import prop_dashboard, transactions
 from propdesk.wallet.models import JournalEntry

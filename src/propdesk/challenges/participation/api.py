@@ -22,8 +22,8 @@ from propdesk.challenges.participation import participants, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.errors import ValidationFailed
-from propdesk.core.permissions import require_permission
 from propdesk.core.pagination import After, Page, decode_id, encode_id
+from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalString, Money, OneOf
 
 # --- participations ------------------------------------------------------------------------------
@@ -87,7 +87,9 @@ class FiguresOut(Schema):
     trading_day_min_profit_pct: DecimalString | None = Field(
         description="The least day profit (% of the initial balance) a trading day needs."
     )
-    open_volume: DecimalString = Field(description="Lots open now (the sum of the open positions' volumes).")
+    open_volume: DecimalString = Field(
+        description="Lots open now (the sum of the open positions' volumes)."
+    )
     max_open_positions: int | None
     max_open_volume: DecimalString | None
     weekend_cutoff: str | None = Field(
@@ -184,10 +186,10 @@ def _retry_out(item: Participation, retried: Participation | None) -> RetryOut |
     if price is None:
         return None
     return RetryOut(
-        fee=f"{price.fee}",
-        full_fee=f"{price.full_fee}",
+        fee=price.fee,
+        full_fee=price.full_fee,
         currency=price.currency,
-        discount_pct=None if price.discount_pct is None else f"{price.discount_pct}",
+        discount_pct=price.discount_pct,
         discount_until=price.discount_until,
     )
 
@@ -196,7 +198,7 @@ def _reset_out(item: Participation, attempt: StageAttempt | None) -> ResetOut | 
     offer = item.version.spec.reset
     if offer is None or retries.reset_refusal(item, attempt):
         return None
-    return ResetOut(fee=f"{offer.fee}", currency=item.currency)
+    return ResetOut(fee=offer.fee, currency=item.currency)
 
 
 def _participation_out(
@@ -214,7 +216,7 @@ def _participation_out(
         version=item.version.number,
         status=item.status,
         payment=item.payment,
-        fee=f"{item.fee}",
+        fee=item.fee,
         currency=item.currency,
         stage=attempt.stage + 1 if attempt else None,
         stage_name=stages[attempt.stage].name if attempt else None,

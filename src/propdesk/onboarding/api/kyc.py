@@ -130,9 +130,7 @@ SUBMISSION_BODY = {
 
 def _answers(request: HttpRequest) -> dict[str, Any]:
     """The answers: the `answers` JSON object, and any field sent as a part of its own."""
-    values: dict[str, Any] = {
-        k: v for k, v in request.POST.items() if k not in ("form", "answers")
-    }
+    values: dict[str, Any] = {k: v for k, v in request.POST.items() if k not in ("form", "answers")}
     given = request.POST.get("answers")
     if given is None:
         return values

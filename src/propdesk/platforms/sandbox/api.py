@@ -100,8 +100,9 @@ class AccountOut(Schema):
     positions: list[PositionOut]
 
 
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+def _text(value: Decimal | None) -> Decimal | None:
+    """Without trailing zeros ("1.0845", "2" rather than "2.00000")."""
+    return None if value is None else Decimal(f"{value.normalize():f}")
 
 
 def _account_out(account: Account) -> AccountOut:
@@ -112,10 +113,10 @@ def _account_out(account: Account) -> AccountOut:
         group=account.group,
         currency=account.currency,
         leverage=account.leverage,
-        balance=f"{state.balance}",
-        equity=f"{state.equity}",
-        margin=f"{state.margin}",
-        free_margin=f"{state.free_margin}",
+        balance=state.balance,
+        equity=state.equity,
+        margin=state.margin,
+        free_margin=state.free_margin,
         margin_level=_text(state.margin_level),
         trading_enabled=state.trading_enabled,
         positions=_account_positions(state),
@@ -140,8 +141,8 @@ def quotes(request: HttpRequest) -> list[QuoteOut]:
     return [
         QuoteOut(
             symbol=symbol,
-            bid=f"{q.bid:.{q.instrument.digits}f}",
-            ask=f"{q.ask:.{q.instrument.digits}f}",
+            bid=Decimal(f"{q.bid:.{q.instrument.digits}f}"),
+            ask=Decimal(f"{q.ask:.{q.instrument.digits}f}"),
             digits=q.instrument.digits,
             at=q.at,
         )
@@ -194,12 +195,12 @@ def _account_positions(state: Any) -> list[PositionOut]:
             id=int(p.position),
             symbol=p.symbol,
             side=p.side,
-            volume=f"{p.volume}",
-            open_price=f"{p.open_price}",
+            volume=p.volume,
+            open_price=p.open_price,
             current_price=_text(p.current_price),
             sl=_text(p.sl),
             tp=_text(p.tp),
-            profit=f"{p.profit}",
+            profit=p.profit,
             opened_at=p.opened_at,
         )
         for p in state.positions
@@ -239,10 +240,10 @@ def _deal_out(deal: Deal) -> DealOut:
         reason=deal.reason,
         position=deal.position_id,
         symbol=deal.symbol,
-        volume=f"{deal.volume}",
-        price=_text(deal.price) or "0",
-        profit=f"{deal.profit}",
-        balance_after=f"{deal.balance_after}",
+        volume=deal.volume,
+        price=_text(deal.price) or Decimal(0),
+        profit=deal.profit,
+        balance_after=deal.balance_after,
         comment=deal.comment,
     )
 
