@@ -177,7 +177,15 @@ QUEUES = (
 @router.get("", response=RequestPage, summary="List requests", description=QUEUES)
 def list_requests(
     request: HttpRequest,
-    type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
+    type: Annotated[
+        Annotated[
+            str,
+            AfterValidator(_known_type),
+            Field(max_length=50, description="A request type's key, e.g. `deposit`."),
+        ]
+        | None,
+        Blank,
+    ] = None,
     status: Annotated[Annotated[str, OneOf(ApprovalRequest.Status.values)] | None, Blank] = None,
     mine: bool = False,
     reference: Annotated[
