@@ -107,9 +107,9 @@ class PropdeskAPI(NinjaAPI):
         "rejectRequest": "`already_decided`, `stale_level`, `invalid_transition`.",
         "addApprovalNote": "`conflict`.",
         "setApprovalMethod": "`conflict`.",
-        "submitKyc": "`kyc_not_open` (approved already, or a submission awaits review), "
-        "`too_many_pending`, `document_changed`.",
-        "requestDeposit": "`too_many_awaiting_payment`, " + IDEMPOTENT + ".",
+        "submitKyc": "`kyc_not_open` (approved already, or a submission awaits review).",
+        "requestDeposit": "`too_many_pending` (deposits awaiting review), "
+        "`too_many_awaiting_payment` (card payments not made), " + IDEMPOTENT + ".",
         "requestWithdrawal": "`insufficient_funds`, `too_many_pending`, " + IDEMPOTENT + ".",
         "adjustWallet": "`insufficient_funds` (a debit larger than the balance), "
         + IDEMPOTENT
