@@ -25,6 +25,7 @@ from propdesk.core.errors import ValidationFailed
 from propdesk.core.pagination import After, Page, decode_id, encode_id
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalString, Money, OneOf
+from propdesk.rules.model import FAILED, IN_PROGRESS, PASSED, TradingDayCounts
 
 # --- participations ------------------------------------------------------------------------------
 
@@ -54,7 +55,7 @@ class FiguresOut(Schema):
     strings, days `YYYY-MM-DD`, instants UTC `...Z`. `*_used_pct` is how much of an allowed
     loss is used (0 to 100); distances are `equity - floor`."""
 
-    status: str
+    status: Annotated[str, OneOf((IN_PROGRESS, PASSED, FAILED))]
     rule: str | None
     as_of: str | None
     day: str | None
@@ -81,7 +82,7 @@ class FiguresOut(Schema):
     period_last_day: str | None
     days_left: int | None
     open_positions: int
-    trading_day_counts: str = Field(
+    trading_day_counts: Annotated[str, OneOf(TradingDayCounts)] = Field(
         description='How trading days are counted: "opened" or "opened_and_closed".'
     )
     trading_day_min_profit_pct: DecimalString | None = Field(
