@@ -6,9 +6,10 @@ from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 
 from propdesk.accounts.api import auth_router as tokens_router
@@ -24,6 +25,8 @@ from propdesk.challenges.participation.api import (
 )
 from propdesk.challenges.payouts.api import payouts_router
 from propdesk.core.errors import DomainError
+from propdesk.core.openapi import declare_errors
+from propdesk.core.schemas import ErrorOut
 from propdesk.onboarding.api.kyc import router as kyc_router
 from propdesk.onboarding.api.registration import router as registration_router
 from propdesk.platforms.sandbox.api import router as sandbox_router
@@ -92,7 +95,69 @@ class PropdeskAPI(NinjaAPI):
         "propdesk.challenges.payouts.api.my_payouts": "listPayouts",
         "propdesk.challenges.payouts.api.request_payout": "requestPayout",
         "propdesk.challenges.participation.api.participants_listing": "listParticipants",
+        "propdesk.api.no_such_operation": "noSuchOperation",  # not in the schema
     }
+
+    IDEMPOTENT = "`idempotency_key_reused` (the Idempotency-Key was used for another request)"
+    # The operations the domain may refuse in its current state (409), with their codes.
+    CONFLICTS = {
+        "approveRequest": "`already_decided`, `stale_level` (`level` is not the request's "
+        "level now), `invalid_transition`, `insufficient_funds` (a withdrawal or a payout the "
+        "wallet no longer covers).",
+        "rejectRequest": "`already_decided`, `stale_level`, `invalid_transition`.",
+        "addApprovalNote": "`conflict`.",
+        "setApprovalMethod": "`conflict`.",
+        "submitKyc": "`kyc_not_open` (approved already, or a submission awaits review).",
+        "requestDeposit": "`too_many_pending` (deposits awaiting review), "
+        "`too_many_awaiting_payment` (card payments not made), " + IDEMPOTENT + ".",
+        "requestWithdrawal": "`insufficient_funds`, `too_many_pending`, " + IDEMPOTENT + ".",
+        "adjustWallet": "`insufficient_funds` (a debit larger than the balance), "
+        + IDEMPOTENT
+        + ".",
+        "saveChallengeDraft": "`conflict` (an ended challenge is not edited).",
+        "publishChallenge": "`conflict` (ended, or no draft to publish).",
+        "endChallenge": "`invalid_transition`, `conflict`.",
+        "duplicateChallenge": "`conflict`.",
+        "joinChallenge": "`challenge_ended`, `insufficient_funds`, `too_many_awaiting_payment`, "
+        + IDEMPOTENT
+        + ".",
+        "retryParticipation": "`not_failed`, `already_retried`, `no_retry_offer`, "
+        "`challenge_ended`, `price_changed`, `insufficient_funds`, " + IDEMPOTENT + ".",
+        "resetParticipation": "`no_reset_offer`, `not_resettable`, `already_reset`, "
+        "`insufficient_funds`, " + IDEMPOTENT + ".",
+        "requestPayout": "`payout_not_eligible` (with `eligibility`), `conflict`, "
+        + IDEMPOTENT
+        + ".",
+        "sandboxPlaceOrder": "`order_refused`, `market_closed`, `not_enough_margin`, "
+        "`trading_disabled`, " + IDEMPOTENT + ".",
+        "sandboxClosePosition": "`order_refused`, `market_closed`, `trading_disabled`, "
+        + IDEMPOTENT
+        + ".",
+    }
+    # Throttled (429): the logins (a password or a code is checked) and registration.
+    THROTTLED = {
+        "createToken",
+        "registerClient",
+        "sandboxCreateToken",
+        *(
+            op
+            for op in OPERATION_IDS.values()
+            if op.startswith("sandbox")  # HTTP Basic: every call checks the password
+        ),
+    }
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """The schema, with every operation's error answers declared (core.openapi)."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_errors(
+            schema,
+            error_schema=ErrorOut.model_json_schema(),
+            throttled=self.THROTTLED,
+            conflicts=self.CONFLICTS,
+        )
+        return schema
 
     def get_openapi_operation_id(self, operation: Operation) -> str:
         view = operation.view_func
@@ -200,3 +265,18 @@ api.add_router("/challenges", start_router)
 api.add_router("/participations", participations_router)
 api.add_router("/participations", payouts_router)
 api.add_router("/participants", participants_router)
+
+# Last, so that it matches only what nothing else does: a path under /api/v1/ that names no
+# operation (`/approvals/AAA`, where an id is a number) answers the API's JSON 404, never the
+# site's HTML page.
+nowhere = Router()
+
+
+@nowhere.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def no_such_operation(request: HttpRequest, rest: str) -> HttpResponse:
+    return _error(request, 404, {"code": "not_found", "message": "No such API operation."})
+
+
+api.add_router("", nowhere)

@@ -346,3 +346,14 @@ def test_register_with_an_empty_body_names_the_missing_fields(api):
     assert {"type", "name", "email", "password", "nationality", "phone"} <= set(
         response.json()["fields"]
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/approvals/abc"), ("POST", "/api/v1/nothing/here"), ("DELETE", "/api/v1/x")],
+)
+def test_a_path_naming_no_operation_answers_the_json_404(client, method, path):
+    response = client.generic(method, path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "not_found"

@@ -21,10 +21,21 @@ pytestmark = pytest.mark.django_db
 URLENCODED = "application/x-www-form-urlencoded"
 
 
-def test_huge_offset_is_refused(api, compliance):
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "9223372036854775808",  # not one of ours
+        "WzkyMjMzNzIwMzY4NTQ3NzU4MDhd",  # ours in form, a key past any id: [9223372036854775808]
+        "WyJub3QgYSB0aW1lIiwxXQ",  # ["not a time",1]
+        "%2B5",
+        "a" * 201,
+    ],
+)
+def test_a_forged_cursor_is_refused_naming_after(api, compliance, cursor):
     token = api.token(compliance.email, PASSWORD)
-    response = api.call("GET", "/approvals?offset=9223372036854775808", token=token)
+    response = api.call("GET", f"/approvals?after={cursor}", token=token)
     assert response.status_code == 422
+    assert "after" in response.json()["fields"]
 
 
 @pytest.mark.parametrize("level", ["²", "Compli\x00ance", True, 2**40, "x" * 500, None])
@@ -217,7 +228,9 @@ def test_a_nul_in_a_query_parameter_is_a_422_naming_it(api, admin, path, field):
         ("/challenges?status=weird", "status"),
         ("/challenges?status=draft%01", "status"),
         ("/approvals?limit=1_0", "limit"),
-        ("/approvals?offset=%2B5", "offset"),
+        ("/approvals?after=%2B5", "after"),
+        ("/participants?after=12", "after"),
+        ("/reports/transactions?after=-1", "after"),
         ("/reports/transactions?limit=%EF%BC%91%EF%BC%90", "limit"),  # full-width "10"
         ("/reports/transactions?date_from=20260101", "date_from"),
         ("/reports/transactions?format=xml", "format"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -110,6 +111,29 @@ def test_kyc_api_lists_forms_accepts_multipart_and_reports_status(active_client,
     assert state["status"] == "pending"
     [submission] = state["submissions"]
     assert {d["content_type"] for d in submission["documents"]} == {"image/png", "application/pdf"}
+
+
+def test_kyc_api_takes_the_answers_as_one_json_part(active_client, kyc_form):
+    """The body the OpenAPI documents: `form`, `answers` as a JSON object, the files."""
+    api = Api()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api.token(active_client.user.email, PASSWORD)}"}
+    data = {"form": str(kyc_form.pk), "answers": json.dumps(answers()), **documents()}
+    created = api.http.post("/api/v1/kyc", data, **auth)
+    assert created.status_code == 201
+    [submission] = api.http.get("/api/v1/kyc", **auth).json()["submissions"]
+    assert submission["values"]["residence"] == "CZ"
+    assert submission["values"]["date_of_birth"] == "1990-05-17"
+
+
+@pytest.mark.parametrize("given", ["{not json", "[]", '{"residence": 1}', '"CZ"'])
+def test_kyc_api_refuses_answers_that_are_not_an_object_of_texts(active_client, kyc_form, given):
+    api = Api()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api.token(active_client.user.email, PASSWORD)}"}
+    data = {"form": str(kyc_form.pk), "answers": given, **documents()}
+    response = api.http.post("/api/v1/kyc", data, **auth)
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["answers"]
+    assert kyc.history(active_client).count() == 0
 
 
 def test_kyc_api_names_bad_files(active_client, kyc_form):

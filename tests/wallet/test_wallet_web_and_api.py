@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from propdesk.wallet import ledger
+from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form
@@ -52,7 +52,7 @@ def test_client_reads_own_wallet_and_movements_but_cannot_adjust(active_client, 
     assert api.call("GET", "/wallet", token=token).json() == {
         "balances": [{"currency": "USD", "balance": "12.34"}]
     }
-    [line] = api.call("GET", "/wallet/transactions", token=token).json()
+    [line] = api.call("GET", "/wallet/transactions", token=token).json()["items"]
     assert line["amount"] == "12.34"
     assert line["type"] == "adjustment"
     body = {"direction": "credit", "amount": "1", "currency": "USD", "comment": "me"}
@@ -112,7 +112,7 @@ def test_the_client_reads_the_note_meant_for_them_never_the_internal_reason(acti
     api = Api()
     lines = api.call(
         "GET", "/wallet/transactions", token=api.token(active_client.user.email, PASSWORD)
-    ).json()
+    ).json()["items"]
     for seen in (page, str(lines)):
         assert "Internal:" not in seen
         assert finance.email not in seen
@@ -135,3 +135,26 @@ def test_the_adjustment_form_posts_the_note_for_the_client(active_client, financ
     assert post_form(http, f"/backoffice/clients/{active_client.pk}/adjust/", data).status_code
     entry = JournalEntry.objects.get(type="adjustment")
     assert (entry.memo, entry.client_memo) == ("Internal reason", "Refund of a card fee")
+
+
+def test_the_wallet_movements_page_by_cursor_newest_first_each_once(active_client, finance):
+    for n in range(1, 6):
+        services.adjust(
+            active_client.pk,
+            direction="credit",
+            amount=f"{n}",
+            currency="USD",
+            comment=f"credit {n}",
+            actor=finance,
+        )
+    api = Api()
+    token = api.token(active_client.user.email, PASSWORD)
+    seen, after = [], ""
+    for _ in range(5):
+        page = api.call("GET", f"/wallet/transactions?limit=2{after}", token=token).json()
+        seen += [line["amount"] for line in page["items"]]
+        if page["next"] is None:
+            break
+        after = f"&after={page['next']}"
+    assert seen == ["5.00", "4.00", "3.00", "2.00", "1.00"]
+    assert page["next"] is None

@@ -96,7 +96,7 @@ def test_another_client_cannot_see_it(asked, register):
     api = Api()
     token = api.token(other.user.email, PASSWORD)
     assert api.call("GET", f"/wallet/withdrawals/{asked.pk}", token=token).status_code == 404
-    assert api.call("GET", "/wallet/withdrawals", token=token).json() == []
+    assert api.call("GET", "/wallet/withdrawals", token=token).json() == {"items": [], "next": None}
 
 
 def test_a_withdrawal_without_a_recorded_destination_says_so(asked, funded):
@@ -239,7 +239,10 @@ def test_the_api_round_trip(funded, bank_transfer):
     }
     one = api.call("GET", f"/wallet/withdrawals/{answer['id']}", token=token).json()
     assert one == answer
-    assert api.call("GET", "/wallet/withdrawals", token=token).json() == [answer]
+    assert api.call("GET", "/wallet/withdrawals", token=token).json() == {
+        "items": [answer],
+        "next": None,
+    }
 
 
 def test_the_api_takes_a_crypto_destination(funded, admin):

@@ -4,15 +4,17 @@ settings (PATCH /me: their time zone)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from propdesk.accounts import services
 from propdesk.accounts.api_auth import current_client, current_user
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
+from propdesk.core.schema import OneOf
 from propdesk.core.schemas import ErrorOut
 
 router = Router(tags=["me"])
@@ -23,8 +25,8 @@ auth_router = Router(tags=["auth"])
 
 class ClientOut(Schema):
     id: int
-    type: str
-    status: str
+    type: Annotated[str, OneOf(Client.Kind.values)]
+    status: Annotated[str, OneOf(Client.Status.values)]
     nationality: str
     phone: str
     referral_code_used: str
@@ -38,7 +40,7 @@ class MeOut(Schema):
     id: int
     email: str
     name: str
-    kind: str
+    kind: Annotated[str, OneOf(User.Kind.values)]
     role: str | None = None
     permissions: list[str] = []
     client: ClientOut | None = None

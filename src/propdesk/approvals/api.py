@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from annotated_types import Interval
@@ -10,27 +9,28 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator, StrictInt, StrictStr
 
 from propdesk.accounts.api_auth import current_staff
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.approvals import registry
 from propdesk.approvals import services as approvals
-from propdesk.approvals.models import ApprovalRequest
+from propdesk.approvals.models import ApprovalAction, ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
+from propdesk.approvals.registry import Method
 from propdesk.core.errors import ValidationFailed
+from propdesk.core.pagination import After, Page, by_key
 from propdesk.core.permissions import require_permission
-from propdesk.core.schema import WHOLE, Blank, DecimalText, OneOf
+from propdesk.core.schema import WHOLE, Blank, DecimalText, Money, OneOf
 
 router = Router(tags=["approvals"])
 settings_router = Router(tags=["settings"])
 
 MAX_PAGE = 200
-MAX_OFFSET = 10**9
 
 
 class ClientRef(Schema):
     id: int
     name: str
     email: str
-    status: str
+    status: Annotated[str, OneOf(Client.Status.values)]
 
 
 class RequestOut(Schema):
@@ -38,13 +38,13 @@ class RequestOut(Schema):
     reference: str = Field(
         "", description="Its subject's reference, as the client sees it (e.g. DEP-000002)"
     )
-    type: str
+    type: str = Field(description="The request type's key (its queue): see the list above.")
     type_label: str
-    status: str
+    status: Annotated[str, OneOf(ApprovalRequest.Status.values)]
     client: ClientRef
-    amount: Decimal | None
+    amount: Money | None
     currency: str
-    method: str
+    method: Annotated[str, OneOf(Method.values)]
     current_level: int
     levels_total: int
     awaiting_role: str | None
@@ -61,7 +61,7 @@ class Detail(Schema):
 
 
 class ActionOut(Schema):
-    kind: str
+    kind: Annotated[str, OneOf(ApprovalAction.Kind.values)]
     actor: str | None
     level: int | None
     text: str
@@ -75,11 +75,8 @@ class RequestDetailOut(RequestOut):
     decision_block: str | None
 
 
-class RequestPage(Schema):
-    items: list[RequestOut]
-    count: int
-    limit: int
-    offset: int
+class RequestPage(Page[RequestOut]):
+    pass
 
 
 class ApproveIn(Schema):
@@ -180,14 +177,22 @@ QUEUES = (
 @router.get("", response=RequestPage, summary="List requests", description=QUEUES)
 def list_requests(
     request: HttpRequest,
-    type: Annotated[Annotated[str, AfterValidator(_known_type)] | None, Blank] = None,
+    type: Annotated[
+        Annotated[
+            str,
+            AfterValidator(_known_type),
+            Field(max_length=50, description="A request type's key, e.g. `deposit`."),
+        ]
+        | None,
+        Blank,
+    ] = None,
     status: Annotated[Annotated[str, OneOf(ApprovalRequest.Status.values)] | None, Blank] = None,
     mine: bool = False,
     reference: Annotated[
         Annotated[str, Field(max_length=40, description="e.g. DEP-000002")] | None, Blank
     ] = None,
+    after: After = None,
     limit: Annotated[int, Interval(ge=1, le=MAX_PAGE), WHOLE] = 50,
-    offset: Annotated[int, Interval(ge=0, le=MAX_OFFSET), WHOLE] = 0,
 ) -> RequestPage:
     actor = current_staff(request)
     qs = approvals.todo(actor) if mine else approvals.visible_requests(actor)
@@ -200,8 +205,9 @@ def list_requests(
         if named is None:
             raise ValidationFailed(fields={"reference": "Give a reference such as DEP-000002."})
         qs = qs.filter(named)
-    items = [_out(r) for r in qs[offset : offset + limit]]
-    return RequestPage(items=items, count=qs.count(), limit=limit, offset=offset)
+    # `mine` is a to-do list, oldest first; the others newest first
+    found, next_cursor = by_key(qs, after=after, limit=limit, newest_first=not mine)
+    return RequestPage(items=[_out(r) for r in found], next=next_cursor)
 
 
 @router.get(
@@ -259,10 +265,10 @@ def add_note(request: HttpRequest, request_id: int, payload: NoteIn) -> Status[R
 class PolicyOut(Schema):
     type: str
     label: str
-    method: str
-    threshold: Decimal | None
+    method: Annotated[str, OneOf(Method.values)]
+    threshold: Money | None
     levels: list[str]
-    allowed_methods: list[str]
+    allowed_methods: list[Annotated[str, OneOf(Method.values)]]
 
 
 class PolicyIn(Schema):

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, GetCoreSchemaHandler, StringConstraints, WithJsonSchema
+from pydantic import (
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import CoreSchema, core_schema
 
 from propdesk.core.numbers import NotANumber, read_whole
@@ -83,7 +90,12 @@ DecimalText = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$", "example": "100.00"},
+                {
+                    "type": "string",
+                    "format": "decimal",
+                    "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*$",
+                    "example": "100.00",
+                },
                 {"type": "integer", "minimum": 0},
             ],
             "description": 'A number written as text with the digits 0-9 and an optional ".", '
@@ -92,3 +104,22 @@ DecimalText = Annotated[
         }
     ),
 ]
+
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _fixed(value: Decimal) -> str:
+    """Always fixed-point ("0.00000000", never "0E-8"), as the pattern says."""
+    return f"{value:f}"
+
+
+# Money (and the other exact decimals: percentages, prices, volumes) in answers: a JSON string
+# of digits, never a JSON number, so nothing reads it as a float.
+DecimalString = Annotated[
+    Decimal,
+    PlainSerializer(_fixed, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN, "example": "100.00"}
+    ),
+]
+Money = DecimalString

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Interval
@@ -13,10 +12,13 @@ from django.http.response import HttpResponseBase
 from ninja import Router, Schema
 
 from propdesk.accounts.api_auth import current_staff
+from propdesk.challenges.catalogue.definition import StageKind
+from propdesk.challenges.models import Participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.money import MINOR_UNITS
+from propdesk.core.pagination import After, Page, decode_id, encode_id
 from propdesk.core.permissions import require_permission
-from propdesk.core.schema import WHOLE, Blank, Day, FilterText, OneOf
+from propdesk.core.schema import WHOLE, Blank, Day, FilterText, Money, OneOf
 from propdesk.reports import prop_dashboard, transactions
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
@@ -29,27 +31,25 @@ class TransactionOut(Schema):
     entry: int
     reference: str = ""  # of what caused the entry: DEP-000002, WDR-…, PTP-…, ADJ-…
     at: datetime
-    type: str
+    type: Annotated[str, OneOf(JournalEntry.Type.values)]
     client_id: int
     client: str
     email: str
-    amount: Decimal  # from the firm's side: in (a deposit, a fee) positive, out negative
+    amount: Money  # from the firm's side: in (a deposit, a fee) positive, out negative
     currency: str
-    status: str  # completed, pending, rejected or reversed
+    status: Annotated[str, OneOf(transactions.STATUSES)]
     memo: str
 
 
 class TotalOut(Schema):
     currency: str
     count: int
-    credits: Decimal  # money in, from the firm's side
-    debits: Decimal  # money out (negative)
-    net: Decimal
+    credits: Money  # money in, from the firm's side
+    debits: Money  # money out (negative)
+    net: Money
 
 
-class TransactionPage(Schema):
-    items: list[TransactionOut]
-    next: int | None
+class TransactionPage(Page[TransactionOut]):
     totals: list[TotalOut]
 
 
@@ -59,6 +59,21 @@ class TransactionPage(Schema):
     summary="Every posting to a client wallet; `after` pages by key; `format=csv` streams it all",
     description="*Reports > CRM Reports > Transactions* in the back office. `type` is an entry "
     "type: `prop_trading_fee` is Prop Trading Fee. " + transactions.CONVENTION,
+    openapi_extra={
+        "responses": {
+            200: {
+                "content": {
+                    "text/csv": {
+                        "schema": {
+                            "type": "string",
+                            "description": "`format=csv`: every row, its header "
+                            + ",".join(transactions.CSV_HEADER),
+                        },
+                    }
+                }
+            }
+        }
+    },
 )
 def transactions_report(
     request: HttpRequest,
@@ -69,7 +84,7 @@ def transactions_report(
     reference: FilterText = "",
     currency: Annotated[Annotated[str, OneOf(MINOR_UNITS)] | None, Blank] = None,
     status: Annotated[Annotated[str, OneOf(transactions.STATUSES)] | None, Blank] = None,
-    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    after: After = None,
     limit: Annotated[
         int, Interval(ge=1, le=transactions.MAX_PAGE_SIZE), WHOLE
     ] = transactions.PAGE_SIZE,
@@ -90,7 +105,7 @@ def transactions_report(
     rows = transactions.transactions(filters)
     if format == "csv":
         return transactions.csv_response(rows)
-    items, next_cursor = transactions.page(rows, after=after, size=limit)
+    items, next_key = transactions.page(rows, after=decode_id(after), size=limit)
     return TransactionPage(
         items=[
             TransactionOut(
@@ -110,7 +125,7 @@ def transactions_report(
             for row in transactions.shown(items)
             for p in [row.posting]
         ],
-        next=next_cursor,
+        next=encode_id(next_key),
         totals=[TotalOut(**t) for t in transactions.totals(filters, rows)],
     )
 
@@ -120,17 +135,17 @@ def transactions_report(
 
 class FeeOut(Schema):
     currency: str
-    type: str  # prop_trading_fee, prop_retry_fee or prop_reset_fee
+    type: Annotated[str, OneOf(JournalEntry.Type.values)]  # the fee entries' types
     label: str
     paid: int  # fee entries made in the period
-    collected: Decimal
+    collected: Money
     refunds: int  # refunds (reversals of fees) made in the period
-    refunded: Decimal
-    net: Decimal
+    refunded: Money
+    net: Money
 
 
 class StatusCountOut(Schema):
-    status: str
+    status: Annotated[str, OneOf(Participation.Status.values)]
     label: str
     count: int
 
@@ -140,32 +155,32 @@ class StageRateOut(Schema):
     challenge: str
     stage: int  # the index into the version's stages, from 0
     stage_name: str
-    kind: str  # demo or live
+    kind: StageKind
     label: str
     passed: int
     failed: int
-    rate_pct: Decimal | None  # none for a live stage, or when none concluded
+    rate_pct: Money | None  # none for a live stage, or when none concluded
 
 
 class FundedOut(Schema):
     currency: str
     accounts: int
-    amount: Decimal
+    amount: Money
 
 
 class LossOut(Schema):
     currency: str
     failures: int
-    demo: Decimal
-    live: Decimal
-    total: Decimal
+    demo: Money
+    live: Money
+    total: Money
 
 
 class PayoutStepOut(Schema):
     count: int
-    profit: Decimal  # taken off the trading accounts
-    trader_share: Decimal  # paid to the traders' wallets (Profit Share entries) once paid
-    firm_share: Decimal
+    profit: Money  # taken off the trading accounts
+    trader_share: Money  # paid to the traders' wallets (Profit Share entries) once paid
+    firm_share: Money
 
 
 class PayoutOut(Schema):
@@ -182,11 +197,11 @@ class ProfitOut(Schema):
     challenge_id: int | None  # null on a currency's total
     challenge: str
     currency: str
-    fees: Decimal  # collected: Prop Trading, Prop Retry and Prop Reset Fee entries
-    refunded: Decimal  # refunds of fees made in the period
-    shares_paid: Decimal  # profit shares paid (Profit Share entries)
-    shares_reversed: Decimal  # profit shares taken back (their reversals)
-    profit: Decimal  # fees - refunded - shares_paid + shares_reversed
+    fees: Money  # collected: Prop Trading, Prop Retry and Prop Reset Fee entries
+    refunded: Money  # refunds of fees made in the period
+    shares_paid: Money  # profit shares paid (Profit Share entries)
+    shares_reversed: Money  # profit shares taken back (their reversals)
+    profit: Money  # fees - refunded - shares_paid + shares_reversed
 
 
 class PropDashboardOut(Schema):

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
@@ -16,7 +15,8 @@ from pydantic import ConfigDict, StrictInt, StrictStr
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError, NotFound
-from propdesk.core.schema import WHOLE, DecimalText
+from propdesk.core.pagination import After, Page, by_key
+from propdesk.core.schema import WHOLE, DecimalText, Money, OneOf
 from propdesk.wallet import (
     deposits,
     destinations,
@@ -25,15 +25,18 @@ from propdesk.wallet import (
     services,
     withdrawals,
 )
-from propdesk.wallet.models import Deposit, Withdrawal
+from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod, Withdrawal
 
 router = Router(tags=["wallet"])
 staff_router = Router(tags=["wallet (staff)"])
 
 
+EntryType = Annotated[str, OneOf(JournalEntry.Type.values)]
+
+
 class BalanceOut(Schema):
     currency: str
-    balance: Decimal
+    balance: Money
 
 
 class WalletOut(Schema):
@@ -43,9 +46,9 @@ class WalletOut(Schema):
 class LineOut(Schema):
     entry: int
     reference: str = ""  # of what caused it: DEP-000002 for a deposit's credit
-    type: str
+    type: EntryType
     type_label: str
-    amount: Decimal
+    amount: Money
     currency: str
     memo: str
     at: datetime
@@ -61,7 +64,7 @@ class AdjustmentIn(Schema):
 
 class EntryOut(Schema):
     id: int
-    type: str
+    type: EntryType
     client_id: int | None
     balances: list[BalanceOut]
 
@@ -79,9 +82,21 @@ def wallet(request: HttpRequest) -> WalletOut:
     return WalletOut(balances=_balances(_client(request)))
 
 
-@router.get("/transactions", response=list[LineOut], summary="My wallet movements, newest first")
-def transactions(request: HttpRequest) -> list[LineOut]:
-    return [LineOut(**line) for line in services.wallet_lines(_client(request))]
+class LinePage(Page[LineOut]):
+    pass
+
+
+@router.get("/transactions", response=LinePage, summary="My wallet movements, newest first")
+def transactions(
+    request: HttpRequest,
+    after: After = None,
+    limit: Annotated[int, Interval(ge=1, le=500), WHOLE] = 100,
+) -> LinePage:
+    client = _client(request)
+    rows, next_cursor = by_key(services.postings(client), after=after, limit=limit)
+    return LinePage(
+        items=[LineOut(**line) for line in services.lines_of(client, rows)], next=next_cursor
+    )
 
 
 @staff_router.post(
@@ -121,12 +136,12 @@ methods_router = Router(tags=["wallet"])
 class MethodOut(Schema):
     id: int
     name: str
-    kind: str
+    kind: Annotated[str, OneOf(PaymentMethod.Kind.values)]
     currencies: list[str]
-    min_amount: Decimal
-    max_amount: Decimal
+    min_amount: Money
+    max_amount: Money
     instructions: str
-    payout_to: str = Field(
+    payout_to: Annotated[str, OneOf(PaymentMethod.PayoutTo.values)] = Field(
         "",
         description="Where its withdrawals are paid: a `bank` account or a `crypto` wallet "
         "(the withdrawal's `destination` gives its fields); empty: it takes no withdrawals.",
@@ -145,11 +160,11 @@ class DepositIn(Schema):
 class DepositOut(Schema):
     id: int
     reference: str = ""  # DEP-000002: the one to quote on a bank transfer
-    status: str
-    amount: Decimal
+    status: Annotated[str, OneOf(Deposit.Status.values)]
+    amount: Money
     currency: str
     method: str
-    credited_amount: Decimal | None
+    credited_amount: Money | None
     checkout_url: str | None = None
 
 
@@ -267,13 +282,13 @@ class CryptoWalletOut(Schema):
 class WithdrawalOut(Schema):
     id: int
     reference: str = ""
-    status: str
-    amount: Decimal
+    status: Annotated[str, OneOf(Withdrawal.Status.values)]
+    amount: Money
     currency: str
     method: str
     # Once paid: the amount paid out (less than `amount` when the firm paid part of it; the
     # rest went back to the wallet).
-    paid_amount: Decimal | None = None
+    paid_amount: Money | None = None
     destination: Annotated[BankAccountOut | CryptoWalletOut, Field(discriminator="type")] | None = (
         Field(
             None,
@@ -326,14 +341,19 @@ def withdraw(
     return Status(201, _withdrawal_out(made))
 
 
-@router.get("/withdrawals", response=list[WithdrawalOut], summary="My withdrawals, newest first")
+class WithdrawalPage(Page[WithdrawalOut]):
+    pass
+
+
+@router.get("/withdrawals", response=WithdrawalPage, summary="My withdrawals, newest first")
 def my_withdrawals(
     request: HttpRequest,
+    after: After = None,
     limit: Annotated[int, Interval(ge=1, le=100), WHOLE] = 50,
-    offset: Annotated[int, Interval(ge=0, le=10**6), WHOLE] = 0,
-) -> list[WithdrawalOut]:
+) -> WithdrawalPage:
     mine = withdrawals.client_withdrawals(_client(request))
-    return [_withdrawal_out(w) for w in mine[offset : offset + limit]]
+    rows, next_cursor = by_key(mine, after=after, limit=limit)
+    return WithdrawalPage(items=[_withdrawal_out(w) for w in rows], next=next_cursor)
 
 
 @router.get(

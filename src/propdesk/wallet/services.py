@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from propdesk.accounts.models import Client, User
 from propdesk.core import audit, idempotency
@@ -112,11 +113,22 @@ def wallet_lines(
 ) -> list[dict[str, Any]]:
     """The client's wallet movements, newest first: as the client reads them, or with the
     staff's own memos (`for_staff`)."""
-    rows = (
+    return lines_of(client, list(postings(client)[:limit]), for_staff=for_staff)
+
+
+def postings(client: Client) -> QuerySet[ledger.Posting]:
+    """The client's wallet postings, newest first (to page through)."""
+    return (
         ledger.Posting.objects.filter(client=client)
         .select_related("entry")
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")
     )
+
+
+def lines_of(
+    client: Client, rows: list[ledger.Posting], *, for_staff: bool = False
+) -> list[dict[str, Any]]:
+    """Wallet lines for these postings of the client's (see `wallet_lines`)."""
     named = references.for_entries(p.entry_id for p in rows)
     return [
         {

@@ -45,7 +45,7 @@ class ChangeOut(Schema):
 
 class ChallengeOut(Schema):
     id: int
-    status: str
+    status: Annotated[str, OneOf(Challenge.Status.values)]
     version: int | None
     published_at: datetime | None
     definition: ChallengeDefinition

@@ -24,7 +24,7 @@ from django.db import models
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.schema import DecimalText
+from propdesk.core.schema import DECIMAL_PATTERN, DecimalText
 from propdesk.rules.model import (
     BreachAction,
     DailyLossBasis,
@@ -112,7 +112,14 @@ class PaymentWay(models.TextChoices):
 DecimalStr = Annotated[
     Decimal,
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "description": 'A decimal number as text, e.g. "100.00"'}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": DECIMAL_PATTERN,
+            "description": 'A decimal number as text, e.g. "100.00"',
+        }
+    ),
 ]
 Currency = Literal["USD", "EUR", "GBP", "CHF", "CZK", "PLN", "AUD", "CAD", "JPY"]
 assert set(Currency.__args__) == set(MINOR_UNITS)  # type: ignore[attr-defined]

@@ -22,8 +22,10 @@ from propdesk.challenges.participation import participants, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.errors import ValidationFailed
+from propdesk.core.pagination import After, Page, decode_id, encode_id
 from propdesk.core.permissions import require_permission
-from propdesk.core.schema import WHOLE, Blank, OneOf
+from propdesk.core.schema import WHOLE, Blank, DecimalString, Money, OneOf
+from propdesk.rules.model import FAILED, IN_PROGRESS, PASSED, TradingDayCounts
 
 # --- participations ------------------------------------------------------------------------------
 
@@ -53,46 +55,48 @@ class FiguresOut(Schema):
     strings, days `YYYY-MM-DD`, instants UTC `...Z`. `*_used_pct` is how much of an allowed
     loss is used (0 to 100); distances are `equity - floor`."""
 
-    status: str
+    status: Annotated[str, OneOf((IN_PROGRESS, PASSED, FAILED))]
     rule: str | None
     as_of: str | None
     day: str | None
     day_end: str | None
     paused: bool
-    balance: str
-    equity: str
-    daily_loss_floor: str | None
-    daily_loss_distance: str | None
-    daily_loss_allowed: str | None
-    daily_loss_used_pct: str | None
-    max_loss_floor: str | None
-    max_loss_distance: str | None
-    max_loss_allowed: str | None
-    max_loss_used_pct: str | None
-    profit: str
-    target_balance: str | None
-    target_progress_pct: str | None
+    balance: DecimalString
+    equity: DecimalString
+    daily_loss_floor: DecimalString | None
+    daily_loss_distance: DecimalString | None
+    daily_loss_allowed: DecimalString | None
+    daily_loss_used_pct: DecimalString | None
+    max_loss_floor: DecimalString | None
+    max_loss_distance: DecimalString | None
+    max_loss_allowed: DecimalString | None
+    max_loss_used_pct: DecimalString | None
+    profit: DecimalString
+    target_balance: DecimalString | None
+    target_progress_pct: DecimalString | None
     trading_days: int
     min_trading_days: int
-    best_day_profit: str | None
-    best_day_ratio_pct: str | None
-    best_day_max_pct: str | None
+    best_day_profit: DecimalString | None
+    best_day_ratio_pct: DecimalString | None
+    best_day_max_pct: DecimalString | None
     period_last_day: str | None
     days_left: int | None
     open_positions: int
-    trading_day_counts: str = Field(
+    trading_day_counts: Annotated[str, OneOf(TradingDayCounts)] = Field(
         description='How trading days are counted: "opened" or "opened_and_closed".'
     )
-    trading_day_min_profit_pct: str | None = Field(
+    trading_day_min_profit_pct: DecimalString | None = Field(
         description="The least day profit (% of the initial balance) a trading day needs."
     )
-    open_volume: str = Field(description="Lots open now (the sum of the open positions' volumes).")
+    open_volume: DecimalString = Field(
+        description="Lots open now (the sum of the open positions' volumes)."
+    )
     max_open_positions: int | None
-    max_open_volume: str | None
+    max_open_volume: DecimalString | None
     weekend_cutoff: str | None = Field(
         description="The next weekend cutoff (UTC), by which every position must be closed."
     )
-    moved: str = Field(
+    moved: DecimalString = Field(
         description="Money the firm moved into (+) or out of (-) the account, e.g. payouts; "
         "profit leaves it out."
     )
@@ -102,7 +106,7 @@ class StageOut(Schema):
     stage: int
     name: str
     kind: StageKind
-    status: str
+    status: Annotated[str, OneOf(StageAttempt.Status.values)]
     started_at: datetime
     ended_at: datetime | None
     explanation: str | None
@@ -115,17 +119,17 @@ class RetryOut(Schema):
     """What retrying this failed challenge costs now (`POST .../retry`). While the discount
     lasts, `fee` is `full_fee` less `discount_pct` %, until `discount_until`."""
 
-    fee: str
-    full_fee: str
+    fee: Money
+    full_fee: Money
     currency: str
-    discount_pct: str | None = None
+    discount_pct: DecimalString | None = None
     discount_until: datetime | None = None
 
 
 class ResetOut(Schema):
     """What resetting the running stage costs (`POST .../reset`)."""
 
-    fee: str
+    fee: Money
     currency: str
 
 
@@ -134,14 +138,14 @@ class ParticipationOut(Schema):
     challenge: int
     name: str
     version: int
-    status: str
-    payment: str
-    fee: str
+    status: Annotated[str, OneOf(Participation.Status.values)]
+    payment: Annotated[str, OneOf(Participation.Payment.values)]
+    fee: Money
     currency: str
     stage: int | None
     stage_name: str | None
     stage_kind: StageKind | None = None
-    stage_status: str | None = None
+    stage_status: Annotated[str, OneOf(StageAttempt.Status.values)] | None = None
     paused: bool = False
     credentials: CredentialsOut | None
     checkout_url: str | None = None  # a direct purchase waiting for its payment
@@ -183,10 +187,10 @@ def _retry_out(item: Participation, retried: Participation | None) -> RetryOut |
     if price is None:
         return None
     return RetryOut(
-        fee=f"{price.fee}",
-        full_fee=f"{price.full_fee}",
+        fee=price.fee,
+        full_fee=price.full_fee,
         currency=price.currency,
-        discount_pct=None if price.discount_pct is None else f"{price.discount_pct}",
+        discount_pct=price.discount_pct,
         discount_until=price.discount_until,
     )
 
@@ -195,7 +199,7 @@ def _reset_out(item: Participation, attempt: StageAttempt | None) -> ResetOut | 
     offer = item.version.spec.reset
     if offer is None or retries.reset_refusal(item, attempt):
         return None
-    return ResetOut(fee=f"{offer.fee}", currency=item.currency)
+    return ResetOut(fee=offer.fee, currency=item.currency)
 
 
 def _participation_out(
@@ -213,7 +217,7 @@ def _participation_out(
         version=item.version.number,
         status=item.status,
         payment=item.payment,
-        fee=f"{item.fee}",
+        fee=item.fee,
         currency=item.currency,
         stage=attempt.stage + 1 if attempt else None,
         stage_name=stages[attempt.stage].name if attempt else None,
@@ -366,7 +370,7 @@ class ParticipantOut(Schema):
     challenge: int
     name: str
     version: int
-    status: str
+    status: Annotated[str, OneOf(Participation.Status.values)]
     currency: str
     created_at: datetime
     stage_count: int
@@ -375,9 +379,8 @@ class ParticipantOut(Schema):
     current_stage: dict[str, Any] | None
 
 
-class ParticipantPage(Schema):
-    items: list[ParticipantOut]
-    next: int | None
+class ParticipantPage(Page[ParticipantOut]):
+    pass
 
 
 def _current_stage(attempt: StageAttempt | None) -> dict[str, Any] | None:
@@ -415,7 +418,7 @@ def participants_listing(
     challenge: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
     status: Annotated[Annotated[str, OneOf(Participation.Status.values)] | None, Blank] = None,
     stage: Annotated[Annotated[int, Interval(ge=1, le=STAGE_MOST), WHOLE] | None, Blank] = None,
-    after: Annotated[Annotated[int, Ge(1), WHOLE] | None, Blank] = None,
+    after: After = None,
     limit: Annotated[int, Interval(ge=1, le=MAX_PAGE_SIZE), WHOLE] = participants.PAGE_SIZE,
 ) -> ParticipantPage:
     require_permission(current_staff(request), CHALLENGES_VIEW)
@@ -426,8 +429,10 @@ def participants_listing(
             "stage": "" if stage is None else str(stage),
         }
     )
-    items, next_cursor = participants.page(participants.listing(filters), after=after, size=limit)
-    return ParticipantPage(items=[_participant_out(p) for p in items], next=next_cursor)
+    items, next_key = participants.page(
+        participants.listing(filters), after=decode_id(after), size=limit
+    )
+    return ParticipantPage(items=[_participant_out(p) for p in items], next=encode_id(next_key))
 
 
 def _credentials_out(found: dict[str, str] | None) -> CredentialsOut | None:

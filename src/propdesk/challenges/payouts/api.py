@@ -4,6 +4,7 @@ figure) and asking for one (Idempotency-Key honoured)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
@@ -11,6 +12,7 @@ from ninja import Header, Router, Schema, Status
 from propdesk.accounts.api_auth import current_client
 from propdesk.challenges.models import Payout
 from propdesk.challenges.payouts import services as payouts
+from propdesk.core.schema import DecimalString, Money, OneOf
 
 payouts_router = Router(tags=["payouts"])
 
@@ -28,21 +30,21 @@ class EligibilityOut(Schema):
     eligible: bool
     next_date: datetime
     period_start: datetime
-    profit: str
-    share_pct: str
-    trader_share: str
-    firm_share: str
+    profit: Money
+    share_pct: DecimalString
+    trader_share: Money
+    firm_share: Money
     currency: str
     conditions: list[ConditionOut]
 
 
 class PayoutOut(Schema):
     reference: str
-    status: str
+    status: Annotated[str, OneOf(Payout.Status.values)]
     currency: str
-    profit: str
-    share_pct: str
-    trader_share: str
+    profit: Money
+    share_pct: DecimalString
+    trader_share: Money
     requested_at: datetime
     decided_at: datetime | None
     paid_at: datetime | None
@@ -64,9 +66,9 @@ def _out(payout: Payout) -> PayoutOut:
         reference=payout.reference,
         status=payout.status,
         currency=payout.currency,
-        profit=str(payout.profit),
-        share_pct=str(payout.share_pct),
-        trader_share=str(payout.trader_share),
+        profit=payout.profit,
+        share_pct=payout.share_pct,
+        trader_share=payout.trader_share,
         requested_at=payout.requested_at,
         decided_at=payout.decided_at,
         paid_at=payout.paid_at,

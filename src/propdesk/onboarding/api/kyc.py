@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.urls import reverse
@@ -11,8 +12,11 @@ from ninja import Router, Schema, Status
 
 from propdesk.accounts.api_auth import current_client, current_user
 from propdesk.accounts.models import Client
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.schema import OneOf
 from propdesk.core.uploads import too_large
 from propdesk.onboarding import kyc
+from propdesk.onboarding.models import KycField, KycSubmission
 
 router = Router(tags=["kyc"])
 
@@ -20,7 +24,7 @@ router = Router(tags=["kyc"])
 class FieldOut(Schema):
     key: str
     label: str
-    kind: str
+    kind: Annotated[str, OneOf(KycField.Kind.values)]
     required: bool
     choices: list[str]
 
@@ -43,7 +47,7 @@ class FormOut(Schema):
 class SubmittedOut(Schema):
     id: int
     reference: str = ""  # KYC-000011: what staff see for this submission too
-    status: str
+    status: Annotated[str, OneOf(KycSubmission.Status.values)]
 
 
 class DocumentOut(Schema):
@@ -59,7 +63,7 @@ class SubmissionOut(Schema):
     id: int
     reference: str = ""
     form: str
-    status: str
+    status: Annotated[str, OneOf(KycSubmission.Status.values)]
     rejection_reason: str
     created_at: datetime
     values: dict[str, str]
@@ -67,7 +71,7 @@ class SubmissionOut(Schema):
 
 
 class KycStatusOut(Schema):
-    status: str
+    status: Annotated[str, OneOf(Client.KycStatus.values)]
     blocked_actions: list[str]
     submissions: list[SubmissionOut]
 
@@ -89,14 +93,67 @@ def forms(request: HttpRequest) -> list[FormOut]:
     ]
 
 
+# The body ninja cannot derive (the parts depend on the form): written out for the OpenAPI.
+SUBMISSION_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["form"],
+                "properties": {
+                    "form": {
+                        "type": "string",
+                        "pattern": "^[0-9]+$",
+                        "description": "The form's `id` (`GET /kyc/forms`).",
+                    },
+                    "answers": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "description": "The form's fields as a JSON object, each field's `key` "
+                        'to its value as text: `{"full_name": "Jane Roe", "birth_date": '
+                        '"1990-04-01"}`. Each may instead be sent as a part of its own, '
+                        "named by its key (as an HTML form does).",
+                    },
+                },
+                "additionalProperties": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "Each document of the form as a file part named by the "
+                    "document's `key`.",
+                },
+            },
+        }
+    },
+}
+
+
+def _answers(request: HttpRequest) -> dict[str, Any]:
+    """The answers: the `answers` JSON object, and any field sent as a part of its own."""
+    values: dict[str, Any] = {k: v for k, v in request.POST.items() if k not in ("form", "answers")}
+    given = request.POST.get("answers")
+    if given is None:
+        return values
+    try:
+        found = json.loads(given)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+        raise ValidationFailed(
+            fields={"answers": "A JSON object of each field's key to its value as text."}
+        )
+    return {**values, **found}
+
+
 @router.post(
     "",
     response={201: SubmittedOut},
-    summary="Submit KYC (multipart: `form`, the form's fields, its documents as files)",
+    summary="Submit KYC (multipart: `form`, `answers` as JSON, each document as a file part)",
+    openapi_extra={"requestBody": SUBMISSION_BODY},
 )
 def submit(request: HttpRequest) -> Status[SubmittedOut]:
     client = _client(request)
-    values: dict[str, Any] = {k: v for k, v in request.POST.items() if k != "form"}
+    values = _answers(request)
     submission = kyc.submit(
         client,
         form_id=request.POST.get("form", ""),

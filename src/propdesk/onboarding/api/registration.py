@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
+from propdesk.accounts.models import Client
 from propdesk.core.net import client_ip
+from propdesk.core.schema import OneOf
 from propdesk.onboarding.services import register_client
 
 router = Router(tags=["auth"])
@@ -26,7 +30,7 @@ class RegisterIn(Schema):
 
 class RegisterOut(Schema):
     id: int
-    status: str
+    status: Annotated[str, OneOf(Client.Status.values)]
 
 
 @router.post(

@@ -14,7 +14,7 @@ from ninja.security import HttpBasicAuth, HttpBearer
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
-from propdesk.core.schema import WHOLE
+from propdesk.core.schema import WHOLE, DecimalString, Money, OneOf
 from propdesk.platforms.sandbox import accounts, auth, orders, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
@@ -75,13 +75,13 @@ def me(request: HttpRequest) -> Account:
 class PositionOut(Schema):
     id: int
     symbol: str
-    side: str
-    volume: str
-    open_price: str
-    current_price: str
-    sl: str | None
-    tp: str | None
-    profit: str
+    side: Annotated[str, OneOf(Position.Side.values)]
+    volume: DecimalString
+    open_price: DecimalString
+    current_price: DecimalString | None
+    sl: DecimalString | None
+    tp: DecimalString | None
+    profit: Money
     opened_at: datetime
 
 
@@ -91,17 +91,18 @@ class AccountOut(Schema):
     group: str
     currency: str
     leverage: int
-    balance: str
-    equity: str
-    margin: str
-    free_margin: str
-    margin_level: str | None
+    balance: Money
+    equity: Money
+    margin: Money
+    free_margin: Money
+    margin_level: DecimalString | None
     trading_enabled: bool
     positions: list[PositionOut]
 
 
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
+def _text(value: Decimal | None) -> Decimal | None:
+    """Without trailing zeros ("1.0845", "2" rather than "2.00000")."""
+    return None if value is None else Decimal(f"{value.normalize():f}")
 
 
 def _account_out(account: Account) -> AccountOut:
@@ -112,10 +113,10 @@ def _account_out(account: Account) -> AccountOut:
         group=account.group,
         currency=account.currency,
         leverage=account.leverage,
-        balance=f"{state.balance}",
-        equity=f"{state.equity}",
-        margin=f"{state.margin}",
-        free_margin=f"{state.free_margin}",
+        balance=state.balance,
+        equity=state.equity,
+        margin=state.margin,
+        free_margin=state.free_margin,
         margin_level=_text(state.margin_level),
         trading_enabled=state.trading_enabled,
         positions=_account_positions(state),
@@ -129,8 +130,8 @@ def account(request: HttpRequest) -> AccountOut:
 
 class QuoteOut(Schema):
     symbol: str
-    bid: str
-    ask: str
+    bid: DecimalString
+    ask: DecimalString
     digits: int
     at: datetime
 
@@ -140,8 +141,8 @@ def quotes(request: HttpRequest) -> list[QuoteOut]:
     return [
         QuoteOut(
             symbol=symbol,
-            bid=f"{q.bid:.{q.instrument.digits}f}",
-            ask=f"{q.ask:.{q.instrument.digits}f}",
+            bid=Decimal(f"{q.bid:.{q.instrument.digits}f}"),
+            ask=Decimal(f"{q.ask:.{q.instrument.digits}f}"),
             digits=q.instrument.digits,
             at=q.at,
         )
@@ -194,12 +195,12 @@ def _account_positions(state: Any) -> list[PositionOut]:
             id=int(p.position),
             symbol=p.symbol,
             side=p.side,
-            volume=f"{p.volume}",
-            open_price=f"{p.open_price}",
-            current_price=_text(p.current_price) or "",
+            volume=p.volume,
+            open_price=p.open_price,
+            current_price=_text(p.current_price),
             sl=_text(p.sl),
             tp=_text(p.tp),
-            profit=f"{p.profit}",
+            profit=p.profit,
             opened_at=p.opened_at,
         )
         for p in state.positions
@@ -218,15 +219,15 @@ class CloseIn(Schema):
 class DealOut(Schema):
     id: int
     at: datetime
-    kind: str
-    entry: str
-    reason: str
+    kind: Annotated[str, OneOf(Deal.Kind.values)]
+    entry: Annotated[str, OneOf(Deal.Entry.values)]
+    reason: Annotated[str, OneOf(Deal.Reason.values)]
     position: int | None
     symbol: str
-    volume: str
-    price: str
-    profit: str
-    balance_after: str
+    volume: DecimalString
+    price: DecimalString
+    profit: Money
+    balance_after: Money
     comment: str
 
 
@@ -239,10 +240,10 @@ def _deal_out(deal: Deal) -> DealOut:
         reason=deal.reason,
         position=deal.position_id,
         symbol=deal.symbol,
-        volume=f"{deal.volume}",
-        price=_text(deal.price) or "0",
-        profit=f"{deal.profit}",
-        balance_after=f"{deal.balance_after}",
+        volume=deal.volume,
+        price=_text(deal.price) or Decimal(0),
+        profit=deal.profit,
+        balance_after=deal.balance_after,
         comment=deal.comment,
     )
 
