@@ -91,14 +91,20 @@ def test_serve_starts_the_site_the_worker_the_monitor_and_the_feed_as_asked(var,
 
 def test_serve_refuses_a_static_folder_given_without_collected_files(var, tmp_path):
     static = tmp_path / "static"
-    result = subprocess.run(
+    server = subprocess.Popen(
         [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(free_port())],
         env={**_env(var), "PROPDESK_STATIC_DIR": str(static)},
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
+        start_new_session=True,  # should it start its processes after all: all of them stopped
     )
-    assert result.returncode == 2
-    assert f"PROPDESK_STATIC_DIR ({static}) holds no collected static files" in result.stderr
-    assert "propdesk manage collectstatic" in result.stderr
-    assert "Traceback" not in result.stderr
+    try:
+        _, stderr = server.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+    assert server.returncode == 2
+    assert f"PROPDESK_STATIC_DIR ({static}) holds no collected static files" in stderr
+    assert "propdesk manage collectstatic" in stderr
+    assert "Traceback" not in stderr
