@@ -42,10 +42,15 @@ class Progress:
             self.open = False
 
 
+DEMO_METRICS_TOKEN = "demo-metrics-token-for-the-demo-2026"
+
+
 def run(*, host: str, port: int, match_trader_port: int) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     # Links in emails and the sandbox provider's webhooks go to where the demo serves.
     os.environ.setdefault("PROPDESK_SITE_URL", f"http://{host}:{port}")
+    # The demo's /metrics answers this token (an install without one has no /metrics).
+    os.environ.setdefault("PROPDESK_METRICS_TOKEN", DEMO_METRICS_TOKEN)
     progress = Progress()
     print("propdesk demo: getting ready", flush=True)
     progress.step("loading propdesk")
@@ -96,6 +101,9 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
         f"    a price now:  curl -X POST {fake_url}/_fake/price "
         """-d '{"symbol": "XAUUSD", "bid": "2300"}'   (docs/match-trader.md)"""
     )
+    print(f"  health: {url}/healthz  {url}/readyz   metrics (docs/observability.md):")
+    token = os.environ["PROPDESK_METRICS_TOKEN"]
+    print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
     print("Press Ctrl-C to stop.\n", flush=True)
     return run_together(
         [
