@@ -1,8 +1,10 @@
 """`propdesk backup` and `propdesk restore`: a backup of a real install (a client with a KYC
 submission and its documents, an approved deposit in the books, a trading server whose API key
 is sealed in the vault) restored into a fresh database and a fresh documents folder is a working
-install, checked by separate processes against it; a damaged, newer or misdirected backup is
-refused before anything changes.
+install, checked by separate processes against it; a damaged, newer, misdirected or hostile
+backup (a documents' tar whose members would write, link or change permissions outside the
+documents' folder) is refused before anything changes, and a restore over an install that fails
+part-way leaves that install's database as it was.
 
 The backup is taken in this process, of the test database (on PostgreSQL with pg_dump, on SQLite
 with SQLite's backup API); the restores and the checks run as `propdesk` processes against a
@@ -11,12 +13,15 @@ database these tests create and drop themselves, so they never fight pytest-djan
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import sqlite3
+import stat
 import subprocess
 import sys
+import tarfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,6 +45,7 @@ from tests.platforms.factories import API_KEY, remote_server
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = connection.vendor == "postgresql"
+DATABASE_FILE = "database.dump" if POSTGRES else "database.sqlite3"
 
 
 @dataclass
@@ -123,6 +129,31 @@ class Target:
     def documents(self) -> list[Path]:
         return [p for p in (self.var / "private").rglob("*") if p.is_file()]
 
+    def sql(self, *statements: str) -> list[tuple[object, ...]]:
+        """Run the statements against this install's database; the last one's rows."""
+        rows: list[tuple[object, ...]] = []
+        if self.database_url.startswith("sqlite"):
+            with sqlite3.connect(self.database_url.removeprefix("sqlite:///")) as db:
+                for statement in statements:
+                    rows = db.execute(statement).fetchall()
+            return rows
+        with psycopg.connect(self.database_url) as db:
+            for statement in statements:
+                found = db.execute(statement)
+                rows = found.fetchall() if found.description else []
+        return rows
+
+    def change_after_the_backup(self) -> None:
+        """A row and a table the backup does not have."""
+        self.sql(
+            "INSERT INTO auth_group (name) VALUES ('added after the backup')",
+            "CREATE TABLE added_after_the_backup (id integer)",
+        )
+
+    def changes_after_the_backup(self) -> tuple[list[tuple[object, ...]], bool]:
+        rows = self.sql("SELECT name FROM auth_group WHERE name = 'added after the backup'")
+        return rows, "added_after_the_backup" in self.tables()
+
 
 def _server_url(name: str) -> str:
     s = connection.settings_dict
@@ -166,11 +197,25 @@ def back_up(to: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
+def reseal(backup: Path, name: str) -> None:
+    """The manifest's SHA-256 and size of `name` made to match the file as it is now, as whoever
+    altered the file would: what restore checks next can no longer lean on the sums."""
+    path = backup / "manifest.json"
+    manifest = json.loads(path.read_text())
+    data = (backup / name).read_bytes()
+    manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    path.write_text(json.dumps(manifest))
+
+
 def test_a_restore_into_a_fresh_database_brings_back_a_working_install(
     install, fresh, tmp_path, capsys, settings
 ):
     said = back_up(tmp_path / "backup", capsys)
     assert "documents: 2 files" in said
+    written = list((tmp_path / "backup").iterdir())
+    assert len(written) == 3
+    total = sum(path.stat().st_size for path in written)
+    assert f"({len(written)} files, {total} bytes)" in said
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     assert manifest["database"]["kind"] == connection.vendor
     assert manifest["migrations"]["wallet"].startswith("0")
@@ -236,14 +281,168 @@ def test_a_database_that_has_tables_is_replaced_only_with_force(install, fresh, 
     target = fresh()
     assert target.propdesk("restore", "--from", str(tmp_path / "backup")).returncode == 0
     booked = target.propdesk("ledger", "check").stdout
+    target.change_after_the_backup()
+    changed = target.changes_after_the_backup()
+    assert changed == ([("added after the backup",)], True)
 
     again = target.propdesk("restore", "--from", str(tmp_path / "backup"))
     assert again.returncode == 2
     assert "already has" in again.stderr
     assert "--force" in again.stderr
+    assert target.changes_after_the_backup() == changed
     forced = target.propdesk("restore", "--from", str(tmp_path / "backup"), "--force")
     assert forced.returncode == 0, forced.stderr
+    assert target.changes_after_the_backup() == ([], False)
     assert target.propdesk("ledger", "check").stdout == booked
+
+
+def test_a_forced_restore_of_a_damaged_database_file_leaves_the_database_as_it_was(
+    install, fresh, tmp_path, capsys
+):
+    """The dump is cut short at its end (its table of contents still reads, so on PostgreSQL the
+    damage shows only while restoring) and the manifest's sum is made to match: the replacement
+    fails, and the install it was to replace keeps every table and row."""
+    back_up(tmp_path / "backup", capsys)
+    target = fresh()
+    assert target.propdesk("restore", "--from", str(tmp_path / "backup")).returncode == 0
+    target.change_after_the_backup()
+    tables = sorted(target.tables())
+    groups = target.sql("SELECT name FROM auth_group ORDER BY name")
+    name = DATABASE_FILE
+    path = tmp_path / "backup" / name
+    path.write_bytes(path.read_bytes()[:-64])
+    reseal(tmp_path / "backup", name)
+
+    forced = target.propdesk("restore", "--from", str(tmp_path / "backup"), "--force")
+    assert forced.returncode == 2
+    assert "Traceback" not in forced.stderr
+    assert "Nothing was restored" in forced.stderr
+    if POSTGRES:
+        assert "failed and was rolled back, so the database is as it was" in forced.stderr
+        assert "could not read from input file" in forced.stderr
+    else:
+        assert "database.sqlite3 is not a readable propdesk database" in forced.stderr
+    assert sorted(target.tables()) == tables
+    assert len(tables) > 20
+    assert target.sql("SELECT name FROM auth_group ORDER BY name") == groups
+    assert target.changes_after_the_backup() == ([("added after the backup",)], True)
+    assert target.propdesk("ledger", "check").returncode == 0
+
+
+def test_a_database_file_that_is_not_a_database_is_refused_with_a_message(
+    install, fresh, tmp_path, capsys
+):
+    back_up(tmp_path / "backup", capsys)
+    name = DATABASE_FILE
+    (tmp_path / "backup" / name).write_bytes(b"not a database\n" * 512)
+    reseal(tmp_path / "backup", name)
+    target = fresh()
+
+    restored = target.propdesk("restore", "--from", str(tmp_path / "backup"))
+    assert restored.returncode == 2
+    assert "Traceback" not in restored.stderr
+    if POSTGRES:
+        assert "error: database.dump cannot be read by pg_restore" in restored.stderr
+    else:
+        assert "error: database.sqlite3 is not a readable propdesk database" in restored.stderr
+    assert "the backup is damaged. Nothing was restored" in restored.stderr
+    assert target.tables() == []
+    assert target.documents() == []
+
+
+def test_a_manifest_that_names_other_files_than_restore_reads_is_refused(
+    install, fresh, tmp_path, capsys
+):
+    """The manifest vouches for a copy under another name while the file restore reads is
+    damaged: the sums would pass, so the names must be the ones restore reads."""
+    backup = tmp_path / "backup"
+    back_up(backup, capsys)
+    name = DATABASE_FILE
+    other = f"other-{name}"
+    (backup / other).write_bytes((backup / name).read_bytes())
+    (backup / name).write_bytes(b"damaged")
+    path = backup / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"][other] = manifest["files"].pop(name)
+    manifest["database"]["file"] = other
+    path.write_text(json.dumps(manifest))
+    target = fresh()
+
+    restored = target.propdesk("restore", "--from", str(backup))
+    assert restored.returncode == 2
+    assert "Traceback" not in restored.stderr
+    assert f"error: the manifest names documents.tar, {other}, not" in restored.stderr
+    assert "Nothing was restored" in restored.stderr
+    assert target.tables() == []
+    assert target.documents() == []
+
+
+def _hostile_members(outside: Path) -> dict[str, list[tarfile.TarInfo]]:
+    victim = str(outside / "victim.txt")
+
+    def member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname, info.mode = kind, linkname, 0o644
+        if kind == tarfile.REGTYPE:
+            info.size = len(b"written by the archive\n")
+        return info
+
+    good = member("a-client/passport.png")
+    return {
+        "absolute name": [good, member(victim)],
+        "dot-dot": [good, member("../../escape.txt")],
+        "symbolic link": [good, member("out", tarfile.SYMTYPE, str(outside)), member("out/x")],
+        "relative link": [good, member("up", tarfile.SYMTYPE, "../../.."), member("up/x.txt")],
+        "hard link": [good, member("hard", tarfile.LNKTYPE, victim)],
+        "named pipe": [good, member("pipe", tarfile.FIFOTYPE)],
+        "device": [good, member("null", tarfile.CHRTYPE)],
+    }
+
+
+REFUSALS = {
+    "absolute name": "is an absolute name",
+    "dot-dot": "'../../escape.txt' is a name that climbs out of the folder with '..'",
+    "symbolic link": "'out' is a symbolic link to",
+    "relative link": "'up' is a symbolic link to ../../..",
+    "hard link": "'hard' is a hard link to",
+    "named pipe": "'pipe' is a named pipe, not a regular file or folder",
+    "device": "'null' is a device, not a regular file or folder",
+}
+
+
+@pytest.mark.parametrize("hostile", sorted(REFUSALS))
+def test_a_documents_archive_that_reaches_outside_its_folder_is_refused_before_any_change(
+    hostile, install, fresh, tmp_path, capsys
+):
+    """A backup folder can come from anywhere it was copied from: its tar is rebuilt with a
+    member that would write, link or change permissions outside the documents' folder (the
+    manifest's sum made to match), after a harmless one."""
+    backup = tmp_path / "backup"
+    back_up(backup, capsys)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text("the operator's own file\n")
+    (outside / "victim.txt").chmod(0o644)
+    with tarfile.open(backup / "documents.tar", "w") as tar:
+        for member in _hostile_members(outside)[hostile]:
+            body = b"written by the archive\n" if member.isfile() else None
+            tar.addfile(member, io.BytesIO(body) if body else None)
+    reseal(backup, "documents.tar")
+    target = fresh()
+
+    restored = target.propdesk("restore", "--from", str(backup))
+    assert restored.returncode == 2
+    assert "Traceback" not in restored.stderr
+    assert "error: documents.tar is refused: its member" in restored.stderr
+    assert REFUSALS[hostile] in restored.stderr
+    assert "Nothing was restored" in restored.stderr
+    assert target.tables() == []
+    assert target.documents() == []
+    assert [p.name for p in outside.iterdir()] == ["victim.txt"]
+    assert (outside / "victim.txt").read_text() == "the operator's own file\n"
+    assert stat.S_IMODE((outside / "victim.txt").stat().st_mode) == 0o644
+    assert not list(tmp_path.rglob("escape.txt"))
+    assert not list(tmp_path.rglob("x.txt"))
 
 
 def test_a_backup_made_by_a_newer_propdesk_is_refused(install, fresh, tmp_path, capsys):

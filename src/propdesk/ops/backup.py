@@ -6,8 +6,10 @@ of the SQLite file made with SQLite's backup API while propdesk runs), the docum
 `kyc_documents` storage as a tar, and `manifest.json` (the version, the migrations applied, the
 time, the database's kind, a SHA-256 of every file). The keys are not in it on purpose: a backup
 that carries the keys that open it is a leak waiting to happen. Restoring checks the files against
-the manifest before it changes anything, refuses a database that already has tables unless told
-to replace it, refuses a backup made by a newer propdesk, and brings an older one up to date.
+the manifest, the database file's readability and every member of the documents' tar before it
+changes anything, refuses a database that already has tables unless told to replace it, refuses a
+backup made by a newer propdesk, and brings an older one up to date. On PostgreSQL the tables are
+replaced in one transaction that commits only once the whole dump has been read.
 """
 
 from __future__ import annotations
@@ -16,25 +18,30 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from propdesk.ops import archive, pg_backup
+from propdesk.ops.archive import many as _many
+from propdesk.ops.pg_backup import PG_DUMP_FILE
 from propdesk.processes import setup_django
 
 FORMAT = 1
 MANIFEST = "manifest.json"
-PG_DUMP_FILE = "database.dump"
 SQLITE_FILE = "database.sqlite3"
 DOCUMENTS_FILE = "documents.tar"
+DATABASE_FILES = {"postgresql": PG_DUMP_FILE, "sqlite": SQLITE_FILE}
 DOCUMENTS_STORAGE = "kyc_documents"
+MANIFEST_SHAPE: dict[str, type] = {
+    **dict.fromkeys(("files", "database", "migrations", "documents"), dict),
+    **dict.fromkeys(("propdesk_version", "created_at"), str),
+}
 NOT_INCLUDED = [
     "the vault keys (PROPDESK_VAULT_KEYS or var/vault_keys): they open the trading passwords",
     "the secret key (PROPDESK_SECRET_KEY or var/secret_key)",
@@ -88,10 +95,10 @@ def _reported(work: Callable[[], object]) -> int:
 
     try:
         work()
-    except BackupError as exc:
+    except (BackupError, pg_backup.PostgresError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except DatabaseError as exc:
+    except (DatabaseError, sqlite3.Error) as exc:
         print(f"error: the database refused or could not be reached: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -122,7 +129,7 @@ def backup(target: Path, *, say: Say) -> dict[str, Any]:
         if not migrations:
             raise BackupError("the database has no propdesk tables: there is nothing to back up.")
         if connection.vendor == "postgresql":
-            database = _pg_dump(connection, work / PG_DUMP_FILE)
+            database = pg_backup.dump(connection, work / PG_DUMP_FILE)
         elif connection.vendor == "sqlite":
             database = _sqlite_copy(connection, work / SQLITE_FILE)
         else:
@@ -151,8 +158,8 @@ def backup(target: Path, *, say: Say) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    total = sum(facts["bytes"] for facts in files.values())
-    say(f"backup written to {target} ({_many(len(files), 'file')}, {total} bytes)")
+    written = [path.stat().st_size for path in target.iterdir()]
+    say(f"backup written to {target} ({_many(len(written), 'file')}, {sum(written)} bytes)")
     say(
         "not in the backup: the vault keys and the secret key; keep them apart from it "
         "(docs/backups.md)"
@@ -167,32 +174,6 @@ def _migration_state(connection: Any) -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT app, MAX(name) FROM django_migrations GROUP BY app ORDER BY app")
         return {app: name for app, name in cursor.fetchall()}
-
-
-def _pg_dump(connection: Any, out: Path) -> dict[str, Any]:
-    tool = _pg_tool("pg_dump")
-    server = connection.pg_version // 10000
-    version = _tool_version(tool)
-    if int(version.split(".")[0]) < server:
-        raise BackupError(
-            f"pg_dump {version} is older than the database server (PostgreSQL {server}) and "
-            f"cannot dump it: install pg_dump {server} or newer (postgresql-client-{server})."
-        )
-    settings_dict = connection.settings_dict
-    _run(
-        [tool, "--format=custom", "--no-password", f"--file={out}"],
-        _pg_environment(settings_dict),
-        "pg_dump",
-    )
-    os.chmod(out, 0o600)
-    name = settings_dict["NAME"]
-    return {
-        "kind": "postgresql",
-        "file": PG_DUMP_FILE,
-        "server_major": server,
-        "dumped_with": f"pg_dump {version}",
-        "summary": f"PostgreSQL database {name} dumped with pg_dump {version} ({PG_DUMP_FILE})",
-    }
 
 
 def _sqlite_copy(connection: Any, out: Path) -> dict[str, Any]:
@@ -229,12 +210,7 @@ def _pack_documents(out: Path) -> dict[str, Any]:
     folder, why_not = _documents_folder()
     if folder is None:
         return {"kind": "skipped", "reason": why_not, "summary": f"skipped, {why_not}"}
-    count = 0
-    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as tar:
-        for path in _files_under(folder):
-            tar.add(path, arcname=path.relative_to(folder).as_posix(), recursive=False)
-            count += 1
+    count = archive.pack(folder, out)
     return {
         "kind": "tar",
         "file": DOCUMENTS_FILE,
@@ -244,37 +220,39 @@ def _pack_documents(out: Path) -> dict[str, Any]:
     }
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    if not folder.is_dir():
-        return
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        for name in sorted(files):
-            path = Path(root) / name
-            if path.is_file() and not path.is_symlink():
-                yield path
-
-
 # --- restore ---------------------------------------------------------------------------------
 
 
 def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
-    """Put the backup in `source` back; its manifest. Every check comes before any change."""
+    """Put the backup in `source` back; its manifest. Every check comes before any change: the
+    manifest and its files, the database file's readability, every member of the documents'
+    tar, the migrations and the target database."""
     from django.db import connections
 
     from propdesk.processes import unapplied_migrations
 
     source = source.absolute()
     manifest = read_manifest(source)
-    _verify_files(source, manifest)
-    say(f"checked {_many(len(manifest['files']), 'file')} against the manifest's SHA-256 sums")
     connection = connections["default"]
-    kind = manifest["database"]["kind"]
+    kind = manifest["database"].get("kind")
     if kind != connection.vendor:
         raise BackupError(
             f"this is a {kind} backup and this install's database is {connection.vendor}: "
             f"restore it into a {kind} database (DATABASE_URL)."
         )
+    if kind not in DATABASE_FILES:
+        raise BackupError(f"propdesk restores PostgreSQL and SQLite, not {kind}.")
+    _verify_files(source, manifest)
+    say(f"checked {_many(len(manifest['files']), 'file')} against the manifest's SHA-256 sums")
+    database_file = source / DATABASE_FILES[kind]
+    if kind == "postgresql":
+        pg_backup.check_dump(database_file, manifest["database"].get("dumped_with"))
+    else:
+        _check_sqlite(database_file)
+    documents = manifest["documents"]
+    folder, why_not = _documents_folder()
+    if documents["kind"] == "tar":
+        _check_documents(source, folder)
     _refuse_unknown_migrations(manifest)
     tables = connection.introspection.table_names()
     if tables and not force:
@@ -283,19 +261,17 @@ def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
             "restoring replaces everything in it. Restore into a new, empty database, or run "
             "again with --force to replace it."
         )
-    documents = manifest["documents"]
-    folder, why_not = _documents_folder()
     connection.close()
     if kind == "postgresql":
-        _pg_restore(connection, source / PG_DUMP_FILE, manifest, drop=tables)
+        pg_backup.restore(connection, database_file, drop=tables)
     else:
-        _sqlite_restore(connection, source / SQLITE_FILE)
+        _sqlite_restore(connection, database_file)
     say(
         f"database: {connection.settings_dict['NAME']} restored from the backup of "
         f"{manifest['created_at']} (propdesk {manifest['propdesk_version']})"
     )
     if documents["kind"] == "skipped":
-        say(f"documents: not in the backup ({documents['reason']})")
+        say(f"documents: not in the backup ({documents.get('reason')})")
     elif folder is None:
         say(
             f"documents: NOT restored, {why_not}; copy the files in {DOCUMENTS_FILE} into it "
@@ -303,8 +279,8 @@ def restore(source: Path, *, force: bool, say: Say) -> dict[str, Any]:
         )
     else:
         try:
-            count = _unpack_documents(source / DOCUMENTS_FILE, folder)
-        except (tarfile.TarError, OSError) as exc:
+            count = archive.unpack(source / DOCUMENTS_FILE, folder)
+        except (tarfile.TarError, archive.ArchiveError, OSError) as exc:
             raise BackupError(
                 f"the database was restored but the documents were not: {exc}. Fix that and "
                 "run the restore again with --force."
@@ -335,8 +311,8 @@ def read_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(
             f"{path} is not a manifest this propdesk reads (format {FORMAT} expected)."
         )
-    for key in ("files", "database", "migrations", "documents"):
-        if not isinstance(manifest.get(key), dict):
+    for key, shape in MANIFEST_SHAPE.items():
+        if not isinstance(manifest.get(key), shape):
             raise BackupError(f"{path} has no {key!r}: the backup is damaged.")
     if not all(isinstance(name, str) for name in manifest["migrations"].values()):
         raise BackupError(f"{path} names its migrations wrongly: the backup is damaged.")
@@ -344,24 +320,63 @@ def read_manifest(source: Path) -> dict[str, Any]:
 
 
 def _verify_files(source: Path, manifest: dict[str, Any]) -> None:
-    """Every file the manifest lists is there with its SHA-256, and the files restore needs are
-    listed: a damaged or altered backup is refused before anything is changed."""
+    """The manifest lists exactly the files a backup of its kind has (restore reads those names,
+    so a manifest that names others would leave the real ones unchecked), and each is there with
+    its SHA-256: a damaged or altered backup is refused before anything is changed."""
     files = manifest["files"]
-    needed = [manifest["database"].get("file")]
-    if manifest["documents"].get("kind") != "skipped":
-        needed.append(manifest["documents"].get("file"))
-    for name in needed:
-        if name not in files:
-            raise BackupError(f"the manifest lists no {name}: the backup is damaged.")
+    database, documents = manifest["database"], manifest["documents"]
+    expected = {DATABASE_FILES[database["kind"]]}
+    if documents.get("kind") == "tar":
+        expected.add(DOCUMENTS_FILE)
+    elif documents.get("kind") != "skipped":
+        raise BackupError(f"the manifest's documents are of no kind propdesk knows: {documents}")
+    named = {database.get("file"), *([documents.get("file")] if len(expected) > 1 else [])}
+    if set(files) != expected or named != expected:
+        listed = ", ".join(sorted(map(str, {*files, *named})))
+        raise BackupError(
+            f"the manifest names {listed}, not {', '.join(sorted(expected))}: the backup is "
+            "damaged or was altered. Nothing was restored; use another backup."
+        )
     for name, facts in files.items():
         path = source / name
-        if Path(name).name != name or not path.is_file():
+        if not path.is_file():
             raise BackupError(f"{name} is missing from {source}: the backup is incomplete.")
-        if _sha256(path) != facts.get("sha256"):
+        if not isinstance(facts, dict) or _sha256(path) != facts.get("sha256"):
             raise BackupError(
                 f"{name} does not match its SHA-256 in the manifest: the file was changed or "
                 "damaged after the backup. Nothing was restored; use another backup."
             )
+
+
+def _check_sqlite(copy: Path) -> None:
+    """The copy opens as a SQLite database, passes SQLite's own check, and is propdesk's."""
+    try:
+        database = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+        try:
+            verdict = database.execute("PRAGMA quick_check").fetchone()[0]
+            database.execute("SELECT COUNT(*) FROM django_migrations").fetchone()
+        finally:
+            database.close()
+    except sqlite3.Error as exc:
+        verdict = str(exc)
+    if verdict != "ok":
+        raise BackupError(
+            f"{SQLITE_FILE} is not a readable propdesk database ({verdict}): the backup is "
+            "damaged. Nothing was restored; use another backup."
+        )
+
+
+def _check_documents(source: Path, folder: Path | None) -> None:
+    """Every member of the documents' tar is a regular file or folder whose name stays inside
+    the storage's folder: checked before the database is touched, so a hostile archive changes
+    nothing (ops/archive.py)."""
+    try:
+        archive.check(source / DOCUMENTS_FILE, folder)
+    except archive.ArchiveError as exc:
+        raise BackupError(
+            f"{DOCUMENTS_FILE} is refused: {exc}. A backup's archive holds only the documents' "
+            "files under their own folder. Nothing was restored; use another backup."
+        ) from None
 
 
 def _refuse_unknown_migrations(manifest: dict[str, Any]) -> None:
@@ -383,69 +398,18 @@ def _refuse_unknown_migrations(manifest: dict[str, Any]) -> None:
         )
 
 
-def _pg_restore(connection: Any, dump: Path, manifest: dict[str, Any], drop: list[str]) -> None:
-    tool = _pg_tool("pg_restore")
-    version = _tool_version(tool)
-    dumped = str(manifest["database"].get("dumped_with", "pg_dump 0")).split()[-1]
-    if int(version.split(".")[0]) < int(dumped.split(".")[0]):
-        raise BackupError(
-            f"pg_restore {version} cannot read a dump made by pg_dump {dumped}: install "
-            f"pg_restore {dumped.split('.')[0]} or newer."
-        )
-    if drop:
-        # --force: tables the backup does not have (made by later migrations) would stay
-        # behind and clash with the migrations run after the restore.
-        with connection.cursor() as cursor:
-            quoted = ", ".join(connection.ops.quote_name(name) for name in drop)
-            cursor.execute(f"DROP TABLE IF EXISTS {quoted} CASCADE")
-        connection.close()
-    _run(
-        [
-            tool,
-            "--no-owner",
-            "--no-privileges",
-            "--clean",
-            "--if-exists",
-            "--single-transaction",
-            "--exit-on-error",
-            "--no-password",
-            f"--dbname={connection.settings_dict['NAME']}",
-            str(dump),
-        ],
-        _pg_environment(connection.settings_dict),
-        "pg_restore",
-    )
-
-
 def _sqlite_restore(connection: Any, copy: Path) -> None:
     """SQLite's backup API writes the whole database into the target in one step (a target
     that had tables is replaced page by page, its WAL included)."""
     target = Path(connection.settings_dict["NAME"])
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
     destination = sqlite3.connect(target)
     try:
         source.backup(destination)
     finally:
         destination.close()
         source.close()
-
-
-def _unpack_documents(archive: Path, folder: Path) -> int:
-    """The documents into the storage's folder, with the storage's owner-only modes. Files of
-    the same name are replaced; files the backup does not have are left where they are."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    count = 0
-    with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if m.isfile()]
-        tar.extractall(folder, members=members, filter="data")
-        for member in members:
-            path = folder / member.name
-            path.chmod(0o600)
-            for parent in path.relative_to(folder).parents:
-                (folder / parent).chmod(0o700)
-            count += 1
-    return count
 
 
 def _check_vault(say: Say) -> None:
@@ -471,56 +435,6 @@ def _check_vault(say: Say) -> None:
 
 
 # --- shared ----------------------------------------------------------------------------------
-
-
-def _pg_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise BackupError(
-            f"{name} is not installed on this machine: install PostgreSQL's client programs of "
-            "the server's version or newer (Debian and Ubuntu: postgresql-client)."
-        )
-    return path
-
-
-def _tool_version(tool: str) -> str:
-    """`pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)` -> "15.20"."""
-    argv = [tool, "--version"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout  # noqa: S603
-    found = re.search(r"\)\s*(\d+(?:\.\d+)*)", out)
-    if found is None:
-        raise BackupError(f"cannot tell the version of {tool} from {out.strip()!r}")
-    return found.group(1)
-
-
-def _pg_environment(settings_dict: dict[str, Any]) -> dict[str, str]:
-    """The connection in libpq's variables: the password never shows in a process listing."""
-    env = dict(os.environ)
-    for key, variable in (
-        ("HOST", "PGHOST"),
-        ("PORT", "PGPORT"),
-        ("USER", "PGUSER"),
-        ("PASSWORD", "PGPASSWORD"),
-        ("NAME", "PGDATABASE"),
-    ):
-        if settings_dict.get(key):
-            env[variable] = str(settings_dict[key])
-    options = settings_dict.get("OPTIONS") or {}
-    for key in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
-        if options.get(key):
-            env[f"PG{key.upper()}"] = str(options[key])
-    return env
-
-
-def _run(argv: list[str], env: dict[str, str], what: str) -> None:
-    # PostgreSQL's own programs, found on PATH, with arguments of our making; no shell.
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise BackupError(f"{what} failed: {done.stderr.strip() or done.stdout.strip()}")
-
-
-def _many(count: int, thing: str) -> str:
-    return f"{count} {thing}{'' if count == 1 else 's'}"
 
 
 def _sha256(path: Path) -> str:
