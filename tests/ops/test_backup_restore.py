@@ -308,13 +308,17 @@ def test_a_forced_restore_of_a_damaged_database_file_leaves_the_database_as_it_w
     target.change_after_the_backup()
     tables = sorted(target.tables())
     groups = target.sql("SELECT name FROM auth_group ORDER BY name")
-    name = DATABASE_FILE
-    path = tmp_path / "backup" / name
+    path = tmp_path / "backup" / DATABASE_FILE
     path.write_bytes(path.read_bytes()[:-64])
-    reseal(tmp_path / "backup", name)
+    reseal(tmp_path / "backup", DATABASE_FILE)
 
     forced = target.propdesk("restore", "--from", str(tmp_path / "backup"), "--force")
     assert forced.returncode == 2
+    assert sorted(target.tables()) == tables
+    assert len(tables) > 20
+    assert target.sql("SELECT name FROM auth_group ORDER BY name") == groups
+    assert target.changes_after_the_backup() == ([("added after the backup",)], True)
+    assert target.propdesk("ledger", "check").returncode == 0
     assert "Traceback" not in forced.stderr
     assert "Nothing was restored" in forced.stderr
     if POSTGRES:
@@ -322,20 +326,14 @@ def test_a_forced_restore_of_a_damaged_database_file_leaves_the_database_as_it_w
         assert "could not read from input file" in forced.stderr
     else:
         assert "database.sqlite3 is not a readable propdesk database" in forced.stderr
-    assert sorted(target.tables()) == tables
-    assert len(tables) > 20
-    assert target.sql("SELECT name FROM auth_group ORDER BY name") == groups
-    assert target.changes_after_the_backup() == ([("added after the backup",)], True)
-    assert target.propdesk("ledger", "check").returncode == 0
 
 
 def test_a_database_file_that_is_not_a_database_is_refused_with_a_message(
     install, fresh, tmp_path, capsys
 ):
     back_up(tmp_path / "backup", capsys)
-    name = DATABASE_FILE
-    (tmp_path / "backup" / name).write_bytes(b"not a database\n" * 512)
-    reseal(tmp_path / "backup", name)
+    (tmp_path / "backup" / DATABASE_FILE).write_bytes(b"not a database\n" * 512)
+    reseal(tmp_path / "backup", DATABASE_FILE)
     target = fresh()
 
     restored = target.propdesk("restore", "--from", str(tmp_path / "backup"))
