@@ -221,6 +221,7 @@ def test_thresholds_and_requirements_that_mean_nothing_stop_the_start_naming_the
     cases = {
         "PROPDESK_READY_MONITOR_SECONDS": "soon",
         "PROPDESK_READY_MONITOR_LAG_SECONDS": "0",
+        "PROPDESK_READY_WORKER_SECONDS": "\u00b2\u00b2\u00b2",  # digits to isdigit(), not to int()
         "PROPDESK_READY_REQUIRE": "monitor,feed",
         "PROPDESK_METRICS_TOKEN": "short",
     }

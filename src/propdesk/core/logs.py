@@ -76,6 +76,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class AsWarning(logging.Filter):
+    """A record made a WARNING without its traceback: Django logs a request with a Host header
+    not allowed (a scanner's, often) as an ERROR with the exception's traceback, as if
+    something were broken."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 # Django's own extras left out: its request object (whose text is the path with its query
 # string, which may carry a token) and runserver's time (the line has its own).
 _LEFT_OUT = {"request", "server_time"}
@@ -243,7 +255,7 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter}},
+        "filters": {"context": {"()": ContextFilter}, "as_warning": {"()": AsWarning}},
         "formatters": {"propdesk": {"()": formatter}},
         "handlers": {
             "console": {
@@ -261,6 +273,7 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
             "django": {"handlers": [], "propagate": True},
             "django.server": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
+            "django.security.DisallowedHost": {"filters": ["as_warning"]},
             # django-tasks' own line for each job's start and end: propdesk.worker says more.
             "django_tasks": {"level": "WARNING"},
         },

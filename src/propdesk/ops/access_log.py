@@ -65,7 +65,7 @@ def access_fields(resp: Any, environ: dict[str, Any], request_time: Any) -> dict
         "request_id": request_id,
         "actor": environ.get(ENVIRON_ACTOR),
         "path": environ.get("PATH_INFO"),
-        "status": int(status) if str(status).isdigit() else status,
+        "status": int(status) if str(status).isascii() and str(status).isdigit() else status,
         "duration_ms": round(request_time.total_seconds() * 1000, 1),
         "bytes": getattr(resp, "sent", None),
         "remote": environ.get("REMOTE_ADDR"),
