@@ -52,7 +52,8 @@ def test_an_event_whose_time_is_no_date_is_skipped_and_the_feed_reads_on(
         move(feed.Feed(), "1.08400", "1.08412")  # more events after it
         SandboxIngestor(server()).pull()
         end = LoggedEvent.objects.filter(server=server()).order_by("id").last()
-        assert end is not None and end.pk > bad.pk
+        assert end is not None
+        assert end.pk > bad.pk
         for _ in range(3):
             monitor.round()
     finally:
@@ -64,7 +65,8 @@ def test_an_event_whose_time_is_no_date_is_skipped_and_the_feed_reads_on(
     assert (attempt.status, attempt.monitor_error) == (StageAttempt.Status.IN_PROGRESS, "")
     assert attempt.fed_through == end.pk  # its later events were applied
     unreadable = [r for r in caplog.records if r.getMessage() == "event time unreadable"]
-    assert unreadable and unreadable[0].position == bad.pk  # type: ignore[attr-defined]
+    assert unreadable
+    assert unreadable[0].position == bad.pk  # type: ignore[attr-defined]
 
 
 def test_a_round_marks_the_feeds_it_read_without_an_error_idle_rounds_too():

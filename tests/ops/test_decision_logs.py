@@ -46,6 +46,14 @@ class RolledBack(Exception):
     pass
 
 
+def breach_then_roll_back(attempt: StageAttempt, price_feed: feed.Feed) -> None:
+    with transaction.atomic():
+        move(price_feed, "1.08000", "1.08012")  # below the daily floor
+        monitor.process(server())
+        assert StageAttempt.objects.get(pk=attempt.pk).status == "failed"  # decided...
+        raise RolledBack  # ... and rolled back
+
+
 def test_a_breach_rolled_back_is_not_logged_as_taken(
     active_client, finance, admin, caplog, django_capture_on_commit_callbacks
 ):
@@ -59,11 +67,8 @@ def test_a_breach_rolled_back_is_not_logged_as_taken(
         orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
         price_feed = feed.Feed()
         monitor.process(server())
-        with pytest.raises(RolledBack), transaction.atomic():
-            move(price_feed, "1.08000", "1.08012")  # below the daily floor
-            monitor.process(server())
-            assert StageAttempt.objects.get(pk=attempt.pk).status == "failed"  # decided...
-            raise RolledBack  # ... and rolled back
+        with pytest.raises(RolledBack):
+            breach_then_roll_back(attempt, price_feed)
     assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
     assert not said(caplog, "propdesk.monitor", "stage breached")
     # The same breach committed is logged (the line above could not be missed by mistake).

@@ -75,7 +75,6 @@ def start(environ: Mapping[str, str]) -> bool:
         return False
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
-
     from sentry_sdk.integrations.logging import ignore_logger
 
     sentry_sdk.init(integrations=[DjangoIntegration()], **options)

@@ -13,8 +13,8 @@ nothing of a client's.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,8 +145,8 @@ def _monitor(ops: OpsSettings) -> list[Check]:
     lease runs `checkpoints.LEASE` past its renewal). A monitor that stops cleanly gives its
     feeds back: they are unread at once. Then its lag: the worst feed's seconds behind, as its
     reader last measured it (a feed read to its end measures 0), and every feed held read
-    without an error within `monitor_lag_seconds` (by the database's clock, which stamps `read_at`): a
-    feed whose reads keep failing keeps its last measure, but not its `read_at`."""
+    without an error within `monitor_lag_seconds` (by the database's clock, which stamps
+    `read_at`): a feed whose reads keep failing keeps its last measure, not its `read_at`."""
     now = timezone.now()
     since = now - timedelta(seconds=ops.monitor_seconds) + timedelta(seconds=checkpoints.LEASE)
     ids = list(TradingServer.objects.filter(enabled=True).values_list("pk", flat=True))
