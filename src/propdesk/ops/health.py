@@ -4,9 +4,11 @@ work (docs/observability.md).
 /healthz asks nothing of the database: a process that answers is alive. /readyz runs each
 check and shows its figures: the database reachable, every migration applied, the monitor seen
 lately (it holds every feed's lease, renewed within `monitor_seconds`), its lag under
-`monitor_lag_seconds`, a job worker seen within `worker_seconds`. Each is one short query; the
-migrations' answer, once clean, is kept for the life of the process (a deploy migrates before
-it starts new processes). The bodies hold counts, ages and feed keys: no secret, no host name,
+`monitor_lag_seconds` and each feed held read without an error within as long, a job worker
+seen within `worker_seconds`. Each is one short query; the migrations' answer, once clean, is
+kept for the life of the process (a deploy migrates before it starts new processes). While
+migrations are pending the checks that read propdesk's tables are not made (they may not be
+there yet), and a check whose query fails says so: the answer is always JSON. The bodies hold counts, ages and feed keys: no secret, no host name,
 nothing of a client's.
 """
 
