@@ -8,8 +8,8 @@ lately (it holds every feed's lease, renewed within `monitor_seconds`), its lag 
 seen within `worker_seconds`. Each is one short query; the migrations' answer, once clean, is
 kept for the life of the process (a deploy migrates before it starts new processes). While
 migrations are pending the checks that read propdesk's tables are not made (they may not be
-there yet), and a check whose query fails says so: the answer is always JSON. The bodies hold counts, ages and feed keys: no secret, no host name,
-nothing of a client's.
+there yet), and a check whose query fails says so: the answer is always JSON. The bodies hold
+counts, ages and feed keys: no secret, no host name, nothing of a client's.
 """
 
 from __future__ import annotations
