@@ -18,6 +18,7 @@ from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     collect_static,
+    metrics_folder,
     run_together,
     serve_commands,
     setup_django,
@@ -47,16 +48,17 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    return run_together(
-        serve_commands(
-            ns.host,
-            ns.port,
-            ns.workers,
-            worker=not ns.no_worker,
-            monitor=not ns.no_monitor,
-            feed=ns.feed,
+    with metrics_folder():  # the site's workers count their requests together
+        return run_together(
+            serve_commands(
+                ns.host,
+                ns.port,
+                ns.workers,
+                worker=not ns.no_worker,
+                monitor=not ns.no_monitor,
+                feed=ns.feed,
+            )
         )
-    )
 
 
 def _cmd_demo(ns: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import time
 
 from propdesk.processes import (
     gunicorn_argv,
+    metrics_folder,
     propdesk_argv,
     run_together,
     setup_django,
@@ -105,25 +106,26 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
     token = os.environ["PROPDESK_METRICS_TOKEN"]
     print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
     print("Press Ctrl-C to stop.\n", flush=True)
-    return run_together(
-        [
-            gunicorn_argv(host, port, 2),
-            worker_argv(),
-            propdesk_argv("sandbox", "feed", "--rate", "10"),
-            propdesk_argv("monitor"),
-            propdesk_argv(
-                "fake-platform",
-                "match-trader",
-                "--port",
-                str(match_trader_port),
-                "--api-key",
-                mt.API_KEY,
-                "--state",
-                str(fake_state),
-            ),
-            [sys.executable, "-m", "propdesk.demo_start", TRADER],
-        ]
-    )
+    with metrics_folder():  # its two site workers count their requests together
+        return run_together(
+            [
+                gunicorn_argv(host, port, 2),
+                worker_argv(),
+                propdesk_argv("sandbox", "feed", "--rate", "10"),
+                propdesk_argv("monitor"),
+                propdesk_argv(
+                    "fake-platform",
+                    "match-trader",
+                    "--port",
+                    str(match_trader_port),
+                    "--api-key",
+                    mt.API_KEY,
+                    "--state",
+                    str(fake_state),
+                ),
+                [sys.executable, "-m", "propdesk.demo_start", TRADER],
+            ]
+        )
 
 
 def trade_on_match_trader() -> int:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -103,6 +106,27 @@ def collect_static() -> str | None:
         f"error: PROPDESK_STATIC_DIR ({settings.STATIC_ROOT}) holds no collected static files; "
         "collect them there first (`propdesk manage collectstatic`), or unset it"
     )
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[str]:
+    """The folder the site's gunicorn workers keep their request counts in
+    (PROMETHEUS_MULTIPROC_DIR, ops.metrics): without one each scrape would see the counts of
+    the one worker that answered it, and the counters would go up and down between scrapes.
+    The operator's, when set; otherwise a fresh temporary one for this run (a folder left from
+    an earlier run would carry its counts on), removed when it ends. Set in this process's
+    environment, which the processes it starts inherit."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if given:
+        yield given
+        return
+    folder = tempfile.mkdtemp(prefix="propdesk-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield folder
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -272,7 +272,7 @@ def _env_seconds(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ImproperlyConfigured(f"{name} must be a whole number of seconds (got {value!r}).")
     return int(value)
 
@@ -458,7 +458,7 @@ def event_log_setting(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"nats://host:port (got {log!r})."
             )
     partitions = environ.get("PROPDESK_EVENT_PARTITIONS", "").strip() or "8"
-    if not partitions.isdigit() or not 1 <= int(partitions) <= 1024:
+    if not (partitions.isascii() and partitions.isdigit()) or not 1 <= int(partitions) <= 1024:
         raise ImproperlyConfigured(
             f"PROPDESK_EVENT_PARTITIONS must be a whole number from 1 to 1024 (got {partitions!r})."
         )
@@ -469,7 +469,7 @@ def event_log_setting(environ: Mapping[str, str]) -> dict[str, Any]:
             f"(a JetStream stream's name; got {stream!r})."
         )
     days = environ.get("PROPDESK_EVENT_RETENTION_DAYS", "").strip() or "7"
-    if not days.isdigit() or not 1 <= int(days) <= 3650:
+    if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= 3650:
         raise ImproperlyConfigured(
             f"PROPDESK_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650 "
             f"(got {days!r})."

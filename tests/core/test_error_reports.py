@@ -152,3 +152,45 @@ def test_the_options_keep_personal_data_out_and_sample_no_traces_by_default():
     assert kept["cookies"] == {"mode": "off"}
     assert options["traces_sample_rate"] == 0.0
     assert options["max_request_body_size"] == "never"
+
+
+@pytest.mark.django_db
+def test_a_host_header_not_allowed_is_a_warning_line_and_no_report(sentry, settings, caplog):
+    """A scanner asks with its own Host header: a 400, a WARNING line without a traceback, and
+    nothing sent to Sentry."""
+    dsn, received = sentry
+    settings.ALLOWED_HOSTS = ["crm.firm.example"]
+    assert error_reports.start({"PROPDESK_SENTRY_DSN": dsn})
+    response = HttpClient(HTTP_HOST="scanner.example").get("/login/")
+    assert response.status_code == 400
+    sentry_sdk.flush(timeout=10)
+    assert received.events() == []
+    [line] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert (line.levelname, line.exc_info) == ("WARNING", None)
+
+
+def test_email_addresses_and_the_lines_fields_do_not_reach_sentry(sentry):
+    """A job gives up on an exception naming a client's email; the line before it had a
+    trading login as a field: the report has neither the address nor the breadcrumb's fields."""
+    import logging
+
+    dsn, received = sentry
+    assert error_reports.start({"PROPDESK_SENTRY_DSN": dsn})
+    worker = logging.getLogger("propdesk.worker")
+    login = str(700_000 + 123)
+    worker.warning("job started", extra={"login": login, "job": "j-1"})
+    address = "@".join(["anna.smith+x", "example.co.uk"])  # not in the code's own lines sent
+    try:
+        raise LookupError(f"no account for {address}")
+    except LookupError as exc:
+        worker.error("job failed, gave up after 3 attempts: %s", exc, exc_info=True)
+    sentry_sdk.flush(timeout=10)
+    [event] = received.events()
+    everything = b"".join(received)
+    assert address.encode() not in everything
+    assert login.encode() not in everything
+    assert event["exception"]["values"][-1]["value"] == "no account for [email]"
+    crumbs = event["breadcrumbs"]["values"]
+    started = [c for c in crumbs if c.get("message") == "job started"]
+    assert started
+    assert all("data" not in c for c in crumbs)

@@ -109,6 +109,23 @@ def test_a_line_break_in_a_message_or_value_cannot_forge_a_second_line(written):
     assert '\\n2026-12-06T00:00:00.000Z INFO forged v="a\\nb"' in readable.getvalue()
 
 
+def test_control_characters_and_unicode_line_breaks_are_written_as_escapes(written):
+    """A terminal escape, a C1 control and the Unicode line and paragraph separators (which
+    some readers split lines on) in a message or a value: written out, never raw."""
+    logger, readable, as_json = written
+    tricky = "a\x1b[2Jb\x85c\u2028d\u2029e\x07"
+    logger.warning("seen: %s", tricky, extra={"path": tricky, "plain": "é"})
+    line = readable.getvalue()
+    assert line.splitlines() == [line.rstrip("\n")]
+    assert "seen: a\\x1b[2Jb\\x85c\\u2028d\\u2029e\\x07" in line
+    assert 'path="a\\x1b[2Jb\\x85c\\u2028d\\u2029e\\x07" plain=é' in line
+    text = as_json.getvalue()
+    assert text.splitlines() == [text.rstrip("\n")]
+    assert all(c.isprintable() for c in text.rstrip("\n"))
+    entry = json.loads(text)
+    assert (entry["message"], entry["path"], entry["plain"]) == (f"seen: {tricky}", tricky, "é")
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("PROPDESK_LOG_FORMAT", "xml"), ("PROPDESK_LOG_LEVEL", "LOUD")],

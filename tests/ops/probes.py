@@ -39,7 +39,15 @@ def families(text: str) -> dict[str, str]:
     return {f.name: f.type for f in text_string_to_metric_families(text)}
 
 
-def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+def value(samples: dict[Any, float], name: str, **labels: str) -> float | None:
+    """The sample's value; None when the scrape has no such series (a test that expects 0
+    must not pass because the series is gone)."""
+    return samples.get((name, frozenset(labels.items())))
+
+
+def count(samples: dict[Any, float], name: str, **labels: str) -> float:
+    """A counter's value, 0 when it has not counted yet (a request series appears at its
+    first request): for the figure before something happens only."""
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 

@@ -7,13 +7,15 @@ import logging
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.jobs.models import Attempt
-from tests.challenges.factories import breached, pass_stage, running, stage
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
+from tests.challenges.factories import breached, move, pass_stage, running, server, stage
 from tests.jobs import factories as jobs
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +42,44 @@ def test_the_monitor_logs_a_breach_with_its_rule_and_figures(
     assert any(r.kind == "set_access" and r.login == attempt.login for r in done)  # type: ignore[attr-defined]
 
 
+class RolledBack(Exception):
+    pass
+
+
+def breach_then_roll_back(attempt: StageAttempt, price_feed: feed.Feed) -> None:
+    with transaction.atomic():
+        move(price_feed, "1.08000", "1.08012")  # below the daily floor
+        monitor.process(server())
+        assert StageAttempt.objects.get(pk=attempt.pk).status == "failed"  # decided...
+        raise RolledBack  # ... and rolled back
+
+
 def test_a_breach_rolled_back_is_not_logged_as_taken(
     active_client, finance, admin, caplog, django_capture_on_commit_callbacks
 ):
+    """The monitor decides a breach in a transaction that is then rolled back: the verdict
+    is gone, and so is its line (it waits for the commit)."""
     caplog.set_level(logging.INFO)
-    with django_capture_on_commit_callbacks(execute=False) as waiting:
-        breached(active_client, finance, admin)
-    assert waiting  # the verdict's line waits for its commit...
-    assert not said(caplog, "propdesk.monitor", "stage breached")  # ... which never came
+    with django_capture_on_commit_callbacks(execute=True):
+        _, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+        account = accounts.account_by_login(attempt.login)
+        ticks.apply_tick("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
+        orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+        price_feed = feed.Feed()
+        monitor.process(server())
+        with pytest.raises(RolledBack):
+            breach_then_roll_back(attempt, price_feed)
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+    assert not said(caplog, "propdesk.monitor", "stage breached")
+    # The same breach committed is logged (the line above could not be missed by mistake).
+    with django_capture_on_commit_callbacks(execute=True):
+        monitor.process(server())
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "in_progress"
+    with django_capture_on_commit_callbacks(execute=True):
+        move(price_feed, "1.07990", "1.08002")
+        monitor.process(server())
+    assert StageAttempt.objects.get(pk=attempt.pk).status == "failed"
+    assert len(said(caplog, "propdesk.monitor", "stage breached")) == 1
 
 
 def test_the_monitor_logs_a_pass_and_the_days_it_closed(

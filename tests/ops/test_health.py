@@ -66,9 +66,11 @@ def test_a_post_is_refused_and_changes_nothing():
 
 
 def seen_monitor(owner=MONITOR):
-    """A monitor process that renewed its presence and the sandbox's feed just now (the
-    leases' own code, as `propdesk monitor` renews them)."""
-    return checkpoints.share(checkpoints.all_feed_keys([server().pk]), owner=owner)
+    """A monitor process that renewed its presence and the sandbox's feed just now, and read
+    it without an error (the leases' own code, as `propdesk monitor` renews and marks them)."""
+    held = checkpoints.share(checkpoints.all_feed_keys([server().pk]), owner=owner)
+    checkpoints.mark_read(held, owner=owner)
+    return held
 
 
 @pytest.mark.django_db
@@ -137,6 +139,32 @@ def test_a_monitor_lag_over_its_threshold_makes_readyz_fail_naming_it(settings):
 
 
 @pytest.mark.django_db
+def test_a_feed_not_read_well_lately_makes_readyz_fail_though_its_lease_is_renewed(settings):
+    """The monitor holds the feed and renews its lease, and the lag it last measured is 0, but
+    its reads have failed for longer than the lag's threshold (a feed it cannot read)."""
+    configure(settings, monitor_lag_seconds=30)
+    seen_monitor()
+    leases.sign_in("host-b:202:worker01")
+    key = f"log:{server().pk}"
+    MonitorCheckpoint.objects.filter(key=key).update(
+        read_at=timezone.now() - timedelta(seconds=31), seconds_behind=0.0, events_behind=0
+    )
+    checkpoints.renew(owner=MONITOR)
+    status, body = ready()
+    assert status == 503
+    assert body["failing"] == ["monitor_lag"]
+    lag = body["checks"]["monitor_lag"]
+    assert lag["not_read"] == [key]
+    assert lag["read_seconds_ago"] >= 31
+    assert lag["seconds_behind"] == 0.0
+    checkpoints.mark_read([key], owner=MONITOR)  # a round read it again
+    assert ready()[0] == 200
+    MonitorCheckpoint.objects.filter(key=key).update(read_at=None)  # taken, never read well
+    status, body = ready()
+    assert (status, body["checks"]["monitor_lag"]["read_seconds_ago"]) == (503, None)
+
+
+@pytest.mark.django_db
 def test_a_feed_no_monitor_reads_makes_readyz_fail_though_a_monitor_is_alive(settings):
     """A second trading server's feed, taken by no process (its lease lapsed long ago)."""
     from propdesk.platforms.models import TradingServer
@@ -158,7 +186,7 @@ def test_an_unapplied_migration_makes_readyz_fail_and_a_clean_answer_is_kept(set
     configure(settings, require=frozenset())
     assert ready()[0] == 200
     applied = MigrationRecorder.Migration.objects.filter(
-        app="challenges", name="0021_monitor_events_read"
+        app="challenges", name="0022_monitor_read_at"
     )
     assert applied.delete()[0] == 1  # as if the deploy had not migrated yet
     assert ready()[0] == 200  # this process found them all applied: not asked again
@@ -167,12 +195,34 @@ def test_an_unapplied_migration_makes_readyz_fail_and_a_clean_answer_is_kept(set
     assert status == 503
     assert body["failing"] == ["migrations"]
     assert body["checks"]["migrations"]["unapplied"] == 1
+    # The checks that read propdesk's tables wait for them: not made, shown failing.
+    for name in ("monitor", "monitor_lag", "worker"):
+        not_made = {"ok": False, "required": False, "error": "unapplied migrations"}
+        assert body["checks"][name] == not_made
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_on_a_database_not_migrated_answers_json_naming_the_migrations():
+    """A new install's web process started before `migrate`: no table of propdesk's is there,
+    and /readyz says so in JSON (not an error page) without asking for them."""
+    from django.core.management import call_command
+
+    call_command("migrate", "challenges", "zero", verbosity=0)
+    try:
+        status, body = ready()
+        assert status == 503
+        assert body["failing"] == ["migrations", "monitor", "monitor_lag", "worker"]
+        assert body["checks"]["migrations"]["unapplied"] > 0
+        assert body["checks"]["monitor"]["error"] == "unapplied migrations"
+    finally:
+        call_command("migrate", verbosity=0)
 
 
 def test_thresholds_and_requirements_that_mean_nothing_stop_the_start_naming_the_variable():
     cases = {
         "PROPDESK_READY_MONITOR_SECONDS": "soon",
         "PROPDESK_READY_MONITOR_LAG_SECONDS": "0",
+        "PROPDESK_READY_WORKER_SECONDS": "\u00b2\u00b2\u00b2",  # digits to isdigit(), not to int()
         "PROPDESK_READY_REQUIRE": "monitor,feed",
         "PROPDESK_METRICS_TOKEN": "short",
     }

@@ -25,7 +25,7 @@ from tests.challenges.factories import (
     stage,
 )
 from tests.jobs import factories as jobs
-from tests.ops.probes import TOKEN, configure, families, scrape, value
+from tests.ops.probes import TOKEN, configure, count, families, scrape, value
 from tests.support import carry_out_platform_commands
 
 SERIES = {
@@ -39,6 +39,7 @@ SERIES = {
     "propdesk_monitor_lag_seconds": "gauge",
     "propdesk_monitor_lag_events": "gauge",
     "propdesk_monitor_feed_read": "gauge",
+    "propdesk_monitor_feed_read_timestamp_seconds": "gauge",
     "propdesk_monitor_processes": "gauge",
     "propdesk_monitor_stages_set_aside": "gauge",
     "propdesk_stage_breaches": "counter",
@@ -63,9 +64,17 @@ def test_a_scrape_without_the_token_or_with_a_wrong_one_is_refused(token):
     missing = http.get("/metrics")
     assert missing.status_code == 401
     assert missing["WWW-Authenticate"] == "Bearer"
-    for given in (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", "Bearer"):
+    # No bearer token given: asked for one (401); a token, but not the one: refused (403).
+    cases = {
+        f"Bearer {TOKEN}x": 403,
+        f"Bearer {TOKEN[:-1]}": 403,
+        f"Basic {TOKEN}": 401,
+        "Bearer": 401,
+        "Bearer   ": 401,
+    }
+    for given, expected in cases.items():
         response = http.get("/metrics", HTTP_AUTHORIZATION=given)
-        assert response.status_code in (401, 403), given
+        assert response.status_code == expected, given
         assert b"propdesk_" not in response.content
 
 
@@ -90,26 +99,29 @@ def test_requests_are_counted_by_route_name_not_by_path(token, active_client):
     route = "api/v1/challenges/<challenge_id>"
     key = {"method": "GET", "route": route, "status": "401"}
     assert value(after, "propdesk_http_requests_total", **key) == (
-        value(before, "propdesk_http_requests_total", **key) + 3
+        count(before, "propdesk_http_requests_total", **key) + 3
     )
     timed = {"method": "GET", "route": route}
     assert value(after, "propdesk_http_request_duration_seconds_count", **timed) == (
-        value(before, "propdesk_http_request_duration_seconds_count", **timed) + 3
+        count(before, "propdesk_http_request_duration_seconds_count", **timed) + 3
     )
     assert not any("/api/v1/challenges/1" in str(labels) for _, labels in after)
     ok = {"method": "GET", "route": "healthz", "status": "200"}
     assert value(after, "propdesk_http_requests_total", **ok) == (
-        value(before, "propdesk_http_requests_total", **ok) + 1
+        count(before, "propdesk_http_requests_total", **ok) + 1
     )
 
 
 @pytest.mark.django_db
 def test_a_made_up_method_is_counted_as_other(token):
     http = HttpClient()
-    http.generic("BREW", "/login/")
+    other = {"method": "other", "route": "login", "status": "405"}
+    before = count(scrape(http), "propdesk_http_requests_total", **other)
+    response = http.generic("BREW", "/login/")
+    assert response.status_code == 405
     found = scrape(http)
     assert not any(dict(labels).get("method") == "BREW" for _, labels in found)
-    assert any(dict(labels).get("method") == "other" for _, labels in found)
+    assert value(found, "propdesk_http_requests_total", **other) == before + 1
 
 
 @pytest.mark.django_db
@@ -130,7 +142,8 @@ def test_a_breach_seen_by_the_monitor_adds_one_to_the_breaches_and_its_events_ar
     )
     key = f"log:{server().pk}"
     read = value(after, "propdesk_monitor_events_read_total", feed=key)
-    assert read > value(before, "propdesk_monitor_events_read_total", feed=key)
+    assert read is not None
+    assert read > count(before, "propdesk_monitor_events_read_total", feed=key)
     assert read == MonitorCheckpoint.objects.get(key=key).events_read
     assert value(after, "propdesk_database_up") == 1
 
@@ -189,6 +202,34 @@ def test_the_monitor_feeds_lag_readers_and_stages_set_aside(token, active_client
 
 
 @pytest.mark.django_db
+def test_only_the_enabled_servers_feeds_are_shown_with_when_each_was_last_read(token):
+    """A server disabled (or removed) leaves its feed's checkpoint behind: no monitor reads it,
+    and none should; it is not shown as an unread feed. An enabled server's feed no monitor
+    ever took is shown, unread and never read."""
+    from propdesk.platforms.models import TradingServer
+
+    http = HttpClient()
+    key = f"log:{server().pk}"
+    checkpoints.share([key], owner="host-a:101:abcd")
+    checkpoints.mark_read([key], owner="host-a:101:abcd")
+    old = TradingServer.objects.create(name="old", demo_groups=["demo"])
+    MonitorCheckpoint.objects.create(key=f"log:{old.pk}", position=10)
+    fresh = TradingServer.objects.create(name="fresh", demo_groups=["demo"])
+    TradingServer.objects.filter(pk=old.pk).update(enabled=False)
+    found = scrape(http)
+    assert value(found, "propdesk_monitor_feed_read", feed=key) == 1
+    read_at = MonitorCheckpoint.objects.get(key=key).read_at
+    assert read_at is not None
+    assert value(found, "propdesk_monitor_feed_read_timestamp_seconds", feed=key) == (
+        read_at.timestamp()
+    )
+    assert not any(dict(labels).get("feed") == f"log:{old.pk}" for _, labels in found)
+    never = f"log:{fresh.pk}"
+    assert value(found, "propdesk_monitor_feed_read", feed=never) == 0
+    assert value(found, "propdesk_monitor_feed_read_timestamp_seconds", feed=never) == 0
+
+
+@pytest.mark.django_db
 def test_the_job_queue_by_state_and_its_failures(token, run_jobs):
     http = HttpClient()
     jobs.refuse.enqueue()
@@ -213,9 +254,9 @@ def test_the_platform_command_backlog_by_state(token, active_client, finance, ad
     participation.start(active_client, made.pk, payment="wallet")
     found = scrape(http)
     assert value(found, "propdesk_platform_commands", state="pending") == (
-        value(before, "propdesk_platform_commands", state="pending") + 1
+        value(before, "propdesk_platform_commands", state="pending") + 1  # type: ignore[operator]
     )
-    assert value(found, "propdesk_platform_commands_oldest_seconds", state="pending") >= 0
+    assert value(found, "propdesk_platform_commands_oldest_seconds", state="pending") >= 0  # type: ignore[operator]
     assert value(found, "propdesk_platform_commands", state="failed") == 0
     carry_out_platform_commands()
     assert value(scrape(http), "propdesk_platform_commands", state="pending") == 0

@@ -20,7 +20,12 @@ from tests.ops.compose_processes import free_port
 
 def _env(var: Path) -> dict[str, str]:
     env = {**os.environ, "PROPDESK_VAR_DIR": str(var)}
-    for name in ("DATABASE_URL", "PROPDESK_EVENT_LOG", "PROPDESK_STATIC_DIR"):
+    for name in (
+        "DATABASE_URL",
+        "PROPDESK_EVENT_LOG",
+        "PROPDESK_STATIC_DIR",
+        "PROMETHEUS_MULTIPROC_DIR",
+    ):
         env.pop(name, None)  # SQLite and the database log: what serve starts is the point here
     return env
 
@@ -87,6 +92,48 @@ def test_serve_starts_the_site_the_worker_the_monitor_and_the_feed_as_asked(var,
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=60)
     assert code == 0
+
+
+def _gunicorn_env(pid: int) -> dict[str, str]:
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+        if "gunicorn" in argv:
+            pairs = Path(f"/proc/{child}/environ").read_bytes().decode().split("\0")
+            return dict(p.split("=", 1) for p in pairs if "=" in p)
+    raise AssertionError("no gunicorn among serve's processes")
+
+
+def test_serve_gives_its_gunicorn_workers_a_metrics_folder_of_their_own_and_removes_it(var):
+    """Several site workers and no PROMETHEUS_MULTIPROC_DIR: each scrape would see one
+    worker's counts. serve makes a fresh folder for the run, and removes it when it stops."""
+    port = free_port()
+    serve = [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(
+        [*serve, "--no-worker", "--no-monitor"],
+        env=_env(var),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while status is None:
+            assert server.poll() is None, "serve stopped"
+            assert time.monotonic() < deadline, "the site did not answer"
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r,
+            ):
+                status = r.status
+            time.sleep(0.2)
+        folder = Path(_gunicorn_env(server.pid)["PROMETHEUS_MULTIPROC_DIR"])
+        assert folder.is_dir()
+        assert list(folder.glob("counter_*.db"))  # the request above, counted there
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+    assert code == 0
+    assert not folder.exists()
 
 
 def test_serve_refuses_a_static_folder_given_without_collected_files(var, tmp_path):

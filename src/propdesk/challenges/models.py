@@ -318,7 +318,9 @@ class MonitorCheckpoint(models.Model):
     and the stages' openings did that the feed's monitor must look at again (a stage
     reinstated, held, released, an account opened). The lag is the owner's last measure;
     `events_read` counts the events read past the checkpoint, added as it moves (a metric's
-    counter: its rate is the monitor's events per second)."""
+    counter: its rate is the monitor's events per second). `read_at`: when its reader last
+    finished a round on it without an error (by the database's clock, written about every
+    second, idle rounds too): a feed whose every read fails keeps its old lag, but not this."""
 
     key = models.CharField(max_length=40, unique=True)
     position = models.BigIntegerField(default=0)
@@ -329,6 +331,7 @@ class MonitorCheckpoint(models.Model):
     seconds_behind = models.FloatField(default=0.0)
     measured_at = models.DateTimeField(null=True, blank=True)
     events_read = models.BigIntegerField(default=0)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["key"]

@@ -8,6 +8,7 @@ in the logs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,7 @@ def sentry_options(environ: Mapping[str, str]) -> dict[str, Any] | None:
         "max_request_body_size": "never",
         "before_send": scrub,
         "before_send_transaction": scrub,
+        "before_breadcrumb": scrub_breadcrumb,
     }
 
 
@@ -73,8 +75,12 @@ def start(environ: Mapping[str, str]) -> bool:
         return False
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import ignore_logger
 
     sentry_sdk.init(integrations=[DjangoIntegration()], **options)
+    # A request with a Host header not allowed: a scanner's, every few minutes on a public
+    # address; a warning line (core.logs), not an error to report.
+    ignore_logger("django.security.DisallowedHost")
     return True
 
 
@@ -90,8 +96,10 @@ def stop() -> None:
 
 
 def scrub(event: dict[str, Any], hint: Any) -> dict[str, Any]:
-    """Whatever the integrations gathered, the request's body, cookies and credentials go;
-    the request id and the actor come."""
+    """Whatever the integrations gathered, the request's body, cookies and credentials go,
+    and email addresses in the messages, the exceptions' texts and the line's fields are
+    replaced (an exception may name the person it was about); the request id and the actor
+    come."""
     request = event.get("request")
     if isinstance(request, dict):
         for key in ("data", "cookies"):
@@ -103,9 +111,53 @@ def scrub(event: dict[str, Any], hint: Any) -> dict[str, Any]:
                 for name, value in headers.items()
                 if str(name).lower() not in SECRET_HEADERS
             }
+    _scrub_texts(event)
     tags = event.setdefault("tags", {})
     if isinstance(tags, dict):
         for name, value in (("request_id", logs.request_id()), ("actor", logs.actor())):
             if value:
                 tags[name] = value
     return event
+
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def without_emails(text: str) -> str:
+    return EMAIL.sub("[email]", text)
+
+
+def _scrub_texts(event: dict[str, Any]) -> None:
+    if isinstance(event.get("message"), str):
+        event["message"] = without_emails(event["message"])
+    entry = event.get("logentry")
+    if isinstance(entry, dict):
+        for key in ("message", "formatted"):
+            if isinstance(entry.get(key), str):
+                entry[key] = without_emails(entry[key])
+        if isinstance(entry.get("params"), list):
+            entry["params"] = [
+                without_emails(p) if isinstance(p, str) else p for p in entry["params"]
+            ]
+    for value in (event.get("exception") or {}).get("values") or []:
+        if isinstance(value, dict) and isinstance(value.get("value"), str):
+            value["value"] = without_emails(value["value"])
+    extra = event.get("extra")
+    if isinstance(extra, dict):
+        event["extra"] = {
+            k: without_emails(v) if isinstance(v, str) else v for k, v in extra.items()
+        }
+    crumbs = event.get("breadcrumbs")
+    values = crumbs.get("values") if isinstance(crumbs, dict) else crumbs
+    for crumb in values if isinstance(values, list) else []:
+        if isinstance(crumb, dict):
+            scrub_breadcrumb(crumb, None)
+
+
+def scrub_breadcrumb(crumb: dict[str, Any], hint: Any) -> dict[str, Any]:
+    """A breadcrumb (an earlier log line, an HTTP call) keeps its category, level and message
+    (email addresses replaced), and none of its data: a log line's fields, a call's URL."""
+    crumb.pop("data", None)
+    if isinstance(crumb.get("message"), str):
+        crumb["message"] = without_emails(crumb["message"])
+    return crumb

@@ -76,6 +76,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class AsWarning(logging.Filter):
+    """A record made a WARNING without its traceback: Django logs a request with a Host header
+    not allowed (a scanner's, often) as an ERROR with the exception's traceback, as if
+    something were broken."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 # Django's own extras left out: its request object (whose text is the path with its query
 # string, which may carry a token) and runserver's time (the line has its own).
 _LEFT_OUT = {"request", "server_time"}
@@ -103,21 +115,56 @@ def _plain(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
-    """A value for a key=value pair: quoted (as a JSON string) when it holds a space, a quote,
-    an equals sign or a line break, so that one record stays one line and splits back."""
+    """A value for a key=value pair: quoted when it holds a space, a quote, an equals sign, a
+    backslash or anything not printable, so that one record stays one line and splits back."""
     if isinstance(value, dict | list | tuple):
-        text = json.dumps(value, default=str, separators=(",", ":"))
+        text = json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
     elif value is None:
         text = "-"
     else:
         text = str(_plain(value))
-    if not text or any(c in text for c in ' "=\n\r\t\\'):
-        return json.dumps(text)
+    if not text or any(c in ' "=\\' or not c.isprintable() for c in text):
+        return '"' + escaped(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
     return text
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_one(c: str) -> str:
+    code = ord(c)
+    if c in _NAMED:
+        return _NAMED[c]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escaped(text: str) -> str:
+    """The text with everything not printable written as an escape (`\\n`, `\\x1b`,
+    `\\u2028`): line breaks of every kind, terminal escapes and other control characters that
+    a visitor may put in a URL or a header cannot break a line, forge one or act on the
+    terminal that shows it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape_one(c) for c in text)
+
+
+def _json_safe(text: str) -> str:
+    """A JSON line with the characters json leaves as they are but that some readers take for
+    a line break or a control (C1 controls, U+2028, U+2029, ...) written as `\\u` escapes."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable():
+            out.append(c)
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            high, low = divmod(ord(c) - 0x10000, 0x400)
+            out.append(f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}")
+    return "".join(out)
 
 
 class ReadableFormatter(logging.Formatter):
@@ -127,7 +174,7 @@ class ReadableFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [_time(record), record.levelname, record.name]
         context = [
-            f"{label}={value}"
+            f"{label}={_text(value)}"
             for label, value in (
                 ("req", getattr(record, "request_id", None)),
                 ("actor", getattr(record, "actor", None)),
@@ -136,12 +183,12 @@ class ReadableFormatter(logging.Formatter):
         ]
         if context:
             parts.append("[" + " ".join(context) + "]")
-        parts.append(_one_line(record.getMessage()))
+        parts.append(escaped(record.getMessage()))
         parts += [f"{key}={_text(value)}" for key, value in extras(record).items()]
         line = " ".join(parts)
         trace = _trace(self, record)
         if trace:
-            line += "\n" + "\n".join("    " + row for row in trace.splitlines())
+            line += "\n" + "\n".join("    " + escaped(row) for row in trace.splitlines())
         return line
 
 
@@ -163,7 +210,7 @@ class JsonFormatter(logging.Formatter):
             entry.setdefault(key, _plain(value))
         if trace := _trace(self, record):
             entry["exception"] = trace
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _json_safe(json.dumps(entry, default=str, ensure_ascii=False))
 
 
 def _trace(formatter: logging.Formatter, record: logging.LogRecord) -> str:
@@ -208,7 +255,7 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": ContextFilter}},
+        "filters": {"context": {"()": ContextFilter}, "as_warning": {"()": AsWarning}},
         "formatters": {"propdesk": {"()": formatter}},
         "handlers": {
             "console": {
@@ -226,6 +273,7 @@ def logging_setting(environ: Mapping[str, str]) -> dict[str, Any]:
             "django": {"handlers": [], "propagate": True},
             "django.server": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
+            "django.security.DisallowedHost": {"filters": ["as_warning"]},
             # django-tasks' own line for each job's start and end: propdesk.worker says more.
             "django_tasks": {"level": "WARNING"},
         },

@@ -1,9 +1,11 @@
 """The web server's own lines in propdesk's log format (core.logs): gunicorn's logger class
 (`--logger-class`, processes.gunicorn_argv). Gunicorn's start-up and error lines go through the
 same handler as the application's; each request's access line is a record of the
-`gunicorn.access` logger, "GET /path 200", with its request id and actor (left in the WSGI
-environ by core.request_ids) and its figures as fields: status, duration_ms, bytes, remote,
-user_agent. The query string is left out (it may carry a token); so is the referrer."""
+`gunicorn.access` logger, its message the method, with its request id and actor (left in the
+WSGI environ by core.request_ids) and its figures as fields: path, status, duration_ms, bytes,
+remote, user_agent. The path is a field, not part of the message: the formatter quotes and
+escapes a field's value, so that a path such as `/x%20actor=staff:1` reads as the path it is.
+The query string is left out (it may carry a token); so is the referrer."""
 
 from __future__ import annotations
 
@@ -28,15 +30,17 @@ class GunicornLogger(glogging.Logger):
             for handler in list(log.handlers):
                 log.removeHandler(handler)
             log.propagate = True
+        # gunicorn holds its access logger at INFO: the probes' DEBUG lines would never show,
+        # even with PROPDESK_LOG_LEVEL=DEBUG. It takes the level asked for instead.
+        self.access_log.setLevel(logs.log_level(os.environ))
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
         try:
             fields = access_fields(resp, environ, request_time)
-            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-            level = access_level(path, fields["status"])
-            self.access_log.log(level, "%s %s %s", method, path, fields["status"], extra=fields)
+            level = access_level(fields["path"], fields["status"])
+            self.access_log.log(level, "%s", environ.get("REQUEST_METHOD"), extra=fields)
         except Exception:
             self.error_log.exception("the access line could not be written")
 
@@ -60,7 +64,8 @@ def access_fields(resp: Any, environ: dict[str, Any], request_time: Any) -> dict
     return {
         "request_id": request_id,
         "actor": environ.get(ENVIRON_ACTOR),
-        "status": int(status) if str(status).isdigit() else status,
+        "path": environ.get("PATH_INFO"),
+        "status": int(status) if str(status).isascii() and str(status).isdigit() else status,
         "duration_ms": round(request_time.total_seconds() * 1000, 1),
         "bytes": getattr(resp, "sent", None),
         "remote": environ.get("REMOTE_ADDR"),

@@ -32,7 +32,7 @@ def _seconds(environ: Mapping[str, str], name: str, default: int, *, least: int 
     value = environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < least:
+    if not (value.isascii() and value.isdigit()) or int(value) < least:
         raise ImproperlyConfigured(
             f"{name} must be a whole number of seconds, at least {least} (got {value!r})."
         )

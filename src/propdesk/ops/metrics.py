@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Value
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -37,7 +37,7 @@ from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
-from propdesk.platforms.models import PlatformCommand
+from propdesk.platforms.models import PlatformCommand, TradingServer
 
 logger = logging.getLogger(__name__)
 
@@ -163,11 +163,23 @@ def _commands() -> list[Metric]:
 
 
 def _monitor() -> list[Metric]:
-    """The monitor's feeds, one query over its checkpoints (a few rows: one a feed, one a
-    monitor process, one a server whose events a process takes in with NATS)."""
+    """The monitor's feeds, those of the enabled servers (as /readyz counts them: a disabled or
+    removed server's old checkpoint is no feed to read), and its processes: two queries, the
+    servers and the checkpoints (a few rows: one a feed, one a monitor process, one a server
+    whose events a process takes in with NATS)."""
+    ids = list(TradingServer.objects.filter(enabled=True).values_list("pk", flat=True))
+    keys = set(checkpoints.all_feed_keys(ids))
     rows = list(
-        MonitorCheckpoint.objects.only(
-            "key", "owner", "lease_until", "events_read", "events_behind", "seconds_behind"
+        MonitorCheckpoint.objects.filter(
+            Q(key__in=keys) | Q(key__startswith=checkpoints.PRESENCE)
+        ).only(
+            "key",
+            "owner",
+            "lease_until",
+            "events_read",
+            "events_behind",
+            "seconds_behind",
+            "read_at",
         )
     )
     now = timezone.now()
@@ -192,6 +204,12 @@ def _monitor() -> list[Metric]:
         "1 when a monitor process holds the feed's lease (reads it), 0 when none does.",
         labels=["feed"],
     )
+    read_at = GaugeMetricFamily(
+        "propdesk_monitor_feed_read_timestamp_seconds",
+        "When the monitor last read the feed without an error (Unix time; 0: never). "
+        "time() minus it is how long the feed has gone unread.",
+        labels=["feed"],
+    )
     processes = GaugeMetricFamily(
         "propdesk_monitor_processes", "Monitor processes alive (their presence's lease runs)."
     )
@@ -201,23 +219,27 @@ def _monitor() -> list[Metric]:
         if row.key.startswith(checkpoints.PRESENCE):
             live += running
             continue
-        if row.key.startswith("ingest:"):
-            continue
+        keys.discard(row.key)
         events.add_metric([row.key], row.events_read)
         seconds.add_metric([row.key], row.seconds_behind)
         behind.add_metric([row.key], row.events_behind)
         held.add_metric([row.key], 1 if running else 0)
+        read_at.add_metric([row.key], 0 if row.read_at is None else row.read_at.timestamp())
+    for key in sorted(keys):  # an enabled server's feed no monitor ever took
+        events.add_metric([key], 0)
+        held.add_metric([key], 0)
+        read_at.add_metric([key], 0)
     processes.add_metric([], live)
-    return [events, seconds, behind, held, processes]
+    return [events, seconds, behind, held, read_at, processes]
 
 
 def _stages() -> list[Metric]:
     """The stages set aside (the monitor could not apply their events or open the next one:
-    Prop Trading > Monitor), and the stages failed by their rules and passed, one query; and
-    the failures staff took back (each reinstatement's audit record, one indexed count): a
-    reinstated stage is no longer failed, but its breach was found, and a counter never goes
-    down (Prometheus would take the drop for a restart and count the whole total again)."""
-    rows = (
+    Prop Trading > Monitor), the stages failed by their rules and passed, and the failures
+    staff took back (each reinstatement's audit record), in one statement: a reinstated stage
+    is no longer failed, but its breach was found, and a counter never goes down (Prometheus
+    would take the drop for a restart and count the whole total again)."""
+    stages = (
         StageAttempt.objects.filter(
             status__in=[
                 StageAttempt.Status.IN_PROGRESS,
@@ -225,10 +247,19 @@ def _stages() -> list[Metric]:
                 StageAttempt.Status.FAILED,
             ]
         )
+        .order_by()
         .values("status")
         .annotate(n=Count("pk"), aside=Count("pk", filter=~Q(monitor_error="")))
     )
-    found = {row["status"]: row for row in rows}
+    reinstatements = (
+        AuditRecord.objects.filter(action=AuditAction.STAGE_REINSTATE)
+        .order_by()
+        .values("action")
+        .annotate(n=Count("pk"), aside=Value(0))
+    )
+    # One statement (one snapshot of the database): counted apart, a reinstatement committed
+    # between the two counts would take a failure off without adding its record yet.
+    found = {row["status"]: row for row in stages.union(reinstatements, all=True)}
 
     def of(status: str, key: str = "n") -> int:
         row = found.get(status)
@@ -242,7 +273,7 @@ def _stages() -> list[Metric]:
     aside.add_metric(
         [], of(StageAttempt.Status.IN_PROGRESS, "aside") + of(StageAttempt.Status.PASSED, "aside")
     )
-    reinstated = AuditRecord.objects.filter(action=AuditAction.STAGE_REINSTATE).count()
+    reinstated = of(AuditAction.STAGE_REINSTATE)
     breaches = CounterMetricFamily(
         "propdesk_stage_breaches",
         "Stages failed by their rules (a breach, or a day's close), those staff reinstated "

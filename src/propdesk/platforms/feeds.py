@@ -121,7 +121,10 @@ class LogFeed:
 def _seconds_since(payload: dict[str, Any] | None) -> float:
     """Seconds since the event's own time (the log keeps no time of its own; an event is taken
     in within moments of it)."""
-    at = parse_datetime(str((payload or {}).get("t") or ""))
+    try:
+        at = parse_datetime(str((payload or {}).get("t") or ""))
+    except ValueError:  # a time that is no date (`2026-02-30`): its age is not known
+        return 0.0
     if at is None:
         return 0.0
     return max(0.0, (timezone.now() - at).total_seconds())

@@ -25,6 +25,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
@@ -33,6 +34,7 @@ from propdesk.platforms import feeds
 LEASE = 2.5  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
 RENEW_EVERY = 0.5  # seconds between renewals of the leases held (one short transaction)
 SHARE_EVERY = 1.0  # seconds between two looks for feeds to take or give back
+READ_MARK_EVERY = 1.0  # seconds between two writes of the feeds read well (`mark_read`)
 
 
 def feed_key(attempt: StageAttempt) -> str:
@@ -161,6 +163,16 @@ def renew(*, owner: str) -> None:
         )
         keys = list(held.order_by("key").values_list("key", flat=True))
         MonitorCheckpoint.objects.filter(key__in=keys, owner=owner).update(lease_until=until)
+
+
+def mark_read(keys: list[str], *, owner: str) -> None:
+    """The feeds `keys` were read without an error just now (`read_at`, by the database's
+    clock, as /readyz reads it), those this process still holds. Locked in the order of their
+    keys, as `renew` and `share` lock them (the lease keeper renews them on its own thread)."""
+    with transaction.atomic():
+        held = MonitorCheckpoint.objects.select_for_update().filter(key__in=keys, owner=owner)
+        locked = list(held.order_by("key").values_list("key", flat=True))
+        MonitorCheckpoint.objects.filter(key__in=locked, owner=owner).update(read_at=Now())
 
 
 PRESENCE = "monitor:"  # a live process's own row: `monitor:<a digest of its name>`

@@ -17,7 +17,9 @@ second. Each round:
   `GRACE_SECONDS`), so the clock acts even on a busy feed;
 - a feed whose checkpoint is due is checkpointed, a few hundred stages a round so that no
   round stalls on it, then its position and lag (events and seconds behind its end, which
-  staff see on the monitor's page).
+  staff see on the monitor's page);
+- the feeds read without an error are marked so (`checkpoints.mark_read`, about every second,
+  idle rounds too): /readyz fails on a feed whose reads keep failing, whatever its last lag.
 
 Idle (a round read nothing), it waits as monitoring.idle says: woken by the platforms that can
 (the sandbox on PostgreSQL), polling with a back-off otherwise, never past a stage's next due
@@ -66,6 +68,8 @@ class Monitor:
         self.backoff = idle.Backoff(every=every)
         self.shared_at = self.renewed_at = -1e9
         self.keeper: LeaseKeeper | None = None  # `run`'s: renews the leases on its own thread
+        self.read_well: set[str] = set()  # feeds read without an error since the last mark
+        self.marked_at = -1e9
 
     def share(self) -> None:
         """Renew the leases, take or give back feeds (loading a feed taken: its running
@@ -115,22 +119,42 @@ class Monitor:
                 if reached is not None:
                     watcher.close_days(reached, limit=DAYS_AT_ONCE)
                 watcher.write_some(measure=functools.partial(_lag, watcher))
+                self.read_well.add(key)
                 self._renew_if_due()  # a long round keeps its leases too
             except LostLease as exc:
+                self.read_well.discard(key)
                 decisions.lease_lost(key, self.owner, exc)
                 self._drop(key)
             except Exception:
                 logger.exception("monitor: feed %s (loaded again from its checkpoint)", key)
+                self.read_well.discard(key)
                 self._drop(key)
                 self.shared_at = -1e9  # the next round takes it again
                 close_old_connections()
             self.carrier(since)
+        self._mark_reads()
         self.backoff.read(count)
         if count:
             # What the platforms' waiters were told while this read on anyway: a listener
             # left unread while events keep coming fills the database's notification queue.
             self.ingestors.drain()
         return count
+
+    def _mark_reads(self) -> None:
+        """Write which feeds were read without an error, every `READ_MARK_EVERY` seconds (not
+        a write a round: an idle round comes every few milliseconds)."""
+        if time.monotonic() - self.marked_at < checkpoints.READ_MARK_EVERY:
+            return
+        read = sorted(key for key in self.read_well if key in self.watchers)
+        self.read_well.clear()
+        self.marked_at = time.monotonic()
+        if not read:
+            return
+        try:
+            checkpoints.mark_read(read, owner=self.owner)
+        except Exception:
+            logger.exception("monitor: marking the feeds read")
+            close_old_connections()
 
     def _renew_if_due(self) -> None:
         if time.monotonic() - self.renewed_at < checkpoints.RENEW_EVERY:

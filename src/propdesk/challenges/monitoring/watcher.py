@@ -16,6 +16,7 @@ the watcher compares its stages with the running ones and loads again any that s
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -64,6 +65,23 @@ _STATE = (
 )
 
 Account = tuple[int, str]  # (server id, login)
+
+logger = logging.getLogger(__name__)
+
+
+def _time_of(event: FeedEvent, key: str) -> datetime | None:
+    """The event's own time, for the days to close by; None when it has none or none that
+    reads (`2026-02-30T10:00:00`). Such an event does not stop the feed: its stage's rules
+    refuse it and set the stage aside for staff (`_apply`), the rest of the feed reads on."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    try:
+        return parse_datetime(str(payload.get("t") or ""))
+    except ValueError:
+        logger.warning(
+            "event time unreadable",
+            extra={"feed": key, "position": event.position, "server": event.server_id},
+        )
+        return None
 
 
 def checkpoint_every() -> float:
@@ -254,7 +272,7 @@ class FeedWatcher:
         self._apply(by_account)
         self.position = events[-1].position
         self.unsaved_reads += len(events)
-        at = parse_datetime(str(events[-1].payload.get("t") or ""))
+        at = _time_of(events[-1], self.key)
         if at is not None:
             self.read_to = at
         return len(events)
