@@ -177,3 +177,14 @@ def test_the_kyc_upload_documents_its_multipart_body() -> None:
     assert body["required"] == ["form"]
     assert {"form", "answers"} <= body["properties"].keys()
     assert body["additionalProperties"]["format"] == "binary"
+
+
+def test_a_participants_current_stage_is_described_field_by_field() -> None:
+    current = _properties("ParticipantOut")["current_stage"]
+    refs = [s["$ref"] for s in current["anyOf"] if "$ref" in s]
+    assert refs == ["#/components/schemas/CurrentStageOut"]
+    stage = _properties("CurrentStageOut")
+    assert "failed" in _enum(stage["status"])
+    assert "live" in _enum(stage["kind"])
+    figures = [s.get("$ref") for s in stage["figures"]["anyOf"]]
+    assert "#/components/schemas/FiguresOut" in figures
