@@ -182,7 +182,7 @@ def items_of(answer: Any) -> list[Any]:
     payment methods, the catalogue) answer an array, read through `listed`."""
     assert not isinstance(answer, list), "a paged list answers a page, not an array"
     assert hasattr(answer, "items"), f"not a page: {answer!r}"
-    assert hasattr(answer, "next"), f"not a page: {answer!r}"
+    assert hasattr(answer, "next_"), f"not a page: {answer!r}"  # `next`, renamed by the generator
     return list(answer.items)
 
 
