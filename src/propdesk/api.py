@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -159,6 +162,15 @@ class PropdeskAPI(NinjaAPI):
         )
         return schema
 
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        """ninja's URLs, each answering a method its path does not take with the API's JSON
+        error (ninja's own answer is a text/html "Method not allowed")."""
+        found = super()._get_urls()
+        for url in found:
+            if isinstance(url, URLPattern):
+                url.callback = _json_not_allowed(url.callback)
+        return found
+
     def get_openapi_operation_id(self, operation: Operation) -> str:
         view = operation.view_func
         name = f"{view.__module__}.{view.__name__}"
@@ -197,6 +209,22 @@ def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpRespo
     if status == 429 and "retry_after" in body:
         response["Retry-After"] = str(body["retry_after"])
     return response
+
+
+def _json_not_allowed(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    @functools.wraps(view)  # keeps csrf_exempt: the API authenticates by token or session
+    def answer(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405 or "json" in response.get("Content-Type", ""):
+            return response
+        # ninja lists them from a set: sorted, the header is the same on every call
+        allowed = ", ".join(sorted(filter(None, response.get("Allow", "").split(", "))))
+        body = {"code": "method_not_allowed", "message": f"This path takes: {allowed}."}
+        refused = _error(request, 405, body)
+        refused["Allow"] = allowed
+        return refused
+
+    return answer
 
 
 @api.exception_handler(DomainError)
@@ -273,7 +301,10 @@ nowhere = Router()
 
 
 @nowhere.api_operation(
-    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+    ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
+    "/{path:rest}",
+    auth=None,
+    include_in_schema=False,
 )
 def no_such_operation(request: HttpRequest, rest: str) -> HttpResponse:
     return _error(request, 404, {"code": "not_found", "message": "No such API operation."})

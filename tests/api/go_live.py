@@ -154,27 +154,20 @@ class Api:
     ) -> Any:
         """Submit KYC through `submitKyc`, as a multipart body: `form` (the form's id),
         `answers` (the fields as a JSON object) and each document as a file part named by its
-        key. Where the schema describes that body, the generated model carries it (the documents
-        as its additional properties). Where it does not (no body in the schema), the generated
-        operation's own request (method, URL, authenticated client) carries the same parts and
-        its own parser reads the answer; `kyc_body_is_described` tells which was used."""
+        key, all carried by the generated body model (the documents as its additional
+        properties): the schema must describe that body."""
+        assert self.kyc_body_is_described(), "submitKyc's body is not in the OpenAPI"
         module = self.operation("submitKyc")
         files = {
             key: self.types.File(payload=BytesIO(content), file_name=name, mime_type=mime)
             for key, (name, content, mime) in documents.items()
         }
         parts = {"form": f"{form.id}", "answers": json.dumps(answers)}
-        if self.kyc_body_is_described():
-            body_type = inspect.signature(module.sync_detailed).parameters["body"].annotation
-            body = _model_in(body_type).from_dict(parts)
-            for key, file in files.items():
-                body[key] = file
-            return self._answer("submitKyc", module.sync_detailed(client=client, body=body), 201)
-        request = module._get_kwargs()
-        multipart = {key: file.to_tuple() for key, file in files.items()}
-        fields = {"form": parts["form"], **answers}  # each answer a part, as an HTML form sends
-        sent = client.get_httpx_client().request(**request, data=fields, files=multipart)
-        return self._answer("submitKyc", module._build_response(client=client, response=sent), 201)
+        body_type = inspect.signature(module.sync_detailed).parameters["body"].annotation
+        body = _model_in(body_type).from_dict(parts)
+        for key, file in files.items():
+            body[key] = file
+        return self._answer("submitKyc", module.sync_detailed(client=client, body=body), 201)
 
     def kyc_body_is_described(self) -> bool:
         return "body" in inspect.signature(self.operation("submitKyc").sync_detailed).parameters
@@ -184,16 +177,26 @@ class Api:
 
 
 def items_of(answer: Any) -> list[Any]:
-    """A list operation's items: a bare list, or a page (`items`, with `next` or
-    `count`/`offset`). Every list read of the walk-through goes through here."""
-    if isinstance(answer, list):
-        return answer
+    """A paged list's items: the page (`items` and `next`) every paged list answers; anything
+    else (a bare array, `count`/`offset`) fails here. The lists that are not paged (forms,
+    payment methods, the catalogue) answer an array, read through `listed`."""
+    assert not isinstance(answer, list), "a paged list answers a page, not an array"
+    assert hasattr(answer, "items"), f"not a page: {answer!r}"
+    assert hasattr(answer, "next_"), f"not a page: {answer!r}"  # `next`, renamed by the generator
     return list(answer.items)
 
 
+def listed(answer: Any) -> list[Any]:
+    """A list that is not paged (a few rows at most): a JSON array."""
+    assert isinstance(answer, list), f"not an array: {answer!r}"
+    return answer
+
+
 def money(value: Any) -> Decimal:
-    """An amount as the API writes it (a decimal string today)."""
-    return Decimal(str(value))
+    """An amount as the API writes it: a decimal string, never a number (a float has already
+    lost the cents a JSON number could carry)."""
+    assert isinstance(value, str), f"money as {type(value).__name__}: {value!r}"
+    return Decimal(value)
 
 
 # --- The walk-through ----------------------------------------------------------------------------
@@ -338,7 +341,7 @@ def walk_through(package: ModuleType, base_url: str, given: GoLive) -> WentLive:
     trader = api.bearer(api.call(api.anonymous(), "createToken", body=login).token)
 
     # 2. KYC: the form's answers and a document for each document it asks.
-    form = items_of(api.call(trader, "listKycForms"))[0]
+    form = listed(api.call(trader, "listKycForms"))[0]
     answers = {f.key: _answer_for(f) for f in form.fields}
     documents = {d.key: given.document for d in form.documents}
     submitted = api.submit_kyc(trader, form, answers, documents)
@@ -346,7 +349,7 @@ def walk_through(package: ModuleType, base_url: str, given: GoLive) -> WentLive:
     _approve(api, staff, "kyc", email, submitted.reference)
 
     # 3. A bank-transfer deposit, approved against the transfer that arrived.
-    methods = items_of(api.call(trader, "listPaymentMethods"))
+    methods = listed(api.call(trader, "listPaymentMethods"))
     bank = next(m for m in methods if f"{m.kind}" == "offline" and "USD" in m.currencies)
     deposit = {"amount": f"{DEPOSIT}", "currency": "USD", "method": bank.id}
     asked = api.call(trader, "requestDeposit", body=deposit, expect=201)
@@ -358,7 +361,7 @@ def walk_through(package: ModuleType, base_url: str, given: GoLive) -> WentLive:
 
     # 4. The challenge, bought from the wallet; the first stage's credentials once the worker
     # has opened its account.
-    offered = items_of(api.call(trader, "listChallenges"))
+    offered = listed(api.call(trader, "listChallenges"))
     assert made.id in [c.id for c in offered]
     joined = api.call(trader, "joinChallenge", f"{made.id}", body={"payment": "wallet"}, expect=201)
     assert money(joined.fee) == CHALLENGE_FEE

@@ -350,10 +350,47 @@ def test_register_with_an_empty_body_names_the_missing_fields(api):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/v1/approvals/abc"), ("POST", "/api/v1/nothing/here"), ("DELETE", "/api/v1/x")],
+    [
+        ("GET", "/api/v1/approvals/abc"),
+        ("POST", "/api/v1/nothing/here"),
+        ("DELETE", "/api/v1/x"),
+        ("OPTIONS", "/api/v1/nothing/here"),
+        ("PUT", "/api/v1/approvals/abc"),
+    ],
 )
 def test_a_path_naming_no_operation_answers_the_json_404(client, method, path):
     response = client.generic(method, path)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["code"] == "not_found"
+
+
+def test_a_head_on_a_path_naming_no_operation_is_a_json_404(client):
+    response = client.head("/api/v1/nothing/here")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/v1/me", "GET, PATCH"),
+        ("OPTIONS", "/api/v1/me", "GET, PATCH"),
+        ("DELETE", "/api/v1/kyc/forms", "GET"),
+        ("GET", "/api/v1/auth/token", "DELETE, POST"),
+    ],
+)
+def test_a_method_the_path_does_not_take_is_a_json_405_naming_the_allowed(
+    client, method, path, allowed
+):
+    response = client.generic(method, path)
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == allowed
+
+
+def test_a_head_on_a_path_that_does_not_take_it_is_a_json_405(client):
+    response = client.head("/api/v1/me")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -13,6 +14,7 @@ from django.test import Client as HttpClient
 from propdesk.accounts.models import Client, LoginAttempt
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core import pagination
 from propdesk.core.errors import ValidationFailed
 from propdesk.onboarding.request_types import TRADER_REGISTRATION
 from tests.conftest import PASSWORD, logged_in
@@ -25,8 +27,8 @@ URLENCODED = "application/x-www-form-urlencoded"
     "cursor",
     [
         "9223372036854775808",  # not one of ours
-        "WzkyMjMzNzIwMzY4NTQ3NzU4MDhd",  # ours in form, a key past any id: [9223372036854775808]
-        "WyJub3QgYSB0aW1lIiwxXQ",  # ["not a time",1]
+        "WzkyMjMzNzIwMzY4NTQ3NzU4MDhd",  # unsigned base64 JSON, as cursors once were
+        "WyJub3QgYSB0aW1lIiwxXQ",  # ["not a time",1], unsigned
         "%2B5",
         "a" * 201,
     ],
@@ -36,6 +38,29 @@ def test_a_forged_cursor_is_refused_naming_after(api, compliance, cursor):
     response = api.call("GET", f"/approvals?after={cursor}", token=token)
     assert response.status_code == 422
     assert "after" in response.json()["fields"]
+
+
+def _signed_for(staff, key):
+    """A cursor as /approvals signs them for this staff member's unfiltered list."""
+    return pagination.encode(key, tag="approvals", scope=f"{staff.pk}:False:::")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        [2**63, 1],  # a time past year 9999
+        [0, 2**63],  # an id past any id
+        [-(2**62), 1],  # a time before 1970
+    ],
+)
+def test_a_cursor_signed_by_us_with_a_key_out_of_bounds_is_refused(api, compliance, key):
+    token = api.token(compliance.email, PASSWORD)
+    # the cursor is signed as the API signs this list's: an in-bounds one is taken
+    fine = _signed_for(compliance, [datetime(2026, 1, 1, tzinfo=UTC), 1])
+    assert api.call("GET", f"/approvals?after={fine}", token=token).status_code == 200
+    response = api.call("GET", f"/approvals?after={_signed_for(compliance, key)}", token=token)
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["after"]
 
 
 @pytest.mark.parametrize("level", ["²", "Compli\x00ance", True, 2**40, "x" * 500, None])

@@ -56,9 +56,9 @@ def test_every_error_answer_is_declared_with_the_error_schema() -> None:
             if status[0] in "45":
                 assert response["content"]["application/json"]["schema"] == ERROR_REF, name
                 assert response["description"], name
-        takes_input = op.get("parameters") or "requestBody" in op or method != "get"
-        if takes_input:
-            assert {"400", "422"} <= declared.keys(), name
+        # the input guard answers these before any operation runs: a repeated or foreign
+        # query parameter, a control character in a header, too many parameters
+        assert {"400", "422"} <= declared.keys(), name
         if op.get("security"):
             assert {"401", "403"} <= declared.keys(), name
         if "{" in path:
@@ -75,6 +75,18 @@ def test_conflicts_and_throttles_are_declared_where_the_domain_refuses() -> None
     assert "409" not in by_id["getMe"]["responses"]
     # the token endpoint keeps its own words for its codes
     assert "invalid_two_factor_code" in by_id["createToken"]["responses"]["401"]["description"]
+
+
+def test_the_trading_token_declares_its_refusals_and_takes_strings() -> None:
+    by_id = {op["operationId"]: op for _, _, op in _operations()}
+    responses = by_id["sandboxCreateToken"]["responses"]
+    assert {"401", "403", "422", "429"} <= responses.keys()
+    assert "account_blocked" in responses["403"]["description"]
+    for status in ("401", "403"):
+        assert responses[status]["content"]["application/json"]["schema"] == ERROR_REF
+    body = _properties("TradingTokenIn")
+    assert body["login"]["type"] == "string"
+    assert body["password"]["type"] == "string"
 
 
 def test_statuses_and_types_are_enums() -> None:
@@ -108,12 +120,18 @@ def test_money_is_a_decimal_string_with_a_pattern() -> None:
     found = _money_fields()
     assert len(found) > 20
     for name, field, prop in found:
-        shapes = [s for s in [prop, *prop.get("anyOf", [])] if s.get("type") != "null"]
-        shape = shapes[0]
-        if shape.get("type") != "string":
-            continue  # not money: e.g. a count of the accounts funded
-        assert shape.get("format") == "decimal", (name, field)
-        assert shape.get("pattern") == r"^-?[0-9]+(\.[0-9]+)?$", (name, field)
+        shapes = [s for s in [prop, *prop.get("anyOf", [])] if "anyOf" not in s]
+        shapes = [s for s in shapes if s.get("type") != "null"]
+        types = {s.get("type") for s in shapes}
+        assert "number" not in types, (name, field)  # money is never a JSON number
+        if types & {"integer", "array", "object", None}:
+            # not money (a count of the accounts funded), or a list or object of its own,
+            # whose fields are checked as its component's
+            assert "string" not in types, (name, field)
+            continue
+        for shape in shapes:
+            assert shape.get("format") == "decimal", (name, field)
+            assert shape.get("pattern") == r"^-?[0-9]+(\.[0-9]+)?$", (name, field)
     # inputs show what they take, too
     amount = _properties("DepositIn")["amount"]["anyOf"][0]
     assert amount["format"] == "decimal"
@@ -159,3 +177,14 @@ def test_the_kyc_upload_documents_its_multipart_body() -> None:
     assert body["required"] == ["form"]
     assert {"form", "answers"} <= body["properties"].keys()
     assert body["additionalProperties"]["format"] == "binary"
+
+
+def test_a_participants_current_stage_is_described_field_by_field() -> None:
+    current = _properties("ParticipantOut")["current_stage"]
+    refs = [s["$ref"] for s in current["anyOf"] if "$ref" in s]
+    assert refs == ["#/components/schemas/CurrentStageOut"]
+    stage = _properties("CurrentStageOut")
+    assert "failed" in _enum(stage["status"])
+    assert "live" in _enum(stage["kind"])
+    figures = [s.get("$ref") for s in stage["figures"]["anyOf"]]
+    assert "#/components/schemas/FiguresOut" in figures

@@ -211,3 +211,16 @@ def test_publishing_refuses_a_draft_changed_since_it_was_reviewed(admin):
     fresh = catalogue.draft_digest(challenge.draft())
     version, _ = catalogue.publish(challenge.pk, actor=admin, expected=fresh)
     assert version.definition["fee"] == "450.00"
+
+
+def test_a_tiny_decimal_is_answered_and_kept_fixed_point_never_with_an_exponent(admin):
+    api = Api()
+    token = api.token(admin.email, PASSWORD)
+    tiny = definition()
+    tiny["stages"][0]["rules"]["profit_target_pct"] = "0.0000001"
+    made = api.call("POST", "/challenges", tiny, token=token)
+    assert made.status_code == 201, made.content
+    answered = made.json()["definition"]["stages"][0]["rules"]["profit_target_pct"]
+    assert answered == "0.0000001"  # str(Decimal) would write "1E-7"
+    kept = Challenge.objects.get(pk=made.json()["id"]).draft().definition
+    assert kept["stages"][0]["rules"]["profit_target_pct"] == "0.0000001"

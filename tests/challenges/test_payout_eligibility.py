@@ -209,3 +209,20 @@ def test_fixed_days_are_listed_as_a_sentence_says_them(days, said):
     assert eligibility.timing_words(plan) == (
         f"on {said} of the month, from 7 days after the live start"
     )
+
+
+def test_the_eligibility_answered_writes_its_figures_fixed_point():
+    """The 409 `payout_not_eligible`'s `eligibility`: decimal strings as the API's pattern says
+    (str(Decimal) would write a tiny share as "1E-8")."""
+    found = eligibility.evaluate(
+        schedule(),
+        share_pct=D("0.00000001"),
+        currency="USD",
+        standing=standing(),
+        history=history(),
+        zone=UTC,
+        now=START,
+    ).to_json()
+    assert found["share_pct"] == "0.00000001"
+    for key in ("profit", "share_pct", "trader_share", "firm_share"):
+        assert "E" not in found[key], key

@@ -125,7 +125,18 @@ def test_kyc_api_takes_the_answers_as_one_json_part(active_client, kyc_form):
     assert submission["values"]["date_of_birth"] == "1990-05-17"
 
 
-@pytest.mark.parametrize("given", ["{not json", "[]", '{"residence": 1}', '"CZ"'])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "{not json",
+        "[]",
+        '{"residence": 1}',
+        '"CZ"',
+        '{"a": ' + "[" * 20_000 + "]" * 20_000 + "}",  # nested deeper than a parser recurses
+        '{"note": "' + "x" * 70_000 + '"}',  # longer than any form's answers
+    ],
+    ids=["not-json", "array", "number", "string", "deeply-nested", "too-long"],
+)
 def test_kyc_api_refuses_answers_that_are_not_an_object_of_texts(active_client, kyc_form, given):
     api = Api()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {api.token(active_client.user.email, PASSWORD)}"}
@@ -133,6 +144,22 @@ def test_kyc_api_refuses_answers_that_are_not_an_object_of_texts(active_client, 
     response = api.http.post("/api/v1/kyc", data, **auth)
     assert response.status_code == 422
     assert list(response.json()["fields"]) == ["answers"]
+    assert kyc.history(active_client).count() == 0
+
+
+def test_kyc_api_refuses_a_field_given_both_as_a_part_and_in_the_answers(active_client, kyc_form):
+    api = Api()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {api.token(active_client.user.email, PASSWORD)}"}
+    given = answers()
+    data = {
+        "form": str(kyc_form.pk),
+        "answers": json.dumps(given),
+        "residence": given["residence"],
+        **documents(),
+    }
+    response = api.http.post("/api/v1/kyc", data, **auth)
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["residence"]
     assert kyc.history(active_client).count() == 0
 
 

@@ -16,7 +16,7 @@ from propdesk.approvals.models import ApprovalAction, ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.approvals.registry import Method
 from propdesk.core.errors import ValidationFailed
-from propdesk.core.pagination import After, Page, by_key
+from propdesk.core.pagination import After, Page, by_key, refuse_offset
 from propdesk.core.permissions import require_permission
 from propdesk.core.schema import WHOLE, Blank, DecimalText, Money, OneOf
 
@@ -194,6 +194,7 @@ def list_requests(
     after: After = None,
     limit: Annotated[int, Interval(ge=1, le=MAX_PAGE), WHOLE] = 50,
 ) -> RequestPage:
+    refuse_offset(request)
     actor = current_staff(request)
     qs = approvals.todo(actor) if mine else approvals.visible_requests(actor)
     if type:
@@ -206,7 +207,10 @@ def list_requests(
             raise ValidationFailed(fields={"reference": "Give a reference such as DEP-000002."})
         qs = qs.filter(named)
     # `mine` is a to-do list, oldest first; the others newest first
-    found, next_cursor = by_key(qs, after=after, limit=limit, newest_first=not mine)
+    asked = f"{actor.pk}:{mine}:{type or ''}:{status or ''}:{reference or ''}"
+    found, next_cursor = by_key(
+        qs, after=after, limit=limit, tag="approvals", scope=asked, newest_first=not mine
+    )
     return RequestPage(items=[_out(r) for r in found], next=next_cursor)
 
 

@@ -13,7 +13,7 @@ MUTATING = {"post", "put", "patch", "delete"}
 # What each status means and the codes it comes with (the body's `code`), for every operation.
 STATUS_TEXT = {
     400: "The request is malformed: a body that is not JSON, too large, or not what the "
-    "content type says. `code`: `bad_request`.",
+    "content type says, or too many query parameters. `code`: `bad_request`.",
     401: "Not authenticated. `code`: `not_authenticated` (no or an unknown token, or none of "
     "the credentials this operation takes), `two_factor_required` (a staff token got without "
     "the second factor).",
@@ -26,7 +26,8 @@ STATUS_TEXT = {
     409: "The domain refuses in the current state; nothing changed. `code`: `conflict` or one "
     "naming the refusal, e.g. `invalid_transition`, `insufficient_funds`, "
     "`idempotency_key_reused` (the Idempotency-Key was used for another request).",
-    422: "A parameter or a field is missing or not valid; nothing changed. `code`: "
+    422: "A parameter or a field is missing or not valid (any operation: a query parameter "
+    "given twice, a control character in a header); nothing changed. `code`: "
     "`validation_error`, with `fields` naming each one (`destination.iban`, `after`, ...).",
     429: "Too many attempts; nothing was tried. `code`: `too_many_attempts`, with "
     "`retry_after` (seconds; also the `Retry-After` header).",
@@ -43,7 +44,7 @@ def declare_errors(
 ) -> dict[str, Any]:
     """Add the error answers to every operation of `schema` (an OpenAPI document):
 
-    - 400 and 422 where it takes input (parameters or a body) or changes something;
+    - 400 and 422 on every one (the input guard's refusals come before any operation);
     - 401 and 403 where it is authenticated (or already says so);
     - 404 where its path names something, or `not_found` lists it (a lookup by the body);
     - 409 where `conflicts` lists it (its operation id -> the refusals' codes);
@@ -60,10 +61,10 @@ def declare_errors(
                 continue
             op_id = operation.get("operationId", "")
             params = operation.get("parameters", [])
-            statuses: dict[int, str] = {}
-            if params or "requestBody" in operation or method in MUTATING:
-                statuses[400] = STATUS_TEXT[400]
-                statuses[422] = STATUS_TEXT[422]
+            # every operation: the input guard refuses a malformed request (too many query
+            # parameters: 400; one repeated, or a control character in a header: 422) before
+            # any operation runs, whatever the operation takes
+            statuses: dict[int, str] = {400: STATUS_TEXT[400], 422: STATUS_TEXT[422]}
             if operation.get("security"):
                 statuses[401] = STATUS_TEXT[401]
                 statuses[403] = STATUS_TEXT[403]

@@ -108,7 +108,7 @@ DecimalText = Annotated[
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
-def _fixed(value: Decimal) -> str:
+def fixed_point(value: Decimal) -> str:
     """Always fixed-point ("0.00000000", never "0E-8"), as the pattern says."""
     return f"{value:f}"
 
@@ -117,7 +117,7 @@ def _fixed(value: Decimal) -> str:
 # of digits, never a JSON number, so nothing reads it as a float.
 DecimalString = Annotated[
     Decimal,
-    PlainSerializer(_fixed, return_type=str),
+    PlainSerializer(fixed_point, return_type=str),
     WithJsonSchema(
         {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN, "example": "100.00"}
     ),

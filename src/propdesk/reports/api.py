@@ -105,7 +105,8 @@ def transactions_report(
     rows = transactions.transactions(filters)
     if format == "csv":
         return transactions.csv_response(rows)
-    items, next_key = transactions.page(rows, after=decode_id(after), size=limit)
+    cursor = {"tag": "reports.transactions", "scope": repr(filters)}
+    items, next_key = transactions.page(rows, after=decode_id(after, **cursor), size=limit)
     return TransactionPage(
         items=[
             TransactionOut(
@@ -125,7 +126,7 @@ def transactions_report(
             for row in transactions.shown(items)
             for p in [row.posting]
         ],
-        next=encode_id(next_key),
+        next=encode_id(next_key, **cursor),
         totals=[TotalOut(**t) for t in transactions.totals(filters, rows)],
     )
 

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, StrictInt, StrictStr
 from propdesk.accounts.api_auth import current_client, current_staff, current_user
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError, NotFound
-from propdesk.core.pagination import After, Page, by_key
+from propdesk.core.pagination import After, Page, by_key, refuse_offset
 from propdesk.core.schema import WHOLE, DecimalText, Money, OneOf
 from propdesk.wallet import (
     deposits,
@@ -93,7 +93,13 @@ def transactions(
     limit: Annotated[int, Interval(ge=1, le=500), WHOLE] = 100,
 ) -> LinePage:
     client = _client(request)
-    rows, next_cursor = by_key(services.postings(client), after=after, limit=limit)
+    rows, next_cursor = by_key(
+        services.postings(client),
+        after=after,
+        limit=limit,
+        tag="wallet.transactions",
+        scope=str(client.pk),
+    )
     return LinePage(
         items=[LineOut(**line) for line in services.lines_of(client, rows)], next=next_cursor
     )
@@ -351,8 +357,12 @@ def my_withdrawals(
     after: After = None,
     limit: Annotated[int, Interval(ge=1, le=100), WHOLE] = 50,
 ) -> WithdrawalPage:
-    mine = withdrawals.client_withdrawals(_client(request))
-    rows, next_cursor = by_key(mine, after=after, limit=limit)
+    refuse_offset(request)
+    client = _client(request)
+    mine = withdrawals.client_withdrawals(client)
+    rows, next_cursor = by_key(
+        mine, after=after, limit=limit, tag="wallet.withdrawals", scope=str(client.pk)
+    )
     return WithdrawalPage(items=[_withdrawal_out(w) for w in rows], next=next_cursor)
 
 

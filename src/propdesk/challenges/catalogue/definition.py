@@ -24,7 +24,7 @@ from django.db import models
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from propdesk.core.money import MINOR_UNITS
-from propdesk.core.schema import DECIMAL_PATTERN, DecimalText
+from propdesk.core.schema import DECIMAL_PATTERN, DecimalText, fixed_point
 from propdesk.rules.model import (
     BreachAction,
     DailyLossBasis,
@@ -108,10 +108,11 @@ class PaymentWay(models.TextChoices):
     DIRECT = "direct", "Direct purchase (through a payment method)"
 
 
-# A decimal kept as its own text ("499.00", "8"): read back exactly as it was written.
+# A decimal kept as its own text ("499.00", "8"), written fixed-point ("0.0000001", never
+# "1E-7") as the pattern says: read back as the same number.
 DecimalStr = Annotated[
     Decimal,
-    PlainSerializer(str, return_type=str),
+    PlainSerializer(fixed_point, return_type=str),
     WithJsonSchema(
         {
             "type": "string",

@@ -364,6 +364,24 @@ class ParticipantClientOut(Schema):
     email: str
 
 
+class CurrentStageOut(Schema):
+    """A participant's current stage as staff see it in the list: its figures (null when the
+    monitor's saved state cannot be read: `monitor_error` says why), the next day reset and the
+    explanation of its verdict."""
+
+    stage: int = Field(description="The stage's number, from 1.")
+    stage_name: str
+    kind: StageKind
+    status: Annotated[str, OneOf(StageAttempt.Status.values)]
+    login: str = Field(description="The stage's trading account login; empty until opened.")
+    paused: bool
+    figures: FiguresOut | None
+    next_day_reset: datetime
+    headline: str
+    explanation: str
+    monitor_error: str
+
+
 class ParticipantOut(Schema):
     id: int
     client: ParticipantClientOut
@@ -374,19 +392,19 @@ class ParticipantOut(Schema):
     currency: str
     created_at: datetime
     stage_count: int
-    # The current stage: progress.summary (figures as exact decimal strings, the next day reset
-    # and the explanation of its verdict); null before a stage opens.
-    current_stage: dict[str, Any] | None
+    current_stage: CurrentStageOut | None = Field(
+        description="The current stage; null before a stage opens."
+    )
 
 
 class ParticipantPage(Page[ParticipantOut]):
     pass
 
 
-def _current_stage(attempt: StageAttempt | None) -> dict[str, Any] | None:
+def _current_stage(attempt: StageAttempt | None) -> CurrentStageOut | None:
     """progress.summary (its figures None when the monitor's saved state cannot be read: the
     monitor set the stage aside and says why in `monitor_error`)."""
-    return None if attempt is None else progress.summary(attempt)
+    return None if attempt is None else CurrentStageOut(**progress.summary(attempt))
 
 
 def _participant_out(item: Participation) -> ParticipantOut:
@@ -429,10 +447,13 @@ def participants_listing(
             "stage": "" if stage is None else str(stage),
         }
     )
+    cursor = {"tag": "participants", "scope": repr(filters)}
     items, next_key = participants.page(
-        participants.listing(filters), after=decode_id(after), size=limit
+        participants.listing(filters), after=decode_id(after, **cursor), size=limit
     )
-    return ParticipantPage(items=[_participant_out(p) for p in items], next=encode_id(next_key))
+    return ParticipantPage(
+        items=[_participant_out(p) for p in items], next=encode_id(next_key, **cursor)
+    )
 
 
 def _credentials_out(found: dict[str, str] | None) -> CredentialsOut | None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from propdesk.challenges.catalogue.definition import PayoutSchedule, PayoutTiming
 from propdesk.core.money import quantum
+from propdesk.core.schema import fixed_point
 from propdesk.core.templatetags.money import money
 
 DATE = "date"
@@ -96,10 +97,10 @@ class Eligibility:
             "eligible": self.eligible,
             "next_date": self.next_date.isoformat(),
             "period_start": self.period_start.isoformat(),
-            "profit": str(self.profit),
-            "share_pct": str(self.share_pct),
-            "trader_share": str(self.trader_share),
-            "firm_share": str(self.firm_share),
+            "profit": fixed_point(self.profit),
+            "share_pct": fixed_point(self.share_pct),
+            "trader_share": fixed_point(self.trader_share),
+            "firm_share": fixed_point(self.firm_share),
             "currency": self.currency,
             "conditions": [asdict(c) for c in self.conditions],
         }

@@ -128,19 +128,33 @@ SUBMISSION_BODY = {
 }
 
 
+# The `answers` part is a form's text fields: far below this; a longer one is refused unread.
+ANSWERS_MOST = 64 * 1024
+ANSWERS_SHAPE = "A JSON object of each field's key to its value as text."
+
+
 def _answers(request: HttpRequest) -> dict[str, Any]:
-    """The answers: the `answers` JSON object, and any field sent as a part of its own."""
+    """The answers: the `answers` JSON object, and any field sent as a part of its own. A field
+    given both ways is refused (which one was meant is not ours to guess)."""
     values: dict[str, Any] = {k: v for k, v in request.POST.items() if k not in ("form", "answers")}
     given = request.POST.get("answers")
     if given is None:
         return values
+    if len(given) > ANSWERS_MOST:
+        raise ValidationFailed(fields={"answers": f"At most {ANSWERS_MOST // 1024} KB."})
     try:
         found = json.loads(given)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         found = None
     if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
+        raise ValidationFailed(fields={"answers": ANSWERS_SHAPE})
+    twice = sorted(set(values) & set(found))
+    if twice:
         raise ValidationFailed(
-            fields={"answers": "A JSON object of each field's key to its value as text."}
+            fields={
+                key: "Given both as a part of its own and in `answers`; send it once."
+                for key in twice
+            }
         )
     return {**values, **found}
 

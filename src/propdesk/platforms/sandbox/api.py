@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 from annotated_types import Interval
 from django.http import HttpRequest
-from ninja import Header, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 from ninja.security import HttpBasicAuth, HttpBearer
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.core.schema import WHOLE, DecimalString, Money, OneOf
+from propdesk.core.schemas import ErrorOut
 from propdesk.platforms.sandbox import accounts, auth, orders, stream, valuation
 from propdesk.platforms.sandbox.models import Account, Deal, Position
 
@@ -36,8 +37,18 @@ router = Router(tags=["sandbox trading"], auth=[TradingTokenAuth(), AccountAuth(
 
 
 class TradingTokenIn(Schema):
-    login: Any = None
-    password: Any = None
+    login: str = Field(description="The trading account's login, e.g. `700001`.")
+    password: str = Field(description="The trading account's password.")
+
+
+# What the token endpoint refuses (it takes no credentials, so the shared rule declares none).
+TOKEN_ERRORS = {
+    401: "`not_authenticated`: the login or the password is wrong.",
+    403: "`account_blocked`: the credentials are right but the firm blocked the account (its "
+    "client portal says why).",
+    422: "`validation_error`: a field is missing or malformed (`fields` says which).",
+    429: "`too_many_attempts`: too many wrong passwords; `retry_after` seconds.",
+}
 
 
 class TradingTokenOut(Schema):
@@ -48,7 +59,10 @@ class TradingTokenOut(Schema):
 @router.post(
     "/token",
     auth=None,
-    response=TradingTokenOut,
+    response={200: TradingTokenOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    openapi_extra={
+        "responses": {status: {"description": text} for status, text in TOKEN_ERRORS.items()}
+    },
     summary="A bearer token for the account's login and password (send it as "
     "`Authorization: Bearer <token>`; it ends at `expires_at` or when the password changes)",
 )
