@@ -46,8 +46,10 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/propdesk/bin/pip install --no-index --find-links /wheels propdesk ${EXTRA_PACKAGES}
 
 # Static files are collected here, at build time, into the image (not the data volume): every
-# container of one image serves the same files, the final image can run read-only, and an
-# upgrade never finds an older version's files in the volume. With PROPDESK_STATIC_DIR set,
+# container of one image serves the same files, no container needs to write them, and an
+# upgrade never finds an older version's files in the volume. (A container run with a read-only
+# root file system needs a tmpfs at /tmp: uploads over 2.5 MB, such as identity documents, are
+# spooled there.) With PROPDESK_STATIC_DIR set,
 # `propdesk serve` uses them as they are. Settings need a secret key and a folder to load; both
 # are thrown away.
 ENV PROPDESK_STATIC_DIR=/opt/propdesk/static
@@ -96,9 +98,10 @@ EXPOSE 8000
 
 # Alive, not ready: /healthz answers while the process serves. Readiness (/readyz: the database,
 # the migrations, the worker and the monitor) is for the proxy or orchestrator to ask; a web
-# container is not restarted because the monitor is away. The probe speaks to the site as the
-# proxy does (allowed host, HTTPS header): see src/propdesk/ops/probe.py. The worker, monitor
-# and feed serve no HTTP: compose.yaml turns the check off for them.
+# container is not restarted because the monitor is away. The probe is a plain GET that follows
+# no redirect (propdesk answers /healthz before the host check and the redirect to HTTPS):
+# src/propdesk/ops/probe.py. The worker, monitor and feed serve no HTTP: compose.yaml turns the
+# check off for them.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-m", "propdesk.ops.probe", "http://127.0.0.1:8000/healthz"]
 

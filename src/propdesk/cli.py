@@ -19,15 +19,29 @@ from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     collect_static,
     metrics_folder,
+    newer_database,
+    run_alone,
     run_together,
     serve_commands,
     setup_django,
     unapplied_migrations,
+    web_workers,
 )
+
+
+def _refused_by_newer_database() -> bool:
+    """True (having said why) when a newer propdesk migrated the database: nothing of this
+    version may run on it."""
+    problem = newer_database()
+    if problem:
+        print(problem, file=sys.stderr)
+    return problem is not None
 
 
 def _manage(args: Sequence[str]) -> int:
     setup_django()
+    if list(args[:1]) == ["migrate"] and _refused_by_newer_database():
+        return 2
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["propdesk manage", *args])
@@ -36,6 +50,8 @@ def _manage(args: Sequence[str]) -> int:
 
 def _cmd_serve(ns: argparse.Namespace) -> int:
     setup_django()
+    if _refused_by_newer_database():
+        return 2
     pending = unapplied_migrations()
     if pending:
         print(
@@ -48,17 +64,25 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    try:
+        workers = ns.workers or web_workers(os.environ, os.cpu_count())
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    commands = serve_commands(
+        ns.host,
+        ns.port,
+        workers,
+        worker=not ns.no_worker,
+        monitor=not ns.no_monitor,
+        feed=ns.feed,
+    )
+    if len(commands) == 1 and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The site alone with its metrics folder given (compose's web): gunicorn in this
+        # process's place, its own graceful stop; nothing of ours is left to clean up.
+        return run_alone(commands[0])
     with metrics_folder():  # the site's workers count their requests together
-        return run_together(
-            serve_commands(
-                ns.host,
-                ns.port,
-                ns.workers,
-                worker=not ns.no_worker,
-                monitor=not ns.no_monitor,
-                feed=ns.feed,
-            )
-        )
+        return run_together(commands)
 
 
 def _cmd_demo(ns: argparse.Namespace) -> int:
@@ -84,6 +108,8 @@ def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
 
 def _cmd_worker(ns: argparse.Namespace) -> int:
     setup_django()
+    if _refused_by_newer_database():
+        return 2
     from propdesk.jobs.worker import Worker
 
     _until_stopped(lambda stop: Worker(interval=ns.interval, stop=stop).run())
@@ -338,6 +364,8 @@ def _cmd_vault_reseal(ns: argparse.Namespace) -> int:
 
 def _cmd_monitor(ns: argparse.Namespace) -> int:
     setup_django()
+    if _refused_by_newer_database():
+        return 2
     from propdesk.challenges.monitoring import monitor
     from propdesk.platforms import natslog
     from propdesk.platforms.natsclient import NatsLogError
@@ -390,7 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
+    serve.add_argument(
+        "--workers",
+        type=_positive(int, 64),
+        default=None,
+        help="the site's processes (default PROPDESK_WEB_WORKERS, else the cores + 1)",
+    )
     serve.add_argument("--no-worker", action="store_true", help="do not start the job worker")
     serve.add_argument("--no-monitor", action="store_true", help="do not start the monitor")
     serve.add_argument(

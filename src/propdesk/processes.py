@@ -12,8 +12,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+# Seconds gunicorn gives the requests under way when told to stop.
+GRACE_SECONDS = 25
 
 
 def setup_django() -> None:
@@ -31,6 +35,48 @@ def unapplied_migrations() -> int:
     return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
+def newer_database() -> str | None:
+    """Why this code must not run on the database, when a newer propdesk migrated it: an error
+    message naming the migrations of propdesk's apps that are applied there but that this code
+    does not have. An upgrade that falls back to the older image (docs/operations.md,
+    "Upgrades") would otherwise run on tables it does not know, and the older `migrate` only
+    says that it has nothing to apply."""
+    from django.apps import apps
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(connections[DEFAULT_DB_ALIAS], ignore_no_migrations=True)
+    ours = {app.label for app in apps.get_app_configs() if app.name.startswith("propdesk.")}
+    # Every migration file on disk, squashed ones' originals included.
+    known = set(loader.disk_migrations) | set(loader.replacements)
+    unknown = sorted(
+        f"{label}.{name}"
+        for label, name in loader.applied_migrations or {}
+        if label in ours and (label, name) not in known
+    )
+    if not unknown:
+        return None
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    return (
+        "error: the database was migrated by a newer propdesk (it has migrations this version "
+        f"does not know: {shown}): run that version's image, or restore the backup taken "
+        'before the upgrade (docs/operations.md, "Upgrades")'
+    )
+
+
+def web_workers(environ: Mapping[str, str], cores: int | None) -> int:
+    """gunicorn's processes: PROPDESK_WEB_WORKERS when set (a container sees the host's cores,
+    not its share of them), else one more than the cores, at least 2."""
+    given = environ.get("PROPDESK_WEB_WORKERS", "").strip()
+    if not given:
+        return max(2, (cores or 1) + 1)
+    if not given.isdigit() or not 1 <= int(given) <= 64:
+        raise ValueError(
+            f"error: PROPDESK_WEB_WORKERS must be a whole number from 1 to 64 (got {given!r})"
+        )
+    return int(given)
+
+
 def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable,
@@ -43,6 +89,10 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         str(workers),
         "--threads",
         "4",
+        # Requests under way get 25 s to finish on SIGTERM: within compose's stop_grace_period
+        # (30 s), after which Docker kills.
+        "--graceful-timeout",
+        str(GRACE_SECONDS),
         "--access-logfile",
         "-",
         # gunicorn's control socket (for its gunicornc tool) would sit in $HOME, shared by every
@@ -133,6 +183,14 @@ def _stop(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def run_alone(command: list[str]) -> int:
+    """The one process in place of this one (os.execv): it receives the signals itself, with
+    no idle parent in between to cut its graceful stop short (compose's web service)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)  # noqa: S606 (our own interpreter and arguments)
+
+
 def run_together(commands: list[list[str]]) -> int:
     """Run the processes side by side; when one stops, or we are told to stop, stop the rest."""
     signal.signal(signal.SIGTERM, _stop)
@@ -148,11 +206,16 @@ def run_together(commands: list[list[str]]) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # Stopping: a second SIGTERM (a supervisor insisting) does not cut the stop short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
+        # The site's requests under way get gunicorn's graceful time, and a little more.
+        deadline = time.monotonic() + GRACE_SECONDS + 3
         for proc in procs:
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()

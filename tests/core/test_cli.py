@@ -172,6 +172,56 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     assert "propdesk manage migrate" in result.stderr
 
 
+NEWER = ("accounts", "9999_from_a_newer_propdesk")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("serve", "--port", "8799"), ("worker",), ("monitor",), ("manage", "migrate")],
+    ids=["serve", "worker", "monitor", "migrate"],
+)
+def test_an_older_propdesk_refuses_a_database_a_newer_one_migrated(var, command):
+    """After an upgrade fell back to the older image: nothing of it runs on the newer schema."""
+    import sqlite3
+
+    database = sqlite3.connect(var / "propdesk.sqlite3")
+    with database:
+        database.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES (?, ?, '2026-12-06')", NEWER
+        )
+    try:
+        result = propdesk(*command, var=var)
+    finally:
+        with database:
+            database.execute("DELETE FROM django_migrations WHERE app = ? AND name = ?", NEWER)
+        database.close()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the database was migrated by a newer propdesk" in result.stderr
+    assert "accounts.9999_from_a_newer_propdesk" in result.stderr
+    assert "run that version's image" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_newer_database_check_reads_the_suites_database_and_ignores_other_apps():
+    """The same check on the database the suite runs on (PostgreSQL or SQLite): a migration of
+    propdesk's that this code lacks refuses, one of an app that is not propdesk's does not."""
+    from django.db import connection
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from propdesk.processes import newer_database
+
+    recorder = MigrationRecorder(connection)
+    assert newer_database() is None
+    recorder.record_applied("some_removed_plugin", "0001_initial")
+    assert newer_database() is None
+    recorder.record_applied(*NEWER)
+    problem = newer_database()
+    assert problem is not None
+    assert "the database was migrated by a newer propdesk" in problem
+    assert "accounts.9999_from_a_newer_propdesk" in problem
+
+
 def free_port() -> int:
     import socket
 

@@ -259,7 +259,11 @@ class ProxyStandIn:
     here: the test speaks plain HTTP to this stand-in, which marks every request as HTTPS, as
     nginx does for requests that reached it over TLS."""
 
-    def __init__(self, upstream: int, host: str, headers: Mapping[str, str]) -> None:
+    # What the nginx example sets (proxy_set_header), whatever the env file names: the test
+    # checks that the env file's settings trust these.
+    HEADERS = ("Host", "X-Forwarded-Proto", "X-Real-IP")
+
+    def __init__(self, upstream: int, host: str) -> None:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -270,7 +274,13 @@ class ProxyStandIn:
                 body = self.rfile.read(length) if length else None
                 sent = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 sent = {k: v for k, v in sent.items() if k.lower() not in proxy.lowered}
-                sent.update({"Host": host, **headers, "X-Real-IP": self.client_address[0]})
+                sent.update(
+                    {
+                        "Host": host,
+                        "X-Forwarded-Proto": "https",
+                        "X-Real-IP": self.client_address[0],
+                    }
+                )
                 upstream_connection = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
                 try:
                     upstream_connection.request(self.command, self.path, body, sent)
@@ -293,7 +303,7 @@ class ProxyStandIn:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.lowered = {k.lower() for k in headers} | {"x-real-ip"}
+        self.lowered = {name.lower() for name in self.HEADERS}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -317,6 +327,30 @@ def page(base: str, path: str) -> tuple[int, str]:
         return answer.status, answer.read().decode(errors="replace")
     finally:
         connection.close()
+
+
+def exchange(
+    base: str, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None
+) -> tuple[int, list[tuple[str, str]], str]:
+    """One request as given, redirects not followed: the status, the headers (a list: several
+    Set-Cookie) and the text."""
+    parts = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request(method, path, body, dict(headers))
+        answer = connection.getresponse()
+        return answer.status, answer.getheaders(), answer.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def cookies_set(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The Set-Cookie headers of an answer, by the cookie's name: the whole header."""
+    found = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            found[value.split("=", 1)[0].strip()] = value
+    return found
 
 
 def call(

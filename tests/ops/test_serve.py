@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -155,3 +156,69 @@ def test_serve_refuses_a_static_folder_given_without_collected_files(var, tmp_pa
     assert f"PROPDESK_STATIC_DIR ({static}) holds no collected static files" in stderr
     assert "propdesk manage collectstatic" in stderr
     assert "Traceback" not in stderr
+
+
+def _wait_for_the_site(server: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, "serve stopped"
+        assert time.monotonic() < deadline, "the site did not answer"
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer,
+        ):
+            if answer.status == 200:
+                return
+        time.sleep(0.2)
+
+
+def test_serve_with_the_site_alone_becomes_gunicorn_and_finishes_a_request_under_way(var):
+    """compose.yaml's web: `docker compose stop`'s SIGTERM reaches gunicorn itself, which lets
+    the request under way finish (no parent in between to kill it early). Its processes are
+    PROPDESK_WEB_WORKERS, not the machine's cores."""
+    port = free_port()
+    serve = [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*serve, "--no-worker", "--no-monitor"],
+        env={**_env(var), "PROPDESK_WEB_WORKERS": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_the_site(server, port)
+        argv = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode().split("\0")
+        assert "gunicorn" in argv  # serve's own process is now gunicorn's master
+        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(workers) == 2
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            # A request whose last line is still to come: a worker has it in hand.
+            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            time.sleep(1)
+            server.send_signal(signal.SIGTERM)  # as `docker compose stop` does
+            time.sleep(1)  # gunicorn is stopping now
+            connection.sendall(b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert b'"status"' in answer
+        code = server.wait(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+    assert code == 0
+
+
+def test_serve_refuses_a_number_of_web_workers_that_is_not_one(var):
+    result = subprocess.run(
+        [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(free_port())],
+        env={**_env(var), "PROPDESK_WEB_WORKERS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert result.returncode == 2
+    assert "PROPDESK_WEB_WORKERS must be a whole number from 1 to 64 (got 'many')" in result.stderr
+    assert "Traceback" not in result.stderr

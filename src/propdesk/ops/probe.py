@@ -1,45 +1,37 @@
 """`python -m propdesk.ops.probe [URL]`: the container image's health check (its HEALTHCHECK).
 
-It asks the site, from inside the container, the way the firm's reverse proxy does: with one of
-`PROPDESK_ALLOWED_HOSTS` as the Host (an address such as 127.0.0.1 is refused with 400 when the
-firm names its host) and with the proxy's HTTPS header when `PROPDESK_PROXY_SSL_HEADER` names one
-(otherwise `PROPDESK_HTTPS` would redirect the probe to an https:// no one serves inside the
-container). The standard library only: no Django to load every 30 seconds, no curl in the image.
-Exit 0 when the answer is 200, 1 otherwise (with the reason on standard error)."""
+A plain GET of /healthz from inside the container. propdesk answers /healthz before the allowed
+hosts and the redirect to HTTPS are considered (ops.middleware.ServiceMiddleware comes before
+them), so the probe needs no Host or proxy header. Redirects are not followed: any answer but 200,
+a 3xx included, is unhealthy. The standard library only: no Django to load every 30 seconds, no
+curl in the image. Exit 0 on 200, 1 otherwise (with the reason on standard error)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:8000/healthz"
 
 
-def request_for(url: str, environ: Mapping[str, str]) -> urllib.request.Request:
-    """The probe's request, with the headers the proxy would add."""
-    headers: dict[str, str] = {}
-    hosts = [
-        host.strip().lstrip(".")  # ".firm.example" allows firm.example and its subdomains
-        for host in environ.get("PROPDESK_ALLOWED_HOSTS", "").split(",")
-        if host.strip() and host.strip() != "*"
-    ]
-    if hosts:
-        headers["Host"] = hosts[0]
-    proxy = environ.get("PROPDESK_PROXY_SSL_HEADER", "").strip()
-    if proxy:
-        name, equals, value = proxy.partition("=")
-        headers[name.strip()] = value.strip() if equals else "https"
-    return urllib.request.Request(url, headers=headers)  # noqa: S310 (an http:// URL we give)
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer of its own (HTTPError), never followed."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def main(argv: Sequence[str]) -> int:
     url = argv[0] if argv else DEFAULT_URL
     try:
-        with urllib.request.urlopen(request_for(url, os.environ), timeout=5) as answer:  # noqa: S310
+        with _OPENER.open(url, timeout=5) as answer:
             status = answer.status
-    except (OSError, ValueError) as exc:  # refused, timed out, 4xx/5xx (HTTPError), bad URL
+    except (OSError, ValueError) as exc:  # refused, timed out, 3xx/4xx/5xx (HTTPError), bad URL
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)
         return 1
     if status != 200:

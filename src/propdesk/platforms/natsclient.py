@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -54,6 +55,8 @@ class Connection:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # The address as messages name it: without the user and password of nats://u:p@host.
+        self.shown = re.sub(r"//[^@/]*@", "//", url)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="propdesk-nats", daemon=True
@@ -80,7 +83,9 @@ class Connection:
             return future.result(timeout)
         except TimeoutError:
             future.cancel()
-            raise NatsLogError(f"NATS at {self.url} did not answer within {timeout:g} s") from None
+            raise NatsLogError(
+                f"NATS at {self.shown} did not answer within {timeout:g} s"
+            ) from None
 
     async def _call(self, work: Callable[[Client, JetStreamContext], Awaitable[T]]) -> T:
         nc, js = await self._connected()
@@ -108,7 +113,7 @@ class Connection:
                     )
                 except Exception as error:
                     raise NatsLogError(
-                        f"NATS at {self.url} is not reachable ({error or type(error).__name__})"
+                        f"NATS at {self.shown} is not reachable ({error or type(error).__name__})"
                     ) from error
                 # Connected once: from now on reconnect for ever, the server comes back.
                 self._nc.options["max_reconnect_attempts"] = -1
