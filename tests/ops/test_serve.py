@@ -172,15 +172,20 @@ def _wait_for_the_site(server: subprocess.Popen[bytes], port: int) -> None:
         time.sleep(0.2)
 
 
-def test_serve_with_the_site_alone_becomes_gunicorn_and_finishes_a_request_under_way(var):
-    """compose.yaml's web: `docker compose stop`'s SIGTERM reaches gunicorn itself, which lets
-    the request under way finish (no parent in between to kill it early). Its processes are
-    PROPDESK_WEB_WORKERS, not the machine's cores."""
+def test_serve_with_the_site_alone_becomes_gunicorn_and_finishes_a_request_under_way(var, tmp_path):
+    """compose.yaml's web (the site alone, its metrics folder given): `docker compose stop`'s
+    SIGTERM reaches gunicorn itself, which lets the request under way finish (no parent in
+    between to kill it early). Its processes are PROPDESK_WEB_WORKERS, not the machine's
+    cores."""
     port = free_port()
     serve = [sys.executable, "-m", "propdesk.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*serve, "--no-worker", "--no-monitor"],
-        env={**_env(var), "PROPDESK_WEB_WORKERS": "2"},
+        env={
+            **_env(var),
+            "PROPDESK_WEB_WORKERS": "2",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
