@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from propdesk.core.numbers import NotANumber, read_whole
+
 # Seconds gunicorn gives the requests under way when told to stop.
 GRACE_SECONDS = 25
 
@@ -70,11 +72,12 @@ def web_workers(environ: Mapping[str, str], cores: int | None) -> int:
     given = environ.get("PROPDESK_WEB_WORKERS", "").strip()
     if not given:
         return max(2, (cores or 1) + 1)
-    if not given.isdigit() or not 1 <= int(given) <= 64:
+    try:
+        return read_whole(given, low=1, high=64)
+    except NotANumber:
         raise ValueError(
             f"error: PROPDESK_WEB_WORKERS must be a whole number from 1 to 64 (got {given!r})"
-        )
-    return int(given)
+        ) from None
 
 
 def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
+from propdesk.core.numbers import NotANumber, read_whole
+
 # What /readyz may require besides the database and the migrations.
 PARTS = ("monitor", "worker")
 
@@ -32,11 +34,12 @@ def _seconds(environ: Mapping[str, str], name: str, default: int, *, least: int 
     value = environ.get(name, "").strip()
     if not value:
         return default
-    if not (value.isascii() and value.isdigit()) or int(value) < least:
+    try:
+        return read_whole(value, low=least, high=10**9)
+    except NotANumber:
         raise ImproperlyConfigured(
             f"{name} must be a whole number of seconds, at least {least} (got {value!r})."
-        )
-    return int(value)
+        ) from None
 
 
 def parts(value: str) -> frozenset[str]:

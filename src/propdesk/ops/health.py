@@ -30,7 +30,6 @@ from propdesk.challenges.models import MonitorCheckpoint
 from propdesk.challenges.monitoring import checkpoints
 from propdesk.jobs.models import WorkerProcess
 from propdesk.ops.config import OpsSettings
-from propdesk.platforms.models import TradingServer
 from propdesk.processes import unapplied_migrations
 
 logger = logging.getLogger(__name__)
@@ -151,8 +150,7 @@ def _monitor(ops: OpsSettings) -> list[Check]:
     `read_at`): a feed whose reads keep failing keeps its last measure, not its `read_at`."""
     now = timezone.now()
     since = now - timedelta(seconds=ops.monitor_seconds) + timedelta(seconds=checkpoints.LEASE)
-    ids = list(TradingServer.objects.filter(enabled=True).values_list("pk", flat=True))
-    keys = checkpoints.all_feed_keys(ids)
+    keys = checkpoints.enabled_feed_keys()
     read_since = Now() - timedelta(seconds=ops.monitor_lag_seconds)
     rows = {
         r.key: r

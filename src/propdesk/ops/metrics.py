@@ -37,7 +37,7 @@ from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.challenges.monitoring import checkpoints
 from propdesk.core.audit import AuditAction
 from propdesk.core.models import AuditRecord
-from propdesk.platforms.models import PlatformCommand, TradingServer
+from propdesk.platforms.models import PlatformCommand
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +167,7 @@ def _monitor() -> list[Metric]:
     removed server's old checkpoint is no feed to read), and its processes: two queries, the
     servers and the checkpoints (a few rows: one a feed, one a monitor process, one a server
     whose events a process takes in with NATS)."""
-    ids = list(TradingServer.objects.filter(enabled=True).values_list("pk", flat=True))
-    keys = set(checkpoints.all_feed_keys(ids))
+    keys = set(checkpoints.enabled_feed_keys())
     rows = list(
         MonitorCheckpoint.objects.filter(
             Q(key__in=keys) | Q(key__startswith=checkpoints.PRESENCE)

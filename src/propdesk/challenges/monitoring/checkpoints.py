@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from propdesk.challenges.models import MonitorCheckpoint, StageAttempt
 from propdesk.platforms import feeds
+from propdesk.platforms.models import TradingServer
 
 LEASE = 2.5  # seconds a lease lasts unless renewed: a dead monitor's feeds move this soon
 RENEW_EVERY = 0.5  # seconds between renewals of the leases held (one short transaction)
@@ -194,3 +195,10 @@ def all_feed_keys(server_ids: list[int]) -> list[str]:
     if not feeds.using_nats():
         return [f"log:{pk}" for pk in sorted(server_ids)]
     return [f"nats:{p}" for p in range(settings.EVENT_PARTITIONS)]
+
+
+def enabled_feed_keys() -> list[str]:
+    """The feeds to read now: those of the enabled trading servers (a disabled or removed
+    server's old checkpoint is no feed), as the monitor, /readyz and /metrics count them."""
+    ids = list(TradingServer.objects.filter(enabled=True).values_list("pk", flat=True))
+    return all_feed_keys(ids)

@@ -363,8 +363,7 @@ def close_days(
     if server is not None and not feeds.using_nats():
         keys = [feeds.LogFeed(server).key]
     else:
-        ids = list(TradingServer.objects.filter(enabled=True).values_list("id", flat=True))
-        keys = checkpoints.all_feed_keys(ids)
+        keys = checkpoints.enabled_feed_keys()
     acted = 0
     for key in keys:
         watcher = FeedWatcher(key)
