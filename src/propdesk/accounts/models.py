@@ -112,6 +112,71 @@ class User(AbstractBaseUser):
         )
 
 
+class ClientGroup(models.Model):
+    """A set of clients the firm treats alike: what they are offered (challenges, payment
+    methods, trading servers) is decided by their group. One group is the default, where new
+    clients go unless a registration rule (`GroupRule`) says otherwise. Its name is how
+    challenge definitions refer to it, so it is kept as first written."""
+
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_client_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupRule(models.Model):
+    """At registration, a client matching this rule joins `group` (the first rule that matches,
+    by `position`; none: the default group)."""
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", "Country of nationality"
+        REFERRER = "referrer", "Referred by (a client's referral code)"
+        PROMO_LINK = "promo_link", "Arrived through a promotional link (its code)"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.CharField(max_length=60)  # a country code, a referral code, a link's code
+    group = models.ForeignKey(ClientGroup, on_delete=models.PROTECT, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="one_rule_per_match")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} → {self.group}"
+
+
+def default_group() -> ClientGroup:
+    """The group new clients join (made on first need, so a fresh install has one)."""
+    group = ClientGroup.objects.filter(is_default=True).first()
+    if group is None:
+        group, _ = ClientGroup.objects.get_or_create(
+            name="Standard", defaults={"is_default": True, "description": "Every new client"}
+        )
+    return group
+
+
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
 class Client(models.Model):
     """A trader or an introducing broker, with their portal login in `user`."""
 
@@ -157,6 +222,16 @@ class Client(models.Model):
         max_length=20, choices=KycStatus.choices, default=KycStatus.NOT_SUBMITTED, db_index=True
     )
     referral_code_used = models.CharField(max_length=40, blank=True)
+    # Growth: the client's group, their own referral code, who referred them (the referral
+    # tree: IB -> sub-IB -> clients) and the promotional link they arrived through.
+    group = models.ForeignKey(
+        ClientGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="clients"
+    )
+    referral_code = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    referrer = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    arrived_via = models.CharField(max_length=40, blank=True, default="", db_index=True)
     registration_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     time_zone = models.CharField(
         max_length=ZONE_MAX_LENGTH,
@@ -172,6 +247,16 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.name} <{self.user.email}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every client is in a group and has a referral code, however they were made.
+        if self.group_id is None:
+            self.group = default_group()
+        while not self.referral_code:
+            code = new_referral_code()
+            if not Client.objects.filter(referral_code=code).exists():
+                self.referral_code = code
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

@@ -3,6 +3,7 @@ are the version's, and a published version is never changed, only superseded).""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from typing import ClassVar
 
@@ -140,7 +141,9 @@ class Participation(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status.choices)
     payment = models.CharField(max_length=10, choices=Payment.choices)
-    fee = models.DecimalField(max_digits=20, decimal_places=2)
+    fee = models.DecimalField(max_digits=20, decimal_places=2)  # what is paid: after discount
+    # What coupons took off the challenge's price (each one's part is its CouponUse).
+    discount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     currency = models.CharField(max_length=3)
     fee_entry = models.OneToOneField(
         "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -177,6 +180,11 @@ class Participation(models.Model):
     @property
     def reference(self) -> str:
         return references.of(references.PARTICIPATION, self.pk)
+
+    @property
+    def gross_fee(self) -> Decimal:
+        """The challenge's price before any discount."""
+        return self.fee + self.discount
 
     def current_attempt(self) -> StageAttempt | None:
         # Over all the attempts (a few), so that a list prefetching them asks nothing more.
@@ -454,3 +462,33 @@ class Certificate(models.Model):
     @property
     def reference(self) -> str:
         return references.of(references.CERTIFICATE, self.pk)
+
+
+# Growth (coupons, promotional links, IB commission) keeps its models in its own module.
+from propdesk.challenges.growth.models import (  # noqa: E402
+    Commission,
+    CommissionScheme,
+    CommissionSettlement,
+    Coupon,
+    CouponUse,
+    IbTerms,
+    PromoLink,
+)
+
+__all__ = [
+    "Certificate",
+    "Challenge",
+    "ChallengeVersion",
+    "Commission",
+    "CommissionScheme",
+    "CommissionSettlement",
+    "Coupon",
+    "CouponUse",
+    "CurvePoint",
+    "IbTerms",
+    "MonitorCheckpoint",
+    "Participation",
+    "Payout",
+    "PromoLink",
+    "StageAttempt",
+]

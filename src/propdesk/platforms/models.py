@@ -20,6 +20,10 @@ class TradingServer(models.Model):
     demo_groups = models.JSONField(default=list, help_text="Groups for demo (challenge) stages")
     live_groups = models.JSONField(default=list, help_text="Groups for live (funded) stages")
     enabled = models.BooleanField(default=True)
+    # The client groups whose accounts may be on this server; none: every client.
+    client_groups = models.ManyToManyField(
+        "accounts.ClientGroup", blank=True, related_name="trading_servers"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # A remote platform's address and key (the key sealed with core.vault, never shown again),
     # and which of its offers each group's accounts are opened on ({group: offer uuid}).

@@ -66,6 +66,7 @@ class JournalEntry(models.Model):
         PROFIT_SHARE = "profit_share", "Profit Share"  # a funded trader's share of a payout
         PROP_RETRY_FEE = "prop_retry_fee", "Prop Retry Fee"  # a failed challenge tried again
         PROP_RESET_FEE = "prop_reset_fee", "Prop Reset Fee"  # a running stage started over
+        IB_COMMISSION = "ib_commission", "IB Commission"  # an IB's share of a referred fee
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     memo = models.CharField(max_length=500, blank=True)  # for staff: the report, the audit
@@ -219,6 +220,10 @@ class PaymentMethod(models.Model):
     payout_to = models.CharField(max_length=10, choices=PayoutTo.choices, blank=True, default="")
     networks = models.JSONField(default=list, blank=True)  # a crypto payout's: ["ERC20", ...]
     enabled = models.BooleanField(default=True)
+    # The client groups offered this method; none: every client.
+    client_groups = models.ManyToManyField(
+        "accounts.ClientGroup", blank=True, related_name="payment_methods"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
