@@ -419,3 +419,36 @@ def test_the_menu_shows_the_page_to_whom_may_see_it(admin, support):
     assert (
         "/backoffice/growth/links/" not in logged_in(support).get("/backoffice/").content.decode()
     )
+
+
+def test_the_pages_show_the_link_to_share_its_landing_coupon_and_referrer(
+    admin, active_client, challenge
+):
+    made = make_link(
+        admin,
+        landing="challenge",
+        challenge=challenge.pk,
+        coupon=coupon().code,
+        referrer=active_client.referral_code,
+    )
+    links.set_enabled(made.pk, enabled=False, actor=admin)
+    http = logged_in(admin)
+    listed = http.get("/backoffice/growth/links/").content.decode()
+    row = listed.split('data-link="spring"')[1].split("</tr>")[0]
+    for shown in (
+        "(disabled)",
+        f"One challenge: {challenge.name}",
+        "SPRING20",
+        active_client.user.name,
+        active_client.referral_code,
+        ">Enable<",
+    ):
+        assert shown in row
+    edit = http.get(f"/backoffice/growth/links/{made.pk}/")
+    assert edit.status_code == 200
+    page = edit.content.decode()
+    assert f"{settings.PROPDESK_SITE_URL.rstrip('/')}/go/spring/" in page
+    assert 'value="SPRING20"' in page
+    assert "disabled" in page.split('name="code"')[1].split(">")[0]
+    assert http.get("/backoffice/growth/links/new/").status_code == 200
+    assert "No promotional links yet" not in listed
