@@ -79,6 +79,11 @@ class AuditAction(models.TextChoices):
     STAGE_REINSTATE = "stage.reinstate", "Stage reinstated"
     STAGE_RETRY = "stage.retry", "Stage set aside watched again"
     PARTICIPATION_CANCEL = "participation.cancel", "Participation cancelled"
+    # growth: promotional links
+    PROMO_LINK_CREATE = "promo_link.create", "Promotional link created"
+    PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"
+    PROMO_LINK_DISABLE = "promo_link.disable", "Promotional link disabled"
+    PROMO_LINK_ENABLE = "promo_link.enable", "Promotional link enabled"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"
