@@ -233,13 +233,13 @@ def test_without_their_downline_their_referrals_stay_with_the_old_referrer(regis
 
 
 def test_a_client_can_be_moved_to_the_top(register, admin):
-    ib, sub, *_ = tree(register)
+    _ib, sub, *_ = tree(register)
     referrals.move_client(sub, new_referrer=None, with_downline=True, actor=admin)
     assert refers(sub) is None
 
 
 def test_moving_a_client_under_their_own_downline_is_refused(register, admin):
-    ib, sub, trader, friend, other = tree(register)
+    ib, sub, trader, friend, _other = tree(register)
     with pytest.raises(Conflict) as caught:
         referrals.move_client(sub, new_referrer=friend, with_downline=True, actor=admin)
     assert caught.value.code == "referral_cycle"
@@ -248,7 +248,7 @@ def test_moving_a_client_under_their_own_downline_is_refused(register, admin):
 
 
 def test_without_their_downline_a_client_may_go_under_a_former_referral(register, admin):
-    ib, sub, trader, friend, other = tree(register)
+    ib, sub, trader, friend, _other = tree(register)
     referrals.move_client(sub, new_referrer=friend, with_downline=False, actor=admin)
     assert (refers(trader), refers(friend), refers(sub)) == (ib.pk, trader.pk, friend.pk)
     assert referrals.upline(sub, 10) == [friend, trader, ib]
@@ -270,7 +270,7 @@ def test_a_move_to_the_same_referrer_is_refused(register, admin):
 
 
 def test_staff_without_the_permission_cannot_move_a_client(register, support):
-    ib, sub, trader, friend, other = tree(register)
+    ib, sub, _trader, _friend, other = tree(register)
     with pytest.raises(Forbidden):
         referrals.move_client(sub, new_referrer=other, with_downline=True, actor=support)
     assert refers(sub) == ib.pk
@@ -310,7 +310,7 @@ def test_a_bad_name_of_the_new_referrer_is_a_field_error(register, text, said):
 
 
 def test_staff_who_see_clients_see_the_referrer_and_the_downline(register, support):
-    ib, sub, trader, friend, other = tree(register)
+    ib, sub, trader, friend, _other = tree(register)
     page = logged_in(support).get(f"/backoffice/clients/{sub.pk}/")
     text = page.content.decode()
     assert page.status_code == 200
@@ -321,7 +321,7 @@ def test_staff_who_see_clients_see_the_referrer_and_the_downline(register, suppo
 
 
 def test_the_move_form_moves_the_client(register, admin):
-    ib, sub, trader, friend, other = tree(register)
+    _ib, sub, trader, _friend, other = tree(register)
     http = logged_in(admin)
     page = http.get(f"/backoffice/clients/{sub.pk}/")
     assert "move-referrer" in page.content.decode()
@@ -359,7 +359,7 @@ def test_bad_input_to_the_move_form_is_said_and_changes_nothing(register, admin,
 
 
 def test_staff_without_the_permission_are_refused_the_move_form(register, support):
-    ib, sub, trader, friend, other = tree(register)
+    ib, sub, _trader, _friend, other = tree(register)
     answer = post_form(
         logged_in(support),
         f"/backoffice/clients/{sub.pk}/move-referrer/",

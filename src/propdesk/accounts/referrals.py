@@ -187,9 +187,7 @@ def move_client(
         raise NotFound("No such client.")
     target = locked.get(new_id) if new_id is not None else None
     if new_id is not None and target is None:
-        raise ValidationFailed(
-            "Name the new referrer.", fields={"new_referrer": "No such client."}
-        )
+        raise ValidationFailed("Name the new referrer.", fields={"new_referrer": "No such client."})
     if target is not None and target.pk == moved.pk:
         raise ValidationFailed(
             "A client cannot refer themselves.",
@@ -202,9 +200,10 @@ def move_client(
             fields={"new_referrer": f"{moved.name} is already referred by {said}."},
         )
     direct = list(
-        Client.objects.select_for_update().filter(referrer=moved).order_by("id").values_list(
-            "pk", flat=True
-        )
+        Client.objects.select_for_update()
+        .filter(referrer=moved)
+        .order_by("id")
+        .values_list("pk", flat=True)
     )
     before = _snapshot(moved, direct)
     old_id = moved.referrer_id
@@ -230,8 +229,11 @@ def move_client(
         summary=f"Client {moved.user.email} moved to referrer "
         + (f"{target.user.email}" if target is not None else "none")
         + (" with their downline" if with_downline else "")
-        + (f"; {len(reattached)} direct referral(s) attached to the old referrer"
-           if reattached else ""),
+        + (
+            f"; {len(reattached)} direct referral(s) attached to the old referrer"
+            if reattached
+            else ""
+        ),
         before=before,
         after={
             **_snapshot(moved, [] if reattached else direct),

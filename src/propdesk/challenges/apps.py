@@ -129,4 +129,4 @@ def _menus() -> None:
     )
     menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
     menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)
-    menu.link(menu.PORTAL, label="Referrals", url="portal:referrals", order=70)
+    menu.link(menu.PORTAL, label="Referrals", url="portal:referrals", order=65)

@@ -31,9 +31,7 @@ class MoveForm(forms.Form):
         label="New referrer",
         help_text="The client's number, email or referral code.",
     )
-    to_top = forms.BooleanField(
-        required=False, label="Referred by nobody (the top of a tree)"
-    )
+    to_top = forms.BooleanField(required=False, label="Referred by nobody (the top of a tree)")
     with_downline = forms.BooleanField(
         required=False,
         initial=True,
@@ -47,8 +45,10 @@ def client_panel(request: HttpRequest, client: Client) -> dict[str, Any]:
     members, more = referrals.downline(client, limit=PANEL_ROWS)
     return {
         "client": client,
-        "referrer": client.referrer and Client.objects.select_related("user").get(
-            pk=client.referrer_id
+        "referrer": (
+            Client.objects.select_related("user").filter(pk=client.referrer_id).first()
+            if client.referrer_id is not None
+            else None
         ),
         "members": members,
         "more": more is not None,
@@ -86,7 +86,7 @@ def client_move_referrer(request: HttpRequest, client_id: int) -> HttpResponse:
     form = MoveForm(request.POST)
     back = reverse("backoffice:client", kwargs={"client_id": client.pk}) + "#referrals"
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect(back)
     data = form.cleaned_data
     try:
@@ -111,8 +111,11 @@ def client_move_referrer(request: HttpRequest, client_id: int) -> HttpResponse:
     messages.success(
         request,
         f"{client.name} is now referred by {where}"
-        + (" with their downline." if data["with_downline"] else "; the clients they referred "
-           "stay with their old referrer."),
+        + (
+            " with their downline."
+            if data["with_downline"]
+            else "; the clients they referred stay with their old referrer."
+        ),
     )
     return redirect(back)
 

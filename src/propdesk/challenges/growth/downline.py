@@ -16,6 +16,7 @@ from propdesk.accounts.models import Client
 from propdesk.challenges.growth.models import Commission
 from propdesk.challenges.models import Participation
 from propdesk.core import pagination
+from propdesk.core.money import from_database_sum
 
 TAG = "me.referrals"
 
@@ -58,7 +59,7 @@ def rows_for(viewer: Client, members: list[referrals.Member]) -> list[MemberRow]
         .annotate(total=Sum("fee"))
         .order_by("client_id", "currency")
     ):
-        fees[row["client_id"]][row["currency"]] = row["total"]
+        fees[row["client_id"]][row["currency"]] = from_database_sum(row["total"], row["currency"])
     earned: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for row in (
         Commission.objects.filter(ib=viewer, participation__client_id__in=ids)
@@ -67,7 +68,9 @@ def rows_for(viewer: Client, members: list[referrals.Member]) -> list[MemberRow]
         .annotate(total=Sum("amount"))
         .order_by("participation__client_id", "currency")
     ):
-        earned[row["participation__client_id"]][row["currency"]] = row["total"]
+        earned[row["participation__client_id"]][row["currency"]] = from_database_sum(
+            row["total"], row["currency"]
+        )
     return [
         MemberRow(
             id=m.client.pk,
@@ -99,7 +102,7 @@ def page(
 def totals(viewer: Client) -> dict[str, dict[str, Decimal]]:
     """The viewer's commission in all (not reversed), per currency."""
     earned = {
-        row["currency"]: row["total"]
+        row["currency"]: from_database_sum(row["total"], row["currency"])
         for row in Commission.objects.filter(ib=viewer)
         .exclude(status=Commission.Status.REVERSED)
         .values("currency")

@@ -20,7 +20,7 @@ from propdesk.core.web import actor, client_view
 
 def referral_link(request: HttpRequest, client: Client) -> str:
     """The absolute address of the registration page with the client's code in it."""
-    path = reverse("portal:register") + "?" + urlencode({"ref": client.referral_code})
+    path = reverse("portal:register") + "?" + urlencode({"ref": client.referral_code or ""})
     return request.build_absolute_uri(path)
 
 
