@@ -156,4 +156,5 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         False,
     )
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)  # KYC is not Finance's
+    # KYC is not Finance's.
+    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)
