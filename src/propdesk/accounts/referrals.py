@@ -163,6 +163,21 @@ def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
     return found
 
 
+# The advisory-lock class of moves in the tree ("refr"; two-key locks never meet one-key ones).
+_MOVE_LOCK = (0x72656672, 0)
+
+
+def _one_move_at_a_time() -> None:
+    """Moves in the tree are made one at a time (on PostgreSQL, a transaction-scoped advisory
+    lock): two moves that each look fine alone can make a circle together (a under d while c
+    goes under b, where b is below a and d below c), and locking the rows they touch would not
+    make them meet. A move is a rare staff action; waiting for another costs nothing. SQLite
+    (the demo's single machine) takes one writer at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(_MOVE_LOCK))
+
+
 def _snapshot(client: Client, referrals: list[int]) -> dict[str, Any]:
     return audit.snapshot(client, ["referrer"], referrals=referrals)
 
@@ -178,10 +193,9 @@ def move_client(
     require_permission(actor, CLIENTS_REFERRALS)
     client_id = client if isinstance(client, int) else client.pk
     new_id = new_referrer.pk if new_referrer is not None else None
-    # The client and the new referrer are locked in one order, so that two moves of the same
-    # pair (A under B, B under A) are taken one after the other and the second sees the first.
+    _one_move_at_a_time()
     ids = sorted({client_id} | ({new_id} if new_id is not None else set()))
-    locked = Client.objects.select_for_update().select_related("user").in_bulk(ids)
+    locked = Client.objects.select_for_update(of=("self",)).select_related("user").in_bulk(ids)
     moved = locked.get(client_id)
     if moved is None:
         raise NotFound("No such client.")
