@@ -282,6 +282,7 @@ def test_staff_without_the_permission_cannot_move_a_client(register, support):
 def test_the_new_referrer_is_named_by_number_email_or_code(register):
     ib = referred(register, kind="ib")
     assert referrals.resolve_client(str(ib.pk)) == ib
+    assert referrals.resolve_client(f"#{ib.pk}") == ib
     assert referrals.resolve_client(ib.email.upper()) == ib
     assert referrals.resolve_client(ib.referral_code.lower()) == ib
 

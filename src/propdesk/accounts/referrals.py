@@ -142,14 +142,14 @@ def top_referrers(*, limit: int = 100) -> list[tuple[Client, int, int]]:
 
 
 def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
-    """The client a member of staff named: their id (a number), their email, or their
+    """The client a member of staff named: their id (a number, or #number), their email, or their
     referral code. Anything else is a field error on `field`."""
     errors = FieldErrors()
     raw = clean_text(errors, field, text, label="The new referrer", max_length=254)
     errors.raise_if_any("Name the new referrer.")
     found: Client | None
-    if raw.isdigit():
-        number = parse_id(raw)
+    if raw.removeprefix("#").isdigit():  # "12" or "#12", as the tree shows a referrer
+        number = parse_id(raw.removeprefix("#"))
         found = Client.objects.filter(pk=number).first() if number is not None else None
     elif "@" in raw:
         found = Client.objects.filter(user__email__iexact=raw).first()
