@@ -56,6 +56,7 @@ def test_the_sections_come_in_order_with_the_actions_last(busy_client, admin):
         "trading-accounts",
         "kyc",
         "requests",
+        "referrals",
         "notes",
         "actions",
     ]

@@ -20,7 +20,7 @@ EVERY_LINK = {
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
     "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
-    "Growth": ["Promotional links"],
+    "Growth": ["Referral tree", "Promotional links"],
     "Reports": ["Transactions"],
     "Settings": [
         "Approval methods",
@@ -90,6 +90,7 @@ def test_support_sees_only_what_its_role_allows(support):
         "Clients": ["Clients"],
         "Trading": ["Trading accounts", "Platform commands"],
         "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
+        "Growth": ["Referral tree"],
         "Reports": ["Transactions"],
         "Settings": [
             "Approval methods",
@@ -122,6 +123,7 @@ def test_the_portal_bar_lists_the_apps_pages_and_counts_unread_notifications(act
         "My challenges",
         "Trading terminal",
         "Identity",
+        "Referrals",
         "Notifications",
         "Profile",
     ]
@@ -146,9 +148,13 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
     apps = ["Wallet", "Challenges", "Trading accounts"]
-    assert panels(finance) == ([*apps, "Requests", "Notes"], True)
-    assert panels(support) == ([*apps, "Requests", "Notes"], False)
+    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)
+    assert panels(support) == ([*apps, "Requests", "Referrals", "Notes"], False)
     # Compliance may suspend: the actions come last.
-    assert panels(compliance) == ([*apps[:2], "KYC", "Requests", "Notes", "Actions"], False)
+    assert panels(compliance) == (
+        [*apps[:2], "KYC", "Requests", "Referrals", "Notes", "Actions"],
+        False,
+    )
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(finance) == ([*apps, "Requests", "Notes"], True)  # KYC is not Finance's
+    # KYC is not Finance's.
+    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)

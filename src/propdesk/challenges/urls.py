@@ -6,6 +6,7 @@ from django.urls import path
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.growth import link_pages as promo_links
+from propdesk.challenges.growth import portal as growth_portal
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_challenge, portal_retries
@@ -116,6 +117,7 @@ portal_urls = [
         name="my_challenge_reset",
     ),
     *certificates.portal_urls,
+    path("referrals/", growth_portal.referrals_page, name="referrals"),
 ]
 
 # At the root: the certificates' public pages, and the promotional links (/go/<code>/).

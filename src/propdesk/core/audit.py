@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     CLIENT_SUSPEND = "client.suspend", "Client suspended"
     CLIENT_REACTIVATE = "client.reactivate", "Client reactivated"
     CLIENT_NOTE = "client.note", "Note written on a client"
+    CLIENT_MOVE_REFERRER = "client.move_referrer", "Client moved to another referrer"
     TWO_FACTOR_ENROL = "two_factor.enrol", "Two-factor login turned on"
     TWO_FACTOR_REPLACE = "two_factor.replace", "Two-factor login moved to a new app"
     TWO_FACTOR_REGENERATE_RECOVERY_CODES = (

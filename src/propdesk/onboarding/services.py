@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_countries import countries
 
-from propdesk.accounts import zones
+from propdesk.accounts import referrals, zones
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -94,6 +94,10 @@ def register_client(
     )
     if referral and "referral_code" not in errors and not REFERRAL_CODE.match(referral):
         errors.add("referral_code", "A referral code has only letters, digits, - and _.")
+    # The referral program: a code that matches a client records them as the referrer.
+    referrer = referrals.find_referrer(referral) if referral else None
+    if referral and "referral_code" not in errors and referrer is None:
+        errors.add("referral_code", "No client has this referral code.")
     zone = zones.clean_time_zone(errors, "time_zone", time_zone)
     check_password(errors, "password", password, User(email=address, name=clean_name))
     if "email" not in errors and User.objects.filter(email__iexact=address).exists():
@@ -113,6 +117,7 @@ def register_client(
                 nationality=code,
                 phone=number,
                 referral_code_used=referral,
+                referrer=referrer,
                 time_zone=zone,
                 registration_ip=ip,
                 arrived_via=promo_link_code(arrived_via),
