@@ -192,6 +192,7 @@ def test_a_registration_through_the_link_records_it_and_its_referrer(admin, acti
     made = register_through(http, referral_code=active_client.referral_code)
     assert made.arrived_via == "spring"
     assert made.referral_code_used == active_client.referral_code
+    assert made.referrer == active_client
 
 
 def test_the_links_referrer_stands_when_the_visitor_leaves_the_field_empty(admin, active_client):
@@ -200,6 +201,7 @@ def test_the_links_referrer_stands_when_the_visitor_leaves_the_field_empty(admin
     go(http, "spring")
     made = register_through(http, referral_code="")
     assert made.referral_code_used == active_client.referral_code
+    assert made.referrer == active_client
 
 
 def test_a_referral_code_the_visitor_types_wins_over_the_links(admin, active_client, register):
@@ -209,6 +211,7 @@ def test_a_referral_code_the_visitor_types_wins_over_the_links(admin, active_cli
     go(http, "spring")
     made = register_through(http, referral_code=other.referral_code)
     assert made.referral_code_used == other.referral_code
+    assert made.referrer == other
     assert made.arrived_via == "spring"
 
 
