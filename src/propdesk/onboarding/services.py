@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_countries import countries
 
+from propdesk.accounts import groups as client_groups
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -90,6 +91,9 @@ def register_client(
         errors.add("phone", "This phone number is already registered.")
     errors.raise_if_any("Please correct the marked fields.")
 
+    # Client groups: the first registration rule matching them places them (else the default).
+    group = client_groups.group_for_registration(country=code, referrer=referral)
+
     try:
         with transaction.atomic():
             user = User(email=address, name=clean_name, kind=User.Kind.CLIENT)
@@ -103,6 +107,7 @@ def register_client(
                 referral_code_used=referral,
                 time_zone=zone,
                 registration_ip=ip,
+                group=group,
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
     except IntegrityError as exc:

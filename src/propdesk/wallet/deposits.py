@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from propdesk.accounts import groups as client_groups
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -43,13 +44,17 @@ BANK_REFERENCE = DecisionField(
 # --- payment methods -------------------------------------------------------------------------
 
 
-def enabled_methods() -> QuerySet[PaymentMethod]:
-    return PaymentMethod.objects.filter(enabled=True)
+def enabled_methods(client: Client | None = None) -> QuerySet[PaymentMethod]:
+    """The enabled methods; with `client`, those offered to their client group (a method
+    limited to groups is offered to those groups' clients only)."""
+    found = PaymentMethod.objects.filter(enabled=True)
+    return client_groups.visible_to(found, client) if client is not None else found
 
 
-def accepted_currencies() -> list[str]:
-    """The currencies some enabled method takes, in the usual order (core.money)."""
-    taken = {c for m in enabled_methods() for c in m.currencies}
+def accepted_currencies(client: Client | None = None) -> list[str]:
+    """The currencies some enabled method (offered to `client`) takes, in the usual order
+    (core.money)."""
+    taken = {c for m in enabled_methods(client) for c in m.currencies}
     return [c for c in MINOR_UNITS if c in taken]
 
 
@@ -187,7 +192,7 @@ def request_deposit(
     """
     key = idempotency.owned_key(f"client:{client.pk}", idempotency_key)
     kyc.require_kyc(client, kyc_actions.DEPOSIT)
-    chosen, value = clean_money_request(method, amount, currency, what="deposit")
+    chosen, value = clean_money_request(method, amount, currency, what="deposit", client=client)
     fingerprint = idempotency.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -333,17 +338,18 @@ def payment_cancelled(deposit: Deposit) -> None:
 
 
 def clean_money_request(
-    method: Any, amount: Any, currency: Any, *, what: str
+    method: Any, amount: Any, currency: Any, *, what: str, client: Client | None = None
 ) -> tuple[PaymentMethod, Decimal]:
-    """The enabled method and the exact amount, within the method's currencies and limits."""
+    """The enabled method and the exact amount, within the method's currencies and limits.
+    A method not offered to `client`'s group is not found (as if it did not exist)."""
     errors = FieldErrors()
-    chosen = find_method(method)
+    chosen = find_method(method, client)
     if chosen is None:
         errors.add("method", "Choose one of the payment methods.")
     if not is_currency(currency):
         errors.add("currency", "Unknown currency.")
-    elif currency not in accepted_currencies():
-        taken = ", ".join(accepted_currencies()) or "none yet"
+    elif currency not in accepted_currencies(client):
+        taken = ", ".join(accepted_currencies(client)) or "none yet"
         errors.add("currency", f"No payment method takes {currency}; choose one of: {taken}.")
     elif chosen is not None and currency not in chosen.currencies:
         errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
@@ -364,7 +370,20 @@ def clean_money_request(
     return chosen, value
 
 
-def find_method(value: Any) -> PaymentMethod | None:
+def find_method(value: Any, client: Client | None = None) -> PaymentMethod | None:
+    """The enabled method named or numbered `value`; with `client`, one offered to them (an
+    enabled method of another group's: NotFound, so the API answers 404)."""
+    found = _find_method(value)
+    if (
+        found is not None
+        and client is not None
+        and not client_groups.offered_to(client, found.client_groups.all())
+    ):
+        raise NotFound("No such payment method.")
+    return found
+
+
+def _find_method(value: Any) -> PaymentMethod | None:
     methods = enabled_methods()
     if isinstance(value, int) and not isinstance(value, bool):
         return methods.filter(pk=value).first() if 0 < value < 2**31 else None
