@@ -91,6 +91,35 @@ def find_named(names: Iterable[str]) -> tuple[list[str], list[str]]:
     return found, missing
 
 
+def clean_groups(errors: FieldErrors, field: str, raw: Any) -> list[ClientGroup] | None:
+    """The groups something is limited to, given as groups, ids or names (none: every
+    client); None when `raw` is None (left as it is)."""
+    if raw is None:
+        return None
+    given = list(raw) if isinstance(raw, list | tuple | QuerySet) else None
+    if given is None or len(given) > 100:
+        errors.add(field, "A list of client groups.")
+        return []
+    found: list[ClientGroup] = []
+    for item in given:
+        group = item if isinstance(item, ClientGroup) else None
+        if group is None and parse_id(item) is not None:
+            group = ClientGroup.objects.filter(pk=parse_id(item)).first()
+        elif group is None and isinstance(item, str) and item.strip():
+            group = ClientGroup.objects.filter(name__iexact=item.strip()).first()
+        if group is None:
+            errors.add(field, "Choose among the client groups (Settings > Client groups).")
+            return []
+        if group not in found:
+            found.append(group)
+    return found
+
+
+def group_names(groups: Iterable[ClientGroup]) -> list[str]:
+    """As an audit snapshot keeps a thing's groups."""
+    return sorted(group.name for group in groups)
+
+
 # --- groups -----------------------------------------------------------------------------------
 
 

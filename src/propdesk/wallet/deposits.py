@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from propdesk.accounts import groups as client_groups
+from propdesk.accounts import groups as client_groups_of
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -48,7 +48,7 @@ def enabled_methods(client: Client | None = None) -> QuerySet[PaymentMethod]:
     """The enabled methods; with `client`, those offered to their client group (a method
     limited to groups is offered to those groups' clients only)."""
     found = PaymentMethod.objects.filter(enabled=True)
-    return client_groups.visible_to(found, client) if client is not None else found
+    return client_groups_of.visible_to(found, client) if client is not None else found
 
 
 def accepted_currencies(client: Client | None = None) -> list[str]:
@@ -67,6 +67,7 @@ def awaits_transfer(deposit: Deposit) -> bool:
 
 
 def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
+    groups = client_groups_of.group_names(method.client_groups.all()) if method.pk else []
     return audit.snapshot(
         method,
         [
@@ -81,6 +82,7 @@ def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
             "payout_to",
             "networks",
         ],
+        client_groups=groups,
     )
 
 
@@ -97,13 +99,15 @@ def save_payment_method(
     provider: Any = "",
     payout_to: Any = "",
     networks: Any = (),
+    client_groups: Any = None,
     actor: User,
     **bank: Any,
 ) -> PaymentMethod:
     """Create or change a payment method; `bank` is an offline method's bank account
     (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py), into
     which clients pay. `payout_to` is where its withdrawals are paid ("bank", "crypto" on the
-    `networks` named, or "": it pays none; see destinations.py)."""
+    `networks` named, or "": it pays none; see destinations.py). `client_groups`: the groups
+    it is offered to (none: every client; None: left as they are)."""
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
@@ -123,6 +127,7 @@ def save_payment_method(
         raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
     account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
     payout = destinations.clean_payout(errors, payout_to, networks)
+    audience = client_groups_of.clean_groups(errors, "client_groups", client_groups)
     if provider not in PaymentMethod.Provider.values:
         errors.add("provider", "Unknown payment provider.")
     elif provider and kind != PaymentMethod.Kind.ONLINE:
@@ -159,6 +164,8 @@ def save_payment_method(
         for field, value in account.items():
             setattr(method, field, value)
         method.save()
+        if audience is not None:
+            method.client_groups.set(audience)
         audit.record(
             actor=actor,
             action=(
@@ -377,7 +384,7 @@ def find_method(value: Any, client: Client | None = None) -> PaymentMethod | Non
     if (
         found is not None
         and client is not None
-        and not client_groups.offered_to(client, found.client_groups.all())
+        and not client_groups_of.offered_to(client, found.client_groups.all())
     ):
         raise NotFound("No such payment method.")
     return found
