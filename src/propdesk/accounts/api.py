@@ -64,7 +64,7 @@ def me_out(user: User) -> MeOut:
             referral_code_used=c.referral_code_used,
             time_zone=c.time_zone,
             created_at=c.created_at,
-            group=c.group.name if c.group_id else "",
+            group=c.group.name if c.group is not None else "",
         )
     return MeOut(
         id=user.pk,

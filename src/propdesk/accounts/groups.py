@@ -55,9 +55,8 @@ def register_use(check: Callable[[ClientGroup], str]) -> None:
 
 def names_of(client: Client | None) -> list[str]:
     """The group names a client's offers are matched with (a challenge's `client_groups`)."""
-    if client is None or client.group_id is None:
-        return []
-    return [client.group.name]
+    group = client.group if client is not None and client.group_id is not None else None
+    return [group.name] if group is not None else []
 
 
 def offered_to(client: Client | None, groups: Iterable[ClientGroup]) -> bool:
@@ -103,8 +102,9 @@ def clean_groups(errors: FieldErrors, field: str, raw: Any) -> list[ClientGroup]
     found: list[ClientGroup] = []
     for item in given:
         group = item if isinstance(item, ClientGroup) else None
-        if group is None and parse_id(item) is not None:
-            group = ClientGroup.objects.filter(pk=parse_id(item)).first()
+        number = parse_id(item) if group is None else None
+        if number is not None:
+            group = ClientGroup.objects.filter(pk=number).first()
         elif group is None and isinstance(item, str) and item.strip():
             group = ClientGroup.objects.filter(name__iexact=item.strip()).first()
         if group is None:
@@ -129,10 +129,10 @@ def groups_with_counts() -> QuerySet[ClientGroup]:
 
 def get(group_id: Any) -> ClientGroup:
     wanted = parse_id(group_id)
-    group = ClientGroup.objects.filter(pk=wanted).first() if wanted is not None else None
-    if group is None:
+    found = None if wanted is None else ClientGroup.objects.filter(pk=wanted).first()
+    if found is None:
         raise NotFound("No such client group.")
-    return group
+    return found
 
 
 def _snapshot(group: ClientGroup) -> dict[str, Any]:

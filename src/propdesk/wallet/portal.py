@@ -81,6 +81,7 @@ class MoneyRequestForm(forms.Form):
         # Only the methods offered to the client's group are listed (and accepted).
         method = self.fields["method"]
         assert isinstance(method, forms.ModelChoiceField)
+        assert method.queryset is not None
         method.queryset = client_groups.visible_to(method.queryset, client)
         taken = deposits.accepted_currencies(client)
         field = self.fields["currency"]
