@@ -41,7 +41,7 @@ def trading_servers(request: HttpRequest) -> HttpResponse:
         request,
         "platforms/trading_servers.html",
         {
-            "servers": TradingServer.objects.all(),
+            "servers": TradingServer.objects.prefetch_related("client_groups"),
             "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
         },
     )
