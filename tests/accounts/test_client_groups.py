@@ -357,3 +357,25 @@ def test_a_method_limited_to_a_group_is_saved_with_it_and_audited(admin):
         )
     assert "client_groups" in refused.value.fields
     assert list(method.client_groups.all()) == [vip]
+
+
+def test_staff_add_a_rule_through_the_page_and_bad_values_come_back(admin):
+    vip = groups.save_group(None, name="VIP", actor=admin)
+    http = logged_in(admin)
+    new = reverse("backoffice:group_rule_new")
+    rule = {"kind": "country", "value": "at", "group": vip.pk, "position": 3}
+    assert post_form(http, new, rule).status_code == 302
+    assert GroupRule.objects.get().value == "AT"
+    for bad in ({"value": "Atlantis"}, {"value": "x" * 200}, {"kind": "planet"}, {"group": 0}):
+        response = post_form(http, new, {**rule, "value": "DE", **bad})
+        assert response.status_code == 422
+    assert GroupRule.objects.count() == 1
+    page = http.get(reverse("backoffice:client_groups")).content.decode()
+    assert "<code>AT</code>" in page
+
+
+@pytest.mark.parametrize("name", ["", "x" * 200, "bad\x1bname"])
+def test_a_bad_name_on_the_new_group_page_comes_back_and_makes_nothing(admin, name):
+    response = post_form(logged_in(admin), reverse("backoffice:client_group_new"), {"name": name})
+    assert response.status_code == 422
+    assert ClientGroup.objects.count() == 1  # Standard only
