@@ -151,6 +151,10 @@ class PropdeskAPI(NinjaAPI):
         ),
     }
 
+    # Not found (404) by what the body names: a payment method not offered to the client's
+    # group (client groups) is not found, as if it did not exist.
+    NOT_FOUND_BY_BODY = {"requestDeposit", "requestWithdrawal"}
+
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
     ) -> OpenAPISchema:
@@ -161,6 +165,7 @@ class PropdeskAPI(NinjaAPI):
             error_schema=ErrorOut.model_json_schema(),
             throttled=self.THROTTLED,
             conflicts=self.CONFLICTS,
+            not_found=self.NOT_FOUND_BY_BODY,
         )
         return schema
 

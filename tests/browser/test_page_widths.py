@@ -75,6 +75,8 @@ def test_the_back_office_lists_and_client_page_fit_a_1024_pixel_window(
         reverse("backoffice:transactions_report"),
         reverse("backoffice:client", kwargs={"client_id": active_client.pk}),
         reverse("backoffice:participant", kwargs={"participation_id": live_step.pk}),
+        reverse("backoffice:clients"),  # with its boxes to tick and the move to a group
+        reverse("backoffice:client_groups"),
     ]
     for path in pages:
         assert_fits(staff, path)

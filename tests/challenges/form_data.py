@@ -80,7 +80,7 @@ def challenge_form(rows: list[dict[str, Any]] | None = None, **fields: Any) -> d
             "time_zone": "Europe/Prague",
             "fee": "499.00",
             "payment_ways": ["wallet", "direct"],
-            "client_groups": "",
+            "client_groups": [],
             "progression": "automatic",
             "platform": "Sandbox",
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from propdesk.accounts.models import ClientGroup
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.audit import AuditAction
@@ -138,6 +139,7 @@ def test_duplicate_makes_a_draft_copy_and_end_stops_new_participants(admin):
 
 
 def test_tags_filter_the_catalogue_and_groups_hide_a_challenge_from_others(admin):
+    ClientGroup.objects.create(name="VIP")
     one = catalogue.create(definition(name="Instant", tags=["1-step"]), actor=admin)
     two = catalogue.create(definition(), actor=admin)
     vip = catalogue.create(definition(name="VIP", client_groups=["vip"]), actor=admin)

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.test import Client as HttpClient
 
+from propdesk.accounts.models import ClientGroup
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.audit import AuditAction
@@ -130,15 +131,17 @@ def test_a_post_without_the_csrf_token_is_refused(admin, drafted):
 
 
 def test_an_administrator_creates_a_challenge_through_the_form(admin):
+    for name in ("VIP", "Gold"):
+        ClientGroup.objects.create(name=name)
     http = logged_in(admin)
-    response = post_form(http, NEW, challenge_form(client_groups="VIP, Gold"))
+    response = post_form(http, NEW, challenge_form(client_groups=["VIP", "Gold"]))
     challenge = Challenge.objects.get()
     assert response.status_code == 302
     assert response["Location"] == page_of(challenge)
     assert challenge.status == "draft"
     definition = challenge.draft().definition
     assert definition["tags"] == ["2-step", "100K"]
-    assert definition["client_groups"] == ["VIP", "Gold"]
+    assert definition["client_groups"] == ["VIP", "Gold"]  # as the groups are named
     assert definition["payment_ways"] == ["wallet", "direct"]
     assert [s["name"] for s in definition["stages"]] == ["Challenge", "Verification", "Funded"]
     first, _, funded = definition["stages"]

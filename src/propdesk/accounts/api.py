@@ -34,6 +34,11 @@ class ClientOut(Schema):
         description="The IANA zone the portal shows this client times in; empty: the firm's"
     )
     created_at: datetime
+    group: str = Field(
+        "",
+        description="The client group they are in: it decides the challenges, payment methods "
+        "and trading servers offered to them",
+    )
 
 
 class MeOut(Schema):
@@ -59,6 +64,7 @@ def me_out(user: User) -> MeOut:
             referral_code_used=c.referral_code_used,
             time_zone=c.time_zone,
             created_at=c.created_at,
+            group=c.group.name if c.group is not None else "",
         )
     return MeOut(
         id=user.pk,

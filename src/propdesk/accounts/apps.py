@@ -17,7 +17,12 @@ class AccountsConfig(AppConfig):
 
 
 def _menus() -> None:
-    from propdesk.accounts.permissions import AUDIT_VIEW, CLIENTS_VIEW, STAFF_MANAGE
+    from propdesk.accounts.permissions import (
+        AUDIT_VIEW,
+        CLIENTS_GROUPS,
+        CLIENTS_VIEW,
+        STAFF_MANAGE,
+    )
     from propdesk.core import menu
 
     menu.section("clients", "Clients", order=20)
@@ -29,6 +34,14 @@ def _menus() -> None:
         url="backoffice:clients",
         order=10,
         permission=CLIENTS_VIEW,
+    )
+    menu.link(
+        office,
+        section="settings",
+        label="Client groups",
+        url="backoffice:client_groups",
+        order=55,
+        permission=CLIENTS_GROUPS,
     )
     menu.link(
         office,

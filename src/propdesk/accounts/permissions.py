@@ -7,6 +7,7 @@ from propdesk.core.permissions import register
 CLIENTS_VIEW = register("clients.view", "See clients")
 CLIENTS_MANAGE = register("clients.manage", "Suspend and reactivate clients")
 CLIENTS_NOTE = register("clients.note", "Write notes on clients")
+CLIENTS_GROUPS = register("clients.groups", "Manage client groups")
 STAFF_MANAGE = register("staff.manage", "Manage staff users and roles")
 AUDIT_VIEW = register("audit.view", "See the audit log")
 CLIENTS_REFERRALS = register("clients.referrals", "Move clients between referrers")

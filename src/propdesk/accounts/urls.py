@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from propdesk.accounts import login, portal
 from propdesk.accounts.backoffice import audit, clients, security, staff
 from propdesk.accounts.backoffice import referrals as referral_pages
+from propdesk.accounts.backoffice import groups as client_groups
 
 # At the site's root.
 urlpatterns = [
@@ -37,6 +38,41 @@ backoffice_urls = [
         name="client_move_referrer",
     ),
     path("growth/referral-tree/", referral_pages.referral_tree, name="referral_tree"),
+    # Client groups (Settings > Client groups; a client's group; many clients moved at once).
+    path("clients/move-to-group/", client_groups.clients_assign, name="clients_assign"),
+    path(
+        "clients/<int:client_id>/group/",
+        client_groups.client_group_assign,
+        name="client_group_assign",
+    ),
+    path("client-groups/", client_groups.client_groups, name="client_groups"),
+    path("client-groups/new/", client_groups.client_group_edit, name="client_group_new"),
+    path(
+        "client-groups/<int:group_id>/",
+        client_groups.client_group_edit,
+        name="client_group_edit",
+    ),
+    path(
+        "client-groups/<int:group_id>/default/",
+        client_groups.client_group_default,
+        name="client_group_default",
+    ),
+    path(
+        "client-groups/<int:group_id>/delete/",
+        client_groups.client_group_delete,
+        name="client_group_delete",
+    ),
+    path("client-groups/rules/new/", client_groups.group_rule_edit, name="group_rule_new"),
+    path(
+        "client-groups/rules/<int:rule_id>/",
+        client_groups.group_rule_edit,
+        name="group_rule_edit",
+    ),
+    path(
+        "client-groups/rules/<int:rule_id>/delete/",
+        client_groups.group_rule_delete,
+        name="group_rule_delete",
+    ),
     path("staff/", staff.staff, name="staff"),
     path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),
     path(

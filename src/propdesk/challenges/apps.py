@@ -37,6 +37,7 @@ class ChallengesConfig(AppConfig):
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
         sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
+        _client_groups()
         vault.register("challenges.StageAttempt", "sealed_password")
         # The fee and its refund carry the participation's reference (PTP-…) in the ledger.
         references.register(kinds.PARTICIPATION, Participation, "fee_entry", "refund_entry")
@@ -145,3 +146,11 @@ def _growth_menu() -> None:
         order=40,
         permission=GROWTH_LINKS,
     )
+
+
+def _client_groups() -> None:
+    """A client group named by a challenge (or a coupon) is not deleted."""
+    from propdesk.accounts import groups
+    from propdesk.challenges.catalogue.offering import group_use
+
+    groups.register_use(group_use)

@@ -35,6 +35,13 @@ class AuditAction(models.TextChoices):
     CLIENT_REACTIVATE = "client.reactivate", "Client reactivated"
     CLIENT_NOTE = "client.note", "Note written on a client"
     CLIENT_MOVE_REFERRER = "client.move_referrer", "Client moved to another referrer"
+    CLIENT_GROUP_CREATE = "client_group.create", "Client group created"
+    CLIENT_GROUP_UPDATE = "client_group.update", "Client group changed"
+    CLIENT_GROUP_DEFAULT = "client_group.default", "Default client group chosen"
+    CLIENT_GROUP_DELETE = "client_group.delete", "Client group deleted"
+    CLIENT_GROUP_ASSIGN = "client_group.assign", "Clients moved to a group"
+    GROUP_RULE_SAVE = "group_rule.save", "Client group registration rule saved"
+    GROUP_RULE_DELETE = "group_rule.delete", "Client group registration rule deleted"
     TWO_FACTOR_ENROL = "two_factor.enrol", "Two-factor login turned on"
     TWO_FACTOR_REPLACE = "two_factor.replace", "Two-factor login moved to a new app"
     TWO_FACTOR_REGENERATE_RECOVERY_CODES = (

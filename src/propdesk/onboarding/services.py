@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_countries import countries
 
+from propdesk.accounts import groups as client_groups
 from propdesk.accounts import referrals, zones
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -106,6 +107,13 @@ def register_client(
         errors.add("phone", "This phone number is already registered.")
     errors.raise_if_any("Please correct the marked fields.")
 
+    # Client groups: the first registration rule matching them places them (else the default).
+    group = client_groups.group_for_registration(
+        country=code,
+        referrer=referrer.referral_code if referrer is not None and referrer.referral_code else "",
+        promo_code=promo_link_code(arrived_via),
+    )
+
     try:
         with transaction.atomic():
             user = User(email=address, name=clean_name, kind=User.Kind.CLIENT)
@@ -121,6 +129,7 @@ def register_client(
                 time_zone=zone,
                 registration_ip=ip,
                 arrived_via=promo_link_code(arrived_via),
+                group=group,
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
     except IntegrityError as exc:

@@ -41,7 +41,7 @@ def trading_servers(request: HttpRequest) -> HttpResponse:
         request,
         "platforms/trading_servers.html",
         {
-            "servers": TradingServer.objects.all(),
+            "servers": TradingServer.objects.prefetch_related("client_groups"),
             "can_edit": actor(request).has_permission(PLATFORMS_MANAGE),
         },
     )
@@ -56,6 +56,7 @@ def _server_form(server: TradingServer | None, data: QueryDict | None) -> Tradin
             "demo_groups": ", ".join(server.demo_groups),
             "live_groups": ", ".join(server.live_groups),
             "enabled": server.enabled,
+            "client_groups": list(server.client_groups.all()),
             "base_url": server.base_url,
             "offers": servers.offers_text(server) if servers.is_remote(server.kind) else "",
         }

@@ -6,6 +6,7 @@ import uuid
 
 from django import forms
 
+from propdesk.accounts.models import ClientGroup
 from propdesk.core.forms import AmountField
 from propdesk.platforms.models import TradingServer
 
@@ -26,6 +27,14 @@ class TradingServerForm(forms.Form):
         help_text="For live (funded) stages; comma-separated",
     )
     enabled = forms.BooleanField(required=False, initial=True)
+    client_groups = forms.ModelMultipleChoiceField(
+        queryset=ClientGroup.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Client groups",
+        help_text="None ticked: every client. Ticked: its challenges are offered only to the "
+        "clients of those groups.",
+    )
     # A remote platform's connection (ignored, and cleared, for the built-in sandbox).
     base_url = forms.CharField(
         max_length=300,

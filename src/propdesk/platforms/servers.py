@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
+from propdesk.accounts import groups as client_groups_of
 from propdesk.accounts.models import User
 from propdesk.core import audit, vault
 from propdesk.core.audit import AuditAction
@@ -53,6 +54,7 @@ def server_snapshot(server: TradingServer) -> dict[str, Any]:
         server,
         ["name", "kind", "demo_groups", "live_groups", "enabled", "base_url", "offers"],
         api_key="set" if server.sealed_api_key else "none",
+        client_groups=client_groups_of.group_names(server.client_groups.all()) if server.pk else [],
     )
 
 
@@ -67,6 +69,7 @@ def save_server(
     base_url: Any = None,
     api_key: Any = None,
     offers: Any = None,
+    client_groups: Any = None,
     actor: User,
 ) -> TradingServer:
     """Create (`server_id` None) or change a trading server. Groups come as comma-separated
@@ -75,7 +78,9 @@ def save_server(
     A remote kind needs its base URL (http or https, without credentials), an API key (blank
     or None on a change keeps the one set) and an offer UUID for every group (`offers`: lines
     of `group = uuid`, or a {group: uuid} mapping; None on a change keeps the mapping). The
-    built-in sandbox has none of them: saving a server as the sandbox clears them."""
+    built-in sandbox has none of them: saving a server as the sandbox clears them.
+    `client_groups`: the client groups whose challenges may run on it (none: every client;
+    None: left as they are); a challenge on a limited server is offered to those groups only."""
     require_permission(actor, PLATFORMS_MANAGE)
     current = None
     if server_id is not None:
@@ -86,6 +91,7 @@ def save_server(
     clean_name = clean_text(errors, "name", name, label="Name", max_length=NAME_MAX)
     if kind not in Kind.values:
         errors.add("kind", f"Choose among: {', '.join(Kind.labels)}.")
+    audience = client_groups_of.clean_groups(errors, "client_groups", client_groups)
     demo = _groups(errors, "demo_groups", demo_groups)
     live = _groups(errors, "live_groups", live_groups)
     both = {g.casefold() for g in demo} & {g.casefold() for g in live}
@@ -143,6 +149,8 @@ def save_server(
         if key_changed:
             server.api_key_changed_at = timezone.now()
         server.save()
+        if audience is not None:
+            server.client_groups.set(audience)
         audit.record(
             actor=actor,
             action=(

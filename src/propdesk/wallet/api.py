@@ -176,7 +176,8 @@ class DepositOut(Schema):
 
 @methods_router.get("", response=list[MethodOut], summary="Payment methods open to clients")
 def payment_methods(request: HttpRequest) -> list[MethodOut]:
-    current_user(request)
+    user = current_user(request)
+    client = getattr(user, "client", None)  # a client sees their group's; staff every one
     return [
         MethodOut(
             id=m.pk,
@@ -189,7 +190,7 @@ def payment_methods(request: HttpRequest) -> list[MethodOut]:
             payout_to=m.payout_to,
             networks=m.networks,
         )
-        for m in deposits.enabled_methods()
+        for m in deposits.enabled_methods(client)
     ]
 
 

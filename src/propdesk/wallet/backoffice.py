@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from propdesk.accounts.models import Client
+from propdesk.accounts.models import Client, ClientGroup
 from propdesk.approvals.permissions import APPROVALS_VIEW
 from propdesk.core.errors import DomainError
 from propdesk.core.forms import AmountField, typed_amount
@@ -103,6 +103,14 @@ class PaymentMethodForm(forms.Form):
         label="Crypto networks it pays on (crypto wallet only)",
     )
     enabled = forms.BooleanField(required=False, initial=True)
+    client_groups = forms.ModelMultipleChoiceField(
+        queryset=ClientGroup.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Offered to the client groups",
+        help_text="None ticked: every client. Ticked: only the clients of those groups see "
+        "and use it.",
+    )
 
 
 @staff_view(APPROVALS_VIEW)
@@ -111,7 +119,7 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
         request,
         "wallet/payment_methods.html",
         {
-            "methods": PaymentMethod.objects.all(),
+            "methods": PaymentMethod.objects.prefetch_related("client_groups"),
             "can_edit": actor(request).has_permission(SETTINGS_MANAGE),
         },
     )
@@ -137,6 +145,7 @@ def payment_method_edit(request: HttpRequest, method_id: int | None = None) -> H
             "payout_to": method.payout_to,
             "networks": method.networks,
             "enabled": method.enabled,
+            "client_groups": list(method.client_groups.all()),
         }
         if method
         else {"enabled": True}

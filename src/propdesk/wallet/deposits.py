@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from propdesk.accounts import groups as client_groups_of
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -43,13 +44,17 @@ BANK_REFERENCE = DecisionField(
 # --- payment methods -------------------------------------------------------------------------
 
 
-def enabled_methods() -> QuerySet[PaymentMethod]:
-    return PaymentMethod.objects.filter(enabled=True)
+def enabled_methods(client: Client | None = None) -> QuerySet[PaymentMethod]:
+    """The enabled methods; with `client`, those offered to their client group (a method
+    limited to groups is offered to those groups' clients only)."""
+    found = PaymentMethod.objects.filter(enabled=True)
+    return client_groups_of.visible_to(found, client) if client is not None else found
 
 
-def accepted_currencies() -> list[str]:
-    """The currencies some enabled method takes, in the usual order (core.money)."""
-    taken = {c for m in enabled_methods() for c in m.currencies}
+def accepted_currencies(client: Client | None = None) -> list[str]:
+    """The currencies some enabled method (offered to `client`) takes, in the usual order
+    (core.money)."""
+    taken = {c for m in enabled_methods(client) for c in m.currencies}
     return [c for c in MINOR_UNITS if c in taken]
 
 
@@ -62,6 +67,7 @@ def awaits_transfer(deposit: Deposit) -> bool:
 
 
 def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
+    groups = client_groups_of.group_names(method.client_groups.all()) if method.pk else []
     return audit.snapshot(
         method,
         [
@@ -76,6 +82,7 @@ def _method_snapshot(method: PaymentMethod) -> dict[str, Any]:
             "payout_to",
             "networks",
         ],
+        client_groups=groups,
     )
 
 
@@ -92,13 +99,15 @@ def save_payment_method(
     provider: Any = "",
     payout_to: Any = "",
     networks: Any = (),
+    client_groups: Any = None,
     actor: User,
     **bank: Any,
 ) -> PaymentMethod:
     """Create or change a payment method; `bank` is an offline method's bank account
     (`bank_beneficiary`, `bank_account`, `bank_bic`, `bank_name`: see bank_details.py), into
     which clients pay. `payout_to` is where its withdrawals are paid ("bank", "crypto" on the
-    `networks` named, or "": it pays none; see destinations.py)."""
+    `networks` named, or "": it pays none; see destinations.py). `client_groups`: the groups
+    it is offered to (none: every client; None: left as they are)."""
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     clean_name = clean_text(errors, "name", name, label="Name", max_length=100)
@@ -118,6 +127,7 @@ def save_payment_method(
         raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
     account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
     payout = destinations.clean_payout(errors, payout_to, networks)
+    audience = client_groups_of.clean_groups(errors, "client_groups", client_groups)
     if provider not in PaymentMethod.Provider.values:
         errors.add("provider", "Unknown payment provider.")
     elif provider and kind != PaymentMethod.Kind.ONLINE:
@@ -154,6 +164,8 @@ def save_payment_method(
         for field, value in account.items():
             setattr(method, field, value)
         method.save()
+        if audience is not None:
+            method.client_groups.set(audience)
         audit.record(
             actor=actor,
             action=(
@@ -187,7 +199,7 @@ def request_deposit(
     """
     key = idempotency.owned_key(f"client:{client.pk}", idempotency_key)
     kyc.require_kyc(client, kyc_actions.DEPOSIT)
-    chosen, value = clean_money_request(method, amount, currency, what="deposit")
+    chosen, value = clean_money_request(method, amount, currency, what="deposit", client=client)
     fingerprint = idempotency.fingerprint("deposit", chosen.pk, str(value), currency)
     with transaction.atomic():
         locked = Client.objects.select_for_update().get(pk=client.pk)
@@ -333,17 +345,18 @@ def payment_cancelled(deposit: Deposit) -> None:
 
 
 def clean_money_request(
-    method: Any, amount: Any, currency: Any, *, what: str
+    method: Any, amount: Any, currency: Any, *, what: str, client: Client | None = None
 ) -> tuple[PaymentMethod, Decimal]:
-    """The enabled method and the exact amount, within the method's currencies and limits."""
+    """The enabled method and the exact amount, within the method's currencies and limits.
+    A method not offered to `client`'s group is not found (as if it did not exist)."""
     errors = FieldErrors()
-    chosen = find_method(method)
+    chosen = find_method(method, client)
     if chosen is None:
         errors.add("method", "Choose one of the payment methods.")
     if not is_currency(currency):
         errors.add("currency", "Unknown currency.")
-    elif currency not in accepted_currencies():
-        taken = ", ".join(accepted_currencies()) or "none yet"
+    elif currency not in accepted_currencies(client):
+        taken = ", ".join(accepted_currencies(client)) or "none yet"
         errors.add("currency", f"No payment method takes {currency}; choose one of: {taken}.")
     elif chosen is not None and currency not in chosen.currencies:
         errors.add("currency", f"{chosen.name} takes {', '.join(chosen.currencies)}.")
@@ -364,7 +377,20 @@ def clean_money_request(
     return chosen, value
 
 
-def find_method(value: Any) -> PaymentMethod | None:
+def find_method(value: Any, client: Client | None = None) -> PaymentMethod | None:
+    """The enabled method named or numbered `value`; with `client`, one offered to them (an
+    enabled method of another group's: NotFound, so the API answers 404)."""
+    found = _find_method(value)
+    if (
+        found is not None
+        and client is not None
+        and not client_groups_of.offered_to(client, found.client_groups.all())
+    ):
+        raise NotFound("No such payment method.")
+    return found
+
+
+def _find_method(value: Any) -> PaymentMethod | None:
     methods = enabled_methods()
     if isinstance(value, int) and not isinstance(value, bool):
         return methods.filter(pk=value).first() if 0 < value < 2**31 else None

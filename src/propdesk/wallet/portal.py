@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from propdesk.accounts import groups as client_groups
 from propdesk.accounts.models import Client
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.forms import AmountField
@@ -75,9 +76,14 @@ class MoneyRequestForm(forms.Form):
     amount = AmountField()
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        taken = deposits.accepted_currencies()
+        # Only the methods offered to the client's group are listed (and accepted).
+        method = self.fields["method"]
+        assert isinstance(method, forms.ModelChoiceField)
+        assert method.queryset is not None
+        method.queryset = client_groups.visible_to(method.queryset, client)
+        taken = deposits.accepted_currencies(client)
         field = self.fields["currency"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(c, c) for c in taken]
@@ -198,11 +204,13 @@ def deposit(request: HttpRequest) -> HttpResponse:
     return _money_request_page(
         request,
         action=kyc_actions.DEPOSIT,
-        form=MoneyRequestForm(request.POST or None, initial=_new_key()),
+        form=MoneyRequestForm(
+            request.POST or None, initial=_new_key(), client=actor(request).client
+        ),
         ask=deposits.request_deposit,
         done=done,
         template="wallet/portal_deposit.html",
-        context={"methods": deposits.enabled_methods()},
+        context={"methods": deposits.enabled_methods(actor(request).client)},
     )
 
 
@@ -223,7 +231,7 @@ def _withdrawal_initial(client: Client, last: dict[int, dict[str, str]]) -> dict
     withdrawal by a method that still pays out, and where it paid to."""
     latest = (
         withdrawals.client_withdrawals(client)
-        .filter(method__in=withdrawals.payout_methods())
+        .filter(method__in=withdrawals.payout_methods(client))
         .order_by("-created_at", "-id")
         .first()
     )
@@ -246,7 +254,9 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 
     client = actor(request).client
     last = withdrawals.last_destinations(client)
-    form = WithdrawalForm(request.POST or None, initial=_withdrawal_initial(client, last))
+    form = WithdrawalForm(
+        request.POST or None, initial=_withdrawal_initial(client, last), client=client
+    )
     return _money_request_page(
         request,
         action=kyc_actions.WITHDRAW,

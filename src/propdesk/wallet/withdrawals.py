@@ -30,25 +30,29 @@ def _pending_account(currency: str) -> LedgerAccount:
     return ledger.firm_account("pending_withdrawals", currency, "Withdrawals awaiting payout")
 
 
-def payout_methods() -> QuerySet[PaymentMethod]:
-    """The enabled methods that pay out withdrawals (to a bank account or a crypto wallet)."""
-    return enabled_methods().exclude(payout_to=PaymentMethod.PayoutTo.NONE)
+def payout_methods(client: Client | None = None) -> QuerySet[PaymentMethod]:
+    """The enabled methods (offered to `client`) that pay out withdrawals (to a bank account
+    or a crypto wallet)."""
+    return enabled_methods(client).exclude(payout_to=PaymentMethod.PayoutTo.NONE)
 
 
 def _clean_request(
-    method: Any, amount: Any, currency: Any, destination: Any
+    method: Any, amount: Any, currency: Any, destination: Any, client: Client | None = None
 ) -> tuple[PaymentMethod, Decimal, destinations.Destination]:
-    """The method, the amount and where to pay, every fault named together."""
+    """The method, the amount and where to pay, every fault named together (a method not
+    offered to `client`'s group is not found)."""
     errors = FieldErrors()
-    found = find_method(method)
+    found = find_method(method, client)
     where = None
     if found is not None and not found.payout_to:
-        paying = ", ".join(m.name for m in payout_methods()) or "none yet"
+        paying = ", ".join(m.name for m in payout_methods(client)) or "none yet"
         errors.add("method", f"{found.name} does not pay out withdrawals; choose one of: {paying}.")
     elif found is not None:
         where = destinations.clean(errors, found, destination, currency=currency)
     try:
-        chosen, value = clean_money_request(method, amount, currency, what="withdrawal")
+        chosen, value = clean_money_request(
+            method, amount, currency, what="withdrawal", client=client
+        )
     except ValidationFailed as exc:
         for field, message in errors.errors.items():
             exc.fields.setdefault(field, message)
@@ -72,7 +76,7 @@ def request_withdrawal(
     than the wallet holds is refused."""
     key = idempotency.owned_key(f"client:{client.pk}:withdrawal", idempotency_key)
     kyc.require_kyc(client, kyc_actions.WITHDRAW)
-    chosen, value, where = _clean_request(method, amount, currency, destination)
+    chosen, value, where = _clean_request(method, amount, currency, destination, client)
     fingerprint = idempotency.fingerprint(
         "withdrawal", chosen.pk, str(value), currency, where.as_json()
     )

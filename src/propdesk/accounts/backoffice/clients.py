@@ -14,18 +14,26 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from propdesk.accounts import services as accounts
-from propdesk.accounts.models import Client
-from propdesk.accounts.permissions import CLIENTS_MANAGE, CLIENTS_NOTE, CLIENTS_VIEW
+from propdesk.accounts.models import Client, ClientGroup
+from propdesk.accounts.permissions import (
+    CLIENTS_GROUPS,
+    CLIENTS_MANAGE,
+    CLIENTS_NOTE,
+    CLIENTS_VIEW,
+)
 from propdesk.core import panels
 from propdesk.core.errors import DomainError, ValidationFailed
-from propdesk.core.validation import search_text
+from propdesk.core.validation import parse_id, search_text
 from propdesk.core.web import actor, staff_view
 
 
 @staff_view(CLIENTS_VIEW)
 def clients(request: HttpRequest) -> HttpResponse:
-    rows = Client.objects.select_related("user")
+    rows = Client.objects.select_related("user", "group")
     status = request.GET.get("status", "")
+    group = parse_id(request.GET.get("group"))
+    if group is not None:
+        rows = rows.filter(group_id=group)
     kind = request.GET.get("kind", "")
     kyc_status = request.GET.get("kyc", "")
     query = search_text(request.GET.get("q"))
@@ -54,6 +62,10 @@ def clients(request: HttpRequest) -> HttpResponse:
             "kinds": Client.Kind.choices,
             "kyc_status": kyc_status,
             "kyc_statuses": Client.KycStatus.choices,
+            "group": group,
+            "groups": ClientGroup.objects.all(),
+            "can_group": actor(request).has_permission(CLIENTS_GROUPS),
+            "here": request.get_full_path(),
         },
     )
 
@@ -64,7 +76,7 @@ def client_detail(
 ) -> HttpResponse:
     """The client's 360° view: a summary, then each app's section (wallet, challenges, trading
     accounts, KYC, requests), the staff notes, and the heavy actions (suspend) last."""
-    client = get_object_or_404(Client.objects.select_related("user"), pk=client_id)
+    client = get_object_or_404(Client.objects.select_related("user", "group"), pk=client_id)
     me = actor(request)
     return render(
         request,
@@ -73,6 +85,8 @@ def client_detail(
             "client": client,
             "can_manage": me.has_permission(CLIENTS_MANAGE),
             "can_note": me.has_permission(CLIENTS_NOTE),
+            "can_group": me.has_permission(CLIENTS_GROUPS),
+            "groups": ClientGroup.objects.all(),
             "status_form": ClientStatusForm(),
             "firm_zone": settings.TIME_ZONE,
             "note_form": note_form or ClientNoteForm(),

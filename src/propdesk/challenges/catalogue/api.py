@@ -12,6 +12,7 @@ from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
 
 from propdesk.accounts.api_auth import current_staff, current_user
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import ChallengeDefinition, ChallengeDefinitionIn
 from propdesk.challenges.models import Challenge, ChallengeVersion
@@ -139,7 +140,8 @@ def listing(
         found = [_out(c, staff=True) for c in rows]
         wanted = tag.strip().lower()
         return [c for c in found if not wanted or wanted in map(str.lower, c.definition.tags)]
-    versions = catalogue.published_catalogue(tag=tag.strip()[:30])
+    client = getattr(user, "client", None)  # the catalogue of the client's group
+    versions = offering.for_client(client, tag=tag.strip()[:30])
     return [_out(v.challenge, staff=False, published=v) for v in versions]
 
 
@@ -150,4 +152,5 @@ def detail(request: HttpRequest, challenge_id: str) -> ChallengeOut:
     if user.is_staff_user:
         require_permission(user, CHALLENGES_VIEW)
         return _out(challenge, staff=True)
-    return _out(catalogue.offered(challenge.pk).challenge, staff=False)
+    client = getattr(user, "client", None)  # another group's challenge is not found
+    return _out(offering.offered_to(challenge.pk, client).challenge, staff=False)

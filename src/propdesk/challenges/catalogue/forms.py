@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 
+from propdesk.accounts.models import ClientGroup
 from propdesk.challenges.catalogue.definition import (
     MAX_OPEN_POSITIONS,
     MAX_STAGES,
@@ -109,11 +110,12 @@ class ChallengeForm(forms.Form):
         label="Accepted payment ways",
         initial=list(PaymentWay.values),
     )
-    client_groups = forms.CharField(
-        max_length=3000,
+    client_groups = forms.MultipleChoiceField(
+        choices=(),
         required=False,
+        widget=forms.CheckboxSelectMultiple,
         label="Client groups that see it",
-        help_text="Comma-separated; empty: every client",
+        help_text="None ticked: every client (Settings > Client groups)",
     )
     progression = forms.ChoiceField(
         choices=_choices(PROGRESSION_LABELS),
@@ -139,6 +141,13 @@ class ChallengeForm(forms.Form):
         field = self.fields["platform"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [(n, n) for n in names]
+        # The client groups that exist (a kept name no group has any more: shown, refused).
+        groups = list(ClientGroup.objects.values_list("name", flat=True))
+        known = {name.casefold() for name in groups}
+        groups += [g for g in self.initial.get("client_groups") or [] if g.casefold() not in known]
+        field = self.fields["client_groups"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(g, g) for g in groups]
 
 
 class StageForm(forms.Form):
@@ -331,7 +340,7 @@ def challenge_initial(definition: ChallengeDefinition | None) -> dict[str, Any]:
         "fee": str(definition.fee),
         "fee_refundable": definition.fee_refundable,
         "payment_ways": [way.value for way in definition.payment_ways],
-        "client_groups": ", ".join(definition.client_groups),
+        "client_groups": list(definition.client_groups),
         "progression": definition.progression.value,
         "on_breach": definition.on_breach.value,
         "platform": definition.platform,
@@ -390,7 +399,7 @@ def definition_from(form: ChallengeForm, stages: list[StageForm]) -> dict[str, A
         "fee": data["fee"].strip(),
         "fee_refundable": data["fee_refundable"],
         "payment_ways": list(data["payment_ways"]),
-        "client_groups": _names(data["client_groups"]),
+        "client_groups": list(data["client_groups"]),
         "progression": data["progression"],
         "on_breach": data["on_breach"] or OnBreach.LEAVE.value,
         "platform": data["platform"],

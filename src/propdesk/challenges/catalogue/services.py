@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils import timezone
 
+from propdesk.accounts import groups as client_groups
 from propdesk.accounts.models import User
 from propdesk.challenges.catalogue import offers
 from propdesk.challenges.catalogue.definition import (
@@ -40,6 +41,12 @@ from propdesk.challenges.catalogue.definition import (
     PaymentWay,
     Progression,
     StageKind,
+)
+from propdesk.challenges.catalogue.offering import (  # the client's side, re-exported
+    is_offered,
+    offered,
+    published_catalogue,
+    server_audiences,
 )
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
@@ -55,6 +62,8 @@ from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms.models import TradingServer
 from propdesk.rules.errors import RulesError
 from propdesk.rules.model import Rules
+
+__all__ = ["is_offered", "offered", "published_catalogue", "server_audiences"]  # and the rest
 
 PAYMENT_WAYS = tuple(PaymentWay.values)
 PROGRESSIONS = tuple(Progression.values)
@@ -121,6 +130,7 @@ def clean_definition(raw: Any) -> ChallengeDefinition:
         errors.add("on_breach", "leave or close.")
     tags = _names(errors, "tags", raw.get("tags", []), most=10, longest=30)
     groups = _names(errors, "client_groups", raw.get("client_groups", []), most=50, longest=60)
+    groups = _known_groups(errors, groups)
     server = _server(errors, raw.get("platform"))
     stages = _stages(errors, raw.get("stages"), zone, server, currency)
     has_live = any(stage.get("kind") == StageKind.LIVE for stage in stages)
@@ -169,6 +179,17 @@ def _names(errors: FieldErrors, field: str, raw: Any, *, most: int, longest: int
         if text.lower() not in (n.lower() for n in names):
             names.append(text)
     return names
+
+
+def _known_groups(errors: FieldErrors, names: list[str]) -> list[str]:
+    """Client groups are named as Settings > Client groups has them (any case given)."""
+    found, missing = client_groups.find_named(names)
+    if missing:
+        errors.add(
+            "client_groups",
+            f"No client group named {', '.join(missing)} (Settings > Client groups).",
+        )
+    return found
 
 
 def _server(errors: FieldErrors, raw: Any) -> TradingServer | None:
@@ -493,6 +514,12 @@ def publish(
         draft = challenge.draft()
         if draft is None:
             raise Conflict("There is no draft to publish.")
+        _, missing = client_groups.find_named(draft.spec.client_groups)
+        if missing:
+            raise ValidationFailed(
+                "The challenge names client groups that do not exist.",
+                fields={"client_groups": f"No client group named {', '.join(missing)}."},
+            )
         if expected is not None and expected != draft_digest(draft):
             raise Conflict(
                 "The draft changed since the comparison was shown: review it again, then publish."
@@ -552,38 +579,3 @@ def end(challenge_id: Any, *, actor: User) -> Challenge:
             summary=f"Challenge {challenge.name} ended",
         )
     return challenge
-
-
-def is_offered(
-    version: ChallengeVersion | None, *, tag: str = "", groups: list[str] | None = None
-) -> bool:
-    """Whether clients (of `groups`) may start this version: the published version of a
-    published challenge, meant for everyone or for one of their groups (and with `tag`)."""
-    if version is None or version.state != ChallengeVersion.State.PUBLISHED:
-        return False
-    if version.challenge.status != Challenge.Status.PUBLISHED:
-        return False
-    audience = version.spec.client_groups
-    if audience and not set(audience) & set(groups or []):
-        return False
-    return not tag or tag.lower() in (t.lower() for t in version.spec.tags)
-
-
-def offered(challenge_id: Any, *, groups: list[str] | None = None) -> ChallengeVersion:
-    """The version of this challenge clients may start; anything else is not found."""
-    version = get(challenge_id).published()
-    if version is None or not is_offered(version, groups=groups):
-        raise NotFound("No such challenge.")
-    return version
-
-
-def published_catalogue(
-    *, tag: str = "", groups: list[str] | None = None
-) -> list[ChallengeVersion]:
-    """What clients may start (see `is_offered`), optionally with a tag."""
-    versions = ChallengeVersion.objects.filter(
-        state=ChallengeVersion.State.PUBLISHED, challenge__status=Challenge.Status.PUBLISHED
-    ).select_related("challenge")
-    return [
-        v for v in versions.order_by("challenge__name") if is_offered(v, tag=tag, groups=groups)
-    ]

@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from propdesk.accounts import zones
+from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue.definition import (
     ChallengeDefinition,
     PaymentWay,
@@ -116,8 +117,8 @@ def all_tags(versions: list[ChallengeVersion]) -> list[str]:
 @client_view
 def challenges(request: HttpRequest) -> HttpResponse:
     tag = request.GET.get("tag", "").strip()[:TAG_LONGEST]
-    every = catalogue.published_catalogue()
-    shown = [version for version in every if catalogue.is_offered(version, tag=tag)]
+    every = offering.for_client(actor(request).client)  # the client group's catalogue
+    shown = offering.for_client(actor(request).client, tag=tag) if tag else every
     return render(
         request,
         "challenges/portal_challenges.html",
@@ -133,9 +134,10 @@ class StartForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
 
-def online_methods(currency: str) -> list[PaymentMethod]:
-    """The payment methods a challenge in `currency` can be bought with directly."""
-    found = deposits.enabled_methods().filter(provider=PaymentMethod.Provider.SANDBOX)
+def online_methods(currency: str, client: Client | None = None) -> list[PaymentMethod]:
+    """The payment methods (offered to `client`) a challenge in `currency` can be bought with
+    directly."""
+    found = deposits.enabled_methods(client).filter(provider=PaymentMethod.Provider.SANDBOX)
     return [method for method in found if currency in method.currencies]
 
 
@@ -150,7 +152,7 @@ def _detail_page(
     currency = definition.currency
     held = ledger.balances(actor(request).client).get(currency, Decimal(0))
     fee = definition.fee
-    methods = online_methods(currency)
+    methods = online_methods(currency, actor(request).client)
     ways = [
         {
             "value": way.value,
@@ -197,7 +199,7 @@ def _detail_page(
 @require_http_methods(["GET", "POST"])
 @client_view
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
-    version = catalogue.offered(challenge_id)
+    version = offering.offered_to(challenge_id, actor(request).client)
     fresh = {"idempotency_key": uuid.uuid4().hex, "payment": PaymentWay.WALLET.value}
     form = StartForm(request.POST if request.method == "POST" else None, initial=fresh)
     refusal: list[DomainError] = []

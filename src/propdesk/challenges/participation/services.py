@@ -19,7 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.participation import lifecycle
 from propdesk.core import idempotency, vault
@@ -52,7 +52,7 @@ def start(
     the payment provider's webhook (`payment_received`), which takes the fee then.
     """
     kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
-    version = catalogue.offered(challenge_id)
+    version = offering.offered_to(challenge_id, client)  # not for the client's group: not found
     challenge = version.challenge
     ways = version.spec.payment_ways
     if payment not in Participation.Payment.values or payment not in ways:
@@ -60,7 +60,7 @@ def start(
     currency = version.spec.currency
     fee = version.spec.fee
     direct = payment == Participation.Payment.DIRECT
-    chosen = _online_method(method, currency) if direct else None
+    chosen = _online_method(method, currency, client) if direct else None
     key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
     asked = idempotency.fingerprint(challenge.pk, payment, chosen.pk if chosen else None)
     with transaction.atomic():
@@ -99,8 +99,8 @@ def start(
     return participation
 
 
-def _online_method(method: Any, currency: str) -> PaymentMethod:
-    chosen = deposits.find_method(method)
+def _online_method(method: Any, currency: str, client: Client) -> PaymentMethod:
+    chosen = deposits.find_method(method, client)  # another group's method: not found
     if chosen is None or chosen.provider != PaymentMethod.Provider.SANDBOX:
         raise ValidationFailed(fields={"method": "Choose one of the online payment methods."})
     if currency not in chosen.currencies:

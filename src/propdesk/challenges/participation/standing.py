@@ -34,7 +34,7 @@ from django.utils import timezone
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue.definition import PaymentWay
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
@@ -308,10 +308,12 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
             unpaid.append((item.pk, item.version.spec.name))
     blocked = set(kyc.policy().blocked_actions)
     held = ledger.balances(client)
-    offered = catalogue.published_catalogue()
+    offered = offering.for_client(client)
     card_currencies = {
         currency
-        for method in deposits.enabled_methods().filter(provider=PaymentMethod.Provider.SANDBOX)
+        for method in deposits.enabled_methods(client).filter(
+            provider=PaymentMethod.Provider.SANDBOX
+        )
         for currency in method.currencies
     }
     direct = any(
