@@ -190,7 +190,10 @@ def test_the_first_matching_rule_places_a_new_client_else_the_default(admin, reg
         None, kind="referrer", value="FRIEND1", group=partners.pk, position=1, actor=admin
     )
     groups.save_rule(None, kind="promo_link", value="SPRING", group=partners.pk, actor=admin)
-    assert register(nationality="DE")[0].group == germany
+    friend = register(nationality="DE")[0]
+    assert friend.group == germany
+    friend.referral_code = "FRIEND1"
+    friend.save(update_fields=["referral_code"])
     assert register(nationality="DE", referral_code="friend1")[0].group == partners  # lower first
     assert register(nationality="CZ")[0].group.name == "Standard"
     assert groups.group_for_registration(country="FR", promo_code="spring") == partners

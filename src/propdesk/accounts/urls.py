@@ -5,8 +5,8 @@ from django.urls import path, re_path
 
 from propdesk.accounts import login, portal
 from propdesk.accounts.backoffice import audit, clients, security, staff
-from propdesk.accounts.backoffice import referrals as referral_pages
 from propdesk.accounts.backoffice import groups as client_groups
+from propdesk.accounts.backoffice import referrals as referral_pages
 
 # At the site's root.
 urlpatterns = [
