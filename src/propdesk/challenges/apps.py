@@ -9,6 +9,9 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
+        from propdesk.challenges.growth import (  # noqa: F401  (registers the type)
+            request_types as commission_types,
+        )
         from propdesk.challenges.models import Participation, Payout, StageAttempt
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
