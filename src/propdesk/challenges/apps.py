@@ -54,6 +54,39 @@ class ChallengesConfig(AppConfig):
         lapse(lapse_unpaid)
         _menus()
         _panels()
+        _commission_pages()
+
+
+def _commission_pages() -> None:
+    from propdesk.challenges.growth import commission_backoffice
+    from propdesk.challenges.growth.commission import COMMISSION_MANAGE, COMMISSION_VIEW
+    from propdesk.core import menu, panels
+
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Commission schemes",
+        url="backoffice:commission_schemes",
+        order=65,
+        permission=COMMISSION_MANAGE,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="prop_trading",
+        label="IB Commission Settlements",
+        url="backoffice:commission_settlements",
+        order=50,
+        permission=COMMISSION_MANAGE,
+    )
+    panels.register(
+        panels.CLIENT,
+        key="commission",
+        template="challenges/commission/client_panel.html",
+        context=commission_backoffice.client_panel,
+        order=25,
+        permission=COMMISSION_VIEW,
+        title="IB commission",
+    )
 
 
 def _panels() -> None:

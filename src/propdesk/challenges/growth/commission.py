@@ -35,6 +35,7 @@ from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.wallet import ledger
 from propdesk.wallet.models import JournalEntry, LedgerAccount
 
+COMMISSION_VIEW = register("commission.view", "See IBs' commission and the IB commission report")
 COMMISSION_MANAGE = register(
     "commission.manage", "Manage IB commission schemes, IBs' schemes and settlements"
 )
