@@ -12,9 +12,9 @@ from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import services as participation
+from propdesk.onboarding.services import register_client
 from propdesk.wallet import ledger, services
 from tests.conftest import registration
-from propdesk.onboarding.services import register_client
 
 D = Decimal
 
@@ -53,7 +53,11 @@ def scheme(admin, rates, *, settlement="instant", default=True, name=None):
 
 def fund(client, finance, amount="1000.00", currency="USD"):
     services.adjust(
-        client.pk, direction="credit", amount=amount, currency=currency, comment="Top up",
+        client.pk,
+        direction="credit",
+        amount=amount,
+        currency=currency,
+        comment="Top up",
         actor=finance,
     )
 

@@ -34,9 +34,7 @@ def tree(set_method, admin):
     return top, sub, buyer
 
 
-def test_two_levels_earn_10_and_3_percent_of_the_discounted_fee_at_once(
-    tree, challenge, finance
-):
+def test_two_levels_earn_10_and_3_percent_of_the_discounted_fee_at_once(tree, challenge, finance):
     top, sub, buyer = tree
     bought = buy(buyer, challenge, finance, fee="399.20", discount="99.80")  # 20% off 499
     assert wallet_of(sub) == D("39.92")
@@ -109,7 +107,7 @@ def test_a_loop_in_the_tree_ends_the_walk(set_method, admin, challenge, finance)
 
 
 def test_earning_again_creates_nothing_twice(tree, challenge, finance):
-    top, sub, buyer = tree
+    _top, sub, buyer = tree
     bought = buy(buyer, challenge, finance)
     with transaction.atomic():
         assert commission.earn(bought) == []
@@ -127,10 +125,8 @@ def test_a_periodic_scheme_collects_without_paying(set_method, admin, challenge,
     assert wallet_of(top) == D("0.00")
 
 
-def test_a_tiny_fee_whose_share_rounds_to_nothing_makes_no_row(
-    tree, challenge, finance
-):
-    top, sub, buyer = tree
+def test_a_tiny_fee_whose_share_rounds_to_nothing_makes_no_row(tree, challenge, finance):
+    _top, sub, buyer = tree
     buy(buyer, challenge, finance, fee="0.20", discount="498.80")  # 3% is 0.006
     assert list(Commission.objects.values_list("ib_id", flat=True)) == [sub.pk]
 
@@ -156,9 +152,7 @@ def test_a_rejected_participation_reverses_its_commission(
     assert ledger.check() == []
 
 
-def test_staff_cancelling_with_a_refund_reverses_the_commission(
-    tree, challenge, finance, admin
-):
+def test_staff_cancelling_with_a_refund_reverses_the_commission(tree, challenge, finance, admin):
     top, sub, buyer = tree
     bought = buy(buyer, challenge, finance)
     interventions.cancel(bought.pk, actor=admin, reason="Duplicate purchase", refund=True)
@@ -168,7 +162,7 @@ def test_staff_cancelling_with_a_refund_reverses_the_commission(
 
 
 def test_cancelling_without_a_refund_keeps_the_commission(tree, challenge, finance, admin):
-    top, sub, buyer = tree
+    _top, _sub, buyer = tree
     bought = buy(buyer, challenge, finance)
     interventions.cancel(bought.pk, actor=admin, reason="Breach of terms")
     assert set(Commission.objects.values_list("status", flat=True)) == {"credited"}
@@ -177,11 +171,15 @@ def test_cancelling_without_a_refund_keeps_the_commission(tree, challenge, finan
 def test_a_refund_goes_through_when_the_ib_withdrew_everything_and_the_rest_is_owed(
     tree, challenge, finance, admin, set_method
 ):
-    top, sub, buyer = tree
+    _top, sub, buyer = tree
     set_method("prop_participation", "manual")
     bought = buy(buyer, challenge, finance)
     services.adjust(
-        sub.pk, direction="debit", amount="49.40", currency="USD", comment="Paid out",
+        sub.pk,
+        direction="debit",
+        amount="49.40",
+        currency="USD",
+        comment="Paid out",
         actor=finance,
     )  # 0.50 left of 49.90
     _reject(bought, admin)

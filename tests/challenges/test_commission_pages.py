@@ -68,7 +68,8 @@ def test_the_ibs_page_shows_and_changes_their_scheme(admin, set_method, challeng
     buy(trader(set_method, referrer=top), challenge, finance)
     http = logged_in(admin)
     page = http.get(f"/backoffice/clients/{top.pk}/").content.decode()
-    assert "Standard (the default)" in page and "49.90" in page
+    assert "Standard (the default)" in page
+    assert "49.90" in page
     post_form(http, f"/backoffice/clients/{top.pk}/commission-scheme/", {"scheme": own.pk})
     assert IbTerms.objects.get(client=top).scheme == own
     post_form(http, f"/backoffice/clients/{top.pk}/commission-scheme/", {"scheme": "junk"})
@@ -100,7 +101,9 @@ def test_staff_without_the_permission_are_refused(support, admin, set_method):
     assert http.get(SETTLEMENTS).status_code == 403
     form = {"name": "Mine", "rates": "50", "settlement": "instant"}
     assert post_form(http, SCHEMES + "new/", form).status_code == 403
-    answer = post_form(http, f"/backoffice/clients/{someone.pk}/commission-scheme/", {"scheme": made.pk})
+    answer = post_form(
+        http, f"/backoffice/clients/{someone.pk}/commission-scheme/", {"scheme": made.pk}
+    )
     assert answer.status_code == 403
     assert not IbTerms.objects.exists()
     assert CommissionScheme.objects.count() == 1

@@ -58,9 +58,7 @@ def test_two_approvals_of_one_settlement_pay_once(
 
 
 @pytest.mark.parametrize("repeat", range(3))
-def test_two_earnings_of_one_fee_at_once_credit_once(
-    set_method, admin, challenge, finance, repeat
-):
+def test_two_earnings_of_one_fee_at_once_credit_once(set_method, admin, challenge, finance, repeat):
     top = ib(set_method)
     buyer = trader(set_method, referrer=top)
     bought = buy(buyer, challenge, finance)  # no scheme yet: nothing earned

@@ -68,7 +68,7 @@ def test_an_approved_settlement_pays_the_ib_once(periodic, admin):
 
 
 def test_a_rejected_settlement_returns_its_commission_for_a_later_one(periodic, admin):
-    top, sub, *_ = periodic
+    _top, sub, *_ = periodic
     made = {s.ib_id: s for s in settlement.settle(today(), today(), admin)}
     approvals.reject(request_of(made[sub.pk]).pk, actor=admin, reason="Check the referrals")
     assert CommissionSettlement.objects.get(pk=made[sub.pk].pk).status == "rejected"
@@ -97,7 +97,7 @@ def test_a_period_without_the_commission_settles_nothing(periodic, admin):
 
 
 def test_a_refund_takes_commission_out_of_its_pending_settlement(periodic, admin):
-    top, sub, buyer, first, second = periodic
+    _top, sub, _buyer, first, _second = periodic
     made = {s.ib_id: s for s in settlement.settle(today(), today(), admin)}
     interventions.cancel(first.pk, actor=admin, reason="Refunded", refund=True)
     lowered = CommissionSettlement.objects.get(pk=made[sub.pk].pk)
@@ -109,11 +109,15 @@ def test_a_refund_takes_commission_out_of_its_pending_settlement(periodic, admin
 
 
 def test_a_refund_after_the_settlement_was_paid_takes_it_back(periodic, admin, finance):
-    top, sub, buyer, first, second = periodic
+    _top, sub, buyer, first, _second = periodic
     made = {s.ib_id: s for s in settlement.settle(today(), today(), admin)}
     approvals.approve(request_of(made[sub.pk]).pk, actor=admin)
     services.adjust(
-        sub.pk, direction="debit", amount="89.82", currency="USD", comment="Paid out",
+        sub.pk,
+        direction="debit",
+        amount="89.82",
+        currency="USD",
+        comment="Paid out",
         actor=finance,
     )  # all withdrawn
     interventions.cancel(first.pk, actor=admin, reason="Refunded", refund=True)

@@ -64,19 +64,26 @@ def test_another_period_or_currency_shows_nothing(books):
 
 
 def test_the_page_and_its_csv(books, admin):
-    top, sub, _ = books
+    _top, sub, _ = books
     http = logged_in(admin)
     page = http.get(URL)
     assert page.status_code == 200
     html = page.content.decode()
-    assert f'data-ib="{sub.pk}"' in html and "39.92" in html
+    assert f'data-ib="{sub.pk}"' in html
+    assert "39.92" in html
     download = http.get(URL, {"format": "csv", "currency": "USD"})
     assert download["Content-Type"] == "text/csv"
     lines = list(csv.reader(io.StringIO(download.content.decode())))
     assert lines[0] == report.CSV_HEADER
     by_email = {line[1]: line for line in lines[1:]}
     assert by_email[sub.user.email][2:] == [
-        "USD", "898.20", "39.92", "0", "0", "49.90", "39.92",
+        "USD",
+        "898.20",
+        "39.92",
+        "0",
+        "0",
+        "49.90",
+        "39.92",
     ]
 
 
@@ -96,7 +103,7 @@ def test_bad_filters_are_named_and_the_default_period_shown(books, admin):
 
 
 def test_a_name_that_looks_like_a_formula_is_made_harmless_in_the_csv(books, admin):
-    top, sub, _ = books
+    _top, sub, _ = books
     sub.user.name = "=HYPERLINK(1)"
     sub.user.save(update_fields=["name"])
     download = logged_in(admin).get(URL, {"format": "csv"})

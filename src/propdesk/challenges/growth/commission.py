@@ -154,7 +154,9 @@ def set_scheme(client_id: Any, scheme_id: Any, *, actor: User) -> IbTerms | None
     require_permission(actor, COMMISSION_MANAGE)
     wanted = parse_id(client_id)
     with transaction.atomic():
-        ib = None if wanted is None else Client.objects.select_for_update().filter(pk=wanted).first()
+        ib = (
+            None if wanted is None else Client.objects.select_for_update().filter(pk=wanted).first()
+        )
         if ib is None or ib.kind != Client.Kind.IB:
             raise NotFound("No such IB.")
         terms = IbTerms.objects.filter(client=ib).first()
@@ -284,9 +286,7 @@ def pay(ib: Client, amount: Decimal, currency: str, *, memo: str, actor: User | 
     (that part settles their debt instead)."""
     # The debt's account is locked before the entry's (always in this order), so two
     # commissions at once cannot both recover the same debt. None: the IB never owed.
-    debt = (
-        LedgerAccount.objects.select_for_update().filter(code=_owed_code(ib, currency)).first()
-    )
+    debt = LedgerAccount.objects.select_for_update().filter(code=_owed_code(ib, currency)).first()
     recovered = min(amount, max(-debt.balance, Decimal(0))) if debt is not None else Decimal(0)
     lines = [ledger.Line(expense_account(currency), -amount)]
     if amount - recovered > 0:
@@ -315,9 +315,7 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
     for pk, settlement_id in ids:
         if settlement_id is not None:  # the settlement first, as its approval locks them
             settlement.lock(settlement_id)
-        commission = (
-            Commission.objects.select_for_update().select_related("ib__user").get(pk=pk)
-        )
+        commission = Commission.objects.select_for_update().select_related("ib__user").get(pk=pk)
         if commission.status == Commission.Status.REVERSED:
             continue
         old = move_status(commission, Commission.Status.REVERSED, Commission.TRANSITIONS)

@@ -4,8 +4,8 @@ client page, and Prop Trading > IB commission settlements (settle a period)."""
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Sum
 from django.contrib import messages
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,8 +20,8 @@ from propdesk.challenges.growth.models import (
     CommissionSettlement,
     IbTerms,
 )
-from propdesk.core.money import from_database_sum
 from propdesk.core.errors import DomainError
+from propdesk.core.money import from_database_sum
 from propdesk.core.web import actor, edit_form, staff_view
 
 
@@ -133,8 +133,10 @@ def settlements(request: HttpRequest) -> HttpResponse:
 
     return edit_form(
         request,
-        SettleForm(request.POST or None, initial={"period_start": today.replace(day=1),
-                                                   "period_end": today}),
+        SettleForm(
+            request.POST or None,
+            initial={"period_start": today.replace(day=1), "period_end": today},
+        ),
         lambda data: settlement.settle(data["period_start"], data["period_end"], actor(request)),
         saved=made,
         then="backoffice:commission_settlements",

@@ -41,7 +41,8 @@ def period(start: Any, end: Any) -> tuple[date, date]:
     first = _day(errors, "period_start", start)
     last = _day(errors, "period_end", end)
     errors.raise_if_any()
-    assert first is not None and last is not None
+    assert first is not None
+    assert last is not None
     if first > last:
         raise ValidationFailed(fields={"period_end": "The period ends before it starts."})
     if last > timezone.localdate():
@@ -115,7 +116,7 @@ def _one(
         action=AuditAction.COMMISSION_SETTLE,
         object_type="commission_settlement",
         object_id=made.pk,
-        summary=f"IB commission of {ib.user.email} for {first}–{last}: "
+        summary=f"IB commission of {ib.user.email} for {first} to {last}: "
         f"{money(made.amount, currency)} {currency} ({len(gathered)} commissions) "
         "submitted for approval",
         after=audit.snapshot(made, ["ib", "period_start", "period_end", "amount", "currency"]),
@@ -139,7 +140,7 @@ def drop(found: Commission) -> None:
     found.settlement = None
 
 
-def _total(settlement_id: int, *, without: int | None = None) -> Decimal:
+def _total(settlement_id: int, *, without: int) -> Decimal:
     rows = Commission.objects.filter(
         settlement_id=settlement_id, status=Commission.Status.SETTLING
     ).exclude(pk=without)
@@ -171,7 +172,7 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
             settlement.amount,
             settlement.currency,
             memo=f"IB commission settlement #{settlement.pk} for "
-            f"{settlement.period_start}–{settlement.period_end} ({len(rows)} commissions)",
+            f"{settlement.period_start} to {settlement.period_end} ({len(rows)} commissions)",
             actor=actor,
         )
     settlement.save(update_fields=["status", "amount", "entry"])
@@ -200,7 +201,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     owing = commissions.owed(settlement.ib, currency)
     lines = [
         ("IB", f"{settlement.ib.user.name} <{settlement.ib.user.email}>"),
-        ("Period", f"{settlement.period_start} – {settlement.period_end}"),
+        ("Period", f"{settlement.period_start} to {settlement.period_end}"),
         ("Commission", f"{money(settlement.amount, currency)} {currency} ({count} fees)"),
     ]
     if owing > 0:

@@ -18,8 +18,8 @@ from propdesk.accounts.models import User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
-from propdesk.challenges.growth import commission
 from propdesk.challenges.certificates import services as certificates
+from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
