@@ -67,7 +67,7 @@ def _commission_pages() -> None:
         section="settings",
         label="Commission schemes",
         url="backoffice:commission_schemes",
-        order=65,
+        order=35,
         permission=COMMISSION_MANAGE,
     )
     menu.link(
@@ -83,7 +83,7 @@ def _commission_pages() -> None:
         key="commission",
         template="challenges/commission/client_panel.html",
         context=commission_backoffice.client_panel,
-        order=25,
+        order=35,
         permission=COMMISSION_VIEW,
         title="IB commission",
     )

@@ -83,7 +83,7 @@ class AuditAction(models.TextChoices):
     COMMISSION_SCHEME_SAVE = "commission_scheme.save", "Commission scheme saved"
     IB_SCHEME_SET = "ib_scheme.set", "IB's commission scheme set"
     COMMISSION_REVERSE = "commission.reverse", "IB commission reversed"
-    COMMISSION_SETTLE = "commission_settlement.create", "IB commission settlement made"
+    COMMISSION_SETTLEMENT_CREATE = "commission_settlement.create", "IB commission settlement made"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"

@@ -113,7 +113,7 @@ def _one(
         found.save(update_fields=["status", "settlement"])
     audit.record(
         actor=actor,
-        action=AuditAction.COMMISSION_SETTLE,
+        action=AuditAction.COMMISSION_SETTLEMENT_CREATE,
         object_type="commission_settlement",
         object_id=made.pk,
         summary=f"IB commission of {ib.user.email} for {first} to {last}: "
