@@ -14,11 +14,12 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.growth import commission
 from propdesk.challenges.growth.models import Commission, CommissionScheme, IbTerms
-from propdesk.challenges.participation import interventions
+from propdesk.challenges.participation import interventions, retries
 from propdesk.core.errors import Forbidden, NotFound, ValidationFailed
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.commission_factories import buy, ib, scheme, trader, wallet_of
+from tests.challenges.factories import failed_with_offers
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -254,3 +255,14 @@ def test_only_an_ib_gets_a_scheme(set_method, admin):
         commission.set_scheme(someone.pk, own.pk, actor=admin)
     with pytest.raises(ValidationFailed):
         commission.set_scheme(ib(set_method).pk, "nope", actor=admin)
+
+
+def test_a_paid_retry_earns_commission_on_its_fee(set_method, admin, finance):
+    scheme(admin, ["10"])
+    top = ib(set_method)
+    buyer = trader(set_method, referrer=top)
+    failed, _ = failed_with_offers(buyer, finance, admin)  # 499 paid: 49.90 earned
+    again = retries.retry(buyer, failed.pk)  # the retry's 99
+    assert Commission.objects.get(participation=again).amount == D("9.90")
+    assert wallet_of(top) == D("59.80")
+    assert ledger.check() == []

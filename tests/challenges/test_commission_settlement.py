@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from propdesk import cli
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.growth import commission, settlement
@@ -149,3 +150,14 @@ def test_staff_without_the_permission_cannot_settle_or_approve(periodic, admin, 
     made = settlement.settle(today(), today(), admin)
     with pytest.raises(Forbidden):
         approvals.approve(request_of(made[0]).pk, actor=support)
+
+
+def test_the_cli_settles_a_period_once(periodic, capsys):
+    day = today().isoformat()
+    assert cli.main(["commission", "settle", "--from", day, "--to", day]) == 0
+    assert "2 settlement(s) submitted" in capsys.readouterr().out
+    assert cli.main(["commission", "settle", "--from", day, "--to", day]) == 0
+    assert "nothing to settle" in capsys.readouterr().out
+    assert cli.main(["commission", "settle", "--from", "2026-02-30", "--to", day]) == 2
+    assert "period_start" in capsys.readouterr().err
+    assert CommissionSettlement.objects.count() == 2
