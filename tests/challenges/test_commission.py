@@ -15,11 +15,13 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.growth import commission
 from propdesk.challenges.growth.models import Commission, CommissionScheme, IbTerms
 from propdesk.challenges.participation import interventions, retries
+from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import Forbidden, NotFound, ValidationFailed
-from propdesk.wallet import ledger, services
+from propdesk.wallet import ledger, sandbox_payments, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.commission_factories import buy, ib, scheme, trader, wallet_of
 from tests.challenges.factories import failed_with_offers
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -265,4 +267,19 @@ def test_a_paid_retry_earns_commission_on_its_fee(set_method, admin, finance):
     again = retries.retry(buyer, failed.pk)  # the retry's 99
     assert Commission.objects.get(participation=again).amount == D("9.90")
     assert wallet_of(top) == D("59.80")
+    assert ledger.check() == []
+
+
+def test_a_direct_purchase_earns_when_the_provider_confirms_the_payment_once(
+    tree, challenge, sandbox_card
+):
+    top, sub, buyer = tree
+    joined = participation.start(buyer, challenge.pk, payment="direct", method=sandbox_card.pk)
+    assert not Commission.objects.exists()  # nothing paid yet
+    found = sandbox_payments.checkout(joined.checkout_token)
+    event = sandbox_payments.event_for(found, paid=True)
+    assert deliver(event).json()["outcome"] == "paid"
+    assert deliver(event).json()["outcome"] == "duplicate"
+    assert (wallet_of(sub), wallet_of(top)) == (D("49.90"), D("14.97"))
+    assert Commission.objects.count() == 2
     assert ledger.check() == []
