@@ -104,3 +104,22 @@ def test_a_refund_racing_the_settlements_approval_never_pays_a_reversed_commissi
     assert Commission.objects.get().status == "reversed"
     assert wallet_of(top) == D("0.00")  # paid then taken back, or never paid
     assert ledger.check() == []
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_refund_racing_the_settling_of_its_period_leaves_nothing_to_pay(
+    set_method, admin, challenge, finance, repeat
+):
+    top, bought = _collected(set_method, admin, challenge, finance)
+    day = timezone.localdate()
+    outcomes = at_once(
+        lambda: settlement.settle(day, day, admin),
+        lambda: interventions.cancel(bought.pk, actor=admin, reason="Refund", refund=True),
+    )
+    assert not any(isinstance(o, DomainError) for o in outcomes), outcomes
+    assert Commission.objects.get().status == "reversed"
+    for request in ApprovalRequest.objects.filter(type_key="ib_commission"):
+        approvals.approve(request.pk, actor=admin)
+    assert set(CommissionSettlement.objects.values_list("amount", flat=True)) <= {D("0.00")}
+    assert wallet_of(top) == D("0.00")
+    assert ledger.check() == []

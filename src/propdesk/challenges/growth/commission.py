@@ -306,16 +306,17 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
     from propdesk.challenges.growth import settlement  # (it imports this module)
 
     reversed_ = []
+    # Locks: each commission, then its settlement (the order a settlement's approval takes).
     ids = list(
         Commission.objects.filter(participation_id=participation.pk)
         .exclude(status=Commission.Status.REVERSED)
         .order_by("pk")
-        .values_list("pk", "settlement_id")
+        .values_list("pk", flat=True)
     )
-    for pk, settlement_id in ids:
-        if settlement_id is not None:  # the settlement first, as its approval locks them
-            settlement.lock(settlement_id)
-        commission = Commission.objects.select_for_update().select_related("ib__user").get(pk=pk)
+    for pk in ids:
+        commission = (
+            Commission.objects.select_for_update(of=("self",)).select_related("ib__user").get(pk=pk)
+        )
         if commission.status == Commission.Status.REVERSED:
             continue
         old = move_status(commission, Commission.Status.REVERSED, Commission.TRANSITIONS)

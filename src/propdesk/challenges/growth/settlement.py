@@ -125,18 +125,14 @@ def _one(
     return made
 
 
-def lock(settlement_id: int) -> CommissionSettlement:
-    return CommissionSettlement.objects.select_for_update().get(pk=settlement_id)
-
-
 def drop(found: Commission) -> None:
     """A commission waiting in a settlement was reversed: it leaves the settlement, whose
     amount is lowered (an emptied one pays nothing when approved). The caller locked the
-    settlement first."""
+    commission; the settlement is locked after it, as its approval does."""
     assert found.settlement_id is not None
-    CommissionSettlement.objects.filter(pk=found.settlement_id).update(
-        amount=_total(found.settlement_id, without=found.pk)
-    )
+    waiting = CommissionSettlement.objects.select_for_update().get(pk=found.settlement_id)
+    waiting.amount = _total(waiting.pk, without=found.pk)
+    waiting.save(update_fields=["amount"])
     found.settlement = None
 
 
@@ -148,15 +144,19 @@ def _total(settlement_id: int, *, without: int) -> Decimal:
 
 
 def _locked(request: ApprovalRequest) -> tuple[CommissionSettlement, list[Commission]]:
-    settlement = (
-        CommissionSettlement.objects.select_for_update()
-        .select_related("ib__user")
-        .get(pk=request.payload["settlement_id"])
-    )
+    """The settlement's commissions, then the settlement: a refund reversing one of them
+    takes the same order (so the two queue, never deadlock), and one reversed meanwhile is no
+    longer among them."""
+    wanted = request.payload["settlement_id"]
     rows = list(
         Commission.objects.select_for_update()
-        .filter(settlement=settlement, status=Commission.Status.SETTLING)
+        .filter(settlement_id=wanted, status=Commission.Status.SETTLING)
         .order_by("pk")
+    )
+    settlement = (
+        CommissionSettlement.objects.select_for_update(of=("self",))
+        .select_related("ib__user")
+        .get(pk=wanted)
     )
     return settlement, rows
 
