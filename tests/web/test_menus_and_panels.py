@@ -152,9 +152,10 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
     apps = ["Wallet", "Challenges", "Trading accounts"]
-    assert panels(finance) == ([*apps, "Requests", "Notes"], True)
+    # Finance may see IBs' commission (commission.view): its panel is on every client's page.
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Notes"], True)
     assert panels(support) == ([*apps, "Requests", "Notes"], False)
     # Compliance may suspend: the actions come last.
     assert panels(compliance) == ([*apps[:2], "KYC", "Requests", "Notes", "Actions"], False)
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(finance) == ([*apps, "Requests", "Notes"], True)  # KYC is not Finance's
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Notes"], True)  # no KYC
