@@ -20,6 +20,7 @@ from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.wallet import ledger, services
 from propdesk.wallet.models import JournalEntry
 from tests.challenges.commission_factories import buy, ib, scheme, trader, wallet_of
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -161,3 +162,16 @@ def test_the_cli_settles_a_period_once(periodic, capsys):
     assert cli.main(["commission", "settle", "--from", "2026-02-30", "--to", day]) == 2
     assert "period_start" in capsys.readouterr().err
     assert CommissionSettlement.objects.count() == 2
+
+
+def test_the_reviewer_sees_the_ib_the_period_the_amount_and_any_debt(periodic, admin, finance):
+    top, sub, buyer, first, second = periodic
+    made = {s.ib_id: s for s in settlement.settle(today(), today(), admin)}
+    request = request_of(made[sub.pk])
+    shown = dict(settlement.details(request))
+    assert shown["IB"] == f"{sub.user.name} <{sub.user.email}>"
+    assert shown["Commission"] == "89.82 USD (2 fees)"
+    assert "Owed by the IB" not in shown
+    page = logged_in(admin).get(f"/backoffice/approvals/{request.pk}/")
+    assert page.status_code == 200
+    assert "89.82 USD" in page.content.decode()
