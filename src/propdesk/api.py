@@ -21,6 +21,7 @@ from propdesk.accounts.api_auth import api_auth
 from propdesk.approvals.api import router as approvals_router
 from propdesk.approvals.api import settings_router as approval_settings_router
 from propdesk.challenges.catalogue.api import router as challenges_router
+from propdesk.challenges.growth.api import referrals_router
 from propdesk.challenges.participation.api import (
     participants_router,
     participations_router,
@@ -98,6 +99,7 @@ class PropdeskAPI(NinjaAPI):
         "propdesk.challenges.payouts.api.my_payouts": "listPayouts",
         "propdesk.challenges.payouts.api.request_payout": "requestPayout",
         "propdesk.challenges.participation.api.participants_listing": "listParticipants",
+        "propdesk.challenges.growth.api.my_referrals": "listMyReferrals",
         "propdesk.api.no_such_operation": "noSuchOperation",  # not in the schema
     }
 
@@ -280,6 +282,7 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 api.add_router("/auth", registration_router)
 api.add_router("/auth", tokens_router)
 api.add_router("/", accounts_router)
+api.add_router("/", referrals_router)
 api.add_router("/approvals", approvals_router)
 api.add_router("/settings", approval_settings_router)
 api.add_router("/kyc", kyc_router)

@@ -136,6 +136,8 @@ def seed_demo(
                 phone=phone,
                 referral_code="IVAN2026" if kind == "trader" and fate == "pending" else None,
             )
+            if email == "ivan@example.com":  # the IB whose code the pending traders typed
+                Client.objects.filter(pk=client.pk).update(referral_code="IVAN2026")
             if fate in ("approve", "suspend"):
                 approvals.approve(request.pk, actor=compliance, comment="Documents look fine.")
                 if request.levels_total > 1:

@@ -47,3 +47,22 @@ def require_two_factor(role_name: str, admin: User) -> Role:
         requires_two_factor=True,
         actor=admin,
     )
+
+
+# --- The referral tree ----------------------------------------------------------------------
+
+
+def referred(register, by=None, **overrides):
+    """A client registered with `by`'s referral code (none: at the top of a tree)."""
+    client, _ = register(referral_code=by.referral_code if by is not None else None, **overrides)
+    return client
+
+
+def tree(register):
+    """ib -> sub (an IB) -> trader -> friend, and ib -> other: three levels below ib."""
+    ib = referred(register, kind="ib", name="Top IB")
+    sub = referred(register, ib, kind="ib", name="Sub IB")
+    trader = referred(register, sub, name="Trader Three")
+    friend = referred(register, trader, name="Friend Four")
+    other = referred(register, ib, name="Other Trader")
+    return ib, sub, trader, friend, other

@@ -57,6 +57,7 @@ def test_the_sections_come_in_order_with_the_actions_last(busy_client, admin):
         "commission",
         "kyc",
         "requests",
+        "referrals",
         "notes",
         "actions",
     ]

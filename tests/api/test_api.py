@@ -23,7 +23,9 @@ def body(**overrides):
     return {k: v for k, v in data.items() if v is not ...}
 
 
-def test_script_registers_waits_and_is_approved_through_the_api(api, compliance):
+def test_script_registers_waits_and_is_approved_through_the_api(api, compliance, register):
+    friend, _ = register(kind="ib")
+    Client.objects.filter(pk=friend.pk).update(referral_code="FRIEND1")
     created = api.call("POST", "/auth/register", body(referral_code="FRIEND1"))
     assert created.status_code == 201
     assert created.json()["status"] == "pending_approval"

@@ -11,6 +11,7 @@ PUBLISHED = {
     ("delete", "/api/v1/auth/token"): "revokeToken",
     ("get", "/api/v1/me"): "getMe",
     ("patch", "/api/v1/me"): "updateMe",
+    ("get", "/api/v1/me/referrals"): "listMyReferrals",
     ("get", "/api/v1/approvals"): "listApprovalRequests",
     ("get", "/api/v1/approvals/counts"): "countApprovalRequests",
     ("get", "/api/v1/approvals/{request_id}"): "getApprovalRequest",

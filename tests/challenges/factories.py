@@ -424,3 +424,26 @@ def paid_payout(attempt, *, profit="1000.00", share_pct="80.00", status="paid"):
         decided_at=now,
         paid_at=now if status == "paid" else None,
     )
+
+
+# --- Growth: a commission row (the commission helper's use cases fill them for real) --------
+
+
+def commission(ib, joined, amount, *, status="credited", level=1):
+    """`ib`'s commission on the fee of participation `joined`, made directly."""
+    from propdesk.challenges.growth.models import Commission, CommissionScheme
+
+    scheme, _ = CommissionScheme.objects.get_or_create(
+        name="Test scheme", defaults={"rates": ["10", "3"]}
+    )
+    return Commission.objects.create(
+        participation=joined,
+        ib=ib,
+        level=level,
+        scheme=scheme,
+        rate=Decimal("10"),
+        base=joined.fee,
+        amount=Decimal(amount),
+        currency=joined.currency,
+        status=status,
+    )

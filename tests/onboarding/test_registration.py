@@ -115,6 +115,9 @@ def test_every_bad_field_is_reported_at_once():
     assert {"email", "phone", "password"} <= set(fields)
 
 
-def test_referral_code_is_kept_for_later(register):
+def test_referral_code_is_kept_and_names_the_referrer(register):
+    ib, _ = register(kind="ib")
+    Client.objects.filter(pk=ib.pk).update(referral_code="IB-2026_X")
     client, _ = register(referral_code="IB-2026_x")
     assert client.referral_code_used == "IB-2026_x"
+    assert client.referrer == ib

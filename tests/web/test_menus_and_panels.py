@@ -26,6 +26,7 @@ EVERY_LINK = {
         "Monitor",
         "IB Commission Settlements",
     ],
+    "Growth": ["Referral tree", "Promotional links"],
     "Reports": ["Transactions", "IB commission"],
     "Settings": [
         "Approval methods",
@@ -96,6 +97,7 @@ def test_support_sees_only_what_its_role_allows(support):
         "Clients": ["Clients"],
         "Trading": ["Trading accounts", "Platform commands"],
         "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
+        "Growth": ["Referral tree"],
         "Reports": ["Transactions"],
         "Settings": [
             "Approval methods",
@@ -128,6 +130,7 @@ def test_the_portal_bar_lists_the_apps_pages_and_counts_unread_notifications(act
         "My challenges",
         "Trading terminal",
         "Identity",
+        "Referrals",
         "Notifications",
         "Profile",
     ]
@@ -153,9 +156,13 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
 
     apps = ["Wallet", "Challenges", "Trading accounts"]
     # Finance may see IBs' commission (commission.view): its panel is on every client's page.
-    assert panels(finance) == ([*apps, "IB commission", "Requests", "Notes"], True)
-    assert panels(support) == ([*apps, "Requests", "Notes"], False)
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)
+    assert panels(support) == ([*apps, "Requests", "Referrals", "Notes"], False)
     # Compliance may suspend: the actions come last.
-    assert panels(compliance) == ([*apps[:2], "KYC", "Requests", "Notes", "Actions"], False)
+    assert panels(compliance) == (
+        [*apps[:2], "KYC", "Requests", "Referrals", "Notes", "Actions"],
+        False,
+    )
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
-    assert panels(finance) == ([*apps, "IB commission", "Requests", "Notes"], True)  # no KYC
+    # KYC is not Finance's.
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)

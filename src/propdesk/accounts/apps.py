@@ -13,6 +13,7 @@ class AccountsConfig(AppConfig):
         post_migrate.connect(ensure_default_roles, sender=self)
         housekeeping.register()
         _menus()
+        _referrals()
 
 
 def _menus() -> None:
@@ -55,3 +56,29 @@ def _menus() -> None:
     )
     menu.link(menu.PORTAL, label="Home", url="portal:home", order=10)
     menu.link(menu.PORTAL, label="Profile", url="portal:profile", order=80)
+
+
+def _referrals() -> None:
+    from propdesk.accounts.backoffice import referrals
+    from propdesk.accounts.permissions import CLIENTS_VIEW
+    from propdesk.core import menu, panels
+
+    # The referral tree: on the client's page, and the tops of the trees under Growth.
+    panels.register(
+        panels.CLIENT,
+        key="referrals",
+        template="accounts/client_referrals_panel.html",
+        context=referrals.client_panel,
+        order=60,
+        permission=CLIENTS_VIEW,
+        title="Referrals",
+    )
+    menu.section("growth", "Growth", order=45)
+    menu.link(
+        menu.BACKOFFICE,
+        section="growth",
+        label="Referral tree",
+        url="backoffice:referral_tree",
+        order=20,
+        permission=CLIENTS_VIEW,
+    )

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 
 from propdesk.accounts import login, portal
 from propdesk.accounts.backoffice import audit, clients, security, staff
+from propdesk.accounts.backoffice import referrals as referral_pages
 
 # At the site's root.
 urlpatterns = [
@@ -24,6 +25,18 @@ backoffice_urls = [
         clients.client_status,
         name="client_status",
     ),
+    # The referral tree.
+    path(
+        "clients/<int:client_id>/downline/",
+        referral_pages.client_downline,
+        name="client_downline",
+    ),
+    path(
+        "clients/<int:client_id>/move-referrer/",
+        referral_pages.client_move_referrer,
+        name="client_move_referrer",
+    ),
+    path("growth/referral-tree/", referral_pages.referral_tree, name="referral_tree"),
     path("staff/", staff.staff, name="staff"),
     path("staff/<int:user_id>/", staff.staff_edit, name="staff_edit"),
     path(

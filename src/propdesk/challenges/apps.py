@@ -163,5 +163,21 @@ def _menus() -> None:
         order=40,
         permission=CHALLENGES_VIEW,
     )
+    _growth_menu()
     menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
     menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)
+    menu.link(menu.PORTAL, label="Referrals", url="portal:referrals", order=65)
+
+
+def _growth_menu() -> None:
+    from propdesk.challenges.permissions import GROWTH_LINKS
+    from propdesk.core import menu
+
+    menu.link(
+        menu.BACKOFFICE,
+        section="growth",
+        label="Promotional links",
+        url="backoffice:promo_links",
+        order=40,
+        permission=GROWTH_LINKS,
+    )

@@ -18,3 +18,7 @@ PARTICIPATIONS_REVIEW = register(
     "participations.review",
     "Approve or reject Prop Trading Participation, Next Stage and Live Step requests",
 )
+# Growth > Promotional links.
+GROWTH_LINKS = register(
+    "growth.links", "See, create, change and disable promotional links and their counts"
+)

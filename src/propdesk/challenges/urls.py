@@ -6,6 +6,8 @@ from django.urls import path
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.growth import commission_backoffice as commission
+from propdesk.challenges.growth import link_pages as promo_links
+from propdesk.challenges.growth import portal as growth_portal
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_challenge, portal_retries
@@ -104,6 +106,7 @@ backoffice_urls = [
         name="participant_cancel",
     ),
     *certificates.backoffice_urls,
+    *promo_links.backoffice_urls,
 ]
 
 # Under /portal/.
@@ -137,7 +140,8 @@ portal_urls = [
         name="my_challenge_reset",
     ),
     *certificates.portal_urls,
+    path("referrals/", growth_portal.referrals_page, name="referrals"),
 ]
 
-# At the root: the certificates' public pages.
-urlpatterns = [*certificates.urlpatterns]
+# At the root: the certificates' public pages, and the promotional links (/go/<code>/).
+urlpatterns = [*certificates.urlpatterns, *promo_links.urlpatterns]

@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     CLIENT_SUSPEND = "client.suspend", "Client suspended"
     CLIENT_REACTIVATE = "client.reactivate", "Client reactivated"
     CLIENT_NOTE = "client.note", "Note written on a client"
+    CLIENT_MOVE_REFERRER = "client.move_referrer", "Client moved to another referrer"
     TWO_FACTOR_ENROL = "two_factor.enrol", "Two-factor login turned on"
     TWO_FACTOR_REPLACE = "two_factor.replace", "Two-factor login moved to a new app"
     TWO_FACTOR_REGENERATE_RECOVERY_CODES = (
@@ -84,6 +85,11 @@ class AuditAction(models.TextChoices):
     IB_SCHEME_SET = "ib_scheme.set", "IB's commission scheme set"
     COMMISSION_REVERSE = "commission.reverse", "IB commission reversed"
     COMMISSION_SETTLEMENT_CREATE = "commission_settlement.create", "IB commission settlement made"
+    # growth: promotional links
+    PROMO_LINK_CREATE = "promo_link.create", "Promotional link created"
+    PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"
+    PROMO_LINK_DISABLE = "promo_link.disable", "Promotional link disabled"
+    PROMO_LINK_ENABLE = "promo_link.enable", "Promotional link enabled"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"
