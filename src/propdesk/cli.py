@@ -230,6 +230,22 @@ def _cmd_ledger_rebuild_totals(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_commission_settle(ns: argparse.Namespace) -> int:
+    setup_django()
+    from propdesk.challenges.growth import settlement
+    from propdesk.core.errors import DomainError
+
+    try:
+        made = settlement.settle(ns.date_from, ns.date_to, None)
+    except DomainError as exc:
+        print(f"commission settle refused: {exc}", file=sys.stderr)
+        return 2
+    for one in made:
+        print(f"settlement #{one.pk}: IB {one.ib_id} {one.amount} {one.currency} for approval")
+    print(f"{len(made)} settlement(s) submitted" if made else "nothing to settle in that period")
+    return 0
+
+
 def _cmd_sandbox_create_account(ns: argparse.Namespace) -> int:
     setup_django()
     from propdesk.core.errors import DomainError
@@ -478,6 +494,15 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild-totals", help="sum the report's day totals afresh (after a time zone change)"
     )
     rebuild.set_defaults(func=_cmd_ledger_rebuild_totals)
+
+    commission = sub.add_parser("commission", help="IB commission")
+    commission_sub = commission.add_subparsers(dest="commission_command", required=True)
+    settle = commission_sub.add_parser(
+        "settle", help="submit each IB's collected commission of a period for approval"
+    )
+    settle.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    settle.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD (included)")
+    settle.set_defaults(func=_cmd_commission_settle)
 
     monitor = sub.add_parser("monitor", help="watch running challenge stages (long-running)")
     monitor.set_defaults(func=_cmd_monitor)

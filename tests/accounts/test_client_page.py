@@ -54,6 +54,7 @@ def test_the_sections_come_in_order_with_the_actions_last(busy_client, admin):
         "wallet",
         "challenges",
         "trading-accounts",
+        "commission",
         "kyc",
         "requests",
         "referrals",

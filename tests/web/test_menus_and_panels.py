@@ -19,13 +19,20 @@ EVERY_LINK = {
     "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
-    "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
+    "Prop Trading": [
+        "Prop Trading Dashboard",
+        "Challenge Settings",
+        "Participants",
+        "Monitor",
+        "IB Commission Settlements",
+    ],
     "Growth": ["Referral tree", "Promotional links"],
-    "Reports": ["Transactions"],
+    "Reports": ["Transactions", "IB commission"],
     "Settings": [
         "Approval methods",
         "KYC",
         "Payment methods",
+        "Commission schemes",
         "Trading platforms",
         "Sandbox instruments",
         "Staff users",
@@ -148,7 +155,8 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
     apps = ["Wallet", "Challenges", "Trading accounts"]
-    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)
+    # Finance may see IBs' commission (commission.view): its panel is on every client's page.
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)
     assert panels(support) == ([*apps, "Requests", "Referrals", "Notes"], False)
     # Compliance may suspend: the actions come last.
     assert panels(compliance) == (
@@ -157,4 +165,4 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
     )
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
     # KYC is not Finance's.
-    assert panels(finance) == ([*apps, "Requests", "Referrals", "Notes"], True)
+    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)

@@ -46,6 +46,8 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "participations.review",
             "participants.manage",
             "payouts.review",
+            "commission.view",  # IB commission: its report, and paying settlements
+            "commission.review",
         ],
     ),
     (

@@ -9,6 +9,9 @@ class ChallengesConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.challenges import permissions  # noqa: F401  (registers the codes)
+        from propdesk.challenges.growth import (  # noqa: F401  (registers the type)
+            request_types as commission_types,
+        )
         from propdesk.challenges.models import Participation, Payout, StageAttempt
         from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
             request_types,
@@ -52,6 +55,39 @@ class ChallengesConfig(AppConfig):
         lapse(lapse_unpaid)
         _menus()
         _panels()
+        _commission_pages()
+
+
+def _commission_pages() -> None:
+    from propdesk.challenges.growth import commission_backoffice
+    from propdesk.challenges.growth.commission import COMMISSION_MANAGE, COMMISSION_VIEW
+    from propdesk.core import menu, panels
+
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Commission schemes",
+        url="backoffice:commission_schemes",
+        order=35,
+        permission=COMMISSION_MANAGE,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="prop_trading",
+        label="IB Commission Settlements",
+        url="backoffice:commission_settlements",
+        order=50,
+        permission=COMMISSION_MANAGE,
+    )
+    panels.register(
+        panels.CLIENT,
+        key="commission",
+        template="challenges/commission/client_panel.html",
+        context=commission_backoffice.client_panel,
+        order=35,
+        permission=COMMISSION_VIEW,
+        title="IB commission",
+    )
 
 
 def _panels() -> None:

@@ -5,6 +5,7 @@ from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
+from propdesk.challenges.growth import commission_backoffice as commission
 from propdesk.challenges.growth import link_pages as promo_links
 from propdesk.challenges.growth import portal as growth_portal
 from propdesk.challenges.monitoring import backoffice as monitoring
@@ -14,6 +15,28 @@ from propdesk.challenges.payouts import portal as payouts_portal
 
 # Under /backoffice/.
 backoffice_urls = [
+    # IB commission (growth)
+    path("settings/commission-schemes/", commission.schemes, name="commission_schemes"),
+    path(
+        "settings/commission-schemes/new/",
+        commission.scheme_edit,
+        name="commission_scheme_new",
+    ),
+    path(
+        "settings/commission-schemes/<int:scheme_id>/",
+        commission.scheme_edit,
+        name="commission_scheme_edit",
+    ),
+    path(
+        "clients/<int:client_id>/commission-scheme/",
+        commission.set_ib_scheme,
+        name="commission_ib_scheme",
+    ),
+    path(
+        "prop-trading/commission-settlements/",
+        commission.settlements,
+        name="commission_settlements",
+    ),
     path("prop-trading/challenges/", catalogue.challenges, name="challenges"),
     path("prop-trading/challenges/new/", catalogue.challenge_new, name="challenge_new"),
     path(

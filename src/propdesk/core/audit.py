@@ -87,6 +87,11 @@ class AuditAction(models.TextChoices):
     STAGE_REINSTATE = "stage.reinstate", "Stage reinstated"
     STAGE_RETRY = "stage.retry", "Stage set aside watched again"
     PARTICIPATION_CANCEL = "participation.cancel", "Participation cancelled"
+    # challenges: IB commission
+    COMMISSION_SCHEME_SAVE = "commission_scheme.save", "Commission scheme saved"
+    IB_SCHEME_SET = "ib_scheme.set", "IB's commission scheme set"
+    COMMISSION_REVERSE = "commission.reverse", "IB commission reversed"
+    COMMISSION_SETTLEMENT_CREATE = "commission_settlement.create", "IB commission settlement made"
     # growth: promotional links
     PROMO_LINK_CREATE = "promo_link.create", "Promotional link created"
     PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"

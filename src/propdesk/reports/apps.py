@@ -10,6 +10,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from propdesk.challenges.growth.commission import COMMISSION_VIEW
         from propdesk.challenges.permissions import CHALLENGES_VIEW
         from propdesk.core import menu
         from propdesk.wallet.permissions import WALLET_VIEW
@@ -23,6 +24,15 @@ class ReportsConfig(AppConfig):
             url="backoffice:transactions_report",
             order=10,
             permission=WALLET_VIEW,
+        )
+        menu.link(
+            menu.BACKOFFICE,
+            section="reports",
+            label="IB commission",
+            group="CRM Reports",
+            url="backoffice:commission_report",
+            order=20,
+            permission=COMMISSION_VIEW,
         )
         # In the Prop Trading section (the challenges app's), first.
         menu.link(

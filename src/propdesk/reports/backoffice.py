@@ -14,13 +14,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from propdesk.challenges.growth.commission import COMMISSION_VIEW
 from propdesk.challenges.models import Challenge
 from propdesk.challenges.permissions import CHALLENGES_VIEW
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS
 from propdesk.core.validation import search_text
 from propdesk.core.web import staff_view
-from propdesk.reports import prop_dashboard, transactions
+from propdesk.reports import commission, prop_dashboard, transactions
 from propdesk.reports.prop_money import FeeLine
 from propdesk.wallet.models import JournalEntry
 from propdesk.wallet.permissions import WALLET_VIEW
@@ -52,6 +53,30 @@ def transactions_report(request: HttpRequest) -> HttpResponseBase:
             "types": JournalEntry.Type.choices,
             "currencies": list(MINOR_UNITS),
             "statuses": transactions.STATUSES,
+            "query": urlencode(filters.as_query()),
+        },
+    )
+
+
+@staff_view(COMMISSION_VIEW)
+def commission_report(request: HttpRequest) -> HttpResponseBase:
+    """Reports > IB commission: by IB and currency over a period, or as CSV."""
+    try:
+        filters = commission.parse_filters(request.GET)
+    except ValidationFailed as exc:
+        messages.error(request, "; ".join(f"{k}: {v}" for k, v in exc.fields.items()))
+        filters = commission.parse_filters({})
+    found = commission.rows(filters)
+    if request.GET.get("format") == "csv":
+        return commission.csv_response(filters, found)
+    return render(
+        request,
+        "reports/commission.html",
+        {
+            "filters": filters,
+            "rows": found,
+            "totals": commission.totals(found),
+            "currencies": list(MINOR_UNITS),
             "query": urlencode(filters.as_query()),
         },
     )

@@ -19,6 +19,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.certificates import services as certificates
+from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
@@ -242,6 +243,7 @@ def cancel(
                 memo=f"Refund of the fee for participation {participation.reference}",
             )
             participation.save(update_fields=["refund_entry"])
+            commission.reverse_for(participation, actor)  # the IBs' share goes back with it
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPATION_CANCEL,

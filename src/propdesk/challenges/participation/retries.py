@@ -37,6 +37,7 @@ from propdesk.accounts.models import Client
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import OnBreach, StageKind
+from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints
 from propdesk.challenges.participation import lifecycle, stage_accounts
@@ -269,6 +270,7 @@ def retry(
             client=me,
         )
         made.save(update_fields=["fee_entry"])
+        commission.earn(made)  # the IBs' share of the retry's fee, with it
         if made.version.spec.stages[0].is_live:
             # Live credentials are always a person's decision, a retry's too.
             approvals.submit(

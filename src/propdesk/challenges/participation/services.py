@@ -20,6 +20,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import offering
+from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.participation import lifecycle
 from propdesk.core import idempotency, vault
@@ -124,6 +125,7 @@ def _take_fee(participation: Participation, wallet: Any) -> None:
         client=participation.client,
     )
     participation.save(update_fields=["fee_entry"])
+    commission.earn(participation)  # the IBs' share of the fee, with it
     approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
         PARTICIPATION,
         client=participation.client,
@@ -251,6 +253,7 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
             actor=actor,
             memo=f"Refund of the fee for participation {participation.reference}",
         )
+        commission.reverse_for(participation, actor)  # the IBs' share goes back with it
     participation.save(update_fields=["status", "refund_entry"])
 
 
