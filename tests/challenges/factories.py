@@ -424,3 +424,14 @@ def paid_payout(attempt, *, profit="1000.00", share_pct="80.00", status="paid"):
         decided_at=now,
         paid_at=now if status == "paid" else None,
     )
+
+
+# --- Coupons (growth.coupons) -------------------------------------------------------------------
+
+
+def make_coupon(admin, code="SPRING20", **fields):
+    """A coupon saved through the use case: 20% off unless told otherwise."""
+    from propdesk.challenges.growth import coupons
+
+    made = {"kind": "percent", "value": "20", **fields}
+    return coupons.save_coupon(None, actor=admin, code=code, **made)

@@ -69,7 +69,7 @@ def _panels() -> None:
 
 def _menus() -> None:
     from propdesk.challenges.participation import backoffice
-    from propdesk.challenges.permissions import CHALLENGES_VIEW
+    from propdesk.challenges.permissions import CHALLENGES_VIEW, COUPONS_MANAGE
     from propdesk.core import menu, panels
     from propdesk.platforms.permissions import PLATFORMS_VIEW
 
@@ -126,6 +126,15 @@ def _menus() -> None:
         url="backoffice:monitor_status",
         order=40,
         permission=CHALLENGES_VIEW,
+    )
+    menu.section("growth", "Growth", order=45)
+    menu.link(
+        office,
+        section="growth",
+        label="Coupons",
+        url="backoffice:coupons",
+        order=30,
+        permission=COUPONS_MANAGE,
     )
     menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
     menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)

@@ -18,3 +18,6 @@ PARTICIPATIONS_REVIEW = register(
     "participations.review",
     "Approve or reject Prop Trading Participation, Next Stage and Live Step requests",
 )
+COUPONS_MANAGE = register(
+    "growth.coupons", "Create, change and disable coupons; see their usage (Growth > Coupons)"
+)

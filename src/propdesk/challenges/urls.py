@@ -5,6 +5,7 @@ from django.urls import path
 
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
+from propdesk.challenges.growth import coupons_backoffice
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_challenge, portal_retries
@@ -12,6 +13,14 @@ from propdesk.challenges.payouts import portal as payouts_portal
 
 # Under /backoffice/.
 backoffice_urls = [
+    path("growth/coupons/", coupons_backoffice.coupon_list, name="coupons"),
+    path("growth/coupons/new/", coupons_backoffice.coupon_edit, name="coupon_new"),
+    path("growth/coupons/<int:coupon_id>/", coupons_backoffice.coupon_edit, name="coupon_edit"),
+    path(
+        "growth/coupons/<int:coupon_id>/enable/",
+        coupons_backoffice.coupon_enable,
+        name="coupon_enable",
+    ),
     path("prop-trading/challenges/", catalogue.challenges, name="challenges"),
     path("prop-trading/challenges/new/", catalogue.challenge_new, name="challenge_new"),
     path(

@@ -79,6 +79,11 @@ class AuditAction(models.TextChoices):
     STAGE_REINSTATE = "stage.reinstate", "Stage reinstated"
     STAGE_RETRY = "stage.retry", "Stage set aside watched again"
     PARTICIPATION_CANCEL = "participation.cancel", "Participation cancelled"
+    # growth: coupons
+    COUPON_CREATE = "coupon.create", "Coupon created"
+    COUPON_UPDATE = "coupon.update", "Coupon changed"
+    COUPON_DISABLE = "coupon.disable", "Coupon disabled"
+    COUPON_ENABLE = "coupon.enable", "Coupon enabled"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"
