@@ -58,8 +58,8 @@ def test_the_transactions_report_shows_the_discount_of_a_fee(discounted, admin):
     assert 'data-discount="99.80"' in page
     response = http.get("/backoffice/reports/transactions/?type=prop_trading_fee&format=csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][-1] == "discount"
-    assert sorted(row[-1] for row in rows[1:]) == ["", "99.80"]
+    assert rows[0][-2:] == ["discount", "memo"]
+    assert sorted(row[-2] for row in rows[1:]) == ["", "99.80"]
 
 
 def test_growth_coupons_lists_each_codes_usage(discounted, admin):

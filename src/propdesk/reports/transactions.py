@@ -472,8 +472,8 @@ CSV_HEADER = [
     "email",
     "amount",
     "currency",
-    "memo",
     "discount",
+    "memo",
 ]
 
 
@@ -541,8 +541,8 @@ def _csv_rows(
                     spreadsheet_safe(email),
                     quantize(amount * firm_sign(kind, reverses), currency),
                     currency,
-                    spreadsheet_safe(memo),
                     off.get(entry, ""),
+                    spreadsheet_safe(memo),
                 ]
             )
         if len(batch) < chunk:
