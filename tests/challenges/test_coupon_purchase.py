@@ -46,7 +46,9 @@ def test_a_coupon_lowers_the_fee_and_the_fee_entry_says_gross_discount_and_net(
     use = CouponUse.objects.get()
     assert (use.participation, use.client, use.discount) == (joined, active_client, D("99.80"))
     assert Coupon.objects.get().uses == 1
-    assert ApprovalRequest.objects.filter(type_key="prop_participation").count() == 1
+    request = ApprovalRequest.objects.get(type_key="prop_participation")
+    fee_line = dict(participation.details(request))["Fee"]
+    assert fee_line.endswith("; price 499.00 less discount 99.80 (SPRING20) = 399.20 USD")
     assert ledger.check() == []
 
 

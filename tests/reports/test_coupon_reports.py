@@ -51,7 +51,7 @@ def test_the_dashboard_shows_gross_fees_discounts_and_net_fees(discounted, admin
 
 
 def test_the_transactions_report_shows_the_discount_of_a_fee(discounted, admin):
-    paid, _ = discounted
+    _paid, _ = discounted
     http = logged_in(admin)
     page = http.get("/backoffice/reports/transactions/?type=prop_trading_fee").content.decode()
     assert page.count("data-discount=") == 1
@@ -68,7 +68,8 @@ def test_growth_coupons_lists_each_codes_usage(discounted, admin):
     text = page.content.decode()
     assert 'data-coupon="SPRING20"' in text
     assert "1 / 10" in text
-    assert "99.80 USD" in text and "399.20 USD" in text
+    assert "99.80 USD" in text
+    assert "399.20 USD" in text
 
 
 def test_staff_without_the_permission_cannot_see_or_change_coupons(discounted, support):

@@ -305,7 +305,8 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         (
             "Fee",
             f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
-            f" (in the ledger as {participation.reference})",
+            f" (in the ledger as {participation.reference})"
+            + _discount_memo(participation).replace(":", "; price", 1),
         ),
     ]
 
