@@ -278,37 +278,37 @@ def start(
     return Status(201, _participation_out(made, client))
 
 
-class CodeDiscountOut(Schema):
+class CouponDiscountOut(Schema):
     code: str
     discount: Money
 
 
-class QuoteOut(Schema):
+class PriceQuoteOut(Schema):
     """The price with the codes applied: `gross` less each code's `discount` is `net`."""
 
     currency: str
     gross: Money
     discount: Money
     net: Money
-    codes: list[CodeDiscountOut]
+    codes: list[CouponDiscountOut]
 
 
 @start_router.get(
     "/{challenge_id}/quote",
-    response=QuoteOut,
+    response=PriceQuoteOut,
     summary="The price of a challenge with coupon codes, before buying it",
     description="Nothing is used or charged. A code that cannot be used is a 422 naming the "
     "`coupon` field with the reason (unknown, expired, used up, not for this challenge...).",
 )
-def quote(request: HttpRequest, challenge_id: str, coupon: str = "") -> QuoteOut:
+def quote(request: HttpRequest, challenge_id: str, coupon: str = "") -> PriceQuoteOut:
     client = current_client(request)
     priced = coupons.quote(client, catalogue.offered(challenge_id), coupon)
-    return QuoteOut(
+    return PriceQuoteOut(
         currency=priced.currency,
         gross=priced.gross,
         discount=priced.discount,
         net=priced.net,
-        codes=[CodeDiscountOut(code=line.code, discount=line.amount) for line in priced.lines],
+        codes=[CouponDiscountOut(code=line.code, discount=line.amount) for line in priced.lines],
     )
 
 
