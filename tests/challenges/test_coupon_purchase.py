@@ -8,11 +8,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils.html import escape
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.growth.models import Coupon, CouponUse
 from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import evidence
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import ValidationFailed
 from propdesk.jobs import housekeeping
@@ -114,6 +116,8 @@ def test_a_whole_fee_taken_by_a_coupon_posts_no_entry_and_still_asks_for_approva
     assert (joined.fee, joined.discount, joined.fee_entry) == (D("0.00"), D("499.00"), None)
     assert joined.status == "pending_approval"
     request = ApprovalRequest.objects.get(type_key="prop_participation")
+    shown = evidence.fee_context(request)["fee"]["status"]
+    assert shown == "Nothing to pay: coupons took the whole fee"
     approvals.reject(request.pk, actor=admin, reason="Not this time")
     joined.refresh_from_db()
     assert (joined.status, joined.refund_entry) == ("rejected", None)
@@ -226,8 +230,16 @@ def test_apply_shows_the_discounted_price_without_buying(admin, active_client, c
     assert Coupon.objects.get().uses == 0
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("NOPE", "NOPE is not a valid coupon code."),
+        ("<b>x</b>", "A coupon code has only letters, digits, - and _ (at most 40)."),
+        ("A" * 301, "Ensure this value has at most 300 characters (it has 301)."),
+    ],
+)
 def test_a_bad_code_in_the_portal_is_explained_and_nothing_is_bought(
-    admin, finance, active_client, challenge
+    admin, finance, active_client, challenge, typed, message
 ):
     fund(active_client, finance)
     http = logged_in(active_client.user)
@@ -235,10 +247,11 @@ def test_a_bad_code_in_the_portal_is_explained_and_nothing_is_bought(
         page = post_form(
             http,
             f"/portal/challenges/{challenge.pk}/",
-            {"payment": "wallet", "coupon": "NOPE", "idempotency_key": "p-2", **action},
+            {"payment": "wallet", "coupon": typed, "idempotency_key": "p-2", **action},
         )
         assert page.status_code == 422
-        assert "NOPE is not a valid coupon code." in page.content.decode()
+        assert escape(message) in page.content.decode()
+        assert "<b>x</b>" not in page.content.decode()
     assert not Participation.objects.exists()
     assert ledger.balances(active_client)["USD"] == D("1000.00")
 
