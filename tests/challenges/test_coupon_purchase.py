@@ -274,7 +274,12 @@ def test_the_portal_buys_with_the_code_and_takes_a_promotional_links_code(
         {"payment": "wallet", "coupon": "SPRING20", "idempotency_key": "p-3"},
     )
     assert done.status_code == 302
-    assert Participation.objects.get().fee == D("399.20")
+    joined = Participation.objects.get()
+    assert joined.fee == D("399.20")
+    mine = http.get("/portal/my-challenges/").content.decode()
+    assert "discount 99.80" in mine
+    staff = logged_in(admin).get(f"/backoffice/prop-trading/participants/{joined.pk}/")
+    assert "price 499.00 less coupon discount 99.80" in staff.content.decode()
     assert ledger.check() == []
 
 
