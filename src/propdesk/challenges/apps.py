@@ -69,7 +69,7 @@ def _panels() -> None:
 
 def _menus() -> None:
     from propdesk.challenges.participation import backoffice
-    from propdesk.challenges.permissions import CHALLENGES_VIEW, COUPONS_MANAGE
+    from propdesk.challenges.permissions import CHALLENGES_VIEW
     from propdesk.core import menu, panels
     from propdesk.platforms.permissions import PLATFORMS_VIEW
 
@@ -127,14 +127,29 @@ def _menus() -> None:
         order=40,
         permission=CHALLENGES_VIEW,
     )
+    _growth_menu()
+    menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
+    menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)
+
+
+def _growth_menu() -> None:
+    from propdesk.challenges.permissions import COUPONS_MANAGE, GROWTH_LINKS
+    from propdesk.core import menu
+
     menu.section("growth", "Growth", order=45)
     menu.link(
-        office,
+        menu.BACKOFFICE,
+        section="growth",
+        label="Promotional links",
+        url="backoffice:promo_links",
+        order=40,
+        permission=GROWTH_LINKS,
+    )
+    menu.link(
+        menu.BACKOFFICE,
         section="growth",
         label="Coupons",
         url="backoffice:coupons",
         order=30,
         permission=COUPONS_MANAGE,
     )
-    menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
-    menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)

@@ -18,6 +18,11 @@ PARTICIPATIONS_REVIEW = register(
     "participations.review",
     "Approve or reject Prop Trading Participation, Next Stage and Live Step requests",
 )
+# Growth > Promotional links.
+GROWTH_LINKS = register(
+    "growth.links", "See, create, change and disable promotional links and their counts"
+)
+# Growth > Coupons.
 COUPONS_MANAGE = register(
     "growth.coupons", "Create, change and disable coupons; see their usage (Growth > Coupons)"
 )

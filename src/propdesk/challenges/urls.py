@@ -6,6 +6,7 @@ from django.urls import path
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.growth import coupons_backoffice
+from propdesk.challenges.growth import link_pages as promo_links
 from propdesk.challenges.monitoring import backoffice as monitoring
 from propdesk.challenges.participation import backoffice as participants
 from propdesk.challenges.participation import portal, portal_challenge, portal_retries
@@ -90,6 +91,7 @@ backoffice_urls = [
         name="participant_cancel",
     ),
     *certificates.backoffice_urls,
+    *promo_links.backoffice_urls,
 ]
 
 # Under /portal/.
@@ -125,5 +127,5 @@ portal_urls = [
     *certificates.portal_urls,
 ]
 
-# At the root: the certificates' public pages.
-urlpatterns = [*certificates.urlpatterns]
+# At the root: the certificates' public pages, and the promotional links (/go/<code>/).
+urlpatterns = [*certificates.urlpatterns, *promo_links.urlpatterns]

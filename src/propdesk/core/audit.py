@@ -84,6 +84,11 @@ class AuditAction(models.TextChoices):
     COUPON_UPDATE = "coupon.update", "Coupon changed"
     COUPON_DISABLE = "coupon.disable", "Coupon disabled"
     COUPON_ENABLE = "coupon.enable", "Coupon enabled"
+    # growth: promotional links
+    PROMO_LINK_CREATE = "promo_link.create", "Promotional link created"
+    PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"
+    PROMO_LINK_DISABLE = "promo_link.disable", "Promotional link disabled"
+    PROMO_LINK_ENABLE = "promo_link.enable", "Promotional link enabled"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"

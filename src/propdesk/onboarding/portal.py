@@ -22,7 +22,7 @@ from propdesk.core.uploads import too_large
 from propdesk.core.web import actor, apply_errors, client_view, edit_form
 from propdesk.onboarding import kept_uploads, kyc
 from propdesk.onboarding.models import KycField, KycKeptUpload
-from propdesk.onboarding.services import register_client
+from propdesk.onboarding.services import promo_link_code, register_client
 
 
 class RegistrationForm(forms.Form):
@@ -71,7 +71,10 @@ class RegistrationForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    initial = {"referral_code": request.GET.get("ref", "")[:40]}
+    # A promotional link clicked before (challenges/growth/link_pages.py) left its code and its
+    # referrer's in the session: the referrer fills the form and stands unless another is typed.
+    promo_referrer = promo_link_code(request.session.get("promo_referrer"))
+    initial = {"referral_code": request.GET.get("ref", "")[:40] or promo_referrer}
 
     def done(made: tuple[Client, Any]) -> HttpResponse:
         request.session["registered_status"] = made[0].status
@@ -87,9 +90,10 @@ def register(request: HttpRequest) -> HttpResponse:
             password=data["password"],
             nationality=data["nationality"],
             phone=data["phone"],
-            referral_code=data["referral_code"],
+            referral_code=data["referral_code"] or promo_referrer,
             time_zone=data["time_zone"],
             ip=client_ip(request),
+            arrived_via=request.session.get("promo_link"),
         ),
         then=done,
         template="onboarding/register.html",

@@ -21,6 +21,15 @@ from propdesk.core.validation import FieldErrors, check_password, clean_email, c
 from propdesk.onboarding.request_types import TYPE_FOR_KIND
 
 REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+PROMO_LINK_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")  # with fullmatch
+
+
+def promo_link_code(value: Any) -> str:
+    """A promotional link's code as registration keeps it: letters, digits, - and _, at most
+    40; anything else is no code. (Whether the link exists is the challenges app's to say.)"""
+    if isinstance(value, str) and PROMO_LINK_CODE.fullmatch(value):
+        return value
+    return ""
 
 
 def clean_phone(errors: FieldErrors, field: str, value: Any) -> str:
@@ -54,9 +63,12 @@ def register_client(
     referral_code: Any = None,
     time_zone: Any = None,
     ip: str | None = None,
+    arrived_via: Any = None,
 ) -> tuple[Client, ApprovalRequest]:
     """Register a trader or an IB and submit their registration for approval. `time_zone` is
-    the one their portal shows times in (an IANA name; none: the firm's).
+    the one their portal shows times in (an IANA name; none: the firm's). `arrived_via` is the
+    code of the promotional link they came by (kept as given when well formed, else dropped:
+    it comes from the visitor's session, not from what they typed).
 
     Bad input raises `ValidationFailed` naming each field, and nothing is created. One address
     may register only so many clients an hour (bots, and probing for taken emails).
@@ -103,6 +115,7 @@ def register_client(
                 referral_code_used=referral,
                 time_zone=zone,
                 registration_ip=ip,
+                arrived_via=promo_link_code(arrived_via),
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
     except IntegrityError as exc:
