@@ -121,7 +121,7 @@ def test_a_whole_fee_taken_by_a_coupon_posts_no_entry_and_still_asks_for_approva
     approvals.reject(request.pk, actor=admin, reason="Not this time")
     joined.refresh_from_db()
     assert (joined.status, joined.refund_entry) == ("rejected", None)
-    assert Coupon.objects.get().uses == 0  # refused: the use is given back
+    assert Coupon.objects.get().uses == 1  # used: a refused purchase keeps its use
     assert ledger.check() == []
 
 
@@ -138,7 +138,7 @@ def test_a_whole_fee_taken_on_a_direct_purchase_skips_the_checkout(
     assert ledger.check() == []
 
 
-def test_a_rejected_purchase_refunds_the_net_and_gives_the_use_back(
+def test_a_rejected_purchase_refunds_the_net_and_keeps_the_use(
     admin, finance, active_client, challenge, set_method
 ):
     set_method("prop_participation", "manual")
@@ -148,7 +148,7 @@ def test_a_rejected_purchase_refunds_the_net_and_gives_the_use_back(
     request = ApprovalRequest.objects.get(type_key="prop_participation")
     approvals.reject(request.pk, actor=admin, reason="Duplicate account")
     assert ledger.balances(active_client)["USD"] == D("1000.00")
-    assert (Coupon.objects.get().uses, CouponUse.objects.count()) == (0, 0)
+    assert (Coupon.objects.get().uses, CouponUse.objects.count()) == (1, 1)
     assert ledger.check() == []
 
 
@@ -342,3 +342,21 @@ def test_the_api_quotes_a_price_with_codes(admin, active_client, challenge):
     assert bad.status_code == 422
     assert bad.json()["fields"]["coupon"] == "NOPE is not a valid coupon code."
     assert api.call("GET", f"/challenges/{challenge.pk}/quote").status_code == 401
+
+
+def test_staff_cancelling_an_unpaid_purchase_gives_the_use_back_and_a_refund_keeps_it(
+    admin, finance, active_client, challenge, sandbox_card
+):
+    from propdesk.challenges.participation import interventions
+
+    make_coupon(admin, max_uses_per_client=5)
+    unpaid = direct(active_client, challenge, sandbox_card)
+    interventions.cancel(unpaid.pk, actor=admin, reason="Asked by the client")
+    assert (Coupon.objects.get().uses, CouponUse.objects.count()) == (0, 0)
+    fund(active_client, finance)
+    paid = buy(active_client, challenge, "SPRING20")
+    carry_out_platform_commands()
+    interventions.cancel(paid.pk, actor=admin, reason="Asked by the client", refund=True)
+    assert ledger.balances(active_client)["USD"] == D("1000.00")
+    assert (Coupon.objects.get().uses, CouponUse.objects.count()) == (1, 1)
+    assert ledger.check() == []

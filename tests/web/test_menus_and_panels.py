@@ -20,7 +20,7 @@ EVERY_LINK = {
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
     "Prop Trading": ["Prop Trading Dashboard", "Challenge Settings", "Participants", "Monitor"],
-    "Growth": ["Promotional links"],
+    "Growth": ["Coupons", "Promotional links"],
     "Reports": ["Transactions"],
     "Settings": [
         "Approval methods",

@@ -10,6 +10,10 @@ The order in which stacked codes apply: percentages first (each a percentage of 
 price, quantised to the currency's minor unit, half to even), then fixed amounts; each code takes
 at most what is left of the fee, so the net is never below zero. Within a kind, the codes apply
 in the order typed.
+
+Only a purchase never paid gives its uses back (its checkout lapsed or was cancelled, or staff
+cancelled it unpaid); a purchase paid and then refunded (rejected, or cancelled with a refund)
+keeps them, so a code cannot be used again by buying and having it refunded.
 """
 
 from __future__ import annotations
@@ -128,7 +132,7 @@ def release(participation: Participation) -> int:
     uses back; returns how many. Inside the caller's transaction, the participation locked."""
     uses = list(CouponUse.objects.filter(participation=participation).order_by("coupon_id"))
     for use in uses:
-        Coupon.objects.select_for_update().filter(pk=use.coupon_id).update(uses=F("uses") - 1)
+        Coupon.objects.filter(pk=use.coupon_id, uses__gt=0).update(uses=F("uses") - 1)
         use.delete()
     return len(uses)
 
@@ -397,8 +401,8 @@ def _rows(errors: FieldErrors, name: str, ids: Any, rows: QuerySet[Any], what: s
 
 
 def usage(coupon: Coupon) -> dict[str, Any]:
-    """What a code did: uses (of its limit), clients, discount given and fees paid by currency
-    (purchases still waiting for their payment included)."""
+    """What a code did: uses (of its limit), clients, discount given and fees paid (less the
+    refunded) by currency; purchases still waiting for their payment included."""
     uses = CouponUse.objects.filter(coupon=coupon).select_related("participation")
     given: dict[str, Decimal] = {}
     paid: dict[str, Decimal] = {}
@@ -406,7 +410,8 @@ def usage(coupon: Coupon) -> dict[str, Any]:
     for use in uses:
         clients.add(use.client_id)
         given[use.currency] = given.get(use.currency, Decimal(0)) + use.discount
-        paid[use.currency] = paid.get(use.currency, Decimal(0)) + use.participation.fee
+        if use.participation.refund_entry_id is None:  # refunded: no revenue
+            paid[use.currency] = paid.get(use.currency, Decimal(0)) + use.participation.fee
     return {
         "uses": coupon.uses,
         "limit": coupon.max_uses,

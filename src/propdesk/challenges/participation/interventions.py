@@ -244,7 +244,7 @@ def cancel(
                 memo=f"Refund of the fee for participation {participation.reference}",
             )
             participation.save(update_fields=["refund_entry"])
-        if unpaid or refund:  # never paid, or paid back: the coupons' uses are given back
+        if unpaid:  # never paid: the coupons' uses are given back (a refund keeps them)
             coupons.release(participation)
         audit.record(
             actor=actor,

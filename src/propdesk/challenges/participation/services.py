@@ -285,7 +285,6 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
             memo=f"Refund of the fee for participation {participation.reference}",
         )
     participation.save(update_fields=["status", "refund_entry"])
-    coupons.release(participation)  # refunded: the codes' uses are given back
 
 
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
