@@ -92,6 +92,7 @@ class PropdeskAPI(NinjaAPI):
         "propdesk.challenges.catalogue.api.duplicate": "duplicateChallenge",
         "propdesk.challenges.catalogue.api.detail": "getChallenge",
         "propdesk.challenges.participation.api.start": "joinChallenge",
+        "propdesk.challenges.participation.api.quote": "quoteChallenge",
         "propdesk.challenges.participation.api.my_participations": "listParticipations",
         "propdesk.challenges.participation.api.my_participation": "getParticipation",
         "propdesk.challenges.participation.api.retry": "retryParticipation",
@@ -124,8 +125,7 @@ class PropdeskAPI(NinjaAPI):
         "endChallenge": "`invalid_transition`, `conflict`.",
         "duplicateChallenge": "`conflict`.",
         "joinChallenge": "`challenge_ended`, `insufficient_funds`, `too_many_awaiting_payment`, "
-        + IDEMPOTENT
-        + ".",
+        "`validation_error` naming `coupon` (a code that cannot be used), " + IDEMPOTENT + ".",
         "retryParticipation": "`not_failed`, `already_retried`, `no_retry_offer`, "
         "`challenge_ended`, `price_changed`, `insufficient_funds`, " + IDEMPOTENT + ".",
         "resetParticipation": "`no_reset_offer`, `not_resettable`, `already_reset`, "

@@ -51,6 +51,7 @@ PUBLISHED = {
     ("post", "/api/v1/challenges/{challenge_id}/duplicate"): "duplicateChallenge",
     ("get", "/api/v1/challenges/{challenge_id}"): "getChallenge",
     ("post", "/api/v1/challenges/{challenge_id}/participations"): "joinChallenge",
+    ("get", "/api/v1/challenges/{challenge_id}/quote"): "quoteChallenge",
     ("get", "/api/v1/participations"): "listParticipations",
     ("get", "/api/v1/participations/{participation_id}"): "getParticipation",
     ("post", "/api/v1/participations/{participation_id}/retry"): "retryParticipation",

@@ -447,3 +447,14 @@ def commission(ib, joined, amount, *, status="credited", level=1):
         currency=joined.currency,
         status=status,
     )
+
+
+# --- Coupons (growth.coupons) -------------------------------------------------------------------
+
+
+def make_coupon(admin, code="SPRING20", **fields):
+    """A coupon saved through the use case: 20% off unless told otherwise."""
+    from propdesk.challenges.growth import coupons
+
+    made = {"kind": "percent", "value": "20", **fields}
+    return coupons.save_coupon(None, actor=admin, code=code, **made)

@@ -26,7 +26,7 @@ EVERY_LINK = {
         "Monitor",
         "IB Commission Settlements",
     ],
-    "Growth": ["Referral tree", "Promotional links"],
+    "Growth": ["Referral tree", "Coupons", "Promotional links"],
     "Reports": ["Transactions", "IB commission"],
     "Settings": [
         "Approval methods",
@@ -35,6 +35,7 @@ EVERY_LINK = {
         "Commission schemes",
         "Trading platforms",
         "Sandbox instruments",
+        "Client groups",
         "Staff users",
         "Roles",
         "Audit log",

@@ -171,7 +171,7 @@ def _menus() -> None:
 
 
 def _growth_menu() -> None:
-    from propdesk.challenges.permissions import GROWTH_LINKS
+    from propdesk.challenges.permissions import COUPONS_MANAGE, GROWTH_LINKS
     from propdesk.core import menu
 
     menu.link(
@@ -181,6 +181,14 @@ def _growth_menu() -> None:
         url="backoffice:promo_links",
         order=40,
         permission=GROWTH_LINKS,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="growth",
+        label="Coupons",
+        url="backoffice:coupons",
+        order=30,
+        permission=COUPONS_MANAGE,
     )
 
 

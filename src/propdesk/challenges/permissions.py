@@ -22,3 +22,7 @@ PARTICIPATIONS_REVIEW = register(
 GROWTH_LINKS = register(
     "growth.links", "See, create, change and disable promotional links and their counts"
 )
+# Growth > Coupons.
+COUPONS_MANAGE = register(
+    "growth.coupons", "Create, change and disable coupons; see their usage (Growth > Coupons)"
+)

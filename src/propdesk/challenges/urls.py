@@ -6,6 +6,7 @@ from django.urls import path
 from propdesk.challenges.catalogue import backoffice as catalogue
 from propdesk.challenges.certificates import urls as certificates
 from propdesk.challenges.growth import commission_backoffice as commission
+from propdesk.challenges.growth import coupons_backoffice
 from propdesk.challenges.growth import link_pages as promo_links
 from propdesk.challenges.growth import portal as growth_portal
 from propdesk.challenges.monitoring import backoffice as monitoring
@@ -36,6 +37,14 @@ backoffice_urls = [
         "prop-trading/commission-settlements/",
         commission.settlements,
         name="commission_settlements",
+    ),
+    path("growth/coupons/", coupons_backoffice.coupon_list, name="coupons"),
+    path("growth/coupons/new/", coupons_backoffice.coupon_edit, name="coupon_new"),
+    path("growth/coupons/<int:coupon_id>/", coupons_backoffice.coupon_edit, name="coupon_edit"),
+    path(
+        "growth/coupons/<int:coupon_id>/enable/",
+        coupons_backoffice.coupon_enable,
+        name="coupon_enable",
     ),
     path("prop-trading/challenges/", catalogue.challenges, name="challenges"),
     path("prop-trading/challenges/new/", catalogue.challenge_new, name="challenge_new"),

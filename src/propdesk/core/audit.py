@@ -92,6 +92,11 @@ class AuditAction(models.TextChoices):
     IB_SCHEME_SET = "ib_scheme.set", "IB's commission scheme set"
     COMMISSION_REVERSE = "commission.reverse", "IB commission reversed"
     COMMISSION_SETTLEMENT_CREATE = "commission_settlement.create", "IB commission settlement made"
+    # growth: coupons
+    COUPON_CREATE = "coupon.create", "Coupon created"
+    COUPON_UPDATE = "coupon.update", "Coupon changed"
+    COUPON_DISABLE = "coupon.disable", "Coupon disabled"
+    COUPON_ENABLE = "coupon.enable", "Coupon enabled"
     # growth: promotional links
     PROMO_LINK_CREATE = "promo_link.create", "Promotional link created"
     PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"

@@ -23,7 +23,7 @@ last one read, when a day-end rule failed the stage).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -45,7 +45,7 @@ from propdesk.core.money import from_database_sum, quantize
 from propdesk.core.validation import parse_id, search_text
 from propdesk.reports import prop_money
 from propdesk.reports import transactions as reports
-from propdesk.reports.prop_money import FeeLine, PayoutLine, ProfitLine
+from propdesk.reports.prop_money import DiscountLine, FeeLine, PayoutLine, ProfitLine
 
 # Equity as the evaluator state keeps it (text), read as a number; summed exactly on
 # PostgreSQL, to the cent on SQLite (core.money.from_database_sum).
@@ -127,6 +127,7 @@ class Dashboard:
     payout_totals: list[PayoutLine]  # per currency
     profit: list[ProfitLine]  # the broker's, per challenge and currency
     profit_totals: list[ProfitLine]  # per currency
+    discounts: list[DiscountLine] = field(default_factory=list)  # coupons', per currency
 
     @property
     def participants(self) -> int:
@@ -220,6 +221,7 @@ def figures(date_from: date | None, date_to: date | None, challenge_id: int | No
         payout_totals=money.payout_totals,
         profit=money.profit,
         profit_totals=money.profit_totals,
+        discounts=prop_money.discounts(participations, date_from, date_to),
     )
 
 

@@ -398,3 +398,48 @@ def _totals(lines: list[L]) -> list[L]:
         else:
             totals[line.currency] = replace(line, challenge_id=None, challenge=ALL_CHALLENGES)
     return [totals[currency] for currency in sorted(totals)]
+
+
+# --- discounts (challenges.growth.coupons) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscountLine:
+    """The purchases with a coupon: their price, what the coupons took off and what was paid."""
+
+    currency: str
+    purchases: int
+    gross: Decimal
+    discount: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.discount
+
+
+def discounts(
+    participations: QuerySet[Participation], date_from: date | None, date_to: date | None
+) -> list[DiscountLine]:
+    """Per currency, the purchases with a discount whose fee was taken in the period (a
+    challenge's Prop Trading Fee entry), and those started in it that coupons made free (no
+    entry: the ledger moves no zero). Refunds are the fees table's."""
+    taken = participations.filter(
+        Q(discount__gt=0),
+        (Q(fee__gt=0) & _paid("fee_entry", [_T.PROP_TRADING_FEE], date_from, date_to))
+        | (Q(fee=0) & within_days("created_at", date_from, date_to)),
+    )
+    rows = (
+        taken.values("currency")
+        .annotate(n=Count("id", distinct=True), paid=Sum("fee"), off=Sum("discount"))
+        .order_by("currency")
+    )
+    return [
+        DiscountLine(
+            row["currency"],
+            row["n"],
+            from_database_sum(row["paid"], row["currency"])
+            + from_database_sum(row["off"], row["currency"]),
+            from_database_sum(row["off"], row["currency"]),
+        )
+        for row in rows
+    ]

@@ -24,6 +24,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, User
+from propdesk.challenges.models import Participation
 from propdesk.core import references
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum, from_minor, quantize
@@ -436,9 +437,23 @@ def page(
     more = len(chunk) > limit
     chunk = chunk[:limit]
     named = entry_references.for_entries(p.entry_id for p in chunk)
+    off = fee_discounts(
+        p.entry_id for p in chunk if p.entry_type == JournalEntry.Type.PROP_TRADING_FEE
+    )
     for posting in chunk:
         posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
+        posting.discount = off.get(posting.entry_id)  # type: ignore[attr-defined]
     return chunk, (chunk[-1].pk if more and chunk else None)
+
+
+def fee_discounts(entry_ids: Iterator[int] | list[int]) -> dict[int, Decimal]:
+    """What coupons took off the challenge fees paid by these entries (growth.coupons): the
+    fee entry records the net; its participation keeps the discount."""
+    wanted = list(entry_ids)
+    if not wanted:
+        return {}
+    found = Participation.objects.filter(fee_entry_id__in=wanted, discount__gt=0)
+    return dict(found.values_list("fee_entry_id", "discount"))
 
 
 class _Echo:
@@ -457,6 +472,7 @@ CSV_HEADER = [
     "email",
     "amount",
     "currency",
+    "discount",
     "memo",
 ]
 
@@ -507,6 +523,8 @@ def _csv_rows(
     batch = list(ordered.values_list(*fields)[:chunk])
     while batch:
         named = entry_references.for_entries(row[1] for row in batch)
+        fee_type = JournalEntry.Type.PROP_TRADING_FEE
+        off = fee_discounts([row[1] for row in batch if row[3] == fee_type])
         for row in batch:
             posting, entry, at, kind, name, email, amount, currency, memo = row[:9]
             reverses, reversed_by, held, settled = row[9:]
@@ -523,6 +541,7 @@ def _csv_rows(
                     spreadsheet_safe(email),
                     quantize(amount * firm_sign(kind, reverses), currency),
                     currency,
+                    off.get(entry, ""),
                     spreadsheet_safe(memo),
                 ]
             )

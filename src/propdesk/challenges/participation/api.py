@@ -15,7 +15,9 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from propdesk.accounts import zones
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
+from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
+from propdesk.challenges.growth import coupons
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import participants, retries
@@ -37,6 +39,9 @@ start_router = Router(tags=["challenges"])
 class StartIn(Schema):
     payment: Any = None
     method: Any = None
+    coupon: Any = Field(
+        None, description="Optional: a coupon code, or several separated by commas or spaces."
+    )
 
 
 class CredentialsOut(Schema):
@@ -140,7 +145,9 @@ class ParticipationOut(Schema):
     version: int
     status: Annotated[str, OneOf(Participation.Status.values)]
     payment: Annotated[str, OneOf(Participation.Payment.values)]
-    fee: Money
+    fee: Money = Field(description="What was paid: the price less any discount.")
+    discount: Money = Field(description="What coupons took off the price.")
+    gross_fee: Money = Field(description="The price before any discount.")
     currency: str
     stage: int | None
     stage_name: str | None
@@ -218,6 +225,8 @@ def _participation_out(
         status=item.status,
         payment=item.payment,
         fee=item.fee,
+        discount=item.discount,
+        gross_fee=item.gross_fee,
         currency=item.currency,
         stage=attempt.stage + 1 if attempt else None,
         stage_name=stages[attempt.stage].name if attempt else None,
@@ -264,8 +273,43 @@ def start(
         payment=payload.payment,
         method=payload.method,
         idempotency_key=idempotency_key,
+        coupon=payload.coupon,
     )
     return Status(201, _participation_out(made, client))
+
+
+class CouponDiscountOut(Schema):
+    code: str
+    discount: Money
+
+
+class PriceQuoteOut(Schema):
+    """The price with the codes applied: `gross` less each code's `discount` is `net`."""
+
+    currency: str
+    gross: Money
+    discount: Money
+    net: Money
+    codes: list[CouponDiscountOut]
+
+
+@start_router.get(
+    "/{challenge_id}/quote",
+    response=PriceQuoteOut,
+    summary="The price of a challenge with coupon codes, before buying it",
+    description="Nothing is used or charged. A code that cannot be used is a 422 naming the "
+    "`coupon` field with the reason (unknown, expired, used up, not for this challenge...).",
+)
+def quote(request: HttpRequest, challenge_id: str, coupon: str = "") -> PriceQuoteOut:
+    client = current_client(request)
+    priced = coupons.quote(client, catalogue.offered(challenge_id), coupon)
+    return PriceQuoteOut(
+        currency=priced.currency,
+        gross=priced.gross,
+        discount=priced.discount,
+        net=priced.net,
+        codes=[CouponDiscountOut(code=line.code, discount=line.amount) for line in priced.lines],
+    )
 
 
 @participations_router.get(

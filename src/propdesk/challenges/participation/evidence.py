@@ -183,6 +183,8 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
         status, look = "Refunded to the wallet", "rejected"
     elif item.fee_entry_id:
         status, look = "Charged", "approved"
+    elif item.fee == 0 and item.discount:
+        status, look = "Nothing to pay: coupons took the whole fee", "approved"
     else:
         status, look = "Not paid yet", "pending"
     return {

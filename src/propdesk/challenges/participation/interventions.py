@@ -19,7 +19,7 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import StageKind
 from propdesk.challenges.certificates import services as certificates
-from propdesk.challenges.growth import commission
+from propdesk.challenges.growth import commission, coupons
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
@@ -225,6 +225,7 @@ def cancel(
         if participation is None:
             raise NotFound("No such participation.")
         before = audit.snapshot(participation, ["status"])
+        unpaid = participation.status == Participation.Status.PENDING_PAYMENT
         lifecycle.settle(participation, Participation.Status.CANCELLED)
         for attempt in running.select_related("server"):  # read again: one opened meanwhile
             lifecycle.move_stage(attempt, StageAttempt.Status.CANCELLED)
@@ -244,6 +245,8 @@ def cancel(
             )
             participation.save(update_fields=["refund_entry"])
             commission.reverse_for(participation, actor)  # the IBs' share goes back with it
+        if unpaid:  # never paid: the coupons' uses are given back (a refund keeps them)
+            coupons.release(participation)
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPATION_CANCEL,

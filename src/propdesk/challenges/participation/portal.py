@@ -38,11 +38,12 @@ from propdesk.challenges.catalogue.wording import (
     retry_terms,
     rule_lines,
 )
+from propdesk.challenges.growth import coupons
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import limits, progress
 from propdesk.challenges.participation import portal_home, retries
 from propdesk.challenges.participation import services as participation
-from propdesk.core.errors import DomainError
+from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
 from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
@@ -130,6 +131,8 @@ class StartForm(forms.Form):
     payment = forms.ChoiceField(choices=[(way, way) for way in PaymentWay.values])
     # A direct purchase's online method (the use case checks it).
     method = forms.CharField(required=False, max_length=20)
+    # One code or several (growth.coupons checks them); "Apply" shows the price with them.
+    coupon = forms.CharField(required=False, max_length=300)
     # One key per rendered form: a double click or a resubmitted page charges once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
@@ -151,7 +154,10 @@ def _detail_page(
     definition = version.spec
     currency = definition.currency
     held = ledger.balances(actor(request).client).get(currency, Decimal(0))
-    fee = definition.fee
+    coupon_error = " ".join(str(e) for e in form.errors.get("coupon", [])) if form.is_bound else ""
+    priced, refused = (None, "") if coupon_error else _quoted(request, version, form)
+    coupon_error = coupon_error or refused
+    fee = priced.net if priced is not None else definition.fee
     methods = online_methods(currency, actor(request).client)
     ways = [
         {
@@ -164,7 +170,7 @@ def _detail_page(
     status = 200
     if error is not None:
         status = error.status
-    elif form.errors:
+    elif form.errors or (coupon_error and form.is_bound):
         status = 422
     return render(
         request,
@@ -191,18 +197,41 @@ def _detail_page(
             "methods": methods,
             "chosen_method": str(form["method"].value() or ""),
             "error": error,
+            "priced": priced if priced is not None and priced.lines else None,
+            "to_pay": fee,
+            "coupon_error": coupon_error,
         },
         status=status,
     )
+
+
+def _quoted(
+    request: HttpRequest, version: ChallengeVersion, form: StartForm
+) -> tuple[coupons.Quote | None, str]:
+    """The price with the codes typed (or brought by a promotional link), or why not."""
+    typed = form["coupon"].value()
+    if not typed:
+        return None, ""
+    try:
+        return coupons.quote(actor(request).client, version, typed), ""
+    except ValidationFailed as exc:
+        return None, exc.fields.get("coupon", exc.message)
 
 
 @require_http_methods(["GET", "POST"])
 @client_view
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     version = offering.offered_to(challenge_id, actor(request).client)
-    fresh = {"idempotency_key": uuid.uuid4().hex, "payment": PaymentWay.WALLET.value}
+    fresh = {
+        "idempotency_key": uuid.uuid4().hex,
+        "payment": PaymentWay.WALLET.value,
+        "coupon": request.session.get("promo_coupon", ""),  # a promotional link's coupon
+    }
     form = StartForm(request.POST if request.method == "POST" else None, initial=fresh)
     refusal: list[DomainError] = []
+    if request.method == "POST" and "preview" in request.POST:  # "Apply": the price, no purchase
+        form.is_valid()
+        return _detail_page(request, version, form)
 
     def start(data: dict[str, Any]) -> Participation:
         return participation.start(
@@ -211,6 +240,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
             payment=data["payment"],
             method=data["method"] or None,
             idempotency_key=data["idempotency_key"],
+            coupon=data["coupon"] or None,
         )
 
     def joined(made: Participation) -> HttpResponse:
@@ -220,7 +250,10 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
         messages.success(
             request,
             f"You joined {made.version.spec.name}: {money_text(made.fee, made.currency)} was paid "
-            "from your wallet.",
+            "from your wallet"
+            + (
+                f" (discount {money_text(made.discount, made.currency)})." if made.discount else "."
+            ),
         )
         return redirect("portal:my_challenge", participation_id=made.pk)
 

@@ -20,7 +20,7 @@ from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import offering
-from propdesk.challenges.growth import commission
+from propdesk.challenges.growth import commission, coupons
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
 from propdesk.challenges.participation import lifecycle
 from propdesk.core import idempotency, vault
@@ -46,8 +46,11 @@ def start(
     payment: Any,
     method: Any = None,
     idempotency_key: Any = None,
+    coupon: Any = None,
 ) -> Participation:
     """Join a published challenge, paying its fee; refused requests charge nothing.
+
+    `coupon`: one code or several (growth.coupons): the fee paid is the net, the discount kept.
 
     From the wallet the fee is taken at once. A direct purchase waits in `pending_payment` for
     the payment provider's webhook (`payment_received`), which takes the fee then.
@@ -63,7 +66,10 @@ def start(
     direct = payment == Participation.Payment.DIRECT
     chosen = _online_method(method, currency, client) if direct else None
     key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
-    asked = idempotency.fingerprint(challenge.pk, payment, chosen.pk if chosen else None)
+    codes = coupons.read_codes(coupon)
+    asked = idempotency.fingerprint(
+        challenge.pk, payment, chosen.pk if chosen else None, *(["coupon", *codes] if codes else [])
+    )
     with transaction.atomic():
         # Purchases by one client queue here: a retry finds the first, and two purchases can
         # never both spend the same balance.
@@ -94,6 +100,10 @@ def start(
             idempotency_key=key,
             fingerprint=asked,
         )
+        coupons.apply(participation, codes)  # the fee becomes the net; the uses are counted
+        if direct and participation.fee == 0:  # a coupon took it all: no checkout to pay
+            lifecycle.settle(participation, Participation.Status.PENDING_APPROVAL)
+            direct = False
         if not direct:
             _take_fee(participation, ledger.wallet(client, currency))
     participation.refresh_from_db()
@@ -113,7 +123,18 @@ def _online_method(method: Any, currency: str, client: Client) -> PaymentMethod:
 
 def _take_fee(participation: Participation, wallet: Any) -> None:
     """One Prop Trading Fee entry (the wallet → the firm's fee revenue), then the
-    `prop_participation` request."""
+    `prop_participation` request. A fee a coupon took whole posts no entry (the ledger moves
+    no zero), and the request is made all the same."""
+    if participation.fee > 0:
+        _post_fee(participation, wallet)
+    approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
+        PARTICIPATION,
+        client=participation.client,
+        payload={"participation_id": participation.pk},
+    )
+
+
+def _post_fee(participation: Participation, wallet: Any) -> None:
     participation.fee_entry = ledger.post(
         JournalEntry.Type.PROP_TRADING_FEE,
         [
@@ -121,15 +142,24 @@ def _take_fee(participation: Participation, wallet: Any) -> None:
             ledger.Line(fee_revenue(participation.currency), participation.fee),
         ],
         memo=f"Fee for {participation.version.spec.name}"
-        + (f" paid by {participation.method.name}" if participation.method else ""),
+        + (f" paid by {participation.method.name}" if participation.method else "")
+        + _discount_memo(participation),
         client=participation.client,
     )
     participation.save(update_fields=["fee_entry"])
     commission.earn(participation)  # the IBs' share of the fee, with it
-    approvals.submit(  # no amount: the fee is charged, a reviewer cannot amend it
-        PARTICIPATION,
-        client=participation.client,
-        payload={"participation_id": participation.pk},
+
+
+def _discount_memo(participation: Participation) -> str:
+    """The gross price, the discount and its codes, and the net, where a coupon took some."""
+    if not participation.discount:
+        return ""
+    currency = participation.currency
+    codes = ", ".join(u.coupon.code for u in participation.coupon_uses.select_related("coupon"))
+    return (
+        f": {money(participation.gross_fee, currency)} less discount"
+        f" {money(participation.discount, currency)} ({codes})"
+        f" = {money(participation.fee, currency)} {currency}"
     )
 
 
@@ -190,6 +220,7 @@ def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit
             )
             if locked is not None:
                 lifecycle.settle(locked, Participation.Status.CANCELLED)
+                coupons.release(locked)  # never paid: the codes' uses are given back
                 lapsed += 1
     return lapsed
 
@@ -198,6 +229,7 @@ def payment_cancelled(participation_id: int) -> None:
     locked = Participation.objects.select_for_update().get(pk=participation_id)
     if locked.status == Participation.Status.PENDING_PAYMENT:
         lifecycle.settle(locked, Participation.Status.CANCELLED)
+        coupons.release(locked)  # never paid: the codes' uses are given back
 
 
 def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
@@ -274,7 +306,8 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         (
             "Fee",
             f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
-            f" (in the ledger as {participation.reference})",
+            f" (in the ledger as {participation.reference})"
+            + _discount_memo(participation).replace(":", "; price", 1),
         ),
     ]
 
