@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from propdesk import demo_funded as funded
-from propdesk import demo_wallet
+from propdesk import demo_growth, demo_wallet
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
@@ -89,6 +89,7 @@ def _logins() -> DemoLogins:
         (p[0], CLIENT_PASSWORD, FATE_LABELS.get(p[5], f"challenge {p[5].replace('_', ' ')}"))
         for p in PARTICIPANTS
     ]
+    logins.clients += demo_growth.logins(CLIENT_PASSWORD)
     demo_accounts = Account.objects.filter(comment__startswith=DEMO_ACCOUNT).order_by("login")
     logins.trading = [
         (a.login, TRADER_PASSWORD, a.comment.removeprefix(DEMO_ACCOUNT).strip(" :"))
@@ -164,6 +165,13 @@ def seed_demo(
         deposits.request_deposit(ivan, method=bank.pk, amount="1200.00", currency="EUR")
         _seed_challenges(admin, ivan, step, match_trader_url)
         demo_wallet.seed_withdrawal(bank)
+        demo_growth.seed(
+            staff,
+            step,
+            password=CLIENT_PASSWORD,
+            send_kyc=_send_kyc,
+            approve_purchase=_approve_purchase,
+        )
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:
             approvals.add_note(

@@ -61,6 +61,7 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
 
     from propdesk import demo_match_trader as mt
     from propdesk.demo import STAFF, seed_demo, seeded
+    from propdesk.demo_growth import banner as growth_banner
 
     pending = unapplied_migrations()
     if pending:
@@ -89,6 +90,7 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
     print("  demo client logins:")
     for email, password, state in logins.clients:
         print(f"    {email:32} {password:20} {state}")
+    print("\n".join(growth_banner(url)))
     print(f"  sandbox trading accounts ({url}/terminal/ and the trading API):")
     for login, password, note in logins.trading:
         print(f"    {login:32} {password:20} {note}")
