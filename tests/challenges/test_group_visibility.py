@@ -117,6 +117,8 @@ def test_the_vip_challenge_in_the_api_for_a_vip_client_and_another(
     assert api.call("GET", "/challenges", token=theirs).json() == []
     assert api.call("GET", path, token=mine).status_code == 200
     assert api.call("GET", path, token=theirs).status_code == 404
+    assert api.call("GET", f"{path}/quote", token=mine).json()["net"] == "499.00"
+    assert api.call("GET", f"{path}/quote", token=theirs).status_code == 404
     refused = api.call("POST", f"{path}/participations", {"payment": "wallet"}, token=theirs)
     assert refused.status_code == 404
     assert not Participation.objects.exists()
