@@ -136,7 +136,7 @@ def test_a_referred_client_buys_with_a_coupon_and_both_ibs_earn_on_the_discounte
     row = staff.locator("#transactions tbody tr")
     expect(row).to_have_count(1)
     expect(row.locator("[data-amount]")).to_have_text("In 80.00 USD")
-    expect(row.locator("[data-discount]")).to_have_text("Discount 20.00 USD (price 100.00)")
+    expect(row.locator("[data-discount]")).to_have_text("Discount 20.00 USD (price 100.00 USD)")
 
     # The sub-IB earned 10% of the 80.00 paid, the IB above them 3%.
     log_in(ib, sub.user.email, PASSWORD)

@@ -56,6 +56,7 @@ def test_the_transactions_report_shows_the_discount_of_a_fee(discounted, admin):
     page = http.get("/backoffice/reports/transactions/?type=prop_trading_fee").content.decode()
     assert page.count("data-discount=") == 1
     assert 'data-discount="99.80"' in page
+    assert "Discount 99.80 USD (price 499.00 USD)" in page  # the cents kept: 399.20 + 99.80
     response = http.get("/backoffice/reports/transactions/?type=prop_trading_fee&format=csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][-2:] == ["discount", "memo"]

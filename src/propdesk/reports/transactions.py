@@ -443,6 +443,11 @@ def page(
     for posting in chunk:
         posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
         posting.discount = off.get(posting.entry_id)  # type: ignore[attr-defined]
+        # The price before the discount (computed here: the template's `add` would add whole
+        # numbers when it can, dropping the cents).
+        posting.price = (  # type: ignore[attr-defined]
+            abs(posting.amount) + posting.discount if posting.discount else None
+        )
     return chunk, (chunk[-1].pk if more and chunk else None)
 
 
