@@ -128,17 +128,30 @@ def downline(
     return members, (level, pk)
 
 
+_TOPS = """
+WITH RECURSIVE tree(top, id, depth) AS (
+    SELECT c.referrer_id, c.id, 1 FROM {table} c JOIN {table} t ON c.referrer_id = t.id
+    WHERE t.referrer_id IS NULL AND c.id <> t.id
+    UNION ALL
+    SELECT t.top, c.id, t.depth + 1 FROM {table} c JOIN tree t ON c.referrer_id = t.id
+    WHERE t.depth < %s AND c.id <> t.top
+)
+SELECT top, SUM(CASE WHEN depth = 1 THEN 1 ELSE 0 END), COUNT(*) FROM tree
+GROUP BY top ORDER BY COUNT(*) DESC, top LIMIT %s
+"""
+
+
 def top_referrers(*, limit: int = 100) -> list[tuple[Client, int, int]]:
     """The clients at the top of a tree (no referrer, referring someone), with how many they
-    referred directly and in all, the biggest downline first; at most `limit`."""
-    tops = list(
-        Client.objects.select_related("user")
-        .filter(referrer__isnull=True, referrals__isnull=False)
-        .distinct()
-        .order_by("id")[: max(1, limit)]
-    )
-    rows = [(top, top.referrals.count(), downline_count(top)) for top in tops]
-    return sorted(rows, key=lambda row: (-row[2], row[0].pk))
+    referred directly and in all (down to `MOST_DEPTH` levels), the biggest downline first; at
+    most `limit`. Two queries whatever the number of trees: one recursive query counts every
+    tree, one reads the clients shown."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_TOPS.format(table=table), [MOST_DEPTH, max(1, limit)])
+        counted = [(int(top), int(direct), int(total)) for top, direct, total in cursor.fetchall()]
+    found = Client.objects.select_related("user").in_bulk([top for top, _, _ in counted])
+    return [(found[top], direct, total) for top, direct, total in counted if top in found]
 
 
 def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
