@@ -205,13 +205,15 @@ def set_default(group_id: Any, *, actor: User) -> ClientGroup:
     chosen = get(group_id)
     with transaction.atomic():
         groups = list(ClientGroup.objects.select_for_update().order_by("pk"))
+        group = next((g for g in groups if g.pk == chosen.pk), None)
+        if group is None:  # deleted meanwhile by another member of staff
+            raise NotFound("No such client group.")
         previous = next((g for g in groups if g.is_default), None)
         if previous is not None and previous.pk == chosen.pk:
             return previous
         if previous is not None:
             previous.is_default = False
             previous.save(update_fields=["is_default"])
-        group = next(g for g in groups if g.pk == chosen.pk)
         group.is_default = True
         group.save(update_fields=["is_default"])
         audit.record(
@@ -290,6 +292,11 @@ def assign(client_ids: Any, group_id: Any, *, actor: User) -> int:
         raise ValidationFailed(fields={"group": "Choose a group."})
     group = get(group_id)
     with transaction.atomic():
+        # The group is locked before its new members are written, so a delete of it at the
+        # same instant is either made first (then this is NotFound) or sees them (refused).
+        locked = ClientGroup.objects.select_for_update(no_key=True).filter(pk=group.pk).first()
+        if locked is None:
+            raise NotFound("No such client group.")
         rows = list(Client.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         if len(rows) != len(ids):
             raise NotFound("No such client.")

@@ -1,0 +1,67 @@
+"""Client groups changed by two staff at the same instant (PostgreSQL row locks): a group
+deleted while clients move into it, or while it is made the default, ends one way or the
+other, with a clear refusal, never an error, and one default group always."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from propdesk.accounts import groups
+from propdesk.accounts.models import Client, ClientGroup
+from propdesk.core.errors import DomainError
+from tests.support import at_once
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's"),
+]
+
+DELETED = "deleted"
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_a_group_deleted_while_clients_move_into_it_ends_one_way_or_the_other(
+    admin, active_client, attempt
+):
+    spare = groups.save_group(None, name="Spare", actor=admin)
+
+    def delete() -> str:
+        groups.delete_group(spare.pk, actor=admin)
+        return DELETED
+
+    outcomes = at_once(delete, lambda: groups.assign([active_client.pk], spare.pk, actor=admin))
+    assert None not in outcomes, outcomes  # an error escaped: not a refusal
+    active_client.refresh_from_db()
+    if outcomes[0] == DELETED:
+        assert isinstance(outcomes[1], DomainError)
+        assert not ClientGroup.objects.filter(pk=spare.pk).exists()
+        assert active_client.group_id != spare.pk
+    else:
+        assert isinstance(outcomes[0], DomainError)
+        assert outcomes[1] == 1
+        assert active_client.group_id == spare.pk
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_a_group_deleted_while_made_the_default_leaves_one_default(admin, attempt):
+    first = groups.save_group(None, name="First", actor=admin)
+    groups.set_default(first.pk, actor=admin)
+    spare = groups.save_group(None, name="Spare", actor=admin)
+
+    def delete() -> str:
+        groups.delete_group(spare.pk, actor=admin)
+        return DELETED
+
+    outcomes = at_once(delete, lambda: groups.set_default(spare.pk, actor=admin))
+    assert None not in outcomes, outcomes
+    defaults = list(ClientGroup.objects.filter(is_default=True))
+    assert len(defaults) == 1
+    if outcomes[0] == DELETED:
+        assert isinstance(outcomes[1], DomainError)
+        assert defaults == [first]
+    else:
+        assert isinstance(outcomes[0], DomainError)
+        assert defaults == [spare]
+    assert Client.objects.filter(group__isnull=True).count() == 0
