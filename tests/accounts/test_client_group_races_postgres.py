@@ -10,6 +10,9 @@ from django.db import connection
 from propdesk.accounts import groups
 from propdesk.accounts.models import Client, ClientGroup
 from propdesk.core.errors import DomainError
+from propdesk.platforms import servers
+from propdesk.platforms.models import TradingServer
+from propdesk.wallet import deposits
 from tests.support import at_once
 
 pytestmark = [
@@ -65,3 +68,54 @@ def test_a_group_deleted_while_made_the_default_leaves_one_default(admin, attemp
         assert isinstance(outcomes[0], DomainError)
         assert defaults == [spare]
     assert Client.objects.filter(group__isnull=True).count() == 0
+
+
+def limit_a_method(admin, group):
+    return deposits.save_payment_method(
+        None,
+        name="VIP card",
+        kind="online",
+        provider="sandbox",
+        currencies=["USD"],
+        min_amount="10",
+        max_amount="100",
+        client_groups=[group.pk],
+        actor=admin,
+    )
+
+
+def limit_a_server(admin, group):
+    server = TradingServer.objects.order_by("pk").first()
+    return servers.save_server(
+        server.pk,
+        name=server.name,
+        kind=server.kind,
+        demo_groups=server.demo_groups,
+        live_groups=server.live_groups,
+        client_groups=[group.pk],
+        actor=admin,
+    )
+
+
+@pytest.mark.parametrize("attempt", range(3))
+@pytest.mark.parametrize("limit", [limit_a_method, limit_a_server])
+def test_a_group_deleted_while_something_is_limited_to_it_ends_one_way_or_the_other(
+    admin, limit, attempt
+):
+    spare = groups.save_group(None, name="Spare", actor=admin)
+
+    def delete() -> str:
+        groups.delete_group(spare.pk, actor=admin)
+        return DELETED
+
+    outcomes = at_once(delete, lambda: limit(admin, spare))
+    assert None not in outcomes, outcomes
+    if outcomes[0] == DELETED:
+        assert isinstance(outcomes[1], DomainError)
+    else:
+        assert isinstance(outcomes[0], DomainError)
+        assert (
+            ClientGroup.objects.get(pk=spare.pk).payment_methods.count()
+            + ClientGroup.objects.get(pk=spare.pk).trading_servers.count()
+            == 1
+        )

@@ -115,6 +115,23 @@ def clean_groups(errors: FieldErrors, field: str, raw: Any) -> list[ClientGroup]
     return found
 
 
+def hold(groups: Iterable[ClientGroup], field: str = "client_groups") -> list[ClientGroup]:
+    """Inside the caller's transaction, before something is limited to `groups`: their rows
+    locked against a delete at the same instant (which is then refused, seeing the new use),
+    or, if one was deleted first, a field error instead of a foreign-key failure."""
+    wanted = {group.pk for group in groups}
+    if not wanted:
+        return []
+    held = list(
+        ClientGroup.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk")
+    )
+    if len(held) != len(wanted):
+        raise ValidationFailed(
+            fields={field: "A client group chosen was deleted meanwhile: choose again."}
+        )
+    return held
+
+
 def group_names(groups: Iterable[ClientGroup]) -> list[str]:
     """As an audit snapshot keeps a thing's groups."""
     return sorted(group.name for group in groups)
