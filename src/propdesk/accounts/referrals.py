@@ -176,6 +176,25 @@ def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
     return found
 
 
+_ABOVE = """
+WITH RECURSIVE up(id) AS (
+    SELECT referrer_id FROM {table} WHERE id = %s AND referrer_id IS NOT NULL
+    UNION
+    SELECT c.referrer_id FROM {table} c JOIN up ON c.id = up.id WHERE c.referrer_id IS NOT NULL
+)
+SELECT 1 FROM up WHERE id = %s
+"""
+
+
+def _is_above(ancestor_id: int, client_id: int) -> bool:
+    """Whether `ancestor_id` is somewhere above `client_id` in the tree, at any depth (one
+    recursive query; UNION, not UNION ALL, so it ends even on a damaged, circular tree)."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_ABOVE.format(table=table), [client_id, ancestor_id])
+        return cursor.fetchone() is not None
+
+
 # The advisory-lock class of moves in the tree ("refr"; two-key locks never meet one-key ones).
 _MOVE_LOCK = (0x72656672, 0)
 
@@ -240,7 +259,7 @@ def move_client(
         reattached = direct
     if target is not None:
         target.refresh_from_db(fields=["referrer"])  # its referrer may have just changed
-    if target is not None and any(c.pk == moved.pk for c in upline(target, MOST_DEPTH + 1)):
+    if target is not None and _is_above(moved.pk, target.pk):
         raise Conflict(
             f"{target.name} is in {moved.name}'s downline: moving {moved.name} under them "
             "would make a circle. Move them without their downline, or choose another referrer.",
