@@ -119,3 +119,15 @@ def test_a_group_deleted_while_something_is_limited_to_it_ends_one_way_or_the_ot
             + ClientGroup.objects.get(pk=spare.pk).trading_servers.count()
             == 1
         )
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_groups_made_the_default_at_once_leave_one_default(admin, attempt):
+    one = groups.save_group(None, name="One", actor=admin)
+    two = groups.save_group(None, name="Two", actor=admin)
+    outcomes = at_once(
+        lambda: groups.set_default(one.pk, actor=admin),
+        lambda: groups.set_default(two.pk, actor=admin),
+    )
+    assert all(isinstance(o, ClientGroup) for o in outcomes), outcomes
+    assert ClientGroup.objects.filter(is_default=True).count() == 1
