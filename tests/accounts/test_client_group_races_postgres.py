@@ -131,3 +131,16 @@ def test_two_groups_made_the_default_at_once_leave_one_default(admin, attempt):
     )
     assert all(isinstance(o, ClientGroup) for o in outcomes), outcomes
     assert ClientGroup.objects.filter(is_default=True).count() == 1
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_the_same_rule_added_twice_at_once_is_made_once_and_refused_once(admin, attempt):
+    spare = groups.save_group(None, name="Spare", actor=admin)
+
+    def add() -> object:
+        return groups.save_rule(None, kind="country", value="SK", group=spare.pk, actor=admin)
+
+    outcomes = at_once(add, add)
+    assert None not in outcomes, outcomes
+    assert sum(isinstance(o, DomainError) for o in outcomes) == 1
+    assert spare.rules.count() == 1

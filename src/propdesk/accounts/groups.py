@@ -383,20 +383,28 @@ def save_rule(
         errors.add("value", "A rule for this value already exists.")
     errors.raise_if_any("Please correct the rule.")
     assert target is not None
-    with transaction.atomic():
-        rule = current or GroupRule()
-        before = audit.snapshot(rule, ["kind", "value", "group", "position"]) if current else None
-        rule.kind, rule.value, rule.group, rule.position = kind, text, target, order or 0
-        rule.save()
-        audit.record(
-            actor=actor,
-            action=AuditAction.GROUP_RULE_SAVE,
-            object_type="group_rule",
-            object_id=rule.pk,
-            summary=f"Registration rule: {rule}",
-            before=before,
-            after=audit.snapshot(rule, ["kind", "value", "group", "position"]),
-        )
+    try:
+        with transaction.atomic():
+            rule = current or GroupRule()
+            before = (
+                audit.snapshot(rule, ["kind", "value", "group", "position"]) if current else None
+            )
+            rule.kind, rule.value, rule.group, rule.position = kind, text, target, order or 0
+            rule.group = hold([target], field="group")[0]  # not deleted meanwhile
+            rule.save()
+            audit.record(
+                actor=actor,
+                action=AuditAction.GROUP_RULE_SAVE,
+                object_type="group_rule",
+                object_id=rule.pk,
+                summary=f"Registration rule: {rule}",
+                before=before,
+                after=audit.snapshot(rule, ["kind", "value", "group", "position"]),
+            )
+    except IntegrityError as exc:  # two staff adding the same rule at once
+        raise ValidationFailed(
+            "Please correct the rule.", fields={"value": "A rule for this value already exists."}
+        ) from exc
     return rule
 
 
