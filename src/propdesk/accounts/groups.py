@@ -115,6 +115,23 @@ def clean_groups(errors: FieldErrors, field: str, raw: Any) -> list[ClientGroup]
     return found
 
 
+def hold(groups: Iterable[ClientGroup], field: str = "client_groups") -> list[ClientGroup]:
+    """Inside the caller's transaction, before something is limited to `groups`: their rows
+    locked against a delete at the same instant (which is then refused, seeing the new use),
+    or, if one was deleted first, a field error instead of a foreign-key failure."""
+    wanted = {group.pk for group in groups}
+    if not wanted:
+        return []
+    held = list(
+        ClientGroup.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk")
+    )
+    if len(held) != len(wanted):
+        raise ValidationFailed(
+            fields={field: "A client group chosen was deleted meanwhile: choose again."}
+        )
+    return held
+
+
 def group_names(groups: Iterable[ClientGroup]) -> list[str]:
     """As an audit snapshot keeps a thing's groups."""
     return sorted(group.name for group in groups)
@@ -205,13 +222,15 @@ def set_default(group_id: Any, *, actor: User) -> ClientGroup:
     chosen = get(group_id)
     with transaction.atomic():
         groups = list(ClientGroup.objects.select_for_update().order_by("pk"))
+        group = next((g for g in groups if g.pk == chosen.pk), None)
+        if group is None:  # deleted meanwhile by another member of staff
+            raise NotFound("No such client group.")
         previous = next((g for g in groups if g.is_default), None)
         if previous is not None and previous.pk == chosen.pk:
             return previous
         if previous is not None:
             previous.is_default = False
             previous.save(update_fields=["is_default"])
-        group = next(g for g in groups if g.pk == chosen.pk)
         group.is_default = True
         group.save(update_fields=["is_default"])
         audit.record(
@@ -290,6 +309,11 @@ def assign(client_ids: Any, group_id: Any, *, actor: User) -> int:
         raise ValidationFailed(fields={"group": "Choose a group."})
     group = get(group_id)
     with transaction.atomic():
+        # The group is locked before its new members are written, so a delete of it at the
+        # same instant is either made first (then this is NotFound) or sees them (refused).
+        locked = ClientGroup.objects.select_for_update(no_key=True).filter(pk=group.pk).first()
+        if locked is None:
+            raise NotFound("No such client group.")
         rows = list(Client.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         if len(rows) != len(ids):
             raise NotFound("No such client.")
@@ -359,20 +383,28 @@ def save_rule(
         errors.add("value", "A rule for this value already exists.")
     errors.raise_if_any("Please correct the rule.")
     assert target is not None
-    with transaction.atomic():
-        rule = current or GroupRule()
-        before = audit.snapshot(rule, ["kind", "value", "group", "position"]) if current else None
-        rule.kind, rule.value, rule.group, rule.position = kind, text, target, order or 0
-        rule.save()
-        audit.record(
-            actor=actor,
-            action=AuditAction.GROUP_RULE_SAVE,
-            object_type="group_rule",
-            object_id=rule.pk,
-            summary=f"Registration rule: {rule}",
-            before=before,
-            after=audit.snapshot(rule, ["kind", "value", "group", "position"]),
-        )
+    try:
+        with transaction.atomic():
+            rule = current or GroupRule()
+            before = (
+                audit.snapshot(rule, ["kind", "value", "group", "position"]) if current else None
+            )
+            rule.kind, rule.value, rule.group, rule.position = kind, text, target, order or 0
+            rule.group = hold([target], field="group")[0]  # not deleted meanwhile
+            rule.save()
+            audit.record(
+                actor=actor,
+                action=AuditAction.GROUP_RULE_SAVE,
+                object_type="group_rule",
+                object_id=rule.pk,
+                summary=f"Registration rule: {rule}",
+                before=before,
+                after=audit.snapshot(rule, ["kind", "value", "group", "position"]),
+            )
+    except IntegrityError as exc:  # two staff adding the same rule at once
+        raise ValidationFailed(
+            "Please correct the rule.", fields={"value": "A rule for this value already exists."}
+        ) from exc
     return rule
 
 

@@ -128,17 +128,30 @@ def downline(
     return members, (level, pk)
 
 
+_TOPS = """
+WITH RECURSIVE tree(top, id, depth) AS (
+    SELECT c.referrer_id, c.id, 1 FROM {table} c JOIN {table} t ON c.referrer_id = t.id
+    WHERE t.referrer_id IS NULL AND c.id <> t.id
+    UNION ALL
+    SELECT t.top, c.id, t.depth + 1 FROM {table} c JOIN tree t ON c.referrer_id = t.id
+    WHERE t.depth < %s AND c.id <> t.top
+)
+SELECT top, SUM(CASE WHEN depth = 1 THEN 1 ELSE 0 END), COUNT(*) FROM tree
+GROUP BY top ORDER BY COUNT(*) DESC, top LIMIT %s
+"""
+
+
 def top_referrers(*, limit: int = 100) -> list[tuple[Client, int, int]]:
     """The clients at the top of a tree (no referrer, referring someone), with how many they
-    referred directly and in all, the biggest downline first; at most `limit`."""
-    tops = list(
-        Client.objects.select_related("user")
-        .filter(referrer__isnull=True, referrals__isnull=False)
-        .distinct()
-        .order_by("id")[: max(1, limit)]
-    )
-    rows = [(top, top.referrals.count(), downline_count(top)) for top in tops]
-    return sorted(rows, key=lambda row: (-row[2], row[0].pk))
+    referred directly and in all (down to `MOST_DEPTH` levels), the biggest downline first; at
+    most `limit`. Two queries whatever the number of trees: one recursive query counts every
+    tree, one reads the clients shown."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_TOPS.format(table=table), [MOST_DEPTH, max(1, limit)])
+        counted = [(int(top), int(direct), int(total)) for top, direct, total in cursor.fetchall()]
+    found = Client.objects.select_related("user").in_bulk([top for top, _, _ in counted])
+    return [(found[top], direct, total) for top, direct, total in counted if top in found]
 
 
 def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
@@ -161,6 +174,25 @@ def resolve_client(text: Any, *, field: str = "new_referrer") -> Client:
             fields={field: "No client has this number, email or referral code."},
         )
     return found
+
+
+_ABOVE = """
+WITH RECURSIVE up(id) AS (
+    SELECT referrer_id FROM {table} WHERE id = %s AND referrer_id IS NOT NULL
+    UNION
+    SELECT c.referrer_id FROM {table} c JOIN up ON c.id = up.id WHERE c.referrer_id IS NOT NULL
+)
+SELECT 1 FROM up WHERE id = %s
+"""
+
+
+def _is_above(ancestor_id: int, client_id: int) -> bool:
+    """Whether `ancestor_id` is somewhere above `client_id` in the tree, at any depth (one
+    recursive query; UNION, not UNION ALL, so it ends even on a damaged, circular tree)."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_ABOVE.format(table=table), [client_id, ancestor_id])
+        return cursor.fetchone() is not None
 
 
 # The advisory-lock class of moves in the tree ("refr"; two-key locks never meet one-key ones).
@@ -227,7 +259,7 @@ def move_client(
         reattached = direct
     if target is not None:
         target.refresh_from_db(fields=["referrer"])  # its referrer may have just changed
-    if target is not None and any(c.pk == moved.pk for c in upline(target, MOST_DEPTH + 1)):
+    if target is not None and _is_above(moved.pk, target.pk):
         raise Conflict(
             f"{target.name} is in {moved.name}'s downline: moving {moved.name} under them "
             "would make a circle. Move them without their downline, or choose another referrer.",

@@ -150,7 +150,7 @@ def save_server(
             server.api_key_changed_at = timezone.now()
         server.save()
         if audience is not None:
-            server.client_groups.set(audience)
+            server.client_groups.set(client_groups_of.hold(audience))
         audit.record(
             actor=actor,
             action=(

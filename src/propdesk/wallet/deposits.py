@@ -165,7 +165,7 @@ def save_payment_method(
             setattr(method, field, value)
         method.save()
         if audience is not None:
-            method.client_groups.set(audience)
+            method.client_groups.set(client_groups_of.hold(audience))
         audit.record(
             actor=actor,
             action=(

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from propdesk.accounts import groups as client_groups_of
 from propdesk.accounts.models import Client, ClientGroup, User
 from propdesk.challenges.growth.models import Coupon, CouponUse
 from propdesk.challenges.models import Challenge, ChallengeVersion, Participation
@@ -298,7 +299,7 @@ def save_coupon(
         coupon.stackable, coupon.enabled = bool(stackable), bool(enabled)
         coupon.save()
         coupon.challenges.set(chosen)
-        coupon.client_groups.set(groups)
+        coupon.client_groups.set(client_groups_of.hold(groups))
         audit.record(
             actor=actor,
             action=AuditAction.COUPON_CREATE if before is None else AuditAction.COUPON_UPDATE,

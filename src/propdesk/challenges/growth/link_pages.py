@@ -13,12 +13,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from propdesk.accounts.models import Client
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.growth import links
 from propdesk.challenges.growth.models import PromoLink
 from propdesk.challenges.models import Challenge
 from propdesk.challenges.permissions import GROWTH_LINKS
 from propdesk.core.errors import NotFound
-from propdesk.core.web import actor, edit_form, staff_view
+from propdesk.core.web import actor, edit_form, person, staff_view
 
 # --- the visitor --------------------------------------------------------------------------------
 
@@ -30,21 +32,29 @@ def go(request: HttpRequest, code: str) -> HttpResponse:
     writes nothing."""
     if not links.well_formed(code):
         raise Http404("No such link.")
-    seen = str(request.session.get(links.SESSION_LINK, "")).lower() == code.lower()
     try:
-        link = links.click(code, count=not seen)
+        link = links.click(code, count=not links.seen(request.session, code))
     except NotFound as exc:
         raise Http404("No such link.") from exc
     links.remember(request.session, link)
-    return redirect(landing(link))
+    user = person(request)
+    client = getattr(user, "client", None) if user is not None and user.is_client else None
+    return redirect(landing(link, client))
 
 
-def landing(link: PromoLink) -> str:
+def landing(link: PromoLink, client: Client | None = None) -> str:
     """Where the link sends a visitor: registration (with the referrer's code as ?ref=), the
     portal's challenges, or one challenge's page (the list, once that challenge is no longer
-    on offer). The portal's pages send a logged-out visitor through the login page."""
+    on offer, or when it is not offered to the visitor: a challenge meant for some client
+    groups lands only their clients on its page; `client` None: a visitor not logged in as a
+    client, to whom it is offered only if it is offered to everyone). The portal's pages send
+    a logged-out visitor through the login page."""
     if link.landing == PromoLink.Landing.CHALLENGE:
-        if link.challenge is not None and link.challenge.status == Challenge.Status.PUBLISHED:
+        if (
+            link.challenge is not None
+            and link.challenge.status == Challenge.Status.PUBLISHED
+            and _offered(link.challenge_id, client)
+        ):
             return reverse("portal:challenge", args=[link.challenge_id])
         return reverse("portal:challenges")
     if link.landing == PromoLink.Landing.CHALLENGES:
@@ -53,6 +63,14 @@ def landing(link: PromoLink) -> str:
     if link.referrer is not None and link.referrer.referral_code:
         page += "?" + urlencode({"ref": link.referrer.referral_code})
     return page
+
+
+def _offered(challenge_id: Any, client: Client | None) -> bool:
+    try:
+        offering.offered_to(challenge_id, client)
+    except NotFound:
+        return False
+    return True
 
 
 # --- Growth > Promotional links -----------------------------------------------------------------

@@ -35,6 +35,8 @@ CODE_RULE = "A link's code has 1 to 40 letters, digits, - and _."
 SESSION_LINK = "promo_link"
 SESSION_COUPON = "promo_coupon"
 SESSION_REFERRER = "promo_referrer"
+SESSION_SEEN = "promo_seen"  # the codes this visitor's clicks were counted for
+SEEN_MOST = 50
 
 _AUDITED = ("code", "name", "landing", "challenge", "coupon", "referrer", "enabled")
 
@@ -207,10 +209,23 @@ def click(code: Any, *, count: bool = True) -> PromoLink:
     return link
 
 
+def seen(session: Any, code: str) -> bool:
+    """Whether this visitor's session came by the link already (any of the links it clicked,
+    not only the last: going back and forth between two links counts each once)."""
+    wanted = code.lower()
+    kept = session.get(SESSION_SEEN)
+    codes = [str(c).lower() for c in kept] if isinstance(kept, list) else []
+    return wanted in codes or str(session.get(SESSION_LINK, "")).lower() == wanted
+
+
 def remember(session: Any, link: PromoLink) -> None:
     """What a click leaves in the visitor's session: the link's code, and its coupon's and
     referrer's codes if it has them (a link with none clears an earlier link's)."""
     session[SESSION_LINK] = link.code
+    kept = session.get(SESSION_SEEN)
+    codes = [c for c in kept if isinstance(c, str)] if isinstance(kept, list) else []
+    if link.code not in codes:
+        session[SESSION_SEEN] = [*codes, link.code][-SEEN_MOST:]
     for key, value in (
         (SESSION_COUPON, link.coupon.code if link.coupon and link.coupon.enabled else ""),
         (SESSION_REFERRER, link.referrer.referral_code if link.referrer else ""),

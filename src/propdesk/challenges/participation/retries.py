@@ -36,6 +36,7 @@ from django.utils import timezone
 from propdesk.accounts.models import Client
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue.definition import OnBreach, StageKind
 from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Challenge, Participation, StageAttempt
@@ -119,7 +120,22 @@ def retry_refusal(participation: Participation, retried: bool) -> str:
         return "This challenge was retried already."
     if participation.challenge.status != Challenge.Status.PUBLISHED:
         return "This challenge has ended: it is no longer sold, retries included."
+    if not _offered(participation.client, participation.challenge_id):
+        return NOT_OFFERED
     return ""
+
+
+NOT_OFFERED = "This challenge is no longer offered to you: it is not sold to you, retries included."
+
+
+def _offered(client: Client, challenge_id: int) -> bool:
+    """Whether the challenge is still offered to the client (their group's catalogue): a
+    client moved out of the group a challenge is meant for buys no retry of it."""
+    try:
+        offering.offered_to(challenge_id, client)
+    except NotFound:
+        return False
+    return True
 
 
 def retried(participations: list[Participation]) -> dict[int, Participation]:
@@ -247,6 +263,8 @@ def retry(
                 "This challenge has ended: it is no longer sold, retries included.",
                 code="challenge_ended",
             )
+        if not _offered(me, challenge.pk):
+            raise Conflict(NOT_OFFERED, code="not_offered")
         made = Participation.objects.create(
             client=me,
             challenge=challenge,
