@@ -442,12 +442,11 @@ def page(
     )
     for posting in chunk:
         posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
-        posting.discount = off.get(posting.entry_id)  # type: ignore[attr-defined]
+        discount = off.get(posting.entry_id)
+        posting.discount = discount  # type: ignore[attr-defined]
         # The price before the discount (computed here: the template's `add` would add whole
         # numbers when it can, dropping the cents).
-        posting.price = (  # type: ignore[attr-defined]
-            abs(posting.amount) + posting.discount if posting.discount else None
-        )
+        posting.price = abs(posting.amount) + discount if discount else None  # type: ignore[attr-defined]
     return chunk, (chunk[-1].pk if more and chunk else None)
 
 
