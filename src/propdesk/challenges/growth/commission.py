@@ -207,6 +207,12 @@ def owed(ib: Client, currency: str) -> Decimal:
     return -found.balance if found is not None and found.balance < 0 else Decimal(0)
 
 
+def debts(ib: Client) -> dict[str, Decimal]:
+    """What the IB owes the firm, per currency (only the currencies they owe in)."""
+    found = LedgerAccount.objects.filter(code__startswith=f"firm:ib_owed:{ib.pk}:", balance__lt=0)
+    return {a.currency: -a.balance for a in found.order_by("currency")}
+
+
 def _owed_code(ib: Client, currency: str) -> str:
     return f"firm:ib_owed:{ib.pk}:{currency}"  # ledger.firm_account's code for owed_account
 
