@@ -6,6 +6,9 @@ become SETTLED and the settlement PAID. Rejected: the settlement is REJECTED and
 commissions go back to ACCRUED, so a later settlement may take them again (a firm that wants
 them gone reverses the fee instead). Settling a period twice pays nothing twice: only ACCRUED
 commissions are gathered, under their row locks.
+
+An IB suspended, or no longer an IB, since they earned is never paid automatically: their
+request waits for a person whatever the policy, and its details say why.
 """
 
 from __future__ import annotations
@@ -121,8 +124,22 @@ def _one(
         "submitted for approval",
         after=audit.snapshot(made, ["ib", "period_start", "period_end", "amount", "currency"]),
     )
-    approvals.submit(IB_COMMISSION, client=ib, payload={"settlement_id": made.pk})
+    approvals.submit(
+        IB_COMMISSION,
+        client=ib,
+        payload={"settlement_id": made.pk},
+        manual_only=_not_payable(ib) is not None,  # a person looks at an IB no longer active
+    )
     return made
+
+
+def _not_payable(ib: Client) -> str | None:
+    """Why the IB should not be paid without a person's look, or None."""
+    if ib.kind != Client.Kind.IB:
+        return f"{ib.get_kind_display()}: no longer an active IB"
+    if ib.status != Client.Status.ACTIVE:
+        return f"{ib.get_status_display()}: no longer an active IB"
+    return None
 
 
 def drop(found: Commission) -> None:
@@ -204,6 +221,9 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("Period", f"{settlement.period_start} to {settlement.period_end}"),
         ("Commission", f"{money(settlement.amount, currency)} {currency} ({count} fees)"),
     ]
+    why = _not_payable(settlement.ib)
+    if why is not None:
+        lines.append(("IB status", why))
     if owing > 0:
         lines.append(
             ("Owed by the IB", f"{money(owing, currency)} {currency} (kept from this payment)")
