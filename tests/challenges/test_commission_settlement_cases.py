@@ -51,6 +51,23 @@ def test_a_period_ends_at_midnight_in_the_firms_time_zone(collected, admin, sett
     assert december.commissions.get().participation == second
 
 
+def test_commission_a_rejected_settlement_gave_back_is_taken_by_the_next_period(collected, admin):
+    top, first, second = collected
+    made_at(first, datetime(2025, 10, 15, 12, 0, tzinfo=UTC))
+    made_at(second, datetime(2025, 11, 15, 12, 0, tzinfo=UTC))
+    [october] = settlement.settle("2025-10-01", "2025-10-31", admin)
+    approvals.reject(request_of(october).pk, actor=admin, reason="Check the referral first")
+    [november] = settlement.settle("2025-11-01", "2025-11-30", admin)
+    assert november.amount == D("99.80")  # October's, given back, and November's
+    assert november.period_start.isoformat() == "2025-10-15"  # it says what it covers
+    shown = dict(settlement.details(request_of(november)))
+    assert shown["Period"] == "2025-10-15 to 2025-11-30"
+    approvals.approve(request_of(november).pk, actor=admin)
+    assert wallet_of(top) == D("99.80")
+    assert settlement.settle("2025-10-01", "2025-10-31", admin) == []
+    assert ledger.check() == []
+
+
 @pytest.mark.parametrize(
     "change", [{"status": Client.Status.SUSPENDED}, {"kind": Client.Kind.TRADER}]
 )
