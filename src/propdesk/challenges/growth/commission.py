@@ -312,19 +312,18 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
     from propdesk.challenges.growth import settlement  # (it imports this module)
 
     reversed_ = []
-    # Locks: each commission, then its settlement (the order a settlement's approval takes).
-    ids = list(
-        Commission.objects.filter(participation_id=participation.pk)
+    # Locks: all the fee's commissions at once, in their order, before any money moves; then
+    # settlements and accounts. A settlement's approval takes its commissions the same way
+    # before it pays, so the two queue: locking them one by one while moving money deadlocked
+    # with an approval holding the next one and waiting for the commission expense account.
+    locked = list(
+        Commission.objects.select_for_update(of=("self",))
+        .select_related("ib__user")
+        .filter(participation_id=participation.pk)
         .exclude(status=Commission.Status.REVERSED)
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
-    for pk in ids:
-        commission = (
-            Commission.objects.select_for_update(of=("self",)).select_related("ib__user").get(pk=pk)
-        )
-        if commission.status == Commission.Status.REVERSED:
-            continue
+    for commission in locked:
         old = move_status(commission, Commission.Status.REVERSED, Commission.TRANSITIONS)
         memo = f"Reversal of IB commission #{commission.pk}: the fee of participation "
         memo += f"{participation.reference} was refunded"
