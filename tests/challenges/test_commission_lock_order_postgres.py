@@ -75,3 +75,26 @@ def test_reversing_two_levels_racing_the_upper_ibs_settlement_never_deadlocks(
     assert outcomes == ["approved", 2], outcomes
     assert set(Commission.objects.values_list("status", flat=True)) == {"reversed"}
     assert ledger.check() == []
+
+
+@pytest.mark.parametrize("repeat", range(20))
+def test_reversing_an_ibs_instant_commission_racing_their_settlement_never_deadlocks(
+    set_method, admin, challenge, finance, repeat
+):
+    scheme(admin, ["10"], name="Instant")
+    monthly = scheme(admin, ["10"], settlement="periodic", default=False, name="Monthly")
+    top = ib(set_method)
+    buyer = trader(set_method, referrer=top)
+    paid_at_once = buy(buyer, challenge, finance)  # 49.90 in the IB's wallet
+    commission.set_scheme(top.pk, monthly.pk, actor=admin)
+    buy(buyer, challenge, finance)  # 49.90 collected
+    day = timezone.localdate()
+    settlement.settle(day, day, admin)
+    request = ApprovalRequest.objects.get(type_key="ib_commission")
+    outcomes = at_once(
+        lambda: approvals.approve(request.pk, actor=admin).status,
+        lambda: _reverse(paid_at_once),
+    )
+    assert outcomes == ["approved", 1], outcomes
+    assert wallet_of(top) == D("49.90")
+    assert ledger.check() == []

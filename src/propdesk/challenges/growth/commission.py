@@ -252,7 +252,9 @@ def earn(participation: Participation) -> list[Commission]:
         return []
     done = set(Commission.objects.filter(participation=locked).values_list("ib_id", flat=True))
     made = []
-    for level, ib in enumerate(upline(locked.client), start=1):
+    ancestors = upline(locked.client)
+    lock_ibs(ib.pk for ib in ancestors)
+    for level, ib in enumerate(ancestors, start=1):
         if ib.pk in done or ib.kind != Client.Kind.IB or ib.status != Client.Status.ACTIVE:
             continue
         scheme = scheme_of(ib)
@@ -290,8 +292,10 @@ def earn(participation: Participation) -> list[Commission]:
 def pay(ib: Client, amount: Decimal, currency: str, *, memo: str, actor: User | None = None) -> Any:
     """One IB Commission entry: the firm's expense → the IB's wallet, less what the IB owes
     (that part settles their debt instead)."""
-    # The debt's account is locked before the entry's (always in this order), so two
-    # commissions at once cannot both recover the same debt. None: the IB never owed.
+    # The accounts in commission's one order (see `_lock_expense`), the debt's before the
+    # entry is made, so two commissions at once cannot both recover the same debt. None: the
+    # IB never owed.
+    _lock_expense(currency)
     debt = LedgerAccount.objects.select_for_update().filter(code=_owed_code(ib, currency)).first()
     recovered = min(amount, max(-debt.balance, Decimal(0))) if debt is not None else Decimal(0)
     lines = [ledger.Line(expense_account(currency), -amount)]
@@ -312,6 +316,10 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
     from propdesk.challenges.growth import settlement  # (it imports this module)
 
     reversed_ = []
+    waiting = Commission.objects.filter(participation_id=participation.pk).exclude(
+        status=Commission.Status.REVERSED
+    )
+    lock_ibs(waiting.values_list("ib_id", flat=True))
     # Locks: all the fee's commissions at once, in their order, before any money moves; then
     # settlements and accounts. A settlement's approval takes its commissions the same way
     # before it pays, so the two queue: locking them one by one while moving money deadlocked
@@ -356,7 +364,9 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
 
 def take_back(ib: Client, entry: JournalEntry, *, memo: str, actor: User | None) -> JournalEntry:
     """The mirror of a commission entry; what the IB's wallet cannot give back is owed."""
-    debt_account = owed_account(ib, entry.postings.first().currency)  # type: ignore[union-attr]
+    currency = entry.postings.first().currency  # type: ignore[union-attr]
+    _lock_expense(currency)
+    debt_account = owed_account(ib, currency)
     LedgerAccount.objects.select_for_update().filter(pk=debt_account.pk).first()
     lines = []
     for posting in entry.postings.select_related("account"):
@@ -379,6 +389,7 @@ def take_back_amount(
     ib: Client, amount: Decimal, currency: str, *, memo: str, actor: User | None
 ) -> JournalEntry:
     """A settled commission reversed: `amount` back from the IB's wallet (what it lacks owed)."""
+    _lock_expense(currency)
     debt_account = owed_account(ib, currency)
     LedgerAccount.objects.select_for_update().filter(pk=debt_account.pk).first()
     lines = [
@@ -388,6 +399,25 @@ def take_back_amount(
     return ledger.post(
         JournalEntry.Type.IB_COMMISSION, _merged(lines), memo=memo, client=ib, actor=actor
     )
+
+
+def lock_ibs(ids: Any) -> None:
+    """The IBs' client rows, in id order, before their commissions and accounts: an approval
+    locks the IB's client row first (the approval engine's order), then the settlement's
+    commissions and the expense account, so a reversal or an earning that took the expense
+    account first deadlocked with it. FOR NO KEY UPDATE: it queues behind such an approval,
+    but not the foreign-key checks of other transactions' inserts naming the IB."""
+    wanted = sorted(set(ids))
+    if wanted:
+        list(Client.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk"))
+
+
+def _lock_expense(currency: str) -> None:
+    """Every movement of commission money takes the commission expense account's lock first,
+    then the IB's debt, then their wallet (`ledger.post` locks by id, and a wallet opened
+    before the expense account has the lower id): a settlement's payment and a reversal for
+    the same IB queue on it instead of each holding what the other waits for."""
+    LedgerAccount.objects.select_for_update().filter(pk=expense_account(currency).pk).first()
 
 
 def _from_wallet(
