@@ -71,3 +71,19 @@ def test_the_ibs_wallet_shows_an_ib_commission_line_with_a_readable_memo(
     assert answer.status_code == 200
     assert "IB Commission" in answer.content.decode()
     assert wallet_of(top) == D("49.90")
+
+
+def test_ibs_on_different_schemes_never_share_more_than_the_fee(
+    set_method, admin, challenge, finance
+):
+    """Each scheme adds up to at most 100%, but two IBs on two schemes could take 95% + 10%:
+    the upper level gets what is left of the fee, never more."""
+    scheme(admin, ["10", "10"], name="Default")
+    generous = scheme(admin, ["95"], default=False, name="Generous")
+    top = ib(set_method)
+    sub = ib(set_method, referrer=top)
+    commission.set_scheme(sub.pk, generous.pk, actor=admin)
+    buy(trader(set_method, referrer=sub), challenge, finance)  # 499.00
+    assert wallet_of(sub) == D("474.05")  # 95%
+    assert wallet_of(top) == D("24.95")  # 10% would be 49.90: only 24.95 of the fee is left
+    assert ledger.check() == []

@@ -4,9 +4,10 @@
 the buyer's upline (level 1 is the buyer's own referrer) and gives each active IB the rate
 their own scheme sets for that level, on the fee actually paid (`participation.fee`, after any
 coupon). The amount is rounded *down* to the currency's minor unit: the firm never pays more
-than the rate says. An instant scheme credits the IB's wallet at once (an *IB Commission*
-entry from the firm's commission expense account); a periodic one collects the commission for
-a settlement (`growth/settlement.py`).
+than the rate says, and never more than the fee in all (IBs on different schemes get, level by
+level, at most what is left of it). An instant scheme credits the IB's wallet at once (an
+*IB Commission* entry from the firm's commission expense account); a periodic one collects the
+commission for a settlement (`growth/settlement.py`).
 
 `reverse_for(participation, actor)` runs where the fee is refunded. A refund is never
 blocked by an IB who already withdrew their commission: what their wallet holds is taken
@@ -250,7 +251,11 @@ def earn(participation: Participation) -> list[Commission]:
     )
     if locked.fee_entry_id is None or locked.refund_entry_id is not None or locked.fee <= 0:
         return []
-    done = set(Commission.objects.filter(participation=locked).values_list("ib_id", flat=True))
+    earlier = Commission.objects.filter(participation=locked)
+    done = set(earlier.values_list("ib_id", flat=True))
+    # What is left of the fee to share: each scheme adds up to at most 100%, but IBs on
+    # different schemes could together ask for more than the fee (95% + 10%).
+    left = locked.fee - sum((c.amount for c in earlier), Decimal(0))
     made = []
     ancestors = upline(locked.client)
     lock_ibs(ib.pk for ib in ancestors)
@@ -261,9 +266,10 @@ def earn(participation: Participation) -> list[Commission]:
         if scheme is None or level > len(scheme.rates):
             continue
         rate = Decimal(scheme.rates[level - 1])
-        amount = share(locked.fee, rate, locked.currency)
+        amount = min(share(locked.fee, rate, locked.currency), left)
         if amount <= 0:
             continue
+        left -= amount
         commission = Commission(
             participation=locked,
             ib=ib,
