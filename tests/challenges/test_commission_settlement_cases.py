@@ -57,6 +57,8 @@ def test_commission_a_rejected_settlement_gave_back_is_taken_by_the_next_period(
     made_at(second, datetime(2025, 11, 15, 12, 0, tzinfo=UTC))
     [october] = settlement.settle("2025-10-01", "2025-10-31", admin)
     approvals.reject(request_of(october).pk, actor=admin, reason="Check the referral first")
+    shown = dict(settlement.details(request_of(october)))  # not "(0 fees)": they left it
+    assert shown["Commission"] == "49.90 USD (rejected: given back to be settled later)"
     [november] = settlement.settle("2025-11-01", "2025-11-30", admin)
     assert november.amount == D("99.80")  # October's, given back, and November's
     assert november.period_start.isoformat() == "2025-10-15"  # it says what it covers

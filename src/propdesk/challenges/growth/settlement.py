@@ -228,6 +228,12 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("Period", f"{settlement.period_start} to {settlement.period_end}"),
         ("Commission", f"{money(settlement.amount, currency)} {currency} ({count} fees)"),
     ]
+    if settlement.status == CommissionSettlement.Status.REJECTED:  # its commissions left it
+        lines[-1] = (
+            "Commission",
+            f"{money(settlement.amount, currency)} {currency} (rejected: given back to be "
+            "settled later)",
+        )
     why = _not_payable(settlement.ib)
     if why is not None:
         lines.append(("IB status", why))
