@@ -4,9 +4,10 @@
 the buyer's upline (level 1 is the buyer's own referrer) and gives each active IB the rate
 their own scheme sets for that level, on the fee actually paid (`participation.fee`, after any
 coupon). The amount is rounded *down* to the currency's minor unit: the firm never pays more
-than the rate says. An instant scheme credits the IB's wallet at once (an *IB Commission*
-entry from the firm's commission expense account); a periodic one collects the commission for
-a settlement (`growth/settlement.py`).
+than the rate says, and never more than the fee in all (IBs on different schemes get, level by
+level, at most what is left of it). An instant scheme credits the IB's wallet at once (an
+*IB Commission* entry from the firm's commission expense account); a periodic one collects the
+commission for a settlement (`growth/settlement.py`).
 
 `reverse_for(participation, actor)` runs where the fee is refunded. A refund is never
 blocked by an IB who already withdrew their commission: what their wallet holds is taken
@@ -207,6 +208,12 @@ def owed(ib: Client, currency: str) -> Decimal:
     return -found.balance if found is not None and found.balance < 0 else Decimal(0)
 
 
+def debts(ib: Client) -> dict[str, Decimal]:
+    """What the IB owes the firm, per currency (only the currencies they owe in)."""
+    found = LedgerAccount.objects.filter(code__startswith=f"firm:ib_owed:{ib.pk}:", balance__lt=0)
+    return {a.currency: -a.balance for a in found.order_by("currency")}
+
+
 def _owed_code(ib: Client, currency: str) -> str:
     return f"firm:ib_owed:{ib.pk}:{currency}"  # ledger.firm_account's code for owed_account
 
@@ -244,18 +251,25 @@ def earn(participation: Participation) -> list[Commission]:
     )
     if locked.fee_entry_id is None or locked.refund_entry_id is not None or locked.fee <= 0:
         return []
-    done = set(Commission.objects.filter(participation=locked).values_list("ib_id", flat=True))
+    earlier = Commission.objects.filter(participation=locked)
+    done = set(earlier.values_list("ib_id", flat=True))
+    # What is left of the fee to share: each scheme adds up to at most 100%, but IBs on
+    # different schemes could together ask for more than the fee (95% + 10%).
+    left = locked.fee - sum((c.amount for c in earlier), Decimal(0))
     made = []
-    for level, ib in enumerate(upline(locked.client), start=1):
+    ancestors = upline(locked.client)
+    lock_ibs(ib.pk for ib in ancestors)
+    for level, ib in enumerate(ancestors, start=1):
         if ib.pk in done or ib.kind != Client.Kind.IB or ib.status != Client.Status.ACTIVE:
             continue
         scheme = scheme_of(ib)
         if scheme is None or level > len(scheme.rates):
             continue
         rate = Decimal(scheme.rates[level - 1])
-        amount = share(locked.fee, rate, locked.currency)
+        amount = min(share(locked.fee, rate, locked.currency), left)
         if amount <= 0:
             continue
+        left -= amount
         commission = Commission(
             participation=locked,
             ib=ib,
@@ -284,8 +298,10 @@ def earn(participation: Participation) -> list[Commission]:
 def pay(ib: Client, amount: Decimal, currency: str, *, memo: str, actor: User | None = None) -> Any:
     """One IB Commission entry: the firm's expense → the IB's wallet, less what the IB owes
     (that part settles their debt instead)."""
-    # The debt's account is locked before the entry's (always in this order), so two
-    # commissions at once cannot both recover the same debt. None: the IB never owed.
+    # The accounts in commission's one order (see `_lock_expense`), the debt's before the
+    # entry is made, so two commissions at once cannot both recover the same debt. None: the
+    # IB never owed.
+    _lock_expense(currency)
     debt = LedgerAccount.objects.select_for_update().filter(code=_owed_code(ib, currency)).first()
     recovered = min(amount, max(-debt.balance, Decimal(0))) if debt is not None else Decimal(0)
     lines = [ledger.Line(expense_account(currency), -amount)]
@@ -306,19 +322,22 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
     from propdesk.challenges.growth import settlement  # (it imports this module)
 
     reversed_ = []
-    # Locks: each commission, then its settlement (the order a settlement's approval takes).
-    ids = list(
-        Commission.objects.filter(participation_id=participation.pk)
+    waiting = Commission.objects.filter(participation_id=participation.pk).exclude(
+        status=Commission.Status.REVERSED
+    )
+    lock_ibs(waiting.values_list("ib_id", flat=True))
+    # Locks: all the fee's commissions at once, in their order, before any money moves; then
+    # settlements and accounts. A settlement's approval takes its commissions the same way
+    # before it pays, so the two queue: locking them one by one while moving money deadlocked
+    # with an approval holding the next one and waiting for the commission expense account.
+    locked = list(
+        Commission.objects.select_for_update(of=("self",))
+        .select_related("ib__user")
+        .filter(participation_id=participation.pk)
         .exclude(status=Commission.Status.REVERSED)
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
-    for pk in ids:
-        commission = (
-            Commission.objects.select_for_update(of=("self",)).select_related("ib__user").get(pk=pk)
-        )
-        if commission.status == Commission.Status.REVERSED:
-            continue
+    for commission in locked:
         old = move_status(commission, Commission.Status.REVERSED, Commission.TRANSITIONS)
         memo = f"Reversal of IB commission #{commission.pk}: the fee of participation "
         memo += f"{participation.reference} was refunded"
@@ -351,7 +370,9 @@ def reverse_for(participation: Participation, actor: User | None) -> list[Commis
 
 def take_back(ib: Client, entry: JournalEntry, *, memo: str, actor: User | None) -> JournalEntry:
     """The mirror of a commission entry; what the IB's wallet cannot give back is owed."""
-    debt_account = owed_account(ib, entry.postings.first().currency)  # type: ignore[union-attr]
+    currency = entry.postings.first().currency  # type: ignore[union-attr]
+    _lock_expense(currency)
+    debt_account = owed_account(ib, currency)
     LedgerAccount.objects.select_for_update().filter(pk=debt_account.pk).first()
     lines = []
     for posting in entry.postings.select_related("account"):
@@ -374,6 +395,7 @@ def take_back_amount(
     ib: Client, amount: Decimal, currency: str, *, memo: str, actor: User | None
 ) -> JournalEntry:
     """A settled commission reversed: `amount` back from the IB's wallet (what it lacks owed)."""
+    _lock_expense(currency)
     debt_account = owed_account(ib, currency)
     LedgerAccount.objects.select_for_update().filter(pk=debt_account.pk).first()
     lines = [
@@ -383,6 +405,25 @@ def take_back_amount(
     return ledger.post(
         JournalEntry.Type.IB_COMMISSION, _merged(lines), memo=memo, client=ib, actor=actor
     )
+
+
+def lock_ibs(ids: Any) -> None:
+    """The IBs' client rows, in id order, before their commissions and accounts: an approval
+    locks the IB's client row first (the approval engine's order), then the settlement's
+    commissions and the expense account, so a reversal or an earning that took the expense
+    account first deadlocked with it. FOR NO KEY UPDATE: it queues behind such an approval,
+    but not the foreign-key checks of other transactions' inserts naming the IB."""
+    wanted = sorted(set(ids))
+    if wanted:
+        list(Client.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk"))
+
+
+def _lock_expense(currency: str) -> None:
+    """Every movement of commission money takes the commission expense account's lock first,
+    then the IB's debt, then their wallet (`ledger.post` locks by id, and a wallet opened
+    before the expense account has the lower id): a settlement's payment and a reversal for
+    the same IB queue on it instead of each holding what the other waits for."""
+    LedgerAccount.objects.select_for_update().filter(pk=expense_account(currency).pk).first()
 
 
 def _from_wallet(

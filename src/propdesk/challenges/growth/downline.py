@@ -13,6 +13,7 @@ from django.db.models import Sum
 
 from propdesk.accounts import referrals
 from propdesk.accounts.models import Client
+from propdesk.challenges.growth import commission as commissions
 from propdesk.challenges.growth.models import Commission
 from propdesk.challenges.models import Participation
 from propdesk.core import pagination
@@ -100,13 +101,25 @@ def page(
 
 
 def totals(viewer: Client) -> dict[str, dict[str, Decimal]]:
-    """The viewer's commission in all (not reversed), per currency."""
-    earned = {
-        row["currency"]: from_database_sum(row["total"], row["currency"])
-        for row in Commission.objects.filter(ib=viewer)
+    """The viewer's commission per currency: in all (not reversed), of it what was paid into
+    their wallet and what waits for a settlement, and what they owe the firm (commission
+    reversed after they had withdrawn it, kept from their next commission)."""
+    found: dict[str, dict[str, Decimal]] = {"commission": {}, "paid": {}, "waiting": {}}
+    bucket = {
+        Commission.Status.CREDITED: "paid",
+        Commission.Status.SETTLED: "paid",
+        Commission.Status.ACCRUED: "waiting",
+        Commission.Status.SETTLING: "waiting",
+    }
+    for row in (
+        Commission.objects.filter(ib=viewer)
         .exclude(status=Commission.Status.REVERSED)
-        .values("currency")
+        .values("currency", "status")
         .annotate(total=Sum("amount"))
         .order_by("currency")
-    }
-    return {"commission": earned}
+    ):
+        currency, amount = row["currency"], from_database_sum(row["total"], row["currency"])
+        for key in ("commission", bucket[row["status"]]):
+            found[key][currency] = found[key].get(currency, Decimal(0)) + amount
+    found["owed"] = commissions.debts(viewer)
+    return found

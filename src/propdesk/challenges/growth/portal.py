@@ -43,6 +43,9 @@ def referrals_page(request: HttpRequest) -> HttpResponse:
             "paged": bool(request.GET.get("after")),
             "total": referrals.downline_count(client),
             "direct": client.referrals.count(),
-            "earned": downline.totals(client)["commission"],
+            "earned": (earned := downline.totals(client))["commission"],
+            "paid": earned["paid"],
+            "waiting": earned["waiting"],
+            "owed": earned["owed"],
         },
     )

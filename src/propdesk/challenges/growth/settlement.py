@@ -3,9 +3,13 @@ currency) becomes one `CommissionSettlement` and one `ib_commission` request.
 
 Approved: one IB Commission entry pays the IB (less what they owe the firm), the commissions
 become SETTLED and the settlement PAID. Rejected: the settlement is REJECTED and its
-commissions go back to ACCRUED, so a later settlement may take them again (a firm that wants
-them gone reverses the fee instead). Settling a period twice pays nothing twice: only ACCRUED
-commissions are gathered, under their row locks.
+commissions go back to ACCRUED, and the next period's settlement takes them again (a period
+gathers what is still collected from before it too, and its settlement's period starts at the
+oldest; a firm that wants them gone reverses the fee instead). Settling a period twice pays
+nothing twice: only ACCRUED commissions are gathered, under their row locks.
+
+An IB suspended, or no longer an IB, since they earned is never paid automatically: their
+request waits for a person whatever the policy, and its details say why.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def _day(errors: FieldErrors, field: str, value: Any) -> date | None:
 
 def bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """The period's first moment and the moment after it, in the firm's time zone."""
-    zone = timezone.get_default_timezone()
+    zone = _zone()
     return (
         datetime.combine(first, time.min, tzinfo=zone),
         datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone),
@@ -71,17 +75,18 @@ def bounds(first: date, last: date) -> tuple[datetime, datetime]:
 
 
 def settle(period_start: Any, period_end: Any, actor: User | None) -> list[CommissionSettlement]:
-    """Gather each IB's ACCRUED commission made in the period into one settlement per IB and
-    currency, each with its `ib_commission` request; returns the settlements made (none when
-    the period was settled already)."""
+    """Gather each IB's ACCRUED commission made in the period (or before it, still waiting:
+    given back by a rejected settlement, or of a period never settled) into one settlement per
+    IB and currency, each with its `ib_commission` request; returns the settlements made (none
+    when the period was settled already)."""
     if actor is not None:
         require_permission(actor, commissions.COMMISSION_MANAGE)
     first, last = period(period_start, period_end)
-    since, until = bounds(first, last)
+    _, until = bounds(first, last)
     made = []
     with transaction.atomic():
         waiting = Commission.objects.select_for_update().filter(
-            status=Commission.Status.ACCRUED, created_at__gte=since, created_at__lt=until
+            status=Commission.Status.ACCRUED, created_at__lt=until
         )
         groups: dict[tuple[int, str], list[Commission]] = defaultdict(list)
         for found in waiting.order_by("pk"):  # locked: a second settle waits, then finds none
@@ -100,9 +105,10 @@ def _one(
     last: date,
     actor: User | None,
 ) -> CommissionSettlement:
+    oldest = timezone.localtime(min(c.created_at for c in gathered), _zone()).date()
     made = CommissionSettlement.objects.create(
         ib=ib,
-        period_start=first,
+        period_start=min(first, oldest),
         period_end=last,
         amount=sum((c.amount for c in gathered), Decimal(0)),
         currency=currency,
@@ -116,13 +122,31 @@ def _one(
         action=AuditAction.COMMISSION_SETTLEMENT_CREATE,
         object_type="commission_settlement",
         object_id=made.pk,
-        summary=f"IB commission of {ib.user.email} for {first} to {last}: "
+        summary=f"IB commission of {ib.user.email} for {made.period_start} to {last}: "
         f"{money(made.amount, currency)} {currency} ({len(gathered)} commissions) "
         "submitted for approval",
         after=audit.snapshot(made, ["ib", "period_start", "period_end", "amount", "currency"]),
     )
-    approvals.submit(IB_COMMISSION, client=ib, payload={"settlement_id": made.pk})
+    approvals.submit(
+        IB_COMMISSION,
+        client=ib,
+        payload={"settlement_id": made.pk},
+        manual_only=_not_payable(ib) is not None,  # a person looks at an IB no longer active
+    )
     return made
+
+
+def _not_payable(ib: Client) -> str | None:
+    """Why the IB should not be paid without a person's look, or None."""
+    if ib.kind != Client.Kind.IB:
+        return f"{ib.get_kind_display()}: no longer an active IB"
+    if ib.status != Client.Status.ACTIVE:
+        return f"{ib.get_status_display()}: no longer an active IB"
+    return None
+
+
+def _zone() -> Any:
+    return timezone.get_default_timezone()
 
 
 def drop(found: Commission) -> None:
@@ -204,6 +228,15 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("Period", f"{settlement.period_start} to {settlement.period_end}"),
         ("Commission", f"{money(settlement.amount, currency)} {currency} ({count} fees)"),
     ]
+    if settlement.status == CommissionSettlement.Status.REJECTED:  # its commissions left it
+        lines[-1] = (
+            "Commission",
+            f"{money(settlement.amount, currency)} {currency} (rejected: given back to be "
+            "settled later)",
+        )
+    why = _not_payable(settlement.ib)
+    if why is not None:
+        lines.append(("IB status", why))
     if owing > 0:
         lines.append(
             ("Owed by the IB", f"{money(owing, currency)} {currency} (kept from this payment)")
