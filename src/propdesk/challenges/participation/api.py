@@ -15,7 +15,7 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from propdesk.accounts import zones
 from propdesk.accounts.api_auth import current_client, current_staff
 from propdesk.accounts.models import Client
-from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.growth import coupons
 from propdesk.challenges.models import Participation, StageAttempt
@@ -302,7 +302,7 @@ class PriceQuoteOut(Schema):
 )
 def quote(request: HttpRequest, challenge_id: str, coupon: str = "") -> PriceQuoteOut:
     client = current_client(request)
-    priced = coupons.quote(client, catalogue.offered(challenge_id), coupon)
+    priced = coupons.quote(client, offering.offered_to(challenge_id, client), coupon)
     return PriceQuoteOut(
         currency=priced.currency,
         gross=priced.gross,
