@@ -4,15 +4,21 @@ code's revenue counts only fees actually paid."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from propdesk.accounts import groups
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.growth.models import Coupon
+from propdesk.challenges.models import Participation
+from propdesk.wallet import ledger
 from tests.api.conftest import Api
-from tests.challenges.factories import definition, make_coupon
-from tests.conftest import PASSWORD
+from tests.challenges.factories import definition, fund, make_coupon
+from tests.conftest import PASSWORD, logged_in, post_form
 
 pytestmark = pytest.mark.django_db
+D = Decimal
 
 
 @pytest.fixture
@@ -56,3 +62,54 @@ def test_the_api_quote_refuses_hostile_codes_with_422(admin, active_client, chal
     response = quote(active_client, challenge, coupon)
     assert response.status_code == 422
     assert "coupon" in response.json()["fields"]
+
+
+# --- a promotional link's coupon in the portal -------------------------------------------------
+
+
+def with_promo(client, code):
+    http = logged_in(client.user)
+    session = http.session
+    session["promo_coupon"] = code
+    session.save()
+    return http
+
+
+def test_a_promotional_coupon_for_another_challenge_is_not_filled_in(
+    admin, finance, active_client, challenge
+):
+    other = catalogue.create(definition(name="1-Step 50K"), actor=admin)
+    make_coupon(admin, challenges=[other.pk])
+    fund(active_client, finance)
+    http = with_promo(active_client, "SPRING20")
+    page = http.get(f"/portal/challenges/{challenge.pk}/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert 'value="SPRING20"' not in text
+    assert 'aria-invalid="true"' not in text
+    assert "Start now: pay 499.00 USD" in text
+    assert "The promotional code cannot be used here: SPRING20 is not for this challenge." in text
+    # the form as the page rendered it buys at the full price
+    done = post_form(
+        http,
+        f"/portal/challenges/{challenge.pk}/",
+        {"payment": "wallet", "coupon": "", "idempotency_key": "p-9"},
+    )
+    assert done.status_code == 302
+    assert Participation.objects.get().fee == D("499.00")
+    assert ledger.check() == []
+
+
+def test_a_promotional_coupon_used_up_is_not_filled_in(admin, active_client, challenge):
+    make_coupon(admin)
+    Coupon.objects.update(enabled=False)
+    page = with_promo(active_client, "SPRING20").get(f"/portal/challenges/{challenge.pk}/")
+    text = page.content.decode()
+    assert 'value="SPRING20"' not in text
+    assert "Start now: pay 499.00 USD" in text
+
+
+def test_a_valid_promotional_coupon_is_still_filled_in(admin, active_client, challenge):
+    make_coupon(admin)
+    page = with_promo(active_client, "spring20").get(f"/portal/challenges/{challenge.pk}/")
+    assert "Start now: pay 399.20 USD" in page.content.decode()
