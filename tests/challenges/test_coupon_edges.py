@@ -10,8 +10,10 @@ import pytest
 
 from propdesk.accounts import groups
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.growth import coupons
 from propdesk.challenges.growth.models import Coupon
 from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import services as participation
 from propdesk.wallet import ledger
 from tests.api.conftest import Api
 from tests.challenges.factories import definition, fund, make_coupon
@@ -113,3 +115,17 @@ def test_a_valid_promotional_coupon_is_still_filled_in(admin, active_client, cha
     make_coupon(admin)
     page = with_promo(active_client, "spring20").get(f"/portal/challenges/{challenge.pk}/")
     assert "Start now: pay 399.20 USD" in page.content.decode()
+
+
+# --- usage ---------------------------------------------------------------------------------------
+
+
+def test_a_codes_revenue_counts_only_fees_paid(admin, active_client, challenge, sandbox_card):
+    coupon = make_coupon(admin)
+    participation.start(
+        active_client, challenge.pk, payment="direct", method=sandbox_card.pk, coupon="SPRING20"
+    )
+    figures = coupons.usage(Coupon.objects.get(pk=coupon.pk))
+    assert figures["uses"] == 1  # reserved by the purchase waiting for its payment
+    assert figures["discount"] == [("USD", D("99.80"))]
+    assert figures["revenue"] == []  # nothing paid yet

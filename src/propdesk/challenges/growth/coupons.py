@@ -401,8 +401,8 @@ def _rows(errors: FieldErrors, name: str, ids: Any, rows: QuerySet[Any], what: s
 
 
 def usage(coupon: Coupon) -> dict[str, Any]:
-    """What a code did: uses (of its limit), clients, discount given and fees paid (less the
-    refunded) by currency; purchases still waiting for their payment included."""
+    """What a code did: uses (of its limit), clients and discount given, purchases still
+    waiting for their payment included; and the fees paid (taken, not refunded) by currency."""
     uses = CouponUse.objects.filter(coupon=coupon).select_related("participation")
     given: dict[str, Decimal] = {}
     paid: dict[str, Decimal] = {}
@@ -410,8 +410,10 @@ def usage(coupon: Coupon) -> dict[str, Any]:
     for use in uses:
         clients.add(use.client_id)
         given[use.currency] = given.get(use.currency, Decimal(0)) + use.discount
-        if use.participation.refund_entry_id is None:  # refunded: no revenue
-            paid[use.currency] = paid.get(use.currency, Decimal(0)) + use.participation.fee
+        bought = use.participation
+        if bought.fee_entry_id is not None and bought.refund_entry_id is None:
+            # only a fee taken and kept: not one waiting for its payment, nor one refunded
+            paid[use.currency] = paid.get(use.currency, Decimal(0)) + bought.fee
     return {
         "uses": coupon.uses,
         "limit": coupon.max_uses,
