@@ -1,5 +1,5 @@
-"""Discounts in the reports, to the cent: the transactions report's price of a discounted fee,
-the dashboard's discounts over the API, and a coupon whose code looks like a formula."""
+"""Discounts in the reports, to the cent: the transactions report's price of a discounted fee
+(page and API), and the dashboard's discounts over the API."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.participation import services as participation
 from propdesk.wallet import ledger
+from tests.api.conftest import Api
 from tests.challenges.factories import definition, fund, make_coupon
-from tests.conftest import logged_in
+from tests.conftest import PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -34,3 +35,28 @@ def test_the_transactions_report_shows_a_discounted_fees_price_to_the_cent(disco
     text = page.content.decode()
     assert "Discount 99.80 USD (price 499.00)" in text
     assert ledger.check() == []
+
+
+def test_the_transactions_api_shows_a_fees_discount(discounted, finance):
+    api = Api()
+    token = api.token(finance.email, PASSWORD)
+    response = api.call("GET", "/reports/transactions?type=prop_trading_fee", token=token)
+    assert response.status_code == 200, response.content
+    (item,) = response.json()["items"]  # the free purchase made no entry
+    assert (item["amount"], item["discount"]) == ("399.20", "99.80")
+
+
+def test_the_dashboard_api_shows_the_discounts(discounted, support):
+    api = Api()
+    token = api.token(support.email, PASSWORD)
+    response = api.call("GET", "/reports/prop-dashboard", token=token)
+    assert response.status_code == 200, response.content
+    assert response.json()["discounts"] == [
+        {
+            "currency": "USD",
+            "purchases": 2,
+            "gross": "998.00",
+            "discount": "598.80",
+            "net": "399.20",
+        }
+    ]
