@@ -70,6 +70,12 @@ def start(
     asked = idempotency.fingerprint(
         challenge.pk, payment, chosen.pk if chosen else None, *(["coupon", *codes] if codes else [])
     )
+    mine = Participation.objects.filter(client=client)
+    if direct:
+        # The client's lapsed checkouts close now, sweep or not; each in its own transaction
+        # (giving a coupon's use back locks the coupon: never while this purchase holds the
+        # challenge, which another purchase may hold while it waits for that coupon).
+        lapse_unpaid(mine)
     with transaction.atomic():
         # Purchases by one client queue here: a retry finds the first, and two purchases can
         # never both spend the same balance.
@@ -78,9 +84,10 @@ def start(
         if earlier is not None:
             return earlier
         if direct:
-            mine = Participation.objects.filter(client=client)
-            lapse_unpaid(mine)  # the client's lapsed checkouts close now, sweep or not
-            waiting = mine.filter(status=Participation.Status.PENDING_PAYMENT).count()
+            waiting = mine.filter(
+                status=Participation.Status.PENDING_PAYMENT,
+                created_at__gt=deposits.payment_deadline(),  # one lapsing meanwhile: closed
+            ).count()
             deposits.refuse_too_many_unpaid(waiting, "challenge purchases")
         still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
