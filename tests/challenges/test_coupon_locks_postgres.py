@@ -1,6 +1,6 @@
 """Coupons under PostgreSQL's row locks: the per-client limit holds for one client's purchases
-racing, and a purchase never deadlocks with another purchase over a coupon's row and a
-challenge's.
+racing, and a purchase never deadlocks with another purchase (or staff editing the coupon)
+over a coupon's row and a challenge's.
 
 Where the order of the locks is the point, a transaction of the test's own holds a row while
 the use case under test runs in a thread; the test goes on once PostgreSQL shows that thread
@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, transaction
 
 from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.growth import coupons
 from propdesk.challenges.growth.models import Coupon, CouponUse
 from propdesk.challenges.models import Challenge, Participation
 from propdesk.challenges.participation import services as participation
@@ -138,3 +139,34 @@ def test_a_purchase_closing_a_lapsed_checkout_never_deadlocks_with_another_purch
     assert lapsed.status == Participation.Status.CANCELLED
     assert made.status == Participation.Status.PENDING_PAYMENT
     assert (Coupon.objects.get().uses, CouponUse.objects.get().participation_id) == (1, made.pk)
+
+
+def test_staff_adding_a_challenge_to_a_coupon_never_deadlocks_with_a_purchase(
+    admin, finance, active_client, published
+):
+    coupon = make_coupon(admin)
+    fund(active_client, finance)
+    with transaction.atomic():  # the coupon held: staff's change and the purchase queue on it
+        list(Coupon.objects.select_for_update().filter(pk=coupon.pk))
+        editing = Running(
+            lambda: coupons.save_coupon(
+                coupon.pk,
+                actor=admin,
+                code="SPRING20",
+                kind="percent",
+                value="20",
+                challenges=[published.pk],
+            )
+        )
+        waiting_for_locks(1, editing)  # staff's change first in the queue
+        buying = Running(
+            lambda: participation.start(
+                active_client, published.pk, payment="wallet", coupon="SPRING20"
+            )
+        )
+        waiting_for_locks(2, editing, buying)  # the purchase (the challenge locked) after it
+    saved = editing.result()
+    made = buying.result()
+    assert [c.pk for c in saved.challenges.all()] == [published.pk]
+    assert made.fee == D("399.20")
+    assert ledger.check() == []

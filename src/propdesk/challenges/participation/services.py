@@ -89,7 +89,9 @@ def start(
                 created_at__gt=deposits.payment_deadline(),  # one lapsing meanwhile: closed
             ).count()
             deposits.refuse_too_many_unpaid(waiting, "challenge purchases")
-        still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
+        # No key update: staff adding this challenge to a coupon (a row that names it) do not
+        # wait for the purchase while it waits for that coupon.
+        still = Challenge.objects.select_for_update(no_key=True).filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
             raise NotFound("This challenge is no longer open.")  # ended meanwhile
         participation = Participation.objects.create(
