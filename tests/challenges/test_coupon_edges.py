@@ -4,9 +4,12 @@ code's revenue counts only fees actually paid."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from propdesk.accounts import groups
 from propdesk.challenges.catalogue import services as catalogue
@@ -14,6 +17,7 @@ from propdesk.challenges.growth import coupons
 from propdesk.challenges.growth.models import Coupon
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import services as participation
+from propdesk.core.errors import ValidationFailed
 from propdesk.wallet import ledger
 from tests.api.conftest import Api
 from tests.challenges.factories import definition, fund, make_coupon
@@ -129,3 +133,20 @@ def test_a_codes_revenue_counts_only_fees_paid(admin, active_client, challenge, 
     assert figures["uses"] == 1  # reserved by the purchase waiting for its payment
     assert figures["discount"] == [("USD", D("99.80"))]
     assert figures["revenue"] == []  # nothing paid yet
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+def test_a_coupon_not_valid_yet_names_its_start_in_the_clients_own_zone(
+    admin, active_client, challenge
+):
+    made = make_coupon(admin, valid_from=timezone.localdate() + timedelta(days=2))
+    starts = timezone.localtime(made.valid_from, ZoneInfo("Asia/Tokyo"))
+    assert starts.hour != 0  # the firm's midnight is another hour in Tokyo
+    with timezone.override("Asia/Tokyo"), pytest.raises(ValidationFailed) as refused:
+        coupons.quote(active_client, challenge.published(), "SPRING20")
+    assert refused.value.fields["coupon"] == (
+        f"SPRING20 is not valid yet: it starts on {starts:%Y-%m-%d} at {starts:%H:%M}"
+        " (Asia/Tokyo)."
+    )

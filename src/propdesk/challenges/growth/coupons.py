@@ -202,7 +202,12 @@ def _refuse(message: str) -> None:
 
 
 def _day(moment: datetime) -> str:
-    return timezone.localtime(moment).date().isoformat()
+    """The day a coupon starts, in the reader's zone; with the hour and the zone where that is
+    not midnight there (a client in another zone than the firm's)."""
+    local = timezone.localtime(moment)
+    if local.time() == time.min:
+        return local.date().isoformat()
+    return f"{local:%Y-%m-%d} at {local:%H:%M} ({timezone.get_current_timezone_name()})"
 
 
 # --- the firm's coupons ------------------------------------------------------------------------
