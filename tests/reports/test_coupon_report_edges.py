@@ -60,3 +60,9 @@ def test_the_dashboard_api_shows_the_discounts(discounted, support):
             "net": "399.20",
         }
     ]
+
+
+def test_growth_coupons_lists_the_last_valid_day_as_staff_typed_it(admin):
+    make_coupon(admin, valid_from="2026-05-01", valid_until="2026-05-31")
+    page = logged_in(admin).get("/backoffice/growth/coupons/").content.decode()
+    assert "<td data-valid>from 2026-05-01 until 2026-05-31</td>" in page
