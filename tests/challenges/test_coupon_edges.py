@@ -147,6 +147,5 @@ def test_a_coupon_not_valid_yet_names_its_start_in_the_clients_own_zone(
     with timezone.override("Asia/Tokyo"), pytest.raises(ValidationFailed) as refused:
         coupons.quote(active_client, challenge.published(), "SPRING20")
     assert refused.value.fields["coupon"] == (
-        f"SPRING20 is not valid yet: it starts on {starts:%Y-%m-%d} at {starts:%H:%M}"
-        " (Asia/Tokyo)."
+        f"SPRING20 is not valid yet: it starts on {starts:%Y-%m-%d} at {starts:%H:%M} (Asia/Tokyo)."
     )
