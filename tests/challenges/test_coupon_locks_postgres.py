@@ -170,3 +170,19 @@ def test_staff_adding_a_challenge_to_a_coupon_never_deadlocks_with_a_purchase(
     assert [c.pk for c in saved.challenges.all()] == [published.pk]
     assert made.fee == D("399.20")
     assert ledger.check() == []
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_two_coupons_made_at_once_with_one_code_are_one_coupon_and_a_clear_refusal(admin, repeat):
+    outcomes = at_once(
+        *(
+            lambda typed=typed: coupons.save_coupon(
+                None, actor=admin, code=typed, kind="percent", value="10"
+            )
+            for typed in ("summer", "SUMMER")
+        )
+    )
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(refused) == 1, outcomes
+    assert refused[0].fields == {"code": "A coupon with this code already exists."}
+    assert list(Coupon.objects.values_list("code", flat=True)) == ["SUMMER"]

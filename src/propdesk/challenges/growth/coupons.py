@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -283,6 +283,42 @@ def save_coupon(
     if clean_code and "code" not in errors and clash.exists():
         errors.add("code", "A coupon with this code already exists.")
     errors.raise_if_any()
+    try:
+        return _write_coupon(
+            coupon_id,
+            actor,
+            fields={
+                "code": clean_code,
+                "description": text,
+                "kind": kind,
+                "value": amount,
+                "currency": money,
+                "valid_from": start,
+                "valid_until": until,
+                "max_uses": total,
+                "max_uses_per_client": each,
+                "stackable": bool(stackable),
+                "enabled": bool(enabled),
+            },
+            chosen=chosen,
+            groups=groups,
+        )
+    except IntegrityError as exc:  # the same code saved at the same moment by someone else
+        if Coupon.objects.filter(code=clean_code).exclude(pk=coupon_id).exists():
+            raise ValidationFailed(
+                fields={"code": "A coupon with this code already exists."}
+            ) from exc
+        raise
+
+
+def _write_coupon(
+    coupon_id: int | None,
+    actor: User,
+    *,
+    fields: dict[str, Any],
+    chosen: list[Any],
+    groups: list[Any],
+) -> Coupon:
     with transaction.atomic():
         coupon = (
             Coupon.objects.select_for_update().filter(pk=coupon_id).first()
@@ -292,15 +328,13 @@ def save_coupon(
         if coupon is None:
             raise NotFound("No such coupon.")
         before = _snapshot(coupon) if coupon.pk else None
+        total = fields["max_uses"]
         if before is not None and total is not None and total < coupon.uses:
             raise ValidationFailed(
                 fields={"max_uses": f"It has been used {coupon.uses} times already."}
             )
-        coupon.code, coupon.description, coupon.kind = clean_code, text, kind
-        coupon.value, coupon.currency = amount, money
-        coupon.valid_from, coupon.valid_until = start, until
-        coupon.max_uses, coupon.max_uses_per_client = total, each
-        coupon.stackable, coupon.enabled = bool(stackable), bool(enabled)
+        for name, value in fields.items():
+            setattr(coupon, name, value)
         coupon.save()
         coupon.challenges.set(chosen)
         coupon.client_groups.set(groups)
