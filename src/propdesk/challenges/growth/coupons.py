@@ -304,7 +304,10 @@ def save_coupon(
             groups=groups,
         )
     except IntegrityError as exc:  # the same code saved at the same moment by someone else
-        if Coupon.objects.filter(code=clean_code).exclude(pk=coupon_id).exists():
+        others = Coupon.objects.filter(code=clean_code)
+        if coupon_id is not None:
+            others = others.exclude(pk=coupon_id)
+        if others.exists():
             raise ValidationFailed(
                 fields={"code": "A coupon with this code already exists."}
             ) from exc
