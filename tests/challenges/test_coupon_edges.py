@@ -149,3 +149,25 @@ def test_a_coupon_not_valid_yet_names_its_start_in_the_clients_own_zone(
     assert refused.value.fields["coupon"] == (
         f"SPRING20 is not valid yet: it starts on {starts:%Y-%m-%d} at {starts:%H:%M} (Asia/Tokyo)."
     )
+
+
+# --- a lapsed checkout's reservation ------------------------------------------------------------
+
+
+def test_a_lapsed_checkouts_code_is_free_again_for_a_wallet_purchase_before_the_sweep(
+    admin, finance, active_client, challenge, sandbox_card
+):
+    make_coupon(admin, max_uses=1)
+    abandoned = participation.start(
+        active_client, challenge.pk, payment="direct", method=sandbox_card.pk, coupon="SPRING20"
+    )
+    Participation.objects.filter(pk=abandoned.pk).update(
+        created_at=abandoned.created_at - timedelta(hours=25)
+    )  # its checkout has closed; the sweep has not run yet
+    fund(active_client, finance)
+    paid = participation.start(active_client, challenge.pk, payment="wallet", coupon="SPRING20")
+    abandoned.refresh_from_db()
+    assert abandoned.status == Participation.Status.CANCELLED
+    assert (paid.fee, paid.discount) == (D("399.20"), D("99.80"))
+    assert Coupon.objects.get().uses == 1
+    assert ledger.check() == []

@@ -71,10 +71,11 @@ def start(
         challenge.pk, payment, chosen.pk if chosen else None, *(["coupon", *codes] if codes else [])
     )
     mine = Participation.objects.filter(client=client)
-    if direct:
-        # The client's lapsed checkouts close now, sweep or not; each in its own transaction
-        # (giving a coupon's use back locks the coupon: never while this purchase holds the
-        # challenge, which another purchase may hold while it waits for that coupon).
+    if direct or codes:
+        # The client's lapsed checkouts close now, sweep or not, and give their codes' uses
+        # back; each in its own transaction (giving a use back locks the coupon: never while
+        # this purchase holds the challenge, which another purchase may hold while it waits
+        # for that coupon).
         lapse_unpaid(mine)
     with transaction.atomic():
         # Purchases by one client queue here: a retry finds the first, and two purchases can
