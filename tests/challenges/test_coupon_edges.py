@@ -171,3 +171,18 @@ def test_a_lapsed_checkouts_code_is_free_again_for_a_wallet_purchase_before_the_
     assert (paid.fee, paid.discount) == (D("399.20"), D("99.80"))
     assert Coupon.objects.get().uses == 1
     assert ledger.check() == []
+
+
+def test_the_review_of_a_free_purchase_does_not_claim_a_ledger_entry(
+    admin, active_client, challenge, set_method
+):
+    from propdesk.approvals.models import ApprovalRequest
+
+    set_method("prop_participation", "manual")
+    make_coupon(admin, code="FREE", value="100")
+    participation.start(active_client, challenge.pk, payment="wallet", coupon="FREE")
+    request = ApprovalRequest.objects.get(type_key="prop_participation")
+    fee = dict(participation.details(request))["Fee"]
+    assert "in the ledger" not in fee
+    assert fee.startswith("Nothing to pay: coupons took the whole fee")
+    assert "price 499.00 less discount 499.00 (FREE) = 0.00 USD" in fee

@@ -315,8 +315,12 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("KYC", participation.client.get_kyc_status_display()),
         (
             "Fee",
-            f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
-            f" (in the ledger as {participation.reference})"
+            (
+                f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
+                f" (in the ledger as {participation.reference})"
+                if participation.fee_entry_id is not None
+                else "Nothing to pay: coupons took the whole fee"  # no entry: none moved
+            )
             + _discount_memo(participation).replace(":", "; price", 1),
         ),
     ]
