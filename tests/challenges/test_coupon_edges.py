@@ -186,3 +186,19 @@ def test_the_review_of_a_free_purchase_does_not_claim_a_ledger_entry(
     assert "in the ledger" not in fee
     assert fee.startswith("Nothing to pay: coupons took the whole fee")
     assert "price 499.00 less discount 499.00 (FREE) = 0.00 USD" in fee
+
+
+def test_the_review_of_a_direct_purchase_made_free_names_no_payment_provider(
+    admin, active_client, challenge, sandbox_card, set_method
+):
+    from propdesk.approvals.models import ApprovalRequest
+    from propdesk.challenges.participation import evidence
+
+    set_method("prop_participation", "manual")
+    make_coupon(admin, code="FREE", value="100")
+    participation.start(
+        active_client, challenge.pk, payment="direct", method=sandbox_card.pk, coupon="FREE"
+    )
+    fee = evidence.fee_context(ApprovalRequest.objects.get(type_key="prop_participation"))["fee"]
+    assert fee["how"] == "Nothing to pay: coupons took the whole fee"
+    assert not fee["direct"]  # no provider payment to look for
