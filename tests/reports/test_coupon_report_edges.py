@@ -12,7 +12,7 @@ from propdesk.challenges.participation import services as participation
 from propdesk.wallet import ledger
 from tests.api.conftest import Api
 from tests.challenges.factories import definition, fund, make_coupon
-from tests.conftest import PASSWORD, logged_in
+from tests.conftest import PASSWORD, logged_in, post_form
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -66,3 +66,17 @@ def test_growth_coupons_lists_the_last_valid_day_as_staff_typed_it(admin):
     make_coupon(admin, valid_from="2026-05-01", valid_until="2026-05-31")
     page = logged_in(admin).get("/backoffice/growth/coupons/").content.decode()
     assert "<td data-valid>from 2026-05-01 until 2026-05-31</td>" in page
+
+
+def test_staff_without_the_permission_cannot_open_or_save_a_coupon(admin, support):
+    made = make_coupon(admin)
+    http = logged_in(support)
+    assert http.get(f"/backoffice/growth/coupons/{made.pk}/").status_code == 403
+    answer = post_form(
+        http,
+        f"/backoffice/growth/coupons/{made.pk}/",
+        {"code": "SPRING20", "kind": "percent", "value": "90", "max_uses_per_client": "1"},
+    )
+    assert answer.status_code == 403
+    made.refresh_from_db()
+    assert made.value == D("20.00")
