@@ -1,6 +1,8 @@
 """Coupons at their edges: the API's quote follows the client's group like the purchase does,
-a promotional link's coupon that cannot be used never blocks a purchase without it, and a
-code's revenue counts only fees actually paid."""
+a promotional link's coupon that cannot be used never blocks a purchase without it, a code's
+revenue counts only fees actually paid, a start day reads right in the client's zone, an
+abandoned checkout's code is free again before the sweep, and a purchase made free is
+reviewed as such."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import pytest
 from django.utils import timezone
 
 from propdesk.accounts import groups
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.growth import coupons
 from propdesk.challenges.growth.models import Coupon
 from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import evidence
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import ValidationFailed
 from propdesk.wallet import ledger
@@ -176,8 +180,6 @@ def test_a_lapsed_checkouts_code_is_free_again_for_a_wallet_purchase_before_the_
 def test_the_review_of_a_free_purchase_does_not_claim_a_ledger_entry(
     admin, active_client, challenge, set_method
 ):
-    from propdesk.approvals.models import ApprovalRequest
-
     set_method("prop_participation", "manual")
     make_coupon(admin, code="FREE", value="100")
     participation.start(active_client, challenge.pk, payment="wallet", coupon="FREE")
@@ -191,9 +193,6 @@ def test_the_review_of_a_free_purchase_does_not_claim_a_ledger_entry(
 def test_the_review_of_a_direct_purchase_made_free_names_no_payment_provider(
     admin, active_client, challenge, sandbox_card, set_method
 ):
-    from propdesk.approvals.models import ApprovalRequest
-    from propdesk.challenges.participation import evidence
-
     set_method("prop_participation", "manual")
     make_coupon(admin, code="FREE", value="100")
     participation.start(
