@@ -39,6 +39,7 @@ class TransactionOut(Schema):
     currency: str
     status: Annotated[str, OneOf(transactions.STATUSES)]
     memo: str
+    discount: Money | None = None  # a challenge fee's: what coupons took off its price
 
 
 class TotalOut(Schema):
@@ -122,6 +123,7 @@ def transactions_report(
                 currency=p.currency,
                 status=row.status,
                 memo=p.entry.memo,
+                discount=getattr(p, "discount", None),
             )
             for row in transactions.shown(items)
             for p in [row.posting]
@@ -205,6 +207,14 @@ class ProfitOut(Schema):
     profit: Money  # fees - refunded - shares_paid + shares_reversed
 
 
+class DiscountOut(Schema):
+    currency: str
+    purchases: int  # with a coupon: their fee paid in the period, or made free in it
+    gross: Money  # their prices
+    discount: Money  # what the coupons took off
+    net: Money  # the fees paid
+
+
 class PropDashboardOut(Schema):
     date_from: date | None
     date_to: date | None
@@ -219,20 +229,23 @@ class PropDashboardOut(Schema):
     payout_totals: list[PayoutOut]  # per currency
     profit: list[ProfitOut]  # the broker's, per challenge and currency
     profit_totals: list[ProfitOut]  # per currency
+    discounts: list[DiscountOut]  # coupons', per currency
 
 
 @reports_router.get(
     "/prop-dashboard",
     response=PropDashboardOut,
     summary="Prop Trading Dashboard: fees, participants, pass rates, funded amount, losses, "
-    "payouts and the broker's profit for a period and a challenge",
+    "payouts, the broker's profit and coupons' discounts for a period and a challenge",
     description="*Prop Trading > Prop Trading Dashboard* in the back office, for staff who may "
     "see the challenges. The days are in the firm's time zone, both ends included, either "
     "open; `challenge` is a challenge's id (none: all). Money is per currency, never added "
     "across currencies. Each figure counts by its own time: a fee by its entry, a refund by "
     "its reversal, a payout's request, decision and payment each by theirs, a profit share "
     "by its Profit Share entry. The broker's profit is the fees collected less the refunds "
-    "less the profit shares paid (plus those taken back), per challenge and in total.",
+    "less the profit shares paid (plus those taken back), per challenge and in total. "
+    "`discounts`: the purchases with a coupon whose fee was paid in the period (or that "
+    "coupons made free in it), their prices, discounts and fees paid.",
 )
 def prop_dashboard_report(
     request: HttpRequest,

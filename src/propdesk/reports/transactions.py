@@ -442,22 +442,22 @@ def page(
     )
     for posting in chunk:
         posting.reference = named.get(posting.entry_id, "")  # type: ignore[attr-defined]
-        discount = off.get(posting.entry_id)
-        posting.discount = discount  # type: ignore[attr-defined]
-        # The price before the discount (computed here: the template's `add` would add whole
-        # numbers when it can, dropping the cents).
-        posting.price = abs(posting.amount) + discount if discount else None  # type: ignore[attr-defined]
+        discount, price = off.get(posting.entry_id, (None, None))
+        posting.discount, posting.price = discount, price  # type: ignore[attr-defined]
     return chunk, (chunk[-1].pk if more and chunk else None)
 
 
-def fee_discounts(entry_ids: Iterator[int] | list[int]) -> dict[int, Decimal]:
-    """What coupons took off the challenge fees paid by these entries (growth.coupons): the
-    fee entry records the net; its participation keeps the discount."""
+def fee_discounts(entry_ids: Iterator[int] | list[int]) -> dict[int, tuple[Decimal, Decimal]]:
+    """What coupons took off the challenge fees paid by these entries (growth.coupons), and the
+    price before it: the fee entry records the net; its participation keeps the discount."""
     wanted = list(entry_ids)
     if not wanted:
         return {}
     found = Participation.objects.filter(fee_entry_id__in=wanted, discount__gt=0)
-    return dict(found.values_list("fee_entry_id", "discount"))
+    return {
+        entry: (discount, fee + discount)
+        for entry, discount, fee in found.values_list("fee_entry_id", "discount", "fee")
+    }
 
 
 class _Echo:
@@ -545,7 +545,7 @@ def _csv_rows(
                     spreadsheet_safe(email),
                     quantize(amount * firm_sign(kind, reverses), currency),
                     currency,
-                    off.get(entry, ""),
+                    off[entry][0] if entry in off else "",
                     spreadsheet_safe(memo),
                 ]
             )

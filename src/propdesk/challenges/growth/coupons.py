@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -203,7 +203,12 @@ def _refuse(message: str) -> None:
 
 
 def _day(moment: datetime) -> str:
-    return timezone.localtime(moment).date().isoformat()
+    """The day a coupon starts, in the reader's zone; with the hour and the zone where that is
+    not midnight there (a client in another zone than the firm's)."""
+    local = timezone.localtime(moment)
+    if local.time() == time.min:
+        return local.date().isoformat()
+    return f"{local:%Y-%m-%d} at {local:%H:%M} ({timezone.get_current_timezone_name()})"
 
 
 # --- the firm's coupons ------------------------------------------------------------------------
@@ -279,6 +284,45 @@ def save_coupon(
     if clean_code and "code" not in errors and clash.exists():
         errors.add("code", "A coupon with this code already exists.")
     errors.raise_if_any()
+    try:
+        return _write_coupon(
+            coupon_id,
+            actor,
+            fields={
+                "code": clean_code,
+                "description": text,
+                "kind": kind,
+                "value": amount,
+                "currency": money,
+                "valid_from": start,
+                "valid_until": until,
+                "max_uses": total,
+                "max_uses_per_client": each,
+                "stackable": bool(stackable),
+                "enabled": bool(enabled),
+            },
+            chosen=chosen,
+            groups=groups,
+        )
+    except IntegrityError as exc:  # the same code saved at the same moment by someone else
+        others = Coupon.objects.filter(code=clean_code)
+        if coupon_id is not None:
+            others = others.exclude(pk=coupon_id)
+        if others.exists():
+            raise ValidationFailed(
+                fields={"code": "A coupon with this code already exists."}
+            ) from exc
+        raise
+
+
+def _write_coupon(
+    coupon_id: int | None,
+    actor: User,
+    *,
+    fields: dict[str, Any],
+    chosen: list[Any],
+    groups: list[Any],
+) -> Coupon:
     with transaction.atomic():
         coupon = (
             Coupon.objects.select_for_update().filter(pk=coupon_id).first()
@@ -288,15 +332,13 @@ def save_coupon(
         if coupon is None:
             raise NotFound("No such coupon.")
         before = _snapshot(coupon) if coupon.pk else None
+        total = fields["max_uses"]
         if before is not None and total is not None and total < coupon.uses:
             raise ValidationFailed(
                 fields={"max_uses": f"It has been used {coupon.uses} times already."}
             )
-        coupon.code, coupon.description, coupon.kind = clean_code, text, kind
-        coupon.value, coupon.currency = amount, money
-        coupon.valid_from, coupon.valid_until = start, until
-        coupon.max_uses, coupon.max_uses_per_client = total, each
-        coupon.stackable, coupon.enabled = bool(stackable), bool(enabled)
+        for name, value in fields.items():
+            setattr(coupon, name, value)
         coupon.save()
         coupon.challenges.set(chosen)
         coupon.client_groups.set(client_groups_of.hold(groups))
@@ -402,8 +444,8 @@ def _rows(errors: FieldErrors, name: str, ids: Any, rows: QuerySet[Any], what: s
 
 
 def usage(coupon: Coupon) -> dict[str, Any]:
-    """What a code did: uses (of its limit), clients, discount given and fees paid (less the
-    refunded) by currency; purchases still waiting for their payment included."""
+    """What a code did: uses (of its limit), clients and discount given, purchases still
+    waiting for their payment included; and the fees paid (taken, not refunded) by currency."""
     uses = CouponUse.objects.filter(coupon=coupon).select_related("participation")
     given: dict[str, Decimal] = {}
     paid: dict[str, Decimal] = {}
@@ -411,8 +453,10 @@ def usage(coupon: Coupon) -> dict[str, Any]:
     for use in uses:
         clients.add(use.client_id)
         given[use.currency] = given.get(use.currency, Decimal(0)) + use.discount
-        if use.participation.refund_entry_id is None:  # refunded: no revenue
-            paid[use.currency] = paid.get(use.currency, Decimal(0)) + use.participation.fee
+        bought = use.participation
+        if bought.fee_entry_id is not None and bought.refund_entry_id is None:
+            # only a fee taken and kept: not one waiting for its payment, nor one refunded
+            paid[use.currency] = paid.get(use.currency, Decimal(0)) + bought.fee
     return {
         "uses": coupon.uses,
         "limit": coupon.max_uses,

@@ -75,7 +75,17 @@ def coupon_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "challenges/growth/coupons.html",
-        {"rows": [{"c": c, "usage": coupons.usage(c)} for c in found]},
+        {
+            "rows": [
+                {
+                    "c": c,
+                    "usage": coupons.usage(c),
+                    "first_day": _day(c.valid_from),
+                    "last_day": _day(c.valid_until, last=True),  # as staff typed it
+                }
+                for c in found
+            ]
+        },
     )
 
 

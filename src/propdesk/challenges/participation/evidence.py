@@ -173,7 +173,8 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
     )
     if item is None:
         return {}
-    direct = item.payment == Participation.Payment.DIRECT
+    free = item.fee_entry_id is None and item.fee == 0 and bool(item.discount)
+    direct = item.payment == Participation.Payment.DIRECT and not free  # free: no checkout
     payment_entry = None
     if direct and item.provider_payment_id:
         payment_entry = JournalEntry.objects.filter(
@@ -183,7 +184,7 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
         status, look = "Refunded to the wallet", "rejected"
     elif item.fee_entry_id:
         status, look = "Charged", "approved"
-    elif item.fee == 0 and item.discount:
+    elif free:
         status, look = "Nothing to pay: coupons took the whole fee", "approved"
     else:
         status, look = "Not paid yet", "pending"
@@ -192,7 +193,10 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
             "p": item,
             "direct": direct,
             "how": (
-                f"Direct purchase through {item.method.name} ({item.method.get_provider_display()})"
+                "Nothing to pay: coupons took the whole fee"
+                if free
+                else f"Direct purchase through {item.method.name}"
+                f" ({item.method.get_provider_display()})"
                 if direct and item.method
                 else "Deducted from the client's wallet"
             ),

@@ -150,6 +150,7 @@ def _detail_page(
     form: StartForm,
     *,
     error: DomainError | None = None,
+    promo_note: str = "",
 ) -> HttpResponse:
     definition = version.spec
     currency = definition.currency
@@ -200,9 +201,25 @@ def _detail_page(
             "priced": priced if priced is not None and priced.lines else None,
             "to_pay": fee,
             "coupon_error": coupon_error,
+            "promo_note": promo_note,
         },
         status=status,
     )
+
+
+def _promo_coupon(request: HttpRequest, version: ChallengeVersion) -> tuple[str, str]:
+    """The coupon a promotional link brought (the session's `promo_coupon`) when it can be used
+    on this challenge now, else none and why: a code that would be refused is not filled in,
+    so it never stands in the way of buying without it."""
+    code = request.session.get("promo_coupon")
+    if not code or not isinstance(code, str):
+        return "", ""
+    try:
+        coupons.quote(actor(request).client, version, code)
+    except ValidationFailed as exc:
+        why = exc.fields.get("coupon", exc.message)
+        return "", f"The promotional code cannot be used here: {why}"
+    return code, ""
 
 
 def _quoted(
@@ -222,10 +239,11 @@ def _quoted(
 @client_view
 def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     version = offering.offered_to(challenge_id, actor(request).client)
+    promo, promo_note = _promo_coupon(request, version) if request.method == "GET" else ("", "")
     fresh = {
         "idempotency_key": uuid.uuid4().hex,
         "payment": PaymentWay.WALLET.value,
-        "coupon": request.session.get("promo_coupon", ""),  # a promotional link's coupon
+        "coupon": promo,  # a promotional link's coupon, where it can be used
     }
     form = StartForm(request.POST if request.method == "POST" else None, initial=fresh)
     refusal: list[DomainError] = []
@@ -265,7 +283,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
         refusal=refusal.append,
         then=joined,
         page=lambda status: _detail_page(
-            request, version, form, error=refusal[0] if refusal else None
+            request, version, form, error=refusal[0] if refusal else None, promo_note=promo_note
         ),
     )
 

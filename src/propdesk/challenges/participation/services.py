@@ -70,6 +70,13 @@ def start(
     asked = idempotency.fingerprint(
         challenge.pk, payment, chosen.pk if chosen else None, *(["coupon", *codes] if codes else [])
     )
+    mine = Participation.objects.filter(client=client)
+    if direct or codes:
+        # The client's lapsed checkouts close now, sweep or not, and give their codes' uses
+        # back; each in its own transaction (giving a use back locks the coupon: never while
+        # this purchase holds the challenge, which another purchase may hold while it waits
+        # for that coupon).
+        lapse_unpaid(mine)
     with transaction.atomic():
         # Purchases by one client queue here: a retry finds the first, and two purchases can
         # never both spend the same balance.
@@ -78,11 +85,14 @@ def start(
         if earlier is not None:
             return earlier
         if direct:
-            mine = Participation.objects.filter(client=client)
-            lapse_unpaid(mine)  # the client's lapsed checkouts close now, sweep or not
-            waiting = mine.filter(status=Participation.Status.PENDING_PAYMENT).count()
+            waiting = mine.filter(
+                status=Participation.Status.PENDING_PAYMENT,
+                created_at__gt=deposits.payment_deadline(),  # one lapsing meanwhile: closed
+            ).count()
             deposits.refuse_too_many_unpaid(waiting, "challenge purchases")
-        still = Challenge.objects.select_for_update().filter(pk=challenge.pk).first()
+        # No key update: staff adding this challenge to a coupon (a row that names it) do not
+        # wait for the purchase while it waits for that coupon.
+        still = Challenge.objects.select_for_update(no_key=True).filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
             raise NotFound("This challenge is no longer open.")  # ended meanwhile
         participation = Participation.objects.create(
@@ -305,8 +315,12 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         ("KYC", participation.client.get_kyc_status_display()),
         (
             "Fee",
-            f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
-            f" (in the ledger as {participation.reference})"
+            (
+                f"{money(participation.fee, currency)} {currency} paid by {paid_by}"
+                f" (in the ledger as {participation.reference})"
+                if participation.fee_entry_id is not None
+                else "Nothing to pay: coupons took the whole fee"  # no entry: none moved
+            )
             + _discount_memo(participation).replace(":", "; price", 1),
         ),
     ]
