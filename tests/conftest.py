@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client as HttpClient
 
+from propdesk.accounts import groups
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user
 from propdesk.approvals import services as approvals
@@ -134,6 +135,22 @@ def set_method(admin: User) -> Callable[..., None]:
         approvals.set_policy(type_key, method=method, level_roles=levels or [], actor=admin, **kw)
 
     return apply
+
+
+@pytest.fixture
+def vip(admin: User) -> Any:
+    """A client group "VIP" (growth: what its clients are offered)."""
+    return groups.save_group(None, name="VIP", actor=admin)
+
+
+@pytest.fixture
+def vip_client(admin: User, register: Any, set_method: Any, vip: Any) -> Client:
+    """An active client of the "VIP" group."""
+    set_method("trader_registration", "automatic")
+    client, _ = register()
+    groups.assign([client.pk], vip.pk, actor=admin)
+    client.refresh_from_db()
+    return client
 
 
 @pytest.fixture

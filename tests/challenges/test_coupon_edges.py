@@ -32,11 +32,6 @@ D = Decimal
 
 
 @pytest.fixture
-def vip(admin):
-    return groups.save_group(None, name="VIP", actor=admin)
-
-
-@pytest.fixture
 def vip_challenge(admin, vip):
     made = catalogue.create(definition(name="VIP 100K", client_groups=["VIP"]), actor=admin)
     catalogue.publish(made.pk, actor=admin)

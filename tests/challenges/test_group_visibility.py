@@ -23,20 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def vip(admin):
-    return groups.save_group(None, name="VIP", actor=admin)
-
-
-@pytest.fixture
-def vip_client(admin, register, set_method, vip):
-    set_method("trader_registration", "automatic")
-    client, _ = register()
-    groups.assign([client.pk], vip.pk, actor=admin)
-    client.refresh_from_db()
-    return client
-
-
-@pytest.fixture
 def vip_challenge(admin, vip):
     made = catalogue.create(definition(name="VIP 100K", client_groups=["vip"]), actor=admin)
     catalogue.publish(made.pk, actor=admin)

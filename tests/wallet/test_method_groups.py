@@ -25,20 +25,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def vip(admin):
-    return groups.save_group(None, name="VIP", actor=admin)
-
-
-@pytest.fixture
-def vip_client(admin, register, set_method, vip):
-    set_method("trader_registration", "automatic")
-    client, _ = register()
-    groups.assign([client.pk], vip.pk, actor=admin)
-    client.refresh_from_db()
-    return client
-
-
-@pytest.fixture
 def vip_bank(admin, vip):
     """A bank transfer for VIP clients only (deposits and withdrawals)."""
     return deposits.save_payment_method(
