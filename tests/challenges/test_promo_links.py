@@ -21,7 +21,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Forbidden, NotFound, ValidationFailed
 from propdesk.core.models import AuditRecord
 from propdesk.wallet import services as wallet
-from tests.challenges.factories import definition
+from tests.challenges.factories import definition, make_coupon
 from tests.conftest import PASSWORD, logged_in, post_form, unique_phone
 
 pytestmark = pytest.mark.django_db
@@ -272,6 +272,21 @@ def test_the_list_counts_clicks_registrations_and_paid_purchases(
     assert "<td data-registrations>3</td>" in row
     assert "<td data-purchases>1" in row
     assert "75.0%" in row
+
+
+def test_a_purchase_a_coupon_made_free_counts_while_it_stands(admin, challenge, set_method):
+    set_method("trader_registration", "automatic")
+    make_coupon(admin, code="FREE", value="100")
+    made = make_link(admin)
+    http = HttpClient()
+    go(http, "spring")
+    buyer = register_through(http)
+    free = participation.start(buyer, challenge.pk, payment="wallet", coupon="FREE")
+    assert (free.fee, free.fee_entry_id) == (Decimal("0.00"), None)
+    counted = links.stats([made])[made.pk]
+    assert (counted.purchases, counted.fees) == (1, {"USD": Decimal("0.00")})
+    interventions.cancel(free.pk, actor=admin, reason="Not eligible", refund=False)
+    assert links.stats([made])[made.pk].purchases == 0  # turned down: no longer a purchase
 
 
 def test_a_link_without_clicks_has_no_conversion(admin):

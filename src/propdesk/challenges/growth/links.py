@@ -25,6 +25,7 @@ from propdesk.challenges.permissions import GROWTH_LINKS
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.money import from_database_sum
 from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 
@@ -255,10 +256,20 @@ class LinkStats:
         return (Decimal(self.registrations) * 100 / self.clicks).quantize(Decimal("0.1"))
 
 
+# A purchase a coupon made free counts while it stands (waiting for approval, or taken up).
+FREE_AND_STANDING = [
+    Participation.Status.PENDING_APPROVAL,
+    Participation.Status.ACTIVE,
+    Participation.Status.PASSED,
+    Participation.Status.FAILED,
+]
+
+
 def stats(links: list[PromoLink]) -> dict[int, LinkStats]:
     """Each link's counts, in a few queries for the whole list: its clicks; the clients who
-    registered through it; their purchases (participations whose fee was paid and not refunded)
-    and those fees; the uses of the link's coupon by those clients."""
+    registered through it; their purchases (participations whose fee was paid and not refunded,
+    and those a coupon made free that were not turned down) and those fees; the uses of the
+    link's coupon by those clients."""
     found = {link.pk: LinkStats(clicks=link.clicks) for link in links}
     by_code = {link.code: link for link in links}
     if not by_code:
@@ -268,15 +279,17 @@ def stats(links: list[PromoLink]) -> dict[int, LinkStats]:
     ):
         found[by_code[row["arrived_via"]].pk].registrations = row["n"]
     for row in (
-        Participation.objects.filter(
-            client__arrived_via__in=by_code, fee_entry__isnull=False, refund_entry__isnull=True
+        Participation.objects.filter(client__arrived_via__in=by_code)
+        .filter(
+            Q(fee_entry__isnull=False, refund_entry__isnull=True)
+            | Q(fee=0, fee_entry__isnull=True, status__in=FREE_AND_STANDING)
         )
         .values("client__arrived_via", "currency")
         .annotate(n=Count("id"), total=Sum("fee"))
     ):
         one = found[by_code[row["client__arrived_via"]].pk]
         one.purchases += row["n"]
-        one.fees[row["currency"]] = row["total"]
+        one.fees[row["currency"]] = from_database_sum(row["total"], row["currency"])
     for row in (
         CouponUse.objects.filter(client__arrived_via__in=by_code)
         .values("client__arrived_via", "coupon_id")
