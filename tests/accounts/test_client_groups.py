@@ -138,6 +138,8 @@ def test_many_clients_move_to_a_group_at_once_in_one_audit_row(admin, register):
     rows = audited(AuditAction.CLIENT_GROUP_ASSIGN)
     assert len(rows) == 2
     assert rows[0].after["clients"] == sorted(c.pk for c in made[:2])
+    assert rows[0].after["group"] == "VIP"  # names: a group emptied by a move may be deleted
+    assert rows[0].before["groups"] == {c.email: "Standard" for c in made[:2]}
 
 
 @pytest.mark.parametrize(

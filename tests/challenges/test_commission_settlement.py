@@ -4,7 +4,7 @@ settled later; a refund reaches commission waiting in or paid by a settlement.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -175,3 +175,11 @@ def test_the_reviewer_sees_the_ib_and_the_amount(periodic, admin):
     page = logged_in(admin).get(f"/backoffice/approvals/{request.pk}/")
     assert page.status_code == 200
     assert "89.82 USD" in page.content.decode()
+
+
+def test_a_period_holds_at_most_366_days_both_ends_counted():
+    end = date(2026, 11, 30)
+    assert settlement.period(end - timedelta(days=365), end) == (end - timedelta(days=365), end)
+    with pytest.raises(ValidationFailed) as refused:
+        settlement.period(end - timedelta(days=366), end)  # 367 days
+    assert "period_start" in refused.value.fields

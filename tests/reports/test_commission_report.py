@@ -56,6 +56,16 @@ def test_the_report_sums_each_ibs_commission_by_status(books):
     assert ledger.check() == []
 
 
+def test_the_all_ibs_line_counts_each_referred_fee_once(books):
+    today = timezone.localdate()
+    filters = report.Filters(today, today)
+    found = report.rows(filters)
+    assert sum(r.sums["fees"] for r in found) == D("1796.40")  # both IBs' lines name both fees
+    (line,) = report.totals(found, filters)
+    assert line.sums["fees"] == D("898.20")  # 399.20 kept + 499.00 refunded, each once
+    assert line.sums["net"] == D("39.92") + D("11.97")
+
+
 def test_another_period_or_currency_shows_nothing(books):
     yesterday = timezone.localdate() - timedelta(days=1)
     assert report.rows(report.Filters(yesterday - timedelta(days=5), yesterday)) == []
@@ -94,6 +104,9 @@ def test_bad_filters_are_named_and_the_default_period_shown(books, admin):
         {"date_to": "x" * 5000},
         {"currency": "XXX"},
         {"date_from": "2026-05-02", "date_to": "2026-05-01"},
+        {"date_to": "9999-12-31"},  # its end's next midnight is past the calendar
+        {"date_from": "0001-01-01"},
+        {"date_to": "9999-12-31", "format": "csv"},
     ):
         page = http.get(URL, params)
         assert page.status_code == 200, params

@@ -314,11 +314,17 @@ def assign(client_ids: Any, group_id: Any, *, actor: User) -> int:
         locked = ClientGroup.objects.select_for_update(no_key=True).filter(pk=group.pk).first()
         if locked is None:
             raise NotFound("No such client group.")
-        rows = list(Client.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        rows = list(
+            Client.objects.select_for_update(of=("self",))
+            .select_related("group", "user")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
         if len(rows) != len(ids):
             raise NotFound("No such client.")
         moving = [c for c in rows if c.group_id != group.pk]
-        before = {str(c.pk): c.group_id for c in moving}
+        # By name and email: a group emptied by the move may be deleted next.
+        before = {c.user.email: c.group.name if c.group else None for c in moving}
         Client.objects.filter(pk__in=[c.pk for c in moving]).update(group=group)
         if moving:
             audit.record(
@@ -332,7 +338,7 @@ def assign(client_ids: Any, group_id: Any, *, actor: User) -> int:
                     else f"{moving[0].user.name} moved to {group.name}"
                 ),
                 before={"groups": before},
-                after={"group": group.pk, "clients": sorted(c.pk for c in moving)},
+                after={"group": group.name, "clients": sorted(c.pk for c in moving)},
             )
     return len(moving)
 

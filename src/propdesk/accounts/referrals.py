@@ -90,15 +90,6 @@ def downline_count(client: Client) -> int:
     return int(row[0]) if row else 0
 
 
-def downline_ids(client: Client) -> set[int]:
-    """The ids of every client below `client` (down to `MOST_DEPTH` levels)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _tree_sql("SELECT id FROM members"), [client.pk, client.pk, MOST_DEPTH, client.pk]
-        )
-        return {int(row[0]) for row in cursor.fetchall()}
-
-
 def downline(
     client: Client, *, after: tuple[int, int] | None = None, limit: int = PAGE
 ) -> tuple[list[Member], tuple[int, int] | None]:

@@ -75,7 +75,7 @@ def commission_report(request: HttpRequest) -> HttpResponseBase:
         {
             "filters": filters,
             "rows": found,
-            "totals": commission.totals(found),
+            "totals": commission.totals(found, filters),
             "currencies": list(MINOR_UNITS),
             "query": urlencode(filters.as_query()),
         },

@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from propdesk.challenges.growth import settlement
 from propdesk.challenges.growth.models import Commission
+from propdesk.challenges.models import Participation
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.money import MINOR_UNITS, from_database_sum
 from propdesk.core.validation import FieldErrors, read_day, spreadsheet_safe
+from propdesk.reports.transactions import EARLIEST, LATEST
 
 COLUMNS = ("fees", "credited", "accrued", "settled", "reversed", "net")
 CSV_HEADER = ["ib", "email", "currency", "referrals_fees", *COLUMNS[1:]]
@@ -66,6 +68,9 @@ def parse_filters(params: Any) -> Filters:
         day = read_day(raw) if raw and len(raw) <= 10 else (None if raw else default)
         if day is None:
             errors.add(name, "Give a day as YYYY-MM-DD.")
+        elif not EARLIEST <= day <= LATEST:  # the period's bounds in UTC must exist
+            errors.add(name, f"Give a day between {EARLIEST} and {LATEST}.")
+            day = None
         days.append(day or default)
     currency = params.get("currency") or ""
     if currency and currency not in MINOR_UNITS:
@@ -76,11 +81,16 @@ def parse_filters(params: Any) -> Filters:
     return Filters(days[0], days[1], currency)
 
 
-def rows(filters: Filters) -> list[Row]:
+def _in_period(filters: Filters) -> Any:
     since, until = settlement.bounds(filters.date_from, filters.date_to)
     found = Commission.objects.filter(created_at__gte=since, created_at__lt=until)
     if filters.currency:
         found = found.filter(currency=filters.currency)
+    return found
+
+
+def rows(filters: Filters) -> list[Row]:
+    found = _in_period(filters)
     sums = (
         found.values("ib_id", "ib__user__name", "ib__user__email", "currency", "status")
         .annotate(amount=Sum("amount"), fees=Sum("base"))
@@ -107,8 +117,9 @@ def rows(filters: Filters) -> list[Row]:
     return sorted(by_key.values(), key=lambda row: (row.name.lower(), row.email, row.currency))
 
 
-def totals(found: list[Row]) -> list[Row]:
-    """One line per currency: every IB's together."""
+def totals(found: list[Row], filters: Filters | None = None) -> list[Row]:
+    """One line per currency: every IB's together. With the filters, its referrals' fees are
+    each fee once (two levels of IBs paid on one fee show it on both their lines)."""
     by_currency: dict[str, Row] = {}
     for row in found:
         total = by_currency.setdefault(
@@ -116,6 +127,13 @@ def totals(found: list[Row]) -> list[Row]:
         )
         for column in COLUMNS:
             total.sums[column] += row.sums[column]
+    if filters is not None:
+        paid = Participation.objects.filter(pk__in=_in_period(filters).values("participation_id"))
+        for r in paid.values("currency").annotate(fees=Sum("fee")).order_by():
+            if r["currency"] in by_currency:
+                by_currency[r["currency"]].sums["fees"] = from_database_sum(
+                    r["fees"], r["currency"]
+                )
     return [by_currency[c] for c in sorted(by_currency)]
 
 

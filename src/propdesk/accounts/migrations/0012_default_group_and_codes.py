@@ -1,5 +1,6 @@
 """Every existing client joins the default group ("Standard", made here) and gets a referral
-code; the names challenge definitions already gave as client groups become groups."""
+code. (The names challenge definitions already gave as client groups become groups in
+challenges' 0024.)"""
 
 import secrets
 

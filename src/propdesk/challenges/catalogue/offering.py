@@ -3,8 +3,8 @@
 trading server open to them (`TradingServer.client_groups`; none: every client). Staff see
 the whole catalogue (catalogue.services); clients see only this.
 
-Callers pass the client's groups as `accounts.groups.names_of(client)`; a challenge not
-offered is not found (404), as if it did not exist.
+`for_client` and `offered_to` read the client's group themselves; a challenge not offered is
+not found (404), as if it did not exist.
 """
 
 from __future__ import annotations

@@ -407,6 +407,24 @@ def take_back_amount(
     )
 
 
+def hold_upline(buyer: Client) -> None:
+    """Before a fee is posted: the buyer's upline IBs' client rows. Posting the fee locks the
+    firm's fee revenue account, which every purchase shares; `earn` then locks these rows. An
+    IB buying (or refunded) at that moment holds their own row first and waits for fee
+    revenue: taking the rows before the fee keeps one order, client rows then accounts."""
+    lock_ibs(ib.pk for ib in upline(buyer))
+
+
+def hold_for_refund(participation: Participation) -> None:
+    """Before a fee is refunded: the client rows of the IBs holding commission on it (see
+    `hold_upline`; `reverse_for` locks them again, already held)."""
+    lock_ibs(
+        Commission.objects.filter(participation_id=participation.pk)
+        .exclude(status=Commission.Status.REVERSED)
+        .values_list("ib_id", flat=True)
+    )
+
+
 def lock_ibs(ids: Any) -> None:
     """The IBs' client rows, in id order, before their commissions and accounts: an approval
     locks the IB's client row first (the approval engine's order), then the settlement's

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,7 +41,7 @@ class SchemeForm(forms.Form):
 
 @staff_view(commission.COMMISSION_MANAGE)
 def schemes(request: HttpRequest) -> HttpResponse:
-    rows = CommissionScheme.objects.all()
+    rows = CommissionScheme.objects.annotate(ib_count=Count("ibs"))  # one query for the list
     return render(request, "challenges/commission/schemes.html", {"schemes": rows})
 
 

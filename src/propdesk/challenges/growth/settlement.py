@@ -36,7 +36,7 @@ from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, read_day
 
 IB_COMMISSION = "ib_commission"
-LONGEST_PERIOD = timedelta(days=366)
+LONGEST_PERIOD = timedelta(days=366)  # the days a period holds, both ends counted
 
 
 def period(start: Any, end: Any) -> tuple[date, date]:
@@ -51,7 +51,7 @@ def period(start: Any, end: Any) -> tuple[date, date]:
         raise ValidationFailed(fields={"period_end": "The period ends before it starts."})
     if last > timezone.localdate():
         raise ValidationFailed(fields={"period_end": "The period cannot end in the future."})
-    if last - first > LONGEST_PERIOD:
+    if last - first >= LONGEST_PERIOD:
         raise ValidationFailed(fields={"period_start": "A period is at most a year."})
     return first, last
 

@@ -238,6 +238,7 @@ def cancel(
             attempt.save()
         approvals.cancel_pending(steps, actor=actor, text=f"The participation was cancelled: {why}")
         if refund and participation.fee_entry and participation.refund_entry_id is None:
+            commission.hold_for_refund(participation)  # client rows before the shared accounts
             participation.refund_entry = ledger.reverse(
                 participation.fee_entry,
                 actor=actor,

@@ -277,6 +277,7 @@ def retry(
             fingerprint=asked,
             retry_of=failed,
         )
+        commission.hold_upline(me)  # client rows before the shared accounts
         made.fee_entry = ledger.post(
             JournalEntry.Type.PROP_RETRY_FEE,
             [

@@ -145,6 +145,7 @@ def _take_fee(participation: Participation, wallet: Any) -> None:
 
 
 def _post_fee(participation: Participation, wallet: Any) -> None:
+    commission.hold_upline(participation.client)  # client rows before the shared accounts
     participation.fee_entry = ledger.post(
         JournalEntry.Type.PROP_TRADING_FEE,
         [
@@ -290,6 +291,7 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
         what="participation",
     )
     if participation.fee_entry is not None and participation.refund_entry is None:
+        commission.hold_for_refund(participation)  # client rows before the shared accounts
         participation.refund_entry = ledger.reverse(
             participation.fee_entry,
             actor=actor,
