@@ -9,7 +9,8 @@ once is granted once. `release` gives the uses of a purchase that never got paid
 The order in which stacked codes apply: percentages first (each a percentage of the gross
 price, quantised to the currency's minor unit, half to even), then fixed amounts; each code takes
 at most what is left of the fee, so the net is never below zero. Within a kind, the codes apply
-in the order typed.
+in the order typed. A code that would take nothing (the codes before it already cover the fee)
+is refused rather than used up for nothing.
 
 Only a purchase never paid gives its uses back (its checkout lapsed or was cancelled, or staff
 cancelled it unpaid); a purchase paid and then refunded (rejected, or cancelled with a refund)
@@ -168,9 +169,19 @@ def _price(
         else:
             off = coupon.value.quantize(quantum(currency))
         off = min(off, left)
+        if off <= 0:
+            _refuse(_adds_nothing(coupon.code, gross, left))
         left -= off
         lines.append(CodeDiscount(coupon.code, off))
     return Quote(currency, gross, lines)
+
+
+def _adds_nothing(code: str, gross: Decimal, left: Decimal) -> str:
+    if gross <= 0:
+        return f"{code} adds no discount here: this challenge has no fee."
+    if left <= 0:
+        return f"{code} adds no discount here: the fee is already covered."
+    return f"{code} adds no discount on this fee."
 
 
 def _check(coupon: Coupon, client: Client, challenge_id: int, currency: str, now: Any) -> None:
