@@ -228,3 +228,40 @@ def test_the_code_that_covers_the_fee_alone_is_still_taken(admin, active_client,
     assert (joined.fee, joined.discount) == (D("0.00"), D("499.00"))
     assert Coupon.objects.get().uses == 1
     assert ledger.check() == []
+
+
+# --- what the portal says of a purchase made free ----------------------------------------------
+
+
+@pytest.mark.parametrize("payment", ["direct", "wallet"])
+def test_the_portal_says_a_coupon_covered_the_fee_not_that_the_wallet_paid(
+    admin, active_client, challenge, sandbox_card, payment
+):
+    make_coupon(admin, code="FREE", value="100")
+    http = logged_in(active_client.user)
+    form = {"payment": payment, "coupon": "FREE", "idempotency_key": f"free-{payment}"}
+    if payment == "direct":
+        form["method"] = str(sandbox_card.pk)
+    done = post_form(http, f"/portal/challenges/{challenge.pk}/", form)
+    assert done.status_code == 302
+    assert "checkout" not in done["Location"]
+    text = http.get(done["Location"]).content.decode()
+    assert "nothing to pay, your coupon covered the fee." in text
+    assert "from your wallet" not in text
+    assert ledger.balances(active_client).get("USD", D(0)) == D(0)
+    assert ledger.check() == []
+
+
+def test_the_portal_still_says_what_the_wallet_paid_with_a_coupon(
+    admin, finance, active_client, challenge
+):
+    make_coupon(admin)
+    fund(active_client, finance)
+    http = logged_in(active_client.user)
+    done = post_form(
+        http,
+        f"/portal/challenges/{challenge.pk}/",
+        {"payment": "wallet", "coupon": "SPRING20", "idempotency_key": "paid-1"},
+    )
+    text = http.get(done["Location"]).content.decode()
+    assert "399.20 USD was paid from your wallet (discount 99.80 USD)." in text
