@@ -17,7 +17,7 @@ from propdesk.accounts import groups
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.growth import coupons
-from propdesk.challenges.growth.models import Coupon
+from propdesk.challenges.growth.models import Coupon, CouponUse
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import evidence
 from propdesk.challenges.participation import services as participation
@@ -196,3 +196,72 @@ def test_the_review_of_a_direct_purchase_made_free_names_no_payment_provider(
     fee = evidence.fee_context(ApprovalRequest.objects.get(type_key="prop_participation"))["fee"]
     assert fee["how"] == "Nothing to pay: coupons took the whole fee"
     assert not fee["direct"]  # no provider payment to look for
+
+
+# --- a stacked code with nothing left to take --------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["FREE100 TEN", "TEN FREE100"])
+def test_a_stacked_code_that_adds_no_discount_is_refused_and_nothing_is_used(
+    admin, finance, active_client, challenge, typed
+):
+    make_coupon(admin, code="FREE100", value="100", stackable=True)
+    make_coupon(admin, code="TEN", kind="fixed", value="10", currency="USD", stackable=True)
+    fund(active_client, finance)
+    message = "TEN adds no discount here: the fee is already covered."
+    with pytest.raises(ValidationFailed) as quoted:
+        coupons.quote(active_client, challenge.published(), typed)
+    assert quoted.value.fields == {"coupon": message}
+    with pytest.raises(ValidationFailed) as bought:
+        participation.start(active_client, challenge.pk, payment="wallet", coupon=typed)
+    assert bought.value.fields == {"coupon": message}
+    assert not Participation.objects.exists()
+    assert not CouponUse.objects.exists()
+    assert set(Coupon.objects.values_list("uses", flat=True)) == {0}
+    assert ledger.balances(active_client)["USD"] == D("1000.00")
+    assert ledger.check() == []
+
+
+def test_the_code_that_covers_the_fee_alone_is_still_taken(admin, active_client, challenge):
+    make_coupon(admin, code="FREE100", value="100", stackable=True)
+    joined = participation.start(active_client, challenge.pk, payment="wallet", coupon="FREE100")
+    assert (joined.fee, joined.discount) == (D("0.00"), D("499.00"))
+    assert Coupon.objects.get().uses == 1
+    assert ledger.check() == []
+
+
+# --- what the portal says of a purchase made free ----------------------------------------------
+
+
+@pytest.mark.parametrize("payment", ["direct", "wallet"])
+def test_the_portal_says_a_coupon_covered_the_fee_not_that_the_wallet_paid(
+    admin, active_client, challenge, sandbox_card, payment
+):
+    make_coupon(admin, code="FREE", value="100")
+    http = logged_in(active_client.user)
+    form = {"payment": payment, "coupon": "FREE", "idempotency_key": f"free-{payment}"}
+    if payment == "direct":
+        form["method"] = str(sandbox_card.pk)
+    done = post_form(http, f"/portal/challenges/{challenge.pk}/", form)
+    assert done.status_code == 302
+    assert "checkout" not in done["Location"]
+    text = http.get(done["Location"]).content.decode()
+    assert "nothing to pay, your coupon covered the fee." in text
+    assert "from your wallet" not in text
+    assert ledger.balances(active_client).get("USD", D(0)) == D(0)
+    assert ledger.check() == []
+
+
+def test_the_portal_still_says_what_the_wallet_paid_with_a_coupon(
+    admin, finance, active_client, challenge
+):
+    make_coupon(admin)
+    fund(active_client, finance)
+    http = logged_in(active_client.user)
+    done = post_form(
+        http,
+        f"/portal/challenges/{challenge.pk}/",
+        {"payment": "wallet", "coupon": "SPRING20", "idempotency_key": "paid-1"},
+    )
+    text = http.get(done["Location"]).content.decode()
+    assert "399.20 USD was paid from your wallet (discount 99.80 USD)." in text

@@ -9,6 +9,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.growth.models import Coupon
@@ -109,3 +111,33 @@ def test_staff_add_edit_and_disable_a_coupon_in_the_back_office(admin, challenge
     post_form(http, f"/backoffice/growth/coupons/{made.pk}/enable/", {"enabled": "0"})
     made.refresh_from_db()
     assert (made.value, made.enabled) == (D("15.00"), False)
+
+
+def used_coupons(admin, client, challenge, codes):
+    for code in codes:
+        make_coupon(admin, code=code, value="10", client_groups=[], challenges=[challenge.pk])
+        participation.start(client, challenge.pk, payment="wallet", coupon=code)
+
+
+def list_queries(http):
+    with CaptureQueriesContext(connection) as seen:
+        assert http.get("/backoffice/growth/coupons/").status_code == 200
+    return len(seen)
+
+
+def test_growth_coupons_reads_every_codes_usage_in_a_fixed_number_of_queries(
+    admin, finance, active_client, challenge, django_assert_max_num_queries
+):
+    fund(active_client, finance, "5000.00")
+    used_coupons(admin, active_client, challenge, ["C1", "C2"])
+    http = logged_in(admin)
+    http.get("/backoffice/growth/coupons/")  # the session and the like read once
+    with_two = list_queries(http)
+    used_coupons(admin, active_client, challenge, ["C3", "C4", "C5", "C6"])
+    with django_assert_max_num_queries(with_two):
+        page = http.get("/backoffice/growth/coupons/")
+    text = page.content.decode()
+    assert text.count("data-coupon=") == 6
+    assert text.count("49.90 USD") == 6  # each code's discount
+    assert text.count("449.10 USD") == 6  # and the fee it took
+    assert ledger.check() == []

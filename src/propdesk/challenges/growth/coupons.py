@@ -9,7 +9,8 @@ once is granted once. `release` gives the uses of a purchase that never got paid
 The order in which stacked codes apply: percentages first (each a percentage of the gross
 price, quantised to the currency's minor unit, half to even), then fixed amounts; each code takes
 at most what is left of the fee, so the net is never below zero. Within a kind, the codes apply
-in the order typed.
+in the order typed. A code that would take nothing (the codes before it already cover the fee)
+is refused rather than used up for nothing.
 
 Only a purchase never paid gives its uses back (its checkout lapsed or was cancelled, or staff
 cancelled it unpaid); a purchase paid and then refunded (rejected, or cancelled with a refund)
@@ -19,13 +20,14 @@ keeps them, so a code cannot be used again by buying and having it refunded.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from propdesk.accounts import groups as client_groups_of
@@ -36,7 +38,7 @@ from propdesk.challenges.permissions import COUPONS_MANAGE
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import NotFound, ValidationFailed
-from propdesk.core.money import MINOR_UNITS, is_currency, parse_amount, quantum
+from propdesk.core.money import MINOR_UNITS, from_database_sum, is_currency, parse_amount, quantum
 from propdesk.core.numbers import NotANumber, read_whole
 from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal, read_day
@@ -168,9 +170,19 @@ def _price(
         else:
             off = coupon.value.quantize(quantum(currency))
         off = min(off, left)
+        if off <= 0:
+            _refuse(_adds_nothing(coupon.code, gross, left))
         left -= off
         lines.append(CodeDiscount(coupon.code, off))
     return Quote(currency, gross, lines)
+
+
+def _adds_nothing(code: str, gross: Decimal, left: Decimal) -> str:
+    if gross <= 0:
+        return f"{code} adds no discount here: this challenge has no fee."
+    if left <= 0:
+        return f"{code} adds no discount here: the fee is already covered."
+    return f"{code} adds no discount on this fee."
 
 
 def _check(coupon: Coupon, client: Client, challenge_id: int, currency: str, now: Any) -> None:
@@ -446,21 +458,45 @@ def _rows(errors: FieldErrors, name: str, ids: Any, rows: QuerySet[Any], what: s
 def usage(coupon: Coupon) -> dict[str, Any]:
     """What a code did: uses (of its limit), clients and discount given, purchases still
     waiting for their payment included; and the fees paid (taken, not refunded) by currency."""
-    uses = CouponUse.objects.filter(coupon=coupon).select_related("participation")
-    given: dict[str, Decimal] = {}
-    paid: dict[str, Decimal] = {}
-    clients = set()
-    for use in uses:
-        clients.add(use.client_id)
-        given[use.currency] = given.get(use.currency, Decimal(0)) + use.discount
-        bought = use.participation
-        if bought.fee_entry_id is not None and bought.refund_entry_id is None:
-            # only a fee taken and kept: not one waiting for its payment, nor one refunded
-            paid[use.currency] = paid.get(use.currency, Decimal(0)) + bought.fee
+    return usages([coupon])[coupon.pk]
+
+
+def usages(chosen: Iterable[Coupon]) -> dict[int, dict[str, Any]]:
+    """`usage` of each coupon (by id), in two queries whatever their number: the discount and
+    the fees paid summed per code and currency, and the clients counted per code."""
+    listed = {c.pk: c for c in chosen}
+    uses = CouponUse.objects.filter(coupon_id__in=list(listed))
+    # only a fee taken and kept: not one waiting for its payment, nor one refunded
+    kept = Q(participation__fee_entry__isnull=False, participation__refund_entry__isnull=True)
+    given: dict[int, list[tuple[str, Decimal]]] = {pk: [] for pk in listed}
+    paid: dict[int, list[tuple[str, Decimal]]] = {pk: [] for pk in listed}
+    sums = (
+        uses.values("coupon_id", "currency")
+        .annotate(
+            given=Sum("discount"),
+            paid=Sum("participation__fee", filter=kept),
+            fees=Count("pk", filter=kept),
+        )
+        .order_by("coupon_id", "currency")
+    )
+    for row in sums:
+        currency = row["currency"]
+        given[row["coupon_id"]].append((currency, from_database_sum(row["given"], currency)))
+        if row["fees"]:
+            paid[row["coupon_id"]].append((currency, from_database_sum(row["paid"], currency)))
+    clients = dict(
+        uses.values("coupon_id")
+        .annotate(clients=Count("client_id", distinct=True))
+        .order_by()
+        .values_list("coupon_id", "clients")
+    )
     return {
-        "uses": coupon.uses,
-        "limit": coupon.max_uses,
-        "clients": len(clients),
-        "discount": sorted(given.items()),
-        "revenue": sorted(paid.items()),
+        pk: {
+            "uses": coupon.uses,
+            "limit": coupon.max_uses,
+            "clients": clients.get(pk, 0),
+            "discount": given[pk],
+            "revenue": paid[pk],
+        }
+        for pk, coupon in listed.items()
     }

@@ -71,7 +71,8 @@ class CouponForm(forms.Form):
 
 @staff_view(COUPONS_MANAGE)
 def coupon_list(request: HttpRequest) -> HttpResponse:
-    found = Coupon.objects.prefetch_related("challenges", "client_groups")
+    found = list(Coupon.objects.prefetch_related("challenges", "client_groups"))
+    usage = coupons.usages(found)  # every code's figures at once, not a query per code
     return render(
         request,
         "challenges/growth/coupons.html",
@@ -79,7 +80,7 @@ def coupon_list(request: HttpRequest) -> HttpResponse:
             "rows": [
                 {
                     "c": c,
-                    "usage": coupons.usage(c),
+                    "usage": usage[c.pk],
                     "first_day": _day(c.valid_from),
                     "last_day": _day(c.valid_until, last=True),  # as staff typed it
                 }

@@ -265,14 +265,16 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
         if made.status == Participation.Status.PENDING_PAYMENT:
             # Paid at the provider's checkout; the provider's webhook takes the fee.
             return redirect("sandbox_checkout", token=made.checkout_token)
-        messages.success(
-            request,
-            f"You joined {made.version.spec.name}: {money_text(made.fee, made.currency)} was paid "
-            "from your wallet"
-            + (
+        name, paid = made.version.spec.name, money_text(made.fee, made.currency)
+        if made.fee:
+            done = f"You joined {name}: {paid} was paid from your wallet" + (
                 f" (discount {money_text(made.discount, made.currency)})." if made.discount else "."
-            ),
-        )
+            )
+        elif made.discount:  # a coupon took the whole fee: nothing came from the wallet
+            done = f"You joined {name}: nothing to pay, your coupon covered the fee."
+        else:
+            done = f"You joined {name}: nothing to pay."
+        messages.success(request, done)
         return redirect("portal:my_challenge", participation_id=made.pk)
 
     return edit_form(
