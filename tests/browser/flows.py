@@ -6,8 +6,10 @@ itself."""
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 
+from django.db import OperationalError
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -123,3 +125,19 @@ def credentials_on_page(page: Page) -> tuple[str, str]:
     box = page.locator("#credentials")
     box.get_by_text("Show / hide").click()
     return box.locator("[data-login]").inner_text(), box.locator("[data-password]").inner_text()
+
+
+def tick_while_the_page_polls(symbol: str, bid: Decimal, ask: Decimal) -> None:
+    """A price tick written while an open page polls the same quotes. The tests' SQLite database
+    is shared in memory between the test and the live server's threads, where a table another
+    thread is reading is refused at once ("database table is locked"), with no busy timeout
+    (a file database, as propdesk runs, waits instead): try again until the poll has read."""
+    for _ in range(200):
+        try:
+            ticks.apply_tick(symbol, bid, ask)
+            return
+        except OperationalError as refused:
+            if "locked" not in str(refused):
+                raise
+            time.sleep(0.05)
+    ticks.apply_tick(symbol, bid, ask)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from propdesk.platforms.sandbox import accounts, ticks
 from propdesk.platforms.sandbox.models import Account
-from tests.browser.flows import terminal_log_in
+from tests.browser.flows import terminal_log_in, tick_while_the_page_polls
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +106,8 @@ def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_pa
     page.get_by_role("button", name="Buy", exact=True).click()
     expect(page.locator("#positions tr[data-position]")).to_have_count(1)
 
-    ticks.apply_tick("EURUSD", D("1.08390"), D("1.08402"))  # through the stop: filled at the bid
+    # Through the stop (filled at the bid), as the open page polls.
+    tick_while_the_page_polls("EURUSD", D("1.08390"), D("1.08402"))
 
     expect(page.locator("#positions tr[data-position]")).to_have_count(0)
     out = page.locator('#history tr[data-entry="out"]')
