@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from propdesk.accounts.models import Client
-from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import services as participation
@@ -67,7 +67,7 @@ def buy(client, challenge, finance, *, fee=None, discount="0.00"):
     fund(client, finance)
     if fee is None:
         return participation.start(client, challenge.pk, payment="wallet")
-    version = catalogue.offered(challenge.pk)
+    version = offering.offered(challenge.pk)
     with transaction.atomic():
         made = Participation.objects.create(
             client=client,

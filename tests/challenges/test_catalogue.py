@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from propdesk.accounts.models import ClientGroup
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.core.audit import AuditAction
@@ -92,11 +93,11 @@ def test_demo_stages_come_before_live_ones(admin):
 
 def test_publishing_makes_it_visible_and_an_edit_is_a_new_draft_until_published(admin):
     challenge = catalogue.create(definition(), actor=admin)
-    assert catalogue.published_catalogue() == []
+    assert offering.published_catalogue() == []
     first, changes = catalogue.publish(challenge.pk, actor=admin)
     assert first.number == 1
     assert any(c.path == "fee" and c.after == "499.00" for c in changes)
-    assert [v.challenge_id for v in catalogue.published_catalogue()] == [challenge.pk]
+    assert [v.challenge_id for v in offering.published_catalogue()] == [challenge.pk]
 
     cheaper = definition(fee="399.00")
     cheaper["stages"][0]["rules"]["profit_target_pct"] = "10"
@@ -131,7 +132,7 @@ def test_duplicate_makes_a_draft_copy_and_end_stops_new_participants(admin):
     assert copy_.status == "draft"
     assert copy_.name == "Copy of 2-Step 100K"
     catalogue.end(challenge.pk, actor=admin)
-    assert catalogue.published_catalogue() == []
+    assert offering.published_catalogue() == []
     challenge.refresh_from_db()
     assert challenge.published().number == 1  # kept for those who run it
     with pytest.raises(Conflict):
@@ -145,9 +146,9 @@ def test_tags_filter_the_catalogue_and_groups_hide_a_challenge_from_others(admin
     vip = catalogue.create(definition(name="VIP", client_groups=["vip"]), actor=admin)
     for challenge in (one, two, vip):
         catalogue.publish(challenge.pk, actor=admin)
-    assert [v.challenge_id for v in catalogue.published_catalogue(tag="1-STEP")] == [one.pk]
-    assert vip.pk not in [v.challenge_id for v in catalogue.published_catalogue()]
-    assert vip.pk in [v.challenge_id for v in catalogue.published_catalogue(groups=["vip"])]
+    assert [v.challenge_id for v in offering.published_catalogue(tag="1-STEP")] == [one.pk]
+    assert vip.pk not in [v.challenge_id for v in offering.published_catalogue()]
+    assert vip.pk in [v.challenge_id for v in offering.published_catalogue(groups=["vip"])]
 
 
 def test_only_managers_define_challenges(support):

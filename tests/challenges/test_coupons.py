@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from propdesk.accounts.models import ClientGroup
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.growth import coupons
 from propdesk.challenges.growth.models import Coupon, CouponUse
@@ -22,7 +23,7 @@ D = Decimal
 
 
 def version_of(challenge):
-    return catalogue.offered(challenge.pk)
+    return offering.offered(challenge.pk)
 
 
 def refusal(client, challenge, codes):

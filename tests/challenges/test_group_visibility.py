@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from propdesk.accounts import groups
 from propdesk.accounts.models import ClientGroup
+from propdesk.challenges.catalogue import offering
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
@@ -114,9 +115,9 @@ def test_the_vip_challenge_in_the_api_for_a_vip_client_and_another(
 
 
 def test_group_names_match_in_any_case(vip_client, vip_challenge):
-    assert catalogue.offered(vip_challenge.pk, groups=["vip"]) == vip_challenge.published()
+    assert offering.offered(vip_challenge.pk, groups=["vip"]) == vip_challenge.published()
     with pytest.raises(NotFound):
-        catalogue.offered(vip_challenge.pk, groups=["Standard"])
+        offering.offered(vip_challenge.pk, groups=["Standard"])
 
 
 def test_staff_see_the_whole_catalogue(admin, vip_challenge):

@@ -60,11 +60,11 @@ def test_demo_trading_accounts_open_the_terminal_with_their_printed_password():
 
 
 def test_demo_publishes_its_challenges_and_has_participants_in_every_state():
-    from propdesk.challenges.catalogue import services as catalogue
+    from propdesk.challenges.catalogue import offering
     from propdesk.challenges.models import Participation, StageAttempt
 
     seed_demo()
-    names = sorted(v.definition["name"] for v in catalogue.published_catalogue())
+    names = sorted(v.definition["name"] for v in offering.published_catalogue())
     assert names == [
         "1-Step 100K on Match-Trader",
         "2-Step Challenge 100K",

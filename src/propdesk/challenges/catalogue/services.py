@@ -42,12 +42,6 @@ from propdesk.challenges.catalogue.definition import (
     Progression,
     StageKind,
 )
-from propdesk.challenges.catalogue.offering import (  # the client's side, re-exported
-    is_offered,
-    offered,
-    published_catalogue,
-    server_audiences,
-)
 from propdesk.challenges.models import Challenge, ChallengeVersion
 from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit, idempotency
@@ -62,8 +56,6 @@ from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.platforms.models import TradingServer
 from propdesk.rules.errors import RulesError
 from propdesk.rules.model import Rules
-
-__all__ = ["is_offered", "offered", "published_catalogue", "server_audiences"]  # and the rest
 
 PAYMENT_WAYS = tuple(PaymentWay.values)
 PROGRESSIONS = tuple(Progression.values)
