@@ -324,6 +324,10 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # --- end of deployment settings ------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# The languages a client may choose (portal, emails). Each has a complete catalogue in
+# src/propdesk/locale/<code>/LC_MESSAGES/django.po (docs/languages.md).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("PROPDESK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

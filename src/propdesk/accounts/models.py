@@ -82,6 +82,11 @@ class User(AbstractBaseUser):
     role = models.ForeignKey(Role, null=True, blank=True, on_delete=models.PROTECT)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The language of their portal and their emails (settings.LANGUAGES).
+    language = models.CharField(max_length=10, default="en")
+    # When they followed the link of the verification email; None until then. A firm may
+    # require it before a client logs in (docs/notifications.md).
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -18,6 +18,7 @@ def notify(
     body: str = "",
     level: str = Notification.Level.INFO,
     email: bool = True,
+    event: str = "",
 ) -> Notification:
     """Store the notification and enqueue its email in the caller's transaction.
 
@@ -25,7 +26,9 @@ def notify(
     email never existed; if it commits, a worker sends it.
     """
     with transaction.atomic():
-        notification = Notification.objects.create(user=user, title=title, body=body, level=level)
+        notification = Notification.objects.create(
+            user=user, title=title, body=body, level=level, event=event
+        )
         if email:
             text = f"{body}\n\n{settings.PROPDESK_FIRM_NAME}\n{settings.PROPDESK_SITE_URL}/portal/"
             send_email.enqueue(user.email, title, text)
