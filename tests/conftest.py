@@ -258,3 +258,14 @@ def nats_log(settings: Any) -> Iterator[str]:
     natslog.ensure_stream()
     yield settings.EVENT_STREAM
     natslog.delete_stream(settings.EVENT_STREAM)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[Any]:
+    """A real HTTP receiver on 127.0.0.1 (tests/notifications/factories.py): its `url` to
+    subscribe, `requests` what it accepted, in order; `status = 503` makes it "down"."""
+    from tests.notifications.factories import webhook_receiver as receiver
+
+    with receiver() as running:
+        yield running
+

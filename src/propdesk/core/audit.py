@@ -102,6 +102,15 @@ class AuditAction(models.TextChoices):
     PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"
     PROMO_LINK_DISABLE = "promo_link.disable", "Promotional link disabled"
     PROMO_LINK_ENABLE = "promo_link.enable", "Promotional link enabled"
+    # notifications: outbound webhooks
+    WEBHOOK_ENDPOINT_CREATE = "webhook_endpoint.create", "Webhook endpoint added"
+    WEBHOOK_ENDPOINT_UPDATE = "webhook_endpoint.update", "Webhook endpoint changed"
+    WEBHOOK_ENDPOINT_ROTATE_SECRET = (
+        "webhook_endpoint.rotate_secret",
+        "Webhook endpoint's signing secret rotated",
+    )
+    WEBHOOK_ENDPOINT_TEST = "webhook_endpoint.test", "Test event sent to a webhook endpoint"
+    WEBHOOK_DELIVERY_REDELIVER = "webhook_delivery.redeliver", "Webhook delivery sent again"
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"

@@ -7,10 +7,21 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
-        from propdesk.core import menu, panels
+        from propdesk.core import menu, panels, vault
         from propdesk.notifications import portal, services
+        from propdesk.notifications.permissions import WEBHOOKS_MANAGE
 
         accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
+        vault.register("notifications.WebhookEndpoint", "secret")
+        vault.register("notifications.WebhookEndpoint", "previous_secret")
+        menu.link(
+            menu.BACKOFFICE,
+            section="settings",
+            label="Webhooks",
+            url="backoffice:webhooks",
+            order=85,
+            permission=WEBHOOKS_MANAGE,
+        )
         menu.link(
             menu.PORTAL,
             label="Notifications",

@@ -87,6 +87,8 @@ class WebhookMessage(models.Model):
     msg_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=64)
     payload = models.JSONField()
+    # The JSON bytes sent and signed, kept as they were written: the same on every attempt.
+    body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
