@@ -268,4 +268,3 @@ def webhook_receiver() -> Iterator[Any]:
 
     with receiver() as running:
         yield running
-

@@ -23,6 +23,7 @@ backoffice = [
     *platforms.backoffice_urls,
     *challenges.backoffice_urls,
     *reports.backoffice_urls,
+    *notifications.webhook_backoffice_urls,
 ]
 
 portal = [

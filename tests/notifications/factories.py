@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +36,11 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     status: int = 200
     answer: bytes = b"ok"
+    delay: float = 0.0  # seconds each answer takes
+    busy: int = 0  # requests being answered now
+    most_busy: int = 0  # the most at one time
     server: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def types(self) -> list[str]:
@@ -58,10 +63,17 @@ class Receiver:
 
 def _serve(receiver: Receiver, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            with receiver.lock:
+                receiver.busy += 1
+                receiver.most_busy = max(receiver.most_busy, receiver.busy)
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            with receiver.lock:
+                receiver.busy -= 1
             if receiver.status < 300:
                 receiver.requests.append(got)
             self.send_response(receiver.status)

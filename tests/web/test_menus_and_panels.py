@@ -39,6 +39,7 @@ EVERY_LINK = {
         "Staff users",
         "Roles",
         "Audit log",
+        "Webhooks",
         "Background jobs",
     ],
 }

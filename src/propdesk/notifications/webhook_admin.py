@@ -98,7 +98,10 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _taken(url: str, *, other_than: int | None = None) -> None:
-    if WebhookEndpoint.objects.filter(url=url).exclude(pk=other_than).exists():
+    same = WebhookEndpoint.objects.filter(url=url)
+    if other_than is not None:
+        same = same.exclude(pk=other_than)
+    if same.exists():
         raise ValidationFailed(
             "An endpoint with this URL exists already.",
             fields={"url": "An endpoint with this URL exists already."},
@@ -168,7 +171,9 @@ def rotate_secret(endpoint_id: Any, *, keep_old_hours: Any = 24, actor: User) ->
         hours = -1
     if not 0 <= hours <= MAX_KEEP_OLD_HOURS:
         raise ValidationFailed(
-            fields={"keep_old_hours": f"Give a whole number of hours from 0 to {MAX_KEEP_OLD_HOURS}."}
+            fields={
+                "keep_old_hours": f"Give a whole number of hours from 0 to {MAX_KEEP_OLD_HOURS}."
+            }
         )
     secret = webhooks.new_secret()
     with transaction.atomic():
@@ -194,9 +199,7 @@ def send_test(endpoint_id: Any, *, actor: User) -> WebhookDelivery:
         endpoint = _locked(endpoint_id)
         if not endpoint.is_active:
             raise Conflict("The endpoint is switched off: switch it on to send it a test event.")
-        message = webhooks.publish_test(
-            endpoint, {"endpoint": endpoint.pk, "sent_by": actor.email}
-        )
+        message = webhooks.publish_test(endpoint, {"endpoint": endpoint.pk, "sent_by": actor.email})
         audit.record(
             actor=actor,
             action=AuditAction.WEBHOOK_ENDPOINT_TEST,
@@ -213,9 +216,11 @@ def redeliver(delivery_id: Any, *, actor: User) -> WebhookDelivery:
     still wait go out after it."""
     require_permission(actor, WEBHOOKS_MANAGE)
     pk = parse_id(delivery_id)
+    if pk is None:
+        raise NotFound("No such webhook delivery.")
     with transaction.atomic():
         found = WebhookDelivery.objects.filter(pk=pk).values_list("endpoint_id", flat=True).first()
-        if pk is None or found is None:
+        if found is None:
             raise NotFound("No such webhook delivery.")
         _locked(found)  # the endpoint's worker is not sending meanwhile
         delivery = WebhookDelivery.objects.select_for_update().get(pk=pk)

@@ -80,8 +80,10 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     """The endpoint's secret, and its previous one until the rotation's overlap ends."""
     found = [vault.open_sealed(endpoint.secret)]
-    if endpoint.previous_secret and endpoint.previous_secret_until and now < (
-        endpoint.previous_secret_until
+    if (
+        endpoint.previous_secret
+        and endpoint.previous_secret_until
+        and now < (endpoint.previous_secret_until)
     ):
         found.append(vault.open_sealed(endpoint.previous_secret))
     return [s for s in found if s]
@@ -205,7 +207,9 @@ def post(url: str, body: bytes, sent_headers: dict[str, str]) -> Answer:
 
 def _head(endpoint_id: int) -> WebhookDelivery | None:
     return (
-        WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING)
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
+        )
         .select_related("message")
         .order_by("id")
         .first()

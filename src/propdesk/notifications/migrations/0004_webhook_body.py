@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_events_templates_webhooks'),
+        ("notifications", "0002_events_templates_webhooks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookmessage',
-            name='body',
+            model_name="webhookmessage",
+            name="body",
             field=models.TextField(blank=True),
         ),
     ]
