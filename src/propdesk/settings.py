@@ -430,6 +430,12 @@ JOBS_MAX_ATTEMPTS = int(os.environ.get("PROPDESK_JOB_MAX_ATTEMPTS", 8))
 JOBS_RETRY_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_SECONDS", 30))
 JOBS_RETRY_MAX_SECONDS = int(os.environ.get("PROPDESK_JOB_RETRY_MAX_SECONDS", 3600))
 JOBS_KEEP_DAYS = int(os.environ.get("PROPDESK_JOB_KEEP_DAYS", 14))
+# Outbound webhooks (docs/webhooks.md): a delivery's attempts, the first wait (doubling up to the
+# longest), and how long an endpoint has to answer.
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("PROPDESK_WEBHOOK_MAX_ATTEMPTS", 24))
+WEBHOOK_RETRY_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_RETRY_SECONDS", 5))
+WEBHOOK_RETRY_MAX_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_RETRY_MAX_SECONDS", 7200))
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_TIMEOUT_SECONDS", 10))
 # The platform outbox (platforms/outbox.py): a runner holds a command it took for this long; a
 # runner killed mid-call loses it after, and the next one repeats the call under the same key.
 # Longer than any platform call may take.

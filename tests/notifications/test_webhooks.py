@@ -258,3 +258,31 @@ def test_the_body_is_the_compact_json_of_type_timestamp_and_data(admin, webhook_
     [got] = webhook_receiver.requests
     assert list(json.loads(got.body)) == ["type", "timestamp", "data"]
     assert b" " not in got.body.replace(b"\xc3", b"")
+
+
+def test_an_emitted_event_reaches_the_endpoint_after_the_commit(
+    admin, active_client, webhook_receiver, run_jobs
+):
+    from decimal import Decimal
+
+    from propdesk.notifications import events
+
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    events.emit(
+        "stage.failed",
+        user=active_client.user,
+        data={
+            "challenge": "50K",
+            "stage": "Phase 1",
+            "login": "7001",
+            "reason": "Max loss hit.",
+            "equity": Decimal("44870.00"),
+        },
+    )
+    run_jobs()
+    [got] = webhook_receiver.requests
+    payload = verify(got, made.secret)
+    assert payload["type"] == "stage.failed"
+    assert payload["data"]["reason"] == "Max loss hit."
+    assert payload["data"]["equity"] == "44870.00"
+    assert payload["data"]["client"]["email"] == active_client.user.email

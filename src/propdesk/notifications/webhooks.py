@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import secrets
 import time
@@ -150,14 +151,14 @@ def policy() -> RetryPolicy:
     """How long a delivery is tried: doubling waits from WEBHOOK_RETRY_SECONDS up to
     WEBHOOK_RETRY_MAX_SECONDS, WEBHOOK_MAX_ATTEMPTS tries (by default about a day)."""
     return RetryPolicy(
-        max_attempts=max(1, int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 24))),
-        first_delay=float(getattr(settings, "WEBHOOK_RETRY_SECONDS", 5)),
-        max_delay=float(getattr(settings, "WEBHOOK_RETRY_MAX_SECONDS", 7200)),
+        max_attempts=max(1, int(settings.WEBHOOK_MAX_ATTEMPTS)),
+        first_delay=float(settings.WEBHOOK_RETRY_SECONDS),
+        max_delay=float(settings.WEBHOOK_RETRY_MAX_SECONDS),
     )
 
 
 def timeout() -> float:
-    return float(getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 10))
+    return float(settings.WEBHOOK_TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def post(url: str, body: bytes, sent_headers: dict[str, str]) -> Answer:
             text = ""
         finally:
             answered.close()
-    except (OSError, ValueError) as failed:  # refused, timed out, reset, bad address
+    except (OSError, ValueError, http.client.HTTPException) as failed:  # refused, timed out, reset
         reason = getattr(failed, "reason", failed)
         error = f"{type(reason).__name__}: {reason}"[:500]
     duration = int((time.monotonic() - started) * 1000)
