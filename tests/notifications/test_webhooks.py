@@ -286,3 +286,12 @@ def test_an_emitted_event_reaches_the_endpoint_after_the_commit(
     assert payload["data"]["reason"] == "Max loss hit."
     assert payload["data"]["equity"] == "44870.00"
     assert payload["data"]["client"]["email"] == active_client.user.email
+
+
+def test_by_default_a_delivery_is_tried_for_about_a_day():
+    policy = webhooks.policy()
+    waits = range(1, policy.max_attempts)
+    shortest = sum(policy.delay(n, rand=lambda: 0.0) for n in waits)
+    longest = sum(policy.delay(n, rand=lambda: 1.0) for n in waits)
+    assert shortest >= 12 * 3600
+    assert longest <= 30 * 3600
