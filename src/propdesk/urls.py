@@ -18,6 +18,7 @@ backoffice = [
     *approvals.backoffice_urls,
     *accounts.backoffice_urls,
     *jobs.backoffice_urls,
+    *notifications.backoffice_urls,
     *wallet.backoffice_urls,
     *onboarding.backoffice_urls,
     *platforms.backoffice_urls,

@@ -102,6 +102,12 @@ class AuditAction(models.TextChoices):
     PROMO_LINK_UPDATE = "promo_link.update", "Promotional link changed"
     PROMO_LINK_DISABLE = "promo_link.disable", "Promotional link disabled"
     PROMO_LINK_ENABLE = "promo_link.enable", "Promotional link enabled"
+    # notifications: the firm's templates (Settings > Notifications)
+    NOTIFICATION_TEMPLATE_SAVE = "notification_template.save", "Notification template saved"
+    NOTIFICATION_TEMPLATE_RESET = (
+        "notification_template.reset",
+        "Notification template reset to the default",
+    )
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"
