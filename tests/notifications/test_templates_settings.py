@@ -84,6 +84,15 @@ def test_saving_writes_the_firms_template_and_an_audit_row(admin):
     assert record.after["subject"] == saved.subject
 
 
+def test_saving_again_replaces_the_firms_wording_and_the_audit_keeps_both(admin):
+    firm_templates.save_template("deposit.approved", "en", "First", "One", actor=admin)
+    firm_templates.save_template("deposit.approved", "en", "Second", "Two", actor=admin)
+    saved = NotificationTemplate.objects.get()
+    assert (saved.subject, saved.body) == ("Second", "Two")
+    last = AuditRecord.objects.filter(action=AuditAction.NOTIFICATION_TEMPLATE_SAVE).latest("id")
+    assert (last.before["subject"], last.after["subject"]) == ("First", "Second")
+
+
 @pytest.mark.parametrize(
     ("subject", "body", "field", "said"),
     [

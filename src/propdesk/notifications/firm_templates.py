@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -98,14 +98,21 @@ def save_template(
     event_and_language(key, language)
     subject, body = clean(key, subject, body)
     with transaction.atomic():
-        template = (
-            NotificationTemplate.objects.select_for_update()
-            .filter(event=key, language=language)
-            .first()
+        # The row exists before it is locked: two first saves at once are one insert and one
+        # update, in turn (the unique constraint settles who inserts).
+        try:
+            with transaction.atomic():
+                NotificationTemplate.objects.get_or_create(
+                    event=key,
+                    language=language,
+                    defaults={"subject": "", "body": "", "updated_by": actor},
+                )
+        except IntegrityError:
+            pass
+        template = NotificationTemplate.objects.select_for_update().get(
+            event=key, language=language
         )
-        before = _snapshot(template)
-        if template is None:
-            template = NotificationTemplate(event=key, language=language)
+        before = _snapshot(template) if template.subject else None
         template.subject, template.body, template.updated_by = subject, body, actor
         template.save()
         audit.record(
