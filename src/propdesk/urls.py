@@ -18,12 +18,12 @@ backoffice = [
     *approvals.backoffice_urls,
     *accounts.backoffice_urls,
     *jobs.backoffice_urls,
+    *notifications.backoffice_urls,
     *wallet.backoffice_urls,
     *onboarding.backoffice_urls,
     *platforms.backoffice_urls,
     *challenges.backoffice_urls,
     *reports.backoffice_urls,
-    *notifications.webhook_backoffice_urls,
 ]
 
 portal = [

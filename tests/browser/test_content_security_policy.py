@@ -99,6 +99,7 @@ def test_the_back_office_pages_break_no_content_security_policy(watched):
         "/backoffice/settings/payment-methods/new/",
         "/backoffice/settings/kyc/forms/new/",
         "/backoffice/settings/trading-platforms/new/",
+        "/backoffice/settings/notifications/stage.failed/es/",
         "/backoffice/account/security/",
     ):
         staff.visit(path)

@@ -36,6 +36,7 @@ EVERY_LINK = {
         "Trading platforms",
         "Sandbox instruments",
         "Client groups",
+        "Notifications",
         "Staff users",
         "Roles",
         "Audit log",
@@ -107,6 +108,7 @@ def test_support_sees_only_what_its_role_allows(support):
             "Payment methods",
             "Trading platforms",
             "Sandbox instruments",
+            "Notifications",  # the templates, read-only
         ],
     }
 

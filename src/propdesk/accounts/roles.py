@@ -26,6 +26,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "wallet.view",
             p.AUDIT_VIEW,
             "challenges.view",
+            "notifications.view",  # the wording clients receive (Settings > Notifications)
         ],
     ),
     (
@@ -61,6 +62,7 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "wallet.view",
             "platforms.view",
             "challenges.view",
+            "notifications.view",
         ],
     ),
 ]

@@ -111,6 +111,12 @@ class AuditAction(models.TextChoices):
     )
     WEBHOOK_ENDPOINT_TEST = "webhook_endpoint.test", "Test event sent to a webhook endpoint"
     WEBHOOK_DELIVERY_REDELIVER = "webhook_delivery.redeliver", "Webhook delivery sent again"
+    # notifications: the firm's templates (Settings > Notifications)
+    NOTIFICATION_TEMPLATE_SAVE = "notification_template.save", "Notification template saved"
+    NOTIFICATION_TEMPLATE_RESET = (
+        "notification_template.reset",
+        "Notification template reset to the default",
+    )
     # background jobs
     JOB_RETRY = "job.retry", "Background job retried"
     JOB_DISMISS = "job.dismiss", "Background job dismissed"

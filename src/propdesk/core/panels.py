@@ -23,6 +23,9 @@ from propdesk.core.permissions import Guard, allows
 CLIENT = "client"  # the back office's page of a client; the subject: the Client
 CLIENT_SUMMARY = "client_summary"  # the figures at the top of that page; the subject: the Client
 PORTAL_HOME = "portal_home"  # the client's home in the portal; the subject: the Client
+# Every portal page, above its content (a pop-up telling what is new); the subject: the user.
+# The layout draws them itself (`{% layout_panels %}`).
+PORTAL_LAYOUT = "portal_layout"
 
 Context = Callable[[HttpRequest, Any], dict[str, Any]]
 

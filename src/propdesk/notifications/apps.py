@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels, vault
         from propdesk.notifications import portal, services
-        from propdesk.notifications.permissions import WEBHOOKS_MANAGE
+        from propdesk.notifications.permissions import NOTIFICATIONS_VIEW, WEBHOOKS_MANAGE
 
         accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
         vault.register("notifications.WebhookEndpoint", "secret")
@@ -29,6 +29,22 @@ class NotificationsConfig(AppConfig):
             order=70,
             count=lambda user: services.unread_count(user) if user.is_client else None,
             count_id="unread-count",
+        )
+        menu.link(
+            menu.BACKOFFICE,
+            section="settings",
+            label="Notifications",
+            url="backoffice:notification_templates",
+            order=57,
+            permission=NOTIFICATIONS_VIEW,
+        )
+        panels.register(
+            panels.PORTAL_LAYOUT,
+            key="notification_popup",
+            template="notifications/_popup.html",
+            context=portal.popup,
+            order=10,
+            permission=lambda user: bool(getattr(user, "is_client", False)),
         )
         panels.register(
             panels.PORTAL_HOME,

@@ -22,6 +22,9 @@ class Notification(models.Model):
     body = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # When the client dismissed its pop-up (or opened the notifications page, or marked it
+    # read): a notification not yet seen pops up on every portal page until then.
+    seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

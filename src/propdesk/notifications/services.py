@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from propdesk.accounts.models import User
@@ -40,6 +41,21 @@ def unread_count(user: User) -> int:
 
 
 def mark_all_read(user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        Notification.objects.filter(user=user, seen_at__isnull=True).update(seen_at=now)
+        return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=now)
+
+
+def unseen(user: User) -> QuerySet[Notification]:
+    """What arrived since the client last looked (the portal's pop-up), newest first."""
+    return Notification.objects.filter(user=user, seen_at__isnull=True)
+
+
+def mark_seen(user: User, *, up_to: int | None = None) -> int:
+    """The client saw their notifications (up to the id `up_to`, the newest the pop-up
+    showed: one that came after it pops up next time). They stay unread."""
+    found = unseen(user)
+    if up_to is not None:
+        found = found.filter(pk__lte=up_to)
+    return found.update(seen_at=timezone.now())

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0002_events_templates_webhooks"),
+        ("notifications", "0003_notification_seen_at"),
     ]
 
     operations = [
