@@ -6,11 +6,13 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
+        from propdesk.accounts import mail as account_mail
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels
         from propdesk.notifications import portal, services
 
         accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
+        account_mail.add_mailer(services.send_account_email)  # reset and verification links
         menu.link(
             menu.PORTAL,
             label="Notifications",
