@@ -249,6 +249,16 @@ CHECKOUT_EXPIRY_HOURS = float(os.environ.get("PROPDESK_CHECKOUT_EXPIRY_HOURS", 2
 # Live API tokens a user may hold; a new one beyond that retires the oldest.
 API_TOKENS_PER_USER = int(os.environ.get("PROPDESK_API_TOKENS_PER_USER", 20))
 REGISTRATIONS_PER_IP_PER_HOUR = int(os.environ.get("PROPDESK_REGISTRATIONS_PER_IP_HOUR", 20))
+# Account recovery (accounts/recovery.py, docs/authentication-recovery.md). A password-reset link
+# works once and for PASSWORD_RESET_TIMEOUT seconds; a verification link for
+# EMAIL_VERIFICATION_DAYS. Reset and verification emails asked for are limited per email and
+# per address in the login throttle's window (counted apart from failed logins).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PROPDESK_PASSWORD_RESET_SECONDS", 3600))
+EMAIL_VERIFICATION_DAYS = int(os.environ.get("PROPDESK_EMAIL_VERIFICATION_DAYS", 7))
+# A client whose email is not verified cannot log in (portal or API token) while this is on.
+PROPDESK_REQUIRE_EMAIL_VERIFICATION = _env_bool("PROPDESK_REQUIRE_EMAIL_VERIFICATION", False)
+RECOVERY_MAX_PER_EMAIL = int(os.environ.get("PROPDESK_RECOVERY_MAX_PER_EMAIL", 3))
+RECOVERY_MAX_PER_IP = int(os.environ.get("PROPDESK_RECOVERY_MAX_PER_IP", 20))
 
 # --- Deployment: HTTPS, the reverse proxy, HSTS, cookies (docs/deployment.md) ----------------
 # Nothing here changes the demo on http://127.0.0.1:8000. Behind HTTPS, PROPDESK_HTTPS=1 turns the

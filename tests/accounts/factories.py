@@ -66,3 +66,24 @@ def tree(register):
     friend = referred(register, trader, name="Friend Four")
     other = referred(register, ib, name="Other Trader")
     return ib, sub, trader, friend, other
+
+
+# --- account recovery: the links in the emails the worker sent -------------------------------
+
+
+def emails_to(address: str) -> list:
+    from django.core import mail
+
+    return [m for m in mail.outbox if m.to == [address]]
+
+
+def link_in_email(address: str, marker: str) -> str:
+    """The site path of the last link containing `marker` (`/login/reset/`, `/login/verify/`)
+    emailed to `address`."""
+    import re
+
+    for message in reversed(emails_to(address)):
+        found = re.search(r"https?://[^/\s]+(" + re.escape(marker) + r"\S+)", message.body)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no {marker} link was emailed to {address}")

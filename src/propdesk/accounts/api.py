@@ -143,7 +143,9 @@ TOKEN_ERRORS = {
     "`otp` is wrong.",
     403: "`two_factor_setup_required`: the staff member's role requires two-factor login and "
     "none is set up yet (set it up in the back office). `registration_pending`, "
-    "`registration_rejected`, `account_suspended`: the client may not log in.",
+    "`registration_rejected`, `account_suspended`: the client may not log in. "
+    "`email_not_verified`: the firm requires a verified email and the client has not "
+    "followed their verification link yet.",
     422: "`validation_error`: a field is missing or malformed (`fields` says which).",
     429: "`too_many_attempts`: too many wrong passwords or codes; `retry_after` seconds.",
 }

@@ -67,6 +67,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     retry_after = None
+    unverified = ""
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
         try:
@@ -80,6 +81,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = exc.status
             retry_after = exc.extra.get("retry_after")
+            if isinstance(exc, accounts.EmailNotVerified):
+                unverified = email  # the page offers to send the link again
         else:
             landing = _landing(request, user)
             # The password was right from this browser: it is a known device for the login
@@ -93,7 +96,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 response = HttpResponseRedirect(landing)
             devices.remember_device(request, response, throttle.PEOPLE, email)
             return response
-    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
+    context = {
+        "form": form,
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+        "unverified": unverified,
+    }
     response = render(request, "accounts/login.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

@@ -85,7 +85,7 @@ class User(AbstractBaseUser):
     # The language of their portal and their emails (settings.LANGUAGES).
     language = models.CharField(max_length=10, default="en")
     # When they followed the link of the verification email; None until then. A firm may
-    # require it before a client logs in (docs/notifications.md).
+    # require it before a client logs in (docs/authentication-recovery.md).
     email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()

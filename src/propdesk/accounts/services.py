@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts import throttle, two_factor, zones
 from propdesk.accounts.models import ApiToken, Client, ClientNote, Role, User
@@ -47,6 +49,12 @@ class AccountSuspended(DomainError):
     default_message = "Your account is suspended. Please contact the firm's support."
 
 
+class EmailNotVerified(DomainError):
+    status = 403
+    code = "email_not_verified"
+    default_message = "Please verify your email first: follow the link in the email we sent you."
+
+
 # What other apps do when a client is suspended (True) or reactivated (False), in the same
 # transaction: challenges hold the client's running stages. Each says what it did, for the audit.
 ClientStatusHook = Callable[[Client, bool], str]
@@ -80,7 +88,19 @@ def notify(user: User, *, title: str, body: str) -> None:
 
 
 def client_login_block(client: Client) -> DomainError | None:
-    """Why this client may not use the portal now, if anything stops them."""
+    """Why this client may not use the portal now, if anything stops them. A firm may require
+    a verified email (PROPDESK_REQUIRE_EMAIL_VERIFICATION) before a client logs in."""
+    if (
+        settings.PROPDESK_REQUIRE_EMAIL_VERIFICATION
+        and client.user.email_verified_at is None
+        and client.status in (Client.Status.PENDING_APPROVAL, Client.Status.ACTIVE)
+    ):
+        return EmailNotVerified(
+            gettext(
+                "Please verify your email first: follow the link in the email we sent you. "
+                "No email? Ask for the link again."
+            )
+        )
     if client.status == Client.Status.PENDING_APPROVAL:
         return RegistrationPending()
     if client.status == Client.Status.REJECTED:

@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from propdesk.accounts.models import LoginAttempt
 from propdesk.core.errors import Throttled
@@ -148,6 +149,40 @@ def check(attempt: Attempt) -> None:
             f"Too many failed logins. Try again in {seconds} {unit}.",
             extra={"retry_after": seconds},
         )
+
+
+def count_request(
+    realm: str, account: str, ip: str | None, *, per_account: int, per_ip: int
+) -> None:
+    """Let a request that sends something (a password-reset or verification email) through,
+    and write it down; refuse it (`Throttled`) once `per_account` requests for this account, or
+    `per_ip` from this address, were let through in the window. These rows are counted in their
+    own `realm`, never with failed logins: asking for emails cannot slow anyone's login. The
+    account need not exist: the count, and so the answer, is the same whether it does or not."""
+    attempt = Attempt(account=account, ip=ip, realm=realm)
+    now = timezone.now()
+    since = now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    with _one_at_a_time(attempt):
+        recent = LoginAttempt.objects.filter(realm=realm, at__gt=since)
+        limits = [(Q(email=attempt.account[:254]), per_account)]
+        if attempt.ip is not None:
+            limits.append((Q(ip=attempt.ip), per_ip))
+        for match, limit in limits:
+            counted = recent.filter(match).order_by("-at").values_list("at", flat=True)
+            times = list(counted[: max(limit, 1)])
+            if len(times) >= max(limit, 1):
+                # Free again once the oldest of the last `limit` leaves the window.
+                window = settings.LOGIN_THROTTLE_WINDOW_SECONDS
+                wait = max(1, math.ceil((times[-1] - since).total_seconds()))
+                seconds = min(wait, window)
+                message = ngettext(
+                    "Too many requests. Try again in %(seconds)d second.",
+                    "Too many requests. Try again in %(seconds)d seconds.",
+                    seconds,
+                ) % {"seconds": seconds}
+                raise Throttled(message, extra={"retry_after": seconds})
+        LoginAttempt.objects.create(realm=realm, email=attempt.account[:254], ip=attempt.ip, at=now)
+    _prune_if_due()
 
 
 def prune() -> int:

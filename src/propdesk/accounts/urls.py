@@ -4,6 +4,7 @@ users, roles, two-factor login and audit log."""
 from django.urls import path, re_path
 
 from propdesk.accounts import login, portal
+from propdesk.accounts import recovery_views as recovery
 from propdesk.accounts.backoffice import audit, clients, security, staff
 from propdesk.accounts.backoffice import groups as client_groups
 from propdesk.accounts.backoffice import referrals as referral_pages
@@ -14,6 +15,13 @@ urlpatterns = [
     path("login/", login.login_view, name="login"),
     path("login/code/", login.login_code, name="login_code"),
     path("logout/", login.logout_view, name="logout"),
+    # Account recovery (docs/authentication-recovery.md).
+    path("login/forgot/", recovery.password_forgot, name="password_forgot"),
+    path("login/forgot/sent/", recovery.password_forgot_sent, name="password_forgot_sent"),
+    path("login/reset/<str:uidb64>/<str:token>/", recovery.password_reset, name="password_reset"),
+    path("login/verify/again/", recovery.verification_again, name="verification_again"),
+    path("login/verify/sent/", recovery.verification_sent, name="verification_sent"),
+    path("login/verify/<str:token>/", recovery.verify_email, name="verify_email"),
 ]
 
 # Under /backoffice/.
@@ -80,6 +88,7 @@ backoffice_urls = [
         staff.staff_reset_two_factor,
         name="staff_reset_two_factor",
     ),
+    path("account/password/", recovery.backoffice_password, name="password"),
     path("account/security/", security.security, name="security"),
     path("account/security/begin/", security.begin, name="security_begin"),
     path("account/security/confirm/", security.confirm, name="security_confirm"),
@@ -95,4 +104,5 @@ backoffice_urls = [
 portal_urls = [
     path("", portal.home, name="home"),
     path("profile/", portal.profile, name="profile"),
+    path("profile/password/", recovery.portal_password, name="password"),
 ]

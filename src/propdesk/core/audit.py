@@ -50,6 +50,10 @@ class AuditAction(models.TextChoices):
     )
     TWO_FACTOR_USE_RECOVERY_CODE = "two_factor.use_recovery_code", "Recovery code used"
     TWO_FACTOR_DISABLE = "two_factor.disable", "Two-factor login turned off"
+    # accounts: account recovery
+    PASSWORD_RESET = "password.reset", "Password reset through an emailed link"
+    PASSWORD_CHANGE = "password.change", "Password changed"
+    EMAIL_VERIFY = "email.verify", "Email address verified"
     # approvals
     APPROVAL_APPROVE = "approval.approve", "Request approved"
     APPROVAL_REJECT = "approval.reject", "Request rejected"

@@ -6,6 +6,7 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
+        from propdesk.accounts import mail as account_mail
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels, vault
         from propdesk.notifications import portal, services
@@ -22,6 +23,7 @@ class NotificationsConfig(AppConfig):
             order=85,
             permission=WEBHOOKS_MANAGE,
         )
+        account_mail.add_mailer(services.send_account_email)  # reset and verification links
         menu.link(
             menu.PORTAL,
             label="Notifications",

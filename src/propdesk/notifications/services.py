@@ -36,6 +36,12 @@ def notify(
     return notification
 
 
+def send_account_email(to: str, subject: str, body: str) -> None:
+    """An account email (a reset or verification link, a password notice): no portal
+    notification, only the email job, written in the caller's transaction."""
+    send_email.enqueue(to, subject, body)
+
+
 def unread_count(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from propdesk.accounts import groups as client_groups
-from propdesk.accounts import referrals, zones
+from propdesk.accounts import recovery, referrals, zones
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -132,6 +132,7 @@ def register_client(
                 group=group,
             )
             request = approvals.submit(TYPE_FOR_KIND[Client.Kind(kind)], client=client)
+            recovery.send_verification(user)  # the link that verifies their email
     except IntegrityError as exc:
         # Two registrations raced past the checks above; the unique index decided.
         field = "phone" if "phone" in str(exc).lower() else "email"
