@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -201,11 +201,19 @@ def look_at_clock(watcher: FeedWatcher, moment: datetime, *, force: bool = False
         return 0
     watcher.clock_looked = now
     due: list[tuple[Entry, str, int, str, dict[str, Any]]] = []
+    days: dict[tuple[Any, Any], date] = {}  # today, by calendar (most stages share one)
     for entry in watcher.entries.values():
         watch = entry.alerts
         if watch is None or watch.thresholds.period is watch.thresholds.inactivity is None:
             continue
-        due += _clock_due(entry, watch, moment)
+        ev = entry.evaluator
+        if ev.status is not IN_PROGRESS or ev._start_day is None:
+            continue
+        calendar = (ev.rules.zone, ev.rules.reset_time)
+        today = days.get(calendar)
+        if today is None:
+            today = days[calendar] = ev._cal.day_of(moment)
+        due += _clock_due(entry, watch, today)
     if not due:
         return 0
     watcher._check_lease()
@@ -227,12 +235,10 @@ def look_at_clock(watcher: FeedWatcher, moment: datetime, *, force: bool = False
 
 
 def _clock_due(
-    entry: Entry, watch: StageWatch, moment: datetime
+    entry: Entry, watch: StageWatch, today: date
 ) -> list[tuple[Entry, str, int, str, dict[str, Any]]]:
     ev = entry.evaluator
-    if ev.status is not IN_PROGRESS or ev._start_day is None:
-        return []
-    today = ev._cal.day_of(moment)
+    assert ev._start_day is not None
     found = []
     period = watch.thresholds.period
     if period is not None and ev._last_day is not None:
