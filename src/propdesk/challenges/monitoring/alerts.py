@@ -189,6 +189,8 @@ def send(watcher: FeedWatcher, entries: list[Entry]) -> None:
                             _raise(attempt, fired["kind"], int(fired["threshold"]), ref, fired)
                     except IntegrityError:  # sent already: never twice, and the feed reads on
                         logger.warning("alert %s of stage %s sent already", ref, attempt.pk)
+                    except Exception:  # an alert never holds up the monitor
+                        logger.exception("alert %s of stage %s not sent", ref, attempt.pk)
             watch.through = max(watch.through, watch.changed_at)
             watch.pending, watch.changed_at = [], None
 
@@ -230,6 +232,8 @@ def look_at_clock(watcher: FeedWatcher, moment: datetime, *, force: bool = False
                     sent += 1
         except IntegrityError:  # sent before (another process, or before a restart)
             pass
+        except Exception:  # an alert never holds up the monitor
+            logger.exception("%s alert of stage %s not sent", kind, attempt.pk)
         entry.alerts.done.add(f"{kind}:{threshold}:{ref}")  # type: ignore[union-attr]
     return sent
 
