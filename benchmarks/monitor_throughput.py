@@ -29,6 +29,10 @@ then the total events/s over all processes and its growth from the first count t
 What-if, named as such in the output, never the default: `--checkpoint-every S` (the seconds
 between two checkpoints of a busy feed).
 
+`--alerts`: the challenge's alerts switched on (daily loss and max loss at 80%, period ending
+in 5 days, no trade for 30 days; docs/notifications-alerts.md) before the monitor starts, so
+that every snapshot is also looked at for the loss alerts: compare with a run without it.
+
 The log's backend (`--log`, `BACKENDS`): the database's, or NATS JetStream (`--log nats`: a
 stream of the run's own, `BENCH_THROUGHPUT_...`, deleted at the end, with `--partitions`
 partitions; this process and every monitor process have `PROPDESK_EVENT_LOG`,
@@ -464,6 +468,28 @@ def report(figures: list[dict[str, Any]], processes: int) -> float:
     return rate
 
 
+def switch_alerts_on() -> None:
+    """The filled challenge's alerts, all four on (`--alerts`)."""
+    from propdesk.accounts.models import User
+    from propdesk.challenges.catalogue import alert_settings
+    from propdesk.challenges.models import Challenge
+
+    staff = User.objects.filter(kind=User.Kind.STAFF).order_by("id").first()
+    assert staff is not None
+    for challenge in Challenge.objects.all():
+        alert_settings.set_alerts(
+            challenge.pk,
+            {
+                "daily_loss_percent": "80",
+                "max_loss_percent": "80",
+                "period_end_days": "5",
+                "inactivity_days": "30",
+            },
+            actor=staff,
+        )
+    say("alerts switched on: daily and max loss at 80%, period ending 5 days, no trade 30 days")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", type=int, default=10_000, help="running stages (accounts)")
@@ -483,6 +509,9 @@ def main() -> int:
         type=float,
         default=0.0,
         help="what-if: seconds between two checkpoints of a busy feed (watcher.CHECKPOINT_EVERY)",
+    )
+    parser.add_argument(
+        "--alerts", action="store_true", help="the challenge's four alerts switched on"
     )
     parser.add_argument("--partitions", type=int, default=8, help="PROPDESK_EVENT_PARTITIONS")
     parser.add_argument("--nats", default=NATS_URL, help="the NATS server (--log nats)")
@@ -515,6 +544,8 @@ def main() -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     fill(args)
+    if args.alerts:
+        switch_alerts_on()
     connection.close()
     vacuum(url)
     say(

@@ -259,6 +259,10 @@ class StageAttempt(models.Model):
     next_due = models.DateTimeField(null=True, blank=True)
     # The equity curve's bucket still open (monitoring.curve); closed ones are CurvePoints.
     curve_open = models.JSONField(null=True, blank=True)
+    # The loss alerts' state (rules.watch: the day the daily alert fired, whether the max-loss
+    # one waits to re-arm) and the feed position it reflects: written when an alert fires or
+    # re-arms (monitoring.alerts), so that a restart reading events again does not refire.
+    alert_state = models.JSONField(null=True, blank=True)
     # A paid reset: the stage this one starts over (once), cancelled by it, and the fee paid.
     reset_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reset_by"
@@ -492,3 +496,54 @@ __all__ = [
     "PromoLink",
     "StageAttempt",
 ]
+
+
+class ChallengeAlerts(models.Model):
+    """The alerts a firm switches on for a challenge's running stages (docs/notifications-
+    alerts.md): each threshold None is off. Not part of a published version: changed at any
+    time, the monitor takes it up within seconds."""
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="alerts")
+    daily_loss_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_loss_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    period_end_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    inactivity_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"alerts of {self.challenge_id}"
+
+    @property
+    def any_on(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.daily_loss_percent,
+                self.max_loss_percent,
+                self.period_end_days,
+                self.inactivity_days,
+            )
+        )
+
+
+class StageAlert(models.Model):
+    """An alert sent for a stage: one row per firing. `ref` says which crossing it was (the
+    trading day of a daily-loss alert, the feed position of a max-loss one, the period's last
+    day or the last trading day for the clock's alerts), so that each is sent once."""
+
+    attempt = models.ForeignKey(StageAttempt, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20)
+    threshold = models.PositiveSmallIntegerField()
+    ref = models.CharField(max_length=40)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["attempt", "at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt", "kind", "threshold", "ref"], name="one_alert_per_crossing"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert of stage {self.attempt_id}"

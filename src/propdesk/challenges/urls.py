@@ -73,6 +73,11 @@ backoffice_urls = [
         catalogue.challenge_end,
         name="challenge_end",
     ),
+    path(
+        "prop-trading/challenges/<int:challenge_id>/alerts/",
+        catalogue.challenge_alerts,
+        name="challenge_alerts",
+    ),
     path("prop-trading/monitor/", monitoring.monitor_status, name="monitor_status"),
     path(
         "prop-trading/participants/",

@@ -87,6 +87,7 @@ class AuditAction(models.TextChoices):
     CHALLENGE_DRAFT = "challenge.draft", "Challenge draft saved"
     CHALLENGE_PUBLISH = "challenge.publish", "Challenge published"
     CHALLENGE_END = "challenge.end", "Challenge ended"
+    CHALLENGE_ALERTS = "challenge.alerts", "Challenge alerts changed"
     STAGE_ADVANCE = "stage.advance", "Stage advanced by staff"
     STAGE_REINSTATE = "stage.reinstate", "Stage reinstated"
     STAGE_RETRY = "stage.retry", "Stage set aside watched again"

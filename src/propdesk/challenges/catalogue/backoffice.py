@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from propdesk.challenges.catalogue import alert_settings
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.catalogue.definition import (
     ChallengeDefinition,
@@ -345,7 +346,11 @@ def challenges(request: HttpRequest) -> HttpResponse:
 
 
 def _challenge_page(
-    request: HttpRequest, challenge: Challenge, *, error: DomainError | None = None
+    request: HttpRequest,
+    challenge: Challenge,
+    *,
+    error: DomainError | None = None,
+    alert_values: dict[str, Any] | None = None,
 ) -> HttpResponse:
     published = challenge.published()
     draft = challenge.draft()
@@ -370,6 +375,7 @@ def _challenge_page(
             # A challenge ended before it was ever published has no version left to copy.
             "can_duplicate": last is not None,
             "error": error,
+            "alerts": alert_values or alert_settings.current(challenge),
         },
         status=error.status if error else 200,
     )
@@ -529,3 +535,17 @@ def challenge_end(request: HttpRequest, challenge_id: int) -> HttpResponse:
         "challenges/challenge_end.html",
         {"challenge": challenge, "draft": challenge.draft()},
     )
+
+
+@require_POST
+@staff_view(CHALLENGES_MANAGE)
+def challenge_alerts(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    """Save the challenge's alerts (docs/notifications-alerts.md)."""
+    challenge = catalogue.get(challenge_id)
+    given = {name: request.POST.get(name, "") for name in alert_settings.FIELDS}
+    try:
+        alert_settings.set_alerts(challenge.pk, given, actor=actor(request))
+    except DomainError as exc:
+        return _challenge_page(request, challenge, error=exc, alert_values=given)
+    messages.success(request, f"Alerts of {challenge.name} saved: the monitor applies them now.")
+    return redirect("backoffice:challenge", challenge_id=challenge.pk)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from propdesk.challenges.models import CurvePoint, MonitorCheckpoint, StageAttempt
-from propdesk.challenges.monitoring import checkpoints, curve, decisions
+from propdesk.challenges.monitoring import alerts, checkpoints, curve, decisions
 from propdesk.challenges.monitoring.monitor import (
     RulesCache,
     _conclude,
@@ -62,6 +62,7 @@ _STATE = (
     "next_due",
     "fed_through",
     "fed_feed",
+    "alert_state",
 )
 
 Account = tuple[int, str]  # (server id, login)
@@ -98,7 +99,7 @@ class LostLease(Exception):
 class Entry:
     """A running stage as the watcher holds it."""
 
-    __slots__ = ("attempt", "dirty", "evaluator", "points", "skip_to")
+    __slots__ = ("alerts", "attempt", "dirty", "evaluator", "points", "skip_to")
 
     def __init__(self, attempt: StageAttempt, evaluator: Evaluator) -> None:
         self.attempt = attempt
@@ -106,6 +107,7 @@ class Entry:
         self.dirty = False
         self.points: list[CurvePoint] = []  # closed curve buckets not written yet
         self.skip_to = checkpoints.fed(attempt)  # events up to here are in its state
+        self.alerts: alerts.StageWatch | None = None  # the alerts its challenge switched on
 
 
 class FeedWatcher:
@@ -133,6 +135,10 @@ class FeedWatcher:
         self.drained_at: datetime | None = None  # when a read last found the feed's end
         self.behind = True  # its last read was a full batch: more may be waiting
         self.unsaved_reads = 0  # events read since the checkpoint last moved (`events_read`)
+        # The alerts the firms switched on, by challenge (monitoring.alerts), and when the
+        # settings and the clock alerts were last looked at.
+        self.alert_settings: dict[int, alerts.Thresholds] = {}
+        self.alerts_looked = self.clock_looked = -1e9
 
     # --- loading ------------------------------------------------------------------------
 
@@ -146,6 +152,7 @@ class FeedWatcher:
         self.saved_at = time.monotonic() - checkpoint_every()
         self.entries.clear()
         self.absent.clear()
+        alerts.refresh_settings(self, force=True)
         for attempt in self._running():
             self._hold(attempt)
 
@@ -173,7 +180,9 @@ class FeedWatcher:
         return rows
 
     def _rows(self, query: Any) -> list[StageAttempt]:
-        rows = query.annotate(version_id=F("participation__version_id")).only(*_ROW, *_STATE)
+        rows = query.annotate(
+            version_id=F("participation__version_id"), challenge_of=F("participation__challenge_id")
+        ).only(*_ROW, *_STATE)
         return [a for a in rows if feeds.feed_key_for(a.server_id, a.login) == self.key]
 
     def _hold(self, attempt: StageAttempt) -> Entry | None:
@@ -183,6 +192,7 @@ class FeedWatcher:
         except Exception as exc:  # its saved state or its rules cannot be read
             self._set_aside(attempt, exc)
             return None
+        entry.alerts = alerts.watch_for(self, attempt)
         self.entries[account] = entry
         self.absent.pop(account, None)
         if self.cycle is not None:
@@ -246,6 +256,7 @@ class FeedWatcher:
         `drained_at`."""
         started = began or timezone.now()
         self.refresh()
+        alerts.refresh_settings(self)
         events = self.feed.read(after=self.position, limit=limit)
         self.behind = len(events) >= limit
         if not self.behind:
@@ -279,6 +290,7 @@ class FeedWatcher:
 
     def _apply(self, by_account: dict[Account, list[FeedEvent]]) -> None:
         acting: list[tuple[Entry, list[Outcome], int | None]] = []
+        alerting: list[Entry] = []
         for account, events in by_account.items():
             entry = self.entries.get(account)
             if entry is None:
@@ -287,7 +299,12 @@ class FeedWatcher:
             if not seen:
                 continue
             try:
-                outcomes, snaps, last = _run(entry.evaluator, seen)
+                if entry.alerts is None:
+                    outcomes, snaps, last = _run(entry.evaluator, seen)
+                else:
+                    outcomes, snaps, last = alerts.run(entry.evaluator, seen, entry.alerts)
+                    if entry.alerts.changed_at is not None:
+                        alerting.append(entry)
                 entry.points += curve.take(entry.attempt, snaps)
             except Exception as exc:  # the rules, the state or the curve cannot go on
                 del self.entries[account]
@@ -298,6 +315,8 @@ class FeedWatcher:
                 acting.append((entry, outcomes, last))
         if acting:
             self._act(acting)
+        if alerting:  # after the verdicts: a stage that ended sends no alert
+            alerts.send(self, alerting)
 
     def _act(
         self, acting: list[tuple[Entry, list[Outcome], int | None]], *, after_event: bool = True
@@ -340,7 +359,8 @@ class FeedWatcher:
         cutoff that passed, by `moment`) up to `moment` (`close_until`); returns the verdicts
         and pauses that caused. The stages are looked through at most every
         `DAYS_LOOKED_EVERY` seconds while none is due (the clock acts five seconds behind
-        anyway)."""
+        anyway). The clock alerts are looked at too (`alerts.look_at_clock`)."""
+        alerts.look_at_clock(self, moment)
         if (
             self.next_due is not None
             and moment < self.next_due

@@ -1,0 +1,291 @@
+"""The alerts a firm switches on per challenge (docs/notifications-alerts.md): each fires once
+per crossing from the monitor's own figures, re-arms as documented, survives a restart without
+firing again, and is off until switched on."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from propdesk.challenges.catalogue import alert_settings
+from propdesk.challenges.models import StageAlert
+from propdesk.challenges.monitoring import checkpoints, monitor, runner
+from propdesk.challenges.monitoring import watcher as watcher_module
+from propdesk.core.audit import AuditAction
+from propdesk.core.errors import ValidationFailed
+from propdesk.core.models import AuditRecord
+from propdesk.notifications.models import Notification
+from propdesk.platforms.models import LoggedEvent
+from propdesk.platforms.sandbox import accounts, feed, orders, ticks
+from propdesk.platforms.sandbox.ingestor import SandboxIngestor
+from tests.challenges.factories import move, running, server, stage
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def alerts_of(client, event):
+    return list(
+        Notification.objects.filter(user=client.user, event=event)
+        .order_by("id")
+        .values_list("title", flat=True)
+    )
+
+
+def trading_with_alerts(client, finance, admin, **alerts):
+    """A running stage (daily loss 5% of 100,000 on the previous day's balance, max loss 10%
+    static) holding 10 lots of EURUSD bought at 1.08512 (a pip is 100 USD), its challenge's
+    alerts set as given."""
+    joined, attempt = running(client, finance, admin, stages=[stage(), stage("live")])
+    if alerts:
+        alert_settings.set_alerts(joined.challenge_id, alerts, actor=admin)
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    return joined, attempt
+
+
+def snapshot(attempt, at: datetime, equity: str) -> None:
+    """An equity snapshot of the stage's account at `at` (a later day than the sandbox's)."""
+    LoggedEvent.objects.create(
+        server=server(),
+        login=attempt.login,
+        payload={"t": at.isoformat(), "type": "equity", "balance": "100000.00", "equity": equity},
+        source=f"test-{at.isoformat()}-{equity}",
+    )
+
+
+def test_an_alert_at_80_percent_of_the_daily_loss_fires_once_when_crossed_not_on_every_snapshot(
+    active_client, finance, admin
+):
+    _, attempt = trading_with_alerts(active_client, finance, admin, daily_loss_percent="80")
+    price_feed = feed.Feed()
+    monitor.process(server())
+    move(price_feed, "1.08300", "1.08312")  # -2,120: 42% of the 5,000 allowed
+    monitor.process(server())
+    assert alerts_of(active_client, "alert.daily_loss") == []
+    move(price_feed, "1.08100", "1.08112")  # -4,120: 82.4%, crossed
+    monitor.process(server())
+    for bid in ("1.08050", "1.08150", "1.08080", "1.08120"):  # above and below 80% again
+        move(price_feed, bid, str(D(bid) + D("0.00012")))
+        monitor.process(server())
+    sent = alerts_of(active_client, "alert.daily_loss")
+    assert sent == [f"Account {attempt.login}: 82.40% of today's loss limit used"]
+    alert = StageAlert.objects.get(attempt=attempt)
+    assert (alert.kind, alert.threshold) == ("daily_loss", 80)
+    body = Notification.objects.get(user=active_client.user, event="alert.daily_loss").body
+    assert "4,120.00" in body
+    assert "5,000.00" in body
+    assert "95,000.00" in body
+
+
+def test_the_daily_loss_alert_re_arms_when_the_trading_day_rolls_over(
+    active_client, finance, admin
+):
+    _, attempt = trading_with_alerts(active_client, finance, admin, daily_loss_percent="80")
+    move(feed.Feed(), "1.08100", "1.08112")  # 82.4% today
+    monitor.process(server())
+    assert len(alerts_of(active_client, "alert.daily_loss")) == 1
+    tomorrow = timezone.now() + timedelta(days=1)
+    snapshot(attempt, tomorrow, "96500.00")  # a new day: 70% of its 5,000
+    snapshot(attempt, tomorrow + timedelta(minutes=1), "95800.00")  # 84%: crossed again
+    snapshot(attempt, tomorrow + timedelta(minutes=2), "95700.00")
+    monitor.read(server())
+    assert len(alerts_of(active_client, "alert.daily_loss")) == 2
+    assert StageAlert.objects.filter(attempt=attempt, kind="daily_loss").count() == 2
+
+
+def test_a_restart_reading_the_events_again_does_not_fire_again(
+    active_client, finance, admin, monkeypatch
+):
+    """The monitor stops after the alert, before its checkpoint moves: the next one reads the
+    same snapshots from the checkpoint and sends nothing more."""
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 3600.0)  # no checkpoint meanwhile
+    _, attempt = trading_with_alerts(active_client, finance, admin, daily_loss_percent="80")
+    first = runner.Monitor(owner="first")
+    try:
+        first.round()
+        move(feed.Feed(), "1.08100", "1.08112")
+        first.round()
+        assert len(alerts_of(active_client, "alert.daily_loss")) == 1
+    finally:
+        held = list(first.watchers)
+        first.watchers.clear()  # dies: nothing written on the way out ...
+        checkpoints.release(held, owner="first")  # ... and its leases are free at once
+        first.close()
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 0.0)
+    again = runner.Monitor(owner="second")
+    try:
+        for _ in range(3):
+            again.round()
+    finally:
+        again.close()
+    assert len(alerts_of(active_client, "alert.daily_loss")) == 1
+    assert StageAlert.objects.filter(attempt=attempt).count() == 1
+
+
+def test_no_alert_is_sent_while_the_challenge_has_none_switched_on(active_client, finance, admin):
+    trading_with_alerts(active_client, finance, admin)
+    move(feed.Feed(), "1.08000", "1.08012")  # -5,120: the daily loss breached
+    monitor.process(server())
+    assert not Notification.objects.filter(event__startswith="alert.").exists()
+    assert not StageAlert.objects.exists()
+
+
+def test_a_stage_that_breaches_on_the_crossing_snapshot_gets_its_failure_not_an_alert(
+    active_client, finance, admin
+):
+    _, attempt = trading_with_alerts(active_client, finance, admin, daily_loss_percent="80")
+    move(feed.Feed(), "1.08000", "1.08012")  # straight past the floor
+    monitor.process(server())
+    attempt.refresh_from_db()
+    assert attempt.status == "failed"
+    assert alerts_of(active_client, "alert.daily_loss") == []
+
+
+def test_the_max_loss_alert_re_arms_only_five_points_below_its_threshold(
+    active_client, finance, admin
+):
+    """Max loss 10% of 100,000 (static floor 90,000), alert at 30% (equity 97,000): it fires,
+    not again while the usage wavers between 26% and 33%, re-arms at 25% or less (97,500),
+    fires again."""
+    _, attempt = trading_with_alerts(active_client, finance, admin, max_loss_percent="30")
+    start = timezone.now() + timedelta(minutes=5)
+    for minute, equity in enumerate(
+        ["98000", "96900", "97400", "96800", "97300", "96700", "97600", "96500"]
+    ):
+        snapshot(attempt, start + timedelta(seconds=minute), f"{equity}.00")
+    monitor.read(server())
+    sent = alerts_of(active_client, "alert.max_loss")
+    assert sent == [
+        f"Account {attempt.login}: 31.00% of the maximum loss used",
+        f"Account {attempt.login}: 35.00% of the maximum loss used",
+    ]
+
+
+def test_the_period_ending_and_inactivity_alerts_fire_once_each(active_client, finance, admin):
+    joined, attempt = running(
+        active_client, finance, admin, stages=[stage(trading_period_days=30), stage("live")]
+    )
+    alert_settings.set_alerts(
+        joined.challenge_id, {"period_end_days": "5", "inactivity_days": "3"}, actor=admin
+    )
+    account = accounts.account_by_login(attempt.login)
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
+    orders.close_position(  # a trade today, so that "no trade" counts from today
+        account, orders.place_order(account, symbol="EURUSD", side="buy", volume="1.00").pk
+    )
+    SandboxIngestor(server()).pull()
+    monitor.read(server())
+    now = timezone.now()
+    monitor.close_days(now + timedelta(days=1))
+    assert not Notification.objects.filter(event__startswith="alert.").exists()
+    monitor.close_days(now + timedelta(days=3, hours=1))
+    monitor.close_days(now + timedelta(days=4))
+    assert len(alerts_of(active_client, "alert.inactivity")) == 1
+    assert alerts_of(active_client, "alert.period_ending") == []
+    monitor.close_days(now + timedelta(days=26))
+    monitor.close_days(now + timedelta(days=27))
+    ending = alerts_of(active_client, "alert.period_ending")
+    assert len(ending) == 1
+    assert "ends in" in ending[0]
+    assert len(alerts_of(active_client, "alert.inactivity")) == 1
+
+
+def test_alerts_switched_on_while_the_monitor_runs_apply_within_its_next_look(
+    active_client, finance, admin, monkeypatch
+):
+    monkeypatch.setattr("propdesk.challenges.monitoring.alerts.SETTINGS_LOOKED_EVERY", 0.0)
+    joined, _ = trading_with_alerts(active_client, finance, admin)
+    reader = runner.Monitor(owner="reader")
+    try:
+        reader.round()
+        alert_settings.set_alerts(joined.challenge_id, {"daily_loss_percent": "60"}, actor=admin)
+        move(feed.Feed(), "1.08100", "1.08112")
+        reader.round()
+    finally:
+        reader.close()
+    assert len(alerts_of(active_client, "alert.daily_loss")) == 1
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("daily_loss_percent", "0"),
+        ("daily_loss_percent", "101"),
+        ("max_loss_percent", "-5"),
+        ("max_loss_percent", "eighty"),
+        ("period_end_days", "366"),
+        ("inactivity_days", "99999999999999999999"),
+        ("inactivity_days", "2.5"),
+        ("daily_loss_percent", "<script>"),
+        ("period_end_days", "٣"),  # an Arabic-Indic three: digits, not ours
+    ],
+)
+def test_wrong_alert_settings_are_refused_with_the_field_and_nothing_changes(
+    active_client, finance, admin, field, value
+):
+    joined, _ = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    with pytest.raises(ValidationFailed) as refused:
+        alert_settings.set_alerts(joined.challenge_id, {field: value}, actor=admin)
+    assert field in refused.value.fields
+    assert alert_settings.current(joined.challenge) == dict.fromkeys(alert_settings.FIELDS)
+    assert not AuditRecord.objects.filter(action=AuditAction.CHALLENGE_ALERTS.value).exists()
+
+
+def test_alert_settings_are_saved_audited_and_empty_switches_off(active_client, finance, admin):
+    joined, _ = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    alert_settings.set_alerts(
+        joined.challenge_id,
+        {"daily_loss_percent": " 80 ", "max_loss_percent": "100", "inactivity_days": "365"},
+        actor=admin,
+    )
+    assert alert_settings.current(joined.challenge) == {
+        "daily_loss_percent": 80,
+        "max_loss_percent": 100,
+        "period_end_days": None,
+        "inactivity_days": 365,
+    }
+    alert_settings.set_alerts(joined.challenge_id, {"daily_loss_percent": ""}, actor=admin)
+    assert alert_settings.current(joined.challenge)["daily_loss_percent"] is None
+    records = AuditRecord.objects.filter(action=AuditAction.CHALLENGE_ALERTS.value)
+    assert records.count() == 2
+    assert records.order_by("id").last().after["daily_loss_percent"] is None
+
+
+def test_a_restart_after_an_alert_re_armed_and_fired_again_sends_neither_again(
+    active_client, finance, admin, monkeypatch, caplog
+):
+    """Max loss at 30%: crossed, re-armed, crossed again, all after the last checkpoint; the
+    monitor dies, the next reads the same snapshots and sends nothing more."""
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 3600.0)
+    _, attempt = trading_with_alerts(active_client, finance, admin, max_loss_percent="30")
+    first = runner.Monitor(owner="first")
+    try:
+        first.round()  # the checkpoint: the sandbox's first events
+        start = timezone.now() + timedelta(minutes=5)
+        for second, equity in enumerate(["96900", "97600", "96800"]):
+            snapshot(attempt, start + timedelta(seconds=second), f"{equity}.00")
+        first.round()
+        assert len(alerts_of(active_client, "alert.max_loss")) == 2
+    finally:
+        held = list(first.watchers)
+        first.watchers.clear()
+        checkpoints.release(held, owner="first")
+        first.close()
+    monkeypatch.setattr(watcher_module, "CHECKPOINT_EVERY", 0.0)
+    again = runner.Monitor(owner="second")
+    try:
+        for _ in range(3):
+            again.round()
+    finally:
+        again.close()
+    assert len(alerts_of(active_client, "alert.max_loss")) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # none looked at twice
