@@ -8,9 +8,10 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels
-        from propdesk.notifications import portal, services
+        from propdesk.notifications import events, portal, services
 
-        accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
+        accounts.add_notifier(services.notify)
+        accounts.add_announcer(events.emit)  # suspending or reactivating a client tells them
         menu.link(
             menu.PORTAL,
             label="Notifications",
