@@ -165,7 +165,8 @@ def test_decision_notifies_the_client_in_portal_and_by_email(register, complianc
     client, request = register()
     approvals.reject(request.pk, actor=compliance, reason="Blurry details")
     note = Notification.objects.get(user=client.user)
-    assert "rejected" in note.title
+    assert note.event == "registration.rejected"
+    assert note.title == "Your registration was not approved"
     assert "Blurry details" in note.body
     assert mail.outbox == []  # the email is a job, sent after commit by a worker
     run_jobs()
@@ -275,8 +276,10 @@ def test_the_types_are_named_as_the_firms_guide_names_their_queues():
     assert ib.description == "A new IB asks to open an account in the portal."
 
 
-def test_an_ib_is_told_of_their_ib_registration_with_the_acronym_kept(register, compliance):
+def test_an_ib_is_told_of_their_registration_by_the_registration_event(register, compliance):
     client, request = register(kind="ib")
     approvals.reject(request.pk, reason="Incomplete", actor=compliance)
-    note = Notification.objects.get(user=client.user, title__contains="rejected")
-    assert note.title == "Your IB registration was rejected"
+    note = Notification.objects.get(user=client.user, event="registration.rejected")
+    assert note.title == "Your registration was not approved"
+    assert f"your registration (reference {request.reference}) was not approved" in note.body
+    assert "Reason: Incomplete" in note.body

@@ -39,7 +39,7 @@ def test_manual_registration_is_approved_then_the_client_logs_in(new_page, compl
 
     log_in(client, "jana@example.com", PASSWORD)
     expect(client.get_by_role("heading", name="Hello, Jana Nováková")).to_be_visible()
-    expect(client.get_by_text("Your trader registration was approved").first).to_be_visible()
+    expect(client.get_by_text("your registration was approved").first).to_be_visible()
 
 
 def test_automatic_registration_set_in_settings_lets_the_client_in_at_once(new_page, admin):

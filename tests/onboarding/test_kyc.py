@@ -258,9 +258,8 @@ def test_kyc_decisions_are_told_to_the_client_in_plain_words(active_client, kyc_
 
     submit(active_client, kyc_form)
     approvals.approve(kyc_request(active_client).pk, actor=compliance)
-    assert Notification.objects.filter(user=active_client.user).latest("id").title == (
-        "Your KYC was approved"
-    )
+    note = Notification.objects.filter(user=active_client.user).latest("id")
+    assert (note.event, note.title) == ("kyc.approved", "Your identity is verified")
 
 
 def test_a_choice_saved_before_choices_were_cleaned_can_still_be_chosen(active_client, kyc_form):

@@ -181,9 +181,10 @@ def test_a_reviewer_amends_a_deposit_with_separators_and_the_client_is_told_what
     )
     assert ledger.balances(active_client) == {"USD": Decimal("1500.00")}
     note = Notification.objects.filter(user=active_client.user).latest("id")
-    assert note.body == (
-        f"Your deposit (reference {request.reference}) was approved: "
-        "1,500.00 USD credited to your wallet."
+    assert note.title == "Your deposit of 1,500.00 USD was approved"
+    assert (
+        f"your deposit of 1,500.00 USD (reference {request.reference}) was approved and is in "
+        "your wallet." in note.body
     )
     history = staff.get(reverse("backoffice:approval_review", args=[request.pk])).content
     assert "Amount amended from 2,000.00 to 1,500.00 USD." in history.decode()
@@ -219,7 +220,7 @@ def test_a_withdrawal_paid_in_part_tells_the_client_what_came_back(active_client
     assert "2,500.00 USD (held from the wallet)" in review.content.decode()
     approvals.approve(request.pk, actor=finance, amount="2000")
     note = Notification.objects.filter(user=active_client.user).latest("id")
-    assert note.body == (
-        f"Your withdrawal (reference {made.reference}) was approved: 2,000.00 USD paid out to "
-        "IBAN DE89 •••• 3000; the other 500.00 USD is back in your wallet."
+    assert (
+        f"your withdrawal (reference {made.reference}) was approved: 2,000.00 USD is on its way "
+        "to IBAN DE89 •••• 3000. The other 500.00 USD is back in your wallet." in note.body
     )

@@ -282,7 +282,7 @@ def test_the_payment_names_where_it_went_and_the_client_is_told(funded, bank_tra
         f"Withdrawal {made.reference} paid by Bank transfer to IBAN DE89 •••• 3000"
     )
     note = Notification.objects.filter(user=funded.user).latest("id")
-    assert "100.00 USD paid out to IBAN DE89 •••• 3000" in note.body
+    assert "100.00 USD is on its way to IBAN DE89 •••• 3000." in note.body
     assert IBAN not in note.body  # a notice may go by email: never the whole account
 
 

@@ -242,7 +242,7 @@ def test_portal_shows_the_clients_own_notifications_only(register, set_method, c
     mine, my_request = register()
     _, other_request = register(email="other@example.com")
     page = logged_in(mine.user).get("/portal/notifications/").content.decode()
-    assert "Your trader registration was approved" in page
+    assert "your registration (reference" in page
     assert f"reference {my_request.reference}" in page
     assert other_request.reference not in page
 

@@ -87,6 +87,26 @@ def notify(user: User, *, title: str, body: str) -> None:
         notifier(user, title=title, body=body)
 
 
+# How an event of the notifications' catalogue is raised from here (`client.suspended`): the
+# notifications app adds its `emit` when it loads. Called in the acting transaction.
+class Announcer(Protocol):
+    def __call__(self, key: str, *, user: User, data: dict[str, Any]) -> object: ...
+
+
+_announcers: list[Announcer] = []
+
+
+def add_announcer(announcer: Announcer) -> Announcer:
+    if announcer not in _announcers:
+        _announcers.append(announcer)
+    return announcer
+
+
+def announce(key: str, *, user: User, data: dict[str, Any]) -> None:
+    for announcer in _announcers:
+        announcer(key, user=user, data=data)
+
+
 def client_login_block(client: Client) -> DomainError | None:
     """Why this client may not use the portal now, if anything stops them. A firm may require
     a verified email (PROPDESK_REQUIRE_EMAIL_VERIFICATION) before a client logs in."""
@@ -435,19 +455,9 @@ def set_client_suspended(
         after={**_client_snapshot(client), "reason": text, "effects": effects},
     )
     if suspended:
-        notify(
-            client.user,
-            title="Your account is suspended",
-            body=f"Reason: {text}\n\nUntil the firm reactivates your account you cannot log "
-            "in, and your trading accounts cannot log in (so nobody trades on them); your "
-            "challenges are on hold.",
-        )
+        announce("client.suspended", user=client.user, data={"reason": text})
     else:
-        notify(
-            client.user,
-            title="Your account is active again",
-            body="You can log in again, and your trading accounts and challenges are open again.",
-        )
+        announce("client.reactivated", user=client.user, data={})
     return client
 
 

@@ -79,8 +79,16 @@ class RequestPage(Page[RequestOut]):
     pass
 
 
+MESSAGE_HELP = (
+    "A personal message to the client, added to the notification and email about the decision "
+    "(at most 2,000 characters; the comment stays internal). Only with the last level's "
+    "approval: an earlier level refuses it (422)."
+)
+
+
 class ApproveIn(Schema):
     comment: str | None = None
+    message: str | None = Field(None, description=MESSAGE_HELP)
     amount: DecimalText = Field(
         None,
         description="The amount to move instead of the one asked, where the request type "
@@ -101,6 +109,11 @@ class ApproveIn(Schema):
 
 class RejectIn(Schema):
     reason: str | None = None
+    message: str | None = Field(
+        None,
+        description="A personal message to the client, added to the notification and email "
+        "with the reason (at most 2,000 characters).",
+    )
     level: StrictInt | None = Field(
         None, description="The level you reviewed; refused with 409 if the request moved on."
     )
@@ -235,7 +248,7 @@ def approve(
     request: HttpRequest, request_id: int, payload: ApproveIn | None = None
 ) -> RequestDetailOut:
     actor = current_staff(request)
-    payload = payload or ApproveIn(comment=None, level=None, amount=None, inputs=None)
+    payload = payload or ApproveIn(comment=None, message=None, level=None, amount=None, inputs=None)
     approvals.get_request(actor, request_id)
     approvals.approve(
         request_id,
@@ -244,6 +257,7 @@ def approve(
         expected_level=payload.level,
         amount=payload.amount,
         inputs=payload.inputs,
+        message=payload.message or "",
     )
     return _detail(actor, approvals.get_request(actor, request_id))
 
@@ -252,7 +266,13 @@ def approve(
 def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestDetailOut:
     actor = current_staff(request)
     approvals.get_request(actor, request_id)
-    approvals.reject(request_id, actor=actor, reason=payload.reason, expected_level=payload.level)
+    approvals.reject(
+        request_id,
+        actor=actor,
+        reason=payload.reason,
+        expected_level=payload.level,
+        message=payload.message or "",
+    )
     return _detail(actor, approvals.get_request(actor, request_id))
 
 

@@ -34,6 +34,16 @@ from propdesk.jobs.permissions import JOBS_VIEW
 MAX_TEXT = approvals.MAX_TEXT
 
 
+def _message_field() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=approvals.MAX_MESSAGE,
+        label="Personal message to the client (optional)",
+        help_text="Added to the notification and email the client gets about the decision.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class ApproveForm(forms.Form):
     amount = AmountField(required=False, label="Amount to approve")
     comment = forms.CharField(
@@ -42,6 +52,7 @@ class ApproveForm(forms.Form):
         label="Comment (internal: kept with the request, not sent to the client)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    message = _message_field()
     level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
@@ -51,6 +62,7 @@ class RejectForm(forms.Form):
         label="Reason (sent to the client)",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    message = _message_field()
     level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
 
@@ -170,6 +182,8 @@ def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
     shown = money(req.amount, req.currency) if req.amount is not None else None
     form = ApproveForm(data, initial={"level": req.current_level, "amount": shown})  # type: ignore[arg-type]
     rtype = approvals.request_type(req.type_key)
+    if req.current_level < req.levels_total:
+        del form.fields["message"]  # the client hears of the last level's decision only
     if req.amount is None or rtype.amend == Amend.NEVER:
         del form.fields["amount"]  # only types whose amount a reviewer may change show it
     else:
@@ -246,6 +260,7 @@ def approve(request: HttpRequest, request_id: int) -> HttpResponse:
             expected_level=form.cleaned_data["level"],
             amount=form.cleaned_data.get("amount") or None,
             inputs=_inputs(req, form),
+            message=form.cleaned_data.get("message", ""),
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)
@@ -278,6 +293,7 @@ def reject(request: HttpRequest, request_id: int) -> HttpResponse:
             actor=me,
             reason=form.cleaned_data["reason"],
             expected_level=form.cleaned_data["level"],
+            message=form.cleaned_data["message"],
         )
     except ValidationFailed as exc:
         apply_errors(form, exc)

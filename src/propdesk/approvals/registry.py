@@ -82,9 +82,17 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
-    # What the client's "was approved" notification adds, after the last level's `on_approve`
-    # (e.g. "1,000.00 USD credited to your wallet"); nothing by default.
-    approved_note: Callable[[ApprovalRequest], str] = lambda request: ""
+    # The event the decision raises (docs/notifications-events.md): "<event>.approved" or
+    # "<event>.rejected" of the notifications' catalogue; a type without one raises
+    # "request.approved" / "request.rejected", naming itself. `event_on_approval` False: the
+    # approval raises nothing, the domain tells the client once what was approved is done (a
+    # participation's account open: `participation.approved`).
+    event: str = ""
+    event_on_approval: bool = True
+    # The event's data besides its reference (and the reason of a rejection), read after the
+    # last level's handler ran: what was credited, the challenge's name... By default the
+    # request's amount and currency, when it carries one.
+    event_data: Callable[[ApprovalRequest], dict[str, object]] = lambda request: {}
     # What the reviewer enters as they approve this request (none by default), and the
     # handler that checks and keeps it, called inside the deciding transaction at every level
     # (before the last level's `on_approve`); it raises ValidationFailed to refuse, naming the

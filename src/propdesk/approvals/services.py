@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from propdesk.accounts.models import Client, Role, User
-from propdesk.approvals import registry
+from propdesk.approvals import notices, registry
 from propdesk.approvals.models import ApprovalAction, ApprovalLevel, ApprovalPolicy, ApprovalRequest
 from propdesk.approvals.permissions import APPROVALS_NOTE, APPROVALS_VIEW
 from propdesk.approvals.registry import Amend, Method, RequestType
@@ -27,11 +27,10 @@ from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
 from propdesk.core.text import in_sentence
 from propdesk.core.validation import FieldErrors, clean_text, parse_decimal
-from propdesk.notifications.models import Notification
-from propdesk.notifications.services import notify
 
 MAX_LEVELS = 5
 MAX_TEXT = 2000
+MAX_MESSAGE = 2000  # the reviewer's personal message to the client
 
 
 def request_type(key: str) -> RequestType:
@@ -164,6 +163,7 @@ def _finish(
     approved: bool,
     actor: User | None,
     text: str,
+    message: str = "",
 ) -> None:
     """Decide the request: move its status, run the domain's handler, tell the client, audit."""
     before = audit.snapshot(request, ["status"], level=request.current_level)
@@ -183,24 +183,15 @@ def _finish(
         request=request, kind=kind, actor=actor, level=request.current_level, text=text
     )
     (rtype.on_approve if approved else rtype.on_reject)(request, actor)
-    # "Trader Registration" reads "your trader registration"; an acronym such as KYC stays.
-    label = in_sentence(rtype.label)
-    if approved:
-        note = rtype.approved_note(request)
-        notify(
-            request.client.user,
-            title=f"Your {label} was approved",
-            # The reviewer's comment is internal: it stays with the request.
-            body=f"Your {label} (reference {request.reference}) was approved"
-            + (f": {note}." if note else "."),
-            level=Notification.Level.SUCCESS,
-        )
-    else:
-        notify(
-            request.client.user,
-            title=f"Your {label} was rejected",
-            body=f"Your {label} (reference {request.reference}) was rejected.\n\nReason: {text}",
-            level=Notification.Level.WARNING,
+    notices.tell_client(request, rtype, approved=approved, reason=text, message=message)
+    if message:
+        # What the client was told, for the staff reading the request's history.
+        ApprovalAction.objects.create(
+            request=request,
+            kind=ApprovalAction.Kind.NOTE,
+            actor=actor,
+            level=request.current_level,
+            text=f"Message to the client: {message}",
         )
     audit.record(
         actor=actor,
@@ -211,7 +202,9 @@ def _finish(
         + ("approved" if approved else "rejected")
         + ("" if actor else " automatically"),
         before=before,
-        after=audit.snapshot(request, ["status"], level=request.current_level, text=text),
+        after=audit.snapshot(
+            request, ["status"], level=request.current_level, text=text, message=message
+        ),
     )
 
 
@@ -223,11 +216,14 @@ def approve(
     expected_level: int | None = None,
     amount: Any = None,
     inputs: Any = None,
+    message: Any = "",
 ) -> ApprovalRequest:
     """Approve the current level; the last level approves the request itself.
 
     For a request that carries an amount, the reviewer may amend it (`amount`) as they approve.
     `inputs` are the values of the type's decision fields (a bank transfer's reference), by key.
+    `message` is the reviewer's personal message to the client, sent with the last level's
+    approval (an earlier level refuses one: the client hears nothing until the decision).
     """
     errors = FieldErrors()
     text = clean_text(
@@ -239,6 +235,7 @@ def approve(
         required=False,
         multiline=True,
     )
+    said = _message(errors, message)
     errors.raise_if_any()
     with transaction.atomic():
         request = _lock(request_id)
@@ -248,6 +245,14 @@ def approve(
             _amend_amount(request, rtype, amount, actor=actor)
         _take_inputs(request, rtype, inputs, actor=actor)
         if request.current_level < request.levels_total:
+            if said:
+                raise ValidationFailed(
+                    fields={
+                        "message": f"This is level {request.current_level} of "
+                        f"{request.levels_total}: the message to the client goes with the "
+                        "last level's decision."
+                    }
+                )
             level = request.current_level
             ApprovalAction.objects.create(
                 request=request,
@@ -270,8 +275,20 @@ def approve(
                 after={"level": level + 1, "text": text},
             )
         else:
-            _finish(request, rtype, approved=True, actor=actor, text=text)
+            _finish(request, rtype, approved=True, actor=actor, text=text, message=said)
     return request
+
+
+def _message(errors: FieldErrors, message: Any) -> str:
+    return clean_text(
+        errors,
+        "message",
+        message,
+        label="Message to the client",
+        max_length=MAX_MESSAGE,
+        required=False,
+        multiline=True,
+    )
 
 
 def _take_inputs(request: ApprovalRequest, rtype: RequestType, inputs: Any, *, actor: User) -> None:
@@ -369,15 +386,24 @@ def cancel_pending(requests: QuerySet[ApprovalRequest], *, actor: User | None, t
 
 
 def reject(
-    request_id: int, *, actor: User, reason: Any, expected_level: int | None = None
+    request_id: int,
+    *,
+    actor: User,
+    reason: Any,
+    expected_level: int | None = None,
+    message: Any = "",
 ) -> ApprovalRequest:
+    """Reject the request at any level: the client is told the reason, and `message`, the
+    reviewer's personal message, when there is one."""
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=MAX_TEXT, multiline=True)
+    said = _message(errors, message)
     errors.raise_if_any("Give the client a reason for the rejection.")
     with transaction.atomic():
         request = _lock(request_id)
         _raise_block(actor, request, expected_level)
-        _finish(request, request_type(request.type_key), approved=False, actor=actor, text=text)
+        rtype = request_type(request.type_key)
+        _finish(request, rtype, approved=False, actor=actor, text=text, message=said)
     return request
 
 

@@ -9,10 +9,12 @@ class NotificationsConfig(AppConfig):
         from propdesk.accounts import mail as account_mail
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels, vault
-        from propdesk.notifications import portal, services
+        from propdesk.notifications import events, portal, services
         from propdesk.notifications.permissions import NOTIFICATIONS_VIEW, WEBHOOKS_MANAGE
 
-        accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
+        accounts.add_notifier(services.notify)
+        accounts.add_announcer(events.emit)  # suspending or reactivating a client tells them
+        account_mail.add_mailer(services.send_account_email)  # reset and verification links
         vault.register("notifications.WebhookEndpoint", "secret")
         vault.register("notifications.WebhookEndpoint", "previous_secret")
         menu.link(
@@ -23,7 +25,6 @@ class NotificationsConfig(AppConfig):
             order=85,
             permission=WEBHOOKS_MANAGE,
         )
-        account_mail.add_mailer(services.send_account_email)  # reset and verification links
         menu.link(
             menu.PORTAL,
             label="Notifications",

@@ -59,6 +59,44 @@ define(
 
 define(
     EventSpec(
+        "client.suspended",
+        _("Account suspended"),
+        ACCOUNT,
+        _("Your account is suspended"),
+        _(
+            "Hello {{ client_name }},\n"
+            "\n"
+            "your account with {{ firm_name }} is suspended.\n"
+            "\n"
+            "Reason: {{ reason }}\n"
+            "\n"
+            "Until the firm reactivates your account you cannot log in, and your trading "
+            "accounts cannot log in (so nobody trades on them); your challenges are on hold."
+        ),
+        WARNING,
+        {"reason": _("We need to check a payment with you.")},
+    )
+)
+
+define(
+    EventSpec(
+        "client.reactivated",
+        _("Account reactivated"),
+        ACCOUNT,
+        _("Your account is active again"),
+        _(
+            "Hello {{ client_name }},\n"
+            "\n"
+            "you can log in again, and your trading accounts and challenges are open again:\n"
+            "{{ portal_url }}"
+        ),
+        SUCCESS,
+        {},
+    )
+)
+
+define(
+    EventSpec(
         "kyc.approved",
         _("Identity verified"),
         ACCOUNT,
@@ -151,13 +189,21 @@ define(
         _(
             "Hello {{ client_name }},\n"
             "\n"
-            "your withdrawal of {{ amount }} {{ currency }} (reference "
-            "{{ reference }}) was approved and is on its way.\n"
+            "your withdrawal (reference {{ reference }}) was approved: {{ amount }} "
+            "{{ currency }} is on its way to {{ paid_to }}. {{ returned }}\n"
             "\n"
             "{{ message }}"
         ),
         SUCCESS,
-        {"reference": "WDR-877", "amount": Decimal("250.00"), "currency": "USD"},
+        {
+            "reference": "WDR-877",
+            "amount": Decimal("250.00"),
+            "currency": "USD",
+            # where it is paid, masked (a notice may travel by email)
+            "paid_to": "IBAN DE89 •••• 3000",
+            # what a reviewer paying out less than was asked gave back; empty otherwise
+            "returned": _("The other 50.00 USD is back in your wallet."),
+        },
     )
 )
 

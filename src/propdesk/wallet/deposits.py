@@ -529,11 +529,12 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     return rows
 
 
-def approved_note(request: ApprovalRequest) -> str:
-    """The client's notice of an approved deposit says what reached the wallet."""
+def event_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided deposit's event (`deposit.approved`/`.rejected`) names what reached the
+    wallet: the amount credited, which a reviewer may have amended."""
     deposit = Deposit.objects.get(pk=request.payload["deposit_id"])
     credited = deposit.credited_amount if deposit.credited_amount is not None else deposit.amount
-    return f"{money(credited, deposit.currency)} {deposit.currency} credited to your wallet"
+    return {"amount": credited, "currency": deposit.currency}
 
 
 def client_deposits(client: Client) -> QuerySet[Deposit]:

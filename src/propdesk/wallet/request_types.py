@@ -21,7 +21,8 @@ registry.register(
         on_approve=deposits.credit,
         on_reject=deposits.refuse,
         details=deposits.details,
-        approved_note=deposits.approved_note,
+        event="deposit",
+        event_data=deposits.event_data,
         decision_fields=deposits.decision_fields,
         take_inputs=deposits.take_bank_reference,
         decision_initial=deposits.decision_initial,
@@ -50,7 +51,8 @@ registry.register(
         # Where to pay (a bank account and its holder, a wallet address) is personal data:
         # only those who may pay withdrawals out see it.
         details_are_private=True,
-        approved_note=withdrawals.approved_note,
+        event="withdrawal",
+        event_data=withdrawals.event_data,
         order=50,
         reference_kind=references.WITHDRAWAL,
         reference_id="payload.withdrawal_id",

@@ -9,6 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import formats
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -220,17 +223,30 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     return rows
 
 
-def approved_note(request: ApprovalRequest) -> str:
-    """The client's notice of an approved withdrawal says what was paid out and where (masked:
-    a notice may travel by email), and what of the hold went back to the wallet."""
+def _returned(rest: Decimal, currency: str) -> str:
+    return gettext("The other %(amount)s %(currency)s is back in your wallet.") % {
+        "amount": formats.number_format(rest, use_l10n=True, force_grouping=True),
+        "currency": currency,
+    }
+
+
+def event_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided withdrawal's event names what was paid out and where, masked (a notice may
+    travel by email), and what of the hold went back to the wallet (a reviewer may pay out
+    less than asked), in the client's language."""
     withdrawal = Withdrawal.objects.get(pk=request.payload["withdrawal_id"])
     paid = withdrawal.paid_amount if withdrawal.paid_amount is not None else withdrawal.amount
-    note = f"{_shown(paid, withdrawal)} paid out"
-    if withdrawal.paid_to is not None:
-        note += f" to {withdrawal.paid_to.masked}"
-    if paid < withdrawal.amount:
-        note += f"; the other {_shown(withdrawal.amount - paid, withdrawal)} is back in your wallet"
-    return note
+    rest = withdrawal.amount - paid
+    return {
+        "amount": paid,
+        "currency": withdrawal.currency,
+        "paid_to": (
+            withdrawal.paid_to.masked
+            if withdrawal.paid_to is not None
+            else gettext_lazy("the destination you gave")
+        ),
+        "returned": lazy(_returned, str)(rest, withdrawal.currency) if rest > 0 else "",
+    }
 
 
 def _shown(amount: Decimal, withdrawal: Withdrawal) -> str:

@@ -18,7 +18,7 @@ registry.register(
         on_approve=settlement.approve,
         on_reject=settlement.reject,
         details=settlement.details,
-        approved_note=settlement.approved_note,
+        event_data=settlement.event_data,
         order=65,
         description="An IB's commission collected over a period: approval pays it into their "
         "wallet, rejection returns it to be settled later.",

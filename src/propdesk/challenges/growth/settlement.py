@@ -244,6 +244,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     return lines
 
 
-def approved_note(request: ApprovalRequest) -> str:
+def event_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided settlement's event (`request.approved`/`.rejected`) names its amount."""
     settlement = CommissionSettlement.objects.get(pk=request.payload["settlement_id"])
-    return f"{money(settlement.amount, settlement.currency)} {settlement.currency} IB commission"
+    return {"amount": settlement.amount, "currency": settlement.currency}

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from propdesk.accounts.models import User
 from propdesk.approvals import services as approvals
@@ -23,7 +24,7 @@ from propdesk.challenges.growth import commission, coupons
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import checkpoints, monitor
 from propdesk.challenges.monitoring.progress import evaluator_for
-from propdesk.challenges.participation import lifecycle, stage_accounts
+from propdesk.challenges.participation import lifecycle, notices, stage_accounts
 from propdesk.challenges.participation import services as participations
 from propdesk.challenges.permissions import PARTICIPANTS_MANAGE
 from propdesk.core import audit, references
@@ -47,6 +48,7 @@ REASON_LONGEST = 500
 # What the trader reads of a staff decision: the staff member and their reason stay internal.
 ADVANCED = "The firm passed this stage by hand."
 CANCELLED = "The firm cancelled this challenge."
+REINSTATED = gettext_lazy("The firm found the stage's failure to be in error and reinstated it.")
 STEP_TYPES = (participations.PARTICIPATION, lifecycle.STAGE_PROGRESSION, lifecycle.LIVE_STEP)
 
 
@@ -76,6 +78,7 @@ def advance(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         attempt.monitor_error, attempt.set_aside_after = "", None
         attempt.save()
         certificates.issue_for_stage(attempt)  # passed is passed: the figures it stood at
+        notices.tell(attempt, notices.PASSED)
         following = lifecycle.proceed(participation, attempt.stage, approved=True)
         if following is not None:
             lifecycle.open_stage(participation, following)
@@ -143,6 +146,9 @@ def reinstate(attempt_id: Any, *, actor: User, reason: Any) -> StageAttempt:
         stage_accounts.set_access(
             attempt, stage_accounts.access_for(attempt), reason="reinstated by staff"
         )
+        # Told before the events since the breach are applied: one still below a floor fails
+        # the stage again, and that is told after.
+        notices.tell(attempt, notices.STAGE_RESUMED, why=REINSTATED)
         if since is not None:
             monitor.catch_up(attempt, since)
         else:

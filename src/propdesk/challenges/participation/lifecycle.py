@@ -4,9 +4,10 @@ approved `prop_stage_progression` request), the live step is asked for (`prop_li
 the participation completes.
 
 The monitor decides *that* a stage's rules acted (`act`); this module decides what that means
-for the participation. Staff interventions (participation.interventions) and the approval
-handlers (participation.request_types) move stages through the same functions, and a stage's
-status moves only through `move_stage`, along `StageAttempt.TRANSITIONS`.
+for the participation, and tells the trader (participation.notices). Staff interventions
+(participation.interventions) and the approval handlers (participation.request_types) move
+stages through the same functions, and a stage's status moves only through `move_stage`, along
+`StageAttempt.TRANSITIONS`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.catalogue.definition import Progression, StageKind
 from propdesk.challenges.certificates import services as certificates
 from propdesk.challenges.models import Participation, StageAttempt
-from propdesk.challenges.participation import stage_accounts
+from propdesk.challenges.participation import notices, stage_accounts
 from propdesk.core.errors import Conflict
 from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
@@ -105,9 +106,11 @@ def act(
         if outcome.kind == PAUSED:
             attempt.paused = True
             stage_accounts.set_access(attempt, Access.CLOSE_ONLY, reason=_why(outcome))
+            notices.outcome(attempt, outcome)
         elif outcome.kind == RESUMED:
             attempt.paused = False
             stage_accounts.set_access(attempt, Access.FULL, reason=_why(outcome))
+            notices.outcome(attempt, outcome)
         elif outcome.kind in (FAILED, PASSED):
             conclude(attempt, evaluator, outcome, openings)
 
@@ -133,6 +136,7 @@ def conclude(
     ended = StageAttempt.Status.FAILED if outcome.kind == FAILED else StageAttempt.Status.PASSED
     move_stage(attempt, ended)
     stage_accounts.end(attempt, participation.version.spec.on_breach, reason=_why(outcome))
+    notices.outcome(attempt, outcome)
     if outcome.kind == FAILED:
         settle(participation, Participation.Status.FAILED)
         return
@@ -189,6 +193,16 @@ def refuse_requested_stage(request: ApprovalRequest, actor: Any) -> None:
     )
     if participation.status == Participation.Status.ACTIVE:
         settle(participation, Participation.Status.FAILED)
+
+
+def requested_stage_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided next stage's (or live step's) event names the challenge and the stage."""
+    participation = Participation.objects.select_related("version").get(
+        pk=request.payload["participation_id"]
+    )
+    definition = participation.version.spec
+    stage = definition.stages[int(request.payload["stage"])]
+    return {"challenge": definition.name, "stage": stage.name}
 
 
 def requested_stage_details(request: ApprovalRequest) -> list[tuple[str, str]]:

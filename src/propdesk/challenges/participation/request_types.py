@@ -19,6 +19,11 @@ registry.register(
         on_approve=participation.approve,
         on_reject=participation.reject,
         details=participation.details,
+        # Its approval tells the client nothing yet: `participation.approved` is raised when
+        # the first stage's account is open (its credentials ready); a rejection is told.
+        event="participation",
+        event_on_approval=False,
+        event_data=participation.event_data,
         review_template="challenges/_review_fee.html",
         review_context=evidence.fee_context,
         order=60,
@@ -32,6 +37,7 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.STAGE_PROGRESSION,
+        event_data=lifecycle.requested_stage_data,
         submitted_by_client=False,  # the monitor asks, when the stage is passed
         label="Prop Trading Next Stage",
         review_permission=PARTICIPATIONS_REVIEW,
@@ -51,6 +57,8 @@ registry.register(
 registry.register(
     RequestType(
         key=lifecycle.LIVE_STEP,
+        event="live_step",
+        event_data=lifecycle.requested_stage_data,
         submitted_by_client=False,  # the monitor asks, when the stage is passed
         label="Prop Trading Live Step",
         review_permission=PARTICIPATIONS_REVIEW,

@@ -301,6 +301,18 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
     participation.save(update_fields=["status", "refund_entry"])
 
 
+def event_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided purchase's event names the challenge (and its fee, refunded on a rejection)."""
+    participation = Participation.objects.select_related("version").get(
+        pk=request.payload["participation_id"]
+    )
+    return {
+        "challenge": participation.version.spec.name,
+        "amount": participation.fee,
+        "currency": participation.currency,
+    }
+
+
 def details(request: ApprovalRequest) -> list[tuple[str, str]]:
     participation = Participation.objects.select_related("client", "fee_entry", "method").get(
         pk=request.payload["participation_id"]

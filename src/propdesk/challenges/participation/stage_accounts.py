@@ -51,7 +51,8 @@ def open_account(attempt: StageAttempt, participation: Participation) -> Platfor
 def account_opened(command: PlatformCommand, credentials: Credentials | None) -> None:
     """The outbox's hook: the stage learns its login and password. A platform that keeps one
     password per user (Match-Trader) gives none for its user's next account: the password
-    shown for the client's earlier account on that server still opens it."""
+    shown for the client's earlier account on that server still opens it. Its trader is told
+    the account is ready (`participation.approved`)."""
     assert credentials is not None
     attempt_id = int(command.subject.removeprefix("stage:"))
     # The monitor's order: the checkpoint of the feed the account falls in, then the stage.
@@ -65,6 +66,10 @@ def account_opened(command: PlatformCommand, credentials: Credentials | None) ->
     attempt.login, attempt.sealed_password = credentials.login, sealed
     attempt.save(update_fields=["login", "sealed_password"])
     checkpoints.changed(attempt)  # the monitor reading its feed takes it up at once
+    # Once: a retried command finds the login kept and returns above.
+    from propdesk.challenges.participation import notices  # it builds on lifecycle, on this
+
+    notices.account_ready(attempt, credentials)
 
 
 def _earlier_password(attempt: StageAttempt) -> str:

@@ -354,13 +354,11 @@ def reject(request: ApprovalRequest, actor: User | None) -> None:
     payout.save(update_fields=["status", "reason", "decided_at"])
 
 
-def approved_note(request: ApprovalRequest) -> str:
+def event_data(request: ApprovalRequest) -> dict[str, object]:
+    """A decided payout's event names the trader's share (what reaches their wallet once the
+    profit is taken off the trading account) and the profit it is a share of."""
     payout = Payout.objects.get(pk=request.payload["payout_id"])
-    return (
-        f"{money(payout.profit, payout.currency)} {payout.currency} of profit is being taken "
-        f"off your trading account; your share of {money(payout.trader_share, payout.currency)} "
-        f"{payout.currency} reaches your wallet once it is"
-    )
+    return {"amount": payout.trader_share, "currency": payout.currency, "profit": payout.profit}
 
 
 def _payout_of_command(command: PlatformCommand) -> Payout:
