@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.notifications import webhook_admin, webhooks, webhooks_http
-from propdesk.notifications.models import WebhookDelivery, WebhookEndpoint
+from propdesk.notifications.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 from tests.notifications.factories import make_endpoint, time_passes, verify
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,40 @@ def test_a_large_payload_is_sent_and_signed_byte_for_byte_to_every_endpoint(
     assert verify(got_a, a.secret)["data"]["notes"] == "ü€" * 300_000
     verify(got_b, b.secret)
     assert got_a.headers["webhook-id"] == got_b.headers["webhook-id"]
+
+
+def test_an_event_nobody_subscribed_to_writes_nothing(admin, webhook_receiver):
+    make_endpoint(admin, webhook_receiver.url, ["stage.passed"])
+    make_endpoint(admin, webhook_receiver.url + "/off", ["stage.failed"], is_active=False)
+    assert webhooks.publish("stage.failed", {"n": 1}) is None
+    assert not WebhookMessage.objects.exists()
+    assert not WebhookDelivery.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_secret_no_key_opens_is_never_sent_unsigned(admin, webhook_receiver, run_jobs):
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    WebhookEndpoint.objects.filter(pk=made.endpoint.pk).update(secret="sealed-by-a-lost-key")
+    webhooks.publish("stage.failed", {})
+    run_jobs()
+    assert webhook_receiver.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error == webhooks.UNSIGNED
+
+
+def test_the_sweep_queues_a_job_for_a_due_delivery_whose_job_was_lost(
+    admin, webhook_receiver, run_jobs
+):
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    held = make_endpoint(admin, webhook_receiver.url + "/held", ["stage.failed"])
+    webhooks.publish("stage.failed", {"n": 1})
+    DBTaskResult.objects.all().delete()  # the jobs are lost
+    WebhookEndpoint.objects.filter(pk=held.endpoint.pk).update(
+        lease_token="busy", leased_until=timezone.now() + timedelta(minutes=1)
+    )
+    assert webhooks.sweep() == 1  # the held one is its holder's
+    run_jobs()
+    assert [r.path for r in webhook_receiver.requests] == ["/hooks"]
+    assert WebhookDelivery.objects.get(endpoint=made.endpoint).status == "delivered"
+    assert webhooks.sweep() == 0

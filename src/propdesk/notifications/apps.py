@@ -8,12 +8,14 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels, vault
-        from propdesk.notifications import portal, services
+        from propdesk.jobs import housekeeping
+        from propdesk.notifications import portal, services, webhooks
         from propdesk.notifications.permissions import WEBHOOKS_MANAGE
 
         accounts.add_notifier(services.notify)  # suspending or reactivating a client tells them
         vault.register("notifications.WebhookEndpoint", "secret")
         vault.register("notifications.WebhookEndpoint", "previous_secret")
+        housekeeping.register("notifications.webhooks", every=housekeeping.MINUTE)(webhooks.sweep)
         menu.link(
             menu.BACKOFFICE,
             section="settings",

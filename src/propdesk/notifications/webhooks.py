@@ -54,6 +54,7 @@ SECRET_BYTES = 32  # the specification allows 24 to 64
 TEST_EVENT = "webhook.test"
 RESPONSE_KEPT = webhooks_http.RESPONSE_KEPT
 LEASE_MARGIN = 30  # seconds a lease outlasts the longest POST
+UNSIGNED = "Not sent: no key of the vault opens the signing secret; rotate the secret"
 Answer = webhooks_http.Answer
 post = webhooks_http.post
 
@@ -260,7 +261,11 @@ def send_next(endpoint_id: int, token: str) -> str:
         return "wait"  # the failed attempt enqueued the job that tries it again
     message, endpoint = delivery.message, delivery.endpoint
     body = (message.body or json.dumps(message.payload, separators=(",", ":"))).encode()
-    answer = post(endpoint.url, body, headers(endpoint, message.msg_id, body))
+    sent_headers = headers(endpoint, message.msg_id, body)
+    if sent_headers["webhook-signature"]:
+        answer = post(endpoint.url, body, sent_headers)
+    else:  # never sent unsigned: the vault has no key that opens the secret
+        answer = Answer(None, "", UNSIGNED, 0)
     with transaction.atomic():
         ours = WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token).exists()
         current = (
@@ -320,3 +325,29 @@ def deliver(endpoint_id: int) -> int:
         # taken and left, so we look again once the lease is given back.
         if step == "lost" or not _due(endpoint_id):
             return sent
+
+
+def sweep() -> int:
+    """Every minute (housekeeping): a delivery job for each active endpoint whose first
+    pending delivery is due and that no live lease holds. A safety net: normally a job is
+    already queued (the publish, the back-off, the end of a lease), but a job can be lost
+    (given up after a database outage). Returns how many were enqueued."""
+    now = timezone.now()
+    due = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            endpoint__is_active=True,
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(
+            Q(endpoint__lease_token="")
+            | Q(endpoint__leased_until__isnull=True)
+            | Q(endpoint__leased_until__lt=now)
+        )
+        .values_list("endpoint_id", flat=True)
+        .distinct()
+    )
+    found = sorted(set(due))
+    for endpoint_id in found:
+        deliver.enqueue(endpoint_id)
+    return len(found)
