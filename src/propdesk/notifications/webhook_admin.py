@@ -7,7 +7,7 @@ sealed by the vault and never shown again."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,7 @@ class WithSecret:
     """An endpoint and its new secret, shown to the staff member this once."""
 
     endpoint: WebhookEndpoint
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
 
 
 def clean_url(errors: FieldErrors, value: Any) -> str:
