@@ -267,14 +267,19 @@ def send_next(endpoint_id: int, token: str) -> str:
     else:  # never sent unsigned: the vault has no key that opens the secret
         answer = Answer(None, "", UNSIGNED, 0)
     with transaction.atomic():
-        ours = WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token).exists()
+        ours = (
+            WebhookEndpoint.objects.select_for_update()  # a moment: no lease changes hands now
+            .filter(pk=endpoint_id, lease_token=token)
+            .values_list("pk", flat=True)
+            .first()
+        )
         current = (
             WebhookDelivery.objects.select_for_update()
             .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING)
             .filter(attempts=delivery.attempts)
             .first()
         )
-        if not ours or current is None:
+        if ours is None or current is None:
             # What was sent stays in the log; the delivery's state is its new owner's.
             if WebhookDelivery.objects.filter(pk=delivery.pk).exists():
                 _attempt(delivery, answer)
