@@ -446,6 +446,9 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("PROPDESK_WEBHOOK_MAX_ATTEMPTS", 24))
 WEBHOOK_RETRY_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_RETRY_SECONDS", 5))
 WEBHOOK_RETRY_MAX_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_RETRY_MAX_SECONDS", 7200))
 WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("PROPDESK_WEBHOOK_TIMEOUT_SECONDS", 10))
+# Webhooks are never sent to link-local addresses (169.254.0.0/16, fe80::/10: the clouds'
+# instance metadata and its credentials) unless this is set to 1.
+WEBHOOK_ALLOW_LINK_LOCAL = os.environ.get("PROPDESK_WEBHOOK_ALLOW_LINK_LOCAL", "") == "1"
 # The platform outbox (platforms/outbox.py): a runner holds a command it took for this long; a
 # runner killed mid-call loses it after, and the next one repeats the call under the same key.
 # Longer than any platform call may take.

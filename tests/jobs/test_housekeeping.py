@@ -70,6 +70,7 @@ def test_every_app_registers_its_sweeps():
         "jobs.prune_workers",
         "wallet.lapse_unpaid_deposits",
         "wallet.prune_webhook_events",
+        "notifications.webhooks",
         "challenges.lapse_unpaid_purchases",
         "accounts.prune_tokens",
         "accounts.clear_sessions",

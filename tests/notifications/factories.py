@@ -37,6 +37,9 @@ class Receiver:
     status: int = 200
     answer: bytes = b"ok"
     delay: float = 0.0  # seconds each answer takes
+    # Called (on the server's thread) with each request before it is answered: what the
+    # rest of the system sees while a worker waits for the answer.
+    on_request: Any = None
     busy: int = 0  # requests being answered now
     most_busy: int = 0  # the most at one time
     server: Any = None
@@ -70,6 +73,13 @@ def _serve(receiver: Receiver, port: int) -> ThreadingHTTPServer:
             with receiver.lock:
                 receiver.busy += 1
                 receiver.most_busy = max(receiver.most_busy, receiver.busy)
+            if receiver.on_request is not None:
+                try:
+                    receiver.on_request(got)
+                finally:
+                    from django.db import connection
+
+                    connection.close()
             if receiver.delay:
                 time.sleep(receiver.delay)
             with receiver.lock:

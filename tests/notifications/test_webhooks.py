@@ -295,3 +295,14 @@ def test_by_default_a_delivery_is_tried_for_about_a_day():
     longest = sum(policy.delay(n, rand=lambda: 1.0) for n in waits)
     assert shortest >= 12 * 3600
     assert longest <= 30 * 3600
+
+
+def test_the_signature_header_is_exactly_what_the_reference_library_signs():
+    from datetime import UTC, datetime
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the specification's example secret
+    body = b'{"test": 2432232314}'
+    msg_id, when = "msg_p5jXN8AQM9LWM0D4loKWxJek", datetime.fromtimestamp(1614265330, tz=UTC)
+    ours = webhooks.signature(secret, msg_id, 1614265330, body)
+    assert ours == Webhook(secret).sign(msg_id, when, body.decode())
+    assert ours == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="  # the specification's own

@@ -7,7 +7,7 @@ import pytest
 
 from propdesk.core.errors import Forbidden, ValidationFailed
 from propdesk.core.models import AuditRecord
-from propdesk.notifications import webhook_admin, webhooks
+from propdesk.notifications import webhook_admin, webhooks, webhooks_backoffice
 from propdesk.notifications.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import logged_in, post_form
 from tests.notifications.factories import make_endpoint
@@ -175,3 +175,68 @@ def test_unknown_ids_are_not_found(admin):
     http = logged_in(admin)
     assert http.get("/backoffice/settings/webhooks/999999/").status_code == 404
     assert http.get("/backoffice/settings/webhooks/deliveries/999999/").status_code == 404
+
+
+def test_without_the_permission_the_log_test_redelivery_and_edit_are_refused(
+    support, admin, webhook_receiver, run_jobs, settings
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    webhook_receiver.status = 500
+    webhooks.publish("stage.failed", {})
+    run_jobs()
+    delivery = WebhookDelivery.objects.get()
+    audited = AuditRecord.objects.count()
+    http = logged_in(support)
+    base = f"/backoffice/settings/webhooks/{made.endpoint.pk}"
+    assert http.get(f"/backoffice/settings/webhooks/deliveries/{delivery.pk}/").status_code == 403
+    assert http.get(f"{base}/edit/").status_code == 403
+    for path in (
+        f"/backoffice/settings/webhooks/deliveries/{delivery.pk}/redeliver/",
+        f"{base}/test/",
+        f"{base}/edit/",
+    ):
+        assert post_form(http, path, {**GOOD, "is_active": ""}).status_code == 403
+    delivery.refresh_from_db()
+    made.endpoint.refresh_from_db()
+    assert (delivery.status, made.endpoint.is_active) == ("failed", True)
+    assert WebhookDelivery.objects.count() == 1  # no test event either
+    assert AuditRecord.objects.count() == audited
+
+
+def test_the_delivery_log_pages_keep_the_status_filter_and_survive_bad_page_numbers(
+    admin, webhook_receiver
+):
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    for n in range(webhooks_backoffice.PAGE_SIZE + 5):
+        webhooks.publish("stage.failed", {"n": n})
+    http = logged_in(admin)
+    base = f"/backoffice/settings/webhooks/{made.endpoint.pk}/"
+    first = http.get(base + "?status=pending").content.decode()
+    assert "Page 1 of 2" in first
+    assert "status=pending&amp;page=2" in first
+    second = http.get(base + "?status=pending&page=2").content.decode()
+    assert second.count("/backoffice/settings/webhooks/deliveries/") == 5
+    for page in ("abc", "-1", "999999", "1" * 40):
+        assert http.get(base + f"?page={page}").status_code == 200
+    assert "Page 1 of" not in http.get(base + "?status=delivered").content.decode()
+
+
+def test_no_secret_is_in_the_audit_log_nor_on_any_page_after_it_was_shown(admin):
+    made = make_endpoint(admin, GOOD["url"], GOOD["event_types"])
+    rotated = webhook_admin.rotate_secret(made.endpoint.pk, actor=admin)
+    http = logged_in(admin)
+    pages = [
+        http.get("/backoffice/settings/webhooks/").content.decode(),
+        http.get(f"/backoffice/settings/webhooks/{made.endpoint.pk}/").content.decode(),
+        http.get(f"/backoffice/settings/webhooks/{made.endpoint.pk}/edit/").content.decode(),
+    ]
+    records = [
+        f"{r.summary} {r.before} {r.after}"
+        for r in AuditRecord.objects.filter(object_type="webhook_endpoint")
+    ]
+    assert len(records) == 2
+    for secret in (made.secret, rotated.secret):
+        key = secret.removeprefix("whsec_")
+        assert not any(key in text for text in pages + records)
+    assert "whsec_" not in repr(rotated)

@@ -9,7 +9,8 @@ class NotificationsConfig(AppConfig):
         from propdesk.accounts import mail as account_mail
         from propdesk.accounts import services as accounts
         from propdesk.core import menu, panels, vault
-        from propdesk.notifications import events, portal, services
+        from propdesk.jobs import housekeeping
+        from propdesk.notifications import events, portal, services, webhooks
         from propdesk.notifications.permissions import NOTIFICATIONS_VIEW, WEBHOOKS_MANAGE
 
         accounts.add_notifier(services.notify)
@@ -17,6 +18,7 @@ class NotificationsConfig(AppConfig):
         account_mail.add_mailer(services.send_account_email)  # reset and verification links
         vault.register("notifications.WebhookEndpoint", "secret")
         vault.register("notifications.WebhookEndpoint", "previous_secret")
+        housekeeping.register("notifications.webhooks", every=housekeeping.MINUTE)(webhooks.sweep)
         menu.link(
             menu.BACKOFFICE,
             section="settings",

@@ -75,6 +75,11 @@ class WebhookEndpoint(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The delivery job sending this endpoint's queue now holds it until `leased_until` (the
+    # database's clock), under `lease_token`: no second worker sends it meanwhile, and a
+    # worker that died leaves a lease that runs out (notifications/webhooks.py `claim`).
+    lease_token = models.CharField(max_length=64, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

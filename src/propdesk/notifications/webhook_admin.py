@@ -7,7 +7,7 @@ sealed by the vault and never shown again."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
 from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
-from propdesk.notifications import webhooks
+from propdesk.notifications import webhooks, webhooks_http
 from propdesk.notifications.events import CATALOGUE
 from propdesk.notifications.models import WebhookDelivery, WebhookEndpoint
 from propdesk.notifications.permissions import WEBHOOKS_MANAGE
@@ -40,7 +40,7 @@ class WithSecret:
     """An endpoint and its new secret, shown to the staff member this once."""
 
     endpoint: WebhookEndpoint
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
 
 
 def clean_url(errors: FieldErrors, value: Any) -> str:
@@ -59,7 +59,19 @@ def clean_url(errors: FieldErrors, value: Any) -> str:
     if urlsplit(url).username or urlsplit(url).password:
         errors.add("url", "Put no user name or password in the URL: the signature proves us.")
         return ""
+    if _forbidden_literal(urlsplit(url).hostname or ""):
+        errors.add("url", "This address is link-local (cloud metadata): we do not send there.")
+        return ""
     return url
+
+
+def _forbidden_literal(host: str) -> bool:
+    """An IP address written in the URL that is never sent to (webhooks_http.forbidden); a
+    name is checked each time it is resolved, when sending."""
+    try:
+        return webhooks_http.forbidden(host)
+    except ValueError:
+        return False  # a name, not an address
 
 
 def clean_event_types(errors: FieldErrors, value: Any) -> list[str]:

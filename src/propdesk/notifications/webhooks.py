@@ -27,23 +27,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import secrets
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from propdesk.core import vault
 from propdesk.jobs.retries import RetryPolicy, job
+from propdesk.notifications import webhooks_http
 from propdesk.notifications.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -54,8 +52,11 @@ from propdesk.notifications.models import (
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the specification allows 24 to 64
 TEST_EVENT = "webhook.test"
-RESPONSE_KEPT = 1000  # characters of an answer kept in the delivery log
-RESPONSE_READ = 64 * 1024  # bytes read of an answer at most
+RESPONSE_KEPT = webhooks_http.RESPONSE_KEPT
+LEASE_MARGIN = 30  # seconds a lease outlasts the longest POST
+UNSIGNED = "Not sent: no key of the vault opens the signing secret; rotate the secret"
+Answer = webhooks_http.Answer
+post = webhooks_http.post
 
 
 def new_message_id() -> str:
@@ -90,7 +91,10 @@ def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
     return [s for s in found if s]
 
 
-def headers(endpoint: WebhookEndpoint, msg_id: str, body: bytes, now: datetime) -> dict[str, str]:
+def headers(
+    endpoint: WebhookEndpoint, msg_id: str, body: bytes, now: datetime | None = None
+) -> dict[str, str]:
+    now = now or timezone.now()
     timestamp = int(now.timestamp())
     signatures = [signature(s, msg_id, timestamp, body) for s in signing_secrets(endpoint, now)]
     return {
@@ -157,53 +161,36 @@ def policy() -> RetryPolicy:
     )
 
 
-def timeout() -> float:
-    return float(settings.WEBHOOK_TIMEOUT_SECONDS)
+def lease_seconds() -> float:
+    """How long a delivery job holds an endpoint: longer than a POST may take (its timeout
+    covers the whole exchange); renewed before each POST."""
+    return 2 * webhooks_http.timeout() + LEASE_MARGIN
 
 
-@dataclass(frozen=True)
-class Answer:
-    status_code: int | None
-    body: str
-    error: str
-    duration_ms: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a 3xx is the answer (a failure), never followed
+def claim(endpoint_id: int) -> str | None:
+    """Take the endpoint for this job (one conditional UPDATE, its own short transaction):
+    a token, or None when it is switched off, gone, or another job holds an unexpired lease.
+    Judged by the database's clock: workers' clocks may disagree."""
+    token = secrets.token_hex(16)
+    free = Q(lease_token="") | Q(leased_until__isnull=True) | Q(leased_until__lt=Now())
+    taken = WebhookEndpoint.objects.filter(free, pk=endpoint_id, is_active=True).update(
+        lease_token=token, leased_until=Now() + timedelta(seconds=lease_seconds())
+    )
+    return token if taken else None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _renew(endpoint_id: int, token: str) -> bool:
+    return bool(
+        WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token, is_active=True).update(
+            leased_until=Now() + timedelta(seconds=lease_seconds())
+        )
+    )
 
 
-def post(url: str, body: bytes, sent_headers: dict[str, str]) -> Answer:
-    """POST once: a short timeout, no redirects, at most RESPONSE_READ bytes of the answer."""
-    started = time.monotonic()
-    request = urllib.request.Request(url, data=body, method="POST", headers=sent_headers)  # noqa: S310  (http(s) only: checked when saved)
-    status: int | None = None
-    text, error = "", ""
-    try:
-        with _opener.open(request, timeout=timeout()) as response:
-            status = int(response.status)
-            text = response.read(RESPONSE_READ).decode(errors="replace")
-    except urllib.error.HTTPError as answered:
-        status = int(answered.code)
-        try:
-            text = answered.read(RESPONSE_READ).decode(errors="replace")
-        except OSError:
-            text = ""
-        finally:
-            answered.close()
-    except (OSError, ValueError, http.client.HTTPException) as failed:  # refused, timed out, reset
-        reason = getattr(failed, "reason", failed)
-        error = f"{type(reason).__name__}: {reason}"[:500]
-    duration = int((time.monotonic() - started) * 1000)
-    return Answer(status, text[:RESPONSE_KEPT], error, duration)
+def release(endpoint_id: int, token: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint_id, lease_token=token).update(
+        lease_token="", leased_until=None
+    )
 
 
 def _head(endpoint_id: int) -> WebhookDelivery | None:
@@ -211,14 +198,20 @@ def _head(endpoint_id: int) -> WebhookDelivery | None:
         WebhookDelivery.objects.filter(
             endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING
         )
-        .select_related("message")
+        .select_related("message", "endpoint")
         .order_by("id")
         .first()
     )
 
 
-def _record(delivery: WebhookDelivery, answer: Answer, now: datetime) -> datetime | None:
-    """Write the attempt; returns when to try again (None: nothing to wait for)."""
+def _due(endpoint_id: int) -> bool:
+    head = _head(endpoint_id)
+    return head is not None and (
+        head.next_attempt_at is None or head.next_attempt_at <= timezone.now()
+    )
+
+
+def _attempt(delivery: WebhookDelivery, answer: Answer) -> None:
     WebhookAttempt.objects.create(
         delivery=delivery,
         status_code=answer.status_code,
@@ -226,6 +219,11 @@ def _record(delivery: WebhookDelivery, answer: Answer, now: datetime) -> datetim
         error=answer.error or ("" if answer.ok else f"HTTP {answer.status_code}"),
         duration_ms=answer.duration_ms,
     )
+
+
+def _record(delivery: WebhookDelivery, answer: Answer, now: datetime) -> datetime | None:
+    """Write the attempt; returns when to try again (None: nothing to wait for)."""
+    _attempt(delivery, answer)
     delivery.attempts += 1
     delivery.last_status_code = answer.status_code
     delivery.last_error = "" if answer.ok else (answer.error or f"HTTP {answer.status_code}")
@@ -245,48 +243,116 @@ def _record(delivery: WebhookDelivery, answer: Answer, now: datetime) -> datetim
     return again
 
 
-def deliver_once(endpoint_id: int) -> str:
-    """Send the endpoint's first pending delivery if it is due. Returns "sent" (go on with
-    the next), "wait" (its next try is later) or "idle" (nothing to send, or another worker
-    is sending this endpoint's deliveries now).
+def send_next(endpoint_id: int, token: str) -> str:
+    """Send the endpoint's first pending delivery if it is due, while holding its lease.
+    Returns "sent" (go on with the next), "wait" (its next try is later), "idle" (nothing
+    to send) or "lost" (the lease is no longer ours: switched off, deleted, or it ran out).
 
-    The endpoint's row stays locked while its delivery is sent (SKIP LOCKED: a second
-    worker leaves it at once), so no two workers ever send one endpoint's deliveries at the
-    same time, nor the same delivery twice."""
+    No transaction is open across the network: renew the lease and read the head (a short
+    transaction), POST, then record the answer in another short transaction, and only while
+    the lease is still ours and the delivery unchanged (staff may have redelivered it)."""
     with transaction.atomic():
-        endpoint = (
-            WebhookEndpoint.objects.select_for_update(skip_locked=True)
-            .filter(pk=endpoint_id, is_active=True)
+        if not _renew(endpoint_id, token):
+            return "lost"
+        delivery = _head(endpoint_id)
+    if delivery is None:
+        return "idle"
+    if delivery.next_attempt_at and delivery.next_attempt_at > timezone.now():
+        return "wait"  # the failed attempt enqueued the job that tries it again
+    message, endpoint = delivery.message, delivery.endpoint
+    body = (message.body or json.dumps(message.payload, separators=(",", ":"))).encode()
+    sent_headers = headers(endpoint, message.msg_id, body)
+    if sent_headers["webhook-signature"]:
+        answer = post(endpoint.url, body, sent_headers)
+    else:  # never sent unsigned: the vault has no key that opens the secret
+        answer = Answer(None, "", UNSIGNED, 0)
+    with transaction.atomic():
+        ours = (
+            WebhookEndpoint.objects.select_for_update()  # a moment: no lease changes hands now
+            .filter(pk=endpoint_id, lease_token=token)
+            .values_list("pk", flat=True)
             .first()
         )
-        if endpoint is None:
-            return "idle"
-        delivery = _head(endpoint_id)
-        if delivery is None:
-            return "idle"
-        now = timezone.now()
-        if delivery.next_attempt_at and delivery.next_attempt_at > now:
-            return "wait"  # the failed attempt enqueued the job that tries it again
-        message = delivery.message
-        body = (message.body or json.dumps(message.payload, separators=(",", ":"))).encode()
-        answer = post(endpoint.url, body, headers(endpoint, message.msg_id, body, now))
-        again = _record(delivery, answer, timezone.now())
+        current = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk=delivery.pk, status=WebhookDelivery.Status.PENDING)
+            .filter(attempts=delivery.attempts)
+            .first()
+        )
+        if ours is None or current is None:
+            # What was sent stays in the log; the delivery's state is its new owner's.
+            if WebhookDelivery.objects.filter(pk=delivery.pk).exists():
+                _attempt(delivery, answer)
+            return "lost"
+        again = _record(current, answer, timezone.now())
         if again is not None:
             deliver.using(run_after=again).enqueue(endpoint_id)
             return "wait"
-        return "sent"
+    return "sent"
+
+
+def _wake_after_lease(endpoint_id: int) -> None:
+    """Another job holds the endpoint: it looks again after giving it back; should it have
+    died, this job's follow-up runs once its lease has run out."""
+    until = (
+        WebhookEndpoint.objects.filter(pk=endpoint_id, is_active=True)
+        .exclude(lease_token="")
+        .values_list("leased_until", flat=True)
+        .first()
+    )
+    if until is not None:
+        deliver.using(run_after=until + timedelta(seconds=1)).enqueue(endpoint_id)
 
 
 @job()
 def deliver(endpoint_id: int) -> int:
     """Send an endpoint's pending deliveries in order; returns how many were sent.
 
-    One is enqueued per published event and per redelivery: the first to run sends them all,
-    the others find nothing left. A failed delivery waits for its back-off, and every later
-    one waits behind it: events arrive in order. Delivery is at least once: a receiver that
-    answered 2xx but whose answer was lost gets the message again, with the same `webhook-id`.
+    One is enqueued per published event and per redelivery: the one that takes the
+    endpoint's lease sends them all, the others find it taken and leave. A failed delivery
+    waits for its back-off, and every later one waits behind it: events arrive in order.
+    Delivery is at least once: a receiver that answered 2xx but whose answer was lost gets
+    the message again, with the same `webhook-id`.
     """
     sent = 0
-    while deliver_once(endpoint_id) == "sent":
-        sent += 1
-    return sent
+    while True:
+        token = claim(endpoint_id)
+        if token is None:
+            _wake_after_lease(endpoint_id)
+            return sent
+        step = "lost"
+        try:
+            while (step := send_next(endpoint_id, token)) == "sent":
+                sent += 1
+        finally:
+            release(endpoint_id, token)
+        # A delivery published while we held the lease: its own job found the endpoint
+        # taken and left, so we look again once the lease is given back.
+        if step == "lost" or not _due(endpoint_id):
+            return sent
+
+
+def sweep() -> int:
+    """Every minute (housekeeping): a delivery job for each active endpoint whose first
+    pending delivery is due and that no live lease holds. A safety net: normally a job is
+    already queued (the publish, the back-off, the end of a lease), but a job can be lost
+    (given up after a database outage). Returns how many were enqueued."""
+    now = timezone.now()
+    due = (
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING,
+            endpoint__is_active=True,
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(
+            Q(endpoint__lease_token="")
+            | Q(endpoint__leased_until__isnull=True)
+            | Q(endpoint__leased_until__lt=now)
+        )
+        .values_list("endpoint_id", flat=True)
+        .distinct()
+    )
+    found = sorted(set(due))
+    for endpoint_id in found:
+        deliver.enqueue(endpoint_id)
+    return len(found)
