@@ -12,6 +12,7 @@ from django.contrib.auth import base_user
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from propdesk import demo_funded as funded
 from propdesk import demo_growth, demo_wallet
@@ -171,6 +172,11 @@ def seed_demo(
             password=CLIENT_PASSWORD,
             send_kyc=_send_kyc,
             approve_purchase=_approve_purchase,
+        )
+        # The demo's clients confirmed their addresses long ago: no "verify your email" banner.
+        emails = [email for email, _password, _state in _logins().clients]
+        User.objects.filter(email__in=emails, email_verified_at__isnull=True).update(
+            email_verified_at=timezone.now()
         )
         pending = approvals.todo(compliance).filter(type_key=TRADER_REGISTRATION).first()
         if pending is not None:

@@ -71,3 +71,19 @@ def test_the_pages_are_for_their_own_side(active_client, compliance):
     assert logged_in(compliance).get("/portal/profile/password/").status_code == 403
     assert logged_in(active_client.user).get("/backoffice/account/password/").status_code == 403
     assert HttpClient().get("/portal/profile/password/").status_code == 302
+
+
+def test_wrong_current_passwords_are_throttled_without_slowing_the_owners_login(
+    active_client, settings
+):
+    settings.LOGIN_THROTTLE_MAX_FAILURES = 3
+    user = active_client.user
+    http = logged_in(user)
+    for _ in range(3):
+        assert change(http, "/portal/profile/password/", "a-guess-at-it").status_code == 422
+    refused = change(http, "/portal/profile/password/", PASSWORD)  # even the right one waits
+    assert refused.status_code == 429
+    assert b"Too many wrong passwords" in refused.content
+    assert not AuditRecord.objects.filter(action=AuditAction.PASSWORD_CHANGE).exists()
+    login = HttpClient().post("/login/", {"email": user.email, "password": PASSWORD})
+    assert login.status_code == 302

@@ -206,3 +206,74 @@ def test_the_link_is_written_in_the_users_language(client_user, run_jobs):
     recovery.request_password_reset(email=client_user.email, ip=None)
     run_jobs()
     assert emails_to(client_user.email)[-1].subject == "Reset your password"
+
+
+def test_strangers_cannot_use_up_the_owners_asks_from_a_browser_that_logged_in_before(
+    client_user, settings, run_jobs
+):
+    settings.RECOVERY_MAX_PER_EMAIL = 3
+    owner = HttpClient()
+    login = owner.post(
+        "/login/", {"email": client_user.email, "password": PASSWORD}, REMOTE_ADDR=HOME
+    )
+    assert login.status_code == 302  # this browser is now a known device of the account
+    owner.post("/logout/")
+    for n in range(3):  # someone asks for the owner's links from elsewhere, to the limit
+        ask(HttpClient(), client_user.email, ip=f"203.0.113.{n}")
+    assert ask(HttpClient(), client_user.email, ip="203.0.113.50").status_code == 429
+    # The owner's own browser still gets a link, however many strangers asked ...
+    assert ask(owner, client_user.email).status_code == 302
+    # ... up to its own limit.
+    for _ in range(2):
+        assert ask(owner, client_user.email).status_code == 302
+    assert ask(owner, client_user.email).status_code == 429
+    run_jobs()
+    assert len([m for m in emails_to(client_user.email) if "/login/reset/" in m.body]) == 6
+
+
+def test_the_links_point_at_the_site_url_whatever_host_the_ask_came_to(
+    client_user, settings, run_jobs
+):
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.PROPDESK_SITE_URL = "https://crm.firm.example"
+    asked = HttpClient().post(
+        "/login/forgot/", {"email": client_user.email}, HTTP_HOST="evil.example"
+    )
+    assert asked.status_code == 302
+    run_jobs()
+    body = emails_to(client_user.email)[-1].body
+    assert "https://crm.firm.example/login/reset/" in body
+    assert "evil.example" not in body
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["' OR 1=1 --@example.com", "ünïcödé@exämple.com", "a@b\x00c.com", "😀@😀.com", " @ "],
+)
+def test_hostile_emails_are_answered_without_a_500(email, client_user):
+    answer = ask(HttpClient(), email)
+    assert answer.status_code in {302, 422}
+
+
+def test_the_set_password_page_has_no_token_in_its_address_and_sends_no_referrer(
+    client_user, run_jobs
+):
+    ask(HttpClient(), client_user.email)
+    run_jobs()
+    link = link_in_email(client_user.email, "/login/reset/")
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    http = HttpClient()
+    opened = http.get(link)
+    assert token not in opened["Location"]
+    page = http.get(opened["Location"])
+    assert page.status_code == 200
+    assert token.encode() not in page.content
+    assert page["Referrer-Policy"] in {"same-origin", "no-referrer"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/login/forgot/", "/login/verify/again/", "/login/reset/MQ/set-password/"]
+)
+def test_every_recovery_form_refuses_a_post_without_the_csrf_token(path, client_user):
+    browser = HttpClient(enforce_csrf_checks=True)
+    assert browser.post(path, {"email": client_user.email}).status_code == 403

@@ -31,6 +31,16 @@ def test_demo_seeds_staff_per_role_clients_in_each_state_and_a_living_queue():
     assert {"approved", "pending", "not_submitted"} <= kyc_states
 
 
+def test_demo_clients_have_verified_emails_and_the_portal_shows_no_verify_banner(client):
+    logins = seed_demo()
+    emails = [email for email, _, _ in logins.clients]
+    assert not User.objects.filter(email__in=emails, email_verified_at__isnull=True).exists()
+    client.force_login(User.objects.get(email="ivan@example.com"))
+    page = client.get("/portal/")
+    assert page.status_code == 200
+    assert b"verify-email-banner" not in page.content
+
+
 def test_demo_seeding_twice_changes_nothing():
     seed_demo()
     counts = (User.objects.count(), ApprovalRequest.objects.count())

@@ -24,18 +24,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from propdesk.accounts import mail, throttle
 from propdesk.accounts.models import ApiToken, Client, User
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
-from propdesk.core.errors import DomainError, Forbidden, ValidationFailed
+from propdesk.core.errors import DomainError, Forbidden, Throttled, ValidationFailed
 from propdesk.core.text import email_key
 from propdesk.core.validation import FieldErrors, check_password
 
 RESET = "reset"  # the throttle's realms: reset emails and verification emails asked for
 VERIFY = "verify"
+CHANGE = "change"  # wrong current passwords given to change one's password
 _VERIFY_SALT = "propdesk.accounts.verify-email"
 _BIGGEST_ID = 2**63 - 1
 
@@ -102,10 +103,12 @@ def _reset_email(user: User, token: str) -> tuple[str, str]:
     return subject, body
 
 
-def request_password_reset(*, email: Any, ip: str | None) -> None:
+def request_password_reset(*, email: Any, ip: str | None, device: str = "") -> None:
     """Send a reset link to `email` if it is an account that may reset its password. The caller
     says the same thing whatever happened: nothing here tells whether the account exists (a
-    throttled ask is refused alike for every address)."""
+    throttled ask is refused alike for every address). `device`: the id of the known device the
+    browser presented for this email (`devices.known_device`), which strangers' asks cannot
+    hold up."""
     address = _clean_address(email)
     throttle.count_request(
         RESET,
@@ -113,6 +116,7 @@ def request_password_reset(*, email: Any, ip: str | None) -> None:
         ip,
         per_account=settings.RECOVERY_MAX_PER_EMAIL,
         per_ip=settings.RECOVERY_MAX_PER_IP,
+        device=device,
     )
     user = User.objects.filter(email__iexact=address).first()
     with transaction.atomic():
@@ -178,17 +182,31 @@ def reset_password(*, uidb64: Any, token: Any, password: Any) -> User:
 # --- changing one's own password -------------------------------------------------------------
 
 
-def change_password(*, actor: User, current: Any, new: Any) -> int:
+def change_password(*, actor: User, current: Any, new: Any, ip: str | None = None) -> int:
     """The logged-in user sets a new password, giving the current one. Their other sessions
     end (the caller keeps this one: update_session_auth_hash) and their API tokens are revoked;
-    how many were revoked."""
+    how many were revoked. Wrong current passwords are throttled like failed logins (in their
+    own realm, so they never slow the owner's login): a borrowed session cannot be used to
+    guess the password."""
     if not actor.is_authenticated or not actor.is_active:
         raise Forbidden()
     errors = FieldErrors()
     if not isinstance(current, str) or not current or len(current) > 4096:
         errors.add("current_password", gettext("Enter your current password."))
-    elif not actor.check_password(current):
-        errors.add("current_password", gettext("That is not your current password."))
+    else:
+        attempt = throttle.Attempt(account=email_key(actor.email), ip=ip, realm=CHANGE)
+        try:
+            right = throttle.guarded(attempt, lambda: actor.check_password(current) or None)
+        except Throttled as exc:
+            seconds = int(exc.extra.get("retry_after", 1))
+            message = ngettext(
+                "Too many wrong passwords. Try again in %(seconds)d second.",
+                "Too many wrong passwords. Try again in %(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
+            raise Throttled(message, extra=exc.extra) from None
+        if right is None:
+            errors.add("current_password", gettext("That is not your current password."))
     if "current_password" not in errors:
         check_password(errors, "new_password", new, actor)
         if isinstance(new, str) and new == current:
@@ -303,7 +321,7 @@ def verify_email(token: Any) -> tuple[User, bool]:
     return user, True
 
 
-def resend_verification(*, email: Any, ip: str | None) -> None:
+def resend_verification(*, email: Any, ip: str | None, device: str = "") -> None:
     """Send the verification link again to a client who has not verified `email`; answered
     alike (and counted alike) whether or not there is such a client."""
     address = _clean_address(email)
@@ -313,6 +331,7 @@ def resend_verification(*, email: Any, ip: str | None) -> None:
         ip,
         per_account=settings.RECOVERY_MAX_PER_EMAIL,
         per_ip=settings.RECOVERY_MAX_PER_IP,
+        device=device,
     )
     user = User.objects.filter(email__iexact=address).first()
     with transaction.atomic():

@@ -16,7 +16,7 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from propdesk.accounts import recovery
+from propdesk.accounts import devices, recovery, throttle
 from propdesk.accounts.models import User
 from propdesk.core.errors import DomainError, Throttled, ValidationFailed
 from propdesk.core.net import client_ip
@@ -67,7 +67,10 @@ def _ask(request: HttpRequest, template: str, ask: Any, then: str) -> HttpRespon
     form = EmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            ask(email=form.cleaned_data["email"], ip=client_ip(request))
+            email = form.cleaned_data["email"]
+            # The browser's known-device cookie for this email (as the login keeps it).
+            device = devices.known_device(request, throttle.PEOPLE, email.strip().lower())
+            ask(email=email, ip=client_ip(request), device=device)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except Throttled as exc:
@@ -170,7 +173,10 @@ def _change_password(request: HttpRequest, template: str, then: str) -> HttpResp
 
     def save(data: dict[str, Any]) -> int:
         revoked = recovery.change_password(
-            actor=user, current=data["current_password"], new=data["new_password"]
+            actor=user,
+            current=data["current_password"],
+            new=data["new_password"],
+            ip=client_ip(request),
         )
         update_session_auth_hash(request, user)  # this session stays; the others end
         return revoked
@@ -185,6 +191,7 @@ def _change_password(request: HttpRequest, template: str, then: str) -> HttpResp
             "tokens were revoked."
         ),
         template=template,
+        refused=(Throttled,),
     )
 
 

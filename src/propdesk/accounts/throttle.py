@@ -152,20 +152,31 @@ def check(attempt: Attempt) -> None:
 
 
 def count_request(
-    realm: str, account: str, ip: str | None, *, per_account: int, per_ip: int
+    realm: str,
+    account: str,
+    ip: str | None,
+    *,
+    per_account: int,
+    per_ip: int,
+    device: str = "",
 ) -> None:
     """Let a request that sends something (a password-reset or verification email) through,
     and write it down; refuse it (`Throttled`) once `per_account` requests for this account, or
     `per_ip` from this address, were let through in the window. These rows are counted in their
     own `realm`, never with failed logins: asking for emails cannot slow anyone's login. The
-    account need not exist: the count, and so the answer, is the same whether it does or not."""
-    attempt = Attempt(account=account, ip=ip, realm=realm)
+    account need not exist: the count, and so the answer, is the same whether it does or not.
+
+    A known device of the account (`device`, as for logins) is held only to its own requests,
+    against `per_account`: strangers asking for the account's links, from anywhere, cannot use
+    up its owner's quota."""
+    attempt = Attempt(account=account, ip=ip, realm=realm, device=device)
     now = timezone.now()
     since = now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
     with _one_at_a_time(attempt):
         recent = LoginAttempt.objects.filter(realm=realm, at__gt=since)
-        limits = [(Q(email=attempt.account[:254]), per_account)]
-        if attempt.ip is not None:
+        mine = Q(email=attempt.account[:254])
+        limits = [(mine & Q(device=attempt.device[:32]) if attempt.device else mine, per_account)]
+        if attempt.ip is not None and not attempt.device:
             limits.append((Q(ip=attempt.ip), per_ip))
         for match, limit in limits:
             counted = recent.filter(match).order_by("-at").values_list("at", flat=True)
@@ -181,7 +192,13 @@ def count_request(
                     seconds,
                 ) % {"seconds": seconds}
                 raise Throttled(message, extra={"retry_after": seconds})
-        LoginAttempt.objects.create(realm=realm, email=attempt.account[:254], ip=attempt.ip, at=now)
+        LoginAttempt.objects.create(
+            realm=realm,
+            email=attempt.account[:254],
+            ip=attempt.ip,
+            device=attempt.device[:32],
+            at=now,
+        )
     _prune_if_due()
 
 
