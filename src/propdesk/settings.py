@@ -144,6 +144,7 @@ MIDDLEWARE = [
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
     "propdesk.accounts.middleware.ClientTimeZoneMiddleware",
+    "propdesk.accounts.middleware.LanguageMiddleware",  # the client's language, or the chooser's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -57,7 +58,7 @@ def _clean_request(
         for field, message in errors.errors.items():
             exc.fields.setdefault(field, message)
         raise
-    errors.raise_if_any("Please correct the withdrawal.")
+    errors.raise_if_any(gettext("Please correct the withdrawal."))
     assert where is not None
     return chosen, value, where
 

@@ -11,21 +11,20 @@ def verified_already(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0012_default_group_and_codes'),
+        ("accounts", "0012_default_group_and_codes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='email_verified_at',
+            model_name="user",
+            name="email_verified_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='user',
-            name='language',
-            field=models.CharField(default='en', max_length=10),
+            model_name="user",
+            name="language",
+            field=models.CharField(default="en", max_length=10),
         ),
         migrations.RunPython(verified_already, migrations.RunPython.noop),
     ]
