@@ -329,6 +329,8 @@ LANGUAGE_CODE = "en"
 # src/propdesk/locale/<code>/LC_MESSAGES/django.po (docs/languages.md).
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers as each language writes them where the firm differs from Django (core/formats).
+FORMAT_MODULE_PATH = ["propdesk.core.formats"]
 TIME_ZONE = os.environ.get("PROPDESK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -40,3 +40,11 @@ def signed_money(amount: Decimal, currency: str = "") -> str:
     """`money` with a "+" on a credit, for a movement either way: +250.00, -1,500.00, 0.00."""
     shown = money(amount, currency)
     return f"+{shown}" if amount > 0 else shown
+
+
+@register.simple_tag
+def number_separator(which: str) -> str:
+    """The active language's "decimal" or "thousand" separator, for a page's script that
+    groups amounts as `money` does (the web terminal)."""
+    name = "DECIMAL_SEPARATOR" if which == "decimal" else "THOUSAND_SEPARATOR"
+    return str(formats.get_format(name))
