@@ -26,8 +26,14 @@ from propdesk.core.net import client_ip
 
 
 class LoginForm(forms.Form):
-    email = forms.CharField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
-    password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput)
+    email = forms.CharField(
+        max_length=254,
+        label=gettext_lazy("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True}),
+    )
+    password = forms.CharField(
+        max_length=1024, strip=False, label=gettext_lazy("Password"), widget=forms.PasswordInput
+    )
 
 
 class LoginCodeForm(forms.Form):

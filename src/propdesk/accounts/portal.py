@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -67,8 +68,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, initial=initial, current=client.time_zone)
 
     def save(data: dict[str, object]) -> object:
-        services.set_language(client, data["language"] or client.user.language)
-        saved = services.set_time_zone(client, data["time_zone"])
+        with transaction.atomic():  # both or neither
+            services.set_language(client, data["language"] or client.user.language)
+            saved = services.set_time_zone(client, data["time_zone"])
         translation.activate(client.user.language)  # the message reads in the new language
         return saved
 

@@ -131,7 +131,7 @@ def wording(key: str, language: str) -> tuple[str, str, bool]:
 def render(key: str, user: User, data: Mapping[str, Any], *, message: str = "") -> tuple[str, str]:
     """The subject and body for this person, in their language."""
     language = user.language or settings.LANGUAGE_CODE
-    subject, body = wording(key, language)
+    subject, body, _ = wording(key, language)
     with translation.override(language):
         values = {
             "client_name": user.name,

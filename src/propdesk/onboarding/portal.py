@@ -12,8 +12,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
@@ -26,6 +26,11 @@ from propdesk.core.web import actor, apply_errors, client_view, edit_form
 from propdesk.onboarding import kept_uploads, kyc
 from propdesk.onboarding.models import KycField, KycKeptUpload
 from propdesk.onboarding.services import promo_link_code, register_client
+
+
+def _countries() -> list[tuple[str, str]]:
+    """The nationality options, named in the page's language (read when the form is made)."""
+    return [("", gettext("Choose…")), *countries]
 
 
 class RegistrationForm(forms.Form):
@@ -43,9 +48,7 @@ class RegistrationForm(forms.Form):
         help_text=gettext_lazy("With the country code, e.g. +420 601 234 567"),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    nationality = forms.ChoiceField(
-        choices=[("", gettext_lazy("Choose…")), *countries], label=gettext_lazy("Nationality")
-    )
+    nationality = forms.ChoiceField(choices=_countries, label=gettext_lazy("Nationality"))
     password = forms.CharField(
         max_length=1024,
         label=gettext_lazy("Password"),

@@ -13,8 +13,8 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client
