@@ -37,7 +37,8 @@ def _registration_form(**overrides: Any) -> dict[str, Any]:
 def test_the_chooser_sets_the_language_of_the_pages_before_login():
     http = HttpClient(enforce_csrf_checks=True)
     page = http.get("/login/").content.decode()
-    assert '<html lang="en"' in page and 'id="language-chooser"' in page
+    assert '<html lang="en"' in page
+    assert 'id="language-chooser"' in page
     chosen = post_form(http, "/i18n/setlang/", {"language": "es", "next": "/login/"})
     assert chosen.status_code == 302
     assert chosen["Location"] == "/login/"

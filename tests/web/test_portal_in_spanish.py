@@ -21,7 +21,7 @@ from propdesk.notifications.services import notify
 from propdesk.wallet import deposits
 from tests.challenges.factories import funded, paid_payout, take_profit
 from tests.conftest import logged_in
-from tests.core.test_translations import catalogue
+from tests.core.factories import catalogue
 
 pytestmark = pytest.mark.django_db
 
