@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := $(wildcard src tests benchmarks)
 
-.PHONY: demo test test-sqlite test-postgres lint format check serve clean browser
+.PHONY: demo test test-sqlite test-postgres lint format check serve clean browser messages
 
 $(STAMP): pyproject.toml
 	@echo "Installing propdesk and its dependencies into $(VENV) (the first time only, a minute or two)"
@@ -45,6 +45,18 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(CODE)
 
 check: lint test
+
+# The translations (docs/languages.md): re-extract every translatable string into each
+# language's catalogue (src/propdesk/locale/<code>/LC_MESSAGES/django.po), keeping what is
+# translated, then compile the .mo files that are committed with them. Translate the new or
+# changed entries (empty or "fuzzy") and run it again: tests/core/test_translations.py fails
+# while one is missing or a .mo is stale.
+MESSAGE_LANGUAGES := es
+messages: $(STAMP)
+	cd src/propdesk && ../../$(BIN)/python -m propdesk.cli manage makemessages \
+	  $(foreach code,$(MESSAGE_LANGUAGES),-l $(code)) --add-location file -i "static/*" -i "demo*.py"
+	cd src/propdesk && ../../$(BIN)/python -m propdesk.cli manage compilemessages \
+	  $(foreach code,$(MESSAGE_LANGUAGES),-l $(code))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

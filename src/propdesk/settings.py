@@ -144,6 +144,7 @@ MIDDLEWARE = [
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
     "propdesk.accounts.middleware.ClientTimeZoneMiddleware",
+    "propdesk.accounts.middleware.LanguageMiddleware",  # the client's language, or the chooser's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]
@@ -338,6 +339,8 @@ LANGUAGE_CODE = "en"
 # src/propdesk/locale/<code>/LC_MESSAGES/django.po (docs/languages.md).
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers as each language writes them where the firm differs from Django (core/formats).
+FORMAT_MODULE_PATH = ["propdesk.core.formats"]
 TIME_ZONE = os.environ.get("PROPDESK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -43,4 +43,5 @@ urlpatterns = [
     *challenges.urlpatterns,
     *wallet.urlpatterns,
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language chooser
 ]

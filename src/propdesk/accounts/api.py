@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -46,6 +47,9 @@ class MeOut(Schema):
     email: str
     name: str
     kind: Annotated[str, OneOf(User.Kind.values)]
+    language: str = Field(
+        "en", description="The language of a client's portal and emails (settings.LANGUAGES)"
+    )
     role: str | None = None
     permissions: list[str] = []
     client: ClientOut | None = None
@@ -71,6 +75,7 @@ def me_out(user: User) -> MeOut:
         email=user.email,
         name=user.name,
         kind=user.kind,
+        language=user.language,
         role=user.role.name if user.role else None,
         permissions=user.role.permission_codes() if user.role and user.is_staff_user else [],
         client=client,
@@ -88,21 +93,30 @@ class MeIn(Schema):
         description="The IANA zone (such as Asia/Tokyo) the portal shows times in; empty: the "
         "firm's. Omitted: unchanged.",
     )
+    language: str | None = Field(
+        None,
+        description="The language of the portal and the emails, one of the firm's (en, es). "
+        "Omitted: unchanged.",
+    )
 
 
 @router.patch(
     "/me",
     response={200: MeOut, 403: ErrorOut, 422: ErrorOut},
-    summary="Change my settings (a client's time zone)",
+    summary="Change my settings (a client's time zone and language)",
     description="`validation_error` (422) when the time zone is not an IANA name this server "
-    "knows; nothing changes then. Staff read times in the firm's zone (403).",
+    "knows or the language is not one of the firm's; nothing changes then. Staff read times in "
+    "the firm's zone (403).",
 )
 def update_me(request: HttpRequest, payload: MeIn) -> MeOut:
     client = current_client(
         request, "Only clients have settings here; staff read times in the firm's time zone."
     )
-    if payload.time_zone is not None:
-        services.set_time_zone(client, payload.time_zone)
+    with transaction.atomic():  # both or neither
+        if payload.language is not None:
+            services.set_language(client, payload.language)
+        if payload.time_zone is not None:
+            services.set_time_zone(client, payload.time_zone)
     return me_out(client.user)
 
 

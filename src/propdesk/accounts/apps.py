@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_noop
 
 
 class AccountsConfig(AppConfig):
@@ -67,8 +68,8 @@ def _menus() -> None:
         order=80,
         permission=AUDIT_VIEW,
     )
-    menu.link(menu.PORTAL, label="Home", url="portal:home", order=10)
-    menu.link(menu.PORTAL, label="Profile", url="portal:profile", order=80)
+    menu.link(menu.PORTAL, label=gettext_noop("Home"), url="portal:home", order=10)
+    menu.link(menu.PORTAL, label=gettext_noop("Profile"), url="portal:profile", order=80)
 
 
 def _referrals() -> None:

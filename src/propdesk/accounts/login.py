@@ -14,6 +14,8 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from propdesk.accounts import devices, throttle, two_factor
@@ -24,15 +26,23 @@ from propdesk.core.net import client_ip
 
 
 class LoginForm(forms.Form):
-    email = forms.CharField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True}))
-    password = forms.CharField(max_length=1024, strip=False, widget=forms.PasswordInput)
+    email = forms.CharField(
+        max_length=254,
+        label=gettext_lazy("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True}),
+    )
+    password = forms.CharField(
+        max_length=1024, strip=False, label=gettext_lazy("Password"), widget=forms.PasswordInput
+    )
 
 
 class LoginCodeForm(forms.Form):
     code = forms.CharField(
         max_length=32,
-        label="Code",
-        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        label=gettext_lazy("Code"),
+        help_text=gettext_lazy(
+            "The 6 digits your authenticator app shows, or one of your recovery codes."
+        ),
         widget=forms.TextInput(
             attrs={"autofocus": True, "autocomplete": "one-time-code", "spellcheck": "false"}
         ),
@@ -131,7 +141,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     """The second step of a login: the code from the authenticator app, or a recovery code."""
     pending = _pending_login(request)
     if pending is None:
-        messages.info(request, "Log in with your email and password first.")
+        messages.info(request, _("Log in with your email and password first."))
         return redirect("login")
     form = LoginCodeForm(request.POST or None)
     status = 422 if request.method == "POST" and not form.is_valid() else 200
@@ -140,7 +150,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
             passed = two_factor.verify_login(pending["user"], form.cleaned_data["code"])
         except NotAuthenticated:
             request.session.pop(PENDING_LOGIN, None)
-            messages.info(request, "Log in again.")
+            messages.info(request, _("Log in again."))
             return redirect("login")
         except DomainError as exc:
             form.add_error("code", exc.fields.get("code", exc.message))

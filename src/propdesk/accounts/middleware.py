@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 
 from propdesk.accounts import two_factor, zones
 from propdesk.accounts.models import User
@@ -100,3 +102,37 @@ class ClientTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class LanguageMiddleware:
+    """The language pages read in (docs/languages.md): a logged-in client's own choice
+    (`User.language`); anyone not logged in, the language chooser's cookie or else the
+    browser's Accept-Language; staff, the firm's default (the back office is English).
+    Activated for the request and put back afterwards, like the time zone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = language_of(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            translation.deactivate()
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+        return response
+
+
+def language_of(request: HttpRequest) -> str:
+    """The language for this request: see LanguageMiddleware."""
+    user = request.user
+    known = {code for code, _ in settings.LANGUAGES}
+    if isinstance(user, User) and user.is_authenticated:
+        if user.is_client and user.language in known:
+            return user.language
+        return str(settings.LANGUAGE_CODE)
+    chosen = translation.get_language_from_request(request)
+    return chosen if chosen in known else str(settings.LANGUAGE_CODE)

@@ -139,7 +139,7 @@ def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "")
     address = email_key(email) if isinstance(email, str) else ""  # as clean_email stores it
     if not address or not isinstance(password, str) or not password:
         raise ValidationFailed(
-            "Enter your email and password.",
+            gettext("Enter your email and password."),
             fields={
                 **({"email": "Email is required."} if not address else {}),
                 **({"password": "Password is required."} if not password else {}),
@@ -217,7 +217,7 @@ def _check_can_grant(actor: User | None, role: Role | None, codes: list[str] | N
     wanted = set(codes or [])
     if role is not None:
         if role.grants_all:
-            raise Forbidden("Only an Administrator can give the Administrator role.")
+            raise Forbidden(gettext("Only an Administrator can give the Administrator role."))
         wanted |= set(role.permission_codes())
     if not wanted <= mine:
         missing = ", ".join(sorted(wanted - mine))
@@ -247,7 +247,7 @@ def create_staff_user(
         names = ", ".join(Role.objects.values_list("name", flat=True))
         errors.add("role", f"Unknown role. Choose one of: {names}.")
     if "email" not in errors and User.objects.filter(email__iexact=address).exists():
-        errors.add("email", "A user with this email already exists.")
+        errors.add("email", gettext("A user with this email already exists."))
     check_password(errors, "password", password, User(email=address, name=display))
     errors.raise_if_any()
     _check_can_grant(actor, role)
@@ -271,7 +271,7 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
     require_permission(actor, STAFF_MANAGE)
     user = User.objects.select_for_update().filter(pk=user_id, kind=User.Kind.STAFF).first()
     if user is None:
-        raise NotFound("No such staff user.")
+        raise NotFound(gettext("No such staff user."))
     role = Role.objects.filter(pk=role_id).first() if str(role_id or "").isdigit() else None
     if role is None:
         raise ValidationFailed(fields={"role": "Choose a role."})
@@ -279,7 +279,7 @@ def update_staff_user(user_id: int, *, role_id: Any, is_active: bool, actor: Use
     _check_can_grant(actor, user.role)
     if user.pk == actor.pk and (not is_active or not role.has_permission(STAFF_MANAGE)):
         raise ValidationFailed(
-            "You cannot lock yourself out: another administrator must do this.",
+            gettext("You cannot lock yourself out: another administrator must do this."),
             fields={"role": "You cannot remove your own staff management."},
         )
     before = _staff_snapshot(user)
@@ -308,7 +308,7 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
         require_permission(actor, STAFF_MANAGE)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
-    errors.raise_if_any("Say why the two-factor login is reset.")
+    errors.raise_if_any(gettext("Say why the two-factor login is reset."))
     user = (
         User.objects.select_for_update(of=("self",))
         .select_related("role")
@@ -316,10 +316,10 @@ def reset_two_factor(user_id: int, *, actor: User | None, reason: Any) -> User:
         .first()
     )
     if user is None:
-        raise NotFound("No such staff user.")
+        raise NotFound(gettext("No such staff user."))
     if actor is not None and user.pk == actor.pk:
         raise Forbidden(
-            "You cannot reset your own two-factor login: another administrator must do it."
+            gettext("You cannot reset your own two-factor login: another administrator must do it.")
         )
     _check_can_grant(actor, user.role)
     if not two_factor.remove_devices(user):
@@ -375,23 +375,23 @@ def save_role(
     if role_id is not None:
         role = Role.objects.select_for_update().filter(pk=role_id).first()
         if role is None:
-            raise NotFound("No such role.")
+            raise NotFound(gettext("No such role."))
         if role.grants_all and (
             clean_name != role.name or set(permission_codes) != set(permissions.catalogue())
         ):
             raise ValidationFailed(
-                "The Administrator role always holds every permission and keeps its name."
+                gettext("The Administrator role always holds every permission and keeps its name.")
             )
     clash = Role.objects.filter(name__iexact=clean_name)
     if role is not None:
         clash = clash.exclude(pk=role.pk)
     if clean_name and clash.exists():
-        errors.add("name", "A role with this name already exists.")
+        errors.add("name", gettext("A role with this name already exists."))
     errors.raise_if_any()
     _check_can_grant(actor, role, permission_codes)
     if role is not None and role.pk == actor.role_id and STAFF_MANAGE not in permission_codes:
         raise ValidationFailed(
-            "You cannot lock yourself out: another administrator must do this.",
+            gettext("You cannot lock yourself out: another administrator must do this."),
             fields={"permissions": "Your own role must keep staff management."},
         )
     before = _role_snapshot(role) if role is not None else None
@@ -430,10 +430,10 @@ def set_client_suspended(
     require_permission(actor, CLIENTS_MANAGE)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500, required=suspended)
-    errors.raise_if_any("Say why the client is suspended.")
+    errors.raise_if_any(gettext("Say why the client is suspended."))
     client = Client.objects.select_for_update().select_related("user").filter(pk=client_id).first()
     if client is None:
-        raise NotFound("No such client.")
+        raise NotFound(gettext("No such client."))
     before = _client_snapshot(client)
     new = Client.Status.SUSPENDED if suspended else Client.Status.ACTIVE
     move_status(client, new, Client.TRANSITIONS, what="client")
@@ -467,9 +467,24 @@ def set_time_zone(client: Client, time_zone: Any) -> Client:
     changes. Their own preference: no audit row."""
     errors = FieldErrors()
     name = zones.clean_time_zone(errors, "time_zone", time_zone)
-    errors.raise_if_any("Please choose a time zone from the list.")
+    errors.raise_if_any(gettext("Please choose a time zone from the list."))
     Client.objects.filter(pk=client.pk).update(time_zone=name)
     client.time_zone = name
+    return client
+
+
+def set_language(client: Client, language: Any) -> Client:
+    """A client chooses the language of their portal and emails (settings.LANGUAGES). A code
+    this system has no catalogue for, or anything but text, is refused and nothing changes.
+    Their own preference: no audit row."""
+    known = {lang for lang, _ in settings.LANGUAGES}
+    if not isinstance(language, str) or language not in known:
+        raise ValidationFailed(
+            gettext("Please choose a language from the list."),
+            fields={"language": gettext("Choose one of the languages offered.")},
+        )
+    User.objects.filter(pk=client.user_id).update(language=language)
+    client.user.language = language
     return client
 
 
@@ -483,11 +498,11 @@ def add_client_note(client_id: int, *, actor: User, text: Any) -> ClientNote:
     said = clean_text(
         errors, "text", text, label="Note", max_length=NOTE_MOST, required=True, multiline=True
     )
-    errors.raise_if_any("The note is not valid.")
+    errors.raise_if_any(gettext("The note is not valid."))
     with transaction.atomic():
         client = Client.objects.select_related("user").filter(pk=client_id).first()
         if client is None:
-            raise NotFound("No such client.")
+            raise NotFound(gettext("No such client."))
         note = ClientNote.objects.create(client=client, author=actor, text=said)
         audit.record(
             actor=actor,

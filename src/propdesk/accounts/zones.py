@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.core.validation import FieldErrors
 
@@ -151,7 +152,7 @@ def label(name: str, now: datetime | None = None) -> str:
 def choices(current: str = "") -> list[tuple[str, str]]:
     """The options of a time-zone select: the firm's first (the empty value), then the common
     zones, and the current one if it is not among them."""
-    firm = f"The firm's time zone ({settings.TIME_ZONE})"
+    firm = gettext("The firm's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
     names = list(COMMON)
     if current and current not in names and is_known(current):
         names.append(current)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class ChallengesConfig(AppConfig):
@@ -165,9 +166,11 @@ def _menus() -> None:
         permission=CHALLENGES_VIEW,
     )
     _growth_menu()
-    menu.link(menu.PORTAL, label="Prop Trading", url="portal:challenges", order=30)
-    menu.link(menu.PORTAL, label="My challenges", url="portal:my_challenges", order=40)
-    menu.link(menu.PORTAL, label="Referrals", url="portal:referrals", order=65)
+    menu.link(menu.PORTAL, label=gettext_noop("Prop Trading"), url="portal:challenges", order=30)
+    menu.link(
+        menu.PORTAL, label=gettext_noop("My challenges"), url="portal:my_challenges", order=40
+    )
+    menu.link(menu.PORTAL, label=gettext_noop("Referrals"), url="portal:referrals", order=65)
 
 
 def _growth_menu() -> None:

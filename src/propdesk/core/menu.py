@@ -8,10 +8,11 @@ may see. So the menus name every app while core imports none of them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from propdesk.core.permissions import Guard, allows
 
@@ -141,5 +142,14 @@ def backoffice(user: Any) -> list[ShownSection]:
 
 
 def portal(user: Any) -> list[Link]:
-    """The portal's bar for `user`."""
-    return [one for entry in _visible(PORTAL, user) for one in entry.links(user)]
+    """The portal's bar for `user`, in the active language: the apps mark their portal labels
+    with gettext_noop, so the catalogue has them."""
+    return [
+        replace(one, label=gettext(one.label), count_title=_translated(one.count_title))
+        for entry in _visible(PORTAL, user)
+        for one in entry.links(user)
+    ]
+
+
+def _translated(text: str) -> str:
+    return gettext(text) if text else text

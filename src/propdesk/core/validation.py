@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from propdesk.core.errors import ValidationFailed
 from propdesk.core.numbers import NotANumber, read_decimal, read_whole
@@ -44,6 +45,11 @@ def parse_id(raw: Any) -> int | None:
         return None
 
 
+def _label(label: str) -> str:
+    """A field's label in the active language, when the catalogue has it (the forms' labels)."""
+    return gettext(label) if label else label
+
+
 def clean_text(
     errors: FieldErrors,
     field: str,
@@ -57,17 +63,24 @@ def clean_text(
     """Trimmed NFC text without invisible formatting characters (core.text); line breaks and
     tabs only where `multiline`, no other control characters. Empty once cleaned is empty."""
     if value is not None and not isinstance(value, str):
-        errors.add(field, f"{label} must be text.")
+        errors.add(field, gettext("%(label)s must be text.") % {"label": _label(label)})
         return ""
     raw = (value or "").strip()
     if forbidden_character(raw, allowed="\n\r\t" if multiline else "") is not None:
-        errors.add(field, f"{label} cannot contain control characters.")
+        errors.add(
+            field,
+            gettext("%(label)s cannot contain control characters.") % {"label": _label(label)},
+        )
         return ""
     text = tidy(raw, multiline=multiline)
     if required and not text:
-        errors.add(field, f"{label} is required.")
+        errors.add(field, gettext("%(label)s is required.") % {"label": _label(label)})
     elif len(text) > max_length:
-        errors.add(field, f"{label} can have at most {max_length} characters.")
+        errors.add(
+            field,
+            gettext("%(label)s can have at most %(most)d characters.")
+            % {"label": _label(label), "most": max_length},
+        )
     return text
 
 
@@ -76,18 +89,18 @@ def clean_email(errors: FieldErrors, field: str, value: Any) -> str:
     if field in errors:
         return email
     if len(email) > 254:  # NFKC can lengthen it ("\u3316" is six letters)
-        errors.add(field, "Email can have at most 254 characters.")
+        errors.add(field, gettext("Email can have at most 254 characters."))
         return email
     try:
         validate_email(email)
     except ValidationError:
-        errors.add(field, "Enter a valid email address.")
+        errors.add(field, gettext("Enter a valid email address."))
     return email
 
 
 def check_password(errors: FieldErrors, field: str, password: Any, user: Any = None) -> str:
     if not isinstance(password, str) or not password:
-        errors.add(field, "Password is required.")
+        errors.add(field, gettext("Password is required."))
         return ""
     try:
         password_validation.validate_password(password, user)
@@ -109,7 +122,7 @@ def parse_decimal(
     caller's range check says what the value may be, in its own words."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            errors.add(field, f"{label} is required.")
+            errors.add(field, gettext("%(label)s is required.") % {"label": _label(label)})
         return None
     try:
         number = read_decimal(value, signed=True)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class NotificationsConfig(AppConfig):
@@ -29,7 +30,7 @@ class NotificationsConfig(AppConfig):
         )
         menu.link(
             menu.PORTAL,
-            label="Notifications",
+            label=gettext_noop("Notifications"),
             url="portal:notifications",
             order=70,
             count=lambda user: services.unread_count(user) if user.is_client else None,

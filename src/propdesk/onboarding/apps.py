@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class OnboardingConfig(AppConfig):
@@ -29,7 +30,7 @@ class OnboardingConfig(AppConfig):
             order=20,
             permission=APPROVALS_VIEW,
         )
-        menu.link(menu.PORTAL, label="Identity", url="portal:kyc", order=60)
+        menu.link(menu.PORTAL, label=gettext_noop("Identity"), url="portal:kyc", order=60)
         panels.register(
             panels.CLIENT,
             key="kyc",

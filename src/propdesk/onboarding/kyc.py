@@ -13,6 +13,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django_countries import countries
 
 from propdesk.accounts.models import Client, User
@@ -192,12 +193,14 @@ def save_form(
     document_items = _clean_items(errors, "documents", documents, with_kind=False)
     keys = [item["key"] for item in field_items + document_items]
     if len(set(keys)) != len(keys) or RESERVED_KEYS & set(keys):
-        errors.add("fields", "Every field and document needs its own key (not form or confirm).")
+        errors.add(
+            "fields", gettext("Every field and document needs its own key (not form or confirm).")
+        )
     clash = KycForm.objects.filter(name__iexact=clean_name)
     if form_id is not None:
         clash = clash.exclude(pk=form_id)
     if clean_name and clash.exists():
-        errors.add("name", "A KYC form with this name already exists.")
+        errors.add("name", gettext("A KYC form with this name already exists."))
     errors.raise_if_any()
     with transaction.atomic():
         form = (
@@ -206,7 +209,7 @@ def save_form(
             else KycForm.objects.select_for_update().filter(pk=form_id).first()
         )
         if form is None:
-            raise NotFound("No such KYC form.")
+            raise NotFound(gettext("No such KYC form."))
         before = snapshot(form) if form.pk else None
         form.name, form.description = clean_name, clean_description
         form.is_default, form.is_active = bool(is_default), bool(is_active)
@@ -332,7 +335,10 @@ def submit(
         name = str(getattr(upload, "name", "") or "document")[-255:]
         checked.append((doc, upload, content_type, suffix, name))
     if not confirmed:
-        errors.add("confirm", "Please confirm that these details are true and the documents yours.")
+        errors.add(
+            "confirm",
+            gettext("Please confirm that these details are true and the documents yours."),
+        )
     if errors.errors and keep:
         for doc, upload, content_type, suffix, name in checked:
             kept_uploads.keep(
@@ -344,7 +350,7 @@ def submit(
                 suffix=suffix,
                 name=name,
             )
-    errors.raise_if_any("Please correct the marked fields and documents.")
+    errors.raise_if_any(gettext("Please correct the marked fields and documents."))
 
     stored: list[str] = []
     try:
@@ -392,7 +398,7 @@ def submit(
             taken, _ = KycKeptUpload.objects.filter(pk__in=taking).delete()
             if taken != len(reused):  # swept meanwhile: its file is gone or going
                 raise ValidationFailed(
-                    "A kept document has expired.",
+                    gettext("A kept document has expired."),
                     fields={
                         doc["key"]: f"{doc['label']}: the kept file has expired; upload it again."
                         for doc, row in reused
@@ -439,7 +445,7 @@ def hand_out(user: User, token: Any, *, preview: bool = False) -> Handout:
     try:
         content = documents.read(document.stored_name)
     except FileNotFoundError:
-        raise NotFound("The file of this document is missing.") from None
+        raise NotFound(gettext("The file of this document is missing.")) from None
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise Conflict(
             f"{document.label}: the stored file has changed since it was uploaded, "
@@ -477,11 +483,11 @@ def document_for(user: User, token: Any) -> KycDocument:
     try:
         key = uuid.UUID(str(token))
     except ValueError:
-        raise NotFound("No such document.") from None
+        raise NotFound(gettext("No such document.")) from None
     document = KycDocument.objects.select_related("submission__client").filter(token=key).first()
     if document is None:
-        raise NotFound("No such document.")
+        raise NotFound(gettext("No such document."))
     owner = document.submission.client.user_id == user.pk
     if not owner and not user.has_permission(KYC_REVIEW):
-        raise NotFound("No such document.")
+        raise NotFound(gettext("No such document."))
     return document

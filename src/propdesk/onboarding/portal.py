@@ -10,12 +10,15 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
 from propdesk.accounts.models import Client
-from propdesk.accounts.portal import time_zone_field
+from propdesk.accounts.portal import language_field, time_zone_field
 from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
 from propdesk.core.net import client_ip
 from propdesk.core.uploads import too_large
@@ -25,34 +28,45 @@ from propdesk.onboarding.models import KycField, KycKeptUpload
 from propdesk.onboarding.services import promo_link_code, register_client
 
 
+def _countries() -> list[tuple[str, str]]:
+    """The nationality options, named in the page's language (read when the form is made)."""
+    return [("", gettext("Choose…")), *countries]
+
+
 class RegistrationForm(forms.Form):
     type = forms.ChoiceField(
         choices=Client.Kind.choices,
         widget=forms.RadioSelect,
         initial=Client.Kind.TRADER,
-        label="I register as",
+        label=gettext_lazy("I register as"),
     )
-    name = forms.CharField(max_length=150, label="Full name")
-    email = forms.CharField(max_length=254, widget=forms.EmailInput)
+    name = forms.CharField(max_length=150, label=gettext_lazy("Full name"))
+    email = forms.CharField(max_length=254, widget=forms.EmailInput, label=gettext_lazy("Email"))
     phone = forms.CharField(
         max_length=32,
-        help_text="With the country code, e.g. +420 601 234 567",
+        label=gettext_lazy("Phone"),
+        help_text=gettext_lazy("With the country code, e.g. +420 601 234 567"),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    nationality = forms.ChoiceField(choices=[("", "Choose…"), *countries])
+    nationality = forms.ChoiceField(choices=_countries, label=gettext_lazy("Nationality"))
     password = forms.CharField(
         max_length=1024,
+        label=gettext_lazy("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 10 characters; not a common password and not only digits.",
+        help_text=gettext_lazy(
+            "At least 10 characters; not a common password and not only digits."
+        ),
     )
     password_again = forms.CharField(
         max_length=1024,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        label="Password (again)",
+        label=gettext_lazy("Password (again)"),
     )
-    referral_code = forms.CharField(max_length=40, required=False, label="Referral code (optional)")
+    referral_code = forms.CharField(
+        max_length=40, required=False, label=gettext_lazy("Referral code (optional)")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,11 +75,13 @@ class RegistrationForm(forms.Form):
         prefill = {} if self.is_bound else {"data-browser-zone": ""}
         chosen = str(self.data.get("time_zone", "")) if self.is_bound else ""
         self.fields["time_zone"] = time_zone_field(current=chosen, **prefill)
+        self.fields["language"] = language_field()
+        self.fields["language"].initial = translation.get_language()
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords are not the same.")
+            self.add_error("password_again", _("The two passwords are not the same."))
         return data
 
 
@@ -92,6 +108,7 @@ def register(request: HttpRequest) -> HttpResponse:
             phone=data["phone"],
             referral_code=data["referral_code"] or promo_referrer,
             time_zone=data["time_zone"],
+            language=data["language"] or translation.get_language(),
             ip=client_ip(request),
             arrived_via=request.session.get("promo_link"),
         ),
@@ -131,7 +148,7 @@ def _portal_form(
             choices = (
                 [(c, c) for c in field["choices"]] if kind == KycField.Kind.CHOICE else countries
             )
-            widget: forms.Widget = forms.Select(choices=[("", "Choose…"), *choices])
+            widget: forms.Widget = forms.Select(choices=[("", gettext_lazy("Choose…")), *choices])
         elif kind == KycField.Kind.DATE:
             widget = forms.DateInput(attrs={"type": "date"})
         else:
@@ -155,7 +172,9 @@ def _portal_form(
                 required=False, widget=forms.HiddenInput, initial=str(row.token)
             )
     form.fields["confirm"] = forms.BooleanField(
-        label="I have reviewed these details; they are true and the documents are mine.",
+        label=gettext_lazy(
+            "I have reviewed these details; they are true and the documents are mine."
+        ),
         required=False,
     )
     return form
@@ -218,7 +237,7 @@ def kyc_submit(request: HttpRequest, form_id: int) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("portal:kyc")
         else:
-            messages.success(request, "Thank you. Your details are submitted for review.")
+            messages.success(request, _("Thank you. Your details are submitted for review."))
             return redirect("portal:kyc")
     if data is None:
         form = _portal_form(spec, None, kept_uploads.current(client, kyc_form))

@@ -10,6 +10,7 @@ import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_countries import countries
 
 from propdesk.accounts import groups as client_groups
@@ -39,16 +40,17 @@ def clean_phone(errors: FieldErrors, field: str, value: Any) -> str:
         return raw
     if not raw.startswith("+"):
         errors.add(
-            field, "Start the phone number with + and the country code, e.g. +420 601 234 567."
+            field,
+            gettext("Start the phone number with + and the country code, e.g. +420 601 234 567."),
         )
         return raw
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:
-        errors.add(field, "Enter a valid phone number with its country code.")
+        errors.add(field, gettext("Enter a valid phone number with its country code."))
         return raw
     if not phonenumbers.is_valid_number(number):
-        errors.add(field, "This phone number is not valid for its country code.")
+        errors.add(field, gettext("This phone number is not valid for its country code."))
         return raw
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -63,6 +65,7 @@ def register_client(
     phone: Any,
     referral_code: Any = None,
     time_zone: Any = None,
+    language: Any = None,
     ip: str | None = None,
     arrived_via: Any = None,
 ) -> tuple[Client, ApprovalRequest]:
@@ -81,31 +84,36 @@ def register_client(
             raise Throttled("Too many registrations from your address. Try again later.")
     errors = FieldErrors()
     if kind not in Client.Kind.values:
-        errors.add("type", "Choose trader or IB.")
+        errors.add("type", gettext("Choose trader or IB."))
     clean_name = clean_text(errors, "name", name, label="Name", max_length=150)
     address = clean_email(errors, "email", email)
     code = str(nationality).strip().upper() if isinstance(nationality, str) else ""
     if not code:
-        errors.add("nationality", "Nationality is required.")
+        errors.add("nationality", gettext("Nationality is required."))
     elif code not in countries:
-        errors.add("nationality", "Choose a country from the list (ISO code such as CZ or GB).")
+        errors.add(
+            "nationality", gettext("Choose a country from the list (ISO code such as CZ or GB).")
+        )
     number = clean_phone(errors, "phone", phone)
     referral = clean_text(
         errors, "referral_code", referral_code, label="Referral code", max_length=40, required=False
     )
     if referral and "referral_code" not in errors and not REFERRAL_CODE.match(referral):
-        errors.add("referral_code", "A referral code has only letters, digits, - and _.")
+        errors.add("referral_code", gettext("A referral code has only letters, digits, - and _."))
     # The referral program: a code that matches a client records them as the referrer.
     referrer = referrals.find_referrer(referral) if referral else None
     if referral and "referral_code" not in errors and referrer is None:
-        errors.add("referral_code", "No client has this referral code.")
+        errors.add("referral_code", gettext("No client has this referral code."))
     zone = zones.clean_time_zone(errors, "time_zone", time_zone)
+    known = {lang for lang, _ in settings.LANGUAGES}
+    if language not in (None, "") and language not in known:
+        errors.add("language", gettext("Choose one of the languages offered."))
     check_password(errors, "password", password, User(email=address, name=clean_name))
     if "email" not in errors and User.objects.filter(email__iexact=address).exists():
-        errors.add("email", "An account with this email already exists. Log in instead.")
+        errors.add("email", gettext("An account with this email already exists. Log in instead."))
     if "phone" not in errors and Client.objects.filter(phone=number).exists():
-        errors.add("phone", "This phone number is already registered.")
-    errors.raise_if_any("Please correct the marked fields.")
+        errors.add("phone", gettext("This phone number is already registered."))
+    errors.raise_if_any(gettext("Please correct the marked fields."))
 
     # Client groups: the first registration rule matching them places them (else the default).
     group = client_groups.group_for_registration(
@@ -117,6 +125,7 @@ def register_client(
     try:
         with transaction.atomic():
             user = User(email=address, name=clean_name, kind=User.Kind.CLIENT)
+            user.language = language if language in known else settings.LANGUAGE_CODE
             user.set_password(password)
             user.save()
             client = Client.objects.create(
@@ -137,7 +146,7 @@ def register_client(
         # Two registrations raced past the checks above; the unique index decided.
         field = "phone" if "phone" in str(exc).lower() else "email"
         raise ValidationFailed(
-            "Please correct the marked fields.",
+            gettext("Please correct the marked fields."),
             fields={field: f"This {field} is already registered."},
         ) from exc
     client.refresh_from_db()

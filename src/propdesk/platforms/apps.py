@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class PlatformsConfig(AppConfig):
@@ -50,7 +51,9 @@ class PlatformsConfig(AppConfig):
             order=50,
             permission=PLATFORMS_VIEW,
         )
-        menu.link(menu.PORTAL, label="Trading terminal", url="terminal:home", order=50)
+        menu.link(
+            menu.PORTAL, label=gettext_noop("Trading terminal"), url="terminal:home", order=50
+        )
         adapters.register("match_trader", MatchTraderPlatform)
         vault.register("platforms.TradingServer", "sealed_api_key")
         # The worker carries out the platform commands between its jobs (platforms.outbox).

@@ -22,6 +22,8 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -214,12 +216,12 @@ def _live(account: Account) -> dict[str, Any]:
 class TerminalLoginForm(forms.Form):
     # Both optional here: the service answers an empty field with its own message.
     login = forms.CharField(
-        label="Login",
+        label=gettext_lazy("Login"),
         required=False,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
@@ -228,10 +230,12 @@ class TerminalLoginForm(forms.Form):
 
 class OrderForm(forms.Form):
     # Checked by the service alone, so that a refusal reads the same here and in the API.
-    symbol = forms.CharField(label="Symbol", required=False, max_length=20, widget=forms.Select)
-    volume = forms.CharField(label="Volume (lots)", required=False, max_length=30)
-    sl = forms.CharField(label="Stop loss", required=False, max_length=30)
-    tp = forms.CharField(label="Take profit", required=False, max_length=30)
+    symbol = forms.CharField(
+        label=gettext_lazy("Symbol"), required=False, max_length=20, widget=forms.Select
+    )
+    volume = forms.CharField(label=gettext_lazy("Volume (lots)"), required=False, max_length=30)
+    sl = forms.CharField(label=gettext_lazy("Stop loss"), required=False, max_length=30)
+    tp = forms.CharField(label=gettext_lazy("Take profit"), required=False, max_length=30)
 
     def __init__(self, *args: Any, symbols: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -283,7 +287,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
     _end_session(request)
-    messages.info(request, "You are logged out of the terminal.")
+    messages.info(request, _("You are logged out of the terminal."))
     return redirect("terminal:login")
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_noop
 
 
 class WalletConfig(AppConfig):
@@ -45,7 +46,7 @@ def _menus() -> None:
         order=30,
         permission=APPROVALS_VIEW,
     )
-    menu.link(menu.PORTAL, label="Wallet", url="portal:wallet", order=20)
+    menu.link(menu.PORTAL, label=gettext_noop("Wallet"), url="portal:wallet", order=20)
     panels.register(
         panels.CLIENT,
         key="wallet",

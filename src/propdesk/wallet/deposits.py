@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts import groups as client_groups_of
 from propdesk.accounts.models import Client, User
@@ -121,7 +122,7 @@ def save_payment_method(
         multiline=True,
     )
     if kind not in PaymentMethod.Kind.values:
-        errors.add("kind", "Choose online or offline.")
+        errors.add("kind", gettext("Choose online or offline."))
     unknown = set(bank) - set(bank_details.FIELDS)
     if unknown:
         raise TypeError(f"unknown payment method fields: {sorted(unknown)}")
@@ -129,21 +130,21 @@ def save_payment_method(
     payout = destinations.clean_payout(errors, payout_to, networks)
     audience = client_groups_of.clean_groups(errors, "client_groups", client_groups)
     if provider not in PaymentMethod.Provider.values:
-        errors.add("provider", "Unknown payment provider.")
+        errors.add("provider", gettext("Unknown payment provider."))
     elif provider and kind != PaymentMethod.Kind.ONLINE:
-        errors.add("provider", "Only an online method has a payment provider.")
+        errors.add("provider", gettext("Only an online method has a payment provider."))
     chosen = currencies if isinstance(currencies, list) else []
     if not chosen or any(not is_currency(c) for c in chosen):
         errors.add("currencies", f"Choose among: {', '.join(MINOR_UNITS)}.")
     low = parse_amount(errors, "min_amount", min_amount, "USD", label="Minimum")
     high = parse_amount(errors, "max_amount", max_amount, "USD", label="Maximum")
     if low is not None and high is not None and low > high:
-        errors.add("max_amount", "The maximum is below the minimum.")
+        errors.add("max_amount", gettext("The maximum is below the minimum."))
     clash = PaymentMethod.objects.filter(name__iexact=clean_name)
     if method_id is not None:
         clash = clash.exclude(pk=method_id)
     if clean_name and clash.exists():
-        errors.add("name", "A payment method with this name already exists.")
+        errors.add("name", gettext("A payment method with this name already exists."))
     errors.raise_if_any()
     assert low is not None
     assert high is not None
@@ -154,7 +155,7 @@ def save_payment_method(
             else PaymentMethod()
         )
         if method is None:
-            raise NotFound("No such payment method.")
+            raise NotFound(gettext("No such payment method."))
         before = _method_snapshot(method) if method.pk else None
         method.name, method.kind, method.currencies = clean_name, kind, sorted(set(chosen))
         method.min_amount, method.max_amount = low, high
@@ -352,9 +353,9 @@ def clean_money_request(
     errors = FieldErrors()
     chosen = find_method(method, client)
     if chosen is None:
-        errors.add("method", "Choose one of the payment methods.")
+        errors.add("method", gettext("Choose one of the payment methods."))
     if not is_currency(currency):
-        errors.add("currency", "Unknown currency.")
+        errors.add("currency", gettext("Unknown currency."))
     elif currency not in accepted_currencies(client):
         taken = ", ".join(accepted_currencies(client)) or "none yet"
         errors.add("currency", f"No payment method takes {currency}; choose one of: {taken}.")
@@ -386,7 +387,7 @@ def find_method(value: Any, client: Client | None = None) -> PaymentMethod | Non
         and client is not None
         and not client_groups_of.offered_to(client, found.client_groups.all())
     ):
-        raise NotFound("No such payment method.")
+        raise NotFound(gettext("No such payment method."))
     return found
 
 
@@ -435,7 +436,7 @@ def take_bank_reference(request: ApprovalRequest, inputs: dict[str, str], actor:
     reference = inputs.get("bank_reference", "")
     if not reference:
         raise ValidationFailed(
-            "Enter the bank reference.",
+            gettext("Enter the bank reference."),
             fields={
                 "bank_reference": "Enter the transfer's bank reference from the bank statement: "
                 "a bank transfer is approved only against the transfer that arrived."
@@ -454,7 +455,7 @@ def take_bank_reference(request: ApprovalRequest, inputs: dict[str, str], actor:
             )
     if refused is not None:
         raise ValidationFailed(
-            "This bank reference is already used.", fields={"bank_reference": refused}
+            gettext("This bank reference is already used."), fields={"bank_reference": refused}
         )
 
 

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.utils.translation import gettext
+
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.wallet import crypto_addresses, iban
 
@@ -141,7 +143,7 @@ def clean(
     if given is None:
         given = {}
     if not isinstance(given, Mapping):
-        errors.add("destination", "Give where to pay as an object of fields.")
+        errors.add("destination", gettext("Give where to pay as an object of fields."))
         return None
     wanted = FIELDS[kind]
     said_kind = given.get("type")
@@ -176,7 +178,7 @@ def clean_payout(errors: FieldErrors, payout_to: Any, networks: Any) -> tuple[st
     if payout_to not in ("", BANK, CRYPTO):
         errors.add(
             "payout_to",
-            "Choose where withdrawals are paid: a bank account, a crypto wallet, or none.",
+            gettext("Choose where withdrawals are paid: a bank account, a crypto wallet, or none."),
         )
         return "", []
     known = crypto_addresses.NETWORKS
@@ -185,9 +187,11 @@ def clean_payout(errors: FieldErrors, payout_to: Any, networks: Any) -> tuple[st
         errors.add("networks", f"Choose among: {', '.join(known)}.")
         return payout_to, []
     if payout_to == CRYPTO and not chosen:
-        errors.add("networks", "Choose the networks this method pays crypto withdrawals on.")
+        errors.add(
+            "networks", gettext("Choose the networks this method pays crypto withdrawals on.")
+        )
     elif payout_to != CRYPTO and chosen:
-        errors.add("networks", "Only a method paying to crypto wallets has networks.")
+        errors.add("networks", gettext("Only a method paying to crypto wallets has networks."))
     return payout_to, [n for n in known if n in chosen]
 
 
@@ -223,14 +227,16 @@ def _bank(errors: FieldErrors, given: Mapping[str, Any], *, euros: bool) -> Bank
     bic = _identifier(errors, given, "bic", label="BIC", max_length=20).upper()
     if "destination.account" not in errors:
         if not account:
-            errors.add("destination.account", "Give the IBAN or the account number.")
+            errors.add("destination.account", gettext("Give the IBAN or the account number."))
         elif len(account) > iban.MAX_LENGTH:
             errors.add(
                 "destination.account",
                 f"An IBAN or account number has at most {iban.MAX_LENGTH} characters.",
             )
         elif account.startswith("IBAN"):
-            errors.add("destination.account", "Give the IBAN without the word IBAN before it.")
+            errors.add(
+                "destination.account", gettext("Give the IBAN without the word IBAN before it.")
+            )
         elif iban.meant_as_iban(account):
             fault = iban.iban_fault(account)
             if fault:
@@ -238,7 +244,7 @@ def _bank(errors: FieldErrors, given: Mapping[str, Any], *, euros: bool) -> Bank
         elif not iban.ACCOUNT_NUMBER.match(account):
             errors.add(
                 "destination.account",
-                "An account number has 4 to 34 letters and digits (and / or -).",
+                gettext("An account number has 4 to 34 letters and digits (and / or -)."),
             )
     if "destination.bic" not in errors:
         if bic:
@@ -248,8 +254,10 @@ def _bank(errors: FieldErrors, given: Mapping[str, Any], *, euros: bool) -> Bank
         elif not (euros and iban.looks_like_iban(account) and iban.in_sepa(account)):
             errors.add(
                 "destination.bic",
-                "Give the bank's BIC (SWIFT code): only a payout in euros to an IBAN in the "
-                "SEPA area goes without one.",
+                gettext(
+                    "Give the bank's BIC (SWIFT code): only a payout in euros to an IBAN in the "
+                    "SEPA area goes without one."
+                ),
             )
     return BankAccount(account_holder=holder, account=account, bic=bic, bank_name=bank_name)
 
@@ -275,7 +283,7 @@ def _crypto(errors: FieldErrors, method: PaymentMethod, given: Mapping[str, Any]
     )
     if "destination.address" not in errors:
         if not address:
-            errors.add("destination.address", "Give the wallet address to pay to.")
+            errors.add("destination.address", gettext("Give the wallet address to pay to."))
         elif network in offered:
             fault = crypto_addresses.address_fault(network, address)
             if fault:

@@ -11,6 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from propdesk.accounts import groups as client_groups
@@ -69,11 +71,14 @@ class MethodSelect(forms.Select):
 class MoneyRequestForm(forms.Form):
     """The deposit and withdrawal form: only the currencies some enabled method takes."""
 
-    currency = forms.ChoiceField(choices=[])
+    currency = forms.ChoiceField(choices=[], label=gettext_lazy("Currency"))
     method = forms.ModelChoiceField(
-        queryset=deposits.enabled_methods(), empty_label="Choose…", widget=MethodSelect
+        queryset=deposits.enabled_methods(),
+        empty_label=gettext_lazy("Choose…"),
+        widget=MethodSelect,
+        label=gettext_lazy("Method"),
     )
-    amount = AmountField()
+    amount = AmountField(label=gettext_lazy("Amount"))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
@@ -102,28 +107,35 @@ class WithdrawalForm(MoneyRequestForm):
     checks them: wallet/destinations.py)."""
 
     method = forms.ModelChoiceField(
-        queryset=withdrawals.payout_methods(), empty_label="Choose…", widget=MethodSelect
+        queryset=withdrawals.payout_methods(),
+        empty_label=gettext_lazy("Choose…"),
+        widget=MethodSelect,
+        label=gettext_lazy("Method"),
     )
     account_holder = forms.CharField(
-        required=False, label="Account holder", help_text="The name the account is held in."
+        required=False,
+        label=gettext_lazy("Account holder"),
+        help_text=gettext_lazy("The name the account is held in."),
     )
-    account = forms.CharField(required=False, label="IBAN or account number")
+    account = forms.CharField(required=False, label=gettext_lazy("IBAN or account number"))
     bic = forms.CharField(
         required=False,
-        label="BIC / SWIFT",
-        help_text="Not needed for a payout in euros to an IBAN in the SEPA area (the EU, the "
-        "UK, Switzerland, ...).",
+        label=gettext_lazy("BIC / SWIFT"),
+        help_text=gettext_lazy(
+            "Not needed for a payout in euros to an IBAN in the SEPA area (the EU, the "
+            "UK, Switzerland, ...)."
+        ),
     )
-    bank_name = forms.CharField(required=False, label="Bank name")
+    bank_name = forms.CharField(required=False, label=gettext_lazy("Bank name"))
     network = forms.CharField(
         required=False,
-        label="Network",
+        label=gettext_lazy("Network"),
         widget=forms.Select(
-            choices=[("", "Choose…")]
+            choices=[("", gettext_lazy("Choose…"))]
             + [(n.code, n.label) for n in crypto_addresses.NETWORKS.values()]
         ),
     )
-    address = forms.CharField(required=False, label="Wallet address")
+    address = forms.CharField(required=False, label=gettext_lazy("Wallet address"))
 
     BANK = destinations.FIELDS[destinations.BANK]
     CRYPTO = destinations.FIELDS[destinations.CRYPTO]
@@ -310,6 +322,6 @@ def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
                 f"{found.after_payment}",
             )
         else:
-            messages.info(request, "Payment cancelled; nothing was charged.")
+            messages.info(request, _("Payment cancelled; nothing was charged."))
         return redirect(found.return_to)
     return render(request, "wallet/sandbox_checkout.html", {"checkout": found})

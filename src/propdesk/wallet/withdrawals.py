@@ -60,7 +60,7 @@ def _clean_request(
         for field, message in errors.errors.items():
             exc.fields.setdefault(field, message)
         raise
-    errors.raise_if_any("Please correct the withdrawal.")
+    errors.raise_if_any(gettext("Please correct the withdrawal."))
     assert where is not None
     return chosen, value, where
 

@@ -17,7 +17,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -45,7 +46,6 @@ from propdesk.challenges.participation import portal_home, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
-from propdesk.core.text import plural
 from propdesk.core.web import actor, client_view, edit_form
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
@@ -303,7 +303,8 @@ def money_text(amount: Decimal | None, currency: str) -> str:
     if currency in MINOR_UNITS:
         cents = amount.quantize(quantum(currency))
         amount = cents if cents == amount else amount.normalize()
-    return f"{amount:,f} {currency}"
+    shown = formats.number_format(f"{amount:f}", use_l10n=True, force_grouping=True)
+    return f"{shown} {currency}"
 
 
 def _pct(value: Decimal) -> str:
@@ -326,21 +327,29 @@ def _loss_bar(
     currency: str,
 ) -> dict[str, Any]:
     if not ruled:
-        return {"key": key, "label": label, "value": None, "words": f"No {label.lower()} limit"}
+        return {
+            "key": key,
+            "label": label,
+            "value": None,
+            "words": gettext("No %(limit)s limit") % {"limit": label.lower()},
+        }
     if used_pct is None or allowed is None:  # the daily limit is set by the first figures
         return {
             "key": key,
             "label": label,
             "value": "0.00",
             "max": "100",
-            "words": "Nothing used yet: the limit applies from the first figures of your account",
+            "words": gettext(
+                "Nothing used yet: the limit applies from the first figures of your account"
+            ),
         }
     return {
         "key": key,
         "label": label,
         "value": _bar_value(used_pct),
         "max": "100",
-        "words": f"{_pct(used_pct)}% of the {money_text(allowed, currency)} allowed is used",
+        "words": gettext("%(pct)s%% of the %(allowed)s allowed is used")
+        % {"pct": _pct(used_pct), "allowed": money_text(allowed, currency)},
     }
 
 
@@ -356,29 +365,44 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
     if f.target_balance is None or f.target_progress_pct is None:
         target: dict[str, Any] = {
             "key": "target",
-            "label": "Profit target",
+            "label": gettext("Profit target"),
             "value": None,
-            "words": "No profit target in this stage",
+            "words": gettext("No profit target in this stage"),
         }
     else:
         target = {
             "key": "target",
-            "label": "Profit target",
+            "label": gettext("Profit target"),
             "value": _bar_value(f.target_progress_pct),
             "max": "100",
-            "words": f"{_pct(f.target_progress_pct)}%: profit {money_text(f.profit, currency)}"
-            f" of {money_text(f.target_balance - initial, currency)}",
+            "words": gettext("%(pct)s%%: profit %(profit)s of %(target)s")
+            % {
+                "pct": _pct(f.target_progress_pct),
+                "profit": money_text(f.profit, currency),
+                "target": money_text(f.target_balance - initial, currency),
+            },
         }
     least = f.min_trading_days
-    days: dict[str, Any] = {"key": "days", "label": "Trading days"}
+    days: dict[str, Any] = {"key": "days", "label": gettext("Trading days")}
     if least:
         days.update(
             value=str(min(f.trading_days, least)),
             max=str(least),
-            words=f"{f.trading_days} of {plural(least, 'trading day')}",
+            words=ngettext(
+                "%(done)s of %(least)s trading day", "%(done)s of %(least)s trading days", least
+            )
+            % {"done": f.trading_days, "least": least},
         )
     else:
-        days.update(value=None, words=f"{plural(f.trading_days, 'trading day')} (no minimum)")
+        days.update(
+            value=None,
+            words=ngettext(
+                "%(done)s trading day (no minimum)",
+                "%(done)s trading days (no minimum)",
+                f.trading_days,
+            )
+            % {"done": f.trading_days},
+        )
     counted = limits.trading_day_words(f, currency)
     if counted:  # not the default (any day with a position opened)
         days["words"] += f"; a trading day is {counted}"
@@ -396,7 +420,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         target,
         _loss_bar(
             "daily_loss",
-            "Daily loss",
+            gettext("Daily loss"),
             ruled=rules.max_daily_loss is not None,
             used_pct=f.daily_loss_used_pct,
             allowed=f.daily_loss_allowed,
@@ -404,7 +428,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         ),
         _loss_bar(
             "max_loss",
-            "Max loss",
+            gettext("Max loss"),
             ruled=rules.max_loss is not None,
             used_pct=f.max_loss_used_pct,
             allowed=f.max_loss_allowed,

@@ -13,6 +13,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from propdesk.accounts import zones
@@ -31,7 +32,12 @@ from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms import services as platform_services
 from propdesk.wallet import ledger
 
-TABS = {"overview": "Overview", "chart": "Chart", "trades": "Trades", "payouts": "Payouts"}
+TABS = {
+    "overview": gettext_lazy("Overview"),
+    "chart": gettext_lazy("Chart"),
+    "trades": gettext_lazy("Trades"),
+    "payouts": gettext_lazy("Payouts"),
+}
 TRADES_PAGE = 50
 HISTORY_UNAVAILABLE = (
     "Your trade history is unavailable right now: the trading platform did not answer. "

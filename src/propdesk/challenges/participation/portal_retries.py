@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from propdesk.challenges.models import Participation, StageAttempt
@@ -31,7 +32,7 @@ class ResetForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
     attempt = forms.CharField(widget=forms.HiddenInput, max_length=20)  # the stage shown
     confirm = forms.BooleanField(
-        label="Yes: close my current account and start this stage over for the fee",
+        label=gettext_lazy("Yes: close my current account and start this stage over for the fee"),
         error_messages={"required": "Tick the box to confirm the reset."},
     )
 

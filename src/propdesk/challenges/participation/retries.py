@@ -32,6 +32,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client
 from propdesk.approvals import services as approvals
@@ -210,7 +211,7 @@ def retry(
     no longer that (the discount ended meanwhile) nothing is charged (`price_changed`)."""
     wanted = parse_id(participation_id)
     if wanted is None:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     agreed = _agreed_fee(fee)
     # The same keys as a purchase: a key reused for anything else is refused.
     key = idempotency.owned_key(f"client:{client.pk}:participation", idempotency_key)
@@ -228,7 +229,7 @@ def retry(
             .first()
         )
         if failed is None:
-            raise NotFound("No such participation.")
+            raise NotFound(gettext("No such participation."))
         _refuse_inactive(me)
         kyc.require_kyc(me, kyc_actions.JOIN_CHALLENGE)
         already = Participation.objects.filter(retry_of=failed).first()
@@ -246,7 +247,7 @@ def retry(
             )
         price = retry_price(failed)
         if price is None:
-            raise Conflict("This challenge offers no retry.", code="no_retry_offer")
+            raise Conflict(gettext("This challenge offers no retry."), code="no_retry_offer")
         if agreed is not None and agreed != price.fee:
             now = f"{money(price.fee, price.currency)} {price.currency}"
             raise Conflict(
@@ -260,7 +261,7 @@ def retry(
         challenge = Challenge.objects.select_for_update().get(pk=failed.challenge_id)
         if challenge.status != Challenge.Status.PUBLISHED:
             raise Conflict(
-                "This challenge has ended: it is no longer sold, retries included.",
+                gettext("This challenge has ended: it is no longer sold, retries included."),
                 code="challenge_ended",
             )
         if not _offered(me, challenge.pk):
@@ -317,7 +318,10 @@ def _agreed_fee(fee: Any) -> Decimal | None:
 def _refuse_inactive(client: Client) -> None:
     if client.status != Client.Status.ACTIVE:
         raise Conflict(
-            "Your account is suspended: your challenges are on hold until the firm reactivates it.",
+            gettext(
+                "Your account is suspended: your challenges are on hold until the firm "
+                "reactivates it."
+            ),
             code="client_suspended",
         )
 
@@ -353,7 +357,7 @@ def reset(
     stage reset already is then refused instead of the next one being reset too."""
     wanted = parse_id(participation_id)
     if wanted is None:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     key = idempotency.owned_key(f"client:{client.pk}:reset", idempotency_key)
     asked = idempotency.fingerprint("reset", wanted)
     with transaction.atomic():
@@ -391,7 +395,7 @@ def reset(
             )
             raise Conflict(refusal, code=code)
         if checkpoints.feed_key(attempt) != locked_feed:  # its account opened meanwhile
-            raise Conflict("The stage changed meanwhile: try again.")
+            raise Conflict(gettext("The stage changed meanwhile: try again."))
         return _start_over(me, participation, attempt, key, asked)
 
 
@@ -403,16 +407,16 @@ def _stage_to_reset(client: Client, participation_id: int, attempt_id: Any) -> S
         .first()
     )
     if participation is None:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     if attempt_id not in (None, ""):
         wanted = parse_id(attempt_id)
         found = next((a for a in participation.attempts.all() if a.pk == wanted), None)
         if found is None:
-            raise NotFound("No such stage of this participation.")
+            raise NotFound(gettext("No such stage of this participation."))
         return found
     current = participation.current_attempt()
     if current is None:
-        raise Conflict("No stage of this challenge has opened yet.", code="not_resettable")
+        raise Conflict(gettext("No stage of this challenge has opened yet."), code="not_resettable")
     return current
 
 

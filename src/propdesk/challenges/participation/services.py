@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -94,7 +95,7 @@ def start(
         # wait for the purchase while it waits for that coupon.
         still = Challenge.objects.select_for_update(no_key=True).filter(pk=challenge.pk).first()
         if still is None or still.status != Challenge.Status.PUBLISHED:
-            raise NotFound("This challenge is no longer open.")  # ended meanwhile
+            raise NotFound(gettext("This challenge is no longer open."))  # ended meanwhile
         participation = Participation.objects.create(
             client=client,
             challenge=challenge,
@@ -181,7 +182,7 @@ def payment_received(participation_id: int, *, payment_id: str) -> str:
     paid twice) stays in the client's wallet, to be used or withdrawn. The same payment told
     twice changes nothing."""
     if not payment_id:
-        raise ValidationFailed("The payment has no id.")
+        raise ValidationFailed(gettext("The payment has no id."))
     locked = (
         Participation.objects.select_for_update(of=("self",))
         .select_related("version", "client", "method")
@@ -351,7 +352,7 @@ def _locked(request: ApprovalRequest) -> Participation:
 def credentials(participation: Participation, viewer: Client) -> dict[str, str] | None:
     """The current stage's login, password and server, for the participation's owner only."""
     if participation.client_id != viewer.pk:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     attempt = participation.current_attempt()
     if attempt is None:
         return None
@@ -380,7 +381,7 @@ def get_own(client: Client, participation_id: Any) -> Participation:
     wanted = parse_id(participation_id)
     found = None if wanted is None else _with_attempts().filter(pk=wanted, client=client).first()
     if found is None:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     return found
 
 

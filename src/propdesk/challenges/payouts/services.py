@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -174,7 +175,7 @@ def live_stage(client: Client, participation_id: Any) -> StageAttempt:
         else None
     )
     if attempt is None:
-        raise NotFound("No such participation.")
+        raise NotFound(gettext("No such participation."))
     return attempt
 
 
@@ -308,13 +309,17 @@ def approve(request: ApprovalRequest, actor: User | None) -> None:
     # breach found once it reads it again may date from before this decision.
     if attempt.held_after is not None:
         raise Conflict(
-            "The client is suspended: the stage is on hold and its figures stand still. "
-            "Decide once the client is reactivated."
+            gettext(
+                "The client is suspended: the stage is on hold and its figures stand still. "
+                "Decide once the client is reactivated."
+            )
         )
     if attempt.monitor_error:
         raise Conflict(
-            "The monitor set the stage aside (Prop Trading > Monitor says why): its "
-            "figures are being checked. Decide once it is watched again."
+            gettext(
+                "The monitor set the stage aside (Prop Trading > Monitor says why): its "
+                "figures are being checked. Decide once it is watched again."
+            )
         )
     paid_out = attempt.payouts.filter(status__in=APPROVED).aggregate(total=Sum("profit"))
     now_profit = eligibility.unpaid_profit(

@@ -1,8 +1,8 @@
 // The web terminal's live parts. Every second it asks the state endpoint for the account's
 // figures, the quotes and the open positions, and writes them into the page. Money and prices
 // arrive as text and nothing here turns them into numbers: prices are shown as they are, money
-// (the elements marked data-money) with its thousands grouped as the pages show amounts
-// (12,345.67, -1,500.00). When a
+// (the elements marked data-money) with its thousands grouped as the pages show amounts in the
+// page's language (the root's data-decimal and data-thousands: 12,345.67 or 12.345,67). When a
 // position opens or closes, or a deal is made, it fetches the positions and history tables as
 // the server renders them and swaps them in.
 (() => {
@@ -45,7 +45,9 @@
     const match = /^(-?)([0-9]+)(\.[0-9]+)?$/.exec(amount);
     if (!match) return amount;
     const sign = /[1-9]/.test(amount) ? match[1] : "";
-    return sign + match[2].replace(/\B(?=(?:[0-9]{3})+$)/g, ",") + (match[3] || "");
+    const thousands = root.dataset.thousands || ",";
+    const decimals = match[3] ? (root.dataset.decimal || ".") + match[3].slice(1) : "";
+    return sign + match[2].replace(/\B(?=(?:[0-9]{3})+$)/g, thousands) + decimals;
   }
 
   function asShown(element, text) {
