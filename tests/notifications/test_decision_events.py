@@ -219,7 +219,7 @@ def test_a_client_reads_the_decision_in_their_language(active_client, bank_trans
     request = _deposit(active_client, bank_transfer, amount="1234.5")
     approvals.reject(request.pk, actor=finance, reason="No llegó.", message="Gracias.")
     note = Notification.objects.get(user=user, event="deposit.rejected")
-    assert note.title == "Su depósito de 1\xa0234,50 USD fue rechazado"  # Spanish numbers too
+    assert note.title == "Su depósito de 1.234,50 USD fue rechazado"  # Spanish numbers too
     assert note.body == f"Hola {user.name}: No llegó.\n\nGracias."
 
 
