@@ -502,3 +502,29 @@ def test_a_nats_partition_taken_over_after_an_alert_does_not_send_it_again(
         other.close()
     assert len(alerts_of(active_client, "alert.daily_loss")) == 1
     assert StageAlert.objects.filter(attempt=attempt).count() == 1
+
+
+def test_staff_raising_the_max_loss_threshold_mid_way_warn_again_at_the_new_one(
+    active_client, finance, admin, monkeypatch
+):
+    """Max loss 10% static (floor 90,000), alert at 30%: sent at 32%. Staff raise it to 40%
+    while the monitor runs: the usage (33%) is 5 points or more under it, so it re-arms, and
+    warns once at 41% (the daily floor, 95,000, is not reached)."""
+    monkeypatch.setattr("propdesk.challenges.monitoring.alerts.SETTINGS_LOOKED_EVERY", 0.0)
+    joined, attempt = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    alert_settings.set_alerts(joined.challenge_id, {"max_loss_percent": "30"}, actor=admin)
+    start = timezone.now() + timedelta(minutes=5)
+    reader = runner.Monitor(owner="reader")
+    try:
+        snapshots(attempt, start, "100000.00", "96800.00")
+        reader.round()
+        alert_settings.set_alerts(joined.challenge_id, {"max_loss_percent": "40"}, actor=admin)
+        later = start + timedelta(minutes=1)
+        snapshots(attempt, later, "96700.00", "96100.00", "95900.00", "95800.00")
+        reader.round()
+    finally:
+        reader.close()
+    assert alerts_of(active_client, "alert.max_loss") == [
+        f"Account {attempt.login}: 32.00% of the maximum loss used",
+        f"Account {attempt.login}: 41.00% of the maximum loss used",
+    ]
