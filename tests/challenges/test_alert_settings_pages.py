@@ -20,6 +20,7 @@ from tests.conftest import logged_in, post_form
 pytestmark = pytest.mark.django_db
 
 OFF = dict.fromkeys(alert_settings.FIELDS)
+EMPTY = dict.fromkeys(alert_settings.FIELDS, "")  # the form as sent with every field empty
 
 
 @pytest.fixture
@@ -37,7 +38,9 @@ def test_a_manager_switches_alerts_on_from_the_challenge_page(admin, challenge):
     http = logged_in(admin)
     assert 'id="alerts-form"' in http.get(f"{LIST}{challenge.pk}/").content.decode()
     response = post_form(
-        http, alerts_path(challenge), {"daily_loss_percent": "80", "inactivity_days": "7"}
+        http,
+        alerts_path(challenge),
+        {**EMPTY, "daily_loss_percent": "80", "inactivity_days": "7"},
     )
     assert response.status_code == 302
     assert alert_settings.current(challenge) == {
@@ -55,7 +58,12 @@ def test_a_wrong_value_is_shown_on_its_field_and_nothing_changes(admin, challeng
     response = post_form(
         logged_in(admin),
         alerts_path(challenge),
-        {"daily_loss_percent": "101", "max_loss_percent": "80", "period_end_days": "x" * 5000},
+        {
+            **EMPTY,
+            "daily_loss_percent": "101",
+            "max_loss_percent": "80",
+            "period_end_days": "x" * 5000,
+        },
     )
     assert response.status_code == 422
     html = response.content.decode()
@@ -73,11 +81,40 @@ def test_viewers_see_the_alerts_without_the_form_and_their_post_is_refused(
     html = http.get(f"{LIST}{challenge.pk}/").content.decode()
     assert 'id="alerts-form"' not in html
     assert "Maximum loss: 90% of the limit" in html
-    assert post_form(http, alerts_path(challenge), {"max_loss_percent": "10"}).status_code == 403
+    assert (
+        post_form(http, alerts_path(challenge), {**EMPTY, "max_loss_percent": "10"}).status_code
+        == 403
+    )
     assert alert_settings.current(challenge)["max_loss_percent"] == 90
 
 
 def test_a_post_without_the_csrf_token_is_refused(admin, challenge):
-    response = logged_in(admin).post(alerts_path(challenge), {"daily_loss_percent": "50"})
+    response = logged_in(admin).post(alerts_path(challenge), {**EMPTY, "daily_loss_percent": "50"})
     assert response.status_code == 403
     assert alert_settings.current(challenge) == OFF
+
+
+def test_a_post_missing_a_field_or_sending_one_twice_changes_nothing(admin, challenge):
+    """A post the form never sends (a field left out, or sent twice) is refused: it switches
+    nothing off by accident."""
+    alert_settings.set_alerts(
+        challenge.pk, {"daily_loss_percent": "80", "max_loss_percent": "90"}, actor=admin
+    )
+    before = alert_settings.current(challenge)
+    http = logged_in(admin)
+    missing = post_form(http, alerts_path(challenge), {"daily_loss_percent": "70"})
+    assert missing.status_code == 422
+    assert "max_loss_percent: Send this field once" in missing.content.decode()
+    twice = post_form(
+        http,
+        alerts_path(challenge),
+        {
+            "daily_loss_percent": ["70", "10"],
+            "max_loss_percent": "90",
+            "period_end_days": "",
+            "inactivity_days": "",
+        },
+    )
+    assert twice.status_code == 422
+    assert alert_settings.current(challenge) == before
+    assert AuditRecord.objects.filter(action=AuditAction.CHALLENGE_ALERTS.value).count() == 1

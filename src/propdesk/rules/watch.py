@@ -18,7 +18,7 @@ The watch's own state (`state()`, `from_state`) is small JSON kept by the monito
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from .model import NEG_INF, ZERO, add, sub
@@ -68,9 +68,13 @@ class LossWatch:
 
     def look(self, ev: Evaluator) -> tuple[list[dict[str, Any]], bool]:
         """After a snapshot the evaluator took in progress: the alerts it fires (each with its
-        figures) and whether the watch's state changed (an alert or a re-arm)."""
+        figures) and whether the watch's state changed (an alert or a re-arm). A paused stage
+        (its daily loss breached, trading stopped to the day's end) is not looked at: the
+        pause's notice says more, and the next day looks again."""
         fired: list[dict[str, Any]] = []
         changed = False
+        if ev._paused_at is not None:
+            return fired, changed
         equity = ev._equity
         if self.daily_pct is not None:
             floor = ev._dl_floor
@@ -124,9 +128,14 @@ class LossWatch:
 def _figures(
     kind: str, pct: Decimal, equity: Decimal, floor: Decimal, allowed: Decimal
 ) -> dict[str, Any]:
-    """What an alert tells: the usage, the loss so far against the allowed loss, the floor."""
+    """What an alert tells: the usage, the loss so far against the allowed loss, the floor
+    (exact; the monitor writes them in the account's currency). The usage is rounded down: it
+    never says a share that is not reached yet (79.996% used reads 79.99, not 80.00)."""
     loss = max(sub(allowed, sub(equity, floor)), ZERO)
-    used = min(loss * _HUNDRED / allowed, _HUNDRED).quantize(_CENT) if allowed > ZERO else _HUNDRED
+    if allowed > ZERO:
+        used = min(loss * _HUNDRED / allowed, _HUNDRED).quantize(_CENT, rounding=ROUND_DOWN)
+    else:
+        used = _HUNDRED
     return {
         "kind": kind,
         "threshold": pct,

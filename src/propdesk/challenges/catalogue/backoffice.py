@@ -543,7 +543,16 @@ def challenge_alerts(request: HttpRequest, challenge_id: int) -> HttpResponse:
     """Save the challenge's alerts (docs/notifications-alerts.md)."""
     challenge = catalogue.get(challenge_id)
     given = {name: request.POST.get(name, "") for name in alert_settings.FIELDS}
+    # The form sends each field once (empty: off); one missing or sent twice is not the form's,
+    # and switches nothing off by accident.
+    odd = {
+        name: "Send this field once (empty: off)."
+        for name in alert_settings.FIELDS
+        if len(request.POST.getlist(name)) != 1
+    }
     try:
+        if odd:
+            raise ValidationFailed("The alerts were not saved: check the fields shown.", fields=odd)
         alert_settings.set_alerts(challenge.pk, given, actor=actor(request))
     except DomainError as exc:
         return _challenge_page(request, challenge, error=exc, alert_values=given)

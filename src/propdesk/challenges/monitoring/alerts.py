@@ -23,13 +23,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
 from propdesk.challenges.models import ChallengeAlerts, StageAlert, StageAttempt
 from propdesk.challenges.monitoring.monitor import Seen
+from propdesk.core.money import MINOR_UNITS, quantum
 from propdesk.notifications import events
 from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
@@ -183,6 +184,8 @@ def send(watcher: FeedWatcher, entries: list[Entry]) -> None:
             if written:
                 attempt.alert_state = state
                 for fired in watch.pending:
+                    if fired["kind"] == DAILY and entry.evaluator._paused_at is not None:
+                        continue  # the batch paused the stage: the pause's notice says more
                     ref = str(fired["position"]) if fired["kind"] == MAX else str(fired["day"])
                     try:
                         with transaction.atomic():
@@ -209,8 +212,11 @@ def look_at_clock(watcher: FeedWatcher, moment: datetime, *, force: bool = False
         if watch is None or watch.thresholds.period is watch.thresholds.inactivity is None:
             continue
         ev = entry.evaluator
-        if ev.status is not IN_PROGRESS or ev._start_day is None:
-            continue
+        if ev.status is not IN_PROGRESS or ev._start_day is None or ev._paused_at is not None:
+            continue  # not begun, concluded, or paused to the day's end (looked at after it)
+        closing = ev.next_due
+        if closing is not None and closing <= moment:
+            continue  # a day end not closed yet (a round closes so many): its closing first
         calendar = (ev.rules.zone, ev.rules.reset_time)
         today = days.get(calendar)
         if today is None:
@@ -225,7 +231,11 @@ def look_at_clock(watcher: FeedWatcher, moment: datetime, *, force: bool = False
         try:
             with transaction.atomic():
                 running = StageAttempt.objects.filter(
-                    pk=attempt.pk, status=StageAttempt.Status.IN_PROGRESS, held_after=None
+                    pk=attempt.pk,
+                    status=StageAttempt.Status.IN_PROGRESS,
+                    paused=False,
+                    monitor_error="",
+                    held_after=None,
                 ).exists()
                 if running:
                     _raise(attempt, kind, threshold, ref, figures)
@@ -283,13 +293,14 @@ def _raise(attempt: StageAttempt, kind: str, threshold: int, ref: str, figures: 
     participation = stage.participation
     data: dict[str, Any] = {"challenge": participation.challenge.name, "login": stage.login}
     if kind in (DAILY, MAX):
+        currency = participation.currency
         data |= {
             "used": figures["used"],
             "threshold": figures["threshold"],
-            "loss": figures["loss"],
-            "limit": figures["limit"],
-            "floor": figures["floor"],
-            "currency": participation.currency,
+            "loss": in_currency(figures["loss"], currency, ROUND_CEILING),
+            "limit": in_currency(figures["limit"], currency, ROUND_FLOOR),
+            "floor": in_currency(figures["floor"], currency, ROUND_CEILING),
+            "currency": currency,
         }
     elif kind == PERIOD:
         data |= {
@@ -300,3 +311,11 @@ def _raise(attempt: StageAttempt, kind: str, threshold: int, ref: str, figures: 
     else:
         data |= {"days": figures["days"]}
     events.emit(EVENT_OF[kind], user=participation.client.user, data=data)
+
+
+def in_currency(amount: Decimal, currency: str, rounding: str) -> Decimal:
+    """An alert's amount in the currency's minor unit, rounded the careful way for the trader
+    (the loss and the floor up, the allowed loss down: never a margin that is not there)."""
+    if currency not in MINOR_UNITS or not amount.is_finite():
+        return amount
+    return amount.quantize(quantum(currency), rounding=rounding)

@@ -359,8 +359,13 @@ class FeedWatcher:
         cutoff that passed, by `moment`) up to `moment` (`close_until`); returns the verdicts
         and pauses that caused. The stages are looked through at most every
         `DAYS_LOOKED_EVERY` seconds while none is due (the clock acts five seconds behind
-        anyway). The clock alerts are looked at too (`alerts.look_at_clock`)."""
+        anyway). The clock alerts are looked at afterwards (`alerts.look_at_clock`): a stage
+        that the closing ended (no trade for too long, its period over) gets no alert."""
+        acted = self._close_due(moment, limit=limit)
         alerts.look_at_clock(self, moment)
+        return acted
+
+    def _close_due(self, moment: datetime, *, limit: int | None) -> int:
         if (
             self.next_due is not None
             and moment < self.next_due
