@@ -67,26 +67,6 @@ def on_client_status(hook: ClientStatusHook) -> ClientStatusHook:
     return hook
 
 
-# How a person is told something (a portal notification and an email): the notifications app
-# adds its `notify` when it loads, for accounts sits below it. Called in the acting transaction.
-class Notifier(Protocol):
-    def __call__(self, user: User, *, title: str, body: str) -> object: ...
-
-
-_notifiers: list[Notifier] = []
-
-
-def add_notifier(notifier: Notifier) -> Notifier:
-    if notifier not in _notifiers:
-        _notifiers.append(notifier)
-    return notifier
-
-
-def notify(user: User, *, title: str, body: str) -> None:
-    for notifier in _notifiers:
-        notifier(user, title=title, body=body)
-
-
 # How an event of the notifications' catalogue is raised from here (`client.suspended`): the
 # notifications app adds its `emit` when it loads. Called in the acting transaction.
 class Announcer(Protocol):
