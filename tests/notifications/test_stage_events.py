@@ -127,6 +127,7 @@ def test_the_daily_pause_and_the_resume_are_told(active_client, finance, admin):
     monitor.close_days(timezone.now() + timedelta(days=1))
     [resumed] = _told(active_client, "stage.resumed")
     assert resumed.title.endswith("is running again")
+    assert "is running again: The day ended: the pause is over" in resumed.body
 
 
 def test_staff_advancing_a_stage_tells_the_trader_it_passed(active_client, finance, admin):
@@ -144,6 +145,7 @@ def test_staff_reinstating_a_failed_stage_tells_the_trader_it_runs_again(
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
     [note] = _told(active_client, "stage.resumed")
     assert note.title.endswith("is running again")
+    assert "is running again: The firm found the stage's failure to be in error" in note.body
     assert "Bad tick" not in note.body
 
 

@@ -357,12 +357,18 @@ define(
         _(
             "Hello {{ client_name }},\n"
             "\n"
-            "{{ stage }} of {{ challenge }} on account {{ login }} is running again.\n"
+            "{{ stage }} of {{ challenge }} on account {{ login }} is running again: "
+            "{{ reason }}\n"
             "\n"
             "{{ message }}"
         ),
         INFO,
-        {"challenge": "50K Challenge", "stage": "Phase 1", "login": "700123"},
+        {
+            "challenge": "50K Challenge",
+            "stage": "Phase 1",
+            "login": "700123",
+            "reason": _("The day ended: the pause is over and the daily loss limit applies again."),
+        },
     )
 )
 
