@@ -88,7 +88,7 @@ def test_a_breach_fails_the_stage_with_one_sentence_of_why(active_client, financ
 def test_the_monitor_reading_on_after_a_breach_tells_the_failure_once(
     active_client, finance, admin
 ):
-    _, attempt, _, _, price_feed = breached(active_client, finance, admin)
+    *_, price_feed = breached(active_client, finance, admin)
     move(price_feed, "1.07500", "1.07512")  # deeper still: the stage has already ended
     monitor.process(server())
     monitor.process(server())  # a batch run again
