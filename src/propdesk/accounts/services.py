@@ -411,7 +411,15 @@ def set_client_suspended(
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500, required=suspended)
     errors.raise_if_any("Say why the client is suspended.")
-    client = Client.objects.select_for_update().select_related("user").filter(pk=client_id).first()
+    # The client's row only: a monitor batch telling this client of a stage it decided (a
+    # notification row referring to the user) would otherwise wait for the user's row while
+    # this waits for the batch's stage, a deadlock.
+    client = (
+        Client.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=client_id)
+        .first()
+    )
     if client is None:
         raise NotFound("No such client.")
     before = _client_snapshot(client)

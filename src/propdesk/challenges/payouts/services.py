@@ -363,7 +363,7 @@ def event_data(request: ApprovalRequest) -> dict[str, object]:
 def _payout_of_command(command: PlatformCommand) -> Payout:
     """The payout whose balance operation `command` is (its key: `balance:payout:<id>`), locked."""
     return (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))  # the payout's row, not the joined ones
         .select_related("client__user", "attempt__participation")
         .get(pk=int(command.key.removeprefix("balance:payout:")))
     )
