@@ -56,9 +56,9 @@ def test_a_cancelled_balance_operation_cancels_its_payout_and_the_trader_may_ask
     assert "nothing was paid" in payout.reason
     assert not JournalEntry.objects.filter(type=JournalEntry.Type.PROFIT_SHARE).exists()
     assert accounts.account_by_login(live.login).balance == D("102880.00")
-    told = Notification.objects.filter(user=active_client.user).order_by("-id").first()
+    told = Notification.objects.filter(user=active_client.user, event="payout.failed").first()
     assert told is not None
-    assert told.title == "Your payout was not made"
+    assert told.title == "Your payout of 2,304.00 USD was not made"
     assert payout.reference in told.body
     # The profit is still on the account and unpaid: the trader may ask for it again.
     live.refresh_from_db()

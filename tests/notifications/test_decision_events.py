@@ -14,9 +14,15 @@ from propdesk.accounts.models import ApiToken
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalAction, ApprovalRequest
 from propdesk.core.errors import ValidationFailed
-from propdesk.notifications.models import Notification, NotificationTemplate
+from propdesk.notifications.models import (
+    Notification,
+    NotificationTemplate,
+    WebhookDelivery,
+    WebhookMessage,
+)
 from propdesk.wallet import deposits
 from tests.conftest import logged_in, post_form
+from tests.notifications.factories import make_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +143,8 @@ def test_a_message_at_an_earlier_level_is_refused_until_the_last(
     assert note.body.endswith("All done.")
 
 
-def test_a_rolled_back_decision_raises_no_event(active_client, bank_transfer, finance):
+def test_a_rolled_back_decision_raises_no_event(active_client, bank_transfer, finance, admin):
+    make_endpoint(admin, "https://hooks.example.com/in", ["deposit.rejected"])
     request = _deposit(active_client, bank_transfer)
     before = _email_jobs()
 
@@ -152,6 +159,8 @@ def test_a_rolled_back_decision_raises_no_event(active_client, bank_transfer, fi
     assert request.is_pending
     assert not Notification.objects.filter(user=active_client.user, event="deposit.rejected")
     assert _email_jobs() == before
+    assert not WebhookMessage.objects.exists()  # no webhook delivery either
+    assert not WebhookDelivery.objects.exists()
 
 
 def test_the_back_office_form_sends_the_personal_message(active_client, bank_transfer, finance):

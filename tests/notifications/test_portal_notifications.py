@@ -118,3 +118,35 @@ def test_a_client_never_sees_another_clients_notifications(register, set_method)
 
 def test_staff_pages_have_no_popup(admin, active_client):
     assert POPUP not in logged_in(admin).get("/backoffice/").content.decode()
+
+
+def _queries(portal, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as done:
+        html = portal.get(path).content.decode()
+    return len(done), html
+
+
+def test_the_popup_costs_one_query_however_many_are_new_and_counts_the_rest(active_client):
+    user = active_client.user
+    portal = logged_in(user)
+    portal.get("/portal/")  # the session is warm
+    Notification.objects.filter(user=user).update(seen_at="2026-01-01T00:00Z")
+    without, html = _queries(portal, "/portal/profile/")
+    assert POPUP not in html
+    events.emit("kyc.approved", user=user, data={"reference": "KYC-1"})
+    one, html = _queries(portal, "/portal/profile/")
+    assert POPUP in html
+    for n in range(5):
+        events.emit("kyc.approved", user=user, data={"reference": f"KYC-{n + 2}"})
+    six, html = _queries(portal, "/portal/profile/")
+    assert one == six == without  # the pop-up's one query is there with or without news
+    popup = html[html.index(POPUP) : html.index("</aside>")]
+    assert "You have 6 new notifications" in popup
+    assert "and 3 more" in popup
+    assert f'name="up_to" value="{newest(user).pk}"' in popup
+    post_form(portal, "/portal/notifications/seen/", {"up_to": newest(user).pk})
+    assert not Notification.objects.filter(user=user, seen_at__isnull=True).exists()
+    assert Notification.objects.filter(user=user, read_at__isnull=True).count() >= 6  # unread

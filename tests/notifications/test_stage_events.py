@@ -85,6 +85,19 @@ def test_a_breach_fails_the_stage_with_one_sentence_of_why(active_client, financ
     assert note.level == Notification.Level.WARNING
 
 
+def test_the_monitor_reading_on_after_a_breach_tells_the_failure_once(
+    active_client, finance, admin
+):
+    *_, price_feed = breached(active_client, finance, admin)
+    move(price_feed, "1.07500", "1.07512")  # deeper still: the stage has already ended
+    monitor.process(server())
+    monitor.process(server())  # a batch run again
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    assert len(_told(active_client, "stage.failed")) == 1
+    assert not _told(active_client, "stage.paused")
+    assert not _told(active_client, "participation.rejected")  # no second, participation-level one
+
+
 def test_a_failure_email_is_in_the_outbox_after_the_commit(active_client, finance, admin, run_jobs):
     breached(active_client, finance, admin)
     mail.outbox.clear()
@@ -119,14 +132,19 @@ def test_the_daily_pause_and_the_resume_are_told(active_client, finance, admin):
     monitor.process(server())
     move(price_feed, "1.08000", "1.08012")  # -5,120: paused
     monitor.process(server())
+    move(price_feed, "1.07900", "1.07912")  # further below the floor: still the one pause
+    monitor.process(server())
+    monitor.process(server())
     [paused] = _told(active_client, "stage.paused")
     assert "is paused: Your equity fell to 94,880.00, below the daily loss floor" in paused.body
     assert "trading is paused until the day ends at" in paused.body
     move(price_feed, "1.08500", "1.08512")
     monitor.process(server())
     monitor.close_days(timezone.now() + timedelta(days=1))
+    monitor.close_days(timezone.now() + timedelta(days=1))  # run again: no second resume
     [resumed] = _told(active_client, "stage.resumed")
     assert resumed.title.endswith("is running again")
+    assert "is running again: The day ended: the pause is over" in resumed.body
 
 
 def test_staff_advancing_a_stage_tells_the_trader_it_passed(active_client, finance, admin):
@@ -144,6 +162,7 @@ def test_staff_reinstating_a_failed_stage_tells_the_trader_it_runs_again(
     interventions.reinstate(attempt.pk, actor=admin, reason="Bad tick")
     [note] = _told(active_client, "stage.resumed")
     assert note.title.endswith("is running again")
+    assert "is running again: The firm found the stage's failure to be in error" in note.body
     assert "Bad tick" not in note.body
 
 

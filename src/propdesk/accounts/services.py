@@ -67,26 +67,6 @@ def on_client_status(hook: ClientStatusHook) -> ClientStatusHook:
     return hook
 
 
-# How a person is told something (a portal notification and an email): the notifications app
-# adds its `notify` when it loads, for accounts sits below it. Called in the acting transaction.
-class Notifier(Protocol):
-    def __call__(self, user: User, *, title: str, body: str) -> object: ...
-
-
-_notifiers: list[Notifier] = []
-
-
-def add_notifier(notifier: Notifier) -> Notifier:
-    if notifier not in _notifiers:
-        _notifiers.append(notifier)
-    return notifier
-
-
-def notify(user: User, *, title: str, body: str) -> None:
-    for notifier in _notifiers:
-        notifier(user, title=title, body=body)
-
-
 # How an event of the notifications' catalogue is raised from here (`client.suspended`): the
 # notifications app adds its `emit` when it loads. Called in the acting transaction.
 class Announcer(Protocol):
@@ -431,7 +411,15 @@ def set_client_suspended(
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500, required=suspended)
     errors.raise_if_any(gettext("Say why the client is suspended."))
-    client = Client.objects.select_for_update().select_related("user").filter(pk=client_id).first()
+    # The client's row only: a monitor batch telling this client of a stage it decided (a
+    # notification row referring to the user) would otherwise wait for the user's row while
+    # this waits for the batch's stage, a deadlock.
+    client = (
+        Client.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(pk=client_id)
+        .first()
+    )
     if client is None:
         raise NotFound(gettext("No such client."))
     before = _client_snapshot(client)

@@ -5,10 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.approvals.registry import RequestType
 from propdesk.core.text import in_sentence
 from propdesk.notifications import events
+
+
+def _named(label: str) -> str:
+    """A request type's name inside a sentence, in the active language: "Trader Registration"
+    reads "your trader registration"; an acronym stays."""
+    return in_sentence(gettext(label))
+
+
+# Lazy: written when the event is rendered, in the client's language (the webhooks' English).
+request_name = lazy(_named, str)
 
 
 def event_of(rtype: RequestType, *, approved: bool) -> str | None:
@@ -28,8 +41,7 @@ def tell_client(
         return
     data: dict[str, Any] = {"reference": request.reference}
     if not rtype.event:
-        # "Trader Registration" reads "your trader registration"; an acronym stays.
-        data["request"] = in_sentence(rtype.label)
+        data["request"] = request_name(rtype.label)
     if request.amount is not None and request.currency:
         data.update(amount=request.amount, currency=request.currency)
     data.update(rtype.event_data(request))

@@ -67,6 +67,8 @@ class RequestType:
     """What a domain tells the engine about one kind of request."""
 
     key: str
+    # English, marked with gettext_noop: the client reads it translated in the `request`
+    # placeholder of `request.approved` / `request.rejected` (approvals/notices.py).
     label: str
     review_permission: str
     default_method: Method = Method.MANUAL

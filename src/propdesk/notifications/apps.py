@@ -14,7 +14,6 @@ class NotificationsConfig(AppConfig):
         from propdesk.notifications import events, portal, services, webhooks
         from propdesk.notifications.permissions import NOTIFICATIONS_VIEW, WEBHOOKS_MANAGE
 
-        accounts.add_notifier(services.notify)
         accounts.add_announcer(events.emit)  # suspending or reactivating a client tells them
         account_mail.add_mailer(services.send_account_email)  # reset and verification links
         vault.register("notifications.WebhookEndpoint", "secret")

@@ -15,7 +15,6 @@ from propdesk.notifications.events import INFO, SUCCESS, WARNING, EventSpec, def
 ACCOUNT = _("Account")
 MONEY = _("Money")
 CHALLENGE = _("Challenge")
-ALERTS = _("Alerts")
 
 define(
     EventSpec(
@@ -358,12 +357,18 @@ define(
         _(
             "Hello {{ client_name }},\n"
             "\n"
-            "{{ stage }} of {{ challenge }} on account {{ login }} is running again.\n"
+            "{{ stage }} of {{ challenge }} on account {{ login }} is running again: "
+            "{{ reason }}\n"
             "\n"
             "{{ message }}"
         ),
         INFO,
-        {"challenge": "50K Challenge", "stage": "Phase 1", "login": "700123"},
+        {
+            "challenge": "50K Challenge",
+            "stage": "Phase 1",
+            "login": "700123",
+            "reason": _("The day ended: the pause is over and the daily loss limit applies again."),
+        },
     )
 )
 
@@ -458,6 +463,48 @@ define(
 
 define(
     EventSpec(
+        "payout.paid",
+        _("Payout paid"),
+        MONEY,
+        _("Your payout of {{ amount }} {{ currency }} was paid"),
+        _(
+            "Hello {{ client_name }},\n"
+            "\n"
+            "your payout (reference {{ reference }}) was paid: {{ amount }} {{ currency }}, "
+            "your share of {{ profit }} {{ currency }} profit, is in your wallet as a profit "
+            "share."
+        ),
+        SUCCESS,
+        {
+            "reference": "PAY-19",
+            "amount": Decimal("1840.00"),
+            "currency": "USD",
+            "profit": Decimal("2300.00"),
+        },
+    )
+)
+
+define(
+    EventSpec(
+        "payout.failed",
+        _("Payout not made"),
+        MONEY,
+        _("Your payout of {{ amount }} {{ currency }} was not made"),
+        _(
+            "Hello {{ client_name }},\n"
+            "\n"
+            "your payout (reference {{ reference }}) was not made: the platform did not take "
+            "the profit off your trading account, so nothing was paid. The profit counts as "
+            "unpaid again: you may ask for a payout again from the portal:\n"
+            "{{ portal_url }}"
+        ),
+        WARNING,
+        {"reference": "PAY-19", "amount": Decimal("1840.00"), "currency": "USD"},
+    )
+)
+
+define(
+    EventSpec(
         "request.approved",
         _("Other request approved"),
         ACCOUNT,
@@ -498,96 +545,5 @@ define(
     )
 )
 
-define(
-    EventSpec(
-        "alert.daily_loss",
-        _("Alert: daily loss"),
-        ALERTS,
-        _("Account {{ login }}: {{ used }}% of today's loss limit used"),
-        _(
-            "Hello {{ client_name }},\n"
-            "\n"
-            "account {{ login }} ({{ challenge }}) has used {{ used }}% of its daily "
-            "loss limit: today's loss is {{ loss }} of {{ limit }} {{ currency }} "
-            "allowed. The limit is reached at an equity of {{ floor }}."
-        ),
-        WARNING,
-        {
-            "challenge": "50K Challenge",
-            "login": "700123",
-            "used": "80",
-            "threshold": "80",
-            "loss": Decimal("2000.00"),
-            "limit": Decimal("2500.00"),
-            "currency": "USD",
-            "floor": Decimal("47500.00"),
-        },
-    )
-)
-
-define(
-    EventSpec(
-        "alert.max_loss",
-        _("Alert: maximum loss"),
-        ALERTS,
-        _("Account {{ login }}: {{ used }}% of the maximum loss used"),
-        _(
-            "Hello {{ client_name }},\n"
-            "\n"
-            "account {{ login }} ({{ challenge }}) has used {{ used }}% of its "
-            "maximum loss: {{ loss }} of {{ limit }} {{ currency }} allowed. The "
-            "limit is reached at an equity of {{ floor }}."
-        ),
-        WARNING,
-        {
-            "challenge": "50K Challenge",
-            "login": "700123",
-            "used": "80",
-            "threshold": "80",
-            "loss": Decimal("4000.00"),
-            "limit": Decimal("5000.00"),
-            "currency": "USD",
-            "floor": Decimal("45000.00"),
-        },
-    )
-)
-
-define(
-    EventSpec(
-        "alert.period_ending",
-        _("Alert: trading period ends soon"),
-        ALERTS,
-        _("{{ stage }} of {{ challenge }} ends in {{ days }} days"),
-        _(
-            "Hello {{ client_name }},\n"
-            "\n"
-            "the trading period of {{ stage }} of {{ challenge }} on account "
-            "{{ login }} ends on {{ ends_on }}, in {{ days }} days."
-        ),
-        INFO,
-        {
-            "challenge": "50K Challenge",
-            "stage": "Phase 1",
-            "login": "700123",
-            "days": "3",
-            "ends_on": "2026-12-31",
-        },
-    )
-)
-
-define(
-    EventSpec(
-        "alert.inactivity",
-        _("Alert: no trade"),
-        ALERTS,
-        _("No trade on account {{ login }} for {{ days }} days"),
-        _(
-            "Hello {{ client_name }},\n"
-            "\n"
-            "there has been no trade on account {{ login }} ({{ challenge }}) for "
-            "{{ days }} days."
-        ),
-        INFO,
-        {"challenge": "50K Challenge", "login": "700123", "days": "7"},
-    )
-)
+# The alerts' events (their own module: this one would be too long).
+from propdesk.notifications import catalogue_alerts  # noqa: E402,F401

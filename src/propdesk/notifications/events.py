@@ -115,6 +115,8 @@ def shown(value: Any) -> str:
 
 
 def fill(text: str, values: Mapping[str, Any]) -> str:
+    """The placeholders replaced in one pass: a value is never read as a template itself (a
+    client named "{{ portal_url }}" is written as such)."""
     return PLACEHOLDER.sub(lambda m: shown(values.get(m.group(1), "")), text)
 
 
@@ -140,7 +142,24 @@ def render(key: str, user: User, data: Mapping[str, Any], *, message: str = "") 
             "message": message,
             **data,
         }
-        return fill(subject, values).strip()[:200], fill(body, values).strip()
+        return one_line(fill(subject, values))[:200], tidy_body(fill(body, values))
+
+
+BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def one_line(text: str) -> str:
+    """A subject: one line whatever the values put in it (a line break in a name would be a
+    header of its own in the email): each line break, with the spaces around it, is one space.
+    Other spaces stay (a no-break space in "1 234,50")."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()).strip()
+
+
+def tidy_body(text: str) -> str:
+    """A body without the gaps an empty placeholder leaves (a blank `{{ message }}` line): no
+    spaces at the ends of lines, at most one blank line in a row, none at the start or end."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def sample(key: str) -> dict[str, Any]:

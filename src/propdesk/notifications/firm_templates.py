@@ -170,4 +170,8 @@ def preview(key: str, language: str, subject: str, body: str, *, actor: User) ->
     with translation.override(language):
         values = events.sample(key)
         values["message"] = gettext("(The reviewer's personal message, when they write one.)")
-        return events.fill(subject, values).strip(), events.fill(body, values).strip()
+        # As `emit` writes them: the subject one line, no gap where a placeholder is empty.
+        return (
+            events.one_line(events.fill(subject, values)),
+            events.tidy_body(events.fill(body, values)),
+        )

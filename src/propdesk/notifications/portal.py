@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Max, Window
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,16 +26,19 @@ def popup(request: HttpRequest, user: object) -> dict[str, object]:
     notifications page lists them itself."""
     if request.resolver_match is not None and request.resolver_match.url_name == "notifications":
         return {"popup": []}
-    found = unseen(actor(request))
-    shown = list(found[:POPUP_SHOWS])
+    # One query on every page: the newest few, with how many there are and the newest id.
+    shown = list(
+        unseen(actor(request)).annotate(
+            unseen_total=Window(Count("pk")), unseen_newest=Window(Max("pk"))
+        )[:POPUP_SHOWS]
+    )
     if not shown:
         return {"popup": []}
-    total = found.count()
     return {
         "popup": shown,
-        "popup_more": total - len(shown),
+        "popup_more": shown[0].unseen_total - len(shown),
         # Dismissing marks seen up to the newest one shown: one that came after pops up later.
-        "popup_up_to": found.order_by("-pk").values_list("pk", flat=True).first(),
+        "popup_up_to": shown[0].unseen_newest,
         "popup_next": request.get_full_path(),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
 from django_countries import countries
 
 from propdesk.accounts.models import Client, User
@@ -45,8 +46,8 @@ def _details(request: ApprovalRequest) -> list[tuple[str, str]]:
 
 
 for kind, key, label, order in (
-    (Client.Kind.TRADER, TRADER_REGISTRATION, "Trader Registration", 10),
-    (Client.Kind.IB, IB_REGISTRATION, "IB Registration", 20),
+    (Client.Kind.TRADER, TRADER_REGISTRATION, gettext_noop("Trader Registration"), 10),
+    (Client.Kind.IB, IB_REGISTRATION, gettext_noop("IB Registration"), 20),
 ):
     registry.register(
         RequestType(
@@ -109,7 +110,7 @@ def _kyc_review_context(request: ApprovalRequest) -> dict[str, object]:
 registry.register(
     RequestType(
         key=KYC,
-        label="KYC",
+        label=gettext_noop("KYC"),
         review_permission=KYC_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.core import references
@@ -11,7 +13,7 @@ from propdesk.wallet.permissions import DEPOSITS_REVIEW, WITHDRAWALS_REVIEW
 registry.register(
     RequestType(
         key=deposits.DEPOSIT,
-        label="Deposit",
+        label=gettext_noop("Deposit"),
         review_permission=DEPOSITS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL, Method.PARTIAL),
@@ -36,7 +38,7 @@ registry.register(
 registry.register(
     RequestType(
         key=withdrawals.WITHDRAWAL,
-        label="Withdrawal",
+        label=gettext_noop("Withdrawal"),
         review_permission=WITHDRAWALS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.MANUAL,),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.growth import settlement
@@ -11,7 +13,7 @@ registry.register(
     RequestType(
         key=settlement.IB_COMMISSION,
         submitted_by_client=False,  # staff (or the CLI) settle a period
-        label="IB Commission",
+        label=gettext_noop("IB Commission"),
         review_permission=COMMISSION_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),

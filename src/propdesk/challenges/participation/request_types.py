@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.participation import evidence, lifecycle
@@ -12,7 +14,7 @@ from propdesk.core import references
 registry.register(
     RequestType(
         key=participation.PARTICIPATION,
-        label="Prop Trading Participation",
+        label=gettext_noop("Prop Trading Participation"),
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.AUTOMATIC,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
@@ -39,7 +41,7 @@ registry.register(
         key=lifecycle.STAGE_PROGRESSION,
         event_data=lifecycle.requested_stage_data,
         submitted_by_client=False,  # the monitor asks, when the stage is passed
-        label="Prop Trading Next Stage",
+        label=gettext_noop("Prop Trading Next Stage"),
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.AUTOMATIC, Method.MANUAL),
@@ -60,7 +62,7 @@ registry.register(
         event="live_step",
         event_data=lifecycle.requested_stage_data,
         submitted_by_client=False,  # the monitor asks, when the stage is passed
-        label="Prop Trading Live Step",
+        label=gettext_noop("Prop Trading Live Step"),
         review_permission=PARTICIPATIONS_REVIEW,
         default_method=Method.MANUAL,
         allowed_methods=(Method.MANUAL,),

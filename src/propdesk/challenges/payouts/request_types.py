@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Method, RequestType
 from propdesk.challenges.payouts import review
@@ -12,7 +14,7 @@ from propdesk.core import references
 registry.register(
     RequestType(
         key=payouts.PAYOUT,
-        label="Prop Trading Payout",
+        label=gettext_noop("Prop Trading Payout"),
         review_permission=PAYOUTS_REVIEW,
         default_method=Method.MANUAL,
         # Partial: automatic below a threshold of the trader's share.

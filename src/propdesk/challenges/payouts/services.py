@@ -50,8 +50,7 @@ from propdesk.core.errors import Conflict, DomainError, NotFound
 from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import parse_id
-from propdesk.notifications.models import Notification
-from propdesk.notifications.services import notify
+from propdesk.notifications import events
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms import adapters, outbox
 from propdesk.platforms.models import PlatformCommand
@@ -369,7 +368,7 @@ def event_data(request: ApprovalRequest) -> dict[str, object]:
 def _payout_of_command(command: PlatformCommand) -> Payout:
     """The payout whose balance operation `command` is (its key: `balance:payout:<id>`), locked."""
     return (
-        Payout.objects.select_for_update()
+        Payout.objects.select_for_update(of=("self",))  # the payout's row, not the joined ones
         .select_related("client__user", "attempt__participation")
         .get(pk=int(command.key.removeprefix("balance:payout:")))
     )
@@ -399,14 +398,7 @@ def taken(command: PlatformCommand, credentials: object) -> None:
     payout.entry, payout.paid_at = entry, timezone.now()
     payout.save(update_fields=["status", "entry", "paid_at"])
     certificates.issue_for_payout(payout)  # the trader's proof of being paid
-    notify(
-        payout.client.user,
-        title="Your payout was paid",
-        body=f"Payout {payout.reference}: {money(payout.trader_share, payout.currency)} "
-        f"{payout.currency} (your share of {money(payout.profit, payout.currency)} "
-        f"{payout.currency} profit) was credited to your wallet as Profit Share.",
-        level=Notification.Level.SUCCESS,
-    )
+    _tell(payout, "payout.paid", profit=payout.profit)
 
 
 def untaken(command: PlatformCommand) -> None:
@@ -422,11 +414,21 @@ def untaken(command: PlatformCommand) -> None:
         "was cancelled): nothing was paid. You may ask again."
     )
     payout.save(update_fields=["status", "reason"])
-    notify(
-        payout.client.user,
-        title="Your payout was not made",
-        body=f"Payout {payout.reference}: {payout.reason}",
-        level=Notification.Level.WARNING,
+    _tell(payout, "payout.failed")
+
+
+def _tell(payout: Payout, key: str, **data: object) -> None:
+    """The trader hears what became of an approved payout (`payout.paid`, `payout.failed`), in
+    the transaction that recorded it: the portal notification, the email and the webhooks."""
+    events.emit(
+        key,
+        user=payout.client.user,
+        data={
+            "reference": payout.reference,
+            "amount": payout.trader_share,
+            "currency": payout.currency,
+            **data,
+        },
     )
 
 
