@@ -179,7 +179,7 @@ def test_the_reason_is_written_in_the_traders_language():
             "Your equity fell to 44,870.00, below the maximum loss floor of 45,000.00."
         )
     with translation.override("es"):
-        assert "44\xa0870,00" in str(why)  # numbers as Spanish writes them
+        assert "44.870,00" in str(why)  # numbers as Spanish writes them
 
 
 def test_a_reason_missing_its_figures_is_the_general_sentence():
@@ -201,4 +201,4 @@ def test_the_firms_spanish_template_is_used_for_a_spanish_trader(active_client, 
     [note] = _told(active_client, "stage.failed")
     assert note.title == "Stage 1 de 2-Step 100K terminó"
     assert note.body.startswith(f"Cuenta {attempt.login}: ")
-    assert "94\xa0880,00" in note.body
+    assert "94.880,00" in note.body
