@@ -30,7 +30,7 @@ What-if, named as such in the output, never the default: `--checkpoint-every S` 
 between two checkpoints of a busy feed).
 
 `--alerts`: the challenge's alerts switched on (daily loss and max loss at 80%, period ending
-in 5 days, no trade for 30 days; docs/notifications-alerts.md) before the monitor starts, so
+in 5 days, no trade for 30 days; docs/notifications.md) before the monitor starts, so
 that every snapshot is also looked at for the loss alerts: compare with a run without it.
 
 The log's backend (`--log`, `BACKENDS`): the database's, or NATS JetStream (`--log nats`: a

@@ -1,4 +1,4 @@
-"""The alerts a firm switches on per challenge (docs/notifications-alerts.md): each fires once
+"""The alerts a firm switches on per challenge (docs/notifications.md): each fires once
 per crossing from the monitor's own figures, re-arms as documented, survives a restart without
 firing again, and is off until switched on."""
 

@@ -1,5 +1,5 @@
 """What a decision tells the client: the catalogue's event of the request's type
-(docs/notifications-events.md), raised in the deciding transaction."""
+(docs/notifications.md), raised in the deciding transaction."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ class RequestType:
     on_approve: Callable[[ApprovalRequest, User | None], None] = _nothing
     on_reject: Callable[[ApprovalRequest, User | None], None] = _nothing
     details: Callable[[ApprovalRequest], list[tuple[str, str]]] = _no_details
-    # The event the decision raises (docs/notifications-events.md): "<event>.approved" or
+    # The event the decision raises (docs/notifications.md): "<event>.approved" or
     # "<event>.rejected" of the notifications' catalogue; a type without one raises
     # "request.approved" / "request.rejected", naming itself. `event_on_approval` False: the
     # approval raises nothing, the domain tells the client once what was approved is done (a

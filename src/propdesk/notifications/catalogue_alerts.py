@@ -1,4 +1,4 @@
-"""The alerts' events (docs/notifications-alerts.md), defined after the others: a firm switches
+"""The alerts' events (docs/notifications.md), defined after the others: a firm switches
 them on per challenge and the monitor raises them (challenges/monitoring/alerts.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Loss alerts on a running stage (docs/notifications-alerts.md): whether an equity snapshot took
+"""Loss alerts on a running stage (docs/notifications.md): whether an equity snapshot took
 the daily loss or the maximum loss used to the firm's threshold, once per crossing.
 
 A `LossWatch` rides along with one stage's `Evaluator` and is asked after each snapshot the

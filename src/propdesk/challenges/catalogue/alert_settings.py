@@ -1,5 +1,5 @@
 """A challenge's alerts (`ChallengeAlerts`): which the firm switches on, at what threshold
-(docs/notifications-alerts.md). Not part of a published version: they apply to every running
+(docs/notifications.md). Not part of a published version: they apply to every running
 stage of the challenge from the monitor's next look (within seconds)."""
 
 from __future__ import annotations

@@ -540,7 +540,7 @@ def challenge_end(request: HttpRequest, challenge_id: int) -> HttpResponse:
 @require_POST
 @staff_view(CHALLENGES_MANAGE)
 def challenge_alerts(request: HttpRequest, challenge_id: int) -> HttpResponse:
-    """Save the challenge's alerts (docs/notifications-alerts.md)."""
+    """Save the challenge's alerts (docs/notifications.md)."""
     challenge = catalogue.get(challenge_id)
     given = {name: request.POST.get(name, "") for name in alert_settings.FIELDS}
     # The form sends each field once (empty: off); one missing or sent twice is not the form's,

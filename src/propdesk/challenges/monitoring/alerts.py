@@ -1,4 +1,4 @@
-"""The alerts a firm switches on per challenge (`ChallengeAlerts`, docs/notifications-alerts.md),
+"""The alerts a firm switches on per challenge (`ChallengeAlerts`, docs/notifications.md),
 raised by the monitor from its own figures.
 
 - Loss alerts (daily loss, max loss) ride along with each stage's evaluator in the feed's

@@ -1,4 +1,4 @@
-"""What a participation's stages tell their trader (docs/notifications-events.md): the account
+"""What a participation's stages tell their trader (docs/notifications.md): the account
 is ready (`participation.approved`), the stage passed, failed, is paused or runs again. Each is
 raised with `notifications.events.emit` in the transaction that decided it (the monitor's batch,
 a staff intervention, the outbox's completion of the account's opening).
