@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from propdesk import demo_funded as funded
-from propdesk import demo_growth, demo_wallet
+from propdesk import demo_growth, demo_notifications, demo_wallet
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import create_staff_user, set_client_suspended
 from propdesk.approvals import services as approvals
@@ -381,6 +381,7 @@ def _seed_challenges(
     ivans = participation.start(buyer, two_step.pk, payment="wallet", idempotency_key="demo")
     _approve_purchase(ivans, admin)
     _trade(ivans, [("EURUSD", "buy", "2.00")])
+    demo_notifications.seed(admin, [two_step, instant, quick, match_trader])
     step(f"{len(PARTICIPANTS)} challenge participants, each bought, approved and traded")
     _seed_participants(
         admin,
@@ -425,6 +426,7 @@ QUICK_CHALLENGE: dict[str, Any] = {
 # (email, name, nationality, phone, challenge, what happens)
 PARTICIPANTS = [
     ("jonas@example.com", "Jonas Berg", "SE", "+46701234510", "two_step", "failed"),
+    ("sofia@example.com", "Sofía Ramírez", "MX", "+525512345620", "two_step", "failed"),
     ("kemal@example.com", "Kemal Aydin", "TR", "+905321234511", "two_step", "verification"),
     ("lena@example.com", "Lena Fischer", "AT", "+436641234512", "instant", "funded"),
     ("marco@example.com", "Marco Silva", "BR", "+5511912345613", "two_step", "live_step"),
@@ -435,6 +437,9 @@ PARTICIPANTS = [
     ("rosa@example.com", "Rosa Kowalska", "PL", "+48601234518", "quick", "near_target"),
     (TRADER_EMAIL, "Tomas Horak", "CZ", "+420601234519", "match_trader", "on_match_trader"),
 ]
+
+# Their portal and emails are in Spanish (Oscar's and Sofía's).
+SPANISH_SPEAKING = {"ES", "MX"}
 
 FATE_LABELS = {
     "near_target": "quick demo challenge, 20 USD short of its +1% target",
@@ -457,6 +462,7 @@ def _seed_participants(admin: User, challenges: dict[str, Any]) -> None:
             password=CLIENT_PASSWORD,
             nationality=nationality,
             phone=phone,
+            language="es" if nationality in SPANISH_SPEAKING else None,
         )
         approvals.approve(request.pk, actor=compliance, comment="Documents look fine.")
         _send_kyc(form, email, nationality)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals.models import ApprovalRequest
@@ -93,7 +93,9 @@ def test_demo_publishes_its_challenges_and_has_participants_in_every_state():
         "rejected",
         "cancelled",
     }
-    failed = StageAttempt.objects.get(status="failed")
+    failed = StageAttempt.objects.get(
+        status="failed", participation__client__user__email="jonas@example.com"
+    )
     assert failed.verdict["rule"] == "max_daily_loss"  # the monitor's own verdict
     assert "daily" in failed.explanation
     assert StageAttempt.objects.filter(stage=1, status="in_progress").exists()  # verification
@@ -347,3 +349,20 @@ def test_the_demo_offers_jonas_a_retry_and_ivan_a_reset():
         challenge__name="2-Step Challenge 100K",
     )
     assert retries.offers_for(running, None).reset_fee is not None
+
+
+def test_the_demo_has_a_spanish_trader_told_of_her_failed_stage_in_spanish():
+    from propdesk.challenges.models import ChallengeAlerts
+    from propdesk.notifications.events import spec
+    from propdesk.notifications.models import Notification, NotificationTemplate
+
+    seed_demo()
+    sofia = User.objects.get(email="sofia@example.com")
+    assert sofia.language == "es"
+    failed = Notification.objects.get(user=sofia, event="stage.failed")
+    with translation.override("es"):
+        ending = str(spec("stage.failed").subject).rsplit("}}", 1)[-1].strip()
+    assert ending != "has ended"  # the catalogue's Spanish, not the English
+    assert failed.title.endswith(ending)
+    assert ChallengeAlerts.objects.filter(daily_loss_percent=80).count() == 4
+    assert NotificationTemplate.objects.filter(event="stage.passed").count() == 2
