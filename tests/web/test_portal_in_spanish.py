@@ -15,7 +15,6 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import translation
 
-from propdesk.accounts.models import User
 from propdesk.challenges.certificates import services as certificates
 from propdesk.notifications.services import notify
 from propdesk.wallet import deposits
@@ -46,9 +45,6 @@ KNOWN_LEFT = [
     r"Trade your challenge|Credentials and terminal",
     r", stage \d+ of \d+ .* is in progress: .*",
     r"In progress: .*",
-    # approvals/services.py: a decision's notification, stored as it was written
-    r"Your .* was (approved|rejected)\.?",
-    r"Your .* \(reference [A-Z]+-\d+\) was (approved|rejected).*",
     # challenges/catalogue/wording.py: a challenge's payment ways and rules
     r"(Wallet deduction|Direct purchase): .*",
     r"You keep .* of the profit\..*",
@@ -119,11 +115,13 @@ def english_left(html: str, data: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def spanish(active_client, finance, admin, kyc_form):
-    """A Spanish client with a funded challenge (a trade, a paid payout and its certificate),
-    a deposit waiting for a transfer, and a notification."""
-    User.objects.filter(pk=active_client.user_id).update(language="es")
-    active_client.user.refresh_from_db()
+def spanish(register, set_method, finance, admin, kyc_form):
+    """A client who registered in Spanish (the registration's approval notice is written in
+    Spanish) with a funded challenge (a trade, a paid payout and its certificate), a deposit
+    waiting for a transfer, and a notification."""
+    set_method("trader_registration", "automatic")
+    active_client, _ = register(language="es")
+    assert active_client.user.language == "es"
     joined, live = funded(active_client, finance, admin)
     take_profit(live)
     payout = paid_payout(live)
