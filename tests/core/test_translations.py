@@ -59,8 +59,14 @@ def stale(po: Path, mo: Path) -> list[object]:
     return [
         e["msgid"]
         for e in read_po(po)
-        if "msgstr" in e and not e.get("fuzzy") and read.gettext(str(e["msgid"])) != e["msgstr"]
+        if "msgstr" in e and not e.get("fuzzy") and compiled_as(read, e) != e["msgstr"]
     ]
+
+
+def compiled_as(read: gettext.GNUTranslations, entry: dict[str, object]) -> str:
+    if "msgctxt" in entry:  # "1st" as a day of the month
+        return read.pgettext(str(entry["msgctxt"]), str(entry["msgid"]))
+    return read.gettext(str(entry["msgid"]))
 
 
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)
