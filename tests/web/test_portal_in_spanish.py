@@ -218,3 +218,16 @@ def test_the_detector_catches_a_string_left_unwrapped():
         "Open the web terminal",
         "Pending approval of the firm",
     ]
+
+
+def test_the_browser_scripts_get_their_words_in_spanish_from_the_page(spanish):
+    """The scripts write no English of their own: the chart's legend and the day reset's
+    countdown read their words from the page, in the client's language."""
+    http = logged_in(spanish["client"].user)
+    page = reverse("portal:my_challenge", kwargs={"participation_id": spanish["participation"].pk})
+    chart = http.get(f"{page}?tab=chart").content.decode()
+    assert 'data-words-equity="Capital"' in chart
+    assert 'data-words-balance="Saldo"' in chart
+    overview = http.get(page).content.decode()
+    assert 'data-countdown-in="se reinicia en {time}"' in overview
+    assert 'data-countdown-now="reiniciándose ahora"' in overview
