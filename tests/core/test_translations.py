@@ -35,12 +35,18 @@ def test_every_entry_is_translated_and_none_is_fuzzy(code):
 
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)
 def test_each_translation_keeps_the_placeholders_of_its_english(code):
+    """A plural's first form keeps the singular's placeholders, its other forms the plural's
+    ("You have a new notification" / "You have %(counter)s new notifications")."""
+
+    def english(entry, key):
+        return entry["msgid"] if key in ("msgstr", "msgstr[0]") else entry["msgid_plural"]
+
     wrong = [
         (e["msgid"], said)
         for e in catalogue(code)
         for key, said in e.items()
         if key.startswith("msgstr")
-        and sorted(set(PLACEHOLDER.findall(str(e["msgid"]))))
+        and sorted(set(PLACEHOLDER.findall(str(english(e, key)))))
         != sorted(set(PLACEHOLDER.findall(str(said))))
     ]
     assert wrong == []
@@ -53,8 +59,14 @@ def stale(po: Path, mo: Path) -> list[object]:
     return [
         e["msgid"]
         for e in read_po(po)
-        if "msgstr" in e and not e.get("fuzzy") and read.gettext(str(e["msgid"])) != e["msgstr"]
+        if "msgstr" in e and not e.get("fuzzy") and compiled_as(read, e) != e["msgstr"]
     ]
+
+
+def compiled_as(read: gettext.GNUTranslations, entry: dict[str, object]) -> str:
+    if "msgctxt" in entry:  # "1st" as a day of the month
+        return read.pgettext(str(entry["msgctxt"]), str(entry["msgid"]))
+    return read.gettext(str(entry["msgid"]))
 
 
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from propdesk.accounts.models import Client, User
 from propdesk.core import audit, idempotency
@@ -95,7 +96,7 @@ def adjust(
     return entry
 
 
-ADJUSTED_BY_THE_FIRM = "Adjustment by the firm"
+ADJUSTED_BY_THE_FIRM = gettext_noop("Adjustment by the firm")  # read in the reader's language
 
 
 def client_memo(entry: JournalEntry) -> str:
@@ -104,7 +105,7 @@ def client_memo(entry: JournalEntry) -> str:
     if entry.client_memo:
         return entry.client_memo
     if entry.type == JournalEntry.Type.ADJUSTMENT:
-        return ADJUSTED_BY_THE_FIRM
+        return gettext(ADJUSTED_BY_THE_FIRM)
     return entry.memo
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from propdesk.accounts.models import ClientGroup
 from propdesk.challenges.catalogue.definition import (
@@ -36,25 +37,25 @@ PAYMENT_WAY_LABELS: dict[str, str] = dict(PaymentWay.choices)
 PROGRESSION_LABELS: dict[str, str] = dict(Progression.choices)
 ON_BREACH_LABELS: dict[str, str] = dict(OnBreach.choices)
 KIND_LABELS: dict[str, str] = dict(StageKind.choices)
-BASIS_LABELS: dict[str, str] = {
-    DailyLossBasis.PREV_DAY_BALANCE: "Previous day's balance",
-    DailyLossBasis.PREV_DAY_EQUITY: "Previous day's equity",
-    DailyLossBasis.PREV_DAY_MAX_BALANCE_EQUITY: "Previous day's higher of balance and equity",
-    DailyLossBasis.INITIAL_BALANCE: "Initial balance",
-    DailyLossBasis.DAY_PEAK_EQUITY: "Day's highest equity",
+BASIS_LABELS: dict[str, Any] = {
+    DailyLossBasis.PREV_DAY_BALANCE: _("Previous day's balance"),
+    DailyLossBasis.PREV_DAY_EQUITY: _("Previous day's equity"),
+    DailyLossBasis.PREV_DAY_MAX_BALANCE_EQUITY: _("Previous day's higher of balance and equity"),
+    DailyLossBasis.INITIAL_BALANCE: _("Initial balance"),
+    DailyLossBasis.DAY_PEAK_EQUITY: _("Day's highest equity"),
 }
-OF_LABELS: dict[str, str] = {
-    DailyLossOf.INITIAL: "of the initial balance",
-    DailyLossOf.BASIS: "of the basis",
+OF_LABELS: dict[str, Any] = {
+    DailyLossOf.INITIAL: _("of the initial balance"),
+    DailyLossOf.BASIS: _("of the basis"),
 }
-ACTION_LABELS: dict[str, str] = {
-    BreachAction.FAIL: "Fail the stage",
-    BreachAction.PAUSE: "Pause until the day ends",
+ACTION_LABELS: dict[str, Any] = {
+    BreachAction.FAIL: _("Fail the stage"),
+    BreachAction.PAUSE: _("Pause until the day ends"),
 }
-MODE_LABELS: dict[str, str] = {
-    MaxLossMode.STATIC: "Static (from the initial balance)",
-    MaxLossMode.TRAILING_INTRADAY: "Trailing (highest equity, intraday)",
-    MaxLossMode.TRAILING_EOD: "Trailing (highest end-of-day balance)",
+MODE_LABELS: dict[str, Any] = {
+    MaxLossMode.STATIC: _("Static (from the initial balance)"),
+    MaxLossMode.TRAILING_INTRADAY: _("Trailing (highest equity, intraday)"),
+    MaxLossMode.TRAILING_EOD: _("Trailing (highest end-of-day balance)"),
 }
 COUNTS_LABELS: dict[str, str] = {
     TradingDayCounts.OPENED: "A day with a position opened",

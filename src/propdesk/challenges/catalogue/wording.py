@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
+
 from propdesk.challenges.catalogue.definition import (
     BreachAction,
     ChallengeDefinition,
@@ -31,7 +34,24 @@ from propdesk.challenges.catalogue.forms import (
 )
 from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
 from propdesk.core.templatetags.money import money
-from propdesk.core.text import plural
+
+WEEKDAY_WORDS = {
+    "monday": _("Monday"),
+    "tuesday": _("Tuesday"),
+    "wednesday": _("Wednesday"),
+    "thursday": _("Thursday"),
+    "friday": _("Friday"),
+    "saturday": _("Saturday"),
+    "sunday": _("Sunday"),
+}
+
+
+def _days(count: int) -> str:
+    return ngettext("%(count)s day", "%(count)s days", count) % {"count": count}
+
+
+def _trading_days(count: int) -> str:
+    return ngettext("%(count)s trading day", "%(count)s trading days", count) % {"count": count}
 
 
 def amount_text(value: Any) -> str:
@@ -64,54 +84,105 @@ def rule_lines(rules: StageRules) -> list[str]:
     """A stage's rules in words, one line each; a rule not set is not listed."""
     lines = []
     if rules.profit_target_pct:
-        lines.append(f"Profit target {rules.profit_target_pct}%")
+        lines.append(gettext("Profit target %(pct)s%%") % {"pct": rules.profit_target_pct})
     if rules.max_daily_loss:
         lines.append(daily_loss_text(rules.max_daily_loss))
     if rules.max_loss:
         lines.append(max_loss_text(rules.max_loss))
     if rules.max_loss_per_trade_pct:
-        lines.append(f"Max loss per trade {rules.max_loss_per_trade_pct}%")
+        lines.append(
+            gettext("Max loss per trade %(pct)s%%") % {"pct": rules.max_loss_per_trade_pct}
+        )
     if rules.min_trading_days:
-        lines.append(f"At least {plural(rules.min_trading_days, 'trading day')}")
+        lines.append(gettext("At least %(days)s") % {"days": _trading_days(rules.min_trading_days)})
     period = rules.trading_period_days
     lines.append(
-        f"Trading period {plural(period, 'day')}" if period else "Unlimited trading period"
+        gettext("Trading period %(days)s") % {"days": _days(period)}
+        if period
+        else gettext("Unlimited trading period")
     )
     if rules.inactivity_days:
-        lines.append(f"Fails after {plural(rules.inactivity_days, 'inactive day')}")
+        days = rules.inactivity_days
+        lines.append(
+            ngettext(
+                "Fails after %(count)s inactive day", "Fails after %(count)s inactive days", days
+            )
+            % {"count": days}
+        )
     if rules.best_day_max_pct:
-        lines.append(f"Best day at most {rules.best_day_max_pct}% of the total profit")
+        lines.append(
+            gettext("Best day at most %(pct)s%% of the total profit")
+            % {"pct": rules.best_day_max_pct}
+        )
     if rules.trading_day:
         lines.append(trading_day_text(rules.trading_day))
     if rules.max_open_positions or rules.max_open_volume:
         lines.append(open_limit_text(rules.max_open_positions, rules.max_open_volume))
     if rules.weekend_close:
         lines.append(weekend_close_text(rules.weekend_close, rules.timezone))
-    lines.append(f"Day resets at {rules.day_reset}")
+    lines.append(gettext("Day resets at %(time)s") % {"time": rules.day_reset})
     if not rules.upgrade_immediately:
-        lines.append("Passes only at the end of the trading period")
+        lines.append(gettext("Passes only at the end of the trading period"))
     return lines
 
 
 def daily_loss_text(daily: DailyLossLimit) -> str:
-    of = "of the initial balance" if daily.of == DailyLossOf.INITIAL else "of the basis"
-    basis = BASIS_LABELS[daily.basis].lower()
-    action = "pauses" if daily.action == BreachAction.PAUSE else "fails"
+    initial = daily.of == DailyLossOf.INITIAL
+    pauses = daily.action == BreachAction.PAUSE
     if daily.basis == DailyLossBasis.DAY_PEAK_EQUITY:
-        return (
-            f"Max daily loss {daily.pct}% {of}; a breach {action}. Daily loss measured from "
-            "the day's highest equity (the previous day's closing equity or higher)"
+        if initial:
+            text = (
+                gettext("Max daily loss %(pct)s%% of the initial balance; a breach pauses.")
+                if pauses
+                else gettext("Max daily loss %(pct)s%% of the initial balance; a breach fails.")
+            )
+        else:
+            text = (
+                gettext("Max daily loss %(pct)s%% of the basis; a breach pauses.")
+                if pauses
+                else gettext("Max daily loss %(pct)s%% of the basis; a breach fails.")
+            )
+        peak = gettext(
+            "Daily loss measured from the day's highest equity (the previous day's closing "
+            "equity or higher)"
         )
-    return f"Max daily loss {daily.pct}% {of}, from the {basis}; a breach {action}"
+        return f"{text % {'pct': daily.pct}} {peak}"
+    basis = str(BASIS_LABELS[daily.basis]).lower()
+    if initial:
+        text = (
+            gettext(
+                "Max daily loss %(pct)s%% of the initial balance, from the %(basis)s; "
+                "a breach pauses"
+            )
+            if pauses
+            else gettext(
+                "Max daily loss %(pct)s%% of the initial balance, from the %(basis)s; "
+                "a breach fails"
+            )
+        )
+    else:
+        text = (
+            gettext("Max daily loss %(pct)s%% of the basis, from the %(basis)s; a breach pauses")
+            if pauses
+            else gettext(
+                "Max daily loss %(pct)s%% of the basis, from the %(basis)s; a breach fails"
+            )
+        )
+    return text % {"pct": daily.pct, "basis": basis}
 
 
 def max_loss_text(max_loss: MaxLossLimit) -> str:
-    mode = MODE_LABELS[max_loss.mode]
-    text = f"Max loss {max_loss.pct}%, {mode[:1].lower()}{mode[1:]}"
+    mode = str(MODE_LABELS[max_loss.mode])
+    text = gettext("Max loss %(pct)s%%, %(mode)s") % {
+        "pct": max_loss.pct,
+        "mode": f"{mode[:1].lower()}{mode[1:]}",
+    }
     if max_loss.mode != MaxLossMode.STATIC and not max_loss.lock_at_initial:
-        text += ", not stopping at the initial balance"
+        text += gettext(", not stopping at the initial balance")
     elif max_loss.mode != MaxLossMode.STATIC and max_loss.lock_offset:
-        text += f". Trailing stops {money_text(max_loss.lock_offset)} above the start"
+        text += gettext(". Trailing stops %(amount)s above the start") % {
+            "amount": money_text(max_loss.lock_offset)
+        }
     return text
 
 
@@ -119,11 +190,11 @@ def trading_day_text(day: TradingDayLimit) -> str:
     """ "Trading day: a day with a position opened and closed the same day, and at least 0.5%
     profit"."""
     if day.counts == TradingDayCounts.OPENED_AND_CLOSED:
-        text = "Trading day: a day with a position opened and closed the same day"
+        text = gettext("Trading day: a day with a position opened and closed the same day")
     else:
-        text = "Trading day: a day with a position opened"
+        text = gettext("Trading day: a day with a position opened")
     if day.min_profit_pct is not None:
-        text += f", and at least {day.min_profit_pct}% profit"
+        text += gettext(", and at least %(pct)s%% profit") % {"pct": day.min_profit_pct}
     return text
 
 
@@ -131,15 +202,24 @@ def open_limit_text(positions: int | None, volume: Decimal | None) -> str:
     """ "At most 5 positions / 10 lots open at once"."""
     parts = []
     if positions:
-        parts.append(plural(positions, "position"))
+        parts.append(
+            ngettext("%(count)s position", "%(count)s positions", positions) % {"count": positions}
+        )
     if volume:
-        parts.append(f"{amount_text(volume)} {'lot' if volume == 1 else 'lots'}")
-    return f"At most {' / '.join(parts)} open at once"
+        parts.append(
+            ngettext("%(count)s lot", "%(count)s lots", 1 if volume == 1 else 2)
+            % {"count": amount_text(volume)}
+        )
+    return gettext("At most %(limits)s open at once") % {"limits": " / ".join(parts)}
 
 
 def weekend_close_text(weekend: WeekendClose, zone: str) -> str:
     """ "Every position closed by Friday 21:00 (Europe/Prague)"."""
-    return f"Every position closed by {WEEKDAY_LABELS[weekend.day]} {weekend.time} ({zone})"
+    return gettext("Every position closed by %(day)s %(time)s (%(zone)s)") % {
+        "day": WEEKDAY_WORDS.get(str(weekend.day), WEEKDAY_LABELS[weekend.day]),
+        "time": weekend.time,
+        "zone": zone,
+    }
 
 
 def stage_line(stage: StageDefinition, currency: str = "") -> str:
@@ -160,26 +240,44 @@ def priced(amount: Decimal, currency: str) -> str:
 
 
 def _ordinal(day: int) -> str:
-    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
+    if 11 <= day % 100 <= 13 or day % 10 not in (1, 2, 3):
+        said = pgettext("day of the month", "%(day)sth")
+    elif day % 10 == 1:
+        said = pgettext("day of the month", "%(day)sst")
+    elif day % 10 == 2:
+        said = pgettext("day of the month", "%(day)snd")
+    else:
+        said = pgettext("day of the month", "%(day)srd")
+    return said % {"day": day}
 
 
 def _listed(items: list[str]) -> str:
     """ "1st", "1st and 15th", "1st, 10th and 20th"."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if len(items) == 1:
+        return items[0]
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
 
 
 def payout_conditions(schedule: PayoutSchedule) -> list[str]:
     """What a payout period must meet besides the minimum, each in a few words."""
     conditions = []
     if schedule.min_trading_days:
+        days = schedule.min_trading_days
         conditions.append(
-            f"at least {plural(schedule.min_trading_days, 'trading day')} in the period"
+            ngettext(
+                "at least %(count)s trading day in the period",
+                "at least %(count)s trading days in the period",
+                days,
+            )
+            % {"count": days}
         )
     if schedule.consistency_pct is not None:
-        conditions.append(f"no day above {schedule.consistency_pct}% of the period's profit")
+        conditions.append(
+            gettext("no day above %(pct)s%% of the period's profit")
+            % {"pct": schedule.consistency_pct}
+        )
     if schedule.no_open_positions:
-        conditions.append("no open positions")
+        conditions.append(gettext("no open positions"))
     return conditions
 
 
@@ -187,19 +285,42 @@ def payout_schedule_text(schedule: PayoutSchedule, currency: str) -> str:
     """ "First payout 14 days after the live start, then every 14 days; minimum 50.00 USD;
     conditions: at least 5 trading days in the period, no open positions"."""
     first = schedule.first_after_days
-    after = f"{plural(first, 'day')} after the live start" if first else "from the live start"
     if schedule.timing == PayoutTiming.FIXED_DAYS:
         days = _listed([_ordinal(day) for day in schedule.fixed_days])
-        text = f"Payouts on the {days} of the month, the first {'at least ' if first else ''}"
-        text += after
+        if first:
+            text = ngettext(
+                "Payouts on the %(days)s of the month, the first at least %(count)s day after "
+                "the live start",
+                "Payouts on the %(days)s of the month, the first at least %(count)s days after "
+                "the live start",
+                first,
+            ) % {"days": days, "count": first}
+        else:
+            text = gettext(
+                "Payouts on the %(days)s of the month, the first from the live start"
+            ) % {"days": days}
     else:
         every = schedule.every_days
-        text = f"First payout {after}, then every {'day' if every == 1 else f'{every} days'}"
+        then = ngettext("then every day", "then every %(count)s days", every or 0) % {
+            "count": every
+        }
+        if first:
+            text = ngettext(
+                "First payout %(count)s day after the live start, %(then)s",
+                "First payout %(count)s days after the live start, %(then)s",
+                first,
+            ) % {"count": first, "then": then}
+        else:
+            text = gettext("First payout from the live start, %(then)s") % {"then": then}
     least = schedule.min_payout
-    text += f"; minimum {priced(least, currency)}" if least else "; no minimum"
+    text += (
+        gettext("; minimum %(amount)s") % {"amount": priced(least, currency)}
+        if least
+        else gettext("; no minimum")
+    )
     conditions = payout_conditions(schedule)
     if conditions:
-        text += f"; conditions: {', '.join(conditions)}"
+        text += gettext("; conditions: %(conditions)s") % {"conditions": ", ".join(conditions)}
     return text
 
 
@@ -207,10 +328,12 @@ def retry_terms(retry: RetryOffer, currency: str) -> str:
     """ "99.00 USD, 20% off within 7 days of the failure"."""
     text = priced(retry.fee, currency)
     if retry.discount_pct is not None and retry.discount_days is not None:
-        text += (
-            f", {retry.discount_pct}% off within {plural(retry.discount_days, 'day')} "
-            "of the failure"
-        )
+        days = retry.discount_days
+        text += ngettext(
+            ", %(pct)s%% off within %(count)s day of the failure",
+            ", %(pct)s%% off within %(count)s days of the failure",
+            days,
+        ) % {"pct": retry.discount_pct, "count": days}
     return text
 
 
@@ -229,22 +352,26 @@ def payouts_text(definition: ChallengeDefinition) -> str:
         return payout_schedule_text(definition.payouts, definition.currency)
     if has_live(definition):
         default = payout_schedule_text(DEFAULT_SCHEDULE, definition.currency)
-        return f"{default} (the default schedule)"
-    return "No payouts: the challenge has no live stage"
+        return gettext("%(schedule)s (the default schedule)") % {"schedule": default}
+    return gettext("No payouts: the challenge has no live stage")
 
 
 def retry_text(definition: ChallengeDefinition) -> str:
     """ "Retry: 99.00 USD, 20% off within 7 days of the failure", or "No paid retry"."""
     if definition.retry is None:
-        return "No paid retry"
-    return f"Retry: {retry_terms(definition.retry, definition.currency)}"
+        return gettext("No paid retry")
+    return gettext("Retry: %(terms)s") % {
+        "terms": retry_terms(definition.retry, definition.currency)
+    }
 
 
 def reset_text(definition: ChallengeDefinition) -> str:
     """ "Reset: 49.00 USD", or "No paid reset"."""
     if definition.reset is None:
-        return "No paid reset"
-    return f"Reset: {reset_terms(definition.reset, definition.currency)}"
+        return gettext("No paid reset")
+    return gettext("Reset: %(terms)s") % {
+        "terms": reset_terms(definition.reset, definition.currency)
+    }
 
 
 def offer_absent_text(key: str, definition: ChallengeDefinition | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from propdesk.challenges.models import Certificate
 from propdesk.core.templatetags.money import money
@@ -33,37 +34,47 @@ def of(certificate: Certificate) -> Wording:
     currency = str(f.get("currency", ""))
     challenge = str(f.get("challenge", ""))
     number, name = f.get("stage_number"), str(f.get("stage", ""))
-    stage = f"stage {number} of {f.get('stage_count')}"
-    if name and name.lower() != f"stage {number}":  # "Stage 1" says no more
-        stage += f" ({name})"
-    which = stage[0].upper() + stage[1:]
-    rows = [("Challenge", challenge)]
+    count = f.get("stage_count")
+    named = bool(name) and name.lower() != f"stage {number}"  # "Stage 1" says no more
+    said = {"number": number, "count": count, "name": name}
+    if named:
+        stage = gettext("stage %(number)s of %(count)s (%(name)s)") % said
+        which = gettext("Stage %(number)s of %(count)s (%(name)s)") % said
+    else:
+        stage = gettext("stage %(number)s of %(count)s") % said
+        which = gettext("Stage %(number)s of %(count)s") % said
+    rows = [(gettext("Challenge"), challenge)]
     if certificate.kind == Certificate.Kind.PAYOUT:
-        title = "Payout certificate"
+        title = gettext("Payout certificate")
         paid = _amount(f.get("amount"), currency)
-        achievement = f"received a payout of {paid} as a funded trader in {challenge}."
-        subject = f"Payout of {paid}"
+        achievement = gettext(
+            "received a payout of %(amount)s as a funded trader in %(challenge)s."
+        ) % {"amount": paid, "challenge": challenge}
+        subject = gettext("Payout of %(amount)s") % {"amount": paid}
         rows += [
-            ("Stage", which),  # the stage paid from, as an achievement certificate says it
-            ("Account size", _amount(f.get("account_size"), currency)),
-            ("Paid to the trader", paid),
-            ("Profit share", f"{_pct(f.get('share_pct'))}%"),
-            ("Paid on", str(f.get("paid_on", ""))),
+            (gettext("Stage"), which),  # the stage paid from, as an achievement certificate says
+            (gettext("Account size"), _amount(f.get("account_size"), currency)),
+            (gettext("Paid to the trader"), paid),
+            (gettext("Profit share"), f"{_pct(f.get('share_pct'))}%"),
+            (gettext("Paid on"), str(f.get("paid_on", ""))),
         ]
     else:
-        title = "Certificate of achievement"
-        achievement = f"passed {stage} in {challenge}."
+        title = gettext("Certificate of achievement")
+        achievement = gettext("passed %(stage)s in %(challenge)s.") % {
+            "stage": stage,
+            "challenge": challenge,
+        }
         subject = which
         rows += [
-            ("Stage", which),
-            ("Account size", _amount(f.get("account_size"), currency)),
+            (gettext("Stage"), which),
+            (gettext("Account size"), _amount(f.get("account_size"), currency)),
         ]
         if "profit" in f:
             profit = _amount(f["profit"], currency)
-            rows.append(("Profit reached", f"{profit} ({_pct(f.get('profit_pct'))}%)"))
+            rows.append((gettext("Profit reached"), f"{profit} ({_pct(f.get('profit_pct'))}%)"))
         rows += [
-            ("Started", str(f.get("started_on", ""))),
-            ("Passed", str(f.get("passed_on", ""))),
+            (gettext("Started"), str(f.get("started_on", ""))),
+            (gettext("Passed"), str(f.get("passed_on", ""))),
         ]
     return Wording(
         kind=certificate.kind,

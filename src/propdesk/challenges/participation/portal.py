@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -52,9 +53,10 @@ from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
 
 PAYMENT_WAY_WORDS = {
-    PaymentWay.WALLET: "Wallet deduction: the fee is taken from your wallet",
-    PaymentWay.DIRECT: "Direct purchase: pay the fee by card at the checkout",
+    PaymentWay.WALLET: _("Wallet deduction: the fee is taken from your wallet"),
+    PaymentWay.DIRECT: _("Direct purchase: pay the fee by card at the checkout"),
 }
+KIND_WORDS = {"demo": _("demo"), "live": _("live")}
 TAG_LONGEST = 30
 
 
@@ -65,15 +67,16 @@ def stage_summary(stage: StageDefinition) -> str:
     """One line a stage: "Challenge · demo · 100,000 · target 8% · daily loss 5% · max loss
     10%", "Funded · live · 100,000 · max loss 10% · 80% profit share"."""
     rules = stage.rules
-    parts = [stage.name, stage.kind.value, amount_text(stage.balance)]
+    kind = str(KIND_WORDS.get(stage.kind.value, stage.kind.value))
+    parts = [stage.name, kind, amount_text(stage.balance)]
     if rules.profit_target_pct:
-        parts.append(f"target {rules.profit_target_pct}%")
+        parts.append(gettext("target %(pct)s%%") % {"pct": rules.profit_target_pct})
     if rules.max_daily_loss:
-        parts.append(f"daily loss {rules.max_daily_loss.pct}%")
+        parts.append(gettext("daily loss %(pct)s%%") % {"pct": rules.max_daily_loss.pct})
     if rules.max_loss:
-        parts.append(f"max loss {rules.max_loss.pct}%")
+        parts.append(gettext("max loss %(pct)s%%") % {"pct": rules.max_loss.pct})
     if stage.profit_share_pct:
-        parts.append(f"{stage.profit_share_pct}% profit share")
+        parts.append(gettext("%(pct)s%% profit share") % {"pct": stage.profit_share_pct})
     return " · ".join(parts)
 
 
@@ -84,11 +87,16 @@ def offers_words(definition: ChallengeDefinition) -> dict[str, str | None]:
     currency = definition.currency
     shares = list(dict.fromkeys(f"{stage.profit_share_pct}%" for stage in live))
     if len(shares) > 1:
-        shares = [f"{stage.profit_share_pct}% on {stage.name}" for stage in live]
+        shares = [
+            gettext("%(pct)s%% on %(stage)s") % {"pct": stage.profit_share_pct, "stage": stage.name}
+            for stage in live
+        ]
     schedule = definition.payouts or DEFAULT_SCHEDULE
     retry, reset = definition.retry, definition.reset
     return {
-        "share": f"You keep {', '.join(shares)} of the profit" if live else None,
+        "share": gettext("You keep %(shares)s of the profit") % {"shares": ", ".join(shares)}
+        if live
+        else None,
         "schedule": payout_schedule_text(schedule, currency) if live else None,
         "retry": retry_terms(retry, currency) if retry else None,
         "reset": reset_terms(reset, currency) if reset else None,

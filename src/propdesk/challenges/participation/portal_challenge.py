@@ -13,7 +13,7 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from propdesk.accounts import zones
@@ -70,11 +70,16 @@ def _chart(item: Participation, shown: dict[str, Any]) -> dict[str, Any]:
     attempt = shown["attempt"]
     figures = progress.figures(attempt) if attempt is not None else None
     chart = curve.chart_data(attempt, figures, item.currency)
-    label = f"Equity and balance of stage {shown['stage_number']}: {shown['stage'].name}"
+    label = (
+        gettext("Equity and balance of stage %(number)s: %(name)s")
+        % {"number": shown["stage_number"], "name": shown["stage"].name}
+        if attempt is not None
+        else ""
+    )
     return {
         "chart": chart,
         "chart_words": curve.in_words(chart),
-        "chart_label": label if attempt is not None else "",
+        "chart_label": label,
     }
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client
@@ -19,7 +20,6 @@ from propdesk.challenges.monitoring import progress
 from propdesk.challenges.participation import lifecycle, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
-from propdesk.core.text import plural
 
 SHOWN = 10  # the latest participations on the home page (My challenges has them all)
 
@@ -29,16 +29,22 @@ def under_review(item: Participation, request: ApprovalRequest, zone: ZoneInfo) 
     (since when, in `zone`: the client's)."""
     number = int(request.payload.get("stage", 0))
     stages = item.version.spec.stages
-    name = stages[number].name if number < len(stages) else "the next stage"
+    name = stages[number].name if number < len(stages) else gettext("the next stage")
     if request.type_key == lifecycle.LIVE_STEP:
-        what = f"Your live step (stage {number + 1}: {name}) is under review"
-        then = (
+        what = gettext("Your live step (stage %(number)s: %(name)s) is under review") % {
+            "number": number + 1,
+            "name": name,
+        }
+        then = gettext(
             "The firm reviews your results. Once approved, your live account's credentials "
             "appear here; if not, the challenge ends."
         )
     else:
-        what = f"Stage {number + 1} ({name}) is under review"
-        then = "Once approved, the stage's new account and its credentials appear here."
+        what = gettext("Stage %(number)s (%(name)s) is under review") % {
+            "number": number + 1,
+            "name": name,
+        }
+        then = gettext("Once approved, the stage's new account and its credentials appear here.")
     return {
         "what": what,
         "since": standing.since_text(request.created_at, zone=zone),
@@ -55,12 +61,14 @@ def status_line(
 ) -> str:
     """Where a participation stands, in one line, its times in `zone` (the client's)."""
     if review is not None:
-        return f"{review['what']}, since {review['since']}."
+        return gettext("%(what)s, since %(since)s.") % review
     status = item.status
     if status == Participation.Status.PENDING_PAYMENT:
-        return f"Waiting for your payment of {money(item.fee, item.currency)} {item.currency}."
+        return gettext("Waiting for your payment of %(amount)s.") % {
+            "amount": f"{money(item.fee, item.currency)} {item.currency}"
+        }
     if status == Participation.Status.PENDING_APPROVAL:
-        return "Waiting for the firm's approval: your first stage opens then."
+        return gettext("Waiting for the firm's approval: your first stage opens then.")
     if attempt is None:
         return item.get_status_display()
     if attempt.status == StageAttempt.Status.IN_PROGRESS:
@@ -68,18 +76,28 @@ def status_line(
         if reached:
             return reached
         if attempt.paused:
-            return progress.headline(attempt, zone=zone) or "Paused until the day reset."
+            return progress.headline(attempt, zone=zone) or gettext("Paused until the day reset.")
         f = progress.figures(attempt)
         if f is None:
-            return "In progress."
+            return gettext("In progress.")
         parts = []
         if f.target_progress_pct is not None:
-            parts.append(f"{f.target_progress_pct}% of the profit target")
+            parts.append(gettext("%(pct)s%% of the profit target") % {"pct": f.target_progress_pct})
         if f.min_trading_days and attempt.kind != "live":
-            parts.append(f"{f.trading_days} of {plural(f.min_trading_days, 'trading day')}")
+            parts.append(
+                ngettext(
+                    "%(done)s of %(least)s trading day",
+                    "%(done)s of %(least)s trading days",
+                    f.min_trading_days,
+                )
+                % {"done": f.trading_days, "least": f.min_trading_days}
+            )
         else:
-            parts.append(plural(f.trading_days, "trading day"))
-        return "In progress: " + ", ".join(parts) + "."
+            parts.append(
+                ngettext("%(count)s trading day", "%(count)s trading days", f.trading_days)
+                % {"count": f.trading_days}
+            )
+        return gettext("In progress: %(figures)s.") % {"figures": ", ".join(parts)}
     return progress.headline(attempt, zone=zone) or attempt.get_status_display() + "."
 
 
@@ -105,11 +123,16 @@ def home_row(
         "p": item,
         "name": item.version.spec.name,
         "stage": (
-            f"{attempt.stage + 1} of {len(stages)}: {stages[attempt.stage].name}"
+            gettext("%(number)s of %(count)s: %(stage)s")
+            % {
+                "number": attempt.stage + 1,
+                "count": len(stages),
+                "stage": stages[attempt.stage].name,
+            }
             if attempt
             else "—"
         ),
-        "status": "Under review" if shown else item.get_status_display(),
+        "status": gettext("Under review") if shown else item.get_status_display(),
         "look": "pending" if shown else item.status,
         "line": status_line(item, attempt, shown, now, zone),
     }

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client
@@ -109,7 +110,7 @@ def since_text(at: datetime, now: datetime | None = None, *, zone: ZoneInfo | No
     by default the one active for the request), named."""
     zone = zone or timezone.get_current_timezone()
     ago = progress.relative_text(now or timezone.now(), at).removeprefix("in ")
-    ago = "just now" if ago == "any moment now" else f"{ago} ago"
+    ago = gettext("just now") if ago == "any moment now" else gettext("%(ago)s ago") % {"ago": ago}
     return f"{progress.instant_text(at, zone)}, {ago}"
 
 
@@ -121,10 +122,11 @@ def _wait(item: Waiting, zone: ZoneInfo | None) -> Step:
     )
     return Step(
         Do.WAIT,
-        "Waiting for us",
-        f"{item.what}, since {since_text(item.since, zone=zone)}. We will tell you the outcome.",
+        gettext("Waiting for us"),
+        gettext("%(what)s, since %(since)s. We will tell you the outcome.")
+        % {"what": item.what, "since": since_text(item.since, zone=zone)},
         url=url,
-        action="See it" if url else "",
+        action=gettext("See it") if url else "",
         since=item.since,
     )
 
@@ -132,45 +134,60 @@ def _wait(item: Waiting, zone: ZoneInfo | None) -> Step:
 def decide(f: Facts) -> Step:
     """The one next thing the client should do (the module's docstring gives the order)."""
     if f.client_status == Client.Status.PENDING_APPROVAL:
-        return Step(Do.WAIT, "Waiting for us", "Your registration is being reviewed.")
+        return Step(
+            Do.WAIT, gettext("Waiting for us"), gettext("Your registration is being reviewed.")
+        )
     if f.client_status != Client.Status.ACTIVE:
         return Step(
             Do.WAIT,
-            "Your account is on hold",
-            "Trading and payments are stopped for now: contact the firm's support.",
+            gettext("Your account is on hold"),
+            gettext("Trading and payments are stopped for now: contact the firm's support."),
         )
     if f.trading and f.kyc_blocks_trade and f.kyc_status != Client.KycStatus.APPROVED:
-        return _kyc_step(f, "trade your challenge")  # every order is refused until then
+        return _kyc_step(f, trade=True)  # every order is refused until then
     if f.trading:
         pid, what = f.trading[0]
         url = reverse("portal:my_challenge", kwargs={"participation_id": pid})
         if pid in f.preparing:
             return Step(
                 Do.WAIT,
-                "Your account is being prepared",
-                f"{what}: its trading account is being opened; its credentials appear on the "
-                "challenge's page as soon as it is, usually within a minute.",
+                gettext("Your account is being prepared"),
+                gettext(
+                    "%(what)s: its trading account is being opened; its credentials appear on "
+                    "the challenge's page as soon as it is, usually within a minute."
+                )
+                % {"what": what},
                 url=url,
-                action="See it",
+                action=gettext("See it"),
             )
         where = f.elsewhere.get(pid)
         return Step(
             Do.TRADE,
-            "Trade your challenge",
-            f"{what} is in progress: trade it "
-            + (f"on {where}" if where else "in the web terminal")
-            + " with the stage's credentials.",
+            gettext("Trade your challenge"),
+            (
+                gettext(
+                    "%(what)s is in progress: trade it on %(where)s with the stage's credentials."
+                )
+                % {"what": what, "where": where}
+                if where
+                else gettext(
+                    "%(what)s is in progress: trade it in the web terminal with the stage's "
+                    "credentials."
+                )
+                % {"what": what}
+            ),
             url=url,
-            action="Credentials" if where else "Credentials and terminal",
+            action=gettext("Credentials") if where else gettext("Credentials and terminal"),
         )
     if f.unpaid:
         pid, name = f.unpaid[0]
         return Step(
             Do.PAY,
-            "Pay for your challenge",
-            f"{name} waits for your payment before its first stage opens.",
+            gettext("Pay for your challenge"),
+            gettext("%(name)s waits for your payment before its first stage opens.")
+            % {"name": name},
             url=reverse("portal:my_challenge", kwargs={"participation_id": pid}),
-            action="Pay now",
+            action=gettext("Pay now"),
         )
     for item in f.waiting:
         if item.kind in ABOUT_PARTICIPATIONS:
@@ -180,56 +197,77 @@ def decide(f: Facts) -> Step:
         f.kyc_blocks_join or (need_deposit and f.kyc_blocks_deposit)
     )
     if kyc_needed:
-        return _kyc_step(f, "start a challenge")
+        return _kyc_step(f, trade=False)
     deposit_waiting = [w for w in f.waiting if w.kind == deposits.DEPOSIT]
     if deposit_waiting and f.offered and not f.wallet_can_pay:  # the money is on its way
         return _wait(deposit_waiting[0], f.zone)
     if not f.offered:
         return Step(
             Do.WAIT,
-            "No challenge is open right now",
-            "The firm has no challenge on offer at the moment: look again soon.",
+            gettext("No challenge is open right now"),
+            gettext("The firm has no challenge on offer at the moment: look again soon."),
         )
     if need_deposit:
         return Step(
             Do.DEPOSIT,
-            "Deposit to your wallet",
-            "Challenge fees are paid from your wallet, and it does not hold any fee yet.",
+            gettext("Deposit to your wallet"),
+            gettext("Challenge fees are paid from your wallet, and it does not hold any fee yet."),
             url=reverse("portal:deposit"),
-            action="Deposit",
+            action=gettext("Deposit"),
         )
     return Step(
         Do.BUY,
-        "Start a new challenge" if f.any_participation else "Buy your first challenge",
-        "Choose a challenge and pay its fee"
-        + (" from your wallet." if f.wallet_can_pay else " by card."),
+        gettext("Start a new challenge")
+        if f.any_participation
+        else gettext("Buy your first challenge"),
+        gettext("Choose a challenge and pay its fee from your wallet.")
+        if f.wallet_can_pay
+        else gettext("Choose a challenge and pay its fee by card."),
         url=reverse("portal:challenges"),
-        action="See the challenges",
+        action=gettext("See the challenges"),
     )
 
 
-def _kyc_step(f: Facts, to: str) -> Step:
-    """Wait for the identity check, resubmit it or send it, so as to be allowed `to` do."""
+def _kyc_step(f: Facts, *, trade: bool) -> Step:
+    """Wait for the identity check, resubmit it or send it, so as to be allowed to trade the
+    challenge (`trade`) or to start one."""
     if f.kyc_status == Client.KycStatus.PENDING:
         return _wait(
-            Waiting("Your identity check is being reviewed", f.kyc_since or timezone.now(), "kyc"),
+            Waiting(
+                gettext("Your identity check is being reviewed"),
+                f.kyc_since or timezone.now(),
+                "kyc",
+            ),
             f.zone,
         )
     if f.kyc_status == Client.KycStatus.REJECTED:
         reason = f" ({f.kyc_reason})" if f.kyc_reason else ""
+        text = (
+            gettext(
+                "Your identity check was not approved%(reason)s: send it again to "
+                "trade your challenge."
+            )
+            if trade
+            else gettext(
+                "Your identity check was not approved%(reason)s: send it again to "
+                "start a challenge."
+            )
+        )
         return Step(
             Do.RESUBMIT,
-            "Resubmit your identity documents",
-            f"Your identity check was not approved{reason}: send it again to {to}.",
+            gettext("Resubmit your identity documents"),
+            text % {"reason": reason},
             url=reverse("portal:kyc"),
-            action="Resubmit",
+            action=gettext("Resubmit"),
         )
     return Step(
         Do.VERIFY,
-        "Verify your identity",
-        f"The firm verifies every trader's identity before they {to}.",
+        gettext("Verify your identity"),
+        gettext("The firm verifies every trader's identity before they trade your challenge.")
+        if trade
+        else gettext("The firm verifies every trader's identity before they start a challenge."),
         url=reverse("portal:kyc"),
-        action="Verify identity",
+        action=gettext("Verify identity"),
     )
 
 
@@ -238,33 +276,46 @@ def _kyc_step(f: Facts, to: str) -> Step:
 
 def stage_text(item: Participation, attempt: StageAttempt) -> str:
     stages = item.version.spec.stages
-    return (
-        f"{item.version.spec.name}, stage {attempt.stage + 1} of {len(stages)} "
-        f"({stages[attempt.stage].name})"
-    )
+    return gettext("%(challenge)s, stage %(number)s of %(count)s (%(stage)s)") % {
+        "challenge": item.version.spec.name,
+        "number": attempt.stage + 1,
+        "count": len(stages),
+        "stage": stages[attempt.stage].name,
+    }
 
 
 def waiting_of(request: ApprovalRequest, named: dict[int, Participation]) -> Waiting:
     """How a pending request reads to its client."""
     pid = request.payload.get("participation_id") if request.payload else None
     item = named.get(pid) if isinstance(pid, int) else None
-    name = item.version.spec.name if item else "your challenge"
+    name = item.version.spec.name if item else gettext("your challenge")
     key = request.type_key
     if key == participation.PARTICIPATION:
-        what = f"Your participation in {name} is being reviewed"
+        what = gettext("Your participation in %(name)s is being reviewed") % {"name": name}
     elif (
         key in NEXT_STAGE
         and item is not None
         and 0 <= (number := int(request.payload.get("stage", 0))) < len(item.version.spec.stages)
     ):
         stage = item.version.spec.stages[number]
-        step = "live step" if key == lifecycle.LIVE_STEP else "next stage"
-        what = f"Your {step} in {name} (stage {number + 1}: {stage.name}) is under review"
+        said = {"name": name, "number": number + 1, "stage": stage.name}
+        what = (
+            gettext("Your live step in %(name)s (stage %(number)s: %(stage)s) is under review")
+            if key == lifecycle.LIVE_STEP
+            else gettext(
+                "Your next stage in %(name)s (stage %(number)s: %(stage)s) is under review"
+            )
+        ) % said
     elif request.amount is not None:
         amount = f"{money(request.amount, request.currency)} {request.currency}"
-        what = f"Your {in_sentence(request.type_label)} of {amount} is being reviewed"
+        what = gettext("Your %(request)s of %(amount)s is being reviewed") % {
+            "request": in_sentence(request.type_label),
+            "amount": amount,
+        }
     else:
-        what = f"Your {in_sentence(request.type_label)} request is being reviewed"
+        what = gettext("Your %(request)s request is being reviewed") % {
+            "request": in_sentence(request.type_label)
+        }
     return Waiting(what, request.created_at, key, item.pk if item else None)
 
 

@@ -21,6 +21,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext, ngettext, pgettext
+
 from propdesk.challenges.catalogue.definition import PayoutSchedule, PayoutTiming
 from propdesk.core.money import quantum
 from propdesk.core.schema import fixed_point
@@ -140,19 +142,34 @@ def next_date(schedule: PayoutSchedule, history: History, zone: ZoneInfo) -> dat
 
 
 def _ordinal(day: int) -> str:
-    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
+    if 10 <= day % 100 <= 20 or day % 10 not in (1, 2, 3):
+        said = pgettext("day of the month", "%(day)sth")
+    elif day % 10 == 1:
+        said = pgettext("day of the month", "%(day)sst")
+    elif day % 10 == 2:
+        said = pgettext("day of the month", "%(day)snd")
+    else:
+        said = pgettext("day of the month", "%(day)srd")
+    return said % {"day": day}
 
 
 def timing_words(schedule: PayoutSchedule) -> str:
+    first = schedule.first_after_days
     if schedule.timing == PayoutTiming.ON_REQUEST:
-        return (
-            f"{schedule.first_after_days} days after the live start, then every "
-            f"{schedule.every_days} days after the previous request"
-        )
+        return gettext(
+            "%(first)s days after the live start, then every %(every)s days after the previous "
+            "request"
+        ) % {"first": first, "every": schedule.every_days}
     named = [_ordinal(d) for d in schedule.fixed_days]  # "1st and 15th", "1st, 10th and 20th"
-    days = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
-    return f"on the {days} of the month, from {schedule.first_after_days} days after the live start"
+    days = (
+        named[0]
+        if len(named) == 1
+        else gettext("%(items)s and %(last)s") % {"items": ", ".join(named[:-1]), "last": named[-1]}
+    )
+    return gettext("on the %(days)s of the month, from %(first)s days after the live start") % {
+        "days": days,
+        "first": first,
+    }
 
 
 def _when(moment: datetime, zone: ZoneInfo) -> str:
@@ -177,23 +194,25 @@ def evaluate(
     conditions = [
         Condition(
             DATE,
-            "Payout date",
+            gettext("Payout date"),
             now >= due,
-            f"from {_when(due, zone)} ({timing_words(schedule)})",
+            gettext("from %(when)s (%(timing)s)")
+            % {"when": _when(due, zone), "timing": timing_words(schedule)},
         ),
         Condition(
             PROFIT,
-            "Profit since the last payout",
+            gettext("Profit since the last payout"),
             profit > 0,
             f"{money(profit, currency)} {currency}",
         ),
         Condition(
             MIN_PAYOUT,
-            f"Your share ({share_pct.normalize():f}% of the profit)",
+            gettext("Your share (%(pct)s%% of the profit)") % {"pct": f"{share_pct.normalize():f}"},
             trader > 0 and trader >= schedule.min_payout,
             f"{money(trader, currency)} {currency}"
             + (
-                f"; at least {money(schedule.min_payout, currency)} {currency} is paid out"
+                gettext("; at least %(amount)s is paid out")
+                % {"amount": f"{money(schedule.min_payout, currency)} {currency}"}
                 if schedule.min_payout
                 else ""
             ),
@@ -205,9 +224,10 @@ def evaluate(
         conditions.append(
             Condition(
                 TRADING_DAYS,
-                f"Trading days since {since.isoformat()}",
+                gettext("Trading days since %(day)s") % {"day": since.isoformat()},
                 days >= schedule.min_trading_days,
-                f"{days} of {schedule.min_trading_days}",
+                gettext("%(done)s of %(least)s")
+                % {"done": days, "least": schedule.min_trading_days},
             )
         )
     if schedule.consistency_pct is not None:
@@ -217,9 +237,11 @@ def evaluate(
         conditions.append(
             Condition(
                 NO_OPEN_POSITIONS,
-                "No open positions when you ask",
+                gettext("No open positions when you ask"),
                 None if count is None else count == 0,
-                "the platform cannot say right now" if count is None else f"{count} open",
+                gettext("the platform cannot say right now")
+                if count is None
+                else ngettext("%(count)s open", "%(count)s open", count) % {"count": count},
             )
         )
     return Eligibility(
@@ -238,20 +260,29 @@ def evaluate(
 def _consistency(
     limit: Decimal, day_profits: Mapping[date, Decimal] | None, currency: str
 ) -> Condition:
-    label = f"Best day at most {limit.normalize():f}% of the period's profit"
+    label = gettext("Best day at most %(pct)s%% of the period's profit") % {
+        "pct": f"{limit.normalize():f}"
+    }
     if day_profits is None:
-        return Condition(CONSISTENCY, label, None, "the trade history cannot be read right now")
+        said = gettext("the trade history cannot be read right now")
+        return Condition(CONSISTENCY, label, None, said)
     total = sum(day_profits.values(), Decimal(0))
     if total <= 0 or not day_profits:
-        return Condition(CONSISTENCY, label, False, "no profit from closed trades in the period")
+        said = gettext("no profit from closed trades in the period")
+        return Condition(CONSISTENCY, label, False, said)
     best_day, best = max(day_profits.items(), key=lambda item: (item[1], item[0]))
     ratio = (best * 100 / total).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     return Condition(
         CONSISTENCY,
         label,
         best * 100 <= limit * total,
-        f"best day {best_day.isoformat()}: {money(best, currency)} {currency}, {ratio}% of "
-        f"{money(total, currency)} {currency}",
+        gettext("best day %(day)s: %(best)s, %(ratio)s%% of %(total)s")
+        % {
+            "day": best_day.isoformat(),
+            "best": f"{money(best, currency)} {currency}",
+            "ratio": ratio,
+            "total": f"{money(total, currency)} {currency}",
+        },
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from propdesk.challenges.models import Payout
@@ -26,13 +27,18 @@ def _tab_url(participation_id: int) -> str:
 
 def _said(payout: Payout) -> str:
     if payout.status == Payout.Status.REQUESTED:
-        return (
-            f"Payout {payout.reference} requested: "
-            f"{money(payout.trader_share, payout.currency)} {payout.currency}, your share "
-            f"of {money(payout.profit, payout.currency)} {payout.currency} profit. "
+        return gettext(
+            "Payout %(reference)s requested: %(share)s, your share of %(profit)s profit. "
             "The firm reviews it."
-        )
-    return f"Payout {payout.reference} is {payout.get_status_display().lower()}."
+        ) % {
+            "reference": payout.reference,
+            "share": f"{money(payout.trader_share, payout.currency)} {payout.currency}",
+            "profit": f"{money(payout.profit, payout.currency)} {payout.currency}",
+        }
+    return gettext("Payout %(reference)s is %(status)s.") % {
+        "reference": payout.reference,
+        "status": str(payout.get_status_display()).lower(),
+    }
 
 
 @require_http_methods(["GET", "POST"])

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -178,7 +178,7 @@ def live_stage(client: Client, participation_id: Any) -> StageAttempt:
     return attempt
 
 
-SET_ASIDE = "This stage is being checked by the firm: payouts wait until it is done."
+SET_ASIDE = gettext_noop("This stage is being checked by the firm: payouts wait until it is done.")
 
 
 def measured(attempt: StageAttempt) -> bool:
@@ -190,23 +190,39 @@ def measured(attempt: StageAttempt) -> bool:
 def refusal(attempt: StageAttempt) -> str:
     """Why no payout can be asked for on this stage at all ("" when one can)."""
     if attempt.kind != StageKind.LIVE:
-        return "Payouts are made from a live (funded) stage."
+        return gettext("Payouts are made from a live (funded) stage.")
     if attempt.status != StageAttempt.Status.IN_PROGRESS:
-        return f"The stage is {attempt.get_status_display().lower()}: it pays out no more."
+        return gettext("The stage is %(status)s: it pays out no more.") % {
+            "status": str(attempt.get_status_display()).lower()
+        }
     if not attempt.login:
-        return "The stage's account is being prepared."
+        return gettext("The stage's account is being prepared.")
     if attempt.held_after is not None or stage_accounts.client_suspended(
         attempt.participation.client_id
     ):
-        return "Your account is suspended: payouts wait until it is reactivated."
+        return gettext("Your account is suspended: payouts wait until it is reactivated.")
     if attempt.monitor_error:
-        return SET_ASIDE
+        return gettext(SET_ASIDE)
     pending = attempt.payouts.filter(status__in=Payout.OPEN).first()
     if pending is not None:
-        then = "paid" if pending.status == Payout.Status.APPROVED else "paid or rejected"
+        said = {
+            "reference": pending.reference,
+            "status": str(pending.get_status_display()).lower(),
+        }
+        if pending.status == Payout.Status.APPROVED:
+            return (
+                gettext(
+                    "Payout %(reference)s is %(status)s: one at a time, so the next one can be "
+                    "asked for once it is paid."
+                )
+                % said
+            )
         return (
-            f"Payout {pending.reference} is {pending.get_status_display().lower()}: one at a "
-            f"time, so the next one can be asked for once it is {then}."
+            gettext(
+                "Payout %(reference)s is %(status)s: one at a time, so the next one can be "
+                "asked for once it is paid or rejected."
+            )
+            % said
         )
     return kyc.refusal(attempt.participation.client, kyc_actions.REQUEST_PAYOUT)
 
@@ -233,7 +249,7 @@ def request_payout(client: Client, participation_id: Any, *, idempotency_key: An
         found = check(attempt, account)
         if not found.eligible:
             raise NotEligible(
-                "A payout cannot be requested yet: " + found.why_not() + ".",
+                gettext("A payout cannot be requested yet: %(why)s.") % {"why": found.why_not()},
                 extra={"eligibility": found.to_json()},
             )
         payout = Payout.objects.create(

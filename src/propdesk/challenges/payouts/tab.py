@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client
 from propdesk.challenges.models import Participation, Payout
@@ -33,7 +34,7 @@ def context(
     schedule = payouts.schedule_of(item)
     live = next((s for s in item.version.spec.stages if s.is_live), None)
     found = None
-    refused = "This challenge has no funded stage yet." if attempt is None else ""
+    refused = gettext("This challenge has no funded stage yet.") if attempt is None else ""
     if attempt is not None:
         refused = payouts.refusal(attempt)
         if payouts.measured(attempt):

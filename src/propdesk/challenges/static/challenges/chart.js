@@ -124,6 +124,8 @@
   }
 
   function draw(figure, data) {
+    // The page gives the legend's words in the reader's language (data-words-*).
+    var said = figure.dataset;
     var plot = figure.querySelector("[data-chart-plot]") || figure;
     var found = read(data);
     var points = found.points;
@@ -133,7 +135,8 @@
       var empty = document.createElement("p");
       empty.className = "muted";
       empty.setAttribute("data-chart-empty", "");
-      empty.textContent = "No equity figures yet: the curve starts with the account's first event.";
+      empty.textContent = said.wordsEmpty ||
+        "No equity figures yet: the curve starts with the account's first event.";
       plot.appendChild(empty);
       figure.setAttribute("data-drawn", "empty");
       return null;
@@ -154,22 +157,25 @@
     var keys = ["time", "equity", "balance", "low", "high"];
     var series = [
       {
-        label: "Time (" + zone + ")",
+        label: (said.wordsTime || "Time") + " (" + zone + ")",
         value: function (u, raw, seriesIdx, idx) {
           return when(cols.numbers[0][idx === null || idx === undefined ? last : idx]).full;
         },
       },
-      { label: "Equity" + currency, stroke: COLOURS.equity, width: 2, value: shown(cols.texts[1]) },
       {
-        label: "Balance", stroke: COLOURS.balance, width: 1.5,
+        label: (said.wordsEquity || "Equity") + currency, stroke: COLOURS.equity, width: 2,
+        value: shown(cols.texts[1]),
+      },
+      {
+        label: said.wordsBalance || "Balance", stroke: COLOURS.balance, width: 1.5,
         points: { show: false }, value: shown(cols.texts[2]),
       },
       {
-        label: "Lowest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
+        label: said.wordsLow || "Lowest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
         points: { show: false }, value: shown(cols.texts[3]),
       },
       {
-        label: "Highest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
+        label: said.wordsHigh || "Highest equity (5 min)", stroke: COLOURS.bandEdge, width: 1,
         points: { show: false }, value: shown(cols.texts[4]),
       },
     ];

@@ -149,7 +149,9 @@
   }
 
   function showStatus(live) {
-    setText(status, live ? "live" : "connection lost, retrying…");
+    // The page gives the words in the client's language (data-live, data-lost).
+    const words = status.dataset;
+    setText(status, live ? words.live || "live" : words.lost || "connection lost, retrying…");
     status.classList.toggle("offline", !live);
   }
 
