@@ -141,10 +141,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "propdesk.core.request_ids.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The client's language, or the chooser's: first, so that even a refusal (suspended, not
+    # verified) is written in it.
+    "propdesk.accounts.middleware.LanguageMiddleware",
     "propdesk.accounts.middleware.ActiveAccountMiddleware",
     "propdesk.accounts.middleware.TwoFactorMiddleware",
     "propdesk.accounts.middleware.ClientTimeZoneMiddleware",
-    "propdesk.accounts.middleware.LanguageMiddleware",  # the client's language, or the chooser's
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "propdesk.core.web.DomainErrorMiddleware",
 ]

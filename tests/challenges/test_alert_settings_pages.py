@@ -118,3 +118,11 @@ def test_a_post_missing_a_field_or_sending_one_twice_changes_nothing(admin, chal
     assert twice.status_code == 422
     assert alert_settings.current(challenge) == before
     assert AuditRecord.objects.filter(action=AuditAction.CHALLENGE_ALERTS.value).count() == 1
+
+
+def test_the_use_case_itself_refuses_a_role_without_the_manage_permission(support, challenge):
+    from propdesk.core.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        alert_settings.set_alerts(challenge.pk, {"max_loss_percent": "90"}, actor=support)
+    assert alert_settings.current(challenge)["max_loss_percent"] is None

@@ -202,3 +202,26 @@ def test_the_firms_spanish_template_is_used_for_a_spanish_trader(active_client, 
     assert note.title == "Stage 1 de 2-Step 100K terminó"
     assert note.body.startswith(f"Cuenta {attempt.login}: ")
     assert "94.880,00" in note.body
+
+
+def test_a_pause_says_until_when_in_the_traders_own_time_zone_and_language(active_client):
+    from propdesk.accounts import services as client_accounts
+    from propdesk.notifications import events
+    from propdesk.rules.model import MAX_DAILY_LOSS, PAUSED
+
+    client_accounts.set_time_zone(active_client, "America/Mexico_City")  # UTC-6 in December
+    user = active_client.user
+    user.language = "es"
+    user.save(update_fields=["language"])
+    user.refresh_from_db()
+    why = {
+        "snapshot": {"equity": "94500.5"},
+        "floor": "95000",
+        "paused_until": "2026-12-07T22:00:00Z",
+    }
+    data = {"challenge": "2-Step", "stage": "Fase 1", "login": "700001"}
+    data["reason"] = notices.reason(PAUSED, MAX_DAILY_LOSS, why)
+    _subject, body = events.render("stage.paused", user, data)
+    assert "2026-12-07T22:00:00Z" not in body
+    assert "el 7 de diciembre de 2026 a las 16:00 (CST)" in body  # 22:00 UTC in Mexico City
+    assert "94.500,50" in body  # in cents

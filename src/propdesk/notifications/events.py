@@ -23,7 +23,8 @@ from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from propdesk.accounts.models import User
+from propdesk.accounts import zones
+from propdesk.accounts.models import Client, User
 from propdesk.core.errors import ValidationFailed
 from propdesk.notifications.models import Notification, NotificationTemplate
 
@@ -131,10 +132,15 @@ def wording(key: str, language: str) -> tuple[str, str, bool]:
 
 
 def render(key: str, user: User, data: Mapping[str, Any], *, message: str = "") -> tuple[str, str]:
-    """The subject and body for this person, in their language."""
+    """The subject and body for this person, in their language and their time zone."""
     language = user.language or settings.LANGUAGE_CODE
     subject, body, _own = wording(key, language)
-    with translation.override(language):
+    try:
+        client: Client | None = user.client
+    except Client.DoesNotExist:
+        client = None
+    zone = zones.zone_of(client) if client is not None else zones.firm_zone()
+    with translation.override(language), timezone.override(zone):
         values = {
             "client_name": user.name,
             "firm_name": settings.PROPDESK_FIRM_NAME,

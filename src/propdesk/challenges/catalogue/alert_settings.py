@@ -11,9 +11,11 @@ from django.db import transaction
 
 from propdesk.accounts.models import User
 from propdesk.challenges.models import Challenge, ChallengeAlerts
+from propdesk.challenges.permissions import CHALLENGES_MANAGE
 from propdesk.core import audit
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import NotFound, ValidationFailed
+from propdesk.core.permissions import require_permission
 
 # field: (least, most, what it is)
 FIELDS: dict[str, tuple[int, int, str]] = {
@@ -58,6 +60,7 @@ def clean(values: Mapping[str, Any]) -> dict[str, int | None]:
 
 def set_alerts(challenge_id: int, values: Mapping[str, Any], *, actor: User) -> dict[str, Any]:
     """Save the challenge's alert settings (audited); returns them."""
+    require_permission(actor, CHALLENGES_MANAGE)
     cleaned = clean(values)
     with transaction.atomic():
         challenge = Challenge.objects.select_for_update().filter(pk=challenge_id).first()

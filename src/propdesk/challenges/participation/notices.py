@@ -9,10 +9,11 @@ so the client reads it in their language and the webhooks in English.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, ngettext
 
@@ -41,12 +42,26 @@ STAGE_PAUSED, STAGE_RESUMED = "stage.paused", "stage.resumed"
 def _n(text: Any) -> str:
     """A figure of the rules' explanation (a decimal string) as the reader's language writes it."""
     try:
-        value = Decimal(str(text))
+        value = Decimal(str(text)).quantize(CENTS)  # in cents (a floor worked out to 4 places)
     except (InvalidOperation, ValueError):
         return str(text)
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]  # a floor worked out to 4 places
-        value = value.quantize(CENTS)
     return formats.number_format(value, use_l10n=True, force_grouping=True)
+
+
+def _when(text: Any) -> str:
+    """A time of the rules' explanation (ISO 8601, UTC) as the reader writes it, in their time
+    zone (`events.emit` renders in the client's); a day stays a day."""
+    raw = str(text)
+    try:
+        if "T" not in raw:
+            return formats.date_format(date.fromisoformat(raw), "DATE_FORMAT")
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return raw
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'DATETIME_FORMAT')} ({local.tzname()})"
 
 
 def _sentence(kind: str, rule: str | None, why: dict[str, Any]) -> str:
@@ -76,7 +91,7 @@ def _worded(kind: str, rule: str | None, why: dict[str, Any]) -> str:
         ) % {
             "equity": _n(why["snapshot"]["equity"]),
             "floor": _n(why["floor"]),
-            "until": why["paused_until"],
+            "until": _when(why["paused_until"]),
         }
     if rule == MAX_DAILY_LOSS:
         return gettext(
@@ -99,7 +114,7 @@ def _worded(kind: str, rule: str | None, why: dict[str, Any]) -> str:
         return gettext(
             "Positions were still open at the weekend cutoff (%(cutoff)s); every position must "
             "be closed by then."
-        ) % {"cutoff": why["cutoff"]}
+        ) % {"cutoff": _when(why["cutoff"])}
     if rule == INACTIVITY:
         days = int(why["inactivity_days"])
         return ngettext(
@@ -110,7 +125,7 @@ def _worded(kind: str, rule: str | None, why: dict[str, Any]) -> str:
     if rule == TRADING_PERIOD:
         return gettext(
             "The trading period ended on %(day)s without the stage's objectives met."
-        ) % {"day": why["last_day"]}
+        ) % {"day": _when(why["last_day"])}
     raise KeyError(rule)
 
 
