@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from propdesk.challenges.catalogue.definition import (
@@ -33,6 +33,7 @@ from propdesk.challenges.catalogue.forms import (
     WEEKDAY_LABELS,
 )
 from propdesk.challenges.catalogue.offers import DEFAULT_SCHEDULE
+from propdesk.challenges.payouts.eligibility import ordinal
 from propdesk.core.templatetags.money import money
 
 WEEKDAY_WORDS = {
@@ -239,18 +240,6 @@ def priced(amount: Decimal, currency: str) -> str:
     return f"{money(amount, currency)} {currency}".strip()
 
 
-def _ordinal(day: int) -> str:
-    if 11 <= day % 100 <= 13 or day % 10 not in (1, 2, 3):
-        said = pgettext("day of the month", "%(day)sth")
-    elif day % 10 == 1:
-        said = pgettext("day of the month", "%(day)sst")
-    elif day % 10 == 2:
-        said = pgettext("day of the month", "%(day)snd")
-    else:
-        said = pgettext("day of the month", "%(day)srd")
-    return said % {"day": day}
-
-
 def _listed(items: list[str]) -> str:
     """ "1st", "1st and 15th", "1st, 10th and 20th"."""
     if len(items) == 1:
@@ -286,7 +275,7 @@ def payout_schedule_text(schedule: PayoutSchedule, currency: str) -> str:
     conditions: at least 5 trading days in the period, no open positions"."""
     first = schedule.first_after_days
     if schedule.timing == PayoutTiming.FIXED_DAYS:
-        days = _listed([_ordinal(day) for day in schedule.fixed_days])
+        days = _listed([ordinal(day) for day in schedule.fixed_days])
         if first:
             text = ngettext(
                 "Payouts on the %(days)s of the month, the first at least %(count)s day after "

@@ -141,7 +141,8 @@ def next_date(schedule: PayoutSchedule, history: History, zone: ZoneInfo) -> dat
     return max(earliest, datetime.combine(day, datetime.min.time(), zone))
 
 
-def _ordinal(day: int) -> str:
+def ordinal(day: int) -> str:
+    """A day of the month as the reader's language says it: 1st, 22nd (1, 22 in Spanish)."""
     if 10 <= day % 100 <= 20 or day % 10 not in (1, 2, 3):
         said = pgettext("day of the month", "%(day)sth")
     elif day % 10 == 1:
@@ -160,7 +161,7 @@ def timing_words(schedule: PayoutSchedule) -> str:
             "%(first)s days after the live start, then every %(every)s days after the previous "
             "request"
         ) % {"first": first, "every": schedule.every_days}
-    named = [_ordinal(d) for d in schedule.fixed_days]  # "1st and 15th", "1st, 10th and 20th"
+    named = [ordinal(d) for d in schedule.fixed_days]  # "1st and 15th", "1st, 10th and 20th"
     days = (
         named[0]
         if len(named) == 1
