@@ -3,6 +3,8 @@ transaction: the portal notification, the email job, the reviewer's personal mes
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core import mail
 from django.db import transaction
@@ -175,6 +177,19 @@ def test_the_back_office_form_sends_the_personal_message(active_client, bank_tra
     note = Notification.objects.get(user=active_client.user, event="deposit.rejected")
     assert "Reason: Wrong amount" in note.body
     assert note.body.endswith("Please send it again.")
+
+
+def test_each_decision_forms_message_label_points_at_its_own_box(
+    active_client, bank_transfer, finance
+):
+    request = _deposit(active_client, bank_transfer)
+    html = logged_in(finance).get(reverse("backoffice:approval_review", args=[request.pk]))
+    text = html.content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))  # no two fields share an id on the review page
+    assert 'for="approve_message"' in text
+    assert 'for="reject_message"' in text
+    assert 'id="reject_message"' in text
 
 
 def test_the_back_office_refuses_a_message_too_long(active_client, bank_transfer, finance):

@@ -55,6 +55,12 @@ class ApproveForm(forms.Form):
     message = _message_field()
     level = WholeNumberField(widget=forms.HiddenInput, required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its fields' ids differ from the reject form's on the same page: each label (the
+        # personal message's above all) points at its own box.
+        kwargs.setdefault("auto_id", "approve_%s")
+        super().__init__(*args, **kwargs)
+
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
@@ -64,6 +70,10 @@ class RejectForm(forms.Form):
     )
     message = _message_field()
     level = WholeNumberField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "reject_%s")
+        super().__init__(*args, **kwargs)
 
 
 class NoteForm(forms.Form):
