@@ -161,6 +161,24 @@ def test_the_delivery_log_shows_the_answers_and_a_failed_delivery_is_sent_again(
     assert AuditRecord.objects.filter(action="webhook_delivery.redeliver").count() == 1
 
 
+def test_a_delivery_still_being_retried_says_so_and_how_many_attempts_it_has(
+    admin, webhook_receiver, run_jobs, settings
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 5
+    made = make_endpoint(admin, webhook_receiver.url, ["stage.failed"])
+    webhook_receiver.status = 503
+    webhooks.publish("stage.failed", {"n": 1})
+    run_jobs()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending"
+    http = logged_in(admin)
+    page = http.get(f"/backoffice/settings/webhooks/deliveries/{delivery.pk}/").content.decode()
+    assert "Retrying: the last attempt failed" in page
+    assert "1 of at most 5" in page
+    log = http.get(f"/backoffice/settings/webhooks/{made.endpoint.pk}/").content.decode()
+    assert "Retrying" in log
+
+
 def test_the_test_event_button_sends_webhook_test(admin, webhook_receiver, run_jobs):
     made = make_endpoint(admin, webhook_receiver.url, ["stage.passed"])
     response = post_form(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -143,7 +144,11 @@ def webhook_delivery(request: HttpRequest, delivery_id: int) -> HttpResponse:
     return render(
         request,
         "notifications/webhook_delivery.html",
-        {"delivery": found, "tries": found.tries.order_by("-id")[:100]},
+        {
+            "delivery": found,
+            "tries": found.tries.order_by("-id")[:100],
+            "max_attempts": settings.WEBHOOK_MAX_ATTEMPTS,
+        },
     )
 
 
