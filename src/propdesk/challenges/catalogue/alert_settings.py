@@ -54,7 +54,9 @@ def clean(values: Mapping[str, Any]) -> dict[str, int | None]:
             continue
         cleaned[name] = number
     if faults:
-        raise ValidationFailed("The alerts were not saved: check the fields shown.", fields=faults)
+        raise ValidationFailed(
+            "The alerts were not saved: check the fields shown under Alerts.", fields=faults
+        )
     return cleaned
 
 

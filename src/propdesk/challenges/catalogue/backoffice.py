@@ -360,6 +360,8 @@ def _challenge_page(
         "challenges/challenge.html",
         {
             "challenge": challenge,
+            # The alerts' errors are shown at their fields (the box above only says so).
+            "alert_error": alert_values is not None,
             "look": STATUS_LOOK.get(challenge.status, ""),
             "published": version_view(published),
             "draft": version_view(draft),
@@ -552,7 +554,9 @@ def challenge_alerts(request: HttpRequest, challenge_id: int) -> HttpResponse:
     }
     try:
         if odd:
-            raise ValidationFailed("The alerts were not saved: check the fields shown.", fields=odd)
+            raise ValidationFailed(
+                "The alerts were not saved: check the fields shown under Alerts.", fields=odd
+            )
         alert_settings.set_alerts(challenge.pk, given, actor=actor(request))
     except DomainError as exc:
         return _challenge_page(request, challenge, error=exc, alert_values=given)
