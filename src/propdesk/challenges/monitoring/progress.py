@@ -201,6 +201,24 @@ def headline(attempt: StageAttempt, *, zone: ZoneInfo | None = None) -> str:
     return _sentence(outcome, zone or rules.zone)
 
 
+def deciding_outcome(attempt: StageAttempt) -> Outcome | None:
+    """The rules' outcome `headline` words, when the rules (not staff) failed, paused or passed
+    the stage: what the portal says in the client's language; None otherwise."""
+    if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
+        return None
+    try:
+        outcome = Evaluator.from_state(rules_for(attempt), attempt.evaluator_state).outcomes[-1]
+    except UNREADABLE:
+        return None
+    decided = {
+        StageAttempt.Status.IN_PROGRESS: PAUSED,
+        StageAttempt.Status.FAILED: outcome.kind,
+        StageAttempt.Status.PASSED: PASSED,
+        StageAttempt.Status.CANCELLED: PASSED,
+    }.get(attempt.status)
+    return outcome if outcome.kind == decided else None
+
+
 def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:
     why = outcome.explanation
     at = outcome.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") + f" ({zone.key})"
