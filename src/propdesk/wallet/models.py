@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 from propdesk.core import references
 from propdesk.wallet import destinations

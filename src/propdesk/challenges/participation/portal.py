@@ -413,7 +413,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         )
     counted = limits.trading_day_words(f, currency)
     if counted:  # not the default (any day with a position opened)
-        days["words"] += f"; a trading day is {counted}"
+        days["words"] += gettext("; a trading day is %(counted)s") % {"counted": counted}
     open_limits = [
         {
             "key": limit["key"],
