@@ -218,11 +218,11 @@ def deciding_outcome(attempt: StageAttempt) -> Outcome | None:
         outcome = Evaluator.from_state(rules_for(attempt), attempt.evaluator_state).outcomes[-1]
     except UNREADABLE:
         return None
-    decided = {
-        StageAttempt.Status.IN_PROGRESS: PAUSED,
-        StageAttempt.Status.FAILED: outcome.kind,
-        StageAttempt.Status.PASSED: PASSED,
-        StageAttempt.Status.CANCELLED: PASSED,
+    decided: str | None = {
+        str(StageAttempt.Status.IN_PROGRESS): PAUSED,
+        str(StageAttempt.Status.FAILED): outcome.kind,
+        str(StageAttempt.Status.PASSED): PASSED,
+        str(StageAttempt.Status.CANCELLED): PASSED,
     }.get(attempt.status)
     return outcome if outcome.kind == decided else None
 
