@@ -263,6 +263,7 @@ def test_a_failed_stage_says_why_in_spanish_without_the_rules_english_record(spa
     wallet = http.get(reverse("portal:wallet")).content.decode()
     assert "Tarifa del desafío" in wallet
     assert "Prop Trading Fee" not in wallet
+    assert f"Tarifa de {failed.version.spec.name}" in wallet  # its line, in Spanish too
 
 
 def test_the_language_chooser_names_each_language_in_its_own_words():
