@@ -18,7 +18,7 @@ from django.utils import translation
 from propdesk.challenges.certificates import services as certificates
 from propdesk.notifications.services import notify
 from propdesk.wallet import deposits
-from tests.challenges.factories import funded, paid_payout, take_profit
+from tests.challenges.factories import breach, funded, paid_payout, take_profit, trading
 from tests.conftest import logged_in
 from tests.core.factories import catalogue
 
@@ -123,6 +123,11 @@ def spanish(register, set_method, finance, admin, kyc_form):
         active_client, method=method.pk, amount="100", currency="USD"
     )
     notify(active_client.user, title="Aviso", body="Texto del aviso")
+    # A challenge paid from the wallet (a fee entry) whose first stage the rules failed: its
+    # page says why in Spanish.
+    tried, failed = trading(active_client, finance, admin)
+    breach(failed)
+    assert failed.status == "failed"
     data = [
         active_client.user.name,
         active_client.user.email,
@@ -138,6 +143,9 @@ def spanish(register, set_method, finance, admin, kyc_form):
         method.name,
         "Propdesk s.r.o.",
         "Banco Uno",
+        tried.reference,
+        str(failed.login),
+        failed.server.name,
         # The firm's KYC form (its names are the firm's words, in the firm's language).
         kyc_form.name,
         kyc_form.description,
@@ -146,6 +154,7 @@ def spanish(register, set_method, finance, admin, kyc_form):
     return {
         "client": active_client,
         "participation": joined,
+        "failed": tried,
         "live": live,
         "deposit": deposit,
         "certificate": certificate,
@@ -156,6 +165,7 @@ def spanish(register, set_method, finance, admin, kyc_form):
 def portal_pages(made) -> list[str]:
     p = made["participation"]
     challenge_page = reverse("portal:my_challenge", kwargs={"participation_id": p.pk})
+    failed_page = reverse("portal:my_challenge", kwargs={"participation_id": made["failed"].pk})
     return [
         reverse("portal:home"),
         reverse("portal:profile"),
@@ -164,6 +174,8 @@ def portal_pages(made) -> list[str]:
         reverse("portal:my_challenges"),
         challenge_page,
         *(f"{challenge_page}?tab={tab}" for tab in ("chart", "trades", "payouts")),
+        failed_page,
+        f"{failed_page}?tab=chart",
         reverse("portal:wallet"),
         reverse("portal:deposit"),
         reverse("portal:deposit_detail", kwargs={"deposit_id": made["deposit"].pk}),
@@ -177,13 +189,13 @@ def portal_pages(made) -> list[str]:
 
 def test_a_spanish_client_finds_no_english_on_the_portal(spanish):
     http = logged_in(spanish["client"].user)
-    challenge_name = str(spanish["participation"].challenge.name)
+    challenge_names = [str(spanish[p].challenge.name) for p in ("participation", "failed")]
     left = {}
     for path in portal_pages(spanish):
         page = http.get(path)
         assert page.status_code == 200, path
         assert page["Content-Language"] == "es"
-        found = english_left(page.content.decode(), [*spanish["data"], challenge_name])
+        found = english_left(page.content.decode(), [*spanish["data"], *challenge_names])
         if found:
             left[path] = found
     assert left == {}
@@ -231,3 +243,32 @@ def test_the_browser_scripts_get_their_words_in_spanish_from_the_page(spanish):
     overview = http.get(page).content.decode()
     assert 'data-countdown-in="se reinicia en {time}"' in overview
     assert 'data-countdown-now="reiniciándose ahora"' in overview
+
+
+def test_a_failed_stage_says_why_in_spanish_without_the_rules_english_record(spanish):
+    """The verdict is the notification's sentence in Spanish, with Spanish figures; the rules'
+    step-by-step record (written in English for the firm) is left out; the status and the
+    wallet's fee entry read in Spanish."""
+    http = logged_in(spanish["client"].user)
+    failed = spanish["failed"]
+    page = http.get(reverse("portal:my_challenge", kwargs={"participation_id": failed.pk}))
+    html = page.content.decode()
+    assert (
+        '<p class="headline" data-headline>Su capital bajó a 94.880,00, por debajo del límite '
+        "de pérdida diaria de 95.000,00.</p>"
+    ) in html
+    assert "data-explanation" not in html
+    assert "fell below" not in html
+    assert "data-stage-status>No superada<" in html
+    wallet = http.get(reverse("portal:wallet")).content.decode()
+    assert "Tarifa del desafío" in wallet
+    assert "Prop Trading Fee" not in wallet
+    assert f"Tarifa de {failed.version.spec.name}" in wallet  # its line, in Spanish too
+
+
+def test_the_language_chooser_names_each_language_in_its_own_words():
+    http = HttpClient()
+    http.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = http.get("/login/").content.decode()
+    assert '<option value="en" lang="en">English</option>' in page
+    assert '<option value="es" lang="es" selected>Español</option>' in page

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -186,14 +187,14 @@ class Client(models.Model):
     """A trader or an introducing broker, with their portal login in `user`."""
 
     class Kind(models.TextChoices):
-        TRADER = "trader", "Trader"
-        IB = "ib", "IB"
+        TRADER = "trader", _("Trader")
+        IB = "ib", _("IB")
 
     class Status(models.TextChoices):
-        PENDING_APPROVAL = "pending_approval", "Pending approval"
-        ACTIVE = "active", "Active"
-        REJECTED = "rejected", "Rejected"
-        SUSPENDED = "suspended", "Suspended"
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
+        ACTIVE = "active", _("Active")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING_APPROVAL: frozenset({Status.ACTIVE, Status.REJECTED}),
@@ -203,10 +204,10 @@ class Client(models.Model):
     }
 
     class KycStatus(models.TextChoices):
-        NOT_SUBMITTED = "not_submitted", "Not submitted"
-        PENDING = "pending", "Pending review"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        NOT_SUBMITTED = "not_submitted", _("Not submitted")
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     KYC_TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         KycStatus.NOT_SUBMITTED: frozenset({KycStatus.PENDING}),

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from propdesk.challenges.catalogue.definition import ChallengeDefinition, StageKind
 from propdesk.core import references
@@ -108,13 +109,13 @@ class Participation(models.Model):
     """A client's run of one challenge version: paid, approved, then stage after stage."""
 
     class Status(models.TextChoices):
-        PENDING_PAYMENT = "pending_payment", "Waiting for payment"
-        PENDING_APPROVAL = "pending_approval", "Waiting for approval"
-        ACTIVE = "active", "Active"
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+        PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+        ACTIVE = "active", _("Active")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING_PAYMENT: frozenset({Status.PENDING_APPROVAL, Status.CANCELLED}),
@@ -127,8 +128,8 @@ class Participation(models.Model):
     }
 
     class Payment(models.TextChoices):
-        WALLET = "wallet", "Wallet"
-        DIRECT = "direct", "Direct purchase"
+        WALLET = "wallet", _("Wallet")
+        DIRECT = "direct", _("Direct purchase")
 
     client = models.ForeignKey(
         "accounts.Client", on_delete=models.PROTECT, related_name="participations"
@@ -195,10 +196,10 @@ class StageAttempt(models.Model):
     """One stage of a participation on its own trading account."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        IN_PROGRESS = "in_progress", _("In progress")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     # Moved only by participation.lifecycle.move_stage. A failure found to be in error is
     # reinstated by staff; a pass and a cancellation are final.
@@ -361,10 +362,10 @@ class Payout(models.Model):
     figure), so the trader and staff read the same stated rule later."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"  # its approval request is pending
-        APPROVED = "approved", "Approved"  # the balance operation is on its way to the platform
-        PAID = "paid", "Paid"  # taken off the account; the share is in the wallet
-        REJECTED = "rejected", "Rejected"
+        REQUESTED = "requested", _("Requested")  # its approval request is pending
+        APPROVED = "approved", _("Approved")  # the balance operation is on its way to the platform
+        PAID = "paid", _("Paid")  # taken off the account; the share is in the wallet
+        REJECTED = "rejected", _("Rejected")
         # The stage ended before a decision, or the balance operation was given up.
         CANCELLED = "cancelled", "Cancelled"
 
@@ -430,8 +431,8 @@ class Certificate(models.Model):
     unguessable; anyone with it can check it at its public address."""
 
     class Kind(models.TextChoices):
-        STAGE_PASSED = "stage_passed", "Stage passed"
-        PAYOUT = "payout", "Payout"
+        STAGE_PASSED = "stage_passed", _("Stage passed")
+        PAYOUT = "payout", _("Payout")
 
     code = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -241,11 +241,11 @@ def save_form(
 
 def submission_block(client: Client) -> str | None:
     if client.status != Client.Status.ACTIVE:
-        return "Your account is not active."
+        return gettext("Your account is not active.")
     if client.kyc_status == Client.KycStatus.PENDING:
-        return "Your KYC is being reviewed; we will tell you the outcome."
+        return gettext("Your KYC is being reviewed; we will tell you the outcome.")
     if client.kyc_status == Client.KycStatus.APPROVED:
-        return "Your identity is already verified."
+        return gettext("Your identity is already verified.")
     return None
 
 

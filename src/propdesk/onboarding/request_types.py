@@ -63,7 +63,9 @@ for kind, key, label, order in (
             order=order,
             reference_kind=references.REGISTRATION,
             reference_id="client_id",
-            description=f"A new {in_sentence(kind.label)} asks to open an account in the portal.",
+            description=(
+                f"A new {in_sentence(str(kind.label))} asks to open an account in the portal."
+            ),
         )
     )
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 from propdesk.core import references
 from propdesk.wallet import destinations
@@ -56,17 +57,17 @@ class JournalEntry(models.Model):
     only reversed by another entry."""
 
     class Type(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
-        WITHDRAWAL = "withdrawal", "Withdrawal"
-        WITHDRAWAL_HOLD = "withdrawal_hold", "Withdrawal held"
-        WITHDRAWAL_RELEASE = "withdrawal_release", "Withdrawal released"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        REVERSAL = "reversal", "Reversal"
-        PROP_TRADING_FEE = "prop_trading_fee", "Prop Trading Fee"
-        PROFIT_SHARE = "profit_share", "Profit Share"  # a funded trader's share of a payout
-        PROP_RETRY_FEE = "prop_retry_fee", "Prop Retry Fee"  # a failed challenge tried again
-        PROP_RESET_FEE = "prop_reset_fee", "Prop Reset Fee"  # a running stage started over
-        IB_COMMISSION = "ib_commission", "IB Commission"  # an IB's share of a referred fee
+        DEPOSIT = "deposit", _("Deposit")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        WITHDRAWAL_HOLD = "withdrawal_hold", _("Withdrawal held")
+        WITHDRAWAL_RELEASE = "withdrawal_release", _("Withdrawal released")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        REVERSAL = "reversal", _("Reversal")
+        PROP_TRADING_FEE = "prop_trading_fee", _("Prop Trading Fee")
+        PROFIT_SHARE = "profit_share", _("Profit Share")  # a funded trader's share of a payout
+        PROP_RETRY_FEE = "prop_retry_fee", _("Prop Retry Fee")  # a failed challenge tried again
+        PROP_RESET_FEE = "prop_reset_fee", _("Prop Reset Fee")  # a running stage started over
+        IB_COMMISSION = "ib_commission", _("IB Commission")  # an IB's share of a referred fee
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     memo = models.CharField(max_length=500, blank=True)  # for staff: the report, the audit
@@ -187,8 +188,8 @@ class PaymentMethod(models.Model):
     """A way money comes in or goes out: a bank transfer (offline) or a provider (online)."""
 
     class Kind(models.TextChoices):
-        OFFLINE = "offline", "Offline (e.g. bank transfer)"
-        ONLINE = "online", "Online (payment provider)"
+        OFFLINE = "offline", _("Offline (e.g. bank transfer)")
+        ONLINE = "online", _("Online (payment provider)")
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -210,9 +211,9 @@ class PaymentMethod(models.Model):
     bank_name = models.CharField(max_length=100, blank=True)
 
     class PayoutTo(models.TextChoices):
-        NONE = "", "Not for withdrawals"
-        BANK = "bank", "Bank account"
-        CRYPTO = "crypto", "Crypto wallet"
+        NONE = "", _("Not for withdrawals")
+        BANK = "bank", _("Bank account")
+        CRYPTO = "crypto", _("Crypto wallet")
 
     # Where a withdrawal by this method is paid: the client names a bank account or a crypto
     # wallet (on one of `networks`) as they ask (wallet/destinations.py); none, and the method
@@ -247,11 +248,11 @@ class PaymentMethod(models.Model):
 
 class Deposit(models.Model):
     class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        CANCELLED = "cancelled", "Cancelled"
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.AWAITING_PAYMENT: frozenset({Status.PENDING, Status.CANCELLED}),
@@ -313,9 +314,9 @@ class Withdrawal(models.Model):
     """Money out: held from the wallet when asked, paid out or released when decided."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Paid out"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Paid out")
+        REJECTED = "rejected", _("Rejected")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils import formats
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -56,7 +57,8 @@ def _trading_days(count: int) -> str:
 
 
 def amount_text(value: Any) -> str:
-    """100000.00 reads 100,000; 99.50 reads 99.50."""
+    """100000.00 reads 100,000; 99.50 reads 99.50 (in English: the active language's
+    separators, 100.000 and 99,50 in Spanish)."""
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
@@ -64,8 +66,8 @@ def amount_text(value: Any) -> str:
     if not amount.is_finite():
         return str(value)
     if amount == amount.to_integral_value():
-        return f"{int(amount):,}"
-    return f"{amount:,f}"
+        return formats.number_format(int(amount), use_l10n=True, force_grouping=True)
+    return formats.number_format(f"{amount:f}", use_l10n=True, force_grouping=True)
 
 
 def money_text(value: Decimal) -> str:

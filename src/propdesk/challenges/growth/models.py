@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Coupon(models.Model):
@@ -150,9 +151,9 @@ class CommissionSettlement(models.Model):
     approved."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for approval"
-        PAID = "paid", "Paid"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Waiting for approval")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.PENDING: frozenset({Status.PAID, Status.REJECTED}),
@@ -182,11 +183,11 @@ class Commission(models.Model):
     """One IB's share of one paid fee, at one level of the referral tree."""
 
     class Status(models.TextChoices):
-        CREDITED = "credited", "Credited"  # an instant scheme's, in the IB's wallet
-        ACCRUED = "accrued", "Collected for settlement"
-        SETTLING = "settling", "In a settlement awaiting approval"
-        SETTLED = "settled", "Paid by a settlement"
-        REVERSED = "reversed", "Reversed (the fee was refunded)"
+        CREDITED = "credited", _("Credited")  # an instant scheme's, in the IB's wallet
+        ACCRUED = "accrued", _("Collected for settlement")
+        SETTLING = "settling", _("In a settlement awaiting approval")
+        SETTLED = "settled", _("Paid by a settlement")
+        REVERSED = "reversed", _("Reversed (the fee was refunded)")
 
     TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
         Status.CREDITED: frozenset({Status.REVERSED}),

@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext
 
 from propdesk.challenges.models import StageAttempt
 from propdesk.challenges.monitoring import progress
@@ -32,7 +34,7 @@ def exact(amount: Decimal | str | None, currency: str = "") -> str:
         value = cents if cents == value else value.normalize()
     if value == 0:
         value = abs(value)  # never "-0.00"
-    return f"{value:,f}"
+    return formats.number_format(f"{value:f}", use_l10n=True, force_grouping=True)
 
 
 # --- trading days ------------------------------------------------------------------------
@@ -51,13 +53,17 @@ def trading_day_words(f: Figures, currency: str = "") -> str:
     least = f.trading_day_min_profit_pct
     if f.trading_day_counts != OPENED_AND_CLOSED and least is None:
         return ""
-    words = "a day with a position opened"
     if f.trading_day_counts == OPENED_AND_CLOSED:
-        words += " and closed"
+        words = gettext("a day with a position opened and closed")
+    else:
+        words = gettext("a day with a position opened")
     if least is not None:
         amount = pct_of(least, initial_balance(f))
         shown = f"{exact(amount, currency)} {currency}".rstrip()
-        words += f", and at least {decimal_text(least)}% profit ({shown})"
+        words += gettext(", and at least %(pct)s%% profit (%(amount)s)") % {
+            "pct": decimal_text(least),
+            "amount": shown,
+        }
     return words
 
 
@@ -80,11 +86,12 @@ def open_limits(f: Figures) -> list[dict[str, Any]]:
         found.append(
             {
                 "key": "open_positions",
-                "label": "Open positions",
+                "label": gettext("Open positions"),
                 "count": f.open_positions,
                 "limit": f.max_open_positions,
                 "pct": used_pct(Decimal(f.open_positions), Decimal(f.max_open_positions)),
-                "words": f"{f.open_positions} of at most {f.max_open_positions} open",
+                "words": gettext("%(count)s of at most %(limit)s open")
+                % {"count": f.open_positions, "limit": f.max_open_positions},
             }
         )
     if f.max_open_volume is not None:
@@ -92,11 +99,12 @@ def open_limits(f: Figures) -> list[dict[str, Any]]:
         found.append(
             {
                 "key": "open_volume",
-                "label": "Open lots",
+                "label": gettext("Open lots"),
                 "count": now,
                 "limit": most,
                 "pct": used_pct(f.open_volume, f.max_open_volume),
-                "words": f"{now} of at most {most} lots open",
+                "words": gettext("%(count)s of at most %(limit)s lots open")
+                % {"count": now, "limit": most},
             }
         )
     return found
@@ -130,7 +138,7 @@ def weekend_close(
     if at <= now and not f.open_positions:
         at = cutoff_after(rules.zone, rule.weekday, rule.at, now)
     return {
-        "rule": f"{rule.day.title()} {rule.time} ({rules.timezone})",
+        "rule": f"{WEEKDAYS[rule.weekday]} {rule.time} ({rules.timezone})",
         "at": at,
         "iso": at.isoformat().replace("+00:00", "Z"),
         "local": progress.instant_text(at, zone or rules.zone),

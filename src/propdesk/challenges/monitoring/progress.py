@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from propdesk.challenges.catalogue.definition import StageDefinition, StageKind
 from propdesk.challenges.models import ChallengeVersion, StageAttempt
@@ -105,15 +106,21 @@ def relative_text(at: datetime, now: datetime) -> str:
     """How far off an instant is, for people: "in 3 h 5 min", "in 12 min", "in 2 days 4 h"."""
     seconds = int((at - now).total_seconds())
     if seconds <= 0:
-        return "any moment now"
+        return gettext("any moment now")
+    return gettext("in %(duration)s") % {"duration": duration_text(seconds)}
+
+
+def duration_text(seconds: int) -> str:
+    """A duration for people, to the minute above: "3 h 5 min", "12 min", "2 days 4 h"."""
     minutes = -(-seconds // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"in {days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+        counted = ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
+        return counted + (f" {hours} h" if hours else "")
     if hours:
-        return f"in {hours} h" + (f" {minutes} min" if minutes else "")
-    return f"in {minutes} min"
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min"
 
 
 def outlook(
@@ -141,27 +148,27 @@ def outlook(
     if close is None:
         close = next_day_reset(attempt, now)
     when = f"{instant_text(close, shown_in)}, {relative_text(close, now)}"
-    reached = "Target reached"
     if f.open_positions:
-        return (
-            f"{reached} on your closed balance: close your open positions ({f.open_positions}) "
-            f"before the day's close, {when}, for the stage to pass then."
-        )
+        return gettext(
+            "Target reached on your closed balance: close your open positions (%(count)s) "
+            "before the day's close, %(when)s, for the stage to pass then."
+        ) % {"count": f.open_positions, "when": when}
     short = f.min_trading_days - f.trading_days
     if short > 0:
-        return (
-            f"{reached}: {short} more trading day{'s' if short > 1 else ''} needed (at least "
-            f"{f.min_trading_days}); the stage passes at the close of the day you reach them, "
-            "if the target still holds."
-        )
+        return ngettext(
+            "Target reached: %(short)s more trading day needed (at least %(least)s); the stage "
+            "passes at the close of the day you reach them, if the target still holds.",
+            "Target reached: %(short)s more trading days needed (at least %(least)s); the stage "
+            "passes at the close of the day you reach them, if the target still holds.",
+            short,
+        ) % {"short": short, "least": f.min_trading_days}
     if f.best_day_max_pct is not None and (
         f.best_day_ratio_pct is None or f.best_day_ratio_pct > f.best_day_max_pct
     ):
-        return (
-            f"{reached}, but your best day is {f.best_day_ratio_pct or 0}% of your profit "
-            f"(at most {_pct(str(f.best_day_max_pct))} allowed): keep trading for the stage "
-            "to pass."
-        )
+        return gettext(
+            "Target reached, but your best day is %(ratio)s%% of your profit (at most %(most)s "
+            "allowed): keep trading for the stage to pass."
+        ) % {"ratio": f.best_day_ratio_pct or 0, "most": _pct(str(f.best_day_max_pct))}
     last_day, day = f.period_last_day, f.day
     if (
         not rules.upgrade_immediately
@@ -170,12 +177,13 @@ def outlook(
         and last_day > day
     ):
         last = calendar.end(last_day)
-        return (
-            f"{reached}: this stage passes at the close of its trading period's last day, "
-            f"{instant_text(last, shown_in)}, {relative_text(last, now)}, if the "
-            "objectives still hold."
-        )
-    return f"{reached}: this stage passes at the day's close, {when}."
+        return gettext(
+            "Target reached: this stage passes at the close of its trading period's last day, "
+            "%(last)s, %(relative)s, if the objectives still hold."
+        ) % {"last": instant_text(last, shown_in), "relative": relative_text(last, now)}
+    return gettext("Target reached: this stage passes at the day's close, %(when)s.") % {
+        "when": when
+    }
 
 
 def headline(attempt: StageAttempt, *, zone: ZoneInfo | None = None) -> str:
@@ -199,6 +207,24 @@ def headline(attempt: StageAttempt, *, zone: ZoneInfo | None = None) -> str:
     ):
         return attempt.explanation  # advanced or cancelled by staff: said for the trader
     return _sentence(outcome, zone or rules.zone)
+
+
+def deciding_outcome(attempt: StageAttempt) -> Outcome | None:
+    """The rules' outcome `headline` words, when the rules (not staff) failed, paused or passed
+    the stage: what the portal says in the client's language; None otherwise."""
+    if attempt.evaluator_state is None or not attempt.evaluator_state.get("outcomes"):
+        return None
+    try:
+        outcome = Evaluator.from_state(rules_for(attempt), attempt.evaluator_state).outcomes[-1]
+    except UNREADABLE:
+        return None
+    decided: str | None = {
+        str(StageAttempt.Status.IN_PROGRESS): PAUSED,
+        str(StageAttempt.Status.FAILED): outcome.kind,
+        str(StageAttempt.Status.PASSED): PASSED,
+        str(StageAttempt.Status.CANCELLED): PASSED,
+    }.get(attempt.status)
+    return outcome if outcome.kind == decided else None
 
 
 def _sentence(outcome: Outcome, zone: ZoneInfo) -> str:

@@ -12,12 +12,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import formats, timezone
 from django.utils.functional import lazy
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.monitoring import progress
 from propdesk.notifications import events
 from propdesk.platforms.protocol import Credentials
 from propdesk.rules.events import Outcome
@@ -130,6 +132,35 @@ def _worded(kind: str, rule: str | None, why: dict[str, Any]) -> str:
 
 
 reason = lazy(_sentence, str)
+
+
+def _english() -> bool:
+    return (get_language() or "en").split("-")[0] == "en"
+
+
+def headline(attempt: StageAttempt, zone: ZoneInfo) -> str:
+    """The stage's verdict (or pause) in one sentence as the portal shows it to its trader: in
+    the active language, times in `zone`, the rules' decisions in the words of their
+    notification; a staff decision in its own words. English readers get `progress.headline`,
+    the rules' figures written out step by step."""
+    decided = None if _english() else progress.deciding_outcome(attempt)
+    if decided is None:
+        return progress.headline(attempt, zone=zone)
+    with timezone.override(zone):
+        if decided.kind == "passed":
+            return gettext("Passed at the day's close, %(at)s: every objective was met.") % {
+                "at": _when(decided.at.isoformat())
+            }
+        return _sentence(decided.kind, decided.rule, decided.explanation)
+
+
+def trace(attempt: StageAttempt) -> str:
+    """The stage's stored explanation as the portal shows it: a staff's words always; the
+    rules' record (their figures step by step, written in English for the firm) to a reader
+    of English only, the others read `headline` and the stage's rules in their language."""
+    if _english() or progress.deciding_outcome(attempt) is None:
+        return attempt.explanation
+    return ""
 
 
 def _stage_data(attempt: StageAttempt, participation: Participation) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from propdesk.challenges.catalogue.wording import (
 from propdesk.challenges.growth import coupons
 from propdesk.challenges.models import ChallengeVersion, Participation, StageAttempt
 from propdesk.challenges.monitoring import limits, progress
-from propdesk.challenges.participation import portal_home, retries
+from propdesk.challenges.participation import notices, portal_home, retries
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import DomainError, ValidationFailed
 from propdesk.core.money import MINOR_UNITS, quantize, quantum
@@ -315,14 +315,14 @@ def money_text(amount: Decimal | None, currency: str) -> str:
     return f"{shown} {currency}"
 
 
-def _pct(value: Decimal) -> str:
-    return f"{value:f}"
+def _pct(value: Decimal) -> str:  # a percentage as the reader's language writes it: 71,20
+    return formats.number_format(value, use_l10n=True)
 
 
 def _bar_value(pct: Decimal | None) -> str:
     """A bar's length, 0 to 100 (the words beside it give the figure, overshoot included)."""
     within = min(max(pct if pct is not None else Decimal(0), Decimal(0)), Decimal(100))
-    return _pct(within.quantize(Decimal("0.01")))
+    return f"{within.quantize(Decimal('0.01')):f}"
 
 
 def _loss_bar(
@@ -413,7 +413,7 @@ def bars(attempt: StageAttempt, figures: Figures, currency: str) -> list[dict[st
         )
     counted = limits.trading_day_words(f, currency)
     if counted:  # not the default (any day with a position opened)
-        days["words"] += f"; a trading day is {counted}"
+        days["words"] += gettext("; a trading day is %(counted)s") % {"counted": counted}
     open_limits = [
         {
             "key": limit["key"],
@@ -477,7 +477,7 @@ def stage_figures(item: Participation, attempt: StageAttempt, zone: ZoneInfo) ->
         "moved": "",
         "weekend": None,
     }
-    shown["headline"] = progress.headline(attempt, zone=zone)
+    shown.update(headline=notices.headline(attempt, zone), trace=notices.trace(attempt))
     f = progress.figures(attempt)
     if f is None:  # its saved state cannot be read: the page says so (staff are told why)
         return shown
@@ -543,7 +543,7 @@ def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
     started_over = {a.reset_of_id for a in item.attempts.all()}
     rows = []
     for attempt in item.attempts.all():
-        headline = progress.headline(attempt, zone=zone)
+        headline = notices.headline(attempt, zone)
         rows.append(
             {
                 "a": attempt,
@@ -551,8 +551,8 @@ def history(item: Participation, zone: ZoneInfo) -> list[dict[str, Any]]:
                 "number": attempt.stage + 1,
                 "name": stages[attempt.stage].name,
                 "headline": headline,
-                "explain": bool(attempt.explanation)
-                and attempt.explanation != headline
+                "explain": bool(notices.trace(attempt))
+                and attempt.explanation != progress.headline(attempt, zone=zone)
                 and not (attempt == current and attempt.status == StageAttempt.Status.FAILED),
             }
         )

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 
 from propdesk.accounts import zones
@@ -17,7 +17,7 @@ from propdesk.accounts.models import Client
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import progress
-from propdesk.challenges.participation import lifecycle, standing
+from propdesk.challenges.participation import lifecycle, notices, standing
 from propdesk.challenges.participation import services as participation
 from propdesk.core.templatetags.money import money
 
@@ -76,13 +76,14 @@ def status_line(
         if reached:
             return reached
         if attempt.paused:
-            return progress.headline(attempt, zone=zone) or gettext("Paused until the day reset.")
+            return notices.headline(attempt, zone) or gettext("Paused until the day reset.")
         f = progress.figures(attempt)
         if f is None:
             return gettext("In progress.")
         parts = []
         if f.target_progress_pct is not None:
-            parts.append(gettext("%(pct)s%% of the profit target") % {"pct": f.target_progress_pct})
+            pct = formats.number_format(f.target_progress_pct, use_l10n=True)
+            parts.append(gettext("%(pct)s%% of the profit target") % {"pct": pct})
         if f.min_trading_days and attempt.kind != "live":
             parts.append(
                 ngettext(
@@ -98,7 +99,7 @@ def status_line(
                 % {"count": f.trading_days}
             )
         return gettext("In progress: %(figures)s.") % {"figures": ", ".join(parts)}
-    return progress.headline(attempt, zone=zone) or attempt.get_status_display() + "."
+    return notices.headline(attempt, zone) or attempt.get_status_display() + "."
 
 
 def reviews_for(client: Client) -> dict[int, ApprovalRequest]:

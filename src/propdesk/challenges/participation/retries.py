@@ -32,8 +32,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
+from propdesk.accounts import mail
 from propdesk.accounts.models import Client
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -287,6 +288,9 @@ def retry(
             ],
             memo=f"Retry of {failed.reference}: {failed.version.spec.name}"
             + (f", {price.discount_pct}% off" if price.discount_pct is not None else ""),
+            client_memo=_words(
+                me, RETRY_WORDS, reference=failed.reference, challenge=failed.version.spec.name
+            ),
             client=me,
         )
         made.save(update_fields=["fee_entry"])
@@ -440,6 +444,7 @@ def _start_over(
             ledger.Line(fee_revenue(currency), offer.fee),
         ],
         memo=f"Reset of stage {number} ({name}) of {participation.reference}",
+        client_memo=_words(client, RESET_WORDS, number=number, name=name),
         client=client,
         idempotency_key=key,
         request_fingerprint=asked,
@@ -455,3 +460,15 @@ def _start_over(
     return lifecycle.open_stage(
         participation, attempt.stage, reset_of=attempt, reset_fee_entry=entry
     )
+
+
+RETRY_WORDS = gettext_noop(
+    "Retry of %(reference)s: %(challenge)s"
+)  # a wallet line, in the client's language
+RESET_WORDS = gettext_noop("Reset of stage %(number)s (%(name)s)")
+
+
+def _words(client: Client, text: str, **values: object) -> str:
+    """A wallet line's words for the client, in their language (the memo is the firm's)."""
+    with mail.in_language_of(client.user):
+        return gettext(text) % values

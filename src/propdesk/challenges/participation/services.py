@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext
 
+from propdesk.accounts import mail
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
@@ -156,10 +157,18 @@ def _post_fee(participation: Participation, wallet: Any) -> None:
         memo=f"Fee for {participation.version.spec.name}"
         + (f" paid by {participation.method.name}" if participation.method else "")
         + _discount_memo(participation),
+        client_memo=fee_words(participation.client, participation.version.spec.name),
         client=participation.client,
     )
     participation.save(update_fields=["fee_entry"])
     commission.earn(participation)  # the IBs' share of the fee, with it
+
+
+def fee_words(client: Client, challenge: str) -> str:
+    """What the client's wallet says of a challenge's fee, written in the client's language
+    (the ledger's memo is the firm's, in English)."""
+    with mail.in_language_of(client.user):
+        return gettext("Fee for %(challenge)s") % {"challenge": challenge}
 
 
 def _discount_memo(participation: Participation) -> str:

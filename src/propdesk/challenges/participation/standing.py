@@ -109,8 +109,9 @@ def since_text(at: datetime, now: datetime | None = None, *, zone: ZoneInfo | No
     """ "2026-12-05 23:02 JST (Asia/Tokyo), 3 h ago": in the reader's zone (the client's own;
     by default the one active for the request), named."""
     zone = zone or timezone.get_current_timezone()
-    ago = progress.relative_text(now or timezone.now(), at).removeprefix("in ")
-    ago = gettext("just now") if ago == "any moment now" else gettext("%(ago)s ago") % {"ago": ago}
+    seconds = int(((now or timezone.now()) - at).total_seconds())
+    ago = progress.duration_text(seconds)
+    ago = gettext("just now") if seconds <= 0 else gettext("%(ago)s ago") % {"ago": ago}
     return f"{progress.instant_text(at, zone)}, {ago}"
 
 
