@@ -23,7 +23,7 @@ ALERTS = {
 PASSED = {
     "en": (
         "Well done, {{ client_name }}: {{ stage }} passed",
-        "Congratulations {{ client_name }}!\n\n"
+        "Congratulations, {{ client_name }}!\n\n"
         "You passed {{ stage }} of {{ challenge }} on account {{ login }}. Our team will be in "
         "touch about what comes next; you can follow it in the portal:\n{{ portal_url }}\n\n"
         "{{ firm_name }}",

@@ -287,9 +287,9 @@ define(
         CHALLENGE,
         _("You passed {{ stage }} of {{ challenge }}"),
         _(
-            "Congratulations {{ client_name }}!\n"
+            "Congratulations, {{ client_name }}!\n"
             "\n"
-            "you passed {{ stage }} of {{ challenge }} on account {{ login }}. What "
+            "You passed {{ stage }} of {{ challenge }} on account {{ login }}. What "
             "comes next is in the portal:\n"
             "{{ portal_url }}"
         ),
@@ -379,9 +379,9 @@ define(
         CHALLENGE,
         _("Your funded account for {{ challenge }} was approved"),
         _(
-            "Congratulations {{ client_name }}!\n"
+            "Congratulations, {{ client_name }}!\n"
             "\n"
-            "your funded account for {{ challenge }} (reference {{ reference }}) was "
+            "Your funded account for {{ challenge }} (reference {{ reference }}) was "
             "approved. Its credentials will be in the portal as soon as it is open.\n"
             "\n"
             "{{ message }}"
