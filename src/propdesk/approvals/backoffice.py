@@ -190,7 +190,7 @@ def queue(request: HttpRequest, scope: str = "todo") -> HttpResponse:
 def _approve_form(req: ApprovalRequest, data: object = None) -> ApproveForm:
     # The amount as the page shows it (1,000.00); the field reads it back either way.
     shown = money(req.amount, req.currency) if req.amount is not None else None
-    form = ApproveForm(data, initial={"level": req.current_level, "amount": shown})  # type: ignore[arg-type]
+    form = ApproveForm(data, initial={"level": req.current_level, "amount": shown})
     rtype = approvals.request_type(req.type_key)
     if req.current_level < req.levels_total:
         del form.fields["message"]  # the client hears of the last level's decision only
