@@ -54,6 +54,29 @@ def test_a_coupon_lowers_the_fee_and_the_fee_entry_says_gross_discount_and_net(
     assert ledger.check() == []
 
 
+def test_the_clients_fee_line_says_gross_discount_and_net_in_their_language(
+    admin, finance, active_client, challenge
+):
+    from propdesk.accounts.models import User
+    from propdesk.wallet.services import client_memo
+
+    make_coupon(admin, value="20")
+    make_coupon(admin, code="AGAIN20", value="20")
+    fund(active_client, finance)
+    english = buy(active_client, challenge, "spring20")
+    assert client_memo(english.fee_entry).endswith(
+        ": 499.00 less discount 99.80 (SPRING20) = 399.20 USD"
+    )
+    User.objects.filter(pk=active_client.user_id).update(language="es")
+    active_client.user.refresh_from_db()
+    fund(active_client, finance)
+    spanish = buy(active_client, challenge, "again20", idempotency_key="second")
+    assert client_memo(spanish.fee_entry).endswith(
+        ": 499,00 menos descuento de 99,80 (AGAIN20) = 399,20 USD"
+    )
+    assert "499.00 less discount 99.80 (AGAIN20)" in spanish.fee_entry.memo  # the firm's, English
+
+
 def test_stacked_codes_are_each_recorded(admin, finance, active_client, challenge):
     make_coupon(admin, code="PCT10", value="10", stackable=True)
     make_coupon(admin, code="TENOFF", kind="fixed", value="10", currency="USD", stackable=True)

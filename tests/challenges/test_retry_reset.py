@@ -54,6 +54,21 @@ def books(client):
 # --- retry ----------------------------------------------------------------------------------
 
 
+def test_a_discounted_retrys_wallet_line_says_the_discount_in_the_clients_language(
+    active_client, finance, admin
+):
+    from propdesk.accounts.models import User
+    from propdesk.wallet.services import client_memo
+
+    User.objects.filter(pk=active_client.user_id).update(language="es")
+    active_client.user.refresh_from_db()
+    retry = {"fee": "99", "discount_pct": "20", "discount_days": 7}
+    failed, _ = failed_with_offers(active_client, finance, admin, retry=retry)
+    made = retries.retry(active_client, failed.pk)
+    assert client_memo(made.fee_entry).endswith(", 20% de descuento")
+    assert made.fee_entry.memo.endswith(", 20% off")  # the firm's memo stays English
+
+
 def test_a_failed_challenge_is_retried_for_its_fee_with_a_fresh_first_stage(
     active_client, finance, admin
 ):

@@ -289,7 +289,11 @@ def retry(
             memo=f"Retry of {failed.reference}: {failed.version.spec.name}"
             + (f", {price.discount_pct}% off" if price.discount_pct is not None else ""),
             client_memo=_words(
-                me, RETRY_WORDS, reference=failed.reference, challenge=failed.version.spec.name
+                me,
+                RETRY_WORDS if price.discount_pct is None else RETRY_OFF_WORDS,
+                reference=failed.reference,
+                challenge=failed.version.spec.name,
+                pct=price.discount_pct,
             ),
             client=me,
         )
@@ -465,6 +469,7 @@ def _start_over(
 RETRY_WORDS = gettext_noop(
     "Retry of %(reference)s: %(challenge)s"
 )  # a wallet line, in the client's language
+RETRY_OFF_WORDS = gettext_noop("Retry of %(reference)s: %(challenge)s, %(pct)s%% off")
 RESET_WORDS = gettext_noop("Reset of stage %(number)s (%(name)s)")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext
 
 from propdesk.accounts import mail
@@ -157,31 +158,49 @@ def _post_fee(participation: Participation, wallet: Any) -> None:
         memo=f"Fee for {participation.version.spec.name}"
         + (f" paid by {participation.method.name}" if participation.method else "")
         + _discount_memo(participation),
-        client_memo=fee_words(participation.client, participation.version.spec.name),
+        client_memo=fee_words(participation),
         client=participation.client,
     )
     participation.save(update_fields=["fee_entry"])
     commission.earn(participation)  # the IBs' share of the fee, with it
 
 
-def fee_words(client: Client, challenge: str) -> str:
+def fee_words(participation: Participation) -> str:
     """What the client's wallet says of a challenge's fee, written in the client's language
-    (the ledger's memo is the firm's, in English)."""
-    with mail.in_language_of(client.user):
-        return gettext("Fee for %(challenge)s") % {"challenge": challenge}
+    (the ledger's memo is the firm's, in English): the challenge, and where a coupon took some,
+    the gross price, the discount with its codes, and the net."""
+    with mail.in_language_of(participation.client.user):
+        words = gettext("Fee for %(challenge)s") % {"challenge": participation.version.spec.name}
+        if participation.discount:
+            currency = participation.currency
+            words += gettext(
+                ": %(gross)s less discount %(discount)s (%(codes)s) = %(net)s %(currency)s"
+            ) % {
+                "gross": money(participation.gross_fee, currency),
+                "discount": money(participation.discount, currency),
+                "codes": _codes(participation),
+                "net": money(participation.fee, currency),
+                "currency": currency,
+            }
+        return words
+
+
+def _codes(participation: Participation) -> str:
+    return ", ".join(u.coupon.code for u in participation.coupon_uses.select_related("coupon"))
 
 
 def _discount_memo(participation: Participation) -> str:
-    """The gross price, the discount and its codes, and the net, where a coupon took some."""
+    """The gross price, the discount and its codes, and the net, where a coupon took some (the
+    firm's memo: English, whatever language the buyer's request is in)."""
     if not participation.discount:
         return ""
     currency = participation.currency
-    codes = ", ".join(u.coupon.code for u in participation.coupon_uses.select_related("coupon"))
-    return (
-        f": {money(participation.gross_fee, currency)} less discount"
-        f" {money(participation.discount, currency)} ({codes})"
-        f" = {money(participation.fee, currency)} {currency}"
-    )
+    with translation.override("en"):
+        return (
+            f": {money(participation.gross_fee, currency)} less discount"
+            f" {money(participation.discount, currency)} ({_codes(participation)})"
+            f" = {money(participation.fee, currency)} {currency}"
+        )
 
 
 def payment_received(participation_id: int, *, payment_id: str) -> str:
