@@ -26,7 +26,7 @@ from propdesk.platforms import feeds, natslog
 from propdesk.platforms.models import LoggedEvent
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.platforms.sandbox.ingestor import SandboxIngestor
-from tests.challenges.factories import move, running, server, stage
+from tests.challenges.factories import move, next_reset, running, server, stage
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -419,10 +419,12 @@ def test_no_period_no_period_alert_and_no_trade_counts_from_the_first_day(
     now = timezone.now()
     snapshot(attempt, now, "100000.00")
     monitor.read(server())
-    monitor.close_days(now + timedelta(days=1, hours=1))
+    # Counted in the challenge's days (00:00 Prague), whatever time of day the test runs.
+    first_close = next_reset(now, 0)
+    monitor.close_days(first_close + timedelta(hours=1))  # the first day closed: 2 quiet days
     assert alerts_of(active_client, "alert.inactivity") == []
-    monitor.close_days(now + timedelta(days=2, hours=1))
-    monitor.close_days(now + timedelta(days=3, hours=1))
+    monitor.close_days(first_close + timedelta(days=1, hours=1))  # the third day
+    monitor.close_days(first_close + timedelta(days=2, hours=1))
     assert alerts_of(active_client, "alert.inactivity") == [
         f"No trade on account {attempt.login} for 3 days"
     ]
