@@ -26,7 +26,7 @@ from propdesk.platforms import feeds, natslog
 from propdesk.platforms.models import LoggedEvent
 from propdesk.platforms.sandbox import accounts, feed, orders, ticks
 from propdesk.platforms.sandbox.ingestor import SandboxIngestor
-from tests.challenges.factories import move, next_reset, running, server, stage
+from tests.challenges.factories import eventually, move, next_reset, running, server, stage
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -487,9 +487,12 @@ def test_a_nats_partition_taken_over_after_an_alert_does_not_send_it_again(
         holder.round()
         other.round()
     move(price_feed, "1.08100", "1.08112")  # 82.4%: crossed
-    for _ in range(3):  # the published snapshot may take a round more to come in
+
+    def sent() -> bool:  # the published snapshot may take a few rounds to come in
         holder.round()
-    assert len(alerts_of(active_client, "alert.daily_loss")) == 1
+        return len(alerts_of(active_client, "alert.daily_loss")) == 1
+
+    eventually(sent, within=30, what="the daily-loss alert sent by the partition's holder")
     lapsed = timezone.now() - timedelta(seconds=1)
     MonitorCheckpoint.objects.filter(owner=holder.owner).update(lease_until=lapsed)
     holder.watchers.clear()  # dead: nothing more written

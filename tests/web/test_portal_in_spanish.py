@@ -86,7 +86,8 @@ def english_left(html: str, data: list[str]) -> list[str]:
         if text in translated:
             found.append(text)
             continue
-        words = re.findall(r"[A-Za-z]+", text)
+        # Whole words only: a generated password such as "-Jf5t2IT1ffW" holds no word ("IT").
+        words = re.findall(r"(?<![\w-])[A-Za-z]+(?![\w-])", text)
         english = [w for w in words if w.lower() in ENGLISH]
         if len(english) >= 2 or (english and len(words) >= 3):
             found.append(text)
