@@ -135,10 +135,7 @@ def render(key: str, user: User, data: Mapping[str, Any], *, message: str = "") 
     """The subject and body for this person, in their language and their time zone."""
     language = user.language or settings.LANGUAGE_CODE
     subject, body, _own = wording(key, language)
-    try:
-        client: Client | None = user.client
-    except Client.DoesNotExist:
-        client = None
+    client = _client_of(user)
     zone = zones.zone_of(client) if client is not None else zones.firm_zone()
     with translation.override(language), timezone.override(zone):
         values = {
@@ -149,6 +146,14 @@ def render(key: str, user: User, data: Mapping[str, Any], *, message: str = "") 
             **data,
         }
         return one_line(fill(subject, values))[:200], tidy_body(fill(body, values))
+
+
+def _client_of(user: User) -> Client | None:
+    """The user's client (cached on the user once read); None for staff."""
+    try:
+        return user.client
+    except Client.DoesNotExist:
+        return None
 
 
 BLANK_LINES = re.compile(r"\n{3,}")
@@ -218,7 +223,7 @@ def emit(
         with translation.override("en"):
             payload = {
                 "client": {
-                    "id": getattr(getattr(user, "client", None), "pk", None),
+                    "id": getattr(_client_of(user), "pk", None),
                     "email": user.email,
                 },
                 **{k: plain(v) for k, v in data.items()},

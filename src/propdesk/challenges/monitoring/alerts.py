@@ -29,13 +29,11 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 
 from propdesk.challenges.models import ChallengeAlerts, StageAlert, StageAttempt
-from propdesk.challenges.monitoring.monitor import Seen
+from propdesk.challenges.monitoring.monitor import Seen, _run
 from propdesk.core.money import MINOR_UNITS, quantum
 from propdesk.notifications import events
-from propdesk.rules.errors import InputError
 from propdesk.rules.evaluator import Evaluator
 from propdesk.rules.model import IN_PROGRESS, Equity, Outcome
-from propdesk.rules.parse import parse_event
 from propdesk.rules.watch import DAILY, MAX, LossWatch
 
 if TYPE_CHECKING:
@@ -130,31 +128,20 @@ def run(
 ) -> tuple[list[Outcome], list[Equity], int | None]:
     """`monitor._run` with the loss alerts looked at after each snapshot taken in progress
     (past `watch.through`); what they fired waits in `watch.pending` for `send`."""
-    outcomes: list[Outcome] = []
-    snaps: list[Equity] = []
-    last = None
     loss = watch.loss
-    for position, payload in events_seen:
-        last = position
-        try:
-            event = parse_event(payload)
-            given = evaluator.feed(event)
-        except InputError as exc:  # the platform sent what the rules cannot read
-            logger.warning("event %s skipped: %s", position, exc)
-            continue
-        if isinstance(event, Equity):
-            snaps.append(event)
-            if loss is not None and position > watch.through and evaluator.status is IN_PROGRESS:
-                fired, changed = loss.look(evaluator)
-                if changed:
-                    watch.changed_at = position
-                    for one in fired:
-                        one["position"] = position
-                        watch.pending.append(one)
-        outcomes += given
-        if evaluator.status != IN_PROGRESS:
-            break
-    return outcomes, snaps, last
+    if loss is None:
+        return _run(evaluator, events_seen)
+
+    def look(position: int, evaluator: Evaluator) -> None:
+        if position > watch.through and evaluator.status is IN_PROGRESS:
+            fired, changed = loss.look(evaluator)
+            if changed:
+                watch.changed_at = position
+                for one in fired:
+                    one["position"] = position
+                    watch.pending.append(one)
+
+    return _run(evaluator, events_seen, look)
 
 
 def send(watcher: FeedWatcher, entries: list[Entry]) -> None:

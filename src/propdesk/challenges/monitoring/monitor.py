@@ -197,10 +197,13 @@ Seen = tuple[int, dict[str, Any]]  # an event's position in the log and its payl
 
 
 def _run(
-    evaluator: Evaluator, events: list[Seen]
+    evaluator: Evaluator,
+    events: list[Seen],
+    on_snapshot: Callable[[int, Evaluator], None] | None = None,
 ) -> tuple[list[Outcome], list[Equity], int | None]:
     """Feed a stage's evaluator (pure: nothing is written); the outcomes it gave, in order,
-    up to a verdict, the snapshots for the curve, and the position of the last event read."""
+    up to a verdict, the snapshots for the curve, and the position of the last event read.
+    `on_snapshot` looks at the evaluator after each equity snapshot (the alerts do)."""
     outcomes: list[Outcome] = []
     snaps: list[Equity] = []
     last = None
@@ -214,6 +217,8 @@ def _run(
             continue
         if isinstance(event, Equity):
             snaps.append(event)
+            if on_snapshot is not None:
+                on_snapshot(position, evaluator)
         outcomes += given
         if evaluator.status != IN_PROGRESS:
             break
