@@ -61,8 +61,11 @@ def _books_balance_after_each_test(request: pytest.FixtureRequest) -> Iterator[N
     transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
     uses_db = "db" in names or transactional or marker is not None
     if uses_db:
-        # Set the database up from here, so that this check runs before it is rolled back.
+        # Set the database up from here, so that this check runs before it is rolled back;
+        # and the settings, so that it runs before a test's changes to them are undone (a
+        # test in another time zone is checked in that zone, whatever the hour).
         request.getfixturevalue("transactional_db" if transactional else "db")
+        request.getfixturevalue("settings")
         _seed_sandbox()
     yield
     if uses_db and not request.node.get_closest_marker("books_tampered"):

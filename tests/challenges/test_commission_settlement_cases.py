@@ -39,8 +39,14 @@ def request_of(made):
     return ApprovalRequest.objects.get(type_key="ib_commission", payload__settlement_id=made.pk)
 
 
-def test_a_period_ends_at_midnight_in_the_firms_time_zone(collected, admin, settings):
-    settings.TIME_ZONE = "Europe/Prague"  # UTC+1 in winter
+@pytest.fixture
+def in_prague(settings):
+    """The firm in Prague (UTC+1 in winter) before any money moves: the books count their days
+    in the firm's zone, and a zone changed afterwards would need `ledger rebuild-totals`."""
+    settings.TIME_ZONE = "Europe/Prague"
+
+
+def test_a_period_ends_at_midnight_in_the_firms_time_zone(in_prague, collected, admin):
     _top, first, second = collected
     made_at(first, datetime(2025, 11, 30, 22, 30, tzinfo=UTC))  # 23:30 on 30 November there
     made_at(second, datetime(2025, 11, 30, 23, 30, tzinfo=UTC))  # 00:30 on 1 December there

@@ -108,9 +108,6 @@ def test_totals_honour_the_date_range(mixed_books):
     assert reports.totals(reports.Filters(date_to=today - timedelta(days=1))) == []
 
 
-# The books are checked inside, under the zone they were posted in: the check after the test
-# runs once `settings` has put the zone back, when from 10:00 UTC Kiritimati's day is not UTC's.
-@pytest.mark.books_tampered
 def test_days_are_the_firms_local_days(active_client, finance, settings):
     settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: the local day is mostly UTC's next
     adjust(active_client, finance, "12.00")
