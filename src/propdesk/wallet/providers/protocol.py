@@ -13,8 +13,9 @@ Money crosses the protocol as `Decimal` in the payment's own (fiat) currency. A 
 paid in another unit (a crypto processor) says what was received in the checkout's currency.
 
 Each adapter is built from its settings: `Provider(values)`, `values` holding each of its
-`fields` by key (secrets already unsealed). The adapters live beside this module (`sandbox.py`, `stripe.py`, `nowpayments.py`); each has a
-fake of the vendor's documented API under `fakes/` that the tests and the demo use.
+`fields` by key (secrets already unsealed). The adapters live beside this module (`sandbox.py`,
+`stripe.py`, `nowpayments.py`); each has a fake of the vendor's documented API under `fakes/`
+that the tests and the demo use.
 """
 
 from __future__ import annotations
