@@ -10,15 +10,21 @@ class WalletConfig(AppConfig):
         from propdesk.jobs import housekeeping
         from propdesk.wallet import (  # noqa: F401  (registers the codes and the types)
             deposits,
+            payment_deposits,
+            payments,
             permissions,
             request_types,
             sandbox_payments,
         )
+        from propdesk.core import vault
 
         lapse = housekeeping.register("wallet.lapse_unpaid_deposits", every=housekeeping.MINUTE)
         lapse(deposits.lapse_unpaid)
         prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
         prune(sandbox_payments.prune_events)
+        sweep = housekeeping.register("wallet.sweep_payments", every=housekeeping.MINUTE)
+        sweep(payments.sweep)
+        vault.register("wallet.ProviderAccount", "sealed_secrets")
         _references()
         _menus()
 

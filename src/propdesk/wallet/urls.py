@@ -9,6 +9,7 @@ from propdesk.wallet import api, backoffice, portal
 urlpatterns = [
     path("pay/sandbox/<uuid:token>/", portal.sandbox_checkout, name="sandbox_checkout"),
     path("webhooks/sandbox-payments/", api.sandbox_webhook, name="sandbox_webhook"),
+    path("webhooks/payments/<slug:kind>/", api.payment_webhook, name="payment_webhook"),
 ]
 
 # Under /backoffice/.
@@ -31,6 +32,7 @@ backoffice_urls = [
 portal_urls = [
     path("wallet/", portal.wallet, name="wallet"),
     path("wallet/deposit/", portal.deposit, name="deposit"),
+    path("pay/<uuid:token>/", portal.pay, name="pay"),
     path("wallet/deposits/<int:deposit_id>/", portal.deposit_detail, name="deposit_detail"),
     path("wallet/withdraw/", portal.withdraw, name="withdraw"),
     path(

@@ -272,7 +272,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     def joined(made: Participation) -> HttpResponse:
         if made.status == Participation.Status.PENDING_PAYMENT:
             # Paid at the provider's checkout; the provider's webhook takes the fee.
-            return redirect("sandbox_checkout", token=made.checkout_token)
+            return redirect("portal:pay", token=made.checkout_token)
         name, paid = made.version.spec.name, money_text(made.fee, made.currency)
         if made.fee:
             done = f"You joined {name}: {paid} was paid from your wallet" + (

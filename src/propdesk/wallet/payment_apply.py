@@ -1,0 +1,81 @@
+"""Applying a provider's answer about a payment (wallet.payments): in one transaction, the
+payment locked, idempotently by amounts, so a retried job or two webhooks at once move money
+once.
+
+- Money received since last time (`Status.received` above `Payment.received`) goes to the
+  payment's purpose: credited to the client's wallet; a purchase is paid once what arrived
+  covers the fee (an over-payment's rest stays in the wallet); a part waits for the rest.
+- Expired or failed with nothing received: the purchase or deposit is closed.
+- A refund the provider made that propdesk did not ask for (its dashboard): booked once
+  (wallet.refunds).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from propdesk.core.money import quantize
+from propdesk.wallet.models import Payment, PaymentRefund
+from propdesk.wallet.payments import purpose_of
+from propdesk.wallet.providers.protocol import State, Status
+
+CLOSED = {State.EXPIRED: Payment.Status.EXPIRED, State.FAILED: Payment.Status.FAILED}
+
+
+def apply(payment_id: int, status: Status) -> str:
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("method", "client").get(
+            pk=payment_id
+        )
+        if status.currency.upper() != payment.currency:
+            return f"ignored: the provider speaks of {status.currency}, not {payment.currency}"
+        outcome: list[str] = []
+        changed = ["status"]
+        if status.payment_id and not payment.payment_id:
+            payment.payment_id = status.payment_id[:200]
+            changed.append("payment_id")
+        total = quantize(status.received, payment.currency) if status.received > 0 else Decimal(0)
+        if total > payment.received:
+            more = total - payment.received
+            payment.received = total
+            changed.append("received")
+            outcome.append(purpose_of(payment).settle(payment, more))
+        booked = _dashboard_refunds(payment, status)
+        if booked:
+            outcome.append(booked)
+        payment.status = _status_of(payment, status)
+        if payment.received == 0 and status.state in CLOSED:
+            purpose_of(payment).closed(payment)
+            outcome.append("closed")
+        payment.save(update_fields=changed)
+        return "; ".join(o for o in outcome if o) or "nothing new"
+
+
+def _status_of(payment: Payment, status: Status) -> str:
+    if payment.received > 0 and payment.refunded >= payment.received:
+        return Payment.Status.REFUNDED
+    if payment.received >= payment.amount:
+        return Payment.Status.PAID
+    if payment.received > 0:
+        return Payment.Status.PARTIALLY_PAID
+    if status.state in CLOSED:
+        return CLOSED[status.state]
+    return payment.status
+
+
+def _dashboard_refunds(payment: Payment, status: Status) -> str:
+    """What the provider says it gave back beyond our own refunds (done or on their way)."""
+    if status.refunded <= 0:
+        return ""
+    ours = sum(
+        (r.amount for r in payment.refunds.filter(status=PaymentRefund.Status.PENDING)),
+        Decimal(0),
+    )
+    beyond = quantize(status.refunded, payment.currency) - payment.refunded - ours
+    if beyond <= 0:
+        return ""
+    from propdesk.wallet import refunds
+
+    return refunds.book_dashboard_refund(payment, beyond)

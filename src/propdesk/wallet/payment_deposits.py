@@ -1,0 +1,52 @@
+"""A wallet deposit paid through a provider, as wallet.payments applies it: what arrived goes
+to the deposit's approval (the firm's policy: automatic under a threshold, or a reviewer), for
+the amount that actually arrived; more later (the rest of a part, an over-payment) is a deposit
+of its own. A refund takes the money back out of the wallet."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from propdesk.accounts.models import User
+from propdesk.wallet import deposits
+from propdesk.wallet.models import Deposit, Payment
+from propdesk.wallet.payments import Purpose, register_purpose
+
+
+def _deposit(payment: Payment) -> Deposit:
+    return Deposit.objects.get(checkout_token=payment.token)
+
+
+def settle(payment: Payment, received: Decimal) -> str:
+    return (
+        deposits.payment_received(_deposit(payment), payment_id=payment.payment_id, amount=received)
+        or "paid"
+    )
+
+
+def closed(payment: Payment) -> None:
+    deposits.payment_cancelled(_deposit(payment))
+
+
+def closed_as(payment: Payment) -> str | None:
+    found = _deposit(payment)
+    if found.status != Deposit.Status.AWAITING_PAYMENT:
+        return str(found.get_status_display()).lower()
+    return "expired" if deposits.has_lapsed(found.created_at) else None
+
+
+def refunded(payment: Payment, amount: Decimal, actor: User | None) -> Decimal:
+    return Decimal(0)  # nothing to give back but the money itself (from the wallet)
+
+
+register_purpose(
+    Payment.Purpose.DEPOSIT,
+    Purpose(
+        describe=lambda payment: "Wallet deposit",
+        return_to="portal:wallet",
+        settle=settle,
+        closed=closed,
+        refunded=refunded,
+        closed_as=closed_as,
+    ),
+)
