@@ -48,7 +48,7 @@ def apply(payment_id: int, status: Status) -> str:
         payment.status = _status_of(payment, status)
         if payment.received == 0 and status.state in CLOSED:
             purpose_of(payment).closed(payment)
-            outcome.append("closed")
+            outcome.append("cancelled")
         payment.save(update_fields=changed)
         return "; ".join(o for o in outcome if o) or "nothing new"
 

@@ -42,7 +42,7 @@ def refunded(payment: Payment, amount: Decimal, actor: User | None) -> Decimal:
 register_purpose(
     Payment.Purpose.DEPOSIT,
     Purpose(
-        describe=lambda payment: "Wallet deposit",
+        describe=lambda payment: "a wallet deposit",
         return_to="portal:wallet",
         settle=settle,
         closed=closed,

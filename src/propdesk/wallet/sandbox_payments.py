@@ -130,7 +130,7 @@ def event_for(payable: Any, *, paid: bool, amount: Decimal | None = None) -> dic
     token = payable.token if isinstance(payable, Checkout) else payable.checkout_token
     checkout(token)  # opened at the sandbox
     if paid:
-        return sandbox.pay(token, amount, send=False)
+        return sandbox.pay(token, amount, send=False, anyway=True)
     return sandbox.cancel(token, send=False)
 
 

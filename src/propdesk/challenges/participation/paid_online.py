@@ -32,7 +32,7 @@ def _locked(payment: Payment) -> Participation:
 
 def describe(payment: Payment) -> str:
     found = Participation.objects.select_related("version").get(checkout_token=payment.token)
-    return gettext("The fee of %(challenge)s") % {"challenge": found.version.spec.name}
+    return gettext("the fee of %(challenge)s") % {"challenge": found.version.spec.name}
 
 
 def closed_as(payment: Payment) -> str | None:

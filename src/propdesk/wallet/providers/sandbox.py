@@ -220,23 +220,28 @@ def is_open(charge: SandboxCharge) -> bool:
     return charge.state in (SandboxCharge.State.OPEN, SandboxCharge.State.PARTIALLY_PAID)
 
 
-def pay(token: Any, amount: Decimal | None = None, *, send: bool = True) -> dict[str, Any]:
+def pay(
+    token: Any, amount: Decimal | None = None, *, send: bool = True, anyway: bool = False
+) -> dict[str, Any]:
     """The payer pays `amount` (the rest of what was asked when None) on the hosted page; the
-    webhook goes out after commit. A closed checkout takes nothing (a double click pays once)."""
+    webhook goes out after commit. A closed checkout takes nothing (a double click pays once),
+    unless `anyway` (a sandbox control: money that arrives all the same, e.g. a late payment)."""
     with transaction.atomic():
         charge = SandboxCharge.objects.select_for_update().get(pk=charge_of(token).pk)
-        if not is_open(charge):
+        if not is_open(charge) and not anyway:
             raise Conflict(f"This checkout is closed ({charge.get_state_display().lower()}).")
-        value = charge.amount - charge.paid if amount is None else amount
+        rest = charge.amount - charge.paid
+        value = (rest if rest > 0 else charge.amount) if amount is None else amount
         if value <= 0 or value > charge.amount * 100:
             raise ValidationFailed(fields={"amount": "Pay a positive amount."})
         charge.paid += value
         charge.payment_id = charge.payment_id or f"pay_{uuid.uuid4().hex[:16]}"
-        charge.state = (
-            SandboxCharge.State.PAID
-            if charge.paid >= charge.amount
-            else SandboxCharge.State.PARTIALLY_PAID
-        )
+        if is_open(charge):
+            charge.state = (
+                SandboxCharge.State.PAID
+                if charge.paid >= charge.amount
+                else SandboxCharge.State.PARTIALLY_PAID
+            )
         charge.save(update_fields=["paid", "payment_id", "state"])
         return _send(charge, "payment.succeeded", send=send, amount=str(value))
 
