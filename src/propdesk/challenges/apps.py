@@ -14,13 +14,11 @@ class ChallengesConfig(AppConfig):
             request_types as commission_types,
         )
         from propdesk.challenges.models import Participation, Payout, StageAttempt
-        from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
+        from propdesk.challenges.participation import (  # noqa: F401  (registers the types)  # noqa: F401  (registers the purpose)
+            paid_online,
             request_types,
             stage_accounts,
             suspension,
-        )
-        from propdesk.challenges.participation import (  # noqa: F401  (registers the purpose)
-            paid_online,
         )
         from propdesk.challenges.participation.services import account_owner, lapse_unpaid
         from propdesk.challenges.payouts import (  # noqa: F401  (registers the type)

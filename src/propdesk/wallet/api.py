@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status

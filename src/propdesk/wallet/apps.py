@@ -7,6 +7,7 @@ class WalletConfig(AppConfig):
     label = "wallet"
 
     def ready(self) -> None:
+        from propdesk.core import vault
         from propdesk.jobs import housekeeping
         from propdesk.wallet import (  # noqa: F401  (registers the codes and the types)
             deposits,
@@ -16,7 +17,6 @@ class WalletConfig(AppConfig):
             request_types,
             sandbox_payments,
         )
-        from propdesk.core import vault
 
         lapse = housekeeping.register("wallet.lapse_unpaid_deposits", every=housekeeping.MINUTE)
         lapse(deposits.lapse_unpaid)

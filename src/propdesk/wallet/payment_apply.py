@@ -26,8 +26,10 @@ CLOSED = {State.EXPIRED: Payment.Status.EXPIRED, State.FAILED: Payment.Status.FA
 
 def apply(payment_id: int, status: Status) -> str:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("method", "client").get(
-            pk=payment_id
+        payment = (
+            Payment.objects.select_for_update()
+            .select_related("method", "client")
+            .get(pk=payment_id)
         )
         if status.currency.upper() != payment.currency:
             return f"ignored: the provider speaks of {status.currency}, not {payment.currency}"

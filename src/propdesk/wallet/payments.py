@@ -188,8 +188,14 @@ def start(payment: Payment) -> Payment:
     try:
         checkout = provider.start_checkout(request)
     except ProviderError as failed:
-        keep(payment, payment.provider, "out", "start_checkout", failed.body or str(failed),
-             status_code=failed.status)
+        keep(
+            payment,
+            payment.provider,
+            "out",
+            "start_checkout",
+            failed.body or str(failed),
+            status_code=failed.status,
+        )
         raise CheckoutUnavailable(
             f"The payment provider could not open the checkout ({failed}). Nothing was charged; "
             "try again in a moment."
@@ -269,8 +275,14 @@ def ask(payment: Payment) -> Status:
     try:
         status = provider.confirm(notice)
     except ProviderRefused as refused:
-        keep(payment, payment.provider, "out", "confirm", refused.body or str(refused),
-             status_code=refused.status)
+        keep(
+            payment,
+            payment.provider,
+            "out",
+            "confirm",
+            refused.body or str(refused),
+            status_code=refused.status,
+        )
         raise PermanentFailure(f"The provider refused to say: {refused}") from refused
     keep(payment, payment.provider, "out", "confirm", status.raw, status_code=200)
     return status

@@ -33,8 +33,8 @@ from propdesk.wallet import (
     services,
     withdrawals,
 )
-from propdesk.wallet.providers import sandbox
 from propdesk.wallet.models import Deposit, PaymentMethod, Withdrawal
+from propdesk.wallet.providers import sandbox
 
 
 @client_view
@@ -318,7 +318,9 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
         started = payments.start(found)
     except payments.CheckoutUnavailable as failed:
         return render(
-            request, "wallet/portal_pay_retry.html", {"payment": found, "reason": failed.message},
+            request,
+            "wallet/portal_pay_retry.html",
+            {"payment": found, "reason": failed.message},
             status=503,
         )
     return redirect(started.checkout_url)

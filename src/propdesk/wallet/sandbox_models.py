@@ -46,9 +46,7 @@ class SandboxDispute(models.Model):
     dispute_id = models.CharField(max_length=100, unique=True)
     amount = models.DecimalField(max_digits=20, decimal_places=2)
     reason = models.CharField(max_length=100, default="fraudulent")
-    state = models.CharField(
-        max_length=20, choices=State.choices, default=State.NEEDS_RESPONSE
-    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.NEEDS_RESPONSE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

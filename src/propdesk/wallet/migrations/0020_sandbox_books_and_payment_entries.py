@@ -6,55 +6,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wallet', '0019_payments_through_providers'),
+        ("wallet", "0019_payments_through_providers"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SandboxCharge',
+            name="SandboxCharge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.UUIDField(unique=True)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('currency', models.CharField(max_length=3)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('partially_paid', 'Partially paid'), ('paid', 'Paid'), ('expired', 'Expired'), ('refunded', 'Refunded')], default='open', max_length=20)),
-                ('paid', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('refunded', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=20)),
-                ('payment_id', models.CharField(blank=True, max_length=100)),
-                ('refunds', models.JSONField(blank=True, default=dict)),
-                ('refuse_refunds', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.UUIDField(unique=True)),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("currency", models.CharField(max_length=3)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("partially_paid", "Partially paid"),
+                            ("paid", "Paid"),
+                            ("expired", "Expired"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "paid",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                (
+                    "refunded",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=20),
+                ),
+                ("payment_id", models.CharField(blank=True, max_length=100)),
+                ("refunds", models.JSONField(blank=True, default=dict)),
+                ("refuse_refunds", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AlterField(
-            model_name='daytotal',
-            name='entry_type',
-            field=models.CharField(choices=[('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('withdrawal_hold', 'Withdrawal held'), ('withdrawal_release', 'Withdrawal released'), ('adjustment', 'Adjustment'), ('reversal', 'Reversal'), ('prop_trading_fee', 'Prop Trading Fee'), ('profit_share', 'Profit Share'), ('prop_retry_fee', 'Prop Retry Fee'), ('prop_reset_fee', 'Prop Reset Fee'), ('ib_commission', 'IB Commission'), ('payment_refund', 'Payment refund'), ('dispute_hold', 'Held for a dispute'), ('dispute_release', 'Dispute hold released'), ('dispute_lost', 'Dispute lost')], max_length=30),
+            model_name="daytotal",
+            name="entry_type",
+            field=models.CharField(
+                choices=[
+                    ("deposit", "Deposit"),
+                    ("withdrawal", "Withdrawal"),
+                    ("withdrawal_hold", "Withdrawal held"),
+                    ("withdrawal_release", "Withdrawal released"),
+                    ("adjustment", "Adjustment"),
+                    ("reversal", "Reversal"),
+                    ("prop_trading_fee", "Prop Trading Fee"),
+                    ("profit_share", "Profit Share"),
+                    ("prop_retry_fee", "Prop Retry Fee"),
+                    ("prop_reset_fee", "Prop Reset Fee"),
+                    ("ib_commission", "IB Commission"),
+                    ("payment_refund", "Payment refund"),
+                    ("dispute_hold", "Held for a dispute"),
+                    ("dispute_release", "Dispute hold released"),
+                    ("dispute_lost", "Dispute lost"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='journalentry',
-            name='type',
-            field=models.CharField(choices=[('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('withdrawal_hold', 'Withdrawal held'), ('withdrawal_release', 'Withdrawal released'), ('adjustment', 'Adjustment'), ('reversal', 'Reversal'), ('prop_trading_fee', 'Prop Trading Fee'), ('profit_share', 'Profit Share'), ('prop_retry_fee', 'Prop Retry Fee'), ('prop_reset_fee', 'Prop Reset Fee'), ('ib_commission', 'IB Commission'), ('payment_refund', 'Payment refund'), ('dispute_hold', 'Held for a dispute'), ('dispute_release', 'Dispute hold released'), ('dispute_lost', 'Dispute lost')], db_index=True, max_length=30),
+            model_name="journalentry",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("deposit", "Deposit"),
+                    ("withdrawal", "Withdrawal"),
+                    ("withdrawal_hold", "Withdrawal held"),
+                    ("withdrawal_release", "Withdrawal released"),
+                    ("adjustment", "Adjustment"),
+                    ("reversal", "Reversal"),
+                    ("prop_trading_fee", "Prop Trading Fee"),
+                    ("profit_share", "Profit Share"),
+                    ("prop_retry_fee", "Prop Retry Fee"),
+                    ("prop_reset_fee", "Prop Reset Fee"),
+                    ("ib_commission", "IB Commission"),
+                    ("payment_refund", "Payment refund"),
+                    ("dispute_hold", "Held for a dispute"),
+                    ("dispute_release", "Dispute hold released"),
+                    ("dispute_lost", "Dispute lost"),
+                ],
+                db_index=True,
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='posting',
-            name='entry_type',
-            field=models.CharField(choices=[('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('withdrawal_hold', 'Withdrawal held'), ('withdrawal_release', 'Withdrawal released'), ('adjustment', 'Adjustment'), ('reversal', 'Reversal'), ('prop_trading_fee', 'Prop Trading Fee'), ('profit_share', 'Profit Share'), ('prop_retry_fee', 'Prop Retry Fee'), ('prop_reset_fee', 'Prop Reset Fee'), ('ib_commission', 'IB Commission'), ('payment_refund', 'Payment refund'), ('dispute_hold', 'Held for a dispute'), ('dispute_release', 'Dispute hold released'), ('dispute_lost', 'Dispute lost')], max_length=30),
+            model_name="posting",
+            name="entry_type",
+            field=models.CharField(
+                choices=[
+                    ("deposit", "Deposit"),
+                    ("withdrawal", "Withdrawal"),
+                    ("withdrawal_hold", "Withdrawal held"),
+                    ("withdrawal_release", "Withdrawal released"),
+                    ("adjustment", "Adjustment"),
+                    ("reversal", "Reversal"),
+                    ("prop_trading_fee", "Prop Trading Fee"),
+                    ("profit_share", "Profit Share"),
+                    ("prop_retry_fee", "Prop Retry Fee"),
+                    ("prop_reset_fee", "Prop Reset Fee"),
+                    ("ib_commission", "IB Commission"),
+                    ("payment_refund", "Payment refund"),
+                    ("dispute_hold", "Held for a dispute"),
+                    ("dispute_release", "Dispute hold released"),
+                    ("dispute_lost", "Dispute lost"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.CreateModel(
-            name='SandboxDispute',
+            name="SandboxDispute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dispute_id', models.CharField(max_length=100, unique=True)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=20)),
-                ('reason', models.CharField(default='fraudulent', max_length=100)),
-                ('state', models.CharField(choices=[('needs_response', 'Needs response'), ('won', 'Won'), ('lost', 'Lost')], default='needs_response', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('charge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='disputes', to='wallet.sandboxcharge')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("dispute_id", models.CharField(max_length=100, unique=True)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=20)),
+                ("reason", models.CharField(default="fraudulent", max_length=100)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("needs_response", "Needs response"),
+                            ("won", "Won"),
+                            ("lost", "Lost"),
+                        ],
+                        default="needs_response",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "charge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="disputes",
+                        to="wallet.sandboxcharge",
+                    ),
+                ),
             ],
         ),
     ]

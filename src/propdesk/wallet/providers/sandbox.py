@@ -156,7 +156,9 @@ class SandboxProvider:
         )
 
     def dispute(self, dispute_id: str) -> Dispute:
-        found = SandboxDispute.objects.select_related("charge").filter(dispute_id=dispute_id).first()
+        found = (
+            SandboxDispute.objects.select_related("charge").filter(dispute_id=dispute_id).first()
+        )
         if found is None:
             raise ProviderRefused("No such dispute.", status=404)
         return Dispute(
