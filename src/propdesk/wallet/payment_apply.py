@@ -12,11 +12,12 @@ once.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 
-from propdesk.core.money import quantize
+from propdesk.core.money import quantum
+from propdesk.wallet import refunds
 from propdesk.wallet.models import Payment, PaymentRefund
 from propdesk.wallet.payments import purpose_of
 from propdesk.wallet.providers.protocol import State, Status
@@ -38,7 +39,7 @@ def apply(payment_id: int, status: Status) -> str:
         if status.payment_id and not payment.payment_id:
             payment.payment_id = status.payment_id[:200]
             changed.append("payment_id")
-        total = quantize(status.received, payment.currency) if status.received > 0 else Decimal(0)
+        total = _down(status.received, payment.currency)
         if total > payment.received:
             more = total - payment.received
             payment.received = total
@@ -75,9 +76,13 @@ def _dashboard_refunds(payment: Payment, status: Status) -> str:
         (r.amount for r in payment.refunds.filter(status=PaymentRefund.Status.PENDING)),
         Decimal(0),
     )
-    beyond = quantize(status.refunded, payment.currency) - payment.refunded - ours
+    beyond = _down(status.refunded, payment.currency) - payment.refunded - ours
     if beyond <= 0:
         return ""
-    from propdesk.wallet import refunds
-
     return refunds.book_dashboard_refund(payment, beyond)
+
+
+def _down(amount: Decimal, currency: str) -> Decimal:
+    """A provider's amount in the currency's minor unit (a crypto processor's extra decimals
+    are dropped, never rounded up): never below zero."""
+    return max(amount, Decimal(0)).quantize(quantum(currency), rounding=ROUND_DOWN)

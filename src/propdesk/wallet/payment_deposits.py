@@ -35,8 +35,12 @@ def closed_as(payment: Payment) -> str | None:
     return "expired" if deposits.has_lapsed(found.created_at) else None
 
 
-def refunded(payment: Payment, amount: Decimal, actor: User | None) -> Decimal:
-    return Decimal(0)  # nothing to give back but the money itself (from the wallet)
+def fee_part(payment: Payment, amount: Decimal) -> Decimal:
+    return Decimal(0)  # a deposit paid for nothing: the money leaves the wallet itself
+
+
+def refunded(payment: Payment, amount: Decimal, actor: User | None) -> None:
+    return None
 
 
 register_purpose(
@@ -46,6 +50,7 @@ register_purpose(
         return_to="portal:wallet",
         settle=settle,
         closed=closed,
+        fee_part=fee_part,
         refunded=refunded,
         closed_as=closed_as,
     ),

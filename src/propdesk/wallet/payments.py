@@ -79,9 +79,11 @@ class Purpose:
     closed: Callable[[Payment], None]  # expired/failed/cancelled with nothing received
     # None while it awaits payment; else what it is now, in words ("expired", "cancelled").
     closed_as: Callable[[Payment], str | None]
-    # A refund of `amount` was accepted: give back what it paid for (a fee's entry reversed)
-    # before the money leaves the wallet; returns the part of `amount` the wallet gets back.
-    refunded: Callable[[Payment, Decimal, User | None], Decimal] | None = None
+    # A refund of `amount`: how much of it a reversed fee puts back into the wallet (read
+    # only); and, once the provider accepted it, giving back what it paid for (the fee's entry
+    # reversed) before the money leaves the wallet.
+    fee_part: Callable[[Payment, Decimal], Decimal]
+    refunded: Callable[[Payment, Decimal, User | None], None]
 
 
 _purposes: dict[str, Purpose] = {}
@@ -249,13 +251,20 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
         keep(payment, kind, "in", notice.type, body, event_id=notice.event_id)
         if payment is None:
             return "ignored"
-        if notice.kind not in (NoticeKind.PAYMENT, NoticeKind.REFUND):
-            return "kept"  # disputes: kept with the payment for staff (see docs/payments.md)
-        settle_payment.enqueue(payment.pk)
+        if notice.kind == NoticeKind.DISPUTE:
+            from propdesk.wallet import disputes
+
+            work = disputes.track
+            args: tuple[Any, ...] = (payment.pk, notice.object_id)
+        elif notice.kind in (NoticeKind.PAYMENT, NoticeKind.REFUND):
+            work, args = settle_payment, (payment.pk,)
+        else:
+            return "kept"
+        work.enqueue(*args)
     if getattr(provider, "local", False):
         # The built-in sandbox keeps its books in our own database: asking it is no remote
         # call, so it is asked at once, after the commit (the queued job finds nothing new).
-        return settle_payment.call(payment.pk)
+        return str(work.call(*args))
     return "queued"
 
 

@@ -79,14 +79,24 @@ def closed(payment: Payment) -> None:
     payment_cancelled(Participation.objects.get(checkout_token=payment.token).pk)
 
 
-def refunded(payment: Payment, amount: Decimal, actor: User | None) -> Decimal:
-    """A refund of `amount`: where it dips into the fee (more than the payment's rest in the
-    wallet), the fee's entry is reversed with the IBs' commission and the purchase cancelled.
-    Returns what came back into the wallet (the fee), from which the refund then leaves."""
+def _fee_reversible(found: Participation, payment: Payment, amount: Decimal) -> bool:
+    rest = max(payment.received - payment.refunded - found.fee, Decimal(0))  # beyond the fee
+    return found.fee_entry_id is not None and found.refund_entry_id is None and amount > rest
+
+
+def fee_part(payment: Payment, amount: Decimal) -> Decimal:
+    """Where a refund dips into the fee (more than the payment's rest in the wallet), the fee
+    comes back into the wallet first (the refund then leaves from there)."""
+    found = Participation.objects.get(checkout_token=payment.token)
+    return found.fee if _fee_reversible(found, payment, amount) else Decimal(0)
+
+
+def refunded(payment: Payment, amount: Decimal, actor: User | None) -> None:
+    """The provider accepted a refund of `amount`: where it dips into the fee, the fee's entry
+    is reversed with the IBs' commission (as a rejection does) and the purchase cancelled."""
     locked = _locked(payment)
-    rest = payment.received - payment.refunded - locked.fee
-    if locked.fee_entry is None or locked.refund_entry is not None or amount <= max(rest, 0):
-        return Decimal(0)
+    if locked.fee_entry is None or not _fee_reversible(locked, payment, amount):
+        return
     commission.hold_for_refund(locked)  # client rows before the shared accounts
     locked.refund_entry = ledger.reverse(
         locked.fee_entry,
@@ -97,7 +107,6 @@ def refunded(payment: Payment, amount: Decimal, actor: User | None) -> Decimal:
     if Participation.Status.CANCELLED in Participation.TRANSITIONS.get(locked.status, ()):
         locked.status = Participation.Status.CANCELLED
     locked.save(update_fields=["status", "refund_entry"])
-    return locked.fee
 
 
 register_purpose(
@@ -107,6 +116,7 @@ register_purpose(
         return_to="portal:my_challenges",
         settle=settle,
         closed=closed,
+        fee_part=fee_part,
         refunded=refunded,
         closed_as=closed_as,
     ),

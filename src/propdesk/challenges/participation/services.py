@@ -118,7 +118,8 @@ def start(
             lifecycle.settle(participation, Participation.Status.PENDING_APPROVAL)
             direct = False
         if direct:
-            assert chosen is not None and participation.checkout_token is not None
+            assert chosen is not None
+            assert participation.checkout_token is not None
             payments.open_payment(
                 token=participation.checkout_token,
                 method=chosen,

@@ -33,7 +33,8 @@ def adapter(kind: str) -> type[Any] | None:
     if path is None:
         return None
     try:
-        return import_string(path.replace(":", "."))  # type: ignore[no-any-return]
+        found: type[Any] = import_string(path.replace(":", "."))
+        return found
     except ImportError:
         log.info("payment provider %s is not installed (%s)", kind, path)
         return None

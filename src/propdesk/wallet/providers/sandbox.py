@@ -36,6 +36,7 @@ from propdesk.wallet.providers.protocol import (
     Notice,
     NoticeKind,
     ProviderRefused,
+    ProviderUnavailable,
     Refund,
     State,
     Status,
@@ -52,14 +53,27 @@ class SandboxProvider:
     kind: ClassVar[str] = "sandbox"
     local: ClassVar[bool] = True  # its books are in our database: asking it calls nobody
     label: ClassVar[str] = "Sandbox payment provider"
-    fields: ClassVar[tuple[Field, ...]] = ()  # its webhook secret is derived (sandbox_payments)
+    # Its webhook secret is derived (sandbox_payments); its one setting is a tester's control.
+    fields: ClassVar[tuple[Field, ...]] = (
+        Field(
+            "unreachable",
+            "Play unreachable",
+            default="",
+            help='"yes": every call fails as if the provider were down (to try the Try again).',
+        ),
+    )
     refunds: ClassVar[bool] = True
     disputes: ClassVar[bool] = True
 
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
         self.values = dict(values or {})
 
+    def _reachable(self) -> None:
+        if self.values.get("unreachable", "").strip().lower() == "yes":
+            raise ProviderUnavailable("The sandbox plays a provider that cannot be reached.")
+
     def start_checkout(self, request: CheckoutRequest) -> Checkout:
+        self._reachable()
         token = uuid.UUID(request.reference)
         charge = SandboxCharge.objects.filter(idempotency_key=request.idempotency_key).first()
         if charge is None:
@@ -174,6 +188,7 @@ class SandboxProvider:
         )
 
     def test_connection(self) -> str:
+        self._reachable()
         return f"The sandbox answers: {SandboxCharge.objects.count()} checkouts in its books."
 
 
