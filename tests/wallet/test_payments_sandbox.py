@@ -40,7 +40,9 @@ def pay(joined, amount=None):
     return deliver(sandbox_payments.event_for(joined, paid=True, amount=amount)).json()
 
 
-def test_a_purchase_opens_a_payment_under_its_checkout_token(active_client, challenge, sandbox_card):
+def test_a_purchase_opens_a_payment_under_its_checkout_token(
+    active_client, challenge, sandbox_card
+):
     joined = buy(active_client, challenge, sandbox_card)
     payment = Payment.objects.get()
     assert payment.token == joined.checkout_token

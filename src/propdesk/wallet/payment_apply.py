@@ -48,6 +48,7 @@ def apply(payment_id: int, status: Status) -> str:
         booked = _dashboard_refunds(payment, status)
         if booked:
             outcome.append(booked)
+            changed.append("refunded")
         payment.status = _status_of(payment, status)
         if payment.received == 0 and status.state in CLOSED:
             purpose_of(payment).closed(payment)
