@@ -49,7 +49,7 @@ def open_dispute(deposit, amount):
 
 
 def test_a_dispute_holds_what_it_can_and_tells_staff(paid_deposit, active_client):
-    dispute_id, event = open_dispute(paid_deposit, "300.00")
+    _, event = open_dispute(paid_deposit, "300.00")
     assert deliver(event).json()["outcome"] == "dispute opened: 300.00 held"
     assert ledger.balances(active_client) == {"USD": Decimal("0.00")}
     dispute = PaymentDispute.objects.get()

@@ -19,6 +19,7 @@ EVERY_LINK = {
     "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
+    "Finance": ["Payments"],
     "Prop Trading": [
         "Prop Trading Dashboard",
         "Challenge Settings",
@@ -32,6 +33,7 @@ EVERY_LINK = {
         "Approval methods",
         "KYC",
         "Payment methods",
+        "Payment providers",
         "Commission schemes",
         "Trading platforms",
         "Sandbox instruments",

@@ -41,8 +41,9 @@ def _references() -> None:
 def _menus() -> None:
     from propdesk.approvals.permissions import APPROVALS_VIEW
     from propdesk.core import menu, panels
+    from propdesk.core.permissions import SETTINGS_MANAGE
     from propdesk.wallet import backoffice
-    from propdesk.wallet.permissions import WALLET_VIEW
+    from propdesk.wallet.permissions import PAYMENTS_VIEW, WALLET_VIEW
 
     menu.link(
         menu.BACKOFFICE,
@@ -51,6 +52,23 @@ def _menus() -> None:
         url="backoffice:payment_methods",
         order=30,
         permission=APPROVALS_VIEW,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Payment providers",
+        url="backoffice:payment_providers",
+        order=31,
+        permission=SETTINGS_MANAGE,
+    )
+    menu.section("finance", "Finance", order=35)
+    menu.link(
+        menu.BACKOFFICE,
+        section="finance",
+        label="Payments",
+        url="backoffice:payments",
+        order=10,
+        permission=PAYMENTS_VIEW,
     )
     menu.link(menu.PORTAL, label=gettext_noop("Wallet"), url="portal:wallet", order=20)
     panels.register(

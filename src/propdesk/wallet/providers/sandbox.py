@@ -61,6 +61,13 @@ class SandboxProvider:
             default="",
             help='"yes": every call fails as if the provider were down (to try the Try again).',
         ),
+        Field(
+            "api_key",
+            "API key",
+            secret=True,
+            help="Any: the sandbox takes every key; Test connection names its last 4 characters "
+            "(a real provider's key is sealed the same way).",
+        ),
     )
     refunds: ClassVar[bool] = True
     disputes: ClassVar[bool] = True
@@ -189,7 +196,9 @@ class SandboxProvider:
 
     def test_connection(self) -> str:
         self._reachable()
-        return f"The sandbox answers: {SandboxCharge.objects.count()} checkouts in its books."
+        key = self.values.get("api_key", "")
+        named = f" with the key ending {key[-4:]}" if key else " (no API key set)"
+        return f"The sandbox answers{named}: {SandboxCharge.objects.count()} checkouts."
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
