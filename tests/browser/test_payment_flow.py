@@ -40,8 +40,8 @@ def test_a_challenge_paid_in_two_parts_then_refunded_by_finance(
     assert Participation.objects.get().status == "pending_payment"
     assert ledger.balances(active_client) == {"USD": Decimal("200.00")}
 
-    client.goto("/portal/my-challenges/")
-    client.locator("#pay-now").first.click()
+    client.goto(f"/portal/my-challenges/{Participation.objects.get().pk}/")
+    client.locator("#pay-now").click()
     expect(client.locator("#checkout-paid")).to_contain_text("200.00 USD")
     expect(client.locator("#checkout-pay-amount")).to_have_value("299.00")
     client.get_by_role("button", name="Pay", exact=True).click()
