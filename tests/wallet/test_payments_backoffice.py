@@ -31,9 +31,10 @@ def test_finance_sees_the_payments_and_the_providers_messages(paid, finance):
     browser = logged_in(finance)
     listed = browser.get("/backoffice/finance/payments/?provider=sandbox&status=paid")
     assert f'data-payment="{paid.pk}"' in listed.content.decode()
-    assert f'data-payment="{paid.pk}"' not in browser.get(
-        "/backoffice/finance/payments/?status=expired"
-    ).content.decode()
+    assert (
+        f'data-payment="{paid.pk}"'
+        not in browser.get("/backoffice/finance/payments/?status=expired").content.decode()
+    )
     page = browser.get(f"/backoffice/finance/payments/{paid.pk}/").content.decode()
     assert "payment.succeeded" in page
     assert 'id="refund-form"' in page
