@@ -41,6 +41,7 @@ def test_a_challenge_paid_in_two_parts_then_refunded_by_finance(
     assert ledger.balances(active_client) == {"USD": Decimal("200.00")}
 
     client.goto(f"/portal/my-challenges/{Participation.objects.get().pk}/")
+    expect(client.locator("#paid-so-far")).to_contain_text("200.00 USD")
     client.locator("#pay-now").click()
     expect(client.locator("#checkout-paid")).to_contain_text("200.00 USD")
     expect(client.locator("#checkout-pay-amount")).to_have_value("299.00")

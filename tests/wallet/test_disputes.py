@@ -104,3 +104,20 @@ def test_a_dispute_lost_gives_the_held_money_to_the_provider(paid_deposit, activ
     assert dispute.close_entry is not None
     assert Payment.objects.get().received == Decimal("300.00")
     assert ledger.check() == []
+
+
+def test_an_open_dispute_shows_on_the_client_and_payment_pages(
+    paid_deposit, active_client, finance
+):
+    from tests.conftest import logged_in
+
+    dispute_id, opened = open_dispute(paid_deposit, "100.00")
+    deliver(opened)
+    browser = logged_in(finance)
+    client_page = browser.get(f"/backoffice/clients/{active_client.pk}/").content.decode()
+    assert f'data-open-dispute="{dispute_id}"' in client_page
+    payment_page = browser.get(
+        f"/backoffice/finance/payments/{Payment.objects.get().pk}/"
+    ).content.decode()
+    assert f'data-dispute="{dispute_id}"' in payment_page
+    assert "Held from the wallet" not in payment_page  # the request's details are its own

@@ -5,10 +5,12 @@ over-payment, expiry); a client sees only their own payments."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation
@@ -178,7 +180,8 @@ def test_a_lost_webhook_is_found_by_the_sweep(
 ):
     joined = buy(active_client, challenge, sandbox_card)
     sandbox_payments.event_for(joined, paid=True)  # paid at the sandbox, the webhook lost
-    Payment.objects.update(updated_at="2000-01-01T00:00Z", started_at="2000-01-01T00:00Z")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Payment.objects.update(updated_at=an_hour_ago, started_at=an_hour_ago)
     assert payments.sweep() == 1
     run_jobs()
     joined.refresh_from_db()

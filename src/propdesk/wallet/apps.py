@@ -42,7 +42,7 @@ def _menus() -> None:
     from propdesk.approvals.permissions import APPROVALS_VIEW
     from propdesk.core import menu, panels
     from propdesk.core.permissions import SETTINGS_MANAGE
-    from propdesk.wallet import backoffice
+    from propdesk.wallet import backoffice, payments_backoffice
     from propdesk.wallet.permissions import PAYMENTS_VIEW, WALLET_VIEW
 
     menu.link(
@@ -79,6 +79,15 @@ def _menus() -> None:
         order=10,
         permission=WALLET_VIEW,
         title="Wallet",
+    )
+    panels.register(
+        panels.CLIENT,
+        key="payments",
+        template="wallet/client_payments_panel.html",
+        context=payments_backoffice.client_panel,
+        order=12,
+        permission=PAYMENTS_VIEW,
+        title="Online payments",
     )
     panels.register(
         panels.CLIENT_SUMMARY,

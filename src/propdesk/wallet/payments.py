@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 BODY_LIMIT = 64 * 1024
 SETTLE_ATTEMPTS = 20  # a provider down for hours still gets asked (back-off up to an hour)
 SWEEP_AFTER = timedelta(minutes=15)  # started, not settled this long: asked again
+SWEEP_FOR = timedelta(days=7)  # past this a checkout is long closed: no longer asked
 
 
 class BadSignature(DomainError):
@@ -316,6 +317,7 @@ def sweep(limit: int = 200) -> int:
     stale = Payment.objects.filter(
         status__in=[Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID],
         started_at__lte=before,
+        started_at__gte=timezone.now() - SWEEP_FOR,
         updated_at__lte=before,
     ).exclude(provider_ref="")
     queued = 0

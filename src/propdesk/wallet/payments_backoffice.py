@@ -4,6 +4,7 @@ disputes, the refund form, and the sandbox's controls) and Settings > Payment pr
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -16,7 +17,7 @@ from propdesk.core.errors import DomainError
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, staff_view
 from propdesk.wallet import payments, provider_settings, refunds
-from propdesk.wallet.models import Payment
+from propdesk.wallet.models import Payment, PaymentDispute
 from propdesk.wallet.permissions import PAYMENTS_REFUND, PAYMENTS_VIEW
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers import sandbox as sandbox_provider
@@ -131,6 +132,17 @@ def sandbox_control(request: HttpRequest, payment_id: int) -> HttpResponse:
     else:
         messages.success(request, "Done at the sandbox; its webhook is on its way.")
     return redirect("backoffice:payment_detail", payment_id=payment.pk)
+
+
+def client_panel(request: HttpRequest, client: Any) -> dict[str, object]:
+    """The client's page: their latest online payments, and any dispute still open."""
+    mine = Payment.objects.filter(client=client)
+    return {
+        "payments": mine[:10],
+        "open_disputes": PaymentDispute.objects.filter(
+            payment__client=client, status=PaymentDispute.Status.OPEN
+        ).select_related("payment"),
+    }
 
 
 # --- Settings > Payment providers --------------------------------------------------------------
