@@ -219,3 +219,13 @@ def test_a_purchase_waiting_for_the_rest_stays_pending(active_client, challenge,
     joined = buy(active_client, challenge, sandbox_card)
     pay(joined, Decimal("10.00"))
     assert Participation.objects.get(pk=joined.pk).status == "pending_payment"
+
+
+def test_a_provider_turned_off_opens_no_checkout(active_client, challenge, sandbox_card):
+    joined = buy(active_client, challenge, sandbox_card)
+    account = registry.account("sandbox")
+    account.enabled = False
+    account.save()
+    page = logged_in(active_client.user).get(f"/portal/pay/{joined.checkout_token}/")
+    assert page.status_code == 503
+    assert Payment.objects.get().checkout_url == ""

@@ -174,6 +174,11 @@ def start(payment: Payment) -> Payment:
     provider cannot be reached or refuses."""
     if payment.checkout_url:
         return payment
+    if payment.provider not in registry.kinds() or not registry.account(payment.provider).enabled:
+        raise CheckoutUnavailable(
+            "This payment provider is turned off right now; nothing was charged. Try again "
+            "later, or pay another way."
+        )
     provider = registry.provider_for(payment.provider)
     site = settings.PROPDESK_SITE_URL.rstrip("/")
     back = site + reverse(purpose_of(payment).return_to)
