@@ -16,6 +16,7 @@ from typing import Any
 
 from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
+from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
 from propdesk.processes import (
     collect_static,
     metrics_folder,
@@ -538,6 +539,10 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    # The payment vendors' fakes (wallet.providers.fakes): one sub-command per vendor.
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment vendor's API")
+    vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
+    fake_nowpayments.add_parser(vendors)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
