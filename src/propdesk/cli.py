@@ -16,7 +16,6 @@ from typing import Any
 
 from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
-from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
 from propdesk.processes import (
     collect_static,
     metrics_folder,
@@ -28,6 +27,7 @@ from propdesk.processes import (
     unapplied_migrations,
     web_workers,
 )
+from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
 
 
 def _refused_by_newer_database() -> bool:

@@ -79,6 +79,8 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
         return number(value)
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):  # the controls' seconds, never money
+        return repr(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     raise TypeError(f"not JSON: {value!r}")
