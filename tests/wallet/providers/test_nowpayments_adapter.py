@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from propdesk.wallet.providers.fakes.nowpayments import FakeNowPayments
-from propdesk.wallet.providers.nowpayments import NowPaymentsProvider
+from propdesk.wallet.providers.nowpayments import NowPaymentsProvider, status_of
 from propdesk.wallet.providers.protocol import (
     BadWebhook,
     CheckoutRequest,
@@ -218,7 +218,16 @@ def test_keys_in_any_order_and_sorted_nested_objects_verify(
 
 @pytest.mark.parametrize(
     "case",
-    ["forged", "tampered", "no signature", "not json", "a list", "no payment", "huge"],
+    [
+        "forged",
+        "tampered",
+        "no signature",
+        "not hex",
+        "not json",
+        "a list",
+        "no payment",
+        "huge",
+    ],
 )
 def test_a_bad_ipn_is_refused(
     provider: NowPaymentsProvider, nowpayments: FakeNowPayments, case: str
@@ -231,6 +240,8 @@ def test_a_bad_ipn_is_refused(
         body = body.replace(b'"actually_paid":1', b'"actually_paid":100')
     elif case == "no signature":
         headers = {}
+    elif case == "not hex":
+        headers = {"x-nowpayments-sig": "\u00e9" * 128}
     elif case == "not json":
         body = b"payment_id=5000000001&payment_status=finished"
     elif case == "a list":
@@ -329,3 +340,28 @@ def test_the_connection_test_says_what_nowpayments_answered(
     no_secret = NowPaymentsProvider({"api_key": nowpayments.api_key, "api_url": nowpayments.url})
     with pytest.raises(ProviderRefused, match="IPN secret"):
         no_secret.test_connection()
+
+
+def test_an_unknown_status_moves_nothing() -> None:
+    payment = {
+        "payment_id": 5000000001,
+        "invoice_id": 4000000001,
+        "payment_status": "wrong_asset_confirmed",
+        "price_amount": 100,
+        "price_currency": "eur",
+        "pay_amount": 0.0016,
+        "actually_paid": 0.0016,
+    }
+    status = status_of(payment)
+    assert status.state is State.OPEN
+    assert status.received == Decimal("0.00")
+    assert status.currency == "EUR"
+    assert status.provider_ref == "4000000001"
+
+
+def test_while_nowpayments_is_down_it_is_unavailable(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments
+) -> None:
+    nowpayments.go_down(60)
+    with pytest.raises(ProviderUnavailable):
+        provider.test_connection()

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from propdesk.wallet.providers.fakes.nowpayments import FakeNowPayments
+from propdesk.cli import build_parser
+from propdesk.wallet.providers.fakes.nowpayments import FakeNowPayments, command
 
 INVOICE = {
     "price_amount": 100,
@@ -264,3 +265,11 @@ def test_the_minimum_is_told_per_coin(nowpayments: FakeNowPayments, fake_call: A
     assert status == 200
     assert answer["currency_from"] == "btc"
     assert answer["min_amount"] > 0
+
+
+def test_the_fake_runs_as_propdesk_fake_vendor_nowpayments() -> None:
+    ns = build_parser().parse_args(
+        ["fake-vendor", "nowpayments", "--port", "9300", "--state", "np.json"]
+    )
+    assert (ns.fake_vendor, ns.port, ns.state) == ("nowpayments", 9300, "np.json")
+    assert ns.func is command.run

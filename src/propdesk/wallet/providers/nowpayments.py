@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ TIMEOUT = 15.0
 MAX_IPN_BYTES = 64 * 1024
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _RETRYABLE = (408, 425, 429)
+_HEX_SHA512 = re.compile(r"[0-9a-f]{128}")
 
 # NOWPayments' statuses (the reference's list) as propdesk's states.
 STATES: dict[str, State] = {
@@ -142,6 +144,8 @@ class NowPaymentsProvider:
         given = _header(headers, "x-nowpayments-sig").strip().lower()
         if not given:
             raise BadWebhook("The IPN carries no x-nowpayments-sig")
+        if not _HEX_SHA512.fullmatch(given):
+            raise BadWebhook("The IPN's x-nowpayments-sig is not an HMAC-SHA512")
         try:
             data = json.loads(body, parse_float=_Literal, parse_int=_Literal)
         except (ValueError, UnicodeDecodeError):

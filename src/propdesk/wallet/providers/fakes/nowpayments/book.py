@@ -7,7 +7,8 @@ coin); the payment's status then moves as the coin arrives:
     waiting -> confirming -> confirmed -> sending -> finished | partially_paid
     waiting -> expired;  any -> failed;  finished | partially_paid -> refunded
 
-and each change is told to the invoice's `ipn_callback_url` (an IPN, signed).
+and each change is told to the invoice's `ipn_callback_url` (an IPN, signed), in order and
+before the request that made the change is answered (so a test reads them all at once).
 
 Where the documentation is silent the fake chooses: one payment per invoice (a second pick
 of a coin while it waits gives the same payment); invoices themselves never expire (the help
