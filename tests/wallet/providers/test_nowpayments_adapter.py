@@ -365,3 +365,24 @@ def test_while_nowpayments_is_down_it_is_unavailable(
     nowpayments.go_down(60)
     with pytest.raises(ProviderUnavailable):
         provider.test_connection()
+
+
+@pytest.mark.parametrize("style", ["javascript", "php", "python"])
+def test_descriptions_with_accents_and_slashes_verify_however_the_json_was_escaped(
+    provider: NowPaymentsProvider, style: str
+) -> None:
+    body = {
+        "payment_id": 5000000001,
+        "payment_status": "finished",
+        "order_description": "Depósito / 2-Step 100K",
+        "pay_amount": 0.00166667,
+    }
+    text = json.dumps(
+        dict(sorted(body.items())), separators=(",", ":"), ensure_ascii=style != "javascript"
+    )
+    if style == "php":
+        text = text.replace("/", "\\/")
+    signature = hmac.new(provider.ipn_secret.encode(), text.encode(), hashlib.sha512).hexdigest()
+    sent = json.dumps(body, ensure_ascii=False).encode()
+    notice = provider.parse_webhook(sent, {"x-nowpayments-sig": signature})
+    assert notice.raw["order_description"] == "Depósito / 2-Step 100K"

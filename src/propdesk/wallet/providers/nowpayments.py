@@ -249,7 +249,9 @@ def status_of(payment: Mapping[str, Any]) -> Status:
 
     finished: the price, or more when more coins arrived than asked; partially_paid: the
     price times actually_paid / pay_amount (the same rate the invoice was priced at),
-    rounded down to the currency's cents; anything else: nothing yet (or nothing at all)."""
+    rounded down to the currency's cents; anything else: nothing yet (or nothing at all).
+    (The reference's own example of a list of payments has a finished one with actually_paid
+    180 for a pay_amount of 165.652609: more than asked is still finished.)"""
     currency = str(payment.get("price_currency") or "").upper()
     if not is_currency(currency):
         raise ProviderRefused(f"NOWPayments priced the payment in {currency!r}")
@@ -286,27 +288,40 @@ class _Literal(str):
 
 
 def _signed_forms(data: dict[str, Any]) -> list[str]:
-    """The strings NOWPayments may have signed: the body with its top-level keys sorted
-    (their `JSON.stringify(params, Object.keys(params).sort())`, PHP's `ksort`), and with
-    every nested object's keys sorted too (the documentation shows only flat bodies)."""
-    top = _dump(data, deep=False)
-    deep = _dump(data, deep=True)
-    return [top] if top == deep else [top, deep]
+    """The strings NOWPayments may have signed. The reference signs the body with its keys
+    sorted as `JSON.stringify(params, Object.keys(params).sort())` writes it (compact,
+    non-ASCII as is); its PHP example `ksort`s the top level and `json_encode`s (non-ASCII as
+    \\u escapes, "/" as "\\/"); nested objects (a `fee`) are not shown. Each of these forms is
+    tried, with the top level sorted and with every level sorted: all need the IPN secret."""
+    forms: list[str] = []
+    for deep in (False, True):
+        for ascii_only in (False, True):
+            text = _dump(data, deep=deep, ascii_only=ascii_only)
+            forms.append(text)
+            if ascii_only:
+                forms.append(text.replace("/", "\\/"))
+    return list(dict.fromkeys(forms))
 
 
-def _dump(value: Any, *, deep: bool, top: bool = True) -> str:
+def _dump(value: Any, *, deep: bool, ascii_only: bool, top: bool = True) -> str:
     if isinstance(value, dict):
         items = sorted(value.items()) if (top or deep) else list(value.items())
         inner = ",".join(
-            json.dumps(k, ensure_ascii=False) + ":" + _dump(v, deep=deep, top=False)
+            json.dumps(k, ensure_ascii=ascii_only)
+            + ":"
+            + _dump(v, deep=deep, ascii_only=ascii_only, top=False)
             for k, v in items
         )
         return "{" + inner + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_dump(v, deep=deep, top=False) for v in value) + "]"
+        return (
+            "["
+            + ",".join(_dump(v, deep=deep, ascii_only=ascii_only, top=False) for v in value)
+            + "]"
+        )
     if isinstance(value, _Literal):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
