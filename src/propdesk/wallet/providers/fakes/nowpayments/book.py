@@ -62,6 +62,7 @@ _DECIMALS = (
     "price_amount",
     "pay_amount",
     "actually_paid",
+    "actually_paid_at_fiat",
     "outcome_amount",
 )
 

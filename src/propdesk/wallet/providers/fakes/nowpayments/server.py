@@ -187,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._api(method, path, query)
         except ApiError as refused:
             self._send(refused.status, refused.body())
+        except Exception as broken:  # a fault of the fake: said, not a dropped connection
+            self._send(500, ApiError(500, "INTERNAL_ERROR", str(broken)).body())
 
     # --- the API ----------------------------------------------------------------------------
 
