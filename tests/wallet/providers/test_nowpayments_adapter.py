@@ -386,3 +386,19 @@ def test_descriptions_with_accents_and_slashes_verify_however_the_json_was_escap
     sent = json.dumps(body, ensure_ascii=False).encode()
     notice = provider.parse_webhook(sent, {"x-nowpayments-sig": signature})
     assert notice.raw["order_description"] == "Depósito / 2-Step 100K"
+
+
+def test_a_payment_refunded_at_nowpayments_says_all_that_arrived_went_back(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    _, notice = open_and_pay(provider, nowpayments, fake_call, ipn_receiver)
+    fake_call(
+        nowpayments,
+        "POST",
+        "/_fake/status",
+        {"payment_id": notice.payment_id, "status": "refunded"},
+    )
+    status = provider.confirm(provider.parse_webhook(*ipn_receiver.received[-1]))
+    assert status.state is State.REFUNDED
+    assert status.received == Decimal("100.00")
+    assert status.refunded == Decimal("100.00")

@@ -249,7 +249,8 @@ def status_of(payment: Mapping[str, Any]) -> Status:
 
     finished: the price, or more when more coins arrived than asked; partially_paid: the
     price times actually_paid / pay_amount (the same rate the invoice was priced at),
-    rounded down to the currency's cents; anything else: nothing yet (or nothing at all).
+    rounded down to the currency's cents; refunded: what had arrived, all of it given back;
+    anything else: nothing yet (or nothing at all).
     (The reference's own example of a list of payments has a finished one with actually_paid
     180 for a pay_amount of 165.652609: more than asked is still finished.)"""
     currency = str(payment.get("price_currency") or "").upper()
@@ -263,13 +264,18 @@ def status_of(payment: Mapping[str, Any]) -> Status:
     paid = _decimal(payment.get("actually_paid"))
     worth = price * paid / asked if asked > 0 else Decimal(0)
     cents = quantum(currency)
+    refunded = Decimal(0)
     if state is State.PAID:
         received = max(price, worth)
     elif state is State.PARTIALLY_PAID:
         received = min(worth, price)
+    elif state is State.REFUNDED:
+        # What had arrived went back whole (NOWPayments, at the firm's request by hand).
+        received = refunded = worth
     else:
         received = Decimal(0)
     received = received.quantize(cents, rounding=ROUND_DOWN)
+    refunded = refunded.quantize(cents, rounding=ROUND_DOWN)
     return Status(
         provider_ref=str(payment.get("invoice_id") or ""),
         state=state,
@@ -277,6 +283,7 @@ def status_of(payment: Mapping[str, Any]) -> Status:
         currency=currency,
         payment_id=str(payment.get("payment_id") or ""),
         raw=dict(payment),
+        refunded=refunded,
     )
 
 
