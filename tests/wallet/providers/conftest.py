@@ -25,11 +25,13 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no prox
 
 class Receiver:
     """An HTTP endpoint that keeps every POST (headers and raw body) and answers each with the
-    next of `answers` (then 200)."""
+    next of `answers` (then 200); an event of a type in `answers_for`, with the next of its own
+    list first."""
 
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.answers: list[int] = []
+        self.answers_for: dict[str, list[int]] = {}
         self.lock = threading.Lock()
         receiver = self
 
@@ -41,7 +43,14 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.received.append((dict(self.headers.items()), body))
-                    status = receiver.answers.pop(0) if receiver.answers else 200
+                    try:
+                        kind = json.loads(body).get("type", "")
+                    except ValueError:
+                        kind = ""
+                    own = receiver.answers_for.get(kind)
+                    status = (
+                        own.pop(0) if own else receiver.answers.pop(0) if receiver.answers else 200
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
