@@ -140,6 +140,7 @@ class FakeStripe:
         self._thread: threading.Thread | None = None
         self._serving = threading.Lock()
         self._up = threading.Event()
+        self._listening = threading.Event()
         self._stopped = False
 
     @property
@@ -187,8 +188,10 @@ class FakeStripe:
             target=httpd.serve_forever, args=(0.05,), name="fake-stripe", daemon=True
         )
         self._thread.start()
+        self._listening.set()
 
     def _unserve(self) -> None:
+        self._listening.clear()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -210,6 +213,11 @@ class FakeStripe:
                     self._serve()
 
         threading.Thread(target=outage, name="fake-stripe-outage", daemon=True).start()
+
+    def up(self, timeout: float = 10.0) -> bool:
+        """End a downtime now; True once the port is listened on again."""
+        self._up.set()
+        return self._listening.wait(timeout)
 
     def api(
         self, method: str, path: str, query: bytes, body: bytes, headers: Any
