@@ -27,6 +27,7 @@ from propdesk.processes import (
     unapplied_migrations,
     web_workers,
 )
+from propdesk.wallet.providers.fakes.stripe import command as fake_stripe
 
 
 def _refused_by_newer_database() -> bool:
@@ -538,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment vendor's API")
+    vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
+    fake_stripe.add_parser(vendors)  # each vendor's fake adds its own (no Django in them)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")

@@ -320,3 +320,14 @@ def test_going_down_refuses_connections_then_it_answers_again(stripe_fake: FakeS
         DIRECT.open(urllib.request.Request(stripe_fake.url + "/v1/balance"), timeout=2)
     assert stripe_fake.up()
     assert call(stripe_fake, "GET", "/v1/balance").status == 200
+
+
+def test_the_command_line_runs_it_as_a_vendor_of_its_own() -> None:
+    from propdesk.cli import build_parser
+    from propdesk.wallet.providers.fakes.stripe import command
+
+    ns = build_parser().parse_args(
+        ["fake-vendor", "stripe", "--port", "9200", "--state", "s.json", "--webhook-secret", "w"]
+    )
+    assert ns.func is command.run
+    assert (ns.port, ns.state, ns.webhook_secret) == (9200, "s.json", "w")
