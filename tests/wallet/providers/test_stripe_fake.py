@@ -151,6 +151,7 @@ def test_the_key_may_be_basic_auths_user_name(stripe_fake: FakeStripe) -> None:
         ),
         ("", {"colour": "blue"}, "colour", "parameter_unknown"),
         ("", {"success_url": "javascript:alert(1)"}, "success_url", "url_invalid"),
+        ("", {"cancel_url": "https://x.example/\r\nSet-Cookie: a=b"}, "cancel_url", "url_invalid"),
         ("", {"customer_email": "not an email"}, "customer_email", "email_invalid"),
         (
             "",

@@ -238,7 +238,10 @@ class Book(AfterPayment):
             )
         for key in ("success_url", "cancel_url"):
             url = p.text(key, limit=5000)
-            if url and not url.startswith(("http://", "https://")):
+            if url and (
+                not url.startswith(("http://", "https://"))
+                or any(ch.isspace() or ord(ch) < 32 for ch in url)
+            ):
                 raise invalid("Not a valid URL", param=key, code="url_invalid")
         email = p.text("customer_email", limit=800)
         if email and ("@" not in email or " " in email):
