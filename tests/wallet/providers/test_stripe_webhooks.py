@@ -300,3 +300,11 @@ def test_an_endpoint_made_through_the_api_gets_its_own_secret_and_only_its_event
             StripeProvider({"webhook_secret": WEBHOOK_SECRET}).parse_webhook(body, headers)
     finally:
         other.stop()
+
+
+def test_a_huge_body_is_refused_without_being_read_as_an_event(provider: StripeProvider) -> None:
+    huge = b'{"object": "event", "padding": "' + b"x" * 5_000_000 + b'"}'
+    with pytest.raises(BadWebhook):
+        provider.parse_webhook(huge, signed(EVENT))
+    with pytest.raises(BadWebhook):
+        provider.parse_webhook(huge, signed(huge))

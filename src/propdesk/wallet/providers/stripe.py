@@ -14,6 +14,10 @@ Calls are plain HTTPS with the secret key as a Bearer token to the configured ba
 fake's in tests and the demo) and a pinned `Stripe-Version`, so that the answers' shape does
 not move with the account's default version. The official library is used for what it does
 best here, the signature check.
+
+Stripe takes no per-call notification address: `CheckoutRequest.webhook_url` is not sent; the
+firm adds the endpoint `<site>/webhooks/payments/stripe/` once in Stripe's Dashboard
+(docs/stripe.md).
 """
 
 from __future__ import annotations
