@@ -50,6 +50,7 @@ MAX_IPN_BYTES = 64 * 1024
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _RETRYABLE = (408, 425, 429)
 _HEX_SHA512 = re.compile(r"[0-9a-f]{128}")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]*")  # printable ASCII, no space or control
 
 # NOWPayments' statuses (the reference's list) as propdesk's states.
 STATES: dict[str, State] = {
@@ -125,12 +126,12 @@ class NowPaymentsProvider:
         if not invoice_id or not isinstance(url, str) or not url.startswith("http"):
             raise ProviderUnavailable(
                 "NOWPayments answered the invoice without an id or a page",
-                body=json.dumps(answer)[:2000],
+                body=json.dumps(answer, default=str)[:2000],
             )
         if str(answer.get("order_id") or "") != request.reference:
             raise ProviderRefused(
                 "NOWPayments answered with an invoice for another order",
-                body=json.dumps(answer)[:2000],
+                body=json.dumps(answer, default=str)[:2000],
             )
         return Checkout(provider_ref=invoice_id, url=url, expires_at=None, raw=answer)
 
@@ -148,15 +149,18 @@ class NowPaymentsProvider:
             raise BadWebhook("The IPN's x-nowpayments-sig is not an HMAC-SHA512")
         try:
             data = json.loads(body, parse_float=_Literal, parse_int=_Literal)
-        except (ValueError, UnicodeDecodeError):
+            forms = _signed_forms(data) if isinstance(data, dict) else []
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than the parser (or the signed forms) can follow,
+            # sent by anyone (the signature is checked after parsing): refused, never a 500.
             raise BadWebhook("The IPN is not JSON") from None
         if not isinstance(data, dict):
             raise BadWebhook("The IPN is not a JSON object")
-        if not any(hmac.compare_digest(given, self._sign(text)) for text in _signed_forms(data)):
+        if not any(hmac.compare_digest(given, self._sign(text)) for text in forms):
             raise BadWebhook("The IPN's signature does not verify")
         payment_id = str(data.get("payment_id") or "").strip()
         status = data.get("payment_status")
-        if not payment_id.isdigit() or not isinstance(status, str) or not status:
+        if not _is_id(payment_id) or not isinstance(status, str) or not status:
             raise BadWebhook("The IPN names no payment or no status")
         invoice_id = str(data.get("invoice_id") or "")
         paid = str(data.get("actually_paid") or "0")
@@ -166,7 +170,7 @@ class NowPaymentsProvider:
             event_id=f"{payment_id}:{status}:{paid}",
             kind=NoticeKind.PAYMENT,
             type=status,
-            provider_ref=invoice_id if invoice_id.isdigit() else "",
+            provider_ref=invoice_id if _is_id(invoice_id) else "",
             payment_id=payment_id,
             raw=json.loads(body),
         )
@@ -177,11 +181,20 @@ class NowPaymentsProvider:
     # --- asking -----------------------------------------------------------------------------
 
     def confirm(self, notice: Notice) -> Status:
-        if not notice.payment_id.isdigit():
+        if not _is_id(notice.payment_id):
             raise ProviderRefused("The notice names no NOWPayments payment")
         payment = self._call("GET", f"/v1/payment/{notice.payment_id}")
         if not isinstance(payment, dict):
             raise ProviderUnavailable("NOWPayments answered the payment with no object")
+        invoice_id = str(payment.get("invoice_id") or "")
+        if notice.provider_ref and invoice_id != notice.provider_ref:
+            # Never another checkout's money told as this one's (a payment id stored wrongly,
+            # or a re-deposit NOWPayments made a payment of its own, outside the invoice).
+            raise ProviderRefused(
+                f"NOWPayments' payment {notice.payment_id} is not of invoice "
+                f"{notice.provider_ref} (its invoice: {invoice_id or 'none'})",
+                body=json.dumps(payment, default=str)[:4000],
+            )
         return status_of(payment)
 
     def status(self, provider_ref: str) -> Status | None:
@@ -213,6 +226,12 @@ class NowPaymentsProvider:
     # --- HTTP -------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        if not _HEADER_SAFE.fullmatch(self.api_key):
+            # http.client would refuse the header with the key's value in its message, which
+            # is then shown to staff and logged: told apart here, the key never repeated.
+            raise ProviderRefused(
+                "The API key has characters an HTTP header cannot carry (paste it again)"
+            )
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310  (the configured http(s) address)
             self.api_url + path,
@@ -234,8 +253,12 @@ class NowPaymentsProvider:
             if refused.code >= 500 or refused.code in _RETRYABLE:
                 raise ProviderUnavailable(message, status=refused.code, body=text) from None
             raise ProviderRefused(message, status=refused.code, body=text) from None
-        except (OSError, ValueError) as failure:  # refused, reset, timed out, bad address
+        except OSError as failure:  # refused, reset, timed out
             raise ProviderUnavailable(f"NOWPayments not reached: {failure}") from None
+        except ValueError:  # a bad address (its text may quote the request: not repeated)
+            raise ProviderUnavailable(
+                f"NOWPayments not reached: the API base URL {self.api_url!r} is not valid"
+            ) from None
         try:
             return json.loads(text, parse_float=Decimal)
         except ValueError:
@@ -329,6 +352,12 @@ def _dump(value: Any, *, deep: bool, ascii_only: bool, top: bool = True) -> str:
     if isinstance(value, _Literal):
         return str(value)
     return json.dumps(value, ensure_ascii=ascii_only)
+
+
+def _is_id(value: str) -> bool:
+    """NOWPayments' ids are ASCII digits (`str.isdigit` alone takes "١٢٣" and "²", which
+    would then be put in a URL)."""
+    return value.isascii() and value.isdigit()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
