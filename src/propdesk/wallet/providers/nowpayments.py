@@ -318,11 +318,17 @@ class _Literal(str):
 
 
 def _signed_forms(data: dict[str, Any]) -> list[str]:
-    """The strings NOWPayments may have signed. The reference signs the body with its keys
-    sorted as `JSON.stringify(params, Object.keys(params).sort())` writes it (compact,
-    non-ASCII as is); its PHP example `ksort`s the top level and `json_encode`s (non-ASCII as
-    \\u escapes, "/" as "\\/"); nested objects (a `fee`) are not shown. Each of these forms is
-    tried, with the top level sorted and with every level sorted: all need the IPN secret."""
+    """The strings NOWPayments may have signed, each tried (all need the IPN secret):
+
+    - the reference today (https://documenter.getpostman.com/view/7907941/2s93JusNJt,
+      "Instant Payments Notifications"): every level sorted (its Node `sortObject`, its Python
+      `json.dumps(..., separators=(",", ":"), sort_keys=True)`, its PHP `tksort` with
+      `json_encode(..., JSON_UNESCAPED_SLASHES)`), non-ASCII as is or as \\u escapes;
+    - the reference before (and the libraries that copied it): `JSON.stringify(params,
+      Object.keys(params).sort())`. A replacer *array* applies at every level: a nested
+      object (the documented `fee`) keeps only the keys that are also top-level keys, in that
+      order (`"fee":{}` for `fee`'s currency, depositFee...);
+    - its PHP example then: the top level `ksort`ed only, `json_encode`d ("/" as "\\/")."""
     forms: list[str] = []
     for deep in (False, True):
         for ascii_only in (False, True):
@@ -330,23 +336,37 @@ def _signed_forms(data: dict[str, Any]) -> list[str]:
             forms.append(text)
             if ascii_only:
                 forms.append(text.replace("/", "\\/"))
+    listed = sorted(data)
+    forms.append(_dump(data, deep=True, ascii_only=False, only=listed))
     return list(dict.fromkeys(forms))
 
 
-def _dump(value: Any, *, deep: bool, ascii_only: bool, top: bool = True) -> str:
+def _dump(
+    value: Any,
+    *,
+    deep: bool,
+    ascii_only: bool,
+    top: bool = True,
+    only: list[str] | None = None,
+) -> str:
     if isinstance(value, dict):
-        items = sorted(value.items()) if (top or deep) else list(value.items())
+        if only is not None:  # JSON.stringify's replacer array: its keys, in its order
+            items = [(k, value[k]) for k in only if k in value]
+        else:
+            items = sorted(value.items()) if (top or deep) else list(value.items())
         inner = ",".join(
             json.dumps(k, ensure_ascii=ascii_only)
             + ":"
-            + _dump(v, deep=deep, ascii_only=ascii_only, top=False)
+            + _dump(v, deep=deep, ascii_only=ascii_only, top=False, only=only)
             for k, v in items
         )
         return "{" + inner + "}"
     if isinstance(value, list):
         return (
             "["
-            + ",".join(_dump(v, deep=deep, ascii_only=ascii_only, top=False) for v in value)
+            + ",".join(
+                _dump(v, deep=deep, ascii_only=ascii_only, top=False, only=only) for v in value
+            )
             + "]"
         )
     if isinstance(value, _Literal):

@@ -216,6 +216,27 @@ def test_keys_in_any_order_and_sorted_nested_objects_verify(
     assert notice.payment_id == "5000000001"
 
 
+def test_the_former_references_replacer_array_signature_verifies_with_a_nested_fee(
+    provider: NowPaymentsProvider,
+) -> None:
+    """`JSON.stringify(params, Object.keys(params).sort())`: the array filters nested objects
+    to the top-level keys, so `fee`'s own keys are not in the signed string."""
+    body = {
+        "payment_id": 5000000001,
+        "payment_status": "finished",
+        "fee": {"currency": "btc", "depositFee": 0.09853637216235617, "serviceFee": 0},
+    }
+    text = '{"fee":{},"payment_id":5000000001,"payment_status":"finished"}'
+    signature = hmac.new(provider.ipn_secret.encode(), text.encode(), hashlib.sha512)
+    notice = provider.parse_webhook(
+        json.dumps(body).encode(), {"x-nowpayments-sig": signature.hexdigest()}
+    )
+    assert notice.payment_id == "5000000001"
+    other = NowPaymentsProvider({"ipn_secret": "another-secret"})
+    with pytest.raises(BadWebhook):
+        other.parse_webhook(json.dumps(body).encode(), {"x-nowpayments-sig": signature.hexdigest()})
+
+
 @pytest.mark.parametrize(
     "case",
     [

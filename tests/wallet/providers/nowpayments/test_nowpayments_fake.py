@@ -34,9 +34,10 @@ def invoice_for(fake: FakeNowPayments, fake_call: Any, **extra: Any) -> dict[str
 
 
 def documented_signature(body: bytes, secret: str) -> str:
-    """As the documentation's example does it: the parameters sorted, stringified, HMAC'd."""
+    """As the reference's Python example does it: every level's keys sorted, compact,
+    HMAC-SHA512 with the IPN secret."""
     params = json.loads(body)
-    text = json.dumps(dict(sorted(params.items())), separators=(",", ":"))
+    text = json.dumps(params, separators=(",", ":"), sort_keys=True)
     return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
 
 
@@ -142,6 +143,12 @@ def test_each_status_change_is_told_by_an_ipn_signed_as_documented(
         assert headers["x-nowpayments-sig"] == documented_signature(body, nowpayments.ipn_secret)
         assert next(iter(json.loads(body))) == "payment_id"  # sent unsorted, signed sorted
     last = json.loads(ipn_receiver.received[-1][0])
+    # The documented webhook's extra fields: a re-deposit's parent, extra ids, a nested fee.
+    assert last.pop("parent_payment_id") is None
+    assert last.pop("payment_extra_ids") is None
+    fee = last.pop("fee")
+    assert list(fee) == ["currency", "depositFee", "withdrawalFee", "serviceFee"]
+    assert fee["currency"] == last["pay_currency"]
     assert fake_call(nowpayments, "GET", f"/v1/payment/{last['payment_id']}")[1] == last
     assert last["invoice_id"] == int(invoice["id"])
     assert last["order_id"] == "PD-ORDER-1"

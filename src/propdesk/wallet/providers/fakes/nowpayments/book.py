@@ -306,7 +306,7 @@ class Book:
         url = invoice["ipn_callback_url"] if invoice else None
         if not url:
             return
-        body = payment_view(payment)
+        body = ipn_view(payment)
         text = dumps(body)  # in the API's order (payment_id first); signed sorted
         record = {
             "index": len(self.ipns),
@@ -376,3 +376,21 @@ def payment_view(payment: dict[str, Any]) -> dict[str, Any]:
             "updated_at",
         )
     }
+
+
+def ipn_view(payment: dict[str, Any]) -> dict[str, Any]:
+    """An IPN's body: the payment as `GET /v1/payment/{id}` gives it, with what the
+    reference's "Webhooks Examples" add (https://documenter.getpostman.com/view/7907941/
+    2s93JusNJt): `parent_payment_id` (a re-deposit's original payment; none here),
+    `payment_extra_ids`, and a nested `fee` object. The fake charges no fees: all are 0."""
+    view = payment_view(payment)
+    body: dict[str, Any] = {"payment_id": view.pop("payment_id"), "parent_payment_id": None}
+    body.update(view)
+    body["payment_extra_ids"] = None
+    body["fee"] = {
+        "currency": payment["pay_currency"],
+        "depositFee": Decimal(0),
+        "withdrawalFee": Decimal(0),
+        "serviceFee": Decimal(0),
+    }
+    return body
