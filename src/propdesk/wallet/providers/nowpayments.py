@@ -164,6 +164,24 @@ class NowPaymentsProvider:
             raise BadWebhook("The IPN names no payment or no status")
         invoice_id = str(data.get("invoice_id") or "")
         paid = str(data.get("actually_paid") or "0")
+        parent = str(data.get("parent_payment_id") or "")
+        if _is_id(parent):
+            # A repeated deposit (coins sent again to a paid payment's address) is a payment
+            # of its own, at the rate of the moment, naming the original; NOWPayments advises
+            # against acting on it automatically (https://documenter.getpostman.com/view/
+            # 7907941/2s93JusNJt, "Repeated Deposits and Wrong-Asset Deposits"). It is told
+            # as news about the original payment (so it is kept with that checkout for staff),
+            # the new payment as `object_id`, and moves no money by itself: `confirm` on the
+            # checkout's payment does not count it.
+            return Notice(
+                event_id=f"{payment_id}:{status}:{paid}",
+                kind=NoticeKind.OTHER,
+                type=f"repeated deposit ({status})",
+                provider_ref=invoice_id if _is_id(invoice_id) else "",
+                payment_id=parent,
+                object_id=payment_id,
+                raw=json.loads(body),
+            )
         return Notice(
             # One status of one payment with what had arrived: a repeated IPN is the same
             # event (handled once); more coins on the same status are a new one.

@@ -423,3 +423,24 @@ def test_a_payment_refunded_at_nowpayments_says_all_that_arrived_went_back(
     assert status.state is State.REFUNDED
     assert status.received == Decimal("100.00")
     assert status.refunded == Decimal("100.00")
+
+
+def test_a_repeated_deposit_is_news_of_the_original_payment_and_moves_no_money_by_itself(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    checkout, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver, fraction="0.5")
+    status, again = fake_call(
+        nowpayments, "POST", "/_fake/redeposit", {"payment_id": paid.payment_id, "fraction": "0.5"}
+    )
+    assert status == 200
+    notice = provider.parse_webhook(*ipn_receiver.received[-1])
+    assert notice.kind is NoticeKind.OTHER
+    assert notice.payment_id == paid.payment_id  # the core finds the checkout by it
+    assert notice.object_id == str(again["payment_id"])
+    assert notice.raw["parent_payment_id"] == int(paid.payment_id)
+    assert notice.event_id != paid.event_id
+    # The checkout's own payment is what `confirm` tells: unchanged by the re-deposit.
+    status_after = provider.confirm(paid)
+    assert status_after.state is State.PARTIALLY_PAID
+    assert status_after.provider_ref == checkout.provider_ref
+    assert status_after.received < Decimal("50.01")
