@@ -47,7 +47,18 @@ from propdesk.wallet.providers.protocol import (
 DEFAULT_API_URL = "https://api.nowpayments.io"
 TIMEOUT = 15.0
 MAX_IPN_BYTES = 64 * 1024
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MAX_ANSWER_BYTES = 1_000_000
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (urllib would send the `x-api-key` on to wherever it
+    points): it is answered as the 3xx it is, refused."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
 _RETRYABLE = (408, 425, 429)
 _HEX_SHA512 = re.compile(r"[0-9a-f]{128}")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]*")  # printable ASCII, no space or control
@@ -263,9 +274,9 @@ class NowPaymentsProvider:
         )
         try:
             with _NO_PROXY.open(request, timeout=self.timeout) as answer:
-                text = answer.read().decode("utf-8", "replace")
+                raw = answer.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as refused:
-            text = refused.read().decode("utf-8", "replace")[:4000]
+            text = refused.read(4000).decode("utf-8", "replace")
             reason = _message(text) or f"HTTP {refused.code}"
             message = f"NOWPayments refused {method} {path}: {reason}"
             if refused.code >= 500 or refused.code in _RETRYABLE:
@@ -277,9 +288,12 @@ class NowPaymentsProvider:
             raise ProviderUnavailable(
                 f"NOWPayments not reached: the API base URL {self.api_url!r} is not valid"
             ) from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ProviderUnavailable(f"NOWPayments answered {method} {path} with too much")
+        text = raw.decode("utf-8", "replace")
         try:
             return json.loads(text, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderUnavailable(
                 f"NOWPayments answered {method} {path} with no JSON", body=text[:4000]
             ) from None

@@ -106,18 +106,27 @@ def test_a_payment_of_another_invoice_is_never_told_as_this_checkouts(
 
 
 class OddVendor:
-    """Answers every request 200 with the body it is given (a vendor's malformed answer)."""
+    """Answers every request 200 with the body it is given (a vendor's malformed answer), or
+    with a redirect to `redirect`; keeps the headers of each request."""
 
-    def __init__(self, answer: str) -> None:
+    def __init__(self, answer: str, redirect: str = "") -> None:
         body = answer.encode()
+        self.headers: list[dict[str, str]] = []
+        vendor = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def do_GET(self) -> None:
+                self.do_POST()
+
             def do_POST(self) -> None:
+                vendor.headers.append({k.lower(): v for k, v in self.headers.items()})
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
+                self.send_response(307 if redirect else 200)
+                if redirect:
+                    self.send_header("Location", redirect + self.path)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -158,3 +167,30 @@ def test_an_invoice_answered_without_a_page_or_for_another_order_is_an_error_not
     with pytest.raises(error) as failed:
         provider.start_checkout(request("https://firm.example/ipn/"))
     assert "100.5" in failed.value.body  # type: ignore[attr-defined]
+
+
+def test_a_redirect_is_refused_and_the_api_key_never_follows_it() -> None:
+    elsewhere = OddVendor('{"message": "OK"}')
+    redirecting = OddVendor("", redirect=elsewhere.url)
+    try:
+        provider = NowPaymentsProvider(
+            {"api_key": "THE-KEY", "ipn_secret": "s", "api_url": redirecting.url}
+        )
+        with pytest.raises(ProviderRefused) as refused:
+            provider.test_connection()  # GETs: the ones urllib would follow
+        assert refused.value.status == 307
+        assert redirecting.headers[0]["x-api-key"] == "THE-KEY"
+        assert elsewhere.headers == []
+    finally:
+        elsewhere.stop()
+        redirecting.stop()
+
+
+def test_an_answer_too_large_to_be_an_invoice_is_unavailable_not_read_whole() -> None:
+    huge = OddVendor('{"id": "4000000001", "pad": "' + "x" * 1_100_000 + '"}')
+    try:
+        provider = NowPaymentsProvider({"api_key": "k", "ipn_secret": "s", "api_url": huge.url})
+        with pytest.raises(ProviderUnavailable, match="too much"):
+            provider.start_checkout(request("https://firm.example/ipn/"))
+    finally:
+        huge.stop()
