@@ -74,6 +74,11 @@ STATES: dict[str, State] = {
     "failed": State.FAILED,
     "refunded": State.REFUNDED,
     "expired": State.EXPIRED,
+    # The help centre's "additional custom status" a firm may give a partially paid payment
+    # at the dashboard (https://nowpayments.zendesk.com/hc/en-us/articles/18395434917149):
+    # the coins did arrive and are not given back by NOWPayments (the firm owes that by
+    # hand), so it still counts what arrived, as partially paid.
+    "cancelled": State.PARTIALLY_PAID,
 }
 
 

@@ -444,3 +444,38 @@ def test_a_repeated_deposit_is_news_of_the_original_payment_and_moves_no_money_b
     assert status_after.state is State.PARTIALLY_PAID
     assert status_after.provider_ref == checkout.provider_ref
     assert status_after.received < Decimal("50.01")
+
+
+def test_a_partial_payment_the_firm_marked_cancelled_still_counts_what_arrived(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    _, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver, fraction="0.5")
+    before = provider.confirm(paid)
+    fake_call(
+        nowpayments, "POST", "/_fake/status", {"payment_id": paid.payment_id, "status": "cancelled"}
+    )
+    notice = provider.parse_webhook(*ipn_receiver.received[-1])
+    assert notice.type == "cancelled"
+    status = provider.confirm(notice)
+    assert status.state is State.PARTIALLY_PAID
+    assert status.received == before.received > Decimal("49")
+    assert status.refunded == Decimal("0")
+
+
+def test_a_finished_payment_a_little_short_is_paid_at_the_price(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    """NOWPayments may finish a payment a little short (the account's covering setting):
+    finished is the firm's word that the price was paid."""
+    _, confirming = open_and_pay(
+        provider, nowpayments, fake_call, ipn_receiver, fraction="0.99", settle=False
+    )
+    fake_call(
+        nowpayments,
+        "POST",
+        "/_fake/status",
+        {"payment_id": confirming.payment_id, "status": "finished"},
+    )
+    status = provider.confirm(provider.parse_webhook(*ipn_receiver.received[-1]))
+    assert status.state is State.PAID
+    assert status.received == Decimal("100.00")

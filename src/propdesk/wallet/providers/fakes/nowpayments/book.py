@@ -53,8 +53,11 @@ STATUSES = (
     "failed",
     "refunded",
     "expired",
+    # A firm's own mark on a partially paid payment, at the dashboard (the help centre,
+    # https://nowpayments.zendesk.com/hc/en-us/articles/18395434917149-Payment-statuses).
+    "cancelled",
 )
-FINAL = ("finished", "partially_paid", "failed", "refunded", "expired")
+FINAL = ("finished", "partially_paid", "failed", "refunded", "expired", "cancelled")
 IPN_TIMEOUT = 3.0  # the help centre: the endpoint "shall respond within 3000 ms"
 URL_FIELDS = ("ipn_callback_url", "success_url", "cancel_url", "partially_paid_url")
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
