@@ -216,7 +216,12 @@ class NowPaymentsProvider:
 
     def confirm(self, notice: Notice) -> Status:
         if not _is_id(notice.payment_id):
-            raise ProviderRefused("The notice names no NOWPayments payment")
+            # An invoice alone cannot be asked about with the API key (listing its payments
+            # needs the account's login token): the payment id comes from the first IPN.
+            raise ProviderRefused(
+                "NOWPayments is asked by payment id, from its IPN: none is known yet for "
+                f"invoice {notice.provider_ref or '(none)'}"
+            )
         payment = self._call("GET", f"/v1/payment/{notice.payment_id}")
         if not isinstance(payment, dict):
             raise ProviderUnavailable("NOWPayments answered the payment with no object")

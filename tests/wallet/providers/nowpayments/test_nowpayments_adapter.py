@@ -17,6 +17,7 @@ from propdesk.wallet.providers.nowpayments import NowPaymentsProvider, status_of
 from propdesk.wallet.providers.protocol import (
     BadWebhook,
     CheckoutRequest,
+    Notice,
     NoticeKind,
     PaymentProvider,
     ProviderRefused,
@@ -479,3 +480,22 @@ def test_a_finished_payment_a_little_short_is_paid_at_the_price(
     status = provider.confirm(provider.parse_webhook(*ipn_receiver.received[-1]))
     assert status.state is State.PAID
     assert status.received == Decimal("100.00")
+
+
+def test_a_checkout_is_confirmed_by_the_payment_id_its_ipn_gave_not_by_the_invoice_alone(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    checkout, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver)
+    by_invoice = Notice(
+        event_id="", kind=NoticeKind.PAYMENT, type="confirm", provider_ref=checkout.provider_ref
+    )
+    with pytest.raises(ProviderRefused, match="payment id, from its IPN"):
+        provider.confirm(by_invoice)
+    kept = Notice(
+        event_id="",
+        kind=NoticeKind.PAYMENT,
+        type="confirm",
+        provider_ref=checkout.provider_ref,
+        payment_id=paid.payment_id,
+    )
+    assert provider.confirm(kept).state is State.PAID
