@@ -47,9 +47,21 @@ from propdesk.wallet.providers.protocol import (
 DEFAULT_API_URL = "https://api.nowpayments.io"
 TIMEOUT = 15.0
 MAX_IPN_BYTES = 64 * 1024
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MAX_ANSWER_BYTES = 1_000_000
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed (urllib would send the `x-api-key` on to wherever it
+    points): it is answered as the 3xx it is, refused."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
 _RETRYABLE = (408, 425, 429)
 _HEX_SHA512 = re.compile(r"[0-9a-f]{128}")
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]*")  # printable ASCII, no space or control
 
 # NOWPayments' statuses (the reference's list) as propdesk's states.
 STATES: dict[str, State] = {
@@ -62,6 +74,11 @@ STATES: dict[str, State] = {
     "failed": State.FAILED,
     "refunded": State.REFUNDED,
     "expired": State.EXPIRED,
+    # The help centre's "additional custom status" a firm may give a partially paid payment
+    # at the dashboard (https://nowpayments.zendesk.com/hc/en-us/articles/18395434917149):
+    # the coins did arrive and are not given back by NOWPayments (the firm owes that by
+    # hand), so it still counts what arrived, as partially paid.
+    "cancelled": State.PARTIALLY_PAID,
 }
 
 
@@ -125,12 +142,12 @@ class NowPaymentsProvider:
         if not invoice_id or not isinstance(url, str) or not url.startswith("http"):
             raise ProviderUnavailable(
                 "NOWPayments answered the invoice without an id or a page",
-                body=json.dumps(answer)[:2000],
+                body=json.dumps(answer, default=str)[:2000],
             )
         if str(answer.get("order_id") or "") != request.reference:
             raise ProviderRefused(
                 "NOWPayments answered with an invoice for another order",
-                body=json.dumps(answer)[:2000],
+                body=json.dumps(answer, default=str)[:2000],
             )
         return Checkout(provider_ref=invoice_id, url=url, expires_at=None, raw=answer)
 
@@ -148,25 +165,46 @@ class NowPaymentsProvider:
             raise BadWebhook("The IPN's x-nowpayments-sig is not an HMAC-SHA512")
         try:
             data = json.loads(body, parse_float=_Literal, parse_int=_Literal)
-        except (ValueError, UnicodeDecodeError):
+            forms = _signed_forms(data) if isinstance(data, dict) else []
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: nesting deeper than the parser (or the signed forms) can follow,
+            # sent by anyone (the signature is checked after parsing): refused, never a 500.
             raise BadWebhook("The IPN is not JSON") from None
         if not isinstance(data, dict):
             raise BadWebhook("The IPN is not a JSON object")
-        if not any(hmac.compare_digest(given, self._sign(text)) for text in _signed_forms(data)):
+        if not any(hmac.compare_digest(given, self._sign(text)) for text in forms):
             raise BadWebhook("The IPN's signature does not verify")
         payment_id = str(data.get("payment_id") or "").strip()
         status = data.get("payment_status")
-        if not payment_id.isdigit() or not isinstance(status, str) or not status:
+        if not _is_id(payment_id) or not isinstance(status, str) or not status:
             raise BadWebhook("The IPN names no payment or no status")
         invoice_id = str(data.get("invoice_id") or "")
         paid = str(data.get("actually_paid") or "0")
+        parent = str(data.get("parent_payment_id") or "")
+        if _is_id(parent):
+            # A repeated deposit (coins sent again to a paid payment's address) is a payment
+            # of its own, at the rate of the moment, naming the original; NOWPayments advises
+            # against acting on it automatically (https://documenter.getpostman.com/view/
+            # 7907941/2s93JusNJt, "Repeated Deposits and Wrong-Asset Deposits"). It is told
+            # as news about the original payment (so it is kept with that checkout for staff),
+            # the new payment as `object_id`, and moves no money by itself: `confirm` on the
+            # checkout's payment does not count it.
+            return Notice(
+                event_id=f"{payment_id}:{status}:{paid}",
+                kind=NoticeKind.OTHER,
+                type=f"repeated deposit ({status})",
+                provider_ref=invoice_id if _is_id(invoice_id) else "",
+                payment_id=parent,
+                object_id=payment_id,
+                raw=json.loads(body),
+            )
         return Notice(
             # One status of one payment with what had arrived: a repeated IPN is the same
             # event (handled once); more coins on the same status are a new one.
             event_id=f"{payment_id}:{status}:{paid}",
             kind=NoticeKind.PAYMENT,
             type=status,
-            provider_ref=invoice_id if invoice_id.isdigit() else "",
+            provider_ref=invoice_id if _is_id(invoice_id) else "",
             payment_id=payment_id,
             raw=json.loads(body),
         )
@@ -177,11 +215,25 @@ class NowPaymentsProvider:
     # --- asking -----------------------------------------------------------------------------
 
     def confirm(self, notice: Notice) -> Status:
-        if not notice.payment_id.isdigit():
-            raise ProviderRefused("The notice names no NOWPayments payment")
+        if not _is_id(notice.payment_id):
+            # An invoice alone cannot be asked about with the API key (listing its payments
+            # needs the account's login token): the payment id comes from the first IPN.
+            raise ProviderRefused(
+                "NOWPayments is asked by payment id, from its IPN: none is known yet for "
+                f"invoice {notice.provider_ref or '(none)'}"
+            )
         payment = self._call("GET", f"/v1/payment/{notice.payment_id}")
         if not isinstance(payment, dict):
             raise ProviderUnavailable("NOWPayments answered the payment with no object")
+        invoice_id = str(payment.get("invoice_id") or "")
+        if notice.provider_ref and invoice_id != notice.provider_ref:
+            # Never another checkout's money told as this one's (a payment id stored wrongly,
+            # or a re-deposit NOWPayments made a payment of its own, outside the invoice).
+            raise ProviderRefused(
+                f"NOWPayments' payment {notice.payment_id} is not of invoice "
+                f"{notice.provider_ref} (its invoice: {invoice_id or 'none'})",
+                body=json.dumps(payment, default=str)[:4000],
+            )
         return status_of(payment)
 
     def status(self, provider_ref: str) -> Status | None:
@@ -213,6 +265,12 @@ class NowPaymentsProvider:
     # --- HTTP -------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
+        if not _HEADER_SAFE.fullmatch(self.api_key):
+            # http.client would refuse the header with the key's value in its message, which
+            # is then shown to staff and logged: told apart here, the key never repeated.
+            raise ProviderRefused(
+                "The API key has characters an HTTP header cannot carry (paste it again)"
+            )
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310  (the configured http(s) address)
             self.api_url + path,
@@ -226,19 +284,26 @@ class NowPaymentsProvider:
         )
         try:
             with _NO_PROXY.open(request, timeout=self.timeout) as answer:
-                text = answer.read().decode("utf-8", "replace")
+                raw = answer.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as refused:
-            text = refused.read().decode("utf-8", "replace")[:4000]
+            text = refused.read(4000).decode("utf-8", "replace")
             reason = _message(text) or f"HTTP {refused.code}"
             message = f"NOWPayments refused {method} {path}: {reason}"
             if refused.code >= 500 or refused.code in _RETRYABLE:
                 raise ProviderUnavailable(message, status=refused.code, body=text) from None
             raise ProviderRefused(message, status=refused.code, body=text) from None
-        except (OSError, ValueError) as failure:  # refused, reset, timed out, bad address
+        except OSError as failure:  # refused, reset, timed out
             raise ProviderUnavailable(f"NOWPayments not reached: {failure}") from None
+        except ValueError:  # a bad address (its text may quote the request: not repeated)
+            raise ProviderUnavailable(
+                f"NOWPayments not reached: the API base URL {self.api_url!r} is not valid"
+            ) from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ProviderUnavailable(f"NOWPayments answered {method} {path} with too much")
+        text = raw.decode("utf-8", "replace")
         try:
             return json.loads(text, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderUnavailable(
                 f"NOWPayments answered {method} {path} with no JSON", body=text[:4000]
             ) from None
@@ -295,11 +360,17 @@ class _Literal(str):
 
 
 def _signed_forms(data: dict[str, Any]) -> list[str]:
-    """The strings NOWPayments may have signed. The reference signs the body with its keys
-    sorted as `JSON.stringify(params, Object.keys(params).sort())` writes it (compact,
-    non-ASCII as is); its PHP example `ksort`s the top level and `json_encode`s (non-ASCII as
-    \\u escapes, "/" as "\\/"); nested objects (a `fee`) are not shown. Each of these forms is
-    tried, with the top level sorted and with every level sorted: all need the IPN secret."""
+    """The strings NOWPayments may have signed, each tried (all need the IPN secret):
+
+    - the reference today (https://documenter.getpostman.com/view/7907941/2s93JusNJt,
+      "Instant Payments Notifications"): every level sorted (its Node `sortObject`, its Python
+      `json.dumps(..., separators=(",", ":"), sort_keys=True)`, its PHP `tksort` with
+      `json_encode(..., JSON_UNESCAPED_SLASHES)`), non-ASCII as is or as \\u escapes;
+    - the reference before (and the libraries that copied it): `JSON.stringify(params,
+      Object.keys(params).sort())`. A replacer *array* applies at every level: a nested
+      object (the documented `fee`) keeps only the keys that are also top-level keys, in that
+      order (`"fee":{}` for `fee`'s currency, depositFee...);
+    - its PHP example then: the top level `ksort`ed only, `json_encode`d ("/" as "\\/")."""
     forms: list[str] = []
     for deep in (False, True):
         for ascii_only in (False, True):
@@ -307,28 +378,48 @@ def _signed_forms(data: dict[str, Any]) -> list[str]:
             forms.append(text)
             if ascii_only:
                 forms.append(text.replace("/", "\\/"))
+    listed = sorted(data)
+    forms.append(_dump(data, deep=True, ascii_only=False, only=listed))
     return list(dict.fromkeys(forms))
 
 
-def _dump(value: Any, *, deep: bool, ascii_only: bool, top: bool = True) -> str:
+def _dump(
+    value: Any,
+    *,
+    deep: bool,
+    ascii_only: bool,
+    top: bool = True,
+    only: list[str] | None = None,
+) -> str:
     if isinstance(value, dict):
-        items = sorted(value.items()) if (top or deep) else list(value.items())
+        if only is not None:  # JSON.stringify's replacer array: its keys, in its order
+            items = [(k, value[k]) for k in only if k in value]
+        else:
+            items = sorted(value.items()) if (top or deep) else list(value.items())
         inner = ",".join(
             json.dumps(k, ensure_ascii=ascii_only)
             + ":"
-            + _dump(v, deep=deep, ascii_only=ascii_only, top=False)
+            + _dump(v, deep=deep, ascii_only=ascii_only, top=False, only=only)
             for k, v in items
         )
         return "{" + inner + "}"
     if isinstance(value, list):
         return (
             "["
-            + ",".join(_dump(v, deep=deep, ascii_only=ascii_only, top=False) for v in value)
+            + ",".join(
+                _dump(v, deep=deep, ascii_only=ascii_only, top=False, only=only) for v in value
+            )
             + "]"
         )
     if isinstance(value, _Literal):
         return str(value)
     return json.dumps(value, ensure_ascii=ascii_only)
+
+
+def _is_id(value: str) -> bool:
+    """NOWPayments' ids are ASCII digits (`str.isdigit` alone takes "١٢٣" and "²", which
+    would then be put in a URL)."""
+    return value.isascii() and value.isdigit()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

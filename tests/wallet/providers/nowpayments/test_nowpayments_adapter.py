@@ -17,6 +17,7 @@ from propdesk.wallet.providers.nowpayments import NowPaymentsProvider, status_of
 from propdesk.wallet.providers.protocol import (
     BadWebhook,
     CheckoutRequest,
+    Notice,
     NoticeKind,
     PaymentProvider,
     ProviderRefused,
@@ -216,6 +217,27 @@ def test_keys_in_any_order_and_sorted_nested_objects_verify(
     assert notice.payment_id == "5000000001"
 
 
+def test_the_former_references_replacer_array_signature_verifies_with_a_nested_fee(
+    provider: NowPaymentsProvider,
+) -> None:
+    """`JSON.stringify(params, Object.keys(params).sort())`: the array filters nested objects
+    to the top-level keys, so `fee`'s own keys are not in the signed string."""
+    body = {
+        "payment_id": 5000000001,
+        "payment_status": "finished",
+        "fee": {"currency": "btc", "depositFee": 0.09853637216235617, "serviceFee": 0},
+    }
+    text = '{"fee":{},"payment_id":5000000001,"payment_status":"finished"}'
+    signature = hmac.new(provider.ipn_secret.encode(), text.encode(), hashlib.sha512)
+    notice = provider.parse_webhook(
+        json.dumps(body).encode(), {"x-nowpayments-sig": signature.hexdigest()}
+    )
+    assert notice.payment_id == "5000000001"
+    other = NowPaymentsProvider({"ipn_secret": "another-secret"})
+    with pytest.raises(BadWebhook):
+        other.parse_webhook(json.dumps(body).encode(), {"x-nowpayments-sig": signature.hexdigest()})
+
+
 @pytest.mark.parametrize(
     "case",
     [
@@ -402,3 +424,78 @@ def test_a_payment_refunded_at_nowpayments_says_all_that_arrived_went_back(
     assert status.state is State.REFUNDED
     assert status.received == Decimal("100.00")
     assert status.refunded == Decimal("100.00")
+
+
+def test_a_repeated_deposit_is_news_of_the_original_payment_and_moves_no_money_by_itself(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    checkout, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver, fraction="0.5")
+    status, again = fake_call(
+        nowpayments, "POST", "/_fake/redeposit", {"payment_id": paid.payment_id, "fraction": "0.5"}
+    )
+    assert status == 200
+    notice = provider.parse_webhook(*ipn_receiver.received[-1])
+    assert notice.kind is NoticeKind.OTHER
+    assert notice.payment_id == paid.payment_id  # the core finds the checkout by it
+    assert notice.object_id == str(again["payment_id"])
+    assert notice.raw["parent_payment_id"] == int(paid.payment_id)
+    assert notice.event_id != paid.event_id
+    # The checkout's own payment is what `confirm` tells: unchanged by the re-deposit.
+    status_after = provider.confirm(paid)
+    assert status_after.state is State.PARTIALLY_PAID
+    assert status_after.provider_ref == checkout.provider_ref
+    assert status_after.received < Decimal("50.01")
+
+
+def test_a_partial_payment_the_firm_marked_cancelled_still_counts_what_arrived(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    _, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver, fraction="0.5")
+    before = provider.confirm(paid)
+    fake_call(
+        nowpayments, "POST", "/_fake/status", {"payment_id": paid.payment_id, "status": "cancelled"}
+    )
+    notice = provider.parse_webhook(*ipn_receiver.received[-1])
+    assert notice.type == "cancelled"
+    status = provider.confirm(notice)
+    assert status.state is State.PARTIALLY_PAID
+    assert status.received == before.received > Decimal("49")
+    assert status.refunded == Decimal("0")
+
+
+def test_a_finished_payment_a_little_short_is_paid_at_the_price(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    """NOWPayments may finish a payment a little short (the account's covering setting):
+    finished is the firm's word that the price was paid."""
+    _, confirming = open_and_pay(
+        provider, nowpayments, fake_call, ipn_receiver, fraction="0.99", settle=False
+    )
+    fake_call(
+        nowpayments,
+        "POST",
+        "/_fake/status",
+        {"payment_id": confirming.payment_id, "status": "finished"},
+    )
+    status = provider.confirm(provider.parse_webhook(*ipn_receiver.received[-1]))
+    assert status.state is State.PAID
+    assert status.received == Decimal("100.00")
+
+
+def test_a_checkout_is_confirmed_by_the_payment_id_its_ipn_gave_not_by_the_invoice_alone(
+    provider: NowPaymentsProvider, nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    checkout, paid = open_and_pay(provider, nowpayments, fake_call, ipn_receiver)
+    by_invoice = Notice(
+        event_id="", kind=NoticeKind.PAYMENT, type="confirm", provider_ref=checkout.provider_ref
+    )
+    with pytest.raises(ProviderRefused, match="payment id, from its IPN"):
+        provider.confirm(by_invoice)
+    kept = Notice(
+        event_id="",
+        kind=NoticeKind.PAYMENT,
+        type="confirm",
+        provider_ref=checkout.provider_ref,
+        payment_id=paid.payment_id,
+    )
+    assert provider.confirm(kept).state is State.PAID

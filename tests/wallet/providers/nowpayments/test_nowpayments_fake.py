@@ -34,9 +34,10 @@ def invoice_for(fake: FakeNowPayments, fake_call: Any, **extra: Any) -> dict[str
 
 
 def documented_signature(body: bytes, secret: str) -> str:
-    """As the documentation's example does it: the parameters sorted, stringified, HMAC'd."""
+    """As the reference's Python example does it: every level's keys sorted, compact,
+    HMAC-SHA512 with the IPN secret."""
     params = json.loads(body)
-    text = json.dumps(dict(sorted(params.items())), separators=(",", ":"))
+    text = json.dumps(params, separators=(",", ":"), sort_keys=True)
     return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
 
 
@@ -142,6 +143,12 @@ def test_each_status_change_is_told_by_an_ipn_signed_as_documented(
         assert headers["x-nowpayments-sig"] == documented_signature(body, nowpayments.ipn_secret)
         assert next(iter(json.loads(body))) == "payment_id"  # sent unsorted, signed sorted
     last = json.loads(ipn_receiver.received[-1][0])
+    # The documented webhook's extra fields: a re-deposit's parent, extra ids, a nested fee.
+    assert last.pop("parent_payment_id") is None
+    assert last.pop("payment_extra_ids") is None
+    fee = last.pop("fee")
+    assert list(fee) == ["currency", "depositFee", "withdrawalFee", "serviceFee"]
+    assert fee["currency"] == last["pay_currency"]
     assert fake_call(nowpayments, "GET", f"/v1/payment/{last['payment_id']}")[1] == last
     assert last["invoice_id"] == int(invoice["id"])
     assert last["order_id"] == "PD-ORDER-1"
@@ -273,3 +280,29 @@ def test_the_fake_runs_as_propdesk_fake_vendor_nowpayments() -> None:
     )
     assert (ns.fake_vendor, ns.port, ns.state) == ("nowpayments", 9300, "np.json")
     assert ns.func is command.run
+
+
+def test_coins_sent_again_to_a_paid_address_are_a_payment_of_their_own_naming_the_parent(
+    nowpayments: FakeNowPayments, fake_call: Any, ipn_receiver: Any
+) -> None:
+    invoice = invoice_for(nowpayments, fake_call, ipn_callback_url=ipn_receiver.url)
+    _, waiting = fake_call(nowpayments, "POST", "/_fake/redeposit", {"invoice_id": invoice["id"]})
+    assert waiting["code"] == "NOT_PAID"
+    _, paid = fake_call(nowpayments, "POST", "/_fake/pay", {"invoice_id": invoice["id"]})
+    status, again = fake_call(
+        nowpayments,
+        "POST",
+        "/_fake/redeposit",
+        {"payment_id": paid["payment_id"], "amount": "0.001"},
+    )
+    assert status == 200
+    assert again["payment_id"] != paid["payment_id"]
+    assert again["payment_status"] == "partially_paid"
+    assert (again["invoice_id"], again["order_id"]) == (None, None)  # as the documented example
+    assert again["actually_paid"] == again["pay_amount"] == 0.001
+    assert again["pay_currency"] == paid["pay_currency"]
+    body, headers = ipn_receiver.received[-1]
+    told = json.loads(body)
+    assert told["parent_payment_id"] == paid["payment_id"]
+    assert headers["x-nowpayments-sig"] == documented_signature(body, nowpayments.ipn_secret)
+    assert fake_call(nowpayments, "GET", f"/v1/payment/{paid['payment_id']}")[1] == paid

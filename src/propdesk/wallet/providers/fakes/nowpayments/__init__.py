@@ -44,6 +44,9 @@ NOT part of NOWPayments' API, the fake-only controls under `/_fake/` (no key):
                          or an amount in the coin; settled: confirming, confirmed, sending,
                          then finished or partially_paid (an IPN for each)
     POST /_fake/advance  {"payment_id" | ...}   a confirming payment settles
+    POST /_fake/redeposit {"payment_id" | ..., "fraction"?="1" | "amount"?}
+                         coins sent again to a paid payment's address: a payment of its
+                         own with `parent_payment_id`, partially_paid (an IPN)
     POST /_fake/expire   {"payment_id" | ...}   a waiting payment expires (its last IPN)
     POST /_fake/status   {"payment_id" | ..., "status"}   any status, told (failed, refunded)
     GET  /_fake/invoices                        every invoice and its payment

@@ -88,8 +88,11 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
 
 def sign(body: dict[str, Any], secret: str) -> str:
     """The IPN's `x-nowpayments-sig`: HMAC-SHA512, keyed with the IPN secret, of the body
-    with its keys sorted, as `JSON.stringify(params, Object.keys(params).sort())` writes it
-    (hex). The fake's bodies are flat, so sorting the top level sorts everything."""
+    with the keys of every object sorted (the nested `fee` too), written as
+    `JSON.stringify(sortObject(params))` writes it, the reference's Node example
+    (https://documenter.getpostman.com/view/7907941/2s93JusNJt, "Instant Payments
+    Notifications"; its Python example, `json.dumps(..., separators=(",", ":"),
+    sort_keys=True)`, gives the same string for ASCII bodies) (hex)."""
     text = dumps(body, sort_keys=True)
     return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
 

@@ -336,6 +336,17 @@ def _pay(fake: FakeNowPayments, body: dict[str, Any], query: Any) -> Answer:
     return 200, payment_view(payment)
 
 
+def _redeposit(fake: FakeNowPayments, body: dict[str, Any], query: Any) -> Answer:
+    """Coins sent again to a paid payment's address (`amount` in its coin, or `fraction` of
+    what it asked): a payment of its own naming it as its parent, told by an IPN."""
+    parent = _payment_of(fake, body)
+    if body.get("amount") is not None:
+        amount = read_amount(body["amount"], "amount")
+    else:
+        amount = parent["pay_amount"] * read_amount(body.get("fraction", "1"), "fraction")
+    return 200, payment_view(fake.book.redeposit(parent, amount))
+
+
 def _advance(fake: FakeNowPayments, body: dict[str, Any], query: Any) -> Answer:
     """A payment confirming moves on: confirmed, sending, then finished or partially paid."""
     payment = _payment_of(fake, body)
@@ -431,6 +442,7 @@ def _reset(fake: FakeNowPayments, body: Any, query: Any) -> Answer:
 CONTROLS: dict[tuple[str, str], Control] = {
     ("POST", "/_fake/pay"): _pay,
     ("POST", "/_fake/advance"): _advance,
+    ("POST", "/_fake/redeposit"): _redeposit,
     ("POST", "/_fake/expire"): _expire,
     ("POST", "/_fake/status"): _status,
     ("GET", "/_fake/invoices"): _invoices,
