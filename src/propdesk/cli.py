@@ -16,6 +16,7 @@ from typing import Any
 
 from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
+from propdesk.platforms.mt5.fake import command as fake_mt5
 from propdesk.processes import (
     collect_static,
     metrics_folder,
@@ -537,7 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.add_argument("--dry-run", action="store_true", help="count, change nothing")
     reseal.set_defaults(func=_cmd_vault_reseal)
 
-    fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    fake_kinds = fake_platform.add_parser(sub)  # vendors' fakes: no Django
+    fake_mt5.add_parser(fake_kinds)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
