@@ -140,7 +140,17 @@ class MT5Platform:
         password = derived_password(key)
         mine = self._user_marked(name, tag)
         if mine is None:
-            found = self.api.get("/api/group/get", {"group": name}) or {}
+            try:
+                found = self.api.get("/api/group/get", {"group": name}) or {}
+            except WebApiError as missing:
+                if missing.code != "13":
+                    raise
+                raise PlatformError(
+                    f"MT5 has no group {name} (for propdesk's group {group}): map the group to "
+                    "one of the server's (Settings > Trading platforms).",
+                    transient=False,
+                    answer=missing.answer,
+                ) from None
             if found.get("Currency") and found["Currency"] != currency:
                 raise PlatformError(
                     f"The MT5 group {name} is in {found['Currency']}, the account in {currency}.",
