@@ -179,9 +179,7 @@ def test_the_go_live_walk_through_on_mt5_with_its_faults(
     assert holdings(fake)["deals"] == [(first.login, D("100000.00")), (live.login, D("100000.00"))]
 
 
-def test_a_breach_under_close_all_closes_the_positions_on_mt5(
-    active_client, finance, admin, fake
-):
+def test_a_breach_under_close_all_closes_the_positions_on_mt5(active_client, finance, admin, fake):
     server = server_for(fake)
     challenge = on_platform(server, admin, on_breach="close")
     fund(active_client, finance)

@@ -3,9 +3,10 @@
 A server of a remote kind (Match-Trader) has an address, an API key and, for each of its groups,
 the platform's offer its accounts are opened on. A MetaTrader 5 server has an address, its
 manager's login and password (the password kept as the key is) and, for each group, the MT5
-group its accounts are opened in (unmapped: the group of the same name). The key is sealed with core.vault as it is
-saved and never shown again, not even to the staff who typed it: the page says only that one is
-set and when it changed, and the audit trail only that it changed."""
+group its accounts are opened in (unmapped: the group of the same name). The key (and the
+password) is sealed with core.vault as it is saved and never shown again, not even to the staff
+who typed it: the page says only that one is set and when it changed, and the audit trail only
+that it changed."""
 
 from __future__ import annotations
 
@@ -135,9 +136,7 @@ def save_server(
             and current is not None
             and "api_key" not in errors
             and "base_url" not in errors
-            and (
-                url != current.base_url or kind != current.kind or login != current.manager_login
-            )
+            and (url != current.base_url or kind != current.kind or login != current.manager_login)
         ):
             # The kept key goes only where it was given for: a key sent to a new address
             # (Test connection) would be read there.

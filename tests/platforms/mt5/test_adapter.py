@@ -21,7 +21,6 @@ from tests.platforms.mt5.factories import (
     control,
     holdings,
     open_account,
-    server_for,
     start_fake,
     tick,
     trader_closes,
@@ -107,7 +106,10 @@ def test_opening_again_under_the_same_key_gives_the_same_account_and_pays_once(f
     first = open_account(server, key="stage:1:open")
     again = open_account(server, key="stage:1:open")
     assert again == first
-    assert holdings(fake) == {"users": [(first.login, CHALLENGE_GROUP)], "deals": [(first.login, D("100000.00"))]}
+    assert holdings(fake) == {
+        "users": [(first.login, CHALLENGE_GROUP)],
+        "deals": [(first.login, D("100000.00"))],
+    }
 
 
 @pytest.mark.parametrize("path", ["/api/user/add", "/api/trade/balance"])
@@ -155,7 +157,9 @@ def test_a_restarted_platform_keeps_the_account_and_the_retry_finds_it(server, t
         first = open_account(server, key="stage:1:open")
     finally:
         fake.stop()
-    again = start_fake(state_file=tmp_path / "mt5.json", port=int(server.base_url.rsplit(":", 1)[1]))
+    again = start_fake(
+        state_file=tmp_path / "mt5.json", port=int(server.base_url.rsplit(":", 1)[1])
+    )
     try:
         assert open_account(server, key="stage:1:open") == first
         assert holdings(again)["deals"] == [(first.login, D("100000.00"))]

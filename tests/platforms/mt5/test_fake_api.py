@@ -4,7 +4,12 @@ and its books kept across a restart."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from decimal import Decimal
+
+import pytest
 
 from propdesk.platforms.mt5.fake import USER_RIGHT_ENABLED, USER_RIGHT_TRADE_DISABLED, FakeMT5
 from tests.platforms.mt5.factories import (
@@ -55,7 +60,7 @@ def test_an_unknown_manager_login_is_refused_at_the_start(fake):
 
 def test_the_start_needs_every_parameter_and_the_manager_type(fake):
     client = Raw(fake)
-    status, answer = client.request(
+    _, answer = client.request(
         "/api/auth/start", {"version": "484", "agent": "x", "login": fake.login, "type": "client"}
     )
     assert answer["retcode"] == "3 Invalid parameters"
@@ -158,7 +163,7 @@ def test_rights_are_updated_and_each_change_is_in_the_access_log(fake):
     client = raw(fake)
     login = new_user(client)["Login"]
     disabled = USER_RIGHT_ENABLED | USER_RIGHT_TRADE_DISABLED
-    status, answer = client.request("/api/user/update", {"login": login}, {"Rights": disabled})
+    _, answer = client.request("/api/user/update", {"login": login}, {"Rights": disabled})
     assert answer["answer"]["Rights"] == str(disabled)
     log = control(fake, f"access-log?login={login}", method="GET")
     assert [(e["enabled"], e["trade_disabled"]) for e in log] == [(True, False), (True, True)]
@@ -168,17 +173,11 @@ def test_a_trader_without_the_right_to_trade_cannot_open(fake):
     client = raw(fake)
     login = funded(client)
     client.request("/api/user/update", {"login": login}, {"Rights": 5})
-    request = f"{fake.url}/_fake/positions/open"
-    import json
-    import urllib.error
-    import urllib.request
-
     body = json.dumps({"login": login, "symbol": "EURUSD", "side": "buy", "volume": "1"}).encode()
-    try:
-        urllib.request.urlopen(urllib.request.Request(request, data=body), timeout=10)
-        raise AssertionError("opened")
-    except urllib.error.HTTPError as refused:
-        assert "10017 Trade disabled" in refused.read().decode()
+    request = urllib.request.Request(f"{fake.url}/_fake/positions/open", data=body)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert "10017 Trade disabled" in refused.value.read().decode()
 
 
 def test_positions_and_their_deals_are_listed_in_lots_of_ten_thousand(fake):
@@ -197,7 +196,7 @@ def test_a_dealer_request_closes_a_position_and_its_result_is_read(fake):
     client = raw(fake)
     login = funded(client)
     position = trader_opens(fake, login, "EURUSD", volume="1")
-    status, sent = client.request(
+    _, sent = client.request(
         "/api/dealer/send_request",
         None,
         {"Action": 200, "Login": int(login), "Position": int(position), "Volume": 10000},
@@ -206,7 +205,9 @@ def test_a_dealer_request_closes_a_position_and_its_result_is_read(fake):
     assert result["result"]["Retcode"] == "10009 Request completed"
     assert client.get("/api/position/get_batch", login=login) == []
     _, again = client.request(
-        "/api/dealer/send_request", None, {"Action": 200, "Login": int(login), "Position": int(position)}
+        "/api/dealer/send_request",
+        None,
+        {"Action": 200, "Login": int(login), "Position": int(position)},
     )
     result = client.get("/api/dealer/get_request_result", id=again["answer"]["id"])
     assert result["result"]["Retcode"] == "13 Not found"

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('platforms', '0005_server_client_groups'),
+        ("platforms", "0005_server_client_groups"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tradingserver',
-            name='manager_login',
+            model_name="tradingserver",
+            name="manager_login",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.AlterField(
-            model_name='tradingserver',
-            name='kind',
-            field=models.CharField(choices=[('sandbox', 'Sandbox (built in)'), ('match_trader', 'Match-Trader (Broker API)'), ('mt5', 'MetaTrader 5 (Web API)')], default='sandbox', max_length=20),
+            model_name="tradingserver",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sandbox", "Sandbox (built in)"),
+                    ("match_trader", "Match-Trader (Broker API)"),
+                    ("mt5", "MetaTrader 5 (Web API)"),
+                ],
+                default="sandbox",
+                max_length=20,
+            ),
         ),
     ]

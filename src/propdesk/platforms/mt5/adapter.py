@@ -90,9 +90,11 @@ def derived_password(key: str, kind: str = "main") -> str:
     digest = hmac.new(
         settings.SECRET_KEY.encode(), f"mt5-password:{kind}:{key}".encode(), hashlib.sha256
     ).digest()
-    return "Pd" + base64.urlsafe_b64encode(digest[:9]).decode().replace("-", "x").replace(
-        "_", "y"
-    ) + "7"
+    return (
+        "Pd"
+        + base64.urlsafe_b64encode(digest[:9]).decode().replace("-", "x").replace("_", "y")
+        + "7"
+    )
 
 
 class MT5Platform:
@@ -193,9 +195,7 @@ class MT5Platform:
             raise PlatformError("A balance operation of 0 changes nothing.", transient=False)
         return _record(self._balance_once(login, amount, comment, key))
 
-    def _balance_once(
-        self, login: str, amount: Decimal, comment: str, key: str
-    ) -> dict[str, Any]:
+    def _balance_once(self, login: str, amount: Decimal, comment: str, key: str) -> dict[str, Any]:
         tag = marker(key)
         found = self._deal_marked(login, tag)
         if found is None:
@@ -250,19 +250,22 @@ class MT5Platform:
         refused = []
         for position in before:
             buy = str(position.get("Action")) == "0"
-            sent = self.api.post(
-                "/api/dealer/send_request",
-                None,
-                {
-                    "Action": DEALER_POS_EXECUTE,
-                    "Login": int(login),
-                    "Symbol": position["Symbol"],
-                    "Volume": int(position["Volume"]),
-                    "Type": 1 if buy else 0,  # the opposite order closes it
-                    "Position": int(position["Position"]),
-                    "Comment": (reason or "Closed by propdesk")[:COMMENT_MAX],
-                },
-            ) or {}
+            sent = (
+                self.api.post(
+                    "/api/dealer/send_request",
+                    None,
+                    {
+                        "Action": DEALER_POS_EXECUTE,
+                        "Login": int(login),
+                        "Symbol": position["Symbol"],
+                        "Volume": int(position["Volume"]),
+                        "Type": 1 if buy else 0,  # the opposite order closes it
+                        "Position": int(position["Position"]),
+                        "Comment": (reason or "Closed by propdesk")[:COMMENT_MAX],
+                    },
+                )
+                or {}
+            )
             result = self.api.get("/api/dealer/get_request_result", {"id": sent.get("id")}) or {}
             code = str((result.get("result") or {}).get("Retcode") or "")
             if not code.startswith("10009"):

@@ -8,9 +8,9 @@ and a random `cli_rand`, and the server proves it knows the password too by answ
 MD5(password_hash + cli_rand), which is checked (a server that cannot is not the firm's).
 password_hash is MD5(MD5(password as UTF-16LE) + "WebAPI").
 
-The session is kept per address, manager login and password in this process (its cookie), so that every
-adapter made for the server shares it; a request refused for want of a session (an expired
-session, a restarted server) authenticates again once and is sent again.
+The session is kept per address, manager login and password in this process (its cookie), so
+that every adapter made for the server shares it; a request refused for want of a session (an
+expired session, a restarted server) authenticates again once and is sent again.
 
 Transient (worth another try as it is): a timeout, a refused or broken connection, a 5xx,
 "12 Too frequent requests", "9 Timeout", "10 No connection", "11 Service unavailable".
@@ -19,6 +19,7 @@ Refused: any other retcode.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -203,10 +204,8 @@ class WebApi:
             except OSError:
                 text = ""
             code = ""
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 code = str(json.loads(text).get("retcode") or "").split(" ", 1)[0]
-            except (ValueError, AttributeError):
-                pass
             raise WebApiError(
                 f"MT5 answered {refused.code} to {path}" + (f" ({text})" if text else ""),
                 code=code,

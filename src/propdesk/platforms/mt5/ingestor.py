@@ -131,7 +131,9 @@ class MT5Ingestor:
         logins = [str(x) for x in (self.api.get("/api/user/logins", {"group": self._mask()}) or [])]
         rows: dict[str, dict[str, Any]] = {}
         for batch in _chunks(logins, BATCH):
-            for row in self.api.get("/api/user/account/get_batch", {"login": ",".join(batch)}) or []:
+            for row in (
+                self.api.get("/api/user/account/get_batch", {"login": ",".join(batch)}) or []
+            ):
                 rows[str(row["Login"])] = row
         positions = positions_of(self.api, list(rows))
         fresh = [login for login in rows if login not in seen]
@@ -152,7 +154,11 @@ class MT5Ingestor:
                 if login not in seen and _unfunded(row, positions.get(login)):
                     continue  # opened, its first deposit not made yet: first seen once funded
                 planned, after[login] = plan(
-                    login, row, positions.get(login, []), deals.get(login, []), seen.get(login),
+                    login,
+                    row,
+                    positions.get(login, []),
+                    deals.get(login, []),
+                    seen.get(login),
                     seen_at,
                 )
                 events += [(login, payload, source) for payload, source in planned]
@@ -298,4 +304,3 @@ def plan(
         ordered.append(({"t": start.isoformat(), **payload}, source))
     state["t"] = start.isoformat()
     return ordered, state
-

@@ -146,7 +146,9 @@ class Book:
             raise Refused("13 Not found")
         return found
 
-    def add_user(self, record: dict[str, Any], pass_main: str, pass_investor: str) -> dict[str, Any]:
+    def add_user(
+        self, record: dict[str, Any], pass_main: str, pass_investor: str
+    ) -> dict[str, Any]:
         group = str(record.get("Group") or "")
         if group not in self.groups:
             raise Refused("3 Invalid parameters")  # an unknown group

@@ -389,17 +389,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise Refused("13 Not found")
             return _retcode("0 Done", answer=_group(book.groups[names[index]]))
         if path == "/api/group/get":
-            group = book.groups.get(_text(query, "group"))
-            if group is None:
+            found = book.groups.get(_text(query, "group"))
+            if found is None:
                 raise Refused("13 Not found")
-            return _retcode("0 Done", answer=_group(group))
+            return _retcode("0 Done", answer=_group(found))
         if path == "/api/user/add":
             if not isinstance(body, dict):
                 raise Refused("3 Invalid parameters")
             record = {**body, **{k: v[0] for k, v in query.items() if k[:1].isupper()}}
-            user = book.add_user(
-                record, _text(query, "pass_main"), _text(query, "pass_investor")
-            )
+            user = book.add_user(record, _text(query, "pass_main"), _text(query, "pass_investor"))
             return _retcode("0 Done", answer=_public(user))
         if path == "/api/user/get":
             return _retcode("0 Done", answer=_public(book.user(_int(query, "login"))))
@@ -418,8 +416,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not group:
                 raise Refused("3 Invalid parameters")
             with book.lock:
-                found = [str(k) for k, u in sorted(book.users.items()) if _matches(group, u["Group"])]
-            return _retcode("0 Done", answer=found)
+                listed = [
+                    str(k) for k, u in sorted(book.users.items()) if _matches(group, u["Group"])
+                ]
+            return _retcode("0 Done", answer=listed)
         if path == "/api/user/update":
             if not isinstance(body, dict):
                 raise Refused("3 Invalid parameters")
@@ -450,16 +450,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return _retcode("0 Done", answer={"ticket": deal["Deal"]})
         if path == "/api/deal/get_batch":
-            logins = _logins(query) or None
+            asked = _logins(query)
             group = _text(query, "group")
-            if logins is None and not group:
+            if not asked and not group:
                 raise Refused("3 Invalid parameters")
             since, until = _int(query, "from"), _int(query, "to")
             if group:
                 with book.lock:
-                    more = {k for k, u in book.users.items() if _matches(group, u["Group"])}
-                logins = (logins or set()) | more
-            return _retcode("0 Done", answer=book.deals_of(logins, since, until))
+                    asked |= {k for k, u in book.users.items() if _matches(group, u["Group"])}
+            return _retcode("0 Done", answer=book.deals_of(asked, since, until))
         if path == "/api/position/get_batch":
             logins = _logins(query)
             if not logins:
@@ -515,9 +514,9 @@ class _Handler(BaseHTTPRequestHandler):
                 int(body["login"]), str(body["symbol"]), str(body["side"]), volume, price
             )
         if path == "/_fake/positions/close":
-            volume = int(Decimal(str(body["volume"])) * LOTS) if body.get("volume") else None
-            price = Decimal(str(body["price"])) if body.get("price") else None
-            return book.close_position(int(body["login"]), int(body["position"]), volume, price)
+            part = int(Decimal(str(body["volume"])) * LOTS) if body.get("volume") else None
+            at = Decimal(str(body["price"])) if body.get("price") else None
+            return book.close_position(int(body["login"]), int(body["position"]), part, at)
         if path == "/_fake/fail":
             fake.faults.add(
                 "fail",
