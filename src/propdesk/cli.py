@@ -89,7 +89,12 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
 def _cmd_demo(ns: argparse.Namespace) -> int:
     from propdesk import demo_start
 
-    return demo_start.run(host=ns.host, port=ns.port, match_trader_port=ns.match_trader_port)
+    return demo_start.run(
+        host=ns.host,
+        port=ns.port,
+        match_trader_port=ns.match_trader_port,
+        mt5_port=ns.mt5_port,
+    )
 
 
 def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
@@ -427,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8010,
         help="where the demo's fake Match-Trader server listens (default 8010)",
+    )
+    demo.add_argument(
+        "--mt5-port",
+        type=int,
+        default=8011,
+        help="where the demo's fake MetaTrader 5 Web API listens (default 8011)",
     )
     demo.set_defaults(func=_cmd_demo)
 

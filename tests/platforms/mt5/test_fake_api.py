@@ -262,3 +262,44 @@ def test_reset_forgets_every_account(fake):
     client = raw(fake)
     _, answer = client.request("/api/user/get", {"login": login})
     assert answer["retcode"] == "13 Not found"
+
+
+def test_the_command_line_takes_the_fakes_options():
+    from propdesk.cli import build_parser
+    from propdesk.platforms.mt5.fake.book import parse_groups
+
+    ns = build_parser().parse_args(
+        ["fake-platform", "mt5", "--port", "9110", "--group", "pro\\usd:USD:200", "--state", "f"]
+    )
+    assert (ns.port, ns.group, ns.state, ns.login) == (9110, ["pro\\usd:USD:200"], "f", "1000")
+    [group] = parse_groups(ns.group)
+    assert (group.name, group.currency, group.leverage) == ("pro\\usd", "USD", 200)
+    with pytest.raises(ValueError, match="currency"):
+        parse_groups(["x:XYZ"])
+
+
+def test_the_command_line_runs_the_fake_until_stopped(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "propdesk.cli", "fake-platform", "mt5", "--port", str(port),
+         "--state", str(tmp_path / "mt5.json"), "--tick-rate", "0"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ},
+    )  # fmt: skip
+    try:
+        first = process.stdout.readline()  # type: ignore[union-attr]
+        assert first.startswith(f"fake MT5 Web API on http://127.0.0.1:{port}")
+        running = SimpleNamespace(url=f"http://127.0.0.1:{port}", login="1000", password="Manager1")
+        assert raw(running).get("/api/group/total") == {"total": "2"}  # type: ignore[arg-type]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert (tmp_path / "mt5.json").exists()

@@ -109,3 +109,15 @@ def test_test_connection_with_a_wrong_password_says_what_failed(admin, fake):
     check = servers.check_connection(server.pk, actor=admin)
     assert not check.ok
     assert "3006 Invalid account" in check.said
+
+
+def test_the_demos_mt5_server_is_set_up_and_follows_its_fake(admin, fake):
+    from propdesk import demo_mt5
+
+    server = demo_mt5.ensure_server(admin.email, fake.url)
+    assert server is not None
+    assert (server.kind, server.manager_login) == (TradingServer.Kind.MT5, demo_mt5.MANAGER_LOGIN)
+    assert vault.open_sealed(server.sealed_api_key) == demo_mt5.MANAGER_PASSWORD
+    assert demo_mt5.ensure_server(admin.email, fake.url).pk == server.pk  # again: unchanged
+    moved = demo_mt5.ensure_server(admin.email, "http://127.0.0.1:8999")
+    assert (moved.pk, moved.base_url) == (server.pk, "http://127.0.0.1:8999")
