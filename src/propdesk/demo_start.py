@@ -159,7 +159,6 @@ def trade_on_match_trader() -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     setup_django()
     from propdesk import demo_match_trader as mt
-    from propdesk import demo_mt5 as mt5
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
