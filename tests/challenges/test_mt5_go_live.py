@@ -22,7 +22,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import figures
 from propdesk.challenges.participation import services as participation
-from propdesk.platforms import adapters, outbox
+from propdesk.platforms import outbox
 from propdesk.platforms.models import LoggedEvent, PlatformCommand
 from propdesk.platforms.mt5.adapter import derived_password
 from propdesk.platforms.mt5.fake import (
@@ -36,6 +36,7 @@ from tests.platforms.mt5.factories import (
     FUNDED_GROUP,
     control,
     holdings,
+    ingestor_for,
     server_for,
     start_fake,
     tick,
@@ -128,13 +129,13 @@ def test_the_go_live_walk_through_on_mt5_with_its_faults(
     assert rights(fake, first.login) == (True, False)
 
     # The trader buys 10 lots of gold and closes 9.00 higher: +9,000, through the log.
-    ingestor = adapters.platform(server).ingestor()
+    ingestor = ingestor_for(server)  # the monitor's, without a pause between its pulls
     monitor.process(server, ingestor=ingestor)
     tick(fake, "XAUUSD", "2350.00")
     position = trader_opens(fake, first.login, "XAUUSD", volume="10")  # at the ask, 2,350.30
     tick(fake, "XAUUSD", "2359.30")
     trader_closes(fake, first.login, position)
-    monitor.process(server, ingestor=adapters.platform(server).ingestor())
+    monitor.process(server, ingestor=ingestor)
     assert figures(current(joined)).balance == D("109000.00")
     deals = [
         e.payload["entry"]
@@ -161,15 +162,16 @@ def test_the_go_live_walk_through_on_mt5_with_its_faults(
     assert balance_of(fake, live.login) == D("100000")
     assert [login for login, _ in holdings(fake)["users"]] == [first.login, live.login]
 
-    # A breach on the live account fails the stage; its rights change on the platform.
-    monitor.process(server, ingestor=adapters.platform(server).ingestor())
+    # A breach on the live account fails the stage; its rights change on the platform at once
+    # (the same ingestor goes on: its session ended with the old server, it opens another).
+    monitor.process(server, ingestor=ingestor)
     trader_opens(fake, live.login, "XAUUSD", volume="10")  # at the ask, 2,359.60
-    monitor.process(server, ingestor=adapters.platform(server).ingestor())
+    monitor.process(server, ingestor=ingestor)
     tick(fake, "XAUUSD", "2353.50")  # -6,100: equity 93,900 < the daily floor 95,000
-    monitor.process(server, ingestor=adapters.platform(server).ingestor())
+    monitor.process(server, ingestor=ingestor)
     assert StageAttempt.objects.get(pk=live.pk).status == StageAttempt.Status.FAILED
-    carry_out_platform_commands()
     assert rights(fake, live.login) == (True, True)  # may log in and look, not trade
+    assert carry_out_platform_commands() == 0  # nothing was left for the worker
     log = control(fake, f"access-log?login={live.login}", method="GET")
     assert [(e["enabled"], e["trade_disabled"]) for e in log] == [(True, False), (True, True)]
 

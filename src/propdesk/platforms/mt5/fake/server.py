@@ -267,7 +267,12 @@ class _Handler(BaseHTTPRequestHandler):
         if cookie:
             self.send_header("Set-Cookie", f"{COOKIE}={cookie}; Path=/; HttpOnly")
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = (
+                True  # the client gave up waiting: the work is done all the same
+            )
 
     def _sid(self) -> str:
         for part in (self.headers.get("Cookie") or "").split(";"):
