@@ -22,7 +22,7 @@ from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.monitoring.progress import figures
 from propdesk.challenges.participation import services as participation
-from propdesk.platforms import outbox
+from propdesk.platforms import adapters, outbox
 from propdesk.platforms.models import LoggedEvent, PlatformCommand
 from propdesk.platforms.mt5.adapter import derived_password
 from propdesk.platforms.mt5.fake import (
@@ -197,3 +197,29 @@ def test_a_breach_under_close_all_closes_the_positions_on_mt5(active_client, fin
     assert rights(fake, attempt.login) == (True, True)
     assert fake.book.positions_of({int(attempt.login)}) == []
     assert balance_of(fake, attempt.login) < D("95000")  # the loss, realised
+
+
+def test_money_moved_into_the_account_on_mt5_does_not_pass_the_stage(
+    active_client, finance, admin, fake
+):
+    """+9,000 on 100,000 would reach the 8% target if it were profit: a balance deal made by the
+    firm moves the stage's references instead, and the stage goes on."""
+    server = server_for(fake)
+    challenge = on_platform(server, admin, stages=[stage(), stage("live")])
+    fund(active_client, finance)
+    joined = participation.start(active_client, challenge.pk, payment="wallet")
+    carry_out_platform_commands()
+    attempt = joined.current_attempt()
+    tick(fake, "XAUUSD", "2350.00")
+    position = trader_opens(fake, attempt.login, "XAUUSD", volume="0.01")  # a trading day
+    trader_closes(fake, attempt.login, position)  # -0.30, the spread
+    monitor.process(server)
+    adapters.platform(server).balance_operation(
+        attempt.login, D("9000"), "Correction", key="correction:1"
+    )
+    monitor.process(server)
+    monitor.close_days(timezone.now() + timedelta(days=1))
+    attempt.refresh_from_db()
+    shown = figures(attempt)
+    assert attempt.status == StageAttempt.Status.IN_PROGRESS
+    assert (shown.balance, shown.moved, shown.profit) == (D("108999.70"), D("9000"), D("-0.30"))
