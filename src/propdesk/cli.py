@@ -28,6 +28,8 @@ from propdesk.processes import (
     unapplied_migrations,
     web_workers,
 )
+from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
+from propdesk.wallet.providers.fakes.stripe import command as fake_stripe
 
 
 def _refused_by_newer_database() -> bool:
@@ -551,6 +553,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     fake_kinds = fake_platform.add_parser(sub)  # vendors' fakes: no Django
     fake_mt5.add_parser(fake_kinds)
+    # The payment vendors' fakes (wallet.providers.fakes): one sub-command per vendor, each
+    # added by its own fake (no Django in them).
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment vendor's API")
+    vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
+    fake_nowpayments.add_parser(vendors)
+    fake_stripe.add_parser(vendors)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")
