@@ -43,7 +43,7 @@ def call(
     sig = hmac.new(
         secret.encode(), stamp.encode() + method.encode() + path.encode() + body, hashlib.sha256
     ).hexdigest()
-    request = urllib.request.Request(  # noqa: S310
+    request = urllib.request.Request(
         fake.url + path,
         data=body or None,
         method=method,
@@ -55,20 +55,30 @@ def call(
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as failed:
         return failed.code, json.loads(failed.read())
 
 
 def test_requests_need_the_app_token_and_a_signature_over_ts_method_path_and_body(fake):
-    assert call(fake, "POST", "/resources/applicants?levelName=basic-kyc-level", {
-        "externalUserId": "u1"
-    })[0] == 200
+    assert (
+        call(
+            fake,
+            "POST",
+            "/resources/applicants?levelName=basic-kyc-level",
+            {"externalUserId": "u1"},
+        )[0]
+        == 200
+    )
     status, error = call(fake, "GET", "/resources/applicants/-;externalUserId=u1/one", secret="x")
     assert status == 401
-    assert error["code"] == 401 and error["description"] and error["correlationId"]
-    assert call(fake, "GET", "/resources/applicants/-;externalUserId=u1/one", token="nope")[0] == 401
+    assert error["code"] == 401
+    assert error["description"]
+    assert error["correlationId"]
+    assert (
+        call(fake, "GET", "/resources/applicants/-;externalUserId=u1/one", token="nope")[0] == 401
+    )
     stale = int(time.time()) - 3600
     assert call(fake, "GET", "/resources/applicants/-;externalUserId=u1/one", ts=stale)[0] == 401
 
@@ -76,16 +86,20 @@ def test_requests_need_the_app_token_and_a_signature_over_ts_method_path_and_bod
 def test_an_applicant_is_created_once_per_external_user_id(fake):
     path = "/resources/applicants?levelName=basic-kyc-level"
     status, created = call(fake, "POST", path, {"externalUserId": "u2"})
-    assert status == 200 and len(created["id"]) == 24
+    assert status == 200
+    assert len(created["id"]) == 24
     assert created["review"]["reviewStatus"] == "init"
     status, error = call(fake, "POST", path, {"externalUserId": "u2"})
-    assert status == 409 and created["id"] in error["description"]
-    assert call(fake, "POST", "/resources/applicants?levelName=nope", {"externalUserId": "u3"})[
-        0
-    ] == 404
+    assert status == 409
+    assert created["id"] in error["description"]
+    assert (
+        call(fake, "POST", "/resources/applicants?levelName=nope", {"externalUserId": "u3"})[0]
+        == 404
+    )
     assert call(fake, "POST", path, {})[0] == 400
     status, found = call(fake, "GET", f"/resources/applicants/{created['id']}/one")
-    assert status == 200 and found["externalUserId"] == "u2"
+    assert status == 200
+    assert found["externalUserId"] == "u2"
 
 
 def test_review_status_follows_the_sandbox_review(fake):
@@ -94,7 +108,8 @@ def test_review_status_follows_the_sandbox_review(fake):
     )
     fake.submit_documents(created["id"])
     _, status = call(fake, "GET", f"/resources/applicants/{created['id']}/status")
-    assert status["reviewStatus"] == "pending" and status["attemptCnt"] == 1
+    assert status["reviewStatus"] == "pending"
+    assert status["attemptCnt"] == 1
     outcome = {"reviewAnswer": "RED", "reviewRejectType": "RETRY", "rejectLabels": ["SELFIE"]}
     code, _ = call(
         fake, "POST", f"/resources/applicants/{created['id']}/status/testCompleted", outcome
@@ -105,7 +120,8 @@ def test_review_status_follows_the_sandbox_review(fake):
     assert status["reviewResult"]["reviewRejectType"] == "RETRY"
     fake.submit_documents(created["id"])  # a RETRY may submit again
     _, status = call(fake, "GET", f"/resources/applicants/{created['id']}/status")
-    assert status["reviewStatus"] == "pending" and status["attemptCnt"] == 2
+    assert status["reviewStatus"] == "pending"
+    assert status["attemptCnt"] == 2
 
 
 def test_access_tokens_and_websdk_links(fake):
@@ -115,15 +131,18 @@ def test_access_tokens_and_websdk_links(fake):
         "/resources/accessTokens/sdk",
         {"userId": "u5", "levelName": "basic-kyc-level", "ttlInSecs": 600},
     )
-    assert code == 200 and answer["userId"] == "u5" and answer["token"].startswith("_act-")
+    assert code == 200
+    assert answer["userId"] == "u5"
+    assert answer["token"].startswith("_act-")
     code, link = call(
         fake,
         "POST",
         "/resources/sdkIntegrations/levels/-/websdkLink",
         {"userId": "u5", "levelName": "basic-kyc-level", "ttlInSecs": 600},
     )
-    assert code == 200 and link["url"].startswith(fake.url + "/websdk/p/")
-    with urllib.request.urlopen(link["url"], timeout=5) as page:  # noqa: S310
+    assert code == 200
+    assert link["url"].startswith(fake.url + "/websdk/p/")
+    with urllib.request.urlopen(link["url"], timeout=5) as page:
         assert b"Submit documents" in page.read()
     assert call(fake, "POST", "/resources/accessTokens/sdk", {"userId": "u5"})[0] == 404
 
@@ -142,7 +161,8 @@ def test_webhooks_are_signed_with_the_documented_digest(fake):
     assert last["headers"]["X-Payload-Digest"] == expected
     body = json.loads(last["body"])
     assert body["reviewResult"] == {"reviewAnswer": "GREEN"}
-    assert body["externalUserId"] == "u6" and body["reviewStatus"] == "completed"
+    assert body["externalUserId"] == "u6"
+    assert body["reviewStatus"] == "completed"
 
 
 def test_failed_deliveries_are_tried_again_then_given_up(fake):
@@ -157,7 +177,8 @@ def test_controls_fail_and_take_down_the_api(fake):
     fake.control("POST", "fail", {"count": 1, "status": 503})
     path = "/resources/applicants?levelName=basic-kyc-level"
     status, error = call(fake, "POST", path, {"externalUserId": "u8"})
-    assert status == 503 and error["code"] == 503
+    assert status == 503
+    assert error["code"] == 503
     assert call(fake, "POST", path, {"externalUserId": "u8"})[0] == 200
     fake.control("POST", "down", {"down": True})
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):

@@ -9,7 +9,6 @@ then applies it in a transaction of its own, once per review.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any

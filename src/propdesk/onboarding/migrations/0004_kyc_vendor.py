@@ -5,68 +5,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0013_language_and_email_verification'),
-        ('onboarding', '0003_kyc_kept_upload'),
+        ("accounts", "0013_language_and_email_verification"),
+        ("onboarding", "0003_kyc_kept_upload"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KycVendorSettings',
+            name="KycVendorSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(max_length=20, unique=True)),
-                ('enabled', models.BooleanField(default=False)),
-                ('base_url', models.CharField(blank=True, max_length=200)),
-                ('level_name', models.CharField(blank=True, max_length=100)),
-                ('sealed_app_token', models.TextField(blank=True)),
-                ('sealed_secret_key', models.TextField(blank=True)),
-                ('sealed_webhook_secret', models.TextField(blank=True)),
-                ('on_green', models.CharField(choices=[('approve', 'Approve the KYC automatically'), ('review', "Send it to a reviewer with the vendor's result")], default='review', max_length=10)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vendor", models.CharField(max_length=20, unique=True)),
+                ("enabled", models.BooleanField(default=False)),
+                ("base_url", models.CharField(blank=True, max_length=200)),
+                ("level_name", models.CharField(blank=True, max_length=100)),
+                ("sealed_app_token", models.TextField(blank=True)),
+                ("sealed_secret_key", models.TextField(blank=True)),
+                ("sealed_webhook_secret", models.TextField(blank=True)),
+                (
+                    "on_green",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve the KYC automatically"),
+                            ("review", "Send it to a reviewer with the vendor's result"),
+                        ],
+                        default="review",
+                        max_length=10,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='KycApplicant',
+            name="KycApplicant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(max_length=20)),
-                ('external_user_id', models.CharField(max_length=100, unique=True)),
-                ('applicant_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('state', models.CharField(choices=[('started', 'Started'), ('waiting', 'Being checked'), ('approved', 'Verified'), ('retry', 'Please try again'), ('final', 'Not verified')], default='started', max_length=10)),
-                ('labels', models.JSONField(blank=True, default=list)),
-                ('moderation_comment', models.TextField(blank=True)),
-                ('client_comment', models.TextField(blank=True)),
-                ('decided_key', models.CharField(blank=True, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.client')),
-                ('submission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='onboarding.kycsubmission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vendor", models.CharField(max_length=20)),
+                ("external_user_id", models.CharField(max_length=100, unique=True)),
+                ("applicant_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("started", "Started"),
+                            ("waiting", "Being checked"),
+                            ("approved", "Verified"),
+                            ("retry", "Please try again"),
+                            ("final", "Not verified"),
+                        ],
+                        default="started",
+                        max_length=10,
+                    ),
+                ),
+                ("labels", models.JSONField(blank=True, default=list)),
+                ("moderation_comment", models.TextField(blank=True)),
+                ("client_comment", models.TextField(blank=True)),
+                ("decided_key", models.CharField(blank=True, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.client",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="onboarding.kycsubmission",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KycVendorMessage',
+            name="KycVendorMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(max_length=20)),
-                ('kind', models.CharField(choices=[('webhook', 'Webhook'), ('answer', 'Answer')], max_length=10)),
-                ('event_key', models.CharField(blank=True, max_length=100)),
-                ('event_type', models.CharField(blank=True, max_length=60)),
-                ('body', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('applicant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='onboarding.kycapplicant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vendor", models.CharField(max_length=20)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("webhook", "Webhook"), ("answer", "Answer")], max_length=10
+                    ),
+                ),
+                ("event_key", models.CharField(blank=True, max_length=100)),
+                ("event_type", models.CharField(blank=True, max_length=60)),
+                ("body", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "applicant",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="onboarding.kycapplicant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='kycapplicant',
-            constraint=models.UniqueConstraint(fields=('client', 'vendor'), name='kyc_applicant_once'),
+            model_name="kycapplicant",
+            constraint=models.UniqueConstraint(
+                fields=("client", "vendor"), name="kyc_applicant_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='kycvendormessage',
-            constraint=models.UniqueConstraint(condition=models.Q(('event_key', ''), _negated=True), fields=('vendor', 'event_key'), name='kyc_vendor_event_once'),
+            model_name="kycvendormessage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("event_key", ""), _negated=True),
+                fields=("vendor", "event_key"),
+                name="kyc_vendor_event_once",
+            ),
         ),
     ]

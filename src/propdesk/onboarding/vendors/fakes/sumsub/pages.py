@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 if TYPE_CHECKING:
     from propdesk.onboarding.vendors.fakes.sumsub.server import FakeSumsub
 
-OUTCOMES = {
+OUTCOMES: dict[str, dict[str, Any]] = {
     "green": {"reviewAnswer": "GREEN"},
     "retry": {
         "reviewAnswer": "RED",
@@ -82,11 +82,8 @@ def _body(applicant: dict[str, Any], link: dict[str, Any]) -> str:
         status == "completed" and result.get("reviewRejectType") == "RETRY"
     )
     if result:
-        out.append(
-            f"<p>Result: <strong id='sumsub-answer'>{html.escape(result['reviewAnswer'])}"
-            f"{' ' + html.escape(result.get('reviewRejectType', '')) if result.get('reviewRejectType') else ''}"
-            "</strong></p>"
-        )
+        answer = " ".join(filter(None, (result["reviewAnswer"], result.get("reviewRejectType"))))
+        out.append(f"<p>Result: <strong id='sumsub-answer'>{html.escape(answer)}</strong></p>")
         if result.get("moderationComment"):
             out.append(f"<p>{html.escape(result['moderationComment'])}</p>")
     if can_submit:

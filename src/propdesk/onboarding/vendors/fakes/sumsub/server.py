@@ -166,7 +166,7 @@ class FakeSumsub:
             for found in self.applicants.values():
                 if found["externalUserId"] == user_id:
                     return found
-            applicant = {
+            applicant: dict[str, Any] = {
                 "id": secrets.token_hex(12),  # 24 lowercase hex characters, as SumSub's ids
                 "createdAt": _iso(),
                 "key": "FAKEKEY",
@@ -298,7 +298,7 @@ class FakeSumsub:
         for delivery in due:
             try:
                 status = deliver(self.webhook_url, delivery["body"], dict(delivery["headers"]))
-            except Exception:  # noqa: BLE001  (any failure of the receiver is retried)
+            except Exception:
                 status = 0
             with self.lock:
                 delivery["attempts"] += 1
@@ -364,25 +364,37 @@ class FakeSumsub:
                 return applicant
             if parts[3] == "status":
                 return applicant["review"]
-        if method == "POST" and parts[:2] == ["resources", "applicants"] and len(parts) == 5:
-            if parts[3:] == ["status", "testCompleted"]:
-                return self.review(self._find(parts[2])["id"], data)
+        if (
+            method == "POST"
+            and parts[:2] == ["resources", "applicants"]
+            and parts[3:] == ["status", "testCompleted"]
+        ):
+            return self.review(self._find(parts[2])["id"], data)
         if method == "POST" and parts == ["resources", "accessTokens", "sdk"]:
             user_id, level, ttl = self._link_fields(data)
             token = "_act-" + secrets.token_urlsafe(24)
             with self.lock:
                 self.links[token] = {"userId": user_id, "level": level, "until": time.time() + ttl}
             return {"token": token, "userId": user_id}
-        if method == "POST" and parts == ["resources", "sdkIntegrations", "levels", "-", "websdkLink"]:
+        if method == "POST" and parts == [
+            "resources",
+            "sdkIntegrations",
+            "levels",
+            "-",
+            "websdkLink",
+        ]:
             user_id, level, ttl = self._link_fields(data)
-            redirect = data.get("redirect") if isinstance(data.get("redirect"), dict) else {}
+            given = data.get("redirect")
+            redirect: dict[str, Any] = given if isinstance(given, dict) else {}
+            ids = data.get("applicantIdentifiers")
+            email = str(ids.get("email") or "") if isinstance(ids, dict) else ""
             token = secrets.token_urlsafe(24)
             with self.lock:
                 self.links[token] = {
                     "userId": user_id,
                     "level": level,
                     "until": time.time() + ttl,
-                    "email": str((data.get("applicantIdentifiers") or {}).get("email") or ""),
+                    "email": email,
                     "successUrl": str(redirect.get("successUrl") or ""),
                 }
             return {"url": f"{self.url}/websdk/p/{token}"}
@@ -496,7 +508,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def fake(self) -> FakeSumsub:
-        return self.server.fake  # type: ignore[attr-defined,no-any-return]
+        return self.server.fake  # type: ignore[attr-defined]
 
     def do_GET(self) -> None:
         self._handle("GET")
