@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from propdesk.ops import backup as backups
+from propdesk.onboarding.vendors.fakes.sumsub import command as fake_sumsub
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     collect_static,
@@ -538,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment or identity vendor")
+    vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
+    fake_sumsub.add_parser(vendors)  # each vendor's fake adds its own name and options
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")

@@ -60,6 +60,7 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
     from django.core.management import call_command
 
     from propdesk import demo_match_trader as mt
+    from propdesk import demo_sumsub
     from propdesk.demo import STAFF, seed_demo, seeded
     from propdesk.demo_growth import banner as growth_banner
 
@@ -79,6 +80,8 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
         step=lambda text: progress.step(f"seeding: {text}"), match_trader_url=fake_url
     )
     mt.point_at(fake_url, STAFF[0][0])
+    sumsub_url = demo_sumsub.url_for()
+    demo_sumsub.set_up(sumsub_url, STAFF[0][0])
     progress.done()
     print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
     url = f"http://{host}:{port}"
@@ -104,6 +107,7 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
         f"    a price now:  curl -X POST {fake_url}/_fake/price "
         """-d '{"symbol": "XAUUSD", "bid": "2300"}'   (docs/match-trader.md)"""
     )
+    print("\n".join(demo_sumsub.banner(sumsub_url)))
     print(f"  health: {url}/healthz  {url}/readyz   metrics (docs/observability.md):")
     token = os.environ["PROPDESK_METRICS_TOKEN"]
     print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
@@ -126,6 +130,7 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
                     str(fake_state),
                 ),
                 [sys.executable, "-m", "propdesk.demo_start", TRADER],
+                demo_sumsub.process(demo_sumsub.PORT, url),
             ]
         )
 
