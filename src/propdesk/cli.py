@@ -14,8 +14,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from propdesk.ops import backup as backups
 from propdesk.onboarding.vendors.fakes.sumsub import command as fake_sumsub
+from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.processes import (
     collect_static,

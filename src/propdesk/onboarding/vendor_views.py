@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
@@ -25,7 +25,10 @@ from propdesk.onboarding.vendors.protocol import BadWebhook
 @require_POST
 @client_view
 def start(request: HttpRequest) -> HttpResponse:
-    """Send the client to the vendor's page (the vendor is called outside any transaction)."""
+    """Send the client to the vendor's page (the vendor is called outside any transaction).
+
+    The page links to the vendor rather than redirecting: the portal's Content-Security-Policy
+    (`form-action 'self'`) stops a form's redirect to another site."""
     client = actor(request).client
     back = request.build_absolute_uri(reverse("portal:kyc"))
     try:
@@ -33,7 +36,7 @@ def start(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:kyc")
-    return redirect(url)
+    return render(request, "onboarding/kyc_vendor_go.html", {"vendor_url": url})
 
 
 # --- the webhook (a plain view: the vendor signs it, no session) --------------------------------

@@ -317,14 +317,14 @@ class FakeSumsub:
             found = next((d for d in self.deliveries if d["n"] == n), None)
         if found is None:
             raise ApiError(404, f"No webhook number {n}", "not-found")
-        return (deliver or _post)(self.webhook_url, found["body"], dict(found["headers"]))
+        return (deliver or post_webhook)(self.webhook_url, found["body"], dict(found["headers"]))
 
     def _sender(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(0.5)
             self._wake.clear()
             if self.webhook_url and not self._stop.is_set():
-                self.flush(_post)
+                self.flush(post_webhook)
 
     # --- the API ------------------------------------------------------------------------------
 
@@ -455,7 +455,10 @@ class FakeSumsub:
 
     def control(self, method: str, name: str, data: dict[str, Any]) -> Any:
         if name == "review" and method == "POST":
-            applicant = self._find(str(data.get("applicantId") or data.get("externalUserId", "")))
+            key = str(data.get("applicantId") or "")
+            if not key:
+                key = f"-;externalUserId={data.get('externalUserId', '')}"
+            applicant = self._find(key)
             return self.review(applicant["id"], data)
         if name == "submit" and method == "POST":
             return self.submit_documents(self._find(str(data.get("applicantId", "")))["id"])
@@ -487,7 +490,8 @@ class FakeSumsub:
         raise ApiError(404, f"No such control: {method} /_fake/{name}", "not-found")
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST one webhook as SumSub does; the HTTP status (0: not reached)."""
     if not url:
         return 0
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
