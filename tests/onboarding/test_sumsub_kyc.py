@@ -254,3 +254,22 @@ def test_a_client_never_sees_another_clients_applicant(
     assert vendor_kyc.applicant_of(other) is None
     assert submitted(other, fake) != applicant_id
     assert vendor_kyc.external_id(other) != vendor_kyc.external_id(active_client)
+
+
+def test_hostile_webhooks_are_refused_and_change_nothing(admin, active_client, fake, run_jobs):
+    from propdesk.onboarding.vendors.fakes.sumsub import DEFAULT_WEBHOOK_SECRET, digest
+
+    enable_sumsub(admin, fake, on_green="approve")
+    post = deliver_with(HttpClient())
+    huge = b'{"type": "applicantReviewed", "applicantId": "' + b"a" * 300_000 + b'"}'
+    not_json = b"<xml>GREEN</xml>"
+    no_applicant = b'{"type": "applicantReviewed"}'
+    for body in (huge, not_json, no_applicant):
+        assert post("", body, {"X-Payload-Digest": digest(DEFAULT_WEBHOOK_SECRET, body)}) == 400
+    # Signed, but naming an applicant nobody started: kept, answered 200, nothing decided.
+    stranger = b'{"type": "applicantReviewed", "applicantId": "0123456789abcdef01234567"}'
+    headers = {"X-Payload-Digest": digest(DEFAULT_WEBHOOK_SECRET, stranger)}
+    assert post("", stranger, headers) == 200
+    run_jobs()
+    assert not ApprovalRequest.objects.filter(type_key="kyc").exists()
+    assert HttpClient().get("/webhooks/kyc/sumsub/").status_code == 405

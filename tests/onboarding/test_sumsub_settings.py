@@ -116,3 +116,15 @@ def test_a_webhook_before_sumsub_is_set_up_is_refused(db):
         "/webhooks/kyc/sumsub/", data=b"{}", content_type="application/json"
     )
     assert response.status_code == 400
+
+
+def test_the_demo_enables_sumsub_on_its_fake_once(admin, fake):
+    from propdesk import demo_sumsub
+
+    demo_sumsub.set_up(fake.url, admin.email)
+    demo_sumsub.set_up(fake.url, admin.email)
+    row = KycVendorSettings.objects.get()
+    assert row.enabled
+    assert row.base_url == fake.url
+    assert AuditRecord.objects.filter(object_type="kyc_vendor").count() == 1
+    assert vendor_kyc.test_connection(actor=admin).startswith("SumSub accepted")
