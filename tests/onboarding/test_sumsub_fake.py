@@ -183,3 +183,12 @@ def test_controls_fail_and_take_down_the_api(fake):
     fake.control("POST", "down", {"down": True})
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
         call(fake, "GET", "/resources/applicants/-;externalUserId=u8/one")
+
+
+def test_the_sandbox_limits_how_many_applicants_are_created():
+    with FakeSumsub(max_applicants=1) as small:
+        path = "/resources/applicants?levelName=basic-kyc-level"
+        assert call(small, "POST", path, {"externalUserId": "a"})[0] == 200
+        status, error = call(small, "POST", path, {"externalUserId": "b"})
+        assert status == 429
+        assert error["code"] == 429

@@ -111,6 +111,7 @@ class FakeSumsub:
         digest_alg: str = "HMAC_SHA256_HEX",
         levels: tuple[str, ...] = (DEFAULT_LEVEL,),
         retry_delays: tuple[float, ...] = (5.0, 10.0, 30.0, 60.0),
+        max_applicants: int = 500,
     ) -> None:
         if digest_alg not in DIGESTS:
             raise ValueError(f"digest_alg is one of {', '.join(DIGESTS)}")
@@ -120,6 +121,10 @@ class FakeSumsub:
         self.digest_alg = digest_alg
         self.levels = set(levels)
         self.retry_delays = retry_delays
+        # "The maximum number of applicant profiles that you can create in Sandbox mode is
+        # limited to 500 per 24 hours" (https://docs.sumsub.com/reference/create-applicants);
+        # the fake counts over its whole life, and answers 429 (the status is its choice).
+        self.max_applicants = max_applicants
         self.lock = threading.RLock()
         self.applicants: dict[str, dict[str, Any]] = {}
         self.links: dict[str, dict[str, Any]] = {}  # link or SDK token -> userId, level, expiry
@@ -418,6 +423,8 @@ class FakeSumsub:
                         f"{found['id']}",
                         "duplicate",
                     )
+            if len(self.applicants) >= self.max_applicants:
+                raise ApiError(429, "Too many applicants created", "applicant-limit")
             return self._applicant_for(user_id, level, email=str(data.get("email") or ""))
 
     def _find(self, key: str) -> dict[str, Any]:
