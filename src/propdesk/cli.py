@@ -28,6 +28,8 @@ from propdesk.processes import (
     unapplied_migrations,
     web_workers,
 )
+from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
+from propdesk.wallet.providers.fakes.stripe import command as fake_stripe
 
 
 def _refused_by_newer_database() -> bool:
@@ -539,9 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.set_defaults(func=_cmd_vault_reseal)
 
     fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    # The payment and identity vendors' fakes (wallet.providers.fakes,
+    # onboarding.vendors.fakes): one sub-command per vendor, each added by its own fake (no
+    # Django in them).
     fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment or identity vendor")
     vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
-    fake_sumsub.add_parser(vendors)  # each vendor's fake adds its own name and options
+    fake_nowpayments.add_parser(vendors)
+    fake_stripe.add_parser(vendors)
+    fake_sumsub.add_parser(vendors)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")

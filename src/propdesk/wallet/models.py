@@ -200,6 +200,8 @@ class PaymentMethod(models.Model):
     class Provider(models.TextChoices):
         NONE = "", "None (staff confirm receipt)"
         SANDBOX = "sandbox", "Sandbox payment provider"
+        STRIPE = "stripe", "Stripe (cards)"
+        NOWPAYMENTS = "nowpayments", "NOWPayments (crypto)"
 
     provider = models.CharField(max_length=20, choices=Provider.choices, blank=True, default="")
     instructions = models.TextField(blank=True, help_text="Shown to the client, e.g. bank details")
@@ -397,3 +399,29 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_id}"
+
+
+# Online payments through a provider: their own module, part of this app's models.
+from propdesk.wallet.payment_models import (  # noqa: E402
+    Payment,
+    PaymentDispute,
+    PaymentMessage,
+    PaymentRefund,
+    ProviderAccount,
+)
+
+__all__ = [
+    "DayTotal",
+    "Deposit",
+    "JournalEntry",
+    "LedgerAccount",
+    "Payment",
+    "PaymentDispute",
+    "PaymentMessage",
+    "PaymentMethod",
+    "PaymentRefund",
+    "Posting",
+    "ProviderAccount",
+    "WebhookEvent",
+    "Withdrawal",
+]

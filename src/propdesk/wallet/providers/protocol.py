@@ -12,8 +12,10 @@ the payment.
 Money crosses the protocol as `Decimal` in the payment's own (fiat) currency. A provider that is
 paid in another unit (a crypto processor) says what was received in the checkout's currency.
 
-The adapters live beside this module (`sandbox.py`, `stripe.py`, `nowpayments.py`); each has a
-fake of the vendor's documented API under `fakes/` that the tests and the demo use.
+Each adapter is built from its settings: `Provider(values)`, `values` holding each of its
+`fields` by key (secrets already unsealed). The adapters live beside this module (`sandbox.py`,
+`stripe.py`, `nowpayments.py`); each has a fake of the vendor's documented API under `fakes/`
+that the tests and the demo use.
 """
 
 from __future__ import annotations
@@ -101,6 +103,8 @@ class Status:
     currency: str
     payment_id: str  # the provider's id for the money (payment intent, payment id); "" none
     raw: dict[str, Any]
+    # All of it given back so far (by propdesk's refunds or at the provider's dashboard).
+    refunded: Decimal = Decimal(0)
 
 
 class NoticeKind(StrEnum):
