@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from propdesk.onboarding.vendors.fakes.sumsub import command as fake_sumsub
 from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
 from propdesk.platforms.mt5.fake import command as fake_mt5
@@ -553,12 +554,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     fake_kinds = fake_platform.add_parser(sub)  # vendors' fakes: no Django
     fake_mt5.add_parser(fake_kinds)
-    # The payment vendors' fakes (wallet.providers.fakes): one sub-command per vendor, each
-    # added by its own fake (no Django in them).
-    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment vendor's API")
+    # The payment and identity vendors' fakes (wallet.providers.fakes,
+    # onboarding.vendors.fakes): one sub-command per vendor, each added by its own fake (no
+    # Django in them).
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment or identity vendor")
     vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
     fake_nowpayments.add_parser(vendors)
     fake_stripe.add_parser(vendors)
+    fake_sumsub.add_parser(vendors)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")

@@ -62,6 +62,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
 
     from propdesk import demo_match_trader as mt
     from propdesk import demo_mt5 as mt5
+    from propdesk import demo_sumsub
     from propdesk.demo import STAFF, seed_demo, seeded
     from propdesk.demo_growth import banner as growth_banner
 
@@ -84,6 +85,8 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
     mt.point_at(fake_url, STAFF[0][0])
     mt5_url = mt5.url_for(mt5_port)
     mt5.ensure_server(STAFF[0][0], mt5_url)
+    sumsub_url = demo_sumsub.url_for()
+    demo_sumsub.set_up(sumsub_url, STAFF[0][0])
     progress.done()
     print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
     url = f"http://{host}:{port}"
@@ -113,6 +116,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
         f"  fake MetaTrader 5 (Web API) at {mt5_url}, manager {mt5.MANAGER_LOGIN} / "
         f"{mt5.MANAGER_PASSWORD}: the trading server {mt5.SERVER_NAME!r} (docs/mt5.md)"
     )
+    print("\n".join(demo_sumsub.banner(sumsub_url)))
     print(f"  health: {url}/healthz  {url}/readyz   metrics (docs/observability.md):")
     token = os.environ["PROPDESK_METRICS_TOKEN"]
     print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
@@ -147,6 +151,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
                     str(fake_state.with_name(MT5_STATE)),
                 ),
                 [sys.executable, "-m", "propdesk.demo_start", TRADER],
+                demo_sumsub.process(demo_sumsub.PORT, url),
             ]
         )
 
