@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -176,6 +177,44 @@ def test_an_expiry_outside_half_an_hour_to_a_day_is_refused(stripe_fake: FakeStr
     answer = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": "1"})
     assert answer.status == 400
     assert answer.error["param"] == "expires_at"
+
+
+def test_an_expiry_within_half_an_hour_to_a_day_is_taken_as_a_timestamp_not_an_amount(
+    stripe_fake: FakeStripe,
+) -> None:
+    in_an_hour = int(time.time()) + 3600
+    answer = call(
+        stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": str(in_an_hour)}
+    )
+    assert answer.status == 200, answer.json
+    assert answer.json["expires_at"] == in_an_hour
+    too_late = str(int(time.time()) + 2 * 86400)
+    answer = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": too_late})
+    assert (answer.status, answer.error["param"]) == (400, "expires_at")
+    assert "code" not in answer.error  # not an amount_too_large
+
+
+def test_a_total_past_stripes_largest_amount_is_refused(stripe_fake: FakeStripe) -> None:
+    form = SESSION | {"line_items[0][price_data][unit_amount]": "99999999"}  # twice that
+    answer = call(stripe_fake, "POST", "/v1/checkout/sessions", form)
+    assert (answer.status, answer.error["code"]) == (400, "amount_too_large")
+    assert stripe_fake.book.all("checkout.session") == []
+
+
+def test_adaptive_pricing_may_be_turned_off_and_only_with_a_boolean(
+    stripe_fake: FakeStripe,
+) -> None:
+    off = call(
+        stripe_fake,
+        "POST",
+        "/v1/checkout/sessions",
+        SESSION | {"adaptive_pricing[enabled]": "false"},
+    )
+    assert off.status == 200
+    bad = call(
+        stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"adaptive_pricing[enabled]": "no"}
+    )
+    assert (bad.status, bad.error["param"]) == (400, "adaptive_pricing[enabled]")
 
 
 def test_metadata_past_stripes_limits_is_refused(stripe_fake: FakeStripe) -> None:
