@@ -210,7 +210,7 @@ def test_adaptive_pricing_may_be_turned_off_and_only_with_a_boolean(
         "/v1/checkout/sessions",
         SESSION | {"adaptive_pricing[enabled]": "false"},
     )
-    assert off.status == 200
+    assert (off.status, off.json["adaptive_pricing"]) == (200, {"enabled": False})
     bad = call(
         stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"adaptive_pricing[enabled]": "no"}
     )

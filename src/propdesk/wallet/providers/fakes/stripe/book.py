@@ -247,13 +247,15 @@ class Book(AfterPayment):
                 code="amount_too_large",
             )
         adaptive = p.child("adaptive_pricing")
-        if adaptive is not None:  # the fake always charges in the session's own currency
+        localized = True  # the Dashboard's default in new accounts (the fake never localizes)
+        if adaptive is not None:
             adaptive.only("enabled")
             if adaptive.text("enabled") not in ("", "true", "false"):
                 raise invalid(
                     "Invalid boolean: " + adaptive.text("enabled"),
                     param="adaptive_pricing[enabled]",
                 )
+            localized = adaptive.text("enabled") != "false"
         for key in ("success_url", "cancel_url"):
             url = p.text(key, limit=5000)
             if url and (
@@ -285,6 +287,7 @@ class Book(AfterPayment):
         session = {
             "id": session_id,
             "object": "checkout.session",
+            "adaptive_pricing": {"enabled": localized},
             "amount_subtotal": total,
             "amount_total": total,
             "cancel_url": p.text("cancel_url") or None,
