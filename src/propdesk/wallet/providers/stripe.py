@@ -22,6 +22,7 @@ firm adds the endpoint `<site>/webhooks/payments/stripe/` once in Stripe's Dashb
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -88,7 +89,16 @@ def to_minor(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise ProviderRefused(f"{amount} {currency} has more decimals than Stripe takes.")
-    return int(scaled)
+    minor = int(scaled)
+    # https://docs.stripe.com/currencies#special-cases: a three-decimal currency's last digit
+    # must be 0; ISK stays two-decimal in the API but only whole krónur are charged.
+    step = 10 if currency.lower() in THREE_DECIMAL else 100 if currency.lower() == "isk" else 1
+    if minor % step:
+        raise ProviderRefused(
+            f"Stripe takes {currency.upper()} only in steps of {step} "
+            f"(smallest units): {amount} is not one."
+        )
+    return minor
 
 
 def from_minor(amount: int, currency: str) -> Decimal:
@@ -139,7 +149,15 @@ PAYMENT_EVENTS = frozenset(
         "checkout.session.expired",
     }
 )
-REFUND_EVENTS = frozenset({"charge.refunded", "refund.created", "refund.updated", "refund.failed"})
+REFUND_EVENTS = frozenset(
+    {
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
+)
 DISPUTE_EVENTS = frozenset(
     {
         "charge.dispute.created",
@@ -196,6 +214,14 @@ class StripeProvider:
     ) -> dict[str, Any]:
         if not self.secret_key:
             raise ProviderRefused("No Stripe secret key is set.")
+        if (
+            not self.secret_key.isascii()
+            or not self.secret_key.isprintable()
+            or any(ch.isspace() for ch in self.secret_key)
+        ):  # a pasted key with a line break would end up, whole, in http.client's error
+            raise ProviderRefused("The Stripe secret key has characters no Stripe key has.")
+        if not idempotency_key.isascii() or not idempotency_key.isprintable():
+            raise ProviderRefused("The idempotency key has characters a header cannot carry.")
         if not self.api_base.startswith(("https://", "http://")):
             raise ProviderRefused(f"The API base URL is not an http(s) address: {self.api_base!r}")
         encoded = urlencode(_form(params or {}))
@@ -236,6 +262,10 @@ class StripeProvider:
             raise ProviderRefused(text, status=status, body=body) from None
         except (TimeoutError, OSError) as failed:
             raise ProviderUnavailable(f"Stripe was not reached ({where}): {failed}") from None
+        except http.client.HTTPException as broken:  # a bad status line, a cut-off answer
+            raise ProviderUnavailable(
+                f"Stripe's answer to {where} was broken off or not HTTP ({type(broken).__name__})"
+            ) from None
         if len(raw) > MAX_ANSWER:
             raise ProviderUnavailable(f"Stripe's answer to {where} is too large")
         try:

@@ -217,3 +217,44 @@ def test_a_redirect_is_refused_and_the_key_never_goes_elsewhere(redirecting: _Re
     assert refused.value.status == 307
     assert redirecting.seen == []
     assert SECRET_KEY not in str(refused.value)
+
+
+def test_a_pasted_key_with_a_line_break_is_refused_and_never_shown(
+    stripe_fake: FakeStripe,
+) -> None:
+    pasted = "sk_test_first_half\nsk_test_second_half"
+    provider = StripeProvider({"secret_key": pasted, "api_base": stripe_fake.url})
+    with pytest.raises(ProviderRefused) as refused:
+        provider.test_connection()
+    assert "first_half" not in str(refused.value)
+    assert "characters no Stripe key has" in str(refused.value)
+
+
+def test_an_answer_that_is_not_http_is_unavailable() -> None:
+    class Garbage(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        provider = StripeProvider(
+            {"secret_key": SECRET_KEY, "api_base": f"http://127.0.0.1:{server.server_address[1]}"}
+        )
+        with pytest.raises(ProviderUnavailable, match="not HTTP"):
+            provider.test_connection()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_three_decimal_currencies_and_isk_go_in_the_steps_stripe_takes(start: Start) -> None:
+    assert start("10.010", "KWD").raw["amount_total"] == 10010
+    with pytest.raises(ProviderRefused, match="steps of 10"):
+        start("10.015", "KWD")
+    assert start("1000", "ISK").raw["amount_total"] == 100000
+    with pytest.raises(ProviderRefused, match="steps of 100"):
+        start("1000.50", "ISK")

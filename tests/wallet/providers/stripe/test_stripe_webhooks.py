@@ -312,3 +312,16 @@ def test_a_huge_body_is_refused_before_its_signature_or_json_is_read(
         provider.parse_webhook(huge, signed(huge))
     with pytest.raises(BadWebhook, match="larger than"):
         provider.parse_webhook(huge, signed(EVENT))
+
+
+def test_the_legacy_refund_update_event_is_a_refund_notice(provider: StripeProvider) -> None:
+    body = json.dumps(
+        {
+            "id": "evt_refund_updated",
+            "object": "event",
+            "type": "charge.refund.updated",
+            "data": {"object": {"id": "re_1", "object": "refund", "payment_intent": "pi_1"}},
+        }
+    ).encode()
+    notice = provider.parse_webhook(body, signed(body))
+    assert (notice.kind, notice.object_id, notice.payment_id) == (NoticeKind.REFUND, "re_1", "pi_1")
