@@ -217,6 +217,20 @@ def test_adaptive_pricing_may_be_turned_off_and_only_with_a_boolean(
     assert (bad.status, bad.error["param"]) == (400, "adaptive_pricing[enabled]")
 
 
+def test_an_idempotency_key_older_than_a_day_is_pruned_and_makes_a_new_request(
+    stripe_fake: FakeStripe,
+) -> None:
+    key = {"Idempotency-Key": "old-key"}
+    first = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    again = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    assert again.json["id"] == first.json["id"]
+    stripe_fake.book.idempotent["old-key"]["saved_at"] -= 2 * 86400  # two days on
+    later = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    assert later.status == 200
+    assert later.json["id"] != first.json["id"]
+    assert "Idempotent-Replayed" not in later.headers
+
+
 def test_metadata_past_stripes_limits_is_refused(stripe_fake: FakeStripe) -> None:
     form = SESSION | {f"metadata[k{i}]": "v" for i in range(51)}
     assert call(stripe_fake, "POST", "/v1/checkout/sessions", form).status == 400
