@@ -303,6 +303,23 @@ def test_an_only_open_session_can_be_expired(stripe_fake: FakeStripe) -> None:
     assert "expired" in again.error["message"]
 
 
+@pytest.mark.parametrize(
+    ("currency", "minor", "shown"),
+    [("usd", "1999", "19.99 USD"), ("jpy", "1999", "1999 JPY"), ("kwd", "19990", "19.990 KWD")],
+)
+def test_the_hosted_page_shows_the_amount_in_the_currencys_own_decimals(
+    currency: str, minor: str, shown: str, stripe_fake: FakeStripe
+) -> None:
+    form = SESSION | {
+        "line_items[0][price_data][currency]": currency,
+        "line_items[0][price_data][unit_amount]": minor,
+        "line_items[0][quantity]": "1",
+    }
+    session = call(stripe_fake, "POST", "/v1/checkout/sessions", form).json
+    page = call(stripe_fake, "GET", f"/c/pay/{session['id']}", auth=None)
+    assert shown in page.raw.decode()
+
+
 def test_the_hosted_page_takes_a_test_card_and_sends_the_customer_back(
     stripe_fake: FakeStripe,
 ) -> None:

@@ -437,3 +437,4 @@ ZERO_DECIMAL = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
     | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
+THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
