@@ -121,6 +121,14 @@ def test_a_wrong_key_is_401_and_shown_masked(stripe_fake: FakeStripe) -> None:
     assert answer.error["message"] == "Invalid API Key provided: sk_test_****9876"
 
 
+def test_a_key_with_characters_no_key_has_is_401_not_a_dropped_connection(
+    stripe_fake: FakeStripe,
+) -> None:
+    answer = call(stripe_fake, "GET", "/v1/balance", auth="Bearer sk_test_caf\u00e9_1234567890")
+    assert answer.status == 401
+    assert answer.error["message"].startswith("Invalid API Key provided")
+
+
 def test_the_key_may_be_basic_auths_user_name(stripe_fake: FakeStripe) -> None:
     basic = base64.b64encode(f"{SECRET_KEY}:".encode()).decode()
     answer = call(stripe_fake, "GET", "/v1/balance", auth=f"Basic {basic}")

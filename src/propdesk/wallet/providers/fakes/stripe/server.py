@@ -324,7 +324,7 @@ class FakeStripe:
                 "or we can help at https://support.stripe.com/.",
                 status=401,
             )
-        if not secrets.compare_digest(key, self.secret_key):
+        if not secrets.compare_digest(key.encode(errors="replace"), self.secret_key.encode()):
             shown = f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "****"
             return invalid(f"Invalid API Key provided: {shown}", status=401)
         return None
