@@ -325,3 +325,15 @@ def test_the_legacy_refund_update_event_is_a_refund_notice(provider: StripeProvi
     ).encode()
     notice = provider.parse_webhook(body, signed(body))
     assert (notice.kind, notice.object_id, notice.payment_id) == (NoticeKind.REFUND, "re_1", "pi_1")
+
+
+def test_only_a_v1_signature_made_with_the_secret_is_taken_never_v0(
+    provider: StripeProvider,
+) -> None:
+    t = int(time.time())
+    v0 = hmac.new(WEBHOOK_SECRET.encode(), f"{t}.".encode() + EVENT, hashlib.sha256).hexdigest()
+    with pytest.raises(BadWebhook):  # a downgrade to the test-mode scheme
+        provider.parse_webhook(EVENT, {"Stripe-Signature": f"t={t},v0={v0}"})
+    wrong = "0" * 64
+    rolled = f"t={t},v1={wrong},v1={v0}"  # while a secret is rolled, two v1: either verifies
+    assert provider.parse_webhook(EVENT, {"Stripe-Signature": rolled}).event_id == "evt_test_1"
