@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import stripe
 
@@ -61,6 +61,7 @@ THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 OPEN_DISPUTES = frozenset(
     {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
 )
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_BODY = 1024 * 1024  # a webhook's body: Stripe's events are a few KiB (the chosen bound)
 MAX_ANSWER = 4 * 1024 * 1024  # an API answer read at most
 
@@ -224,6 +225,10 @@ class StripeProvider:
             raise ProviderRefused("The idempotency key has characters a header cannot carry.")
         if not self.api_base.startswith(("https://", "http://")):
             raise ProviderRefused(f"The API base URL is not an http(s) address: {self.api_base!r}")
+        if self.api_base.startswith("http://") and urlsplit(self.api_base).hostname not in LOOPBACK:
+            # The key would cross the network in clear: only a stand-in on this machine (the
+            # fake) is spoken to without TLS.
+            raise ProviderRefused("The API base URL must be https:// (the key is sent to it).")
         encoded = urlencode(_form(params or {}))
         url = self.api_base + path
         data = None

@@ -258,3 +258,14 @@ def test_three_decimal_currencies_and_isk_go_in_the_steps_stripe_takes(start: St
     assert start("1000", "ISK").raw["amount_total"] == 100000
     with pytest.raises(ProviderRefused, match="steps of 100"):
         start("1000.50", "ISK")
+
+
+@pytest.mark.parametrize(
+    "base", ["http://api.stripe.invalid", "http://fake-stripe.invalid:9200", "ftp://x"]
+)
+def test_the_key_is_never_sent_in_clear_beyond_this_machine(base: str) -> None:
+    provider = StripeProvider({"secret_key": SECRET_KEY, "api_base": base})
+    with pytest.raises(ProviderRefused) as refused:
+        provider.test_connection()
+    assert refused.value.status is None  # refused before any call
+    assert SECRET_KEY not in str(refused.value)
