@@ -267,6 +267,8 @@ class StripeProvider:
             raise ProviderRefused(text, status=status, body=body) from None
         except (TimeoutError, OSError) as failed:
             raise ProviderUnavailable(f"Stripe was not reached ({where}): {failed}") from None
+        except (ValueError, http.client.InvalidURL):  # a bad address; they quote what they refuse
+            raise ProviderRefused(f"The API base URL is not a usable address ({where}).") from None
         except http.client.HTTPException as broken:  # a bad status line, a cut-off answer
             raise ProviderUnavailable(
                 f"Stripe's answer to {where} was broken off or not HTTP ({type(broken).__name__})"

@@ -269,3 +269,9 @@ def test_the_key_is_never_sent_in_clear_beyond_this_machine(base: str) -> None:
         provider.test_connection()
     assert refused.value.status is None  # refused before any call
     assert SECRET_KEY not in str(refused.value)
+
+
+def test_an_api_address_urllib_cannot_use_is_refused_plainly() -> None:
+    provider = StripeProvider({"secret_key": SECRET_KEY, "api_base": "http://127.0.0.1:notaport"})
+    with pytest.raises(ProviderRefused, match="not a usable address"):
+        provider.test_connection()
