@@ -277,7 +277,7 @@ class StripeProvider:
             raise ProviderUnavailable(f"Stripe's answer to {where} is too large")
         try:
             answer = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderUnavailable(
                 f"Stripe's answer to {where} is not JSON",
                 body=raw[:2000].decode("utf-8", "replace"),
@@ -350,7 +350,7 @@ class StripeProvider:
             raise BadWebhook("The body is not UTF-8.") from None
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser goes
             raise BadWebhook("The body is not JSON.") from None
         if not isinstance(event, dict) or event.get("object") != "event":
             raise BadWebhook("The body is not a Stripe event.")
@@ -551,7 +551,7 @@ class StripeProvider:
 def _message(body: str) -> str:
     try:
         error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return ""
     if not isinstance(error, dict):
         return ""

@@ -275,3 +275,28 @@ def test_an_api_address_urllib_cannot_use_is_refused_plainly() -> None:
     provider = StripeProvider({"secret_key": SECRET_KEY, "api_base": "http://127.0.0.1:notaport"})
     with pytest.raises(ProviderRefused, match="not a usable address"):
         provider.test_connection()
+
+
+def test_an_answer_nested_deeper_than_the_parser_goes_is_unavailable() -> None:
+    class Deep(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            body = b"[" * 200_000 + b"]" * 200_000
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Deep)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        provider = StripeProvider(
+            {"secret_key": SECRET_KEY, "api_base": f"http://127.0.0.1:{server.server_address[1]}"}
+        )
+        with pytest.raises(ProviderUnavailable, match="not JSON"):
+            provider.test_connection()
+    finally:
+        server.shutdown()
+        server.server_close()

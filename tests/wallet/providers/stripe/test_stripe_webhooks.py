@@ -337,3 +337,11 @@ def test_only_a_v1_signature_made_with_the_secret_is_taken_never_v0(
     wrong = "0" * 64
     rolled = f"t={t},v1={wrong},v1={v0}"  # while a secret is rolled, two v1: either verifies
     assert provider.parse_webhook(EVENT, {"Stripe-Signature": rolled}).event_id == "evt_test_1"
+
+
+def test_a_signed_body_nested_deeper_than_the_parser_goes_is_a_bad_webhook(
+    provider: StripeProvider,
+) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(BadWebhook, match="not JSON"):
+        provider.parse_webhook(deep, signed(deep))
