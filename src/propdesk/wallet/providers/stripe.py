@@ -22,6 +22,7 @@ firm adds the endpoint `<site>/webhooks/payments/stripe/` once in Stripe's Dashb
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -29,7 +30,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import stripe
 
@@ -60,7 +61,20 @@ THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 OPEN_DISPUTES = frozenset(
     {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
 )
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+MAX_BODY = 1024 * 1024  # a webhook's body: Stripe's events are a few KiB (the chosen bound)
+MAX_ANSWER = 4 * 1024 * 1024  # an API answer read at most
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Stripe's API does not redirect: a 3xx is answered as it is (a refusal), never followed,
+    so the secret key in the Authorization header never goes to another address."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def exponent(currency: str) -> int:
@@ -69,16 +83,48 @@ def exponent(currency: str) -> int:
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
-    """An amount in Stripe's smallest unit (refused when it has finer parts than that)."""
+    """An amount in Stripe's smallest unit (refused when it has finer parts than that, and
+    when it is not a positive finite number)."""
+    if not amount.is_finite() or amount <= 0:
+        raise ProviderRefused(f"{amount} {currency} is not an amount Stripe can take.")
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise ProviderRefused(f"{amount} {currency} has more decimals than Stripe takes.")
-    return int(scaled)
+    minor = int(scaled)
+    # https://docs.stripe.com/currencies#special-cases: a three-decimal currency's last digit
+    # must be 0; ISK stays two-decimal in the API but only whole krónur are charged.
+    step = 10 if currency.lower() in THREE_DECIMAL else 100 if currency.lower() == "isk" else 1
+    if minor % step:
+        raise ProviderRefused(
+            f"Stripe takes {currency.upper()} only in steps of {step} "
+            f"(smallest units): {amount} is not one."
+        )
+    return minor
 
 
 def from_minor(amount: int, currency: str) -> Decimal:
     places = exponent(currency)
     return (Decimal(amount).scaleb(-places)).quantize(Decimal(1).scaleb(-places))
+
+
+def _shape(what: str) -> ProviderUnavailable:
+    return ProviderUnavailable(f"Stripe's answer is not in its documented shape: {what}.")
+
+
+def _minor(obj: Mapping[str, Any], key: str, where: str) -> int:
+    """A non-negative amount in the smallest unit from one of Stripe's objects."""
+    value = obj.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
+        raise _shape(f"{where}.{key} is {value!r}")
+    return value
+
+
+def _code(obj: Mapping[str, Any], where: str) -> str:
+    """A currency code from one of Stripe's objects (three letters, lower case)."""
+    value = obj.get("currency")
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise _shape(f"{where}.currency is {value!r}")
+    return value.lower()
 
 
 def _form(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -104,7 +150,15 @@ PAYMENT_EVENTS = frozenset(
         "checkout.session.expired",
     }
 )
-REFUND_EVENTS = frozenset({"charge.refunded", "refund.created", "refund.updated", "refund.failed"})
+REFUND_EVENTS = frozenset(
+    {
+        "charge.refunded",
+        "charge.refund.updated",
+        "refund.created",
+        "refund.updated",
+        "refund.failed",
+    }
+)
 DISPUTE_EVENTS = frozenset(
     {
         "charge.dispute.created",
@@ -161,8 +215,20 @@ class StripeProvider:
     ) -> dict[str, Any]:
         if not self.secret_key:
             raise ProviderRefused("No Stripe secret key is set.")
+        if (
+            not self.secret_key.isascii()
+            or not self.secret_key.isprintable()
+            or any(ch.isspace() for ch in self.secret_key)
+        ):  # a pasted key with a line break would end up, whole, in http.client's error
+            raise ProviderRefused("The Stripe secret key has characters no Stripe key has.")
+        if not idempotency_key.isascii() or not idempotency_key.isprintable():
+            raise ProviderRefused("The idempotency key has characters a header cannot carry.")
         if not self.api_base.startswith(("https://", "http://")):
             raise ProviderRefused(f"The API base URL is not an http(s) address: {self.api_base!r}")
+        if self.api_base.startswith("http://") and urlsplit(self.api_base).hostname not in LOOPBACK:
+            # The key would cross the network in clear: only a stand-in on this machine (the
+            # fake) is spoken to without TLS.
+            raise ProviderRefused("The API base URL must be https:// (the key is sent to it).")
         encoded = urlencode(_form(params or {}))
         url = self.api_base + path
         data = None
@@ -184,20 +250,34 @@ class StripeProvider:
         where = f"{method} {path}"
         try:
             with _NO_PROXY.open(request, timeout=self.timeout) as response:
-                raw = response.read()
+                raw = response.read(MAX_ANSWER + 1)
         except urllib.error.HTTPError as refused:
-            body = refused.read().decode("utf-8", "replace")
+            body = refused.read(MAX_ANSWER).decode("utf-8", "replace")
             status = refused.code
             message = _message(body) or str(refused.reason)
             text = f"Stripe answered {status} to {where}: {message}"
-            if status >= 500 or status in (408, 425, 429):
+            # 409: the same idempotency key is still being carried out; Stripe's own libraries
+            # try such a request again, as any whose answer says `Stripe-Should-Retry: true`
+            # (https://docs.stripe.com/error-low-level#idempotency).
+            again = (refused.headers.get("Stripe-Should-Retry") or "").lower()
+            if again != "false" and (status >= 500 or status in (408, 409, 425, 429)):
+                raise ProviderUnavailable(text, status=status, body=body) from None
+            if again == "true":
                 raise ProviderUnavailable(text, status=status, body=body) from None
             raise ProviderRefused(text, status=status, body=body) from None
         except (TimeoutError, OSError) as failed:
             raise ProviderUnavailable(f"Stripe was not reached ({where}): {failed}") from None
+        except (ValueError, http.client.InvalidURL):  # a bad address; they quote what they refuse
+            raise ProviderRefused(f"The API base URL is not a usable address ({where}).") from None
+        except http.client.HTTPException as broken:  # a bad status line, a cut-off answer
+            raise ProviderUnavailable(
+                f"Stripe's answer to {where} was broken off or not HTTP ({type(broken).__name__})"
+            ) from None
+        if len(raw) > MAX_ANSWER:
+            raise ProviderUnavailable(f"Stripe's answer to {where} is too large")
         try:
             answer = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderUnavailable(
                 f"Stripe's answer to {where} is not JSON",
                 body=raw[:2000].decode("utf-8", "replace"),
@@ -210,13 +290,14 @@ class StripeProvider:
 
     def start_checkout(self, request: CheckoutRequest) -> Checkout:
         currency = request.currency.lower()
+        minor = to_minor(request.amount, currency)
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [
                 {
                     "price_data": {
                         "currency": currency,
-                        "unit_amount": to_minor(request.amount, currency),
+                        "unit_amount": minor,
                         "product_data": {"name": request.description[:250]},
                     },
                     "quantity": 1,
@@ -228,14 +309,27 @@ class StripeProvider:
             "customer_email": request.customer_email,
             "metadata": {"reference": request.reference},
             "payment_intent_data": {"metadata": {"reference": request.reference}},
+            # The client pays in the checkout's own currency: Adaptive Pricing (on by default
+            # in new accounts' Dashboard) would take the money, and refund it, in the client's
+            # local currency (https://docs.stripe.com/payments/currencies/localize-prices/
+            # adaptive-pricing), which propdesk would not count as this currency.
+            "adaptive_pricing": {"enabled": "false"},
         }
         session = self._call(
             "POST", "/v1/checkout/sessions", params, idempotency_key=request.idempotency_key
         )
+        ident, url = session.get("id"), session.get("url")
+        if not isinstance(ident, str) or not ident or not isinstance(url, str) or not url:
+            raise _shape("the Checkout Session has no id or url")
+        if (_code(session, "checkout.session"), session.get("amount_total")) != (currency, minor):
+            raise ProviderRefused(
+                f"Stripe opened the checkout {ident} for {session.get('amount_total')} "
+                f"{session.get('currency')}, not {minor} {currency} (smallest units)."
+            )
         expires = session.get("expires_at")
         return Checkout(
-            provider_ref=str(session.get("id") or ""),
-            url=str(session.get("url") or ""),
+            provider_ref=ident,
+            url=url,
             expires_at=datetime.fromtimestamp(expires, UTC) if isinstance(expires, int) else None,
             raw=session,
         )
@@ -246,6 +340,8 @@ class StripeProvider:
             raise BadWebhook("No webhook signing secret is set for Stripe.")
         if not given:
             raise BadWebhook("The Stripe-Signature header is missing.")
+        if len(body) > MAX_BODY:
+            raise BadWebhook(f"The body is larger than {MAX_BODY} bytes.")
         try:
             stripe.WebhookSignature.verify_header(body, given, self.webhook_secret, TOLERANCE)
         except stripe.SignatureVerificationError as refused:
@@ -254,7 +350,7 @@ class StripeProvider:
             raise BadWebhook("The body is not UTF-8.") from None
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the parser goes
             raise BadWebhook("The body is not JSON.") from None
         if not isinstance(event, dict) or event.get("object") != "event":
             raise BadWebhook("The body is not a Stripe event.")
@@ -304,26 +400,44 @@ class StripeProvider:
         if not notice.payment_id:
             raise ProviderRefused(f"The event {notice.event_id} names no checkout or payment.")
         listed = self._call("GET", "/v1/checkout/sessions", {"payment_intent": notice.payment_id})
-        sessions = listed.get("data") or []
-        if not sessions:
+        sessions = listed.get("data")
+        if not isinstance(sessions, list):
+            raise _shape("the list of Checkout Sessions has no data")
+        mine = [
+            s
+            for s in sessions
+            if isinstance(s, dict) and s.get("payment_intent") == notice.payment_id
+        ]
+        if not mine:
             raise ProviderRefused(f"Stripe has no checkout for the payment {notice.payment_id}.")
-        return self._status_of(sessions[0])
+        return self._status_of(mine[0])
 
     def status(self, provider_ref: str) -> Status | None:
+        if not provider_ref:
+            raise ProviderRefused("No Checkout Session id to ask Stripe about.")
         session = self._call("GET", f"/v1/checkout/sessions/{quote(provider_ref, safe='')}")
+        if session.get("id") != provider_ref:
+            raise _shape(f"asked for {provider_ref}, it answered about {session.get('id')!r}")
         return self._status_of(session)
 
     def _status_of(self, session: dict[str, Any]) -> Status:
-        currency = str(session.get("currency") or "")
+        """What arrived and went back, in the session's currency only: money Stripe holds in
+        another currency is never counted as this one's (it is refused, for staff to see)."""
+        if session.get("object") != "checkout.session":
+            raise _shape("not a Checkout Session")
+        ident = str(session.get("id") or "")
+        currency = _code(session, "checkout.session")
         intent_id = session.get("payment_intent") or ""
+        if not isinstance(intent_id, str):
+            raise _shape("checkout.session.payment_intent is not an id")
         intent: dict[str, Any] = {}
         charge: dict[str, Any] = {}
-        if isinstance(intent_id, str) and intent_id:
+        if intent_id:
             intent = self._call("GET", f"/v1/payment_intents/{quote(intent_id, safe='')}")
             charge_id = intent.get("latest_charge")
             if isinstance(charge_id, str) and charge_id:
                 charge = self._call("GET", f"/v1/charges/{quote(charge_id, safe='')}")
-        received = 0
+        received = refunded = 0
         state = State.OPEN
         if session.get("status") == "expired":
             state = State.EXPIRED
@@ -332,10 +446,14 @@ class StripeProvider:
             and session.get("payment_status") == "paid"
             and intent.get("status") == "succeeded"
         ):
-            received = int(intent.get("amount_received") or 0)
+            received = _minor(intent, "amount_received", "payment_intent")
             state = State.PAID
-            if charge.get("refunded") is True:
-                state = State.REFUNDED
+            self._same_currency(intent, currency, ident)
+            if charge:
+                self._same_currency(charge, currency, ident)
+                refunded = _minor(charge, "amount_refunded", "charge")
+                if charge.get("refunded") is True or (received and refunded >= received):
+                    state = State.REFUNDED
         elif session.get("status") == "complete" and intent.get("status") in (
             "requires_payment_method",
             "canceled",
@@ -343,43 +461,73 @@ class StripeProvider:
             state = State.FAILED  # an asynchronous method that failed after the page
         raw = {"session": session, "payment_intent": intent or None, "charge": charge or None}
         return Status(
-            provider_ref=str(session.get("id") or ""),
+            provider_ref=ident,
             state=state,
-            received=from_minor(received, currency or "usd"),
+            received=from_minor(received, currency),
             currency=currency.upper(),
-            payment_id=intent_id if isinstance(intent_id, str) else "",
+            payment_id=intent_id,
             raw=raw,
+            refunded=from_minor(refunded, currency),
         )
+
+    @staticmethod
+    def _same_currency(obj: dict[str, Any], currency: str, session: str) -> None:
+        kind = str(obj.get("object") or "object")
+        found = _code(obj, kind)
+        if found != currency:
+            raise ProviderRefused(
+                f"Stripe holds the {kind} {obj.get('id')} of the checkout {session} in "
+                f"{found.upper()}, not in the checkout's {currency.upper()}: propdesk does not "
+                "count it (see it in Stripe's Dashboard)."
+            )
 
     def refund(
         self, payment_id: str, amount: Decimal, currency: str, *, idempotency_key: str
     ) -> Refund:
-        params = {"payment_intent": payment_id, "amount": to_minor(amount, currency)}
+        if not payment_id:
+            raise ProviderRefused("No Stripe payment to refund.")
+        code = currency.lower()
+        minor = to_minor(amount, code)
+        # Stripe refunds in the payment's own currency whatever the amount means: an amount
+        # meant in another currency would give back the wrong sum, so it is never sent.
+        intent = self._call("GET", f"/v1/payment_intents/{quote(payment_id, safe='')}")
+        paid_in = _code(intent, "payment_intent")
+        if paid_in != code:
+            raise ProviderRefused(
+                f"The payment {payment_id} was made in {paid_in.upper()}, not in "
+                f"{currency.upper()}: nothing was refunded."
+            )
+        params = {"payment_intent": payment_id, "amount": minor}
         refund = self._call("POST", "/v1/refunds", params, idempotency_key=idempotency_key)
+        refund_id = refund.get("id")
+        if refund.get("object") != "refund" or not isinstance(refund_id, str) or not refund_id:
+            raise _shape("the refund has no id")
         status = str(refund.get("status") or "")
         state = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(
             status, "pending"
         )
-        refunded_in = str(refund.get("currency") or currency)
+        refunded_in = _code(refund, "refund")
         return Refund(
-            refund_id=str(refund.get("id") or ""),
+            refund_id=refund_id,
             state=state,
-            amount=from_minor(int(refund.get("amount") or 0), refunded_in),
+            amount=from_minor(_minor(refund, "amount", "refund"), refunded_in),
             currency=refunded_in.upper(),
             payment_id=str(refund.get("payment_intent") or payment_id),
             raw=refund,
         )
 
     def dispute(self, dispute_id: str) -> Dispute:
+        if not dispute_id:
+            raise ProviderRefused("No Stripe dispute to read.")
         found = self._call("GET", f"/v1/disputes/{quote(dispute_id, safe='')}")
         status = str(found.get("status") or "")
-        currency = str(found.get("currency") or "usd")
+        currency = _code(found, "dispute")
         return Dispute(
             dispute_id=str(found.get("id") or dispute_id),
             state=status,
             open=status in OPEN_DISPUTES,
             lost=status == "lost",
-            amount=from_minor(int(found.get("amount") or 0), currency),
+            amount=from_minor(_minor(found, "amount", "dispute"), currency),
             currency=currency.upper(),
             payment_id=str(found.get("payment_intent") or ""),
             reason=str(found.get("reason") or ""),
@@ -389,19 +537,21 @@ class StripeProvider:
     def test_connection(self) -> str:
         balance = self._call("GET", "/v1/balance")
         mode = "live" if balance.get("livemode") else "test"
-        funds = ", ".join(
-            f"{from_minor(int(f.get('amount') or 0), str(f.get('currency')))} "
-            f"{str(f.get('currency')).upper()}"
-            for f in balance.get("available") or []
-            if isinstance(f, dict)
-        )
+        available = balance.get("available")
+        shown = []
+        for fund in available if isinstance(available, list) else []:
+            amount = fund.get("amount") if isinstance(fund, dict) else None
+            if isinstance(amount, int) and not isinstance(amount, bool):  # may be negative
+                code = _code(fund, "balance")
+                shown.append(f"{from_minor(amount, code)} {code.upper()}")
+        funds = ", ".join(shown)
         return f"Stripe accepted the key ({mode} mode); available balance: {funds or 'none'}."
 
 
 def _message(body: str) -> str:
     try:
         error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return ""
     if not isinstance(error, dict):
         return ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -120,6 +121,14 @@ def test_a_wrong_key_is_401_and_shown_masked(stripe_fake: FakeStripe) -> None:
     assert answer.error["message"] == "Invalid API Key provided: sk_test_****9876"
 
 
+def test_a_key_with_characters_no_key_has_is_401_not_a_dropped_connection(
+    stripe_fake: FakeStripe,
+) -> None:
+    answer = call(stripe_fake, "GET", "/v1/balance", auth="Bearer sk_test_caf\u00e9_1234567890")
+    assert answer.status == 401
+    assert answer.error["message"].startswith("Invalid API Key provided")
+
+
 def test_the_key_may_be_basic_auths_user_name(stripe_fake: FakeStripe) -> None:
     basic = base64.b64encode(f"{SECRET_KEY}:".encode()).decode()
     answer = call(stripe_fake, "GET", "/v1/balance", auth=f"Basic {basic}")
@@ -176,6 +185,58 @@ def test_an_expiry_outside_half_an_hour_to_a_day_is_refused(stripe_fake: FakeStr
     answer = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": "1"})
     assert answer.status == 400
     assert answer.error["param"] == "expires_at"
+
+
+def test_an_expiry_within_half_an_hour_to_a_day_is_taken_as_a_timestamp_not_an_amount(
+    stripe_fake: FakeStripe,
+) -> None:
+    in_an_hour = int(time.time()) + 3600
+    answer = call(
+        stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": str(in_an_hour)}
+    )
+    assert answer.status == 200, answer.json
+    assert answer.json["expires_at"] == in_an_hour
+    too_late = str(int(time.time()) + 2 * 86400)
+    answer = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"expires_at": too_late})
+    assert (answer.status, answer.error["param"]) == (400, "expires_at")
+    assert "code" not in answer.error  # not an amount_too_large
+
+
+def test_a_total_past_stripes_largest_amount_is_refused(stripe_fake: FakeStripe) -> None:
+    form = SESSION | {"line_items[0][price_data][unit_amount]": "99999999"}  # twice that
+    answer = call(stripe_fake, "POST", "/v1/checkout/sessions", form)
+    assert (answer.status, answer.error["code"]) == (400, "amount_too_large")
+    assert stripe_fake.book.all("checkout.session") == []
+
+
+def test_adaptive_pricing_may_be_turned_off_and_only_with_a_boolean(
+    stripe_fake: FakeStripe,
+) -> None:
+    off = call(
+        stripe_fake,
+        "POST",
+        "/v1/checkout/sessions",
+        SESSION | {"adaptive_pricing[enabled]": "false"},
+    )
+    assert (off.status, off.json["adaptive_pricing"]) == (200, {"enabled": False})
+    bad = call(
+        stripe_fake, "POST", "/v1/checkout/sessions", SESSION | {"adaptive_pricing[enabled]": "no"}
+    )
+    assert (bad.status, bad.error["param"]) == (400, "adaptive_pricing[enabled]")
+
+
+def test_an_idempotency_key_older_than_a_day_is_pruned_and_makes_a_new_request(
+    stripe_fake: FakeStripe,
+) -> None:
+    key = {"Idempotency-Key": "old-key"}
+    first = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    again = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    assert again.json["id"] == first.json["id"]
+    stripe_fake.book.idempotent["old-key"]["saved_at"] -= 2 * 86400  # two days on
+    later = call(stripe_fake, "POST", "/v1/checkout/sessions", SESSION, headers=key)
+    assert later.status == 200
+    assert later.json["id"] != first.json["id"]
+    assert "Idempotent-Replayed" not in later.headers
 
 
 def test_metadata_past_stripes_limits_is_refused(stripe_fake: FakeStripe) -> None:
@@ -248,6 +309,23 @@ def test_an_only_open_session_can_be_expired(stripe_fake: FakeStripe) -> None:
     again = call(stripe_fake, "POST", path)
     assert again.status == 400
     assert "expired" in again.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("currency", "minor", "shown"),
+    [("usd", "1999", "19.99 USD"), ("jpy", "1999", "1999 JPY"), ("kwd", "19990", "19.990 KWD")],
+)
+def test_the_hosted_page_shows_the_amount_in_the_currencys_own_decimals(
+    currency: str, minor: str, shown: str, stripe_fake: FakeStripe
+) -> None:
+    form = SESSION | {
+        "line_items[0][price_data][currency]": currency,
+        "line_items[0][price_data][unit_amount]": minor,
+        "line_items[0][quantity]": "1",
+    }
+    session = call(stripe_fake, "POST", "/v1/checkout/sessions", form).json
+    page = call(stripe_fake, "GET", f"/c/pay/{session['id']}", auth=None)
+    assert shown in page.raw.decode()
 
 
 def test_the_hosted_page_takes_a_test_card_and_sends_the_customer_back(

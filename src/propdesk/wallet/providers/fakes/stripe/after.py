@@ -50,7 +50,7 @@ class AfterPayment:
             raise invalid(
                 f"Invalid reason: must be one of {', '.join(REFUND_REASONS)}", param="reason"
             )
-        amount = p.integer("amount", minimum=1)
+        amount = p.integer("amount", minimum=1, amount=True)
         metadata = p.metadata()
         with self.lock:
             if intent_id:

@@ -6,7 +6,9 @@ documented operation does to them.
       payment_status paid/unpaid, amount_total, currency, payment_intent, url null once the
       session is no longer open)
   https://docs.stripe.com/api/checkout/sessions/create  (expires_at: 30 minutes to 24 hours
-      after creation, 24 hours by default)
+      after creation, 24 hours by default, a Unix timestamp, not an amount; adaptive_pricing
+      [enabled]: the fake never localizes prices, it always charges the session's currency)
+  https://docs.stripe.com/currencies  (amounts at most eight digits in the smallest unit)
   https://docs.stripe.com/api/checkout/sessions/expire  (only an open session)
   https://docs.stripe.com/api/payment_intents/object, https://docs.stripe.com/api/charges/object
   https://docs.stripe.com/api/refunds/create  ("You can optionally refund only part of a
@@ -37,7 +39,7 @@ from typing import Any
 from propdesk.wallet.providers.fakes.stripe.after import API_VERSION, DAY, AfterPayment, new_id
 from propdesk.wallet.providers.fakes.stripe.cards import card, last4
 from propdesk.wallet.providers.fakes.stripe.errors import StripeError, invalid, no_such
-from propdesk.wallet.providers.fakes.stripe.params import Params
+from propdesk.wallet.providers.fakes.stripe.params import MAX_AMOUNT, Params
 
 KINDS = {
     "cs": "checkout.session",
@@ -194,6 +196,7 @@ class Book(AfterPayment):
             "payment_intent_data",
             "locale",
             "submit_type",
+            "adaptive_pricing",
         )
         mode = p.text("mode", required=True)
         if mode not in ("payment", "setup", "subscription"):
@@ -219,7 +222,7 @@ class Book(AfterPayment):
                     "All line items must have the same currency.", param=data.name("currency")
                 )
             currency = item_currency
-            unit = data.integer("unit_amount", required=True)
+            unit = data.integer("unit_amount", required=True, amount=True)
             product = data.child("product_data", required=True)
             assert product is not None
             assert unit is not None
@@ -236,6 +239,23 @@ class Book(AfterPayment):
                 param="line_items",
                 code="amount_too_small",
             )
+        if total > MAX_AMOUNT:
+            raise invalid(
+                "The Checkout Session's total amount due must be no more than 99999999 in the "
+                "currency's smallest unit.",
+                param="line_items",
+                code="amount_too_large",
+            )
+        adaptive = p.child("adaptive_pricing")
+        localized = True  # the Dashboard's default in new accounts (the fake never localizes)
+        if adaptive is not None:
+            adaptive.only("enabled")
+            if adaptive.text("enabled") not in ("", "true", "false"):
+                raise invalid(
+                    "Invalid boolean: " + adaptive.text("enabled"),
+                    param="adaptive_pricing[enabled]",
+                )
+            localized = adaptive.text("enabled") != "false"
         for key in ("success_url", "cancel_url"):
             url = p.text(key, limit=5000)
             if url and (
@@ -267,6 +287,7 @@ class Book(AfterPayment):
         session = {
             "id": session_id,
             "object": "checkout.session",
+            "adaptive_pricing": {"enabled": localized},
             "amount_subtotal": total,
             "amount_total": total,
             "cancel_url": p.text("cancel_url") or None,
@@ -416,3 +437,4 @@ ZERO_DECIMAL = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
     | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
+THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})

@@ -17,7 +17,7 @@ import html
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from propdesk.wallet.providers.fakes.stripe.book import ZERO_DECIMAL
+from propdesk.wallet.providers.fakes.stripe.book import THREE_DECIMAL, ZERO_DECIMAL
 from propdesk.wallet.providers.fakes.stripe.errors import StripeError
 
 if TYPE_CHECKING:
@@ -34,7 +34,9 @@ _STYLE = (
 def _money(amount: int, currency: str) -> str:
     if currency in ZERO_DECIMAL:
         return f"{amount} {currency.upper()}"
-    return f"{amount // 100}.{amount % 100:02d} {currency.upper()}"
+    unit = 1000 if currency in THREE_DECIMAL else 100
+    places = 3 if currency in THREE_DECIMAL else 2
+    return f"{amount // unit}.{amount % unit:0{places}d} {currency.upper()}"
 
 
 def _document(title: str, body: str) -> str:

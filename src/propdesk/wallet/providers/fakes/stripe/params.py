@@ -9,6 +9,8 @@ from typing import Any
 
 from propdesk.wallet.providers.fakes.stripe.errors import invalid, missing_param
 
+MAX_AMOUNT = 99999999  # Stripe's largest amount (8 digits) in most currencies
+
 
 class Params:
     def __init__(self, data: Any, path: str = "") -> None:
@@ -45,7 +47,11 @@ class Params:
             )
         return value
 
-    def integer(self, key: str, *, required: bool = False, minimum: int = 0) -> int | None:
+    def integer(
+        self, key: str, *, required: bool = False, minimum: int = 0, amount: bool = False
+    ) -> int | None:
+        """A whole number; an `amount` (in the currency's smallest unit) is also at most
+        Stripe's largest, eight digits (a timestamp or a count is not)."""
         value = self.text(key, required=required, limit=40)
         if not value:
             return None
@@ -62,7 +68,7 @@ class Params:
                 param=self.name(key),
                 code="parameter_invalid_integer",
             )
-        if number > 99999999:  # Stripe's largest amount (8 digits) in most currencies
+        if amount and number > MAX_AMOUNT:
             raise invalid(
                 "Amount must be no more than 999,999.99",
                 param=self.name(key),

@@ -8,7 +8,7 @@ controls under `/_fake/`, and the faults a test or the demo orders.
       (POST only; the first answer is saved and given again, marked `Idempotent-Replayed`;
       other parameters under the same key are an `idempotency_error`; a request that fails
       validation is not saved; a key is up to 255 characters; a key still being executed is a
-      409)
+      409; keys are pruned once at least 24 hours old, and a pruned key makes a new request)
   https://docs.stripe.com/rate-limits  (25 operations a second in a sandbox; a 429 with the
       code `rate_limit`)
   https://docs.stripe.com/api/versioning  (the `Stripe-Version` header)
@@ -37,6 +37,7 @@ from propdesk.wallet.providers.fakes.stripe.webhooks import RETRY_DELAYS, Sender
 
 DEFAULT_SECRET_KEY = "sk_test_fake_propdesk"
 RATE_LIMIT = 25  # a sandbox's operations a second
+KEPT_FOR = 86400  # seconds an idempotency key's answer is kept (then the key is pruned)
 
 
 class Faults:
@@ -251,6 +252,9 @@ class FakeStripe:
         request = {"method": method, "path": path, "params": forms.canonical(params)}
         with self.running_lock:
             saved = self.book.idempotent.get(key)
+            if saved is not None and saved.get("saved_at", 0) < time.time() - KEPT_FOR:
+                del self.book.idempotent[key]  # pruned: the key makes a new request
+                saved = None
             if saved is None and key in self.running:
                 return (
                     409,
@@ -283,6 +287,7 @@ class FakeStripe:
                         "request": request,
                         "status": status,
                         "body": answer,
+                        "saved_at": time.time(),
                     }
                 self.book.save()
         finally:
@@ -319,7 +324,7 @@ class FakeStripe:
                 "or we can help at https://support.stripe.com/.",
                 status=401,
             )
-        if not secrets.compare_digest(key, self.secret_key):
+        if not secrets.compare_digest(key.encode(errors="replace"), self.secret_key.encode()):
             shown = f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "****"
             return invalid(f"Invalid API Key provided: {shown}", status=401)
         return None
