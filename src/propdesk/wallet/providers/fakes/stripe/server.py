@@ -121,6 +121,7 @@ class FakeStripe:
         webhook_secret: str = "",
         state_file: str | Path | None = None,
         rate_limit: int = RATE_LIMIT,
+        rate_window: float = 1.0,  # seconds the limit counts over (a test may widen it)
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         public_url: str = "",
     ) -> None:
@@ -133,7 +134,7 @@ class FakeStripe:
         self.book.on_event = self.sender.enqueue
         if webhook_url:
             self.configure_endpoint(webhook_url, webhook_secret)
-        self.limiter = Limiter(rate_limit)
+        self.limiter = Limiter(rate_limit, rate_window)
         self.faults = Faults()
         self.running: set[str] = set()  # idempotency keys being executed
         self.running_lock = threading.Lock()
