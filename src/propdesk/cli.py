@@ -14,8 +14,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from propdesk.onboarding.vendors.fakes.sumsub import command as fake_sumsub
 from propdesk.ops import backup as backups
 from propdesk.platforms.matchtrader.fake import command as fake_platform
+from propdesk.platforms.mt5.fake import command as fake_mt5
 from propdesk.processes import (
     collect_static,
     metrics_folder,
@@ -27,6 +29,8 @@ from propdesk.processes import (
     unapplied_migrations,
     web_workers,
 )
+from propdesk.wallet.providers.fakes.nowpayments import command as fake_nowpayments
+from propdesk.wallet.providers.fakes.stripe import command as fake_stripe
 
 
 def _refused_by_newer_database() -> bool:
@@ -88,7 +92,12 @@ def _cmd_serve(ns: argparse.Namespace) -> int:
 def _cmd_demo(ns: argparse.Namespace) -> int:
     from propdesk import demo_start
 
-    return demo_start.run(host=ns.host, port=ns.port, match_trader_port=ns.match_trader_port)
+    return demo_start.run(
+        host=ns.host,
+        port=ns.port,
+        match_trader_port=ns.match_trader_port,
+        mt5_port=ns.mt5_port,
+    )
 
 
 def _positive(kind: Callable[[str], Any], cap: float) -> Callable[[str], Any]:
@@ -427,6 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8010,
         help="where the demo's fake Match-Trader server listens (default 8010)",
     )
+    demo.add_argument(
+        "--mt5-port",
+        type=int,
+        default=8011,
+        help="where the demo's fake MetaTrader 5 Web API listens (default 8011)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     serve = sub.add_parser(
@@ -537,7 +552,16 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.add_argument("--dry-run", action="store_true", help="count, change nothing")
     reseal.set_defaults(func=_cmd_vault_reseal)
 
-    fake_platform.add_parser(sub)  # a vendor's fake: no Django (platforms.matchtrader.fake)
+    fake_kinds = fake_platform.add_parser(sub)  # vendors' fakes: no Django
+    fake_mt5.add_parser(fake_kinds)
+    # The payment and identity vendors' fakes (wallet.providers.fakes,
+    # onboarding.vendors.fakes): one sub-command per vendor, each added by its own fake (no
+    # Django in them).
+    fake_vendor = sub.add_parser("fake-vendor", help="run a fake of a payment or identity vendor")
+    vendors = fake_vendor.add_subparsers(dest="fake_vendor", required=True)
+    fake_nowpayments.add_parser(vendors)
+    fake_stripe.add_parser(vendors)
+    fake_sumsub.add_parser(vendors)
     backups.add_parser(sub)  # backup and restore (ops.backup)
 
     sub.add_parser("manage", help="run a Django management command (propdesk manage help)")

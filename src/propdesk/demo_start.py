@@ -22,6 +22,7 @@ from propdesk.processes import (
 )
 
 FAKE_STATE = "fake-match-trader.json"  # in the demo's var/ directory
+MT5_STATE = "fake-mt5.json"  # beside it
 TRADER = "trade-on-match-trader"
 
 
@@ -46,7 +47,7 @@ class Progress:
 DEMO_METRICS_TOKEN = "demo-metrics-token-for-the-demo-2026"
 
 
-def run(*, host: str, port: int, match_trader_port: int) -> int:
+def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     # Links in emails and the sandbox provider's webhooks go to where the demo serves.
     os.environ.setdefault("PROPDESK_SITE_URL", f"http://{host}:{port}")
@@ -60,6 +61,8 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
     from django.core.management import call_command
 
     from propdesk import demo_match_trader as mt
+    from propdesk import demo_mt5 as mt5
+    from propdesk import demo_sumsub
     from propdesk.demo import STAFF, seed_demo, seeded
     from propdesk.demo_growth import banner as growth_banner
 
@@ -75,10 +78,15 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
     if not seeded():
         # A new demo firm: the fake's books of an earlier one would hold accounts it never opened.
         fake_state.unlink(missing_ok=True)
+        fake_state.with_name(MT5_STATE).unlink(missing_ok=True)
     logins = seed_demo(
         step=lambda text: progress.step(f"seeding: {text}"), match_trader_url=fake_url
     )
     mt.point_at(fake_url, STAFF[0][0])
+    mt5_url = mt5.url_for(mt5_port)
+    mt5.ensure_server(STAFF[0][0], mt5_url)
+    sumsub_url = demo_sumsub.url_for()
+    demo_sumsub.set_up(sumsub_url, STAFF[0][0])
     progress.done()
     print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
     url = f"http://{host}:{port}"
@@ -104,6 +112,11 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
         f"    a price now:  curl -X POST {fake_url}/_fake/price "
         """-d '{"symbol": "XAUUSD", "bid": "2300"}'   (docs/match-trader.md)"""
     )
+    print(
+        f"  fake MetaTrader 5 (Web API) at {mt5_url}, manager {mt5.MANAGER_LOGIN} / "
+        f"{mt5.MANAGER_PASSWORD}: the trading server {mt5.SERVER_NAME!r} (docs/mt5.md)"
+    )
+    print("\n".join(demo_sumsub.banner(sumsub_url)))
     print(f"  health: {url}/healthz  {url}/readyz   metrics (docs/observability.md):")
     token = os.environ["PROPDESK_METRICS_TOKEN"]
     print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
@@ -125,7 +138,20 @@ def run(*, host: str, port: int, match_trader_port: int) -> int:
                     "--state",
                     str(fake_state),
                 ),
+                propdesk_argv(
+                    "fake-platform",
+                    "mt5",
+                    "--port",
+                    str(mt5_port),
+                    "--login",
+                    mt5.MANAGER_LOGIN,
+                    "--password",
+                    mt5.MANAGER_PASSWORD,
+                    "--state",
+                    str(fake_state.with_name(MT5_STATE)),
+                ),
                 [sys.executable, "-m", "propdesk.demo_start", TRADER],
+                demo_sumsub.process(demo_sumsub.PORT, url),
             ]
         )
 

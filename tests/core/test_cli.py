@@ -349,7 +349,7 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
     import time
     import urllib.request
 
-    port, fake_port = free_port(), free_port()
+    port, fake_port, mt5_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PROPDESK_VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     demo = subprocess.Popen(
@@ -362,6 +362,8 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
             str(port),
             "--match-trader-port",
             str(fake_port),
+            "--mt5-port",
+            str(mt5_port),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -395,6 +397,7 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
         demo.send_signal(signal.SIGTERM)
         printed, _ = demo.communicate(timeout=60)
     assert f"fake Match-Trader server (Broker API v2) at {fake}" in printed
+    assert f"fake MetaTrader 5 (Web API) at http://127.0.0.1:{mt5_port}" in printed
     assert (tmp_path / "fake-match-trader.json").exists()  # its books, for the next start
     with pytest.raises(OSError):
         positions()

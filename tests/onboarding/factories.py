@@ -168,3 +168,48 @@ def replace_stored_file(document: Any, content: bytes, *, record: bool = True) -
         document.size = len(content)
         document.checked_with = ""  # kept from before the checks: never checked
         document.save()
+
+
+# --- the SumSub fake, and the firm's settings pointing at it -------------------------------------
+
+
+def enable_sumsub(admin: Any, fake: Any, *, on_green: str = "review") -> Any:
+    """Settings > KYC vendor filled in for the fake (its default keys)."""
+    from propdesk.onboarding import vendor_kyc
+    from propdesk.onboarding.vendors.fakes.sumsub import (
+        DEFAULT_APP_TOKEN,
+        DEFAULT_LEVEL,
+        DEFAULT_SECRET_KEY,
+        DEFAULT_WEBHOOK_SECRET,
+    )
+
+    return vendor_kyc.save_settings(
+        actor=admin,
+        enabled=True,
+        base_url=fake.url,
+        level_name=DEFAULT_LEVEL,
+        on_green=on_green,
+        secrets={
+            "app_token": DEFAULT_APP_TOKEN,
+            "secret_key": DEFAULT_SECRET_KEY,
+            "webhook_secret": DEFAULT_WEBHOOK_SECRET,
+        },
+    )
+
+
+def deliver_with(http: Any) -> Any:
+    """A deliverer for `FakeSumsub.flush`: the fake's webhook posted to our endpoint through
+    Django's test client (in the test's thread and transaction)."""
+
+    def deliver(url: str, body: bytes, headers: dict[str, str]) -> int:
+        extra = {
+            f"HTTP_{k.upper().replace('-', '_')}": v
+            for k, v in headers.items()
+            if k.lower() != "content-type"
+        }
+        response = http.post(
+            "/webhooks/kyc/sumsub/", data=body, content_type="application/json", **extra
+        )
+        return int(response.status_code)
+
+    return deliver

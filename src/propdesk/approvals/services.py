@@ -385,6 +385,18 @@ def cancel_pending(requests: QuerySet[ApprovalRequest], *, actor: User | None, t
     return withdrawn
 
 
+def decide_automatically(request_id: int, *, approved: bool, text: str) -> ApprovalRequest:
+    """A domain's own automatic decision, for a request still pending (an identity vendor's
+    verdict where the firm chose to follow it): decided as an automatic policy would be, with no
+    person named, the client told and the audit log saying "automatically"."""
+    with transaction.atomic():
+        request = _lock(request_id)
+        if request.status != ApprovalRequest.Status.PENDING:
+            return request
+        _finish(request, request_type(request.type_key), approved=approved, actor=None, text=text)
+    return request
+
+
 def reject(
     request_id: int,
     *,

@@ -66,6 +66,7 @@ class AuditAction(models.TextChoices):
     KYC_FORM_CREATE = "kyc_form.create", "KYC form created"
     KYC_FORM_UPDATE = "kyc_form.update", "KYC form changed"
     KYC_DOCUMENT_VIEW = "kyc_document.view", "KYC document viewed"
+    KYC_VENDOR_UPDATE = "kyc_vendor.update", "KYC vendor settings changed"
     # wallet
     WALLET_ADJUST = "wallet.adjust", "Wallet adjusted"
     PAYMENT_METHOD_CREATE = "payment_method.create", "Payment method created"

@@ -136,6 +136,26 @@ define(
 
 define(
     EventSpec(
+        "kyc.retry",
+        _("Identity check: please try again"),
+        ACCOUNT,
+        _("Please complete your identity check again"),
+        _(
+            "Hello {{ client_name }},\n"
+            "\n"
+            "the identity verification service could not verify you this time.\n"
+            "\n"
+            "{{ reason }}\n"
+            "\n"
+            "You can try again from the portal: {{ portal_url }}"
+        ),
+        WARNING,
+        {"reason": _("The photo of the document is blurred. Please upload a sharp one.")},
+    )
+)
+
+define(
+    EventSpec(
         "deposit.approved",
         _("Deposit approved"),
         MONEY,

@@ -8,7 +8,7 @@ class OnboardingConfig(AppConfig):
 
     def ready(self) -> None:
         from propdesk.approvals.permissions import APPROVALS_VIEW
-        from propdesk.core import menu, panels
+        from propdesk.core import menu, panels, vault
         from propdesk.jobs import housekeeping
         from propdesk.onboarding import (  # noqa: F401  (registers the codes and the types)
             backoffice,
@@ -18,6 +18,8 @@ class OnboardingConfig(AppConfig):
         )
         from propdesk.onboarding.permissions import KYC_REVIEW
 
+        for field in ("sealed_app_token", "sealed_secret_key", "sealed_webhook_secret"):
+            vault.register("onboarding.KycVendorSettings", field)
         housekeeping.register("onboarding.discard_kept_uploads", every=housekeeping.HOUR)(
             kept_uploads.sweep
         )

@@ -161,3 +161,91 @@ class KycKeptUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} kept for client {self.client_id}"
+
+
+class KycVendorSettings(models.Model):
+    """An identity vendor's settings (one row per vendor). The keys are sealed with the vault
+    (core.vault) and never shown again."""
+
+    class OnGreen(models.TextChoices):
+        APPROVE = "approve", "Approve the KYC automatically"
+        REVIEW = "review", "Send it to a reviewer with the vendor's result"
+
+    vendor = models.CharField(max_length=20, unique=True)
+    enabled = models.BooleanField(default=False)
+    base_url = models.CharField(max_length=200, blank=True)
+    level_name = models.CharField(max_length=100, blank=True)
+    sealed_app_token = models.TextField(blank=True)
+    sealed_secret_key = models.TextField(blank=True)
+    sealed_webhook_secret = models.TextField(blank=True)
+    on_green = models.CharField(max_length=10, choices=OnGreen.choices, default=OnGreen.REVIEW)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.vendor} ({'on' if self.enabled else 'off'})"
+
+
+class KycApplicant(models.Model):
+    """A client at an identity vendor: the vendor's applicant id and what it last answered."""
+
+    class State(models.TextChoices):
+        STARTED = "started", _("Started")
+        WAITING = "waiting", _("Being checked")
+        APPROVED = "approved", _("Verified")
+        RETRY = "retry", _("Please try again")
+        FINAL = "final", _("Not verified")
+
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    vendor = models.CharField(max_length=20)
+    external_user_id = models.CharField(max_length=100, unique=True)
+    applicant_id = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.STARTED)
+    labels = models.JSONField(default=list, blank=True)
+    moderation_comment = models.TextField(blank=True)  # the vendor's words for the client
+    client_comment = models.TextField(blank=True)  # the vendor's words for the firm only
+    decided_key = models.CharField(max_length=100, blank=True)  # the review last applied
+    submission = models.ForeignKey(
+        KycSubmission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "vendor"], name="kyc_applicant_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} applicant {self.applicant_id or '?'} of client {self.client_id}"
+
+
+class KycVendorMessage(models.Model):
+    """A vendor's raw message, as it came: a webhook (known by `event_key`, handled once) or an
+    answer propdesk asked for."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        ANSWER = "answer", "Answer"
+
+    vendor = models.CharField(max_length=20)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    event_key = models.CharField(max_length=100, blank=True)
+    event_type = models.CharField(max_length=60, blank=True)
+    applicant = models.ForeignKey(
+        KycApplicant, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "event_key"],
+                condition=~models.Q(event_key=""),
+                name="kyc_vendor_event_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.kind} {self.event_type}"

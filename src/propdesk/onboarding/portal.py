@@ -23,7 +23,7 @@ from propdesk.core.errors import DomainError, NotAuthenticated, Throttled, Valid
 from propdesk.core.net import client_ip
 from propdesk.core.uploads import too_large
 from propdesk.core.web import actor, apply_errors, client_view, edit_form
-from propdesk.onboarding import kept_uploads, kyc
+from propdesk.onboarding import kept_uploads, kyc, vendor_kyc
 from propdesk.onboarding.models import KycField, KycKeptUpload
 from propdesk.onboarding.services import promo_link_code, register_client
 
@@ -191,6 +191,9 @@ def kyc_home(request: HttpRequest) -> HttpResponse:
             "kyc_block": kyc.submission_block(client),
             "kyc_forms": kyc.active_forms(),
             "history": kyc.history(client),
+            "vendor_offered": vendor_kyc.offered(),
+            "vendor_block": vendor_kyc.start_block(client),
+            "vendor_check": vendor_kyc.applicant_of(client),
         },
     )
 

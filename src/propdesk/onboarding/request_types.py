@@ -12,7 +12,7 @@ from propdesk.approvals.registry import Method, RequestType
 from propdesk.core import references
 from propdesk.core.status import move_status
 from propdesk.core.text import in_sentence
-from propdesk.onboarding.models import KycSubmission
+from propdesk.onboarding.models import KycApplicant, KycSubmission
 from propdesk.onboarding.permissions import KYC_REVIEW, REGISTRATIONS_REVIEW
 
 TRADER_REGISTRATION = "trader_registration"
@@ -106,7 +106,8 @@ def _kyc_review_context(request: ApprovalRequest) -> dict[str, object]:
         pk=request.payload["submission_id"]
     )
     earlier = KycSubmission.objects.filter(client_id=request.client_id).exclude(pk=submission.pk)
-    return {"submission": submission, "earlier_submissions": earlier}
+    vendor = KycApplicant.objects.filter(client_id=request.client_id).first()
+    return {"submission": submission, "earlier_submissions": earlier, "vendor_check": vendor}
 
 
 registry.register(

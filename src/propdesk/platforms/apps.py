@@ -11,6 +11,7 @@ class PlatformsConfig(AppConfig):
         from propdesk.jobs import housekeeping
         from propdesk.platforms import adapters, commands, outbox
         from propdesk.platforms.matchtrader.adapter import MatchTraderPlatform
+        from propdesk.platforms.mt5.adapter import MT5Platform
         from propdesk.platforms.permissions import PLATFORMS_VIEW
 
         office = menu.BACKOFFICE
@@ -55,6 +56,7 @@ class PlatformsConfig(AppConfig):
             menu.PORTAL, label=gettext_noop("Trading terminal"), url="terminal:home", order=50
         )
         adapters.register("match_trader", MatchTraderPlatform)
+        adapters.register("mt5", MT5Platform)
         vault.register("platforms.TradingServer", "sealed_api_key")
         # The worker carries out the platform commands between its jobs (platforms.outbox).
         housekeeping.register("platforms.commands", every=0.2)(outbox.sweep)

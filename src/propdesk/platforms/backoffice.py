@@ -58,6 +58,7 @@ def _server_form(server: TradingServer | None, data: QueryDict | None) -> Tradin
             "enabled": server.enabled,
             "client_groups": list(server.client_groups.all()),
             "base_url": server.base_url,
+            "manager_login": server.manager_login,
             "offers": servers.offers_text(server) if servers.is_remote(server.kind) else "",
         }
     form = TradingServerForm(data, initial=initial)

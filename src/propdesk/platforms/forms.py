@@ -43,11 +43,18 @@ class TradingServerForm(forms.Form):
         help_text="The platform's API address, e.g. https://broker.example.com (https or "
         "http; no user name or password in it)",
     )
+    manager_login = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Manager login (MetaTrader 5)",
+        help_text="The number of the MT5 manager account propdesk connects as; it needs the "
+        "right to connect through the Web API",
+    )
     api_key = forms.CharField(
         max_length=500,
         required=False,
         strip=False,
-        label="API key (remote platforms)",
+        label="API key, or the manager's password for MetaTrader 5 (remote platforms)",
         # Never drawn back into the page, not even after an error elsewhere on the form.
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Stored sealed, and never shown again.",
@@ -58,7 +65,9 @@ class TradingServerForm(forms.Form):
         label="Offers (remote platforms)",
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "demo = 3f1c2b9e-…"}),
         help_text="The platform's offer each group's accounts are opened on: one line a group, "
-        "group = offer UUID. Every group needs one. Test connection lists the platform's offers.",
+        "group = offer UUID. Every group needs one. Test connection lists the platform's offers. "
+        "For MetaTrader 5: group = MT5 group name (e.g. challenge = demo\\challenge); a group "
+        "left out is the MT5 group of its own name.",
     )
 
 

@@ -14,6 +14,7 @@ class TradingServer(models.Model):
     class Kind(models.TextChoices):
         SANDBOX = "sandbox", "Sandbox (built in)"
         MATCH_TRADER = "match_trader", "Match-Trader (Broker API)"
+        MT5 = "mt5", "MetaTrader 5 (Web API)"
 
     name = models.CharField(max_length=60, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SANDBOX)
@@ -31,6 +32,8 @@ class TradingServer(models.Model):
     sealed_api_key = models.TextField(blank=True)
     api_key_changed_at = models.DateTimeField(null=True, blank=True)
     offers = models.JSONField(default=dict, blank=True)
+    # MetaTrader 5: the manager's login (its password is sealed in `sealed_api_key`).
+    manager_login = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["name"]

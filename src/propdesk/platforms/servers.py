@@ -1,9 +1,12 @@
 """Settings > Trading platforms: the trading servers a firm connects to, and Test connection.
 
 A server of a remote kind (Match-Trader) has an address, an API key and, for each of its groups,
-the platform's offer its accounts are opened on. The key is sealed with core.vault as it is
-saved and never shown again, not even to the staff who typed it: the page says only that one is
-set and when it changed, and the audit trail only that it changed."""
+the platform's offer its accounts are opened on. A MetaTrader 5 server has an address, its
+manager's login and password (the password kept as the key is) and, for each group, the MT5
+group its accounts are opened in (unmapped: the group of the same name). The key (and the
+password) is sealed with core.vault as it is saved and never shown again, not even to the staff
+who typed it: the page says only that one is set and when it changed, and the audit trail only
+that it changed."""
 
 from __future__ import annotations
 
@@ -35,12 +38,14 @@ logger = logging.getLogger(__name__)
 
 Kind = TradingServer.Kind
 # The kinds propdesk reaches over the network (the sandbox lives in propdesk's own database).
-REMOTE_KINDS = frozenset({Kind.MATCH_TRADER})
+REMOTE_KINDS = frozenset({Kind.MATCH_TRADER, Kind.MT5})
 NAME_MAX = 60
 GROUP_MAX = 60
 URL_MAX = 300
 API_KEY_MAX = 500
 OFFERS_MAX = 5000
+MANAGER_LOGIN = re.compile(r"[0-9]{1,20}")
+MT5_GROUP = re.compile(r"[A-Za-z0-9_\\\-. ]{1,64}")  # an MT5 group name, e.g. demo\challenge
 _HOST = re.compile(r"[a-z0-9.\-]+|[0-9a-f:.]+")  # a name or an address (urlsplit lowercases it)
 
 
@@ -52,7 +57,16 @@ def server_snapshot(server: TradingServer) -> dict[str, Any]:
     """What the audit keeps of a server: never its key, only whether one is set."""
     return audit.snapshot(
         server,
-        ["name", "kind", "demo_groups", "live_groups", "enabled", "base_url", "offers"],
+        [
+            "name",
+            "kind",
+            "demo_groups",
+            "live_groups",
+            "enabled",
+            "base_url",
+            "offers",
+            "manager_login",
+        ],
         api_key="set" if server.sealed_api_key else "none",
         client_groups=client_groups_of.group_names(server.client_groups.all()) if server.pk else [],
     )
@@ -70,6 +84,7 @@ def save_server(
     api_key: Any = None,
     offers: Any = None,
     client_groups: Any = None,
+    manager_login: Any = None,
     actor: User,
 ) -> TradingServer:
     """Create (`server_id` None) or change a trading server. Groups come as comma-separated
@@ -80,7 +95,9 @@ def save_server(
     of `group = uuid`, or a {group: uuid} mapping; None on a change keeps the mapping). The
     built-in sandbox has none of them: saving a server as the sandbox clears them.
     `client_groups`: the client groups whose challenges may run on it (none: every client;
-    None: left as they are); a challenge on a limited server is offered to those groups only."""
+    None: left as they are); a challenge on a limited server is offered to those groups only.
+    MetaTrader 5 (`Kind.MT5`): `manager_login` (digits) and the manager's password as `api_key`;
+    `offers` maps groups to MT5 group names, and a group left out is the MT5 group of its name."""
     require_permission(actor, PLATFORMS_MANAGE)
     current = None
     if server_id is not None:
@@ -106,7 +123,9 @@ def save_server(
     if clean_name and clash.exists():
         errors.add("name", "A trading server with this name already exists.")
     remote = is_remote(kind)
-    url, new_key, mapping = "", None, {}
+    url, new_key, mapping, login = "", None, {}, ""
+    if kind == Kind.MT5:
+        login = _manager_login(errors, current, manager_login)
     if remote:
         url = _base_url(errors, current.base_url if base_url is None and current else base_url)
         new_key = _api_key(errors, api_key)
@@ -117,7 +136,7 @@ def save_server(
             and current is not None
             and "api_key" not in errors
             and "base_url" not in errors
-            and (url != current.base_url or kind != current.kind)
+            and (url != current.base_url or kind != current.kind or login != current.manager_login)
         ):
             # The kept key goes only where it was given for: a key sent to a new address
             # (Test connection) would be read there.
@@ -126,7 +145,13 @@ def save_server(
         kept = offers
         if offers is None and current is not None:  # kept, for the groups it still has
             kept = {g: o for g, o in current.offers.items() if g in [*demo, *live]}
-        mapping = _offers(errors, kept, [*demo, *live], check_all=groups_given)
+        mapping = _offers(
+            errors,
+            kept,
+            [*demo, *live],
+            check_all=groups_given and kind != Kind.MT5,
+            mt5=kind == Kind.MT5,
+        )
     errors.raise_if_any()
     with transaction.atomic():
         server = (
@@ -141,6 +166,7 @@ def save_server(
         server.demo_groups, server.live_groups = demo, live
         server.enabled = bool(enabled)
         server.base_url, server.offers = url, mapping
+        server.manager_login = login
         key_changed = False
         if new_key is not None:
             server.sealed_api_key, key_changed = vault.seal(new_key), True
@@ -250,9 +276,23 @@ def _api_key(errors: FieldErrors, raw: Any) -> str | None:
     return key
 
 
-def _offers(errors: FieldErrors, raw: Any, groups: list[str], *, check_all: bool) -> dict[str, str]:
+def _manager_login(errors: FieldErrors, current: TradingServer | None, raw: Any) -> str:
+    """An MT5 manager's login: digits (None on a change keeps the one set)."""
+    if raw is None and current is not None:
+        return current.manager_login
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not MANAGER_LOGIN.fullmatch(text):
+        errors.add("manager_login", "The manager's login is its number (up to 20 digits).")
+        return ""
+    return text
+
+
+def _offers(
+    errors: FieldErrors, raw: Any, groups: list[str], *, check_all: bool, mt5: bool = False
+) -> dict[str, str]:
     """{group: offer uuid} from lines of `group = uuid` (a line without a UUID leaves the group
-    unmapped) or from a mapping; every group of the server mapped, to a UUID."""
+    unmapped) or from a mapping; every group of the server mapped, to a UUID. For MetaTrader 5
+    (`mt5`): {group: MT5 group name}, a group left out being the MT5 group of its own name."""
     field = "offers"
     pairs: list[tuple[str, Any]] = []
     if raw is None:
@@ -298,6 +338,16 @@ def _offers(errors: FieldErrors, raw: Any, groups: list[str], *, check_all: bool
             return {}
         if not offer:
             continue  # left for the check below to name
+        if mt5:
+            if not MT5_GROUP.fullmatch(offer):
+                errors.add(
+                    field,
+                    f"{name}: {offer[:40]} is not an MT5 group name (letters, digits, \\, -, _, "
+                    "., spaces; at most 64).",
+                )
+                return {}
+            mapping[name] = offer
+            continue
         try:
             if len(offer) > 45:
                 raise ValueError(offer)

@@ -17,7 +17,10 @@ from propdesk.platforms.matchtrader.fake.server import (
 )
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """The `fake-platform` command with its `match-trader` kind; the kinds, for the others."""
     fake = sub.add_parser("fake-platform", help="run a fake of a vendor's trading platform")
     kinds = fake.add_subparsers(dest="fake_platform", required=True)
     mt = kinds.add_parser(
@@ -38,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mt.add_argument("--rate-limit", type=int, default=RATE_LIMIT, help="requests a minute")
     mt.add_argument("--seed", type=int, default=None, help="the random walk's seed")
     mt.set_defaults(func=run)
+    return kinds
 
 
 def run(ns: argparse.Namespace) -> int:

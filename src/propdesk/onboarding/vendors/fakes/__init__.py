@@ -1,0 +1,1 @@
+"""Fakes of KYC vendors' documented APIs: small HTTP servers that import no Django."""
