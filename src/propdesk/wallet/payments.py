@@ -263,7 +263,9 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
             work = disputes.track
             args: tuple[Any, ...] = (payment.pk, notice.object_id)
         elif notice.kind in (NoticeKind.PAYMENT, NoticeKind.REFUND):
-            work, args = settle_payment, (payment.pk,)
+            # The provider's id for the money, as the (verified) event names it: the handle
+            # some providers are asked by (NOWPayments); their answer decides, not the event.
+            work, args = settle_payment, (payment.pk, notice.payment_id[:200])
         else:
             return "kept"
         work.enqueue(*args)
@@ -277,15 +279,17 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
 # --- asking the provider, then applying its answer -----------------------------------------------
 
 
-def ask(payment: Payment) -> Status:
-    """The provider's answer about `payment` (kept with it), outside any transaction."""
+def ask(payment: Payment, payment_ref: str = "") -> Status:
+    """The provider's answer about `payment` (kept with it), outside any transaction;
+    `payment_ref`: the provider's id for the money as its webhook named it, until propdesk
+    has its own from an answer."""
     provider = registry.provider_for(payment.provider)
     notice = Notice(
         event_id="",
         kind=NoticeKind.PAYMENT,
         type="confirm",
         provider_ref=payment.provider_ref,
-        payment_id=payment.payment_id,
+        payment_id=payment.payment_id or payment_ref,
     )
     try:
         status = provider.confirm(notice)
@@ -304,7 +308,7 @@ def ask(payment: Payment) -> Status:
 
 
 @job(max_attempts=SETTLE_ATTEMPTS)
-def settle_payment(payment_id: int) -> str:
+def settle_payment(payment_id: int, payment_ref: str = "") -> str:
     """Ask the provider about the payment and apply its answer (safe to run again: by
     amounts, what was applied is not applied twice)."""
     from propdesk.wallet import payment_apply
@@ -312,7 +316,7 @@ def settle_payment(payment_id: int) -> str:
     payment = Payment.objects.get(pk=payment_id)
     if not payment.provider_ref:
         return "not started"
-    status = ask(payment)
+    status = ask(payment, payment_ref)
     return payment_apply.apply(payment.pk, status)
 
 
