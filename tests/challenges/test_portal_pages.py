@@ -130,11 +130,11 @@ def test_a_direct_purchase_goes_to_the_checkout_and_waits_for_the_payment(
     )
     joined = Participation.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == f"/pay/sandbox/{joined.checkout_token}/"
+    assert response["Location"] == f"/portal/pay/{joined.checkout_token}/"  # the pay step
     assert joined.status == "pending_payment"
     assert ledger.balances(active_client) == {}  # nothing taken before the payment
     mine = http.get(f"/portal/my-challenges/{joined.pk}/").content.decode()
-    assert f'href="/pay/sandbox/{joined.checkout_token}/"' in mine
+    assert f'href="/portal/pay/{joined.checkout_token}/"' in mine
     assert "waits for your payment of 499.00 USD by Card (sandbox)" in mine
 
 

@@ -15,10 +15,12 @@ from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.participation import interventions
 from propdesk.challenges.participation import services as participation
+from propdesk.wallet import sandbox_payments
 from propdesk.wallet.models import PaymentMethod
 from tests.challenges.factories import pass_stage, running, stage
 from tests.conftest import logged_in
 from tests.support import carry_out_platform_commands
+from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -187,13 +189,15 @@ def test_the_participation_review_shows_a_direct_purchase_and_its_provider_payme
     )
     carry_out_platform_commands()
     assert sandbox_card.provider == PaymentMethod.Provider.SANDBOX
-    participation.payment_received(joined.pk, payment_id="pay_7731")
+    deliver(sandbox_payments.event_for(joined, paid=True))
+    joined.refresh_from_db()
     request = ApprovalRequest.objects.get(type_key="prop_participation")
     fee = re.search(
         r'<article id="fee-payment">(.*?)</article>', html(admin, review_of(request)), re.S
     ).group(1)
     assert f"Direct purchase through {sandbox_card.name} (Sandbox payment provider)" in fee
-    assert "pay_7731" in fee
+    assert joined.provider_payment_id.startswith("pay_")
+    assert joined.provider_payment_id in fee
     shown = r'received in the ledger as <span class="reference">[A-Z]{3}-\d{6}</span>'
     assert re.search(shown, fee)
 

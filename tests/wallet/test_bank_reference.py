@@ -160,7 +160,7 @@ def test_a_later_level_sees_the_reference_an_earlier_one_entered(
 
 def test_an_online_deposit_asks_no_bank_reference(active_client, sandbox_card, finance):
     deposit = ask(active_client, sandbox_card)
-    deposits.payment_received(deposit, payment_id="pay_1")
+    deposits.payment_received(deposit, payment_id="pay_1", amount=deposit.amount)
     request = request_of(deposit)
     assert 'name="bank_reference"' not in logged_in(finance).get(review(request)).content.decode()
     approvals.approve(request.pk, actor=finance)

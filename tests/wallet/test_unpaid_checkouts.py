@@ -145,6 +145,6 @@ def test_the_wallet_page_leads_back_to_an_unpaid_checkout_to_pay_or_cancel_it(
 
     deposit = open_card_deposit(active_client, sandbox_card)
     page = logged_in(active_client.user).get("/portal/wallet/").content.decode()
-    assert f'href="/pay/sandbox/{deposit.checkout_token}/" class="pay-deposit"' in page
+    assert f'href="/portal/pay/{deposit.checkout_token}/" class="pay-deposit"' in page
     HttpClient().post(f"/pay/sandbox/{deposit.checkout_token}/", {"action": "cancel"})
     assert webhooks_sent()  # the provider tells us of the cancel

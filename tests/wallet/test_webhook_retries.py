@@ -73,7 +73,7 @@ def test_a_webhook_our_endpoint_refuses_gives_up_at_once_and_shows_to_staff(
         active_client, method=sandbox_card.pk, amount="10.00", currency="USD"
     )
     event = sandbox_payments.event_for(deposit, paid=True)
-    event["data"]["amount"] = "99.00"  # does not match the deposit: 422 from our endpoint
+    event["data"]["reference"] = "00000000-0000-0000-0000-000000000000"  # 404 from our endpoint
     result = sandbox_payments.deliver_webhook.enqueue(
         live_server.url + sandbox_payments.WEBHOOK_PATH, json.dumps(event)
     )
@@ -81,7 +81,7 @@ def test_a_webhook_our_endpoint_refuses_gives_up_at_once_and_shows_to_staff(
     gave_up = DBTaskResult.objects.get(pk=result.id)
     assert gave_up.status == "FAILED"
     assert len(gave_up.worker_ids) == 1
-    assert "HTTP 422" in Attempt.objects.get(result=gave_up).message
+    assert "HTTP 404" in Attempt.objects.get(result=gave_up).message
     assert [row.id for row in jobs.problems(admin)[jobs.GAVE_UP]] == [str(result.id)]
     assert not WebhookEvent.objects.exists()
 

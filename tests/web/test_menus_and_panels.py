@@ -19,6 +19,7 @@ EVERY_LINK = {
     "Approvals": ["Approvals overview", "My to-do", "__queues__", "All requests"],
     "Clients": ["Clients"],
     "Trading": ["Trading accounts", "Platform commands"],
+    "Finance": ["Payments"],
     "Prop Trading": [
         "Prop Trading Dashboard",
         "Challenge Settings",
@@ -32,6 +33,7 @@ EVERY_LINK = {
         "Approval methods",
         "KYC",
         "Payment methods",
+        "Payment providers",
         "Commission schemes",
         "Trading platforms",
         "Sandbox instruments",
@@ -159,8 +161,9 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
         return re.findall(r"<h2>(.*?)</h2>", html), "Adjust the wallet" in html
 
     apps = ["Wallet", "Challenges", "Trading accounts"]
-    # Finance may see IBs' commission (commission.view): its panel is on every client's page.
-    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)
+    # Finance may see IBs' commission (commission.view) and online payments (payments.view).
+    money = ["Wallet", "Online payments", *apps[1:]]
+    assert panels(finance) == ([*money, "IB commission", "Requests", "Referrals", "Notes"], True)
     assert panels(support) == ([*apps, "Requests", "Referrals", "Notes"], False)
     # Compliance may suspend: the actions come last.
     assert panels(compliance) == (
@@ -169,4 +172,4 @@ def test_the_client_page_shows_the_panels_each_role_may_see(
     )
     kyc.submit(active_client, form_id=kyc_form.pk, values=answers(), files=documents())
     # KYC is not Finance's.
-    assert panels(finance) == ([*apps, "IB commission", "Requests", "Referrals", "Notes"], True)
+    assert panels(finance) == ([*money, "IB commission", "Requests", "Referrals", "Notes"], True)

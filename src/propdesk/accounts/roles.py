@@ -42,6 +42,8 @@ DEFAULT_ROLES: list[tuple[str, str, bool, list[str]]] = [
             "wallet.adjust",
             "deposits.review",
             "withdrawals.review",
+            "payments.view",  # Finance > Payments (online payments, their messages)
+            "payments.refund",  # refund a paid payment to the payer
             "platforms.view",
             "challenges.view",
             "participations.review",

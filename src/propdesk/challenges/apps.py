@@ -14,16 +14,13 @@ class ChallengesConfig(AppConfig):
             request_types as commission_types,
         )
         from propdesk.challenges.models import Participation, Payout, StageAttempt
-        from propdesk.challenges.participation import (  # noqa: F401  (registers the types)
+        from propdesk.challenges.participation import (  # noqa: F401  (registers the types)  # noqa: F401  (registers the purpose)
+            paid_online,
             request_types,
             stage_accounts,
             suspension,
         )
-        from propdesk.challenges.participation.services import (
-            account_owner,
-            checkout,
-            lapse_unpaid,
-        )
+        from propdesk.challenges.participation.services import account_owner, lapse_unpaid
         from propdesk.challenges.payouts import (  # noqa: F401  (registers the type)
             request_types as payout_types,
         )
@@ -32,7 +29,7 @@ class ChallengesConfig(AppConfig):
         from propdesk.core import vault
         from propdesk.jobs import housekeeping
         from propdesk.platforms import outbox, owners
-        from propdesk.wallet import references, sandbox_payments
+        from propdesk.wallet import references
 
         outbox.on_done(stage_accounts.OPENED, stage_accounts.account_opened)
         outbox.on_done(payouts.TAKEN, payouts.taken)  # the profit is off: the share is paid
@@ -40,7 +37,6 @@ class ChallengesConfig(AppConfig):
         accounts.on_client_status(suspension.on_client_status)  # a suspended client's stages
         owners.register(account_owner)  # a stage's owner may be stopped trading (KYC policy)
 
-        sandbox_payments.register(checkout)  # direct purchases are paid at its checkout
         _client_groups()
         vault.register("challenges.StageAttempt", "sealed_password")
         # The fee and its refund carry the participation's reference (PTP-…) in the ledger.

@@ -71,6 +71,9 @@ class AuditAction(models.TextChoices):
     WALLET_ADJUST = "wallet.adjust", "Wallet adjusted"
     PAYMENT_METHOD_CREATE = "payment_method.create", "Payment method created"
     PAYMENT_METHOD_UPDATE = "payment_method.update", "Payment method changed"
+    PAYMENT_PROVIDER_UPDATE = "payment_provider.update", "Payment provider settings changed"
+    PAYMENT_PROVIDER_TEST = "payment_provider.test", "Payment provider connection tested"
+    PAYMENT_REFUND = "payment.refund", "Payment refund asked"
     # platforms
     TRADING_SERVER_CREATE = "trading_server.create", "Trading server created"
     TRADING_SERVER_UPDATE = "trading_server.update", "Trading server changed"

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
 from django.http import HttpRequest, JsonResponse
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from ninja import Field, Header, Router, Schema, Status
@@ -21,7 +20,7 @@ from propdesk.wallet import (
     deposits,
     destinations,
     ledger,
-    sandbox_payments,
+    payments,
     services,
     withdrawals,
 )
@@ -225,7 +224,7 @@ def deposit(
 ) -> Status[DepositOut]:
     made: Deposit = _ask(request, deposits.request_deposit, payload, idempotency_key)
     checkout = (
-        request.build_absolute_uri(reverse("sandbox_checkout", args=[made.checkout_token]))
+        request.build_absolute_uri(payments.pay_url(made.checkout_token))
         if made.checkout_token
         else None
     )
@@ -385,10 +384,16 @@ def my_withdrawal(request: HttpRequest, withdrawal_id: int) -> WithdrawalOut:
 @csrf_exempt  # authenticated by its HMAC signature, not by a browser session
 @require_POST
 def sandbox_webhook(request: HttpRequest) -> JsonResponse:
+    """The sandbox provider's webhook, where it has always been sent."""
+    return payment_webhook(request, "sandbox")
+
+
+@csrf_exempt  # authenticated by the provider's signature, not by a browser session
+@require_POST
+def payment_webhook(request: HttpRequest, kind: str) -> JsonResponse:
+    """A payment provider's webhook (wallet.payments.receive): 400 on a bad signature."""
     try:
-        outcome = sandbox_payments.handle_webhook(
-            request.body, request.headers.get(sandbox_payments.HEADER)
-        )
+        outcome = payments.receive(kind, request.body, request.headers)
     except DomainError as exc:
         return JsonResponse(exc.as_json(), status=exc.status)
     return JsonResponse({"ok": True, "outcome": outcome})

@@ -7,9 +7,12 @@ class WalletConfig(AppConfig):
     label = "wallet"
 
     def ready(self) -> None:
+        from propdesk.core import vault
         from propdesk.jobs import housekeeping
         from propdesk.wallet import (  # noqa: F401  (registers the codes and the types)
             deposits,
+            payment_deposits,
+            payments,
             permissions,
             request_types,
             sandbox_payments,
@@ -19,6 +22,9 @@ class WalletConfig(AppConfig):
         lapse(deposits.lapse_unpaid)
         prune = housekeeping.register("wallet.prune_webhook_events", every=housekeeping.HOUR)
         prune(sandbox_payments.prune_events)
+        sweep = housekeeping.register("wallet.sweep_payments", every=housekeeping.MINUTE)
+        sweep(payments.sweep)
+        vault.register("wallet.ProviderAccount", "sealed_secrets")
         _references()
         _menus()
 
@@ -35,8 +41,9 @@ def _references() -> None:
 def _menus() -> None:
     from propdesk.approvals.permissions import APPROVALS_VIEW
     from propdesk.core import menu, panels
-    from propdesk.wallet import backoffice
-    from propdesk.wallet.permissions import WALLET_VIEW
+    from propdesk.core.permissions import SETTINGS_MANAGE
+    from propdesk.wallet import backoffice, payments_backoffice
+    from propdesk.wallet.permissions import PAYMENTS_VIEW, WALLET_VIEW
 
     menu.link(
         menu.BACKOFFICE,
@@ -45,6 +52,23 @@ def _menus() -> None:
         url="backoffice:payment_methods",
         order=30,
         permission=APPROVALS_VIEW,
+    )
+    menu.link(
+        menu.BACKOFFICE,
+        section="settings",
+        label="Payment providers",
+        url="backoffice:payment_providers",
+        order=31,
+        permission=SETTINGS_MANAGE,
+    )
+    menu.section("finance", "Finance", order=35)
+    menu.link(
+        menu.BACKOFFICE,
+        section="finance",
+        label="Payments",
+        url="backoffice:payments",
+        order=10,
+        permission=PAYMENTS_VIEW,
     )
     menu.link(menu.PORTAL, label=gettext_noop("Wallet"), url="portal:wallet", order=20)
     panels.register(
@@ -55,6 +79,15 @@ def _menus() -> None:
         order=10,
         permission=WALLET_VIEW,
         title="Wallet",
+    )
+    panels.register(
+        panels.CLIENT,
+        key="payments",
+        template="wallet/client_payments_panel.html",
+        context=payments_backoffice.client_panel,
+        order=12,
+        permission=PAYMENTS_VIEW,
+        title="Online payments",
     )
     panels.register(
         panels.CLIENT_SUMMARY,

@@ -4,6 +4,7 @@ Transactions."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -22,6 +23,7 @@ from propdesk.core.web import actor, edit_form, staff_view
 from propdesk.wallet import crypto_addresses, deposits, ledger, services
 from propdesk.wallet.models import PaymentMethod
 from propdesk.wallet.permissions import WALLET_ADJUST
+from propdesk.wallet.providers import registry
 
 
 class AdjustmentForm(forms.Form):
@@ -76,7 +78,7 @@ class PaymentMethodForm(forms.Form):
     instructions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
-    provider = forms.ChoiceField(choices=PaymentMethod.Provider.choices, required=False)
+    provider = forms.ChoiceField(choices=[], required=False)
     # A bank transfer's account: shown to the client after a deposit, with the reference.
     bank_beneficiary = forms.CharField(
         required=False,
@@ -111,6 +113,15 @@ class PaymentMethodForm(forms.Form):
         help_text="None ticked: every client. Ticked: only the clients of those groups see "
         "and use it.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        provider = self.fields["provider"]
+        assert isinstance(provider, forms.ChoiceField)
+        # Any installed provider (Settings > Payment providers).
+        provider.choices = [("", PaymentMethod.Provider.NONE.label)] + [
+            (kind, registry.label(kind)) for kind in registry.kinds()
+        ]
 
 
 @staff_view(APPROVALS_VIEW)

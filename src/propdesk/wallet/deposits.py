@@ -28,8 +28,9 @@ from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import bank_details, destinations, ledger
-from propdesk.wallet.models import Deposit, JournalEntry, PaymentMethod
+from propdesk.wallet import bank_details, destinations, ledger, payments
+from propdesk.wallet.models import Deposit, JournalEntry, Payment, PaymentMethod
+from propdesk.wallet.providers import registry
 
 DEPOSIT = "deposit"
 BANK_REFERENCE = DecisionField(
@@ -129,7 +130,7 @@ def save_payment_method(
     account = bank_details.clean(errors, offline=kind == PaymentMethod.Kind.OFFLINE, **bank)
     payout = destinations.clean_payout(errors, payout_to, networks)
     audience = client_groups_of.clean_groups(errors, "client_groups", client_groups)
-    if provider not in PaymentMethod.Provider.values:
+    if provider and provider not in registry.kinds():
         errors.add("provider", gettext("Unknown payment provider."))
     elif provider and kind != PaymentMethod.Kind.ONLINE:
         errors.add("provider", gettext("Only an online method has a payment provider."))
@@ -213,7 +214,7 @@ def request_deposit(
                 f"You already have {pending} deposits waiting; wait until they are reviewed.",
                 code="too_many_pending",
             )
-        paid_online = chosen.provider == PaymentMethod.Provider.SANDBOX
+        paid_online = payments.has_provider(chosen)
         if paid_online:
             _refuse_too_many_unpaid(locked)
         deposit = Deposit.objects.create(
@@ -226,7 +227,17 @@ def request_deposit(
             status=Deposit.Status.AWAITING_PAYMENT if paid_online else Deposit.Status.PENDING,
             checkout_token=uuid.uuid4() if paid_online else None,
         )
-        if not paid_online:
+        if paid_online:
+            assert deposit.checkout_token is not None
+            payments.open_payment(
+                token=deposit.checkout_token,
+                method=chosen,
+                client=locked,
+                purpose=Payment.Purpose.DEPOSIT,
+                amount=value,
+                currency=currency,
+            )
+        else:
             _submit(deposit)
     deposit.refresh_from_db()
     return deposit
@@ -291,39 +302,36 @@ def lapse_unpaid(deposits: QuerySet[Deposit] | None = None, *, limit: int = 500)
     return lapsed
 
 
-def _submit(deposit: Deposit) -> None:
+def _submit(deposit: Deposit, amount: Decimal | None = None) -> None:
     approvals.submit(
         DEPOSIT,
         client=deposit.client,
         payload={"deposit_id": deposit.pk},
-        amount=deposit.amount,
+        amount=deposit.amount if amount is None else amount,
         currency=deposit.currency,
         manual_only=deposit.method.kind == PaymentMethod.Kind.OFFLINE,
     )
 
 
-def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
-    """The provider confirmed the payment: the deposit goes to approval (or straight through).
+def payment_received(deposit: Deposit, *, payment_id: str, amount: Decimal) -> str | None:
+    """The provider confirmed `amount` more arrived (wallet.payment_apply, once per amount):
+    the deposit goes to approval (or straight through) for what actually arrived.
 
     A payment for a deposit cancelled meanwhile (it lapsed while the confirmation was on its
     way, e.g. our site was down) still arrived: the deposit is reopened and goes to approval
-    like any other, rather than the money being dropped."""
+    like any other, rather than the money being dropped. More money after that (the rest of a
+    part-payment, an over-payment) is a deposit of its own, reviewed like any other."""
     locked = (
         Deposit.objects.select_for_update().select_related("method", "client").get(pk=deposit.pk)
     )
-    told = Deposit.objects.filter(method=locked.method, provider_payment_id=payment_id)
-    if payment_id and told.exists():
-        return "duplicate"  # the same payment, told again under another event id
     late = locked.status == Deposit.Status.CANCELLED and not locked.provider_payment_id
     if locked.status != Deposit.Status.AWAITING_PAYMENT and not late:
-        if not payment_id:
-            return None
-        # A second payment for a checkout already paid: the money arrived all the same, so it
-        # is a deposit of its own, reviewed like any other, never dropped.
+        # More money for a checkout already paid: it arrived all the same, so it is a deposit
+        # of its own, reviewed like any other, never dropped.
         again = Deposit.objects.create(
             client=locked.client,
             method=locked.method,
-            amount=locked.amount,
+            amount=amount,
             currency=locked.currency,
             status=Deposit.Status.PENDING,
             provider_payment_id=payment_id,
@@ -333,7 +341,7 @@ def payment_received(deposit: Deposit, *, payment_id: str) -> str | None:
     move_status(locked, Deposit.Status.PENDING, Deposit.TRANSITIONS, what="deposit")
     locked.provider_payment_id = payment_id
     locked.save(update_fields=["status", "provider_payment_id"])
-    _submit(locked)
+    _submit(locked, amount)
     return "paid after the checkout closed: reopened" if late else None
 
 

@@ -68,6 +68,11 @@ class JournalEntry(models.Model):
         PROP_RETRY_FEE = "prop_retry_fee", _("Prop Retry Fee")  # a failed challenge tried again
         PROP_RESET_FEE = "prop_reset_fee", _("Prop Reset Fee")  # a running stage started over
         IB_COMMISSION = "ib_commission", _("IB Commission")  # an IB's share of a referred fee
+        # Online payments (wallet/refunds.py, wallet/disputes.py).
+        PAYMENT_REFUND = "payment_refund", _("Payment refund")  # back to the payer
+        DISPUTE_HOLD = "dispute_hold", _("Held for a dispute")
+        DISPUTE_RELEASE = "dispute_release", _("Dispute hold released")
+        DISPUTE_LOST = "dispute_lost", _("Dispute lost")
 
     type = models.CharField(max_length=30, choices=Type.choices, db_index=True)
     memo = models.CharField(max_length=500, blank=True)  # for staff: the report, the audit
@@ -409,6 +414,7 @@ from propdesk.wallet.payment_models import (  # noqa: E402
     PaymentRefund,
     ProviderAccount,
 )
+from propdesk.wallet.sandbox_models import SandboxCharge, SandboxDispute  # noqa: E402
 
 __all__ = [
     "DayTotal",
@@ -422,6 +428,8 @@ __all__ = [
     "PaymentRefund",
     "Posting",
     "ProviderAccount",
+    "SandboxCharge",
+    "SandboxDispute",
     "WebhookEvent",
     "Withdrawal",
 ]

@@ -130,6 +130,10 @@ class PaymentRefund(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )  # None: made at the provider
+    # Held out of the wallet while the provider is asked (released when it refuses).
+    hold_entry = models.OneToOneField(
+        "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     entry = models.OneToOneField(
         "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

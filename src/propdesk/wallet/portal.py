@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,11 +28,13 @@ from propdesk.wallet import (
     deposits,
     destinations,
     ledger,
+    payments,
     sandbox_payments,
     services,
     withdrawals,
 )
 from propdesk.wallet.models import Deposit, PaymentMethod, Withdrawal
+from propdesk.wallet.providers import sandbox
 
 
 @client_view
@@ -202,7 +205,7 @@ def _new_key() -> dict[str, object]:
 def deposit(request: HttpRequest) -> HttpResponse:
     def done(made: Deposit | Withdrawal) -> HttpResponse:
         if isinstance(made, Deposit) and made.status == Deposit.Status.AWAITING_PAYMENT:
-            return redirect("sandbox_checkout", token=made.checkout_token)
+            return redirect("portal:pay", token=made.checkout_token)
         credited = made.status == Deposit.Status.APPROVED
         messages.success(
             request,
@@ -300,28 +303,69 @@ def withdrawal_detail(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
     )
 
 
-# --- the sandbox payment provider's hosted checkout ---------------------------------------------
+# --- paying through a provider: the pay step, and the sandbox provider's hosted checkout -------
+
+
+@require_http_methods(["GET", "POST"])
+@client_view
+def pay(request: HttpRequest, token: str) -> HttpResponse:
+    """The pay step: the provider's checkout is opened (after our commit, outside any
+    transaction) and the client sent there. Unreachable: said so, with a Try again."""
+    found = payments.find(token)
+    if found.client_id != actor(request).client.pk:
+        raise Http404  # another client's payment is not theirs to see
+    try:
+        started = payments.start(found)
+    except payments.CheckoutUnavailable as failed:
+        return render(
+            request,
+            "wallet/portal_pay_retry.html",
+            {"payment": found, "reason": failed.message},
+            status=503,
+        )
+    return redirect(started.checkout_url)
 
 
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request: HttpRequest, token: str) -> HttpResponse:
-    """The provider's hosted checkout (it stands apart from the portal: a link is enough)."""
+    """The sandbox provider's hosted checkout (it stands apart from the portal: a link is
+    enough). The tester pays the whole, a part or more."""
     found = sandbox_payments.checkout(token)
     if request.method == "POST":
-        if not found.waiting:  # paid, cancelled or lapsed: nothing is sent
+        if not found.waiting:  # paid, cancelled or lapsed: nothing is taken
             messages.error(
                 request, f"This checkout is closed ({found.state}); nothing was charged."
             )
             return redirect(found.return_to)
-        paid = request.POST.get("action") == "pay"
-        sandbox_payments.finish_checkout(token, paid=paid)
-        if paid:
-            messages.success(
-                request,
-                f"Payment of {money(found.amount, found.currency)} {found.currency} sent. "
-                f"{found.after_payment}",
-            )
-        else:
+        if request.POST.get("action") != "pay":
+            sandbox.cancel(token)
             messages.info(request, _("Payment cancelled; nothing was charged."))
+            return redirect(found.return_to)
+        amount = _sandbox_amount(request.POST.get("amount", ""), found)
+        if amount is None:
+            messages.error(request, _("Enter a positive amount."))
+            return redirect("sandbox_checkout", token=found.token)
+        try:
+            sandbox.pay(token, amount)
+        except DomainError as refused:
+            messages.error(request, refused.message)
+            return redirect(found.return_to)
+        messages.success(
+            request,
+            f"Payment of {money(amount, found.currency)} {found.currency} sent. "
+            + _("It is credited as soon as the payment is confirmed."),
+        )
         return redirect(found.return_to)
     return render(request, "wallet/sandbox_checkout.html", {"checkout": found})
+
+
+def _sandbox_amount(text: str, found: sandbox_payments.Checkout) -> Decimal | None:
+    if not text.strip():
+        return found.rest or None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or value > found.amount * 100:
+        return None
+    return value.quantize(Decimal("0.01"))

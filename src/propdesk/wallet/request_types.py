@@ -7,8 +7,8 @@ from django.utils.translation import gettext_noop
 from propdesk.approvals import registry
 from propdesk.approvals.registry import Amend, Method, RequestType
 from propdesk.core import references
-from propdesk.wallet import deposits, withdrawals
-from propdesk.wallet.permissions import DEPOSITS_REVIEW, WITHDRAWALS_REVIEW
+from propdesk.wallet import deposits, disputes, withdrawals
+from propdesk.wallet.permissions import DEPOSITS_REVIEW, PAYMENTS_REFUND, WITHDRAWALS_REVIEW
 
 registry.register(
     RequestType(
@@ -59,5 +59,20 @@ registry.register(
         reference_kind=references.WITHDRAWAL,
         reference_id="payload.withdrawal_id",
         description="A client's withdrawal; always approved by a person.",
+    )
+)
+
+registry.register(
+    RequestType(
+        key=disputes.PAYMENT_DISPUTE,
+        label=gettext_noop("Payment dispute"),
+        review_permission=PAYMENTS_REFUND,
+        default_method=Method.MANUAL,
+        allowed_methods=(Method.MANUAL,),
+        details=disputes.details,
+        details_are_private=True,
+        order=55,
+        description="A chargeback the payer opened at their bank: what could be frozen is "
+        "held until the provider decides; staff answer it at the provider.",
     )
 )

@@ -1,6 +1,6 @@
-"""The built-in sandbox payment provider: a hosted checkout page the client "pays" on, and the
-HMAC-signed webhook it sends back to propdesk, exactly as a real provider (Stripe and the like)
-would. A real provider plugs in beside it with its own `verify` and event shape.
+"""The built-in sandbox payment provider's wire: the HMAC-signed webhook it sends back to propdesk
+(signed, sent by a job, retried as a real provider does) and its hosted checkout as the page
+shows it. Its adapter on the payment-provider protocol is providers/sandbox.py.
 
 Signature: header `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "t.body")>`.
 """
@@ -9,30 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from propdesk.core.errors import DomainError, NotFound, ValidationFailed
+from propdesk.core.errors import DomainError, NotFound
 from propdesk.jobs.retries import PermanentFailure, job
-from propdesk.wallet.models import Deposit, WebhookEvent
+from propdesk.wallet.models import WebhookEvent
 
 PROVIDER = "sandbox"
 HEADER = "Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 WEBHOOK_PATH = "/webhooks/sandbox-payments/"
-CHECKOUT_DONE = "sandbox:checkout"  # the provider's own record of a completed checkout
 # With the default back-off (30 s doubling up to an hour, jittered) 6½ to 13 hours of tries:
 # a site down for a night still gets its payments; after that, staff retry by hand.
 WEBHOOK_ATTEMPTS = 20
@@ -76,105 +72,65 @@ def verify(body: bytes, header: str | None, *, now: float | None = None) -> None
         raise BadSignature()
 
 
-# --- what can be paid: a deposit, or another domain's purchase (a challenge's fee) -------------
+# --- the hosted checkout as its page shows it -----------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Checkout:
-    """One payment the provider collects, whatever it is for."""
+    """One checkout at the sandbox, with what it pays for (the page and the tests read it)."""
 
     token: uuid.UUID
-    amount: Decimal
+    amount: Decimal  # asked
+    paid: Decimal  # paid so far at the sandbox
     currency: str
-    purpose: str  # "a wallet deposit", "the fee of 2-Step 100K"
-    waiting: bool  # still awaiting payment
-    state: str  # what it is now, in words, once it no longer waits
-    after_payment: str  # what the client is told after pressing Pay
+    purpose: str  # "Wallet deposit", "The fee of 2-Step 100K"
+    waiting: bool  # still takes a payment
+    state: str  # what it is now, in words
     return_to: str  # the URL name the client goes back to
-    # The provider confirmed (the payment id), inside the webhook; says what became of it.
-    paid: Callable[[str], str | None]
-    cancelled: Callable[[], None]
 
-
-Finder = Callable[[uuid.UUID], "Checkout | None"]
-_finders: list[Finder] = []
-
-
-def register(finder: Finder) -> Finder:
-    """Let another domain's purchases be paid here (challenges register theirs on start-up)."""
-    if finder not in _finders:
-        _finders.append(finder)
-    return finder
-
-
-@register
-def _deposit(token: uuid.UUID) -> Checkout | None:
-    from propdesk.wallet import deposits
-
-    deposit = Deposit.objects.filter(checkout_token=token).first()
-    if deposit is None:
-        return None
-    # A lapsed checkout is closed at once, whether or not the sweep has cancelled it yet.
-    awaiting = deposit.status == Deposit.Status.AWAITING_PAYMENT
-    lapsed = deposits.has_lapsed(deposit.created_at)
-    return Checkout(
-        token=token,
-        amount=deposit.amount,
-        currency=deposit.currency,
-        purpose="a wallet deposit",
-        waiting=awaiting and not lapsed,
-        state="expired" if awaiting and lapsed else deposit.get_status_display().lower(),
-        after_payment="Your deposit appears as soon as the payment is confirmed.",
-        return_to="portal:wallet",
-        paid=lambda payment_id: deposits.payment_received(deposit, payment_id=payment_id),
-        cancelled=lambda: deposits.payment_cancelled(deposit),
-    )
-
-
-# --- the provider's side: checkout and sending the webhook -------------------------------------
+    @property
+    def rest(self) -> Decimal:
+        return max(self.amount - self.paid, Decimal(0))
 
 
 def checkout(token: Any) -> Checkout:
-    try:
-        key = uuid.UUID(str(token))
-    except ValueError:
-        raise NotFound("No such checkout.") from None
-    for finder in _finders:
-        found = finder(key)
-        if found is not None:
-            return found
-    raise NotFound("No such checkout.")
+    """The sandbox's checkout of the payment `token` (opened at the sandbox on first sight, as
+    the portal's pay step does). A purchase or deposit closed or lapsed takes no payment."""
+    from propdesk.wallet import payments
+    from propdesk.wallet.providers import sandbox
+
+    payment = payments.find(token)
+    if payment.provider != PROVIDER:
+        raise NotFound("No such checkout.")
+    if not payment.checkout_url:
+        payment = payments.start(payment)
+    charge = sandbox.charge_of(payment.token)
+    purpose = payments.purpose_of(payment)
+    closed_as = purpose.closed_as(payment)
+    waiting = sandbox.is_open(charge) and closed_as is None
+    state = closed_as or str(charge.get_state_display()).lower()
+    return Checkout(
+        token=payment.token,
+        amount=charge.amount,
+        paid=charge.paid,
+        currency=charge.currency,
+        purpose=purpose.describe(payment),
+        waiting=waiting,
+        state=state,
+        return_to=purpose.return_to,
+    )
 
 
-def event_for(payable: Checkout | Deposit, *, paid: bool) -> dict[str, Any]:
+def event_for(payable: Any, *, paid: bool, amount: Decimal | None = None) -> dict[str, Any]:
+    """For tests and the demo: the payer pays (`amount`, or the rest) or cancels at the sandbox,
+    and the event the sandbox sends about it is returned instead of being sent."""
+    from propdesk.wallet.providers import sandbox
+
     token = payable.token if isinstance(payable, Checkout) else payable.checkout_token
-    return {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "type": "payment.succeeded" if paid else "payment.cancelled",
-        "data": {
-            "reference": str(token),
-            "payment_id": f"pay_{uuid.uuid4().hex[:16]}",
-            "amount": str(payable.amount),
-            "currency": payable.currency,
-        },
-    }
-
-
-def finish_checkout(token: Any, *, paid: bool) -> Checkout:
-    """The client pressed Pay (or Cancel): the provider tells propdesk by webhook, after commit."""
-    found = checkout(token)
-    if not found.waiting:
-        return found
-    # The provider's side: a checkout is completed once, as a hosted checkout session is (a
-    # double click, or Back and Pay again, charges nothing more).
-    try:
-        with transaction.atomic():
-            WebhookEvent.objects.create(provider=CHECKOUT_DONE, event_id=str(found.token))
-    except IntegrityError:
-        return found
-    body = json.dumps(event_for(found, paid=paid))
-    deliver_webhook.enqueue(settings.PROPDESK_SITE_URL.rstrip("/") + WEBHOOK_PATH, body)
-    return found
+    checkout(token)  # opened at the sandbox
+    if paid:
+        return sandbox.pay(token, amount, send=False, anyway=True)
+    return sandbox.cancel(token, send=False)
 
 
 @job(max_attempts=WEBHOOK_ATTEMPTS)
@@ -202,37 +158,6 @@ def deliver_webhook(url: str, body: str) -> int:
                 f"{refused.read(500).decode(errors='replace')}"
             ) from refused
         raise
-
-
-# --- propdesk's side: receiving it --------------------------------------------------------------
-
-
-def handle_webhook(body: bytes, signature: str | None) -> str:
-    """Verify, then apply the event once. Returns what happened, for the response and logs."""
-    verify(body, signature)
-    try:
-        event = json.loads(body)
-        event_id = str(event["id"])[:100]
-        kind = event["type"]
-        data = event["data"]
-        reference, amount, currency = data["reference"], data["amount"], data["currency"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed("The event is not in the sandbox provider's shape.") from exc
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                WebhookEvent.objects.create(provider=PROVIDER, event_id=event_id)
-        except IntegrityError:
-            return "duplicate"  # a replay: the first delivery already did the work
-        found = checkout(reference)
-        if str(found.amount) != str(amount) or found.currency != currency:
-            raise ValidationFailed("The payment does not match the purchase it names.")
-        if kind == "payment.succeeded":
-            return found.paid(str(data.get("payment_id", ""))[:100]) or "paid"
-        if kind == "payment.cancelled":
-            found.cancelled()
-            return "cancelled"
-        raise ValidationFailed(f"Unknown event type {kind!r}.")
 
 
 def prune_events() -> int:

@@ -235,7 +235,7 @@ def _participation_out(
         paused=bool(attempt and running and attempt.paused),
         credentials=_credentials_out(found),
         checkout_url=(
-            reverse("sandbox_checkout", kwargs={"token": item.checkout_token})
+            reverse("portal:pay", kwargs={"token": item.checkout_token})
             if item.status == Participation.Status.PENDING_PAYMENT
             else None
         ),

@@ -177,9 +177,15 @@ def fee_context(request: ApprovalRequest) -> dict[str, Any]:
     direct = item.payment == Participation.Payment.DIRECT and not free  # free: no checkout
     payment_entry = None
     if direct and item.provider_payment_id:
-        payment_entry = JournalEntry.objects.filter(
-            idempotency_key=f"payment:{item.method_id}:{item.provider_payment_id}"
-        ).first()
+        # The payment's first arrival in the wallet (wallet.payments; paid_online.settle).
+        payment_entry = (
+            JournalEntry.objects.filter(
+                idempotency_key__startswith="payment:", client=item.client_id
+            )
+            .filter(memo__contains=f"for participation {item.reference}")
+            .order_by("pk")
+            .first()
+        )
     if item.refund_entry_id:
         status, look = "Refunded to the wallet", "rejected"
     elif item.fee_entry_id:

@@ -51,6 +51,7 @@ from propdesk.core.web import actor, client_view, edit_form
 from propdesk.rules.figures import Figures
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import PaymentMethod
+from propdesk.wallet.providers import registry
 
 PAYMENT_WAY_WORDS = {
     PaymentWay.WALLET: _("Wallet deduction: the fee is taken from your wallet"),
@@ -148,7 +149,7 @@ class StartForm(forms.Form):
 def online_methods(currency: str, client: Client | None = None) -> list[PaymentMethod]:
     """The payment methods (offered to `client`) a challenge in `currency` can be bought with
     directly."""
-    found = deposits.enabled_methods(client).filter(provider=PaymentMethod.Provider.SANDBOX)
+    found = deposits.enabled_methods(client).filter(provider__in=registry.kinds())
     return [method for method in found if currency in method.currencies]
 
 
@@ -272,7 +273,7 @@ def challenge(request: HttpRequest, challenge_id: int) -> HttpResponse:
     def joined(made: Participation) -> HttpResponse:
         if made.status == Participation.Status.PENDING_PAYMENT:
             # Paid at the provider's checkout; the provider's webhook takes the fee.
-            return redirect("sandbox_checkout", token=made.checkout_token)
+            return redirect("portal:pay", token=made.checkout_token)
         name, paid = made.version.spec.name, money_text(made.fee, made.currency)
         if made.fee:
             done = f"You joined {name}: {paid} was paid from your wallet" + (

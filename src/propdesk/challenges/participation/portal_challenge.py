@@ -31,6 +31,7 @@ from propdesk.core.web import actor, client_view
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms import services as platform_services
 from propdesk.wallet import ledger
+from propdesk.wallet.models import Payment
 
 TABS = {
     "overview": gettext_lazy("Overview"),
@@ -132,6 +133,13 @@ def page(
     zone = zones.zone_of(client)
     shown = row(item, zone, standing.pending_next_stage(item), retries.retried([item]).get(item.pk))
     context: dict[str, Any] = {**shown, "tab": tab, "tabs": TABS, **extra}
+    if item.status == Participation.Status.PENDING_PAYMENT and item.checkout_token:
+        # A part already paid: it is in the wallet, and the purchase waits for the rest.
+        context["paid_so_far"] = (
+            Payment.objects.filter(token=item.checkout_token, received__gt=0)
+            .values_list("received", flat=True)
+            .first()
+        )
     if tab == "overview":
         context.update(_overview(item, client, shown, zone))
     elif tab == "chart":

@@ -32,8 +32,8 @@ from propdesk.core.status import move_status
 from propdesk.core.templatetags.money import money
 from propdesk.core.validation import parse_id
 from propdesk.onboarding import kyc, kyc_actions
-from propdesk.wallet import deposits, ledger, sandbox_payments
-from propdesk.wallet.models import JournalEntry, PaymentMethod
+from propdesk.wallet import deposits, ledger, payments
+from propdesk.wallet.models import JournalEntry, Payment, PaymentMethod
 
 PARTICIPATION = "prop_participation"
 
@@ -56,7 +56,7 @@ def start(
     `coupon`: one code or several (growth.coupons): the fee paid is the net, the discount kept.
 
     From the wallet the fee is taken at once. A direct purchase waits in `pending_payment` for
-    the payment provider's webhook (`payment_received`), which takes the fee then.
+    the payment provider's answer (paid_online.settle), which takes the fee then.
     """
     kyc.require_kyc(client, kyc_actions.JOIN_CHALLENGE)
     version = offering.offered_to(challenge_id, client)  # not for the client's group: not found
@@ -117,7 +117,18 @@ def start(
         if direct and participation.fee == 0:  # a coupon took it all: no checkout to pay
             lifecycle.settle(participation, Participation.Status.PENDING_APPROVAL)
             direct = False
-        if not direct:
+        if direct:
+            assert chosen is not None
+            assert participation.checkout_token is not None
+            payments.open_payment(
+                token=participation.checkout_token,
+                method=chosen,
+                client=client,
+                purpose=Payment.Purpose.PURCHASE,
+                amount=participation.fee,
+                currency=currency,
+            )
+        else:
             _take_fee(participation, ledger.wallet(client, currency))
     participation.refresh_from_db()
     return participation
@@ -125,7 +136,7 @@ def start(
 
 def _online_method(method: Any, currency: str, client: Client) -> PaymentMethod:
     chosen = deposits.find_method(method, client)  # another group's method: not found
-    if chosen is None or chosen.provider != PaymentMethod.Provider.SANDBOX:
+    if chosen is None or not payments.has_provider(chosen):
         raise ValidationFailed(fields={"method": "Choose one of the online payment methods."})
     if currency not in chosen.currencies:
         raise ValidationFailed(
@@ -203,50 +214,9 @@ def _discount_memo(participation: Participation) -> str:
         )
 
 
-def payment_received(participation_id: int, *, payment_id: str) -> str:
-    """The provider confirmed a direct purchase: the fee is taken and the request made.
-
-    The money is never dropped: a payment for a purchase no longer waiting (cancelled, or
-    paid twice) stays in the client's wallet, to be used or withdrawn. The same payment told
-    twice changes nothing."""
-    if not payment_id:
-        raise ValidationFailed(gettext("The payment has no id."))
-    locked = (
-        Participation.objects.select_for_update(of=("self",))
-        .select_related("version", "client", "method")
-        .get(pk=participation_id)
-    )
-    received = f"payment:{locked.method_id}:{payment_id}"  # each payment is counted once
-    if JournalEntry.objects.filter(idempotency_key=received).exists():
-        return "duplicate"
-    assert locked.method is not None
-    # The payment goes through the wallet (in, then out as the fee, together), so the fee is
-    # one Prop Trading Fee entry like any other and the client's history shows both.
-    wallet = ledger.wallet(locked.client, locked.currency)
-    waiting = locked.status == Participation.Status.PENDING_PAYMENT
-    ledger.post(
-        JournalEntry.Type.DEPOSIT,
-        [
-            ledger.Line(wallet, locked.fee),
-            ledger.Line(ledger.cash_account(locked.method, locked.currency), -locked.fee),
-        ],
-        memo=f"Payment {payment_id} by {locked.method.name} for participation {locked.reference}"
-        + ("" if waiting else " (no longer waiting: kept in the wallet)"),
-        client=locked.client,
-        idempotency_key=received,
-    )
-    if not waiting:
-        return "credited to the wallet"
-    lifecycle.settle(locked, Participation.Status.PENDING_APPROVAL)
-    locked.provider_payment_id = payment_id
-    locked.save(update_fields=["provider_payment_id"])
-    _take_fee(locked, wallet)
-    return "paid"
-
-
 def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit: int = 500) -> int:
     """Cancel the direct purchases left unpaid past the deadline; returns how many. A payment
-    that comes for one after all is kept in the client's wallet (`payment_received`)."""
+    that comes for one after all is kept in the client's wallet (paid_online.settle)."""
     stale = (Participation.objects.all() if participations is None else participations).filter(
         status=Participation.Status.PENDING_PAYMENT, created_at__lte=deposits.payment_deadline()
     )
@@ -270,27 +240,6 @@ def payment_cancelled(participation_id: int) -> None:
     if locked.status == Participation.Status.PENDING_PAYMENT:
         lifecycle.settle(locked, Participation.Status.CANCELLED)
         coupons.release(locked)  # never paid: the codes' uses are given back
-
-
-def checkout(token: uuid.UUID) -> sandbox_payments.Checkout | None:
-    """A direct purchase as the sandbox payment provider's checkout sees it."""
-    found = Participation.objects.select_related("version").filter(checkout_token=token).first()
-    if found is None:
-        return None
-    awaiting = found.status == Participation.Status.PENDING_PAYMENT
-    lapsed = deposits.has_lapsed(found.created_at)  # closed at once, swept or not
-    return sandbox_payments.Checkout(
-        token=token,
-        amount=found.fee,
-        currency=found.currency,
-        purpose=f"the fee of {found.version.spec.name}",
-        waiting=awaiting and not lapsed,
-        state="expired" if awaiting and lapsed else found.get_status_display().lower(),
-        after_payment="Your challenge starts as soon as the payment is confirmed and approved.",
-        return_to="portal:my_challenges",
-        paid=lambda payment_id: payment_received(found.pk, payment_id=payment_id),
-        cancelled=lambda: payment_cancelled(found.pk),
-    )
 
 
 def approve(request: ApprovalRequest, actor: User | None) -> None:

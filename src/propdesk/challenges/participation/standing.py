@@ -46,7 +46,7 @@ from propdesk.core.text import in_sentence
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.platforms.models import TradingServer
 from propdesk.wallet import deposits, ledger
-from propdesk.wallet.models import PaymentMethod
+from propdesk.wallet.providers import registry
 
 NEXT_STAGE = (lifecycle.STAGE_PROGRESSION, lifecycle.LIVE_STEP)
 ABOUT_PARTICIPATIONS = (participation.PARTICIPATION, *NEXT_STAGE)
@@ -363,9 +363,7 @@ def facts_for(client: Client, mine: list[Participation] | None = None) -> Facts:
     offered = offering.for_client(client)
     card_currencies = {
         currency
-        for method in deposits.enabled_methods(client).filter(
-            provider=PaymentMethod.Provider.SANDBOX
-        )
+        for method in deposits.enabled_methods(client).filter(provider__in=registry.kinds())
         for currency in method.currencies
     }
     direct = any(

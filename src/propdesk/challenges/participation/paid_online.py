@@ -1,0 +1,123 @@
+"""A challenge bought directly through a payment provider (wallet.payments), as the payment's
+answer is applied: the money arrives in the client's wallet, then the fee is taken from it once
+what arrived covers the fee (the rest of an over-payment stays in the wallet); a part waits
+there for the rest (or for the client to use the wallet). Nothing arrived and the checkout
+expired: the purchase is cancelled. A refund that dips into the fee reverses the fee's entry
+(with the IBs' commission), as a rejection does. Registered on start-up (challenges.apps)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils.translation import gettext
+
+from propdesk.accounts.models import User
+from propdesk.challenges.growth import commission
+from propdesk.challenges.models import Participation
+from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation.services import _take_fee, payment_cancelled
+from propdesk.core.templatetags.money import money
+from propdesk.wallet import deposits, ledger
+from propdesk.wallet.models import JournalEntry, Payment
+from propdesk.wallet.payments import Purpose, register_purpose
+
+
+def _locked(payment: Payment) -> Participation:
+    return (
+        Participation.objects.select_for_update(of=("self",))
+        .select_related("version", "client", "method")
+        .get(checkout_token=payment.token)
+    )
+
+
+def describe(payment: Payment) -> str:
+    found = Participation.objects.select_related("version").get(checkout_token=payment.token)
+    return gettext("the fee of %(challenge)s") % {"challenge": found.version.spec.name}
+
+
+def closed_as(payment: Payment) -> str | None:
+    found = Participation.objects.get(checkout_token=payment.token)
+    if found.status != Participation.Status.PENDING_PAYMENT:
+        return str(found.get_status_display()).lower()
+    return "expired" if deposits.has_lapsed(found.created_at) else None
+
+
+def settle(payment: Payment, received: Decimal) -> str:
+    """`received` more arrived (payment.received is the new total): into the wallet, then the
+    fee when covered."""
+    locked = _locked(payment)
+    wallet = ledger.wallet(locked.client, locked.currency)
+    waits = locked.status == Participation.Status.PENDING_PAYMENT
+    ledger.post(
+        JournalEntry.Type.DEPOSIT,
+        [
+            ledger.Line(wallet, received),
+            ledger.Line(ledger.cash_account(payment.method, payment.currency), -received),
+        ],
+        memo=f"Payment {payment.payment_id or payment.token} by {payment.method.name} for "
+        f"participation {locked.reference}" + ("" if waits else " (no longer waiting: kept)"),
+        client=locked.client,
+        idempotency_key=f"payment:{payment.pk}:received:{payment.received}",
+    )
+    if not waits:
+        return "credited to the wallet"
+    if payment.received < locked.fee:
+        left = locked.fee - payment.received
+        return (
+            f"partially paid: {money(payment.received, payment.currency)} of "
+            f"{money(locked.fee, payment.currency)} {payment.currency} arrived (in the wallet); "
+            f"{money(left, payment.currency)} left to pay"
+        )
+    lifecycle.settle(locked, Participation.Status.PENDING_APPROVAL)
+    locked.provider_payment_id = payment.payment_id[:100]
+    locked.save(update_fields=["provider_payment_id"])
+    _take_fee(locked, wallet)
+    return "paid"
+
+
+def closed(payment: Payment) -> None:
+    payment_cancelled(Participation.objects.get(checkout_token=payment.token).pk)
+
+
+def _fee_reversible(found: Participation, payment: Payment, amount: Decimal) -> bool:
+    rest = max(payment.received - payment.refunded - found.fee, Decimal(0))  # beyond the fee
+    return found.fee_entry_id is not None and found.refund_entry_id is None and amount > rest
+
+
+def fee_part(payment: Payment, amount: Decimal) -> Decimal:
+    """Where a refund dips into the fee (more than the payment's rest in the wallet), the fee
+    comes back into the wallet first (the refund then leaves from there)."""
+    found = Participation.objects.get(checkout_token=payment.token)
+    return found.fee if _fee_reversible(found, payment, amount) else Decimal(0)
+
+
+def refunded(payment: Payment, amount: Decimal, actor: User | None) -> None:
+    """The provider accepted a refund of `amount`: where it dips into the fee, the fee's entry
+    is reversed with the IBs' commission (as a rejection does) and the purchase cancelled."""
+    locked = _locked(payment)
+    if locked.fee_entry is None or not _fee_reversible(locked, payment, amount):
+        return
+    commission.hold_for_refund(locked)  # client rows before the shared accounts
+    locked.refund_entry = ledger.reverse(
+        locked.fee_entry,
+        actor=actor,
+        memo=f"Refund of the fee for participation {locked.reference} (payment refunded)",
+    )
+    commission.reverse_for(locked, actor)
+    if Participation.Status.CANCELLED in Participation.TRANSITIONS.get(locked.status, ()):
+        locked.status = Participation.Status.CANCELLED
+    locked.save(update_fields=["status", "refund_entry"])
+
+
+register_purpose(
+    Payment.Purpose.PURCHASE,
+    Purpose(
+        describe=describe,
+        return_to="portal:my_challenges",
+        settle=settle,
+        closed=closed,
+        fee_part=fee_part,
+        refunded=refunded,
+        closed_as=closed_as,
+    ),
+)

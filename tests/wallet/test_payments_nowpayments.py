@@ -1,0 +1,74 @@
+"""The payment core with NOWPayments plugged in by the registry, on its fake: a challenge paid
+half in crypto is credited to the wallet and waits; the rest arrives and the fee is taken."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from decimal import Decimal
+
+import pytest
+
+from propdesk.challenges.catalogue import services as catalogue
+from propdesk.challenges.participation import services as participation
+from propdesk.wallet import deposits, ledger, payments, provider_settings
+from propdesk.wallet.models import Payment
+from propdesk.wallet.providers.fakes.nowpayments import FakeNowPayments
+from tests.challenges.factories import definition
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def control(fake: FakeNowPayments, path: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        fake.url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # the local fake
+        return json.loads(answer.read())
+
+
+@pytest.fixture
+def crypto(live_server, settings, admin):
+    settings.PROPDESK_SITE_URL = live_server.url
+    fake = FakeNowPayments().start()
+    provider_settings.save(
+        "nowpayments",
+        enabled=True,
+        given={"api_key": fake.api_key, "ipn_secret": fake.ipn_secret, "api_url": fake.url},
+        actor=admin,
+    )
+    yield fake
+    fake.stop()
+
+
+def test_a_partial_crypto_payment_is_credited_and_the_purchase_waits_for_the_rest(
+    crypto, active_client, admin, run_jobs
+):
+    method = deposits.save_payment_method(
+        None,
+        name="Crypto",
+        kind="online",
+        provider="nowpayments",
+        currencies=["USD"],
+        min_amount="10",
+        max_amount="5000",
+        actor=admin,
+    )
+    made = catalogue.create(definition(), actor=admin)
+    catalogue.publish(made.pk, actor=admin)
+    joined = participation.start(active_client, made.pk, payment="direct", method=method.pk)
+    payment = payments.start(Payment.objects.get(token=joined.checkout_token))
+    assert payment.checkout_url.startswith(crypto.url)
+
+    control(crypto, "/_fake/pay", {"invoice_id": payment.provider_ref, "fraction": "0.5"})
+    run_jobs()
+    joined.refresh_from_db()
+    assert joined.status == "pending_payment"
+    half = Payment.objects.get().received
+    assert Decimal(0) < half < Decimal("499.00")
+    assert ledger.balances(active_client) == {"USD": half}
+    assert Payment.objects.get().status == "partially_paid"
+    assert ledger.check() == []
