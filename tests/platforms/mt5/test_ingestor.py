@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 
 from propdesk.platforms import adapters
+from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.models import LoggedEvent
-from propdesk.platforms.mt5.ingestor import WINDOW
+from propdesk.platforms.mt5.ingestor import POLL_INTERVAL, RESERVE, WINDOW
 from propdesk.platforms.protocol import PlatformError
 from tests.platforms.mt5.factories import (
     control,
@@ -256,3 +258,46 @@ def test_only_the_servers_groups_are_read(fake, login, server):
     other = server_for(fake, name="Other", demo_groups=["elsewhere"], live_groups=[], offers={})
     ingestor_for(other).pull()
     assert logged(other) == []
+
+
+def test_an_account_not_funded_yet_does_not_make_a_pull_read_every_accounts_history(
+    server, fake, login
+):
+    ingestor = ingestor_for(server)
+    ingestor.pull()
+    adapters.platform(server).api.post(
+        "/api/user/add",
+        {"pass_main": "Secret123", "pass_investor": "Secret123"},
+        {"Group": "demo\\challenge", "Leverage": 100},
+    )
+    fake.queries.clear()
+    ingestor.pull()
+    asked = [
+        parse_qs(query)
+        for path, query in fake.queries
+        if path == "/api/deal/get_batch" and login in parse_qs(query)["login"][0].split(",")
+    ]
+    assert asked
+    earliest = datetime.now(UTC) - timedelta(hours=1)
+    assert all(int(q["from"][0]) > earliest.timestamp() for q in asked)
+
+
+def test_a_pull_leaves_the_last_requests_of_the_budget_to_the_commands(server, fake, login):
+    ingestor = ingestor_for(server)
+    ingestor.api.budget = Budget(limit=RESERVE + 5, window=3600)
+    for _ in range(6):
+        ingestor.api.budget.take()
+    fake.queries.clear()
+    assert ingestor.pull() == 0
+    assert fake.queries == []
+    assert logged(server, login) == []
+
+
+def test_paced_pulls_are_spread_so_that_the_budget_lasts(server, fake, login):
+    ingestor = ingestor_for(server, interval=None)
+    ingestor.api.budget = Budget(limit=RESERVE + 20, window=3600)
+    ingestor.pull()
+    assert ingestor.pause() > POLL_INTERVAL
+    fake.queries.clear()
+    assert ingestor.pull() == 0
+    assert fake.queries == []

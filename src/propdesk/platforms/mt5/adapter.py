@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from propdesk.core import vault
 from propdesk.platforms.models import TradingServer
-from propdesk.platforms.mt5.client import TIMEOUT, WebApi, WebApiError
+from propdesk.platforms.mt5.client import RATE_LIMIT, TIMEOUT, WebApi, WebApiError
 from propdesk.platforms.mt5.ingestor import (
     ACTION_BALANCE,
     LOTS,
@@ -108,7 +108,10 @@ class MT5Platform:
                 transient=False,
             )
         timeout = float(getattr(settings, "MT5_TIMEOUT", TIMEOUT))
-        self.api = WebApi(server.base_url, server.manager_login, password, timeout=timeout)
+        limit = int(getattr(settings, "MT5_RATE_LIMIT", RATE_LIMIT))
+        self.api = WebApi(
+            server.base_url, server.manager_login, password, timeout=timeout, rate_limit=limit
+        )
 
     # --- groups and the connection test ------------------------------------------------------
 

@@ -18,6 +18,14 @@ from its new deals, in ticket order:
   then whenever the balance moves or the equity makes a new low or high since the last
   quarter-hour boundary, and at each boundary when it moved.
 
+Pulls are paced to the client's request budget as Match-Trader's are: no closer than
+POLL_INTERVAL, and far enough apart that pulls costing what the last one did leave RESERVE of
+each window's requests to the commands (a payout, a breach's disable); a pull that finds the
+budget nearly spent asks nothing. The deals of accounts seen before are read from the last
+pull (less SKEW); the whole history only of accounts seen for the first time (their last deal
+ticket), so that an account not funded yet does not make every pull read every account's
+history.
+
 What was seen is kept in the server's ingest cursor, in the transaction that appends the
 events: per account its last deal ticket, its open positions, its closing parts and its
 snapshot state. Sources (`deal:<position>:in|out`, `bal:<login>:<deal ticket>`,
@@ -27,6 +35,7 @@ leaves the cursor as it was: the next one reads the same deals again.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,7 +47,8 @@ from propdesk.platforms.models import IngestCursor, TradingServer
 from propdesk.platforms.mt5.client import WebApi
 from propdesk.platforms.protocol import EventWaiter
 
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.2  # seconds: the shortest time between two pulls (see `pause`)
+RESERVE = 10  # requests of each budget window left to the commands
 WINDOW = 15 * 60
 BATCH = 100  # logins a request
 SKEW = timedelta(minutes=1)
@@ -99,9 +109,10 @@ class MT5Ingestor:
     ) -> None:
         self.server = server
         self.api = api
-        self.interval = POLL_INTERVAL if interval is None else interval
+        self.interval = interval  # None: paced to the request budget (`pause`)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._last: float | None = None
+        self._cost = 0  # the requests of the last pull
 
     def waiter(self) -> EventWaiter | None:
         return None  # the Web API cannot say when something changed: the caller polls
@@ -109,10 +120,21 @@ class MT5Ingestor:
     def close(self) -> None:
         return None
 
+    def pause(self) -> float:
+        """The shortest time between two pulls: the `interval` given, or else at least
+        POLL_INTERVAL and long enough that pulls at this pace, each costing what the last one
+        did, leave RESERVE of each window's requests to the commands."""
+        if self.interval is not None:
+            return self.interval
+        budget = self.api.budget
+        return max(POLL_INTERVAL, self._cost * budget.window / max(budget.limit - RESERVE, 1))
+
     def pull(self) -> int:
         now = time.monotonic()
-        if self._last is not None and now - self._last < self.interval:
+        if self._last is not None and now - self._last < self.pause():
             return 0
+        if self.api.budget.spare() < RESERVE:
+            return 0  # the window's requests are nearly spent: commands go first
         self._last = now
         return self._pull()
 
@@ -136,15 +158,19 @@ class MT5Ingestor:
             ):
                 rows[str(row["Login"])] = row
         positions = positions_of(self.api, list(rows))
-        fresh = [login for login in rows if login not in seen]
-        since = (
-            datetime(2000, 1, 1, tzinfo=UTC)
-            if fresh or "polled" not in known
-            else datetime.fromisoformat(known["polled"]) - SKEW
-        )
+        # Accounts seen before: their deals since the last pull. First seen (or no pull kept):
+        # the whole history, for the last ticket; of those only, not of every account.
+        first = datetime(2000, 1, 1, tzinfo=UTC)
+        polled = known.get("polled")
+        since = datetime.fromisoformat(polled) - SKEW if polled else first
+        old = [login for login in rows if login in seen and polled]
+        fresh = [login for login in rows if login not in old]
         deals: dict[str, list[dict[str, Any]]] = {}
-        for deal in deals_of(self.api, list(rows), since, seen_at + SKEW) if rows else []:
-            deals.setdefault(str(deal["Login"]), []).append(deal)
+        for asked, start in ((old, since), (fresh, first)):
+            for deal in deals_of(self.api, asked, start, seen_at + SKEW) if asked else []:
+                deals.setdefault(str(deal["Login"]), []).append(deal)
+        batches = [math.ceil(len(x) / BATCH) for x in (logins, list(rows), old, fresh)]
+        self._cost = 1 + sum(batches)
         with eventlog.ingesting(self.server) as cursor:
             if cursor.position != known:
                 return 0  # another ingestor moved meanwhile: look again at the next pull

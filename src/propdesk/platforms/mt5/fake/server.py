@@ -97,6 +97,7 @@ class FakeMT5:
         # session id -> {"stage": "start"|"ready", "srv_rand", "seen", "times": [..]}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []  # each API path asked, in order (for the controls)
+        self.queries: list[tuple[str, str]] = []  # (path, query string) of each, in order
         self.dealer: dict[int, dict[str, Any]] = {}  # dealer request id -> its result
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -308,6 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(int(fault["status"]), _retcode("2 Common error"))
                 return
             fake.requests.append(path)
+            fake.queries.append((path, parts.query))
             if path == "/api/auth/start":
                 self._auth_start(query)
                 return
