@@ -301,3 +301,29 @@ def test_paced_pulls_are_spread_so_that_the_budget_lasts(server, fake, login):
     fake.queries.clear()
     assert ingestor.pull() == 0
     assert fake.queries == []
+
+
+@pytest.mark.parametrize("hours", [3, -5])
+def test_deals_are_taken_in_at_once_whatever_the_trade_servers_clock(hours):
+    # MT5's deal times and the history's from/to are the broker's server clock (GMT+3 in a
+    # summer for most brokers), not UTC.
+    fake = start_fake(clock_offset=hours * 3600)
+    try:
+        server = server_for(fake)
+        tick(fake, "XAUUSD", "2350.00")
+        login = open_account(server, balance="100000").login
+        ingestor = ingestor_for(server)
+        ingestor.pull()
+        adapters.platform(server).balance_operation(login, Decimal("-500"), "Payout", key="p1")
+        position = trader_opens(fake, login)
+        ingestor.pull()
+        trader_closes(fake, login, position)
+        ingestor.pull()
+        # (Their order and times are still the server's clock's: docs/mt5.md, "Not yet".)
+        assert sorted(deals(server, login)) == [
+            "balance -500.00",
+            f"in {position}",
+            f"out {position}",
+        ]
+    finally:
+        fake.stop()

@@ -35,7 +35,7 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.protocol import PlatformError
@@ -47,6 +47,7 @@ RATE_LIMIT = 50  # requests a RATE_WINDOW per manager login and address (chosen:
 RATE_WINDOW = 1.0
 TRANSIENT_CODES = frozenset({"9", "10", "11", "12"})
 NO_SESSION = frozenset({"8"})  # "8 Not enough permissions": no (longer a) session
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -209,6 +210,15 @@ class WebApi:
         """(the JSON answer, the session cookie the server set, "" if none)."""
         if not self.base_url:
             raise PlatformError("No address is set for this trading server.", transient=False)
+        if self.base_url.lower().startswith("http://") and (
+            urlsplit(self.base_url).hostname not in LOOPBACK
+        ):
+            # The session's cookie and the traders' new passwords (user/add's query) would
+            # cross the network in clear: only a stand-in on this machine is spoken to so.
+            raise PlatformError(
+                "The MT5 Web API's address must be https:// (traders' passwords are sent to it).",
+                transient=False,
+            )
         url = self.base_url + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})

@@ -3,9 +3,9 @@
 
 One pull asks, for the whole server: the logins of its groups (`/api/user/logins`), their
 trade state (`/api/user/account/get_batch`: balance, equity), their open positions
-(`/api/position/get_batch`) and their deals since the last pull (`/api/deal/get_batch`, less a
-margin). MT5 keeps every deal with a ticket that only grows, so each account's events come
-from its new deals, in ticket order:
+(`/api/position/get_batch`) and their deals since the latest deal time seen (`/api/deal/get_batch`,
+less a margin; on the trade server's clock, which is not UTC). MT5 keeps every deal with a
+ticket that only grows, so each account's events come from its new deals, in ticket order:
 
 - an `in` deal for a position's first deal (at its time);
 - the `out` deal of a position once it is no longer open (its closing deals summed: the whole
@@ -52,6 +52,7 @@ RESERVE = 10  # requests of each budget window left to the commands
 WINDOW = 15 * 60
 BATCH = 100  # logins a request
 SKEW = timedelta(minutes=1)
+HORIZON = timedelta(days=2)  # past any trade server's clock (UTC+14 at most)
 ACTION_BUY, ACTION_SELL, ACTION_BALANCE = 0, 1, 2
 LOTS = Decimal(10000)  # the Web API's volume unit is 1/10000 lot
 
@@ -160,15 +161,24 @@ class MT5Ingestor:
         positions = positions_of(self.api, list(rows))
         # Accounts seen before: their deals since the last pull. First seen (or no pull kept):
         # the whole history, for the last ticket; of those only, not of every account.
+        # Deal times and the history's from/to are the trade server's clock, not UTC (brokers
+        # run GMT+2 or +3): the window is the latest deal time seen, on that clock, and has no
+        # end but a far one (a new deal's ticket and time are above every one seen).
         first = datetime(2000, 1, 1, tzinfo=UTC)
         polled = known.get("polled")
-        since = datetime.fromisoformat(polled) - SKEW if polled else first
+        if "dt" in known:
+            since = datetime.fromtimestamp(int(known["dt"]), tz=UTC) - SKEW
+        else:
+            since = datetime.fromisoformat(polled) - SKEW if polled else first
+        until = seen_at + HORIZON
         old = [login for login in rows if login in seen and polled]
         fresh = [login for login in rows if login not in old]
         deals: dict[str, list[dict[str, Any]]] = {}
+        latest = int(known.get("dt") or 0)
         for asked, start in ((old, since), (fresh, first)):
-            for deal in deals_of(self.api, asked, start, seen_at + SKEW) if asked else []:
+            for deal in deals_of(self.api, asked, start, until) if asked else []:
                 deals.setdefault(str(deal["Login"]), []).append(deal)
+                latest = max(latest, int(deal.get("Time") or 0))
         batches = [math.ceil(len(x) / BATCH) for x in (logins, list(rows), old, fresh)]
         self._cost = 1 + sum(batches)
         with eventlog.ingesting(self.server) as cursor:
@@ -190,6 +200,8 @@ class MT5Ingestor:
                 events += [(login, payload, source) for payload, source in planned]
             appended = eventlog.append(cursor, events)
             cursor.position = {"accounts": after, "polled": seen_at.isoformat()}
+            if latest:
+                cursor.position["dt"] = latest
         return appended
 
 

@@ -84,11 +84,13 @@ class FakeMT5:
         rate_limit: int = RATE_LIMIT,
         session_idle: float = SESSION_IDLE,
         seed: int | None = None,
+        clock_offset: int = 0,
     ) -> None:
         self.host, self.port = host, port
         self.login, self.password = login, password
         self.market = Market(seed=seed)
         self.book = Book(groups, self.market, Path(state_file) if state_file else None)
+        self.book.clock_offset = clock_offset  # seconds the server's clock is ahead of UTC
         self.walk = Walk(self.market, tick_rate)
         self.rate_limit = rate_limit
         self.session_idle = session_idle
