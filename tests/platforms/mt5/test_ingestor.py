@@ -327,3 +327,32 @@ def test_deals_are_taken_in_at_once_whatever_the_trade_servers_clock(hours):
         ]
     finally:
         fake.stop()
+
+
+def test_a_deal_made_after_the_servers_summer_time_ended_is_still_taken_in():
+    fake = start_fake(clock_offset=3 * 3600)
+    try:
+        server = server_for(fake)
+        tick(fake, "XAUUSD", "2350.00")
+        login = open_account(server, balance="100000").login
+        now = [datetime.now(UTC)]
+        ingestor = ingestor_for(server, clock=lambda: now[0])
+        ingestor.pull()
+        before = trader_opens(fake, login)
+        trader_closes(fake, login, before)
+        now[0] += timedelta(seconds=1)
+        ingestor.pull()
+        fake.book.clock_offset = 2 * 3600  # GMT+3 -> GMT+2: the server's clock an hour back
+        after = trader_opens(fake, login)
+        trader_closes(fake, login, after)
+        for _ in range(2):
+            now[0] += timedelta(minutes=5)
+            ingestor.pull()
+        assert deals(server, login) == [
+            f"in {before}",
+            f"out {before}",
+            f"in {after}",
+            f"out {after}",
+        ]
+    finally:
+        fake.stop()

@@ -4,7 +4,8 @@
 One pull asks, for the whole server: the logins of its groups (`/api/user/logins`), their
 trade state (`/api/user/account/get_batch`: balance, equity), their open positions
 (`/api/position/get_batch`) and their deals since the latest deal time seen (`/api/deal/get_batch`,
-less a margin; on the trade server's clock, which is not UTC). MT5 keeps every deal with a
+less a margin, and every WIDE_EVERY less WIDE, past a summer time's end; on the trade
+server's clock, which is not UTC). MT5 keeps every deal with a
 ticket that only grows, so each account's events come from its new deals, in ticket order:
 
 - an `in` deal for a position's first deal (at its time);
@@ -52,6 +53,8 @@ RESERVE = 10  # requests of each budget window left to the commands
 WINDOW = 15 * 60
 BATCH = 100  # logins a request
 SKEW = timedelta(minutes=1)
+WIDE = timedelta(hours=3)  # read back so far now and then: past a summer time's end
+WIDE_EVERY = timedelta(minutes=5)
 HORIZON = timedelta(days=2)  # past any trade server's clock (UTC+14 at most)
 ACTION_BUY, ACTION_SELL, ACTION_BALANCE = 0, 1, 2
 LOTS = Decimal(10000)  # the Web API's volume unit is 1/10000 lot
@@ -166,8 +169,11 @@ class MT5Ingestor:
         # end but a far one (a new deal's ticket and time are above every one seen).
         first = datetime(2000, 1, 1, tzinfo=UTC)
         polled = known.get("polled")
+        # The server's clock steps back an hour when its summer time ends: a deal made in that
+        # hour is timed before the latest seen. Every WIDE_EVERY a pull reads WIDE back instead.
+        wide = "wide" not in known or seen_at - datetime.fromisoformat(known["wide"]) >= WIDE_EVERY
         if "dt" in known:
-            since = datetime.fromtimestamp(int(known["dt"]), tz=UTC) - SKEW
+            since = datetime.fromtimestamp(int(known["dt"]), tz=UTC) - (WIDE if wide else SKEW)
         else:
             since = datetime.fromisoformat(polled) - SKEW if polled else first
         until = seen_at + HORIZON
@@ -202,6 +208,7 @@ class MT5Ingestor:
             cursor.position = {"accounts": after, "polled": seen_at.isoformat()}
             if latest:
                 cursor.position["dt"] = latest
+            cursor.position["wide"] = seen_at.isoformat() if wide else known["wide"]
         return appended
 
 
