@@ -123,3 +123,28 @@ def test_a_call_longer_than_the_lease_keeps_its_claim_and_no_second_runner_repea
     assert sum(second_took) == 0
     assert (command.status, command.attempts) == ("done", 1)
     assert len(holdings(fake)["users"]) == 1
+
+
+def test_an_openings_first_attempt_does_not_list_the_groups_users(server, fake):
+    command = write_opening(server)
+    outbox.run_due()
+    command.refresh_from_db()
+    assert command.status == PlatformCommand.Status.DONE
+    assert "/api/user/get_batch" not in fake.requests
+
+
+def test_an_opening_whose_user_was_added_but_the_answer_lost_is_retried_into_that_user(
+    server, fake, settings
+):
+    settings.MT5_TIMEOUT = 0.3
+    command = write_opening(server)
+    control(fake, "delay", {"count": 1, "seconds": 1, "path": "/api/user/add"})
+    outbox.run_due()
+    fake.settle()
+    outbox.run_due(now=later(5))
+    command.refresh_from_db()
+    assert (command.status, command.attempts) == (PlatformCommand.Status.DONE, 2)
+    assert holdings(fake) == {
+        "users": [(command.login, CHALLENGE_GROUP)],
+        "deals": [(command.login, Decimal("100000.00"))],
+    }

@@ -10,7 +10,9 @@ How propdesk's asks map to the platform:
   (`/api/trade/balance`, type 2).
 - Opening is safe to repeat under its key: the key's marker (`marker`, short: MT5 comments hold
   32 characters) is the user's `Comment` and starts the balance deal's comment; both are looked
-  for (the group's users, the account's deals) before anything is made. The password is derived
+  for (the group's users, the account's deals) before anything is made, the group's users only
+  when an attempt may have run before (not on a command's first: the listing reads the whole
+  group). The password is derived
   from the key, so a retry after a lost answer gives the trader the password that was set.
 - Balance operations are balance deals marked the same way, found again on a retry.
 - Access levels are the user's `Rights` bits: USER_RIGHT_ENABLED (may connect) and
@@ -35,7 +37,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from propdesk.core import vault
-from propdesk.platforms.models import TradingServer
+from propdesk.platforms.models import PlatformCommand, TradingServer
 from propdesk.platforms.mt5.client import RATE_LIMIT, TIMEOUT, WebApi, WebApiError
 from propdesk.platforms.mt5.ingestor import (
     ACTION_BALANCE,
@@ -143,7 +145,9 @@ class MT5Platform:
         name = self.mt5_group(group)
         tag = marker(key)
         password = derived_password(key)
-        mine = self._user_marked(name, tag)
+        # The group's users are listed (its whole size) only when an earlier attempt under the
+        # key may have made the user: a first attempt of the outbox's command adds at once.
+        mine = self._user_marked(name, tag) if _tried_before(key) else None
         if mine is None:
             try:
                 found = self.api.get("/api/group/get", {"group": name}) or {}
@@ -325,6 +329,13 @@ class MT5Platform:
 
     def ingestor(self) -> Ingestor:
         return MT5Ingestor(self.server, self.api)
+
+
+def _tried_before(key: str) -> bool:
+    """Whether an attempt under `key` may have run before this one: unless it is the first
+    attempt of a platform command (a key of no command may have been used before)."""
+    attempts = PlatformCommand.objects.filter(key=key).values_list("attempts", flat=True).first()
+    return attempts is None or attempts > 1
 
 
 def _record(deal: dict[str, Any]) -> DealRecord:
