@@ -54,6 +54,16 @@ def test_a_wrong_manager_password_is_refused_and_not_worth_retrying(fake, server
     assert refused.value.transient is False
 
 
+def test_a_plain_http_address_beyond_this_machine_is_never_spoken_to(fake, server):
+    # The fake listens on loopback; the same port under another name for this machine is not.
+    server.base_url = fake.url.replace("127.0.0.1", "127.0.0.2")
+    asked = len(fake.requests)
+    with pytest.raises(PlatformError, match="https://") as refused:
+        adapters.platform(server).check_connection()
+    assert refused.value.transient is False
+    assert len(fake.requests) == asked
+
+
 def test_a_server_without_its_manager_login_says_so(fake, server):
     server.manager_login = ""
     with pytest.raises(PlatformError, match="manager login or password"):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from propdesk.platforms.mt5.client import WebApi
 from propdesk.platforms.mt5.fake import USER_RIGHT_ENABLED, USER_RIGHT_TRADE_DISABLED, FakeMT5
 from tests.platforms.mt5.factories import (
     CHALLENGE_GROUP,
@@ -303,3 +304,14 @@ def test_the_command_line_runs_the_fake_until_stopped(tmp_path):
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert (tmp_path / "mt5.json").exists()
+
+
+def test_the_clients_requests_past_its_budget_wait_for_a_place_rather_than_being_refused():
+    fake = start_fake(rate_limit=5)
+    try:
+        api = WebApi(fake.url, fake.login, fake.password, rate_limit=2)
+        for _ in range(7):
+            api.get("/api/ping")
+        assert fake.requests.count("/api/ping") == 7
+    finally:
+        fake.stop()

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import pytest
 
 from propdesk.platforms import adapters
+from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.models import LoggedEvent
-from propdesk.platforms.mt5.ingestor import WINDOW
+from propdesk.platforms.mt5.ingestor import POLL_INTERVAL, RESERVE, WINDOW
 from propdesk.platforms.protocol import PlatformError
 from tests.platforms.mt5.factories import (
     control,
@@ -256,3 +258,101 @@ def test_only_the_servers_groups_are_read(fake, login, server):
     other = server_for(fake, name="Other", demo_groups=["elsewhere"], live_groups=[], offers={})
     ingestor_for(other).pull()
     assert logged(other) == []
+
+
+def test_an_account_not_funded_yet_does_not_make_a_pull_read_every_accounts_history(
+    server, fake, login
+):
+    ingestor = ingestor_for(server)
+    ingestor.pull()
+    adapters.platform(server).api.post(
+        "/api/user/add",
+        {"pass_main": "Secret123", "pass_investor": "Secret123"},
+        {"Group": "demo\\challenge", "Leverage": 100},
+    )
+    fake.queries.clear()
+    ingestor.pull()
+    asked = [
+        parse_qs(query)
+        for path, query in fake.queries
+        if path == "/api/deal/get_batch" and login in parse_qs(query)["login"][0].split(",")
+    ]
+    assert asked
+    earliest = datetime.now(UTC) - timedelta(hours=1)
+    assert all(int(q["from"][0]) > earliest.timestamp() for q in asked)
+
+
+def test_a_pull_leaves_the_last_requests_of_the_budget_to_the_commands(server, fake, login):
+    ingestor = ingestor_for(server)
+    ingestor.api.budget = Budget(limit=RESERVE + 5, window=3600)
+    for _ in range(6):
+        ingestor.api.budget.take()
+    fake.queries.clear()
+    assert ingestor.pull() == 0
+    assert fake.queries == []
+    assert logged(server, login) == []
+
+
+def test_paced_pulls_are_spread_so_that_the_budget_lasts(server, fake, login):
+    ingestor = ingestor_for(server, interval=None)
+    ingestor.api.budget = Budget(limit=RESERVE + 20, window=3600)
+    ingestor.pull()
+    assert ingestor.pause() > POLL_INTERVAL
+    fake.queries.clear()
+    assert ingestor.pull() == 0
+    assert fake.queries == []
+
+
+@pytest.mark.parametrize("hours", [3, -5])
+def test_deals_are_taken_in_at_once_whatever_the_trade_servers_clock(hours):
+    # MT5's deal times and the history's from/to are the broker's server clock (GMT+3 in a
+    # summer for most brokers), not UTC.
+    fake = start_fake(clock_offset=hours * 3600)
+    try:
+        server = server_for(fake)
+        tick(fake, "XAUUSD", "2350.00")
+        login = open_account(server, balance="100000").login
+        ingestor = ingestor_for(server)
+        ingestor.pull()
+        adapters.platform(server).balance_operation(login, Decimal("-500"), "Payout", key="p1")
+        position = trader_opens(fake, login)
+        ingestor.pull()
+        trader_closes(fake, login, position)
+        ingestor.pull()
+        # (Their order and times are still the server's clock's: docs/mt5.md, "Not yet".)
+        assert sorted(deals(server, login)) == [
+            "balance -500.00",
+            f"in {position}",
+            f"out {position}",
+        ]
+    finally:
+        fake.stop()
+
+
+def test_a_deal_made_after_the_servers_summer_time_ended_is_still_taken_in():
+    fake = start_fake(clock_offset=3 * 3600)
+    try:
+        server = server_for(fake)
+        tick(fake, "XAUUSD", "2350.00")
+        login = open_account(server, balance="100000").login
+        now = [datetime.now(UTC)]
+        ingestor = ingestor_for(server, clock=lambda: now[0])
+        ingestor.pull()
+        before = trader_opens(fake, login)
+        trader_closes(fake, login, before)
+        now[0] += timedelta(seconds=1)
+        ingestor.pull()
+        fake.book.clock_offset = 2 * 3600  # GMT+3 -> GMT+2: the server's clock an hour back
+        after = trader_opens(fake, login)
+        trader_closes(fake, login, after)
+        for _ in range(2):
+            now[0] += timedelta(minutes=5)
+            ingestor.pull()
+        assert deals(server, login) == [
+            f"in {before}",
+            f"out {before}",
+            f"in {after}",
+            f"out {after}",
+        ]
+    finally:
+        fake.stop()

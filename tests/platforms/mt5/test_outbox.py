@@ -123,3 +123,63 @@ def test_a_call_longer_than_the_lease_keeps_its_claim_and_no_second_runner_repea
     assert sum(second_took) == 0
     assert (command.status, command.attempts) == ("done", 1)
     assert len(holdings(fake)["users"]) == 1
+
+
+def test_an_openings_first_attempt_does_not_list_the_groups_users(server, fake):
+    command = write_opening(server)
+    outbox.run_due()
+    command.refresh_from_db()
+    assert command.status == PlatformCommand.Status.DONE
+    assert "/api/user/get_batch" not in fake.requests
+
+
+def test_an_opening_whose_user_was_added_but_the_answer_lost_is_retried_into_that_user(
+    server, fake, settings
+):
+    settings.MT5_TIMEOUT = 0.3
+    command = write_opening(server)
+    control(fake, "delay", {"count": 1, "seconds": 1, "path": "/api/user/add"})
+    outbox.run_due()
+    fake.settle()
+    outbox.run_due(now=later(5))
+    command.refresh_from_db()
+    assert (command.status, command.attempts) == (PlatformCommand.Status.DONE, 2)
+    assert holdings(fake) == {
+        "users": [(command.login, CHALLENGE_GROUP)],
+        "deals": [(command.login, Decimal("100000.00"))],
+    }
+
+
+def test_a_payouts_first_attempt_reads_no_deal_history_and_a_retry_pays_once(
+    server, fake, settings
+):
+    opening = write_opening(server)
+    outbox.run_due()
+    opening.refresh_from_db()
+    fake.requests.clear()
+    with transaction.atomic():
+        paid = outbox.balance(
+            server, subject="payout:1", amount=Decimal("-500"), comment="Payout", key="payout:1",
+            login=opening.login,
+        )  # fmt: skip
+    outbox.run_due()
+    paid.refresh_from_db()
+    assert paid.status == PlatformCommand.Status.DONE
+    assert "/api/deal/get_batch" not in fake.requests
+    settings.MT5_TIMEOUT = 0.3
+    with transaction.atomic():
+        again = outbox.balance(
+            server, subject="payout:2", amount=Decimal("-200"), comment="Payout", key="payout:2",
+            login=opening.login,
+        )  # fmt: skip
+    control(fake, "delay", {"count": 1, "seconds": 1, "path": "/api/trade/balance"})
+    outbox.run_due()
+    fake.settle()
+    outbox.run_due(now=later(5))
+    again.refresh_from_db()
+    assert (again.status, again.attempts) == (PlatformCommand.Status.DONE, 2)
+    assert holdings(fake)["deals"] == [
+        (opening.login, Decimal("100000.00")),
+        (opening.login, Decimal("-500.00")),
+        (opening.login, Decimal("-200.00")),
+    ]

@@ -10,9 +10,12 @@ How propdesk's asks map to the platform:
   (`/api/trade/balance`, type 2).
 - Opening is safe to repeat under its key: the key's marker (`marker`, short: MT5 comments hold
   32 characters) is the user's `Comment` and starts the balance deal's comment; both are looked
-  for (the group's users, the account's deals) before anything is made. The password is derived
+  for (the group's users, the account's deals) before anything is made, the group's users only
+  when an attempt may have run before (not on a command's first: the listing reads the whole
+  group). The password is derived
   from the key, so a retry after a lost answer gives the trader the password that was set.
-- Balance operations are balance deals marked the same way, found again on a retry.
+- Balance operations are balance deals marked the same way, found again on a retry (the
+  account's whole history is read for it only then).
 - Access levels are the user's `Rights` bits: USER_RIGHT_ENABLED (may connect) and
   USER_RIGHT_TRADE_DISABLED (may not trade); the other bits are left as they are. MT5 has no
   per-user "close only" right: CLOSE_ONLY disables trading like NO_TRADING (the firm closes
@@ -35,8 +38,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from propdesk.core import vault
-from propdesk.platforms.models import TradingServer
-from propdesk.platforms.mt5.client import TIMEOUT, WebApi, WebApiError
+from propdesk.platforms.models import PlatformCommand, TradingServer
+from propdesk.platforms.mt5.client import RATE_LIMIT, TIMEOUT, WebApi, WebApiError
 from propdesk.platforms.mt5.ingestor import (
     ACTION_BALANCE,
     LOTS,
@@ -108,7 +111,10 @@ class MT5Platform:
                 transient=False,
             )
         timeout = float(getattr(settings, "MT5_TIMEOUT", TIMEOUT))
-        self.api = WebApi(server.base_url, server.manager_login, password, timeout=timeout)
+        limit = int(getattr(settings, "MT5_RATE_LIMIT", RATE_LIMIT))
+        self.api = WebApi(
+            server.base_url, server.manager_login, password, timeout=timeout, rate_limit=limit
+        )
 
     # --- groups and the connection test ------------------------------------------------------
 
@@ -140,7 +146,10 @@ class MT5Platform:
         name = self.mt5_group(group)
         tag = marker(key)
         password = derived_password(key)
-        mine = self._user_marked(name, tag)
+        # The group's users are listed (its whole size) only when an earlier attempt under the
+        # key may have made the user: a first attempt of the outbox's command adds at once.
+        again = _tried_before(key)
+        mine = self._user_marked(name, tag) if again else None
         if mine is None:
             try:
                 found = self.api.get("/api/group/get", {"group": name}) or {}
@@ -177,9 +186,13 @@ class MT5Platform:
                 mine = self._user_marked(name, tag)
                 if mine is None:
                     raise
+                again = True
         login = str(mine["Login"])
         if balance > 0:
-            self._balance_once(login, balance, comment or "Starting balance", f"{key}:start")
+            # A user added by this attempt has no starting deposit yet: none to look for.
+            self._balance_once(
+                login, balance, comment or "Starting balance", f"{key}:start", again=again
+            )
         return Credentials(login=login, password=password, server=self.server.name)
 
     def _user_marked(self, group: str, tag: str) -> dict[str, Any] | None:
@@ -193,11 +206,15 @@ class MT5Platform:
     ) -> DealRecord:
         if not amount:
             raise PlatformError("A balance operation of 0 changes nothing.", transient=False)
-        return _record(self._balance_once(login, amount, comment, key))
+        return _record(self._balance_once(login, amount, comment, key, again=_tried_before(key)))
 
-    def _balance_once(self, login: str, amount: Decimal, comment: str, key: str) -> dict[str, Any]:
+    def _balance_once(
+        self, login: str, amount: Decimal, comment: str, key: str, *, again: bool
+    ) -> dict[str, Any]:
+        """The balance deal marked with `key`'s marker, made unless an earlier attempt made it
+        (looked for in the account's whole history only when there may have been one: `again`)."""
         tag = marker(key)
-        found = self._deal_marked(login, tag)
+        found = self._deal_marked(login, tag) if again else None
         if found is None:
             answer = self.api.get(
                 "/api/trade/balance",
@@ -209,8 +226,8 @@ class MT5Platform:
                     "check_margin": 1,
                 },
             )
-            found = self._deal_marked(login, tag)
-            if found is None:  # (never on the fake: its deals are listed at once)
+            found = self._deal_marked(login, tag) if again else None
+            if found is None:  # the deal as the answer's ticket names it
                 found = {
                     "Deal": str((answer or {}).get("ticket") or key),
                     "Action": str(ACTION_BALANCE),
@@ -322,6 +339,13 @@ class MT5Platform:
 
     def ingestor(self) -> Ingestor:
         return MT5Ingestor(self.server, self.api)
+
+
+def _tried_before(key: str) -> bool:
+    """Whether an attempt under `key` may have run before this one: unless it is the first
+    attempt of a platform command (a key of no command may have been used before)."""
+    attempts = PlatformCommand.objects.filter(key=key).values_list("attempts", flat=True).first()
+    return attempts is None or attempts > 1
 
 
 def _record(deal: dict[str, Any]) -> DealRecord:

@@ -12,6 +12,13 @@ The session is kept per address, manager login and password in this process (its
 that every adapter made for the server shares it; a request refused for want of a session (an
 expired session, a restarted server) authenticates again once and is sent again.
 
+Requests are paced on our side as Match-Trader's are (`matchtrader.client.Budget`): every
+request of one manager login at one address in this process, the handshake's too, takes a
+place in a budget of RATE_LIMIT a RATE_WINDOW and waits for one rather than be refused. The
+Web API's own limit is the server's setting ("12 Too frequent requests" past it; MetaQuotes'
+reference was not within reach): RATE_LIMIT is chosen at half the fake's, and settings'
+MT5_RATE_LIMIT (requests a second) changes it. A "12" that still comes back is transient.
+
 Transient (worth another try as it is): a timeout, a refused or broken connection, a 5xx,
 "12 Too frequent requests", "9 Timeout", "10 No connection", "11 Service unavailable".
 Refused: any other retcode.
@@ -28,15 +35,19 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.protocol import PlatformError
 
 TIMEOUT = 10.0
 VERSION = "484"  # the Web API build we speak (sent to auth/start)
 AGENT = "propdesk"
+RATE_LIMIT = 50  # requests a RATE_WINDOW per manager login and address (chosen: see the note)
+RATE_WINDOW = 1.0
 TRANSIENT_CODES = frozenset({"9", "10", "11", "12"})
 NO_SESSION = frozenset({"8"})  # "8 Not enough permissions": no (longer a) session
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -63,16 +74,33 @@ def rand_answer(password: str, rand: bytes) -> str:
 
 _SESSIONS: dict[tuple[str, str, str], str] = {}
 _SESSIONS_LOCK = threading.Lock()
+_BUDGETS: dict[tuple[str, str], Budget] = {}
+
+
+def budget_for(base_url: str, login: str, limit: int = RATE_LIMIT) -> Budget:
+    """The one budget of a manager login at an address in this process."""
+    with _SESSIONS_LOCK:
+        found = _BUDGETS.get((base_url, login))
+        if found is None or found.limit != limit:
+            found = _BUDGETS[(base_url, login)] = Budget(limit, RATE_WINDOW)
+        return found
 
 
 class WebApi:
     def __init__(
-        self, base_url: str, login: str, password: str, *, timeout: float = TIMEOUT
+        self,
+        base_url: str,
+        login: str,
+        password: str,
+        *,
+        timeout: float = TIMEOUT,
+        rate_limit: int = RATE_LIMIT,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.login = login
         self.password = password
         self.timeout = timeout
+        self.budget = budget_for(self.base_url, login, rate_limit)
 
     @property
     def _slot(self) -> tuple[str, str, str]:
@@ -182,6 +210,15 @@ class WebApi:
         """(the JSON answer, the session cookie the server set, "" if none)."""
         if not self.base_url:
             raise PlatformError("No address is set for this trading server.", transient=False)
+        if self.base_url.lower().startswith("http://") and (
+            urlsplit(self.base_url).hostname not in LOOPBACK
+        ):
+            # The session's cookie and the traders' new passwords (user/add's query) would
+            # cross the network in clear: only a stand-in on this machine is spoken to so.
+            raise PlatformError(
+                "The MT5 Web API's address must be https:// (traders' passwords are sent to it).",
+                transient=False,
+            )
         url = self.base_url + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
@@ -194,6 +231,7 @@ class WebApi:
         request = urllib.request.Request(  # noqa: S310  (the configured http(s) address)
             url, data=data, method="POST" if data is not None else "GET", headers=headers
         )
+        self.budget.take()
         try:
             with _NO_PROXY.open(request, timeout=self.timeout) as response:
                 raw = response.read()

@@ -3,9 +3,10 @@
 
 One pull asks, for the whole server: the logins of its groups (`/api/user/logins`), their
 trade state (`/api/user/account/get_batch`: balance, equity), their open positions
-(`/api/position/get_batch`) and their deals since the last pull (`/api/deal/get_batch`, less a
-margin). MT5 keeps every deal with a ticket that only grows, so each account's events come
-from its new deals, in ticket order:
+(`/api/position/get_batch`) and their deals since the latest deal time seen (`/api/deal/get_batch`,
+less a margin, and every WIDE_EVERY less WIDE, past a summer time's end; on the trade
+server's clock, which is not UTC). MT5 keeps every deal with a
+ticket that only grows, so each account's events come from its new deals, in ticket order:
 
 - an `in` deal for a position's first deal (at its time);
 - the `out` deal of a position once it is no longer open (its closing deals summed: the whole
@@ -18,6 +19,14 @@ from its new deals, in ticket order:
   then whenever the balance moves or the equity makes a new low or high since the last
   quarter-hour boundary, and at each boundary when it moved.
 
+Pulls are paced to the client's request budget as Match-Trader's are: no closer than
+POLL_INTERVAL, and far enough apart that pulls costing what the last one did leave RESERVE of
+each window's requests to the commands (a payout, a breach's disable); a pull that finds the
+budget nearly spent asks nothing. The deals of accounts seen before are read from the last
+pull (less SKEW); the whole history only of accounts seen for the first time (their last deal
+ticket), so that an account not funded yet does not make every pull read every account's
+history.
+
 What was seen is kept in the server's ingest cursor, in the transaction that appends the
 events: per account its last deal ticket, its open positions, its closing parts and its
 snapshot state. Sources (`deal:<position>:in|out`, `bal:<login>:<deal ticket>`,
@@ -27,6 +36,7 @@ leaves the cursor as it was: the next one reads the same deals again.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,10 +48,14 @@ from propdesk.platforms.models import IngestCursor, TradingServer
 from propdesk.platforms.mt5.client import WebApi
 from propdesk.platforms.protocol import EventWaiter
 
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.2  # seconds: the shortest time between two pulls (see `pause`)
+RESERVE = 10  # requests of each budget window left to the commands
 WINDOW = 15 * 60
 BATCH = 100  # logins a request
 SKEW = timedelta(minutes=1)
+WIDE = timedelta(hours=3)  # read back so far now and then: past a summer time's end
+WIDE_EVERY = timedelta(minutes=5)
+HORIZON = timedelta(days=2)  # past any trade server's clock (UTC+14 at most)
 ACTION_BUY, ACTION_SELL, ACTION_BALANCE = 0, 1, 2
 LOTS = Decimal(10000)  # the Web API's volume unit is 1/10000 lot
 
@@ -99,9 +113,10 @@ class MT5Ingestor:
     ) -> None:
         self.server = server
         self.api = api
-        self.interval = POLL_INTERVAL if interval is None else interval
+        self.interval = interval  # None: paced to the request budget (`pause`)
         self.clock = clock or (lambda: datetime.now(UTC))
         self._last: float | None = None
+        self._cost = 0  # the requests of the last pull
 
     def waiter(self) -> EventWaiter | None:
         return None  # the Web API cannot say when something changed: the caller polls
@@ -109,10 +124,21 @@ class MT5Ingestor:
     def close(self) -> None:
         return None
 
+    def pause(self) -> float:
+        """The shortest time between two pulls: the `interval` given, or else at least
+        POLL_INTERVAL and long enough that pulls at this pace, each costing what the last one
+        did, leave RESERVE of each window's requests to the commands."""
+        if self.interval is not None:
+            return self.interval
+        budget = self.api.budget
+        return max(POLL_INTERVAL, self._cost * budget.window / max(budget.limit - RESERVE, 1))
+
     def pull(self) -> int:
         now = time.monotonic()
-        if self._last is not None and now - self._last < self.interval:
+        if self._last is not None and now - self._last < self.pause():
             return 0
+        if self.api.budget.spare() < RESERVE:
+            return 0  # the window's requests are nearly spent: commands go first
         self._last = now
         return self._pull()
 
@@ -136,15 +162,31 @@ class MT5Ingestor:
             ):
                 rows[str(row["Login"])] = row
         positions = positions_of(self.api, list(rows))
-        fresh = [login for login in rows if login not in seen]
-        since = (
-            datetime(2000, 1, 1, tzinfo=UTC)
-            if fresh or "polled" not in known
-            else datetime.fromisoformat(known["polled"]) - SKEW
-        )
+        # Accounts seen before: their deals since the last pull. First seen (or no pull kept):
+        # the whole history, for the last ticket; of those only, not of every account.
+        # Deal times and the history's from/to are the trade server's clock, not UTC (brokers
+        # run GMT+2 or +3): the window is the latest deal time seen, on that clock, and has no
+        # end but a far one (a new deal's ticket and time are above every one seen).
+        first = datetime(2000, 1, 1, tzinfo=UTC)
+        polled = known.get("polled")
+        # The server's clock steps back an hour when its summer time ends: a deal made in that
+        # hour is timed before the latest seen. Every WIDE_EVERY a pull reads WIDE back instead.
+        wide = "wide" not in known or seen_at - datetime.fromisoformat(known["wide"]) >= WIDE_EVERY
+        if "dt" in known:
+            since = datetime.fromtimestamp(int(known["dt"]), tz=UTC) - (WIDE if wide else SKEW)
+        else:
+            since = datetime.fromisoformat(polled) - SKEW if polled else first
+        until = seen_at + HORIZON
+        old = [login for login in rows if login in seen and polled]
+        fresh = [login for login in rows if login not in old]
         deals: dict[str, list[dict[str, Any]]] = {}
-        for deal in deals_of(self.api, list(rows), since, seen_at + SKEW) if rows else []:
-            deals.setdefault(str(deal["Login"]), []).append(deal)
+        latest = int(known.get("dt") or 0)
+        for asked, start in ((old, since), (fresh, first)):
+            for deal in deals_of(self.api, asked, start, until) if asked else []:
+                deals.setdefault(str(deal["Login"]), []).append(deal)
+                latest = max(latest, int(deal.get("Time") or 0))
+        batches = [math.ceil(len(x) / BATCH) for x in (logins, list(rows), old, fresh)]
+        self._cost = 1 + sum(batches)
         with eventlog.ingesting(self.server) as cursor:
             if cursor.position != known:
                 return 0  # another ingestor moved meanwhile: look again at the next pull
@@ -164,6 +206,9 @@ class MT5Ingestor:
                 events += [(login, payload, source) for payload, source in planned]
             appended = eventlog.append(cursor, events)
             cursor.position = {"accounts": after, "polled": seen_at.isoformat()}
+            if latest:
+                cursor.position["dt"] = latest
+            cursor.position["wide"] = seen_at.isoformat() if wide else known["wide"]
         return appended
 
 

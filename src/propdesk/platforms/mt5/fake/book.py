@@ -93,6 +93,11 @@ class Book:
         self.positions: dict[int, dict[str, Any]] = {}
         self.access_log: list[dict[str, Any]] = []
         self.next_login = FIRST_LOGIN
+        # The trade server's clock ahead of UTC, in seconds. MT5's times are the broker's server
+        # clock written as epoch seconds, not UTC (most brokers run GMT+2, GMT+3 in summer), and
+        # a history request's from/to are read on that clock too:
+        # https://pypi.org/project/brokerclock/  (0 by default: the fake's clock is UTC)
+        self.clock_offset = 0
         self.next_ticket = 1000
         self.load()
 
@@ -285,7 +290,7 @@ class Book:
         comment: str,
         position: int,
     ) -> dict[str, Any]:
-        moment = _now_ms()
+        moment = _now_ms() + int(self.clock_offset * 1000)
         deal = {
             "Deal": str(self._ticket()),
             "Login": str(login),

@@ -48,6 +48,9 @@ def run(ns: argparse.Namespace) -> int:
         tick_rate=ns.tick_rate,
         seed=ns.seed,
     )
+    # Before announcing itself: a SIGTERM right after the announcement still saves the state.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         fake.start()
     except OSError as exc:
@@ -56,8 +59,6 @@ def run(ns: argparse.Namespace) -> int:
     print(f"fake MT5 Web API on {fake.url} (manager {ns.login!r})", flush=True)
     for group in groups:
         print(f"  group {group.name}: {group.currency}, 1:{group.leverage}", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     fake.stop()

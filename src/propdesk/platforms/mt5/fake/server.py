@@ -84,11 +84,13 @@ class FakeMT5:
         rate_limit: int = RATE_LIMIT,
         session_idle: float = SESSION_IDLE,
         seed: int | None = None,
+        clock_offset: int = 0,
     ) -> None:
         self.host, self.port = host, port
         self.login, self.password = login, password
         self.market = Market(seed=seed)
         self.book = Book(groups, self.market, Path(state_file) if state_file else None)
+        self.book.clock_offset = clock_offset  # seconds the server's clock is ahead of UTC
         self.walk = Walk(self.market, tick_rate)
         self.rate_limit = rate_limit
         self.session_idle = session_idle
@@ -97,6 +99,7 @@ class FakeMT5:
         # session id -> {"stage": "start"|"ready", "srv_rand", "seen", "times": [..]}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []  # each API path asked, in order (for the controls)
+        self.queries: list[tuple[str, str]] = []  # (path, query string) of each, in order
         self.dealer: dict[int, dict[str, Any]] = {}  # dealer request id -> its result
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -308,6 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(int(fault["status"]), _retcode("2 Common error"))
                 return
             fake.requests.append(path)
+            fake.queries.append((path, parts.query))
             if path == "/api/auth/start":
                 self._auth_start(query)
                 return
