@@ -44,7 +44,12 @@ from propdesk.onboarding.vendors.protocol import (
     VendorError,
     VendorRefused,
 )
-from propdesk.onboarding.vendors.sumsub import DEFAULT_BASE_URL, Sumsub
+from propdesk.onboarding.vendors.sumsub import (
+    DEFAULT_BASE_URL,
+    Sumsub,
+    plain_http_allowed,
+    usable_key,
+)
 
 SUMSUB = "sumsub"
 VENDOR_FORM = "Verified with SumSub"
@@ -84,7 +89,13 @@ def adapter(row: KycVendorSettings | None = None) -> Sumsub:
 def offered() -> bool:
     """Whether the portal offers the vendor (enabled, with its keys)."""
     row = KycVendorSettings.objects.filter(vendor=SUMSUB).first()
-    return bool(row and row.enabled and row.sealed_app_token and row.sealed_secret_key)
+    return bool(
+        row
+        and row.enabled
+        and row.sealed_app_token
+        and row.sealed_secret_key
+        and row.sealed_webhook_secret
+    )
 
 
 def _summary(row: KycVendorSettings) -> dict[str, Any]:
@@ -108,7 +119,9 @@ def save_settings(
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     url = clean_text(errors, "base_url", base_url, label="API address", max_length=200)
-    if url and not url.startswith(("https://", "http://")):
+    if url and not plain_http_allowed(url):
+        # The app token travels in a header: https only (plain http to this machine only,
+        # for the fake).
         errors.add("base_url", "The API address starts with https://.")
     level = clean_text(errors, "level_name", level_name, label="Verification level", max_length=100)
     if on_green not in KycVendorSettings.OnGreen.values:
@@ -118,6 +131,9 @@ def save_settings(
         value = str(secrets.get(key) or "").strip()
         if len(value) > 500:
             errors.add(key, "This key is too long.")
+        elif not usable_key(value):
+            # Said without the value: a pasted line break or a stray character.
+            errors.add(key, "This key has line breaks or characters a key never has.")
         elif value:
             new[key] = value
     errors.raise_if_any()
@@ -130,6 +146,9 @@ def save_settings(
             setattr(row, f"sealed_{key}", vault.seal(value))
         if row.enabled and not (row.sealed_app_token and row.sealed_secret_key):
             raise ValidationFailed(fields={"app_token": "Enter the app token and secret key."})
+        if row.enabled and not row.sealed_webhook_secret:
+            # Without it every webhook is refused and clients would wait for ever.
+            raise ValidationFailed(fields={"webhook_secret": "Enter the webhook secret key."})
         row.save()
         after = _summary(row)
         for key in new:
