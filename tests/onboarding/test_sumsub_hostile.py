@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -249,3 +250,27 @@ def test_the_fake_answers_a_signature_with_non_ascii_characters_401(fake):
     answer = connection.getresponse()
     assert answer.status == 401
     connection.close()
+
+
+def _raw(fake: FakeSumsub, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as conn:
+        conn.sendall(request)
+        return conn.recv(4096)
+
+
+def test_the_fake_answers_hostile_requests_with_its_error_body(fake):
+    negative = b"POST /_fake/down HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n"
+    assert _raw(fake, negative).startswith(b"HTTP/1.1 400")
+    garbled = b"POST /_fake/down HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n"
+    assert _raw(fake, garbled).startswith(b"HTTP/1.1 400")
+    deep = b"[" * 50_000
+    nested = (
+        b"POST /_fake/down HTTP/1.1\r\nHost: x\r\nContent-Length: "
+        + str(len(deep)).encode()
+        + b"\r\n\r\n"
+        + deep
+    )
+    answer = _raw(fake, nested)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b'"description"' in answer
+    assert fake.down is False

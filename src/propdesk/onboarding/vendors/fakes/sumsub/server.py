@@ -505,11 +505,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, 1_000_000)) if length else b""
         split = urlsplit(self.path)
         query = parse_qs(split.query)
         try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= length <= 1_000_000:  # the fake's bound: SumSub documents none
+                self.close_connection = True
+                raise ApiError(413 if length > 0 else 400, "Bad Content-Length", "bad-request")
+            body = self.rfile.read(length) if length else b""
             if split.path.startswith("/_fake/"):
                 data = json.loads(body) if body else {}
                 if not isinstance(data, dict):
@@ -522,8 +525,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._api(method, body, query)
         except ApiError as exc:
             self._json(exc.code, self._error(exc))
-        except (ValueError, TypeError) as exc:
-            self._json(400, self._error(ApiError(400, str(exc), "bad-request")))
+        except (ValueError, TypeError, RecursionError) as exc:
+            self._json(400, self._error(ApiError(400, str(exc)[:200], "bad-request")))
 
     def _api(self, method: str, body: bytes, query: dict[str, list[str]]) -> None:
         fake = self.fake
