@@ -19,6 +19,7 @@ from django.test import Client as HttpClient
 
 from propdesk.accounts.models import Client
 from propdesk.core.errors import ValidationFailed
+from propdesk.jobs.retries import policy_for
 from propdesk.onboarding import vendor_kyc
 from propdesk.onboarding.models import KycApplicant, KycVendorMessage, KycVendorSettings
 from propdesk.onboarding.vendors.fakes.sumsub import (
@@ -274,3 +275,11 @@ def test_the_fake_answers_hostile_requests_with_its_error_body(fake):
     assert answer.startswith(b"HTTP/1.1 400")
     assert b'"description"' in answer
     assert fake.down is False
+
+
+def test_the_review_check_keeps_asking_for_a_day_at_the_least(settings):
+    """A kept webhook is never resent by SumSub: the check itself outlasts a day's outage."""
+    settings.JOBS_RETRY_SECONDS = 30  # the shipped default
+    policy = policy_for(vendor_kyc.check_applicant.module_path)
+    shortest = sum(policy.delay(n, rand=lambda: 0.0) for n in range(1, policy.max_attempts))
+    assert shortest >= 24 * 3600

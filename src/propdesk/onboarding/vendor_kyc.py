@@ -279,7 +279,13 @@ def receive_webhook(body: bytes, headers: Mapping[str, str]) -> str:
     return "kept"
 
 
-@job()
+# SumSub resends a failed webhook for 18 hours, but a webhook propdesk kept is not resent: the
+# check must itself outlast an outage of SumSub's API (a day at the least, whatever the jitter)
+# or the client would wait for ever.
+CHECK_ATTEMPTS = 56
+
+
+@job(max_attempts=CHECK_ATTEMPTS, max_delay=3600)
 def check_applicant(applicant_pk: int) -> str:
     """Ask the vendor for the applicant's review (outside any transaction), then apply it."""
     applicant = KycApplicant.objects.get(pk=applicant_pk)
