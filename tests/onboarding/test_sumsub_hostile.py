@@ -18,8 +18,10 @@ import pytest
 from django.test import Client as HttpClient
 
 from propdesk.accounts.models import Client
+from propdesk.approvals.models import ApprovalRequest
 from propdesk.core.errors import ValidationFailed
 from propdesk.jobs.retries import policy_for
+from propdesk.notifications.models import Notification
 from propdesk.onboarding import vendor_kyc
 from propdesk.onboarding.models import KycApplicant, KycVendorMessage, KycVendorSettings
 from propdesk.onboarding.vendors.fakes.sumsub import (
@@ -283,3 +285,37 @@ def test_the_review_check_keeps_asking_for_a_day_at_the_least(settings):
     policy = policy_for(vendor_kyc.check_applicant.module_path)
     shortest = sum(policy.delay(n, rand=lambda: 0.0) for n in range(1, policy.max_attempts))
     assert shortest >= 24 * 3600
+
+
+@pytest.mark.parametrize("reject_type", ["FINAL", "RETRY"])
+def test_the_client_is_never_told_the_firms_labels(
+    admin, active_client, fake, run_jobs, reject_type
+):
+    """A rejection without a comment for the applicant says so plainly: labels such as
+    SANCTIONS are for the firm, and telling them to the client would tip them off."""
+    enable_sumsub(admin, fake, on_green="approve")
+    vendor_kyc.start(active_client, return_url="http://testserver/portal/kyc/")
+    applicant_id = KycApplicant.objects.get(client=active_client).applicant_id
+    fake.submit_documents(applicant_id)
+    fake.review(
+        applicant_id,
+        {"reviewAnswer": "RED", "reviewRejectType": reject_type, "rejectLabels": ["SANCTIONS"]},
+    )
+    fake.flush(deliver_with(HttpClient()))
+    run_jobs()
+    told = Notification.objects.filter(user=active_client.user).order_by("-id").first()
+    assert told is not None
+    assert "SANCTIONS" not in told.title + told.body
+    reasons = ApprovalRequest.objects.filter(client=active_client).values_list(
+        "rejection_reason", flat=True
+    )
+    assert all("SANCTIONS" not in (reason or "") for reason in reasons)
+    page = logged_in_client(active_client).get("/portal/kyc/").content.decode()
+    assert "SANCTIONS" not in page
+    assert KycApplicant.objects.get(client=active_client).labels == ["SANCTIONS"]  # for staff
+
+
+def logged_in_client(client: Client) -> HttpClient:
+    http = HttpClient()
+    http.force_login(client.user, backend="propdesk.accounts.backends.EmailBackend")
+    return http

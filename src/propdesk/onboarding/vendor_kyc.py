@@ -329,9 +329,11 @@ def _vendor_submission(applicant: KycApplicant, client: Client) -> ApprovalReque
 
 
 def _reason(review: Review) -> str:
+    """What the client is told: SumSub's comment for the applicant, or a plain sentence. Never
+    the labels: they are for the firm (SANCTIONS, PEP, ADVERSE_MEDIA, ... told to the client
+    would tip them off); staff see them beside the request."""
     return review.moderation_comment or (
-        gettext("The identity verification service did not accept the check")
-        + (f" ({', '.join(review.labels)})." if review.labels else ".")
+        gettext("The identity verification service did not accept the check") + "."
     )
 
 
