@@ -319,3 +319,14 @@ def logged_in_client(client: Client) -> HttpClient:
     http = HttpClient()
     http.force_login(client.user, backend="propdesk.accounts.backends.EmailBackend")
     return http
+
+
+def test_a_rotated_secret_key_keeps_the_clients_applicant(admin, active_client, fake, settings):
+    enable_sumsub(admin, fake)
+    vendor_kyc.start(active_client, return_url="http://testserver/portal/kyc/")
+    first = KycApplicant.objects.get(client=active_client)
+    settings.SECRET_KEY = "another-secret-key-after-a-rotation-" + "x" * 30
+    vendor_kyc.start(active_client, return_url="http://testserver/portal/kyc/")
+    again = KycApplicant.objects.get(client=active_client)
+    assert again.applicant_id == first.applicant_id
+    assert len(fake.applicants) == 1

@@ -205,8 +205,11 @@ def start(client: Client, *, return_url: str, lang: str = "en") -> str:
     block = start_block(client)
     if block is not None:
         raise Conflict(block, code="kyc_not_open")
+    known = applicant_of(client)
     request = StartRequest(
-        external_user_id=external_id(client),
+        # The id the applicant was created with, kept: a rotated SECRET_KEY would otherwise
+        # make a second applicant at SumSub for the same client (each one is billed).
+        external_user_id=known.external_user_id if known is not None else external_id(client),
         email=client.user.email,
         return_url=return_url,
         lang=lang[:5],
