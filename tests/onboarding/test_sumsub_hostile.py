@@ -256,9 +256,30 @@ def test_the_fake_answers_a_signature_with_non_ascii_characters_401(fake):
 
 
 def _raw(fake: FakeSumsub, request: bytes) -> bytes:
+    """The whole answer to a raw request: its head, then as many bytes as it says."""
     with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as conn:
         conn.sendall(request)
-        return conn.recv(4096)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return answer
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
 
 
 def test_the_fake_answers_hostile_requests_with_its_error_body(fake):
