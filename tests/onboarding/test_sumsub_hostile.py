@@ -351,3 +351,11 @@ def test_a_rotated_secret_key_keeps_the_clients_applicant(admin, active_client, 
     again = KycApplicant.objects.get(client=active_client)
     assert again.applicant_id == first.applicant_id
     assert len(fake.applicants) == 1
+
+
+def test_a_digest_with_non_ascii_characters_is_refused_400(admin, active_client, fake):
+    enable_sumsub(admin, fake)
+    body = b'{"type": "applicantReviewed", "applicantId": "5cb56e8e0a975a35f333cb83"}'
+    post = deliver_with(HttpClient())
+    assert post("", body, {"X-Payload-Digest": "\u00e9" * 64}) == 400
+    assert not KycVendorMessage.objects.exists()
