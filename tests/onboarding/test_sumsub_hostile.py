@@ -359,3 +359,24 @@ def test_a_digest_with_non_ascii_characters_is_refused_400(admin, active_client,
     post = deliver_with(HttpClient())
     assert post("", body, {"X-Payload-Digest": "\u00e9" * 64}) == 400
     assert not KycVendorMessage.objects.exists()
+
+
+def test_a_retry_after_approval_never_asks_a_verified_client_to_try_again(
+    admin, active_client, fake, run_jobs
+):
+    enable_sumsub(admin, fake, on_green="approve")
+    vendor_kyc.start(active_client, return_url="http://testserver/portal/kyc/")
+    applicant_id = KycApplicant.objects.get(client=active_client).applicant_id
+    fake.submit_documents(applicant_id)
+    fake.review(applicant_id, {"reviewAnswer": "GREEN"})
+    fake.flush(deliver_with(HttpClient()))
+    run_jobs()
+    fake.review(applicant_id, {"reviewAnswer": "RED", "reviewRejectType": "RETRY"})
+    fake.flush(deliver_with(HttpClient()))
+    run_jobs()
+    active_client.refresh_from_db()
+    assert active_client.kyc_status == Client.KycStatus.APPROVED
+    assert KycApplicant.objects.get(client=active_client).state == KycApplicant.State.RETRY
+    assert not Notification.objects.filter(user=active_client.user, event="kyc.retry").exists()
+    page = logged_in_client(active_client).get("/portal/kyc/").content.decode()
+    assert "vendor-retry" not in page

@@ -372,7 +372,8 @@ def apply_review(applicant_pk: int, review: Review) -> str:
         client = Client.objects.select_for_update().get(pk=applicant.client_id)
         outcome = str(review.answer)
         if review.answer == Answer.RETRY:
-            events.emit("kyc.retry", user=client.user, data={"reason": _reason(review)})
+            if client.kyc_status != Client.KycStatus.APPROVED:  # never "try again" once verified
+                events.emit("kyc.retry", user=client.user, data={"reason": _reason(review)})
         elif client.kyc_status != Client.KycStatus.APPROVED:
             request = _vendor_submission(applicant, client)
             if review.answer == Answer.FINAL:
