@@ -44,7 +44,12 @@ from propdesk.onboarding.vendors.protocol import (
     VendorError,
     VendorRefused,
 )
-from propdesk.onboarding.vendors.sumsub import DEFAULT_BASE_URL, Sumsub
+from propdesk.onboarding.vendors.sumsub import (
+    DEFAULT_BASE_URL,
+    Sumsub,
+    plain_http_allowed,
+    usable_key,
+)
 
 SUMSUB = "sumsub"
 VENDOR_FORM = "Verified with SumSub"
@@ -84,7 +89,13 @@ def adapter(row: KycVendorSettings | None = None) -> Sumsub:
 def offered() -> bool:
     """Whether the portal offers the vendor (enabled, with its keys)."""
     row = KycVendorSettings.objects.filter(vendor=SUMSUB).first()
-    return bool(row and row.enabled and row.sealed_app_token and row.sealed_secret_key)
+    return bool(
+        row
+        and row.enabled
+        and row.sealed_app_token
+        and row.sealed_secret_key
+        and row.sealed_webhook_secret
+    )
 
 
 def _summary(row: KycVendorSettings) -> dict[str, Any]:
@@ -108,7 +119,9 @@ def save_settings(
     require_permission(actor, SETTINGS_MANAGE)
     errors = FieldErrors()
     url = clean_text(errors, "base_url", base_url, label="API address", max_length=200)
-    if url and not url.startswith(("https://", "http://")):
+    if url and not plain_http_allowed(url):
+        # The app token travels in a header: https only (plain http to this machine only,
+        # for the fake).
         errors.add("base_url", "The API address starts with https://.")
     level = clean_text(errors, "level_name", level_name, label="Verification level", max_length=100)
     if on_green not in KycVendorSettings.OnGreen.values:
@@ -118,6 +131,9 @@ def save_settings(
         value = str(secrets.get(key) or "").strip()
         if len(value) > 500:
             errors.add(key, "This key is too long.")
+        elif not usable_key(value):
+            # Said without the value: a pasted line break or a stray character.
+            errors.add(key, "This key has line breaks or characters a key never has.")
         elif value:
             new[key] = value
     errors.raise_if_any()
@@ -130,6 +146,9 @@ def save_settings(
             setattr(row, f"sealed_{key}", vault.seal(value))
         if row.enabled and not (row.sealed_app_token and row.sealed_secret_key):
             raise ValidationFailed(fields={"app_token": "Enter the app token and secret key."})
+        if row.enabled and not row.sealed_webhook_secret:
+            # Without it every webhook is refused and clients would wait for ever.
+            raise ValidationFailed(fields={"webhook_secret": "Enter the webhook secret key."})
         row.save()
         after = _summary(row)
         for key in new:
@@ -186,8 +205,11 @@ def start(client: Client, *, return_url: str, lang: str = "en") -> str:
     block = start_block(client)
     if block is not None:
         raise Conflict(block, code="kyc_not_open")
+    known = applicant_of(client)
     request = StartRequest(
-        external_user_id=external_id(client),
+        # The id the applicant was created with, kept: a rotated SECRET_KEY would otherwise
+        # make a second applicant at SumSub for the same client (each one is billed).
+        external_user_id=known.external_user_id if known is not None else external_id(client),
         email=client.user.email,
         return_url=return_url,
         lang=lang[:5],
@@ -260,7 +282,13 @@ def receive_webhook(body: bytes, headers: Mapping[str, str]) -> str:
     return "kept"
 
 
-@job()
+# SumSub resends a failed webhook for 18 hours, but a webhook propdesk kept is not resent: the
+# check must itself outlast an outage of SumSub's API (a day at the least, whatever the jitter)
+# or the client would wait for ever.
+CHECK_ATTEMPTS = 56
+
+
+@job(max_attempts=CHECK_ATTEMPTS, max_delay=3600)
 def check_applicant(applicant_pk: int) -> str:
     """Ask the vendor for the applicant's review (outside any transaction), then apply it."""
     applicant = KycApplicant.objects.get(pk=applicant_pk)
@@ -304,9 +332,11 @@ def _vendor_submission(applicant: KycApplicant, client: Client) -> ApprovalReque
 
 
 def _reason(review: Review) -> str:
+    """What the client is told: SumSub's comment for the applicant, or a plain sentence. Never
+    the labels: they are for the firm (SANCTIONS, PEP, ADVERSE_MEDIA, ... told to the client
+    would tip them off); staff see them beside the request."""
     return review.moderation_comment or (
-        gettext("The identity verification service did not accept the check")
-        + (f" ({', '.join(review.labels)})." if review.labels else ".")
+        gettext("The identity verification service did not accept the check") + "."
     )
 
 
@@ -342,7 +372,8 @@ def apply_review(applicant_pk: int, review: Review) -> str:
         client = Client.objects.select_for_update().get(pk=applicant.client_id)
         outcome = str(review.answer)
         if review.answer == Answer.RETRY:
-            events.emit("kyc.retry", user=client.user, data={"reason": _reason(review)})
+            if client.kyc_status != Client.KycStatus.APPROVED:  # never "try again" once verified
+                events.emit("kyc.retry", user=client.user, data={"reason": _reason(review)})
         elif client.kyc_status != Client.KycStatus.APPROVED:
             request = _vendor_submission(applicant, client)
             if review.answer == Answer.FINAL:

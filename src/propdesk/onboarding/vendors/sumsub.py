@@ -2,9 +2,12 @@
 
 Requests are signed as https://docs.sumsub.com/reference/authentication specifies; webhooks are
 verified with `X-Payload-Digest` / `X-Payload-Digest-Alg` over the raw body
-(https://docs.sumsub.com/docs/webhook-manager); the review is always read back with
-`GET /resources/applicants/{id}/status`
-(https://docs.sumsub.com/reference/get-applicant-review-status).
+(https://docs.sumsub.com/docs/webhook-manager); the review is always read back from the
+applicant's data, `GET /resources/applicants/{id}/one`
+(https://docs.sumsub.com/reference/get-applicant-data; see `review` for why not `/status`).
+
+The app token goes over https only (plain http to this machine only, for the fake); a redirect
+is never followed; an error never carries a request's headers.
 
 SumSub's webhooks carry no event id: an event is known by the digest of its exact body (a
 retried delivery is the same body, so it is handled once).
@@ -14,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from propdesk.onboarding.vendors.protocol import (
     Answer,
@@ -42,7 +46,45 @@ DIGESTS = {
     "HMAC_SHA512_HEX": hashlib.sha512,
 }
 MAX_WEBHOOK_BYTES = 256 * 1024
-LINK_TTL = 1800  # seconds: a permalink lives 30 minutes in SumSub's dashboard too
+LINK_TTL = 1800  # seconds: the link and the SDK token live 30 minutes (propdesk's choice)
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """SumSub's API does not redirect: a 3xx is answered as it is (a refusal), never followed,
+    so the app token and the signed request never go to another address."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def usable_key(value: str) -> bool:
+    """A key SumSub can be sent: printable ASCII only (a pasted line break or a non-ASCII
+    character would make http.client refuse the header and put the key in its error)."""
+    return value.isascii() and value.isprintable()
+
+
+def plain_http_allowed(url: str) -> bool:
+    """https always; plain http only to this machine (the fake), never the app token in the
+    clear over a network."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK
+
+
+def _loads(text: str | bytes) -> Any:
+    """JSON, or ValueError (a body nested deeper than the parser goes is not JSON to us)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 class Sumsub:
@@ -76,6 +118,10 @@ class Sumsub:
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         body = b"" if payload is None else json.dumps(payload).encode()
+        if not plain_http_allowed(self.base_url):
+            raise VendorRefused("The API address must start with https://.")
+        if not (usable_key(self.app_token) and usable_key(self.secret_key)):
+            raise VendorRefused("The app token or the secret key has characters no key has.")
         ts = str(int(time.time()))
         message = ts.encode() + method.encode() + path.encode() + body
         signature = hmac.new(self.secret_key.encode(), message, hashlib.sha256).hexdigest()
@@ -92,19 +138,28 @@ class Sumsub:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self.timeout) as response:
                 text = response.read(2_000_000).decode(errors="replace")
         except urllib.error.HTTPError as failed:
+            if 300 <= failed.code < 400:
+                raise VendorRefused(
+                    f"SumSub answered HTTP {failed.code} (a redirect, not followed).",
+                    status=failed.code,
+                ) from None
             text = failed.read(5000).decode(errors="replace")
             what = _description(text) or failed.reason
             message_ = f"SumSub answered HTTP {failed.code}: {what}"
             if failed.code >= 500 or failed.code in (408, 425, 429):
                 raise VendorUnavailable(message_, status=failed.code, body=text) from None
             raise VendorRefused(message_, status=failed.code, body=text) from None
-        except (OSError, ValueError) as exc:
-            raise VendorUnavailable(f"SumSub could not be reached: {exc}") from None
+        except OSError as exc:
+            # The reason only (never the request: a header's value could be in it).
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise VendorUnavailable(f"SumSub could not be reached: {str(reason)[:200]}") from None
+        except (ValueError, http.client.HTTPException):
+            raise VendorUnavailable("SumSub could not be reached: the request failed.") from None
         try:
-            return json.loads(text)
+            return _loads(text)
         except ValueError:
             raise VendorUnavailable("SumSub's answer is not JSON.", body=text[:2000]) from None
 
@@ -139,8 +194,12 @@ class Sumsub:
         )
         url = link.get("url") if isinstance(link, dict) else None
         applicant_id = applicant.get("id") if isinstance(applicant, dict) else None
-        if not isinstance(url, str) or not isinstance(applicant_id, str):
+        if not isinstance(url, str) or not isinstance(applicant_id, str) or not applicant_id:
             raise VendorUnavailable("SumSub's answer lacks the applicant or the link.")
+        # The link is put in the client's page as it is: only a web address is taken (never
+        # `javascript:` or `data:`), and an applicant id is what SumSub documents (hex).
+        if not _web_address(url) or len(applicant_id) > 64 or not applicant_id.isalnum():
+            raise VendorUnavailable("SumSub's answer is not in its documented shape.")
         return Started(
             applicant_id=applicant_id,
             url=url,
@@ -167,10 +226,12 @@ class Sumsub:
         if not self.webhook_secret:
             raise BadWebhook("No webhook secret key is set.")
         expected = hmac.new(self.webhook_secret.encode(), body, DIGESTS[alg]).hexdigest()
-        if not given or not hmac.compare_digest(expected, given.strip().lower()):
+        given = given.strip().lower()
+        # compare_digest raises on non-ASCII text: such a digest is simply wrong.
+        if not given or not given.isascii() or not hmac.compare_digest(expected, given):
             raise BadWebhook("The webhook's digest does not match.")
         try:
-            event = json.loads(body)
+            event = _loads(body)
             kind, applicant_id = event["type"], event["applicantId"]
         except (ValueError, KeyError, TypeError) as exc:
             raise BadWebhook("The webhook is not in SumSub's shape.") from exc
@@ -185,9 +246,22 @@ class Sumsub:
         )
 
     def review(self, applicant_id: str) -> Review:
-        status = self._call("GET", f"/resources/applicants/{quote(applicant_id, safe='')}/status")
+        """The applicant's `review` from its data (`GET /resources/applicants/{id}/one`).
+
+        Not `/status`: its reference lists only reviewAnswer, rejectLabels and
+        reviewRejectType in its reviewResult and sends elsewhere for the comments
+        (https://docs.sumsub.com/reference/get-applicant-review-status), while a FINAL
+        rejection's comments are to be read "from the webhook or applicant data payload"
+        (https://docs.sumsub.com/reference/get-applicant-verification-steps-status); the
+        webhook is never believed, so the applicant's data it is."""
+        if not applicant_id:
+            raise VendorRefused("The applicant has no SumSub id yet.")
+        data = self._call("GET", f"/resources/applicants/{quote(applicant_id, safe='')}/one")
+        status = data.get("review") if isinstance(data, dict) else None
         if not isinstance(status, dict):
-            raise VendorUnavailable("SumSub's review status is not an object.")
+            raise VendorUnavailable("SumSub's applicant has no review object.")
+        if isinstance(data, dict) and data.get("id") not in (None, applicant_id):
+            raise VendorUnavailable("SumSub answered about another applicant.")
         result = status.get("reviewResult") or {}
         if status.get("reviewStatus") != "completed" or not isinstance(result, dict):
             return Review(applicant_id, Answer.WAITING, raw=status)
@@ -200,6 +274,8 @@ class Sumsub:
         else:
             return Review(applicant_id, Answer.WAITING, raw=status)
         labels = result.get("rejectLabels") or []
+        if not isinstance(labels, list):
+            labels = []
         return Review(
             applicant_id,
             answer,
@@ -221,9 +297,17 @@ class Sumsub:
         return "SumSub accepted the app token and the signature."
 
 
+def _web_address(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and len(url) <= 2000
+
+
 def _description(text: str) -> str:
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except ValueError:
         return text[:200]
     return str(data.get("description", ""))[:300] if isinstance(data, dict) else ""

@@ -41,14 +41,11 @@ level is refused 404.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,17 +53,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from propdesk.onboarding.vendors.fakes.sumsub import pages
+from propdesk.onboarding.vendors.fakes.sumsub.wire import (
+    DIGESTS,
+    digest,
+    post_webhook,
+    review_status,
+    sign_request,
+)
+
+__all__ = ["DIGESTS", "FakeSumsub", "digest", "post_webhook", "sign_request"]
 
 DEFAULT_APP_TOKEN = "sbx:fake-sumsub-app-token"
 DEFAULT_SECRET_KEY = "fake-sumsub-secret-key"
 DEFAULT_WEBHOOK_SECRET = "fake-sumsub-webhook-secret"
 DEFAULT_LEVEL = "basic-kyc-level"
 TS_TOLERANCE = 300  # seconds (the fake's choice: the documentation gives no number)
-DIGESTS = {
-    "HMAC_SHA1_HEX": hashlib.sha1,
-    "HMAC_SHA256_HEX": hashlib.sha256,
-    "HMAC_SHA512_HEX": hashlib.sha512,
-}
 Deliver = Callable[[str, bytes, dict[str, str]], int]
 
 
@@ -74,16 +75,6 @@ class ApiError(Exception):
     def __init__(self, code: int, description: str, name: str = "") -> None:
         super().__init__(description)
         self.code, self.description, self.name = code, description, name
-
-
-def sign_request(secret: str, ts: str, method: str, path: str, body: bytes) -> str:
-    """X-App-Access-Sig as documented: hex HMAC-SHA256 of ts + METHOD + path + body."""
-    message = ts.encode() + method.upper().encode() + path.encode() + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def digest(secret: str, body: bytes, alg: str = "HMAC_SHA256_HEX") -> str:
-    return hmac.new(secret.encode(), body, DIGESTS[alg]).hexdigest()
 
 
 def _now_ms() -> str:
@@ -348,7 +339,7 @@ class FakeSumsub:
         if skew > TS_TOLERANCE:
             raise ApiError(401, "Request timestamp is too far from now", "auth-ts-expired")
         expected = sign_request(self.secret_key, ts, method, path, body)
-        if not hmac.compare_digest(expected, sig):
+        if not sig.isascii() or not hmac.compare_digest(expected, sig):
             raise ApiError(401, "Request signature mismatch", "app-token-signature-mismatch")
 
     def api(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
@@ -368,7 +359,7 @@ class FakeSumsub:
             if parts[3] == "one":
                 return applicant
             if parts[3] == "status":
-                return applicant["review"]
+                return review_status(applicant["review"])
         if (
             method == "POST"
             and parts[:2] == ["resources", "applicants"]
@@ -497,20 +488,6 @@ class FakeSumsub:
         raise ApiError(404, f"No such control: {method} /_fake/{name}", "not-found")
 
 
-def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST one webhook as SumSub does; the HTTP status (0: not reached)."""
-    if not url:
-        return 0
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as failed:
-        return int(failed.code)
-    except (OSError, ValueError):
-        return 0
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -528,11 +505,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
     def _handle(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(length, 1_000_000)) if length else b""
         split = urlsplit(self.path)
         query = parse_qs(split.query)
         try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 <= length <= 1_000_000:  # the fake's bound: SumSub documents none
+                self.close_connection = True
+                raise ApiError(413 if length > 0 else 400, "Bad Content-Length", "bad-request")
+            body = self.rfile.read(length) if length else b""
             if split.path.startswith("/_fake/"):
                 data = json.loads(body) if body else {}
                 if not isinstance(data, dict):
@@ -545,8 +525,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._api(method, body, query)
         except ApiError as exc:
             self._json(exc.code, self._error(exc))
-        except (ValueError, TypeError) as exc:
-            self._json(400, self._error(ApiError(400, str(exc), "bad-request")))
+        except (ValueError, TypeError, RecursionError) as exc:
+            self._json(400, self._error(ApiError(400, str(exc)[:200], "bad-request")))
 
     def _api(self, method: str, body: bytes, query: dict[str, list[str]]) -> None:
         fake = self.fake
