@@ -164,7 +164,7 @@ def test_editing_a_server_records_before_and_after(admin):
     [
         ({"name": "sandbox"}, "name", "already exists"),
         ({"name": "  "}, "name", "required"),
-        ({"kind": "mt5"}, "kind", "Select a valid choice"),
+        ({"kind": "ctrader"}, "kind", "Select a valid choice"),
         ({"demo_groups": "", "live_groups": " , "}, "demo_groups", "at least one group"),
         ({"demo_groups": "demo, live", "live_groups": "Live"}, "live_groups", "not both"),
         ({"demo_groups": "demo, x, demo"}, "demo_groups", "listed twice"),
