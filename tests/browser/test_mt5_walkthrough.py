@@ -77,11 +77,11 @@ def watch(
     ingestor: MT5Ingestor,
     until: Callable[[], bool],
     *,
-    within: float = 1.0,
+    within: float = 20.0,
 ) -> float:
     """Run the monitor as `propdesk monitor` does (its ingestor pulls from the platform, then
-    it reads the log) until `until()` holds; returns the seconds it took, failing past
-    `within`."""
+    it reads the log) until `until()` holds; returns the seconds it took. `within` only keeps a
+    broken run from hanging: how fast a breach acts is measured by the benchmarks, not here."""
     started = time.monotonic()
     while not until():
         elapsed = time.monotonic() - started

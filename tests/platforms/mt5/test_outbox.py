@@ -16,6 +16,7 @@ from propdesk.platforms import outbox
 from propdesk.platforms.models import PlatformCommand
 from propdesk.platforms.mt5.fake import USER_RIGHT_TRADE_DISABLED
 from propdesk.platforms.protocol import Access
+from tests.challenges.factories import eventually
 from tests.platforms.mt5.factories import (
     CHALLENGE_GROUP,
     control,
@@ -114,6 +115,12 @@ def test_a_call_longer_than_the_lease_keeps_its_claim_and_no_second_runner_repea
 
     first = threading.Thread(target=runner)
     first.start()
+    # The first runner holds the command (and is in its call) before the other one looks, however
+    # slowly its thread starts on a loaded machine.
+    eventually(
+        lambda: PlatformCommand.objects.filter(pk=command.pk, claimed_until__isnull=False).exists(),
+        what="the first runner to claim the command",
+    )
     second_took = []
     for _ in range(8):  # for 1.6 s, well past the lease, another runner looks
         time.sleep(0.2)
