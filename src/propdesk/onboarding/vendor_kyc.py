@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client, User
@@ -331,13 +332,14 @@ def _vendor_submission(applicant: KycApplicant, client: Client) -> ApprovalReque
     )
 
 
-def _reason(review: Review) -> str:
-    """What the client is told: SumSub's comment for the applicant, or a plain sentence. Never
-    the labels: they are for the firm (SANCTIONS, PEP, ADVERSE_MEDIA, ... told to the client
-    would tip them off); staff see them beside the request."""
-    return review.moderation_comment or (
-        gettext("The identity verification service did not accept the check") + "."
-    )
+def _reason(review: Review, client: Client) -> str:
+    """What the client is told: SumSub's comment for the applicant, or a plain sentence in the
+    client's language. Never the labels: they are for the firm (SANCTIONS, PEP, ADVERSE_MEDIA,
+    ... told to the client would tip them off); staff see them beside the request."""
+    if review.moderation_comment:
+        return review.moderation_comment
+    with translation.override(client.user.language or settings.LANGUAGE_CODE):
+        return gettext("The identity verification service did not accept the check.")
 
 
 def apply_review(applicant_pk: int, review: Review) -> str:
@@ -373,11 +375,13 @@ def apply_review(applicant_pk: int, review: Review) -> str:
         outcome = str(review.answer)
         if review.answer == Answer.RETRY:
             if client.kyc_status != Client.KycStatus.APPROVED:  # never "try again" once verified
-                events.emit("kyc.retry", user=client.user, data={"reason": _reason(review)})
+                events.emit("kyc.retry", user=client.user, data={"reason": _reason(review, client)})
         elif client.kyc_status != Client.KycStatus.APPROVED:
             request = _vendor_submission(applicant, client)
             if review.answer == Answer.FINAL:
-                approvals.decide_automatically(request.pk, approved=False, text=_reason(review))
+                approvals.decide_automatically(
+                    request.pk, approved=False, text=_reason(review, client)
+                )
             elif settings_row().on_green == KycVendorSettings.OnGreen.APPROVE:
                 approvals.decide_automatically(
                     request.pk, approved=True, text="SumSub answered GREEN."
