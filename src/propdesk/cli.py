@@ -97,6 +97,8 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
         port=ns.port,
         match_trader_port=ns.match_trader_port,
         mt5_port=ns.mt5_port,
+        stripe_port=ns.stripe_port,
+        nowpayments_port=ns.nowpayments_port,
     )
 
 
@@ -442,6 +444,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=8011,
         help="where the demo's fake MetaTrader 5 Web API listens (default 8011)",
     )
+    for option, vendor, default in (
+        ("stripe", "Stripe", 8020),
+        ("nowpayments", "NOWPayments", 8021),
+    ):
+        demo.add_argument(
+            f"--{option}-port",
+            type=int,
+            default=default,
+            help=f"where the demo's fake {vendor} listens (default {default})",
+        )
     demo.set_defaults(func=_cmd_demo)
 
     serve = sub.add_parser(

@@ -47,7 +47,15 @@ class Progress:
 DEMO_METRICS_TOKEN = "demo-metrics-token-for-the-demo-2026"
 
 
-def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -> int:
+def run(
+    *,
+    host: str,
+    port: int,
+    match_trader_port: int,
+    mt5_port: int = 8011,
+    stripe_port: int = 8020,
+    nowpayments_port: int = 8021,
+) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     # Links in emails and the sandbox provider's webhooks go to where the demo serves.
     os.environ.setdefault("PROPDESK_SITE_URL", f"http://{host}:{port}")
@@ -62,7 +70,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
 
     from propdesk import demo_match_trader as mt
     from propdesk import demo_mt5 as mt5
-    from propdesk import demo_sumsub
+    from propdesk import demo_payments, demo_sumsub
     from propdesk.demo import STAFF, seed_demo, seeded
     from propdesk.demo_growth import banner as growth_banner
 
@@ -79,6 +87,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
         # A new demo firm: the fake's books of an earlier one would hold accounts it never opened.
         fake_state.unlink(missing_ok=True)
         fake_state.with_name(MT5_STATE).unlink(missing_ok=True)
+        demo_payments.forget_books(settings.VAR_DIR)
     logins = seed_demo(
         step=lambda text: progress.step(f"seeding: {text}"), match_trader_url=fake_url
     )
@@ -87,6 +96,9 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
     mt5.ensure_server(STAFF[0][0], mt5_url)
     sumsub_url = demo_sumsub.url_for()
     demo_sumsub.set_up(sumsub_url, STAFF[0][0])
+    stripe_url = demo_payments.url_for(stripe_port)
+    nowpayments_url = demo_payments.url_for(nowpayments_port)
+    demo_payments.set_up(STAFF[0][0], stripe_url=stripe_url, nowpayments_url=nowpayments_url)
     progress.done()
     print(f"  ready in {time.monotonic() - progress.began:.1f} s", flush=True)
     url = f"http://{host}:{port}"
@@ -117,6 +129,7 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
         f"{mt5.MANAGER_PASSWORD}: the trading server {mt5.SERVER_NAME!r} (docs/mt5.md)"
     )
     print("\n".join(demo_sumsub.banner(sumsub_url)))
+    print("\n".join(demo_payments.banner(stripe_url, nowpayments_url)))
     print(f"  health: {url}/healthz  {url}/readyz   metrics (docs/observability.md):")
     token = os.environ["PROPDESK_METRICS_TOKEN"]
     print(f"    curl -H 'Authorization: Bearer {token}' {url}/metrics")
@@ -152,6 +165,12 @@ def run(*, host: str, port: int, match_trader_port: int, mt5_port: int = 8011) -
                 ),
                 [sys.executable, "-m", "propdesk.demo_start", TRADER],
                 demo_sumsub.process(demo_sumsub.PORT, url),
+                *demo_payments.processes(
+                    stripe_port=stripe_port,
+                    nowpayments_port=nowpayments_port,
+                    site_url=url,
+                    var_dir=settings.VAR_DIR,
+                ),
             ]
         )
 

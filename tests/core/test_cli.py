@@ -342,14 +342,17 @@ def test_worker_and_jobs_refuse_bad_numbers_with_a_usage_error(var, args):
 
 def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
     """`propdesk demo` starts the fake Match-Trader beside the site: the worker opens the demo
-    participant's account there, and the demo's trader opens his positions on it."""
+    participant's account there, and the demo's trader opens his positions on it. The fake
+    Stripe and NOWPayments run too, configured as the demo's payment providers."""
     import contextlib
     import json
     import signal
+    import sqlite3
     import time
     import urllib.request
 
     port, fake_port, mt5_port = free_port(), free_port(), free_port()
+    stripe_port, nowpayments_port = free_port(), free_port()
     env = {**os.environ, "PROPDESK_VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     demo = subprocess.Popen(
@@ -364,6 +367,10 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
             str(fake_port),
             "--mt5-port",
             str(mt5_port),
+            "--stripe-port",
+            str(stripe_port),
+            "--nowpayments-port",
+            str(nowpayments_port),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -398,6 +405,28 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
         printed, _ = demo.communicate(timeout=60)
     assert f"fake Match-Trader server (Broker API v2) at {fake}" in printed
     assert f"fake MetaTrader 5 (Web API) at http://127.0.0.1:{mt5_port}" in printed
+    assert f"fake Stripe at http://127.0.0.1:{stripe_port}" in printed
+    assert "card 4242 4242 4242 4242" in printed
+    assert f"fake NOWPayments at http://127.0.0.1:{nowpayments_port}" in printed
+    # The fakes ran and kept their books beside the demo's database.
+    assert f"fake Stripe on http://127.0.0.1:{stripe_port}" in printed
+    assert f"events to http://127.0.0.1:{port}/webhooks/payments/stripe/" in printed
+    assert f"fake NOWPayments on http://127.0.0.1:{nowpayments_port}" in printed
     assert (tmp_path / "fake-match-trader.json").exists()  # its books, for the next start
+    database = sqlite3.connect(tmp_path / "propdesk.sqlite3")
+    providers = database.execute(
+        'SELECT kind, enabled, "values" FROM wallet_provideraccount'
+        " WHERE kind IN ('stripe', 'nowpayments') ORDER BY kind"
+    ).fetchall()
+    assert [(kind, enabled, json.loads(values)) for kind, enabled, values in providers] == [
+        ("nowpayments", 1, {"api_url": f"http://127.0.0.1:{nowpayments_port}"}),
+        ("stripe", 1, {"api_base": f"http://127.0.0.1:{stripe_port}"}),
+    ]
+    methods = database.execute(
+        "SELECT name, provider, enabled FROM wallet_paymentmethod"
+        " WHERE provider IN ('stripe', 'nowpayments') ORDER BY name"
+    ).fetchall()
+    assert methods == [("Card (Stripe)", "stripe", 1), ("Crypto (NOWPayments)", "nowpayments", 1)]
+    database.close()
     with pytest.raises(OSError):
         positions()
