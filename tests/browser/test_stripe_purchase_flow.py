@@ -239,7 +239,7 @@ def test_a_dispute_opened_at_stripe_reaches_staff_with_the_hold_shown(
     expect(row).to_contain_text("499.00")
     expect(row).to_contain_text("Open")
     staff.goto(f"/backoffice/clients/{active_client.pk}/")
-    expect(
-        staff.locator(f'[data-open-dispute="{dispute.provider_dispute_id}"]')
-    ).to_contain_text("held")
+    expect(staff.locator(f'[data-open-dispute="{dispute.provider_dispute_id}"]')).to_contain_text(
+        "held"
+    )
     assert ledger.check() == []
