@@ -1,7 +1,7 @@
 """What a person does in the browser, step by step, shared by the browser tests: log in (to the
 site or to the web terminal), register in the portal, fill in KYC, follow the back office's menu
 (open a queue), read a stage's credentials in the portal, reload a page that may be reloading
-itself."""
+itself, set a payment provider up in *Settings > Payment providers*."""
 
 from __future__ import annotations
 
@@ -118,6 +118,21 @@ def menu(page: Page, *path: str) -> None:
     for group in groups:
         expect(section.locator(f'li.menu-group[data-group="{group}"]')).to_be_visible()
     section.get_by_role("link", name=re.compile(rf"^{re.escape(label)}( \d+)?$")).click()
+
+
+def set_up_payment_provider(page: Page, label: str, values: dict[str, str]) -> None:
+    """Staff with the settings permission: *Settings > Payment providers*, the provider's
+    Settings, enable it with `values` (the fields' names), save, then Test connection."""
+    menu(page, "Settings", "Payment providers")
+    page.locator("#providers tr", has_text=label).get_by_role("link", name="Settings").click()
+    form = page.locator("#provider-form")
+    form.locator('input[name="enabled"]').check()
+    for name, value in values.items():
+        form.locator(f'input[name="{name}"]').fill(value)
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_text(f"{label} saved.")).to_be_visible()
+    page.locator("#test-connection").click()
+    expect(page.get_by_text("Test connection:")).to_be_visible()
 
 
 def credentials_on_page(page: Page) -> tuple[str, str]:

@@ -134,6 +134,11 @@ portal_urls = [
         name="my_challenge",
     ),
     path(
+        "my-challenges/<int:participation_id>/pay-from-wallet/",
+        portal_challenge.my_challenge_pay_from_wallet,
+        name="my_challenge_pay_from_wallet",
+    ),
+    path(
         "my-challenges/<int:participation_id>/payouts/",
         payouts_portal.payouts_page,
         name="my_challenge_payouts",

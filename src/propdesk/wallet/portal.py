@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -310,7 +312,12 @@ def withdrawal_detail(request: HttpRequest, withdrawal_id: int) -> HttpResponse:
 @client_view
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     """The pay step: the provider's checkout is opened (after our commit, outside any
-    transaction) and the client sent there. Unreachable: said so, with a Try again."""
+    transaction) and the client sent there. Unreachable: said so, with a Try again.
+
+    A checkout on another site (Stripe's, NOWPayments' page) is a link the client follows,
+    not a redirect: the pay step is reached from a form (the purchase, the deposit, Try
+    again), and the portal's Content-Security-Policy (`form-action 'self'`) stops a form's
+    redirect to another site, so the browser would stay on the form with nothing said."""
     found = payments.find(token)
     if found.client_id != actor(request).client.pk:
         raise Http404  # another client's payment is not theirs to see
@@ -323,7 +330,19 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
             {"payment": found, "reason": failed.message},
             status=503,
         )
-    return redirect(started.checkout_url)
+    if _same_site(request, started.checkout_url):
+        return redirect(started.checkout_url)
+    return render(
+        request, "wallet/portal_pay_go.html", {"payment": started, "url": started.checkout_url}
+    )
+
+
+def _same_site(request: HttpRequest, url: str) -> bool:
+    """`url` is on this site: as the browser reached it, or as PROPDESK_SITE_URL names it
+    (where the sandbox's own checkout lives)."""
+    there = urlsplit(url)
+    own = (urlsplit(request.build_absolute_uri("/")), urlsplit(settings.PROPDESK_SITE_URL))
+    return any((there.scheme, there.netloc) == (o.scheme, o.netloc) for o in own)
 
 
 @require_http_methods(["GET", "POST"])

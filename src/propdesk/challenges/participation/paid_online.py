@@ -8,14 +8,17 @@ expired: the purchase is cancelled. A refund that dips into the fee reverses the
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext
 
-from propdesk.accounts.models import User
+from propdesk.accounts.models import Client, User
 from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import lifecycle
 from propdesk.challenges.participation.services import _take_fee, payment_cancelled
+from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.templatetags.money import money
 from propdesk.wallet import deposits, ledger
 from propdesk.wallet.models import JournalEntry, Payment
@@ -73,6 +76,33 @@ def settle(payment: Payment, received: Decimal) -> str:
     locked.save(update_fields=["provider_payment_id"])
     _take_fee(locked, wallet)
     return "paid"
+
+
+def pay_from_wallet(client: Client, participation_id: Any) -> Participation:
+    """The client's purchase still waiting for its payment (a part may have arrived and be in
+    the wallet) paid from the wallet instead: the fee is taken from it at once, as a wallet
+    purchase's is; money the checkout still brings later stays in the wallet. Refused, nothing
+    changed, when the wallet holds less than the fee (InsufficientFunds) or the purchase no
+    longer waits (paid, cancelled, lapsed; a second click)."""
+    with transaction.atomic():
+        # Purchases by one client queue here (as `start`): two can never spend one balance.
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        locked = (
+            Participation.objects.select_for_update(of=("self",))
+            .select_related("version", "client", "method")
+            .filter(client=client, pk=participation_id)
+            .first()
+        )
+        if locked is None:
+            raise NotFound(gettext("No such challenge of yours."))
+        if locked.status != Participation.Status.PENDING_PAYMENT or deposits.has_lapsed(
+            locked.created_at
+        ):
+            raise Conflict(gettext("This purchase no longer waits for a payment."))
+        lifecycle.settle(locked, Participation.Status.PENDING_APPROVAL)
+        _take_fee(locked, ledger.wallet(client, locked.currency))  # refused if short
+    locked.refresh_from_db()
+    return locked
 
 
 def closed(payment: Payment) -> None:

@@ -10,18 +10,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from propdesk.accounts import zones
 from propdesk.accounts.models import Client
 from propdesk.challenges.catalogue.wording import rule_lines
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import curve, progress
-from propdesk.challenges.participation import retries, standing, trade_history
+from propdesk.challenges.participation import paid_online, retries, standing, trade_history
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.participation.portal import history, row
 from propdesk.challenges.payouts import tab as payout_tab
@@ -106,6 +108,22 @@ def my_challenge(request: HttpRequest, participation_id: int) -> HttpResponse:
     return page(request, item, tab, payout_tab.context(client, item) if tab == "payouts" else {})
 
 
+@require_POST
+@client_view
+def my_challenge_pay_from_wallet(request: HttpRequest, participation_id: int) -> HttpResponse:
+    """*Pay from my wallet* on a purchase waiting for its payment (a part may be in the wallet
+    already): the fee is taken from the wallet; refused, the page says why, nothing changed."""
+    client = actor(request).client
+    item = participation.get_own(client, participation_id)
+    try:
+        paid_online.pay_from_wallet(client, item.pk)
+    except DomainError as refused:
+        item.refresh_from_db()
+        return challenge_page(request, item, error=refused, status=refused.status)
+    messages.success(request, gettext("The fee was paid from your wallet."))
+    return redirect("portal:my_challenge", participation_id=item.pk)
+
+
 def challenge_page(
     request: HttpRequest,
     item: Participation,
@@ -140,6 +158,8 @@ def page(
             .values_list("received", flat=True)
             .first()
         )
+        held = ledger.balances(client).get(item.currency, Decimal(0))
+        context["wallet_covers"] = held >= item.fee
     if tab == "overview":
         context.update(_overview(item, client, shown, zone))
     elif tab == "chart":
