@@ -96,3 +96,21 @@ def test_test_connection_shows_the_reason_it_failed(admin):
 
 def test_the_provider_settings_need_the_settings_permission(finance):
     assert logged_in(finance).get("/backoffice/settings/payment-providers/").status_code == 403
+
+
+def test_a_remote_provider_is_not_turned_on_without_its_keys_and_nothing_is_saved(admin):
+    from propdesk.core.errors import ValidationFailed
+    from propdesk.wallet import provider_settings
+
+    with pytest.raises(ValidationFailed) as refused:
+        provider_settings.save(
+            "stripe", enabled=True, given={"secret_key": "sk_test_only_the_key"}, actor=admin
+        )
+    assert "webhook_secret" in refused.value.fields
+    assert "secret_key" not in refused.value.fields
+    assert not ProviderAccount.objects.filter(kind="stripe", enabled=True).exists()
+    # Off, the key alone is kept (the rest can follow).
+    provider_settings.save(
+        "stripe", enabled=False, given={"secret_key": "sk_test_only_the_key"}, actor=admin
+    )
+    assert ProviderAccount.objects.get(kind="stripe").sealed_secrets

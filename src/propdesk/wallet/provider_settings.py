@@ -73,6 +73,12 @@ def save(kind: str, *, enabled: bool, given: dict[str, Any], actor: User) -> Pro
                 new_secrets[field.key] = text
         else:
             values[field.key] = text
+    if enabled and not getattr(registry.adapter(kind), "local", False):
+        # A remote provider turned on without a key or a webhook secret, every checkout or every webhook would be
+        # refused while clients wait: all of them first.
+        for field in found.fields:
+            if field.secret and field.key not in new_secrets and field.key not in found.secrets_set:
+                errors.add(field.key, f"{field.label}: needed before the provider is turned on.")
     errors.raise_if_any("Please correct the provider's settings.")
     with transaction.atomic():
         account = ProviderAccount.objects.select_for_update().get(pk=found.account.pk)
