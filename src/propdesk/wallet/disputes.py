@@ -55,6 +55,13 @@ def track(payment_id: int, dispute_id: str) -> str:
         )
         raise PermanentFailure(f"The provider refused to say: {refused}") from refused
     payments.keep(payment, payment.provider, "out", "dispute", found.raw, status_code=200)
+    if payment.received < found.amount and payment.provider_ref:
+        # Disputed before its money was applied (a card disputed at once: the dispute's webhook
+        # overtook the settle job): the payment is asked about and applied first, so the
+        # disputed money is in the wallet to be held, not credited after the hold was decided.
+        from propdesk.wallet import payment_apply
+
+        payment_apply.apply(payment.pk, payments.ask(payment, found.payment_id))
     return apply(payment.pk, found)
 
 
