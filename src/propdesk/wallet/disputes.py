@@ -12,13 +12,15 @@ firm's loss. Each once.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.money import quantum
 from propdesk.core.templatetags.money import money
 from propdesk.jobs.retries import PermanentFailure, job
 from propdesk.wallet import ledger, payments
@@ -61,7 +63,9 @@ def track(payment_id: int, dispute_id: str) -> str:
         # disputed money is in the wallet to be held, not credited after the hold was decided.
         from propdesk.wallet import payment_apply
 
-        payment_apply.apply(payment.pk, payments.ask(payment, found.payment_id))
+        # The provider refusing to say (kept with the payment): what is there is held.
+        with contextlib.suppress(PermanentFailure):
+            payment_apply.apply(payment.pk, payments.ask(payment, found.payment_id))
     return apply(payment.pk, found)
 
 
@@ -87,10 +91,11 @@ def apply(payment_id: int, found: Dispute) -> str:
 
 
 def _open(payment: Payment, found: Dispute) -> PaymentDispute:
-    amount = min(max(found.amount, Decimal(0)), payment.received).quantize(Decimal("0.01"))
+    unit = quantum(payment.currency)  # the currency's minor unit (JPY: whole yen)
+    amount = min(max(found.amount, Decimal(0)), payment.received).quantize(unit, ROUND_DOWN)
     wallet = ledger.wallet(payment.client, payment.currency)
     wallet.refresh_from_db()
-    held = min(amount, max(wallet.balance, Decimal(0))).quantize(Decimal("0.01"))
+    held = min(amount, max(wallet.balance, Decimal(0))).quantize(unit, ROUND_DOWN)
     dispute = PaymentDispute.objects.create(
         payment=payment,
         provider_dispute_id=found.dispute_id[:200],
