@@ -12,6 +12,7 @@ back (nothing moved). More than what is left of the payment is refused before an
 
 from __future__ import annotations
 
+import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -57,15 +58,23 @@ def fee_part(payment: Payment, amount: Decimal) -> Decimal:
     return payments.purpose_of(payment).fee_part(payment, amount)
 
 
-def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) -> PaymentRefund:
-    """Staff refund `amount` of a payment; the provider is asked after the commit."""
+def request_refund(
+    payment_id: int, *, amount: Any, reason: Any, actor: User, key: Any = None
+) -> PaymentRefund:
+    """Staff refund `amount` of a payment; the provider is asked after the commit. `key`: the
+    confirm form's own (a UUID); the same key again returns the refund it asked for."""
     require_permission(actor, PAYMENTS_REFUND)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
+    asked = _request_key(errors, key)
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update().select_related("client__user").get(pk=payment_id)
         )
+        if asked:
+            earlier = payment.refunds.filter(request_key=asked).first()
+            if earlier is not None:
+                return earlier  # the same confirm posted again: asked once
         value = parse_amount(errors, "amount", amount, payment.currency)
         errors.raise_if_any("Please correct the refund.")
         assert value is not None
@@ -85,6 +94,7 @@ def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) ->
             currency=payment.currency,
             reason=text,
             requested_by=actor,
+            request_key=asked,
         )
         if held > 0:
             refund.hold_entry = ledger.post(  # InsufficientFunds: refused, nothing written
@@ -108,6 +118,16 @@ def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) ->
         )
         carry_out.enqueue(refund.pk)
     return refund
+
+
+def _request_key(errors: FieldErrors, key: Any) -> str:
+    if key is None or key == "":
+        return ""
+    try:
+        return str(uuid.UUID(str(key)))
+    except ValueError:
+        errors.add("key", "The form's key is not valid; open the refund form again.")
+        return ""
 
 
 @job(max_attempts=REFUND_ATTEMPTS)
