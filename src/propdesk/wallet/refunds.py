@@ -28,7 +28,13 @@ from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.jobs.retries import job
 from propdesk.wallet import ledger, payments
-from propdesk.wallet.models import JournalEntry, LedgerAccount, Payment, PaymentRefund
+from propdesk.wallet.models import (
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    PaymentDispute,
+    PaymentRefund,
+)
 from propdesk.wallet.permissions import PAYMENTS_REFUND
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers.protocol import ProviderRefused, ProviderUnavailable
@@ -46,11 +52,22 @@ def shortfall(currency: str) -> LedgerAccount:
 
 
 def left_to_refund(payment: Payment) -> Decimal:
+    """What may still be given back: what arrived, less what was refunded or is on its way,
+    less what a dispute holds or the payer's bank already took back (never refunded twice)."""
     pending = sum(
         (r.amount for r in payment.refunds.filter(status=PaymentRefund.Status.PENDING)),
         Decimal(0),
     )
-    return payment.received - payment.refunded - pending
+    disputed = sum(
+        (
+            d.amount
+            for d in payment.disputes.filter(
+                status__in=[PaymentDispute.Status.OPEN, PaymentDispute.Status.LOST]
+            )
+        ),
+        Decimal(0),
+    )
+    return max(payment.received - payment.refunded - pending - disputed, Decimal(0))
 
 
 def fee_part(payment: Payment, amount: Decimal) -> Decimal:
