@@ -287,3 +287,16 @@ def test_a_lapsed_deposit_closes_its_payment(active_client, sandbox_card):
     Deposit.objects.filter(pk=made.pk).update(created_at=long_ago)
     assert deposits.lapse_unpaid() == 1
     assert Payment.objects.get().status == "expired"
+
+
+def test_staff_cancelling_an_unpaid_purchase_cancels_its_payment(
+    active_client, challenge, sandbox_card, admin
+):
+    from propdesk.challenges.participation import interventions
+
+    joined = buy(active_client, challenge, sandbox_card)
+    interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    assert Payment.objects.get().status == "cancelled"
+    assert pay(joined)["outcome"] == "credited to the wallet"  # money still never dropped
+    assert ledger.balances(active_client) == {"USD": FEE}
+    assert Payment.objects.get().status == "paid"

@@ -173,12 +173,12 @@ def lock_unpaid(token: uuid.UUID | None) -> Payment | None:
     return Payment.objects.select_for_update().filter(token=token).first()
 
 
-def lapsed(payment: Payment | None) -> None:
-    """Its deposit or purchase lapsed unpaid: a payment with nothing received is closed as
-    expired with it (the sweep still asks about it for a while, and money that arrives after
-    all is credited to the wallet: never dropped)."""
+def lapsed(payment: Payment | None, *, status: str = Payment.Status.EXPIRED) -> None:
+    """Its deposit or purchase lapsed unpaid (or staff cancelled it: `status` cancelled): a
+    payment with nothing received is closed with it (the sweep still asks about an expired one
+    for a while, and money that arrives after all is credited to the wallet: never dropped)."""
     if payment is not None and payment.status == Payment.Status.OPEN and payment.received == 0:
-        payment.status = Payment.Status.EXPIRED
+        payment.status = status
         payment.save(update_fields=["status", "updated_at"])
 
 

@@ -42,7 +42,8 @@ from propdesk.rules.model import (
     MAX_OPEN_VOLUME,
     WEEKEND_HOLDING,
 )
-from propdesk.wallet import ledger
+from propdesk.wallet import ledger, payments
+from propdesk.wallet.models import Payment
 
 REASON_LONGEST = 500
 # What the trader reads of a staff decision: the staff member and their reason stay internal.
@@ -224,6 +225,9 @@ def end(
         raise NotFound("No such participation.")
     by = actor.email if actor is not None else "the payment provider"
     with transaction.atomic():
+        # An unpaid purchase's payment first (the order applying its answer takes).
+        token = Participation.objects.filter(pk=wanted).values_list("checkout_token", flat=True)
+        payment = payments.lock_unpaid(token.first())
         steps = ApprovalRequest.objects.filter(
             Q(type_key__in=STEP_TYPES), payload__participation_id=wanted
         )
@@ -264,6 +268,7 @@ def end(
             commission.reverse_for(participation, actor)  # the IBs' share goes back with it
         if unpaid:  # never paid: the coupons' uses are given back (a refund keeps them)
             coupons.release(participation)
+            payments.lapsed(payment, status=Payment.Status.CANCELLED)
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPATION_CANCEL,
