@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.wallet import ledger, sandbox_payments
-from propdesk.wallet.models import Payment, PaymentDispute
+from propdesk.core.errors import ValidationFailed
+from propdesk.wallet import ledger, refunds, sandbox_payments
+from propdesk.wallet.models import Payment, PaymentDispute, PaymentRefund
 from propdesk.wallet.providers import sandbox
 from tests.wallet.factories import deliver, fund
 
@@ -121,3 +122,15 @@ def test_an_open_dispute_shows_on_the_client_and_payment_pages(
     ).content.decode()
     assert f'data-dispute="{dispute_id}"' in payment_page
     assert "Held from the wallet" not in payment_page  # the request's details are its own
+
+
+def test_a_disputed_payment_cannot_also_be_refunded_by_staff(paid_deposit, active_client, finance):
+    _, event = open_dispute(paid_deposit, "200.00")
+    deliver(event)
+    with pytest.raises(ValidationFailed):
+        refunds.request_refund(
+            Payment.objects.get().pk, amount="150.00", reason="Asked", actor=finance
+        )
+    assert not PaymentRefund.objects.exists()
+    assert refunds.left_to_refund(Payment.objects.get()) == Decimal("100.00")
+    assert ledger.balances(active_client) == {"USD": Decimal("100.00")}

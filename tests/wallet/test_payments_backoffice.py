@@ -3,6 +3,7 @@ confirm step, secrets sealed and never shown again, Test connection."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -64,6 +65,22 @@ def test_a_refund_is_asked_only_after_the_confirm_step(paid, finance, run_jobs, 
     assert PaymentRefund.objects.get().status == "succeeded"
     assert Payment.objects.get().refunded == Decimal("30.00")
     assert AuditRecord.objects.filter(action="payment.refund").count() == 1
+
+
+def test_the_confirm_posted_twice_asks_for_one_refund(paid, finance, run_jobs, active_client):
+    browser = logged_in(finance)
+    path = f"/backoffice/finance/payments/{paid.pk}/refund/"
+    asked = post_form(browser, path, {"amount": "30.00", "reason": "Duplicate charge"})
+    key = re.search(r'name="key" value="([0-9a-f-]{36})"', asked.content.decode()).group(1)
+    confirm = {"amount": "30.00", "reason": "Duplicate charge", "confirm": "yes", "key": key}
+    post_form(browser, path, confirm)
+    post_form(browser, path, confirm)  # a double click, a resent request
+    run_jobs()
+    assert PaymentRefund.objects.count() == 1
+    assert Payment.objects.get().refunded == Decimal("30.00")
+    assert AuditRecord.objects.filter(action="payment.refund").count() == 1
+    post_form(browser, path, {**confirm, "key": "not-a-key"})
+    assert PaymentRefund.objects.count() == 1  # a mangled key: refused, nothing asked
 
 
 def test_a_providers_secret_is_sealed_never_shown_and_kept_when_left_blank(admin):

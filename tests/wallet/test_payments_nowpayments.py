@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.participation import services as participation
@@ -71,4 +74,37 @@ def test_a_partial_crypto_payment_is_credited_and_the_purchase_waits_for_the_res
     assert Decimal(0) < half < Decimal("499.00")
     assert ledger.balances(active_client) == {"USD": half}
     assert Payment.objects.get().status == "partially_paid"
+    assert ledger.check() == []
+
+
+def test_a_crypto_deposit_whose_settle_job_was_lost_is_settled_by_the_sweep(
+    crypto, active_client, admin, set_method, run_jobs
+):
+    """NOWPayments is asked by its payment id: the verified IPN's is kept on the payment at
+    once, so the sweep can ask even when the job the IPN queued never ran."""
+    set_method("deposit", "automatic")
+    method = deposits.save_payment_method(
+        None,
+        name="Crypto",
+        kind="online",
+        provider="nowpayments",
+        currencies=["USD"],
+        min_amount="10",
+        max_amount="5000",
+        actor=admin,
+    )
+    made = deposits.request_deposit(
+        active_client, method=method.pk, amount="100.00", currency="USD"
+    )
+    payment = payments.start(Payment.objects.get(token=made.checkout_token))
+    control(crypto, "/_fake/pay", {"invoice_id": payment.provider_ref, "fraction": "1"})
+    payment.refresh_from_db()
+    assert payment.payment_id  # kept from the verified IPN, before any job ran
+    DBTaskResult.objects.filter(task_path=payments.settle_payment.module_path).delete()  # lost
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Payment.objects.update(updated_at=an_hour_ago, started_at=an_hour_ago)
+    assert payments.sweep() == 1
+    run_jobs()
+    assert Payment.objects.get().status == "paid"
+    assert ledger.balances(active_client) == {"USD": Decimal("100.00")}
     assert ledger.check() == []

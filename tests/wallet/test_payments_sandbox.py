@@ -9,14 +9,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client as HttpClient
 from django.utils import timezone
 
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation
 from propdesk.challenges.participation import services as participation
-from propdesk.wallet import ledger, payments, sandbox_payments
-from propdesk.wallet.models import JournalEntry, Payment, PaymentMessage, WebhookEvent
+from propdesk.wallet import deposits, ledger, payments, sandbox_payments
+from propdesk.wallet.models import Deposit, JournalEntry, Payment, PaymentMessage, WebhookEvent
 from propdesk.wallet.providers import registry
 from tests.challenges.factories import definition
 from tests.conftest import logged_in, post_form
@@ -229,3 +230,73 @@ def test_a_provider_turned_off_opens_no_checkout(active_client, challenge, sandb
     page = logged_in(active_client.user).get(f"/portal/pay/{joined.checkout_token}/")
     assert page.status_code == 503
     assert Payment.objects.get().checkout_url == ""
+
+
+def lapse(joined):
+    """The purchase (and its payment) were opened past the checkout deadline."""
+    long_ago = timezone.now() - timedelta(hours=settings.CHECKOUT_EXPIRY_HOURS + 1)
+    Participation.objects.filter(pk=joined.pk).update(created_at=long_ago)
+    Payment.objects.update(started_at=long_ago, updated_at=long_ago)
+    return participation.lapse_unpaid()
+
+
+def test_a_lapsed_purchase_closes_its_payment_and_its_checkout_cannot_be_started(
+    active_client, challenge, sandbox_card
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    assert lapse(joined) == 1
+    assert Payment.objects.get().status == "expired"
+    page = logged_in(active_client.user).get(f"/portal/pay/{joined.checkout_token}/")
+    assert page.status_code == 503
+    assert b"closed" in page.content
+    assert Payment.objects.get().checkout_url == ""  # nothing opened at the provider
+
+
+def test_money_arriving_after_the_payment_lapsed_is_still_credited_to_the_wallet(
+    active_client, challenge, sandbox_card, run_jobs
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    sandbox_payments.checkout(joined.checkout_token)  # started before it lapsed
+    lapse(joined)
+    assert pay(joined)["outcome"] == "credited to the wallet"
+    assert ledger.balances(active_client) == {"USD": FEE}
+    assert (Payment.objects.get().status, Payment.objects.get().received) == ("paid", FEE)
+    joined.refresh_from_db()
+    assert joined.status == "cancelled"
+
+
+def test_the_sweep_still_asks_about_a_lapsed_payment_whose_webhook_was_lost(
+    active_client, challenge, sandbox_card, run_jobs
+):
+    joined = buy(active_client, challenge, sandbox_card)
+    payments.start(Payment.objects.get())
+    lapse(joined)
+    sandbox_payments.event_for(joined, paid=True)  # paid in time at the sandbox, webhook lost
+    Payment.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    assert payments.sweep() == 1
+    run_jobs()
+    assert ledger.balances(active_client) == {"USD": FEE}
+    assert Payment.objects.get().status == "paid"
+
+
+def test_a_lapsed_deposit_closes_its_payment(active_client, sandbox_card):
+    made = deposits.request_deposit(
+        active_client, method=sandbox_card.pk, amount="100.00", currency="USD"
+    )
+    long_ago = timezone.now() - timedelta(hours=settings.CHECKOUT_EXPIRY_HOURS + 1)
+    Deposit.objects.filter(pk=made.pk).update(created_at=long_ago)
+    assert deposits.lapse_unpaid() == 1
+    assert Payment.objects.get().status == "expired"
+
+
+def test_staff_cancelling_an_unpaid_purchase_cancels_its_payment(
+    active_client, challenge, sandbox_card, admin
+):
+    from propdesk.challenges.participation import interventions
+
+    joined = buy(active_client, challenge, sandbox_card)
+    interventions.cancel(joined.pk, actor=admin, reason="Client changed their mind")
+    assert Payment.objects.get().status == "cancelled"
+    assert pay(joined)["outcome"] == "credited to the wallet"  # money still never dropped
+    assert ledger.balances(active_client) == {"USD": FEE}
+    assert Payment.objects.get().status == "paid"

@@ -7,9 +7,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
-from propdesk.wallet import deposits, ledger, payments, provider_settings, refunds
-from propdesk.wallet.models import Payment, PaymentRefund, WebhookEvent
+from propdesk.wallet import deposits, disputes, ledger, payments, provider_settings, refunds
+from propdesk.wallet.models import (
+    Payment,
+    PaymentDispute,
+    PaymentMessage,
+    PaymentRefund,
+    WebhookEvent,
+)
 from propdesk.wallet.providers.fakes.stripe import FakeStripe
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,4 +82,40 @@ def test_a_card_deposit_through_stripe_is_credited_once_and_refunded(
     run_jobs()  # Stripe's own refund webhook: not booked a second time
     assert ledger.balances(active_client) == {"USD": Decimal("100.00")}
     assert Payment.objects.get().refunded == Decimal("20.00")
+    assert ledger.check() == []
+
+
+def test_a_card_disputed_at_once_holds_the_whole_payment_whatever_job_runs_first(
+    stripe, active_client, admin, set_method, run_jobs
+):
+    """Stripe's test card 4000000000000259 is paid, then disputed at once: the dispute's
+    webhook names only the payment intent, and may be handled before the settle job ran."""
+    set_method("deposit", "automatic")
+    card = deposits.save_payment_method(
+        None,
+        name="Card (Stripe)",
+        kind="online",
+        provider="stripe",
+        currencies=["USD"],
+        min_amount="10",
+        max_amount="5000",
+        actor=admin,
+    )
+    made = deposits.request_deposit(active_client, method=card.pk, amount="120.00", currency="USD")
+    payment = payments.start(Payment.objects.get(token=made.checkout_token))
+    stripe.book.pay(payment.provider_ref, "4000000000000259", "")
+    assert stripe.settle()
+    assert WebhookEvent.objects.filter(provider="stripe").exists()
+    # The completed session's payment intent is kept at once: the dispute found its payment.
+    payment.refresh_from_db()
+    assert payment.payment_id.startswith("pi_")
+    assert PaymentMessage.objects.filter(payment=payment, what="charge.dispute.created").exists()
+    # The dispute's job first (as a worker may pick it): the money is applied, then held.
+    tracked = DBTaskResult.objects.filter(task_path=disputes.track.module_path).first()
+    assert disputes.track.call(*tracked.args_kwargs["args"]).startswith("dispute opened")
+    run_jobs()
+    dispute = PaymentDispute.objects.get()
+    assert (dispute.amount, dispute.held) == (Decimal("120.00"), Decimal("120.00"))
+    assert ledger.balances(active_client) == {"USD": Decimal("0.00")}
+    assert Payment.objects.get().received == Decimal("120.00")
     assert ledger.check() == []

@@ -13,10 +13,12 @@ from django_tasks_db.models import DBTaskResult
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.participation import services as participation
 from propdesk.core.errors import Forbidden, ValidationFailed
+from propdesk.platforms.sandbox import accounts
 from propdesk.wallet import ledger, refunds, sandbox_payments
 from propdesk.wallet.models import JournalEntry, Payment, PaymentRefund, SandboxCharge
 from propdesk.wallet.providers import sandbox
 from tests.challenges.factories import definition
+from tests.support import carry_out_platform_commands
 from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +145,42 @@ def test_a_refund_made_at_the_providers_dashboard_is_booked_once(paid, active_cl
     assert payment().refunded == Decimal("101.00")
     assert PaymentRefund.objects.get().requested_by is None
     assert ledger.check() == []
+
+
+def test_refunding_an_active_purchase_closes_its_trading_account_through_the_cancel_path(
+    paid, active_client, finance, run_jobs
+):
+    carry_out_platform_commands()  # the stage's account is opened after the approval
+    paid.refresh_from_db()
+    attempt = paid.current_attempt()
+    assert (paid.status, attempt.status) == ("active", "in_progress")
+    assert accounts.account_by_login(attempt.login).trading_enabled is True
+    refunds.request_refund(payment().pk, amount="600.00", reason="Chargeback threat", actor=finance)
+    run_jobs()
+    carry_out_platform_commands()
+    paid.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (paid.status, attempt.status) == ("cancelled", "cancelled")
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
+    assert "payment provider" not in attempt.staff_note  # staff asked: their name is kept
+    assert finance.email in attempt.staff_note
+    assert paid.refund_entry.reverses_id == paid.fee_entry_id
+    assert ledger.balances(active_client) == {"USD": Decimal("0.00")}
+    assert ledger.check() == []
+
+
+def test_a_refund_at_the_providers_dashboard_of_the_fee_also_closes_the_account(
+    paid, active_client
+):
+    carry_out_platform_commands()
+    attempt = paid.current_attempt()
+    sandbox.dashboard_refund(paid.checkout_token, Decimal("600.00"))
+    sent = DBTaskResult.objects.filter(task_path=sandbox_payments.deliver_webhook.module_path)
+    deliver(json.loads(sent.get().args_kwargs["args"][1]))
+    carry_out_platform_commands()
+    paid.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (paid.status, attempt.status) == ("cancelled", "cancelled")
+    assert accounts.account_by_login(attempt.login).trading_enabled is False
+    assert "the payment provider" in attempt.staff_note
+    assert ledger.balances(active_client) == {"USD": Decimal("0.00")}

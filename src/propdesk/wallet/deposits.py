@@ -289,6 +289,8 @@ def lapse_unpaid(deposits: QuerySet[Deposit] | None = None, *, limit: int = 500)
     lapsed = 0
     for pk in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():
+            token = Deposit.objects.filter(pk=pk).values_list("checkout_token", flat=True)[0]
+            payment = payments.lock_unpaid(token)
             locked = (
                 Deposit.objects.select_for_update()
                 .filter(pk=pk, status=Deposit.Status.AWAITING_PAYMENT)
@@ -298,6 +300,7 @@ def lapse_unpaid(deposits: QuerySet[Deposit] | None = None, *, limit: int = 500)
                 continue  # paid or cancelled meanwhile
             move_status(locked, Deposit.Status.CANCELLED, Deposit.TRANSITIONS, what="deposit")
             locked.save(update_fields=["status"])
+            payments.lapsed(payment)
             lapsed += 1
     return lapsed
 

@@ -12,13 +12,15 @@ firm's loss. Each once.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.core.money import quantum
 from propdesk.core.templatetags.money import money
 from propdesk.jobs.retries import PermanentFailure, job
 from propdesk.wallet import ledger, payments
@@ -55,6 +57,15 @@ def track(payment_id: int, dispute_id: str) -> str:
         )
         raise PermanentFailure(f"The provider refused to say: {refused}") from refused
     payments.keep(payment, payment.provider, "out", "dispute", found.raw, status_code=200)
+    if payment.received < found.amount and payment.provider_ref:
+        # Disputed before its money was applied (a card disputed at once: the dispute's webhook
+        # overtook the settle job): the payment is asked about and applied first, so the
+        # disputed money is in the wallet to be held, not credited after the hold was decided.
+        from propdesk.wallet import payment_apply
+
+        # The provider refusing to say (kept with the payment): what is there is held.
+        with contextlib.suppress(PermanentFailure):
+            payment_apply.apply(payment.pk, payments.ask(payment, found.payment_id))
     return apply(payment.pk, found)
 
 
@@ -80,10 +91,11 @@ def apply(payment_id: int, found: Dispute) -> str:
 
 
 def _open(payment: Payment, found: Dispute) -> PaymentDispute:
-    amount = min(max(found.amount, Decimal(0)), payment.received).quantize(Decimal("0.01"))
+    unit = quantum(payment.currency)  # the currency's minor unit (JPY: whole yen)
+    amount = min(max(found.amount, Decimal(0)), payment.received).quantize(unit, ROUND_DOWN)
     wallet = ledger.wallet(payment.client, payment.currency)
     wallet.refresh_from_db()
-    held = min(amount, max(wallet.balance, Decimal(0))).quantize(Decimal("0.01"))
+    held = min(amount, max(wallet.balance, Decimal(0))).quantize(unit, ROUND_DOWN)
     dispute = PaymentDispute.objects.create(
         payment=payment,
         provider_dispute_id=found.dispute_id[:200],

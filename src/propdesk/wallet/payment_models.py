@@ -138,6 +138,9 @@ class PaymentRefund(models.Model):
         "wallet.JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     error = models.TextField(blank=True)
+    # The confirm form's own key: the same form posted twice (a double click, a resent
+    # request) asks for one refund.
+    request_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
@@ -148,7 +151,12 @@ class PaymentRefund(models.Model):
                 fields=["payment", "provider_refund_id"],
                 condition=~models.Q(provider_refund_id=""),
                 name="wallet_refund_once",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["payment", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="wallet_refund_asked_once",
+            ),
         ]
 
     def __str__(self) -> str:

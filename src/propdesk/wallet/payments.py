@@ -165,7 +165,35 @@ def keep(
     )
 
 
+def lock_unpaid(token: uuid.UUID | None) -> Payment | None:
+    """The payment of a deposit or purchase about to lapse, locked first (the order applying an
+    answer takes: the payment, then what it pays)."""
+    if token is None:
+        return None
+    return Payment.objects.select_for_update().filter(token=token).first()
+
+
+def lapsed(payment: Payment | None, *, status: str = Payment.Status.EXPIRED) -> None:
+    """Its deposit or purchase lapsed unpaid (or staff cancelled it: `status` cancelled): a
+    payment with nothing received is closed with it (the sweep still asks about an expired one
+    for a while, and money that arrives after all is credited to the wallet: never dropped)."""
+    if payment is not None and payment.status == Payment.Status.OPEN and payment.received == 0:
+        payment.status = status
+        payment.save(update_fields=["status", "updated_at"])
+
+
 # --- starting the checkout (after commit) --------------------------------------------------------
+
+
+def refuse_closed(payment: Payment) -> None:
+    """The client's pay step for a payment whose deposit or purchase is no longer waiting
+    (lapsed, cancelled, paid): refused before anything is opened at the provider."""
+    closed = purpose_of(payment).closed_as(payment)
+    if payment.status not in (Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID) or closed:
+        raise CheckoutUnavailable(
+            f"This payment is closed ({closed or payment.get_status_display().lower()}); "
+            "nothing was charged."
+        )
 
 
 def start(payment: Payment) -> Payment:
@@ -257,6 +285,13 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
         keep(payment, kind, "in", notice.type, body, event_id=notice.event_id)
         if payment is None:
             return "ignored"
+        if notice.payment_id and not payment.payment_id:
+            # The verified event's id for the money, kept at once: a provider asked by it
+            # (NOWPayments) settles, and a dispute naming only it (Stripe's payment intent,
+            # a card disputed at once) finds its payment before the settle job has run.
+            Payment.objects.filter(pk=payment.pk, payment_id="").update(
+                payment_id=notice.payment_id[:200]
+            )
         if notice.kind == NoticeKind.DISPUTE:
             from propdesk.wallet import disputes
 
@@ -321,10 +356,11 @@ def settle_payment(payment_id: int, payment_ref: str = "") -> str:
 
 
 def sweep(limit: int = 200) -> int:
-    """Payments started and not settled for a while are asked about again (a webhook lost)."""
+    """Payments started and not settled for a while are asked about again (a webhook lost);
+    an expired one too, for as long (money made in time may be told late: never dropped)."""
     before = timezone.now() - SWEEP_AFTER
     stale = Payment.objects.filter(
-        status__in=[Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID],
+        status__in=[Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID, Payment.Status.EXPIRED],
         started_at__lte=before,
         started_at__gte=timezone.now() - SWEEP_FOR,
         updated_at__lte=before,

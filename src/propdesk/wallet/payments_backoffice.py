@@ -3,6 +3,7 @@ disputes, the refund form, and the sandbox's controls) and Settings > Payment pr
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -86,11 +87,15 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
         return render(
             request,
             "wallet/backoffice_refund_confirm.html",
-            {"payment": payment, "amount": amount, "reason": reason},
+            {"payment": payment, "amount": amount, "reason": reason, "key": uuid.uuid4()},
         )
     try:
         made = refunds.request_refund(
-            payment.pk, amount=amount, reason=reason, actor=actor(request)
+            payment.pk,
+            amount=amount,
+            reason=reason,
+            actor=actor(request),
+            key=request.POST.get("key", ""),
         )
     except DomainError as refused:
         detail = "; ".join(str(v) for v in getattr(refused, "fields", {}).values())

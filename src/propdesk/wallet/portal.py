@@ -322,6 +322,7 @@ def pay(request: HttpRequest, token: str) -> HttpResponse:
     if found.client_id != actor(request).client.pk:
         raise Http404  # another client's payment is not theirs to see
     try:
+        payments.refuse_closed(found)
         started = payments.start(found)
     except payments.CheckoutUnavailable as failed:
         return render(

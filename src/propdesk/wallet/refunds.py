@@ -12,6 +12,7 @@ back (nothing moved). More than what is left of the payment is refused before an
 
 from __future__ import annotations
 
+import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -27,7 +28,13 @@ from propdesk.core.permissions import require_permission
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.jobs.retries import job
 from propdesk.wallet import ledger, payments
-from propdesk.wallet.models import JournalEntry, LedgerAccount, Payment, PaymentRefund
+from propdesk.wallet.models import (
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    PaymentDispute,
+    PaymentRefund,
+)
 from propdesk.wallet.permissions import PAYMENTS_REFUND
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers.protocol import ProviderRefused, ProviderUnavailable
@@ -45,11 +52,22 @@ def shortfall(currency: str) -> LedgerAccount:
 
 
 def left_to_refund(payment: Payment) -> Decimal:
+    """What may still be given back: what arrived, less what was refunded or is on its way,
+    less what a dispute holds or the payer's bank already took back (never refunded twice)."""
     pending = sum(
         (r.amount for r in payment.refunds.filter(status=PaymentRefund.Status.PENDING)),
         Decimal(0),
     )
-    return payment.received - payment.refunded - pending
+    disputed = sum(
+        (
+            d.amount
+            for d in payment.disputes.filter(
+                status__in=[PaymentDispute.Status.OPEN, PaymentDispute.Status.LOST]
+            )
+        ),
+        Decimal(0),
+    )
+    return max(payment.received - payment.refunded - pending - disputed, Decimal(0))
 
 
 def fee_part(payment: Payment, amount: Decimal) -> Decimal:
@@ -57,15 +75,23 @@ def fee_part(payment: Payment, amount: Decimal) -> Decimal:
     return payments.purpose_of(payment).fee_part(payment, amount)
 
 
-def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) -> PaymentRefund:
-    """Staff refund `amount` of a payment; the provider is asked after the commit."""
+def request_refund(
+    payment_id: int, *, amount: Any, reason: Any, actor: User, key: Any = None
+) -> PaymentRefund:
+    """Staff refund `amount` of a payment; the provider is asked after the commit. `key`: the
+    confirm form's own (a UUID); the same key again returns the refund it asked for."""
     require_permission(actor, PAYMENTS_REFUND)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
+    asked = _request_key(errors, key)
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update().select_related("client__user").get(pk=payment_id)
         )
+        if asked:
+            earlier = payment.refunds.filter(request_key=asked).first()
+            if earlier is not None:
+                return earlier  # the same confirm posted again: asked once
         value = parse_amount(errors, "amount", amount, payment.currency)
         errors.raise_if_any("Please correct the refund.")
         assert value is not None
@@ -85,6 +111,7 @@ def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) ->
             currency=payment.currency,
             reason=text,
             requested_by=actor,
+            request_key=asked,
         )
         if held > 0:
             refund.hold_entry = ledger.post(  # InsufficientFunds: refused, nothing written
@@ -108,6 +135,16 @@ def request_refund(payment_id: int, *, amount: Any, reason: Any, actor: User) ->
         )
         carry_out.enqueue(refund.pk)
     return refund
+
+
+def _request_key(errors: FieldErrors, key: Any) -> str:
+    if key is None or key == "":
+        return ""
+    try:
+        return str(uuid.UUID(str(key)))
+    except ValueError:
+        errors.add("key", "The form's key is not valid; open the refund form again.")
+        return ""
 
 
 @job(max_attempts=REFUND_ATTEMPTS)

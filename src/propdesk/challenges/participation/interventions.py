@@ -42,7 +42,8 @@ from propdesk.rules.model import (
     MAX_OPEN_VOLUME,
     WEEKEND_HOLDING,
 )
-from propdesk.wallet import ledger
+from propdesk.wallet import ledger, payments
+from propdesk.wallet.models import Payment
 
 REASON_LONGEST = 500
 # What the trader reads of a staff decision: the staff member and their reason stay internal.
@@ -210,10 +211,23 @@ def cancel(
     or the monitor opened meanwhile is cancelled too."""
     require_permission(actor, PARTICIPANTS_MANAGE)
     why = _reason(reason)
+    return end(participation_id, actor=actor, why=why, refund=refund)
+
+
+def end(
+    participation_id: Any, *, actor: User | None, why: str, refund: bool = False
+) -> Participation:
+    """`cancel`'s work, for a caller that has already decided (a refunded payment: `actor`
+    None when the provider made it): the running stage's account disabled (after the commit,
+    by the platform outbox), pending requests withdrawn, the fee's entry reversed if asked."""
     wanted = parse_id(participation_id)
     if wanted is None:
         raise NotFound("No such participation.")
+    by = actor.email if actor is not None else "the payment provider"
     with transaction.atomic():
+        # An unpaid purchase's payment first (the order applying its answer takes).
+        token = Participation.objects.filter(pk=wanted).values_list("checkout_token", flat=True)
+        payment = payments.lock_unpaid(token.first())
         steps = ApprovalRequest.objects.filter(
             Q(type_key__in=STEP_TYPES), payload__participation_id=wanted
         )
@@ -239,7 +253,7 @@ def cancel(
                 attempt, participation.version.spec.on_breach, reason="challenge cancelled"
             )
             attempt.explanation = CANCELLED
-            attempt.staff_note = f"Cancelled by {actor.email}: {why}"
+            attempt.staff_note = f"Cancelled by {by}: {why}"
             attempt.monitor_error, attempt.set_aside_after = "", None
             attempt.save()
         approvals.cancel_pending(steps, actor=actor, text=f"The participation was cancelled: {why}")
@@ -254,6 +268,7 @@ def cancel(
             commission.reverse_for(participation, actor)  # the IBs' share goes back with it
         if unpaid:  # never paid: the coupons' uses are given back (a refund keeps them)
             coupons.release(participation)
+            payments.lapsed(payment, status=Payment.Status.CANCELLED)
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPATION_CANCEL,

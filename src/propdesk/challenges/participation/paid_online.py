@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from propdesk.accounts.models import Client, User
 from propdesk.challenges.growth import commission
 from propdesk.challenges.models import Participation
-from propdesk.challenges.participation import lifecycle
+from propdesk.challenges.participation import interventions, lifecycle
 from propdesk.challenges.participation.services import _take_fee, payment_cancelled
 from propdesk.core.errors import Conflict, NotFound
 from propdesk.core.templatetags.money import money
@@ -123,9 +123,20 @@ def fee_part(payment: Payment, amount: Decimal) -> Decimal:
 
 def refunded(payment: Payment, amount: Decimal, actor: User | None) -> None:
     """The provider accepted a refund of `amount`: where it dips into the fee, the fee's entry
-    is reversed with the IBs' commission (as a rejection does) and the purchase cancelled."""
-    locked = _locked(payment)
-    if locked.fee_entry is None or not _fee_reversible(locked, payment, amount):
+    is reversed with the IBs' commission (as a rejection does) and the purchase cancelled
+    through staff's own cancel path: a running stage's account is disabled on the platform
+    (after the commit), its pending requests withdrawn, so no one trades a refunded challenge.
+    A participation already ended (failed, passed...) only gets its fee back."""
+    found = Participation.objects.get(checkout_token=payment.token)
+    if found.fee_entry_id is None or not _fee_reversible(found, payment, amount):
+        return
+    if Participation.Status.CANCELLED in Participation.TRANSITIONS.get(found.status, ()):
+        interventions.end(
+            found.pk, actor=actor, why=f"its payment {payment.token} was refunded", refund=True
+        )
+        return
+    locked = _locked(payment)  # ended (failed, passed...): only the fee comes back
+    if locked.fee_entry is None or locked.refund_entry_id is not None:
         return
     commission.hold_for_refund(locked)  # client rows before the shared accounts
     locked.refund_entry = ledger.reverse(
@@ -134,9 +145,7 @@ def refunded(payment: Payment, amount: Decimal, actor: User | None) -> None:
         memo=f"Refund of the fee for participation {locked.reference} (payment refunded)",
     )
     commission.reverse_for(locked, actor)
-    if Participation.Status.CANCELLED in Participation.TRANSITIONS.get(locked.status, ()):
-        locked.status = Participation.Status.CANCELLED
-    locked.save(update_fields=["status", "refund_entry"])
+    locked.save(update_fields=["refund_entry"])
 
 
 register_purpose(

@@ -223,6 +223,8 @@ def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit
     lapsed = 0
     for pk in list(stale.order_by("pk").values_list("pk", flat=True)[:limit]):
         with transaction.atomic():
+            token = Participation.objects.filter(pk=pk).values_list("checkout_token", flat=True)
+            payment = payments.lock_unpaid(token[0])  # first: the order applying it takes
             locked = (
                 Participation.objects.select_for_update()
                 .filter(pk=pk, status=Participation.Status.PENDING_PAYMENT)
@@ -231,6 +233,7 @@ def lapse_unpaid(participations: QuerySet[Participation] | None = None, *, limit
             if locked is not None:
                 lifecycle.settle(locked, Participation.Status.CANCELLED)
                 coupons.release(locked)  # never paid: the codes' uses are given back
+                payments.lapsed(payment)
                 lapsed += 1
     return lapsed
 
