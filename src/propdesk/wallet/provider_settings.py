@@ -74,8 +74,8 @@ def save(kind: str, *, enabled: bool, given: dict[str, Any], actor: User) -> Pro
         else:
             values[field.key] = text
     if enabled and not getattr(registry.adapter(kind), "local", False):
-        # A remote provider turned on without a key or a webhook secret, every checkout or every webhook would be
-        # refused while clients wait: all of them first.
+        # A remote provider turned on without a key or a webhook secret would refuse every
+        # checkout or every webhook while clients wait: all of them first.
         for field in found.fields:
             if field.secret and field.key not in new_secrets and field.key not in found.secrets_set:
                 errors.add(field.key, f"{field.label}: needed before the provider is turned on.")
