@@ -108,3 +108,31 @@ def test_a_crypto_deposit_whose_settle_job_was_lost_is_settled_by_the_sweep(
     assert Payment.objects.get().status == "paid"
     assert ledger.balances(active_client) == {"USD": Decimal("100.00")}
     assert ledger.check() == []
+
+
+def test_an_invoice_nobody_paid_yet_is_swept_without_a_failed_job(
+    crypto, active_client, admin, set_method, run_jobs
+):
+    """An invoice cannot be asked about before an IPN names its payment: the sweep's question
+    waits quietly (no job given up on every quarter of an hour for a week)."""
+    method = deposits.save_payment_method(
+        None,
+        name="Crypto",
+        kind="online",
+        provider="nowpayments",
+        currencies=["USD"],
+        min_amount="10",
+        max_amount="5000",
+        actor=admin,
+    )
+    made = deposits.request_deposit(
+        active_client, method=method.pk, amount="100.00", currency="USD"
+    )
+    payments.start(Payment.objects.get(token=made.checkout_token))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Payment.objects.update(updated_at=an_hour_ago, started_at=an_hour_ago)
+    assert payments.sweep() == 1
+    run_jobs()
+    settled = DBTaskResult.objects.get(task_path=payments.settle_payment.module_path)
+    assert settled.status == "SUCCESSFUL"
+    assert Payment.objects.get().status == "open"

@@ -201,6 +201,11 @@ def test_a_provider_that_cannot_be_reached_leaves_a_try_again(
     page = browser.get(f"/portal/pay/{joined.checkout_token}/")
     assert page.status_code == 503
     assert b"Try again" in page.content
+    # The client is told a fixed sentence; what the provider said (it may name the firm's key)
+    # stays with the payment for staff.
+    assert "The payment provider could not open the checkout." in page.content.decode()
+    assert "sandbox plays" not in page.content.decode()
+    assert Payment.objects.get().messages.filter(what="start_checkout").exists()
     assert Payment.objects.get().checkout_url == ""
     account.values = {}
     account.save()

@@ -9,7 +9,7 @@ from django_tasks_db.models import DBTaskResult
 
 from propdesk.approvals import services as approvals
 from propdesk.wallet import deposits, ledger, sandbox_payments
-from propdesk.wallet.models import Deposit, WebhookEvent
+from propdesk.wallet.models import Deposit, PaymentMessage, WebhookEvent
 from tests.wallet.factories import deliver
 
 pytestmark = pytest.mark.django_db
@@ -103,11 +103,20 @@ def test_a_cancelled_checkout_cancels_the_deposit(active_client, sandbox_card):
     assert deposit.status == "cancelled"
 
 
-def test_webhook_for_an_unknown_checkout_is_404(active_client, sandbox_card):
+def test_payment_news_of_a_checkout_not_ours_is_kept_answered_and_changes_nothing(
+    active_client, sandbox_card
+):
+    """The provider's account may serve other shops: answered 200 (refused, it would be resent
+    for days and the endpoint turned off), kept for staff, and nothing moves."""
     deposit = start(active_client, sandbox_card)
     event = sandbox_payments.event_for(deposit, paid=True)
     event["data"]["reference"] = "00000000-0000-0000-0000-000000000000"
-    assert deliver(event).status_code == 404
+    answer = deliver(event)
+    assert answer.status_code == 200
+    assert answer.json()["outcome"] == "ignored"
+    deposit.refresh_from_db()
+    assert deposit.status == "awaiting_payment"
+    assert PaymentMessage.objects.filter(payment=None, direction="in").count() == 1
 
 
 def test_a_bank_transfer_cannot_have_a_provider(admin):

@@ -65,7 +65,9 @@ def track(payment_id: int, dispute_id: str) -> str:
 
         # The provider refusing to say (kept with the payment): what is there is held.
         with contextlib.suppress(PermanentFailure):
-            payment_apply.apply(payment.pk, payments.ask(payment, found.payment_id))
+            asked = payments.ask(payment, found.payment_id)
+            if asked is not None:
+                payment_apply.apply(payment.pk, asked)
     return apply(payment.pk, found)
 
 

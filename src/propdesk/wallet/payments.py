@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import DomainError, NotFound
@@ -191,8 +192,10 @@ def refuse_closed(payment: Payment) -> None:
     closed = purpose_of(payment).closed_as(payment)
     if payment.status not in (Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID) or closed:
         raise CheckoutUnavailable(
-            f"This payment is closed ({closed or payment.get_status_display().lower()}); "
-            "nothing was charged."
+            gettext(
+                "This payment is closed (it lapsed, was cancelled or is already paid); nothing "
+                "was charged."
+            )
         )
 
 
@@ -204,8 +207,10 @@ def start(payment: Payment) -> Payment:
         return payment
     if payment.provider not in registry.kinds() or not registry.account(payment.provider).enabled:
         raise CheckoutUnavailable(
-            "This payment provider is turned off right now; nothing was charged. Try again "
-            "later, or pay another way."
+            gettext(
+                "This payment provider is turned off right now; nothing was charged. Try again "
+                "later, or pay another way."
+            )
         )
     provider = registry.provider_for(payment.provider)
     site = settings.PROPDESK_SITE_URL.rstrip("/")
@@ -232,9 +237,16 @@ def start(payment: Payment) -> Payment:
             failed.body or str(failed),
             status_code=failed.status,
         )
+        # What the provider said stays with the payment (and the log) for staff: it may name
+        # the firm's key, and means nothing to the client.
+        log.warning(
+            "%s could not open the checkout of %s: %s", payment.provider, payment.pk, failed
+        )
         raise CheckoutUnavailable(
-            f"The payment provider could not open the checkout ({failed}). Nothing was charged; "
-            "try again in a moment."
+            gettext(
+                "The payment provider could not open the checkout. Nothing was charged; try "
+                "again in a moment."
+            )
         ) from failed
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -274,7 +286,11 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
         log.warning("refused a %s webhook: %s", kind, bad)
         raise BadSignature(str(bad) or BadSignature.default_message) from bad
     payment = _payment_named(kind, notice)
-    if payment is None and notice.kind != NoticeKind.OTHER:
+    if payment is None and notice.kind in (NoticeKind.REFUND, NoticeKind.DISPUTE):
+        # It may name a payment whose own news is still on its way (a card disputed at once):
+        # refused, so that the provider sends it again later. Payment news of a checkout that
+        # is not propdesk's (the same account used elsewhere) is kept and answered 200 below,
+        # or the provider would resend it for days and turn the endpoint off.
         raise NotFound("No such checkout.")
     with transaction.atomic():
         try:
@@ -314,10 +330,10 @@ def receive(kind: str, body: bytes, headers: Mapping[str, str]) -> str:
 # --- asking the provider, then applying its answer -----------------------------------------------
 
 
-def ask(payment: Payment, payment_ref: str = "") -> Status:
+def ask(payment: Payment, payment_ref: str = "") -> Status | None:
     """The provider's answer about `payment` (kept with it), outside any transaction;
     `payment_ref`: the provider's id for the money as its webhook named it, until propdesk
-    has its own from an answer."""
+    has its own from an answer. None: the provider cannot be asked yet."""
     provider = registry.provider_for(payment.provider)
     notice = Notice(
         event_id="",
@@ -327,7 +343,14 @@ def ask(payment: Payment, payment_ref: str = "") -> Status:
         payment_id=payment.payment_id or payment_ref,
     )
     try:
-        status = provider.confirm(notice)
+        if notice.payment_id:
+            status: Status | None = provider.confirm(notice)
+        else:
+            # No payment told of yet: asked by the checkout, where the provider can be (a
+            # NOWPayments invoice cannot: nothing to ask until its first IPN names a payment).
+            status = provider.status(payment.provider_ref)
+        if status is None:
+            return None
     except ProviderRefused as refused:
         keep(
             payment,
@@ -352,6 +375,8 @@ def settle_payment(payment_id: int, payment_ref: str = "") -> str:
     if not payment.provider_ref:
         return "not started"
     status = ask(payment, payment_ref)
+    if status is None:
+        return "nothing to ask yet"
     return payment_apply.apply(payment.pk, status)
 
 
