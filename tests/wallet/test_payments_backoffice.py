@@ -131,3 +131,29 @@ def test_a_remote_provider_is_not_turned_on_without_its_keys_and_nothing_is_save
         "stripe", enabled=False, given={"secret_key": "sk_test_only_the_key"}, actor=admin
     )
     assert ProviderAccount.objects.get(kind="stripe").sealed_secrets
+
+
+def test_a_sandbox_dispute_is_decided_only_from_its_own_payments_page(paid, active_client, admin):
+    from propdesk.wallet.models import SandboxDispute
+    from propdesk.wallet.providers import sandbox
+
+    other = deposits.request_deposit(
+        active_client, method=paid.method_id, amount="40.00", currency="USD"
+    )
+    deliver(sandbox_payments.event_for(other, paid=True))
+    elsewhere = Payment.objects.get(token=other.checkout_token)
+    dispute_id = sandbox.open_dispute(paid.token, Decimal("80.00"))
+    browser = logged_in(admin)
+    answer = post_form(
+        browser,
+        f"/backoffice/finance/payments/{elsewhere.pk}/sandbox/",
+        {"what": "lose_dispute", "dispute": dispute_id},
+    )
+    assert answer.status_code == 302
+    assert SandboxDispute.objects.get(dispute_id=dispute_id).state == "needs_response"
+    post_form(
+        browser,
+        f"/backoffice/finance/payments/{paid.pk}/sandbox/",
+        {"what": "lose_dispute", "dispute": dispute_id},
+    )
+    assert SandboxDispute.objects.get(dispute_id=dispute_id).state == "lost"

@@ -22,6 +22,7 @@ from propdesk.wallet.models import Payment, PaymentDispute
 from propdesk.wallet.permissions import PAYMENTS_REFUND, PAYMENTS_VIEW
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers import sandbox as sandbox_provider
+from propdesk.wallet.providers.protocol import ProviderError
 
 
 def _filtered(request: HttpRequest) -> tuple[QuerySet[Payment], dict[str, str]]:
@@ -125,14 +126,14 @@ def sandbox_control(request: HttpRequest, payment_id: int) -> HttpResponse:
             sandbox_provider.open_dispute(payment.token, amount if amount > 0 else None)
         elif what in ("win_dispute", "lose_dispute"):
             sandbox_provider.decide_dispute(
-                request.POST.get("dispute", ""), won=what == "win_dispute"
+                request.POST.get("dispute", ""), won=what == "win_dispute", token=payment.token
             )
         else:
             messages.error(request, "Unknown sandbox control.")
             return redirect("backoffice:payment_detail", payment_id=payment.pk)
     except DomainError as refused:
         messages.error(request, refused.message)
-    except Exception as failed:
+    except ProviderError as failed:  # the sandbox playing a provider that cannot be reached
         messages.error(request, str(failed))
     else:
         messages.success(request, "Done at the sandbox; its webhook is on its way.")

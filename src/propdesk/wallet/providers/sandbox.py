@@ -312,15 +312,14 @@ def open_dispute(token: Any, amount: Decimal | None = None, reason: str = "fraud
     return made.dispute_id
 
 
-def decide_dispute(dispute_id: str, *, won: bool) -> None:
-    """The bank decides the chargeback (a sandbox control): won for the firm, or lost."""
+def decide_dispute(dispute_id: str, *, won: bool, token: Any = None) -> None:
+    """The bank decides the chargeback (a sandbox control): won for the firm, or lost. With
+    `token`, only a dispute of that payment's charge (the page it was asked from)."""
     with transaction.atomic():
-        found = (
-            SandboxDispute.objects.select_for_update()
-            .select_related("charge")
-            .filter(dispute_id=dispute_id)
-            .first()
-        )
+        disputes = SandboxDispute.objects.select_for_update().select_related("charge")
+        if token is not None:
+            disputes = disputes.filter(charge__token=token)
+        found = disputes.filter(dispute_id=dispute_id).first()
         if found is None:
             raise NotFound("No such dispute.")
         if found.state != SandboxDispute.State.NEEDS_RESPONSE:
