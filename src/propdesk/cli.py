@@ -99,6 +99,7 @@ def _cmd_demo(ns: argparse.Namespace) -> int:
         mt5_port=ns.mt5_port,
         stripe_port=ns.stripe_port,
         nowpayments_port=ns.nowpayments_port,
+        sumsub_port=ns.sumsub_port,
     )
 
 
@@ -447,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     for option, vendor, default in (
         ("stripe", "Stripe", 8020),
         ("nowpayments", "NOWPayments", 8021),
+        ("sumsub", "SumSub", 8030),
     ):
         demo.add_argument(
             f"--{option}-port",

@@ -55,6 +55,7 @@ def run(
     mt5_port: int = 8011,
     stripe_port: int = 8020,
     nowpayments_port: int = 8021,
+    sumsub_port: int = 8030,
 ) -> int:
     os.environ.setdefault("PROPDESK_DEMO", "1")
     # Links in emails and the sandbox provider's webhooks go to where the demo serves.
@@ -94,7 +95,7 @@ def run(
     mt.point_at(fake_url, STAFF[0][0])
     mt5_url = mt5.url_for(mt5_port)
     mt5.ensure_server(STAFF[0][0], mt5_url)
-    sumsub_url = demo_sumsub.url_for()
+    sumsub_url = demo_sumsub.url_for(sumsub_port)
     demo_sumsub.set_up(sumsub_url, STAFF[0][0])
     stripe_url = demo_payments.url_for(stripe_port)
     nowpayments_url = demo_payments.url_for(nowpayments_port)
@@ -164,7 +165,7 @@ def run(
                     str(fake_state.with_name(MT5_STATE)),
                 ),
                 [sys.executable, "-m", "propdesk.demo_start", TRADER],
-                demo_sumsub.process(demo_sumsub.PORT, url),
+                demo_sumsub.process(sumsub_port, url),
                 *demo_payments.processes(
                     stripe_port=stripe_port,
                     nowpayments_port=nowpayments_port,

@@ -352,7 +352,7 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
     import urllib.request
 
     port, fake_port, mt5_port = free_port(), free_port(), free_port()
-    stripe_port, nowpayments_port = free_port(), free_port()
+    stripe_port, nowpayments_port, sumsub_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PROPDESK_VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     demo = subprocess.Popen(
@@ -371,6 +371,8 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
             str(stripe_port),
             "--nowpayments-port",
             str(nowpayments_port),
+            "--sumsub-port",
+            str(sumsub_port),
         ],
         env=env,
         stdout=subprocess.PIPE,
