@@ -24,6 +24,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.core import audit, vault
 from propdesk.core.audit import AuditAction
 from propdesk.core.errors import Conflict, ValidationFailed
+from propdesk.core.outbound import plain_http_allowed
 from propdesk.core.permissions import SETTINGS_MANAGE, require_permission
 from propdesk.core.status import move_status
 from propdesk.core.validation import FieldErrors, clean_text
@@ -45,12 +46,7 @@ from propdesk.onboarding.vendors.protocol import (
     VendorError,
     VendorRefused,
 )
-from propdesk.onboarding.vendors.sumsub import (
-    DEFAULT_BASE_URL,
-    Sumsub,
-    plain_http_allowed,
-    usable_key,
-)
+from propdesk.onboarding.vendors.sumsub import DEFAULT_BASE_URL, Sumsub, usable_key
 
 SUMSUB = "sumsub"
 VENDOR_FORM = "Verified with SumSub"

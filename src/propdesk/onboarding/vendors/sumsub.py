@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
+from propdesk.core.outbound import OPENER, plain_http_allowed, read_bounded
 from propdesk.onboarding.vendors.protocol import (
     Answer,
     BadWebhook,
@@ -47,36 +48,13 @@ DIGESTS = {
 }
 MAX_WEBHOOK_BYTES = 256 * 1024
 LINK_TTL = 1800  # seconds: the link and the SDK token live 30 minutes (propdesk's choice)
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """SumSub's API does not redirect: a 3xx is answered as it is (a refusal), never followed,
-    so the app token and the signed request never go to another address."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+MAX_ANSWER = 2_000_000  # an API answer read at most
 
 
 def usable_key(value: str) -> bool:
     """A key SumSub can be sent: printable ASCII only (a pasted line break or a non-ASCII
     character would make http.client refuse the header and put the key in its error)."""
     return value.isascii() and value.isprintable()
-
-
-def plain_http_allowed(url: str) -> bool:
-    """https always; plain http only to this machine (the fake), never the app token in the
-    clear over a network."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if parts.scheme == "https":
-        return bool(parts.hostname)
-    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK
 
 
 def _loads(text: str | bytes) -> Any:
@@ -138,8 +116,8 @@ class Sumsub:
             },
         )
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                text = response.read(2_000_000).decode(errors="replace")
+            with OPENER.open(request, timeout=self.timeout) as response:
+                raw = read_bounded(response, MAX_ANSWER)
         except urllib.error.HTTPError as failed:
             if 300 <= failed.code < 400:
                 raise VendorRefused(
@@ -158,6 +136,9 @@ class Sumsub:
             raise VendorUnavailable(f"SumSub could not be reached: {str(reason)[:200]}") from None
         except (ValueError, http.client.HTTPException):
             raise VendorUnavailable("SumSub could not be reached: the request failed.") from None
+        if raw is None:
+            raise VendorUnavailable("SumSub's answer is too large.")
+        text = raw.decode(errors="replace")
         try:
             return _loads(text)
         except ValueError:

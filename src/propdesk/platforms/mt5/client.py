@@ -35,8 +35,9 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
+from propdesk.core.outbound import OPENER, in_clear_elsewhere, read_bounded
 from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.protocol import PlatformError
 
@@ -47,8 +48,7 @@ RATE_LIMIT = 50  # requests a RATE_WINDOW per manager login and address (chosen:
 RATE_WINDOW = 1.0
 TRANSIENT_CODES = frozenset({"9", "10", "11", "12"})
 NO_SESSION = frozenset({"8"})  # "8 Not enough permissions": no (longer a) session
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MAX_ANSWER = 4 * 1024 * 1024  # an answer read at most
 
 
 class WebApiError(PlatformError):
@@ -210,9 +210,7 @@ class WebApi:
         """(the JSON answer, the session cookie the server set, "" if none)."""
         if not self.base_url:
             raise PlatformError("No address is set for this trading server.", transient=False)
-        if self.base_url.lower().startswith("http://") and (
-            urlsplit(self.base_url).hostname not in LOOPBACK
-        ):
+        if in_clear_elsewhere(self.base_url):
             # The session's cookie and the traders' new passwords (user/add's query) would
             # cross the network in clear: only a stand-in on this machine is spoken to so.
             raise PlatformError(
@@ -233,8 +231,8 @@ class WebApi:
         )
         self.budget.take()
         try:
-            with _NO_PROXY.open(request, timeout=self.timeout) as response:
-                raw = response.read()
+            with OPENER.open(request, timeout=self.timeout) as response:
+                raw = read_bounded(response, MAX_ANSWER)
                 given = response.headers.get("Set-Cookie") or ""
         except urllib.error.HTTPError as refused:
             try:
@@ -266,6 +264,10 @@ class WebApi:
                 status=0,
                 transient=True,
             ) from None
+        if raw is None:
+            raise WebApiError(
+                f"MT5's answer to {path} is too large.", code="", status=200, transient=True
+            )
         new_cookie = ""
         for part in given.split(";"):
             name, _, value = part.strip().partition("=")

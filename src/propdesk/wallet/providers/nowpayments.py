@@ -27,6 +27,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from propdesk.core.money import is_currency, quantum
+from propdesk.core.outbound import OPENER, read_bounded
 from propdesk.wallet.providers.protocol import (
     BadWebhook,
     Checkout,
@@ -50,15 +51,6 @@ MAX_IPN_BYTES = 64 * 1024
 MAX_ANSWER_BYTES = 1_000_000
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is not followed (urllib would send the `x-api-key` on to wherever it
-    points): it is answered as the 3xx it is, refused."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
 _RETRYABLE = (408, 425, 429)
 _HEX_SHA512 = re.compile(r"[0-9a-f]{128}")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]*")  # printable ASCII, no space or control
@@ -283,8 +275,8 @@ class NowPaymentsProvider:
             },
         )
         try:
-            with _NO_PROXY.open(request, timeout=self.timeout) as answer:
-                raw = answer.read(MAX_ANSWER_BYTES + 1)
+            with OPENER.open(request, timeout=self.timeout) as answer:
+                raw = read_bounded(answer, MAX_ANSWER_BYTES)
         except urllib.error.HTTPError as refused:
             text = refused.read(4000).decode("utf-8", "replace")
             reason = _message(text) or f"HTTP {refused.code}"
@@ -298,7 +290,7 @@ class NowPaymentsProvider:
             raise ProviderUnavailable(
                 f"NOWPayments not reached: the API base URL {self.api_url!r} is not valid"
             ) from None
-        if len(raw) > MAX_ANSWER_BYTES:
+        if raw is None:
             raise ProviderUnavailable(f"NOWPayments answered {method} {path} with too much")
         text = raw.decode("utf-8", "replace")
         try:

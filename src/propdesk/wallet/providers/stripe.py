@@ -30,10 +30,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import stripe
 
+from propdesk.core.outbound import OPENER, in_clear_elsewhere, read_bounded
 from propdesk.wallet.providers.protocol import (
     BadWebhook,
     Checkout,
@@ -61,20 +62,8 @@ THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 OPEN_DISPUTES = frozenset(
     {"warning_needs_response", "warning_under_review", "needs_response", "under_review"}
 )
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_BODY = 1024 * 1024  # a webhook's body: Stripe's events are a few KiB (the chosen bound)
 MAX_ANSWER = 4 * 1024 * 1024  # an API answer read at most
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Stripe's API does not redirect: a 3xx is answered as it is (a refusal), never followed,
-    so the secret key in the Authorization header never goes to another address."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
 def exponent(currency: str) -> int:
@@ -225,7 +214,7 @@ class StripeProvider:
             raise ProviderRefused("The idempotency key has characters a header cannot carry.")
         if not self.api_base.startswith(("https://", "http://")):
             raise ProviderRefused(f"The API base URL is not an http(s) address: {self.api_base!r}")
-        if self.api_base.startswith("http://") and urlsplit(self.api_base).hostname not in LOOPBACK:
+        if in_clear_elsewhere(self.api_base):
             # The key would cross the network in clear: only a stand-in on this machine (the
             # fake) is spoken to without TLS.
             raise ProviderRefused("The API base URL must be https:// (the key is sent to it).")
@@ -249,8 +238,8 @@ class StripeProvider:
         )
         where = f"{method} {path}"
         try:
-            with _NO_PROXY.open(request, timeout=self.timeout) as response:
-                raw = response.read(MAX_ANSWER + 1)
+            with OPENER.open(request, timeout=self.timeout) as response:
+                raw = read_bounded(response, MAX_ANSWER)
         except urllib.error.HTTPError as refused:
             body = refused.read(MAX_ANSWER).decode("utf-8", "replace")
             status = refused.code
@@ -273,7 +262,7 @@ class StripeProvider:
             raise ProviderUnavailable(
                 f"Stripe's answer to {where} was broken off or not HTTP ({type(broken).__name__})"
             ) from None
-        if len(raw) > MAX_ANSWER:
+        if raw is None:
             raise ProviderUnavailable(f"Stripe's answer to {where} is too large")
         try:
             answer = json.loads(raw)

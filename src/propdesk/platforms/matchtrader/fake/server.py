@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections import deque
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from propdesk.fakes_common import FaultQueue
 from propdesk.platforms.matchtrader.fake.basics import (
     DEFAULT_OFFERS,
     ApiError,
@@ -39,52 +39,8 @@ RATE_LIMIT = 500
 RATE_WINDOW = 60.0
 
 
-class _Faults:
-    """What the next requests suffer, as ordered through the controls: each fault hits the
-    next API request that matches its method and path pattern (any, when not given)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        kind: str,
-        count: int,
-        *,
-        status: int = 500,
-        seconds: float = 0.0,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        try:
-            pattern = re.compile(path) if path else None
-        except re.error:
-            raise bad_request(f"path: not a regular expression: {path!r}") from None
-        fault = {
-            "kind": kind,
-            "status": status,
-            "seconds": seconds,
-            "method": method.upper(),
-            "pattern": pattern,
-        }
-        with self.lock:
-            self.pending += [dict(fault) for _ in range(count)]
-
-    def take(self, kind: str, method: str, path: str) -> dict[str, Any] | None:
-        with self.lock:
-            for index, fault in enumerate(self.pending):
-                if (
-                    fault["kind"] == kind
-                    and fault["method"] in ("", method)
-                    and (fault["pattern"] is None or fault["pattern"].search(path))
-                ):
-                    return self.pending.pop(index)
-        return None
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pending.clear()
+def _bad_path(path: str) -> ApiError:
+    return bad_request(f"path: not a regular expression: {path!r}")
 
 
 class _Limiter:
@@ -135,7 +91,7 @@ class FakeMatchTrader:
         self.book = Book(offers, self.market, Path(state_file) if state_file else None)
         self.walk = Walk(self.market, tick_rate)
         self.limiter = _Limiter(rate_limit, rate_window)
-        self.faults = _Faults()
+        self.faults = FaultQueue(_bad_path)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._up = threading.Event()

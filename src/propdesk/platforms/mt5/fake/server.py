@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from propdesk.fakes_common import FaultQueue
 from propdesk.platforms.matchtrader.fake.market import Market, Walk
 from propdesk.platforms.mt5.fake.book import (
     DEAL_BALANCE,
@@ -45,29 +46,6 @@ def rand_answer(password: str, rand_hex: str) -> str:
     return hashlib.md5(password_hash(password) + bytes.fromhex(rand_hex)).hexdigest()  # noqa: S324
 
 
-class _Faults:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: list[dict[str, Any]] = []
-
-    def add(self, kind: str, count: int, *, status: int, seconds: float, path: str) -> None:
-        pattern = re.compile(path) if path else None
-        with self.lock:
-            self.pending += [
-                {"kind": kind, "status": status, "seconds": seconds, "pattern": pattern}
-                for _ in range(count)
-            ]
-
-    def take(self, kind: str, path: str) -> dict[str, Any] | None:
-        with self.lock:
-            for index, fault in enumerate(self.pending):
-                if fault["kind"] == kind and (
-                    fault["pattern"] is None or fault["pattern"].search(path)
-                ):
-                    return self.pending.pop(index)
-        return None
-
-
 class FakeMT5:
     """An MT5 Web API on a local port, in this process (`start()`; port 0: any free port)."""
 
@@ -94,7 +72,7 @@ class FakeMT5:
         self.walk = Walk(self.market, tick_rate)
         self.rate_limit = rate_limit
         self.session_idle = session_idle
-        self.faults = _Faults()
+        self.faults = FaultQueue()  # a bad path pattern: re.error, as it is
         self.lock = threading.Lock()
         # session id -> {"stage": "start"|"ready", "srv_rand", "seen", "times": [..]}
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -303,10 +281,10 @@ class _Handler(BaseHTTPRequestHandler):
         with fake._busy:
             fake._in_flight += 1
         try:
-            delay = fake.faults.take("delay", path)
+            delay = fake.faults.take("delay", self.command, path)
             if delay:
                 time.sleep(delay["seconds"])  # carried out all the same, however long
-            fault = fake.faults.take("fail", path)
+            fault = fake.faults.take("fail", self.command, path)
             if fault is not None:
                 self._send(int(fault["status"]), _retcode("2 Common error"))
                 return

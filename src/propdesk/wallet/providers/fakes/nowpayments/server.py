@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from propdesk.fakes_common import FaultQueue
 from propdesk.wallet.providers.fakes.nowpayments.basics import (
     COINS,
     ApiError,
@@ -37,40 +38,6 @@ _TOO_MANY = (
 )
 
 
-class _Faults:
-    """What the next API requests suffer, as ordered through the controls."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: list[dict[str, Any]] = []
-
-    def add(self, kind: str, count: int, **fault: Any) -> None:
-        path = fault.pop("path", "") or ""
-        try:
-            pattern = re.compile(path) if path else None
-        except re.error:
-            raise invalid(f"path is not a regular expression: {path}") from None
-        entry = {"kind": kind, "pattern": pattern, **fault}
-        entry["method"] = str(entry.get("method") or "").upper()
-        with self.lock:
-            self.pending += [dict(entry) for _ in range(count)]
-
-    def take(self, kind: str, method: str, path: str) -> dict[str, Any] | None:
-        with self.lock:
-            for index, fault in enumerate(self.pending):
-                if (
-                    fault["kind"] == kind
-                    and fault["method"] in ("", method)
-                    and (fault["pattern"] is None or fault["pattern"].search(path))
-                ):
-                    return self.pending.pop(index)
-        return None
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pending.clear()
-
-
 class FakeNowPayments:
     """NOWPayments' API on a local port, in this process. `start()` binds (port 0: any free
     port, see `url`); `stop()` ends it; with a `state_file` its books survive a restart."""
@@ -90,7 +57,7 @@ class FakeNowPayments:
         self.ipn_secret = ipn_secret
         self.state_file = Path(state_file) if state_file else None
         self.book: Book = Book("", ipn_secret, self.state_file)
-        self.faults = _Faults()
+        self.faults = FaultQueue(lambda path: invalid(f"path is not a regular expression: {path}"))
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._serving = threading.Lock()

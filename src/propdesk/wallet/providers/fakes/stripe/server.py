@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import secrets
 import threading
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from propdesk.fakes_common import FaultQueue
 from propdesk.wallet.providers.fakes.stripe import forms, page
 from propdesk.wallet.providers.fakes.stripe.book import API_VERSION, Book
 from propdesk.wallet.providers.fakes.stripe.controls import control
@@ -38,53 +38,6 @@ from propdesk.wallet.providers.fakes.stripe.webhooks import RETRY_DELAYS, Sender
 DEFAULT_SECRET_KEY = "sk_test_fake_propdesk"
 RATE_LIMIT = 25  # a sandbox's operations a second
 KEPT_FOR = 86400  # seconds an idempotency key's answer is kept (then the key is pruned)
-
-
-class Faults:
-    """What the next API requests suffer, as ordered through the controls."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        kind: str,
-        count: int,
-        *,
-        status: int = 500,
-        seconds: float = 0.0,
-        method: str = "",
-        path: str = "",
-    ) -> None:
-        try:
-            pattern = re.compile(path) if path else None
-        except re.error:
-            raise invalid(f"path: not a regular expression: {path!r}") from None
-        fault = {
-            "kind": kind,
-            "status": status,
-            "seconds": seconds,
-            "method": method.upper(),
-            "pattern": pattern,
-        }
-        with self.lock:
-            self.pending += [dict(fault) for _ in range(count)]
-
-    def take(self, kind: str, method: str, path: str) -> dict[str, Any] | None:
-        with self.lock:
-            for index, fault in enumerate(self.pending):
-                if (
-                    fault["kind"] == kind
-                    and fault["method"] in ("", method)
-                    and (fault["pattern"] is None or fault["pattern"].search(path))
-                ):
-                    return self.pending.pop(index)
-        return None
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pending.clear()
 
 
 class Limiter:
@@ -135,7 +88,7 @@ class FakeStripe:
         if webhook_url:
             self.configure_endpoint(webhook_url, webhook_secret)
         self.limiter = Limiter(rate_limit, rate_window)
-        self.faults = Faults()
+        self.faults = FaultQueue(lambda path: invalid(f"path: not a regular expression: {path!r}"))
         self.running: set[str] = set()  # idempotency keys being executed
         self.running_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
