@@ -335,3 +335,9 @@ def test_staff_cancel_a_pending_refund_and_its_hold_goes_back(credited, active_c
     assert refunds.carry_out.call(refund.pk) == "failed"  # the queued job does nothing
     assert Deposit.objects.get(pk=credited.pk).status == "approved"
     assert ledger.check() == []
+
+
+def test_the_refund_sweep_runs_with_the_housekeeping():
+    from propdesk.jobs import housekeeping
+
+    assert "wallet.sweep_refunds" in housekeeping.sweeps()
