@@ -14,6 +14,7 @@ class WalletConfig(AppConfig):
             payment_deposits,
             payments,
             permissions,
+            refunds,
             request_types,
             sandbox_payments,
         )
@@ -24,6 +25,8 @@ class WalletConfig(AppConfig):
         prune(sandbox_payments.prune_events)
         sweep = housekeeping.register("wallet.sweep_payments", every=housekeeping.MINUTE)
         sweep(payments.sweep)
+        ask_refunds = housekeeping.register("wallet.sweep_refunds", every=housekeeping.MINUTE)
+        ask_refunds(refunds.sweep)
         vault.register("wallet.ProviderAccount", "sealed_secrets")
         _references()
         _menus()

@@ -8,6 +8,11 @@ spent) and **tells staff** (a manual-only `payment_dispute` request, with the pr
 beside it; it shows on the payment's and the client's pages). Decided won: the hold goes back to
 the wallet. Lost: the held money goes to the provider (gone), and what could not be held is the
 firm's loss. Each once.
+
+A wallet deposit's payment holds only what its deposits credited to the wallet: money whose
+deposit is still waiting for approval, or was rejected, never reached it (the client's other
+money is never frozen for it). Lost, that money was never in the books: nothing is booked for
+it, and a deposit still waiting for approval is withdrawn (the bank took its money back).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.core.money import quantum
 from propdesk.core.templatetags.money import money
 from propdesk.jobs.retries import PermanentFailure, job
-from propdesk.wallet import ledger, payments
+from propdesk.wallet import ledger, payment_deposits, payments, refunds
 from propdesk.wallet.models import JournalEntry, LedgerAccount, Payment, PaymentDispute
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers.protocol import Dispute, ProviderRefused
@@ -95,9 +100,10 @@ def apply(payment_id: int, found: Dispute) -> str:
 def _open(payment: Payment, found: Dispute) -> PaymentDispute:
     unit = quantum(payment.currency)  # the currency's minor unit (JPY: whole yen)
     amount = min(max(found.amount, Decimal(0)), payment.received).quantize(unit, ROUND_DOWN)
+    in_wallet = amount - min(amount, refunds.outside_wallet(payment))  # what it credited
     wallet = ledger.wallet(payment.client, payment.currency)
     wallet.refresh_from_db()
-    held = min(amount, max(wallet.balance, Decimal(0))).quantize(unit, ROUND_DOWN)
+    held = min(in_wallet, max(wallet.balance, Decimal(0))).quantize(unit, ROUND_DOWN)
     dispute = PaymentDispute.objects.create(
         payment=payment,
         provider_dispute_id=found.dispute_id[:200],
@@ -129,13 +135,20 @@ def _open(payment: Payment, found: Dispute) -> PaymentDispute:
 def _close(payment: Payment, dispute: PaymentDispute, *, lost: bool) -> str:
     currency = payment.currency
     if lost:
-        short = dispute.amount - dispute.held
-        lines = [ledger.Line(ledger.cash_account(payment.method, currency), dispute.amount)]
+        if payment.purpose == Payment.Purpose.DEPOSIT:
+            payment_deposits.withdraw_undecided(
+                payment, "The payer's bank took the payment back (a dispute lost)."
+            )
+        # What never reached the wallet (a deposit rejected or withdrawn) was never booked.
+        outside = min(dispute.amount, refunds.outside_wallet(payment))
+        booked = max(dispute.amount - outside, dispute.held)
+        short = booked - dispute.held
+        lines = [ledger.Line(ledger.cash_account(payment.method, currency), booked)]
         if dispute.held:
             lines.append(ledger.Line(held_account(currency), -dispute.held))
         if short:
             lines.append(ledger.Line(losses(currency), -short))
-        if dispute.amount:
+        if booked:
             dispute.close_entry = ledger.post(
                 JournalEntry.Type.DISPUTE_LOST,
                 lines,

@@ -7,7 +7,7 @@ once.
   covers the fee (an over-payment's rest stays in the wallet); a part waits for the rest.
 - Expired or failed with nothing received: the purchase or deposit is closed.
 - A refund the provider made that propdesk did not ask for (its dashboard): booked once
-  (wallet.refunds).
+  (wallet.refunds); one of ours it had left pending is asked about again.
 """
 
 from __future__ import annotations
@@ -54,6 +54,14 @@ def apply(payment_id: int, status: Status) -> str:
             purpose_of(payment).closed(payment)
             outcome.append("cancelled")
         payment.save(update_fields=changed)
+        # Our refunds the provider accepted but had not finished: asked again (under their own
+        # idempotency keys) now that it says something changed.
+        for pk in (
+            payment.refunds.filter(status=PaymentRefund.Status.PENDING)
+            .exclude(provider_refund_id="")
+            .values_list("pk", flat=True)
+        ):
+            refunds.carry_out.enqueue(pk)
         return "; ".join(o for o in outcome if o) or "nothing new"
 
 

@@ -62,6 +62,13 @@ class SandboxProvider:
             help='"yes": every call fails as if the provider were down (to try the Try again).',
         ),
         Field(
+            "refunds_pending",
+            "Refunds stay pending",
+            default="",
+            help='"yes": a refund it accepts stays pending (as a card refund may for days) '
+            "until it is finished as succeeded or failed (`finish_refund`).",
+        ),
+        Field(
             "api_key",
             "API key",
             secret=True,
@@ -147,6 +154,7 @@ class SandboxProvider:
     def refund(
         self, payment_id: str, amount: Decimal, currency: str, *, idempotency_key: str
     ) -> Refund:
+        self._reachable()
         with transaction.atomic():
             charge = SandboxCharge.objects.select_for_update().filter(payment_id=payment_id).first()
             if charge is None or not payment_id:
@@ -166,10 +174,13 @@ class SandboxProvider:
                         body='{"error":"amount_too_large"}',
                     )
                 done = {"id": f"re_{uuid.uuid4().hex[:16]}", "amount": str(amount)}
+                if self.values.get("refunds_pending", "").strip().lower() == "yes":
+                    done["state"] = "pending"
                 _refunded(charge, amount, idempotency_key, done)
         return Refund(
             refund_id=done["id"],
-            state="succeeded",
+            # Asked again under the same key: the refund as it is now (pending, or finished).
+            state=done.get("state", "succeeded"),
             amount=Decimal(done["amount"]),
             currency=charge.currency,
             payment_id=payment_id,
@@ -294,6 +305,28 @@ def dashboard_refund(token: Any, amount: Decimal) -> str:
     with transaction.atomic():
         _send(charge_of(token), "refund.succeeded", refund_id=done.refund_id)
     return done.refund_id
+
+
+def finish_refund(token: Any, refund_id: str, *, succeeded: bool) -> None:
+    """A refund left pending (the "Refunds stay pending" control) is finished by the sandbox
+    (a sandbox control): succeeded, or failed (its money counted as not refunded again); told
+    by webhook as a real provider's `refund.updated` would."""
+    with transaction.atomic():
+        charge = SandboxCharge.objects.select_for_update().get(pk=charge_of(token).pk)
+        key = next((k for k, v in charge.refunds.items() if v.get("id") == refund_id), None)
+        if key is None:
+            raise NotFound("No such refund.")
+        done = dict(charge.refunds[key])
+        if done.get("state", "succeeded") != "pending":
+            raise Conflict(f"This refund is already {done.get('state', 'succeeded')}.")
+        done["state"] = "succeeded" if succeeded else "failed"
+        charge.refunds = {**charge.refunds, key: done}
+        if not succeeded:
+            charge.refunded -= Decimal(done["amount"])
+            if charge.state == SandboxCharge.State.REFUNDED and charge.refunded < charge.paid:
+                charge.state = SandboxCharge.State.PAID
+        charge.save(update_fields=["refunds", "refunded", "state"])
+        _send(charge, "refund.updated", refund_id=refund_id)
 
 
 def open_dispute(token: Any, amount: Decimal | None = None, reason: str = "fraudulent") -> str:
