@@ -491,6 +491,12 @@ class StripeProvider:
         refund_id = refund.get("id")
         if refund.get("object") != "refund" or not isinstance(refund_id, str) or not refund_id:
             raise _shape("the refund has no id")
+        if refund.get("status") not in ("succeeded", "failed", "canceled"):
+            # Still pending (or requires_action): asked again later under the same key, Stripe
+            # replays its first answer, so the refund itself is read for what it is now.
+            fresh = self._call("GET", f"/v1/refunds/{quote(refund_id, safe='')}")
+            if fresh.get("object") == "refund" and fresh.get("id") == refund_id:
+                refund = fresh
         status = str(refund.get("status") or "")
         state = {"succeeded": "succeeded", "failed": "failed", "canceled": "failed"}.get(
             status, "pending"

@@ -216,6 +216,27 @@ def test_a_retried_refund_with_its_key_refunds_once(
     assert stripe_fake.book.all("charge")[0]["amount_refunded"] == 4000
 
 
+@pytest.mark.parametrize(("outcome", "ends"), [("succeeded", "succeeded"), ("failed", "failed")])
+def test_a_pending_refund_asked_again_under_its_key_says_how_it_ended(
+    start: Start,
+    provider: StripeProvider,
+    fake_control: Control,
+    stripe_fake: FakeStripe,
+    outcome: str,
+    ends: str,
+) -> None:
+    """Stripe replays a key's first answer (pending): the refund itself is read for its end."""
+    payment = paid(start, provider, fake_control, card="4000000000007726")  # refunds pending
+    first = provider.refund(payment, Decimal("40.00"), "USD", idempotency_key="slow-refund")
+    assert first.state == "pending"
+    fake_control("POST", f"/_fake/refunds/{first.refund_id}/finish", {"outcome": outcome})
+    again = provider.refund(payment, Decimal("40.00"), "USD", idempotency_key="slow-refund")
+    assert (again.refund_id, again.state) == (first.refund_id, ends)
+    assert len(stripe_fake.book.all("refund")) == 1
+    refunded = 4000 if ends == "succeeded" else 0
+    assert stripe_fake.book.all("charge")[0]["amount_refunded"] == refunded
+
+
 def test_a_dispute_is_read_open_then_lost(
     start: Start, provider: StripeProvider, fake_control: Control
 ) -> None:

@@ -22,6 +22,8 @@ NOT part of Stripe's API, the fake-only controls under `/_fake/` (no key, no lim
     POST /_fake/disputes/{dp}/close          {"outcome": "won"|"lost"}
     POST /_fake/refunds                      {"payment_intent"|"charge", "amount"?}
                                              a refund made in the Dashboard
+    POST /_fake/refunds/{re}/finish          {"outcome"?: "failed"}   a pending refund ends
+                                             (card 4000000000007726's start pending)
     GET  /_fake/events                       every event raised, with its deliveries
     POST /_fake/events/{evt}/replay          send it again (a fresh signature), as the
                                              Dashboard's Resend does

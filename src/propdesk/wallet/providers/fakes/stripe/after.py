@@ -27,6 +27,7 @@ def new_id(prefix: str) -> str:
 class AfterPayment:
     lock: threading.RLock
     objects: dict[str, dict[str, Any]]
+    refunds_pending: set[str]
 
     def get(self, kind: str, ident: str, param: str = "id") -> dict[str, Any]:
         raise NotImplementedError
@@ -104,7 +105,7 @@ class AfterPayment:
                 "metadata": metadata or {},
                 "payment_intent": charge["payment_intent"],
                 "reason": reason or None,
-                "status": "succeeded",
+                "status": "pending" if charge["id"] in self.refunds_pending else "succeeded",
             }
             self.objects[refund["id"]] = refund
             previous = {"amount_refunded": charge["amount_refunded"], "refunded": False}
@@ -112,6 +113,25 @@ class AfterPayment:
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
             self.emit("refund.created", refund)
             self.emit("charge.refunded", charge, previous)
+            return refund
+
+    def finish_refund(self, refund_id: str, *, failed: bool = False) -> dict[str, Any]:
+        """A pending refund ends (https://docs.stripe.com/refunds#failed-refunds): succeeded,
+        or failed, when what it took is given back to the charge (`refund.failed`)."""
+        with self.lock:
+            refund = self.get("refund", refund_id, "refund")
+            if refund["status"] != "pending":
+                raise invalid(f"Refund {refund_id} is not pending.", param="refund")
+            previous = {"status": "pending"}
+            if failed:
+                charge = self.get("charge", refund["charge"], "charge")
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+                refund.update(status="failed", failure_reason="lost_or_stolen_card")
+                self.emit("refund.failed", refund, previous)
+            else:
+                refund["status"] = "succeeded"
+            self.emit("refund.updated", refund, previous)
             return refund
 
     # --- disputes -----------------------------------------------------------------------------

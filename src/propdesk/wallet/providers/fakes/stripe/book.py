@@ -65,6 +65,8 @@ class Book(AfterPayment):
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.deliveries: dict[str, list[dict[str, Any]]] = {}  # event id -> per endpoint
+        # Charges paid with the card whose refunds start pending (kept in memory only).
+        self.refunds_pending: set[str] = set()
         self.on_event: Callable[[dict[str, Any]], None] = lambda event: None
         self.load()
 
@@ -103,6 +105,7 @@ class Book(AfterPayment):
             self.idempotent.clear()
             self.events.clear()
             self.deliveries.clear()
+            self.refunds_pending.clear()
         self.save()
 
     # --- reading ------------------------------------------------------------------------------
@@ -412,6 +415,8 @@ class Book(AfterPayment):
                 "status": "succeeded",
             }
             self.objects[charge["id"]] = charge
+            if chosen.refunds_pending:
+                self.refunds_pending.add(charge["id"])
             intent.update(
                 status="succeeded",
                 amount_received=intent["amount"],

@@ -23,6 +23,7 @@ class Card:
     decline_code: str = ""
     message: str = ""
     disputed: str = ""  # a dispute's reason opened right after it is paid
+    refunds_pending: bool = False  # its refunds start "pending" (finished by a control)
 
 
 _DECLINED = "Your card was declined."
@@ -32,6 +33,9 @@ CARDS = {
     "5555555555554444": Card("mastercard"),
     "378282246310005": Card("amex"),
     "4000000000000259": Card("visa", disputed="fraudulent"),
+    # https://docs.stripe.com/testing#refunds: "4000000000007726 ... the refund's status begins
+    # as pending" (then succeeds); here a control (`/_fake/refunds/{re}/finish`) ends it.
+    "4000000000007726": Card("visa", refunds_pending=True),
     "4000000000000002": Card("visa", "card_declined", "generic_decline", _DECLINED),
     "4000000000009995": Card(
         "visa", "card_declined", "insufficient_funds", "Your card has insufficient funds."

@@ -107,6 +107,10 @@ def _down(fake: FakeStripe, ident: str, body: dict[str, Any]) -> tuple[int, Any]
     return 200, {"down_for": seconds}
 
 
+def _finish_refund(fake: FakeStripe, ident: str, body: dict[str, Any]) -> tuple[int, Any]:
+    return 200, fake.book.finish_refund(ident, failed=body.get("outcome") == "failed")
+
+
 def _settle(fake: FakeStripe, ident: str, body: dict[str, Any]) -> tuple[int, Any]:
     return 200, {"settled": fake.settle()}
 
@@ -125,6 +129,7 @@ CONTROLS: list[tuple[str, re.Pattern[str], Control]] = [
         ("POST", rf"/_fake/charges/{_ID}/dispute", _dispute),
         ("POST", rf"/_fake/disputes/{_ID}/close", _close),
         ("POST", r"/_fake/refunds", _refund),
+        ("POST", rf"/_fake/refunds/{_ID}/finish", _finish_refund),
         ("GET", r"/_fake/events", _events),
         ("POST", rf"/_fake/events/{_ID}/replay", _replay),
         ("POST", r"/_fake/webhook_endpoint", _endpoint),
