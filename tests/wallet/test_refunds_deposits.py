@@ -341,3 +341,34 @@ def test_the_refund_sweep_runs_with_the_housekeeping():
     from propdesk.jobs import housekeeping
 
     assert "wallet.sweep_refunds" in housekeeping.sweeps()
+
+
+def test_staff_cancel_a_pending_refund_from_its_own_payments_page_only(
+    credited, active_client, finance, sandbox_card
+):
+    from tests.conftest import logged_in, post_form
+
+    sandbox_plays(unreachable="yes")
+    payment = payment_of(credited)
+    refund = refunds.request_refund(payment.pk, amount="40.00", reason="Asked", actor=finance)
+    browser = logged_in(finance)
+    page = browser.get(f"/backoffice/finance/payments/{payment.pk}/").content.decode()
+    assert f'data-cancel-refund="{refund.pk}"' in page
+    sandbox_plays()
+    other = payment_of(pay(active_client, sandbox_card, "30.00"))
+    wrong = post_form(
+        browser,
+        f"/backoffice/finance/payments/{other.pk}/refunds/{refund.pk}/cancel/",
+        {"reason": "Wrong page"},
+    )
+    assert wrong.status_code == 404
+    assert PaymentRefund.objects.get(pk=refund.pk).status == "pending"
+    done = post_form(
+        browser,
+        f"/backoffice/finance/payments/{payment.pk}/refunds/{refund.pk}/cancel/",
+        {"reason": "Settled by hand at the provider"},
+    )
+    assert done.status_code == 302
+    assert PaymentRefund.objects.get(pk=refund.pk).status == "failed"
+    assert usd(active_client) == Decimal("100.00")
+    assert ledger.check() == []

@@ -18,7 +18,7 @@ from propdesk.core.errors import DomainError
 from propdesk.core.permissions import SETTINGS_MANAGE
 from propdesk.core.web import actor, staff_view
 from propdesk.wallet import payments, provider_settings, refunds
-from propdesk.wallet.models import Payment, PaymentDispute
+from propdesk.wallet.models import Payment, PaymentDispute, PaymentRefund
 from propdesk.wallet.permissions import PAYMENTS_REFUND, PAYMENTS_VIEW
 from propdesk.wallet.providers import registry
 from propdesk.wallet.providers import sandbox as sandbox_provider
@@ -106,6 +106,22 @@ def payment_refund(request: HttpRequest, payment_id: int) -> HttpResponse:
             request, f"Refund of {made.amount} {made.currency} asked; the provider is asked now."
         )
     return redirect("backoffice:payment_detail", payment_id=payment.pk)
+
+
+@require_POST
+@staff_view(PAYMENTS_REFUND)
+def payment_refund_cancel(request: HttpRequest, payment_id: int, refund_id: int) -> HttpResponse:
+    """Staff give up a refund still pending (the provider never finished it): it fails and its
+    hold goes back to the wallet."""
+    refund = get_object_or_404(PaymentRefund, pk=refund_id, payment_id=payment_id)
+    try:
+        refunds.cancel(refund.pk, reason=request.POST.get("reason", ""), actor=actor(request))
+    except DomainError as refused:
+        detail = "; ".join(str(v) for v in getattr(refused, "fields", {}).values())
+        messages.error(request, f"{refused.message} {detail}".strip())
+    else:
+        messages.success(request, f"Refund #{refund.pk} cancelled; its hold is back in the wallet.")
+    return redirect("backoffice:payment_detail", payment_id=payment_id)
 
 
 @require_POST

@@ -34,6 +34,11 @@ backoffice_urls = [
         name="payment_refund",
     ),
     path(
+        "finance/payments/<int:payment_id>/refunds/<int:refund_id>/cancel/",
+        payments_backoffice.payment_refund_cancel,
+        name="payment_refund_cancel",
+    ),
+    path(
         "finance/payments/<int:payment_id>/sandbox/",
         payments_backoffice.sandbox_control,
         name="payment_sandbox",
