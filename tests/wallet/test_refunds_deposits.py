@@ -317,6 +317,26 @@ def test_a_refund_older_than_the_providers_idempotency_window_is_not_asked_again
     DBTaskResult.objects.filter(task_path=refunds.carry_out.module_path).delete()
     PaymentRefund.objects.update(created_at=timezone.now() - timedelta(days=2))
     assert refunds.sweep() == 0
+    # Nor by anything else that queues it (a payment's news): nothing is asked of the provider.
+    assert refunds.carry_out.call(PaymentRefund.objects.get().pk).startswith("pending: too old")
+    assert not PaymentMessage.objects.filter(what="refund").exists()
+    assert PaymentRefund.objects.get().status == "pending"
+
+
+def test_a_refund_being_asked_right_now_cannot_be_cancelled(credited, finance, active_client):
+    sandbox_plays(unreachable="yes")
+    refund = refunds.request_refund(
+        payment_of(credited).pk, amount="40.00", reason="Asked", actor=finance
+    )
+    job = DBTaskResult.objects.filter(task_path=refunds.carry_out.module_path)
+    job.update(status="RUNNING")  # a worker is in the middle of asking the provider
+    with pytest.raises(Conflict, match="right now"):
+        refunds.cancel(refund.pk, reason="Give up", actor=finance)
+    assert PaymentRefund.objects.get(pk=refund.pk).status == "pending"
+    job.update(status="READY")  # queued only: it will find the refund cancelled
+    assert refunds.cancel(refund.pk, reason="Give up", actor=finance).status == "failed"
+    assert refunds.carry_out.call(refund.pk) == "failed"
+    assert usd(active_client) == Decimal("100.00")
 
 
 def test_staff_cancel_a_pending_refund_and_its_hold_goes_back(credited, active_client, finance):
@@ -371,4 +391,22 @@ def test_staff_cancel_a_pending_refund_from_its_own_payments_page_only(
     assert done.status_code == 302
     assert PaymentRefund.objects.get(pk=refund.pk).status == "failed"
     assert usd(active_client) == Decimal("100.00")
+    assert ledger.check() == []
+
+
+def test_a_deposit_whose_payment_is_disputed_is_not_credited_until_the_dispute_is_decided(
+    credited, active_client, sandbox_card, finance
+):
+    waiting = pay(active_client, sandbox_card, "50.00")
+    dispute_id = sandbox.open_dispute(waiting.checkout_token, Decimal("50.00"))
+    deliver(last_webhook())
+    with pytest.raises(Conflict, match="disputed"):
+        approve(waiting, finance)
+    waiting.refresh_from_db()
+    assert waiting.status == "pending"
+    assert usd(active_client) == Decimal("100.00")
+    sandbox.decide_dispute(dispute_id, won=True)  # the firm won: the money is the client's
+    deliver(last_webhook())
+    approve(waiting, finance)
+    assert usd(active_client) == Decimal("150.00")
     assert ledger.check() == []

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -29,7 +29,7 @@ from propdesk.core.templatetags.money import money
 from propdesk.core.validation import FieldErrors, clean_text, parse_id
 from propdesk.onboarding import kyc, kyc_actions
 from propdesk.wallet import bank_details, destinations, ledger, payments
-from propdesk.wallet.models import Deposit, JournalEntry, Payment, PaymentMethod
+from propdesk.wallet.models import Deposit, JournalEntry, Payment, PaymentDispute, PaymentMethod
 from propdesk.wallet.providers import registry
 
 DEPOSIT = "deposit"
@@ -495,6 +495,7 @@ def credit(request: ApprovalRequest, actor: User | None) -> None:
         .select_related("method")
         .get(pk=request.payload["deposit_id"])
     )
+    _refuse_while_disputed(deposit)
     move_status(deposit, Deposit.Status.APPROVED, Deposit.TRANSITIONS, what="deposit")
     amount = Decimal(request.amount if request.amount is not None else deposit.amount)
     wallet = ledger.wallet(request.client, deposit.currency)
@@ -509,6 +510,23 @@ def credit(request: ApprovalRequest, actor: User | None) -> None:
     )
     deposit.credited_amount = amount
     deposit.save(update_fields=["status", "entry", "credited_amount"])
+
+
+def _refuse_while_disputed(deposit: Deposit) -> None:
+    """Money the payer's bank is taking back (an open chargeback on the payment) is not credited:
+    it could be withdrawn before the dispute is decided. Decide the dispute first."""
+    paid = Q(token=deposit.checkout_token) if deposit.checkout_token else Q(pk__in=[])
+    if deposit.provider_payment_id:
+        paid |= Q(method=deposit.method, payment_id=deposit.provider_payment_id)
+    payments = Payment.objects.filter(paid, client_id=deposit.client_id)
+    if PaymentDispute.objects.filter(
+        payment__in=payments, status=PaymentDispute.Status.OPEN
+    ).exists():
+        raise Conflict(
+            f"Deposit {deposit.reference}'s payment is disputed by the payer's bank: it is "
+            "not credited until the dispute is decided (Finance > Payments).",
+            code="payment_disputed",
+        )
 
 
 def refuse(request: ApprovalRequest, actor: User | None) -> None:

@@ -43,16 +43,18 @@ def withdraw_undecided(payment: Payment, why: str) -> int:
     went back to the payer at the provider, so it must never be credited (how many)."""
     withdrawn = 0
     for deposit in undecided(payment):
-        locked = Deposit.objects.select_for_update().get(pk=deposit.pk)
-        if locked.status != Deposit.Status.PENDING:
-            continue
+        # The request first, then the deposit: the order an approval locks them in (so the two
+        # never wait on each other). One approved meanwhile leaves its deposit approved.
         approvals.cancel_pending(
             ApprovalRequest.objects.filter(
-                type_key=deposits.DEPOSIT, payload__deposit_id=locked.pk
+                type_key=deposits.DEPOSIT, payload__deposit_id=deposit.pk
             ),
             actor=None,
             text=why,
         )
+        locked = Deposit.objects.select_for_update().get(pk=deposit.pk)
+        if locked.status != Deposit.Status.PENDING:
+            continue
         locked.status = Deposit.Status.REJECTED
         locked.save(update_fields=["status"])
         withdrawn += 1

@@ -385,7 +385,12 @@ def sweep(limit: int = 200) -> int:
     an expired one too, for as long (money made in time may be told late: never dropped)."""
     before = timezone.now() - SWEEP_AFTER
     stale = Payment.objects.filter(
-        status__in=[Payment.Status.OPEN, Payment.Status.PARTIALLY_PAID, Payment.Status.EXPIRED],
+        status__in=[
+            Payment.Status.OPEN,
+            Payment.Status.PARTIALLY_PAID,
+            Payment.Status.EXPIRED,
+            Payment.Status.CANCELLED,  # by staff, its checkout maybe still open: late money
+        ],
         started_at__lte=before,
         started_at__gte=timezone.now() - SWEEP_FOR,
         updated_at__lte=before,

@@ -202,6 +202,10 @@ def carry_out(refund_id: int) -> str:
     refund = PaymentRefund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != PaymentRefund.Status.PENDING:
         return refund.status
+    if timezone.now() - refund.created_at > SWEEP_FOR:
+        # Its idempotency key may be forgotten by now: asking again could refund twice,
+        # whoever queued this (a webhook's news, a late retry). Staff settle it (`cancel`).
+        return "pending: too old to ask again under its key (staff settle it)"
     payment = refund.payment
     provider = registry.provider_for(payment.provider)
     try:
@@ -365,13 +369,7 @@ def sweep(limit: int = 100) -> int:
         created_at__lte=now - SWEEP_AFTER,
         created_at__gte=now - SWEEP_FOR,
     )
-    busy = {
-        row.args_kwargs.get("args", [None])[0]
-        for row in DBTaskResult.objects.filter(
-            task_path=carry_out.module_path,
-            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-        ).only("args_kwargs")
-    }
+    busy = _busy()
     queued = 0
     for refund in stale.order_by("created_at")[:limit]:
         asked_lately = PaymentMessage.objects.filter(
@@ -387,6 +385,19 @@ def sweep(limit: int = 100) -> int:
     return queued
 
 
+def _busy(*, running_only: bool = False) -> set[Any]:
+    """The refunds a job is queued or running for (or running only)."""
+    statuses = [TaskResultStatus.RUNNING]
+    if not running_only:
+        statuses.append(TaskResultStatus.READY)
+    return {
+        row.args_kwargs.get("args", [None])[0]
+        for row in DBTaskResult.objects.filter(
+            task_path=carry_out.module_path, status__in=statuses
+        ).only("args_kwargs")
+    }
+
+
 def cancel(refund_id: int, *, reason: Any, actor: User) -> PaymentRefund:
     """Staff give up a refund still pending (the provider never answered, or they settled it
     at the provider themselves): it fails with their reason and its hold goes back to the
@@ -396,6 +407,10 @@ def cancel(refund_id: int, *, reason: Any, actor: User) -> PaymentRefund:
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, label="Reason", max_length=500)
     errors.raise_if_any("Please give a reason.")
+    if refund_id in _busy(running_only=True):  # a queued one finds it cancelled and asks nothing
+        raise Conflict(
+            "The provider is being asked about this refund right now; look again in a minute."
+        )
     with transaction.atomic():
         refund = PaymentRefund.objects.select_for_update().get(pk=refund_id)
         if refund.status != PaymentRefund.Status.PENDING:

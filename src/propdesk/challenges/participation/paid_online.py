@@ -86,7 +86,9 @@ def pay_from_wallet(client: Client, participation_id: Any) -> Participation:
     longer waits (paid, cancelled, lapsed; a second click)."""
     with transaction.atomic():
         # Purchases by one client queue here (as `start`): two can never spend one balance.
-        Client.objects.select_for_update().filter(pk=client.pk).first()
+        # NO KEY: a payment being applied meanwhile writes entries naming this client (a key
+        # share lock), which a plain FOR UPDATE would wait on while holding the purchase.
+        Client.objects.select_for_update(no_key=True).filter(pk=client.pk).first()
         locked = (
             Participation.objects.select_for_update(of=("self",))
             .select_related("version", "client", "method")
@@ -100,7 +102,12 @@ def pay_from_wallet(client: Client, participation_id: Any) -> Participation:
         ):
             raise Conflict(gettext("This purchase no longer waits for a payment."))
         lifecycle.settle(locked, Participation.Status.PENDING_APPROVAL)
-        _take_fee(locked, ledger.wallet(client, locked.currency))  # refused if short
+        try:
+            _take_fee(locked, ledger.wallet(client, locked.currency))
+        except ledger.InsufficientFunds:  # the wallet moved since the page was shown
+            raise ledger.InsufficientFunds(
+                gettext("Your wallet holds less than the fee now; nothing was taken.")
+            ) from None
     locked.refresh_from_db()
     return locked
 
