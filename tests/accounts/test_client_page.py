@@ -52,6 +52,7 @@ def test_the_sections_come_in_order_with_the_actions_last(busy_client, admin):
     order = re.findall(r'<section id="([a-z-]+)" class="client-panel">', html)
     assert order == [
         "wallet",
+        "payments",
         "challenges",
         "trading-accounts",
         "commission",
