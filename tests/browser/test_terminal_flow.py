@@ -56,7 +56,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 
     expected = D(0)
     for bid, ask in (("1.08600", "1.08612"), ("1.08475", "1.08487")):
-        ticks.apply_tick("EURUSD", D(bid), D(ask))  # as the feed moves the price
+        tick_while_the_page_polls("EURUSD", D(bid), D(ask))  # as the feed moves the price
         expected = ((D(bid) - open_ask) * CONTRACT).quantize(D("0.01"))
         expect(eurusd.locator('[data-field="bid"]')).to_have_text(bid)
         expect(position.locator('[data-field="current_price"]')).to_have_text(bid)
@@ -136,7 +136,7 @@ def test_the_chart_draws_the_recent_bids_and_follows_the_price(new_page):
     assert drawn is not None
     assert len(drawn.split()) >= 3
 
-    ticks.apply_tick("EURUSD", D("1.08600"), D("1.08612"))  # as the feed moves the price
+    tick_while_the_page_polls("EURUSD", D("1.08600"), D("1.08612"))  # as the feed moves
     expect(page.locator("#chart-last")).to_have_text("1.08600")
     expect(page.locator("#chart-high")).to_have_text("1.08600")
     expect(page.locator("#chart-line")).not_to_have_attribute("points", drawn)
