@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.db import OperationalError, connection
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,6 +20,38 @@ CHROMIUM_ARGS = [
 ]
 
 expect.set_options(timeout=10_000)
+
+LOCKED_RETRIES = 200  # 10 s of 50 ms waits
+
+
+def _wait_while_locked(
+    execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
+    """Run a statement, waiting while another thread reads its table. The tests' SQLite
+    database lives in memory, shared by the test's thread and the live server's, where a
+    statement touching a table another thread is reading is refused at once ("database table
+    is locked"), with no busy timeout (a file database, as propdesk runs, waits instead). The
+    refused statement did nothing and its transaction goes on, so it is run again."""
+    for _ in range(LOCKED_RETRIES):
+        try:
+            return execute(sql, params, many, context)
+        except OperationalError as refused:
+            if "table is locked" not in str(refused):
+                raise
+            time.sleep(0.05)
+    return execute(sql, params, many, context)
+
+
+@pytest.fixture(autouse=True)
+def _statements_wait_for_readers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On SQLite, every statement of a test with a live server (its threads share the test's
+    connection) waits for another thread's read as a file database would."""
+    if "live_server" not in request.fixturenames or connection.vendor != "sqlite":
+        yield
+        return
+    request.getfixturevalue("live_server")
+    with connection.execute_wrapper(_wait_while_locked):
+        yield
 
 
 @pytest.fixture(scope="session")

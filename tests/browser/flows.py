@@ -6,12 +6,8 @@ itself, set a payment provider up in *Settings > Payment providers*."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TypeVar
 
-from django.db import OperationalError
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
@@ -19,8 +15,6 @@ from propdesk.platforms.sandbox import feed, ticks
 from tests.challenges.factories import move
 from tests.conftest import PASSWORD
 from tests.onboarding.factories import PDF
-
-T = TypeVar("T")
 
 
 def log_in(page: Page, email: str, password: str) -> None:
@@ -56,13 +50,13 @@ def terminal_log_in(page: Page, login: str, password: str) -> None:
 def trade_in_terminal(page: Page, login: str, password: str, *, close_at: str) -> None:
     """In the sandbox terminal: buy 10 lots of EURUSD at 1.08512, the price rises, close with
     profit at the bid `close_at` (+8,880 at 1.09400)."""
-    tick_while_the_page_polls("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
+    ticks.apply_tick("EURUSD", Decimal("1.08500"), Decimal("1.08512"))
     terminal_log_in(page, login, password)
     page.get_by_label("Symbol").select_option("EURUSD")
     page.get_by_label("Volume").fill("10.00")
     page.get_by_role("button", name="Buy", exact=True).click()
     expect(page.get_by_text("Bought 10.00 EURUSD at 1.08512")).to_be_visible()
-    move_while_pages_poll(close_at, str(Decimal(close_at) + Decimal("0.00012")))
+    move(feed.Feed(), close_at, str(Decimal(close_at) + Decimal("0.00012")))
     position = page.locator("#positions tr[data-position]")
     expect(position.locator('[data-field="current_price"]')).to_have_text(close_at)
     position.get_by_role("button", name="Close").click()
@@ -144,32 +138,3 @@ def credentials_on_page(page: Page) -> tuple[str, str]:
     box = page.locator("#credentials")
     box.get_by_text("Show / hide").click()
     return box.locator("[data-login]").inner_text(), box.locator("[data-password]").inner_text()
-
-
-def while_pages_poll(write: Callable[[], T]) -> T:
-    """Carry out a write from the test while open pages poll the same tables. The tests' SQLite
-    database lives in memory, shared between the test and the live server's threads, where a
-    table another thread is reading is refused at once ("database table is locked"), with no
-    busy timeout (a file database, as propdesk runs, waits instead). The write's transaction
-    rolls back whole, so it is tried again until the poll has read. `write` must be safe to
-    repeat after such a rollback (a fresh feed each time, not one whose queue a failed flush
-    emptied)."""
-    for _ in range(200):
-        try:
-            return write()
-        except OperationalError as refused:
-            if "locked" not in str(refused):
-                raise
-            time.sleep(0.05)
-    return write()
-
-
-def tick_while_the_page_polls(symbol: str, bid: Decimal, ask: Decimal) -> None:
-    """A price tick written while an open page polls the same quotes."""
-    while_pages_poll(lambda: ticks.apply_tick(symbol, bid, ask))
-
-
-def move_while_pages_poll(bid: str, ask: str) -> None:
-    """The feed moves EURUSD and writes the accounts' equity snapshots, while pages poll: a
-    fresh feed each try, which reads the accounts and quotes as the rolled-back try left them."""
-    while_pages_poll(lambda: move(feed.Feed(), bid, ask))

@@ -22,17 +22,15 @@ from playwright.sync_api import expect
 from propdesk.challenges.catalogue import services as catalogue
 from propdesk.challenges.models import Participation, StageAttempt
 from propdesk.challenges.monitoring import monitor
-from propdesk.platforms.sandbox import accounts, auth, orders
+from propdesk.platforms.sandbox import accounts, auth, feed, orders, ticks
 from tests.browser.flows import (
     credentials_on_page,
     fill_kyc,
     log_in,
-    move_while_pages_poll,
     open_first_in_queue,
     register_in_portal,
     reload,
     review_latest_kyc,
-    tick_while_the_page_polls,
     trade_in_terminal,
 )
 from tests.conftest import PASSWORD
@@ -87,6 +85,12 @@ def watch(until: Callable[[], bool], *, within: float = 1.0) -> float:
         if not monitor.process(server):
             time.sleep(0.02)
     return time.monotonic() - started
+
+
+def move(prices: feed.Feed, bid: str, ask: str) -> None:
+    """The feed moves EURUSD and writes the accounts' equity snapshots."""
+    prices.step(feed.Tick("EURUSD", D(bid), D(ask)))
+    prices.flush()
 
 
 def current(participation: Participation) -> StageAttempt:
@@ -216,11 +220,12 @@ def test_a_breach_disables_the_account_within_a_second_and_is_explained(
     assert not ApprovalRequest.objects.filter(status="pending").exists()  # automatic
     attempt = current(joined)
     account = accounts.account_by_login(attempt.login)
-    tick_while_the_page_polls("EURUSD", D("1.08500"), D("1.08512"))
+    ticks.apply_tick("EURUSD", D("1.08500"), D("1.08512"))
     orders.place_order(account, symbol="EURUSD", side="buy", volume="10.00")
+    prices = feed.Feed()
     watch(lambda: not monitor.process(accounts.default_server()))
 
-    move_while_pages_poll("1.07950", "1.07962")  # -5,620: equity 94,380 < the daily floor 95,000
+    move(prices, "1.07950", "1.07962")  # -5,620: equity 94,380 < the daily floor 95,000
     took = watch(
         lambda: (
             not accounts.account_by_login(attempt.login).trading_enabled

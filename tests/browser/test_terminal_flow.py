@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from propdesk.platforms.sandbox import accounts, ticks
 from propdesk.platforms.sandbox.models import Account
-from tests.browser.flows import terminal_log_in, tick_while_the_page_polls
+from tests.browser.flows import terminal_log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,7 +56,7 @@ def test_a_trader_buys_eurusd_watches_the_profit_move_and_closes_it(new_page):
 
     expected = D(0)
     for bid, ask in (("1.08600", "1.08612"), ("1.08475", "1.08487")):
-        tick_while_the_page_polls("EURUSD", D(bid), D(ask))  # as the feed moves the price
+        ticks.apply_tick("EURUSD", D(bid), D(ask))  # as the feed moves the price
         expected = ((D(bid) - open_ask) * CONTRACT).quantize(D("0.01"))
         expect(eurusd.locator('[data-field="bid"]')).to_have_text(bid)
         expect(position.locator('[data-field="current_price"]')).to_have_text(bid)
@@ -107,7 +107,7 @@ def test_a_stop_loss_hit_by_the_feed_closes_the_position_on_the_open_page(new_pa
     expect(page.locator("#positions tr[data-position]")).to_have_count(1)
 
     # Through the stop (filled at the bid), as the open page polls.
-    tick_while_the_page_polls("EURUSD", D("1.08390"), D("1.08402"))
+    ticks.apply_tick("EURUSD", D("1.08390"), D("1.08402"))
 
     expect(page.locator("#positions tr[data-position]")).to_have_count(0)
     out = page.locator('#history tr[data-entry="out"]')
@@ -136,7 +136,7 @@ def test_the_chart_draws_the_recent_bids_and_follows_the_price(new_page):
     assert drawn is not None
     assert len(drawn.split()) >= 3
 
-    tick_while_the_page_polls("EURUSD", D("1.08600"), D("1.08612"))  # as the feed moves
+    ticks.apply_tick("EURUSD", D("1.08600"), D("1.08612"))  # as the feed moves the price
     expect(page.locator("#chart-last")).to_have_text("1.08600")
     expect(page.locator("#chart-high")).to_have_text("1.08600")
     expect(page.locator("#chart-line")).not_to_have_attribute("points", drawn)
