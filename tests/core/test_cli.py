@@ -396,7 +396,9 @@ def test_demo_runs_a_fake_match_trader_where_its_participant_trades(tmp_path):
 
     try:
         held: list[str] = []
-        deadline = time.monotonic() + 120
+        # Only a guard against a hang: a first start sets the whole demo up (migrations, demo
+        # data, five fakes), which took over two minutes on a machine loaded past its cores.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not {"EURUSD", "XAUUSD"} <= set(held):
             with contextlib.suppress(OSError):  # not listening yet
                 held = positions()
