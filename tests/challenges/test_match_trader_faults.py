@@ -205,9 +205,7 @@ def payout_approved(client, finance, admin, server, fake) -> tuple[StageAttempt,
     approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
     outbox.run_due()  # the live account, opened on the platform
     live = joined.current_attempt()
-    StageAttempt.objects.filter(pk=live.pk).update(
-        started_at=timezone.now() - timedelta(days=30)
-    )
+    StageAttempt.objects.filter(pk=live.pk).update(started_at=timezone.now() - timedelta(days=30))
     tick(fake, "XAUUSD", "2350.00")
     position = trader_opens(fake, live.login, "XAUUSD", volume="1")
     monitor.process(server)
