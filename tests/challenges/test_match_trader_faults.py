@@ -20,8 +20,8 @@ from propdesk.approvals.models import ApprovalRequest
 from propdesk.challenges.models import Participation, Payout, StageAttempt
 from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
-from propdesk.challenges.payouts import services as payouts
 from propdesk.challenges.participation import stage_accounts
+from propdesk.challenges.payouts import services as payouts
 from propdesk.platforms import commands, outbox, servers
 from propdesk.platforms.matchtrader.fake import FakeMatchTrader
 from propdesk.platforms.models import PlatformCommand, TradingServer
