@@ -7,8 +7,9 @@ stages on that server.
         [--stages 1000] [--samples 60] [--rate-limit 500] [--background 2]
 
 Every process drops its emails (Django's dummy backend, unless PROPDESK_EMAIL_BACKEND says
-otherwise): the output is the figures. The database is the benchmark's own: on PostgreSQL `propdesk_bench_mt` on 127.0.0.1:5432 as
-`postgres`, dropped and created again; on SQLite a new file in a temporary directory. Then:
+otherwise): the output is the figures. The database is the benchmark's own: on PostgreSQL
+`propdesk_bench_mt` on 127.0.0.1:5432 as `postgres`, dropped and created again; on SQLite a new
+file in a temporary directory. Then:
 
 - The fake Match-Trader server runs in a process of its own (`FakeMatchTrader`, what `propdesk
   fake-platform match-trader` serves, here without a state file, prices still but for this
