@@ -17,17 +17,22 @@ from django.utils import timezone
 from propdesk.accounts import services as accounts
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
-from propdesk.challenges.models import Participation, StageAttempt
+from propdesk.challenges.models import Participation, Payout, StageAttempt
+from propdesk.challenges.monitoring import monitor
 from propdesk.challenges.participation import services as participation
 from propdesk.challenges.participation import stage_accounts
+from propdesk.challenges.payouts import services as payouts
 from propdesk.platforms import commands, outbox, servers
 from propdesk.platforms.matchtrader.fake import FakeMatchTrader
 from propdesk.platforms.models import PlatformCommand, TradingServer
+from propdesk.wallet import ledger
+from propdesk.wallet.models import JournalEntry
 from tests.challenges.factories import (
     database_shared_with_processes,
     eventually,
     fund,
     on_platform,
+    stage,
     start_worker,
     stop_worker,
 )
@@ -40,6 +45,9 @@ from tests.platforms.matchtrader.factories import (
     password_opens,
     server_for,
     start_fake,
+    tick,
+    trader_closes,
+    trader_opens,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +59,7 @@ BALANCE = D("100000")  # each stage of the 2-step challenge starts with it
 USER_CREATION = r"/v1/user-accounts$"
 ACCOUNT_CREATION = r"/user-accounts/[^/]+/trading-accounts$"
 DEPOSIT = r"/trading-accounts/\d+/deposit$"
+WITHDRAWAL = r"/trading-accounts/\d+/withdraw$"  # a payout's balance operation
 
 
 class Undone(Exception):
@@ -181,6 +190,99 @@ def test_a_call_that_timed_out_once_after_the_platform_did_it_is_not_done_twice(
     outbox.run_due(now=at(command.next_try_at))
     assert command_of(attempt).status == Status.DONE
     opened_once(fake, active_client, attempt)
+
+
+# --- a payout's balance operation, one fault then success -----------------------------------------
+
+
+def payout_approved(client, finance, admin, server, fake) -> tuple[StageAttempt, Payout]:
+    """A funded stage on the platform (one live stage, 80% profit share, started 30 days ago
+    so that a payout may be asked), +3,000.00 of closed profit read by the monitor, a payout of
+    it asked and approved: its balance operation is a command, not carried out yet."""
+    challenge = on_platform(server, admin, stages=[stage("live")])
+    fund(client, finance)
+    joined = participation.start(client, challenge.pk, payment="wallet")
+    approvals.approve(ApprovalRequest.objects.get(type_key="prop_live_step").pk, actor=admin)
+    outbox.run_due()  # the live account, opened on the platform
+    live = joined.current_attempt()
+    StageAttempt.objects.filter(pk=live.pk).update(started_at=timezone.now() - timedelta(days=30))
+    tick(fake, "XAUUSD", "2350.00")
+    position = trader_opens(fake, live.login, "XAUUSD", volume="1")
+    monitor.process(server)
+    tick(fake, "XAUUSD", "2380.30")  # +30.00 on 1 lot of 100 oz, from the ask 2350.30
+    trader_closes(fake, live.login, position)
+    monitor.process(server)
+    payout = payouts.request_payout(client, joined.pk)
+    assert payout.profit == D("3000.00")
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT, payload__payout_id=payout.pk)
+    approvals.approve(request.pk, actor=admin)
+    live.refresh_from_db()
+    return live, payout
+
+
+def paid_once(fake: FakeMatchTrader, client, live: StageAttempt, payout: Payout, wallet) -> None:
+    """The platform's ledger holds the opening deposit, the closed trade and one withdrawal of
+    the profit; the account's balance is back where it started; the payout is paid with one
+    Profit Share entry and the trader's wallet got the share once."""
+    assert holdings(fake)["operations"] == [
+        (live.login, "DEPOSIT", BALANCE),
+        (live.login, "CLOSED_POSITION", D("3000")),
+        (live.login, "WITHDRAWAL", D("-3000")),
+    ]
+    assert D(str(account(fake, live.login)["financeInfo"]["balance"])) == BALANCE
+    payout.refresh_from_db()
+    assert (payout.status, payout.trader_share) == (Payout.Status.PAID, D("2400.00"))
+    assert JournalEntry.objects.filter(type=JournalEntry.Type.PROFIT_SHARE).count() == 1
+    assert ledger.wallet(client, "USD").balance == wallet + D("2400.00")
+
+
+def payout_command(payout: Payout) -> PlatformCommand:
+    return PlatformCommand.objects.get(key=f"balance:payout:{payout.pk}")
+
+
+def test_a_payouts_balance_operation_answered_500_once_is_carried_out_once(
+    active_client, finance, admin, server, fake
+):
+    live, payout = payout_approved(active_client, finance, admin, server, fake)
+    wallet = ledger.wallet(active_client, "USD").balance
+    control(fake, "fail", {"count": 1, "status": 500, "method": "POST", "path": WITHDRAWAL})
+
+    outbox.run_due()  # the worker's sweep
+
+    command = payout_command(payout)
+    assert (command.status, command.attempts) == (Status.PENDING, 1)
+    assert "answered 500" in command.error
+    assert not fake.faults.pending  # the withdrawal was asked, and refused with a 500
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.APPROVED  # nothing paid before the platform did it
+    outbox.run_due(now=at(command.next_try_at))
+    command = payout_command(payout)
+    assert (command.status, command.attempts) == (Status.DONE, 2)
+    paid_once(fake, active_client, live, payout, wallet)
+
+
+def test_a_payouts_balance_operation_that_timed_out_after_the_platform_did_it_is_done_once(
+    active_client, finance, admin, server, fake, settings
+):
+    """The platform takes the profit off during the slow call, the worker has given up: the
+    retry finds the withdrawal by the command's key and neither takes it twice nor pays the
+    share twice."""
+    live, payout = payout_approved(active_client, finance, admin, server, fake)
+    wallet = ledger.wallet(active_client, "USD").balance
+    settings.MATCH_TRADER_TIMEOUT = 0.3
+    control(fake, "delay", {"count": 1, "seconds": 1, "method": "POST", "path": WITHDRAWAL})
+
+    outbox.run_due()
+
+    command = payout_command(payout)
+    assert (command.status, command.attempts) == (Status.PENDING, 1)
+    assert "did not answer" in command.error
+    assert fake.settle()  # the platform has finished the slow withdrawal
+    assert D(str(account(fake, live.login)["financeInfo"]["balance"])) == BALANCE
+    outbox.run_due(now=at(command.next_try_at))
+    command = payout_command(payout)
+    assert (command.status, command.attempts) == (Status.DONE, 2)
+    paid_once(fake, active_client, live, payout, wallet)
 
 
 # --- a worker killed in the middle of a call -----------------------------------------------------

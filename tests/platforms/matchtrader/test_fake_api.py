@@ -4,6 +4,14 @@ pages; and its books, market and fake-only controls behave. No database here."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -461,3 +469,53 @@ def test_the_command_line_takes_the_fakes_options():
         ]
     )
     assert (ns.port, ns.offer, ns.tick_rate) == (9001, ["Pro:pro-usd:USD:live"], 0.0)
+
+
+@contextlib.contextmanager
+def fake_process(*options: str) -> Iterator[str]:
+    """`propdesk fake-platform match-trader` on a free port, as the demo runs it: its URL."""
+    command = [sys.executable, "-m", "propdesk.cli", "fake-platform", "match-trader"]
+    process = subprocess.Popen(
+        [*command, "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("fake Match-Trader on "), first
+        yield first.split()[3]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def prices(url: str) -> dict[str, dict[str, float]]:
+    with urllib.request.urlopen(f"{url}/_fake/prices", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_with_a_tick_rate_the_fakes_prices_walk_on_their_own():
+    with fake_process("--tick-rate", "20", "--seed", "7") as url:
+        before = prices(url)
+        time.sleep(0.6)  # about 12 steps of the walk
+        after = prices(url)
+    assert set(after) == set(before) == {"EURUSD", "GBPUSD", "XAUUSD", "US30"}
+    moved = [symbol for symbol in before if after[symbol]["bid"] != before[symbol]["bid"]]
+    assert moved == list(before)  # each instrument, not only one
+    for symbol, quote in after.items():  # the spread kept as the price walks
+        spread = Decimal(str(quote["ask"])) - Decimal(str(quote["bid"]))
+        assert spread == Decimal(str(before[symbol]["ask"])) - Decimal(str(before[symbol]["bid"]))
+
+
+def test_at_a_tick_rate_of_0_the_fakes_prices_stay_still():
+    with fake_process("--tick-rate", "0", "--seed", "7") as url:
+        before = prices(url)
+        time.sleep(0.6)
+        after = prices(url)
+    assert after == before

@@ -3,16 +3,21 @@ in order and once, across restarts of the ingestor and of the platform."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from propdesk.platforms import adapters
+from propdesk.platforms.matchtrader import ingestor as ingesting
 from propdesk.platforms.matchtrader.client import Budget
 from propdesk.platforms.matchtrader.ingestor import RESERVE, WINDOW, MatchTraderIngestor
+from propdesk.platforms.models import IngestCursor, LoggedEvent
 from propdesk.platforms.protocol import PlatformError
 from tests.platforms.matchtrader.factories import (
+    control,
     evaluate,
     ingestor_for,
     kinds,
@@ -180,6 +185,65 @@ def test_the_platform_away_is_a_transient_fault_then_the_gap_is_reconciled(serve
         f"in {position}",
         f"out {position}",
     ]
+
+
+def drops_after_the_first_page(fake, monkeypatch) -> None:
+    """A page of one account: the first page is answered (slowly), then the platform stops
+    listening before the second is asked for."""
+    monkeypatch.setattr(ingesting, "PAGE_SIZE", 1)
+    control(
+        fake,
+        "delay",
+        {"count": 1, "seconds": 0.5, "method": "GET", "path": "/v1/trading-accounts$"},
+    )
+
+    def drop() -> None:
+        deadline = time.monotonic() + 10
+        while fake.faults.pending and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the first page is being answered
+        fake.go_down(60)
+
+    threading.Thread(target=drop, daemon=True).start()
+
+
+def answers_500_to_the_ledger(fake, monkeypatch) -> None:
+    """The accounts, their open positions and both histories are read, then the ledger (the
+    pull's last request) is answered 500."""
+    control(fake, "fail", {"count": 1, "status": 500, "method": "POST", "path": "/ledgers$"})
+
+
+@pytest.mark.parametrize("dies", [drops_after_the_first_page, answers_500_to_the_ledger])
+def test_a_pull_that_dies_mid_way_leaves_nothing_and_a_fresh_ingestor_appends_each_event_once(
+    server, fake, login, monkeypatch, dies
+):
+    other = open_account(server, email="other@example.com", balance="5000").login
+    ingestor_for(server).pull()
+    kept = logged(server)
+    cursor = IngestCursor.objects.get(server=server).position
+    closed = trader_opens(fake, login)  # at 2350.30
+    tick(fake, "XAUUSD", "2351.30")
+    trader_closes(fake, login, closed)  # +100.00
+    held = trader_opens(fake, other)
+    adapters.platform(server).balance_operation(other, Decimal("500"), "Correction", key="c:1")
+    dies(fake, monkeypatch)
+
+    with pytest.raises(PlatformError) as died:
+        ingestor_for(server).pull()
+
+    assert died.value.transient
+    assert not fake.faults.pending  # it died where the test meant it to
+    assert logged(server) == kept
+    assert IngestCursor.objects.get(server=server).position == cursor
+    assert fake.up()
+    monkeypatch.undo()  # the next ingestor reads pages of the usual size
+    ingestor_for(server).pull()
+    assert kinds(logged(server, login)) == ["equity", f"in {closed}", f"out {closed}", "equity"]
+    assert logged(server, login)[-1]["balance"] == "100100.00"
+    assert kinds(logged(server, other)) == ["equity", f"in {held}", "balance 500.00", "equity"]
+    assert logged(server, other)[-1]["balance"] == "5500.00"
+    assert ingestor_for(server).pull() == 0  # and another one finds nothing new
+    sources = list(LoggedEvent.objects.filter(server=server).values_list("source", flat=True))
+    assert len(sources) == len(set(sources)) == 8
 
 
 def test_a_restarted_platform_loses_and_doubles_nothing(db, tmp_path):
