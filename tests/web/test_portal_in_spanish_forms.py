@@ -21,7 +21,7 @@ from propdesk.wallet import withdrawals
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form, registration
 from tests.wallet.factories import bank_destination
-from tests.web.test_portal_in_spanish import english_left
+from tests.web.factories import english_left
 
 pytestmark = pytest.mark.django_db
 
