@@ -1,5 +1,6 @@
-"""The other decisions' events: a purchase rejected, the live step, a payout, a request type
-without an event of its own, a client suspended and reactivated."""
+"""The other decisions' events: a purchase rejected, the live step, a payout approved or
+rejected, a withdrawal rejected, a request type without an event of its own (approved or
+rejected), a client suspended and reactivated."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from propdesk.challenges.participation import services as participation
 from propdesk.challenges.payouts import services as payouts
 from propdesk.notifications.models import Notification
 from propdesk.wallet import services as wallet
+from propdesk.wallet import withdrawals
 from tests.challenges.factories import definition, funded, pass_stage, running, stage, take_profit
 from tests.support import carry_out_platform_commands
+from tests.wallet.factories import bank_destination
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,90 @@ def test_suspending_and_reactivating_a_client_are_events(active_client, admin):
     accounts_services.set_client_suspended(active_client.pk, suspended=False, actor=admin)
     [reactivated] = _told(active_client, "client.reactivated")
     assert reactivated.title == "Your account is active again"
+
+
+def _withdrawal(client, finance, bank_transfer):
+    wallet.adjust(
+        client.pk, direction="credit", amount="1000", currency="USD", comment="x", actor=finance
+    )
+    made = withdrawals.request_withdrawal(
+        client,
+        method=bank_transfer.pk,
+        amount="400.00",
+        currency="USD",
+        destination=bank_destination(),
+    )
+    request = ApprovalRequest.objects.get(type_key="withdrawal", payload__withdrawal_id=made.pk)
+    return made, request
+
+
+def test_a_rejected_withdrawal_says_the_amount_is_back_with_the_reason(
+    active_client, finance, bank_transfer
+):
+    made, request = _withdrawal(active_client, finance, bank_transfer)
+    approvals.reject(
+        request.pk, actor=finance, reason="The account is not in your name.", message="Call us."
+    )
+    [note] = _told(active_client, "withdrawal.rejected")
+    assert note.title == "Your withdrawal of 400.00 USD was rejected"
+    assert (
+        f"your withdrawal of 400.00 USD (reference {made.reference}) was rejected; the amount "
+        "is back in your wallet."
+    ) in note.body
+    assert "Reason: The account is not in your name." in note.body
+    assert note.body.endswith("Call us.")
+    assert note.level == "warning"
+    assert not _told(active_client, "withdrawal.approved")
+
+
+def test_a_rejected_withdrawal_is_told_in_the_clients_language(
+    register, set_method, finance, bank_transfer
+):
+    set_method("trader_registration", "automatic")
+    client, _ = register(language="es")
+    made, request = _withdrawal(client, finance, bank_transfer)
+    approvals.reject(request.pk, actor=finance, reason="Titular distinto")
+    [note] = _told(client, "withdrawal.rejected")
+    assert note.title == "Su retiro de 400,00 USD fue rechazado"
+    assert f"(referencia {made.reference}) fue rechazado; el importe volvió" in note.body
+    assert "Motivo: Titular distinto" in note.body
+
+
+def test_a_rejected_payout_names_the_share_asked_and_the_reason(active_client, finance, admin):
+    _, live = funded(active_client, finance, admin)
+    take_profit(live)  # +2,880.00: 80% is 2,304.00
+    payout = payouts.request_payout(active_client, live.participation_id)
+    request = ApprovalRequest.objects.get(type_key=payouts.PAYOUT, payload__payout_id=payout.pk)
+    approvals.reject(request.pk, actor=admin, reason="Traded during news.", message="Sorry!")
+    [note] = _told(active_client, "payout.rejected")
+    assert note.title == "Your payout of 2,304.00 USD was rejected"
+    assert (
+        f"your payout request of 2,304.00 USD (reference {payout.reference}) was rejected."
+    ) in note.body
+    assert "Reason: Traded during news." in note.body
+    assert note.body.endswith("Sorry!")
+    assert note.level == "warning"
+    assert not _told(active_client, "payout.approved")
+
+
+def test_an_approved_request_without_an_event_of_its_own_is_the_request_event(
+    active_client, finance, admin
+):
+    _, attempt = running(
+        active_client,
+        finance,
+        admin,
+        stages=[stage(min_trading_days=1), stage(), stage("live")],
+        progression="approved",
+    )
+    pass_stage(attempt)
+    request = ApprovalRequest.objects.get(type_key=lifecycle.STAGE_PROGRESSION)
+    approvals.approve(request.pk, actor=admin, message="Good trading.")
+    [note] = _told(active_client, "request.approved")
+    assert note.title == "Your prop trading next stage was approved"
+    assert f"your prop trading next stage (reference {request.reference}) was approved." in (
+        note.body
+    )
+    assert note.body.endswith("Good trading.")
+    assert note.level == "success"
+    assert not _told(active_client, "request.rejected")

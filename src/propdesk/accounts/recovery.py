@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from propdesk.accounts import mail, throttle
 from propdesk.accounts.models import ApiToken, Client, User
@@ -44,7 +44,7 @@ _BIGGEST_ID = 2**63 - 1
 class InvalidLink(DomainError):
     status = 400
     code = "invalid_link"
-    default_message = "This link is not valid."
+    default_message = gettext_lazy("This link is not valid.")
 
 
 class ResetTokens(PasswordResetTokenGenerator):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from propdesk.accounts import throttle, two_factor, zones
 from propdesk.accounts.models import ApiToken, Client, ClientNote, Role, User
@@ -32,7 +32,7 @@ from propdesk.core.validation import FieldErrors, check_password, clean_email, c
 class RegistrationPending(DomainError):
     status = 403
     code = "registration_pending"
-    default_message = (
+    default_message = gettext_lazy(
         "Your registration is awaiting approval. We will email you once it is reviewed."
     )
 
@@ -40,19 +40,21 @@ class RegistrationPending(DomainError):
 class RegistrationRejected(DomainError):
     status = 403
     code = "registration_rejected"
-    default_message = "Your registration was not approved."
+    default_message = gettext_lazy("Your registration was not approved.")
 
 
 class AccountSuspended(DomainError):
     status = 403
     code = "account_suspended"
-    default_message = "Your account is suspended. Please contact the firm's support."
+    default_message = gettext_lazy("Your account is suspended. Please contact the firm's support.")
 
 
 class EmailNotVerified(DomainError):
     status = 403
     code = "email_not_verified"
-    default_message = "Please verify your email first: follow the link in the email we sent you."
+    default_message = gettext_lazy(
+        "Please verify your email first: follow the link in the email we sent you."
+    )
 
 
 # What other apps do when a client is suspended (True) or reactivated (False), in the same
@@ -105,8 +107,11 @@ def client_login_block(client: Client) -> DomainError | None:
         return RegistrationPending()
     if client.status == Client.Status.REJECTED:
         reason = client.rejection_reason
-        message = "Your registration was not approved"
-        message += f": {reason}" if reason else "."
+        message = (
+            gettext("Your registration was not approved: %(reason)s") % {"reason": reason}
+            if reason
+            else None  # the default message
+        )
         return RegistrationRejected(message, extra={"reason": reason})
     if client.status == Client.Status.SUSPENDED:
         return AccountSuspended()
@@ -121,8 +126,8 @@ def authenticate(*, email: Any, password: Any, ip: str | None, device: str = "")
         raise ValidationFailed(
             gettext("Enter your email and password."),
             fields={
-                **({"email": "Email is required."} if not address else {}),
-                **({"password": "Password is required."} if not password else {}),
+                **({"email": gettext("Email is required.")} if not address else {}),
+                **({"password": gettext("Password is required.")} if not password else {}),
             },
         )
     if not address.isprintable() or len(address) > 254 or len(password) > 4096:

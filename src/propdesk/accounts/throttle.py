@@ -144,11 +144,12 @@ def check(attempt: Attempt) -> None:
     )
     if wait > 0:
         seconds = math.ceil(wait)
-        unit = "second" if seconds == 1 else "seconds"
-        raise Throttled(
-            f"Too many failed logins. Try again in {seconds} {unit}.",
-            extra={"retry_after": seconds},
-        )
+        message = ngettext(
+            "Too many failed logins. Try again in %(seconds)d second.",
+            "Too many failed logins. Try again in %(seconds)d seconds.",
+            seconds,
+        ) % {"seconds": seconds}
+        raise Throttled(message, extra={"retry_after": seconds})
 
 
 def count_request(

@@ -1,24 +1,32 @@
-"""Errors a user can cause: typed, with a message and an HTTP status; rendered once."""
+"""Errors a user can cause: typed, with a message and an HTTP status; rendered once.
+
+A default message is `gettext_lazy`: it is written in the language active when the error is
+raised, the reader's (accounts/middleware.py, LanguageMiddleware), not at import."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a development dependency: typing only
 
 
 class DomainError(Exception):
     status = 400
     code = "error"
-    default_message = "The request cannot be carried out."
+    default_message: StrOrPromise = _("The request cannot be carried out.")
 
     def __init__(
         self,
-        message: str | None = None,
+        message: StrOrPromise | None = None,
         *,
         fields: dict[str, str] | None = None,
         code: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        self.message = message or self.default_message
+        self.message = str(message or self.default_message)
         self.fields = dict(fields or {})
         if code is not None:
             self.code = code
@@ -36,37 +44,37 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     status = 422
     code = "validation_error"
-    default_message = "Some fields are not valid."
+    default_message: StrOrPromise = _("Some fields are not valid.")
 
 
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
-    default_message = "Log in first."
+    default_message: StrOrPromise = _("Log in first.")
 
 
 class InvalidCredentials(DomainError):
     status = 401
     code = "invalid_credentials"
-    default_message = "The email or the password is not right."
+    default_message: StrOrPromise = _("The email or the password is not right.")
 
 
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
-    default_message = "You are not allowed to do this."
+    default_message: StrOrPromise = _("You are not allowed to do this.")
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    default_message = "Not found."
+    default_message: StrOrPromise = _("Not found.")
 
 
 class Conflict(DomainError):
     status = 409
     code = "conflict"
-    default_message = "This conflicts with the current state."
+    default_message: StrOrPromise = _("This conflicts with the current state.")
 
 
 class InvalidTransition(Conflict):
@@ -76,4 +84,4 @@ class InvalidTransition(Conflict):
 class Throttled(DomainError):
     status = 429
     code = "too_many_attempts"
-    default_message = "Too many attempts. Try again later."
+    default_message: StrOrPromise = _("Too many attempts. Try again later.")

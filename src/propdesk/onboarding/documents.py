@@ -18,6 +18,7 @@ from typing import IO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.utils.translation import gettext
 
 import propdesk
 from propdesk.core.errors import ValidationFailed
@@ -53,13 +54,21 @@ def sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+def larger_than_allowed(label: str) -> str:
+    """The refusal of a document over the size limit, in the reader's language."""
+    return gettext("%(label)s: the file is larger than %(limit)d MB.") % {
+        "label": label,
+        "limit": settings.KYC_MAX_DOCUMENT_BYTES // (1024 * 1024),
+    }
+
+
 def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[str, str]:
     """The file's content type and suffix, or a clear error naming the document.
 
     The first bytes say what the file claims to be; the parsers then say whether it is that,
     within the limits, and inert (see `document_checks`)."""
     limit = settings.KYC_MAX_DOCUMENT_BYTES
-    too_large = f"{label}: the file is larger than {limit // (1024 * 1024)} MB."
+    too_large = larger_than_allowed(label)
     if size is not None and size > limit:
         raise ValidationFailed(fields={field: too_large})
     upload.seek(0)
@@ -68,11 +77,16 @@ def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[
     if len(data) > limit:
         raise ValidationFailed(fields={field: too_large})
     if not data:
-        raise ValidationFailed(fields={field: f"{label}: the file is empty."})
+        raise ValidationFailed(
+            fields={field: gettext("%(label)s: the file is empty.") % {"label": label}}
+        )
     kind = sniff(data[:16])
     if kind is None:
         raise ValidationFailed(
-            fields={field: f"{label}: upload a PDF, JPEG or PNG (this file is none of them)."}
+            fields={
+                field: gettext("%(label)s: upload a PDF, JPEG or PNG (this file is none of them).")
+                % {"label": label}
+            }
         )
     reason = inspect(data, kind[0])
     if reason is not None and kind[0] == "application/pdf":

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext
@@ -257,22 +256,29 @@ def _clean_value(errors: FieldErrors, spec: dict[str, Any], raw: Any) -> str:
     if spec["kind"] == KycField.Kind.DATE:
         value = read_day(text)
         if value is None:
-            errors.add(key, f"{label}: enter a date as YYYY-MM-DD.")
+            errors.add(key, gettext("%(label)s: enter a date as YYYY-MM-DD.") % {"label": label})
             return text
         if not date(1900, 1, 1) <= value <= date(2100, 12, 31):
-            errors.add(key, f"{label}: this date is out of range.")
+            errors.add(key, gettext("%(label)s: this date is out of range.") % {"label": label})
     elif spec["kind"] == KycField.Kind.CHOICE:
         # A form saved before choices were cleaned keeps them as typed: compare them cleaned,
         # and store the choice as the form spells it.
         spelt = {tidy(choice): choice for choice in spec["choices"]}
         if text not in spelt:
-            errors.add(key, f"{label}: choose one of {', '.join(spec['choices'])}.")
+            errors.add(
+                key,
+                gettext("%(label)s: choose one of %(choices)s.")
+                % {"label": label, "choices": ", ".join(spec["choices"])},
+            )
         else:
             text = spelt[text]
     elif spec["kind"] == KycField.Kind.COUNTRY:
         text = text.upper()
         if text not in countries:
-            errors.add(key, f"{label}: choose a country (ISO code such as CZ).")
+            errors.add(
+                key,
+                gettext("%(label)s: choose a country (ISO code such as CZ).") % {"label": label},
+            )
     return text
 
 
@@ -300,7 +306,7 @@ def submit(
     wanted = parse_id(form_id)
     form = active_forms().filter(pk=wanted).first() if wanted is not None else None
     if form is None:
-        raise ValidationFailed(fields={"form": "Choose one of the KYC forms."})
+        raise ValidationFailed(fields={"form": gettext("Choose one of the KYC forms.")})
     spec = snapshot(form)
     errors = FieldErrors()
     answers = {f["key"]: _clean_value(errors, f, values.get(f["key"])) for f in spec["fields"]}
@@ -309,8 +315,7 @@ def submit(
     for doc in spec["documents"]:
         upload = files.get(doc["key"])
         if doc["key"] in too_large:
-            limit = settings.KYC_MAX_DOCUMENT_BYTES // (1024 * 1024)
-            errors.add(doc["key"], f"{doc['label']}: the file is larger than {limit} MB.")
+            errors.add(doc["key"], documents.larger_than_allowed(doc["label"]))
             continue
         if upload is None:
             try:
@@ -322,7 +327,9 @@ def submit(
             if row is not None:
                 reused.append((doc, row))
             elif doc["required"]:
-                errors.add(doc["key"], f"{doc['label']}: please upload it.")
+                errors.add(
+                    doc["key"], gettext("%(label)s: please upload it.") % {"label": doc["label"]}
+                )
             continue
         try:
             content_type, suffix = documents.check(

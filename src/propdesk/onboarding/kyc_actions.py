@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from propdesk.core.errors import DomainError
 
 _ACTIONS: dict[str, str] = {}
@@ -27,4 +29,4 @@ TRADE = register("trade", "Trade")
 class KycRequired(DomainError):
     status = 403
     code = "kyc_required"
-    default_message = "Verify your identity first: this action needs an approved KYC."
+    default_message = gettext_lazy("Verify your identity first: this action needs an approved KYC.")

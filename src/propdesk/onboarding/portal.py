@@ -132,6 +132,11 @@ ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
 KEPT = "kept_"  # the hidden field naming a kept document: kept_<document key>
 
 
+def _optional(label: str) -> str:
+    """A question the client may leave out: the firm's words, marked in the client's."""
+    return gettext("%(label)s (optional)") % {"label": label}
+
+
 def _portal_form(
     spec: dict[str, Any],
     data: Any = None,
@@ -142,7 +147,7 @@ def _portal_form(
     from a failed submit is named in a hidden field and under its input."""
     form = forms.Form(data)
     for field in spec["fields"]:
-        label = field["label"] + ("" if field["required"] else " (optional)")
+        label = field["label"] if field["required"] else _optional(field["label"])
         kind = field["kind"]
         if kind in (KycField.Kind.CHOICE, KycField.Kind.COUNTRY):
             choices = (
@@ -155,16 +160,17 @@ def _portal_form(
             widget = forms.TextInput(attrs={"maxlength": 200})
         form.fields[field["key"]] = forms.CharField(label=label, required=False, widget=widget)
     for doc in spec["documents"]:
-        label = doc["label"] + ("" if doc["required"] else " (optional)")
+        label = doc["label"] if doc["required"] else _optional(doc["label"])
         row = (kept or {}).get(doc["key"])
         form.fields[doc["key"]] = forms.FileField(
             label=label,
             required=False,
             widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
             help_text=(
-                f"{row.original_name} (kept); choose another file only to replace it."
+                gettext("%(name)s (kept); choose another file only to replace it.")
+                % {"name": row.original_name}
                 if row is not None
-                else "PDF, JPEG or PNG, at most 10 MB."
+                else gettext("PDF, JPEG or PNG, at most 10 MB.")
             ),
         )
         if row is not None:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from propdesk.core.validation import FieldErrors, clean_text
 from propdesk.wallet import crypto_addresses, iban
@@ -33,7 +33,7 @@ FIELDS = {
     BANK: ("account_holder", "account", "bic", "bank_name"),
     CRYPTO: ("network", "address"),
 }
-NOT_RECORDED = "Not recorded (asked before propdesk kept where to pay)"
+NOT_RECORDED = gettext_lazy("Not recorded (asked before propdesk kept where to pay)")
 HIDDEN = "••••"
 
 
@@ -51,7 +51,7 @@ class BankAccount:
 
     @property
     def account_label(self) -> str:
-        return "IBAN" if self.is_iban else "Account number"
+        return gettext("IBAN") if self.is_iban else gettext("Account number")
 
     @property
     def account_shown(self) -> str:
@@ -66,12 +66,17 @@ class BankAccount:
         return f"Account {HIDDEN} {self.account[-4:]}"
 
     def lines(self) -> list[tuple[str, str]]:
+        """Where it is paid, line by line, in the reader's language (the portal's withdrawal
+        page, the reviewer's details)."""
         return [
-            ("Pay to", "Bank account"),
-            ("Account holder", self.account_holder),
+            (gettext("Pay to"), gettext("Bank account")),
+            (gettext("Account holder"), self.account_holder),
             (self.account_label, self.account_shown),
-            ("BIC / SWIFT", self.bic or "none given (a SEPA transfer needs none)"),
-            ("Bank", self.bank_name),
+            (
+                gettext("BIC / SWIFT"),
+                self.bic or gettext("none given (a SEPA transfer needs none)"),
+            ),
+            (gettext("Bank"), self.bank_name),
         ]
 
     def as_json(self) -> dict[str, str]:
@@ -101,9 +106,9 @@ class CryptoWallet:
 
     def lines(self) -> list[tuple[str, str]]:
         return [
-            ("Pay to", "Crypto wallet"),
-            ("Network", self.network_label),
-            ("Address", self.address),
+            (gettext("Pay to"), gettext("Crypto wallet")),
+            (gettext("Network"), self.network_label),
+            (gettext("Address"), self.address),
         ]
 
     def as_json(self) -> dict[str, str]:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from propdesk.accounts.models import Client, User
 from propdesk.core.errors import Conflict
@@ -28,7 +29,7 @@ from propdesk.wallet.models import DayTotal, JournalEntry, LedgerAccount, Paymen
 
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
-    default_message = "The wallet does not hold enough for this."
+    default_message = gettext_lazy("The wallet does not hold enough for this.")
 
 
 @dataclass(frozen=True)

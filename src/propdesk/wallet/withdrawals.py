@@ -204,7 +204,7 @@ def details(request: ApprovalRequest) -> list[tuple[str, str]]:
         rows.append(("Paid out", _shown(withdrawal.paid_amount, withdrawal)))
     where = withdrawal.paid_to
     if where is None:
-        rows.append(("Pay to", destinations.NOT_RECORDED))
+        rows.append(("Pay to", str(destinations.NOT_RECORDED)))
         if withdrawal.status == Withdrawal.Status.PENDING:
             rows.append(("Check", "Confirm with the client where to pay before paying out."))
         return rows

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from propdesk.accounts.models import Client, User
 from propdesk.approvals import services as approvals
@@ -67,7 +67,7 @@ APPROVED = (Payout.Status.APPROVED, Payout.Status.PAID)
 class NotEligible(DomainError):
     code = "payout_not_eligible"
     status = 409
-    default_message = "A payout cannot be requested yet."
+    default_message = gettext_lazy("A payout cannot be requested yet.")
 
 
 def schedule_of(participation: Participation) -> PayoutSchedule:
