@@ -207,7 +207,7 @@ def change_password(book: Book, path: dict[str, str], query: Any, data: Any) -> 
 
 
 def user_trading_accounts(book: Book, path: dict[str, str], query: Any, body: Any) -> Answer:
-    return 200, [book.view(login) for login in book.user_logins(path["uuid"])]
+    return 200, book.views(book.user_logins(path["uuid"]))
 
 
 def create_trading_account(book: Book, path: dict[str, str], query: Any, data: Any) -> Answer:
@@ -239,7 +239,7 @@ def list_trading_accounts(
         raise bad_request(f"accessRightsFilter: must be among {', '.join(ACCESS_RIGHTS)}")
     group = query.get("group", [None])[0]
     page = _page(book.logins(group=group, rights=rights), query)
-    page["content"] = [book.view(login) for login in page["content"]]
+    page["content"] = book.views(page["content"])
     return 200, page
 
 
