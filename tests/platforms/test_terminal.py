@@ -382,3 +382,39 @@ def test_the_chart_endpoint_refuses_unknown_symbols_and_strangers(terminal):
         response = terminal.get(f"/terminal/chart/?symbol={symbol}")
         assert response.status_code == 404
     assert Terminal().get("/terminal/chart/?symbol=EURUSD").status_code == 401
+
+
+# --- in Spanish ----------------------------------------------------------------------------------
+
+
+def test_a_browser_asking_for_spanish_reads_the_terminal_and_its_refusals_in_spanish(account):
+    trading, password = account
+    browser = Terminal()
+    browser.http.defaults["HTTP_ACCEPT_LANGUAGE"] = "es-MX,es;q=0.9"
+    wrong = browser.log_in(trading.login, "not-it")
+    assert wrong.status_code == 401
+    assert "Login o contraseña incorrectos." in wrong.content.decode()
+    assert browser.log_in(trading.login, password).status_code == 302
+    page = browser.get("/terminal/")
+    assert page["Content-Language"] == "es"
+    html = page.content.decode()
+    assert "Nueva orden" in html
+    assert 'placeholder="opcional"' in html
+    assert 'title="Operar EURUSD"' in html
+    refused = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "0.001", "side": "buy"})
+    assert refused.status_code == 422
+    assert "El volumen está entre 0.01 y 100.00." in refused.content.decode()
+    margin = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "100", "side": "buy"})
+    assert margin.status_code == 409
+    assert "Esta orden necesita 108512.00 USD de margen" in margin.content.decode()
+    bought = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
+    [position] = open_positions(trading)
+    done = browser.get(bought["Location"]).content.decode()
+    assert f"Compra de 1.00 EURUSD a 1.08512 (posición #{position.pk})." in done
+    assert '<td data-field="entry">Entrada</td>' in done
+    # The JSON endpoints keep their codes; only the message is in the reader's language.
+    browser.post("/terminal/logout/")
+    answer = browser.get("/terminal/state/")
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "not_authenticated"
+    assert answer.json()["message"] == "Primero inicie sesión en el terminal."

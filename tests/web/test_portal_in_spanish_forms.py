@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import translation
 
 from propdesk.accounts import recovery
 from propdesk.accounts.services import set_client_suspended
@@ -20,6 +21,7 @@ from propdesk.wallet import services as wallet
 from propdesk.wallet import withdrawals
 from tests.api.conftest import Api
 from tests.conftest import PASSWORD, logged_in, post_form, registration
+from tests.onboarding.factories import answers, build_pdf, png_bomb, upload
 from tests.wallet.factories import bank_destination
 from tests.web.factories import english_left
 
@@ -270,13 +272,12 @@ def test_a_withdrawals_page_is_in_spanish(spanish_client, finance, bank_transfer
     in_spanish(rejected, [*data, "Titular distinto"])
 
 
-def test_the_kyc_form_and_its_errors_are_in_spanish(spanish_client, kyc_form):
-    http = logged_in(spanish_client.user)
-    path = reverse("portal:kyc_submit", kwargs={"form_id": kyc_form.pk})
-    # The firm's form: its names, questions and choices are the firm's words.
-    data = [
-        spanish_client.user.name,
-        spanish_client.user.email,
+def firms_words(client, kyc_form) -> list[str]:
+    """The client's own data and the firm's form: its names, questions and choices are the
+    firm's words."""
+    return [
+        client.user.name,
+        client.user.email,
         kyc_form.name,
         kyc_form.description,
         *(d.label for d in kyc_form.documents.all()),
@@ -287,6 +288,12 @@ def test_the_kyc_form_and_its_errors_are_in_spanish(spanish_client, kyc_form):
         "Passport",
         "ID card",
     ]
+
+
+def test_the_kyc_form_and_its_errors_are_in_spanish(spanish_client, kyc_form):
+    http = logged_in(spanish_client.user)
+    path = reverse("portal:kyc_submit", kwargs={"form_id": kyc_form.pk})
+    data = firms_words(spanish_client, kyc_form)
     assert "PDF, JPEG o PNG, de 10 MB como máximo." in in_spanish(http.get(path), data)
     refused = post_form(http, path, {"date_of_birth": "17.5.1990"})
     assert refused.status_code == 422
@@ -317,3 +324,49 @@ def test_the_apis_login_refusals_follow_the_callers_accept_language(active_clien
         "email": "El correo electrónico es obligatorio.",
         "password": "La contraseña es obligatoria.",
     }
+
+
+def test_the_kyc_content_checks_refuse_a_file_in_spanish(spanish_client, kyc_form):
+    http = logged_in(spanish_client.user)
+    path = reverse("portal:kyc_submit", kwargs={"form_id": kyc_form.pk})
+    scripted = build_pdf(catalog=b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>")
+    http.get(path)  # the form's page sets the CSRF cookie
+    refused = http.post(
+        path,
+        {
+            **answers(),
+            "identity_document": upload("id.png", png_bomb(20_000)),
+            "proof_of_address": upload("bill.pdf", scripted),
+            "csrfmiddlewaretoken": http.cookies["csrftoken"].value,
+        },
+    )
+    assert refused.status_code == 422
+    html = in_spanish(refused, firms_words(spanish_client, kyc_form))
+    assert "50 megapíxeles y 20.000 píxeles por lado" in html
+    assert "este PDF contiene JavaScript; suba en su lugar un escaneo" in html
+
+
+def test_the_masked_account_of_a_withdrawal_is_in_spanish(spanish_client, finance, bank_transfer):
+    wallet.adjust(
+        spanish_client.pk,
+        direction="credit",
+        amount="1000.00",
+        currency="USD",
+        comment="Funding",
+        actor=finance,
+    )
+    destination = {**bank_destination(), "account": "123456781234"}
+    made = withdrawals.request_withdrawal(
+        spanish_client,
+        method=bank_transfer.pk,
+        amount="400.00",
+        currency="USD",
+        destination=destination,
+    )
+    assert made.paid_to is not None
+    with translation.override("es"):
+        assert made.paid_to.masked == "Cuenta •••• 1234"
+    with translation.override("en"):
+        assert made.paid_to.masked == "Account •••• 1234"
+    page = logged_in(spanish_client.user).get(reverse("portal:wallet"))
+    assert "Cuenta •••• 1234" in page.content.decode()

@@ -36,20 +36,30 @@ MAX_NESTING = 200
 
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
+
+def gettext_noop(text: str) -> str:
+    """Marks a text for the translation catalogue (`make messages` finds it by this name)
+    without importing Django: the parent process translates the reason (`documents.reason`)."""
+    return text
+
+
 # What a client whose PDF is refused can do (pictures' reasons carry their own advice).
-INSTEAD = "please upload a plain scan or photo of the document instead"
-TOO_COMPLEX = "this file is too large or too complex to check"
+INSTEAD = gettext_noop("please upload a plain scan or photo of the document instead")
+TOO_COMPLEX = gettext_noop("this file is too large or too complex to check")
+# The numbers of a reason written with thousands' separators in the reader's language.
+GROUPED = frozenset({"side", "objects"})
+DAMAGED_PDF = gettext_noop("this PDF cannot be read; it is damaged or not really a PDF")
 
 # Why each name is refused. Keys of a dictionary that are never inert:
 ACTIVE_KEYS = {
-    "/JS": "contains JavaScript",
-    "/JavaScript": "contains JavaScript",
-    "/AA": "runs actions when it is opened, viewed or clicked",
-    "/EmbeddedFiles": "has files embedded in it",
-    "/EF": "has files embedded in it",
-    "/XFA": "contains an XFA form, which can run scripts",
-    "/RichMediaContent": "contains multimedia content",
-    "/3DD": "contains 3D content, which can run scripts",
+    "/JS": gettext_noop("this PDF contains JavaScript"),
+    "/JavaScript": gettext_noop("this PDF contains JavaScript"),
+    "/AA": gettext_noop("this PDF runs actions when it is opened, viewed or clicked"),
+    "/EmbeddedFiles": gettext_noop("this PDF has files embedded in it"),
+    "/EF": gettext_noop("this PDF has files embedded in it"),
+    "/XFA": gettext_noop("this PDF contains an XFA form, which can run scripts"),
+    "/RichMediaContent": gettext_noop("this PDF contains multimedia content"),
+    "/3DD": gettext_noop("this PDF contains 3D content, which can run scripts"),
 }
 # Names used as values (an action's /S, an annotation's /Subtype, a stream's /Type): actions that
 # run code, submit or import data, reach outside the document (a web address, another file, a
@@ -57,31 +67,37 @@ ACTIVE_KEYS = {
 # Left out on purpose: /GoTo and /Thread (move within the document) and /Named (a page-turning
 # menu command); they go nowhere and run nothing.
 ACTIVE_VALUES = {
-    "/JavaScript": "contains JavaScript",
-    "/Launch": "can start a program or open a file",
-    "/SubmitForm": "can send form data over the internet",
-    "/ImportData": "can import data from another file",
-    "/ResetForm": "contains form actions",
-    "/URI": "contains links to web addresses",
-    "/GoToR": "links to other files",
-    "/GoToE": "links to embedded files",
-    "/GoTo3DView": "contains 3D content, which can run scripts",
-    "/Hide": "can hide or show parts of itself",
-    "/SetOCGState": "can hide or show parts of itself",
-    "/Sound": "contains multimedia content",
-    "/Movie": "contains multimedia content",
-    "/Rendition": "contains multimedia content",
-    "/Screen": "contains multimedia content",
-    "/RichMedia": "contains multimedia content",
-    "/RichMediaExecute": "contains multimedia content",
-    "/3D": "contains 3D content, which can run scripts",
-    "/EmbeddedFile": "has files embedded in it",
-    "/FileAttachment": "has files attached to it",
+    "/JavaScript": gettext_noop("this PDF contains JavaScript"),
+    "/Launch": gettext_noop("this PDF can start a program or open a file"),
+    "/SubmitForm": gettext_noop("this PDF can send form data over the internet"),
+    "/ImportData": gettext_noop("this PDF can import data from another file"),
+    "/ResetForm": gettext_noop("this PDF contains form actions"),
+    "/URI": gettext_noop("this PDF contains links to web addresses"),
+    "/GoToR": gettext_noop("this PDF links to other files"),
+    "/GoToE": gettext_noop("this PDF links to embedded files"),
+    "/GoTo3DView": gettext_noop("this PDF contains 3D content, which can run scripts"),
+    "/Hide": gettext_noop("this PDF can hide or show parts of itself"),
+    "/SetOCGState": gettext_noop("this PDF can hide or show parts of itself"),
+    "/Sound": gettext_noop("this PDF contains multimedia content"),
+    "/Movie": gettext_noop("this PDF contains multimedia content"),
+    "/Rendition": gettext_noop("this PDF contains multimedia content"),
+    "/Screen": gettext_noop("this PDF contains multimedia content"),
+    "/RichMedia": gettext_noop("this PDF contains multimedia content"),
+    "/RichMediaExecute": gettext_noop("this PDF contains multimedia content"),
+    "/3D": gettext_noop("this PDF contains 3D content, which can run scripts"),
+    "/EmbeddedFile": gettext_noop("this PDF has files embedded in it"),
+    "/FileAttachment": gettext_noop("this PDF has files attached to it"),
 }
 
 
 class Refused(Exception):
-    """The document is refused; the message says why, in the client's words."""
+    """The document is refused; the message says why, in the client's words: `reason` is the
+    catalogue's English text with `%(name)s` placeholders, `params` their values."""
+
+    def __init__(self, reason: str, **params: int | str) -> None:
+        self.reason = reason
+        self.params = params
+        super().__init__(reason % params if params else reason)
 
 
 # --- images --------------------------------------------------------------------------------
@@ -95,18 +111,30 @@ def image_size(data: bytes, content_type: str) -> tuple[int, int]:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     expected = IMAGE_FORMATS.get(content_type)
     if expected is None:
-        raise Refused("upload a PDF, JPEG or PNG")
+        raise Refused(gettext_noop("upload a PDF, JPEG or PNG"))
     try:
         with Image.open(BytesIO(data), formats=[expected]) as image:
             width, height = image.size
     except Image.DecompressionBombError:
-        raise Refused(_too_many_pixels()) from None
+        raise _too_many_pixels() from None
     except MemoryError:
         raise
     except Exception:
-        raise Refused(f"this {expected} picture cannot be read; it is damaged") from None
+        raise Refused(
+            gettext_noop("this %(format)s picture cannot be read; it is damaged"), format=expected
+        ) from None
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise Refused(f"the picture is {width} by {height} pixels; {_too_many_pixels()}")
+        raise Refused(
+            gettext_noop(
+                "the picture is %(width)s by %(height)s pixels; pictures may have at most "
+                "%(megapixels)s megapixels and %(side)s pixels a side; please upload a smaller "
+                "photo or scan"
+            ),
+            width=width,
+            height=height,
+            megapixels=MAX_PIXELS // 1_000_000,
+            side=MAX_SIDE,
+        )
     return width, height
 
 
@@ -119,21 +147,26 @@ def check_image(data: bytes, content_type: str) -> None:
     try:
         with Image.open(BytesIO(data), formats=[IMAGE_FORMATS[content_type]]) as image:
             if image.format == "PNG" and getattr(image, "is_animated", False):
-                raise Refused("animated pictures are not accepted; please upload a still one")
+                raise Refused(
+                    gettext_noop("animated pictures are not accepted; please upload a still one")
+                )
             if image.format == "JPEG":
                 image.draft("RGB", ((width + 7) // 8, (height + 7) // 8))
             image.load()
     except (Refused, MemoryError):
         raise
     except Exception:
-        raise Refused("this picture is damaged or cut short; please upload it again") from None
+        raise Refused(
+            gettext_noop("this picture is damaged or cut short; please upload it again")
+        ) from None
 
 
-def _too_many_pixels() -> str:
-    return (
-        f"pictures may have at most {MAX_PIXELS // 1_000_000} megapixels and "
-        f"{MAX_SIDE:,} pixels a side; please upload a smaller photo or scan"
+def _too_many_pixels() -> Refused:
+    reason = gettext_noop(
+        "pictures may have at most %(megapixels)s megapixels and %(side)s pixels a side; "
+        "please upload a smaller photo or scan"
     )
+    return Refused(reason, megapixels=MAX_PIXELS // 1_000_000, side=MAX_SIDE)
 
 
 # --- PDFs ----------------------------------------------------------------------------------
@@ -159,19 +192,23 @@ def check_pdf(data: bytes) -> None:
         try:
             reader = PdfReader(BytesIO(data), strict=False, xref_stream_maximum_entries=10**6)
             if reader.is_encrypted:
-                raise Refused("this PDF is encrypted or protected by a password")
+                raise Refused(gettext_noop("this PDF is encrypted or protected by a password"))
             pages = len(reader.pages)
             if pages > MAX_PAGES:
-                raise Refused(f"this PDF has {pages} pages; at most {MAX_PAGES} are accepted")
+                raise Refused(
+                    gettext_noop("this PDF has %(pages)s pages; at most %(most)s are accepted"),
+                    pages=pages,
+                    most=MAX_PAGES,
+                )
             if pages == 0:
-                raise Refused("this PDF has no pages")
+                raise Refused(gettext_noop("this PDF has no pages"))
             _check_objects(reader, data)
         except Refused:
             raise
         except (LimitReachedError, MemoryError, RecursionError):
-            raise Refused("this PDF is too large or too complex to check") from None
+            raise Refused(gettext_noop("this PDF is too large or too complex to check")) from None
         except Exception:
-            raise Refused("this PDF cannot be read; it is damaged or not really a PDF") from None
+            raise Refused(DAMAGED_PDF) from None
 
 
 def _check_objects(reader: Any, data: bytes) -> None:
@@ -230,7 +267,10 @@ def _packed_objects(reader: Any, stream: Any) -> Iterator[Any]:
 
 def _count(seen: int) -> int:
     if seen >= MAX_OBJECTS:
-        raise Refused(f"this PDF has more than {MAX_OBJECTS:,} objects; it is too complex")
+        raise Refused(
+            gettext_noop("this PDF has more than %(objects)s objects; it is too complex"),
+            objects=MAX_OBJECTS,
+        )
     return seen + 1
 
 
@@ -284,10 +324,10 @@ def _unpack_object_stream(reader: Any, packed: Any) -> Iterator[Any]:
     body = BytesIO(packed.get_data())
     count, first = packed.get("/N"), packed.get("/First")
     if not isinstance(count, NumberObject) or not isinstance(first, NumberObject):
-        raise Refused("this PDF cannot be read; it is damaged or not really a PDF")
+        raise Refused(DAMAGED_PDF)
     header = body.read(int(first)).split()
     if int(count) > MAX_OBJECTS or len(header) < 2 * int(count):
-        raise Refused("this PDF cannot be read; it is damaged or not really a PDF")
+        raise Refused(DAMAGED_PDF)
     for offset in header[1 : 2 * int(count) : 2]:
         body.seek(int(first) + int(offset))
         yield read_object(body, reader)
@@ -302,14 +342,14 @@ def _check_value(reader: Any, value: Any) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_NESTING:
-            raise Refused("this PDF is too large or too complex to check")
+            raise Refused(gettext_noop("this PDF is too large or too complex to check"))
         if isinstance(item, NameObject):
             if str(item) in ACTIVE_VALUES:
-                raise Refused(f"this PDF {ACTIVE_VALUES[str(item)]}")
+                raise Refused(ACTIVE_VALUES[str(item)])
         elif isinstance(item, DictionaryObject):
             for key, inner in item.items():
                 if key in ACTIVE_KEYS:
-                    raise Refused(f"this PDF {ACTIVE_KEYS[key]}")
+                    raise Refused(ACTIVE_KEYS[key])
                 if key == "/OpenAction":
                     _check_open_action(reader, inner)
                 stack.append((inner, depth + 1))
@@ -330,13 +370,13 @@ def _check_open_action(reader: Any, value: Any) -> None:
         _check_value(reader, value)  # a script in it is named as such
         if value.get("/S") == "/GoTo":
             return
-    raise Refused("this PDF runs an action when it is opened")
+    raise Refused(gettext_noop("this PDF runs an action when it is opened"))
 
 
 # --- the child process ----------------------------------------------------------------------
 
 
-def check(data: bytes, content_type: str) -> str | None:
+def check(data: bytes, content_type: str) -> Refused | None:
     """Why the document is refused, or None when it is fine."""
     try:
         if content_type == "application/pdf":
@@ -344,9 +384,9 @@ def check(data: bytes, content_type: str) -> str | None:
         else:
             check_image(data, content_type)
     except Refused as refused:
-        return str(refused)
+        return refused
     except (MemoryError, RecursionError):
-        return TOO_COMPLEX
+        return Refused(TOO_COMPLEX)
     return None
 
 
@@ -367,7 +407,8 @@ def _limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
 
 def main(argv: list[str]) -> int:
     """`python -m propdesk.onboarding.document_checks MEMORY_BYTES CPU_SECONDS CONTENT_TYPE`,
-    the file on standard input: writes `{"refused": reason or null}` to standard output."""
+    the file on standard input: writes `{"refused": reason or null, "params": {...}}` to
+    standard output (the reason in the catalogue's English, its placeholders' values apart)."""
     memory_bytes, cpu_seconds, content_type = argv
     # The parser is loaded before the limits are set: they are for the file alone.
     if content_type == "application/pdf":
@@ -382,8 +423,9 @@ def main(argv: list[str]) -> int:
     try:
         verdict = check(data, content_type)
     except MemoryError:
-        verdict = TOO_COMPLEX
-    sys.stdout.write(json.dumps({"refused": verdict}))
+        verdict = Refused(TOO_COMPLEX)
+    refused, params = (None, {}) if verdict is None else (verdict.reason, verdict.params)
+    sys.stdout.write(json.dumps({"refused": refused, "params": params}))
     return 0
 
 

@@ -13,11 +13,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 import propdesk
@@ -90,7 +91,7 @@ def check(field: str, label: str, upload: IO[bytes], size: int | None) -> tuple[
         )
     reason = inspect(data, kind[0])
     if reason is not None and kind[0] == "application/pdf":
-        reason = f"{reason}; {document_checks.INSTEAD}"
+        reason = f"{reason}; {gettext(document_checks.INSTEAD)}"
     if reason is not None:
         raise ValidationFailed(fields={field: f"{label}: {reason}."})
     return kind
@@ -128,9 +129,9 @@ def inspect(data: bytes, content_type: str) -> str | None:
             env=environment,
         )
     except subprocess.TimeoutExpired:
-        return document_checks.TOO_COMPLEX
+        return gettext(document_checks.TOO_COMPLEX)
     if done.returncode < 0:  # killed by a signal: over its CPU time, or out of memory
-        return document_checks.TOO_COMPLEX
+        return gettext(document_checks.TOO_COMPLEX)
     try:
         verdict = json.loads(done.stdout)
     except ValueError:
@@ -138,8 +139,26 @@ def inspect(data: bytes, content_type: str) -> str | None:
     if done.returncode != 0 or not isinstance(verdict, dict):
         # Not the file's fault but the installation's: say so loudly rather than refuse it.
         raise RuntimeError(f"the document check failed: {done.stderr.decode()[-2000:]}")
-    refused = verdict.get("refused")
-    return refused if isinstance(refused, str) else None
+    refused, params = verdict.get("refused"), verdict.get("params")
+    if not isinstance(refused, str):
+        return None
+    return translated_reason(refused, params if isinstance(params, dict) else {})
+
+
+def translated_reason(refused: str, params: dict[str, Any]) -> str:
+    """A content check's reason (`document_checks.Refused`) in the active language, its
+    numbers written as the language writes them."""
+    values = {
+        name: number_format(value, force_grouping=name in document_checks.GROUPED)
+        if isinstance(value, int)
+        else value
+        for name, value in params.items()
+    }
+    text = gettext(refused)
+    try:
+        return text % values if values else text
+    except (KeyError, TypeError, ValueError):
+        return refused % params if params else refused  # a stale catalogue: the English
 
 
 def picture_reason(data: bytes, content_type: str) -> str | None:
@@ -148,7 +167,7 @@ def picture_reason(data: bytes, content_type: str) -> str | None:
     try:
         document_checks.image_size(data, content_type)
     except document_checks.Refused as refused:
-        return str(refused)
+        return translated_reason(refused.reason, refused.params)
     return None
 
 

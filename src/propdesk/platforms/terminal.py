@@ -16,11 +16,13 @@ from typing import Any, Concatenate, ParamSpec
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +35,7 @@ from propdesk.core.money import quantize
 from propdesk.core.net import client_ip
 from propdesk.core.templatetags.money import money
 from propdesk.core.web import apply_errors
+from propdesk.platforms import owners
 from propdesk.platforms.protocol import AccountState, OpenPosition
 from propdesk.platforms.sandbox import accounts as sandbox_accounts
 from propdesk.platforms.sandbox import auth, orders, valuation
@@ -91,14 +94,29 @@ def terminal_view(*, api: bool = False) -> Callable[[AccountView[P]], RequestVie
             account = session_account(request)
             if account is None:
                 if api:
-                    error = NotAuthenticated("Log in to the terminal first.")
+                    error = NotAuthenticated(_("Log in to the terminal first."))
                     return JsonResponse(error.as_json(), status=error.status)
                 return redirect("terminal:login")
-            return view(request, account, *args, **kwargs)
+            language = _language(account)
+            if language is None:
+                return view(request, account, *args, **kwargs)
+            with translation.override(language):
+                request.LANGUAGE_CODE = language
+                response = view(request, account, *args, **kwargs)
+            response.headers["Content-Language"] = language
+            return response
 
         return wrapper
 
     return decorate
+
+
+def _language(account: Account) -> str | None:
+    """The language of the client whose account it is (docs/languages.md): their choice wins,
+    as in the portal; an account of nobody's reads in the browser's (LanguageMiddleware)."""
+    client = owners.owner(account.server_id, account.login)
+    language = client.user.language if client is not None else None
+    return language if language in {code for code, _name in settings.LANGUAGES} else None
 
 
 # --- what the terminal shows ---------------------------------------------------------------------
@@ -244,8 +262,8 @@ class OrderForm(forms.Form):
         widget.choices = [(s, s) for s in symbols]
         for name in ("volume", "sl", "tp"):
             self.fields[name].widget.attrs["inputmode"] = "decimal"
-        self.fields["sl"].widget.attrs["placeholder"] = "optional"
-        self.fields["tp"].widget.attrs["placeholder"] = "optional"
+        self.fields["sl"].widget.attrs["placeholder"] = _("optional")
+        self.fields["tp"].widget.attrs["placeholder"] = _("optional")
 
 
 def _symbols() -> list[str]:
@@ -319,12 +337,17 @@ def terminal(request: HttpRequest, account: Account) -> HttpResponse:
                 status = exc.status
             else:
                 spec = position.instrument.spec
-                messages.success(
-                    request,
-                    f"{'Bought' if position.side == 'buy' else 'Sold'} {position.volume} "
-                    f"{spec.symbol} at {_price(position.open_price, spec.digits)} "
-                    f"(position #{position.pk}).",
-                )
+                filled = {
+                    "volume": position.volume,
+                    "symbol": spec.symbol,
+                    "price": _price(position.open_price, spec.digits),
+                    "position": position.pk,
+                }
+                if position.side == "buy":
+                    done = _("Bought %(volume)s %(symbol)s at %(price)s (position #%(position)s).")
+                else:
+                    done = _("Sold %(volume)s %(symbol)s at %(price)s (position #%(position)s).")
+                messages.success(request, done % filled)
                 again = urlencode({"symbol": spec.symbol, "volume": f"{position.volume}"})
                 return redirect(f"{reverse('terminal:home')}?{again}")
         else:
@@ -359,10 +382,16 @@ def close(request: HttpRequest, account: Account, position_id: int) -> HttpRespo
         messages.error(request, exc.message)
     else:
         digits = deal.position.instrument.digits if deal.position else None
+        closed = _("Position #%(position)s closed at %(price)s: profit %(profit)s %(currency)s.")
         messages.success(
             request,
-            f"Position #{position_id} closed at {_price(deal.price, digits)}: "
-            f"profit {money(deal.profit, account.currency)} {account.currency}.",
+            closed
+            % {
+                "position": position_id,
+                "price": _price(deal.price, digits),
+                "profit": money(deal.profit, account.currency),
+                "currency": account.currency,
+            },
         )
     return redirect("terminal:home")
 

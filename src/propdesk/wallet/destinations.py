@@ -63,7 +63,10 @@ class BankAccount:
         four characters; an account number's last four."""
         if self.is_iban:
             return f"IBAN {self.account[:4]} {HIDDEN} {self.account[-4:]}"
-        return f"Account {HIDDEN} {self.account[-4:]}"
+        return gettext("Account %(hidden)s %(last_four)s") % {
+            "hidden": HIDDEN,
+            "last_four": self.account[-4:],
+        }
 
     def lines(self) -> list[tuple[str, str]]:
         """Where it is paid, line by line, in the reader's language (the portal's withdrawal

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy
 
@@ -241,7 +241,7 @@ def event_data(request: ApprovalRequest) -> dict[str, object]:
         "amount": paid,
         "currency": withdrawal.currency,
         "paid_to": (
-            withdrawal.paid_to.masked
+            lazy(_masked, str)(withdrawal.paid_to)  # "Account" in the reader's language
             if withdrawal.paid_to is not None
             else gettext_lazy("the destination you gave")
         ),
@@ -249,13 +249,19 @@ def event_data(request: ApprovalRequest) -> dict[str, object]:
     }
 
 
+def _masked(where: destinations.Destination) -> str:
+    return where.masked
+
+
 def _shown(amount: Decimal, withdrawal: Withdrawal) -> str:
     return f"{money(amount, withdrawal.currency)} {withdrawal.currency}"
 
 
 def _to(withdrawal: Withdrawal) -> str:
+    """Where it went, for the ledger's memo: in English, as memos are kept."""
     where = withdrawal.paid_to
-    return where.masked if where is not None else "a destination not recorded"
+    with translation.override("en"):
+        return where.masked if where is not None else "a destination not recorded"
 
 
 def client_withdrawals(client: Client) -> QuerySet[Withdrawal]:

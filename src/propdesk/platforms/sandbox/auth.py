@@ -27,6 +27,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from propdesk.accounts import throttle
 from propdesk.core.errors import DomainError, NotAuthenticated
@@ -81,7 +83,9 @@ _proven = _Proven()
 class AccountBlocked(DomainError):
     status = 403
     code = "account_blocked"
-    default_message = "This trading account is blocked by the firm; its client portal says why."
+    default_message = gettext_lazy(
+        "This trading account is blocked by the firm; its client portal says why."
+    )
 
 
 def _open(account: Account) -> Account:
@@ -96,10 +100,10 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None, device: st
     """The account for these credentials (`device`: the known device the terminal's browser
     presented, if any). Credentials verified lately pass without a hash."""
     if not isinstance(login, str) or not isinstance(password, str) or not login or not password:
-        raise NotAuthenticated("Give the account's login and password.")
+        raise NotAuthenticated(_("Give the account's login and password."))
     too_long = len(login) > MAX_LOGIN or len(password) > MAX_PASSWORD
     if too_long or not (login.isascii() and login.isprintable()):
-        raise NotAuthenticated("Wrong login or password.")  # NUL and the like never reach SQL
+        raise NotAuthenticated(_("Wrong login or password."))  # NUL and the like never reach SQL
     account = Account.objects.select_related("server").filter(login=login).first()
 
     def proven() -> Account | None:
@@ -128,7 +132,7 @@ def authenticate(login: Any, password: Any, *, ip: str | None = None, device: st
     # one's check and then pass on what it proved.
     found = throttle.guarded(attempt, verify, verified=proven)
     if found is None:
-        raise NotAuthenticated("Wrong login or password.")
+        raise NotAuthenticated(_("Wrong login or password."))
     return _open(found)
 
 
@@ -158,7 +162,7 @@ def _credentials(login: Any, password: Any) -> tuple[str, str]:
             errors.add(field, f"{label} cannot contain control characters.")
         elif field == "login" and not value.isascii():
             errors.add(field, "Login has only letters, digits and punctuation (ASCII).")
-    errors.raise_if_any("Give the account's login and password.")
+    errors.raise_if_any(_("Give the account's login and password."))
     return str(login), str(password)
 
 

@@ -6,10 +6,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from propdesk.core.numbers import NotANumber, read_decimal, read_whole
 from propdesk.core.validation import FieldErrors
 
-HOW = 'A number. Write it as text with the digits 0-9 and an optional ".", e.g. "1.00".'
+HOW = gettext_lazy(
+    'A number. Write it as text with the digits 0-9 and an optional ".", e.g. "1.00".'
+)
 
 
 def number(errors: FieldErrors, field: str, raw: Any, *, required: bool = True) -> Decimal | None:
@@ -17,15 +22,15 @@ def number(errors: FieldErrors, field: str, raw: Any, *, required: bool = True) 
     balance operation's debit is negative, a volume is not)."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            errors.add(field, "Required.")
+            errors.add(field, _("Required."))
         return None
     try:
         value = read_decimal(raw, signed=True)
     except NotANumber as exc:
-        errors.add(field, HOW if "fraction" not in exc.reason else f"{HOW} ({exc.reason})")
+        errors.add(field, str(HOW) if "fraction" not in exc.reason else f"{HOW} ({exc.reason})")
         return None
     if abs(value) >= Decimal("1e12"):
-        errors.add(field, "Too large.")
+        errors.add(field, _("Too large."))
         return None
     return value
 
@@ -34,7 +39,9 @@ def whole_in(errors: FieldErrors, field: str, raw: Any, low: int, high: int) -> 
     try:
         return read_whole(raw, low=low, high=high)
     except NotANumber:
-        errors.add(field, f"A whole number from {low} to {high}.")
+        errors.add(
+            field, _("A whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
+        )
         return None
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from propdesk.platforms.sandbox.pricing import Spec
 
@@ -116,8 +118,8 @@ class Account(models.Model):
 
 class Position(models.Model):
     class Side(models.TextChoices):
-        BUY = "buy", "Buy"
-        SELL = "sell", "Sell"
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="+")
@@ -149,21 +151,21 @@ class Deal(models.Model):
     """Every fill, and every balance operation, as the account's history shows it."""
 
     class Kind(models.TextChoices):
-        BUY = "buy", "Buy"
-        SELL = "sell", "Sell"
-        BALANCE = "balance", "Balance"
+        BUY = "buy", _("Buy")
+        SELL = "sell", _("Sell")
+        BALANCE = "balance", _("Balance")
 
     class Entry(models.TextChoices):
-        IN = "in", "In"
-        OUT = "out", "Out"
+        IN = "in", pgettext_lazy("deal entry", "In")
+        OUT = "out", pgettext_lazy("deal entry", "Out")
         NONE = "", "—"
 
     class Reason(models.TextChoices):
-        CLIENT = "client", "Client"
-        STOP_LOSS = "sl", "Stop loss"
-        TAKE_PROFIT = "tp", "Take profit"
-        STOP_OUT = "stopout", "Stop out"
-        STAFF = "staff", "Staff"
+        CLIENT = "client", _("Client")
+        STOP_LOSS = "sl", _("Stop loss")
+        TAKE_PROFIT = "tp", _("Take profit")
+        STOP_OUT = "stopout", _("Stop out")
+        STAFF = "staff", _("Staff")
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
     position = models.ForeignKey(

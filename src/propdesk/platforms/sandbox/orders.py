@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from propdesk.core import idempotency
 from propdesk.core.errors import Conflict, NotFound, ValidationFailed
@@ -33,22 +35,22 @@ from propdesk.platforms.sandbox.valuation import (
 
 class OrderRefused(Conflict):
     code = "order_refused"
-    default_message = "The order was refused."
+    default_message = gettext_lazy("The order was refused.")
 
 
 class MarketClosed(OrderRefused):
     code = "market_closed"
-    default_message = "The market is closed for this instrument."
+    default_message = gettext_lazy("The market is closed for this instrument.")
 
 
 class TradingDisabled(OrderRefused):
     code = "trading_disabled"
-    default_message = "Trading is disabled on this account."
+    default_message = gettext_lazy("Trading is disabled on this account.")
 
 
 class NotEnoughMargin(OrderRefused):
     code = "not_enough_margin"
-    default_message = "Not enough free margin for this order."
+    default_message = gettext_lazy("Not enough free margin for this order.")
 
 
 def place_order(
@@ -72,9 +74,9 @@ def place_order(
         else None
     )
     if instrument is None:
-        errors.add("symbol", "Unknown symbol.")
+        errors.add("symbol", _("Unknown symbol."))
     if side not in Position.Side.values:
-        errors.add("side", 'Side is "buy" or "sell".')
+        errors.add("side", _('Side is "buy" or "sell".'))
     lots = number(errors, "volume", volume)
     stop = number(errors, "sl", sl, required=False)
     take = number(errors, "tp", tp, required=False)
@@ -84,7 +86,11 @@ def place_order(
     _check_volume(errors, instrument, lots)
     for name, level in (("sl", stop), ("tp", take)):
         if level is not None and (level <= 0 or _digits_beyond(level, instrument.digits)):
-            errors.add(name, f"A positive price with at most {instrument.digits} decimals.")
+            errors.add(
+                name,
+                _("A positive price with at most %(digits)s decimals.")
+                % {"digits": instrument.digits},
+            )
     errors.raise_if_any()
     moment = now or timezone.now()
     asked = idempotency.fingerprint(symbol, side, str(lots), str(stop), str(take))
@@ -102,7 +108,7 @@ def place_order(
             raise MarketClosed()
         quotes = latest_quotes()
         if symbol not in quotes:
-            raise MarketClosed("No price yet for this instrument.")
+            raise MarketClosed(_("No price yet for this instrument."))
         quote = quotes[symbol]
         buying = side == Position.Side.BUY
         price = quote.ask if buying else quote.bid
@@ -127,7 +133,11 @@ def place_order(
         free = current.equity - current.margin
         if needed > free:
             raise NotEnoughMargin(
-                f"This order needs {needed} {locked.currency} of margin; the free margin is {free}."
+                _(
+                    "This order needs %(needed)s %(currency)s of margin; the free margin is "
+                    "%(free)s."
+                )
+                % {"needed": needed, "currency": locked.currency, "free": free}
             )
         position = Position.objects.create(
             account=locked,
@@ -175,7 +185,7 @@ def close_position(
     moment = now or timezone.now()
     wanted = whole_or_none(position_id)
     if wanted is None:
-        raise NotFound("No such open position.")
+        raise NotFound(_("No such open position."))
     asked = idempotency.fingerprint(wanted, str(lots))
     with transaction.atomic():
         locked = lock_account(account.pk)
@@ -185,7 +195,7 @@ def close_position(
         if reason == Deal.Reason.CLIENT and not locked.login_enabled:
             raise AccountBlocked()
         if reason == Deal.Reason.CLIENT and not (locked.trading_enabled or locked.may_close):
-            raise TradingDisabled("Trading is disabled on this account: not even closing.")
+            raise TradingDisabled(_("Trading is disabled on this account: not even closing."))
         position = (
             Position.objects.select_for_update()
             .select_related("instrument")
@@ -193,7 +203,7 @@ def close_position(
             .first()
         )
         if position is None:
-            raise NotFound("No such open position.")
+            raise NotFound(_("No such open position."))
         instrument = position.instrument
         if lots is None:
             lots = position.volume
@@ -346,7 +356,8 @@ def _rate(spec: pricing.Spec, currency: str, quotes: dict[str, Quote]) -> Fracti
         )
     except LookupError:
         raise OrderRefused(
-            f"No price converts {spec.quote_currency} to the account's {currency}."
+            _("No price converts %(quote)s to the account's %(currency)s.")
+            % {"quote": spec.quote_currency, "currency": currency}
         ) from None
 
 
@@ -357,9 +368,15 @@ def _check_volume(
     if at_most is not None and lots == at_most:
         return  # closing all of a position is always allowed
     if not instrument.min_volume <= lots <= top:
-        errors.add("volume", f"Volume is between {instrument.min_volume} and {top}.")
+        errors.add(
+            "volume",
+            _("Volume is between %(low)s and %(high)s.")
+            % {"low": instrument.min_volume, "high": top},
+        )
     elif (lots / instrument.volume_step) % 1:
-        errors.add("volume", f"Volume is a multiple of {instrument.volume_step}.")
+        errors.add(
+            "volume", _("Volume is a multiple of %(step)s.") % {"step": instrument.volume_step}
+        )
 
 
 def _digits_beyond(value: Decimal, digits: int) -> bool:
