@@ -418,3 +418,30 @@ def test_a_browser_asking_for_spanish_reads_the_terminal_and_its_refusals_in_spa
     assert answer.status_code == 401
     assert answer.json()["code"] == "not_authenticated"
     assert answer.json()["message"] == "Primero inicie sesión en el terminal."
+
+
+def test_a_clients_account_reads_the_terminal_in_the_language_the_client_chose(
+    active_client, finance, admin
+):
+    """The client's own choice wins over the browser's, as in the portal."""
+    from propdesk.challenges.participation import services as participation
+    from tests.challenges.factories import running, stage
+
+    joined, _ = running(active_client, finance, admin, stages=[stage(), stage("live")])
+    active_client.user.language = "es"
+    active_client.user.save(update_fields=["language"])
+    found = participation.credentials(joined, active_client)
+    assert found is not None
+    tick("EURUSD", "1.08500", "1.08512")
+    browser = Terminal()
+    browser.http.defaults["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.9"
+    assert browser.log_in(found["login"], found["password"]).status_code == 302
+    page = browser.get("/terminal/")
+    assert page["Content-Language"] == "es"
+    assert "Nueva orden" in page.content.decode()
+    refused = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "0.001", "side": "buy"})
+    assert "El volumen está entre 0.01 y 100.00." in refused.content.decode()
+
+    active_client.user.language = "en"
+    active_client.user.save(update_fields=["language"])
+    assert "New order" in browser.get("/terminal/").content.decode()
