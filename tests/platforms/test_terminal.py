@@ -404,6 +404,13 @@ def test_a_browser_asking_for_spanish_reads_the_terminal_and_its_refusals_in_spa
     refused = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "0.001", "side": "buy"})
     assert refused.status_code == 422
     assert "El volumen está entre 0.01 y 100.00." in refused.content.decode()
+    level = browser.post(
+        "/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy", "sl": "1.09000"}
+    )
+    assert level.status_code == 422
+    assert "El stop loss 1.09000 debe estar por debajo del bid actual 1.08500." in (
+        level.content.decode()
+    )
     margin = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "100", "side": "buy"})
     assert margin.status_code == 409
     assert "Esta orden necesita 108512.00 USD de margen" in margin.content.decode()

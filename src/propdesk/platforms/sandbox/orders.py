@@ -324,14 +324,22 @@ def wrong_side_levels(
     is valued at (a buy's bid, a sell's ask), each price at the instrument's digits: "Stop loss
     1.08450 must be below the current bid 1.08320." Empty when both are where they belong."""
     places = Decimal(1).scaleb(-instrument.digits)
-    quoted = "bid" if buying else "ask"
-    now = f"the current {quoted} {market.quantize(places)}"
-    below, above = ("below", "above") if buying else ("above", "below")
+    values = {"market": market.quantize(places)}
     wrong: dict[str, str] = {}
     if sl is not None and (sl >= market if buying else sl <= market):
-        wrong["sl"] = f"Stop loss {sl.quantize(places)} must be {below} {now}."
+        values["level"] = sl.quantize(places)
+        wrong["sl"] = (
+            _("Stop loss %(level)s must be below the current bid %(market)s.")
+            if buying
+            else _("Stop loss %(level)s must be above the current ask %(market)s.")
+        ) % values
     if tp is not None and (tp <= market if buying else tp >= market):
-        wrong["tp"] = f"Take profit {tp.quantize(places)} must be {above} {now}."
+        values["level"] = tp.quantize(places)
+        wrong["tp"] = (
+            _("Take profit %(level)s must be above the current bid %(market)s.")
+            if buying
+            else _("Take profit %(level)s must be below the current ask %(market)s.")
+        ) % values
     return wrong
 
 
