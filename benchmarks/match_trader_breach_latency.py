@@ -44,18 +44,17 @@ what the worker and the monitor asked of the fake. What-ifs, named as such in th
 the default: `--rate-limit` other than 500, `--pull-every` (the ingestor's shortest time
 between pulls; 0.2 is how it pulled before it paced itself to the budget).
 
-Measured (2 cores shared with other work, 1,000 stages, 100 breaches 1.5 s apart, 2
-background ticks/s): on PostgreSQL median 593 ms, p90 898 ms, p99 1.13 s (max 1.19 s; under a
-load average of 7, p99 1.96 s); on SQLite median 500-590 ms, p99 0.95-1.06 s (max 0.96-1.83 s).
-About half is the wait for the next pull (one every 0.45-0.5 s: 3 requests each, 400 a
-minute), under half the pull itself (the fake values 1,000 accounts twice, about 0.2 s) with
-the log's read and the verdict, and the access command (two requests) 10-40 ms. Pulling every
-0.2 s as before (`--pull-every 0.2`): median 560-690 ms but p99 15-20 s, max 26 s: the
-minute's requests ran out in its first half and nothing was seen until it was over. After a
-restart the first pull used to ask every account's history (1,000 requests, twice the minute's
-limit); refused with 429 part-way, it started over and no pull completed in 300 s. A restarted
-ingestor now reads those histories 25 accounts a pull (docs/match-trader.md); the restart part
-of this benchmark has not been re-run since.
+Measured (December 2026, 2 cores shared with other work at a load average of 2-3, 1,000
+stages, 59 breaches 1.5 s apart, 2 background ticks/s): on SQLite median 633 ms, p90 1.06 s,
+p99 1.27 s; on PostgreSQL median 780 ms, p90 1.40 s, p99 1.94 s. A third is the wait for the
+next pull (one every 0.5 s: 3 requests each, under 400 a minute), most of the rest the pull
+(260-290 ms median: the fake lists 1,000 accounts and their positions in about 35 ms, the rest is
+propdesk reading them, planning the events and appending them) and the verdict; the access
+command (two requests) about 0.1 s. A restarted monitor's first complete pull began 2-3 s after
+its process, and a breach ticked as it started was seen 2.8-2.9 s later. Earlier figures (median
+0.5-0.6 s, p99 about 1.1 s) were taken before the ingestor read the ledger of accounts whose
+balance moved. Pulling every 0.2 s instead of pacing to the budget (`--pull-every 0.2`) ran the
+minute's requests out in its first half: p99 15-20 s.
 """
 
 from __future__ import annotations
