@@ -81,9 +81,8 @@ def test_a_rejected_live_step_is_told_with_its_reason(active_client, finance, ad
     assert "Reason: Gambling on news." in note.body
 
 
-def test_a_stage_request_without_an_event_of_its_own_is_the_request_event(
-    active_client, finance, admin
-):
+def _stage_progression_asked(active_client, finance, admin) -> ApprovalRequest:
+    """A passed stage whose next stage waits for staff (a stage progression request)."""
     _, attempt = running(
         active_client,
         finance,
@@ -92,7 +91,13 @@ def test_a_stage_request_without_an_event_of_its_own_is_the_request_event(
         progression="approved",
     )
     pass_stage(attempt)
-    request = ApprovalRequest.objects.get(type_key=lifecycle.STAGE_PROGRESSION)
+    return ApprovalRequest.objects.get(type_key=lifecycle.STAGE_PROGRESSION)
+
+
+def test_a_stage_request_without_an_event_of_its_own_is_the_request_event(
+    active_client, finance, admin
+):
+    request = _stage_progression_asked(active_client, finance, admin)
     approvals.reject(request.pk, actor=admin, reason="Review pending.")
     [note] = _told(active_client, "request.rejected")
     assert note.title == "Your prop trading next stage was rejected"
@@ -189,15 +194,7 @@ def test_a_rejected_payout_names_the_share_asked_and_the_reason(active_client, f
 def test_an_approved_request_without_an_event_of_its_own_is_the_request_event(
     active_client, finance, admin
 ):
-    _, attempt = running(
-        active_client,
-        finance,
-        admin,
-        stages=[stage(min_trading_days=1), stage(), stage("live")],
-        progression="approved",
-    )
-    pass_stage(attempt)
-    request = ApprovalRequest.objects.get(type_key=lifecycle.STAGE_PROGRESSION)
+    request = _stage_progression_asked(active_client, finance, admin)
     approvals.approve(request.pk, actor=admin, message="Good trading.")
     [note] = _told(active_client, "request.approved")
     assert note.title == "Your prop trading next stage was approved"
