@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import OperationalError, connection
+from django.db.backends.signals import connection_created
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,10 +29,13 @@ def _wait_while_locked(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
 ) -> Any:
     """Run a statement, waiting while another thread reads its table. The tests' SQLite
-    database lives in memory, shared by the test's thread and the live server's, where a
-    statement touching a table another thread is reading is refused at once ("database table
-    is locked"), with no busy timeout (a file database, as propdesk runs, waits instead). The
-    refused statement did nothing and its transaction goes on, so it is run again."""
+    database lives in memory, shared by the test's thread and the live server's (each with a
+    connection of its own), where a statement touching a table another connection is reading
+    is refused at once ("database table is locked"), with no busy timeout (a file database, as
+    propdesk runs, waits instead). The refused statement did nothing and its transaction goes
+    on, so it is run again. Not an executemany: the rows before the refused one stay written."""
+    if many:
+        return execute(sql, params, many, context)
     for _ in range(LOCKED_RETRIES):
         try:
             return execute(sql, params, many, context)
@@ -42,16 +46,26 @@ def _wait_while_locked(
     return execute(sql, params, many, context)
 
 
+def _wrap(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if _wait_while_locked not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_wait_while_locked)
+
+
 @pytest.fixture(autouse=True)
 def _statements_wait_for_readers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """On SQLite, every statement of a test with a live server (its threads share the test's
-    connection) waits for another thread's read as a file database would."""
+    """On SQLite, in a test with a live server, every statement (the test's, and those of the
+    server's threads, each connecting as it serves a request) waits for another connection's
+    read as a file database would."""
     if "live_server" not in request.fixturenames or connection.vendor != "sqlite":
         yield
         return
     request.getfixturevalue("live_server")
-    with connection.execute_wrapper(_wait_while_locked):
-        yield
+    connection_created.connect(_wrap)
+    try:
+        with connection.execute_wrapper(_wait_while_locked):
+            yield
+    finally:
+        connection_created.disconnect(_wrap)
 
 
 @pytest.fixture(scope="session")

@@ -115,6 +115,26 @@ def test_the_terminal_shows_the_refusal_and_opens_nothing(stage_account, trade_b
     assert browser.get("/terminal/state/").status_code == 200  # the figures still update
 
 
+def test_a_spanish_client_reads_the_refusal_in_spanish_whole(
+    active_client, stage_account, trade_blocked
+):
+    active_client.user.language = "es"
+    active_client.user.save(update_fields=["language"])
+    browser = HttpClient()
+    logged = browser.post(
+        "/terminal/login/",
+        {"login": stage_account["login"], "password": stage_account["password"]},
+    )
+    assert logged.status_code == 302
+    response = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
+    assert response.status_code == 403
+    assert (
+        "Verifique su identidad antes de operar (estado de su KYC: no enviado)."
+        in response.content.decode()
+    )
+    assert not Position.objects.exists()
+
+
 def test_an_approved_client_trades_under_the_policy(
     active_client, stage_account, trade_blocked, kyc_form, set_method
 ):

@@ -17,6 +17,7 @@ from propdesk.accounts import recovery
 from propdesk.accounts.services import set_client_suspended
 from propdesk.approvals import services as approvals
 from propdesk.approvals.models import ApprovalRequest
+from propdesk.onboarding import kyc
 from propdesk.wallet import services as wallet
 from propdesk.wallet import withdrawals
 from tests.api.conftest import Api
@@ -324,6 +325,31 @@ def test_the_apis_login_refusals_follow_the_callers_accept_language(active_clien
         "email": "El correo electrónico es obligatorio.",
         "password": "La contraseña es obligatoria.",
     }
+
+
+def test_an_api_call_by_token_is_in_its_users_language_not_the_callers_header(
+    spanish_client, compliance, admin
+):
+    """As on the pages: a client's own choice wins, staff read the firm's default."""
+    kyc.set_policy(["withdraw"], actor=admin)
+    api = Api()
+    client_token = api.token(spanish_client.user.email, PASSWORD)
+    order = {"method": "bank", "amount": "10.00", "currency": "USD"}
+    refused = api.call(
+        "POST", "/wallet/withdrawals", order, token=client_token, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert refused.status_code == 403
+    assert refused["Content-Language"] == "es"
+    assert refused.json() == {
+        "code": "kyc_required",
+        "message": "Verifique su identidad antes de retirar fondos (estado de su KYC: no enviado).",
+        "action": "withdraw",
+        "kyc_status": "not_submitted",
+    }
+    staff_token = api.token(compliance.email, PASSWORD)
+    staff = api.call("GET", "/approvals", token=staff_token, HTTP_ACCEPT_LANGUAGE="es")
+    assert staff.status_code == 200
+    assert staff["Content-Language"] == settings.LANGUAGE_CODE
 
 
 def test_the_kyc_content_checks_refuse_a_file_in_spanish(spanish_client, kyc_form):

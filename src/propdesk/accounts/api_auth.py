@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from propdesk.accounts import two_factor
+from propdesk.accounts.middleware import speak_as
 from propdesk.accounts.models import Client, User
 from propdesk.accounts.services import user_for_token
 from propdesk.core import request_ids
@@ -22,6 +23,7 @@ class BearerToken(HttpBearer):
         if user is not None:
             request.bearer_token = token  # type: ignore[attr-defined]
             request_ids.bind_actor(request, user)  # the log lines' actor (core.logs)
+            speak_as(request, user)
         return user
 
 

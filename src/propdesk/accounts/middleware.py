@@ -122,17 +122,32 @@ class LanguageMiddleware:
         finally:
             translation.deactivate()
         patch_vary_headers(response, ("Accept-Language", "Cookie"))
-        response.headers.setdefault("Content-Language", language)
+        # An API call by token says who it is only in the API's auth (`speak_as`).
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
 
 
 def language_of(request: HttpRequest) -> str:
     """The language for this request: see LanguageMiddleware."""
     user = request.user
-    known = {code for code, _ in settings.LANGUAGES}
     if isinstance(user, User) and user.is_authenticated:
-        if user.is_client and user.language in known:
-            return user.language
-        return str(settings.LANGUAGE_CODE)
+        return language_of_user(user)
+    known = {code for code, _ in settings.LANGUAGES}
     chosen = translation.get_language_from_request(request)
     return chosen if chosen in known else str(settings.LANGUAGE_CODE)
+
+
+def language_of_user(user: User) -> str:
+    """A client's own choice; staff read the firm's default (the back office is English)."""
+    known = {code for code, _ in settings.LANGUAGES}
+    if user.is_client and user.language in known:
+        return user.language
+    return str(settings.LANGUAGE_CODE)
+
+
+def speak_as(request: HttpRequest, user: User) -> None:
+    """Once an API call's token names its user, the rest of the call is in that user's
+    language, as a page would be (the browser's Accept-Language no longer decides)."""
+    language = language_of_user(user)
+    translation.activate(language)  # LanguageMiddleware deactivates when the call ends
+    request.LANGUAGE_CODE = language

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django_countries import countries
 
 from propdesk.accounts.models import Client, User
@@ -84,12 +84,34 @@ def require_kyc(client: Client, action: str) -> None:
     if client.kyc_status == Client.KycStatus.APPROVED:
         return
     if action in policy().blocked_actions:
-        label = kyc_actions.catalogue()[action].lower()
+        sentence = _BEFORE_YOU.get(
+            action, gettext_noop("Verify your identity first: your KYC is %(status)s.")
+        )
+        status = str(client.get_kyc_status_display()).lower()
         raise KycRequired(
-            f"Verify your identity before you {label}: your KYC is "
-            f"{client.get_kyc_status_display().lower()}.",
+            gettext(sentence) % {"status": status},
             extra={"action": action, "kyc_status": client.kyc_status},
         )
+
+
+# What a client is told when the policy stops an action, whole sentences for the translators.
+_BEFORE_YOU = {
+    kyc_actions.DEPOSIT: gettext_noop(
+        "Verify your identity before you deposit: your KYC is %(status)s."
+    ),
+    kyc_actions.WITHDRAW: gettext_noop(
+        "Verify your identity before you withdraw: your KYC is %(status)s."
+    ),
+    kyc_actions.JOIN_CHALLENGE: gettext_noop(
+        "Verify your identity before you join a challenge: your KYC is %(status)s."
+    ),
+    kyc_actions.REQUEST_PAYOUT: gettext_noop(
+        "Verify your identity before you request a payout: your KYC is %(status)s."
+    ),
+    kyc_actions.TRADE: gettext_noop(
+        "Verify your identity before you trade: your KYC is %(status)s."
+    ),
+}
 
 
 def refusal(client: Client, action: str) -> str:

@@ -84,9 +84,12 @@ def session_account(request: HttpRequest) -> Account | None:
     return account
 
 
-def terminal_view(*, api: bool = False) -> Callable[[AccountView[P]], RequestView[P]]:
+def terminal_view(
+    *, api: bool = False, words: bool = True
+) -> Callable[[AccountView[P]], RequestView[P]]:
     """Views of a logged-in terminal: they get the session's account. Without one, pages go to
-    the terminal's login and the script's endpoints answer 401."""
+    the terminal's login and the script's endpoints answer 401. A view with `words` answers in
+    its owner's language; one without (figures only, polled every second) skips the look-up."""
 
     def decorate(view: AccountView[P]) -> RequestView[P]:
         @wraps(view)
@@ -97,7 +100,7 @@ def terminal_view(*, api: bool = False) -> Callable[[AccountView[P]], RequestVie
                     error = NotAuthenticated(_("Log in to the terminal first."))
                     return JsonResponse(error.as_json(), status=error.status)
                 return redirect("terminal:login")
-            language = _language(account)
+            language = _language(account) if words else None
             if language is None:
                 return view(request, account, *args, **kwargs)
             with translation.override(language):
@@ -398,7 +401,7 @@ def close(request: HttpRequest, account: Account, position_id: int) -> HttpRespo
 
 @require_GET
 @never_cache
-@terminal_view(api=True)
+@terminal_view(api=True, words=False)
 def live_state(request: HttpRequest, account: Account) -> HttpResponse:
     return JsonResponse(_live(account))
 

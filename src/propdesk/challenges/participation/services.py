@@ -370,7 +370,7 @@ def account_owner(server_id: int, login: str) -> Client | None:
     firm's KYC policy can stop them trading)."""
     attempt = (
         StageAttempt.objects.filter(server_id=server_id, login=login)
-        .select_related("participation__client")
+        .select_related("participation__client__user")
         .first()
     )
     return attempt.participation.client if attempt is not None else None
