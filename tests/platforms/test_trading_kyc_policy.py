@@ -115,6 +115,13 @@ def test_the_terminal_shows_the_refusal_and_opens_nothing(stage_account, trade_b
     assert browser.get("/terminal/state/").status_code == 200  # the figures still update
 
 
+def test_every_action_the_policy_may_block_has_its_own_sentence_for_the_client():
+    from propdesk.onboarding.kyc import _BEFORE_YOU
+    from propdesk.onboarding.kyc_actions import catalogue
+
+    assert set(catalogue()) <= set(_BEFORE_YOU)
+
+
 def test_a_spanish_client_reads_the_refusal_in_spanish_whole(
     active_client, stage_account, trade_blocked
 ):

@@ -307,7 +307,8 @@ def test_the_kyc_form_and_its_errors_are_in_spanish(spanish_client, kyc_form):
 
 
 def test_the_apis_login_refusals_follow_the_callers_accept_language(active_client):
-    """A script that sends no Accept-Language keeps the English answers it always had."""
+    """An anonymous script that sends no Accept-Language keeps the English answers it always
+    had (a call with a client's token is in the client's language: the next test)."""
     api = Api()
     wrong = {"email": active_client.user.email, "password": "not-the-password"}
     english = api.call("POST", "/auth/token", wrong)
