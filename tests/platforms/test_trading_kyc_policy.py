@@ -100,13 +100,19 @@ def test_a_position_opened_before_the_block_may_still_be_closed(
     assert Position.objects.get().closed_at is not None
 
 
-def test_the_terminal_shows_the_refusal_and_opens_nothing(stage_account, trade_blocked):
+def terminal(credentials: dict[str, str]) -> HttpClient:
+    """A browser logged in to the web terminal with the account's own credentials."""
     browser = HttpClient()
     logged = browser.post(
         "/terminal/login/",
-        {"login": stage_account["login"], "password": stage_account["password"]},
+        {"login": credentials["login"], "password": credentials["password"]},
     )
     assert logged.status_code == 302
+    return browser
+
+
+def test_the_terminal_shows_the_refusal_and_opens_nothing(stage_account, trade_blocked):
+    browser = terminal(stage_account)
     response = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
     assert response.status_code == 403
     page = response.content.decode()
@@ -127,12 +133,7 @@ def test_a_spanish_client_reads_the_refusal_in_spanish_whole(
 ):
     active_client.user.language = "es"
     active_client.user.save(update_fields=["language"])
-    browser = HttpClient()
-    logged = browser.post(
-        "/terminal/login/",
-        {"login": stage_account["login"], "password": stage_account["password"]},
-    )
-    assert logged.status_code == 302
+    browser = terminal(stage_account)
     response = browser.post("/terminal/", {"symbol": "EURUSD", "volume": "1.00", "side": "buy"})
     assert response.status_code == 403
     assert (
